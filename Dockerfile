@@ -1,0 +1,44 @@
+# syntax=docker/dockerfile:1
+# marac production image. Used by docker-compose.yml (web, worker, migrate).
+
+# --- 1. front-end assets (govuk-frontend + Sass) -------------------------------
+FROM node:20-bookworm-slim AS assets
+WORKDIR /src
+COPY marac/web/assets/ marac/web/assets/
+# Always install from the lock file inside the image, never reuse the host's node_modules.
+RUN rm -rf marac/web/assets/node_modules && bash marac/web/assets/build.sh
+
+# --- 2. Python virtualenv with marac installed ----------------------------------
+FROM python:3.12-slim-bookworm AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /src
+COPY pyproject.toml ./
+COPY marac/ marac/
+RUN rm -rf marac/web/assets/node_modules
+COPY --from=assets /src/marac/web/static/ marac/web/static/
+RUN pip install .
+
+# --- 3. runtime -----------------------------------------------------------------
+FROM python:3.12-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PATH=/opt/venv/bin:$PATH \
+    MARAC_ENV=production \
+    MARAC_DOCUMENT_STORE=/data/documents
+# Run-time libraries WeasyPrint needs (PDF rendering).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fontconfig fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+RUN groupadd --system marac \
+    && useradd --system --gid marac --home-dir /app --no-create-home --shell /usr/sbin/nologin marac \
+    && mkdir -p /app /data/documents \
+    && chown marac:marac /app /data/documents
+COPY --from=build /opt/venv /opt/venv
+USER marac
+WORKDIR /app
+VOLUME ["/data/documents"]
+EXPOSE 8000
+CMD ["marac", "serve", "--host", "0.0.0.0"]

@@ -1,0 +1,1 @@
+"""marac: coordination platform for Multi-Agency Risk Assessment Conferences."""

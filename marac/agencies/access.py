@@ -1,0 +1,79 @@
+"""Who may see what: the only place that decides it.
+
+A caller becomes a Viewer once per request; every query for records a caller might not
+be entitled to goes through a filter from here. Deny by default: a role or record this
+module does not know about gets nothing. A record outside the filter is reported exactly
+like a missing one (NotFound), so outsiders learn nothing from the answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tortoise.expressions import Q
+
+from marac.agencies.models import Conference, Membership, User
+from marac.errors import AccessDenied, NotFound
+
+@dataclass(frozen=True)
+class Viewer:
+    user_id: str
+    agency_id: str
+    role: str
+    # Conferences this user was given AND (for members) whose membership their agency holds:
+    # removing an agency from a conference takes effect on the next request.
+    conference_ids: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+async def viewer_for(user: User) -> Viewer:
+    assigned = await user.conferences.all().values_list("id", flat=True)
+    if user.role == "member":
+        member_of = set(
+            await Membership.filter(agency_id=user.agency_id, conference_id__in=list(assigned))
+            .values_list("conference_id", flat=True)
+        )
+        assigned = [cid for cid in assigned if cid in member_of]
+    return Viewer(user_id=user.id, agency_id=user.agency_id, role=user.role, conference_ids=frozenset(assigned))
+
+
+def require_role(viewer: Viewer, *roles: str) -> None:
+    if viewer.role not in roles:
+        raise AccessDenied()
+
+
+# --- directory -----------------------------------------------------------------------
+
+def conference_filter(viewer: Viewer) -> Q:
+    """Admins manage every conference; everyone else sees the conferences they belong to."""
+    if viewer.is_admin:
+        return Q()
+    return Q(id__in=list(viewer.conference_ids))
+
+
+async def get_conference(viewer: Viewer, slug: str) -> Conference:
+    conference = await Conference.filter(conference_filter(viewer), slug=slug).first()
+    if conference is None:
+        raise NotFound("Conference not found")
+    return conference
+
+
+def may_manage_directory(viewer: Viewer) -> bool:
+    return viewer.is_admin
+
+
+def audit_filter(viewer: Viewer) -> Q:
+    """Auditors read the whole trail; a coordinator reads the events of their conferences."""
+    if viewer.role == "auditor":
+        return Q()
+    if viewer.role == "coordinator":
+        return Q(conference_id__in=list(viewer.conference_ids))
+    raise AccessDenied("Only auditors and coordinators may read the audit trail")
+
+
+def job_filter(viewer: Viewer) -> Q:
+    """A job's status is for whoever asked for it."""
+    return Q(requested_by=viewer.user_id)

@@ -1,0 +1,254 @@
+"""Credentials: passwords, the second factor, sessions, API tokens and the sign-in throttle.
+
+Rules (issue 2 and OWASP ASVS 5.0 level 2):
+- Passwords are hashed with argon2id; an unknown e-mail costs the same hash as a wrong password.
+- Every account needs a TOTP second factor; only demo accounts skip it, and only while
+  MARAC_ENV=demo.
+- Sessions live in a table, keyed by the sha256 of a random cookie value: idle timeout
+  30 minutes, absolute 12 hours; disabling a user or changing their password ends them all.
+- Five failed attempts for one account from one address within 15 minutes throttle that
+  pair; many failures from one address throttle the address (password spraying).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from marac import settings
+from marac.agencies.models import ApiToken, LoginFailure, Session, User
+from marac.errors import RuleViolation, Throttled
+
+IDLE_TIMEOUT = timedelta(minutes=30)
+ABSOLUTE_TIMEOUT = timedelta(hours=12)
+# A session that has passed the password but not yet the second factor.
+PENDING_MFA_TIMEOUT = timedelta(minutes=10)
+THROTTLE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ACCOUNT_AND_IP = 5
+MAX_FAILURES_PER_IP = 30
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 128
+TOKEN_PREFIX = "marac_"
+# Refresh last_seen at most this often: a write per request would serialise SQLite.
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+_hasher = PasswordHasher()  # argon2id with the library's current RFC 9106 defaults
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+# --- passwords -----------------------------------------------------------------------
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise RuleViolation("Password too short", {"password": f"Use at least {MIN_PASSWORD_LENGTH} characters"})
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise RuleViolation("Password too long", {"password": f"Use at most {MAX_PASSWORD_LENGTH} characters"})
+
+
+def hash_password(password: str) -> str:
+    check_password_rules(password)
+    return _hasher.hash(password)
+
+
+def password_matches(stored: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def revoke_all(user: User, conn: BaseDBAsyncClient | None = None) -> None:
+    """End every session and token of the user: used on disable, password change and reset."""
+    await Session.filter(user_id=user.id).using_db(conn).delete()
+    await ApiToken.filter(user_id=user.id, revoked_at__isnull=True).using_db(conn).update(revoked_at=now())
+
+
+# --- throttle ------------------------------------------------------------------------
+
+def _account_key(email: str) -> str:
+    key = settings.get().derived_key("login-throttle")
+    return hmac.new(key, normalise_email(email).encode(), hashlib.sha256).hexdigest()
+
+
+async def check_throttle(email: str, ip: str) -> None:
+    since = now() - THROTTLE_WINDOW
+    pair = await LoginFailure.filter(account_key=_account_key(email), ip=ip, at__gte=since).count()
+    if pair >= MAX_FAILURES_PER_ACCOUNT_AND_IP:
+        raise Throttled("Too many failed attempts. Wait 15 minutes and try again.")
+    if await LoginFailure.filter(ip=ip, at__gte=since).count() >= MAX_FAILURES_PER_IP:
+        raise Throttled("Too many failed attempts. Wait 15 minutes and try again.")
+
+
+async def note_failure(email: str, ip: str) -> None:
+    await LoginFailure.create(account_key=_account_key(email), ip=ip, at=now())
+
+
+async def clear_failures(email: str, ip: str) -> None:
+    await LoginFailure.filter(account_key=_account_key(email), ip=ip).delete()
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    user: User | None  # None: unknown e-mail, wrong password or disabled — one answer for all
+
+
+async def check_credentials(email: str, password: str, ip: str) -> SignInResult:
+    """The first factor. Raises Throttled before looking at the password once the limit is hit."""
+    await check_throttle(email, ip)
+    user = await User.get_or_none(email=normalise_email(email))
+    matches = password_matches(user.password_hash if user else None, password)
+    if user is None or not matches or not user.active:
+        await note_failure(email, ip)
+        return SignInResult(user=None)
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+        await user.save(update_fields=["password_hash"])
+    return SignInResult(user=user)
+
+
+def skips_mfa(user: User) -> bool:
+    return user.demo and settings.get().demo
+
+
+# --- second factor -------------------------------------------------------------------
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def provisioning_uri(user: User, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="MARAC")
+
+
+def _matching_step(secret: str, code: str, at: datetime) -> int | None:
+    code = code.strip().replace(" ", "")
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(at)
+    # One step either side allows for a phone clock a little out.
+    for step in (current - 1, current, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+async def verify_totp(user: User, code: str, secret: str | None = None) -> bool:
+    """Accept a code once: a step at or before the last accepted one is a replay."""
+    secret = secret or user.totp_secret
+    if not secret:
+        return False
+    step = _matching_step(secret, code, now())
+    if step is None or step <= user.totp_last_step:
+        return False
+    user.totp_last_step = step
+    await user.save(update_fields=["totp_last_step"])
+    return True
+
+
+async def confirm_totp(user: User, secret: str, code: str) -> bool:
+    if not await verify_totp(user, code, secret=secret):
+        return False
+    user.totp_secret = secret
+    user.totp_confirmed = True
+    await user.save(update_fields=["totp_secret", "totp_confirmed"])
+    return True
+
+
+# --- sessions ------------------------------------------------------------------------
+
+async def start_session(user: User, mfa_passed: bool) -> str:
+    """Returns the cookie value; only its hash is stored."""
+    raw = secrets.token_urlsafe(32)
+    at = now()
+    await Session.create(id=sha256(raw), user=user, mfa_passed=mfa_passed, created_at=at, last_seen_at=at)
+    return raw
+
+
+async def rotate_session(raw: str, mfa_passed: bool) -> str | None:
+    """Passing the second factor gets a fresh session id (no fixation of the pending one)."""
+    session = await Session.get_or_none(id=sha256(raw)).prefetch_related("user")
+    if session is None:
+        return None
+    await session.delete()
+    return await start_session(session.user, mfa_passed=mfa_passed)
+
+
+async def session_user(raw: str | None) -> tuple[Session, User] | None:
+    """The live session behind a cookie value, or None (expired ones are deleted)."""
+    if not raw or len(raw) > 100:
+        return None
+    session = await Session.get_or_none(id=sha256(raw)).prefetch_related("user", "user__agency")
+    if session is None:
+        return None
+    at = now()
+    idle_limit = IDLE_TIMEOUT if session.mfa_passed else PENDING_MFA_TIMEOUT
+    expired = at - session.last_seen_at > idle_limit or at - session.created_at > ABSOLUTE_TIMEOUT
+    if expired or not session.user.active:
+        await session.delete()
+        return None
+    if at - session.last_seen_at > TOUCH_INTERVAL:
+        session.last_seen_at = at
+        await Session.filter(id=session.id).update(last_seen_at=at)
+    return session, session.user
+
+
+async def end_session(raw: str | None) -> None:
+    if raw:
+        await Session.filter(id=sha256(raw)).delete()
+
+
+async def purge_expired() -> int:
+    """Delete sessions past either timeout and throttle records past their window."""
+    at = now()
+    removed = await Session.filter(last_seen_at__lt=at - IDLE_TIMEOUT).delete()
+    removed += await Session.filter(created_at__lt=at - ABSOLUTE_TIMEOUT).delete()
+    removed += await LoginFailure.filter(at__lt=at - THROTTLE_WINDOW).delete()
+    return removed
+
+
+# --- API tokens ----------------------------------------------------------------------
+
+async def create_token(user: User, label: str) -> tuple[ApiToken, str]:
+    label = label.strip()
+    if not label or len(label) > 100:
+        raise RuleViolation("Give the token a name", {"label": "Enter a name of up to 100 characters"})
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = await ApiToken.create(user=user, token_hash=sha256(raw), label=label)
+    return token, raw
+
+
+async def token_user(raw: str | None) -> User | None:
+    if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
+        return None
+    token = await ApiToken.get_or_none(token_hash=sha256(raw), revoked_at__isnull=True).prefetch_related("user")
+    if token is None or not token.user.active:
+        return None
+    at = now()
+    if token.last_used_at is None or at - token.last_used_at > TOUCH_INTERVAL:
+        await ApiToken.filter(id=token.id).update(last_used_at=at)
+    return token.user
+
+
+async def revoke_token(user: User, token_id: str) -> bool:
+    return await ApiToken.filter(id=token_id, user_id=user.id, revoked_at__isnull=True).update(revoked_at=now()) > 0

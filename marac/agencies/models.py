@@ -1,0 +1,128 @@
+"""Directory tables: agencies, users, conferences, memberships, and sign-in state."""
+
+from __future__ import annotations
+
+import uuid
+
+from tortoise import fields
+from tortoise.models import Model
+
+AGENCY_KINDS = (
+    "police", "probation", "childrens_social_care", "adult_social_care", "health",
+    "mental_health", "housing", "idva", "victim_service", "education", "substance_misuse",
+    "fire", "voluntary", "local_authority", "other",
+)
+ROLES = ("admin", "coordinator", "chair", "member", "auditor")
+TIERS = ("full", "actions_only")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def new_id() -> str:
+    # Opaque, unguessable ids (the API contract): never a sequence.
+    return uuid.uuid4().hex
+
+
+class Agency(Model):
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    name = fields.CharField(max_length=200, unique=True)
+    kind = fields.CharField(max_length=40)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "agency"
+        ordering = ["name"]
+
+
+class Conference(Model):
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    name = fields.CharField(max_length=200)
+    slug = fields.CharField(max_length=64, unique=True)
+    type = fields.CharField(max_length=64)
+    weekday = fields.CharField(max_length=10)
+    start_time = fields.CharField(max_length=5)
+    first_date = fields.DateField()
+    # A copy of the conference type taken at creation: editing agendas/*.toml later
+    # must never rewrite how an existing conference runs.
+    type_settings = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "conference"
+        ordering = ["name"]
+
+
+class Membership(Model):
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    conference = fields.ForeignKeyField("marac.Conference", related_name="memberships", on_delete=fields.CASCADE)
+    agency = fields.ForeignKeyField("marac.Agency", related_name="memberships", on_delete=fields.RESTRICT)
+    tier = fields.CharField(max_length=16)
+
+    class Meta:
+        table = "membership"
+        unique_together = (("conference", "agency"),)
+
+
+class User(Model):
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    email = fields.CharField(max_length=254, unique=True)
+    name = fields.CharField(max_length=200)
+    agency = fields.ForeignKeyField("marac.Agency", related_name="users", on_delete=fields.RESTRICT)
+    role = fields.CharField(max_length=16)
+    password_hash = fields.CharField(max_length=200, null=True)
+    totp_secret = fields.CharField(max_length=64, null=True)
+    totp_confirmed = fields.BooleanField(default=False)
+    # The last TOTP time step accepted, so a code cannot be replayed within its window.
+    totp_last_step = fields.BigIntField(default=0)
+    active = fields.BooleanField(default=True)
+    # Demo accounts may skip the second factor, and only while MARAC_ENV=demo.
+    demo = fields.BooleanField(default=False)
+    # A one-time set-up link (hash only) lets a new or reset user choose their password.
+    setup_token_hash = fields.CharField(max_length=64, null=True, unique=True)
+    setup_expires_at = fields.DatetimeField(null=True)
+    conferences: fields.ManyToManyRelation[Conference] = fields.ManyToManyField(
+        "marac.Conference", related_name="users", through="user_conference"
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "user"
+        ordering = ["name"]
+
+
+class Session(Model):
+    # sha256 of the random cookie value: a stolen database copy cannot sign anyone in.
+    id = fields.CharField(max_length=64, primary_key=True)
+    user = fields.ForeignKeyField("marac.User", related_name="sessions", on_delete=fields.CASCADE)
+    mfa_passed = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField()
+    last_seen_at = fields.DatetimeField()
+
+    class Meta:
+        table = "session"
+
+
+class ApiToken(Model):
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    user = fields.ForeignKeyField("marac.User", related_name="tokens", on_delete=fields.CASCADE)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    label = fields.CharField(max_length=100)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_token"
+        ordering = ["-created_at"]
+
+
+class LoginFailure(Model):
+    # Failed sign-in attempts, kept for the throttle window only.
+
+    id = fields.BigIntField(primary_key=True)
+    # A keyed hash of the e-mail as typed: throttles unknown addresses too, stores no address.
+    account_key = fields.CharField(max_length=64, db_index=True)
+    ip = fields.CharField(max_length=64, db_index=True)
+    at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "login_failure"

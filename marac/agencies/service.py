@@ -1,0 +1,262 @@
+"""Managing the directory: agencies, conferences with their member agencies, and users.
+
+Every change is audited in the same transaction. Only an admin changes the directory
+(callers check access.may_manage_directory first); the CLI acts with no viewer.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from marac.agencies import auth
+from marac.agencies.access import Viewer
+from marac.agencies.models import AGENCY_KINDS, ROLES, TIERS, WEEKDAYS, Agency, Conference, Membership, User
+from marac.audit.service import record
+from marac.errors import Conflict, NotFound, RuleViolation
+from marac.meetings.types import TIME_RE, conference_types
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SETUP_LINK_LIFETIME = timedelta(hours=72)
+
+
+def _actor(viewer: Viewer | None) -> dict[str, str | None]:
+    return {"user_id": viewer.user_id if viewer else None, "agency_id": viewer.agency_id if viewer else None}
+
+
+def _text(value: str, field: str, label: str, limit: int = 200) -> str:
+    value = (value or "").strip()
+    if not value or len(value) > limit:
+        raise RuleViolation(f"{label} is required", {field: f"Enter {label.lower()} (up to {limit} characters)"})
+    return value
+
+
+# --- agencies ------------------------------------------------------------------------
+
+async def create_agency(viewer: Viewer | None, name: str, kind: str) -> Agency:
+    name = _text(name, "name", "Agency name")
+    if kind not in AGENCY_KINDS:
+        raise RuleViolation("Unknown agency kind", {"kind": f"Choose one of: {', '.join(AGENCY_KINDS)}"})
+    if await Agency.filter(name=name).exists():
+        raise Conflict(f"An agency called {name!r} already exists", {"name": "An agency with this name already exists"})
+    async with in_transaction() as conn:
+        agency = await Agency.create(name=name, kind=kind, using_db=conn)
+        await record("agency.create", object_type="agency", object_id=agency.id, conn=conn, **_actor(viewer))
+    return agency
+
+
+async def agency_named(name: str) -> Agency:
+    """The CLI's lookup: an agency given by name is created (kind other) if missing."""
+    agency = await Agency.get_or_none(name=name.strip())
+    return agency or await create_agency(None, name, "other")
+
+
+# --- conferences ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MemberSpec:
+    agency_id: str
+    tier: str
+
+
+async def _check_members(members: list[MemberSpec]) -> None:
+    seen: set[str] = set()
+    for index, member in enumerate(members):
+        if member.tier not in TIERS:
+            raise RuleViolation("Unknown tier", {f"members.{index}.tier": "Choose full or actions_only"})
+        if member.agency_id in seen:
+            raise RuleViolation("Agency listed twice", {f"members.{index}.agency_id": "This agency is already a member"})
+        seen.add(member.agency_id)
+    found = set(await Agency.filter(id__in=list(seen)).values_list("id", flat=True))
+    for index, member in enumerate(members):
+        if member.agency_id not in found:
+            raise RuleViolation("Unknown agency", {f"members.{index}.agency_id": "No agency has this id"})
+
+
+async def create_conference(
+    viewer: Viewer | None,
+    *,
+    name: str,
+    slug: str,
+    type: str,
+    weekday: str,
+    start_time: str,
+    first_date: date,
+    members: list[MemberSpec],
+) -> Conference:
+    name = _text(name, "name", "Conference name")
+    errors: dict[str, str] = {}
+    types = conference_types()
+    if not SLUG_RE.match(slug or ""):
+        errors["slug"] = "Use 3 to 64 lower-case letters, digits and hyphens"
+    if type not in types:
+        errors["type"] = f"Choose one of: {', '.join(sorted(types))}"
+    if weekday not in WEEKDAYS:
+        errors["weekday"] = "Choose a day of the week"
+    elif WEEKDAYS[first_date.weekday()] != weekday:
+        errors["first_date"] = f"The first meeting date must be a {weekday.capitalize()}"
+    if not TIME_RE.match(start_time or ""):
+        errors["start_time"] = "Enter a time as HH:MM, for example 10:00"
+    if errors:
+        raise RuleViolation("The conference details are not valid", errors)
+    await _check_members(members)
+    if await Conference.filter(slug=slug).exists():
+        raise Conflict("A conference with this slug already exists", {"slug": "This slug is taken"})
+    async with in_transaction() as conn:
+        conference = await Conference.create(
+            name=name, slug=slug, type=type, weekday=weekday, start_time=start_time,
+            first_date=first_date, type_settings=dict(types[type]), using_db=conn,
+        )
+        for member in members:
+            await Membership.create(conference=conference, agency_id=member.agency_id, tier=member.tier, using_db=conn)
+        await record(
+            "conference.create", object_type="conference", object_id=conference.id,
+            conference_id=conference.id, conn=conn, **_actor(viewer),
+        )
+    return conference
+
+
+async def set_membership(viewer: Viewer | None, conference: Conference, member: MemberSpec) -> Membership:
+    await _check_members([member])
+    async with in_transaction() as conn:
+        membership = await Membership.get_or_none(conference=conference, agency_id=member.agency_id).using_db(conn)
+        if membership is None:
+            membership = await Membership.create(conference=conference, agency_id=member.agency_id, tier=member.tier, using_db=conn)
+        else:
+            membership.tier = member.tier
+            await membership.save(using_db=conn, update_fields=["tier"])
+        await record(
+            "membership.set", object_type="agency", object_id=member.agency_id,
+            conference_id=conference.id, conn=conn, **_actor(viewer),
+        )
+    return membership
+
+
+async def remove_membership(viewer: Viewer | None, conference: Conference, agency_id: str) -> None:
+    async with in_transaction() as conn:
+        removed = await Membership.filter(conference=conference, agency_id=agency_id).using_db(conn).delete()
+        if not removed:
+            raise NotFound("That agency is not a member of this conference")
+        await record(
+            "membership.remove", object_type="agency", object_id=agency_id,
+            conference_id=conference.id, conn=conn, **_actor(viewer),
+        )
+
+
+# --- users ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NewUser:
+    user: User
+    setup_token: str | None  # a one-time link token when no password was given
+
+
+async def add_user(
+    viewer: Viewer | None,
+    *,
+    email: str,
+    name: str,
+    agency_id: str,
+    role: str,
+    conference_slugs: list[str],
+    password: str | None = None,
+    demo: bool = False,
+) -> NewUser:
+    """Without a password the user gets a one-time set-up link (72 hours) to choose their own."""
+    email = auth.normalise_email(email or "")
+    errors: dict[str, str] = {}
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        errors["email"] = "Enter an e-mail address like name@example.org"
+    if role not in ROLES:
+        errors["role"] = f"Choose one of: {', '.join(ROLES)}"
+    if errors:
+        raise RuleViolation("The user details are not valid", errors)
+    name = _text(name, "name", "Full name")
+    agency = await Agency.get_or_none(id=agency_id)
+    if agency is None:
+        raise RuleViolation("Unknown agency", {"agency_id": "No agency has this id"})
+    conferences = await Conference.filter(slug__in=conference_slugs)
+    missing = set(conference_slugs) - {c.slug for c in conferences}
+    if missing:
+        raise RuleViolation("Unknown conference", {"conferences": f"No conference called {', '.join(sorted(missing))}"})
+    if role == "member":
+        member_of = set(await Membership.filter(agency=agency).values_list("conference_id", flat=True))
+        outside = [c.slug for c in conferences if c.id not in member_of]
+        if outside:
+            raise RuleViolation(
+                "Agency is not a member", {"conferences": f"{agency.name} is not a member of {', '.join(outside)}"}
+            )
+    password_hash = auth.hash_password(password) if password else None
+    setup_token = None if password else secrets.token_urlsafe(32)
+    if await User.filter(email=email).exists():
+        raise Conflict("A user with this e-mail already exists", {"email": "This e-mail address is already in use"})
+    try:
+        async with in_transaction() as conn:
+            user = await User.create(
+                email=email, name=name, agency=agency, role=role, password_hash=password_hash,
+                demo=demo, using_db=conn,
+                setup_token_hash=auth.sha256(setup_token) if setup_token else None,
+                setup_expires_at=auth.now() + SETUP_LINK_LIFETIME if setup_token else None,
+            )
+            if conferences:
+                await user.conferences.add(*conferences, using_db=conn)
+            await record("user.create", object_type="user", object_id=user.id, conn=conn, **_actor(viewer))
+    except IntegrityError as exc:  # a concurrent request took the address between check and insert
+        raise Conflict("A user with this e-mail already exists", {"email": "This e-mail address is already in use"}) from exc
+    return NewUser(user=user, setup_token=setup_token)
+
+
+async def disable(viewer: Viewer | None, user: User) -> None:
+    """A disabled user is out on their next request: sessions and tokens end with the flag."""
+    user.active = False
+    async with in_transaction() as conn:
+        await user.save(using_db=conn, update_fields=["active"])
+        await auth.revoke_all(user, conn)
+        await record("user.disable", object_type="user", object_id=user.id, conn=conn, **_actor(viewer))
+
+
+async def change_password(user: User, current: str, new: str) -> None:
+    """The user's own change; every other session and token of theirs ends with the old password."""
+    if not auth.password_matches(user.password_hash, current):
+        raise RuleViolation("Current password is wrong", {"current_password": "Your current password is not right"})
+    user.password_hash = auth.hash_password(new)
+    async with in_transaction() as conn:
+        await user.save(using_db=conn, update_fields=["password_hash"])
+        await auth.revoke_all(user, conn)
+        await record("user.password_change", object_type="user", object_id=user.id,
+                     user_id=user.id, agency_id=user.agency_id, conn=conn)
+
+
+async def reset_sign_in(viewer: Viewer | None, user: User) -> str:
+    """Lost phone or forgotten password: clear both factors, end every session, issue a new set-up link."""
+    setup_token = secrets.token_urlsafe(32)
+    user.password_hash = None
+    user.totp_secret = None
+    user.totp_confirmed = False
+    user.setup_token_hash = auth.sha256(setup_token)
+    user.setup_expires_at = auth.now() + SETUP_LINK_LIFETIME
+    async with in_transaction() as conn:
+        await user.save(using_db=conn)
+        await auth.revoke_all(user, conn)
+        await record("user.reset_sign_in", object_type="user", object_id=user.id, conn=conn, **_actor(viewer))
+    return setup_token
+
+
+async def complete_setup(token: str, password: str) -> User:
+    """The user behind a set-up link chooses their password; the link then stops working."""
+    user = await User.get_or_none(setup_token_hash=auth.sha256(token or ""), active=True)
+    if user is None or user.setup_expires_at is None or user.setup_expires_at < auth.now():
+        raise NotFound("This set-up link is not valid. Ask your administrator for a new one.")
+    user.password_hash = auth.hash_password(password)
+    user.setup_token_hash = None
+    user.setup_expires_at = None
+    async with in_transaction() as conn:
+        await user.save(using_db=conn, update_fields=["password_hash", "setup_token_hash", "setup_expires_at"])
+        await record("user.setup", object_type="user", object_id=user.id, user_id=user.id, agency_id=user.agency_id, conn=conn)
+    return user

@@ -1,0 +1,112 @@
+"""Recording and verifying audit events.
+
+Each event is chained to the one before it with an HMAC keyed from the secret key, so a
+row edited, deleted or moved with raw SQL breaks the chain at that point, and someone
+with database access but without the key cannot forge a replacement.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from marac import settings
+from marac.audit.models import AuditEvent
+
+GENESIS = "0" * 64
+OUTCOMES = ("ok", "denied", "failed")
+# Set by the web layer for each request, read here, so every event carries it.
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    first_bad_seq: int | None
+
+
+def _digest(key: bytes, prev_hash: str, seq: int, at: datetime, fields: tuple[str | None, ...]) -> str:
+    parts = [prev_hash, str(seq), at.astimezone(UTC).isoformat(timespec="microseconds")]
+    parts += ["" if value is None else value for value in fields]
+    # A unit separator cannot appear in ids or action names, so fields cannot run together.
+    return hmac.new(key, "\x1f".join(parts).encode(), hashlib.sha256).hexdigest()
+
+
+def _event_fields(event: AuditEvent) -> tuple[str | None, ...]:
+    return (
+        event.user_id, event.agency_id, event.action, event.object_type,
+        event.object_id, event.conference_id, event.outcome, event.request_id,
+    )
+
+
+async def _lock_chain(conn: BaseDBAsyncClient) -> None:
+    # PostgreSQL: writers queue here for the rest of their transaction, so two events
+    # never claim the same predecessor. SQLite has one connection, already serialised.
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_query("SELECT pg_advisory_xact_lock(727274)")
+
+
+async def record(
+    action: str,
+    *,
+    user_id: str | None = None,
+    agency_id: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    conference_id: str | None = None,
+    outcome: str = "ok",
+    conn: BaseDBAsyncClient | None = None,
+) -> AuditEvent:
+    """Append one event. Pass `conn` to write it in the transaction of the change it describes."""
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {OUTCOMES}")
+    if conn is None:
+        async with in_transaction() as own:
+            return await record(
+                action, user_id=user_id, agency_id=agency_id, object_type=object_type,
+                object_id=object_id, conference_id=conference_id, outcome=outcome, conn=own,
+            )
+    await _lock_chain(conn)
+    last = await AuditEvent.all().using_db(conn).order_by("-seq").first()
+    prev_hash, seq = (last.hash, last.seq + 1) if last else (GENESIS, 1)
+    event = AuditEvent(
+        seq=seq,
+        at=datetime.now(UTC),
+        user_id=user_id,
+        agency_id=agency_id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        conference_id=conference_id,
+        outcome=outcome,
+        request_id=request_id_var.get(),
+        prev_hash=prev_hash,
+    )
+    event.hash = _digest(settings.get().derived_key("audit-chain"), prev_hash, seq, event.at, _event_fields(event))
+    await event.save(using_db=conn)
+    return event
+
+
+async def verify(batch_size: int = 5000) -> VerifyResult:
+    """Walk the whole chain in order; name the first event that does not follow from the one before."""
+    key = settings.get().derived_key("audit-chain")
+    prev_hash, expected_seq, checked = GENESIS, 1, 0
+    after = 0
+    while True:
+        batch = await AuditEvent.filter(seq__gt=after).order_by("seq").limit(batch_size)
+        if not batch:
+            return VerifyResult(ok=True, checked=checked, first_bad_seq=None)
+        for event in batch:
+            expected = _digest(key, prev_hash, event.seq, event.at, _event_fields(event))
+            if event.seq != expected_seq or event.prev_hash != prev_hash or not hmac.compare_digest(event.hash, expected):
+                return VerifyResult(ok=False, checked=checked, first_bad_seq=event.seq)
+            checked += 1
+            prev_hash, expected_seq = event.hash, event.seq + 1
+        after = batch[-1].seq

@@ -1,0 +1,192 @@
+"""The `marac` command: serve, worker, migrate, demo, user add, token create, audit verify."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from marac import db, settings
+from marac.errors import DomainError
+from marac.settings import SettingsError
+
+
+def _run(coro_factory: Callable[[], Awaitable[int]]) -> int:
+    async def main() -> int:
+        await db.init()
+        try:
+            return await coro_factory()
+        finally:
+            await db.close()
+
+    return asyncio.run(main())
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    # uvloop + httptools: plain asyncio/h11 costs a large part of throughput and latency.
+    uvicorn.run(
+        "marac.web.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+        loop="uvloop", http="httptools", proxy_headers=args.proxy_headers, access_log=False,
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from arq.worker import run_worker
+
+    from marac.jobs.queue import redis_settings
+    from marac.jobs.worker import WorkerSettings
+
+    if not settings.get().redis_url:
+        print("marac worker needs MARAC_REDIS_URL; without it jobs run inside the web process.", file=sys.stderr)
+        return 2
+    run_worker(WorkerSettings, redis_settings=redis_settings())  # type: ignore[arg-type]
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    applied = asyncio.run(db.migrate())
+    print("Applied: " + ", ".join(applied) if applied else "The database schema is up to date.")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from marac import demo
+
+    if not settings.get().demo:
+        print("marac demo runs only with MARAC_ENV=demo (demo accounts skip the second factor).", file=sys.stderr)
+        return 2
+    asyncio.run(db.migrate())
+
+    async def seed() -> int:
+        accounts = await demo.load()
+        base = settings.get().base_url
+        print(f"\nDemo data loaded — not for real cases. Sign in at {base}/login with:\n")
+        print(f"  {'role':<12} {'e-mail':<32} {'password':<24} agency")
+        for account in accounts:
+            print(f"  {account.role:<12} {account.email:<32} {account.password:<24} {account.agency}")
+        print()
+        return 0
+
+    _run(seed)
+    if args.no_serve:
+        return 0
+    return cmd_serve(argparse.Namespace(host=args.host, port=args.port, workers=1, proxy_headers=False))
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from marac.agencies import service
+
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+
+    async def add() -> int:
+        agency = await service.agency_named(args.agency)
+        created = await service.add_user(
+            None, email=args.email, name=args.name, agency_id=agency.id, role=args.role,
+            conference_slugs=args.conference or [], password=password,
+        )
+        print(f"Added user {created.user.id}")
+        if created.setup_token:
+            print(f"Set-up link (valid 72 hours, shown once): {settings.get().base_url}/setup/{created.setup_token}")
+        return 0
+
+    return _run(add)
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    from marac.agencies import auth
+    from marac.agencies.models import User
+    from marac.audit.service import record
+
+    async def create() -> int:
+        user = await User.get_or_none(email=auth.normalise_email(args.email), active=True)
+        if user is None:
+            print("No active user has that e-mail address.", file=sys.stderr)
+            return 1
+        token, raw = await auth.create_token(user, args.label)
+        await record("token.create", user_id=user.id, agency_id=user.agency_id, object_type="api_token", object_id=token.id)
+        print(raw)
+        return 0
+
+    return _run(create)
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from marac.audit.service import verify
+
+    async def check() -> int:
+        result = await verify()
+        if result.ok:
+            print(f"Audit chain intact: {result.checked} events checked.")
+            return 0
+        print(f"Audit chain broken at event {result.first_bad_seq} ({result.checked} events before it are intact).")
+        return 1
+
+    return _run(check)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="marac", description="Multi-Agency Risk Assessment Conference coordination service.")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="Run the web service.")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--proxy-headers", action="store_true", help="Trust X-Forwarded-* from a reverse proxy.")
+    serve.set_defaults(handler=cmd_serve)
+
+    worker = sub.add_parser("worker", help="Run a background job worker (needs MARAC_REDIS_URL).")
+    worker.set_defaults(handler=cmd_worker)
+
+    migrate = sub.add_parser("migrate", help="Bring the database schema up to date (safe to repeat).")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    demo = sub.add_parser("demo", help="Load demo data, print demo sign-in details and serve (MARAC_ENV=demo).")
+    demo.add_argument("--no-serve", action="store_true", help="Load the data and stop.")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.set_defaults(handler=cmd_demo)
+
+    user = sub.add_parser("user", help="Manage users.").add_subparsers(dest="user_command", required=True)
+    add = user.add_parser("add", help="Add a user (prints a set-up link unless --password-stdin).")
+    add.add_argument("--email", required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument("--agency", required=True, help="Agency name; created with kind 'other' if new.")
+    add.add_argument("--role", required=True, choices=["admin", "coordinator", "chair", "member", "auditor"])
+    add.add_argument("--conference", action="append", metavar="SLUG", help="Repeat for each conference.")
+    add.add_argument("--password-stdin", action="store_true", help="Read the password from the first line of stdin.")
+    add.set_defaults(handler=cmd_user_add)
+
+    token = sub.add_parser("token", help="Manage API tokens.").add_subparsers(dest="token_command", required=True)
+    create = token.add_parser("create", help="Create a bearer token for a user; prints it once.")
+    create.add_argument("--email", required=True)
+    create.add_argument("--label", default="command line")
+    create.set_defaults(handler=cmd_token_create)
+
+    audit = sub.add_parser("audit", help="The audit trail.").add_subparsers(dest="audit_command", required=True)
+    verify = audit.add_parser("verify", help="Check the hash chain; exit 1 and name the first bad event if broken.")
+    verify.set_defaults(handler=cmd_audit_verify)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings.get()
+        return args.handler(args)
+    except SettingsError as exc:
+        print(f"marac: {exc}", file=sys.stderr)
+        return 2
+    except DomainError as exc:
+        details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
+        print(f"marac: {exc.message}" + (f" ({details})" if details else ""), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""The model list and the Tortoise configuration shared by the web app, the worker and the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
+
+from marac import settings as settings_module
+from marac.settings import Settings
+
+APP = "marac"
+# Models carry comments, not docstrings: Tortoise turns a docstring into a table comment,
+# and its SQLite schema editor splits statements on ";" inside it.
+MODEL_MODULES = [
+    "marac.agencies.models",
+    "marac.audit.models",
+    "marac.jobs.models",
+]
+MIGRATIONS_MODULE = "marac.migrations"
+
+
+def tortoise_config(settings: Settings | None = None) -> dict[str, Any]:
+    settings = settings or settings_module.get()
+    url = settings.database_url
+    if url.startswith("postgresql://"):
+        url = "postgres://" + url.removeprefix("postgresql://")
+    connection = expand_db_url(url)
+    if settings.is_sqlite:
+        file_path = connection["credentials"]["file_path"]
+        if file_path != ":memory:":
+            Path(file_path).parent.mkdir(parents=True, exist_ok=True)
+        # WAL lets readers proceed during a write; FULL makes a committed audit row
+        # survive a power cut.
+        connection["credentials"].setdefault("journal_mode", "WAL")
+        connection["credentials"].setdefault("synchronous", "FULL")
+    return {
+        "connections": {"default": connection},
+        "apps": {
+            APP: {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def __getattr__(name: str) -> Any:
+    # `tortoise makemigrations` reads TORTOISE_ORM (pyproject [tool.tortoise]); computed
+    # lazily so importing this module never reads the environment.
+    if name == "TORTOISE_ORM":
+        return tortoise_config()
+    raise AttributeError(name)
+
+
+async def init(settings: Settings | None = None) -> Any:
+    """Open the connections for a CLI command or the worker; returns the Tortoise context."""
+    return await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+
+
+async def close() -> None:
+    await Tortoise.close_connections()
+
+
+async def migrate(settings: Settings | None = None) -> list[str]:
+    """Apply every pending migration; safe to run repeatedly. Returns what was applied."""
+    from tortoise.migrations.api import migrate as run_migrations
+
+    applied: list[str] = []
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            applied.append(f"{app_label}.{name}")
+
+    try:
+        await run_migrations(config=tortoise_config(settings), progress=progress)
+    finally:
+        # An open aiosqlite thread would keep a failed `marac migrate` from ever exiting.
+        await Tortoise.close_connections()
+    return applied

@@ -1,0 +1,45 @@
+"""The arq worker: `marac worker`. Holds the Tortoise context it opened and closes that one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq import cron
+from arq.worker import func
+
+from marac import db
+from marac.jobs import queue, tasks
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    ctx["tortoise"] = await db.init()
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    await db.close()
+
+
+def _arq_function(name: str):  # noqa: ANN202
+    async def run(ctx: dict[str, Any], job_id: str | None = None, **ids: str) -> None:
+        await tasks.run(name, job_id, **ids)
+
+    run.__qualname__ = name
+    return func(run, name=name)
+
+
+async def _hourly_purge(ctx: dict[str, Any]) -> None:
+    await tasks.run("purge_expired_sessions", None)
+
+
+class WorkerSettings:
+    functions = [_arq_function(name) for name in tasks.TASKS]
+    cron_jobs = [cron(_hourly_purge, minute=7, run_at_startup=False)]
+    on_startup = startup
+    on_shutdown = shutdown
+    job_serializer = staticmethod(queue.serialize)
+    job_deserializer = staticmethod(queue.deserialize)
+    max_tries = 3
+
+    @staticmethod
+    def redis_settings_factory():  # noqa: ANN205
+        return queue.redis_settings()

@@ -1,0 +1,110 @@
+"""The only reader of the environment.
+
+Every MARAC_* variable is read here, once, into a frozen Settings value. Production
+refuses to start with a missing or default secret key, because the key signs sessions,
+CSRF tokens and the audit chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ENVIRONMENTS = ("development", "test", "production", "demo")
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
+MIN_SECRET_LENGTH = 32
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+
+
+class SettingsError(RuntimeError):
+    """The environment describes a service that must not start."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    database_url: str
+    redis_url: str | None
+    secret_key: str
+    document_store: Path
+    base_url: str
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def demo(self) -> bool:
+        return self.env == "demo"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.production or self.base_url.startswith("https://")
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A separate key per purpose, so a leak of one use does not forge another."""
+        return hmac.new(self.secret_key.encode(), purpose.encode(), hashlib.sha256).digest()
+
+
+def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
+    env_vars = os.environ if environ is None else environ
+    env = env_vars.get("MARAC_ENV", "development")
+    if env not in ENVIRONMENTS:
+        raise SettingsError(f"MARAC_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+
+    secret_key = env_vars.get("MARAC_SECRET_KEY", "")
+    if env == "production":
+        if not secret_key or secret_key == DEV_SECRET_KEY:
+            raise SettingsError("MARAC_SECRET_KEY must be set to a non-default value in production")
+        if len(secret_key) < MIN_SECRET_LENGTH:
+            raise SettingsError(f"MARAC_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters in production")
+    secret_key = secret_key or DEV_SECRET_KEY
+
+    document_store = Path(env_vars.get("MARAC_DOCUMENT_STORE", "./var/documents")).resolve()
+    for forbidden in (PACKAGE_DIR, PROJECT_DIR / "templates"):
+        if document_store == forbidden or forbidden in document_store.parents:
+            raise SettingsError(f"MARAC_DOCUMENT_STORE must not be inside {forbidden}")
+
+    base_url = env_vars.get("MARAC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    if urlsplit(base_url).scheme not in ("http", "https"):
+        raise SettingsError("MARAC_BASE_URL must be an http or https URL")
+    if env == "production" and not base_url.startswith("https://"):
+        raise SettingsError("MARAC_BASE_URL must be https in production")
+
+    database_url = env_vars.get("MARAC_DATABASE_URL", "sqlite://./var/marac.sqlite3")
+    if not database_url.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):
+        raise SettingsError("MARAC_DATABASE_URL must be a sqlite:// or postgres:// URL")
+
+    return Settings(
+        env=env,
+        database_url=database_url,
+        redis_url=env_vars.get("MARAC_REDIS_URL") or None,
+        secret_key=secret_key,
+        document_store=document_store,
+        base_url=base_url,
+    )
+
+
+_current: Settings | None = None
+
+
+def get() -> Settings:
+    global _current
+    if _current is None:
+        _current = load()
+    return _current
+
+
+def override(settings: Settings | None) -> None:
+    """Tests and the CLI set the settings explicitly; None re-reads the environment."""
+    global _current
+    _current = settings

@@ -1,0 +1,167 @@
+"""JSON API, version 1: thin handlers over the domain services."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from starlette.requests import Request
+from starlette.routing import Route
+
+from marac.agencies import access, service
+from marac.agencies.models import Agency, Conference, Membership, User
+from marac.audit.models import AuditEvent
+from marac.audit.service import record, verify
+from marac.errors import NotFound, RuleViolation
+from marac.jobs.models import Job
+from marac import settings
+from marac.web import schemas
+from marac.web.auth import ANY_ROLE, Caller, api
+
+PAGE_SIZE = 100
+
+
+def agency_out(agency: Agency) -> schemas.AgencyOut:
+    return schemas.AgencyOut(id=agency.id, name=agency.name, kind=agency.kind)
+
+
+async def conference_out(conference: Conference) -> schemas.ConferenceOut:
+    members = await Membership.filter(conference=conference).prefetch_related("agency").order_by("agency__name")
+    return schemas.ConferenceOut(
+        id=conference.id, name=conference.name, slug=conference.slug, type=conference.type,
+        weekday=conference.weekday, start_time=conference.start_time, first_date=conference.first_date,
+        members=[schemas.MemberOut(agency_id=m.agency_id, name=m.agency.name, tier=m.tier) for m in members],
+    )
+
+
+async def user_out(user: User, setup_token: str | None = None) -> schemas.UserOut:
+    slugs = await user.conferences.all().order_by("slug").values_list("slug", flat=True)
+    return schemas.UserOut(
+        id=user.id, email=user.email, name=user.name, agency_id=user.agency_id, role=user.role,
+        active=user.active, conferences=list(slugs),
+        setup_url=f"{settings.get().base_url}/setup/{setup_token}" if setup_token else None,
+    )
+
+
+# --- directory -----------------------------------------------------------------------
+
+@api("admin", body=schemas.AgencyIn, response=schemas.AgencyOut, status=201)
+async def create_agency(request: Request, caller: Caller, body: schemas.AgencyIn) -> schemas.AgencyOut:
+    """Add a partner agency to the directory."""
+    return agency_out(await service.create_agency(caller.viewer, body.name, body.kind))
+
+
+@api(*ANY_ROLE, response=schemas.AgencyList)
+async def list_agencies(request: Request, caller: Caller) -> schemas.AgencyList:
+    """Every agency in the directory (names and kinds are not case data)."""
+    return schemas.AgencyList(items=[agency_out(a) for a in await Agency.all().order_by("name")])
+
+
+@api("admin", body=schemas.ConferenceIn, response=schemas.ConferenceOut, status=201)
+async def create_conference(request: Request, caller: Caller, body: schemas.ConferenceIn) -> schemas.ConferenceOut:
+    """Create a conference of a type defined in agendas/, with its member agencies and their tiers."""
+    conference = await service.create_conference(
+        caller.viewer, name=body.name, slug=body.slug, type=body.type, weekday=body.weekday,
+        start_time=body.start_time, first_date=body.first_date,
+        members=[service.MemberSpec(agency_id=m.agency_id, tier=m.tier) for m in body.members],
+    )
+    return await conference_out(conference)
+
+
+@api(*ANY_ROLE, response=schemas.ConferenceList)
+async def list_conferences(request: Request, caller: Caller) -> schemas.ConferenceList:
+    """The conferences the caller belongs to (an admin: all)."""
+    conferences = await Conference.filter(access.conference_filter(caller.viewer)).order_by("name")
+    return schemas.ConferenceList(items=[await conference_out(c) for c in conferences])
+
+
+@api(*ANY_ROLE, response=schemas.ConferenceOut)
+async def get_conference(request: Request, caller: Caller) -> schemas.ConferenceOut:
+    """One conference the caller belongs to; any other answers 404."""
+    return await conference_out(await access.get_conference(caller.viewer, request.path_params["slug"]))
+
+
+@api("admin", body=schemas.UserIn, response=schemas.UserOut, status=201)
+async def create_user(request: Request, caller: Caller, body: schemas.UserIn) -> schemas.UserOut:
+    """Add a user; the answer carries a one-time set-up link for them to choose a password."""
+    created = await service.add_user(
+        caller.viewer, email=body.email, name=body.name, agency_id=body.agency_id,
+        role=body.role, conference_slugs=body.conferences,
+    )
+    return await user_out(created.user, created.setup_token)
+
+
+@api("admin", response=schemas.UserList)
+async def list_users(request: Request, caller: Caller) -> schemas.UserList:
+    """Every user in the directory."""
+    return schemas.UserList(items=[await user_out(u) for u in await User.all().order_by("email")])
+
+
+# --- audit ---------------------------------------------------------------------------
+
+def _day(value: str | None, field: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise RuleViolation("Bad date", {field: "Use a date written YYYY-MM-DD"}) from None
+
+
+@api("auditor", "coordinator", response=schemas.AuditList)
+async def list_audit(request: Request, caller: Caller) -> schemas.AuditList:
+    """Audit events, oldest first; filter by object_id, user, from and to (dates, inclusive)."""
+    params = request.query_params
+    query = AuditEvent.filter(access.audit_filter(caller.viewer))
+    if params.get("object_id"):
+        query = query.filter(object_id=params["object_id"])
+    if params.get("user"):
+        query = query.filter(user_id=params["user"])
+    if start := _day(params.get("from"), "from"):
+        query = query.filter(at__gte=datetime.combine(start, time.min, tzinfo=UTC))
+    if end := _day(params.get("to"), "to"):
+        query = query.filter(at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC))
+    cursor = params.get("cursor", "0")
+    if not cursor.isdigit():
+        raise RuleViolation("Bad cursor", {"cursor": "Use the next value of the previous page"})
+    events = await query.filter(seq__gt=int(cursor)).order_by("seq").limit(PAGE_SIZE + 1)
+    more = len(events) > PAGE_SIZE
+    events = events[:PAGE_SIZE]
+    await record("audit.read", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="audit")
+    return schemas.AuditList(
+        items=[schemas.AuditEventOut.model_validate(e, from_attributes=True) for e in events],
+        next=str(events[-1].seq) if more else None,
+    )
+
+
+@api("auditor", response=schemas.AuditVerifyOut)
+async def verify_audit(request: Request, caller: Caller) -> schemas.AuditVerifyOut:
+    """Recompute the audit chain; names the first event that was edited, removed or moved."""
+    result = await verify()
+    await record("audit.verify", user_id=caller.user.id, agency_id=caller.user.agency_id,
+                 object_type="audit", outcome="ok" if result.ok else "failed")
+    return schemas.AuditVerifyOut(ok=result.ok, checked=result.checked, first_bad_seq=result.first_bad_seq)
+
+
+# --- jobs ----------------------------------------------------------------------------
+
+@api(*ANY_ROLE, response=schemas.JobOut)
+async def get_job(request: Request, caller: Caller) -> schemas.JobOut:
+    """The state of a background job the caller asked for."""
+    job = await Job.filter(access.job_filter(caller.viewer), id=request.path_params["job_id"]).first()
+    if job is None:
+        raise NotFound("Job not found")
+    return schemas.JobOut(id=job.id, status=job.status, progress=job.progress, error=job.error)
+
+
+routes = [
+    Route("/api/v1/agencies", create_agency, methods=["POST"]),
+    Route("/api/v1/agencies", list_agencies, methods=["GET"]),
+    Route("/api/v1/conferences", create_conference, methods=["POST"]),
+    Route("/api/v1/conferences", list_conferences, methods=["GET"]),
+    Route("/api/v1/conferences/{slug}", get_conference, methods=["GET"]),
+    Route("/api/v1/users", create_user, methods=["POST"]),
+    Route("/api/v1/users", list_users, methods=["GET"]),
+    Route("/api/v1/audit", list_audit, methods=["GET"]),
+    Route("/api/v1/audit/verify", verify_audit, methods=["GET"]),
+    Route("/api/v1/jobs/{job_id}", get_job, methods=["GET"]),
+]

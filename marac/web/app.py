@@ -1,0 +1,79 @@
+"""The Starlette application: routes, middleware, error handlers and the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from tortoise import connections
+from tortoise.contrib.starlette import RegisterTortoise
+
+from marac import db
+from marac.jobs import queue
+from marac.meetings.types import conference_types
+from marac.web import api, errors, openapi
+from marac.web.middleware import BodyTooLarge, SecurityMiddleware
+from marac.web.pages import account, admin, signin
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+async def healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    checks: dict[str, str] = {}
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+        checks["database"] = "ok"
+    except Exception:  # any failure means not ready; the reason is for the logs, not callers
+        checks["database"] = "unavailable"
+    try:
+        checks["queue"] = "ok" if await queue.ping() else "unavailable"
+    except Exception:
+        checks["queue"] = "unavailable"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503)
+
+
+def create_app() -> Starlette:
+    conference_types()  # a broken agendas/*.toml stops start-up here, naming file and key
+    routes = [
+        *signin.routes,
+        *account.routes,
+        *admin.routes,
+        *api.routes,
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
+    ]
+    routes.append(Route("/api/v1/openapi.json", openapi.endpoint(routes), methods=["GET"]))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with RegisterTortoise(app, config=db.tortoise_config()):
+            await queue.start()
+            try:
+                yield
+            finally:
+                await queue.stop()
+
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityMiddleware)],
+        exception_handlers={
+            HTTPException: errors.http_exception,
+            BodyTooLarge: errors.too_large,
+            Exception: errors.server_error,
+        },
+        lifespan=lifespan,
+    )

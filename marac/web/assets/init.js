@@ -1,0 +1,12 @@
+// Served as /static/init.js and loaded with
+//   <script type="module" src="/static/init.js"></script>
+// Our CSP forbids inline scripts, so this replaces the inline snippet from
+// govuk-frontend's template.njk, which adds `js-enabled` and (in browsers that
+// support ES modules) `govuk-frontend-supported` to <body>. govuk-frontend v5+
+// components refuse to initialise without `govuk-frontend-supported`.
+// Module scripts only run in browsers with ES module support and are deferred
+// until the document has been parsed, so document.body exists here.
+import { initAll } from './govuk-frontend.min.js'
+
+document.body.classList.add('js-enabled', 'govuk-frontend-supported')
+initAll()

@@ -1,0 +1,187 @@
+"""Who is calling: session cookies for pages, bearer tokens for the API.
+
+Handlers declare who may call them with @page(...), @public_page or @api(...); the
+decorators resolve the caller, check the role, check CSRF on every unsafe page request,
+and turn domain errors into answers. Visibility of records is not decided here: that is
+marac/agencies/access.py.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from marac.agencies import auth
+from marac.agencies.access import Viewer, viewer_for
+from marac.agencies.models import User
+from marac.errors import AccessDenied, DomainError, NotFound, Throttled
+from marac.web import cookies, csrf
+from marac.web.errors import api_error, error_page
+from marac.web.middleware import SAFE_METHODS
+
+ANY_ROLE = ("admin", "coordinator", "chair", "member", "auditor")
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: User
+    viewer: Viewer
+    session_raw: str | None = None
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def session_caller(request: Request) -> tuple[Caller | None, User | None]:
+    """(signed-in caller, user part-way through the second factor)."""
+    raw = request.cookies.get(cookies.name(csrf.SESSION))
+    found = await auth.session_user(raw)
+    if found is None:
+        return None, None
+    session, user = found
+    if not session.mfa_passed:
+        return None, user
+    return Caller(user=user, viewer=await viewer_for(user), session_raw=raw), None
+
+
+async def _check_form(request: Request) -> Response | None:
+    if request.method in SAFE_METHODS:
+        return None
+    form = await request.form()
+    request.state.form = form
+    if not csrf.valid(request, form.get(csrf.FIELD)):
+        return error_page(request, 403, "This form has expired", "Go back, reload the page and try again.")
+    return None
+
+
+PageHandler = Callable[..., Awaitable[Response]]
+
+
+def page(*roles: str) -> Callable[[PageHandler], PageHandler]:
+    """A signed-in page for the given roles; others get 403, strangers go to sign in."""
+    allowed = roles or ANY_ROLE
+
+    def decorate(handler: PageHandler) -> PageHandler:
+        @functools.wraps(handler)
+        async def wrapper(request: Request) -> Response:
+            caller, _pending = await session_caller(request)
+            if caller is None:
+                target = request.url.path if request.method == "GET" else "/"
+                return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+            request.state.caller = caller
+            if caller.user.role not in allowed:
+                return error_page(request, 403, "You cannot use this page", "Your role does not give access to it.")
+            refused = await _check_form(request)
+            if refused:
+                return refused
+            try:
+                return await handler(request, caller)
+            except (NotFound, AccessDenied) as exc:
+                return error_page(request, 404 if isinstance(exc, NotFound) else 403, exc.message)
+
+        wrapper.access = {"kind": "page", "roles": allowed}  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def public_page(handler: PageHandler) -> PageHandler:
+    """A page anyone may open (sign-in, set-up); its forms are CSRF-checked all the same."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        refused = await _check_form(request)
+        if refused:
+            return refused
+        try:
+            return await handler(request)
+        except Throttled as exc:
+            return error_page(request, 429, "Too many attempts", exc.message)
+        except NotFound as exc:
+            return error_page(request, 404, exc.message)
+
+    wrapper.access = {"kind": "public"}  # type: ignore[attr-defined]
+    return wrapper
+
+
+ApiHandler = Callable[..., Awaitable[Any]]
+
+
+def api(
+    *roles: str,
+    body: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    summary: str = "",
+) -> Callable[[ApiHandler], Callable[[Request], Awaitable[Response]]]:
+    """A JSON endpoint: bearer token, role check, body validated against `body`.
+
+    The handler gets (request, caller) or (request, caller, body) and returns a JSON-able
+    value or a Response. The metadata is what /api/v1/openapi.json describes.
+    """
+    allowed = roles or ANY_ROLE
+
+    def decorate(handler: ApiHandler) -> Callable[[Request], Awaitable[Response]]:
+        @functools.wraps(handler)
+        async def wrapper(request: Request) -> Response:
+            header = request.headers.get("authorization", "")
+            scheme, _, raw = header.partition(" ")
+            user = await auth.token_user(raw.strip()) if scheme.lower() == "bearer" else None
+            if user is None:
+                return api_error(401, "unauthorized", "A valid bearer token is required")
+            caller = Caller(user=user, viewer=await viewer_for(user))
+            request.state.caller = caller
+            if user.role not in allowed:
+                return api_error(403, "forbidden", "Your role may not do this")
+            args: list[Any] = [request, caller]
+            if body is not None:
+                try:
+                    payload = json.loads(await request.body() or b"null")
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    return api_error(400, "malformed_json", "The request body is not valid JSON")
+                try:
+                    args.append(body.model_validate(payload))
+                except ValidationError as exc:
+                    return api_error(422, "validation_error", "The request is not valid", _fields(exc))
+            try:
+                result = await handler(*args)
+            except DomainError as exc:
+                return api_error(_status(exc), exc.code, exc.message, exc.fields)
+            if isinstance(result, Response):
+                return result
+            if isinstance(result, BaseModel):
+                result = result.model_dump(mode="json")
+            return JSONResponse(result, status_code=status)
+
+        wrapper.access = {"kind": "api", "roles": allowed}  # type: ignore[attr-defined]
+        wrapper.openapi = {"body": body, "response": response, "status": status, "summary": summary or (handler.__doc__ or "").strip()}  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def _fields(exc: ValidationError) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for error in exc.errors(include_url=False, include_input=False):
+        location = ".".join(str(part) for part in error["loc"]) or "body"
+        fields.setdefault(location, "Unknown field" if error["type"] == "extra_forbidden" else error["msg"])
+    return fields
+
+
+_STATUS = {
+    "not_found": 404, "forbidden": 403, "validation_error": 422, "conflict": 409,
+    "stale_version": 412, "throttled": 429,
+}
+
+
+def _status(exc: DomainError) -> int:
+    return _STATUS.get(exc.code, 400)

@@ -1,0 +1,65 @@
+"""Error answers: the contract's JSON envelope for the API, a plain GOV.UK page otherwise.
+
+Neither ever carries a stack trace, a field value or a record's contents.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from marac.web.templating import render
+
+log = logging.getLogger("marac.web")
+
+TITLES = {
+    400: "There is a problem with the request",
+    401: "Sign in to continue",
+    403: "You cannot do that",
+    404: "Page not found",
+    405: "That cannot be done here",
+    413: "That is too large",
+    429: "Too many attempts",
+    500: "Sorry, there is a problem with the service",
+}
+
+
+def api_error(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, "fields": fields or {}}}, status_code=status)
+
+
+def error_page(request: Request, status: int, title: str | None = None, detail: str = "") -> HTMLResponse:
+    return render(request, "error.html", {"status": status, "title": title or TITLES.get(status, "Error"), "detail": detail}, status=status)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+async def http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if _is_api(request):
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+        return api_error(exc.status_code, codes.get(exc.status_code, "error"), TITLES.get(exc.status_code, "Error"))
+    return error_page(request, exc.status_code)
+
+
+async def too_large(request: Request, exc: Exception) -> Response:
+    if _is_api(request):
+        return api_error(413, "too_large", "The request body is larger than 1 MiB")
+    return error_page(request, 413, detail="The request body is larger than 1 MiB.")
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    # The request id ties the log line to what the user saw; the exception text may hold
+    # personal data, so only its type is logged.
+    # The path template, not the path: a path can carry a set-up token.
+    request_id = request.scope.get("state", {}).get("request_id")
+    route = getattr(request.scope.get("route"), "path", "?")
+    log.error("unhandled %s on %s %s request_id=%s", type(exc).__name__, request.method, route, request_id)
+    if _is_api(request):
+        return api_error(500, "server_error", f"Something went wrong (reference {request_id})")
+    return HTMLResponse(f"Sorry, there is a problem with the service. Reference: {request_id}", status_code=500)

@@ -1,0 +1,136 @@
+"""Transport-level protection for every response, as one pure ASGI middleware.
+
+- a request id, for the audit trail and error pages;
+- unsafe methods refused when the browser says the request is cross-site (CSRF, first line);
+- request bodies over 1 MiB refused with 413, whether or not a Content-Length was sent;
+- security headers on every response; no-store on everything but static assets.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from urllib.parse import urlsplit
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from marac import settings
+from marac.audit.service import request_id_var
+
+MAX_BODY = 1024 * 1024
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class SecurityMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        try:
+            await self._handle(scope, receive, send, request_id)
+        finally:
+            request_id_var.reset(token)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+        path: str = scope["path"]
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = list(message.get("headers", [])) + _security_headers(path, request_id)
+            await send(message)
+
+        if scope["method"] not in SAFE_METHODS and _cross_site(headers, scope):
+            await _refuse(send_with_headers, path, 403, "cross_site", "Cross-site requests are not accepted")
+            return
+        declared = headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+            await _refuse(send_with_headers, path, 413, "too_large", "The request body is larger than 1 MiB")
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > MAX_BODY:
+                    raise BodyTooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send_with_headers)
+        except BodyTooLarge:
+            if started:
+                raise
+            await _refuse(send_with_headers, path, 413, "too_large", "The request body is larger than 1 MiB")
+
+
+def _cross_site(headers: dict[str, str], scope: Scope) -> bool:
+    if headers.get("sec-fetch-site") == "cross-site":
+        return True
+    origin = headers.get("origin")
+    if not origin:
+        return False  # not a browser form post: bearer-token clients send no Origin
+    if origin == "null":
+        return True
+    allowed = {settings.get().base_url}
+    host = headers.get("host")
+    if host:
+        allowed.add(f"{scope.get('scheme', 'http')}://{host}")
+    parts = urlsplit(origin)
+    return f"{parts.scheme}://{parts.netloc}" not in allowed
+
+
+def _security_headers(path: str, request_id: str) -> list[tuple[bytes, bytes]]:
+    values = [
+        ("content-security-policy", CSP),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("x-frame-options", "DENY"),
+        ("cross-origin-opener-policy", "same-origin"),
+        ("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=()"),
+        ("x-request-id", request_id),
+    ]
+    if path.startswith("/static/"):
+        values.append(("cache-control", "public, max-age=3600"))
+    else:
+        # Pages and API answers carry case data: never kept by a browser or a proxy.
+        values.append(("cache-control", "no-store"))
+    if settings.get().production:
+        values.append(("strict-transport-security", "max-age=63072000; includeSubDomains"))
+    return [(k.encode(), v.encode()) for k, v in values]
+
+
+async def _refuse(send: Send, path: str, status: int, code: str, message: str) -> None:
+    if path.startswith("/api/"):
+        body = json.dumps({"error": {"code": code, "message": message, "fields": {}}}).encode()
+        content_type = b"application/json"
+    else:
+        body = message.encode()
+        content_type = b"text/plain; charset=utf-8"
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())],
+    })
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,81 @@
+"""The OpenAPI 3.1 document, built from the routes' own @api metadata so it cannot drift."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "fields"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        }
+    },
+}
+ERROR_STATUSES = {
+    "400": "Malformed JSON", "401": "Missing or bad bearer token", "403": "The caller's role may not do this",
+    "404": "Not found, or not entitled", "413": "Body larger than 1 MiB", "422": "Validation failed",
+}
+
+
+def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(schema.pop("$defs", {}))
+    components[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def build(routes: list[BaseRoute]) -> dict[str, Any]:
+    components: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        meta = getattr(getattr(route, "endpoint", None), "openapi", None)
+        if not isinstance(route, Route) or meta is None:
+            continue
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            operation: dict[str, Any] = {
+                "summary": meta["summary"].splitlines()[0] if meta["summary"] else route.name,
+                "operationId": f"{method.lower()}_{route.name}",
+                "security": [{"bearer": []}],
+                "responses": {
+                    str(meta["status"]): {
+                        "description": "Success",
+                        **({"content": {"application/json": {"schema": _schema_ref(meta["response"], components)}}} if meta["response"] else {}),
+                    },
+                    **{code: {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}} for code, text in ERROR_STATUSES.items()},
+                },
+            }
+            params = re.findall(r"{(\w+)}", route.path)
+            if params:
+                operation["parameters"] = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params]
+            if meta["body"] is not None:
+                operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _schema_ref(meta["body"], components)}}}
+            paths.setdefault(route.path, {})[method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "marac API", "version": "1"},
+        "paths": paths,
+        "components": {"schemas": components, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+def endpoint(routes: list[BaseRoute]):  # noqa: ANN201 - a Starlette endpoint
+    document = build(routes)
+
+    async def openapi_json(request: Request) -> JSONResponse:
+        return JSONResponse(document)
+
+    return openapi_json

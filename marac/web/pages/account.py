@@ -1,0 +1,76 @@
+"""The signed-in user's own account: password and API tokens."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from marac.agencies import access, auth, service
+from marac.agencies.models import ApiToken, Conference
+from marac.audit.service import record
+from marac.errors import RuleViolation
+from marac.web import cookies, csrf
+from marac.web.auth import Caller, page
+from marac.web.templating import render
+
+
+@page()
+async def home(request: Request, caller: Caller) -> Response:
+    conferences = await Conference.filter(access.conference_filter(caller.viewer)).order_by("name")
+    return render(request, "home.html", {"conferences": conferences})
+
+
+async def _account(request: Request, caller: Caller, status: int = 200, **context) -> Response:  # noqa: ANN003
+    tokens = await ApiToken.filter(user_id=caller.user.id, revoked_at__isnull=True)
+    return render(request, "account.html", {"tokens": tokens, **context}, status=status)
+
+
+@page()
+async def account(request: Request, caller: Caller) -> Response:
+    return await _account(request, caller)
+
+
+@page()
+async def create_token(request: Request, caller: Caller) -> Response:
+    try:
+        token, raw = await auth.create_token(caller.user, str(request.state.form.get("label", "")))
+    except RuleViolation as exc:
+        return await _account(request, caller, status=400, errors=exc.fields)
+    await record("token.create", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="api_token", object_id=token.id)
+    return await _account(request, caller, new_token=raw)
+
+
+@page()
+async def revoke_token(request: Request, caller: Caller) -> Response:
+    token_id = request.path_params["token_id"]
+    if await auth.revoke_token(caller.user, token_id):
+        await record("token.revoke", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="api_token", object_id=token_id)
+    return RedirectResponse("/account", status_code=303)
+
+
+@page()
+async def change_password(request: Request, caller: Caller) -> Response:
+    form = request.state.form
+    new, confirm = str(form.get("new_password", "")), str(form.get("confirm", ""))
+    try:
+        if new != confirm:
+            raise RuleViolation("Passwords differ", {"confirm": "The two new passwords do not match"})
+        await service.change_password(caller.user, str(form.get("current_password", "")), new)
+    except RuleViolation as exc:
+        fields = {("new_password" if k == "password" else k): v for k, v in exc.fields.items()}
+        return await _account(request, caller, status=400, errors=fields)
+    # Every session ended with the old password; this browser gets a fresh one.
+    raw = await auth.start_session(caller.user, mfa_passed=True)
+    response = RedirectResponse("/account?changed=1", status_code=303)
+    cookies.set_cookie(response, csrf.SESSION, raw)
+    return response
+
+
+routes = [
+    Route("/", home, methods=["GET"]),
+    Route("/account", account, methods=["GET"]),
+    Route("/account/tokens", create_token, methods=["POST"]),
+    Route("/account/tokens/{token_id}/revoke", revoke_token, methods=["POST"]),
+    Route("/account/password", change_password, methods=["POST"]),
+]

@@ -1,0 +1,166 @@
+"""Directory pages for admins: agencies, conferences with their members, users."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from marac import settings
+from marac.agencies import access, service
+from marac.agencies.models import AGENCY_KINDS, ROLES, WEEKDAYS, Agency, Conference, Membership, User
+from marac.errors import DomainError, NotFound, RuleViolation
+from marac.meetings.types import conference_types
+from marac.web.auth import Caller, page
+from marac.web.templating import render
+
+
+def _form(request: Request) -> dict[str, str]:
+    return {k: str(v) for k, v in request.state.form.items() if k != "csrf_token"}
+
+
+# --- agencies ------------------------------------------------------------------------
+
+async def _agencies(request: Request, status: int = 200, **context) -> Response:  # noqa: ANN003
+    return render(request, "admin/agencies.html", {
+        "agencies": await Agency.all(), "kind_options": [(k, k.replace("_", " ")) for k in AGENCY_KINDS], **context,
+    }, status=status)
+
+
+@page("admin")
+async def agencies(request: Request, caller: Caller) -> Response:
+    if request.method == "GET":
+        return await _agencies(request)
+    values = _form(request)
+    try:
+        await service.create_agency(caller.viewer, values.get("name", ""), values.get("kind", ""))
+    except DomainError as exc:
+        return await _agencies(request, status=400, errors=exc.fields or {"name": exc.message}, values=values)
+    return RedirectResponse("/admin/agencies", status_code=303)
+
+
+# --- conferences ---------------------------------------------------------------------
+
+async def _conferences(request: Request, status: int = 200, **context) -> Response:  # noqa: ANN003
+    return render(request, "admin/conferences.html", {
+        "conferences": await Conference.all(),
+        "type_options": [(slug, t["name"]) for slug, t in conference_types().items()],
+        "weekday_options": [(d, d.capitalize()) for d in WEEKDAYS], **context,
+    }, status=status)
+
+
+@page("admin")
+async def conferences(request: Request, caller: Caller) -> Response:
+    if request.method == "GET":
+        return await _conferences(request)
+    values = _form(request)
+    try:
+        try:
+            first_date = date.fromisoformat(values.get("first_date", ""))
+        except ValueError:
+            raise RuleViolation("Bad date", {"first_date": "Enter the first meeting date as YYYY-MM-DD"}) from None
+        conference = await service.create_conference(
+            caller.viewer, name=values.get("name", ""), slug=values.get("slug", ""), type=values.get("type", ""),
+            weekday=values.get("weekday", ""), start_time=values.get("start_time", ""), first_date=first_date, members=[],
+        )
+    except DomainError as exc:
+        return await _conferences(request, status=400, errors=exc.fields or {"name": exc.message}, values=values)
+    return RedirectResponse(f"/admin/conferences/{conference.slug}", status_code=303)
+
+
+async def _conference(request: Request, conference: Conference, status: int = 200, **context) -> Response:  # noqa: ANN003
+    members = await Membership.filter(conference=conference).prefetch_related("agency").order_by("agency__name")
+    return render(request, "admin/conference.html", {
+        "conference": conference, "members": members,
+        "agency_options": [(a.id, a.name) for a in await Agency.all()],
+        "tier_options": [("full", "Full minutes"), ("actions_only", "Own actions only")], **context,
+    }, status=status)
+
+
+@page("admin")
+async def conference(request: Request, caller: Caller) -> Response:
+    found = await access.get_conference(caller.viewer, request.path_params["slug"])
+    return await _conference(request, found)
+
+
+@page("admin")
+async def set_member(request: Request, caller: Caller) -> Response:
+    found = await access.get_conference(caller.viewer, request.path_params["slug"])
+    values = _form(request)
+    try:
+        await service.set_membership(caller.viewer, found, service.MemberSpec(values.get("agency_id", ""), values.get("tier", "")))
+    except DomainError as exc:
+        fields = {k.split(".")[-1]: v for k, v in exc.fields.items()} or {"agency_id": exc.message}
+        return await _conference(request, found, status=400, errors=fields, values=values)
+    return RedirectResponse(f"/admin/conferences/{found.slug}", status_code=303)
+
+
+@page("admin")
+async def remove_member(request: Request, caller: Caller) -> Response:
+    found = await access.get_conference(caller.viewer, request.path_params["slug"])
+    await service.remove_membership(caller.viewer, found, request.path_params["agency_id"])
+    return RedirectResponse(f"/admin/conferences/{found.slug}", status_code=303)
+
+
+# --- users ---------------------------------------------------------------------------
+
+async def _users(request: Request, status: int = 200, **context) -> Response:  # noqa: ANN003
+    return render(request, "admin/users.html", {
+        "users": await User.all().prefetch_related("agency", "conferences").order_by("email"),
+        "agency_options": [(a.id, a.name) for a in await Agency.all()],
+        "conferences": await Conference.all(), "role_options": [(r, r.capitalize()) for r in ROLES], **context,
+    }, status=status)
+
+
+def _setup_url(token: str) -> str:
+    return f"{settings.get().base_url}/setup/{token}"
+
+
+@page("admin")
+async def users(request: Request, caller: Caller) -> Response:
+    if request.method == "GET":
+        return await _users(request)
+    values = _form(request)
+    slugs = [str(s) for s in request.state.form.getlist("conferences")]
+    try:
+        created = await service.add_user(
+            caller.viewer, email=values.get("email", ""), name=values.get("name", ""),
+            agency_id=values.get("agency_id", ""), role=values.get("role", ""), conference_slugs=slugs,
+        )
+    except DomainError as exc:
+        return await _users(request, status=400, errors=exc.fields or {"email": exc.message}, values=values)
+    return await _users(request, setup_for=created.user, setup_url=_setup_url(created.setup_token or ""))
+
+
+async def _user(request: Request) -> User:
+    user = await User.get_or_none(id=request.path_params["user_id"])
+    if user is None:
+        raise NotFound("User not found")
+    return user
+
+
+@page("admin")
+async def disable_user(request: Request, caller: Caller) -> Response:
+    await service.disable(caller.viewer, await _user(request))
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@page("admin")
+async def reset_user(request: Request, caller: Caller) -> Response:
+    user = await _user(request)
+    token = await service.reset_sign_in(caller.viewer, user)
+    return await _users(request, setup_for=user, setup_url=_setup_url(token))
+
+
+routes = [
+    Route("/admin/agencies", agencies, methods=["GET", "POST"]),
+    Route("/admin/conferences", conferences, methods=["GET", "POST"]),
+    Route("/admin/conferences/{slug}", conference, methods=["GET"]),
+    Route("/admin/conferences/{slug}/members", set_member, methods=["POST"]),
+    Route("/admin/conferences/{slug}/members/{agency_id}/remove", remove_member, methods=["POST"]),
+    Route("/admin/users", users, methods=["GET", "POST"]),
+    Route("/admin/users/{user_id}/disable", disable_user, methods=["POST"]),
+    Route("/admin/users/{user_id}/reset", reset_user, methods=["POST"]),
+]

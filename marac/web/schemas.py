@@ -1,0 +1,130 @@
+"""Request and response bodies of the JSON API (contract version 1).
+
+Requests forbid unknown fields (the contract: unknown fields → 422).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from marac.agencies.models import AGENCY_KINDS, ROLES, TIERS, WEEKDAYS
+
+AgencyKind = Literal[AGENCY_KINDS]  # type: ignore[valid-type]
+Role = Literal[ROLES]  # type: ignore[valid-type]
+Tier = Literal[TIERS]  # type: ignore[valid-type]
+Weekday = Literal[WEEKDAYS]  # type: ignore[valid-type]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class AgencyIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    kind: AgencyKind
+
+
+class AgencyOut(BaseModel):
+    id: str
+    name: str
+    kind: str
+
+
+class AgencyList(BaseModel):
+    items: list[AgencyOut]
+    next: str | None = None
+
+
+class MemberIn(Strict):
+    agency_id: str = Field(min_length=1, max_length=32)
+    tier: Tier
+
+
+class ConferenceIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    slug: str = Field(min_length=3, max_length=64)
+    type: str = Field(min_length=1, max_length=64)
+    weekday: Weekday
+    start_time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    first_date: date
+    members: list[MemberIn] = Field(default_factory=list, max_length=200)
+
+
+class MemberOut(BaseModel):
+    agency_id: str
+    name: str
+    tier: str
+
+
+class ConferenceOut(BaseModel):
+    id: str
+    name: str
+    slug: str
+    type: str
+    weekday: str
+    start_time: str
+    first_date: date
+    members: list[MemberOut]
+
+
+class ConferenceList(BaseModel):
+    items: list[ConferenceOut]
+    next: str | None = None
+
+
+class UserIn(Strict):
+    email: str = Field(min_length=3, max_length=254)
+    name: str = Field(min_length=1, max_length=200)
+    agency_id: str = Field(min_length=1, max_length=32)
+    role: Role
+    conferences: list[str] = Field(default_factory=list, max_length=100)
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str
+    name: str
+    agency_id: str
+    role: str
+    active: bool
+    conferences: list[str]
+    setup_url: str | None = Field(default=None, description="One-time link (72 hours) for the new user to choose a password; shown once")
+
+
+class UserList(BaseModel):
+    items: list[UserOut]
+    next: str | None = None
+
+
+class AuditEventOut(BaseModel):
+    seq: int
+    at: datetime
+    user_id: str | None
+    agency_id: str | None
+    action: str
+    object_type: str | None
+    object_id: str | None
+    conference_id: str | None
+    outcome: str
+    request_id: str | None
+
+
+class AuditList(BaseModel):
+    items: list[AuditEventOut]
+    next: str | None
+
+
+class AuditVerifyOut(BaseModel):
+    ok: bool
+    checked: int
+    first_bad_seq: int | None
+
+
+class JobOut(BaseModel):
+    id: str
+    status: str
+    progress: int
+    error: str | None = None

@@ -1,0 +1,133 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/demo, scripts/test and .ci/run.
+# Source it:   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+#
+# Provides:
+#   MARAC_ROOT               absolute path of the repository root
+#   log MSG / die MSG        messages on stderr
+#   ensure_apt PKG...        install the Debian packages that are missing
+#   ensure_weasyprint_libs   system libraries WeasyPrint needs at run time
+#   ensure_node              node + npm (for the front-end asset build)
+#   ensure_venv [EXTRAS]     .venv at the repo root with marac installed (editable)
+
+MARAC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+MARAC_VENV="$MARAC_ROOT/.venv"
+
+WEASYPRINT_APT_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fontconfig fonts-dejavu-core)
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Run a command as root: directly when we are root, through sudo otherwise.
+as_root() {
+    if [[ $EUID -eq 0 ]]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        die "need root to run '$*' (not root and no sudo)"
+    fi
+}
+
+_apt_is_installed() {
+    [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]
+}
+
+_MARAC_APT_UPDATED=0
+
+# ensure_apt PKG... — install only the packages that are not installed yet.
+# Does nothing (and never touches the network) when all are present.
+ensure_apt() {
+    local missing=() pkg
+    command -v dpkg-query >/dev/null 2>&1 || {
+        log "not a Debian-like system; please install manually if needed: $*"
+        return 0
+    }
+    for pkg in "$@"; do
+        _apt_is_installed "$pkg" || missing+=("$pkg")
+    done
+    [[ ${#missing[@]} -eq 0 ]] && return 0
+    log "installing system packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    if [[ $_MARAC_APT_UPDATED -eq 0 ]]; then
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        _MARAC_APT_UPDATED=1
+    fi
+    as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ensure_weasyprint_libs() {
+    ensure_apt "${WEASYPRINT_APT_PACKAGES[@]}"
+}
+
+# node/npm may come from Debian (nodejs + npm packages) or from NodeSource
+# (nodejs only, npm bundled), so check the commands rather than the packages.
+ensure_node() {
+    if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+        return 0
+    fi
+    ensure_apt nodejs npm
+}
+
+# Print the first python >= 3.11 on PATH.
+_find_python() {
+    local candidate
+    for candidate in python3.13 python3.12 python3.11 python3; do
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# ensure_venv [EXTRAS] — make sure $MARAC_ROOT/.venv exists and has
+# `pip install -e ".[EXTRAS]"` done. The install is skipped when pyproject.toml
+# has not changed since the last successful install with the same extras.
+ensure_venv() {
+    local extras="${1:-}" python stamp_file want spec
+    if [[ ! -x "$MARAC_VENV/bin/python" ]] || ! "$MARAC_VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+        python="$(_find_python)" || {
+            ensure_apt python3
+            python="$(_find_python)" || die "python >= 3.11 is required"
+        }
+        if ! "$python" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+            ensure_apt python3-venv
+        fi
+        log "creating virtualenv $MARAC_VENV with $python ($("$python" -V 2>&1))"
+        rm -rf "$MARAC_VENV"
+        "$python" -m venv "$MARAC_VENV"
+    fi
+
+    stamp_file="$MARAC_VENV/.marac-install-${extras:-base}.stamp"
+    want="$(sha256sum <"$MARAC_ROOT/pyproject.toml" | cut -d' ' -f1) extras=${extras}"
+    if [[ -f "$stamp_file" && "$(cat "$stamp_file")" == "$want" && -x "$MARAC_VENV/bin/marac" ]]; then
+        return 0
+    fi
+
+    spec="."
+    [[ -n "$extras" ]] && spec=".[$extras]"
+    log "installing marac (pip install -e \"$spec\") into .venv"
+    "$MARAC_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+    (cd "$MARAC_ROOT" && "$MARAC_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec")
+    printf '%s\n' "$want" >"$stamp_file"
+}
+
+# Print a TCP port on 127.0.0.1 that is free right now (the kernel picks it).
+free_port() {
+    local python
+    python="$(_find_python 2>/dev/null || true)"
+    [[ -x "$MARAC_VENV/bin/python" ]] && python="$MARAC_VENV/bin/python"
+    [[ -n "$python" ]] || die "free_port needs python"
+    "$python" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# Print a random hex token (no pipes: safe under `set -o pipefail`).
+random_token() {
+    od -An -N16 -tx1 /dev/urandom | tr -d ' \n'
+}

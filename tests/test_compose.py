@@ -1,0 +1,169 @@
+"""Static checks of docker-compose.yml (the production deployment).
+
+No Docker needed: the file is parsed with PyYAML (which resolves the `<<`
+merge keys and anchors the file uses) and the resulting structure checked.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+COMPOSE_FILE = Path(__file__).resolve().parent.parent / "docker-compose.yml"
+
+DATA_SERVICES = ("postgres", "redis")
+APP_SERVICES = ("migrate", "web", "worker")
+LONG_RUNNING_APP_SERVICES = ("web", "worker")
+
+
+@pytest.fixture(scope="module")
+def services() -> dict:
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())
+    return compose["services"]
+
+
+def _env(service: dict) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {k: "" if v is None else str(v) for k, v in env.items()}
+
+
+def _command(service: dict) -> list[str]:
+    command = service.get("command") or []
+    return command.split() if isinstance(command, str) else [str(c) for c in command]
+
+
+def _depends_on(service: dict) -> dict[str, str]:
+    deps = service.get("depends_on") or {}
+    if isinstance(deps, list):  # short syntax only waits for "started"
+        return {name: "service_started" for name in deps}
+    return {name: (spec or {}).get("condition", "service_started") for name, spec in deps.items()}
+
+
+def _published_container_ports(service: dict) -> list[int]:
+    ports = []
+    for entry in service.get("ports") or []:
+        if isinstance(entry, dict):
+            ports.append(int(entry["target"]))
+        else:
+            target = str(entry).split("/")[0].rsplit(":", 1)[-1]
+            ports.append(int(target.split("-")[0]))
+    return ports
+
+
+def test_stack_defines_database_cache_migration_web_and_worker_services(services):
+    assert set(DATA_SERVICES + APP_SERVICES) <= set(services)
+
+
+@pytest.mark.parametrize("name, official_image", [("postgres", "postgres"), ("redis", "redis")])
+def test_data_services_use_official_images(services, name, official_image):
+    image = services[name]["image"]
+    repository = image.split(":")[0]
+    assert repository in (official_image, f"library/{official_image}", f"docker.io/library/{official_image}")
+
+
+@pytest.mark.parametrize("name", DATA_SERVICES)
+def test_data_services_have_healthchecks_so_dependants_wait_for_readiness(services, name):
+    test = services[name].get("healthcheck", {}).get("test")
+    assert test, f"{name} has no healthcheck"
+    joined = " ".join(test) if isinstance(test, list) else test
+    expected = "pg_isready" if name == "postgres" else "ping"
+    assert expected in joined
+
+
+def test_postgres_credentials_come_from_variables_not_literals(services):
+    env = _env(services["postgres"])
+    for key in ("POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"):
+        assert env.get(key, "").startswith("${"), key
+    assert re.fullmatch(r"\$\{POSTGRES_PASSWORD:\?[^}]*\}", env["POSTGRES_PASSWORD"])
+
+
+def test_redis_persists_jobs_with_append_only_file_and_requires_password(services):
+    command = _command(services["redis"])
+    assert "--appendonly" in command and command[command.index("--appendonly") + 1] == "yes"
+    assert "--requirepass" in command
+    assert command[command.index("--requirepass") + 1].startswith("${REDIS_PASSWORD")
+
+
+def test_redis_healthcheck_authenticates(services):
+    test = services["redis"]["healthcheck"]["test"]
+    joined = " ".join(test) if isinstance(test, list) else test
+    assert "redis-cli" in joined and "-a" in joined.split()
+
+
+@pytest.mark.parametrize("name", DATA_SERVICES)
+def test_data_services_store_data_in_volumes(services, name):
+    assert services[name].get("volumes"), f"{name} would lose its data on re-creation"
+
+
+@pytest.mark.parametrize("name", LONG_RUNNING_APP_SERVICES)
+def test_web_and_worker_restart_unless_stopped(services, name):
+    assert services[name].get("restart") == "unless-stopped"
+
+
+def test_migrate_runs_marac_migrate_once_after_postgres_is_healthy(services):
+    migrate = services["migrate"]
+    assert _command(migrate)[:2] == ["marac", "migrate"]
+    assert str(migrate.get("restart", "no")) == "no"
+    assert _depends_on(migrate).get("postgres") == "service_healthy"
+
+
+@pytest.mark.parametrize("name", LONG_RUNNING_APP_SERVICES)
+def test_web_and_worker_start_only_after_migrations_succeeded_and_redis_is_healthy(services, name):
+    deps = _depends_on(services[name])
+    assert deps.get("migrate") == "service_completed_successfully"
+    assert deps.get("redis") == "service_healthy"
+
+
+def test_web_and_worker_run_the_right_commands(services):
+    assert _command(services["web"])[:2] == ["marac", "serve"]
+    assert "0.0.0.0" in _command(services["web"])
+    assert _command(services["worker"])[:2] == ["marac", "worker"]
+
+
+def test_web_healthcheck_probes_readiness_endpoint(services):
+    test = services["web"].get("healthcheck", {}).get("test")
+    joined = " ".join(test) if isinstance(test, list) else str(test)
+    assert "/readyz" in joined
+
+
+def test_web_publishes_the_http_port(services):
+    assert 8000 in _published_container_ports(services["web"])
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_run_in_production_mode_against_postgres_and_redis(services, name):
+    env = _env(services[name])
+    assert env.get("MARAC_ENV") == "production"
+    assert env.get("MARAC_DATABASE_URL", "").startswith("postgres://")
+    assert "@postgres:" in env["MARAC_DATABASE_URL"]
+    assert env.get("MARAC_REDIS_URL", "").startswith("redis://")
+    assert "@redis:" in env["MARAC_REDIS_URL"]
+    assert env.get("MARAC_DOCUMENT_STORE")
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_refuse_to_start_without_a_secret_key(services, name):
+    # `${VAR:?msg}` makes `docker compose` fail when VAR is unset or empty,
+    # so a literal or defaulted key can never reach production.
+    secret = _env(services[name]).get("MARAC_SECRET_KEY", "")
+    assert re.fullmatch(r"\$\{MARAC_SECRET_KEY:\?[^}]*\}", secret), secret
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_keep_documents_on_a_volume(services, name):
+    store = _env(services[name])["MARAC_DOCUMENT_STORE"]
+    targets = [str(v).split(":")[1] if isinstance(v, str) else v["target"] for v in services[name].get("volumes", [])]
+    assert store in targets
+
+
+def test_postgres_and_redis_ports_are_not_published_to_the_host(services):
+    assert not services["postgres"].get("ports")
+    assert not services["redis"].get("ports")
+    for name, service in services.items():
+        published = _published_container_ports(service)
+        assert 5432 not in published and 6379 not in published, name
