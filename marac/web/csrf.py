@@ -24,8 +24,9 @@ FIELD = "csrf_token"
 
 
 def _basis(request: Request) -> str:
+    # Any session cookie, even a pending or expired one: only this browser can read it.
     session = request.cookies.get(cookies.name(SESSION))
-    if session and getattr(request.state, "caller", None) is not None:
+    if session:
         return "s:" + session
     existing = request.cookies.get(cookies.name(PRESESSION)) or getattr(request.state, "new_presession", None)
     if not existing:

@@ -1,0 +1,171 @@
+"""Shared fixtures: a real database (SQLite or PostgreSQL, from MARAC_DATABASE_URL), the app
+with its lifespan running, and the personas every rule is tested against.
+
+Personas (healthchecks-style): a chair, a coordinator, police, the victim's advocate
+(IDVA), health, children's services on the actions-only tier, a housing association
+that is NOT a member, plus an admin and an auditor.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+
+import pyotp
+import pytest
+
+# Never let a test run wipe a developer's database: without an explicit URL, use a temp file.
+if not os.environ.get("MARAC_DATABASE_URL"):
+    os.environ["MARAC_DATABASE_URL"] = f"sqlite://{tempfile.mkdtemp(prefix='marac-pytest-')}/test.sqlite3"
+os.environ.setdefault("MARAC_ENV", "test")
+os.environ.setdefault("MARAC_DOCUMENT_STORE", tempfile.mkdtemp(prefix="marac-docs-"))
+
+import httpx  # noqa: E402
+from tortoise import connections  # noqa: E402
+
+from marac import db, settings  # noqa: E402
+from marac.agencies import auth, service  # noqa: E402
+from marac.agencies.models import Agency, User  # noqa: E402
+from marac.web import csrf  # noqa: E402
+from marac.web.app import create_app  # noqa: E402
+
+TABLES = [
+    "user_conference", "session", "api_token", "membership", "user", "conference",
+    "agency", "audit_event", "login_failure", "job",
+]
+PASSWORD = "correct horse battery staple"
+CONFERENCE = "northshire-da"
+
+
+@pytest.fixture(scope="session")
+async def app():
+    settings.override(None)
+    await db.migrate()
+    application = create_app()
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(autouse=True)
+async def clean_database(app):
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        quoted = ", ".join(f'"{table}"' for table in TABLES)
+        await conn.execute_script(f"TRUNCATE {quoted} CASCADE")
+    else:
+        for table in TABLES:
+            await conn.execute_script(f'DELETE FROM "{table}"')
+    yield
+
+
+def make_client(app, ip: str = "127.0.0.1", base_url: str = "http://testserver") -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(ip, 50000))
+    return httpx.AsyncClient(transport=transport, base_url=base_url, follow_redirects=False)
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+    async with make_client(app) as c:
+        yield c
+
+
+@dataclass
+class Persona:
+    key: str
+    user: User
+    totp_secret: str
+    token: str
+    password: str = PASSWORD
+
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+    @property
+    def bearer(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+_password_hash_cache: list[str] = []
+
+
+def _password_hash() -> str:
+    # argon2id is slow on purpose; hash the shared test password once per run.
+    if not _password_hash_cache:
+        _password_hash_cache.append(auth.hash_password(PASSWORD))
+    return _password_hash_cache[0]
+
+
+PERSONAS = [
+    # key, agency name, kind, tier (None: not a member), role
+    ("admin", "Northshire Council", "local_authority", "full", "admin"),
+    ("coordinator", "Northshire Council", "local_authority", "full", "coordinator"),
+    ("chair", "Northshire Police", "police", "full", "chair"),
+    ("police", "Northshire Police", "police", "full", "member"),
+    ("idva", "Northshire IDVA Service", "idva", "full", "member"),
+    ("health", "Northshire NHS Trust", "health", "full", "member"),
+    ("childrens", "Northshire Children's Services", "childrens_social_care", "actions_only", "member"),
+    ("housing", "Riverside Housing Association", "housing", None, "member"),
+    ("auditor", "Northshire Council", "local_authority", "full", "auditor"),
+]
+
+
+@pytest.fixture
+async def personas(app) -> dict[str, Persona]:
+    agencies: dict[str, Agency] = {}
+    members: dict[str, str] = {}
+    for _, name, kind, tier, _ in PERSONAS:
+        if name not in agencies:
+            agencies[name] = await service.create_agency(None, name, kind)
+        if tier:
+            members[name] = tier
+    await service.create_conference(
+        None, name="Northshire DA MARAC", slug=CONFERENCE, type="domestic-abuse", weekday="tuesday",
+        start_time="10:00", first_date=date(2026, 1, 6),
+        members=[service.MemberSpec(agencies[n].id, t) for n, t in members.items()],
+    )
+    result: dict[str, Persona] = {}
+    for key, name, _, _, role in PERSONAS:
+        created = await service.add_user(
+            None, email=f"{key}@test.example.org", name=key.capitalize(), agency_id=agencies[name].id,
+            role=role, conference_slugs=[CONFERENCE] if role != "admin" and key != "housing" else [],
+        )
+        user = created.user
+        secret = pyotp.random_base32()
+        user.password_hash = _password_hash()
+        user.totp_secret = secret
+        user.totp_confirmed = True
+        user.setup_token_hash = None
+        await user.save()
+        _, raw = await auth.create_token(user, "tests")
+        result[key] = Persona(key=key, user=await User.get(id=user.id).prefetch_related("agency"), totp_secret=secret, token=raw)
+    return result
+
+
+async def csrf_token(client: httpx.AsyncClient, path: str = "/login") -> str:
+    """Open a page that has a form and read the CSRF token out of it, as a browser would."""
+    page = await client.get(path)
+    marker = 'name="csrf_token" value="'
+    start = page.text.index(marker) + len(marker)
+    return page.text[start : page.text.index('"', start)]
+
+
+async def sign_in(client: httpx.AsyncClient, persona: Persona) -> httpx.Response:
+    """The whole journey: password, then a fresh TOTP code."""
+    # Each code is accepted once; a test may sign the same persona in twice within 30 s.
+    await User.filter(id=persona.user.id).update(totp_last_step=0)
+    token = await csrf_token(client)
+    first = await client.post("/login", data={"email": persona.email, "password": persona.password, "csrf_token": token})
+    assert first.status_code == 303 and first.headers["location"].startswith("/login/mfa"), first.text
+    token = await csrf_token(client, "/login/mfa")
+    code = pyotp.TOTP(persona.totp_secret).now()
+    return await client.post("/login/mfa", data={"code": code, "csrf_token": token, "next": "/"})
+
+
+async def session_cookie_for(persona: Persona) -> dict[str, str]:
+    """A signed-in browser without the sign-in journey, for tests about what comes after it."""
+    raw = await auth.start_session(persona.user, mfa_passed=True)
+    return {csrf.SESSION: raw}

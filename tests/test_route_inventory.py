@@ -1,0 +1,150 @@
+"""Every route of the app, called as every persona, answers as the access table says.
+
+A new route without an entry here fails the first test: access is decided on purpose,
+never by omission. Unsafe page requests carry a valid CSRF token and an empty form, so
+a permitted role reaches the handler's validation (400) or its redirect (303).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from starlette.routing import Mount, Route
+
+from marac.jobs.models import Job
+from tests.conftest import CONFERENCE, csrf_token, make_client, session_cookie_for
+
+PERSONAS = ["anonymous", "admin", "coordinator", "chair", "police", "idva", "health", "childrens", "housing", "auditor"]
+SIGNED_IN = PERSONAS[1:]
+
+
+def everyone(status: int, anonymous: int | None = None) -> dict[str, int]:
+    table = {p: status for p in SIGNED_IN}
+    table["anonymous"] = status if anonymous is None else anonymous
+    return table
+
+
+def only(allowed: dict[str, int], others: int = 403, anonymous: int = 401) -> dict[str, int]:
+    table = {p: allowed.get(p, others) for p in SIGNED_IN}
+    table["anonymous"] = anonymous
+    return table
+
+
+PAGE_LOGIN = 303  # a page asked for without a session redirects to /login
+MEMBERS_OF_CONFERENCE = {p: 200 for p in ["admin", "coordinator", "chair", "police", "idva", "health", "childrens", "auditor"]}
+
+EXPECTED: dict[tuple[str, str], dict[str, int]] = {
+    # sign-in pages (public); a signed-in user opening /login goes home
+    ("GET", "/login"): {**everyone(303), "anonymous": 200},
+    ("POST", "/login"): everyone(400),
+    ("GET", "/login/mfa"): everyone(303),
+    ("POST", "/login/mfa"): everyone(303),
+    ("GET", "/mfa/enrol"): everyone(303),
+    ("POST", "/mfa/enrol"): everyone(303),
+    ("POST", "/logout"): everyone(303, anonymous=PAGE_LOGIN),
+    ("GET", "/setup/{token}"): everyone(404),
+    ("POST", "/setup/{token}"): everyone(404),
+    # own account
+    ("GET", "/"): everyone(200, anonymous=PAGE_LOGIN),
+    ("GET", "/account"): everyone(200, anonymous=PAGE_LOGIN),
+    ("POST", "/account/tokens"): everyone(400, anonymous=PAGE_LOGIN),
+    ("POST", "/account/tokens/{token_id}/revoke"): everyone(303, anonymous=PAGE_LOGIN),
+    ("POST", "/account/password"): everyone(400, anonymous=PAGE_LOGIN),
+    # directory pages: admin only
+    ("GET", "/admin/agencies"): only({"admin": 200}, anonymous=PAGE_LOGIN),
+    ("POST", "/admin/agencies"): only({"admin": 400}, anonymous=PAGE_LOGIN),
+    ("GET", "/admin/conferences"): only({"admin": 200}, anonymous=PAGE_LOGIN),
+    ("POST", "/admin/conferences"): only({"admin": 400}, anonymous=PAGE_LOGIN),
+    ("GET", "/admin/conferences/{slug}"): only({"admin": 200}, anonymous=PAGE_LOGIN),
+    ("POST", "/admin/conferences/{slug}/members"): only({"admin": 400}, anonymous=PAGE_LOGIN),
+    ("POST", "/admin/conferences/{slug}/members/{agency_id}/remove"): only({"admin": 404}, anonymous=PAGE_LOGIN),
+    ("GET", "/admin/users"): only({"admin": 200}, anonymous=PAGE_LOGIN),
+    ("POST", "/admin/users"): only({"admin": 400}, anonymous=PAGE_LOGIN),
+    ("POST", "/admin/users/{user_id}/disable"): only({"admin": 404}, anonymous=PAGE_LOGIN),
+    ("POST", "/admin/users/{user_id}/reset"): only({"admin": 404}, anonymous=PAGE_LOGIN),
+    # API: directory
+    ("GET", "/api/v1/agencies"): everyone(200, anonymous=401),
+    ("POST", "/api/v1/agencies"): only({"admin": 422}),
+    ("GET", "/api/v1/conferences"): everyone(200, anonymous=401),
+    ("POST", "/api/v1/conferences"): only({"admin": 422}),
+    ("GET", "/api/v1/conferences/{slug}"): only(MEMBERS_OF_CONFERENCE, others=404),
+    ("GET", "/api/v1/users"): only({"admin": 200}),
+    ("POST", "/api/v1/users"): only({"admin": 422}),
+    # API: audit and jobs
+    ("GET", "/api/v1/audit"): only({"auditor": 200, "coordinator": 200}),
+    ("GET", "/api/v1/audit/verify"): only({"auditor": 200}),
+    ("GET", "/api/v1/jobs/{job_id}"): only({"coordinator": 200}, others=404),
+    # service
+    ("GET", "/api/v1/openapi.json"): everyone(200),
+    ("GET", "/healthz"): everyone(200),
+    ("GET", "/readyz"): everyone(200),
+}
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    found = set()
+    for route in app.routes:
+        if isinstance(route, Mount):
+            continue  # /static: files only
+        assert isinstance(route, Route)
+        for method in route.methods or set():
+            if method != "HEAD":
+                found.add((method, route.path))
+    return found
+
+
+def test_every_route_has_an_access_entry(app):
+    missing = app_routes(app) - set(EXPECTED)
+    stale = set(EXPECTED) - app_routes(app)
+    assert not missing, f"routes with no entry in the access table: {sorted(missing)}"
+    assert not stale, f"entries for routes that no longer exist: {sorted(stale)}"
+    for key, table in EXPECTED.items():
+        assert set(table) == set(PERSONAS), f"{key} does not say what every persona gets"
+
+
+@pytest.mark.parametrize("method,path", sorted(EXPECTED))
+async def test_route_answers_each_persona_as_the_table_says(app, personas, method, path):
+    job = await Job.create(name="purge_expired_sessions", requested_by=personas["coordinator"].user.id)
+    values = {
+        "slug": CONFERENCE,
+        "token": "not-a-real-setup-token",
+        "token_id": "0" * 32,
+        "agency_id": "0" * 32,  # not a member: removing it is a 404 for the admin
+        "user_id": "0" * 32,
+        "job_id": job.id,
+    }
+    url = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
+    got: dict[str, int] = {}
+    for number, persona in enumerate(PERSONAS):
+        # One address each: ten empty sign-in forms from one address would trip the throttle.
+        async with make_client(app, ip=f"10.0.0.{number + 1}") as client:
+            headers: dict[str, str] = {}
+            if persona != "anonymous":
+                if path.startswith("/api/"):
+                    headers = personas[persona].bearer
+                else:
+                    client.cookies.update(await session_cookie_for(personas[persona]))
+            if method == "GET":
+                answer = await client.get(url, headers=headers)
+            elif path.startswith("/api/"):
+                answer = await client.request(method, url, headers=headers, json={})
+            else:
+                form_page = "/" if persona != "anonymous" else "/login"
+                token = await csrf_token(client, form_page)
+                answer = await client.request(method, url, headers=headers, data={"csrf_token": token})
+            got[persona] = answer.status_code
+    assert got == EXPECTED[(method, path)]
+
+
+UNSAFE_PAGES = sorted(k for k in EXPECTED if k[0] != "GET" and not k[1].startswith("/api/"))
+
+
+@pytest.mark.parametrize("method,path", UNSAFE_PAGES)
+async def test_every_form_refuses_a_missing_csrf_token(app, personas, method, path):
+    url = re.sub(r"{(\w+)}", lambda m: {"slug": CONFERENCE}.get(m.group(1), "0" * 32), path)
+    async with make_client(app) as client:
+        client.cookies.update(await session_cookie_for(personas["admin"]))
+        answer = await client.request(method, url, data={"name": "x"})
+        assert answer.status_code == 403
+        assert "This form has expired" in answer.text

@@ -1,0 +1,121 @@
+"""Headers, CSRF, body limit, escaping and error answers: the transport-level promises."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+
+from marac import settings
+from marac.agencies.models import Agency
+from tests.conftest import csrf_token, make_client, session_cookie_for
+
+
+@contextmanager
+def production():
+    real = settings.get()
+    settings.override(settings.load({**os.environ, "MARAC_ENV": "production", "MARAC_SECRET_KEY": "p" * 48, "MARAC_BASE_URL": "https://marac.example.org"}))
+    try:
+        yield
+    finally:
+        settings.override(real)
+
+
+async def test_every_response_carries_the_security_headers(client, personas):
+    client.cookies.update(await session_cookie_for(personas["police"]))
+    for path in ["/login", "/", "/api/v1/agencies", "/no-such-page", "/healthz"]:
+        answer = await client.get(path)
+        csp = answer.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["referrer-policy"] == "no-referrer"
+        assert answer.headers["cache-control"] == "no-store"
+        assert "strict-transport-security" not in answer.headers
+
+
+async def test_production_adds_hsts_and_host_prefixed_secure_cookies(app, personas):
+    with production():
+        async with make_client(app, base_url="https://testserver") as client:
+            answer = await client.get("/login")
+            assert answer.headers["strict-transport-security"].startswith("max-age=")
+            cookie = answer.headers["set-cookie"]
+            assert cookie.startswith("__Host-marac_csrf=") and "Secure" in cookie and "HttpOnly" in cookie
+            token = await csrf_token(client)
+            police = personas["police"]
+            signed = await client.post("/login", data={"email": police.email, "password": police.password, "csrf_token": token})
+            session_cookie = signed.headers["set-cookie"]
+            assert session_cookie.startswith("__Host-marac_session=")
+            assert "Secure" in session_cookie and "HttpOnly" in session_cookie and "SameSite=lax" in session_cookie
+            assert "Domain" not in session_cookie
+
+
+async def test_pages_have_no_inline_script(client, personas):
+    assert '<script type="module" src="/static/init.js"></script>' in (await client.get("/login")).text
+    client.cookies.update(await session_cookie_for(personas["admin"]))
+    for path in ["/", "/account", "/admin/users", "/admin/agencies", "/admin/conferences"]:
+        text = (await client.get(path)).text
+        assert "<script>" not in text and "onclick" not in text
+        assert '<script type="module" src="/static/init.js"></script>' in text
+
+
+async def test_a_cross_site_form_post_is_refused_and_changes_nothing(client, personas):
+    client.cookies.update(await session_cookie_for(personas["admin"]))
+    token = await csrf_token(client, "/admin/agencies")
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}, {"Origin": "null"}):
+        answer = await client.post("/admin/agencies", data={"name": "Evil Agency", "kind": "other", "csrf_token": token}, headers=headers)
+        assert answer.status_code == 403
+    assert not await Agency.filter(name="Evil Agency").exists()
+    same_site = await client.post("/admin/agencies", data={"name": "Good Agency", "kind": "other", "csrf_token": token},
+                                  headers={"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"})
+    assert same_site.status_code == 303
+    assert await Agency.filter(name="Good Agency").exists()
+
+
+async def test_a_token_from_another_session_is_refused(app, personas):
+    async with make_client(app) as attacker, make_client(app) as victim:
+        attacker.cookies.update(await session_cookie_for(personas["police"]))
+        stolen = await csrf_token(attacker, "/")
+        victim.cookies.update(await session_cookie_for(personas["admin"]))
+        answer = await victim.post("/admin/agencies", data={"name": "Planted", "kind": "other", "csrf_token": stolen})
+        assert answer.status_code == 403
+    assert not await Agency.filter(name="Planted").exists()
+
+
+async def test_a_body_over_1_mib_is_refused_with_413(client, personas):
+    big = {"name": "x" * (1024 * 1024 + 10), "kind": "other"}
+    answer = await client.post("/api/v1/agencies", json=big, headers=personas["admin"].bearer)
+    assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == "too_large"
+
+    async def stream():  # no Content-Length: the limit still holds while reading
+        for _ in range(20):
+            yield b"x" * 65536
+
+    chunked = await client.post("/api/v1/agencies", content=stream(), headers={**personas["admin"].bearer, "Content-Type": "application/json"})
+    assert chunked.status_code == 413
+    assert await Agency.filter(name__startswith="xxx").count() == 0
+
+
+async def test_user_text_is_escaped_on_pages(client, personas):
+    await Agency.create(name='<script>alert("x")</script>', kind="other")
+    client.cookies.update(await session_cookie_for(personas["admin"]))
+    page = (await client.get("/admin/agencies")).text
+    assert '<script>alert("x")</script>' not in page
+    assert "&lt;script&gt;" in page
+
+
+async def test_errors_use_the_contract_envelope_and_show_no_internals(client, personas):
+    missing = await client.get("/api/v1/nothing-here", headers=personas["police"].bearer)
+    assert missing.status_code == 404
+    assert set(missing.json()["error"]) == {"code", "message", "fields"}
+    unauthenticated = await client.get("/api/v1/agencies", headers={"Authorization": "Bearer marac_wrong"})
+    assert unauthenticated.status_code == 401 and unauthenticated.json()["error"]["code"] == "unauthorized"
+    page = await client.get("/definitely/not/here")
+    assert page.status_code == 404 and "Traceback" not in page.text and "Page not found" in page.text
+
+
+async def test_health_endpoints_answer_without_authentication(client):
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = (await client.get("/readyz")).json()
+    assert ready["status"] == "ok" and ready["checks"]["database"] == "ok" and ready["checks"]["queue"] == "ok"
