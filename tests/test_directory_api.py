@@ -1,0 +1,141 @@
+"""The directory part of the API contract, and the set-up link a new user receives."""
+
+from __future__ import annotations
+
+import re
+
+from marac.agencies.models import Agency, Conference, Membership, User
+from marac.audit.models import AuditEvent
+from tests.conftest import CONFERENCE, csrf_token, make_client
+
+OPAQUE_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+async def test_an_admin_adds_an_agency(client, personas):
+    answer = await client.post("/api/v1/agencies", json={"name": "Northshire Fire", "kind": "fire"}, headers=personas["admin"].bearer)
+    assert answer.status_code == 201
+    body = answer.json()
+    assert body["name"] == "Northshire Fire" and body["kind"] == "fire"
+    assert OPAQUE_ID.match(body["id"])
+    listed = await client.get("/api/v1/agencies", headers=personas["police"].bearer)
+    assert "Northshire Fire" in [a["name"] for a in listed.json()["items"]]
+    assert listed.json()["next"] is None
+
+
+async def test_bad_agency_input_gets_a_clear_error_and_changes_nothing(client, personas):
+    admin = personas["admin"].bearer
+    before = await Agency.all().count()
+    bad_kind = await client.post("/api/v1/agencies", json={"name": "X", "kind": "wizards"}, headers=admin)
+    assert bad_kind.status_code == 422 and "kind" in bad_kind.json()["error"]["fields"]
+    unknown = await client.post("/api/v1/agencies", json={"name": "X", "kind": "fire", "colour": "red"}, headers=admin)
+    assert unknown.status_code == 422 and unknown.json()["error"]["fields"]["colour"] == "Unknown field"
+    malformed = await client.post("/api/v1/agencies", content=b"{not json", headers={**admin, "Content-Type": "application/json"})
+    assert malformed.status_code == 400 and malformed.json()["error"]["code"] == "malformed_json"
+    duplicate = await client.post("/api/v1/agencies", json={"name": "Northshire Police", "kind": "police"}, headers=admin)
+    assert duplicate.status_code == 409
+    assert await Agency.all().count() == before
+
+
+async def test_an_admin_creates_a_conference_with_members_and_tiers(client, personas):
+    police = personas["police"].user.agency_id
+    childrens = personas["childrens"].user.agency_id
+    answer = await client.post("/api/v1/conferences", headers=personas["admin"].bearer, json={
+        "name": "Eastshire Hate Crime MARAC", "slug": "eastshire-hc", "type": "hate-crime", "weekday": "thursday",
+        "start_time": "14:00", "first_date": "2026-01-08",
+        "members": [{"agency_id": police, "tier": "full"}, {"agency_id": childrens, "tier": "actions_only"}],
+    })
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert {(m["agency_id"], m["tier"]) for m in body["members"]} == {(police, "full"), (childrens, "actions_only")}
+    conference = await Conference.get(slug="eastshire-hc")
+    assert conference.type_settings["cadence_days"] == 14  # a copy of the type, kept with the conference
+
+
+async def test_a_conference_with_bad_details_is_refused_field_by_field(client, personas):
+    admin = personas["admin"].bearer
+    wrong_day = await client.post("/api/v1/conferences", headers=admin, json={
+        "name": "X", "slug": "x-conf", "type": "domestic-abuse", "weekday": "tuesday", "start_time": "10:00",
+        "first_date": "2026-01-07",
+    })
+    assert wrong_day.status_code == 422 and "first_date" in wrong_day.json()["error"]["fields"]
+    unknown_type = await client.post("/api/v1/conferences", headers=admin, json={
+        "name": "X", "slug": "x-conf", "type": "parking", "weekday": "tuesday", "start_time": "10:00", "first_date": "2026-01-06",
+    })
+    assert unknown_type.status_code == 422 and "type" in unknown_type.json()["error"]["fields"]
+    unknown_agency = await client.post("/api/v1/conferences", headers=admin, json={
+        "name": "X", "slug": "x-conf", "type": "domestic-abuse", "weekday": "tuesday", "start_time": "10:00",
+        "first_date": "2026-01-06", "members": [{"agency_id": "f" * 32, "tier": "full"}],
+    })
+    assert unknown_agency.status_code == 422 and "members.0.agency_id" in unknown_agency.json()["error"]["fields"]
+    assert not await Conference.filter(slug="x-conf").exists()
+
+
+async def test_a_non_member_cannot_see_a_conference_and_learns_nothing(client, personas):
+    missing = await client.get("/api/v1/conferences/no-such-conference", headers=personas["housing"].bearer)
+    hidden = await client.get(f"/api/v1/conferences/{CONFERENCE}", headers=personas["housing"].bearer)
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json() == missing.json()
+    listed = await client.get("/api/v1/conferences", headers=personas["housing"].bearer)
+    assert listed.json()["items"] == []
+
+
+async def test_removing_an_agency_from_a_conference_takes_effect_on_the_next_request(client, personas):
+    health = personas["health"]
+    assert (await client.get(f"/api/v1/conferences/{CONFERENCE}", headers=health.bearer)).status_code == 200
+    await Membership.filter(agency_id=health.user.agency_id).delete()
+    assert (await client.get(f"/api/v1/conferences/{CONFERENCE}", headers=health.bearer)).status_code == 404
+
+
+async def test_a_new_user_chooses_a_password_through_a_one_time_link(app, client, personas):
+    agency = personas["police"].user.agency_id
+    created = await client.post("/api/v1/users", headers=personas["admin"].bearer, json={
+        "email": "New.Officer@Test.Example.org", "name": "New Officer", "agency_id": agency,
+        "role": "member", "conferences": [CONFERENCE],
+    })
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["email"] == "new.officer@test.example.org" and body["conferences"] == [CONFERENCE]
+    path = "/setup/" + body["setup_url"].rsplit("/setup/", 1)[1]
+    async with make_client(app) as browser:
+        token = await csrf_token(browser, path)
+        mismatch = await browser.post(path, data={"password": "a long new password", "confirm": "something else", "csrf_token": token})
+        assert mismatch.status_code == 400
+        done = await browser.post(path, data={"password": "a long new password", "confirm": "a long new password", "csrf_token": token})
+        assert done.status_code == 303
+        again = await browser.get(path)
+        assert again.status_code == 404  # the link works once
+        token = await csrf_token(browser)
+        signed = await browser.post("/login", data={"email": "new.officer@test.example.org", "password": "a long new password", "csrf_token": token})
+        assert signed.headers["location"].startswith("/mfa/enrol")  # the second factor comes next, always
+
+
+async def test_a_member_user_must_belong_to_a_member_agency(client, personas):
+    housing_agency = personas["housing"].user.agency_id
+    refused = await client.post("/api/v1/users", headers=personas["admin"].bearer, json={
+        "email": "h2@test.example.org", "name": "H", "agency_id": housing_agency, "role": "member", "conferences": [CONFERENCE],
+    })
+    assert refused.status_code == 422 and "conferences" in refused.json()["error"]["fields"]
+    assert not await User.filter(email="h2@test.example.org").exists()
+
+
+async def test_directory_changes_are_audited_with_ids_only(client, personas):
+    answer = await client.post("/api/v1/agencies", json={"name": "Audit Trail Agency", "kind": "other"}, headers=personas["admin"].bearer)
+    event = await AuditEvent.get(action="agency.create", object_id=answer.json()["id"])
+    assert event.user_id == personas["admin"].user.id and event.request_id
+    row = " ".join(str(v) for v in (await AuditEvent.filter(seq=event.seq).values())[0].values())
+    assert "Audit Trail Agency" not in row
+
+
+async def test_the_openapi_document_describes_every_api_route(app, client):
+    document = (await client.get("/api/v1/openapi.json")).json()
+    assert document["openapi"].startswith("3.1")
+    from starlette.routing import Route
+
+    for route in app.routes:
+        if isinstance(route, Route) and route.path.startswith("/api/v1/") and route.path != "/api/v1/openapi.json":
+            for method in route.methods - {"HEAD"}:
+                operation = document["paths"][route.path][method.lower()]
+                assert operation["responses"], route.path
+    create = document["paths"]["/api/v1/agencies"]["post"]
+    schema_name = create["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert document["components"]["schemas"][schema_name]["additionalProperties"] is False

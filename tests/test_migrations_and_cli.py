@@ -1,0 +1,121 @@
+"""Migrations from empty (SQLite and PostgreSQL), the `marac` command, and settings."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from marac import settings
+from marac.meetings.types import ConferenceTypeError, load_types
+
+PG_ADMIN_URL = os.environ.get("MARAC_TEST_PG_ADMIN_URL")
+TABLES = {"agency", "conference", "membership", "user", "user_conference", "session", "api_token", "login_failure", "audit_event", "job"}
+
+
+async def cli(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "marac.cli", *args, env={**os.environ, **(env or {})},
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(stdin.encode() if stdin else None), timeout=120)
+    return process.returncode or 0, out.decode()
+
+
+async def test_migrate_builds_an_empty_sqlite_database_and_is_safe_to_repeat(tmp_path):
+    url = f"sqlite://{tmp_path}/fresh.sqlite3"
+    code, out = await cli("migrate", env={"MARAC_DATABASE_URL": url})
+    assert code == 0 and "marac.0001_initial" in out
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "fresh.sqlite3") as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert TABLES <= tables
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    code, out = await cli("migrate", env={"MARAC_DATABASE_URL": url})
+    assert code == 0 and "up to date" in out
+
+
+@pytest.mark.skipif(not PG_ADMIN_URL, reason="MARAC_TEST_PG_ADMIN_URL not set (scripts/test sets it)")
+async def test_migrate_builds_an_empty_postgresql_database_and_is_safe_to_repeat():
+    import asyncpg
+
+    name = f"marac_scratch_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        code, out = await cli("migrate", env={"MARAC_DATABASE_URL": url})
+        assert code == 0 and "marac.0001_initial" in out, out
+        scratch = await asyncpg.connect(url)
+        tables = {r["tablename"] for r in await scratch.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        await scratch.close()
+        assert TABLES <= tables
+        code, out = await cli("migrate", env={"MARAC_DATABASE_URL": url})
+        assert code == 0 and "up to date" in out
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_user_add_and_token_create_give_a_working_api_token(client, tmp_path):
+    code, out = await cli("user", "add", "--email", "ops@test.example.org", "--name", "Ops", "--agency", "Ops Team",
+                          "--role", "admin", "--password-stdin", stdin="a very long password\n")
+    assert code == 0, out
+    code, token = await cli("token", "create", "--email", "ops@test.example.org")
+    assert code == 0, token
+    token = token.strip().splitlines()[-1]
+    answer = await client.get("/api/v1/agencies", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    assert any(a["name"] == "Ops Team" and a["kind"] == "other" for a in answer.json()["items"])
+
+
+async def test_user_add_reports_bad_input_and_adds_nothing(client):
+    code, out = await cli("user", "add", "--email", "not-an-email", "--name", "X", "--agency", "Ops Team", "--role", "member")
+    assert code == 1 and "e-mail" in out
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["worker"], ["migrate"], ["demo"], ["user", "add"], ["token", "create"], ["audit", "verify"]])
+async def test_every_command_has_help(command):
+    code, out = await cli(*command, "--help")
+    assert code == 0 and "usage: marac" in out
+
+
+async def test_production_refuses_to_start_without_a_real_secret_key():
+    base = {"MARAC_ENV": "production", "MARAC_BASE_URL": "https://marac.example.org"}
+    for secret in ["", settings.DEV_SECRET_KEY, "too-short"]:
+        code, out = await cli("serve", env={**base, "MARAC_SECRET_KEY": secret})
+        assert code == 2 and "MARAC_SECRET_KEY" in out
+
+
+def test_settings_are_read_from_the_environment_only(tmp_path):
+    loaded = settings.load({"MARAC_ENV": "development", "MARAC_DOCUMENT_STORE": str(tmp_path / "docs")})
+    assert loaded.database_url == "sqlite://./var/marac.sqlite3" and loaded.redis_url is None
+    assert loaded.document_store == (tmp_path / "docs").resolve()
+    with pytest.raises(settings.SettingsError, match="MARAC_ENV"):
+        settings.load({"MARAC_ENV": "staging"})
+    with pytest.raises(settings.SettingsError, match="MARAC_DOCUMENT_STORE"):
+        settings.load({"MARAC_DOCUMENT_STORE": str(settings.PACKAGE_DIR / "docs")})
+    with pytest.raises(settings.SettingsError, match="MARAC_DOCUMENT_STORE"):
+        settings.load({"MARAC_DOCUMENT_STORE": str(settings.PROJECT_DIR / "templates" / "x")})
+    with pytest.raises(settings.SettingsError, match="https"):
+        settings.load({"MARAC_ENV": "production", "MARAC_SECRET_KEY": "k" * 40, "MARAC_BASE_URL": "http://x"})
+
+
+def test_the_shipped_conference_types_load():
+    types = load_types()
+    assert {"domestic-abuse", "hate-crime"} <= set(types)
+
+
+def test_a_bad_conference_type_file_names_the_file_and_the_key(tmp_path: Path):
+    good = (settings.PROJECT_DIR / "agendas" / "domestic-abuse.toml").read_text()
+    (tmp_path / "broken.toml").write_text(good.replace("cadence_days = 14", 'cadence_days = "fortnightly"'))
+    with pytest.raises(ConferenceTypeError, match=r"broken\.toml: key 'cadence_days'"):
+        load_types(tmp_path)
+    (tmp_path / "broken.toml").write_text("name = [")
+    with pytest.raises(ConferenceTypeError, match=r"broken\.toml: not valid TOML"):
+        load_types(tmp_path)
