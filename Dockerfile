@@ -9,16 +9,20 @@ COPY marac/web/assets/ marac/web/assets/
 RUN rm -rf marac/web/assets/node_modules && bash marac/web/assets/build.sh
 
 # --- 2. Python virtualenv with marac installed ----------------------------------
+# The code lives at /app in both stages: templates/ and agendas/ sit beside the package
+# (marac.settings.PROJECT_DIR), so marac is installed in place, not into site-packages.
 FROM python:3.12-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-WORKDIR /src
+WORKDIR /app
 COPY pyproject.toml ./
 COPY marac/ marac/
+COPY templates/ templates/
+COPY agendas/ agendas/
 RUN rm -rf marac/web/assets/node_modules
 COPY --from=assets /src/marac/web/static/ marac/web/static/
-RUN pip install .
+RUN pip install -e .
 
 # --- 3. runtime -----------------------------------------------------------------
 FROM python:3.12-slim-bookworm
@@ -34,9 +38,11 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system marac \
     && useradd --system --gid marac --home-dir /app --no-create-home --shell /usr/sbin/nologin marac \
-    && mkdir -p /app /data/documents \
-    && chown marac:marac /app /data/documents
+    && mkdir -p /data/documents \
+    && chown marac:marac /data/documents
 COPY --from=build /opt/venv /opt/venv
+# Code stays root-owned: the service user can read it, never change it.
+COPY --from=build /app /app
 USER marac
 WORKDIR /app
 VOLUME ["/data/documents"]

@@ -155,6 +155,13 @@ def test_app_services_refuse_to_start_without_a_secret_key(services, name):
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_need_the_public_https_address_set(services, name):
+    # Production refuses an http base URL, so a default of http://localhost would never start.
+    base = _env(services[name]).get("MARAC_BASE_URL", "")
+    assert re.fullmatch(r"\$\{MARAC_BASE_URL:\?[^}]*\}", base), base
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
 def test_app_services_keep_documents_on_a_volume(services, name):
     store = _env(services[name])["MARAC_DOCUMENT_STORE"]
     targets = [str(v).split(":")[1] if isinstance(v, str) else v["target"] for v in services[name].get("volumes", [])]
