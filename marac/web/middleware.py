@@ -86,8 +86,12 @@ class SecurityMiddleware:
 
 
 def _cross_site(headers: dict[str, str], scope: Scope) -> bool:
-    if headers.get("sec-fetch-site") == "cross-site":
-        return True
+    # Browsers send Sec-Fetch-Site on every request; trust it first. Under some referrer
+    # policies Chromium sends "Origin: null" on same-origin form posts, so Origin alone
+    # would refuse real users.
+    fetch_site = headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
     origin = headers.get("origin")
     if not origin:
         return False  # not a browser form post: bearer-token clients send no Origin
@@ -105,7 +109,7 @@ def _security_headers(path: str, request_id: str) -> list[tuple[bytes, bytes]]:
     values = [
         ("content-security-policy", CSP),
         ("x-content-type-options", "nosniff"),
-        ("referrer-policy", "no-referrer"),
+        ("referrer-policy", "same-origin"),
         ("x-frame-options", "DENY"),
         ("cross-origin-opener-policy", "same-origin"),
         ("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=()"),
