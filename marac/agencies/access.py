@@ -65,6 +65,20 @@ def may_manage_directory(viewer: Viewer) -> bool:
     return viewer.is_admin
 
 
+def user_filter(viewer: Viewer) -> Q:
+    """Admins manage every account; anyone else sees only their own."""
+    if viewer.is_admin:
+        return Q()
+    return Q(id=viewer.user_id)
+
+
+async def get_user(viewer: Viewer, user_id: str) -> User:
+    user = await User.filter(user_filter(viewer), id=user_id).first()
+    if user is None:
+        raise NotFound("User not found")
+    return user
+
+
 def audit_filter(viewer: Viewer) -> Q:
     """Auditors read the whole trail; a coordinator reads the events of their conferences."""
     if viewer.role == "auditor":

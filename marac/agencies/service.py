@@ -248,11 +248,17 @@ async def reset_sign_in(viewer: Viewer | None, user: User) -> str:
     return setup_token
 
 
-async def complete_setup(token: str, password: str) -> User:
-    """The user behind a set-up link chooses their password; the link then stops working."""
+async def setup_link_user(token: str) -> User:
+    """The active user a set-up link belongs to, while the link is unused and in date."""
     user = await User.get_or_none(setup_token_hash=auth.sha256(token or ""), active=True)
     if user is None or user.setup_expires_at is None or user.setup_expires_at < auth.now():
         raise NotFound("This set-up link is not valid. Ask your administrator for a new one.")
+    return user
+
+
+async def complete_setup(token: str, password: str) -> User:
+    """The user behind a set-up link chooses their password; the link then stops working."""
+    user = await setup_link_user(token)
     user.password_hash = auth.hash_password(password)
     user.setup_token_hash = None
     user.setup_expires_at = None

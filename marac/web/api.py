@@ -93,7 +93,8 @@ async def create_user(request: Request, caller: Caller, body: schemas.UserIn) ->
 @api("admin", response=schemas.UserList)
 async def list_users(request: Request, caller: Caller) -> schemas.UserList:
     """Every user in the directory."""
-    return schemas.UserList(items=[await user_out(u) for u in await User.all().order_by("email")])
+    users = await User.filter(access.user_filter(caller.viewer)).order_by("email")
+    return schemas.UserList(items=[await user_out(u) for u in users])
 
 
 # --- audit ---------------------------------------------------------------------------

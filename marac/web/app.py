@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
-from marac import db
+from marac import db, settings
 from marac.jobs import queue
 from marac.meetings.types import conference_types
 from marac.web import api, errors, openapi
@@ -46,6 +46,7 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 def create_app() -> Starlette:
+    settings.get()  # production with a weak secret stops here, whoever starts the app
     conference_types()  # a broken agendas/*.toml stops start-up here, naming file and key
     routes = [
         *signin.routes,

@@ -11,7 +11,7 @@ from starlette.routing import Route
 from marac import settings
 from marac.agencies import access, service
 from marac.agencies.models import AGENCY_KINDS, ROLES, WEEKDAYS, Agency, Conference, Membership, User
-from marac.errors import DomainError, NotFound, RuleViolation
+from marac.errors import DomainError, RuleViolation
 from marac.meetings.types import conference_types
 from marac.web.auth import Caller, page
 from marac.web.templating import render
@@ -108,7 +108,7 @@ async def remove_member(request: Request, caller: Caller) -> Response:
 
 async def _users(request: Request, status: int = 200, **context) -> Response:  # noqa: ANN003
     return render(request, "admin/users.html", {
-        "users": await User.all().prefetch_related("agency", "conferences").order_by("email"),
+        "users": await User.filter(access.user_filter(request.state.caller.viewer)).prefetch_related("agency", "conferences").order_by("email"),
         "agency_options": [(a.id, a.name) for a in await Agency.all()],
         "conferences": await Conference.all(), "role_options": [(r, r.capitalize()) for r in ROLES], **context,
     }, status=status)
@@ -134,22 +134,15 @@ async def users(request: Request, caller: Caller) -> Response:
     return await _users(request, setup_for=created.user, setup_url=_setup_url(created.setup_token or ""))
 
 
-async def _user(request: Request) -> User:
-    user = await User.get_or_none(id=request.path_params["user_id"])
-    if user is None:
-        raise NotFound("User not found")
-    return user
-
-
 @page("admin")
 async def disable_user(request: Request, caller: Caller) -> Response:
-    await service.disable(caller.viewer, await _user(request))
+    await service.disable(caller.viewer, await access.get_user(caller.viewer, request.path_params["user_id"]))
     return RedirectResponse("/admin/users", status_code=303)
 
 
 @page("admin")
 async def reset_user(request: Request, caller: Caller) -> Response:
-    user = await _user(request)
+    user = await access.get_user(caller.viewer, request.path_params["user_id"])
     token = await service.reset_sign_in(caller.viewer, user)
     return await _users(request, setup_for=user, setup_url=_setup_url(token))
 

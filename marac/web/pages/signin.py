@@ -14,7 +14,6 @@ from marac.audit.service import record
 from marac.errors import RuleViolation, Throttled
 from marac.web import cookies, csrf
 from marac.web.auth import client_ip, page, public_page, session_caller
-from marac.web.errors import error_page
 from marac.web.templating import render
 
 SIGN_IN_ERROR = "Enter a correct e-mail address and password"
@@ -28,7 +27,9 @@ def safe_next(value: str | None) -> str:
     return "/"
 
 
-def _signed_in(user: User, raw: str, target: str) -> Response:
+def _signed_in(raw: str | None, target: str) -> Response:
+    if raw is None:  # the pending session ended meanwhile (expired, or signed out elsewhere)
+        return RedirectResponse("/login", status_code=303)
     response = RedirectResponse(safe_next(target), status_code=303)
     cookies.set_cookie(response, csrf.SESSION, raw)
     return response
@@ -58,7 +59,7 @@ async def login(request: Request) -> Response:
     await auth.clear_failures(email, ip)
     if auth.skips_mfa(user):
         await record("sign_in", user_id=user.id, agency_id=user.agency_id, object_type="user", object_id=user.id)
-        return _signed_in(user, await auth.start_session(user, mfa_passed=True), next_path)
+        return _signed_in(await auth.start_session(user, mfa_passed=True), next_path)
     raw = await auth.start_session(user, mfa_passed=False)
     step = "/login/mfa" if user.totp_confirmed else "/mfa/enrol"
     response = RedirectResponse(f"{step}?next={next_path}", status_code=303)
@@ -88,7 +89,7 @@ async def mfa(request: Request) -> Response:
     await auth.clear_failures(user.email, ip)
     raw = await auth.rotate_session(request.cookies.get(cookies.name(csrf.SESSION), ""), mfa_passed=True)
     await record("sign_in", user_id=user.id, agency_id=user.agency_id, object_type="user", object_id=user.id)
-    return _signed_in(user, raw or "", next_path)
+    return _signed_in(raw, next_path)
 
 
 @public_page
@@ -118,7 +119,7 @@ async def enrol(request: Request) -> Response:
     await record("mfa.enrol", user_id=user.id, agency_id=user.agency_id, object_type="user", object_id=user.id)
     raw = await auth.rotate_session(request.cookies.get(cookies.name(csrf.SESSION), ""), mfa_passed=True)
     await record("sign_in", user_id=user.id, agency_id=user.agency_id, object_type="user", object_id=user.id)
-    return _signed_in(user, raw or "", next_path)
+    return _signed_in(raw, next_path)
 
 
 @page()
@@ -134,9 +135,7 @@ async def logout(request: Request, caller) -> Response:  # noqa: ANN001
 async def setup(request: Request) -> Response:
     """A new or reset user chooses a password through their one-time link."""
     token = request.path_params["token"]
-    user = await User.get_or_none(setup_token_hash=auth.sha256(token), active=True)
-    if user is None or user.setup_expires_at is None or user.setup_expires_at < auth.now():
-        return error_page(request, 404, "This set-up link is not valid", "Ask your administrator for a new one.")
+    user = await service.setup_link_user(token)  # NotFound → the 404 page
     if request.method == "GET":
         return render(request, "signin/setup.html", {"email": user.email})
     form = request.state.form
