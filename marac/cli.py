@@ -1,4 +1,4 @@
-"""The `marac` command: serve, worker, migrate, demo, user add, token create, audit verify."""
+"""The `marac` command: serve, worker, migrate, demo, user add, token create, import referrals, audit verify."""
 
 from __future__ import annotations
 
@@ -115,6 +115,37 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     return _run(create)
 
 
+def cmd_import_referrals(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from marac.agencies import auth
+    from marac.agencies.access import viewer_for
+    from marac.agencies.models import User
+    from marac.referrals.imports import import_file
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"marac: no file {path}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        user = await User.get_or_none(email=auth.normalise_email(args.as_email), active=True)
+        if user is None:
+            print("No active user has that e-mail address.", file=sys.stderr)
+            return 1
+        try:
+            created = await import_file(await viewer_for(user), path.name, path.read_bytes(), auth.today())
+        except DomainError as exc:
+            print(f"marac: {exc.message}", file=sys.stderr)
+            for where, message in exc.fields.items():
+                print(f"  {where}: {message}", file=sys.stderr)
+            return 1
+        print(f"Imported {len(created)} referrals.")
+        return 0
+
+    return _run(run)
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from marac.audit.service import verify
 
@@ -167,6 +198,13 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--email", required=True)
     create.add_argument("--label", default="command line")
     create.set_defaults(handler=cmd_token_create)
+
+    imports = sub.add_parser("import", help="Bulk imports.").add_subparsers(dest="import_command", required=True)
+    referrals = imports.add_parser("referrals", help="Import referrals from a CSV or JSON file; all rows or none.")
+    referrals.add_argument("file", metavar="FILE")
+    referrals.add_argument("--as", dest="as_email", required=True, metavar="EMAIL",
+                           help="The referring user: their agency becomes the referring agency.")
+    referrals.set_defaults(handler=cmd_import_referrals)
 
     audit = sub.add_parser("audit", help="The audit trail.").add_subparsers(dest="audit_command", required=True)
     verify = audit.add_parser("verify", help="Check the hash chain; exit 1 and name the first bad event if broken.")

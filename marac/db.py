@@ -18,6 +18,8 @@ MODEL_MODULES = [
     "marac.agencies.models",
     "marac.audit.models",
     "marac.jobs.models",
+    "marac.meetings.models",
+    "marac.referrals.models",
 ]
 MIGRATIONS_MODULE = "marac.migrations"
 

@@ -32,7 +32,9 @@ from marac.agencies.models import Agency, User  # noqa: E402
 from marac.web import csrf  # noqa: E402
 from marac.web.app import create_app  # noqa: E402
 
+# Children before parents: SQLite deletes row by row with foreign keys on.
 TABLES = [
+    "referral_person", "match_suggestion", "person_key", "referral", "person", "meeting",
     "user_conference", "session", "api_token", "membership", "user", "conference",
     "agency", "audit_event", "login_failure", "job",
 ]
@@ -169,3 +171,31 @@ async def session_cookie_for(persona: Persona) -> dict[str, str]:
     """A signed-in browser without the sign-in journey, for tests about what comes after it."""
     raw = await auth.start_session(persona.user, mfa_passed=True)
     return {csrf.SESSION: raw}
+
+
+def dash_body(yes: int = 15, **overrides) -> dict:
+    """A valid domestic-abuse referral body: DASH answers with `yes` yes-answers."""
+    body = {
+        "conference": CONFERENCE,
+        "received_at": "2026-11-02",
+        "criteria": ["visible_high_risk"],
+        "risk": {"instrument": "dash", "answers": ["yes"] * yes + ["no"] * (24 - yes)},
+        "victim": {
+            "name": "Jane Doe", "date_of_birth": "1990-03-14", "gender": "female",
+            "address": {"line1": "1 High Street", "town": "Northshire", "postcode": "NS1 1AA"},
+            "safe_contact": {"phone": "07700 900123", "safe_to_call": True, "safe_to_leave_message": False},
+        },
+        "perpetrators": [{"name": "John Roe", "date_of_birth": "1985-07-01", "relationship": "ex-partner"}],
+        "children": [{"name": "Amy Doe", "date_of_birth": "2018-05-05"}],
+        "summary": "Escalating threats after separation.",
+        "consent": {"victim_aware": True, "consented": True},
+    }
+    body.update(overrides)
+    return body
+
+
+async def make_referral(persona: Persona, body: dict | None = None):
+    from marac.agencies.access import viewer_for
+    from marac.referrals import service as referrals
+
+    return await referrals.submit(await viewer_for(persona.user), body or dash_body(), date(2026, 11, 21))

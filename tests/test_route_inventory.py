@@ -13,7 +13,7 @@ import pytest
 from starlette.routing import Mount, Route
 
 from marac.jobs.models import Job
-from tests.conftest import CONFERENCE, csrf_token, make_client, session_cookie_for
+from tests.conftest import CONFERENCE, csrf_token, make_client, make_referral, session_cookie_for
 
 PERSONAS = ["anonymous", "admin", "coordinator", "chair", "police", "idva", "health", "childrens", "housing", "auditor"]
 SIGNED_IN = PERSONAS[1:]
@@ -33,6 +33,9 @@ def only(allowed: dict[str, int], others: int = 403, anonymous: int = 401) -> di
 
 PAGE_LOGIN = 303  # a page asked for without a session redirects to /login
 MEMBERS_OF_CONFERENCE = {p: 200 for p in ["admin", "coordinator", "chair", "police", "idva", "health", "childrens", "auditor"]}
+
+CASE_ROLES = ["coordinator", "chair", "police", "idva", "health", "childrens", "housing"]
+REFERRAL_READERS = {"coordinator": 200, "chair": 200, "police": 200}  # the conference's officers, and the referrer
 
 EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     # sign-in pages (public); a signed-in user opening /login goes home
@@ -75,6 +78,19 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/audit"): only({"auditor": 200, "coordinator": 200}),
     ("GET", "/api/v1/audit/verify"): only({"auditor": 200}),
     ("GET", "/api/v1/jobs/{job_id}"): only({"coordinator": 200}, others=404),
+    # referrals: police made the referral under test
+    ("GET", "/referrals"): only({p: 200 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
+    ("GET", "/referrals/new"): only({p: 200 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
+    ("POST", "/referrals/new"): only({**{p: 400 for p in CASE_ROLES}, "housing": 200}, anonymous=PAGE_LOGIN),
+    ("GET", "/referrals/import"): only({p: 200 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
+    ("POST", "/referrals/import"): only({p: 400 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
+    ("GET", "/referrals/{referral_id}"): only({**{p: 404 for p in CASE_ROLES}, **REFERRAL_READERS}, anonymous=PAGE_LOGIN),
+    ("POST", "/referrals/{referral_id}/decision"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
+    ("GET", "/matches"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
+    ("POST", "/matches/{suggestion_id}"): only({"coordinator": 404}, anonymous=PAGE_LOGIN),
+    ("POST", "/api/v1/referrals"): only({p: 422 for p in CASE_ROLES}),
+    ("GET", "/api/v1/referrals/{referral_id}"): only(REFERRAL_READERS, others=404),
+    ("POST", "/api/v1/referrals/{referral_id}/decision"): only({"coordinator": 422}),
     # service
     ("GET", "/api/v1/openapi.json"): everyone(200),
     ("GET", "/healthz"): everyone(200),
@@ -106,7 +122,10 @@ def test_every_route_has_an_access_entry(app):
 @pytest.mark.parametrize("method,path", sorted(EXPECTED))
 async def test_route_answers_each_persona_as_the_table_says(app, personas, method, path):
     job = await Job.create(name="purge_expired_sessions", requested_by=personas["coordinator"].user.id)
+    referral = await make_referral(personas["police"])
     values = {
+        "referral_id": referral.id,
+        "suggestion_id": "0" * 32,
         "slug": CONFERENCE,
         "token": "not-a-real-setup-token",
         "token_id": "0" * 32,
@@ -143,8 +162,10 @@ UNSAFE_PAGES = sorted(k for k in EXPECTED if k[0] != "GET" and not k[1].startswi
 @pytest.mark.parametrize("method,path", UNSAFE_PAGES)
 async def test_every_form_refuses_a_missing_csrf_token(app, personas, method, path):
     url = re.sub(r"{(\w+)}", lambda m: {"slug": CONFERENCE}.get(m.group(1), "0" * 32), path)
+    # Someone the route lets in, so the refusal comes from the missing token, not the role.
+    allowed = next(p for p in SIGNED_IN if EXPECTED[(method, path)][p] != 403)
     async with make_client(app) as client:
-        client.cookies.update(await session_cookie_for(personas["admin"]))
+        client.cookies.update(await session_cookie_for(personas[allowed]))
         answer = await client.request(method, url, data={"name": "x"})
         assert answer.status_code == 403
         assert "This form has expired" in answer.text

@@ -88,6 +88,37 @@ def audit_filter(viewer: Viewer) -> Q:
     raise AccessDenied("Only auditors and coordinators may read the audit trail")
 
 
+# --- referrals (case data) -------------------------------------------------------------
+
+CASE_ROLES = ("coordinator", "chair", "member")
+
+
+def may_refer(viewer: Viewer, conference_id: str) -> bool:
+    """Any member of a conference's agencies may refer (an admin or auditor never handles cases)."""
+    return viewer.role in CASE_ROLES and conference_id in viewer.conference_ids
+
+
+def referral_filter(viewer: Viewer) -> Q:
+    """Who sees a referral before it reaches an agenda:
+    - the coordinator and the chair: every referral of their conferences, except
+      monitoring-only reports, which stay with the agency that made them;
+    - a member agency: the referrals it made (and their outcome), nothing else;
+    - admins and auditors: none (they run the directory and read the audit trail)."""
+    conferences = list(viewer.conference_ids)
+    own = Q(conference_id__in=conferences, referring_agency_id=viewer.agency_id)
+    if viewer.role in ("coordinator", "chair"):
+        return Q(conference_id__in=conferences, monitoring_only=False) | own
+    if viewer.role == "member":
+        return own
+    return Q(id__in=[])
+
+
+def require_triage(viewer: Viewer, conference_id: str) -> None:
+    """Accepting and rejecting is the coordinator's job."""
+    if viewer.role != "coordinator" or conference_id not in viewer.conference_ids:
+        raise AccessDenied("Only the conference's coordinator triages referrals")
+
+
 def job_filter(viewer: Viewer) -> Q:
     """A job's status is for whoever asked for it."""
     return Q(requested_by=viewer.user_id)

@@ -16,7 +16,8 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pyotp
 from argon2 import PasswordHasher
@@ -46,6 +47,11 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def today() -> date:
+    """The date in the UK, where every conference sits: at 00:30 BST it is already tomorrow."""
+    return datetime.now(ZoneInfo("Europe/London")).date()
 
 
 def sha256(value: str) -> str:

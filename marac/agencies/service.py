@@ -19,7 +19,7 @@ from marac.agencies.access import Viewer
 from marac.agencies.models import AGENCY_KINDS, ROLES, TIERS, WEEKDAYS, Agency, Conference, Membership, User
 from marac.audit.service import record
 from marac.errors import Conflict, NotFound, RuleViolation
-from marac.meetings.types import TIME_RE, conference_types
+from marac.meetings.types import TIME_RE, conference_types, instruments
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -111,7 +111,7 @@ async def create_conference(
     async with in_transaction() as conn:
         conference = await Conference.create(
             name=name, slug=slug, type=type, weekday=weekday, start_time=start_time,
-            first_date=first_date, type_settings=dict(types[type]), using_db=conn,
+            first_date=first_date, type_settings=frozen_type(type), using_db=conn,
         )
         for member in members:
             await Membership.create(conference=conference, agency_id=member.agency_id, tier=member.tier, using_db=conn)
@@ -120,6 +120,13 @@ async def create_conference(
             conference_id=conference.id, conn=conn, **_actor(viewer),
         )
     return conference
+
+
+def frozen_type(type: str) -> dict:
+    """The type's settings and its risk instrument, as they are today, for a new conference."""
+    settings = dict(conference_types()[type])
+    settings["instrument_definition"] = instruments()[settings["instrument"]]
+    return settings
 
 
 async def set_membership(viewer: Viewer | None, conference: Conference, member: MemberSpec) -> Membership:

@@ -1,19 +1,32 @@
-"""Conference types: the data files in agendas/, loaded and checked at start-up."""
+"""Conference types and risk instruments: the data files in agendas/, loaded and checked at start-up.
+
+Every key is checked here so that a wrong file stops start-up with a message naming the file
+and the key (dotted paths such as `criteria.escalation.incidents` or `strands[2].key`),
+instead of failing later inside a referral. agendas/README.md explains every key.
+"""
 
 from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from marac.settings import PROJECT_DIR
 
 AGENDAS_DIR = PROJECT_DIR / "agendas"
+INSTRUMENTS_SUBDIR = "instruments"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+KEY_RE = re.compile(r"^[a-z_]+$")
+KINDS = ("domestic_abuse", "hate_crime")
+INSTRUMENT_KINDS = ("score", "level")
+CRITERIA = ("visible_high_risk", "professional_judgement", "escalation", "repeat")
+# What a repeat is matched on: hate crime cases may centre on a victim, a perpetrator or a location.
+REPEAT_MATCH = ("victim", "perpetrator", "location")
 
-# key → (check, description of a good value)
+# key → (lowest, highest) for the whole-number settings of a type
 _INT_RANGES = {
     "cadence_days": (1, 92),
     "cutoff_working_days": (0, 30),
@@ -22,43 +35,240 @@ _INT_RANGES = {
     "action_due_days": (1, 365),
     "retention_years": (1, 100),
 }
+TYPE_KEYS = (
+    "name", "kind", "instrument", "default_weekday", "default_time", *_INT_RANGES,
+    "monitoring_only_without_consent", "criteria", "repeat", "strands", "sections",
+)
+_CRITERION_KEYS = {
+    "professional_judgement": ("requires_reason",),
+    "escalation": ("incidents", "window_months"),
+    "repeat": (),  # an empty table: its presence means the type accepts repeats
+}
+INSTRUMENT_KEYS = {
+    "score": ("name", "kind", "answers", "questions"),
+    "level": ("name", "kind", "answers", "questions", "levels", "thresholds"),
+}
+
+Fail = Callable[[str, str], "ConferenceTypeError"]
 
 
 class ConferenceTypeError(ValueError):
-    """A conference type file is wrong; the message names the file and the key."""
+    """A conference type or instrument file is wrong; the message names the file and the key."""
 
 
-def _check(path: Path, data: dict[str, Any]) -> dict[str, Any]:
-    def fail(key: str, why: str) -> ConferenceTypeError:
-        return ConferenceTypeError(f"{path.name}: key '{key}' {why}")
+def _failer(label: str) -> Fail:
+    return lambda key, why: ConferenceTypeError(f"{label}: key '{key}' {why}")
 
-    if not isinstance(data.get("name"), str) or not data["name"].strip():
-        raise fail("name", "must be a non-empty string")
+
+def _at(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _only(fail: Fail, table: dict[str, Any], prefix: str, allowed: Iterable[str]) -> None:
+    allowed = tuple(allowed)
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        known = ", ".join(allowed) or "none: leave the table empty"
+        raise fail(_at(prefix, unknown[0]), f"is not a known key (known keys: {known})")
+
+
+def _text(fail: Fail, table: dict[str, Any], prefix: str, key: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise fail(_at(prefix, key), "must be a non-empty string")
+    return value
+
+
+def _whole(fail: Fail, table: dict[str, Any], prefix: str, key: str, low: int, high: int) -> int:
+    value = table.get(key)
+    # bool is an int in Python; `true` is never a sensible count
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise fail(_at(prefix, key), f"must be a whole number from {low} to {high}")
+    return value
+
+
+def _flag(fail: Fail, table: dict[str, Any], prefix: str, key: str) -> bool:
+    if not isinstance(table.get(key), bool):
+        raise fail(_at(prefix, key), "must be true or false")
+    return table[key]
+
+
+def _table(fail: Fail, table: dict[str, Any], prefix: str, key: str) -> dict[str, Any]:
+    if not isinstance(table.get(key), dict):
+        raise fail(_at(prefix, key), "must be a table")
+    return table[key]
+
+
+def _words(fail: Fail, table: dict[str, Any], prefix: str, key: str) -> list[str]:
+    """A non-empty list of distinct lower-case strings (answers, levels, repeat.match)."""
+    value = table.get(key)
+    path = _at(prefix, key)
+    if not isinstance(value, list) or not value:
+        raise fail(path, "must be a non-empty list of strings")
+    for item in value:
+        # stored answers and levels are compared after lower-casing and squeezing spaces
+        if not isinstance(item, str) or not item or item != " ".join(item.lower().split()):
+            raise fail(path, "must hold lower-case strings without extra spaces")
+    if len(set(value)) != len(value):
+        raise fail(path, "must not repeat a value")
+    return value
+
+
+def _keyed_tables(
+    fail: Fail, table: dict[str, Any], prefix: str, key: str, fields: tuple[str, ...], *,
+    seen: set[str] | None = None, empty_ok: bool = False,
+) -> list[dict[str, Any]]:
+    """A list of tables, each with a unique `key` (KEY_RE) and the other `fields`."""
+    value = table.get(key)
+    path = _at(prefix, key)
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise fail(path, "must be a list of tables")
+    if not value and not empty_ok:
+        raise fail(path, "must not be empty")
+    seen = set() if seen is None else seen
+    for index, item in enumerate(value):
+        where = f"{path}[{index}]"
+        _only(fail, item, where, ("key", *fields))
+        item_key = item.get("key")
+        if not isinstance(item_key, str) or not KEY_RE.match(item_key):
+            raise fail(f"{where}.key", "must be lower-case letters and underscores")
+        if item_key in seen:
+            raise fail(f"{where}.key", f"repeats '{item_key}': keys must be unique")
+        seen.add(item_key)
+    return value
+
+
+# ---- risk instruments -------------------------------------------------------------------------
+
+def _check_instrument(label: str, data: dict[str, Any]) -> dict[str, Any]:
+    fail = _failer(label)
+    if data.get("kind") not in INSTRUMENT_KINDS:
+        raise fail("kind", f"must be one of {', '.join(INSTRUMENT_KINDS)}")
+    _only(fail, data, "", INSTRUMENT_KEYS[data["kind"]])
+    _text(fail, data, "", "name")
+    if "yes" not in _words(fail, data, "", "answers"):
+        raise fail("answers", "must include \"yes\": scores and levels count the yes answers")
+    questions = _keyed_tables(fail, data, "", "questions", ("text",))
+    for index, question in enumerate(questions):
+        _text(fail, question, f"questions[{index}]", "text")
+    if data["kind"] == "level":
+        levels = _words(fail, data, "", "levels")
+        if len(levels) < 2:
+            raise fail("levels", "must list at least two levels, lowest first")
+        thresholds = _table(fail, data, "", "thresholds")
+        # the lowest level needs no threshold: it is what no threshold reached gives
+        _only(fail, thresholds, "thresholds", levels[1:])
+        previous = 0  # each level needs more yes answers than the one below it
+        for level in levels[1:]:
+            previous = _whole(fail, thresholds, "thresholds", level, previous + 1, len(questions))
+    return data
+
+
+def load_instruments(directory: Path = AGENDAS_DIR / INSTRUMENTS_SUBDIR) -> dict[str, dict[str, Any]]:
+    """Instrument files by name (file name without .toml); the name is added as `id`."""
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(directory.glob("*.toml")) if directory.is_dir() else []:
+        label = f"{directory.name}/{path.name}"
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConferenceTypeError(f"{label}: not valid TOML ({exc})") from exc
+        # `id` is what a risk result records; it is not a key of the file (the file name is)
+        found[path.stem] = {**_check_instrument(label, data), "id": path.stem}
+    return found
+
+
+# ---- conference types -------------------------------------------------------------------------
+
+def _check_criteria(fail: Fail, data: dict[str, Any], instrument: dict[str, Any]) -> None:
+    criteria = _table(fail, data, "", "criteria")
+    if not criteria:
+        raise fail("criteria", f"must accept at least one of {', '.join(CRITERIA)}")
+    _only(fail, criteria, "criteria", CRITERIA)
+    for name in criteria:
+        _table(fail, criteria, "criteria", name)
+    if "visible_high_risk" in criteria:
+        prefix = "criteria.visible_high_risk"
+        table = criteria["visible_high_risk"]
+        if instrument["kind"] == "score":
+            _only(fail, table, prefix, ("min_score",))
+            _whole(fail, table, prefix, "min_score", 1, len(instrument["questions"]))
+        else:
+            _only(fail, table, prefix, ("min_level",))
+            if table.get("min_level") not in instrument["levels"]:
+                raise fail(f"{prefix}.min_level", f"must be one of {', '.join(instrument['levels'])}")
+    for name, keys in _CRITERION_KEYS.items():
+        if name in criteria:
+            _only(fail, criteria[name], f"criteria.{name}", keys)
+    if "professional_judgement" in criteria:
+        _flag(fail, criteria["professional_judgement"], "criteria.professional_judgement", "requires_reason")
+    if "escalation" in criteria:
+        _whole(fail, criteria["escalation"], "criteria.escalation", "incidents", 1, 100)
+        _whole(fail, criteria["escalation"], "criteria.escalation", "window_months", 1, 120)
+
+
+def _check(path: Path, data: dict[str, Any], found: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    fail = _failer(path.name)
+    # unknown keys first: a misspelt key is reported as itself, not as the key it should have been
+    _only(fail, data, "", TYPE_KEYS)
+    _text(fail, data, "", "name")
     if data.get("default_weekday") not in WEEKDAYS:
         raise fail("default_weekday", f"must be one of {', '.join(WEEKDAYS)}")
     if not isinstance(data.get("default_time"), str) or not TIME_RE.match(data["default_time"]):
         raise fail("default_time", "must be a time written HH:MM")
     for key, (low, high) in _INT_RANGES.items():
-        value = data.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise fail(key, f"must be a whole number from {low} to {high}")
+        _whole(fail, data, "", key, low, high)
+    if data.get("kind") not in KINDS:
+        raise fail("kind", f"must be one of {', '.join(KINDS)}")
+    if data.get("instrument") not in found:
+        have = ", ".join(sorted(found)) or "none"
+        raise fail("instrument", f"must name a file in {INSTRUMENTS_SUBDIR}/ without .toml (found: {have})")
+    _flag(fail, data, "", "monitoring_only_without_consent")
+    _check_criteria(fail, data, found[data["instrument"]])
+
+    repeat = _table(fail, data, "", "repeat")
+    _only(fail, repeat, "repeat", ("window_months", "match"))
+    _whole(fail, repeat, "repeat", "window_months", 1, 120)
+    if not set(_words(fail, repeat, "repeat", "match")) <= set(REPEAT_MATCH):
+        raise fail("repeat.match", f"must hold only {', '.join(REPEAT_MATCH)}")
+
+    # subcategory keys are unique across the whole type so that a recorded key is unambiguous
+    strand_keys: set[str] = set()
+    subcategory_keys: set[str] = set()
+    strands = _keyed_tables(fail, data, "", "strands", ("label", "local", "subcategories"),
+                            seen=strand_keys, empty_ok=True)
+    for index, strand in enumerate(strands):
+        where = f"strands[{index}]"
+        _text(fail, strand, where, "label")
+        _flag(fail, strand, where, "local")
+        subcategories = _keyed_tables(fail, strand, where, "subcategories", ("label",),
+                                      seen=subcategory_keys, empty_ok=True)
+        for number, subcategory in enumerate(subcategories):
+            _text(fail, subcategory, f"{where}.subcategories[{number}]", "label")
+
+    sections = _keyed_tables(fail, data, "", "sections", ("title",))
+    for index, section in enumerate(sections):
+        _text(fail, section, f"sections[{index}]", "title")
     return data
 
 
 def load_types(directory: Path = AGENDAS_DIR) -> dict[str, dict[str, Any]]:
+    """Conference types by id (file name without .toml); instruments come from directory/instruments."""
+    found = load_instruments(directory / INSTRUMENTS_SUBDIR)
     types: dict[str, dict[str, Any]] = {}
     for path in sorted(directory.glob("*.toml")):
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConferenceTypeError(f"{path.name}: not valid TOML ({exc})") from exc
-        types[path.stem] = _check(path, data)
+        types[path.stem] = _check(path, data, found)
     if not types:
         raise ConferenceTypeError(f"no conference types found in {directory}")
     return types
 
 
 _loaded: dict[str, dict[str, Any]] | None = None
+_instruments: dict[str, dict[str, Any]] | None = None
 
 
 def conference_types() -> dict[str, dict[str, Any]]:
@@ -66,3 +276,11 @@ def conference_types() -> dict[str, dict[str, Any]]:
     if _loaded is None:
         _loaded = load_types()
     return _loaded
+
+
+def instruments() -> dict[str, dict[str, Any]]:
+    """Risk instruments by name (`dash`, `hate-crime`), each with its `id` added."""
+    global _instruments
+    if _instruments is None:
+        _instruments = load_instruments()
+    return _instruments

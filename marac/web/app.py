@@ -19,9 +19,9 @@ from tortoise.contrib.starlette import RegisterTortoise
 from marac import db, settings
 from marac.jobs import queue
 from marac.meetings.types import conference_types
-from marac.web import api, errors, openapi
+from marac.web import api, api_referrals, errors, openapi
 from marac.web.middleware import BodyTooLarge, SecurityMiddleware
-from marac.web.pages import account, admin, signin
+from marac.web.pages import account, admin, referrals, signin
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -52,7 +52,9 @@ def create_app() -> Starlette:
         *signin.routes,
         *account.routes,
         *admin.routes,
+        *referrals.routes,
         *api.routes,
+        *api_referrals.routes,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),

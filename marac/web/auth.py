@@ -23,6 +23,7 @@ from marac.agencies import auth
 from marac.agencies.access import Viewer, viewer_for
 from marac.agencies.models import User
 from marac.errors import AccessDenied, DomainError, NotFound, Throttled
+from marac.validation import fields_of
 from marac.web import cookies, csrf
 from marac.web.errors import api_error, error_page
 from marac.web.middleware import SAFE_METHODS
@@ -151,7 +152,7 @@ def api(
                 try:
                     args.append(body.model_validate(payload))
                 except ValidationError as exc:
-                    return api_error(422, "validation_error", "The request is not valid", _fields(exc))
+                    return api_error(422, "validation_error", "The request is not valid", fields_of(exc))
             try:
                 result = await handler(*args)
             except DomainError as exc:
@@ -167,14 +168,6 @@ def api(
         return wrapper
 
     return decorate
-
-
-def _fields(exc: ValidationError) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    for error in exc.errors(include_url=False, include_input=False):
-        location = ".".join(str(part) for part in error["loc"]) or "body"
-        fields.setdefault(location, "Unknown field" if error["type"] == "extra_forbidden" else error["msg"])
-    return fields
 
 
 _STATUS = {

@@ -1,0 +1,163 @@
+"""Bulk import of referrals from CSV or JSON files.
+
+Every row is checked before anything is stored; one bad row and nothing is imported,
+and every bad row is reported with its line (CSV) or item number (JSON) and field.
+A CSV row uses the flat columns below; a JSON file is a list of API request bodies.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+
+from marac.agencies.access import Viewer
+from marac.errors import RuleViolation
+from marac.referrals import service
+from marac.referrals.models import Referral
+
+LIST_SEPARATOR = ";"
+# CSV column → where it goes in the API body (dotted path).
+COLUMNS = {
+    "conference": "conference",
+    "received_at": "received_at",
+    "criteria": "criteria[]",
+    "risk_instrument": "risk.instrument",
+    "risk_score": "risk.score",
+    "risk_level": "risk.level",
+    "risk_answers": "risk.answers[]",
+    "judgement_reason": "judgement_reason",
+    "victim_name": "victim.name",
+    "victim_aliases": "victim.aliases[]",
+    "victim_date_of_birth": "victim.date_of_birth",
+    "victim_gender": "victim.gender",
+    "victim_address_line1": "victim.address.line1",
+    "victim_address_line2": "victim.address.line2",
+    "victim_town": "victim.address.town",
+    "victim_postcode": "victim.address.postcode",
+    "victim_phone": "victim.safe_contact.phone",
+    "victim_safe_to_call": "victim.safe_contact.safe_to_call",
+    "victim_safe_to_leave_message": "victim.safe_contact.safe_to_leave_message",
+    "perpetrator_name": "perpetrators.0.name",
+    "perpetrator_aliases": "perpetrators.0.aliases[]",
+    "perpetrator_date_of_birth": "perpetrators.0.date_of_birth",
+    "perpetrator_relationship": "perpetrators.0.relationship",
+    "strands": "strands[]",
+    "incident_kind": "incident_kind",
+    "incidents": "incidents[]",
+    "summary": "summary",
+    "consent_victim_aware": "consent.victim_aware",
+    "consent_consented": "consent.consented",
+    "consent_reason_if_not": "consent.reason_if_not",
+    "transfer_from": "transfer_from",
+}
+REQUIRED_COLUMNS = {"conference", "received_at", "criteria", "risk_instrument", "victim_name", "summary",
+                    "consent_victim_aware", "consent_consented"}
+_PATH_TO_COLUMN = {path.rstrip("[]"): column for column, path in COLUMNS.items()}
+
+
+def column_for(field: str) -> str:
+    """The CSV column a body field came from, for error messages ("victim.address.postcode" → victim_postcode)."""
+    base = field
+    while base:
+        if base in _PATH_TO_COLUMN:
+            return _PATH_TO_COLUMN[base]
+        base = base.rpartition(".")[0]
+    return field
+
+
+def _put(body: dict, path: str, value: object) -> None:
+    parts = path.split(".")
+    target: dict | list = body
+    for part, following in zip(parts, parts[1:]):
+        key: int | str = int(part) if part.isdigit() else part
+        if isinstance(target, list):
+            while len(target) <= key:  # type: ignore[operator]
+                target.append({})
+            target = target[key]  # type: ignore[index]
+        else:
+            target = target.setdefault(key, [] if following.isdigit() else {})
+    last = parts[-1]
+    target[int(last) if isinstance(target, list) else last] = value  # type: ignore[index]
+
+
+def _children(text: str) -> list[dict[str, str]]:
+    children = []
+    for item in text.split(LIST_SEPARATOR):
+        name, _, dob = item.partition("|")
+        if name.strip():
+            children.append({"name": name.strip(), **({"date_of_birth": dob.strip()} if dob.strip() else {})})
+    return children
+
+
+def row_to_body(row: dict[str, str]) -> dict:
+    body: dict = {}
+    for column, raw in row.items():
+        value = (raw or "").strip()
+        if column == "children":
+            if value:
+                body["children"] = _children(value)
+            continue
+        if not value:
+            continue
+        path = COLUMNS[column]
+        if path.endswith("[]"):
+            _put(body, path[:-2], [v.strip() for v in value.split(LIST_SEPARATOR) if v.strip()])
+        else:
+            _put(body, path, value)
+    return body
+
+
+def parse_csv(text: str) -> list[tuple[int, dict]]:
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    unknown = [c for c in header if c not in COLUMNS and c != "children"]
+    missing = sorted(REQUIRED_COLUMNS - set(header))
+    if unknown or missing:
+        problems = {}
+        if unknown:
+            problems["1:columns"] = f"Unknown columns: {', '.join(unknown)}. Known: {', '.join(list(COLUMNS) + ['children'])}"
+        if missing:
+            problems["1:columns"] = problems.get("1:columns", "") + f" Missing columns: {', '.join(missing)}".strip()
+        raise RuleViolation("The file's header is not valid; nothing was imported", problems)
+    rows = []
+    for row in reader:
+        rows.append((reader.line_num, row_to_body({k: v for k, v in row.items() if k is not None})))
+    return rows
+
+
+def parse_json(text: str) -> list[tuple[int, dict]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RuleViolation("The file is not valid JSON; nothing was imported", {f"{exc.lineno}:file": exc.msg}) from None
+    if not isinstance(data, list):
+        raise RuleViolation("A JSON import is a list of referrals; nothing was imported", {"1:file": "Expected a list [...]"})
+    return [(number, item) for number, item in enumerate(data, start=1)]
+
+
+def parse_file(name: str, content: bytes) -> tuple[str, list[tuple[int, dict]]]:
+    """("line" or "item", rows). The kind says how row numbers read in messages."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise RuleViolation("The file is not UTF-8 text; nothing was imported", {"1:file": "Save the file as UTF-8 (CSV UTF-8 in Excel)"}) from None
+    if name.lower().endswith(".json") or text.lstrip().startswith("["):
+        return "item", parse_json(text)
+    return "line", parse_csv(text)
+
+
+async def import_file(viewer: Viewer, name: str, content: bytes, today: date) -> list[Referral]:
+    kind = "item" if name.lower().endswith(".json") else "line"
+    try:
+        kind, rows = parse_file(name, content)
+        if not rows:
+            raise RuleViolation("The file has no referrals; nothing was imported", {"1:file": "Add at least one row"})
+        return await service.submit_many(viewer, rows, today)
+    except RuleViolation as exc:
+        fields = {}
+        for key, message in exc.fields.items():
+            number, _, field = key.partition(":")
+            fields[f"{kind} {number}: {column_for(field) if kind == 'line' else field}"] = message
+        raise RuleViolation(exc.message, fields) from None

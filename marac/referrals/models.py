@@ -1,0 +1,112 @@
+"""Referrals and the person index behind repeat detection.
+
+Personal data lives in these tables only; the audit trail and job payloads carry ids.
+"""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from marac.agencies.models import new_id
+
+REFERRAL_STATUSES = ("received", "accepted", "rejected", "monitoring_only")
+ROLES_IN_REFERRAL = ("victim", "perpetrator", "child")
+
+
+class Person(Model):
+    # One entry of the person index: everything known to identify someone across referrals.
+    # The index is per conference: matching never reaches into another MARAC's records.
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    conference = fields.ForeignKeyField("marac.Conference", related_name="people", on_delete=fields.CASCADE)
+    names = fields.JSONField(default=list)  # main name first, then aliases, as typed
+    date_of_birth = fields.DateField(null=True)
+    postcode = fields.CharField(max_length=10, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "person"
+
+
+class PersonKey(Model):
+    # Blocking keys (phonetic codes, not names): candidates are found by index, never by a scan.
+    id = fields.BigIntField(primary_key=True)
+    conference_id = fields.CharField(max_length=32)
+    person = fields.ForeignKeyField("marac.Person", related_name="keys", on_delete=fields.CASCADE)
+    key = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "person_key"
+        unique_together = (("conference_id", "key", "person"),)  # also the lookup index
+
+
+class MatchSuggestion(Model):
+    # A medium-confidence match offered to the coordinator; the decision is remembered so
+    # the same pair is never offered again.
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    conference = fields.ForeignKeyField("marac.Conference", related_name="match_suggestions", on_delete=fields.CASCADE)
+    person = fields.ForeignKeyField("marac.Person", related_name="suggested_as_new", on_delete=fields.CASCADE)
+    candidate = fields.ForeignKeyField("marac.Person", related_name="suggested_as_existing", on_delete=fields.CASCADE)
+    score = fields.FloatField()
+    reasons = fields.JSONField(default=list)
+    status = fields.CharField(max_length=16, default="pending")  # pending | same | different
+    decided_by = fields.CharField(max_length=32, null=True)
+    decided_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "match_suggestion"
+        unique_together = (("person", "candidate"),)
+
+
+class Referral(Model):
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    conference = fields.ForeignKeyField("marac.Conference", related_name="referrals", on_delete=fields.RESTRICT)
+    referring_agency = fields.ForeignKeyField("marac.Agency", related_name="referrals", on_delete=fields.RESTRICT)
+    referrer = fields.ForeignKeyField("marac.User", related_name="referrals", on_delete=fields.RESTRICT)
+    received_at = fields.DateField(db_index=True)
+    criteria_claimed = fields.JSONField(default=list)
+    criteria_met = fields.JSONField(default=list)
+    risk = fields.JSONField(default=dict)  # instrument, score, level, computed_level, answers
+    judgement_reason = fields.TextField(null=True)
+    victim = fields.JSONField(default=dict)  # the victim section as sent (contact, monitoring, ...)
+    victim_person = fields.ForeignKeyField("marac.Person", related_name="referrals_as_victim", on_delete=fields.RESTRICT)
+    strands = fields.JSONField(default=list)
+    incident_kind = fields.CharField(max_length=16, null=True)
+    incidents = fields.JSONField(default=list)  # dates of earlier incidents, for escalation
+    incidents_in_window = fields.IntField(default=0)
+    summary = fields.TextField()
+    consent = fields.JSONField(default=dict)
+    transfer_from = fields.CharField(max_length=200, null=True)
+    is_repeat = fields.BooleanField(default=False)
+    previous_referral = fields.ForeignKeyField("marac.Referral", related_name="repeats", null=True, on_delete=fields.SET_NULL)
+    # Monitoring only: a hate incident reported without consent to share. Counted in
+    # figures; never on an agenda, research list, minutes or another agency's screen.
+    monitoring_only = fields.BooleanField(default=False)
+    status = fields.CharField(max_length=16, default="received", db_index=True)
+    meeting = fields.ForeignKeyField("marac.Meeting", related_name="referrals", null=True, on_delete=fields.SET_NULL)
+    decision_reason = fields.TextField(null=True)
+    decided_by = fields.CharField(max_length=32, null=True)
+    decided_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "referral"
+        ordering = ["-received_at", "-created_at"]
+
+
+class ReferralPerson(Model):
+    # Someone named in a referral (victim, perpetrator or child), linked to the person index.
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    referral = fields.ForeignKeyField("marac.Referral", related_name="people", on_delete=fields.CASCADE)
+    person = fields.ForeignKeyField("marac.Person", related_name="appearances", on_delete=fields.RESTRICT)
+    role = fields.CharField(max_length=16)
+    name = fields.CharField(max_length=200)
+    aliases = fields.JSONField(default=list)
+    date_of_birth = fields.DateField(null=True)
+    relationship = fields.CharField(max_length=100, null=True)
+    position = fields.IntField(default=0)
+
+    class Meta:
+        table = "referral_person"
+        ordering = ["role", "position"]

@@ -1,0 +1,100 @@
+"""The person index: find, link and merge the people named in referrals.
+
+Rules (issue 3, "People and repeats"): candidates come from blocking keys through an
+index, never from a scan; a high-confidence match links automatically; a medium one is
+offered to the coordinator, whose decision is remembered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from marac.referrals import names
+from marac.referrals.models import MatchSuggestion, Person, PersonKey
+
+# Beyond this many candidates a block is too common to be evidence (e.g. "John Smith"
+# with no date of birth): compare the first ones only, and say so in the suggestion.
+MAX_CANDIDATES = 200
+MAX_SUGGESTIONS = 5
+
+
+@dataclass(frozen=True)
+class Resolved:
+    person: Person
+    linked: bool  # True: an existing person, matched with high confidence
+    suggestions: list[tuple[Person, names.Match]]
+
+
+def facts_of(person: Person) -> names.PersonFacts:
+    return names.PersonFacts(names=tuple(person.names), date_of_birth=person.date_of_birth, postcode=person.postcode)
+
+
+async def candidates(conference_id: str, facts: names.PersonFacts, conn: BaseDBAsyncClient | None = None) -> list[tuple[Person, names.Match]]:
+    """Everyone in the conference's index sharing a blocking key with `facts`, best match first, 'none' dropped."""
+    keys = sorted(names.blocking_keys(facts))
+    if not keys:
+        return []
+    ids = await PersonKey.filter(conference_id=conference_id, key__in=keys).using_db(conn).limit(MAX_CANDIDATES).values_list("person_id", flat=True)
+    people = await Person.filter(id__in=list(set(ids))).using_db(conn)
+    scored = [(p, names.compare(facts, facts_of(p))) for p in people]
+    return sorted(((p, m) for p, m in scored if m.level != "none"), key=lambda pm: -pm[1].score)
+
+
+async def store_keys(person: Person, conn: BaseDBAsyncClient | None) -> None:
+    existing = set(await PersonKey.filter(person=person).using_db(conn).values_list("key", flat=True))
+    for key in sorted(names.blocking_keys(facts_of(person)) - existing):
+        await PersonKey.create(conference_id=person.conference_id, person=person, key=key, using_db=conn)
+
+
+def merge_facts(person: Person, facts: names.PersonFacts) -> None:
+    known = {names.normalise_name(n) for n in person.names}
+    person.names = list(person.names) + [n for n in facts.names if names.normalise_name(n) not in known]
+    if person.date_of_birth is None and facts.date_of_birth:
+        person.date_of_birth = facts.date_of_birth
+    if facts.postcode:
+        person.postcode = names.normalise_postcode(facts.postcode)  # people move: keep the latest
+
+
+async def resolve(conference_id: str, facts: names.PersonFacts, conn: BaseDBAsyncClient | None = None, *, index: bool = True) -> Resolved:
+    """Link to an existing person on a high-confidence match; otherwise a new person,
+    with the medium-confidence candidates returned as suggestions.
+
+    index=False (monitoring-only reports): a person of its own, never matched, never
+    findable, so nothing of the report can surface on anyone's screen."""
+    if not index:
+        person = await Person.create(conference_id=conference_id, names=list(facts.names), date_of_birth=facts.date_of_birth,
+                                     postcode=names.normalise_postcode(facts.postcode), using_db=conn)
+        return Resolved(person=person, linked=False, suggestions=[])
+    found = await candidates(conference_id, facts, conn)
+    if found and found[0][1].level == "high":
+        person = found[0][0]
+        merge_facts(person, facts)
+        await person.save(using_db=conn)
+        await store_keys(person, conn)
+        return Resolved(person=person, linked=True, suggestions=[])
+    person = await Person.create(
+        conference_id=conference_id, names=list(facts.names), date_of_birth=facts.date_of_birth,
+        postcode=names.normalise_postcode(facts.postcode), using_db=conn,
+    )
+    await store_keys(person, conn)
+    return Resolved(person=person, linked=False, suggestions=[pm for pm in found if pm[1].level == "medium"][:MAX_SUGGESTIONS])
+
+
+async def suggest(conference_id: str, resolved: Resolved, conn: BaseDBAsyncClient | None = None) -> None:
+    for candidate, match in resolved.suggestions:
+        already = await MatchSuggestion.filter(person=resolved.person, candidate=candidate).using_db(conn).exists()
+        if not already:
+            await MatchSuggestion.create(
+                conference_id=conference_id, person=resolved.person, candidate=candidate,
+                score=match.score, reasons=list(match.reasons), using_db=conn,
+            )
+
+
+def person_facts(name: str, aliases: list[str], date_of_birth: date | None, postcode: str | None) -> names.PersonFacts:
+    return names.PersonFacts(
+        names=tuple([name.strip()] + [a.strip() for a in aliases if a.strip()]),
+        date_of_birth=date_of_birth, postcode=postcode,
+    )

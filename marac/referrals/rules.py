@@ -1,0 +1,247 @@
+"""Referral rules as pure functions: risk instruments, referral criteria, the 12-month window.
+
+No database and no web: the service gathers the facts (incidents in the escalation window,
+whether an earlier referral makes this one a repeat) and these functions decide, so every
+rule is tested on its own. Instruments and types are the dicts loaded by marac.meetings.types.
+Every refusal is a RuleViolation whose field messages say what would be accepted.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from marac.errors import RuleViolation
+
+ANSWERS = ("yes", "no", "not known")
+LEVELS = ("low", "medium", "high")  # the scale of a level instrument when a result does not say
+
+
+@dataclass(frozen=True)
+class RiskResult:
+    instrument: str             # instrument id, e.g. "dash", "hate-crime"
+    score: int | None           # count of yes (DASH always; level instruments only with answers)
+    level: str | None           # level instruments: the level used (sent, or computed); DASH: None
+    computed_level: str | None  # level instruments: from the answers; None without answers
+    answers: list[str] | None   # normalised, in question order
+    # The instrument's scale, lowest first, so criteria can rank a level without the instrument.
+    levels: tuple[str, ...] = LEVELS
+
+
+def _word(value: object) -> str | None:
+    """'Not_Known ' → 'not known'; anything that is not a string → None."""
+    if not isinstance(value, str):
+        return None
+    return " ".join(value.replace("_", " ").lower().split()) or None
+
+
+def _either(options: tuple[str, ...] | list[str]) -> str:
+    options = list(options)
+    return options[0] if len(options) == 1 else f"{', '.join(options[:-1])} or {options[-1]}"
+
+
+def _answers(instrument: dict[str, Any], answers: list[str] | dict[str, str] | None) -> list[str] | None:
+    # An empty list or dict is "no answers": a form with the checklist left blank sends one.
+    if not answers:
+        return None
+    keys = [question["key"] for question in instrument["questions"]]
+    allowed = tuple(instrument.get("answers", ANSWERS))
+    count = f"{instrument['name']} has {len(keys)} questions"
+    if isinstance(answers, dict):
+        unknown = sorted(str(key) for key in answers if key not in keys)
+        missing = [key for key in keys if key not in answers]
+        if unknown or missing:
+            parts = ([f"unknown: {', '.join(unknown)}"] if unknown else []) + (
+                [f"unanswered: {', '.join(missing)}"] if missing else [])
+            raise RuleViolation("The answers do not match the questions", {
+                "risk.answers": f"{count}: answer each of them once ({'; '.join(parts)})"})
+        items: list[tuple[object, object]] = [(key, answers[key]) for key in keys]
+    elif isinstance(answers, (list, tuple)):
+        if len(answers) != len(keys):
+            raise RuleViolation("The answers do not match the questions", {
+                "risk.answers": f"{count}: send {len(keys)} answers in question order, not {len(answers)}"})
+        items = list(enumerate(answers))
+    else:
+        raise RuleViolation("The answers are not valid", {
+            "risk.answers": "Send the answers as a list in question order or keyed by question"})
+    errors: dict[str, str] = {}
+    normalised: list[str] = []
+    for where, value in items:
+        word = _word(value)
+        if word not in allowed:
+            errors[f"risk.answers.{where}"] = f"Answer {_either(allowed)}"
+        normalised.append(word or "")
+    if errors:
+        raise RuleViolation("Some answers are not valid", errors)
+    return normalised
+
+
+def _level_from(instrument: dict[str, Any], yes: int) -> str:
+    """The highest level whose threshold the count of yes reaches (the lowest needs none)."""
+    levels = instrument["levels"]
+    reached = levels[0]
+    for level in levels[1:]:
+        if yes >= instrument["thresholds"][level]:
+            reached = level
+    return reached
+
+
+def assess_risk(
+    instrument: dict[str, Any], *, score: int | None, level: str | None,
+    answers: list[str] | dict[str, str] | None, judgement_reason: str | None,
+) -> RiskResult:
+    """Check a risk assessment against its instrument and return the result to record."""
+    name, ident, n = instrument["name"], instrument["id"], len(instrument["questions"])
+    given = _answers(instrument, answers)
+    yes = given.count("yes") if given is not None else None
+    if score is not None:
+        if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= n:
+            raise RuleViolation("The score is not valid", {
+                "risk.score": f"Enter a whole number from 0 to {n}: the number of yes answers"})
+        if yes is not None and score != yes:
+            # A score that disagrees with its own answers is a typing error either way: refuse.
+            raise RuleViolation("The score does not match the answers", {
+                "risk.score": f"The answers have {yes} yes, so the score is {yes}, not {score}: send {yes} or leave the score out"})
+    # A blank level is no level; a non-string is kept as is, so no level matches it below.
+    sent: Any = _word(level) if isinstance(level, str) else level
+
+    if instrument["kind"] == "score":
+        if sent is not None:
+            raise RuleViolation("This instrument gives a score", {
+                "risk.level": f"{name} gives a score, not a level: leave the level out"})
+        if yes is None and score is None:
+            raise RuleViolation("Send answers or a score", {
+                "risk": f"Send answers or a score: the {n} answers of {name}, or a score from 0 to {n}"})
+        return RiskResult(ident, yes if yes is not None else score, None, None, given)
+
+    levels = tuple(instrument["levels"])
+    if sent is not None and sent not in levels:
+        raise RuleViolation("The level is not valid", {"risk.level": f"Choose {_either(levels)}"})
+    if yes is None:
+        if score is not None:
+            raise RuleViolation("This instrument gives a level", {
+                "risk.score": f"{name} gives a level, not a score: send the answers or a level"})
+        if sent is None:
+            raise RuleViolation("Send answers or a level", {
+                "risk": f"Send answers or a level: the {n} answers of {name}, or {_either(levels)}"})
+        # No answers: the level is the practitioner's own assessment, nothing to compare with.
+        return RiskResult(ident, None, sent, None, None, levels)
+    computed = _level_from(instrument, yes)
+    if sent is None:
+        return RiskResult(ident, yes, computed, computed, given, levels)
+    if levels.index(sent) < levels.index(computed):
+        raise RuleViolation("Professional judgement cannot lower the level", {
+            "risk.level": f"Professional judgement may raise the level, never lower it: the answers give {computed}"})
+    if levels.index(sent) > levels.index(computed) and not (judgement_reason or "").strip():
+        raise RuleViolation("Raising the level needs reasons", {
+            "judgement_reason": f"Write why your professional judgement raises the level from {computed} to {sent}"})
+    return RiskResult(ident, yes, sent, computed, given, levels)
+
+
+def add_months(day: date, months: int) -> date:
+    """Calendar months later (or earlier, if negative); a day the month lacks becomes its last day
+    (31 Jan + 1 month = 28/29 Feb, 29 Feb 2024 + 12 months = 28 Feb 2025)."""
+    years, month0 = divmod(day.month - 1 + months, 12)
+    year, month = day.year + years, month0 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def within_window(previous: date, current: date, months: int) -> bool:
+    """Whether `current` falls within `months` calendar months of `previous`, both ends included.
+
+    The same day is within; exactly 12 months later is within (day 365 after a date in a
+    span with no 29 February, day 366 when the span crosses one: 2023-03-01 → 2024-03-01);
+    the next day is outside. A date before `previous` is never within.
+    """
+    return previous <= current <= add_months(previous, months)
+
+
+def _accepts(type_settings: dict[str, Any]) -> dict[str, str]:
+    """Each accepted criterion described as what a referral needs to meet it."""
+    criteria = type_settings["criteria"]
+    repeat = type_settings["repeat"]
+    out: dict[str, str] = {}
+    if "visible_high_risk" in criteria:
+        rule = criteria["visible_high_risk"]
+        out["visible_high_risk"] = (f"a risk score of {rule['min_score']} or more" if "min_score" in rule
+                                    else f"a risk level of {rule['min_level']} or above")
+    if "professional_judgement" in criteria:
+        out["professional_judgement"] = "professional judgement with written reasons"
+    if "escalation" in criteria:
+        rule = criteria["escalation"]
+        out["escalation"] = f"{rule['incidents']} or more incidents in {rule['window_months']} months"
+    if "repeat" in criteria:
+        out["repeat"] = (f"a further incident within {repeat['window_months']} months of the last referral "
+                         f"of the same {' and '.join(repeat['match'])}")
+    return out
+
+
+def _shortfall(type_settings: dict[str, Any], criterion: str, risk: RiskResult,
+               incidents_in_window: int, is_repeat: bool) -> str | None:
+    """Why a criterion other than professional judgement is not met; None when it is met."""
+    rule = type_settings["criteria"][criterion]
+    if criterion == "visible_high_risk":
+        if "min_score" in rule:
+            if risk.score is not None and risk.score >= rule["min_score"]:
+                return None
+            return f"Visible high risk needs a risk score of {rule['min_score']} or more; this referral scores {risk.score}"
+        levels = risk.levels
+        if risk.level in levels and rule["min_level"] in levels and (
+                levels.index(risk.level) >= levels.index(rule["min_level"])):
+            return None
+        return f"Visible high risk needs a risk level of {rule['min_level']} or above; this referral is {risk.level}"
+    if criterion == "escalation":
+        if incidents_in_window >= rule["incidents"]:
+            return None
+        return (f"Potential escalation needs {rule['incidents']} or more incidents in "
+                f"{rule['window_months']} months; {incidents_in_window} recorded")
+    if criterion == "repeat":
+        return None if is_repeat else "A repeat needs " + _accepts(type_settings)["repeat"] + "; none was found"
+    raise ValueError(f"no rule for criterion {criterion!r}")  # the loader admits no other names
+
+
+def criteria_met(
+    type_settings: dict[str, Any], risk: RiskResult, *, claimed: list[str], judgement_reason: str | None,
+    incidents_in_window: int, is_repeat: bool,
+) -> list[str]:
+    """The referral criteria of the type that this referral meets, sorted; refuses bad claims.
+
+    `incidents_in_window` counts incidents within criteria.escalation.window_months; `is_repeat`
+    says an earlier referral matching repeat.match lies within repeat.window_months of this
+    referral's date (see within_window). Criteria are met whether claimed or not (a detected
+    repeat counts unclaimed), except professional judgement, which must be claimed.
+    """
+    name = type_settings["name"]
+    accepts = _accepts(type_settings)
+    reason = (judgement_reason or "").strip()
+    errors: dict[str, str] = {}
+
+    if risk.instrument != type_settings["instrument"]:
+        raise RuleViolation("The risk assessment uses the wrong instrument", {
+            "risk": f"{name} assesses risk with {type_settings['instrument']}, not {risk.instrument}"})
+    unknown = [str(c) for c in claimed if not isinstance(c, str) or c not in accepts]
+    if unknown:
+        errors["criteria"] = f"{name} does not accept {', '.join(unknown)}: choose from {', '.join(accepts)}"
+
+    met = {c for c in accepts if c != "professional_judgement"
+           and _shortfall(type_settings, c, risk, incidents_in_window, is_repeat) is None}
+    if "professional_judgement" in claimed and "professional_judgement" in accepts:
+        if reason or not type_settings["criteria"]["professional_judgement"].get("requires_reason", True):
+            met.add("professional_judgement")
+        else:
+            errors["judgement_reason"] = "Write the reasons for your professional judgement: a referral on judgement needs them"
+
+    for index, criterion in enumerate(claimed):
+        if isinstance(criterion, str) and criterion in accepts and criterion not in met \
+                and criterion != "professional_judgement":
+            why = _shortfall(type_settings, criterion, risk, incidents_in_window, is_repeat)
+            others = [text for key, text in accepts.items() if key != criterion]
+            errors[f"criteria.{index}"] = f"{why}. {name} also accepts {_either(others)}" if others else f"{why}"
+    if errors:
+        raise RuleViolation("The referral criteria claimed are not met", errors)
+    if not met:
+        raise RuleViolation("This referral meets no referral criterion", {
+            "criteria": f"This referral meets no criterion of {name}: it needs {_either(list(accepts.values()))}"})
+    return sorted(met)

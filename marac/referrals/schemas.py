@@ -1,0 +1,108 @@
+"""The referral as sent: the API body, a CSV row or a form all become this one shape.
+
+Unknown fields are refused (contract: 422). Field paths in errors are dotted
+("victim.name", "perpetrators.0.date_of_birth") and name form inputs too.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from marac.errors import RuleViolation
+from marac.validation import fields_of
+
+POSTCODE = r"^[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}$"
+Text = Field(min_length=1, max_length=200)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Address(Strict):
+    line1: str = Field(min_length=1, max_length=200)
+    line2: str | None = Field(default=None, max_length=200)
+    town: str | None = Field(default=None, max_length=100)
+    postcode: str = Field(pattern=POSTCODE, description="A UK postcode, for example SW1A 1AA")
+
+
+class SafeContact(Strict):
+    phone: str = Field(min_length=5, max_length=30, pattern=r"^[0-9 +()-]+$")
+    safe_to_call: bool
+    safe_to_leave_message: bool
+
+
+class Monitoring(Strict):
+    ethnicity: str | None = Field(default=None, max_length=100)
+    racially_minoritised: bool | None = None
+    lgbt: bool | None = Field(default=None, description="Lesbian, gay, bisexual, trans or other minority sexual orientation or gender identity")
+    disabled: bool | None = None
+    religion: str | None = Field(default=None, max_length=100)
+
+
+class Victim(Strict):
+    name: str = Text
+    aliases: list[str] = Field(default_factory=list, max_length=10)
+    date_of_birth: date | None = None
+    gender: Literal["female", "male", "non_binary", "other", "not_known"] | None = None
+    address: Address | None = None
+    safe_contact: SafeContact | None = None
+    language: str | None = Field(default=None, max_length=50)
+    interpreter_needed: bool | None = None
+    monitoring: Monitoring | None = None
+
+
+class Perpetrator(Strict):
+    name: str = Text
+    aliases: list[str] = Field(default_factory=list, max_length=10)
+    date_of_birth: date | None = None
+    relationship: str | None = Field(default=None, max_length=100)
+
+
+class Child(Strict):
+    name: str = Text
+    date_of_birth: date | None = None
+
+
+class Risk(Strict):
+    instrument: str = Field(min_length=1, max_length=64)
+    score: int | None = Field(default=None, ge=0, le=100)
+    level: Literal["low", "medium", "high"] | None = None
+    answers: list[str] | dict[str, str] | None = None
+
+
+class Consent(Strict):
+    victim_aware: bool
+    consented: bool
+    reason_if_not: str | None = Field(default=None, max_length=2000)
+
+
+Criterion = Literal["visible_high_risk", "professional_judgement", "escalation", "repeat"]
+
+
+class ReferralIn(Strict):
+    conference: str = Field(min_length=1, max_length=64)
+    received_at: date
+    criteria: list[Criterion] = Field(min_length=1, max_length=4)
+    risk: Risk
+    judgement_reason: str | None = Field(default=None, max_length=5000)
+    victim: Victim
+    perpetrators: list[Perpetrator] = Field(default_factory=list, max_length=10)
+    children: list[Child] = Field(default_factory=list, max_length=20)
+    strands: list[str] = Field(default_factory=list, max_length=20, description='Monitored strands, "strand" or "strand:subcategory"')
+    incident_kind: Literal["crime", "incident"] | None = None
+    incidents: list[date] = Field(default_factory=list, max_length=100, description="Dates of earlier incidents, for the escalation criterion")
+    summary: str = Field(min_length=1, max_length=10000)
+    consent: Consent
+    transfer_from: str | None = Field(default=None, max_length=200, description="The MARAC this case is transferred from")
+
+
+def parse(payload: object) -> ReferralIn:
+    """Validate a decoded body; every problem is reported with its field path."""
+    try:
+        return ReferralIn.model_validate(payload)
+    except ValidationError as exc:
+        raise RuleViolation("The referral is not valid", fields_of(exc)) from None

@@ -1,0 +1,182 @@
+"""Referral pages: the form, the list and triage queue, one referral, import, person matches."""
+
+from __future__ import annotations
+
+from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from marac.agencies import access
+from marac.agencies.auth import today
+from marac.agencies.models import Conference
+from marac.errors import Conflict, DomainError, RuleViolation
+from marac.referrals import imports, service
+from marac.referrals.models import Referral
+from marac.validation import parse_day
+from marac.web.auth import Caller, page
+from marac.web.templating import render
+
+PERPETRATOR_SLOTS = 3
+CHILD_SLOTS = 4
+YES_NO = {"yes": True, "no": False}
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _put(body: dict, path: str, value: object) -> None:
+    *parents, last = path.split(".")
+    for part in parents:
+        body = body.setdefault(part, {})
+    body[last] = value
+
+
+def form_to_body(form: FormData, conference: Conference) -> dict:
+    """The form's dotted field names are the API's field paths, so one validator serves
+    both and its errors land on the right inputs. Empty inputs are left out."""
+    def text(name: str) -> str:
+        return str(form.get(name, "")).strip()
+
+    body: dict = {"conference": conference.slug, "criteria": form.getlist("criteria"), "strands": form.getlist("strands")}
+    for name in ("received_at", "victim.date_of_birth"):
+        if text(name):
+            _put(body, name, parse_day(text(name)))
+    for name in ("judgement_reason", "summary", "transfer_from", "incident_kind", "victim.name", "victim.gender",
+                 "victim.language", "victim.address.line1", "victim.address.line2", "victim.address.town",
+                 "victim.address.postcode", "victim.safe_contact.phone", "victim.monitoring.ethnicity",
+                 "victim.monitoring.religion", "consent.reason_if_not", "risk.level", "risk.score"):
+        if text(name):
+            _put(body, name, text(name))
+    for name in ("victim.interpreter_needed", "victim.safe_contact.safe_to_call", "victim.safe_contact.safe_to_leave_message",
+                 "victim.monitoring.racially_minoritised", "victim.monitoring.lgbt", "victim.monitoring.disabled",
+                 "consent.victim_aware", "consent.consented"):
+        if text(name) in YES_NO:
+            _put(body, name, YES_NO[text(name)])
+    if text("victim.aliases"):
+        body["victim"]["aliases"] = _lines(text("victim.aliases"))
+    if text("incidents"):
+        body["incidents"] = [parse_day(d) for d in _lines(text("incidents"))]
+    instrument = conference.type_settings["instrument_definition"]
+    answers = {q["key"]: text(f"risk.answers.{q['key']}") for q in instrument["questions"]}
+    body.setdefault("risk", {})["instrument"] = conference.type_settings["instrument"]
+    if any(answers.values()):
+        body["risk"]["answers"] = {k: v for k, v in answers.items() if v}
+    body["perpetrators"] = [
+        {k: v for k, v in {
+            "name": text(f"perpetrators.{i}.name"),
+            "aliases": _lines(text(f"perpetrators.{i}.aliases")),
+            "date_of_birth": parse_day(text(f"perpetrators.{i}.date_of_birth")) if text(f"perpetrators.{i}.date_of_birth") else None,
+            "relationship": text(f"perpetrators.{i}.relationship"),
+        }.items() if v}
+        for i in range(PERPETRATOR_SLOTS)
+    ]
+    body["perpetrators"] = [p for p in body["perpetrators"] if p]
+    body["children"] = [
+        {k: v for k, v in {
+            "name": text(f"children.{i}.name"),
+            "date_of_birth": parse_day(text(f"children.{i}.date_of_birth")) if text(f"children.{i}.date_of_birth") else None,
+        }.items() if v}
+        for i in range(CHILD_SLOTS)
+    ]
+    body["children"] = [c for c in body["children"] if c]
+    return body
+
+
+async def _conferences_for(caller: Caller) -> list[Conference]:
+    ids = [cid for cid in caller.viewer.conference_ids if access.may_refer(caller.viewer, cid)]
+    return await Conference.filter(id__in=ids).order_by("name")
+
+
+@page("coordinator", "chair", "member")
+async def new_referral(request: Request, caller: Caller) -> Response:
+    conferences = await _conferences_for(caller)
+    slug = request.query_params.get("conference") or (conferences[0].slug if len(conferences) == 1 else None)
+    conference = next((c for c in conferences if c.slug == slug), None)
+    if conference is None:
+        return render(request, "referrals/choose.html", {"conferences": conferences})
+    context = {
+        "conference": conference, "type": conference.type_settings,
+        "instrument": conference.type_settings["instrument_definition"],
+        "perpetrator_slots": range(PERPETRATOR_SLOTS), "child_slots": range(CHILD_SLOTS),
+        "values": request.state.form if request.method == "POST" else FormData(),
+    }
+    if request.method == "GET":
+        return render(request, "referrals/form.html", context)
+    try:
+        referral = await service.submit(caller.viewer, form_to_body(request.state.form, conference), today())
+    except RuleViolation as exc:
+        return render(request, "referrals/form.html", {**context, "errors": exc.fields}, status=400)
+    return RedirectResponse(f"/referrals/{referral.id}?created=1", status_code=303)
+
+
+@page("coordinator", "chair", "member")
+async def list_referrals(request: Request, caller: Caller) -> Response:
+    queue = await service.triage_queue(caller.viewer) if caller.user.role == "coordinator" else []
+    mine = await Referral.filter(access.referral_filter(caller.viewer), referring_agency_id=caller.user.agency_id).prefetch_related(
+        "conference").order_by("-received_at").limit(200)
+    return render(request, "referrals/list.html", {"queue": queue, "mine": mine})
+
+
+def _detail(request: Request, caller: Caller, referral: Referral, status: int = 200, **context) -> Response:  # noqa: ANN003
+    return render(request, "referrals/detail.html", {
+        "referral": referral, "may_triage": caller.user.role == "coordinator" and referral.status == "received",
+        "instrument": referral.conference.type_settings["instrument_definition"], **context,
+    }, status=status)
+
+
+@page("coordinator", "chair", "member")
+async def show_referral(request: Request, caller: Caller) -> Response:
+    return _detail(request, caller, await service.get_visible(caller.viewer, request.path_params["referral_id"]))
+
+
+@page("coordinator")
+async def decide(request: Request, caller: Caller) -> Response:
+    form = request.state.form
+    referral_id = request.path_params["referral_id"]
+    try:
+        await service.decide(caller.viewer, referral_id, str(form.get("decision", "")), str(form.get("reason", "")))
+    except (RuleViolation, Conflict) as exc:
+        referral = await service.get_visible(caller.viewer, referral_id)
+        return _detail(request, caller, referral, status=409 if isinstance(exc, Conflict) else 400,
+                       errors=exc.fields or {"decision": exc.message})
+    return RedirectResponse("/referrals", status_code=303)
+
+
+@page("coordinator", "chair", "member")
+async def import_referrals(request: Request, caller: Caller) -> Response:
+    context = {"columns": [*imports.COLUMNS, "children"], "separator": imports.LIST_SEPARATOR}
+    if request.method == "GET":
+        return render(request, "referrals/import.html", context)
+    upload = request.state.form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return render(request, "referrals/import.html", {**context, "errors": {"file": "Choose a CSV or JSON file"}}, status=400)
+    try:
+        created = await imports.import_file(caller.viewer, upload.filename, await upload.read(), today())
+    except DomainError as exc:
+        return render(request, "referrals/import.html", {**context, "errors": exc.fields or {"file": exc.message}, "message": exc.message}, status=400)
+    return render(request, "referrals/import.html", {**context, "imported": len(created)})
+
+
+@page("coordinator")
+async def matches(request: Request, caller: Caller) -> Response:
+    return render(request, "referrals/matches.html", {"suggestions": await service.pending_matches(caller.viewer)})
+
+
+@page("coordinator")
+async def decide_match(request: Request, caller: Caller) -> Response:
+    same = str(request.state.form.get("decision")) == "same"
+    await service.decide_match(caller.viewer, request.path_params["suggestion_id"], same)
+    return RedirectResponse("/matches", status_code=303)
+
+
+routes = [
+    Route("/referrals", list_referrals, methods=["GET"]),
+    Route("/referrals/new", new_referral, methods=["GET", "POST"]),
+    Route("/referrals/import", import_referrals, methods=["GET", "POST"]),
+    Route("/referrals/{referral_id}", show_referral, methods=["GET"]),
+    Route("/referrals/{referral_id}/decision", decide, methods=["POST"]),
+    Route("/matches", matches, methods=["GET"]),
+    Route("/matches/{suggestion_id}", decide_match, methods=["POST"]),
+]
