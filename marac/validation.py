@@ -20,8 +20,10 @@ def _message(error: dict) -> str:
     kind, message, last = error["type"], error["msg"], str(error["loc"][-1]) if error["loc"] else ""
     if kind == "extra_forbidden":
         return "Unknown field"
-    if kind == "missing":
+    if kind in ("missing", "string_too_short"):
         return "This is required"
+    if kind == "too_short":
+        return "Choose at least one"
     if kind.startswith("date"):
         return "Enter a date as YYYY-MM-DD"
     if kind == "string_pattern_mismatch" and last == "postcode":

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.functions import Count
 
 from marac.referrals import names
 from marac.referrals.models import MatchSuggestion, Person, PersonKey
 
 # Beyond this many candidates a block is too common to be evidence (e.g. "John Smith"
-# with no date of birth): compare the first ones only, and say so in the suggestion.
+# with no date of birth): only the candidates sharing the most keys are compared.
 MAX_CANDIDATES = 200
 MAX_SUGGESTIONS = 5
 
@@ -37,10 +38,20 @@ async def candidates(conference_id: str, facts: names.PersonFacts, conn: BaseDBA
     keys = sorted(names.blocking_keys(facts))
     if not keys:
         return []
-    ids = await PersonKey.filter(conference_id=conference_id, key__in=keys).using_db(conn).limit(MAX_CANDIDATES).values_list("person_id", flat=True)
-    people = await Person.filter(id__in=list(set(ids))).using_db(conn)
-    scored = [(p, names.compare(facts, facts_of(p))) for p in people]
-    return sorted(((p, m) for p, m in scored if m.level != "none"), key=lambda pm: -pm[1].score)
+    # Rank by keys shared before limiting: in a huge "John Smith" block the right person
+    # also shares the date-of-birth and postcode keys, so comes first and is never cut off.
+    ids = await (
+        PersonKey.filter(conference_id=conference_id, key__in=keys).using_db(conn)
+        .annotate(shared=Count("id")).group_by("person_id").order_by("-shared").limit(MAX_CANDIDATES)
+        .values_list("person_id", flat=True)
+    )
+    # Plain rows, not model objects: most candidates are compared and dropped, and building
+    # a model per row costs more than the comparison itself.
+    rows = await Person.filter(id__in=list(ids)).using_db(conn).values_list("id", "names", "date_of_birth", "postcode")
+    scored = [(row[0], names.compare(facts, names.PersonFacts(names=tuple(row[1]), date_of_birth=row[2], postcode=row[3]))) for row in rows]
+    matched = {pid: match for pid, match in scored if match.level != "none"}
+    found = await Person.filter(id__in=list(matched)).using_db(conn) if matched else []
+    return sorted(((p, matched[p.id]) for p in found), key=lambda pm: -pm[1].score)
 
 
 async def store_keys(person: Person, conn: BaseDBAsyncClient | None) -> None:

@@ -39,7 +39,9 @@ def form_to_body(form: FormData, conference: Conference) -> dict:
     def text(name: str) -> str:
         return str(form.get(name, "")).strip()
 
-    body: dict = {"conference": conference.slug, "criteria": form.getlist("criteria"), "strands": form.getlist("strands")}
+    # Sections always present, so a missing answer is reported on its own input.
+    body: dict = {"conference": conference.slug, "criteria": form.getlist("criteria"), "strands": form.getlist("strands"),
+                  "victim": {}, "consent": {}, "risk": {}}
     for name in ("received_at", "victim.date_of_birth"):
         if text(name):
             _put(body, name, parse_day(text(name)))
