@@ -1,4 +1,5 @@
-"""Demo data: two conferences (domestic abuse, hate crime), their agencies, one user per role.
+"""Demo data: two conferences (domestic abuse, hate crime), their agencies, one user per role,
+and a few made-up referrals waiting for triage.
 
 For MARAC_ENV=demo only. Idempotent: running it again changes nothing that exists.
 The demo passwords are printed by `marac demo`; they are public, like the data.
@@ -56,6 +57,54 @@ USERS = [
 ]
 
 
+def _dash(yes: int) -> list[str]:
+    return ["yes"] * yes + ["no"] * (24 - yes)
+
+
+# Made-up people at made-up addresses (NS is not a real postcode area).
+REFERRALS = [
+    ("police@demo.example.org", {
+        "conference": "northshire-da", "criteria": ["visible_high_risk"], "risk": {"instrument": "dash", "answers": _dash(16)},
+        "victim": {"name": "Demo Victim One", "date_of_birth": "1991-04-12", "gender": "female",
+                   "address": {"line1": "1 Example Road", "town": "Northshire", "postcode": "NS1 1AA"}},
+        "perpetrators": [{"name": "Demo Perpetrator One", "date_of_birth": "1988-09-30", "relationship": "ex-partner"}],
+        "children": [{"name": "Demo Child One", "date_of_birth": "2019-02-01"}],
+        "summary": "Demo: threats to kill after separation; breach of a non-molestation order.",
+        "consent": {"victim_aware": True, "consented": True},
+    }),
+    ("idva@demo.example.org", {
+        "conference": "northshire-da", "criteria": ["professional_judgement"], "risk": {"instrument": "dash", "answers": _dash(11)},
+        "judgement_reason": "Demo: victim very frightened, recent strangulation.",
+        "victim": {"name": "Demo Victim Two", "date_of_birth": "1984-11-03", "gender": "female",
+                   "address": {"line1": "2 Example Road", "town": "Northshire", "postcode": "NS1 2AB"}},
+        "perpetrators": [{"name": "Demo Perpetrator Two", "relationship": "partner"}],
+        "summary": "Demo: escalating control and jealousy.",
+        "consent": {"victim_aware": True, "consented": False, "reason_if_not": "Demo: risk of serious harm"},
+    }),
+    ("advocate@demo.example.org", {
+        "conference": "northshire-hc", "criteria": ["visible_high_risk"], "risk": {"instrument": "hate-crime", "level": "high"},
+        "victim": {"name": "Demo Victim Three", "date_of_birth": "1966-06-06",
+                   "address": {"line1": "3 Example Road", "town": "Northshire", "postcode": "NS2 3CD"}},
+        "strands": ["religion:anti_muslim", "race"], "incident_kind": "crime",
+        "summary": "Demo: repeated abuse and damage at the victim's home.",
+        "consent": {"victim_aware": True, "consented": True},
+    }),
+]
+
+
+async def _load_referrals() -> None:
+    from marac.agencies.access import viewer_for
+    from marac.agencies.auth import today
+    from marac.referrals import service as referrals
+    from marac.referrals.models import Referral
+
+    if await Referral.exists():
+        return
+    for email, body in REFERRALS:
+        user = await User.get(email=email)
+        await referrals.submit(await viewer_for(user), {**body, "received_at": today().isoformat()}, today())
+
+
 @dataclass(frozen=True)
 class DemoAccount:
     email: str
@@ -81,4 +130,5 @@ async def load() -> list[DemoAccount]:
                 conference_slugs=conferences, password=password, demo=True,
             )
         accounts.append(DemoAccount(email=email, password=password, role=role, agency=agency))
+    await _load_referrals()
     return accounts

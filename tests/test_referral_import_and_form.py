@@ -99,7 +99,9 @@ async def test_the_form_shows_every_problem_beside_its_field_and_keeps_what_was_
     assert "There is a problem" in answer.text
     assert 'href="#victim.address.postcode"' in answer.text and "Enter a UK postcode" in answer.text
     assert 'href="#summary"' in answer.text and 'href="#consent.victim_aware"' in answer.text
-    assert 'href="#criteria">Choose at least one' in answer.text
+    assert 'href="#criteria">Referral criteria: Choose at least one' in answer.text
+    assert 'href="#received_at">' not in answer.text  # 02/11/2026 was understood
+    assert "Victim: address postcode: Enter a UK postcode" in answer.text
     assert 'value="Jane Doe"' in answer.text
     assert await Referral.all().count() == 0
 

@@ -18,7 +18,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from marac import db, settings
 from marac.jobs import queue
-from marac.meetings.types import conference_types
+from marac.meetings.types import conference_types, instruments
 from marac.web import api, api_referrals, errors, openapi
 from marac.web.middleware import BodyTooLarge, SecurityMiddleware
 from marac.web.pages import account, admin, referrals, signin
@@ -48,6 +48,7 @@ async def readyz(request: Request) -> JSONResponse:
 def create_app() -> Starlette:
     settings.get()  # production with a weak secret stops here, whoever starts the app
     conference_types()  # a broken agendas/*.toml stops start-up here, naming file and key
+    instruments()
     routes = [
         *signin.routes,
         *account.routes,

@@ -17,6 +17,13 @@ from marac.validation import parse_day
 from marac.web.auth import Caller, page
 from marac.web.templating import render
 
+LABELS = {
+    "received_at": "Date received", "transfer_from": "Transferred from", "criteria": "Referral criteria",
+    "judgement_reason": "Professional judgement", "summary": "Summary", "incidents": "Earlier incidents",
+    "strands": "Monitored strands", "incident_kind": "Crime or incident", "risk": "Risk", "risk.level": "Risk level",
+    "risk.score": "Score", "risk.answers": "Checklist answers", "consent.victim_aware": "Victim aware",
+    "consent.consented": "Consent", "consent.reason_if_not": "Reason for sharing without consent",
+}
 PERPETRATOR_SLOTS = 3
 CHILD_SLOTS = 4
 YES_NO = {"yes": True, "no": False}
@@ -24,6 +31,19 @@ YES_NO = {"yes": True, "no": False}
 
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def summary_label(field: str) -> str:
+    """What the error summary calls a field: "Victim: postcode", "Perpetrator 2: name"."""
+    if field in LABELS:
+        return LABELS[field]
+    parts = field.split(".")
+    if parts[0] in ("perpetrators", "children") and len(parts) > 1 and parts[1].isdigit():
+        who = f"{'Perpetrator' if parts[0] == 'perpetrators' else 'Child'} {int(parts[1]) + 1}"
+        return f"{who}: {' '.join(parts[2:]).replace('_', ' ')}".rstrip(": ")
+    if parts[0] == "risk" and len(parts) == 3:
+        return "Checklist question"
+    return f"{parts[0].replace('_', ' ').capitalize()}: {' '.join(parts[1:]).replace('_', ' ')}".rstrip(": ")
 
 
 def _put(body: dict, path: str, value: object) -> None:
@@ -109,7 +129,8 @@ async def new_referral(request: Request, caller: Caller) -> Response:
     try:
         referral = await service.submit(caller.viewer, form_to_body(request.state.form, conference), today())
     except RuleViolation as exc:
-        return render(request, "referrals/form.html", {**context, "errors": exc.fields}, status=400)
+        summary = {field: f"{summary_label(field)}: {message}" for field, message in exc.fields.items()}
+        return render(request, "referrals/form.html", {**context, "errors": exc.fields, "error_summary": summary}, status=400)
     return RedirectResponse(f"/referrals/{referral.id}?created=1", status_code=303)
 
 
