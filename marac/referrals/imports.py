@@ -16,6 +16,7 @@ from marac.agencies.access import Viewer
 from marac.errors import RuleViolation
 from marac.referrals import service
 from marac.referrals.models import Referral
+from marac.referrals.schemas import set_path
 
 LIST_SEPARATOR = ";"
 # CSV column → where it goes in the API body (dotted path).
@@ -67,21 +68,6 @@ def column_for(field: str) -> str:
     return field
 
 
-def _put(body: dict, path: str, value: object) -> None:
-    parts = path.split(".")
-    target: dict | list = body
-    for part, following in zip(parts, parts[1:]):
-        key: int | str = int(part) if part.isdigit() else part
-        if isinstance(target, list):
-            while len(target) <= key:  # type: ignore[operator]
-                target.append({})
-            target = target[key]  # type: ignore[index]
-        else:
-            target = target.setdefault(key, [] if following.isdigit() else {})
-    last = parts[-1]
-    target[int(last) if isinstance(target, list) else last] = value  # type: ignore[index]
-
-
 def _children(text: str) -> list[dict[str, str]]:
     children = []
     for item in text.split(LIST_SEPARATOR):
@@ -103,9 +89,9 @@ def row_to_body(row: dict[str, str]) -> dict:
             continue
         path = COLUMNS[column]
         if path.endswith("[]"):
-            _put(body, path[:-2], [v.strip() for v in value.split(LIST_SEPARATOR) if v.strip()])
+            set_path(body, path[:-2], [v.strip() for v in value.split(LIST_SEPARATOR) if v.strip()])
         else:
-            _put(body, path, value)
+            set_path(body, path, value)
     return body
 
 

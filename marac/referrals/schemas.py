@@ -100,6 +100,23 @@ class ReferralIn(Strict):
     transfer_from: str | None = Field(default=None, max_length=200, description="The MARAC this case is transferred from")
 
 
+def set_path(body: dict, path: str, value: object) -> None:
+    """Put `value` at a dotted path ("victim.address.postcode", "perpetrators.0.name"),
+    making the dicts and lists on the way: how a CSV row or a form becomes a body."""
+    parts = path.split(".")
+    target: dict | list = body
+    for part, following in zip(parts, parts[1:]):
+        key: int | str = int(part) if part.isdigit() else part
+        if isinstance(target, list):
+            while len(target) <= key:  # type: ignore[operator]
+                target.append({})
+            target = target[key]  # type: ignore[index]
+        else:
+            target = target.setdefault(key, [] if following.isdigit() else {})
+    last = parts[-1]
+    target[int(last) if isinstance(target, list) else last] = value  # type: ignore[index]
+
+
 def parse(payload: object) -> ReferralIn:
     """Validate a decoded body; every problem is reported with its field path."""
     try:

@@ -13,6 +13,7 @@ from marac.agencies.models import Conference
 from marac.errors import Conflict, DomainError, RuleViolation
 from marac.referrals import imports, service
 from marac.referrals.models import Referral
+from marac.referrals.schemas import set_path
 from marac.validation import parse_day
 from marac.web.auth import Caller, page
 from marac.web.templating import render
@@ -46,13 +47,6 @@ def summary_label(field: str) -> str:
     return f"{parts[0].replace('_', ' ').capitalize()}: {' '.join(parts[1:]).replace('_', ' ')}".rstrip(": ")
 
 
-def _put(body: dict, path: str, value: object) -> None:
-    *parents, last = path.split(".")
-    for part in parents:
-        body = body.setdefault(part, {})
-    body[last] = value
-
-
 def form_to_body(form: FormData, conference: Conference) -> dict:
     """The form's dotted field names are the API's field paths, so one validator serves
     both and its errors land on the right inputs. Empty inputs are left out."""
@@ -64,18 +58,18 @@ def form_to_body(form: FormData, conference: Conference) -> dict:
                   "victim": {}, "consent": {}, "risk": {}}
     for name in ("received_at", "victim.date_of_birth"):
         if text(name):
-            _put(body, name, parse_day(text(name)))
+            set_path(body, name, parse_day(text(name)))
     for name in ("judgement_reason", "summary", "transfer_from", "incident_kind", "victim.name", "victim.gender",
                  "victim.language", "victim.address.line1", "victim.address.line2", "victim.address.town",
                  "victim.address.postcode", "victim.safe_contact.phone", "victim.monitoring.ethnicity",
                  "victim.monitoring.religion", "consent.reason_if_not", "risk.level", "risk.score"):
         if text(name):
-            _put(body, name, text(name))
+            set_path(body, name, text(name))
     for name in ("victim.interpreter_needed", "victim.safe_contact.safe_to_call", "victim.safe_contact.safe_to_leave_message",
                  "victim.monitoring.racially_minoritised", "victim.monitoring.lgbt", "victim.monitoring.disabled",
                  "consent.victim_aware", "consent.consented"):
         if text(name) in YES_NO:
-            _put(body, name, YES_NO[text(name)])
+            set_path(body, name, YES_NO[text(name)])
     if text("victim.aliases"):
         body["victim"]["aliases"] = _lines(text("victim.aliases"))
     if text("incidents"):
