@@ -119,6 +119,13 @@ def require_triage(viewer: Viewer, conference_id: str) -> None:
         raise AccessDenied("Only the conference's coordinator triages referrals")
 
 
+def match_filter(viewer: Viewer) -> Q:
+    """Possible matches between people are the coordinator's to review, per conference."""
+    if viewer.role != "coordinator":
+        raise AccessDenied("Only the conference's coordinator reviews possible matches")
+    return Q(conference_id__in=list(viewer.conference_ids))
+
+
 def job_filter(viewer: Viewer) -> Q:
     """A job's status is for whoever asked for it."""
     return Q(requested_by=viewer.user_id)

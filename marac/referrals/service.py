@@ -267,20 +267,16 @@ async def triage_queue(viewer: Viewer) -> list[Referral]:
 # --- person matches ------------------------------------------------------------------
 
 async def pending_matches(viewer: Viewer) -> list[MatchSuggestion]:
-    access.require_role(viewer, "coordinator")
-    return await MatchSuggestion.filter(
-        conference_id__in=list(viewer.conference_ids), status="pending"
-    ).prefetch_related("person", "candidate").order_by("created_at")
+    return await MatchSuggestion.filter(access.match_filter(viewer), status="pending").prefetch_related(
+        "person", "candidate").order_by("created_at")
 
 
 async def decide_match(viewer: Viewer, suggestion_id: str, same: bool) -> MatchSuggestion:
     """The coordinator says whether two index entries are one person. 'Same' merges the
     newer entry into the existing one and re-checks the repeats of its referrals;
     either answer is remembered, so the pair is never offered again."""
-    access.require_role(viewer, "coordinator")
-    suggestion = await MatchSuggestion.filter(
-        id=suggestion_id, conference_id__in=list(viewer.conference_ids)
-    ).prefetch_related("person", "candidate").first()
+    suggestion = await MatchSuggestion.filter(access.match_filter(viewer), id=suggestion_id).prefetch_related(
+        "person", "candidate").first()
     if suggestion is None:
         raise NotFound("Suggestion not found")
     if suggestion.status != "pending":
