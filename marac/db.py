@@ -17,6 +17,7 @@ APP = "marac"
 MODEL_MODULES = [
     "marac.agencies.models",
     "marac.audit.models",
+    "marac.documents.models",
     "marac.jobs.models",
     "marac.meetings.models",
     "marac.referrals.models",

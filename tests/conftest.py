@@ -34,7 +34,7 @@ from marac.web.app import create_app  # noqa: E402
 
 # Children before parents: SQLite deletes row by row with foreign keys on.
 TABLES = [
-    "referral_person", "match_suggestion", "person_key", "referral", "person", "meeting",
+    "research", "document", "agenda_item", "referral_person", "match_suggestion", "person_key", "referral", "person", "meeting",
     "user_conference", "session", "api_token", "membership", "user", "conference",
     "agency", "audit_event", "login_failure", "job",
 ]
@@ -53,6 +53,9 @@ async def app():
 
 @pytest.fixture(autouse=True)
 async def clean_database(app):
+    from marac.jobs import queue
+
+    await queue.drain()  # an in-process job left running by the last test must not outlive its data
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
         quoted = ", ".join(f'"{table}"' for table in TABLES)

@@ -194,13 +194,13 @@ async def test_the_coordinator_accepts_or_rejects_and_the_referrer_sees_the_outc
 
 async def test_a_referral_received_on_the_cut_off_day_makes_that_meeting_and_the_next_day_does_not(personas):
     referral = await make_referral(personas["police"])
-    meeting = await Meeting.get(id=referral.meeting_id)
+    meeting = await Meeting.get(id=referral.expected_meeting_id)
     on_time = await make_referral(personas["police"], dash_body(received_at=meeting.cut_off.isoformat()))
     late_day = date.fromordinal(meeting.cut_off.toordinal() + 1)
     late = await make_referral(personas["police"], dash_body(received_at=late_day.isoformat()))
-    assert on_time.meeting_id == meeting.id
-    assert late.meeting_id != meeting.id
-    assert (await Meeting.get(id=late.meeting_id)).date > meeting.date
+    assert on_time.expected_meeting_id == meeting.id
+    assert late.expected_meeting_id != meeting.id
+    assert (await Meeting.get(id=late.expected_meeting_id)).date > meeting.date
 
 
 def test_cut_offs_count_working_days_and_skip_bank_holidays():

@@ -91,6 +91,25 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/referrals"): only({p: 422 for p in CASE_ROLES}),
     ("GET", "/api/v1/referrals/{referral_id}"): only(REFERRAL_READERS, others=404),
     ("POST", "/api/v1/referrals/{referral_id}/decision"): only({"coordinator": 422}),
+    # meetings: the meeting of the referral under test, scheduled (not yet published)
+    ("GET", "/api/v1/conferences/{slug}/meetings"): only(MEMBERS_OF_CONFERENCE, others=404),
+    ("GET", "/api/v1/meetings/{meeting_id}/agenda"): only({"coordinator": 200, "chair": 200}),
+    ("POST", "/api/v1/meetings/{meeting_id}/agenda/publish"): only({"coordinator": 200}),
+    ("GET", "/api/v1/meetings/{meeting_id}/research-list"): only({p: 404 for p in CASE_ROLES}),  # not published yet
+    ("GET", "/api/v1/meetings/{meeting_id}/agenda.pdf"): only({p: 404 for p in CASE_ROLES}),
+    ("PUT", "/api/v1/meetings/{meeting_id}/cases/{case_id}/research"): only({p: 422 for p in CASE_ROLES}),
+    ("GET", "/calendar/{token}.ics"): everyone(404),
+    ("GET", "/conferences/{slug}"): only(MEMBERS_OF_CONFERENCE, others=404, anonymous=PAGE_LOGIN),
+    ("POST", "/conferences/{slug}/meetings"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
+    ("GET", "/meetings/{meeting_id}"): only(MEMBERS_OF_CONFERENCE, others=404, anonymous=PAGE_LOGIN),
+    ("GET", "/meetings/{meeting_id}/agenda.pdf"): only({p: 404 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
+    ("POST", "/meetings/{meeting_id}/publish"): only({"coordinator": 303}, anonymous=PAGE_LOGIN),
+    ("POST", "/meetings/{meeting_id}/move"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
+    ("POST", "/meetings/{meeting_id}/cancel"): only({"coordinator": 303}, anonymous=PAGE_LOGIN),
+    ("POST", "/meetings/{meeting_id}/cases"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
+    ("POST", "/meetings/{meeting_id}/cases/{case_id}/reorder"): only({"coordinator": 404}, anonymous=PAGE_LOGIN),
+    ("POST", "/meetings/{meeting_id}/cases/{case_id}/defer"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
+    ("POST", "/meetings/{meeting_id}/cases/{case_id}/research"): only({p: 404 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
     # service
     ("GET", "/api/v1/openapi.json"): everyone(200),
     ("GET", "/healthz"): everyone(200),
@@ -125,6 +144,8 @@ async def test_route_answers_each_persona_as_the_table_says(app, personas, metho
     referral = await make_referral(personas["police"])
     values = {
         "referral_id": referral.id,
+        "meeting_id": referral.expected_meeting_id,
+        "case_id": "0" * 32,
         "suggestion_id": "0" * 32,
         "slug": CONFERENCE,
         "token": "not-a-real-setup-token",

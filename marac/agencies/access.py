@@ -119,6 +119,34 @@ def require_triage(viewer: Viewer, conference_id: str) -> None:
         raise AccessDenied("Only the conference's coordinator triages referrals")
 
 
+# --- meetings ------------------------------------------------------------------------------
+
+def meeting_filter(viewer: Viewer) -> Q:
+    """Meeting dates are not case data: anyone belonging to the conference (an admin: all)."""
+    if viewer.is_admin:
+        return Q()
+    return Q(conference_id__in=list(viewer.conference_ids))
+
+
+def may_see_agenda(viewer: Viewer, conference_id: str) -> bool:
+    """The full agenda (names, summaries) is for the conference's chair and coordinator."""
+    return viewer.role in ("coordinator", "chair") and conference_id in viewer.conference_ids
+
+
+def require_manage_meeting(viewer: Viewer, conference_id: str) -> None:
+    if viewer.role != "coordinator" or conference_id not in viewer.conference_ids:
+        raise AccessDenied("Only the conference's coordinator changes meetings and agendas")
+
+
+async def member_tier(viewer: Viewer, conference_id: str) -> str | None:
+    """The tier of the caller's agency in the conference, or None when it is not a member
+    (or the caller's role handles no cases)."""
+    if viewer.role not in CASE_ROLES or conference_id not in viewer.conference_ids:
+        return None
+    membership = await Membership.get_or_none(conference_id=conference_id, agency_id=viewer.agency_id)
+    return membership.tier if membership else None
+
+
 def match_filter(viewer: Viewer) -> Q:
     """Possible matches between people are the coordinator's to review, per conference."""
     if viewer.role != "coordinator":

@@ -49,9 +49,13 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def uk_date(instant: datetime) -> date:
+    """The UK date of an instant: at 23:30 UTC in summer (00:30 BST) it is already tomorrow."""
+    return instant.astimezone(ZoneInfo("Europe/London")).date()
+
+
 def today() -> date:
-    """The date in the UK, where every conference sits: at 00:30 BST it is already tomorrow."""
-    return datetime.now(ZoneInfo("Europe/London")).date()
+    return uk_date(now())
 
 
 def sha256(value: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 
 from tortoise import fields
@@ -15,11 +16,16 @@ AGENCY_KINDS = (
 ROLES = ("admin", "coordinator", "chair", "member", "auditor")
 TIERS = ("full", "actions_only")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+NATIONS = ("england_wales", "scotland", "northern_ireland")
 
 
 def new_id() -> str:
     # Opaque, unguessable ids (the API contract): never a sequence.
     return uuid.uuid4().hex
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
 
 
 class Agency(Model):
@@ -44,6 +50,13 @@ class Conference(Model):
     # A copy of the conference type taken at creation: editing agendas/*.toml later
     # must never rewrite how an existing conference runs.
     type_settings = fields.JSONField(default=dict)
+    # Whose bank holidays count for cut-offs, and whether a meeting that falls on one
+    # moves to the next working day.
+    nation = fields.CharField(max_length=20, default="england_wales")
+    move_on_bank_holiday = fields.BooleanField(default=True)
+    venue = fields.CharField(max_length=200, null=True)
+    # The unguessable part of the public iCalendar feed's address (dates only, no cases).
+    calendar_token = fields.CharField(max_length=64, default=new_token, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -16,7 +16,7 @@ from tortoise.transactions import in_transaction
 
 from marac.agencies import auth
 from marac.agencies.access import Viewer
-from marac.agencies.models import AGENCY_KINDS, ROLES, TIERS, WEEKDAYS, Agency, Conference, Membership, User
+from marac.agencies.models import AGENCY_KINDS, NATIONS, ROLES, TIERS, WEEKDAYS, Agency, Conference, Membership, User
 from marac.audit.service import record
 from marac.errors import Conflict, NotFound, RuleViolation
 from marac.meetings.types import TIME_RE, conference_types, instruments
@@ -89,6 +89,9 @@ async def create_conference(
     start_time: str,
     first_date: date,
     members: list[MemberSpec],
+    nation: str = "england_wales",
+    move_on_bank_holiday: bool = True,
+    venue: str | None = None,
 ) -> Conference:
     name = _text(name, "name", "Conference name")
     errors: dict[str, str] = {}
@@ -103,6 +106,8 @@ async def create_conference(
         errors["first_date"] = f"The first meeting date must be a {weekday.capitalize()}"
     if not TIME_RE.match(start_time or ""):
         errors["start_time"] = "Enter a time as HH:MM, for example 10:00"
+    if nation not in NATIONS:
+        errors["nation"] = f"Choose one of: {', '.join(NATIONS)}"
     if errors:
         raise RuleViolation("The conference details are not valid", errors)
     await _check_members(members)
@@ -111,7 +116,8 @@ async def create_conference(
     async with in_transaction() as conn:
         conference = await Conference.create(
             name=name, slug=slug, type=type, weekday=weekday, start_time=start_time,
-            first_date=first_date, type_settings=frozen_type(type), using_db=conn,
+            first_date=first_date, type_settings=frozen_type(type), nation=nation,
+            move_on_bank_holiday=move_on_bank_holiday, venue=(venue or "").strip() or None, using_db=conn,
         )
         for member in members:
             await Membership.create(conference=conference, agency_id=member.agency_id, tier=member.tier, using_db=conn)

@@ -8,6 +8,7 @@ from arq import cron
 from arq.worker import func
 
 from marac import db
+from marac.documents import pool
 from marac.jobs import queue, tasks
 
 
@@ -16,6 +17,7 @@ async def startup(ctx: dict[str, Any]) -> None:
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    pool.shutdown()
     await db.close()
 
 

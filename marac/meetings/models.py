@@ -6,19 +6,64 @@ from tortoise.models import Model
 from marac.agencies.models import new_id
 
 MEETING_STATUSES = ("scheduled", "published", "held", "cancelled")
+MEETING_KINDS = ("scheduled", "emergency")
+ITEM_STATES = ("listed", "overflow", "deferred")
 
 
 class Meeting(Model):
-    # One sitting of a conference, generated from its cadence; the cut-off is stored so a
-    # later change to the rules never moves the deadline of a meeting already announced.
+    # One sitting of a conference. `slot_date` is the cadence date it was generated for
+    # (None for an emergency meeting); `date` is when it really sits (moved for a bank
+    # holiday or by the coordinator). The cut-off is stored: a change of rules never
+    # moves the deadline of a meeting already announced.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
     conference = fields.ForeignKeyField("marac.Conference", related_name="meetings", on_delete=fields.CASCADE)
-    date = fields.DateField()
+    slot_date = fields.DateField(null=True)
+    date = fields.DateField(db_index=True)
     cut_off = fields.DateField()
+    kind = fields.CharField(max_length=16, default="scheduled")
     status = fields.CharField(max_length=16, default="scheduled")
+    venue = fields.CharField(max_length=200, null=True)
+    published_at = fields.DatetimeField(null=True)
+    snapshot = fields.JSONField(null=True)  # the agenda frozen at publication
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "meeting"
-        unique_together = (("conference", "date"),)
+        unique_together = (("conference", "slot_date"),)
         ordering = ["date"]
+
+
+class AgendaItem(Model):
+    # A case at a meeting: a referral listed (or moved on) by the agenda builder. Its id is
+    # the contract's case_id; research, notes and actions hang off it.
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    meeting = fields.ForeignKeyField("marac.Meeting", related_name="items", on_delete=fields.CASCADE)
+    referral = fields.ForeignKeyField("marac.Referral", related_name="agenda_items", on_delete=fields.CASCADE)
+    number = fields.IntField()  # stable within the meeting: "Case 3" stays case 3 when reordered
+    section = fields.CharField(max_length=32)
+    position = fields.IntField(default=0)
+    state = fields.CharField(max_length=16, default="listed")
+    reason = fields.CharField(max_length=500, null=True)
+    added_manually = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "agenda_item"
+        unique_together = (("meeting", "referral"),)
+        ordering = ["section", "position"]
+
+
+class Research(Model):
+    # What one member agency found about one case before the meeting. The summary is for
+    # the chair and coordinator only until the meeting.
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    item = fields.ForeignKeyField("marac.AgendaItem", related_name="research", on_delete=fields.CASCADE)
+    agency = fields.ForeignKeyField("marac.Agency", related_name="research", on_delete=fields.RESTRICT)
+    known = fields.BooleanField()
+    summary = fields.TextField(default="")
+    updated_by = fields.CharField(max_length=32)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "research"
+        unique_together = (("item", "agency"),)

@@ -2,7 +2,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
-from marac.agencies.models import new_id
+from marac.agencies.models import new_id, new_token
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 
@@ -51,6 +51,10 @@ class Migration(migrations.Migration):
                 ('start_time', fields.CharField(max_length=5)),
                 ('first_date', fields.DateField()),
                 ('type_settings', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('nation', fields.CharField(default='england_wales', max_length=20)),
+                ('move_on_bank_holiday', fields.BooleanField(default=True)),
+                ('venue', fields.CharField(null=True, max_length=200)),
+                ('calendar_token', fields.CharField(default=new_token, unique=True, max_length=64)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
             options={'table': 'conference', 'app': 'marac', 'pk_attr': 'id'},
@@ -87,12 +91,36 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', fields.CharField(primary_key=True, default=new_id, unique=True, db_index=True, max_length=32)),
                 ('conference', fields.ForeignKeyField('marac.Conference', source_field='conference_id', db_constraint=True, to_field='id', related_name='meetings', on_delete=OnDelete.CASCADE)),
-                ('date', fields.DateField()),
+                ('slot_date', fields.DateField(null=True)),
+                ('date', fields.DateField(db_index=True)),
                 ('cut_off', fields.DateField()),
+                ('kind', fields.CharField(default='scheduled', max_length=16)),
                 ('status', fields.CharField(default='scheduled', max_length=16)),
+                ('venue', fields.CharField(null=True, max_length=200)),
+                ('published_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('snapshot', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'meeting', 'app': 'marac', 'unique_together': (('conference', 'date'),), 'pk_attr': 'id'},
+            options={'table': 'meeting', 'app': 'marac', 'unique_together': (('conference', 'slot_date'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Document',
+            fields=[
+                ('id', fields.CharField(primary_key=True, default=new_id, unique=True, db_index=True, max_length=32)),
+                ('kind', fields.CharField(max_length=16)),
+                ('meeting', fields.ForeignKeyField('marac.Meeting', source_field='meeting_id', db_constraint=True, to_field='id', related_name='documents', on_delete=OnDelete.CASCADE)),
+                ('agency', fields.ForeignKeyField('marac.Agency', source_field='agency_id', db_constraint=True, to_field='id', related_name='documents', on_delete=OnDelete.RESTRICT)),
+                ('version', fields.IntField()),
+                ('reference', fields.CharField(max_length=64)),
+                ('file_name', fields.CharField(max_length=64)),
+                ('sha256', fields.CharField(max_length=64)),
+                ('size', fields.IntField()),
+                ('pages', fields.IntField()),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('superseded_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'document', 'app': 'marac', 'unique_together': (('kind', 'meeting', 'agency', 'version'),), 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -208,6 +236,7 @@ class Migration(migrations.Migration):
                 ('previous_referral', fields.ForeignKeyField('marac.Referral', source_field='previous_referral_id', null=True, db_constraint=True, to_field='id', related_name='repeats', on_delete=OnDelete.SET_NULL)),
                 ('monitoring_only', fields.BooleanField(default=False)),
                 ('status', fields.CharField(default='received', db_index=True, max_length=16)),
+                ('expected_meeting', fields.ForeignKeyField('marac.Meeting', source_field='expected_meeting_id', null=True, db_constraint=True, to_field='id', related_name='expected_referrals', on_delete=OnDelete.SET_NULL)),
                 ('meeting', fields.ForeignKeyField('marac.Meeting', source_field='meeting_id', null=True, db_constraint=True, to_field='id', related_name='referrals', on_delete=OnDelete.SET_NULL)),
                 ('decision_reason', fields.TextField(null=True, unique=False)),
                 ('decided_by', fields.CharField(null=True, max_length=32)),
@@ -215,6 +244,23 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
             options={'table': 'referral', 'app': 'marac', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='AgendaItem',
+            fields=[
+                ('id', fields.CharField(primary_key=True, default=new_id, unique=True, db_index=True, max_length=32)),
+                ('meeting', fields.ForeignKeyField('marac.Meeting', source_field='meeting_id', db_constraint=True, to_field='id', related_name='items', on_delete=OnDelete.CASCADE)),
+                ('referral', fields.ForeignKeyField('marac.Referral', source_field='referral_id', db_constraint=True, to_field='id', related_name='agenda_items', on_delete=OnDelete.CASCADE)),
+                ('number', fields.IntField()),
+                ('section', fields.CharField(max_length=32)),
+                ('position', fields.IntField(default=0)),
+                ('state', fields.CharField(default='listed', max_length=16)),
+                ('reason', fields.CharField(null=True, max_length=500)),
+                ('added_manually', fields.BooleanField(default=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'agenda_item', 'app': 'marac', 'unique_together': (('meeting', 'referral'),), 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -231,6 +277,20 @@ class Migration(migrations.Migration):
                 ('position', fields.IntField(default=0)),
             ],
             options={'table': 'referral_person', 'app': 'marac', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Research',
+            fields=[
+                ('id', fields.CharField(primary_key=True, default=new_id, unique=True, db_index=True, max_length=32)),
+                ('item', fields.ForeignKeyField('marac.AgendaItem', source_field='item_id', db_constraint=True, to_field='id', related_name='research', on_delete=OnDelete.CASCADE)),
+                ('agency', fields.ForeignKeyField('marac.Agency', source_field='agency_id', db_constraint=True, to_field='id', related_name='research', on_delete=OnDelete.RESTRICT)),
+                ('known', fields.BooleanField()),
+                ('summary', fields.TextField(default='', unique=False)),
+                ('updated_by', fields.CharField(max_length=32)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'research', 'app': 'marac', 'unique_together': (('item', 'agency'),), 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(

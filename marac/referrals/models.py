@@ -10,7 +10,8 @@ from tortoise.models import Model
 
 from marac.agencies.models import new_id
 
-REFERRAL_STATUSES = ("received", "accepted", "rejected", "monitoring_only")
+# heard: listed on a published agenda. Repeats and figures count received, accepted and heard.
+REFERRAL_STATUSES = ("received", "accepted", "rejected", "monitoring_only", "heard")
 ROLES_IN_REFERRAL = ("victim", "perpetrator", "child")
 
 
@@ -84,6 +85,10 @@ class Referral(Model):
     # figures; never on an agenda, research list, minutes or another agency's screen.
     monitoring_only = fields.BooleanField(default=False)
     status = fields.CharField(max_length=16, default="received", db_index=True)
+    # expected_meeting: the first meeting whose cut-off the received date meets (what the
+    # referrer is told). meeting: the meeting whose agenda lists it; only the agenda builder
+    # sets it, and only it decides what is still waiting to be heard.
+    expected_meeting = fields.ForeignKeyField("marac.Meeting", related_name="expected_referrals", null=True, on_delete=fields.SET_NULL)
     meeting = fields.ForeignKeyField("marac.Meeting", related_name="referrals", null=True, on_delete=fields.SET_NULL)
     decision_reason = fields.TextField(null=True)
     decided_by = fields.CharField(max_length=32, null=True)

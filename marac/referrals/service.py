@@ -30,6 +30,8 @@ from marac.referrals.models import MatchSuggestion, Person, PersonKey, Referral,
 from marac.referrals.schemas import ReferralIn, parse
 
 MAX_AGE_YEARS = 120
+# Referrals that count as referrals for repeats: not rejected, not monitoring-only.
+LIVE_STATUSES = ["received", "accepted", "heard"]
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ async def check(viewer: Viewer, payload: object, today: date) -> Checked:
 async def _previous_referrals(conference_id: str, victim: Person, before: date, exclude: str | None = None) -> list[Referral]:
     query = Referral.filter(
         conference_id=conference_id, victim_person=victim, received_at__lte=before,
-        status__in=["received", "accepted"],
+        status__in=LIVE_STATUSES,
     ).prefetch_related("people").order_by("-received_at", "-created_at")
     if exclude:
         query = query.exclude(id=exclude)
@@ -179,7 +181,7 @@ async def submit(viewer: Viewer, payload: object, today: date) -> Referral:
             incidents=[d.isoformat() for d in body.incidents], incidents_in_window=incidents,
             summary=body.summary, consent=body.consent.model_dump(mode="json"), transfer_from=body.transfer_from,
             is_repeat=repeat_of is not None, previous_referral=repeat_of, monitoring_only=checked.monitoring_only,
-            status="monitoring_only" if checked.monitoring_only else "received", meeting=meeting, using_db=conn,
+            status="monitoring_only" if checked.monitoring_only else "received", expected_meeting=meeting, using_db=conn,
         )
         rows = [("victim", 0, victim, body.victim.name, body.victim.aliases, body.victim.date_of_birth, None)]
         rows += [("perpetrator", i, r, p.name, p.aliases, p.date_of_birth, p.relationship) for i, (r, p) in enumerate(zip(perpetrators, body.perpetrators))]
@@ -219,7 +221,7 @@ async def submit_many(viewer: Viewer, rows: list[tuple[int, object]], today: dat
 async def get_visible(viewer: Viewer, referral_id: str) -> Referral:
     """One referral as the caller may see it; every read is audited."""
     referral = await Referral.filter(access.referral_filter(viewer), id=referral_id).prefetch_related(
-        "people", "referring_agency", "conference", "meeting"
+        "people", "referring_agency", "conference", "meeting", "expected_meeting"
     ).first()
     if referral is None:
         raise NotFound("Referral not found")
@@ -249,7 +251,8 @@ async def decide(viewer: Viewer, referral_id: str, decision: str, reason: str | 
     referral.decided_by = viewer.user_id
     referral.decided_at = now()
     if decision == "accept":
-        referral.meeting = await meeting_for_referral(referral.conference, referral.received_at)
+        # The meeting may have been published or cancelled since intake: look again.
+        referral.expected_meeting = await meeting_for_referral(referral.conference, referral.received_at)
     async with in_transaction() as conn:
         await referral.save(using_db=conn)
         await record(f"referral.{decision}", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="referral",
@@ -308,7 +311,7 @@ async def _merge(newer: Person, existing: Person, conn) -> None:  # noqa: ANN001
 
 async def _recheck_repeats(person: Person) -> None:
     """After a merge, a referral about this victim may have become a repeat."""
-    for referral in await Referral.filter(victim_person=person, status__in=["received", "accepted"]).prefetch_related("people", "conference"):
+    for referral in await Referral.filter(victim_person=person, status__in=LIVE_STATUSES).prefetch_related("people", "conference"):
         previous = await _previous_referrals(referral.conference_id, person, referral.received_at, exclude=referral.id)
         previous = [p for p in previous if (p.received_at, p.created_at) < (referral.received_at, referral.created_at)]
         perpetrators = {p.person_id for p in referral.people if p.role == "perpetrator"}

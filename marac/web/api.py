@@ -29,6 +29,7 @@ async def conference_out(conference: Conference) -> schemas.ConferenceOut:
     return schemas.ConferenceOut(
         id=conference.id, name=conference.name, slug=conference.slug, type=conference.type,
         weekday=conference.weekday, start_time=conference.start_time, first_date=conference.first_date,
+        nation=conference.nation, move_on_bank_holiday=conference.move_on_bank_holiday, venue=conference.venue,
         members=[schemas.MemberOut(agency_id=m.agency_id, name=m.agency.name, tier=m.tier) for m in members],
     )
 
@@ -63,6 +64,7 @@ async def create_conference(request: Request, caller: Caller, body: schemas.Conf
         caller.viewer, name=body.name, slug=body.slug, type=body.type, weekday=body.weekday,
         start_time=body.start_time, first_date=body.first_date,
         members=[service.MemberSpec(agency_id=m.agency_id, tier=m.tier) for m in body.members],
+        nation=body.nation, move_on_bank_holiday=body.move_on_bank_holiday, venue=body.venue,
     )
     return await conference_out(conference)
 

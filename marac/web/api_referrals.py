@@ -61,7 +61,7 @@ class ReferralOut(BaseModel):
     transfer_from: str | None
     monitoring_only: bool
     repeat: RepeatOut
-    meeting_id: str | None
+    meeting_id: str | None = Field(description="The meeting whose agenda lists it, or else the one it is expected at")
     decision: DecisionOut
 
 
@@ -91,7 +91,7 @@ def referral_out(referral: Referral) -> ReferralOut:
         children=people("child"), strands=referral.strands, incident_kind=referral.incident_kind,
         incidents_in_window=referral.incidents_in_window, summary=referral.summary, consent=referral.consent,
         transfer_from=referral.transfer_from, monitoring_only=referral.monitoring_only, repeat=_repeat(referral),
-        meeting_id=referral.meeting_id,
+        meeting_id=referral.meeting_id or referral.expected_meeting_id,
         decision=DecisionOut(status=referral.status, reason=referral.decision_reason,
                              decided_at=referral.decided_at.isoformat() if referral.decided_at else None),
     )
@@ -101,7 +101,7 @@ def referral_out(referral: Referral) -> ReferralOut:
 async def create_referral(request: Request, caller: Caller, body: ReferralIn) -> ReferralCreated:
     """Refer a victim to a conference the caller's agency belongs to; the referring agency is the caller's."""
     referral = await service.submit(caller.viewer, body, today())
-    return ReferralCreated(id=referral.id, status=referral.status, repeat=_repeat(referral), meeting_id=referral.meeting_id)
+    return ReferralCreated(id=referral.id, status=referral.status, repeat=_repeat(referral), meeting_id=referral.expected_meeting_id)
 
 
 @api(response=ReferralOut)

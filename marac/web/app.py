@@ -17,11 +17,12 @@ from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
 from marac import db, settings
+from marac.documents import pool
 from marac.jobs import queue
 from marac.meetings.types import conference_types, instruments
-from marac.web import api, api_referrals, errors, openapi
+from marac.web import api, api_meetings, api_referrals, errors, openapi
 from marac.web.middleware import BodyTooLarge, SecurityMiddleware
-from marac.web.pages import account, admin, referrals, signin
+from marac.web.pages import account, admin, meetings, referrals, signin
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -54,8 +55,10 @@ def create_app() -> Starlette:
         *account.routes,
         *admin.routes,
         *referrals.routes,
+        *meetings.routes,
         *api.routes,
         *api_referrals.routes,
+        *api_meetings.routes,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
@@ -70,6 +73,7 @@ def create_app() -> Starlette:
                 yield
             finally:
                 await queue.stop()
+                pool.shutdown()
 
     return Starlette(
         routes=routes,

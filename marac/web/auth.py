@@ -120,7 +120,7 @@ ApiHandler = Callable[..., Awaitable[Any]]
 def api(
     *roles: str,
     body: type[BaseModel] | None = None,
-    response: type[BaseModel] | None = None,
+    response: type[BaseModel] | str | None = None,
     status: int = 200,
     summary: str = "",
 ) -> Callable[[ApiHandler], Callable[[Request], Awaitable[Response]]]:

@@ -38,6 +38,14 @@ def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str,
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+def _content(response: type[BaseModel] | str | None, components: dict[str, Any]) -> dict[str, Any]:
+    if response is None:
+        return {}
+    if isinstance(response, str):  # a media type, for files
+        return {"content": {response: {"schema": {"type": "string", "format": "binary"}}}}
+    return {"content": {"application/json": {"schema": _schema_ref(response, components)}}}
+
+
 def build(routes: list[BaseRoute]) -> dict[str, Any]:
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths: dict[str, dict[str, Any]] = {}
@@ -53,7 +61,7 @@ def build(routes: list[BaseRoute]) -> dict[str, Any]:
                 "responses": {
                     str(meta["status"]): {
                         "description": "Success",
-                        **({"content": {"application/json": {"schema": _schema_ref(meta["response"], components)}}} if meta["response"] else {}),
+                        **_content(meta["response"], components),
                     },
                     **{code: {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}} for code, text in ERROR_STATUSES.items()},
                 },

@@ -51,6 +51,9 @@ class ConferenceIn(Strict):
     start_time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     first_date: date
     members: list[MemberIn] = Field(default_factory=list, max_length=200)
+    nation: Literal["england_wales", "scotland", "northern_ireland"] = Field(default="england_wales", description="Whose bank holidays count for cut-offs")
+    move_on_bank_holiday: bool = Field(default=True, description="A meeting on a bank holiday moves to the next working day")
+    venue: str | None = Field(default=None, max_length=200)
 
 
 class MemberOut(BaseModel):
@@ -68,6 +71,9 @@ class ConferenceOut(BaseModel):
     start_time: str
     first_date: date
     members: list[MemberOut]
+    nation: str
+    move_on_bank_holiday: bool
+    venue: str | None
 
 
 class ConferenceList(BaseModel):

@@ -1,0 +1,108 @@
+"""Rendered documents on disk: one file per Document row, written once, checked on read.
+
+Files live under settings.document_store with random names; the row carries the hash, so
+a file changed or swapped on disk is refused rather than sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import secrets
+import uuid
+from datetime import date
+from pathlib import Path
+
+from tortoise.exceptions import IntegrityError
+
+from marac import settings
+from marac.documents.models import DOCUMENT_KINDS, Document
+
+KIND_CODES = {"agenda": "AG", "minutes": "MN"}
+FILE_NAME = re.compile(r"[0-9a-f]{32}\.pdf")
+
+
+class DocumentCorrupt(RuntimeError):
+    """A stored file is missing, or does not match the hash recorded when it was written."""
+
+
+def new_reference(kind: str, meeting_date: date) -> str:
+    """A printed reference such as MARAC-AG-20261124-3F9A-C21B: names the kind and meeting
+    date, identifies nobody, and is random so copies can be told apart."""
+    suffix = secrets.token_hex(4).upper()
+    return f"MARAC-{KIND_CODES[kind]}-{meeting_date:%Y%m%d}-{suffix[:4]}-{suffix[4:]}"
+
+
+def path_for(document: Document) -> Path:
+    # The name comes from the database: check its shape so a bad row cannot point elsewhere.
+    if not FILE_NAME.fullmatch(document.file_name):
+        raise DocumentCorrupt(f"document {document.id} has an invalid file name")
+    return settings.get().document_store / document.file_name
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    # O_EXCL and 0o600 from the start: the file is never readable by others, not even
+    # between creation and a later chmod.
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+async def find(kind: str, meeting_id: str, agency_id: str, version: int) -> Document | None:
+    """The stored document for this key, if any: a job can skip rendering it again."""
+    return await Document.get_or_none(kind=kind, meeting_id=meeting_id, agency_id=agency_id, version=version)
+
+
+async def save(kind: str, meeting_id: str, agency_id: str, version: int, pdf: bytes, pages: int,
+               *, reference: str) -> Document:
+    """Store a rendered PDF and its row; idempotent for the same (kind, meeting, agency, version).
+
+    Jobs are delivered at least once: if the row exists, it is returned as it is and the
+    new bytes are dropped, so a recipient never has two different copies of one version.
+    `reference` is the one printed in `pdf` (see new_reference()).
+    """
+    if kind not in DOCUMENT_KINDS:
+        raise ValueError(f"unknown document kind {kind!r}")
+    existing = await find(kind, meeting_id, agency_id, version)
+    if existing is not None:
+        return existing
+    file_name = f"{uuid.uuid4().hex}.pdf"
+    path = settings.get().document_store / file_name
+    await asyncio.to_thread(_write, path, pdf)
+    try:
+        return await Document.create(
+            kind=kind, meeting_id=meeting_id, agency_id=agency_id, version=version, reference=reference,
+            file_name=file_name, sha256=hashlib.sha256(pdf).hexdigest(), size=len(pdf), pages=pages,
+        )
+    except IntegrityError:
+        # Another delivery of the same job got there first: keep its row and file, drop ours.
+        path.unlink(missing_ok=True)
+        winner = await find(kind, meeting_id, agency_id, version)
+        if winner is None:
+            raise
+        return winner
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def read(document: Document) -> bytes:
+    """The stored bytes, only if they still match the recorded hash."""
+    try:
+        data = path_for(document).read_bytes()
+    except FileNotFoundError as error:
+        raise DocumentCorrupt(f"document {document.id} is missing from the store") from error
+    if not secrets.compare_digest(hashlib.sha256(data).hexdigest(), document.sha256):
+        raise DocumentCorrupt(f"document {document.id} does not match its recorded hash")
+    return data

@@ -1,0 +1,386 @@
+"""Building, changing and publishing a meeting's agenda; the research list it releases.
+
+Rules (domain brief "Before the meeting", issue 4):
+- automatic and repeatable until publication: accepted referrals received by the cut-off
+  and not yet on an earlier agenda; later ones wait for the next meeting;
+- over capacity the overflow moves to the next meeting with the reason shown; repeats
+  first, then the highest risk, then the earliest received;
+- sections in the order the conference type defines;
+- the coordinator may reorder, defer (with a reason: the case goes to the next meeting)
+  and add cases; every change is audited; publishing freezes the agenda as a snapshot;
+- the research list carries limited identifiers only: names, dates of birth, addresses of
+  victim, perpetrators and children; never the narrative, safe contact or risk answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from marac.agencies import access
+from marac.agencies.access import Viewer
+from marac.agencies.auth import now
+from marac.agencies.models import Agency, Membership
+from marac.audit.service import record
+from marac.errors import Conflict, NotFound, RuleViolation
+from marac.meetings.models import AgendaItem, Meeting, Research
+from marac.referrals.models import Referral
+from marac.referrals.rules import add_months
+
+CASE_SECTIONS = ("new_cases", "repeat_cases", "transfers")
+LEVEL_RANK = {"low": 0, "medium": 1, "high": 2}
+
+
+def section_for(referral: Referral) -> str:
+    if referral.transfer_from:
+        return "transfers"
+    return "repeat_cases" if referral.is_repeat else "new_cases"
+
+
+def kind_of(referral: Referral) -> str:
+    return {"transfers": "transfer", "repeat_cases": "repeat", "new_cases": "new"}[section_for(referral)]
+
+
+def priority(referral: Referral) -> tuple:
+    """Repeats first, then the highest risk, then the earliest received."""
+    risk = referral.risk or {}
+    value = risk.get("score") if risk.get("score") is not None else LEVEL_RANK.get(risk.get("level") or "", 0) * 100
+    return (not referral.is_repeat, -(value or 0), referral.received_at, referral.created_at)
+
+
+def label(meeting: Meeting, item: AgendaItem) -> str:
+    # A case label that names nobody: safe for any recipient's document.
+    return f"{meeting.date.isoformat()} case {item.number}"
+
+
+async def visible_meeting(viewer: Viewer, meeting_id: str) -> Meeting:
+    meeting = await Meeting.filter(access.meeting_filter(viewer), id=meeting_id).prefetch_related("conference").first()
+    if meeting is None:
+        raise NotFound("Meeting not found")
+    return meeting
+
+
+async def agenda_meeting(viewer: Viewer, meeting_id: str) -> Meeting:
+    """A meeting whose full agenda the caller may see (chair and coordinator); 404 otherwise."""
+    meeting = await visible_meeting(viewer, meeting_id)
+    if not access.may_see_agenda(viewer, meeting.conference_id):
+        raise NotFound("Meeting not found")
+    return meeting
+
+
+# --- building ------------------------------------------------------------------------------
+
+async def _eligible(meeting: Meeting) -> list[Referral]:
+    """Accepted referrals received by the cut-off that no earlier, live meeting has taken.
+    Only referrals not yet heard are read: never the conference's history."""
+    return await Referral.filter(
+        Q(meeting_id__isnull=True) | Q(meeting_id=meeting.id) | Q(meeting__date__gt=meeting.date) | Q(meeting__status="cancelled"),
+        conference_id=meeting.conference_id, status="accepted", received_at__lte=meeting.cut_off,
+    )
+
+
+async def _lapsed(meeting: Meeting, previous: Meeting | None) -> list[Referral]:
+    """Heard cases whose window has lapsed since the previous meeting, with no referral since."""
+    months = int(meeting.conference.type_settings["repeat"]["window_months"])
+    latest = add_months(meeting.date, -months)
+    earliest = add_months(previous.date, -months) if previous else latest
+    candidates = await Referral.filter(conference_id=meeting.conference_id, status="heard",
+                                       received_at__gt=earliest, received_at__lte=latest)
+    if not candidates:
+        return []
+    later = await Referral.filter(
+        conference_id=meeting.conference_id, victim_person_id__in=[r.victim_person_id for r in candidates],
+        received_at__gt=earliest, status__in=["received", "accepted", "heard"],
+    ).values_list("victim_person_id", "received_at")
+    newest = {}
+    for person, received in later:
+        newest[person] = max(received, newest.get(person, received))
+    return [r for r in candidates if newest.get(r.victim_person_id, r.received_at) <= r.received_at]
+
+
+async def build(meeting: Meeting) -> None:
+    """(Re)build the agenda. Idempotent: building twice changes nothing; the coordinator's
+    order, deferrals and added cases are kept."""
+    if meeting.status != "scheduled":
+        raise Conflict(f"The agenda of a {meeting.status} meeting is frozen")
+    conference = meeting.conference
+    capacity = int(conference.type_settings["capacity"])
+    items = {i.referral_id: i for i in await AgendaItem.filter(meeting=meeting)}
+    pinned = {rid for rid, i in items.items() if i.state == "deferred" or i.added_manually}
+    manual = [rid for rid, i in items.items() if i.added_manually and i.state == "listed"]
+    # An emergency meeting hears only the cases the coordinator puts on it.
+    pool = await _eligible(meeting) if meeting.kind == "scheduled" else []
+    candidates = sorted((r for r in pool if r.id not in pinned), key=priority)
+    slots = max(capacity - len(manual), 0)
+    listed, overflow = candidates[:slots], candidates[slots:]
+    previous = await Meeting.filter(conference_id=meeting.conference_id, date__lt=meeting.date, kind="scheduled").exclude(
+        status="cancelled").order_by("-date").first()
+    lapsed = await _lapsed(meeting, previous) if meeting.kind == "scheduled" else []
+    keep = pinned | {r.id for r in listed} | {r.id for r in overflow} | {r.id for r in lapsed}
+    async with in_transaction() as conn:
+        await AgendaItem.filter(meeting=meeting).exclude(referral_id__in=list(keep)).using_db(conn).delete()
+        numbers = [i.number for rid, i in items.items() if rid in keep]
+        next_number = max(numbers, default=0) + 1
+        positions: dict[str, int] = {}
+        for i in items.values():
+            if i.referral_id in keep:
+                positions[i.section] = max(positions.get(i.section, 0), i.position)
+
+        async def place(referral: Referral, section: str, state: str, reason: str | None) -> None:
+            nonlocal next_number
+            item = items.get(referral.id)
+            if item is None:
+                positions[section] = positions.get(section, 0) + 1
+                await AgendaItem.create(meeting=meeting, referral=referral, number=next_number, section=section,
+                                        position=positions[section], state=state, reason=reason, using_db=conn)
+                next_number += 1
+            elif (item.state, item.reason, item.section) != (state, reason, section):
+                item.state, item.reason = state, reason
+                if item.section != section:
+                    positions[section] = positions.get(section, 0) + 1
+                    item.section, item.position = section, positions[section]
+                await item.save(using_db=conn, update_fields=["state", "reason", "section", "position"])
+
+        for referral in listed:
+            await place(referral, section_for(referral), "listed", None)
+        reason = f"Over capacity ({capacity} cases): moved to the next meeting"
+        for referral in overflow:
+            await place(referral, section_for(referral), "overflow", reason)
+        for referral in lapsed:
+            await place(referral, "lapsed_reviews", "listed", None)
+        await Referral.filter(id__in=[r.id for r in listed]).using_db(conn).update(meeting_id=meeting.id)
+        await Referral.filter(id__in=[r.id for r in overflow], meeting_id=meeting.id).using_db(conn).update(meeting_id=None)
+
+
+# --- the coordinator's changes ---------------------------------------------------------------
+
+async def _item(viewer: Viewer, meeting: Meeting, case_id: str) -> AgendaItem:
+    access.require_manage_meeting(viewer, meeting.conference_id)
+    if meeting.status != "scheduled":
+        raise Conflict(f"The agenda of a {meeting.status} meeting is frozen")
+    item = await AgendaItem.get_or_none(id=case_id, meeting=meeting)
+    if item is None:
+        raise NotFound("Case not found on this agenda")
+    return item
+
+
+async def _audit(viewer: Viewer, action: str, meeting: Meeting, object_id: str, conn) -> None:  # noqa: ANN001
+    await record(action, user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="agenda_item",
+                 object_id=object_id, conference_id=meeting.conference_id, conn=conn)
+
+
+async def move_item(viewer: Viewer, meeting: Meeting, case_id: str, direction: int) -> None:
+    """Swap a case with its neighbour in its section (direction -1: up, +1: down)."""
+    item = await _item(viewer, meeting, case_id)
+    siblings = await AgendaItem.filter(meeting=meeting, section=item.section, state="listed").order_by("position")
+    index = next(n for n, s in enumerate(siblings) if s.id == item.id)
+    other = index + direction
+    if not 0 <= other < len(siblings):
+        return
+    neighbour = siblings[other]
+    item.position, neighbour.position = neighbour.position, item.position
+    async with in_transaction() as conn:
+        await item.save(using_db=conn, update_fields=["position"])
+        await neighbour.save(using_db=conn, update_fields=["position"])
+        await _audit(viewer, "agenda.reorder", meeting, item.id, conn)
+
+
+async def defer(viewer: Viewer, meeting: Meeting, case_id: str, reason: str) -> None:
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolation("A deferral needs a reason", {"reason": "Say why the case is deferred (for example: referrer not present)"})
+    item = await _item(viewer, meeting, case_id)
+    item.state, item.reason = "deferred", reason[:500]
+    async with in_transaction() as conn:
+        await item.save(using_db=conn, update_fields=["state", "reason"])
+        await Referral.filter(id=item.referral_id, meeting_id=meeting.id).using_db(conn).update(meeting_id=None)
+        await _audit(viewer, "agenda.defer", meeting, item.id, conn)
+
+
+async def add_case(viewer: Viewer, meeting: Meeting, referral_id: str) -> AgendaItem:
+    """Add an accepted referral not yet on an agenda (urgent, or after the cut-off)."""
+    access.require_manage_meeting(viewer, meeting.conference_id)
+    if meeting.status != "scheduled":
+        raise Conflict(f"The agenda of a {meeting.status} meeting is frozen")
+    referral = await Referral.filter(access.referral_filter(viewer), id=referral_id, conference_id=meeting.conference_id,
+                                     status="accepted").first()
+    if referral is None:
+        raise RuleViolation("Not an accepted referral of this conference", {"referral_id": "Choose an accepted referral"})
+    async with in_transaction() as conn:
+        existing = await AgendaItem.get_or_none(meeting=meeting, referral=referral).using_db(conn)
+        if existing:
+            await existing.delete(using_db=conn)
+        number = (await AgendaItem.filter(meeting=meeting).using_db(conn).order_by("-number").first())
+        position = await AgendaItem.filter(meeting=meeting, section=section_for(referral)).using_db(conn).order_by("-position").first()
+        item = await AgendaItem.create(
+            meeting=meeting, referral=referral, number=(number.number + 1) if number else 1, section=section_for(referral),
+            position=(position.position + 1) if position else 1, state="listed", added_manually=True, using_db=conn,
+        )
+        await Referral.filter(id=referral.id).using_db(conn).update(meeting_id=meeting.id)
+        await _audit(viewer, "agenda.add", meeting, item.id, conn)
+    return item
+
+
+async def addable(meeting: Meeting) -> list[Referral]:
+    """Accepted referrals the coordinator could add: not listed at this or an earlier live meeting."""
+    listed_here = set(await AgendaItem.filter(meeting=meeting, state="listed").values_list("referral_id", flat=True))
+    pool = await Referral.filter(
+        Q(meeting_id__isnull=True) | Q(meeting__date__gte=meeting.date) | Q(meeting__status="cancelled"),
+        conference_id=meeting.conference_id, status="accepted",
+    ).prefetch_related("people")
+    return [r for r in pool if r.id not in listed_here]
+
+
+# --- reading and publishing --------------------------------------------------------------------
+
+async def agenda(meeting: Meeting) -> dict[str, Any]:
+    """The agenda as the chair and coordinator see it: the frozen snapshot once published."""
+    if meeting.snapshot is not None:
+        return meeting.snapshot
+    items = await AgendaItem.filter(meeting=meeting).prefetch_related("referral", "referral__people").order_by("position", "number")
+    by_section: dict[str, list[dict[str, Any]]] = {}
+    moved = []
+    for item in items:
+        referral = item.referral
+        victim = next((p for p in referral.people if p.role == "victim"), None)
+        entry = {
+            "case_id": item.id, "referral_id": referral.id, "label": label(meeting, item), "kind": kind_of(referral),
+            "victim_name": victim.name if victim else None, "received_at": referral.received_at.isoformat(),
+            "risk": {k: referral.risk.get(k) for k in ("instrument", "score", "level")},
+            "criteria_met": referral.criteria_met, "summary": referral.summary, "transfer_from": referral.transfer_from,
+            "added_manually": item.added_manually, "state": item.state, "reason": item.reason,
+        }
+        if item.state == "listed":
+            by_section.setdefault(item.section, []).append(entry)
+        else:
+            moved.append(entry)
+    sections = [
+        {"key": s["key"], "title": s["title"], "items": by_section.get(s["key"], [])}
+        for s in meeting.conference.type_settings["sections"]
+    ]
+    return {"meeting_id": meeting.id, "date": meeting.date.isoformat(), "status": meeting.status, "sections": sections, "moved": moved}
+
+
+async def publish(viewer: Viewer, meeting: Meeting) -> dict[str, Any]:
+    """A last build, then the agenda is frozen and the research list released."""
+    access.require_manage_meeting(viewer, meeting.conference_id)
+    await build(meeting)
+    snapshot = await agenda(meeting)
+    listed = await AgendaItem.filter(meeting=meeting, state="listed").exclude(section="lapsed_reviews").values_list("referral_id", flat=True)
+    meeting.status, meeting.published_at = "published", now()
+    snapshot["status"] = "published"
+    meeting.snapshot = snapshot
+    async with in_transaction() as conn:
+        await meeting.save(using_db=conn, update_fields=["status", "published_at", "snapshot"])
+        await Referral.filter(id__in=list(listed), status="accepted").using_db(conn).update(status="heard")
+        await record("agenda.publish", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="meeting",
+                     object_id=meeting.id, conference_id=meeting.conference_id, conn=conn)
+    return snapshot
+
+
+# --- research --------------------------------------------------------------------------------
+
+def _address(victim: dict[str, Any]) -> str | None:
+    address = victim.get("address") or {}
+    parts = [address.get("line1"), address.get("line2"), address.get("town"), address.get("postcode")]
+    return ", ".join(p for p in parts if p) or None
+
+
+@dataclass(frozen=True)
+class ResearchCase:
+    case_id: str
+    label: str
+    kind: str
+    victim: dict[str, Any]
+    perpetrators: list[dict[str, Any]]
+    children: list[dict[str, Any]]
+
+
+async def research_meeting(viewer: Viewer, meeting_id: str) -> Meeting:
+    """A published meeting of a conference the caller's agency is a member of; 404 otherwise."""
+    meeting = await visible_meeting(viewer, meeting_id)
+    if meeting.status not in ("published", "held") or await access.member_tier(viewer, meeting.conference_id) is None:
+        raise NotFound("Research list not found")
+    return meeting
+
+
+async def research_list(meeting: Meeting) -> list[ResearchCase]:
+    """Limited identifiers only, built field by field: nothing else is ever copied in."""
+    items = await AgendaItem.filter(meeting=meeting, state="listed", section__in=list(CASE_SECTIONS)).prefetch_related(
+        "referral", "referral__people").order_by("number")
+    cases = []
+    for item in items:
+        people = sorted(item.referral.people, key=lambda p: p.position)
+
+        def who(role: str) -> list[dict[str, Any]]:
+            return [{"name": p.name, "date_of_birth": p.date_of_birth} for p in people if p.role == role]
+
+        victim = who("victim")[0] if who("victim") else {"name": None, "date_of_birth": None}
+        cases.append(ResearchCase(
+            case_id=item.id, label=label(meeting, item), kind=kind_of(item.referral),
+            victim={**victim, "address": _address(item.referral.victim)},
+            perpetrators=who("perpetrator"), children=who("child"),
+        ))
+    return cases
+
+
+async def record_research(viewer: Viewer, meeting: Meeting, case_id: str, known: bool, summary: str) -> Research:
+    if meeting.status != "published":
+        raise Conflict("Research is recorded between publication and the meeting")
+    item = await AgendaItem.get_or_none(id=case_id, meeting=meeting, state="listed")
+    if item is None:
+        raise NotFound("Case not found on this agenda")
+    async with in_transaction() as conn:
+        research = await Research.get_or_none(item=item, agency_id=viewer.agency_id).using_db(conn)
+        if research is None:
+            research = await Research.create(item=item, agency_id=viewer.agency_id, known=known, summary=summary,
+                                             updated_by=viewer.user_id, using_db=conn)
+        else:
+            research.known, research.summary, research.updated_by = known, summary, viewer.user_id
+            await research.save(using_db=conn)
+        await record("research.record", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="agenda_item",
+                     object_id=item.id, conference_id=meeting.conference_id, conn=conn)
+    return research
+
+
+async def research_progress(meeting: Meeting) -> dict[str, Any]:
+    """Which member agencies have researched which cases (for the coordinator and chair)."""
+    agencies = await Agency.filter(memberships__conference_id=meeting.conference_id).order_by("name")
+    items = await AgendaItem.filter(meeting=meeting, state="listed", section__in=list(CASE_SECTIONS)).order_by("number")
+    done = await Research.filter(item_id__in=[i.id for i in items]).values("item_id", "agency_id", "known", "summary")
+    by_key = {(r["item_id"], r["agency_id"]): r for r in done}
+    return {
+        "agencies": [{"id": a.id, "name": a.name} for a in agencies],
+        "cases": [{"case_id": i.id, "label": label(meeting, i), "research": {
+            a.id: by_key.get((i.id, a.id)) for a in agencies}} for i in items],
+        "missing": {a.name: sum(1 for i in items if (i.id, a.id) not in by_key) for a in agencies},
+    }
+
+
+async def agenda_document(viewer: Viewer, meeting_id: str):  # noqa: ANN201 - a Document
+    """The research-list PDF for the caller's agency; 404 when it is not a member or none is rendered yet.
+    Each download is audited."""
+    from marac.documents.models import Document
+
+    meeting = await research_meeting(viewer, meeting_id)
+    document = await Document.filter(kind="agenda", meeting=meeting, agency_id=viewer.agency_id).order_by("-version").first()
+    if document is None:
+        raise NotFound("The research list document is not ready yet")
+    await record("document.download", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="document",
+                 object_id=document.id, conference_id=meeting.conference_id)
+    return document
+
+
+async def members(meeting: Meeting) -> list[Membership]:
+    return await Membership.filter(conference_id=meeting.conference_id).prefetch_related("agency")
+
+
+def parse_date(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise RuleViolation("Bad date", {field: "Enter a date as YYYY-MM-DD"}) from None

@@ -1,0 +1,152 @@
+"""Meetings in the JSON API: the schedule, the agenda, publication, the research list."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, Field
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from marac.agencies import access
+from marac.agencies.auth import today
+from marac.audit.service import record
+from marac.documents import store
+from marac.errors import RuleViolation
+from marac.jobs import queue
+from marac.meetings import agenda, schedule
+from marac.referrals.schemas import Strict
+from marac.web.auth import ANY_ROLE, Caller, api
+
+MAX_COUNT = 52
+
+
+class MeetingOut(BaseModel):
+    id: str
+    date: date
+    cut_off: date
+    status: str
+    kind: str
+
+
+class MeetingList(BaseModel):
+    items: list[MeetingOut]
+    next: str | None = None
+
+
+class AgendaOut(BaseModel):
+    meeting_id: str
+    date: str
+    status: str
+    sections: list[dict[str, Any]]
+    moved: list[dict[str, Any]] = Field(description="Cases moved to the next meeting (over capacity or deferred), with the reason")
+
+
+class Identified(BaseModel):
+    name: str | None
+    date_of_birth: date | None
+
+
+class ResearchVictim(Identified):
+    address: str | None
+
+
+class ResearchItem(BaseModel):
+    case_id: str
+    label: str
+    kind: str
+    victim: ResearchVictim
+    perpetrators: list[Identified]
+    children: list[Identified]
+
+
+class ResearchListOut(BaseModel):
+    meeting_id: str
+    items: list[ResearchItem]
+
+
+class ResearchIn(Strict):
+    known: bool
+    summary: str = Field(default="", max_length=5000)
+
+
+class ResearchOut(BaseModel):
+    case_id: str
+    known: bool
+    summary: str
+
+
+@api(*ANY_ROLE, response=MeetingList)
+async def list_meetings(request: Request, caller: Caller) -> MeetingList:
+    """The conference's meetings from a date (default today), generated from its cadence as far as asked."""
+    conference = await access.get_conference(caller.viewer, request.path_params["slug"])
+    start = agenda.parse_date(request.query_params["from"], "from") if request.query_params.get("from") else today()
+    count_text = request.query_params.get("count", "6")
+    if not count_text.isdigit() or not 1 <= int(count_text) <= MAX_COUNT:
+        raise RuleViolation("Bad count", {"count": f"Ask for 1 to {MAX_COUNT} meetings"})
+    meetings = await schedule.upcoming(conference, start, int(count_text))
+    return MeetingList(items=[MeetingOut(id=m.id, date=m.date, cut_off=m.cut_off, status=m.status, kind=m.kind) for m in meetings])
+
+
+@api("coordinator", "chair", response=AgendaOut)
+async def get_agenda(request: Request, caller: Caller) -> dict[str, Any]:
+    """The agenda, built afresh until it is published; the frozen snapshot after."""
+    meeting = await agenda.agenda_meeting(caller.viewer, request.path_params["meeting_id"])
+    if meeting.status == "scheduled":
+        await agenda.build(meeting)
+    await record("agenda.read", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="meeting",
+                 object_id=meeting.id, conference_id=meeting.conference_id)
+    return await agenda.agenda(meeting)
+
+
+@api("coordinator", response=AgendaOut)
+async def publish_agenda(request: Request, caller: Caller) -> dict[str, Any]:
+    """Freeze the agenda and release the research list to member agencies."""
+    meeting = await agenda.agenda_meeting(caller.viewer, request.path_params["meeting_id"])
+    snapshot = await agenda.publish(caller.viewer, meeting)
+    await queue.enqueue("render_agendas", requested_by=caller.user.id, meeting_id=meeting.id)
+    return snapshot
+
+
+@api("coordinator", "chair", "member", response=ResearchListOut)
+async def research_list(request: Request, caller: Caller) -> ResearchListOut:
+    """Limited identifiers of the published agenda's cases, for member agencies to check their records."""
+    meeting = await agenda.research_meeting(caller.viewer, request.path_params["meeting_id"])
+    cases = await agenda.research_list(meeting)
+    await record("research_list.read", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="meeting",
+                 object_id=meeting.id, conference_id=meeting.conference_id)
+    return ResearchListOut(meeting_id=meeting.id, items=[ResearchItem(
+        case_id=c.case_id, label=c.label, kind=c.kind, victim=ResearchVictim(**c.victim),
+        perpetrators=[Identified(**p) for p in c.perpetrators], children=[Identified(**p) for p in c.children],
+    ) for c in cases])
+
+
+@api("coordinator", "chair", "member", body=ResearchIn, response=ResearchOut)
+async def put_research(request: Request, caller: Caller, body: ResearchIn) -> ResearchOut:
+    """Record whether the caller's agency knows the people in a case, and what it will bring."""
+    meeting = await agenda.research_meeting(caller.viewer, request.path_params["meeting_id"])
+    research = await agenda.record_research(caller.viewer, meeting, request.path_params["case_id"], body.known, body.summary)
+    return ResearchOut(case_id=research.item_id, known=research.known, summary=research.summary)
+
+
+def pdf_response(document) -> Response:  # noqa: ANN001
+    return Response(store.read(document), media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{document.reference}.pdf"'})
+
+
+@api("coordinator", "chair", "member", response="application/pdf")
+async def agenda_pdf(request: Request, caller: Caller) -> Response:
+    """The research-list document (PDF) for the caller's agency."""
+    return pdf_response(await agenda.agenda_document(caller.viewer, request.path_params["meeting_id"]))
+
+
+routes = [
+    Route("/api/v1/conferences/{slug}/meetings", list_meetings, methods=["GET"]),
+    Route("/api/v1/meetings/{meeting_id}/agenda", get_agenda, methods=["GET"]),
+    Route("/api/v1/meetings/{meeting_id}/agenda/publish", publish_agenda, methods=["POST"]),
+    Route("/api/v1/meetings/{meeting_id}/research-list", research_list, methods=["GET"]),
+    Route("/api/v1/meetings/{meeting_id}/agenda.pdf", agenda_pdf, methods=["GET"]),
+    Route("/api/v1/meetings/{meeting_id}/cases/{case_id}/research", put_research, methods=["PUT"]),
+]

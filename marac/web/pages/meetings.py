@@ -1,0 +1,175 @@
+"""Conference calendar, meeting page, the coordinator's agenda builder, research forms, iCalendar feed."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from marac.agencies import access
+from marac.agencies.auth import today
+from marac.agencies.models import Conference
+from marac.audit.service import record
+from marac.errors import Conflict, DomainError, NotFound
+from marac.jobs import queue
+from marac.meetings import agenda, calendar, schedule
+from marac.meetings.models import Meeting, Research
+from marac.web.api_meetings import pdf_response
+from marac.web.auth import Caller, page, public_page
+from marac.web.templating import render
+
+CALENDAR_MEETINGS = 12
+
+
+def _back(meeting: Meeting) -> RedirectResponse:
+    return RedirectResponse(f"/meetings/{meeting.id}", status_code=303)
+
+
+async def _calendar(request: Request, caller: Caller, conference: Conference, status: int = 200, **context) -> Response:  # noqa: ANN003
+    meetings = await schedule.upcoming(conference, today(), CALENDAR_MEETINGS)
+    return render(request, "meetings/calendar.html", {
+        "conference": conference, "meetings": meetings,
+        "may_manage": caller.user.role == "coordinator" and conference.id in caller.viewer.conference_ids,
+        "feed_url": f"/calendar/{conference.calendar_token}.ics", **context,
+    }, status=status)
+
+
+@page()
+async def conference_calendar(request: Request, caller: Caller) -> Response:
+    return await _calendar(request, caller, await access.get_conference(caller.viewer, request.path_params["slug"]))
+
+
+@page("coordinator")
+async def add_emergency(request: Request, caller: Caller) -> Response:
+    conference = await access.get_conference(caller.viewer, request.path_params["slug"])
+    try:
+        day = agenda.parse_date(str(request.state.form.get("date", "")), "date")
+        meeting = await schedule.add_emergency(caller.viewer, conference, day, today())
+    except DomainError as exc:
+        return await _calendar(request, caller, conference, status=400, errors=exc.fields or {"date": exc.message})
+    return _back(meeting)
+
+
+async def _meeting_page(request: Request, caller: Caller, meeting: Meeting, status: int = 200, **context) -> Response:  # noqa: ANN003
+    viewer = caller.viewer
+    officer = access.may_see_agenda(viewer, meeting.conference_id)
+    tier = await access.member_tier(viewer, meeting.conference_id)
+    values: dict = {"meeting": meeting, "conference": meeting.conference, "officer": officer,
+                    "may_manage": caller.user.role == "coordinator" and officer, **context}
+    if officer:
+        if meeting.status == "scheduled":
+            await agenda.build(meeting)
+        values["agenda"] = await agenda.agenda(meeting)
+        await record("agenda.read", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="meeting",
+                     object_id=meeting.id, conference_id=meeting.conference_id)
+        if meeting.status == "scheduled" and values["may_manage"]:
+            values["addable"] = await agenda.addable(meeting)
+        if meeting.status != "scheduled":
+            values["progress"] = await agenda.research_progress(meeting)
+    if tier and meeting.status in ("published", "held"):
+        values["research_cases"] = await agenda.research_list(meeting)
+        mine = await Research.filter(item__meeting=meeting, agency_id=viewer.agency_id)
+        values["my_research"] = {r.item_id: r for r in mine}
+        await record("research_list.read", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="meeting",
+                     object_id=meeting.id, conference_id=meeting.conference_id)
+    return render(request, "meetings/meeting.html", values, status=status)
+
+
+@page()
+async def meeting_page(request: Request, caller: Caller) -> Response:
+    meeting = await agenda.visible_meeting(caller.viewer, request.path_params["meeting_id"])
+    return await _meeting_page(request, caller, meeting)
+
+
+def _coordinator_action(action):  # noqa: ANN001, ANN201
+    """A coordinator's POST on a meeting: run it, then back to the meeting page (errors shown there)."""
+
+    @page("coordinator")
+    async def handler(request: Request, caller: Caller) -> Response:
+        meeting = await agenda.visible_meeting(caller.viewer, request.path_params["meeting_id"])
+        access.require_manage_meeting(caller.viewer, meeting.conference_id)
+        try:
+            await action(request, caller, meeting)
+        except DomainError as exc:
+            if isinstance(exc, NotFound):
+                raise
+            return await _meeting_page(request, caller, meeting, status=409 if isinstance(exc, Conflict) else 400,
+                                       errors=exc.fields or {"agenda": exc.message})
+        return _back(meeting)
+
+    handler.__name__ = action.__name__
+    return handler
+
+
+async def _publish(request: Request, caller: Caller, meeting: Meeting) -> None:
+    await agenda.publish(caller.viewer, meeting)
+    await queue.enqueue("render_agendas", requested_by=caller.user.id, meeting_id=meeting.id)
+
+
+async def _move(request: Request, caller: Caller, meeting: Meeting) -> None:
+    await schedule.move(caller.viewer, meeting, agenda.parse_date(str(request.state.form.get("date", "")), "date"), today())
+
+
+async def _cancel(request: Request, caller: Caller, meeting: Meeting) -> None:
+    await schedule.cancel(caller.viewer, meeting)
+
+
+async def _reorder(request: Request, caller: Caller, meeting: Meeting) -> None:
+    direction = -1 if request.state.form.get("direction") == "up" else 1
+    await agenda.move_item(caller.viewer, meeting, request.path_params["case_id"], direction)
+
+
+async def _defer(request: Request, caller: Caller, meeting: Meeting) -> None:
+    await agenda.defer(caller.viewer, meeting, request.path_params["case_id"], str(request.state.form.get("reason", "")))
+
+
+async def _add(request: Request, caller: Caller, meeting: Meeting) -> None:
+    await agenda.add_case(caller.viewer, meeting, str(request.state.form.get("referral_id", "")))
+
+
+@page("coordinator", "chair", "member")
+async def research(request: Request, caller: Caller) -> Response:
+    meeting = await agenda.research_meeting(caller.viewer, request.path_params["meeting_id"])
+    form = request.state.form
+    known = form.get("known")
+    if known not in ("yes", "no"):
+        return await _meeting_page(request, caller, meeting, status=400,
+                                   errors={f"known-{request.path_params['case_id']}": "Say whether your agency knows these people"})
+    try:
+        await agenda.record_research(caller.viewer, meeting, request.path_params["case_id"], known == "yes",
+                                     str(form.get("summary", ""))[:5000])
+    except Conflict as exc:
+        return await _meeting_page(request, caller, meeting, status=409, errors={"agenda": exc.message})
+    return _back(meeting)
+
+
+@page("coordinator", "chair", "member")
+async def agenda_pdf(request: Request, caller: Caller) -> Response:
+    return pdf_response(await agenda.agenda_document(caller.viewer, request.path_params["meeting_id"]))
+
+
+@public_page
+async def calendar_feed(request: Request) -> Response:
+    """Meeting dates only — no cases, no names — at an unguessable address for calendar apps."""
+    token = request.path_params["token"]
+    conference = await Conference.get_or_none(calendar_token=token)
+    if conference is None:
+        raise NotFound("Calendar not found")
+    meetings = await schedule.upcoming(conference, today(), CALENDAR_MEETINGS * 2)
+    return Response(calendar.feed(conference, meetings), media_type="text/calendar; charset=utf-8")
+
+
+routes = [
+    Route("/conferences/{slug}", conference_calendar, methods=["GET"]),
+    Route("/conferences/{slug}/meetings", add_emergency, methods=["POST"]),
+    Route("/calendar/{token}.ics", calendar_feed, methods=["GET"]),
+    Route("/meetings/{meeting_id}", meeting_page, methods=["GET"]),
+    Route("/meetings/{meeting_id}/agenda.pdf", agenda_pdf, methods=["GET"]),
+    Route("/meetings/{meeting_id}/publish", _coordinator_action(_publish), methods=["POST"]),
+    Route("/meetings/{meeting_id}/move", _coordinator_action(_move), methods=["POST"]),
+    Route("/meetings/{meeting_id}/cancel", _coordinator_action(_cancel), methods=["POST"]),
+    Route("/meetings/{meeting_id}/cases", _coordinator_action(_add), methods=["POST"]),
+    Route("/meetings/{meeting_id}/cases/{case_id}/reorder", _coordinator_action(_reorder), methods=["POST"]),
+    Route("/meetings/{meeting_id}/cases/{case_id}/defer", _coordinator_action(_defer), methods=["POST"]),
+    Route("/meetings/{meeting_id}/cases/{case_id}/research", research, methods=["POST"]),
+]

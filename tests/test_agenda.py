@@ -1,0 +1,256 @@
+"""The schedule, cut-offs, the agenda builder, publication and the research list."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pypdf
+import io
+
+from marac.agencies.access import viewer_for
+from marac.agencies.auth import uk_date
+from marac.agencies.models import Conference
+from marac.jobs import queue
+from marac.meetings import agenda, schedule
+from marac.meetings.models import AgendaItem, Meeting
+from marac.referrals import service as referrals
+from marac.referrals.models import Referral
+from tests.conftest import CONFERENCE, dash_body, make_client, make_referral, session_cookie_for
+
+TODAY = date(2026, 11, 21)
+
+
+# --- cut-offs and the schedule ------------------------------------------------------------
+
+def test_cut_offs_skip_christmas_easter_and_the_early_may_bank_holiday():
+    # Christmas 2026: Fri 25th, Sat 26th, Boxing Day observed Mon 28th.
+    assert schedule.working_days_before(date(2026, 12, 29), 1) == date(2026, 12, 24)
+    assert schedule.working_days_before(date(2026, 12, 29), 3) == date(2026, 12, 22)
+    # Easter 2026: Good Friday 3 April, Easter Monday 6 April.
+    assert schedule.working_days_before(date(2026, 4, 8), 2) == date(2026, 4, 2)
+    # Early May bank holiday, Monday 4 May 2026.
+    assert schedule.working_days_before(date(2026, 5, 6), 2) == date(2026, 5, 1)
+
+
+def test_scotland_counts_its_own_bank_holidays():
+    # 2 January is a bank holiday in Scotland only.
+    assert schedule.working_days_before(date(2026, 1, 5), 1, "england_wales") == date(2026, 1, 2)
+    assert schedule.working_days_before(date(2026, 1, 5), 1, "scotland") == date(2025, 12, 31)
+
+
+def test_a_referral_one_second_before_midnight_on_the_cut_off_day_still_makes_the_meeting():
+    # 1 June 2026 is summer time: the UK day ends at 23:00 UTC.
+    assert uk_date(datetime(2026, 6, 1, 22, 59, 59, tzinfo=UTC)) == date(2026, 6, 1)
+    assert uk_date(datetime(2026, 6, 1, 23, 0, 0, tzinfo=UTC)) == date(2026, 6, 2)
+
+
+async def test_the_cut_off_decides_the_meeting_to_the_second(personas):
+    conference = await Conference.get(slug=CONFERENCE)
+    meeting = await schedule.meeting_for_referral(conference, date(2026, 6, 1))
+    last_second = uk_date(datetime.combine(meeting.cut_off, datetime.max.time(), tzinfo=UTC) - timedelta(hours=1, seconds=0))
+    first_second_after = uk_date(datetime.combine(meeting.cut_off + timedelta(days=1), datetime.min.time(), tzinfo=UTC) - timedelta(hours=1) + timedelta(seconds=1))
+    assert (await schedule.meeting_for_referral(conference, last_second)).id == meeting.id
+    later = await schedule.meeting_for_referral(conference, first_second_after)
+    assert later.id != meeting.id and later.date > meeting.date
+
+
+async def test_meetings_follow_the_cadence_and_a_bank_holiday_moves_one(personas):
+    conference = await Conference.get(slug=CONFERENCE)
+    conference.first_date = date(2026, 3, 23)  # a Monday; 6 April is Easter Monday
+    conference.weekday = "monday"
+    await conference.save()
+    meetings = await schedule.upcoming(conference, date(2026, 3, 23), 4)
+    assert [m.slot_date for m in meetings] == [date(2026, 3, 23), date(2026, 4, 6), date(2026, 4, 20), date(2026, 5, 4)]
+    assert meetings[1].date == date(2026, 4, 7) and meetings[3].date == date(2026, 5, 5)
+    assert meetings[1].cut_off == schedule.working_days_before(date(2026, 4, 7), 5)
+    conference.move_on_bank_holiday = False
+    await conference.save()
+    await Meeting.filter(conference=conference).delete()
+    kept = await schedule.upcoming(conference, date(2026, 3, 23), 2)
+    assert kept[1].date == date(2026, 4, 6)
+
+
+async def test_the_api_lists_meetings_from_a_date(client, personas):
+    answer = await client.get(f"/api/v1/conferences/{CONFERENCE}/meetings?from=2026-12-01&count=3", headers=personas["police"].bearer)
+    items = answer.json()["items"]
+    assert answer.status_code == 200 and len(items) == 3
+    assert all(date.fromisoformat(m["date"]) >= date(2026, 12, 1) for m in items)
+    assert all(date.fromisoformat(m["cut_off"]) < date.fromisoformat(m["date"]) for m in items)
+    bad = await client.get(f"/api/v1/conferences/{CONFERENCE}/meetings?count=1000", headers=personas["police"].bearer)
+    assert bad.status_code == 422
+
+
+# --- the agenda ------------------------------------------------------------------------------
+
+async def accepted(personas, **body) -> Referral:
+    referral = await make_referral(personas["police"], dash_body(**body))
+    return await referrals.decide(await viewer_for(personas["coordinator"].user), referral.id, "accept", None)
+
+
+async def meeting_of(referral: Referral) -> Meeting:
+    return await Meeting.get(id=referral.expected_meeting_id).prefetch_related("conference")
+
+
+async def test_over_capacity_repeats_and_the_highest_risk_stay_and_the_rest_move_on(personas):
+    conference = await Conference.get(slug=CONFERENCE)
+    conference.type_settings = {**conference.type_settings, "capacity": 2}
+    await conference.save()
+    # All received by the cut-off of the meeting of 10 November (3 November).
+    old = await accepted(personas, yes=18, received_at="2025-09-01", victim={"name": "Ann Old", "date_of_birth": "1950-01-01"})
+    low = await accepted(personas, yes=14, received_at="2026-10-30", victim={"name": "Lou Low", "date_of_birth": "1960-01-01"})
+    high = await accepted(personas, yes=20, received_at="2026-10-31", victim={"name": "Hal High", "date_of_birth": "1970-01-01"})
+    first = await accepted(personas, yes=14, received_at="2026-06-01")
+    repeat = await accepted(personas, yes=14, received_at="2026-11-02")  # same victim and perpetrator as `first`
+    assert repeat.is_repeat and not high.is_repeat
+    meeting = await Meeting.get(id=repeat.expected_meeting_id).prefetch_related("conference")
+    assert meeting.date == date(2026, 11, 10)
+    await Referral.filter(id=first.id).update(status="heard")  # `first` was heard in June
+    await agenda.build(meeting)
+    items = {i.referral_id: i for i in await AgendaItem.filter(meeting=meeting)}
+    # Repeats first, then the highest risk; an old referral never listed waits its turn too.
+    assert {rid for rid, i in items.items() if i.state == "listed"} == {repeat.id, high.id}
+    moved = {rid: i for rid, i in items.items() if i.state == "overflow"}
+    assert set(moved) == {old.id, low.id}
+    assert all(i.reason == "Over capacity (2 cases): moved to the next meeting" for i in moved.values())
+    nxt = await Meeting.filter(conference=conference, date__gt=meeting.date).order_by("date").first().prefetch_related("conference")
+    await agenda.build(nxt)
+    assert {i.referral_id for i in await AgendaItem.filter(meeting=nxt, state="listed")} == {old.id, low.id}
+
+
+async def test_building_twice_changes_nothing_and_keeps_the_coordinators_order(personas):
+    a = await accepted(personas, yes=20)
+    await accepted(personas, yes=15, received_at="2026-11-03")
+    meeting = await meeting_of(a)
+    await agenda.build(meeting)
+    items = await AgendaItem.filter(meeting=meeting).order_by("position")
+    coordinator = await viewer_for(personas["coordinator"].user)
+    await agenda.move_item(coordinator, meeting, items[1].id, -1)
+    before = [(i.id, i.number, i.section, i.position, i.state) for i in await AgendaItem.filter(meeting=meeting).order_by("id")]
+    await agenda.build(meeting)
+    await agenda.build(meeting)
+    after = [(i.id, i.number, i.section, i.position, i.state) for i in await AgendaItem.filter(meeting=meeting).order_by("id")]
+    assert before == after
+
+
+async def test_a_deferred_case_goes_to_the_next_meeting_with_its_reason(personas):
+    a = await accepted(personas)
+    meeting = await meeting_of(a)
+    await agenda.build(meeting)
+    item = await AgendaItem.get(meeting=meeting, referral_id=a.id)
+    coordinator = await viewer_for(personas["coordinator"].user)
+    await agenda.defer(coordinator, meeting, item.id, "Referrer cannot attend")
+    await agenda.build(meeting)
+    assert (await AgendaItem.get(id=item.id)).state == "deferred"
+    nxt = await Meeting.filter(conference_id=meeting.conference_id, date__gt=meeting.date).order_by("date").first().prefetch_related("conference")
+    await agenda.build(nxt)
+    assert await AgendaItem.exists(meeting=nxt, referral_id=a.id, state="listed")
+
+
+async def test_publishing_freezes_the_agenda_and_a_later_acceptance_goes_to_the_next_meeting(client, personas):
+    a = await accepted(personas)
+    meeting = await meeting_of(a)
+    late = await make_referral(personas["police"], dash_body(received_at=meeting.cut_off.isoformat(),
+                                                             victim={"name": "Late Person", "date_of_birth": "1980-01-01"}))
+    published = await client.post(f"/api/v1/meetings/{meeting.id}/agenda/publish", headers=personas["coordinator"].bearer)
+    assert published.status_code == 200
+    listed = [i["referral_id"] for s in published.json()["sections"] for i in s["items"]]
+    assert a.id in listed and late.id not in listed
+    decided = await client.post(f"/api/v1/referrals/{late.id}/decision", json={"decision": "accept"}, headers=personas["coordinator"].bearer)
+    assert decided.json()["meeting_id"] != meeting.id
+    again = await client.get(f"/api/v1/meetings/{meeting.id}/agenda", headers=personas["chair"].bearer)
+    assert again.json() == published.json()  # the frozen snapshot
+    coordinator = await viewer_for(personas["coordinator"].user)
+    meeting = await Meeting.get(id=meeting.id).prefetch_related("conference")
+    try:
+        await agenda.build(meeting)
+        raise AssertionError("a published agenda must not rebuild")
+    except Exception as exc:  # noqa: BLE001
+        assert "frozen" in str(exc)
+    assert coordinator
+
+
+async def test_a_cancelled_meetings_cases_move_to_the_next_one(personas):
+    a = await accepted(personas)
+    meeting = await meeting_of(a)
+    await agenda.build(meeting)
+    await schedule.cancel(await viewer_for(personas["coordinator"].user), meeting)
+    nxt = await Meeting.filter(conference_id=meeting.conference_id, date__gt=meeting.date).order_by("date").first().prefetch_related("conference")
+    await agenda.build(nxt)
+    assert await AgendaItem.exists(meeting=nxt, referral_id=a.id, state="listed")
+
+
+async def test_the_coordinator_adds_an_urgent_case_to_an_emergency_meeting(personas):
+    a = await accepted(personas)
+    coordinator = await viewer_for(personas["coordinator"].user)
+    conference = await Conference.get(slug=CONFERENCE)
+    emergency = await schedule.add_emergency(coordinator, conference, TODAY + timedelta(days=2), TODAY)
+    emergency = await Meeting.get(id=emergency.id).prefetch_related("conference")
+    await agenda.build(emergency)
+    assert not await AgendaItem.exists(meeting=emergency)  # nothing arrives by itself
+    await agenda.add_case(coordinator, emergency, a.id)
+    await agenda.build(emergency)
+    assert await AgendaItem.exists(meeting=emergency, referral_id=a.id, state="listed", added_manually=True)
+
+
+# --- the research list -------------------------------------------------------------------------
+
+async def published_meeting(client, personas) -> Meeting:
+    a = await accepted(personas)
+    meeting = await meeting_of(a)
+    await client.post(f"/api/v1/meetings/{meeting.id}/agenda/publish", headers=personas["coordinator"].bearer)
+    return meeting
+
+
+async def test_the_research_list_has_limited_identifiers_only(client, personas):
+    meeting = await published_meeting(client, personas)
+    answer = await client.get(f"/api/v1/meetings/{meeting.id}/research-list", headers=personas["health"].bearer)
+    assert answer.status_code == 200
+    item = answer.json()["items"][0]
+    assert set(item) == {"case_id", "label", "kind", "victim", "perpetrators", "children"}
+    assert set(item["victim"]) == {"name", "date_of_birth", "address"}
+    text = answer.text
+    assert "Jane Doe" in text and "NS1 1AA" in text and "Amy Doe" in text
+    for secret in ("07700 900123", "Escalating threats", "safe_to_call", "answers", "score"):
+        assert secret not in text
+
+
+async def test_non_members_get_404_for_the_research_list(client, personas):
+    meeting = await published_meeting(client, personas)
+    for persona, status in [("housing", 404), ("health", 200), ("childrens", 200), ("admin", 403), ("auditor", 403)]:
+        answer = await client.get(f"/api/v1/meetings/{meeting.id}/research-list", headers=personas[persona].bearer)
+        assert answer.status_code == status, persona
+
+
+async def test_agency_research_is_seen_by_the_coordinator_not_by_other_agencies(app, client, personas):
+    meeting = await published_meeting(client, personas)
+    case_id = (await client.get(f"/api/v1/meetings/{meeting.id}/research-list", headers=personas["health"].bearer)).json()["items"][0]["case_id"]
+    put = await client.put(f"/api/v1/meetings/{meeting.id}/cases/{case_id}/research", json={"known": True, "summary": "GP saw injuries in October"},
+                           headers=personas["health"].bearer)
+    assert put.status_code == 200
+    async with make_client(app) as coordinator, make_client(app) as police:
+        coordinator.cookies.update(await session_cookie_for(personas["coordinator"]))
+        page = (await coordinator.get(f"/meetings/{meeting.id}")).text
+        assert "GP saw injuries in October" in page
+        police.cookies.update(await session_cookie_for(personas["police"]))
+        assert "GP saw injuries" not in (await police.get(f"/meetings/{meeting.id}")).text
+
+
+async def test_each_member_agency_gets_its_research_list_as_a_pdf(client, personas):
+    meeting = await published_meeting(client, personas)
+    await queue.drain()
+    answer = await client.get(f"/api/v1/meetings/{meeting.id}/agenda.pdf", headers=personas["health"].bearer)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(answer.content)).pages)
+    assert "Jane Doe" in text and "OFFICIAL-SENSITIVE" in text and "Northshire NHS Trust" in text
+    assert "Escalating threats" not in text and "07700" not in text
+    assert (await client.get(f"/api/v1/meetings/{meeting.id}/agenda.pdf", headers=personas["housing"].bearer)).status_code == 404
+
+
+async def test_the_calendar_feed_has_dates_and_no_cases(client, personas):
+    await accepted(personas)
+    conference = await Conference.get(slug=CONFERENCE)
+    feed = await client.get(f"/calendar/{conference.calendar_token}.ics")
+    assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
+    assert "BEGIN:VEVENT" in feed.text and "Referral cut-off" in feed.text
+    assert "Jane" not in feed.text and "Doe" not in feed.text
+    assert (await client.get("/calendar/not-the-token.ics")).status_code == 404

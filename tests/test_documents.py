@@ -1,0 +1,342 @@
+"""Generated PDFs: marked on every page, inert user text, no fetching beyond our own
+stylesheet, nothing identifying in the metadata, and stored files that cannot be swapped."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import os
+import re
+import stat
+import threading
+from collections.abc import AsyncIterator, Iterator
+from datetime import date
+
+import pytest
+from jinja2 import ChoiceLoader, DictLoader
+from pypdf import PdfReader
+from weasyprint import HTML
+from weasyprint.formatting_structure import boxes
+from weasyprint.urls import FatalURLFetchingError, fetch
+
+from marac import settings
+from marac.agencies.models import Agency, Conference
+from marac.documents import pool, render, store
+from marac.documents.models import Document
+from marac.meetings.models import Meeting
+
+from .conftest import CONFERENCE
+
+REFERENCE = "MARAC-AG-20261124-3F9A-C21B"
+RECIPIENT = "Northshire Police"
+MARKING = "OFFICIAL-SENSITIVE"
+
+
+def agenda_context(cases: int, **overrides) -> dict:
+    listed = []
+    for n in range(1, cases + 1):
+        listed.append({
+            "label": f"Case {n}",
+            "kind": ("new", "repeat", "transfer")[n % 3],
+            "victim": {"name": f"Victim Number{n}", "date_of_birth": date(1990, 3, 14),
+                       "address": f"Flat {n}, 1 High Street, Northshire NS1 1AA"},
+            "perpetrators": [{"name": f"Perpetrator Number{n}", "date_of_birth": date(1985, 7, 1)}],
+            "children": [{"name": f"Child Number{n}", "date_of_birth": None}] if n % 2 else [],
+        })
+    context = {
+        "conference_name": "Northshire DA MARAC", "meeting_date": date(2026, 11, 24),
+        "cut_off": date(2026, 11, 17), "venue": None, "recipient": RECIPIENT,
+        "reference": REFERENCE, "version": 2, "cases": listed,
+    }
+    context.update(overrides)
+    return context
+
+
+def page_texts(pdf: bytes) -> list[str]:
+    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def squashed(text: str) -> str:
+    # Wrapped lines (and words broken by overflow-wrap) come back with line breaks in them.
+    return re.sub(r"\s+", "", text)
+
+
+class RecordingHandler(http.server.BaseHTTPRequestHandler):
+    requests: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        RecordingHandler.requests.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/css")
+        self.end_headers()
+        self.wfile.write(b"body { color: red }")
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def http_server() -> Iterator[str]:
+    """A local server that records every request: any request at all is a failure."""
+    RecordingHandler.requests = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RecordingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def document_store(tmp_path) -> Iterator:
+    real = settings.get()
+    settings.override(settings.load({**os.environ, "MARAC_DOCUMENT_STORE": str(tmp_path / "documents")}))
+    try:
+        yield settings.get().document_store
+    finally:
+        settings.override(real)
+
+
+@pytest.fixture
+async def meeting(personas) -> AsyncIterator[Meeting]:
+    conference = await Conference.get(slug=CONFERENCE)
+    created = await Meeting.create(conference=conference, date=date(2026, 11, 24), cut_off=date(2026, 11, 17))
+    yield created
+    # Not in conftest's table list yet: remove ours so agencies (RESTRICT) can be deleted.
+    await Document.all().delete()
+
+
+@pytest.fixture(scope="module")
+def rendered_pool() -> Iterator[None]:
+    yield
+    pool.shutdown()
+
+
+# Every page ------------------------------------------------------------------------------
+
+def test_every_page_carries_marking_reference_page_number_and_recipient():
+    pdf, pages = render.render_pdf("agenda.html", agenda_context(40), title="Research list")
+    texts = page_texts(pdf)
+    assert pages == len(texts) >= 3
+    for number, text in enumerate(texts, start=1):
+        assert MARKING in text, number
+        assert f"Page {number} of {pages}" in text, number
+        assert REFERENCE in text, number
+        assert f"For: {RECIPIENT}, version 2" in text, number
+
+
+def test_a_table_longer_than_a_page_repeats_its_header():
+    context = agenda_context(1)
+    context["cases"][0]["children"] = [{"name": f"Child {n}", "date_of_birth": date(2015, 1, 1)} for n in range(90)]
+    pdf, pages = render.render_pdf("agenda.html", context, title="Research list")
+    with_rows = [text for text in page_texts(pdf) if re.search(r"Child \d+ ", text)]
+    assert pages >= 3 and len(with_rows) >= 2
+    for text in with_rows:
+        assert "Role" in text and "Date of birth" in text
+
+
+def test_long_words_wrap_inside_the_page():
+    unbroken = "Averyveryverylongaddresswithoutanyspaces" * 8
+    context = agenda_context(3)
+    context["cases"][1]["victim"]["address"] = unbroken
+    context["cases"][1]["victim"]["name"] = unbroken
+    document = HTML(string=render.render_html("agenda.html", context), base_url=render.ASSETS_URL,
+                    url_fetcher=render.AssetFetcher()).render()
+    for page in document.pages:
+        page_box = page._page_box
+        right = page_box.margin_width() - page_box.margin_right
+        for box in page_box.descendants():
+            if isinstance(box, boxes.TextBox):
+                assert box.position_x + box.width <= right + 0.5, box.text
+    assert squashed(unbroken) in squashed(page_texts(document.write_pdf())[0])
+
+
+def test_no_cases_says_so():
+    pdf, _ = render.render_pdf("agenda.html", agenda_context(0), title="Research list")
+    assert "No cases are listed for your agency" in page_texts(pdf)[0]
+
+
+def test_a_missing_field_is_an_error_not_a_blank():
+    context = agenda_context(1)
+    del context["cases"][0]["victim"]["address"]
+    with pytest.raises(Exception, match="address"):
+        render.render_pdf("agenda.html", context, title="Research list")
+
+
+# User text is inert, and nothing is fetched -------------------------------------------------
+
+def test_user_text_is_shown_literally_and_nothing_is_fetched(http_server):
+    hostile = {
+        "victim": f'<img src="{http_server}/victim.png"> Jane',
+        "address": '<link rel="stylesheet" href="file:///etc/passwd"> 1 High Street',
+        "perpetrator": "</td></tr></table><style>body { display: none }</style>",
+        "child": f"@import url({http_server}/x.css); * {{ color: red }}",
+    }
+    context = agenda_context(2, conference_name=f'<link rel="attachment" href="{http_server}/a.txt">MARAC',
+                             venue=f"<iframe src='{http_server}/v'></iframe>")
+    case = context["cases"][0]
+    case["victim"]["name"], case["victim"]["address"] = hostile["victim"], hostile["address"]
+    case["perpetrators"][0]["name"] = hostile["perpetrator"]
+    case["children"] = [{"name": hostile["child"], "date_of_birth": None}]
+    html = render.render_html("agenda.html", context)
+    assert "<img" not in html and "<style>" not in html and "&lt;img" in html
+
+    pdf, _ = render.render_pdf("agenda.html", context, title="Research list")
+    text = squashed("".join(page_texts(pdf)))
+    for value in hostile.values():
+        assert squashed(value) in text
+    assert "VictimNumber2" in text  # the second case still rendered: the markup broke nothing
+    assert RecordingHandler.requests == []
+    assert not PdfReader(io.BytesIO(pdf)).attachments
+
+
+def test_a_template_that_asks_for_anything_else_fails_without_fetching(http_server, monkeypatch):
+    # Templates are ours, but a mistake in one must stop the render, not reach out.
+    for source in (
+        f'<img src="{http_server}/logo.png">',
+        f'<link rel="stylesheet" href="{http_server}/x.css">',
+        '<link rel="stylesheet" href="file:///etc/passwd">',
+        f"<style>@import url({http_server}/y.css);</style>",
+    ):
+        probe = {"probe.html": '{% extends "base.html" %}{% block title %}Probe{% endblock %}'
+                               "{% block content %}" + source + "{% endblock %}"}
+        monkeypatch.setattr(render.environment, "loader", ChoiceLoader([DictLoader(probe), render.environment.loader]))
+        with pytest.raises(render.RenderError):
+            render.render_pdf("probe.html", {"reference": REFERENCE, "recipient": RECIPIENT, "version": 1}, title="Probe")
+        monkeypatch.undo()
+    assert RecordingHandler.requests == []
+
+
+def test_a_template_cannot_attach_files(http_server, monkeypatch):
+    # <link rel=attachment> would embed a file in the PDF; metadata (attachments included)
+    # is never taken from the HTML, so it is not even fetched.
+    probe = {"probe.html": '{% extends "base.html" %}{% block title %}Probe{% endblock %}{% block content %}'
+                           f'<link rel="attachment" href="{http_server}/a.txt">'
+                           '<link rel="attachment" href="pdf.css">{% endblock %}'}
+    monkeypatch.setattr(render.environment, "loader", ChoiceLoader([DictLoader(probe), render.environment.loader]))
+    pdf, _ = render.render_pdf("probe.html", {"reference": REFERENCE, "recipient": RECIPIENT, "version": 1}, title="Probe")
+    assert not PdfReader(io.BytesIO(pdf)).attachments
+    assert RecordingHandler.requests == []
+
+
+@pytest.mark.parametrize("url", [
+    "file:///etc/passwd",
+    "http://127.0.0.1:9/x.css",
+    "https://example.org/pdf.css",
+    "ftp://example.org/pdf.css",
+    "data:text/css,body{color:red}",
+    render.ASSETS_URL + "../base.html",
+    render.ASSETS_URL + "%2e%2e/base.html",
+    render.ASSETS_URL + "./pdf.css",
+    render.ASSETS_URL + "pdf.css?x=1",
+    render.ASSETS_URL + "pdf.css#x",
+    render.ASSETS_URL + "missing.css",
+    render.ASSETS_URL,
+    "file://otherhost" + render.ASSETS_DIR.as_posix() + "/pdf.css",
+    "//example.org/pdf.css",
+    "pdf.css",
+])
+def test_the_fetcher_refuses_everything_outside_the_assets_folder(url):
+    fetcher = render.AssetFetcher()
+    with pytest.raises(render.RefusedURL):
+        fetcher.fetch(url)
+    # As WeasyPrint calls it: a refusal is fatal, so the render stops.
+    with pytest.raises(FatalURLFetchingError):
+        with fetch(fetcher, url):
+            pass
+
+
+def test_the_fetcher_serves_the_stylesheet():
+    with fetch(render.AssetFetcher(), render.ASSETS_URL + "pdf.css") as response:
+        assert response.content_type == "text/css"
+        assert response.read() == (render.ASSETS_DIR / "pdf.css").read_bytes()
+
+
+# Metadata ----------------------------------------------------------------------------------
+
+def test_metadata_has_the_given_title_and_nothing_identifying():
+    context = agenda_context(3)
+    context["cases"][0]["victim"]["name"] = "Zebedee Quartermaine"
+    pdf, _ = render.render_pdf("agenda.html", context, title="Research list")
+    reader = PdfReader(io.BytesIO(pdf))
+    metadata = reader.metadata
+    assert metadata.title == "Research list"
+    assert metadata.author == "MARAC"
+    assert metadata.creator == "MARAC" and metadata.producer == "MARAC"
+    assert "Zebedee" not in repr(dict(metadata))
+    assert RECIPIENT not in repr(dict(metadata))
+    assert reader.xmp_metadata is None
+    assert reader.outline == []  # no bookmarks: headings may name a case
+
+
+# Store -------------------------------------------------------------------------------------
+
+async def test_save_is_idempotent_private_and_checked_on_read(meeting, document_store):
+    agency = await Agency.get(name=RECIPIENT)
+    pdf, pages = render.render_pdf("agenda.html", agenda_context(2), title="Research list")
+    reference = store.new_reference("agenda", meeting.date)
+    first = await store.save("agenda", meeting.id, agency.id, 1, pdf, pages, reference=reference)
+    again = await store.save("agenda", meeting.id, agency.id, 1, pdf + b"%again", pages, reference="other")
+    assert again.id == first.id and again.reference == reference
+    assert await Document.filter(meeting_id=meeting.id).count() == 1
+    assert [p.name for p in document_store.iterdir()] == [first.file_name]
+
+    path = document_store / first.file_name
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert first.sha256 == hashlib.sha256(pdf).hexdigest() and first.size == len(pdf) and first.pages == pages
+    assert store.read(first) == pdf
+
+    path.write_bytes(pdf.replace(b"%PDF", b"%PDX", 1))
+    with pytest.raises(store.DocumentCorrupt):
+        store.read(first)
+    path.unlink()
+    with pytest.raises(store.DocumentCorrupt):
+        store.read(first)
+
+
+async def test_a_new_version_is_a_new_row_and_file(meeting, document_store):
+    agency = await Agency.get(name=RECIPIENT)
+    one = await store.save("agenda", meeting.id, agency.id, 1, b"%PDF-1 one", 1, reference="R1")
+    two = await store.save("agenda", meeting.id, agency.id, 2, b"%PDF-1 two", 1, reference="R2")
+    assert one.file_name != two.file_name
+    assert store.read(one) == b"%PDF-1 one" and store.read(two) == b"%PDF-1 two"
+
+
+async def test_a_file_name_from_the_database_cannot_point_elsewhere(meeting, document_store):
+    agency = await Agency.get(name=RECIPIENT)
+    document = await store.save("agenda", meeting.id, agency.id, 1, b"%PDF-1", 1, reference="R1")
+    document.file_name = "../../etc/passwd"
+    with pytest.raises(store.DocumentCorrupt):
+        store.read(document)
+
+
+def test_references_name_kind_and_date_and_differ():
+    first = store.new_reference("agenda", date(2026, 11, 24))
+    assert re.fullmatch(r"MARAC-AG-20261124-[0-9A-F]{4}-[0-9A-F]{4}", first)
+    assert store.new_reference("minutes", date(2026, 11, 24)).startswith("MARAC-MN-20261124-")
+    assert len({store.new_reference("agenda", date(2026, 11, 24)) for _ in range(50)}) == 50
+
+
+# Pool --------------------------------------------------------------------------------------
+
+async def test_the_pool_renders_the_same_document(rendered_pool):
+    context = agenda_context(30)
+    _, expected = render.render_pdf("agenda.html", context, title="Research list")
+    pdf, pages = await pool.render("agenda.html", context, title="Research list")
+    assert pages == expected
+    assert f"Page 1 of {pages}" in page_texts(pdf)[0]
+    assert PdfReader(io.BytesIO(pdf)).metadata.title == "Research list"
+
+
+async def test_a_failed_render_in_the_pool_raises_and_the_pool_survives(rendered_pool):
+    context = agenda_context(1)
+    del context["cases"][0]["victim"]["address"]
+    with pytest.raises(Exception, match="address"):
+        await pool.render("agenda.html", context, title="Research list")
+    # The pool survives a failed render.
+    _, pages = await pool.render("agenda.html", agenda_context(1), title="Research list")
+    assert pages == 1
