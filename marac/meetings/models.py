@@ -30,6 +30,7 @@ class Meeting(Model):
     class Meta:
         table = "meeting"
         unique_together = (("conference", "slot_date"),)
+        indexes = (("conference_id", "date"),)
         ordering = ["date"]
 
 

@@ -5,6 +5,7 @@ from json import dumps, loads
 from marac.agencies.models import new_id, new_token
 from tortoise.fields.base import OnDelete
 from tortoise import fields
+from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
     initial = True
@@ -101,7 +102,7 @@ class Migration(migrations.Migration):
                 ('snapshot', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'meeting', 'app': 'marac', 'unique_together': (('conference', 'slot_date'),), 'pk_attr': 'id'},
+            options={'table': 'meeting', 'app': 'marac', 'unique_together': (('conference', 'slot_date'),), 'indexes': [Index(fields=['conference_id', 'date'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -243,7 +244,7 @@ class Migration(migrations.Migration):
                 ('decided_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'referral', 'app': 'marac', 'pk_attr': 'id'},
+            options={'table': 'referral', 'app': 'marac', 'indexes': [Index(fields=['conference_id', 'status', 'received_at']), Index(fields=['victim_person_id', 'received_at'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(

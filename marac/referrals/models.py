@@ -98,6 +98,9 @@ class Referral(Model):
     class Meta:
         table = "referral"
         ordering = ["-received_at", "-created_at"]
+        # One meeting's work reads only its conference's pending referrals (status first),
+        # and repeats read one victim's referrals: neither scans the history.
+        indexes = (("conference_id", "status", "received_at"), ("victim_person_id", "received_at"))
 
 
 class ReferralPerson(Model):
