@@ -95,6 +95,7 @@ REFERRALS = [
 async def _load_referrals() -> None:
     from marac.agencies.access import viewer_for
     from marac.agencies.auth import today
+    from marac.meetings import schedule
     from marac.referrals import service as referrals
     from marac.referrals.models import Referral
 
@@ -102,7 +103,11 @@ async def _load_referrals() -> None:
         return
     for email, body in REFERRALS:
         user = await User.get(email=email)
-        await referrals.submit(await viewer_for(user), {**body, "received_at": today().isoformat()}, today())
+        # Received in time for the next meeting, so its agenda has cases to show.
+        conference = await Conference.get(slug=body["conference"])
+        next_meeting = (await schedule.upcoming(conference, today(), 1))[0]
+        received = min(today(), next_meeting.cut_off)
+        await referrals.submit(await viewer_for(user), {**body, "received_at": received.isoformat()}, today())
 
 
 @dataclass(frozen=True)

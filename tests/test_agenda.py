@@ -254,3 +254,19 @@ async def test_the_calendar_feed_has_dates_and_no_cases(client, personas):
     assert "BEGIN:VEVENT" in feed.text and "Referral cut-off" in feed.text
     assert "Jane" not in feed.text and "Doe" not in feed.text
     assert (await client.get("/calendar/not-the-token.ics")).status_code == 404
+
+
+async def test_cases_whose_12_months_lapsed_since_the_last_referral_come_back_for_review(personas):
+    current = await accepted(personas, victim={"name": "Nora New", "date_of_birth": "1999-09-09"})
+    meeting = await meeting_of(current)
+    # Heard a year ago, in the fortnight before this meeting's anniversary: due for review.
+    lapsed_day = date(meeting.date.year - 1, meeting.date.month, meeting.date.day) - timedelta(days=3)
+    old = await accepted(personas, received_at=lapsed_day.isoformat(), victim={"name": "Olive Old", "date_of_birth": "1961-06-06"})
+    # Heard a year ago too, but referred again since: not lapsed.
+    again = await accepted(personas, received_at=lapsed_day.isoformat(), victim={"name": "Ada Again", "date_of_birth": "1972-02-02"})
+    await Referral.filter(id__in=[old.id, again.id]).update(status="heard")
+    await make_referral(personas["police"], dash_body(received_at="2026-09-01", victim={"name": "Ada Again", "date_of_birth": "1972-02-02"}))
+    await agenda.build(meeting)
+    reviews = await AgendaItem.filter(meeting=meeting, section="lapsed_reviews").values_list("referral_id", flat=True)
+    assert list(reviews) == [old.id]
+    assert await AgendaItem.filter(meeting=meeting, state="listed").exclude(section="lapsed_reviews").count() == 1  # reviews take no capacity
