@@ -44,6 +44,15 @@ async def make_conference(n: int) -> Conference:
     return conference
 
 
+async def copy(conn: asyncpg.Connection, people: list[tuple], referrals: list[tuple]) -> None:
+    await conn.copy_records_to_table("person", records=people,
+                                     columns=["id", "conference_id", "names", "date_of_birth", "postcode", "created_at"])
+    await conn.copy_records_to_table("referral", records=referrals, columns=[
+        "id", "conference_id", "referring_agency_id", "referrer_id", "received_at", "criteria_claimed", "criteria_met",
+        "risk", "victim", "victim_person_id", "strands", "incidents", "incidents_in_window", "summary", "consent",
+        "is_repeat", "monitoring_only", "status", "created_at"])
+
+
 async def add_history(conn: asyncpg.Connection, conferences: list[Conference], count: int, agency: Agency, user: User) -> None:
     """`count` heard referrals spread over the conferences and the last five years."""
     people, referrals = [], []
@@ -56,12 +65,7 @@ async def add_history(conn: asyncpg.Connection, conferences: list[Conference], c
         referrals.append((rid, conference.id, agency.id, user.id, received, "[]", '["visible_high_risk"]',
                           json.dumps({"instrument": "dash", "score": rng.randint(14, 24)}), "{}", pid, "[]", "[]", 0,
                           "history", "{}", False, False, "heard", now))
-    await conn.copy_records_to_table("person", records=people,
-                                     columns=["id", "conference_id", "names", "date_of_birth", "postcode", "created_at"])
-    await conn.copy_records_to_table("referral", records=referrals, columns=[
-        "id", "conference_id", "referring_agency_id", "referrer_id", "received_at", "criteria_claimed", "criteria_met",
-        "risk", "victim", "victim_person_id", "strands", "incidents", "incidents_in_window", "summary", "consent",
-        "is_repeat", "monitoring_only", "status", "created_at"])
+    await copy(conn, people, referrals)
     await conn.execute("ANALYZE referral; ANALYZE person")
 
 
@@ -74,12 +78,7 @@ async def add_pending(conn: asyncpg.Connection, conference: Conference, meeting:
         referrals.append((rid, conference.id, agency.id, user.id, meeting.cut_off - timedelta(days=rng.randint(0, 12)), "[]",
                           '["visible_high_risk"]', json.dumps({"instrument": "dash", "score": rng.randint(14, 24)}), "{}", pid,
                           "[]", "[]", 0, "waiting", "{}", rng.random() < 0.3, False, "accepted", now))
-    await conn.copy_records_to_table("person", records=people,
-                                     columns=["id", "conference_id", "names", "date_of_birth", "postcode", "created_at"])
-    await conn.copy_records_to_table("referral", records=referrals, columns=[
-        "id", "conference_id", "referring_agency_id", "referrer_id", "received_at", "criteria_claimed", "criteria_met",
-        "risk", "victim", "victim_person_id", "strands", "incidents", "incidents_in_window", "summary", "consent",
-        "is_repeat", "monitoring_only", "status", "created_at"])
+    await copy(conn, people, referrals)
 
 
 async def measure(meeting: Meeting) -> tuple[list[float], list[float]]:
