@@ -21,6 +21,7 @@ MODEL_MODULES = [
     "marac.jobs.models",
     "marac.meetings.models",
     "marac.referrals.models",
+    "marac.actions.models",
 ]
 MIGRATIONS_MODULE = "marac.migrations"
 

@@ -25,6 +25,9 @@ class Meeting(Model):
     venue = fields.CharField(max_length=200, null=True)
     published_at = fields.DatetimeField(null=True)
     snapshot = fields.JSONField(null=True)  # the agenda frozen at publication
+    confidentiality_read_at = fields.DatetimeField(null=True)
+    confidentiality_read_by = fields.CharField(max_length=32, null=True)
+    held_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -46,6 +49,11 @@ class AgendaItem(Model):
     state = fields.CharField(max_length=16, default="listed")
     reason = fields.CharField(max_length=500, null=True)
     added_manually = fields.BooleanField(default=False)
+    # At the meeting: the chair's timer and decision (heard, or deferred with a reason).
+    started_at = fields.DatetimeField(null=True)
+    ended_at = fields.DatetimeField(null=True)
+    outcome = fields.CharField(max_length=16, null=True)
+    outcome_reason = fields.CharField(max_length=500, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -1,0 +1,116 @@
+"""Actions agreed at a meeting and their history; notes taken during a case."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from marac.agencies.models import new_id
+
+ACTION_STATUSES = ("open", "in_progress", "done", "not_possible_changed_circumstances", "not_done_by_agency")
+# The two ways an action can end undone are different facts and never merged: one is the
+# world changing, the other is an agency not doing what it agreed.
+UNDONE = ("not_possible_changed_circumstances", "not_done_by_agency")
+CLOSED = ("done", *UNDONE)
+VISIBILITIES = ("all", "restricted", "chair_only")
+
+
+class Action(Model):
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    item = fields.ForeignKeyField("marac.AgendaItem", related_name="actions", on_delete=fields.RESTRICT)
+    meeting = fields.ForeignKeyField("marac.Meeting", related_name="actions", on_delete=fields.RESTRICT)
+    conference = fields.ForeignKeyField("marac.Conference", related_name="actions", on_delete=fields.RESTRICT)
+    owner_agency = fields.ForeignKeyField("marac.Agency", related_name="actions", on_delete=fields.RESTRICT)
+    description = fields.TextField()
+    due_date = fields.DateField()
+    status = fields.CharField(max_length=40, default="open")
+    # Optimistic concurrency: every change bumps it; a writer holding an older one gets 412.
+    version = fields.IntField(default=1)
+    created_by = fields.CharField(max_length=32)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "action"
+        indexes = (("owner_agency_id", "status", "due_date"), ("conference_id", "status", "due_date"))
+        ordering = ["due_date", "created_at"]
+
+
+class ActionUpdate(Model):
+    # Every change, kept: who, when, what status and what they wrote.
+    id = fields.BigIntField(primary_key=True)
+    action = fields.ForeignKeyField("marac.Action", related_name="updates", on_delete=fields.CASCADE)
+    status = fields.CharField(max_length=40)
+    text = fields.TextField(default="")
+    version = fields.IntField()
+    user_id = fields.CharField(max_length=32)
+    agency_id = fields.CharField(max_length=32)
+    at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "action_update"
+        ordering = ["id"]
+
+
+class ActionReview(Model):
+    # The chair's review of an outstanding action at a later meeting.
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    action = fields.ForeignKeyField("marac.Action", related_name="reviews", on_delete=fields.CASCADE)
+    meeting = fields.ForeignKeyField("marac.Meeting", related_name="action_reviews", on_delete=fields.CASCADE)
+    outcome = fields.CharField(max_length=40)
+    note = fields.TextField(default="")
+    user_id = fields.CharField(max_length=32)
+    at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "action_review"
+        unique_together = (("action", "meeting"),)
+
+
+class Note(Model):
+    # What was said about a case, with who may read it chosen when it is written.
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    item = fields.ForeignKeyField("marac.AgendaItem", related_name="notes", on_delete=fields.CASCADE)
+    stage = fields.CharField(max_length=32, default="discussion")
+    text = fields.TextField()
+    visibility = fields.CharField(max_length=16)
+    agencies = fields.JSONField(default=list)  # agency ids, for restricted notes
+    author_id = fields.CharField(max_length=32)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "note"
+        ordering = ["created_at"]
+
+
+class Attendance(Model):
+    # One line of the register: present, apologies or observer.
+    id = fields.BigIntField(primary_key=True)
+    meeting = fields.ForeignKeyField("marac.Meeting", related_name="attendance", on_delete=fields.CASCADE)
+    kind = fields.CharField(max_length=16)  # present | apology | observer
+    agency = fields.ForeignKeyField("marac.Agency", related_name="attendance", null=True, on_delete=fields.RESTRICT)
+    name = fields.CharField(max_length=200)
+    information_sent = fields.BooleanField(null=True)
+    information_sent_on = fields.DateField(null=True)
+    confidentiality_signed = fields.BooleanField(null=True)
+
+    class Meta:
+        table = "attendance"
+        ordering = ["kind", "id"]
+
+
+class Notification(Model):
+    # A reminder in the app for one user about one action; at most one per action, kind and day.
+    id = fields.BigIntField(primary_key=True)
+    user = fields.ForeignKeyField("marac.User", related_name="notifications", on_delete=fields.CASCADE)
+    action = fields.ForeignKeyField("marac.Action", related_name="notifications", on_delete=fields.CASCADE)
+    kind = fields.CharField(max_length=16)  # due_soon | overdue
+    day = fields.DateField()
+    emailed = fields.BooleanField(default=False)
+    read_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "notification"
+        unique_together = (("user", "action", "kind", "day"),)
+        ordering = ["-created_at"]
