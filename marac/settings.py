@@ -10,13 +10,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 ENVIRONMENTS = ("development", "test", "production", "demo")
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
 MIN_SECRET_LENGTH = 32
+DEFAULT_MAIL_FROM = "marac@localhost"
+SMTP_SCHEMES = ("smtp", "smtps")
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
 
@@ -33,6 +35,10 @@ class Settings:
     secret_key: str
     document_store: Path
     base_url: str
+    # None: no e-mail is sent; reminders are still shown in the app. May hold a password,
+    # so it stays out of the repr (and so out of any log line that prints the settings).
+    smtp_url: str | None = field(default=None, repr=False)
+    mail_from: str = DEFAULT_MAIL_FROM
 
     @property
     def production(self) -> bool:
@@ -84,6 +90,13 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
     if not database_url.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):
         raise SettingsError("MARAC_DATABASE_URL must be a sqlite:// or postgres:// URL")
 
+    smtp_url = env_vars.get("MARAC_SMTP_URL") or None
+    if smtp_url is not None:
+        _check_smtp_url(smtp_url)
+    mail_from = env_vars.get("MARAC_MAIL_FROM") or DEFAULT_MAIL_FROM
+    if "@" not in mail_from or any(c in mail_from for c in "\r\n"):
+        raise SettingsError("MARAC_MAIL_FROM must be an e-mail address")
+
     return Settings(
         env=env,
         database_url=database_url,
@@ -91,7 +104,22 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
         secret_key=secret_key,
         document_store=document_store,
         base_url=base_url,
+        smtp_url=smtp_url,
+        mail_from=mail_from,
     )
+
+
+def _check_smtp_url(url: str) -> None:
+    # The URL may hold a password: errors name the variable, never echo the value.
+    parts = urlsplit(url)
+    if parts.scheme not in SMTP_SCHEMES:
+        raise SettingsError("MARAC_SMTP_URL must be an smtp:// or smtps:// URL")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError:
+        raise SettingsError("MARAC_SMTP_URL has an invalid port") from None
+    if not parts.hostname:
+        raise SettingsError("MARAC_SMTP_URL must name a host")
 
 
 _current: Settings | None = None

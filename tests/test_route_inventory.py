@@ -35,6 +35,8 @@ PAGE_LOGIN = 303  # a page asked for without a session redirects to /login
 MEMBERS_OF_CONFERENCE = {p: 200 for p in ["admin", "coordinator", "chair", "police", "idva", "health", "childrens", "auditor"]}
 
 CASE_ROLES = ["coordinator", "chair", "police", "idva", "health", "childrens", "housing"]
+OFFICERS = {"coordinator": 200, "chair": 200}
+NOT_LIVE = {"coordinator": 409, "chair": 409}
 REFERRAL_READERS = {"coordinator": 200, "chair": 200, "police": 200}  # the conference's officers, and the referrer
 
 EXPECTED: dict[tuple[str, str], dict[str, int]] = {
@@ -110,6 +112,26 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/meetings/{meeting_id}/cases/{case_id}/reorder"): only({"coordinator": 404}, anonymous=PAGE_LOGIN),
     ("POST", "/meetings/{meeting_id}/cases/{case_id}/defer"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
     ("POST", "/meetings/{meeting_id}/cases/{case_id}/research"): only({p: 404 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
+    # running the meeting: the meeting under test is not published yet, so changes are 409
+    ("GET", "/meetings/{meeting_id}/run"): only(OFFICERS, anonymous=PAGE_LOGIN),
+    ("GET", "/meetings/{meeting_id}/cases/{case_id}"): only({"coordinator": 404, "chair": 404}, anonymous=PAGE_LOGIN),
+    ("POST", "/meetings/{meeting_id}/attendance"): only(NOT_LIVE, anonymous=PAGE_LOGIN),
+    ("POST", "/meetings/{meeting_id}/confidentiality"): only(NOT_LIVE, anonymous=PAGE_LOGIN),
+    ("POST", "/meetings/{meeting_id}/reviews/{action_id}"): only(NOT_LIVE, anonymous=PAGE_LOGIN),
+    ("POST", "/meetings/{meeting_id}/close"): only(NOT_LIVE, anonymous=PAGE_LOGIN),
+    ("POST", "/meetings/{meeting_id}/cases/{case_id}/notes"): only({"coordinator": 404, "chair": 404}, anonymous=PAGE_LOGIN),
+    ("POST", "/meetings/{meeting_id}/cases/{case_id}/actions"): only({"coordinator": 404, "chair": 404}, anonymous=PAGE_LOGIN),
+    ("POST", "/meetings/{meeting_id}/cases/{case_id}/decision"): only({"coordinator": 404, "chair": 404}, anonymous=PAGE_LOGIN),
+    ("PUT", "/api/v1/meetings/{meeting_id}/attendance"): only(NOT_LIVE),
+    ("POST", "/api/v1/meetings/{meeting_id}/cases/{case_id}/notes"): only({"coordinator": 422, "chair": 422}),
+    ("POST", "/api/v1/meetings/{meeting_id}/cases/{case_id}/actions"): only({"coordinator": 422, "chair": 422}),
+    # actions between meetings (the action id under test does not exist)
+    ("GET", "/actions"): only({p: 200 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
+    ("GET", "/actions/{action_id}"): only({p: 404 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
+    ("POST", "/actions/{action_id}/update"): only({p: 404 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
+    ("GET", "/api/v1/actions"): only({p: 200 for p in CASE_ROLES}),
+    ("PATCH", "/api/v1/actions/{action_id}"): only({p: 404 for p in CASE_ROLES}),
+    ("GET", "/notifications"): everyone(200, anonymous=PAGE_LOGIN),
     # service
     ("GET", "/api/v1/openapi.json"): everyone(200),
     ("GET", "/healthz"): everyone(200),
@@ -146,6 +168,7 @@ async def test_route_answers_each_persona_as_the_table_says(app, personas, metho
         "referral_id": referral.id,
         "meeting_id": referral.expected_meeting_id,
         "case_id": "0" * 32,
+        "action_id": "0" * 32,
         "suggestion_id": "0" * 32,
         "slug": CONFERENCE,
         "token": "not-a-real-setup-token",

@@ -147,6 +147,29 @@ async def member_tier(viewer: Viewer, conference_id: str) -> str | None:
     return membership.tier if membership else None
 
 
+# --- actions ------------------------------------------------------------------------------
+
+def action_filter(viewer: Viewer) -> Q:
+    """Actions a caller lists: the chair and coordinator, all of their conferences'; an agency,
+    the ones it owns. Admins and auditors: none."""
+    conferences = list(viewer.conference_ids)
+    if viewer.role in ("coordinator", "chair"):
+        return Q(conference_id__in=conferences)
+    if viewer.role == "member":
+        return Q(conference_id__in=conferences, owner_agency_id=viewer.agency_id)
+    return Q(id__in=[])
+
+
+async def action_access(viewer: Viewer, conference_id: str, owner_agency_id: str) -> str:
+    """'update' (owner agency, chair, coordinator), 'see' (a full-tier member: the action is in
+    its minutes) or 'none' (answer 404)."""
+    if viewer.role not in CASE_ROLES or conference_id not in viewer.conference_ids:
+        return "none"
+    if viewer.role in ("coordinator", "chair") or viewer.agency_id == owner_agency_id:
+        return "update"
+    return "see" if await member_tier(viewer, conference_id) == "full" else "none"
+
+
 def match_filter(viewer: Viewer) -> Q:
     """Possible matches between people are the coordinator's to review, per conference."""
     if viewer.role != "coordinator":

@@ -2,14 +2,18 @@
 
 With MARAC_REDIS_URL set, jobs go to arq workers through Redis, serialised as JSON and
 carrying ids only (never personal data). Without it (the embedded default), the same
-task functions run in-process on the event loop.
+task functions run in-process on the event loop, and a small daily timer here runs the
+reminders that the arq worker's cron runs otherwise.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
@@ -18,9 +22,14 @@ from marac import settings
 from marac.jobs import tasks
 from marac.jobs.models import Job
 
+log = logging.getLogger("marac.jobs")
+UK = ZoneInfo("Europe/London")
+REMINDERS_AT = time(7, 0)  # UK time, in both modes
+
 _pool: ArqRedis | None = None
 # In-process tasks are kept referenced here so the loop does not garbage-collect them mid-run.
 _running: set[asyncio.Task[None]] = set()
+_daily: asyncio.Task[None] | None = None
 
 
 def serialize(data: dict[str, Any]) -> bytes:
@@ -37,14 +46,44 @@ def redis_settings() -> RedisSettings:
     return RedisSettings.from_dsn(url)
 
 
+def next_run(at: time, now: datetime) -> datetime:
+    """The next `at` on the UK clock after `now` (an aware datetime), in UTC."""
+    local = now.astimezone(UK)
+    target = datetime.combine(local.date(), at, tzinfo=UK)
+    if target <= local:
+        target = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=UK)
+    return target.astimezone(UTC)
+
+
+async def _daily_reminders() -> None:
+    while True:
+        target = next_run(REMINDERS_AT, datetime.now(UTC))
+        # Re-checked on waking: a sleep can end early against the wall clock (suspend,
+        # clock changes), and an early run would run twice.
+        while (wait := (target - datetime.now(UTC)).total_seconds()) > 0:
+            await asyncio.sleep(wait)
+        try:
+            await tasks.run("send_reminders", None)
+        except Exception:  # tasks.run logged it; tomorrow's run goes ahead all the same
+            log.exception("send_reminders failed")
+
+
 async def start() -> None:
-    global _pool
-    if settings.get().redis_url and _pool is None:
+    global _pool, _daily
+    config = settings.get()
+    if config.redis_url and _pool is None:
         _pool = await create_pool(redis_settings(), job_serializer=serialize, job_deserializer=deserialize)
+    # With Redis the worker's cron runs the reminders; tests call the task directly.
+    if not config.redis_url and config.env != "test" and _daily is None:
+        _daily = asyncio.create_task(_daily_reminders())
 
 
 async def stop() -> None:
-    global _pool
+    global _pool, _daily
+    if _daily is not None:
+        _daily.cancel()
+        await asyncio.gather(_daily, return_exceptions=True)
+        _daily = None
     if _running:
         await asyncio.gather(*_running, return_exceptions=True)
     if _pool is not None:

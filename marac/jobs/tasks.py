@@ -10,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from marac.actions import reminders
 from marac.agencies import auth
 from marac.jobs.models import Job
 
@@ -47,9 +48,15 @@ async def render_agendas(meeting_id: str) -> None:
         await store.save("agenda", meeting.id, membership.agency_id, 1, pdf, pages, reference=reference)
 
 
+async def send_reminders() -> None:
+    """Today's (UK date) due-soon and overdue action reminders. Idempotent per day."""
+    await reminders.send_reminders(auth.today())
+
+
 TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
     "purge_expired_sessions": purge_expired_sessions,
     "render_agendas": render_agendas,
+    "send_reminders": send_reminders,
 }
 
 

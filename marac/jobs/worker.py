@@ -33,9 +33,20 @@ async def _hourly_purge(ctx: dict[str, Any]) -> None:
     await tasks.run("purge_expired_sessions", None)
 
 
+async def _daily_reminders(ctx: dict[str, Any]) -> None:
+    await tasks.run("send_reminders", None)
+
+
 class WorkerSettings:
     functions = [_arq_function(name) for name in tasks.TASKS]
-    cron_jobs = [cron(_hourly_purge, minute=7, run_at_startup=False)]
+    # arq reads cron times on this clock, not the container's: 07:00 is 07:00 in the UK,
+    # summer and winter, whatever TZ the worker runs with. arq's unique cron job ids make
+    # several workers enqueue each run once.
+    timezone = queue.UK
+    cron_jobs = [
+        cron(_hourly_purge, minute=7, run_at_startup=False),
+        cron(_daily_reminders, hour=queue.REMINDERS_AT.hour, minute=queue.REMINDERS_AT.minute, run_at_startup=False),
+    ]
     on_startup = startup
     on_shutdown = shutdown
     job_serializer = staticmethod(queue.serialize)

@@ -237,6 +237,22 @@ async def addable(meeting: Meeting) -> list[Referral]:
 
 # --- reading and publishing --------------------------------------------------------------------
 
+async def outstanding_actions(meeting: Meeting) -> list:
+    """Actions of earlier meetings not done by their due date, for review at this meeting.
+    Reads the conference's open actions only (indexed on conference, status, due date)."""
+    from marac.actions.models import Action
+
+    return await Action.filter(conference_id=meeting.conference_id, meeting__date__lt=meeting.date,
+                               due_date__lt=meeting.date).exclude(status="done").prefetch_related(
+        "owner_agency", "item", "meeting", "reviews").order_by("due_date")
+
+
+def action_entry(action) -> dict[str, Any]:  # noqa: ANN001
+    return {"action_id": action.id, "case_label": label(action.meeting, action.item), "owner_agency": action.owner_agency.name,
+            "owner_agency_id": action.owner_agency_id, "description": action.description,
+            "due_date": action.due_date.isoformat(), "status": action.status}
+
+
 async def agenda(meeting: Meeting) -> dict[str, Any]:
     """The agenda as the chair and coordinator see it: the frozen snapshot once published."""
     if meeting.snapshot is not None:
@@ -258,6 +274,7 @@ async def agenda(meeting: Meeting) -> dict[str, Any]:
             by_section.setdefault(item.section, []).append(entry)
         else:
             moved.append(entry)
+    by_section["outstanding_actions"] = [action_entry(a) for a in await outstanding_actions(meeting)]
     sections = [
         {"key": s["key"], "title": s["title"], "items": by_section.get(s["key"], [])}
         for s in meeting.conference.type_settings["sections"]

@@ -20,9 +20,9 @@ from marac import db, settings
 from marac.documents import pool
 from marac.jobs import queue
 from marac.meetings.types import conference_types, instruments
-from marac.web import api, api_meetings, api_referrals, errors, openapi
+from marac.web import api, api_actions, api_meetings, api_referrals, errors, openapi
 from marac.web.middleware import BodyTooLarge, SecurityMiddleware
-from marac.web.pages import account, admin, meetings, referrals, signin
+from marac.web.pages import account, actions, admin, meetings, notifications, referrals, signin
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -56,9 +56,12 @@ def create_app() -> Starlette:
         *admin.routes,
         *referrals.routes,
         *meetings.routes,
+        *notifications.routes,
+        *actions.routes,
         *api.routes,
         *api_referrals.routes,
         *api_meetings.routes,
+        *api_actions.routes,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),

@@ -1,0 +1,156 @@
+"""The meeting itself and actions between meetings, in the JSON API."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from starlette.requests import Request
+from starlette.routing import Route
+
+from marac.actions import service
+from marac.actions.models import ACTION_STATUSES, VISIBILITIES, Action, Note
+from marac.agencies.auth import today
+from marac.errors import RuleViolation
+from marac.referrals.schemas import Strict
+from marac.web.auth import Caller, api
+
+ActionStatus = Literal[ACTION_STATUSES]  # type: ignore[valid-type]
+Visibility = Literal[VISIBILITIES]  # type: ignore[valid-type]
+
+
+class PresentIn(Strict):
+    agency_id: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=200)
+
+
+class ApologyIn(PresentIn):
+    information_sent: bool
+    information_sent_on: date | None = None
+
+
+class ObserverIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    confidentiality_signed: bool
+
+
+class AttendanceIn(Strict):
+    present: list[PresentIn] = Field(default_factory=list, max_length=100)
+    apologies: list[ApologyIn] = Field(default_factory=list, max_length=100)
+    observers: list[ObserverIn] = Field(default_factory=list, max_length=50)
+
+
+class NoteIn(Strict):
+    text: str = Field(min_length=1, max_length=20000)
+    visibility: Visibility
+    agencies: list[str] = Field(default_factory=list, max_length=50)
+    stage: Literal["presentation", "agency_information", "victim_views", "risk_summary", "discussion"] = "discussion"
+
+
+class NoteOut(BaseModel):
+    id: str
+    case_id: str
+    text: str
+    visibility: str
+    agencies: list[str]
+    stage: str
+
+
+class ActionIn(Strict):
+    description: str = Field(min_length=1, max_length=5000)
+    owner_agency_id: str = Field(min_length=1, max_length=32)
+    due_date: date | None = Field(default=None, description="Default: the conference type's action_due_days after the meeting")
+
+
+class ActionOut(BaseModel):
+    id: str
+    version: int
+    status: str
+    description: str
+    owner_agency_id: str
+    due_date: date
+    case_label: str
+    meeting_id: str
+
+
+class ActionList(BaseModel):
+    items: list[ActionOut]
+    next: str | None = None
+
+
+class ActionPatch(Strict):
+    status: ActionStatus | None = None
+    update: str = Field(default="", max_length=5000)
+
+
+def action_out(action: Action) -> ActionOut:
+    return ActionOut(id=action.id, version=action.version, status=action.status, description=action.description,
+                     owner_agency_id=action.owner_agency_id, due_date=action.due_date,
+                     case_label=service.case_label(action), meeting_id=action.meeting_id)
+
+
+@api("coordinator", "chair", body=AttendanceIn, response=AttendanceIn)
+async def put_attendance(request: Request, caller: Caller, body: AttendanceIn) -> AttendanceIn:
+    """Replace the meeting's register: present, apologies (with information sent), observers."""
+    meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
+    await service.set_attendance(
+        caller.viewer, meeting,
+        [service.Present(p.agency_id, p.name) for p in body.present],
+        [service.Apology(a.agency_id, a.name, a.information_sent, a.information_sent_on) for a in body.apologies],
+        [service.Observer(o.name, o.confidentiality_signed) for o in body.observers],
+    )
+    return body
+
+
+@api("coordinator", "chair", body=NoteIn, response=NoteOut, status=201)
+async def create_note(request: Request, caller: Caller, body: NoteIn) -> NoteOut:
+    """A note on a case; its visibility is chosen now and never widened later."""
+    meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
+    note: Note = await service.add_note(caller.viewer, meeting, request.path_params["case_id"], body.text, body.visibility,
+                                        body.agencies, body.stage)
+    return NoteOut(id=note.id, case_id=note.item_id, text=note.text, visibility=note.visibility, agencies=note.agencies, stage=note.stage)
+
+
+@api("coordinator", "chair", body=ActionIn, response=ActionOut, status=201)
+async def create_action(request: Request, caller: Caller, body: ActionIn) -> ActionOut:
+    """An action agreed on a case, owned by a member agency."""
+    meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
+    action = await service.add_action(caller.viewer, meeting, request.path_params["case_id"], body.description,
+                                      body.owner_agency_id, body.due_date)
+    return action_out((await service.get_action(caller.viewer, action.id))[0])
+
+
+@api("coordinator", "chair", "member", response=ActionList)
+async def list_actions(request: Request, caller: Caller) -> ActionList:
+    """The caller agency's actions (chair and coordinator: all of their conferences'), by due date.
+    status: open (default), overdue, due_this_week or all."""
+    actions = await service.list_actions(caller.viewer, request.query_params.get("status", "open"), today())
+    return ActionList(items=[action_out(a) for a in actions])
+
+
+def if_match(request: Request) -> int | None:
+    """The version from If-Match: 3, "3" or W/"3"."""
+    raw = request.headers.get("if-match")
+    if raw is None:
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise RuleViolation("Bad If-Match", {"If-Match": "Send the action's version, for example If-Match: 3"})
+    return int(value)
+
+
+@api("coordinator", "chair", "member", body=ActionPatch, response=ActionOut)
+async def patch_action(request: Request, caller: Caller, body: ActionPatch) -> ActionOut:
+    """Update status and/or add an update text. Needs If-Match with the version last read: 412 if stale."""
+    action = await service.update_action(caller.viewer, request.path_params["action_id"], if_match(request), body.status, body.update)
+    return action_out(action)
+
+
+routes = [
+    Route("/api/v1/meetings/{meeting_id}/attendance", put_attendance, methods=["PUT"]),
+    Route("/api/v1/meetings/{meeting_id}/cases/{case_id}/notes", create_note, methods=["POST"]),
+    Route("/api/v1/meetings/{meeting_id}/cases/{case_id}/actions", create_action, methods=["POST"]),
+    Route("/api/v1/actions", list_actions, methods=["GET"]),
+    Route("/api/v1/actions/{action_id}", patch_action, methods=["PATCH"]),
+]

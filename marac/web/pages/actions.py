@@ -1,0 +1,224 @@
+"""The meeting as it runs (chair and coordinator) and actions between meetings (agencies)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from marac.actions import service
+from marac.actions.models import VISIBILITIES, Attendance, Note
+from marac.agencies.auth import now, today
+from marac.agencies.models import Membership
+from marac.errors import Conflict, RuleViolation, StaleVersion
+from marac.meetings import agenda
+from marac.web.auth import Caller, page
+from marac.web.templating import render
+
+REGISTER_ROWS = 12
+STAGES = [("presentation", "Referrer's presentation"), ("agency_information", "Agency information"),
+          ("victim_views", "Victim's views (advocate)"), ("risk_summary", "Risk summary"), ("discussion", "Discussion")]
+
+
+async def _agencies(meeting) -> list[tuple[str, str]]:  # noqa: ANN001
+    members = await Membership.filter(conference_id=meeting.conference_id).prefetch_related("agency").order_by("agency__name")
+    return [(m.agency_id, m.agency.name) for m in members]
+
+
+# --- the meeting ---------------------------------------------------------------------------------
+
+async def _run_page(request: Request, caller: Caller, meeting, status: int = 200, **context) -> Response:  # noqa: ANN001, ANN003
+    register = await Attendance.filter(meeting=meeting).prefetch_related("agency")
+    snapshot = await agenda.agenda(meeting)
+    return render(request, "meetings/run.html", {
+        "meeting": meeting, "conference": meeting.conference, "register": register, "agency_options": await _agencies(meeting),
+        "rows": range(REGISTER_ROWS), "agenda": snapshot, "outstanding": await service.outstanding(meeting),
+        "statuses": service.STATUS_WORDS, "items": await agenda_items(meeting), **context,
+    }, status=status)
+
+
+async def agenda_items(meeting):  # noqa: ANN001, ANN201
+    from marac.meetings.models import AgendaItem
+
+    return await AgendaItem.filter(meeting=meeting, state="listed").prefetch_related("referral", "referral__people").order_by(
+        "section", "position")
+
+
+@page("coordinator", "chair")
+async def run(request: Request, caller: Caller) -> Response:
+    meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
+    return await _run_page(request, caller, meeting)
+
+
+def _rows(form, prefix: str, fields: tuple[str, ...]) -> list[dict[str, str]]:  # noqa: ANN001
+    rows = []
+    for n in range(REGISTER_ROWS):
+        row = {f: str(form.get(f"{prefix}.{n}.{f}", "")).strip() for f in fields}
+        if row.get("name"):
+            rows.append(row)
+    return rows
+
+
+def _meeting_action(action):  # noqa: ANN001, ANN201
+    """A chair's or coordinator's POST during the meeting; errors re-show the run page."""
+
+    @page("coordinator", "chair")
+    async def handler(request: Request, caller: Caller) -> Response:
+        meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
+        try:
+            target = await action(request, caller, meeting)
+        except (RuleViolation, Conflict) as exc:
+            return await _run_page(request, caller, meeting, status=409 if isinstance(exc, Conflict) else 400,
+                                   errors=exc.fields or {"meeting": exc.message})
+        return RedirectResponse(target or f"/meetings/{meeting.id}/run", status_code=303)
+
+    handler.__name__ = action.__name__
+    return handler
+
+
+async def _attendance(request: Request, caller: Caller, meeting) -> None:  # noqa: ANN001
+    form = request.state.form
+    present = [service.Present(r["agency_id"], r["name"]) for r in _rows(form, "present", ("agency_id", "name"))]
+    apologies = []
+    for r in _rows(form, "apologies", ("agency_id", "name", "information_sent", "information_sent_on")):
+        sent_on = agenda.parse_date(r["information_sent_on"], "information_sent_on") if r["information_sent_on"] else None
+        apologies.append(service.Apology(r["agency_id"], r["name"], r["information_sent"] == "yes", sent_on))
+    observers = [service.Observer(r["name"], r["confidentiality_signed"] == "yes")
+                 for r in _rows(form, "observers", ("name", "confidentiality_signed"))]
+    await service.set_attendance(caller.viewer, meeting, present, apologies, observers)
+
+
+async def _confidentiality(request: Request, caller: Caller, meeting) -> None:  # noqa: ANN001
+    await service.confidentiality_read(caller.viewer, meeting)
+
+
+async def _review(request: Request, caller: Caller, meeting) -> None:  # noqa: ANN001
+    form = request.state.form
+    await service.review_action(caller.viewer, meeting, request.path_params["action_id"], str(form.get("outcome", "")),
+                                str(form.get("note", "")))
+
+
+async def _close(request: Request, caller: Caller, meeting) -> str:  # noqa: ANN001
+    await service.close_meeting(caller.viewer, meeting)
+    return f"/meetings/{meeting.id}"
+
+
+# --- one case --------------------------------------------------------------------------------------
+
+async def _case_page(request: Request, caller: Caller, meeting, case_id: str, status: int = 200, **context) -> Response:  # noqa: ANN001, ANN003
+    item = await service.start_case(caller.viewer, meeting, case_id) if meeting.status == "published" else await service.case_of(meeting, case_id)
+    notes = await Note.filter(item=item)
+    actions = await item.actions.all().prefetch_related("owner_agency")
+    allowed = int(meeting.conference.type_settings["minutes_per_case"])
+    elapsed = int(((item.ended_at or now()) - item.started_at).total_seconds() // 60) if item.started_at else 0
+    agencies = dict(await _agencies(meeting))
+    return render(request, "meetings/case.html", {
+        "meeting": meeting, "item": item, "referral": item.referral, "notes": notes, "actions": actions,
+        "label": agenda.label(meeting, item), "allowed": allowed, "elapsed": elapsed, "agency_names": agencies,
+        "agency_options": list(agencies.items()), "stages": STAGES, "visibilities": VISIBILITIES,
+        "default_due": meeting.date + timedelta(days=int(meeting.conference.type_settings["action_due_days"])),
+        **context,
+    }, status=status)
+
+
+@page("coordinator", "chair")
+async def case(request: Request, caller: Caller) -> Response:
+    meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
+    return await _case_page(request, caller, meeting, request.path_params["case_id"])
+
+
+def _case_action(action):  # noqa: ANN001, ANN201
+    @page("coordinator", "chair")
+    async def handler(request: Request, caller: Caller) -> Response:
+        meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
+        case_id = request.path_params["case_id"]
+        try:
+            await action(request, caller, meeting, case_id)
+        except (RuleViolation, Conflict) as exc:
+            return await _case_page(request, caller, meeting, case_id, status=409 if isinstance(exc, Conflict) else 400,
+                                    errors=exc.fields or {"case": exc.message}, values=request.state.form)
+        return RedirectResponse(f"/meetings/{meeting.id}/cases/{case_id}", status_code=303)
+
+    handler.__name__ = action.__name__
+    return handler
+
+
+async def _note(request: Request, caller: Caller, meeting, case_id: str) -> None:  # noqa: ANN001
+    form = request.state.form
+    await service.add_note(caller.viewer, meeting, case_id, str(form.get("text", "")), str(form.get("visibility", "")),
+                           [str(a) for a in form.getlist("agencies")], str(form.get("stage", "discussion")))
+
+
+async def _action(request: Request, caller: Caller, meeting, case_id: str) -> None:  # noqa: ANN001
+    form = request.state.form
+    due_text = str(form.get("due_date", "")).strip()
+    due = agenda.parse_date(due_text, "due_date") if due_text else None
+    await service.add_action(caller.viewer, meeting, case_id, str(form.get("description", "")),
+                             str(form.get("owner_agency_id", "")), due)
+
+
+async def _decide(request: Request, caller: Caller, meeting, case_id: str) -> None:  # noqa: ANN001
+    form = request.state.form
+    await service.decide_case(caller.viewer, meeting, case_id, str(form.get("outcome", "")), str(form.get("outcome_reason", "")))
+
+
+# --- actions between meetings ------------------------------------------------------------------------
+
+@page("coordinator", "chair", "member")
+async def my_actions(request: Request, caller: Caller) -> Response:
+    which = request.query_params.get("status", "open")
+    if which not in service.FILTERS:
+        which = "open"
+    actions = await service.list_actions(caller.viewer, which, today())
+    return render(request, "actions/list.html", {
+        "actions": [(a, service.case_label(a)) for a in actions], "which": which, "filters": service.FILTERS,
+        "statuses": service.STATUS_WORDS, "today": today(),
+    })
+
+
+async def _action_page(request: Request, caller: Caller, action_id: str, status: int = 200, **context) -> Response:  # noqa: ANN003
+    action, rights = await service.get_action(caller.viewer, action_id)
+    return render(request, "actions/detail.html", {
+        "action": action, "label": service.case_label(action), "may_update": rights == "update",
+        "statuses": service.STATUS_WORDS, "today": today(), **context,
+    }, status=status)
+
+
+@page("coordinator", "chair", "member")
+async def action_detail(request: Request, caller: Caller) -> Response:
+    return await _action_page(request, caller, request.path_params["action_id"])
+
+
+@page("coordinator", "chair", "member")
+async def action_update(request: Request, caller: Caller) -> Response:
+    form = request.state.form
+    action_id = request.path_params["action_id"]
+    version_text = str(form.get("version", ""))
+    try:
+        await service.update_action(caller.viewer, action_id, int(version_text) if version_text.isdigit() else None,
+                                    str(form.get("status", "")) or None, str(form.get("update", "")))
+    except StaleVersion as exc:
+        # What they typed comes back with the page; the form now carries the latest version.
+        return await _action_page(request, caller, action_id, status=412, errors={"update": exc.message},
+                                  values={"update": str(form.get("update", "")), "status": str(form.get("status", ""))})
+    except RuleViolation as exc:
+        return await _action_page(request, caller, action_id, status=400, errors=exc.fields, values=form)
+    return RedirectResponse(f"/actions/{action_id}?saved=1", status_code=303)
+
+
+routes = [
+    Route("/meetings/{meeting_id}/run", run, methods=["GET"]),
+    Route("/meetings/{meeting_id}/attendance", _meeting_action(_attendance), methods=["POST"]),
+    Route("/meetings/{meeting_id}/confidentiality", _meeting_action(_confidentiality), methods=["POST"]),
+    Route("/meetings/{meeting_id}/reviews/{action_id}", _meeting_action(_review), methods=["POST"]),
+    Route("/meetings/{meeting_id}/close", _meeting_action(_close), methods=["POST"]),
+    Route("/meetings/{meeting_id}/cases/{case_id}", case, methods=["GET"]),
+    Route("/meetings/{meeting_id}/cases/{case_id}/notes", _case_action(_note), methods=["POST"]),
+    Route("/meetings/{meeting_id}/cases/{case_id}/actions", _case_action(_action), methods=["POST"]),
+    Route("/meetings/{meeting_id}/cases/{case_id}/decision", _case_action(_decide), methods=["POST"]),
+    Route("/actions", my_actions, methods=["GET"]),
+    Route("/actions/{action_id}", action_detail, methods=["GET"]),
+    Route("/actions/{action_id}/update", action_update, methods=["POST"]),
+]

@@ -1,0 +1,343 @@
+"""Daily action reminders (issue 5): who is told, once a day, and what an e-mail may say.
+
+E-mail goes to a real SMTP server (aiosmtpd) on loopback, through the same code path as
+production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from arq.cron import next_cron
+
+from marac import settings
+from marac.actions.models import Action, Notification
+from marac.actions.reminders import send_reminders
+from marac.agencies import auth
+from marac.agencies.models import Conference, User
+from marac.jobs import queue, tasks
+from marac.jobs.worker import WorkerSettings
+from marac.meetings.models import AgendaItem
+from tests.conftest import CONFERENCE, PERSONAS, dash_body, make_client, make_referral, session_cookie_for
+from tests.test_layers import FORBIDDEN, PACKAGE, imported_modules
+
+TODAY = date(2026, 12, 1)
+DESCRIPTION = "Flag Jane Doe's address on the Northshire NHS Trust system"
+MAIL_FROM = "reminders@marac.example"
+
+
+@dataclass
+class Inbox:
+    messages: list[EmailMessage] = field(default_factory=list)
+    recipients: list[list[str]] = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802 - aiosmtpd's hook
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        self.recipients.append(list(envelope.rcpt_tos))
+        return "250 OK"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m, r in zip(self.messages, self.recipients, strict=True) if r == [address]]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def smtp_settings(url: str):
+    real = settings.get()
+    settings.override(settings.load({**os.environ, "MARAC_SMTP_URL": url, "MARAC_MAIL_FROM": MAIL_FROM}))
+    try:
+        yield
+    finally:
+        settings.override(real)
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        with smtp_settings(f"smtp://127.0.0.1:{controller.port}"):
+            yield inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def no_smtp():
+    real = settings.get()
+    settings.override(settings.load({**os.environ, "MARAC_SMTP_URL": ""}))
+    yield
+    settings.override(real)
+
+
+@pytest.fixture
+async def item(personas) -> AgendaItem:
+    referral = await make_referral(personas["police"])
+    return await AgendaItem.create(meeting_id=referral.expected_meeting_id, referral=referral, number=1, section="new_cases")
+
+
+async def make_action(item: AgendaItem, personas, due: date, status: str = "open", owner: str = "health") -> Action:
+    return await Action.create(
+        item=item, meeting_id=item.meeting_id, conference_id=(await item.referral).conference_id,
+        owner_agency_id=personas[owner].user.agency_id, description=DESCRIPTION, due_date=due, status=status,
+        created_by=personas["chair"].user.id,
+    )
+
+
+async def notified(persona) -> set[tuple[str, str, date]]:
+    return set(await Notification.filter(user_id=persona.user.id).values_list("action_id", "kind", "day"))
+
+
+async def test_due_soon_and_overdue_actions_notify_the_owner_agencys_case_users_only(smtp, personas, item):
+    today_ = await make_action(item, personas, TODAY)
+    in_three_days = await make_action(item, personas, TODAY + timedelta(days=3), status="in_progress")
+    yesterday = await make_action(item, personas, TODAY - timedelta(days=1))
+    long_overdue = await make_action(item, personas, TODAY - timedelta(days=90), status="in_progress")
+
+    result = await send_reminders(TODAY)
+
+    assert result == {"notifications": 4, "emails": 1}
+    assert await notified(personas["health"]) == {
+        (today_.id, "due_soon", TODAY), (in_three_days.id, "due_soon", TODAY),
+        (yesterday.id, "overdue", TODAY), (long_overdue.id, "overdue", TODAY),
+    }
+    for other in ("admin", "coordinator", "chair", "police", "idva", "childrens", "housing", "auditor"):
+        assert await notified(personas[other]) == set(), other
+    assert smtp.recipients == [[personas["health"].email]]
+
+
+async def test_only_active_case_roles_in_the_actions_conference_are_told(smtp, personas, item):
+    health = personas["health"].user
+    conference = await Conference.get(slug=CONFERENCE)
+
+    async def colleague(key: str, role: str = "member", active: bool = True, member_of_conference: bool = True) -> User:
+        user = await User.create(email=f"{key}@test.example.org", name=key, agency_id=health.agency_id, role=role, active=active)
+        if member_of_conference:
+            await user.conferences.add(conference)
+        return user
+
+    chair = await colleague("health-chair", role="chair")
+    coordinator = await colleague("health-coordinator", role="coordinator")
+    silent = [
+        await colleague("health-auditor", role="auditor"),
+        await colleague("health-admin", role="admin"),
+        await colleague("health-disabled", active=False),
+        await colleague("health-elsewhere", member_of_conference=False),
+    ]
+    action = await make_action(item, personas, TODAY + timedelta(days=1))
+
+    assert await send_reminders(TODAY) == {"notifications": 3, "emails": 3}
+
+    told = set(await Notification.filter(action_id=action.id).values_list("user_id", flat=True))
+    assert told == {health.id, chair.id, coordinator.id}
+    assert not told & {user.id for user in silent}
+    assert sorted(r for rs in smtp.recipients for r in rs) == sorted([health.email, chair.email, coordinator.email])
+
+
+async def test_closed_actions_and_actions_due_in_four_days_or_more_notify_nobody(smtp, personas, item):
+    for status in ("done", "not_possible_changed_circumstances", "not_done_by_agency"):
+        await make_action(item, personas, TODAY - timedelta(days=1), status=status)
+        await make_action(item, personas, TODAY + timedelta(days=1), status=status)
+    await make_action(item, personas, TODAY + timedelta(days=4))
+    await make_action(item, personas, TODAY + timedelta(days=30), status="in_progress")
+
+    assert await send_reminders(TODAY) == {"notifications": 0, "emails": 0}
+    assert await Notification.all().count() == 0
+    assert smtp.messages == []
+
+
+async def test_running_twice_the_same_day_adds_nothing_and_sends_one_email(smtp, personas, item):
+    action = await make_action(item, personas, TODAY + timedelta(days=1))
+    await make_action(item, personas, TODAY - timedelta(days=2))
+
+    first = await send_reminders(TODAY)
+    second = await send_reminders(TODAY)
+
+    assert first == {"notifications": 2, "emails": 1}
+    assert second == {"notifications": 0, "emails": 0}
+    assert await Notification.all().count() == 2
+    assert len(smtp.to(personas["health"].email)) == 1
+    assert not await Notification.filter(emailed=False).exists()
+
+    # The next day is a new reminder, and a new e-mail.
+    assert await send_reminders(TODAY + timedelta(days=1)) == {"notifications": 2, "emails": 1}
+    assert (action.id, "due_soon", TODAY + timedelta(days=1)) in await notified(personas["health"])
+    assert len(smtp.to(personas["health"].email)) == 2
+
+
+async def test_two_runs_at_once_create_each_reminder_once_and_send_one_email(smtp, personas, item):
+    for days in (-3, -1, 0, 2):
+        await make_action(item, personas, TODAY + timedelta(days=days))
+
+    results = await asyncio.gather(send_reminders(TODAY), send_reminders(TODAY))
+
+    assert sum(r["notifications"] for r in results) == 4
+    assert sum(r["emails"] for r in results) == 1
+    assert await Notification.filter(user_id=personas["health"].user.id).count() == 4
+    assert len(smtp.messages) == 1
+
+
+async def test_an_email_carries_counts_and_a_link_and_nothing_about_the_case(smtp, personas, item):
+    for days in (-5, -1, 0, 1, 3):
+        await make_action(item, personas, TODAY + timedelta(days=days))
+
+    await send_reminders(TODAY)
+
+    (message,) = smtp.to(personas["health"].email)
+    assert message["From"] == MAIL_FROM
+    assert message["To"] == personas["health"].email
+    assert message.get_content_type() == "text/plain"
+    subject, body = str(message["Subject"]), message.get_content()
+    assert f"{settings.get().base_url}/actions" in body
+    assert "2 actions overdue" in body and "3 actions due in the next 3 days" in body
+    body_dict = dash_body()
+    secrets = {
+        DESCRIPTION, "Northshire", "Northshire DA MARAC", CONFERENCE,
+        *(name for _, name, *_ in PERSONAS), *(key.capitalize() for key, *_ in PERSONAS),
+        body_dict["victim"]["name"], *(p["name"] for p in body_dict["perpetrators"]), *(c["name"] for c in body_dict["children"]),
+        "Jane", "Doe", "Roe", "Amy", body_dict["summary"], body_dict["victim"]["address"]["postcode"],
+        body_dict["victim"]["address"]["line1"], body_dict["victim"]["safe_contact"]["phone"],
+        personas["health"].email, personas["health"].user.name,
+    }
+    for text in (subject, body):
+        leaked = {s for s in secrets if s.lower() in text.lower()}
+        assert not leaked, leaked
+    # Nor an id that would let someone outside look a case up.
+    action_ids = await Action.all().values_list("id", flat=True)
+    assert not any(action_id in body for action_id in action_ids)
+    assert item.referral_id not in body
+
+
+async def test_without_smtp_notifications_are_still_made_and_nothing_fails(no_smtp, personas, item):
+    await make_action(item, personas, TODAY)
+
+    assert await send_reminders(TODAY) == {"notifications": 1, "emails": 0}
+    assert await Notification.filter(user_id=personas["health"].user.id, emailed=False).count() == 1
+
+
+async def test_an_unreachable_mail_server_fails_no_run_and_a_later_run_that_day_sends(personas, item):
+    await make_action(item, personas, TODAY - timedelta(days=1))
+    with smtp_settings(f"smtp://127.0.0.1:{free_port()}"):  # nothing listens there
+        assert await send_reminders(TODAY) == {"notifications": 1, "emails": 0}
+    assert await Notification.filter(emailed=False).count() == 1
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        with smtp_settings(f"smtp://127.0.0.1:{controller.port}"):
+            assert await send_reminders(TODAY) == {"notifications": 0, "emails": 1}
+    finally:
+        controller.stop()
+    assert inbox.recipients == [[personas["health"].email]]
+    assert not await Notification.filter(emailed=False).exists()
+
+
+async def test_the_job_task_uses_the_uk_date(no_smtp, personas, item):
+    action = await make_action(item, personas, auth.today() + timedelta(days=2))
+
+    await tasks.run("send_reminders", None)
+
+    assert await notified(personas["health"]) == {(action.id, "due_soon", auth.today())}
+
+
+# --- the notifications page ------------------------------------------------------------
+
+
+async def test_the_page_lists_your_own_reminders_and_marks_them_read(app, client, no_smtp, personas, item):
+    action = await make_action(item, personas, TODAY - timedelta(days=1))
+    await send_reminders(TODAY)
+
+    client.cookies.update(await session_cookie_for(personas["health"]))
+    page = await client.get("/notifications")
+    assert page.status_code == 200
+    assert f'href="/actions/{action.id}"' in page.text
+    assert "Overdue" in page.text and (TODAY - timedelta(days=1)).strftime("%d %b %Y") in page.text
+    assert DESCRIPTION not in page.text and "Jane Doe" not in page.text
+    assert not await Notification.filter(user_id=personas["health"].user.id, read_at__isnull=True).exists()
+
+    async with make_client(app) as other:
+        other.cookies.update(await session_cookie_for(personas["police"]))
+        theirs = await other.get("/notifications")
+    assert theirs.status_code == 200
+    assert action.id not in theirs.text
+
+
+async def test_strangers_are_sent_to_sign_in(client):
+    response = await client.get("/notifications")
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+# --- settings, scheduling and layering -------------------------------------------------
+
+
+def test_smtp_settings_are_validated_without_echoing_the_url():
+    base = {"MARAC_ENV": "test"}
+    assert settings.load(base).smtp_url is None and settings.load(base).mail_from == "marac@localhost"
+    assert settings.load({**base, "MARAC_SMTP_URL": "smtps://u:p@mail.example:465"}).smtp_url == "smtps://u:p@mail.example:465"
+    for bad in ("http://u:hunter2@mail.example", "smtp://u:hunter2@mail.example:notaport", "smtp://:25"):
+        with pytest.raises(settings.SettingsError, match="MARAC_SMTP_URL") as caught:
+            settings.load({**base, "MARAC_SMTP_URL": bad})
+        assert "hunter2" not in str(caught.value)
+    with pytest.raises(settings.SettingsError, match="MARAC_MAIL_FROM"):
+        settings.load({**base, "MARAC_MAIL_FROM": "not an address"})
+    assert "hunter2" not in repr(settings.load({**base, "MARAC_SMTP_URL": "smtp://u:hunter2@mail.example:25"}))
+
+
+def test_the_in_process_timer_waits_for_seven_on_the_uk_clock():
+    at = queue.REMINDERS_AT
+    # Winter: UK time is UTC.
+    assert queue.next_run(at, datetime(2026, 1, 10, 6, 59, tzinfo=UTC)) == datetime(2026, 1, 10, 7, 0, tzinfo=UTC)
+    assert queue.next_run(at, datetime(2026, 1, 10, 7, 0, tzinfo=UTC)) == datetime(2026, 1, 11, 7, 0, tzinfo=UTC)
+    # Summer: 07:00 BST is 06:00 UTC.
+    assert queue.next_run(at, datetime(2026, 7, 1, 6, 30, tzinfo=UTC)) == datetime(2026, 7, 2, 6, 0, tzinfo=UTC)
+    # Across the spring clock change (29 March 2026): the next morning is 23 hours on.
+    assert queue.next_run(at, datetime(2026, 3, 28, 7, 0, tzinfo=UTC)) == datetime(2026, 3, 29, 6, 0, tzinfo=UTC)
+
+
+def test_the_worker_cron_runs_the_reminders_at_seven_uk_time():
+    (daily,) = [job for job in WorkerSettings.cron_jobs if job.name.endswith("_daily_reminders")]
+    assert (daily.hour, daily.minute) == (7, 0)
+    assert str(WorkerSettings.timezone) == "Europe/London"
+    # arq evaluates cron times on the worker's `timezone`: after the clock change, 07:00 BST.
+    after = next_cron(datetime(2026, 3, 28, 8, 0, tzinfo=WorkerSettings.timezone), hour=7, minute=0)
+    assert after.astimezone(UTC).replace(microsecond=0) == datetime(2026, 3, 29, 6, 0, tzinfo=UTC)
+    assert "send_reminders" in tasks.TASKS
+
+
+async def test_the_in_process_timer_runs_only_without_redis_and_outside_tests():
+    real = settings.get()
+    assert queue._daily is None  # MARAC_ENV=test: tests call the task themselves
+    await queue.stop()
+    settings.override(settings.load({**os.environ, "MARAC_ENV": "development", "MARAC_REDIS_URL": ""}))
+    try:
+        await queue.start()
+        assert queue._daily is not None and not queue._daily.done()
+    finally:
+        await queue.stop()
+        settings.override(real)
+        await queue.start()
+    assert queue._daily is None
+
+
+@pytest.mark.parametrize("part", ["actions/reminders.py", "notify"])
+def test_reminders_and_email_do_not_import_web_or_jobs(part):
+    target = PACKAGE / part
+    for path in [target] if target.is_file() else sorted(Path(target).rglob("*.py")):
+        assert not {m for m in imported_modules(path) if m.startswith(FORBIDDEN)}, path
