@@ -1,0 +1,198 @@
+"""Running the meeting and actions between meetings, as the chair, coordinator and agencies use them."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+
+from marac.actions.models import Action, ActionUpdate, Note
+from marac.agencies.access import viewer_for
+from marac.errors import RuleViolation
+from marac.meetings.models import AgendaItem, Meeting
+from marac.referrals import service as referrals
+from marac.referrals.models import Referral
+from tests.conftest import csrf_token, dash_body, make_client, make_referral, session_cookie_for
+
+
+async def live_case(client, personas) -> tuple[Meeting, str]:
+    """A published meeting with one case on it."""
+    referral = await make_referral(personas["police"], dash_body())
+    await referrals.decide(await viewer_for(personas["coordinator"].user), referral.id, "accept", None)
+    referral = await Referral.get(id=referral.id)
+    published = await client.post(f"/api/v1/meetings/{referral.expected_meeting_id}/agenda/publish", headers=personas["coordinator"].bearer)
+    assert published.status_code == 200
+    item = await AgendaItem.get(referral_id=referral.id)
+    return await Meeting.get(id=item.meeting_id), item.id
+
+
+async def agree(client, personas, meeting, case_id, owner="health", **extra) -> dict:
+    body = {"description": "Health to share GP records of injuries with the IDVA by Friday", "owner_agency_id": personas[owner].user.agency_id, **extra}
+    answer = await client.post(f"/api/v1/meetings/{meeting.id}/cases/{case_id}/actions", json=body, headers=personas["chair"].bearer)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+async def test_the_chair_records_attendance_notes_and_actions(client, personas):
+    meeting, case_id = await live_case(client, personas)
+    register = {
+        "present": [{"agency_id": personas["police"].user.agency_id, "name": "DS Green"}],
+        "apologies": [{"agency_id": personas["health"].user.agency_id, "name": "Dr Brown", "information_sent": True, "information_sent_on": "2026-11-20"}],
+        "observers": [{"name": "Student social worker", "confidentiality_signed": True}],
+    }
+    assert (await client.put(f"/api/v1/meetings/{meeting.id}/attendance", json=register, headers=personas["chair"].bearer)).status_code == 200
+    outsider = {**register, "present": [{"agency_id": personas["housing"].user.agency_id, "name": "Not a member"}]}
+    refused = await client.put(f"/api/v1/meetings/{meeting.id}/attendance", json=outsider, headers=personas["chair"].bearer)
+    assert refused.status_code == 422 and "present.0.agency_id" in refused.json()["error"]["fields"]
+    note = await client.post(f"/api/v1/meetings/{meeting.id}/cases/{case_id}/notes", headers=personas["chair"].bearer,
+                             json={"text": "Perpetrator released on bail last week", "visibility": "restricted",
+                                   "agencies": [personas["police"].user.agency_id]})
+    assert note.status_code == 201 and note.json()["visibility"] == "restricted"
+    nobody = await client.post(f"/api/v1/meetings/{meeting.id}/cases/{case_id}/notes", headers=personas["chair"].bearer,
+                               json={"text": "x", "visibility": "restricted"})
+    assert nobody.status_code == 422 and "agencies" in nobody.json()["error"]["fields"]
+    action = await agree(client, personas, meeting, case_id)
+    assert action["status"] == "open" and action["version"] == 1
+    assert date.fromisoformat(action["due_date"]) == meeting.date + timedelta(days=14)  # the type's default
+    assert "Jane" not in action["case_label"] and "Doe" not in action["case_label"]
+    outside = await client.post(f"/api/v1/meetings/{meeting.id}/cases/{case_id}/actions", headers=personas["chair"].bearer,
+                                json={"description": "Housing association to change the locks", "owner_agency_id": personas["housing"].user.agency_id})
+    assert outside.status_code == 422 and "owner_agency_id" in outside.json()["error"]["fields"]
+
+
+async def test_an_agency_sees_and_updates_only_its_own_actions(client, personas):
+    meeting, case_id = await live_case(client, personas)
+    action = await agree(client, personas, meeting, case_id, owner="health")
+    mine = (await client.get("/api/v1/actions?status=all", headers=personas["health"].bearer)).json()["items"]
+    assert [a["id"] for a in mine] == [action["id"]]
+    assert (await client.get("/api/v1/actions?status=all", headers=personas["police"].bearer)).json()["items"] == []
+    ok = await client.patch(f"/api/v1/actions/{action['id']}", json={"status": "in_progress", "update": "Records requested"},
+                            headers={**personas["health"].bearer, "If-Match": "1"})
+    assert ok.status_code == 200 and ok.json()["version"] == 2
+    # Police (full tier) can see the action in the minutes but may not change it; children's
+    # services (actions only) and housing (not a member) cannot see it at all.
+    for persona, status in [("police", 403), ("idva", 403), ("childrens", 404), ("housing", 404), ("admin", 403), ("auditor", 403)]:
+        answer = await client.patch(f"/api/v1/actions/{action['id']}", json={"update": "x"}, headers={**personas[persona].bearer, "If-Match": "2"})
+        assert answer.status_code == status, persona
+    coordinator = await client.patch(f"/api/v1/actions/{action['id']}", json={"update": "Chased"}, headers={**personas["coordinator"].bearer, "If-Match": "2"})
+    assert coordinator.status_code == 200
+
+
+async def test_a_stale_version_gets_412_and_changes_nothing(client, personas):
+    meeting, case_id = await live_case(client, personas)
+    action = await agree(client, personas, meeting, case_id)
+    first = await client.patch(f"/api/v1/actions/{action['id']}", json={"status": "done", "update": "Shared on Tuesday"},
+                               headers={**personas["health"].bearer, "If-Match": '"1"'})
+    assert first.status_code == 200
+    second = await client.patch(f"/api/v1/actions/{action['id']}", json={"status": "in_progress", "update": "Working on it"},
+                                headers={**personas["chair"].bearer, "If-Match": "1"})
+    assert second.status_code == 412 and "Someone else updated" in second.json()["error"]["message"]
+    stored = await Action.get(id=action["id"])
+    assert stored.status == "done" and stored.version == 2
+    assert await ActionUpdate.filter(action_id=action["id"]).count() == 2  # agreed + the one accepted update
+
+
+async def test_a_stale_version_on_the_page_keeps_what_was_typed(app, client, personas):
+    meeting, case_id = await live_case(client, personas)
+    action = await agree(client, personas, meeting, case_id)
+    async with make_client(app) as page:
+        page.cookies.update(await session_cookie_for(personas["health"]))
+        token = await csrf_token(page, f"/actions/{action['id']}")
+        # Someone else saves first.
+        await client.patch(f"/api/v1/actions/{action['id']}", json={"update": "Chased by the coordinator"},
+                           headers={**personas["coordinator"].bearer, "If-Match": "1"})
+        typed = "GP records sent to the IDVA by secure e-mail on 24 November"
+        answer = await page.post(f"/actions/{action['id']}/update", data={"csrf_token": token, "version": "1", "status": "done", "update": typed})
+        assert answer.status_code == 412
+        assert typed in answer.text and "Someone else updated" in answer.text
+        assert 'name="version" value="2"' in answer.text  # saving again now works
+        again = await page.post(f"/actions/{action['id']}/update", data={"csrf_token": token, "version": "2", "status": "done", "update": typed})
+        assert again.status_code == 303
+    assert (await Action.get(id=action["id"])).status == "done"
+
+
+async def test_the_two_ways_of_not_completing_stay_distinct_and_need_a_note(client, personas):
+    meeting, case_id = await live_case(client, personas)
+    a = await agree(client, personas, meeting, case_id)
+    b = await agree(client, personas, meeting, case_id)
+    for action, status in ((a, "not_possible_changed_circumstances"), (b, "not_done_by_agency")):
+        silent = await client.patch(f"/api/v1/actions/{action['id']}", json={"status": status},
+                                    headers={**personas["health"].bearer, "If-Match": "1"})
+        assert silent.status_code == 422 and "update" in silent.json()["error"]["fields"]
+        said = await client.patch(f"/api/v1/actions/{action['id']}", json={"status": status, "update": "Victim moved out of area"},
+                                  headers={**personas["health"].bearer, "If-Match": "1"})
+        assert said.json()["status"] == status
+    statuses = {x["id"]: x["status"] for x in (await client.get("/api/v1/actions?status=all", headers=personas["health"].bearer)).json()["items"]}
+    assert statuses == {a["id"]: "not_possible_changed_circumstances", b["id"]: "not_done_by_agency"}
+
+
+async def test_filters_overdue_and_due_this_week_sorted_by_due_date(client, personas):
+    meeting, case_id = await live_case(client, personas)
+    today = date.today()
+    late = await agree(client, personas, meeting, case_id, due_date=(meeting.date + timedelta(days=1)).isoformat())
+    await Action.filter(id=late["id"]).update(due_date=today - timedelta(days=2))
+    soon = await agree(client, personas, meeting, case_id, due_date=(meeting.date + timedelta(days=2)).isoformat())
+    await Action.filter(id=soon["id"]).update(due_date=today + timedelta(days=3))
+    later = await agree(client, personas, meeting, case_id, due_date=(meeting.date + timedelta(days=60)).isoformat())
+    get = lambda which: client.get(f"/api/v1/actions?status={which}", headers=personas["health"].bearer)  # noqa: E731
+    assert [a["id"] for a in (await get("overdue")).json()["items"]] == [late["id"]]
+    assert [a["id"] for a in (await get("due_this_week")).json()["items"]] == [soon["id"]]
+    assert [a["id"] for a in (await get("open")).json()["items"]] == [late["id"], soon["id"], later["id"]]
+    assert (await get("sometime")).status_code == 422
+
+
+async def test_a_deferred_case_needs_a_reason_and_goes_to_the_next_meeting(app, client, personas):
+    meeting, case_id = await live_case(client, personas)
+    async with make_client(app) as chair:
+        chair.cookies.update(await session_cookie_for(personas["chair"]))
+        page = await chair.get(f"/meetings/{meeting.id}/cases/{case_id}")
+        assert page.status_code == 200 and "of 10 minutes" in page.text  # the timer against minutes per case
+        token = await csrf_token(chair, f"/meetings/{meeting.id}/cases/{case_id}")
+        no_reason = await chair.post(f"/meetings/{meeting.id}/cases/{case_id}/decision", data={"csrf_token": token, "outcome": "deferred"})
+        assert no_reason.status_code == 400
+        done = await chair.post(f"/meetings/{meeting.id}/cases/{case_id}/decision",
+                                data={"csrf_token": token, "outcome": "deferred", "outcome_reason": "Referrer not present"})
+        assert done.status_code == 303
+    referral = await Referral.get(agenda_items__id=case_id)
+    assert referral.status == "accepted" and referral.meeting_id is None
+    from marac.meetings import agenda
+
+    nxt = await Meeting.filter(conference_id=meeting.conference_id, date__gt=meeting.date).order_by("date").first().prefetch_related("conference")
+    await agenda.build(nxt)
+    assert await AgendaItem.exists(meeting=nxt, referral_id=referral.id, state="listed")
+
+
+async def test_outstanding_actions_come_back_to_the_next_meeting_for_review(client, personas):
+    meeting, case_id = await live_case(client, personas)
+    action = await agree(client, personas, meeting, case_id, due_date=(meeting.date + timedelta(days=3)).isoformat())
+    coordinator = await viewer_for(personas["coordinator"].user)
+    from marac.actions import service as actions
+    from marac.meetings import agenda
+
+    meeting = await Meeting.get(id=meeting.id).prefetch_related("conference")
+    await actions.decide_case(coordinator, meeting, case_id, "heard", "")
+    await actions.close_meeting(coordinator, meeting)
+    nxt = await Meeting.filter(conference_id=meeting.conference_id, date__gt=meeting.date).order_by("date").first().prefetch_related("conference")
+    listed = await agenda.agenda(nxt)
+    outstanding = next(s for s in listed["sections"] if s["key"] == "outstanding_actions")["items"]
+    assert [a["action_id"] for a in outstanding] == [action["id"]]
+    await agenda.publish(coordinator, nxt)
+    nxt = await Meeting.get(id=nxt.id).prefetch_related("conference")
+    with pytest.raises(RuleViolation, match="needs a note"):
+        await actions.review_action(coordinator, nxt, action["id"], "not_done_by_agency", "")
+    await actions.review_action(coordinator, nxt, action["id"], "not_done_by_agency", "No response from the agency")
+    assert (await Action.get(id=action["id"])).status == "not_done_by_agency"
+
+
+async def test_notes_show_their_visibility_beside_them(app, client, personas):
+    meeting, case_id = await live_case(client, personas)
+    for visibility in ("all", "chair_only"):
+        await client.post(f"/api/v1/meetings/{meeting.id}/cases/{case_id}/notes", headers=personas["chair"].bearer,
+                          json={"text": f"A note for {visibility}", "visibility": visibility})
+    async with make_client(app) as chair:
+        chair.cookies.update(await session_cookie_for(personas["chair"]))
+        page = (await chair.get(f"/meetings/{meeting.id}/cases/{case_id}")).text
+        assert re.search(r"All recipients</strong>.*?A note for all", page, re.S)
+        assert re.search(r"Chair only: never minuted</strong>.*?A note for chair_only", page, re.S)
+    assert await Note.filter(item_id=case_id).count() == 2
