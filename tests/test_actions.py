@@ -196,3 +196,17 @@ async def test_notes_show_their_visibility_beside_them(app, client, personas):
         assert re.search(r"All recipients</strong>.*?A note for all", page, re.S)
         assert re.search(r"Chair only: never minuted</strong>.*?A note for chair_only", page, re.S)
     assert await Note.filter(item_id=case_id).count() == 2
+
+
+async def test_an_action_with_no_owner_chosen_is_refused_on_the_page(app, client, personas):
+    meeting, case_id = await live_case(client, personas)
+    async with make_client(app) as chair:
+        chair.cookies.update(await session_cookie_for(personas["chair"]))
+        page = await chair.get(f"/meetings/{meeting.id}/cases/{case_id}")
+        assert '<option value="">Choose the agency that owns it</option>' in page.text
+        token = await csrf_token(chair, f"/meetings/{meeting.id}/cases/{case_id}")
+        answer = await chair.post(f"/meetings/{meeting.id}/cases/{case_id}/actions",
+                                  data={"csrf_token": token, "owner_agency_id": "", "description": "Someone to do something by Friday"})
+        assert answer.status_code == 400 and "The owner must be a member agency" in answer.text
+        assert "Someone to do something by Friday" in answer.text  # what was typed is kept
+    assert await Action.all().count() == 0
