@@ -22,6 +22,7 @@ MODEL_MODULES = [
     "marac.meetings.models",
     "marac.referrals.models",
     "marac.actions.models",
+    "marac.minutes.models",
 ]
 MIGRATIONS_MODULE = "marac.migrations"
 

@@ -131,6 +131,14 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/actions/{action_id}/update"): only({p: 404 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
     ("GET", "/api/v1/actions"): only({p: 200 for p in CASE_ROLES}),
     ("PATCH", "/api/v1/actions/{action_id}"): only({p: 404 for p in CASE_ROLES}),
+    ("POST", "/meetings/{meeting_id}/aob"): only(NOT_LIVE, anonymous=PAGE_LOGIN),
+    # minutes: the meeting under test is not held, so nothing is approved or rendered
+    ("POST", "/api/v1/meetings/{meeting_id}/minutes/approve"): only({"chair": 409}),
+    ("POST", "/api/v1/meetings/{meeting_id}/minutes/render"): only({"coordinator": 409}),
+    ("GET", "/api/v1/meetings/{meeting_id}/minutes.pdf"): only({**{p: 404 for p in CASE_ROLES}, "auditor": 404}),
+    ("POST", "/meetings/{meeting_id}/minutes/approve"): only({"chair": 409}, anonymous=PAGE_LOGIN),
+    ("POST", "/meetings/{meeting_id}/minutes/render"): only({"coordinator": 409}, anonymous=PAGE_LOGIN),
+    ("GET", "/meetings/{meeting_id}/minutes.pdf"): only({**{p: 404 for p in CASE_ROLES}, "auditor": 404}, anonymous=PAGE_LOGIN),
     ("GET", "/notifications"): everyone(200, anonymous=PAGE_LOGIN),
     # service
     ("GET", "/api/v1/openapi.json"): everyone(200),

@@ -216,6 +216,14 @@ async def add_action(viewer: Viewer, meeting: Meeting, case_id: str, description
     return action
 
 
+async def set_any_other_business(viewer: Viewer, meeting: Meeting, text: str) -> None:
+    _require_live(meeting)
+    meeting.any_other_business = (text or "").strip()[:5000]
+    async with in_transaction() as conn:
+        await meeting.save(using_db=conn, update_fields=["any_other_business"])
+        await _audit(viewer, "meeting.any_other_business", "meeting", meeting.id, meeting.conference_id, conn)
+
+
 async def close_meeting(viewer: Viewer, meeting: Meeting) -> None:
     """Every case decided, the meeting is held: minutes can be drafted (issue 6)."""
     _require_live(meeting)

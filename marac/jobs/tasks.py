@@ -6,6 +6,7 @@ a test calls them directly. Every task must be idempotent: arq delivers at least
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -53,7 +54,46 @@ async def send_reminders() -> None:
     await reminders.send_reminders(auth.today())
 
 
+async def render_minutes(minutes_id: str, job_id: str | None = None) -> None:
+    """Render every pending recipient of one minutes version. Idempotent: a row already done
+    is skipped, and a document already stored for the same version and agency is reused, so a
+    second delivery of the job (or the reconciler) never makes a second document."""
+    from marac.agencies.auth import now
+    from marac.documents import pool, store
+    from marac.jobs.models import Job
+    from marac.minutes.models import MinutesRecipient, MinutesVersion
+    from marac.minutes.service import view_for
+
+    minutes = await MinutesVersion.get(id=minutes_id).prefetch_related("meeting")
+    meeting = minutes.meeting
+    rows = await MinutesRecipient.filter(minutes=minutes, status="pending").prefetch_related("agency").order_by("agency__name")
+    for done, row in enumerate(rows, start=1):
+        await MinutesRecipient.filter(id=row.id).update(attempts=row.attempts + 1)
+        document = await store.find("minutes", meeting.id, row.agency_id, minutes.version)
+        if document is None:
+            reference = store.new_reference("minutes", meeting.date)
+            context = {**view_for(minutes.content, row.agency_id, row.tier), "recipient": row.agency.name,
+                       "version": minutes.version, "reference": reference}
+            pdf, pages = await pool.render("minutes.html", context, title="MARAC minutes")
+            document = await store.save("minutes", meeting.id, row.agency_id, minutes.version, pdf, pages, reference=reference)
+        await MinutesRecipient.filter(id=row.id, status="pending").update(status="done", document_id=document.id, notified_at=now())
+        if job_id:
+            await Job.filter(id=job_id).update(progress=int(done * 100 / len(rows)))
+
+
+async def reconcile_minutes() -> None:
+    """Queue again every minutes version whose recipients wait: a lost message or a killed
+    worker delays a document, never loses it."""
+    from marac.jobs import queue
+    from marac.minutes.service import pending_versions
+
+    for minutes_id in await pending_versions():
+        await queue.enqueue("render_minutes", minutes_id=minutes_id)
+
+
 TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
+    "render_minutes": render_minutes,
+    "reconcile_minutes": reconcile_minutes,
     "purge_expired_sessions": purge_expired_sessions,
     "render_agendas": render_agendas,
     "send_reminders": send_reminders,
@@ -64,8 +104,12 @@ async def run(name: str, job_id: str | None, **ids: str) -> None:
     """Run one task, keeping its Job row (what /api/v1/jobs/{id} reports) up to date."""
     if job_id:
         await Job.filter(id=job_id).update(status="running")
+    task = TASKS[name]
+    arguments: dict[str, Any] = dict(ids)
+    if "job_id" in inspect.signature(task).parameters:
+        arguments["job_id"] = job_id  # tasks that report progress take it
     try:
-        await TASKS[name](**ids)
+        await task(**arguments)
     except Exception as exc:
         log.error("job %s %s failed: %s", name, job_id, type(exc).__name__)
         if job_id:

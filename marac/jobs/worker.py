@@ -37,6 +37,10 @@ async def _daily_reminders(ctx: dict[str, Any]) -> None:
     await tasks.run("send_reminders", None)
 
 
+async def _reconcile(ctx: dict[str, Any]) -> None:
+    await tasks.run("reconcile_minutes", None)
+
+
 class WorkerSettings:
     functions = [_arq_function(name) for name in tasks.TASKS]
     # arq reads cron times on this clock, not the container's: 07:00 is 07:00 in the UK,
@@ -46,6 +50,8 @@ class WorkerSettings:
     cron_jobs = [
         cron(_hourly_purge, minute=7, run_at_startup=False),
         cron(_daily_reminders, hour=queue.REMINDERS_AT.hour, minute=queue.REMINDERS_AT.minute, run_at_startup=False),
+        # Every five minutes: documents whose job was lost are queued again.
+        cron(_reconcile, minute=set(range(0, 60, 5)), run_at_startup=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

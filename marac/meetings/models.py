@@ -28,6 +28,7 @@ class Meeting(Model):
     confidentiality_read_at = fields.DatetimeField(null=True)
     confidentiality_read_by = fields.CharField(max_length=32, null=True)
     held_at = fields.DatetimeField(null=True)
+    any_other_business = fields.TextField(default="")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -54,6 +54,16 @@ def working_days_before(day: date, count: int, nation: str = "england_wales") ->
     return current
 
 
+def working_days_after(day: date, count: int, nation: str = "england_wales") -> date:
+    """The date `count` working days after `day`."""
+    current = day
+    while count > 0:
+        current += timedelta(days=1)
+        if is_working_day(current, nation):
+            count -= 1
+    return current
+
+
 def next_working_day(day: date, nation: str = "england_wales") -> date:
     while not is_working_day(day, nation):
         day += timedelta(days=1)

@@ -20,7 +20,7 @@ from marac import db, settings
 from marac.documents import pool
 from marac.jobs import queue
 from marac.meetings.types import conference_types, instruments
-from marac.web import api, api_actions, api_meetings, api_referrals, errors, openapi
+from marac.web import api, api_actions, api_meetings, api_minutes, api_referrals, errors, openapi
 from marac.web.middleware import BodyTooLarge, SecurityMiddleware
 from marac.web.pages import account, actions, admin, meetings, notifications, referrals, signin
 
@@ -62,6 +62,7 @@ def create_app() -> Starlette:
         *api_referrals.routes,
         *api_meetings.routes,
         *api_actions.routes,
+        *api_minutes.routes,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),

@@ -146,7 +146,8 @@ def api(
             args: list[Any] = [request, caller]
             if body is not None:
                 try:
-                    payload = json.loads(await request.body() or b"null")
+                    # An empty body is an empty object: endpoints whose fields are all optional accept it.
+                    payload = json.loads(await request.body() or b"{}")
                 except (json.JSONDecodeError, UnicodeDecodeError):
                     return api_error(400, "malformed_json", "The request body is not valid JSON")
                 try:

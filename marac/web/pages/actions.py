@@ -100,6 +100,10 @@ async def _review(request: Request, caller: Caller, meeting) -> None:  # noqa: A
                                 str(form.get("note", "")))
 
 
+async def _aob(request: Request, caller: Caller, meeting) -> None:  # noqa: ANN001
+    await service.set_any_other_business(caller.viewer, meeting, str(request.state.form.get("any_other_business", "")))
+
+
 async def _close(request: Request, caller: Caller, meeting) -> str:  # noqa: ANN001
     await service.close_meeting(caller.viewer, meeting)
     return f"/meetings/{meeting.id}"
@@ -213,6 +217,7 @@ routes = [
     Route("/meetings/{meeting_id}/attendance", _meeting_action(_attendance), methods=["POST"]),
     Route("/meetings/{meeting_id}/confidentiality", _meeting_action(_confidentiality), methods=["POST"]),
     Route("/meetings/{meeting_id}/reviews/{action_id}", _meeting_action(_review), methods=["POST"]),
+    Route("/meetings/{meeting_id}/aob", _meeting_action(_aob), methods=["POST"]),
     Route("/meetings/{meeting_id}/close", _meeting_action(_close), methods=["POST"]),
     Route("/meetings/{meeting_id}/cases/{case_id}", case, methods=["GET"]),
     Route("/meetings/{meeting_id}/cases/{case_id}/notes", _case_action(_note), methods=["POST"]),

@@ -13,6 +13,7 @@ from marac.audit.service import record
 from marac.errors import Conflict, DomainError, NotFound
 from marac.jobs import queue
 from marac.meetings import agenda, calendar, schedule
+from marac.minutes import service as minutes
 from marac.meetings.models import Meeting, Research
 from marac.web.api_meetings import pdf_response
 from marac.web.auth import Caller, page, public_page
@@ -66,6 +67,10 @@ async def _meeting_page(request: Request, caller: Caller, meeting: Meeting, stat
             values["addable"] = await agenda.addable(meeting)
         if meeting.status != "scheduled":
             values["progress"] = await agenda.research_progress(meeting)
+        if meeting.status == "held":
+            values["circulation"] = await minutes.circulation(meeting)
+    if tier and meeting.status == "held":
+        values["minutes_ready"] = True
     if tier and meeting.status in ("published", "held"):
         values["research_cases"] = await agenda.research_list(meeting)
         mine = await Research.filter(item__meeting=meeting, agency_id=viewer.agency_id)
@@ -143,6 +148,33 @@ async def research(request: Request, caller: Caller) -> Response:
     return _back(meeting)
 
 
+async def _approve_minutes(request: Request, caller: Caller, meeting: Meeting) -> None:
+    await minutes.approve(caller.viewer, meeting, str(request.state.form.get("reason", "")))
+
+
+async def _render_minutes(request: Request, caller: Caller, meeting: Meeting) -> None:
+    version = await minutes.request_render(caller.viewer, meeting)
+    await queue.enqueue("render_minutes", requested_by=caller.user.id, minutes_id=version.id)
+
+
+@page("chair")
+async def approve_minutes(request: Request, caller: Caller) -> Response:
+    meeting = await agenda.agenda_meeting(caller.viewer, request.path_params["meeting_id"])
+    try:
+        await _approve_minutes(request, caller, meeting)
+    except DomainError as exc:
+        return await _meeting_page(request, caller, meeting, status=409 if isinstance(exc, Conflict) else 400,
+                                   errors=exc.fields or {"minutes": exc.message})
+    return _back(meeting)
+
+
+@page("coordinator", "chair", "member", "auditor")
+async def minutes_pdf(request: Request, caller: Caller) -> Response:
+    text = request.query_params.get("version")
+    return pdf_response(await minutes.document_for(caller.viewer, request.path_params["meeting_id"],
+                                                   int(text) if text and text.isdigit() else None))
+
+
 @page("coordinator", "chair", "member")
 async def agenda_pdf(request: Request, caller: Caller) -> Response:
     return pdf_response(await agenda.agenda_document(caller.viewer, request.path_params["meeting_id"]))
@@ -165,6 +197,9 @@ routes = [
     Route("/calendar/{token}.ics", calendar_feed, methods=["GET"]),
     Route("/meetings/{meeting_id}", meeting_page, methods=["GET"]),
     Route("/meetings/{meeting_id}/agenda.pdf", agenda_pdf, methods=["GET"]),
+    Route("/meetings/{meeting_id}/minutes.pdf", minutes_pdf, methods=["GET"]),
+    Route("/meetings/{meeting_id}/minutes/approve", approve_minutes, methods=["POST"]),
+    Route("/meetings/{meeting_id}/minutes/render", _coordinator_action(_render_minutes), methods=["POST"]),
     Route("/meetings/{meeting_id}/publish", _coordinator_action(_publish), methods=["POST"]),
     Route("/meetings/{meeting_id}/move", _coordinator_action(_move), methods=["POST"]),
     Route("/meetings/{meeting_id}/cancel", _coordinator_action(_cancel), methods=["POST"]),

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from marac.agencies.models import new_id
+
+
+class MinutesVersion(Model):
+    # Minutes frozen by the chair's approval. `content` holds everything any recipient may
+    # get, and nothing no recipient may get (no chair-only notes, no addresses or phones);
+    # each recipient's document is filtered from it. A correction is version N+1; the
+    # earlier one is kept, superseded, for auditors.
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    meeting = fields.ForeignKeyField("marac.Meeting", related_name="minutes", on_delete=fields.RESTRICT)
+    version = fields.IntField()
+    status = fields.CharField(max_length=16, default="approved")  # approved | superseded
+    content = fields.JSONField()
+    correction_reason = fields.TextField(null=True)
+    approved_by = fields.CharField(max_length=32)
+    approved_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "minutes_version"
+        unique_together = (("meeting", "version"),)
+
+
+class MinutesRecipient(Model):
+    # The outbox and the circulation record: one row per version and recipient agency,
+    # written before any job is queued, so a lost queue message or a killed worker never
+    # loses a document, and a second run finds the row done.
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    minutes = fields.ForeignKeyField("marac.MinutesVersion", related_name="recipients", on_delete=fields.CASCADE)
+    agency = fields.ForeignKeyField("marac.Agency", related_name="minutes_received", on_delete=fields.RESTRICT)
+    tier = fields.CharField(max_length=16)
+    status = fields.CharField(max_length=16, default="pending")  # pending | done | failed
+    attempts = fields.IntField(default=0)
+    document = fields.ForeignKeyField("marac.Document", related_name="recipients", null=True, on_delete=fields.SET_NULL)
+    notified_at = fields.DatetimeField(null=True)
+    first_downloaded_at = fields.DatetimeField(null=True)
+    downloads = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "minutes_recipient"
+        unique_together = (("minutes", "agency"),)
+        indexes = (("status", "created_at"),)

@@ -1,0 +1,190 @@
+"""Minutes: the chair's approval, each recipient's view, rendering through an outbox, download.
+
+Rules (domain brief "Minutes and controlled information sharing", issue 6):
+- approval freezes version N; a correction is N+1 and N stays, superseded, for auditors;
+- each recipient agency's document is built from a view holding only what it may see:
+  tier full: notes for all, restricted notes naming it, every action; tier actions_only:
+  its own actions with the case label; chair-only notes are never minuted (they are not
+  even in the frozen content), nor are addresses, safe contact details or refuges;
+- rendering requests are rows first (the outbox), jobs second; a duplicate run finds the
+  row done and makes no second document;
+- every download is audited and counted for the circulation record.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from marac.actions.models import Action, ActionReview, Attendance, Note
+from marac.agencies import access
+from marac.agencies.access import Viewer
+from marac.agencies.auth import now, today
+from marac.agencies.models import Membership, User
+from marac.audit.service import record
+from marac.documents.models import Document
+from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation
+from marac.meetings import agenda
+from marac.meetings.models import AgendaItem, Meeting
+from marac.meetings.schedule import working_days_after
+from marac.minutes.models import MinutesRecipient, MinutesVersion
+
+CONFIDENTIALITY = (
+    "Information shared at this meeting is confidential. It is shared only to keep people at high "
+    "risk safe, and must not be shared outside this meeting without the agreement of the agency that "
+    "provided it. These minutes must not be forwarded."
+)
+# Narrative is capped in a document: a note is a record of risk and action, not a transcript.
+MAX_TEXT = 4000
+CIRCULATE_WITHIN_WORKING_DAYS = 3
+
+
+def _risk_line(risk: dict[str, Any]) -> str:
+    if risk.get("level"):
+        return f"Risk level {risk['level']}"
+    return f"DASH score {risk.get('score')}" if risk.get("score") is not None else "Risk not recorded"
+
+
+async def _content(meeting: Meeting, chair: User) -> dict[str, Any]:
+    """Everything any recipient may see, field by field. Chair-only notes, addresses, safe
+    contact details and names of people are never copied in."""
+    agencies = {m.agency_id: m.agency.name for m in await Membership.filter(conference_id=meeting.conference_id).prefetch_related("agency")}
+    register = await Attendance.filter(meeting=meeting).prefetch_related("agency")
+    items = await AgendaItem.filter(meeting=meeting, state="listed").prefetch_related("referral").order_by("section", "position")
+    notes = await Note.filter(item__meeting=meeting).exclude(visibility="chair_only").order_by("created_at")
+    actions = await Action.filter(meeting=meeting).order_by("due_date", "created_at")
+    reviews = await ActionReview.filter(meeting=meeting).prefetch_related("action", "action__item", "action__meeting")
+    cases = []
+    for item in items:
+        cases.append({
+            "case_id": item.id, "label": agenda.label(meeting, item), "kind": agenda.kind_of(item.referral),
+            "review": item.section == "lapsed_reviews", "risk": _risk_line(item.referral.risk),
+            "outcome": item.outcome, "outcome_reason": (item.outcome_reason or "")[:MAX_TEXT],
+            "notes": [{"stage": n.stage, "text": n.text[:MAX_TEXT], "visibility": n.visibility, "agencies": list(n.agencies)}
+                      for n in notes if n.item_id == item.id],
+            "actions": [{"id": a.id, "owner_agency_id": a.owner_agency_id, "owner": agencies.get(a.owner_agency_id, ""),
+                         "description": a.description[:MAX_TEXT], "due_date": a.due_date.isoformat(), "status": a.status}
+                        for a in actions if a.item_id == item.id],
+        })
+    return {
+        "conference_name": meeting.conference.name, "date": meeting.date.isoformat(), "venue": meeting.venue,
+        "chair": chair.name, "confidentiality": CONFIDENTIALITY,
+        "present": [{"agency": r.agency.name if r.agency else "", "name": r.name} for r in register if r.kind == "present"],
+        "apologies": [{"agency": r.agency.name if r.agency else "", "name": r.name, "information_sent": bool(r.information_sent),
+                       "information_sent_on": r.information_sent_on.isoformat() if r.information_sent_on else None}
+                      for r in register if r.kind == "apology"],
+        "observers": [{"name": r.name, "confidentiality_signed": bool(r.confidentiality_signed)} for r in register if r.kind == "observer"],
+        "reviews": [{"case_label": agenda.label(r.action.meeting, r.action.item), "owner_agency_id": r.action.owner_agency_id,
+                     "owner": agencies.get(r.action.owner_agency_id, ""), "description": r.action.description[:MAX_TEXT],
+                     "due_date": r.action.due_date.isoformat(), "outcome": r.outcome, "note": r.note[:MAX_TEXT]} for r in reviews],
+        "cases": cases,
+        "any_other_business": (meeting.any_other_business or "")[:MAX_TEXT],
+    }
+
+
+def view_for(content: dict[str, Any], agency_id: str, tier: str) -> dict[str, Any]:
+    """One recipient's minutes: a new structure holding only what this agency may see.
+    Built by copying entitled items in, never by removing others' items afterwards."""
+    header = {k: content[k] for k in ("conference_name", "date", "venue", "chair", "confidentiality")}
+    if tier == "actions_only":
+        own = [{"case_label": case["label"], "description": a["description"], "due_date": a["due_date"], "status": a["status"]}
+               for case in content["cases"] for a in case["actions"] if a["owner_agency_id"] == agency_id]
+        return {**header, "tier": tier, "own_actions": own}
+    cases = []
+    for case in content["cases"]:
+        notes = [{"stage": n["stage"], "text": n["text"]} for n in case["notes"]
+                 if n["visibility"] == "all" or (n["visibility"] == "restricted" and agency_id in n["agencies"])]
+        cases.append({k: case[k] for k in ("label", "kind", "review", "risk", "outcome", "outcome_reason")} | {
+            "notes": notes,
+            "actions": [{k: a[k] for k in ("owner", "description", "due_date", "status")} for a in case["actions"]],
+        })
+    return {**header, "tier": tier, "present": content["present"], "apologies": content["apologies"],
+            "observers": content["observers"], "reviews": [{k: r[k] for k in ("case_label", "owner", "description", "due_date", "outcome", "note")}
+                                                           for r in content["reviews"]],
+            "cases": cases, "any_other_business": content["any_other_business"]}
+
+
+# --- the chair's approval -----------------------------------------------------------------------
+
+async def approve(viewer: Viewer, meeting: Meeting, correction_reason: str | None = None) -> MinutesVersion:
+    """Freeze the minutes as the next version. After the first, a reason is required (a
+    correction), and the earlier version becomes superseded."""
+    if viewer.role != "chair" or meeting.conference_id not in viewer.conference_ids:
+        raise AccessDenied("Only the conference's chair approves minutes")
+    if meeting.status != "held":
+        raise Conflict("Minutes are approved after the meeting is closed")
+    latest = await MinutesVersion.filter(meeting=meeting).order_by("-version").first()
+    reason = (correction_reason or "").strip()
+    if latest and not reason:
+        raise RuleViolation("A correction needs a reason", {"reason": "Say what the correction changes"})
+    chair = await User.get(id=viewer.user_id)
+    content = await _content(meeting, chair)
+    async with in_transaction() as conn:
+        if latest:
+            await MinutesVersion.filter(meeting=meeting, status="approved").using_db(conn).update(status="superseded")
+        minutes = await MinutesVersion.create(meeting=meeting, version=(latest.version + 1) if latest else 1, content=content,
+                                              correction_reason=reason or None, approved_by=viewer.user_id, using_db=conn)
+        await record("minutes.approve", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="minutes",
+                     object_id=minutes.id, conference_id=meeting.conference_id, conn=conn)
+    return minutes
+
+
+async def request_render(viewer: Viewer, meeting: Meeting) -> MinutesVersion:
+    """One outbox row per recipient agency of the current version (idempotent)."""
+    access.require_manage_meeting(viewer, meeting.conference_id)
+    minutes = await MinutesVersion.filter(meeting=meeting, status="approved").order_by("-version").first()
+    if minutes is None:
+        raise Conflict("The chair has not approved the minutes yet")
+    async with in_transaction() as conn:
+        for membership in await Membership.filter(conference_id=meeting.conference_id).using_db(conn):
+            await MinutesRecipient.get_or_create(minutes=minutes, agency_id=membership.agency_id,
+                                                 defaults={"tier": membership.tier}, using_db=conn)
+        await record("minutes.render", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="minutes",
+                     object_id=minutes.id, conference_id=meeting.conference_id, conn=conn)
+    return minutes
+
+
+async def pending_versions(older_than: timedelta = timedelta(minutes=5)) -> list[str]:
+    """Versions with recipients still waiting: what the reconciler queues again."""
+    rows = await MinutesRecipient.filter(status="pending", created_at__lt=now() - older_than).values_list("minutes_id", flat=True)
+    return sorted(set(rows))
+
+
+# --- downloads and circulation --------------------------------------------------------------------
+
+async def document_for(viewer: Viewer, meeting_id: str, version: int | None = None) -> Document:
+    """The caller agency's document of the current version; an earlier (superseded) version
+    only for auditors. 404 when the agency is not a recipient or nothing is rendered yet."""
+    meeting = await agenda.visible_meeting(viewer, meeting_id)
+    query = MinutesRecipient.filter(minutes__meeting=meeting, status="done")
+    if viewer.role == "auditor":
+        if version is None:
+            raise NotFound("Name the version")
+        row = await query.filter(minutes__version=version).prefetch_related("document", "minutes").first()
+    else:
+        if version is not None:
+            raise NotFound("Minutes not found")
+        row = await query.filter(minutes__status="approved", agency_id=viewer.agency_id).prefetch_related("document", "minutes").first()
+        if row is None or await access.member_tier(viewer, meeting.conference_id) is None:
+            raise NotFound("Minutes not found")
+    if row is None or row.document is None:
+        raise NotFound("Minutes not found")
+    at = now()
+    async with in_transaction() as conn:
+        if viewer.role != "auditor":
+            await MinutesRecipient.filter(id=row.id).using_db(conn).update(
+                downloads=row.downloads + 1, first_downloaded_at=row.first_downloaded_at or at)
+        await record("document.download", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="document",
+                     object_id=row.document.id, conference_id=meeting.conference_id, conn=conn)
+    return row.document
+
+
+async def circulation(meeting: Meeting) -> dict[str, Any]:
+    """Per recipient: version, rendered, notified, downloaded; and whether the 3 working days are up."""
+    minutes = await MinutesVersion.filter(meeting=meeting).order_by("-version").first()
+    deadline = working_days_after(meeting.date, CIRCULATE_WITHIN_WORKING_DAYS, meeting.conference.nation)
+    rows = await MinutesRecipient.filter(minutes=minutes).prefetch_related("agency").order_by("agency__name") if minutes else []
+    return {"minutes": minutes, "deadline": deadline, "rows": rows,
+            "late": [r for r in rows if r.notified_at is None] if today() > deadline else []}

@@ -1,0 +1,63 @@
+"""Minutes in the JSON API: approval, rendering (202 + job), the caller agency's PDF."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from marac.errors import RuleViolation
+from marac.jobs import queue
+from marac.meetings import agenda
+from marac.minutes import service
+from marac.referrals.schemas import Strict
+from marac.web.api_meetings import pdf_response
+from marac.web.auth import Caller, api
+
+
+class ApproveIn(Strict):
+    reason: str | None = Field(default=None, max_length=2000, description="Required for a correction (version 2 onwards)")
+
+
+class MinutesOut(BaseModel):
+    meeting_id: str
+    version: int
+    status: str
+
+
+class JobStarted(BaseModel):
+    job_id: str
+
+
+@api("chair", body=ApproveIn, response=MinutesOut)
+async def approve(request: Request, caller: Caller, body: ApproveIn) -> MinutesOut:
+    """Freeze the minutes as the next version (a correction after the first needs a reason)."""
+    meeting = await agenda.agenda_meeting(caller.viewer, request.path_params["meeting_id"])
+    minutes = await service.approve(caller.viewer, meeting, body.reason)
+    return MinutesOut(meeting_id=meeting.id, version=minutes.version, status=minutes.status)
+
+
+@api("coordinator", response=JobStarted, status=202)
+async def render(request: Request, caller: Caller) -> Response:
+    """One PDF per recipient agency of the current version, in a background job."""
+    meeting = await agenda.agenda_meeting(caller.viewer, request.path_params["meeting_id"])
+    minutes = await service.request_render(caller.viewer, meeting)
+    job = await queue.enqueue("render_minutes", requested_by=caller.user.id, minutes_id=minutes.id)
+    return JSONResponse({"job_id": job.id}, status_code=202)
+
+
+@api("coordinator", "chair", "member", "auditor", response="application/pdf")
+async def minutes_pdf(request: Request, caller: Caller) -> Response:
+    """The caller agency's minutes (full or actions-only); auditors name an earlier version with ?version=N."""
+    text = request.query_params.get("version")
+    if text is not None and not text.isdigit():
+        raise RuleViolation("Bad version", {"version": "Give a version number"})
+    return pdf_response(await service.document_for(caller.viewer, request.path_params["meeting_id"], int(text) if text else None))
+
+
+routes = [
+    Route("/api/v1/meetings/{meeting_id}/minutes/approve", approve, methods=["POST"]),
+    Route("/api/v1/meetings/{meeting_id}/minutes/render", render, methods=["POST"]),
+    Route("/api/v1/meetings/{meeting_id}/minutes.pdf", minutes_pdf, methods=["GET"]),
+]
