@@ -1,0 +1,168 @@
+"""Minutes: each recipient gets exactly what it is entitled to, in the text, the raw streams and
+the metadata; approval versions; the outbox never loses or duplicates a document."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, datetime
+import zlib
+
+import pypdf
+import pytest
+
+from marac.actions import service as actions
+from marac.agencies.access import viewer_for
+from marac.documents.models import Document
+from marac.errors import Conflict
+from marac.jobs import tasks
+from marac.meetings import agenda
+from marac.meetings.models import AgendaItem, Meeting
+from marac.minutes import service as minutes
+from marac.minutes.models import MinutesRecipient, MinutesVersion
+from marac.referrals import service as referrals
+from marac.referrals.models import Referral
+from tests.conftest import dash_body, make_referral
+
+FULL = ["police", "idva", "health"]  # full tier (plus the council: coordinator, admin, auditor)
+
+
+async def held_meeting(personas) -> tuple[Meeting, dict[str, str]]:
+    """A held meeting whose notes, actions and sensitive fields each carry a unique marker.
+    Returns the meeting and marker → who may see it ('all-full', an agency key, or 'nobody')."""
+    coordinator = await viewer_for(personas["coordinator"].user)
+    chair = await viewer_for(personas["chair"].user)
+    body = dash_body()
+    body["victim"]["safe_contact"]["phone"] = "07700 900999"  # CANARY-PHONE, must never be minuted
+    body["victim"]["address"]["line1"] = "CANARYREFUGE Lane"
+    referral = await make_referral(personas["police"], body)
+    await referrals.decide(coordinator, referral.id, "accept", None)
+    referral = await Referral.get(id=referral.id)
+    meeting = await Meeting.get(id=referral.expected_meeting_id).prefetch_related("conference")
+    await agenda.publish(coordinator, meeting)
+    meeting = await Meeting.get(id=meeting.id).prefetch_related("conference")
+    case_id = (await AgendaItem.get(referral_id=referral.id)).id
+    ids = {k: personas[k].user.agency_id for k in ("police", "idva", "health", "childrens")}
+    markers: dict[str, str] = {"CANARYREFUGE": "nobody", "900999": "nobody"}
+    await actions.add_note(chair, meeting, case_id, "CANARYALL shared with everyone", "all", [])
+    markers["CANARYALL"] = "all-full"
+    await actions.add_note(chair, meeting, case_id, "CANARYPOLICE for police only", "restricted", [ids["police"]])
+    markers["CANARYPOLICE"] = "police"
+    await actions.add_note(chair, meeting, case_id, "CANARYIDVA for the advocate only", "restricted", [ids["idva"]])
+    markers["CANARYIDVA"] = "idva"
+    await actions.add_note(chair, meeting, case_id, "CANARYCHAIR never minuted", "chair_only", [])
+    markers["CANARYCHAIR"] = "nobody"
+    for owner in ("health", "childrens"):
+        marker = f"CANARYACT{owner.upper()}"
+        await actions.add_action(chair, meeting, case_id, f"{marker} to be done by Friday", ids[owner], None)
+        markers[marker] = f"full+{owner}"
+    await actions.decide_case(chair, meeting, case_id, "heard", "")
+    await actions.close_meeting(coordinator, meeting)
+    return await Meeting.get(id=meeting.id).prefetch_related("conference"), markers
+
+
+def entitled(marker_rule: str, persona: str, tier: str) -> bool:
+    if marker_rule == "nobody":
+        return False
+    if marker_rule == "all-full":
+        return tier == "full"
+    if marker_rule.startswith("full+"):
+        return tier == "full" or persona == marker_rule.removeprefix("full+")
+    return persona == marker_rule
+
+
+def everything_in(pdf: bytes) -> str:
+    """The extracted text, every raw stream inflated, and the metadata: where a leak could hide."""
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    parts = [page.extract_text() for page in reader.pages]
+    parts.append(str(reader.metadata))
+    raw = pdf
+    for chunk in raw.split(b"stream")[1:]:
+        data = chunk.split(b"endstream")[0].strip(b"\r\n")
+        try:
+            parts.append(zlib.decompress(data).decode("latin-1"))
+        except zlib.error:
+            parts.append(data.decode("latin-1"))
+    parts.append(raw.decode("latin-1"))
+    # Long words wrap anywhere in narrow cells: search with all whitespace removed.
+    return re.sub(r"\s", "", "\n".join(parts))
+
+
+async def render_all(client, personas, meeting) -> None:
+    assert (await client.post(f"/api/v1/meetings/{meeting.id}/minutes/approve", headers=personas["chair"].bearer)).status_code == 200
+    started = await client.post(f"/api/v1/meetings/{meeting.id}/minutes/render", headers=personas["coordinator"].bearer)
+    assert started.status_code == 202 and started.json()["job_id"]
+    from marac.jobs import queue
+
+    await queue.drain()
+    version = await MinutesVersion.get(meeting=meeting, status="approved")
+    await tasks.render_minutes(version.id)  # with Redis the job waits for a worker; the task is idempotent
+
+
+async def test_each_recipient_gets_exactly_its_entitled_markers(client, personas):
+    meeting, markers = await held_meeting(personas)
+    await render_all(client, personas, meeting)
+    for persona, tier in [("police", "full"), ("idva", "full"), ("health", "full"), ("childrens", "actions_only")]:
+        answer = await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas[persona].bearer)
+        assert answer.status_code == 200, persona
+        assert answer.headers["content-disposition"].startswith("attachment") and answer.headers["cache-control"] == "no-store"
+        content = everything_in(answer.content)
+        for marker, rule in markers.items():
+            assert (marker in content) == entitled(rule, persona, tier), f"{persona} / {marker}"
+        assert "OFFICIAL-SENSITIVE" in content
+        assert "JaneDoe" not in content  # cases are minuted by label, never by name
+    assert (await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas["housing"].bearer)).status_code == 404
+
+
+async def test_rendering_twice_makes_no_second_document_and_the_reconciler_finishes_lost_work(client, personas):
+    meeting, _ = await held_meeting(personas)
+    chair = await viewer_for(personas["chair"].user)
+    coordinator = await viewer_for(personas["coordinator"].user)
+    version = await minutes.approve(chair, meeting)
+    await minutes.request_render(coordinator, meeting)
+    # The queue message is lost: nothing ran. The rows are still there, pending.
+    assert await MinutesRecipient.filter(minutes=version, status="pending").count() == 5
+    await MinutesRecipient.all().update(created_at=datetime(2026, 1, 1, tzinfo=UTC))  # queued long ago
+    assert await minutes.pending_versions() == [version.id]
+    await tasks.render_minutes(version.id)
+    await tasks.render_minutes(version.id)  # a duplicate delivery
+    assert await Document.filter(kind="minutes", meeting=meeting).count() == 5
+    assert await MinutesRecipient.filter(minutes=version, status="done").count() == 5
+    assert await minutes.pending_versions() == []
+
+
+async def test_a_correction_is_a_new_version_and_the_old_one_is_for_auditors_only(client, personas):
+    meeting, _ = await held_meeting(personas)
+    await render_all(client, personas, meeting)
+    again = await client.post(f"/api/v1/meetings/{meeting.id}/minutes/approve", headers=personas["chair"].bearer)
+    assert again.status_code == 422 and "reason" in again.json()["error"]["fields"]
+    corrected = await client.post(f"/api/v1/meetings/{meeting.id}/minutes/approve", json={"reason": "Action due date corrected"},
+                                  headers=personas["chair"].bearer)
+    assert corrected.json()["version"] == 2
+    assert (await MinutesVersion.get(meeting=meeting, version=1)).status == "superseded"
+    # Until version 2 is rendered, agencies have nothing current; auditors can still read version 1.
+    assert (await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas["police"].bearer)).status_code == 404
+    assert (await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf?version=1", headers=personas["police"].bearer)).status_code == 404
+    old = await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf?version=1", headers=personas["auditor"].bearer)
+    assert old.status_code == 200 and old.content.startswith(b"%PDF")
+
+
+async def test_only_the_chair_approves_and_only_after_the_meeting_closed(personas):
+    meeting, _ = await held_meeting(personas)
+    with pytest.raises(Exception, match="Only the conference's chair"):
+        await minutes.approve(await viewer_for(personas["coordinator"].user), meeting)
+    open_meeting = await Meeting.filter(conference_id=meeting.conference_id, status="scheduled").first()
+    with pytest.raises(Conflict):
+        await minutes.approve(await viewer_for(personas["chair"].user), open_meeting)
+
+
+async def test_downloads_are_audited_and_counted_for_circulation(client, personas):
+    meeting, _ = await held_meeting(personas)
+    await render_all(client, personas, meeting)
+    for _ in range(2):
+        await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas["health"].bearer)
+    row = await MinutesRecipient.get(agency_id=personas["health"].user.agency_id)
+    assert row.downloads == 2 and row.first_downloaded_at is not None and row.notified_at is not None
+    from marac.audit.models import AuditEvent
+
+    assert await AuditEvent.filter(action="document.download", user_id=personas["health"].user.id).count() == 2
