@@ -166,3 +166,21 @@ async def test_downloads_are_audited_and_counted_for_circulation(client, persona
     from marac.audit.models import AuditEvent
 
     assert await AuditEvent.filter(action="document.download", user_id=personas["health"].user.id).count() == 2
+
+
+async def test_documents_are_encrypted_at_rest_and_a_swapped_file_fails(client, personas):
+    meeting, markers = await held_meeting(personas)
+    await render_all(client, personas, meeting)
+    from marac import settings
+    from marac.documents import store
+
+    documents = await Document.filter(kind="minutes", meeting=meeting).order_by("id")
+    for document in documents:
+        on_disk = (settings.get().document_store / document.file_name).read_bytes()
+        assert not on_disk.startswith(b"%PDF") and b"CANARY" not in on_disk
+        assert store.read(document).startswith(b"%PDF")
+    first, second = documents[0], documents[1]
+    a, b = (settings.get().document_store / d.file_name for d in (first, second))
+    a.write_bytes(b.read_bytes())  # someone copies one agency's file over another's
+    with pytest.raises(store.DocumentCorrupt):
+        store.read(first)

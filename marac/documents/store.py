@@ -15,6 +15,8 @@ import uuid
 from datetime import date
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from tortoise.exceptions import IntegrityError
 
 from marac import settings
@@ -40,6 +42,28 @@ def path_for(document: Document) -> Path:
     if not FILE_NAME.fullmatch(document.file_name):
         raise DocumentCorrupt(f"document {document.id} has an invalid file name")
     return settings.get().document_store / document.file_name
+
+
+NONCE_BYTES = 12
+
+
+def _cipher() -> AESGCM:
+    # A key of its own, derived from the secret key: documents are unreadable without it,
+    # even with a copy of the store and the database.
+    return AESGCM(settings.get().derived_key("documents-at-rest"))
+
+
+def seal(file_name: str, plaintext: bytes) -> bytes:
+    """AES-256-GCM, the file name as associated data: a file copied over another fails to open."""
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + _cipher().encrypt(nonce, plaintext, file_name.encode())
+
+
+def unseal(file_name: str, sealed: bytes) -> bytes:
+    try:
+        return _cipher().decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], file_name.encode())
+    except (InvalidTag, ValueError) as error:
+        raise DocumentCorrupt("a stored document failed its integrity check") from error
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -79,7 +103,7 @@ async def save(kind: str, meeting_id: str, agency_id: str, version: int, pdf: by
         return existing
     file_name = f"{uuid.uuid4().hex}.pdf"
     path = settings.get().document_store / file_name
-    await asyncio.to_thread(_write, path, pdf)
+    await asyncio.to_thread(_write, path, seal(file_name, pdf))
     try:
         return await Document.create(
             kind=kind, meeting_id=meeting_id, agency_id=agency_id, version=version, reference=reference,
@@ -98,9 +122,9 @@ async def save(kind: str, meeting_id: str, agency_id: str, version: int, pdf: by
 
 
 def read(document: Document) -> bytes:
-    """The stored bytes, only if they still match the recorded hash."""
+    """The decrypted PDF, only if it opens with our key and still matches the recorded hash."""
     try:
-        data = path_for(document).read_bytes()
+        data = unseal(document.file_name, path_for(document).read_bytes())
     except FileNotFoundError as error:
         raise DocumentCorrupt(f"document {document.id} is missing from the store") from error
     if not secrets.compare_digest(hashlib.sha256(data).hexdigest(), document.sha256):
