@@ -184,3 +184,77 @@ async def test_documents_are_encrypted_at_rest_and_a_swapped_file_fails(client, 
     a.write_bytes(b.read_bytes())  # someone copies one agency's file over another's
     with pytest.raises(store.DocumentCorrupt):
         store.read(first)
+
+
+HOSTILE = [
+    '<img src="http://127.0.0.1:{port}/img">',
+    '<link rel="stylesheet" href="http://127.0.0.1:{port}/css">',
+    '<link rel="attachment" href="file:///etc/passwd">',
+    '<style>@import url(http://127.0.0.1:{port}/import);</style>',
+    '<p style="background: url(http://127.0.0.1:{port}/bg)">x</p>',
+    '<object data="http://127.0.0.1:{port}/object"></object>',
+    '<svg><image href="http://127.0.0.1:{port}/svg"/></svg>',
+    '<iframe src="http://127.0.0.1:{port}/iframe"></iframe>',
+    'file:///etc/passwd',
+]
+
+
+async def test_hostile_markup_in_every_text_field_fetches_nothing_and_embeds_nothing(client, personas):
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Canary(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):  # noqa: ANN002
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Canary)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    hostile = " ".join(h.format(port=port) for h in HOSTILE)
+    try:
+        meeting, _ = await held_meeting(personas)
+        chair = await viewer_for(personas["chair"].user)
+        # Reopen the meeting to write hostile text everywhere a person can type.
+        await Meeting.filter(id=meeting.id).update(status="published")
+        meeting = await Meeting.get(id=meeting.id).prefetch_related("conference")
+        case_id = (await AgendaItem.filter(meeting=meeting).first()).id
+        await actions.add_note(chair, meeting, case_id, hostile, "all", [])
+        await actions.add_action(chair, meeting, case_id, hostile, personas["childrens"].user.agency_id, None)
+        await actions.set_attendance(chair, meeting, [actions.Present(personas["police"].user.agency_id, hostile)], [],
+                                     [actions.Observer(hostile, True)])
+        await actions.set_any_other_business(chair, meeting, hostile)
+        await Meeting.filter(id=meeting.id).update(status="held")
+        meeting = await Meeting.get(id=meeting.id).prefetch_related("conference")
+        await render_all(client, personas, meeting)
+        for persona in ("police", "childrens"):
+            pdf = (await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas[persona].bearer)).content
+            reader = pypdf.PdfReader(io.BytesIO(pdf))
+            assert "/EmbeddedFiles" not in str(reader.trailer["/Root"]) and b"/EmbeddedFile" not in pdf
+            assert "<img" in reader.pages[0].extract_text() + "".join(p.extract_text() for p in reader.pages)  # shown as text
+    finally:
+        server.shutdown()
+    assert hits == []
+
+
+async def test_the_coordinator_follows_rendering_on_the_job_page(app, client, personas):
+    from tests.conftest import csrf_token, make_client, session_cookie_for
+
+    meeting, _ = await held_meeting(personas)
+    await client.post(f"/api/v1/meetings/{meeting.id}/minutes/approve", headers=personas["chair"].bearer)
+    async with make_client(app) as coordinator:
+        coordinator.cookies.update(await session_cookie_for(personas["coordinator"]))
+        token = await csrf_token(coordinator, f"/meetings/{meeting.id}")
+        started = await coordinator.post(f"/meetings/{meeting.id}/minutes/render", data={"csrf_token": token})
+        assert started.status_code == 303 and started.headers["location"].startswith("/jobs/")
+        page = await coordinator.get(started.headers["location"])
+        assert page.status_code == 200 and "Rendering minutes" in page.text
+    async with make_client(app) as chair:
+        chair.cookies.update(await session_cookie_for(personas["chair"]))
+        assert (await chair.get(started.headers["location"])).status_code == 404  # someone else's job

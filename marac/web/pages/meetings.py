@@ -94,13 +94,13 @@ def _coordinator_action(action):  # noqa: ANN001, ANN201
         meeting = await agenda.visible_meeting(caller.viewer, request.path_params["meeting_id"])
         access.require_manage_meeting(caller.viewer, meeting.conference_id)
         try:
-            await action(request, caller, meeting)
+            target = await action(request, caller, meeting)
         except DomainError as exc:
             if isinstance(exc, NotFound):
                 raise
             return await _meeting_page(request, caller, meeting, status=409 if isinstance(exc, Conflict) else 400,
                                        errors=exc.fields or {"agenda": exc.message})
-        return _back(meeting)
+        return RedirectResponse(target, status_code=303) if target else _back(meeting)
 
     handler.__name__ = action.__name__
     return handler
@@ -152,9 +152,10 @@ async def _approve_minutes(request: Request, caller: Caller, meeting: Meeting) -
     await minutes.approve(caller.viewer, meeting, str(request.state.form.get("reason", "")))
 
 
-async def _render_minutes(request: Request, caller: Caller, meeting: Meeting) -> None:
+async def _render_minutes(request: Request, caller: Caller, meeting: Meeting) -> str:
     version = await minutes.request_render(caller.viewer, meeting)
-    await queue.enqueue("render_minutes", requested_by=caller.user.id, minutes_id=version.id)
+    job = await queue.enqueue("render_minutes", requested_by=caller.user.id, minutes_id=version.id)
+    return f"/jobs/{job.id}"
 
 
 @page("chair")

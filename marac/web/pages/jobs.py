@@ -1,0 +1,24 @@
+"""A background job's progress, for the person who started it (refreshes itself without JavaScript)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from marac.agencies import access
+from marac.errors import NotFound
+from marac.jobs.models import Job
+from marac.web.auth import Caller, page
+from marac.web.templating import render
+
+
+@page()
+async def job_status(request: Request, caller: Caller) -> Response:
+    job = await Job.filter(access.job_filter(caller.viewer), id=request.path_params["job_id"]).first()
+    if job is None:
+        raise NotFound("Job not found")
+    return render(request, "jobs/status.html", {"job": job, "refresh": job.status in ("queued", "running")})
+
+
+routes = [Route("/jobs/{job_id}", job_status, methods=["GET"])]
