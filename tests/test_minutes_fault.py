@@ -1,0 +1,85 @@
+"""Kill the worker in the middle of rendering minutes: every document still appears, once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from datetime import timedelta
+
+import pytest
+
+from marac.actions import service as actions
+from marac.agencies.access import viewer_for
+from marac.documents.models import Document
+from marac.jobs import queue, tasks
+from marac.meetings.models import AgendaItem, Meeting
+from marac.minutes import service as minutes
+from marac.minutes.models import MinutesRecipient
+from tests.test_jobs import REDIS_URL, needs_redis, queue_mode
+from tests.test_minutes import held_meeting
+
+pytestmark = [pytest.mark.fault, needs_redis]
+
+
+async def start_worker() -> asyncio.subprocess.Process:
+    # Its own process group: killing it takes the render processes down with it.
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "marac.cli", "worker", env={**os.environ, "MARAC_REDIS_URL": REDIS_URL},
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
+    )
+
+
+async def wait_for(condition, seconds: float) -> bool:  # noqa: ANN001
+    for _ in range(int(seconds * 20)):
+        if await condition():
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_a_worker_killed_mid_render_loses_and_duplicates_nothing(personas):
+    meeting, _ = await held_meeting(personas)
+    chair = await viewer_for(personas["chair"].user)
+    # Long minutes, so the kill lands while documents are being rendered.
+    await Meeting.filter(id=meeting.id).update(status="published")
+    meeting = await Meeting.get(id=meeting.id).prefetch_related("conference")
+    case_id = (await AgendaItem.filter(meeting=meeting).first()).id
+    for n in range(150):
+        await actions.add_note(chair, meeting, case_id, f"Note {n}: " + "risk discussed and agreed " * 20, "all", [])
+    await Meeting.filter(id=meeting.id).update(status="held")
+    meeting = await Meeting.get(id=meeting.id).prefetch_related("conference")
+    version = await minutes.approve(chair, meeting)
+    await minutes.request_render(await viewer_for(personas["coordinator"].user), meeting)
+    total = await MinutesRecipient.filter(minutes=version).count()
+
+    async def some_done() -> bool:
+        return await MinutesRecipient.filter(minutes=version, status="done").count() >= 1
+
+    async def all_done() -> bool:
+        return await MinutesRecipient.filter(minutes=version, status="done").count() == total
+
+    async with queue_mode(REDIS_URL):
+        worker = await start_worker()
+        try:
+            await queue.enqueue("render_minutes", minutes_id=version.id)
+            assert await wait_for(some_done, 60), "the worker rendered nothing"
+            assert not await all_done(), "rendering finished before the kill: make the minutes longer"
+        finally:
+            os.killpg(worker.pid, signal.SIGKILL)
+            await worker.wait()
+        # The queue thinks the job is still running; the outbox knows what is missing.
+        assert version.id in await minutes.pending_versions(older_than=timedelta(0))
+        worker = await start_worker()
+        try:
+            for minutes_id in await minutes.pending_versions(older_than=timedelta(0)):
+                await queue.enqueue("render_minutes", minutes_id=minutes_id)
+            assert await wait_for(all_done, 120), "the second worker did not finish"
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(worker.wait(), timeout=30)
+    per_agency = await Document.filter(kind="minutes", meeting=meeting, version=version.version).values_list("agency_id", flat=True)
+    assert len(per_agency) == total and len(set(per_agency)) == total  # each exactly once
+    await tasks.render_minutes(version.id)  # and a late duplicate still adds nothing
+    assert await Document.filter(kind="minutes", meeting=meeting).count() == total
