@@ -46,9 +46,9 @@ async def _audit(viewer: Viewer, action: str, object_type: str, object_id: str, 
 
 
 async def running_meeting(viewer: Viewer, meeting_id: str) -> Meeting:
-    """A published meeting the caller chairs or coordinates (404 for anyone else)."""
-    meeting = await agenda.agenda_meeting(viewer, meeting_id)
-    return meeting
+    """A meeting the caller chairs or coordinates (404 for anyone else); changes to it check
+    separately that it is live (published, not yet closed)."""
+    return await agenda.agenda_meeting(viewer, meeting_id)
 
 
 def _require_live(meeting: Meeting) -> None:

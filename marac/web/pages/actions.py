@@ -14,6 +14,7 @@ from marac.agencies.auth import now, today
 from marac.agencies.models import Membership
 from marac.errors import Conflict, RuleViolation, StaleVersion
 from marac.meetings import agenda
+from marac.meetings.models import AgendaItem
 from marac.web.auth import Caller, page
 from marac.web.templating import render
 
@@ -40,8 +41,6 @@ async def _run_page(request: Request, caller: Caller, meeting, status: int = 200
 
 
 async def agenda_items(meeting):  # noqa: ANN001, ANN201
-    from marac.meetings.models import AgendaItem
-
     return await AgendaItem.filter(meeting=meeting, state="listed").prefetch_related("referral", "referral__people").order_by(
         "section", "position")
 
