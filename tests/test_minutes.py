@@ -258,3 +258,26 @@ async def test_the_coordinator_follows_rendering_on_the_job_page(app, client, pe
     async with make_client(app) as chair:
         chair.cookies.update(await session_cookie_for(personas["chair"]))
         assert (await chair.get(started.headers["location"])).status_code == 404  # someone else's job
+
+
+async def test_the_two_ways_of_not_completing_stay_distinct_in_the_next_minutes(client, personas):
+    from datetime import timedelta as days
+
+    from marac.actions.models import Action
+    from marac.meetings import agenda
+
+    meeting, _ = await held_meeting(personas)
+    coordinator = await viewer_for(personas["coordinator"].user)
+    chair = await viewer_for(personas["chair"].user)
+    first, second = await Action.filter(meeting=meeting).order_by("created_at")
+    await Action.filter(meeting=meeting).update(due_date=meeting.date + days(days=1))
+    nxt = await Meeting.filter(conference_id=meeting.conference_id, date__gt=meeting.date).order_by("date").first().prefetch_related("conference")
+    await agenda.publish(coordinator, nxt)
+    nxt = await Meeting.get(id=nxt.id).prefetch_related("conference")
+    await actions.review_action(chair, nxt, first.id, "not_possible_changed_circumstances", "CANARYMOVED victim moved away")
+    await actions.review_action(chair, nxt, second.id, "not_done_by_agency", "CANARYSILENT no reply from the agency")
+    await actions.close_meeting(coordinator, nxt)
+    await render_all(client, personas, nxt)
+    text = everything_in((await client.get(f"/api/v1/meetings/{nxt.id}/minutes.pdf", headers=personas["police"].bearer)).content)
+    assert "notpossiblechangedcircumstances:CANARYMOVED" in text
+    assert "notdonebyagency:CANARYSILENT" in text
