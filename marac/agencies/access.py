@@ -170,6 +170,20 @@ async def action_access(viewer: Viewer, conference_id: str, owner_agency_id: str
     return "see" if await member_tier(viewer, conference_id) == "full" else "none"
 
 
+# --- minutes ------------------------------------------------------------------------------
+
+def require_chair(viewer: Viewer, conference_id: str) -> None:
+    """Approving minutes is the conference chair's act alone."""
+    if viewer.role != "chair" or conference_id not in viewer.conference_ids:
+        raise AccessDenied("Only the conference's chair approves minutes")
+
+
+def reads_superseded_minutes(viewer: Viewer) -> bool:
+    """A superseded version stays downloadable to auditors only; everyone else gets their
+    own agency's current version."""
+    return viewer.role == "auditor"
+
+
 def match_filter(viewer: Viewer) -> Q:
     """Possible matches between people are the coordinator's to review, per conference."""
     if viewer.role != "coordinator":

@@ -25,7 +25,7 @@ from marac.agencies.auth import now, today
 from marac.agencies.models import Membership, User
 from marac.audit.service import record
 from marac.documents.models import Document
-from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation
+from marac.errors import Conflict, NotFound, RuleViolation
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, Meeting
 from marac.meetings.schedule import working_days_after
@@ -111,8 +111,7 @@ def view_for(content: dict[str, Any], agency_id: str, tier: str) -> dict[str, An
 async def approve(viewer: Viewer, meeting: Meeting, correction_reason: str | None = None) -> MinutesVersion:
     """Freeze the minutes as the next version. After the first, a reason is required (a
     correction), and the earlier version becomes superseded."""
-    if viewer.role != "chair" or meeting.conference_id not in viewer.conference_ids:
-        raise AccessDenied("Only the conference's chair approves minutes")
+    access.require_chair(viewer, meeting.conference_id)
     if meeting.status != "held":
         raise Conflict("Minutes are approved after the meeting is closed")
     latest = await MinutesVersion.filter(meeting=meeting).order_by("-version").first()
@@ -159,7 +158,8 @@ async def document_for(viewer: Viewer, meeting_id: str, version: int | None = No
     only for auditors. 404 when the agency is not a recipient or nothing is rendered yet."""
     meeting = await agenda.visible_meeting(viewer, meeting_id)
     query = MinutesRecipient.filter(minutes__meeting=meeting, status="done")
-    if viewer.role == "auditor":
+    auditor = access.reads_superseded_minutes(viewer)
+    if auditor:
         if version is None:
             raise NotFound("Name the version")
         row = await query.filter(minutes__version=version).prefetch_related("document", "minutes").first()
@@ -173,7 +173,7 @@ async def document_for(viewer: Viewer, meeting_id: str, version: int | None = No
         raise NotFound("Minutes not found")
     at = now()
     async with in_transaction() as conn:
-        if viewer.role != "auditor":
+        if not auditor:  # an auditor's read is audited, not counted as circulation
             await MinutesRecipient.filter(id=row.id).using_db(conn).update(
                 downloads=row.downloads + 1, first_downloaded_at=row.first_downloaded_at or at)
         await record("document.download", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="document",
