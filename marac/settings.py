@@ -39,6 +39,10 @@ class Settings:
     # so it stays out of the repr (and so out of any log line that prints the settings).
     smtp_url: str | None = field(default=None, repr=False)
     mail_from: str = DEFAULT_MAIL_FROM
+    # One PDF render (a shared layout or a stamp) in a render process: past the time it
+    # is stopped and the job fails (and is retried); past the memory the process dies.
+    render_timeout_seconds: int = 120
+    render_memory_mb: int = 1024
 
     @property
     def production(self) -> bool:
@@ -97,6 +101,15 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
     if "@" not in mail_from or any(c in mail_from for c in "\r\n"):
         raise SettingsError("MARAC_MAIL_FROM must be an e-mail address")
 
+    render_limits = {}
+    for name, field_name, minimum in (("MARAC_RENDER_TIMEOUT", "render_timeout_seconds", 1),
+                                      ("MARAC_RENDER_MEMORY_MB", "render_memory_mb", 256)):
+        raw = env_vars.get(name)
+        if raw:
+            if not raw.isdigit() or int(raw) < minimum:
+                raise SettingsError(f"{name} must be a whole number, at least {minimum}")
+            render_limits[field_name] = int(raw)
+
     return Settings(
         env=env,
         database_url=database_url,
@@ -106,6 +119,7 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
         base_url=base_url,
         smtp_url=smtp_url,
         mail_from=mail_from,
+        **render_limits,
     )
 
 

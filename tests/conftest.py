@@ -37,7 +37,7 @@ TABLES = [
     "minutes_recipient", "minutes_version", "notification", "action_review", "action_update", "action", "note", "attendance",
     "research", "document", "agenda_item", "referral_person", "match_suggestion", "person_key", "referral", "person", "meeting",
     "user_conference", "session", "api_token", "membership", "user", "conference",
-    "agency", "audit_event", "login_failure", "job",
+    "agency", "audit_event", "disclosure", "login_failure", "job",
 ]
 PASSWORD = "correct horse battery staple"
 CONFERENCE = "northshire-da"

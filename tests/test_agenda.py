@@ -244,6 +244,10 @@ async def test_each_member_agency_gets_its_research_list_as_a_pdf(client, person
     assert "Jane Doe" in text and "OFFICIAL-SENSITIVE" in text and "Northshire NHS Trust" in text
     assert "Escalating threats" not in text and "07700" not in text
     assert (await client.get(f"/api/v1/meetings/{meeting.id}/agenda.pdf", headers=personas["housing"].bearer)).status_code == 404
+    from marac.audit.models import Disclosure
+
+    logged = await Disclosure.get(meeting_id=meeting.id)  # the disclosure log: who received what, when, why
+    assert (logged.kind, logged.agency_id, logged.user_id) == ("research_list", personas["health"].user.agency_id, personas["health"].user.id)
 
 
 async def test_the_calendar_feed_has_dates_and_no_cases(client, personas):

@@ -144,8 +144,8 @@ def test_long_words_wrap_inside_the_page():
     context = agenda_context(3)
     context["cases"][1]["victim"]["address"] = unbroken
     context["cases"][1]["victim"]["name"] = unbroken
-    document = HTML(string=render.render_html("agenda.html", context), base_url=render.ASSETS_URL,
-                    url_fetcher=render.AssetFetcher()).render()
+    document = HTML(string=render.render_html("agenda.html", context), url_fetcher=render.AssetFetcher()).render(
+        stylesheets=render.stylesheets())
     for page in document.pages:
         page_box = page._page_box
         right = page_box.margin_width() - page_box.margin_right
@@ -240,20 +240,20 @@ def test_a_template_cannot_attach_files(http_server, monkeypatch):
     "//example.org/pdf.css",
     "pdf.css",
 ])
-def test_the_fetcher_refuses_everything_outside_the_assets_folder(url):
-    fetcher = render.AssetFetcher()
-    with pytest.raises(render.RefusedURL):
-        fetcher.fetch(url)
-    # As WeasyPrint calls it: a refusal is fatal, so the render stops.
+def test_the_fetcher_refuses_everything_but_our_assets_and_the_refusal_is_fatal(url):
     with pytest.raises(FatalURLFetchingError):
-        with fetch(fetcher, url):
+        render.AssetFetcher().fetch(url)
+    # As WeasyPrint calls it: the refusal is not turned into a warning.
+    with pytest.raises(FatalURLFetchingError):
+        with fetch(render.AssetFetcher(), url):
             pass
 
 
-def test_the_fetcher_serves_the_stylesheet():
-    with fetch(render.AssetFetcher(), render.ASSETS_URL + "pdf.css") as response:
+def test_the_fetcher_serves_the_stylesheet_from_memory(tmp_path, monkeypatch):
+    monkeypatch.setattr(render, "ASSETS_DIR", tmp_path)  # the disk is not read again
+    with fetch(render.AssetFetcher(), render.STYLESHEET_URL) as response:
         assert response.content_type == "text/css"
-        assert response.read() == (render.ASSETS_DIR / "pdf.css").read_bytes()
+        assert response.read() == (render.TEMPLATES_DIR / "assets" / "pdf.css").read_bytes()
 
 
 # Metadata ----------------------------------------------------------------------------------

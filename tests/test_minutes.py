@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 import zlib
 
 import pypdf
@@ -281,3 +281,53 @@ async def test_the_two_ways_of_not_completing_stay_distinct_in_the_next_minutes(
     text = everything_in((await client.get(f"/api/v1/meetings/{nxt.id}/minutes.pdf", headers=personas["police"].bearer)).content)
     assert "notpossiblechangedcircumstances:CANARYMOVED" in text
     assert "notdonebyagency:CANARYSILENT" in text
+
+
+async def test_the_coordinator_sees_minutes_not_circulated_three_working_days_after_the_meeting(app, client, personas, monkeypatch):
+    from tests.conftest import make_client, session_cookie_for
+
+    meeting, _ = await held_meeting(personas)
+    # Tuesday 22 December 2026: Christmas Day, the weekend and Monday's Boxing Day holiday do not count.
+    await Meeting.filter(id=meeting.id).update(date=date(2026, 12, 22))
+    meeting = await Meeting.get(id=meeting.id).prefetch_related("conference")
+
+    async def page() -> str:
+        async with make_client(app) as coordinator:
+            coordinator.cookies.update(await session_cookie_for(personas["coordinator"]))
+            return (await coordinator.get(f"/meetings/{meeting.id}")).text
+
+    monkeypatch.setattr(minutes, "today", lambda: date(2026, 12, 29))
+    circulation = await minutes.circulation(meeting)
+    assert circulation["deadline"] == date(2026, 12, 29) and not circulation["overdue"]
+    assert "not circulated to every agency" not in await page()
+
+    monkeypatch.setattr(minutes, "today", lambda: date(2026, 12, 30))
+    assert (await minutes.circulation(meeting))["overdue"]  # not even approved
+    await minutes.approve(await viewer_for(personas["chair"].user), meeting)
+    await minutes.request_render(await viewer_for(personas["coordinator"].user), meeting)
+    circulation = await minutes.circulation(meeting)
+    assert circulation["overdue"] and len(circulation["late"]) == len(circulation["rows"]) == 5
+    text = await page()
+    assert "not circulated to every agency" in text and text.count(">Late<") == 5
+
+    await tasks.render_minutes((await MinutesVersion.get(meeting=meeting)).id)
+    circulation = await minutes.circulation(meeting)
+    assert not circulation["overdue"] and circulation["late"] == []
+    assert "not circulated to every agency" not in await page()
+
+
+async def test_every_download_by_a_recipient_is_entered_in_the_disclosure_log(client, personas):
+    from marac.audit.models import Disclosure
+
+    meeting, _ = await held_meeting(personas)
+    await render_all(client, personas, meeting)
+    for persona in ("health", "health", "childrens"):
+        assert (await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas[persona].bearer)).status_code == 200
+    assert (await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf?version=1", headers=personas["auditor"].bearer)).status_code == 200
+    assert (await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas["housing"].bearer)).status_code == 404
+    log = await Disclosure.filter(meeting_id=meeting.id).order_by("at")
+    assert [(d.kind, d.agency_id, d.user_id, d.version) for d in log] == [
+        ("minutes", personas[p].user.agency_id, personas[p].user.id, 1) for p in ("health", "health", "childrens")]
+    documents = {d.agency_id: d.id for d in await Document.filter(kind="minutes", meeting=meeting)}
+    assert all(d.document_id == documents[d.agency_id] and d.conference_id == meeting.conference_id and "minutes" in d.purpose
+               for d in log)

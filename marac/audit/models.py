@@ -3,6 +3,8 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+from marac.agencies.models import new_id
+
 
 class AuditEvent(Model):
     # Ids only, never field values or names: the audit trail must not become a copy of case data.
@@ -23,3 +25,24 @@ class AuditEvent(Model):
     class Meta:
         table = "audit_event"
         ordering = ["seq"]
+
+
+class Disclosure(Model):
+    # The disclosure log (domain brief): what was shared, with whom, when and why. One row per
+    # document an agency received (each download), ids only like the audit trail.
+
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    at = fields.DatetimeField()
+    conference_id = fields.CharField(max_length=32)
+    meeting_id = fields.CharField(max_length=32, null=True)
+    kind = fields.CharField(max_length=32)
+    document_id = fields.CharField(max_length=32, null=True)
+    version = fields.IntField(null=True)
+    agency_id = fields.CharField(max_length=32)
+    user_id = fields.CharField(max_length=32)
+    purpose = fields.CharField(max_length=200)
+
+    class Meta:
+        table = "disclosure"
+        ordering = ["at"]
+        indexes = (("conference_id", "at"),)

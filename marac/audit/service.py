@@ -17,7 +17,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from marac import settings
-from marac.audit.models import AuditEvent
+from marac.audit.models import AuditEvent, Disclosure
 
 GENESIS = "0" * 64
 OUTCOMES = ("ok", "denied", "failed")
@@ -92,6 +92,21 @@ async def record(
     event.hash = _digest(settings.get().derived_key("audit-chain"), prev_hash, seq, event.at, _event_fields(event))
     await event.save(using_db=conn)
     return event
+
+
+# Why each kind of document is shared: the disclosure log's "why" (domain brief).
+DISCLOSURE_PURPOSES = {
+    "minutes": "MARAC minutes circulated to a member agency: the part it is entitled to see",
+    "research_list": "Research list released before the meeting so the agency can check its records",
+}
+
+
+async def disclose(kind: str, *, conference_id: str, meeting_id: str | None, document_id: str | None, version: int | None,
+                   agency_id: str, user_id: str, conn: BaseDBAsyncClient | None = None) -> Disclosure:
+    """Enter one sharing in the disclosure log (in the caller's transaction with `conn`)."""
+    return await Disclosure.create(
+        at=datetime.now(UTC), conference_id=conference_id, meeting_id=meeting_id, kind=kind, document_id=document_id,
+        version=version, agency_id=agency_id, user_id=user_id, purpose=DISCLOSURE_PURPOSES[kind], using_db=conn)
 
 
 async def verify(batch_size: int = 5000) -> VerifyResult:

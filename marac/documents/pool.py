@@ -4,8 +4,9 @@ processes, see style.md).
 
 Processes are spawned, not forked (forking a process with a running event loop and
 database connections is unsafe), and replaced after MAX_TASKS_PER_CHILD renders because
-WeasyPrint's memory is not returned to the system. Contexts cross a process boundary:
-plain dicts, lists, str and dates only.
+WeasyPrint's memory is not returned to the system. Each has an address-space limit
+(settings.render_memory_mb) and each call a time limit (settings.render_timeout_seconds).
+Contexts cross a process boundary: plain dicts, lists, str and dates only.
 """
 
 from __future__ import annotations
@@ -13,25 +14,49 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import resource
+import signal
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from marac import settings
 from marac.documents import render as renderer
 
-MAX_WORKERS = min(2, os.cpu_count() or 1)
+MAX_WORKERS = os.cpu_count() or 1
 MAX_TASKS_PER_CHILD = 50
 
 _executor: ProcessPoolExecutor | None = None
 
 
-def _warm() -> None:
-    # Runs once in each new worker: pay the import and font set-up (about 0.5 s) before
-    # the first real document, not during it.
-    from weasyprint import HTML
+class RenderTimeout(renderer.RenderError):
+    """A render ran past settings.render_timeout_seconds and was stopped."""
 
-    HTML(string="<p>.</p>", url_fetcher=renderer.AssetFetcher()).write_pdf()
+
+def _start(memory_mb: int) -> None:
+    # Runs once in each new worker. The limit makes a runaway document fail this process
+    # (the job fails and is retried), not the machine.
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    # Pay the import and font set-up (about 0.5 s) before the first real document.
+    renderer.render_pdf("base.html", {"reference": "", "recipient": "", "version": 0}, title="")
+
+
+def _expire(signum: int, frame: Any) -> None:
+    raise RenderTimeout("the render ran out of time")
+
+
+def _timed(timeout: int, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """In the worker: `function` stopped by SIGALRM after `timeout` seconds."""
+    signal.signal(signal.SIGALRM, _expire)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        return function(*args, **kwargs)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def _pool() -> ProcessPoolExecutor:
@@ -41,21 +66,61 @@ def _pool() -> ProcessPoolExecutor:
             max_workers=MAX_WORKERS,
             mp_context=multiprocessing.get_context("spawn"),
             max_tasks_per_child=MAX_TASKS_PER_CHILD,
-            initializer=_warm,
+            initializer=_start,
+            initargs=(settings.get().render_memory_mb,),
         )
     return _executor
 
 
-async def render(template: str, context: dict[str, Any], *, title: str) -> tuple[bytes, int]:
-    """render.render_pdf() in a worker process: (PDF bytes, page count)."""
+async def _run(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     loop = asyncio.get_running_loop()
+    call = partial(_timed, settings.get().render_timeout_seconds, function, *args, **kwargs)
     try:
-        return await loop.run_in_executor(_pool(), partial(renderer.render_pdf, template, context, title=title))
+        return await loop.run_in_executor(_pool(), call)
     except BrokenProcessPool:
         # A worker died (killed, out of memory): this pool is unusable for good. Start a
         # fresh one next time; this job fails and is retried by its caller.
         shutdown(wait=False)
         raise
+
+
+async def render(template: str, context: dict[str, Any], *, title: str) -> tuple[bytes, int]:
+    """render.render_pdf() in a worker process: (PDF bytes, page count)."""
+    return await _run(renderer.render_pdf, template, context, title=title)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    key: str  # the caller's name for this recipient (an agency id), handed back on delivery
+    name: str  # printed in the footer
+    reference: str
+
+
+async def render_shared(template: str, groups: Sequence[tuple[dict[str, Any], Sequence[Recipient]]], *, title: str,
+                        deliver: Callable[[Recipient, bytes, int], Awaitable[None]]) -> None:
+    """One document per recipient, each group's recipients sharing a context.
+
+    Every group is laid out once; each recipient's copy is that layout stamped with its own
+    footer. Layouts and stamps spread over every worker; `deliver` gets each document as it
+    is finished, so a failure part-way keeps what was delivered. The caller must group only
+    recipients entitled to exactly the same context: a layout is shared as it is.
+    """
+    async def group(context: dict[str, Any], recipients: Sequence[Recipient]) -> None:
+        shared, pages = await _run(renderer.layout, template, context, title=title)
+
+        async def one(recipient: Recipient) -> None:
+            pdf = await _run(renderer.stamp, shared, reference=recipient.reference, recipient=recipient.name,
+                             version=context["version"], title=title)
+            await deliver(recipient, pdf, pages)
+
+        async with asyncio.TaskGroup() as stamps:
+            for recipient in recipients:
+                stamps.create_task(one(recipient))
+
+    # Largest groups first, so their stamps are not left for last on one core.
+    async with asyncio.TaskGroup() as layouts:
+        for context, recipients in sorted(groups, key=lambda g: -len(g[1])):
+            layouts.create_task(group(context, recipients))
 
 
 def shutdown(wait: bool = True) -> None:

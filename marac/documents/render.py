@@ -2,27 +2,33 @@
 
 The rules, because these documents carry personal data about people at high risk:
 - user text is only ever data in an autoescaped Jinja2 template, so it cannot become
-  markup or CSS; the stylesheet is a static file (templates/pdf/assets/pdf.css);
-- WeasyPrint fetches through AssetFetcher, which serves files inside
-  templates/pdf/assets/ and refuses everything else (http, https, ftp, data:, file: URLs
-  outside that folder, any ".." or query), and a refusal stops the render;
-- the PDF's metadata is set here from the caller's non-identifying title, never read
-  from the HTML, so no name can reach the document properties.
+  markup or CSS; the stylesheet is a static file (templates/pdf/assets/pdf.css), read once
+  and handed to WeasyPrint from memory;
+- HTML is given as a string with no base URL, so a relative URL leads nowhere, and every
+  fetch goes through AssetFetcher, which serves our own assets from memory by exact URL
+  and raises FatalURLFetchingError for anything else, stopping the render;
+- presentational hints stay off (HTML attributes never become style), and the PDF's
+  metadata is set here from the caller's non-identifying title, never read from the HTML,
+  so no name or attachment can reach the document properties.
 
-Synchronous and CPU-bound: call it through pool.render(), never on an event loop.
+Minutes go to many agencies whose entitlements often coincide: layout() lays out one
+entitlement set once with the page footer left blank, and stamp() adds each recipient's
+footer (reference, agency, version) onto a copy. Both use the one stylesheet, so the
+footer sits exactly where render_pdf() would put it.
+
+Synchronous and CPU-bound: call it through pool, never on an event loop.
 """
 
 from __future__ import annotations
 
+import io
 from datetime import date
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 import pydyf
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from weasyprint import HTML
+from pypdf import PdfReader, PdfWriter
+from weasyprint import CSS, HTML
 from weasyprint.pdf.metadata import DocumentMetadata
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
@@ -30,51 +36,33 @@ from marac.settings import PROJECT_DIR
 
 TEMPLATES_DIR = PROJECT_DIR / "templates" / "pdf"
 ASSETS_DIR = (TEMPLATES_DIR / "assets").resolve()
-# base.html links "pdf.css" relative to this, so the stylesheet goes through the fetcher.
 ASSETS_URL = ASSETS_DIR.as_uri() + "/"
 CONTENT_TYPES = {".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml"}
+# Read once at import: the renderer never touches the disk for an asset, and an exact-match
+# lookup leaves no path to normalise ("..", "%2e", symlinks, queries all simply miss).
+ASSETS: dict[str, tuple[bytes, str]] = {
+    ASSETS_URL + path.name: (path.read_bytes(), CONTENT_TYPES[path.suffix])
+    for path in sorted(ASSETS_DIR.iterdir()) if path.is_file() and path.suffix in CONTENT_TYPES
+}
+STYLESHEET_URL = ASSETS_URL + "pdf.css"
 AUTHOR = "MARAC"
 
 
 class RenderError(Exception):
-    """A document could not be rendered (for example, its template asked for a refused URL)."""
-
-
-class RefusedURL(ValueError):
-    """The PDF renderer asked for something outside templates/pdf/assets/."""
-
-
-def asset_path(url: str) -> Path:
-    """The file a URL names, if and only if it is a file inside the assets folder."""
-    parts = urlsplit(url)
-    if parts.scheme != "file" or parts.netloc not in ("", "localhost") or parts.query or parts.fragment:
-        raise RefusedURL(f"refused URL: {url[:200]!r}")
-    raw = unquote(parts.path)
-    # Refused outright, not just normalised away: a template never needs them.
-    if "\x00" in raw or any(segment in ("..", ".") for segment in raw.split("/")):
-        raise RefusedURL(f"refused URL: {url[:200]!r}")
-    try:
-        # strict: the file must exist; resolve() follows symlinks, so a link pointing
-        # out of the folder is judged by where it leads.
-        path = Path(url2pathname(parts.path)).resolve(strict=True)
-    except (OSError, RuntimeError) as error:
-        raise RefusedURL(f"refused URL: {url[:200]!r}") from error
-    if not path.is_relative_to(ASSETS_DIR) or not path.is_file() or path.suffix not in CONTENT_TYPES:
-        raise RefusedURL(f"refused URL: {url[:200]!r}")
-    return path
+    """A document could not be rendered (a refused URL, or its time ran out)."""
 
 
 class AssetFetcher(URLFetcher):
-    # WeasyPrint 70 calls fetcher(url) -> fetch(url); open() also lands in fetch(). The
-    # urllib handlers the base class registers are never reached, because fetch() never
-    # calls super(). fail_on_errors turns our refusal into FatalURLFetchingError, which
-    # stops the render instead of logging a warning and carrying on.
+    # WeasyPrint 70 calls fetcher(url) -> fetch(url). FatalURLFetchingError is the one
+    # exception WeasyPrint does not swallow into a warning: the render stops.
     def __init__(self) -> None:
-        super().__init__(allowed_protocols=("file",), allow_redirects=False, fail_on_errors=True)
+        super().__init__(allowed_protocols=(), allow_redirects=False, fail_on_errors=True)
 
     def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
-        path = asset_path(url)
-        return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": CONTENT_TYPES[path.suffix]})
+        asset = ASSETS.get(url)
+        if asset is None:
+            raise FatalURLFetchingError(f"refused URL: {url[:200]!r}")
+        return URLFetcherResponse(url, asset[0], {"Content-Type": asset[1]})
 
 
 def long_date(value: date | None) -> str:
@@ -107,9 +95,31 @@ def render_html(template: str, context: dict[str, Any]) -> str:
     return environment.get_template(template).render(context)
 
 
+_stylesheets: list[CSS] = []
+
+
+def stylesheets() -> list[CSS]:
+    if not _stylesheets:  # parsed once per process
+        css, _ = ASSETS[STYLESHEET_URL]
+        _stylesheets.append(CSS(string=css.decode(), url_fetcher=AssetFetcher()))
+    return _stylesheets
+
+
 def _finish(document: Any, pdf: pydyf.PDF) -> None:
     # WeasyPrint writes its own name and version as Producer; say only who made it.
     pdf.info["Producer"] = pydyf.String(AUTHOR)
+
+
+def _write(html: str, title: str) -> tuple[bytes, int]:
+    try:
+        document = HTML(string=html, url_fetcher=AssetFetcher()).render(
+            stylesheets=stylesheets(), presentational_hints=False)
+        document.metadata = DocumentMetadata(title=title, authors=[AUTHOR], generator=AUTHOR, lang="en-GB")
+        pdf = document.write_pdf(finisher=_finish)
+    except FatalURLFetchingError as error:
+        # A BaseException in WeasyPrint; hand callers an ordinary one.
+        raise RenderError(str(error)) from error.__cause__
+    return pdf, len(document.pages)
 
 
 def render_pdf(template: str, context: dict[str, Any], *, title: str) -> tuple[bytes, int]:
@@ -118,12 +128,27 @@ def render_pdf(template: str, context: dict[str, Any], *, title: str) -> tuple[b
     `title` goes into the PDF properties and must not identify anyone ("Research list",
     not a name). Nothing else from the HTML is copied into the metadata.
     """
-    html = render_html(template, context)
-    try:
-        document = HTML(string=html, base_url=ASSETS_URL, url_fetcher=AssetFetcher()).render()
-        document.metadata = DocumentMetadata(title=title, authors=[AUTHOR], generator=AUTHOR, lang="en-GB")
-        pdf = document.write_pdf(finisher=_finish)
-    except FatalURLFetchingError as error:
-        # A BaseException in WeasyPrint; hand callers an ordinary one.
-        raise RenderError(f"{template}: {error}") from error.__cause__
-    return pdf, len(document.pages)
+    return _write(render_html(template, context), title)
+
+
+def layout(template: str, context: dict[str, Any], *, title: str) -> tuple[bytes, int]:
+    """render_pdf() with the per-recipient footer left blank, for stamp() to fill in."""
+    return _write(render_html(template, {**context, "reference": None, "recipient": None}), title)
+
+
+def stamp(shared: bytes, *, reference: str, recipient: str, version: int, title: str) -> bytes:
+    """A copy of a layout() PDF with one recipient's footer on every page.
+
+    The footer is laid out by WeasyPrint on a blank page of the same geometry, then merged
+    over each page; a copy holds the shared pages and this recipient's footer, nothing else.
+    """
+    footer, _ = _write(render_html("stamp.html", {"reference": reference, "recipient": recipient, "version": version}), title)
+    overlay = PdfReader(io.BytesIO(footer)).pages[0]
+    writer = PdfWriter(clone_from=io.BytesIO(shared))
+    for page in writer.pages:
+        page.merge_page(overlay)
+        page.compress_content_streams()
+    writer.metadata = {"/Title": title, "/Author": AUTHOR, "/Creator": AUTHOR, "/Producer": AUTHOR}
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

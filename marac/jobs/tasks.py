@@ -57,28 +57,45 @@ async def send_reminders() -> None:
 async def render_minutes(minutes_id: str, job_id: str | None = None) -> None:
     """Render every pending recipient of one minutes version. Idempotent: a row already done
     is skipped, and a document already stored for the same version and agency is reused, so a
-    second delivery of the job (or the reconciler) never makes a second document."""
+    second delivery of the job (or the reconciler) never makes a second document. Agencies
+    with the same view share one layout, each stamped with its own footer."""
     from marac.agencies.auth import now
     from marac.documents import pool, store
+    from marac.documents.models import Document
     from marac.jobs.models import Job
     from marac.minutes.models import MinutesRecipient, MinutesVersion
-    from marac.minutes.service import view_for
+    from marac.minutes.service import shared_views
 
     minutes = await MinutesVersion.get(id=minutes_id).prefetch_related("meeting")
     meeting = minutes.meeting
-    rows = await MinutesRecipient.filter(minutes=minutes, status="pending").prefetch_related("agency").order_by("agency__name")
-    for done, row in enumerate(rows, start=1):
+    rows = {row.agency_id: row for row in await MinutesRecipient.filter(minutes=minutes, status="pending").prefetch_related("agency")}
+    finished = 0
+
+    async def done(agency_id: str, document: Document) -> None:
+        nonlocal finished
+        await MinutesRecipient.filter(id=rows[agency_id].id, status="pending").update(
+            status="done", document_id=document.id, notified_at=now())
+        finished += 1
+        if job_id:
+            await Job.filter(id=job_id).update(progress=int(finished * 100 / len(rows)))
+
+    waiting = []
+    for row in rows.values():
         await MinutesRecipient.filter(id=row.id).update(attempts=row.attempts + 1)
         document = await store.find("minutes", meeting.id, row.agency_id, minutes.version)
         if document is None:
-            reference = store.new_reference("minutes", meeting.date)
-            context = {**view_for(minutes.content, row.agency_id, row.tier), "recipient": row.agency.name,
-                       "version": minutes.version, "reference": reference}
-            pdf, pages = await pool.render("minutes.html", context, title="MARAC minutes")
-            document = await store.save("minutes", meeting.id, row.agency_id, minutes.version, pdf, pages, reference=reference)
-        await MinutesRecipient.filter(id=row.id, status="pending").update(status="done", document_id=document.id, notified_at=now())
-        if job_id:
-            await Job.filter(id=job_id).update(progress=int(done * 100 / len(rows)))
+            waiting.append((row.agency_id, row.tier))
+        else:
+            await done(row.agency_id, document)
+
+    async def deliver(recipient: pool.Recipient, pdf: bytes, pages: int) -> None:
+        document = await store.save("minutes", meeting.id, recipient.key, minutes.version, pdf, pages, reference=recipient.reference)
+        await done(recipient.key, document)
+
+    groups = [(view, [pool.Recipient(agency_id, rows[agency_id].agency.name, store.new_reference("minutes", meeting.date))
+                      for agency_id in agency_ids])
+              for view, agency_ids in shared_views(minutes.content, minutes.version, waiting)]
+    await pool.render_shared("minutes.html", groups, title="MARAC minutes", deliver=deliver)
 
 
 async def reconcile_minutes() -> None:

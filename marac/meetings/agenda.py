@@ -25,7 +25,7 @@ from marac.agencies import access
 from marac.agencies.access import Viewer
 from marac.agencies.auth import now
 from marac.agencies.models import Agency, Membership
-from marac.audit.service import record
+from marac.audit.service import disclose, record
 from marac.errors import Conflict, NotFound, RuleViolation
 from marac.meetings.models import AgendaItem, Meeting, Research
 from marac.referrals.models import Referral
@@ -387,8 +387,11 @@ async def agenda_document(viewer: Viewer, meeting_id: str):  # noqa: ANN201 - a 
     document = await Document.filter(kind="agenda", meeting=meeting, agency_id=viewer.agency_id).order_by("-version").first()
     if document is None:
         raise NotFound("The research list document is not ready yet")
-    await record("document.download", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="document",
-                 object_id=document.id, conference_id=meeting.conference_id)
+    async with in_transaction() as conn:
+        await disclose("research_list", conference_id=meeting.conference_id, meeting_id=meeting.id, document_id=document.id,
+                       version=document.version, agency_id=viewer.agency_id, user_id=viewer.user_id, conn=conn)
+        await record("document.download", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="document",
+                     object_id=document.id, conference_id=meeting.conference_id, conn=conn)
     return document
 
 

@@ -13,6 +13,7 @@ Rules (domain brief "Minutes and controlled information sharing", issue 6):
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from marac.agencies import access
 from marac.agencies.access import Viewer
 from marac.agencies.auth import now, today
 from marac.agencies.models import Membership, User
-from marac.audit.service import record
+from marac.audit.service import disclose, record
 from marac.documents.models import Document
 from marac.errors import Conflict, NotFound, RuleViolation
 from marac.meetings import agenda
@@ -106,6 +107,17 @@ def view_for(content: dict[str, Any], agency_id: str, tier: str) -> dict[str, An
             "cases": cases, "any_other_business": content["any_other_business"]}
 
 
+def shared_views(content: dict[str, Any], version: int, recipients: list[tuple[str, str]]) -> list[tuple[dict[str, Any], list[str]]]:
+    """Recipients (agency id, tier) grouped by identical view: each group's document is laid
+    out once and only its footer differs. Grouping compares the whole view, so two agencies
+    share a layout only when every word of it is theirs to see."""
+    groups: dict[str, tuple[dict[str, Any], list[str]]] = {}
+    for agency_id, tier in recipients:
+        view = {**view_for(content, agency_id, tier), "version": version}
+        groups.setdefault(json.dumps(view, sort_keys=True), (view, []))[1].append(agency_id)
+    return list(groups.values())
+
+
 # --- the chair's approval -----------------------------------------------------------------------
 
 async def approve(viewer: Viewer, meeting: Meeting, correction_reason: str | None = None) -> MinutesVersion:
@@ -176,15 +188,22 @@ async def document_for(viewer: Viewer, meeting_id: str, version: int | None = No
         if not auditor:  # an auditor's read is audited, not counted as circulation
             await MinutesRecipient.filter(id=row.id).using_db(conn).update(
                 downloads=row.downloads + 1, first_downloaded_at=row.first_downloaded_at or at)
+            await disclose("minutes", conference_id=meeting.conference_id, meeting_id=meeting.id, document_id=row.document.id,
+                           version=row.minutes.version, agency_id=viewer.agency_id, user_id=viewer.user_id, conn=conn)
         await record("document.download", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="document",
                      object_id=row.document.id, conference_id=meeting.conference_id, conn=conn)
     return row.document
 
 
 async def circulation(meeting: Meeting) -> dict[str, Any]:
-    """Per recipient: version, rendered, notified, downloaded; and whether the 3 working days are up."""
+    """Per recipient: version, rendered, notified, downloaded; the agencies still without their
+    copy once the 3 working days after the meeting are up (`late`), and whether the meeting's
+    minutes are overdue at all (`overdue`, also when none are approved or requested)."""
     minutes = await MinutesVersion.filter(meeting=meeting).order_by("-version").first()
     deadline = working_days_after(meeting.date, CIRCULATE_WITHIN_WORKING_DAYS, meeting.conference.nation)
     rows = await MinutesRecipient.filter(minutes=minutes).prefetch_related("agency").order_by("agency__name") if minutes else []
-    return {"minutes": minutes, "deadline": deadline, "rows": rows,
-            "late": [r for r in rows if r.notified_at is None] if today() > deadline else []}
+    past = today() > deadline
+    late = [r for r in rows if r.notified_at is None] if past else []
+    # Overdue: the deadline has passed and some agency still has nothing (not even approved).
+    return {"minutes": minutes, "deadline": deadline, "rows": rows, "late": late,
+            "overdue": past and (minutes is None or not rows or bool(late))}
