@@ -3,12 +3,15 @@ stylesheet, nothing identifying in the metadata, and stored files that cannot be
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import http.server
 import io
 import os
 import re
+import resource
 import stat
+import subprocess
 import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
@@ -25,6 +28,9 @@ from marac.agencies.models import Agency, Conference
 from marac.documents import pool, render, store
 from marac.documents.models import Document
 from marac.meetings.models import Meeting
+from marac.minutes.service import view_for
+
+from bench.minutes_data import content as minutes_content
 
 from .conftest import CONFERENCE
 
@@ -165,6 +171,31 @@ def test_a_missing_field_is_an_error_not_a_blank():
     del context["cases"][0]["victim"]["address"]
     with pytest.raises(Exception, match="address"):
         render.render_pdf("agenda.html", context, title="Research list")
+
+
+# Shared layouts stamped per recipient ------------------------------------------------------
+
+def test_a_stamped_copy_of_a_shared_layout_is_the_document_rendered_alone(tmp_path):
+    view = {**view_for(minutes_content(cases=5), "agency-05", "full"), "version": 3}
+    shared, pages = render.layout("minutes.html", view, title="MARAC minutes")
+    assert all(RECIPIENT not in text and "For:" not in text for text in page_texts(shared))  # the layout names nobody
+    stamped = render.stamp(shared, reference=REFERENCE, recipient=RECIPIENT, version=3, title="MARAC minutes")
+    alone, alone_pages = render.render_pdf("minutes.html", {**view, "reference": REFERENCE, "recipient": RECIPIENT},
+                                           title="MARAC minutes")
+    texts = page_texts(stamped)
+    assert pages == alone_pages == len(texts) >= 3
+    for number, text in enumerate(texts, start=1):
+        assert MARKING in text and f"Page {number} of {pages}" in text, number
+        assert REFERENCE in text and f"For: {RECIPIENT}, version 3" in text, number
+    # Drawn where a document rendered on its own has it: every page is the same picture.
+    for name, pdf in (("stamped", stamped), ("alone", alone)):
+        (tmp_path / f"{name}.pdf").write_bytes(pdf)
+        subprocess.run(["pdftoppm", "-r", "40", "-gray", tmp_path / f"{name}.pdf", tmp_path / name], check=True)
+    for number in range(1, pages + 1):
+        picture = f"-{number:0{len(str(pages))}d}.pgm"
+        assert (tmp_path / f"stamped{picture}").read_bytes() == (tmp_path / f"alone{picture}").read_bytes(), number
+    metadata = PdfReader(io.BytesIO(stamped)).metadata
+    assert dict(metadata) == {"/Title": "MARAC minutes", "/Author": "MARAC", "/Creator": "MARAC", "/Producer": "MARAC"}
 
 
 # User text is inert, and nothing is fetched -------------------------------------------------
@@ -330,6 +361,33 @@ async def test_the_pool_renders_the_same_document(rendered_pool):
     assert pages == expected
     assert f"Page 1 of {pages}" in page_texts(pdf)[0]
     assert PdfReader(io.BytesIO(pdf)).metadata.title == "Research list"
+
+
+async def test_a_render_past_its_time_is_stopped_and_the_pool_carries_on(rendered_pool):
+    real = settings.get()
+    settings.override(dataclasses.replace(real, render_timeout_seconds=0.05))
+    try:
+        with pytest.raises(pool.RenderTimeout):
+            await pool.render("agenda.html", agenda_context(300), title="Research list")
+    finally:
+        settings.override(real)
+    _, pages = await pool.render("agenda.html", agenda_context(1), title="Research list")
+    assert pages == 1
+
+
+async def test_render_processes_cannot_grow_past_their_memory_limit(rendered_pool):
+    pool.shutdown()  # the limit is set when a process starts
+    real = settings.get()
+    settings.override(dataclasses.replace(real, render_memory_mb=512))
+    try:
+        assert await pool.run(resource.getrlimit, resource.RLIMIT_AS) == (512 * 2**20, 512 * 2**20)
+        with pytest.raises(MemoryError):
+            await pool.run(bytearray, 600 * 2**20)
+        _, pages = await pool.render("agenda.html", agenda_context(1), title="Research list")
+        assert pages == 1
+    finally:
+        settings.override(real)
+        pool.shutdown()
 
 
 async def test_a_failed_render_in_the_pool_raises_and_the_pool_survives(rendered_pool):

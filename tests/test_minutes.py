@@ -114,6 +114,20 @@ async def test_each_recipient_gets_exactly_its_entitled_markers(client, personas
     assert (await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas["housing"].bearer)).status_code == 404
 
 
+def test_agencies_with_the_same_view_share_a_layout_and_nobody_else_does():
+    from bench.minutes_data import content, recipients
+
+    frozen, agencies = content(), [(r["agency_id"], r["tier"]) for r in recipients()]
+    groups = minutes.shared_views(frozen, 2, agencies)
+    layout_of = {agency_id: view for view, members in groups for agency_id in members}
+    assert sorted(layout_of) == sorted(agency_id for agency_id, _ in agencies)  # each agency exactly once
+    for agency_id, tier in agencies:
+        assert layout_of[agency_id] == {**minutes.view_for(frozen, agency_id, tier), "version": 2}, agency_id
+    # The usual mix: full-tier agencies named in no restricted note share one layout.
+    sizes = sorted(len(members) for _, members in groups)
+    assert len(groups) < len(agencies) and sizes[-1] == 11
+
+
 async def test_rendering_twice_makes_no_second_document_and_the_reconciler_finishes_lost_work(client, personas):
     meeting, _ = await held_meeting(personas)
     chair = await viewer_for(personas["chair"].user)

@@ -72,7 +72,8 @@ def _pool() -> ProcessPoolExecutor:
     return _executor
 
 
-async def _run(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+async def run(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """function(*args, **kwargs) in a render process, within the time limit."""
     loop = asyncio.get_running_loop()
     call = partial(_timed, settings.get().render_timeout_seconds, function, *args, **kwargs)
     try:
@@ -86,7 +87,7 @@ async def _run(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 async def render(template: str, context: dict[str, Any], *, title: str) -> tuple[bytes, int]:
     """render.render_pdf() in a worker process: (PDF bytes, page count)."""
-    return await _run(renderer.render_pdf, template, context, title=title)
+    return await run(renderer.render_pdf, template, context, title=title)
 
 
 @dataclass(frozen=True)
@@ -106,10 +107,10 @@ async def render_shared(template: str, groups: Sequence[tuple[dict[str, Any], Se
     recipients entitled to exactly the same context: a layout is shared as it is.
     """
     async def group(context: dict[str, Any], recipients: Sequence[Recipient]) -> None:
-        shared, pages = await _run(renderer.layout, template, context, title=title)
+        shared, pages = await run(renderer.layout, template, context, title=title)
 
         async def one(recipient: Recipient) -> None:
-            pdf = await _run(renderer.stamp, shared, reference=recipient.reference, recipient=recipient.name,
+            pdf = await run(renderer.stamp, shared, reference=recipient.reference, recipient=recipient.name,
                              version=context["version"], title=title)
             await deliver(recipient, pdf, pages)
 
