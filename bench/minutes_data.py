@@ -38,12 +38,12 @@ def content(cases: int = 16, seed: int = 6, restricted_to: tuple[str, ...] = ("a
     for n in range(cases):
         notes = [{"stage": "research", "text": paragraph(rng, rng.randint(2, 3)), "visibility": "all", "agencies": []}
                  for _ in range(rng.randint(2, 3))]
-        notes.append({"stage": "discussion", "text": paragraph(rng, rng.randint(2, 4)), "visibility": "all", "agencies": []})
+        notes.append({"stage": "discussion", "text": paragraph(rng, rng.randint(2, 3)), "visibility": "all", "agencies": []})
         if n % 4 == 0:  # a few restricted notes, each to one agency
             notes.append({"stage": "discussion", "text": paragraph(rng, 2), "visibility": "restricted",
                           "agencies": [restricted_to[n // 4 % len(restricted_to)]]})
         actions = []
-        for _ in range(rng.randint(3, 6)):
+        for _ in range(rng.randint(3, 5)):
             owner = rng.choice(agencies)
             actions.append({"id": f"a{n}-{len(actions)}", "owner_agency_id": owner["agency_id"], "owner": owner["name"],
                             "description": sentence(rng, rng.randint(12, 28)), "due_date": (day + timedelta(days=14)).isoformat(),

@@ -4,11 +4,12 @@ Measured in one run, on the same content (bench/minutes_data.py: 14 full-tier ag
 3 of them named in restricted notes, and 6 actions-only agencies):
 
 - marac: what the render_minutes job does (minutes.service.shared_views, then
-  documents.pool.render_shared): each distinct view laid out once, every recipient's footer
-  stamped onto a copy, spread over every core of a warm render pool. Peak memory is the
+  documents.pool.render_shared): the pages full-tier agencies share laid out once, each
+  agency's restricted notes laid out alone as its annex, every recipient's footer stamped
+  onto its copy, spread over every core of a warm render pool. Peak memory is the
   sum of the resident sizes of this process and its render processes, sampled every 10 ms;
 - raw WeasyPrint: HTML(string).write_pdf() in this process, one after another, on the same
-  distinct layouts (the same pages marac lays out);
+  HTML marac lays out (the same pages);
 - naive: one full render per recipient in the same pool, one after another, as the job did
   before; and the same with every core busy;
 - warm Chromium: Debian's chromium kept open through Playwright, printing the 20 documents
@@ -21,6 +22,7 @@ Run with bench/run (or directly: python bench/minutes_render.py).
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import platform
 import shutil
@@ -29,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pypdf import PdfReader
 from weasyprint import CSS, HTML
 
 from bench.minutes_data import content, recipients
@@ -95,32 +98,43 @@ async def warm_pool() -> None:
                            for _ in range(pool.MAX_WORKERS * 2)))
 
 
-async def marac(frozen: dict[str, Any], agencies: list[dict[str, str]]) -> tuple[float, dict[str, bytes], int]:
+def grouped(frozen: dict[str, Any], agencies: list[dict[str, str]]) -> list[tuple[dict[str, Any], list[pool.Recipient]]]:
     names = {a["agency_id"]: a for a in agencies}
-    groups = [(view, [pool.Recipient(agency_id, names[agency_id]["name"], full_context(frozen, names[agency_id])["reference"])
-                      for agency_id in members])
-              for view, members in shared_views(frozen, VERSION, [(a["agency_id"], a["tier"]) for a in agencies])]
+    return [(view, [pool.Recipient(agency_id, names[agency_id]["name"], full_context(frozen, names[agency_id])["reference"], annex)
+                    for agency_id, annex in members])
+            for view, members in shared_views(frozen, VERSION, [(a["agency_id"], a["tier"]) for a in agencies])]
+
+
+async def marac(frozen: dict[str, Any], agencies: list[dict[str, str]]) -> tuple[float, dict[str, bytes]]:
     documents: dict[str, bytes] = {}
 
     async def deliver(recipient: pool.Recipient, pdf: bytes, pages: int) -> None:
         documents[recipient.key] = pdf
 
     started = time.perf_counter()
-    await pool.render_shared("minutes.html", groups, title=TITLE, deliver=deliver)
-    return time.perf_counter() - started, documents, len(groups)
+    await pool.render_shared("minutes.html", grouped(frozen, agencies), title=TITLE, deliver=deliver,
+                             annex_template="minutes_restricted.html")
+    return time.perf_counter() - started, documents
 
 
-def raw_weasyprint(frozen: dict[str, Any], agencies: list[dict[str, str]]) -> tuple[float, int]:
+def raw_weasyprint(frozen: dict[str, Any], agencies: list[dict[str, str]]) -> tuple[float, int, int]:
+    """The pages marac lays out (shared layouts, annexes, documents of one), by plain WeasyPrint."""
     css = CSS(string=render.ASSETS[render.STYLESHEET_URL][0].decode())
-    htmls = [render.render_html("minutes.html", {**view, "reference": None, "recipient": None})
-             for view, _ in shared_views(frozen, VERSION, [(a["agency_id"], a["tier"]) for a in agencies])]
+    htmls = []
+    for view, recipients in grouped(frozen, agencies):
+        blank = {**view, "reference": None, "recipient": None}
+        if len(recipients) == 1:
+            htmls.append(render.render_html("minutes.html", {**blank, **(recipients[0].annex or {})}))
+            continue
+        htmls.append(render.render_html("minutes.html", blank))
+        htmls += [render.render_html("minutes_restricted.html", {**blank, **r.annex}) for r in recipients if r.annex]
     HTML(string="<p>warm</p>").write_pdf()
     started, pages = time.perf_counter(), 0
     for html in htmls:
         document = HTML(string=html).render(stylesheets=[css])
         document.write_pdf()
         pages += len(document.pages)
-    return time.perf_counter() - started, pages
+    return time.perf_counter() - started, len(htmls), pages
 
 
 async def naive(frozen: dict[str, Any], agencies: list[dict[str, str]], *, parallel: bool) -> float:
@@ -170,18 +184,19 @@ async def main() -> None:
     full_pages = render.render_pdf("minutes.html", full_context(frozen, agencies[5]), title=TITLE)[1]
     await warm_pool()
     with PeakMemory() as memory:
-        ours, documents, layouts = await marac(frozen, agencies)
+        ours, documents = await marac(frozen, agencies)
     assert len(documents) == len(agencies)
     naive_sequential = await naive(frozen, agencies, parallel=False)
     naive_parallel = await naive(frozen, agencies, parallel=True)
     pool.shutdown()
-    raw, raw_pages = raw_weasyprint(frozen, agencies)
+    raw, layouts, raw_pages = raw_weasyprint(frozen, agencies)
     browser = await chromium(frozen, agencies)
 
     print(f"## Minutes: 16 cases, {len(agencies)} recipients ({full_pages} pages for a full-tier agency)")
     print(f"machine: {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
           f"render processes: {pool.MAX_WORKERS}")
-    print(f"distinct layouts: {layouts} ({raw_pages} pages laid out), documents: {len(documents)}")
+    print(f"layouts: {layouts} ({raw_pages} pages laid out), documents: {len(documents)}, "
+          f"pages delivered: {sum(len(PdfReader(io.BytesIO(pdf)).pages) for pdf in documents.values())}")
     print()
     print("| measurement (all 20 documents unless said)    | wall time, ratio to marac   |")
     print("|----------------------------------------------|----------------------------|")

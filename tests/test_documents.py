@@ -175,25 +175,38 @@ def test_a_missing_field_is_an_error_not_a_blank():
 
 # Shared layouts stamped per recipient ------------------------------------------------------
 
-def test_a_stamped_copy_of_a_shared_layout_is_the_document_rendered_alone(tmp_path):
-    view = {**view_for(minutes_content(cases=5), "agency-05", "full"), "version": 3}
-    shared, pages = render.layout("minutes.html", view, title="MARAC minutes")
-    assert all(RECIPIENT not in text and "For:" not in text for text in page_texts(shared))  # the layout names nobody
-    stamped = render.stamp(shared, reference=REFERENCE, recipient=RECIPIENT, version=3, title="MARAC minutes")
-    alone, alone_pages = render.render_pdf("minutes.html", {**view, "reference": REFERENCE, "recipient": RECIPIENT},
-                                           title="MARAC minutes")
+def same_pictures(tmp_path, first: bytes, second: bytes) -> None:
+    """Every page of both PDFs rasterised (40 dpi, grey): the same pixels, page for page."""
+    counts = []
+    for name, pdf in (("first", first), ("second", second)):
+        (tmp_path / f"{name}.pdf").write_bytes(pdf)
+        subprocess.run(["pdftoppm", "-r", "40", "-gray", tmp_path / f"{name}.pdf", tmp_path / name], check=True)
+        counts.append(sorted(p.name.removeprefix(name) for p in tmp_path.glob(f"{name}-*.pgm")))
+    assert counts[0] == counts[1]
+    for suffix in counts[0]:
+        assert (tmp_path / f"first{suffix}").read_bytes() == (tmp_path / f"second{suffix}").read_bytes(), suffix
+
+
+@pytest.mark.parametrize("restricted", [False, True])
+def test_a_stamped_copy_of_a_shared_layout_is_the_document_rendered_alone(tmp_path, restricted):
+    frozen = minutes_content(cases=5, restricted_to=("agency-05",))
+    view = {**view_for(frozen, "agency-05", "full"), "version": 3}
+    annex = {"restricted": view["restricted"]}
+    assert annex["restricted"]  # the content names agency-05 in a restricted note
+    shared, _ = render.layout("minutes.html", {**view, "restricted": []}, title="MARAC minutes")
+    assert all(RECIPIENT not in text and "For:" not in text and "Page" not in text for text in page_texts(shared))
+    extra = render.layout("minutes_restricted.html", {**view, **annex}, title="MARAC minutes")[0] if restricted else None
+    stamped, pages = render.stamp(shared, annex=extra, reference=REFERENCE, recipient=RECIPIENT, version=3, title="MARAC minutes")
+    alone, alone_pages = render.render_pdf(
+        "minutes.html", {**view, "restricted": annex["restricted"] if restricted else [], "reference": REFERENCE, "recipient": RECIPIENT},
+        title="MARAC minutes")
     texts = page_texts(stamped)
     assert pages == alone_pages == len(texts) >= 3
+    assert ("Restricted information for your agency" in texts[-1]) == restricted
     for number, text in enumerate(texts, start=1):
         assert MARKING in text and f"Page {number} of {pages}" in text, number
         assert REFERENCE in text and f"For: {RECIPIENT}, version 3" in text, number
-    # Drawn where a document rendered on its own has it: every page is the same picture.
-    for name, pdf in (("stamped", stamped), ("alone", alone)):
-        (tmp_path / f"{name}.pdf").write_bytes(pdf)
-        subprocess.run(["pdftoppm", "-r", "40", "-gray", tmp_path / f"{name}.pdf", tmp_path / name], check=True)
-    for number in range(1, pages + 1):
-        picture = f"-{number:0{len(str(pages))}d}.pgm"
-        assert (tmp_path / f"stamped{picture}").read_bytes() == (tmp_path / f"alone{picture}").read_bytes(), number
+    same_pictures(tmp_path, stamped, alone)  # drawn exactly where a document rendered alone has it
     metadata = PdfReader(io.BytesIO(stamped)).metadata
     assert dict(metadata) == {"/Title": "MARAC minutes", "/Author": "MARAC", "/Creator": "MARAC", "/Producer": "MARAC"}
 

@@ -119,13 +119,16 @@ def test_agencies_with_the_same_view_share_a_layout_and_nobody_else_does():
 
     frozen, agencies = content(), [(r["agency_id"], r["tier"]) for r in recipients()]
     groups = minutes.shared_views(frozen, 2, agencies)
-    layout_of = {agency_id: view for view, members in groups for agency_id in members}
-    assert sorted(layout_of) == sorted(agency_id for agency_id, _ in agencies)  # each agency exactly once
-    for agency_id, tier in agencies:
-        assert layout_of[agency_id] == {**minutes.view_for(frozen, agency_id, tier), "version": 2}, agency_id
-    # The usual mix: full-tier agencies named in no restricted note share one layout.
-    sizes = sorted(len(members) for _, members in groups)
-    assert len(groups) < len(agencies) and sizes[-1] == 11
+    seen = {}
+    for view, members in groups:
+        for agency_id, annex in members:
+            seen[agency_id] = {**view, **(annex or {})}
+    assert sorted(seen) == sorted(agency_id for agency_id, _ in agencies)  # each agency exactly once
+    for agency_id, tier in agencies:  # shared pages plus its own annex: exactly its view
+        assert seen[agency_id] == {**minutes.view_for(frozen, agency_id, tier), "version": 2}, agency_id
+    # The usual mix: every full-tier agency shares one layout, restricted notes go in annexes.
+    assert [len(members) for _, members in groups][0] == 14 and len(groups) == 1 + 6
+    assert sorted(agency_id for agency_id, annex in groups[0][1] if annex) == ["agency-01", "agency-02", "agency-03"]
 
 
 async def test_rendering_twice_makes_no_second_document_and_the_reconciler_finishes_lost_work(client, personas):

@@ -95,33 +95,46 @@ class Recipient:
     key: str  # the caller's name for this recipient (an agency id), handed back on delivery
     name: str  # printed in the footer
     reference: str
+    # Added to the group's context for this recipient alone: laid out with annex_template as
+    # the pages after the shared ones (minutes: its restricted notes).
+    annex: dict[str, Any] | None = None
 
 
 async def render_shared(template: str, groups: Sequence[tuple[dict[str, Any], Sequence[Recipient]]], *, title: str,
-                        deliver: Callable[[Recipient, bytes, int], Awaitable[None]]) -> None:
+                        deliver: Callable[[Recipient, bytes, int], Awaitable[None]], annex_template: str | None = None) -> None:
     """One document per recipient, each group's recipients sharing a context.
 
-    Every group is laid out once; each recipient's copy is that layout stamped with its own
-    footer. Layouts and stamps spread over every worker; `deliver` gets each document as it
-    is finished, so a failure part-way keeps what was delivered. The caller must group only
-    recipients entitled to exactly the same context: a layout is shared as it is.
+    Every group is laid out once; each recipient's copy is that layout, then its annex laid
+    out alone, stamped with its own footer. A group of one is rendered whole. Layouts and
+    stamps spread over every worker; `deliver` gets each document as it is finished, so a
+    failure part-way keeps what was delivered. The caller must group only recipients
+    entitled to exactly the same context: a layout is shared as it is.
     """
-    async def group(context: dict[str, Any], recipients: Sequence[Recipient]) -> None:
-        shared, pages = await run(renderer.layout, template, context, title=title)
+    async def whole(context: dict[str, Any], recipient: Recipient) -> None:
+        own = {**context, **(recipient.annex or {}), "reference": recipient.reference, "recipient": recipient.name}
+        await deliver(recipient, *(await run(renderer.render_pdf, template, own, title=title)))
 
-        async def one(recipient: Recipient) -> None:
-            pdf = await run(renderer.stamp, shared, reference=recipient.reference, recipient=recipient.name,
-                             version=context["version"], title=title)
-            await deliver(recipient, pdf, pages)
+    async def stamped(context: dict[str, Any], shared: bytes, recipient: Recipient) -> None:
+        annex = None
+        if recipient.annex:
+            if annex_template is None:
+                raise ValueError("a recipient has an annex but no annex_template was given")
+            annex, _ = await run(renderer.layout, annex_template, {**context, **recipient.annex}, title=title)
+        await deliver(recipient, *(await run(renderer.stamp, shared, annex=annex, reference=recipient.reference,
+                                             recipient=recipient.name, version=context["version"], title=title)))
 
-        async with asyncio.TaskGroup() as stamps:
-            for recipient in recipients:
-                stamps.create_task(one(recipient))
+    async def group(context: dict[str, Any], recipients: Sequence[Recipient], tasks: asyncio.TaskGroup) -> None:
+        if len(recipients) == 1:
+            await whole(context, recipients[0])
+            return
+        shared, _ = await run(renderer.layout, template, context, title=title)
+        for recipient in recipients:
+            tasks.create_task(stamped(context, shared, recipient))
 
-    # Largest groups first, so their stamps are not left for last on one core.
-    async with asyncio.TaskGroup() as layouts:
+    # Largest groups first: their layout is the longest wait, and their stamps follow it.
+    async with asyncio.TaskGroup() as tasks:
         for context, recipients in sorted(groups, key=lambda g: -len(g[1])):
-            layouts.create_task(group(context, recipients))
+            tasks.create_task(group(context, recipients, tasks))
 
 
 def shutdown(wait: bool = True) -> None:

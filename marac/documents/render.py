@@ -13,21 +13,24 @@ The rules, because these documents carry personal data about people at high risk
 
 Minutes go to many agencies whose entitlements often coincide: layout() lays out one
 entitlement set once with the page footer left blank, and stamp() adds each recipient's
-footer (reference, agency, version) onto a copy. Both use the one stylesheet, so the
-footer sits exactly where render_pdf() would put it.
+own pages (restricted notes) and footer (reference, page N of M, agency, version) to a
+copy. All use the one stylesheet, so a stamped document looks exactly like the same
+document from render_pdf().
 
 Synchronous and CPU-bound: call it through pool, never on an event loop.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 from datetime import date
 from typing import Any
 
 import pydyf
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from pypdf import PdfReader, PdfWriter
+from pypdf import PageObject, PdfReader, PdfWriter
+from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, IndirectObject, NameObject, RectangleObject
 from weasyprint import CSS, HTML
 from weasyprint.pdf.metadata import DocumentMetadata
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
@@ -132,23 +135,67 @@ def render_pdf(template: str, context: dict[str, Any], *, title: str) -> tuple[b
 
 
 def layout(template: str, context: dict[str, Any], *, title: str) -> tuple[bytes, int]:
-    """render_pdf() with the per-recipient footer left blank, for stamp() to fill in."""
+    """render_pdf() with the footer (reference, page numbers, recipient) left blank, for
+    stamp() to draw."""
     return _write(render_html(template, {**context, "reference": None, "recipient": None}), title)
 
 
-def stamp(shared: bytes, *, reference: str, recipient: str, version: int, title: str) -> bytes:
-    """A copy of a layout() PDF with one recipient's footer on every page.
+FOOTER, PAGE_NUMBER = NameObject("/MaracFooter"), NameObject("/MaracPageNumber")
 
-    The footer is laid out by WeasyPrint on a blank page of the same geometry, then merged
-    over each page; a copy holds the shared pages and this recipient's footer, nothing else.
+
+@functools.lru_cache(maxsize=128)
+def page_numbers(pages: int) -> bytes:
+    """"Page N of M" alone on M pages. No personal data, so kept and shared by all recipients."""
+    return _write(render_html("page_numbers.html", {"pages": pages}), "")[0]
+
+
+def _form(writer: PdfWriter, page: PageObject) -> IndirectObject:
+    """A page of another PDF as a form XObject in `writer`, to draw over a page."""
+    form = DecodedStreamObject()
+    form.set_data(page.get_contents().get_data())
+    form.update({NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Form"),
+                 NameObject("/BBox"): RectangleObject(page.mediabox), NameObject("/Resources"): page["/Resources"].clone(writer)})
+    # pypdf has no public way to add an indirect object; _add_object is what its own helpers use.
+    return writer._add_object(form.flate_encode())
+
+
+def _stream(writer: PdfWriter, data: bytes) -> IndirectObject:
+    stream = DecodedStreamObject()
+    stream.set_data(data)
+    return writer._add_object(stream)
+
+
+def stamp(shared: bytes, *, annex: bytes | None = None, reference: str, recipient: str, version: int,
+          title: str) -> tuple[bytes, int]:
+    """One recipient's document: a layout() PDF, then its own annex pages if any (laid out
+    alone, also by layout()), with its footer and "Page N of M" drawn on every page.
+
+    The footer is laid out by WeasyPrint alone on a page of the same geometry and drawn on
+    each page as a form XObject, in an incremental update: the shared bytes are kept as they
+    are and only new objects appended (about 10 ms, against 50 ms to rewrite the file). A
+    copy holds the shared pages, this recipient's annex and footer, and nothing else.
     """
-    footer, _ = _write(render_html("stamp.html", {"reference": reference, "recipient": recipient, "version": version}), title)
-    overlay = PdfReader(io.BytesIO(footer)).pages[0]
-    writer = PdfWriter(clone_from=io.BytesIO(shared))
-    for page in writer.pages:
-        page.merge_page(overlay)
-        page.compress_content_streams()
+    footer, _ = _write(render_html("footer.html", {"reference": reference, "recipient": recipient, "version": version}), title)
+    writer = PdfWriter(io.BytesIO(shared), incremental=True)
+    if annex is not None:
+        for page in PdfReader(io.BytesIO(annex)).pages:
+            writer.add_page(page)
+    numbers = PdfReader(io.BytesIO(page_numbers(len(writer.pages)))).pages
+    footer_form = _form(writer, PdfReader(io.BytesIO(footer)).pages[0])
+    # The page's own drawing is wrapped in q/Q so the footer is drawn in default coordinates.
+    save = _stream(writer, b"q\n")
+    draw = _stream(writer, b"Q\nq " + FOOTER.encode() + b" Do Q\nq " + PAGE_NUMBER.encode() + b" Do Q\n")
+    for page, number in zip(writer.pages, numbers, strict=True):
+        contents = page.raw_get("/Contents")
+        drawn = list(contents.get_object()) if isinstance(contents.get_object(), ArrayObject) else [contents]
+        page[NameObject("/Contents")] = ArrayObject([save, *drawn, draw])
+        # A new resources dictionary per page: WeasyPrint may share one between pages.
+        resources = DictionaryObject(page["/Resources"].get_object())
+        xobjects = DictionaryObject(resources.get("/XObject", DictionaryObject()).get_object())
+        xobjects[FOOTER], xobjects[PAGE_NUMBER] = footer_form, _form(writer, number)
+        resources[NameObject("/XObject")] = xobjects
+        page[NameObject("/Resources")] = resources
     writer.metadata = {"/Title": title, "/Author": AUTHOR, "/Creator": AUTHOR, "/Producer": AUTHOR}
     out = io.BytesIO()
     writer.write(out)
-    return out.getvalue()
+    return out.getvalue(), len(numbers)

@@ -92,10 +92,10 @@ async def render_minutes(minutes_id: str, job_id: str | None = None) -> None:
         document = await store.save("minutes", meeting.id, recipient.key, minutes.version, pdf, pages, reference=recipient.reference)
         await done(recipient.key, document)
 
-    groups = [(view, [pool.Recipient(agency_id, rows[agency_id].agency.name, store.new_reference("minutes", meeting.date))
-                      for agency_id in agency_ids])
-              for view, agency_ids in shared_views(minutes.content, minutes.version, waiting)]
-    await pool.render_shared("minutes.html", groups, title="MARAC minutes", deliver=deliver)
+    groups = [(view, [pool.Recipient(agency_id, rows[agency_id].agency.name, store.new_reference("minutes", meeting.date), annex)
+                      for agency_id, annex in members])
+              for view, members in shared_views(minutes.content, minutes.version, waiting)]
+    await pool.render_shared("minutes.html", groups, title="MARAC minutes", deliver=deliver, annex_template="minutes_restricted.html")
 
 
 async def reconcile_minutes() -> None:

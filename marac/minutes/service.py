@@ -93,10 +93,11 @@ def view_for(content: dict[str, Any], agency_id: str, tier: str) -> dict[str, An
         own = [{"case_label": case["label"], "description": a["description"], "due_date": a["due_date"], "status": a["status"]}
                for case in content["cases"] for a in case["actions"] if a["owner_agency_id"] == agency_id]
         return {**header, "tier": tier, "own_actions": own}
-    cases = []
+    cases, restricted = [], []
     for case in content["cases"]:
-        notes = [{"stage": n["stage"], "text": n["text"]} for n in case["notes"]
-                 if n["visibility"] == "all" or (n["visibility"] == "restricted" and agency_id in n["agencies"])]
+        notes = [{"stage": n["stage"], "text": n["text"]} for n in case["notes"] if n["visibility"] == "all"]
+        restricted += [{"case_label": case["label"], "stage": n["stage"], "text": n["text"]} for n in case["notes"]
+                       if n["visibility"] == "restricted" and agency_id in n["agencies"]]
         cases.append({k: case[k] for k in ("label", "kind", "review", "risk", "outcome", "outcome_reason")} | {
             "notes": notes,
             "actions": [{k: a[k] for k in ("owner", "description", "due_date", "status")} for a in case["actions"]],
@@ -104,17 +105,22 @@ def view_for(content: dict[str, Any], agency_id: str, tier: str) -> dict[str, An
     return {**header, "tier": tier, "present": content["present"], "apologies": content["apologies"],
             "observers": content["observers"], "reviews": [{k: r[k] for k in ("case_label", "owner", "description", "due_date", "outcome", "note")}
                                                            for r in content["reviews"]],
-            "cases": cases, "any_other_business": content["any_other_business"]}
+            "cases": cases, "any_other_business": content["any_other_business"], "restricted": restricted}
 
 
-def shared_views(content: dict[str, Any], version: int, recipients: list[tuple[str, str]]) -> list[tuple[dict[str, Any], list[str]]]:
-    """Recipients (agency id, tier) grouped by identical view: each group's document is laid
-    out once and only its footer differs. Grouping compares the whole view, so two agencies
-    share a layout only when every word of it is theirs to see."""
-    groups: dict[str, tuple[dict[str, Any], list[str]]] = {}
+def shared_views(content: dict[str, Any], version: int,
+                 recipients: list[tuple[str, str]]) -> list[tuple[dict[str, Any], list[tuple[str, dict[str, Any] | None]]]]:
+    """Recipients (agency id, tier) grouped by identical view, less their restricted notes:
+    each group's pages are laid out once, and each agency's restricted notes, if any, are
+    laid out alone as the pages that follow (the annex: {"restricted": [...]}). Grouping
+    compares the whole view, so agencies share pages only when every word is theirs to see."""
+    groups: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any] | None]]]] = {}
     for agency_id, tier in recipients:
         view = {**view_for(content, agency_id, tier), "version": version}
-        groups.setdefault(json.dumps(view, sort_keys=True), (view, []))[1].append(agency_id)
+        annex = None
+        if view.get("restricted"):  # full tier only: the shared pages have none
+            annex, view["restricted"] = {"restricted": view["restricted"]}, []
+        groups.setdefault(json.dumps(view, sort_keys=True), (view, []))[1].append((agency_id, annex))
     return list(groups.values())
 
 
