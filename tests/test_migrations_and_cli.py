@@ -104,6 +104,12 @@ def test_settings_are_read_from_the_environment_only(tmp_path):
         settings.load({"MARAC_DOCUMENT_STORE": str(settings.PROJECT_DIR / "templates" / "x")})
     with pytest.raises(settings.SettingsError, match="https"):
         settings.load({"MARAC_ENV": "production", "MARAC_SECRET_KEY": "k" * 40, "MARAC_BASE_URL": "http://x"})
+    limits = settings.load({"MARAC_RENDER_TIMEOUT": "30", "MARAC_RENDER_MEMORY_MB": "2048"})
+    assert (limits.render_timeout_seconds, limits.render_memory_mb) == (30, 2048)
+    assert (loaded.render_timeout_seconds, loaded.render_memory_mb) == (120, 1024)
+    for name, value in (("MARAC_RENDER_TIMEOUT", "0"), ("MARAC_RENDER_TIMEOUT", "1.5"), ("MARAC_RENDER_MEMORY_MB", "100")):
+        with pytest.raises(settings.SettingsError, match=name):
+            settings.load({name: value})
 
 
 def test_the_shipped_conference_types_load():
