@@ -22,7 +22,6 @@ Synchronous and CPU-bound: call it through pool, never on an event loop.
 
 from __future__ import annotations
 
-import functools
 import io
 from datetime import date
 from typing import Any
@@ -143,9 +142,8 @@ def layout(template: str, context: dict[str, Any], *, title: str) -> tuple[bytes
 FOOTER, PAGE_NUMBER = NameObject("/MaracFooter"), NameObject("/MaracPageNumber")
 
 
-@functools.lru_cache(maxsize=128)
 def page_numbers(pages: int) -> bytes:
-    """"Page N of M" alone on M pages. No personal data, so kept and shared by all recipients."""
+    """"Page N of M" alone on M pages: no personal data, so one copy serves every recipient."""
     return _write(render_html("page_numbers.html", {"pages": pages}), "")[0]
 
 
@@ -165,8 +163,8 @@ def _stream(writer: PdfWriter, data: bytes) -> IndirectObject:
     return writer._add_object(stream)
 
 
-def stamp(shared: bytes, *, annex: bytes | None = None, reference: str, recipient: str, version: int,
-          title: str) -> tuple[bytes, int]:
+def stamp(shared: bytes, *, annex: bytes | None = None, numbers: bytes | None = None, reference: str, recipient: str,
+          version: int, title: str) -> tuple[bytes, int]:
     """One recipient's document: a layout() PDF, then its own annex pages if any (laid out
     alone, also by layout()), with its footer and "Page N of M" drawn on every page.
 
@@ -174,18 +172,19 @@ def stamp(shared: bytes, *, annex: bytes | None = None, reference: str, recipien
     each page as a form XObject, in an incremental update: the shared bytes are kept as they
     are and only new objects appended (about 10 ms, against 50 ms to rewrite the file). A
     copy holds the shared pages, this recipient's annex and footer, and nothing else.
+    `numbers` is page_numbers() for the whole document, when the caller already has it.
     """
     footer, _ = _write(render_html("footer.html", {"reference": reference, "recipient": recipient, "version": version}), title)
     writer = PdfWriter(io.BytesIO(shared), incremental=True)
     if annex is not None:
         for page in PdfReader(io.BytesIO(annex)).pages:
             writer.add_page(page)
-    numbers = PdfReader(io.BytesIO(page_numbers(len(writer.pages)))).pages
+    numbered = PdfReader(io.BytesIO(numbers or page_numbers(len(writer.pages)))).pages
     footer_form = _form(writer, PdfReader(io.BytesIO(footer)).pages[0])
     # The page's own drawing is wrapped in q/Q so the footer is drawn in default coordinates.
     save = _stream(writer, b"q\n")
     draw = _stream(writer, b"Q\nq " + FOOTER.encode() + b" Do Q\nq " + PAGE_NUMBER.encode() + b" Do Q\n")
-    for page, number in zip(writer.pages, numbers, strict=True):
+    for page, number in zip(writer.pages, numbered, strict=True):
         contents = page.raw_get("/Contents")
         drawn = list(contents.get_object()) if isinstance(contents.get_object(), ArrayObject) else [contents]
         page[NameObject("/Contents")] = ArrayObject([save, *drawn, draw])
@@ -198,4 +197,4 @@ def stamp(shared: bytes, *, annex: bytes | None = None, reference: str, recipien
     writer.metadata = {"/Title": title, "/Author": AUTHOR, "/Creator": AUTHOR, "/Producer": AUTHOR}
     out = io.BytesIO()
     writer.write(out)
-    return out.getvalue(), len(numbers)
+    return out.getvalue(), len(numbered)
