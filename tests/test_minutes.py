@@ -348,3 +348,32 @@ async def test_every_download_by_a_recipient_is_entered_in_the_disclosure_log(cl
     documents = {d.agency_id: d.id for d in await Document.filter(kind="minutes", meeting=meeting)}
     assert all(d.document_id == documents[d.agency_id] and d.conference_id == meeting.conference_id and "minutes" in d.purpose
                for d in log)
+
+
+async def test_the_disclosure_log_page_shows_who_received_which_version_to_coordinators_and_auditors(app, client, personas):
+    from marac.agencies.models import Agency, Conference
+    from marac.audit.models import Disclosure
+    from tests.conftest import make_client, session_cookie_for
+
+    meeting, _ = await held_meeting(personas)
+    await render_all(client, personas, meeting)
+    await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas["health"].bearer)
+    # An entry of a conference the coordinator does not run: auditors see it, the coordinator does not.
+    other = await Conference.create(name="Southshire MARAC", slug="southshire", type="domestic-abuse", weekday="tuesday",
+                                    start_time="10:00", first_date=meeting.date, type_settings=meeting.conference.type_settings)
+    await Disclosure.create(at=datetime.now(UTC), conference_id=other.id, kind="minutes", agency_id=personas["health"].user.agency_id,
+                            user_id=personas["health"].user.id, version=4, purpose="MARAC minutes circulated")
+    health = await Agency.get(id=personas["health"].user.agency_id)
+
+    async def page(persona: str):
+        async with make_client(app) as browser:
+            browser.cookies.update(await session_cookie_for(personas[persona]))
+            return await browser.get("/disclosures")
+
+    coordinator = await page("coordinator")
+    assert coordinator.status_code == 200
+    assert "Minutes, version 1" in coordinator.text and health.name in coordinator.text and personas["health"].user.name in coordinator.text
+    assert meeting.conference.name in coordinator.text and "Southshire" not in coordinator.text
+    auditor = await page("auditor")
+    assert "Southshire" in auditor.text and "version 4" in auditor.text
+    assert (await page("health")).status_code == 403

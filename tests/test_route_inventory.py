@@ -140,6 +140,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/meetings/{meeting_id}/minutes/render"): only({"coordinator": 409}, anonymous=PAGE_LOGIN),
     ("GET", "/meetings/{meeting_id}/minutes.pdf"): only({**{p: 404 for p in CASE_ROLES}, "auditor": 404}, anonymous=PAGE_LOGIN),
     ("GET", "/notifications"): everyone(200, anonymous=PAGE_LOGIN),
+    ("GET", "/disclosures"): only({"coordinator": 200, "auditor": 200}, anonymous=PAGE_LOGIN),
     ("GET", "/jobs/{job_id}"): only({"coordinator": 200}, others=404, anonymous=PAGE_LOGIN),
     # service
     ("GET", "/api/v1/openapi.json"): everyone(200),
