@@ -145,6 +145,8 @@ async def test_rendering_twice_makes_no_second_document_and_the_reconciler_finis
     await tasks.render_minutes(version.id)  # a duplicate delivery
     assert await Document.filter(kind="minutes", meeting=meeting).count() == 5
     assert await MinutesRecipient.filter(minutes=version, status="done").count() == 5
+    # Each row was tried once: the duplicate delivery found nothing pending.
+    assert set(await MinutesRecipient.filter(minutes=version).values_list("attempts", flat=True)) == {1}
     assert await minutes.pending_versions() == []
 
 

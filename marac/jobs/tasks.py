@@ -59,6 +59,8 @@ async def render_minutes(minutes_id: str, job_id: str | None = None) -> None:
     is skipped, and a document already stored for the same version and agency is reused, so a
     second delivery of the job (or the reconciler) never makes a second document. Agencies
     with the same view share one layout, each stamped with its own footer."""
+    from tortoise.expressions import F
+
     from marac.agencies.auth import now
     from marac.documents import pool, store
     from marac.documents.models import Document
@@ -79,9 +81,9 @@ async def render_minutes(minutes_id: str, job_id: str | None = None) -> None:
         if job_id:
             await Job.filter(id=job_id).update(progress=int(finished * 100 / len(rows)))
 
+    await MinutesRecipient.filter(id__in=[row.id for row in rows.values()]).update(attempts=F("attempts") + 1)
     waiting = []
     for row in rows.values():
-        await MinutesRecipient.filter(id=row.id).update(attempts=row.attempts + 1)
         document = await store.find("minutes", meeting.id, row.agency_id, minutes.version)
         if document is None:
             waiting.append((row.agency_id, row.tier))
