@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 
 from marac import db
+from marac.sealed import seal
 from marac.agencies.models import Agency, Conference, User
 from marac.agencies.service import frozen_type
 from marac.meetings import agenda, schedule
@@ -45,6 +46,10 @@ async def make_conference(n: int) -> Conference:
 
 
 async def copy(conn: asyncpg.Connection, people: list[tuple], referrals: list[tuple]) -> None:
+    # Sealed as the service stores them, so the build pays for opening them as it would.
+    people = [(p[0], p[1], seal("person", "names", p[0], p[2]), *p[3:]) for p in people]
+    referrals = [(*r[:8], seal("referral", "victim", r[0], r[8]), *r[9:13], seal("referral", "summary", r[0], r[13]), *r[14:])
+                 for r in referrals]
     await conn.copy_records_to_table("person", records=people,
                                      columns=["id", "conference_id", "names", "date_of_birth", "postcode", "created_at"])
     await conn.copy_records_to_table("referral", records=referrals, columns=[

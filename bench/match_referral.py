@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
-from marac import db
+from marac import db, sealed
 from marac.agencies.models import Conference
 from marac.referrals import names, people
 from marac.referrals.models import Person
@@ -92,9 +92,12 @@ async def load(conference_id: str, url: str) -> list[names.PersonFacts]:
     for n in range(PEOPLE):
         facts = person()
         pid = uuid.uuid4().hex
-        person_rows.append((pid, conference_id, json.dumps(list(facts.names)), facts.date_of_birth,
-                            names.normalise_postcode(facts.postcode), now))
-        key_rows.extend((conference_id, pid, key) for key in names.blocking_keys(facts))
+        # Sealed and hashed exactly as the service stores them (marac.sealed, people.index_keys).
+        postcode = names.normalise_postcode(facts.postcode)
+        person_rows.append((pid, conference_id, sealed.seal("person", "names", pid, json.dumps(list(facts.names))),
+                            facts.date_of_birth and sealed.seal("person", "date_of_birth", pid, facts.date_of_birth.isoformat()),
+                            postcode and sealed.seal("person", "postcode", pid, postcode), now))
+        key_rows.extend((conference_id, pid, key) for key in people.index_keys(facts))
         if n % (PEOPLE // PROBES) == 0 and len(sample) < PROBES:
             sample.append(facts)
     generated = time.perf_counter()
@@ -147,7 +150,7 @@ async def main() -> None:
     print(f"\nvariants found again: {found}/{len(matching)}; candidates compared per probe: "
           f"median {statistics.median(candidates):.0f}, max {max(candidates)}; target p95 <= 20 ms: "
           f"{'met' if m95 <= 20 else 'NOT met'}")
-    keys = sorted(names.blocking_keys(variant(sample[0])))
+    keys = people.index_keys(variant(sample[0]))
     conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
     plan = await conn.fetch("EXPLAIN ANALYZE SELECT person_id, count(id) AS shared FROM person_key "
                             "WHERE conference_id = $1 AND key = ANY($2::text[]) GROUP BY person_id ORDER BY shared DESC LIMIT 200",

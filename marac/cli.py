@@ -1,4 +1,4 @@
-"""The `marac` command: serve, worker, migrate, demo, user add, token create, import referrals, audit verify."""
+"""The `marac` command: serve, worker, migrate, demo, user add, token create, import referrals, audit verify, keys."""
 
 from __future__ import annotations
 
@@ -160,6 +160,33 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return _run(check)
 
 
+def cmd_keys_generate(args: argparse.Namespace) -> int:
+    import base64
+    import secrets
+
+    version = max(settings.get().data_keys) + 1
+    # Printed, never stored: the operator adds the line to the key file (or MARAC_DATA_KEYS).
+    print(f"{version}:{base64.b64encode(secrets.token_bytes(32)).decode()}")
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    from tortoise import Tortoise, connections
+
+    from marac.audit.service import record
+    from marac.sealed import model_columns, reseal
+
+    async def rotate() -> int:
+        version, _ = settings.get().current_data_key
+        models = list(Tortoise.apps[db.APP].values())
+        changed = await reseal(connections.get("default"), model_columns(models))
+        await record("keys.rotate", object_type="data_key", object_id=str(version))
+        print(f"Re-encrypted {changed} values under key version {version}.")
+        return 0
+
+    return _run(rotate)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="marac", description="Multi-Agency Risk Assessment Conference coordination service.")
     sub = top.add_subparsers(dest="command", required=True)
@@ -209,6 +236,12 @@ def parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="The audit trail.").add_subparsers(dest="audit_command", required=True)
     verify = audit.add_parser("verify", help="Check the hash chain; exit 1 and name the first bad event if broken.")
     verify.set_defaults(handler=cmd_audit_verify)
+
+    keys = sub.add_parser("keys", help="Field-encryption keys.").add_subparsers(dest="keys_command", required=True)
+    generate = keys.add_parser("generate", help="Print a new key line (VERSION:BASE64KEY) for the key file.")
+    generate.set_defaults(handler=cmd_keys_generate)
+    rotate = keys.add_parser("rotate", help="Re-encrypt every sealed value under the newest key (safe to repeat).")
+    rotate.set_defaults(handler=cmd_keys_rotate)
     return top
 
 

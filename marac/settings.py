@@ -7,6 +7,8 @@ CSRF tokens and the audit chain.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import os
@@ -43,6 +45,8 @@ class Settings:
     # is stopped and the job fails (and is retried); past the memory the process dies.
     render_timeout_seconds: int = 120
     render_memory_mb: int = 1024
+    # Field-level encryption keys by version (marac.sealed); the highest seals new values.
+    data_keys: dict[int, bytes] = field(default_factory=dict, repr=False)
 
     @property
     def production(self) -> bool:
@@ -59,6 +63,11 @@ class Settings:
     @property
     def secure_cookies(self) -> bool:
         return self.production or self.base_url.startswith("https://")
+
+    @property
+    def current_data_key(self) -> tuple[int, bytes]:
+        version = max(self.data_keys)
+        return version, self.data_keys[version]
 
     def derived_key(self, purpose: str) -> bytes:
         """A separate key per purpose, so a leak of one use does not forge another."""
@@ -110,6 +119,13 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
                 raise SettingsError(f"{name} must be a whole number, at least {minimum}")
             render_limits[field_name] = int(raw)
 
+    data_keys = _data_keys(env_vars)
+    if not data_keys:
+        if env == "production":
+            raise SettingsError("MARAC_DATA_KEYS or MARAC_DATA_KEY_FILE must be set in production")
+        # Outside production a key derived from the secret key keeps one-command starts working.
+        data_keys = {1: hmac.new(secret_key.encode(), b"field-encryption", hashlib.sha256).digest()}
+
     return Settings(
         env=env,
         database_url=database_url,
@@ -119,8 +135,41 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
         base_url=base_url,
         smtp_url=smtp_url,
         mail_from=mail_from,
+        data_keys=data_keys,
         **render_limits,
     )
+
+
+def parse_data_keys(text: str, source: str) -> dict[int, bytes]:
+    """Lines or comma-separated entries of VERSION:BASE64KEY (32-byte keys); # starts a comment."""
+    keys: dict[int, bytes] = {}
+    entries = [entry.split("#", 1)[0].strip() for line in text.splitlines() for entry in line.split(",")]
+    for number, entry in enumerate(filter(None, entries), start=1):
+        version, _, encoded = entry.partition(":")
+        # Errors name the entry's position, never echo the key.
+        if not version.isdigit() or int(version) < 1:
+            raise SettingsError(f"{source}: entry {number} must start with a key version (1, 2, ...)")
+        try:
+            key = base64.b64decode(encoded, validate=True)
+        except binascii.Error:
+            key = b""
+        if len(key) != 32:
+            raise SettingsError(f"{source}: entry {number} must hold a base64 32-byte key")
+        if int(version) in keys:
+            raise SettingsError(f"{source}: key version {version} appears twice")
+        keys[int(version)] = key
+    return keys
+
+
+def _data_keys(env_vars: os._Environ[str] | dict[str, str]) -> dict[int, bytes]:
+    if env_vars.get("MARAC_DATA_KEY_FILE"):
+        path = Path(env_vars["MARAC_DATA_KEY_FILE"])
+        try:
+            text = path.read_text()
+        except OSError as error:
+            raise SettingsError(f"MARAC_DATA_KEY_FILE cannot be read ({error.strerror})") from None
+        return parse_data_keys(text, "MARAC_DATA_KEY_FILE")
+    return parse_data_keys(env_vars.get("MARAC_DATA_KEYS", ""), "MARAC_DATA_KEYS")
 
 
 def _check_smtp_url(url: str) -> None:

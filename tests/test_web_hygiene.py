@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from contextlib import contextmanager
 
@@ -14,7 +15,8 @@ from tests.conftest import csrf_token, make_client, session_cookie_for
 @contextmanager
 def production():
     real = settings.get()
-    settings.override(settings.load({**os.environ, "MARAC_ENV": "production", "MARAC_SECRET_KEY": "p" * 48, "MARAC_BASE_URL": "https://marac.example.org"}))
+    settings.override(settings.load({**os.environ, "MARAC_ENV": "production", "MARAC_SECRET_KEY": "p" * 48, "MARAC_BASE_URL": "https://marac.example.org",
+                                       "MARAC_DATA_KEYS": "1:" + base64.b64encode(b"k" * 32).decode()}))
     try:
         yield
     finally:

@@ -6,6 +6,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from marac.agencies.models import new_id
+from marac.sealed import SealedModel, SealedText
 
 ACTION_STATUSES = ("open", "in_progress", "done", "not_possible_changed_circumstances", "not_done_by_agency")
 # The two ways an action can end undone are different facts and never merged: one is the
@@ -15,13 +16,13 @@ CLOSED = ("done", *UNDONE)
 VISIBILITIES = ("all", "restricted", "chair_only")
 
 
-class Action(Model):
+class Action(SealedModel):
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
     item = fields.ForeignKeyField("marac.AgendaItem", related_name="actions", on_delete=fields.RESTRICT)
     meeting = fields.ForeignKeyField("marac.Meeting", related_name="actions", on_delete=fields.RESTRICT)
     conference = fields.ForeignKeyField("marac.Conference", related_name="actions", on_delete=fields.RESTRICT)
     owner_agency = fields.ForeignKeyField("marac.Agency", related_name="actions", on_delete=fields.RESTRICT)
-    description = fields.TextField()
+    description = SealedText()
     due_date = fields.DateField()
     status = fields.CharField(max_length=40, default="open")
     # Optimistic concurrency: every change bumps it; a writer holding an older one gets 412.
@@ -67,12 +68,12 @@ class ActionReview(Model):
         unique_together = (("action", "meeting"),)
 
 
-class Note(Model):
+class Note(SealedModel):
     # What was said about a case, with who may read it chosen when it is written.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
     item = fields.ForeignKeyField("marac.AgendaItem", related_name="notes", on_delete=fields.CASCADE)
     stage = fields.CharField(max_length=32, default="discussion")
-    text = fields.TextField()
+    text = SealedText()
     visibility = fields.CharField(max_length=16)
     agencies = fields.JSONField(default=list)  # agency ids, for restricted notes
     author_id = fields.CharField(max_length=32)

@@ -368,8 +368,9 @@ async def research_progress(meeting: Meeting) -> dict[str, Any]:
     """Which member agencies have researched which cases (for the coordinator and chair)."""
     agencies = await Agency.filter(memberships__conference_id=meeting.conference_id).order_by("name")
     items = await AgendaItem.filter(meeting=meeting, state="listed", section__in=list(CASE_SECTIONS)).order_by("number")
-    done = await Research.filter(item_id__in=[i.id for i in items]).values("item_id", "agency_id", "known", "summary")
-    by_key = {(r["item_id"], r["agency_id"]): r for r in done}
+    done = await Research.filter(item_id__in=[i.id for i in items])  # models: the summary is sealed
+    by_key = {(r.item_id, r.agency_id): {"item_id": r.item_id, "agency_id": r.agency_id, "known": r.known, "summary": r.summary}
+              for r in done}
     return {
         "agencies": [{"id": a.id, "name": a.name} for a in agencies],
         "cases": [{"case_id": i.id, "label": label(meeting, i), "research": {

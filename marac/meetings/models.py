@@ -4,13 +4,14 @@ from tortoise import fields
 from tortoise.models import Model
 
 from marac.agencies.models import new_id
+from marac.sealed import SealedJSON, SealedModel, SealedText
 
 MEETING_STATUSES = ("scheduled", "published", "held", "cancelled")
 MEETING_KINDS = ("scheduled", "emergency")
 ITEM_STATES = ("listed", "overflow", "deferred")
 
 
-class Meeting(Model):
+class Meeting(SealedModel):
     # One sitting of a conference. `slot_date` is the cadence date it was generated for
     # (None for an emergency meeting); `date` is when it really sits (moved for a bank
     # holiday or by the coordinator). The cut-off is stored: a change of rules never
@@ -24,7 +25,7 @@ class Meeting(Model):
     status = fields.CharField(max_length=16, default="scheduled")
     venue = fields.CharField(max_length=200, null=True)
     published_at = fields.DatetimeField(null=True)
-    snapshot = fields.JSONField(null=True)  # the agenda frozen at publication
+    snapshot = SealedJSON(null=True)  # the agenda frozen at publication
     confidentiality_read_at = fields.DatetimeField(null=True)
     confidentiality_read_by = fields.CharField(max_length=32, null=True)
     held_at = fields.DatetimeField(null=True)
@@ -63,14 +64,14 @@ class AgendaItem(Model):
         ordering = ["section", "position"]
 
 
-class Research(Model):
+class Research(SealedModel):
     # What one member agency found about one case before the meeting. The summary is for
     # the chair and coordinator only until the meeting.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
     item = fields.ForeignKeyField("marac.AgendaItem", related_name="research", on_delete=fields.CASCADE)
     agency = fields.ForeignKeyField("marac.Agency", related_name="research", on_delete=fields.RESTRICT)
     known = fields.BooleanField()
-    summary = fields.TextField(default="")
+    summary = SealedText(default="")
     updated_by = fields.CharField(max_length=32)
     updated_at = fields.DatetimeField(auto_now=True)
 

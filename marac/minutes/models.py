@@ -4,9 +4,10 @@ from tortoise import fields
 from tortoise.models import Model
 
 from marac.agencies.models import new_id
+from marac.sealed import SealedJSON, SealedModel
 
 
-class MinutesVersion(Model):
+class MinutesVersion(SealedModel):
     # Minutes frozen by the chair's approval. `content` holds everything any recipient may
     # get, and nothing no recipient may get (no chair-only notes, no addresses or phones);
     # each recipient's document is filtered from it. A correction is version N+1; the
@@ -15,7 +16,7 @@ class MinutesVersion(Model):
     meeting = fields.ForeignKeyField("marac.Meeting", related_name="minutes", on_delete=fields.RESTRICT)
     version = fields.IntField()
     status = fields.CharField(max_length=16, default="approved")  # approved | superseded
-    content = fields.JSONField()
+    content = SealedJSON()
     correction_reason = fields.TextField(null=True)
     approved_by = fields.CharField(max_length=32)
     approved_at = fields.DatetimeField(auto_now_add=True)

@@ -9,20 +9,22 @@ from tortoise import fields
 from tortoise.models import Model
 
 from marac.agencies.models import new_id
+from marac.sealed import SealedDate, SealedJSON, SealedModel, SealedText
 
 # heard: listed on a published agenda. Repeats and figures count received, accepted and heard.
 REFERRAL_STATUSES = ("received", "accepted", "rejected", "monitoring_only", "heard")
 ROLES_IN_REFERRAL = ("victim", "perpetrator", "child")
 
 
-class Person(Model):
+class Person(SealedModel):
     # One entry of the person index: everything known to identify someone across referrals.
     # The index is per conference: matching never reaches into another MARAC's records.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
     conference = fields.ForeignKeyField("marac.Conference", related_name="people", on_delete=fields.CASCADE)
-    names = fields.JSONField(default=list)  # main name first, then aliases, as typed
-    date_of_birth = fields.DateField(null=True)
-    postcode = fields.CharField(max_length=10, null=True)
+    # Sealed: candidates are found through PersonKey, never by reading these in SQL.
+    names = SealedJSON(default=list)  # main name first, then aliases, as typed
+    date_of_birth = SealedDate(null=True)
+    postcode = SealedText(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -60,7 +62,7 @@ class MatchSuggestion(Model):
         unique_together = (("person", "candidate"),)
 
 
-class Referral(Model):
+class Referral(SealedModel):
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
     conference = fields.ForeignKeyField("marac.Conference", related_name="referrals", on_delete=fields.RESTRICT)
     referring_agency = fields.ForeignKeyField("marac.Agency", related_name="referrals", on_delete=fields.RESTRICT)
@@ -69,14 +71,14 @@ class Referral(Model):
     criteria_claimed = fields.JSONField(default=list)
     criteria_met = fields.JSONField(default=list)
     risk = fields.JSONField(default=dict)  # instrument, score, level, computed_level, answers
-    judgement_reason = fields.TextField(null=True)
-    victim = fields.JSONField(default=dict)  # the victim section as sent (contact, monitoring, ...)
+    judgement_reason = SealedText(null=True)
+    victim = SealedJSON(default=dict)  # the victim section as sent (contact, monitoring, ...)
     victim_person = fields.ForeignKeyField("marac.Person", related_name="referrals_as_victim", on_delete=fields.RESTRICT)
     strands = fields.JSONField(default=list)
     incident_kind = fields.CharField(max_length=16, null=True)
     incidents = fields.JSONField(default=list)  # dates of earlier incidents, for escalation
     incidents_in_window = fields.IntField(default=0)
-    summary = fields.TextField()
+    summary = SealedText()
     consent = fields.JSONField(default=dict)
     transfer_from = fields.CharField(max_length=200, null=True)
     is_repeat = fields.BooleanField(default=False)
@@ -103,16 +105,16 @@ class Referral(Model):
         indexes = (("conference_id", "status", "received_at"), ("victim_person_id", "received_at"))
 
 
-class ReferralPerson(Model):
+class ReferralPerson(SealedModel):
     # Someone named in a referral (victim, perpetrator or child), linked to the person index.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
     referral = fields.ForeignKeyField("marac.Referral", related_name="people", on_delete=fields.CASCADE)
     person = fields.ForeignKeyField("marac.Person", related_name="appearances", on_delete=fields.RESTRICT)
     role = fields.CharField(max_length=16)
-    name = fields.CharField(max_length=200)
-    aliases = fields.JSONField(default=list)
-    date_of_birth = fields.DateField(null=True)
-    relationship = fields.CharField(max_length=100, null=True)
+    name = SealedText()
+    aliases = SealedJSON(default=list)
+    date_of_birth = SealedDate(null=True)
+    relationship = SealedText(null=True)
     position = fields.IntField(default=0)
 
     class Meta:

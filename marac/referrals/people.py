@@ -7,12 +7,15 @@ offered to the coordinator, whose decision is remembered.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import date
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.functions import Count
 
+from marac import settings
 from marac.referrals import names
 from marac.referrals.models import MatchSuggestion, Person, PersonKey
 
@@ -29,13 +32,23 @@ class Resolved:
     suggestions: list[tuple[Person, names.Match]]
 
 
+def index_key(blocking_key: str) -> str:
+    # Blocking keys hold a date of birth, a postcode and name codes: the index stores a keyed
+    # digest of each, so the table says nothing without the secret key.
+    return hmac.new(settings.get().derived_key("person-index"), blocking_key.encode(), hashlib.sha256).hexdigest()
+
+
+def index_keys(facts: names.PersonFacts) -> list[str]:
+    return sorted(index_key(key) for key in names.blocking_keys(facts))
+
+
 def facts_of(person: Person) -> names.PersonFacts:
     return names.PersonFacts(names=tuple(person.names), date_of_birth=person.date_of_birth, postcode=person.postcode)
 
 
 async def candidates(conference_id: str, facts: names.PersonFacts, conn: BaseDBAsyncClient | None = None) -> list[tuple[Person, names.Match]]:
     """Everyone in the conference's index sharing a blocking key with `facts`, best match first, 'none' dropped."""
-    keys = sorted(names.blocking_keys(facts))
+    keys = index_keys(facts)
     if not keys:
         return []
     # Rank by keys shared before limiting: in a huge "John Smith" block the right person
@@ -45,18 +58,16 @@ async def candidates(conference_id: str, facts: names.PersonFacts, conn: BaseDBA
         .annotate(shared=Count("id")).group_by("person_id").order_by("-shared").limit(MAX_CANDIDATES)
         .values_list("person_id", flat=True)
     )
-    # Plain rows, not model objects: most candidates are compared and dropped, and building
-    # a model per row costs more than the comparison itself.
-    rows = await Person.filter(id__in=list(ids)).using_db(conn).values_list("id", "names", "date_of_birth", "postcode")
-    scored = [(row[0], names.compare(facts, names.PersonFacts(names=tuple(row[1]), date_of_birth=row[2], postcode=row[3]))) for row in rows]
-    matched = {pid: match for pid, match in scored if match.level != "none"}
-    found = await Person.filter(id__in=list(matched)).using_db(conn) if matched else []
-    return sorted(((p, matched[p.id]) for p in found), key=lambda pm: -pm[1].score)
+    # Model objects, not plain rows: names, date of birth and postcode are sealed and open
+    # only with the row they belong to.
+    people = await Person.filter(id__in=list(ids)).using_db(conn)
+    scored = [(person, names.compare(facts, facts_of(person))) for person in people]
+    return sorted(((p, match) for p, match in scored if match.level != "none"), key=lambda pm: -pm[1].score)
 
 
 async def store_keys(person: Person, conn: BaseDBAsyncClient | None) -> None:
     existing = set(await PersonKey.filter(person=person).using_db(conn).values_list("key", flat=True))
-    for key in sorted(names.blocking_keys(facts_of(person)) - existing):
+    for key in sorted(set(index_keys(facts_of(person))) - existing):
         await PersonKey.create(conference_id=person.conference_id, person=person, key=key, using_db=conn)
 
 
