@@ -10,7 +10,7 @@ Every piece of text a person types comes from `text(field)`, so a test can mark 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -98,8 +98,11 @@ async def page_post(client: httpx.AsyncClient, form_page: str, url: str, data: d
 
 
 async def meeting_cycle(client: httpx.AsyncClient, chair_page: httpx.AsyncClient, personas: dict[str, Persona],
-                        text: Callable[[str], str], **identifiers: str) -> Cycle:
-    """`client` speaks the API (bearer tokens); `chair_page` is the chair's signed-in browser."""
+                        text: Callable[[str], str], at: Callable[[str, dict[str, str]], Awaitable[None]] | None = None,
+                        **identifiers: str) -> Cycle:
+    """`client` speaks the API (bearer tokens); `chair_page` is the chair's signed-in browser.
+    `at(stage, ids)` is called with the agenda still a draft ("scheduled") and with the meeting
+    running, before it closes ("live"), for a test to look at the pages of that moment."""
     police, coordinator, chair, health = (personas[k] for k in ("police", "coordinator", "chair", "health"))
     ids = {k: personas[k].user.agency_id for k in ("police", "idva", "health", "childrens")}
 
@@ -115,6 +118,8 @@ async def meeting_cycle(client: httpx.AsyncClient, chair_page: httpx.AsyncClient
         assert decided.status_code == 200, decided.text
 
     meeting_id = made.json()["meeting_id"]
+    if at:
+        await at("scheduled", {"meeting_id": meeting_id})
     assert (await client.get(f"/api/v1/meetings/{meeting_id}/agenda", headers=chair.bearer)).status_code == 200
     published = await client.post(f"/api/v1/meetings/{meeting_id}/agenda/publish", headers=coordinator.bearer)
     assert published.status_code == 200, published.text
@@ -146,6 +151,8 @@ async def meeting_cycle(client: httpx.AsyncClient, chair_page: httpx.AsyncClient
                                  json={"status": "in_progress", "update": text("action_update")})
     assert updated.status_code == 200, updated.text
 
+    if at:
+        await at("live", {"meeting_id": meeting_id, "case_id": case_id, "action_id": action_id})
     for case in cases:
         answer = await page_post(chair_page, f"/meetings/{meeting_id}/cases/{case}", f"/meetings/{meeting_id}/cases/{case}/decision",
                                  {"outcome": "heard", "outcome_reason": text("outcome_reason")})
