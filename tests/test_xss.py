@@ -32,7 +32,7 @@ from marac.minutes.service import view_for
 from marac.referrals.models import MatchSuggestion, Person
 from marac.web import templating
 from tests.conftest import CONFERENCE, PASSWORD, csrf_token, make_client, session_cookie_for
-from tests.flows import meeting_cycle, page_post
+from tests.flows import meeting_cycle
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 RAW = "<script>alert(1)</script>\"'><img src=x onerror=alert(1)>"
@@ -135,7 +135,7 @@ async def _mark_the_directory(personas) -> None:
     await Conference.filter(slug=CONFERENCE).update(name=payload("conference_name"), venue=payload("venue"))
 
 
-async def test_every_template_shows_user_text_only_escaped(app, client, personas, monkeypatch):
+async def test_every_template_shows_user_text_only_escaped(app, client, personas):
     rendered: set[str] = set()
     web_original = track(templating.env, "", rendered)
     pdf_original = track(documents.environment, "pdf/", rendered)
@@ -267,7 +267,7 @@ def _expect(seen: Seen) -> None:
                 "note_all", "note_restricted", "action_description", "outcome_reason", "any_other_business",
                 "review_note", "agency_police", "recipient")
     seen.expect("pdf footer", "recipient")
-    seen.expect(f"/referrals/", *names, "victim_alias", "perpetrator_alias", "relationship", "address_line1", "address_line2",
+    seen.expect("/referrals/", *names, "victim_alias", "perpetrator_alias", "relationship", "address_line1", "address_line2",
                 "town", "summary", "judgement_reason", "consent_reason", "transfer_from", "decision_reason", "agency_police")
     seen.expect("/referrals/new", "form_victim", "form_alias", "form_address", "form_summary", "form_perpetrator", "form_date",
                 "conference_name", "user_police")
