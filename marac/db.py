@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,28 @@ MODEL_MODULES = [
     "marac.minutes.models",
 ]
 MIGRATIONS_MODULE = "marac.migrations"
+
+
+class WithholdQueryValues(logging.Filter):
+    """Tortoise and aiosqlite log every query with its parameter values at DEBUG: names,
+    addresses, notes. Keep the SQL, drop the values, whatever level an operator turns on.
+    Tortoise's other DEBUG lines carry connection parameters, asyncpg's with the password."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.args:
+            return True
+        args = record.args if isinstance(record.args, tuple) else (record.args,)
+        if record.name == "aiosqlite":  # "executing %s": a partial holding the query and its values
+            record.args = tuple(getattr(getattr(a, "func", a), "__name__", "?") for a in args)
+        elif record.msg == "%s: %s" and len(args) == 2:  # tortoise: query, values
+            record.args = (args[0], "[values withheld]")
+        else:
+            record.args = tuple("[withheld]" for _ in args)
+        return True
+
+
+for _name in ("tortoise.db_client", "aiosqlite"):
+    logging.getLogger(_name).addFilter(WithholdQueryValues())
 
 
 def tortoise_config(settings: Settings | None = None) -> dict[str, Any]:
