@@ -122,7 +122,7 @@ async def start(viewer: Viewer, user: User, *, reference: str, reason: str, pass
 
 
 async def _coordinators(conference_id: str) -> list[str]:
-    return list(await User.filter(role="coordinator", active=True, conferences__id=conference_id).distinct().values_list("id", flat=True))
+    return list(await User.filter(role="coordinator", active=True, conferences__id=conference_id).distinct().order_by("id").values_list("id", flat=True))
 
 
 # --- reading under a grant -----------------------------------------------------------
