@@ -142,6 +142,14 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/notifications"): everyone(200, anonymous=PAGE_LOGIN),
     ("GET", "/disclosures"): only({"coordinator": 200, "auditor": 200}, anonymous=PAGE_LOGIN),
     ("GET", "/jobs/{job_id}"): only({"coordinator": 200}, others=404, anonymous=PAGE_LOGIN),
+    # break glass: the grant id under test does not exist; admins and auditors never handle cases
+    ("GET", "/break-glass"): only({p: 200 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
+    ("POST", "/break-glass"): only({p: 400 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
+    ("POST", "/break-glass/{grant_id}/end"): only({p: 404 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
+    ("GET", "/break-glass/reviews"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
+    ("POST", "/break-glass/reviews/{grant_id}/contact"): only({"coordinator": 404}, anonymous=PAGE_LOGIN),
+    ("POST", "/break-glass/reviews/{grant_id}/end"): only({"coordinator": 404}, anonymous=PAGE_LOGIN),
+    ("POST", "/break-glass/reviews/{grant_id}/review"): only({"coordinator": 404}, anonymous=PAGE_LOGIN),
     # service
     ("GET", "/api/v1/openapi.json"): everyone(200),
     ("GET", "/healthz"): everyone(200),
@@ -186,6 +194,7 @@ async def test_route_answers_each_persona_as_the_table_says(app, personas, metho
         "agency_id": "0" * 32,  # not a member: removing it is a 404 for the admin
         "user_id": "0" * 32,
         "job_id": job.id,
+        "grant_id": "0" * 32,
     }
     url = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
     got: dict[str, int] = {}

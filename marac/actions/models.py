@@ -101,11 +101,13 @@ class Attendance(Model):
 
 
 class Notification(Model):
-    # A reminder in the app for one user about one action; at most one per action, kind and day.
+    # Something in the app for one user: a reminder about one action (at most one per action,
+    # kind and day), or a use of break-glass access that a coordinator must review.
     id = fields.BigIntField(primary_key=True)
     user = fields.ForeignKeyField("marac.User", related_name="notifications", on_delete=fields.CASCADE)
-    action = fields.ForeignKeyField("marac.Action", related_name="notifications", on_delete=fields.CASCADE)
-    kind = fields.CharField(max_length=16)  # due_soon | overdue
+    action = fields.ForeignKeyField("marac.Action", related_name="notifications", null=True, on_delete=fields.CASCADE)
+    break_glass = fields.ForeignKeyField("marac.BreakGlass", related_name="notifications", null=True, on_delete=fields.CASCADE)
+    kind = fields.CharField(max_length=16)  # due_soon | overdue | break_glass
     day = fields.DateField()
     emailed = fields.BooleanField(default=False)
     read_at = fields.DatetimeField(null=True)

@@ -86,7 +86,9 @@ async def _record(due: dict[str, set[tuple[str, str]]], today: date) -> int:
 async def _email(user_ids: list[str], today: date) -> int:
     if not user_ids:
         return 0
-    pending = await Notification.filter(user_id__in=user_ids, day=today, emailed=False).values_list("id", "user_id", "kind")
+    # Break-glass notifications share the table but have their own e-mail (referrals/break_glass.py).
+    pending = await Notification.filter(user_id__in=user_ids, day=today, emailed=False, kind__in=("due_soon", "overdue")).values_list(
+        "id", "user_id", "kind")
     by_user: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for notification_id, user_id, kind in pending:
         by_user[user_id].append((notification_id, kind))

@@ -9,11 +9,16 @@ like a missing one (NotFound), so outsiders learn nothing from the answer.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from tortoise.expressions import Q
 
 from marac.agencies.models import Conference, Membership, User
 from marac.errors import AccessDenied, NotFound
+
+if TYPE_CHECKING:
+    from marac.referrals.models import BreakGlass, Referral
 
 @dataclass(frozen=True)
 class Viewer:
@@ -117,6 +122,57 @@ def require_triage(viewer: Viewer, conference_id: str) -> None:
     """Accepting and rejecting is the coordinator's job."""
     if viewer.role != "coordinator" or conference_id not in viewer.conference_ids:
         raise AccessDenied("Only the conference's coordinator triages referrals")
+
+
+# --- break-glass (issue 7) --------------------------------------------------------------
+
+BREAK_GLASS_LIFETIME = timedelta(hours=4)
+MASKED = "Masked: break-glass access"
+
+
+def may_break_glass(viewer: Viewer) -> bool:
+    """Who may ask for urgent access to a case they are not entitled to: the case-handling
+    roles of partner agencies (member, chair, coordinator), whether or not their agency sits
+    on the case's conference. Admins and auditors run the directory and read the trail;
+    they never handle cases, so they never need one."""
+    return viewer.role in CASE_ROLES
+
+
+def break_glass_target_filter() -> Q:
+    """What break glass can open: any referral except a monitoring-only report, which was
+    made without consent to share and is never shared with anyone (domain brief)."""
+    return Q(monitoring_only=False)
+
+
+def live_break_glass_filter(viewer: Viewer, at: datetime) -> Q:
+    """The grants that give this viewer read access now: their own, not ended, not expired,
+    made for their current agency, and only while their role may break glass. Checked on
+    every request, so ending a grant, its expiry, a role change or a move to another agency
+    takes effect on the next one."""
+    if not may_break_glass(viewer):
+        return Q(id__in=[])
+    return Q(user_id=viewer.user_id, agency_id=viewer.agency_id, ended_at__isnull=True, expires_at__gt=at)
+
+
+def mask_for_break_glass(referral: Referral, grant: BreakGlass) -> None:
+    """A break-glass reader sees the case without the victim's address and safe contact,
+    unless a coordinator approved contact details for this grant: those are what lead
+    someone to the victim. Changes the loaded instance only; the caller must never save it."""
+    if grant.contact_approved_at is not None:
+        return
+    victim = dict(referral.victim)
+    if victim.get("address"):
+        victim["address"] = {key: MASKED for key in victim["address"]}
+    if victim.get("safe_contact"):
+        victim["safe_contact"] = {"phone": MASKED, "safe_to_call": None, "safe_to_leave_message": None}
+    referral.victim = victim
+
+
+def break_glass_review_filter(viewer: Viewer) -> Q:
+    """Break-glass uses are reviewed by the coordinators of the case's conference."""
+    if viewer.role != "coordinator":
+        raise AccessDenied("Only a conference's coordinator reviews break-glass access")
+    return Q(conference_id__in=list(viewer.conference_ids))
 
 
 # --- meetings ------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 With MARAC_REDIS_URL set, jobs go to arq workers through Redis, serialised as JSON and
 carrying ids only (never personal data). Without it (the embedded default), the same
-task functions run in-process on the event loop, and a small daily timer here runs the
-reminders that the arq worker's cron runs otherwise.
+task functions run in-process on the event loop, and small timers here run the reminders
+and the break-glass sweep that the arq worker's cron runs otherwise.
 """
 
 from __future__ import annotations
@@ -25,11 +25,13 @@ from marac.jobs.models import Job
 log = logging.getLogger("marac.jobs")
 UK = ZoneInfo("Europe/London")
 REMINDERS_AT = time(7, 0)  # UK time, in both modes
+SWEEP_EVERY = timedelta(minutes=5)  # break-glass expiries no request has noticed yet
 
 _pool: ArqRedis | None = None
 # In-process tasks are kept referenced here so the loop does not garbage-collect them mid-run.
 _running: set[asyncio.Task[None]] = set()
 _daily: asyncio.Task[None] | None = None
+_sweep: asyncio.Task[None] | None = None
 
 
 def serialize(data: dict[str, Any]) -> bytes:
@@ -68,22 +70,33 @@ async def _daily_reminders() -> None:
             log.exception("send_reminders failed")
 
 
+async def _break_glass_sweep() -> None:
+    while True:
+        await asyncio.sleep(SWEEP_EVERY.total_seconds())
+        try:
+            await tasks.run("end_expired_break_glass", None)
+        except Exception:  # logged by tasks.run; the next sweep goes ahead
+            log.exception("end_expired_break_glass failed")
+
+
 async def start() -> None:
-    global _pool, _daily
+    global _pool, _daily, _sweep
     config = settings.get()
     if config.redis_url and _pool is None:
         _pool = await create_pool(redis_settings(), job_serializer=serialize, job_deserializer=deserialize)
-    # With Redis the worker's cron runs the reminders; tests call the task directly.
+    # With Redis the worker's cron runs the reminders and the sweep; tests call the tasks directly.
     if not config.redis_url and config.env != "test" and _daily is None:
         _daily = asyncio.create_task(_daily_reminders())
+        _sweep = asyncio.create_task(_break_glass_sweep())
 
 
 async def stop() -> None:
-    global _pool, _daily
-    if _daily is not None:
-        _daily.cancel()
-        await asyncio.gather(_daily, return_exceptions=True)
-        _daily = None
+    global _pool, _daily, _sweep
+    for timer in (_daily, _sweep):
+        if timer is not None:
+            timer.cancel()
+            await asyncio.gather(timer, return_exceptions=True)
+    _daily = _sweep = None
     if _running:
         await asyncio.gather(*_running, return_exceptions=True)
     if _pool is not None:

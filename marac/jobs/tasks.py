@@ -110,7 +110,26 @@ async def reconcile_minutes() -> None:
         await queue.enqueue("render_minutes", minutes_id=minutes_id)
 
 
+async def notify_break_glass(grant_id: str) -> None:
+    """E-mail the coordinators told about one break-glass grant. Idempotent: each
+    notification is claimed before its e-mail is sent."""
+    from marac.referrals import break_glass
+
+    sent = await break_glass.email_coordinators(grant_id)
+    log.info("notify_break_glass emails=%d", sent)
+
+
+async def end_expired_break_glass() -> None:
+    """Record the end of break-glass grants that ran out unnoticed (access already stopped at expiry)."""
+    from marac.referrals import break_glass
+
+    ended = await break_glass.end_expired()
+    log.info("end_expired_break_glass ended=%d", ended)
+
+
 TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
+    "notify_break_glass": notify_break_glass,
+    "end_expired_break_glass": end_expired_break_glass,
     "render_minutes": render_minutes,
     "reconcile_minutes": reconcile_minutes,
     "purge_expired_sessions": purge_expired_sessions,

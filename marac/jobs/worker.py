@@ -41,6 +41,10 @@ async def _reconcile(ctx: dict[str, Any]) -> None:
     await tasks.run("reconcile_minutes", None)
 
 
+async def _break_glass_sweep(ctx: dict[str, Any]) -> None:
+    await tasks.run("end_expired_break_glass", None)
+
+
 class WorkerSettings:
     functions = [_arq_function(name) for name in tasks.TASKS]
     # arq reads cron times on this clock, not the container's: 07:00 is 07:00 in the UK,
@@ -52,6 +56,8 @@ class WorkerSettings:
         cron(_daily_reminders, hour=queue.REMINDERS_AT.hour, minute=queue.REMINDERS_AT.minute, run_at_startup=False),
         # Every five minutes: documents whose job was lost are queued again.
         cron(_reconcile, minute=set(range(0, 60, 5)), run_at_startup=True),
+        # Every five minutes: break-glass grants that ran out get their end recorded.
+        cron(_break_glass_sweep, minute=set(range(2, 60, 5)), run_at_startup=False),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -120,3 +120,35 @@ class ReferralPerson(SealedModel):
     class Meta:
         table = "referral_person"
         ordering = ["role", "position"]
+
+
+class BreakGlass(SealedModel):
+    # Break-glass (issue 7): a user outside a case's entitlement, with an urgent safeguarding
+    # need, re-authenticated and gave a reason, and reads that one referral for 4 hours. Kept
+    # after it ends: every use is reviewed by a coordinator of the case's conference.
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    user = fields.ForeignKeyField("marac.User", related_name="break_glass", on_delete=fields.RESTRICT)
+    agency = fields.ForeignKeyField("marac.Agency", related_name="break_glass", on_delete=fields.RESTRICT)
+    referral = fields.ForeignKeyField("marac.Referral", related_name="break_glass", on_delete=fields.CASCADE)
+    conference = fields.ForeignKeyField("marac.Conference", related_name="break_glass", on_delete=fields.CASCADE)
+    reason = SealedText()  # may name the person or the incident
+    started_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    # When access actually stopped: the moment the user or a coordinator ended it, or
+    # expires_at for a grant that ran out (whenever that was first noticed).
+    ended_at = fields.DatetimeField(null=True)
+    end_reason = fields.CharField(max_length=16, null=True)  # ended | revoked | expired
+    ended_by = fields.CharField(max_length=32, null=True)
+    # Address and safe contact stay masked unless a coordinator approves them for this grant.
+    contact_approved_by = fields.CharField(max_length=32, null=True)
+    contact_approved_at = fields.DatetimeField(null=True)
+    reviewed_by = fields.CharField(max_length=32, null=True)
+    reviewed_at = fields.DatetimeField(null=True)
+    review_note = SealedText(null=True)
+
+    class Meta:
+        table = "break_glass"
+        ordering = ["-started_at"]
+        # A read looks up the caller's grants for one referral; the review list reads one
+        # conference's unreviewed uses.
+        indexes = (("user_id", "referral_id", "ended_at"), ("conference_id", "reviewed_at"))

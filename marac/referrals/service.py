@@ -25,8 +25,8 @@ from marac.agencies.models import Conference
 from marac.audit.service import record
 from marac.errors import Conflict, NotFound, RuleViolation
 from marac.meetings.schedule import meeting_for_referral
-from marac.referrals import people, rules
-from marac.referrals.models import MatchSuggestion, Person, PersonKey, Referral, ReferralPerson
+from marac.referrals import break_glass, people, rules
+from marac.referrals.models import BreakGlass, MatchSuggestion, Person, PersonKey, Referral, ReferralPerson
 from marac.referrals.schemas import ReferralIn, parse
 
 MAX_AGE_YEARS = 120
@@ -218,15 +218,36 @@ async def submit_many(viewer: Viewer, rows: list[tuple[int, object]], today: dat
 
 # --- reading -------------------------------------------------------------------------
 
-async def get_visible(viewer: Viewer, referral_id: str) -> Referral:
-    """One referral as the caller may see it; every read is audited."""
-    referral = await Referral.filter(access.referral_filter(viewer), id=referral_id).prefetch_related(
-        "people", "referring_agency", "conference", "meeting", "expected_meeting"
-    ).first()
-    if referral is None:
+_CASE_RELATIONS = ("people", "referring_agency", "conference", "meeting", "expected_meeting")
+
+
+async def read_case(viewer: Viewer, referral_id: str) -> tuple[Referral, BreakGlass | None]:
+    """One referral as the caller may see it, and the break-glass grant it was opened
+    under (None when the caller is entitled to it). Every read is audited; a read under
+    break glass also as `break_glass.read` with the grant's id, and with the victim's
+    address and safe contact masked unless a coordinator approved them."""
+    referral = await Referral.filter(access.referral_filter(viewer), id=referral_id).prefetch_related(*_CASE_RELATIONS).first()
+    if referral is not None:
+        await record("referral.read", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="referral",
+                     object_id=referral.id, conference_id=referral.conference_id)
+        return referral, None
+    grant = await break_glass.live_grant(viewer, referral_id)
+    if grant is not None:
+        referral = await Referral.filter(access.break_glass_target_filter(), id=referral_id).prefetch_related(*_CASE_RELATIONS).first()
+    if grant is None or referral is None:
         raise NotFound("Referral not found")
-    await record("referral.read", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="referral",
-                 object_id=referral.id, conference_id=referral.conference_id)
+    access.mask_for_break_glass(referral, grant)
+    async with in_transaction() as conn:
+        await record("referral.read", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="referral",
+                     object_id=referral.id, conference_id=referral.conference_id, conn=conn)
+        await record("break_glass.read", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="break_glass",
+                     object_id=grant.id, conference_id=referral.conference_id, conn=conn)
+    return referral, grant
+
+
+async def get_visible(viewer: Viewer, referral_id: str) -> Referral:
+    """One referral as the caller may see it (see read_case); 404 for anyone else."""
+    referral, _grant = await read_case(viewer, referral_id)
     return referral
 
 

@@ -12,10 +12,11 @@ from marac.agencies.auth import today
 from marac.agencies.models import Conference
 from marac.errors import Conflict, DomainError, RuleViolation
 from marac.referrals import imports, service
-from marac.referrals.models import Referral
+from marac.referrals.models import BreakGlass, Referral
 from marac.referrals.schemas import set_path
 from marac.validation import parse_day
 from marac.web.auth import Caller, page
+from marac.web.pages.break_glass import uk_time
 from marac.web.templating import render
 
 LABELS = {
@@ -136,16 +137,22 @@ async def list_referrals(request: Request, caller: Caller) -> Response:
     return render(request, "referrals/list.html", {"queue": queue, "mine": mine})
 
 
-def _detail(request: Request, caller: Caller, referral: Referral, status: int = 200, **context) -> Response:  # noqa: ANN003
+def _detail(request: Request, caller: Caller, referral: Referral, status: int = 200, grant: BreakGlass | None = None,
+            **context) -> Response:  # noqa: ANN003
     return render(request, "referrals/detail.html", {
-        "referral": referral, "may_triage": caller.user.role == "coordinator" and referral.status == "received",
-        "instrument": referral.conference.type_settings["instrument_definition"], **context,
+        "referral": referral, "instrument": referral.conference.type_settings["instrument_definition"],
+        # Break glass reads one case, nothing more: no triage, no links into the conference.
+        "may_triage": grant is None and caller.user.role == "coordinator" and referral.status == "received",
+        "glass": {"id": grant.id, "until": uk_time(grant.expires_at), "contact_approved": grant.contact_approved_at is not None}
+        if grant else None,
+        **context,
     }, status=status)
 
 
 @page("coordinator", "chair", "member")
 async def show_referral(request: Request, caller: Caller) -> Response:
-    return _detail(request, caller, await service.get_visible(caller.viewer, request.path_params["referral_id"]))
+    referral, grant = await service.read_case(caller.viewer, request.path_params["referral_id"])
+    return _detail(request, caller, referral, grant=grant)
 
 
 @page("coordinator")
