@@ -93,6 +93,8 @@ class Referral(Model):
     decision_reason = fields.TextField(null=True)
     decided_by = fields.CharField(max_length=32, null=True)
     decided_at = fields.DatetimeField(null=True)
+    # Set when retention anonymised it: the row stays for the figures, the personal data is gone.
+    anonymised_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -114,6 +116,9 @@ class ReferralPerson(Model):
     date_of_birth = fields.DateField(null=True)
     relationship = fields.CharField(max_length=100, null=True)
     position = fields.IntField(default=0)
+    # Age at the referral date, kept when retention removes the date of birth (figures count
+    # perpetrators aged 17 or under and victims aged 16-17).
+    age_band = fields.CharField(max_length=16, null=True)
 
     class Meta:
         table = "referral_person"

@@ -22,7 +22,7 @@ from marac.jobs import queue
 from marac.meetings.types import conference_types, instruments
 from marac.web import api, api_actions, api_meetings, api_minutes, api_referrals, errors, openapi
 from marac.web.middleware import BodyTooLarge, SecurityMiddleware
-from marac.web.pages import account, actions, admin, disclosures, jobs, meetings, notifications, referrals, signin
+from marac.web.pages import account, actions, admin, disclosures, governance, jobs, meetings, notifications, referrals, signin
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -58,6 +58,7 @@ def create_app() -> Starlette:
         *meetings.routes,
         *notifications.routes,
         *disclosures.routes,
+        *governance.routes,
         *actions.routes,
         *jobs.routes,
         *api.routes,
