@@ -142,6 +142,10 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/notifications"): everyone(200, anonymous=PAGE_LOGIN),
     ("GET", "/disclosures"): only({"coordinator": 200, "auditor": 200}, anonymous=PAGE_LOGIN),
     ("GET", "/jobs/{job_id}"): only({"coordinator": 200}, others=404, anonymous=PAGE_LOGIN),
+    # information governance: the conference's coordinator only
+    ("GET", "/conferences/{slug}/retention"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
+    ("GET", "/people/{person_id}/subject-access.json"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
+    ("GET", "/people/{person_id}/subject-access.pdf"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
     # service
     ("GET", "/api/v1/openapi.json"): everyone(200),
     ("GET", "/healthz"): everyone(200),
@@ -186,6 +190,7 @@ async def test_route_answers_each_persona_as_the_table_says(app, personas, metho
         "agency_id": "0" * 32,  # not a member: removing it is a 404 for the admin
         "user_id": "0" * 32,
         "job_id": job.id,
+        "person_id": referral.victim_person_id,
     }
     url = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
     got: dict[str, int] = {}
