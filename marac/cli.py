@@ -1,4 +1,5 @@
-"""The `marac` command: serve, worker, migrate, demo, user add, token create, import referrals, audit verify, keys."""
+"""The `marac` command: serve, worker, migrate, demo, user add, token create, import referrals, audit verify,
+keys, retention run."""
 
 from __future__ import annotations
 
@@ -187,6 +188,27 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     return _run(rotate)
 
 
+def cmd_retention_run(args: argparse.Namespace) -> int:
+    from marac.agencies import auth
+    from marac.governance import retention
+
+    async def go() -> int:
+        outcomes = await retention.run(auth.today(), dry_run=args.dry_run, slug=args.conference)
+        if args.conference and not outcomes:
+            print(f"marac: no conference {args.conference}", file=sys.stderr)
+            return 1
+        verb = "would" if args.dry_run else "did"
+        for o in outcomes:
+            # Counts only: the command's output may end up in a log.
+            print(f"{o.slug}: {verb} list {o.listed} cases, withdraw {o.withdrawn}, anonymise {o.anonymised_cases} cases "
+                  f"({o.anonymised_referrals} referrals), delete {o.documents_deleted} documents")
+        if args.dry_run:
+            print("Dry run: nothing was changed. Each conference's cases are listed at /conferences/SLUG/retention.")
+        return 0
+
+    return _run(go)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="marac", description="Multi-Agency Risk Assessment Conference coordination service.")
     sub = top.add_subparsers(dest="command", required=True)
@@ -242,6 +264,13 @@ def parser() -> argparse.ArgumentParser:
     generate.set_defaults(handler=cmd_keys_generate)
     rotate = keys.add_parser("rotate", help="Re-encrypt every sealed value under the newest key (safe to repeat).")
     rotate.set_defaults(handler=cmd_keys_rotate)
+
+
+    retention = sub.add_parser("retention", help="Retention of case records.").add_subparsers(dest="retention_command", required=True)
+    run = retention.add_parser("run", help="List cases past retention; anonymise those listed a week or more ago.")
+    run.add_argument("--dry-run", action="store_true", help="Say what a run would do today; change nothing.")
+    run.add_argument("--conference", metavar="SLUG", help="Only this conference.")
+    run.set_defaults(handler=cmd_retention_run)
     return top
 
 

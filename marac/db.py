@@ -24,6 +24,7 @@ MODEL_MODULES = [
     "marac.referrals.models",
     "marac.actions.models",
     "marac.minutes.models",
+    "marac.governance.models",
 ]
 MIGRATIONS_MODULE = "marac.migrations"
 

@@ -323,17 +323,19 @@ def test_the_worker_cron_runs_the_reminders_at_seven_uk_time():
 
 async def test_the_in_process_timer_runs_only_without_redis_and_outside_tests():
     real = settings.get()
-    assert queue._daily is None  # MARAC_ENV=test: tests call the task themselves
+    assert not queue._timers  # MARAC_ENV=test: tests call the tasks themselves
     await queue.stop()
     settings.override(settings.load({**os.environ, "MARAC_ENV": "development", "MARAC_REDIS_URL": ""}))
     try:
         await queue.start()
-        assert queue._daily is not None and not queue._daily.done()
+        # One timer per daily job, plus the break-glass sweep.
+        assert len(queue._timers) == len(queue.DAILY) + 1 and not any(t.done() for t in queue._timers)
+        assert {name for _, name in queue.DAILY} == {"send_reminders", "apply_retention"}
     finally:
         await queue.stop()
         settings.override(real)
         await queue.start()
-    assert queue._daily is None
+    assert not queue._timers
 
 
 @pytest.mark.parametrize("part", ["actions/reminders.py", "notify"])

@@ -150,6 +150,10 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/break-glass/reviews/{grant_id}/contact"): only({"coordinator": 404}, anonymous=PAGE_LOGIN),
     ("POST", "/break-glass/reviews/{grant_id}/end"): only({"coordinator": 404}, anonymous=PAGE_LOGIN),
     ("POST", "/break-glass/reviews/{grant_id}/review"): only({"coordinator": 404}, anonymous=PAGE_LOGIN),
+    # information governance: the conference's coordinator only
+    ("GET", "/conferences/{slug}/retention"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
+    ("GET", "/people/{person_id}/subject-access.json"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
+    ("GET", "/people/{person_id}/subject-access.pdf"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
     # service
     ("GET", "/api/v1/openapi.json"): everyone(200),
     ("GET", "/healthz"): everyone(200),
@@ -195,6 +199,7 @@ async def test_route_answers_each_persona_as_the_table_says(app, personas, metho
         "user_id": "0" * 32,
         "job_id": job.id,
         "grant_id": "0" * 32,
+        "person_id": referral.victim_person_id,
     }
     url = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
     got: dict[str, int] = {}

@@ -250,3 +250,20 @@ def match_filter(viewer: Viewer) -> Q:
 def job_filter(viewer: Viewer) -> Q:
     """A job's status is for whoever asked for it."""
     return Q(requested_by=viewer.user_id)
+
+
+# --- information governance ----------------------------------------------------------------
+
+def require_governance(viewer: Viewer, conference_id: str) -> None:
+    """Retention reports and subject access exports are the conference coordinator's (domain
+    brief: subject access requests go to the coordinator)."""
+    if viewer.role != "coordinator" or conference_id not in viewer.conference_ids:
+        raise AccessDenied("Only the conference's coordinator handles retention and subject access")
+
+
+def subject_filter(viewer: Viewer) -> Q:
+    """People in the person index a caller may export everything about: the coordinator's
+    conferences' (the export then holds only referrals referral_filter lets them see)."""
+    if viewer.role != "coordinator":
+        return Q(id__in=[])
+    return Q(conference_id__in=list(viewer.conference_ids))

@@ -98,6 +98,7 @@ async def record(
 DISCLOSURE_PURPOSES = {
     "minutes": "MARAC minutes circulated to a member agency: the part it is entitled to see",
     "research_list": "Research list released before the meeting so the agency can check its records",
+    "subject_access": "Subject access request: everything held about one person, exported by the coordinator for redaction review",
 }
 
 

@@ -130,3 +130,8 @@ def read(document: Document) -> bytes:
     if not secrets.compare_digest(hashlib.sha256(data).hexdigest(), document.sha256):
         raise DocumentCorrupt(f"document {document.id} does not match its recorded hash")
     return data
+
+
+def remove_file(document: Document) -> None:
+    """Delete a document's file (retention); the caller deletes the row, first."""
+    path_for(document).unlink(missing_ok=True)

@@ -2,8 +2,8 @@
 
 With MARAC_REDIS_URL set, jobs go to arq workers through Redis, serialised as JSON and
 carrying ids only (never personal data). Without it (the embedded default), the same
-task functions run in-process on the event loop, and small timers here run the reminders
-and the break-glass sweep that the arq worker's cron runs otherwise.
+task functions run in-process on the event loop, and small timers here run the daily
+jobs (reminders, retention) and the break-glass sweep that the arq worker's cron runs otherwise.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 
 from marac import settings
+from marac.governance.retention import RUN_AT as RETENTION_AT
 from marac.jobs import tasks
 from marac.jobs.models import Job
 
@@ -26,12 +27,13 @@ log = logging.getLogger("marac.jobs")
 UK = ZoneInfo("Europe/London")
 REMINDERS_AT = time(7, 0)  # UK time, in both modes
 SWEEP_EVERY = timedelta(minutes=5)  # break-glass expiries no request has noticed yet
+# What runs once a day, at what UK time, in both modes (the worker's cron or the timer here).
+DAILY = ((REMINDERS_AT, "send_reminders"), (RETENTION_AT, "apply_retention"))
 
 _pool: ArqRedis | None = None
 # In-process tasks are kept referenced here so the loop does not garbage-collect them mid-run.
 _running: set[asyncio.Task[None]] = set()
-_daily: asyncio.Task[None] | None = None
-_sweep: asyncio.Task[None] | None = None
+_timers: list[asyncio.Task[None]] = []
 
 
 def serialize(data: dict[str, Any]) -> bytes:
@@ -57,17 +59,17 @@ def next_run(at: time, now: datetime) -> datetime:
     return target.astimezone(UTC)
 
 
-async def _daily_reminders() -> None:
+async def _daily(at: time, name: str) -> None:
     while True:
-        target = next_run(REMINDERS_AT, datetime.now(UTC))
+        target = next_run(at, datetime.now(UTC))
         # Re-checked on waking: a sleep can end early against the wall clock (suspend,
         # clock changes), and an early run would run twice.
         while (wait := (target - datetime.now(UTC)).total_seconds()) > 0:
             await asyncio.sleep(wait)
         try:
-            await tasks.run("send_reminders", None)
+            await tasks.run(name, None)
         except Exception:  # tasks.run logged it; tomorrow's run goes ahead all the same
-            log.exception("send_reminders failed")
+            log.exception("%s failed", name)
 
 
 async def _break_glass_sweep() -> None:
@@ -80,23 +82,22 @@ async def _break_glass_sweep() -> None:
 
 
 async def start() -> None:
-    global _pool, _daily, _sweep
+    global _pool
     config = settings.get()
     if config.redis_url and _pool is None:
         _pool = await create_pool(redis_settings(), job_serializer=serialize, job_deserializer=deserialize)
-    # With Redis the worker's cron runs the reminders and the sweep; tests call the tasks directly.
-    if not config.redis_url and config.env != "test" and _daily is None:
-        _daily = asyncio.create_task(_daily_reminders())
-        _sweep = asyncio.create_task(_break_glass_sweep())
+    # With Redis the worker's cron runs the daily jobs and the sweep; tests call the tasks directly.
+    if not config.redis_url and config.env != "test" and not _timers:
+        _timers.extend(asyncio.create_task(_daily(at, name)) for at, name in DAILY)
+        _timers.append(asyncio.create_task(_break_glass_sweep()))
 
 
 async def stop() -> None:
-    global _pool, _daily, _sweep
-    for timer in (_daily, _sweep):
-        if timer is not None:
-            timer.cancel()
-            await asyncio.gather(timer, return_exceptions=True)
-    _daily = _sweep = None
+    global _pool
+    for timer in _timers:
+        timer.cancel()
+    await asyncio.gather(*_timers, return_exceptions=True)
+    _timers.clear()
     if _running:
         await asyncio.gather(*_running, return_exceptions=True)
     if _pool is not None:

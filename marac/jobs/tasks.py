@@ -54,6 +54,14 @@ async def send_reminders() -> None:
     await reminders.send_reminders(auth.today())
 
 
+async def apply_retention() -> None:
+    """The daily retention run (marac/governance/retention.py): list, withdraw, anonymise.
+    Idempotent: a second run on the same day finds nothing more to do."""
+    from marac.governance import retention
+
+    await retention.run(auth.today())
+
+
 async def render_minutes(minutes_id: str, job_id: str | None = None) -> None:
     """Render every pending recipient of one minutes version. Idempotent: a row already done
     is skipped, and a document already stored for the same version and agency is reused, so a
@@ -135,6 +143,7 @@ TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
     "purge_expired_sessions": purge_expired_sessions,
     "render_agendas": render_agendas,
     "send_reminders": send_reminders,
+    "apply_retention": apply_retention,
 }
 
 

@@ -9,6 +9,7 @@ from arq.worker import func
 
 from marac import db
 from marac.documents import pool
+from marac.governance.retention import RUN_AT as RETENTION_AT
 from marac.jobs import queue, tasks
 
 
@@ -37,6 +38,10 @@ async def _daily_reminders(ctx: dict[str, Any]) -> None:
     await tasks.run("send_reminders", None)
 
 
+async def _daily_retention(ctx: dict[str, Any]) -> None:
+    await tasks.run("apply_retention", None)
+
+
 async def _reconcile(ctx: dict[str, Any]) -> None:
     await tasks.run("reconcile_minutes", None)
 
@@ -54,6 +59,7 @@ class WorkerSettings:
     cron_jobs = [
         cron(_hourly_purge, minute=7, run_at_startup=False),
         cron(_daily_reminders, hour=queue.REMINDERS_AT.hour, minute=queue.REMINDERS_AT.minute, run_at_startup=False),
+        cron(_daily_retention, hour=RETENTION_AT.hour, minute=RETENTION_AT.minute, run_at_startup=False),
         # Every five minutes: documents whose job was lost are queued again.
         cron(_reconcile, minute=set(range(0, 60, 5)), run_at_startup=True),
         # Every five minutes: break-glass grants that ran out get their end recorded.

@@ -231,6 +231,9 @@ def _check(path: Path, data: dict[str, Any], found: dict[str, dict[str, Any]]) -
     _whole(fail, repeat, "repeat", "window_months", 1, 120)
     if not set(_words(fail, repeat, "repeat", "match")) <= set(REPEAT_MATCH):
         raise fail("repeat.match", f"must hold only {', '.join(REPEAT_MATCH)}")
+    # A case anonymised for retention can no longer be found as the earlier referral of a repeat.
+    if data["retention_years"] * 12 < repeat["window_months"]:
+        raise fail("retention_years", "must cover the repeat window (repeat.window_months)")
 
     # subcategory keys are unique across the whole type so that a recorded key is unambiguous
     strand_keys: set[str] = set()

@@ -95,6 +95,8 @@ class Referral(SealedModel):
     decision_reason = fields.TextField(null=True)
     decided_by = fields.CharField(max_length=32, null=True)
     decided_at = fields.DatetimeField(null=True)
+    # Set when retention anonymised it: the row stays for the figures, the personal data is gone.
+    anonymised_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -116,6 +118,9 @@ class ReferralPerson(SealedModel):
     date_of_birth = SealedDate(null=True)
     relationship = SealedText(null=True)
     position = fields.IntField(default=0)
+    # Age at the referral date, kept when retention removes the date of birth (figures count
+    # perpetrators aged 17 or under and victims aged 16-17).
+    age_band = fields.CharField(max_length=16, null=True)
 
     class Meta:
         table = "referral_person"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
 from tortoise.functions import Count
 
 from marac import settings
@@ -120,3 +121,21 @@ def person_facts(name: str, aliases: list[str], date_of_birth: date | None, post
         names=tuple([name.strip()] + [a.strip() for a in aliases if a.strip()]),
         date_of_birth=date_of_birth, postcode=postcode,
     )
+
+
+async def forget(person_ids: set[str], conn: BaseDBAsyncClient) -> int:
+    """Empty these index entries for good (retention): names, date of birth, postcode, blocking
+    keys and match suggestions. The rows stay, blank, because referral rows still point at
+    them. Entries merged into one of them (a "same" decision keeps the merged entry, keyless
+    but with its names) are emptied too. Returns how many entries were emptied."""
+    pending, done = set(person_ids), set()
+    while pending:
+        merged = await MatchSuggestion.filter(candidate_id__in=list(pending), status="same").using_db(conn).values_list("person_id", flat=True)
+        done |= pending
+        pending = set(merged) - done
+    for person in await Person.filter(id__in=list(done)).using_db(conn):
+        person.names, person.date_of_birth, person.postcode = [], None, None
+        await person.save(using_db=conn, update_fields=["names", "date_of_birth", "postcode"])
+    await PersonKey.filter(person_id__in=list(done)).using_db(conn).delete()
+    await MatchSuggestion.filter(Q(person_id__in=list(done)) | Q(candidate_id__in=list(done))).using_db(conn).delete()
+    return len(done)

@@ -22,7 +22,8 @@ from marac.jobs import queue
 from marac.meetings.types import conference_types, instruments
 from marac.web import api, api_actions, api_meetings, api_minutes, api_referrals, errors, openapi
 from marac.web.middleware import BodyTooLarge, SecurityMiddleware
-from marac.web.pages import account, actions, admin, break_glass, disclosures, jobs, meetings, notifications, referrals, signin
+from marac.web.pages import (account, actions, admin, break_glass, disclosures, governance, jobs, meetings, notifications,
+                              referrals, signin)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -59,6 +60,7 @@ def create_app() -> Starlette:
         *notifications.routes,
         *disclosures.routes,
         *break_glass.routes,
+        *governance.routes,
         *actions.routes,
         *jobs.routes,
         *api.routes,

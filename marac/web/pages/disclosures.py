@@ -15,7 +15,7 @@ from marac.web.auth import Caller, page
 from marac.web.templating import render
 
 SHOWN = 500  # the newest; the API's audit list has the full history
-KINDS = {"minutes": "Minutes", "research_list": "Research list"}
+KINDS = {"minutes": "Minutes", "research_list": "Research list", "subject_access": "Subject access export"}
 
 
 @page("coordinator", "auditor")

@@ -1,0 +1,1 @@
+"""Information governance: retention (anonymising cases past their conference's period) and subject access."""
