@@ -54,6 +54,12 @@ async def app():
 
 @pytest.fixture(autouse=True)
 async def clean_database(app):
+    await reset_database()
+    yield
+
+
+async def reset_database() -> None:
+    """Every table emptied (and the queue): each test, or each hypothesis example, starts clean."""
     from marac.jobs import queue
 
     await queue.drain()  # an in-process job left running by the last test must not outlive its data
@@ -71,7 +77,6 @@ async def clean_database(app):
     else:
         for table in TABLES:
             await conn.execute_script(f'DELETE FROM "{table}"')
-    yield
 
 
 def make_client(app, ip: str = "127.0.0.1", base_url: str = "http://testserver") -> httpx.AsyncClient:
