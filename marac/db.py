@@ -106,9 +106,31 @@ async def migrate(settings: Settings | None = None) -> list[str]:
         if event == "apply_done":
             applied.append(f"{app_label}.{name}")
 
+    settings = settings or settings_module.get()
     try:
         await run_migrations(config=tortoise_config(settings), progress=progress)
+        if settings.app_role and not settings.is_sqlite:
+            await grant_app_role(settings.app_role)
     finally:
         # An open aiosqlite thread would keep a failed `marac migrate` from ever exiting.
         await Tortoise.close_connections()
     return applied
+
+
+# The audit tables take INSERT and SELECT only: with the trigger of migration 0006, a
+# compromised service can add events but never rewrite or remove them.
+APPEND_ONLY_TABLES = ("audit_event", "disclosure")
+
+
+async def grant_app_role(role: str) -> None:
+    """Give `role` (which must exist) what the service needs on every table, re-run on each
+    migrate so new tables are covered."""
+    from tortoise import connections
+
+    audit = ", ".join(f'"{t}"' for t in APPEND_ONLY_TABLES)
+    await connections.get("default").execute_script(
+        f'GRANT USAGE ON SCHEMA public TO "{role}";'
+        f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{role}";'
+        f'REVOKE UPDATE, DELETE, TRUNCATE ON {audit} FROM "{role}";'
+        f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}";'
+    )

@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import hmac
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -45,6 +46,9 @@ class Settings:
     # is stopped and the job fails (and is retried); past the memory the process dies.
     render_timeout_seconds: int = 120
     render_memory_mb: int = 1024
+    # PostgreSQL role the web and worker processes connect as; `marac migrate` (run as the
+    # owner) grants it what the service needs and no UPDATE/DELETE on the audit tables.
+    app_role: str | None = None
     # Field-level encryption keys by version (marac.sealed); the highest seals new values.
     data_keys: dict[int, bytes] = field(default_factory=dict, repr=False)
 
@@ -126,16 +130,26 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
         # Outside production a key derived from the secret key keeps one-command starts working.
         data_keys = {1: hmac.new(secret_key.encode(), b"field-encryption", hashlib.sha256).digest()}
 
+    redis_url = env_vars.get("MARAC_REDIS_URL") or None
+    if redis_url is not None and env == "production" and not urlsplit(redis_url).password:
+        # Job payloads carry ids only, but a queue anyone can write to can start any job.
+        raise SettingsError("MARAC_REDIS_URL must carry a password in production (redis://:PASSWORD@host:6379/0)")
+
+    app_role = env_vars.get("MARAC_DATABASE_APP_ROLE") or None
+    if app_role is not None and not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", app_role):
+        raise SettingsError("MARAC_DATABASE_APP_ROLE must be a lower-case PostgreSQL role name")
+
     return Settings(
         env=env,
         database_url=database_url,
-        redis_url=env_vars.get("MARAC_REDIS_URL") or None,
+        redis_url=redis_url,
         secret_key=secret_key,
         document_store=document_store,
         base_url=base_url,
         smtp_url=smtp_url,
         mail_from=mail_from,
         data_keys=data_keys,
+        app_role=app_role,
         **render_limits,
     )
 
