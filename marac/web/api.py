@@ -16,6 +16,7 @@ from marac.jobs.models import Job
 from marac import settings
 from marac.web import schemas
 from marac.web.auth import ANY_ROLE, Caller, api
+from marac.web.openapi import DATE, query
 
 PAGE_SIZE = 100
 
@@ -110,7 +111,13 @@ def _day(value: str | None, field: str) -> date | None:
         raise RuleViolation("Bad date", {field: "Use a date written YYYY-MM-DD"}) from None
 
 
-@api("auditor", "coordinator", response=schemas.AuditList)
+@api("auditor", "coordinator", response=schemas.AuditList, params=[
+    query("object_id", {"type": "string"}, "Events about this record"),
+    query("user", {"type": "string"}, "Events by this user id"),
+    query("from", DATE, "First day, inclusive"),
+    query("to", DATE, "Last day, inclusive"),
+    query("cursor", {"type": "string", "pattern": "^[0-9]+$"}, "The next value of the previous page"),
+])
 async def list_audit(request: Request, caller: Caller) -> schemas.AuditList:
     """Audit events, oldest first; filter by object_id, user, from and to (dates, inclusive)."""
     params = request.query_params

@@ -15,6 +15,7 @@ from marac.agencies.auth import today
 from marac.errors import RuleViolation
 from marac.referrals.schemas import Strict
 from marac.web.auth import Caller, api
+from marac.web.openapi import header, query
 
 ActionStatus = Literal[ACTION_STATUSES]  # type: ignore[valid-type]
 Visibility = Literal[VISIBILITIES]  # type: ignore[valid-type]
@@ -121,7 +122,9 @@ async def create_action(request: Request, caller: Caller, body: ActionIn) -> Act
     return action_out((await service.get_action(caller.viewer, action.id))[0])
 
 
-@api("coordinator", "chair", "member", response=ActionList)
+@api("coordinator", "chair", "member", response=ActionList, params=[
+    query("status", {"type": "string", "enum": list(service.FILTERS), "default": "open"}, "Which actions"),
+])
 async def list_actions(request: Request, caller: Caller) -> ActionList:
     """The caller agency's actions (chair and coordinator: all of their conferences'), by due date.
     status: open (default), overdue, due_this_week or all."""
@@ -140,7 +143,8 @@ def if_match(request: Request) -> int | None:
     return int(value)
 
 
-@api("coordinator", "chair", "member", body=ActionPatch, response=ActionOut)
+@api("coordinator", "chair", "member", body=ActionPatch, response=ActionOut, errors={412: "If-Match is not the current version"},
+     params=[header("If-Match", {"type": "string", "pattern": r'^(W/)?"?[0-9]+"?$'}, "The version last read", required=True)])
 async def patch_action(request: Request, caller: Caller, body: ActionPatch) -> ActionOut:
     """Update status and/or add an update text. Needs If-Match with the version last read: 412 if stale."""
     action = await service.update_action(caller.viewer, request.path_params["action_id"], if_match(request), body.status, body.update)

@@ -19,6 +19,7 @@ from marac.jobs import queue
 from marac.meetings import agenda, schedule
 from marac.referrals.schemas import Strict
 from marac.web.auth import ANY_ROLE, Caller, api
+from marac.web.openapi import DATE, query
 
 MAX_COUNT = 52
 
@@ -78,7 +79,10 @@ class ResearchOut(BaseModel):
     summary: str
 
 
-@api(*ANY_ROLE, response=MeetingList)
+@api(*ANY_ROLE, response=MeetingList, params=[
+    query("from", DATE, "First day (default today)"),
+    query("count", {"type": "integer", "minimum": 1, "maximum": MAX_COUNT, "default": 6}, "How many meetings"),
+])
 async def list_meetings(request: Request, caller: Caller) -> MeetingList:
     """The conference's meetings from a date (default today), generated from its cadence as far as asked."""
     conference = await access.get_conference(caller.viewer, request.path_params["slug"])

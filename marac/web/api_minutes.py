@@ -14,6 +14,7 @@ from marac.minutes import service
 from marac.referrals.schemas import Strict
 from marac.web.api_meetings import pdf_response
 from marac.web.auth import Caller, api
+from marac.web.openapi import query
 
 
 class ApproveIn(Strict):
@@ -47,7 +48,9 @@ async def render(request: Request, caller: Caller) -> Response:
     return JSONResponse({"job_id": job.id}, status_code=202)
 
 
-@api("coordinator", "chair", "member", "auditor", response="application/pdf")
+@api("coordinator", "chair", "member", "auditor", response="application/pdf", params=[
+    query("version", {"type": "integer", "minimum": 1}, "An earlier version (auditors only)"),
+])
 async def minutes_pdf(request: Request, caller: Caller) -> Response:
     """The caller agency's minutes (full or actions-only); auditors name an earlier version with ?version=N."""
     text = request.query_params.get("version")

@@ -123,11 +123,15 @@ def api(
     response: type[BaseModel] | str | None = None,
     status: int = 200,
     summary: str = "",
+    params: list[dict[str, Any]] | None = None,
+    errors: dict[int, str] | None = None,
 ) -> Callable[[ApiHandler], Callable[[Request], Awaitable[Response]]]:
     """A JSON endpoint: bearer token, role check, body validated against `body`.
 
     The handler gets (request, caller) or (request, caller, body) and returns a JSON-able
-    value or a Response. The metadata is what /api/v1/openapi.json describes.
+    value or a Response. The metadata is what /api/v1/openapi.json describes: `params` are
+    the query and header parameters the handler reads, `errors` the statuses only this
+    endpoint answers (beyond the ones every endpoint may).
     """
     allowed = roles or ANY_ROLE
 
@@ -165,7 +169,10 @@ def api(
             return JSONResponse(result, status_code=status)
 
         wrapper.access = {"kind": "api", "roles": allowed}  # type: ignore[attr-defined]
-        wrapper.openapi = {"body": body, "response": response, "status": status, "summary": summary or (handler.__doc__ or "").strip()}  # type: ignore[attr-defined]
+        wrapper.openapi = {  # type: ignore[attr-defined]
+            "body": body, "response": response, "status": status, "summary": summary or (handler.__doc__ or "").strip(),
+            "params": params or [], "errors": errors or {},
+        }
         return wrapper
 
     return decorate
