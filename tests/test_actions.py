@@ -71,8 +71,8 @@ async def test_an_agency_sees_and_updates_only_its_own_actions(client, personas)
                             headers={**personas["health"].bearer, "If-Match": "1"})
     assert ok.status_code == 200 and ok.json()["version"] == 2
     # Police (full tier) can see the action in the minutes but may not change it; children's
-    # services (actions only) and housing (not a member) cannot see it at all.
-    for persona, status in [("police", 403), ("idva", 403), ("childrens", 404), ("housing", 404), ("admin", 403), ("auditor", 403)]:
+    # services (actions only), housing (not a member), the admin and the auditor cannot see it at all.
+    for persona, status in [("police", 403), ("idva", 403), ("childrens", 404), ("housing", 404), ("admin", 404), ("auditor", 404)]:
         answer = await client.patch(f"/api/v1/actions/{action['id']}", json={"update": "x"}, headers={**personas[persona].bearer, "If-Match": "2"})
         assert answer.status_code == status, persona
     coordinator = await client.patch(f"/api/v1/actions/{action['id']}", json={"update": "Chased"}, headers={**personas["coordinator"].bearer, "If-Match": "2"})

@@ -11,9 +11,11 @@ from starlette.routing import Route
 
 from marac.actions import service
 from marac.actions.models import ACTION_STATUSES, VISIBILITIES, Action, Note
+from marac.agencies.access import Viewer
 from marac.agencies.auth import today
 from marac.errors import RuleViolation
 from marac.referrals.schemas import Strict
+from marac.web.api_meetings import meeting_seen
 from marac.web.auth import Caller, api
 from marac.web.openapi import header, query
 
@@ -91,7 +93,7 @@ def action_out(action: Action) -> ActionOut:
                      case_label=service.case_label(action), meeting_id=action.meeting_id)
 
 
-@api("coordinator", "chair", body=AttendanceIn, response=AttendanceIn)
+@api("coordinator", "chair", body=AttendanceIn, response=AttendanceIn, record=meeting_seen)
 async def put_attendance(request: Request, caller: Caller, body: AttendanceIn) -> AttendanceIn:
     """Replace the meeting's register: present, apologies (with information sent), observers."""
     meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -104,7 +106,7 @@ async def put_attendance(request: Request, caller: Caller, body: AttendanceIn) -
     return body
 
 
-@api("coordinator", "chair", body=NoteIn, response=NoteOut, status=201)
+@api("coordinator", "chair", body=NoteIn, response=NoteOut, status=201, record=meeting_seen)
 async def create_note(request: Request, caller: Caller, body: NoteIn) -> NoteOut:
     """A note on a case; its visibility is chosen now and never widened later."""
     meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -113,7 +115,7 @@ async def create_note(request: Request, caller: Caller, body: NoteIn) -> NoteOut
     return NoteOut(id=note.id, case_id=note.item_id, text=note.text, visibility=note.visibility, agencies=note.agencies, stage=note.stage)
 
 
-@api("coordinator", "chair", body=ActionIn, response=ActionOut, status=201)
+@api("coordinator", "chair", body=ActionIn, response=ActionOut, status=201, record=meeting_seen)
 async def create_action(request: Request, caller: Caller, body: ActionIn) -> ActionOut:
     """An action agreed on a case, owned by a member agency."""
     meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -143,7 +145,12 @@ def if_match(request: Request) -> int | None:
     return int(value)
 
 
+async def action_seen(viewer: Viewer, params: dict[str, str]) -> None:
+    await service.get_action(viewer, params["action_id"])
+
+
 @api("coordinator", "chair", "member", body=ActionPatch, response=ActionOut, errors={412: "If-Match is not the current version"},
+     record=action_seen,
      params=[header("If-Match", {"type": "string", "pattern": r'^(W/)?"?[0-9]+"?$'}, "The version last read", required=True)])
 async def patch_action(request: Request, caller: Caller, body: ActionPatch) -> ActionOut:
     """Update status and/or add an update text. Needs If-Match with the version last read: 412 if stale."""

@@ -115,6 +115,7 @@ def public_page(handler: PageHandler) -> PageHandler:
 
 
 ApiHandler = Callable[..., Awaitable[Any]]
+RecordCheck = Callable[[Viewer, dict[str, Any]], Awaitable[object]]
 
 
 def api(
@@ -125,6 +126,7 @@ def api(
     summary: str = "",
     params: list[dict[str, Any]] | None = None,
     errors: dict[int, str] | None = None,
+    record: RecordCheck | None = None,
 ) -> Callable[[ApiHandler], Callable[[Request], Awaitable[Response]]]:
     """A JSON endpoint: bearer token, role check, body validated against `body`.
 
@@ -132,6 +134,11 @@ def api(
     value or a Response. The metadata is what /api/v1/openapi.json describes: `params` are
     the query and header parameters the handler reads, `errors` the statuses only this
     endpoint answers (beyond the ones every endpoint may).
+
+    `record` raises NotFound when the caller may not see the record the path names. A
+    caller whose role may not use the endpoint gets 404 for such a record, exactly as for one
+    that does not exist, and 403 only for a record they can see (the contract: never 403 for
+    a record the caller may not see).
     """
     allowed = roles or ANY_ROLE
 
@@ -146,6 +153,11 @@ def api(
             caller = Caller(user=user, viewer=await viewer_for(user))
             request.state.caller = caller
             if user.role not in allowed:
+                if record is not None:
+                    try:
+                        await record(caller.viewer, request.path_params)
+                    except NotFound as exc:
+                        return api_error(404, exc.code, exc.message)
                 return api_error(403, "forbidden", "Your role may not do this")
             args: list[Any] = [request, caller]
             if body is not None:
