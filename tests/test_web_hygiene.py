@@ -128,6 +128,21 @@ async def test_errors_use_the_contract_envelope_and_show_no_internals(client, pe
     assert page.status_code == 404 and "Traceback" not in page.text and "Page not found" in page.text
 
 
+async def test_an_id_no_record_can_have_is_not_found_not_a_server_error(client, personas):
+    # Longer than the id column (the ORM refuses to compare it), a NUL byte (PostgreSQL refuses
+    # it), a slug that breaks the slug rule: each answers like any missing record.
+    for bad in ["a" * 40, "%00", "ab%2Fcd", "A" * 32]:
+        for path, who in [(f"/api/v1/referrals/{bad}", "police"), (f"/api/v1/meetings/{bad}/agenda", "housing"),
+                          (f"/api/v1/actions/{bad}", "admin"), (f"/api/v1/conferences/{bad}", "police")]:
+            answer = await client.request("PATCH" if "actions" in path else "GET", path, headers=personas[who].bearer)
+            assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found", (path, answer.text)
+    client.cookies.update(await session_cookie_for(personas["police"]))
+    assert (await client.get(f"/referrals/{'a' * 40}")).status_code == 404
+    for name, value in [("user", "a" * 40), ("object_id", "x" * 65), ("object_id", "a%00b")]:
+        refused = await client.get(f"/api/v1/audit?{name}={value}", headers=personas["auditor"].bearer)
+        assert refused.status_code == 422 and name in refused.json()["error"]["fields"], refused.text
+
+
 async def test_health_endpoints_answer_without_authentication(client):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = (await client.get("/readyz")).json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 
 from starlette.requests import Request
@@ -15,7 +16,7 @@ from marac.errors import NotFound, RuleViolation
 from marac.jobs.models import Job
 from marac import settings
 from marac.web import schemas
-from marac.web.auth import ANY_ROLE, Caller, api
+from marac.web.auth import ANY_ROLE, ID_RE, Caller, api
 from marac.web.openapi import DATE, query
 
 PAGE_SIZE = 100
@@ -102,6 +103,17 @@ async def list_users(request: Request, caller: Caller) -> schemas.UserList:
 
 # --- audit ---------------------------------------------------------------------------
 
+OBJECT_ID_RE = re.compile(r"[!-~]{1,64}")  # printable ASCII, as long as the column
+
+
+def _matching(value: str, pattern: re.Pattern[str], field: str) -> str:
+    # A value no event can hold is a mistake worth naming, not a query (the ORM refuses one
+    # longer than its column, PostgreSQL one with a NUL byte).
+    if not pattern.fullmatch(value):
+        raise RuleViolation("Bad id", {field: "Use an id as the API gives it"})
+    return value
+
+
 def _day(value: str | None, field: str) -> date | None:
     if not value:
         return None
@@ -112,8 +124,8 @@ def _day(value: str | None, field: str) -> date | None:
 
 
 @api("auditor", "coordinator", response=schemas.AuditList, params=[
-    query("object_id", {"type": "string"}, "Events about this record"),
-    query("user", {"type": "string"}, "Events by this user id"),
+    query("object_id", {"type": "string", "pattern": f"^{OBJECT_ID_RE.pattern}$"}, "Events about this record"),
+    query("user", {"type": "string", "pattern": f"^{ID_RE.pattern}$"}, "Events by this user id"),
     query("from", DATE, "First day, inclusive"),
     query("to", DATE, "Last day, inclusive"),
     query("cursor", {"type": "string", "pattern": "^[0-9]+$"}, "The next value of the previous page"),
@@ -123,9 +135,9 @@ async def list_audit(request: Request, caller: Caller) -> schemas.AuditList:
     params = request.query_params
     query = AuditEvent.filter(access.audit_filter(caller.viewer))
     if params.get("object_id"):
-        query = query.filter(object_id=params["object_id"])
+        query = query.filter(object_id=_matching(params["object_id"], OBJECT_ID_RE, "object_id"))
     if params.get("user"):
-        query = query.filter(user_id=params["user"])
+        query = query.filter(user_id=_matching(params["user"], ID_RE, "user"))
     if start := _day(params.get("from"), "from"):
         query = query.filter(at__gte=datetime.combine(start, time.min, tzinfo=UTC))
     if end := _day(params.get("to"), "to"):

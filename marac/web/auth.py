@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from marac.agencies import auth
 from marac.agencies.access import Viewer, viewer_for
 from marac.agencies.models import User
+from marac.agencies.service import SLUG_RE
 from marac.errors import AccessDenied, DomainError, NotFound, Throttled
 from marac.validation import fields_of
 from marac.web import cookies, csrf
@@ -36,6 +38,20 @@ class Caller:
     user: User
     viewer: Viewer
     session_raw: str | None = None
+
+
+ID_RE = re.compile(r"[0-9a-f]{32}")  # agencies.models.new_id
+
+
+def names_nothing(path_params: dict[str, Any]) -> bool:
+    """Whether a path names an id or slug that no record can have. Such a value is answered
+    as not found before anything looks it up: the ORM refuses to compare a value longer than
+    its column (an error, not an empty result), and PostgreSQL refuses a NUL byte."""
+    for name, value in path_params.items():
+        pattern = SLUG_RE if name == "slug" else ID_RE if name.endswith("_id") else None
+        if pattern is not None and not pattern.fullmatch(value):
+            return True
+    return False
 
 
 def client_ip(request: Request) -> str:
@@ -79,6 +95,8 @@ def page(*roles: str) -> Callable[[PageHandler], PageHandler]:
                 target = request.url.path if request.method == "GET" else "/"
                 return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
             request.state.caller = caller
+            if names_nothing(request.path_params):
+                return error_page(request, 404)
             if caller.user.role not in allowed:
                 return error_page(request, 403, "You cannot use this page", "Your role does not give access to it.")
             refused = await _check_form(request)
@@ -152,6 +170,8 @@ def api(
                 return api_error(401, "unauthorized", "A valid bearer token is required")
             caller = Caller(user=user, viewer=await viewer_for(user))
             request.state.caller = caller
+            if names_nothing(request.path_params):
+                return api_error(404, "not_found", "Not found")
             if user.role not in allowed:
                 if record is not None:
                     try:
