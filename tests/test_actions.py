@@ -88,6 +88,11 @@ async def test_a_stale_version_gets_412_and_changes_nothing(client, personas):
     second = await client.patch(f"/api/v1/actions/{action['id']}", json={"status": "in_progress", "update": "Working on it"},
                                 headers={**personas["chair"].bearer, "If-Match": "1"})
     assert second.status_code == 412 and "Someone else updated" in second.json()["error"]["message"]
+    # A number too big to be any version is bad input, not a database error (PostgreSQL refuses
+    # to compare it with the integer column).
+    huge = await client.patch(f"/api/v1/actions/{action['id']}", json={"update": "x"},
+                              headers={**personas["chair"].bearer, "If-Match": "67307452827880"})
+    assert huge.status_code == 422 and "If-Match" in huge.json()["error"]["fields"]
     stored = await Action.get(id=action["id"])
     assert stored.status == "done" and stored.version == 2
     assert await ActionUpdate.filter(action_id=action["id"]).count() == 2  # agreed + the one accepted update

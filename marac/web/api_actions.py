@@ -140,7 +140,9 @@ def if_match(request: Request) -> int | None:
     if raw is None:
         return None
     value = raw.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    # Nine digits at most: a bigger number is no version, and PostgreSQL refuses to compare
+    # it with the integer column (an error, not a mismatch).
+    if not value.isdigit() or len(value) > 9:
         raise RuleViolation("Bad If-Match", {"If-Match": "Send the action's version, for example If-Match: 3"})
     return int(value)
 
@@ -151,7 +153,7 @@ async def action_seen(viewer: Viewer, params: dict[str, str]) -> None:
 
 @api("coordinator", "chair", "member", body=ActionPatch, response=ActionOut, errors={412: "If-Match is not the current version"},
      record=action_seen,
-     params=[header("If-Match", {"type": "string", "pattern": r'^(W/)?"?[0-9]+"?$'}, "The version last read", required=True)])
+     params=[header("If-Match", {"type": "string", "pattern": r'^(W/)?"?[0-9]{1,9}"?$'}, "The version last read", required=True)])
 async def patch_action(request: Request, caller: Caller, body: ActionPatch) -> ActionOut:
     """Update status and/or add an update text. Needs If-Match with the version last read: 412 if stale."""
     action = await service.update_action(caller.viewer, request.path_params["action_id"], if_match(request), body.status, body.update)
