@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from marac import settings
 from marac.agencies.models import Agency
-from tests.conftest import csrf_token, make_client, session_cookie_for
+from tests.conftest import csrf_token, dash_body, make_client, session_cookie_for
 
 
 @contextmanager
@@ -141,6 +141,25 @@ async def test_an_id_no_record_can_have_is_not_found_not_a_server_error(client, 
     for name, value in [("user", "a" * 40), ("object_id", "x" * 65), ("object_id", "a%00b")]:
         refused = await client.get(f"/api/v1/audit?{name}={value}", headers=personas["auditor"].bearer)
         assert refused.status_code == 422 and name in refused.json()["error"]["fields"], refused.text
+
+
+async def test_text_no_database_can_store_is_refused_as_input(client, personas):
+    # A NUL character (PostgreSQL refuses it) or half a surrogate pair (no database can encode
+    # it) is bad input: 422 naming the field on the API, 400 on a page, nothing stored.
+    admin = {**personas["admin"].bearer, "Content-Type": "application/json"}
+    for raw in ['{"name": "Nul\\u0000Agency", "kind": "other"}', '{"name": "Half\\ud800Agency", "kind": "other"}',
+                '{"name": "Key Agency", "kind": "other", "\\u0000": 1}']:
+        answer = await client.post("/api/v1/agencies", content=raw, headers=admin)
+        assert answer.status_code == 422 and answer.json()["error"]["fields"], raw
+    body = dash_body()
+    body["victim"]["name"] = "Jane\x00Doe"
+    referral = await client.post("/api/v1/referrals", json=body, headers=personas["police"].bearer)
+    assert referral.status_code == 422 and "victim.name" in referral.json()["error"]["fields"]
+    client.cookies.update(await session_cookie_for(personas["admin"]))
+    token = await csrf_token(client, "/admin/agencies")
+    page = await client.post("/admin/agencies", data={"name": "Form\x00Agency", "kind": "other", "csrf_token": token})
+    assert page.status_code == 400
+    assert not await Agency.filter(name__contains="Agency").exists()
 
 
 async def test_health_endpoints_answer_without_authentication(client):

@@ -25,7 +25,7 @@ from marac.agencies.access import Viewer, viewer_for
 from marac.agencies.models import User
 from marac.agencies.service import SLUG_RE
 from marac.errors import AccessDenied, DomainError, NotFound, Throttled
-from marac.validation import fields_of
+from marac.validation import fields_of, unstorable
 from marac.web import cookies, csrf
 from marac.web.errors import api_error, error_page
 from marac.web.middleware import SAFE_METHODS
@@ -77,6 +77,8 @@ async def _check_form(request: Request) -> Response | None:
     request.state.form = form
     if not csrf.valid(request, form.get(csrf.FIELD)):
         return error_page(request, 403, "This form has expired", "Go back, reload the page and try again.")
+    if unstorable([value for _, value in form.multi_items() if isinstance(value, str)]):
+        return error_page(request, 400, detail="Remove the NUL character or broken Unicode from what you typed.")
     return None
 
 
@@ -186,6 +188,8 @@ def api(
                     payload = json.loads(await request.body() or b"{}")
                 except (json.JSONDecodeError, UnicodeDecodeError):
                     return api_error(400, "malformed_json", "The request body is not valid JSON")
+                if bad := unstorable(payload):
+                    return api_error(422, "validation_error", "The request is not valid", bad)
                 try:
                     args.append(body.model_validate(payload))
                 except ValidationError as exc:
