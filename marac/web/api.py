@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 
 from starlette.requests import Request
 from starlette.routing import Route
@@ -104,6 +104,7 @@ async def list_users(request: Request, caller: Caller) -> schemas.UserList:
 # --- audit ---------------------------------------------------------------------------
 
 OBJECT_ID_RE = re.compile(r"[!-~]{1,64}")  # printable ASCII, as long as the column
+CURSOR_RE = re.compile(r"[0-9]{1,18}")  # an event's seq: a 64-bit integer
 
 
 def _matching(value: str, pattern: re.Pattern[str], field: str) -> str:
@@ -128,7 +129,7 @@ def _day(value: str | None, field: str) -> date | None:
     query("user", {"type": "string", "pattern": f"^{ID_RE.pattern}$"}, "Events by this user id"),
     query("from", DATE, "First day, inclusive"),
     query("to", DATE, "Last day, inclusive"),
-    query("cursor", {"type": "string", "pattern": "^[0-9]+$"}, "The next value of the previous page"),
+    query("cursor", {"type": "string", "pattern": f"^{CURSOR_RE.pattern}$"}, "The next value of the previous page"),
 ])
 async def list_audit(request: Request, caller: Caller) -> schemas.AuditList:
     """Audit events, oldest first; filter by object_id, user, from and to (dates, inclusive)."""
@@ -141,9 +142,10 @@ async def list_audit(request: Request, caller: Caller) -> schemas.AuditList:
     if start := _day(params.get("from"), "from"):
         query = query.filter(at__gte=datetime.combine(start, time.min, tzinfo=UTC))
     if end := _day(params.get("to"), "to"):
-        query = query.filter(at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC))
+        # Up to the day's last microsecond, not before the next day: 9999-12-31 has no next day.
+        query = query.filter(at__lte=datetime.combine(end, time.max, tzinfo=UTC))
     cursor = params.get("cursor", "0")
-    if not cursor.isdigit():
+    if not CURSOR_RE.fullmatch(cursor):
         raise RuleViolation("Bad cursor", {"cursor": "Use the next value of the previous page"})
     events = await query.filter(seq__gt=int(cursor)).order_by("seq").limit(PAGE_SIZE + 1)
     more = len(events) > PAGE_SIZE

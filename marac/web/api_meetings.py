@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -23,6 +23,7 @@ from marac.web.auth import ANY_ROLE, Caller, api
 from marac.web.openapi import DATE, query
 
 MAX_COUNT = 52
+MAX_YEARS_AHEAD = 10
 
 
 class MeetingOut(BaseModel):
@@ -92,6 +93,9 @@ async def list_meetings(request: Request, caller: Caller) -> MeetingList:
     """The conference's meetings from a date (default today), generated from its cadence as far as asked."""
     conference = await access.get_conference(caller.viewer, request.path_params["slug"])
     start = agenda.parse_date(request.query_params["from"], "from") if request.query_params.get("from") else today()
+    # Meetings are generated as far as asked: not into the distant future (nor past year 9999).
+    if start > today() + timedelta(days=366 * MAX_YEARS_AHEAD):
+        raise RuleViolation("Too far ahead", {"from": f"Choose a date within {MAX_YEARS_AHEAD} years from today"})
     count_text = request.query_params.get("count", "6")
     if not count_text.isdigit() or not 1 <= int(count_text) <= MAX_COUNT:
         raise RuleViolation("Bad count", {"count": f"Ask for 1 to {MAX_COUNT} meetings"})
