@@ -125,10 +125,10 @@ def _day(value: str | None, field: str) -> date | None:
 
 
 @api("auditor", "coordinator", response=schemas.AuditList, params=[
-    query("object_id", {"type": "string", "pattern": f"^{OBJECT_ID_RE.pattern}$"}, "Events about this record"),
-    query("user", {"type": "string", "pattern": f"^{ID_RE.pattern}$"}, "Events by this user id"),
-    query("from", DATE, "First day, inclusive"),
-    query("to", DATE, "Last day, inclusive"),
+    query("object_id", {"type": "string", "pattern": f"^{OBJECT_ID_RE.pattern}$"}, "Events about this record", empty_is_absent=True),
+    query("user", {"type": "string", "pattern": f"^{ID_RE.pattern}$"}, "Events by this user id", empty_is_absent=True),
+    query("from", DATE, "First day, inclusive", empty_is_absent=True),
+    query("to", DATE, "Last day, inclusive", empty_is_absent=True),
     query("cursor", {"type": "string", "pattern": f"^{CURSOR_RE.pattern}$"}, "The next value of the previous page"),
 ])
 async def list_audit(request: Request, caller: Caller) -> schemas.AuditList:

@@ -86,7 +86,7 @@ async def meeting_seen(viewer: Viewer, params: dict[str, str]) -> None:
 
 
 @api(*ANY_ROLE, response=MeetingList, params=[
-    query("from", DATE, "First day (default today)"),
+    query("from", DATE, "First day (default today)", empty_is_absent=True),
     query("count", {"type": "integer", "minimum": 1, "maximum": MAX_COUNT, "default": 6}, "How many meetings"),
 ])
 async def list_meetings(request: Request, caller: Caller) -> MeetingList:

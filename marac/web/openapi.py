@@ -32,9 +32,11 @@ ERROR_STATUSES = {
 }
 
 
-def query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
-    """An optional query parameter, for @api(params=...)."""
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+def query(name: str, schema: dict[str, Any], description: str = "", empty_is_absent: bool = False) -> dict[str, Any]:
+    """An optional query parameter, for @api(params=...); `empty_is_absent`: name=&... is
+    taken as not given (filters a form may leave blank), not refused."""
+    parameter = {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+    return parameter | {"allowEmptyValue": True} if empty_is_absent else parameter
 
 
 def header(name: str, schema: dict[str, Any], description: str = "", required: bool = False) -> dict[str, Any]:
