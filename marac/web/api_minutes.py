@@ -17,6 +17,9 @@ from marac.web.auth import Caller, api
 from marac.web.openapi import query
 
 
+MAX_VERSION = 999_999_999
+
+
 class ApproveIn(Strict):
     reason: str | None = Field(default=None, max_length=2000, description="Required for a correction (version 2 onwards)")
 
@@ -49,12 +52,13 @@ async def render(request: Request, caller: Caller) -> Response:
 
 
 @api("coordinator", "chair", "member", "auditor", response="application/pdf", record=meeting_seen, params=[
-    query("version", {"type": "integer", "minimum": 1}, "An earlier version (auditors only)"),
+    query("version", {"type": "integer", "minimum": 1, "maximum": MAX_VERSION}, "An earlier version (auditors only)"),
 ])
 async def minutes_pdf(request: Request, caller: Caller) -> Response:
     """The caller agency's minutes (full or actions-only); auditors name an earlier version with ?version=N."""
     text = request.query_params.get("version")
-    if text is not None and not text.isdigit():
+    # A bigger number is no version, and PostgreSQL refuses to compare it with the integer column.
+    if text is not None and not (text.isdigit() and int(text) <= MAX_VERSION):
         raise RuleViolation("Bad version", {"version": "Give a version number"})
     return pdf_response(await service.document_for(caller.viewer, request.path_params["meeting_id"], int(text) if text else None))
 
