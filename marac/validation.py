@@ -16,6 +16,29 @@ def fields_of(exc: ValidationError) -> dict[str, str]:
     return fields
 
 
+UNSTORABLE = "Remove the NUL character or broken Unicode"
+
+
+def unstorable(value: object, path: str = "") -> dict[str, str]:
+    """Dotted paths of the strings (and keys) in a decoded request that no database can
+    store: a NUL character (PostgreSQL refuses it, SQLite takes it) or half of a UTF-16
+    surrogate pair (neither can encode it). Refused as input, never a database error."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return {path or "body": UNSTORABLE}
+        return {path or "body": UNSTORABLE} if "\x00" in value else {}
+    found: dict[str, str] = {}
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+    for key, item in items:
+        where = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and unstorable(key):
+            found[where] = UNSTORABLE
+        found |= unstorable(item, where)
+    return found
+
+
 def _message(error: dict) -> str:
     kind, message, last = error["type"], error["msg"], str(error["loc"][-1]) if error["loc"] else ""
     if kind == "extra_forbidden":

@@ -81,6 +81,10 @@ async def test_the_api_lists_meetings_from_a_date(client, personas):
     assert all(date.fromisoformat(m["cut_off"]) < date.fromisoformat(m["date"]) for m in items)
     bad = await client.get(f"/api/v1/conferences/{CONFERENCE}/meetings?count=1000", headers=personas["police"].bearer)
     assert bad.status_code == 422
+    # Meetings are generated as far as asked: not centuries ahead, and never past year 9999.
+    far = await client.get(f"/api/v1/conferences/{CONFERENCE}/meetings?from=9999-12-01", headers=personas["police"].bearer)
+    assert far.status_code == 422 and "from" in far.json()["error"]["fields"]
+    assert not await Meeting.filter(date__gt=date(2100, 1, 1)).exists()
 
 
 # --- the agenda ------------------------------------------------------------------------------

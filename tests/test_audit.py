@@ -80,6 +80,15 @@ async def test_audit_list_filters_by_object_and_pages(client, personas):
     assert bad.status_code == 422 and "from" in bad.json()["error"]["fields"]
 
 
+async def test_audit_filters_at_the_edges_of_their_range_answer_not_fail(client, personas):
+    await record("test.event", object_type="test", object_id="x1")
+    auditor = personas["auditor"].bearer
+    last_day = await client.get("/api/v1/audit?from=2000-01-01&to=9999-12-31", headers=auditor)  # no day after it
+    assert last_day.status_code == 200 and any(e["object_id"] == "x1" for e in last_day.json()["items"])
+    huge = await client.get("/api/v1/audit?cursor=23954558385973214078923809333", headers=auditor)  # beyond 64 bits
+    assert huge.status_code == 422 and "cursor" in huge.json()["error"]["fields"]
+
+
 async def test_a_coordinator_sees_only_their_conferences_events(client, personas):
     await record("test.elsewhere", object_type="thing", object_id="x", conference_id="f" * 32)
     seen = (await client.get("/api/v1/audit", headers=personas["coordinator"].bearer)).json()["items"]

@@ -139,3 +139,19 @@ async def test_the_openapi_document_describes_every_api_route(app, client):
     create = document["paths"]["/api/v1/agencies"]["post"]
     schema_name = create["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert document["components"]["schemas"][schema_name]["additionalProperties"] is False
+
+
+async def test_the_openapi_document_names_the_parameters_and_statuses_integrators_meet(client):
+    paths = (await client.get("/api/v1/openapi.json")).json()["paths"]
+
+    def parameters(path: str, method: str = "get") -> dict[str, dict]:
+        return {p["name"]: p for p in paths[path][method].get("parameters", [])}
+
+    patch = parameters("/api/v1/actions/{action_id}", "patch")
+    assert patch["If-Match"]["in"] == "header" and patch["If-Match"]["required"] is True
+    assert {"409", "412"} <= set(paths["/api/v1/actions/{action_id}"]["patch"]["responses"])
+    assert parameters("/api/v1/actions")["status"]["schema"]["enum"] == ["open", "overdue", "due_this_week", "all"]
+    assert set(parameters("/api/v1/audit")) == {"object_id", "user", "from", "to", "cursor"}
+    assert set(parameters("/api/v1/conferences/{slug}/meetings")) == {"slug", "from", "count"}
+    assert set(parameters("/api/v1/meetings/{meeting_id}/minutes.pdf")) == {"meeting_id", "version"}
+    assert "409" in paths["/api/v1/meetings/{meeting_id}/agenda/publish"]["post"]["responses"]

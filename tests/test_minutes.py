@@ -162,6 +162,8 @@ async def test_a_correction_is_a_new_version_and_the_old_one_is_for_auditors_onl
     # Until version 2 is rendered, agencies have nothing current; auditors can still read version 1.
     assert (await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas["police"].bearer)).status_code == 404
     assert (await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf?version=1", headers=personas["police"].bearer)).status_code == 404
+    huge = await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf?version=28357880435", headers=personas["auditor"].bearer)
+    assert huge.status_code == 422 and "version" in huge.json()["error"]["fields"]  # not a database error
     old = await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf?version=1", headers=personas["auditor"].bearer)
     assert old.status_code == 200 and old.content.startswith(b"%PDF")
 

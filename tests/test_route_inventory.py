@@ -38,6 +38,11 @@ CASE_ROLES = ["coordinator", "chair", "police", "idva", "health", "childrens", "
 OFFICERS = {"coordinator": 200, "chair": 200}
 NOT_LIVE = {"coordinator": 409, "chair": 409}
 REFERRAL_READERS = {"coordinator": 200, "chair": 200, "police": 200}  # the conference's officers, and the referrer
+# A role that may not call an API endpoint still gets 404, not 403, for a record it may not
+# see: housing never learns the conference's meetings exist, nor anyone but the officers and
+# the referrer the referral, nor admins and auditors an action.
+MEETING_HIDDEN = {"housing": 404}
+REFERRAL_HIDDEN = {p: 404 for p in ["idva", "health", "childrens", "housing", "admin", "auditor"]}
 
 EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     # sign-in pages (public); a signed-in user opening /login goes home
@@ -92,11 +97,11 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/matches/{suggestion_id}"): only({"coordinator": 404}, anonymous=PAGE_LOGIN),
     ("POST", "/api/v1/referrals"): only({p: 422 for p in CASE_ROLES}),
     ("GET", "/api/v1/referrals/{referral_id}"): only(REFERRAL_READERS, others=404),
-    ("POST", "/api/v1/referrals/{referral_id}/decision"): only({"coordinator": 422}),
+    ("POST", "/api/v1/referrals/{referral_id}/decision"): only({"coordinator": 422, **REFERRAL_HIDDEN}),
     # meetings: the meeting of the referral under test, scheduled (not yet published)
     ("GET", "/api/v1/conferences/{slug}/meetings"): only(MEMBERS_OF_CONFERENCE, others=404),
-    ("GET", "/api/v1/meetings/{meeting_id}/agenda"): only({"coordinator": 200, "chair": 200}),
-    ("POST", "/api/v1/meetings/{meeting_id}/agenda/publish"): only({"coordinator": 200}),
+    ("GET", "/api/v1/meetings/{meeting_id}/agenda"): only({"coordinator": 200, "chair": 200, **MEETING_HIDDEN}),
+    ("POST", "/api/v1/meetings/{meeting_id}/agenda/publish"): only({"coordinator": 200, **MEETING_HIDDEN}),
     ("GET", "/api/v1/meetings/{meeting_id}/research-list"): only({p: 404 for p in CASE_ROLES}),  # not published yet
     ("GET", "/api/v1/meetings/{meeting_id}/agenda.pdf"): only({p: 404 for p in CASE_ROLES}),
     ("PUT", "/api/v1/meetings/{meeting_id}/cases/{case_id}/research"): only({p: 422 for p in CASE_ROLES}),
@@ -122,19 +127,19 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/meetings/{meeting_id}/cases/{case_id}/notes"): only({"coordinator": 404, "chair": 404}, anonymous=PAGE_LOGIN),
     ("POST", "/meetings/{meeting_id}/cases/{case_id}/actions"): only({"coordinator": 404, "chair": 404}, anonymous=PAGE_LOGIN),
     ("POST", "/meetings/{meeting_id}/cases/{case_id}/decision"): only({"coordinator": 404, "chair": 404}, anonymous=PAGE_LOGIN),
-    ("PUT", "/api/v1/meetings/{meeting_id}/attendance"): only(NOT_LIVE),
-    ("POST", "/api/v1/meetings/{meeting_id}/cases/{case_id}/notes"): only({"coordinator": 422, "chair": 422}),
-    ("POST", "/api/v1/meetings/{meeting_id}/cases/{case_id}/actions"): only({"coordinator": 422, "chair": 422}),
+    ("PUT", "/api/v1/meetings/{meeting_id}/attendance"): only({**NOT_LIVE, **MEETING_HIDDEN}),
+    ("POST", "/api/v1/meetings/{meeting_id}/cases/{case_id}/notes"): only({"coordinator": 422, "chair": 422, **MEETING_HIDDEN}),
+    ("POST", "/api/v1/meetings/{meeting_id}/cases/{case_id}/actions"): only({"coordinator": 422, "chair": 422, **MEETING_HIDDEN}),
     # actions between meetings (the action id under test does not exist)
     ("GET", "/actions"): only({p: 200 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
     ("GET", "/actions/{action_id}"): only({p: 404 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
     ("POST", "/actions/{action_id}/update"): only({p: 404 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
     ("GET", "/api/v1/actions"): only({p: 200 for p in CASE_ROLES}),
-    ("PATCH", "/api/v1/actions/{action_id}"): only({p: 404 for p in CASE_ROLES}),
+    ("PATCH", "/api/v1/actions/{action_id}"): only({p: 404 for p in SIGNED_IN}),
     ("POST", "/meetings/{meeting_id}/aob"): only(NOT_LIVE, anonymous=PAGE_LOGIN),
     # minutes: the meeting under test is not held, so nothing is approved or rendered
-    ("POST", "/api/v1/meetings/{meeting_id}/minutes/approve"): only({"chair": 409}),
-    ("POST", "/api/v1/meetings/{meeting_id}/minutes/render"): only({"coordinator": 409}),
+    ("POST", "/api/v1/meetings/{meeting_id}/minutes/approve"): only({"chair": 409, **MEETING_HIDDEN}),
+    ("POST", "/api/v1/meetings/{meeting_id}/minutes/render"): only({"coordinator": 409, **MEETING_HIDDEN}),
     ("GET", "/api/v1/meetings/{meeting_id}/minutes.pdf"): only({**{p: 404 for p in CASE_ROLES}, "auditor": 404}),
     ("POST", "/meetings/{meeting_id}/minutes/approve"): only({"chair": 409}, anonymous=PAGE_LOGIN),
     ("POST", "/meetings/{meeting_id}/minutes/render"): only({"coordinator": 409}, anonymous=PAGE_LOGIN),

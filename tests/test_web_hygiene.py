@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from marac import settings
 from marac.agencies.models import Agency
-from tests.conftest import csrf_token, make_client, session_cookie_for
+from tests.conftest import csrf_token, dash_body, make_client, session_cookie_for
 
 
 @contextmanager
@@ -128,6 +128,40 @@ async def test_errors_use_the_contract_envelope_and_show_no_internals(client, pe
     assert unauthenticated.status_code == 401 and unauthenticated.json()["error"]["code"] == "unauthorized"
     page = await client.get("/definitely/not/here")
     assert page.status_code == 404 and "Traceback" not in page.text and "Page not found" in page.text
+
+
+async def test_an_id_no_record_can_have_is_not_found_not_a_server_error(client, personas):
+    # Longer than the id column (the ORM refuses to compare it), a NUL byte (PostgreSQL refuses
+    # it), a slug that breaks the slug rule: each answers like any missing record.
+    for bad in ["a" * 40, "%00", "ab%2Fcd", "A" * 32]:
+        for path, who in [(f"/api/v1/referrals/{bad}", "police"), (f"/api/v1/meetings/{bad}/agenda", "housing"),
+                          (f"/api/v1/actions/{bad}", "admin"), (f"/api/v1/conferences/{bad}", "police")]:
+            answer = await client.request("PATCH" if "actions" in path else "GET", path, headers=personas[who].bearer)
+            assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found", (path, answer.text)
+    client.cookies.update(await session_cookie_for(personas["police"]))
+    assert (await client.get(f"/referrals/{'a' * 40}")).status_code == 404
+    for name, value in [("user", "a" * 40), ("object_id", "x" * 65), ("object_id", "a%00b")]:
+        refused = await client.get(f"/api/v1/audit?{name}={value}", headers=personas["auditor"].bearer)
+        assert refused.status_code == 422 and name in refused.json()["error"]["fields"], refused.text
+
+
+async def test_text_no_database_can_store_is_refused_as_input(client, personas):
+    # A NUL character (PostgreSQL refuses it) or half a surrogate pair (no database can encode
+    # it) is bad input: 422 naming the field on the API, 400 on a page, nothing stored.
+    admin = {**personas["admin"].bearer, "Content-Type": "application/json"}
+    for raw in ['{"name": "Nul\\u0000Agency", "kind": "other"}', '{"name": "Half\\ud800Agency", "kind": "other"}',
+                '{"name": "Key Agency", "kind": "other", "\\u0000": 1}']:
+        answer = await client.post("/api/v1/agencies", content=raw, headers=admin)
+        assert answer.status_code == 422 and answer.json()["error"]["fields"], raw
+    body = dash_body()
+    body["victim"]["name"] = "Jane\x00Doe"
+    referral = await client.post("/api/v1/referrals", json=body, headers=personas["police"].bearer)
+    assert referral.status_code == 422 and "victim.name" in referral.json()["error"]["fields"]
+    client.cookies.update(await session_cookie_for(personas["admin"]))
+    token = await csrf_token(client, "/admin/agencies")
+    page = await client.post("/admin/agencies", data={"name": "Form\x00Agency", "kind": "other", "csrf_token": token})
+    assert page.status_code == 400
+    assert not await Agency.filter(name__contains="Agency").exists()
 
 
 async def test_health_endpoints_answer_without_authentication(client):

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from marac.errors import RuleViolation
-from marac.validation import fields_of
+from marac.validation import fields_of, unstorable
 
 POSTCODE = r"^[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}$"
 Text = Field(min_length=1, max_length=200)
@@ -119,6 +119,8 @@ def set_path(body: dict, path: str, value: object) -> None:
 
 def parse(payload: object) -> ReferralIn:
     """Validate a decoded body; every problem is reported with its field path."""
+    if bad := unstorable(payload):  # a CSV row or a form, as much as an API body
+        raise RuleViolation("The referral is not valid", bad)
     try:
         return ReferralIn.model_validate(payload)
     except ValidationError as exc:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+import re
+from datetime import UTC, date, datetime, time
 
 from starlette.requests import Request
 from starlette.routing import Route
@@ -15,7 +16,8 @@ from marac.errors import NotFound, RuleViolation
 from marac.jobs.models import Job
 from marac import settings
 from marac.web import schemas
-from marac.web.auth import ANY_ROLE, Caller, api
+from marac.web.auth import ANY_ROLE, ID_RE, Caller, api
+from marac.web.openapi import DATE, query
 
 PAGE_SIZE = 100
 
@@ -101,6 +103,18 @@ async def list_users(request: Request, caller: Caller) -> schemas.UserList:
 
 # --- audit ---------------------------------------------------------------------------
 
+OBJECT_ID_RE = re.compile(r"[!-~]{1,64}")  # printable ASCII, as long as the column
+CURSOR_RE = re.compile(r"[0-9]{1,18}")  # an event's seq: a 64-bit integer
+
+
+def _matching(value: str, pattern: re.Pattern[str], field: str) -> str:
+    # A value no event can hold is a mistake worth naming, not a query (the ORM refuses one
+    # longer than its column, PostgreSQL one with a NUL byte).
+    if not pattern.fullmatch(value):
+        raise RuleViolation("Bad id", {field: "Use an id as the API gives it"})
+    return value
+
+
 def _day(value: str | None, field: str) -> date | None:
     if not value:
         return None
@@ -110,21 +124,28 @@ def _day(value: str | None, field: str) -> date | None:
         raise RuleViolation("Bad date", {field: "Use a date written YYYY-MM-DD"}) from None
 
 
-@api("auditor", "coordinator", response=schemas.AuditList)
+@api("auditor", "coordinator", response=schemas.AuditList, params=[
+    query("object_id", {"type": "string", "pattern": f"^{OBJECT_ID_RE.pattern}$"}, "Events about this record", empty_is_absent=True),
+    query("user", {"type": "string", "pattern": f"^{ID_RE.pattern}$"}, "Events by this user id", empty_is_absent=True),
+    query("from", DATE, "First day, inclusive", empty_is_absent=True),
+    query("to", DATE, "Last day, inclusive", empty_is_absent=True),
+    query("cursor", {"type": "string", "pattern": f"^{CURSOR_RE.pattern}$"}, "The next value of the previous page"),
+])
 async def list_audit(request: Request, caller: Caller) -> schemas.AuditList:
     """Audit events, oldest first; filter by object_id, user, from and to (dates, inclusive)."""
     params = request.query_params
     query = AuditEvent.filter(access.audit_filter(caller.viewer))
     if params.get("object_id"):
-        query = query.filter(object_id=params["object_id"])
+        query = query.filter(object_id=_matching(params["object_id"], OBJECT_ID_RE, "object_id"))
     if params.get("user"):
-        query = query.filter(user_id=params["user"])
+        query = query.filter(user_id=_matching(params["user"], ID_RE, "user"))
     if start := _day(params.get("from"), "from"):
         query = query.filter(at__gte=datetime.combine(start, time.min, tzinfo=UTC))
     if end := _day(params.get("to"), "to"):
-        query = query.filter(at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC))
+        # Up to the day's last microsecond, not before the next day: 9999-12-31 has no next day.
+        query = query.filter(at__lte=datetime.combine(end, time.max, tzinfo=UTC))
     cursor = params.get("cursor", "0")
-    if not cursor.isdigit():
+    if not CURSOR_RE.fullmatch(cursor):
         raise RuleViolation("Bad cursor", {"cursor": "Use the next value of the previous page"})
     events = await query.filter(seq__gt=int(cursor)).order_by("seq").limit(PAGE_SIZE + 1)
     more = len(events) > PAGE_SIZE

@@ -11,10 +11,13 @@ from starlette.routing import Route
 
 from marac.actions import service
 from marac.actions.models import ACTION_STATUSES, VISIBILITIES, Action, Note
+from marac.agencies.access import Viewer
 from marac.agencies.auth import today
 from marac.errors import RuleViolation
 from marac.referrals.schemas import Strict
+from marac.web.api_meetings import meeting_seen
 from marac.web.auth import Caller, api
+from marac.web.openapi import header, query
 
 ActionStatus = Literal[ACTION_STATUSES]  # type: ignore[valid-type]
 Visibility = Literal[VISIBILITIES]  # type: ignore[valid-type]
@@ -90,7 +93,7 @@ def action_out(action: Action) -> ActionOut:
                      case_label=service.case_label(action), meeting_id=action.meeting_id)
 
 
-@api("coordinator", "chair", body=AttendanceIn, response=AttendanceIn)
+@api("coordinator", "chair", body=AttendanceIn, response=AttendanceIn, record=meeting_seen)
 async def put_attendance(request: Request, caller: Caller, body: AttendanceIn) -> AttendanceIn:
     """Replace the meeting's register: present, apologies (with information sent), observers."""
     meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -103,7 +106,7 @@ async def put_attendance(request: Request, caller: Caller, body: AttendanceIn) -
     return body
 
 
-@api("coordinator", "chair", body=NoteIn, response=NoteOut, status=201)
+@api("coordinator", "chair", body=NoteIn, response=NoteOut, status=201, record=meeting_seen)
 async def create_note(request: Request, caller: Caller, body: NoteIn) -> NoteOut:
     """A note on a case; its visibility is chosen now and never widened later."""
     meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -112,7 +115,7 @@ async def create_note(request: Request, caller: Caller, body: NoteIn) -> NoteOut
     return NoteOut(id=note.id, case_id=note.item_id, text=note.text, visibility=note.visibility, agencies=note.agencies, stage=note.stage)
 
 
-@api("coordinator", "chair", body=ActionIn, response=ActionOut, status=201)
+@api("coordinator", "chair", body=ActionIn, response=ActionOut, status=201, record=meeting_seen)
 async def create_action(request: Request, caller: Caller, body: ActionIn) -> ActionOut:
     """An action agreed on a case, owned by a member agency."""
     meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -121,7 +124,9 @@ async def create_action(request: Request, caller: Caller, body: ActionIn) -> Act
     return action_out((await service.get_action(caller.viewer, action.id))[0])
 
 
-@api("coordinator", "chair", "member", response=ActionList)
+@api("coordinator", "chair", "member", response=ActionList, params=[
+    query("status", {"type": "string", "enum": list(service.FILTERS), "default": "open"}, "Which actions"),
+])
 async def list_actions(request: Request, caller: Caller) -> ActionList:
     """The caller agency's actions (chair and coordinator: all of their conferences'), by due date.
     status: open (default), overdue, due_this_week or all."""
@@ -135,12 +140,20 @@ def if_match(request: Request) -> int | None:
     if raw is None:
         return None
     value = raw.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    # Nine digits at most: a bigger number is no version, and PostgreSQL refuses to compare
+    # it with the integer column (an error, not a mismatch).
+    if not value.isdigit() or len(value) > 9:
         raise RuleViolation("Bad If-Match", {"If-Match": "Send the action's version, for example If-Match: 3"})
     return int(value)
 
 
-@api("coordinator", "chair", "member", body=ActionPatch, response=ActionOut)
+async def action_seen(viewer: Viewer, params: dict[str, str]) -> None:
+    await service.get_action(viewer, params["action_id"])
+
+
+@api("coordinator", "chair", "member", body=ActionPatch, response=ActionOut, errors={412: "If-Match is not the current version"},
+     record=action_seen,
+     params=[header("If-Match", {"type": "string", "pattern": r'^(W/)?"?[0-9]{1,9}"?$'}, "The version last read", required=True)])
 async def patch_action(request: Request, caller: Caller, body: ActionPatch) -> ActionOut:
     """Update status and/or add an update text. Needs If-Match with the version last read: 412 if stale."""
     action = await service.update_action(caller.viewer, request.path_params["action_id"], if_match(request), body.status, body.update)

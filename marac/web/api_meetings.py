@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from marac.agencies import access
+from marac.agencies.access import Viewer
 from marac.agencies.auth import today
 from marac.audit.service import record
 from marac.documents import store
@@ -19,8 +20,10 @@ from marac.jobs import queue
 from marac.meetings import agenda, schedule
 from marac.referrals.schemas import Strict
 from marac.web.auth import ANY_ROLE, Caller, api
+from marac.web.openapi import DATE, query
 
 MAX_COUNT = 52
+MAX_YEARS_AHEAD = 10
 
 
 class MeetingOut(BaseModel):
@@ -78,11 +81,21 @@ class ResearchOut(BaseModel):
     summary: str
 
 
-@api(*ANY_ROLE, response=MeetingList)
+async def meeting_seen(viewer: Viewer, params: dict[str, str]) -> None:
+    await agenda.visible_meeting(viewer, params["meeting_id"])
+
+
+@api(*ANY_ROLE, response=MeetingList, params=[
+    query("from", DATE, "First day (default today)", empty_is_absent=True),
+    query("count", {"type": "integer", "minimum": 1, "maximum": MAX_COUNT, "default": 6}, "How many meetings"),
+])
 async def list_meetings(request: Request, caller: Caller) -> MeetingList:
     """The conference's meetings from a date (default today), generated from its cadence as far as asked."""
     conference = await access.get_conference(caller.viewer, request.path_params["slug"])
     start = agenda.parse_date(request.query_params["from"], "from") if request.query_params.get("from") else today()
+    # Meetings are generated as far as asked: not into the distant future (nor past year 9999).
+    if start > today() + timedelta(days=366 * MAX_YEARS_AHEAD):
+        raise RuleViolation("Too far ahead", {"from": f"Choose a date within {MAX_YEARS_AHEAD} years from today"})
     count_text = request.query_params.get("count", "6")
     if not count_text.isdigit() or not 1 <= int(count_text) <= MAX_COUNT:
         raise RuleViolation("Bad count", {"count": f"Ask for 1 to {MAX_COUNT} meetings"})
@@ -90,7 +103,7 @@ async def list_meetings(request: Request, caller: Caller) -> MeetingList:
     return MeetingList(items=[MeetingOut(id=m.id, date=m.date, cut_off=m.cut_off, status=m.status, kind=m.kind) for m in meetings])
 
 
-@api("coordinator", "chair", response=AgendaOut)
+@api("coordinator", "chair", response=AgendaOut, record=meeting_seen)
 async def get_agenda(request: Request, caller: Caller) -> dict[str, Any]:
     """The agenda, built afresh until it is published; the frozen snapshot after."""
     meeting = await agenda.agenda_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -101,7 +114,7 @@ async def get_agenda(request: Request, caller: Caller) -> dict[str, Any]:
     return await agenda.agenda(meeting)
 
 
-@api("coordinator", response=AgendaOut)
+@api("coordinator", response=AgendaOut, record=meeting_seen)
 async def publish_agenda(request: Request, caller: Caller) -> dict[str, Any]:
     """Freeze the agenda and release the research list to member agencies."""
     meeting = await agenda.agenda_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -110,7 +123,7 @@ async def publish_agenda(request: Request, caller: Caller) -> dict[str, Any]:
     return snapshot
 
 
-@api("coordinator", "chair", "member", response=ResearchListOut)
+@api("coordinator", "chair", "member", response=ResearchListOut, record=meeting_seen)
 async def research_list(request: Request, caller: Caller) -> ResearchListOut:
     """Limited identifiers of the published agenda's cases, for member agencies to check their records."""
     meeting = await agenda.research_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -123,7 +136,7 @@ async def research_list(request: Request, caller: Caller) -> ResearchListOut:
     ) for c in cases])
 
 
-@api("coordinator", "chair", "member", body=ResearchIn, response=ResearchOut)
+@api("coordinator", "chair", "member", body=ResearchIn, response=ResearchOut, record=meeting_seen)
 async def put_research(request: Request, caller: Caller, body: ResearchIn) -> ResearchOut:
     """Record whether the caller's agency knows the people in a case, and what it will bring."""
     meeting = await agenda.research_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -136,7 +149,7 @@ def pdf_response(document) -> Response:  # noqa: ANN001
                     headers={"Content-Disposition": f'attachment; filename="{document.reference}.pdf"'})
 
 
-@api("coordinator", "chair", "member", response="application/pdf")
+@api("coordinator", "chair", "member", response="application/pdf", record=meeting_seen)
 async def agenda_pdf(request: Request, caller: Caller) -> Response:
     """The research-list document (PDF) for the caller's agency."""
     return pdf_response(await agenda.agenda_document(caller.viewer, request.path_params["meeting_id"]))

@@ -12,8 +12,12 @@ from marac.jobs import queue
 from marac.meetings import agenda
 from marac.minutes import service
 from marac.referrals.schemas import Strict
-from marac.web.api_meetings import pdf_response
+from marac.web.api_meetings import meeting_seen, pdf_response
 from marac.web.auth import Caller, api
+from marac.web.openapi import query
+
+
+MAX_VERSION = 999_999_999
 
 
 class ApproveIn(Strict):
@@ -30,7 +34,7 @@ class JobStarted(BaseModel):
     job_id: str
 
 
-@api("chair", body=ApproveIn, response=MinutesOut)
+@api("chair", body=ApproveIn, response=MinutesOut, record=meeting_seen)
 async def approve(request: Request, caller: Caller, body: ApproveIn) -> MinutesOut:
     """Freeze the minutes as the next version (a correction after the first needs a reason)."""
     meeting = await agenda.agenda_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -38,7 +42,7 @@ async def approve(request: Request, caller: Caller, body: ApproveIn) -> MinutesO
     return MinutesOut(meeting_id=meeting.id, version=minutes.version, status=minutes.status)
 
 
-@api("coordinator", response=JobStarted, status=202)
+@api("coordinator", response=JobStarted, status=202, record=meeting_seen)
 async def render(request: Request, caller: Caller) -> Response:
     """One PDF per recipient agency of the current version, in a background job."""
     meeting = await agenda.agenda_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -47,11 +51,14 @@ async def render(request: Request, caller: Caller) -> Response:
     return JSONResponse({"job_id": job.id}, status_code=202)
 
 
-@api("coordinator", "chair", "member", "auditor", response="application/pdf")
+@api("coordinator", "chair", "member", "auditor", response="application/pdf", record=meeting_seen, params=[
+    query("version", {"type": "integer", "minimum": 1, "maximum": MAX_VERSION}, "An earlier version (auditors only)"),
+])
 async def minutes_pdf(request: Request, caller: Caller) -> Response:
     """The caller agency's minutes (full or actions-only); auditors name an earlier version with ?version=N."""
     text = request.query_params.get("version")
-    if text is not None and not text.isdigit():
+    # A bigger number is no version, and PostgreSQL refuses to compare it with the integer column.
+    if text is not None and not (text.isdigit() and int(text) <= MAX_VERSION):
         raise RuleViolation("Bad version", {"version": "Give a version number"})
     return pdf_response(await service.document_for(caller.viewer, request.path_params["meeting_id"], int(text) if text else None))
 

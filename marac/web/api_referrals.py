@@ -8,7 +8,10 @@ from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.routing import Route
 
+from marac.agencies import access
+from marac.agencies.access import Viewer
 from marac.agencies.auth import today
+from marac.errors import NotFound
 from marac.referrals import service
 from marac.referrals.models import Referral
 from marac.referrals.schemas import ReferralIn, Strict
@@ -110,7 +113,13 @@ async def get_referral(request: Request, caller: Caller) -> ReferralOut:
     return referral_out(await service.get_visible(caller.viewer, request.path_params["referral_id"]))
 
 
-@api("coordinator", body=DecisionIn, response=ReferralOut)
+async def referral_seen(viewer: Viewer, params: dict[str, str]) -> None:
+    # Not get_visible: that audits a read, and a refused call reads nothing.
+    if not await Referral.filter(access.referral_filter(viewer), id=params["referral_id"]).exists():
+        raise NotFound("Referral not found")
+
+
+@api("coordinator", body=DecisionIn, response=ReferralOut, record=referral_seen)
 async def decide_referral(request: Request, caller: Caller, body: DecisionIn) -> ReferralOut:
     """Accept (joins the first meeting whose cut-off it met) or reject with a reason."""
     await service.decide(caller.viewer, request.path_params["referral_id"], body.decision, body.reason)

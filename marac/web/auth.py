@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +23,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from marac.agencies import auth
 from marac.agencies.access import Viewer, viewer_for
 from marac.agencies.models import User
+from marac.agencies.service import SLUG_RE
 from marac.errors import AccessDenied, DomainError, NotFound, Throttled
-from marac.validation import fields_of
+from marac.validation import fields_of, unstorable
 from marac.web import cookies, csrf
 from marac.web.errors import api_error, error_page
 from marac.web.middleware import SAFE_METHODS
@@ -36,6 +38,20 @@ class Caller:
     user: User
     viewer: Viewer
     session_raw: str | None = None
+
+
+ID_RE = re.compile(r"[0-9a-f]{32}")  # agencies.models.new_id
+
+
+def names_nothing(path_params: dict[str, Any]) -> bool:
+    """Whether a path names an id or slug that no record can have. Such a value is answered
+    as not found before anything looks it up: the ORM refuses to compare a value longer than
+    its column (an error, not an empty result), and PostgreSQL refuses a NUL byte."""
+    for name, value in path_params.items():
+        pattern = SLUG_RE if name == "slug" else ID_RE if name.endswith("_id") else None
+        if pattern is not None and not pattern.fullmatch(value):
+            return True
+    return False
 
 
 def client_ip(request: Request) -> str:
@@ -61,6 +77,8 @@ async def _check_form(request: Request) -> Response | None:
     request.state.form = form
     if not csrf.valid(request, form.get(csrf.FIELD)):
         return error_page(request, 403, "This form has expired", "Go back, reload the page and try again.")
+    if unstorable([value for _, value in form.multi_items() if isinstance(value, str)]):
+        return error_page(request, 400, detail="Remove the NUL character or broken Unicode from what you typed.")
     return None
 
 
@@ -79,6 +97,8 @@ def page(*roles: str) -> Callable[[PageHandler], PageHandler]:
                 target = request.url.path if request.method == "GET" else "/"
                 return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
             request.state.caller = caller
+            if names_nothing(request.path_params):
+                return error_page(request, 404)
             if caller.user.role not in allowed:
                 return error_page(request, 403, "You cannot use this page", "Your role does not give access to it.")
             refused = await _check_form(request)
@@ -115,6 +135,7 @@ def public_page(handler: PageHandler) -> PageHandler:
 
 
 ApiHandler = Callable[..., Awaitable[Any]]
+RecordCheck = Callable[[Viewer, dict[str, Any]], Awaitable[object]]
 
 
 def api(
@@ -123,11 +144,21 @@ def api(
     response: type[BaseModel] | str | None = None,
     status: int = 200,
     summary: str = "",
+    params: list[dict[str, Any]] | None = None,
+    errors: dict[int, str] | None = None,
+    record: RecordCheck | None = None,
 ) -> Callable[[ApiHandler], Callable[[Request], Awaitable[Response]]]:
     """A JSON endpoint: bearer token, role check, body validated against `body`.
 
     The handler gets (request, caller) or (request, caller, body) and returns a JSON-able
-    value or a Response. The metadata is what /api/v1/openapi.json describes.
+    value or a Response. The metadata is what /api/v1/openapi.json describes: `params` are
+    the query and header parameters the handler reads, `errors` the statuses only this
+    endpoint answers (beyond the ones every endpoint may).
+
+    `record` raises NotFound when the caller may not see the record the path names. A
+    caller whose role may not use the endpoint gets 404 for such a record, exactly as for one
+    that does not exist, and 403 only for a record they can see (the contract: never 403 for
+    a record the caller may not see).
     """
     allowed = roles or ANY_ROLE
 
@@ -141,7 +172,14 @@ def api(
                 return api_error(401, "unauthorized", "A valid bearer token is required")
             caller = Caller(user=user, viewer=await viewer_for(user))
             request.state.caller = caller
+            if names_nothing(request.path_params):
+                return api_error(404, "not_found", "Not found")
             if user.role not in allowed:
+                if record is not None:
+                    try:
+                        await record(caller.viewer, request.path_params)
+                    except NotFound as exc:
+                        return api_error(404, exc.code, exc.message)
                 return api_error(403, "forbidden", "Your role may not do this")
             args: list[Any] = [request, caller]
             if body is not None:
@@ -150,6 +188,8 @@ def api(
                     payload = json.loads(await request.body() or b"{}")
                 except (json.JSONDecodeError, UnicodeDecodeError):
                     return api_error(400, "malformed_json", "The request body is not valid JSON")
+                if bad := unstorable(payload):
+                    return api_error(422, "validation_error", "The request is not valid", bad)
                 try:
                     args.append(body.model_validate(payload))
                 except ValidationError as exc:
@@ -165,7 +205,10 @@ def api(
             return JSONResponse(result, status_code=status)
 
         wrapper.access = {"kind": "api", "roles": allowed}  # type: ignore[attr-defined]
-        wrapper.openapi = {"body": body, "response": response, "status": status, "summary": summary or (handler.__doc__ or "").strip()}  # type: ignore[attr-defined]
+        wrapper.openapi = {  # type: ignore[attr-defined]
+            "body": body, "response": response, "status": status, "summary": summary or (handler.__doc__ or "").strip(),
+            "params": params or [], "errors": errors or {},
+        }
         return wrapper
 
     return decorate

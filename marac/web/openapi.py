@@ -27,8 +27,28 @@ ERROR_SCHEMA = {
 }
 ERROR_STATUSES = {
     "400": "Malformed JSON", "401": "Missing or bad bearer token", "403": "The caller's role may not do this",
-    "404": "Not found, or not entitled", "413": "Body larger than 1 MiB", "422": "Validation failed",
+    "404": "Not found, or not entitled", "409": "Not possible in the record's current state",
+    "413": "Body larger than 1 MiB", "422": "Validation failed", "429": "Too many attempts",
 }
+
+
+def query(name: str, schema: dict[str, Any], description: str = "", empty_is_absent: bool = False) -> dict[str, Any]:
+    """An optional query parameter, for @api(params=...); `empty_is_absent`: name=&... is
+    taken as not given (filters a form may leave blank), not refused."""
+    parameter = {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+    return parameter | {"allowEmptyValue": True} if empty_is_absent else parameter
+
+
+def header(name: str, schema: dict[str, Any], description: str = "", required: bool = False) -> dict[str, Any]:
+    """A request header the handler reads, for @api(params=...)."""
+    return {"name": name, "in": "header", "required": required, "schema": schema, "description": description}
+
+
+DATE = {"type": "string", "format": "date"}
+
+
+def _error(text: str) -> dict[str, Any]:
+    return {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
 def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
@@ -63,12 +83,14 @@ def build(routes: list[BaseRoute]) -> dict[str, Any]:
                         "description": "Success",
                         **_content(meta["response"], components),
                     },
-                    **{code: {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}} for code, text in ERROR_STATUSES.items()},
+                    **{code: _error(text) for code, text in ERROR_STATUSES.items()},
+                    **{str(code): _error(text) for code, text in meta["errors"].items()},
                 },
             }
-            params = re.findall(r"{(\w+)}", route.path)
-            if params:
-                operation["parameters"] = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params]
+            parameters = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in re.findall(r"{(\w+)}", route.path)]
+            parameters += meta["params"]
+            if parameters:
+                operation["parameters"] = parameters
             if meta["body"] is not None:
                 operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _schema_ref(meta["body"], components)}}}
             paths.setdefault(route.path, {})[method.lower()] = operation
