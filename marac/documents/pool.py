@@ -3,8 +3,8 @@ would stall each other and the event loop (two renders: 7.1 s in threads, 3.2 s 
 processes, see style.md).
 
 Processes are spawned, not forked (forking a process with a running event loop and
-database connections is unsafe), and replaced after MAX_TASKS_PER_CHILD renders because
-WeasyPrint's memory is not returned to the system. Each has an address-space limit
+database connections is unsafe), and the whole pool is replaced after RENDERS_PER_POOL
+renders because WeasyPrint's memory is not returned to the system. Each has an address-space limit
 (settings.render_memory_mb) and each call a time limit (settings.render_timeout_seconds).
 Contexts cross a process boundary: plain dicts, lists, str and dates only.
 """
@@ -27,9 +27,12 @@ from marac import settings
 from marac.documents import render as renderer
 
 MAX_WORKERS = os.cpu_count() or 1
-MAX_TASKS_PER_CHILD = 50
+# Not ProcessPoolExecutor's max_tasks_per_child: on Python 3.11 a worker retiring while
+# calls are queued can leave them waiting for ever (seen here after a few hundred renders).
+RENDERS_PER_POOL = 50 * MAX_WORKERS
 
 _executor: ProcessPoolExecutor | None = None
+_submitted = 0
 
 
 class RenderTimeout(renderer.RenderError):
@@ -60,12 +63,17 @@ def _timed(timeout: int, function: Callable[..., Any], *args: Any, **kwargs: Any
 
 
 def _pool() -> ProcessPoolExecutor:
-    global _executor
+    global _executor, _submitted
+    _submitted += 1
+    if _executor is not None and _submitted > RENDERS_PER_POOL:
+        # The old pool finishes what it was given, then its processes exit.
+        _executor.shutdown(wait=False)
+        _executor = None
     if _executor is None:
+        _submitted = 1
         _executor = ProcessPoolExecutor(
             max_workers=MAX_WORKERS,
             mp_context=multiprocessing.get_context("spawn"),
-            max_tasks_per_child=MAX_TASKS_PER_CHILD,
             initializer=_start,
             initargs=(settings.get().render_memory_mb,),
         )
