@@ -64,7 +64,7 @@ pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/postgres.log" -w -t 30 \
     start >/dev/null ||
     { cat "$PG_DIR/postgres.log" >&2; die "PostgreSQL did not start"; }
 pg_as "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres <<SQL
-CREATE ROLE marac LOGIN CREATEDB PASSWORD '$PG_PASSWORD';
+CREATE ROLE marac LOGIN CREATEDB CREATEROLE PASSWORD '$PG_PASSWORD';
 CREATE DATABASE marac_test OWNER marac;
 SQL
 

@@ -40,6 +40,8 @@ TABLES = [
     "agency", "audit_event", "disclosure", "login_failure", "job",
 ]
 PASSWORD = "correct horse battery staple"
+TRIGGERS_OFF = 'ALTER TABLE "audit_event" DISABLE TRIGGER USER; ALTER TABLE "disclosure" DISABLE TRIGGER USER'
+TRIGGERS_ON = 'ALTER TABLE "audit_event" ENABLE TRIGGER USER; ALTER TABLE "disclosure" ENABLE TRIGGER USER'
 CONFERENCE = "northshire-da"
 
 
@@ -73,9 +75,9 @@ async def reset_database() -> None:
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
         quoted = ", ".join(f'"{table}"' for table in TABLES)
-        # The audit tables refuse TRUNCATE (migration 0006); the test superuser may switch
-        # triggers off for this one statement.
-        await conn.execute_script(f"BEGIN; SET LOCAL session_replication_role = replica; TRUNCATE {quoted} CASCADE; COMMIT")
+        # The audit tables refuse TRUNCATE (migration 0006); their owner may switch the
+        # triggers off, inside this one transaction.
+        await conn.execute_script(f"BEGIN; {TRIGGERS_OFF}; TRUNCATE {quoted} CASCADE; {TRIGGERS_ON}; COMMIT")
     else:
         for table in TABLES:
             await conn.execute_script(f'DELETE FROM "{table}"')

@@ -11,7 +11,7 @@ from tortoise import connections
 from marac.agencies.models import Conference
 from marac.audit.models import AuditEvent
 from marac.audit.service import record, verify
-from tests.conftest import CONFERENCE
+from tests.conftest import CONFERENCE, TRIGGERS_OFF, TRIGGERS_ON
 
 
 async def _ten_events() -> list[AuditEvent]:
@@ -19,11 +19,11 @@ async def _ten_events() -> list[AuditEvent]:
 
 
 async def _sql(statement: str) -> None:
-    """Tampering as someone with full database access: on PostgreSQL that means a superuser
-    switching the append-only triggers off, which the chain must still catch."""
+    """Tampering as someone with full database access: on PostgreSQL that means the tables'
+    owner switching the append-only triggers off, which the chain must still catch."""
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
-        statement = f"BEGIN; SET LOCAL session_replication_role = replica; {statement}; COMMIT"
+        statement = f"BEGIN; {TRIGGERS_OFF}; {statement}; {TRIGGERS_ON}; COMMIT"
     await conn.execute_script(statement)
 
 

@@ -2,8 +2,9 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 
 # PostgreSQL refuses to change or remove audit events and disclosure-log entries, whoever
-# asks: the hash chain detects tampering, the trigger prevents it short of a superuser
-# switching triggers off. (SQLite, the single-user embedded default, relies on the chain.)
+# asks: the hash chain detects tampering, the trigger prevents it unless the tables' owner
+# first switches it off, which the service's own role cannot (MARAC_DATABASE_APP_ROLE).
+# (SQLite, the single-user embedded default, relies on the chain.)
 APPEND_ONLY = """
 CREATE OR REPLACE FUNCTION marac_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
