@@ -68,7 +68,9 @@ async def test_the_service_role_may_add_and_read_audit_events_but_not_change_the
         finally:
             await as_app.close()
     finally:
-        await owner.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+        await owner.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role};"
+                            f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {role};"
+                            f"REVOKE USAGE ON SCHEMA public FROM {role}; DROP ROLE {role}")
         await owner.close()
 
 
