@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,6 @@ from marac.governance.retention import RUN_AT as RETENTION_AT
 from marac.jobs import tasks
 from marac.jobs.models import Job
 
-log = logging.getLogger("marac.jobs")
 UK = ZoneInfo("Europe/London")
 REMINDERS_AT = time(7, 0)  # UK time, in both modes
 SWEEP_EVERY = timedelta(minutes=5)  # break-glass expiries no request has noticed yet
@@ -59,26 +59,18 @@ def next_run(at: time, now: datetime) -> datetime:
     return target.astimezone(UTC)
 
 
-async def _daily(at: time, name: str) -> None:
+async def _timer(name: str, next_at: Callable[[datetime], datetime]) -> None:
+    """Run task `name` at each next_at(now), for ever (the in-process stand-in for arq's cron)."""
     while True:
-        target = next_run(at, datetime.now(UTC))
+        target = next_at(datetime.now(UTC))
         # Re-checked on waking: a sleep can end early against the wall clock (suspend,
         # clock changes), and an early run would run twice.
         while (wait := (target - datetime.now(UTC)).total_seconds()) > 0:
             await asyncio.sleep(wait)
         try:
             await tasks.run(name, None)
-        except Exception:  # tasks.run logged it; tomorrow's run goes ahead all the same
-            log.exception("%s failed", name)
-
-
-async def _break_glass_sweep() -> None:
-    while True:
-        await asyncio.sleep(SWEEP_EVERY.total_seconds())
-        try:
-            await tasks.run("end_expired_break_glass", None)
-        except Exception:  # logged by tasks.run; the next sweep goes ahead
-            log.exception("end_expired_break_glass failed")
+        except Exception:  # noqa: S110 - tasks.run logged the failure's type; the next run goes ahead
+            pass
 
 
 async def start() -> None:
@@ -88,8 +80,8 @@ async def start() -> None:
         _pool = await create_pool(redis_settings(), job_serializer=serialize, job_deserializer=deserialize)
     # With Redis the worker's cron runs the daily jobs and the sweep; tests call the tasks directly.
     if not config.redis_url and config.env != "test" and not _timers:
-        _timers.extend(asyncio.create_task(_daily(at, name)) for at, name in DAILY)
-        _timers.append(asyncio.create_task(_break_glass_sweep()))
+        _timers.extend(asyncio.create_task(_timer(name, partial(next_run, at))) for at, name in DAILY)
+        _timers.append(asyncio.create_task(_timer("end_expired_break_glass", lambda now: now + SWEEP_EVERY)))
 
 
 async def stop() -> None:
