@@ -7,36 +7,21 @@ import json
 import os
 import signal
 import sys
-from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import pytest
 from arq import Worker
 from redis.asyncio import Redis
 
-from marac import settings
 from marac.agencies import auth
 from marac.agencies.models import Session
 from marac.jobs import queue
 from marac.jobs.models import Job
 from marac.jobs.worker import WorkerSettings
+from tests.flows import queue_mode
 
 REDIS_URL = os.environ.get("MARAC_TEST_REDIS_URL")
 needs_redis = pytest.mark.skipif(not REDIS_URL, reason="MARAC_TEST_REDIS_URL not set (scripts/test sets it)")
-
-
-@asynccontextmanager
-async def queue_mode(redis_url: str | None):
-    real = settings.get()
-    await queue.stop()
-    settings.override(settings.load({**os.environ, "MARAC_REDIS_URL": redis_url or ""}))
-    await queue.start()
-    try:
-        yield
-    finally:
-        await queue.stop()
-        settings.override(real)
-        await queue.start()
 
 
 async def _expired_session(persona) -> None:
