@@ -22,7 +22,8 @@ from tortoise.exceptions import IntegrityError
 from marac import settings
 from marac.documents.models import DOCUMENT_KINDS, Document
 
-KIND_CODES = {"agenda": "AG", "minutes": "MN"}
+# Printed references only: a subject access export is not a stored Document.
+KIND_CODES = {"agenda": "AG", "minutes": "MN", "subject_access": "SA"}
 FILE_NAME = re.compile(r"[0-9a-f]{32}\.pdf")
 
 

@@ -40,7 +40,7 @@ from marac.documents.models import Document
 from marac.governance.models import RetentionNotice, RetentionRun
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, Meeting, Research
-from marac.minutes.models import MinutesVersion
+from marac.minutes import service as minutes
 from marac.referrals import people
 from marac.referrals.models import Person, Referral, ReferralPerson
 
@@ -305,14 +305,18 @@ async def _scrub_frozen(conference: Conference, items: list[AgendaItem], action_
     if not items:
         return
     item_ids = {item.id for item in items}
-    labels = {agenda.label(item.meeting, item) for item in items}
     since = min(item.meeting.date for item in items)
     for meeting in await Meeting.filter(conference=conference, date__gte=since).using_db(conn):
         if meeting.snapshot and _scrub_snapshot(meeting.snapshot, item_ids, action_ids):
             await meeting.save(using_db=conn, update_fields=["snapshot"])
-    for minutes in await MinutesVersion.filter(meeting__conference_id=conference.id, meeting__date__gte=since).using_db(conn):
-        if _scrub_minutes(minutes.content, item_ids, labels):
-            await minutes.save(using_db=conn, update_fields=["content"])
+    for version, cases, reviews in await minutes.recording(conference.id, items, conn):
+        for case in cases:
+            case["notes"], case["outcome_reason"] = [], ""
+            for action in case.get("actions", []):
+                action["description"] = ""
+        for review in reviews:
+            review["description"], review["note"] = "", ""
+        await version.save(using_db=conn, update_fields=["content"])
 
 
 def _scrub_snapshot(snapshot: dict[str, Any], item_ids: set[str], action_ids: set[str]) -> bool:
@@ -323,21 +327,6 @@ def _scrub_snapshot(snapshot: dict[str, Any], item_ids: set[str], action_ids: se
             changed = True
         if entry.get("action_id") in action_ids:
             entry["description"] = ""
-            changed = True
-    return changed
-
-
-def _scrub_minutes(content: dict[str, Any], item_ids: set[str], labels: set[str]) -> bool:
-    changed = False
-    for case in content.get("cases", []):
-        if case.get("case_id") in item_ids:
-            case["notes"], case["outcome_reason"] = [], ""
-            for action in case.get("actions", []):
-                action["description"] = ""
-            changed = True
-    for review in content.get("reviews", []):
-        if review.get("case_label") in labels:
-            review["description"], review["note"] = "", ""
             changed = True
     return changed
 

@@ -16,7 +16,6 @@ third-party redaction"):
 
 from __future__ import annotations
 
-import secrets
 from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
@@ -34,7 +33,7 @@ from marac.audit.service import disclose, record
 from marac.errors import NotFound
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, Meeting, Research
-from marac.minutes.models import MinutesVersion
+from marac.minutes import service as minutes
 from marac.referrals.models import MatchSuggestion, Person, Referral, ReferralPerson
 
 FORMATS = ("json", "pdf")
@@ -169,20 +168,10 @@ def _referral(referral: Referral, person: Person, cases: list[dict[str, Any]]) -
 async def _minutes(conference_id: str, items: list[AgendaItem]) -> list[dict[str, Any]]:
     """Every minutes version recording one of these cases (heard, or its actions reviewed),
     with what it says about them."""
-    if not items:
-        return []
-    item_ids = {i.id for i in items}
-    labels = {agenda.label(i.meeting, i) for i in items}
-    since = min(i.meeting.date for i in items)
-    found = []
-    for minutes in await MinutesVersion.filter(meeting__conference_id=conference_id, meeting__date__gte=since).prefetch_related(
-            "meeting").order_by("approved_at"):
-        entries = [review(FREE_TEXT, **case) for case in minutes.content.get("cases", []) if case.get("case_id") in item_ids]
-        reviews = [review(FREE_TEXT, **r) for r in minutes.content.get("reviews", []) if r.get("case_label") in labels]
-        if entries or reviews:
-            found.append({"minutes_id": minutes.id, "meeting_date": minutes.meeting.date, "version": minutes.version,
-                          "status": minutes.status, "approved_at": minutes.approved_at, "cases": entries, "action_reviews": reviews})
-    return found
+    return [{"minutes_id": version.id, "meeting_date": version.meeting.date, "version": version.version,
+             "status": version.status, "approved_at": version.approved_at,
+             "cases": [review(FREE_TEXT, **case) for case in cases], "action_reviews": [review(FREE_TEXT, **r) for r in reviews]}
+            for version, cases, reviews in await minutes.recording(conference_id, items)]
 
 
 async def _audit_events(agencies: dict[str, str], object_ids: list[str]) -> list[dict[str, Any]]:
@@ -202,9 +191,3 @@ async def record_export(viewer: Viewer, person: Person, fmt: str) -> None:
                      object_id=person.id, conference_id=person.conference_id, conn=conn)
         await disclose("subject_access", conference_id=person.conference_id, meeting_id=None, document_id=None, version=None,
                        agency_id=viewer.agency_id, user_id=viewer.user_id, conn=conn)
-
-
-def new_reference(day: date) -> str:
-    """Printed on every page of the PDF: names the kind and day, identifies nobody."""
-    suffix = secrets.token_hex(4).upper()
-    return f"MARAC-SA-{day:%Y%m%d}-{suffix[:4]}-{suffix[4:]}"

@@ -213,3 +213,25 @@ async def circulation(meeting: Meeting) -> dict[str, Any]:
     # Overdue: the deadline has passed and some agency still has nothing (not even approved).
     return {"minutes": minutes, "deadline": deadline, "rows": rows, "late": late,
             "overdue": past and (minutes is None or not rows or bool(late))}
+
+
+async def recording(conference_id: str, items: list[AgendaItem], conn: Any = None
+                    ) -> list[tuple[MinutesVersion, list[dict[str, Any]], list[dict[str, Any]]]]:
+    """Every minutes version that records one of these agenda items (`items` with their
+    meeting loaded): (version, its entries for the cases heard, its reviews of their
+    actions). Reviews name a case by its label, so they are matched on that; later meetings
+    review earlier actions, so versions from the first item's meeting on are read. The
+    entries are the version's own dicts: edit them and save the version to change it."""
+    if not items:
+        return []
+    item_ids = {item.id for item in items}
+    labels = {agenda.label(item.meeting, item) for item in items}
+    since = min(item.meeting.date for item in items)
+    found = []
+    for version in await MinutesVersion.filter(meeting__conference_id=conference_id, meeting__date__gte=since).using_db(
+            conn).prefetch_related("meeting").order_by("approved_at"):
+        cases = [case for case in version.content.get("cases", []) if case.get("case_id") in item_ids]
+        reviews = [r for r in version.content.get("reviews", []) if r.get("case_label") in labels]
+        if cases or reviews:
+            found.append((version, cases, reviews))
+    return found

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from marac.agencies import access
 from marac.agencies.auth import today
 from marac.audit.service import record
-from marac.documents import pool
+from marac.documents import pool, store
 from marac.governance import retention, subject_access
 from marac.jobs import queue
 from marac.web.auth import Caller, page
@@ -48,7 +48,7 @@ async def export_json(request: Request, caller: Caller) -> Response:
 async def export_pdf(request: Request, caller: Caller) -> Response:
     person = await subject_access.subject(caller.viewer, request.path_params["person_id"])
     data = await subject_access.export(caller.viewer, person)
-    context = {"export": data, "reference": subject_access.new_reference(today()), "recipient": caller.user.agency.name, "version": 1}
+    context = {"export": data, "reference": store.new_reference("subject_access", today()), "recipient": caller.user.agency.name, "version": 1}
     # A render process, not this event loop (documents/pool.py); the title names nobody.
     pdf, _pages = await pool.render("subject_access.html", context, title="Subject access export")
     await subject_access.record_export(caller.viewer, person, "pdf")
