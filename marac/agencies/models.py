@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 
@@ -22,6 +23,9 @@ NATIONS = ("england_wales", "scotland", "northern_ireland")
 def new_id() -> str:
     # Opaque, unguessable ids (the API contract): never a sequence.
     return uuid.uuid4().hex
+
+
+ID_PATTERN = re.compile(r"[0-9a-f]{32}")  # what new_id() makes: anything else names no record
 
 
 def new_token() -> str:

@@ -24,7 +24,6 @@ Rules (who may, what a grant opens and what stays masked are in agencies/access.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,7 +33,7 @@ from marac import settings
 from marac.actions.models import Notification
 from marac.agencies import access, auth
 from marac.agencies.access import Viewer, viewer_for
-from marac.agencies.models import User
+from marac.agencies.models import ID_PATTERN, User
 from marac.audit.service import record
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation, Throttled
 from marac.notify import email
@@ -42,7 +41,6 @@ from marac.referrals.models import BreakGlass, Referral
 
 log = logging.getLogger("marac.break_glass")
 
-REFERENCE = re.compile(r"[0-9a-f]{32}")
 MIN_REASON = 20
 MAX_TEXT = 2000
 STEP_UP_ERROR = "Your password or security code is not right. Enter your password and a new code from your authenticator app"
@@ -60,7 +58,7 @@ class Opened:
 
 def _check_form(reference: str, reason: str, password: str, code: str, needs_code: bool) -> None:
     errors: dict[str, str] = {}
-    if not REFERENCE.fullmatch(reference):
+    if not ID_PATTERN.fullmatch(reference):
         errors["reference"] = "Enter the case reference: the 32 letters and numbers that identify the case"
     if len(reason) < MIN_REASON:
         errors["reason"] = f"Say why you need this case now, in at least {MIN_REASON} characters"

@@ -9,14 +9,14 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from marac.agencies import access, service
-from marac.agencies.models import Agency, Conference, Membership, User
+from marac.agencies.models import ID_PATTERN, Agency, Conference, Membership, User
 from marac.audit.models import AuditEvent
 from marac.audit.service import record, verify
 from marac.errors import NotFound, RuleViolation
 from marac.jobs.models import Job
 from marac import settings
 from marac.web import schemas
-from marac.web.auth import ANY_ROLE, ID_RE, Caller, api
+from marac.web.auth import ANY_ROLE, Caller, api
 from marac.web.openapi import DATE, query
 
 PAGE_SIZE = 100
@@ -126,7 +126,7 @@ def _day(value: str | None, field: str) -> date | None:
 
 @api("auditor", "coordinator", response=schemas.AuditList, params=[
     query("object_id", {"type": "string", "pattern": f"^{OBJECT_ID_RE.pattern}$"}, "Events about this record", empty_is_absent=True),
-    query("user", {"type": "string", "pattern": f"^{ID_RE.pattern}$"}, "Events by this user id", empty_is_absent=True),
+    query("user", {"type": "string", "pattern": f"^{ID_PATTERN.pattern}$"}, "Events by this user id", empty_is_absent=True),
     query("from", DATE, "First day, inclusive", empty_is_absent=True),
     query("to", DATE, "Last day, inclusive", empty_is_absent=True),
     query("cursor", {"type": "string", "pattern": f"^{CURSOR_RE.pattern}$"}, "The next value of the previous page"),
@@ -138,7 +138,7 @@ async def list_audit(request: Request, caller: Caller) -> schemas.AuditList:
     if params.get("object_id"):
         query = query.filter(object_id=_matching(params["object_id"], OBJECT_ID_RE, "object_id"))
     if params.get("user"):
-        query = query.filter(user_id=_matching(params["user"], ID_RE, "user"))
+        query = query.filter(user_id=_matching(params["user"], ID_PATTERN, "user"))
     if start := _day(params.get("from"), "from"):
         query = query.filter(at__gte=datetime.combine(start, time.min, tzinfo=UTC))
     if end := _day(params.get("to"), "to"):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from marac.agencies import auth
 from marac.agencies.access import Viewer, viewer_for
-from marac.agencies.models import User
+from marac.agencies.models import ID_PATTERN, User
 from marac.agencies.service import SLUG_RE
 from marac.errors import AccessDenied, DomainError, NotFound, Throttled
 from marac.validation import fields_of, unstorable
@@ -40,15 +39,12 @@ class Caller:
     session_raw: str | None = None
 
 
-ID_RE = re.compile(r"[0-9a-f]{32}")  # agencies.models.new_id
-
-
 def names_nothing(path_params: dict[str, Any]) -> bool:
     """Whether a path names an id or slug that no record can have. Such a value is answered
     as not found before anything looks it up: the ORM refuses to compare a value longer than
     its column (an error, not an empty result), and PostgreSQL refuses a NUL byte."""
     for name, value in path_params.items():
-        pattern = SLUG_RE if name == "slug" else ID_RE if name.endswith("_id") else None
+        pattern = SLUG_RE if name == "slug" else ID_PATTERN if name.endswith("_id") else None
         if pattern is not None and not pattern.fullmatch(value):
             return True
     return False
