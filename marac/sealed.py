@@ -14,6 +14,7 @@ returns the sealed tokens.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 from datetime import date
@@ -111,10 +112,11 @@ class SealedDate(_Sealed):
         return date.fromisoformat(plaintext)
 
 
-def sealed_fields(model: type[Model]) -> list[tuple[str, str, _Sealed]]:
+@functools.cache  # asked for every row loaded; a model's fields are fixed once Tortoise is up
+def sealed_fields(model: type[Model]) -> tuple[tuple[str, str, _Sealed], ...]:
     """(attribute, column, field) for every sealed field of a model."""
-    return [(name, field.source_field or name, field) for name, field in model._meta.fields_map.items()
-            if isinstance(field, _Sealed)]
+    return tuple((name, field.source_field or name, field) for name, field in model._meta.fields_map.items()
+                 if isinstance(field, _Sealed))
 
 
 class SealedModel(Model):
