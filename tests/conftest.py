@@ -45,6 +45,21 @@ TRIGGERS_ON = 'ALTER TABLE "audit_event" ENABLE TRIGGER USER; ALTER TABLE "discl
 CONFERENCE = "northshire-da"
 
 
+# Tests that kill servers or drive a browser are slow: scripts/test runs them once (run B),
+# not in both runs. Elsewhere they are skipped, saying how to run them.
+OPT_IN = {"fault": "MARAC_TEST_FAULT", "browser": "MARAC_TEST_BROWSER"}
+
+
+def pytest_collection_modifyitems(config, items):  # noqa: ANN001
+    for marker, variable in OPT_IN.items():
+        if os.environ.get(variable) == "1":
+            continue
+        skip = pytest.mark.skip(reason=f"{marker} tests run with {variable}=1 (run B of scripts/test)")
+        for item in items:
+            if marker in item.keywords:
+                item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 async def app():
     settings.override(None)
