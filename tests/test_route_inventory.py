@@ -157,8 +157,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/break-glass/reviews/{grant_id}/review"): only({"coordinator": 404}, anonymous=PAGE_LOGIN),
     # information governance: the conference's coordinator only
     ("GET", "/conferences/{slug}/retention"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
-    ("GET", "/people/{person_id}/subject-access.json"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
-    ("GET", "/people/{person_id}/subject-access.pdf"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
+    ("GET", "/people/{person_id}/subject-access"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
+    ("POST", "/people/{person_id}/subject-access"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
     # service
     ("GET", "/api/v1/openapi.json"): everyone(200),
     ("GET", "/healthz"): everyone(200),

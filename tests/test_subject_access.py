@@ -6,18 +6,31 @@ from __future__ import annotations
 import io
 import json
 
+import pyotp
 import pypdf
 
+from marac.agencies.models import User
 from marac.audit.models import AuditEvent, Disclosure
 from marac.meetings.models import AgendaItem
 from marac.referrals.models import Referral, ReferralPerson
-from tests.conftest import session_cookie_for
+from tests.conftest import csrf_token, session_cookie_for
 from tests.test_minutes import held_meeting
 
 
 async def signed_in(client, persona) -> None:
     client.cookies.clear()
     client.cookies.update(await session_cookie_for(persona))
+
+
+async def export(client, persona, person_id: str, fmt: str, *, password: str | None = None, code: str | None = None):
+    """The export form, with the step-up: the password and a fresh authenticator code."""
+    await User.filter(id=persona.user.id).update(totp_last_step=0)  # each code is accepted once
+    url = f"/people/{person_id}/subject-access"
+    return await client.post(url, data={
+        "format": fmt, "password": persona.password if password is None else password,
+        "code": pyotp.TOTP(persona.totp_secret).now() if code is None else code,
+        "csrf_token": await csrf_token(client, "/account"),
+    })
 
 
 def marked(data, found=None) -> list[dict]:
@@ -39,7 +52,7 @@ async def test_the_victims_export_holds_everything_and_marks_third_parties(clien
     item = await AgendaItem.get(meeting=meeting).prefetch_related("referral")
     jane = item.referral.victim_person_id
     await signed_in(client, personas["coordinator"])
-    answer = await client.get(f"/people/{jane}/subject-access.json")
+    answer = await export(client, personas["coordinator"], jane, "json")
     assert answer.status_code == 200 and answer.headers["content-disposition"].startswith("attachment")
     assert "Jane" not in answer.headers["content-disposition"] and answer.headers["cache-control"] == "no-store"
     data = answer.json()
@@ -76,7 +89,7 @@ async def test_the_pdf_shows_the_same_with_visible_redaction_marks(client, perso
     meeting, _ = await held_meeting(personas)
     item = await AgendaItem.get(meeting=meeting).prefetch_related("referral")
     await signed_in(client, personas["coordinator"])
-    answer = await client.get(f"/people/{item.referral.victim_person_id}/subject-access.pdf")
+    answer = await export(client, personas["coordinator"], item.referral.victim_person_id, "pdf")
     assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf"
     reader = pypdf.PdfReader(io.BytesIO(answer.content))
     text = "\n".join(page.extract_text() for page in reader.pages)
@@ -95,7 +108,7 @@ async def test_a_perpetrators_export_marks_the_victims_address_and_contact(clien
     item = await AgendaItem.get(meeting=meeting)
     john = await ReferralPerson.get(referral_id=item.referral_id, role="perpetrator")
     await signed_in(client, personas["coordinator"])
-    data = (await client.get(f"/people/{john.person_id}/subject-access.json")).json()
+    data = (await export(client, personas["coordinator"], john.person_id, "json")).json()
     (referral,) = data["referrals"]
     assert referral["subject_roles"] == ["perpetrator"]
     victim = referral["victim_details"]
@@ -108,13 +121,14 @@ async def test_a_perpetrators_export_marks_the_victims_address_and_contact(clien
 async def test_only_the_conferences_coordinator_exports(client, personas):
     meeting, _ = await held_meeting(personas)
     referral = await Referral.get(id=(await AgendaItem.get(meeting=meeting)).referral_id)
-    for suffix in ("json", "pdf"):
-        url = f"/people/{referral.victim_person_id}/subject-access.{suffix}"
-        for persona, status in [("chair", 403), ("police", 403), ("auditor", 403), ("admin", 403)]:
-            await signed_in(client, personas[persona])
-            assert (await client.get(url)).status_code == status, persona
-        await signed_in(client, personas["coordinator"])
-        assert (await client.get(f"/people/{'0' * 32}/subject-access.{suffix}")).status_code == 404
+    url = f"/people/{referral.victim_person_id}/subject-access"
+    for persona, status in [("chair", 403), ("police", 403), ("auditor", 403), ("admin", 403)]:
+        await signed_in(client, personas[persona])
+        assert (await client.get(url)).status_code == status, persona
+        assert (await export(client, personas[persona], referral.victim_person_id, "json")).status_code == status, persona
+    await signed_in(client, personas["coordinator"])
+    assert (await client.get(f"/people/{'0' * 32}/subject-access")).status_code == 404
+    assert (await export(client, personas["coordinator"], "0" * 32, "json")).status_code == 404
     # A coordinator of another conference learns nothing: 404, like a missing person.
     from marac.agencies import service
 
@@ -125,6 +139,46 @@ async def test_only_the_conferences_coordinator_exports(client, personas):
     from tests.conftest import Persona
 
     await signed_in(client, Persona("other", other.user, "", ""))
-    assert (await client.get(f"/people/{referral.victim_person_id}/subject-access.json")).status_code == 404
+    assert (await client.get(url)).status_code == 404
     assert not await AuditEvent.filter(action__startswith="subject_access").exists()
+    assert not await Disclosure.filter(kind="subject_access").exists()
+
+
+async def test_every_export_asks_for_the_password_and_a_new_code(client, personas):
+    meeting, _ = await held_meeting(personas)
+    person_id = (await Referral.get(id=(await AgendaItem.get(meeting=meeting)).referral_id)).victim_person_id
+    coordinator = personas["coordinator"]
+    await signed_in(client, coordinator)
+    form = await client.get(f"/people/{person_id}/subject-access")
+    assert form.status_code == 200 and 'type="password"' in form.text and "Jane" not in form.text
+
+    wrong_password = await export(client, coordinator, person_id, "json", password="not my password")
+    assert wrong_password.status_code == 400 and "password or security code is not right" in wrong_password.text
+    wrong_code = await export(client, coordinator, person_id, "pdf", code="000000")
+    assert wrong_code.status_code == 400 and "Jane" not in wrong_code.text
+    no_format = await export(client, coordinator, person_id, "xml")
+    assert no_format.status_code == 400 and "Choose PDF or JSON" in no_format.text
+    # Nothing was released, and each refusal is on the record.
+    assert not await Disclosure.filter(kind="subject_access").exists()
+    denied = await AuditEvent.filter(action="subject_access.export", outcome="denied").count()
+    assert denied == 2
+
+    # The code the last export used is not accepted again.
+    code = pyotp.TOTP(coordinator.totp_secret).now()
+    assert (await export(client, coordinator, person_id, "json", code=code)).status_code == 200
+    replay = await client.post(f"/people/{person_id}/subject-access", data={
+        "format": "json", "password": coordinator.password, "code": code, "csrf_token": await csrf_token(client, "/account")})
+    assert replay.status_code == 400
+    assert await Disclosure.filter(kind="subject_access").count() == 1
+
+
+async def test_repeated_failures_are_throttled_like_sign_in(client, personas):
+    meeting, _ = await held_meeting(personas)
+    person_id = (await Referral.get(id=(await AgendaItem.get(meeting=meeting)).referral_id)).victim_person_id
+    coordinator = personas["coordinator"]
+    await signed_in(client, coordinator)
+    statuses = [(await export(client, coordinator, person_id, "json", password=f"guess {n}")).status_code for n in range(6)]
+    assert statuses[0] == 400 and statuses[-1] == 429
+    # Throttled: even the right password and code release nothing now.
+    assert (await export(client, coordinator, person_id, "json")).status_code == 429
     assert not await Disclosure.filter(kind="subject_access").exists()

@@ -140,6 +140,19 @@ def skips_mfa(user: User) -> bool:
     return user.demo and settings.get().demo
 
 
+async def stepped_up(user: User, password: str, code: str, ip: str) -> bool:
+    """Step-up before a sensitive action: the password and a new authenticator code again,
+    throttled like sign-in (raises Throttled). A failure is noted; the caller clears failures
+    once the whole action has succeeded, so probing the action itself still counts."""
+    await check_throttle(user.email, ip)
+    # Both factors are always checked, so the answer and its timing do not say which was wrong.
+    password_ok = password_matches(user.password_hash, password)
+    code_ok = await verify_totp(user, code.strip()) if not skips_mfa(user) else True
+    if not (password_ok and code_ok):
+        await note_failure(user.email, ip)
+    return password_ok and code_ok
+
+
 # --- second factor -------------------------------------------------------------------
 
 def new_totp_secret() -> str:

@@ -72,10 +72,8 @@ def _check_form(reference: str, reason: str, password: str, code: str, needs_cod
         raise RuleViolation("Check the form", errors)
 
 
-async def _denied(user: User, ip: str, message: str, field: str) -> RuleViolation:
-    await auth.note_failure(user.email, ip)
+async def _audit_denied(user: User) -> None:
     await record("break_glass.start", user_id=user.id, agency_id=user.agency_id, object_type="break_glass", outcome="denied")
-    return RuleViolation(message, {field: message})
 
 
 async def start(viewer: Viewer, user: User, *, reference: str, reason: str, password: str, code: str, ip: str) -> Opened:
@@ -92,18 +90,18 @@ async def start(viewer: Viewer, user: User, *, reference: str, reason: str, pass
     ).exists():
         return Opened(referral_id=reference, grant=None)
     try:
-        await auth.check_throttle(user.email, ip)
+        passed = await auth.stepped_up(user, password, code, ip)
     except Throttled:
-        await record("break_glass.start", user_id=user.id, agency_id=user.agency_id, object_type="break_glass", outcome="denied")
+        await _audit_denied(user)
         raise
-    # Both factors are always checked, so the answer and its timing do not say which was wrong.
-    password_ok = auth.password_matches(user.password_hash, password)
-    code_ok = await auth.verify_totp(user, code) if needs_code else True
-    if not (password_ok and code_ok):
-        raise await _denied(user, ip, STEP_UP_ERROR, "password")
+    if not passed:
+        await _audit_denied(user)
+        raise RuleViolation(STEP_UP_ERROR, {"password": STEP_UP_ERROR})
     referral = await Referral.filter(access.break_glass_target_filter(), id=reference).first()
     if referral is None:
-        raise await _denied(user, ip, UNKNOWN_CASE, "reference")
+        await auth.note_failure(user.email, ip)  # probing references counts towards the throttle
+        await _audit_denied(user)
+        raise RuleViolation(UNKNOWN_CASE, {"reference": UNKNOWN_CASE})
     at = auth.now()
     async with in_transaction() as conn:
         grant = await BreakGlass.create(

@@ -9,13 +9,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from marac.agencies import access
+from marac.agencies import access, auth
 from marac.agencies.auth import today
 from marac.audit.service import record
 from marac.documents import pool, store
 from marac.governance import retention, subject_access
 from marac.jobs import queue
-from marac.web.auth import Caller, page
+from marac.errors import Throttled
+from marac.web.auth import Caller, client_ip, page
 from marac.web.templating import render
 
 
@@ -36,27 +37,58 @@ def _attachment(person_id: str, extension: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="subject-access-{person_id}.{extension}"'}
 
 
-@page("coordinator")
-async def export_json(request: Request, caller: Caller) -> Response:
-    person = await subject_access.subject(caller.viewer, request.path_params["person_id"])
-    data = await subject_access.export(caller.viewer, person)
-    await subject_access.record_export(caller.viewer, person, "json")
-    return Response(json.dumps(data, indent=2, ensure_ascii=False), media_type="application/json", headers=_attachment(person.id, "json"))
+STEP_UP_ERROR = "Your password or security code is not right. Enter your password and a new code from your authenticator app"
+
+
+def _export_form(request: Request, person_id: str, status: int = 200, **context) -> Response:  # noqa: ANN003
+    # The page names nobody: the coordinator comes here from the referral that names the person.
+    return render(request, "governance/subject_access.html", {"person_id": person_id, "formats": FORMAT_LABELS, **context}, status=status)
+
+
+FORMAT_LABELS = [("pdf", "PDF, to read and redact"), ("json", "JSON, everything as data")]
 
 
 @page("coordinator")
-async def export_pdf(request: Request, caller: Caller) -> Response:
+async def subject_access_export(request: Request, caller: Caller) -> Response:
+    """Exporting everything held about a person is the most a single click can release:
+    the coordinator confirms it is them (password and a new code) for every export."""
     person = await subject_access.subject(caller.viewer, request.path_params["person_id"])
+    if request.method == "GET":
+        return _export_form(request, person.id)
+    form = request.state.form
+    values = {"format": str(form.get("format", ""))}
+    password, code = str(form.get("password", "")), str(form.get("code", ""))
+    errors = {}
+    if values["format"] not in subject_access.FORMATS:
+        errors["format"] = "Choose PDF or JSON"
+    if not password:
+        errors["password"] = "Enter your password"
+    if not code.strip() and not auth.skips_mfa(caller.user):
+        errors["code"] = "Enter the 6-digit code from your authenticator app"
+    if errors:
+        return _export_form(request, person.id, 400, errors=errors, values=values)
+    try:
+        passed = await auth.stepped_up(caller.user, password, code, client_ip(request))
+    except Throttled as exc:
+        passed, errors = False, {"password": exc.message}
+    if not passed:
+        await record("subject_access.export", user_id=caller.viewer.user_id, agency_id=caller.viewer.agency_id, object_type="person",
+                     object_id=person.id, conference_id=person.conference_id, outcome="denied")
+        return _export_form(request, person.id, 429 if errors else 400, errors=errors or {"password": STEP_UP_ERROR}, values=values)
+    await auth.clear_failures(caller.user.email, client_ip(request))
     data = await subject_access.export(caller.viewer, person)
-    context = {"export": data, "reference": store.new_reference("subject_access", today()), "recipient": caller.user.agency.name, "version": 1}
-    # A render process, not this event loop (documents/pool.py); the title names nobody.
-    pdf, _pages = await pool.render("subject_access.html", context, title="Subject access export")
-    await subject_access.record_export(caller.viewer, person, "pdf")
-    return Response(pdf, media_type="application/pdf", headers=_attachment(person.id, "pdf"))
+    if values["format"] == "json":
+        body, media_type = json.dumps(data, indent=2, ensure_ascii=False).encode(), "application/json"
+    else:
+        context = {"export": data, "reference": store.new_reference("subject_access", today()), "recipient": caller.user.agency.name, "version": 1}
+        # A render process, not this event loop (documents/pool.py); the title names nobody.
+        body, _pages = await pool.render("subject_access.html", context, title="Subject access export")
+        media_type = "application/pdf"
+    await subject_access.record_export(caller.viewer, person, values["format"])
+    return Response(body, media_type=media_type, headers=_attachment(person.id, values["format"]))
 
 
 routes = [
     Route("/conferences/{slug}/retention", retention_report, methods=["GET"]),
-    Route("/people/{person_id}/subject-access.json", export_json, methods=["GET"]),
-    Route("/people/{person_id}/subject-access.pdf", export_pdf, methods=["GET"]),
+    Route("/people/{person_id}/subject-access", subject_access_export, methods=["GET", "POST"]),
 ]
