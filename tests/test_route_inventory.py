@@ -53,6 +53,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/mfa/enrol"): everyone(303),
     ("POST", "/mfa/enrol"): everyone(303),
     ("POST", "/logout"): everyone(303, anonymous=PAGE_LOGIN),
+    ("GET", "/step-up"): everyone(200, anonymous=PAGE_LOGIN),
+    ("POST", "/step-up"): everyone(400, anonymous=PAGE_LOGIN),
     ("GET", "/setup/{token}"): everyone(404),
     ("POST", "/setup/{token}"): everyone(404),
     # own account

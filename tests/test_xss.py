@@ -210,6 +210,8 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:  # noqa:
         victim = (await Referral.get(id=cycle.referral_id)).victim_person_id
         await seen.get(coordinator, f"/people/{victim}/subject-access")
         await seen.post(coordinator, f"/people/{victim}/subject-access", f"/people/{victim}/subject-access", {"format": payload("format")}, 400)
+        await seen.get(coordinator, "/step-up?next=/" + payload("step_next"))
+        await seen.post(coordinator, "/step-up", "/step-up", {"next": "/" + payload("step_next"), "password": "wrong", "code": "1"}, 400)
         export = await subject_access.export(await viewer_for(personas["coordinator"].user), await subject_access.subject(
             await viewer_for(personas["coordinator"].user), victim))
         seen.check("pdf subject_access", documents.render_html("subject_access.html", {
@@ -308,5 +310,6 @@ def _expect(seen: Seen) -> None:
     seen.expect("/login?next", "next")
     seen.expect("/break-glass", "glass_reason", "user_housing", "agency_housing", "conference_name")
     seen.expect("/retention", "conference_name")
+    seen.expect("/step-up", "step_next")
     seen.expect("pdf subject_access", "victim_name", "perpetrator_name", "summary", "note_all", "note_chair_only", "action_description",
                 "research_summary", "recipient")  # in a value="..." attribute

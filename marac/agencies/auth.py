@@ -35,6 +35,10 @@ PENDING_MFA_TIMEOUT = timedelta(minutes=10)
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT_AND_IP = 5
 MAX_FAILURES_PER_IP = 30
+# Creating accounts, resetting sign-in, adding an agency to a conference or an API token: only
+# within this long of giving both factors (a walked-away-from or stolen session cannot).
+STEP_UP_LIFETIME = timedelta(minutes=15)
+STEP_UP_ERROR = "Your password or security code is not right. Enter your password and a new code from your authenticator app"
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
 TOKEN_PREFIX = "marac_"
@@ -204,8 +208,18 @@ async def start_session(user: User, mfa_passed: bool) -> str:
     """Returns the cookie value; only its hash is stored."""
     raw = secrets.token_urlsafe(32)
     at = now()
-    await Session.create(id=sha256(raw), user=user, mfa_passed=mfa_passed, created_at=at, last_seen_at=at)
+    await Session.create(id=sha256(raw), user=user, mfa_passed=mfa_passed, created_at=at, last_seen_at=at,
+                         stepped_up_at=at if mfa_passed else None)
     return raw
+
+
+def stepped_up_recently(session: Session) -> bool:
+    return session.stepped_up_at is not None and now() - session.stepped_up_at <= STEP_UP_LIFETIME
+
+
+async def mark_stepped_up(session: Session) -> None:
+    session.stepped_up_at = now()
+    await session.save(update_fields=["stepped_up_at"])
 
 
 async def rotate_session(raw: str, mfa_passed: bool) -> str | None:

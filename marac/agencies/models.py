@@ -113,6 +113,8 @@ class Session(Model):
     mfa_passed = fields.BooleanField(default=False)
     created_at = fields.DatetimeField()
     last_seen_at = fields.DatetimeField()
+    # When both factors were last given (sign-in, or a step-up): sensitive actions want it recent.
+    stepped_up_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "session"

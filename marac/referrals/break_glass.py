@@ -43,7 +43,6 @@ log = logging.getLogger("marac.break_glass")
 
 MIN_REASON = 20
 MAX_TEXT = 2000
-STEP_UP_ERROR = "Your password or security code is not right. Enter your password and a new code from your authenticator app"
 # The same words for a reference that does not exist and one break glass cannot open.
 UNKNOWN_CASE = "No case you can open with break-glass access has this reference. Check it with the person who gave it to you"
 SUBJECT = "MARAC: break-glass access to review"
@@ -96,7 +95,7 @@ async def start(viewer: Viewer, user: User, *, reference: str, reason: str, pass
         raise
     if not passed:
         await _audit_denied(user)
-        raise RuleViolation(STEP_UP_ERROR, {"password": STEP_UP_ERROR})
+        raise RuleViolation(auth.STEP_UP_ERROR, {"password": auth.STEP_UP_ERROR})
     referral = await Referral.filter(access.break_glass_target_filter(), id=reference).first()
     if referral is None:
         await auth.note_failure(user.email, ip)  # probing references counts towards the throttle

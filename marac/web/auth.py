@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from marac.agencies import auth
 from marac.agencies.access import Viewer, viewer_for
-from marac.agencies.models import ID_PATTERN, User
+from marac.agencies.models import ID_PATTERN, Session, User
 from marac.agencies.service import SLUG_RE
 from marac.errors import AccessDenied, DomainError, NotFound, Throttled
 from marac.validation import fields_of, unstorable
@@ -37,6 +37,7 @@ class Caller:
     user: User
     viewer: Viewer
     session_raw: str | None = None
+    session: Session | None = None  # None for API tokens
 
 
 def names_nothing(path_params: dict[str, Any]) -> bool:
@@ -63,7 +64,7 @@ async def session_caller(request: Request) -> tuple[Caller | None, User | None]:
     session, user = found
     if not session.mfa_passed:
         return None, user
-    return Caller(user=user, viewer=await viewer_for(user), session_raw=raw), None
+    return Caller(user=user, viewer=await viewer_for(user), session_raw=raw, session=session), None
 
 
 async def _check_form(request: Request) -> Response | None:
@@ -81,8 +82,12 @@ async def _check_form(request: Request) -> Response | None:
 PageHandler = Callable[..., Awaitable[Response]]
 
 
-def page(*roles: str) -> Callable[[PageHandler], PageHandler]:
-    """A signed-in page for the given roles; others get 403, strangers go to sign in."""
+def page(*roles: str, step_up: str | None = None) -> Callable[[PageHandler], PageHandler]:
+    """A signed-in page for the given roles; others get 403, strangers go to sign in.
+
+    With `step_up` (the page to come back to, path parameters in braces), a form posted more
+    than auth.STEP_UP_LIFETIME after the caller last gave both factors changes nothing and
+    goes to /step-up first; the person then posts the form again."""
     allowed = roles or ANY_ROLE
 
     def decorate(handler: PageHandler) -> PageHandler:
@@ -100,12 +105,15 @@ def page(*roles: str) -> Callable[[PageHandler], PageHandler]:
             refused = await _check_form(request)
             if refused:
                 return refused
+            if step_up and request.method not in SAFE_METHODS and not auth.stepped_up_recently(caller.session):
+                back = step_up.format(**request.path_params)
+                return RedirectResponse(f"/step-up?next={quote(back)}", status_code=303)
             try:
                 return await handler(request, caller)
             except (NotFound, AccessDenied) as exc:
                 return error_page(request, 404 if isinstance(exc, NotFound) else 403, exc.message)
 
-        wrapper.access = {"kind": "page", "roles": allowed}  # type: ignore[attr-defined]
+        wrapper.access = {"kind": "page", "roles": allowed, "step_up": bool(step_up)}  # type: ignore[attr-defined]
         return wrapper
 
     return decorate

@@ -31,7 +31,7 @@ async def account(request: Request, caller: Caller) -> Response:
     return await _account(request, caller)
 
 
-@page()
+@page(step_up="/account")
 async def create_token(request: Request, caller: Caller) -> Response:
     try:
         token, raw = await auth.create_token(caller.user, str(request.state.form.get("label", "")))

@@ -85,7 +85,7 @@ async def conference(request: Request, caller: Caller) -> Response:
     return await _conference(request, found)
 
 
-@page("admin")
+@page("admin", step_up="/admin/conferences/{slug}")
 async def set_member(request: Request, caller: Caller) -> Response:
     found = await access.get_conference(caller.viewer, request.path_params["slug"])
     values = _form(request)
@@ -118,7 +118,7 @@ def _setup_url(token: str) -> str:
     return f"{settings.get().base_url}/setup/{token}"
 
 
-@page("admin")
+@page("admin", step_up="/admin/users")
 async def users(request: Request, caller: Caller) -> Response:
     if request.method == "GET":
         return await _users(request)
@@ -140,7 +140,7 @@ async def disable_user(request: Request, caller: Caller) -> Response:
     return RedirectResponse("/admin/users", status_code=303)
 
 
-@page("admin")
+@page("admin", step_up="/admin/users")
 async def reset_user(request: Request, caller: Caller) -> Response:
     user = await access.get_user(caller.viewer, request.path_params["user_id"])
     token = await service.reset_sign_in(caller.viewer, user)

@@ -37,8 +37,6 @@ def _attachment(person_id: str, extension: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="subject-access-{person_id}.{extension}"'}
 
 
-STEP_UP_ERROR = "Your password or security code is not right. Enter your password and a new code from your authenticator app"
-
 
 def _export_form(request: Request, person_id: str, status: int = 200, **context) -> Response:  # noqa: ANN003
     # The page names nobody: the coordinator comes here from the referral that names the person.
@@ -74,7 +72,7 @@ async def subject_access_export(request: Request, caller: Caller) -> Response:
     if not passed:
         await record("subject_access.export", user_id=caller.viewer.user_id, agency_id=caller.viewer.agency_id, object_type="person",
                      object_id=person.id, conference_id=person.conference_id, outcome="denied")
-        return _export_form(request, person.id, 429 if errors else 400, errors=errors or {"password": STEP_UP_ERROR}, values=values)
+        return _export_form(request, person.id, 429 if errors else 400, errors=errors or {"password": auth.STEP_UP_ERROR}, values=values)
     await auth.clear_failures(caller.user.email, client_ip(request))
     data = await subject_access.export(caller.viewer, person)
     if values["format"] == "json":

@@ -123,6 +123,34 @@ async def enrol(request: Request) -> Response:
 
 
 @page()
+async def step_up(request: Request, caller) -> Response:  # noqa: ANN001
+    """Both factors again before a sensitive action (see auth.STEP_UP_LIFETIME)."""
+    form = request.state.form if request.method == "POST" else {}
+    next_path = safe_next(request.query_params.get("next") or form.get("next"))
+    if request.method == "GET":
+        return render(request, "signin/step_up.html", {"next": next_path})
+    password, code = str(form.get("password", "")), str(form.get("code", ""))
+    errors = {}
+    if not password:
+        errors["password"] = "Enter your password"
+    if not code.strip() and not auth.skips_mfa(caller.user):
+        errors["code"] = CODE_ERROR
+    try:
+        passed = not errors and await auth.stepped_up(caller.user, password, code, client_ip(request))
+    except Throttled as exc:
+        return render(request, "signin/step_up.html", {"next": next_path, "errors": {"password": exc.message}}, status=429)
+    if not passed:
+        if not errors:
+            await record("step_up", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="user",
+                         object_id=caller.user.id, outcome="failed")
+        return render(request, "signin/step_up.html", {"next": next_path, "errors": errors or {"password": auth.STEP_UP_ERROR}}, status=400)
+    await auth.clear_failures(caller.user.email, client_ip(request))
+    await auth.mark_stepped_up(caller.session)
+    await record("step_up", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="user", object_id=caller.user.id)
+    return RedirectResponse(next_path, status_code=303)
+
+
+@page()
 async def logout(request: Request, caller) -> Response:  # noqa: ANN001
     await auth.end_session(caller.session_raw)
     await record("sign_out", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="user", object_id=caller.user.id)
@@ -154,5 +182,6 @@ routes = [
     Route("/login/mfa", mfa, methods=["GET", "POST"]),
     Route("/mfa/enrol", enrol, methods=["GET", "POST"]),
     Route("/logout", logout, methods=["POST"]),
+    Route("/step-up", step_up, methods=["GET", "POST"]),
     Route("/setup/{token}", setup, methods=["GET", "POST"]),
 ]

@@ -1,0 +1,18 @@
+"""When a session last gave both factors: sensitive actions ask again after 15 minutes (issue 7)."""
+
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from tortoise import fields
+
+class Migration(migrations.Migration):
+    dependencies = [('marac', '0006_audit_append_only')]
+
+    initial = False
+
+    operations = [
+        ops.AddField(
+            model_name='Session',
+            name='stepped_up_at',
+            field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+        ),
+    ]
