@@ -6,13 +6,18 @@ merge keys and anchors the file uses) and the resulting structure checked.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
-COMPOSE_FILE = Path(__file__).resolve().parent.parent / "docker-compose.yml"
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
 
 DATA_SERVICES = ("postgres", "redis")
 APP_SERVICES = ("migrate", "web", "worker")
@@ -131,8 +136,53 @@ def test_web_healthcheck_probes_readiness_endpoint(services):
     assert "/readyz" in joined
 
 
-def test_web_publishes_the_http_port(services):
-    assert 8000 in _published_container_ports(services["web"])
+def test_nginx_alone_publishes_the_http_port_and_spreads_requests_over_the_web_containers(services):
+    assert 8000 in _published_container_ports(services["proxy"])
+    assert not services["web"].get("ports")  # several replicas: one host port cannot be theirs
+    assert _depends_on(services["proxy"]).get("web") == "service_healthy"
+    conf_mount = next(v for v in services["proxy"]["volumes"] if v.endswith("/etc/nginx/nginx.conf:ro"))
+    conf = (ROOT / conf_mount.split(":")[0]).read_text()
+    assert re.search(r"server\s+web:8000\s+resolve;", conf) and "listen 8000;" in conf
+    assert "X-Forwarded-For $remote_addr" in conf  # overwritten, so a client cannot choose its address
+
+
+def test_several_web_processes_and_several_workers(services):
+    assert services["web"]["deploy"]["replicas"].startswith("${WEB_REPLICAS:-")
+    assert int(services["web"]["deploy"]["replicas"].split(":-")[1].rstrip("}")) >= 2
+    assert int(services["worker"]["deploy"]["replicas"].split(":-")[1].rstrip("}")) >= 2
+    assert "--workers" in _command(services["web"]) and "--proxy-headers" in _command(services["web"])
+
+
+def test_web_and_worker_log_in_as_the_app_role_and_only_migrate_as_the_owner(services):
+    app_role = _env(services["migrate"])["MARAC_DATABASE_APP_ROLE"]
+    assert _env(services["migrate"])["MARAC_DATABASE_URL"].startswith("postgres://${POSTGRES_USER:-marac}:${POSTGRES_PASSWORD:?")
+    for name in LONG_RUNNING_APP_SERVICES:
+        url = _env(services[name])["MARAC_DATABASE_URL"]
+        assert url.startswith(f"postgres://{app_role}:") and "POSTGRES_PASSWORD" not in url, name
+    script = next(v for v in services["postgres"]["volumes"] if "docker-entrypoint-initdb.d" in v).split(":")[0]
+    assert f"CREATE ROLE {app_role} LOGIN" in (ROOT / script).read_text()
+    assert _env(services["postgres"])["POSTGRES_APP_PASSWORD"].startswith("${POSTGRES_APP_PASSWORD:?")
+
+
+@pytest.mark.skipif(not os.environ.get("MARAC_TEST_PG_ADMIN_URL"), reason="MARAC_TEST_PG_ADMIN_URL not set (scripts/test sets it)")
+async def test_the_init_script_creates_a_role_that_logs_in_with_its_password():
+    import asyncpg
+
+    admin_url = os.environ["MARAC_TEST_PG_ADMIN_URL"]
+    parts = urlsplit(admin_url)
+    password = uuid.uuid4().hex
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute("DROP ROLE IF EXISTS marac_app")  # both test runs share one server
+        env = {**os.environ, "PGHOST": parts.hostname, "PGPORT": str(parts.port), "PGPASSWORD": parts.password or "",
+               "POSTGRES_USER": parts.username, "POSTGRES_DB": parts.path.lstrip("/"), "POSTGRES_APP_PASSWORD": password}
+        subprocess.run(["sh", str(ROOT / "deploy/postgres-app-role.sh")], env=env, check=True, capture_output=True)
+        as_app = await asyncpg.connect(admin_url.replace(f"{parts.username}:{parts.password}@", f"marac_app:{password}@"))
+        assert await as_app.fetchval("SELECT current_user") == "marac_app"
+        await as_app.close()
+    finally:
+        await admin.execute("DROP ROLE IF EXISTS marac_app")
+        await admin.close()
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
