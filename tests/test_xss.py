@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 from urllib.parse import urlencode
 from html.parser import HTMLParser
 from pathlib import Path
@@ -23,7 +24,9 @@ import pyotp
 from markupsafe import escape
 
 from marac.actions import service as actions
+from marac.actions.models import Action
 from marac.agencies.access import viewer_for
+from marac.agencies.auth import today
 from marac.agencies.models import Agency, Conference, User
 from marac.documents import render as documents
 from marac.meetings import agenda
@@ -226,6 +229,13 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:  # noqa:
         await seen.get(chair, f"/meetings/{following}/run")
         await seen.get(coordinator, f"/jobs/{cycle.minutes_job_id}")
         await seen.get(coordinator, "/disclosures")
+        # The dashboard names agencies in its overdue table: make the cycle's action overdue for it.
+        kept = await Action.get(id=cycle.action_id)
+        await Action.filter(id=kept.id).update(status="open", due_date=today() - timedelta(days=1))
+        await seen.get(coordinator, "/dashboard")
+        await Action.filter(id=kept.id).update(status=kept.status, due_date=kept.due_date)
+        await seen.get(coordinator, f"/actions?status=all&conference={CONFERENCE}&agency={ids['police']}")
+        await seen.get(coordinator, f"/referrals?conference={CONFERENCE}")
         await seen.get(police, "/actions?status=all")
         await seen.get(police, f"/actions/{cycle.action_id}")
         await seen.post(police, f"/actions/{cycle.action_id}", f"/actions/{cycle.action_id}/update",
@@ -305,6 +315,7 @@ def _expect(seen: Seen) -> None:
     seen.expect("/conferences/", "conference_name")
     seen.expect("/actions", "action_description", "action_update", "stale_update", "agency_police")
     seen.expect("/disclosures", "agency_police", "user_police", "conference_name")
+    seen.expect("/dashboard", "conference_name", "agency_police")
     seen.expect("/account", "token_label", "user_police", "agency_police")
     seen.expect("/admin/", "agency_police", "conference_name", "agency_form", "conference_form", "new_user", "user_health")
     seen.expect("/login?next", "next")

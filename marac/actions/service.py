@@ -242,10 +242,17 @@ async def close_meeting(viewer: Viewer, meeting: Meeting) -> None:
 FILTERS = ("open", "overdue", "due_this_week", "all")
 
 
-async def list_actions(viewer: Viewer, which: str, today: date) -> list[Action]:
+async def list_actions(viewer: Viewer, which: str, today: date, conference_id: str | None = None,
+                       owner_agency_id: str | None = None) -> list[Action]:
+    """The caller's actions by state; a conference or owner agency only narrows what
+    action_filter already lets them see."""
     if which not in FILTERS:
         raise RuleViolation("Unknown filter", {"status": f"Choose one of: {', '.join(FILTERS)}"})
     query = Action.filter(access.action_filter(viewer))
+    if conference_id:
+        query = query.filter(conference_id=conference_id)
+    if owner_agency_id:
+        query = query.filter(owner_agency_id=owner_agency_id)
     if which in ("open", "overdue", "due_this_week"):
         query = query.exclude(status__in=list(CLOSED))
     if which == "overdue":

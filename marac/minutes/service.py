@@ -14,7 +14,8 @@ Rules (domain brief "Minutes and controlled information sharing", issue 6):
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -23,7 +24,7 @@ from marac.actions.models import Action, ActionReview, Attendance, Note
 from marac.agencies import access
 from marac.agencies.access import Viewer
 from marac.agencies.auth import now, today
-from marac.agencies.models import Membership, User
+from marac.agencies.models import Conference, Membership, User
 from marac.audit.service import disclose, record
 from marac.documents.models import Document
 from marac.errors import Conflict, NotFound, RuleViolation
@@ -201,18 +202,61 @@ async def document_for(viewer: Viewer, meeting_id: str, version: int | None = No
     return row.document
 
 
+def circulation_deadline(meeting_date: date, nation: str) -> date:
+    """Minutes go out within 3 working days of the meeting (domain brief)."""
+    return working_days_after(meeting_date, CIRCULATE_WITHIN_WORKING_DAYS, nation)
+
+
 async def circulation(meeting: Meeting) -> dict[str, Any]:
     """Per recipient: version, rendered, notified, downloaded; the agencies still without their
     copy once the 3 working days after the meeting are up (`late`), and whether the meeting's
     minutes are overdue at all (`overdue`, also when none are approved or requested)."""
     minutes = await MinutesVersion.filter(meeting=meeting).order_by("-version").first()
-    deadline = working_days_after(meeting.date, CIRCULATE_WITHIN_WORKING_DAYS, meeting.conference.nation)
+    deadline = circulation_deadline(meeting.date, meeting.conference.nation)
     rows = await MinutesRecipient.filter(minutes=minutes).prefetch_related("agency").order_by("agency__name") if minutes else []
     past = today() > deadline
     late = [r for r in rows if r.notified_at is None] if past else []
     # Overdue: the deadline has passed and some agency still has nothing (not even approved).
     return {"minutes": minutes, "deadline": deadline, "rows": rows, "late": late,
             "overdue": past and (minutes is None or not rows or bool(late))}
+
+
+@dataclass(frozen=True)
+class Uncirculated:
+    meeting_id: str
+    meeting_date: date
+    deadline: date
+    approved: bool  # some version approved (False: the chair has not approved any yet)
+    late: bool  # past the deadline
+
+
+async def uncirculated(conference: Conference, today: date) -> list[Uncirculated]:
+    """Held meetings of a conference whose current minutes have not reached every recipient:
+    none approved, none rendered, or an agency not yet sent its copy. The same rule as
+    circulation() for one meeting, in three queries for the whole conference. Only ids,
+    dates and statuses are read: never the sealed minutes content."""
+    meetings = await Meeting.filter(conference_id=conference.id, status="held").order_by("date").values_list("id", "date")
+    if not meetings:
+        return []
+    latest: dict[str, tuple[int, str]] = {}
+    for version_id, meeting_id, number in await MinutesVersion.filter(meeting_id__in=[m for m, _ in meetings]).values_list(
+            "id", "meeting_id", "version"):
+        if number > latest.get(meeting_id, (0, ""))[0]:
+            latest[meeting_id] = (number, version_id)
+    sent: dict[str, list[bool]] = {}
+    for minutes_id, notified_at in await MinutesRecipient.filter(minutes_id__in=[v for _, v in latest.values()]).values_list(
+            "minutes_id", "notified_at"):
+        sent.setdefault(minutes_id, []).append(notified_at is not None)
+    found = []
+    for meeting_id, day in meetings:
+        version = latest.get(meeting_id)
+        rows = sent.get(version[1], []) if version else []
+        if rows and all(rows):
+            continue
+        deadline = circulation_deadline(day, conference.nation)
+        found.append(Uncirculated(meeting_id=meeting_id, meeting_date=day, deadline=deadline, approved=version is not None,
+                                  late=today > deadline))
+    return found
 
 
 async def recording(conference_id: str, items: list[AgendaItem], conn: Any = None

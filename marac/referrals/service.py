@@ -281,9 +281,12 @@ async def decide(viewer: Viewer, referral_id: str, decision: str, reason: str | 
     return referral
 
 
-async def triage_queue(viewer: Viewer) -> list[Referral]:
+async def triage_queue(viewer: Viewer, conference_id: str | None = None) -> list[Referral]:
     access.require_role(viewer, "coordinator")
-    return await Referral.filter(access.referral_filter(viewer), status="received").prefetch_related(
+    query = Referral.filter(access.referral_filter(viewer), status="received")
+    if conference_id:
+        query = query.filter(conference_id=conference_id)
+    return await query.prefetch_related(
         "conference", "referring_agency", "previous_referral"
     ).order_by("received_at", "created_at")
 

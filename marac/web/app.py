@@ -22,7 +22,7 @@ from marac.jobs import queue
 from marac.meetings.types import conference_types, instruments
 from marac.web import api, api_actions, api_meetings, api_minutes, api_referrals, errors, openapi
 from marac.web.middleware import BodyTooLarge, SecurityMiddleware
-from marac.web.pages import (account, actions, admin, break_glass, disclosures, governance, jobs, meetings, notifications,
+from marac.web.pages import (account, actions, admin, break_glass, dashboard, disclosures, governance, jobs, meetings, notifications,
                               referrals, signin)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -54,6 +54,7 @@ def create_app() -> Starlette:
     routes = [
         *signin.routes,
         *account.routes,
+        *dashboard.routes,
         *admin.routes,
         *referrals.routes,
         *meetings.routes,

@@ -10,9 +10,10 @@ from starlette.routing import Route
 
 from marac.actions import service
 from marac.actions.models import VISIBILITIES, Attendance, Note
+from marac.agencies import access
 from marac.agencies.auth import now, today
-from marac.agencies.models import Membership
-from marac.errors import Conflict, RuleViolation, StaleVersion
+from marac.agencies.models import ID_PATTERN, Agency, Membership
+from marac.errors import Conflict, NotFound, RuleViolation, StaleVersion
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem
 from marac.web.auth import Caller, page
@@ -174,10 +175,18 @@ async def my_actions(request: Request, caller: Caller) -> Response:
     which = request.query_params.get("status", "open")
     if which not in service.FILTERS:
         which = "open"
-    actions = await service.list_actions(caller.viewer, which, today())
+    # Narrowing from the coordinator's dashboard: a conference or agency the caller cannot
+    # see is not found, like any other record.
+    slug, agency_id = request.query_params.get("conference"), request.query_params.get("agency")
+    conference = await access.get_conference(caller.viewer, slug) if slug else None
+    agency = await Agency.get_or_none(id=agency_id) if agency_id and ID_PATTERN.fullmatch(agency_id) else None
+    if agency_id and agency is None:
+        raise NotFound("Agency not found")
+    actions = await service.list_actions(caller.viewer, which, today(), conference.id if conference else None,
+                                         agency.id if agency else None)
     return render(request, "actions/list.html", {
         "actions": [(a, service.case_label(a)) for a in actions], "which": which, "filters": service.FILTERS,
-        "statuses": service.STATUS_WORDS, "today": today(),
+        "statuses": service.STATUS_WORDS, "today": today(), "only_conference": conference, "only_agency": agency,
     })
 
 

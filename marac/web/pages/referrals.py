@@ -131,10 +131,16 @@ async def new_referral(request: Request, caller: Caller) -> Response:
 
 @page("coordinator", "chair", "member")
 async def list_referrals(request: Request, caller: Caller) -> Response:
-    queue = await service.triage_queue(caller.viewer) if caller.user.role == "coordinator" else []
-    mine = await Referral.filter(access.referral_filter(caller.viewer), referring_agency_id=caller.user.agency_id).prefetch_related(
-        "conference").order_by("-received_at").limit(200)
-    return render(request, "referrals/list.html", {"queue": queue, "mine": mine})
+    # ?conference= (the dashboard's link) narrows both lists to one of the caller's conferences.
+    slug = request.query_params.get("conference")
+    conference = await access.get_conference(caller.viewer, slug) if slug else None
+    only = conference.id if conference else None
+    queue = await service.triage_queue(caller.viewer, only) if caller.user.role == "coordinator" else []
+    mine = Referral.filter(access.referral_filter(caller.viewer), referring_agency_id=caller.user.agency_id)
+    if only:
+        mine = mine.filter(conference_id=only)
+    mine = await mine.prefetch_related("conference").order_by("-received_at").limit(200)
+    return render(request, "referrals/list.html", {"queue": queue, "mine": mine, "only_conference": conference})
 
 
 def _detail(request: Request, caller: Caller, referral: Referral, status: int = 200, grant: BreakGlass | None = None,
