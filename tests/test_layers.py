@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "marac"
-DOMAIN = ["agencies", "audit", "meetings", "referrals", "documents", "actions", "notify", "governance", "settings.py", "errors.py", "db.py", "validation.py"]
+DOMAIN = ["agencies", "audit", "meetings", "referrals", "documents", "actions", "notify", "governance", "reports", "settings.py", "errors.py", "db.py", "validation.py"]
 FORBIDDEN = ("starlette", "arq", "uvicorn", "marac.web", "marac.jobs", "marac.cli")
 
 
