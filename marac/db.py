@@ -25,6 +25,7 @@ MODEL_MODULES = [
     "marac.actions.models",
     "marac.minutes.models",
     "marac.governance.models",
+    "marac.reports.models",
 ]
 MIGRATIONS_MODULE = "marac.migrations"
 

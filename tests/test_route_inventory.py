@@ -163,6 +163,15 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/conferences/{slug}/retention"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
     ("GET", "/people/{person_id}/subject-access"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
     ("POST", "/people/{person_id}/subject-access"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
+    # quarterly reports: the conference's coordinator (exact) and chair (suppressed); the
+    # API without ?conference=&quarter= is 422, the settings form without a conference 404
+    ("GET", "/reports"): only(OFFICERS, anonymous=PAGE_LOGIN),
+    ("GET", "/reports/quarterly.csv"): only(OFFICERS, anonymous=PAGE_LOGIN),
+    ("POST", "/reports/render"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
+    ("POST", "/reports/settings"): only({"coordinator": 404}, anonymous=PAGE_LOGIN),
+    ("GET", "/reports/documents/{document_id}.pdf"): only({"coordinator": 404, "chair": 404}, anonymous=PAGE_LOGIN),
+    ("POST", "/admin/conferences/{slug}/report-settings"): only({"admin": 400}, anonymous=PAGE_LOGIN),
+    ("GET", "/api/v1/reports/quarterly"): only({"coordinator": 422, "chair": 422}),
     # service
     ("GET", "/api/v1/openapi.json"): everyone(200),
     ("GET", "/healthz"): everyone(200),
@@ -209,6 +218,7 @@ async def test_route_answers_each_persona_as_the_table_says(app, personas, metho
         "job_id": job.id,
         "grant_id": "0" * 32,
         "person_id": referral.victim_person_id,
+        "document_id": "0" * 32,
     }
     url = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
     got: dict[str, int] = {}

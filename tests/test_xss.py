@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from urllib.parse import urlencode
 from html.parser import HTMLParser
 from pathlib import Path
@@ -35,6 +35,8 @@ from marac.minutes.models import MinutesVersion
 from marac.minutes.service import view_for
 from marac.governance import subject_access
 from marac.referrals.models import MatchSuggestion, Person, Referral
+from marac.reports import export
+from marac.reports.figures import Quarter, quarterly
 from marac.web import templating
 from tests.conftest import CONFERENCE, PASSWORD, csrf_token, make_client, session_cookie_for
 from tests.flows import meeting_cycle
@@ -68,7 +70,10 @@ class Elements(HTMLParser):
             self._script = found
             if found.get("src") not in (None, "/static/init.js"):
                 self.problems.append(f"script from {found.get('src')!r}")
-        if tag in ("svg", "iframe", "object", "embed", "base") or (tag == "img" and found.get("src") == "x"):
+        # Our server-drawn charts are inline SVG (class marac-chart, templates/pdf/_chart.html); any
+        # other svg is injected, and nothing inside one may pull in content or markup.
+        chart = tag == "svg" and found.get("class") == "marac-chart"
+        if (tag in ("svg", "iframe", "object", "embed", "base", "foreignobject", "use") and not chart) or (tag == "img" and found.get("src") == "x"):
             self.problems.append(f"<{tag}> element")
         self.problems += [f"<{tag} {name}=...>" for name in found if name.lower().startswith("on")]
         self.problems += [f"<{tag} {name}={value!r}>" for name, value in attrs
@@ -215,10 +220,10 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:  # noqa:
         await seen.post(coordinator, f"/people/{victim}/subject-access", f"/people/{victim}/subject-access", {"format": payload("format")}, 400)
         await seen.get(coordinator, "/step-up?next=/" + payload("step_next"))
         await seen.post(coordinator, "/step-up", "/step-up", {"next": "/" + payload("step_next"), "password": "wrong", "code": "1"}, 400)
-        export = await subject_access.export(await viewer_for(personas["coordinator"].user), await subject_access.subject(
+        held_about = await subject_access.export(await viewer_for(personas["coordinator"].user), await subject_access.subject(
             await viewer_for(personas["coordinator"].user), victim))
         seen.check("pdf subject_access", documents.render_html("subject_access.html", {
-            "export": export, "reference": "SA-1", "recipient": payload("recipient"), "version": 1}))
+            "export": held_about, "reference": "SA-1", "recipient": payload("recipient"), "version": 1}))
 
         # Meetings, minutes, actions, notifications.
         await seen.get(coordinator, f"/conferences/{CONFERENCE}")
@@ -241,6 +246,9 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:  # noqa:
         await seen.post(police, f"/actions/{cycle.action_id}", f"/actions/{cycle.action_id}/update",
                         {"version": "1", "status": "in_progress", "update": payload("stale_update")}, 412)
         await seen.get(police, "/notifications")
+        quarter = Quarter.of((await Meeting.get(id=meeting)).date)
+        await seen.get(coordinator, f"/reports?conference={CONFERENCE}&quarter={quarter}")  # exact, with the settings form
+        await seen.get(chair, f"/reports?conference={CONFERENCE}&quarter={quarter}")
 
         # Account, directory, sign-in pages, errors.
         await seen.post(police, "/account", "/account/tokens", {"label": payload("token_label")[:100]}, 200)
@@ -284,6 +292,10 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:  # noqa:
     seen.check("pdf footer", documents.render_html("footer.html", {"reference": "MIN-1", "recipient": payload("recipient"), "version": 1}))
     seen.check("pdf page_numbers", documents.render_html("page_numbers.html", {"pages": 2}))
     held = await Meeting.get(id=meeting).prefetch_related("conference")
+    # Far ahead as "today": every meeting of the cycle has been heard, so its actions' agencies are listed.
+    figures = export.suppress(await quarterly(held.conference, Quarter.of(held.date), date(2100, 1, 1)))
+    seen.check("pdf quarterly", documents.render_html("quarterly.html", {
+        "figures": figures, "reference": "QR-1", "recipient": payload("recipient"), "version": 1, "chart_template": "_chart.html"}))
     seen.check("pdf agenda", documents.render_html("agenda.html", {
         "conference_name": held.conference.name, "meeting_date": held.date, "cut_off": held.cut_off, "venue": held.venue,
         "recipient": payload("recipient"), "version": 1, "reference": "AG-1",
@@ -300,6 +312,8 @@ def _expect(seen: Seen) -> None:
                 "note_all", "note_restricted", "action_description", "outcome_reason", "any_other_business",
                 "review_note", "agency_police", "recipient")
     seen.expect("pdf footer", "recipient")
+    seen.expect("pdf quarterly", "conference_name", "recipient", "agency_police")
+    seen.expect("/reports", "conference_name")
     seen.expect("/referrals/", *names, "victim_alias", "perpetrator_alias", "relationship", "address_line1", "address_line2",
                 "town", "summary", "judgement_reason", "consent_reason", "transfer_from", "decision_reason", "agency_police")
     seen.expect("/referrals/new", "form_victim", "form_alias", "form_address", "form_summary", "form_perpetrator", "form_date",

@@ -33,7 +33,8 @@ class Action(SealedModel):
 
     class Meta:
         table = "action"
-        indexes = (("owner_agency_id", "status", "due_date"), ("conference_id", "status", "due_date"))
+        # The quarterly figures read the actions agreed at a quarter's meetings (meeting_id).
+        indexes = (("owner_agency_id", "status", "due_date"), ("conference_id", "status", "due_date"), ("meeting_id", "status"))
         ordering = ["due_date", "created_at"]
 
 
@@ -51,6 +52,8 @@ class ActionUpdate(Model):
     class Meta:
         table = "action_update"
         ordering = ["id"]
+        # An action's history, and when it was done (quarterly figures: on time or late).
+        indexes = (("action_id", "status"),)
 
 
 class ActionReview(Model):

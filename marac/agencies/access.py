@@ -267,3 +267,41 @@ def subject_filter(viewer: Viewer) -> Q:
     if viewer.role != "coordinator":
         return Q(id__in=[])
     return Q(conference_id__in=list(viewer.conference_ids))
+
+
+# --- quarterly reports (issue 8) -------------------------------------------------------------
+
+REPORT_READERS = ("coordinator", "chair")
+
+
+def may_read_reports(viewer: Viewer, conference_id: str) -> bool:
+    """A conference's quarterly figures are for its coordinator (who produces them) and its chair
+    (who presents them to the steering group). Members receive them as the steering-group PDF
+    the coordinator circulates; admins and auditors handle no case data, even counted."""
+    return viewer.role in REPORT_READERS and conference_id in viewer.conference_ids
+
+
+async def report_conference(viewer: Viewer, slug: str) -> Conference:
+    """A conference whose figures the caller may read; 404 for any other, as for none."""
+    conference = await Conference.filter(conference_filter(viewer), slug=slug).first()
+    if conference is None or not may_read_reports(viewer, conference.id):
+        raise NotFound("Conference not found")
+    return conference
+
+
+def reads_exact_figures(viewer: Viewer) -> bool:
+    """Exact small numbers, and who the repeat victims and perpetrators are, only on the
+    coordinator's own screen; every export and shared document shows 1 to 5 as "≤5"."""
+    return viewer.role == "coordinator"
+
+
+def require_report_settings(viewer: Viewer, conference_id: str) -> None:
+    """The adult female population and repeat-rate benchmark: an admin, or the conference's coordinator."""
+    if not (viewer.is_admin or (viewer.role == "coordinator" and conference_id in viewer.conference_ids)):
+        raise AccessDenied("Only an administrator or the conference's coordinator sets report figures")
+
+
+def require_report_render(viewer: Viewer, conference_id: str) -> None:
+    """The steering-group PDF is the coordinator's to produce."""
+    if viewer.role != "coordinator" or conference_id not in viewer.conference_ids:
+        raise AccessDenied("Only the conference's coordinator produces the quarterly report")

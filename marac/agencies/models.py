@@ -61,6 +61,11 @@ class Conference(Model):
     venue = fields.CharField(max_length=200, null=True)
     # The unguessable part of the public iCalendar feed's address (dates only, no cases).
     calendar_token = fields.CharField(max_length=64, default=new_token, unique=True)
+    # Quarterly figures (issue 8): cases per 10,000 adult women need the area's adult female
+    # population (unknown until someone sets it); the repeat rate is compared with a benchmark
+    # in percent (32: the national actual the domain brief quotes).
+    adult_female_population = fields.IntField(null=True)
+    repeat_rate_benchmark = fields.IntField(default=32)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

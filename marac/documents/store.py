@@ -14,6 +14,7 @@ import secrets
 import uuid
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -23,7 +24,7 @@ from marac import settings
 from marac.documents.models import DOCUMENT_KINDS, Document
 
 # Printed references only: a subject access export is not a stored Document.
-KIND_CODES = {"agenda": "AG", "minutes": "MN", "subject_access": "SA"}
+KIND_CODES = {"agenda": "AG", "minutes": "MN", "subject_access": "SA", "quarterly": "QR"}
 FILE_NAME = re.compile(r"[0-9a-f]{32}\.pdf")
 
 
@@ -38,7 +39,7 @@ def new_reference(kind: str, meeting_date: date) -> str:
     return f"MARAC-{KIND_CODES[kind]}-{meeting_date:%Y%m%d}-{suffix[:4]}-{suffix[4:]}"
 
 
-def path_for(document: Document) -> Path:
+def path_for(document: Any) -> Path:
     # The name comes from the database: check its shape so a bad row cannot point elsewhere.
     if not FILE_NAME.fullmatch(document.file_name):
         raise DocumentCorrupt(f"document {document.id} has an invalid file name")
@@ -84,6 +85,14 @@ def _write(path: Path, data: bytes) -> None:
         raise
 
 
+async def write(pdf: bytes) -> str:
+    """Encrypt and store a PDF under a new random name; returns the name. The caller records
+    it with the PDF's sha256 in a row that read() can check against."""
+    file_name = f"{uuid.uuid4().hex}.pdf"
+    await asyncio.to_thread(_write, settings.get().document_store / file_name, seal(file_name, pdf))
+    return file_name
+
+
 async def find(kind: str, meeting_id: str, agency_id: str, version: int) -> Document | None:
     """The stored document for this key, if any: a job can skip rendering it again."""
     return await Document.get_or_none(kind=kind, meeting_id=meeting_id, agency_id=agency_id, version=version)
@@ -102,9 +111,8 @@ async def save(kind: str, meeting_id: str, agency_id: str, version: int, pdf: by
     existing = await find(kind, meeting_id, agency_id, version)
     if existing is not None:
         return existing
-    file_name = f"{uuid.uuid4().hex}.pdf"
+    file_name = await write(pdf)
     path = settings.get().document_store / file_name
-    await asyncio.to_thread(_write, path, seal(file_name, pdf))
     try:
         return await Document.create(
             kind=kind, meeting_id=meeting_id, agency_id=agency_id, version=version, reference=reference,
@@ -122,8 +130,9 @@ async def save(kind: str, meeting_id: str, agency_id: str, version: int, pdf: by
         raise
 
 
-def read(document: Document) -> bytes:
-    """The decrypted PDF, only if it opens with our key and still matches the recorded hash."""
+def read(document: Any) -> bytes:
+    """The decrypted PDF, only if it opens with our key and still matches the recorded hash.
+    `document`: a Document or any row with id, file_name and sha256 (a ReportDocument)."""
     try:
         data = unseal(document.file_name, path_for(document).read_bytes())
     except FileNotFoundError as error:

@@ -108,6 +108,17 @@ async def render_minutes(minutes_id: str, job_id: str | None = None) -> None:
     await pool.render_shared("minutes.html", groups, title="MARAC minutes", deliver=deliver, annex_template="minutes_restricted.html")
 
 
+async def render_quarterly_report(conference_id: str, quarter: str, job_id: str | None = None) -> None:
+    """The steering-group PDF of one conference's quarter (small numbers suppressed).
+    Idempotent: a second delivery finds the document stored under the same job."""
+    from marac.reports import service as reports
+
+    if job_id is None:
+        raise ValueError("render_quarterly_report keeps its document under its job: enqueue it")
+    job = await Job.get(id=job_id)
+    await reports.render(conference_id, quarter, job_id, job.requested_by, auth.today())
+
+
 async def reconcile_minutes() -> None:
     """Queue again every minutes version whose recipients wait: a lost message or a killed
     worker delays a document, never loses it."""
@@ -139,6 +150,7 @@ TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
     "notify_break_glass": notify_break_glass,
     "end_expired_break_glass": end_expired_break_glass,
     "render_minutes": render_minutes,
+    "render_quarterly_report": render_quarterly_report,
     "reconcile_minutes": reconcile_minutes,
     "purge_expired_sessions": purge_expired_sessions,
     "render_agendas": render_agendas,

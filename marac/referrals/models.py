@@ -125,6 +125,9 @@ class ReferralPerson(SealedModel):
     class Meta:
         table = "referral_person"
         ordering = ["role", "position"]
+        # Every read of a referral's people (case pages, research lists, quarterly figures) is by
+        # referral: without this index each one scans every conference's people.
+        indexes = (("referral_id", "role"),)
 
 
 class BreakGlass(SealedModel):

@@ -20,10 +20,10 @@ from marac import db, settings
 from marac.documents import pool
 from marac.jobs import queue
 from marac.meetings.types import conference_types, instruments
-from marac.web import api, api_actions, api_meetings, api_minutes, api_referrals, errors, openapi
+from marac.web import api, api_actions, api_meetings, api_minutes, api_referrals, api_reports, errors, openapi
 from marac.web.middleware import BodyTooLarge, SecurityMiddleware
 from marac.web.pages import (account, actions, admin, break_glass, dashboard, disclosures, governance, jobs, meetings, notifications,
-                              referrals, signin)
+                              referrals, reports, signin)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -63,12 +63,14 @@ def create_app() -> Starlette:
         *break_glass.routes,
         *governance.routes,
         *actions.routes,
+        *reports.routes,
         *jobs.routes,
         *api.routes,
         *api_referrals.routes,
         *api_meetings.routes,
         *api_actions.routes,
         *api_minutes.routes,
+        *api_reports.routes,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),

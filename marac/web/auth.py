@@ -151,6 +151,7 @@ def api(
     params: list[dict[str, Any]] | None = None,
     errors: dict[int, str] | None = None,
     record: RecordCheck | None = None,
+    also: tuple[str, ...] = (),
 ) -> Callable[[ApiHandler], Callable[[Request], Awaitable[Response]]]:
     """A JSON endpoint: bearer token, role check, body validated against `body`.
 
@@ -158,6 +159,8 @@ def api(
     value or a Response. The metadata is what /api/v1/openapi.json describes: `params` are
     the query and header parameters the handler reads, `errors` the statuses only this
     endpoint answers (beyond the ones every endpoint may).
+
+    `also`: other media types the success answer may take (chosen by the Accept header).
 
     `record` raises NotFound when the caller may not see the record the path names. A
     caller whose role may not use the endpoint gets 404 for such a record, exactly as for one
@@ -211,7 +214,7 @@ def api(
         wrapper.access = {"kind": "api", "roles": allowed}  # type: ignore[attr-defined]
         wrapper.openapi = {  # type: ignore[attr-defined]
             "body": body, "response": response, "status": status, "summary": summary or (handler.__doc__ or "").strip(),
-            "params": params or [], "errors": errors or {},
+            "params": params or [], "errors": errors or {}, "also": also,
         }
         return wrapper
 

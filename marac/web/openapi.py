@@ -58,12 +58,14 @@ def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str,
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def _content(response: type[BaseModel] | str | None, components: dict[str, Any]) -> dict[str, Any]:
+def _content(response: type[BaseModel] | str | None, components: dict[str, Any], also: tuple[str, ...] = ()) -> dict[str, Any]:
     if response is None:
         return {}
     if isinstance(response, str):  # a media type, for files
         return {"content": {response: {"schema": {"type": "string", "format": "binary"}}}}
-    return {"content": {"application/json": {"schema": _schema_ref(response, components)}}}
+    # `also`: the same answer in another format the caller may ask for with Accept (CSV).
+    return {"content": {"application/json": {"schema": _schema_ref(response, components)},
+                        **{media: {"schema": {"type": "string"}} for media in also}}}
 
 
 def build(routes: list[BaseRoute]) -> dict[str, Any]:
@@ -81,7 +83,7 @@ def build(routes: list[BaseRoute]) -> dict[str, Any]:
                 "responses": {
                     str(meta["status"]): {
                         "description": "Success",
-                        **_content(meta["response"], components),
+                        **_content(meta["response"], components, meta.get("also", ())),
                     },
                     **{code: _error(text) for code, text in ERROR_STATUSES.items()},
                     **{str(code): _error(text) for code, text in meta["errors"].items()},

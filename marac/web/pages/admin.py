@@ -13,6 +13,7 @@ from marac.agencies import access, service
 from marac.agencies.models import AGENCY_KINDS, ROLES, WEEKDAYS, Agency, Conference, Membership, User
 from marac.errors import DomainError, RuleViolation
 from marac.meetings.types import conference_types
+from marac.reports import service as reports
 from marac.web.auth import Caller, page
 from marac.web.templating import render
 
@@ -74,6 +75,8 @@ async def _conference(request: Request, conference: Conference, status: int = 20
     members = await Membership.filter(conference=conference).prefetch_related("agency").order_by("agency__name")
     return render(request, "admin/conference.html", {
         "conference": conference, "members": members,
+        "settings_values": {"adult_female_population": str(conference.adult_female_population or ""),
+                            "repeat_rate_benchmark": str(conference.repeat_rate_benchmark)},
         "agency_options": [(a.id, a.name) for a in await Agency.all()],
         "tier_options": [("full", "Full minutes"), ("actions_only", "Own actions only")], **context,
     }, status=status)
@@ -101,6 +104,17 @@ async def set_member(request: Request, caller: Caller) -> Response:
 async def remove_member(request: Request, caller: Caller) -> Response:
     found = await access.get_conference(caller.viewer, request.path_params["slug"])
     await service.remove_membership(caller.viewer, found, request.path_params["agency_id"])
+    return RedirectResponse(f"/admin/conferences/{found.slug}", status_code=303)
+
+
+@page("admin")
+async def report_settings(request: Request, caller: Caller) -> Response:
+    found = await access.get_conference(caller.viewer, request.path_params["slug"])
+    values = _form(request)
+    try:
+        await reports.update_settings(caller.viewer, found, values.get("adult_female_population", ""), values.get("repeat_rate_benchmark", ""))
+    except DomainError as exc:
+        return await _conference(request, found, status=400, errors=exc.fields, settings_values=values)
     return RedirectResponse(f"/admin/conferences/{found.slug}", status_code=303)
 
 
@@ -153,6 +167,7 @@ routes = [
     Route("/admin/conferences/{slug}", conference, methods=["GET"]),
     Route("/admin/conferences/{slug}/members", set_member, methods=["POST"]),
     Route("/admin/conferences/{slug}/members/{agency_id}/remove", remove_member, methods=["POST"]),
+    Route("/admin/conferences/{slug}/report-settings", report_settings, methods=["POST"]),
     Route("/admin/users", users, methods=["GET", "POST"]),
     Route("/admin/users/{user_id}/disable", disable_user, methods=["POST"]),
     Route("/admin/users/{user_id}/reset", reset_user, methods=["POST"]),

@@ -15,7 +15,8 @@ from marac.web.auth import Caller, page
 from marac.web.templating import render
 
 SHOWN = 500  # the newest; the API's audit list has the full history
-KINDS = {"minutes": "Minutes", "research_list": "Research list", "subject_access": "Subject access export"}
+KINDS = {"minutes": "Minutes", "research_list": "Research list", "subject_access": "Subject access export",
+         "quarterly_report": "Quarterly figures"}
 
 
 @page("coordinator", "auditor")

@@ -9,6 +9,7 @@ from starlette.routing import Route
 from marac.agencies import access
 from marac.errors import NotFound
 from marac.jobs.models import Job
+from marac.reports.models import ReportDocument
 from marac.web.auth import Caller, page
 from marac.web.templating import render
 
@@ -18,7 +19,9 @@ async def job_status(request: Request, caller: Caller) -> Response:
     job = await Job.filter(access.job_filter(caller.viewer), id=request.path_params["job_id"]).first()
     if job is None:
         raise NotFound("Job not found")
-    return render(request, "jobs/status.html", {"job": job, "refresh": job.status in ("queued", "running")})
+    # A finished quarterly report links to its PDF (the download checks who may read it).
+    report = await ReportDocument.get_or_none(job_id=job.id) if job.name == "render_quarterly_report" else None
+    return render(request, "jobs/status.html", {"job": job, "refresh": job.status in ("queued", "running"), "report": report})
 
 
 routes = [Route("/jobs/{job_id}", job_status, methods=["GET"])]

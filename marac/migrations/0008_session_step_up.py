@@ -5,7 +5,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('marac', '0006_audit_append_only')]
+    dependencies = [('marac', '0007_reports')]
 
     initial = False
 
