@@ -276,3 +276,16 @@ async def test_admins_and_auditors_never_break_glass(app, personas, role):
         answer = await client.post("/break-glass", data={"csrf_token": token, "reference": case.id, "reason": REASON})
         assert answer.status_code == 403
     assert not await BreakGlass.exists()
+
+
+async def test_a_repeat_opened_by_break_glass_does_not_lead_to_the_earlier_case(app, personas):
+    health = personas["health"]
+    first = await make_referral(personas["police"])
+    repeat = await make_referral(personas["police"])
+    assert (await Referral.get(id=repeat.id)).previous_referral_id == first.id
+    async with await browser(app, health) as client:
+        assert (await break_glass(client, health, repeat.id)).status_code == 303
+    async with make_client(app) as api:
+        body = (await api.get(f"/api/v1/referrals/{repeat.id}", headers=health.bearer)).json()
+    assert body["repeat"] == {"is_repeat": True, "previous_referral_id": None}
+    assert (await Referral.get(id=repeat.id)).previous_referral_id == first.id  # only the answer is masked

@@ -157,7 +157,10 @@ def live_break_glass_filter(viewer: Viewer, at: datetime) -> Q:
 def mask_for_break_glass(referral: Referral, grant: BreakGlass) -> None:
     """A break-glass reader sees the case without the victim's address and safe contact,
     unless a coordinator approved contact details for this grant: those are what lead
-    someone to the victim. Changes the loaded instance only; the caller must never save it."""
+    someone to the victim. The grant is for this one case, so which earlier referral it repeats
+    is withheld too (whether it is a repeat is not). Changes the loaded instance only; the
+    caller must never save it."""
+    referral.previous_referral_id = None
     if grant.contact_approved_at is not None:
         return
     victim = dict(referral.victim)
