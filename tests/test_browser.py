@@ -12,6 +12,7 @@ Runs with MARAC_TEST_BROWSER=1 (run B of scripts/test).
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,11 +25,13 @@ from marac.actions.models import Action
 from marac.agencies.auth import today
 from marac.agencies.models import User
 from marac.meetings.models import Meeting
+from marac.referrals.models import Referral
 from tests import browser
 from tests.conftest import REPORTS, dash_body, make_client, session_cookie_for
 from tests.flows import page_post, run_jobs
 
 pytestmark = pytest.mark.browser
+expect.set_options(timeout=10_000)  # a busy CI machine renders PDFs while the page waits
 
 # Long enough to run a note over more than one page of the minutes, with a word that
 # cannot break at a space: the PDF check sees whether any of it is clipped.
@@ -51,6 +54,7 @@ async def chromium():
 @pytest.fixture
 async def session(request, chromium, base_url):
     name = request.node.name.replace("[", "-").replace("]", "").replace("/", "-")
+    shutil.rmtree(browser.ARTIFACTS / name, ignore_errors=True)  # no leftovers of an earlier run
     s = browser.Session(chromium, base_url, name)
     yield s
     report = request.node.stash.get(REPORTS, {}).get("call")
@@ -119,28 +123,33 @@ async def signed_in(session: browser.Session, persona, javascript: bool) -> Page
 async def test_coordinator_triages_referrals_and_publishes_the_agenda(session, personas, api, javascript):
     first = await referred(api, personas["police"], "Jane Doe", "1990-03-14")
     second = await referred(api, personas["idva"], "Mary Major", "1982-06-30")
+    third = await referred(api, personas["health"], "Ann Other", "1975-01-09")
     meeting_id = first["meeting_id"]
 
     page = await signed_in(session, personas["coordinator"], javascript)
     await page.get_by_role("link", name="Referrals", exact=True).click()
-    await expect(page.get_by_role("heading", name="Awaiting triage (2)")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Awaiting triage (3)")).to_be_visible()
     await session.look(page, "triage-queue")
 
-    for made in (first, second):
+    for made, decision in ((first, "Accept for the next meeting whose cut-off it met"),
+                           (second, "Accept for the next meeting whose cut-off it met"), (third, "Reject")):
         await page.locator(f'a[href="/referrals/{made["id"]}"]').first.click()
         if made is first:
             await session.look(page, "referral")
-        await page.get_by_label("Accept for the next meeting whose cut-off it met").check()
+        await page.get_by_label(decision, exact=True).check()
+        if decision == "Reject":
+            await page.get_by_label("Reason (needed to reject").fill("Below the threshold: referred to the local service.")
         await page.get_by_role("button", name="Save decision").click()
         await page.wait_for_url("**/referrals")
     await expect(page.get_by_role("heading", name="Awaiting triage (0)")).to_be_visible()
 
-    await page.goto("/")
+    await page.get_by_role("link", name="Home", exact=True).click()
     await page.get_by_role("link", name="Northshire DA MARAC").click()
     await session.look(page, "calendar")
-    await open_meeting(page, meeting_id)
+    meeting = await Meeting.get(id=meeting_id)
+    await page.get_by_role("link", name=meeting.date.strftime("%A %d %B %Y")).click()
     rows = page.locator("table.govuk-table tbody tr")
-    await expect(rows).to_have_count(2)
+    await expect(rows).to_have_count(2)  # the rejected referral is not on it
     top = await rows.first.locator("td").nth(1).inner_text()
     await session.look(page, "agenda-draft")
 
@@ -153,6 +162,7 @@ async def test_coordinator_triages_referrals_and_publishes_the_agenda(session, p
     await session.look(page, "agenda-published")
     assert second["meeting_id"] == meeting_id
     assert (await Meeting.get(id=meeting_id)).status == "published"
+    assert (await Referral.get(id=third["id"])).status == "rejected"
 
 
 # --- journey 2: the chair --------------------------------------------------------------------------
@@ -328,12 +338,16 @@ async def test_agency_user_journey_by_keyboard_alone(session, app, personas, api
     await keys.press("Enter")
     await page.get_by_role("heading", name="Hello, Police").wait_for()
 
-    await browser.tab_to(page, page.get_by_role("link", name="Northshire DA MARAC"))
-    await keys.press("Enter")
-    meeting = await Meeting.get(id=ids["next"])
-    await browser.tab_to(page, page.get_by_role("link", name=meeting.date.strftime("%A %d %B %Y")))
-    await keys.press("Enter")
-    await page.wait_for_url(f"**/meetings/{ids['next']}")
+    async def to_meeting(meeting_id: str) -> None:
+        await browser.tab_to(page, page.get_by_role("link", name="Northshire DA MARAC"))
+        await keys.press("Enter")
+        await page.wait_for_url("**/conferences/*")
+        meeting = await Meeting.get(id=meeting_id)
+        await browser.tab_to(page, page.get_by_role("link", name=meeting.date.strftime("%A %d %B %Y")))
+        await keys.press("Enter")
+        await page.wait_for_url(f"**/meetings/{meeting_id}")
+
+    await to_meeting(ids["next"])
     await browser.tab_to(page, page.get_by_label("Yes"))
     await keys.press("Space")
     await browser.tab_to(page, page.get_by_label("What you will bring"))
@@ -345,8 +359,10 @@ async def test_agency_user_journey_by_keyboard_alone(session, app, personas, api
 
     await browser.tab_to(page, page.get_by_role("link", name="Actions", exact=True))
     await keys.press("Enter")
+    await page.wait_for_url("**/actions")
     await browser.tab_to(page, page.get_by_role("link", name="Police to review the bail conditions."))
     await keys.press("Enter")
+    await page.wait_for_url(f"**/actions/{ids['action']}")
     await browser.tab_to(page, page.get_by_label("Open", exact=True))  # the checked radio takes the focus
     await keys.press("ArrowDown")
     await expect(page.get_by_label("In progress")).to_be_checked()
@@ -357,7 +373,10 @@ async def test_agency_user_journey_by_keyboard_alone(session, app, personas, api
     await expect(page.get_by_text("Update saved.")).to_be_visible()
     assert (await Action.get(id=ids["action"])).status == "in_progress"
 
-    await page.goto(f"/meetings/{ids['held']}")
+    await browser.tab_to(page, page.get_by_role("link", name="Home", exact=True))
+    await keys.press("Enter")
+    await page.get_by_role("heading", name="Hello, Police").wait_for()
+    await to_meeting(ids["held"])
     await browser.tab_to(page, page.get_by_role("link", name="Download your agency's minutes (PDF)"))
     async with page.expect_download() as download:
         await keys.press("Enter")
