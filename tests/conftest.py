@@ -60,6 +60,18 @@ def pytest_collection_modifyitems(config, items):  # noqa: ANN001
                 item.add_marker(skip)
 
 
+REPORTS = pytest.StashKey[dict]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):  # noqa: ANN001, ANN201
+    # Kept on the test item so a fixture's teardown can tell whether its test failed
+    # (the browser tests then save the page's screenshot and HTML).
+    report = yield
+    item.stash.setdefault(REPORTS, {})[report.when] = report
+    return report
+
+
 @pytest.fixture(scope="session")
 async def app():
     settings.override(None)

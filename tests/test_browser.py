@@ -1,0 +1,383 @@
+"""The three journeys of issue 10 in headless Chromium, driven through the pages as people
+live them: a coordinator triaging and publishing, a chair running the meeting, an agency
+user between meetings (also by keyboard alone). Each runs with JavaScript on (every page
+checked by axe-core, at 375 px, for script errors) and off (GOV.UK progressive enhancement:
+everything must still work). Only the state that exists before a journey starts (referrals
+already sent, a meeting already held) is made through the API.
+
+Screenshots of the key pages go to $MARAC_ARTIFACTS (default test-artifacts/browser/), one
+folder per test; a failing test also leaves each open page's screenshot and HTML there.
+Runs with MARAC_TEST_BROWSER=1 (run B of scripts/test).
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pyotp
+import pytest
+from playwright.async_api import Page, expect
+
+from marac.actions.models import Action
+from marac.agencies.auth import today
+from marac.agencies.models import User
+from marac.meetings.models import Meeting
+from marac.referrals.models import Referral
+from tests import browser
+from tests.conftest import REPORTS, dash_body, make_client, session_cookie_for
+from tests.flows import page_post, run_jobs
+
+pytestmark = pytest.mark.browser
+expect.set_options(timeout=10_000)  # a busy CI machine renders PDFs while the page waits
+
+# Long enough to run a note over more than one page of the minutes, with a word that
+# cannot break at a space: the PDF check sees whether any of it is clipped.
+LONG_NOTE = " ".join(["Police will share the bail conditions with the advocate before the hearing."] * 40
+                     + ["Reference:" + "Q" * 150])
+
+
+@pytest.fixture(scope="module")
+async def base_url(app):
+    async with browser.serve(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def chromium():
+    async with browser.chromium() as b:
+        yield b
+
+
+@pytest.fixture
+async def session(request, chromium, base_url):
+    name = request.node.name.replace("[", "-").replace("]", "").replace("/", "-")
+    shutil.rmtree(browser.ARTIFACTS / name, ignore_errors=True)  # no leftovers of an earlier run
+    s = browser.Session(chromium, base_url, name)
+    yield s
+    report = request.node.stash.get(REPORTS, {}).get("call")
+    if report is None or report.failed:
+        await s.dump()
+    await s.close()
+
+
+@pytest.fixture
+async def api(app):
+    async with make_client(app) as c:
+        yield c
+
+
+def referral(name: str, dob: str) -> dict:
+    body = dash_body(received_at=today().isoformat())
+    body["victim"] = {**body["victim"], "name": name, "date_of_birth": dob}
+    return body
+
+
+async def referred(api: httpx.AsyncClient, who, name: str, dob: str) -> dict:  # noqa: ANN001
+    made = await api.post("/api/v1/referrals", json=referral(name, dob), headers=who.bearer)
+    assert made.status_code == 201, made.text
+    return made.json()
+
+
+async def published(api: httpx.AsyncClient, personas, names: list[str]) -> tuple[str, list[str]]:  # noqa: ANN001
+    """Referrals sent by police, accepted and on a published agenda: (meeting id, case ids)."""
+    meeting_id = None
+    for n, name in enumerate(names):
+        made = await referred(api, personas["police"], name, f"199{n}-03-14")
+        meeting_id = made["meeting_id"]
+        decided = await api.post(f"/api/v1/referrals/{made['id']}/decision", json={"decision": "accept"},
+                                 headers=personas["coordinator"].bearer)
+        assert decided.status_code == 200, decided.text
+    answer = await api.post(f"/api/v1/meetings/{meeting_id}/agenda/publish", headers=personas["coordinator"].bearer)
+    assert answer.status_code == 200, answer.text
+    await run_jobs()
+    cases = [i["case_id"] for s in answer.json()["sections"] for i in s["items"] if "case_id" in i]
+    return meeting_id, cases
+
+
+async def open_meeting(page: Page, meeting_id: str) -> None:
+    """From home through the conference's calendar to one meeting, as a user finds it."""
+    await page.goto("/")
+    await page.get_by_role("link", name="Northshire DA MARAC").click()
+    meeting = await Meeting.get(id=meeting_id)
+    await page.get_by_role("link", name=meeting.date.strftime("%A %d %B %Y")).click()
+    await page.wait_for_url(f"**/meetings/{meeting_id}")
+
+
+async def signed_in(session: browser.Session, persona, javascript: bool) -> Page:  # noqa: ANN001
+    page = await session.page(javascript)
+    await page.goto("/login")
+    await session.look(page, "sign-in")
+    await browser.sign_in(page, persona)
+    await session.look(page, "security-code")
+    await browser.enter_code(page, persona)
+    await session.look(page, "home")
+    return page
+
+
+# --- journey 1: the coordinator ------------------------------------------------------------------
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+async def test_coordinator_triages_referrals_and_publishes_the_agenda(session, personas, api, javascript):
+    first = await referred(api, personas["police"], "Jane Doe", "1990-03-14")
+    second = await referred(api, personas["idva"], "Mary Major", "1982-06-30")
+    third = await referred(api, personas["health"], "Ann Other", "1975-01-09")
+    meeting_id = first["meeting_id"]
+
+    page = await signed_in(session, personas["coordinator"], javascript)
+    await page.get_by_role("link", name="Referrals", exact=True).click()
+    await expect(page.get_by_role("heading", name="Awaiting triage (3)")).to_be_visible()
+    await session.look(page, "triage-queue")
+
+    for made, decision in ((first, "Accept for the next meeting whose cut-off it met"),
+                           (second, "Accept for the next meeting whose cut-off it met"), (third, "Reject")):
+        await page.locator(f'a[href="/referrals/{made["id"]}"]').first.click()
+        if made is first:
+            await session.look(page, "referral")
+        await page.get_by_label(decision, exact=True).check()
+        if decision == "Reject":
+            await page.get_by_label("Reason (needed to reject").fill("Below the threshold: referred to the local service.")
+        await page.get_by_role("button", name="Save decision").click()
+        await page.wait_for_url("**/referrals")
+    await expect(page.get_by_role("heading", name="Awaiting triage (0)")).to_be_visible()
+
+    await page.get_by_role("link", name="Home", exact=True).click()
+    await page.get_by_role("link", name="Northshire DA MARAC").click()
+    await session.look(page, "calendar")
+    meeting = await Meeting.get(id=meeting_id)
+    await page.get_by_role("link", name=meeting.date.strftime("%A %d %B %Y")).click()
+    rows = page.locator("table.govuk-table tbody tr")
+    await expect(rows).to_have_count(2)  # the rejected referral is not on it
+    top = await rows.first.locator("td").nth(1).inner_text()
+    await session.look(page, "agenda-draft")
+
+    # Build: the first case moves down, then publish.
+    await rows.first.get_by_role("button", name="Down").click()
+    await expect(rows.nth(1).locator("td").nth(1)).to_have_text(top)
+    await page.get_by_role("button", name="Publish agenda").click()
+    await expect(page.locator(".govuk-summary-list").get_by_text("Published")).to_be_visible()
+    await expect(page.get_by_role("link", name="Run the meeting")).to_be_visible()
+    await session.look(page, "agenda-published")
+    assert second["meeting_id"] == meeting_id
+    assert (await Meeting.get(id=meeting_id)).status == "published"
+    assert (await Referral.get(id=third["id"])).status == "rejected"
+
+
+# --- journey 2: the chair --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas, api, javascript):
+    meeting_id, _ = await published(api, personas, ["Jane Doe"])
+    chair = await signed_in(session, personas["chair"], javascript)
+    await open_meeting(chair, meeting_id)
+    await chair.get_by_role("link", name="Run the meeting").click()
+    await session.look(chair, "run")
+
+    await chair.get_by_role("button", name="Record that it was read").click()
+    await expect(chair.get_by_text("Read at")).to_be_visible()
+    await chair.locator('[id="present.0.agency_id"]').select_option(label="Northshire Police")
+    await chair.locator('[id="present.0.name"]').fill("DS Priya Shah")
+    await chair.locator('[id="present.1.agency_id"]').select_option(label="Northshire IDVA Service")
+    await chair.locator('[id="present.1.name"]').fill("Sam Idva")
+    await chair.locator('[id="apologies.0.agency_id"]').select_option(label="Northshire NHS Trust")
+    await chair.locator('[id="apologies.0.name"]').fill("Dr Lee")
+    await chair.locator('[id="apologies.0.information_sent"]').select_option("yes")
+    await chair.locator('[id="observers.0.name"]').fill("Student social worker")
+    await chair.locator('[id="observers.0.confidentiality_signed"]').select_option("yes")
+    await chair.get_by_role("button", name="Save register").click()
+    await expect(chair.locator('[id="present.0.name"]')).to_have_value("DS Priya Shah")
+    await expect(chair.locator('[id="observers.0.confidentiality_signed"]')).to_have_value("yes")
+
+    await chair.locator('a[href*="/cases/"]').first.click()
+    await session.look(chair, "case")
+    notes = (("all", "All recipients of full minutes", LONG_NOTE),
+             ("restricted", "Only the agencies named below, plus chair and coordinator", "Police-only intelligence note."),
+             ("chair_only", "Chair only: never minuted", "Chair-only remark, never minuted."))
+    for _, choice, text in notes:
+        await chair.get_by_label("Part of the discussion").select_option(label="Agency information")
+        await chair.get_by_label("Note (risks and actions").fill(text)
+        await chair.get_by_label(choice).check()
+        if choice.startswith("Only"):
+            await chair.get_by_role("group", name="Agencies that may read a restricted note").get_by_label(
+                "Northshire Police").check()
+        await chair.get_by_role("button", name="Add note").click()
+        await expect(chair.locator(".marac-pre", has_text=text[:30]).first).to_be_visible()
+    await chair.get_by_label("Owner agency").select_option(label="Northshire Police")
+    await chair.get_by_label("What will be done").fill("Police to serve the restraining order by Friday.")
+    await chair.get_by_role("button", name="Add action").click()
+    await expect(chair.get_by_text("Police to serve the restraining order by Friday.")).to_be_visible()
+    await chair.get_by_label("Heard").check()
+    await chair.get_by_role("button", name="Save decision").click()
+    await expect(chair.get_by_text("Recorded: heard")).to_be_visible()
+    await session.look(chair, "case-decided")
+
+    await chair.get_by_role("link", name="Back to the meeting").click()
+    await chair.get_by_label("Recorded for the full minutes").fill("Next meeting moves to the town hall.")
+    await chair.get_by_role("button", name="Save", exact=True).click()
+    await chair.get_by_role("button", name="Close the meeting").click()
+    await chair.wait_for_url(f"**/meetings/{meeting_id}")
+    await chair.get_by_role("button", name="Approve the minutes").click()
+    await expect(chair.get_by_text("Version 1 approved")).to_be_visible()
+    await session.look(chair, "minutes-approved")
+
+    # The coordinator (already signed in) renders and circulates them.
+    coordinator = await session.page(javascript)
+    await coordinator.context.add_cookies([{"name": name, "value": value, "url": session.base_url}
+                                           for name, value in (await session_cookie_for(personas["coordinator"])).items()])
+    await coordinator.goto(f"/meetings/{meeting_id}")
+    await coordinator.get_by_role("button", name="Render and circulate to every recipient").click()
+    await coordinator.wait_for_url("**/jobs/*")
+    await run_jobs()
+    await coordinator.reload()
+    await expect(coordinator.locator(".govuk-summary-list__value").first).to_have_text("Done")
+    await session.look(coordinator, "minutes-rendered")
+
+    await chair.reload()
+    async with chair.expect_download() as download:
+        await chair.get_by_role("link", name="Download your agency's minutes (PDF)").click()
+    full = session.folder / "minutes-police.pdf"
+    await (await download.value).save_as(full)
+    restricted = session.folder / "minutes-childrens-services.pdf"
+    async with httpx.AsyncClient(base_url=session.base_url) as http:
+        answer = await http.get(f"/api/v1/meetings/{meeting_id}/minutes.pdf", headers=personas["childrens"].bearer)
+    assert answer.status_code == 200, answer.text
+    restricted.write_bytes(answer.content)
+
+    if not javascript:
+        return  # the same documents: checked once, in the run with JavaScript on
+    full_text = " ".join(browser.check_pdf(full))
+    assert len(browser.pdf_pages(full)) > 1  # the long note runs over: every page is checked
+    assert "Police-only intelligence note." in full_text  # police is named on the restricted note
+    assert "Chair-only remark" not in full_text
+    assert "Police will share the bail conditions" in full_text
+    own_actions = " ".join(browser.check_pdf(restricted))
+    assert "Police will share the bail conditions" not in own_actions and "Police-only" not in own_actions
+
+
+# --- journey 3: an agency user between meetings ------------------------------------------------
+
+async def between_meetings(app, api: httpx.AsyncClient, personas) -> dict[str, str]:  # noqa: ANN001
+    """A meeting held, its minutes circulated, a police action overdue; the next agenda published."""
+    chair = personas["chair"]
+    held_id, (case_id,) = await published(api, personas, ["Jane Doe"])
+    action = await api.post(f"/api/v1/meetings/{held_id}/cases/{case_id}/actions", headers=chair.bearer, json={
+        "description": "Police to review the bail conditions.", "owner_agency_id": personas["police"].user.agency_id})
+    assert action.status_code == 201, action.text
+    async with make_client(app) as chair_page:
+        chair_page.cookies.update(await session_cookie_for(chair))
+        answer = await page_post(chair_page, f"/meetings/{held_id}/cases/{case_id}", f"/meetings/{held_id}/cases/{case_id}/decision",
+                                 {"outcome": "heard"})
+        assert answer.status_code == 303, answer.text
+        answer = await page_post(chair_page, f"/meetings/{held_id}/run", f"/meetings/{held_id}/close", {})
+        assert answer.status_code == 303, answer.text
+    assert (await api.post(f"/api/v1/meetings/{held_id}/minutes/approve", headers=chair.bearer)).status_code == 200
+    assert (await api.post(f"/api/v1/meetings/{held_id}/minutes/render", headers=personas["coordinator"].bearer)).status_code == 202
+    await run_jobs()
+    await Action.filter(id=action.json()["id"]).update(due_date=today() - timedelta(days=3))
+    next_id, _ = await published(api, personas, ["Mary Major"])
+    return {"held": held_id, "next": next_id, "action": action.json()["id"]}
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+async def test_agency_user_researches_updates_an_overdue_action_and_downloads_minutes(session, app, personas, api, javascript):
+    ids = await between_meetings(app, api, personas)
+    page = await signed_in(session, personas["police"], javascript)
+
+    await open_meeting(page, ids["next"])
+    await expect(page.get_by_role("heading", name="Research list")).to_be_visible()
+    await expect(page.get_by_text("Mary Major")).to_be_visible()
+    await session.look(page, "research-list")
+    await page.get_by_label("Yes").check()
+    await page.get_by_label("What you will bring").fill("Two call-outs in October.")
+    await page.get_by_role("button", name="Save research").click()
+    await expect(page.get_by_label("What you will bring")).to_have_value("Two call-outs in October.")
+
+    await page.get_by_role("link", name="Actions", exact=True).click()
+    await expect(page.locator(".govuk-tag", has_text="Overdue")).to_be_visible()
+    await session.look(page, "actions")
+    await page.get_by_role("link", name="Police to review the bail conditions.").click()
+    await session.look(page, "action")
+    await page.get_by_label("In progress").check()
+    await page.get_by_label("Update", exact=True).fill("Reviewed with CPS; awaiting the court date.")
+    await page.get_by_role("button", name="Save update").click()
+    await expect(page.get_by_text("Update saved.")).to_be_visible()
+    await expect(page.get_by_text("Reviewed with CPS; awaiting the court date.")).to_be_visible()
+    await session.look(page, "action-updated")
+    assert (await Action.get(id=ids["action"])).status == "in_progress"
+
+    await open_meeting(page, ids["held"])
+    await session.look(page, "minutes")
+    async with page.expect_download() as download:
+        await page.get_by_role("link", name="Download your agency's minutes (PDF)").click()
+    saved = session.folder / "minutes.pdf"
+    await (await download.value).save_as(saved)
+    assert saved.read_bytes().startswith(b"%PDF")
+    assert "Police to review the bail conditions." in " ".join(browser.pdf_pages(saved))
+
+
+async def test_agency_user_journey_by_keyboard_alone(session, app, personas, api):
+    """Journey 3 with Tab, arrows, Space and Enter: no pointer at all."""
+    ids = await between_meetings(app, api, personas)
+    police = personas["police"]
+    page = await session.page()
+    keys = page.keyboard
+    await page.goto("/login")
+    await keys.press("Tab")
+    assert await page.evaluate("document.activeElement.textContent") == "Skip to main content"
+    await browser.tab_to(page, page.get_by_label("E-mail address"))
+    await keys.type(police.email)
+    await browser.tab_to(page, page.get_by_label("Password"))
+    await keys.type(police.password)
+    await keys.press("Enter")
+    await page.wait_for_url("**/login/mfa**")
+    await User.filter(id=police.user.id).update(totp_last_step=0)
+    await browser.tab_to(page, page.get_by_label("Security code"))
+    await keys.type(pyotp.TOTP(police.totp_secret).now())
+    await keys.press("Enter")
+    await page.get_by_role("heading", name="Hello, Police").wait_for()
+
+    async def to_meeting(meeting_id: str) -> None:
+        await browser.tab_to(page, page.get_by_role("link", name="Northshire DA MARAC"))
+        await keys.press("Enter")
+        await page.wait_for_url("**/conferences/*")
+        meeting = await Meeting.get(id=meeting_id)
+        await browser.tab_to(page, page.get_by_role("link", name=meeting.date.strftime("%A %d %B %Y")))
+        await keys.press("Enter")
+        await page.wait_for_url(f"**/meetings/{meeting_id}")
+
+    await to_meeting(ids["next"])
+    await browser.tab_to(page, page.get_by_label("Yes"))
+    await keys.press("Space")
+    await browser.tab_to(page, page.get_by_label("What you will bring"))
+    await keys.type("Known: one call-out.")
+    await browser.tab_to(page, page.get_by_role("button", name="Save research"))
+    await keys.press("Enter")
+    await expect(page.get_by_label("What you will bring")).to_have_value("Known: one call-out.")
+    await expect(page.get_by_label("Yes")).to_be_checked()
+
+    await browser.tab_to(page, page.get_by_role("link", name="Actions", exact=True))
+    await keys.press("Enter")
+    await page.wait_for_url("**/actions")
+    await browser.tab_to(page, page.get_by_role("link", name="Police to review the bail conditions."))
+    await keys.press("Enter")
+    await page.wait_for_url(f"**/actions/{ids['action']}")
+    await browser.tab_to(page, page.get_by_label("Open", exact=True))  # the checked radio takes the focus
+    await keys.press("ArrowDown")
+    await expect(page.get_by_label("In progress")).to_be_checked()
+    await browser.tab_to(page, page.get_by_label("Update", exact=True))
+    await keys.type("Chased by phone.")
+    await browser.tab_to(page, page.get_by_role("button", name="Save update"))
+    await keys.press("Enter")
+    await expect(page.get_by_text("Update saved.")).to_be_visible()
+    assert (await Action.get(id=ids["action"])).status == "in_progress"
+
+    await browser.tab_to(page, page.get_by_role("link", name="Home", exact=True))
+    await keys.press("Enter")
+    await page.get_by_role("heading", name="Hello, Police").wait_for()
+    await to_meeting(ids["held"])
+    await browser.tab_to(page, page.get_by_role("link", name="Download your agency's minutes (PDF)"))
+    async with page.expect_download() as download:
+        await keys.press("Enter")
+    assert Path(await (await download.value).path()).read_bytes().startswith(b"%PDF")
