@@ -160,6 +160,13 @@ async def test_coordinator_triages_referrals_and_publishes_the_agenda(session, p
     await expect(page.locator(".govuk-summary-list").get_by_text("Published")).to_be_visible()
     await expect(page.get_by_role("link", name="Run the meeting")).to_be_visible()
     await session.look(page, "agenda-published")
+
+    # The coordinator's own overview pages: the dashboard and the quarter's figures.
+    await page.get_by_role("link", name="Dashboard").first.click()
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("Dashboard")
+    await session.look(page, "dashboard")
+    await page.get_by_role("link", name="Reports").first.click()
+    await session.look(page, "reports")
     assert second["meeting_id"] == meeting_id
     assert (await Meeting.get(id=meeting_id)).status == "published"
     assert (await Referral.get(id=third["id"])).status == "rejected"
