@@ -37,16 +37,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from arq.worker import run_worker
-
-    from marac.jobs.queue import redis_settings
-    from marac.jobs.worker import WorkerSettings
+    from marac.jobs import worker
 
     if not settings.get().redis_url:
         print("marac worker needs MARAC_REDIS_URL; without it jobs run inside the web process.", file=sys.stderr)
         return 2
-    run_worker(WorkerSettings, redis_settings=redis_settings())  # type: ignore[arg-type]
-    return 0
+    return worker.run()
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

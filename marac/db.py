@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
 
@@ -52,6 +53,32 @@ for _name in ("tortoise.db_client", "aiosqlite"):
     logging.getLogger(_name).addFilter(WithholdQueryValues())
 
 
+# What a lost or refused database connection raises, as opposed to a bad query: the socket's
+# OSError (refused, reset, no such host, timeout) while (re)connecting, and asyncpg's errors
+# for a connection that died under a query (class 08), a server stopping or starting (57),
+# and its client-state errors when a connection is lost mid-operation (asyncpg then drops
+# that connection from the pool).
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means the database cannot be reached now (a retry later may succeed),
+    rather than a fault in the query."""
+    if isinstance(exc, asyncpg.exceptions.QueryCanceledError):
+        return False  # a statement timeout: the query, not the server
+    if isinstance(exc, asyncpg.exceptions.InterfaceError):
+        # Also raised for misuse; only a closed connection (a rollback or release after
+        # the server went away) means an outage.
+        return "connection is closed" in str(exc)
+    return isinstance(exc, UNAVAILABLE)
+
+
 def tortoise_config(settings: Settings | None = None) -> dict[str, Any]:
     settings = settings or settings_module.get()
     url = settings.database_url
@@ -66,6 +93,8 @@ def tortoise_config(settings: Settings | None = None) -> dict[str, Any]:
         # survive a power cut.
         connection["credentials"].setdefault("journal_mode", "WAL")
         connection["credentials"].setdefault("synchronous", "FULL")
+    else:
+        connection["credentials"]["maxsize"] = settings.database_pool_size
     return {
         "connections": {"default": connection},
         "apps": {

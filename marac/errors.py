@@ -46,3 +46,8 @@ class StaleVersion(DomainError):
 
 class Throttled(DomainError):
     code = "throttled"
+
+
+class JobFailure(Exception):
+    """A background job's failure told to the person who started it, on the job page: its
+    text is written for people and must carry no personal data."""

@@ -46,6 +46,13 @@ class Settings:
     # is stopped and the job fails (and is retried); past the memory the process dies.
     render_timeout_seconds: int = 120
     render_memory_mb: int = 1024
+    # arq's job_timeout: a job running longer is stopped and failed; a job whose worker died
+    # is picked up again this long (plus 10 s) after it started. Above the longest render.
+    job_timeout_seconds: int = 300
+    # Jobs one worker runs at once (arq's max_jobs); renders also queue for the render processes.
+    worker_concurrency: int = 10
+    # Connections each web or worker process keeps to PostgreSQL at most (asyncpg pool).
+    database_pool_size: int = 5
     # PostgreSQL role the web and worker processes connect as; `marac migrate` (run as the
     # owner) grants it what the service needs and no UPDATE/DELETE on the audit tables.
     app_role: str | None = None
@@ -114,14 +121,17 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
     if "@" not in mail_from or any(c in mail_from for c in "\r\n"):
         raise SettingsError("MARAC_MAIL_FROM must be an e-mail address")
 
-    render_limits = {}
+    limits = {}
     for name, field_name, minimum in (("MARAC_RENDER_TIMEOUT", "render_timeout_seconds", 1),
-                                      ("MARAC_RENDER_MEMORY_MB", "render_memory_mb", 256)):
+                                      ("MARAC_RENDER_MEMORY_MB", "render_memory_mb", 256),
+                                      ("MARAC_JOB_TIMEOUT", "job_timeout_seconds", 1),
+                                      ("MARAC_WORKER_CONCURRENCY", "worker_concurrency", 1),
+                                      ("MARAC_DATABASE_POOL_SIZE", "database_pool_size", 1)):
         raw = env_vars.get(name)
         if raw:
             if not raw.isdigit() or int(raw) < minimum:
                 raise SettingsError(f"{name} must be a whole number, at least {minimum}")
-            render_limits[field_name] = int(raw)
+            limits[field_name] = int(raw)
 
     data_keys = _data_keys(env_vars)
     if not data_keys:
@@ -150,7 +160,7 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
         mail_from=mail_from,
         data_keys=data_keys,
         app_role=app_role,
-        **render_limits,
+        **limits,
     )
 
 

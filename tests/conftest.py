@@ -164,6 +164,11 @@ PERSONAS = [
 
 @pytest.fixture
 async def personas(app) -> dict[str, Persona]:
+    return await create_personas()
+
+
+async def create_personas() -> dict[str, Persona]:
+    """The personas in the database Tortoise is connected to (a fault test seeds its own server with them)."""
     agencies: dict[str, Agency] = {}
     members: dict[str, str] = {}
     for _, name, kind, tier, _ in PERSONAS:

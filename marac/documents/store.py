@@ -7,6 +7,7 @@ a file changed or swapped on disk is refused rather than sent.
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import os
 import re
@@ -22,6 +23,7 @@ from tortoise.exceptions import IntegrityError
 
 from marac import settings
 from marac.documents.models import DOCUMENT_KINDS, Document
+from marac.errors import JobFailure
 
 # Printed references only: a subject access export is not a stored Document.
 KIND_CODES = {"agenda": "AG", "minutes": "MN", "subject_access": "SA", "quarterly": "QR"}
@@ -30,6 +32,14 @@ FILE_NAME = re.compile(r"[0-9a-f]{32}\.pdf")
 
 class DocumentCorrupt(RuntimeError):
     """A stored file is missing, or does not match the hash recorded when it was written."""
+
+
+class StoreFull(JobFailure):
+    """No space (or quota) left in the document store: nothing of the document was kept."""
+
+    def __init__(self) -> None:
+        super().__init__("The document store is full, so the documents could not be saved. "
+                         "Ask your system administrator to free space, then request them again.")
 
 
 def new_reference(kind: str, meeting_date: date) -> str:
@@ -69,19 +79,29 @@ def unseal(file_name: str, sealed: bytes) -> bytes:
 
 
 def _write(path: Path, data: bytes) -> None:
+    """All of `data` at `path`, or nothing there: written to a temporary name in the same
+    directory, synced, then renamed (and the rename synced) before the row points to it."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    # O_EXCL and 0o600 from the start: the file is never readable by others, not even
-    # between creation and a later chmod.
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
+        # O_EXCL and 0o600 from the start: the file is never readable by others, not even
+        # between creation and a later chmod.
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as file:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp, path)
-    except BaseException:
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except BaseException as error:
         temp.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)  # a fresh random name: only ever this call's file
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StoreFull() from error
         raise
 
 

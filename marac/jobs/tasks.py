@@ -13,6 +13,7 @@ from typing import Any
 
 from marac.actions import reminders
 from marac.agencies import auth
+from marac.errors import JobFailure
 from marac.jobs.models import Job
 
 log = logging.getLogger("marac.jobs")
@@ -159,6 +160,15 @@ TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
 }
 
 
+def describe(exc: BaseException) -> str:
+    """What the job page says about a failure: a JobFailure's own words, else only the
+    exception's type (its text may hold personal data). Renders run in task groups, so the
+    cause may sit inside an ExceptionGroup."""
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return str(exc) if isinstance(exc, JobFailure) else type(exc).__name__
+
+
 async def run(name: str, job_id: str | None, **ids: str) -> None:
     """Run one task, keeping its Job row (what /api/v1/jobs/{id} reports) up to date."""
     if job_id:
@@ -170,9 +180,10 @@ async def run(name: str, job_id: str | None, **ids: str) -> None:
     try:
         await task(**arguments)
     except Exception as exc:
-        log.error("job %s %s failed: %s", name, job_id, type(exc).__name__)
+        error = describe(exc)
+        log.error("job %s %s failed: %s", name, job_id, error)
         if job_id:
-            await Job.filter(id=job_id).update(status="failed", error=f"{type(exc).__name__}")
+            await Job.filter(id=job_id).update(status="failed", error=error[:500])
         raise
     if job_id:
         await Job.filter(id=job_id).update(status="done", progress=100)

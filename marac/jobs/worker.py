@@ -1,25 +1,27 @@
-"""The arq worker: `marac worker`. Holds the Tortoise context it opened and closes that one."""
+"""The arq worker: `marac worker`, supervised.
+
+arq 0.28's worker stops when it loses Redis (a restart, a failover). `run()` keeps one
+process going: it opens the database and render processes once, runs an arq worker, and
+when that worker loses Redis starts a new one with backoff, until SIGTERM or SIGINT.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
 from typing import Any
 
 from arq import cron
-from arq.worker import func
+from arq.worker import Worker, create_worker, func
 
-from marac import db
+from marac import db, settings
 from marac.documents import pool
 from marac.governance.retention import RUN_AT as RETENTION_AT
 from marac.jobs import queue, tasks
 
-
-async def startup(ctx: dict[str, Any]) -> None:
-    ctx["tortoise"] = await db.init()
-
-
-async def shutdown(ctx: dict[str, Any]) -> None:
-    pool.shutdown()
-    await db.close()
+log = logging.getLogger("marac.worker")
+RETRY_FIRST, RETRY_MAX = 1.0, 30.0  # seconds between attempts to reach Redis again
 
 
 def _arq_function(name: str):  # noqa: ANN202
@@ -65,12 +67,80 @@ class WorkerSettings:
         # Every five minutes: break-glass grants that ran out get their end recorded.
         cron(_break_glass_sweep, minute=set(range(2, 60, 5)), run_at_startup=False),
     ]
-    on_startup = startup
-    on_shutdown = shutdown
     job_serializer = staticmethod(queue.serialize)
     job_deserializer = staticmethod(queue.deserialize)
     max_tries = 3
 
-    @staticmethod
-    def redis_settings_factory():  # noqa: ANN205
-        return queue.redis_settings()
+
+def run() -> int:
+    """`marac worker`: exits 0 on SIGTERM or SIGINT, never because Redis went away."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(_supervise())
+    return 0
+
+
+async def _supervise() -> None:
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    config = settings.get()
+    await db.init()
+    delay = RETRY_FIRST
+    try:
+        while not stopping.is_set():
+            worker = create_worker(
+                WorkerSettings, redis_settings=queue.redis_settings(), handle_signals=False,  # type: ignore[arg-type]
+                job_timeout=config.job_timeout_seconds, max_jobs=config.worker_concurrency,
+            )
+            started = loop.time()
+            main = asyncio.create_task(worker.async_run())
+            stop = asyncio.create_task(stopping.wait())
+            await asyncio.wait({main, stop}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            if stopping.is_set():
+                main.cancel()
+                await asyncio.gather(main, return_exceptions=True)
+                await _close(worker)
+                break
+            if loop.time() - started > RETRY_MAX:
+                delay = RETRY_FIRST  # it had been working: a new outage starts from a short wait
+            # The exception's type only: its text can carry the Redis address.
+            error = None if main.cancelled() else main.exception()
+            log.warning("worker stopped (%s); starting it again in %.0f s", type(error).__name__ if error else "no error", delay)
+            await _abandon(worker, stopping)
+            try:
+                await asyncio.wait_for(stopping.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+            delay = min(delay * 2, RETRY_MAX)
+    finally:
+        pool.shutdown()
+        await db.close()
+
+
+async def _close(worker: Worker) -> None:
+    """A clean stop with Redis up: arq cancels running jobs (they are retried) and says goodbye."""
+    try:
+        await worker.close()
+    except Exception as error:  # Redis may be gone too: nothing more to tell it
+        log.warning("worker stopped without reaching Redis (%s)", type(error).__name__)
+
+
+async def _abandon(worker: Worker, stopping: asyncio.Event) -> None:
+    """Redis is gone: let running jobs finish their database work (what they could not
+    report, the reconciler or arq's retry after the job timeout picks up) unless we are
+    told to stop, then drop the connections."""
+    running = list(worker.tasks.values())
+    if running:
+        finished = asyncio.gather(*running, return_exceptions=True)
+        stop = asyncio.create_task(stopping.wait())
+        await asyncio.wait({finished, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not finished.done():
+            finished.cancel()  # SIGTERM meanwhile: the jobs are retried after their timeout
+            await asyncio.gather(finished, return_exceptions=True)
+    try:
+        await worker.pool.aclose(close_connection_pool=True)
+    except Exception:  # noqa: S110 - the connections are broken already; dropping them is all that is left
+        pass

@@ -93,6 +93,7 @@ def create_app() -> Starlette:
         exception_handlers={
             HTTPException: errors.http_exception,
             BodyTooLarge: errors.too_large,
+            **{kind: errors.database_unavailable for kind in db.UNAVAILABLE},
             Exception: errors.server_error,
         },
         lifespan=lifespan,

@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from marac import db
 from marac.web.templating import render
 
 log = logging.getLogger("marac.web")
@@ -24,7 +25,11 @@ TITLES = {
     413: "That is too large",
     429: "Too many attempts",
     500: "Sorry, there is a problem with the service",
+    503: "Sorry, the service is unavailable",
 }
+# Not "nothing was saved": the connection can drop after a commit, before the answer.
+UNAVAILABLE_MESSAGE = ("The service cannot reach its database just now. Try again in a few minutes, "
+                       "and check whether a change you were making was saved.")
 
 
 def api_error(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> JSONResponse:
@@ -51,6 +56,22 @@ async def too_large(request: Request, exc: Exception) -> Response:
     if _is_api(request):
         return api_error(413, "too_large", "The request body is larger than 1 MiB")
     return error_page(request, 413, detail="The request body is larger than 1 MiB.")
+
+
+async def database_unavailable(request: Request, exc: Exception) -> Response:
+    """503 while the database is down or restarting: the pool reconnects by itself on a
+    later request, so the same process serves again once the database is back."""
+    if not db.unavailable(exc):
+        raise exc  # not an outage: the 500 handler answers and logs it
+    request_id = request.scope.get("state", {}).get("request_id")
+    route = getattr(request.scope.get("route"), "path", "?")
+    log.warning("database unavailable (%s) on %s %s request_id=%s", type(exc).__name__, request.method, route, request_id)
+    if _is_api(request):
+        response: Response = api_error(503, "database_unavailable", UNAVAILABLE_MESSAGE)
+    else:
+        response = error_page(request, 503, detail=UNAVAILABLE_MESSAGE)
+    response.headers["Retry-After"] = "30"
+    return response
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
