@@ -29,6 +29,7 @@ ERROR_STATUSES = {
     "400": "Malformed JSON", "401": "Missing or bad bearer token", "403": "The caller's role may not do this",
     "404": "Not found, or not entitled", "409": "Not possible in the record's current state",
     "413": "Body larger than 1 MiB", "422": "Validation failed", "429": "Too many attempts",
+    "503": "The database cannot be reached just now (code database_unavailable, Retry-After given)",
 }
 
 
