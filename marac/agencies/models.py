@@ -65,7 +65,7 @@ class Conference(Model):
     # population (unknown until someone sets it); the repeat rate is compared with a benchmark
     # in percent (32: the national actual the domain brief quotes).
     adult_female_population = fields.IntField(null=True)
-    repeat_rate_benchmark = fields.IntField(default=32)
+    repeat_rate_benchmark = fields.IntField(default=32, db_default=32)  # db_default: existing rows get it too
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

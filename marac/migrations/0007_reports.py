@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Conference',
             name='repeat_rate_benchmark',
-            field=fields.IntField(default=32),
+            field=fields.IntField(default=32, db_default=32),
         ),
         ops.AddIndex(
             model_name='ReferralPerson',
