@@ -51,6 +51,8 @@ class ActionUpdate(Model):
     class Meta:
         table = "action_update"
         ordering = ["id"]
+        # An action's history is read with the action (every PATCH): never a scan of all updates.
+        indexes = (("action_id", "id"),)
 
 
 class ActionReview(Model):
