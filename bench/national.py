@@ -188,13 +188,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+SERVER_LOG = Path(tempfile.gettempdir()) / f"bench-server-{os.getpid()}.log"
+
+
 def serve(app: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    """uvicorn with uvloop and httptools, one worker, as `marac serve` runs it."""
+    """uvicorn with uvloop and httptools, one worker, as `marac serve` runs it. Its log goes
+    to SERVER_LOG: wrk drops its connections mid-request when time is up, and each of those
+    leaves a ClientDisconnect traceback there."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
          "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env={**os.environ, **env})
+        cwd=ROOT, env={**os.environ, **env}, stdout=SERVER_LOG.open("a"), stderr=subprocess.STDOUT)
     for _ in range(200):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
@@ -259,6 +264,11 @@ async def http(ctx: Context) -> None:
         marac.terminate()
         marac.wait()
         patch_file.unlink()
+    log = SERVER_LOG.read_text() if SERVER_LOG.exists() else ""
+    SERVER_LOG.unlink(missing_ok=True)
+    errors = [line for line in log.splitlines() if line.startswith("unhandled ") and "ClientDisconnect" not in line]
+    if errors:
+        ctx.problems.append(f"server errors during the HTTP runs: {errors[:5]}")
     one = runs["one"]["rps"]
     ctx.results["http"] = {k: v["rps"] for k, v in runs.items()} | {f"{k}_p99": v["p99"] for k, v in runs.items()}
     print(f"\n2. HTTP on loopback: wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{WRK_SECONDS}s (after {WRK_WARMUP} s warm-up); "
