@@ -263,9 +263,11 @@ def case_label(action: Action) -> str:
     return agenda.label(action.meeting, action.item)
 
 
-async def get_action(viewer: Viewer, action_id: str) -> tuple[Action, str]:
-    """(action, 'update' or 'see'); 404 when the caller may not see it."""
-    action = await Action.get_or_none(id=action_id).prefetch_related("owner_agency", "item", "meeting", "updates")
+async def get_action(viewer: Viewer, action_id: str, history: bool = True) -> tuple[Action, str]:
+    """(action, 'update' or 'see'); 404 when the caller may not see it. `history` also reads
+    its updates (the action's page shows them; an update does not need them)."""
+    related = ("owner_agency", "item", "meeting", "updates") if history else ("owner_agency", "item", "meeting")
+    action = await Action.get_or_none(id=action_id).prefetch_related(*related)
     rights = await access.action_access(viewer, action.conference_id, action.owner_agency_id) if action else "none"
     if action is None or rights == "none":
         raise NotFound("Action not found")
@@ -273,7 +275,7 @@ async def get_action(viewer: Viewer, action_id: str) -> tuple[Action, str]:
 
 
 async def update_action(viewer: Viewer, action_id: str, expected_version: int | None, status: str | None, text: str) -> Action:
-    action, rights = await get_action(viewer, action_id)
+    action, rights = await get_action(viewer, action_id, history=False)
     if rights != "update":
         raise AccessDenied("Only the owner agency, the chair and the coordinator update this action")
     new_status = status or action.status
@@ -299,7 +301,7 @@ async def update_action(viewer: Viewer, action_id: str, expected_version: int | 
         await ActionUpdate.create(action_id=action.id, status=new_status, text=text, version=expected_version + 1,
                                   user_id=viewer.user_id, agency_id=viewer.agency_id, using_db=conn)
         await _audit(viewer, "action.update", "action", action.id, action.conference_id, conn)
-    # The row as written, without reading it all again; `updates` stays as it was read.
+    # The row as written, without reading it again.
     action.status, action.version, action.updated_at = new_status, expected_version + 1, at
     return action
 
