@@ -33,7 +33,9 @@ class Action(SealedModel):
 
     class Meta:
         table = "action"
-        indexes = (("owner_agency_id", "status", "due_date"), ("conference_id", "status", "due_date"))
+        # item_id: deleting an agenda item checks its actions (RESTRICT); without it every
+        # agenda rebuild that drops a case read all actions of every conference.
+        indexes = (("owner_agency_id", "status", "due_date"), ("conference_id", "status", "due_date"), ("item_id",))
         ordering = ["due_date", "created_at"]
 
 
@@ -84,6 +86,8 @@ class Note(SealedModel):
     class Meta:
         table = "note"
         ordering = ["created_at"]
+        # The minutes read one meeting's notes through its cases; a deleted case cascades here.
+        indexes = (("item_id", "created_at"),)
 
 
 class Attendance(Model):
