@@ -96,8 +96,8 @@ async def explain(conn: asyncpg.Connection, title: str, statements: list[tuple[s
         finally:
             await transaction.rollback()
         print(f"-- {sql if len(sql) < 240 else sql[:240] + ' ...'}")
-        for line in plan:
-            print(f"     {line}")
+        for line in plan:  # key lists of hundreds of ids cut short
+            print(f"     {line if len(line) < 300 else line[:300] + ' ...'}")
         for table in re.findall(r"Seq Scan on (\w+)", "\n".join(plan)):
             # A table the generator leaves (almost) empty, such as action_review, holds no history here.
             rows = await conn.fetchval("SELECT reltuples FROM pg_class WHERE relname = $1", table)
