@@ -34,7 +34,10 @@ class Action(SealedModel):
     class Meta:
         table = "action"
         # The quarterly figures read the actions agreed at a quarter's meetings (meeting_id).
-        indexes = (("owner_agency_id", "status", "due_date"), ("conference_id", "status", "due_date"), ("meeting_id", "status"))
+        # item_id: deleting an agenda item checks its actions (RESTRICT); without it every
+        # agenda rebuild that drops a case read all actions of every conference.
+        indexes = (("owner_agency_id", "status", "due_date"), ("conference_id", "status", "due_date"), ("meeting_id", "status"),
+                   ("item_id",))
         ordering = ["due_date", "created_at"]
 
 
@@ -52,8 +55,9 @@ class ActionUpdate(Model):
     class Meta:
         table = "action_update"
         ordering = ["id"]
-        # An action's history, and when it was done (quarterly figures: on time or late).
-        indexes = (("action_id", "status"),)
+        # An action's history is read with the action (every PATCH): never a scan of all updates;
+        # when it was done (quarterly figures: on time or late).
+        indexes = (("action_id", "id"), ("action_id", "status"))
 
 
 class ActionReview(Model):
@@ -85,6 +89,8 @@ class Note(SealedModel):
     class Meta:
         table = "note"
         ordering = ["created_at"]
+        # The minutes read one meeting's notes through its cases; a deleted case cascades here.
+        indexes = (("item_id", "created_at"),)
 
 
 class Attendance(Model):

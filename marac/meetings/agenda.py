@@ -77,10 +77,13 @@ async def agenda_meeting(viewer: Viewer, meeting_id: str) -> Meeting:
 async def _eligible(meeting: Meeting) -> list[Referral]:
     """Accepted referrals received by the cut-off that no earlier, live meeting has taken.
     Only referrals not yet heard are read: never the conference's history."""
-    return await Referral.filter(
-        Q(meeting_id__isnull=True) | Q(meeting_id=meeting.id) | Q(meeting__date__gt=meeting.date) | Q(meeting__status="cancelled"),
-        conference_id=meeting.conference_id, status="accepted", received_at__lte=meeting.cut_off,
-    )
+    pool = await Referral.filter(conference_id=meeting.conference_id, status="accepted", received_at__lte=meeting.cut_off)
+    # The meetings holding some of them, by primary key: a join here let PostgreSQL hash
+    # every conference's meetings.
+    elsewhere = {r.meeting_id for r in pool if r.meeting_id and r.meeting_id != meeting.id}
+    taken = set(await Meeting.filter(id__in=list(elsewhere), date__lte=meeting.date).exclude(status="cancelled").values_list(
+        "id", flat=True)) if elsewhere else set()
+    return [r for r in pool if r.meeting_id not in taken]
 
 
 async def _lapsed(meeting: Meeting, previous: Meeting | None) -> list[Referral]:
@@ -242,8 +245,10 @@ async def outstanding_actions(meeting: Meeting) -> list:
     Reads the conference's open actions only (indexed on conference, status, due date)."""
     from marac.actions.models import Action
 
-    return await Action.filter(conference_id=meeting.conference_id, meeting__date__lt=meeting.date,
-                               due_date__lt=meeting.date).exclude(status="done").prefetch_related(
+    # A due date is never before its meeting, so these are all of earlier meetings: no join
+    # with meeting (which let PostgreSQL read every conference's meetings).
+    return await Action.filter(conference_id=meeting.conference_id, due_date__lt=meeting.date).exclude(
+        status="done").prefetch_related(
         "owner_agency", "item", "meeting", "reviews").order_by("due_date")
 
 
