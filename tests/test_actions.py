@@ -215,3 +215,27 @@ async def test_an_action_with_no_owner_chosen_is_refused_on_the_page(app, client
         assert answer.status_code == 400 and "The owner must be a member agency" in answer.text
         assert "Someone to do something by Friday" in answer.text  # what was typed is kept
     assert await Action.all().count() == 0
+
+
+async def test_the_action_list_pages_by_due_date_and_every_action_comes_once(client, personas):
+    meeting, case_id = await live_case(client, personas)
+    # 120 actions, many due the same day (ties in due date and even in creation time are broken by id).
+    due = [meeting.date + timedelta(days=14 + n % 3) for n in range(120)]
+    made = [(await agree(client, personas, meeting, case_id, due_date=d.isoformat()))["id"] for d in due]
+    same_moment = await Action.filter(id__in=made[:10]).first()
+    await Action.filter(id__in=made[:10]).update(created_at=same_moment.created_at)
+    seen, cursor, pages = [], None, 0
+    while True:
+        url = "/api/v1/actions?status=all" + (f"&cursor={cursor}" if cursor else "")
+        body = (await client.get(url, headers=personas["health"].bearer)).json()
+        pages += 1
+        assert len(body["items"]) <= 50
+        seen += body["items"]
+        cursor = body["next"]
+        if cursor is None:
+            break
+    assert pages == 3 and sorted(a["id"] for a in seen) == sorted(made)
+    assert [a["due_date"] for a in seen] == sorted(a["due_date"] for a in seen)
+    for bad in ("2026-13-01.1.%s" % ("0" * 32), "nonsense", "9999-12-31.999999999999999999.%s" % ("0" * 32)):
+        refused = await client.get(f"/api/v1/actions?cursor={bad}", headers=personas["health"].bearer)
+        assert refused.status_code == 422 and "cursor" in refused.json()["error"]["fields"], bad

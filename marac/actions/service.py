@@ -17,8 +17,10 @@ Rules (domain brief "The meeting", "Actions"; issue 5):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
+from tortoise.expressions import Q
+from tortoise.query_utils import Prefetch
 from tortoise.transactions import in_transaction
 
 from marac.actions.models import ACTION_STATUSES, CLOSED, UNDONE, VISIBILITIES, Action, ActionReview, ActionUpdate, Attendance, Note
@@ -243,10 +245,18 @@ FILTERS = ("open", "overdue", "due_this_week", "all")
 OPEN = [status for status in ACTION_STATUSES if status not in CLOSED]
 
 
+@dataclass(frozen=True)
+class After:
+    """Where a page of actions ended: its last action's place in (due_date, created_at, id) order."""
+    due_date: date
+    created_at: datetime
+    id: str
+
+
 async def list_actions(viewer: Viewer, which: str, today: date, conference_id: str | None = None,
-                       owner_agency_id: str | None = None) -> list[Action]:
-    """The caller's actions by state; a conference or owner agency only narrows what
-    action_filter already lets them see."""
+                       owner_agency_id: str | None = None, after: After | None = None, limit: int = 500) -> list[Action]:
+    """The caller's actions by state, by due date; a conference or owner agency only narrows
+    what action_filter already lets them see. `after` and `limit` page through them."""
     if which not in FILTERS:
         raise RuleViolation("Unknown filter", {"status": f"Choose one of: {', '.join(FILTERS)}"})
     query = Action.filter(access.action_filter(viewer))
@@ -262,7 +272,15 @@ async def list_actions(viewer: Viewer, which: str, today: date, conference_id: s
         query = query.filter(due_date__lt=today)
     if which == "due_this_week":
         query = query.filter(due_date__gte=today, due_date__lte=today + timedelta(days=7))
-    return await query.prefetch_related("owner_agency", "item", "meeting").order_by("due_date", "created_at").limit(500)
+    if after is not None:
+        query = query.filter(
+            Q(due_date__gt=after.due_date)
+            | Q(due_date=after.due_date, created_at__gt=after.created_at)
+            | Q(due_date=after.due_date, created_at=after.created_at, id__gt=after.id)
+        )
+    # A label needs the meeting's date only: its sealed agenda snapshot is never opened here.
+    meetings = Prefetch("meeting", queryset=Meeting.all().only("id", "date"))
+    return await query.prefetch_related("owner_agency", "item", meetings).order_by("due_date", "created_at", "id").limit(limit)
 
 
 def case_label(action: Action) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -124,14 +125,42 @@ async def create_action(request: Request, caller: Caller, body: ActionIn) -> Act
     return action_out((await service.get_action(caller.viewer, action.id))[0])
 
 
+ACTIONS_PAGE = 50
+# The last action of a page: its due date, creation time (microseconds since 1970) and id.
+ACTIONS_CURSOR_RE = re.compile(r"(\d{4}-\d{2}-\d{2})\.(\d{1,18})\.([0-9a-f]{32})")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _cursor(action: Action) -> str:
+    micros = (action.created_at - EPOCH) // timedelta(microseconds=1)
+    return f"{action.due_date.isoformat()}.{micros}.{action.id}"
+
+
+def _after(cursor: str | None) -> service.After | None:
+    if cursor is None:
+        return None
+    found = ACTIONS_CURSOR_RE.fullmatch(cursor)
+    try:
+        due = date.fromisoformat(found.group(1)) if found else None
+        created = EPOCH + timedelta(microseconds=int(found.group(2))) if found else None
+    except (ValueError, OverflowError):
+        due = None
+    if due is None or created is None:
+        raise RuleViolation("Bad cursor", {"cursor": "Use the next value of the previous page"})
+    return service.After(due, created, found.group(3))
+
+
 @api("coordinator", "chair", "member", response=ActionList, params=[
     query("status", {"type": "string", "enum": list(service.FILTERS), "default": "open"}, "Which actions"),
+    query("cursor", {"type": "string", "pattern": f"^{ACTIONS_CURSOR_RE.pattern}$"}, "The next value of the previous page"),
 ])
 async def list_actions(request: Request, caller: Caller) -> ActionList:
-    """The caller agency's actions (chair and coordinator: all of their conferences'), by due date.
-    status: open (default), overdue, due_this_week or all."""
-    actions = await service.list_actions(caller.viewer, request.query_params.get("status", "open"), today())
-    return ActionList(items=[action_out(a) for a in actions])
+    """The caller agency's actions (chair and coordinator: all of their conferences'), by due date,
+    50 a page. status: open (default), overdue, due_this_week or all."""
+    actions = await service.list_actions(caller.viewer, request.query_params.get("status", "open"), today(),
+                                         after=_after(request.query_params.get("cursor")), limit=ACTIONS_PAGE + 1)
+    page = actions[:ACTIONS_PAGE]
+    return ActionList(items=[action_out(a) for a in page], next=_cursor(page[-1]) if len(actions) > ACTIONS_PAGE else None)
 
 
 def if_match(request: Request) -> int | None:
