@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from tortoise.expressions import Q
-from tortoise.query_utils import Prefetch
 from tortoise.transactions import in_transaction
 
 from marac.actions.models import ACTION_STATUSES, CLOSED, UNDONE, VISIBILITIES, Action, ActionReview, ActionUpdate, Attendance, Note
@@ -254,9 +253,11 @@ class After:
 
 
 async def list_actions(viewer: Viewer, which: str, today: date, conference_id: str | None = None,
-                       owner_agency_id: str | None = None, after: After | None = None, limit: int = 500) -> list[Action]:
+                       owner_agency_id: str | None = None, after: After | None = None, limit: int = 500,
+                       with_agency: bool = True) -> list[Action]:
     """The caller's actions by state, by due date; a conference or owner agency only narrows
-    what action_filter already lets them see. `after` and `limit` page through them."""
+    what action_filter already lets them see. `after` and `limit` page through them;
+    `with_agency` loads each owner agency (the page names it; the API gives its id)."""
     if which not in FILTERS:
         raise RuleViolation("Unknown filter", {"status": f"Choose one of: {', '.join(FILTERS)}"})
     query = Action.filter(access.action_filter(viewer))
@@ -278,9 +279,17 @@ async def list_actions(viewer: Viewer, which: str, today: date, conference_id: s
             | Q(due_date=after.due_date, created_at__gt=after.created_at)
             | Q(due_date=after.due_date, created_at=after.created_at, id__gt=after.id)
         )
-    # A label needs the meeting's date only: its sealed agenda snapshot is never opened here.
-    meetings = Prefetch("meeting", queryset=Meeting.all().only("id", "date"))
-    return await query.prefetch_related("owner_agency", "item", meetings).order_by("due_date", "created_at", "id").limit(limit)
+    if with_agency:
+        query = query.prefetch_related("owner_agency")
+    return await query.order_by("due_date", "created_at", "id").limit(limit)
+
+
+async def case_labels(actions: list[Action]) -> dict[str, str]:
+    """Each listed action's case label (by action id), from one query of plain columns: the
+    case's number and its meeting's date, never the meeting's sealed agenda snapshot."""
+    rows = await AgendaItem.filter(id__in={a.item_id for a in actions}).values_list("id", "number", "meeting__date")
+    by_item = {item_id: agenda.label_of(day, number) for item_id, number, day in rows}
+    return {a.id: by_item[a.item_id] for a in actions}
 
 
 def case_label(action: Action) -> str:

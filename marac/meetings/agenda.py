@@ -53,8 +53,12 @@ def priority(referral: Referral) -> tuple:
 
 
 def label(meeting: Meeting, item: AgendaItem) -> str:
+    return label_of(meeting.date, item.number)
+
+
+def label_of(meeting_date: date, number: int) -> str:
     # A case label that names nobody: safe for any recipient's document.
-    return f"{meeting.date.isoformat()} case {item.number}"
+    return f"{meeting_date.isoformat()} case {number}"
 
 
 async def visible_meeting(viewer: Viewer, meeting_id: str) -> Meeting:

@@ -88,10 +88,10 @@ class ActionPatch(Strict):
     update: str = Field(default="", max_length=5000)
 
 
-def action_out(action: Action) -> ActionOut:
+def action_out(action: Action, label: str | None = None) -> ActionOut:
     return ActionOut(id=action.id, version=action.version, status=action.status, description=action.description,
                      owner_agency_id=action.owner_agency_id, due_date=action.due_date,
-                     case_label=service.case_label(action), meeting_id=action.meeting_id)
+                     case_label=label or service.case_label(action), meeting_id=action.meeting_id)
 
 
 @api("coordinator", "chair", body=AttendanceIn, response=AttendanceIn, record=meeting_seen)
@@ -158,9 +158,12 @@ async def list_actions(request: Request, caller: Caller) -> ActionList:
     """The caller agency's actions (chair and coordinator: all of their conferences'), by due date,
     50 a page. status: open (default), overdue, due_this_week or all."""
     actions = await service.list_actions(caller.viewer, request.query_params.get("status", "open"), today(),
-                                         after=_after(request.query_params.get("cursor")), limit=ACTIONS_PAGE + 1)
+                                         after=_after(request.query_params.get("cursor")), limit=ACTIONS_PAGE + 1,
+                                         with_agency=False)
     page = actions[:ACTIONS_PAGE]
-    return ActionList(items=[action_out(a) for a in page], next=_cursor(page[-1]) if len(actions) > ACTIONS_PAGE else None)
+    labels = await service.case_labels(page)
+    return ActionList(items=[action_out(a, labels[a.id]) for a in page],
+                      next=_cursor(page[-1]) if len(actions) > ACTIONS_PAGE else None)
 
 
 def if_match(request: Request) -> int | None:

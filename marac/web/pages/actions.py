@@ -184,8 +184,9 @@ async def my_actions(request: Request, caller: Caller) -> Response:
         raise NotFound("Agency not found")
     actions = await service.list_actions(caller.viewer, which, today(), conference.id if conference else None,
                                          agency.id if agency else None)
+    labels = await service.case_labels(actions)
     return render(request, "actions/list.html", {
-        "actions": [(a, service.case_label(a)) for a in actions], "which": which, "filters": service.FILTERS,
+        "actions": [(a, labels[a.id]) for a in actions], "which": which, "filters": service.FILTERS,
         "statuses": service.STATUS_WORDS, "today": today(), "only_conference": conference, "only_agency": agency,
     })
 
