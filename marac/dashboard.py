@@ -15,7 +15,7 @@ from datetime import date
 from tortoise.functions import Count, Min
 from tortoise.transactions import in_transaction
 
-from marac.actions.models import CLOSED, Action
+from marac.actions.models import OPEN, Action
 from marac.agencies import access
 from marac.agencies.access import Viewer
 from marac.agencies.models import Agency, Conference
@@ -108,7 +108,7 @@ async def research(conference: Conference, meeting_id: str) -> list[AgencyResear
 async def overdue(conference: Conference, today: date) -> list[AgencyOverdue]:
     """Per owner agency: open actions past their due date (as on /actions?status=overdue),
     most overdue first."""
-    rows = await Action.filter(conference_id=conference.id, due_date__lt=today).exclude(status__in=list(CLOSED)).annotate(
+    rows = await Action.filter(conference_id=conference.id, due_date__lt=today, status__in=list(OPEN)).annotate(
         overdue=Count("id"), oldest=Min("due_date")).group_by("owner_agency_id").values_list("owner_agency_id", "overdue", "oldest")
     names = dict(await Agency.filter(id__in=[r[0] for r in rows]).values_list("id", "name"))
     found = [AgencyOverdue(agency_id=agency_id, agency=names.get(agency_id, ""), overdue=count, oldest_due=_day(oldest))
@@ -120,7 +120,7 @@ async def for_coordinator(viewer: Viewer, today: date) -> list[ConferenceDashboa
     """Every conference the coordinator coordinates, by name. Each is audited as read."""
     access.require_role(viewer, "coordinator")
     boards = []
-    for conference in await Conference.filter(id__in=list(viewer.conference_ids)).order_by("name"):
+    for conference in await Conference.filter(access.conference_filter(viewer)).order_by("name"):
         coming = await next_meeting(conference, today)
         boards.append(ConferenceDashboard(
             conference=conference, next_meeting=coming, triage=await triage(viewer, conference),

@@ -13,6 +13,8 @@ ACTION_STATUSES = ("open", "in_progress", "done", "not_possible_changed_circumst
 # world changing, the other is an agency not doing what it agreed.
 UNDONE = ("not_possible_changed_circumstances", "not_done_by_agency")
 CLOSED = ("done", *UNDONE)
+# Still to do: listed by the statuses themselves, so the status index reads only these.
+OPEN = tuple(status for status in ACTION_STATUSES if status not in CLOSED)
 VISIBILITIES = ("all", "restricted", "chair_only")
 
 

@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from marac.actions.models import ACTION_STATUSES, CLOSED, UNDONE, VISIBILITIES, Action, ActionReview, ActionUpdate, Attendance, Note
+from marac.actions.models import ACTION_STATUSES, OPEN, UNDONE, VISIBILITIES, Action, ActionReview, ActionUpdate, Attendance, Note
 from marac.agencies import access
 from marac.agencies.access import Viewer
 from marac.agencies.auth import now
@@ -241,7 +241,6 @@ async def close_meeting(viewer: Viewer, meeting: Meeting) -> None:
 # --- actions between meetings ------------------------------------------------------------------
 
 FILTERS = ("open", "overdue", "due_this_week", "all")
-OPEN = [status for status in ACTION_STATUSES if status not in CLOSED]
 
 
 @dataclass(frozen=True)
@@ -268,7 +267,7 @@ async def list_actions(viewer: Viewer, which: str, today: date, conference_id: s
     if which in ("open", "overdue", "due_this_week"):
         # The statuses still open, not "anything but closed": with status in the index this
         # reads the open actions only, never the owner's years of closed ones.
-        query = query.filter(status__in=OPEN)
+        query = query.filter(status__in=list(OPEN))
     if which == "overdue":
         query = query.filter(due_date__lt=today)
     if which == "due_this_week":

@@ -17,8 +17,10 @@ import hashlib
 from datetime import date
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from marac import settings
 from marac.agencies import access
 from marac.agencies.access import Viewer
 from marac.agencies.models import Conference
@@ -57,27 +59,21 @@ async def export_figures(viewer: Viewer, conference: Conference, quarter: Quarte
     return figures
 
 
-def _whole_number(text: str, field: str, low: int, high: int, message: str) -> int:
+def _whole_number(text: str, low: int, high: int) -> int | None:
     text = text.strip().replace(",", "")
-    if not text.isdigit() or not low <= int(text) <= high:
-        raise RuleViolation("The report settings are not valid", {field: message})
-    return int(text)
+    return int(text) if text.isdigit() and low <= int(text) <= high else None
 
 
 async def update_settings(viewer: Viewer, conference: Conference, population: str, benchmark: str) -> Conference:
     """Set the adult female population (blank: unknown) and the repeat-rate benchmark (percent)."""
     access.require_report_settings(viewer, conference.id)
-    errors: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    for field, check in (
-        ("adult_female_population", lambda: None if not population.strip() else _whole_number(
-            population, "adult_female_population", 1, MAX_POPULATION, "Enter the number of women aged 16 or over in the area, for example 120000")),
-        ("repeat_rate_benchmark", lambda: _whole_number(benchmark, "repeat_rate_benchmark", 0, 100, "Enter a percentage from 0 to 100")),
-    ):
-        try:
-            values[field] = check()
-        except RuleViolation as exc:
-            errors.update(exc.fields)
+    values = {"adult_female_population": _whole_number(population, 1, MAX_POPULATION) if population.strip() else None,
+              "repeat_rate_benchmark": _whole_number(benchmark, 0, 100)}
+    errors = {}
+    if population.strip() and values["adult_female_population"] is None:
+        errors["adult_female_population"] = "Enter the number of women aged 16 or over in the area, for example 120000"
+    if values["repeat_rate_benchmark"] is None:
+        errors["repeat_rate_benchmark"] = "Enter a percentage from 0 to 100"
     if errors:
         raise RuleViolation("The report settings are not valid", errors)
     async with in_transaction() as conn:
@@ -88,10 +84,6 @@ async def update_settings(viewer: Viewer, conference: Conference, population: st
 
 
 # --- the steering-group PDF ------------------------------------------------------------------
-
-def require_render(viewer: Viewer, conference: Conference) -> None:
-    access.require_report_render(viewer, conference.id)
-
 
 async def render(conference_id: str, quarter_text: str, job_id: str, requested_by: str | None, today: date) -> ReportDocument:
     """Render and store the suppressed figures as a PDF (in a render process). Idempotent per
@@ -107,9 +99,14 @@ async def render(conference_id: str, quarter_text: str, job_id: str, requested_b
                "chart_template": "_chart.html"}
     pdf, pages = await pool.render("quarterly.html", context, title="MARAC quarterly report")
     file_name = await store.write(pdf)
-    return await ReportDocument.create(
-        conference_id=conference.id, quarter=str(quarter), job_id=job_id, requested_by=requested_by, reference=reference,
-        file_name=file_name, sha256=hashlib.sha256(pdf).hexdigest(), size=len(pdf), pages=pages)
+    try:
+        return await ReportDocument.create(
+            conference_id=conference.id, quarter=str(quarter), job_id=job_id, requested_by=requested_by, reference=reference,
+            file_name=file_name, sha256=hashlib.sha256(pdf).hexdigest(), size=len(pdf), pages=pages)
+    except IntegrityError:
+        # A second delivery of the same job stored it meanwhile: keep that one, drop this file.
+        (settings.get().document_store / file_name).unlink(missing_ok=True)
+        return await ReportDocument.get(job_id=job_id)
 
 
 async def documents(conference: Conference, quarter: Quarter) -> list[ReportDocument]:

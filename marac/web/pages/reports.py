@@ -98,7 +98,7 @@ async def render_pdf(request: Request, caller: Caller) -> Response:
     except RuleViolation as exc:
         return await _page(request, caller, None, None, status=400, errors=exc.fields)
     conference = await access.report_conference(caller.viewer, values.get("conference", ""))
-    service.require_render(caller.viewer, conference)
+    access.require_report_render(caller.viewer, conference.id)
     job = await queue.enqueue("render_quarterly_report", requested_by=caller.user.id, conference_id=conference.id, quarter=str(quarter))
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
