@@ -79,6 +79,37 @@ async def _check_form(request: Request) -> Response | None:
     return None
 
 
+@dataclass(frozen=True)
+class Confirmation:
+    errors: dict[str, str]  # empty: it is them
+    status: int  # 200, 400, or 429 once throttled
+    refused: bool  # both factors were tried and not accepted (or throttled): worth an audit event
+
+
+async def confirm_it_is_you(request: Request, caller: Caller, errors: dict[str, str] | None = None) -> Confirmation:
+    """A step-up from a posted form: `password` and a new authenticator `code`. Blank fields
+    are form errors; with `errors` already found in the rest of the form nothing is checked
+    (no code is spent on a form that would be refused anyway). Sign-in failures are cleared
+    once it passes."""
+    form = request.state.form
+    password, code = str(form.get("password", "")), str(form.get("code", ""))
+    errors = dict(errors or {})
+    if not password:
+        errors["password"] = "Enter your password"
+    if not code.strip() and not auth.skips_mfa(caller.user):
+        errors["code"] = "Enter the 6-digit code from your authenticator app"
+    if errors:
+        return Confirmation(errors, 400, refused=False)
+    try:
+        passed = await auth.stepped_up(caller.user, password, code, client_ip(request))
+    except Throttled as exc:
+        return Confirmation({"password": exc.message}, 429, refused=True)
+    if not passed:
+        return Confirmation({"password": auth.STEP_UP_ERROR}, 400, refused=True)
+    await auth.clear_failures(caller.user.email, client_ip(request))
+    return Confirmation({}, 200, refused=False)
+
+
 PageHandler = Callable[..., Awaitable[Response]]
 
 

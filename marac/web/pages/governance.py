@@ -9,14 +9,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from marac.agencies import access, auth
+from marac.agencies import access
 from marac.agencies.auth import today
 from marac.audit.service import record
 from marac.documents import pool, store
 from marac.governance import retention, subject_access
 from marac.jobs import queue
-from marac.errors import Throttled
-from marac.web.auth import Caller, client_ip, page
+from marac.web.auth import Caller, confirm_it_is_you, page
 from marac.web.templating import render
 
 
@@ -55,25 +54,13 @@ async def subject_access_export(request: Request, caller: Caller) -> Response:
         return _export_form(request, person.id)
     form = request.state.form
     values = {"format": str(form.get("format", ""))}
-    password, code = str(form.get("password", "")), str(form.get("code", ""))
-    errors = {}
-    if values["format"] not in subject_access.FORMATS:
-        errors["format"] = "Choose PDF or JSON"
-    if not password:
-        errors["password"] = "Enter your password"
-    if not code.strip() and not auth.skips_mfa(caller.user):
-        errors["code"] = "Enter the 6-digit code from your authenticator app"
-    if errors:
-        return _export_form(request, person.id, 400, errors=errors, values=values)
-    try:
-        passed = await auth.stepped_up(caller.user, password, code, client_ip(request))
-    except Throttled as exc:
-        passed, errors = False, {"password": exc.message}
-    if not passed:
-        await record("subject_access.export", user_id=caller.viewer.user_id, agency_id=caller.viewer.agency_id, object_type="person",
-                     object_id=person.id, conference_id=person.conference_id, outcome="denied")
-        return _export_form(request, person.id, 429 if errors else 400, errors=errors or {"password": auth.STEP_UP_ERROR}, values=values)
-    await auth.clear_failures(caller.user.email, client_ip(request))
+    wrong_format = {} if values["format"] in subject_access.FORMATS else {"format": "Choose PDF or JSON"}
+    confirmed = await confirm_it_is_you(request, caller, wrong_format)
+    if confirmed.errors:
+        if confirmed.refused:
+            await record("subject_access.export", user_id=caller.viewer.user_id, agency_id=caller.viewer.agency_id, object_type="person",
+                         object_id=person.id, conference_id=person.conference_id, outcome="denied")
+        return _export_form(request, person.id, confirmed.status, errors=confirmed.errors, values=values)
     data = await subject_access.export(caller.viewer, person)
     if values["format"] == "json":
         body, media_type = json.dumps(data, indent=2, ensure_ascii=False).encode(), "application/json"

@@ -13,7 +13,7 @@ from marac.agencies.models import User
 from marac.audit.service import record
 from marac.errors import RuleViolation, Throttled
 from marac.web import cookies, csrf
-from marac.web.auth import client_ip, page, public_page, session_caller
+from marac.web.auth import client_ip, confirm_it_is_you, page, public_page, session_caller
 from marac.web.templating import render
 
 SIGN_IN_ERROR = "Enter a correct e-mail address and password"
@@ -129,22 +129,12 @@ async def step_up(request: Request, caller) -> Response:  # noqa: ANN001
     next_path = safe_next(request.query_params.get("next") or form.get("next"))
     if request.method == "GET":
         return render(request, "signin/step_up.html", {"next": next_path})
-    password, code = str(form.get("password", "")), str(form.get("code", ""))
-    errors = {}
-    if not password:
-        errors["password"] = "Enter your password"
-    if not code.strip() and not auth.skips_mfa(caller.user):
-        errors["code"] = CODE_ERROR
-    try:
-        passed = not errors and await auth.stepped_up(caller.user, password, code, client_ip(request))
-    except Throttled as exc:
-        return render(request, "signin/step_up.html", {"next": next_path, "errors": {"password": exc.message}}, status=429)
-    if not passed:
-        if not errors:
+    confirmed = await confirm_it_is_you(request, caller)
+    if confirmed.errors:
+        if confirmed.refused:
             await record("step_up", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="user",
                          object_id=caller.user.id, outcome="failed")
-        return render(request, "signin/step_up.html", {"next": next_path, "errors": errors or {"password": auth.STEP_UP_ERROR}}, status=400)
-    await auth.clear_failures(caller.user.email, client_ip(request))
+        return render(request, "signin/step_up.html", {"next": next_path, "errors": confirmed.errors}, status=confirmed.status)
     await auth.mark_stepped_up(caller.session)
     await record("step_up", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="user", object_id=caller.user.id)
     return RedirectResponse(next_path, status_code=303)
