@@ -243,7 +243,7 @@ async def http(ctx: Context) -> None:
     from marac.actions import service
     from marac.actions.models import Action, CLOSED
     from marac.agencies import auth
-    from marac.agencies.access import viewer_for
+    from marac.agencies.access import Viewer, viewer_for, viewer_of
     from marac.agencies.models import Membership, User
 
     police = (await Membership.get(conference__slug="bench-0", agency__kind="police")).agency_id
@@ -309,15 +309,17 @@ async def http(ctx: Context) -> None:
     if runs["patch"]["bad"]:
         ctx.problems.append(f"PATCH: {runs['patch']['bad']} requests were not 2xx (stale If-Match?)")
 
+    async def caller() -> Viewer:
+        holder = await auth.token_holder(token)
+        return viewer_of(holder.user, holder.conferences, holder.agency_member_of)
+
     async def listing() -> None:
-        caller = await auth.token_user(token)
-        await service.list_actions(await viewer_for(caller), "open", ctx.today)
+        await service.list_actions(await caller(), "open", ctx.today, limit=51)
     ctx.problems += await explain(ctx.conn, "GET /api/v1/actions (token, viewer, list)", await capture(listing))
     action = await Action.get(id=patchable[0][0])
 
     async def patching() -> None:
-        caller = await auth.token_user(token)
-        await service.update_action(await viewer_for(caller), action.id, action.version, None, "Checked again")
+        await service.update_action(await caller(), action.id, action.version, None, "Checked again")
     ctx.problems += await explain(ctx.conn, "PATCH /api/v1/actions/{id} (token, viewer, entitlement, write, audit)",
                                   await capture(patching))
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-from tortoise import Tortoise
+from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 
 from marac import settings as settings_module
@@ -79,6 +82,14 @@ def unavailable(exc: BaseException) -> bool:
     return isinstance(exc, UNAVAILABLE)
 
 
+async def keep_session(connection: asyncpg.Connection) -> None:
+    """What asyncpg's pool does to a connection given back, beyond rolling back an open
+    transaction (which it still does): nothing. By default it sends RESET ALL, CLOSE ALL,
+    UNLISTEN * and releases session advisory locks, a second round trip for every query the
+    ORM makes. The service leaves no session state behind: it never SETs, LISTENs or keeps a
+    cursor open, and takes advisory locks for a transaction only."""
+
+
 def tortoise_config(settings: Settings | None = None) -> dict[str, Any]:
     settings = settings or settings_module.get()
     url = settings.database_url
@@ -95,6 +106,7 @@ def tortoise_config(settings: Settings | None = None) -> dict[str, Any]:
         connection["credentials"].setdefault("synchronous", "FULL")
     else:
         connection["credentials"]["maxsize"] = settings.database_pool_size
+        connection["credentials"]["reset"] = keep_session
     return {
         "connections": {"default": connection},
         "apps": {
@@ -115,6 +127,40 @@ def __getattr__(name: str) -> Any:
     if name == "TORTOISE_ORM":
         return tortoise_config()
     raise AttributeError(name)
+
+
+# --- hand-written SQL ------------------------------------------------------------------------
+
+PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+async def fetch(sql: str, values: Sequence[Any] = (), conn: BaseDBAsyncClient | None = None) -> list[Any]:
+    """The rows of one hand-written statement, each indexed by column name.
+
+    Only for the hot paths (the token check, the action list and update, the audit chain's
+    head: see docs/benchmarks.md), where building a query through the ORM costs several times
+    what the database spends answering it. Placeholders are PostgreSQL's $1, $2...; SQLite
+    gets ?1, ?2... Values arrive as the driver gives them: SQLite's dates and times are text,
+    so convert them with the model field's to_python_value."""
+    return (await _run(sql, values, conn))[1]
+
+
+async def execute(sql: str, values: Sequence[Any] = (), conn: BaseDBAsyncClient | None = None) -> int:
+    """Run one hand-written UPDATE or DELETE (as fetch); how many rows it changed."""
+    return (await _run(sql, values, conn))[0]
+
+
+async def _run(sql: str, values: Sequence[Any], conn: BaseDBAsyncClient | None) -> tuple[int, list[Any]]:
+    conn = conn or connections.get("default")
+    if conn.capabilities.dialect == "sqlite":
+        sql = PLACEHOLDER.sub(r"?\1", sql)
+    count, rows = await conn.execute_query(sql, list(values))
+    return count, list(rows)
+
+
+def marks(first: int, count: int) -> str:
+    """Placeholders for an IN list: marks(3, 2) is "$3, $4"."""
+    return ", ".join(f"${n}" for n in range(first, first + count))
 
 
 async def init(settings: Settings | None = None) -> Any:

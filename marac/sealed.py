@@ -134,6 +134,15 @@ class SealedModel(Model):
         return instance
 
 
+def open_column(model: type[Model], name: str, row_id: Any, token: str | None) -> Any:
+    """The python value of a sealed field read by hand-written SQL (db.fetch), as loading the
+    row through the model would give it."""
+    if token is None:
+        return None
+    field = model._meta.fields_map[name]
+    return field.decode(unseal(model._meta.db_table, field.source_field or name, row_id, token))
+
+
 SEALED_AT_0003 = (  # (table, column) sealed by migration 0003; fixed, whatever the models become
     ("action", "description"), ("meeting", "snapshot"), ("minutes_version", "content"),
     ("note", "text"), ("person", "date_of_birth"), ("person", "names"), ("person", "postcode"),

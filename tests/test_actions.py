@@ -239,3 +239,21 @@ async def test_the_action_list_pages_by_due_date_and_every_action_comes_once(cli
     for bad in ("2026-13-01.1.%s" % ("0" * 32), "nonsense", "9999-12-31.999999999999999999.%s" % ("0" * 32)):
         refused = await client.get(f"/api/v1/actions?cursor={bad}", headers=personas["health"].bearer)
         assert refused.status_code == 422 and "cursor" in refused.json()["error"]["fields"], bad
+
+
+async def test_listed_actions_carry_their_case_label_and_the_page_names_the_owner(app, client, personas):
+    meeting, case_id = await live_case(client, personas)
+    action = await agree(client, personas, meeting, case_id, owner="health")
+    item = await AgendaItem.get(id=case_id)
+    label = f"{meeting.date.isoformat()} case {item.number}"
+    listed = (await client.get("/api/v1/actions", headers=personas["health"].bearer)).json()["items"]
+    assert [(a["id"], a["case_label"], a["version"], a["status"]) for a in listed] == [(action["id"], label, 1, "open")]
+    assert listed[0]["description"] == action["description"] and listed[0]["due_date"] == action["due_date"]
+    changed = await client.patch(f"/api/v1/actions/{action['id']}", json={"status": "in_progress", "update": "Records requested"},
+                                 headers={**personas["health"].bearer, "If-Match": "1"})
+    assert {k: changed.json()[k] for k in ("version", "status", "case_label")} == {"version": 2, "status": "in_progress", "case_label": label}
+    async with make_client(app) as chair:
+        chair.cookies.update(await session_cookie_for(personas["chair"]))
+        page = (await chair.get("/actions")).text
+    health = await personas["health"].user.agency
+    assert re.search(rf"{re.escape(label)}.*?{re.escape(action['description'][:40])}.*?{re.escape(health.name)}.*?In progress", page, re.S)

@@ -38,8 +38,10 @@ class Action(SealedModel):
         # The quarterly figures read the actions agreed at a quarter's meetings (meeting_id).
         # item_id: deleting an agenda item checks its actions (RESTRICT); without it every
         # agenda rebuild that drops a case read all actions of every conference.
-        indexes = (("owner_agency_id", "status", "due_date"), ("conference_id", "status", "due_date"), ("meeting_id", "status"),
-                   ("item_id",))
+        # The action lists (an agency's; the coordinator's) choose a page from the index alone,
+        # in list order, and read only that page's rows.
+        indexes = (("owner_agency_id", "status", "conference_id", "due_date", "created_at", "id"),
+                   ("conference_id", "status", "due_date", "created_at", "id"), ("meeting_id", "status"), ("item_id",))
         ordering = ["due_date", "created_at"]
 
 

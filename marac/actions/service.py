@@ -16,12 +16,12 @@ Rules (domain brief "The meeting", "Actions"; issue 5):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from marac import db, sealed
 from marac.actions.models import ACTION_STATUSES, OPEN, UNDONE, VISIBILITIES, Action, ActionReview, ActionUpdate, Attendance, Note
 from marac.agencies import access
 from marac.agencies.access import Viewer
@@ -251,44 +251,93 @@ class After:
     id: str
 
 
+@dataclass(frozen=True)
+class ActionRow:
+    """An action as the lists and the API show it: no history, its case label ready."""
+    id: str
+    version: int
+    status: str
+    description: str
+    conference_id: str
+    owner_agency_id: str
+    owner_agency_name: str | None  # only when asked for (list_actions named=True)
+    due_date: date
+    created_at: datetime
+    meeting_id: str
+    case_label: str
+
+
+# An action with its case label (case number, meeting date: never the meeting's sealed agenda
+# snapshot), looked up by primary key for the rows returned only: a join let the planner read
+# the whole meeting table instead. The action list and update are the API's busiest calls;
+# hand-written, each is one round trip (see docs/benchmarks.md).
+_ROW_COLUMNS = ('a."id", a."version", a."status", a."description", a."conference_id", a."owner_agency_id", '
+                'a."due_date", a."created_at", a."meeting_id", a."item_id"')
+_ROW_SELECT = (f'SELECT {_ROW_COLUMNS}, (SELECT i."number" FROM "agenda_item" i WHERE i."id" = a."item_id") AS "number", '
+               '(SELECT m."date" FROM "meeting" m WHERE m."id" = a."meeting_id") AS "meeting_date"')
+_OWNER_NAME = ', (SELECT ag."name" FROM "agency" ag WHERE ag."id" = a."owner_agency_id") AS "owner_agency_name"'
+
+
+_OPEN_SQL = ", ".join(f"'{status}'" for status in OPEN)
+
+
+def _action_row(row) -> ActionRow:  # noqa: ANN001 (a driver's row)
+    fields = Action._meta.fields_map
+    return ActionRow(
+        id=row["id"], version=row["version"], status=row["status"],
+        description=sealed.open_column(Action, "description", row["id"], row["description"]),
+        conference_id=row["conference_id"], owner_agency_id=row["owner_agency_id"],
+        owner_agency_name=row["owner_agency_name"] if "owner_agency_name" in row.keys() else None,
+        due_date=fields["due_date"].to_python_value(row["due_date"]),
+        created_at=fields["created_at"].to_python_value(row["created_at"]), meeting_id=row["meeting_id"],
+        case_label=agenda.label_of(Meeting._meta.fields_map["date"].to_python_value(row["meeting_date"]), row["number"]),
+    )
+
+
 async def list_actions(viewer: Viewer, which: str, today: date, conference_id: str | None = None,
                        owner_agency_id: str | None = None, after: After | None = None, limit: int = 500,
-                       with_agency: bool = True) -> list[Action]:
+                       named: bool = False) -> list[ActionRow]:
     """The caller's actions by state, by due date; a conference or owner agency only narrows
-    what action_filter already lets them see. `after` and `limit` page through them;
-    `with_agency` loads each owner agency (the page names it; the API gives its id)."""
+    what access.action_scope lets them see. `after` and `limit` page through them; `named`
+    also reads each owner agency's name (the page shows it; the API gives the id)."""
     if which not in FILTERS:
         raise RuleViolation("Unknown filter", {"status": f"Choose one of: {', '.join(FILTERS)}"})
-    query = Action.filter(access.action_filter(viewer))
+    scope = access.action_scope(viewer)
+    conferences = sorted(scope.conference_ids) if scope else []
     if conference_id:
-        query = query.filter(conference_id=conference_id)
-    if owner_agency_id:
-        query = query.filter(owner_agency_id=owner_agency_id)
+        conferences = [c for c in conferences if c == conference_id]
+    if not conferences:
+        return []
+    values: list = list(conferences)
+    where = [f'p."conference_id" IN ({db.marks(1, len(values))})']
+
+    def bind(condition: str, *given: object) -> None:
+        # condition names its values ?, ?...: each becomes the next $n
+        for value in given:
+            values.append(value)
+            condition = condition.replace("?", f"${len(values)}", 1)
+        where.append(condition)
+
+    for owner in (scope.owner_agency_id, owner_agency_id):
+        if owner:
+            bind('p."owner_agency_id" = ?', owner)
     if which in ("open", "overdue", "due_this_week"):
         # The statuses still open, not "anything but closed": with status in the index this
-        # reads the open actions only, never the owner's years of closed ones.
-        query = query.filter(status__in=list(OPEN))
+        # reads the open actions only, never the owner's years of closed ones. Written out
+        # (they are constants) so the planner knows them even in a prepared statement's plan.
+        where.append(f'p."status" IN ({_OPEN_SQL})')
     if which == "overdue":
-        query = query.filter(due_date__lt=today)
+        bind('p."due_date" < ?', today)
     if which == "due_this_week":
-        query = query.filter(due_date__gte=today, due_date__lte=today + timedelta(days=7))
+        bind('p."due_date" >= ? AND p."due_date" <= ?', today, today + timedelta(days=7))
     if after is not None:
-        query = query.filter(
-            Q(due_date__gt=after.due_date)
-            | Q(due_date=after.due_date, created_at__gt=after.created_at)
-            | Q(due_date=after.due_date, created_at=after.created_at, id__gt=after.id)
-        )
-    if with_agency:
-        query = query.prefetch_related("owner_agency")
-    return await query.order_by("due_date", "created_at", "id").limit(limit)
-
-
-async def case_labels(actions: list[Action]) -> dict[str, str]:
-    """Each listed action's case label (by action id), from one query of plain columns: the
-    case's number and its meeting's date, never the meeting's sealed agenda snapshot."""
-    rows = await AgendaItem.filter(id__in={a.item_id for a in actions}).values_list("id", "number", "meeting__date")
-    by_item = {item_id: agenda.label_of(day, number) for item_id, number, day in rows}
-    return {a.id: by_item[a.item_id] for a in actions}
+        bind('(p."due_date", p."created_at", p."id") > (?, ?, ?)', after.due_date, after.created_at, after.id)
+    # The page's ids from the index alone (see Action.Meta.indexes), then only its rows and labels.
+    page = (f'SELECT p."id" FROM "action" p WHERE {" AND ".join(where)} '
+            f'ORDER BY p."due_date", p."created_at", p."id" LIMIT {int(limit)}')
+    sql = (f'{_ROW_SELECT}{_OWNER_NAME if named else ""} FROM ({page}) page JOIN "action" a ON a."id" = page."id" '
+           'ORDER BY a."due_date", a."created_at", a."id"')
+    return [_action_row(row) for row in await db.fetch(sql, values)]
 
 
 def case_label(action: Action) -> str:
@@ -296,19 +345,28 @@ def case_label(action: Action) -> str:
     return agenda.label(action.meeting, action.item)
 
 
-async def get_action(viewer: Viewer, action_id: str, history: bool = True) -> tuple[Action, str]:
-    """(action, 'update' or 'see'); 404 when the caller may not see it. `history` also reads
-    its updates (the action's page shows them; an update does not need them)."""
-    related = ("owner_agency", "item", "meeting", "updates") if history else ("owner_agency", "item", "meeting")
-    action = await Action.get_or_none(id=action_id).prefetch_related(*related)
+async def get_action(viewer: Viewer, action_id: str) -> tuple[Action, str]:
+    """(action with its owner, case and updates, 'update' or 'see'), for the action's page;
+    404 when the caller may not see it."""
+    action = await Action.get_or_none(id=action_id).prefetch_related("owner_agency", "item", "meeting", "updates")
     rights = await access.action_access(viewer, action.conference_id, action.owner_agency_id) if action else "none"
     if action is None or rights == "none":
         raise NotFound("Action not found")
     return action, rights
 
 
-async def update_action(viewer: Viewer, action_id: str, expected_version: int | None, status: str | None, text: str) -> Action:
-    action, rights = await get_action(viewer, action_id, history=False)
+async def action_row(viewer: Viewer, action_id: str) -> tuple[ActionRow, str]:
+    """(action, 'update' or 'see') without its history, in one query; 404 when the caller may not see it."""
+    rows = await db.fetch(f'{_ROW_SELECT} FROM "action" a WHERE a."id" = $1', [action_id])
+    action = _action_row(rows[0]) if rows else None
+    rights = await access.action_access(viewer, action.conference_id, action.owner_agency_id) if action else "none"
+    if action is None or rights == "none":
+        raise NotFound("Action not found")
+    return action, rights
+
+
+async def update_action(viewer: Viewer, action_id: str, expected_version: int | None, status: str | None, text: str) -> ActionRow:
+    action, rights = await action_row(viewer, action_id)
     if rights != "update":
         raise AccessDenied("Only the owner agency, the chair and the coordinator update this action")
     new_status = status or action.status
@@ -327,16 +385,16 @@ async def update_action(viewer: Viewer, action_id: str, expected_version: int | 
     at = now()
     async with in_transaction() as conn:
         # Compare and bump in one statement: of two writers holding the same version, one wins.
-        changed = await Action.filter(id=action.id, version=expected_version).using_db(conn).update(
-            status=new_status, version=expected_version + 1, updated_at=at)
+        changed = await db.execute('UPDATE "action" SET "status" = $1, "version" = $2, "updated_at" = $3 '
+                                   'WHERE "id" = $4 AND "version" = $5',
+                                   [new_status, expected_version + 1, at, action.id, expected_version], conn)
         if not changed:
             raise StaleVersion("Someone else updated this action after you opened it. Check the latest version and try again.")
         await ActionUpdate.create(action_id=action.id, status=new_status, text=text, version=expected_version + 1,
                                   user_id=viewer.user_id, agency_id=viewer.agency_id, using_db=conn)
         await _audit(viewer, "action.update", "action", action.id, action.conference_id, conn)
     # The row as written, without reading it again.
-    action.status, action.version, action.updated_at = new_status, expected_version + 1, at
-    return action
+    return replace(action, status=new_status, version=expected_version + 1)
 
 
 async def outstanding(meeting: Meeting) -> list[Action]:

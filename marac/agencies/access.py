@@ -8,6 +8,7 @@ like a missing one (NotFound), so outsiders learn nothing from the answer.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -36,12 +37,17 @@ class Viewer:
 
 async def viewer_for(user: User) -> Viewer:
     assigned = await user.conferences.all().values_list("id", flat=True)
+    member_of = await Membership.filter(agency_id=user.agency_id, conference_id__in=list(assigned)).values_list(
+        "conference_id", flat=True) if user.role == "member" else []
+    return viewer_of(user, assigned, member_of)
+
+
+def viewer_of(user: User, assigned: Iterable[str], agency_member_of: Iterable[str]) -> Viewer:
+    """The caller's entitlements: the conferences given to the user; for an agency member,
+    only those whose membership their agency still holds, so removing an agency from a
+    conference takes effect on its next request."""
     if user.role == "member":
-        member_of = set(
-            await Membership.filter(agency_id=user.agency_id, conference_id__in=list(assigned))
-            .values_list("conference_id", flat=True)
-        )
-        assigned = [cid for cid in assigned if cid in member_of]
+        assigned = set(assigned) & set(agency_member_of)
     return Viewer(user_id=user.id, agency_id=user.agency_id, role=user.role, conference_ids=frozenset(assigned))
 
 
@@ -208,15 +214,20 @@ async def member_tier(viewer: Viewer, conference_id: str) -> str | None:
 
 # --- actions ------------------------------------------------------------------------------
 
-def action_filter(viewer: Viewer) -> Q:
+@dataclass(frozen=True)
+class ActionScope:
+    conference_ids: frozenset[str]
+    owner_agency_id: str | None  # None: every owner's
+
+
+def action_scope(viewer: Viewer) -> ActionScope | None:
     """Actions a caller lists: the chair and coordinator, all of their conferences'; an agency,
-    the ones it owns. Admins and auditors: none."""
-    conferences = list(viewer.conference_ids)
+    the ones it owns. Admins and auditors: none (None)."""
     if viewer.role in ("coordinator", "chair"):
-        return Q(conference_id__in=conferences)
+        return ActionScope(viewer.conference_ids, None)
     if viewer.role == "member":
-        return Q(conference_id__in=conferences, owner_agency_id=viewer.agency_id)
-    return Q(id__in=[])
+        return ActionScope(viewer.conference_ids, viewer.agency_id)
+    return None
 
 
 async def action_access(viewer: Viewer, conference_id: str, owner_agency_id: str) -> str:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from marac import settings
+from marac import db, settings
 from marac.audit.models import AuditEvent, Disclosure
 
 GENESIS = "0" * 64
@@ -74,8 +74,9 @@ async def record(
                 object_id=object_id, conference_id=conference_id, outcome=outcome, conn=own,
             )
     await _lock_chain(conn)
-    last = await AuditEvent.all().using_db(conn).order_by("-seq").first()
-    prev_hash, seq = (last.hash, last.seq + 1) if last else (GENESIS, 1)
+    # Hand-written (db.fetch): every audited change waits for this under the lock above.
+    last = await db.fetch('SELECT "seq", "hash" FROM "audit_event" ORDER BY "seq" DESC LIMIT 1', conn=conn)
+    prev_hash, seq = (last[0]["hash"], last[0]["seq"] + 1) if last else (GENESIS, 1)
     event = AuditEvent(
         seq=seq,
         at=datetime.now(UTC),

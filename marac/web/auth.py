@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from marac.agencies import auth
-from marac.agencies.access import Viewer, viewer_for
+from marac.agencies.access import Viewer, viewer_for, viewer_of
 from marac.agencies.models import ID_PATTERN, Session, User
 from marac.agencies.service import SLUG_RE
 from marac.errors import AccessDenied, DomainError, NotFound, Throttled
@@ -205,10 +205,11 @@ def api(
         async def wrapper(request: Request) -> Response:
             header = request.headers.get("authorization", "")
             scheme, _, raw = header.partition(" ")
-            user = await auth.token_user(raw.strip()) if scheme.lower() == "bearer" else None
-            if user is None:
+            holder = await auth.token_holder(raw.strip()) if scheme.lower() == "bearer" else None
+            if holder is None:
                 return api_error(401, "unauthorized", "A valid bearer token is required")
-            caller = Caller(user=user, viewer=await viewer_for(user))
+            user = holder.user
+            caller = Caller(user=user, viewer=viewer_of(user, holder.conferences, holder.agency_member_of))
             request.state.caller = caller
             if names_nothing(request.path_params):
                 return api_error(404, "not_found", "Not found")

@@ -183,10 +183,9 @@ async def my_actions(request: Request, caller: Caller) -> Response:
     if agency_id and agency is None:
         raise NotFound("Agency not found")
     actions = await service.list_actions(caller.viewer, which, today(), conference.id if conference else None,
-                                         agency.id if agency else None)
-    labels = await service.case_labels(actions)
+                                         agency.id if agency else None, named=True)
     return render(request, "actions/list.html", {
-        "actions": [(a, labels[a.id]) for a in actions], "which": which, "filters": service.FILTERS,
+        "actions": actions, "which": which, "filters": service.FILTERS,
         "statuses": service.STATUS_WORDS, "today": today(), "only_conference": conference, "only_agency": agency,
     })
 
