@@ -255,10 +255,15 @@ async def http(ctx: Context) -> None:
     patch_file = Path(tempfile.mkstemp(prefix="bench-patch-", suffix=".txt")[1])
 
     async def current_versions() -> list[tuple[str, int]]:
-        # Read again before each wrk run: the one before moved the versions on.
-        await asyncio.sleep(0.5)  # the last requests of a run finish after wrk has gone
-        found = await Action.filter(conference_id__in=list(viewer.conference_ids), owner_agency_id=police).order_by(
-            "id").limit(4000).values_list("id", "version")
+        # Read again before each wrk run: the one before moved the versions on. The last
+        # requests of a run finish after wrk has gone (their bodies had arrived), so wait
+        # until two reads half a second apart agree.
+        found, before = None, []
+        while found != before:
+            before = found
+            await asyncio.sleep(0.5)
+            found = await Action.filter(conference_id__in=list(viewer.conference_ids), owner_agency_id=police).order_by(
+                "id").limit(4000).values_list("id", "version")
         patch_file.write_text("".join(f"{aid} {version}\n" for aid, version in found))
         return found
 
