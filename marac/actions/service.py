@@ -281,13 +281,13 @@ _OWNER_NAME = ', (SELECT ag."name" FROM "agency" ag WHERE ag."id" = a."owner_age
 _OPEN_SQL = ", ".join(f"'{status}'" for status in OPEN)
 
 
-def _action_row(row) -> ActionRow:  # noqa: ANN001 (a driver's row)
+def _action_row(row, named: bool = False) -> ActionRow:  # noqa: ANN001 (a driver's row)
     fields = Action._meta.fields_map
     return ActionRow(
         id=row["id"], version=row["version"], status=row["status"],
         description=sealed.open_column(Action, "description", row["id"], row["description"]),
         conference_id=row["conference_id"], owner_agency_id=row["owner_agency_id"],
-        owner_agency_name=row["owner_agency_name"] if "owner_agency_name" in row.keys() else None,
+        owner_agency_name=row["owner_agency_name"] if named else None,
         due_date=fields["due_date"].to_python_value(row["due_date"]),
         created_at=fields["created_at"].to_python_value(row["created_at"]), meeting_id=row["meeting_id"],
         case_label=agenda.label_of(Meeting._meta.fields_map["date"].to_python_value(row["meeting_date"]), row["number"]),
@@ -337,7 +337,7 @@ async def list_actions(viewer: Viewer, which: str, today: date, conference_id: s
             f'ORDER BY p."due_date", p."created_at", p."id" LIMIT {int(limit)}')
     sql = (f'{_ROW_SELECT}{_OWNER_NAME if named else ""} FROM ({page}) page JOIN "action" a ON a."id" = page."id" '
            'ORDER BY a."due_date", a."created_at", a."id"')
-    return [_action_row(row) for row in await db.fetch(sql, values)]
+    return [_action_row(row, named) for row in await db.fetch(sql, values)]
 
 
 def case_label(action: Action) -> str:
