@@ -129,7 +129,7 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
                                       ("MARAC_DATABASE_POOL_SIZE", "database_pool_size", 1)):
         raw = env_vars.get(name)
         if raw:
-            if not raw.isdigit() or int(raw) < minimum:
+            if not re.fullmatch(r"[0-9]{1,9}", raw) or int(raw) < minimum:
                 raise SettingsError(f"{name} must be a whole number, at least {minimum}")
             limits[field_name] = int(raw)
 
@@ -171,7 +171,7 @@ def parse_data_keys(text: str, source: str) -> dict[int, bytes]:
     for number, entry in enumerate(filter(None, entries), start=1):
         version, _, encoded = entry.partition(":")
         # Errors name the entry's position, never echo the key.
-        if not version.isdigit() or int(version) < 1:
+        if not re.fullmatch(r"[0-9]{1,9}", version) or int(version) < 1:
             raise SettingsError(f"{source}: entry {number} must start with a key version (1, 2, ...)")
         try:
             key = base64.b64decode(encoded, validate=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -168,9 +169,13 @@ def provisioning_uri(user: User, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="MARAC")
 
 
+SIX_DIGITS = re.compile(r"[0-9]{6}")
+
+
 def _matching_step(secret: str, code: str, at: datetime) -> int | None:
     code = code.strip().replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
+    # ASCII only: "²".isdigit() is true, and compare_digest refuses non-ASCII text.
+    if not SIX_DIGITS.fullmatch(code):
         return None
     totp = pyotp.TOTP(secret)
     current = totp.timecode(at)

@@ -17,6 +17,7 @@ from marac.errors import RuleViolation
 from marac.referrals import service
 from marac.referrals.models import Referral
 from marac.referrals.schemas import set_path
+from marac.validation import BadJSON, json_value
 
 LIST_SEPARATOR = ";"
 # CSV column → where it goes in the API body (dotted path).
@@ -116,8 +117,11 @@ def parse_csv(text: str) -> list[tuple[int, dict]]:
 def parse_json(text: str) -> list[tuple[int, dict]]:
     try:
         data = json.loads(text)
+        json_value(text)  # the nesting, which json.loads checks only by running out of stack
     except json.JSONDecodeError as exc:
         raise RuleViolation("The file is not valid JSON; nothing was imported", {f"{exc.lineno}:file": exc.msg}) from None
+    except (BadJSON, RecursionError) as exc:
+        raise RuleViolation("The file is not valid JSON; nothing was imported", {"1:file": str(exc) or "Nested too deep"}) from None
     if not isinstance(data, list):
         raise RuleViolation("A JSON import is a list of referrals; nothing was imported", {"1:file": "Expected a list [...]"})
     return [(number, item) for number, item in enumerate(data, start=1)]

@@ -17,6 +17,8 @@ from marac.minutes import service as minutes
 from marac.meetings.models import Meeting, Research
 from marac.web.api_meetings import pdf_response
 from marac.web.auth import Caller, page, public_page
+from marac import validation
+from marac.validation import MAX_VERSION
 from marac.web.templating import render
 
 CALENDAR_MEETINGS = 12
@@ -44,7 +46,7 @@ async def conference_calendar(request: Request, caller: Caller) -> Response:
 async def add_emergency(request: Request, caller: Caller) -> Response:
     conference = await access.get_conference(caller.viewer, request.path_params["slug"])
     try:
-        day = agenda.parse_date(str(request.state.form.get("date", "")), "date")
+        day = validation.day(str(request.state.form.get("date", "")), "date")
         meeting = await schedule.add_emergency(caller.viewer, conference, day, today())
     except DomainError as exc:
         return await _calendar(request, caller, conference, status=400, errors=exc.fields or {"date": exc.message})
@@ -112,7 +114,7 @@ async def _publish(request: Request, caller: Caller, meeting: Meeting) -> None:
 
 
 async def _move(request: Request, caller: Caller, meeting: Meeting) -> None:
-    await schedule.move(caller.viewer, meeting, agenda.parse_date(str(request.state.form.get("date", "")), "date"), today())
+    await schedule.move(caller.viewer, meeting, validation.day(str(request.state.form.get("date", "")), "date"), today())
 
 
 async def _cancel(request: Request, caller: Caller, meeting: Meeting) -> None:
@@ -172,8 +174,8 @@ async def approve_minutes(request: Request, caller: Caller) -> Response:
 @page("coordinator", "chair", "member", "auditor")
 async def minutes_pdf(request: Request, caller: Caller) -> Response:
     text = request.query_params.get("version")
-    return pdf_response(await minutes.document_for(caller.viewer, request.path_params["meeting_id"],
-                                                   int(text) if text and text.isdigit() else None))
+    version = validation.number(text, "version", 1, MAX_VERSION, "Give a version number") if text else None
+    return pdf_response(await minutes.document_for(caller.viewer, request.path_params["meeting_id"], version))
 
 
 @page("coordinator", "chair", "member")
