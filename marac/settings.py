@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
@@ -58,6 +59,9 @@ class Settings:
     app_role: str | None = None
     # Field-level encryption keys by version (marac.sealed); the highest seals new values.
     data_keys: dict[int, bytes] = field(default_factory=dict, repr=False)
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For names the client. Their own
+    # address is never throttled as a whole: it is every user's (docs/security.md).
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def production(self) -> bool:
@@ -79,6 +83,13 @@ class Settings:
     def current_data_key(self) -> tuple[int, bytes]:
         version = max(self.data_keys)
         return version, self.data_keys[version]
+
+    def is_trusted_proxy(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in ipaddress.ip_network(network) for network in self.trusted_proxies)
 
     def derived_key(self, purpose: str) -> bytes:
         """A separate key per purpose, so a leak of one use does not forge another."""
@@ -151,6 +162,7 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
 
     return Settings(
         env=env,
+        trusted_proxies=_trusted_proxies(env_vars.get("MARAC_TRUSTED_PROXIES", "")),
         database_url=database_url,
         redis_url=redis_url,
         secret_key=secret_key,
@@ -162,6 +174,18 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
         app_role=app_role,
         **limits,
     )
+
+
+def _trusted_proxies(text: str) -> tuple[str, ...]:
+    networks = []
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        try:
+            networks.append(str(ipaddress.ip_network(entry, strict=False)))
+        except ValueError:
+            raise SettingsError(f"MARAC_TRUSTED_PROXIES: {entry!r} is not an IP address or network (10.0.0.0/8)") from None
+    if "0.0.0.0/0" in networks or "::/0" in networks:
+        raise SettingsError("MARAC_TRUSTED_PROXIES must not trust every address: name the proxies' own networks")
+    return tuple(networks)
 
 
 def parse_data_keys(text: str, source: str) -> dict[int, bytes]:

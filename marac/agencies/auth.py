@@ -111,6 +111,9 @@ async def check_throttle(email: str, ip: str) -> None:
     pair = await LoginFailure.filter(account_key=_account_key(email), ip=ip, at__gte=since).count()
     if pair >= MAX_FAILURES_PER_ACCOUNT_AND_IP:
         raise Throttled("Too many failed attempts. Wait 15 minutes and try again.")
+    # A trusted proxy's own address is every user's behind it: limiting it would lock them all out.
+    if settings.get().is_trusted_proxy(ip):
+        return
     if await LoginFailure.filter(ip=ip, at__gte=since).count() >= MAX_FAILURES_PER_IP:
         raise Throttled("Too many failed attempts. Wait 15 minutes and try again.")
 
