@@ -89,10 +89,11 @@ class SecurityMiddleware:
             if started:
                 raise
             await _refuse(send_with_headers, path, 413, "too_large", "The request body is larger than 1 MiB")
-        except Exception as exc:  # noqa: BLE001 - the last place an error can be answered without its message
+        except Exception as exc:
+            if started:  # the server can only end the connection (and log it: marac.logs keeps values out)
+                raise
             response = await errors.server_error(Request(scope), exc)
-            if not started:  # once an answer has begun, the server can only end the connection
-                await response(scope, receive, send_with_headers)
+            await response(scope, receive, send_with_headers)
 
 
 def _cross_site(headers: dict[str, str], scope: Scope) -> bool:
