@@ -82,6 +82,9 @@ def is_slug(text: str | None) -> bool:
 MAX_JSON_DEPTH = 32
 
 
+TOO_DEEP = f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep"
+
+
 class BadJSON(ValueError):
     """Text that is not JSON, or JSON nested deeper than MAX_JSON_DEPTH."""
 
@@ -93,18 +96,22 @@ def json_value(raw: bytes | str) -> object:
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise BadJSON("The request body is not valid JSON") from None
     except RecursionError:
-        value = None
-    else:
-        stack = [(value, 1)]
-        while stack:
-            item, depth = stack.pop()
-            if depth > MAX_JSON_DEPTH:
-                break
-            children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-            stack.extend((child, depth + 1) for child in children)
-        else:
-            return value
-    raise BadJSON(f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep")
+        raise BadJSON(TOO_DEEP) from None
+    if too_deep(value):
+        raise BadJSON(TOO_DEEP)
+    return value
+
+
+def too_deep(value: object) -> bool:
+    """Whether decoded JSON nests deeper than MAX_JSON_DEPTH (found without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return True
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def fields_of(exc: ValidationError) -> dict[str, str]:

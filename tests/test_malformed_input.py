@@ -16,6 +16,7 @@ from marac.actions.models import Action
 from marac.agencies.models import Conference, User
 from marac.agencies.service import create_conference
 from marac.errors import RuleViolation
+from marac.referrals.models import Referral
 from tests.conftest import CONFERENCE, csrf_token, make_client, session_cookie_for
 from tests.test_api_schemathesis import seed
 
@@ -113,3 +114,15 @@ async def test_a_conference_slug_with_a_trailing_newline_or_other_characters_is_
         await create_conference(None, name="Newline MARAC", slug=slug, type="domestic-abuse", weekday="tuesday",
                                 start_time="10:00", first_date=date(2026, 1, 6), members=[])
     assert "slug" in refused.value.fields
+
+
+@pytest.mark.parametrize("depth", [40, 990, 100_000])
+async def test_an_imported_json_file_nested_too_deep_is_refused_and_nothing_imported(app, personas, depth):
+    content = '[{"victim": ' + nested(depth) + "}]"
+    async with make_client(app) as client:
+        client.cookies.update(await session_cookie_for(personas["coordinator"]))
+        token = await csrf_token(client, "/referrals/import")
+        answer = await client.post("/referrals/import", data={"csrf_token": token}, files={"file": ("deep.json", content.encode())})
+    assert answer.status_code == 400, answer.text[:300]
+    assert "nested more than 32 levels" in answer.text
+    assert not await Referral.exists()
