@@ -34,18 +34,26 @@ class WithoutValues(logging.Formatter):
 
 
 def _name(exc: BaseException) -> str:
-    kind = type(exc)
+    return _type_name(type(exc))
+
+
+def _type_name(kind: type) -> str:
     return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
+CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
+CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
+
+
 def _chain(found: traceback.TracebackException) -> list[str]:
+    """Python's own traceback layout, with each exception's message left out."""
     lines: list[str] = []
     if found.__cause__ is not None:
-        lines += _chain(found.__cause__) + ["\nThe above exception was the direct cause of the following exception:\n\n"]
+        lines += [*_chain(found.__cause__), CAUSE]
     elif found.__context__ is not None and not found.__suppress_context__:
-        lines += _chain(found.__context__) + ["\nDuring handling of the above exception, another exception occurred:\n\n"]
+        lines += [*_chain(found.__context__), CONTEXT]
     kind = found.exc_type
-    name = "?" if kind is None else kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    name = "?" if kind is None else _type_name(kind)
     lines += ["Traceback (most recent call last):\n", *found.stack.format(), f"{name} (message not logged)\n"]
     return lines
 

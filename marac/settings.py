@@ -182,7 +182,8 @@ def _trusted_proxies(text: str) -> tuple[str, ...]:
         try:
             networks.append(str(ipaddress.ip_network(entry, strict=False)))
         except ValueError:
-            raise SettingsError(f"MARAC_TRUSTED_PROXIES: {entry!r} is not an IP address or network (10.0.0.0/8)") from None
+            message = f"MARAC_TRUSTED_PROXIES: {entry!r} is not an IP address or network (10.0.0.0/8)"
+            raise SettingsError(message) from None
     if "0.0.0.0/0" in networks or "::/0" in networks:
         raise SettingsError("MARAC_TRUSTED_PROXIES must not trust every address: name the proxies' own networks")
     return tuple(networks)

@@ -34,7 +34,8 @@ SKIPPED = {("POST", "/logout")}
 PAGE_ROUTES = sorted(k for k in EXPECTED if not k[1].startswith("/api/") and k not in SKIPPED)
 GENERIC_FIELDS = ["conference", "version", "next"]
 NASTY = [
-    "\u00b2", "\u0663", "\uff11\uff12", "9" * 30, "-1", "0", "1e9", "NaN", "", " ", "x\n", "newline\n", "\x00", "a" * 300,
+    "\u00b2", "\u0663", "\uff11\uff12", "9" * 30, "-1", "0", "1e9", "NaN", "", " ", "x\n", "newline\n", "\x00",
+    "a" * 300,
     "9999Q4", "0001Q1", "2026Q3", "2026-02-30", "9999-12-31", "0001-01-01", "2026-W01-1", "20261121", "31/12/9999",
     "2026-11-21", "21/11/2026", "10:00", "25:61", CONFERENCE, CONFERENCE + "\n", "open", "all", "full", "yes", "1", "3",
 ]
@@ -42,7 +43,9 @@ VALUES = st.one_of(
     st.sampled_from(NASTY), st.text(max_size=20), st.text(min_size=65, max_size=300),  # past every column
     st.text(alphabet="0123456789\u00b2\u0663-", min_size=1, max_size=40), st.integers(-(10**20), 10**20).map(str),
 )
-FIELD_PATTERNS = [r'\.get(?:list)?\(\s*"([A-Za-z_][\w.]*)"', r'\[\s*"([a-z_][\w.]*)"\s*\]', r'text\(\s*f?"([a-z_][\w.{}]*)"']
+# .get("name") and .getlist("name"), ["name"], text("name") and text(f"children.{i}.name")
+FIELD_PATTERNS = [r'\.get(?:list)?\(\s*"([A-Za-z_][\w.]*)"', r'\[\s*"([a-z_][\w.]*)"\s*\]',
+                  r'text\(\s*f?"([a-z_][\w.{}]*)"']
 
 
 def fields_read_by(handler) -> list[str]:  # noqa: ANN001
@@ -60,7 +63,8 @@ def fields_read_by(handler) -> list[str]:  # noqa: ANN001
         if depth < 2:
             called = [getattr(module, name, None) for name in re.findall(r"\b(\w+)\(", source)]
             called += [cell.cell_contents for cell in function.__closure__ or ()]  # _meeting_action(_attendance)
-            todo += [(inspect.unwrap(f), depth + 1) for f in called if inspect.isfunction(f) and f.__module__ == module.__name__]
+            todo += [(inspect.unwrap(f), depth + 1) for f in called
+                     if inspect.isfunction(f) and f.__module__ == module.__name__]
     text = "\n".join(sources)
     found = {name.replace("{i}", "0") for pattern in FIELD_PATTERNS for name in re.findall(pattern, text)}
     return sorted(found | set(GENERIC_FIELDS))
@@ -107,7 +111,7 @@ async def test_generated_query_strings_and_forms_never_get_a_500_on_any_page(app
     """One seeded world for every route (seeding it per route would cost more than the search)."""
     world = await seed(personas)
     values = await bindings(world, personas)
-    clients = {key: await signed_in_client(app, None if key == "anonymous" else personas[key]) for key in [*personas, "anonymous"]}
+    clients = {key: await signed_in_client(app, personas.get(key)) for key in [*personas, "anonymous"]}
     failures: list[str] = []
     try:
         for method, path in PAGE_ROUTES:

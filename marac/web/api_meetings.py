@@ -97,7 +97,8 @@ async def list_meetings(request: Request, caller: Caller) -> MeetingList:
     # Meetings are generated as far as asked: not into the distant future (nor past year 9999).
     if start > today() + timedelta(days=366 * MAX_YEARS_AHEAD):
         raise RuleViolation("Too far ahead", {"from": f"Choose a date within {MAX_YEARS_AHEAD} years from today"})
-    count = validation.number(request.query_params.get("count", "6"), "count", 1, MAX_COUNT, f"Ask for 1 to {MAX_COUNT} meetings")
+    count = validation.number(request.query_params.get("count", "6"), "count", 1, MAX_COUNT,
+                              f"Ask for 1 to {MAX_COUNT} meetings")
     meetings = await schedule.upcoming(conference, start, count)
     return MeetingList(items=[MeetingOut(id=m.id, date=m.date, cut_off=m.cut_off, status=m.status, kind=m.kind) for m in meetings])
 

@@ -115,7 +115,8 @@ class QuarterlyOut(BaseModel):
 
 
 @api(*access.REPORT_READERS, response=QuarterlyOut, also=("text/csv",), params=[
-    {"name": "conference", "in": "query", "required": True, "schema": {"type": "string", "pattern": f"^{SLUG_RE.pattern}$"},
+    {"name": "conference", "in": "query", "required": True,
+     "schema": {"type": "string", "pattern": f"^{SLUG_RE.pattern}$"},
      "description": "The conference's slug"},
     {"name": "quarter", "in": "query", "required": True, "schema": {"type": "string", "pattern": f"^{QUARTER_RE.pattern}$"},
      "description": "A calendar quarter, for example 2026Q3 (July to September)"},

@@ -114,7 +114,8 @@ async def _publish(request: Request, caller: Caller, meeting: Meeting) -> None:
 
 
 async def _move(request: Request, caller: Caller, meeting: Meeting) -> None:
-    await schedule.move(caller.viewer, meeting, validation.day(str(request.state.form.get("date", "")), "date"), today())
+    day = validation.day(str(request.state.form.get("date", "")), "date")
+    await schedule.move(caller.viewer, meeting, day, today())
 
 
 async def _cancel(request: Request, caller: Caller, meeting: Meeting) -> None:
