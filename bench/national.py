@@ -10,7 +10,7 @@ a sequential scan of a history-sized table fails the run.
 
 Measurements: 1. agenda build; 2. HTTP throughput with wrk; 4. repeat matching.
 3. minutes rendering is bench/minutes_render.py (no database; bench/run runs it).
-5. the quarterly report: add its measurement to MEASUREMENTS (see the comment there).
+5. the quarterly report.
 """
 
 from __future__ import annotations
