@@ -1,4 +1,4 @@
-"""Quarterly figures (issue 8): counted right, suppressed in every export, read only by the
+"""Quarterly figures (docs/domain.md#quarterly-figures): counted right, suppressed in every export, read only by the
 conference's coordinator (exact) and chair (suppressed).
 
 The generated data set is random but seeded. Each generated case is written to the database

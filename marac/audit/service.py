@@ -95,7 +95,7 @@ async def record(
     return event
 
 
-# Why each kind of document is shared: the disclosure log's "why" (domain brief).
+# Why each kind of document is shared: the disclosure log's "why" (docs/domain.md#disclosure-log).
 DISCLOSURE_PURPOSES = {
     "minutes": "MARAC minutes circulated to a member agency: the part it is entitled to see",
     "research_list": "Research list released before the meeting so the agency can check its records",
