@@ -20,14 +20,15 @@ from datetime import date
 from marac.actions import service as actions
 from marac.actions.models import Action, Note
 from marac.agencies.access import Viewer, viewer_for
+from marac.agencies.models import Conference
 from marac.jobs import queue, tasks
-from marac.meetings import agenda
+from marac.meetings import agenda, schedule
 from marac.meetings.models import AgendaItem, Meeting
 from marac.minutes import service as minutes
 from marac.minutes.models import MinutesVersion
 from marac.referrals import service as referrals
 from marac.referrals.models import Referral
-from tests.conftest import Persona, dash_body
+from tests.conftest import CONFERENCE, Persona, dash_body
 
 TODAY = date(2026, 11, 21)  # the day referrals are submitted on (conftest's make_referral uses it too)
 ACTION = "Health to share GP records of injuries with the IDVA by Friday"
@@ -67,6 +68,13 @@ async def reload(meeting: Meeting | str) -> Meeting:
 async def meeting_of(referral_: Referral) -> Meeting:
     """The meeting a referral is expected at."""
     return await reload(referral_.expected_meeting_id)
+
+
+async def scheduled_meeting(on: date = date(2026, 11, 24), conference: str = CONFERENCE) -> Meeting:
+    """The conference's meeting in the slot of `on` (a day of its cadence), as the schedule makes it."""
+    found = await Conference.get(slug=conference)
+    await schedule.ensure_meetings(found, on, 1)
+    return await reload(await Meeting.get(conference=found, slot_date=on))
 
 
 async def next_meeting(meeting: Meeting) -> Meeting:
@@ -117,10 +125,14 @@ async def note(personas: dict[str, Persona], meeting: Meeting, case_id: str, tex
 
 
 async def action(personas: dict[str, Persona], meeting: Meeting, case_id: str, description: str = ACTION,
-                 owner: str = "health", due: date | None = None) -> Action:
-    """An action the chair agrees on a case, owned by persona `owner`'s agency (due by the type's default)."""
-    return await actions.add_action(await as_(personas, "chair"), meeting, case_id, description,
+                 owner: str = "health", due: date | None = None, status: str = "open") -> Action:
+    """An action the chair agrees on a case, owned by persona `owner`'s agency (due by the type's
+    default); if `status` is not open, the owner then updates it to that status, with a note."""
+    made = await actions.add_action(await as_(personas, "chair"), meeting, case_id, description,
                                     personas[owner].user.agency_id, due)
+    if status != "open":
+        await actions.update_action(await as_(personas, owner), made.id, made.version, status, f"Now {status}")
+    return await Action.get(id=made.id)
 
 
 async def close(personas: dict[str, Persona], world: World) -> World:
