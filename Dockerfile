@@ -31,7 +31,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/venv/bin:$PATH \
     MARAC_ENV=production \
     MARAC_DOCUMENT_STORE=/data/documents
-# Run-time libraries WeasyPrint needs (PDF rendering).
+# Run-time libraries WeasyPrint needs (PDF rendering). The PDFs' font ships in
+# templates/pdf/assets/fonts/, loaded through fontconfig; fonts-dejavu-core is only the
+# fallback for characters Liberation Sans lacks (Arabic, Armenian, ... in a typed name).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fontconfig fonts-dejavu-core \

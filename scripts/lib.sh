@@ -13,6 +13,9 @@
 MARAC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 MARAC_VENV="$MARAC_ROOT/.venv"
 
+# PDFs bring their own font (templates/pdf/assets/fonts/): Pango needs fontconfig to load it,
+# and fonts-dejavu-core is only the fallback for characters Liberation Sans lacks (Arabic,
+# Armenian, Georgian ... in a name someone typed), which would otherwise print as boxes.
 WEASYPRINT_APT_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fontconfig fonts-dejavu-core)
 
 log() { printf '==> %s\n' "$*" >&2; }
