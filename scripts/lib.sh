@@ -8,7 +8,7 @@
 #   ensure_apt PKG...        install the Debian packages that are missing
 #   ensure_weasyprint_libs   system libraries WeasyPrint needs at run time
 #   ensure_node              node + npm (for the front-end asset build)
-#   ensure_venv [EXTRAS]     .venv at the repo root with marac installed (editable)
+#   ensure_venv [EXTRAS]     .venv at the repo root: the locked dependencies, marac editable
 
 MARAC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 MARAC_VENV="$MARAC_ROOT/.venv"
@@ -86,11 +86,13 @@ _find_python() {
     return 1
 }
 
-# ensure_venv [EXTRAS] — make sure $MARAC_ROOT/.venv exists and has
-# `pip install -e ".[EXTRAS]"` done. The install is skipped when pyproject.toml
-# has not changed since the last successful install with the same extras.
+# ensure_venv [EXTRAS] — make sure $MARAC_ROOT/.venv exists and holds exactly the locked
+# versions (requirements/base.txt, or requirements/test.txt for the test and bench extras,
+# every file checked against its hash), with marac installed editable on top. Skipped when
+# neither the lock file nor pyproject.toml has changed since the last install for it.
+# Refresh the lock files with scripts/lock.
 ensure_venv() {
-    local extras="${1:-}" python stamp_file want spec
+    local extras="${1:-}" python stamp_file want lock
     if [[ ! -x "$MARAC_VENV/bin/python" ]] || ! "$MARAC_VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
         python="$(_find_python)" || {
             ensure_apt python3
@@ -104,17 +106,24 @@ ensure_venv() {
         "$python" -m venv "$MARAC_VENV"
     fi
 
+    case "$extras" in
+        "") lock="requirements/base.txt" ;;
+        test | bench | test,bench | bench,test) lock="requirements/test.txt" ;;
+        *) die "ensure_venv: no lock file for extras '$extras'" ;;
+    esac
     stamp_file="$MARAC_VENV/.marac-install-${extras:-base}.stamp"
-    want="$(sha256sum <"$MARAC_ROOT/pyproject.toml" | cut -d' ' -f1) extras=${extras}"
+    want="$(cat "$MARAC_ROOT/$lock" "$MARAC_ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1) lock=$lock"
     if [[ -f "$stamp_file" && "$(cat "$stamp_file")" == "$want" && -x "$MARAC_VENV/bin/marac" ]]; then
         return 0
     fi
 
-    spec="."
-    [[ -n "$extras" ]] && spec=".[$extras]"
-    log "installing marac (pip install -e \"$spec\") into .venv"
-    "$MARAC_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-    (cd "$MARAC_ROOT" && "$MARAC_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec")
+    log "installing the locked dependencies ($lock) and marac into .venv"
+    (cd "$MARAC_ROOT" &&
+        "$MARAC_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes -r "$lock" &&
+        # The build backend came from the lock too: no isolated build fetching its newest version.
+        "$MARAC_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .)
+    "$MARAC_VENV/bin/python" -m pip check --disable-pip-version-check >&2 ||
+        die "$lock does not satisfy pyproject.toml: run scripts/lock, then commit requirements/"
     printf '%s\n' "$want" >"$stamp_file"
 }
 
