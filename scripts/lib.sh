@@ -122,8 +122,9 @@ ensure_venv() {
         "$MARAC_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes -r "$lock" &&
         # The build backend came from the lock too: no isolated build fetching its newest version.
         "$MARAC_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .)
-    "$MARAC_VENV/bin/python" -m pip check --disable-pip-version-check >&2 ||
-        die "$lock does not satisfy pyproject.toml: run scripts/lock, then commit requirements/"
+    local broken
+    broken="$("$MARAC_VENV/bin/python" -m pip check --disable-pip-version-check)" ||
+        die "$lock does not satisfy pyproject.toml ($broken): run scripts/lock, then commit requirements/"
     printf '%s\n' "$want" >"$stamp_file"
 }
 
