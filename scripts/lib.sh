@@ -8,6 +8,7 @@
 #   ensure_apt PKG...        install the Debian packages that are missing
 #   ensure_weasyprint_libs   system libraries WeasyPrint needs at run time
 #   ensure_node              node + npm (for the front-end asset build)
+#   ensure_bare_venv         .venv at the repo root, python >= 3.11, nothing installed
 #   ensure_venv [EXTRAS]     .venv at the repo root: the locked dependencies, marac editable
 
 MARAC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -86,13 +87,9 @@ _find_python() {
     return 1
 }
 
-# ensure_venv [EXTRAS] — make sure $MARAC_ROOT/.venv exists and holds exactly the locked
-# versions (requirements/base.txt, or requirements/test.txt for the test and bench extras,
-# every file checked against its hash), with marac installed editable on top. Skipped when
-# neither the lock file nor pyproject.toml has changed since the last install for it.
-# Refresh the lock files with scripts/lock.
-ensure_venv() {
-    local extras="${1:-}" python stamp_file want lock
+# ensure_bare_venv — $MARAC_ROOT/.venv exists with a python >= 3.11 (nothing installed yet).
+ensure_bare_venv() {
+    local python
     if [[ ! -x "$MARAC_VENV/bin/python" ]] || ! "$MARAC_VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
         python="$(_find_python)" || {
             ensure_apt python3
@@ -105,6 +102,16 @@ ensure_venv() {
         rm -rf "$MARAC_VENV"
         "$python" -m venv "$MARAC_VENV"
     fi
+}
+
+# ensure_venv [EXTRAS] — make sure $MARAC_ROOT/.venv exists and holds exactly the locked
+# versions (requirements/base.txt, or requirements/test.txt for the test and bench extras,
+# every file checked against its hash), with marac installed editable on top. Skipped when
+# neither the lock file nor pyproject.toml has changed since the last install for it.
+# Refresh the lock files with scripts/lock.
+ensure_venv() {
+    local extras="${1:-}" stamp_file want lock
+    ensure_bare_venv
 
     case "$extras" in
         "") lock="requirements/base.txt" ;;
