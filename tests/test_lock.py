@@ -28,7 +28,10 @@ def wanted(*extras: str) -> list[Requirement]:
     return found
 
 
-@pytest.mark.parametrize(("lock", "extras"), [("requirements/base.txt", ()), ("requirements/test.txt", ("test", "bench"))])
+@pytest.mark.parametrize(("lock", "extras"), [
+    ("requirements/base.txt", ()),
+    ("requirements/test.txt", ("test", "bench")),
+])
 def test_the_lock_satisfies_pyproject(lock, extras):
     locked = pins(lock)
     for requirement in wanted(*extras):

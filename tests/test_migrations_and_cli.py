@@ -201,6 +201,6 @@ async def test_demo_prints_the_port_it_serves_and_reset_starts_over(tmp_path):
 
 async def test_demo_reset_leaves_a_postgresql_database_alone(tmp_path):
     env = {key: value for key, value in os.environ.items() if key != "MARAC_DATABASE_URL"}
-    code, out = await cli("demo", "--no-serve", "--reset",
-                          env={**env, "MARAC_ENV": "demo", "MARAC_DATABASE_URL": "postgres://nobody:x@127.0.0.1:9/none"})
+    postgres = "postgres://nobody:x@127.0.0.1:9/none"
+    code, out = await cli("demo", "--no-serve", "--reset", env={**env, "MARAC_ENV": "demo", "MARAC_DATABASE_URL": postgres})
     assert code == 2 and "SQLite database only" in out
