@@ -7,6 +7,7 @@ is refused before anything is written, naming the document.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -23,6 +24,7 @@ import pytest
 from pypdf import PdfReader
 
 from marac import settings
+from marac.audit import service as audit
 from marac.documents import store
 from tests.conftest import make_client, session_cookie_for
 from tests.flows import meeting_cycle, referral_body
@@ -119,10 +121,12 @@ async def test_restore_drill(app, client, personas, tmp_path):
     assert manifest["audit_head"] == {"seq": last_event["seq"], "hash": last_event["hash"]}
     assert manifest["tables"] == original
     assert manifest["document_count"] == len(original_documents)
-    assert {d["id"]: d["content_sha256"] for d in manifest["documents"]} == {d["id"]: d["sha256"] for d in original_documents}
+    hashes = {d["id"]: d["sha256"] for d in original_documents}
+    assert {d["id"]: d["content_sha256"] for d in manifest["documents"]} == hashes
     # The keys are kept apart, by design, and the documents stay encrypted in the backup.
     current = settings.get()
-    secrets = [current.secret_key.encode()] + [k for key in current.data_keys.values() for k in (key, base64.b64encode(key))]
+    secrets = [current.secret_key.encode()]
+    secrets += [k for key in current.data_keys.values() for k in (key, base64.b64encode(key))]
     for path in backup_dir.rglob("*"):
         if path.is_file():
             content = path.read_bytes()
@@ -130,6 +134,11 @@ async def test_restore_drill(app, client, personas, tmp_path):
             assert oct(path.stat().st_mode & 0o777) == oct(0o600), path.name
     assert not any(p.read_bytes().startswith(b"%PDF") for p in (backup_dir / "documents").iterdir())
     assert "Text of" not in (backup_dir / "manifest.json").read_text()
+    if manifest["database"] == "postgresql":
+        assert (backup_dir / "database.pgdump").read_bytes().startswith(b"PGDMP")  # pg_dump's custom format
+    else:
+        with sqlite3.connect(f"file:{backup_dir / 'database.sqlite3'}?mode=ro", uri=True) as copy:
+            assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
     # A restore never goes over a database in use.
     code, out = await cli("restore", str(backup_dir))
@@ -184,3 +193,50 @@ async def test_restore_drill(app, client, personas, tmp_path):
         assert new[0]["previous_referral_id"] in {cycle.referral_id, cycle.repeat_id}
         # The original is untouched by all this.
         assert (await table_counts(original_url))["referral"] == original["referral"]
+
+
+async def test_restore_refuses_a_store_that_is_not_empty_and_writes_nothing(personas, tmp_path):
+    code, out = await cli("backup", str(tmp_path / "backup"))
+    assert code == 0, out
+    async with fresh_target(tmp_path) as target:
+        store_path = Path(target["MARAC_DOCUMENT_STORE"])
+        store_path.mkdir()
+        (store_path / "left-behind.pdf").write_bytes(b"a file from an earlier install")
+        code, out = await cli("restore", str(tmp_path / "backup"), env=target)
+        assert code == 1 and "document store" in out and "not empty" in out, out
+        assert await target_counts(target) == {} and [p.name for p in store_path.iterdir()] == ["left-behind.pdf"]
+
+
+async def test_backup_refuses_a_directory_that_is_not_empty(personas, tmp_path):
+    (tmp_path / "backup").mkdir()
+    (tmp_path / "backup" / "manifest.json").write_text("{}")
+    code, out = await cli("backup", str(tmp_path / "backup"))
+    assert code == 1 and "not an empty directory" in out, out
+    assert [p.name for p in (tmp_path / "backup").iterdir()] == ["manifest.json"]
+
+
+async def test_a_backup_taken_while_the_service_writes_is_one_moment_of_it(personas, tmp_path):
+    # The manifest is read in the dump's own snapshot (PostgreSQL) or from the copy (SQLite): a restore checks
+    # the restored rows and chain head against it, so writes racing the backup must not make them differ.
+    stop = asyncio.Event()
+
+    async def write() -> int:
+        count = 0
+        while not stop.is_set():
+            await audit.record("test.write", object_type="probe", object_id=str(count))
+            count += 1
+            await asyncio.sleep(0.001)
+        return count
+
+    writer = asyncio.create_task(write())
+    try:
+        code, out = await cli("backup", str(tmp_path / "backup"))
+    finally:
+        stop.set()
+        written = await writer
+    assert code == 0 and written > 0, out
+    async with fresh_target(tmp_path) as target:
+        code, out = await cli("restore", str(tmp_path / "backup"), env=target)
+        assert code == 0, out
+        code, out = await cli("audit", "verify", env=target)
+        assert code == 0, out

@@ -91,8 +91,8 @@ async def describe(conn: BaseDBAsyncClient) -> dict[str, Any]:
         counts[table] = int(rows[0]["n"])
     schema_version = None
     if MIGRATIONS_TABLE in tables:
-        applied = await db.fetch(f'SELECT "name" FROM "{MIGRATIONS_TABLE}" WHERE "app" = $1 ORDER BY "name" DESC LIMIT 1',
-                                 [db.APP], conn=conn)
+        last = f'SELECT "name" FROM "{MIGRATIONS_TABLE}" WHERE "app" = $1 ORDER BY "name" DESC LIMIT 1'
+        applied = await db.fetch(last, [db.APP], conn=conn)
         schema_version = str(applied[0]["name"]) if applied else None
     documents = []
     for model in DOCUMENT_MODELS:
@@ -100,8 +100,8 @@ async def describe(conn: BaseDBAsyncClient) -> dict[str, Any]:
         if table not in tables:
             continue
         rows = await db.fetch(f'SELECT "id", "file_name", "sha256" FROM "{table}" ORDER BY "id"', conn=conn)
-        documents += [{"id": str(r["id"]), "table": table, "file": str(r["file_name"]), "content_sha256": str(r["sha256"])}
-                      for r in rows]
+        documents += [{"id": str(r["id"]), "table": table, "file": str(r["file_name"]),
+                       "content_sha256": str(r["sha256"])} for r in rows]
     head = await audit.head(conn) if "audit_event" in tables else None
     return {
         "schema_version": schema_version,
@@ -254,7 +254,8 @@ async def restore(source: Path) -> dict[str, Any]:
     await _check_database_empty(current)
     await asyncio.to_thread(_check_files, source, manifest)
 
-    written = await asyncio.to_thread(_copy_documents_in, source / DOCUMENTS, manifest["documents"], current.document_store)
+    written = await asyncio.to_thread(_copy_documents_in, source / DOCUMENTS, manifest["documents"],
+                                      current.document_store)
     try:
         if current.is_sqlite:
             await asyncio.to_thread(_sqlite_restore, source / manifest["database_file"], _sqlite_path(current))
@@ -327,7 +328,11 @@ async def _check_database_empty(current: settings.Settings) -> None:
         return
     await db.init(current)
     try:
-        rows = await db.fetch("SELECT COUNT(*) AS n FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")
+        rows = await db.fetch(
+            "SELECT COUNT(*) AS n FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")
+    except Exception as error:  # the error's type only: its text may carry connection details
+        raise BackupError(f"The database cannot be reached ({type(error).__name__}): create it first "
+                          "(createdb -O OWNER NAME) and check MARAC_DATABASE_URL.") from None
     finally:
         await db.close()
     if rows[0]["n"]:
@@ -407,7 +412,8 @@ def _compare(manifest: dict[str, Any], restored: dict[str, Any]) -> None:
     if {(d["id"], d["file"], d["content_sha256"]) for d in restored["documents"]} != expected:
         problems.append("its documents are not the manifest's")
     if restored["audit_head"] != manifest["audit_head"]:
-        problems.append(f"the audit chain ends at {_head(restored['audit_head'])}, the manifest says {_head(manifest['audit_head'])}")
+        problems.append(f"the audit chain ends at {_head(restored['audit_head'])}, "
+                        f"the manifest says {_head(manifest['audit_head'])}")
     if problems:
         raise BackupError("The restored database does not match the backup's manifest: " + "; ".join(problems) +
                           ". Do not start the service on it.")
@@ -464,8 +470,9 @@ def pg_tool(name: str) -> str:
 async def _pg_tool(name: str, *args: str, database_flag: bool = False) -> None:
     credentials = db.tortoise_config()["connections"]["default"]["credentials"]
     # The connection goes through libpq's environment, so the password never shows in a process list.
-    env = {**os.environ, "PGHOST": str(credentials.get("host") or "localhost"), "PGPORT": str(credentials.get("port") or 5432),
-           "PGUSER": str(credentials.get("user") or ""), "PGDATABASE": str(credentials.get("database") or "")}
+    env = {**os.environ, "PGHOST": str(credentials.get("host") or "localhost"),
+           "PGPORT": str(credentials.get("port") or 5432), "PGUSER": str(credentials.get("user") or ""),
+           "PGDATABASE": str(credentials.get("database") or "")}
     if credentials.get("password"):
         env["PGPASSWORD"] = str(credentials["password"])
     flags = [f"--dbname={env['PGDATABASE']}"] if database_flag else []  # pg_restore without it prints SQL instead
