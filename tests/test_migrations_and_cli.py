@@ -105,7 +105,8 @@ async def test_user_add_reports_bad_input_and_adds_nothing(client):
     assert code == 1 and "e-mail" in out
 
 
-@pytest.mark.parametrize("command", [[], ["serve"], ["worker"], ["migrate"], ["demo"], ["user", "add"], ["token", "create"], ["audit", "verify"]])
+@pytest.mark.parametrize("command", [[], ["serve"], ["worker"], ["migrate"], ["demo"], ["user", "add"], ["token", "create"], ["audit", "verify"],
+                                     ["backup"], ["restore"]])
 async def test_every_command_has_help(command):
     code, out = await cli(*command, "--help")
     assert code == 0 and "usage: marac" in out
