@@ -176,6 +176,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/openapi.json"): everyone(200),
     ("GET", "/healthz"): everyone(200),
     ("GET", "/readyz"): everyone(200),
+    ("GET", "/favicon.ico"): everyone(200),
 }
 
 
