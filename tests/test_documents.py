@@ -24,7 +24,7 @@ from weasyprint.formatting_structure import boxes
 from weasyprint.urls import FatalURLFetchingError, fetch
 
 from marac import settings
-from marac.agencies.models import Agency, Conference
+from marac.agencies.models import Agency
 from marac.documents import pool, render, store
 from marac.documents.models import Document
 from marac.meetings.models import Meeting
@@ -32,7 +32,7 @@ from marac.minutes.service import view_for
 
 from bench.minutes_data import content as minutes_content
 
-from .conftest import CONFERENCE
+from tests.builders import scheduled_meeting
 from tests.pdfs import assert_only_the_bundled_font
 
 REFERENCE = "MARAC-AG-20261124-3F9A-C21B"
@@ -110,9 +110,7 @@ def document_store(tmp_path) -> Iterator:
 
 @pytest.fixture
 async def meeting(personas) -> AsyncIterator[Meeting]:
-    conference = await Conference.get(slug=CONFERENCE)
-    created = await Meeting.create(conference=conference, date=date(2026, 11, 24), cut_off=date(2026, 11, 17))
-    yield created
+    yield await scheduled_meeting(date(2026, 11, 24))
     # Not in conftest's table list yet: remove ours so agencies (RESTRICT) can be deleted.
     await Document.all().delete()
 

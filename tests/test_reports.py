@@ -65,6 +65,10 @@ def born(age: int, on: date, rng: random.Random) -> date:
 
 
 class World:
+    """Years of cases written as rows, not through tests/builders.py: the figures are checked
+    against histories the services only reach as time passes (actions completed at chosen past
+    moments, perpetrators already anonymised by retention, meetings held quarters ago)."""
+
     def __init__(self, conference: Conference, agencies: dict[str, Agency], user: User) -> None:
         self.conference, self.agencies, self.user = conference, agencies, user
         self.cases: list[Case] = []
