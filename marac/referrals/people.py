@@ -104,8 +104,8 @@ async def rekey(batch: int = 500) -> int:
     version = index_version()
     done, last = 0, ""
     while True:
-        ids = await (PersonKey.filter(person_id__gt=last).exclude(key_version=version).order_by("person_id")
-                     .distinct().limit(batch).values_list("person_id", flat=True))
+        ids = await (PersonKey.filter(person_id__gt=last).exclude(key_version=version).group_by("person_id")
+                     .order_by("person_id").limit(batch).values_list("person_id", flat=True))
         for person_id in ids:
             async with in_transaction() as conn:
                 person = await Person.filter(id=person_id).select_for_update().using_db(conn).first()
