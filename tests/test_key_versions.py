@@ -37,7 +37,7 @@ async def test_after_rotation_and_a_new_secret_key_old_and_new_events_verify_and
     env = {"MARAC_DATA_KEYS": f"{old_version}:{b64(old_key)},{new_version}:{b64(new_key)}",
            "MARAC_SECRET_KEY": "a-new-secret-key-" + "n" * 40}
     code, out = await cli("keys", "rotate", env=env)
-    assert code == 0 and "Recomputed the person-index keys of 2 people" in out, out  # victim and perpetrator
+    assert code == 0 and "Recomputed the person-index keys of 3 people" in out, out  # victim, perpetrator, child
     assert f"Audit events are signed with key versions {old_version}, {new_version}" in out, out
     code, out = await cli("keys", "rotate", env=env)
     assert code == 0 and "Recomputed the person-index keys of 0 people" in out, out  # safe to repeat
