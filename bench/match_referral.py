@@ -105,7 +105,8 @@ async def load(conference_id: str, url: str) -> list[names.PersonFacts]:
     conn = await asyncpg.connect(url)
     await conn.copy_records_to_table("person", records=person_rows,
                                      columns=["id", "conference_id", "names", "date_of_birth", "postcode", "created_at"])
-    await conn.copy_records_to_table("person_key", records=key_rows, columns=["conference_id", "person_id", "key", "key_version"])
+    await conn.copy_records_to_table("person_key", records=key_rows,
+                                     columns=["conference_id", "person_id", "key", "key_version"])
     await conn.execute("ANALYZE person; ANALYZE person_key")
     await conn.close()
     print(f"loaded {PEOPLE:,} people and {len(key_rows):,} keys "

@@ -195,7 +195,8 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
         print(f"Re-encrypted {changed} values under key version {version}.")
         print(f"Recomputed the person-index keys of {rekeyed} people under key version {version}.")
         # Audit events are never rewritten: each is checked with the key version that signed it.
-        signed = await AuditEvent.all().group_by("key_version").order_by("key_version").values_list("key_version", flat=True)
+        signed = await (AuditEvent.all().group_by("key_version").order_by("key_version")
+                        .values_list("key_version", flat=True))
         print(f"Audit events are signed with key versions {', '.join(map(str, signed))}: "
               "keep these in the key list for `marac audit verify`"
               + (" (0: MARAC_SECRET_KEY, or the entry `marac keys legacy` prints)." if 0 in signed else "."))

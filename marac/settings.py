@@ -103,7 +103,8 @@ class Settings:
             key = self._derived.get((purpose, version))
             if key is None:
                 if version == 0:
-                    key = hmac.new(self.legacy_secret or self.secret_key.encode(), purpose.encode(), hashlib.sha256).digest()
+                    secret = self.legacy_secret or self.secret_key.encode()
+                    key = hmac.new(secret, purpose.encode(), hashlib.sha256).digest()
                 else:
                     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
                                info=b"marac versioned key: " + purpose.encode()).derive(self.data_keys[version])

@@ -30,26 +30,29 @@ async def write_as_before(conn) -> None:  # noqa: ANN001
     await conn.execute_query(
         "INSERT INTO conference (id, name, slug, type, weekday, start_time, first_date, type_settings, nation,"
         f" move_on_bank_holiday, calendar_token, created_at) VALUES ({values}, CURRENT_TIMESTAMP)",
-        ["c1", "Old MARAC", "old", "domestic-abuse", "tuesday", "10:00", date(2026, 1, 6), "{}", "england_wales", True, "t1"])
+        ["c1", "Old MARAC", "old", "domestic-abuse", "tuesday", "10:00", date(2026, 1, 6), "{}", "england_wales", True,
+         "t1"])
     await conn.execute_query(
         f"INSERT INTO person (id, conference_id, names, date_of_birth, postcode, created_at) VALUES "
         f"({mark(1)}, {mark(2)}, {mark(3)}, {mark(4)}, {mark(5)}, CURRENT_TIMESTAMP)",
         ["p1", "c1", seal("person", "names", "p1", json.dumps(list(FACTS.names))),
-         seal("person", "date_of_birth", "p1", FACTS.date_of_birth.isoformat()), seal("person", "postcode", "p1", "NS11QX")])
+         seal("person", "date_of_birth", "p1", FACTS.date_of_birth.isoformat()),
+         seal("person", "postcode", "p1", "NS11QX")])
     # The index digest and the chain HMAC exactly as the code before versions computed them.
     old_index_key = settings.get().derived_key("person-index")
     for blocking_key in names.blocking_keys(FACTS):
         digest = hmac.new(old_index_key, blocking_key.encode(), hashlib.sha256).hexdigest()
-        await conn.execute_query(f"INSERT INTO person_key (conference_id, person_id, key) VALUES ({mark(1)}, {mark(2)}, {mark(3)})",
-                                 ["c1", "p1", digest])
+        await conn.execute_query(
+            f"INSERT INTO person_key (conference_id, person_id, key) VALUES ({mark(1)}, {mark(2)}, {mark(3)})",
+            ["c1", "p1", digest])
     prev_hash = GENESIS
     for seq in (1, 2):
         at = datetime(2026, 1, seq, 10, 0, 0, 123456, tzinfo=UTC)
         fields = (None, None, "old.event", "person", "p1", "c1", "ok", None)
         digest = _digest(settings.get().derived_key("audit-chain"), prev_hash, seq, at, fields)
         await conn.execute_query(
-            'INSERT INTO audit_event (seq, at, user_id, agency_id, action, object_type, object_id, conference_id, outcome,'
-            f' request_id, prev_hash, hash) VALUES ({", ".join(mark(n) for n in range(1, 13))})',
+            'INSERT INTO audit_event (seq, at, user_id, agency_id, action, object_type, object_id, conference_id,'
+            f' outcome, request_id, prev_hash, hash) VALUES ({", ".join(mark(n) for n in range(1, 13))})',
             [seq, at, *fields, prev_hash, digest])
         prev_hash = digest
 

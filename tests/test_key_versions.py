@@ -95,7 +95,8 @@ def test_the_key_list_takes_a_former_secret_key_as_entry_0_never_as_a_data_key()
     legacy = settings.load({"MARAC_SECRET_KEY": "an-old-secret-key-" + "o" * 20, "MARAC_DATA_KEYS": f"1:{data}"})
     assert loaded.versioned_keys("audit-chain")[0] == legacy.versioned_keys("audit-chain")[0] == \
         legacy.derived_key("audit-chain")
-    production = {"MARAC_ENV": "production", "MARAC_SECRET_KEY": "s" * 40, "MARAC_BASE_URL": "https://marac.example.org"}
+    production = {"MARAC_ENV": "production", "MARAC_SECRET_KEY": "s" * 40,
+                  "MARAC_BASE_URL": "https://marac.example.org"}
     with pytest.raises(settings.SettingsError, match="MARAC_DATA_KEYS"):
         settings.load({**production, "MARAC_DATA_KEYS": f"0:{b64(b's' * 40)}"})  # entry 0 alone is no data key
     with pytest.raises(settings.SettingsError, match="entry 1"):

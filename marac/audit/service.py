@@ -129,7 +129,8 @@ async def verify(batch_size: int = 5000) -> VerifyResult:
             return VerifyResult(ok=True, checked=checked, first_bad_seq=None)
         for event in batch:
             if event.key_version not in keys:
-                return VerifyResult(ok=False, checked=checked, first_bad_seq=event.seq, missing_key_version=event.key_version)
+                return VerifyResult(ok=False, checked=checked, first_bad_seq=event.seq,
+                                    missing_key_version=event.key_version)
             expected = _digest(keys[event.key_version], prev_hash, event.seq, event.at, _event_fields(event))
             if event.seq != expected_seq or event.prev_hash != prev_hash or not hmac.compare_digest(event.hash, expected):
                 return VerifyResult(ok=False, checked=checked, first_bad_seq=event.seq)

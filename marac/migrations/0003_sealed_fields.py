@@ -29,7 +29,8 @@ async def seal_existing_rows(apps, schema_editor) -> None:
     _, rows = await conn.execute_query('SELECT "id", "key" FROM "person_key"')
     for row in rows:
         if not re.fullmatch(r"[0-9a-f]{64}", row["key"]):
-            await conn.execute_query(f'UPDATE "person_key" SET "key" = {mark(1)} WHERE "id" = {mark(2)}', [index_key(row["key"], 0), row["id"]])
+            await conn.execute_query(f'UPDATE "person_key" SET "key" = {mark(1)} WHERE "id" = {mark(2)}',
+                                     [index_key(row["key"], 0), row["id"]])
 
 
 class Migration(migrations.Migration):

@@ -89,9 +89,11 @@ async def candidates(conference_id: str, facts: names.PersonFacts, conn: BaseDBA
 
 async def store_keys(person: Person, conn: BaseDBAsyncClient | None) -> None:
     version = index_version()
-    existing = set(await PersonKey.filter(person=person, key_version=version).using_db(conn).values_list("key", flat=True))
+    existing = set(await PersonKey.filter(person=person, key_version=version).using_db(conn)
+                   .values_list("key", flat=True))
     for key in sorted(set(index_keys(facts_of(person))) - existing):
-        await PersonKey.create(conference_id=person.conference_id, person=person, key=key, key_version=version, using_db=conn)
+        await PersonKey.create(conference_id=person.conference_id, person=person, key=key, key_version=version,
+                               using_db=conn)
 
 
 async def rekey(batch: int = 500) -> int:
