@@ -183,6 +183,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
 
     from marac.audit.models import AuditEvent
     from marac.audit.service import record
+    from marac.documents import store
     from marac.referrals import people
     from marac.sealed import model_columns, reseal
 
@@ -191,9 +192,12 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
         models = list(Tortoise.apps[db.APP].values())
         changed = await reseal(connections.get("default"), model_columns(models))
         rekeyed = await people.rekey()
+        files = await store.reseal_files()
         await record("keys.rotate", object_type="data_key", object_id=str(version))
         print(f"Re-encrypted {changed} values under key version {version}.")
         print(f"Recomputed the person-index keys of {rekeyed} people under key version {version}.")
+        print(f"Re-encrypted {files['rewritten']} stored documents under key version {version}"
+              + (f"; {files['unreadable']} do not open with any key in the list." if files["unreadable"] else "."))
         # Audit events are never rewritten: each is checked with the key version that signed it.
         signed = await (AuditEvent.all().group_by("key_version").order_by("key_version")
                         .values_list("key_version", flat=True))
@@ -280,8 +284,8 @@ def parser() -> argparse.ArgumentParser:
         dest="keys_command", required=True)
     generate = keys.add_parser("generate", help="Print a new key line (VERSION:BASE64KEY) for the key file.")
     generate.set_defaults(handler=cmd_keys_generate)
-    rotate = keys.add_parser("rotate", help="Re-encrypt every sealed value and recompute the person index "
-                                            "under the newest key (safe to repeat).")
+    rotate = keys.add_parser("rotate", help="Re-encrypt every sealed value and stored document and recompute the "
+                                            "person index under the newest key (safe to repeat).")
     rotate.set_defaults(handler=cmd_keys_rotate)
     legacy = keys.add_parser("legacy", help="Print the key line 0 that keeps events signed before key versions "
                                             "verifiable once MARAC_SECRET_KEY changes.")

@@ -1,6 +1,7 @@
-"""Versioned keys for the audit chain and the person index: adding a data key and running
-`marac keys rotate` (even with a new MARAC_SECRET_KEY) breaks neither `marac audit verify`
-nor repeat matching, and a database written before key versions upgrades and keeps both."""
+"""Versioned keys for the audit chain, the person index and stored documents: adding a data
+key and running `marac keys rotate` (even with a new MARAC_SECRET_KEY) breaks neither
+`marac audit verify`, repeat matching nor documents, and a database written before key
+versions upgrades and keeps them."""
 
 from __future__ import annotations
 
@@ -11,15 +12,20 @@ import json
 import os
 import sys
 import uuid
+from datetime import date
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from marac import settings
+from marac.agencies.models import Conference
 from marac.audit.models import AuditEvent
 from marac.audit.service import record, verify
-from marac.referrals.models import PersonKey, Referral
-from tests.conftest import dash_body
+from marac.documents import store
+from marac.meetings.models import Meeting
+from marac.referrals.models import PersonKey
+from tests.conftest import CONFERENCE, dash_body
 from tests.test_audit import _sql
 from tests.test_migrations_and_cli import PG_ADMIN_URL, cli
 from tests.test_referrals import post
@@ -86,6 +92,41 @@ async def test_an_event_naming_a_key_version_that_is_not_configured_fails_verifi
     await _sql(f"UPDATE audit_event SET key_version = {events[1].key_version} WHERE seq = {events[1].seq}")
     await _sql(f"UPDATE audit_event SET key_version = 0 WHERE seq = {events[2].seq}")  # relabelled: wrong key
     assert (await verify()).first_bad_seq == events[2].seq
+
+
+async def test_stored_documents_open_across_key_versions_and_rotate_to_the_newest(personas, tmp_path):
+    real = settings.get()
+    settings.override(dataclasses.replace(real, document_store=tmp_path))
+    try:
+        meeting = await Meeting.create(conference=await Conference.get(slug=CONFERENCE), date=date(2026, 11, 24),
+                                       cut_off=date(2026, 11, 17))
+        agency_id = personas["police"].user.agency_id
+        old_pdf, new_pdf = b"%PDF-1 written before key versions", b"%PDF-1 written under a data key"
+        old = await store.save("agenda", meeting.id, agency_id, 1, old_pdf, 1, reference="R1")
+        # As the release before key versions wrote it: the nonce first, a key derived from MARAC_SECRET_KEY.
+        nonce = os.urandom(12)
+        old_cipher = AESGCM(real.derived_key("documents-at-rest"))
+        (tmp_path / old.file_name).write_bytes(nonce + old_cipher.encrypt(nonce, old_pdf, old.file_name.encode()))
+        new = await store.save("agenda", meeting.id, agency_id, 2, new_pdf, 1, reference="R2")
+        assert store.read(old) == old_pdf and store.read(new) == new_pdf
+
+        newest = max(real.data_keys) + 1
+        rotated = dataclasses.replace(real, document_store=tmp_path, data_keys={**real.data_keys, newest: os.urandom(32)})
+        settings.override(rotated)
+        assert (await store.reseal_files())["rewritten"] == 2
+        assert (await store.reseal_files())["rewritten"] == 0  # safe to repeat
+        # A new secret key and only the newest data key: both documents still open.
+        settings.override(dataclasses.replace(rotated, secret_key="a-new-secret-key-" + "n" * 40,
+                                              data_keys={newest: rotated.data_keys[newest]}))
+        assert store.read(old) == old_pdf and store.read(new) == new_pdf
+        # Relabelled with another key version, a file does not open.
+        sealed = (tmp_path / new.file_name).read_bytes()
+        relabelled = store.MAGIC + (0).to_bytes(4, "big") + sealed[store.HEADER:]
+        (tmp_path / new.file_name).write_bytes(relabelled)
+        with pytest.raises(store.DocumentCorrupt):
+            store.read(new)
+    finally:
+        settings.override(real)
 
 
 def test_the_key_list_takes_a_former_secret_key_as_entry_0_never_as_a_data_key():
