@@ -287,7 +287,7 @@ def parser() -> argparse.ArgumentParser:
     rotate = keys.add_parser("rotate", help="Re-encrypt every sealed value and stored document and recompute the "
                                             "person index under the newest key (safe to repeat).")
     rotate.set_defaults(handler=cmd_keys_rotate)
-    legacy = keys.add_parser("legacy", help="Print the key line 0 that keeps events signed before key versions "
+    legacy = keys.add_parser("legacy", help="Print the key line 0 that keeps audit events signed before key versions "
                                             "verifiable once MARAC_SECRET_KEY changes.")
     legacy.set_defaults(handler=cmd_keys_legacy)
 

@@ -2,8 +2,8 @@
 
 Every MARAC_* variable is read here, once, into a frozen Settings value. Production
 refuses to start with a missing or default secret key, because the key signs sessions and
-CSRF tokens, or without data keys, which seal fields and key the audit chain and the person
-index (docs/security.md, "Keys").
+CSRF tokens, or without data keys, which seal fields and stored documents and key the audit
+chain and the person index (docs/security.md, "Keys").
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class Settings:
     # owner) grants it what the service needs and no UPDATE/DELETE on the audit tables.
     app_role: str | None = None
     # Field-level encryption keys by version (marac.sealed); the highest seals new values.
-    # Each also derives that version's audit-chain and person-index keys (versioned_keys).
+    # Each also derives that version's audit-chain, person-index and document keys (versioned_keys).
     data_keys: dict[int, bytes] = field(default_factory=dict, repr=False)
     # Version 0 of those keys is what signed before they had versions: derived from this
     # secret, which is the key list's entry 0 if it has one, else MARAC_SECRET_KEY.
