@@ -24,7 +24,8 @@ from marac.audit.models import AuditEvent
 from marac.audit.service import record, verify
 from marac.documents import store
 from marac.meetings.models import Meeting
-from marac.referrals.models import PersonKey
+from marac.referrals import people
+from marac.referrals.models import PersonKey, Referral
 from tests.conftest import CONFERENCE, dash_body
 from tests.test_audit import _sql
 from tests.test_migrations_and_cli import PG_ADMIN_URL, cli
@@ -84,6 +85,25 @@ async def test_people_indexed_under_an_older_key_are_found_before_the_rotation_h
         settings.override(real)
 
 
+async def test_rotation_keeps_the_index_keys_of_an_address_the_victim_moved_from(client, personas):
+    first = (await post(client, personas["police"], dash_body(received_at="2026-03-02"))).json()
+    moved = dash_body(received_at="2026-06-02")
+    moved["victim"]["address"]["postcode"] = "NS2 2BB"
+    assert (await post(client, personas["idva"], moved)).json()["repeat"]["previous_referral_id"] == first["id"]
+    victim = (await Referral.get(id=first["id"])).victim_person_id
+    before = await PersonKey.filter(person_id=victim).count()
+    real = settings.get()
+    newest = max(real.data_keys) + 1
+    settings.override(dataclasses.replace(real, data_keys={**real.data_keys, newest: os.urandom(32)}))
+    try:
+        assert await people.rekey() == 3
+        # Keys of both postcodes, as before the rotation, all under the newest key.
+        assert await PersonKey.filter(person_id=victim, key_version=newest).count() == before
+        assert await PersonKey.filter(person_id=victim).count() == before
+    finally:
+        settings.override(real)
+
+
 async def test_an_event_naming_a_key_version_that_is_not_configured_fails_verification():
     events = [await record("test.event", object_type="thing", object_id=f"id{n}") for n in range(3)]
     await _sql(f"UPDATE audit_event SET key_version = 99 WHERE seq = {events[1].seq}")
@@ -111,7 +131,8 @@ async def test_stored_documents_open_across_key_versions_and_rotate_to_the_newes
         assert store.read(old) == old_pdf and store.read(new) == new_pdf
 
         newest = max(real.data_keys) + 1
-        rotated = dataclasses.replace(real, document_store=tmp_path, data_keys={**real.data_keys, newest: os.urandom(32)})
+        rotated = dataclasses.replace(real, document_store=tmp_path,
+                                      data_keys={**real.data_keys, newest: os.urandom(32)})
         settings.override(rotated)
         assert (await store.reseal_files())["rewritten"] == 2
         assert (await store.reseal_files())["rewritten"] == 0  # safe to repeat

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,7 +20,7 @@ from tortoise.transactions import in_transaction
 
 from marac import settings
 from marac.referrals import names
-from marac.referrals.models import MatchSuggestion, Person, PersonKey
+from marac.referrals.models import MatchSuggestion, Person, PersonKey, Referral
 
 # Beyond this many candidates a block is too common to be evidence (e.g. "John Smith"
 # with no date of birth): only the candidates sharing the most keys are compared.
@@ -87,22 +88,31 @@ async def candidates(conference_id: str, facts: names.PersonFacts, conn: BaseDBA
     return sorted(((p, match) for p, match in scored if match.level != "none"), key=lambda pm: -pm[1].score)
 
 
-async def store_keys(person: Person, conn: BaseDBAsyncClient | None) -> None:
+async def _former_postcodes(person: Person, conn: BaseDBAsyncClient) -> set[str]:
+    victims = await Referral.filter(victim_person_id=person.id).only("id", "victim").using_db(conn)
+    return {names.normalise_postcode((r.victim.get("address") or {}).get("postcode")) for r in victims} - {None}
+
+
+async def store_keys(person: Person, conn: BaseDBAsyncClient | None, postcodes: set[str] = frozenset()) -> None:
+    """Index the person's facts under the newest key (and also with each of `postcodes`)."""
     version = index_version()
     existing = set(await PersonKey.filter(person=person, key_version=version).using_db(conn)
                    .values_list("key", flat=True))
-    for key in sorted(set(index_keys(facts_of(person))) - existing):
+    facts = facts_of(person)
+    wanted = set(index_keys(facts))
+    for postcode in postcodes - {facts.postcode}:
+        wanted |= set(index_keys(dataclasses.replace(facts, postcode=postcode)))
+    for key in sorted(wanted - existing):
         await PersonKey.create(conference_id=person.conference_id, person=person, key=key, key_version=version,
                                using_db=conn)
 
 
 async def rekey(batch: int = 500) -> int:
     """Recompute, under the newest key, the index keys of everyone indexed under an older one,
-    from the person's sealed names, date of birth and postcode; returns how many people.
-
-    Keys of a postcode the person has since moved from are not kept (facts hold the latest).
-    Each person is one transaction, locked against a referral linking to them meanwhile, so
-    the command can be stopped and run again; a second run finds nobody left."""
+    from the person's sealed names, date of birth and postcode, and the postcodes of the
+    referrals naming them as victim (they were indexed with each; the entry keeps the latest);
+    returns how many people. Each person is one transaction, locked against a referral linking
+    to them meanwhile, so the command can be stopped and run again; a second run finds nobody."""
     version = index_version()
     done, last = 0, ""
     while True:
@@ -112,7 +122,7 @@ async def rekey(batch: int = 500) -> int:
             async with in_transaction() as conn:
                 person = await Person.filter(id=person_id).select_for_update().using_db(conn).first()
                 if person is not None:
-                    await store_keys(person, conn)
+                    await store_keys(person, conn, await _former_postcodes(person, conn))
                     await PersonKey.filter(person_id=person_id).exclude(key_version=version).using_db(conn).delete()
                     done += 1
         if len(ids) < batch:
