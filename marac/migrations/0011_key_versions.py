@@ -6,8 +6,8 @@ they still verify and match. New rows record the data key version that made them
 `marac keys rotate` recomputes version-0 person-index keys under the newest data key.
 Audit events are never rewritten. (Stored documents need no column: each file names its key
 version in a header, and a file without one is version 0; see documents/store.py.)
-On PostgreSQL adding a column with a constant default
-rewrites no row, so the append-only triggers of 0006 are not involved.
+On PostgreSQL adding a column with a constant default rewrites no row, so the append-only
+triggers of 0006 are not involved.
 """
 
 from tortoise import migrations
