@@ -234,7 +234,7 @@ def cmd_keys_legacy(args: argparse.Namespace) -> int:
     import base64
 
     # Entry 0 of the key list: what MARAC_SECRET_KEY signed before key versions (audit events,
-    # person-index keys) still checks after the secret key is changed. Printed, never stored.
+    # person-index keys, documents) still checks after the secret key is changed. Printed, never stored.
     print(f"0:{base64.b64encode(settings.get().legacy_secret or settings.get().secret_key.encode()).decode()}")
     return 0
 
@@ -376,7 +376,7 @@ def parser() -> argparse.ArgumentParser:
     verify = audit.add_parser("verify", help="Check the hash chain; exit 1 and name the first bad event if broken.")
     verify.set_defaults(handler=cmd_audit_verify)
 
-    keys = sub.add_parser("keys", help="Data keys: field encryption, audit chain, person index.").add_subparsers(
+    keys = sub.add_parser("keys", help="Data keys: sealed fields, documents, audit chain, person index.").add_subparsers(
         dest="keys_command", required=True)
     generate = keys.add_parser("generate", help="Print a new key line (VERSION:BASE64KEY) for the key file.")
     generate.set_defaults(handler=cmd_keys_generate)
