@@ -3,7 +3,7 @@
 Every MARAC_* variable is read here, once, into a frozen Settings value. Production
 refuses to start with a missing or default secret key, because the key signs sessions and
 CSRF tokens, or without data keys, which seal fields and stored documents and key the audit
-chain and the person index (docs/security.md, "Keys").
+chain and the person index (README, "Field-level encryption").
 """
 
 from __future__ import annotations

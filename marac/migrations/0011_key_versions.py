@@ -1,4 +1,4 @@
-"""Key versions for the audit chain and the person index (docs/security.md, "Keys").
+"""Key versions for the audit chain and the person index (README, "Field-level encryption").
 
 Rows written before this migration were signed or digested with keys derived from
 MARAC_SECRET_KEY: they get version 0, which settings.versioned_keys derives that way, so
