@@ -213,6 +213,8 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             print(f"Audit chain intact: {result.checked} events checked.")
             return 0
         print(f"Audit chain broken at event {result.first_bad_seq} ({result.checked} events before it are intact).")
+        if result.missing_key_version is not None:
+            print(f"That event names key version {result.missing_key_version}, which is not in the key list.")
         return 1
 
     return _run(check)
@@ -228,18 +230,41 @@ def cmd_keys_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_legacy(args: argparse.Namespace) -> int:
+    import base64
+
+    # Entry 0 of the key list: what MARAC_SECRET_KEY signed before key versions (audit events,
+    # person-index keys, documents) still checks after the secret key is changed. Printed, never stored.
+    print(f"0:{base64.b64encode(settings.get().legacy_secret or settings.get().secret_key.encode()).decode()}")
+    return 0
+
+
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
     from tortoise import Tortoise, connections
 
+    from marac.audit.models import AuditEvent
     from marac.audit.service import record
+    from marac.documents import store
+    from marac.referrals import people
     from marac.sealed import model_columns, reseal
 
     async def rotate() -> int:
         version, _ = settings.get().current_data_key
         models = list(Tortoise.apps[db.APP].values())
         changed = await reseal(connections.get("default"), model_columns(models))
+        rekeyed = await people.rekey()
+        files = await store.reseal_files()
         await record("keys.rotate", object_type="data_key", object_id=str(version))
         print(f"Re-encrypted {changed} values under key version {version}.")
+        print(f"Recomputed the person-index keys of {rekeyed} people under key version {version}.")
+        print(f"Re-encrypted {files['rewritten']} stored documents under key version {version}"
+              + (f"; {files['unreadable']} do not open with any key in the list." if files["unreadable"] else "."))
+        # Audit events are never rewritten: each is checked with the key version that signed it.
+        signed = await (AuditEvent.all().group_by("key_version").order_by("key_version")
+                        .values_list("key_version", flat=True))
+        print(f"Audit events are signed with key versions {', '.join(map(str, signed))}: "
+              "keep these in the key list for `marac audit verify`"
+              + (" (0: MARAC_SECRET_KEY, or the entry `marac keys legacy` prints)." if 0 in signed else "."))
         return 0
 
     return _run(rotate)
@@ -351,11 +376,16 @@ def parser() -> argparse.ArgumentParser:
     verify = audit.add_parser("verify", help="Check the hash chain; exit 1 and name the first bad event if broken.")
     verify.set_defaults(handler=cmd_audit_verify)
 
-    keys = sub.add_parser("keys", help="Field-encryption keys.").add_subparsers(dest="keys_command", required=True)
+    keys = sub.add_parser("keys", help="Data keys: sealed fields, documents, audit chain, person index.").add_subparsers(
+        dest="keys_command", required=True)
     generate = keys.add_parser("generate", help="Print a new key line (VERSION:BASE64KEY) for the key file.")
     generate.set_defaults(handler=cmd_keys_generate)
-    rotate = keys.add_parser("rotate", help="Re-encrypt every sealed value under the newest key (safe to repeat).")
+    rotate = keys.add_parser("rotate", help="Re-encrypt every sealed value and stored document and recompute the "
+                                            "person index under the newest key (safe to repeat).")
     rotate.set_defaults(handler=cmd_keys_rotate)
+    legacy = keys.add_parser("legacy", help="Print the key line 0 that keeps audit events signed before key versions "
+                                            "verifiable once MARAC_SECRET_KEY changes.")
+    legacy.set_defaults(handler=cmd_keys_legacy)
 
 
     retention = sub.add_parser("retention", help="Retention of case records.").add_subparsers(dest="retention_command", required=True)

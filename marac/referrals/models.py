@@ -37,10 +37,14 @@ class PersonKey(Model):
     conference_id = fields.CharField(max_length=32)
     person = fields.ForeignKeyField("marac.Person", related_name="keys", on_delete=fields.CASCADE)
     key = fields.CharField(max_length=64)
+    # The version of the person-index key that made `key` (settings.versioned_keys); 0 for
+    # keys made before versions, with the key derived from MARAC_SECRET_KEY.
+    key_version = fields.IntField(db_default=0)
 
     class Meta:
         table = "person_key"
         unique_together = (("conference_id", "key", "person"),)  # also the lookup index
+        indexes = (("person_id", "key_version"),)  # a person's keys; `marac keys rotate` finds old ones
 
 
 class MatchSuggestion(Model):
