@@ -1,5 +1,5 @@
 """Reading what people and programs send: the one parser of numbers, dates and slugs for every
-form, query string and header, and pydantic's validation errors turned into the contract's
+form, query string and header, and pydantic's validation errors turned into the API error's
 `fields` (dotted paths, plain words).
 
 The parsers take ASCII digits only and bounded values, matched whole (`fullmatch`):
