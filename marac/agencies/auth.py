@@ -198,7 +198,7 @@ async def _second_factor_failed(user: User) -> None:
         await Notification.create(user_id=user.id, kind="own_lock", day=uk_date(at), using_db=conn)
         conferences = await User.filter(id=user.id).using_db(conn).values_list("conferences__id", flat=True)
         coordinators = await User.filter(role="coordinator", active=True, conferences__id__in=[c for c in conferences if c]
-                                         ).using_db(conn).exclude(id=user.id).distinct().values_list("id", flat=True)
+                                         ).using_db(conn).exclude(id=user.id).distinct().order_by("id").values_list("id", flat=True)
         for coordinator_id in coordinators:
             await Notification.create(user_id=coordinator_id, kind="account_lock", day=uk_date(at), using_db=conn)
     raise AccountLocked(just_locked=True)
