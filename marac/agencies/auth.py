@@ -69,7 +69,8 @@ MAX_SECOND_FACTOR_FAILURES = 5
 # lock with the password and the second factor. A lock that only a person lifts would let
 # whoever knows a practitioner's password keep them out of the service at will.
 LOCK_PERIOD = timedelta(hours=1)
-LOCKED = "Too many wrong security codes: this account is locked for an hour. If these were not your attempts, ask your administrator to reset your sign-in"
+LOCKED = ("Too many wrong security codes: this account is locked for an hour. "
+          "If these were not your attempts, ask your administrator to reset your sign-in")
 TOKEN_PREFIX = "marac_"
 TOKEN_LIFETIME_DAYS = 90
 MAX_TOKEN_LIFETIME_DAYS = 366
@@ -172,9 +173,9 @@ async def _take_second_factor_try(user: User) -> None:
     cannot all slip in under the limit. Raises AccountLocked."""
     at = now()
     # A lock that has run its course allows one try; failing it locks again at once.
-    await User.filter(id=user.id, locked_at__lte=at - LOCK_PERIOD).update(
-        locked_at=None, second_factor_failures=MAX_SECOND_FACTOR_FAILURES - 1)
-    taken = await User.filter(id=user.id, locked_at__isnull=True, second_factor_failures__lt=MAX_SECOND_FACTOR_FAILURES).update(
+    limit = MAX_SECOND_FACTOR_FAILURES
+    await User.filter(id=user.id, locked_at__lte=at - LOCK_PERIOD).update(locked_at=None, second_factor_failures=limit - 1)
+    taken = await User.filter(id=user.id, locked_at__isnull=True, second_factor_failures__lt=limit).update(
         second_factor_failures=F("second_factor_failures") + 1)
     if not taken:
         raise AccountLocked()
@@ -190,15 +191,15 @@ async def _second_factor_failed(user: User) -> None:
     web layer then queues the e-mails: notify_account_locked)."""
     at = now()
     async with in_transaction() as conn:
-        if not await User.filter(id=user.id, locked_at__isnull=True, second_factor_failures__gte=MAX_SECOND_FACTOR_FAILURES
-                                 ).using_db(conn).update(locked_at=at):
+        at_limit = User.filter(id=user.id, locked_at__isnull=True, second_factor_failures__gte=MAX_SECOND_FACTOR_FAILURES)
+        if not await at_limit.using_db(conn).update(locked_at=at):
             return
         await record("user.lock", user_id=user.id, agency_id=user.agency_id, object_type="user", object_id=user.id,
                      outcome="denied", conn=conn)
         await Notification.create(user_id=user.id, kind="own_lock", day=uk_date(at), using_db=conn)
-        conferences = await User.filter(id=user.id).using_db(conn).values_list("conferences__id", flat=True)
-        coordinators = await User.filter(role="coordinator", active=True, conferences__id__in=[c for c in conferences if c]
-                                         ).using_db(conn).exclude(id=user.id).distinct().order_by("id").values_list("id", flat=True)
+        conferences = [c for c in await User.filter(id=user.id).using_db(conn).values_list("conferences__id", flat=True) if c]
+        coordinators = await User.filter(role="coordinator", active=True, conferences__id__in=conferences).exclude(
+            id=user.id).using_db(conn).distinct().order_by("id").values_list("id", flat=True)
         for coordinator_id in coordinators:
             await Notification.create(user_id=coordinator_id, kind="account_lock", day=uk_date(at), using_db=conn)
     raise AccountLocked(just_locked=True)

@@ -13,7 +13,10 @@ from marac.notify import email
 
 log = logging.getLogger("marac.locks")
 KINDS = ("own_lock", "account_lock")
-SUBJECT = {"own_lock": "MARAC: your account is locked", "account_lock": "MARAC: an account of your conference was locked"}
+SUBJECT = {
+    "own_lock": "MARAC: your account is locked",
+    "account_lock": "MARAC: an account of your conference was locked",
+}
 
 
 async def email_locks() -> int:

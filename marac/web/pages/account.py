@@ -36,7 +36,8 @@ async def account(request: Request, caller: Caller) -> Response:
 async def create_token(request: Request, caller: Caller) -> Response:
     try:
         form = request.state.form
-        token, raw = await auth.create_token(caller.user, str(form.get("label", "")), str(form.get("expires_in_days", "")))
+        label, days = str(form.get("label", "")), str(form.get("expires_in_days", ""))
+        token, raw = await auth.create_token(caller.user, label, days)
     except RuleViolation as exc:
         return await _account(request, caller, status=400, errors=exc.fields)
     await record("token.create", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="api_token", object_id=token.id)
@@ -68,8 +69,9 @@ async def change_password(request: Request, caller: Caller) -> Response:
     confirmed = await confirm_it_is_you(request, caller, errors, password_field="current_password")
     if confirmed.errors:
         if confirmed.refused:
-            await record("user.password_change", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="user",
-                         object_id=caller.user.id, outcome="denied" if confirmed.status == 429 else "failed")
+            user = caller.user
+            await record("user.password_change", user_id=user.id, agency_id=user.agency_id, object_type="user",
+                         object_id=user.id, outcome="denied" if confirmed.status == 429 else "failed")
         return await _account(request, caller, status=confirmed.status, errors=confirmed.errors)
     await service.change_password(caller.user, new)
     # Every session ended with the old password; this browser gets a fresh one.

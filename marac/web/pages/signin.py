@@ -85,7 +85,8 @@ async def mfa(request: Request) -> Response:
     try:
         passed = await auth.check_second_factor(user, str(request.state.form.get("code", "")), client_ip(request))
     except Throttled:
-        await record("sign_in.mfa", user_id=user.id, agency_id=user.agency_id, object_type="user", object_id=user.id, outcome="denied")
+        await record("sign_in.mfa", user_id=user.id, agency_id=user.agency_id, object_type="user", object_id=user.id,
+                     outcome="denied")
         raise
     if not passed:
         await record("sign_in.mfa", user_id=user.id, agency_id=user.agency_id, object_type="user", object_id=user.id, outcome="failed")
