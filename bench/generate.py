@@ -1,4 +1,4 @@
-"""A national-scale MARAC database for the benchmarks (issue 9).
+"""A national-scale MARAC database for the benchmarks (docs/benchmarks.md#the-national-data-set).
 
 National: 300 conferences, 1,000 agencies, 10,000 users, 500,000 referrals over five years,
 2,500,000 actions, 25,000 meetings; `--scale 0.1` gives a tenth of each. Distributions:

@@ -1,4 +1,4 @@
-"""Benchmark: matching one referral's person against the person index (issue 3).
+"""Benchmark: matching one referral's person against the person index (docs/benchmarks.md#person-matching).
 
 Target: ≤ 20 ms per match against an index of 500,000 people on PostgreSQL. Prints a
 table with p50/p95 against a baseline measured in the same run (one primary-key query

@@ -1,5 +1,5 @@
 """The `marac` command: serve, worker, migrate, demo, user add, token create, import referrals, audit verify,
-keys, retention run."""
+keys, retention run, backup, restore."""
 
 from __future__ import annotations
 
@@ -51,12 +51,73 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port_taken(host: str, port: int) -> bool:
+    """Whether `marac serve` would fail to listen on host:port (uvicorn binds the same way)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return False  # uvicorn will say what is wrong with the host
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError:
+            return True
+    return False
+
+
+def _remove_demo_data() -> str | None:
+    """Remove the demo's SQLite database and document store; an error message if it cannot."""
+    from pathlib import Path
+
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    current = settings.get()
+    if not current.is_sqlite:
+        return "--reset removes an SQLite database only; drop and recreate the PostgreSQL database yourself."
+    file_path = expand_db_url(current.database_url)["credentials"]["file_path"]
+    if file_path != ":memory:":
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(file_path + suffix).unlink(missing_ok=True)
+    # The store keeps its documents flat, so only files directly in it are removed: a store
+    # pointed at the wrong folder by mistake loses no subfolder.
+    if current.document_store.is_dir():
+        for path in current.document_store.iterdir():
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
+    print(f"Removed the demo database ({file_path}) and documents ({current.document_store}).")
+    return None
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    import os
+    from dataclasses import replace
+
     from marac import demo
 
     if not settings.get().demo:
         print("marac demo runs only with MARAC_ENV=demo (demo accounts skip the second factor).", file=sys.stderr)
         return 2
+    # Checked before anything is loaded or printed: sign-in details for a server that then
+    # fails to start would send people to whatever already answers on that port.
+    if not args.no_serve and _port_taken(args.host, args.port):
+        print(f"Port {args.port} on {args.host} is already in use (another marac demo, or another program).\n"
+              f"Stop it, or choose another port: scripts/demo --port {args.port + 1}", file=sys.stderr)
+        return 1
+    if "MARAC_BASE_URL" not in os.environ:
+        # The address printed below, used in links and the origin check, is the one served.
+        host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+        base_url = f"http://{'[' + host + ']' if ':' in host else host}:{args.port}"
+        os.environ["MARAC_BASE_URL"] = base_url
+        settings.override(replace(settings.get(), base_url=base_url))
+    if args.reset:
+        problem = _remove_demo_data()
+        if problem:
+            print(problem, file=sys.stderr)
+            return 2
     asyncio.run(db.migrate())
 
     async def seed() -> int:
@@ -207,6 +268,39 @@ def cmd_retention_run(args: argparse.Namespace) -> int:
     return _run(go)
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from marac.governance import backup
+
+    async def go() -> int:
+        manifest = await backup.backup(Path(args.dir))
+        # Counts only: the command's output may end up in a log.
+        print(f"Backed up the {manifest['database']} database (schema {manifest['schema_version']}, "
+              f"{sum(manifest['tables'].values())} rows in {len(manifest['tables'])} tables, audit chain to "
+              f"event {(manifest['audit_head'] or {}).get('seq', 0)}) and {manifest['document_count']} documents "
+              f"into {args.dir}.")
+        print("The secret key and the data keys are not in it: keep them apart, a restore needs the same ones.")
+        return 0
+
+    return _run(go)
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from marac.governance import backup
+
+    manifest = asyncio.run(backup.restore(Path(args.dir)))
+    print(f"Restored the backup of {manifest['created_at']}: {sum(manifest['tables'].values())} rows in "
+          f"{len(manifest['tables'])} tables and {manifest['document_count']} documents, each checked against "
+          f"the manifest; the audit chain ends on the manifest's event {(manifest['audit_head'] or {}).get('seq', 0)}.")
+    if manifest["schema_version"] != backup.latest_migration():
+        print("The backup's schema is older than this version's: run `marac migrate` before starting the service.")
+    print("Run `marac audit verify` to check the whole audit chain.")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="marac", description="Multi-Agency Risk Assessment Conference coordination service.")
     sub = top.add_subparsers(dest="command", required=True)
@@ -228,6 +322,8 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-serve", action="store_true", help="Load the data and stop.")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--reset", action="store_true",
+                      help="Remove the demo's SQLite database and document store first, then load afresh.")
     demo.set_defaults(handler=cmd_demo)
 
     user = sub.add_parser("user", help="Manage users.").add_subparsers(dest="user_command", required=True)
@@ -271,6 +367,13 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="Say what a run would do today; change nothing.")
     run.add_argument("--conference", metavar="SLUG", help="Only this conference.")
     run.set_defaults(handler=cmd_retention_run)
+
+    backup = sub.add_parser("backup", help="Back up the database and document store, with a manifest, into DIR.")
+    backup.add_argument("dir", metavar="DIR", help="A new or empty directory.")
+    backup.set_defaults(handler=cmd_backup)
+    restore = sub.add_parser("restore", help="Restore a backup from DIR into an empty database and document store.")
+    restore.add_argument("dir", metavar="DIR", help="A directory made by `marac backup`.")
+    restore.set_defaults(handler=cmd_restore)
     return top
 
 

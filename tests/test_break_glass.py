@@ -1,4 +1,4 @@
-"""Break-glass access (issue 7): someone outside a case's entitlement, with an urgent
+"""Break-glass access (README "Break-glass access"): someone outside a case's entitlement, with an urgent
 safeguarding need, re-authenticates, gives a reason and reads that one case for 4 hours,
 with the victim's address and safe contact masked unless a coordinator approves them.
 The coordinator is told at once and reviews every use; everything is audited.

@@ -1,4 +1,4 @@
-"""The coordinator's dashboard (issue 8): each figure against data built here, other
+"""The coordinator's dashboard (README "The coordinator's dashboard"): each figure against data built here, other
 conferences' data never shown, no names on the page, and nobody but a coordinator gets it."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Daily action reminders (issue 5): who is told, once a day, and what an e-mail may say.
+"""Daily action reminders (docs/domain.md#action-reminders): who is told, once a day, and what an e-mail may say.
 
 E-mail goes to a real SMTP server (aiosmtpd) on loopback, through the same code path as
 production.

@@ -1,4 +1,4 @@
-"""Taking access away works on the very next request (issue 7): an agency removed from a
+"""Taking access away works on the very next request: an agency removed from a
 conference gets 404 for that conference's cases, exactly as for records that do not exist; a
 disabled user is signed out everywhere, browser sessions and API tokens alike.
 

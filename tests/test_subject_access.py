@@ -14,6 +14,7 @@ from marac.audit.models import AuditEvent, Disclosure
 from marac.meetings.models import AgendaItem
 from marac.referrals.models import Referral, ReferralPerson
 from tests.conftest import csrf_token, session_cookie_for
+from tests.pdfs import assert_only_the_bundled_font
 from tests.test_minutes import held_meeting
 
 
@@ -99,6 +100,7 @@ async def test_the_pdf_shows_the_same_with_visible_redaction_marks(client, perso
     assert "REDACTION REVIEW: third party: perpetrator" in text
     assert "REDACTION REVIEW: free text written by an agency" in text
     assert "Jane" not in str(reader.metadata)  # the document properties name nobody
+    assert_only_the_bundled_font(answer.content)
     assert await AuditEvent.filter(action="subject_access.export_pdf").count() == 1
     assert await Disclosure.filter(kind="subject_access").count() == 1
 

@@ -1,6 +1,6 @@
 """Credentials: passwords, the second factor, sessions, API tokens and the sign-in throttle.
 
-Rules (issue 2 and OWASP ASVS 5.0 level 2):
+Rules (OWASP ASVS 5.0 level 2):
 - Passwords are hashed with argon2id; an unknown e-mail costs the same hash as a wrong password.
 - Every account needs a TOTP second factor; only demo accounts skip it, and only while
   MARAC_ENV=demo.

@@ -23,7 +23,7 @@ NATIONS = ("england_wales", "scotland", "northern_ireland")
 
 
 def new_id() -> str:
-    # Opaque, unguessable ids (the API contract): never a sequence.
+    # Opaque, unguessable ids, never a sequence: one id tells nothing about another or how many exist.
     return uuid.uuid4().hex
 
 
@@ -63,9 +63,9 @@ class Conference(Model):
     venue = fields.CharField(max_length=200, null=True)
     # The unguessable part of the public iCalendar feed's address (dates only, no cases).
     calendar_token = fields.CharField(max_length=64, default=new_token, unique=True)
-    # Quarterly figures (issue 8): cases per 10,000 adult women need the area's adult female
+    # Quarterly figures (docs/domain.md#quarterly-figures): cases per 10,000 adult women need the area's adult female
     # population (unknown until someone sets it); the repeat rate is compared with a benchmark
-    # in percent (32: the national actual the domain brief quotes).
+    # in percent (32: the national actual).
     adult_female_population = fields.IntField(null=True)
     repeat_rate_benchmark = fields.IntField(default=32, db_default=32)  # db_default: existing rows get it too
     created_at = fields.DatetimeField(auto_now_add=True)

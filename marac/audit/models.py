@@ -28,7 +28,7 @@ class AuditEvent(Model):
 
 
 class Disclosure(Model):
-    # The disclosure log (domain brief): what was shared, with whom, when and why. One row per
+    # The disclosure log (docs/domain.md#disclosure-log): what was shared, with whom, when and why. One row per
     # document an agency received (each download), ids only like the audit trail.
 
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)

@@ -95,7 +95,7 @@ async def record(
     return event
 
 
-# Why each kind of document is shared: the disclosure log's "why" (domain brief).
+# Why each kind of document is shared: the disclosure log's "why" (docs/domain.md#disclosure-log).
 DISCLOSURE_PURPOSES = {
     "minutes": "MARAC minutes circulated to a member agency: the part it is entitled to see",
     "research_list": "Research list released before the meeting so the agency can check its records",
@@ -128,3 +128,10 @@ async def verify(batch_size: int = 5000) -> VerifyResult:
             checked += 1
             prev_hash, expected_seq = event.hash, event.seq + 1
         after = batch[-1].seq
+
+
+async def head(conn: BaseDBAsyncClient | None = None) -> tuple[int, str] | None:
+    """The last event's seq and HMAC, or None for an empty trail: a backup's manifest records it, and a
+    restored database must end on the same event."""
+    last = await db.fetch('SELECT "seq", "hash" FROM "audit_event" ORDER BY "seq" DESC LIMIT 1', conn=conn)
+    return (int(last[0]["seq"]), str(last[0]["hash"])) if last else None

@@ -131,7 +131,7 @@ class ReferralPerson(SealedModel):
 
 
 class BreakGlass(SealedModel):
-    # Break-glass (issue 7): a user outside a case's entitlement, with an urgent safeguarding
+    # Break-glass (README "Break-glass access"): a user outside a case's entitlement, with an urgent safeguarding
     # need, re-authenticated and gave a reason, and reads that one referral for 4 hours. Kept
     # after it ends: every use is reviewed by a coordinator of the case's conference.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)

@@ -1,6 +1,6 @@
 """The person index: find, link and merge the people named in referrals.
 
-Rules (issue 3, "People and repeats"): candidates come from blocking keys through an
+Rules (docs/domain.md#recognising-the-same-person): candidates come from blocking keys through an
 index, never from a scan; a high-confidence match links automatically; a medium one is
 offered to the coordinator, whose decision is remembered.
 """

@@ -206,8 +206,8 @@ def api(
 
     `record` raises NotFound when the caller may not see the record the path names. A
     caller whose role may not use the endpoint gets 404 for such a record, exactly as for one
-    that does not exist, and 403 only for a record they can see (the contract: never 403 for
-    a record the caller may not see).
+    that does not exist, and 403 only for a record they can see (never 403 for a record the
+    caller may not see: that would confirm it exists).
     """
     allowed = roles or ANY_ROLE
 
