@@ -1,5 +1,5 @@
 """Credentials: the per-account second-factor counter and lock, TOTP seeds sealed with the
-data keys, and an expiry on every API token (docs/security.md)."""
+data keys, and an expiry on every API token (the rules: marac/agencies/auth.py)."""
 
 from datetime import UTC, datetime, timedelta
 
