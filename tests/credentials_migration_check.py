@@ -1,5 +1,5 @@
 """Run by test_credentials in its own process (migrations close Tortoise's connections):
-build a database at migration 0010, write a TOTP seed in clear and an API token without an
+build a database at migration 0011, write a TOTP seed in clear and an API token without an
 expiry as older releases did, migrate to the latest schema, and print what is stored and
 what the models read back, as JSON."""
 
@@ -21,7 +21,7 @@ SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 async def main() -> None:
-    await migrate(config=db.tortoise_config(), target="marac.0010_action_list_indexes")
+    await migrate(config=db.tortoise_config(), target="marac.0011_key_versions")
     await Tortoise.close_connections()
     await db.init()
     conn = connections.get("default")

@@ -373,7 +373,7 @@ async def test_the_command_line_sets_the_expiry(client, personas):
     assert code == 1 and "366" in out
 
 
-# --- migration 0011 ---------------------------------------------------------------------------
+# --- migration 0012 ---------------------------------------------------------------------------
 
 MIGRATION_CHECK = Path(__file__).with_name("credentials_migration_check.py")
 PG_ADMIN_URL = os.environ.get("MARAC_TEST_PG_ADMIN_URL")

@@ -34,7 +34,7 @@ async def seal_seeds_and_date_tokens(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [('marac', '0010_action_list_indexes')]
+    dependencies = [('marac', '0011_key_versions')]
 
     initial = False
 
