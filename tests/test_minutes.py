@@ -469,4 +469,5 @@ async def test_an_agency_removed_from_the_conference_reads_no_stored_minutes_or_
             browser.cookies.update(await session_cookie_for(persona))
             for path in paths:
                 assert (await browser.get(path)).status_code == 404, (persona.key, path)
-    assert await Document.filter(kind="agenda", meeting=meeting, agency_id=police.user.agency_id).exists()  # kept, not served
+    # Kept (retention deletes it in time), never served.
+    assert await Document.filter(kind="agenda", meeting=meeting, agency_id=police.user.agency_id).exists()

@@ -129,10 +129,12 @@ async def test_the_command_line_prints_the_link_and_e_mails_nothing(client, pers
 async def test_coordinators_are_told_of_accounts_with_case_access_in_their_conference(app, client, personas, smtp):
     admin, coordinator, police = personas["admin"], personas["coordinator"], personas["police"]
     # A second conference with its own coordinator, who must hear nothing about the first.
-    other = await service.create_conference(None, name="Southshire DA MARAC", slug="southshire-da", type="domestic-abuse",
-                                            weekday="tuesday", start_time="10:00", first_date=date(2026, 1, 6), members=[])
-    elsewhere = (await service.add_user(None, email="south.coordinator@test.example.org", name="South", role="coordinator",
-                                        agency_id=coordinator.user.agency_id, conference_slugs=[other.slug])).user
+    other = await service.create_conference(None, name="Southshire DA MARAC", slug="southshire-da",
+                                            type="domestic-abuse", weekday="tuesday", start_time="10:00",
+                                            first_date=date(2026, 1, 6), members=[])
+    elsewhere = (await service.add_user(None, email="south.coordinator@test.example.org", name="South",
+                                        role="coordinator", agency_id=coordinator.user.agency_id,
+                                        conference_slugs=[other.slug])).user
 
     made = await client.post("/api/v1/users", headers=admin.bearer, json={
         "email": "new.chair@test.example.org", "name": "Newly Made Chair", "agency_id": police.user.agency_id,
@@ -183,7 +185,8 @@ async def test_creating_and_resetting_an_account_is_audited_with_the_admin_and_t
         (granted,) = await AuditEvent.filter(action=f"user.role.{role}", object_id=target, user_id=admin.user.id)
         assert event.user_id == admin.user.id and granted.agency_id == admin.user.agency_id
         assert granted.conference_id == conference.id and granted.request_id == event.request_id
-    rows = " ".join(str(v) for row in await AuditEvent.filter(object_id=made.json()["id"]).values() for v in row.values())
+    events = await AuditEvent.filter(object_id=made.json()["id"]).values()
+    rows = " ".join(str(value) for event in events for value in event.values())
     assert "Audited Person" not in rows and "audited@" not in rows  # ids and the role only
 
 
@@ -213,7 +216,8 @@ async def test_a_refused_message_waits_sealed_in_the_outbox_and_goes_later(clien
         with smtp_settings(f"smtp://127.0.0.1:{server.port}"):
             assert await outbox.send_pending() == 0  # not yet: it waits for its next attempt
             # A sender that claimed it and died: the claim runs out and the next run sends it.
-            await OutboxEmail.filter(id=row.id).update(next_attempt_at=auth.now(), claimed_until=auth.now() - timedelta(seconds=1))
+            await OutboxEmail.filter(id=row.id).update(next_attempt_at=auth.now(),
+                                                       claimed_until=auth.now() - timedelta(seconds=1))
             assert await outbox.send_pending() == 1
             assert await outbox.send_pending() == 0  # once
     finally:

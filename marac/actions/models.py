@@ -122,8 +122,10 @@ class Notification(Model):
     action = fields.ForeignKeyField("marac.Action", related_name="notifications", null=True, on_delete=fields.CASCADE)
     break_glass = fields.ForeignKeyField("marac.BreakGlass", related_name="notifications", null=True, on_delete=fields.CASCADE)
     # account_created | account_reset: whose account, in which conference, with which role.
-    about_user = fields.ForeignKeyField("marac.User", related_name="account_notices", null=True, on_delete=fields.CASCADE)
-    conference = fields.ForeignKeyField("marac.Conference", related_name="notifications", null=True, on_delete=fields.CASCADE)
+    about_user = fields.ForeignKeyField("marac.User", related_name="account_notices", null=True,
+                                        on_delete=fields.CASCADE)
+    conference = fields.ForeignKeyField("marac.Conference", related_name="notifications", null=True,
+                                        on_delete=fields.CASCADE)
     role = fields.CharField(max_length=16, null=True)
     kind = fields.CharField(max_length=16)  # due_soon | overdue | break_glass | account_created | account_reset
     day = fields.DateField()

@@ -197,7 +197,7 @@ def _setup_body(token: str, reset: bool) -> str:
              else "An administrator has made you a MARAC account.")
     return "\n".join([
         first, "",
-        f"Choose your password here within {int(SETUP_LINK_LIFETIME.total_seconds() // 3600)} hours (the link works once):",
+        f"Choose your password here within {SETUP_LINK_LIFETIME // timedelta(hours=1)} hours (the link works once):",
         setup_url(token), "",
         "You will then set up a second factor (an authenticator app).",
         "If you did not expect this message, tell your MARAC coordinator and do not use the link.",
@@ -245,8 +245,8 @@ async def _tell_coordinators(user: User, conferences: list[Conference], kind: st
         coordinators = await User.filter(role="coordinator", active=True, conferences__id=conference.id).exclude(
             id=user.id).distinct().using_db(conn).values_list("id", flat=True)
         for coordinator_id in coordinators:
-            await Notification.create(user_id=coordinator_id, kind=kind, about_user_id=user.id, conference_id=conference.id,
-                                      role=user.role, day=auth.today(), using_db=conn)
+            await Notification.create(user_id=coordinator_id, kind=kind, about_user_id=user.id,
+                                      conference_id=conference.id, role=user.role, day=auth.today(), using_db=conn)
             told.add(coordinator_id)
     for coordinator_id in sorted(told):
         await outbox.put(coordinator_id, "account_notice", NOTICE_SUBJECT, _notice_body(kind),

@@ -85,7 +85,8 @@ async def render_minutes(minutes_id: str, job_id: str | None = None) -> None:
     rows = {row.agency_id: row for row in await MinutesRecipient.filter(minutes=minutes, status="pending").prefetch_related("agency")}
     tiers_now = dict(await Membership.filter(conference_id=meeting.conference_id).values_list("agency_id", "tier"))
     # An agency no longer a member gets the narrowest view; downloads refuse it anyway.
-    views = {agency_id: minutes_view(tiers_now.get(agency_id), row.tier) or "actions_only" for agency_id, row in rows.items()}
+    views = {agency_id: minutes_view(tiers_now.get(agency_id), row.tier) or "actions_only"
+             for agency_id, row in rows.items()}
     finished = 0
 
     async def done(agency_id: str, document: Document) -> None:

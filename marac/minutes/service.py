@@ -220,8 +220,8 @@ async def document_for(viewer: Viewer, meeting_id: str, version: int | None = No
     if auditor:
         if version is None:
             raise NotFound("Name the version")
-        row = await MinutesRecipient.filter(minutes__meeting=meeting, status="done", minutes__version=version).prefetch_related(
-            "document", "minutes").first()
+        row = await MinutesRecipient.filter(minutes__meeting=meeting, status="done", minutes__version=version
+                                            ).prefetch_related("document", "minutes").first()
     else:
         if version is not None:
             raise NotFound("Minutes not found")
