@@ -430,6 +430,9 @@ async def test_lowering_an_agency_to_actions_only_reaches_minutes_already_render
     async with make_client(app) as browser:
         browser.cookies.update(await session_cookie_for(health))
         await _markers_in(await browser.get(f"/meetings/{meeting.id}/minutes.pdf"), markers, "health", "actions_only")
+    # The coordinator's circulation record shows the view the agency now holds.
+    circulation = await minutes.circulation(await Meeting.get(id=meeting.id).prefetch_related("conference"))
+    assert {r.agency_id: r.document.tier for r in circulation["rows"]}[health.user.agency_id] == "actions_only"
     # Agencies whose tier did not change keep their copy; what was sent stays in the disclosure log.
     await _markers_in(await client.get(url, headers=personas["police"].bearer), markers, "police", "full")
     assert await Disclosure.filter(document_id=full.id, agency_id=health.user.agency_id).count() == 1

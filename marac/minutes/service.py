@@ -251,7 +251,9 @@ async def circulation(meeting: Meeting) -> dict[str, Any]:
     minutes are overdue at all (`overdue`, also when none are approved or requested)."""
     minutes = await MinutesVersion.filter(meeting=meeting).order_by("-version").first()
     deadline = circulation_deadline(meeting.date, meeting.conference.nation)
-    rows = await MinutesRecipient.filter(minutes=minutes).prefetch_related("agency").order_by("agency__name") if minutes else []
+    # With its document: the view the agency holds now, which a lowered tier narrows (_entitled_copy).
+    rows = await MinutesRecipient.filter(minutes=minutes).prefetch_related("agency", "document").order_by(
+        "agency__name") if minutes else []
     past = today() > deadline
     late = [r for r in rows if r.notified_at is None] if past else []
     # Overdue: the deadline has passed and some agency still has nothing (not even approved).
