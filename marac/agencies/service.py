@@ -242,8 +242,9 @@ async def _tell_coordinators(user: User, conferences: list[Conference], kind: st
     """In the app: whose account, which role, which conference. By e-mail: what happened and a link."""
     told: set[str] = set()
     for conference in conferences:
+        # Ordered by id: PostgreSQL wants DISTINCT's ORDER BY in its select list (the model orders by name).
         coordinators = await User.filter(role="coordinator", active=True, conferences__id=conference.id).exclude(
-            id=user.id).distinct().using_db(conn).values_list("id", flat=True)
+            id=user.id).distinct().order_by("id").using_db(conn).values_list("id", flat=True)
         for coordinator_id in coordinators:
             await Notification.create(user_id=coordinator_id, kind=kind, about_user_id=user.id,
                                       conference_id=conference.id, role=user.role, day=auth.today(), using_db=conn)
