@@ -16,13 +16,17 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /app
+# Exact versions, each file checked against its hash (scripts/lock makes the file); the build
+# backend is in it too, so the editable install below fetches nothing.
+COPY requirements/base.txt requirements/base.txt
+RUN pip install --require-hashes -r requirements/base.txt
 COPY pyproject.toml ./
 COPY marac/ marac/
 COPY templates/ templates/
 COPY agendas/ agendas/
 RUN rm -rf marac/web/assets/node_modules
 COPY --from=assets /src/marac/web/static/ marac/web/static/
-RUN pip install -e .
+RUN pip install --no-deps --no-build-isolation -e . && pip check
 
 # --- 3. runtime -----------------------------------------------------------------
 FROM python:3.12-slim-bookworm
@@ -31,7 +35,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/venv/bin:$PATH \
     MARAC_ENV=production \
     MARAC_DOCUMENT_STORE=/data/documents
-# Run-time libraries WeasyPrint needs (PDF rendering).
+# Run-time libraries WeasyPrint needs (PDF rendering). The PDFs' font ships in
+# templates/pdf/assets/fonts/, loaded through fontconfig; fonts-dejavu-core is only the
+# fallback for characters Liberation Sans lacks (Arabic, Armenian, ... in a typed name).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fontconfig fonts-dejavu-core \

@@ -1,4 +1,4 @@
-"""Benchmark: building one meeting's agenda at national scale (issue 4).
+"""Benchmark: building one meeting's agenda at national scale (docs/benchmarks.md#agenda-build).
 
 Target: p50 ≤ 50 ms on PostgreSQL, and no more than 1.5× slower with ten times the
 history. History is heard referrals of past meetings across many conferences (national:

@@ -1,4 +1,4 @@
-"""The two HTTP baselines of issue 9, served exactly like marac (uvicorn, uvloop, httptools,
+"""The two HTTP baselines of bench/national.py, served exactly like marac (uvicorn, uvloop, httptools,
 one worker) against the same database:
 
 - GET /hello: a bare Starlette hello-world, the ceiling of the server itself;

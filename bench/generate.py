@@ -1,4 +1,4 @@
-"""A national-scale MARAC database for the benchmarks (issue 9).
+"""A national-scale MARAC database for the benchmarks (docs/benchmarks.md#the-national-data-set).
 
 National: 300 conferences, 1,000 agencies, 10,000 users, 500,000 referrals over five years,
 2,500,000 actions, 25,000 meetings; `--scale 0.1` gives a tenth of each. Distributions:
@@ -72,7 +72,7 @@ COLUMNS = {
     "meeting": ("id", "conference_id", "slot_date", "date", "cut_off", "kind", "status", "published_at", "held_at",
                 "any_other_business", "created_at"),
     "person": ("id", "conference_id", "names", "date_of_birth", "postcode", "created_at"),
-    "person_key": ("conference_id", "person_id", "key"),
+    "person_key": ("conference_id", "person_id", "key", "key_version"),
     "referral": ("id", "conference_id", "referring_agency_id", "referrer_id", "received_at", "criteria_claimed", "criteria_met",
                  "risk", "judgement_reason", "victim", "victim_person_id", "strands", "incident_kind", "incidents",
                  "incidents_in_window", "summary", "consent", "is_repeat", "previous_referral_id", "monitoring_only", "status",
@@ -219,7 +219,8 @@ class Rows:
         self.tables["person"].append((pid, conference_id, seal("person", "names", pid, json.dumps(list(someone_facts.names), separators=(",", ":"))),
                                       dob and seal("person", "date_of_birth", pid, dob.isoformat()),
                                       postcode and seal("person", "postcode", pid, postcode), now))
-        self.tables["person_key"] += [(conference_id, pid, key) for key in people.index_keys(someone_facts)]
+        version = people.index_version()
+        self.tables["person_key"] += [(conference_id, pid, key, version) for key in people.index_keys(someone_facts)]
         return Someone(pid, someone_facts)
 
     def named(self, rng: random.Random, referral_id: str, someone: Someone, role: str, position: int, typed: str,

@@ -1,4 +1,4 @@
-"""Benchmark: matching one referral's person against the person index (issue 3).
+"""Benchmark: matching one referral's person against the person index (docs/benchmarks.md#person-matching).
 
 Target: ≤ 20 ms per match against an index of 500,000 people on PostgreSQL. Prints a
 table with p50/p95 against a baseline measured in the same run (one primary-key query
@@ -89,6 +89,7 @@ async def load(conference_id: str, url: str) -> list[names.PersonFacts]:
     sample: list[names.PersonFacts] = []
     person_rows, key_rows = [], []
     now = datetime.now(UTC)
+    version = people.index_version()
     for n in range(PEOPLE):
         facts = person()
         pid = uuid.uuid4().hex
@@ -97,14 +98,15 @@ async def load(conference_id: str, url: str) -> list[names.PersonFacts]:
         person_rows.append((pid, conference_id, sealed.seal("person", "names", pid, json.dumps(list(facts.names))),
                             facts.date_of_birth and sealed.seal("person", "date_of_birth", pid, facts.date_of_birth.isoformat()),
                             postcode and sealed.seal("person", "postcode", pid, postcode), now))
-        key_rows.extend((conference_id, pid, key) for key in people.index_keys(facts))
+        key_rows.extend((conference_id, pid, key, version) for key in people.index_keys(facts))
         if n % (PEOPLE // PROBES) == 0 and len(sample) < PROBES:
             sample.append(facts)
     generated = time.perf_counter()
     conn = await asyncpg.connect(url)
     await conn.copy_records_to_table("person", records=person_rows,
                                      columns=["id", "conference_id", "names", "date_of_birth", "postcode", "created_at"])
-    await conn.copy_records_to_table("person_key", records=key_rows, columns=["conference_id", "person_id", "key"])
+    await conn.copy_records_to_table("person_key", records=key_rows,
+                                     columns=["conference_id", "person_id", "key", "key_version"])
     await conn.execute("ANALYZE person; ANALYZE person_key")
     await conn.close()
     print(f"loaded {PEOPLE:,} people and {len(key_rows):,} keys "
@@ -150,7 +152,7 @@ async def main() -> None:
     print(f"\nvariants found again: {found}/{len(matching)}; candidates compared per probe: "
           f"median {statistics.median(candidates):.0f}, max {max(candidates)}; target p95 <= 20 ms: "
           f"{'met' if m95 <= 20 else 'NOT met'}")
-    keys = people.index_keys(variant(sample[0]))
+    keys = people.probe_keys(variant(sample[0]))
     conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
     plan = await conn.fetch("EXPLAIN ANALYZE SELECT person_id, count(id) AS shared FROM person_key "
                             "WHERE conference_id = $1 AND key = ANY($2::text[]) GROUP BY person_id ORDER BY shared DESC LIMIT 200",

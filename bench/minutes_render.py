@@ -1,4 +1,4 @@
-"""Benchmark: minutes for a 16-case meeting to 20 recipients (issue 6).
+"""Benchmark: minutes for a 16-case meeting to 20 recipients (docs/benchmarks.md#minutes-rendering).
 
 Measured in one run, on the same content (bench/minutes_data.py: 14 full-tier agencies,
 3 of them named in restricted notes, and 6 actions-only agencies):

@@ -1,4 +1,4 @@
-"""Issue 9's national benchmark: one command, both scales, ratios to baselines of the same run.
+"""The national-scale benchmark (docs/benchmarks.md): one command, both scales, ratios to baselines of the same run.
 
     bench/run national        (starts a throwaway PostgreSQL, generates, measures, prints)
 
@@ -8,9 +8,9 @@ process against it and prints their tables; at the end it prints the national / 
 ratios. Every hot operation's SQL is captured as it runs and shown with EXPLAIN ANALYZE;
 a sequential scan of a history-sized table fails the run.
 
-Measurements (issue 9): 1. agenda build; 2. HTTP throughput with wrk; 4. repeat matching.
+Measurements: 1. agenda build; 2. HTTP throughput with wrk; 4. repeat matching.
 3. minutes rendering is bench/minutes_render.py (no database; bench/run runs it).
-5. the quarterly report: add its measurement to MEASUREMENTS (see the comment there).
+5. the quarterly report.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Benchmark: one conference's quarterly report at national scale (issue 8).
+"""Benchmark: one conference's quarterly report at national scale (docs/benchmarks.md#quarterly-report).
 
 Target: ≤ 500 ms on PostgreSQL. The measured conference has five years at the national
 average (~1,900 referrals heard at 130 fortnightly meetings, ~5,700 people named, ~9,500

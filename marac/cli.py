@@ -1,5 +1,5 @@
 """The `marac` command: serve, worker, migrate, demo, user add|reset, token create, import referrals, audit verify,
-keys, retention run."""
+keys, retention run, backup, restore."""
 
 from __future__ import annotations
 
@@ -51,12 +51,73 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port_taken(host: str, port: int) -> bool:
+    """Whether `marac serve` would fail to listen on host:port (uvicorn binds the same way)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return False  # uvicorn will say what is wrong with the host
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError:
+            return True
+    return False
+
+
+def _remove_demo_data() -> str | None:
+    """Remove the demo's SQLite database and document store; an error message if it cannot."""
+    from pathlib import Path
+
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    current = settings.get()
+    if not current.is_sqlite:
+        return "--reset removes an SQLite database only; drop and recreate the PostgreSQL database yourself."
+    file_path = expand_db_url(current.database_url)["credentials"]["file_path"]
+    if file_path != ":memory:":
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(file_path + suffix).unlink(missing_ok=True)
+    # The store keeps its documents flat, so only files directly in it are removed: a store
+    # pointed at the wrong folder by mistake loses no subfolder.
+    if current.document_store.is_dir():
+        for path in current.document_store.iterdir():
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
+    print(f"Removed the demo database ({file_path}) and documents ({current.document_store}).")
+    return None
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    import os
+    from dataclasses import replace
+
     from marac import demo
 
     if not settings.get().demo:
         print("marac demo runs only with MARAC_ENV=demo (demo accounts skip the second factor).", file=sys.stderr)
         return 2
+    # Checked before anything is loaded or printed: sign-in details for a server that then
+    # fails to start would send people to whatever already answers on that port.
+    if not args.no_serve and _port_taken(args.host, args.port):
+        print(f"Port {args.port} on {args.host} is already in use (another marac demo, or another program).\n"
+              f"Stop it, or choose another port: scripts/demo --port {args.port + 1}", file=sys.stderr)
+        return 1
+    if "MARAC_BASE_URL" not in os.environ:
+        # The address printed below, used in links and the origin check, is the one served.
+        host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+        base_url = f"http://{'[' + host + ']' if ':' in host else host}:{args.port}"
+        os.environ["MARAC_BASE_URL"] = base_url
+        settings.override(replace(settings.get(), base_url=base_url))
+    if args.reset:
+        problem = _remove_demo_data()
+        if problem:
+            print(problem, file=sys.stderr)
+            return 2
     asyncio.run(db.migrate())
 
     async def seed() -> int:
@@ -76,9 +137,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from marac.agencies import service
+    from marac.agencies import auth, service
 
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    if password is not None:  # refused before anything is written (the agency included)
+        auth.check_password_rules(password, (args.email, args.name))
 
     async def add() -> int:
         agency = await service.agency_named(args.agency)
@@ -122,7 +185,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
         if user is None:
             print("No active user has that e-mail address.", file=sys.stderr)
             return 1
-        token, raw = await auth.create_token(user, args.label)
+        token, raw = await auth.create_token(user, args.label, args.expires_days)
         await record("token.create", user_id=user.id, agency_id=user.agency_id, object_type="api_token", object_id=token.id)
         print(raw)
         return 0
@@ -170,6 +233,8 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             print(f"Audit chain intact: {result.checked} events checked.")
             return 0
         print(f"Audit chain broken at event {result.first_bad_seq} ({result.checked} events before it are intact).")
+        if result.missing_key_version is not None:
+            print(f"That event names key version {result.missing_key_version}, which is not in the key list.")
         return 1
 
     return _run(check)
@@ -185,18 +250,41 @@ def cmd_keys_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_legacy(args: argparse.Namespace) -> int:
+    import base64
+
+    # Entry 0 of the key list: what MARAC_SECRET_KEY signed before key versions (audit events,
+    # person-index keys, documents) still checks after the secret key is changed. Printed, never stored.
+    print(f"0:{base64.b64encode(settings.get().legacy_secret or settings.get().secret_key.encode()).decode()}")
+    return 0
+
+
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
     from tortoise import Tortoise, connections
 
+    from marac.audit.models import AuditEvent
     from marac.audit.service import record
+    from marac.documents import store
+    from marac.referrals import people
     from marac.sealed import model_columns, reseal
 
     async def rotate() -> int:
         version, _ = settings.get().current_data_key
         models = list(Tortoise.apps[db.APP].values())
         changed = await reseal(connections.get("default"), model_columns(models))
+        rekeyed = await people.rekey()
+        files = await store.reseal_files()
         await record("keys.rotate", object_type="data_key", object_id=str(version))
         print(f"Re-encrypted {changed} values under key version {version}.")
+        print(f"Recomputed the person-index keys of {rekeyed} people under key version {version}.")
+        print(f"Re-encrypted {files['rewritten']} stored documents under key version {version}"
+              + (f"; {files['unreadable']} do not open with any key in the list." if files["unreadable"] else "."))
+        # Audit events are never rewritten: each is checked with the key version that signed it.
+        signed = await (AuditEvent.all().group_by("key_version").order_by("key_version")
+                        .values_list("key_version", flat=True))
+        print(f"Audit events are signed with key versions {', '.join(map(str, signed))}: "
+              "keep these in the key list for `marac audit verify`"
+              + (" (0: MARAC_SECRET_KEY, or the entry `marac keys legacy` prints)." if 0 in signed else "."))
         return 0
 
     return _run(rotate)
@@ -223,6 +311,39 @@ def cmd_retention_run(args: argparse.Namespace) -> int:
     return _run(go)
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from marac.governance import backup
+
+    async def go() -> int:
+        manifest = await backup.backup(Path(args.dir))
+        # Counts only: the command's output may end up in a log.
+        print(f"Backed up the {manifest['database']} database (schema {manifest['schema_version']}, "
+              f"{sum(manifest['tables'].values())} rows in {len(manifest['tables'])} tables, audit chain to "
+              f"event {(manifest['audit_head'] or {}).get('seq', 0)}) and {manifest['document_count']} documents "
+              f"into {args.dir}.")
+        print("The secret key and the data keys are not in it: keep them apart, a restore needs the same ones.")
+        return 0
+
+    return _run(go)
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from marac.governance import backup
+
+    manifest = asyncio.run(backup.restore(Path(args.dir)))
+    print(f"Restored the backup of {manifest['created_at']}: {sum(manifest['tables'].values())} rows in "
+          f"{len(manifest['tables'])} tables and {manifest['document_count']} documents, each checked against "
+          f"the manifest; the audit chain ends on the manifest's event {(manifest['audit_head'] or {}).get('seq', 0)}.")
+    if manifest["schema_version"] != backup.latest_migration():
+        print("The backup's schema is older than this version's: run `marac migrate` before starting the service.")
+    print("Run `marac audit verify` to check the whole audit chain.")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="marac", description="Multi-Agency Risk Assessment Conference coordination service.")
     sub = top.add_subparsers(dest="command", required=True)
@@ -244,6 +365,8 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-serve", action="store_true", help="Load the data and stop.")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--reset", action="store_true",
+                      help="Remove the demo's SQLite database and document store first, then load afresh.")
     demo.set_defaults(handler=cmd_demo)
 
     user = sub.add_parser("user", help="Manage users.").add_subparsers(dest="user_command", required=True)
@@ -263,6 +386,8 @@ def parser() -> argparse.ArgumentParser:
     create = token.add_parser("create", help="Create a bearer token for a user; prints it once.")
     create.add_argument("--email", required=True)
     create.add_argument("--label", default="command line")
+    create.add_argument("--expires-days", metavar="DAYS", default=None,
+                        help="Days until the token stops working (1 to 366; default 90).")
     create.set_defaults(handler=cmd_token_create)
 
     imports = sub.add_parser("import", help="Bulk imports.").add_subparsers(dest="import_command", required=True)
@@ -276,11 +401,16 @@ def parser() -> argparse.ArgumentParser:
     verify = audit.add_parser("verify", help="Check the hash chain; exit 1 and name the first bad event if broken.")
     verify.set_defaults(handler=cmd_audit_verify)
 
-    keys = sub.add_parser("keys", help="Field-encryption keys.").add_subparsers(dest="keys_command", required=True)
+    keys = sub.add_parser("keys", help="Data keys: sealed fields, documents, audit chain, person index.").add_subparsers(
+        dest="keys_command", required=True)
     generate = keys.add_parser("generate", help="Print a new key line (VERSION:BASE64KEY) for the key file.")
     generate.set_defaults(handler=cmd_keys_generate)
-    rotate = keys.add_parser("rotate", help="Re-encrypt every sealed value under the newest key (safe to repeat).")
+    rotate = keys.add_parser("rotate", help="Re-encrypt every sealed value and stored document and recompute the "
+                                            "person index under the newest key (safe to repeat).")
     rotate.set_defaults(handler=cmd_keys_rotate)
+    legacy = keys.add_parser("legacy", help="Print the key line 0 that keeps audit events signed before key versions "
+                                            "verifiable once MARAC_SECRET_KEY changes.")
+    legacy.set_defaults(handler=cmd_keys_legacy)
 
 
     retention = sub.add_parser("retention", help="Retention of case records.").add_subparsers(dest="retention_command", required=True)
@@ -288,6 +418,13 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="Say what a run would do today; change nothing.")
     run.add_argument("--conference", metavar="SLUG", help="Only this conference.")
     run.set_defaults(handler=cmd_retention_run)
+
+    backup = sub.add_parser("backup", help="Back up the database and document store, with a manifest, into DIR.")
+    backup.add_argument("dir", metavar="DIR", help="A new or empty directory.")
+    backup.set_defaults(handler=cmd_backup)
+    restore = sub.add_parser("restore", help="Restore a backup from DIR into an empty database and document store.")
+    restore.add_argument("dir", metavar="DIR", help="A directory made by `marac backup`.")
+    restore.set_defaults(handler=cmd_restore)
     return top
 
 

@@ -1,4 +1,4 @@
-"""The coordinator's dashboard (issue 8): for each conference they coordinate, the next
+"""The coordinator's dashboard (README "The coordinator's dashboard"): for each conference they coordinate, the next
 meeting and its cut-off, referrals awaiting triage, research completeness per agency,
 overdue actions per agency, and minutes not yet circulated.
 

@@ -1,8 +1,9 @@
 """The only reader of the environment.
 
 Every MARAC_* variable is read here, once, into a frozen Settings value. Production
-refuses to start with a missing or default secret key, because the key signs sessions,
-CSRF tokens and the audit chain.
+refuses to start with a missing or default secret key, because the key signs sessions and
+CSRF tokens, or without data keys, which seal fields and stored documents and key the audit
+chain and the person index (README, "Field-level encryption").
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import hmac
 import os
 import re
 from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -57,7 +61,13 @@ class Settings:
     # owner) grants it what the service needs and no UPDATE/DELETE on the audit tables.
     app_role: str | None = None
     # Field-level encryption keys by version (marac.sealed); the highest seals new values.
+    # Each also derives that version's audit-chain, person-index and document keys (versioned_keys).
     data_keys: dict[int, bytes] = field(default_factory=dict, repr=False)
+    # Version 0 of those keys is what signed before they had versions: derived from this
+    # secret, which is the key list's entry 0 if it has one, else MARAC_SECRET_KEY.
+    legacy_secret: bytes | None = field(default=None, repr=False)
+    # Derived keys by (purpose, version); not an init field, so dataclasses.replace starts afresh.
+    _derived: dict[tuple[str, int], bytes] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def production(self) -> bool:
@@ -89,6 +99,29 @@ class Settings:
     def derived_key(self, purpose: str) -> bytes:
         """A separate key per purpose, so a leak of one use does not forge another."""
         return hmac.new(self.secret_key.encode(), purpose.encode(), hashlib.sha256).digest()
+
+    def versioned_keys(self, purpose: str) -> dict[int, bytes]:
+        """Every version of a purpose's key: version N from data key N, version 0 the key the
+        secret key derived before there were versions (rows written before migration 0011).
+        Rows record the version they were made with, so changing keys breaks nothing."""
+        keys = {}
+        for version in (0, *self.data_keys):
+            key = self._derived.get((purpose, version))
+            if key is None:
+                if version == 0:
+                    secret = self.legacy_secret or self.secret_key.encode()
+                    key = hmac.new(secret, purpose.encode(), hashlib.sha256).digest()
+                else:
+                    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                               info=b"marac versioned key: " + purpose.encode()).derive(self.data_keys[version])
+                self._derived[(purpose, version)] = key
+            keys[version] = key
+        return keys
+
+    def current_key(self, purpose: str) -> tuple[int, bytes]:
+        """The version and key that sign or digest anything new: the newest data key's."""
+        version = max(self.data_keys)
+        return version, self.versioned_keys(purpose)[version]
 
 
 def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -140,6 +173,7 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
             limits[field_name] = int(raw)
 
     data_keys = _data_keys(env_vars)
+    legacy = data_keys.pop(0, None)
     if not data_keys:
         if env == "production":
             raise SettingsError("MARAC_DATA_KEYS or MARAC_DATA_KEY_FILE must be set in production")
@@ -165,25 +199,33 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
         smtp_url=smtp_url,
         mail_from=mail_from,
         data_keys=data_keys,
+        legacy_secret=legacy,
         app_role=app_role,
         **limits,
     )
 
 
 def parse_data_keys(text: str, source: str) -> dict[int, bytes]:
-    """Lines or comma-separated entries of VERSION:BASE64KEY (32-byte keys); # starts a comment."""
+    """Lines or comma-separated entries of VERSION:BASE64KEY (32-byte keys); # starts a comment.
+
+    Entry 0, if any, is not a data key: it holds a former MARAC_SECRET_KEY (`marac keys
+    legacy`), which still checks what that key signed before versions (Settings.versioned_keys)."""
     keys: dict[int, bytes] = {}
     entries = [entry.split("#", 1)[0].strip() for line in text.splitlines() for entry in line.split(",")]
     for number, entry in enumerate(filter(None, entries), start=1):
         version, _, encoded = entry.partition(":")
         # Errors name the entry's position, never echo the key.
-        if not version.isdigit() or int(version) < 1:
+        if not version.isdigit():
             raise SettingsError(f"{source}: entry {number} must start with a key version (1, 2, ...)")
         try:
             key = base64.b64decode(encoded, validate=True)
         except binascii.Error:
             key = b""
-        if len(key) != 32:
+        if int(version) == 0:
+            if not key:
+                raise SettingsError(f"{source}: entry {number} (version 0) must hold a former secret key in base64 "
+                                    "(marac keys legacy prints it)")
+        elif len(key) != 32:
             raise SettingsError(f"{source}: entry {number} must hold a base64 32-byte key")
         if int(version) in keys:
             raise SettingsError(f"{source}: key version {version} appears twice")

@@ -1,4 +1,4 @@
-"""Turning pydantic's validation errors into the contract's `fields`: dotted paths, plain words."""
+"""Turning pydantic's validation errors into the API error's `fields`: dotted paths, plain words."""
 
 from __future__ import annotations
 

@@ -8,11 +8,15 @@
 #   ensure_apt PKG...        install the Debian packages that are missing
 #   ensure_weasyprint_libs   system libraries WeasyPrint needs at run time
 #   ensure_node              node + npm (for the front-end asset build)
-#   ensure_venv [EXTRAS]     .venv at the repo root with marac installed (editable)
+#   ensure_bare_venv         .venv at the repo root, python >= 3.11, nothing installed
+#   ensure_venv [EXTRAS]     .venv at the repo root: the locked dependencies, marac editable
 
 MARAC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 MARAC_VENV="$MARAC_ROOT/.venv"
 
+# PDFs bring their own font (templates/pdf/assets/fonts/): Pango needs fontconfig to load it,
+# and fonts-dejavu-core is only the fallback for characters Liberation Sans lacks (Arabic,
+# Armenian, Georgian ... in a name someone typed), which would otherwise print as boxes.
 WEASYPRINT_APT_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fontconfig fonts-dejavu-core)
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -83,11 +87,9 @@ _find_python() {
     return 1
 }
 
-# ensure_venv [EXTRAS] — make sure $MARAC_ROOT/.venv exists and has
-# `pip install -e ".[EXTRAS]"` done. The install is skipped when pyproject.toml
-# has not changed since the last successful install with the same extras.
-ensure_venv() {
-    local extras="${1:-}" python stamp_file want spec
+# ensure_bare_venv — $MARAC_ROOT/.venv exists with a python >= 3.11 (nothing installed yet).
+ensure_bare_venv() {
+    local python
     if [[ ! -x "$MARAC_VENV/bin/python" ]] || ! "$MARAC_VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
         python="$(_find_python)" || {
             ensure_apt python3
@@ -100,18 +102,36 @@ ensure_venv() {
         rm -rf "$MARAC_VENV"
         "$python" -m venv "$MARAC_VENV"
     fi
+}
 
+# ensure_venv [EXTRAS] — make sure $MARAC_ROOT/.venv exists and holds exactly the locked
+# versions (requirements/base.txt, or requirements/test.txt for the test and bench extras,
+# every file checked against its hash), with marac installed editable on top. Skipped when
+# neither the lock file nor pyproject.toml has changed since the last install for it.
+# Refresh the lock files with scripts/lock.
+ensure_venv() {
+    local extras="${1:-}" stamp_file want lock
+    ensure_bare_venv
+
+    case "$extras" in
+        "") lock="requirements/base.txt" ;;
+        test | bench | test,bench | bench,test) lock="requirements/test.txt" ;;
+        *) die "ensure_venv: no lock file for extras '$extras'" ;;
+    esac
     stamp_file="$MARAC_VENV/.marac-install-${extras:-base}.stamp"
-    want="$(sha256sum <"$MARAC_ROOT/pyproject.toml" | cut -d' ' -f1) extras=${extras}"
+    want="$(cat "$MARAC_ROOT/$lock" "$MARAC_ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1) lock=$lock"
     if [[ -f "$stamp_file" && "$(cat "$stamp_file")" == "$want" && -x "$MARAC_VENV/bin/marac" ]]; then
         return 0
     fi
 
-    spec="."
-    [[ -n "$extras" ]] && spec=".[$extras]"
-    log "installing marac (pip install -e \"$spec\") into .venv"
-    "$MARAC_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-    (cd "$MARAC_ROOT" && "$MARAC_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec")
+    log "installing the locked dependencies ($lock) and marac into .venv"
+    (cd "$MARAC_ROOT" &&
+        "$MARAC_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes -r "$lock" &&
+        # The build backend came from the lock too: no isolated build fetching its newest version.
+        "$MARAC_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .)
+    local broken
+    broken="$("$MARAC_VENV/bin/python" -m pip check --disable-pip-version-check)" ||
+        die "$lock does not satisfy pyproject.toml ($broken): run scripts/lock, then commit requirements/"
     printf '%s\n' "$want" >"$stamp_file"
 }
 

@@ -11,20 +11,9 @@ from marac.actions.models import Action, ActionUpdate, Note
 from marac.agencies.access import viewer_for
 from marac.errors import RuleViolation
 from marac.meetings.models import AgendaItem, Meeting
-from marac.referrals import service as referrals
 from marac.referrals.models import Referral
-from tests.conftest import csrf_token, dash_body, make_client, make_referral, session_cookie_for
-
-
-async def live_case(client, personas) -> tuple[Meeting, str]:
-    """A published meeting with one case on it."""
-    referral = await make_referral(personas["police"], dash_body())
-    await referrals.decide(await viewer_for(personas["coordinator"].user), referral.id, "accept", None)
-    referral = await Referral.get(id=referral.id)
-    published = await client.post(f"/api/v1/meetings/{referral.expected_meeting_id}/agenda/publish", headers=personas["coordinator"].bearer)
-    assert published.status_code == 200
-    item = await AgendaItem.get(referral_id=referral.id)
-    return await Meeting.get(id=item.meeting_id), item.id
+from tests.builders import published_meeting
+from tests.conftest import csrf_token, make_client, session_cookie_for
 
 
 async def agree(client, personas, meeting, case_id, owner="health", **extra) -> dict:
@@ -35,7 +24,8 @@ async def agree(client, personas, meeting, case_id, owner="health", **extra) -> 
 
 
 async def test_the_chair_records_attendance_notes_and_actions(client, personas):
-    meeting, case_id = await live_case(client, personas)
+    world = await published_meeting(personas)
+    meeting, case_id = world.meeting, world.case_id
     register = {
         "present": [{"agency_id": personas["police"].user.agency_id, "name": "DS Green"}],
         "apologies": [{"agency_id": personas["health"].user.agency_id, "name": "Dr Brown", "information_sent": True, "information_sent_on": "2026-11-20"}],
@@ -62,7 +52,8 @@ async def test_the_chair_records_attendance_notes_and_actions(client, personas):
 
 
 async def test_an_agency_sees_and_updates_only_its_own_actions(client, personas):
-    meeting, case_id = await live_case(client, personas)
+    world = await published_meeting(personas)
+    meeting, case_id = world.meeting, world.case_id
     action = await agree(client, personas, meeting, case_id, owner="health")
     mine = (await client.get("/api/v1/actions?status=all", headers=personas["health"].bearer)).json()["items"]
     assert [a["id"] for a in mine] == [action["id"]]
@@ -80,7 +71,8 @@ async def test_an_agency_sees_and_updates_only_its_own_actions(client, personas)
 
 
 async def test_a_stale_version_gets_412_and_changes_nothing(client, personas):
-    meeting, case_id = await live_case(client, personas)
+    world = await published_meeting(personas)
+    meeting, case_id = world.meeting, world.case_id
     action = await agree(client, personas, meeting, case_id)
     first = await client.patch(f"/api/v1/actions/{action['id']}", json={"status": "done", "update": "Shared on Tuesday"},
                                headers={**personas["health"].bearer, "If-Match": '"1"'})
@@ -99,7 +91,8 @@ async def test_a_stale_version_gets_412_and_changes_nothing(client, personas):
 
 
 async def test_a_stale_version_on_the_page_keeps_what_was_typed(app, client, personas):
-    meeting, case_id = await live_case(client, personas)
+    world = await published_meeting(personas)
+    meeting, case_id = world.meeting, world.case_id
     action = await agree(client, personas, meeting, case_id)
     async with make_client(app) as page:
         page.cookies.update(await session_cookie_for(personas["health"]))
@@ -118,7 +111,8 @@ async def test_a_stale_version_on_the_page_keeps_what_was_typed(app, client, per
 
 
 async def test_the_two_ways_of_not_completing_stay_distinct_and_need_a_note(client, personas):
-    meeting, case_id = await live_case(client, personas)
+    world = await published_meeting(personas)
+    meeting, case_id = world.meeting, world.case_id
     a = await agree(client, personas, meeting, case_id)
     b = await agree(client, personas, meeting, case_id)
     for action, status in ((a, "not_possible_changed_circumstances"), (b, "not_done_by_agency")):
@@ -133,7 +127,8 @@ async def test_the_two_ways_of_not_completing_stay_distinct_and_need_a_note(clie
 
 
 async def test_filters_overdue_and_due_this_week_sorted_by_due_date(client, personas):
-    meeting, case_id = await live_case(client, personas)
+    world = await published_meeting(personas)
+    meeting, case_id = world.meeting, world.case_id
     today = date.today()
     late = await agree(client, personas, meeting, case_id, due_date=(meeting.date + timedelta(days=1)).isoformat())
     await Action.filter(id=late["id"]).update(due_date=today - timedelta(days=2))
@@ -148,7 +143,8 @@ async def test_filters_overdue_and_due_this_week_sorted_by_due_date(client, pers
 
 
 async def test_a_deferred_case_needs_a_reason_and_goes_to_the_next_meeting(app, client, personas):
-    meeting, case_id = await live_case(client, personas)
+    world = await published_meeting(personas)
+    meeting, case_id = world.meeting, world.case_id
     async with make_client(app) as chair:
         chair.cookies.update(await session_cookie_for(personas["chair"]))
         page = await chair.get(f"/meetings/{meeting.id}/cases/{case_id}")
@@ -169,7 +165,8 @@ async def test_a_deferred_case_needs_a_reason_and_goes_to_the_next_meeting(app, 
 
 
 async def test_outstanding_actions_come_back_to_the_next_meeting_for_review(client, personas):
-    meeting, case_id = await live_case(client, personas)
+    world = await published_meeting(personas)
+    meeting, case_id = world.meeting, world.case_id
     action = await agree(client, personas, meeting, case_id, due_date=(meeting.date + timedelta(days=3)).isoformat())
     coordinator = await viewer_for(personas["coordinator"].user)
     from marac.actions import service as actions
@@ -191,7 +188,8 @@ async def test_outstanding_actions_come_back_to_the_next_meeting_for_review(clie
 
 
 async def test_notes_show_their_visibility_beside_them(app, client, personas):
-    meeting, case_id = await live_case(client, personas)
+    world = await published_meeting(personas)
+    meeting, case_id = world.meeting, world.case_id
     for visibility in ("all", "chair_only"):
         await client.post(f"/api/v1/meetings/{meeting.id}/cases/{case_id}/notes", headers=personas["chair"].bearer,
                           json={"text": f"A note for {visibility}", "visibility": visibility})
@@ -204,7 +202,8 @@ async def test_notes_show_their_visibility_beside_them(app, client, personas):
 
 
 async def test_an_action_with_no_owner_chosen_is_refused_on_the_page(app, client, personas):
-    meeting, case_id = await live_case(client, personas)
+    world = await published_meeting(personas)
+    meeting, case_id = world.meeting, world.case_id
     async with make_client(app) as chair:
         chair.cookies.update(await session_cookie_for(personas["chair"]))
         page = await chair.get(f"/meetings/{meeting.id}/cases/{case_id}")
@@ -218,7 +217,8 @@ async def test_an_action_with_no_owner_chosen_is_refused_on_the_page(app, client
 
 
 async def test_the_action_list_pages_by_due_date_and_every_action_comes_once(client, personas):
-    meeting, case_id = await live_case(client, personas)
+    world = await published_meeting(personas)
+    meeting, case_id = world.meeting, world.case_id
     # 120 actions, many due the same day (ties in due date and even in creation time are broken by id).
     due = [meeting.date + timedelta(days=14 + n % 3) for n in range(120)]
     made = [(await agree(client, personas, meeting, case_id, due_date=d.isoformat()))["id"] for d in due]
@@ -242,7 +242,8 @@ async def test_the_action_list_pages_by_due_date_and_every_action_comes_once(cli
 
 
 async def test_listed_actions_carry_their_case_label_and_the_page_names_the_owner(app, client, personas):
-    meeting, case_id = await live_case(client, personas)
+    world = await published_meeting(personas)
+    meeting, case_id = world.meeting, world.case_id
     action = await agree(client, personas, meeting, case_id, owner="health")
     item = await AgendaItem.get(id=case_id)
     label = f"{meeting.date.isoformat()} case {item.number}"

@@ -16,9 +16,9 @@ from marac.errors import Conflict
 from marac.jobs import queue, tasks
 from marac.meetings import agenda, schedule
 from marac.meetings.models import AgendaItem, Meeting
-from marac.referrals import service as referrals
 from marac.referrals.models import Referral
-from tests.conftest import CONFERENCE, dash_body, make_client, make_referral, session_cookie_for
+from tests.builders import meeting_of, published_meeting, referral
+from tests.conftest import CONFERENCE, make_client, session_cookie_for
 
 TODAY = date(2026, 11, 21)
 
@@ -89,25 +89,20 @@ async def test_the_api_lists_meetings_from_a_date(client, personas):
 
 # --- the agenda ------------------------------------------------------------------------------
 
-async def accepted(personas, **body) -> Referral:
-    referral = await make_referral(personas["police"], dash_body(**body))
-    return await referrals.decide(await viewer_for(personas["coordinator"].user), referral.id, "accept", None)
-
-
-async def meeting_of(referral: Referral) -> Meeting:
-    return await Meeting.get(id=referral.expected_meeting_id).prefetch_related("conference")
-
-
 async def test_over_capacity_repeats_and_the_highest_risk_stay_and_the_rest_move_on(personas):
     conference = await Conference.get(slug=CONFERENCE)
     conference.type_settings = {**conference.type_settings, "capacity": 2}
     await conference.save()
     # All received by the cut-off of the meeting of 10 November (3 November).
-    old = await accepted(personas, yes=18, received_at="2025-09-01", victim={"name": "Ann Old", "date_of_birth": "1950-01-01"})
-    low = await accepted(personas, yes=14, received_at="2026-10-30", victim={"name": "Lou Low", "date_of_birth": "1960-01-01"})
-    high = await accepted(personas, yes=20, received_at="2026-10-31", victim={"name": "Hal High", "date_of_birth": "1970-01-01"})
-    first = await accepted(personas, yes=14, received_at="2026-06-01")
-    repeat = await accepted(personas, yes=14, received_at="2026-11-02")  # same victim and perpetrator as `first`
+    old = await referral(personas, accept=True, yes=18, received_at="2025-09-01",
+                         victim={"name": "Ann Old", "date_of_birth": "1950-01-01"})
+    low = await referral(personas, accept=True, yes=14, received_at="2026-10-30",
+                         victim={"name": "Lou Low", "date_of_birth": "1960-01-01"})
+    high = await referral(personas, accept=True, yes=20, received_at="2026-10-31",
+                          victim={"name": "Hal High", "date_of_birth": "1970-01-01"})
+    first = await referral(personas, accept=True, yes=14, received_at="2026-06-01")
+    # The same victim and perpetrator as `first`:
+    repeat = await referral(personas, accept=True, yes=14, received_at="2026-11-02")
     assert repeat.is_repeat and not high.is_repeat
     meeting = await Meeting.get(id=repeat.expected_meeting_id).prefetch_related("conference")
     assert meeting.date == date(2026, 11, 10)
@@ -125,8 +120,8 @@ async def test_over_capacity_repeats_and_the_highest_risk_stay_and_the_rest_move
 
 
 async def test_building_twice_changes_nothing_and_keeps_the_coordinators_order(personas):
-    a = await accepted(personas, yes=20)
-    await accepted(personas, yes=15, received_at="2026-11-03")
+    a = await referral(personas, accept=True, yes=20)
+    await referral(personas, accept=True, yes=15, received_at="2026-11-03")
     meeting = await meeting_of(a)
     await agenda.build(meeting)
     items = await AgendaItem.filter(meeting=meeting).order_by("position")
@@ -140,7 +135,7 @@ async def test_building_twice_changes_nothing_and_keeps_the_coordinators_order(p
 
 
 async def test_a_deferred_case_goes_to_the_next_meeting_with_its_reason(personas):
-    a = await accepted(personas)
+    a = await referral(personas, accept=True)
     meeting = await meeting_of(a)
     await agenda.build(meeting)
     item = await AgendaItem.get(meeting=meeting, referral_id=a.id)
@@ -154,10 +149,10 @@ async def test_a_deferred_case_goes_to_the_next_meeting_with_its_reason(personas
 
 
 async def test_publishing_freezes_the_agenda_and_a_later_acceptance_goes_to_the_next_meeting(client, personas):
-    a = await accepted(personas)
+    a = await referral(personas, accept=True)
     meeting = await meeting_of(a)
-    late = await make_referral(personas["police"], dash_body(received_at=meeting.cut_off.isoformat(),
-                                                             victim={"name": "Late Person", "date_of_birth": "1980-01-01"}))
+    late = await referral(personas, received_at=meeting.cut_off.isoformat(),
+                          victim={"name": "Late Person", "date_of_birth": "1980-01-01"})
     published = await client.post(f"/api/v1/meetings/{meeting.id}/agenda/publish", headers=personas["coordinator"].bearer)
     assert published.status_code == 200
     listed = [i["referral_id"] for s in published.json()["sections"] for i in s["items"]]
@@ -172,7 +167,7 @@ async def test_publishing_freezes_the_agenda_and_a_later_acceptance_goes_to_the_
 
 
 async def test_a_cancelled_meetings_cases_move_to_the_next_one(personas):
-    a = await accepted(personas)
+    a = await referral(personas, accept=True)
     meeting = await meeting_of(a)
     await agenda.build(meeting)
     await schedule.cancel(await viewer_for(personas["coordinator"].user), meeting)
@@ -182,7 +177,7 @@ async def test_a_cancelled_meetings_cases_move_to_the_next_one(personas):
 
 
 async def test_the_coordinator_adds_an_urgent_case_to_an_emergency_meeting(personas):
-    a = await accepted(personas)
+    a = await referral(personas, accept=True)
     coordinator = await viewer_for(personas["coordinator"].user)
     conference = await Conference.get(slug=CONFERENCE)
     emergency = await schedule.add_emergency(coordinator, conference, TODAY + timedelta(days=2), TODAY)
@@ -196,15 +191,8 @@ async def test_the_coordinator_adds_an_urgent_case_to_an_emergency_meeting(perso
 
 # --- the research list -------------------------------------------------------------------------
 
-async def published_meeting(client, personas) -> Meeting:
-    a = await accepted(personas)
-    meeting = await meeting_of(a)
-    await client.post(f"/api/v1/meetings/{meeting.id}/agenda/publish", headers=personas["coordinator"].bearer)
-    return meeting
-
-
 async def test_the_research_list_has_limited_identifiers_only(client, personas):
-    meeting = await published_meeting(client, personas)
+    meeting = (await published_meeting(personas)).meeting
     answer = await client.get(f"/api/v1/meetings/{meeting.id}/research-list", headers=personas["health"].bearer)
     assert answer.status_code == 200
     item = answer.json()["items"][0]
@@ -217,14 +205,14 @@ async def test_the_research_list_has_limited_identifiers_only(client, personas):
 
 
 async def test_non_members_get_404_for_the_research_list(client, personas):
-    meeting = await published_meeting(client, personas)
+    meeting = (await published_meeting(personas)).meeting
     for persona, status in [("housing", 404), ("health", 200), ("childrens", 200), ("admin", 403), ("auditor", 403)]:
         answer = await client.get(f"/api/v1/meetings/{meeting.id}/research-list", headers=personas[persona].bearer)
         assert answer.status_code == status, persona
 
 
 async def test_agency_research_is_seen_by_the_coordinator_not_by_other_agencies(app, client, personas):
-    meeting = await published_meeting(client, personas)
+    meeting = (await published_meeting(personas)).meeting
     case_id = (await client.get(f"/api/v1/meetings/{meeting.id}/research-list", headers=personas["health"].bearer)).json()["items"][0]["case_id"]
     put = await client.put(f"/api/v1/meetings/{meeting.id}/cases/{case_id}/research", json={"known": True, "summary": "GP saw injuries in October"},
                            headers=personas["health"].bearer)
@@ -238,7 +226,7 @@ async def test_agency_research_is_seen_by_the_coordinator_not_by_other_agencies(
 
 
 async def test_each_member_agency_gets_its_research_list_as_a_pdf(client, personas):
-    meeting = await published_meeting(client, personas)
+    meeting = (await published_meeting(personas)).meeting
     await queue.drain()
     # With Redis the job waits for a worker: run the task itself (idempotent, ids only).
     await tasks.render_agendas(meeting.id)
@@ -255,7 +243,7 @@ async def test_each_member_agency_gets_its_research_list_as_a_pdf(client, person
 
 
 async def test_the_calendar_feed_has_dates_and_no_cases(client, personas):
-    await accepted(personas)
+    await referral(personas, accept=True)
     conference = await Conference.get(slug=CONFERENCE)
     feed = await client.get(f"/calendar/{conference.calendar_token}.ics")
     assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
@@ -265,15 +253,17 @@ async def test_the_calendar_feed_has_dates_and_no_cases(client, personas):
 
 
 async def test_cases_whose_12_months_lapsed_since_the_last_referral_come_back_for_review(personas):
-    current = await accepted(personas, victim={"name": "Nora New", "date_of_birth": "1999-09-09"})
+    current = await referral(personas, accept=True, victim={"name": "Nora New", "date_of_birth": "1999-09-09"})
     meeting = await meeting_of(current)
     # Heard a year ago, in the fortnight before this meeting's anniversary: due for review.
     lapsed_day = date(meeting.date.year - 1, meeting.date.month, meeting.date.day) - timedelta(days=3)
-    old = await accepted(personas, received_at=lapsed_day.isoformat(), victim={"name": "Olive Old", "date_of_birth": "1961-06-06"})
+    old = await referral(personas, accept=True, received_at=lapsed_day.isoformat(),
+                         victim={"name": "Olive Old", "date_of_birth": "1961-06-06"})
     # Heard a year ago too, but referred again since: not lapsed.
-    again = await accepted(personas, received_at=lapsed_day.isoformat(), victim={"name": "Ada Again", "date_of_birth": "1972-02-02"})
+    again = await referral(personas, accept=True, received_at=lapsed_day.isoformat(),
+                           victim={"name": "Ada Again", "date_of_birth": "1972-02-02"})
     await Referral.filter(id__in=[old.id, again.id]).update(status="heard")
-    await make_referral(personas["police"], dash_body(received_at="2026-09-01", victim={"name": "Ada Again", "date_of_birth": "1972-02-02"}))
+    await referral(personas, received_at="2026-09-01", victim={"name": "Ada Again", "date_of_birth": "1972-02-02"})
     await agenda.build(meeting)
     reviews = await AgendaItem.filter(meeting=meeting, section="lapsed_reviews").values_list("referral_id", flat=True)
     assert list(reviews) == [old.id]

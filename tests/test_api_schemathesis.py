@@ -1,7 +1,7 @@
 """A second, independent check of the JSON API: schemathesis against /api/v1/openapi.json.
 
 Schemathesis generates requests from the published OpenAPI document (valid ones and
-deliberately invalid ones) and checks each answer against the document and the contract.
+deliberately invalid ones) and checks each answer against the document.
 Everything runs in-process: schemathesis is synchronous, so it works in a worker thread and
 sees the app through a WSGI bridge that hands each request to the ASGI app on the test's
 own event loop, which owns the database connections (SQLite and PostgreSQL alike).
@@ -9,7 +9,7 @@ own event loop, which owns the database connections (SQLite and PostgreSQL alike
 Object-level authorization: schemathesis's `object_level_authorization` check infers who
 owns what from its own stateful runs (peers listed in a config file, ids taken from
 responses) and only flags a peer that receives an equivalent 2xx body; it cannot check our
-contract that a record you may not see answers exactly like a missing one. So each
+rule that a record you may not see answers exactly like a missing one. So each
 operation naming a record is called with a schemathesis-generated request as every persona
 on every seeded record, and compared with the answer for an id that does not exist.
 """

@@ -1,6 +1,7 @@
-"""The benchmark data generator (bench/generate.py) makes what issue 9 asks for: about a
-third of referrals repeats, multi-strand hate cases, names arriving as variants, and
-sealed columns the service can open. Pure generation, no database: one conference."""
+"""The benchmark data generator (bench/generate.py) makes the data set of
+docs/benchmarks.md#the-national-data-set: about a third of referrals repeats, multi-strand
+hate cases, names arriving as variants, and sealed columns the service can open. Pure
+generation, no database: one conference."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The three journeys of issue 10 in headless Chromium, driven through the pages as people
+"""The three journeys of the README ("Browser tests") in headless Chromium, driven through the pages as people
 live them: a coordinator triaging and publishing, a chair running the meeting, an agency
 user between meetings (also by keyboard alone). Each runs with JavaScript on (every page
 checked by axe-core, at 375 px, for script errors) and off (GOV.UK progressive enhancement:

@@ -1,5 +1,5 @@
 """Personal data never reaches logs, Redis, job arguments or the audit, disclosure and
-notification tables (issue 7).
+notification tables.
 
 The main flows run end to end with every piece of personal data marked by a canary (names,
 aliases, address, phone, date of birth, summary, notes, actions, research, register,

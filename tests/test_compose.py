@@ -224,3 +224,17 @@ def test_postgres_and_redis_ports_are_not_published_to_the_host(services):
     for name, service in services.items():
         published = _published_container_ports(service)
         assert 5432 not in published and 6379 not in published, name
+
+
+def test_the_image_installs_the_locked_dependencies_and_the_scripts_system_packages():
+    """The image installs what .venv does (the hashed lock) and the run-time libraries
+    scripts/lib.sh installs, no more: documents bring their own font."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    installs = [line.strip() for line in dockerfile.splitlines() if "pip install" in line]
+    assert installs == ["RUN pip install --require-hashes -r requirements/base.txt",
+                        "RUN pip install --no-deps --no-build-isolation -e . && pip check"]
+    lib = (ROOT / "scripts" / "lib.sh").read_text()
+    scripts_packages = set(re.search(r"WEASYPRINT_APT_PACKAGES=\(([^)]*)\)", lib).group(1).split())
+    apt = re.search(r"apt-get install -y --no-install-recommends \\\n(.*?) \\\n", dockerfile, re.DOTALL)
+    assert set(apt.group(1).split()) == scripts_packages
+    assert not any(package.startswith("fonts-") and package != "fonts-dejavu-core" for package in scripts_packages)

@@ -1,4 +1,4 @@
-"""The directory part of the API contract, and the set-up link a new user receives."""
+"""The directory part of the JSON API, and the set-up link a new user receives."""
 
 from __future__ import annotations
 

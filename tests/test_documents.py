@@ -24,7 +24,7 @@ from weasyprint.formatting_structure import boxes
 from weasyprint.urls import FatalURLFetchingError, fetch
 
 from marac import settings
-from marac.agencies.models import Agency, Conference
+from marac.agencies.models import Agency
 from marac.documents import pool, render, store
 from marac.documents.models import Document
 from marac.meetings.models import Meeting
@@ -32,7 +32,8 @@ from marac.minutes.service import view_for
 
 from bench.minutes_data import content as minutes_content
 
-from .conftest import CONFERENCE
+from tests.builders import scheduled_meeting
+from tests.pdfs import assert_only_the_bundled_font
 
 REFERENCE = "MARAC-AG-20261124-3F9A-C21B"
 RECIPIENT = "Northshire Police"
@@ -109,9 +110,7 @@ def document_store(tmp_path) -> Iterator:
 
 @pytest.fixture
 async def meeting(personas) -> AsyncIterator[Meeting]:
-    conference = await Conference.get(slug=CONFERENCE)
-    created = await Meeting.create(conference=conference, date=date(2026, 11, 24), cut_off=date(2026, 11, 17))
-    yield created
+    yield await scheduled_meeting(date(2026, 11, 24))
     # Not in conftest's table list yet: remove ours so agencies (RESTRICT) can be deleted.
     await Document.all().delete()
 
@@ -151,7 +150,7 @@ def test_long_words_wrap_inside_the_page():
     context["cases"][1]["victim"]["address"] = unbroken
     context["cases"][1]["victim"]["name"] = unbroken
     document = HTML(string=render.render_html("agenda.html", context), url_fetcher=render.AssetFetcher()).render(
-        stylesheets=render.stylesheets())
+        stylesheets=render.stylesheets(), font_config=render.font_config())
     for page in document.pages:
         page_box = page._page_box
         right = page_box.margin_width() - page_box.margin_right
@@ -209,6 +208,86 @@ def test_a_stamped_copy_of_a_shared_layout_is_the_document_rendered_alone(tmp_pa
     same_pictures(tmp_path, stamped, alone)  # drawn exactly where a document rendered alone has it
     metadata = PdfReader(io.BytesIO(stamped)).metadata
     assert dict(metadata) == {"/Title": "MARAC minutes", "/Author": "MARAC", "/Creator": "MARAC", "/Producer": "MARAC"}
+
+
+# One bundled font, whatever the host has ----------------------------------------------------
+
+WELSH = "Llŷr ap Gwŵyn, Tŷ Ŵyn, Ŷnys"
+
+
+def welsh_research_list() -> dict:
+    context = agenda_context(3)
+    context["cases"][0]["victim"]["name"] = WELSH
+    return context
+
+
+def welsh_minutes() -> dict:
+    frozen = minutes_content(cases=3, restricted_to=("agency-05",))
+    frozen["venue"] = WELSH
+    return {**view_for(frozen, "agency-05", "full"), "version": 1, "reference": REFERENCE, "recipient": RECIPIENT}
+
+
+def test_every_document_embeds_only_the_bundled_font():
+    minutes = welsh_minutes()
+    shared, _ = render.layout("minutes.html", {**minutes, "restricted": []}, title="MARAC minutes")
+    annex, _ = render.layout("minutes_restricted.html", minutes, title="MARAC minutes")
+    documents = {
+        "research list": render.render_pdf("agenda.html", welsh_research_list(), title="Research list")[0],
+        "minutes": render.render_pdf("minutes.html", minutes, title="MARAC minutes")[0],
+        "stamped minutes": render.stamp(shared, annex=annex, reference=REFERENCE, recipient=RECIPIENT, version=1,
+                                        title="MARAC minutes")[0],
+    }
+    for pdf in documents.values():
+        assert_only_the_bundled_font(pdf)
+    # The quarterly report and subject access PDFs are checked where they are made
+    # (tests/test_reports.py, tests/test_subject_access.py).
+
+
+def test_the_fonts_are_served_from_memory_with_the_stylesheet():
+    fonts = sorted(url.removeprefix(render.ASSETS_URL) for url in render.ASSETS if url.endswith(".ttf"))
+    assert fonts == [f"fonts/LiberationSans-{style}.ttf" for style in ("Bold", "BoldItalic", "Italic", "Regular")]
+    with fetch(render.AssetFetcher(), render.ASSETS_URL + "fonts/LiberationSans-Regular.ttf") as response:
+        assert response.content_type == "font/ttf"
+        assert response.read() == (render.ASSETS_DIR / "fonts" / "LiberationSans-Regular.ttf").read_bytes()
+    with pytest.raises(FatalURLFetchingError):
+        render.AssetFetcher().fetch(render.ASSETS_URL + "fonts/OFL.txt")
+
+
+async def test_documents_render_the_same_on_a_host_with_no_fonts(tmp_path, monkeypatch):
+    """Render processes whose fontconfig knows no font folder at all (FONTCONFIG_FILE is read
+    when the process starts) make the same research list and minutes, pixel for pixel."""
+    empty = tmp_path / "fonts.conf"
+    empty.write_text('<?xml version="1.0"?>\n<fontconfig></fontconfig>\n')
+    normal = {
+        "research list": render.render_pdf("agenda.html", welsh_research_list(), title="Research list")[0],
+        "minutes": render.render_pdf("minutes.html", welsh_minutes(), title="MARAC minutes")[0],
+    }
+    pool.shutdown()
+    monkeypatch.setenv("FONTCONFIG_FILE", str(empty))
+    try:
+        bare = {
+            "research list": (await pool.render("agenda.html", welsh_research_list(), title="Research list"))[0],
+            "minutes": (await pool.render("minutes.html", welsh_minutes(), title="MARAC minutes"))[0],
+        }
+        # The same processes really have no fonts of their own to fall back on.
+        assert await pool.run(_host_font_count) == 0
+    finally:
+        pool.shutdown()  # the next test's renders start with the host's fonts again
+    for name, pdf in bare.items():
+        text = "".join(page_texts(pdf))
+        assert WELSH in text and "ŵ" in text and "ŷ" in text, name
+        assert_only_the_bundled_font(pdf)
+        (tmp_path / name).mkdir()
+        same_pictures(tmp_path / name, pdf, normal[name])
+
+
+def _host_font_count() -> int:
+    """In a render process: the fonts its fontconfig finds on the host (ours are added later,
+    as application fonts, to WeasyPrint's own configuration)."""
+    from weasyprint.text.ffi import ffi, fontconfig
+
+    config = ffi.gc(fontconfig.FcInitLoadConfigAndFonts(), fontconfig.FcConfigDestroy)
+    return fontconfig.FcConfigGetFonts(config, fontconfig.FcSetSystem).nfont
 
 
 # User text is inert, and nothing is fetched -------------------------------------------------

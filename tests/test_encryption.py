@@ -20,14 +20,13 @@ from tortoise import Tortoise, connections
 
 from marac import db, settings
 from marac.agencies.access import viewer_for
-from marac.meetings import agenda
-from marac.meetings.models import AgendaItem, Meeting, Research
+from marac.meetings.models import Meeting, Research
 from marac.minutes import service as minutes
 from marac.referrals.models import Person, Referral, ReferralPerson
 from marac.sealed import SealError, key_version, model_columns, reseal
+from tests.builders import held_meeting_with_markers, published_meeting
 from tests.conftest import dash_body, make_referral
 from tests.test_migrations_and_cli import PG_ADMIN_URL, cli
-from tests.test_minutes import held_meeting
 
 MARKERS = ["QXVICTIMNAME", "QXALIAS", "QXSTREET", "QXTOWN", "7700 900555", "QXPERP", "QXCHILD", "QXSUMMARY",
            "QXJUDGE", "QXRESEARCH"]
@@ -59,24 +58,16 @@ async def everything_in_the_database() -> str:
 
 async def marked_case(client, personas) -> tuple[Referral, Meeting]:
     """A published case carrying every marker, with a research summary."""
-    coordinator = await viewer_for(personas["coordinator"].user)
-    referral = await make_referral(personas["police"], marked_body())
-    from marac.referrals import service as referrals
-
-    await referrals.decide(coordinator, referral.id, "accept", None)
-    referral = await Referral.get(id=referral.id)
-    meeting = await Meeting.get(id=referral.expected_meeting_id).prefetch_related("conference")
-    await agenda.publish(coordinator, meeting)
-    case_id = (await AgendaItem.get(referral_id=referral.id)).id
-    answer = await client.put(f"/api/v1/meetings/{meeting.id}/cases/{case_id}/research",
+    world = await published_meeting(personas, bodies=[marked_body()])
+    answer = await client.put(f"/api/v1/meetings/{world.meeting.id}/cases/{world.case_id}/research",
                               json={"known": True, "summary": "QXRESEARCH GP saw injuries"}, headers=personas["health"].bearer)
     assert answer.status_code == 200
-    return referral, meeting
+    return world.referral, world.meeting
 
 
 async def test_the_database_holds_no_marker_yet_every_entitled_reader_sees_them(client, personas):
     referral, _ = await marked_case(client, personas)
-    meeting, minute_markers = await held_meeting(personas)
+    meeting, minute_markers = await held_meeting_with_markers(personas)
     await minutes.approve(await viewer_for(personas["chair"].user), meeting)
     stored = await everything_in_the_database()
     for marker in MARKERS + [m for m in minute_markers if m.startswith("CANARY")]:

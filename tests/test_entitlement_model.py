@@ -1,7 +1,7 @@
 """What every user can read over HTTP equals what a small reference model of the entitlement
 rules says, after every step of a random history of the directory and the case work.
 
-The model below is written from the contract (shared api.md), the domain brief and the
+The model below is written from the API's documented rules, docs/domain.md and the
 persona tests, independently of marac.agencies.access: when the two disagree, one of them
 misreads the rules. Changes go through the HTTP API where one exists (agencies, conferences,
 users, referrals, decisions, notes, actions) and through the domain services otherwise
@@ -124,7 +124,7 @@ class Model:
     def belongs(self, user: MUser) -> set[str]:
         """The conferences a user acts in. The chair and coordinator are appointed to a conference
         whatever their agency; an agency's member staff act in it only while their agency is a
-        member (api.md: "any member of the conference's agencies"), so removing the agency takes
+        member ("any member of the conference's agencies" may refer), so removing the agency takes
         their access away at once."""
         if user.role == "member":
             return {c for c in user.conferences if user.agency in self.conferences[c].members}
@@ -139,7 +139,7 @@ class Model:
     def reads_referral(self, user: MUser, referral: MReferral) -> bool:
         """The referrer's agency sees its own referrals and their outcome; the conference's chair
         and coordinator see every referral except a hate report kept for monitoring only (never
-        shared: domain brief), which stays with the agency that made it. Admins and auditors
+        shared: docs/domain.md#consent), which stays with the agency that made it. Admins and auditors
         handle no case data."""
         if user.role not in CASE_ROLES or referral.conference not in self.belongs(user):
             return False
@@ -148,7 +148,7 @@ class Model:
         return user.role in OFFICERS and not referral.monitoring_only
 
     def action_right(self, user: MUser, action: MAction) -> str:
-        """'update': the owner agency, the chair and the coordinator (api.md, Actions); 'see': other
+        """'update': the owner agency, the chair and the coordinator (docs/domain.md#actions); 'see': other
         full-tier members, whose minutes carry every action; 'none' (404) for everyone else,
         actions-only agencies included (they receive only their own actions)."""
         if user.role not in CASE_ROLES or action.conference not in self.belongs(user):
@@ -175,7 +175,7 @@ class Model:
         return user.role in OFFICERS and conference in self.belongs(user)
 
     def reads_research(self, user: MUser, conference: str, meeting: str) -> bool:
-        """The research list goes to member agencies once the agenda is published (api.md)."""
+        """The research list goes to member agencies once the agenda is published (docs/domain.md#research-list)."""
         return (meeting in self.published and user.role in CASE_ROLES and conference in self.belongs(user)
                 and self.tier(user, conference) is not None)
 

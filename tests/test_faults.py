@@ -41,9 +41,9 @@ from marac.minutes import service as minutes
 from marac.minutes.models import MinutesRecipient
 from marac.web import csrf
 from marac.web.errors import UNAVAILABLE_MESSAGE
+from tests.builders import held_meeting_with_markers
 from tests.conftest import session_cookie_for
 from tests.flows import page_post, queue_mode
-from tests.test_minutes import held_meeting
 from tests.test_minutes_fault import long_minutes
 
 pytestmark = pytest.mark.fault
@@ -391,7 +391,7 @@ def fill(directory: Path) -> Path:
 
 
 async def test_a_full_document_store_fails_cleanly_and_a_retry_succeeds(app, client, personas, small_store):
-    meeting, _ = await held_meeting(personas)
+    meeting, _ = await held_meeting_with_markers(personas)
     chair = await viewer_for(personas["chair"].user)
     version = await minutes.approve(chair, meeting)
     client.cookies.update(await session_cookie_for(personas["coordinator"]))

@@ -105,7 +105,8 @@ async def test_user_add_reports_bad_input_and_adds_nothing(client):
     assert code == 1 and "e-mail" in out
 
 
-@pytest.mark.parametrize("command", [[], ["serve"], ["worker"], ["migrate"], ["demo"], ["user", "add"], ["token", "create"], ["audit", "verify"]])
+@pytest.mark.parametrize("command", [[], ["serve"], ["worker"], ["migrate"], ["demo"], ["user", "add"], ["token", "create"], ["audit", "verify"],
+                                     ["backup"], ["restore"]])
 async def test_every_command_has_help(command):
     code, out = await cli(*command, "--help")
     assert code == 0 and "usage: marac" in out
@@ -151,3 +152,56 @@ def test_a_bad_conference_type_file_names_the_file_and_the_key(tmp_path: Path):
     (tmp_path / "broken.toml").write_text("name = [")
     with pytest.raises(ConferenceTypeError, match=r"broken\.toml: not valid TOML"):
         load_types(tmp_path)
+
+
+async def demo(tmp_path: Path, *args: str) -> tuple[int, str]:
+    """`marac demo ARGS` on its own SQLite database and document store, with no base URL set."""
+    env = {key: value for key, value in os.environ.items() if key != "MARAC_BASE_URL"}
+    env.update(MARAC_ENV="demo", MARAC_DATABASE_URL=f"sqlite://{tmp_path}/demo.sqlite3",
+               MARAC_DOCUMENT_STORE=str(tmp_path / "documents"))
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "marac.cli", "demo", *args, env=env,
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await asyncio.wait_for(process.communicate(), timeout=120)
+    return process.returncode or 0, out.decode()
+
+
+async def test_demo_on_a_taken_port_says_so_before_loading_anything(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out = await demo(tmp_path, "--port", str(port))
+    assert code == 1
+    assert f"Port {port} on 127.0.0.1 is already in use" in out and f"--port {port + 1}" in out
+    assert "Sign in" not in out and "Traceback" not in out
+    assert not (tmp_path / "demo.sqlite3").exists()  # nothing migrated or loaded
+
+
+async def test_demo_prints_the_port_it_serves_and_reset_starts_over(tmp_path):
+    import sqlite3
+
+    code, out = await demo(tmp_path, "--no-serve", "--port", "8123")
+    assert code == 0 and "Sign in at http://127.0.0.1:8123/login" in out, out
+    with sqlite3.connect(tmp_path / "demo.sqlite3") as conn:
+        users = conn.execute('SELECT count(*) FROM "user"').fetchone()[0]
+        conn.execute("DELETE FROM user_conference")
+        conn.execute("UPDATE \"user\" SET name = 'Changed by hand'")
+    (tmp_path / "documents").mkdir(exist_ok=True)
+    (tmp_path / "documents" / "left-over.pdf").write_bytes(b"%PDF-1")
+
+    code, out = await demo(tmp_path, "--no-serve", "--reset")
+    assert code == 0 and "Removed the demo database" in out and "Sign in at http://127.0.0.1:8000/login" in out, out
+    assert not (tmp_path / "documents" / "left-over.pdf").exists()
+    with sqlite3.connect(tmp_path / "demo.sqlite3") as conn:
+        assert conn.execute('SELECT count(*) FROM "user"').fetchone()[0] == users
+        assert conn.execute("SELECT count(*) FROM \"user\" WHERE name = 'Changed by hand'").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM user_conference").fetchone()[0] > 0
+
+
+async def test_demo_reset_leaves_a_postgresql_database_alone(tmp_path):
+    env = {key: value for key, value in os.environ.items() if key != "MARAC_DATABASE_URL"}
+    postgres = "postgres://nobody:x@127.0.0.1:9/none"
+    code, out = await cli("demo", "--no-serve", "--reset", env={**env, "MARAC_ENV": "demo", "MARAC_DATABASE_URL": postgres})
+    assert code == 2 and "SQLite database only" in out

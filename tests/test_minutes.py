@@ -16,49 +16,14 @@ from marac.agencies.access import viewer_for
 from marac.documents.models import Document
 from marac.errors import Conflict
 from marac.jobs import tasks
-from marac.meetings import agenda
-from marac.meetings.models import AgendaItem, Meeting
+from marac.meetings.models import Meeting
 from marac.minutes import service as minutes
 from marac.minutes.models import MinutesRecipient, MinutesVersion
-from marac.referrals import service as referrals
-from marac.referrals.models import Referral
-from tests.conftest import CONFERENCE, dash_body, make_referral
+from tests.builders import close, next_meeting, publish, published_meeting
+from tests.builders import held_meeting_with_markers as held_meeting
+from tests.conftest import CONFERENCE
 
 FULL = ["police", "idva", "health"]  # full tier (plus the council: coordinator, admin, auditor)
-
-
-async def held_meeting(personas) -> tuple[Meeting, dict[str, str]]:
-    """A held meeting whose notes, actions and sensitive fields each carry a unique marker.
-    Returns the meeting and marker → who may see it ('all-full', an agency key, or 'nobody')."""
-    coordinator = await viewer_for(personas["coordinator"].user)
-    chair = await viewer_for(personas["chair"].user)
-    body = dash_body()
-    body["victim"]["safe_contact"]["phone"] = "07700 900999"  # CANARY-PHONE, must never be minuted
-    body["victim"]["address"]["line1"] = "CANARYREFUGE Lane"
-    referral = await make_referral(personas["police"], body)
-    await referrals.decide(coordinator, referral.id, "accept", None)
-    referral = await Referral.get(id=referral.id)
-    meeting = await Meeting.get(id=referral.expected_meeting_id).prefetch_related("conference")
-    await agenda.publish(coordinator, meeting)
-    meeting = await Meeting.get(id=meeting.id).prefetch_related("conference")
-    case_id = (await AgendaItem.get(referral_id=referral.id)).id
-    ids = {k: personas[k].user.agency_id for k in ("police", "idva", "health", "childrens")}
-    markers: dict[str, str] = {"CANARYREFUGE": "nobody", "900999": "nobody"}
-    await actions.add_note(chair, meeting, case_id, "CANARYALL shared with everyone", "all", [])
-    markers["CANARYALL"] = "all-full"
-    await actions.add_note(chair, meeting, case_id, "CANARYPOLICE for police only", "restricted", [ids["police"]])
-    markers["CANARYPOLICE"] = "police"
-    await actions.add_note(chair, meeting, case_id, "CANARYIDVA for the advocate only", "restricted", [ids["idva"]])
-    markers["CANARYIDVA"] = "idva"
-    await actions.add_note(chair, meeting, case_id, "CANARYCHAIR never minuted", "chair_only", [])
-    markers["CANARYCHAIR"] = "nobody"
-    for owner in ("health", "childrens"):
-        marker = f"CANARYACT{owner.upper()}"
-        await actions.add_action(chair, meeting, case_id, f"{marker} to be done by Friday", ids[owner], None)
-        markers[marker] = f"full+{owner}"
-    await actions.decide_case(chair, meeting, case_id, "heard", "")
-    await actions.close_meeting(coordinator, meeting)
-    return await Meeting.get(id=meeting.id).prefetch_related("conference"), markers
 
 
 def entitled(marker_rule: str, persona: str, tier: str) -> bool:
@@ -240,19 +205,16 @@ async def test_hostile_markup_in_every_text_field_fetches_nothing_and_embeds_not
     port = server.server_address[1]
     hostile = " ".join(h.format(port=port) for h in HOSTILE)
     try:
-        meeting, _ = await held_meeting(personas)
+        world = await published_meeting(personas)
+        meeting, case_id = world.meeting, world.case_id
         chair = await viewer_for(personas["chair"].user)
-        # Reopen the meeting to write hostile text everywhere a person can type.
-        await Meeting.filter(id=meeting.id).update(status="published")
-        meeting = await Meeting.get(id=meeting.id).prefetch_related("conference")
-        case_id = (await AgendaItem.filter(meeting=meeting).first()).id
+        # Hostile text everywhere a person can type.
         await actions.add_note(chair, meeting, case_id, hostile, "all", [])
         await actions.add_action(chair, meeting, case_id, hostile, personas["childrens"].user.agency_id, None)
         await actions.set_attendance(chair, meeting, [actions.Present(personas["police"].user.agency_id, hostile)], [],
                                      [actions.Observer(hostile, True)])
         await actions.set_any_other_business(chair, meeting, hostile)
-        await Meeting.filter(id=meeting.id).update(status="held")
-        meeting = await Meeting.get(id=meeting.id).prefetch_related("conference")
+        meeting = (await close(personas, world)).meeting
         await render_all(client, personas, meeting)
         for persona in ("police", "childrens"):
             pdf = (await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas[persona].bearer)).content
@@ -285,16 +247,13 @@ async def test_the_two_ways_of_not_completing_stay_distinct_in_the_next_minutes(
     from datetime import timedelta as days
 
     from marac.actions.models import Action
-    from marac.meetings import agenda
 
     meeting, _ = await held_meeting(personas)
     coordinator = await viewer_for(personas["coordinator"].user)
     chair = await viewer_for(personas["chair"].user)
     first, second = await Action.filter(meeting=meeting).order_by("created_at")
     await Action.filter(meeting=meeting).update(due_date=meeting.date + days(days=1))
-    nxt = await Meeting.filter(conference_id=meeting.conference_id, date__gt=meeting.date).order_by("date").first().prefetch_related("conference")
-    await agenda.publish(coordinator, nxt)
-    nxt = await Meeting.get(id=nxt.id).prefetch_related("conference")
+    nxt = await publish(personas, await next_meeting(meeting))
     await actions.review_action(chair, nxt, first.id, "not_possible_changed_circumstances", "CANARYMOVED victim moved away")
     await actions.review_action(chair, nxt, second.id, "not_done_by_agency", "CANARYSILENT no reply from the agency")
     await actions.close_meeting(coordinator, nxt)

@@ -16,11 +16,11 @@ from marac.actions import service as actions
 from marac.agencies.access import viewer_for
 from marac.documents.models import Document
 from marac.jobs import queue, tasks
-from marac.meetings.models import AgendaItem, Meeting
+from marac.meetings.models import Meeting
 from marac.minutes import service as minutes
 from marac.minutes.models import MinutesRecipient, MinutesVersion
+from tests.builders import close, published_meeting
 from tests.test_jobs import REDIS_URL, needs_redis, queue_mode
-from tests.test_minutes import held_meeting
 
 pytestmark = [pytest.mark.fault, needs_redis]
 # Short, so the test is: arq takes a job whose worker died back after its timeout (+10 s).
@@ -48,15 +48,12 @@ async def wait_for(condition, seconds: float) -> bool:  # noqa: ANN001
 async def long_minutes(personas) -> tuple[MinutesVersion, Meeting, int]:
     """Approved minutes long enough for a kill to land mid-render, their render requested
     (the outbox rows written); returns the version, the meeting and how many recipients."""
-    meeting, _ = await held_meeting(personas)
+    world = await published_meeting(personas)
     chair = await viewer_for(personas["chair"].user)
-    await Meeting.filter(id=meeting.id).update(status="published")
-    meeting = await Meeting.get(id=meeting.id).prefetch_related("conference")
-    case_id = (await AgendaItem.filter(meeting=meeting).first()).id
     for n in range(150):
-        await actions.add_note(chair, meeting, case_id, f"Note {n}: " + "risk discussed and agreed " * 20, "all", [])
-    await Meeting.filter(id=meeting.id).update(status="held")
-    meeting = await Meeting.get(id=meeting.id).prefetch_related("conference")
+        text = f"Note {n}: " + "risk discussed and agreed " * 20
+        await actions.add_note(chair, world.meeting, world.case_id, text, "all", [])
+    meeting = (await close(personas, world)).meeting
     version = await minutes.approve(chair, meeting)
     await minutes.request_render(await viewer_for(personas["coordinator"].user), meeting)
     return version, meeting, await MinutesRecipient.filter(minutes=version).count()

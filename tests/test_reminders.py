@@ -1,4 +1,4 @@
-"""Daily action reminders (issue 5): who is told, once a day, and what an e-mail may say.
+"""Daily action reminders (docs/domain.md#action-reminders): who is told, once a day, and what an e-mail may say.
 
 E-mail goes to a real SMTP server (aiosmtpd) on loopback, through the same code path as
 production.
@@ -28,7 +28,8 @@ from marac.agencies.models import Conference, User
 from marac.jobs import queue, tasks
 from marac.jobs.worker import WorkerSettings
 from marac.meetings.models import AgendaItem
-from tests.conftest import CONFERENCE, PERSONAS, dash_body, make_client, make_referral, session_cookie_for
+from tests.builders import action, published_meeting, reload
+from tests.conftest import CONFERENCE, PERSONAS, dash_body, make_client, session_cookie_for
 from tests.test_layers import FORBIDDEN, PACKAGE, imported_modules
 
 TODAY = date(2026, 12, 1)
@@ -88,16 +89,13 @@ def no_smtp():
 
 @pytest.fixture
 async def item(personas) -> AgendaItem:
-    referral = await make_referral(personas["police"])
-    return await AgendaItem.create(meeting_id=referral.expected_meeting_id, referral=referral, number=1, section="new_cases")
+    # A case heard in August: every due date these tests need falls after its meeting, as the service requires.
+    world = await published_meeting(personas, bodies=[dash_body(received_at="2026-08-01")])
+    return await AgendaItem.get(id=world.case_id)
 
 
 async def make_action(item: AgendaItem, personas, due: date, status: str = "open", owner: str = "health") -> Action:
-    return await Action.create(
-        item=item, meeting_id=item.meeting_id, conference_id=(await item.referral).conference_id,
-        owner_agency_id=personas[owner].user.agency_id, description=DESCRIPTION, due_date=due, status=status,
-        created_by=personas["chair"].user.id,
-    )
+    return await action(personas, await reload(item.meeting_id), item.id, DESCRIPTION, owner, due, status)
 
 
 async def notified(persona) -> set[tuple[str, str, date]]:

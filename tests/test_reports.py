@@ -1,4 +1,4 @@
-"""Quarterly figures (issue 8): counted right, suppressed in every export, read only by the
+"""Quarterly figures (docs/domain.md#quarterly-figures): counted right, suppressed in every export, read only by the
 conference's coordinator (exact) and chair (suppressed).
 
 The generated data set is random but seeded. Each generated case is written to the database
@@ -32,6 +32,7 @@ from marac.reports.figures import Quarter, quarterly
 from marac.reports.models import ReportDocument
 from tests.conftest import CONFERENCE, csrf_token, session_cookie_for
 from tests.flows import run_jobs
+from tests.pdfs import assert_only_the_bundled_font
 
 TODAY = date(2026, 12, 1)
 Q2, Q3 = Quarter(2026, 2), Quarter(2026, 3)
@@ -64,6 +65,10 @@ def born(age: int, on: date, rng: random.Random) -> date:
 
 
 class World:
+    """Years of cases written as rows, not through tests/builders.py: the figures are checked
+    against histories the services only reach as time passes (actions completed at chosen past
+    moments, perpetrators already anonymised by retention, meetings held quarters ago)."""
+
     def __init__(self, conference: Conference, agencies: dict[str, Agency], user: User) -> None:
         self.conference, self.agencies, self.user = conference, agencies, user
         self.cases: list[Case] = []
@@ -343,6 +348,7 @@ async def test_pdf_report_suppresses_small_numbers(app, personas):
     text = " ".join(text.split())
     assert "Repeat cases ≤5" in text and "Cases heard (repeats included) 8" in text and "Victims who are male ≤5" in text
     assert "Repeat cases 3" not in text and "Victims who are male 2" not in text
+    assert_only_the_bundled_font(store.read(document))  # the charts' SVG text too
 
 
 @pytest.fixture

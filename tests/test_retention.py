@@ -12,7 +12,6 @@ from tortoise import connections
 
 from marac import settings
 from marac.actions.models import Action, ActionUpdate, Note
-from marac.agencies.access import viewer_for
 from marac.audit.models import AuditEvent
 from marac.audit.service import verify
 from marac.documents.models import Document
@@ -20,11 +19,10 @@ from marac.governance import retention
 from marac.governance.models import RetentionNotice, RetentionRun
 from marac.jobs import tasks
 from marac.meetings.models import AgendaItem, Meeting, Research
-from marac.referrals import service as referrals
 from marac.referrals.models import Person, Referral, ReferralPerson
-from tests.conftest import CONFERENCE, TABLES, dash_body, make_referral, session_cookie_for
+from tests.builders import approve_minutes, held_meeting_with_markers, referral
+from tests.conftest import CONFERENCE, TABLES, dash_body, session_cookie_for
 from tests.test_migrations_and_cli import cli
-from tests.test_minutes import held_meeting, render_all
 
 # In case A only (victim Jane Doe, her child Amy, her repeat): none may survive anonymisation.
 A_MARKERS = ["Jane", "Amy", "CANARY", "Escalating threats", "900999", "900123", "High Street", "NS1 1AA", "NS11AA",
@@ -80,19 +78,18 @@ async def figures() -> dict:
 async def two_cases(client, personas):
     """Case A: Jane Doe, heard at a meeting with notes, actions and rendered documents, then
     referred again (a repeat) on LAST_A. Case B: Mary Major in 2028, the same perpetrator."""
-    meeting, _ = await held_meeting(personas)
-    await render_all(client, personas, meeting)
+    meeting, _ = await held_meeting_with_markers(personas)
+    await approve_minutes(personas, meeting, rendered=True)
     await tasks.render_agendas(meeting.id)
-    police = await viewer_for(personas["police"].user)
     body = dash_body(received_at=LAST_A.isoformat(), summary="REPEATMARKER further threats")
     body["victim"]["monitoring"] = {"racially_minoritised": True, "ethnicity": "Black British"}
-    repeat = await referrals.submit(police, body, date(2026, 11, 21))
+    repeat = await referral(personas, body=body)
     assert repeat.is_repeat
     mary = dash_body(received_at="2028-06-01", summary="Mary is frightened", children=[],
                      perpetrators=[{"name": "John Roe", "date_of_birth": "1985-07-01", "relationship": "husband"}])
     mary["victim"] = {"name": "Mary Major", "date_of_birth": "1970-01-01", "gender": "female",
                       "address": {"line1": "9 Low Road", "town": "Northshire", "postcode": "NS9 9ZZ"}}
-    b = await referrals.submit(police, mary, date(2028, 6, 1))
+    b = await referral(personas, body=mary, today=date(2028, 6, 1))
     return meeting, repeat, b
 
 
@@ -184,11 +181,10 @@ async def test_a_case_is_listed_then_anonymised_a_week_later_with_figures_and_au
 
 
 async def test_a_new_referral_withdraws_a_listed_case(personas):
-    first = await make_referral(personas["police"])
+    first = await referral(personas)
     (listed,) = await retention.run(date(2032, 11, 4))
     assert listed.listed == 1
-    police = await viewer_for(personas["police"].user)
-    again = await referrals.submit(police, dash_body(received_at="2032-11-06"), date(2032, 11, 6))
+    again = await referral(personas, received_at="2032-11-06", today=date(2032, 11, 6))
     assert again.victim_person_id == first.victim_person_id
     (run,) = await retention.run(date(2032, 11, 12))
     assert (run.withdrawn, run.anonymised_cases) == (1, 0)
@@ -199,13 +195,13 @@ async def test_a_new_referral_withdraws_a_listed_case(personas):
 async def test_the_coordinator_reads_the_report_without_names(client, personas, monkeypatch):
     from marac.web.pages import governance
 
-    referral = await make_referral(personas["police"])
+    case = await referral(personas)
     await retention.run(date(2032, 11, 4))
     monkeypatch.setattr(governance, "today", lambda: date(2032, 11, 5))
     client.cookies.update(await session_cookie_for(personas["coordinator"]))
     page = await client.get(f"/conferences/{CONFERENCE}/retention")
     assert page.status_code == 200
-    assert "6 years" in page.text and f"/referrals/{referral.id}" in page.text and "02 Nov 2026" in page.text
+    assert "6 years" in page.text and f"/referrals/{case.id}" in page.text and "02 Nov 2026" in page.text
     assert "04 Nov 2032" in page.text and "11 Nov 2032" in page.text  # listed on, anonymised on
     for name in ("Jane", "Doe", "John Roe", "Amy"):
         assert name not in page.text
@@ -216,7 +212,7 @@ async def test_the_coordinator_reads_the_report_without_names(client, personas, 
 
 
 async def test_the_daily_task_and_the_command_line_dry_run(personas):
-    await make_referral(personas["police"])
+    await referral(personas)
     await tasks.run("apply_retention", None)  # today: nothing is six years old
     assert await RetentionRun.filter(listed=0, anonymised_cases=0).count() == 1
     code, out = await cli("retention", "run", "--dry-run", env={"MARAC_DATABASE_URL": os.environ["MARAC_DATABASE_URL"]})

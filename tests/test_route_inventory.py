@@ -60,7 +60,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     # own account
     ("GET", "/"): everyone(200, anonymous=PAGE_LOGIN),
     ("GET", "/account"): everyone(200, anonymous=PAGE_LOGIN),
-    # the coordinator's dashboard (issue 8)
+    # the coordinator's dashboard
     ("GET", "/dashboard"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
     ("POST", "/account/tokens"): everyone(400, anonymous=PAGE_LOGIN),
     ("POST", "/account/tokens/{token_id}/revoke"): everyone(303, anonymous=PAGE_LOGIN),
@@ -176,6 +176,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/openapi.json"): everyone(200),
     ("GET", "/healthz"): everyone(200),
     ("GET", "/readyz"): everyone(200),
+    ("GET", "/favicon.ico"): everyone(200),
 }
 
 

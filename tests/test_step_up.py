@@ -1,6 +1,6 @@
 """Step-up: creating accounts, resetting sign-in, adding an agency to a conference and making an
 API token need both factors within the last 15 minutes; a session that has not given them since
-changes nothing and is sent to /step-up first (issue 7)."""
+changes nothing and is sent to /step-up first (README "Step-up")."""
 
 from __future__ import annotations
 

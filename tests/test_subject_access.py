@@ -13,8 +13,9 @@ from marac.agencies.models import User
 from marac.audit.models import AuditEvent, Disclosure
 from marac.meetings.models import AgendaItem
 from marac.referrals.models import Referral, ReferralPerson
+from tests.builders import held_meeting_with_markers
 from tests.conftest import csrf_token, session_cookie_for
-from tests.test_minutes import held_meeting
+from tests.pdfs import assert_only_the_bundled_font
 
 
 async def signed_in(client, persona) -> None:
@@ -48,7 +49,7 @@ def marked(data, found=None) -> list[dict]:
 
 
 async def test_the_victims_export_holds_everything_and_marks_third_parties(client, personas):
-    meeting, _ = await held_meeting(personas)
+    meeting, _ = await held_meeting_with_markers(personas)
     item = await AgendaItem.get(meeting=meeting).prefetch_related("referral")
     jane = item.referral.victim_person_id
     await signed_in(client, personas["coordinator"])
@@ -86,7 +87,7 @@ async def test_the_victims_export_holds_everything_and_marks_third_parties(clien
 
 
 async def test_the_pdf_shows_the_same_with_visible_redaction_marks(client, personas):
-    meeting, _ = await held_meeting(personas)
+    meeting, _ = await held_meeting_with_markers(personas)
     item = await AgendaItem.get(meeting=meeting).prefetch_related("referral")
     await signed_in(client, personas["coordinator"])
     answer = await export(client, personas["coordinator"], item.referral.victim_person_id, "pdf")
@@ -99,12 +100,13 @@ async def test_the_pdf_shows_the_same_with_visible_redaction_marks(client, perso
     assert "REDACTION REVIEW: third party: perpetrator" in text
     assert "REDACTION REVIEW: free text written by an agency" in text
     assert "Jane" not in str(reader.metadata)  # the document properties name nobody
+    assert_only_the_bundled_font(answer.content)
     assert await AuditEvent.filter(action="subject_access.export_pdf").count() == 1
     assert await Disclosure.filter(kind="subject_access").count() == 1
 
 
 async def test_a_perpetrators_export_marks_the_victims_address_and_contact(client, personas):
-    meeting, _ = await held_meeting(personas)
+    meeting, _ = await held_meeting_with_markers(personas)
     item = await AgendaItem.get(meeting=meeting)
     john = await ReferralPerson.get(referral_id=item.referral_id, role="perpetrator")
     await signed_in(client, personas["coordinator"])
@@ -119,7 +121,7 @@ async def test_a_perpetrators_export_marks_the_victims_address_and_contact(clien
 
 
 async def test_only_the_conferences_coordinator_exports(client, personas):
-    meeting, _ = await held_meeting(personas)
+    meeting, _ = await held_meeting_with_markers(personas)
     referral = await Referral.get(id=(await AgendaItem.get(meeting=meeting)).referral_id)
     url = f"/people/{referral.victim_person_id}/subject-access"
     for persona, status in [("chair", 403), ("police", 403), ("auditor", 403), ("admin", 403)]:
@@ -145,7 +147,7 @@ async def test_only_the_conferences_coordinator_exports(client, personas):
 
 
 async def test_every_export_asks_for_the_password_and_a_new_code(client, personas):
-    meeting, _ = await held_meeting(personas)
+    meeting, _ = await held_meeting_with_markers(personas)
     person_id = (await Referral.get(id=(await AgendaItem.get(meeting=meeting)).referral_id)).victim_person_id
     coordinator = personas["coordinator"]
     await signed_in(client, coordinator)
@@ -173,7 +175,7 @@ async def test_every_export_asks_for_the_password_and_a_new_code(client, persona
 
 
 async def test_repeated_failures_are_throttled_like_sign_in(client, personas):
-    meeting, _ = await held_meeting(personas)
+    meeting, _ = await held_meeting_with_markers(personas)
     person_id = (await Referral.get(id=(await AgendaItem.get(meeting=meeting)).referral_id)).victim_person_id
     coordinator = personas["coordinator"]
     await signed_in(client, coordinator)

@@ -1,5 +1,5 @@
 """Escaping is never switched off: user text reaches pages and PDFs only through autoescaped
-Jinja2 (issue 7). Fails the build on a `safe` filter, `Markup(`, or autoescape turned off,
+Jinja2. Fails the build on a `safe` filter, `Markup(`, or autoescape turned off,
 anywhere in our templates or code."""
 
 from __future__ import annotations

@@ -15,8 +15,10 @@ from tests.conftest import csrf_token, dash_body, make_client, session_cookie_fo
 @contextmanager
 def production():
     real = settings.get()
+    # The data keys the test database was sealed with (TOTP seeds are sealed too).
+    keys = ",".join(f"{version}:{base64.b64encode(key).decode()}" for version, key in real.data_keys.items())
     settings.override(settings.load({**os.environ, "MARAC_ENV": "production", "MARAC_SECRET_KEY": "p" * 48, "MARAC_BASE_URL": "https://marac.example.org",
-                                       "MARAC_DATA_KEYS": "1:" + base64.b64encode(b"k" * 32).decode()}))
+                                       "MARAC_DATA_KEYS": keys}))
     try:
         yield
     finally:
@@ -168,3 +170,16 @@ async def test_health_endpoints_answer_without_authentication(client):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = (await client.get("/readyz")).json()
     assert ready["status"] == "ok" and ready["checks"]["database"] == "ok" and ready["checks"]["queue"] == "ok"
+
+
+async def test_every_page_links_the_favicon_and_it_is_served(client, personas):
+    """A browser asks for /favicon.ico whatever the page says: it must not be a 404 in the log."""
+    assert '<link rel="icon" href="/favicon.ico"' in (await client.get("/login")).text
+    client.cookies.update(await session_cookie_for(personas["police"]))
+    assert '<link rel="icon" href="/favicon.ico"' in (await client.get("/")).text
+    client.cookies.clear()
+    icon = await client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO file's header
+    assert icon.headers["cache-control"] == "public, max-age=3600"  # no case data: a browser may keep it
+    assert "content-security-policy" in icon.headers

@@ -1,5 +1,5 @@
 """Every template rendered with an XSS payload in every field a person controls: the payload
-appears only escaped (issue 7).
+appears only escaped.
 
 The pages are driven over HTTP as the personas who see them, through a whole meeting cycle
 (tests/flows.py) whose every typed field, and every agency, user and conference name, is a

@@ -1,4 +1,4 @@
-"""Daily reminders about actions that are due soon or overdue (issue 5)."""
+"""Daily reminders about actions that are due soon or overdue (docs/domain.md#action-reminders)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ SUBJECT = "MARAC: actions need your attention"
 
 
 async def send_reminders(today: date) -> dict[str, int]:
-    """Rule (issue 5): once a day, every action not closed (open or in progress) that is due
+    """Rule (docs/domain.md#action-reminders): once a day, every action not closed (open or in progress) that is due
     between today and today + 3 days ("due_soon") or already past its due date ("overdue")
     is brought to its owner agency's case-handling users: active members, coordinators and
     chairs of that agency who belong to the action's conference.

@@ -1,6 +1,6 @@
 """Running the meeting and tracking actions between meetings.
 
-Rules (domain brief "The meeting", "Actions"; issue 5):
+Rules (docs/domain.md#the-meeting, #actions, #outstanding-actions):
 - the chair and coordinator keep the register, record the confidentiality statement's
   reading, take notes and agree actions case by case, and decide each case: heard, or
   deferred with a reason (a deferred case goes to the next meeting);
@@ -226,7 +226,7 @@ async def set_any_other_business(viewer: Viewer, meeting: Meeting, text: str) ->
 
 
 async def close_meeting(viewer: Viewer, meeting: Meeting) -> None:
-    """Every case decided, the meeting is held: minutes can be drafted (issue 6)."""
+    """Every case decided, the meeting is held: minutes can be drafted."""
     _require_live(meeting)
     undecided = await AgendaItem.filter(meeting=meeting, state="listed", outcome__isnull=True).exclude(
         section="lapsed_reviews").count()

@@ -130,7 +130,7 @@ def require_triage(viewer: Viewer, conference_id: str) -> None:
         raise AccessDenied("Only the conference's coordinator triages referrals")
 
 
-# --- break-glass (issue 7) --------------------------------------------------------------
+# --- break-glass (README "Break-glass access") -------------------------------------------
 
 BREAK_GLASS_LIFETIME = timedelta(hours=4)
 MASKED = "Masked: break-glass access"
@@ -146,7 +146,7 @@ def may_break_glass(viewer: Viewer) -> bool:
 
 def break_glass_target_filter() -> Q:
     """What break glass can open: any referral except a monitoring-only report, which was
-    made without consent to share and is never shared with anyone (domain brief)."""
+    made without consent to share and is never shared with anyone (docs/domain.md#consent)."""
     return Q(monitoring_only=False)
 
 
@@ -280,8 +280,8 @@ def job_filter(viewer: Viewer) -> Q:
 # --- information governance ----------------------------------------------------------------
 
 def require_governance(viewer: Viewer, conference_id: str) -> None:
-    """Retention reports and subject access exports are the conference coordinator's (domain
-    brief: subject access requests go to the coordinator)."""
+    """Retention reports and subject access exports are the conference coordinator's
+    (docs/domain.md#subject-access: subject access requests go to the coordinator)."""
     if viewer.role != "coordinator" or conference_id not in viewer.conference_ids:
         raise AccessDenied("Only the conference's coordinator handles retention and subject access")
 
@@ -294,7 +294,7 @@ def subject_filter(viewer: Viewer) -> Q:
     return Q(conference_id__in=list(viewer.conference_ids))
 
 
-# --- quarterly reports (issue 8) -------------------------------------------------------------
+# --- quarterly reports (docs/domain.md#quarterly-figures) -------------------------------------
 
 REPORT_READERS = ("coordinator", "chair")
 

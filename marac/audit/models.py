@@ -21,6 +21,9 @@ class AuditEvent(Model):
     request_id = fields.CharField(max_length=64, null=True)
     prev_hash = fields.CharField(max_length=64)
     hash = fields.CharField(max_length=64)
+    # The version of the audit-chain key that made `hash` (settings.versioned_keys); 0 for
+    # events recorded before key versions, with the key derived from MARAC_SECRET_KEY.
+    key_version = fields.IntField(db_default=0)
 
     class Meta:
         table = "audit_event"
@@ -28,7 +31,7 @@ class AuditEvent(Model):
 
 
 class Disclosure(Model):
-    # The disclosure log (domain brief): what was shared, with whom, when and why. One row per
+    # The disclosure log (docs/domain.md#disclosure-log): what was shared, with whom, when and why. One row per
     # document an agency received (each download), ids only like the audit trail.
 
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)

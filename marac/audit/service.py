@@ -1,8 +1,10 @@
 """Recording and verifying audit events.
 
-Each event is chained to the one before it with an HMAC keyed from the secret key, so a
-row edited, deleted or moved with raw SQL breaks the chain at that point, and someone
-with database access but without the key cannot forge a replacement.
+Each event is chained to the one before it with an HMAC, so a row edited, deleted or moved
+with raw SQL breaks the chain at that point, and someone with database access but without
+the key cannot forge a replacement. The key is versioned like the data keys it derives
+from: each event names the version that signed it and is checked with that version, so
+adding a key (marac keys rotate) leaves every earlier event verifiable.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ class VerifyResult:
     ok: bool
     checked: int
     first_bad_seq: int | None
+    # Set when the first bad event names a key version the settings do not hold.
+    missing_key_version: int | None = None
 
 
 def _digest(key: bytes, prev_hash: str, seq: int, at: datetime, fields: tuple[str | None, ...]) -> str:
@@ -77,6 +81,7 @@ async def record(
     # Hand-written (db.fetch): every audited change waits for this under the lock above.
     last = await db.fetch('SELECT "seq", "hash" FROM "audit_event" ORDER BY "seq" DESC LIMIT 1', conn=conn)
     prev_hash, seq = (last[0]["hash"], last[0]["seq"] + 1) if last else (GENESIS, 1)
+    key_version, key = settings.get().current_key("audit-chain")
     event = AuditEvent(
         seq=seq,
         at=datetime.now(UTC),
@@ -89,13 +94,14 @@ async def record(
         outcome=outcome,
         request_id=request_id_var.get(),
         prev_hash=prev_hash,
+        key_version=key_version,
     )
-    event.hash = _digest(settings.get().derived_key("audit-chain"), prev_hash, seq, event.at, _event_fields(event))
+    event.hash = _digest(key, prev_hash, seq, event.at, _event_fields(event))
     await event.save(using_db=conn)
     return event
 
 
-# Why each kind of document is shared: the disclosure log's "why" (domain brief).
+# Why each kind of document is shared: the disclosure log's "why" (docs/domain.md#disclosure-log).
 DISCLOSURE_PURPOSES = {
     "minutes": "MARAC minutes circulated to a member agency: the part it is entitled to see",
     "research_list": "Research list released before the meeting so the agency can check its records",
@@ -114,7 +120,7 @@ async def disclose(kind: str, *, conference_id: str, meeting_id: str | None, doc
 
 async def verify(batch_size: int = 5000) -> VerifyResult:
     """Walk the whole chain in order; name the first event that does not follow from the one before."""
-    key = settings.get().derived_key("audit-chain")
+    keys = settings.get().versioned_keys("audit-chain")
     prev_hash, expected_seq, checked = GENESIS, 1, 0
     after = 0
     while True:
@@ -122,9 +128,19 @@ async def verify(batch_size: int = 5000) -> VerifyResult:
         if not batch:
             return VerifyResult(ok=True, checked=checked, first_bad_seq=None)
         for event in batch:
-            expected = _digest(key, prev_hash, event.seq, event.at, _event_fields(event))
+            if event.key_version not in keys:
+                return VerifyResult(ok=False, checked=checked, first_bad_seq=event.seq,
+                                    missing_key_version=event.key_version)
+            expected = _digest(keys[event.key_version], prev_hash, event.seq, event.at, _event_fields(event))
             if event.seq != expected_seq or event.prev_hash != prev_hash or not hmac.compare_digest(event.hash, expected):
                 return VerifyResult(ok=False, checked=checked, first_bad_seq=event.seq)
             checked += 1
             prev_hash, expected_seq = event.hash, event.seq + 1
         after = batch[-1].seq
+
+
+async def head(conn: BaseDBAsyncClient | None = None) -> tuple[int, str] | None:
+    """The last event's seq and HMAC, or None for an empty trail: a backup's manifest records it, and a
+    restored database must end on the same event."""
+    last = await db.fetch('SELECT "seq", "hash" FROM "audit_event" ORDER BY "seq" DESC LIMIT 1', conn=conn)
+    return (int(last[0]["seq"]), str(last[0]["hash"])) if last else None

@@ -1,6 +1,6 @@
 """Render PDFs in worker processes: WeasyPrint is CPU-bound and holds the GIL, so threads
 would stall each other and the event loop (two renders: 7.1 s in threads, 3.2 s in two
-processes, see style.md).
+processes).
 
 Processes are spawned, not forked (forking a process with a running event loop and
 database connections is unsafe), and the whole pool is replaced after RENDERS_PER_POOL

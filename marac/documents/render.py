@@ -3,7 +3,8 @@
 The rules, because these documents carry personal data about people at high risk:
 - user text is only ever data in an autoescaped Jinja2 template, so it cannot become
   markup or CSS; the stylesheet is a static file (templates/pdf/assets/pdf.css), read once
-  and handed to WeasyPrint from memory;
+  and handed to WeasyPrint from memory, and so are the fonts it loads with @font-face
+  (templates/pdf/assets/fonts/): every document looks the same whatever fonts the host has;
 - HTML is given as a string with no base URL, so a relative URL leads nowhere, and every
   fetch goes through AssetFetcher, which serves our own assets from memory by exact URL
   and raises FatalURLFetchingError for anything else, stopping the render;
@@ -31,6 +32,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pypdf import PageObject, PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, IndirectObject, NameObject, RectangleObject
 from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.pdf.metadata import DocumentMetadata
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
@@ -39,12 +41,13 @@ from marac.settings import PROJECT_DIR
 TEMPLATES_DIR = PROJECT_DIR / "templates" / "pdf"
 ASSETS_DIR = (TEMPLATES_DIR / "assets").resolve()
 ASSETS_URL = ASSETS_DIR.as_uri() + "/"
-CONTENT_TYPES = {".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml"}
+CONTENT_TYPES = {".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml", ".ttf": "font/ttf"}
 # Read once at import: the renderer never touches the disk for an asset, and an exact-match
 # lookup leaves no path to normalise ("..", "%2e", symlinks, queries all simply miss).
 ASSETS: dict[str, tuple[bytes, str]] = {
-    ASSETS_URL + path.name: (path.read_bytes(), CONTENT_TYPES[path.suffix])
-    for path in sorted(ASSETS_DIR.iterdir()) if path.is_file() and path.suffix in CONTENT_TYPES
+    ASSETS_URL + path.relative_to(ASSETS_DIR).as_posix(): (path.read_bytes(), CONTENT_TYPES[path.suffix])
+    for folder in (ASSETS_DIR, ASSETS_DIR / "fonts")
+    for path in sorted(folder.iterdir()) if path.is_file() and path.suffix in CONTENT_TYPES
 }
 STYLESHEET_URL = ASSETS_URL + "pdf.css"
 AUTHOR = "MARAC"
@@ -98,12 +101,24 @@ def render_html(template: str, context: dict[str, Any]) -> str:
 
 
 _stylesheets: list[CSS] = []
+_font_config: list[FontConfiguration] = []
+
+
+def font_config() -> FontConfiguration:
+    """The fonts of every render in this process: the host's, plus the stylesheet's
+    @font-face fonts (ours, from ASSETS), which are the only ones pdf.css asks for."""
+    if not _font_config:
+        _font_config.append(FontConfiguration())
+    return _font_config[0]
 
 
 def stylesheets() -> list[CSS]:
     if not _stylesheets:  # parsed once per process
         css, _ = ASSETS[STYLESHEET_URL]
-        _stylesheets.append(CSS(string=css.decode(), url_fetcher=AssetFetcher()))
+        # The base URL only resolves the stylesheet's own relative url()s (its fonts) to
+        # ASSETS keys; the fetcher still serves nothing else.
+        _stylesheets.append(CSS(string=css.decode(), base_url=STYLESHEET_URL, url_fetcher=AssetFetcher(),
+                                font_config=font_config()))
     return _stylesheets
 
 
@@ -115,7 +130,7 @@ def _finish(document: Any, pdf: pydyf.PDF) -> None:
 def _write(html: str, title: str) -> tuple[bytes, int]:
     try:
         document = HTML(string=html, url_fetcher=AssetFetcher()).render(
-            stylesheets=stylesheets(), presentational_hints=False)
+            stylesheets=stylesheets(), presentational_hints=False, font_config=font_config())
         document.metadata = DocumentMetadata(title=title, authors=[AUTHOR], generator=AUTHOR, lang="en-GB")
         pdf = document.write_pdf(finisher=_finish)
     except FatalURLFetchingError as error:

@@ -57,25 +57,40 @@ def path_for(document: Any) -> Path:
 
 
 NONCE_BYTES = 12
+PURPOSE = "documents-at-rest"
+# A file starts with this and its key version (4 bytes), then the nonce. Files written before
+# key versions have no header: nonce first, key version 0 (derived from MARAC_SECRET_KEY).
+MAGIC = b"marac-doc\x00"
+HEADER = len(MAGIC) + 4
 
 
-def _cipher() -> AESGCM:
-    # A key of its own, derived from the secret key: documents are unreadable without it,
-    # even with a copy of the store and the database.
-    return AESGCM(settings.get().derived_key("documents-at-rest"))
+def file_key_version(sealed: bytes) -> int:
+    return int.from_bytes(sealed[len(MAGIC):HEADER], "big") if sealed.startswith(MAGIC) else 0
 
 
 def seal(file_name: str, plaintext: bytes) -> bytes:
-    """AES-256-GCM, the file name as associated data: a file copied over another fails to open."""
+    """AES-256-GCM under a key of its own, derived from the newest data key (unreadable without
+    it, even with a copy of the store and the database); the file name and key version as
+    associated data: a file copied over another, or relabelled, fails to open."""
+    version, key = settings.get().current_key(PURPOSE)
     nonce = os.urandom(NONCE_BYTES)
-    return nonce + _cipher().encrypt(nonce, plaintext, file_name.encode())
+    header = MAGIC + version.to_bytes(4, "big")
+    return header + nonce + AESGCM(key).encrypt(nonce, plaintext, header + file_name.encode())
 
 
 def unseal(file_name: str, sealed: bytes) -> bytes:
-    try:
-        return _cipher().decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], file_name.encode())
-    except (InvalidTag, ValueError) as error:
-        raise DocumentCorrupt("a stored document failed its integrity check") from error
+    keys = settings.get().versioned_keys(PURPOSE)
+    attempts = [(sealed[:HEADER], sealed[HEADER:])] if sealed.startswith(MAGIC) else []
+    attempts.append((b"", sealed))  # before versions; or one in 2^80 old files that starts like a header
+    for header, rest in attempts:
+        key = keys.get(file_key_version(header))
+        if key is None:
+            continue
+        try:
+            return AESGCM(key).decrypt(rest[:NONCE_BYTES], rest[NONCE_BYTES:], header + file_name.encode())
+        except (InvalidTag, ValueError):
+            continue
+    raise DocumentCorrupt("a stored document failed its integrity check")
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -166,3 +181,59 @@ def read(document: Any) -> bytes:
 def remove_file(document: Document) -> None:
     """Delete a document's file (retention); the caller deletes the row, first."""
     path_for(document).unlink(missing_ok=True)
+
+
+def _reseal_file(path: Path, file_name: str, version: int) -> str:
+    """Re-encrypt one file under key `version` in place: 'rewritten', 'current', 'missing' or
+    'unreadable'. The new file replaces the old one whole (rename), so a reader gets one or the other."""
+    try:
+        sealed = path.read_bytes()
+    except FileNotFoundError:
+        return "missing"  # retention removed it meanwhile
+    if sealed.startswith(MAGIC) and file_key_version(sealed) == version:
+        return "current"
+    try:
+        data = seal(file_name, unseal(file_name, sealed))
+    except DocumentCorrupt:
+        return "unreadable"
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except BaseException:
+        temp.unlink(missing_ok=True)  # never the original: it is still whole
+        raise
+    return "rewritten"
+
+
+async def reseal_files(batch: int = 200) -> dict[str, int]:
+    """Re-encrypt every stored document under the newest key (`marac keys rotate`); counts by
+    outcome. Files already under it are left alone, so it can be stopped and run again."""
+    from marac.reports.models import ReportDocument  # reports import this module
+
+    version, _ = settings.get().current_key(PURPOSE)
+    counts = {"rewritten": 0, "current": 0, "missing": 0, "unreadable": 0}
+    for model in (Document, ReportDocument):
+        last = ""
+        while True:
+            rows = await model.filter(id__gt=last).order_by("id").limit(batch).only("id", "file_name")
+            for row in rows:
+                outcome = await asyncio.to_thread(_reseal_file, path_for(row), row.file_name, version)
+                # Retention deletes the row, then the file: a file it removed while this one was
+                # being rewritten must not come back.
+                if outcome == "rewritten" and not await model.filter(id=row.id).exists():
+                    path_for(row).unlink(missing_ok=True)
+                counts[outcome] += 1
+            if len(rows) < batch:
+                break
+            last = rows[-1].id
+    return counts

@@ -1,6 +1,6 @@
 """Retention: cases with no referral inside their conference's retention period are anonymised.
 
-Rules (issue 7; domain brief: "Retention is set per conference (often 6 years)"):
+Rules (docs/domain.md#retention: retention is set per conference, often 6 years):
 - a case is one victim in the conference's person index (every referral naming them as the
   victim); it is past retention when the latest of those referrals was received more than
   the type's `retention_years` before today (any referral counts, rejected ones too);

@@ -1,7 +1,7 @@
 """Subject access: everything held about one person, for the coordinator to review and release.
 
-Rules (issue 7; domain brief: "subject access requests go to the coordinator and need
-third-party redaction"):
+Rules (docs/domain.md#subject-access: requests go to the coordinator and need third-party
+redaction):
 - only the coordinator of the person's conference exports, and only what they may see
   (access.subject_filter, access.referral_filter); anyone else gets 404 as for a stranger;
 - the export holds the person-index entry, every referral naming the person (as victim,

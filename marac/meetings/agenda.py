@@ -1,6 +1,6 @@
 """Building, changing and publishing a meeting's agenda; the research list it releases.
 
-Rules (domain brief "Before the meeting", issue 4):
+Rules (docs/domain.md#the-agenda, #research-list):
 - automatic and repeatable until publication: accepted referrals received by the cut-off
   and not yet on an earlier agenda; later ones wait for the next meeting;
 - over capacity the overflow moves to the next meeting with the reason shown; repeats

@@ -41,7 +41,7 @@ class Meeting(SealedModel):
 
 class AgendaItem(Model):
     # A case at a meeting: a referral listed (or moved on) by the agenda builder. Its id is
-    # the contract's case_id; research, notes and actions hang off it.
+    # the API's case_id; research, notes and actions hang off it.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
     meeting = fields.ForeignKeyField("marac.Meeting", related_name="items", on_delete=fields.CASCADE)
     referral = fields.ForeignKeyField("marac.Referral", related_name="agenda_items", on_delete=fields.CASCADE)

@@ -1,7 +1,7 @@
 """The meeting schedule: dates from a conference's cadence, each meeting's cut-off, and the
 coordinator's changes (move, cancel, emergency meeting).
 
-Rules (domain brief "Before the meeting", issue 4):
+Rules (docs/domain.md#schedule-and-cut-off):
 - a conference meets every `cadence_days` days from its first date;
 - a meeting that falls on a bank holiday moves to the next working day, unless the
   conference says otherwise;

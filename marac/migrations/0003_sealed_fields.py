@@ -23,12 +23,14 @@ async def seal_existing_rows(apps, schema_editor) -> None:
     # Rows written before field-level encryption: sealed in place, in the migration's transaction.
     conn = schema_editor.client
     await reseal(conn, SEALED_AT_0003, plaintext=True)
-    # Person-index keys held dates of birth and postcodes in clear: replaced by their digests.
+    # Person-index keys held dates of birth and postcodes in clear: replaced by their digests,
+    # under the key of before versions (0), as this release made them; 0011 marks them so.
     mark = (lambda n: f"${n}") if conn.capabilities.dialect == "postgres" else (lambda n: "?")
     _, rows = await conn.execute_query('SELECT "id", "key" FROM "person_key"')
     for row in rows:
         if not re.fullmatch(r"[0-9a-f]{64}", row["key"]):
-            await conn.execute_query(f'UPDATE "person_key" SET "key" = {mark(1)} WHERE "id" = {mark(2)}', [index_key(row["key"]), row["id"]])
+            await conn.execute_query(f'UPDATE "person_key" SET "key" = {mark(1)} WHERE "id" = {mark(2)}',
+                                     [index_key(row["key"], 0), row["id"]])
 
 
 class Migration(migrations.Migration):

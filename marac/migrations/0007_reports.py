@@ -1,4 +1,4 @@
-# Quarterly reports (issue 8): the conference's report settings, the steering-group PDFs, and
+# Quarterly reports (docs/domain.md#quarterly-figures): the conference's report settings, the steering-group PDFs, and
 # the indexes that keep one conference's figures off every other conference's rows.
 from tortoise import migrations
 from tortoise.migrations import operations as ops

@@ -1,4 +1,4 @@
-"""When a session last gave both factors: sensitive actions ask again after 15 minutes (issue 7)."""
+"""When a session last gave both factors: sensitive actions ask again after 15 minutes (README "Step-up")."""
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops

@@ -2,7 +2,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise.indexes import Index
 
-# Found by bench/national.py (issue 9) at national scale:
+# Found by bench/national.py at national scale (docs/benchmarks.md):
 # - action (item_id): removing a case from an agenda checks its actions (RESTRICT), which read
 #   all 2.5 million actions of every conference for each case removed;
 # - action_update (action_id, id): every PATCH /api/v1/actions/{id} read all updates;

@@ -2,7 +2,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise.indexes import Index
 
-# Issue 9: GET /api/v1/actions read every open action of the caller's agency (or conferences)
+# docs/benchmarks.md (HTTP): GET /api/v1/actions read every open action of the caller's agency (or conferences)
 # from the table to sort them and keep a page of 50. With the sort columns and the filters in
 # the index, the page is chosen from the index alone and only its rows are read. The new
 # indexes start with the columns of the ones they replace, so nothing else loses its index.

@@ -1,6 +1,6 @@
 """Minutes: the chair's approval, each recipient's view, rendering through an outbox, download.
 
-Rules (domain brief "Minutes and controlled information sharing", issue 6):
+Rules (docs/domain.md#minutes-and-controlled-sharing):
 - approval freezes version N; a correction is N+1 and N stays, superseded, for auditors;
 - each recipient agency's document is built from a view holding only what it may see:
   tier full: notes for all, restricted notes naming it, every action; tier actions_only:
@@ -241,7 +241,7 @@ async def document_for(viewer: Viewer, meeting_id: str, version: int | None = No
 
 
 def circulation_deadline(meeting_date: date, nation: str) -> date:
-    """Minutes go out within 3 working days of the meeting (domain brief)."""
+    """Minutes go out within 3 working days of the meeting (docs/domain.md#circulating-minutes)."""
     return working_days_after(meeting_date, CIRCULATE_WITHIN_WORKING_DAYS, nation)
 
 

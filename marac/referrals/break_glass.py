@@ -1,4 +1,4 @@
-"""Break-glass access to one case (issue 7, security hardening).
+"""Break-glass access to one case (README "Break-glass access").
 
 Rules (who may, what a grant opens and what stays masked are in agencies/access.py):
 - a user of a case-handling role who is not entitled to a referral and has an urgent

@@ -37,10 +37,14 @@ class PersonKey(Model):
     conference_id = fields.CharField(max_length=32)
     person = fields.ForeignKeyField("marac.Person", related_name="keys", on_delete=fields.CASCADE)
     key = fields.CharField(max_length=64)
+    # The version of the person-index key that made `key` (settings.versioned_keys); 0 for
+    # keys made before versions, with the key derived from MARAC_SECRET_KEY.
+    key_version = fields.IntField(db_default=0)
 
     class Meta:
         table = "person_key"
         unique_together = (("conference_id", "key", "person"),)  # also the lookup index
+        indexes = (("person_id", "key_version"),)  # a person's keys; `marac keys rotate` finds old ones
 
 
 class MatchSuggestion(Model):
@@ -131,7 +135,7 @@ class ReferralPerson(SealedModel):
 
 
 class BreakGlass(SealedModel):
-    # Break-glass (issue 7): a user outside a case's entitlement, with an urgent safeguarding
+    # Break-glass (README "Break-glass access"): a user outside a case's entitlement, with an urgent safeguarding
     # need, re-authenticated and gave a reason, and reads that one referral for 4 hours. Kept
     # after it ends: every use is reviewed by a coordinator of the case's conference.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)

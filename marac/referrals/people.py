@@ -1,6 +1,6 @@
 """The person index: find, link and merge the people named in referrals.
 
-Rules (issue 3, "People and repeats"): candidates come from blocking keys through an
+Rules (docs/domain.md#recognising-the-same-person): candidates come from blocking keys through an
 index, never from a scan; a high-confidence match links automatically; a medium one is
 offered to the coordinator, whose decision is remembered.
 """
@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.functions import Count
+from tortoise.transactions import in_transaction
 
 from marac import settings
 from marac.referrals import names
-from marac.referrals.models import MatchSuggestion, Person, PersonKey
+from marac.referrals.models import MatchSuggestion, Person, PersonKey, Referral
 
 # Beyond this many candidates a block is too common to be evidence (e.g. "John Smith"
 # with no date of birth): only the candidates sharing the most keys are compared.
@@ -33,14 +35,34 @@ class Resolved:
     suggestions: list[tuple[Person, names.Match]]
 
 
-def index_key(blocking_key: str) -> str:
+INDEX_PURPOSE = "person-index"
+
+
+def index_key(blocking_key: str, version: int | None = None) -> str:
     # Blocking keys hold a date of birth, a postcode and name codes: the index stores a keyed
-    # digest of each, so the table says nothing without the secret key.
-    return hmac.new(settings.get().derived_key("person-index"), blocking_key.encode(), hashlib.sha256).hexdigest()
+    # digest of each, so the table says nothing without the key. Each row records the key
+    # version; new rows use the newest (settings.current_key).
+    s = settings.get()
+    key = s.current_key(INDEX_PURPOSE)[1] if version is None else s.versioned_keys(INDEX_PURPOSE)[version]
+    return hmac.new(key, blocking_key.encode(), hashlib.sha256).hexdigest()
+
+
+def index_version() -> int:
+    """The key version index_keys digests under, stored beside each key."""
+    return settings.get().current_key(INDEX_PURPOSE)[0]
 
 
 def index_keys(facts: names.PersonFacts) -> list[str]:
+    """The digests to store for these facts, under the newest key."""
     return sorted(index_key(key) for key in names.blocking_keys(facts))
+
+
+def probe_keys(facts: names.PersonFacts) -> list[str]:
+    """The digests to look for: under every key version, so people indexed before the newest
+    key was added are found while `marac keys rotate` has not yet recomputed their keys."""
+    blocking = names.blocking_keys(facts)
+    return sorted({hmac.new(key, b.encode(), hashlib.sha256).hexdigest()
+                   for key in settings.get().versioned_keys(INDEX_PURPOSE).values() for b in blocking})
 
 
 def facts_of(person: Person) -> names.PersonFacts:
@@ -49,7 +71,7 @@ def facts_of(person: Person) -> names.PersonFacts:
 
 async def candidates(conference_id: str, facts: names.PersonFacts, conn: BaseDBAsyncClient | None = None) -> list[tuple[Person, names.Match]]:
     """Everyone in the conference's index sharing a blocking key with `facts`, best match first, 'none' dropped."""
-    keys = index_keys(facts)
+    keys = probe_keys(facts)
     if not keys:
         return []
     # Rank by keys shared before limiting: in a huge "John Smith" block the right person
@@ -66,10 +88,46 @@ async def candidates(conference_id: str, facts: names.PersonFacts, conn: BaseDBA
     return sorted(((p, match) for p, match in scored if match.level != "none"), key=lambda pm: -pm[1].score)
 
 
-async def store_keys(person: Person, conn: BaseDBAsyncClient | None) -> None:
-    existing = set(await PersonKey.filter(person=person).using_db(conn).values_list("key", flat=True))
-    for key in sorted(set(index_keys(facts_of(person))) - existing):
-        await PersonKey.create(conference_id=person.conference_id, person=person, key=key, using_db=conn)
+async def _former_postcodes(person: Person, conn: BaseDBAsyncClient) -> set[str]:
+    victims = await Referral.filter(victim_person_id=person.id).only("id", "victim").using_db(conn)
+    return {names.normalise_postcode((r.victim.get("address") or {}).get("postcode")) for r in victims} - {None}
+
+
+async def store_keys(person: Person, conn: BaseDBAsyncClient | None, postcodes: set[str] = frozenset()) -> None:
+    """Index the person's facts under the newest key (and also with each of `postcodes`)."""
+    version = index_version()
+    existing = set(await PersonKey.filter(person=person, key_version=version).using_db(conn)
+                   .values_list("key", flat=True))
+    facts = facts_of(person)
+    wanted = set(index_keys(facts))
+    for postcode in postcodes - {facts.postcode}:
+        wanted |= set(index_keys(dataclasses.replace(facts, postcode=postcode)))
+    for key in sorted(wanted - existing):
+        await PersonKey.create(conference_id=person.conference_id, person=person, key=key, key_version=version,
+                               using_db=conn)
+
+
+async def rekey(batch: int = 500) -> int:
+    """Recompute, under the newest key, the index keys of everyone indexed under an older one,
+    from the person's sealed names, date of birth and postcode, and the postcodes of the
+    referrals naming them as victim (they were indexed with each; the entry keeps the latest);
+    returns how many people. Each person is one transaction, locked against a referral linking
+    to them meanwhile, so the command can be stopped and run again; a second run finds nobody."""
+    version = index_version()
+    done, last = 0, ""
+    while True:
+        ids = await (PersonKey.filter(person_id__gt=last).exclude(key_version=version).group_by("person_id")
+                     .order_by("person_id").limit(batch).values_list("person_id", flat=True))
+        for person_id in ids:
+            async with in_transaction() as conn:
+                person = await Person.filter(id=person_id).select_for_update().using_db(conn).first()
+                if person is not None:
+                    await store_keys(person, conn, await _former_postcodes(person, conn))
+                    await PersonKey.filter(person_id=person_id).exclude(key_version=version).using_db(conn).delete()
+                    done += 1
+        if len(ids) < batch:
+            return done
+        last = ids[-1]
 
 
 def merge_facts(person: Person, facts: names.PersonFacts) -> None:

@@ -1,6 +1,6 @@
 """The referral as sent: the API body, a CSV row or a form all become this one shape.
 
-Unknown fields are refused (contract: 422). Field paths in errors are dotted
+Unknown fields are refused (422, as /api/v1/openapi.json says). Field paths in errors are dotted
 ("victim.name", "perpetrators.0.date_of_birth") and name form inputs too.
 """
 

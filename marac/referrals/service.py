@@ -1,6 +1,6 @@
 """Referral intake, repeat detection and triage.
 
-Rules (domain brief "Referrals", issue 3):
+Rules (docs/domain.md#referral-criteria, #repeat-referrals, #consent):
 - any member of a conference's agencies may refer; the referring agency is the caller's;
 - a referral must meet at least one criterion of its conference type (rules.criteria_met);
 - a repeat is a further referral about the same victim (and perpetrator, where the type

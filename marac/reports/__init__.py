@@ -1,1 +1,1 @@
-"""Quarterly figures of a conference (issue 8): counted, suppressed for export, rendered."""
+"""Quarterly figures of a conference (docs/domain.md#quarterly-figures): counted, suppressed for export, rendered."""

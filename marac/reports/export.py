@@ -1,6 +1,6 @@
 """Figures as they leave the coordinator's screen: small numbers suppressed, and as CSV.
 
-The one place suppression happens (domain brief: published tables suppress small numbers):
+The one place suppression happens (docs/domain.md#small-number-suppression):
 every count from 1 to 5 becomes "≤5" in the JSON and CSV exports and the steering-group PDF,
 and a rate computed from a suppressed count is withheld too (a rate and its denominator give
 the count back). Who the repeat victims and perpetrators are never leaves the screen.

@@ -1,4 +1,4 @@
-"""The quarterly figures of one conference (issue 8; domain brief "Figures a conference reports").
+"""The quarterly figures of one conference (docs/domain.md#quarterly-figures).
 
 Rules:
 - counted per meeting date: a case counts in the quarter of the meeting that heard it,

@@ -1,6 +1,6 @@
 """Reading, exporting and rendering a conference's quarterly figures, and their settings.
 
-Rules (issue 8):
+Rules (docs/domain.md#quarterly-figures, #small-number-suppression):
 - the conference's coordinator and chair read its figures (access.may_read_reports); anyone
   else gets 404, as for a conference that does not exist;
 - exact figures, and who the repeat victims and perpetrators are, only on the coordinator's

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from tortoise import connections
@@ -26,10 +26,17 @@ from marac.web.pages import (account, actions, admin, break_glass, dashboard, di
                               referrals, reports, signin)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# Ours, plain (an "M"): GOV.UK Frontend's crown is for GOV.UK services only. Read at import,
+# so it is there before (and without) the front-end asset build.
+FAVICON = (Path(__file__).resolve().parent / "favicon.ico").read_bytes()
 
 
 async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
+
+
+async def favicon(request: Request) -> Response:
+    return Response(FAVICON, media_type="image/x-icon")
 
 
 async def readyz(request: Request) -> JSONResponse:
@@ -73,6 +80,7 @@ def create_app() -> Starlette:
         *api_reports.routes,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/favicon.ico", favicon, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
     ]
     routes.append(Route("/api/v1/openapi.json", openapi.endpoint(routes), methods=["GET"]))

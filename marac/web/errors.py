@@ -1,4 +1,4 @@
-"""Error answers: the contract's JSON envelope for the API, a plain GOV.UK page otherwise.
+"""Error answers: the JSON envelope of /api/v1/openapi.json (`Error`) for the API, a plain GOV.UK page otherwise.
 
 Neither ever carries a stack trace, a field value or a record's contents.
 """

@@ -115,7 +115,7 @@ def _security_headers(path: str, request_id: str) -> list[tuple[bytes, bytes]]:
         ("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=()"),
         ("x-request-id", request_id),
     ]
-    if path.startswith("/static/"):
+    if path.startswith("/static/") or path == "/favicon.ico":
         values.append(("cache-control", "public, max-age=3600"))
     else:
         # Pages and API answers carry case data: never kept by a browser or a proxy.

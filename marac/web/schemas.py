@@ -1,6 +1,6 @@
-"""Request and response bodies of the JSON API (contract version 1).
+"""Request and response bodies of the JSON API (version 1, /api/v1/openapi.json).
 
-Requests forbid unknown fields (the contract: unknown fields → 422).
+Requests forbid unknown fields (→ 422: a misspelt field is an error, never silently dropped).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The disclosure log: what was shared, with whom, when and why (domain brief). Coordinators
-see their own conferences' entries, auditors every entry (the audit trail's rule)."""
+"""The disclosure log: what was shared, with whom, when and why (docs/domain.md#disclosure-log).
+Coordinators see their own conferences' entries, auditors every entry (the audit trail's rule)."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ async def tier_of_existing_minutes(apps, schema_editor) -> None:  # noqa: ANN001
 
 
 class Migration(migrations.Migration):
-    dependencies = [('marac', '0010_action_list_indexes')]
+    dependencies = [('marac', '0012_credentials')]
 
     initial = False
 
