@@ -51,6 +51,16 @@ async def render(request: Request, caller: Caller) -> Response:
     return JSONResponse({"job_id": job.id}, status_code=202)
 
 
+async def minutes_document(caller: Caller, meeting_id: str, version: int | None):  # noqa: ANN201 - a Document
+    """service.document_for, queueing the render when the agency's copy must be made again for
+    a narrower view (its tier was lowered); that answer is 404 like any copy not rendered yet."""
+    try:
+        return await service.document_for(caller.viewer, meeting_id, version)
+    except service.Reissue as waiting:
+        await queue.enqueue("render_minutes", requested_by=caller.user.id, minutes_id=waiting.minutes_id)
+        raise
+
+
 @api("coordinator", "chair", "member", "auditor", response="application/pdf", record=meeting_seen, params=[
     query("version", {"type": "integer", "minimum": 1, "maximum": MAX_VERSION}, "An earlier version (auditors only)"),
 ])
@@ -60,7 +70,7 @@ async def minutes_pdf(request: Request, caller: Caller) -> Response:
     # A bigger number is no version, and PostgreSQL refuses to compare it with the integer column.
     if text is not None and not (text.isdigit() and int(text) <= MAX_VERSION):
         raise RuleViolation("Bad version", {"version": "Give a version number"})
-    return pdf_response(await service.document_for(caller.viewer, request.path_params["meeting_id"], int(text) if text else None))
+    return pdf_response(await minutes_document(caller, request.path_params["meeting_id"], int(text) if text else None))
 
 
 routes = [

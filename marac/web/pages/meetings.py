@@ -16,6 +16,7 @@ from marac.meetings import agenda, calendar, schedule
 from marac.minutes import service as minutes
 from marac.meetings.models import Meeting, Research
 from marac.web.api_meetings import pdf_response
+from marac.web.api_minutes import minutes_document
 from marac.web.auth import Caller, page, public_page
 from marac.web.templating import render
 
@@ -172,8 +173,8 @@ async def approve_minutes(request: Request, caller: Caller) -> Response:
 @page("coordinator", "chair", "member", "auditor")
 async def minutes_pdf(request: Request, caller: Caller) -> Response:
     text = request.query_params.get("version")
-    return pdf_response(await minutes.document_for(caller.viewer, request.path_params["meeting_id"],
-                                                   int(text) if text and text.isdigit() else None))
+    return pdf_response(await minutes_document(caller, request.path_params["meeting_id"],
+                                               int(text) if text and text.isdigit() else None))
 
 
 @page("coordinator", "chair", "member")
