@@ -1,4 +1,4 @@
-"""The `marac` command: serve, worker, migrate, demo, user add, token create, import referrals, audit verify,
+"""The `marac` command: serve, worker, migrate, demo, user add|reset, token create, import referrals, audit verify,
 keys, retention run, backup, restore."""
 
 from __future__ import annotations
@@ -162,10 +162,28 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         )
         print(f"Added user {created.user.id}")
         if created.setup_token:
-            print(f"Set-up link (valid 72 hours, shown once): {settings.get().base_url}/setup/{created.setup_token}")
+            print(f"Set-up link (valid 72 hours, shown once): {service.setup_url(created.setup_token)}")
         return 0
 
     return _run(add)
+
+
+def cmd_user_reset(args: argparse.Namespace) -> int:
+    from marac.agencies import auth, service
+    from marac.agencies.models import User
+
+    async def reset() -> int:
+        user = await User.get_or_none(email=auth.normalise_email(args.email), active=True)
+        if user is None:
+            print("No active user has that e-mail address.", file=sys.stderr)
+            return 1
+        # The operator hands the link over; an administrator's reset e-mails it to the user instead.
+        done = await service.reset_sign_in(None, user)
+        print(f"Sign-in reset for user {user.id}: password, second factor and sessions cleared.")
+        print(f"Set-up link (valid 72 hours, shown once): {service.setup_url(done.setup_token or '')}")
+        return 0
+
+    return _run(reset)
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
@@ -372,6 +390,9 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--conference", action="append", metavar="SLUG", help="Repeat for each conference.")
     add.add_argument("--password-stdin", action="store_true", help="Read the password from the first line of stdin.")
     add.set_defaults(handler=cmd_user_add)
+    reset = user.add_parser("reset", help="Clear a user's password and second factor; prints a new set-up link.")
+    reset.add_argument("--email", required=True)
+    reset.set_defaults(handler=cmd_user_reset)
 
     token = sub.add_parser("token", help="Manage API tokens.").add_subparsers(dest="token_command", required=True)
     create = token.add_parser("create", help="Create a bearer token for a user; prints it once.")

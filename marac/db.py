@@ -30,6 +30,7 @@ MODEL_MODULES = [
     "marac.minutes.models",
     "marac.governance.models",
     "marac.reports.models",
+    "marac.notify.models",
 ]
 MIGRATIONS_MODULE = "marac.migrations"
 

@@ -82,6 +82,12 @@ class Settings:
         return self.env == "demo"
 
     @property
+    def shows_setup_links(self) -> bool:
+        # Set-up links go to the user's own e-mail; only a developer's or demo machine also
+        # shows them to the administrator who made them (docs/security.md).
+        return self.env in ("development", "demo")
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 

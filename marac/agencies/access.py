@@ -252,6 +252,17 @@ def require_chair(viewer: Viewer, conference_id: str) -> None:
         raise AccessDenied("Only the conference's chair approves minutes")
 
 
+def minutes_view(tier_now: str | None, tier_circulated: str) -> str | None:
+    """Which view of a meeting's minutes an agency gets, decided again on every download and
+    render: never wider than its tier today, so lowering an agency from full to actions-only
+    reaches minutes already rendered, and never wider than its tier when the minutes were
+    circulated, so raising it later hands out no full minutes of earlier meetings. None: not
+    a member any more (404)."""
+    if tier_now is None:
+        return None
+    return "full" if tier_now == tier_circulated == "full" else "actions_only"
+
+
 def reads_superseded_minutes(viewer: Viewer) -> bool:
     """A superseded version stays downloadable to auditors only; everyone else gets their
     own agency's current version."""

@@ -53,6 +53,10 @@ async def _break_glass_sweep(ctx: dict[str, Any]) -> None:
     await tasks.run("end_expired_break_glass", None)
 
 
+async def _email_sweep(ctx: dict[str, Any]) -> None:
+    await tasks.run("send_email", None)
+
+
 class WorkerSettings:
     functions = [_arq_function(name) for name in tasks.TASKS]
     # arq reads cron times on this clock, not the container's: 07:00 is 07:00 in the UK,
@@ -67,6 +71,8 @@ class WorkerSettings:
         cron(_reconcile, minute=set(range(0, 60, 5)), run_at_startup=True),
         # Every five minutes: break-glass grants that ran out get their end recorded.
         cron(_break_glass_sweep, minute=set(range(2, 60, 5)), run_at_startup=False),
+        # Every minute: e-mails in the outbox that failed or whose job was lost are tried again.
+        cron(_email_sweep, run_at_startup=True),
     ]
     job_serializer = staticmethod(queue.serialize)
     job_deserializer = staticmethod(queue.deserialize)

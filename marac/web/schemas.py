@@ -97,7 +97,11 @@ class UserOut(BaseModel):
     role: str
     active: bool
     conferences: list[str]
-    setup_url: str | None = Field(default=None, description="One-time link (72 hours) for the new user to choose a password; shown once")
+    setup_link_sent_to: str | None = Field(default=None, description=(
+        "Where the new user's one-time set-up link (72 hours) was e-mailed: their own address"))
+    setup_url: str | None = Field(default=None, description=(
+        "The set-up link itself, only on a development or demo server (MARAC_ENV); elsewhere always null: "
+        "an administrator never receives another person's link"))
 
 
 class UserList(BaseModel):

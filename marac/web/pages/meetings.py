@@ -16,6 +16,7 @@ from marac.meetings import agenda, calendar, schedule
 from marac.minutes import service as minutes
 from marac.meetings.models import Meeting, Research
 from marac.web.api_meetings import pdf_response
+from marac.web.api_minutes import minutes_document
 from marac.web.auth import Caller, page, public_page
 from marac import validation
 from marac.validation import MAX_VERSION
@@ -176,7 +177,7 @@ async def approve_minutes(request: Request, caller: Caller) -> Response:
 async def minutes_pdf(request: Request, caller: Caller) -> Response:
     text = request.query_params.get("version")
     version = validation.number(text, "version", 1, MAX_VERSION, "Give a version number") if text else None
-    return pdf_response(await minutes.document_for(caller.viewer, request.path_params["meeting_id"], version))
+    return pdf_response(await minutes_document(caller, request.path_params["meeting_id"], version))
 
 
 @page("coordinator", "chair", "member")
