@@ -9,7 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from marac import db, settings
+from marac import db, logs, settings
 from marac.errors import DomainError
 from marac.settings import SettingsError
 
@@ -25,14 +25,25 @@ def _run(coro_factory: Callable[[], Awaitable[int]]) -> int:
     return asyncio.run(main())
 
 
+def serve_options(host: str, port: int, workers: int = 1) -> dict[str, object]:
+    """uvicorn's settings for `marac serve` (tests start uvicorn with the same ones)."""
+    trusted = settings.get().trusted_proxies
+    return {
+        "host": host, "port": port, "workers": workers,
+        # uvloop + httptools: plain asyncio/h11 costs a large part of throughput and latency.
+        "loop": "uvloop", "http": "httptools", "access_log": False,
+        # X-Forwarded-For and -Proto only from MARAC_TRUSTED_PROXIES: from anyone else they are
+        # ignored, so a client cannot pick the address its sign-in failures count against.
+        "proxy_headers": bool(trusted), "forwarded_allow_ips": list(trusted),
+        "server_header": False,  # no "Server: uvicorn": what runs here is nobody else's business
+        "log_config": logs.config(),  # no log line carries an exception's message
+    }
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    # uvloop + httptools: plain asyncio/h11 costs a large part of throughput and latency.
-    uvicorn.run(
-        "marac.web.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-        loop="uvloop", http="httptools", proxy_headers=args.proxy_headers, access_log=False,
-    )
+    uvicorn.run("marac.web.app:create_app", factory=True, **serve_options(args.host, args.port, args.workers))
     return 0
 
 
@@ -133,7 +144,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _run(seed)
     if args.no_serve:
         return 0
-    return cmd_serve(argparse.Namespace(host=args.host, port=args.port, workers=1, proxy_headers=False))
+    return cmd_serve(argparse.Namespace(host=args.host, port=args.port, workers=1))
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
@@ -352,7 +363,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--proxy-headers", action="store_true", help="Trust X-Forwarded-* from a reverse proxy.")
+    # Accepted for old command lines; MARAC_TRUSTED_PROXIES now says whose X-Forwarded-* to believe.
+    serve.add_argument("--proxy-headers", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(handler=cmd_serve)
 
     worker = sub.add_parser("worker", help="Run a background job worker (needs MARAC_REDIS_URL).")

@@ -132,7 +132,7 @@ def __getattr__(name: str) -> Any:
 
 # --- hand-written SQL ------------------------------------------------------------------------
 
-PLACEHOLDER = re.compile(r"\$(\d+)")
+PLACEHOLDER = re.compile(r"\$([0-9]+)")
 
 
 async def fetch(sql: str, values: Sequence[Any] = (), conn: BaseDBAsyncClient | None = None) -> list[Any]:

@@ -45,9 +45,9 @@ TRIGGERS_ON = 'ALTER TABLE "audit_event" ENABLE TRIGGER USER; ALTER TABLE "discl
 CONFERENCE = "northshire-da"
 
 
-# Tests that kill servers or drive a browser are slow: scripts/test runs them once (run B),
-# not in both runs. Elsewhere they are skipped, saying how to run them.
-OPT_IN = {"fault": "MARAC_TEST_FAULT", "browser": "MARAC_TEST_BROWSER"}
+# Tests that start or kill servers or drive a browser are slow: scripts/test runs them once
+# (run B), not in both runs. Elsewhere they are skipped, saying how to run them.
+OPT_IN = {"fault": "MARAC_TEST_FAULT", "browser": "MARAC_TEST_BROWSER", "server": "MARAC_TEST_SERVER"}
 
 
 def pytest_collection_modifyitems(config, items):  # noqa: ANN001

@@ -17,6 +17,7 @@ from tortoise.expressions import Q
 
 from marac.agencies.models import Conference, Membership, User
 from marac.errors import AccessDenied, NotFound
+from marac.validation import is_slug
 
 if TYPE_CHECKING:
     from marac.referrals.models import BreakGlass, Referral
@@ -66,6 +67,9 @@ def conference_filter(viewer: Viewer) -> Q:
 
 
 async def get_conference(viewer: Viewer, slug: str) -> Conference:
+    # A value no slug can be names nothing: the ORM refuses one longer than the column.
+    if not is_slug(slug):
+        raise NotFound("Conference not found")
     conference = await Conference.filter(conference_filter(viewer), slug=slug).first()
     if conference is None:
         raise NotFound("Conference not found")
@@ -308,6 +312,8 @@ def may_read_reports(viewer: Viewer, conference_id: str) -> bool:
 
 async def report_conference(viewer: Viewer, slug: str) -> Conference:
     """A conference whose figures the caller may read; 404 for any other, as for none."""
+    if not is_slug(slug):
+        raise NotFound("Conference not found")
     conference = await Conference.filter(conference_filter(viewer), slug=slug).first()
     if conference is None or not may_read_reports(viewer, conference.id):
         raise NotFound("Conference not found")

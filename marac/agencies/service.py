@@ -23,9 +23,9 @@ from marac.audit.service import record
 from marac.errors import Conflict, NotFound, RuleViolation
 from marac.meetings.types import TIME_RE, conference_types, instruments
 from marac.notify import outbox
+from marac.validation import is_slug
 
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 SETUP_LINK_LIFETIME = timedelta(hours=72)
 
 
@@ -99,7 +99,7 @@ async def create_conference(
     name = _text(name, "name", "Conference name")
     errors: dict[str, str] = {}
     types = conference_types()
-    if not SLUG_RE.match(slug or ""):
+    if not is_slug(slug):
         errors["slug"] = "Use 3 to 64 lower-case letters, digits and hyphens"
     if type not in types:
         errors["type"] = f"Choose one of: {', '.join(sorted(types))}"
@@ -107,7 +107,7 @@ async def create_conference(
         errors["weekday"] = "Choose a day of the week"
     elif WEEKDAYS[first_date.weekday()] != weekday:
         errors["first_date"] = f"The first meeting date must be a {weekday.capitalize()}"
-    if not TIME_RE.match(start_time or ""):
+    if not TIME_RE.fullmatch(start_time or ""):
         errors["start_time"] = "Enter a time as HH:MM, for example 10:00"
     if nation not in NATIONS:
         errors["nation"] = f"Choose one of: {', '.join(NATIONS)}"
@@ -268,7 +268,7 @@ async def add_user(
     """Without a password the user gets a one-time set-up link (72 hours) to choose their own."""
     email = auth.normalise_email(email or "")
     errors: dict[str, str] = {}
-    if not EMAIL_RE.match(email) or len(email) > 254:
+    if not EMAIL_RE.fullmatch(email) or len(email) > 254:
         errors["email"] = "Enter an e-mail address like name@example.org"
     if role not in ROLES:
         errors["role"] = f"Choose one of: {', '.join(ROLES)}"

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import logging.config
 import signal
 from typing import Any
 
 from arq import cron
 from arq.worker import Worker, create_worker, func
 
-from marac import db, settings
+from marac import db, logs, settings
 from marac.documents import pool
 from marac.governance.retention import RUN_AT as RETENTION_AT
 from marac.jobs import queue, tasks
@@ -80,7 +81,7 @@ class WorkerSettings:
 
 def run() -> int:
     """`marac worker`: exits 0 on SIGTERM or SIGINT, never because Redis went away."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.config.dictConfig(logs.config())
     asyncio.run(_supervise())
     return 0
 

@@ -408,9 +408,3 @@ async def agenda_document(viewer: Viewer, meeting_id: str):  # noqa: ANN201 - a 
 async def members(meeting: Meeting) -> list[Membership]:
     return await Membership.filter(conference_id=meeting.conference_id).prefetch_related("agency")
 
-
-def parse_date(text: str, field: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise RuleViolation("Bad date", {field: "Enter a date as YYYY-MM-DD"}) from None

@@ -17,6 +17,7 @@ from marac.jobs import queue
 from marac.jobs.models import Job
 from marac.web import schemas
 from marac.web.auth import ANY_ROLE, Caller, api
+from marac import validation
 from marac.web.openapi import DATE, query
 
 PAGE_SIZE = 100
@@ -122,10 +123,7 @@ def _matching(value: str, pattern: re.Pattern[str], field: str) -> str:
 def _day(value: str | None, field: str) -> date | None:
     if not value:
         return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise RuleViolation("Bad date", {field: "Use a date written YYYY-MM-DD"}) from None
+    return validation.day(value, field, "Use a date written YYYY-MM-DD")
 
 
 @api("auditor", "coordinator", response=schemas.AuditList, params=[

@@ -48,7 +48,7 @@ class ConferenceIn(Strict):
     slug: str = Field(min_length=3, max_length=64)
     type: str = Field(min_length=1, max_length=64)
     weekday: Weekday
-    start_time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    start_time: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     first_date: date
     members: list[MemberIn] = Field(default_factory=list, max_length=200)
     nation: Literal["england_wales", "scotland", "northern_ireland"] = Field(default="england_wales", description="Whose bank holidays count for cut-offs")

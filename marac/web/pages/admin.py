@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from marac.agencies import access, service
 from marac.agencies.models import AGENCY_KINDS, ROLES, WEEKDAYS, Agency, Conference, Membership, User
-from marac.errors import DomainError, RuleViolation
+from marac.errors import DomainError
 from marac.jobs import queue
 from marac.meetings.types import conference_types
 from marac.notify import email
 from marac.reports import service as reports
 from marac.web.auth import Caller, page
+from marac import validation
 from marac.web.templating import render
 
 
@@ -59,10 +58,8 @@ async def conferences(request: Request, caller: Caller) -> Response:
         return await _conferences(request)
     values = _form(request)
     try:
-        try:
-            first_date = date.fromisoformat(values.get("first_date", ""))
-        except ValueError:
-            raise RuleViolation("Bad date", {"first_date": "Enter the first meeting date as YYYY-MM-DD"}) from None
+        first_date = validation.day(values.get("first_date", ""), "first_date",
+                                    "Enter the first meeting date as YYYY-MM-DD")
         conference = await service.create_conference(
             caller.viewer, name=values.get("name", ""), slug=values.get("slug", ""), type=values.get("type", ""),
             weekday=values.get("weekday", ""), start_time=values.get("start_time", ""), first_date=first_date, members=[],
