@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from marac.agencies import access
-from marac.agencies.access import Viewer
+from marac.agencies.access import Can, Viewer
 from marac.agencies.auth import today
 from marac.audit.service import record
 from marac.documents import store
@@ -19,7 +19,7 @@ from marac.errors import RuleViolation
 from marac.jobs import queue
 from marac.meetings import agenda, schedule
 from marac.referrals.schemas import Strict
-from marac.web.auth import ANY_ROLE, Caller, api
+from marac.web.auth import Caller, api
 from marac import validation
 from marac.web.openapi import DATE, query
 
@@ -86,7 +86,7 @@ async def meeting_seen(viewer: Viewer, params: dict[str, str]) -> None:
     await agenda.visible_meeting(viewer, params["meeting_id"])
 
 
-@api(*ANY_ROLE, response=MeetingList, params=[
+@api(response=MeetingList, params=[
     query("from", DATE, "First day (default today)", empty_is_absent=True),
     query("count", {"type": "integer", "minimum": 1, "maximum": MAX_COUNT, "default": 6}, "How many meetings"),
 ])
@@ -103,7 +103,7 @@ async def list_meetings(request: Request, caller: Caller) -> MeetingList:
     return MeetingList(items=[MeetingOut(id=m.id, date=m.date, cut_off=m.cut_off, status=m.status, kind=m.kind) for m in meetings])
 
 
-@api("coordinator", "chair", response=AgendaOut, record=meeting_seen)
+@api(Can.READ_AGENDA, response=AgendaOut, record=meeting_seen)
 async def get_agenda(request: Request, caller: Caller) -> dict[str, Any]:
     """The agenda, built afresh until it is published; the frozen snapshot after."""
     meeting = await agenda.agenda_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -114,7 +114,7 @@ async def get_agenda(request: Request, caller: Caller) -> dict[str, Any]:
     return await agenda.agenda(meeting)
 
 
-@api("coordinator", response=AgendaOut, record=meeting_seen)
+@api(Can.MANAGE_MEETINGS, response=AgendaOut, record=meeting_seen)
 async def publish_agenda(request: Request, caller: Caller) -> dict[str, Any]:
     """Freeze the agenda and release the research list to member agencies."""
     meeting = await agenda.agenda_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -123,7 +123,7 @@ async def publish_agenda(request: Request, caller: Caller) -> dict[str, Any]:
     return snapshot
 
 
-@api("coordinator", "chair", "member", response=ResearchListOut, record=meeting_seen)
+@api(Can.RESEARCH, response=ResearchListOut, record=meeting_seen)
 async def research_list(request: Request, caller: Caller) -> ResearchListOut:
     """Limited identifiers of the published agenda's cases, for member agencies to check their records."""
     meeting = await agenda.research_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -136,7 +136,7 @@ async def research_list(request: Request, caller: Caller) -> ResearchListOut:
     ) for c in cases])
 
 
-@api("coordinator", "chair", "member", body=ResearchIn, response=ResearchOut, record=meeting_seen)
+@api(Can.RESEARCH, body=ResearchIn, response=ResearchOut, record=meeting_seen)
 async def put_research(request: Request, caller: Caller, body: ResearchIn) -> ResearchOut:
     """Record whether the caller's agency knows the people in a case, and what it will bring."""
     meeting = await agenda.research_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -149,7 +149,7 @@ def pdf_response(document) -> Response:  # noqa: ANN001
                     headers={"Content-Disposition": f'attachment; filename="{document.reference}.pdf"'})
 
 
-@api("coordinator", "chair", "member", response="application/pdf", record=meeting_seen)
+@api(Can.RESEARCH, response="application/pdf", record=meeting_seen)
 async def agenda_pdf(request: Request, caller: Caller) -> Response:
     """The research-list document (PDF) for the caller's agency."""
     return pdf_response(await agenda.agenda_document(caller.viewer, request.path_params["meeting_id"]))

@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from marac.agencies.access import Can
 from marac.jobs import queue
 from marac.meetings import agenda
 from marac.minutes import service
@@ -34,7 +35,7 @@ class JobStarted(BaseModel):
     job_id: str
 
 
-@api("chair", body=ApproveIn, response=MinutesOut, record=meeting_seen)
+@api(Can.APPROVE_MINUTES, body=ApproveIn, response=MinutesOut, record=meeting_seen)
 async def approve(request: Request, caller: Caller, body: ApproveIn) -> MinutesOut:
     """Freeze the minutes as the next version (a correction after the first needs a reason)."""
     meeting = await agenda.agenda_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -42,7 +43,7 @@ async def approve(request: Request, caller: Caller, body: ApproveIn) -> MinutesO
     return MinutesOut(meeting_id=meeting.id, version=minutes.version, status=minutes.status)
 
 
-@api("coordinator", response=JobStarted, status=202, record=meeting_seen)
+@api(Can.MANAGE_MEETINGS, response=JobStarted, status=202, record=meeting_seen)
 async def render(request: Request, caller: Caller) -> Response:
     """One PDF per recipient agency of the current version, in a background job."""
     meeting = await agenda.agenda_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -61,7 +62,7 @@ async def minutes_document(caller: Caller, meeting_id: str, version: int | None)
         raise
 
 
-@api("coordinator", "chair", "member", "auditor", response="application/pdf", record=meeting_seen, params=[
+@api(Can.READ_MINUTES, response="application/pdf", record=meeting_seen, params=[
     query("version", {"type": "integer", "minimum": 1, "maximum": MAX_VERSION}, "An earlier version (auditors only)"),
 ])
 async def minutes_pdf(request: Request, caller: Caller) -> Response:

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from marac.actions import service
 from marac.actions.models import VISIBILITIES, Attendance, Note
 from marac.agencies import access
+from marac.agencies.access import Can
 from marac.agencies.auth import now, today
 from marac.agencies.models import ID_PATTERN, Agency, Membership
 from marac.errors import Conflict, NotFound, RuleViolation, StaleVersion
@@ -48,7 +49,7 @@ async def agenda_items(meeting):  # noqa: ANN001, ANN201
         "section", "position")
 
 
-@page("coordinator", "chair")
+@page(Can.RUN_MEETING)
 async def run(request: Request, caller: Caller) -> Response:
     meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
     return await _run_page(request, caller, meeting)
@@ -66,7 +67,7 @@ def _rows(form, prefix: str, fields: tuple[str, ...]) -> list[dict[str, str]]:  
 def _meeting_action(action):  # noqa: ANN001, ANN201
     """A chair's or coordinator's POST during the meeting; errors re-show the run page."""
 
-    @page("coordinator", "chair")
+    @page(Can.RUN_MEETING)
     async def handler(request: Request, caller: Caller) -> Response:
         meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
         try:
@@ -129,14 +130,14 @@ async def _case_page(request: Request, caller: Caller, meeting, case_id: str, st
     }, status=status)
 
 
-@page("coordinator", "chair")
+@page(Can.RUN_MEETING)
 async def case(request: Request, caller: Caller) -> Response:
     meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
     return await _case_page(request, caller, meeting, request.path_params["case_id"])
 
 
 def _case_action(action):  # noqa: ANN001, ANN201
-    @page("coordinator", "chair")
+    @page(Can.RUN_MEETING)
     async def handler(request: Request, caller: Caller) -> Response:
         meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
         case_id = request.path_params["case_id"]
@@ -172,7 +173,7 @@ async def _decide(request: Request, caller: Caller, meeting, case_id: str) -> No
 
 # --- actions between meetings ------------------------------------------------------------------------
 
-@page("coordinator", "chair", "member")
+@page(Can.WORK_ACTIONS)
 async def my_actions(request: Request, caller: Caller) -> Response:
     which = request.query_params.get("status", "open")
     if which not in service.FILTERS:
@@ -200,12 +201,12 @@ async def _action_page(request: Request, caller: Caller, action_id: str, status:
     }, status=status)
 
 
-@page("coordinator", "chair", "member")
+@page(Can.WORK_ACTIONS)
 async def action_detail(request: Request, caller: Caller) -> Response:
     return await _action_page(request, caller, request.path_params["action_id"])
 
 
-@page("coordinator", "chair", "member")
+@page(Can.WORK_ACTIONS)
 async def action_update(request: Request, caller: Caller) -> Response:
     form = request.state.form
     action_id = request.path_params["action_id"]

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from marac.agencies.access import Can
 from marac.agencies import auth
 from marac.errors import Conflict, RuleViolation, Throttled
 from marac.jobs import queue
@@ -33,7 +34,7 @@ async def _start_page(request: Request, caller: Caller, status: int = 200, **con
     }, status=status)
 
 
-@page("coordinator", "chair", "member")
+@page(Can.BREAK_GLASS)
 async def start(request: Request, caller: Caller) -> Response:
     if request.method == "GET":
         return await _start_page(request, caller)
@@ -55,7 +56,7 @@ async def start(request: Request, caller: Caller) -> Response:
     return RedirectResponse(f"/referrals/{opened.referral_id}", status_code=303)
 
 
-@page("coordinator", "chair", "member")
+@page(Can.BREAK_GLASS)
 async def end(request: Request, caller: Caller) -> Response:
     await break_glass.end_own(caller.viewer, caller.user, request.path_params["grant_id"])
     return RedirectResponse("/break-glass?ended=1", status_code=303)
@@ -74,7 +75,7 @@ async def _reviews_page(request: Request, caller: Caller, status: int = 200, **c
     return render(request, "break_glass/reviews.html", {"rows": rows, **context}, status=status)
 
 
-@page("coordinator")
+@page(Can.REVIEW_BREAK_GLASS)
 async def reviews(request: Request, caller: Caller) -> Response:
     return await _reviews_page(request, caller)
 
@@ -90,17 +91,17 @@ async def _review_action(request: Request, caller: Caller, act) -> Response:  # 
     return RedirectResponse("/break-glass/reviews", status_code=303)
 
 
-@page("coordinator")
+@page(Can.REVIEW_BREAK_GLASS)
 async def approve_contact(request: Request, caller: Caller) -> Response:
     return await _review_action(request, caller, lambda grant_id: break_glass.approve_contact(caller.viewer, caller.user, grant_id))
 
 
-@page("coordinator")
+@page(Can.REVIEW_BREAK_GLASS)
 async def revoke(request: Request, caller: Caller) -> Response:
     return await _review_action(request, caller, lambda grant_id: break_glass.revoke(caller.viewer, caller.user, grant_id))
 
 
-@page("coordinator")
+@page(Can.REVIEW_BREAK_GLASS)
 async def review(request: Request, caller: Caller) -> Response:
     note = str(request.state.form.get("note", ""))
     return await _review_action(request, caller, lambda grant_id: break_glass.review(caller.viewer, caller.user, grant_id, note))

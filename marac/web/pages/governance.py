@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from marac.agencies import access
+from marac.agencies.access import Can
 from marac.agencies.auth import today
 from marac.audit.service import record
 from marac.documents import pool, store
@@ -19,7 +20,7 @@ from marac.web.auth import Caller, confirm_it_is_you, page
 from marac.web.templating import render
 
 
-@page("coordinator")
+@page(Can.RUN_GOVERNANCE)
 async def retention_report(request: Request, caller: Caller) -> Response:
     conference = await access.get_conference(caller.viewer, request.path_params["slug"])
     access.require_governance(caller.viewer, conference.id)
@@ -45,7 +46,7 @@ def _export_form(request: Request, person_id: str, status: int = 200, **context)
 FORMAT_LABELS = [("pdf", "PDF, to read and redact"), ("json", "JSON, everything as data")]
 
 
-@page("coordinator")
+@page(Can.RUN_GOVERNANCE)
 async def subject_access_export(request: Request, caller: Caller) -> Response:
     """Exporting everything held about a person is the most a single click can release:
     the coordinator confirms it is them (password and a new code) for every export."""

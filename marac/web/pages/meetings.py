@@ -7,6 +7,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from marac.agencies import access
+from marac.agencies.access import Can
 from marac.agencies.auth import today
 from marac.agencies.models import Conference
 from marac.audit.service import record
@@ -43,7 +44,7 @@ async def conference_calendar(request: Request, caller: Caller) -> Response:
     return await _calendar(request, caller, await access.get_conference(caller.viewer, request.path_params["slug"]))
 
 
-@page("coordinator")
+@page(Can.MANAGE_MEETINGS)
 async def add_emergency(request: Request, caller: Caller) -> Response:
     conference = await access.get_conference(caller.viewer, request.path_params["slug"])
     try:
@@ -92,7 +93,7 @@ async def meeting_page(request: Request, caller: Caller) -> Response:
 def _coordinator_action(action):  # noqa: ANN001, ANN201
     """A coordinator's POST on a meeting: run it, then back to the meeting page (errors shown there)."""
 
-    @page("coordinator")
+    @page(Can.MANAGE_MEETINGS)
     async def handler(request: Request, caller: Caller) -> Response:
         meeting = await agenda.visible_meeting(caller.viewer, request.path_params["meeting_id"])
         access.require_manage_meeting(caller.viewer, meeting.conference_id)
@@ -136,7 +137,7 @@ async def _add(request: Request, caller: Caller, meeting: Meeting) -> None:
     await agenda.add_case(caller.viewer, meeting, str(request.state.form.get("referral_id", "")))
 
 
-@page("coordinator", "chair", "member")
+@page(Can.RESEARCH)
 async def research(request: Request, caller: Caller) -> Response:
     meeting = await agenda.research_meeting(caller.viewer, request.path_params["meeting_id"])
     form = request.state.form
@@ -162,7 +163,7 @@ async def _render_minutes(request: Request, caller: Caller, meeting: Meeting) ->
     return f"/jobs/{job.id}"
 
 
-@page("chair")
+@page(Can.APPROVE_MINUTES)
 async def approve_minutes(request: Request, caller: Caller) -> Response:
     meeting = await agenda.agenda_meeting(caller.viewer, request.path_params["meeting_id"])
     try:
@@ -173,14 +174,14 @@ async def approve_minutes(request: Request, caller: Caller) -> Response:
     return _back(meeting)
 
 
-@page("coordinator", "chair", "member", "auditor")
+@page(Can.READ_MINUTES)
 async def minutes_pdf(request: Request, caller: Caller) -> Response:
     text = request.query_params.get("version")
     version = validation.number(text, "version", 1, MAX_VERSION, "Give a version number") if text else None
     return pdf_response(await minutes_document(caller, request.path_params["meeting_id"], version))
 
 
-@page("coordinator", "chair", "member")
+@page(Can.RESEARCH)
 async def agenda_pdf(request: Request, caller: Caller) -> Response:
     return pdf_response(await agenda.agenda_document(caller.viewer, request.path_params["meeting_id"]))
 

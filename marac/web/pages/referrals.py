@@ -8,6 +8,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from marac.agencies import access
+from marac.agencies.access import Can
 from marac.agencies.auth import today
 from marac.agencies.models import Conference
 from marac.errors import Conflict, DomainError, RuleViolation
@@ -106,7 +107,7 @@ async def _conferences_for(caller: Caller) -> list[Conference]:
     return await Conference.filter(id__in=ids).order_by("name")
 
 
-@page("coordinator", "chair", "member")
+@page(Can.REFER)
 async def new_referral(request: Request, caller: Caller) -> Response:
     conferences = await _conferences_for(caller)
     slug = request.query_params.get("conference") or (conferences[0].slug if len(conferences) == 1 else None)
@@ -129,7 +130,7 @@ async def new_referral(request: Request, caller: Caller) -> Response:
     return RedirectResponse(f"/referrals/{referral.id}?created=1", status_code=303)
 
 
-@page("coordinator", "chair", "member")
+@page(Can.REFER)
 async def list_referrals(request: Request, caller: Caller) -> Response:
     # ?conference= (the dashboard's link) narrows both lists to one of the caller's conferences.
     slug = request.query_params.get("conference")
@@ -155,13 +156,13 @@ def _detail(request: Request, caller: Caller, referral: Referral, status: int = 
     }, status=status)
 
 
-@page("coordinator", "chair", "member")
+@page(Can.REFER)
 async def show_referral(request: Request, caller: Caller) -> Response:
     referral, grant = await service.read_case(caller.viewer, request.path_params["referral_id"])
     return _detail(request, caller, referral, grant=grant)
 
 
-@page("coordinator")
+@page(Can.TRIAGE_REFERRALS)
 async def decide(request: Request, caller: Caller) -> Response:
     form = request.state.form
     referral_id = request.path_params["referral_id"]
@@ -174,7 +175,7 @@ async def decide(request: Request, caller: Caller) -> Response:
     return RedirectResponse("/referrals", status_code=303)
 
 
-@page("coordinator", "chair", "member")
+@page(Can.REFER)
 async def import_referrals(request: Request, caller: Caller) -> Response:
     context = {"columns": [*imports.COLUMNS, "children"], "separator": imports.LIST_SEPARATOR}
     if request.method == "GET":
@@ -189,12 +190,12 @@ async def import_referrals(request: Request, caller: Caller) -> Response:
     return render(request, "referrals/import.html", {**context, "imported": len(created)})
 
 
-@page("coordinator")
+@page(Can.TRIAGE_REFERRALS)
 async def matches(request: Request, caller: Caller) -> Response:
     return render(request, "referrals/matches.html", {"suggestions": await service.pending_matches(caller.viewer)})
 
 
-@page("coordinator")
+@page(Can.TRIAGE_REFERRALS)
 async def decide_match(request: Request, caller: Caller) -> Response:
     same = str(request.state.form.get("decision")) == "same"
     await service.decide_match(caller.viewer, request.path_params["suggestion_id"], same)
