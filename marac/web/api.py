@@ -8,14 +8,13 @@ from datetime import UTC, date, datetime, time
 from starlette.requests import Request
 from starlette.routing import Route
 
-from marac.agencies.access import Can
 from marac.agencies import access, service
+from marac.agencies.access import Can
 from marac.agencies.models import ID_PATTERN, Agency, Conference, Membership, User
 from marac.audit.models import AuditEvent
 from marac.audit.service import record, verify
-from marac.errors import NotFound, RuleViolation
-from marac.jobs import queue
-from marac.jobs.models import Job
+from marac.errors import RuleViolation
+from marac.jobs import flows, queue
 from marac.web import schemas
 from marac.web.auth import Caller, api
 from marac import validation
@@ -174,9 +173,7 @@ async def verify_audit(request: Request, caller: Caller) -> schemas.AuditVerifyO
 @api(response=schemas.JobOut)
 async def get_job(request: Request, caller: Caller) -> schemas.JobOut:
     """The state of a background job the caller asked for."""
-    job = await Job.filter(access.job_filter(caller.viewer), id=request.path_params["job_id"]).first()
-    if job is None:
-        raise NotFound("Job not found")
+    job = await flows.find_job(caller.viewer, request.path_params["job_id"])
     return schemas.JobOut(id=job.id, status=job.status, progress=job.progress, error=job.error)
 
 

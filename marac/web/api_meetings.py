@@ -13,10 +13,9 @@ from starlette.routing import Route
 from marac.agencies import access
 from marac.agencies.access import Can, Viewer
 from marac.agencies.auth import today
-from marac.audit.service import record
 from marac.documents import store
 from marac.errors import RuleViolation
-from marac.jobs import queue
+from marac.jobs import flows
 from marac.meetings import agenda, schedule
 from marac.referrals.schemas import Strict
 from marac.web.auth import Caller, api
@@ -106,30 +105,22 @@ async def list_meetings(request: Request, caller: Caller) -> MeetingList:
 @api(Can.READ_AGENDA, response=AgendaOut, record=meeting_seen)
 async def get_agenda(request: Request, caller: Caller) -> dict[str, Any]:
     """The agenda, built afresh until it is published; the frozen snapshot after."""
-    meeting = await agenda.agenda_meeting(caller.viewer, request.path_params["meeting_id"])
-    if meeting.status == "scheduled":
-        await agenda.build(meeting)
-    await record("agenda.read", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="meeting",
-                 object_id=meeting.id, conference_id=meeting.conference_id)
-    return await agenda.agenda(meeting)
+    meeting = await agenda.visible_meeting(caller.viewer, request.path_params["meeting_id"])
+    return await agenda.read_agenda(caller.viewer, meeting)
 
 
 @api(Can.MANAGE_MEETINGS, response=AgendaOut, record=meeting_seen)
 async def publish_agenda(request: Request, caller: Caller) -> dict[str, Any]:
     """Freeze the agenda and release the research list to member agencies."""
     meeting = await agenda.agenda_meeting(caller.viewer, request.path_params["meeting_id"])
-    snapshot = await agenda.publish(caller.viewer, meeting)
-    await queue.enqueue("render_agendas", requested_by=caller.user.id, meeting_id=meeting.id)
-    return snapshot
+    return await flows.publish_agenda(caller.viewer, meeting)
 
 
 @api(Can.RESEARCH, response=ResearchListOut, record=meeting_seen)
 async def research_list(request: Request, caller: Caller) -> ResearchListOut:
     """Limited identifiers of the published agenda's cases, for member agencies to check their records."""
-    meeting = await agenda.research_meeting(caller.viewer, request.path_params["meeting_id"])
-    cases = await agenda.research_list(meeting)
-    await record("research_list.read", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="meeting",
-                 object_id=meeting.id, conference_id=meeting.conference_id)
+    meeting = await agenda.visible_meeting(caller.viewer, request.path_params["meeting_id"])
+    cases = await agenda.read_research_list(caller.viewer, meeting)
     return ResearchListOut(meeting_id=meeting.id, items=[ResearchItem(
         case_id=c.case_id, label=c.label, kind=c.kind, victim=ResearchVictim(**c.victim),
         perpetrators=[Identified(**p) for p in c.perpetrators], children=[Identified(**p) for p in c.children],

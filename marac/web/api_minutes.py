@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from marac.agencies.access import Can
-from marac.jobs import queue
+from marac.jobs import flows
 from marac.meetings import agenda
 from marac.minutes import service
 from marac.referrals.schemas import Strict
@@ -47,19 +47,8 @@ async def approve(request: Request, caller: Caller, body: ApproveIn) -> MinutesO
 async def render(request: Request, caller: Caller) -> Response:
     """One PDF per recipient agency of the current version, in a background job."""
     meeting = await agenda.agenda_meeting(caller.viewer, request.path_params["meeting_id"])
-    minutes = await service.request_render(caller.viewer, meeting)
-    job = await queue.enqueue("render_minutes", requested_by=caller.user.id, minutes_id=minutes.id)
+    job = await flows.render_minutes(caller.viewer, meeting)
     return JSONResponse({"job_id": job.id}, status_code=202)
-
-
-async def minutes_document(caller: Caller, meeting_id: str, version: int | None):  # noqa: ANN201 - a Document
-    """service.document_for, queueing the render when the agency's copy must be made again for
-    a narrower view (its tier was lowered); that answer is 404 like any copy not rendered yet."""
-    try:
-        return await service.document_for(caller.viewer, meeting_id, version)
-    except service.Reissue as waiting:
-        await queue.enqueue("render_minutes", requested_by=caller.user.id, minutes_id=waiting.minutes_id)
-        raise
 
 
 @api(Can.READ_MINUTES, response="application/pdf", record=meeting_seen, params=[
@@ -69,7 +58,7 @@ async def minutes_pdf(request: Request, caller: Caller) -> Response:
     """The caller agency's minutes (full or actions-only); auditors name an earlier version with ?version=N."""
     text = request.query_params.get("version")
     version = validation.number(text, "version", 1, MAX_VERSION, "Give a version number") if text is not None else None
-    return pdf_response(await minutes_document(caller, request.path_params["meeting_id"], version))
+    return pdf_response(await flows.minutes_document(caller.viewer, request.path_params["meeting_id"], version))
 
 
 routes = [

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from marac.agencies import auth
-from marac.agencies.access import ROLES, Can, Viewer, roles_that, viewer_for, viewer_of
+from marac.agencies.access import Can, Viewer, roles_that, viewer_for, viewer_of
 from marac.agencies.models import ID_PATTERN, Session, User
 from marac.errors import DomainError, NotFound, RuleViolation, Throttled
 from marac.jobs import queue
@@ -29,7 +29,6 @@ from marac.web import cookies, csrf
 from marac.web.errors import api_error, error_page, status_of
 from marac.web.middleware import SAFE_METHODS
 
-ANY_ROLE = ROLES
 PATH_PATTERNS = {"slug": SLUG_RE, "token": TOKEN_RE}
 
 

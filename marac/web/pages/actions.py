@@ -20,6 +20,7 @@ from marac.meetings.models import AgendaItem
 from marac.web.auth import Caller, page
 from marac import validation
 from marac.validation import MAX_VERSION, whole_number
+from marac.web.errors import status_of
 from marac.web.templating import render
 
 REGISTER_ROWS = 12
@@ -73,7 +74,7 @@ def _meeting_action(action):  # noqa: ANN001, ANN201
         try:
             target = await action(request, caller, meeting)
         except (RuleViolation, Conflict) as exc:
-            return await _run_page(request, caller, meeting, status=409 if isinstance(exc, Conflict) else 400,
+            return await _run_page(request, caller, meeting, status=status_of(exc, page=True),
                                    errors=exc.fields or {"meeting": exc.message})
         return RedirectResponse(target or f"/meetings/{meeting.id}/run", status_code=303)
 
@@ -144,7 +145,7 @@ def _case_action(action):  # noqa: ANN001, ANN201
         try:
             await action(request, caller, meeting, case_id)
         except (RuleViolation, Conflict) as exc:
-            return await _case_page(request, caller, meeting, case_id, status=409 if isinstance(exc, Conflict) else 400,
+            return await _case_page(request, caller, meeting, case_id, status=status_of(exc, page=True),
                                     errors=exc.fields or {"case": exc.message}, values=request.state.form)
         return RedirectResponse(f"/meetings/{meeting.id}/cases/{case_id}", status_code=303)
 

@@ -16,6 +16,7 @@ from marac.errors import Conflict, RuleViolation, Throttled
 from marac.jobs import queue
 from marac.referrals import break_glass
 from marac.web.auth import Caller, client_ip, page, tell_of_lock
+from marac.web.errors import status_of
 from marac.web.templating import render
 
 UK = ZoneInfo("Europe/London")
@@ -86,7 +87,7 @@ async def _review_action(request: Request, caller: Caller, act) -> Response:  # 
         await act(grant_id)
     except (RuleViolation, Conflict) as exc:
         message = next(iter(exc.fields.values()), exc.message)
-        return await _reviews_page(request, caller, status=409 if isinstance(exc, Conflict) else 400,
+        return await _reviews_page(request, caller, status=status_of(exc, page=True),
                                    errors={f"note-{grant_id}": message}, values={f"note-{grant_id}": str(request.state.form.get("note", ""))})
     return RedirectResponse("/break-glass/reviews", status_code=303)
 

@@ -17,6 +17,7 @@ from marac.referrals.models import BreakGlass, Referral
 from marac.referrals.schemas import set_path
 from marac.validation import parse_day, whole_number
 from marac.web.auth import Caller, page
+from marac.web.errors import status_of
 from marac.web.pages.break_glass import uk_time
 from marac.web.templating import render
 
@@ -170,7 +171,7 @@ async def decide(request: Request, caller: Caller) -> Response:
         await service.decide(caller.viewer, referral_id, str(form.get("decision", "")), str(form.get("reason", "")))
     except (RuleViolation, Conflict) as exc:
         referral = await service.get_visible(caller.viewer, referral_id)
-        return _detail(request, caller, referral, status=409 if isinstance(exc, Conflict) else 400,
+        return _detail(request, caller, referral, status=status_of(exc, page=True),
                        errors=exc.fields or {"decision": exc.message})
     return RedirectResponse("/referrals", status_code=303)
 

@@ -1,0 +1,51 @@
+"""Use cases that start background work, each written once: the pages and the API call
+these, never the domain service and the queue one after the other themselves.
+
+The access checks happen in the domain services they call; here only the job is added.
+Job payloads carry ids only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marac.agencies import access
+from marac.agencies.access import Viewer
+from marac.documents.models import Document
+from marac.errors import NotFound
+from marac.jobs import queue
+from marac.jobs.models import Job
+from marac.meetings import agenda
+from marac.meetings.models import Meeting
+from marac.minutes import service as minutes
+
+
+async def publish_agenda(viewer: Viewer, meeting: Meeting) -> dict[str, Any]:
+    """Freeze the agenda, release the research list and queue each agency's research-list PDF."""
+    snapshot = await agenda.publish(viewer, meeting)
+    await queue.enqueue("render_agendas", requested_by=viewer.user_id, meeting_id=meeting.id)
+    return snapshot
+
+
+async def render_minutes(viewer: Viewer, meeting: Meeting) -> Job:
+    """Queue one PDF per recipient agency of the current version of the minutes."""
+    version = await minutes.request_render(viewer, meeting)
+    return await queue.enqueue("render_minutes", requested_by=viewer.user_id, minutes_id=version.id)
+
+
+async def minutes_document(viewer: Viewer, meeting_id: str, version: int | None) -> Document:
+    """minutes.document_for, queueing the render when the agency's copy must be made again for
+    a narrower view (its tier was lowered); that answer is 404 like any copy not rendered yet."""
+    try:
+        return await minutes.document_for(viewer, meeting_id, version)
+    except minutes.Reissue as waiting:
+        await queue.enqueue("render_minutes", requested_by=viewer.user_id, minutes_id=waiting.minutes_id)
+        raise
+
+
+async def find_job(viewer: Viewer, job_id: str) -> Job:
+    """A background job, for whoever asked for it; 404 for anyone else, as for none."""
+    job = await Job.filter(access.job_filter(viewer), id=job_id).first()
+    if job is None:
+        raise NotFound("Job not found")
+    return job
