@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from marac.agencies import access
+from marac.agencies import service as directory
 from marac.agencies.access import Viewer
+from marac.agencies.models import Conference, User
 from marac.documents.models import Document
 from marac.errors import NotFound
 from marac.jobs import queue
@@ -18,6 +20,8 @@ from marac.jobs.models import Job
 from marac.meetings import agenda
 from marac.meetings.models import Meeting
 from marac.minutes import service as minutes
+from marac.referrals import break_glass
+from marac.reports.figures import Quarter
 
 
 async def publish_agenda(viewer: Viewer, meeting: Meeting) -> dict[str, Any]:
@@ -41,6 +45,35 @@ async def minutes_document(viewer: Viewer, meeting_id: str, version: int | None)
     except minutes.Reissue as waiting:
         await queue.enqueue("render_minutes", requested_by=viewer.user_id, minutes_id=waiting.minutes_id)
         raise
+
+
+async def add_user(viewer: Viewer, **details: Any) -> directory.NewUser:
+    """A new account; its set-up link (and the coordinators' notice) leave from the outbox."""
+    created = await directory.add_user(viewer, **details)
+    await queue.enqueue("send_email", requested_by=viewer.user_id)
+    return created
+
+
+async def reset_sign_in(viewer: Viewer, user: User) -> directory.Reset:
+    """Both factors cleared and a new set-up link e-mailed (from the outbox)."""
+    reset = await directory.reset_sign_in(viewer, user)
+    await queue.enqueue("send_email", requested_by=viewer.user_id)
+    return reset
+
+
+async def open_case(viewer: Viewer, user: User, **details: str) -> break_glass.Opened:
+    """Break-glass access to one case; the conference's coordinators are told by a job."""
+    opened = await break_glass.start(viewer, user, **details)
+    if opened.grant is not None:
+        await queue.enqueue("notify_break_glass", grant_id=opened.grant.id)
+    return opened
+
+
+async def render_quarterly_report(viewer: Viewer, conference: Conference, quarter: Quarter) -> Job:
+    """The steering-group PDF of a conference's quarter, rendered by a job."""
+    access.require_report_render(viewer, conference.id)
+    return await queue.enqueue("render_quarterly_report", requested_by=viewer.user_id, conference_id=conference.id,
+                               quarter=str(quarter))
 
 
 async def find_job(viewer: Viewer, job_id: str) -> Job:

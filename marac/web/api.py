@@ -14,7 +14,7 @@ from marac.agencies.models import ID_PATTERN, Agency, Conference, Membership, Us
 from marac.audit.models import AuditEvent
 from marac.audit.service import record, verify
 from marac.errors import RuleViolation
-from marac.jobs import flows, queue
+from marac.jobs import flows
 from marac.web import schemas
 from marac.web.auth import Caller, api
 from marac import validation
@@ -91,11 +91,10 @@ async def get_conference(request: Request, caller: Caller) -> schemas.Conference
 async def create_user(request: Request, caller: Caller, body: schemas.UserIn) -> schemas.UserOut:
     """Add a user. Their one-time set-up link is e-mailed to their own address (setup_link_sent_to), never
     given to the caller; a conference's coordinators are told of an account with case access there."""
-    created = await service.add_user(
+    created = await flows.add_user(
         caller.viewer, email=body.email, name=body.name, agency_id=body.agency_id,
         role=body.role, conference_slugs=body.conferences,
     )
-    await queue.enqueue("send_email", requested_by=caller.user.id)
     return await user_out(created.user, created)
 
 

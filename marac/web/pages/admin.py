@@ -10,7 +10,7 @@ from marac.agencies.access import Can
 from marac.agencies import access, service
 from marac.agencies.models import AGENCY_KINDS, ROLES, WEEKDAYS, Agency, Conference, Membership, User
 from marac.errors import DomainError
-from marac.jobs import queue
+from marac.jobs import flows
 from marac.meetings.types import conference_types
 from marac.notify import email
 from marac.reports import service as reports
@@ -134,13 +134,12 @@ async def users(request: Request, caller: Caller) -> Response:
     values = _form(request)
     slugs = [str(s) for s in request.state.form.getlist("conferences")]
     try:
-        created = await service.add_user(
+        created = await flows.add_user(
             caller.viewer, email=values.get("email", ""), name=values.get("name", ""),
             agency_id=values.get("agency_id", ""), role=values.get("role", ""), conference_slugs=slugs,
         )
     except DomainError as exc:
         return await _users(request, status=400, errors=exc.fields or {"email": exc.message}, values=values)
-    await queue.enqueue("send_email", requested_by=caller.user.id)
     return await _users(request, **_link_sent(created.user, created.link_sent_to, created.setup_token))
 
 
@@ -153,8 +152,7 @@ async def disable_user(request: Request, caller: Caller) -> Response:
 @page(Can.MANAGE_DIRECTORY, step_up="/admin/users")
 async def reset_user(request: Request, caller: Caller) -> Response:
     user = await access.get_user(caller.viewer, request.path_params["user_id"])
-    reset = await service.reset_sign_in(caller.viewer, user)
-    await queue.enqueue("send_email", requested_by=caller.user.id)
+    reset = await flows.reset_sign_in(caller.viewer, user)
     return await _users(request, **_link_sent(user, reset.link_sent_to, reset.setup_token))
 
 

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from marac.agencies.access import Can
 from marac.agencies import auth
 from marac.errors import Conflict, RuleViolation, Throttled
-from marac.jobs import queue
+from marac.jobs import flows
 from marac.referrals import break_glass
 from marac.web.auth import Caller, client_ip, page, tell_of_lock
 from marac.web.errors import status_of
@@ -43,7 +43,7 @@ async def start(request: Request, caller: Caller) -> Response:
     # Never echo the password or code back into the page.
     values = {"reference": str(form.get("reference", "")), "reason": str(form.get("reason", ""))}
     try:
-        opened = await break_glass.start(
+        opened = await flows.open_case(
             caller.viewer, caller.user, reference=values["reference"], reason=values["reason"],
             password=str(form.get("password", "")), code=str(form.get("code", "")), ip=client_ip(request),
         )
@@ -52,8 +52,6 @@ async def start(request: Request, caller: Caller) -> Response:
     except Throttled as exc:
         await tell_of_lock(exc)
         return await _start_page(request, caller, status=429, errors={"password": exc.message}, values=values)
-    if opened.grant is not None:
-        await queue.enqueue("notify_break_glass", grant_id=opened.grant.id)
     return RedirectResponse(f"/referrals/{opened.referral_id}", status_code=303)
 
 

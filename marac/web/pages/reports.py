@@ -15,7 +15,7 @@ from marac.agencies.access import Can
 from marac.agencies.auth import today
 from marac.agencies.models import Conference
 from marac.errors import RuleViolation
-from marac.jobs import queue
+from marac.jobs import flows
 from marac.reports import export, service
 from marac.reports.figures import Quarter
 from marac.web.auth import Caller, page
@@ -99,8 +99,7 @@ async def render_pdf(request: Request, caller: Caller) -> Response:
     except RuleViolation as exc:
         return await _page(request, caller, None, None, status=400, errors=exc.fields)
     conference = await access.report_conference(caller.viewer, values.get("conference", ""))
-    access.require_report_render(caller.viewer, conference.id)
-    job = await queue.enqueue("render_quarterly_report", requested_by=caller.user.id, conference_id=conference.id, quarter=str(quarter))
+    job = await flows.render_quarterly_report(caller.viewer, conference, quarter)
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 
