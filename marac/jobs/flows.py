@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from marac.agencies import access
+from marac.agencies import access, auth
 from marac.agencies import service as directory
 from marac.agencies.access import Viewer
 from marac.agencies.models import Conference, User
 from marac.documents.models import Document
-from marac.errors import NotFound
+from marac.errors import NotFound, Throttled
 from marac.jobs import queue
 from marac.jobs.models import Job
 from marac.meetings import agenda
@@ -74,6 +74,13 @@ async def render_quarterly_report(viewer: Viewer, conference: Conference, quarte
     access.require_report_render(viewer, conference.id)
     return await queue.enqueue("render_quarterly_report", requested_by=viewer.user_id, conference_id=conference.id,
                                quarter=str(quarter))
+
+
+async def tell_of_lock(exc: Throttled) -> None:
+    """A second-factor try that has just locked the account: the user and the coordinators
+    were told in the app; the e-mails go from a job."""
+    if isinstance(exc, auth.AccountLocked) and exc.just_locked:
+        await queue.enqueue("notify_account_locked")
 
 
 async def find_job(viewer: Viewer, job_id: str) -> Job:

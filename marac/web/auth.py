@@ -23,7 +23,7 @@ from marac.agencies import auth
 from marac.agencies.access import Can, Viewer, roles_that, viewer_for, viewer_of
 from marac.agencies.models import ID_PATTERN, Session, User
 from marac.errors import DomainError, NotFound, RuleViolation, Throttled
-from marac.jobs import queue
+from marac.jobs.flows import tell_of_lock
 from marac.validation import SLUG_RE, TOKEN_RE, BadJSON, fields_of, json_value, unstorable
 from marac.web import cookies, csrf
 from marac.web.errors import api_error, error_page, status_of
@@ -77,13 +77,6 @@ async def _check_form(request: Request) -> Response | None:
     if unstorable([value for _, value in form.multi_items() if isinstance(value, str)]):
         return error_page(request, 400, detail="Remove the NUL character or broken Unicode from what you typed.")
     return None
-
-
-async def tell_of_lock(exc: Throttled) -> None:
-    """A second-factor try that has just locked the account: the user and the coordinators
-    were told in the app; the e-mails go from a job."""
-    if isinstance(exc, auth.AccountLocked) and exc.just_locked:
-        await queue.enqueue("notify_account_locked")
 
 
 @dataclass(frozen=True)
@@ -157,7 +150,8 @@ def page(*can: Can, step_up: str | None = None) -> Callable[[PageHandler], PageH
                     return error_page(request, 400, detail=" ".join(exc.fields.values()) or exc.message)
                 return error_page(request, status_of(exc, page=True), exc.message)
 
-        wrapper.access = {"kind": "page", "roles": allowed, "can": can, "step_up": bool(step_up)}  # type: ignore[attr-defined]
+        declared = {"kind": "page", "roles": allowed, "can": can, "step_up": bool(step_up)}
+        wrapper.access = declared  # type: ignore[attr-defined]
         return wrapper
 
     return decorate

@@ -217,7 +217,8 @@ async def action_update(request: Request, caller: Caller) -> Response:
                                     str(form.get("status", "")) or None, str(form.get("update", "")))
     except StaleVersion as exc:
         # What they typed comes back with the page; the form now carries the latest version.
-        return await _action_page(request, caller, action_id, status=412, errors={"update": exc.message},
+        return await _action_page(request, caller, action_id, status=status_of(exc, page=True),
+                                  errors={"update": exc.message},
                                   values={"update": str(form.get("update", "")), "status": str(form.get("status", ""))})
     except RuleViolation as exc:
         return await _action_page(request, caller, action_id, status=400, errors=exc.fields, values=form)

@@ -15,7 +15,7 @@ from marac.agencies import auth
 from marac.errors import Conflict, RuleViolation, Throttled
 from marac.jobs import flows
 from marac.referrals import break_glass
-from marac.web.auth import Caller, client_ip, page, tell_of_lock
+from marac.web.auth import Caller, client_ip, page
 from marac.web.errors import status_of
 from marac.web.templating import render
 
@@ -50,7 +50,7 @@ async def start(request: Request, caller: Caller) -> Response:
     except RuleViolation as exc:
         return await _start_page(request, caller, status=400, errors=exc.fields, values=values)
     except Throttled as exc:
-        await tell_of_lock(exc)
+        await flows.tell_of_lock(exc)
         return await _start_page(request, caller, status=429, errors={"password": exc.message}, values=values)
     return RedirectResponse(f"/referrals/{opened.referral_id}", status_code=303)
 

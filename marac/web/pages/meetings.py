@@ -141,7 +141,8 @@ async def research(request: Request, caller: Caller) -> Response:
         await agenda.record_research(caller.viewer, meeting, request.path_params["case_id"], known == "yes",
                                      str(form.get("summary", ""))[:5000])
     except Conflict as exc:
-        return await _meeting_page(request, caller, meeting, status=status_of(exc, page=True), errors={"agenda": exc.message})
+        return await _meeting_page(request, caller, meeting, status=status_of(exc, page=True),
+                                   errors={"agenda": exc.message})
     return _back(meeting)
 
 
