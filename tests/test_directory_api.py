@@ -87,19 +87,20 @@ async def test_the_directory_services_refuse_anyone_but_an_admin_whatever_the_do
     before = (await Agency.all().count(), await Conference.all().count(), await Membership.all().count(),
               await User.filter(active=True).count())
     attempts = [
-        service.create_agency(viewer, "Northshire Fire", "fire"),
-        service.create_conference(viewer, name="Eastshire HC", slug="eastshire-hc", type="hate-crime",
-                                  weekday="thursday", start_time="14:00", first_date=date(2026, 1, 8), members=[]),
-        service.set_membership(viewer, conference, service.MemberSpec(police.agency_id, "actions_only")),
-        service.remove_membership(viewer, conference, police.agency_id),
-        service.add_user(viewer, email="new@test.example.org", name="New", agency_id=police.agency_id, role="admin",
-                         conference_slugs=[]),
-        service.disable(viewer, police),
-        service.reset_sign_in(viewer, police),
+        lambda: service.create_agency(viewer, "Northshire Fire", "fire"),
+        lambda: service.create_conference(viewer, name="Eastshire HC", slug="eastshire-hc", type="hate-crime",
+                                          weekday="thursday", start_time="14:00", first_date=date(2026, 1, 8),
+                                          members=[]),
+        lambda: service.set_membership(viewer, conference, service.MemberSpec(police.agency_id, "actions_only")),
+        lambda: service.remove_membership(viewer, conference, police.agency_id),
+        lambda: service.add_user(viewer, email="new@test.example.org", name="New", agency_id=police.agency_id,
+                                 role="admin", conference_slugs=[]),
+        lambda: service.disable(viewer, police),
+        lambda: service.reset_sign_in(viewer, police),
     ]
     for attempt in attempts:
         with pytest.raises(AccessDenied):
-            await attempt
+            await attempt()
     assert before == (await Agency.all().count(), await Conference.all().count(), await Membership.all().count(),
                       await User.filter(active=True).count())
 

@@ -33,7 +33,7 @@ async def _calendar(request: Request, caller: Caller, conference: Conference, st
     meetings = await schedule.upcoming(conference, today(), CALENDAR_MEETINGS)
     return render(request, "meetings/calendar.html", {
         "conference": conference, "meetings": meetings,
-        "may_manage": caller.user.role == "coordinator" and conference.id in caller.viewer.conference_ids,
+        "may_manage": caller.viewer.can(Can.MANAGE_MEETINGS) and conference.id in caller.viewer.conference_ids,
         "feed_url": f"/calendar/{conference.calendar_token}.ics", **context,
     }, status=status)
 
@@ -59,7 +59,7 @@ async def _meeting_page(request: Request, caller: Caller, meeting: Meeting, stat
     officer = access.may_see_agenda(viewer, meeting.conference_id)
     tier = await access.member_tier(viewer, meeting.conference_id)
     values: dict = {"meeting": meeting, "conference": meeting.conference, "officer": officer,
-                    "may_manage": caller.user.role == "coordinator" and officer, **context}
+                    "may_manage": caller.viewer.can(Can.MANAGE_MEETINGS) and officer, **context}
     if officer:
         values["agenda"] = await agenda.read_agenda(viewer, meeting)
         if meeting.status == "scheduled" and values["may_manage"]:

@@ -137,7 +137,7 @@ async def list_referrals(request: Request, caller: Caller) -> Response:
     slug = request.query_params.get("conference")
     conference = await access.get_conference(caller.viewer, slug) if slug else None
     only = conference.id if conference else None
-    queue = await service.triage_queue(caller.viewer, only) if caller.user.role == "coordinator" else []
+    queue = await service.triage_queue(caller.viewer, only) if caller.viewer.can(Can.TRIAGE_REFERRALS) else []
     mine = Referral.filter(access.referral_filter(caller.viewer), referring_agency_id=caller.user.agency_id)
     if only:
         mine = mine.filter(conference_id=only)
@@ -150,7 +150,7 @@ def _detail(request: Request, caller: Caller, referral: Referral, status: int = 
     return render(request, "referrals/detail.html", {
         "referral": referral, "instrument": referral.conference.type_settings["instrument_definition"],
         # Break glass reads one case, nothing more: no triage, no links into the conference.
-        "may_triage": grant is None and caller.user.role == "coordinator" and referral.status == "received",
+        "may_triage": grant is None and caller.viewer.can(Can.TRIAGE_REFERRALS) and referral.status == "received",
         "glass": {"id": grant.id, "until": uk_time(grant.expires_at), "contact_approved": grant.contact_approved_at is not None}
         if grant else None,
         **context,
