@@ -283,7 +283,8 @@ def cmd_retention_run(args: argparse.Namespace) -> int:
         for o in outcomes:
             # Counts only: the command's output may end up in a log.
             print(f"{o.slug}: {verb} list {o.listed} cases, withdraw {o.withdrawn}, anonymise {o.anonymised_cases} cases "
-                  f"({o.anonymised_referrals} referrals), delete {o.documents_deleted} documents")
+                  f"({o.anonymised_referrals} referrals), delete {o.documents_deleted} documents"
+                  + (f"; {o.held} held by a legal hold" if o.held else ""))
         if args.dry_run:
             print("Dry run: nothing was changed. Each conference's cases are listed at /conferences/SLUG/retention.")
         return 0
