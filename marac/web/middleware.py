@@ -3,21 +3,31 @@
 - a request id, for the audit trail and error pages;
 - unsafe methods refused when the browser says the request is cross-site (CSRF, first line);
 - request bodies over 1 MiB refused with 413, whether or not a Content-Length was sent;
-- security headers on every response; no-store on everything but static assets.
+- security headers on every response; no-store on everything but static assets;
+- a client that goes away mid-request logged as a disconnect, not as a server error.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from urllib.parse import urlsplit
 
+import anyio
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from marac import settings
 from marac.audit.service import request_id_var
 
+log = logging.getLogger("marac.web")
+
 MAX_BODY = 1024 * 1024
+# What reading the body or streaming the answer raises once the client has gone: Starlette's
+# ClientDisconnect (the server said http.disconnect), anyio's stream errors (a response
+# streamed to a closed connection). Nobody is left to answer, and nothing went wrong here.
+DISCONNECTED = (ClientDisconnect, anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream)
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -83,6 +93,11 @@ class SecurityMiddleware:
             if started:
                 raise
             await _refuse(send_with_headers, path, 413, "too_large", "The request body is larger than 1 MiB")
+        except DISCONNECTED as exc:
+            # The route template, never the path (a path can carry a set-up token); no answer is sent.
+            route = getattr(scope.get("route"), "path", "?")
+            log.info("client disconnected (%s) on %s %s request_id=%s", type(exc).__name__, scope["method"], route,
+                     request_id)
 
 
 def _cross_site(headers: dict[str, str], scope: Scope) -> bool:
