@@ -1,4 +1,4 @@
-"""The `marac` command: serve, worker, migrate, demo, user add, token create, import referrals, audit verify,
+"""The `marac` command: serve, worker, migrate, check, demo, user add, token create, import referrals, audit verify,
 keys, retention run, backup, restore."""
 
 from __future__ import annotations
@@ -34,6 +34,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         loop="uvloop", http="httptools", proxy_headers=args.proxy_headers, access_log=False,
     )
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from marac import check
+
+    text, code = check.report(asyncio.run(check.run()))
+    print(text)
+    return code
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -339,6 +347,10 @@ def parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="Run a background job worker (needs MARAC_REDIS_URL).")
     worker.set_defaults(handler=cmd_worker)
 
+    check = sub.add_parser("check", help="Check this deployment's settings, database, Redis, SMTP, document store, "
+                                         "keys and fonts; say what is wrong; exit 1 if anything is.")
+    check.set_defaults(handler=cmd_check)
+
     migrate = sub.add_parser("migrate", help="Bring the database schema up to date (safe to repeat).")
     migrate.set_defaults(handler=cmd_migrate)
 
@@ -407,7 +419,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        settings.get()
+        if args.handler is not cmd_check:  # which reports bad settings in its own words
+            settings.get()
         return args.handler(args)
     except SettingsError as exc:
         print(f"marac: {exc}", file=sys.stderr)
