@@ -145,9 +145,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from marac.agencies import service
+    from marac.agencies import auth, service
 
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    if password is not None:  # refused before anything is written (the agency included)
+        auth.check_password_rules(password, (args.email, args.name))
 
     async def add() -> int:
         agency = await service.agency_named(args.agency)
@@ -173,7 +175,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
         if user is None:
             print("No active user has that e-mail address.", file=sys.stderr)
             return 1
-        token, raw = await auth.create_token(user, args.label)
+        token, raw = await auth.create_token(user, args.label, args.expires_days)
         await record("token.create", user_id=user.id, agency_id=user.agency_id, object_type="api_token", object_id=token.id)
         print(raw)
         return 0
@@ -376,6 +378,8 @@ def parser() -> argparse.ArgumentParser:
     create = token.add_parser("create", help="Create a bearer token for a user; prints it once.")
     create.add_argument("--email", required=True)
     create.add_argument("--label", default="command line")
+    create.add_argument("--expires-days", metavar="DAYS", default=None,
+                        help="Days until the token stops working (1 to 366; default 90).")
     create.set_defaults(handler=cmd_token_create)
 
     imports = sub.add_parser("import", help="Bulk imports.").add_subparsers(dest="import_command", required=True)

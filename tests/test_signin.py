@@ -143,7 +143,8 @@ async def test_changing_the_password_ends_every_other_session_and_token(app, per
         token = await csrf_token(laptop, "/account")
         new = "a different long passphrase"
         changed = await laptop.post("/account/password", data={
-            "current_password": idva.password, "new_password": new, "confirm": new, "csrf_token": token,
+            "current_password": idva.password, "code": pyotp.TOTP(idva.totp_secret).now(),
+            "new_password": new, "confirm": new, "csrf_token": token,
         })
         assert changed.status_code == 303
         assert (await laptop.get("/account")).status_code == 200  # this browser got a fresh session
@@ -157,10 +158,12 @@ async def test_a_wrong_current_password_changes_nothing(client, personas):
     client.cookies.update(await session_cookie_for(idva))
     before = (await User.get(id=idva.user.id)).password_hash
     token = await csrf_token(client, "/account")
+    new = "a different long passphrase"
     answer = await client.post("/account/password", data={
-        "current_password": "not my password", "new_password": "x" * 20, "confirm": "x" * 20, "csrf_token": token,
+        "current_password": "not my password", "code": pyotp.TOTP(idva.totp_secret).now(),
+        "new_password": new, "confirm": new, "csrf_token": token,
     })
-    assert answer.status_code == 400 and "current password is not right" in answer.text
+    assert answer.status_code == 400 and "password or security code is not right" in answer.text
     assert (await User.get(id=idva.user.id)).password_hash == before
 
 

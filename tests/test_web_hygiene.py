@@ -18,8 +18,10 @@ from tests.conftest import csrf_token, dash_body, make_client, session_cookie_fo
 @contextmanager
 def production():
     real = settings.get()
+    # The data keys the test database was sealed with (TOTP seeds are sealed too).
+    keys = ",".join(f"{version}:{base64.b64encode(key).decode()}" for version, key in real.data_keys.items())
     settings.override(settings.load({**os.environ, "MARAC_ENV": "production", "MARAC_SECRET_KEY": "p" * 48, "MARAC_BASE_URL": "https://marac.example.org",
-                                       "MARAC_DATA_KEYS": "1:" + base64.b64encode(b"k" * 32).decode()}))
+                                       "MARAC_DATA_KEYS": keys}))
     try:
         yield
     finally:

@@ -7,7 +7,13 @@ Rules (OWASP ASVS 5.0 level 2):
 - Sessions live in a table, keyed by the sha256 of a random cookie value: idle timeout
   30 minutes, absolute 12 hours; disabling a user or changing their password ends them all.
 - Five failed attempts for one account from one address within 15 minutes throttle that
-  pair; many failures from one address throttle the address (password spraying).
+  pair; many failures from one address throttle the address (password spraying). Only a
+  passed second factor clears them: a password success never does.
+- Five second-factor tries in a row that fail (sign-in, step-up or break-glass, from any
+  address) lock the account, not the address: see LOCK_PERIOD for why and for how long.
+- Passwords on zxcvbn's shipped lists of common and breached passwords, or as easy to guess,
+  are refused wherever a password is set.
+- API tokens expire (90 days unless set otherwise at creation).
 """
 
 from __future__ import annotations
@@ -24,9 +30,14 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+from zxcvbn import zxcvbn
 
 from marac import db, settings
+from marac.actions.models import Notification
 from marac.agencies.models import ApiToken, LoginFailure, Session, User
+from marac.audit.service import record
 from marac.errors import RuleViolation, Throttled
 
 IDLE_TIMEOUT = timedelta(minutes=30)
@@ -42,7 +53,27 @@ STEP_UP_LIFETIME = timedelta(minutes=15)
 STEP_UP_ERROR = "Your password or security code is not right. Enter your password and a new code from your authenticator app"
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
+# zxcvbn's score: 3 is "safely unguessable" (about 10^8 guesses and more); below it are the
+# entries of its common-password lists and their near variants, words, names, keyboard runs
+# and repeats (ASVS 2.1.7). Its lists ship inside the package: nothing is fetched.
+MIN_PASSWORD_SCORE = 3
+WEAK_PASSWORD = "Choose a password that is harder to guess: it is a common password, or too like one"
+# Second-factor tries that fail in a row, from any address, before the account locks. The
+# password has been given before any such try, so a lock means that someone probably holds the
+# password: the user and their conferences' coordinators are told at once (counts and a link).
+MAX_SECOND_FACTOR_FAILURES = 5
+# Then one more try an hour, each failure locking again (about 24 guesses a day at most,
+# against the million-to-three odds of a code): for a practitioner who mistyped, an hour is
+# the cost, not a lost day before a conference waiting for someone to unlock them; for
+# someone who holds the password, the remedy is an admin's "reset sign-in", which clears the
+# lock with the password and the second factor. A lock that only a person lifts would let
+# whoever knows a practitioner's password keep them out of the service at will.
+LOCK_PERIOD = timedelta(hours=1)
+LOCKED = ("Too many wrong security codes: this account is locked for an hour. "
+          "If these were not your attempts, ask your administrator to reset your sign-in")
 TOKEN_PREFIX = "marac_"
+TOKEN_LIFETIME_DAYS = 90
+MAX_TOKEN_LIFETIME_DAYS = 366
 # Refresh last_seen at most this often: a write per request would serialise SQLite.
 TOUCH_INTERVAL = timedelta(seconds=60)
 
@@ -73,15 +104,20 @@ def normalise_email(email: str) -> str:
 
 # --- passwords -----------------------------------------------------------------------
 
-def check_password_rules(password: str) -> None:
+def check_password_rules(password: str, user_inputs: tuple[str, ...] = ()) -> None:
+    """Every place a password is set comes here (through hash_password). `user_inputs`: the
+    person's e-mail and name, which a password must not lean on."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise RuleViolation("Password too short", {"password": f"Use at least {MIN_PASSWORD_LENGTH} characters"})
     if len(password) > MAX_PASSWORD_LENGTH:
         raise RuleViolation("Password too long", {"password": f"Use at most {MAX_PASSWORD_LENGTH} characters"})
+    words = [part for value in user_inputs for part in value.replace("@", " ").replace(".", " ").split() if part]
+    if zxcvbn(password, user_inputs=words, max_length=MAX_PASSWORD_LENGTH)["score"] < MIN_PASSWORD_SCORE:
+        raise RuleViolation("Password too easy to guess", {"password": WEAK_PASSWORD})
 
 
-def hash_password(password: str) -> str:
-    check_password_rules(password)
+def hash_password(password: str, user_inputs: tuple[str, ...] = ()) -> str:
+    check_password_rules(password, user_inputs)
     return _hasher.hash(password)
 
 
@@ -119,7 +155,69 @@ async def note_failure(email: str, ip: str) -> None:
 
 
 async def clear_failures(email: str, ip: str) -> None:
+    """Only once the second factor has passed (or the whole step-up): clearing on a password
+    success let wrong codes be tried without end (tests/test_credentials.py)."""
     await LoginFailure.filter(account_key=_account_key(email), ip=ip).delete()
+
+
+# --- the second factor's own limit, per account ------------------------------------------
+
+class AccountLocked(Throttled):
+    def __init__(self, just_locked: bool = False) -> None:
+        super().__init__(LOCKED)
+        self.just_locked = just_locked  # this try locked it: the caller has the e-mails sent
+
+
+async def _take_second_factor_try(user: User) -> None:
+    """Counted before the code is looked at, by a conditional update: posts sent at once
+    cannot all slip in under the limit. Raises AccountLocked."""
+    at = now()
+    # A lock that has run its course allows one try; failing it locks again at once.
+    limit = MAX_SECOND_FACTOR_FAILURES
+    await User.filter(id=user.id, locked_at__lte=at - LOCK_PERIOD).update(locked_at=None, second_factor_failures=limit - 1)
+    taken = await User.filter(id=user.id, locked_at__isnull=True, second_factor_failures__lt=limit).update(
+        second_factor_failures=F("second_factor_failures") + 1)
+    if not taken:
+        raise AccountLocked()
+
+
+async def _second_factor_passed(user: User) -> None:
+    await User.filter(id=user.id).update(second_factor_failures=0, locked_at=None)
+
+
+async def _second_factor_failed(user: User) -> None:
+    """The try taken has failed: at the limit, lock the account, audit it, tell the user and
+    their conferences' coordinators in the app, and raise AccountLocked(just_locked=True) (the
+    web layer then queues the e-mails: notify_account_locked)."""
+    at = now()
+    async with in_transaction() as conn:
+        at_limit = User.filter(id=user.id, locked_at__isnull=True, second_factor_failures__gte=MAX_SECOND_FACTOR_FAILURES)
+        if not await at_limit.using_db(conn).update(locked_at=at):
+            return
+        await record("user.lock", user_id=user.id, agency_id=user.agency_id, object_type="user", object_id=user.id,
+                     outcome="denied", conn=conn)
+        await Notification.create(user_id=user.id, kind="own_lock", day=uk_date(at), using_db=conn)
+        conferences = [c for c in await User.filter(id=user.id).using_db(conn).values_list("conferences__id", flat=True) if c]
+        coordinators = await User.filter(role="coordinator", active=True, conferences__id__in=conferences).exclude(
+            id=user.id).using_db(conn).distinct().order_by("id").values_list("id", flat=True)
+        for coordinator_id in coordinators:
+            await Notification.create(user_id=coordinator_id, kind="account_lock", day=uk_date(at), using_db=conn)
+    raise AccountLocked(just_locked=True)
+
+
+async def check_second_factor(user: User, code: str, ip: str) -> bool:
+    """A sign-in's second factor, under the address throttle and the account's own limit.
+    Raises Throttled, or AccountLocked when the account is locked or this failure locks it.
+    Only here (and in a passed step-up) are the sign-in failures cleared."""
+    await check_throttle(user.email, ip)
+    await _take_second_factor_try(user)
+    if await verify_totp(user, code):
+        await _second_factor_passed(user)
+        await clear_failures(user.email, ip)
+        return True
+    await note_failure(user.email, ip)
+    await _second_factor_failed(user)
+    return False
 
 
 @dataclass(frozen=True)
@@ -150,12 +248,16 @@ async def stepped_up(user: User, password: str, code: str, ip: str) -> bool:
     throttled like sign-in (raises Throttled). A failure is noted; the caller clears failures
     once the whole action has succeeded, so probing the action itself still counts."""
     await check_throttle(user.email, ip)
+    await _take_second_factor_try(user)  # the account's own limit, whatever the address
     # Both factors are always checked, so the answer and its timing do not say which was wrong.
     password_ok = password_matches(user.password_hash, password)
     code_ok = await verify_totp(user, code.strip()) if not skips_mfa(user) else True
-    if not (password_ok and code_ok):
-        await note_failure(user.email, ip)
-    return password_ok and code_ok
+    if password_ok and code_ok:
+        await _second_factor_passed(user)
+        return True
+    await note_failure(user.email, ip)
+    await _second_factor_failed(user)
+    return False
 
 
 # --- second factor -------------------------------------------------------------------
@@ -187,10 +289,13 @@ async def verify_totp(user: User, code: str, secret: str | None = None) -> bool:
     if not secret:
         return False
     step = _matching_step(secret, code, now())
-    if step is None or step <= user.totp_last_step:
+    if step is None:
+        return False
+    # Compare and set in one statement: of two requests posting the same code at once, only
+    # the one whose update changed the row gets in (tests/test_credentials.py).
+    if not await User.filter(id=user.id, totp_last_step__lt=step).update(totp_last_step=step):
         return False
     user.totp_last_step = step
-    await user.save(update_fields=["totp_last_step"])
     return True
 
 
@@ -267,12 +372,24 @@ async def purge_expired() -> int:
 
 # --- API tokens ----------------------------------------------------------------------
 
-async def create_token(user: User, label: str) -> tuple[ApiToken, str]:
+def token_lifetime(days: str | int | None) -> timedelta:
+    """How long a new token lasts: whole days, 1 to MAX_TOKEN_LIFETIME_DAYS; blank is the default."""
+    if days is None or (isinstance(days, str) and not days.strip()):
+        return timedelta(days=TOKEN_LIFETIME_DAYS)
+    text = str(days).strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 3 and 1 <= int(text) <= MAX_TOKEN_LIFETIME_DAYS):
+        raise RuleViolation("Token lifetime not valid",
+                            {"expires_in_days": f"Enter a whole number of days from 1 to {MAX_TOKEN_LIFETIME_DAYS}"})
+    return timedelta(days=int(text))
+
+
+async def create_token(user: User, label: str, days: str | int | None = None) -> tuple[ApiToken, str]:
     label = label.strip()
     if not label or len(label) > 100:
         raise RuleViolation("Give the token a name", {"label": "Enter a name of up to 100 characters"})
+    lifetime = token_lifetime(days)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = await ApiToken.create(user=user, token_hash=sha256(raw), label=label)
+    token = await ApiToken.create(user=user, token_hash=sha256(raw), label=label, expires_at=now() + lifetime)
     return token, raw
 
 
@@ -290,7 +407,8 @@ def _token_sql() -> str:
     # whether the user's agency is a member there: the token, its user and everything the
     # caller's entitlements need, in one round trip.
     return (
-        f'SELECT t."id" AS "token_id", t."last_used_at" AS "token_used_at", uc."conference_id" AS "assigned", '
+        f'SELECT t."id" AS "token_id", t."last_used_at" AS "token_used_at", t."expires_at" AS "token_expires_at", '
+        'uc."conference_id" AS "assigned", '
         f'm."id" AS "membership_id", {user_columns} '
         'FROM "api_token" t JOIN "user" u ON u."id" = t."user_id" '
         'LEFT JOIN "user_conference" uc ON uc."user_id" = u."id" '
@@ -301,17 +419,22 @@ def _token_sql() -> str:
 
 async def token_holder(raw: str | None) -> TokenHolder | None:
     """The active user a bearer token belongs to, with their conferences; None for an unknown,
-    revoked or malformed token or a disabled user. Every API request pays for this, so it is
-    one hand-written query (db.fetch)."""
+    revoked, expired or malformed token or a disabled user. Every API request pays for this, so
+    it is one hand-written query (db.fetch)."""
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
         return None
     rows = await db.fetch(_token_sql(), [sha256(raw)])
     if not rows:
         return None
+    # Compared here, not in SQL: SQLite keeps times as text, whose comparison with a bound value
+    # depends on formatting.
+    at, expires = now(), ApiToken._meta.fields_map["expires_at"].to_python_value(rows[0]["token_expires_at"])
+    if expires is None or expires <= at:
+        return None
     user = User._init_from_db(**dict(rows[0]))
     if not user.active:
         return None
-    at, last_used = now(), ApiToken._meta.fields_map["last_used_at"].to_python_value(rows[0]["token_used_at"])
+    last_used = ApiToken._meta.fields_map["last_used_at"].to_python_value(rows[0]["token_used_at"])
     if last_used is None or at - last_used > TOUCH_INTERVAL:
         await ApiToken.filter(id=rows[0]["token_id"]).update(last_used_at=at)
     return TokenHolder(user, tuple(row["assigned"] for row in rows if row["assigned"] is not None),

@@ -9,6 +9,8 @@ import uuid
 from tortoise import fields
 from tortoise.models import Model
 
+from marac.sealed import SealedModel, SealedText
+
 AGENCY_KINDS = (
     "police", "probation", "childrens_social_care", "adult_social_care", "health",
     "mental_health", "housing", "idva", "victim_service", "education", "substance_misuse",
@@ -84,17 +86,23 @@ class Membership(Model):
         unique_together = (("conference", "agency"),)
 
 
-class User(Model):
+class User(SealedModel):
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
     email = fields.CharField(max_length=254, unique=True)
     name = fields.CharField(max_length=200)
     agency = fields.ForeignKeyField("marac.Agency", related_name="users", on_delete=fields.RESTRICT)
     role = fields.CharField(max_length=16)
     password_hash = fields.CharField(max_length=200, null=True)
-    totp_secret = fields.CharField(max_length=64, null=True)
+    # The TOTP seed, sealed with the data keys like the case fields: a copy of the database
+    # alone cannot mint codes (tests/test_credentials.py).
+    totp_secret = SealedText(null=True)
     totp_confirmed = fields.BooleanField(default=False)
     # The last TOTP time step accepted, so a code cannot be replayed within its window.
     totp_last_step = fields.BigIntField(default=0)
+    # Second-factor tries (sign-in, step-up, break-glass) since the last one that passed; a
+    # password success never resets it. At auth.MAX_SECOND_FACTOR_FAILURES the account locks.
+    second_factor_failures = fields.IntField(default=0, db_default=0)
+    locked_at = fields.DatetimeField(null=True)
     active = fields.BooleanField(default=True)
     # Demo accounts may skip the second factor, and only while MARAC_ENV=demo.
     demo = fields.BooleanField(default=False)
@@ -132,6 +140,8 @@ class ApiToken(Model):
     label = fields.CharField(max_length=100)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_used_at = fields.DatetimeField(null=True)
+    # Refused from then on (auth.token_holder); set at creation, 90 days unless asked otherwise.
+    expires_at = fields.DatetimeField()
     revoked_at = fields.DatetimeField(null=True)
 
     class Meta:

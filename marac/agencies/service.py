@@ -205,7 +205,7 @@ async def add_user(
             raise RuleViolation(
                 "Agency is not a member", {"conferences": f"{agency.name} is not a member of {', '.join(outside)}"}
             )
-    password_hash = auth.hash_password(password) if password else None
+    password_hash = auth.hash_password(password, (email, name)) if password else None
     setup_token = None if password else secrets.token_urlsafe(32)
     if await User.filter(email=email).exists():
         raise Conflict("A user with this e-mail already exists", {"email": "This e-mail address is already in use"})
@@ -234,11 +234,11 @@ async def disable(viewer: Viewer | None, user: User) -> None:
         await record("user.disable", object_type="user", object_id=user.id, conn=conn, **_actor(viewer))
 
 
-async def change_password(user: User, current: str, new: str) -> None:
-    """The user's own change; every other session and token of theirs ends with the old password."""
-    if not auth.password_matches(user.password_hash, current):
-        raise RuleViolation("Current password is wrong", {"current_password": "Your current password is not right"})
-    user.password_hash = auth.hash_password(new)
+async def change_password(user: User, new: str) -> None:
+    """The user's own change, once they have given their current password and a code (a step-up:
+    throttled, counted and audited like any other); every other session and token of theirs
+    ends with the old password."""
+    user.password_hash = auth.hash_password(new, (user.email, user.name))
     async with in_transaction() as conn:
         await user.save(using_db=conn, update_fields=["password_hash"])
         await auth.revoke_all(user, conn)
@@ -252,6 +252,9 @@ async def reset_sign_in(viewer: Viewer | None, user: User) -> str:
     user.password_hash = None
     user.totp_secret = None
     user.totp_confirmed = False
+    # Someone may hold the old password: the reset is also what lifts a second-factor lock at once.
+    user.second_factor_failures = 0
+    user.locked_at = None
     user.setup_token_hash = auth.sha256(setup_token)
     user.setup_expires_at = auth.now() + SETUP_LINK_LIFETIME
     async with in_transaction() as conn:
@@ -272,7 +275,7 @@ async def setup_link_user(token: str) -> User:
 async def complete_setup(token: str, password: str) -> User:
     """The user behind a set-up link chooses their password; the link then stops working."""
     user = await setup_link_user(token)
-    user.password_hash = auth.hash_password(password)
+    user.password_hash = auth.hash_password(password, (user.email, user.name))
     user.setup_token_hash = None
     user.setup_expires_at = None
     async with in_transaction() as conn:

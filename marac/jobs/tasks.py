@@ -143,6 +143,15 @@ async def notify_break_glass(grant_id: str) -> None:
     log.info("notify_break_glass emails=%d", sent)
 
 
+async def notify_account_locked() -> None:
+    """E-mail the people told in the app of an account locked after wrong security codes.
+    Idempotent: each notification is claimed before its e-mail is sent."""
+    from marac.agencies import locks
+
+    sent = await locks.email_locks()
+    log.info("notify_account_locked emails=%d", sent)
+
+
 async def end_expired_break_glass() -> None:
     """Record the end of break-glass grants that ran out unnoticed (access already stopped at expiry)."""
     from marac.referrals import break_glass
@@ -153,6 +162,7 @@ async def end_expired_break_glass() -> None:
 
 TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
     "notify_break_glass": notify_break_glass,
+    "notify_account_locked": notify_account_locked,
     "end_expired_break_glass": end_expired_break_glass,
     "render_minutes": render_minutes,
     "render_quarterly_report": render_quarterly_report,

@@ -24,6 +24,7 @@ from marac.agencies.access import Viewer, viewer_for, viewer_of
 from marac.agencies.models import ID_PATTERN, Session, User
 from marac.agencies.service import SLUG_RE
 from marac.errors import AccessDenied, DomainError, NotFound, Throttled
+from marac.jobs import queue
 from marac.validation import fields_of, unstorable
 from marac.web import cookies, csrf
 from marac.web.errors import api_error, error_page
@@ -79,6 +80,13 @@ async def _check_form(request: Request) -> Response | None:
     return None
 
 
+async def tell_of_lock(exc: Throttled) -> None:
+    """A second-factor try that has just locked the account: the user and the coordinators
+    were told in the app; the e-mails go from a job."""
+    if isinstance(exc, auth.AccountLocked) and exc.just_locked:
+        await queue.enqueue("notify_account_locked")
+
+
 @dataclass(frozen=True)
 class Confirmation:
     errors: dict[str, str]  # empty: it is them
@@ -86,16 +94,17 @@ class Confirmation:
     refused: bool  # both factors were tried and not accepted (or throttled): worth an audit event
 
 
-async def confirm_it_is_you(request: Request, caller: Caller, errors: dict[str, str] | None = None) -> Confirmation:
-    """A step-up from a posted form: `password` and a new authenticator `code`. Blank fields
-    are form errors; with `errors` already found in the rest of the form nothing is checked
-    (no code is spent on a form that would be refused anyway). Sign-in failures are cleared
-    once it passes."""
+async def confirm_it_is_you(request: Request, caller: Caller, errors: dict[str, str] | None = None,
+                            password_field: str = "password") -> Confirmation:
+    """A step-up from a posted form: the password (in `password_field`) and a new
+    authenticator `code`. Blank fields are form errors; with `errors` already found in the
+    rest of the form nothing is checked (no code is spent on a form that would be refused
+    anyway). Sign-in failures are cleared once it passes."""
     form = request.state.form
-    password, code = str(form.get("password", "")), str(form.get("code", ""))
+    password, code = str(form.get(password_field, "")), str(form.get("code", ""))
     errors = dict(errors or {})
     if not password:
-        errors["password"] = "Enter your password"
+        errors[password_field] = "Enter your password"
     if not code.strip() and not auth.skips_mfa(caller.user):
         errors["code"] = "Enter the 6-digit code from your authenticator app"
     if errors:
@@ -103,9 +112,10 @@ async def confirm_it_is_you(request: Request, caller: Caller, errors: dict[str, 
     try:
         passed = await auth.stepped_up(caller.user, password, code, client_ip(request))
     except Throttled as exc:
-        return Confirmation({"password": exc.message}, 429, refused=True)
+        await tell_of_lock(exc)
+        return Confirmation({password_field: exc.message}, 429, refused=True)
     if not passed:
-        return Confirmation({"password": auth.STEP_UP_ERROR}, 400, refused=True)
+        return Confirmation({password_field: auth.STEP_UP_ERROR}, 400, refused=True)
     await auth.clear_failures(caller.user.email, client_ip(request))
     return Confirmation({}, 200, refused=False)
 
@@ -161,6 +171,7 @@ def public_page(handler: PageHandler) -> PageHandler:
         try:
             return await handler(request)
         except Throttled as exc:
+            await tell_of_lock(exc)
             return error_page(request, 429, "Too many attempts", exc.message)
         except NotFound as exc:
             return error_page(request, 404, exc.message)

@@ -11,7 +11,7 @@ from marac.agencies.models import ApiToken, Conference
 from marac.audit.service import record
 from marac.errors import RuleViolation
 from marac.web import cookies, csrf
-from marac.web.auth import Caller, page
+from marac.web.auth import Caller, confirm_it_is_you, page
 from marac.web.templating import render
 
 
@@ -23,7 +23,8 @@ async def home(request: Request, caller: Caller) -> Response:
 
 async def _account(request: Request, caller: Caller, status: int = 200, **context) -> Response:  # noqa: ANN003
     tokens = await ApiToken.filter(user_id=caller.user.id, revoked_at__isnull=True)
-    return render(request, "account.html", {"tokens": tokens, **context}, status=status)
+    return render(request, "account.html", {"tokens": tokens, "now": auth.now(), "token_days": auth.TOKEN_LIFETIME_DAYS,
+                                            "max_token_days": auth.MAX_TOKEN_LIFETIME_DAYS, **context}, status=status)
 
 
 @page()
@@ -34,7 +35,9 @@ async def account(request: Request, caller: Caller) -> Response:
 @page(step_up="/account")
 async def create_token(request: Request, caller: Caller) -> Response:
     try:
-        token, raw = await auth.create_token(caller.user, str(request.state.form.get("label", "")))
+        form = request.state.form
+        label, days = str(form.get("label", "")), str(form.get("expires_in_days", ""))
+        token, raw = await auth.create_token(caller.user, label, days)
     except RuleViolation as exc:
         return await _account(request, caller, status=400, errors=exc.fields)
     await record("token.create", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="api_token", object_id=token.id)
@@ -51,15 +54,26 @@ async def revoke_token(request: Request, caller: Caller) -> Response:
 
 @page()
 async def change_password(request: Request, caller: Caller) -> Response:
+    """The current password and a code, checked as a step-up: throttled, counted towards the
+    account's second-factor lock, and audited when refused."""
     form = request.state.form
     new, confirm = str(form.get("new_password", "")), str(form.get("confirm", ""))
-    try:
-        if new != confirm:
-            raise RuleViolation("Passwords differ", {"confirm": "The two new passwords do not match"})
-        await service.change_password(caller.user, str(form.get("current_password", "")), new)
-    except RuleViolation as exc:
-        fields = {("new_password" if k == "password" else k): v for k, v in exc.fields.items()}
-        return await _account(request, caller, status=400, errors=fields)
+    errors: dict[str, str] = {}
+    if new != confirm:
+        errors["confirm"] = "The two new passwords do not match"
+    else:
+        try:
+            auth.check_password_rules(new, (caller.user.email, caller.user.name))
+        except RuleViolation as exc:
+            errors["new_password"] = exc.fields["password"]
+    confirmed = await confirm_it_is_you(request, caller, errors, password_field="current_password")
+    if confirmed.errors:
+        if confirmed.refused:
+            user = caller.user
+            await record("user.password_change", user_id=user.id, agency_id=user.agency_id, object_type="user",
+                         object_id=user.id, outcome="denied" if confirmed.status == 429 else "failed")
+        return await _account(request, caller, status=confirmed.status, errors=confirmed.errors)
+    await service.change_password(caller.user, new)
     # Every session ended with the old password; this browser gets a fresh one.
     raw = await auth.start_session(caller.user, mfa_passed=True)
     response = RedirectResponse("/account?changed=1", status_code=303)

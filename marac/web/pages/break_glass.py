@@ -14,7 +14,7 @@ from marac.agencies import auth
 from marac.errors import Conflict, RuleViolation, Throttled
 from marac.jobs import queue
 from marac.referrals import break_glass
-from marac.web.auth import Caller, client_ip, page
+from marac.web.auth import Caller, client_ip, page, tell_of_lock
 from marac.web.templating import render
 
 UK = ZoneInfo("Europe/London")
@@ -48,6 +48,7 @@ async def start(request: Request, caller: Caller) -> Response:
     except RuleViolation as exc:
         return await _start_page(request, caller, status=400, errors=exc.fields, values=values)
     except Throttled as exc:
+        await tell_of_lock(exc)
         return await _start_page(request, caller, status=429, errors={"password": exc.message}, values=values)
     if opened.grant is not None:
         await queue.enqueue("notify_break_glass", grant_id=opened.grant.id)

@@ -56,8 +56,10 @@ async def login(request: Request) -> Response:
         await record("sign_in", object_type="user", outcome="failed")
         return render(request, "signin/login.html", {"next": next_path, "errors": {"email": SIGN_IN_ERROR}, "values": {"email": email}}, status=400)
     user = result.user
-    await auth.clear_failures(email, ip)
+    # The sign-in failures stay until the second factor passes: a password success clearing
+    # them let wrong codes be tried without end (tests/test_credentials.py).
     if auth.skips_mfa(user):
+        await auth.clear_failures(email, ip)
         await record("sign_in", user_id=user.id, agency_id=user.agency_id, object_type="user", object_id=user.id)
         return _signed_in(await auth.start_session(user, mfa_passed=True), next_path)
     raw = await auth.start_session(user, mfa_passed=False)
@@ -80,13 +82,15 @@ async def mfa(request: Request) -> Response:
     next_path = safe_next(request.query_params.get("next") or (request.state.form.get("next") if request.method == "POST" else None))
     if request.method == "GET":
         return render(request, "signin/mfa.html", {"next": next_path})
-    ip = client_ip(request)
-    await auth.check_throttle(user.email, ip)
-    if not await auth.verify_totp(user, str(request.state.form.get("code", ""))):
-        await auth.note_failure(user.email, ip)
+    try:
+        passed = await auth.check_second_factor(user, str(request.state.form.get("code", "")), client_ip(request))
+    except Throttled:
+        await record("sign_in.mfa", user_id=user.id, agency_id=user.agency_id, object_type="user", object_id=user.id,
+                     outcome="denied")
+        raise
+    if not passed:
         await record("sign_in.mfa", user_id=user.id, agency_id=user.agency_id, object_type="user", object_id=user.id, outcome="failed")
         return render(request, "signin/mfa.html", {"next": next_path, "errors": {"code": CODE_ERROR}}, status=400)
-    await auth.clear_failures(user.email, ip)
     raw = await auth.rotate_session(request.cookies.get(cookies.name(csrf.SESSION), ""), mfa_passed=True)
     await record("sign_in", user_id=user.id, agency_id=user.agency_id, object_type="user", object_id=user.id)
     return _signed_in(raw, next_path)
