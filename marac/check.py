@@ -219,9 +219,10 @@ async def _keys(config: Settings, env: dict[str, str], database_ok: bool) -> str
         try:
             opened += len(await model.all().limit(1))  # loading a row opens its sealed fields
         except SealError:
-            raise Problem(f"the data keys cannot open a sealed value in table {model._meta.db_table}: a key it was "
-                          "sealed with is missing or wrong; set every key version still in use (MARAC_DATA_KEYS or "
-                          "MARAC_DATA_KEY_FILE) and, for values from before key versions, `marac keys legacy`") from None
+            raise Problem(f"the data keys cannot open a sealed value in table {model._meta.db_table}: a key it "
+                          "was sealed with is missing or wrong; set every key version still in use "
+                          "(MARAC_DATA_KEYS or MARAC_DATA_KEY_FILE) and, for values from before key versions, "
+                          "`marac keys legacy`") from None
     document = await Document.all().order_by("-created_at").first()
     if document is not None:
         try:
@@ -248,7 +249,8 @@ async def _fonts() -> str:
                       "(Pango, HarfBuzz) are installed (scripts/lib.sh lists them)") from None
     fonts = {str(font["/BaseFont"]) for font in PdfReader(io.BytesIO(pdf)).pages[0]["/Resources"]["/Font"].values()}
     if not fonts or not all(name.split("+")[-1].startswith("MARAC-Liberation-Sans") for name in fonts):
-        raise Problem(f"a test PDF was set in other fonts ({', '.join(sorted(fonts))}) than the bundled Liberation Sans")
+        raise Problem(f"a test PDF was set in other fonts ({', '.join(sorted(fonts))}) "
+                      "than the bundled Liberation Sans")
     return f"{len(FONT_FILES)} font files present; a test PDF renders with them"
 
 

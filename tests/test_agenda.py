@@ -248,7 +248,8 @@ async def test_each_member_agency_gets_its_research_list_as_a_pdf(client, person
     assert (logged.kind, logged.agency_id, logged.user_id) == ("research_list", personas["health"].user.agency_id, personas["health"].user.id)
 
 
-async def test_a_research_list_render_that_failed_is_retried_by_the_reconciler_and_ends_rendered(app, client, personas, tmp_path):
+async def test_a_research_list_render_that_failed_is_retried_by_the_reconciler_and_ends_rendered(
+        app, client, personas, tmp_path):
     made = await referral(personas, accept=True)
     meeting = await meeting_of(made)
     # A store that cannot be written, even by root: its parent is a file, not a directory.

@@ -54,7 +54,8 @@ async def test_a_document_store_that_cannot_be_written_fails(personas, tmp_path)
     read_only.mkdir()
     mounted = False
     if os.geteuid() == 0:  # root writes through permissions: a read-only filesystem refuses even root
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(read_only)], capture_output=True)
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(read_only)],
+                              capture_output=True)
         if done.returncode != 0:
             pytest.skip(f"cannot mount a read-only tmpfs here: {done.stderr.decode().strip()}")
         mounted = True

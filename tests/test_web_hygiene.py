@@ -232,4 +232,5 @@ async def test_a_real_server_logs_no_error_when_a_client_hangs_up_mid_body(app, 
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             assert (await http.get("/healthz")).status_code == 200  # and it carries on
     logged = output.read_text()
-    assert "Exception in ASGI application" not in logged and "Traceback" not in logged and "unhandled" not in logged, logged
+    for error in ("Exception in ASGI application", "Traceback", "unhandled"):
+        assert error not in logged, logged

@@ -195,7 +195,8 @@ MAX_REASON = 500
 async def held_cases(conference: Conference, cases: list[Case]) -> set[str]:
     """The cases (victims' person ids) a standing hold covers: the held person is the victim,
     or is named (a perpetrator, a child) in one of the case's referrals."""
-    people = set(await LegalHold.filter(conference=conference, lifted_at__isnull=True).values_list("person_id", flat=True))
+    standing = LegalHold.filter(conference=conference, lifted_at__isnull=True)
+    people = set(await standing.values_list("person_id", flat=True))
     if not people or not cases:
         return set()
     held = {case.person_id for case in cases if case.person_id in people}
@@ -217,7 +218,8 @@ async def set_hold(viewer: Viewer, conference: Conference, *, reason: str, perso
     elif len(reason) > MAX_REASON:
         errors["reason"] = f"Keep the reason to {MAX_REASON} characters"
     if referral_id and not person_id:
-        victim = await Referral.filter(id=referral_id, conference_id=conference.id).values_list("victim_person_id", flat=True)
+        victim = await Referral.filter(id=referral_id, conference_id=conference.id).values_list(
+            "victim_person_id", flat=True)
         person_id = victim[0] if victim else ""
         if not person_id:
             errors["referral_id"] = "No referral of this conference has that reference"
@@ -233,8 +235,8 @@ async def set_hold(viewer: Viewer, conference: Conference, *, reason: str, perso
     async with in_transaction() as conn:
         hold = await LegalHold.create(conference=conference, person_id=person_id, reason=reason, set_by=viewer.user_id,
                                       set_at=now(), using_db=conn)
-        await record("retention.hold_set", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="legal_hold",
-                     object_id=hold.id, conference_id=conference.id, conn=conn)
+        await record("retention.hold_set", user_id=viewer.user_id, agency_id=viewer.agency_id,
+                     object_type="legal_hold", object_id=hold.id, conference_id=conference.id, conn=conn)
     return hold
 
 
@@ -246,8 +248,8 @@ async def lift_hold(viewer: Viewer, conference: Conference, hold_id: str) -> Leg
     async with in_transaction() as conn:
         hold.lifted_by, hold.lifted_at = viewer.user_id, now()
         await hold.save(using_db=conn, update_fields=["lifted_by", "lifted_at"])
-        await record("retention.hold_lift", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="legal_hold",
-                     object_id=hold.id, conference_id=conference.id, conn=conn)
+        await record("retention.hold_lift", user_id=viewer.user_id, agency_id=viewer.agency_id,
+                     object_type="legal_hold", object_id=hold.id, conference_id=conference.id, conn=conn)
     return hold
 
 

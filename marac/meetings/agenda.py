@@ -424,8 +424,8 @@ async def pending_research_lists(older_than: timedelta = timedelta(minutes=5)) -
             "conference_id", "agency_id"):
         members.setdefault(conference_id, set()).add(agency_id)
     done: dict[str, set[str]] = {}
-    for meeting_id, agency_id in await Document.filter(kind="agenda", version=1, meeting_id__in=list(meetings)).values_list(
-            "meeting_id", "agency_id"):
+    stored = Document.filter(kind="agenda", version=1, meeting_id__in=list(meetings))
+    for meeting_id, agency_id in await stored.values_list("meeting_id", "agency_id"):
         done.setdefault(meeting_id, set()).add(agency_id)
     return sorted(m for m, c in meetings.items() if members.get(c, set()) - done.get(m, set()))
 

@@ -9,7 +9,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('marac', '0011_key_versions')]
+    dependencies = [('marac', '0012_credentials')]
 
     initial = False
 
