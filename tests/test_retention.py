@@ -24,7 +24,7 @@ from marac.governance.models import LegalHold, RetentionNotice, RetentionRun
 from marac.jobs import tasks
 from marac.meetings.models import AgendaItem, Meeting, Research
 from marac.referrals.models import Person, Referral, ReferralPerson
-from tests.builders import approve_minutes, held_meeting_with_markers, referral
+from tests.builders import approve_minutes, held_meeting_with_markers, published_meeting, referral
 from tests.conftest import CONFERENCE, TABLES, Persona, _password_hash, csrf_token, dash_body, session_cookie_for
 from tests.flows import page_post
 from tests.test_migrations_and_cli import cli
@@ -287,6 +287,21 @@ async def test_a_hold_on_a_person_named_in_a_case_holds_that_case(personas):
     await retention.run(date(2032, 11, 4))
     (run,) = await retention.run(date(2032, 11, 11))
     assert (run.anonymised_cases, run.held) == (0, 1)
+
+
+async def test_a_research_list_that_also_lists_a_held_case_is_kept(personas):
+    world = await published_meeting(personas, cases=2)
+    await tasks.render_agendas(world.meeting.id)
+    held_case, other = world.referrals
+    conference = await Conference.get(slug=CONFERENCE)
+    await retention.set_hold(await viewer_for(personas["coordinator"].user), conference, referral_id=held_case.id,
+                             reason="DHR")
+    await retention.run(date(2032, 11, 4))
+    (run,) = await retention.run(date(2032, 11, 11))
+    assert (run.anonymised_cases, run.held, run.documents_deleted) == (1, 1, 0)
+    assert (await Referral.get(id=other.id)).anonymised_at is not None
+    assert (await Referral.get(id=held_case.id)).anonymised_at is None
+    assert await Document.filter(kind="agenda", meeting_id=world.meeting.id).exists()
 
 
 async def test_the_coordinator_sets_and_lifts_a_hold_on_the_retention_page(client, personas, monkeypatch):

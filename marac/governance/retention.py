@@ -281,12 +281,16 @@ async def _run_one(conference: Conference, today: date, *, dry_run: bool, reques
     new = [case for pid, case in due.items() if pid not in notices]
     withdrawn = [notice for pid, notice in notices.items() if pid not in due]
     ripe = [case for pid, case in due.items() if pid in notices and notices[pid].listed_on <= today - timedelta(days=NOTICE_DAYS)]
-    held = await held_cases(conference, ripe)
-    ripe = [case for case in ripe if case.person_id not in held]
+    # Every held case, due or not: a meeting's research list that also lists one is kept with it.
+    cases = await _cases(conference)
+    held_all = await held_cases(conference, list(cases.values()))
+    kept = {rid for pid in held_all for rid in cases[pid].referral_ids}
+    held = [case for case in ripe if case.person_id in held_all]
+    ripe = [case for case in ripe if case.person_id not in held_all]
     outcome = Outcome(conference.id, conference.slug, listed=len(new), withdrawn=len(withdrawn), anonymised_cases=len(ripe),
                       anonymised_referrals=sum(len(case.referral_ids) for case in ripe), held=len(held))
     if dry_run:
-        outcome.documents_deleted = len(await _documents_to_delete(conference, ripe))
+        outcome.documents_deleted = len(await _documents_to_delete(conference, ripe, kept=kept))
         return outcome
     at = now()
     async with in_transaction() as conn:
@@ -297,7 +301,7 @@ async def _run_one(conference: Conference, today: date, *, dry_run: bool, reques
         documents: list[Document] = []
         if ripe:
             await _anonymise(conference, ripe, at, conn)
-            documents = await _documents_to_delete(conference, ripe, conn)
+            documents = await _documents_to_delete(conference, ripe, conn, kept=kept)
             await Document.filter(id__in=[d.id for d in documents]).using_db(conn).delete()
             for document in documents:
                 await record("retention.document_delete", user_id=requested_by, object_type="document", object_id=document.id,
@@ -416,15 +420,20 @@ def _scrub_snapshot(snapshot: dict[str, Any], item_ids: set[str], action_ids: se
     return changed
 
 
-async def _documents_to_delete(conference: Conference, cases: list[Case], conn: Any = None) -> list[Document]:
+async def _documents_to_delete(conference: Conference, cases: list[Case], conn: Any = None,
+                               kept: set[str] | None = None) -> list[Document]:
     """Research lists of every meeting that listed one of these cases (a pre-meeting working
-    list of names, of no use once a case is past retention); minutes PDFs of meetings all of
-    whose recorded cases (heard there, or reviewed there) are anonymised or about to be."""
+    list of names, of no use once a case is past retention) and no case under a legal hold
+    (`kept`: its referral ids); minutes PDFs of meetings all of whose recorded cases (heard
+    there, or reviewed there) are anonymised or about to be."""
     referral_ids = [rid for case in cases for rid in case.referral_ids]
     if not referral_ids:
         return []
     going = set(referral_ids)
     meetings = set(await AgendaItem.filter(referral_id__in=referral_ids).using_db(conn).values_list("meeting_id", flat=True))
+    if kept:
+        held_at = AgendaItem.filter(referral_id__in=list(kept)).using_db(conn)
+        meetings -= set(await held_at.values_list("meeting_id", flat=True))
     reviewed_at = set(await ActionReview.filter(action__item__referral_id__in=referral_ids).using_db(conn).values_list("meeting_id", flat=True))
     finished = []
     for meeting_id in meetings | reviewed_at:
