@@ -1,5 +1,5 @@
-"""The `marac` command: serve, worker, migrate, check, demo, user add, token create, import referrals, audit verify,
-keys, retention run, backup, restore."""
+"""The `marac` command: serve, worker, migrate, check, demo, user add|reset, token create, import referrals,
+audit verify, keys, retention run, backup, restore."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from marac import db, settings
+from marac import db, logs, settings
 from marac.errors import DomainError
 from marac.settings import SettingsError
 
@@ -25,14 +25,25 @@ def _run(coro_factory: Callable[[], Awaitable[int]]) -> int:
     return asyncio.run(main())
 
 
+def serve_options(host: str, port: int, workers: int = 1) -> dict[str, object]:
+    """uvicorn's settings for `marac serve` (tests start uvicorn with the same ones)."""
+    trusted = settings.get().trusted_proxies
+    return {
+        "host": host, "port": port, "workers": workers,
+        # uvloop + httptools: plain asyncio/h11 costs a large part of throughput and latency.
+        "loop": "uvloop", "http": "httptools", "access_log": False,
+        # X-Forwarded-For and -Proto only from MARAC_TRUSTED_PROXIES: from anyone else they are
+        # ignored, so a client cannot pick the address its sign-in failures count against.
+        "proxy_headers": bool(trusted), "forwarded_allow_ips": list(trusted),
+        "server_header": False,  # no "Server: uvicorn": what runs here is nobody else's business
+        "log_config": logs.config(),  # no log line carries an exception's message
+    }
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    # uvloop + httptools: plain asyncio/h11 costs a large part of throughput and latency.
-    uvicorn.run(
-        "marac.web.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-        loop="uvloop", http="httptools", proxy_headers=args.proxy_headers, access_log=False,
-    )
+    uvicorn.run("marac.web.app:create_app", factory=True, **serve_options(args.host, args.port, args.workers))
     return 0
 
 
@@ -141,7 +152,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _run(seed)
     if args.no_serve:
         return 0
-    return cmd_serve(argparse.Namespace(host=args.host, port=args.port, workers=1, proxy_headers=False))
+    return cmd_serve(argparse.Namespace(host=args.host, port=args.port, workers=1))
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
@@ -159,10 +170,28 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         )
         print(f"Added user {created.user.id}")
         if created.setup_token:
-            print(f"Set-up link (valid 72 hours, shown once): {settings.get().base_url}/setup/{created.setup_token}")
+            print(f"Set-up link (valid 72 hours, shown once): {service.setup_url(created.setup_token)}")
         return 0
 
     return _run(add)
+
+
+def cmd_user_reset(args: argparse.Namespace) -> int:
+    from marac.agencies import auth, service
+    from marac.agencies.models import User
+
+    async def reset() -> int:
+        user = await User.get_or_none(email=auth.normalise_email(args.email), active=True)
+        if user is None:
+            print("No active user has that e-mail address.", file=sys.stderr)
+            return 1
+        # The operator hands the link over; an administrator's reset e-mails it to the user instead.
+        done = await service.reset_sign_in(None, user)
+        print(f"Sign-in reset for user {user.id}: password, second factor and sessions cleared.")
+        print(f"Set-up link (valid 72 hours, shown once): {service.setup_url(done.setup_token or '')}")
+        return 0
+
+    return _run(reset)
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
@@ -343,7 +372,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--proxy-headers", action="store_true", help="Trust X-Forwarded-* from a reverse proxy.")
+    # Accepted for old command lines; MARAC_TRUSTED_PROXIES now says whose X-Forwarded-* to believe.
+    serve.add_argument("--proxy-headers", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(handler=cmd_serve)
 
     worker = sub.add_parser("worker", help="Run a background job worker (needs MARAC_REDIS_URL).")
@@ -373,6 +403,9 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--conference", action="append", metavar="SLUG", help="Repeat for each conference.")
     add.add_argument("--password-stdin", action="store_true", help="Read the password from the first line of stdin.")
     add.set_defaults(handler=cmd_user_add)
+    reset = user.add_parser("reset", help="Clear a user's password and second factor; prints a new set-up link.")
+    reset.add_argument("--email", required=True)
+    reset.set_defaults(handler=cmd_user_reset)
 
     token = sub.add_parser("token", help="Manage API tokens.").add_subparsers(dest="token_command", required=True)
     create = token.add_parser("create", help="Create a bearer token for a user; prints it once.")

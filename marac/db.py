@@ -30,6 +30,7 @@ MODEL_MODULES = [
     "marac.minutes.models",
     "marac.governance.models",
     "marac.reports.models",
+    "marac.notify.models",
 ]
 MIGRATIONS_MODULE = "marac.migrations"
 
@@ -134,7 +135,7 @@ def __getattr__(name: str) -> Any:
 
 # --- hand-written SQL ------------------------------------------------------------------------
 
-PLACEHOLDER = re.compile(r"\$(\d+)")
+PLACEHOLDER = re.compile(r"\$([0-9]+)")
 
 
 async def fetch(sql: str, values: Sequence[Any] = (), conn: BaseDBAsyncClient | None = None) -> list[Any]:

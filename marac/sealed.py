@@ -17,6 +17,7 @@ import base64
 import functools
 import json
 import os
+import re
 from datetime import date
 from typing import Any
 
@@ -49,7 +50,7 @@ def seal(table: str, column: str, row_id: Any, plaintext: str) -> str:
 
 def key_version(token: str) -> int:
     prefix, version, _ = token.split(":", 2)
-    if prefix != PREFIX or not version.isdigit():
+    if prefix != PREFIX or not re.fullmatch(r"[0-9]{1,9}", version):
         raise SealError("not a sealed value")
     return int(version)
 

@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
@@ -70,6 +71,9 @@ class Settings:
     # Version 0 of those keys is what signed before they had versions: derived from this
     # secret, which is the key list's entry 0 if it has one, else MARAC_SECRET_KEY.
     legacy_secret: bytes | None = field(default=None, repr=False)
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For names the client. Their own
+    # address is never throttled as a whole: it is every user's (docs/security.md).
+    trusted_proxies: tuple[str, ...] = ()
     # Derived keys by (purpose, version); not an init field, so dataclasses.replace starts afresh.
     _derived: dict[tuple[str, int], bytes] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -80,6 +84,12 @@ class Settings:
     @property
     def demo(self) -> bool:
         return self.env == "demo"
+
+    @property
+    def shows_setup_links(self) -> bool:
+        # Set-up links go to the user's own e-mail; only a developer's or demo machine also
+        # shows them to the administrator who made them (docs/security.md).
+        return self.env in ("development", "demo")
 
     @property
     def is_sqlite(self) -> bool:
@@ -93,6 +103,13 @@ class Settings:
     def current_data_key(self) -> tuple[int, bytes]:
         version = max(self.data_keys)
         return version, self.data_keys[version]
+
+    def is_trusted_proxy(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in ipaddress.ip_network(network) for network in self.trusted_proxies)
 
     def derived_key(self, purpose: str) -> bytes:
         """A separate key per purpose, so a leak of one use does not forge another."""
@@ -166,7 +183,7 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
                                       ("MARAC_DATABASE_POOL_SIZE", "database_pool_size", 1)):
         raw = env_vars.get(name)
         if raw:
-            if not raw.isdigit() or int(raw) < minimum:
+            if not re.fullmatch(r"[0-9]{1,9}", raw) or int(raw) < minimum:
                 raise SettingsError(f"{name} must be a whole number, at least {minimum}")
             limits[field_name] = int(raw)
 
@@ -193,6 +210,7 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
 
     return Settings(
         env=env,
+        trusted_proxies=_trusted_proxies(env_vars.get("MARAC_TRUSTED_PROXIES", "")),
         database_url=database_url,
         redis_url=redis_url,
         secret_key=secret_key,
@@ -208,6 +226,19 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
     )
 
 
+def _trusted_proxies(text: str) -> tuple[str, ...]:
+    networks = []
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        try:
+            networks.append(str(ipaddress.ip_network(entry, strict=False)))
+        except ValueError:
+            message = f"MARAC_TRUSTED_PROXIES: {entry!r} is not an IP address or network (10.0.0.0/8)"
+            raise SettingsError(message) from None
+    if "0.0.0.0/0" in networks or "::/0" in networks:
+        raise SettingsError("MARAC_TRUSTED_PROXIES must not trust every address: name the proxies' own networks")
+    return tuple(networks)
+
+
 def parse_data_keys(text: str, source: str) -> dict[int, bytes]:
     """Lines or comma-separated entries of VERSION:BASE64KEY (32-byte keys); # starts a comment.
 
@@ -218,7 +249,7 @@ def parse_data_keys(text: str, source: str) -> dict[int, bytes]:
     for number, entry in enumerate(filter(None, entries), start=1):
         version, _, encoded = entry.partition(":")
         # Errors name the entry's position, never echo the key.
-        if not version.isdigit():
+        if not re.fullmatch(r"[0-9]{1,9}", version):
             raise SettingsError(f"{source}: entry {number} must start with a key version (1, 2, ...)")
         try:
             key = base64.b64decode(encoded, validate=True)

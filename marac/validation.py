@@ -1,10 +1,117 @@
-"""Turning pydantic's validation errors into the API error's `fields`: dotted paths, plain words."""
+"""Reading what people and programs send: the one parser of numbers, dates and slugs for every
+form, query string and header, and pydantic's validation errors turned into the API error's
+`fields` (dotted paths, plain words).
+
+The parsers take ASCII digits only and bounded values, matched whole (`fullmatch`):
+`str.isdigit()` accepts "²", which `int()` refuses, a `$` anchor lets a trailing newline
+through, and an unbounded number overflows a database column or a date.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
 
 from pydantic import ValidationError
+
+from marac.errors import RuleViolation
+
+NUMBER_RE = re.compile(r"[0-9]{1,18}")
+SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]{1,62}[a-z0-9]")
+# What secrets.token_urlsafe() makes (calendar feeds, set-up links), as long as the column.
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+ISO_DATE_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+UK_DATE_RE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+# Dates people can mean: births from 1900, meetings well within what date arithmetic allows
+# (a year near 9999 overflows once a cadence or a quarter is added to it).
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+DATE_MESSAGE = "Enter a date as YYYY-MM-DD"
+# Record versions are PostgreSQL integers: a bigger number is no version, and comparing one
+# with the column is an error, not a mismatch.
+MAX_VERSION = 999_999_999
+
+
+def whole_number(text: str | None, low: int, high: int) -> int | None:
+    """A whole number from low to high written in ASCII digits, or None."""
+    if text is None or not NUMBER_RE.fullmatch(text):
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
+def number(text: str | None, field: str, low: int, high: int, message: str | None = None) -> int:
+    """whole_number(), or a RuleViolation naming the field."""
+    value = whole_number(text, low, high)
+    if value is None:
+        raise RuleViolation(f"Bad {field}", {field: message or f"Enter a whole number from {low} to {high}"})
+    return value
+
+
+def day_or_none(text: str | None) -> date | None:
+    """A date written YYYY-MM-DD (or DD/MM/YYYY, as people type it), or None."""
+    text = (text or "").strip()
+    found = ISO_DATE_RE.fullmatch(text)
+    if found:
+        year, month, day_ = found.groups()
+    elif found := UK_DATE_RE.fullmatch(text):
+        day_, month, year = found.groups()
+    else:
+        return None
+    if not FIRST_YEAR <= int(year) <= LAST_YEAR:
+        return None
+    try:
+        return date(int(year), int(month), int(day_))
+    except ValueError:  # 2026-02-30
+        return None
+
+
+def day(text: str | None, field: str, message: str = DATE_MESSAGE) -> date:
+    """day_or_none(), or a RuleViolation naming the field."""
+    found = day_or_none(text)
+    if found is None:
+        raise RuleViolation("Bad date", {field: message})
+    return found
+
+
+def is_slug(text: str | None) -> bool:
+    return text is not None and SLUG_RE.fullmatch(text) is not None
+
+
+# Far deeper than any body the API takes; every later walk over the value is recursive.
+MAX_JSON_DEPTH = 32
+
+
+TOO_DEEP = f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep"
+
+
+class BadJSON(ValueError):
+    """Text that is not JSON, or JSON nested deeper than MAX_JSON_DEPTH."""
+
+
+def json_value(raw: bytes | str) -> object:
+    """Decoded JSON, never a RecursionError: json.loads raises one on deep nesting."""
+    try:
+        value = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BadJSON("The request body is not valid JSON") from None
+    except RecursionError:
+        raise BadJSON(TOO_DEEP) from None
+    if too_deep(value):
+        raise BadJSON(TOO_DEEP)
+    return value
+
+
+def too_deep(value: object) -> bool:
+    """Whether decoded JSON nests deeper than MAX_JSON_DEPTH (found without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return True
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def fields_of(exc: ValidationError) -> dict[str, str]:
@@ -59,14 +166,7 @@ def _message(error: dict) -> str:
 
 
 def parse_day(text: str) -> date | str:
-    """A date typed by a person: 2026-11-21 or 21/11/2026. Unparseable text is returned
-    as it is, for the validator to refuse with its usual message."""
-    text = text.strip()
-    day, sep, rest = text.partition("/")
-    if sep:
-        month, _, year = rest.partition("/")
-        try:
-            return date(int(year), int(month), int(day))
-        except ValueError:
-            return text
-    return text
+    """A date typed by a person into a form that pydantic then checks: the date, or for
+    anything else the text as it is, for the validator to refuse with its usual message."""
+    found = day_or_none(text)
+    return found if found is not None else text.strip()

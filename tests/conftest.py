@@ -34,7 +34,7 @@ from marac.web.app import create_app  # noqa: E402
 
 # Children before parents: SQLite deletes row by row with foreign keys on.
 TABLES = [
-    "minutes_recipient", "minutes_version", "notification", "break_glass", "action_review", "action_update", "action", "note", "attendance",
+    "minutes_recipient", "minutes_version", "notification", "email_outbox", "break_glass", "action_review", "action_update", "action", "note", "attendance",
     "research", "document", "agenda_item", "referral_person", "match_suggestion", "person_key", "referral", "person", "meeting",
     "user_conference", "session", "api_token", "membership", "user", "retention_notice", "retention_run", "legal_hold",
     "report_document", "conference",
@@ -46,9 +46,9 @@ TRIGGERS_ON = 'ALTER TABLE "audit_event" ENABLE TRIGGER USER; ALTER TABLE "discl
 CONFERENCE = "northshire-da"
 
 
-# Tests that kill servers or drive a browser are slow: scripts/test runs them once (run B),
-# not in both runs. Elsewhere they are skipped, saying how to run them.
-OPT_IN = {"fault": "MARAC_TEST_FAULT", "browser": "MARAC_TEST_BROWSER"}
+# Tests that start or kill servers or drive a browser are slow: scripts/test runs them once
+# (run B), not in both runs. Elsewhere they are skipped, saying how to run them.
+OPT_IN = {"fault": "MARAC_TEST_FAULT", "browser": "MARAC_TEST_BROWSER", "server": "MARAC_TEST_SERVER"}
 
 
 def pytest_collection_modifyitems(config, items):  # noqa: ANN001

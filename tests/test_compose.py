@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from marac import settings
+
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 
@@ -150,7 +152,21 @@ def test_several_web_processes_and_several_workers(services):
     assert services["web"]["deploy"]["replicas"].startswith("${WEB_REPLICAS:-")
     assert int(services["web"]["deploy"]["replicas"].split(":-")[1].rstrip("}")) >= 2
     assert int(services["worker"]["deploy"]["replicas"].split(":-")[1].rstrip("}")) >= 2
-    assert "--workers" in _command(services["web"]) and "--proxy-headers" in _command(services["web"])
+    assert "--workers" in _command(services["web"])
+
+
+def test_web_believes_forwarded_addresses_from_the_stacks_own_network_only():
+    """nginx names each client; the web service trusts that from the compose network alone (never
+    "*"), so the address-wide sign-in limit counts clients, not the proxy every request comes from."""
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())
+    subnet = compose["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    web = _env(compose["services"]["web"])
+    assert web["MARAC_TRUSTED_PROXIES"] == subnet and "FORWARDED_ALLOW_IPS" not in web
+    default = subnet.split(":-")[1].rstrip("}")
+    assert settings.load({"MARAC_TRUSTED_PROXIES": default}).trusted_proxies == (default,)
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert re.search(r"^\s*real_ip_header X-Forwarded-For;", conf, re.M)
+    assert re.search(r"^\s*set_real_ip_from ", conf, re.M)
 
 
 def test_web_and_worker_log_in_as_the_app_role_and_only_migrate_as_the_owner(services):

@@ -7,6 +7,7 @@ import re
 from marac.agencies.models import Agency, Conference, Membership, User
 from marac.audit.models import AuditEvent
 from tests.conftest import CONFERENCE, csrf_token, make_client
+from tests.test_setup_links import delivered, smtp  # noqa: F401 - a fixture
 
 OPAQUE_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -86,7 +87,7 @@ async def test_removing_an_agency_from_a_conference_takes_effect_on_the_next_req
     assert (await client.get(f"/api/v1/conferences/{CONFERENCE}", headers=health.bearer)).status_code == 404
 
 
-async def test_a_new_user_chooses_a_password_through_a_one_time_link(app, client, personas):
+async def test_a_new_user_chooses_a_password_through_a_one_time_link(app, client, personas, smtp):
     agency = personas["police"].user.agency_id
     created = await client.post("/api/v1/users", headers=personas["admin"].bearer, json={
         "email": "New.Officer@Test.Example.org", "name": "New Officer", "agency_id": agency,
@@ -95,7 +96,9 @@ async def test_a_new_user_chooses_a_password_through_a_one_time_link(app, client
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["email"] == "new.officer@test.example.org" and body["conferences"] == [CONFERENCE]
-    path = "/setup/" + body["setup_url"].rsplit("/setup/", 1)[1]
+    assert body["setup_link_sent_to"] == "new.officer@test.example.org" and body["setup_url"] is None
+    (mail,) = await delivered(smtp, "new.officer@test.example.org")
+    path = re.search(r"/setup/\S+", mail.get_content()).group(0)
     async with make_client(app) as browser:
         token = await csrf_token(browser, path)
         mismatch = await browser.post(path, data={"password": "a long new password", "confirm": "something else", "csrf_token": token})

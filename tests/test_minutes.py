@@ -21,6 +21,7 @@ from marac.minutes import service as minutes
 from marac.minutes.models import MinutesRecipient, MinutesVersion
 from tests.builders import close, next_meeting, publish, published_meeting
 from tests.builders import held_meeting_with_markers as held_meeting
+from tests.conftest import CONFERENCE
 
 FULL = ["police", "idva", "health"]  # full tier (plus the council: coordinator, admin, auditor)
 
@@ -339,3 +340,96 @@ async def test_the_disclosure_log_page_shows_who_received_which_version_to_coord
     auditor = await page("auditor")
     assert "Southshire" in auditor.text and "version 4" in auditor.text
     assert (await page("health")).status_code == 403
+
+
+# --- entitlement at read time, not at render time (docs/security.md) -----------------------------
+
+async def _tier(personas, persona: str, tier: str) -> None:
+    from marac.agencies import service as directory
+    from marac.agencies.models import Conference
+
+    conference = await Conference.get(slug=CONFERENCE)
+    await directory.set_membership(await viewer_for(personas["admin"].user), conference,
+                                   directory.MemberSpec(personas[persona].user.agency_id, tier))
+
+
+async def _markers_in(answer, markers: dict[str, str], persona: str, tier: str) -> None:
+    assert answer.status_code == 200, answer.text[:300]
+    content = everything_in(answer.content)
+    for marker, rule in markers.items():
+        # Actions-only minutes hold the agency's own actions alone, not even restricted notes naming it.
+        expected = entitled(rule, persona, tier) if tier == "full" else rule == f"full+{persona}"
+        assert (marker in content) == expected, f"{persona} as {tier} / {marker}"
+
+
+async def test_lowering_an_agency_to_actions_only_reaches_minutes_already_rendered(app, client, personas):
+    from marac.audit.models import AuditEvent, Disclosure
+    from marac.documents import store
+    from marac.jobs import queue
+    from tests.conftest import make_client, session_cookie_for
+
+    meeting, markers = await held_meeting(personas)
+    await render_all(client, personas, meeting)
+    url = f"/api/v1/meetings/{meeting.id}/minutes.pdf"
+    health = personas["health"]
+    await _markers_in(await client.get(url, headers=health.bearer), markers, "health", "full")
+    full = await Document.get(kind="minutes", meeting=meeting, agency_id=health.user.agency_id)
+
+    await _tier(personas, "health", "actions_only")
+    # The full copy is never served again: withdrawn (row and file), answered like a copy not ready yet.
+    waiting = await client.get(url, headers=health.bearer)
+    assert waiting.status_code == 404 and "being prepared" in waiting.json()["error"]["message"]
+    assert not await Document.filter(id=full.id).exists() and not store.path_for(full).exists()
+    assert await AuditEvent.filter(action="document.withdraw", object_id=full.id, user_id=health.user.id).exists()
+
+    # The render it queued makes the actions-only copy, which both the API and the page then serve.
+    await queue.drain()
+    await tasks.render_minutes((await MinutesVersion.get(meeting=meeting)).id)
+    await _markers_in(await client.get(url, headers=health.bearer), markers, "health", "actions_only")
+    async with make_client(app) as browser:
+        browser.cookies.update(await session_cookie_for(health))
+        await _markers_in(await browser.get(f"/meetings/{meeting.id}/minutes.pdf"), markers, "health", "actions_only")
+    # The coordinator's circulation record shows the view the agency now holds.
+    circulation = await minutes.circulation(await Meeting.get(id=meeting.id).prefetch_related("conference"))
+    assert {r.agency_id: r.document.tier for r in circulation["rows"]}[health.user.agency_id] == "actions_only"
+    # Agencies whose tier did not change keep their copy; what was sent stays in the disclosure log.
+    await _markers_in(await client.get(url, headers=personas["police"].bearer), markers, "police", "full")
+    assert await Disclosure.filter(document_id=full.id, agency_id=health.user.agency_id).count() == 1
+
+
+async def test_a_render_follows_the_tier_at_render_time_and_raising_it_later_widens_nothing(client, personas):
+    meeting, markers = await held_meeting(personas)
+    chair = await viewer_for(personas["chair"].user)
+    await minutes.approve(chair, meeting)
+    version = await minutes.request_render(await viewer_for(personas["coordinator"].user), meeting)
+    await _tier(personas, "idva", "actions_only")  # lowered while the render waits in the queue
+    await _tier(personas, "childrens", "full")  # raised after the minutes were circulated
+    await tasks.render_minutes(version.id)
+    url = f"/api/v1/meetings/{meeting.id}/minutes.pdf"
+    await _markers_in(await client.get(url, headers=personas["idva"].bearer), markers, "idva", "actions_only")
+    await _markers_in(await client.get(url, headers=personas["childrens"].bearer), markers, "childrens", "actions_only")
+
+
+async def test_an_agency_removed_from_the_conference_reads_no_stored_minutes_or_research_list(app, client, personas):
+    from marac.agencies import service as directory
+    from marac.agencies.models import Conference
+    from tests.conftest import make_client, session_cookie_for
+
+    meeting, _ = await held_meeting(personas)
+    await render_all(client, personas, meeting)
+    await tasks.render_agendas(meeting.id)
+    police, chair = personas["police"], personas["chair"]  # the chair works for the police too
+    paths = [f"/meetings/{meeting.id}/minutes.pdf", f"/meetings/{meeting.id}/agenda.pdf"]
+    for path in paths:
+        assert (await client.get(f"/api/v1{path}", headers=police.bearer)).status_code == 200
+    await directory.remove_membership(await viewer_for(personas["admin"].user), await Conference.get(slug=CONFERENCE),
+                                      police.user.agency_id)
+    for persona in (police, chair):
+        for path in [*paths, f"/meetings/{meeting.id}/research-list"]:
+            assert (await client.get(f"/api/v1{path}", headers=persona.bearer)).status_code == 404, (persona.key, path)
+        async with make_client(app) as browser:
+            browser.cookies.update(await session_cookie_for(persona))
+            for path in paths:
+                assert (await browser.get(path)).status_code == 404, (persona.key, path)
+    # Kept (retention deletes it in time), never served.
+    assert await Document.filter(kind="agenda", meeting=meeting, agency_id=police.user.agency_id).exists()

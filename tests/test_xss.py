@@ -33,6 +33,7 @@ from marac.meetings import agenda
 from marac.meetings.models import Meeting
 from marac.minutes.models import MinutesVersion
 from marac.minutes.service import view_for
+from marac.notify.models import OutboxEmail
 from marac.governance import subject_access
 from marac.referrals.models import MatchSuggestion, Person, Referral
 from marac.reports import export
@@ -260,9 +261,12 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:  # noqa:
         await seen.post(admin, "/admin/agencies", "/admin/agencies", {"name": payload("agency_form"), "kind": "bad"}, 400)
         await seen.post(admin, "/admin/conferences", "/admin/conferences", {"name": payload("conference_form"), "slug": "x"}, 400)
         created = await seen.post(admin, "/admin/users", "/admin/users", {
-            "email": EMAIL, "name": payload("new_user"), "agency_id": ids["health"], "role": "member"}, 200)
-        setup_path = re.search(r'<code id="setup-url">[^<]*(/setup/[^<]+)</code>', created).group(1)
+            "email": EMAIL, "name": payload("new_user"), "agency_id": ids["health"], "role": "member",
+            "conferences": CONFERENCE}, 200)
+        assert "/setup/" not in created  # the link goes to the user's own address only
+        setup_path = re.search(r"(/setup/\S+)", (await OutboxEmail.get(kind="setup_link")).body).group(1)
         await seen.get(admin, "/admin/users")
+        await seen.get(coordinator, "/notifications")  # told of the new account, by name
         async with make_client(app) as stranger:
             await seen.get(stranger, "/login?" + urlencode({"next": "/" + payload("next")}))
             page = await seen.get(stranger, setup_path)
@@ -332,6 +336,7 @@ def _expect(seen: Seen) -> None:
     seen.expect("/dashboard", "conference_name", "agency_police")
     seen.expect("/account", "token_label", "user_police", "agency_police")
     seen.expect("/admin/", "agency_police", "conference_name", "agency_form", "conference_form", "new_user", "user_health")
+    seen.expect("/notifications", "new_user", "agency_health", "conference_name")
     seen.expect("/login?next", "next")
     seen.expect("/break-glass", "glass_reason", "user_housing", "agency_housing", "conference_name")
     seen.expect("/retention", "conference_name")

@@ -17,6 +17,7 @@ from tortoise.expressions import Q
 
 from marac.agencies.models import Conference, Membership, User
 from marac.errors import AccessDenied, NotFound
+from marac.validation import is_slug
 
 if TYPE_CHECKING:
     from marac.referrals.models import BreakGlass, Referral
@@ -66,6 +67,9 @@ def conference_filter(viewer: Viewer) -> Q:
 
 
 async def get_conference(viewer: Viewer, slug: str) -> Conference:
+    # A value no slug can be names nothing: the ORM refuses one longer than the column.
+    if not is_slug(slug):
+        raise NotFound("Conference not found")
     conference = await Conference.filter(conference_filter(viewer), slug=slug).first()
     if conference is None:
         raise NotFound("Conference not found")
@@ -248,6 +252,17 @@ def require_chair(viewer: Viewer, conference_id: str) -> None:
         raise AccessDenied("Only the conference's chair approves minutes")
 
 
+def minutes_view(tier_now: str | None, tier_circulated: str) -> str | None:
+    """Which view of a meeting's minutes an agency gets, decided again on every download and
+    render: never wider than its tier today, so lowering an agency from full to actions-only
+    reaches minutes already rendered, and never wider than its tier when the minutes were
+    circulated, so raising it later hands out no full minutes of earlier meetings. None: not
+    a member any more (404)."""
+    if tier_now is None:
+        return None
+    return "full" if tier_now == tier_circulated == "full" else "actions_only"
+
+
 def reads_superseded_minutes(viewer: Viewer) -> bool:
     """A superseded version stays downloadable to auditors only; everyone else gets their
     own agency's current version."""
@@ -297,6 +312,8 @@ def may_read_reports(viewer: Viewer, conference_id: str) -> bool:
 
 async def report_conference(viewer: Viewer, slug: str) -> Conference:
     """A conference whose figures the caller may read; 404 for any other, as for none."""
+    if not is_slug(slug):
+        raise NotFound("Conference not found")
     conference = await Conference.filter(conference_filter(viewer), slug=slug).first()
     if conference is None or not may_read_reports(viewer, conference.id):
         raise NotFound("Conference not found")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -39,6 +40,7 @@ from marac.actions.models import Notification
 from marac.agencies.models import ApiToken, LoginFailure, Session, User
 from marac.audit.service import record
 from marac.errors import RuleViolation, Throttled
+from marac.validation import whole_number
 
 IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
@@ -146,6 +148,9 @@ async def check_throttle(email: str, ip: str) -> None:
     pair = await LoginFailure.filter(account_key=_account_key(email), ip=ip, at__gte=since).count()
     if pair >= MAX_FAILURES_PER_ACCOUNT_AND_IP:
         raise Throttled("Too many failed attempts. Wait 15 minutes and try again.")
+    # A trusted proxy's own address is every user's behind it: limiting it would lock them all out.
+    if settings.get().is_trusted_proxy(ip):
+        return
     if await LoginFailure.filter(ip=ip, at__gte=since).count() >= MAX_FAILURES_PER_IP:
         raise Throttled("Too many failed attempts. Wait 15 minutes and try again.")
 
@@ -270,9 +275,13 @@ def provisioning_uri(user: User, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="MARAC")
 
 
+SIX_DIGITS = re.compile(r"[0-9]{6}")
+
+
 def _matching_step(secret: str, code: str, at: datetime) -> int | None:
     code = code.strip().replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
+    # ASCII only: "²".isdigit() is true, and compare_digest refuses non-ASCII text.
+    if not SIX_DIGITS.fullmatch(code):
         return None
     totp = pyotp.TOTP(secret)
     current = totp.timecode(at)
@@ -376,11 +385,11 @@ def token_lifetime(days: str | int | None) -> timedelta:
     """How long a new token lasts: whole days, 1 to MAX_TOKEN_LIFETIME_DAYS; blank is the default."""
     if days is None or (isinstance(days, str) and not days.strip()):
         return timedelta(days=TOKEN_LIFETIME_DAYS)
-    text = str(days).strip()
-    if not (text.isascii() and text.isdigit() and len(text) <= 3 and 1 <= int(text) <= MAX_TOKEN_LIFETIME_DAYS):
+    lifetime = whole_number(str(days).strip(), 1, MAX_TOKEN_LIFETIME_DAYS)
+    if lifetime is None:
         raise RuleViolation("Token lifetime not valid",
                             {"expires_in_days": f"Enter a whole number of days from 1 to {MAX_TOKEN_LIFETIME_DAYS}"})
-    return timedelta(days=int(text))
+    return timedelta(days=lifetime)
 
 
 async def create_token(user: User, label: str, days: str | int | None = None) -> tuple[ApiToken, str]:

@@ -14,15 +14,18 @@ from datetime import date, timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from marac import settings
+from marac.actions.models import Notification
 from marac.agencies import auth
-from marac.agencies.access import Viewer
+from marac.agencies.access import CASE_ROLES, Viewer
 from marac.agencies.models import AGENCY_KINDS, NATIONS, ROLES, TIERS, WEEKDAYS, Agency, Conference, Membership, User
 from marac.audit.service import record
 from marac.errors import Conflict, NotFound, RuleViolation
 from marac.meetings.types import TIME_RE, conference_types, instruments
+from marac.notify import outbox
+from marac.validation import is_slug
 
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 SETUP_LINK_LIFETIME = timedelta(hours=72)
 
 
@@ -96,7 +99,7 @@ async def create_conference(
     name = _text(name, "name", "Conference name")
     errors: dict[str, str] = {}
     types = conference_types()
-    if not SLUG_RE.match(slug or ""):
+    if not is_slug(slug):
         errors["slug"] = "Use 3 to 64 lower-case letters, digits and hyphens"
     if type not in types:
         errors["type"] = f"Choose one of: {', '.join(sorted(types))}"
@@ -104,7 +107,7 @@ async def create_conference(
         errors["weekday"] = "Choose a day of the week"
     elif WEEKDAYS[first_date.weekday()] != weekday:
         errors["first_date"] = f"The first meeting date must be a {weekday.capitalize()}"
-    if not TIME_RE.match(start_time or ""):
+    if not TIME_RE.fullmatch(start_time or ""):
         errors["start_time"] = "Enter a time as HH:MM, for example 10:00"
     if nation not in NATIONS:
         errors["nation"] = f"Choose one of: {', '.join(NATIONS)}"
@@ -167,7 +170,88 @@ async def remove_membership(viewer: Viewer | None, conference: Conference, agenc
 @dataclass(frozen=True)
 class NewUser:
     user: User
-    setup_token: str | None  # a one-time link token when no password was given
+    # The one-time link's token, for whoever may see it: the CLI (the server's operator), or
+    # an administrator on a development or demo machine only. None otherwise.
+    setup_token: str | None
+    # The address the link was e-mailed to, when an administrator made the account.
+    link_sent_to: str | None = None
+
+
+@dataclass(frozen=True)
+class Reset:
+    setup_token: str | None  # as NewUser.setup_token
+    link_sent_to: str | None
+
+
+SETUP_SUBJECT = "MARAC: choose your password"
+NOTICE_SUBJECT = "MARAC: an account with case access was created or reset"
+
+
+def setup_url(token: str) -> str:
+    return f"{settings.get().base_url}/setup/{token}"
+
+
+def _setup_body(token: str, reset: bool) -> str:
+    # The link and nothing else: no name, agency, conference or case (an e-mail leaves our control).
+    first = ("The sign-in of your MARAC account was reset by an administrator." if reset
+             else "An administrator has made you a MARAC account.")
+    return "\n".join([
+        first, "",
+        f"Choose your password here within {SETUP_LINK_LIFETIME // timedelta(hours=1)} hours (the link works once):",
+        setup_url(token), "",
+        "You will then set up a second factor (an authenticator app).",
+        "If you did not expect this message, tell your MARAC coordinator and do not use the link.",
+    ])
+
+
+def _notice_body(kind: str) -> str:
+    done = "reset the sign-in of" if kind == "account_reset" else "created"
+    return "\n".join([
+        f"An administrator has {done} an account with access to the cases of your conference.", "",
+        f"Sign in to see whose: {settings.get().base_url}/notifications",
+        "If you did not expect it, tell your administrator and your information governance lead.", "",
+        "This message holds no case details on purpose. Please do not reply to it.",
+    ])
+
+
+async def _granted(viewer: Viewer | None, user: User, token: str | None, conferences: list[Conference],
+                   reset: bool, conn: object) -> tuple[str | None, str | None]:
+    """What follows making an account or resetting its sign-in, in the same transaction;
+    returns (the set-up token for the caller to show, the address it was e-mailed to).
+
+    The role is audited per conference the account works in (ids and the role only). The CLI
+    (no viewer) is the server's operator: it gets the token and nothing is sent. An
+    administrator never gets it, so they cannot sign in as anyone else: the link goes to the
+    user's own address through the outbox, and when the account handles cases, each of its
+    conferences' coordinators is told (docs/security.md)."""
+    for conference_id in [c.id for c in conferences] or [None]:
+        await record(f"user.role.{user.role}", object_type="user", object_id=user.id, conference_id=conference_id,
+                     conn=conn, **_actor(viewer))
+    if viewer is None:
+        return token, None
+    if user.role in CASE_ROLES:
+        await _tell_coordinators(user, conferences, "account_reset" if reset else "account_created", conn)
+    if token is None:
+        return None, None
+    await outbox.cancel(user.id, "setup_link", conn)  # an earlier link no longer works
+    await outbox.put(user.id, "setup_link", SETUP_SUBJECT, _setup_body(token, reset), user.setup_expires_at, conn)
+    return (token if settings.get().shows_setup_links else None), user.email
+
+
+async def _tell_coordinators(user: User, conferences: list[Conference], kind: str, conn: object) -> None:
+    """In the app: whose account, which role, which conference. By e-mail: what happened and a link."""
+    told: set[str] = set()
+    for conference in conferences:
+        # Ordered by id: PostgreSQL wants DISTINCT's ORDER BY in its select list (the model orders by name).
+        coordinators = await User.filter(role="coordinator", active=True, conferences__id=conference.id).exclude(
+            id=user.id).distinct().order_by("id").using_db(conn).values_list("id", flat=True)
+        for coordinator_id in coordinators:
+            await Notification.create(user_id=coordinator_id, kind=kind, about_user_id=user.id,
+                                      conference_id=conference.id, role=user.role, day=auth.today(), using_db=conn)
+            told.add(coordinator_id)
+    for coordinator_id in sorted(told):
+        await outbox.put(coordinator_id, "account_notice", NOTICE_SUBJECT, _notice_body(kind),
+                         auth.now() + SETUP_LINK_LIFETIME, conn)
 
 
 async def add_user(
@@ -184,7 +268,7 @@ async def add_user(
     """Without a password the user gets a one-time set-up link (72 hours) to choose their own."""
     email = auth.normalise_email(email or "")
     errors: dict[str, str] = {}
-    if not EMAIL_RE.match(email) or len(email) > 254:
+    if not EMAIL_RE.fullmatch(email) or len(email) > 254:
         errors["email"] = "Enter an e-mail address like name@example.org"
     if role not in ROLES:
         errors["role"] = f"Choose one of: {', '.join(ROLES)}"
@@ -220,9 +304,10 @@ async def add_user(
             if conferences:
                 await user.conferences.add(*conferences, using_db=conn)
             await record("user.create", object_type="user", object_id=user.id, conn=conn, **_actor(viewer))
+            shown, sent_to = await _granted(viewer, user, setup_token, list(conferences), False, conn)
     except IntegrityError as exc:  # a concurrent request took the address between check and insert
         raise Conflict("A user with this e-mail already exists", {"email": "This e-mail address is already in use"}) from exc
-    return NewUser(user=user, setup_token=setup_token)
+    return NewUser(user=user, setup_token=shown, link_sent_to=sent_to)
 
 
 async def disable(viewer: Viewer | None, user: User) -> None:
@@ -246,8 +331,9 @@ async def change_password(user: User, new: str) -> None:
                      user_id=user.id, agency_id=user.agency_id, conn=conn)
 
 
-async def reset_sign_in(viewer: Viewer | None, user: User) -> str:
-    """Lost phone or forgotten password: clear both factors, end every session, issue a new set-up link."""
+async def reset_sign_in(viewer: Viewer | None, user: User) -> Reset:
+    """Lost phone or forgotten password: clear both factors, end every session, issue a new
+    set-up link (where it goes: _granted)."""
     setup_token = secrets.token_urlsafe(32)
     user.password_hash = None
     user.totp_secret = None
@@ -261,7 +347,9 @@ async def reset_sign_in(viewer: Viewer | None, user: User) -> str:
         await user.save(using_db=conn)
         await auth.revoke_all(user, conn)
         await record("user.reset_sign_in", object_type="user", object_id=user.id, conn=conn, **_actor(viewer))
-    return setup_token
+        conferences = await user.conferences.all().using_db(conn)
+        shown, sent_to = await _granted(viewer, user, setup_token, list(conferences), True, conn)
+    return Reset(setup_token=shown, link_sent_to=sent_to)
 
 
 async def setup_link_user(token: str) -> User:

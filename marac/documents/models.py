@@ -18,6 +18,10 @@ class Document(Model):
     meeting = fields.ForeignKeyField("marac.Meeting", related_name="documents", on_delete=fields.CASCADE)
     agency = fields.ForeignKeyField("marac.Agency", related_name="documents", on_delete=fields.RESTRICT)
     version = fields.IntField()
+    # Minutes: the view rendered (full or actions_only), checked against what the agency may
+    # have on every download (a copy wider than that is withdrawn and made again); "" for a
+    # research list, which is the same for every member.
+    tier = fields.CharField(max_length=16, default="", db_default="")
     reference = fields.CharField(max_length=64)
     file_name = fields.CharField(max_length=64)
     sha256 = fields.CharField(max_length=64)

@@ -134,8 +134,9 @@ async def find(kind: str, meeting_id: str, agency_id: str, version: int) -> Docu
 
 
 async def save(kind: str, meeting_id: str, agency_id: str, version: int, pdf: bytes, pages: int,
-               *, reference: str) -> Document:
+               *, reference: str, tier: str = "") -> Document:
     """Store a rendered PDF and its row; idempotent for the same (kind, meeting, agency, version).
+    `tier`: the minutes view it holds (full or actions_only), "" for a research list.
 
     Jobs are delivered at least once: if the row exists, it is returned as it is and the
     new bytes are dropped, so a recipient never has two different copies of one version.
@@ -150,7 +151,7 @@ async def save(kind: str, meeting_id: str, agency_id: str, version: int, pdf: by
     path = settings.get().document_store / file_name
     try:
         return await Document.create(
-            kind=kind, meeting_id=meeting_id, agency_id=agency_id, version=version, reference=reference,
+            kind=kind, meeting_id=meeting_id, agency_id=agency_id, version=version, tier=tier, reference=reference,
             file_name=file_name, sha256=hashlib.sha256(pdf).hexdigest(), size=len(pdf), pages=pages,
         )
     except IntegrityError:

@@ -463,7 +463,7 @@ def pg_tool(name: str) -> str:
         return found
     installed = glob.glob(f"/usr/lib/postgresql/*/bin/{name}")
     if installed:
-        return max(installed, key=lambda path: [int(n) for n in re.findall(r"\d+", path)])
+        return max(installed, key=lambda path: [int(n) for n in re.findall(r"[0-9]+", path)])
     raise BackupError(f"{name} was not found: install PostgreSQL's client programs (Debian: postgresql-client).")
 
 

@@ -65,21 +65,28 @@ async def apply_retention() -> None:
 
 async def render_minutes(minutes_id: str, job_id: str | None = None) -> None:
     """Render every pending recipient of one minutes version. Idempotent: a row already done
-    is skipped, and a document already stored for the same version and agency is reused, so a
-    second delivery of the job (or the reconciler) never makes a second document. Agencies
-    with the same view share one layout, each stamped with its own footer."""
+    is skipped, and a document already stored for the same version, agency and view is reused,
+    so a second delivery of the job (or the reconciler) never makes a second document. Agencies
+    with the same view share one layout, each stamped with its own footer. Each agency's view
+    follows its tier now, not only when the render was asked for (access.minutes_view)."""
     from tortoise.expressions import F
 
+    from marac.agencies.access import minutes_view
     from marac.agencies.auth import now
+    from marac.agencies.models import Membership
     from marac.documents import pool, store
     from marac.documents.models import Document
     from marac.jobs.models import Job
     from marac.minutes.models import MinutesRecipient, MinutesVersion
-    from marac.minutes.service import shared_views
+    from marac.minutes.service import shared_views, withdraw
 
     minutes = await MinutesVersion.get(id=minutes_id).prefetch_related("meeting")
     meeting = minutes.meeting
     rows = {row.agency_id: row for row in await MinutesRecipient.filter(minutes=minutes, status="pending").prefetch_related("agency")}
+    tiers_now = dict(await Membership.filter(conference_id=meeting.conference_id).values_list("agency_id", "tier"))
+    # An agency no longer a member gets the narrowest view; downloads refuse it anyway.
+    views = {agency_id: minutes_view(tiers_now.get(agency_id), row.tier) or "actions_only"
+             for agency_id, row in rows.items()}
     finished = 0
 
     async def done(agency_id: str, document: Document) -> None:
@@ -94,13 +101,18 @@ async def render_minutes(minutes_id: str, job_id: str | None = None) -> None:
     waiting = []
     for row in rows.values():
         document = await store.find("minutes", meeting.id, row.agency_id, minutes.version)
+        if document is not None and document.tier != views[row.agency_id]:
+            await withdraw(document, conference_id=meeting.conference_id)  # made for a wider view than it may have now
+            store.remove_file(document)
+            document = None
         if document is None:
-            waiting.append((row.agency_id, row.tier))
+            waiting.append((row.agency_id, views[row.agency_id]))
         else:
             await done(row.agency_id, document)
 
     async def deliver(recipient: pool.Recipient, pdf: bytes, pages: int) -> None:
-        document = await store.save("minutes", meeting.id, recipient.key, minutes.version, pdf, pages, reference=recipient.reference)
+        document = await store.save("minutes", meeting.id, recipient.key, minutes.version, pdf, pages,
+                                    reference=recipient.reference, tier=views[recipient.key])
         await done(recipient.key, document)
 
     groups = [(view, [pool.Recipient(agency_id, rows[agency_id].agency.name, store.new_reference("minutes", meeting.date), annex)
@@ -152,6 +164,15 @@ async def notify_account_locked() -> None:
     log.info("notify_account_locked emails=%d", sent)
 
 
+async def send_email() -> None:
+    """Send what waits in the e-mail outbox (marac/notify/outbox.py). Idempotent: each message
+    is claimed before it is sent and marked once it has gone."""
+    from marac.notify import outbox
+
+    sent = await outbox.send_pending()
+    log.info("send_email sent=%d", sent)
+
+
 async def end_expired_break_glass() -> None:
     """Record the end of break-glass grants that ran out unnoticed (access already stopped at expiry)."""
     from marac.referrals import break_glass
@@ -164,6 +185,7 @@ TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
     "notify_break_glass": notify_break_glass,
     "notify_account_locked": notify_account_locked,
     "end_expired_break_glass": end_expired_break_glass,
+    "send_email": send_email,
     "render_minutes": render_minutes,
     "render_quarterly_report": render_quarterly_report,
     "reconcile_renders": reconcile_renders,

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import logging.config
 import signal
 from typing import Any
 
 from arq import cron
 from arq.worker import Worker, create_worker, func
 
-from marac import db, settings
+from marac import db, logs, settings
 from marac.documents import pool
 from marac.governance.retention import RUN_AT as RETENTION_AT
 from marac.jobs import queue, tasks
@@ -52,6 +53,10 @@ async def _break_glass_sweep(ctx: dict[str, Any]) -> None:
     await tasks.run("end_expired_break_glass", None)
 
 
+async def _email_sweep(ctx: dict[str, Any]) -> None:
+    await tasks.run("send_email", None)
+
+
 class WorkerSettings:
     functions = [_arq_function(name) for name in tasks.TASKS]
     # arq reads cron times on this clock, not the container's: 07:00 is 07:00 in the UK,
@@ -66,6 +71,8 @@ class WorkerSettings:
         cron(_reconcile, minute=set(range(0, 60, 5)), run_at_startup=True),
         # Every five minutes: break-glass grants that ran out get their end recorded.
         cron(_break_glass_sweep, minute=set(range(2, 60, 5)), run_at_startup=False),
+        # Every minute: e-mails in the outbox that failed or whose job was lost are tried again.
+        cron(_email_sweep, run_at_startup=True),
     ]
     job_serializer = staticmethod(queue.serialize)
     job_deserializer = staticmethod(queue.deserialize)
@@ -74,7 +81,7 @@ class WorkerSettings:
 
 def run() -> int:
     """`marac worker`: exits 0 on SIGTERM or SIGINT, never because Redis went away."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.config.dictConfig(logs.config())
     asyncio.run(_supervise())
     return 0
 

@@ -429,9 +429,3 @@ async def pending_research_lists(older_than: timedelta = timedelta(minutes=5)) -
         done.setdefault(meeting_id, set()).add(agency_id)
     return sorted(m for m, c in meetings.items() if members.get(c, set()) - done.get(m, set()))
 
-
-def parse_date(text: str, field: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise RuleViolation("Bad date", {field: "Enter a date as YYYY-MM-DD"}) from None

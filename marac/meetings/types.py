@@ -18,8 +18,8 @@ from marac.settings import PROJECT_DIR
 AGENDAS_DIR = PROJECT_DIR / "agendas"
 INSTRUMENTS_SUBDIR = "instruments"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-KEY_RE = re.compile(r"^[a-z_]+$")
+TIME_RE = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+KEY_RE = re.compile(r"[a-z_]+")
 KINDS = ("domestic_abuse", "hate_crime")
 INSTRUMENT_KINDS = ("score", "level")
 CRITERIA = ("visible_high_risk", "professional_judgement", "escalation", "repeat")
@@ -130,7 +130,7 @@ def _keyed_tables(
         where = f"{path}[{index}]"
         _only(fail, item, where, ("key", *fields))
         item_key = item.get("key")
-        if not isinstance(item_key, str) or not KEY_RE.match(item_key):
+        if not isinstance(item_key, str) or not KEY_RE.fullmatch(item_key):
             raise fail(f"{where}.key", "must be lower-case letters and underscores")
         if item_key in seen:
             raise fail(f"{where}.key", f"repeats '{item_key}': keys must be unique")
@@ -214,7 +214,7 @@ def _check(path: Path, data: dict[str, Any], found: dict[str, dict[str, Any]]) -
     _text(fail, data, "", "name")
     if data.get("default_weekday") not in WEEKDAYS:
         raise fail("default_weekday", f"must be one of {', '.join(WEEKDAYS)}")
-    if not isinstance(data.get("default_time"), str) or not TIME_RE.match(data["default_time"]):
+    if not isinstance(data.get("default_time"), str) or not TIME_RE.fullmatch(data["default_time"]):
         raise fail("default_time", "must be a time written HH:MM")
     for key, (low, high) in _INT_RANGES.items():
         _whole(fail, data, "", key, low, high)

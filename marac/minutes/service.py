@@ -26,6 +26,7 @@ from marac.agencies.access import Viewer
 from marac.agencies.auth import now, today
 from marac.agencies.models import Conference, Membership, User
 from marac.audit.service import disclose, record
+from marac.documents import store
 from marac.documents.models import Document
 from marac.errors import Conflict, NotFound, RuleViolation
 from marac.meetings import agenda
@@ -172,22 +173,59 @@ async def pending_versions(older_than: timedelta = timedelta(minutes=5)) -> list
 
 # --- downloads and circulation --------------------------------------------------------------------
 
+class Reissue(NotFound):
+    """The agency's stored copy was wider than what it may have now: it was withdrawn, its
+    recipient row is pending again, and the caller queues the render (minutes_id). Answered
+    like a copy not rendered yet."""
+
+    def __init__(self, minutes_id: str) -> None:
+        super().__init__("Your agency's copy of these minutes is being prepared. Try again in a few minutes.")
+        self.minutes_id = minutes_id
+
+
+async def withdraw(document: Document, *, conference_id: str, user_id: str | None = None, conn: Any = None) -> None:
+    """Delete a stored minutes copy its agency may no longer have (its row, then its file),
+    so it is never served again and a copy of the right view can take its place. What was
+    sent stays provable: the frozen version, the recipient's tier and the disclosure log."""
+    await Document.filter(id=document.id).using_db(conn).delete()
+    await record("document.withdraw", user_id=user_id, agency_id=document.agency_id, object_type="document",
+                 object_id=document.id, conference_id=conference_id, conn=conn)
+
+
+async def _entitled_copy(viewer: Viewer, meeting: Meeting) -> MinutesRecipient:
+    """The caller agency's row of the current version, its document checked now against the
+    view the agency's membership gives it today (access.minutes_view), not when it was rendered."""
+    row = await MinutesRecipient.filter(minutes__meeting=meeting, minutes__status="approved",
+                                        agency_id=viewer.agency_id).prefetch_related("document", "minutes").first()
+    view = access.minutes_view(await access.member_tier(viewer, meeting.conference_id), row.tier) if row else None
+    if row is None or view is None or row.status != "done" or row.document is None:
+        raise NotFound("Minutes not found")
+    if row.document.tier == view:
+        return row
+    async with in_transaction() as conn:
+        # Compare-and-set: of two downloads at once, one withdraws the copy and queues the next.
+        if await MinutesRecipient.filter(id=row.id, document_id=row.document.id, status="done").using_db(conn).update(
+                document_id=None, status="pending", notified_at=None):
+            await withdraw(row.document, conference_id=meeting.conference_id, user_id=viewer.user_id, conn=conn)
+    store.remove_file(row.document)
+    raise Reissue(row.minutes_id)
+
+
 async def document_for(viewer: Viewer, meeting_id: str, version: int | None = None) -> Document:
-    """The caller agency's document of the current version; an earlier (superseded) version
-    only for auditors. 404 when the agency is not a recipient or nothing is rendered yet."""
+    """The caller agency's document of the current version, of the view its membership gives
+    it now; an earlier (superseded) version only for auditors. 404 when the agency is not a
+    recipient or nothing is rendered yet (Reissue: being rendered again for a narrower view)."""
     meeting = await agenda.visible_meeting(viewer, meeting_id)
-    query = MinutesRecipient.filter(minutes__meeting=meeting, status="done")
     auditor = access.reads_superseded_minutes(viewer)
     if auditor:
         if version is None:
             raise NotFound("Name the version")
-        row = await query.filter(minutes__version=version).prefetch_related("document", "minutes").first()
+        row = await MinutesRecipient.filter(minutes__meeting=meeting, status="done", minutes__version=version
+                                            ).prefetch_related("document", "minutes").first()
     else:
         if version is not None:
             raise NotFound("Minutes not found")
-        row = await query.filter(minutes__status="approved", agency_id=viewer.agency_id).prefetch_related("document", "minutes").first()
-        if row is None or await access.member_tier(viewer, meeting.conference_id) is None:
-            raise NotFound("Minutes not found")
+        row = await _entitled_copy(viewer, meeting)
     if row is None or row.document is None:
         raise NotFound("Minutes not found")
     at = now()
@@ -213,7 +251,9 @@ async def circulation(meeting: Meeting) -> dict[str, Any]:
     minutes are overdue at all (`overdue`, also when none are approved or requested)."""
     minutes = await MinutesVersion.filter(meeting=meeting).order_by("-version").first()
     deadline = circulation_deadline(meeting.date, meeting.conference.nation)
-    rows = await MinutesRecipient.filter(minutes=minutes).prefetch_related("agency").order_by("agency__name") if minutes else []
+    # With its document: the view the agency holds now, which a lowered tier narrows (_entitled_copy).
+    rows = await MinutesRecipient.filter(minutes=minutes).prefetch_related("agency", "document").order_by(
+        "agency__name") if minutes else []
     past = today() > deadline
     late = [r for r in rows if r.notified_at is None] if past else []
     # Overdue: the deadline has passed and some agency still has nothing (not even approved).

@@ -17,6 +17,7 @@ from marac.errors import RuleViolation
 from marac.referrals import service
 from marac.referrals.models import Referral
 from marac.referrals.schemas import set_path
+from marac.validation import TOO_DEEP, too_deep
 
 LIST_SEPARATOR = ";"
 # CSV column → where it goes in the API body (dotted path).
@@ -114,10 +115,15 @@ def parse_csv(text: str) -> list[tuple[int, dict]]:
 
 
 def parse_json(text: str) -> list[tuple[int, dict]]:
+    nested = RuleViolation("The file is not valid JSON; nothing was imported", {"1:file": TOO_DEEP})
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise RuleViolation("The file is not valid JSON; nothing was imported", {f"{exc.lineno}:file": exc.msg}) from None
+    except RecursionError:  # how json.loads says the nesting is deeper than its stack
+        raise nested from None
+    if too_deep(data):
+        raise nested
     if not isinstance(data, list):
         raise RuleViolation("A JSON import is a list of referrals; nothing was imported", {"1:file": "Expected a list [...]"})
     return [(number, item) for number, item in enumerate(data, start=1)]

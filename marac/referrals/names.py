@@ -143,7 +143,7 @@ def normalise_name(name: str) -> str:
     return current
 
 
-_POSTCODE_RE = re.compile(r"^(?:[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}|GIR0AA)$")
+_POSTCODE_RE = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}|GIR0AA")
 
 
 def normalise_postcode(postcode: str | None) -> str | None:
@@ -155,7 +155,7 @@ def normalise_postcode(postcode: str | None) -> str | None:
     if postcode is None:
         return None
     cleaned = "".join(postcode.split()).upper()
-    if not cleaned or not _POSTCODE_RE.match(cleaned):
+    if not cleaned or not _POSTCODE_RE.fullmatch(cleaned):
         return None
     return cleaned
 

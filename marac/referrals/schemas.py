@@ -6,6 +6,7 @@ Unknown fields are refused (422, as /api/v1/openapi.json says). Field paths in e
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Literal
 
@@ -13,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from marac.errors import RuleViolation
 from marac.validation import fields_of, unstorable
+
+# A list index in a form or CSV path: bounded, so "perpetrators.99999999" makes no list that long.
+INDEX_RE = re.compile(r"[0-9]{1,2}")
 
 POSTCODE = r"^[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}$"
 Text = Field(min_length=1, max_length=200)
@@ -106,14 +110,18 @@ def set_path(body: dict, path: str, value: object) -> None:
     parts = path.split(".")
     target: dict | list = body
     for part, following in zip(parts, parts[1:]):
-        key: int | str = int(part) if part.isdigit() else part
+        key: int | str = int(part) if INDEX_RE.fullmatch(part) else part
+        if isinstance(target, list) != isinstance(key, int):  # "victim.0", "perpetrators.name", "perpetrators.100"
+            raise RuleViolation("The referral is not valid", {path: "Unknown field"})
         if isinstance(target, list):
             while len(target) <= key:  # type: ignore[operator]
                 target.append({})
             target = target[key]  # type: ignore[index]
         else:
-            target = target.setdefault(key, [] if following.isdigit() else {})
+            target = target.setdefault(key, [] if INDEX_RE.fullmatch(following) else {})
     last = parts[-1]
+    if isinstance(target, list) and not INDEX_RE.fullmatch(last):
+        raise RuleViolation("The referral is not valid", {path: "Unknown field"})
     target[int(last) if isinstance(target, list) else last] = value  # type: ignore[index]
 
 

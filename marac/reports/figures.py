@@ -46,6 +46,7 @@ from marac.governance.retention import age_band
 from marac.meetings.agenda import CASE_SECTIONS
 from marac.meetings.models import AgendaItem, Meeting
 from marac.referrals.models import Person, Referral, ReferralPerson
+from marac.validation import FIRST_YEAR, LAST_YEAR
 
 UK = ZoneInfo("Europe/London")
 HEARING_STATUSES = ("published", "held")
@@ -65,7 +66,8 @@ class Quarter:
     @classmethod
     def parse(cls, text: str | None) -> Quarter:
         found = QUARTER_RE.fullmatch(text or "")
-        if found is None:
+        # 9999Q4 matches, but its end (the next quarter's start) is past what a date can hold.
+        if found is None or not FIRST_YEAR <= int(found.group(1)) <= LAST_YEAR:
             raise RuleViolation("Bad quarter", {"quarter": "Give a quarter as YYYYQN, for example 2026Q3"})
         return cls(int(found.group(1)), int(found.group(2)))
 

@@ -30,6 +30,7 @@ from marac.errors import NotFound, RuleViolation
 from marac.reports import export
 from marac.reports.figures import Quarter, quarterly
 from marac.reports.models import ReportDocument
+from marac.validation import whole_number
 
 FORMATS = ("json", "csv")
 MAX_POPULATION = 50_000_000  # more adult women than the UK has is a typing mistake
@@ -60,8 +61,7 @@ async def export_figures(viewer: Viewer, conference: Conference, quarter: Quarte
 
 
 def _whole_number(text: str, low: int, high: int) -> int | None:
-    text = text.strip().replace(",", "")
-    return int(text) if text.isdigit() and low <= int(text) <= high else None
+    return whole_number(text.strip().replace(",", ""), low, high)
 
 
 async def update_settings(viewer: Viewer, conference: Conference, population: str, benchmark: str) -> Conference:

@@ -13,10 +13,11 @@ from marac.agencies.models import ID_PATTERN, Agency, Conference, Membership, Us
 from marac.audit.models import AuditEvent
 from marac.audit.service import record, verify
 from marac.errors import NotFound, RuleViolation
+from marac.jobs import queue
 from marac.jobs.models import Job
-from marac import settings
 from marac.web import schemas
 from marac.web.auth import ANY_ROLE, Caller, api
+from marac import validation
 from marac.web.openapi import DATE, query
 
 PAGE_SIZE = 100
@@ -36,12 +37,14 @@ async def conference_out(conference: Conference) -> schemas.ConferenceOut:
     )
 
 
-async def user_out(user: User, setup_token: str | None = None) -> schemas.UserOut:
+async def user_out(user: User, created: service.NewUser | None = None) -> schemas.UserOut:
     slugs = await user.conferences.all().order_by("slug").values_list("slug", flat=True)
     return schemas.UserOut(
         id=user.id, email=user.email, name=user.name, agency_id=user.agency_id, role=user.role,
         active=user.active, conferences=list(slugs),
-        setup_url=f"{settings.get().base_url}/setup/{setup_token}" if setup_token else None,
+        setup_link_sent_to=created.link_sent_to if created else None,
+        # The service hands a token to an administrator only on a development or demo server.
+        setup_url=service.setup_url(created.setup_token) if created and created.setup_token else None,
     )
 
 
@@ -86,12 +89,14 @@ async def get_conference(request: Request, caller: Caller) -> schemas.Conference
 
 @api("admin", body=schemas.UserIn, response=schemas.UserOut, status=201)
 async def create_user(request: Request, caller: Caller, body: schemas.UserIn) -> schemas.UserOut:
-    """Add a user; the answer carries a one-time set-up link for them to choose a password."""
+    """Add a user. Their one-time set-up link is e-mailed to their own address (setup_link_sent_to), never
+    given to the caller; a conference's coordinators are told of an account with case access there."""
     created = await service.add_user(
         caller.viewer, email=body.email, name=body.name, agency_id=body.agency_id,
         role=body.role, conference_slugs=body.conferences,
     )
-    return await user_out(created.user, created.setup_token)
+    await queue.enqueue("send_email", requested_by=caller.user.id)
+    return await user_out(created.user, created)
 
 
 @api("admin", response=schemas.UserList)
@@ -118,10 +123,7 @@ def _matching(value: str, pattern: re.Pattern[str], field: str) -> str:
 def _day(value: str | None, field: str) -> date | None:
     if not value:
         return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise RuleViolation("Bad date", {field: "Use a date written YYYY-MM-DD"}) from None
+    return validation.day(value, field, "Use a date written YYYY-MM-DD")
 
 
 @api("auditor", "coordinator", response=schemas.AuditList, params=[

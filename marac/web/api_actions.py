@@ -18,6 +18,8 @@ from marac.errors import RuleViolation
 from marac.referrals.schemas import Strict
 from marac.web.api_meetings import meeting_seen
 from marac.web.auth import Caller, api
+from marac import validation
+from marac.validation import MAX_VERSION
 from marac.web.openapi import header, query
 
 ActionStatus = Literal[ACTION_STATUSES]  # type: ignore[valid-type]
@@ -128,7 +130,7 @@ async def create_action(request: Request, caller: Caller, body: ActionIn) -> dic
 
 ACTIONS_PAGE = 50
 # The last action of a page: its due date, creation time (microseconds since 1970) and id.
-ACTIONS_CURSOR_RE = re.compile(r"(\d{4}-\d{2}-\d{2})\.(\d{1,18})\.([0-9a-f]{32})")
+ACTIONS_CURSOR_RE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})\.([0-9]{1,18})\.([0-9a-f]{32})")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -142,7 +144,7 @@ def _after(cursor: str | None) -> service.After | None:
         return None
     found = ACTIONS_CURSOR_RE.fullmatch(cursor)
     try:
-        due = date.fromisoformat(found.group(1)) if found else None
+        due = validation.day_or_none(found.group(1)) if found else None
         created = EPOCH + timedelta(microseconds=int(found.group(2))) if found else None
     except (ValueError, OverflowError):
         due = None
@@ -170,11 +172,7 @@ def if_match(request: Request) -> int | None:
     if raw is None:
         return None
     value = raw.strip().removeprefix("W/").strip('"')
-    # Nine digits at most: a bigger number is no version, and PostgreSQL refuses to compare
-    # it with the integer column (an error, not a mismatch).
-    if not value.isdigit() or len(value) > 9:
-        raise RuleViolation("Bad If-Match", {"If-Match": "Send the action's version, for example If-Match: 3"})
-    return int(value)
+    return validation.number(value, "If-Match", 0, MAX_VERSION, "Send the action's version, for example If-Match: 3")
 
 
 async def action_seen(viewer: Viewer, params: dict[str, str]) -> None:

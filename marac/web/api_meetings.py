@@ -20,6 +20,7 @@ from marac.jobs import queue
 from marac.meetings import agenda, schedule
 from marac.referrals.schemas import Strict
 from marac.web.auth import ANY_ROLE, Caller, api
+from marac import validation
 from marac.web.openapi import DATE, query
 
 MAX_COUNT = 52
@@ -92,14 +93,13 @@ async def meeting_seen(viewer: Viewer, params: dict[str, str]) -> None:
 async def list_meetings(request: Request, caller: Caller) -> MeetingList:
     """The conference's meetings from a date (default today), generated from its cadence as far as asked."""
     conference = await access.get_conference(caller.viewer, request.path_params["slug"])
-    start = agenda.parse_date(request.query_params["from"], "from") if request.query_params.get("from") else today()
+    start = validation.day(request.query_params["from"], "from") if request.query_params.get("from") else today()
     # Meetings are generated as far as asked: not into the distant future (nor past year 9999).
     if start > today() + timedelta(days=366 * MAX_YEARS_AHEAD):
         raise RuleViolation("Too far ahead", {"from": f"Choose a date within {MAX_YEARS_AHEAD} years from today"})
-    count_text = request.query_params.get("count", "6")
-    if not count_text.isdigit() or not 1 <= int(count_text) <= MAX_COUNT:
-        raise RuleViolation("Bad count", {"count": f"Ask for 1 to {MAX_COUNT} meetings"})
-    meetings = await schedule.upcoming(conference, start, int(count_text))
+    count = validation.number(request.query_params.get("count", "6"), "count", 1, MAX_COUNT,
+                              f"Ask for 1 to {MAX_COUNT} meetings")
+    meetings = await schedule.upcoming(conference, start, count)
     return MeetingList(items=[MeetingOut(id=m.id, date=m.date, cut_off=m.cut_off, status=m.status, kind=m.kind) for m in meetings])
 
 

@@ -7,17 +7,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from marac.errors import RuleViolation
 from marac.jobs import queue
 from marac.meetings import agenda
 from marac.minutes import service
 from marac.referrals.schemas import Strict
 from marac.web.api_meetings import meeting_seen, pdf_response
 from marac.web.auth import Caller, api
+from marac import validation
+from marac.validation import MAX_VERSION
 from marac.web.openapi import query
 
 
-MAX_VERSION = 999_999_999
 
 
 class ApproveIn(Strict):
@@ -51,16 +51,24 @@ async def render(request: Request, caller: Caller) -> Response:
     return JSONResponse({"job_id": job.id}, status_code=202)
 
 
+async def minutes_document(caller: Caller, meeting_id: str, version: int | None):  # noqa: ANN201 - a Document
+    """service.document_for, queueing the render when the agency's copy must be made again for
+    a narrower view (its tier was lowered); that answer is 404 like any copy not rendered yet."""
+    try:
+        return await service.document_for(caller.viewer, meeting_id, version)
+    except service.Reissue as waiting:
+        await queue.enqueue("render_minutes", requested_by=caller.user.id, minutes_id=waiting.minutes_id)
+        raise
+
+
 @api("coordinator", "chair", "member", "auditor", response="application/pdf", record=meeting_seen, params=[
     query("version", {"type": "integer", "minimum": 1, "maximum": MAX_VERSION}, "An earlier version (auditors only)"),
 ])
 async def minutes_pdf(request: Request, caller: Caller) -> Response:
     """The caller agency's minutes (full or actions-only); auditors name an earlier version with ?version=N."""
     text = request.query_params.get("version")
-    # A bigger number is no version, and PostgreSQL refuses to compare it with the integer column.
-    if text is not None and not (text.isdigit() and int(text) <= MAX_VERSION):
-        raise RuleViolation("Bad version", {"version": "Give a version number"})
-    return pdf_response(await service.document_for(caller.viewer, request.path_params["meeting_id"], int(text) if text else None))
+    version = validation.number(text, "version", 1, MAX_VERSION, "Give a version number") if text is not None else None
+    return pdf_response(await minutes_document(caller, request.path_params["meeting_id"], version))
 
 
 routes = [

@@ -11,11 +11,11 @@ from starlette.routing import Route
 
 from marac.agencies import access
 from marac.agencies.auth import today
-from marac.agencies.service import SLUG_RE
 from marac.errors import RuleViolation
 from marac.reports import export, service
 from marac.reports.figures import QUARTER_RE, Quarter
 from marac.web.auth import Caller, api
+from marac.validation import SLUG_RE, is_slug
 
 Count = int | Literal["≤5"]
 Rate = float | None
@@ -115,7 +115,8 @@ class QuarterlyOut(BaseModel):
 
 
 @api(*access.REPORT_READERS, response=QuarterlyOut, also=("text/csv",), params=[
-    {"name": "conference", "in": "query", "required": True, "schema": {"type": "string", "pattern": SLUG_RE.pattern},
+    {"name": "conference", "in": "query", "required": True,
+     "schema": {"type": "string", "pattern": f"^{SLUG_RE.pattern}$"},
      "description": "The conference's slug"},
     {"name": "quarter", "in": "query", "required": True, "schema": {"type": "string", "pattern": f"^{QUARTER_RE.pattern}$"},
      "description": "A calendar quarter, for example 2026Q3 (July to September)"},
@@ -124,7 +125,7 @@ async def quarterly(request: Request, caller: Caller) -> Response | dict:
     """A conference's quarterly figures, counted by meeting date; numbers from 1 to 5 as "≤5". `Accept: text/csv` for CSV."""
     params = request.query_params
     slug = params.get("conference", "")
-    if not SLUG_RE.match(slug):
+    if not is_slug(slug):
         raise RuleViolation("Bad conference", {"conference": "Give a conference's slug"})
     quarter = Quarter.parse(params.get("quarter"))
     conference = await access.report_conference(caller.viewer, slug)

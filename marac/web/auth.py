@@ -9,7 +9,6 @@ marac/agencies/access.py.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,15 +21,15 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from marac.agencies import auth
 from marac.agencies.access import Viewer, viewer_for, viewer_of
 from marac.agencies.models import ID_PATTERN, Session, User
-from marac.agencies.service import SLUG_RE
-from marac.errors import AccessDenied, DomainError, NotFound, Throttled
+from marac.errors import AccessDenied, DomainError, NotFound, RuleViolation, Throttled
 from marac.jobs import queue
-from marac.validation import fields_of, unstorable
+from marac.validation import SLUG_RE, TOKEN_RE, BadJSON, fields_of, json_value, unstorable
 from marac.web import cookies, csrf
 from marac.web.errors import api_error, error_page
 from marac.web.middleware import SAFE_METHODS
 
 ANY_ROLE = ("admin", "coordinator", "chair", "member", "auditor")
+PATH_PATTERNS = {"slug": SLUG_RE, "token": TOKEN_RE}
 
 
 @dataclass(frozen=True)
@@ -42,11 +41,11 @@ class Caller:
 
 
 def names_nothing(path_params: dict[str, Any]) -> bool:
-    """Whether a path names an id or slug that no record can have. Such a value is answered
+    """Whether a path names an id, slug or token that no record can have. Such a value is answered
     as not found before anything looks it up: the ORM refuses to compare a value longer than
     its column (an error, not an empty result), and PostgreSQL refuses a NUL byte."""
     for name, value in path_params.items():
-        pattern = SLUG_RE if name == "slug" else ID_PATTERN if name.endswith("_id") else None
+        pattern = PATH_PATTERNS.get(name, ID_PATTERN if name.endswith("_id") else None)
         if pattern is not None and not pattern.fullmatch(value):
             return True
     return False
@@ -153,6 +152,9 @@ def page(*roles: str, step_up: str | None = None) -> Callable[[PageHandler], Pag
                 return await handler(request, caller)
             except (NotFound, AccessDenied) as exc:
                 return error_page(request, 404 if isinstance(exc, NotFound) else 403, exc.message)
+            except RuleViolation as exc:
+                # A page that does not show its form again: still a 400 that says what was wrong.
+                return error_page(request, 400, detail=" ".join(exc.fields.values()) or exc.message)
 
         wrapper.access = {"kind": "page", "roles": allowed, "step_up": bool(step_up)}  # type: ignore[attr-defined]
         return wrapper
@@ -168,6 +170,8 @@ def public_page(handler: PageHandler) -> PageHandler:
         refused = await _check_form(request)
         if refused:
             return refused
+        if names_nothing(request.path_params):
+            return error_page(request, 404)
         try:
             return await handler(request)
         except Throttled as exc:
@@ -235,9 +239,9 @@ def api(
             if body is not None:
                 try:
                     # An empty body is an empty object: endpoints whose fields are all optional accept it.
-                    payload = json.loads(await request.body() or b"{}")
-                except (json.JSONDecodeError, UnicodeDecodeError):
-                    return api_error(400, "malformed_json", "The request body is not valid JSON")
+                    payload = json_value(await request.body() or b"{}")
+                except BadJSON as exc:
+                    return api_error(400, "malformed_json", str(exc))
                 if bad := unstorable(payload):
                     return api_error(422, "validation_error", "The request is not valid", bad)
                 try:

@@ -4,6 +4,9 @@
 - unsafe methods refused when the browser says the request is cross-site (CSRF, first line);
 - request bodies over 1 MiB refused with 413, whether or not a Content-Length was sent;
 - security headers on every response; no-store on everything but static assets;
+- an unhandled error answered here, as a 500 with those headers. Starlette's own error
+  answer is sent from outside every middleware, and the exception then reaches the server,
+  which would log it with its message (which may hold what the user typed).
 - a client that goes away mid-request logged as a disconnect, not as a server error.
 """
 
@@ -11,15 +14,17 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from urllib.parse import urlsplit
 
 import anyio
-from starlette.requests import ClientDisconnect
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from marac import settings
 from marac.audit.service import request_id_var
+from marac.web import errors
 
 log = logging.getLogger("marac.web")
 
@@ -72,7 +77,7 @@ class SecurityMiddleware:
             await _refuse(send_with_headers, path, 403, "cross_site", "Cross-site requests are not accepted")
             return
         declared = headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+        if declared is not None and (not re.fullmatch(r"[0-9]{1,18}", declared) or int(declared) > MAX_BODY):
             await _refuse(send_with_headers, path, 413, "too_large", "The request body is larger than 1 MiB")
             return
 
@@ -98,6 +103,11 @@ class SecurityMiddleware:
             route = getattr(scope.get("route"), "path", "?")
             log.info("client disconnected (%s) on %s %s request_id=%s", type(exc).__name__, scope["method"], route,
                      request_id)
+        except Exception as exc:
+            if started:  # the server can only end the connection (and log it: marac.logs keeps values out)
+                raise
+            response = await errors.server_error(Request(scope), exc)
+            await response(scope, receive, send_with_headers)
 
 
 def _cross_site(headers: dict[str, str], scope: Scope) -> bool:

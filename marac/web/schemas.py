@@ -48,7 +48,7 @@ class ConferenceIn(Strict):
     slug: str = Field(min_length=3, max_length=64)
     type: str = Field(min_length=1, max_length=64)
     weekday: Weekday
-    start_time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    start_time: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     first_date: date
     members: list[MemberIn] = Field(default_factory=list, max_length=200)
     nation: Literal["england_wales", "scotland", "northern_ireland"] = Field(default="england_wales", description="Whose bank holidays count for cut-offs")
@@ -97,7 +97,11 @@ class UserOut(BaseModel):
     role: str
     active: bool
     conferences: list[str]
-    setup_url: str | None = Field(default=None, description="One-time link (72 hours) for the new user to choose a password; shown once")
+    setup_link_sent_to: str | None = Field(default=None, description=(
+        "Where the new user's one-time set-up link (72 hours) was e-mailed: their own address"))
+    setup_url: str | None = Field(default=None, description=(
+        "The set-up link itself, only on a development or demo server (MARAC_ENV); elsewhere always null: "
+        "an administrator never receives another person's link"))
 
 
 class UserList(BaseModel):

@@ -17,6 +17,8 @@ from marac.errors import Conflict, NotFound, RuleViolation, StaleVersion
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem
 from marac.web.auth import Caller, page
+from marac import validation
+from marac.validation import MAX_VERSION, whole_number
 from marac.web.templating import render
 
 REGISTER_ROWS = 12
@@ -83,7 +85,7 @@ async def _attendance(request: Request, caller: Caller, meeting) -> None:  # noq
     present = [service.Present(r["agency_id"], r["name"]) for r in _rows(form, "present", ("agency_id", "name"))]
     apologies = []
     for r in _rows(form, "apologies", ("agency_id", "name", "information_sent", "information_sent_on")):
-        sent_on = agenda.parse_date(r["information_sent_on"], "information_sent_on") if r["information_sent_on"] else None
+        sent_on = validation.day(r["information_sent_on"], "information_sent_on") if r["information_sent_on"] else None
         apologies.append(service.Apology(r["agency_id"], r["name"], r["information_sent"] == "yes", sent_on))
     observers = [service.Observer(r["name"], r["confidentiality_signed"] == "yes")
                  for r in _rows(form, "observers", ("name", "confidentiality_signed"))]
@@ -158,7 +160,7 @@ async def _note(request: Request, caller: Caller, meeting, case_id: str) -> None
 async def _action(request: Request, caller: Caller, meeting, case_id: str) -> None:  # noqa: ANN001
     form = request.state.form
     due_text = str(form.get("due_date", "")).strip()
-    due = agenda.parse_date(due_text, "due_date") if due_text else None
+    due = validation.day(due_text, "due_date") if due_text else None
     await service.add_action(caller.viewer, meeting, case_id, str(form.get("description", "")),
                              str(form.get("owner_agency_id", "")), due)
 
@@ -207,9 +209,9 @@ async def action_detail(request: Request, caller: Caller) -> Response:
 async def action_update(request: Request, caller: Caller) -> Response:
     form = request.state.form
     action_id = request.path_params["action_id"]
-    version_text = str(form.get("version", ""))
+    version = whole_number(str(form.get("version", "")), 0, MAX_VERSION)
     try:
-        await service.update_action(caller.viewer, action_id, int(version_text) if version_text.isdigit() else None,
+        await service.update_action(caller.viewer, action_id, version,
                                     str(form.get("status", "")) or None, str(form.get("update", "")))
     except StaleVersion as exc:
         # What they typed comes back with the page; the form now carries the latest version.

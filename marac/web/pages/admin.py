@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from marac import settings
 from marac.agencies import access, service
 from marac.agencies.models import AGENCY_KINDS, ROLES, WEEKDAYS, Agency, Conference, Membership, User
-from marac.errors import DomainError, RuleViolation
+from marac.errors import DomainError
+from marac.jobs import queue
 from marac.meetings.types import conference_types
+from marac.notify import email
 from marac.reports import service as reports
 from marac.web.auth import Caller, page
+from marac import validation
 from marac.web.templating import render
 
 
@@ -58,10 +58,8 @@ async def conferences(request: Request, caller: Caller) -> Response:
         return await _conferences(request)
     values = _form(request)
     try:
-        try:
-            first_date = date.fromisoformat(values.get("first_date", ""))
-        except ValueError:
-            raise RuleViolation("Bad date", {"first_date": "Enter the first meeting date as YYYY-MM-DD"}) from None
+        first_date = validation.day(values.get("first_date", ""), "first_date",
+                                    "Enter the first meeting date as YYYY-MM-DD")
         conference = await service.create_conference(
             caller.viewer, name=values.get("name", ""), slug=values.get("slug", ""), type=values.get("type", ""),
             weekday=values.get("weekday", ""), start_time=values.get("start_time", ""), first_date=first_date, members=[],
@@ -128,10 +126,6 @@ async def _users(request: Request, status: int = 200, **context) -> Response:  #
     }, status=status)
 
 
-def _setup_url(token: str) -> str:
-    return f"{settings.get().base_url}/setup/{token}"
-
-
 @page("admin", step_up="/admin/users")
 async def users(request: Request, caller: Caller) -> Response:
     if request.method == "GET":
@@ -145,7 +139,8 @@ async def users(request: Request, caller: Caller) -> Response:
         )
     except DomainError as exc:
         return await _users(request, status=400, errors=exc.fields or {"email": exc.message}, values=values)
-    return await _users(request, setup_for=created.user, setup_url=_setup_url(created.setup_token or ""))
+    await queue.enqueue("send_email", requested_by=caller.user.id)
+    return await _users(request, **_link_sent(created.user, created.link_sent_to, created.setup_token))
 
 
 @page("admin")
@@ -157,8 +152,15 @@ async def disable_user(request: Request, caller: Caller) -> Response:
 @page("admin", step_up="/admin/users")
 async def reset_user(request: Request, caller: Caller) -> Response:
     user = await access.get_user(caller.viewer, request.path_params["user_id"])
-    token = await service.reset_sign_in(caller.viewer, user)
-    return await _users(request, setup_for=user, setup_url=_setup_url(token))
+    reset = await service.reset_sign_in(caller.viewer, user)
+    await queue.enqueue("send_email", requested_by=caller.user.id)
+    return await _users(request, **_link_sent(user, reset.link_sent_to, reset.setup_token))
+
+
+def _link_sent(user: User, sent_to: str | None, token: str | None) -> dict:
+    """"Sent to <address>"; the link itself only when the service gave it (a development or demo server)."""
+    return {"setup_for": user, "setup_sent_to": sent_to, "setup_url": service.setup_url(token) if token else None,
+            "email_configured": email.configured()}
 
 
 routes = [

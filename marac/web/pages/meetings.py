@@ -16,7 +16,10 @@ from marac.meetings import agenda, calendar, schedule
 from marac.minutes import service as minutes
 from marac.meetings.models import Meeting, Research
 from marac.web.api_meetings import pdf_response
+from marac.web.api_minutes import minutes_document
 from marac.web.auth import Caller, page, public_page
+from marac import validation
+from marac.validation import MAX_VERSION
 from marac.web.templating import render
 
 CALENDAR_MEETINGS = 12
@@ -44,7 +47,7 @@ async def conference_calendar(request: Request, caller: Caller) -> Response:
 async def add_emergency(request: Request, caller: Caller) -> Response:
     conference = await access.get_conference(caller.viewer, request.path_params["slug"])
     try:
-        day = agenda.parse_date(str(request.state.form.get("date", "")), "date")
+        day = validation.day(str(request.state.form.get("date", "")), "date")
         meeting = await schedule.add_emergency(caller.viewer, conference, day, today())
     except DomainError as exc:
         return await _calendar(request, caller, conference, status=400, errors=exc.fields or {"date": exc.message})
@@ -112,7 +115,8 @@ async def _publish(request: Request, caller: Caller, meeting: Meeting) -> None:
 
 
 async def _move(request: Request, caller: Caller, meeting: Meeting) -> None:
-    await schedule.move(caller.viewer, meeting, agenda.parse_date(str(request.state.form.get("date", "")), "date"), today())
+    day = validation.day(str(request.state.form.get("date", "")), "date")
+    await schedule.move(caller.viewer, meeting, day, today())
 
 
 async def _cancel(request: Request, caller: Caller, meeting: Meeting) -> None:
@@ -172,8 +176,8 @@ async def approve_minutes(request: Request, caller: Caller) -> Response:
 @page("coordinator", "chair", "member", "auditor")
 async def minutes_pdf(request: Request, caller: Caller) -> Response:
     text = request.query_params.get("version")
-    return pdf_response(await minutes.document_for(caller.viewer, request.path_params["meeting_id"],
-                                                   int(text) if text and text.isdigit() else None))
+    version = validation.number(text, "version", 1, MAX_VERSION, "Give a version number") if text else None
+    return pdf_response(await minutes_document(caller, request.path_params["meeting_id"], version))
 
 
 @page("coordinator", "chair", "member")

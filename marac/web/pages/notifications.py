@@ -1,5 +1,5 @@
-"""The signed-in user's own notifications (action reminders; break-glass uses for coordinators);
-opening the page marks them read."""
+"""The signed-in user's own notifications (action reminders; for coordinators, break-glass uses and
+accounts with case access an administrator created or reset); opening the page marks them read."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ SHOWN = 200  # the newest; older reminders have been acted on or repeated since
 
 @page()
 async def notifications(request: Request, caller: Caller) -> Response:
-    # Only the caller's own rows, showing kind and due date: no case details, so nothing
-    # here needs access.py. The page the link opens decides what they may see.
+    # Only the caller's own rows, showing kind and due date, or whose account was made: no case
+    # details, so nothing here needs access.py. The page the link opens decides what they may see.
     items = await (
         Notification.filter(user_id=caller.user.id)
-        .select_related("action")
+        .select_related("action", "about_user", "about_user__agency", "conference")
         .order_by("-day", "-id")
         .limit(SHOWN)
     )

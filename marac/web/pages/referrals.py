@@ -14,7 +14,7 @@ from marac.errors import Conflict, DomainError, RuleViolation
 from marac.referrals import imports, service
 from marac.referrals.models import BreakGlass, Referral
 from marac.referrals.schemas import set_path
-from marac.validation import parse_day
+from marac.validation import parse_day, whole_number
 from marac.web.auth import Caller, page
 from marac.web.pages.break_glass import uk_time
 from marac.web.templating import render
@@ -40,7 +40,7 @@ def summary_label(field: str) -> str:
     if field in LABELS:
         return LABELS[field]
     parts = field.split(".")
-    if parts[0] in ("perpetrators", "children") and len(parts) > 1 and parts[1].isdigit():
+    if parts[0] in ("perpetrators", "children") and len(parts) > 1 and whole_number(parts[1], 0, 99) is not None:
         who = f"{'Perpetrator' if parts[0] == 'perpetrators' else 'Child'} {int(parts[1]) + 1}"
         return f"{who}: {' '.join(parts[2:]).replace('_', ' ')}".rstrip(": ")
     if parts[0] == "risk" and len(parts) == 3:

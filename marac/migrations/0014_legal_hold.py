@@ -9,7 +9,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('marac', '0012_credentials')]
+    dependencies = [('marac', '0013_outbox_account_notices_document_tier')]
 
     initial = False
 

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from tortoise import fields
+
+from marac.agencies.models import new_id
+from marac.sealed import SealedModel, SealedText
+
+OUTBOX_STATUSES = ("pending", "sent", "expired", "cancelled")
+
+
+class OutboxEmail(SealedModel):
+    # An e-mail waiting to go: written in the transaction of the change it tells about, sent by
+    # the send_email job (marac/notify/outbox.py), retried until it goes or is no longer worth
+    # sending. It goes to the user's own address, read when sending. The body is sealed and
+    # erased once the message is sent or given up: a set-up link is a credential.
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    user = fields.ForeignKeyField("marac.User", related_name="outbox", on_delete=fields.CASCADE)
+    kind = fields.CharField(max_length=32)  # setup_link | account_notice
+    subject = fields.CharField(max_length=200)
+    body = SealedText(null=True)
+    status = fields.CharField(max_length=16, default="pending")
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField()
+    # A sender holds a row until then; one that died mid-send leaves it to be tried again.
+    claimed_until = fields.DatetimeField(null=True)
+    expires_at = fields.DatetimeField()
+    sent_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "email_outbox"
+        indexes = (("status", "next_attempt_at"), ("user_id", "kind", "status"))
