@@ -45,7 +45,7 @@ class Can(StrEnum):
     READ_REPORTS = "reports:read"
     READ_EXACT_FIGURES = "reports:read_exact"
     PUBLISH_REPORTS = "reports:publish"  # render the steering-group PDF, set the population figures
-    RUN_GOVERNANCE = "governance:run"  # retention, subject access
+    RUN_GOVERNANCE = "governance:run"  # retention, legal holds, subject access
     READ_DASHBOARD = "dashboard:read"
     READ_DISCLOSURES = "disclosures:read"
     READ_AUDIT = "audit:read"

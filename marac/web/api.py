@@ -122,7 +122,7 @@ def _matching(value: str, pattern: re.Pattern[str], field: str) -> str:
 def _day(value: str | None, field: str) -> date | None:
     if not value:
         return None
-    return validation.day(value, field, "Use a date written YYYY-MM-DD")
+    return validation.day(value, field, "Use a date written YYYY-MM-DD", validation.FILTER_LAST_YEAR)
 
 
 @api(Can.READ_AUDIT, response=schemas.AuditList, params=[
