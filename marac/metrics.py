@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from arq.constants import default_queue_name
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
 from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -31,6 +31,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from marac import settings
 
+disable_created_metrics()  # a *_created series per label set would double what Prometheus stores, for nothing
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # A page render and a PDF render: from milliseconds to the render time limit.
 SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
