@@ -14,9 +14,11 @@ import io
 import json
 import logging
 import re
+import sys
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from marac import logs, metrics, settings
@@ -130,3 +132,54 @@ def test_log_format_and_metrics_token_refuse_bad_values():
         settings.load({"MARAC_LOG_FORMAT": "xml"})
     with pytest.raises(settings.SettingsError, match="MARAC_METRICS_TOKEN"):
         settings.load({"MARAC_METRICS_TOKEN": "short"})
+
+
+# --- on real servers -------------------------------------------------------------------------------
+
+@pytest.mark.server
+async def test_under_uvicorn_json_lines_carry_the_request_id_a_500_answered(app, tmp_path):
+    from tests.test_served import serve
+
+    server, port = await serve(tmp_path, "tests.broken_app:create_app", "json", {"MARAC_LOG_FORMAT": "json"})
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            failed = await client.get("/test-only/fails", params={"value": MARK})
+    finally:
+        logged = server.stop()
+    assert failed.status_code == 500
+    request_id = failed.headers["x-request-id"]
+    lines = [json.loads(line) for line in logged.splitlines() if line.startswith("{")]
+    assert all("time" in line and "level" in line for line in lines)
+    mine = [line for line in lines if line.get("request_id") == request_id]
+    assert {line["logger"] for line in mine} >= {"marac.web", "marac.requests"}, mine
+    request = next(line for line in mine if line["logger"] == "marac.requests")
+    assert request["route"] == "/test-only/fails" and request["status"] == 500 and request["user_id"] is None
+    assert any("unhandled ValueError" in line["message"] for line in mine if line["logger"] == "marac.web"), mine
+    assert MARK not in logged, logged
+
+
+@pytest.mark.server
+async def test_marac_serve_with_two_processes_counts_every_processs_requests(app, tmp_path):
+    from tests.test_faults import free_port, wait_for
+    from tests.test_served import Served, answering
+
+    port = free_port()
+    server = Served([sys.executable, "-m", "marac.cli", "serve", "--port", str(port), "--workers", "2"],
+                    tmp_path / "serve.log", {"MARAC_METRICS_TOKEN": TOKEN, "PROMETHEUS_MULTIPROC_DIR": ""})
+    try:
+        if not await wait_for(lambda: answering(f"http://127.0.0.1:{port}/healthz"), 60):
+            pytest.fail(f"marac serve did not start:\n{server.stop()}")
+        for _ in range(40):  # new connections: uvicorn's processes share the socket, both answer some
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as one:
+                assert (await one.get("/healthz")).status_code == 200
+        counts = []
+        for _ in range(6):
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as one:
+                scraped = (await one.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})).text
+            found = re.search(r'marac_http_request_duration_seconds_count\{method="GET",route="/healthz",'
+                              r'status="200"\} (\S+)', scraped)
+            counts.append(float(found.group(1)))
+    finally:
+        logged = server.stop()
+    # Whichever process answered the scrape, it counted every process's requests (40 and the probes).
+    assert min(counts) >= 40, (counts, logged)
