@@ -48,6 +48,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     made = None
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # set but empty, prometheus-client would write to the cwd
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # prometheus-client's multiprocess mode: each process writes its histograms to files
         # here and /metrics, whichever process answers, adds them all up (marac/metrics.py).

@@ -165,7 +165,7 @@ async def test_marac_serve_with_two_processes_counts_every_processs_requests(app
 
     port = free_port()
     server = Served([sys.executable, "-m", "marac.cli", "serve", "--port", str(port), "--workers", "2"],
-                    tmp_path / "serve.log", {"MARAC_METRICS_TOKEN": TOKEN, "PROMETHEUS_MULTIPROC_DIR": ""})
+                    tmp_path / "serve.log", {"MARAC_METRICS_TOKEN": TOKEN})
     try:
         if not await wait_for(lambda: answering(f"http://127.0.0.1:{port}/healthz"), 60):
             pytest.fail(f"marac serve did not start:\n{server.stop()}")
