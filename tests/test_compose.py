@@ -257,6 +257,20 @@ def test_the_image_installs_the_locked_dependencies_and_the_scripts_system_packa
     assert not any(package.startswith("fonts-") and package != "fonts-dejavu-core" for package in scripts_packages)
 
 
+# The PostgreSQL client major version each Debian release of the image's base carries.
+DEBIAN_POSTGRESQL_CLIENT = {"bookworm": 15, "trixie": 17}
+
+
+def test_the_image_can_back_up_the_compose_database(services):
+    """pg_dump refuses a server newer than itself: the image's client must be at least the
+    compose file's server version, or `marac backup` fails in production."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"apt-get install -y --no-install-recommends postgresql-client\b", dockerfile)
+    release = re.findall(r"^FROM python:[0-9.]+-slim-([a-z]+)$", dockerfile, re.MULTILINE)[-1]
+    server = int(re.fullmatch(r"postgres:([0-9]+)", services["postgres"]["image"]).group(1))
+    assert server <= DEBIAN_POSTGRESQL_CLIENT[release]
+
+
 # --- profile "monitoring": Prometheus and Grafana -------------------------------------------------
 
 MONITORING = ("prometheus", "grafana")
