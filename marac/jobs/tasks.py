@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from marac import metrics
 from marac.actions import reminders
 from marac.agencies import auth
 from marac.errors import JobFailure
@@ -213,13 +215,16 @@ async def run(name: str, job_id: str | None, **ids: str) -> None:
     arguments: dict[str, Any] = dict(ids)
     if "job_id" in inspect.signature(task).parameters:
         arguments["job_id"] = job_id  # tasks that report progress take it
+    started = time.perf_counter()
     try:
         await task(**arguments)
     except Exception as exc:
+        metrics.JOB_SECONDS.labels(name, "failed").observe(time.perf_counter() - started)
         error = describe(exc)
         log.error("job %s %s failed: %s", name, job_id, error)
         if job_id:
             await Job.filter(id=job_id).update(status="failed", error=error[:500])
         raise
+    metrics.JOB_SECONDS.labels(name, "done").observe(time.perf_counter() - started)
     if job_id:
         await Job.filter(id=job_id).update(status="done", progress=100)
