@@ -118,7 +118,7 @@ async def overdue(conference: Conference, today: date) -> list[AgencyOverdue]:
 
 async def for_coordinator(viewer: Viewer, today: date) -> list[ConferenceDashboard]:
     """Every conference the coordinator coordinates, by name. Each is audited as read."""
-    access.require_role(viewer, "coordinator")
+    access.require(viewer, access.Can.READ_DASHBOARD)
     boards = []
     for conference in await Conference.filter(access.conference_filter(viewer)).order_by("name"):
         coming = await next_meeting(conference, today)

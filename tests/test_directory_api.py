@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
+import pytest
+
+from marac.agencies import service
+from marac.agencies.access import viewer_for
 from marac.agencies.models import Agency, Conference, Membership, User
 from marac.audit.models import AuditEvent
+from marac.errors import AccessDenied
 from tests.conftest import CONFERENCE, csrf_token, make_client
 from tests.test_setup_links import delivered, smtp  # noqa: F401 - a fixture
 
@@ -69,6 +75,34 @@ async def test_a_conference_with_bad_details_is_refused_field_by_field(client, p
     })
     assert unknown_agency.status_code == 422 and "members.0.agency_id" in unknown_agency.json()["error"]["fields"]
     assert not await Conference.filter(slug="x-conf").exists()
+
+
+@pytest.mark.parametrize("persona", ["coordinator", "chair", "police", "auditor"])
+async def test_the_directory_services_refuse_anyone_but_an_admin_whatever_the_door(personas, persona):
+    """The services check the admin capability themselves: a new page, route or job that calls
+    them without a check of its own still cannot change the directory."""
+    viewer = await viewer_for(personas[persona].user)
+    conference = await Conference.get(slug=CONFERENCE)
+    police = personas["police"].user
+    before = (await Agency.all().count(), await Conference.all().count(), await Membership.all().count(),
+              await User.filter(active=True).count())
+    attempts = [
+        lambda: service.create_agency(viewer, "Northshire Fire", "fire"),
+        lambda: service.create_conference(viewer, name="Eastshire HC", slug="eastshire-hc", type="hate-crime",
+                                          weekday="thursday", start_time="14:00", first_date=date(2026, 1, 8),
+                                          members=[]),
+        lambda: service.set_membership(viewer, conference, service.MemberSpec(police.agency_id, "actions_only")),
+        lambda: service.remove_membership(viewer, conference, police.agency_id),
+        lambda: service.add_user(viewer, email="new@test.example.org", name="New", agency_id=police.agency_id,
+                                 role="admin", conference_slugs=[]),
+        lambda: service.disable(viewer, police),
+        lambda: service.reset_sign_in(viewer, police),
+    ]
+    for attempt in attempts:
+        with pytest.raises(AccessDenied):
+            await attempt()
+    assert before == (await Agency.all().count(), await Conference.all().count(), await Membership.all().count(),
+                      await User.filter(active=True).count())
 
 
 async def test_a_non_member_cannot_see_a_conference_and_learns_nothing(client, personas):

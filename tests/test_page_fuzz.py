@@ -91,7 +91,7 @@ async def bindings(world: dict, personas) -> dict[str, str]:  # noqa: ANN001
         "referral_id": world["referrals"]["police"], "slug": CONFERENCE, "job_id": world["job"],
         "user_id": bystander.user.id, "agency_id": personas["police"].user.agency_id,
         "token_id": token.id if token else "0" * 32, "token": "a" * 43, "grant_id": "0" * 32,
-        "person_id": "0" * 32, "suggestion_id": "0" * 32, "document_id": "0" * 32,
+        "person_id": "0" * 32, "suggestion_id": "0" * 32, "document_id": "0" * 32, "hold_id": "0" * 32,
     }
 
 

@@ -11,16 +11,70 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from tortoise.expressions import Q
 
-from marac.agencies.models import Conference, Membership, User
+from marac.agencies.models import ROLES, Conference, Membership, User
 from marac.errors import AccessDenied, NotFound
 from marac.validation import is_slug
 
 if TYPE_CHECKING:
     from marac.referrals.models import BreakGlass, Referral
+
+
+class Can(StrEnum):
+    """What a role may do, named once: the handlers declare these (@page(Can.X), @api(Can.X))
+    and the checks below read the same table. Which records a caller may then see is the
+    filters' business, further down."""
+
+    MANAGE_DIRECTORY = "directory:manage"  # agencies, conferences, memberships, users
+    REFER = "referrals:create"  # make, import, list and read one's referrals
+    TRIAGE_REFERRALS = "referrals:triage"  # accept, reject, review possible matches
+    BREAK_GLASS = "break_glass:use"
+    REVIEW_BREAK_GLASS = "break_glass:review"
+    READ_AGENDA = "agenda:read"  # the full agenda: names and summaries
+    MANAGE_MEETINGS = "meetings:manage"  # schedule, build and publish agendas, circulate minutes
+    RESEARCH = "agenda:research"  # the research list and one's agency's research
+    RUN_MEETING = "meetings:run"  # attendance, case notes and actions on the day
+    WORK_ACTIONS = "actions:update"
+    APPROVE_MINUTES = "minutes:approve"
+    READ_MINUTES = "minutes:read"
+    READ_SUPERSEDED_MINUTES = "minutes:read_superseded"
+    READ_REPORTS = "reports:read"
+    READ_EXACT_FIGURES = "reports:read_exact"
+    PUBLISH_REPORTS = "reports:publish"  # render the steering-group PDF, set the population figures
+    RUN_GOVERNANCE = "governance:run"  # retention, legal holds, subject access
+    READ_DASHBOARD = "dashboard:read"
+    READ_DISCLOSURES = "disclosures:read"
+    READ_AUDIT = "audit:read"
+    VERIFY_AUDIT = "audit:verify"
+
+
+_CASE_WORK = {Can.REFER, Can.BREAK_GLASS, Can.RESEARCH, Can.WORK_ACTIONS, Can.READ_MINUTES}
+_OFFICER = _CASE_WORK | {Can.READ_AGENDA, Can.RUN_MEETING, Can.READ_REPORTS}
+# The one table from role to capabilities. A role not here may do nothing.
+ROLE_CAN: dict[str, frozenset[Can]] = {
+    "admin": frozenset({Can.MANAGE_DIRECTORY}),
+    "coordinator": frozenset(_OFFICER | {
+        Can.TRIAGE_REFERRALS, Can.REVIEW_BREAK_GLASS, Can.MANAGE_MEETINGS, Can.READ_EXACT_FIGURES,
+        Can.PUBLISH_REPORTS, Can.RUN_GOVERNANCE, Can.READ_DASHBOARD, Can.READ_DISCLOSURES, Can.READ_AUDIT}),
+    "chair": frozenset(_OFFICER | {Can.APPROVE_MINUTES}),
+    "member": frozenset(_CASE_WORK),
+    "auditor": frozenset({Can.READ_MINUTES, Can.READ_SUPERSEDED_MINUTES, Can.READ_DISCLOSURES, Can.READ_AUDIT,
+                          Can.VERIFY_AUDIT}),
+}
+
+
+def role_can(role: str, capability: Can) -> bool:
+    return capability in ROLE_CAN.get(role, frozenset())
+
+
+def roles_that(*capabilities: Can) -> tuple[str, ...]:
+    """The roles holding every one of `capabilities` (none named: every role)."""
+    return tuple(role for role in ROLES if all(role_can(role, c) for c in capabilities))
+
 
 @dataclass(frozen=True)
 class Viewer:
@@ -34,6 +88,9 @@ class Viewer:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    def can(self, capability: Can) -> bool:
+        return role_can(self.role, capability)
 
 
 async def viewer_for(user: User) -> Viewer:
@@ -52,8 +109,8 @@ def viewer_of(user: User, assigned: Iterable[str], agency_member_of: Iterable[st
     return Viewer(user_id=user.id, agency_id=user.agency_id, role=user.role, conference_ids=frozenset(assigned))
 
 
-def require_role(viewer: Viewer, *roles: str) -> None:
-    if viewer.role not in roles:
+def require(viewer: Viewer, capability: Can) -> None:
+    if not viewer.can(capability):
         raise AccessDenied()
 
 
@@ -76,8 +133,11 @@ async def get_conference(viewer: Viewer, slug: str) -> Conference:
     return conference
 
 
-def may_manage_directory(viewer: Viewer) -> bool:
-    return viewer.is_admin
+def require_manage_directory(viewer: Viewer | None) -> None:
+    """Creating agencies, conferences, memberships and users is the admin's (None: the
+    command line, run by whoever operates the server)."""
+    if viewer is not None and not viewer.can(Can.MANAGE_DIRECTORY):
+        raise AccessDenied("Only an admin manages agencies, conferences and users")
 
 
 def user_filter(viewer: Viewer) -> Q:
@@ -96,6 +156,8 @@ async def get_user(viewer: Viewer, user_id: str) -> User:
 
 def audit_filter(viewer: Viewer) -> Q:
     """Auditors read the whole trail; a coordinator reads the events of their conferences."""
+    if not viewer.can(Can.READ_AUDIT):
+        raise AccessDenied("Only auditors and coordinators may read the audit trail")
     if viewer.role == "auditor":
         return Q()
     if viewer.role == "coordinator":
@@ -105,12 +167,12 @@ def audit_filter(viewer: Viewer) -> Q:
 
 # --- referrals (case data) -------------------------------------------------------------
 
-CASE_ROLES = ("coordinator", "chair", "member")
+CASE_ROLES = roles_that(Can.REFER)  # the roles that handle case data at all
 
 
 def may_refer(viewer: Viewer, conference_id: str) -> bool:
     """Any member of a conference's agencies may refer (an admin or auditor never handles cases)."""
-    return viewer.role in CASE_ROLES and conference_id in viewer.conference_ids
+    return viewer.can(Can.REFER) and conference_id in viewer.conference_ids
 
 
 def referral_filter(viewer: Viewer) -> Q:
@@ -130,7 +192,7 @@ def referral_filter(viewer: Viewer) -> Q:
 
 def require_triage(viewer: Viewer, conference_id: str) -> None:
     """Accepting and rejecting is the coordinator's job."""
-    if viewer.role != "coordinator" or conference_id not in viewer.conference_ids:
+    if not viewer.can(Can.TRIAGE_REFERRALS) or conference_id not in viewer.conference_ids:
         raise AccessDenied("Only the conference's coordinator triages referrals")
 
 
@@ -145,7 +207,7 @@ def may_break_glass(viewer: Viewer) -> bool:
     roles of partner agencies (member, chair, coordinator), whether or not their agency sits
     on the case's conference. Admins and auditors run the directory and read the trail;
     they never handle cases, so they never need one."""
-    return viewer.role in CASE_ROLES
+    return viewer.can(Can.BREAK_GLASS)
 
 
 def break_glass_target_filter() -> Q:
@@ -183,7 +245,7 @@ def mask_for_break_glass(referral: Referral, grant: BreakGlass) -> None:
 
 def break_glass_review_filter(viewer: Viewer) -> Q:
     """Break-glass uses are reviewed by the coordinators of the case's conference."""
-    if viewer.role != "coordinator":
+    if not viewer.can(Can.REVIEW_BREAK_GLASS):
         raise AccessDenied("Only a conference's coordinator reviews break-glass access")
     return Q(conference_id__in=list(viewer.conference_ids))
 
@@ -199,11 +261,11 @@ def meeting_filter(viewer: Viewer) -> Q:
 
 def may_see_agenda(viewer: Viewer, conference_id: str) -> bool:
     """The full agenda (names, summaries) is for the conference's chair and coordinator."""
-    return viewer.role in ("coordinator", "chair") and conference_id in viewer.conference_ids
+    return viewer.can(Can.READ_AGENDA) and conference_id in viewer.conference_ids
 
 
 def require_manage_meeting(viewer: Viewer, conference_id: str) -> None:
-    if viewer.role != "coordinator" or conference_id not in viewer.conference_ids:
+    if not viewer.can(Can.MANAGE_MEETINGS) or conference_id not in viewer.conference_ids:
         raise AccessDenied("Only the conference's coordinator changes meetings and agendas")
 
 
@@ -248,7 +310,7 @@ async def action_access(viewer: Viewer, conference_id: str, owner_agency_id: str
 
 def require_chair(viewer: Viewer, conference_id: str) -> None:
     """Approving minutes is the conference chair's act alone."""
-    if viewer.role != "chair" or conference_id not in viewer.conference_ids:
+    if not viewer.can(Can.APPROVE_MINUTES) or conference_id not in viewer.conference_ids:
         raise AccessDenied("Only the conference's chair approves minutes")
 
 
@@ -266,12 +328,12 @@ def minutes_view(tier_now: str | None, tier_circulated: str) -> str | None:
 def reads_superseded_minutes(viewer: Viewer) -> bool:
     """A superseded version stays downloadable to auditors only; everyone else gets their
     own agency's current version."""
-    return viewer.role == "auditor"
+    return viewer.can(Can.READ_SUPERSEDED_MINUTES)
 
 
 def match_filter(viewer: Viewer) -> Q:
     """Possible matches between people are the coordinator's to review, per conference."""
-    if viewer.role != "coordinator":
+    if not viewer.can(Can.TRIAGE_REFERRALS):
         raise AccessDenied("Only the conference's coordinator reviews possible matches")
     return Q(conference_id__in=list(viewer.conference_ids))
 
@@ -286,28 +348,25 @@ def job_filter(viewer: Viewer) -> Q:
 def require_governance(viewer: Viewer, conference_id: str) -> None:
     """Retention reports and subject access exports are the conference coordinator's
     (docs/domain.md#subject-access: subject access requests go to the coordinator)."""
-    if viewer.role != "coordinator" or conference_id not in viewer.conference_ids:
+    if not viewer.can(Can.RUN_GOVERNANCE) or conference_id not in viewer.conference_ids:
         raise AccessDenied("Only the conference's coordinator handles retention and subject access")
 
 
 def subject_filter(viewer: Viewer) -> Q:
     """People in the person index a caller may export everything about: the coordinator's
     conferences' (the export then holds only referrals referral_filter lets them see)."""
-    if viewer.role != "coordinator":
+    if not viewer.can(Can.RUN_GOVERNANCE):
         return Q(id__in=[])
     return Q(conference_id__in=list(viewer.conference_ids))
 
 
 # --- quarterly reports (docs/domain.md#quarterly-figures) -------------------------------------
 
-REPORT_READERS = ("coordinator", "chair")
-
-
 def may_read_reports(viewer: Viewer, conference_id: str) -> bool:
     """A conference's quarterly figures are for its coordinator (who produces them) and its chair
     (who presents them to the steering group). Members receive them as the steering-group PDF
     the coordinator circulates; admins and auditors handle no case data, even counted."""
-    return viewer.role in REPORT_READERS and conference_id in viewer.conference_ids
+    return viewer.can(Can.READ_REPORTS) and conference_id in viewer.conference_ids
 
 
 async def report_conference(viewer: Viewer, slug: str) -> Conference:
@@ -323,16 +382,17 @@ async def report_conference(viewer: Viewer, slug: str) -> Conference:
 def reads_exact_figures(viewer: Viewer) -> bool:
     """Exact small numbers, and who the repeat victims and perpetrators are, only on the
     coordinator's own screen; every export and shared document shows 1 to 5 as "≤5"."""
-    return viewer.role == "coordinator"
+    return viewer.can(Can.READ_EXACT_FIGURES)
 
 
 def require_report_settings(viewer: Viewer, conference_id: str) -> None:
     """The adult female population and repeat-rate benchmark: an admin, or the conference's coordinator."""
-    if not (viewer.is_admin or (viewer.role == "coordinator" and conference_id in viewer.conference_ids)):
+    if not (viewer.can(Can.MANAGE_DIRECTORY)
+            or (viewer.can(Can.PUBLISH_REPORTS) and conference_id in viewer.conference_ids)):
         raise AccessDenied("Only an administrator or the conference's coordinator sets report figures")
 
 
 def require_report_render(viewer: Viewer, conference_id: str) -> None:
     """The steering-group PDF is the coordinator's to produce."""
-    if viewer.role != "coordinator" or conference_id not in viewer.conference_ids:
+    if not viewer.can(Can.PUBLISH_REPORTS) or conference_id not in viewer.conference_ids:
         raise AccessDenied("Only the conference's coordinator produces the quarterly report")

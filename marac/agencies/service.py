@@ -1,7 +1,8 @@
 """Managing the directory: agencies, conferences with their member agencies, and users.
 
-Every change is audited in the same transaction. Only an admin changes the directory
-(callers check access.may_manage_directory first); the CLI acts with no viewer.
+Every change is audited in the same transaction. Only an admin changes the directory: each
+service checks it (access.require_manage_directory), so no door can skip it; the command
+line acts with no viewer.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from tortoise.transactions import in_transaction
 from marac import settings
 from marac.actions.models import Notification
 from marac.agencies import auth
+from marac.agencies import access
 from marac.agencies.access import CASE_ROLES, Viewer
 from marac.agencies.models import AGENCY_KINDS, NATIONS, ROLES, TIERS, WEEKDAYS, Agency, Conference, Membership, User
 from marac.audit.service import record
@@ -43,6 +45,7 @@ def _text(value: str, field: str, label: str, limit: int = 200) -> str:
 # --- agencies ------------------------------------------------------------------------
 
 async def create_agency(viewer: Viewer | None, name: str, kind: str) -> Agency:
+    access.require_manage_directory(viewer)
     name = _text(name, "name", "Agency name")
     if kind not in AGENCY_KINDS:
         raise RuleViolation("Unknown agency kind", {"kind": f"Choose one of: {', '.join(AGENCY_KINDS)}"})
@@ -96,6 +99,7 @@ async def create_conference(
     move_on_bank_holiday: bool = True,
     venue: str | None = None,
 ) -> Conference:
+    access.require_manage_directory(viewer)
     name = _text(name, "name", "Conference name")
     errors: dict[str, str] = {}
     types = conference_types()
@@ -139,6 +143,7 @@ def frozen_type(type: str) -> dict:
 
 
 async def set_membership(viewer: Viewer | None, conference: Conference, member: MemberSpec) -> Membership:
+    access.require_manage_directory(viewer)
     await _check_members([member])
     async with in_transaction() as conn:
         membership = await Membership.get_or_none(conference=conference, agency_id=member.agency_id).using_db(conn)
@@ -155,6 +160,7 @@ async def set_membership(viewer: Viewer | None, conference: Conference, member: 
 
 
 async def remove_membership(viewer: Viewer | None, conference: Conference, agency_id: str) -> None:
+    access.require_manage_directory(viewer)
     async with in_transaction() as conn:
         removed = await Membership.filter(conference=conference, agency_id=agency_id).using_db(conn).delete()
         if not removed:
@@ -266,6 +272,7 @@ async def add_user(
     demo: bool = False,
 ) -> NewUser:
     """Without a password the user gets a one-time set-up link (72 hours) to choose their own."""
+    access.require_manage_directory(viewer)
     email = auth.normalise_email(email or "")
     errors: dict[str, str] = {}
     if not EMAIL_RE.fullmatch(email) or len(email) > 254:
@@ -312,6 +319,7 @@ async def add_user(
 
 async def disable(viewer: Viewer | None, user: User) -> None:
     """A disabled user is out on their next request: sessions and tokens end with the flag."""
+    access.require_manage_directory(viewer)
     user.active = False
     async with in_transaction() as conn:
         await user.save(using_db=conn, update_fields=["active"])
@@ -334,6 +342,7 @@ async def change_password(user: User, new: str) -> None:
 async def reset_sign_in(viewer: Viewer | None, user: User) -> Reset:
     """Lost phone or forgotten password: clear both factors, end every session, issue a new
     set-up link (where it goes: _granted)."""
+    access.require_manage_directory(viewer)
     setup_token = secrets.token_urlsafe(32)
     user.password_hash = None
     user.totp_secret = None

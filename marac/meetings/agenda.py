@@ -291,6 +291,19 @@ async def agenda(meeting: Meeting) -> dict[str, Any]:
     return {"meeting_id": meeting.id, "date": meeting.date.isoformat(), "status": meeting.status, "sections": sections, "moved": moved}
 
 
+async def read_agenda(viewer: Viewer, meeting: Meeting) -> dict[str, Any]:
+    """The agenda for the conference's chair or coordinator, built afresh until it is published,
+    the frozen snapshot after; the read is audited. The meeting page and the API both call this."""
+    if not access.may_see_agenda(viewer, meeting.conference_id):
+        raise NotFound("Meeting not found")
+    if meeting.status == "scheduled":
+        await build(meeting)
+    found = await agenda(meeting)
+    await record("agenda.read", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="meeting",
+                 object_id=meeting.id, conference_id=meeting.conference_id)
+    return found
+
+
 async def publish(viewer: Viewer, meeting: Meeting) -> dict[str, Any]:
     """A last build, then the agenda is frozen and the research list released."""
     access.require_manage_meeting(viewer, meeting.conference_id)
@@ -351,6 +364,17 @@ async def research_list(meeting: Meeting) -> list[ResearchCase]:
             victim={**victim, "address": _address(item.referral.victim)},
             perpetrators=who("perpetrator"), children=who("child"),
         ))
+    return cases
+
+
+async def read_research_list(viewer: Viewer, meeting: Meeting) -> list[ResearchCase]:
+    """The research list of a published meeting for a member agency of its conference; the read
+    is audited. The meeting page and the API both call this."""
+    if meeting.status not in ("published", "held") or await access.member_tier(viewer, meeting.conference_id) is None:
+        raise NotFound("Research list not found")
+    cases = await research_list(meeting)
+    await record("research_list.read", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="meeting",
+                 object_id=meeting.id, conference_id=meeting.conference_id)
     return cases
 
 

@@ -282,7 +282,7 @@ async def decide(viewer: Viewer, referral_id: str, decision: str, reason: str | 
 
 
 async def triage_queue(viewer: Viewer, conference_id: str | None = None) -> list[Referral]:
-    access.require_role(viewer, "coordinator")
+    access.require(viewer, access.Can.TRIAGE_REFERRALS)
     query = Referral.filter(access.referral_filter(viewer), status="received")
     if conference_id:
         query = query.filter(conference_id=conference_id)

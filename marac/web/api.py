@@ -9,14 +9,14 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from marac.agencies import access, service
+from marac.agencies.access import Can
 from marac.agencies.models import ID_PATTERN, Agency, Conference, Membership, User
 from marac.audit.models import AuditEvent
 from marac.audit.service import record, verify
-from marac.errors import NotFound, RuleViolation
-from marac.jobs import queue
-from marac.jobs.models import Job
+from marac.errors import RuleViolation
+from marac.jobs import flows
 from marac.web import schemas
-from marac.web.auth import ANY_ROLE, Caller, api
+from marac.web.auth import Caller, api
 from marac import validation
 from marac.web.openapi import DATE, query
 
@@ -50,19 +50,19 @@ async def user_out(user: User, created: service.NewUser | None = None) -> schema
 
 # --- directory -----------------------------------------------------------------------
 
-@api("admin", body=schemas.AgencyIn, response=schemas.AgencyOut, status=201)
+@api(Can.MANAGE_DIRECTORY, body=schemas.AgencyIn, response=schemas.AgencyOut, status=201)
 async def create_agency(request: Request, caller: Caller, body: schemas.AgencyIn) -> schemas.AgencyOut:
     """Add a partner agency to the directory."""
     return agency_out(await service.create_agency(caller.viewer, body.name, body.kind))
 
 
-@api(*ANY_ROLE, response=schemas.AgencyList)
+@api(response=schemas.AgencyList)
 async def list_agencies(request: Request, caller: Caller) -> schemas.AgencyList:
     """Every agency in the directory (names and kinds are not case data)."""
     return schemas.AgencyList(items=[agency_out(a) for a in await Agency.all().order_by("name")])
 
 
-@api("admin", body=schemas.ConferenceIn, response=schemas.ConferenceOut, status=201)
+@api(Can.MANAGE_DIRECTORY, body=schemas.ConferenceIn, response=schemas.ConferenceOut, status=201)
 async def create_conference(request: Request, caller: Caller, body: schemas.ConferenceIn) -> schemas.ConferenceOut:
     """Create a conference of a type defined in agendas/, with its member agencies and their tiers."""
     conference = await service.create_conference(
@@ -74,32 +74,31 @@ async def create_conference(request: Request, caller: Caller, body: schemas.Conf
     return await conference_out(conference)
 
 
-@api(*ANY_ROLE, response=schemas.ConferenceList)
+@api(response=schemas.ConferenceList)
 async def list_conferences(request: Request, caller: Caller) -> schemas.ConferenceList:
     """The conferences the caller belongs to (an admin: all)."""
     conferences = await Conference.filter(access.conference_filter(caller.viewer)).order_by("name")
     return schemas.ConferenceList(items=[await conference_out(c) for c in conferences])
 
 
-@api(*ANY_ROLE, response=schemas.ConferenceOut)
+@api(response=schemas.ConferenceOut)
 async def get_conference(request: Request, caller: Caller) -> schemas.ConferenceOut:
     """One conference the caller belongs to; any other answers 404."""
     return await conference_out(await access.get_conference(caller.viewer, request.path_params["slug"]))
 
 
-@api("admin", body=schemas.UserIn, response=schemas.UserOut, status=201)
+@api(Can.MANAGE_DIRECTORY, body=schemas.UserIn, response=schemas.UserOut, status=201)
 async def create_user(request: Request, caller: Caller, body: schemas.UserIn) -> schemas.UserOut:
     """Add a user. Their one-time set-up link is e-mailed to their own address (setup_link_sent_to), never
     given to the caller; a conference's coordinators are told of an account with case access there."""
-    created = await service.add_user(
+    created = await flows.add_user(
         caller.viewer, email=body.email, name=body.name, agency_id=body.agency_id,
         role=body.role, conference_slugs=body.conferences,
     )
-    await queue.enqueue("send_email", requested_by=caller.user.id)
     return await user_out(created.user, created)
 
 
-@api("admin", response=schemas.UserList)
+@api(Can.MANAGE_DIRECTORY, response=schemas.UserList)
 async def list_users(request: Request, caller: Caller) -> schemas.UserList:
     """Every user in the directory."""
     users = await User.filter(access.user_filter(caller.viewer)).order_by("email")
@@ -126,7 +125,7 @@ def _day(value: str | None, field: str) -> date | None:
     return validation.day(value, field, "Use a date written YYYY-MM-DD", validation.FILTER_LAST_YEAR)
 
 
-@api("auditor", "coordinator", response=schemas.AuditList, params=[
+@api(Can.READ_AUDIT, response=schemas.AuditList, params=[
     query("object_id", {"type": "string", "pattern": f"^{OBJECT_ID_RE.pattern}$"}, "Events about this record", empty_is_absent=True),
     query("user", {"type": "string", "pattern": f"^{ID_PATTERN.pattern}$"}, "Events by this user id", empty_is_absent=True),
     query("from", DATE, "First day, inclusive", empty_is_absent=True),
@@ -159,7 +158,7 @@ async def list_audit(request: Request, caller: Caller) -> schemas.AuditList:
     )
 
 
-@api("auditor", response=schemas.AuditVerifyOut)
+@api(Can.VERIFY_AUDIT, response=schemas.AuditVerifyOut)
 async def verify_audit(request: Request, caller: Caller) -> schemas.AuditVerifyOut:
     """Recompute the audit chain; names the first event that was edited, removed or moved."""
     result = await verify()
@@ -170,12 +169,10 @@ async def verify_audit(request: Request, caller: Caller) -> schemas.AuditVerifyO
 
 # --- jobs ----------------------------------------------------------------------------
 
-@api(*ANY_ROLE, response=schemas.JobOut)
+@api(response=schemas.JobOut)
 async def get_job(request: Request, caller: Caller) -> schemas.JobOut:
     """The state of a background job the caller asked for."""
-    job = await Job.filter(access.job_filter(caller.viewer), id=request.path_params["job_id"]).first()
-    if job is None:
-        raise NotFound("Job not found")
+    job = await flows.find_job(caller.viewer, request.path_params["job_id"])
     return schemas.JobOut(id=job.id, status=job.status, progress=job.progress, error=job.error)
 
 

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from marac.actions import service
 from marac.actions.models import ACTION_STATUSES, VISIBILITIES, Note
-from marac.agencies.access import Viewer
+from marac.agencies.access import Can, Viewer
 from marac.agencies.auth import today
 from marac.errors import RuleViolation
 from marac.referrals.schemas import Strict
@@ -97,7 +97,7 @@ def action_out(action: service.ActionRow) -> dict:
             "case_label": action.case_label, "meeting_id": action.meeting_id}
 
 
-@api("coordinator", "chair", body=AttendanceIn, response=AttendanceIn, record=meeting_seen)
+@api(Can.RUN_MEETING, body=AttendanceIn, response=AttendanceIn, record=meeting_seen)
 async def put_attendance(request: Request, caller: Caller, body: AttendanceIn) -> AttendanceIn:
     """Replace the meeting's register: present, apologies (with information sent), observers."""
     meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -110,7 +110,7 @@ async def put_attendance(request: Request, caller: Caller, body: AttendanceIn) -
     return body
 
 
-@api("coordinator", "chair", body=NoteIn, response=NoteOut, status=201, record=meeting_seen)
+@api(Can.RUN_MEETING, body=NoteIn, response=NoteOut, status=201, record=meeting_seen)
 async def create_note(request: Request, caller: Caller, body: NoteIn) -> NoteOut:
     """A note on a case; its visibility is chosen now and never widened later."""
     meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -119,7 +119,7 @@ async def create_note(request: Request, caller: Caller, body: NoteIn) -> NoteOut
     return NoteOut(id=note.id, case_id=note.item_id, text=note.text, visibility=note.visibility, agencies=note.agencies, stage=note.stage)
 
 
-@api("coordinator", "chair", body=ActionIn, response=ActionOut, status=201, record=meeting_seen)
+@api(Can.RUN_MEETING, body=ActionIn, response=ActionOut, status=201, record=meeting_seen)
 async def create_action(request: Request, caller: Caller, body: ActionIn) -> dict:
     """An action agreed on a case, owned by a member agency."""
     meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -153,7 +153,7 @@ def _after(cursor: str | None) -> service.After | None:
     return service.After(due, created, found.group(3))
 
 
-@api("coordinator", "chair", "member", response=ActionList, params=[
+@api(Can.WORK_ACTIONS, response=ActionList, params=[
     query("status", {"type": "string", "enum": list(service.FILTERS), "default": "open"}, "Which actions"),
     query("cursor", {"type": "string", "pattern": f"^{ACTIONS_CURSOR_RE.pattern}$"}, "The next value of the previous page"),
 ])
@@ -179,7 +179,7 @@ async def action_seen(viewer: Viewer, params: dict[str, str]) -> None:
     await service.action_row(viewer, params["action_id"])
 
 
-@api("coordinator", "chair", "member", body=ActionPatch, response=ActionOut, errors={412: "If-Match is not the current version"},
+@api(Can.WORK_ACTIONS, body=ActionPatch, response=ActionOut, errors={412: "If-Match is not the current version"},
      record=action_seen,
      params=[header("If-Match", {"type": "string", "pattern": r'^(W/)?"?[0-9]{1,9}"?$'}, "The version last read", required=True)])
 async def patch_action(request: Request, caller: Caller, body: ActionPatch) -> dict:

@@ -11,15 +11,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from marac.agencies import access
-from marac.agencies.access import Viewer
+from marac.agencies.access import Can, Viewer
 from marac.agencies.auth import today
-from marac.audit.service import record
 from marac.documents import store
 from marac.errors import RuleViolation
-from marac.jobs import queue
+from marac.jobs import flows
 from marac.meetings import agenda, schedule
 from marac.referrals.schemas import Strict
-from marac.web.auth import ANY_ROLE, Caller, api
+from marac.web.auth import Caller, api
 from marac import validation
 from marac.web.openapi import DATE, query
 
@@ -86,7 +85,7 @@ async def meeting_seen(viewer: Viewer, params: dict[str, str]) -> None:
     await agenda.visible_meeting(viewer, params["meeting_id"])
 
 
-@api(*ANY_ROLE, response=MeetingList, params=[
+@api(response=MeetingList, params=[
     query("from", DATE, "First day (default today)", empty_is_absent=True),
     query("count", {"type": "integer", "minimum": 1, "maximum": MAX_COUNT, "default": 6}, "How many meetings"),
 ])
@@ -103,40 +102,32 @@ async def list_meetings(request: Request, caller: Caller) -> MeetingList:
     return MeetingList(items=[MeetingOut(id=m.id, date=m.date, cut_off=m.cut_off, status=m.status, kind=m.kind) for m in meetings])
 
 
-@api("coordinator", "chair", response=AgendaOut, record=meeting_seen)
+@api(Can.READ_AGENDA, response=AgendaOut, record=meeting_seen)
 async def get_agenda(request: Request, caller: Caller) -> dict[str, Any]:
     """The agenda, built afresh until it is published; the frozen snapshot after."""
-    meeting = await agenda.agenda_meeting(caller.viewer, request.path_params["meeting_id"])
-    if meeting.status == "scheduled":
-        await agenda.build(meeting)
-    await record("agenda.read", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="meeting",
-                 object_id=meeting.id, conference_id=meeting.conference_id)
-    return await agenda.agenda(meeting)
+    meeting = await agenda.visible_meeting(caller.viewer, request.path_params["meeting_id"])
+    return await agenda.read_agenda(caller.viewer, meeting)
 
 
-@api("coordinator", response=AgendaOut, record=meeting_seen)
+@api(Can.MANAGE_MEETINGS, response=AgendaOut, record=meeting_seen)
 async def publish_agenda(request: Request, caller: Caller) -> dict[str, Any]:
     """Freeze the agenda and release the research list to member agencies."""
     meeting = await agenda.agenda_meeting(caller.viewer, request.path_params["meeting_id"])
-    snapshot = await agenda.publish(caller.viewer, meeting)
-    await queue.enqueue("render_agendas", requested_by=caller.user.id, meeting_id=meeting.id)
-    return snapshot
+    return await flows.publish_agenda(caller.viewer, meeting)
 
 
-@api("coordinator", "chair", "member", response=ResearchListOut, record=meeting_seen)
+@api(Can.RESEARCH, response=ResearchListOut, record=meeting_seen)
 async def research_list(request: Request, caller: Caller) -> ResearchListOut:
     """Limited identifiers of the published agenda's cases, for member agencies to check their records."""
-    meeting = await agenda.research_meeting(caller.viewer, request.path_params["meeting_id"])
-    cases = await agenda.research_list(meeting)
-    await record("research_list.read", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="meeting",
-                 object_id=meeting.id, conference_id=meeting.conference_id)
+    meeting = await agenda.visible_meeting(caller.viewer, request.path_params["meeting_id"])
+    cases = await agenda.read_research_list(caller.viewer, meeting)
     return ResearchListOut(meeting_id=meeting.id, items=[ResearchItem(
         case_id=c.case_id, label=c.label, kind=c.kind, victim=ResearchVictim(**c.victim),
         perpetrators=[Identified(**p) for p in c.perpetrators], children=[Identified(**p) for p in c.children],
     ) for c in cases])
 
 
-@api("coordinator", "chair", "member", body=ResearchIn, response=ResearchOut, record=meeting_seen)
+@api(Can.RESEARCH, body=ResearchIn, response=ResearchOut, record=meeting_seen)
 async def put_research(request: Request, caller: Caller, body: ResearchIn) -> ResearchOut:
     """Record whether the caller's agency knows the people in a case, and what it will bring."""
     meeting = await agenda.research_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -149,7 +140,7 @@ def pdf_response(document) -> Response:  # noqa: ANN001
                     headers={"Content-Disposition": f'attachment; filename="{document.reference}.pdf"'})
 
 
-@api("coordinator", "chair", "member", response="application/pdf", record=meeting_seen)
+@api(Can.RESEARCH, response="application/pdf", record=meeting_seen)
 async def agenda_pdf(request: Request, caller: Caller) -> Response:
     """The research-list document (PDF) for the caller's agency."""
     return pdf_response(await agenda.agenda_document(caller.viewer, request.path_params["meeting_id"]))

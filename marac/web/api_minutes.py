@@ -7,7 +7,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from marac.jobs import queue
+from marac.agencies.access import Can
+from marac.jobs import flows
 from marac.meetings import agenda
 from marac.minutes import service
 from marac.referrals.schemas import Strict
@@ -34,7 +35,7 @@ class JobStarted(BaseModel):
     job_id: str
 
 
-@api("chair", body=ApproveIn, response=MinutesOut, record=meeting_seen)
+@api(Can.APPROVE_MINUTES, body=ApproveIn, response=MinutesOut, record=meeting_seen)
 async def approve(request: Request, caller: Caller, body: ApproveIn) -> MinutesOut:
     """Freeze the minutes as the next version (a correction after the first needs a reason)."""
     meeting = await agenda.agenda_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -42,33 +43,22 @@ async def approve(request: Request, caller: Caller, body: ApproveIn) -> MinutesO
     return MinutesOut(meeting_id=meeting.id, version=minutes.version, status=minutes.status)
 
 
-@api("coordinator", response=JobStarted, status=202, record=meeting_seen)
+@api(Can.MANAGE_MEETINGS, response=JobStarted, status=202, record=meeting_seen)
 async def render(request: Request, caller: Caller) -> Response:
     """One PDF per recipient agency of the current version, in a background job."""
     meeting = await agenda.agenda_meeting(caller.viewer, request.path_params["meeting_id"])
-    minutes = await service.request_render(caller.viewer, meeting)
-    job = await queue.enqueue("render_minutes", requested_by=caller.user.id, minutes_id=minutes.id)
+    job = await flows.render_minutes(caller.viewer, meeting)
     return JSONResponse({"job_id": job.id}, status_code=202)
 
 
-async def minutes_document(caller: Caller, meeting_id: str, version: int | None):  # noqa: ANN201 - a Document
-    """service.document_for, queueing the render when the agency's copy must be made again for
-    a narrower view (its tier was lowered); that answer is 404 like any copy not rendered yet."""
-    try:
-        return await service.document_for(caller.viewer, meeting_id, version)
-    except service.Reissue as waiting:
-        await queue.enqueue("render_minutes", requested_by=caller.user.id, minutes_id=waiting.minutes_id)
-        raise
-
-
-@api("coordinator", "chair", "member", "auditor", response="application/pdf", record=meeting_seen, params=[
+@api(Can.READ_MINUTES, response="application/pdf", record=meeting_seen, params=[
     query("version", {"type": "integer", "minimum": 1, "maximum": MAX_VERSION}, "An earlier version (auditors only)"),
 ])
 async def minutes_pdf(request: Request, caller: Caller) -> Response:
     """The caller agency's minutes (full or actions-only); auditors name an earlier version with ?version=N."""
     text = request.query_params.get("version")
     version = validation.number(text, "version", 1, MAX_VERSION, "Give a version number") if text is not None else None
-    return pdf_response(await minutes_document(caller, request.path_params["meeting_id"], version))
+    return pdf_response(await flows.minutes_document(caller.viewer, request.path_params["meeting_id"], version))
 
 
 routes = [

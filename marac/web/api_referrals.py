@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from marac.agencies import access
-from marac.agencies.access import Viewer
+from marac.agencies.access import Can, Viewer
 from marac.agencies.auth import today
 from marac.errors import NotFound
 from marac.referrals import service
@@ -100,7 +100,7 @@ def referral_out(referral: Referral) -> ReferralOut:
     )
 
 
-@api("coordinator", "chair", "member", body=ReferralIn, response=ReferralCreated, status=201)
+@api(Can.REFER, body=ReferralIn, response=ReferralCreated, status=201)
 async def create_referral(request: Request, caller: Caller, body: ReferralIn) -> ReferralCreated:
     """Refer a victim to a conference the caller's agency belongs to; the referring agency is the caller's."""
     referral = await service.submit(caller.viewer, body, today())
@@ -119,7 +119,7 @@ async def referral_seen(viewer: Viewer, params: dict[str, str]) -> None:
         raise NotFound("Referral not found")
 
 
-@api("coordinator", body=DecisionIn, response=ReferralOut, record=referral_seen)
+@api(Can.TRIAGE_REFERRALS, body=DecisionIn, response=ReferralOut, record=referral_seen)
 async def decide_referral(request: Request, caller: Caller, body: DecisionIn) -> ReferralOut:
     """Accept (joins the first meeting whose cut-off it met) or reject with a reason."""
     await service.decide(caller.viewer, request.path_params["referral_id"], body.decision, body.reason)

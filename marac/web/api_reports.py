@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from marac.agencies import access
+from marac.agencies.access import Can
 from marac.agencies.auth import today
 from marac.errors import RuleViolation
 from marac.reports import export, service
@@ -114,7 +115,7 @@ class QuarterlyOut(BaseModel):
     actions_total: ActionTotals
 
 
-@api(*access.REPORT_READERS, response=QuarterlyOut, also=("text/csv",), params=[
+@api(Can.READ_REPORTS, response=QuarterlyOut, also=("text/csv",), params=[
     {"name": "conference", "in": "query", "required": True,
      "schema": {"type": "string", "pattern": f"^{SLUG_RE.pattern}$"},
      "description": "The conference's slug"},

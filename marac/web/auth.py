@@ -1,7 +1,8 @@
 """Who is calling: session cookies for pages, bearer tokens for the API.
 
-Handlers declare who may call them with @page(...), @public_page or @api(...); the
-decorators resolve the caller, check the role, check CSRF on every unsafe page request,
+Handlers declare what the caller must be able to do with @page(Can.X), @api(Can.X) (no name:
+any signed-in user) or @public_page; the decorators resolve the caller, check the role holds
+those capabilities (access.ROLE_CAN), check CSRF on every unsafe page request,
 and turn domain errors into answers. Visibility of records is not decided here: that is
 marac/agencies/access.py.
 """
@@ -19,16 +20,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from marac.agencies import auth
-from marac.agencies.access import Viewer, viewer_for, viewer_of
+from marac.agencies.access import Can, Viewer, roles_that, viewer_for, viewer_of
 from marac.agencies.models import ID_PATTERN, Session, User
-from marac.errors import AccessDenied, DomainError, NotFound, RuleViolation, Throttled
-from marac.jobs import queue
+from marac.errors import DomainError, NotFound, RuleViolation, Throttled
+from marac.jobs.flows import tell_of_lock
 from marac.validation import SLUG_RE, TOKEN_RE, BadJSON, fields_of, json_value, unstorable
 from marac.web import cookies, csrf
-from marac.web.errors import api_error, error_page
+from marac.web.errors import api_error, error_page, status_of
 from marac.web.middleware import SAFE_METHODS
 
-ANY_ROLE = ("admin", "coordinator", "chair", "member", "auditor")
 PATH_PATTERNS = {"slug": SLUG_RE, "token": TOKEN_RE}
 
 
@@ -79,13 +79,6 @@ async def _check_form(request: Request) -> Response | None:
     return None
 
 
-async def tell_of_lock(exc: Throttled) -> None:
-    """A second-factor try that has just locked the account: the user and the coordinators
-    were told in the app; the e-mails go from a job."""
-    if isinstance(exc, auth.AccountLocked) and exc.just_locked:
-        await queue.enqueue("notify_account_locked")
-
-
 @dataclass(frozen=True)
 class Confirmation:
     errors: dict[str, str]  # empty: it is them
@@ -122,13 +115,14 @@ async def confirm_it_is_you(request: Request, caller: Caller, errors: dict[str, 
 PageHandler = Callable[..., Awaitable[Response]]
 
 
-def page(*roles: str, step_up: str | None = None) -> Callable[[PageHandler], PageHandler]:
-    """A signed-in page for the given roles; others get 403, strangers go to sign in.
+def page(*can: Can, step_up: str | None = None) -> Callable[[PageHandler], PageHandler]:
+    """A signed-in page for the roles that hold every capability named; others get 403,
+    strangers go to sign in.
 
     With `step_up` (the page to come back to, path parameters in braces), a form posted more
     than auth.STEP_UP_LIFETIME after the caller last gave both factors changes nothing and
     goes to /step-up first; the person then posts the form again."""
-    allowed = roles or ANY_ROLE
+    allowed = roles_that(*can)
 
     def decorate(handler: PageHandler) -> PageHandler:
         @functools.wraps(handler)
@@ -150,13 +144,14 @@ def page(*roles: str, step_up: str | None = None) -> Callable[[PageHandler], Pag
                 return RedirectResponse(f"/step-up?next={quote(back)}", status_code=303)
             try:
                 return await handler(request, caller)
-            except (NotFound, AccessDenied) as exc:
-                return error_page(request, 404 if isinstance(exc, NotFound) else 403, exc.message)
-            except RuleViolation as exc:
-                # A page that does not show its form again: still a 400 that says what was wrong.
-                return error_page(request, 400, detail=" ".join(exc.fields.values()) or exc.message)
+            except DomainError as exc:
+                if isinstance(exc, RuleViolation):
+                    # A page that does not show its form again: still a 400 that says what was wrong.
+                    return error_page(request, 400, detail=" ".join(exc.fields.values()) or exc.message)
+                return error_page(request, status_of(exc, page=True), exc.message)
 
-        wrapper.access = {"kind": "page", "roles": allowed, "step_up": bool(step_up)}  # type: ignore[attr-defined]
+        declared = {"kind": "page", "roles": allowed, "can": can, "step_up": bool(step_up)}
+        wrapper.access = declared  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
@@ -189,7 +184,7 @@ RecordCheck = Callable[[Viewer, dict[str, Any]], Awaitable[object]]
 
 
 def api(
-    *roles: str,
+    *can: Can,
     body: type[BaseModel] | None = None,
     response: type[BaseModel] | str | None = None,
     status: int = 200,
@@ -199,7 +194,7 @@ def api(
     record: RecordCheck | None = None,
     also: tuple[str, ...] = (),
 ) -> Callable[[ApiHandler], Callable[[Request], Awaitable[Response]]]:
-    """A JSON endpoint: bearer token, role check, body validated against `body`.
+    """A JSON endpoint: bearer token, capability check (as @page), body validated against `body`.
 
     The handler gets (request, caller) or (request, caller, body) and returns a JSON-able
     value or a Response. The metadata is what /api/v1/openapi.json describes: `params` are
@@ -213,7 +208,7 @@ def api(
     that does not exist, and 403 only for a record they can see (never 403 for a record the
     caller may not see: that would confirm it exists).
     """
-    allowed = roles or ANY_ROLE
+    allowed = roles_that(*can)
 
     def decorate(handler: ApiHandler) -> Callable[[Request], Awaitable[Response]]:
         @functools.wraps(handler)
@@ -251,14 +246,14 @@ def api(
             try:
                 result = await handler(*args)
             except DomainError as exc:
-                return api_error(_status(exc), exc.code, exc.message, exc.fields)
+                return api_error(status_of(exc), exc.code, exc.message, exc.fields)
             if isinstance(result, Response):
                 return result
             if isinstance(result, BaseModel):
                 result = result.model_dump(mode="json")
             return JSONResponse(result, status_code=status)
 
-        wrapper.access = {"kind": "api", "roles": allowed}  # type: ignore[attr-defined]
+        wrapper.access = {"kind": "api", "roles": allowed, "can": can}  # type: ignore[attr-defined]
         wrapper.openapi = {  # type: ignore[attr-defined]
             "body": body, "response": response, "status": status, "summary": summary or (handler.__doc__ or "").strip(),
             "params": params or [], "errors": errors or {}, "also": also,
@@ -266,13 +261,3 @@ def api(
         return wrapper
 
     return decorate
-
-
-_STATUS = {
-    "not_found": 404, "forbidden": 403, "validation_error": 422, "conflict": 409,
-    "stale_version": 412, "throttled": 429,
-}
-
-
-def _status(exc: DomainError) -> int:
-    return _STATUS.get(exc.code, 400)

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from marac import db
+from marac.errors import DomainError
 from marac.web.templating import render
 
 log = logging.getLogger("marac.web")
@@ -30,6 +31,19 @@ TITLES = {
 # Not "nothing was saved": the connection can drop after a commit, before the answer.
 UNAVAILABLE_MESSAGE = ("The service cannot reach its database just now. Try again in a few minutes, "
                        "and check whether a change you were making was saved.")
+
+
+# The one mapping of domain errors to statuses, for both doors. A broken rule is 422 in the
+# API (docs: /api/v1/openapi.json) and 400 on a page, which shows its form again with the errors.
+STATUS = {
+    "not_found": 404, "forbidden": 403, "validation_error": 422, "conflict": 409,
+    "stale_version": 412, "throttled": 429,
+}
+
+
+def status_of(exc: DomainError, *, page: bool = False) -> int:
+    status = STATUS.get(exc.code, 400)
+    return 400 if page and status == 422 else status
 
 
 def api_error(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> JSONResponse:

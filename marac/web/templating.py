@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from marac import settings
+from marac.agencies.access import Can
 from marac.settings import PROJECT_DIR
 from marac.web import csrf
 
@@ -19,12 +20,19 @@ TEMPLATES_DIR = PROJECT_DIR / "templates"
 env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
 
+def _nothing(capability: Can) -> bool:
+    return False
+
+
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> HTMLResponse:
     caller = getattr(request.state, "caller", None)
     values: dict[str, Any] = {
         "request": request,
         "caller": caller,
         "user": caller.user if caller else None,
+        # What the caller may do, for links and buttons: {% if can(Can.READ_REPORTS) %}.
+        "Can": Can,
+        "can": caller.viewer.can if caller else _nothing,
         "demo": settings.get().demo,
         "csrf_token": csrf.token(request),
         "errors": {},

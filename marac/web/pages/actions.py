@@ -11,6 +11,7 @@ from starlette.routing import Route
 from marac.actions import service
 from marac.actions.models import VISIBILITIES, Attendance, Note
 from marac.agencies import access
+from marac.agencies.access import Can
 from marac.agencies.auth import now, today
 from marac.agencies.models import ID_PATTERN, Agency, Membership
 from marac.errors import Conflict, NotFound, RuleViolation, StaleVersion
@@ -19,6 +20,7 @@ from marac.meetings.models import AgendaItem
 from marac.web.auth import Caller, page
 from marac import validation
 from marac.validation import MAX_VERSION, whole_number
+from marac.web.errors import status_of
 from marac.web.templating import render
 
 REGISTER_ROWS = 12
@@ -48,7 +50,7 @@ async def agenda_items(meeting):  # noqa: ANN001, ANN201
         "section", "position")
 
 
-@page("coordinator", "chair")
+@page(Can.RUN_MEETING)
 async def run(request: Request, caller: Caller) -> Response:
     meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
     return await _run_page(request, caller, meeting)
@@ -66,13 +68,13 @@ def _rows(form, prefix: str, fields: tuple[str, ...]) -> list[dict[str, str]]:  
 def _meeting_action(action):  # noqa: ANN001, ANN201
     """A chair's or coordinator's POST during the meeting; errors re-show the run page."""
 
-    @page("coordinator", "chair")
+    @page(Can.RUN_MEETING)
     async def handler(request: Request, caller: Caller) -> Response:
         meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
         try:
             target = await action(request, caller, meeting)
         except (RuleViolation, Conflict) as exc:
-            return await _run_page(request, caller, meeting, status=409 if isinstance(exc, Conflict) else 400,
+            return await _run_page(request, caller, meeting, status=status_of(exc, page=True),
                                    errors=exc.fields or {"meeting": exc.message})
         return RedirectResponse(target or f"/meetings/{meeting.id}/run", status_code=303)
 
@@ -129,21 +131,21 @@ async def _case_page(request: Request, caller: Caller, meeting, case_id: str, st
     }, status=status)
 
 
-@page("coordinator", "chair")
+@page(Can.RUN_MEETING)
 async def case(request: Request, caller: Caller) -> Response:
     meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
     return await _case_page(request, caller, meeting, request.path_params["case_id"])
 
 
 def _case_action(action):  # noqa: ANN001, ANN201
-    @page("coordinator", "chair")
+    @page(Can.RUN_MEETING)
     async def handler(request: Request, caller: Caller) -> Response:
         meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
         case_id = request.path_params["case_id"]
         try:
             await action(request, caller, meeting, case_id)
         except (RuleViolation, Conflict) as exc:
-            return await _case_page(request, caller, meeting, case_id, status=409 if isinstance(exc, Conflict) else 400,
+            return await _case_page(request, caller, meeting, case_id, status=status_of(exc, page=True),
                                     errors=exc.fields or {"case": exc.message}, values=request.state.form)
         return RedirectResponse(f"/meetings/{meeting.id}/cases/{case_id}", status_code=303)
 
@@ -172,7 +174,7 @@ async def _decide(request: Request, caller: Caller, meeting, case_id: str) -> No
 
 # --- actions between meetings ------------------------------------------------------------------------
 
-@page("coordinator", "chair", "member")
+@page(Can.WORK_ACTIONS)
 async def my_actions(request: Request, caller: Caller) -> Response:
     which = request.query_params.get("status", "open")
     if which not in service.FILTERS:
@@ -200,12 +202,12 @@ async def _action_page(request: Request, caller: Caller, action_id: str, status:
     }, status=status)
 
 
-@page("coordinator", "chair", "member")
+@page(Can.WORK_ACTIONS)
 async def action_detail(request: Request, caller: Caller) -> Response:
     return await _action_page(request, caller, request.path_params["action_id"])
 
 
-@page("coordinator", "chair", "member")
+@page(Can.WORK_ACTIONS)
 async def action_update(request: Request, caller: Caller) -> Response:
     form = request.state.form
     action_id = request.path_params["action_id"]
@@ -215,7 +217,8 @@ async def action_update(request: Request, caller: Caller) -> Response:
                                     str(form.get("status", "")) or None, str(form.get("update", "")))
     except StaleVersion as exc:
         # What they typed comes back with the page; the form now carries the latest version.
-        return await _action_page(request, caller, action_id, status=412, errors={"update": exc.message},
+        return await _action_page(request, caller, action_id, status=status_of(exc, page=True),
+                                  errors={"update": exc.message},
                                   values={"update": str(form.get("update", "")), "status": str(form.get("status", ""))})
     except RuleViolation as exc:
         return await _action_page(request, caller, action_id, status=400, errors=exc.fields, values=form)

@@ -6,10 +6,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from marac.agencies.access import Can
 from marac.agencies import access, service
 from marac.agencies.models import AGENCY_KINDS, ROLES, WEEKDAYS, Agency, Conference, Membership, User
 from marac.errors import DomainError
-from marac.jobs import queue
+from marac.jobs import flows
 from marac.meetings.types import conference_types
 from marac.notify import email
 from marac.reports import service as reports
@@ -30,7 +31,7 @@ async def _agencies(request: Request, status: int = 200, **context) -> Response:
     }, status=status)
 
 
-@page("admin")
+@page(Can.MANAGE_DIRECTORY)
 async def agencies(request: Request, caller: Caller) -> Response:
     if request.method == "GET":
         return await _agencies(request)
@@ -52,7 +53,7 @@ async def _conferences(request: Request, status: int = 200, **context) -> Respon
     }, status=status)
 
 
-@page("admin")
+@page(Can.MANAGE_DIRECTORY)
 async def conferences(request: Request, caller: Caller) -> Response:
     if request.method == "GET":
         return await _conferences(request)
@@ -80,13 +81,13 @@ async def _conference(request: Request, conference: Conference, status: int = 20
     }, status=status)
 
 
-@page("admin")
+@page(Can.MANAGE_DIRECTORY)
 async def conference(request: Request, caller: Caller) -> Response:
     found = await access.get_conference(caller.viewer, request.path_params["slug"])
     return await _conference(request, found)
 
 
-@page("admin", step_up="/admin/conferences/{slug}")
+@page(Can.MANAGE_DIRECTORY, step_up="/admin/conferences/{slug}")
 async def set_member(request: Request, caller: Caller) -> Response:
     found = await access.get_conference(caller.viewer, request.path_params["slug"])
     values = _form(request)
@@ -98,14 +99,14 @@ async def set_member(request: Request, caller: Caller) -> Response:
     return RedirectResponse(f"/admin/conferences/{found.slug}", status_code=303)
 
 
-@page("admin")
+@page(Can.MANAGE_DIRECTORY)
 async def remove_member(request: Request, caller: Caller) -> Response:
     found = await access.get_conference(caller.viewer, request.path_params["slug"])
     await service.remove_membership(caller.viewer, found, request.path_params["agency_id"])
     return RedirectResponse(f"/admin/conferences/{found.slug}", status_code=303)
 
 
-@page("admin")
+@page(Can.MANAGE_DIRECTORY)
 async def report_settings(request: Request, caller: Caller) -> Response:
     found = await access.get_conference(caller.viewer, request.path_params["slug"])
     values = _form(request)
@@ -126,34 +127,32 @@ async def _users(request: Request, status: int = 200, **context) -> Response:  #
     }, status=status)
 
 
-@page("admin", step_up="/admin/users")
+@page(Can.MANAGE_DIRECTORY, step_up="/admin/users")
 async def users(request: Request, caller: Caller) -> Response:
     if request.method == "GET":
         return await _users(request)
     values = _form(request)
     slugs = [str(s) for s in request.state.form.getlist("conferences")]
     try:
-        created = await service.add_user(
+        created = await flows.add_user(
             caller.viewer, email=values.get("email", ""), name=values.get("name", ""),
             agency_id=values.get("agency_id", ""), role=values.get("role", ""), conference_slugs=slugs,
         )
     except DomainError as exc:
         return await _users(request, status=400, errors=exc.fields or {"email": exc.message}, values=values)
-    await queue.enqueue("send_email", requested_by=caller.user.id)
     return await _users(request, **_link_sent(created.user, created.link_sent_to, created.setup_token))
 
 
-@page("admin")
+@page(Can.MANAGE_DIRECTORY)
 async def disable_user(request: Request, caller: Caller) -> Response:
     await service.disable(caller.viewer, await access.get_user(caller.viewer, request.path_params["user_id"]))
     return RedirectResponse("/admin/users", status_code=303)
 
 
-@page("admin", step_up="/admin/users")
+@page(Can.MANAGE_DIRECTORY, step_up="/admin/users")
 async def reset_user(request: Request, caller: Caller) -> Response:
     user = await access.get_user(caller.viewer, request.path_params["user_id"])
-    reset = await service.reset_sign_in(caller.viewer, user)
-    await queue.enqueue("send_email", requested_by=caller.user.id)
+    reset = await flows.reset_sign_in(caller.viewer, user)
     return await _users(request, **_link_sent(user, reset.link_sent_to, reset.setup_token))
 
 

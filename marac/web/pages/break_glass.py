@@ -10,11 +10,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from marac.agencies.access import Can
 from marac.agencies import auth
 from marac.errors import Conflict, RuleViolation, Throttled
-from marac.jobs import queue
+from marac.jobs import flows
 from marac.referrals import break_glass
-from marac.web.auth import Caller, client_ip, page, tell_of_lock
+from marac.web.auth import Caller, client_ip, page
+from marac.web.errors import status_of
 from marac.web.templating import render
 
 UK = ZoneInfo("Europe/London")
@@ -33,7 +35,7 @@ async def _start_page(request: Request, caller: Caller, status: int = 200, **con
     }, status=status)
 
 
-@page("coordinator", "chair", "member")
+@page(Can.BREAK_GLASS)
 async def start(request: Request, caller: Caller) -> Response:
     if request.method == "GET":
         return await _start_page(request, caller)
@@ -41,21 +43,19 @@ async def start(request: Request, caller: Caller) -> Response:
     # Never echo the password or code back into the page.
     values = {"reference": str(form.get("reference", "")), "reason": str(form.get("reason", ""))}
     try:
-        opened = await break_glass.start(
+        opened = await flows.open_case(
             caller.viewer, caller.user, reference=values["reference"], reason=values["reason"],
             password=str(form.get("password", "")), code=str(form.get("code", "")), ip=client_ip(request),
         )
     except RuleViolation as exc:
         return await _start_page(request, caller, status=400, errors=exc.fields, values=values)
     except Throttled as exc:
-        await tell_of_lock(exc)
+        await flows.tell_of_lock(exc)
         return await _start_page(request, caller, status=429, errors={"password": exc.message}, values=values)
-    if opened.grant is not None:
-        await queue.enqueue("notify_break_glass", grant_id=opened.grant.id)
     return RedirectResponse(f"/referrals/{opened.referral_id}", status_code=303)
 
 
-@page("coordinator", "chair", "member")
+@page(Can.BREAK_GLASS)
 async def end(request: Request, caller: Caller) -> Response:
     await break_glass.end_own(caller.viewer, caller.user, request.path_params["grant_id"])
     return RedirectResponse("/break-glass?ended=1", status_code=303)
@@ -74,7 +74,7 @@ async def _reviews_page(request: Request, caller: Caller, status: int = 200, **c
     return render(request, "break_glass/reviews.html", {"rows": rows, **context}, status=status)
 
 
-@page("coordinator")
+@page(Can.REVIEW_BREAK_GLASS)
 async def reviews(request: Request, caller: Caller) -> Response:
     return await _reviews_page(request, caller)
 
@@ -85,22 +85,22 @@ async def _review_action(request: Request, caller: Caller, act) -> Response:  # 
         await act(grant_id)
     except (RuleViolation, Conflict) as exc:
         message = next(iter(exc.fields.values()), exc.message)
-        return await _reviews_page(request, caller, status=409 if isinstance(exc, Conflict) else 400,
+        return await _reviews_page(request, caller, status=status_of(exc, page=True),
                                    errors={f"note-{grant_id}": message}, values={f"note-{grant_id}": str(request.state.form.get("note", ""))})
     return RedirectResponse("/break-glass/reviews", status_code=303)
 
 
-@page("coordinator")
+@page(Can.REVIEW_BREAK_GLASS)
 async def approve_contact(request: Request, caller: Caller) -> Response:
     return await _review_action(request, caller, lambda grant_id: break_glass.approve_contact(caller.viewer, caller.user, grant_id))
 
 
-@page("coordinator")
+@page(Can.REVIEW_BREAK_GLASS)
 async def revoke(request: Request, caller: Caller) -> Response:
     return await _review_action(request, caller, lambda grant_id: break_glass.revoke(caller.viewer, caller.user, grant_id))
 
 
-@page("coordinator")
+@page(Can.REVIEW_BREAK_GLASS)
 async def review(request: Request, caller: Caller) -> Response:
     note = str(request.state.form.get("note", ""))
     return await _review_action(request, caller, lambda grant_id: break_glass.review(caller.viewer, caller.user, grant_id, note))

@@ -6,13 +6,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from marac.agencies.access import Can
 from marac import dashboard as boards
 from marac.agencies.auth import today
 from marac.web.auth import Caller, page
 from marac.web.templating import render
 
 
-@page("coordinator")
+@page(Can.READ_DASHBOARD)
 async def dashboard(request: Request, caller: Caller) -> Response:
     day = today()
     return render(request, "dashboard.html", {"boards": await boards.for_coordinator(caller.viewer, day), "today": day})

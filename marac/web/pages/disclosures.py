@@ -8,6 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from marac.agencies import access
+from marac.agencies.access import Can
 from marac.agencies.models import Agency, Conference, User
 from marac.audit.models import Disclosure
 from marac.meetings.models import Meeting
@@ -19,7 +20,7 @@ KINDS = {"minutes": "Minutes", "research_list": "Research list", "subject_access
          "quarterly_report": "Quarterly figures"}
 
 
-@page("coordinator", "auditor")
+@page(Can.READ_DISCLOSURES)
 async def disclosures(request: Request, caller: Caller) -> Response:
     entries = await Disclosure.filter(access.audit_filter(caller.viewer)).order_by("-at").limit(SHOWN)
     # Directory data (agency, staff and conference names, meeting dates), not case data.

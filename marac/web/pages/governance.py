@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from marac.agencies import access
+from marac.agencies.access import Can
 from marac.agencies.auth import today
 from marac.agencies.models import Conference
 from marac.audit.service import record
@@ -39,12 +40,12 @@ async def _governed(request: Request, caller: Caller) -> Conference:
     return conference
 
 
-@page("coordinator")
+@page(Can.RUN_GOVERNANCE)
 async def retention_report(request: Request, caller: Caller) -> Response:
     return await _retention_page(request, caller, await _governed(request, caller))
 
 
-@page("coordinator")
+@page(Can.RUN_GOVERNANCE)
 async def hold_set(request: Request, caller: Caller) -> Response:
     conference = await _governed(request, caller)
     form = request.state.form
@@ -56,7 +57,7 @@ async def hold_set(request: Request, caller: Caller) -> Response:
     return RedirectResponse(f"/conferences/{conference.slug}/retention#holds", status_code=303)
 
 
-@page("coordinator")
+@page(Can.RUN_GOVERNANCE)
 async def hold_lift(request: Request, caller: Caller) -> Response:
     conference = await _governed(request, caller)
     await retention.lift_hold(caller.viewer, conference, request.path_params["hold_id"])
@@ -77,7 +78,7 @@ def _export_form(request: Request, person_id: str, status: int = 200, **context)
 FORMAT_LABELS = [("pdf", "PDF, to read and redact"), ("json", "JSON, everything as data")]
 
 
-@page("coordinator")
+@page(Can.RUN_GOVERNANCE)
 async def subject_access_export(request: Request, caller: Caller) -> Response:
     """Exporting everything held about a person is the most a single click can release:
     the coordinator confirms it is them (password and a new code) for every export."""

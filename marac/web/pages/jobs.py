@@ -6,9 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from marac.agencies import access
-from marac.errors import NotFound
-from marac.jobs.models import Job
+from marac.jobs import flows
 from marac.reports.models import ReportDocument
 from marac.web.auth import Caller, page
 from marac.web.templating import render
@@ -16,9 +14,7 @@ from marac.web.templating import render
 
 @page()
 async def job_status(request: Request, caller: Caller) -> Response:
-    job = await Job.filter(access.job_filter(caller.viewer), id=request.path_params["job_id"]).first()
-    if job is None:
-        raise NotFound("Job not found")
+    job = await flows.find_job(caller.viewer, request.path_params["job_id"])
     # A finished quarterly report links to its PDF (the download checks who may read it).
     report = await ReportDocument.get_or_none(job_id=job.id) if job.name == "render_quarterly_report" else None
     return render(request, "jobs/status.html", {"job": job, "refresh": job.status in ("queued", "running"), "report": report})

@@ -7,19 +7,19 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from marac.agencies import access
+from marac.agencies.access import Can
 from marac.agencies.auth import today
 from marac.agencies.models import Conference
-from marac.audit.service import record
 from marac.errors import Conflict, DomainError, NotFound
-from marac.jobs import queue
+from marac.jobs import flows
 from marac.meetings import agenda, calendar, schedule
 from marac.minutes import service as minutes
 from marac.meetings.models import Meeting, Research
 from marac.web.api_meetings import pdf_response
-from marac.web.api_minutes import minutes_document
 from marac.web.auth import Caller, page, public_page
 from marac import validation
 from marac.validation import MAX_VERSION
+from marac.web.errors import status_of
 from marac.web.templating import render
 
 CALENDAR_MEETINGS = 12
@@ -33,7 +33,7 @@ async def _calendar(request: Request, caller: Caller, conference: Conference, st
     meetings = await schedule.upcoming(conference, today(), CALENDAR_MEETINGS)
     return render(request, "meetings/calendar.html", {
         "conference": conference, "meetings": meetings,
-        "may_manage": caller.user.role == "coordinator" and conference.id in caller.viewer.conference_ids,
+        "may_manage": caller.viewer.can(Can.MANAGE_MEETINGS) and conference.id in caller.viewer.conference_ids,
         "feed_url": f"/calendar/{conference.calendar_token}.ics", **context,
     }, status=status)
 
@@ -43,7 +43,7 @@ async def conference_calendar(request: Request, caller: Caller) -> Response:
     return await _calendar(request, caller, await access.get_conference(caller.viewer, request.path_params["slug"]))
 
 
-@page("coordinator")
+@page(Can.MANAGE_MEETINGS)
 async def add_emergency(request: Request, caller: Caller) -> Response:
     conference = await access.get_conference(caller.viewer, request.path_params["slug"])
     try:
@@ -59,13 +59,9 @@ async def _meeting_page(request: Request, caller: Caller, meeting: Meeting, stat
     officer = access.may_see_agenda(viewer, meeting.conference_id)
     tier = await access.member_tier(viewer, meeting.conference_id)
     values: dict = {"meeting": meeting, "conference": meeting.conference, "officer": officer,
-                    "may_manage": caller.user.role == "coordinator" and officer, **context}
+                    "may_manage": caller.viewer.can(Can.MANAGE_MEETINGS) and officer, **context}
     if officer:
-        if meeting.status == "scheduled":
-            await agenda.build(meeting)
-        values["agenda"] = await agenda.agenda(meeting)
-        await record("agenda.read", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="meeting",
-                     object_id=meeting.id, conference_id=meeting.conference_id)
+        values["agenda"] = await agenda.read_agenda(viewer, meeting)
         if meeting.status == "scheduled" and values["may_manage"]:
             values["addable"] = await agenda.addable(meeting)
         if meeting.status != "scheduled":
@@ -75,11 +71,9 @@ async def _meeting_page(request: Request, caller: Caller, meeting: Meeting, stat
     if tier and meeting.status == "held":
         values["minutes_ready"] = True
     if tier and meeting.status in ("published", "held"):
-        values["research_cases"] = await agenda.research_list(meeting)
+        values["research_cases"] = await agenda.read_research_list(viewer, meeting)
         mine = await Research.filter(item__meeting=meeting, agency_id=viewer.agency_id)
         values["my_research"] = {r.item_id: r for r in mine}
-        await record("research_list.read", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="meeting",
-                     object_id=meeting.id, conference_id=meeting.conference_id)
     return render(request, "meetings/meeting.html", values, status=status)
 
 
@@ -92,7 +86,7 @@ async def meeting_page(request: Request, caller: Caller) -> Response:
 def _coordinator_action(action):  # noqa: ANN001, ANN201
     """A coordinator's POST on a meeting: run it, then back to the meeting page (errors shown there)."""
 
-    @page("coordinator")
+    @page(Can.MANAGE_MEETINGS)
     async def handler(request: Request, caller: Caller) -> Response:
         meeting = await agenda.visible_meeting(caller.viewer, request.path_params["meeting_id"])
         access.require_manage_meeting(caller.viewer, meeting.conference_id)
@@ -101,7 +95,7 @@ def _coordinator_action(action):  # noqa: ANN001, ANN201
         except DomainError as exc:
             if isinstance(exc, NotFound):
                 raise
-            return await _meeting_page(request, caller, meeting, status=409 if isinstance(exc, Conflict) else 400,
+            return await _meeting_page(request, caller, meeting, status=status_of(exc, page=True),
                                        errors=exc.fields or {"agenda": exc.message})
         return RedirectResponse(target, status_code=303) if target else _back(meeting)
 
@@ -110,8 +104,7 @@ def _coordinator_action(action):  # noqa: ANN001, ANN201
 
 
 async def _publish(request: Request, caller: Caller, meeting: Meeting) -> None:
-    await agenda.publish(caller.viewer, meeting)
-    await queue.enqueue("render_agendas", requested_by=caller.user.id, meeting_id=meeting.id)
+    await flows.publish_agenda(caller.viewer, meeting)
 
 
 async def _move(request: Request, caller: Caller, meeting: Meeting) -> None:
@@ -136,7 +129,7 @@ async def _add(request: Request, caller: Caller, meeting: Meeting) -> None:
     await agenda.add_case(caller.viewer, meeting, str(request.state.form.get("referral_id", "")))
 
 
-@page("coordinator", "chair", "member")
+@page(Can.RESEARCH)
 async def research(request: Request, caller: Caller) -> Response:
     meeting = await agenda.research_meeting(caller.viewer, request.path_params["meeting_id"])
     form = request.state.form
@@ -148,7 +141,8 @@ async def research(request: Request, caller: Caller) -> Response:
         await agenda.record_research(caller.viewer, meeting, request.path_params["case_id"], known == "yes",
                                      str(form.get("summary", ""))[:5000])
     except Conflict as exc:
-        return await _meeting_page(request, caller, meeting, status=409, errors={"agenda": exc.message})
+        return await _meeting_page(request, caller, meeting, status=status_of(exc, page=True),
+                                   errors={"agenda": exc.message})
     return _back(meeting)
 
 
@@ -157,30 +151,29 @@ async def _approve_minutes(request: Request, caller: Caller, meeting: Meeting) -
 
 
 async def _render_minutes(request: Request, caller: Caller, meeting: Meeting) -> str:
-    version = await minutes.request_render(caller.viewer, meeting)
-    job = await queue.enqueue("render_minutes", requested_by=caller.user.id, minutes_id=version.id)
+    job = await flows.render_minutes(caller.viewer, meeting)
     return f"/jobs/{job.id}"
 
 
-@page("chair")
+@page(Can.APPROVE_MINUTES)
 async def approve_minutes(request: Request, caller: Caller) -> Response:
     meeting = await agenda.agenda_meeting(caller.viewer, request.path_params["meeting_id"])
     try:
         await _approve_minutes(request, caller, meeting)
     except DomainError as exc:
-        return await _meeting_page(request, caller, meeting, status=409 if isinstance(exc, Conflict) else 400,
+        return await _meeting_page(request, caller, meeting, status=status_of(exc, page=True),
                                    errors=exc.fields or {"minutes": exc.message})
     return _back(meeting)
 
 
-@page("coordinator", "chair", "member", "auditor")
+@page(Can.READ_MINUTES)
 async def minutes_pdf(request: Request, caller: Caller) -> Response:
     text = request.query_params.get("version")
     version = validation.number(text, "version", 1, MAX_VERSION, "Give a version number") if text else None
-    return pdf_response(await minutes_document(caller, request.path_params["meeting_id"], version))
+    return pdf_response(await flows.minutes_document(caller.viewer, request.path_params["meeting_id"], version))
 
 
-@page("coordinator", "chair", "member")
+@page(Can.RESEARCH)
 async def agenda_pdf(request: Request, caller: Caller) -> Response:
     return pdf_response(await agenda.agenda_document(caller.viewer, request.path_params["meeting_id"]))
 

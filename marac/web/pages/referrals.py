@@ -8,6 +8,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from marac.agencies import access
+from marac.agencies.access import Can
 from marac.agencies.auth import today
 from marac.agencies.models import Conference
 from marac.errors import Conflict, DomainError, RuleViolation
@@ -16,6 +17,7 @@ from marac.referrals.models import BreakGlass, Referral
 from marac.referrals.schemas import set_path
 from marac.validation import parse_day, whole_number
 from marac.web.auth import Caller, page
+from marac.web.errors import status_of
 from marac.web.pages.break_glass import uk_time
 from marac.web.templating import render
 
@@ -106,7 +108,7 @@ async def _conferences_for(caller: Caller) -> list[Conference]:
     return await Conference.filter(id__in=ids).order_by("name")
 
 
-@page("coordinator", "chair", "member")
+@page(Can.REFER)
 async def new_referral(request: Request, caller: Caller) -> Response:
     conferences = await _conferences_for(caller)
     slug = request.query_params.get("conference") or (conferences[0].slug if len(conferences) == 1 else None)
@@ -129,13 +131,13 @@ async def new_referral(request: Request, caller: Caller) -> Response:
     return RedirectResponse(f"/referrals/{referral.id}?created=1", status_code=303)
 
 
-@page("coordinator", "chair", "member")
+@page(Can.REFER)
 async def list_referrals(request: Request, caller: Caller) -> Response:
     # ?conference= (the dashboard's link) narrows both lists to one of the caller's conferences.
     slug = request.query_params.get("conference")
     conference = await access.get_conference(caller.viewer, slug) if slug else None
     only = conference.id if conference else None
-    queue = await service.triage_queue(caller.viewer, only) if caller.user.role == "coordinator" else []
+    queue = await service.triage_queue(caller.viewer, only) if caller.viewer.can(Can.TRIAGE_REFERRALS) else []
     mine = Referral.filter(access.referral_filter(caller.viewer), referring_agency_id=caller.user.agency_id)
     if only:
         mine = mine.filter(conference_id=only)
@@ -148,20 +150,20 @@ def _detail(request: Request, caller: Caller, referral: Referral, status: int = 
     return render(request, "referrals/detail.html", {
         "referral": referral, "instrument": referral.conference.type_settings["instrument_definition"],
         # Break glass reads one case, nothing more: no triage, no links into the conference.
-        "may_triage": grant is None and caller.user.role == "coordinator" and referral.status == "received",
+        "may_triage": grant is None and caller.viewer.can(Can.TRIAGE_REFERRALS) and referral.status == "received",
         "glass": {"id": grant.id, "until": uk_time(grant.expires_at), "contact_approved": grant.contact_approved_at is not None}
         if grant else None,
         **context,
     }, status=status)
 
 
-@page("coordinator", "chair", "member")
+@page(Can.REFER)
 async def show_referral(request: Request, caller: Caller) -> Response:
     referral, grant = await service.read_case(caller.viewer, request.path_params["referral_id"])
     return _detail(request, caller, referral, grant=grant)
 
 
-@page("coordinator")
+@page(Can.TRIAGE_REFERRALS)
 async def decide(request: Request, caller: Caller) -> Response:
     form = request.state.form
     referral_id = request.path_params["referral_id"]
@@ -169,12 +171,12 @@ async def decide(request: Request, caller: Caller) -> Response:
         await service.decide(caller.viewer, referral_id, str(form.get("decision", "")), str(form.get("reason", "")))
     except (RuleViolation, Conflict) as exc:
         referral = await service.get_visible(caller.viewer, referral_id)
-        return _detail(request, caller, referral, status=409 if isinstance(exc, Conflict) else 400,
+        return _detail(request, caller, referral, status=status_of(exc, page=True),
                        errors=exc.fields or {"decision": exc.message})
     return RedirectResponse("/referrals", status_code=303)
 
 
-@page("coordinator", "chair", "member")
+@page(Can.REFER)
 async def import_referrals(request: Request, caller: Caller) -> Response:
     context = {"columns": [*imports.COLUMNS, "children"], "separator": imports.LIST_SEPARATOR}
     if request.method == "GET":
@@ -189,12 +191,12 @@ async def import_referrals(request: Request, caller: Caller) -> Response:
     return render(request, "referrals/import.html", {**context, "imported": len(created)})
 
 
-@page("coordinator")
+@page(Can.TRIAGE_REFERRALS)
 async def matches(request: Request, caller: Caller) -> Response:
     return render(request, "referrals/matches.html", {"suggestions": await service.pending_matches(caller.viewer)})
 
 
-@page("coordinator")
+@page(Can.TRIAGE_REFERRALS)
 async def decide_match(request: Request, caller: Caller) -> Response:
     same = str(request.state.form.get("decision")) == "same"
     await service.decide_match(caller.viewer, request.path_params["suggestion_id"], same)

@@ -11,10 +11,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from marac.agencies import access
+from marac.agencies.access import Can
 from marac.agencies.auth import today
 from marac.agencies.models import Conference
 from marac.errors import RuleViolation
-from marac.jobs import queue
+from marac.jobs import flows
 from marac.reports import export, service
 from marac.reports.figures import Quarter
 from marac.web.auth import Caller, page
@@ -63,7 +64,7 @@ async def _page(request: Request, caller: Caller, conference: Conference | None,
     }, status=status)
 
 
-@page(*access.REPORT_READERS)
+@page(Can.READ_REPORTS)
 async def quarterly(request: Request, caller: Caller) -> Response:
     try:
         conference, quarter = await _chosen(caller, request.query_params)
@@ -72,7 +73,7 @@ async def quarterly(request: Request, caller: Caller) -> Response:
     return await _page(request, caller, conference, quarter)
 
 
-@page(*access.REPORT_READERS)
+@page(Can.READ_REPORTS)
 async def quarterly_csv(request: Request, caller: Caller) -> Response:
     try:
         conference, quarter = await _chosen(caller, request.query_params)
@@ -90,7 +91,7 @@ def _form(request: Request) -> dict[str, str]:
     return {k: str(v) for k, v in request.state.form.items() if k != "csrf_token"}
 
 
-@page("coordinator")
+@page(Can.PUBLISH_REPORTS)
 async def render_pdf(request: Request, caller: Caller) -> Response:
     values = _form(request)
     try:
@@ -98,19 +99,18 @@ async def render_pdf(request: Request, caller: Caller) -> Response:
     except RuleViolation as exc:
         return await _page(request, caller, None, None, status=400, errors=exc.fields)
     conference = await access.report_conference(caller.viewer, values.get("conference", ""))
-    access.require_report_render(caller.viewer, conference.id)
-    job = await queue.enqueue("render_quarterly_report", requested_by=caller.user.id, conference_id=conference.id, quarter=str(quarter))
+    job = await flows.render_quarterly_report(caller.viewer, conference, quarter)
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 
-@page(*access.REPORT_READERS)
+@page(Can.READ_REPORTS)
 async def download(request: Request, caller: Caller) -> Response:
     document, pdf = await service.download(caller.viewer, request.path_params["document_id"])
     disposition = f'attachment; filename="marac-quarterly-{document.quarter}-{document.reference}.pdf"'
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})
 
 
-@page("coordinator")
+@page(Can.PUBLISH_REPORTS)
 async def report_settings(request: Request, caller: Caller) -> Response:
     values = _form(request)
     conference = await access.report_conference(caller.viewer, values.get("conference", ""))

@@ -1,0 +1,91 @@
+"""Use cases that start background work, each written once: the pages and the API call
+these, never the domain service and the queue one after the other themselves.
+
+The access checks happen in the domain services they call; here only the job is added.
+Job payloads carry ids only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marac.agencies import access, auth
+from marac.agencies import service as directory
+from marac.agencies.access import Viewer
+from marac.agencies.models import Conference, User
+from marac.documents.models import Document
+from marac.errors import NotFound, Throttled
+from marac.jobs import queue
+from marac.jobs.models import Job
+from marac.meetings import agenda
+from marac.meetings.models import Meeting
+from marac.minutes import service as minutes
+from marac.referrals import break_glass
+from marac.reports.figures import Quarter
+
+
+async def publish_agenda(viewer: Viewer, meeting: Meeting) -> dict[str, Any]:
+    """Freeze the agenda, release the research list and queue each agency's research-list PDF."""
+    snapshot = await agenda.publish(viewer, meeting)
+    await queue.enqueue("render_agendas", requested_by=viewer.user_id, meeting_id=meeting.id)
+    return snapshot
+
+
+async def render_minutes(viewer: Viewer, meeting: Meeting) -> Job:
+    """Queue one PDF per recipient agency of the current version of the minutes."""
+    version = await minutes.request_render(viewer, meeting)
+    return await queue.enqueue("render_minutes", requested_by=viewer.user_id, minutes_id=version.id)
+
+
+async def minutes_document(viewer: Viewer, meeting_id: str, version: int | None) -> Document:
+    """minutes.document_for, queueing the render when the agency's copy must be made again for
+    a narrower view (its tier was lowered); that answer is 404 like any copy not rendered yet."""
+    try:
+        return await minutes.document_for(viewer, meeting_id, version)
+    except minutes.Reissue as waiting:
+        await queue.enqueue("render_minutes", requested_by=viewer.user_id, minutes_id=waiting.minutes_id)
+        raise
+
+
+async def add_user(viewer: Viewer, **details: Any) -> directory.NewUser:
+    """A new account; its set-up link (and the coordinators' notice) leave from the outbox."""
+    created = await directory.add_user(viewer, **details)
+    await queue.enqueue("send_email", requested_by=viewer.user_id)
+    return created
+
+
+async def reset_sign_in(viewer: Viewer, user: User) -> directory.Reset:
+    """Both factors cleared and a new set-up link e-mailed (from the outbox)."""
+    reset = await directory.reset_sign_in(viewer, user)
+    await queue.enqueue("send_email", requested_by=viewer.user_id)
+    return reset
+
+
+async def open_case(viewer: Viewer, user: User, **details: str) -> break_glass.Opened:
+    """Break-glass access to one case; the conference's coordinators are told by a job."""
+    opened = await break_glass.start(viewer, user, **details)
+    if opened.grant is not None:
+        await queue.enqueue("notify_break_glass", grant_id=opened.grant.id)
+    return opened
+
+
+async def render_quarterly_report(viewer: Viewer, conference: Conference, quarter: Quarter) -> Job:
+    """The steering-group PDF of a conference's quarter, rendered by a job."""
+    access.require_report_render(viewer, conference.id)
+    return await queue.enqueue("render_quarterly_report", requested_by=viewer.user_id, conference_id=conference.id,
+                               quarter=str(quarter))
+
+
+async def tell_of_lock(exc: Throttled) -> None:
+    """A second-factor try that has just locked the account: the user and the coordinators
+    were told in the app; the e-mails go from a job."""
+    if isinstance(exc, auth.AccountLocked) and exc.just_locked:
+        await queue.enqueue("notify_account_locked")
+
+
+async def find_job(viewer: Viewer, job_id: str) -> Job:
+    """A background job, for whoever asked for it; 404 for anyone else, as for none."""
+    job = await Job.filter(access.job_filter(viewer), id=job_id).first()
+    if job is None:
+        raise NotFound("Job not found")
+    return job
