@@ -10,7 +10,7 @@ import pypdf
 import pytest
 
 from marac.agencies.access import viewer_for
-from marac.agencies.auth import uk_date
+from marac.clock import uk_date
 from marac.agencies.models import Conference
 from marac.errors import Conflict
 from marac.jobs import queue, tasks

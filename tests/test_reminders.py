@@ -20,10 +20,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from arq.cron import next_cron
 
-from marac import settings
-from marac.actions.models import Action, Notification
+from marac import clock, settings
+from marac.actions.models import Action
+from marac.notices.models import Notification
 from marac.actions.reminders import send_reminders
-from marac.agencies import auth
 from marac.agencies.models import Conference, User
 from marac.jobs import queue, tasks
 from marac.jobs.worker import WorkerSettings
@@ -248,11 +248,11 @@ async def test_an_unreachable_mail_server_fails_no_run_and_a_later_run_that_day_
 
 
 async def test_the_job_task_uses_the_uk_date(no_smtp, personas, item):
-    action = await make_action(item, personas, auth.today() + timedelta(days=2))
+    action = await make_action(item, personas, clock.today() + timedelta(days=2))
 
     await tasks.run("send_reminders", None)
 
-    assert await notified(personas["health"]) == {(action.id, "due_soon", auth.today())}
+    assert await notified(personas["health"]) == {(action.id, "due_soon", clock.today())}
 
 
 # --- the notifications page ------------------------------------------------------------

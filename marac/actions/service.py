@@ -25,7 +25,7 @@ from marac import db, sealed
 from marac.actions.models import ACTION_STATUSES, OPEN, UNDONE, VISIBILITIES, Action, ActionReview, ActionUpdate, Attendance, Note
 from marac.agencies import access
 from marac.agencies.access import Viewer
-from marac.agencies.auth import now
+from marac.clock import now
 from marac.agencies.models import Membership
 from marac.audit.service import record
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation, StaleVersion

@@ -24,8 +24,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import pyotp
 from argon2 import PasswordHasher
@@ -35,9 +34,9 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 from zxcvbn import zxcvbn
 
-from marac import db, settings
-from marac.actions.models import Notification
+from marac import db, notices, settings
 from marac.agencies.models import ApiToken, LoginFailure, Session, User
+from marac.clock import now, uk_date
 from marac.audit.service import record
 from marac.errors import RuleViolation, Throttled
 from marac.validation import whole_number
@@ -81,19 +80,6 @@ TOUCH_INTERVAL = timedelta(seconds=60)
 
 _hasher = PasswordHasher()  # argon2id with the library's current RFC 9106 defaults
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def uk_date(instant: datetime) -> date:
-    """The UK date of an instant: at 23:30 UTC in summer (00:30 BST) it is already tomorrow."""
-    return instant.astimezone(ZoneInfo("Europe/London")).date()
-
-
-def today() -> date:
-    return uk_date(now())
 
 
 def sha256(value: str) -> str:
@@ -201,12 +187,12 @@ async def _second_factor_failed(user: User) -> None:
             return
         await record("user.lock", user_id=user.id, agency_id=user.agency_id, object_type="user", object_id=user.id,
                      outcome="denied", conn=conn)
-        await Notification.create(user_id=user.id, kind="own_lock", day=uk_date(at), using_db=conn)
+        await notices.post(user.id, "own_lock", uk_date(at), conn=conn)
         conferences = [c for c in await User.filter(id=user.id).using_db(conn).values_list("conferences__id", flat=True) if c]
         coordinators = await User.filter(role="coordinator", active=True, conferences__id__in=conferences).exclude(
             id=user.id).using_db(conn).distinct().order_by("id").values_list("id", flat=True)
         for coordinator_id in coordinators:
-            await Notification.create(user_id=coordinator_id, kind="account_lock", day=uk_date(at), using_db=conn)
+            await notices.post(coordinator_id, "account_lock", uk_date(at), conn=conn)
     raise AccountLocked(just_locked=True)
 
 

@@ -32,7 +32,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from marac.actions.models import Action, ActionReview, ActionUpdate, Note
-from marac.agencies.auth import now
+from marac.clock import now
 from marac.agencies.models import Conference
 from marac.audit.service import record
 from marac.documents import store

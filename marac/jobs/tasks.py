@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from marac import clock
 from marac.actions import reminders
 from marac.agencies import auth
 from marac.errors import JobFailure
@@ -52,7 +53,7 @@ async def render_agendas(meeting_id: str) -> None:
 
 async def send_reminders() -> None:
     """Today's (UK date) due-soon and overdue action reminders. Idempotent per day."""
-    await reminders.send_reminders(auth.today())
+    await reminders.send_reminders(clock.today())
 
 
 async def apply_retention() -> None:
@@ -60,7 +61,7 @@ async def apply_retention() -> None:
     Idempotent: a second run on the same day finds nothing more to do."""
     from marac.governance import retention
 
-    await retention.run(auth.today())
+    await retention.run(clock.today())
 
 
 async def render_minutes(minutes_id: str, job_id: str | None = None) -> None:
@@ -72,8 +73,8 @@ async def render_minutes(minutes_id: str, job_id: str | None = None) -> None:
     from tortoise.expressions import F
 
     from marac.agencies.access import minutes_view
-    from marac.agencies.auth import now
     from marac.agencies.models import Membership
+    from marac.clock import now
     from marac.documents import pool, store
     from marac.documents.models import Document
     from marac.jobs.models import Job
@@ -129,7 +130,7 @@ async def render_quarterly_report(conference_id: str, quarter: str, job_id: str 
     if job_id is None:
         raise ValueError("render_quarterly_report keeps its document under its job: enqueue it")
     job = await Job.get(id=job_id)
-    await reports.render(conference_id, quarter, job_id, job.requested_by, auth.today())
+    await reports.render(conference_id, quarter, job_id, job.requested_by, clock.today())
 
 
 async def reconcile_minutes() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from tortoise.expressions import Q
 
-from marac.agencies.auth import now
+from marac.clock import now
 from marac.agencies.models import User
 from marac.notify import email
 from marac.notify.models import OutboxEmail

@@ -20,7 +20,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from marac.agencies import auth
 from marac.agencies.access import Viewer, viewer_for, viewer_of
-from marac.agencies.models import ID_PATTERN, Session, User
+from marac.ids import ID_PATTERN
+from marac.agencies.models import Session, User
 from marac.errors import AccessDenied, DomainError, NotFound, RuleViolation, Throttled
 from marac.jobs import queue
 from marac.validation import SLUG_RE, TOKEN_RE, BadJSON, fields_of, json_value, unstorable

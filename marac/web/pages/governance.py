@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from marac.agencies import access
-from marac.agencies.auth import today
+from marac.clock import today
 from marac.audit.service import record
 from marac.documents import pool, store
 from marac.governance import retention, subject_access
