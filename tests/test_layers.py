@@ -32,3 +32,8 @@ def test_domain_code_does_not_import_web_or_jobs(part):
     for path in files:
         bad = {m for m in imported_modules(path) if m.startswith(FORBIDDEN)}
         assert not bad, f"{path.relative_to(PACKAGE)} imports {sorted(bad)}"
+
+
+def test_the_task_registry_does_not_import_the_queue_that_runs_it():
+    # queue.py reads tasks.TASKS; a task that queues follow-up work is handed queue.enqueue.
+    assert not {m for m in imported_modules(PACKAGE / "jobs" / "tasks.py") if m.startswith("marac.jobs.queue")}

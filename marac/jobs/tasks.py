@@ -2,6 +2,8 @@
 
 The same functions run in the arq worker and, with no Redis configured, in-process;
 a test calls them directly. Every task must be idempotent: arq delivers at least once.
+TASKS is a plain registry that marac.jobs.queue reads; this module never imports the queue.
+A task that queues follow-up work takes an ``enqueue`` argument, which the queue passes in.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from marac.errors import JobFailure
 from marac.jobs.models import Job
 
 log = logging.getLogger("marac.jobs")
+Enqueue = Callable[..., Awaitable[Any]]  # marac.jobs.queue.enqueue's shape: (name, **ids) -> Job
 
 
 async def purge_expired_sessions() -> None:
@@ -133,14 +136,13 @@ async def render_quarterly_report(conference_id: str, quarter: str, job_id: str 
     await reports.render(conference_id, quarter, job_id, job.requested_by, clock.today())
 
 
-async def reconcile_minutes() -> None:
+async def reconcile_minutes(enqueue: Enqueue) -> None:
     """Queue again every minutes version whose recipients wait: a lost message or a killed
     worker delays a document, never loses it."""
-    from marac.jobs import queue
     from marac.minutes.service import pending_versions
 
     for minutes_id in await pending_versions():
-        await queue.enqueue("render_minutes", minutes_id=minutes_id)
+        await enqueue("render_minutes", minutes_id=minutes_id)
 
 
 async def notify_break_glass(grant_id: str) -> None:
@@ -202,14 +204,19 @@ def describe(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, JobFailure) else type(exc).__name__
 
 
-async def run(name: str, job_id: str | None, **ids: str) -> None:
+async def run(name: str, job_id: str | None, *, enqueue: Enqueue | None = None, **ids: str) -> None:
     """Run one task, keeping its Job row (what /api/v1/jobs/{id} reports) up to date."""
     if job_id:
         await Job.filter(id=job_id).update(status="running")
     task = TASKS[name]
     arguments: dict[str, Any] = dict(ids)
-    if "job_id" in inspect.signature(task).parameters:
+    parameters = inspect.signature(task).parameters
+    if "job_id" in parameters:
         arguments["job_id"] = job_id  # tasks that report progress take it
+    if "enqueue" in parameters:
+        if enqueue is None:
+            raise ValueError(f"task {name} queues follow-up work: run it through marac.jobs.queue.run")
+        arguments["enqueue"] = enqueue
     try:
         await task(**arguments)
     except Exception as exc:
