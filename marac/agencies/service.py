@@ -20,7 +20,7 @@ from marac.agencies.access import CASE_ROLES, Viewer
 from marac.agencies.models import AGENCY_KINDS, NATIONS, ROLES, TIERS, WEEKDAYS, Agency, Conference, Membership, User
 from marac.audit.service import record
 from marac.errors import Conflict, NotFound, RuleViolation
-from marac.meetings.types import TIME_RE, conference_types, instruments
+from marac.conference_types import TIME_RE, conference_types, instruments
 from marac.notify import outbox
 from marac.validation import is_slug
 
