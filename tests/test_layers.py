@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "marac"
-DOMAIN = ["agencies", "audit", "meetings", "referrals", "documents", "actions", "minutes", "notify", "governance", "reports", "notices",
-          "dashboard.py", "settings.py", "errors.py", "db.py", "validation.py", "clock.py", "ids.py",
+DOMAIN = ["agencies", "audit", "meetings", "referrals", "documents", "actions", "minutes", "notify", "governance",
+          "reports", "notices", "dashboard.py", "settings.py", "errors.py", "db.py", "validation.py", "clock.py", "ids.py",
           "conference_types.py"]
 FORBIDDEN = ("starlette", "arq", "uvicorn", "marac.web", "marac.jobs", "marac.cli")
 

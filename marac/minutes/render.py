@@ -25,7 +25,8 @@ Progress = Callable[[int], Awaitable[None]]  # percent done
 async def render_pending(minutes_id: str, progress: Progress | None = None) -> None:
     minutes = await MinutesVersion.get(id=minutes_id).prefetch_related("meeting")
     meeting = minutes.meeting
-    rows = {row.agency_id: row for row in await MinutesRecipient.filter(minutes=minutes, status="pending").prefetch_related("agency")}
+    pending = MinutesRecipient.filter(minutes=minutes, status="pending").prefetch_related("agency")
+    rows = {row.agency_id: row for row in await pending}
     tiers_now = dict(await Membership.filter(conference_id=meeting.conference_id).values_list("agency_id", "tier"))
     # An agency no longer a member gets the narrowest view; downloads refuse it anyway.
     views = {agency_id: minutes_view(tiers_now.get(agency_id), row.tier) or "actions_only"
@@ -58,7 +59,9 @@ async def render_pending(minutes_id: str, progress: Progress | None = None) -> N
                                     reference=recipient.reference, tier=views[recipient.key])
         await done(recipient.key, document)
 
-    groups = [(view, [pool.Recipient(agency_id, rows[agency_id].agency.name, store.new_reference("minutes", meeting.date), annex)
+    groups = [(view, [pool.Recipient(agency_id, rows[agency_id].agency.name,
+                                     store.new_reference("minutes", meeting.date), annex)
                       for agency_id, annex in members])
               for view, members in shared_views(minutes.content, minutes.version, waiting)]
-    await pool.render_shared("minutes.html", groups, title="MARAC minutes", deliver=deliver, annex_template="minutes_restricted.html")
+    await pool.render_shared("minutes.html", groups, title="MARAC minutes", deliver=deliver,
+                             annex_template="minutes_restricted.html")
