@@ -26,6 +26,9 @@ UK_DATE_RE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
 # Dates people can mean: births from 1900, meetings well within what date arithmetic allows
 # (a year near 9999 overflows once a cadence or a quarter is added to it).
 FIRST_YEAR, LAST_YEAR = 1900, 2999
+# The bounds of a filter are only compared, never added to, and integrators write an open end
+# as 9999-12-31 (tests/test_audit.py).
+FILTER_LAST_YEAR = 9999
 DATE_MESSAGE = "Enter a date as YYYY-MM-DD"
 # Record versions are PostgreSQL integers: a bigger number is no version, and comparing one
 # with the column is an error, not a mismatch.
@@ -48,7 +51,7 @@ def number(text: str | None, field: str, low: int, high: int, message: str | Non
     return value
 
 
-def day_or_none(text: str | None) -> date | None:
+def day_or_none(text: str | None, last_year: int = LAST_YEAR) -> date | None:
     """A date written YYYY-MM-DD (or DD/MM/YYYY, as people type it), or None."""
     text = (text or "").strip()
     found = ISO_DATE_RE.fullmatch(text)
@@ -58,7 +61,7 @@ def day_or_none(text: str | None) -> date | None:
         day_, month, year = found.groups()
     else:
         return None
-    if not FIRST_YEAR <= int(year) <= LAST_YEAR:
+    if not FIRST_YEAR <= int(year) <= last_year:
         return None
     try:
         return date(int(year), int(month), int(day_))
@@ -66,9 +69,9 @@ def day_or_none(text: str | None) -> date | None:
         return None
 
 
-def day(text: str | None, field: str, message: str = DATE_MESSAGE) -> date:
+def day(text: str | None, field: str, message: str = DATE_MESSAGE, last_year: int = LAST_YEAR) -> date:
     """day_or_none(), or a RuleViolation naming the field."""
-    found = day_or_none(text)
+    found = day_or_none(text, last_year)
     if found is None:
         raise RuleViolation("Bad date", {field: message})
     return found

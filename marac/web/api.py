@@ -124,7 +124,7 @@ def _matching(value: str, pattern: re.Pattern[str], field: str) -> str:
 def _day(value: str | None, field: str) -> date | None:
     if not value:
         return None
-    return validation.day(value, field, "Use a date written YYYY-MM-DD")
+    return validation.day(value, field, "Use a date written YYYY-MM-DD", validation.FILTER_LAST_YEAR)
 
 
 @api("auditor", "coordinator", response=schemas.AuditList, params=[
