@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -30,7 +29,6 @@ from marac.jobs.worker import WorkerSettings
 from marac.meetings.models import AgendaItem
 from tests.builders import action, published_meeting, reload
 from tests.conftest import CONFERENCE, PERSONAS, dash_body, make_client, session_cookie_for
-from tests.test_layers import FORBIDDEN, PACKAGE, imported_modules
 
 TODAY = date(2026, 12, 1)
 DESCRIPTION = "Flag Jane Doe's address on the Northshire NHS Trust system"
@@ -334,10 +332,3 @@ async def test_the_in_process_timer_runs_only_without_redis_and_outside_tests():
         settings.override(real)
         await queue.start()
     assert not queue._timers
-
-
-@pytest.mark.parametrize("part", ["actions/reminders.py", "notify"])
-def test_reminders_and_email_do_not_import_web_or_jobs(part):
-    target = PACKAGE / part
-    for path in [target] if target.is_file() else sorted(Path(target).rglob("*.py")):
-        assert not {m for m in imported_modules(path) if m.startswith(FORBIDDEN)}, path
