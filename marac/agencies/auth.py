@@ -18,7 +18,6 @@ Rules (OWASP ASVS 5.0 level 2):
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import re
@@ -34,7 +33,8 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 from zxcvbn import zxcvbn
 
-from marac import db, notices, settings
+from marac import notices, settings
+from marac.agencies import queries
 from marac.agencies.models import ApiToken, LoginFailure, Session, User
 from marac.clock import now, uk_date
 from marac.audit.service import record
@@ -395,30 +395,13 @@ class TokenHolder:
     agency_member_of: frozenset[str]  # those of them whose membership the user's agency holds
 
 
-@functools.cache  # the user table's columns are fixed once Tortoise is up
-def _token_sql() -> str:
-    user_columns = ", ".join(f'u."{column}"' for column in User._meta.db_fields)
-    # One row per conference given to the user (one row with NULLs for none), each saying
-    # whether the user's agency is a member there: the token, its user and everything the
-    # caller's entitlements need, in one round trip.
-    return (
-        f'SELECT t."id" AS "token_id", t."last_used_at" AS "token_used_at", t."expires_at" AS "token_expires_at", '
-        'uc."conference_id" AS "assigned", '
-        f'm."id" AS "membership_id", {user_columns} '
-        'FROM "api_token" t JOIN "user" u ON u."id" = t."user_id" '
-        'LEFT JOIN "user_conference" uc ON uc."user_id" = u."id" '
-        'LEFT JOIN "membership" m ON m."conference_id" = uc."conference_id" AND m."agency_id" = u."agency_id" '
-        'WHERE t."token_hash" = $1 AND t."revoked_at" IS NULL'
-    )
-
-
 async def token_holder(raw: str | None) -> TokenHolder | None:
     """The active user a bearer token belongs to, with their conferences; None for an unknown,
     revoked, expired or malformed token or a disabled user. Every API request pays for this, so
-    it is one hand-written query (db.fetch)."""
+    it is one hand-written query (agencies/queries.py)."""
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
         return None
-    rows = await db.fetch(_token_sql(), [sha256(raw)])
+    rows = await queries.token_rows(sha256(raw))
     if not rows:
         return None
     # Compared here, not in SQL: SQLite keeps times as text, whose comparison with a bound value
