@@ -1,5 +1,5 @@
-"""The `marac` command: serve, worker, migrate, demo, user add|reset, token create, import referrals, audit verify,
-keys, retention run, backup, restore."""
+"""The `marac` command: serve, worker, migrate, check, demo, user add|reset, token create, import referrals,
+audit verify, keys, retention run, backup, restore."""
 
 from __future__ import annotations
 
@@ -45,6 +45,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     uvicorn.run("marac.web.app:create_app", factory=True, **serve_options(args.host, args.port, args.workers))
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from marac import check
+
+    text, code = check.report(asyncio.run(check.run()))
+    print(text)
+    return code
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -313,7 +321,8 @@ def cmd_retention_run(args: argparse.Namespace) -> int:
         for o in outcomes:
             # Counts only: the command's output may end up in a log.
             print(f"{o.slug}: {verb} list {o.listed} cases, withdraw {o.withdrawn}, anonymise {o.anonymised_cases} cases "
-                  f"({o.anonymised_referrals} referrals), delete {o.documents_deleted} documents")
+                  f"({o.anonymised_referrals} referrals), delete {o.documents_deleted} documents"
+                  + (f"; {o.held} held by a legal hold" if o.held else ""))
         if args.dry_run:
             print("Dry run: nothing was changed. Each conference's cases are listed at /conferences/SLUG/retention.")
         return 0
@@ -368,6 +377,10 @@ def parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="Run a background job worker (needs MARAC_REDIS_URL).")
     worker.set_defaults(handler=cmd_worker)
+
+    check = sub.add_parser("check", help="Check this deployment's settings, database, Redis, SMTP, document store, "
+                                         "keys and fonts; say what is wrong; exit 1 if anything is.")
+    check.set_defaults(handler=cmd_check)
 
     migrate = sub.add_parser("migrate", help="Bring the database schema up to date (safe to repeat).")
     migrate.set_defaults(handler=cmd_migrate)
@@ -442,7 +455,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        settings.get()
+        if args.handler is not cmd_check:  # which reports bad settings in its own words
+            settings.get()
         return args.handler(args)
     except SettingsError as exc:
         print(f"marac: {exc}", file=sys.stderr)

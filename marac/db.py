@@ -109,6 +109,9 @@ def tortoise_config(settings: Settings | None = None) -> dict[str, Any]:
     else:
         connection["credentials"]["maxsize"] = settings.database_pool_size
         connection["credentials"]["reset"] = keep_session
+        if settings.database_pgbouncer:
+            # Transaction pooling: no prepared statement outlives its transaction's server connection.
+            connection["credentials"]["statement_cache_size"] = 0
     return {
         "connections": {"default": connection},
         "apps": {

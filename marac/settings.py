@@ -58,6 +58,10 @@ class Settings:
     worker_concurrency: int = 10
     # Connections each web or worker process keeps to PostgreSQL at most (asyncpg pool).
     database_pool_size: int = 5
+    # Connecting through PgBouncer in transaction pooling: each transaction may land on another
+    # server connection, where a statement asyncpg prepared and cached on the last one does not
+    # exist. True turns asyncpg's statement cache off (statement_cache_size=0).
+    database_pgbouncer: bool = False
     # PostgreSQL role the web and worker processes connect as; `marac migrate` (run as the
     # owner) grants it what the service needs and no UPDATE/DELETE on the audit tables.
     app_role: str | None = None
@@ -196,6 +200,10 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
         # Job payloads carry ids only, but a queue anyone can write to can start any job.
         raise SettingsError("MARAC_REDIS_URL must carry a password in production (redis://:PASSWORD@host:6379/0)")
 
+    pgbouncer = env_vars.get("MARAC_DATABASE_PGBOUNCER", "").strip().lower()
+    if pgbouncer not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise SettingsError("MARAC_DATABASE_PGBOUNCER must be 1 (through PgBouncer in transaction pooling) or 0")
+
     app_role = env_vars.get("MARAC_DATABASE_APP_ROLE") or None
     if app_role is not None and not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", app_role):
         raise SettingsError("MARAC_DATABASE_APP_ROLE must be a lower-case PostgreSQL role name")
@@ -213,6 +221,7 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
         data_keys=data_keys,
         legacy_secret=legacy,
         app_role=app_role,
+        database_pgbouncer=pgbouncer in ("1", "true", "yes"),
         **limits,
     )
 

@@ -1,18 +1,24 @@
 # shellcheck shell=bash
 # Sourced by scripts/test and bench/run: starts a throwaway PostgreSQL cluster and Redis
 # server on loopback (free ports, random passwords) in a temp dir removed on exit.
-# Sets TMP, PG_URL (no database part; databases: postgres, marac_test), REDIS_URL.
+# Sets TMP, PG_URL (no database part; databases: postgres, marac_test), REDIS_URL, and
+# PGBOUNCER_URL (PgBouncer in transaction pooling in front of database marac_pgbouncer) when
+# Debian's pgbouncer is installed, else "".
 # Needs lib.sh sourced first and the packages installed.
 
 # --- temp dir (removed on exit) ----------------------------------------------
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/marac-test.XXXXXX")"
 chmod 755 "$TMP"
 PG_PID_FILE=""
+PGBOUNCER_PID_FILE=""
 REDIS_PID_FILE="$TMP/redis.pid"
 
 cleanup() {
     local rc=$?
     set +e
+    if [[ -n "$PGBOUNCER_PID_FILE" && -f "$PGBOUNCER_PID_FILE" ]]; then
+        kill "$(cat "$PGBOUNCER_PID_FILE")" 2>/dev/null
+    fi
     if [[ -n "$PG_PID_FILE" && -f "$PG_PID_FILE" ]]; then
         pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1 ||
             kill "$(head -n1 "$PG_PID_FILE")" 2>/dev/null
@@ -67,6 +73,43 @@ pg_as "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_DIR" -p "$PG_PORT" -U post
 CREATE ROLE marac LOGIN CREATEDB CREATEROLE PASSWORD '$PG_PASSWORD';
 CREATE DATABASE marac_test OWNER marac;
 SQL
+
+# --- PgBouncer (transaction pooling) in front of it, for run C -------------------
+# Debian's package; it refuses to run as root, so as root it runs as `postgres` like the
+# cluster. Sets PGBOUNCER_URL (no database part) when it is up; run C uses database marac_pgbouncer.
+PGBOUNCER_URL=""
+PGBOUNCER_BIN="$(command -v pgbouncer || echo /usr/sbin/pgbouncer)"
+if [[ -x "$PGBOUNCER_BIN" ]]; then
+    PGB_PORT="$(free_port)"
+    while [[ "$PGB_PORT" == "$PG_PORT" ]]; do PGB_PORT="$(free_port)"; done
+    PGB_DIR="$PG_DIR/pgbouncer"
+    pg_as mkdir -m 700 "$PGB_DIR"
+    pg_as tee "$PGB_DIR/userlist.txt" >/dev/null <<USERS
+"marac" "$PG_PASSWORD"
+USERS
+    pg_as tee "$PGB_DIR/pgbouncer.ini" >/dev/null <<INI
+[databases]
+marac_pgbouncer = host=127.0.0.1 port=$PG_PORT dbname=marac_pgbouncer
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $PGB_PORT
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = $PGB_DIR/userlist.txt
+pool_mode = transaction
+max_client_conn = 200
+default_pool_size = 20
+logfile = $PGB_DIR/pgbouncer.log
+pidfile = $PGB_DIR/pgbouncer.pid
+INI
+    pg_as "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres \
+        -c "CREATE DATABASE marac_pgbouncer OWNER marac"
+    log "starting PgBouncer (transaction pooling) on 127.0.0.1:$PGB_PORT"
+    pg_as "$PGBOUNCER_BIN" -q -d "$PGB_DIR/pgbouncer.ini" ||
+        { cat "$PGB_DIR/pgbouncer.log" >&2; die "PgBouncer did not start"; }
+    PGBOUNCER_PID_FILE="$PGB_DIR/pgbouncer.pid"
+    PGBOUNCER_URL="postgres://marac:$PG_PASSWORD@127.0.0.1:$PGB_PORT"
+fi
 
 # --- Redis --------------------------------------------------------------------
 log "starting Redis on 127.0.0.1:$REDIS_PORT"

@@ -36,7 +36,8 @@ from marac.web.app import create_app  # noqa: E402
 TABLES = [
     "minutes_recipient", "minutes_version", "notification", "email_outbox", "break_glass", "action_review", "action_update", "action", "note", "attendance",
     "research", "document", "agenda_item", "referral_person", "match_suggestion", "person_key", "referral", "person", "meeting",
-    "user_conference", "session", "api_token", "membership", "user", "retention_notice", "retention_run", "report_document", "conference",
+    "user_conference", "session", "api_token", "membership", "user", "retention_notice", "retention_run", "legal_hold",
+    "report_document", "conference",
     "agency", "audit_event", "disclosure", "login_failure", "job",
 ]
 PASSWORD = "correct horse battery staple"

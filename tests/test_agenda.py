@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import io
@@ -9,16 +10,21 @@ import io
 import pypdf
 import pytest
 
+from marac import settings
 from marac.agencies.access import viewer_for
 from marac.clock import uk_date
 from marac.agencies.models import Conference
+from marac.documents import store
+from marac.documents.models import Document
 from marac.errors import Conflict
 from marac.jobs import queue, tasks
+from marac.jobs.models import Job
 from marac.meetings import agenda, schedule
 from marac.meetings.models import AgendaItem, Meeting
 from marac.referrals.models import Referral
 from tests.builders import meeting_of, published_meeting, referral
 from tests.conftest import CONFERENCE, make_client, session_cookie_for
+from tests.flows import page_post, queue_mode
 
 TODAY = date(2026, 11, 21)
 
@@ -240,6 +246,41 @@ async def test_each_member_agency_gets_its_research_list_as_a_pdf(client, person
 
     logged = await Disclosure.get(meeting_id=meeting.id)  # the disclosure log: who received what, when, why
     assert (logged.kind, logged.agency_id, logged.user_id) == ("research_list", personas["health"].user.agency_id, personas["health"].user.id)
+
+
+async def test_a_research_list_render_that_failed_is_retried_by_the_reconciler_and_ends_rendered(
+        app, client, personas, tmp_path):
+    made = await referral(personas, accept=True)
+    meeting = await meeting_of(made)
+    # A store that cannot be written, even by root: its parent is a file, not a directory.
+    (tmp_path / "not-a-directory").write_bytes(b"")
+    real = settings.get()
+    client.cookies.update(await session_cookie_for(personas["coordinator"]))
+    async with queue_mode(None):  # in-process jobs: the publication's render runs here and fails
+        settings.override(dataclasses.replace(settings.get(), document_store=tmp_path / "not-a-directory" / "store"))
+        try:
+            published = await page_post(client, f"/meetings/{meeting.id}", f"/meetings/{meeting.id}/publish", {})
+            assert published.status_code == 303, published.text
+            await queue.drain()
+        finally:
+            settings.override(dataclasses.replace(settings.get(), document_store=real.document_store))
+        failed = await Job.filter(name="render_agendas").order_by("-created_at").first()
+        assert failed.status == "failed"
+        assert not await Document.filter(kind="agenda", meeting_id=meeting.id).exists()
+        assert await agenda.pending_research_lists(older_than=timedelta(0)) == [meeting.id]
+        assert await agenda.pending_research_lists() == []  # a render just asked for is left to its own job
+
+        # Five minutes on, the reconciler (the worker's cron, or the in-process timer) queues it again.
+        await Meeting.filter(id=meeting.id).update(published_at=datetime.now(UTC) - timedelta(minutes=6))
+        await queue.run("reconcile_renders", None)
+        await queue.drain()
+    members = await agenda.members(meeting)
+    documents = await Document.filter(kind="agenda", meeting_id=meeting.id)
+    assert sorted(d.agency_id for d in documents) == sorted(m.agency_id for m in members)
+    assert all(store.read(d).startswith(b"%PDF") for d in documents)
+    assert await agenda.pending_research_lists(older_than=timedelta(0)) == []
+    answer = await client.get(f"/api/v1/meetings/{meeting.id}/agenda.pdf", headers=personas["health"].bearer)
+    assert answer.status_code == 200 and answer.content.startswith(b"%PDF")
 
 
 async def test_the_calendar_feed_has_dates_and_no_cases(client, personas):

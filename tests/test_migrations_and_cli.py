@@ -106,7 +106,7 @@ async def test_user_add_reports_bad_input_and_adds_nothing(client):
 
 
 @pytest.mark.parametrize("command", [[], ["serve"], ["worker"], ["migrate"], ["demo"], ["user", "add"], ["token", "create"], ["audit", "verify"],
-                                     ["backup"], ["restore"]])
+                                     ["backup"], ["restore"], ["check"]])
 async def test_every_command_has_help(command):
     code, out = await cli(*command, "--help")
     assert code == 0 and "usage: marac" in out

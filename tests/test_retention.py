@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
+import pyotp
 from tortoise import connections
 
 from marac import settings
@@ -16,12 +17,16 @@ from marac.audit.models import AuditEvent
 from marac.audit.service import verify
 from marac.documents.models import Document
 from marac.governance import retention
-from marac.governance.models import RetentionNotice, RetentionRun
+from marac.agencies.access import viewer_for
+from marac.agencies import service
+from marac.agencies.models import Agency, Conference, User
+from marac.governance.models import LegalHold, RetentionNotice, RetentionRun
 from marac.jobs import tasks
 from marac.meetings.models import AgendaItem, Meeting, Research
 from marac.referrals.models import Person, Referral, ReferralPerson
-from tests.builders import approve_minutes, held_meeting_with_markers, referral
-from tests.conftest import CONFERENCE, TABLES, dash_body, session_cookie_for
+from tests.builders import approve_minutes, held_meeting_with_markers, published_meeting, referral
+from tests.conftest import CONFERENCE, TABLES, Persona, _password_hash, csrf_token, dash_body, session_cookie_for
+from tests.flows import page_post
 from tests.test_migrations_and_cli import cli
 
 # In case A only (victim Jane Doe, her child Amy, her repeat): none may survive anonymisation.
@@ -219,6 +224,141 @@ async def test_the_daily_task_and_the_command_line_dry_run(personas):
     assert code == 0, out
     assert f"{CONFERENCE}: would list 0 cases" in out and "nothing was changed" in out
     assert await RetentionRun.all().count() == 1
+
+
+async def other_conference_coordinator() -> Persona:
+    """The coordinator of another conference (Southshire), signed-in ready."""
+    agency = await Agency.get(name="Riverside Housing Association")
+    await service.create_conference(None, name="Southshire DA MARAC", slug="southshire-da", type="domestic-abuse",
+                                    weekday="monday", start_time="10:00", first_date=date(2026, 1, 5),
+                                    members=[service.MemberSpec(agency.id, "full")])
+    created = await service.add_user(None, email="south@test.example.org", name="South", agency_id=agency.id,
+                                     role="coordinator", conference_slugs=["southshire-da"])
+    secret = pyotp.random_base32()
+    user = created.user
+    user.password_hash, user.totp_secret, user.totp_confirmed = _password_hash(), secret, True
+    # The seed is sealed: written through the model.
+    await user.save(update_fields=["password_hash", "totp_secret", "totp_confirmed"])
+    return Persona(key="south", user=await User.get(id=created.user.id), totp_secret=secret, token="")
+
+
+async def test_a_legal_hold_keeps_a_due_case_until_it_is_lifted(personas):
+    case = await referral(personas)
+    conference = await Conference.get(slug=CONFERENCE)
+    coordinator = await viewer_for(personas["coordinator"].user)
+    (listed,) = await retention.run(date(2032, 11, 4))
+    assert listed.listed == 1
+    hold = await retention.set_hold(coordinator, conference, referral_id=case.id, reason="DHR 2032/7: keep everything")
+    assert hold.person_id == case.victim_person_id
+
+    # Due (listed a week ago and more), but held: the run and the dry run say so and change nothing.
+    (dry,) = await retention.run(date(2032, 11, 11), dry_run=True)
+    assert (dry.anonymised_cases, dry.held) == (0, 1)
+    code, out = await cli("retention", "run", "--dry-run", env={"MARAC_DATABASE_URL": os.environ["MARAC_DATABASE_URL"]})
+    assert code == 0 and "1 held by a legal hold" not in out  # today (2026) nothing is due yet
+    (held,) = await retention.run(date(2032, 11, 11))
+    assert (held.anonymised_cases, held.held) == (0, 1)
+    assert (await Referral.get(id=case.id)).anonymised_at is None
+    assert await RetentionNotice.filter(person_id=case.victim_person_id).exists()  # still listed
+    report = await retention.report(conference, date(2032, 11, 12), date(2032, 11, 13))
+    assert [line.held for line in report.due] == [True] and report.next_run_anonymises == []
+
+    # Lifted: the next run anonymises it.
+    await retention.lift_hold(coordinator, conference, hold.id)
+    (after,) = await retention.run(date(2032, 11, 12))
+    assert (after.anonymised_cases, after.held) == (1, 0)
+    assert (await Referral.get(id=case.id)).anonymised_at is not None
+    # Audited by ids only: the reason is nowhere in the trail.
+    events = await AuditEvent.filter(object_type="legal_hold").order_by("seq")
+    assert [(e.action, e.object_id) for e in events] == [("retention.hold_set", hold.id),
+                                                          ("retention.hold_lift", hold.id)]
+    assert "DHR" not in repr([vars(e) for e in await AuditEvent.all()])
+    # The reason is sealed as stored.
+    assert "DHR" not in await raw_rows() and (await LegalHold.get(id=hold.id)).reason.startswith("DHR")
+
+
+async def test_a_hold_on_a_person_named_in_a_case_holds_that_case(personas):
+    case = await referral(personas)
+    perpetrator = await ReferralPerson.get(referral_id=case.id, role="perpetrator")
+    conference = await Conference.get(slug=CONFERENCE)
+    coordinator = await viewer_for(personas["coordinator"].user)
+    await retention.set_hold(coordinator, conference, person_id=perpetrator.person_id,
+                             reason="Police investigation 4411")
+    await retention.run(date(2032, 11, 4))
+    (run,) = await retention.run(date(2032, 11, 11))
+    assert (run.anonymised_cases, run.held) == (0, 1)
+
+
+async def test_a_research_list_that_also_lists_a_held_case_is_kept(personas):
+    world = await published_meeting(personas, cases=2)
+    await tasks.render_agendas(world.meeting.id)
+    held_case, other = world.referrals
+    conference = await Conference.get(slug=CONFERENCE)
+    await retention.set_hold(await viewer_for(personas["coordinator"].user), conference, referral_id=held_case.id,
+                             reason="DHR")
+    await retention.run(date(2032, 11, 4))
+    (run,) = await retention.run(date(2032, 11, 11))
+    assert (run.anonymised_cases, run.held, run.documents_deleted) == (1, 1, 0)
+    assert (await Referral.get(id=other.id)).anonymised_at is not None
+    assert (await Referral.get(id=held_case.id)).anonymised_at is None
+    assert await Document.filter(kind="agenda", meeting_id=world.meeting.id).exists()
+
+
+async def test_the_coordinator_sets_and_lifts_a_hold_on_the_retention_page(client, personas, monkeypatch):
+    from marac.web.pages import governance
+
+    case = await referral(personas)
+    await retention.run(date(2032, 11, 4))
+    monkeypatch.setattr(governance, "today", lambda: date(2032, 11, 12))
+    client.cookies.update(await session_cookie_for(personas["coordinator"]))
+    page_url = f"/conferences/{CONFERENCE}/retention"
+    refused = await page_post(client, page_url, f"{page_url}/holds", {"referral_id": case.id, "reason": " "})
+    assert refused.status_code == 400 and "Say why the case must be kept" in refused.text
+    unknown = await page_post(client, page_url, f"{page_url}/holds", {"referral_id": "nosuchreferral", "reason": "DHR"})
+    assert unknown.status_code == 400 and "No referral of this conference" in unknown.text
+    assert not await LegalHold.all().exists()
+
+    made = await page_post(client, page_url, f"{page_url}/holds", {"referral_id": case.id, "reason": "DHR 2032/7"})
+    assert made.status_code == 303
+    page = await client.get(page_url)
+    assert "Legal hold" in page.text and "DHR 2032/7" in page.text
+    assert "1</strong> of them under a legal hold" in page.text
+    assert "will anonymise <strong>0</strong>" in page.text
+    hold = await LegalHold.get(person_id=case.victim_person_id)
+
+    # Only this conference's coordinator: the chair may not, nor a coordinator elsewhere.
+    client.cookies.clear()
+    client.cookies.update(await session_cookie_for(personas["chair"]))
+    token = await csrf_token(client, "/")
+    chair_lift = await client.post(f"{page_url}/holds/{hold.id}/lift", data={"csrf_token": token})
+    assert chair_lift.status_code == 403
+    other = await other_conference_coordinator()
+    client.cookies.clear()
+    client.cookies.update(await session_cookie_for(other))
+    token = await csrf_token(client, "/")
+    assert (await client.post(f"{page_url}/holds/{hold.id}/lift", data={"csrf_token": token})).status_code in (403, 404)
+    assert (await client.post(f"{page_url}/holds", data={"csrf_token": token, "referral_id": case.id,
+                                                          "reason": "x"})).status_code in (403, 404)
+    assert (await LegalHold.get(id=hold.id)).lifted_at is None
+
+    client.cookies.clear()
+    client.cookies.update(await session_cookie_for(personas["coordinator"]))
+    lifted = await page_post(client, page_url, f"{page_url}/holds/{hold.id}/lift", {})
+    assert lifted.status_code == 303
+    assert (await LegalHold.get(id=hold.id)).lifted_by == personas["coordinator"].user.id
+    assert "No hold stands" in (await client.get(page_url)).text
+
+
+async def test_the_command_line_dry_run_shows_held_cases(personas, monkeypatch):
+    case = await referral(personas, received_at="2019-01-10", today=date(2019, 1, 10))
+    conference = await Conference.get(slug=CONFERENCE)
+    await RetentionNotice.create(conference=conference, person_id=case.victim_person_id,
+                                 last_referral_on=date(2019, 1, 10), listed_on=date(2025, 1, 1))
+    coordinator = await viewer_for(personas["coordinator"].user)
+    await retention.set_hold(coordinator, conference, referral_id=case.id, reason="Inquiry")
+    code, out = await cli("retention", "run", "--dry-run", env={"MARAC_DATABASE_URL": os.environ["MARAC_DATABASE_URL"]})
+    assert code == 0, out
+    assert f"{CONFERENCE}: would list 0 cases, withdraw 0, anonymise 0 cases" in out and "1 held by a legal hold" in out
 
 
 def test_a_type_must_keep_cases_as_long_as_its_repeat_window(tmp_path):

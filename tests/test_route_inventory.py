@@ -161,6 +161,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/break-glass/reviews/{grant_id}/review"): only({"coordinator": 404}, anonymous=PAGE_LOGIN),
     # information governance: the conference's coordinator only
     ("GET", "/conferences/{slug}/retention"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
+    ("POST", "/conferences/{slug}/retention/holds"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
+    ("POST", "/conferences/{slug}/retention/holds/{hold_id}/lift"): only({"coordinator": 404}, anonymous=PAGE_LOGIN),
     ("GET", "/people/{person_id}/subject-access"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
     ("POST", "/people/{person_id}/subject-access"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
     # quarterly reports: the conference's coordinator (exact) and chair (suppressed); the
@@ -220,6 +222,7 @@ async def test_route_answers_each_persona_as_the_table_says(app, personas, metho
         "grant_id": "0" * 32,
         "person_id": referral.victim_person_id,
         "document_id": "0" * 32,
+        "hold_id": "0" * 32,
     }
     url = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
     got: dict[str, int] = {}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import logging
 import os
 from contextlib import contextmanager
 
+import httpx
 
 from marac import settings
 from marac.agencies.models import Agency
@@ -183,3 +186,51 @@ async def test_every_page_links_the_favicon_and_it_is_served(client, personas):
     assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO file's header
     assert icon.headers["cache-control"] == "public, max-age=3600"  # no case data: a browser may keep it
     assert "content-security-policy" in icon.headers
+
+
+def _post_scope(path: str, length: int) -> dict:
+    headers = [(b"host", b"testserver"), (b"content-type", b"application/x-www-form-urlencoded"),
+               (b"content-length", str(length).encode())]
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+            "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": headers,
+            "client": ("127.0.0.1", 50000), "server": ("testserver", 80)}
+
+
+async def test_a_client_that_disconnects_mid_request_is_logged_as_a_disconnect_not_a_500(app, caplog):
+    # What the server hands the app when the connection drops halfway through the body.
+    messages = [{"type": "http.request", "body": b"email=someone%40", "more_body": True}, {"type": "http.disconnect"}]
+
+    async def receive() -> dict:
+        return messages.pop(0) if len(messages) > 1 else messages[0]
+
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    with caplog.at_level(logging.INFO, logger="marac"):
+        await app(_post_scope("/login", 200), receive, send)  # raises nothing
+    assert "client disconnected (ClientDisconnect) on POST /login request_id=" in caplog.text
+    assert "unhandled" not in caplog.text and not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not [m for m in sent if m["type"] == "http.response.start"]  # nobody to answer
+    assert "someone" not in caplog.text
+
+
+async def test_a_real_server_logs_no_error_when_a_client_hangs_up_mid_body(app, tmp_path):
+    from tests.test_faults import free_port, web_process
+
+    port, output = free_port(), tmp_path / "serve.log"
+    async with web_process(dict(os.environ), port, output):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                     b"Content-Length: 500\r\n\r\nemail=someone%40")
+        await writer.drain()
+        await asyncio.sleep(0.5)  # the server is now waiting for the rest of the body
+        writer.close()
+        await writer.wait_closed()
+        await asyncio.sleep(0.5)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            assert (await http.get("/healthz")).status_code == 200  # and it carries on
+    logged = output.read_text()
+    for error in ("Exception in ASGI application", "Traceback", "unhandled"):
+        assert error not in logged, logged

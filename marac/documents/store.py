@@ -94,9 +94,9 @@ def unseal(file_name: str, sealed: bytes) -> bytes:
     raise DocumentCorrupt("a stored document failed its integrity check")
 
 
-def _write(path: Path, data: bytes) -> None:
-    """All of `data` at `path`, or nothing there: written to a temporary name in the same
-    directory, synced, then renamed (and the rename synced) before the row points to it."""
+def _replace(path: Path, data: bytes) -> None:
+    """All of `data` at `path`, or `path` as it was: written to a temporary name in the same
+    directory, synced, then renamed (and the rename synced)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
@@ -113,8 +113,16 @@ def _write(path: Path, data: bytes) -> None:
             os.fsync(directory)
         finally:
             os.close(directory)
-    except BaseException as error:
+    except BaseException:
         temp.unlink(missing_ok=True)
+        raise
+
+
+def _write(path: Path, data: bytes) -> None:
+    """A new file, whole or not at all, before the row points to it."""
+    try:
+        _replace(path, data)
+    except BaseException as error:
         path.unlink(missing_ok=True)  # a fresh random name: only ever this call's file
         if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
             raise StoreFull() from error
@@ -197,22 +205,7 @@ def _reseal_file(path: Path, file_name: str, version: int) -> str:
         data = seal(file_name, unseal(file_name, sealed))
     except DocumentCorrupt:
         return "unreadable"
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-    except BaseException:
-        temp.unlink(missing_ok=True)  # never the original: it is still whole
-        raise
+    _replace(path, data)  # on failure the original is still whole
     return "rewritten"
 
 

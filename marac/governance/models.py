@@ -4,6 +4,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from marac.ids import new_id
+from marac.sealed import SealedModel, SealedText
 
 
 class RetentionNotice(Model):
@@ -40,3 +41,22 @@ class RetentionRun(Model):
         table = "retention_run"
         ordering = ["-at"]
         indexes = (("conference_id", "at"),)
+
+
+class LegalHold(SealedModel):
+    # A coordinator's hold on a person in the conference's person index (a case is its victim):
+    # while it stands, no retention run anonymises a case the person is the victim of or is
+    # named in (docs/domain.md#retention). Lifting keeps the row, so the page shows who held
+    # what and when; the audit trail carries the hold's id only.
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    conference = fields.ForeignKeyField("marac.Conference", related_name="legal_holds", on_delete=fields.CASCADE)
+    person_id = fields.CharField(max_length=32)
+    reason = SealedText()  # typed by the coordinator (a review, an inquiry, a court order): may name someone
+    set_by = fields.CharField(max_length=32)
+    set_at = fields.DatetimeField()
+    lifted_by = fields.CharField(max_length=32, null=True)
+    lifted_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "legal_hold"
+        indexes = (("conference_id", "person_id"),)

@@ -15,6 +15,10 @@ Rules (docs/domain.md#retention: retention is set per conference, often 6 years)
 - a research list (names, dates of birth, addresses) is deleted with its meeting's first
   anonymised case; a minutes PDF once every case it records is anonymised. The frozen
   minutes and agenda in the database are scrubbed of those cases' text at once;
+- a legal hold (a review, an inquiry, a court order) on a person stops the anonymising of
+  every case they are the victim of or named in, for as long as it stands: the case is still
+  listed, shown as held, and anonymised by the first run after the hold is lifted, if it is
+  still past retention and its week's notice has run;
 - the audit trail is never touched (it carries ids only); each run is audited as
   `retention.run` pointing at a RetentionRun row with its counts, and each referral
   anonymised and document deleted as an event of its own.
@@ -32,12 +36,15 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from marac.actions.models import Action, ActionReview, ActionUpdate, Note
+from marac.agencies import access
+from marac.agencies.access import Viewer
 from marac.agencies.models import Conference
 from marac.audit.service import record
 from marac.clock import now
 from marac.documents import store
 from marac.documents.models import Document
-from marac.governance.models import RetentionNotice, RetentionRun
+from marac.errors import NotFound, RuleViolation
+from marac.governance.models import LegalHold, RetentionNotice, RetentionRun
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, Meeting, Research
 from marac.minutes import service as minutes
@@ -105,6 +112,7 @@ class ReportLine:
     past_retention_from: date
     listed_on: date | None
     anonymise_on: date
+    held: bool = False  # a legal hold stands: no run anonymises it until the hold is lifted
 
 
 @dataclass(frozen=True)
@@ -114,17 +122,23 @@ class Report:
     due: list[ReportLine]  # past retention: listed (anonymised on the date shown) or listed at the next run
     upcoming: list[ReportLine]  # past retention within UPCOMING_DAYS
     runs: list[RetentionRun] = field(default_factory=list)
+    holds: list[LegalHold] = field(default_factory=list)  # standing holds, newest first
 
     @property
     def next_run_anonymises(self) -> list[ReportLine]:
-        return [line for line in self.due if line.anonymise_on <= self.next_run]
+        return [line for line in self.due if line.anonymise_on <= self.next_run and not line.held]
+
+    @property
+    def held(self) -> list[ReportLine]:
+        return [line for line in self.due if line.held]
 
     @property
     def next_run_referrals(self) -> int:
         return sum(len(line.referrals) for line in self.next_run_anonymises)
 
 
-async def _lines(cases: list[Case], years: int, notices: dict[str, RetentionNotice], next_run: date) -> list[ReportLine]:
+async def _lines(cases: list[Case], years: int, notices: dict[str, RetentionNotice], next_run: date,
+                 held: set[str]) -> list[ReportLine]:
     ids = [rid for case in cases for rid in case.referral_ids]
     referrals = {r.id: r for r in await Referral.filter(id__in=ids)}
     labels: dict[str, list[str]] = defaultdict(list)
@@ -143,7 +157,7 @@ async def _lines(cases: list[Case], years: int, notices: dict[str, RetentionNoti
             referrals=[{"id": r.id, "received_at": r.received_at, "status": r.status} for r in own],
             labels=[label for r in own for label in labels[r.id]],
             last_referral_on=case.last_referral_on, past_retention_from=past, listed_on=listed_on,
-            anonymise_on=max(anonymise_on, next_run)))
+            anonymise_on=max(anonymise_on, next_run), held=case.person_id in held))
     return sorted(lines, key=lambda line: (line.anonymise_on, line.last_referral_on))
 
 
@@ -157,8 +171,76 @@ async def report(conference: Conference, today: date, next_run: date) -> Report:
     due = [c for c in cases.values() if c.past_retention_from(years) <= today]
     upcoming = [c for c in cases.values() if today < c.past_retention_from(years) <= horizon]
     runs = await RetentionRun.filter(conference=conference).order_by("-at").limit(10)
-    return Report(retention_years=years, next_run=next_run, due=await _lines(due, years, notices, next_run),
-                  upcoming=await _lines(upcoming, years, notices, next_run), runs=runs)
+    held = await held_cases(conference, [*due, *upcoming])
+    return Report(retention_years=years, next_run=next_run, due=await _lines(due, years, notices, next_run, held),
+                  upcoming=await _lines(upcoming, years, notices, next_run, held), runs=runs,
+                  holds=await LegalHold.filter(conference=conference, lifted_at__isnull=True).order_by("-set_at"))
+
+
+# --- legal holds ---------------------------------------------------------------------------------
+
+MAX_REASON = 500
+
+
+async def held_cases(conference: Conference, cases: list[Case]) -> set[str]:
+    """The cases (victims' person ids) a standing hold covers: the held person is the victim,
+    or is named (a perpetrator, a child) in one of the case's referrals."""
+    standing = LegalHold.filter(conference=conference, lifted_at__isnull=True)
+    people = set(await standing.values_list("person_id", flat=True))
+    if not people or not cases:
+        return set()
+    held = {case.person_id for case in cases if case.person_id in people}
+    by_referral = {rid: case.person_id for case in cases for rid in case.referral_ids}
+    named = await ReferralPerson.filter(referral_id__in=list(by_referral), person_id__in=list(people)).values_list(
+        "referral_id", flat=True)
+    return held | {by_referral[rid] for rid in named}
+
+
+async def set_hold(viewer: Viewer, conference: Conference, *, reason: str, person_id: str = "",
+                   referral_id: str = "") -> LegalHold:
+    """Hold a person of the conference's person index, named by their id or as the victim of a
+    referral. The reason is required; the audit event carries the hold's id only."""
+    access.require_governance(viewer, conference.id)
+    reason, person_id, referral_id = reason.strip(), person_id.strip(), referral_id.strip()
+    errors = {}
+    if not reason:
+        errors["reason"] = "Say why the case must be kept (a review, an inquiry, a court order)"
+    elif len(reason) > MAX_REASON:
+        errors["reason"] = f"Keep the reason to {MAX_REASON} characters"
+    if referral_id and not person_id:
+        victim = await Referral.filter(id=referral_id, conference_id=conference.id).values_list(
+            "victim_person_id", flat=True)
+        person_id = victim[0] if victim else ""
+        if not person_id:
+            errors["referral_id"] = "No referral of this conference has that reference"
+    elif not person_id:
+        errors["referral_id"] = "Enter the referral whose victim's case is to be held"
+    elif not await Person.filter(id=person_id, conference_id=conference.id).exists():
+        errors["person_id"] = "That person is not in this conference's records"
+    if errors:
+        raise RuleViolation("The hold was not set", errors)
+    existing = await LegalHold.filter(conference=conference, person_id=person_id, lifted_at__isnull=True).first()
+    if existing:
+        return existing
+    async with in_transaction() as conn:
+        hold = await LegalHold.create(conference=conference, person_id=person_id, reason=reason, set_by=viewer.user_id,
+                                      set_at=now(), using_db=conn)
+        await record("retention.hold_set", user_id=viewer.user_id, agency_id=viewer.agency_id,
+                     object_type="legal_hold", object_id=hold.id, conference_id=conference.id, conn=conn)
+    return hold
+
+
+async def lift_hold(viewer: Viewer, conference: Conference, hold_id: str) -> LegalHold:
+    access.require_governance(viewer, conference.id)
+    hold = await LegalHold.filter(id=hold_id, conference=conference, lifted_at__isnull=True).first()
+    if hold is None:
+        raise NotFound("No standing hold with that id")
+    async with in_transaction() as conn:
+        hold.lifted_by, hold.lifted_at = viewer.user_id, now()
+        await hold.save(using_db=conn, update_fields=["lifted_by", "lifted_at"])
+        await record("retention.hold_lift", user_id=viewer.user_id, agency_id=viewer.agency_id,
+                     object_type="legal_hold", object_id=hold.id, conference_id=conference.id, conn=conn)
+    return hold
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -172,6 +254,7 @@ class Outcome:
     anonymised_cases: int = 0
     anonymised_referrals: int = 0
     documents_deleted: int = 0
+    held: int = 0  # cases due to be anonymised that a legal hold keeps
     run_id: str | None = None  # None for a dry run: it writes nothing
 
 
@@ -188,10 +271,16 @@ async def _run_one(conference: Conference, today: date, *, dry_run: bool, reques
     new = [case for pid, case in due.items() if pid not in notices]
     withdrawn = [notice for pid, notice in notices.items() if pid not in due]
     ripe = [case for pid, case in due.items() if pid in notices and notices[pid].listed_on <= today - timedelta(days=NOTICE_DAYS)]
+    # Every held case, due or not: a meeting's research list that also lists one is kept with it.
+    cases = await _cases(conference)
+    held_all = await held_cases(conference, list(cases.values()))
+    kept = {rid for pid in held_all for rid in cases[pid].referral_ids}
+    held = [case for case in ripe if case.person_id in held_all]
+    ripe = [case for case in ripe if case.person_id not in held_all]
     outcome = Outcome(conference.id, conference.slug, listed=len(new), withdrawn=len(withdrawn), anonymised_cases=len(ripe),
-                      anonymised_referrals=sum(len(case.referral_ids) for case in ripe))
+                      anonymised_referrals=sum(len(case.referral_ids) for case in ripe), held=len(held))
     if dry_run:
-        outcome.documents_deleted = len(await _documents_to_delete(conference, ripe))
+        outcome.documents_deleted = len(await _documents_to_delete(conference, ripe, kept=kept))
         return outcome
     at = now()
     async with in_transaction() as conn:
@@ -202,7 +291,7 @@ async def _run_one(conference: Conference, today: date, *, dry_run: bool, reques
         documents: list[Document] = []
         if ripe:
             await _anonymise(conference, ripe, at, conn)
-            documents = await _documents_to_delete(conference, ripe, conn)
+            documents = await _documents_to_delete(conference, ripe, conn, kept=kept)
             await Document.filter(id__in=[d.id for d in documents]).using_db(conn).delete()
             for document in documents:
                 await record("retention.document_delete", user_id=requested_by, object_type="document", object_id=document.id,
@@ -220,8 +309,8 @@ async def _run_one(conference: Conference, today: date, *, dry_run: bool, reques
     # without its row (the key is bound to the name) and holds no row to find it by.
     for document in documents:
         store.remove_file(document)
-    log.info("retention.run conference=%s listed=%d withdrawn=%d anonymised=%d documents=%d", conference.id,
-             outcome.listed, outcome.withdrawn, outcome.anonymised_cases, outcome.documents_deleted)
+    log.info("retention.run conference=%s listed=%d withdrawn=%d anonymised=%d documents=%d held=%d", conference.id,
+             outcome.listed, outcome.withdrawn, outcome.anonymised_cases, outcome.documents_deleted, outcome.held)
     return outcome
 
 
@@ -321,15 +410,20 @@ def _scrub_snapshot(snapshot: dict[str, Any], item_ids: set[str], action_ids: se
     return changed
 
 
-async def _documents_to_delete(conference: Conference, cases: list[Case], conn: Any = None) -> list[Document]:
+async def _documents_to_delete(conference: Conference, cases: list[Case], conn: Any = None,
+                               kept: set[str] | None = None) -> list[Document]:
     """Research lists of every meeting that listed one of these cases (a pre-meeting working
-    list of names, of no use once a case is past retention); minutes PDFs of meetings all of
-    whose recorded cases (heard there, or reviewed there) are anonymised or about to be."""
+    list of names, of no use once a case is past retention) and no case under a legal hold
+    (`kept`: its referral ids); minutes PDFs of meetings all of whose recorded cases (heard
+    there, or reviewed there) are anonymised or about to be."""
     referral_ids = [rid for case in cases for rid in case.referral_ids]
     if not referral_ids:
         return []
     going = set(referral_ids)
     meetings = set(await AgendaItem.filter(referral_id__in=referral_ids).using_db(conn).values_list("meeting_id", flat=True))
+    if kept:
+        held_at = AgendaItem.filter(referral_id__in=list(kept)).using_db(conn)
+        meetings -= set(await held_at.values_list("meeting_id", flat=True))
     reviewed_at = set(await ActionReview.filter(action__item__referral_id__in=referral_ids).using_db(conn).values_list("meeting_id", flat=True))
     finished = []
     for meeting_id in meetings | reviewed_at:

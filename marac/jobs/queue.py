@@ -3,8 +3,8 @@
 With MARAC_REDIS_URL set, jobs go to arq workers through Redis, serialised as JSON and
 carrying ids only (never personal data). Without it (the embedded default), the same
 task functions run in-process on the event loop, and small timers here run the daily
-jobs (reminders, retention), the break-glass sweep and the e-mail outbox that the arq worker's cron
-runs otherwise.
+jobs (reminders, retention), the break-glass sweep, the e-mail outbox and the render
+reconciler that the arq worker's cron runs otherwise.
 """
 
 from __future__ import annotations
@@ -85,6 +85,8 @@ async def start() -> None:
         _timers.extend(asyncio.create_task(_timer(name, partial(next_run, at))) for at, name in DAILY)
         _timers.append(asyncio.create_task(_timer("end_expired_break_glass", lambda now: now + SWEEP_EVERY)))
         _timers.append(asyncio.create_task(_timer("send_email", lambda now: now + EMAIL_EVERY)))
+        # Documents whose render failed (minutes, research lists) are tried again, as the worker's cron does.
+        _timers.append(asyncio.create_task(_timer("reconcile_renders", lambda now: now + SWEEP_EVERY)))
 
 
 async def stop() -> None:

@@ -71,13 +71,17 @@ async def render_quarterly_report(conference_id: str, quarter: str, job_id: str 
     await reports.render(conference_id, quarter, job_id, job.requested_by, clock.today())
 
 
-async def reconcile_minutes(enqueue: Enqueue) -> None:
-    """Queue again every minutes version whose recipients wait: a lost message or a killed
-    worker delays a document, never loses it."""
+async def reconcile_renders(enqueue: Enqueue) -> None:
+    """Queue again every minutes version whose recipients wait and every published meeting
+    whose research lists are not all stored: a lost message, a killed worker or a failed
+    render (a full or unwritable store, a render past its time) delays a document, never loses it."""
+    from marac.meetings.agenda import pending_research_lists
     from marac.minutes.service import pending_versions
 
     for minutes_id in await pending_versions():
         await enqueue("render_minutes", minutes_id=minutes_id)
+    for meeting_id in await pending_research_lists():
+        await enqueue("render_agendas", meeting_id=meeting_id)
 
 
 async def notify_break_glass(grant_id: str) -> None:
@@ -122,7 +126,7 @@ TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
     "send_email": send_email,
     "render_minutes": render_minutes,
     "render_quarterly_report": render_quarterly_report,
-    "reconcile_minutes": reconcile_minutes,
+    "reconcile_renders": reconcile_renders,
     "purge_expired_sessions": purge_expired_sessions,
     "render_agendas": render_agendas,
     "send_reminders": send_reminders,

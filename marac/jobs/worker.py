@@ -46,7 +46,7 @@ async def _daily_retention(ctx: dict[str, Any]) -> None:
 
 
 async def _reconcile(ctx: dict[str, Any]) -> None:
-    await queue.run("reconcile_minutes", None)
+    await queue.run("reconcile_renders", None)
 
 
 async def _break_glass_sweep(ctx: dict[str, Any]) -> None:

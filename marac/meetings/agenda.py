@@ -15,7 +15,7 @@ Rules (docs/domain.md#the-agenda, #research-list):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from tortoise.expressions import Q
@@ -407,4 +407,25 @@ async def agenda_document(viewer: Viewer, meeting_id: str):  # noqa: ANN201 - a 
 
 async def members(meeting: Meeting) -> list[Membership]:
     return await Membership.filter(conference_id=meeting.conference_id).prefetch_related("agency")
+
+
+async def pending_research_lists(older_than: timedelta = timedelta(minutes=5)) -> list[str]:
+    """Published meetings with a member agency still without its research list: what the
+    reconciler queues again, as it does the minutes' outbox rows. Publication is the request
+    (written in the same transaction as the status); the stored documents say what is done."""
+    from marac.documents.models import Document
+
+    meetings = dict(await Meeting.filter(status="published", published_at__lt=now() - older_than).values_list(
+        "id", "conference_id"))
+    if not meetings:
+        return []
+    members: dict[str, set[str]] = {}
+    for conference_id, agency_id in await Membership.filter(conference_id__in=set(meetings.values())).values_list(
+            "conference_id", "agency_id"):
+        members.setdefault(conference_id, set()).add(agency_id)
+    done: dict[str, set[str]] = {}
+    stored = Document.filter(kind="agenda", version=1, meeting_id__in=list(meetings))
+    for meeting_id, agency_id in await stored.values_list("meeting_id", "agency_id"):
+        done.setdefault(meeting_id, set()).add(agency_id)
+    return sorted(m for m, c in meetings.items() if members.get(c, set()) - done.get(m, set()))
 

@@ -45,6 +45,14 @@ async def send(to: list[str] | str, subject: str, body: str) -> None:
 
 
 def _deliver(url: str, message: EmailMessage) -> None:
+    with connect(url) as client:
+        client.send_message(message)
+
+
+def connect(url: str) -> smtplib.SMTP:
+    """A session ready to send (what `marac check` stops at): connected, EHLO said, TLS up
+    (from the start for smtps://, by STARTTLS when offered for smtp://, the certificate
+    checked), logged in when the URL names a user."""
     parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port or DEFAULT_PORTS[parts.scheme]
     context = ssl.create_default_context()
@@ -53,11 +61,14 @@ def _deliver(url: str, message: EmailMessage) -> None:
         client = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT_SECONDS, context=context)
     else:
         client = smtplib.SMTP(host, port, timeout=TIMEOUT_SECONDS)
-    with client:
+    try:
         client.ehlo()
         if parts.scheme == "smtp" and client.has_extn("starttls"):
             client.starttls(context=context)
             client.ehlo()
         if parts.username:
             client.login(unquote(parts.username), unquote(parts.password or ""))
-        client.send_message(message)
+    except BaseException:
+        client.close()
+        raise
+    return client

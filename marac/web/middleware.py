@@ -7,23 +7,32 @@
 - an unhandled error answered here, as a 500 with those headers. Starlette's own error
   answer is sent from outside every middleware, and the exception then reaches the server,
   which would log it with its message (which may hold what the user typed).
+- a client that goes away mid-request logged as a disconnect, not as a server error.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from urllib.parse import urlsplit
 
-from starlette.requests import Request
+import anyio
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from marac import settings
 from marac.audit.service import request_id_var
 from marac.web import errors
 
+log = logging.getLogger("marac.web")
+
 MAX_BODY = 1024 * 1024
+# What reading the body or streaming the answer raises once the client has gone: Starlette's
+# ClientDisconnect (the server said http.disconnect), anyio's stream errors (a response
+# streamed to a closed connection). Nobody is left to answer, and nothing went wrong here.
+DISCONNECTED = (ClientDisconnect, anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream)
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -89,6 +98,11 @@ class SecurityMiddleware:
             if started:
                 raise
             await _refuse(send_with_headers, path, 413, "too_large", "The request body is larger than 1 MiB")
+        except DISCONNECTED as exc:
+            # The route template, never the path (a path can carry a set-up token); no answer is sent.
+            route = getattr(scope.get("route"), "path", "?")
+            log.info("client disconnected (%s) on %s %s request_id=%s", type(exc).__name__, scope["method"], route,
+                     request_id)
         except Exception as exc:
             if started:  # the server can only end the connection (and log it: marac.logs keeps values out)
                 raise

@@ -4,31 +4,63 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from marac.agencies import access
+from marac.agencies.models import Conference
 from marac.clock import today
 from marac.audit.service import record
 from marac.documents import pool, store
+from marac.errors import RuleViolation
 from marac.governance import retention, subject_access
 from marac.jobs import queue
 from marac.web.auth import Caller, confirm_it_is_you, page
 from marac.web.templating import render
 
 
-@page("coordinator")
-async def retention_report(request: Request, caller: Caller) -> Response:
-    conference = await access.get_conference(caller.viewer, request.path_params["slug"])
-    access.require_governance(caller.viewer, conference.id)
+async def _retention_page(request: Request, caller: Caller, conference: Conference, status: int = 200,
+                          **context: Any) -> Response:
     next_run = queue.next_run(retention.RUN_AT, datetime.now(UTC)).astimezone(queue.UK).date()
     report = await retention.report(conference, today(), next_run)
     await record("retention.report_read", user_id=caller.viewer.user_id, agency_id=caller.viewer.agency_id,
                  object_type="conference", object_id=conference.id, conference_id=conference.id)
     return render(request, "governance/retention.html", {
-        "conference": conference, "report": report, "notice_days": retention.NOTICE_DAYS, "run_at": retention.RUN_AT})
+        "conference": conference, "report": report, "notice_days": retention.NOTICE_DAYS, "run_at": retention.RUN_AT,
+        **context}, status=status)
+
+
+async def _governed(request: Request, caller: Caller) -> Conference:
+    conference = await access.get_conference(caller.viewer, request.path_params["slug"])
+    access.require_governance(caller.viewer, conference.id)
+    return conference
+
+
+@page("coordinator")
+async def retention_report(request: Request, caller: Caller) -> Response:
+    return await _retention_page(request, caller, await _governed(request, caller))
+
+
+@page("coordinator")
+async def hold_set(request: Request, caller: Caller) -> Response:
+    conference = await _governed(request, caller)
+    form = request.state.form
+    values = {name: str(form.get(name, "")) for name in ("person_id", "referral_id", "reason")}
+    try:
+        await retention.set_hold(caller.viewer, conference, **values)
+    except RuleViolation as exc:
+        return await _retention_page(request, caller, conference, 400, errors=exc.fields, values=values)
+    return RedirectResponse(f"/conferences/{conference.slug}/retention#holds", status_code=303)
+
+
+@page("coordinator")
+async def hold_lift(request: Request, caller: Caller) -> Response:
+    conference = await _governed(request, caller)
+    await retention.lift_hold(caller.viewer, conference, request.path_params["hold_id"])
+    return RedirectResponse(f"/conferences/{conference.slug}/retention#holds", status_code=303)
 
 
 def _attachment(person_id: str, extension: str) -> dict[str, str]:
@@ -75,5 +107,7 @@ async def subject_access_export(request: Request, caller: Caller) -> Response:
 
 routes = [
     Route("/conferences/{slug}/retention", retention_report, methods=["GET"]),
+    Route("/conferences/{slug}/retention/holds", hold_set, methods=["POST"]),
+    Route("/conferences/{slug}/retention/holds/{hold_id}/lift", hold_lift, methods=["POST"]),
     Route("/people/{person_id}/subject-access", subject_access_export, methods=["GET", "POST"]),
 ]
