@@ -42,6 +42,11 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fontconfig fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
+# pg_dump and pg_restore for `marac backup` and `marac restore`: Debian 12's client is
+# PostgreSQL 15, the same major version as the compose file's server (tests/test_compose.py).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system marac \
     && useradd --system --gid marac --home-dir /app --no-create-home --shell /usr/sbin/nologin marac \
     && mkdir -p /data/documents \

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -41,9 +42,24 @@ def serve_options(host: str, port: int, workers: int = 1) -> dict[str, object]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import shutil
+    import tempfile
+
     import uvicorn
 
-    uvicorn.run("marac.web.app:create_app", factory=True, **serve_options(args.host, args.port, args.workers))
+    made = None
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # set but empty, prometheus-client would write to the cwd
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # prometheus-client's multiprocess mode: each process writes its histograms to files
+        # here and /metrics, whichever process answers, adds them all up (marac/metrics.py).
+        made = tempfile.mkdtemp(prefix="marac-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    try:
+        uvicorn.run("marac.web.app:create_app", factory=True, **serve_options(args.host, args.port, args.workers))
+    finally:
+        if made:
+            shutil.rmtree(made, ignore_errors=True)
     return 0
 
 
@@ -61,6 +77,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if not settings.get().redis_url:
         print("marac worker needs MARAC_REDIS_URL; without it jobs run inside the web process.", file=sys.stderr)
         return 2
+    if args.metrics_port:
+        from prometheus_client import start_http_server
+
+        # This worker's job and render histograms, for Prometheus on the private network only.
+        start_http_server(args.metrics_port, addr=args.metrics_host)
     return worker.run()
 
 
@@ -376,6 +397,9 @@ def parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     worker = sub.add_parser("worker", help="Run a background job worker (needs MARAC_REDIS_URL).")
+    worker.add_argument("--metrics-port", type=int, default=0,
+                        help="Serve this worker's job and render metrics on this port (0: not at all).")
+    worker.add_argument("--metrics-host", default="127.0.0.1", help="Address for --metrics-port.")
     worker.set_defaults(handler=cmd_worker)
 
     check = sub.add_parser("check", help="Check this deployment's settings, database, Redis, SMTP, document store, "

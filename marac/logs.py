@@ -5,12 +5,19 @@ An exception's message can carry what a user sent ("invalid literal for int() wi
 exception types and the file, line and function of each frame, and an exception passed as a
 log argument (arq's "job failed, ValueError: ...") is logged as its type. See
 tests/test_logs.py.
+
+In production each line is one JSON object (`Json`): time, level, logger, message and, for the
+request line the web middleware writes at the end of each request, its request id, method, route
+template, status, duration and user id. A record's request id comes from the request being
+answered, so every line a request causes can be found from the X-Request-Id its answer carried.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import traceback
+from datetime import datetime, timezone
 from typing import Any
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -31,6 +38,34 @@ class WithoutValues(logging.Formatter):
         if value is None:
             return ""
         return "".join(_chain(traceback.TracebackException(type(value), value, tb))).rstrip("\n")
+
+
+# What the request line carries besides the message (marac.web.middleware); ids and templates only.
+REQUEST_FIELDS = ("request_id", "method", "route", "status", "duration_ms", "user_id")
+
+
+class Json(WithoutValues):
+    def format(self, record: logging.LogRecord) -> str:
+        from marac.audit.service import request_id_var
+
+        line = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": super().format(record).split("\n", 1)[0],  # the traceback goes in "exception"
+        }
+        request_id = getattr(record, "request_id", None) or request_id_var.get()
+        if request_id:
+            line["request_id"] = request_id
+        for name in REQUEST_FIELDS[1:]:
+            if hasattr(record, name):
+                line[name] = getattr(record, name)
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging.Formatter's name
+        return record.getMessage()
 
 
 def _name(exc: BaseException) -> str:
@@ -58,12 +93,18 @@ def _chain(found: traceback.TracebackException) -> list[str]:
     return lines
 
 
-def config(level: str = "INFO") -> dict[str, Any]:
-    """A logging.config.dictConfig() value: every logger through one handler on stderr."""
+def config(level: str = "INFO", log_format: str | None = None) -> dict[str, Any]:
+    """A logging.config.dictConfig() value: every logger through one handler on stderr, in
+    MARAC_LOG_FORMAT (json in production, text otherwise) unless log_format says."""
+    if log_format is None:
+        from marac import settings
+
+        log_format = settings.get().log_format
+    formatter = {"()": Json} if log_format == "json" else {"()": WithoutValues, "format": FORMAT}
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"plain": {"()": WithoutValues, "format": FORMAT}},
+        "formatters": {"plain": formatter},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}},
         "root": {"handlers": ["stderr"], "level": level},
         # uvicorn's and arq's own handlers would format with their formatters: theirs go to root.

@@ -74,6 +74,10 @@ class Settings:
     # Reverse proxies (addresses or networks) whose X-Forwarded-For names the client. Their own
     # address is never throttled as a whole: it is every user's (docs/security.md).
     trusted_proxies: tuple[str, ...] = ()
+    # The bearer token Prometheus sends for /metrics; None: /metrics answers 404 (README, "Monitoring").
+    metrics_token: str | None = field(default=None, repr=False)
+    # "json": one JSON object a line (production's default); "text": plain lines, for a developer.
+    log_format: str = "text"
     # Derived keys by (purpose, version); not an init field, so dataclasses.replace starts afresh.
     _derived: dict[tuple[str, int], bytes] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -208,8 +212,17 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
     if app_role is not None and not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", app_role):
         raise SettingsError("MARAC_DATABASE_APP_ROLE must be a lower-case PostgreSQL role name")
 
+    metrics_token = env_vars.get("MARAC_METRICS_TOKEN") or None
+    if metrics_token is not None and not re.fullmatch(r"[A-Za-z0-9._~+/=-]{32,256}", metrics_token):
+        raise SettingsError("MARAC_METRICS_TOKEN must be 32 to 256 characters of letters, digits and ._~+/=-")
+    log_format = env_vars.get("MARAC_LOG_FORMAT") or ("json" if env == "production" else "text")
+    if log_format not in ("json", "text"):
+        raise SettingsError("MARAC_LOG_FORMAT must be json or text")
+
     return Settings(
         env=env,
+        metrics_token=metrics_token,
+        log_format=log_format,
         trusted_proxies=_trusted_proxies(env_vars.get("MARAC_TRUSTED_PROXIES", "")),
         database_url=database_url,
         redis_url=redis_url,

@@ -17,10 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import pyotp
+
 from marac.actions import service as actions
 from marac.actions.models import Action, Note
 from marac.agencies.access import Viewer, viewer_for
-from marac.agencies.models import Conference
+from marac.agencies import service as directory
+from marac.agencies.models import Agency, Conference, User
 from marac.jobs import queue, tasks
 from marac.meetings import agenda, schedule
 from marac.meetings.models import AgendaItem, Meeting
@@ -28,7 +31,7 @@ from marac.minutes import service as minutes
 from marac.minutes.models import MinutesVersion
 from marac.referrals import service as referrals
 from marac.referrals.models import Referral
-from tests.conftest import CONFERENCE, Persona, dash_body
+from tests.conftest import CONFERENCE, Persona, _password_hash, dash_body
 
 TODAY = date(2026, 11, 21)  # the day referrals are submitted on (conftest's make_referral uses it too)
 ACTION = "Health to share GP records of injuries with the IDVA by Friday"
@@ -192,3 +195,20 @@ async def held_meeting_with_markers(personas: dict[str, Persona]) -> tuple[Meeti
         markers[marker] = f"full+{owner}"
     world = await close(personas, world)
     return world.meeting, markers
+
+
+async def other_conference_coordinator() -> Persona:
+    """The coordinator of another conference (Southshire), with a member agency of ours, ready
+    to sign in: someone who coordinates, but not this conference."""
+    agency = await Agency.get(name="Riverside Housing Association")
+    await directory.create_conference(None, name="Southshire DA MARAC", slug="southshire-da", type="domestic-abuse",
+                                      weekday="monday", start_time="10:00", first_date=date(2026, 1, 5),
+                                      members=[directory.MemberSpec(agency.id, "full")])
+    created = await directory.add_user(None, email="south@test.example.org", name="South", agency_id=agency.id,
+                                       role="coordinator", conference_slugs=["southshire-da"])
+    secret = pyotp.random_base32()
+    user = created.user
+    user.password_hash, user.totp_secret, user.totp_confirmed = _password_hash(), secret, True
+    # The seed is sealed: written through the model, not a queryset update.
+    await user.save(update_fields=["password_hash", "totp_secret", "totp_confirmed"])
+    return Persona(key="south", user=await User.get(id=user.id), totp_secret=secret, token="")

@@ -8,21 +8,21 @@ Health (a member agency that did not make the referral) is the usual outsider; p
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import httpx
 import pyotp
 import pytest
 
 from marac import clock
+from marac.agencies.models import User
 from marac.notices.models import Notification
-from marac.agencies import service
-from marac.agencies.models import Agency, User
 from marac.audit.models import AuditEvent
 from marac.jobs import queue, tasks
 from marac.jobs.models import Job
 from marac.referrals.models import BreakGlass, Referral
-from tests.conftest import Persona, _password_hash, csrf_token, make_client, make_referral, session_cookie_for
+from tests.builders import other_conference_coordinator
+from tests.conftest import Persona, csrf_token, make_client, make_referral, session_cookie_for
 from tests.test_reminders import smtp  # noqa: F401 - a real SMTP server on loopback
 
 REASON = "Victim presented at the emergency department tonight, need the risk picture before discharge"
@@ -247,17 +247,7 @@ async def test_the_coordinator_approves_contact_details_reviews_the_use_and_othe
 
 
 async def test_a_coordinator_of_another_conference_reads_but_never_changes_the_case(app, personas):
-    agency = await Agency.get(name="Riverside Housing Association")
-    await service.create_conference(None, name="Southshire DA MARAC", slug="southshire-da", type="domestic-abuse",
-                                    weekday="monday", start_time="10:00", first_date=date(2026, 1, 5),
-                                    members=[service.MemberSpec(agency.id, "full")])
-    created = await service.add_user(None, email="south@test.example.org", name="South", agency_id=agency.id,
-                                     role="coordinator", conference_slugs=["southshire-da"])
-    secret = pyotp.random_base32()
-    user = created.user
-    user.password_hash, user.totp_secret, user.totp_confirmed = _password_hash(), secret, True
-    await user.save(update_fields=["password_hash", "totp_secret", "totp_confirmed"])  # the seed is sealed: through the model
-    south = Persona(key="south", user=await User.get(id=created.user.id), totp_secret=secret, token="")
+    south = await other_conference_coordinator()
     case = await make_referral(personas["police"])
     async with await browser(app, south) as client:
         assert (await break_glass(client, south, case.id)).status_code == 303

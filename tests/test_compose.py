@@ -6,6 +6,7 @@ merge keys and anchors the file uses) and the resulting structure checked.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -254,3 +255,100 @@ def test_the_image_installs_the_locked_dependencies_and_the_scripts_system_packa
     apt = re.search(r"apt-get install -y --no-install-recommends \\\n(.*?) \\\n", dockerfile, re.DOTALL)
     assert set(apt.group(1).split()) == scripts_packages
     assert not any(package.startswith("fonts-") and package != "fonts-dejavu-core" for package in scripts_packages)
+
+
+# The PostgreSQL client major version each Debian release of the image's base carries.
+DEBIAN_POSTGRESQL_CLIENT = {"bookworm": 15, "trixie": 17}
+
+
+def test_the_image_can_back_up_the_compose_database(services):
+    """pg_dump refuses a server newer than itself: the image's client must be at least the
+    compose file's server version, or `marac backup` fails in production."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"apt-get install -y --no-install-recommends postgresql-client\b", dockerfile)
+    release = re.findall(r"^FROM python:[0-9.]+-slim-([a-z]+)$", dockerfile, re.MULTILINE)[-1]
+    server = int(re.fullmatch(r"postgres:([0-9]+)", services["postgres"]["image"]).group(1))
+    assert server <= DEBIAN_POSTGRESQL_CLIENT[release]
+
+
+# --- profile "monitoring": Prometheus and Grafana -------------------------------------------------
+
+MONITORING = ("prometheus", "grafana")
+DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "marac.json"
+
+
+def _mounted(service: dict, target: str) -> Path:
+    source = next(v.split(":")[0] for v in service["volumes"] if isinstance(v, str) and v.split(":")[1] == target)
+    return ROOT / source
+
+
+def test_prometheus_and_grafana_start_only_with_the_monitoring_profile(services):
+    for name in MONITORING:
+        assert services[name].get("profiles") == ["monitoring"], name
+    for name, service in services.items():
+        if name not in MONITORING:
+            assert not service.get("profiles"), f"{name} would not start with a plain `docker compose up`"
+
+
+def test_only_grafana_is_published_and_only_on_the_hosts_loopback(services):
+    assert not services["prometheus"].get("ports")
+    assert services["grafana"]["ports"] == ["127.0.0.1:${GRAFANA_PORT:-3000}:3000"]
+    assert _env(services["grafana"])["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GRAFANA_ADMIN_PASSWORD:?")
+
+
+def test_prometheus_scrapes_web_with_the_bearer_token_and_each_worker_on_its_metrics_port(services):
+    config = yaml.safe_load(_mounted(services["prometheus"], "/etc/prometheus/prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    web = jobs["marac-web"]
+    assert web["metrics_path"] == "/metrics"
+    assert web["authorization"] == {"type": "Bearer", "credentials_file": "/run/secrets/metrics_token"}
+    assert web["dns_sd_configs"] == [{"names": ["web"], "type": "A", "port": 8000}]
+    # The file Prometheus reads is the value web is given as MARAC_METRICS_TOKEN.
+    assert "metrics_token" in services["prometheus"]["secrets"]
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())
+    assert compose["secrets"]["metrics_token"] == {"environment": "MARAC_METRICS_TOKEN"}
+    assert _env(services["web"])["MARAC_METRICS_TOKEN"] == "${MARAC_METRICS_TOKEN:-}"
+
+    worker = jobs["marac-worker"]
+    command = _command(services["worker"])
+    port = int(command[command.index("--metrics-port") + 1])
+    assert worker["dns_sd_configs"] == [{"names": ["worker"], "type": "A", "port": port}]
+    assert command[command.index("--metrics-host") + 1] == "0.0.0.0"  # reachable on the compose network
+    assert port not in _published_container_ports(services["worker"])
+
+
+def test_nginx_never_passes_metrics_on_from_outside():
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert re.search(r"location = /metrics \{\s*return 404;\s*\}", conf)
+
+
+def test_grafana_is_provisioned_with_prometheus_and_the_dashboard(services):
+    grafana = services["grafana"]
+    provisioning = _mounted(grafana, "/etc/grafana/provisioning")
+    datasource = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())["datasources"][0]
+    assert datasource["type"] == "prometheus" and datasource["url"] == "http://prometheus:9090"
+    provider = yaml.safe_load((provisioning / "dashboards" / "marac.yml").read_text())["providers"][0]
+    assert provider["options"]["path"] == "/var/lib/grafana/dashboards"
+    assert _mounted(grafana, "/var/lib/grafana/dashboards") / "marac.json" == DASHBOARD
+
+
+def test_the_dashboard_shows_latency_errors_queue_and_renders_from_metrics_the_app_exports():
+    from marac import metrics
+
+    dashboard = json.loads(DASHBOARD.read_text())
+    panels = dashboard["panels"]
+    titles = " ".join(panel["title"].lower() for panel in panels)
+    for topic in ("latency", "errors", "queue", "renders"):
+        assert topic in titles, topic
+    datasource_uid = yaml.safe_load((ROOT / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text())[
+        "datasources"][0]["uid"]
+    named = set()
+    for panel in panels:
+        assert panel["datasource"]["uid"] == datasource_uid
+        for target in panel["targets"]:
+            # A histogram's series are NAME_bucket, NAME_count and NAME_sum.
+            for name in re.findall(r"\bmarac_[a-z_]+", target["expr"]):
+                base = re.sub(r"_(bucket|count|sum)$", "", name)
+                assert base in metrics.EXPORTED, f"{panel['title']}: {name} is not a metric marac exports"
+                named.add(base)
+    assert named == metrics.EXPORTED  # every exported metric is on the dashboard

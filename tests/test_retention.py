@@ -8,7 +8,6 @@ from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
-import pyotp
 from tortoise import connections
 
 from marac import settings
@@ -18,14 +17,15 @@ from marac.audit.service import verify
 from marac.documents.models import Document
 from marac.governance import retention
 from marac.agencies.access import viewer_for
-from marac.agencies import service
-from marac.agencies.models import Agency, Conference, User
+from marac.agencies.models import Conference
 from marac.governance.models import LegalHold, RetentionNotice, RetentionRun
 from marac.jobs import tasks
 from marac.meetings.models import AgendaItem, Meeting, Research
 from marac.referrals.models import Person, Referral, ReferralPerson
-from tests.builders import approve_minutes, held_meeting_with_markers, published_meeting, referral
-from tests.conftest import CONFERENCE, TABLES, Persona, _password_hash, csrf_token, dash_body, session_cookie_for
+from tests.builders import (
+    approve_minutes, held_meeting_with_markers, other_conference_coordinator, published_meeting, referral,
+)
+from tests.conftest import CONFERENCE, TABLES, csrf_token, dash_body, session_cookie_for
 from tests.flows import page_post
 from tests.test_migrations_and_cli import cli
 
@@ -224,22 +224,6 @@ async def test_the_daily_task_and_the_command_line_dry_run(personas):
     assert code == 0, out
     assert f"{CONFERENCE}: would list 0 cases" in out and "nothing was changed" in out
     assert await RetentionRun.all().count() == 1
-
-
-async def other_conference_coordinator() -> Persona:
-    """The coordinator of another conference (Southshire), signed-in ready."""
-    agency = await Agency.get(name="Riverside Housing Association")
-    await service.create_conference(None, name="Southshire DA MARAC", slug="southshire-da", type="domestic-abuse",
-                                    weekday="monday", start_time="10:00", first_date=date(2026, 1, 5),
-                                    members=[service.MemberSpec(agency.id, "full")])
-    created = await service.add_user(None, email="south@test.example.org", name="South", agency_id=agency.id,
-                                     role="coordinator", conference_slugs=["southshire-da"])
-    secret = pyotp.random_base32()
-    user = created.user
-    user.password_hash, user.totp_secret, user.totp_confirmed = _password_hash(), secret, True
-    # The seed is sealed: written through the model.
-    await user.save(update_fields=["password_hash", "totp_secret", "totp_confirmed"])
-    return Persona(key="south", user=await User.get(id=created.user.id), totp_secret=secret, token="")
 
 
 async def test_a_legal_hold_keeps_a_due_case_until_it_is_lifted(personas):

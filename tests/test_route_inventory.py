@@ -179,6 +179,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/healthz"): everyone(200),
     ("GET", "/readyz"): everyone(200),
     ("GET", "/favicon.ico"): everyone(200),
+    ("GET", "/metrics"): everyone(404),  # without MARAC_METRICS_TOKEN's bearer token (tests/test_metrics.py)
 }
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from marac import settings
+from marac import metrics, settings
 from marac.documents import render as renderer
 
 MAX_WORKERS = os.cpu_count() or 1
@@ -85,7 +85,8 @@ async def run(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     loop = asyncio.get_running_loop()
     call = partial(_timed, settings.get().render_timeout_seconds, function, *args, **kwargs)
     try:
-        return await loop.run_in_executor(_pool(), call)
+        with metrics.timed_render(function.__name__):
+            return await loop.run_in_executor(_pool(), call)
     except BrokenProcessPool:
         # A worker died (killed, out of memory): this pool is unusable for good. Start a
         # fresh one next time; this job fails and is retried by its caller.

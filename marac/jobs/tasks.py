@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from marac import clock
+from marac import clock, metrics
 from marac.actions import reminders
 from marac.agencies import auth
 from marac.errors import JobFailure
@@ -156,13 +157,16 @@ async def run(name: str, job_id: str | None, *, enqueue: Enqueue | None = None, 
         if enqueue is None:
             raise ValueError(f"task {name} queues follow-up work: run it through marac.jobs.queue.run")
         arguments["enqueue"] = enqueue
+    started = time.perf_counter()
     try:
         await task(**arguments)
     except Exception as exc:
+        metrics.JOB_SECONDS.labels(name, "failed").observe(time.perf_counter() - started)
         error = describe(exc)
         log.error("job %s %s failed: %s", name, job_id, error)
         if job_id:
             await Job.filter(id=job_id).update(status="failed", error=error[:500])
         raise
+    metrics.JOB_SECONDS.labels(name, "done").observe(time.perf_counter() - started)
     if job_id:
         await Job.filter(id=job_id).update(status="done", progress=100)

@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
-from marac import db, settings
+from marac import db, metrics, settings
 from marac.documents import pool
 from marac.jobs import queue
 from marac.conference_types import conference_types, instruments
@@ -81,6 +81,8 @@ def create_app() -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/favicon.ico", favicon, methods=["GET"]),
+        # 404 unless MARAC_METRICS_TOKEN is set and sent as a bearer token; nginx never passes it on.
+        Route("/metrics", metrics.endpoint, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
     ]
     routes.append(Route("/api/v1/openapi.json", openapi.endpoint(routes), methods=["GET"]))

@@ -1,6 +1,10 @@
 """Transport-level protection for every response, as one pure ASGI middleware.
 
-- a request id, for the audit trail and error pages;
+- a request id, for the audit trail, error pages and logs, sent back as X-Request-Id. Always
+  our own: an incoming X-Request-Id is ignored, so no client chooses what its lines are
+  filed under (nginx can log ours from the answer: $upstream_http_x_request_id);
+- one log line per request (request id, method, route template, status, duration, user id:
+  never the path or a value) and its latency in marac_http_request_duration_seconds;
 - unsafe methods refused when the browser says the request is cross-site (CSRF, first line);
 - request bodies over 1 MiB refused with 413, whether or not a Content-Length was sent;
 - security headers on every response; no-store on everything but static assets;
@@ -15,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import uuid
 from urllib.parse import urlsplit
 
@@ -22,11 +27,12 @@ import anyio
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from marac import settings
+from marac import metrics, settings
 from marac.audit.service import request_id_var
 from marac.web import errors
 
 log = logging.getLogger("marac.web")
+requests_log = logging.getLogger("marac.requests")
 
 MAX_BODY = 1024 * 1024
 # What reading the body or streaming the answer raises once the client has gone: Starlette's
@@ -56,12 +62,15 @@ class SecurityMiddleware:
         request_id = uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
+        began = time.perf_counter()
+        status = [0]  # what was answered; 0 if nothing was (a client gone)
         try:
-            await self._handle(scope, receive, send, request_id)
+            await self._handle(scope, receive, send, request_id, status)
         finally:
+            _record(scope, request_id, status[0], time.perf_counter() - began)
             request_id_var.reset(token)
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, request_id: str, status: list[int]) -> None:
         path: str = scope["path"]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         started = False
@@ -70,6 +79,7 @@ class SecurityMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                status[0] = message["status"]
                 message["headers"] = list(message.get("headers", [])) + _security_headers(path, request_id)
             await send(message)
 
@@ -108,6 +118,17 @@ class SecurityMiddleware:
                 raise
             response = await errors.server_error(Request(scope), exc)
             await response(scope, receive, send_with_headers)
+
+
+def _record(scope: Scope, request_id: str, status: int, seconds: float) -> None:
+    # The template a route matched (/cases/{case_id}), never the path: a path carries ids and tokens.
+    route = getattr(scope.get("route"), "path", None) or "unmatched"
+    caller = scope.get("state", {}).get("caller")
+    user_id = getattr(getattr(caller, "user", None), "id", None)
+    metrics.REQUEST_SECONDS.labels(scope["method"], route, str(status)).observe(seconds)
+    requests_log.info("%s %s %s", scope["method"], route, status, extra={
+        "request_id": request_id, "method": scope["method"], "route": route, "status": status,
+        "duration_ms": round(seconds * 1000, 1), "user_id": user_id})
 
 
 def _cross_site(headers: dict[str, str], scope: Scope) -> bool:
