@@ -10,7 +10,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from marac import db, logs, settings
+from marac import clock, db, logs, settings
 from marac.errors import DomainError
 from marac.settings import SettingsError
 
@@ -252,7 +252,7 @@ def cmd_import_referrals(args: argparse.Namespace) -> int:
             print("No active user has that e-mail address.", file=sys.stderr)
             return 1
         try:
-            created = await import_file(await viewer_for(user), path.name, path.read_bytes(), auth.today())
+            created = await import_file(await viewer_for(user), path.name, path.read_bytes(), clock.today())
         except DomainError as exc:
             print(f"marac: {exc.message}", file=sys.stderr)
             for where, message in exc.fields.items():
@@ -331,11 +331,10 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
 
 
 def cmd_retention_run(args: argparse.Namespace) -> int:
-    from marac.agencies import auth
     from marac.governance import retention
 
     async def go() -> int:
-        outcomes = await retention.run(auth.today(), dry_run=args.dry_run, slug=args.conference)
+        outcomes = await retention.run(clock.today(), dry_run=args.dry_run, slug=args.conference)
         if args.conference and not outcomes:
             print(f"marac: no conference {args.conference}", file=sys.stderr)
             return 1

@@ -31,6 +31,7 @@ MODEL_MODULES = [
     "marac.governance.models",
     "marac.reports.models",
     "marac.notify.models",
+    "marac.notices.models",
 ]
 MIGRATIONS_MODULE = "marac.migrations"
 

@@ -94,7 +94,7 @@ REFERRALS = [
 
 async def _load_referrals() -> None:
     from marac.agencies.access import viewer_for
-    from marac.agencies.auth import today
+    from marac.clock import today
     from marac.meetings import schedule
     from marac.referrals import service as referrals
     from marac.referrals.models import Referral

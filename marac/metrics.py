@@ -74,7 +74,8 @@ def timed_render(function: str) -> Iterator[None]:
 
 
 async def _state() -> list[GaugeMetricFamily]:
-    from marac.agencies.auth import MAX_FAILURES_PER_ACCOUNT_AND_IP, MAX_FAILURES_PER_IP, THROTTLE_WINDOW, now
+    from marac.agencies.auth import MAX_FAILURES_PER_ACCOUNT_AND_IP, MAX_FAILURES_PER_IP, THROTTLE_WINDOW
+    from marac.clock import now
     from marac.agencies.models import LoginFailure, User
     from marac.audit.models import AuditEvent
     from marac.jobs import queue

@@ -12,7 +12,7 @@ import pytest
 
 from marac import settings
 from marac.agencies.access import viewer_for
-from marac.agencies.auth import uk_date
+from marac.clock import uk_date
 from marac.agencies.models import Conference
 from marac.documents import store
 from marac.documents.models import Document
@@ -272,7 +272,7 @@ async def test_a_research_list_render_that_failed_is_retried_by_the_reconciler_a
 
         # Five minutes on, the reconciler (the worker's cron, or the in-process timer) queues it again.
         await Meeting.filter(id=meeting.id).update(published_at=datetime.now(UTC) - timedelta(minutes=6))
-        await tasks.run("reconcile_renders", None)
+        await queue.run("reconcile_renders", None)
         await queue.drain()
     members = await agenda.members(meeting)
     documents = await Document.filter(kind="agenda", meeting_id=meeting.id)

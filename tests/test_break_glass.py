@@ -14,9 +14,9 @@ import httpx
 import pyotp
 import pytest
 
-from marac.actions.models import Notification
-from marac.agencies import auth
+from marac import clock
 from marac.agencies.models import User
+from marac.notices.models import Notification
 from marac.audit.models import AuditEvent
 from marac.jobs import queue, tasks
 from marac.jobs.models import Job
@@ -93,7 +93,7 @@ async def test_a_wrong_password_or_a_replayed_code_grants_nothing_and_is_audited
         assert "not my password" not in wrong.text and REASON in wrong.text  # the reason is kept, secrets are not
 
         code = pyotp.TOTP(health.totp_secret).now()
-        await User.filter(id=health.user.id).update(totp_last_step=pyotp.TOTP(health.totp_secret).timecode(auth.now()))
+        await User.filter(id=health.user.id).update(totp_last_step=pyotp.TOTP(health.totp_secret).timecode(clock.now()))
         replay = await break_glass(client, health, case.id, code=code, fresh_code=False)
         assert replay.status_code == 400
 
@@ -157,7 +157,7 @@ async def test_the_sweep_records_expiries_no_request_noticed(app, personas):
     case = await make_referral(personas["police"])
     async with await browser(app, health) as client:
         await break_glass(client, health, case.id)
-    await BreakGlass.all().update(expires_at=auth.now() - timedelta(seconds=1))
+    await BreakGlass.all().update(expires_at=clock.now() - timedelta(seconds=1))
     await tasks.end_expired_break_glass()
     await tasks.end_expired_break_glass()  # idempotent
     assert (await BreakGlass.get(user_id=health.user.id)).end_reason == "expired"

@@ -22,7 +22,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from marac.actions.models import Action
-from marac.agencies.auth import today
+from marac.clock import today
 from marac.agencies.models import User
 from marac.meetings.models import Meeting
 from marac.referrals.models import Referral

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from marac.meetings.types import AGENDAS_DIR, ConferenceTypeError, conference_types, instruments, load_types
+from marac.conference_types import AGENDAS_DIR, ConferenceTypeError, conference_types, instruments, load_types
 
 SECTIONS = ["opening", "attendance", "outstanding_actions", "new_cases", "repeat_cases", "transfers",
             "lapsed_reviews", "aob"]

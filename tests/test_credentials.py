@@ -19,8 +19,8 @@ import pyotp
 import pytest
 from tortoise import Tortoise, connections
 
-from marac import db, demo, settings
-from marac.actions.models import Notification
+from marac import clock, db, demo, settings
+from marac.notices.models import Notification
 from marac.agencies import auth, service
 from marac.agencies.models import ApiToken, LoginFailure, User
 from marac.audit.models import AuditEvent
@@ -49,7 +49,7 @@ async def post_code(client: httpx.AsyncClient, code: str) -> httpx.Response:
 def wrong_code(persona: Persona) -> str:
     """A well-formed code that is not the one of now or either neighbouring step."""
     totp = pyotp.TOTP(persona.totp_secret)
-    step = totp.timecode(auth.now())
+    step = totp.timecode(clock.now())
     near = {totp.generate_otp(s) for s in (step - 1, step, step + 1)}
     return next(c for c in (WRONG, "111111", "222222", "333333") if c not in near)
 
@@ -116,11 +116,11 @@ async def test_the_lock_follows_the_account_not_the_address_and_tells_the_user_a
 async def test_after_an_hour_one_more_try_is_allowed_and_the_right_code_clears_the_count(app, personas):
     police = personas["police"]
     await User.filter(id=police.user.id).update(second_factor_failures=auth.MAX_SECOND_FACTOR_FAILURES,
-                                                locked_at=auth.now() - auth.LOCK_PERIOD - timedelta(minutes=1))
+                                                locked_at=clock.now() - auth.LOCK_PERIOD - timedelta(minutes=1))
     async with make_client(app, ip="10.40.0.1") as client:
         await password_step(client, police)
         assert (await post_code(client, wrong_code(police))).status_code == 429  # one try, failed: locked again
-    await User.filter(id=police.user.id).update(locked_at=auth.now() - auth.LOCK_PERIOD - timedelta(minutes=1))
+    await User.filter(id=police.user.id).update(locked_at=clock.now() - auth.LOCK_PERIOD - timedelta(minutes=1))
     async with make_client(app, ip="10.40.0.2") as client:
         done = await sign_in(client, police)
         assert done.status_code == 303 and done.headers["location"] == "/"
@@ -130,7 +130,7 @@ async def test_after_an_hour_one_more_try_is_allowed_and_the_right_code_clears_t
 
 async def test_an_admin_reset_of_the_sign_in_lifts_the_lock(app, personas):
     police = personas["police"]
-    await User.filter(id=police.user.id).update(second_factor_failures=auth.MAX_SECOND_FACTOR_FAILURES, locked_at=auth.now())
+    await User.filter(id=police.user.id).update(second_factor_failures=auth.MAX_SECOND_FACTOR_FAILURES, locked_at=clock.now())
     await service.reset_sign_in(None, await User.get(id=police.user.id))
     user = await User.get(id=police.user.id)
     assert user.locked_at is None and user.second_factor_failures == 0
@@ -328,7 +328,7 @@ async def test_the_stored_seed_is_sealed_and_rotation_keeps_sign_in_working(app,
 async def test_a_token_is_refused_after_its_expiry(client, personas):
     police = personas["police"]
     assert (await client.get("/api/v1/conferences", headers=police.bearer)).status_code == 200
-    await ApiToken.filter(user_id=police.user.id).update(expires_at=auth.now() - timedelta(seconds=1))
+    await ApiToken.filter(user_id=police.user.id).update(expires_at=clock.now() - timedelta(seconds=1))
     refused = await client.get("/api/v1/conferences", headers=police.bearer)
     assert refused.status_code == 401
 
@@ -336,9 +336,9 @@ async def test_a_token_is_refused_after_its_expiry(client, personas):
 async def test_a_token_lasts_90_days_unless_set_otherwise(personas):
     police = personas["police"]
     token, _ = await auth.create_token(police.user, "default")
-    assert abs(token.expires_at - (auth.now() + timedelta(days=90))) < timedelta(minutes=1)
+    assert abs(token.expires_at - (clock.now() + timedelta(days=90))) < timedelta(minutes=1)
     token, _ = await auth.create_token(police.user, "short", "7")
-    assert abs(token.expires_at - (auth.now() + timedelta(days=7))) < timedelta(minutes=1)
+    assert abs(token.expires_at - (clock.now() + timedelta(days=7))) < timedelta(minutes=1)
     for bad in ("0", "367", "²", "-1", "1.5", "9" * 30):
         with pytest.raises(RuleViolation):
             await auth.create_token(police.user, "bad", bad)
@@ -356,19 +356,19 @@ async def test_the_account_page_sets_the_expiry_and_shows_it_with_the_last_use(a
         assert made.status_code == 200
         raw = made.text.split('<code id="new-token">')[1].split("<")[0]
         token = await ApiToken.get(token_hash=auth.sha256(raw))
-        assert abs(token.expires_at - (auth.now() + timedelta(days=30))) < timedelta(minutes=1)
+        assert abs(token.expires_at - (clock.now() + timedelta(days=30))) < timedelta(minutes=1)
         assert (await client.get("/api/v1/conferences", headers={"Authorization": f"Bearer {raw}"})).status_code == 200
         page = (await client.get("/account")).text
         row = page.split("case system")[1].split("</tr>")[0]
         assert token.expires_at.strftime("%d %b %Y") in row
-        assert "Never" not in row and auth.now().strftime("%d %b %Y") in row  # last used: today
+        assert "Never" not in row and clock.now().strftime("%d %b %Y") in row  # last used: today
 
 
 async def test_the_command_line_sets_the_expiry(client, personas):
     code, out = await cli("token", "create", "--email", personas["police"].email, "--expires-days", "3")
     assert code == 0, out
     token = await ApiToken.get(token_hash=auth.sha256(out.strip().splitlines()[-1]))
-    assert abs(token.expires_at - (auth.now() + timedelta(days=3))) < timedelta(minutes=1)
+    assert abs(token.expires_at - (clock.now() + timedelta(days=3))) < timedelta(minutes=1)
     code, out = await cli("token", "create", "--email", personas["police"].email, "--expires-days", "1000")
     assert code == 1 and "366" in out
 

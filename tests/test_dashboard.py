@@ -12,7 +12,7 @@ from marac import dashboard
 from marac.actions.models import Action
 from marac.agencies import service as directory
 from marac.agencies.access import viewer_for
-from marac.agencies.auth import now, today
+from marac.clock import now, today
 from marac.agencies.models import Conference
 from marac.audit.models import AuditEvent
 from marac.errors import AccessDenied

@@ -32,7 +32,7 @@ from redis.asyncio import Redis
 
 from marac import settings
 from marac.agencies.access import viewer_for
-from marac.agencies.auth import now
+from marac.clock import now
 from marac.documents import store
 from marac.documents.models import Document
 from marac.jobs import queue

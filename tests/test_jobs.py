@@ -13,6 +13,7 @@ import pytest
 from arq import Worker
 from redis.asyncio import Redis
 
+from marac import clock
 from marac.agencies import auth
 from marac.agencies.models import Session
 from marac.jobs import queue
@@ -26,7 +27,7 @@ needs_redis = pytest.mark.skipif(not REDIS_URL, reason="MARAC_TEST_REDIS_URL not
 
 async def _expired_session(persona) -> None:
     await auth.start_session(persona.user, mfa_passed=True)
-    await Session.filter(user_id=persona.user.id).update(last_seen_at=auth.now() - timedelta(hours=1))
+    await Session.filter(user_id=persona.user.id).update(last_seen_at=clock.now() - timedelta(hours=1))
 
 
 async def test_without_redis_jobs_run_in_process(personas):

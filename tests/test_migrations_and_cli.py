@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from marac import settings
-from marac.meetings.types import ConferenceTypeError, load_types
+from marac.conference_types import ConferenceTypeError, load_types
 
 PG_ADMIN_URL = os.environ.get("MARAC_TEST_PG_ADMIN_URL")
 TABLES = {"agency", "conference", "membership", "user", "user_conference", "session", "api_token", "login_failure", "audit_event", "job"}

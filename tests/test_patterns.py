@@ -50,7 +50,7 @@ def _problems(pattern: str, flags: int = 0) -> list[str]:
 
 def test_the_walk_finds_the_patterns_it_is_meant_to_check():
     names = compiled_patterns()
-    assert {"marac.validation.SLUG_RE", "marac.validation.NUMBER_RE", "marac.meetings.types.TIME_RE"} <= set(names)
+    assert {"marac.validation.SLUG_RE", "marac.validation.NUMBER_RE", "marac.conference_types.TIME_RE"} <= set(names)
 
 
 def test_no_compiled_pattern_is_anchored_with_a_dollar_or_takes_unicode_digits():

@@ -350,7 +350,7 @@ def test_a_type_must_keep_cases_as_long_as_its_repeat_window(tmp_path):
 
     import pytest
 
-    from marac.meetings.types import AGENDAS_DIR, ConferenceTypeError, load_types
+    from marac.conference_types import AGENDAS_DIR, ConferenceTypeError, load_types
 
     shutil.copytree(AGENDAS_DIR, tmp_path / "agendas")
     path = tmp_path / "agendas" / "domestic-abuse.toml"

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from marac.errors import RuleViolation
-from marac.meetings.types import conference_types, instruments
+from marac.conference_types import conference_types, instruments
 from marac.referrals.rules import ANSWERS, RiskResult, add_months, assess_risk, criteria_met, within_window
 
 DASH = instruments()["dash"]

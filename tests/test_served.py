@@ -24,7 +24,8 @@ import httpx
 import pytest
 
 from marac import settings
-from marac.agencies.auth import MAX_FAILURES_PER_IP, now
+from marac.agencies.auth import MAX_FAILURES_PER_IP
+from marac.clock import now
 from marac.agencies.models import LoginFailure
 from marac.web.middleware import CSP
 from tests import broken_app

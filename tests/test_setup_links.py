@@ -21,8 +21,8 @@ from email.message import EmailMessage
 import pytest
 from tortoise import connections
 
-from marac import settings
-from marac.actions.models import Notification
+from marac import clock, settings
+from marac.notices.models import Notification
 from marac.agencies import auth, service
 from marac.agencies.access import viewer_for
 from marac.agencies.models import Conference, User
@@ -201,7 +201,7 @@ async def test_a_refused_message_waits_sealed_in_the_outbox_and_goes_later(clien
         await queue.drain()
         assert await tasks.send_email() is None
     row = await OutboxEmail.get(user_id=made.json()["id"], kind="setup_link")
-    assert row.status == "pending" and row.attempts >= 1 and row.next_attempt_at > auth.now()
+    assert row.status == "pending" and row.attempts >= 1 and row.next_attempt_at > clock.now()
     conn = connections.get("default")
     mark = "$1" if conn.capabilities.dialect == "postgres" else "?"
     (stored,) = await conn.execute_query_dict(f'SELECT "body" FROM "email_outbox" WHERE "id" = {mark}', [row.id])
@@ -216,8 +216,8 @@ async def test_a_refused_message_waits_sealed_in_the_outbox_and_goes_later(clien
         with smtp_settings(f"smtp://127.0.0.1:{server.port}"):
             assert await outbox.send_pending() == 0  # not yet: it waits for its next attempt
             # A sender that claimed it and died: the claim runs out and the next run sends it.
-            await OutboxEmail.filter(id=row.id).update(next_attempt_at=auth.now(),
-                                                       claimed_until=auth.now() - timedelta(seconds=1))
+            await OutboxEmail.filter(id=row.id).update(next_attempt_at=clock.now(),
+                                                       claimed_until=clock.now() - timedelta(seconds=1))
             assert await outbox.send_pending() == 1
             assert await outbox.send_pending() == 0  # once
     finally:

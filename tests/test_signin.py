@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pyotp
 
-from marac import settings
+from marac import clock, settings
 from marac.agencies import auth
 from marac.agencies.models import ApiToken, Session, User
 from marac.audit.models import AuditEvent
@@ -50,7 +50,7 @@ async def test_a_code_cannot_be_used_twice(app, personas):
         await second.post("/login", data={"email": police.email, "password": police.password, "csrf_token": token})
         token = await csrf_token(second, "/login/mfa")
         # sign_in used the current step; the same code again is a replay.
-        await User.filter(id=police.user.id).update(totp_last_step=pyotp.TOTP(police.totp_secret).timecode(auth.now()))
+        await User.filter(id=police.user.id).update(totp_last_step=pyotp.TOTP(police.totp_secret).timecode(clock.now()))
         replay = await second.post("/login/mfa", data={"code": code, "csrf_token": token})
         assert replay.status_code == 400
 
@@ -102,7 +102,7 @@ async def test_failures_older_than_15_minutes_no_longer_count(app, personas):
         await auth.note_failure(police.email, "10.2.2.2")
     from marac.agencies.models import LoginFailure
 
-    await LoginFailure.all().update(at=auth.now() - timedelta(minutes=16))
+    await LoginFailure.all().update(at=clock.now() - timedelta(minutes=16))
     async with make_client(app, ip="10.2.2.2") as client:
         assert (await sign_in(client, police)).status_code == 303
 
@@ -110,14 +110,14 @@ async def test_failures_older_than_15_minutes_no_longer_count(app, personas):
 async def test_an_idle_session_expires_after_30_minutes(client, personas):
     client.cookies.update(await session_cookie_for(personas["police"]))
     assert (await client.get("/")).status_code == 200
-    await Session.filter(user_id=personas["police"].user.id).update(last_seen_at=auth.now() - timedelta(minutes=31))
+    await Session.filter(user_id=personas["police"].user.id).update(last_seen_at=clock.now() - timedelta(minutes=31))
     expired = await client.get("/")
     assert expired.status_code == 303 and expired.headers["location"].startswith("/login")
 
 
 async def test_a_busy_session_still_ends_after_12_hours(client, personas):
     client.cookies.update(await session_cookie_for(personas["police"]))
-    await Session.filter(user_id=personas["police"].user.id).update(created_at=auth.now() - timedelta(hours=12, minutes=1))
+    await Session.filter(user_id=personas["police"].user.id).update(created_at=clock.now() - timedelta(hours=12, minutes=1))
     assert (await client.get("/")).status_code == 303
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pyotp
 
+from marac import clock
 from marac.agencies import auth
 from marac.agencies.models import Agency, ApiToken, Membership, Session, User
 from marac.audit.models import AuditEvent
@@ -19,7 +20,7 @@ async def stale(client, persona) -> None:
     cookie = await session_cookie_for(persona)
     client.cookies.update(cookie)
     (raw,) = cookie.values()
-    await Session.filter(id=auth.sha256(raw)).update(stepped_up_at=auth.now() - auth.STEP_UP_LIFETIME - timedelta(minutes=1))
+    await Session.filter(id=auth.sha256(raw)).update(stepped_up_at=clock.now() - auth.STEP_UP_LIFETIME - timedelta(minutes=1))
 
 
 async def step_up(client, persona, *, password: str | None = None, next_path: str = "/"):

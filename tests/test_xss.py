@@ -26,7 +26,7 @@ from markupsafe import escape
 from marac.actions import service as actions
 from marac.actions.models import Action
 from marac.agencies.access import viewer_for
-from marac.agencies.auth import today
+from marac.clock import today
 from marac.agencies.models import Agency, Conference, User
 from marac.documents import render as documents
 from marac.meetings import agenda

@@ -8,8 +8,9 @@ from datetime import date, timedelta
 
 from tortoise.exceptions import IntegrityError
 
-from marac import settings
-from marac.actions.models import Action, Notification
+from marac import notices, settings
+from marac.actions.models import Action
+from marac.notices.models import Notification
 from marac.agencies.models import User
 from marac.notify import email
 
@@ -76,7 +77,7 @@ async def _record(due: dict[str, set[tuple[str, str]]], today: date) -> int:
             if (user_id, action_id, kind) in existing:
                 continue
             try:
-                await Notification.create(user_id=user_id, action_id=action_id, kind=kind, day=today)
+                await notices.post(user_id, kind, today, action_id=action_id)
             except IntegrityError:
                 continue  # Another run got there first: the unique (user, action, kind, day) holds.
             created += 1

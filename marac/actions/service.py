@@ -21,11 +21,12 @@ from datetime import date, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
-from marac import db, sealed
-from marac.actions.models import ACTION_STATUSES, OPEN, UNDONE, VISIBILITIES, Action, ActionReview, ActionUpdate, Attendance, Note
+from marac import sealed
+from marac.actions import queries
+from marac.actions.models import ACTION_STATUSES, UNDONE, VISIBILITIES, Action, ActionReview, ActionUpdate, Attendance, Note
 from marac.agencies import access
 from marac.agencies.access import Viewer
-from marac.agencies.auth import now
+from marac.clock import now
 from marac.agencies.models import Membership
 from marac.audit.service import record
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation, StaleVersion
@@ -267,20 +268,6 @@ class ActionRow:
     case_label: str
 
 
-# An action with its case label (case number, meeting date: never the meeting's sealed agenda
-# snapshot), looked up by primary key for the rows returned only: a join let the planner read
-# the whole meeting table instead. The action list and update are the API's busiest calls;
-# hand-written, each is one round trip (see docs/benchmarks.md).
-_ROW_COLUMNS = ('a."id", a."version", a."status", a."description", a."conference_id", a."owner_agency_id", '
-                'a."due_date", a."created_at", a."meeting_id", a."item_id"')
-_ROW_SELECT = (f'SELECT {_ROW_COLUMNS}, (SELECT i."number" FROM "agenda_item" i WHERE i."id" = a."item_id") AS "number", '
-               '(SELECT m."date" FROM "meeting" m WHERE m."id" = a."meeting_id") AS "meeting_date"')
-_OWNER_NAME = ', (SELECT ag."name" FROM "agency" ag WHERE ag."id" = a."owner_agency_id") AS "owner_agency_name"'
-
-
-_OPEN_SQL = ", ".join(f"'{status}'" for status in OPEN)
-
-
 def _action_row(row, named: bool = False) -> ActionRow:  # noqa: ANN001 (a driver's row)
     fields = Action._meta.fields_map
     return ActionRow(
@@ -308,36 +295,15 @@ async def list_actions(viewer: Viewer, which: str, today: date, conference_id: s
         conferences = [c for c in conferences if c == conference_id]
     if not conferences:
         return []
-    values: list = list(conferences)
-    where = [f'p."conference_id" IN ({db.marks(1, len(values))})']
-
-    def bind(condition: str, *given: object) -> None:
-        # condition names its values ?, ?...: each becomes the next $n
-        for value in given:
-            values.append(value)
-            condition = condition.replace("?", f"${len(values)}", 1)
-        where.append(condition)
-
-    for owner in (scope.owner_agency_id, owner_agency_id):
-        if owner:
-            bind('p."owner_agency_id" = ?', owner)
-    if which in ("open", "overdue", "due_this_week"):
-        # The statuses still open, not "anything but closed": with status in the index this
-        # reads the open actions only, never the owner's years of closed ones. Written out
-        # (they are constants) so the planner knows them even in a prepared statement's plan.
-        where.append(f'p."status" IN ({_OPEN_SQL})')
-    if which == "overdue":
-        bind('p."due_date" < ?', today)
-    if which == "due_this_week":
-        bind('p."due_date" >= ? AND p."due_date" <= ?', today, today + timedelta(days=7))
-    if after is not None:
-        bind('(p."due_date", p."created_at", p."id") > (?, ?, ?)', after.due_date, after.created_at, after.id)
-    # The page's ids from the index alone (see Action.Meta.indexes), then only its rows and labels.
-    page = (f'SELECT p."id" FROM "action" p WHERE {" AND ".join(where)} '
-            f'ORDER BY p."due_date", p."created_at", p."id" LIMIT {int(limit)}')
-    sql = (f'{_ROW_SELECT}{_OWNER_NAME if named else ""} FROM ({page}) page JOIN "action" a ON a."id" = page."id" '
-           'ORDER BY a."due_date", a."created_at", a."id"')
-    return [_action_row(row, named) for row in await db.fetch(sql, values)]
+    # Hand-written (actions/queries.py): the API's busiest call, one round trip.
+    rows = await queries.page(
+        conferences, owner_agency_ids=tuple(o for o in (scope.owner_agency_id, owner_agency_id) if o),
+        open_only=which in ("open", "overdue", "due_this_week"),
+        due_before=today if which == "overdue" else None,
+        due_from=today if which == "due_this_week" else None,
+        due_to=today + timedelta(days=7) if which == "due_this_week" else None,
+        after=(after.due_date, after.created_at, after.id) if after is not None else None, limit=limit, named=named)
+    return [_action_row(row, named) for row in rows]
 
 
 def case_label(action: Action) -> str:
@@ -357,8 +323,8 @@ async def get_action(viewer: Viewer, action_id: str) -> tuple[Action, str]:
 
 async def action_row(viewer: Viewer, action_id: str) -> tuple[ActionRow, str]:
     """(action, 'update' or 'see') without its history, in one query; 404 when the caller may not see it."""
-    rows = await db.fetch(f'{_ROW_SELECT} FROM "action" a WHERE a."id" = $1', [action_id])
-    action = _action_row(rows[0]) if rows else None
+    row = await queries.one(action_id)
+    action = _action_row(row) if row else None
     rights = await access.action_access(viewer, action.conference_id, action.owner_agency_id) if action else "none"
     if action is None or rights == "none":
         raise NotFound("Action not found")
@@ -385,10 +351,7 @@ async def update_action(viewer: Viewer, action_id: str, expected_version: int | 
     at = now()
     async with in_transaction() as conn:
         # Compare and bump in one statement: of two writers holding the same version, one wins.
-        changed = await db.execute('UPDATE "action" SET "status" = $1, "version" = $2, "updated_at" = $3 '
-                                   'WHERE "id" = $4 AND "version" = $5',
-                                   [new_status, expected_version + 1, at, action.id, expected_version], conn)
-        if not changed:
+        if not await queries.bump_version(action.id, expected_version, new_status, at, conn):
             raise StaleVersion("Someone else updated this action after you opened it. Check the latest version and try again.")
         await ActionUpdate.create(action_id=action.id, status=new_status, text=text, version=expected_version + 1,
                                   user_id=viewer.user_id, agency_id=viewer.agency_id, using_db=conn)

@@ -18,14 +18,12 @@ Rules (OWASP ASVS 5.0 level 2):
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import pyotp
 from argon2 import PasswordHasher
@@ -35,9 +33,10 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 from zxcvbn import zxcvbn
 
-from marac import db, settings
-from marac.actions.models import Notification
+from marac import notices, settings
+from marac.agencies import queries
 from marac.agencies.models import ApiToken, LoginFailure, Session, User
+from marac.clock import now, uk_date
 from marac.audit.service import record
 from marac.errors import RuleViolation, Throttled
 from marac.validation import whole_number
@@ -81,19 +80,6 @@ TOUCH_INTERVAL = timedelta(seconds=60)
 
 _hasher = PasswordHasher()  # argon2id with the library's current RFC 9106 defaults
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def uk_date(instant: datetime) -> date:
-    """The UK date of an instant: at 23:30 UTC in summer (00:30 BST) it is already tomorrow."""
-    return instant.astimezone(ZoneInfo("Europe/London")).date()
-
-
-def today() -> date:
-    return uk_date(now())
 
 
 def sha256(value: str) -> str:
@@ -201,12 +187,12 @@ async def _second_factor_failed(user: User) -> None:
             return
         await record("user.lock", user_id=user.id, agency_id=user.agency_id, object_type="user", object_id=user.id,
                      outcome="denied", conn=conn)
-        await Notification.create(user_id=user.id, kind="own_lock", day=uk_date(at), using_db=conn)
+        await notices.post(user.id, "own_lock", uk_date(at), conn=conn)
         conferences = [c for c in await User.filter(id=user.id).using_db(conn).values_list("conferences__id", flat=True) if c]
         coordinators = await User.filter(role="coordinator", active=True, conferences__id__in=conferences).exclude(
             id=user.id).using_db(conn).distinct().order_by("id").values_list("id", flat=True)
         for coordinator_id in coordinators:
-            await Notification.create(user_id=coordinator_id, kind="account_lock", day=uk_date(at), using_db=conn)
+            await notices.post(coordinator_id, "account_lock", uk_date(at), conn=conn)
     raise AccountLocked(just_locked=True)
 
 
@@ -409,30 +395,13 @@ class TokenHolder:
     agency_member_of: frozenset[str]  # those of them whose membership the user's agency holds
 
 
-@functools.cache  # the user table's columns are fixed once Tortoise is up
-def _token_sql() -> str:
-    user_columns = ", ".join(f'u."{column}"' for column in User._meta.db_fields)
-    # One row per conference given to the user (one row with NULLs for none), each saying
-    # whether the user's agency is a member there: the token, its user and everything the
-    # caller's entitlements need, in one round trip.
-    return (
-        f'SELECT t."id" AS "token_id", t."last_used_at" AS "token_used_at", t."expires_at" AS "token_expires_at", '
-        'uc."conference_id" AS "assigned", '
-        f'm."id" AS "membership_id", {user_columns} '
-        'FROM "api_token" t JOIN "user" u ON u."id" = t."user_id" '
-        'LEFT JOIN "user_conference" uc ON uc."user_id" = u."id" '
-        'LEFT JOIN "membership" m ON m."conference_id" = uc."conference_id" AND m."agency_id" = u."agency_id" '
-        'WHERE t."token_hash" = $1 AND t."revoked_at" IS NULL'
-    )
-
-
 async def token_holder(raw: str | None) -> TokenHolder | None:
     """The active user a bearer token belongs to, with their conferences; None for an unknown,
     revoked, expired or malformed token or a disabled user. Every API request pays for this, so
-    it is one hand-written query (db.fetch)."""
+    it is one hand-written query (agencies/queries.py)."""
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
         return None
-    rows = await db.fetch(_token_sql(), [sha256(raw)])
+    rows = await queries.token_rows(sha256(raw))
     if not rows:
         return None
     # Compared here, not in SQL: SQLite keeps times as text, whose comparison with a bound value

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from marac import settings
-from marac.actions.models import Notification
+from marac.notices.models import Notification
 from marac.notify import email
 
 log = logging.getLogger("marac.locks")

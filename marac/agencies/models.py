@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
-import secrets
-import uuid
 
 from tortoise import fields
 from tortoise.models import Model
 
+from marac.ids import new_id, new_token
 from marac.sealed import SealedModel, SealedText
 
 AGENCY_KINDS = (
@@ -20,18 +18,6 @@ ROLES = ("admin", "coordinator", "chair", "member", "auditor")
 TIERS = ("full", "actions_only")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 NATIONS = ("england_wales", "scotland", "northern_ireland")
-
-
-def new_id() -> str:
-    # Opaque, unguessable ids, never a sequence: one id tells nothing about another or how many exist.
-    return uuid.uuid4().hex
-
-
-ID_PATTERN = re.compile(r"[0-9a-f]{32}")  # what new_id() makes: anything else names no record
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(24)
 
 
 class Agency(Model):

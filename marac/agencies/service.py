@@ -15,15 +15,14 @@ from datetime import date, timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from marac import settings
-from marac.actions.models import Notification
+from marac import clock, notices, settings
 from marac.agencies import auth
 from marac.agencies import access
 from marac.agencies.access import CASE_ROLES, Viewer
 from marac.agencies.models import AGENCY_KINDS, NATIONS, ROLES, TIERS, WEEKDAYS, Agency, Conference, Membership, User
 from marac.audit.service import record
 from marac.errors import Conflict, NotFound, RuleViolation
-from marac.meetings.types import TIME_RE, conference_types, instruments
+from marac.conference_types import TIME_RE, conference_types, instruments
 from marac.notify import outbox
 from marac.validation import is_slug
 
@@ -252,12 +251,12 @@ async def _tell_coordinators(user: User, conferences: list[Conference], kind: st
         coordinators = await User.filter(role="coordinator", active=True, conferences__id=conference.id).exclude(
             id=user.id).distinct().order_by("id").using_db(conn).values_list("id", flat=True)
         for coordinator_id in coordinators:
-            await Notification.create(user_id=coordinator_id, kind=kind, about_user_id=user.id,
-                                      conference_id=conference.id, role=user.role, day=auth.today(), using_db=conn)
+            await notices.post(coordinator_id, kind, clock.today(), conn=conn, about_user_id=user.id,
+                               conference_id=conference.id, role=user.role)
             told.add(coordinator_id)
     for coordinator_id in sorted(told):
         await outbox.put(coordinator_id, "account_notice", NOTICE_SUBJECT, _notice_body(kind),
-                         auth.now() + SETUP_LINK_LIFETIME, conn)
+                         clock.now() + SETUP_LINK_LIFETIME, conn)
 
 
 async def add_user(
@@ -306,7 +305,7 @@ async def add_user(
                 email=email, name=name, agency=agency, role=role, password_hash=password_hash,
                 demo=demo, using_db=conn,
                 setup_token_hash=auth.sha256(setup_token) if setup_token else None,
-                setup_expires_at=auth.now() + SETUP_LINK_LIFETIME if setup_token else None,
+                setup_expires_at=clock.now() + SETUP_LINK_LIFETIME if setup_token else None,
             )
             if conferences:
                 await user.conferences.add(*conferences, using_db=conn)
@@ -351,7 +350,7 @@ async def reset_sign_in(viewer: Viewer | None, user: User) -> Reset:
     user.second_factor_failures = 0
     user.locked_at = None
     user.setup_token_hash = auth.sha256(setup_token)
-    user.setup_expires_at = auth.now() + SETUP_LINK_LIFETIME
+    user.setup_expires_at = clock.now() + SETUP_LINK_LIFETIME
     async with in_transaction() as conn:
         await user.save(using_db=conn)
         await auth.revoke_all(user, conn)
@@ -364,7 +363,7 @@ async def reset_sign_in(viewer: Viewer | None, user: User) -> Reset:
 async def setup_link_user(token: str) -> User:
     """The active user a set-up link belongs to, while the link is unused and in date."""
     user = await User.get_or_none(setup_token_hash=auth.sha256(token or ""), active=True)
-    if user is None or user.setup_expires_at is None or user.setup_expires_at < auth.now():
+    if user is None or user.setup_expires_at is None or user.setup_expires_at < clock.now():
         raise NotFound("This set-up link is not valid. Ask your administrator for a new one.")
     return user
 

@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from marac import db, settings
+from marac import settings
+from marac.audit import queries
 from marac.audit.models import AuditEvent, Disclosure
 
 GENESIS = "0" * 64
@@ -78,9 +79,9 @@ async def record(
                 object_id=object_id, conference_id=conference_id, outcome=outcome, conn=own,
             )
     await _lock_chain(conn)
-    # Hand-written (db.fetch): every audited change waits for this under the lock above.
-    last = await db.fetch('SELECT "seq", "hash" FROM "audit_event" ORDER BY "seq" DESC LIMIT 1', conn=conn)
-    prev_hash, seq = (last[0]["hash"], last[0]["seq"] + 1) if last else (GENESIS, 1)
+    # Hand-written (audit/queries.py): every audited change waits for this under the lock above.
+    last = await queries.last_event(conn)
+    prev_hash, seq = (last["hash"], last["seq"] + 1) if last else (GENESIS, 1)
     key_version, key = settings.get().current_key("audit-chain")
     event = AuditEvent(
         seq=seq,
@@ -142,5 +143,5 @@ async def verify(batch_size: int = 5000) -> VerifyResult:
 async def head(conn: BaseDBAsyncClient | None = None) -> tuple[int, str] | None:
     """The last event's seq and HMAC, or None for an empty trail: a backup's manifest records it, and a
     restored database must end on the same event."""
-    last = await db.fetch('SELECT "seq", "hash" FROM "audit_event" ORDER BY "seq" DESC LIMIT 1', conn=conn)
-    return (int(last[0]["seq"]), str(last[0]["hash"])) if last else None
+    last = await queries.last_event(conn)
+    return (int(last["seq"]), str(last["hash"])) if last else None

@@ -19,9 +19,10 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from tortoise import Tortoise
 from tortoise.exceptions import IntegrityError
 
-from marac import settings
+from marac import db, settings
 from marac.documents.models import DOCUMENT_KINDS, Document
 from marac.errors import JobFailure
 
@@ -211,11 +212,11 @@ def _reseal_file(path: Path, file_name: str, version: int) -> str:
 async def reseal_files(batch: int = 200) -> dict[str, int]:
     """Re-encrypt every stored document under the newest key (`marac keys rotate`); counts by
     outcome. Files already under it are left alone, so it can be stopped and run again."""
-    from marac.reports.models import ReportDocument  # reports import this module
-
     version, _ = settings.get().current_key(PURPOSE)
     counts = {"rewritten": 0, "current": 0, "missing": 0, "unreadable": 0}
-    for model in (Document, ReportDocument):
+    # Every table whose rows name a file here (documents, and the reports that store through this module).
+    stored = [model for model in Tortoise.apps[db.APP].values() if "file_name" in model._meta.fields_map]
+    for model in stored:
         last = ""
         while True:
             rows = await model.filter(id__gt=last).order_by("id").limit(batch).only("id", "file_name")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from marac.agencies.models import new_id
+from marac.ids import new_id
 from marac.sealed import SealedModel, SealedText
 
 

@@ -38,9 +38,9 @@ from tortoise.transactions import in_transaction
 from marac.actions.models import Action, ActionReview, ActionUpdate, Note
 from marac.agencies import access
 from marac.agencies.access import Viewer
-from marac.agencies.auth import now
 from marac.agencies.models import Conference
 from marac.audit.service import record
+from marac.clock import now
 from marac.documents import store
 from marac.documents.models import Document
 from marac.errors import NotFound, RuleViolation
@@ -50,6 +50,7 @@ from marac.meetings.models import AgendaItem, Meeting, Research
 from marac.minutes import service as minutes
 from marac.referrals import people
 from marac.referrals.models import Person, Referral, ReferralPerson
+from marac.referrals.people import age_band
 
 log = logging.getLogger("marac.retention")
 
@@ -61,17 +62,6 @@ UPCOMING_DAYS = 60  # how far ahead the retention page looks
 KEPT_VICTIM_KEYS = ("gender", "monitoring")
 KEPT_RISK_KEYS = ("instrument", "score", "level", "computed_level")
 KEPT_CONSENT_KEYS = ("victim_aware", "consented")
-AGE_BANDS = ((16, "under 16"), (18, "16-17"), (25, "18-24"), (35, "25-34"), (45, "35-44"), (55, "45-54"), (65, "55-64"))
-
-
-def age_band(date_of_birth: date | None, on: date) -> str | None:
-    """The age band on a day: the figures count victims aged 16-17 and perpetrators of 17 or under."""
-    if date_of_birth is None:
-        return None
-    age = on.year - date_of_birth.year - ((on.month, on.day) < (date_of_birth.month, date_of_birth.day))
-    return next((band for below, band in AGE_BANDS if age < below), "65 and over")
-
-
 def _shift_years(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year + years)

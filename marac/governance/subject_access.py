@@ -26,7 +26,7 @@ from tortoise.transactions import in_transaction
 from marac.actions.models import Action, ActionReview, ActionUpdate, Note
 from marac.agencies import access
 from marac.agencies.access import Viewer
-from marac.agencies.auth import now
+from marac.clock import now
 from marac.agencies.models import Agency
 from marac.audit.models import AuditEvent, Disclosure
 from marac.audit.service import disclose, record

@@ -70,7 +70,7 @@ async def _timer(name: str, next_at: Callable[[datetime], datetime]) -> None:
         while (wait := (target - datetime.now(UTC)).total_seconds()) > 0:
             await asyncio.sleep(wait)
         try:
-            await tasks.run(name, None)
+            await run(name, None)
         except Exception:  # noqa: S110 - tasks.run logged the failure's type; the next run goes ahead
             pass
 
@@ -116,10 +116,15 @@ async def enqueue(name: str, *, requested_by: str | None = None, **ids: str) -> 
         # The job id is in arq's id: a re-delivery of the same request is not a second job.
         await _pool.enqueue_job(name, job.id, _job_id=f"{name}:{job.id}", **ids)
     else:
-        task = asyncio.create_task(tasks.run(name, job.id, **ids))
+        task = asyncio.create_task(run(name, job.id, **ids))
         _running.add(task)
         task.add_done_callback(_running.discard)
     return job
+
+
+async def run(name: str, job_id: str | None, **ids: str) -> None:
+    """Run one task here (in-process or in the worker), able to queue follow-up jobs."""
+    await tasks.run(name, job_id, enqueue=enqueue, **ids)
 
 
 async def drain() -> None:

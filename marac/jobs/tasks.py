@@ -2,6 +2,8 @@
 
 The same functions run in the arq worker and, with no Redis configured, in-process;
 a test calls them directly. Every task must be idempotent: arq delivers at least once.
+TASKS is a plain registry that marac.jobs.queue reads; this module never imports the queue.
+A task that queues follow-up work takes an ``enqueue`` argument, which the queue passes in.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from marac import metrics
+from marac import clock, metrics
 from marac.actions import reminders
 from marac.agencies import auth
 from marac.errors import JobFailure
 from marac.jobs.models import Job
 
 log = logging.getLogger("marac.jobs")
+Enqueue = Callable[..., Awaitable[Any]]  # marac.jobs.queue.enqueue's shape: (name, **ids) -> Job
 
 
 async def purge_expired_sessions() -> None:
@@ -28,33 +31,15 @@ async def purge_expired_sessions() -> None:
 
 
 async def render_agendas(meeting_id: str) -> None:
-    """One research-list PDF per member agency of a published meeting. Idempotent: a
-    document already stored for an agency is kept (delivery is at least once)."""
-    from marac.documents import pool, store
-    from marac.documents.models import Document
-    from marac.meetings import agenda
-    from marac.meetings.models import Meeting
+    """One research-list PDF per member agency of a published meeting (marac/meetings/render.py)."""
+    from marac.meetings.render import render_research_lists
 
-    meeting = await Meeting.get(id=meeting_id).prefetch_related("conference")
-    if meeting.status not in ("published", "held"):
-        return
-    cases = [vars(case) for case in await agenda.research_list(meeting)]
-    for membership in await agenda.members(meeting):
-        if await Document.exists(kind="agenda", meeting=meeting, agency_id=membership.agency_id, version=1):
-            continue
-        reference = store.new_reference("agenda", meeting.date)
-        context = {
-            "conference_name": meeting.conference.name, "meeting_date": meeting.date, "cut_off": meeting.cut_off,
-            "venue": meeting.venue, "recipient": membership.agency.name, "version": 1,
-            "reference": reference, "cases": cases,
-        }
-        pdf, pages = await pool.render("agenda.html", context, title="MARAC research list")
-        await store.save("agenda", meeting.id, membership.agency_id, 1, pdf, pages, reference=reference)
+    await render_research_lists(meeting_id)
 
 
 async def send_reminders() -> None:
     """Today's (UK date) due-soon and overdue action reminders. Idempotent per day."""
-    await reminders.send_reminders(auth.today())
+    await reminders.send_reminders(clock.today())
 
 
 async def apply_retention() -> None:
@@ -62,65 +47,18 @@ async def apply_retention() -> None:
     Idempotent: a second run on the same day finds nothing more to do."""
     from marac.governance import retention
 
-    await retention.run(auth.today())
+    await retention.run(clock.today())
 
 
 async def render_minutes(minutes_id: str, job_id: str | None = None) -> None:
-    """Render every pending recipient of one minutes version. Idempotent: a row already done
-    is skipped, and a document already stored for the same version, agency and view is reused,
-    so a second delivery of the job (or the reconciler) never makes a second document. Agencies
-    with the same view share one layout, each stamped with its own footer. Each agency's view
-    follows its tier now, not only when the render was asked for (access.minutes_view)."""
-    from tortoise.expressions import F
+    """Render every pending recipient of one minutes version (marac/minutes/render.py), reporting progress."""
+    from marac.minutes.render import render_pending
 
-    from marac.agencies.access import minutes_view
-    from marac.agencies.auth import now
-    from marac.agencies.models import Membership
-    from marac.documents import pool, store
-    from marac.documents.models import Document
-    from marac.jobs.models import Job
-    from marac.minutes.models import MinutesRecipient, MinutesVersion
-    from marac.minutes.service import shared_views, withdraw
-
-    minutes = await MinutesVersion.get(id=minutes_id).prefetch_related("meeting")
-    meeting = minutes.meeting
-    rows = {row.agency_id: row for row in await MinutesRecipient.filter(minutes=minutes, status="pending").prefetch_related("agency")}
-    tiers_now = dict(await Membership.filter(conference_id=meeting.conference_id).values_list("agency_id", "tier"))
-    # An agency no longer a member gets the narrowest view; downloads refuse it anyway.
-    views = {agency_id: minutes_view(tiers_now.get(agency_id), row.tier) or "actions_only"
-             for agency_id, row in rows.items()}
-    finished = 0
-
-    async def done(agency_id: str, document: Document) -> None:
-        nonlocal finished
-        await MinutesRecipient.filter(id=rows[agency_id].id, status="pending").update(
-            status="done", document_id=document.id, notified_at=now())
-        finished += 1
+    async def progress(percent: int) -> None:
         if job_id:
-            await Job.filter(id=job_id).update(progress=int(finished * 100 / len(rows)))
+            await Job.filter(id=job_id).update(progress=percent)
 
-    await MinutesRecipient.filter(id__in=[row.id for row in rows.values()]).update(attempts=F("attempts") + 1)
-    waiting = []
-    for row in rows.values():
-        document = await store.find("minutes", meeting.id, row.agency_id, minutes.version)
-        if document is not None and document.tier != views[row.agency_id]:
-            await withdraw(document, conference_id=meeting.conference_id)  # made for a wider view than it may have now
-            store.remove_file(document)
-            document = None
-        if document is None:
-            waiting.append((row.agency_id, views[row.agency_id]))
-        else:
-            await done(row.agency_id, document)
-
-    async def deliver(recipient: pool.Recipient, pdf: bytes, pages: int) -> None:
-        document = await store.save("minutes", meeting.id, recipient.key, minutes.version, pdf, pages,
-                                    reference=recipient.reference, tier=views[recipient.key])
-        await done(recipient.key, document)
-
-    groups = [(view, [pool.Recipient(agency_id, rows[agency_id].agency.name, store.new_reference("minutes", meeting.date), annex)
-                      for agency_id, annex in members])
-              for view, members in shared_views(minutes.content, minutes.version, waiting)]
-    await pool.render_shared("minutes.html", groups, title="MARAC minutes", deliver=deliver, annex_template="minutes_restricted.html")
+    await render_pending(minutes_id, progress)
 
 
 async def render_quarterly_report(conference_id: str, quarter: str, job_id: str | None = None) -> None:
@@ -131,21 +69,20 @@ async def render_quarterly_report(conference_id: str, quarter: str, job_id: str 
     if job_id is None:
         raise ValueError("render_quarterly_report keeps its document under its job: enqueue it")
     job = await Job.get(id=job_id)
-    await reports.render(conference_id, quarter, job_id, job.requested_by, auth.today())
+    await reports.render(conference_id, quarter, job_id, job.requested_by, clock.today())
 
 
-async def reconcile_renders() -> None:
+async def reconcile_renders(enqueue: Enqueue) -> None:
     """Queue again every minutes version whose recipients wait and every published meeting
     whose research lists are not all stored: a lost message, a killed worker or a failed
     render (a full or unwritable store, a render past its time) delays a document, never loses it."""
-    from marac.jobs import queue
     from marac.meetings.agenda import pending_research_lists
     from marac.minutes.service import pending_versions
 
     for minutes_id in await pending_versions():
-        await queue.enqueue("render_minutes", minutes_id=minutes_id)
+        await enqueue("render_minutes", minutes_id=minutes_id)
     for meeting_id in await pending_research_lists():
-        await queue.enqueue("render_agendas", meeting_id=meeting_id)
+        await enqueue("render_agendas", meeting_id=meeting_id)
 
 
 async def notify_break_glass(grant_id: str) -> None:
@@ -207,14 +144,19 @@ def describe(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, JobFailure) else type(exc).__name__
 
 
-async def run(name: str, job_id: str | None, **ids: str) -> None:
+async def run(name: str, job_id: str | None, *, enqueue: Enqueue | None = None, **ids: str) -> None:
     """Run one task, keeping its Job row (what /api/v1/jobs/{id} reports) up to date."""
     if job_id:
         await Job.filter(id=job_id).update(status="running")
     task = TASKS[name]
     arguments: dict[str, Any] = dict(ids)
-    if "job_id" in inspect.signature(task).parameters:
+    parameters = inspect.signature(task).parameters
+    if "job_id" in parameters:
         arguments["job_id"] = job_id  # tasks that report progress take it
+    if "enqueue" in parameters:
+        if enqueue is None:
+            raise ValueError(f"task {name} queues follow-up work: run it through marac.jobs.queue.run")
+        arguments["enqueue"] = enqueue
     started = time.perf_counter()
     try:
         await task(**arguments)

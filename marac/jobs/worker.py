@@ -27,34 +27,34 @@ RETRY_FIRST, RETRY_MAX = 1.0, 30.0  # seconds between attempts to reach Redis ag
 
 def _arq_function(name: str):  # noqa: ANN202
     async def run(ctx: dict[str, Any], job_id: str | None = None, **ids: str) -> None:
-        await tasks.run(name, job_id, **ids)
+        await queue.run(name, job_id, **ids)
 
     run.__qualname__ = name
     return func(run, name=name)
 
 
 async def _hourly_purge(ctx: dict[str, Any]) -> None:
-    await tasks.run("purge_expired_sessions", None)
+    await queue.run("purge_expired_sessions", None)
 
 
 async def _daily_reminders(ctx: dict[str, Any]) -> None:
-    await tasks.run("send_reminders", None)
+    await queue.run("send_reminders", None)
 
 
 async def _daily_retention(ctx: dict[str, Any]) -> None:
-    await tasks.run("apply_retention", None)
+    await queue.run("apply_retention", None)
 
 
 async def _reconcile(ctx: dict[str, Any]) -> None:
-    await tasks.run("reconcile_renders", None)
+    await queue.run("reconcile_renders", None)
 
 
 async def _break_glass_sweep(ctx: dict[str, Any]) -> None:
-    await tasks.run("end_expired_break_glass", None)
+    await queue.run("end_expired_break_glass", None)
 
 
 async def _email_sweep(ctx: dict[str, Any]) -> None:
-    await tasks.run("send_email", None)
+    await queue.run("send_email", None)
 
 
 class WorkerSettings:

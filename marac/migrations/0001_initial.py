@@ -2,7 +2,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
-from marac.agencies.models import new_id, new_token
+from marac.ids import new_id, new_token
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index

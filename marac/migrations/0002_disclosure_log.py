@@ -1,6 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from marac.agencies.models import new_id
+from marac.ids import new_id
 from tortoise import fields
 from tortoise.indexes import Index
 

@@ -2,7 +2,7 @@
 # the indexes that keep one conference's figures off every other conference's rows.
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from marac.agencies.models import new_id
+from marac.ids import new_id
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index

@@ -1,6 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from marac.agencies.models import new_id
+from marac.ids import new_id
 from marac.sealed import SealedText
 from tortoise.fields.base import OnDelete
 from tortoise import fields

@@ -23,7 +23,7 @@ from tortoise.transactions import in_transaction
 from marac.actions.models import Action, ActionReview, Attendance, Note
 from marac.agencies import access
 from marac.agencies.access import Viewer
-from marac.agencies.auth import now, today
+from marac.clock import now, today
 from marac.agencies.models import Conference, Membership, User
 from marac.audit.service import disclose, record
 from marac.documents import store

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from tortoise import fields
 
-from marac.agencies.models import new_id
+from marac.ids import new_id
 from marac.sealed import SealedModel, SealedText
 
 OUTBOX_STATUSES = ("pending", "sent", "expired", "cancelled")

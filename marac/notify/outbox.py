@@ -16,8 +16,7 @@ from typing import Any
 
 from tortoise.expressions import Q
 
-from marac.agencies.auth import now
-from marac.agencies.models import User
+from marac.clock import now
 from marac.notify import email
 from marac.notify.models import OutboxEmail
 
@@ -60,8 +59,8 @@ async def send_pending() -> int:
         # Claimed first, so of two senders at once only the one whose update changed the row sends.
         if not await OutboxEmail.filter(due, id=row_id).update(claimed_until=at + CLAIM):
             continue
-        message = await OutboxEmail.get(id=row_id)
-        user = await User.get(id=message.user_id)
+        message = await OutboxEmail.get(id=row_id).prefetch_related("user")
+        user = message.user
         if not user.active:  # a disabled account's set-up link would not work; nothing else goes to it either
             await OutboxEmail.filter(id=row_id).update(status="cancelled", body=None, claimed_until=None)
             continue

@@ -29,11 +29,12 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
-from marac import settings
-from marac.actions.models import Notification
+from marac import clock, notices, settings
+from marac.notices.models import Notification
 from marac.agencies import access, auth
 from marac.agencies.access import Viewer, viewer_for
-from marac.agencies.models import ID_PATTERN, User
+from marac.ids import ID_PATTERN
+from marac.agencies.models import User
 from marac.audit.service import record
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation, Throttled
 from marac.notify import email
@@ -83,7 +84,7 @@ async def start(viewer: Viewer, user: User, *, reference: str, reason: str, pass
     needs_code = not auth.skips_mfa(user)
     _check_form(reference, reason, password, code, needs_code)
     # Someone who can already read the case learns nothing here that opening it would not tell them.
-    at = auth.now()
+    at = clock.now()
     if await Referral.filter(access.referral_filter(viewer), id=reference).exists() or await BreakGlass.filter(
         access.live_break_glass_filter(viewer, at), referral_id=reference
     ).exists():
@@ -101,7 +102,7 @@ async def start(viewer: Viewer, user: User, *, reference: str, reason: str, pass
         await auth.note_failure(user.email, ip)  # probing references counts towards the throttle
         await _audit_denied(user)
         raise RuleViolation(UNKNOWN_CASE, {"reference": UNKNOWN_CASE})
-    at = auth.now()
+    at = clock.now()
     async with in_transaction() as conn:
         grant = await BreakGlass.create(
             user_id=user.id, agency_id=user.agency_id, referral_id=referral.id, conference_id=referral.conference_id,
@@ -110,8 +111,7 @@ async def start(viewer: Viewer, user: User, *, reference: str, reason: str, pass
         await record("break_glass.start", user_id=user.id, agency_id=user.agency_id, object_type="break_glass",
                      object_id=grant.id, conference_id=referral.conference_id, conn=conn)
         for coordinator_id in await _coordinators(referral.conference_id):
-            await Notification.create(user_id=coordinator_id, break_glass_id=grant.id, kind="break_glass",
-                                      day=auth.uk_date(at), using_db=conn)
+            await notices.post(coordinator_id, "break_glass", clock.uk_date(at), conn=conn, break_glass_id=grant.id)
     await auth.clear_failures(user.email, ip)
     return Opened(referral_id=referral.id, grant=grant)
 
@@ -125,7 +125,7 @@ async def _coordinators(conference_id: str) -> list[str]:
 async def live_grant(viewer: Viewer, referral_id: str) -> BreakGlass | None:
     """The caller's grant that opens this referral now, if any. A grant found past its
     expiry on the way is ended (and audited) here."""
-    at = auth.now()
+    at = clock.now()
     for grant in await BreakGlass.filter(user_id=viewer.user_id, referral_id=referral_id, ended_at__isnull=True, expires_at__lte=at):
         await _end(grant, "expired")
     return await BreakGlass.filter(access.live_break_glass_filter(viewer, at), referral_id=referral_id).first()
@@ -133,7 +133,7 @@ async def live_grant(viewer: Viewer, referral_id: str) -> BreakGlass | None:
 
 async def live_grants(viewer: Viewer) -> list[BreakGlass]:
     """The caller's running grants (for their break-glass page)."""
-    return await BreakGlass.filter(access.live_break_glass_filter(viewer, auth.now())).order_by("expires_at")
+    return await BreakGlass.filter(access.live_break_glass_filter(viewer, clock.now())).order_by("expires_at")
 
 
 # --- ending ----------------------------------------------------------------------------
@@ -141,7 +141,7 @@ async def live_grants(viewer: Viewer) -> list[BreakGlass]:
 async def _end(grant: BreakGlass, reason: str, by: User | None = None) -> bool:
     """Stop a grant once; the end is audited in the same transaction. An expiry is dated at
     expires_at (when access stopped) and recorded against the grant's holder."""
-    ended_at = grant.expires_at if reason == "expired" else auth.now()
+    ended_at = grant.expires_at if reason == "expired" else clock.now()
     actor_id, agency_id = (by.id, by.agency_id) if by else (grant.user_id, grant.agency_id)
     async with in_transaction() as conn:
         # Conditional: of two requests noticing the same expiry, one records it.
@@ -164,7 +164,7 @@ async def end_own(viewer: Viewer, user: User, grant_id: str) -> None:
 async def end_expired() -> int:
     """The sweep: record the end of every grant past its expiry that no request has noticed."""
     ended = 0
-    for grant in await BreakGlass.filter(ended_at__isnull=True, expires_at__lte=auth.now()):
+    for grant in await BreakGlass.filter(ended_at__isnull=True, expires_at__lte=clock.now()):
         ended += await _end(grant, "expired")
     return ended
 
@@ -195,7 +195,7 @@ async def unreviewed(viewer: Viewer) -> list[BreakGlass]:
 async def approve_contact(viewer: Viewer, user: User, grant_id: str) -> None:
     """A coordinator unmasks the address and safe contact for one running grant."""
     grant = await _reviewable(viewer, grant_id)
-    at = auth.now()
+    at = clock.now()
     if not _is_live(grant, at):
         raise Conflict("This access has ended: contact details can be approved only while it lasts")
     async with in_transaction() as conn:
@@ -216,12 +216,12 @@ async def review(viewer: Viewer, user: User, grant_id: str, note: str) -> None:
     note = note.strip()
     if not note or len(note) > MAX_TEXT:
         raise RuleViolation("A review needs a note", {"note": f"Say what you checked and found, in at most {MAX_TEXT} characters"})
-    if _is_live(grant, auth.now()):
+    if _is_live(grant, clock.now()):
         raise Conflict("This access is still running: end it, or wait until it expires, then review the whole use")
     async with in_transaction() as conn:
         # Claimed with a conditional update: two coordinators reviewing at once record one review.
         if not await BreakGlass.filter(id=grant.id, reviewed_at__isnull=True).using_db(conn).update(
-                reviewed_by=user.id, reviewed_at=auth.now()):
+                reviewed_by=user.id, reviewed_at=clock.now()):
             raise Conflict("This use was already reviewed")
         grant.review_note = note
         await grant.save(update_fields=["review_note"], using_db=conn)

@@ -38,6 +38,17 @@ class Resolved:
 INDEX_PURPOSE = "person-index"
 
 
+AGE_BANDS = ((16, "under 16"), (18, "16-17"), (25, "18-24"), (35, "25-34"), (45, "35-44"), (55, "45-54"), (65, "55-64"))
+
+
+def age_band(date_of_birth: date | None, on: date) -> str | None:
+    """The age band on a day: the figures count victims aged 16-17 and perpetrators of 17 or under."""
+    if date_of_birth is None:
+        return None
+    age = on.year - date_of_birth.year - ((on.month, on.day) < (date_of_birth.month, date_of_birth.day))
+    return next((band for below, band in AGE_BANDS if age < below), "65 and over")
+
+
 def index_key(blocking_key: str, version: int | None = None) -> str:
     # Blocking keys hold a date of birth, a postcode and name codes: the index stores a keyed
     # digest of each, so the table says nothing without the key. Each row records the key

@@ -2,7 +2,7 @@
 
 No database and no web: the service gathers the facts (incidents in the escalation window,
 whether an earlier referral makes this one a repeat) and these functions decide, so every
-rule is tested on its own. Instruments and types are the dicts loaded by marac.meetings.types.
+rule is tested on its own. Instruments and types are the dicts loaded by marac.conference_types.
 Every refusal is a RuleViolation whose field messages say what would be accepted.
 """
 

@@ -20,7 +20,7 @@ from tortoise.transactions import in_transaction
 
 from marac.agencies import access
 from marac.agencies.access import Viewer
-from marac.agencies.auth import now
+from marac.clock import now
 from marac.agencies.models import Conference
 from marac.audit.service import record
 from marac.errors import Conflict, NotFound, RuleViolation

@@ -42,10 +42,10 @@ from tortoise.expressions import Q
 from marac.actions.models import Action, ActionUpdate
 from marac.agencies.models import AGENCY_KINDS, Agency, Conference
 from marac.errors import RuleViolation
-from marac.governance.retention import age_band
 from marac.meetings.agenda import CASE_SECTIONS
 from marac.meetings.models import AgendaItem, Meeting
 from marac.referrals.models import Person, Referral, ReferralPerson
+from marac.referrals.people import age_band
 from marac.validation import FIRST_YEAR, LAST_YEAR
 
 UK = ZoneInfo("Europe/London")

@@ -10,7 +10,8 @@ from starlette.routing import Route
 
 from marac.agencies import access, service
 from marac.agencies.access import Can
-from marac.agencies.models import ID_PATTERN, Agency, Conference, Membership, User
+from marac.ids import ID_PATTERN
+from marac.agencies.models import Agency, Conference, Membership, User
 from marac.audit.models import AuditEvent
 from marac.audit.service import record, verify
 from marac.errors import RuleViolation

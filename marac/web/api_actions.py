@@ -13,7 +13,7 @@ from starlette.routing import Route
 from marac.actions import service
 from marac.actions.models import ACTION_STATUSES, VISIBILITIES, Note
 from marac.agencies.access import Can, Viewer
-from marac.agencies.auth import today
+from marac.clock import today
 from marac.errors import RuleViolation
 from marac.referrals.schemas import Strict
 from marac.web.api_meetings import meeting_seen

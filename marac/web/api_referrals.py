@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from marac.agencies import access
 from marac.agencies.access import Can, Viewer
-from marac.agencies.auth import today
+from marac.clock import today
 from marac.errors import NotFound
 from marac.referrals import service
 from marac.referrals.models import Referral

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from marac.agencies import access
 from marac.agencies.access import Can
-from marac.agencies.auth import today
+from marac.clock import today
 from marac.errors import RuleViolation
 from marac.reports import export, service
 from marac.reports.figures import QUARTER_RE, Quarter

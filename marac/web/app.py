@@ -19,7 +19,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from marac import db, metrics, settings
 from marac.documents import pool
 from marac.jobs import queue
-from marac.meetings.types import conference_types, instruments
+from marac.conference_types import conference_types, instruments
 from marac.web import api, api_actions, api_meetings, api_minutes, api_referrals, api_reports, errors, openapi
 from marac.web.middleware import BodyTooLarge, SecurityMiddleware
 from marac.web.pages import (account, actions, admin, break_glass, dashboard, disclosures, governance, jobs, meetings, notifications,

@@ -21,7 +21,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from marac.agencies import auth
 from marac.agencies.access import Can, Viewer, roles_that, viewer_for, viewer_of
-from marac.agencies.models import ID_PATTERN, Session, User
+from marac.ids import ID_PATTERN
+from marac.agencies.models import Session, User
 from marac.errors import DomainError, NotFound, RuleViolation, Throttled
 from marac.jobs.flows import tell_of_lock
 from marac.validation import SLUG_RE, TOKEN_RE, BadJSON, fields_of, json_value, unstorable

@@ -12,8 +12,9 @@ from marac.actions import service
 from marac.actions.models import VISIBILITIES, Attendance, Note
 from marac.agencies import access
 from marac.agencies.access import Can
-from marac.agencies.auth import now, today
-from marac.agencies.models import ID_PATTERN, Agency, Membership
+from marac.clock import now, today
+from marac.ids import ID_PATTERN
+from marac.agencies.models import Agency, Membership
 from marac.errors import Conflict, NotFound, RuleViolation, StaleVersion
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem

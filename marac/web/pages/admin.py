@@ -11,7 +11,7 @@ from marac.agencies import access, service
 from marac.agencies.models import AGENCY_KINDS, ROLES, WEEKDAYS, Agency, Conference, Membership, User
 from marac.errors import DomainError
 from marac.jobs import flows
-from marac.meetings.types import conference_types
+from marac.conference_types import conference_types
 from marac.notify import email
 from marac.reports import service as reports
 from marac.web.auth import Caller, page

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from marac.agencies.access import Can
 from marac import dashboard as boards
-from marac.agencies.auth import today
+from marac.clock import today
 from marac.web.auth import Caller, page
 from marac.web.templating import render
 

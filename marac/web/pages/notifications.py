@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from marac.actions.models import Notification
+from marac.notices.models import Notification
 from marac.agencies import auth
 from marac.web.auth import Caller, page
 from marac.web.templating import render

@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from marac.agencies import access
 from marac.agencies.access import Can
-from marac.agencies.auth import today
+from marac.clock import today
 from marac.agencies.models import Conference
 from marac.errors import Conflict, DomainError, RuleViolation
 from marac.referrals import imports, service

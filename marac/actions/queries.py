@@ -1,0 +1,80 @@
+"""The action list and update's hand-written SQL: the API's busiest calls, each one round trip
+(docs/benchmarks.md). Each query answers what an ORM query would; tests/test_queries.py compares the
+two on the same data. Who may see which actions is decided by the caller (actions/service.py)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from marac import db
+from marac.actions.models import OPEN
+
+# An action with its case number and meeting date (never the meeting's sealed agenda snapshot),
+# looked up by primary key for the rows returned only: a join let the planner read the whole
+# meeting table instead.
+_ROW_COLUMNS = ('a."id", a."version", a."status", a."description", a."conference_id", a."owner_agency_id", '
+                'a."due_date", a."created_at", a."meeting_id", a."item_id"')
+_ROW_SELECT = (f'SELECT {_ROW_COLUMNS}, '
+               '(SELECT i."number" FROM "agenda_item" i WHERE i."id" = a."item_id") AS "number", '
+               '(SELECT m."date" FROM "meeting" m WHERE m."id" = a."meeting_id") AS "meeting_date"')
+_OWNER_NAME = ', (SELECT ag."name" FROM "agency" ag WHERE ag."id" = a."owner_agency_id") AS "owner_agency_name"'
+# The statuses still open, not "anything but closed": with status in the index this reads the open
+# actions only, never the owner's years of closed ones. Written out (they are constants) so the
+# planner knows them even in a prepared statement's plan.
+_OPEN_SQL = ", ".join(f"'{status}'" for status in OPEN)
+
+
+async def page(conference_ids: list[str], *, owner_agency_ids: tuple[str, ...] = (), open_only: bool = False,
+               due_before: date | None = None, due_from: date | None = None, due_to: date | None = None,
+               after: tuple[date, datetime, str] | None = None, limit: int = 500,
+               named: bool = False) -> list[dict[str, Any]]:
+    """Actions of these conferences (and owner agencies), ordered by due date, creation and id, after
+    the (due_date, created_at, id) ``after``: each row's columns, ``number`` (its agenda item's),
+    ``meeting_date`` and, when ``named``, ``owner_agency_name``."""
+    values: list[Any] = list(conference_ids)
+    where = [f'p."conference_id" IN ({db.marks(1, len(values))})']
+
+    def bind(condition: str, *given: object) -> None:
+        # condition names its values ?, ?...: each becomes the next $n
+        for value in given:
+            values.append(value)
+            condition = condition.replace("?", f"${len(values)}", 1)
+        where.append(condition)
+
+    for owner in owner_agency_ids:
+        bind('p."owner_agency_id" = ?', owner)
+    if open_only:
+        where.append(f'p."status" IN ({_OPEN_SQL})')
+    if due_before is not None:
+        bind('p."due_date" < ?', due_before)
+    if due_from is not None:
+        bind('p."due_date" >= ?', due_from)
+    if due_to is not None:
+        bind('p."due_date" <= ?', due_to)
+    if after is not None:
+        bind('(p."due_date", p."created_at", p."id") > (?, ?, ?)', *after)
+    # The page's ids from the index alone (see Action.Meta.indexes), then only its rows and labels.
+    ids = (f'SELECT p."id" FROM "action" p WHERE {" AND ".join(where)} '
+           f'ORDER BY p."due_date", p."created_at", p."id" LIMIT {int(limit)}')
+    sql = (f'{_ROW_SELECT}{_OWNER_NAME if named else ""} FROM ({ids}) page JOIN "action" a ON a."id" = page."id" '
+           'ORDER BY a."due_date", a."created_at", a."id"')
+    return [dict(row) for row in await db.fetch(sql, values)]
+
+
+async def one(action_id: str) -> dict[str, Any] | None:
+    """One action's row, as ``page`` gives it (without the owner's name); None when there is none."""
+    rows = await db.fetch(f'{_ROW_SELECT} FROM "action" a WHERE a."id" = $1', [action_id])
+    return dict(rows[0]) if rows else None
+
+
+async def bump_version(action_id: str, expected_version: int, status: str, at: datetime,
+                       conn: BaseDBAsyncClient | None = None) -> bool:
+    """Set the status and the next version if the action is still at ``expected_version``: of two
+    writers holding the same version, one wins. Whether this one did."""
+    changed = await db.execute('UPDATE "action" SET "status" = $1, "version" = $2, "updated_at" = $3 '
+                               'WHERE "id" = $4 AND "version" = $5',
+                               [status, expected_version + 1, at, action_id, expected_version], conn)
+    return bool(changed)

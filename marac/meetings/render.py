@@ -1,0 +1,27 @@
+"""Rendering the research lists of a published meeting: one PDF per member agency."""
+
+from __future__ import annotations
+
+from marac.documents import pool, store
+from marac.documents.models import Document
+from marac.meetings import agenda
+from marac.meetings.models import Meeting
+
+
+async def render_research_lists(meeting_id: str) -> None:
+    """Idempotent: a document already stored for an agency is kept (delivery is at least once)."""
+    meeting = await Meeting.get(id=meeting_id).prefetch_related("conference")
+    if meeting.status not in ("published", "held"):
+        return
+    cases = [vars(case) for case in await agenda.research_list(meeting)]
+    for membership in await agenda.members(meeting):
+        if await Document.exists(kind="agenda", meeting=meeting, agency_id=membership.agency_id, version=1):
+            continue
+        reference = store.new_reference("agenda", meeting.date)
+        context = {
+            "conference_name": meeting.conference.name, "meeting_date": meeting.date, "cut_off": meeting.cut_off,
+            "venue": meeting.venue, "recipient": membership.agency.name, "version": 1,
+            "reference": reference, "cases": cases,
+        }
+        pdf, pages = await pool.render("agenda.html", context, title="MARAC research list")
+        await store.save("agenda", meeting.id, membership.agency_id, 1, pdf, pages, reference=reference)

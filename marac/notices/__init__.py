@@ -1,0 +1,23 @@
+"""Telling a user something in the app. It sits below every domain, so reminders (actions), account locks
+and notices (agencies) and break-glass reviews (referrals) all write here without importing one another.
+E-mail is marac.notify; this is only the row the notifications page lists."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from marac.notices.models import Notification
+
+KINDS = ("due_soon", "overdue", "break_glass", "own_lock", "account_lock", "account_created", "account_reset")
+
+
+async def post(user_id: str, kind: str, day: date, *, conn: BaseDBAsyncClient | None = None,
+               **about: Any) -> Notification:
+    """One notification for one user; ``about`` names what it is about (action_id, break_glass_id,
+    about_user_id with conference_id and role)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    return await Notification.create(user_id=user_id, kind=kind, day=day, using_db=conn, **about)
