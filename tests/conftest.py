@@ -8,10 +8,16 @@ that is NOT a member, plus an admin and an auditor.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import os
+import sys
 import tempfile
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import date
 
 import pyotp
@@ -252,3 +258,33 @@ async def make_referral(persona: Persona, body: dict | None = None):
     from marac.referrals import service as referrals
 
     return await referrals.submit(await viewer_for(persona.user), body or dash_body(), date(2026, 11, 21))
+
+
+PG_ADMIN_URL = os.environ.get("MARAC_TEST_PG_ADMIN_URL")
+
+
+@contextlib.asynccontextmanager
+async def scratch_postgres(prefix: str) -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL database beside the test database, dropped afterwards: yields
+    its URL. For migrations, upgrades and restores that need a database of their own."""
+    import asyncpg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def run_check_script(script: Path, url: str, *args: str) -> dict:
+    """Run a tests/*_check.py script in its own process (migrations close Tortoise's
+    connections) against the database at url; returns the JSON of its last line."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), *args, env={**os.environ, "MARAC_DATABASE_URL": url},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode == 0, out.decode()
+    return json.loads(out.decode().strip().splitlines()[-1])

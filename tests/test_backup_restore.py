@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import sqlite3
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,6 +28,7 @@ from marac.documents import store
 from tests.conftest import make_client, session_cookie_for
 from tests.flows import meeting_cycle, referral_body
 from tests.test_migrations_and_cli import cli
+from tests.conftest import scratch_postgres
 
 PG_ADMIN_URL = os.environ.get("MARAC_TEST_PG_ADMIN_URL")
 TEXT = "Text of {}".format
@@ -43,16 +43,8 @@ async def fresh_target(tmp_path: Path) -> AsyncIterator[dict[str, str]]:
         return
     if not PG_ADMIN_URL:
         pytest.skip("MARAC_TEST_PG_ADMIN_URL not set (scripts/test sets it)")
-    import asyncpg
-
-    name = f"marac_restore_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_ADMIN_URL)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield {"MARAC_DATABASE_URL": PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", "MARAC_DOCUMENT_STORE": documents}
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with scratch_postgres("marac_restore") as url:
+        yield {"MARAC_DATABASE_URL": url, "MARAC_DOCUMENT_STORE": documents}
 
 
 async def query(url: str, sql: str) -> list[dict]:

@@ -7,10 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
-import json
 import os
-import sys
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,6 +27,7 @@ from marac.sealed import model_columns, reseal
 from tests.conftest import PASSWORD, Persona, csrf_token, make_client, session_cookie_for, sign_in
 from tests.test_migrations_and_cli import cli
 from tests.test_reminders import smtp  # noqa: F401 - a real SMTP server on loopback
+from tests.conftest import run_check_script, scratch_postgres
 
 WRONG = "000000"
 
@@ -381,12 +379,7 @@ MIGRATED = {"stored_sealed": True, "reads_back": True, "token_days": 90, "token_
 
 
 async def run_migration_check(url: str) -> dict:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, str(MIGRATION_CHECK), env={**os.environ, "MARAC_DATABASE_URL": url},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    out, _ = await asyncio.wait_for(process.communicate(), timeout=120)
-    assert process.returncode == 0, out.decode()
-    return json.loads(out.decode().strip().splitlines()[-1])
+    return await run_check_script(MIGRATION_CHECK, url)
 
 
 async def test_the_migration_seals_seeds_and_dates_tokens_on_sqlite(tmp_path):
@@ -395,13 +388,5 @@ async def test_the_migration_seals_seeds_and_dates_tokens_on_sqlite(tmp_path):
 
 @pytest.mark.skipif(not PG_ADMIN_URL, reason="MARAC_TEST_PG_ADMIN_URL not set (scripts/test sets it)")
 async def test_the_migration_seals_seeds_and_dates_tokens_on_postgresql():
-    import asyncpg
-
-    name = f"marac_creds_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_ADMIN_URL)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        assert await run_migration_check(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}") == MIGRATED
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with scratch_postgres("marac_creds") as url:
+        assert await run_migration_check(url) == MIGRATED

@@ -4,15 +4,12 @@ rows written before encryption are sealed by the migration."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import dataclasses
 import json
 import os
 import shutil
 import subprocess
-import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -27,6 +24,7 @@ from marac.sealed import SealError, key_version, model_columns, reseal
 from tests.builders import held_meeting_with_markers, published_meeting
 from tests.conftest import dash_body, make_referral
 from tests.test_migrations_and_cli import PG_ADMIN_URL, cli
+from tests.conftest import run_check_script, scratch_postgres
 
 MARKERS = ["QXVICTIMNAME", "QXALIAS", "QXSTREET", "QXTOWN", "7700 900555", "QXPERP", "QXCHILD", "QXSUMMARY",
            "QXJUDGE", "QXRESEARCH"]
@@ -197,12 +195,7 @@ MIGRATION_CHECK = Path(__file__).with_name("seal_migration_check.py")
 
 
 async def run_migration_check(url: str) -> dict:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, str(MIGRATION_CHECK), url, env={**os.environ, "MARAC_DATABASE_URL": url},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    out, _ = await asyncio.wait_for(process.communicate(), timeout=120)
-    assert process.returncode == 0, out.decode()
-    return json.loads(out.decode().strip().splitlines()[-1])
+    return await run_check_script(MIGRATION_CHECK, url, url)
 
 
 async def test_the_migration_seals_rows_written_before_encryption_on_sqlite(tmp_path):
@@ -213,14 +206,6 @@ async def test_the_migration_seals_rows_written_before_encryption_on_sqlite(tmp_
 
 @pytest.mark.skipif(not PG_ADMIN_URL, reason="MARAC_TEST_PG_ADMIN_URL not set (scripts/test sets it)")
 async def test_the_migration_seals_rows_written_before_encryption_on_postgresql():
-    import asyncpg
-
-    name = f"marac_seal_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_ADMIN_URL)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        result = await run_migration_check(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+    async with scratch_postgres("marac_seal") as url:
+        result = await run_migration_check(url)
         assert result["sealed"] and result["keys_hashed"] and result["names"] == ["Old QXNAME"]
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()

@@ -5,13 +5,9 @@ versions upgrades and keeps them."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import dataclasses
-import json
 import os
-import sys
-import uuid
 from datetime import date
 from pathlib import Path
 
@@ -30,6 +26,7 @@ from tests.conftest import CONFERENCE, dash_body
 from tests.test_audit import _sql
 from tests.test_migrations_and_cli import PG_ADMIN_URL, cli
 from tests.test_referrals import post
+from tests.conftest import run_check_script, scratch_postgres
 
 
 def b64(key: bytes) -> str:
@@ -169,12 +166,7 @@ UPGRADE_CHECK = Path(__file__).with_name("key_version_upgrade_check.py")
 
 
 async def run_upgrade_check(url: str) -> dict:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, str(UPGRADE_CHECK), env={**os.environ, "MARAC_DATABASE_URL": url},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    out, _ = await asyncio.wait_for(process.communicate(), timeout=120)
-    assert process.returncode == 0, out.decode()
-    return json.loads(out.decode().strip().splitlines()[-1])
+    return await run_check_script(UPGRADE_CHECK, url)
 
 
 EXPECTED = {
@@ -192,13 +184,5 @@ async def test_a_database_written_before_key_versions_upgrades_on_sqlite(tmp_pat
 
 @pytest.mark.skipif(not PG_ADMIN_URL, reason="MARAC_TEST_PG_ADMIN_URL not set (scripts/test sets it)")
 async def test_a_database_written_before_key_versions_upgrades_on_postgresql():
-    import asyncpg
-
-    name = f"marac_keys_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_ADMIN_URL)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        assert await run_upgrade_check(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}") == EXPECTED
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with scratch_postgres("marac_keys") as url:
+        assert await run_upgrade_check(url) == EXPECTED
