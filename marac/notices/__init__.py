@@ -9,7 +9,10 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from marac.clock import now
 from marac.notices.models import Notification
+
+SHOWN = 200  # the newest; older reminders have been acted on or repeated since
 
 KINDS = ("due_soon", "overdue", "break_glass", "own_lock", "account_lock", "account_created", "account_reset")
 
@@ -21,3 +24,17 @@ async def post(user_id: str, kind: str, day: date, *, conn: BaseDBAsyncClient | 
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
     return await Notification.create(user_id=user_id, kind=kind, day=day, using_db=conn, **about)
+
+
+async def read_own(user_id: str) -> list[Notification]:
+    """A user's own newest notifications, marked read as they are read. Only their own rows, with
+    kinds, dates and whose account was made: no case details, so nothing here needs access.py;
+    the page each one links to decides what its reader may see."""
+    items = await (
+        Notification.filter(user_id=user_id)
+        .select_related("action", "about_user", "about_user__agency", "conference")
+        .order_by("-day", "-id")
+        .limit(SHOWN)
+    )
+    await Notification.filter(user_id=user_id, read_at__isnull=True).update(read_at=now())
+    return items

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from marac import clock
 from marac.agencies import access, auth, service
 from marac.agencies.models import ApiToken, Conference
 from marac.audit.service import record
@@ -23,7 +24,7 @@ async def home(request: Request, caller: Caller) -> Response:
 
 async def _account(request: Request, caller: Caller, status: int = 200, **context) -> Response:  # noqa: ANN003
     tokens = await ApiToken.filter(user_id=caller.user.id, revoked_at__isnull=True)
-    return render(request, "account.html", {"tokens": tokens, "now": auth.now(), "token_days": auth.TOKEN_LIFETIME_DAYS,
+    return render(request, "account.html", {"tokens": tokens, "now": clock.now(), "token_days": auth.TOKEN_LIFETIME_DAYS,
                                             "max_token_days": auth.MAX_TOKEN_LIFETIME_DAYS, **context}, status=status)
 
 

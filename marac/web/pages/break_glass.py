@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from marac.agencies.access import Can
-from marac.agencies import auth
+from marac import clock
 from marac.errors import Conflict, RuleViolation, Throttled
 from marac.jobs import flows
 from marac.referrals import break_glass
@@ -62,7 +62,7 @@ async def end(request: Request, caller: Caller) -> Response:
 
 
 async def _reviews_page(request: Request, caller: Caller, status: int = 200, **context) -> Response:  # noqa: ANN003
-    at = auth.now()
+    at = clock.now()
     rows = [{
         "id": g.id, "user": g.user.name, "agency": g.agency.name, "conference": g.conference.name,
         "referral_id": g.referral_id, "reason": g.reason, "started": uk_time(g.started_at),
