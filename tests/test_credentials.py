@@ -96,7 +96,7 @@ async def test_the_lock_follows_the_account_not_the_address_and_tells_the_user_a
     assert await AuditEvent.filter(action="sign_in.mfa", outcome="denied").count() == 2
     # The e-mails: counts and a link, never whose account.
     await queue.drain()
-    await tasks.notify_account_locked()  # as the worker would (no worker runs in the Redis run)
+    await tasks.send_email()  # as the worker would (no worker runs in the Redis run)
     [own] = smtp.to(police.email)
     [told] = smtp.to(coordinator.email)
     assert "/login" in own.get_content() and "/notifications" in told.get_content()
@@ -104,7 +104,7 @@ async def test_the_lock_follows_the_account_not_the_address_and_tells_the_user_a
         for detail in (police.email, police.user.name, "Northshire Police"):
             assert detail not in message.get_content() and detail not in message["Subject"]
     sent = len(smtp.messages)
-    await tasks.notify_account_locked()  # another delivery sends nothing more
+    await tasks.send_email()  # another delivery sends nothing more
     assert len(smtp.messages) == sent
     async with make_client(app, ip="10.30.1.1") as client:
         client.cookies.update(await session_cookie_for(coordinator))

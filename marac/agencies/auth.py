@@ -34,7 +34,7 @@ from tortoise.transactions import in_transaction
 from zxcvbn import zxcvbn
 
 from marac import notices, settings
-from marac.agencies import queries
+from marac.agencies import locks, queries
 from marac.agencies.models import ApiToken, LoginFailure, Session, User
 from marac.clock import now, uk_date
 from marac.audit.service import record
@@ -156,7 +156,7 @@ async def clear_failures(email: str, ip: str) -> None:
 class AccountLocked(Throttled):
     def __init__(self, just_locked: bool = False) -> None:
         super().__init__(LOCKED)
-        self.just_locked = just_locked  # this try locked it: the caller has the e-mails sent
+        self.just_locked = just_locked  # this try locked it: the caller sends the outbox now
 
 
 async def _take_second_factor_try(user: User) -> None:
@@ -178,8 +178,8 @@ async def _second_factor_passed(user: User) -> None:
 
 async def _second_factor_failed(user: User) -> None:
     """The try taken has failed: at the limit, lock the account, audit it, tell the user and
-    their conferences' coordinators in the app, and raise AccountLocked(just_locked=True) (the
-    web layer then queues the e-mails: notify_account_locked)."""
+    their conferences' coordinators in the app and through the e-mail outbox, and raise
+    AccountLocked(just_locked=True)."""
     at = now()
     async with in_transaction() as conn:
         at_limit = User.filter(id=user.id, locked_at__isnull=True, second_factor_failures__gte=MAX_SECOND_FACTOR_FAILURES)
@@ -188,11 +188,13 @@ async def _second_factor_failed(user: User) -> None:
         await record("user.lock", user_id=user.id, agency_id=user.agency_id, object_type="user", object_id=user.id,
                      outcome="denied", conn=conn)
         await notices.post(user.id, "own_lock", uk_date(at), conn=conn)
+        await locks.tell_by_email(user.id, "own_lock", uk_date(at), conn)
         conferences = [c for c in await User.filter(id=user.id).using_db(conn).values_list("conferences__id", flat=True) if c]
         coordinators = await User.filter(role="coordinator", active=True, conferences__id__in=conferences).exclude(
             id=user.id).using_db(conn).distinct().order_by("id").values_list("id", flat=True)
         for coordinator_id in coordinators:
             await notices.post(coordinator_id, "account_lock", uk_date(at), conn=conn)
+            await locks.tell_by_email(coordinator_id, "account_lock", uk_date(at), conn)
     raise AccountLocked(just_locked=True)
 
 

@@ -1,45 +1,31 @@
 """E-mails about accounts locked after wrong security codes (auth.LOCK_PERIOD says why and
-for how long). The notifications in the app are written with the lock; this sends each one
-once, claimed before sending as for break-glass. An e-mail leaves our control, so it holds
-counts and a link only: never whose account, and nothing about any case."""
+for how long). Written to the e-mail outbox (marac/notify/outbox.py) in the lock's own
+transaction, beside the notifications in the app, so a lock is never told twice or lost. An
+e-mail leaves our control, so it holds counts and a link only: never whose account, and
+nothing about any case."""
 
 from __future__ import annotations
 
-import logging
+from datetime import date, timedelta
+from typing import Any
 
 from marac import settings
+from marac.clock import now
 from marac.notices.models import Notification
-from marac.notify import email
+from marac.notify import outbox
 
-log = logging.getLogger("marac.locks")
-KINDS = ("own_lock", "account_lock")
 SUBJECT = {
     "own_lock": "MARAC: your account is locked",
     "account_lock": "MARAC: an account of your conference was locked",
 }
+# Past a day the lock has long run its course: the e-mail is no longer worth sending.
+WORTH_SENDING = timedelta(days=1)
 
 
-async def email_locks() -> int:
-    """Send every lock notification not yet e-mailed; without MARAC_SMTP_URL the app's own
-    notifications are all. Returns how many were sent."""
-    if not email.configured():
-        return 0
-    sent = 0
-    for notification in await Notification.filter(kind__in=KINDS, emailed=False).prefetch_related("user"):
-        if not await Notification.filter(id=notification.id, emailed=False).update(emailed=True):
-            continue  # another delivery of the job has it
-        recipient = notification.user
-        if not recipient.active:
-            continue
-        today = await Notification.filter(user_id=recipient.id, kind=notification.kind, day=notification.day).count()
-        try:
-            await email.send(recipient.email, SUBJECT[notification.kind], _body(notification.kind, today))
-        except OSError:  # released so a retry sends it
-            await Notification.filter(id=notification.id).update(emailed=False)
-            log.error("lock e-mail failed")
-            continue
-        sent += 1
-    return sent
+async def tell_by_email(user_id: str, kind: str, day: date, conn: Any = None) -> None:
+    """Queue the e-mail that goes with a lock notification just posted in the app."""
+    today = await Notification.filter(user_id=user_id, kind=kind, day=day).using_db(conn).count()
+    await outbox.put(user_id, kind, SUBJECT[kind], _body(kind, today), now() + WORTH_SENDING, conn)
 
 
 def _body(kind: str, today: int) -> str:

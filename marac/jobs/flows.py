@@ -78,9 +78,10 @@ async def render_quarterly_report(viewer: Viewer, conference: Conference, quarte
 
 async def tell_of_lock(exc: Throttled) -> None:
     """A second-factor try that has just locked the account: the user and the coordinators
-    were told in the app; the e-mails go from a job."""
+    were told in the app and their e-mails wait in the outbox; send them now rather than at
+    the outbox's next round."""
     if isinstance(exc, auth.AccountLocked) and exc.just_locked:
-        await queue.enqueue("notify_account_locked")
+        await queue.enqueue("send_email")
 
 
 async def find_job(viewer: Viewer, job_id: str) -> Job:

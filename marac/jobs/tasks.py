@@ -94,15 +94,6 @@ async def notify_break_glass(grant_id: str) -> None:
     log.info("notify_break_glass emails=%d", sent)
 
 
-async def notify_account_locked() -> None:
-    """E-mail the people told in the app of an account locked after wrong security codes.
-    Idempotent: each notification is claimed before its e-mail is sent."""
-    from marac.agencies import locks
-
-    sent = await locks.email_locks()
-    log.info("notify_account_locked emails=%d", sent)
-
-
 async def send_email() -> None:
     """Send what waits in the e-mail outbox (marac/notify/outbox.py). Idempotent: each message
     is claimed before it is sent and marked once it has gone."""
@@ -122,7 +113,6 @@ async def end_expired_break_glass() -> None:
 
 TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
     "notify_break_glass": notify_break_glass,
-    "notify_account_locked": notify_account_locked,
     "end_expired_break_glass": end_expired_break_glass,
     "send_email": send_email,
     "render_minutes": render_minutes,

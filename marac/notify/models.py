@@ -15,7 +15,7 @@ class OutboxEmail(SealedModel):
     # erased once the message is sent or given up: a set-up link is a credential.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
     user = fields.ForeignKeyField("marac.User", related_name="outbox", on_delete=fields.CASCADE)
-    kind = fields.CharField(max_length=32)  # setup_link | account_notice
+    kind = fields.CharField(max_length=32)  # setup_link | account_notice | own_lock | account_lock
     subject = fields.CharField(max_length=200)
     body = SealedText(null=True)
     status = fields.CharField(max_length=16, default="pending")
