@@ -31,25 +31,56 @@ import os
 import random
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time as clock, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
 
 import asyncpg
 
+from bench.match_referral import AREAS, CODAS, ENDINGS, GIVEN, GIVEN_W, ONSETS, SURNAME_W, SURNAMES, VOWELS
 from marac import db
 from marac.agencies.service import frozen_type
 from marac.referrals import names, people
 from marac.sealed import seal
-from bench.match_referral import AREAS, CODAS, ENDINGS, GIVEN, GIVEN_W, ONSETS, SURNAME_W, SURNAMES, VOWELS
 
-NATIONAL = {"conferences": 300, "agencies": 1000, "users": 10_000, "referrals": 500_000, "actions": 2_500_000, "meetings": 25_000}
+NATIONAL = {
+    "conferences": 300,
+    "agencies": 1000,
+    "users": 10_000,
+    "referrals": 500_000,
+    "actions": 2_500_000,
+    "meetings": 25_000,
+}
 YEARS = 5
 REPEAT_RATE = 1 / 3  # SafeLives: about three referrals in ten are repeats
 HATE_SHARE = 0.15
 MULTI_STRAND = 0.2
 CUT_OFF_DAYS = 7
-MEMBER_KINDS = ("police", "idva", "health", "mental_health", "childrens_social_care", "adult_social_care", "housing",
-                "probation", "education", "substance_misuse", "local_authority", "victim_service", "fire", "voluntary")
-STRANDS = ("race", "religion", "disability", "sexual_orientation", "transgender", "sex_gender", "age", "alternative_subculture")
+MEMBER_KINDS = (
+    "police",
+    "idva",
+    "health",
+    "mental_health",
+    "childrens_social_care",
+    "adult_social_care",
+    "housing",
+    "probation",
+    "education",
+    "substance_misuse",
+    "local_authority",
+    "victim_service",
+    "fire",
+    "voluntary",
+)
+STRANDS = (
+    "race",
+    "religion",
+    "disability",
+    "sexual_orientation",
+    "transgender",
+    "sex_gender",
+    "age",
+    "alternative_subculture",
+)
 RELATIONSHIPS = ("partner", "ex-partner", "husband", "wife", "son", "brother", "father", "boyfriend", "girlfriend")
 ACTION_TEXTS = (
     "Police to flag the address for an urgent response and share the marker with the IDVA",
@@ -60,28 +91,131 @@ ACTION_TEXTS = (
     "Probation to review licence conditions with the offender manager",
     "GP practice to add a safeguarding alert to the victim's record",
 )
-TABLES = ("agency", "conference", "membership", "user", "user_conference", "meeting", "person", "person_key", "referral",
-          "referral_person", "agenda_item", "action", "action_update")
+TABLES = (
+    "agency",
+    "conference",
+    "membership",
+    "user",
+    "user_conference",
+    "meeting",
+    "person",
+    "person_key",
+    "referral",
+    "referral_person",
+    "agenda_item",
+    "action",
+    "action_update",
+)
 COLUMNS = {
     "agency": ("id", "name", "kind", "created_at"),
-    "conference": ("id", "name", "slug", "type", "weekday", "start_time", "first_date", "type_settings", "nation",
-                   "move_on_bank_holiday", "calendar_token", "created_at"),
+    "conference": (
+        "id",
+        "name",
+        "slug",
+        "type",
+        "weekday",
+        "start_time",
+        "first_date",
+        "type_settings",
+        "nation",
+        "move_on_bank_holiday",
+        "calendar_token",
+        "created_at",
+    ),
     "membership": ("id", "conference_id", "agency_id", "tier"),
-    "user": ("id", "email", "name", "agency_id", "role", "totp_confirmed", "totp_last_step", "active", "demo", "created_at"),
+    "user": (
+        "id",
+        "email",
+        "name",
+        "agency_id",
+        "role",
+        "totp_confirmed",
+        "totp_last_step",
+        "active",
+        "demo",
+        "created_at",
+    ),
     "user_conference": ("user_id", "conference_id"),
-    "meeting": ("id", "conference_id", "slot_date", "date", "cut_off", "kind", "status", "published_at", "held_at",
-                "any_other_business", "created_at"),
+    "meeting": (
+        "id",
+        "conference_id",
+        "slot_date",
+        "date",
+        "cut_off",
+        "kind",
+        "status",
+        "published_at",
+        "held_at",
+        "any_other_business",
+        "created_at",
+    ),
     "person": ("id", "conference_id", "names", "date_of_birth", "postcode", "created_at"),
     "person_key": ("conference_id", "person_id", "key", "key_version"),
-    "referral": ("id", "conference_id", "referring_agency_id", "referrer_id", "received_at", "criteria_claimed", "criteria_met",
-                 "risk", "judgement_reason", "victim", "victim_person_id", "strands", "incident_kind", "incidents",
-                 "incidents_in_window", "summary", "consent", "is_repeat", "previous_referral_id", "monitoring_only", "status",
-                 "expected_meeting_id", "meeting_id", "decided_by", "decided_at", "created_at"),
-    "referral_person": ("id", "referral_id", "person_id", "role", "name", "aliases", "date_of_birth", "relationship", "position"),
-    "agenda_item": ("id", "meeting_id", "referral_id", "number", "section", "position", "state", "added_manually", "outcome",
-                    "created_at"),
-    "action": ("id", "item_id", "meeting_id", "conference_id", "owner_agency_id", "description", "due_date", "status", "version",
-               "created_by", "created_at", "updated_at"),
+    "referral": (
+        "id",
+        "conference_id",
+        "referring_agency_id",
+        "referrer_id",
+        "received_at",
+        "criteria_claimed",
+        "criteria_met",
+        "risk",
+        "judgement_reason",
+        "victim",
+        "victim_person_id",
+        "strands",
+        "incident_kind",
+        "incidents",
+        "incidents_in_window",
+        "summary",
+        "consent",
+        "is_repeat",
+        "previous_referral_id",
+        "monitoring_only",
+        "status",
+        "expected_meeting_id",
+        "meeting_id",
+        "decided_by",
+        "decided_at",
+        "created_at",
+    ),
+    "referral_person": (
+        "id",
+        "referral_id",
+        "person_id",
+        "role",
+        "name",
+        "aliases",
+        "date_of_birth",
+        "relationship",
+        "position",
+    ),
+    "agenda_item": (
+        "id",
+        "meeting_id",
+        "referral_id",
+        "number",
+        "section",
+        "position",
+        "state",
+        "added_manually",
+        "outcome",
+        "created_at",
+    ),
+    "action": (
+        "id",
+        "item_id",
+        "meeting_id",
+        "conference_id",
+        "owner_agency_id",
+        "description",
+        "due_date",
+        "status",
+        "version",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ),
     "action_update": ("action_id", "status", "text", "version", "user_id", "agency_id", "at"),
 }
 
@@ -100,6 +234,7 @@ def at(day: date, hour: int = 10) -> datetime:
 
 # --- the directory -------------------------------------------------------------------------------
 
+
 @dataclass
 class ConferencePlan:
     index: int
@@ -116,8 +251,10 @@ def directory(n: dict[str, int], seed: int = 9) -> tuple[list[ConferencePlan], d
     kind, taken from the agencies of its region, so an agency sits on about four conferences."""
     rng = random.Random(seed)
     now = datetime.now(UTC)
-    agencies = [(new_id(rng), f"Bench {MEMBER_KINDS[i % len(MEMBER_KINDS)]} {i}", MEMBER_KINDS[i % len(MEMBER_KINDS)], now)
-                for i in range(n["agencies"])]
+    agencies = [
+        (new_id(rng), f"Bench {MEMBER_KINDS[i % len(MEMBER_KINDS)]} {i}", MEMBER_KINDS[i % len(MEMBER_KINDS)], now)
+        for i in range(n["agencies"])
+    ]
     per_kind = max(len(agencies) // len(MEMBER_KINDS), 1)
     rows: dict[str, list[tuple]] = {t: [] for t in ("agency", "conference", "membership", "user", "user_conference")}
     rows["agency"] = agencies
@@ -128,16 +265,46 @@ def directory(n: dict[str, int], seed: int = 9) -> tuple[list[ConferencePlan], d
         kind = "hate-crime" if rng.random() < HATE_SHARE else "domestic-abuse"
         cid = new_id(rng)
         region = c * per_kind // n["conferences"]
-        members = {k: agencies[min(i + len(MEMBER_KINDS) * region, len(agencies) - 1)][0] for i, k in enumerate(MEMBER_KINDS)}
-        rows["conference"].append((cid, f"Bench {kind} {c}", f"bench-{c}", kind, "tuesday", "10:00", date(2021, 1, 5),
-                                   json.dumps(settings[kind]), "england_wales", True, new_id(rng), now))
+        members = {
+            k: agencies[min(i + len(MEMBER_KINDS) * region, len(agencies) - 1)][0] for i, k in enumerate(MEMBER_KINDS)
+        }
+        rows["conference"].append(
+            (
+                cid,
+                f"Bench {kind} {c}",
+                f"bench-{c}",
+                kind,
+                "tuesday",
+                "10:00",
+                date(2021, 1, 5),
+                json.dumps(settings[kind]),
+                "england_wales",
+                True,
+                new_id(rng),
+                now,
+            )
+        )
         for k, agency_id in members.items():
-            rows["membership"].append((new_id(rng), cid, agency_id, "actions_only" if k in ("fire", "education") else "full"))
+            rows["membership"].append(
+                (new_id(rng), cid, agency_id, "actions_only" if k in ("fire", "education") else "full")
+            )
             agency_conferences.setdefault(agency_id, []).append(cid)
         coordinator, chair = new_id(rng), new_id(rng)
-        rows["user"] += [(coordinator, f"coordinator-{c}@bench.example", f"Coordinator {c}", members["local_authority"],
-                          "coordinator", False, 0, True, False, now),
-                         (chair, f"chair-{c}@bench.example", f"Chair {c}", members["police"], "chair", False, 0, True, False, now)]
+        rows["user"] += [
+            (
+                coordinator,
+                f"coordinator-{c}@bench.example",
+                f"Coordinator {c}",
+                members["local_authority"],
+                "coordinator",
+                False,
+                0,
+                True,
+                False,
+                now,
+            ),
+            (chair, f"chair-{c}@bench.example", f"Chair {c}", members["police"], "chair", False, 0, True, False, now),
+        ]
         rows["user_conference"] += [(coordinator, cid), (chair, cid)]
         plans.append(ConferencePlan(c, cid, kind, members, {}, coordinator, chair))
     # Members: the rest of the users, spread over the agencies that sit on a conference.
@@ -147,7 +314,9 @@ def directory(n: dict[str, int], seed: int = 9) -> tuple[list[ConferencePlan], d
         agency_id = seated[u % len(seated)][0]
         uid = new_id(rng)
         first_user.setdefault(agency_id, uid)
-        rows["user"].append((uid, f"member-{u}@bench.example", f"Member {u}", agency_id, "member", False, 0, True, False, now))
+        rows["user"].append(
+            (uid, f"member-{u}@bench.example", f"Member {u}", agency_id, "member", False, 0, True, False, now)
+        )
         rows["user_conference"] += [(uid, cid) for cid in agency_conferences[agency_id]]
     for plan in plans:
         plan.referrers = {a: first_user.get(a, plan.coordinator_id) for a in plan.members.values()}
@@ -155,6 +324,7 @@ def directory(n: dict[str, int], seed: int = 9) -> tuple[list[ConferencePlan], d
 
 
 # --- one conference's five years ------------------------------------------------------------------
+
 
 @dataclass
 class Someone:
@@ -181,8 +351,14 @@ def facts(rng: random.Random, born_after: int, born_before: int) -> names.Person
     extra = (f"{rng.choices(GIVEN, GIVEN_W)[0]} {surname}",) if rng.random() < 0.15 else ()  # an alias
     start = date(born_after, 1, 1)
     dob = start + timedelta(days=rng.randrange((born_before - born_after) * 365)) if rng.random() < 0.9 else None
-    postcode = (f"{rng.choice(AREAS)}{rng.randint(1, 30)} {rng.randint(1, 9)}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}"
-                f"{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}") if rng.random() < 0.8 else None
+    postcode = (
+        (
+            f"{rng.choice(AREAS)}{rng.randint(1, 30)} {rng.randint(1, 9)}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}"
+            f"{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}"
+        )
+        if rng.random() < 0.8
+        else None
+    )
     return names.PersonFacts(names=(f"{given} {surname}", *extra), date_of_birth=dob, postcode=postcode)
 
 
@@ -196,7 +372,7 @@ def variant(rng: random.Random, name: str) -> str:
         return f"{surname}, {given}"
     if choice < 0.6 and len(surname) > 4:
         cut = rng.randrange(1, len(surname) - 1)
-        return f"{given} {surname[:cut]}{surname[cut + 1:]}"
+        return f"{given} {surname[:cut]}{surname[cut + 1 :]}"
     return name
 
 
@@ -212,24 +388,51 @@ class Rows:
     def __init__(self) -> None:
         self.tables: dict[str, list[tuple]] = {t: [] for t in COLUMNS}
 
-    def person(self, rng: random.Random, conference_id: str, someone_facts: names.PersonFacts, now: datetime) -> Someone:
+    def person(
+        self, rng: random.Random, conference_id: str, someone_facts: names.PersonFacts, now: datetime
+    ) -> Someone:
         pid = new_id(rng)
         postcode = names.normalise_postcode(someone_facts.postcode)
         dob = someone_facts.date_of_birth
-        self.tables["person"].append((pid, conference_id, seal("person", "names", pid, json.dumps(list(someone_facts.names), separators=(",", ":"))),
-                                      dob and seal("person", "date_of_birth", pid, dob.isoformat()),
-                                      postcode and seal("person", "postcode", pid, postcode), now))
+        self.tables["person"].append(
+            (
+                pid,
+                conference_id,
+                seal("person", "names", pid, json.dumps(list(someone_facts.names), separators=(",", ":"))),
+                dob and seal("person", "date_of_birth", pid, dob.isoformat()),
+                postcode and seal("person", "postcode", pid, postcode),
+                now,
+            )
+        )
         version = people.index_version()
         self.tables["person_key"] += [(conference_id, pid, key, version) for key in people.index_keys(someone_facts)]
         return Someone(pid, someone_facts)
 
-    def named(self, rng: random.Random, referral_id: str, someone: Someone, role: str, position: int, typed: str,
-              dob: date | None, relationship: str | None) -> None:
+    def named(
+        self,
+        rng: random.Random,
+        referral_id: str,
+        someone: Someone,
+        role: str,
+        position: int,
+        typed: str,
+        dob: date | None,
+        relationship: str | None,
+    ) -> None:
         rid = new_id(rng)
-        self.tables["referral_person"].append((
-            rid, referral_id, someone.person_id, role, seal("referral_person", "name", rid, typed),
-            seal("referral_person", "aliases", rid, "[]"), dob and seal("referral_person", "date_of_birth", rid, dob.isoformat()),
-            relationship and seal("referral_person", "relationship", rid, relationship), position))
+        self.tables["referral_person"].append(
+            (
+                rid,
+                referral_id,
+                someone.person_id,
+                role,
+                seal("referral_person", "name", rid, typed),
+                seal("referral_person", "aliases", rid, "[]"),
+                dob and seal("referral_person", "date_of_birth", rid, dob.isoformat()),
+                relationship and seal("referral_person", "relationship", rid, relationship),
+                position,
+            )
+        )
 
 
 def meeting_dates(n_meetings: int, today: date) -> list[date]:
@@ -246,15 +449,27 @@ def conference(plan: ConferencePlan, n: dict[str, int], today: date, rows: Rows)
     n_meetings, n_referrals, n_actions = n["meetings"] // per, n["referrals"] // per, n["actions"] // per
     hate = plan.type == "hate-crime"
     member_ids = list(plan.members.values())
-    referring = ([plan.members["police"]] * 6 + [plan.members["idva"]] * 2 + member_ids)
+    referring = [plan.members["police"]] * 6 + [plan.members["idva"]] * 2 + member_ids
 
     meetings = []
     for k, day in enumerate(meeting_dates(n_meetings, today)):
         mid, past = new_id(rng), day < today
         meetings.append((mid, day, day - timedelta(days=CUT_OFF_DAYS)))
-        rows.tables["meeting"].append((mid, plan.id, day, day, day - timedelta(days=CUT_OFF_DAYS), "scheduled",
-                                       "held" if past else "scheduled", at(day - timedelta(days=5)) if past else None,
-                                       at(day, 13) if past else None, "", now))
+        rows.tables["meeting"].append(
+            (
+                mid,
+                plan.id,
+                day,
+                day,
+                day - timedelta(days=CUT_OFF_DAYS),
+                "scheduled",
+                "held" if past else "scheduled",
+                at(day - timedelta(days=5)) if past else None,
+                at(day, 13) if past else None,
+                "",
+                now,
+            )
+        )
     cut_offs = [m[2] for m in meetings]
 
     first = cut_offs[0] - timedelta(days=21)
@@ -277,11 +492,15 @@ def conference(plan: ConferencePlan, n: dict[str, int], today: date, rows: Rows)
             victim_facts = facts(rng, 1950, 2006)
             victim = Victim(**vars(rows.person(rng, plan.id, victim_facts, now)))
             if not hate or rng.random() < 0.5:
-                victim.perpetrators = [rows.person(rng, plan.id, facts(rng, 1950, 2006), now)
-                                       for _ in range(2 if rng.random() < 0.1 else 1)]
+                victim.perpetrators = [
+                    rows.person(rng, plan.id, facts(rng, 1950, 2006), now)
+                    for _ in range(2 if rng.random() < 0.1 else 1)
+                ]
             if not hate:
-                victim.children = [rows.person(rng, plan.id, facts(rng, 2008, 2025), now)
-                                   for _ in range(rng.choice((0, 0, 1, 1, 2, 3)))]
+                victim.children = [
+                    rows.person(rng, plan.id, facts(rng, 2008, 2025), now)
+                    for _ in range(rng.choice((0, 0, 1, 1, 2, 3)))
+                ]
         elif rng.random() < 0.2:  # a new perpetrator this time
             victim.perpetrators = [rows.person(rng, plan.id, facts(rng, 1950, 2006), now)]
         previous = victim.last_referral if repeat else None
@@ -290,42 +509,101 @@ def conference(plan: ConferencePlan, n: dict[str, int], today: date, rows: Rows)
         history_dates.append(day)
 
         if meeting_day is not None and meeting_day < today:
-            status = "monitoring_only" if hate and rng.random() < 0.1 else "rejected" if rng.random() < 0.05 else "heard"
+            status = (
+                "monitoring_only" if hate and rng.random() < 0.1 else "rejected" if rng.random() < 0.05 else "heard"
+            )
         else:
             status = "accepted" if day <= today - timedelta(days=2) or rng.random() < 0.5 else "received"
         criteria = ["visible_high_risk"] + (["repeat"] if repeat else [])
         judgement = None
         if rng.random() < 0.1:
             criteria, judgement = ["professional_judgement"], "Escalating controlling behaviour reported by the school"
-        strands = (rng.sample(STRANDS, rng.choice((2, 2, 3))) if rng.random() < MULTI_STRAND else [rng.choice(STRANDS)]) if hate else []
-        risk = ({"instrument": "hate-crime", "level": rng.choice(("high", "high", "medium"))} if hate
-                else {"instrument": "dash", "score": rng.randint(14, 24)})
-        victim_json = {"name": variant(rng, victim.facts.names[0]), "aliases": list(victim.facts.names[1:]),
-                       "date_of_birth": victim.facts.date_of_birth and victim.facts.date_of_birth.isoformat(),
-                       "gender": rng.choice(("female", "female", "female", "male")), "address": None}
+        strands = (
+            (rng.sample(STRANDS, rng.choice((2, 2, 3))) if rng.random() < MULTI_STRAND else [rng.choice(STRANDS)])
+            if hate
+            else []
+        )
+        risk = (
+            {"instrument": "hate-crime", "level": rng.choice(("high", "high", "medium"))}
+            if hate
+            else {"instrument": "dash", "score": rng.randint(14, 24)}
+        )
+        victim_json = {
+            "name": variant(rng, victim.facts.names[0]),
+            "aliases": list(victim.facts.names[1:]),
+            "date_of_birth": victim.facts.date_of_birth and victim.facts.date_of_birth.isoformat(),
+            "gender": rng.choice(("female", "female", "female", "male")),
+            "address": None,
+        }
         referring_agency = rng.choice(referring)
         on_agenda = status == "heard"
-        rows.tables["referral"].append((
-            rid, plan.id, referring_agency, plan.referrers[referring_agency], day, json.dumps(criteria), json.dumps(criteria),
-            json.dumps(risk), judgement and seal("referral", "judgement_reason", rid, judgement),
-            seal("referral", "victim", rid, json.dumps(victim_json, separators=(",", ":"))), victim.person_id, json.dumps(strands),
-            "crime" if hate else None, "[]", 0,
-            seal("referral", "summary", rid, f"Referral {rid[:6]}: incident reported on {day.isoformat()}, risk assessed, "
-                                            "children in the household, previous incidents not reported to police."),
-            json.dumps({"victim_aware": True, "consented": status != "monitoring_only"}), repeat, previous,
-            status == "monitoring_only", status, meeting_id, meeting_id if on_agenda else None,
-            plan.coordinator_id if status != "received" else None, at(day, 15) if status != "received" else None, at(day)))
+        rows.tables["referral"].append(
+            (
+                rid,
+                plan.id,
+                referring_agency,
+                plan.referrers[referring_agency],
+                day,
+                json.dumps(criteria),
+                json.dumps(criteria),
+                json.dumps(risk),
+                judgement and seal("referral", "judgement_reason", rid, judgement),
+                seal("referral", "victim", rid, json.dumps(victim_json, separators=(",", ":"))),
+                victim.person_id,
+                json.dumps(strands),
+                "crime" if hate else None,
+                "[]",
+                0,
+                seal(
+                    "referral",
+                    "summary",
+                    rid,
+                    f"Referral {rid[:6]}: incident reported on {day.isoformat()}, risk assessed, "
+                    "children in the household, previous incidents not reported to police.",
+                ),
+                json.dumps({"victim_aware": True, "consented": status != "monitoring_only"}),
+                repeat,
+                previous,
+                status == "monitoring_only",
+                status,
+                meeting_id,
+                meeting_id if on_agenda else None,
+                plan.coordinator_id if status != "received" else None,
+                at(day, 15) if status != "received" else None,
+                at(day),
+            )
+        )
         rows.named(rng, rid, victim, "victim", 0, victim_json["name"], swapped(rng, victim.facts.date_of_birth), None)
         for i, p in enumerate(victim.perpetrators):
-            rows.named(rng, rid, p, "perpetrator", i, variant(rng, p.facts.names[0]) if repeat else p.facts.names[0],
-                       p.facts.date_of_birth, rng.choice(RELATIONSHIPS))
+            rows.named(
+                rng,
+                rid,
+                p,
+                "perpetrator",
+                i,
+                variant(rng, p.facts.names[0]) if repeat else p.facts.names[0],
+                p.facts.date_of_birth,
+                rng.choice(RELATIONSHIPS),
+            )
         for i, child in enumerate(victim.children):
             rows.named(rng, rid, child, "child", i, child.facts.names[0], child.facts.date_of_birth, "child")
         if on_agenda:
             numbers[m] = numbers.get(m, 0) + 1
             item = new_id(rng)
-            rows.tables["agenda_item"].append((item, meeting_id, rid, numbers[m], "repeat_cases" if repeat else "new_cases",
-                                               numbers[m], "listed", False, "heard", at(meeting_day - timedelta(days=5))))
+            rows.tables["agenda_item"].append(
+                (
+                    item,
+                    meeting_id,
+                    rid,
+                    numbers[m],
+                    "repeat_cases" if repeat else "new_cases",
+                    numbers[m],
+                    "listed",
+                    False,
+                    "heard",
+                    at(meeting_day - timedelta(days=5)),
+                )
+            )
             heard.append((item, m, meeting_day))
 
     if not heard:
@@ -338,26 +616,54 @@ def conference(plan: ConferencePlan, n: dict[str, int], today: date, rows: Rows)
         due = day + timedelta(days=14)
         age = (today - due).days
         if age > 90:
-            status = rng.choices(("done", "not_possible_changed_circumstances", "not_done_by_agency", "in_progress", "open"),
-                                 (85, 7, 7.5, 0.25, 0.25))[0]  # reviewed at later meetings: few stay open
+            status = rng.choices(
+                ("done", "not_possible_changed_circumstances", "not_done_by_agency", "in_progress", "open"),
+                (85, 7, 7.5, 0.25, 0.25),
+            )[0]  # reviewed at later meetings: few stay open
         elif age > 0:
             status = rng.choices(("open", "in_progress", "done"), (35, 25, 40))[0]
         else:
             status = rng.choices(("open", "in_progress", "done"), (70, 20, 10))[0]
-        steps = ["open"] + ([] if status == "open" else (["in_progress"] if status != "in_progress" and rng.random() < 0.5 else [])
-                            + [status])
+        steps = ["open"] + (
+            []
+            if status == "open"
+            else (["in_progress"] if status != "in_progress" and rng.random() < 0.5 else []) + [status]
+        )
         owner = rng.choice(owners)
-        rows.tables["action"].append((aid, item, meetings[m][0], plan.id, owner,
-                                      seal("action", "description", aid, rng.choice(ACTION_TEXTS)), due, status, len(steps),
-                                      plan.coordinator_id, at(day, 11), at(day + timedelta(days=7 * (len(steps) - 1)), 11)))
+        rows.tables["action"].append(
+            (
+                aid,
+                item,
+                meetings[m][0],
+                plan.id,
+                owner,
+                seal("action", "description", aid, rng.choice(ACTION_TEXTS)),
+                due,
+                status,
+                len(steps),
+                plan.coordinator_id,
+                at(day, 11),
+                at(day + timedelta(days=7 * (len(steps) - 1)), 11),
+            )
+        )
         for version, step in enumerate(steps, start=1):
             text = "Agreed at the meeting" if version == 1 else "Update from the owner agency"
             who = plan.coordinator_id if version == 1 else plan.referrers[owner]
-            rows.tables["action_update"].append((aid, step, text, version, who, owner if version > 1 else plan.members["local_authority"],
-                                                 at(day + timedelta(days=7 * (version - 1)), 11)))
+            rows.tables["action_update"].append(
+                (
+                    aid,
+                    step,
+                    text,
+                    version,
+                    who,
+                    owner if version > 1 else plan.members["local_authority"],
+                    at(day + timedelta(days=7 * (version - 1)), 11),
+                )
+            )
 
 
 # --- loading ---------------------------------------------------------------------------------------
+
 
 async def copy(conn: asyncpg.Connection, tables: dict[str, list[tuple]]) -> None:
     # Parents before children: the foreign keys are checked as rows arrive.
@@ -376,7 +682,7 @@ async def load_conferences(url: str, plans: list[ConferencePlan], n: dict[str, i
     try:
         for start in range(0, len(plans), 5):  # a few conferences a COPY: fewer round trips, bounded memory
             rows = Rows()
-            for plan in plans[start:start + 5]:
+            for plan in plans[start : start + 5]:
                 conference(plan, n, today, rows)
             await copy(conn, rows.tables)
             for table, records in rows.tables.items():
@@ -440,8 +746,10 @@ async def main() -> None:
         return
     started = time.perf_counter()
     totals = await generate(url, args.scale, args.workers)
-    print(f"scale {args.scale}: generated in {time.perf_counter() - started:.0f} s: "
-          + ", ".join(f"{table} {count:,}" for table, count in totals.items()))
+    print(
+        f"scale {args.scale}: generated in {time.perf_counter() - started:.0f} s: "
+        + ", ".join(f"{table} {count:,}" for table, count in totals.items())
+    )
 
 
 if __name__ == "__main__":

@@ -45,8 +45,12 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def full_context(frozen: dict[str, Any], agency: dict[str, str]) -> dict[str, Any]:
-    return {**view_for(frozen, agency["agency_id"], agency["tier"]), "version": VERSION,
-            "recipient": agency["name"], "reference": f"MARAC-MN-20261124-{agency['agency_id'][-2:]}00-0000"}
+    return {
+        **view_for(frozen, agency["agency_id"], agency["tier"]),
+        "version": VERSION,
+        "recipient": agency["name"],
+        "reference": f"MARAC-MN-20261124-{agency['agency_id'][-2:]}00-0000",
+    }
 
 
 def rss_kib(pid: int) -> int:
@@ -94,15 +98,30 @@ class PeakMemory:
 
 async def warm_pool() -> None:
     # A worker keeps its render processes between jobs: start and warm every one first.
-    await asyncio.gather(*(pool.render("base.html", {"reference": "", "recipient": "", "version": 0}, title="")
-                           for _ in range(pool.MAX_WORKERS * 2)))
+    await asyncio.gather(
+        *(
+            pool.render("base.html", {"reference": "", "recipient": "", "version": 0}, title="")
+            for _ in range(pool.MAX_WORKERS * 2)
+        )
+    )
 
 
-def grouped(frozen: dict[str, Any], agencies: list[dict[str, str]]) -> list[tuple[dict[str, Any], list[pool.Recipient]]]:
+def grouped(
+    frozen: dict[str, Any], agencies: list[dict[str, str]]
+) -> list[tuple[dict[str, Any], list[pool.Recipient]]]:
     names = {a["agency_id"]: a for a in agencies}
-    return [(view, [pool.Recipient(agency_id, names[agency_id]["name"], full_context(frozen, names[agency_id])["reference"], annex)
-                    for agency_id, annex in members])
-            for view, members in shared_views(frozen, VERSION, [(a["agency_id"], a["tier"]) for a in agencies])]
+    return [
+        (
+            view,
+            [
+                pool.Recipient(
+                    agency_id, names[agency_id]["name"], full_context(frozen, names[agency_id])["reference"], annex
+                )
+                for agency_id, annex in members
+            ],
+        )
+        for view, members in shared_views(frozen, VERSION, [(a["agency_id"], a["tier"]) for a in agencies])
+    ]
 
 
 async def marac(frozen: dict[str, Any], agencies: list[dict[str, str]]) -> tuple[float, dict[str, bytes]]:
@@ -112,8 +131,13 @@ async def marac(frozen: dict[str, Any], agencies: list[dict[str, str]]) -> tuple
         documents[recipient.key] = pdf
 
     started = time.perf_counter()
-    await pool.render_shared("minutes.html", grouped(frozen, agencies), title=TITLE, deliver=deliver,
-                             annex_template="minutes_restricted.html")
+    await pool.render_shared(
+        "minutes.html",
+        grouped(frozen, agencies),
+        title=TITLE,
+        deliver=deliver,
+        annex_template="minutes_restricted.html",
+    )
     return time.perf_counter() - started, documents
 
 
@@ -155,10 +179,15 @@ async def chromium(frozen: dict[str, Any], agencies: list[dict[str, str]]) -> fl
     if not Path(CHROMIUM).exists():
         return "skipped: apt install chromium"
     style = "<style>" + render.ASSETS[render.STYLESHEET_URL][0].decode() + "</style>"
-    htmls = [render.render_html("minutes.html", full_context(frozen, a)).replace("</head>", style + "</head>", 1) for a in agencies]
+    htmls = [
+        render.render_html("minutes.html", full_context(frozen, a)).replace("</head>", style + "</head>", 1)
+        for a in agencies
+    ]
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = await p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         page = await browser.new_page()
         await page.set_content(htmls[0])
         await page.pdf(format="A4")  # warm
@@ -193,10 +222,14 @@ async def main() -> None:
     browser = await chromium(frozen, agencies)
 
     print(f"## Minutes: 16 cases, {len(agencies)} recipients ({full_pages} pages for a full-tier agency)")
-    print(f"machine: {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
-          f"render processes: {pool.MAX_WORKERS}")
-    print(f"layouts: {layouts} ({raw_pages} pages laid out), documents: {len(documents)}, "
-          f"pages delivered: {sum(len(PdfReader(io.BytesIO(pdf)).pages) for pdf in documents.values())}")
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
+        f"render processes: {pool.MAX_WORKERS}"
+    )
+    print(
+        f"layouts: {layouts} ({raw_pages} pages laid out), documents: {len(documents)}, "
+        f"pages delivered: {sum(len(PdfReader(io.BytesIO(pdf)).pages) for pdf in documents.values())}"
+    )
     print()
     print("| measurement (all 20 documents unless said)    | wall time, ratio to marac   |")
     print("|----------------------------------------------|----------------------------|")
@@ -206,7 +239,9 @@ async def main() -> None:
     print(row("naive: a full render per recipient, all cores", naive_parallel, ours))
     print(row("warm Chromium, one by one", browser, ours if not isinstance(browser, str) else None))
     print()
-    print(f"peak memory, this process and its {memory.processes - 1} children together: {memory.peak_kib / 1024:.0f} MiB")
+    print(
+        f"peak memory, this process and its {memory.processes - 1} children together: {memory.peak_kib / 1024:.0f} MiB"
+    )
     checks = [
         ("marac ≤ warm Chromium", isinstance(browser, float) and ours <= browser),
         ("marac ≤ 1.2 × raw WeasyPrint", ours <= 1.2 * raw),

@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from marac.referrals import names as N  # noqa: E402
-from marac.referrals.names import PersonFacts, blocking_keys, compare  # noqa: E402
+from marac.referrals import names as N
+from marac.referrals.names import PersonFacts, blocking_keys, compare
 
 GIVEN = (
     "John Jon Jonathan Jack Mohammed Muhammad Mohamed Catherine Katherine Kathryn Kate Stephen "
@@ -121,9 +121,7 @@ def main() -> None:
 
     levels = Counter(compare(a, b).level for a, b in data)
     key_counts = [len(blocking_keys(p)) for (p,) in people]
-    missed = sum(
-        1 for a, b in data if compare(a, b).level != "none" and not (blocking_keys(a) & blocking_keys(b))
-    )
+    missed = sum(1 for a, b in data if compare(a, b).level != "none" and not (blocking_keys(a) & blocking_keys(b)))
 
     print(f"marac.referrals.names micro-benchmark: {n:,} generated pairs, {len(people):,} people")
     print(f"{'function':<16}{'first pass (caches cold)':>28}{'warm (median of 3)':>22}")

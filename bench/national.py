@@ -39,12 +39,25 @@ import asyncpg
 ROOT = Path(__file__).resolve().parent.parent
 SCALES = (("a tenth", 0.1), ("national", 1.0))
 # Tables that grow with the years: a plan that reads one of them whole reads the history.
-HISTORY_TABLES = {"referral", "referral_person", "person", "person_key", "meeting", "agenda_item", "action", "action_update",
-                  "audit_event", "action_review", "note", "research"}
+HISTORY_TABLES = {
+    "referral",
+    "referral_person",
+    "person",
+    "person_key",
+    "meeting",
+    "agenda_item",
+    "action",
+    "action_update",
+    "audit_event",
+    "action_review",
+    "note",
+    "research",
+}
 WRK_THREADS, WRK_CONNECTIONS, WRK_SECONDS, WRK_WARMUP = 2, 64, 10, 3
 
 
 # --- capturing the SQL a piece of work sends ---------------------------------------------------
+
 
 class Captured(logging.Handler):
     def __init__(self) -> None:
@@ -105,7 +118,9 @@ async def explain(conn: asyncpg.Connection, title: str, statements: list[tuple[s
                 problems.append(f"{title}: sequential scan of {table} ({rows:,.0f} rows)")
         # Foreign-key checks run as triggers, outside the plan tree: an unindexed referencing
         # column shows up only as a slow trigger.
-        for constraint, took, calls in re.findall(r"Trigger for constraint (\w+): time=([\d.]+) calls=(\d+)", "\n".join(plan)):
+        for constraint, took, calls in re.findall(
+            r"Trigger for constraint (\w+): time=([\d.]+) calls=(\d+)", "\n".join(plan)
+        ):
             if float(took) / int(calls) > 1:
                 problems.append(f"{title}: {constraint} takes {float(took) / int(calls):.1f} ms a row")
     return problems
@@ -128,13 +143,18 @@ class Context:
 
 # --- 1. agenda build -----------------------------------------------------------------------------
 
+
 async def agenda_build(ctx: Context) -> None:
     from bench.agenda_build import measure
     from marac.meetings import agenda
     from marac.meetings.models import AgendaItem, Meeting
 
-    meeting = await Meeting.filter(conference__slug="bench-0", status="scheduled").order_by("date").prefetch_related(
-        "conference").first()
+    meeting = (
+        await Meeting.filter(conference__slug="bench-0", status="scheduled")
+        .order_by("date")
+        .prefetch_related("conference")
+        .first()
+    )
     builds, baseline = await measure(meeting)
     listed = await AgendaItem.filter(meeting=meeting).count()
     b50, p50, p95 = statistics.median(baseline), statistics.median(builds), percentile(builds, 0.95)
@@ -156,6 +176,7 @@ async def agenda_build(ctx: Context) -> None:
 
 # --- 4. repeat matching --------------------------------------------------------------------------
 
+
 async def matching(ctx: Context) -> None:
     from bench.generate import swapped, variant
     from marac.referrals import names, people
@@ -170,8 +191,11 @@ async def matching(ctx: Context) -> None:
             t = time.perf_counter()
             person = await Person.get(id=row["id"])
             baseline.append((time.perf_counter() - t) * 1000)
-            probe = names.PersonFacts(names=(variant(rng, person.names[0]),), date_of_birth=swapped(rng, person.date_of_birth),
-                                      postcode=person.postcode if rng.random() < 0.5 else None)
+            probe = names.PersonFacts(
+                names=(variant(rng, person.names[0]),),
+                date_of_birth=swapped(rng, person.date_of_birth),
+                postcode=person.postcode if rng.random() < 0.5 else None,
+            )
             t = time.perf_counter()
             result = await people.candidates(person.conference_id, probe)
             timings.append((time.perf_counter() - t) * 1000)
@@ -179,19 +203,31 @@ async def matching(ctx: Context) -> None:
             found += any(p.id == person.id and m.level in ("high", "medium") for p, m in result)
     b50, m50, m95 = statistics.median(baseline), statistics.median(timings), percentile(timings, 0.95)
     ctx.results["matching"] = {"p50": m50, "p95": m95, "baseline": b50}
-    print(f"\n4. Repeat matching: one person against their conference's index ({len(timings)} probes, later-referral variants)\n")
+    print(
+        f"\n4. Repeat matching: one person against their conference's index ({len(timings)} probes, later-referral variants)\n"
+    )
     print("| what                                   |  p50 ms |  p95 ms |  max ms | p50 / baseline |")
     print("|----------------------------------------|---------|---------|---------|----------------|")
-    print(f"| baseline: one primary-key query        | {b50:7.2f} | {percentile(baseline, 0.95):7.2f} | {max(baseline):7.2f} | {1:14.1f} |")
-    print(f"| people.candidates()                    | {m50:7.2f} | {m95:7.2f} | {max(timings):7.2f} | {m50 / b50:14.1f} |")
-    print(f"\nfound again (high or medium): {found}/{len(timings)}; candidates returned: median "
-          f"{statistics.median(compared):.0f}, max {max(compared)}; target p95 <= 20 ms: {'met' if m95 <= 20 else 'NOT met'}")
+    print(
+        f"| baseline: one primary-key query        | {b50:7.2f} | {percentile(baseline, 0.95):7.2f} | {max(baseline):7.2f} | {1:14.1f} |"
+    )
+    print(
+        f"| people.candidates()                    | {m50:7.2f} | {m95:7.2f} | {max(timings):7.2f} | {m50 / b50:14.1f} |"
+    )
+    print(
+        f"\nfound again (high or medium): {found}/{len(timings)}; candidates returned: median "
+        f"{statistics.median(compared):.0f}, max {max(compared)}; target p95 <= 20 ms: {'met' if m95 <= 20 else 'NOT met'}"
+    )
     person = await Person.get(id=rows[0]["id"])
-    ctx.problems += await explain(ctx.conn, "matching (people.candidates)", await capture(
-        lambda: people.candidates(person.conference_id, people.facts_of(person))))
+    ctx.problems += await explain(
+        ctx.conn,
+        "matching (people.candidates)",
+        await capture(lambda: people.candidates(person.conference_id, people.facts_of(person))),
+    )
 
 
 # --- 2. HTTP throughput ----------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -208,9 +244,31 @@ def serve(app: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     leaves a ClientDisconnect traceback there."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=SERVER_LOG.open("a"), stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=SERVER_LOG.open("a"),
+        stderr=subprocess.STDOUT,
+    )
     for _ in range(200):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
@@ -234,14 +292,18 @@ def wrk(url: str, script: str | None, env: dict[str, str], seconds: int = WRK_SE
 
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: .*", out)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p50": ms(re.search(r"\s50%\s+(\S+)", out).group(1)), "p99": ms(re.search(r"\s99%\s+(\S+)", out).group(1)),
-            "bad": int(bad.group(1)) if bad else 0, "errors": errors.group(0) if errors else ""}
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": ms(re.search(r"\s50%\s+(\S+)", out).group(1)),
+        "p99": ms(re.search(r"\s99%\s+(\S+)", out).group(1)),
+        "bad": int(bad.group(1)) if bad else 0,
+        "errors": errors.group(0) if errors else "",
+    }
 
 
 async def http(ctx: Context) -> None:
     from marac.actions import service
-    from marac.actions.models import Action, CLOSED
+    from marac.actions.models import CLOSED, Action
     from marac.agencies import auth
     from marac.agencies.access import Viewer, viewer_for, viewer_of
     from marac.agencies.models import Membership, User
@@ -250,8 +312,11 @@ async def http(ctx: Context) -> None:
     user = await User.filter(agency_id=police, role="member").order_by("email").first()
     _, token = await auth.create_token(user, "bench")
     viewer = await viewer_for(user)
-    open_count = await Action.filter(conference_id__in=list(viewer.conference_ids), owner_agency_id=police).exclude(
-        status__in=list(CLOSED)).count()
+    open_count = (
+        await Action.filter(conference_id__in=list(viewer.conference_ids), owner_agency_id=police)
+        .exclude(status__in=list(CLOSED))
+        .count()
+    )
     patch_file = Path(tempfile.mkstemp(prefix="bench-patch-", suffix=".txt")[1])
 
     async def current_versions() -> list[tuple[str, int]]:
@@ -262,14 +327,22 @@ async def http(ctx: Context) -> None:
         while found != before:
             before = found
             await asyncio.sleep(0.5)
-            found = await Action.filter(conference_id__in=list(viewer.conference_ids), owner_agency_id=police).order_by(
-                "id").limit(4000).values_list("id", "version")
+            found = (
+                await Action.filter(conference_id__in=list(viewer.conference_ids), owner_agency_id=police)
+                .order_by("id")
+                .limit(4000)
+                .values_list("id", "version")
+            )
         patch_file.write_text("".join(f"{aid} {version}\n" for aid, version in found))
         return found
 
     patchable = await current_versions()
-    env = {"BENCH_TOKEN": token, "BENCH_PATCH_FILE": str(patch_file), "BENCH_ACTION_ID": patchable[0][0],
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        "BENCH_TOKEN": token,
+        "BENCH_PATCH_FILE": str(patch_file),
+        "BENCH_ACTION_ID": patchable[0][0],
+        "PYTHONPATH": str(ROOT),
+    }
     runs: dict[str, dict[str, float]] = {}
     baseline, base_url = serve("bench.baseline_app:create_app", env)
     try:
@@ -298,18 +371,30 @@ async def http(ctx: Context) -> None:
         ctx.problems.append(f"server errors during the HTTP runs: {errors[:5]}")
     one = runs["one"]["rps"]
     ctx.results["http"] = {k: v["rps"] for k, v in runs.items()} | {f"{k}_p99": v["p99"] for k, v in runs.items()}
-    print(f"\n2. HTTP on loopback: wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{WRK_SECONDS}s (after {WRK_WARMUP} s warm-up); "
-          f"uvicorn, uvloop + httptools, 1 worker\n   caller: a police member; GET lists the first page (50) of its {open_count} open actions; "
-          f"PATCH cycles through {len(patchable)} of its actions with If-Match\n")
-    print("| endpoint                                        |   req/s | p50 ms | p99 ms | non-2xx | / one-query | target |")
-    print("|-------------------------------------------------|---------|--------|--------|---------|-------------|--------|")
-    rows = (("hello", "baseline: Starlette hello-world", None), ("one", "baseline: Starlette + one Tortoise pk query", None),
-            ("list", "GET /api/v1/actions", 0.5), ("patch", "PATCH /api/v1/actions/{id}", 0.25))
+    print(
+        f"\n2. HTTP on loopback: wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{WRK_SECONDS}s (after {WRK_WARMUP} s warm-up); "
+        f"uvicorn, uvloop + httptools, 1 worker\n   caller: a police member; GET lists the first page (50) of its {open_count} open actions; "
+        f"PATCH cycles through {len(patchable)} of its actions with If-Match\n"
+    )
+    print(
+        "| endpoint                                        |   req/s | p50 ms | p99 ms | non-2xx | / one-query | target |"
+    )
+    print(
+        "|-------------------------------------------------|---------|--------|--------|---------|-------------|--------|"
+    )
+    rows = (
+        ("hello", "baseline: Starlette hello-world", None),
+        ("one", "baseline: Starlette + one Tortoise pk query", None),
+        ("list", "GET /api/v1/actions", 0.5),
+        ("patch", "PATCH /api/v1/actions/{id}", 0.25),
+    )
     for key, what, target in rows:
         r = runs[key]
         verdict = "" if target is None else ("met" if r["rps"] >= target * one and r["p99"] <= 100 else "NOT met")
-        print(f"| {what:<47} | {r['rps']:7.0f} | {r['p50']:6.1f} | {r['p99']:6.1f} | {r['bad']:7d} | {r['rps'] / one:10.0%} "
-              f"| {verdict:<6} |" + (f" {r['errors']}" if r["errors"] else ""))
+        print(
+            f"| {what:<47} | {r['rps']:7.0f} | {r['p50']:6.1f} | {r['p99']:6.1f} | {r['bad']:7d} | {r['rps'] / one:10.0%} "
+            f"| {verdict:<6} |" + (f" {r['errors']}" if r["errors"] else "")
+        )
     print("targets: list >= 50 %, update >= 25 % of the one-query baseline, p99 <= 100 ms")
     if runs["patch"]["bad"]:
         ctx.problems.append(f"PATCH: {runs['patch']['bad']} requests were not 2xx (stale If-Match?)")
@@ -320,16 +405,20 @@ async def http(ctx: Context) -> None:
 
     async def listing() -> None:
         await service.list_actions(await caller(), "open", ctx.today, limit=51)
+
     ctx.problems += await explain(ctx.conn, "GET /api/v1/actions (token, viewer, list)", await capture(listing))
     action = await Action.get(id=patchable[0][0])
 
     async def patching() -> None:
         await service.update_action(await caller(), action.id, action.version, None, "Checked again")
-    ctx.problems += await explain(ctx.conn, "PATCH /api/v1/actions/{id} (token, viewer, entitlement, write, audit)",
-                                  await capture(patching))
+
+    ctx.problems += await explain(
+        ctx.conn, "PATCH /api/v1/actions/{id} (token, viewer, entitlement, write, audit)", await capture(patching)
+    )
 
 
 # --- 5. the quarterly report ---------------------------------------------------------------------
+
 
 async def quarterly_report(ctx: Context) -> None:
     from marac.agencies.models import Conference
@@ -352,15 +441,23 @@ async def quarterly_report(ctx: Context) -> None:
             baseline.append(base)
     b50, p50, p95 = statistics.median(baseline), statistics.median(reports), percentile(reports, 0.95)
     ctx.results["quarterly"] = {"p50": p50, "p95": p95, "baseline": b50, "cases": figures["cases"]["heard"]}
-    print(f"\n5. Quarterly report, one conference ({quarter}: {len(figures['meetings'])} meetings, "
-          f"{figures['cases']['heard']} cases heard; figures and CSV; {len(reports)} runs)\n")
+    print(
+        f"\n5. Quarterly report, one conference ({quarter}: {len(figures['meetings'])} meetings, "
+        f"{figures['cases']['heard']} cases heard; figures and CSV; {len(reports)} runs)\n"
+    )
     print("| what                                   |  p50 ms |  p95 ms | p50 / baseline | target      |")
     print("|----------------------------------------|---------|---------|----------------|-------------|")
-    print(f"| baseline: one primary-key query        | {b50:7.2f} | {percentile(baseline, 0.95):7.2f} | {1:14.1f} |             |")
-    print(f"| reports.figures.quarterly + CSV        | {p50:7.2f} | {p95:7.2f} | {p50 / b50:14.1f} | "
-          f"{'met' if p95 <= 500 else 'NOT met':<11} |")
+    print(
+        f"| baseline: one primary-key query        | {b50:7.2f} | {percentile(baseline, 0.95):7.2f} | {1:14.1f} |             |"
+    )
+    print(
+        f"| reports.figures.quarterly + CSV        | {p50:7.2f} | {p95:7.2f} | {p50 / b50:14.1f} | "
+        f"{'met' if p95 <= 500 else 'NOT met':<11} |"
+    )
     print("target: <= 500 ms (p95)")
-    ctx.problems += await explain(ctx.conn, "quarterly report", await capture(lambda: quarterly(conference, quarter, ctx.today)))
+    ctx.problems += await explain(
+        ctx.conn, "quarterly report", await capture(lambda: quarterly(conference, quarter, ctx.today))
+    )
 
 
 # The measurements each scale runs, in order: each takes a Context, prints its table, puts its
@@ -386,6 +483,7 @@ async def measure(scale: float, results_file: str) -> None:
 
 # --- the run ---------------------------------------------------------------------------------------
 
+
 def database(base_url: str, name: str) -> str:
     async def create() -> None:
         conn = await asyncpg.connect(base_url.replace("postgres://", "postgresql://", 1) + "/postgres")
@@ -394,6 +492,7 @@ def database(base_url: str, name: str) -> str:
                 await conn.execute(f'CREATE DATABASE "{name}"')
         finally:
             await conn.close()
+
     asyncio.run(create())
     return f"{base_url}/{name}"
 
@@ -414,7 +513,12 @@ def main() -> int:
         print(f"\n===== {label} (scale {scale}) =====", flush=True)
         subprocess.run([sys.executable, "-m", "bench.generate", "--scale", str(scale)], env=env, cwd=ROOT, check=True)
         results = Path(tempfile.mkstemp(prefix="bench-results-", suffix=".json")[1])
-        subprocess.run([sys.executable, "-u", "-m", "bench.national", "measure", str(scale), str(results)], env=env, cwd=ROOT, check=True)
+        subprocess.run(
+            [sys.executable, "-u", "-m", "bench.national", "measure", str(scale), str(results)],
+            env=env,
+            cwd=ROOT,
+            check=True,
+        )
         found = json.loads(results.read_text())
         results.unlink()
         summary[label], problems = found["results"], problems + [f"{label}: {p}" for p in found["problems"]]
@@ -425,15 +529,22 @@ def main() -> int:
         print("|--------------------------------|----------|-----------|------------------|--------|")
         ratio = national["agenda"]["p50"] / tenth["agenda"]["p50"]
         verdict = "met" if national["agenda"]["p50"] <= 50 and ratio <= 1.5 else "NOT met"
-        print(f"| agenda build p50 ms            | {tenth['agenda']['p50']:8.2f} | {national['agenda']['p50']:9.2f} | {ratio:16.2f} | {verdict:<6} |")
+        print(
+            f"| agenda build p50 ms            | {tenth['agenda']['p50']:8.2f} | {national['agenda']['p50']:9.2f} | {ratio:16.2f} | {verdict:<6} |"
+        )
         for key, what in (("list", "GET /api/v1/actions req/s"), ("patch", "PATCH /api/v1/actions req/s")):
             t, n = tenth["http"][key], national["http"][key]
             print(f"| {what:<30} | {t:8.0f} | {n:9.0f} | {n / t:16.2f} |        |")
         t, n = tenth["matching"]["p95"], national["matching"]["p95"]
         print(f"| matching p95 ms                | {t:8.2f} | {n:9.2f} | {n / t:16.2f} |        |")
         t, n = tenth["quarterly"]["p95"], national["quarterly"]["p95"]
-        print(f"| quarterly report p95 ms        | {t:8.2f} | {n:9.2f} | {n / t:16.2f} | {'met' if n <= 500 else 'NOT met':<6} |")
-    print("\nplans: " + ("no sequential scan of a history-sized table" if not problems else "PROBLEMS:\n  " + "\n  ".join(problems)))
+        print(
+            f"| quarterly report p95 ms        | {t:8.2f} | {n:9.2f} | {n / t:16.2f} | {'met' if n <= 500 else 'NOT met':<6} |"
+        )
+    print(
+        "\nplans: "
+        + ("no sequential scan of a history-sized table" if not problems else "PROBLEMS:\n  " + "\n  ".join(problems))
+    )
     # At a tenth PostgreSQL may rightly read a small table whole rather than by key; the
     # largest scale run decides.
     largest = scales[-1][0] if scales else ""

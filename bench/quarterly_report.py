@@ -48,12 +48,15 @@ rng = random.Random(8)
 
 def rows_for(conference_id: str, agencies: list[str], user_id: str, sealed: bool) -> dict[str, list[tuple]]:
     """Five years of one conference: meetings, referrals heard at them, people, agenda items, actions."""
+
     def lock(table: str, column: str, row_id: str, value: object) -> str:
         text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
         return seal(table, column, row_id, text) if sealed else NOWHERE
 
     now = datetime.now(UTC)
-    out: dict[str, list[tuple]] = {k: [] for k in ("meeting", "person", "referral", "referral_person", "agenda_item", "action", "action_update")}
+    out: dict[str, list[tuple]] = {
+        k: [] for k in ("meeting", "person", "referral", "referral_person", "agenda_item", "action", "action_update")
+    }
     first = date(2021, 1, 5)
     meetings = []
     for n in range(MEETINGS):
@@ -66,29 +69,82 @@ def rows_for(conference_id: str, agencies: list[str], user_id: str, sealed: bool
         mid, day = meetings[min(int(number / per_meeting), MEETINGS - 1)]
         rid, victim = uuid.uuid4().hex, uuid.uuid4().hex
         received = day - timedelta(days=rng.randint(8, 30))
-        monitoring = {"racially_minoritised": rng.random() < 0.15, "lgbt": rng.random() < 0.05, "disabled": rng.random() < 0.1}
-        victim_section = {"name": "Bench victim", "gender": "male" if rng.random() < 0.05 else "female", "monitoring": monitoring}
+        monitoring = {
+            "racially_minoritised": rng.random() < 0.15,
+            "lgbt": rng.random() < 0.05,
+            "disabled": rng.random() < 0.1,
+        }
+        victim_section = {
+            "name": "Bench victim",
+            "gender": "male" if rng.random() < 0.05 else "female",
+            "monitoring": monitoring,
+        }
         named = [("victim", victim, date(1990, 1, 1))]
         named += [("perpetrator", uuid.uuid4().hex, date(1985, 1, 1) if rng.random() < 0.95 else date(2008, 6, 1))]
         named += [("child", uuid.uuid4().hex, date(2018, 1, 1)) for _ in range(rng.choice([0, 1, 1, 2]))]
         for role, pid, born in named:
             out["person"].append((pid, conference_id, lock("person", "names", pid, ["Bench person"]), now))
             rpid = uuid.uuid4().hex
-            out["referral_person"].append((rpid, rid, pid, role, lock("referral_person", "name", rpid, "Bench person"),
-                                           lock("referral_person", "aliases", rpid, []),
-                                           lock("referral_person", "date_of_birth", rpid, born.isoformat()), 0))
-        out["referral"].append((rid, conference_id, rng.choice(agencies), user_id, received, "[]", '["visible_high_risk"]',
-                                json.dumps({"instrument": "dash", "score": rng.randint(14, 24)}),
-                                lock("referral", "victim", rid, victim_section), victim, "[]", "[]", 0,
-                                lock("referral", "summary", rid, "Bench summary"), "{}", rng.random() < 0.3, False, "heard", mid, now))
+            out["referral_person"].append(
+                (
+                    rpid,
+                    rid,
+                    pid,
+                    role,
+                    lock("referral_person", "name", rpid, "Bench person"),
+                    lock("referral_person", "aliases", rpid, []),
+                    lock("referral_person", "date_of_birth", rpid, born.isoformat()),
+                    0,
+                )
+            )
+        out["referral"].append(
+            (
+                rid,
+                conference_id,
+                rng.choice(agencies),
+                user_id,
+                received,
+                "[]",
+                '["visible_high_risk"]',
+                json.dumps({"instrument": "dash", "score": rng.randint(14, 24)}),
+                lock("referral", "victim", rid, victim_section),
+                victim,
+                "[]",
+                "[]",
+                0,
+                lock("referral", "summary", rid, "Bench summary"),
+                "{}",
+                rng.random() < 0.3,
+                False,
+                "heard",
+                mid,
+                now,
+            )
+        )
         item = uuid.uuid4().hex
         out["agenda_item"].append((item, mid, rid, number, "new_cases", number, "listed", False, "heard", now))
         for _ in range(ACTIONS_PER_REFERRAL):
             aid = uuid.uuid4().hex
             due = day + timedelta(days=14)
-            status = rng.choice(["done", "done", "done", "open", "not_possible_changed_circumstances", "not_done_by_agency"])
-            out["action"].append((aid, item, mid, conference_id, rng.choice(agencies), lock("action", "description", aid, "Bench action"),
-                                  due, status, 2, user_id, now, now))
+            status = rng.choice(
+                ["done", "done", "done", "open", "not_possible_changed_circumstances", "not_done_by_agency"]
+            )
+            out["action"].append(
+                (
+                    aid,
+                    item,
+                    mid,
+                    conference_id,
+                    rng.choice(agencies),
+                    lock("action", "description", aid, "Bench action"),
+                    due,
+                    status,
+                    2,
+                    user_id,
+                    now,
+                    now,
+                )
+            )
             if status == "done":
                 done = datetime.combine(due + timedelta(days=rng.randint(-10, 5)), datetime.min.time(), tzinfo=UTC)
                 out["action_update"].append((aid, status, "", 2, user_id, rng.choice(agencies), done))
@@ -96,15 +152,67 @@ def rows_for(conference_id: str, agencies: list[str], user_id: str, sealed: bool
 
 
 COLUMNS = {
-    "meeting": ["id", "conference_id", "slot_date", "date", "cut_off", "kind", "status", "any_other_business", "created_at"],
+    "meeting": [
+        "id",
+        "conference_id",
+        "slot_date",
+        "date",
+        "cut_off",
+        "kind",
+        "status",
+        "any_other_business",
+        "created_at",
+    ],
     "person": ["id", "conference_id", "names", "created_at"],
-    "referral": ["id", "conference_id", "referring_agency_id", "referrer_id", "received_at", "criteria_claimed", "criteria_met",
-                 "risk", "victim", "victim_person_id", "strands", "incidents", "incidents_in_window", "summary", "consent",
-                 "is_repeat", "monitoring_only", "status", "meeting_id", "created_at"],
+    "referral": [
+        "id",
+        "conference_id",
+        "referring_agency_id",
+        "referrer_id",
+        "received_at",
+        "criteria_claimed",
+        "criteria_met",
+        "risk",
+        "victim",
+        "victim_person_id",
+        "strands",
+        "incidents",
+        "incidents_in_window",
+        "summary",
+        "consent",
+        "is_repeat",
+        "monitoring_only",
+        "status",
+        "meeting_id",
+        "created_at",
+    ],
     "referral_person": ["id", "referral_id", "person_id", "role", "name", "aliases", "date_of_birth", "position"],
-    "agenda_item": ["id", "meeting_id", "referral_id", "number", "section", "position", "state", "added_manually", "outcome", "created_at"],
-    "action": ["id", "item_id", "meeting_id", "conference_id", "owner_agency_id", "description", "due_date", "status", "version",
-               "created_by", "created_at", "updated_at"],
+    "agenda_item": [
+        "id",
+        "meeting_id",
+        "referral_id",
+        "number",
+        "section",
+        "position",
+        "state",
+        "added_manually",
+        "outcome",
+        "created_at",
+    ],
+    "action": [
+        "id",
+        "item_id",
+        "meeting_id",
+        "conference_id",
+        "owner_agency_id",
+        "description",
+        "due_date",
+        "status",
+        "version",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ],
     "action_update": ["action_id", "status", "text", "version", "user_id", "agency_id", "at"],
 }
 
@@ -126,20 +234,36 @@ async def main() -> None:
     await db.init()
     tag = uuid.uuid4().hex[:6]
     agencies = [(await Agency.create(name=f"Bench {kind} {tag}", kind=kind)).id for kind in KINDS]
-    user = await User.create(email=f"bench-report-{tag}@example.org", name="Bench", agency_id=agencies[0], role="coordinator")
-    conferences = [await Conference.create(name=f"Bench report {n}", slug=f"bench-report-{n}-{tag}", type="domestic-abuse",
-                                           weekday="tuesday", start_time="10:00", first_date=date(2021, 1, 5),
-                                           type_settings=frozen_type("domestic-abuse"), adult_female_population=150_000)
-                   for n in range(OTHERS + 1)]
+    user = await User.create(
+        email=f"bench-report-{tag}@example.org", name="Bench", agency_id=agencies[0], role="coordinator"
+    )
+    conferences = [
+        await Conference.create(
+            name=f"Bench report {n}",
+            slug=f"bench-report-{n}-{tag}",
+            type="domestic-abuse",
+            weekday="tuesday",
+            start_time="10:00",
+            first_date=date(2021, 1, 5),
+            type_settings=frozen_type("domestic-abuse"),
+            adult_female_population=150_000,
+        )
+        for n in range(OTHERS + 1)
+    ]
     target = conferences[0]
     conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
     t = time.perf_counter()
     for n, conference in enumerate(conferences):
         await load(conn, rows_for(conference.id, agencies, user.id, sealed=n == 0))
     await conn.execute("ANALYZE")
-    counts = {table: await conn.fetchval(f'SELECT count(*) FROM "{table}"') for table in ("referral", "referral_person", "action", "action_update")}
-    print(f"loaded {OTHERS + 1} conferences in {time.perf_counter() - t:.0f} s: "
-          + ", ".join(f"{table} {count:,}" for table, count in counts.items()))
+    counts = {
+        table: await conn.fetchval(f'SELECT count(*) FROM "{table}"')
+        for table in ("referral", "referral_person", "action", "action_update")
+    }
+    print(
+        f"loaded {OTHERS + 1} conferences in {time.perf_counter() - t:.0f} s: "
+        + ", ".join(f"{table} {count:,}" for table, count in counts.items())
+    )
 
     reports, baseline = [], []
     meeting = await Meeting.filter(conference_id=target.id).first()
@@ -155,17 +279,29 @@ async def main() -> None:
             reports.append(took)
             baseline.append(base)
     cases, actions = figures["cases"]["heard"], figures["actions_total"]["total"]
-    print(f"\nOne conference's quarterly report ({QUARTER}: {len(figures['meetings'])} meetings, {cases} cases, {actions} actions; "
-          f"figures and CSV; PostgreSQL, {RUNS} runs)\n")
-    print(f"| {'other conferences':>17} | {'baseline p50 ms':>15} | {'report p50 ms':>13} | {'report p95 ms':>13} | {'p50 / baseline':>14} |")
+    print(
+        f"\nOne conference's quarterly report ({QUARTER}: {len(figures['meetings'])} meetings, {cases} cases, {actions} actions; "
+        f"figures and CSV; PostgreSQL, {RUNS} runs)\n"
+    )
+    print(
+        f"| {'other conferences':>17} | {'baseline p50 ms':>15} | {'report p50 ms':>13} | {'report p95 ms':>13} | {'p50 / baseline':>14} |"
+    )
     print(f"|{'-' * 19}|{'-' * 17}|{'-' * 15}|{'-' * 15}|{'-' * 16}|")
     b50, r50, r95 = statistics.median(baseline), statistics.median(reports), p(reports, 0.95)
     print(f"| {OTHERS:>17} | {b50:15.2f} | {r50:13.2f} | {r95:13.2f} | {r50 / b50:14.1f} |")
     print(f"\ntarget ≤ 500 ms: {'met' if r95 <= 500 else 'NOT met'} (p95)")
     ids = await conn.fetch("SELECT id FROM referral WHERE conference_id = $1 LIMIT 100", target.id)
     for title, sql, args in (
-        ("the people of the quarter's referrals", "SELECT * FROM referral_person WHERE referral_id = ANY($1::varchar[])", [[r["id"] for r in ids]]),
-        ("the actions of the quarter's meetings", "SELECT id, owner_agency_id, status, due_date FROM action WHERE meeting_id = $1", [meeting.id]),
+        (
+            "the people of the quarter's referrals",
+            "SELECT * FROM referral_person WHERE referral_id = ANY($1::varchar[])",
+            [[r["id"] for r in ids]],
+        ),
+        (
+            "the actions of the quarter's meetings",
+            "SELECT id, owner_agency_id, status, due_date FROM action WHERE meeting_id = $1",
+            [meeting.id],
+        ),
     ):
         print(f"\nEXPLAIN ANALYZE ({title}):")
         for row in await conn.fetch(f"EXPLAIN ANALYZE {sql}", *args):

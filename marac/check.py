@@ -27,8 +27,12 @@ from marac import settings as settings_module
 from marac.settings import PACKAGE_DIR, PROJECT_DIR, Settings, SettingsError
 
 TIMEOUT_SECONDS = 15
-FONT_FILES = ("LiberationSans-Regular.ttf", "LiberationSans-Bold.ttf", "LiberationSans-Italic.ttf",
-              "LiberationSans-BoldItalic.ttf")
+FONT_FILES = (
+    "LiberationSans-Regular.ttf",
+    "LiberationSans-Bold.ttf",
+    "LiberationSans-Italic.ttf",
+    "LiberationSans-BoldItalic.ttf",
+)
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,10 @@ async def run(environ: dict[str, str] | None = None) -> list[Finding]:
         config = settings_module.load(env)
     except SettingsError as exc:
         # Nothing else can be checked with settings the service itself would refuse.
-        return [Finding("settings", False, f"{exc}. The service refuses to start until this is fixed."),
-                await _one("fonts", _fonts)]
+        return [
+            Finding("settings", False, f"{exc}. The service refuses to start until this is fixed."),
+            await _one("fonts", _fonts),
+        ]
     settings_module.override(config)
     findings = [Finding("settings", True, f"read; MARAC_ENV={config.env}")]
     from marac import db
@@ -89,39 +95,54 @@ async def _database(config: Settings) -> str:
     if config.is_sqlite:
         path = Path(db.tortoise_config(config)["connections"]["default"]["credentials"]["file_path"])
         if not path.is_file():
-            raise Problem(f"there is no SQLite database at {path}: run `marac migrate` to create it, "
-                          "or correct MARAC_DATABASE_URL")
+            raise Problem(
+                f"there is no SQLite database at {path}: run `marac migrate` to create it, "
+                "or correct MARAC_DATABASE_URL"
+            )
         where = str(path)
     else:
         where = _where(config.database_url)
     try:
         await asyncio.wait_for(db.init(config), TIMEOUT_SECONDS)
-        sql = ("SELECT name FROM sqlite_master WHERE type = 'table'" if config.is_sqlite else
-               "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()")
+        sql = (
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+            if config.is_sqlite
+            else "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()"
+        )
         tables = {str(row["name"]) for row in await asyncio.wait_for(db.fetch(sql), TIMEOUT_SECONDS)}
         applied: set[str] = set()
         if MIGRATIONS_TABLE in tables:
             rows = await db.fetch(f'SELECT "name" FROM "{MIGRATIONS_TABLE}" WHERE "app" = $1', [db.APP])
             applied = {str(row["name"]) for row in rows}
     except TimeoutError:
-        raise Problem(f"the database at {where} did not answer within {TIMEOUT_SECONDS} s: is it running, and "
-                      "does a firewall let this host reach it?") from None
+        raise Problem(
+            f"the database at {where} did not answer within {TIMEOUT_SECONDS} s: is it running, and "
+            "does a firewall let this host reach it?"
+        ) from None
     except (OSError, DBConnectionError, *db.UNAVAILABLE) as exc:
-        raise Problem(f"cannot connect to the database at {where} ({type(exc).__name__}): check that it is running "
-                      "and that MARAC_DATABASE_URL has the right host, port, database, user and password") from None
+        raise Problem(
+            f"cannot connect to the database at {where} ({type(exc).__name__}): check that it is running "
+            "and that MARAC_DATABASE_URL has the right host, port, database, user and password"
+        ) from None
     except Exception as exc:  # refused by the server itself: a wrong password, a missing database or right
-        raise Problem(f"the database at {where} refused the connection or the query ({type(exc).__name__}): check "
-                      "the user, password and database name in MARAC_DATABASE_URL, and the user's rights") from None
+        raise Problem(
+            f"the database at {where} refused the connection or the query ({type(exc).__name__}): check "
+            "the user, password and database name in MARAC_DATABASE_URL, and the user's rights"
+        ) from None
     missing = sorted(known_migrations() - applied)
     if not applied:
         raise Problem(f"the database at {where} is reachable but empty: run `marac migrate` (as its owner) first")
     if missing:
-        raise Problem(f"the database at {where} is not up to date: {len(missing)} migration(s) to apply "
-                      f"({', '.join(missing)}); run `marac migrate` (as its owner) before starting this version")
+        raise Problem(
+            f"the database at {where} is not up to date: {len(missing)} migration(s) to apply "
+            f"({', '.join(missing)}); run `marac migrate` (as its owner) before starting this version"
+        )
     unknown = sorted(applied - known_migrations())
     if unknown:
-        raise Problem(f"the database at {where} has migrations this version does not know ({', '.join(unknown)}): "
-                      "it was migrated by a newer marac; run that version")
+        raise Problem(
+            f"the database at {where} has migrations this version does not know ({', '.join(unknown)}): "
+            "it was migrated by a newer marac; run that version"
+        )
     return f"reachable at {where}; schema up to date ({max(applied)})"
 
 
@@ -138,8 +159,10 @@ async def _redis(config: Settings) -> str:
     except AuthenticationError:
         raise Problem(f"Redis at {where} refused the password in MARAC_REDIS_URL") from None
     except (RedisError, OSError) as exc:
-        raise Problem(f"cannot reach Redis at {where} ({type(exc).__name__}): check that it is running and "
-                      "MARAC_REDIS_URL (redis://:PASSWORD@HOST:PORT/0)") from None
+        raise Problem(
+            f"cannot reach Redis at {where} ({type(exc).__name__}): check that it is running and "
+            "MARAC_REDIS_URL (redis://:PASSWORD@HOST:PORT/0)"
+        ) from None
     finally:
         await client.aclose()
     return f"answers at {where}"
@@ -163,11 +186,15 @@ async def _smtp(config: Settings) -> str:
     except smtplib.SMTPAuthenticationError:
         raise Problem(f"the mail server at {where} refused the user and password in MARAC_SMTP_URL") from None
     except ssl.SSLError as exc:
-        raise Problem(f"TLS with the mail server at {where} failed ({type(exc).__name__}): its certificate must be "
-                      "valid for that name and trusted by this host") from None
+        raise Problem(
+            f"TLS with the mail server at {where} failed ({type(exc).__name__}): its certificate must be "
+            "valid for that name and trusted by this host"
+        ) from None
     except (smtplib.SMTPException, OSError) as exc:
-        raise Problem(f"cannot talk to the mail server at {where} ({type(exc).__name__}): check MARAC_SMTP_URL "
-                      "and that this host may reach it") from None
+        raise Problem(
+            f"cannot talk to the mail server at {where} ({type(exc).__name__}): check MARAC_SMTP_URL "
+            "and that this host may reach it"
+        ) from None
     return f"the mail server at {where} accepts a session (nothing was sent)"
 
 
@@ -177,16 +204,20 @@ async def _store(config: Settings) -> str:
         if store == inside or inside in store.parents:
             raise Problem(f"MARAC_DOCUMENT_STORE ({store}) is inside the code ({inside}): put it elsewhere")
     if not store.exists():
-        raise Problem(f"the document store {store} does not exist: create it (mkdir -m 700 {store}), owned by the "
-                      "user the service runs as, or correct MARAC_DOCUMENT_STORE")
+        raise Problem(
+            f"the document store {store} does not exist: create it (mkdir -m 700 {store}), owned by the "
+            "user the service runs as, or correct MARAC_DOCUMENT_STORE"
+        )
     if not store.is_dir():
         raise Problem(f"the document store {store} is not a directory: correct MARAC_DOCUMENT_STORE")
     probe = store / f".marac-check-{uuid.uuid4().hex}"
     try:
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
-        raise Problem(f"the document store {store} is not writable by this user ({exc.strerror}): give the user the "
-                      "service runs as the right to write there") from None
+        raise Problem(
+            f"the document store {store} is not writable by this user ({exc.strerror}): give the user the "
+            "service runs as the right to write there"
+        ) from None
     try:
         os.write(fd, b"marac check")
         os.fsync(fd)
@@ -219,17 +250,21 @@ async def _keys(config: Settings, env: dict[str, str], database_ok: bool) -> str
         try:
             opened += len(await model.all().limit(1))  # loading a row opens its sealed fields
         except SealError:
-            raise Problem(f"the data keys cannot open a sealed value in table {model._meta.db_table}: a key it "
-                          "was sealed with is missing or wrong; set every key version still in use "
-                          "(MARAC_DATA_KEYS or MARAC_DATA_KEY_FILE) and, for values from before key versions, "
-                          "`marac keys legacy`") from None
+            raise Problem(
+                f"the data keys cannot open a sealed value in table {model._meta.db_table}: a key it "
+                "was sealed with is missing or wrong; set every key version still in use "
+                "(MARAC_DATA_KEYS or MARAC_DATA_KEY_FILE) and, for values from before key versions, "
+                "`marac keys legacy`"
+            ) from None
     document = await Document.all().order_by("-created_at").first()
     if document is not None:
         try:
             store.read(document)
         except store.DocumentCorrupt:
-            raise Problem(f"stored document {document.id} ({document.file_name}) cannot be opened: the file is missing "
-                          "from the document store, or the data key it was written with is not set") from None
+            raise Problem(
+                f"stored document {document.id} ({document.file_name}) cannot be opened: the file is missing "
+                "from the document store, or the data key it was written with is not set"
+            ) from None
         opened += 1
     return said + (f"; they open a sample of {opened} stored value(s)" if opened else "; nothing sealed yet")
 
@@ -240,26 +275,32 @@ async def _fonts() -> str:
     folder = render.ASSETS_DIR / "fonts"
     missing = [name for name in FONT_FILES if not (folder / name).is_file()]
     if missing:
-        raise Problem(f"the PDF fonts {', '.join(missing)} are missing from {folder}: reinstall marac from a "
-                      "complete copy (documents would be set in another font)")
+        raise Problem(
+            f"the PDF fonts {', '.join(missing)} are missing from {folder}: reinstall marac from a "
+            "complete copy (documents would be set in another font)"
+        )
     try:
         pdf = await asyncio.to_thread(_tiny_render, render)
     except Exception as exc:
-        raise Problem(f"a test PDF could not be rendered ({type(exc).__name__}): check that WeasyPrint's libraries "
-                      "(Pango, HarfBuzz) are installed (scripts/lib.sh lists them)") from None
+        raise Problem(
+            f"a test PDF could not be rendered ({type(exc).__name__}): check that WeasyPrint's libraries "
+            "(Pango, HarfBuzz) are installed (scripts/lib.sh lists them)"
+        ) from None
     fonts = {str(font["/BaseFont"]) for font in PdfReader(io.BytesIO(pdf)).pages[0]["/Resources"]["/Font"].values()}
     if not fonts or not all(name.split("+")[-1].startswith("MARAC-Liberation-Sans") for name in fonts):
-        raise Problem(f"a test PDF was set in other fonts ({', '.join(sorted(fonts))}) "
-                      "than the bundled Liberation Sans")
+        raise Problem(
+            f"a test PDF was set in other fonts ({', '.join(sorted(fonts))}) than the bundled Liberation Sans"
+        )
     return f"{len(FONT_FILES)} font files present; a test PDF renders with them"
 
 
-def _tiny_render(render) -> bytes:  # noqa: ANN001 - the module, imported late (WeasyPrint is slow to load)
+def _tiny_render(render) -> bytes:
     from weasyprint import HTML
 
     html = "<html lang='en-GB'><body><p>marac check: <strong>bold</strong> and <em>italic</em></p></body></html>"
     document = HTML(string=html, url_fetcher=render.AssetFetcher()).render(
-        stylesheets=render.stylesheets(), presentational_hints=False, font_config=render.font_config())
+        stylesheets=render.stylesheets(), presentational_hints=False, font_config=render.font_config()
+    )
     return document.write_pdf()
 
 

@@ -8,7 +8,6 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from marac import clock, db, logs, settings
 from marac.errors import DomainError
@@ -30,12 +29,17 @@ def serve_options(host: str, port: int, workers: int = 1) -> dict[str, object]:
     """uvicorn's settings for `marac serve` (tests start uvicorn with the same ones)."""
     trusted = settings.get().trusted_proxies
     return {
-        "host": host, "port": port, "workers": workers,
+        "host": host,
+        "port": port,
+        "workers": workers,
         # uvloop + httptools: plain asyncio/h11 costs a large part of throughput and latency.
-        "loop": "uvloop", "http": "httptools", "access_log": False,
+        "loop": "uvloop",
+        "http": "httptools",
+        "access_log": False,
         # X-Forwarded-For and -Proto only from MARAC_TRUSTED_PROXIES: from anyone else they are
         # ignored, so a client cannot pick the address its sign-in failures count against.
-        "proxy_headers": bool(trusted), "forwarded_allow_ips": list(trusted),
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": list(trusted),
         "server_header": False,  # no "Server: uvicorn": what runs here is nobody else's business
         "log_config": logs.config(),  # no log line carries an exception's message
     }
@@ -144,8 +148,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # Checked before anything is loaded or printed: sign-in details for a server that then
     # fails to start would send people to whatever already answers on that port.
     if not args.no_serve and _port_taken(args.host, args.port):
-        print(f"Port {args.port} on {args.host} is already in use (another marac demo, or another program).\n"
-              f"Stop it, or choose another port: scripts/demo --port {args.port + 1}", file=sys.stderr)
+        print(
+            f"Port {args.port} on {args.host} is already in use (another marac demo, or another program).\n"
+            f"Stop it, or choose another port: scripts/demo --port {args.port + 1}",
+            file=sys.stderr,
+        )
         return 1
     if "MARAC_BASE_URL" not in os.environ:
         # The address printed below, used in links and the origin check, is the one served.
@@ -186,8 +193,13 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     async def add() -> int:
         agency = await service.agency_named(args.agency)
         created = await service.add_user(
-            None, email=args.email, name=args.name, agency_id=agency.id, role=args.role,
-            conference_slugs=args.conference or [], password=password,
+            None,
+            email=args.email,
+            name=args.name,
+            agency_id=agency.id,
+            role=args.role,
+            conference_slugs=args.conference or [],
+            password=password,
         )
         print(f"Added user {created.user.id}")
         if created.setup_token:
@@ -226,7 +238,9 @@ def cmd_token_create(args: argparse.Namespace) -> int:
             print("No active user has that e-mail address.", file=sys.stderr)
             return 1
         token, raw = await auth.create_token(user, args.label, args.expires_days)
-        await record("token.create", user_id=user.id, agency_id=user.agency_id, object_type="api_token", object_id=token.id)
+        await record(
+            "token.create", user_id=user.id, agency_id=user.agency_id, object_type="api_token", object_id=token.id
+        )
         print(raw)
         return 0
 
@@ -317,14 +331,19 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
         await record("keys.rotate", object_type="data_key", object_id=str(version))
         print(f"Re-encrypted {changed} values under key version {version}.")
         print(f"Recomputed the person-index keys of {rekeyed} people under key version {version}.")
-        print(f"Re-encrypted {files['rewritten']} stored documents under key version {version}"
-              + (f"; {files['unreadable']} do not open with any key in the list." if files["unreadable"] else "."))
+        print(
+            f"Re-encrypted {files['rewritten']} stored documents under key version {version}"
+            + (f"; {files['unreadable']} do not open with any key in the list." if files["unreadable"] else ".")
+        )
         # Audit events are never rewritten: each is checked with the key version that signed it.
-        signed = await (AuditEvent.all().group_by("key_version").order_by("key_version")
-                        .values_list("key_version", flat=True))
-        print(f"Audit events are signed with key versions {', '.join(map(str, signed))}: "
-              "keep these in the key list for `marac audit verify`"
-              + (" (0: MARAC_SECRET_KEY, or the entry `marac keys legacy` prints)." if 0 in signed else "."))
+        signed = await (
+            AuditEvent.all().group_by("key_version").order_by("key_version").values_list("key_version", flat=True)
+        )
+        print(
+            f"Audit events are signed with key versions {', '.join(map(str, signed))}: "
+            "keep these in the key list for `marac audit verify`"
+            + (" (0: MARAC_SECRET_KEY, or the entry `marac keys legacy` prints)." if 0 in signed else ".")
+        )
         return 0
 
     return _run(rotate)
@@ -341,9 +360,11 @@ def cmd_retention_run(args: argparse.Namespace) -> int:
         verb = "would" if args.dry_run else "did"
         for o in outcomes:
             # Counts only: the command's output may end up in a log.
-            print(f"{o.slug}: {verb} list {o.listed} cases, withdraw {o.withdrawn}, anonymise {o.anonymised_cases} cases "
-                  f"({o.anonymised_referrals} referrals), delete {o.documents_deleted} documents"
-                  + (f"; {o.held} held by a legal hold" if o.held else ""))
+            print(
+                f"{o.slug}: {verb} list {o.listed} cases, withdraw {o.withdrawn}, anonymise {o.anonymised_cases} cases "
+                f"({o.anonymised_referrals} referrals), delete {o.documents_deleted} documents"
+                + (f"; {o.held} held by a legal hold" if o.held else "")
+            )
         if args.dry_run:
             print("Dry run: nothing was changed. Each conference's cases are listed at /conferences/SLUG/retention.")
         return 0
@@ -359,10 +380,12 @@ def cmd_backup(args: argparse.Namespace) -> int:
     async def go() -> int:
         manifest = await backup.backup(Path(args.dir))
         # Counts only: the command's output may end up in a log.
-        print(f"Backed up the {manifest['database']} database (schema {manifest['schema_version']}, "
-              f"{sum(manifest['tables'].values())} rows in {len(manifest['tables'])} tables, audit chain to "
-              f"event {(manifest['audit_head'] or {}).get('seq', 0)}) and {manifest['document_count']} documents "
-              f"into {args.dir}.")
+        print(
+            f"Backed up the {manifest['database']} database (schema {manifest['schema_version']}, "
+            f"{sum(manifest['tables'].values())} rows in {len(manifest['tables'])} tables, audit chain to "
+            f"event {(manifest['audit_head'] or {}).get('seq', 0)}) and {manifest['document_count']} documents "
+            f"into {args.dir}."
+        )
         print("The secret key and the data keys are not in it: keep them apart, a restore needs the same ones.")
         return 0
 
@@ -375,9 +398,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from marac.governance import backup
 
     manifest = asyncio.run(backup.restore(Path(args.dir)))
-    print(f"Restored the backup of {manifest['created_at']}: {sum(manifest['tables'].values())} rows in "
-          f"{len(manifest['tables'])} tables and {manifest['document_count']} documents, each checked against "
-          f"the manifest; the audit chain ends on the manifest's event {(manifest['audit_head'] or {}).get('seq', 0)}.")
+    print(
+        f"Restored the backup of {manifest['created_at']}: {sum(manifest['tables'].values())} rows in "
+        f"{len(manifest['tables'])} tables and {manifest['document_count']} documents, each checked against "
+        f"the manifest; the audit chain ends on the manifest's event {(manifest['audit_head'] or {}).get('seq', 0)}."
+    )
     if manifest["schema_version"] != backup.latest_migration():
         print("The backup's schema is older than this version's: run `marac migrate` before starting the service.")
     print("Run `marac audit verify` to check the whole audit chain.")
@@ -385,7 +410,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="marac", description="Multi-Agency Risk Assessment Conference coordination service.")
+    top = argparse.ArgumentParser(
+        prog="marac", description="Multi-Agency Risk Assessment Conference coordination service."
+    )
     sub = top.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="Run the web service.")
@@ -397,13 +424,20 @@ def parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     worker = sub.add_parser("worker", help="Run a background job worker (needs MARAC_REDIS_URL).")
-    worker.add_argument("--metrics-port", type=int, default=0,
-                        help="Serve this worker's job and render metrics on this port (0: not at all).")
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=0,
+        help="Serve this worker's job and render metrics on this port (0: not at all).",
+    )
     worker.add_argument("--metrics-host", default="127.0.0.1", help="Address for --metrics-port.")
     worker.set_defaults(handler=cmd_worker)
 
-    check = sub.add_parser("check", help="Check this deployment's settings, database, Redis, SMTP, document store, "
-                                         "keys and fonts; say what is wrong; exit 1 if anything is.")
+    check = sub.add_parser(
+        "check",
+        help="Check this deployment's settings, database, Redis, SMTP, document store, "
+        "keys and fonts; say what is wrong; exit 1 if anything is.",
+    )
     check.set_defaults(handler=cmd_check)
 
     migrate = sub.add_parser("migrate", help="Bring the database schema up to date (safe to repeat).")
@@ -413,8 +447,11 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-serve", action="store_true", help="Load the data and stop.")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
-    demo.add_argument("--reset", action="store_true",
-                      help="Remove the demo's SQLite database and document store first, then load afresh.")
+    demo.add_argument(
+        "--reset",
+        action="store_true",
+        help="Remove the demo's SQLite database and document store first, then load afresh.",
+    )
     demo.set_defaults(handler=cmd_demo)
 
     user = sub.add_parser("user", help="Manage users.").add_subparsers(dest="user_command", required=True)
@@ -434,34 +471,51 @@ def parser() -> argparse.ArgumentParser:
     create = token.add_parser("create", help="Create a bearer token for a user; prints it once.")
     create.add_argument("--email", required=True)
     create.add_argument("--label", default="command line")
-    create.add_argument("--expires-days", metavar="DAYS", default=None,
-                        help="Days until the token stops working (1 to 366; default 90).")
+    create.add_argument(
+        "--expires-days",
+        metavar="DAYS",
+        default=None,
+        help="Days until the token stops working (1 to 366; default 90).",
+    )
     create.set_defaults(handler=cmd_token_create)
 
     imports = sub.add_parser("import", help="Bulk imports.").add_subparsers(dest="import_command", required=True)
     referrals = imports.add_parser("referrals", help="Import referrals from a CSV or JSON file; all rows or none.")
     referrals.add_argument("file", metavar="FILE")
-    referrals.add_argument("--as", dest="as_email", required=True, metavar="EMAIL",
-                           help="The referring user: their agency becomes the referring agency.")
+    referrals.add_argument(
+        "--as",
+        dest="as_email",
+        required=True,
+        metavar="EMAIL",
+        help="The referring user: their agency becomes the referring agency.",
+    )
     referrals.set_defaults(handler=cmd_import_referrals)
 
     audit = sub.add_parser("audit", help="The audit trail.").add_subparsers(dest="audit_command", required=True)
     verify = audit.add_parser("verify", help="Check the hash chain; exit 1 and name the first bad event if broken.")
     verify.set_defaults(handler=cmd_audit_verify)
 
-    keys = sub.add_parser("keys", help="Data keys: sealed fields, documents, audit chain, person index.").add_subparsers(
-        dest="keys_command", required=True)
+    keys = sub.add_parser(
+        "keys", help="Data keys: sealed fields, documents, audit chain, person index."
+    ).add_subparsers(dest="keys_command", required=True)
     generate = keys.add_parser("generate", help="Print a new key line (VERSION:BASE64KEY) for the key file.")
     generate.set_defaults(handler=cmd_keys_generate)
-    rotate = keys.add_parser("rotate", help="Re-encrypt every sealed value and stored document and recompute the "
-                                            "person index under the newest key (safe to repeat).")
+    rotate = keys.add_parser(
+        "rotate",
+        help="Re-encrypt every sealed value and stored document and recompute the "
+        "person index under the newest key (safe to repeat).",
+    )
     rotate.set_defaults(handler=cmd_keys_rotate)
-    legacy = keys.add_parser("legacy", help="Print the key line 0 that keeps audit events signed before key versions "
-                                            "verifiable once MARAC_SECRET_KEY changes.")
+    legacy = keys.add_parser(
+        "legacy",
+        help="Print the key line 0 that keeps audit events signed before key versions "
+        "verifiable once MARAC_SECRET_KEY changes.",
+    )
     legacy.set_defaults(handler=cmd_keys_legacy)
 
-
-    retention = sub.add_parser("retention", help="Retention of case records.").add_subparsers(dest="retention_command", required=True)
+    retention = sub.add_parser("retention", help="Retention of case records.").add_subparsers(
+        dest="retention_command", required=True
+    )
     run = retention.add_parser("run", help="List cases past retention; anonymise those listed a week or more ago.")
     run.add_argument("--dry-run", action="store_true", help="Say what a run would do today; change nothing.")
     run.add_argument("--conference", metavar="SLUG", help="Only this conference.")

@@ -36,8 +36,17 @@ _INT_RANGES = {
     "retention_years": (1, 100),
 }
 TYPE_KEYS = (
-    "name", "kind", "instrument", "default_weekday", "default_time", *_INT_RANGES,
-    "monitoring_only_without_consent", "criteria", "repeat", "strands", "sections",
+    "name",
+    "kind",
+    "instrument",
+    "default_weekday",
+    "default_time",
+    *_INT_RANGES,
+    "monitoring_only_without_consent",
+    "criteria",
+    "repeat",
+    "strands",
+    "sections",
 )
 _CRITERION_KEYS = {
     "professional_judgement": ("requires_reason",),
@@ -115,8 +124,14 @@ def _words(fail: Fail, table: dict[str, Any], prefix: str, key: str) -> list[str
 
 
 def _keyed_tables(
-    fail: Fail, table: dict[str, Any], prefix: str, key: str, fields: tuple[str, ...], *,
-    seen: set[str] | None = None, empty_ok: bool = False,
+    fail: Fail,
+    table: dict[str, Any],
+    prefix: str,
+    key: str,
+    fields: tuple[str, ...],
+    *,
+    seen: set[str] | None = None,
+    empty_ok: bool = False,
 ) -> list[dict[str, Any]]:
     """A list of tables, each with a unique `key` (KEY_RE) and the other `fields`."""
     value = table.get(key)
@@ -140,6 +155,7 @@ def _keyed_tables(
 
 # ---- risk instruments -------------------------------------------------------------------------
 
+
 def _check_instrument(label: str, data: dict[str, Any]) -> dict[str, Any]:
     fail = _failer(label)
     if data.get("kind") not in INSTRUMENT_KINDS:
@@ -147,7 +163,7 @@ def _check_instrument(label: str, data: dict[str, Any]) -> dict[str, Any]:
     _only(fail, data, "", INSTRUMENT_KEYS[data["kind"]])
     _text(fail, data, "", "name")
     if "yes" not in _words(fail, data, "", "answers"):
-        raise fail("answers", "must include \"yes\": scores and levels count the yes answers")
+        raise fail("answers", 'must include "yes": scores and levels count the yes answers')
     questions = _keyed_tables(fail, data, "", "questions", ("text",))
     for index, question in enumerate(questions):
         _text(fail, question, f"questions[{index}]", "text")
@@ -179,6 +195,7 @@ def load_instruments(directory: Path = AGENDAS_DIR / INSTRUMENTS_SUBDIR) -> dict
 
 
 # ---- conference types -------------------------------------------------------------------------
+
 
 def _check_criteria(fail: Fail, data: dict[str, Any], instrument: dict[str, Any]) -> None:
     criteria = _table(fail, data, "", "criteria")
@@ -238,14 +255,16 @@ def _check(path: Path, data: dict[str, Any], found: dict[str, dict[str, Any]]) -
     # subcategory keys are unique across the whole type so that a recorded key is unambiguous
     strand_keys: set[str] = set()
     subcategory_keys: set[str] = set()
-    strands = _keyed_tables(fail, data, "", "strands", ("label", "local", "subcategories"),
-                            seen=strand_keys, empty_ok=True)
+    strands = _keyed_tables(
+        fail, data, "", "strands", ("label", "local", "subcategories"), seen=strand_keys, empty_ok=True
+    )
     for index, strand in enumerate(strands):
         where = f"strands[{index}]"
         _text(fail, strand, where, "label")
         _flag(fail, strand, where, "local")
-        subcategories = _keyed_tables(fail, strand, where, "subcategories", ("label",),
-                                      seen=subcategory_keys, empty_ok=True)
+        subcategories = _keyed_tables(
+            fail, strand, where, "subcategories", ("label",), seen=subcategory_keys, empty_ok=True
+        )
         for number, subcategory in enumerate(subcategories):
             _text(fail, subcategory, f"{where}.subcategories[{number}]", "label")
 

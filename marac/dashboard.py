@@ -79,12 +79,23 @@ def _day(value: date | str) -> date:
 async def next_meeting(conference: Conference, today: date) -> NextMeeting | None:
     """The first meeting from today that will still sit (not held, not cancelled)."""
     await schedule.ensure_meetings(conference, today, 1)
-    row = await Meeting.filter(conference_id=conference.id, date__gte=today, status__in=["scheduled", "published"]).order_by(
-        "date").first().values("id", "date", "cut_off", "status", "kind")
+    row = (
+        await Meeting.filter(conference_id=conference.id, date__gte=today, status__in=["scheduled", "published"])
+        .order_by("date")
+        .first()
+        .values("id", "date", "cut_off", "status", "kind")
+    )
     if row is None:
         return None
-    return NextMeeting(id=row["id"], date=row["date"], cut_off=row["cut_off"], status=row["status"], kind=row["kind"],
-                       days_to_meeting=(row["date"] - today).days, days_to_cut_off=(row["cut_off"] - today).days)
+    return NextMeeting(
+        id=row["id"],
+        date=row["date"],
+        cut_off=row["cut_off"],
+        status=row["status"],
+        kind=row["kind"],
+        days_to_meeting=(row["date"] - today).days,
+        days_to_cut_off=(row["cut_off"] - today).days,
+    )
 
 
 async def triage(viewer: Viewer, conference: Conference) -> Triage:
@@ -99,20 +110,32 @@ async def research(conference: Conference, meeting_id: str) -> list[AgencyResear
     """Per member agency: the cases of the published agenda it has researched, of all of them."""
     members = await Agency.filter(memberships__conference_id=conference.id).order_by("name").values_list("id", "name")
     cases = await AgendaItem.filter(meeting_id=meeting_id, state="listed", section__in=list(CASE_SECTIONS)).count()
-    done = dict(await Research.filter(item__meeting_id=meeting_id, item__state="listed", item__section__in=list(CASE_SECTIONS))
-                .annotate(done=Count("id")).group_by("agency_id").values_list("agency_id", "done"))
-    return [AgencyResearch(agency_id=agency_id, agency=name, done=done.get(agency_id, 0), expected=cases)
-            for agency_id, name in members]
+    done = dict(
+        await Research.filter(item__meeting_id=meeting_id, item__state="listed", item__section__in=list(CASE_SECTIONS))
+        .annotate(done=Count("id"))
+        .group_by("agency_id")
+        .values_list("agency_id", "done")
+    )
+    return [
+        AgencyResearch(agency_id=agency_id, agency=name, done=done.get(agency_id, 0), expected=cases)
+        for agency_id, name in members
+    ]
 
 
 async def overdue(conference: Conference, today: date) -> list[AgencyOverdue]:
     """Per owner agency: open actions past their due date (as on /actions?status=overdue),
     most overdue first."""
-    rows = await Action.filter(conference_id=conference.id, due_date__lt=today, status__in=list(OPEN)).annotate(
-        overdue=Count("id"), oldest=Min("due_date")).group_by("owner_agency_id").values_list("owner_agency_id", "overdue", "oldest")
+    rows = (
+        await Action.filter(conference_id=conference.id, due_date__lt=today, status__in=list(OPEN))
+        .annotate(overdue=Count("id"), oldest=Min("due_date"))
+        .group_by("owner_agency_id")
+        .values_list("owner_agency_id", "overdue", "oldest")
+    )
     names = dict(await Agency.filter(id__in=[r[0] for r in rows]).values_list("id", "name"))
-    found = [AgencyOverdue(agency_id=agency_id, agency=names.get(agency_id, ""), overdue=count, oldest_due=_day(oldest))
-             for agency_id, count, oldest in rows]
+    found = [
+        AgencyOverdue(agency_id=agency_id, agency=names.get(agency_id, ""), overdue=count, oldest_due=_day(oldest))
+        for agency_id, count, oldest in rows
+    ]
     return sorted(found, key=lambda a: (a.oldest_due, a.agency))
 
 
@@ -122,14 +145,26 @@ async def for_coordinator(viewer: Viewer, today: date) -> list[ConferenceDashboa
     boards = []
     for conference in await Conference.filter(access.conference_filter(viewer)).order_by("name"):
         coming = await next_meeting(conference, today)
-        boards.append(ConferenceDashboard(
-            conference=conference, next_meeting=coming, triage=await triage(viewer, conference),
-            research=await research(conference, coming.id) if coming and coming.status == "published" else None,
-            overdue=await overdue(conference, today), uncirculated=await minutes.uncirculated(conference, today),
-        ))
+        boards.append(
+            ConferenceDashboard(
+                conference=conference,
+                next_meeting=coming,
+                triage=await triage(viewer, conference),
+                research=await research(conference, coming.id) if coming and coming.status == "published" else None,
+                overdue=await overdue(conference, today),
+                uncirculated=await minutes.uncirculated(conference, today),
+            )
+        )
     if boards:
         async with in_transaction() as conn:
             for board in boards:
-                await record("dashboard.read", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="conference",
-                             object_id=board.conference.id, conference_id=board.conference.id, conn=conn)
+                await record(
+                    "dashboard.read",
+                    user_id=viewer.user_id,
+                    agency_id=viewer.agency_id,
+                    object_type="conference",
+                    object_id=board.conference.id,
+                    conference_id=board.conference.id,
+                    conn=conn,
+                )
     return boards

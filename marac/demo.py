@@ -25,20 +25,33 @@ AGENCIES = [
 ]
 CONFERENCES = [
     {
-        "name": "Northshire Domestic Abuse MARAC", "slug": "northshire-da", "type": "domestic-abuse",
-        "weekday": "tuesday", "start_time": "10:00", "first_date": date(2026, 1, 6),
+        "name": "Northshire Domestic Abuse MARAC",
+        "slug": "northshire-da",
+        "type": "domestic-abuse",
+        "weekday": "tuesday",
+        "start_time": "10:00",
+        "first_date": date(2026, 1, 6),
         "members": [
-            ("Northshire Police", "full"), ("Northshire IDVA Service", "full"), ("Northshire Probation", "full"),
-            ("Northshire NHS Foundation Trust", "full"), ("Northshire Council Community Safety", "full"),
+            ("Northshire Police", "full"),
+            ("Northshire IDVA Service", "full"),
+            ("Northshire Probation", "full"),
+            ("Northshire NHS Foundation Trust", "full"),
+            ("Northshire Council Community Safety", "full"),
             ("Northshire Children's Services", "actions_only"),
         ],
     },
     {
-        "name": "Northshire Hate Crime MARAC", "slug": "northshire-hc", "type": "hate-crime",
-        "weekday": "thursday", "start_time": "14:00", "first_date": date(2026, 1, 8),
+        "name": "Northshire Hate Crime MARAC",
+        "slug": "northshire-hc",
+        "type": "hate-crime",
+        "weekday": "thursday",
+        "start_time": "14:00",
+        "first_date": date(2026, 1, 8),
         "members": [
-            ("Northshire Police", "full"), ("Stop Hate Northshire", "full"),
-            ("Northshire Council Community Safety", "full"), ("Riverside Housing Association", "full"),
+            ("Northshire Police", "full"),
+            ("Stop Hate Northshire", "full"),
+            ("Northshire Council Community Safety", "full"),
+            ("Riverside Housing Association", "full"),
             ("Northshire NHS Foundation Trust", "actions_only"),
         ],
     },
@@ -47,13 +60,41 @@ BOTH = ["northshire-da", "northshire-hc"]
 # (email, name, agency, role, conferences, password)
 USERS = [
     ("admin@demo.example.org", "Ada Admin", "Northshire Council Community Safety", "admin", [], "demo-admin-2026"),
-    ("coordinator@demo.example.org", "Cora Coordinator", "Northshire Council Community Safety", "coordinator", BOTH, "demo-coordinator-2026"),
+    (
+        "coordinator@demo.example.org",
+        "Cora Coordinator",
+        "Northshire Council Community Safety",
+        "coordinator",
+        BOTH,
+        "demo-coordinator-2026",
+    ),
     ("chair@demo.example.org", "Inspector Charlie Chair", "Northshire Police", "chair", BOTH, "demo-chair-2026"),
     ("police@demo.example.org", "PC Pat Police", "Northshire Police", "member", BOTH, "demo-police-2026"),
     ("idva@demo.example.org", "Ivy IDVA", "Northshire IDVA Service", "member", ["northshire-da"], "demo-idva-2026"),
-    ("health@demo.example.org", "Dr Harriet Health", "Northshire NHS Foundation Trust", "member", BOTH, "demo-health-2026"),
-    ("advocate@demo.example.org", "Sam Hate Crime Advocate", "Stop Hate Northshire", "member", ["northshire-hc"], "demo-advocate-2026"),
-    ("auditor@demo.example.org", "Audrey Auditor", "Northshire Council Community Safety", "auditor", BOTH, "demo-auditor-2026"),
+    (
+        "health@demo.example.org",
+        "Dr Harriet Health",
+        "Northshire NHS Foundation Trust",
+        "member",
+        BOTH,
+        "demo-health-2026",
+    ),
+    (
+        "advocate@demo.example.org",
+        "Sam Hate Crime Advocate",
+        "Stop Hate Northshire",
+        "member",
+        ["northshire-hc"],
+        "demo-advocate-2026",
+    ),
+    (
+        "auditor@demo.example.org",
+        "Audrey Auditor",
+        "Northshire Council Community Safety",
+        "auditor",
+        BOTH,
+        "demo-auditor-2026",
+    ),
 ]
 
 
@@ -63,32 +104,61 @@ def _dash(yes: int) -> list[str]:
 
 # Made-up people at made-up addresses (NS is not a real postcode area).
 REFERRALS = [
-    ("police@demo.example.org", {
-        "conference": "northshire-da", "criteria": ["visible_high_risk"], "risk": {"instrument": "dash", "answers": _dash(16)},
-        "victim": {"name": "Demo Victim One", "date_of_birth": "1991-04-12", "gender": "female",
-                   "address": {"line1": "1 Example Road", "town": "Northshire", "postcode": "NS1 1AA"}},
-        "perpetrators": [{"name": "Demo Perpetrator One", "date_of_birth": "1988-09-30", "relationship": "ex-partner"}],
-        "children": [{"name": "Demo Child One", "date_of_birth": "2019-02-01"}],
-        "summary": "Demo: threats to kill after separation; breach of a non-molestation order.",
-        "consent": {"victim_aware": True, "consented": True},
-    }),
-    ("idva@demo.example.org", {
-        "conference": "northshire-da", "criteria": ["professional_judgement"], "risk": {"instrument": "dash", "answers": _dash(11)},
-        "judgement_reason": "Demo: victim very frightened, recent strangulation.",
-        "victim": {"name": "Demo Victim Two", "date_of_birth": "1984-11-03", "gender": "female",
-                   "address": {"line1": "2 Example Road", "town": "Northshire", "postcode": "NS1 2AB"}},
-        "perpetrators": [{"name": "Demo Perpetrator Two", "relationship": "partner"}],
-        "summary": "Demo: escalating control and jealousy.",
-        "consent": {"victim_aware": True, "consented": False, "reason_if_not": "Demo: risk of serious harm"},
-    }),
-    ("advocate@demo.example.org", {
-        "conference": "northshire-hc", "criteria": ["visible_high_risk"], "risk": {"instrument": "hate-crime", "level": "high"},
-        "victim": {"name": "Demo Victim Three", "date_of_birth": "1966-06-06",
-                   "address": {"line1": "3 Example Road", "town": "Northshire", "postcode": "NS2 3CD"}},
-        "strands": ["religion:anti_muslim", "race"], "incident_kind": "crime",
-        "summary": "Demo: repeated abuse and damage at the victim's home.",
-        "consent": {"victim_aware": True, "consented": True},
-    }),
+    (
+        "police@demo.example.org",
+        {
+            "conference": "northshire-da",
+            "criteria": ["visible_high_risk"],
+            "risk": {"instrument": "dash", "answers": _dash(16)},
+            "victim": {
+                "name": "Demo Victim One",
+                "date_of_birth": "1991-04-12",
+                "gender": "female",
+                "address": {"line1": "1 Example Road", "town": "Northshire", "postcode": "NS1 1AA"},
+            },
+            "perpetrators": [
+                {"name": "Demo Perpetrator One", "date_of_birth": "1988-09-30", "relationship": "ex-partner"}
+            ],
+            "children": [{"name": "Demo Child One", "date_of_birth": "2019-02-01"}],
+            "summary": "Demo: threats to kill after separation; breach of a non-molestation order.",
+            "consent": {"victim_aware": True, "consented": True},
+        },
+    ),
+    (
+        "idva@demo.example.org",
+        {
+            "conference": "northshire-da",
+            "criteria": ["professional_judgement"],
+            "risk": {"instrument": "dash", "answers": _dash(11)},
+            "judgement_reason": "Demo: victim very frightened, recent strangulation.",
+            "victim": {
+                "name": "Demo Victim Two",
+                "date_of_birth": "1984-11-03",
+                "gender": "female",
+                "address": {"line1": "2 Example Road", "town": "Northshire", "postcode": "NS1 2AB"},
+            },
+            "perpetrators": [{"name": "Demo Perpetrator Two", "relationship": "partner"}],
+            "summary": "Demo: escalating control and jealousy.",
+            "consent": {"victim_aware": True, "consented": False, "reason_if_not": "Demo: risk of serious harm"},
+        },
+    ),
+    (
+        "advocate@demo.example.org",
+        {
+            "conference": "northshire-hc",
+            "criteria": ["visible_high_risk"],
+            "risk": {"instrument": "hate-crime", "level": "high"},
+            "victim": {
+                "name": "Demo Victim Three",
+                "date_of_birth": "1966-06-06",
+                "address": {"line1": "3 Example Road", "town": "Northshire", "postcode": "NS2 3CD"},
+            },
+            "strands": ["religion:anti_muslim", "race"],
+            "incident_kind": "crime",
+            "summary": "Demo: repeated abuse and damage at the victim's home.",
+            "consent": {"victim_aware": True, "consented": True},
+        },
+    ),
 ]
 
 
@@ -131,8 +201,14 @@ async def load() -> list[DemoAccount]:
     for email, name, agency, role, conferences, password in USERS:
         if not await User.filter(email=email).exists():
             await service.add_user(
-                None, email=email, name=name, agency_id=ids[agency], role=role,
-                conference_slugs=conferences, password=password, demo=True,
+                None,
+                email=email,
+                name=name,
+                agency_id=ids[agency],
+                role=role,
+                conference_slugs=conferences,
+                password=password,
+                demo=True,
             )
         accounts.append(DemoAccount(email=email, password=password, role=role, agency=agency))
     await _load_referrals()

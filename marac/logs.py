@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -33,7 +33,7 @@ class WithoutValues(logging.Formatter):
         record.exc_text = None  # never a text cached by a formatter that kept the message
         return super().format(record)
 
-    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging.Formatter's name
+    def formatException(self, ei: Any) -> str:
         _, value, tb = ei
         if value is None:
             return ""
@@ -49,7 +49,7 @@ class Json(WithoutValues):
         from marac.audit.service import request_id_var
 
         line = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": super().format(record).split("\n", 1)[0],  # the traceback goes in "exception"
@@ -64,7 +64,7 @@ class Json(WithoutValues):
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
 
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging.Formatter's name
+    def formatMessage(self, record: logging.LogRecord) -> str:
         return record.getMessage()
 
 
@@ -108,6 +108,8 @@ def config(level: str = "INFO", log_format: str | None = None) -> dict[str, Any]
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}},
         "root": {"handlers": ["stderr"], "level": level},
         # uvicorn's and arq's own handlers would format with their formatters: theirs go to root.
-        "loggers": {name: {"handlers": [], "propagate": True, "level": level}
-                    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "arq")},
+        "loggers": {
+            name: {"handlers": [], "propagate": True, "level": level}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "arq")
+        },
     }

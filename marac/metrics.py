@@ -22,8 +22,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from arq.constants import default_queue_name
-from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import Request
@@ -36,14 +35,23 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # A page render and a PDF render: from milliseconds to the render time limit.
 SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
-REQUEST_SECONDS = Histogram("marac_http_request_duration_seconds", "Time to answer a request, by route template",
-                            ["method", "route", "status"], buckets=SECONDS)
-JOB_SECONDS = Histogram("marac_job_duration_seconds", "Time a background job ran, by task and outcome",
-                        ["task", "outcome"], buckets=SECONDS)
-RENDER_SECONDS = Histogram("marac_render_duration_seconds", "Time of one call in a render process",
-                           ["function"], buckets=SECONDS)
-RENDER_FAILURES = Counter("marac_render_failures_total", "Render process calls that failed (error, time limit, "
-                          "a killed process)", ["function"])
+REQUEST_SECONDS = Histogram(
+    "marac_http_request_duration_seconds",
+    "Time to answer a request, by route template",
+    ["method", "route", "status"],
+    buckets=SECONDS,
+)
+JOB_SECONDS = Histogram(
+    "marac_job_duration_seconds", "Time a background job ran, by task and outcome", ["task", "outcome"], buckets=SECONDS
+)
+RENDER_SECONDS = Histogram(
+    "marac_render_duration_seconds", "Time of one call in a render process", ["function"], buckets=SECONDS
+)
+RENDER_FAILURES = Counter(
+    "marac_render_failures_total",
+    "Render process calls that failed (error, time limit, a killed process)",
+    ["function"],
+)
 
 # Names of the gauges computed at scrape time (the dashboard and tests/test_compose.py use them).
 GAUGES = {
@@ -57,8 +65,13 @@ GAUGES = {
     "marac_accounts_locked": "Accounts locked after wrong security codes",
     "marac_audit_chain_length": "Events in the audit chain",
 }
-EXPORTED = {"marac_http_request_duration_seconds", "marac_job_duration_seconds", "marac_render_duration_seconds",
-            "marac_render_failures_total", *GAUGES}
+EXPORTED = {
+    "marac_http_request_duration_seconds",
+    "marac_job_duration_seconds",
+    "marac_render_duration_seconds",
+    "marac_render_failures_total",
+    *GAUGES,
+}
 
 
 @contextmanager
@@ -75,9 +88,9 @@ def timed_render(function: str) -> Iterator[None]:
 
 async def _state() -> list[GaugeMetricFamily]:
     from marac.agencies.auth import MAX_FAILURES_PER_ACCOUNT_AND_IP, MAX_FAILURES_PER_IP, THROTTLE_WINDOW
-    from marac.clock import now
     from marac.agencies.models import LoginFailure, User
     from marac.audit.models import AuditEvent
+    from marac.clock import now
     from marac.jobs import queue
     from marac.jobs.models import Job
     from marac.meetings.agenda import pending_research_lists
@@ -89,7 +102,7 @@ async def _state() -> list[GaugeMetricFamily]:
         family.add_metric(list((labels or {}).values()), value)
         return family
 
-    pool = queue._pool  # noqa: SLF001 - the web process's own connection, opened in the lifespan
+    pool = queue._pool
     depth = await pool.zcard(default_queue_name) if pool is not None else 0
     unfinished = GaugeMetricFamily("marac_jobs_unfinished", GAUGES["marac_jobs_unfinished"], labels=["task", "status"])
     counts: dict[tuple[str, str], int] = {}

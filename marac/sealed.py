@@ -85,7 +85,9 @@ class _Sealed(fields.TextField):
             return None
         if not isinstance(instance, Model) or instance.pk is None:
             raise TypeError(f"{self.model_field_name} is sealed: write it through a model instance, not a queryset")
-        return seal(instance._meta.db_table, self.source_field or self.model_field_name, instance.pk, self.encode(value))
+        return seal(
+            instance._meta.db_table, self.source_field or self.model_field_name, instance.pk, self.encode(value)
+        )
 
     def to_python_value(self, value: Any) -> Any:
         # Values given to a model's constructor are already python values; a row's tokens are
@@ -116,8 +118,11 @@ class SealedDate(_Sealed):
 @functools.cache  # asked for every row loaded; a model's fields are fixed once Tortoise is up
 def sealed_fields(model: type[Model]) -> tuple[tuple[str, str, _Sealed], ...]:
     """(attribute, column, field) for every sealed field of a model."""
-    return tuple((name, field.source_field or name, field) for name, field in model._meta.fields_map.items()
-                 if isinstance(field, _Sealed))
+    return tuple(
+        (name, field.source_field or name, field)
+        for name, field in model._meta.fields_map.items()
+        if isinstance(field, _Sealed)
+    )
 
 
 class SealedModel(Model):
@@ -145,11 +150,21 @@ def open_column(model: type[Model], name: str, row_id: Any, token: str | None) -
 
 
 SEALED_AT_0003 = (  # (table, column) sealed by migration 0003; fixed, whatever the models become
-    ("action", "description"), ("meeting", "snapshot"), ("minutes_version", "content"),
-    ("note", "text"), ("person", "date_of_birth"), ("person", "names"), ("person", "postcode"),
-    ("referral", "judgement_reason"), ("referral", "summary"), ("referral", "victim"),
-    ("referral_person", "aliases"), ("referral_person", "date_of_birth"), ("referral_person", "name"),
-    ("referral_person", "relationship"), ("research", "summary"),
+    ("action", "description"),
+    ("meeting", "snapshot"),
+    ("minutes_version", "content"),
+    ("note", "text"),
+    ("person", "date_of_birth"),
+    ("person", "names"),
+    ("person", "postcode"),
+    ("referral", "judgement_reason"),
+    ("referral", "summary"),
+    ("referral", "victim"),
+    ("referral_person", "aliases"),
+    ("referral_person", "date_of_birth"),
+    ("referral_person", "name"),
+    ("referral_person", "relationship"),
+    ("research", "summary"),
 )
 BATCH = 500
 
@@ -158,7 +173,9 @@ def model_columns(models: list[type[Model]]) -> list[tuple[str, str]]:
     return [(model._meta.db_table, column) for model in models for _, column, _ in sealed_fields(model)]
 
 
-async def reseal(conn: Any, columns: list[tuple[str, str]] | tuple[tuple[str, str], ...], plaintext: bool = False) -> int:
+async def reseal(
+    conn: Any, columns: list[tuple[str, str]] | tuple[tuple[str, str], ...], plaintext: bool = False
+) -> int:
     """Seal every value in `columns` under the current key; returns how many were rewritten.
 
     Values already under the current key are left alone, so running it again changes
@@ -173,7 +190,8 @@ async def reseal(conn: Any, columns: list[tuple[str, str]] | tuple[tuple[str, st
         while True:
             # Ids are text: paging by id keeps memory flat on a national-sized table.
             _, rows = await conn.execute_query(
-                f'SELECT "id", "{column}" FROM "{table}" WHERE "id" > {mark(1)} ORDER BY "id" LIMIT {BATCH}', [last])
+                f'SELECT "id", "{column}" FROM "{table}" WHERE "id" > {mark(1)} ORDER BY "id" LIMIT {BATCH}', [last]
+            )
             for row in rows:
                 row_id, value = row["id"], row[column]
                 if value is None:
@@ -187,7 +205,8 @@ async def reseal(conn: Any, columns: list[tuple[str, str]] | tuple[tuple[str, st
                 # Compare-and-set: a value the service rewrote meanwhile is already current.
                 count, _ = await conn.execute_query(
                     f'UPDATE "{table}" SET "{column}" = {mark(1)} WHERE "id" = {mark(2)} AND "{column}" = {mark(3)}',
-                    [seal(table, column, row_id, str(value)), row_id, row[column]])
+                    [seal(table, column, row_id, str(value)), row_id, row[column]],
+                )
                 changed += count
             if len(rows) < BATCH:
                 break

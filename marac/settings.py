@@ -16,11 +16,11 @@ import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from pathlib import Path
-from urllib.parse import urlsplit
 
 ENVIRONMENTS = ("development", "test", "production", "demo")
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
@@ -131,8 +131,12 @@ class Settings:
                     secret = self.legacy_secret or self.secret_key.encode()
                     key = hmac.new(secret, purpose.encode(), hashlib.sha256).digest()
                 else:
-                    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                               info=b"marac versioned key: " + purpose.encode()).derive(self.data_keys[version])
+                    key = HKDF(
+                        algorithm=hashes.SHA256(),
+                        length=32,
+                        salt=None,
+                        info=b"marac versioned key: " + purpose.encode(),
+                    ).derive(self.data_keys[version])
                 self._derived[(purpose, version)] = key
             keys[version] = key
         return keys
@@ -180,11 +184,13 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
         raise SettingsError("MARAC_MAIL_FROM must be an e-mail address")
 
     limits = {}
-    for name, field_name, minimum in (("MARAC_RENDER_TIMEOUT", "render_timeout_seconds", 1),
-                                      ("MARAC_RENDER_MEMORY_MB", "render_memory_mb", 256),
-                                      ("MARAC_JOB_TIMEOUT", "job_timeout_seconds", 1),
-                                      ("MARAC_WORKER_CONCURRENCY", "worker_concurrency", 1),
-                                      ("MARAC_DATABASE_POOL_SIZE", "database_pool_size", 1)):
+    for name, field_name, minimum in (
+        ("MARAC_RENDER_TIMEOUT", "render_timeout_seconds", 1),
+        ("MARAC_RENDER_MEMORY_MB", "render_memory_mb", 256),
+        ("MARAC_JOB_TIMEOUT", "job_timeout_seconds", 1),
+        ("MARAC_WORKER_CONCURRENCY", "worker_concurrency", 1),
+        ("MARAC_DATABASE_POOL_SIZE", "database_pool_size", 1),
+    ):
         raw = env_vars.get(name)
         if raw:
             if not re.fullmatch(r"[0-9]{1,9}", raw) or int(raw) < minimum:
@@ -270,8 +276,10 @@ def parse_data_keys(text: str, source: str) -> dict[int, bytes]:
             key = b""
         if int(version) == 0:
             if not key:
-                raise SettingsError(f"{source}: entry {number} (version 0) must hold a former secret key in base64 "
-                                    "(marac keys legacy prints it)")
+                raise SettingsError(
+                    f"{source}: entry {number} (version 0) must hold a former secret key in base64 "
+                    "(marac keys legacy prints it)"
+                )
         elif len(key) != 32:
             raise SettingsError(f"{source}: entry {number} must hold a base64 32-byte key")
         if int(version) in keys:

@@ -20,9 +20,23 @@ SERVICES = ("pypi", "osv")
 def audit(service: str) -> dict | None:
     """pip-audit's JSON report, or None when the advisory source could not be reached."""
     answer = subprocess.run(
-        [sys.executable, "-m", "pip_audit", "--local", "--service", service, "--format", "json",
-         "--progress-spinner", "off", "--timeout", "15"],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pip_audit",
+            "--local",
+            "--service",
+            service,
+            "--format",
+            "json",
+            "--progress-spinner",
+            "off",
+            "--timeout",
+            "15",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     try:
         report = json.loads(answer.stdout)
@@ -41,15 +55,21 @@ def main() -> int:
         vulnerable = [d for d in dependencies if d.get("vulns")]
         skipped = [d["name"] for d in dependencies if "skip_reason" in d]
         for dependency in vulnerable:
-            ids = ", ".join(v["id"] + (f" (fixed in {', '.join(v['fix_versions'])})" if v.get("fix_versions") else "")
-                            for v in dependency["vulns"])
+            ids = ", ".join(
+                v["id"] + (f" (fixed in {', '.join(v['fix_versions'])})" if v.get("fix_versions") else "")
+                for v in dependency["vulns"]
+            )
             print(f"VULNERABLE {dependency['name']} {dependency['version']}: {ids}")
         checked = len(dependencies) - len(skipped)
-        print(f"pip-audit ({service}): {checked} packages checked, {len(vulnerable)} vulnerable, {len(skipped)} not found "
-              f"({', '.join(skipped) or 'none'})")
+        print(
+            f"pip-audit ({service}): {checked} packages checked, {len(vulnerable)} vulnerable, {len(skipped)} not found "
+            f"({', '.join(skipped) or 'none'})"
+        )
         return 1 if vulnerable else 0
-    print("WARNING: pip-audit could not reach any advisory source (" + ", ".join(SERVICES) + "): "
-          "no package was checked for known vulnerabilities.")
+    print(
+        "WARNING: pip-audit could not reach any advisory source (" + ", ".join(SERVICES) + "): "
+        "no package was checked for known vulnerabilities."
+    )
     return 1 if os.environ.get("MARAC_AUDIT_STRICT") == "1" else 0
 
 

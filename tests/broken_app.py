@@ -30,6 +30,9 @@ async def fails_midway(request: Request) -> Response:
 
 def create_app() -> Starlette:
     app = create_marac_app()
-    app.router.routes += [Route("/test-only/fails", fails), Route("/api/v1/test-only/fails", fails),
-                          Route("/test-only/fails-midway", fails_midway)]
+    app.router.routes += [
+        Route("/test-only/fails", fails),
+        Route("/api/v1/test-only/fails", fails),
+        Route("/test-only/fails-midway", fails_midway),
+    ]
     return app

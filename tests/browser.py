@@ -30,9 +30,19 @@ from marac.agencies.models import User
 from tests.conftest import Persona
 
 CHROMIUM = os.environ.get("MARAC_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-                 "--no-first-run", "--disable-component-update", "--disable-sync"]
-ARTIFACTS = Path(os.environ.get("MARAC_ARTIFACTS") or Path(__file__).resolve().parent.parent / "test-artifacts" / "browser")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(
+    os.environ.get("MARAC_ARTIFACTS") or Path(__file__).resolve().parent.parent / "test-artifacts" / "browser"
+)
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
 BLOCKING = ("serious", "critical")
@@ -43,7 +53,7 @@ CHECKED: set[str] = set()
 
 
 @asynccontextmanager
-async def serve(app) -> AsyncIterator[str]:  # noqa: ANN001
+async def serve(app) -> AsyncIterator[str]:
     """The app (lifespan already running) on a free loopback port, in this event loop, so
     the browser sees the same database connection as the test's own set-up."""
     sock = socket.socket()
@@ -95,18 +105,31 @@ class Session:
 
     async def page(self, javascript: bool = True) -> Page:
         context: BrowserContext = await self.browser.new_context(
-            base_url=self.base_url, viewport=DESKTOP, java_script_enabled=javascript, accept_downloads=True)
+            base_url=self.base_url, viewport=DESKTOP, java_script_enabled=javascript, accept_downloads=True
+        )
         context.set_default_timeout(10_000)
         page = await context.new_page()
         self.pages.append(page)
         self.javascript[page] = javascript
         problems = self.problems.setdefault(page, [])
         # A CSP violation or a broken script shows up here: a page must load without either.
-        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
-                if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+        page.on(
+            "console",
+            lambda m: (
+                problems.append(f"console {m.type}: {m.text}")
+                if m.type == "error" and not m.text.startswith("Failed to load resource")
+                else None
+            ),
+        )
         # Chromium asks for /favicon.ico by itself; we have none (the GOV.UK one is the crown).
-        page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
-                if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+        page.on(
+            "response",
+            lambda r: (
+                problems.append(f"{r.status} {r.url}")
+                if r.status >= 400 and not r.url.endswith("/favicon.ico")
+                else None
+            ),
+        )
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
         return page
 
@@ -125,13 +148,16 @@ class Session:
         results = await _axe.run(page)
         blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING]
         assert not blocking, f"{name} ({page.url}): " + "; ".join(
-            f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:5]}" for v in blocking)
+            f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:5]}" for v in blocking
+        )
         await page.set_viewport_size(PHONE)
         try:
             overflow = await page.evaluate(
-                "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
             assert overflow <= 0, f"{name} ({page.url}) scrolls sideways by {overflow}px at 375px:\n" + "\n".join(
-                await page.evaluate(WIDE_ELEMENTS))
+                await page.evaluate(WIDE_ELEMENTS)
+            )
         finally:
             await page.set_viewport_size(DESKTOP)
 
@@ -190,7 +216,9 @@ async def tab_to(page: Page, target: Locator, limit: int = 120) -> None:
         if await target.evaluate("el => el === document.activeElement"):
             kind = await target.evaluate("el => el.type || ''")
             if kind not in ("radio", "checkbox", "hidden"):  # GOV.UK draws their focus on the label
-                assert await target.evaluate(FOCUS_VISIBLE), f"no visible focus on {await target.evaluate('el => el.outerHTML')}"
+                assert await target.evaluate(FOCUS_VISIBLE), (
+                    f"no visible focus on {await target.evaluate('el => el.outerHTML')}"
+                )
             return
     raise AssertionError(f"{limit} presses of Tab never reached {target}")
 
@@ -202,10 +230,20 @@ EDGE_MM = 5  # pdf.css keeps 16 mm or more of margin; nothing may reach the last
 
 
 def pdf_pages(pdf: Path) -> list[str]:
-    count = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True,
-                                                             check=True).stdout).group(1))
-    return [subprocess.run(["pdftotext", "-layout", "-f", str(n), "-l", str(n), str(pdf), "-"], capture_output=True,
-                           text=True, check=True).stdout for n in range(1, count + 1)]
+    count = int(
+        re.search(
+            r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+        ).group(1)
+    )
+    return [
+        subprocess.run(
+            ["pdftotext", "-layout", "-f", str(n), "-l", str(n), str(pdf), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for n in range(1, count + 1)
+    ]
 
 
 def check_pdf(pdf: Path, marking: str = "OFFICIAL-SENSITIVE") -> list[str]:

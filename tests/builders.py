@@ -21,8 +21,8 @@ import pyotp
 
 from marac.actions import service as actions
 from marac.actions.models import Action, Note
-from marac.agencies.access import Viewer, viewer_for
 from marac.agencies import service as directory
+from marac.agencies.access import Viewer, viewer_for
 from marac.agencies.models import Agency, Conference, User
 from marac.jobs import queue, tasks
 from marac.meetings import agenda, schedule
@@ -37,8 +37,13 @@ TODAY = date(2026, 11, 21)  # the day referrals are submitted on (conftest's mak
 ACTION = "Health to share GP records of injuries with the IDVA by Friday"
 
 # Victims for the second and later cases of a meeting: other people, so no case is a repeat of another.
-OTHER_VICTIMS = [("Beth Cole", "1981-02-02"), ("Cara Dunn", "1982-03-03"), ("Dina Ellis", "1983-04-04"),
-                 ("Eve Fox", "1984-05-05"), ("Faye Gray", "1985-06-06")]
+OTHER_VICTIMS = [
+    ("Beth Cole", "1981-02-02"),
+    ("Cara Dunn", "1982-03-03"),
+    ("Dina Ellis", "1983-04-04"),
+    ("Eve Fox", "1984-05-05"),
+    ("Faye Gray", "1985-06-06"),
+]
 
 
 @dataclass
@@ -90,12 +95,20 @@ def other_victim(n: int, **overrides) -> dict:
     """A referral body for the `n`th other victim (n from 1), otherwise dash_body's."""
     name, born = OTHER_VICTIMS[n - 1]
     victim = {**dash_body()["victim"], "name": name, "date_of_birth": born}
-    return dash_body(victim=victim, perpetrators=[{"name": f"Perp {name}", "date_of_birth": "1980-01-01"}],
-                     children=[], **overrides)
+    return dash_body(
+        victim=victim, perpetrators=[{"name": f"Perp {name}", "date_of_birth": "1980-01-01"}], children=[], **overrides
+    )
 
 
-async def referral(personas: dict[str, Persona], *, by: str = "police", accept: bool = False, body: dict | None = None,
-                   today: date = TODAY, **overrides) -> Referral:
+async def referral(
+    personas: dict[str, Persona],
+    *,
+    by: str = "police",
+    accept: bool = False,
+    body: dict | None = None,
+    today: date = TODAY,
+    **overrides,
+) -> Referral:
     """A referral submitted by `by` (dash_body with `overrides`, or `body`); accepted by the coordinator if asked."""
     made = await referrals.submit(await as_(personas, by), body or dash_body(**overrides), today)
     if accept:
@@ -120,19 +133,33 @@ async def published_meeting(personas: dict[str, Persona], cases: int = 1, *, bod
     return World(meeting=meeting, referrals=made, case_ids=[items[r.id] for r in made])
 
 
-async def note(personas: dict[str, Persona], meeting: Meeting, case_id: str, text: str, visibility: str = "all",
-               agencies: tuple[str, ...] = ()) -> Note:
+async def note(
+    personas: dict[str, Persona],
+    meeting: Meeting,
+    case_id: str,
+    text: str,
+    visibility: str = "all",
+    agencies: tuple[str, ...] = (),
+) -> Note:
     """A note the chair records on a case; `agencies` are persona keys (for a restricted note)."""
     ids = [personas[key].user.agency_id for key in agencies]
     return await actions.add_note(await as_(personas, "chair"), meeting, case_id, text, visibility, ids)
 
 
-async def action(personas: dict[str, Persona], meeting: Meeting, case_id: str, description: str = ACTION,
-                 owner: str = "health", due: date | None = None, status: str = "open") -> Action:
+async def action(
+    personas: dict[str, Persona],
+    meeting: Meeting,
+    case_id: str,
+    description: str = ACTION,
+    owner: str = "health",
+    due: date | None = None,
+    status: str = "open",
+) -> Action:
     """An action the chair agrees on a case, owned by persona `owner`'s agency (due by the type's
     default); if `status` is not open, the owner then updates it to that status, with a note."""
-    made = await actions.add_action(await as_(personas, "chair"), meeting, case_id, description,
-                                    personas[owner].user.agency_id, due)
+    made = await actions.add_action(
+        await as_(personas, "chair"), meeting, case_id, description, personas[owner].user.agency_id, due
+    )
     if status != "open":
         await actions.update_action(await as_(personas, owner), made.id, made.version, status, f"Now {status}")
     return await Action.get(id=made.id)
@@ -164,8 +191,9 @@ async def approve_minutes(personas: dict[str, Persona], meeting: Meeting, render
     return await MinutesVersion.get(id=version.id)
 
 
-async def held_meeting_with_minutes(personas: dict[str, Persona], cases: int = 1,
-                                    rendered: bool = False) -> tuple[World, MinutesVersion]:
+async def held_meeting_with_minutes(
+    personas: dict[str, Persona], cases: int = 1, rendered: bool = False
+) -> tuple[World, MinutesVersion]:
     """A held meeting with its minutes approved (and rendered for every recipient, if asked)."""
     world = await held_meeting(personas, cases)
     return world, await approve_minutes(personas, world.meeting, rendered)
@@ -201,11 +229,24 @@ async def other_conference_coordinator() -> Persona:
     """The coordinator of another conference (Southshire), with a member agency of ours, ready
     to sign in: someone who coordinates, but not this conference."""
     agency = await Agency.get(name="Riverside Housing Association")
-    await directory.create_conference(None, name="Southshire DA MARAC", slug="southshire-da", type="domestic-abuse",
-                                      weekday="monday", start_time="10:00", first_date=date(2026, 1, 5),
-                                      members=[directory.MemberSpec(agency.id, "full")])
-    created = await directory.add_user(None, email="south@test.example.org", name="South", agency_id=agency.id,
-                                       role="coordinator", conference_slugs=["southshire-da"])
+    await directory.create_conference(
+        None,
+        name="Southshire DA MARAC",
+        slug="southshire-da",
+        type="domestic-abuse",
+        weekday="monday",
+        start_time="10:00",
+        first_date=date(2026, 1, 5),
+        members=[directory.MemberSpec(agency.id, "full")],
+    )
+    created = await directory.add_user(
+        None,
+        email="south@test.example.org",
+        name="South",
+        agency_id=agency.id,
+        role="coordinator",
+        conference_slugs=["southshire-da"],
+    )
     secret = pyotp.random_base32()
     user = created.user
     user.password_hash, user.totp_secret, user.totp_confirmed = _password_hash(), secret, True

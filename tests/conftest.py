@@ -17,8 +17,8 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from datetime import date
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -29,22 +29,51 @@ if not os.environ.get("MARAC_DATABASE_URL"):
 os.environ.setdefault("MARAC_ENV", "test")
 os.environ.setdefault("MARAC_DOCUMENT_STORE", tempfile.mkdtemp(prefix="marac-docs-"))
 
-import httpx  # noqa: E402
-from tortoise import connections  # noqa: E402
+import httpx
+from tortoise import connections
 
-from marac import db, settings  # noqa: E402
-from marac.agencies import auth, service  # noqa: E402
-from marac.agencies.models import Agency, User  # noqa: E402
-from marac.web import csrf  # noqa: E402
-from marac.web.app import create_app  # noqa: E402
+from marac import db, settings
+from marac.agencies import auth, service
+from marac.agencies.models import Agency, User
+from marac.web import csrf
+from marac.web.app import create_app
 
 # Children before parents: SQLite deletes row by row with foreign keys on.
 TABLES = [
-    "minutes_recipient", "minutes_version", "notification", "email_outbox", "break_glass", "action_review", "action_update", "action", "note", "attendance",
-    "research", "document", "agenda_item", "referral_person", "match_suggestion", "person_key", "referral", "person", "meeting",
-    "user_conference", "session", "api_token", "membership", "user", "retention_notice", "retention_run", "legal_hold",
-    "report_document", "conference",
-    "agency", "audit_event", "disclosure", "login_failure", "job",
+    "minutes_recipient",
+    "minutes_version",
+    "notification",
+    "email_outbox",
+    "break_glass",
+    "action_review",
+    "action_update",
+    "action",
+    "note",
+    "attendance",
+    "research",
+    "document",
+    "agenda_item",
+    "referral_person",
+    "match_suggestion",
+    "person_key",
+    "referral",
+    "person",
+    "meeting",
+    "user_conference",
+    "session",
+    "api_token",
+    "membership",
+    "user",
+    "retention_notice",
+    "retention_run",
+    "legal_hold",
+    "report_document",
+    "conference",
+    "agency",
+    "audit_event",
+    "disclosure",
+    "login_failure",
+    "job",
 ]
 PASSWORD = "correct horse battery staple"
 TRIGGERS_OFF = 'ALTER TABLE "audit_event" DISABLE TRIGGER USER; ALTER TABLE "disclosure" DISABLE TRIGGER USER'
@@ -57,7 +86,7 @@ CONFERENCE = "northshire-da"
 OPT_IN = {"fault": "MARAC_TEST_FAULT", "browser": "MARAC_TEST_BROWSER", "server": "MARAC_TEST_SERVER"}
 
 
-def pytest_collection_modifyitems(config, items):  # noqa: ANN001
+def pytest_collection_modifyitems(config, items):
     for marker, variable in OPT_IN.items():
         if os.environ.get(variable) == "1":
             continue
@@ -71,7 +100,7 @@ REPORTS = pytest.StashKey[dict]()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item, call):  # noqa: ANN001, ANN201
+def pytest_runtest_makereport(item, call):
     # Kept on the test item so a fixture's teardown can tell whether its test failed
     # (the browser tests then save the page's screenshot and HTML).
     report = yield
@@ -184,15 +213,24 @@ async def create_personas() -> dict[str, Persona]:
         if tier:
             members[name] = tier
     await service.create_conference(
-        None, name="Northshire DA MARAC", slug=CONFERENCE, type="domestic-abuse", weekday="tuesday",
-        start_time="10:00", first_date=date(2026, 1, 6),
+        None,
+        name="Northshire DA MARAC",
+        slug=CONFERENCE,
+        type="domestic-abuse",
+        weekday="tuesday",
+        start_time="10:00",
+        first_date=date(2026, 1, 6),
         members=[service.MemberSpec(agencies[n].id, t) for n, t in members.items()],
     )
     result: dict[str, Persona] = {}
     for key, name, _, _, role in PERSONAS:
         created = await service.add_user(
-            None, email=f"{key}@test.example.org", name=key.capitalize(), agency_id=agencies[name].id,
-            role=role, conference_slugs=[CONFERENCE] if role != "admin" and key != "housing" else [],
+            None,
+            email=f"{key}@test.example.org",
+            name=key.capitalize(),
+            agency_id=agencies[name].id,
+            role=role,
+            conference_slugs=[CONFERENCE] if role != "admin" and key != "housing" else [],
         )
         user = created.user
         secret = pyotp.random_base32()
@@ -202,7 +240,9 @@ async def create_personas() -> dict[str, Persona]:
         user.setup_token_hash = None
         await user.save()
         _, raw = await auth.create_token(user, "tests")
-        result[key] = Persona(key=key, user=await User.get(id=user.id).prefetch_related("agency"), totp_secret=secret, token=raw)
+        result[key] = Persona(
+            key=key, user=await User.get(id=user.id).prefetch_related("agency"), totp_secret=secret, token=raw
+        )
     return result
 
 
@@ -219,7 +259,9 @@ async def sign_in(client: httpx.AsyncClient, persona: Persona) -> httpx.Response
     # Each code is accepted once; a test may sign the same persona in twice within 30 s.
     await User.filter(id=persona.user.id).update(totp_last_step=0)
     token = await csrf_token(client)
-    first = await client.post("/login", data={"email": persona.email, "password": persona.password, "csrf_token": token})
+    first = await client.post(
+        "/login", data={"email": persona.email, "password": persona.password, "csrf_token": token}
+    )
     assert first.status_code == 303 and first.headers["location"].startswith("/login/mfa"), first.text
     token = await csrf_token(client, "/login/mfa")
     code = pyotp.TOTP(persona.totp_secret).now()
@@ -240,7 +282,9 @@ def dash_body(yes: int = 15, **overrides) -> dict:
         "criteria": ["visible_high_risk"],
         "risk": {"instrument": "dash", "answers": ["yes"] * yes + ["no"] * (24 - yes)},
         "victim": {
-            "name": "Jane Doe", "date_of_birth": "1990-03-14", "gender": "female",
+            "name": "Jane Doe",
+            "date_of_birth": "1990-03-14",
+            "gender": "female",
             "address": {"line1": "1 High Street", "town": "Northshire", "postcode": "NS1 1AA"},
             "safe_contact": {"phone": "07700 900123", "safe_to_call": True, "safe_to_leave_message": False},
         },
@@ -283,8 +327,13 @@ async def run_check_script(script: Path, url: str, *args: str) -> dict:
     """Run a tests/*_check.py script in its own process (migrations close Tortoise's
     connections) against the database at url; returns the JSON of its last line."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, str(script), *args, env={**os.environ, "MARAC_DATABASE_URL": url},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        sys.executable,
+        str(script),
+        *args,
+        env={**os.environ, "MARAC_DATABASE_URL": url},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     out, _ = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode == 0, out.decode()
     return json.loads(out.decode().strip().splitlines()[-1])

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from datetime import UTC, datetime, timedelta
 
 from tortoise import Tortoise, connections
@@ -27,27 +26,35 @@ async def main() -> None:
     conn = connections.get("default")
     mark = (lambda n: f"${n}") if conn.capabilities.dialect == "postgres" else (lambda n: "?")
     marks = lambda count: ", ".join(mark(n) for n in range(1, count + 1))  # noqa: E731
-    await conn.execute_query(f"INSERT INTO agency (id, name, kind, created_at) VALUES ({marks(3)}, CURRENT_TIMESTAMP)",
-                             ["a1", "Old Agency", "police"])
+    await conn.execute_query(
+        f"INSERT INTO agency (id, name, kind, created_at) VALUES ({marks(3)}, CURRENT_TIMESTAMP)",
+        ["a1", "Old Agency", "police"],
+    )
     await conn.execute_query(
         'INSERT INTO "user" (id, email, name, agency_id, role, password_hash, totp_secret, totp_confirmed, totp_last_step,'
         f" active, demo, created_at) VALUES ({marks(11)}, CURRENT_TIMESTAMP)",
-        ["u1", "old@test.example.org", "Old User", "a1", "member", None, SEED, True, 0, True, False])
+        ["u1", "old@test.example.org", "Old User", "a1", "member", None, SEED, True, 0, True, False],
+    )
     await conn.execute_query(
         f"INSERT INTO api_token (id, user_id, token_hash, label, created_at) VALUES ({marks(4)}, CURRENT_TIMESTAMP)",
-        ["t1", "u1", auth.sha256("marac_old"), "old"])
+        ["t1", "u1", auth.sha256("marac_old"), "old"],
+    )
     await Tortoise.close_connections()
     await db.migrate()
     await db.init()
     conn = connections.get("default")
     _, rows = await conn.execute_query('SELECT totp_secret FROM "user"')
     token = await ApiToken.get(id="t1")
-    print(json.dumps({
-        "stored_sealed": rows[0]["totp_secret"].startswith("enc1:") and SEED not in rows[0]["totp_secret"],
-        "reads_back": (await User.get(id="u1")).totp_secret == SEED,
-        "token_days": round((token.expires_at - datetime.now(UTC)) / timedelta(days=1)),
-        "token_works": (await auth.token_holder("marac_old")) is not None,
-    }))
+    print(
+        json.dumps(
+            {
+                "stored_sealed": rows[0]["totp_secret"].startswith("enc1:") and SEED not in rows[0]["totp_secret"],
+                "reads_back": (await User.get(id="u1")).totp_secret == SEED,
+                "token_days": round((token.expires_at - datetime.now(UTC)) / timedelta(days=1)),
+                "token_works": (await auth.token_holder("marac_old")) is not None,
+            }
+        )
+    )
     await db.close()
 
 

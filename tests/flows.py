@@ -51,8 +51,12 @@ async def run_jobs() -> None:
     await queue.drain()
     if settings.get().redis_url:
         worker = Worker(
-            functions=WorkerSettings.functions, redis_settings=queue.redis_settings(), burst=True,
-            job_serializer=queue.serialize, job_deserializer=queue.deserialize, poll_delay=0.05,
+            functions=WorkerSettings.functions,
+            redis_settings=queue.redis_settings(),
+            burst=True,
+            job_serializer=queue.serialize,
+            job_deserializer=queue.deserialize,
+            poll_delay=0.05,
         )
         await worker.main()
         await worker.close()
@@ -69,8 +73,13 @@ class Cycle:
     minutes_job_id: str
 
 
-def referral_body(text: Callable[[str], str], received_at: str, postcode: str = "NS1 1AA",
-                  phone: str = "07700 900123", dob: str = "1990-03-14") -> dict:
+def referral_body(
+    text: Callable[[str], str],
+    received_at: str,
+    postcode: str = "NS1 1AA",
+    phone: str = "07700 900123",
+    dob: str = "1990-03-14",
+) -> dict:
     body = dash_body(
         received_at=received_at,
         criteria=["visible_high_risk", "professional_judgement"],
@@ -78,13 +87,27 @@ def referral_body(text: Callable[[str], str], received_at: str, postcode: str = 
         summary=text("summary"),
         transfer_from=text("transfer_from"),
         consent={"victim_aware": True, "consented": False, "reason_if_not": text("consent_reason")},
-        perpetrators=[{"name": text("perpetrator_name"), "aliases": [text("perpetrator_alias")],
-                       "date_of_birth": "1985-07-01", "relationship": text("relationship")}],
+        perpetrators=[
+            {
+                "name": text("perpetrator_name"),
+                "aliases": [text("perpetrator_alias")],
+                "date_of_birth": "1985-07-01",
+                "relationship": text("relationship"),
+            }
+        ],
         children=[{"name": text("child_name"), "date_of_birth": "2018-05-05"}],
     )
     body["victim"] = {
-        "name": text("victim_name"), "aliases": [text("victim_alias")], "date_of_birth": dob, "gender": "female",
-        "address": {"line1": text("address_line1"), "line2": text("address_line2"), "town": text("town"), "postcode": postcode},
+        "name": text("victim_name"),
+        "aliases": [text("victim_alias")],
+        "date_of_birth": dob,
+        "gender": "female",
+        "address": {
+            "line1": text("address_line1"),
+            "line2": text("address_line2"),
+            "town": text("town"),
+            "postcode": postcode,
+        },
         "safe_contact": {"phone": phone, "safe_to_call": True, "safe_to_leave_message": False},
         "language": text("language")[:50],
         "monitoring": {"ethnicity": text("ethnicity")[:100], "religion": text("religion")[:100]},
@@ -97,24 +120,36 @@ async def page_post(client: httpx.AsyncClient, form_page: str, url: str, data: d
     return await client.post(url, data={**data, "csrf_token": token})
 
 
-async def meeting_cycle(client: httpx.AsyncClient, chair_page: httpx.AsyncClient, personas: dict[str, Persona],
-                        text: Callable[[str], str], at: Callable[[str, dict[str, str]], Awaitable[None]] | None = None,
-                        **identifiers: str) -> Cycle:
+async def meeting_cycle(
+    client: httpx.AsyncClient,
+    chair_page: httpx.AsyncClient,
+    personas: dict[str, Persona],
+    text: Callable[[str], str],
+    at: Callable[[str, dict[str, str]], Awaitable[None]] | None = None,
+    **identifiers: str,
+) -> Cycle:
     """`client` speaks the API (bearer tokens); `chair_page` is the chair's signed-in browser.
     `at(stage, ids)` is called with the agenda still a draft ("scheduled") and with the meeting
     running, before it closes ("live"), for a test to look at the pages of that moment."""
     police, coordinator, chair, health = (personas[k] for k in ("police", "coordinator", "chair", "health"))
     ids = {k: personas[k].user.agency_id for k in ("police", "idva", "health", "childrens")}
 
-    made = await client.post("/api/v1/referrals", json=referral_body(text, "2026-11-02", **identifiers), headers=police.bearer)
+    made = await client.post(
+        "/api/v1/referrals", json=referral_body(text, "2026-11-02", **identifiers), headers=police.bearer
+    )
     assert made.status_code == 201, made.text
     referral_id = made.json()["id"]
-    again = await client.post("/api/v1/referrals", json=referral_body(text, "2026-11-03", **identifiers), headers=police.bearer)
+    again = await client.post(
+        "/api/v1/referrals", json=referral_body(text, "2026-11-03", **identifiers), headers=police.bearer
+    )
     assert again.status_code == 201 and again.json()["repeat"]["is_repeat"], again.text
     repeat_id = again.json()["id"]
     for rid in (referral_id, repeat_id):
-        decided = await client.post(f"/api/v1/referrals/{rid}/decision", json={"decision": "accept", "reason": text("decision_reason")},
-                                    headers=coordinator.bearer)
+        decided = await client.post(
+            f"/api/v1/referrals/{rid}/decision",
+            json={"decision": "accept", "reason": text("decision_reason")},
+            headers=coordinator.bearer,
+        )
         assert decided.status_code == 200, decided.text
 
     meeting_id = made.json()["meeting_id"]
@@ -128,42 +163,71 @@ async def meeting_cycle(client: httpx.AsyncClient, chair_page: httpx.AsyncClient
     case_id = cases[0]
 
     for who in (health, police):
-        research = await client.put(f"/api/v1/meetings/{meeting_id}/cases/{case_id}/research",
-                                    json={"known": True, "summary": text("research_summary")}, headers=who.bearer)
+        research = await client.put(
+            f"/api/v1/meetings/{meeting_id}/cases/{case_id}/research",
+            json={"known": True, "summary": text("research_summary")},
+            headers=who.bearer,
+        )
         assert research.status_code == 200, research.text
-    register = await client.put(f"/api/v1/meetings/{meeting_id}/attendance", headers=chair.bearer, json={
-        "present": [{"agency_id": ids["police"], "name": text("present_name")}],
-        "apologies": [{"agency_id": ids["health"], "name": text("apology_name"), "information_sent": True}],
-        "observers": [{"name": text("observer_name"), "confidentiality_signed": True}],
-    })
+    register = await client.put(
+        f"/api/v1/meetings/{meeting_id}/attendance",
+        headers=chair.bearer,
+        json={
+            "present": [{"agency_id": ids["police"], "name": text("present_name")}],
+            "apologies": [{"agency_id": ids["health"], "name": text("apology_name"), "information_sent": True}],
+            "observers": [{"name": text("observer_name"), "confidentiality_signed": True}],
+        },
+    )
     assert register.status_code == 200, register.text
     for visibility, agencies in (("all", []), ("restricted", [ids["police"]]), ("chair_only", [])):
-        note = await client.post(f"/api/v1/meetings/{meeting_id}/cases/{case_id}/notes", headers=chair.bearer,
-                                 json={"text": text(f"note_{visibility}"), "visibility": visibility, "agencies": agencies})
+        note = await client.post(
+            f"/api/v1/meetings/{meeting_id}/cases/{case_id}/notes",
+            headers=chair.bearer,
+            json={"text": text(f"note_{visibility}"), "visibility": visibility, "agencies": agencies},
+        )
         assert note.status_code == 201, note.text
     meeting = await Meeting.get(id=meeting_id)
-    action = await client.post(f"/api/v1/meetings/{meeting_id}/cases/{case_id}/actions", headers=chair.bearer, json={
-        "description": text("action_description"), "owner_agency_id": ids["police"],
-        "due_date": (meeting.date + timedelta(days=7)).isoformat()})
+    action = await client.post(
+        f"/api/v1/meetings/{meeting_id}/cases/{case_id}/actions",
+        headers=chair.bearer,
+        json={
+            "description": text("action_description"),
+            "owner_agency_id": ids["police"],
+            "due_date": (meeting.date + timedelta(days=7)).isoformat(),
+        },
+    )
     assert action.status_code == 201, action.text
     action_id = action.json()["id"]
-    updated = await client.patch(f"/api/v1/actions/{action_id}", headers={**police.bearer, "If-Match": str(action.json()["version"])},
-                                 json={"status": "in_progress", "update": text("action_update")})
+    updated = await client.patch(
+        f"/api/v1/actions/{action_id}",
+        headers={**police.bearer, "If-Match": str(action.json()["version"])},
+        json={"status": "in_progress", "update": text("action_update")},
+    )
     assert updated.status_code == 200, updated.text
 
     if at:
         await at("live", {"meeting_id": meeting_id, "case_id": case_id, "action_id": action_id})
     for case in cases:
-        answer = await page_post(chair_page, f"/meetings/{meeting_id}/cases/{case}", f"/meetings/{meeting_id}/cases/{case}/decision",
-                                 {"outcome": "heard", "outcome_reason": text("outcome_reason")})
+        answer = await page_post(
+            chair_page,
+            f"/meetings/{meeting_id}/cases/{case}",
+            f"/meetings/{meeting_id}/cases/{case}/decision",
+            {"outcome": "heard", "outcome_reason": text("outcome_reason")},
+        )
         assert answer.status_code == 303, answer.text
-    answer = await page_post(chair_page, f"/meetings/{meeting_id}/run", f"/meetings/{meeting_id}/aob",
-                             {"any_other_business": text("any_other_business")})
+    answer = await page_post(
+        chair_page,
+        f"/meetings/{meeting_id}/run",
+        f"/meetings/{meeting_id}/aob",
+        {"any_other_business": text("any_other_business")},
+    )
     assert answer.status_code == 303, answer.text
     answer = await page_post(chair_page, f"/meetings/{meeting_id}/run", f"/meetings/{meeting_id}/close", {})
     assert answer.status_code == 303, answer.text
 
-    assert (await client.post(f"/api/v1/meetings/{meeting_id}/minutes/approve", headers=chair.bearer)).status_code == 200
+    assert (
+        await client.post(f"/api/v1/meetings/{meeting_id}/minutes/approve", headers=chair.bearer)
+    ).status_code == 200
     started = await client.post(f"/api/v1/meetings/{meeting_id}/minutes/render", headers=coordinator.bearer)
     assert started.status_code == 202, started.text
     await run_jobs()
@@ -177,10 +241,23 @@ async def meeting_cycle(client: httpx.AsyncClient, chair_page: httpx.AsyncClient
     await reminders.send_reminders(meeting.date + timedelta(days=5))  # the action is due soon that day
 
     # The next meeting reviews the outstanding action.
-    following = await Meeting.filter(conference__slug=CONFERENCE, date__gt=meeting.date).order_by("date").first().prefetch_related("conference")
+    following = (
+        await Meeting.filter(conference__slug=CONFERENCE, date__gt=meeting.date)
+        .order_by("date")
+        .first()
+        .prefetch_related("conference")
+    )
     await agenda.publish(await viewer_for(coordinator.user), following)
     following = await Meeting.get(id=following.id).prefetch_related("conference")
-    await actions.review_action(await viewer_for(chair.user), following, action_id, "not_done_by_agency", text("review_note"))
-    return Cycle(referral_id=referral_id, repeat_id=repeat_id, meeting_id=meeting_id, case_id=case_id, action_id=action_id,
-                 next_meeting_id=following.id, minutes_job_id=started.json()["job_id"])
-
+    await actions.review_action(
+        await viewer_for(chair.user), following, action_id, "not_done_by_agency", text("review_note")
+    )
+    return Cycle(
+        referral_id=referral_id,
+        repeat_id=repeat_id,
+        meeting_id=meeting_id,
+        case_id=case_id,
+        action_id=action_id,
+        next_meeting_id=following.id,
+        minutes_job_id=started.json()["job_id"],
+    )

@@ -28,14 +28,30 @@ async def main(url: str) -> None:
     await conn.execute_query(
         "INSERT INTO conference (id, name, slug, type, weekday, start_time, first_date, type_settings, nation,"
         f" move_on_bank_holiday, calendar_token, created_at) VALUES ({values}, CURRENT_TIMESTAMP)",
-        ["c1", "Old MARAC", "old", "domestic-abuse", "tuesday", "10:00", date(2026, 1, 6), "{}", "england_wales", True, "t1"])
+        [
+            "c1",
+            "Old MARAC",
+            "old",
+            "domestic-abuse",
+            "tuesday",
+            "10:00",
+            date(2026, 1, 6),
+            "{}",
+            "england_wales",
+            True,
+            "t1",
+        ],
+    )
     names = '["Old QXNAME"]'
     await conn.execute_query(
         f"INSERT INTO person (id, conference_id, names, date_of_birth, postcode, created_at) VALUES "
         f"({mark(1)}, {mark(2)}, {mark(3)}, {mark(4)}, {mark(5)}, CURRENT_TIMESTAMP)",
-        ["p1", "c1", names, date(1970, 1, 2), "NS1 1QX"])
-    await conn.execute_query(f"INSERT INTO person_key (conference_id, person_id, key) VALUES ({mark(1)}, {mark(2)}, {mark(3)})",
-                             ["c1", "p1", "p:NS11QX:KLT"])
+        ["p1", "c1", names, date(1970, 1, 2), "NS1 1QX"],
+    )
+    await conn.execute_query(
+        f"INSERT INTO person_key (conference_id, person_id, key) VALUES ({mark(1)}, {mark(2)}, {mark(3)})",
+        ["c1", "p1", "p:NS11QX:KLT"],
+    )
     await Tortoise.close_connections()
     await db.migrate()
     await db.init()
@@ -43,11 +59,17 @@ async def main(url: str) -> None:
     _, rows = await conn.execute_query("SELECT names, date_of_birth, postcode FROM person")
     _, keys = await conn.execute_query("SELECT key FROM person_key")
     person = await Person.get(id="p1")
-    print(json.dumps({
-        "names": person.names, "date_of_birth": person.date_of_birth.isoformat(), "postcode": person.postcode,
-        "sealed": all(str(v).startswith("enc1:") for v in dict(rows[0]).values()),
-        "keys_hashed": all(re.fullmatch(r"[0-9a-f]{64}", k["key"]) for k in keys),
-    }))
+    print(
+        json.dumps(
+            {
+                "names": person.names,
+                "date_of_birth": person.date_of_birth.isoformat(),
+                "postcode": person.postcode,
+                "sealed": all(str(v).startswith("enc1:") for v in dict(rows[0]).values()),
+                "keys_hashed": all(re.fullmatch(r"[0-9a-f]{64}", k["key"]) for k in keys),
+            }
+        )
+    )
     await db.close()
 
 

@@ -17,8 +17,14 @@ from tests.conftest import csrf_token, make_client, session_cookie_for
 
 
 async def agree(client, personas, meeting, case_id, owner="health", **extra) -> dict:
-    body = {"description": "Health to share GP records of injuries with the IDVA by Friday", "owner_agency_id": personas[owner].user.agency_id, **extra}
-    answer = await client.post(f"/api/v1/meetings/{meeting.id}/cases/{case_id}/actions", json=body, headers=personas["chair"].bearer)
+    body = {
+        "description": "Health to share GP records of injuries with the IDVA by Friday",
+        "owner_agency_id": personas[owner].user.agency_id,
+        **extra,
+    }
+    answer = await client.post(
+        f"/api/v1/meetings/{meeting.id}/cases/{case_id}/actions", json=body, headers=personas["chair"].bearer
+    )
     assert answer.status_code == 201, answer.text
     return answer.json()
 
@@ -28,26 +34,52 @@ async def test_the_chair_records_attendance_notes_and_actions(client, personas):
     meeting, case_id = world.meeting, world.case_id
     register = {
         "present": [{"agency_id": personas["police"].user.agency_id, "name": "DS Green"}],
-        "apologies": [{"agency_id": personas["health"].user.agency_id, "name": "Dr Brown", "information_sent": True, "information_sent_on": "2026-11-20"}],
+        "apologies": [
+            {
+                "agency_id": personas["health"].user.agency_id,
+                "name": "Dr Brown",
+                "information_sent": True,
+                "information_sent_on": "2026-11-20",
+            }
+        ],
         "observers": [{"name": "Student social worker", "confidentiality_signed": True}],
     }
-    assert (await client.put(f"/api/v1/meetings/{meeting.id}/attendance", json=register, headers=personas["chair"].bearer)).status_code == 200
+    assert (
+        await client.put(f"/api/v1/meetings/{meeting.id}/attendance", json=register, headers=personas["chair"].bearer)
+    ).status_code == 200
     outsider = {**register, "present": [{"agency_id": personas["housing"].user.agency_id, "name": "Not a member"}]}
-    refused = await client.put(f"/api/v1/meetings/{meeting.id}/attendance", json=outsider, headers=personas["chair"].bearer)
+    refused = await client.put(
+        f"/api/v1/meetings/{meeting.id}/attendance", json=outsider, headers=personas["chair"].bearer
+    )
     assert refused.status_code == 422 and "present.0.agency_id" in refused.json()["error"]["fields"]
-    note = await client.post(f"/api/v1/meetings/{meeting.id}/cases/{case_id}/notes", headers=personas["chair"].bearer,
-                             json={"text": "Perpetrator released on bail last week", "visibility": "restricted",
-                                   "agencies": [personas["police"].user.agency_id]})
+    note = await client.post(
+        f"/api/v1/meetings/{meeting.id}/cases/{case_id}/notes",
+        headers=personas["chair"].bearer,
+        json={
+            "text": "Perpetrator released on bail last week",
+            "visibility": "restricted",
+            "agencies": [personas["police"].user.agency_id],
+        },
+    )
     assert note.status_code == 201 and note.json()["visibility"] == "restricted"
-    nobody = await client.post(f"/api/v1/meetings/{meeting.id}/cases/{case_id}/notes", headers=personas["chair"].bearer,
-                               json={"text": "x", "visibility": "restricted"})
+    nobody = await client.post(
+        f"/api/v1/meetings/{meeting.id}/cases/{case_id}/notes",
+        headers=personas["chair"].bearer,
+        json={"text": "x", "visibility": "restricted"},
+    )
     assert nobody.status_code == 422 and "agencies" in nobody.json()["error"]["fields"]
     action = await agree(client, personas, meeting, case_id)
     assert action["status"] == "open" and action["version"] == 1
     assert date.fromisoformat(action["due_date"]) == meeting.date + timedelta(days=14)  # the type's default
     assert "Jane" not in action["case_label"] and "Doe" not in action["case_label"]
-    outside = await client.post(f"/api/v1/meetings/{meeting.id}/cases/{case_id}/actions", headers=personas["chair"].bearer,
-                                json={"description": "Housing association to change the locks", "owner_agency_id": personas["housing"].user.agency_id})
+    outside = await client.post(
+        f"/api/v1/meetings/{meeting.id}/cases/{case_id}/actions",
+        headers=personas["chair"].bearer,
+        json={
+            "description": "Housing association to change the locks",
+            "owner_agency_id": personas["housing"].user.agency_id,
+        },
+    )
     assert outside.status_code == 422 and "owner_agency_id" in outside.json()["error"]["fields"]
 
 
@@ -58,15 +90,33 @@ async def test_an_agency_sees_and_updates_only_its_own_actions(client, personas)
     mine = (await client.get("/api/v1/actions?status=all", headers=personas["health"].bearer)).json()["items"]
     assert [a["id"] for a in mine] == [action["id"]]
     assert (await client.get("/api/v1/actions?status=all", headers=personas["police"].bearer)).json()["items"] == []
-    ok = await client.patch(f"/api/v1/actions/{action['id']}", json={"status": "in_progress", "update": "Records requested"},
-                            headers={**personas["health"].bearer, "If-Match": "1"})
+    ok = await client.patch(
+        f"/api/v1/actions/{action['id']}",
+        json={"status": "in_progress", "update": "Records requested"},
+        headers={**personas["health"].bearer, "If-Match": "1"},
+    )
     assert ok.status_code == 200 and ok.json()["version"] == 2
     # Police (full tier) can see the action in the minutes but may not change it; children's
     # services (actions only), housing (not a member), the admin and the auditor cannot see it at all.
-    for persona, status in [("police", 403), ("idva", 403), ("childrens", 404), ("housing", 404), ("admin", 404), ("auditor", 404)]:
-        answer = await client.patch(f"/api/v1/actions/{action['id']}", json={"update": "x"}, headers={**personas[persona].bearer, "If-Match": "2"})
+    for persona, status in [
+        ("police", 403),
+        ("idva", 403),
+        ("childrens", 404),
+        ("housing", 404),
+        ("admin", 404),
+        ("auditor", 404),
+    ]:
+        answer = await client.patch(
+            f"/api/v1/actions/{action['id']}",
+            json={"update": "x"},
+            headers={**personas[persona].bearer, "If-Match": "2"},
+        )
         assert answer.status_code == status, persona
-    coordinator = await client.patch(f"/api/v1/actions/{action['id']}", json={"update": "Chased"}, headers={**personas["coordinator"].bearer, "If-Match": "2"})
+    coordinator = await client.patch(
+        f"/api/v1/actions/{action['id']}",
+        json={"update": "Chased"},
+        headers={**personas["coordinator"].bearer, "If-Match": "2"},
+    )
     assert coordinator.status_code == 200
 
 
@@ -74,16 +124,25 @@ async def test_a_stale_version_gets_412_and_changes_nothing(client, personas):
     world = await published_meeting(personas)
     meeting, case_id = world.meeting, world.case_id
     action = await agree(client, personas, meeting, case_id)
-    first = await client.patch(f"/api/v1/actions/{action['id']}", json={"status": "done", "update": "Shared on Tuesday"},
-                               headers={**personas["health"].bearer, "If-Match": '"1"'})
+    first = await client.patch(
+        f"/api/v1/actions/{action['id']}",
+        json={"status": "done", "update": "Shared on Tuesday"},
+        headers={**personas["health"].bearer, "If-Match": '"1"'},
+    )
     assert first.status_code == 200
-    second = await client.patch(f"/api/v1/actions/{action['id']}", json={"status": "in_progress", "update": "Working on it"},
-                                headers={**personas["chair"].bearer, "If-Match": "1"})
+    second = await client.patch(
+        f"/api/v1/actions/{action['id']}",
+        json={"status": "in_progress", "update": "Working on it"},
+        headers={**personas["chair"].bearer, "If-Match": "1"},
+    )
     assert second.status_code == 412 and "Someone else updated" in second.json()["error"]["message"]
     # A number too big to be any version is bad input, not a database error (PostgreSQL refuses
     # to compare it with the integer column).
-    huge = await client.patch(f"/api/v1/actions/{action['id']}", json={"update": "x"},
-                              headers={**personas["chair"].bearer, "If-Match": "67307452827880"})
+    huge = await client.patch(
+        f"/api/v1/actions/{action['id']}",
+        json={"update": "x"},
+        headers={**personas["chair"].bearer, "If-Match": "67307452827880"},
+    )
     assert huge.status_code == 422 and "If-Match" in huge.json()["error"]["fields"]
     stored = await Action.get(id=action["id"])
     assert stored.status == "done" and stored.version == 2
@@ -98,14 +157,23 @@ async def test_a_stale_version_on_the_page_keeps_what_was_typed(app, client, per
         page.cookies.update(await session_cookie_for(personas["health"]))
         token = await csrf_token(page, f"/actions/{action['id']}")
         # Someone else saves first.
-        await client.patch(f"/api/v1/actions/{action['id']}", json={"update": "Chased by the coordinator"},
-                           headers={**personas["coordinator"].bearer, "If-Match": "1"})
+        await client.patch(
+            f"/api/v1/actions/{action['id']}",
+            json={"update": "Chased by the coordinator"},
+            headers={**personas["coordinator"].bearer, "If-Match": "1"},
+        )
         typed = "GP records sent to the IDVA by secure e-mail on 24 November"
-        answer = await page.post(f"/actions/{action['id']}/update", data={"csrf_token": token, "version": "1", "status": "done", "update": typed})
+        answer = await page.post(
+            f"/actions/{action['id']}/update",
+            data={"csrf_token": token, "version": "1", "status": "done", "update": typed},
+        )
         assert answer.status_code == 412
         assert typed in answer.text and "Someone else updated" in answer.text
         assert 'name="version" value="2"' in answer.text  # saving again now works
-        again = await page.post(f"/actions/{action['id']}/update", data={"csrf_token": token, "version": "2", "status": "done", "update": typed})
+        again = await page.post(
+            f"/actions/{action['id']}/update",
+            data={"csrf_token": token, "version": "2", "status": "done", "update": typed},
+        )
         assert again.status_code == 303
     assert (await Action.get(id=action["id"])).status == "done"
 
@@ -116,13 +184,22 @@ async def test_the_two_ways_of_not_completing_stay_distinct_and_need_a_note(clie
     a = await agree(client, personas, meeting, case_id)
     b = await agree(client, personas, meeting, case_id)
     for action, status in ((a, "not_possible_changed_circumstances"), (b, "not_done_by_agency")):
-        silent = await client.patch(f"/api/v1/actions/{action['id']}", json={"status": status},
-                                    headers={**personas["health"].bearer, "If-Match": "1"})
+        silent = await client.patch(
+            f"/api/v1/actions/{action['id']}",
+            json={"status": status},
+            headers={**personas["health"].bearer, "If-Match": "1"},
+        )
         assert silent.status_code == 422 and "update" in silent.json()["error"]["fields"]
-        said = await client.patch(f"/api/v1/actions/{action['id']}", json={"status": status, "update": "Victim moved out of area"},
-                                  headers={**personas["health"].bearer, "If-Match": "1"})
+        said = await client.patch(
+            f"/api/v1/actions/{action['id']}",
+            json={"status": status, "update": "Victim moved out of area"},
+            headers={**personas["health"].bearer, "If-Match": "1"},
+        )
         assert said.json()["status"] == status
-    statuses = {x["id"]: x["status"] for x in (await client.get("/api/v1/actions?status=all", headers=personas["health"].bearer)).json()["items"]}
+    statuses = {
+        x["id"]: x["status"]
+        for x in (await client.get("/api/v1/actions?status=all", headers=personas["health"].bearer)).json()["items"]
+    }
     assert statuses == {a["id"]: "not_possible_changed_circumstances", b["id"]: "not_done_by_agency"}
 
 
@@ -150,16 +227,25 @@ async def test_a_deferred_case_needs_a_reason_and_goes_to_the_next_meeting(app, 
         page = await chair.get(f"/meetings/{meeting.id}/cases/{case_id}")
         assert page.status_code == 200 and "of 10 minutes" in page.text  # the timer against minutes per case
         token = await csrf_token(chair, f"/meetings/{meeting.id}/cases/{case_id}")
-        no_reason = await chair.post(f"/meetings/{meeting.id}/cases/{case_id}/decision", data={"csrf_token": token, "outcome": "deferred"})
+        no_reason = await chair.post(
+            f"/meetings/{meeting.id}/cases/{case_id}/decision", data={"csrf_token": token, "outcome": "deferred"}
+        )
         assert no_reason.status_code == 400
-        done = await chair.post(f"/meetings/{meeting.id}/cases/{case_id}/decision",
-                                data={"csrf_token": token, "outcome": "deferred", "outcome_reason": "Referrer not present"})
+        done = await chair.post(
+            f"/meetings/{meeting.id}/cases/{case_id}/decision",
+            data={"csrf_token": token, "outcome": "deferred", "outcome_reason": "Referrer not present"},
+        )
         assert done.status_code == 303
     referral = await Referral.get(agenda_items__id=case_id)
     assert referral.status == "accepted" and referral.meeting_id is None
     from marac.meetings import agenda
 
-    nxt = await Meeting.filter(conference_id=meeting.conference_id, date__gt=meeting.date).order_by("date").first().prefetch_related("conference")
+    nxt = (
+        await Meeting.filter(conference_id=meeting.conference_id, date__gt=meeting.date)
+        .order_by("date")
+        .first()
+        .prefetch_related("conference")
+    )
     await agenda.build(nxt)
     assert await AgendaItem.exists(meeting=nxt, referral_id=referral.id, state="listed")
 
@@ -175,7 +261,12 @@ async def test_outstanding_actions_come_back_to_the_next_meeting_for_review(clie
     meeting = await Meeting.get(id=meeting.id).prefetch_related("conference")
     await actions.decide_case(coordinator, meeting, case_id, "heard", "")
     await actions.close_meeting(coordinator, meeting)
-    nxt = await Meeting.filter(conference_id=meeting.conference_id, date__gt=meeting.date).order_by("date").first().prefetch_related("conference")
+    nxt = (
+        await Meeting.filter(conference_id=meeting.conference_id, date__gt=meeting.date)
+        .order_by("date")
+        .first()
+        .prefetch_related("conference")
+    )
     listed = await agenda.agenda(nxt)
     outstanding = next(s for s in listed["sections"] if s["key"] == "outstanding_actions")["items"]
     assert [a["action_id"] for a in outstanding] == [action["id"]]
@@ -191,8 +282,11 @@ async def test_notes_show_their_visibility_beside_them(app, client, personas):
     world = await published_meeting(personas)
     meeting, case_id = world.meeting, world.case_id
     for visibility in ("all", "chair_only"):
-        await client.post(f"/api/v1/meetings/{meeting.id}/cases/{case_id}/notes", headers=personas["chair"].bearer,
-                          json={"text": f"A note for {visibility}", "visibility": visibility})
+        await client.post(
+            f"/api/v1/meetings/{meeting.id}/cases/{case_id}/notes",
+            headers=personas["chair"].bearer,
+            json={"text": f"A note for {visibility}", "visibility": visibility},
+        )
     async with make_client(app) as chair:
         chair.cookies.update(await session_cookie_for(personas["chair"]))
         page = (await chair.get(f"/meetings/{meeting.id}/cases/{case_id}")).text
@@ -209,8 +303,10 @@ async def test_an_action_with_no_owner_chosen_is_refused_on_the_page(app, client
         page = await chair.get(f"/meetings/{meeting.id}/cases/{case_id}")
         assert '<option value="">Choose the agency that owns it</option>' in page.text
         token = await csrf_token(chair, f"/meetings/{meeting.id}/cases/{case_id}")
-        answer = await chair.post(f"/meetings/{meeting.id}/cases/{case_id}/actions",
-                                  data={"csrf_token": token, "owner_agency_id": "", "description": "Someone to do something by Friday"})
+        answer = await chair.post(
+            f"/meetings/{meeting.id}/cases/{case_id}/actions",
+            data={"csrf_token": token, "owner_agency_id": "", "description": "Someone to do something by Friday"},
+        )
         assert answer.status_code == 400 and "The owner must be a member agency" in answer.text
         assert "Someone to do something by Friday" in answer.text  # what was typed is kept
     assert await Action.all().count() == 0
@@ -250,11 +346,22 @@ async def test_listed_actions_carry_their_case_label_and_the_page_names_the_owne
     listed = (await client.get("/api/v1/actions", headers=personas["health"].bearer)).json()["items"]
     assert [(a["id"], a["case_label"], a["version"], a["status"]) for a in listed] == [(action["id"], label, 1, "open")]
     assert listed[0]["description"] == action["description"] and listed[0]["due_date"] == action["due_date"]
-    changed = await client.patch(f"/api/v1/actions/{action['id']}", json={"status": "in_progress", "update": "Records requested"},
-                                 headers={**personas["health"].bearer, "If-Match": "1"})
-    assert {k: changed.json()[k] for k in ("version", "status", "case_label")} == {"version": 2, "status": "in_progress", "case_label": label}
+    changed = await client.patch(
+        f"/api/v1/actions/{action['id']}",
+        json={"status": "in_progress", "update": "Records requested"},
+        headers={**personas["health"].bearer, "If-Match": "1"},
+    )
+    assert {k: changed.json()[k] for k in ("version", "status", "case_label")} == {
+        "version": 2,
+        "status": "in_progress",
+        "case_label": label,
+    }
     async with make_client(app) as chair:
         chair.cookies.update(await session_cookie_for(personas["chair"]))
         page = (await chair.get("/actions")).text
     health = await personas["health"].user.agency
-    assert re.search(rf"{re.escape(label)}.*?{re.escape(action['description'][:40])}.*?{re.escape(health.name)}.*?In progress", page, re.S)
+    assert re.search(
+        rf"{re.escape(label)}.*?{re.escape(action['description'][:40])}.*?{re.escape(health.name)}.*?In progress",
+        page,
+        re.S,
+    )

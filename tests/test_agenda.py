@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, date, datetime, timedelta
-
 import io
+from datetime import UTC, date, datetime, timedelta
 
 import pypdf
 import pytest
 
 from marac import settings
 from marac.agencies.access import viewer_for
-from marac.clock import uk_date
 from marac.agencies.models import Conference
+from marac.clock import uk_date
 from marac.documents import store
 from marac.documents.models import Document
 from marac.errors import Conflict
@@ -30,6 +29,7 @@ TODAY = date(2026, 11, 21)
 
 
 # --- cut-offs and the schedule ------------------------------------------------------------
+
 
 def test_cut_offs_skip_christmas_easter_and_the_early_may_bank_holiday():
     # Christmas 2026: Fri 25th, Sat 26th, Boxing Day observed Mon 28th.
@@ -56,8 +56,14 @@ def test_a_referral_one_second_before_midnight_on_the_cut_off_day_still_makes_th
 async def test_the_cut_off_decides_the_meeting_to_the_second(personas):
     conference = await Conference.get(slug=CONFERENCE)
     meeting = await schedule.meeting_for_referral(conference, date(2026, 6, 1))
-    last_second = uk_date(datetime.combine(meeting.cut_off, datetime.max.time(), tzinfo=UTC) - timedelta(hours=1, seconds=0))
-    first_second_after = uk_date(datetime.combine(meeting.cut_off + timedelta(days=1), datetime.min.time(), tzinfo=UTC) - timedelta(hours=1) + timedelta(seconds=1))
+    last_second = uk_date(
+        datetime.combine(meeting.cut_off, datetime.max.time(), tzinfo=UTC) - timedelta(hours=1, seconds=0)
+    )
+    first_second_after = uk_date(
+        datetime.combine(meeting.cut_off + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+        - timedelta(hours=1)
+        + timedelta(seconds=1)
+    )
     assert (await schedule.meeting_for_referral(conference, last_second)).id == meeting.id
     later = await schedule.meeting_for_referral(conference, first_second_after)
     assert later.id != meeting.id and later.date > meeting.date
@@ -80,7 +86,9 @@ async def test_meetings_follow_the_cadence_and_a_bank_holiday_moves_one(personas
 
 
 async def test_the_api_lists_meetings_from_a_date(client, personas):
-    answer = await client.get(f"/api/v1/conferences/{CONFERENCE}/meetings?from=2026-12-01&count=3", headers=personas["police"].bearer)
+    answer = await client.get(
+        f"/api/v1/conferences/{CONFERENCE}/meetings?from=2026-12-01&count=3", headers=personas["police"].bearer
+    )
     items = answer.json()["items"]
     assert answer.status_code == 200 and len(items) == 3
     assert all(date.fromisoformat(m["date"]) >= date(2026, 12, 1) for m in items)
@@ -88,24 +96,42 @@ async def test_the_api_lists_meetings_from_a_date(client, personas):
     bad = await client.get(f"/api/v1/conferences/{CONFERENCE}/meetings?count=1000", headers=personas["police"].bearer)
     assert bad.status_code == 422
     # Meetings are generated as far as asked: not centuries ahead, and never past year 9999.
-    far = await client.get(f"/api/v1/conferences/{CONFERENCE}/meetings?from=9999-12-01", headers=personas["police"].bearer)
+    far = await client.get(
+        f"/api/v1/conferences/{CONFERENCE}/meetings?from=9999-12-01", headers=personas["police"].bearer
+    )
     assert far.status_code == 422 and "from" in far.json()["error"]["fields"]
     assert not await Meeting.filter(date__gt=date(2100, 1, 1)).exists()
 
 
 # --- the agenda ------------------------------------------------------------------------------
 
+
 async def test_over_capacity_repeats_and_the_highest_risk_stay_and_the_rest_move_on(personas):
     conference = await Conference.get(slug=CONFERENCE)
     conference.type_settings = {**conference.type_settings, "capacity": 2}
     await conference.save()
     # All received by the cut-off of the meeting of 10 November (3 November).
-    old = await referral(personas, accept=True, yes=18, received_at="2025-09-01",
-                         victim={"name": "Ann Old", "date_of_birth": "1950-01-01"})
-    low = await referral(personas, accept=True, yes=14, received_at="2026-10-30",
-                         victim={"name": "Lou Low", "date_of_birth": "1960-01-01"})
-    high = await referral(personas, accept=True, yes=20, received_at="2026-10-31",
-                          victim={"name": "Hal High", "date_of_birth": "1970-01-01"})
+    old = await referral(
+        personas,
+        accept=True,
+        yes=18,
+        received_at="2025-09-01",
+        victim={"name": "Ann Old", "date_of_birth": "1950-01-01"},
+    )
+    low = await referral(
+        personas,
+        accept=True,
+        yes=14,
+        received_at="2026-10-30",
+        victim={"name": "Lou Low", "date_of_birth": "1960-01-01"},
+    )
+    high = await referral(
+        personas,
+        accept=True,
+        yes=20,
+        received_at="2026-10-31",
+        victim={"name": "Hal High", "date_of_birth": "1970-01-01"},
+    )
     first = await referral(personas, accept=True, yes=14, received_at="2026-06-01")
     # The same victim and perpetrator as `first`:
     repeat = await referral(personas, accept=True, yes=14, received_at="2026-11-02")
@@ -120,7 +146,12 @@ async def test_over_capacity_repeats_and_the_highest_risk_stay_and_the_rest_move
     moved = {rid: i for rid, i in items.items() if i.state == "overflow"}
     assert set(moved) == {old.id, low.id}
     assert all(i.reason == "Over capacity (2 cases): moved to the next meeting" for i in moved.values())
-    nxt = await Meeting.filter(conference=conference, date__gt=meeting.date).order_by("date").first().prefetch_related("conference")
+    nxt = (
+        await Meeting.filter(conference=conference, date__gt=meeting.date)
+        .order_by("date")
+        .first()
+        .prefetch_related("conference")
+    )
     await agenda.build(nxt)
     assert {i.referral_id for i in await AgendaItem.filter(meeting=nxt, state="listed")} == {old.id, low.id}
 
@@ -133,10 +164,16 @@ async def test_building_twice_changes_nothing_and_keeps_the_coordinators_order(p
     items = await AgendaItem.filter(meeting=meeting).order_by("position")
     coordinator = await viewer_for(personas["coordinator"].user)
     await agenda.move_item(coordinator, meeting, items[1].id, -1)
-    before = [(i.id, i.number, i.section, i.position, i.state) for i in await AgendaItem.filter(meeting=meeting).order_by("id")]
+    before = [
+        (i.id, i.number, i.section, i.position, i.state)
+        for i in await AgendaItem.filter(meeting=meeting).order_by("id")
+    ]
     await agenda.build(meeting)
     await agenda.build(meeting)
-    after = [(i.id, i.number, i.section, i.position, i.state) for i in await AgendaItem.filter(meeting=meeting).order_by("id")]
+    after = [
+        (i.id, i.number, i.section, i.position, i.state)
+        for i in await AgendaItem.filter(meeting=meeting).order_by("id")
+    ]
     assert before == after
 
 
@@ -149,7 +186,12 @@ async def test_a_deferred_case_goes_to_the_next_meeting_with_its_reason(personas
     await agenda.defer(coordinator, meeting, item.id, "Referrer cannot attend")
     await agenda.build(meeting)
     assert (await AgendaItem.get(id=item.id)).state == "deferred"
-    nxt = await Meeting.filter(conference_id=meeting.conference_id, date__gt=meeting.date).order_by("date").first().prefetch_related("conference")
+    nxt = (
+        await Meeting.filter(conference_id=meeting.conference_id, date__gt=meeting.date)
+        .order_by("date")
+        .first()
+        .prefetch_related("conference")
+    )
     await agenda.build(nxt)
     assert await AgendaItem.exists(meeting=nxt, referral_id=a.id, state="listed")
 
@@ -157,13 +199,18 @@ async def test_a_deferred_case_goes_to_the_next_meeting_with_its_reason(personas
 async def test_publishing_freezes_the_agenda_and_a_later_acceptance_goes_to_the_next_meeting(client, personas):
     a = await referral(personas, accept=True)
     meeting = await meeting_of(a)
-    late = await referral(personas, received_at=meeting.cut_off.isoformat(),
-                          victim={"name": "Late Person", "date_of_birth": "1980-01-01"})
-    published = await client.post(f"/api/v1/meetings/{meeting.id}/agenda/publish", headers=personas["coordinator"].bearer)
+    late = await referral(
+        personas, received_at=meeting.cut_off.isoformat(), victim={"name": "Late Person", "date_of_birth": "1980-01-01"}
+    )
+    published = await client.post(
+        f"/api/v1/meetings/{meeting.id}/agenda/publish", headers=personas["coordinator"].bearer
+    )
     assert published.status_code == 200
     listed = [i["referral_id"] for s in published.json()["sections"] for i in s["items"]]
     assert a.id in listed and late.id not in listed
-    decided = await client.post(f"/api/v1/referrals/{late.id}/decision", json={"decision": "accept"}, headers=personas["coordinator"].bearer)
+    decided = await client.post(
+        f"/api/v1/referrals/{late.id}/decision", json={"decision": "accept"}, headers=personas["coordinator"].bearer
+    )
     assert decided.json()["meeting_id"] != meeting.id
     again = await client.get(f"/api/v1/meetings/{meeting.id}/agenda", headers=personas["chair"].bearer)
     assert again.json() == published.json()  # the frozen snapshot
@@ -177,7 +224,12 @@ async def test_a_cancelled_meetings_cases_move_to_the_next_one(personas):
     meeting = await meeting_of(a)
     await agenda.build(meeting)
     await schedule.cancel(await viewer_for(personas["coordinator"].user), meeting)
-    nxt = await Meeting.filter(conference_id=meeting.conference_id, date__gt=meeting.date).order_by("date").first().prefetch_related("conference")
+    nxt = (
+        await Meeting.filter(conference_id=meeting.conference_id, date__gt=meeting.date)
+        .order_by("date")
+        .first()
+        .prefetch_related("conference")
+    )
     await agenda.build(nxt)
     assert await AgendaItem.exists(meeting=nxt, referral_id=a.id, state="listed")
 
@@ -196,6 +248,7 @@ async def test_the_coordinator_adds_an_urgent_case_to_an_emergency_meeting(perso
 
 
 # --- the research list -------------------------------------------------------------------------
+
 
 async def test_the_research_list_has_limited_identifiers_only(client, personas):
     meeting = (await published_meeting(personas)).meeting
@@ -219,9 +272,14 @@ async def test_non_members_get_404_for_the_research_list(client, personas):
 
 async def test_agency_research_is_seen_by_the_coordinator_not_by_other_agencies(app, client, personas):
     meeting = (await published_meeting(personas)).meeting
-    case_id = (await client.get(f"/api/v1/meetings/{meeting.id}/research-list", headers=personas["health"].bearer)).json()["items"][0]["case_id"]
-    put = await client.put(f"/api/v1/meetings/{meeting.id}/cases/{case_id}/research", json={"known": True, "summary": "GP saw injuries in October"},
-                           headers=personas["health"].bearer)
+    case_id = (
+        await client.get(f"/api/v1/meetings/{meeting.id}/research-list", headers=personas["health"].bearer)
+    ).json()["items"][0]["case_id"]
+    put = await client.put(
+        f"/api/v1/meetings/{meeting.id}/cases/{case_id}/research",
+        json={"known": True, "summary": "GP saw injuries in October"},
+        headers=personas["health"].bearer,
+    )
     assert put.status_code == 200
     async with make_client(app) as coordinator, make_client(app) as police:
         coordinator.cookies.update(await session_cookie_for(personas["coordinator"]))
@@ -241,15 +299,22 @@ async def test_each_member_agency_gets_its_research_list_as_a_pdf(client, person
     text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(answer.content)).pages)
     assert "Jane Doe" in text and "OFFICIAL-SENSITIVE" in text and "Northshire NHS Trust" in text
     assert "Escalating threats" not in text and "07700" not in text
-    assert (await client.get(f"/api/v1/meetings/{meeting.id}/agenda.pdf", headers=personas["housing"].bearer)).status_code == 404
+    assert (
+        await client.get(f"/api/v1/meetings/{meeting.id}/agenda.pdf", headers=personas["housing"].bearer)
+    ).status_code == 404
     from marac.audit.models import Disclosure
 
     logged = await Disclosure.get(meeting_id=meeting.id)  # the disclosure log: who received what, when, why
-    assert (logged.kind, logged.agency_id, logged.user_id) == ("research_list", personas["health"].user.agency_id, personas["health"].user.id)
+    assert (logged.kind, logged.agency_id, logged.user_id) == (
+        "research_list",
+        personas["health"].user.agency_id,
+        personas["health"].user.id,
+    )
 
 
 async def test_a_research_list_render_that_failed_is_retried_by_the_reconciler_and_ends_rendered(
-        app, client, personas, tmp_path):
+    app, client, personas, tmp_path
+):
     made = await referral(personas, accept=True)
     meeting = await meeting_of(made)
     # A store that cannot be written, even by root: its parent is a file, not a directory.
@@ -298,14 +363,24 @@ async def test_cases_whose_12_months_lapsed_since_the_last_referral_come_back_fo
     meeting = await meeting_of(current)
     # Heard a year ago, in the fortnight before this meeting's anniversary: due for review.
     lapsed_day = date(meeting.date.year - 1, meeting.date.month, meeting.date.day) - timedelta(days=3)
-    old = await referral(personas, accept=True, received_at=lapsed_day.isoformat(),
-                         victim={"name": "Olive Old", "date_of_birth": "1961-06-06"})
+    old = await referral(
+        personas,
+        accept=True,
+        received_at=lapsed_day.isoformat(),
+        victim={"name": "Olive Old", "date_of_birth": "1961-06-06"},
+    )
     # Heard a year ago too, but referred again since: not lapsed.
-    again = await referral(personas, accept=True, received_at=lapsed_day.isoformat(),
-                           victim={"name": "Ada Again", "date_of_birth": "1972-02-02"})
+    again = await referral(
+        personas,
+        accept=True,
+        received_at=lapsed_day.isoformat(),
+        victim={"name": "Ada Again", "date_of_birth": "1972-02-02"},
+    )
     await Referral.filter(id__in=[old.id, again.id]).update(status="heard")
     await referral(personas, received_at="2026-09-01", victim={"name": "Ada Again", "date_of_birth": "1972-02-02"})
     await agenda.build(meeting)
     reviews = await AgendaItem.filter(meeting=meeting, section="lapsed_reviews").values_list("referral_id", flat=True)
     assert list(reviews) == [old.id]
-    assert await AgendaItem.filter(meeting=meeting, state="listed").exclude(section="lapsed_reviews").count() == 1  # reviews take no capacity
+    assert (
+        await AgendaItem.filter(meeting=meeting, state="listed").exclude(section="lapsed_reviews").count() == 1
+    )  # reviews take no capacity

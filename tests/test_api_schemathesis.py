@@ -43,7 +43,12 @@ from tests.conftest import CONFERENCE, dash_body, make_referral
 load_all_checks()
 # By their documented names: no 500, only documented statuses, content types and bodies,
 # invalid input refused, and nothing answered without a valid token.
-CONFORMANCE = ["not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance"]
+CONFORMANCE = [
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+]
 FUZZ_CHECKS = CHECKS.get_by_names([*CONFORMANCE, "negative_data_rejection", "ignored_auth"])
 ACCESS_CHECKS = CHECKS.get_by_names(CONFORMANCE)
 EXAMPLES = 6  # per operation and generation mode: bounded, so the module stays fast in CI
@@ -57,7 +62,7 @@ class LoopBridge:
     re-sent ones of its checks (without credentials, as another identity): none can reach
     the network, and the app keeps running on the loop that owns the database connections."""
 
-    def __init__(self, app, loop: asyncio.AbstractEventLoop) -> None:  # noqa: ANN001
+    def __init__(self, app, loop: asyncio.AbstractEventLoop) -> None:
         self.app, self.loop = app, loop
 
     async def _send(self, method: str, url: str, headers: list[tuple[str, str]], body: bytes) -> httpx.Response:
@@ -68,11 +73,15 @@ class LoopBridge:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
         headers = [(k[5:].replace("_", "-").lower(), v) for k, v in environ.items() if k.startswith("HTTP_")]
-        headers += [(k.replace("_", "-").lower(), environ[k]) for k in ("CONTENT_TYPE", "CONTENT_LENGTH") if environ.get(k)]
+        headers += [
+            (k.replace("_", "-").lower(), environ[k]) for k in ("CONTENT_TYPE", "CONTENT_LENGTH") if environ.get(k)
+        ]
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         path = environ.get("RAW_URI", "").split("?")[0] or quote(environ["PATH_INFO"].encode("latin-1"))
         url = f"{path}?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else path
-        answer = asyncio.run_coroutine_threadsafe(self._send(environ["REQUEST_METHOD"], url, headers, body), self.loop).result(60)
+        answer = asyncio.run_coroutine_threadsafe(
+            self._send(environ["REQUEST_METHOD"], url, headers, body), self.loop
+        ).result(60)
         start_response(f"{answer.status_code} {answer.reason_phrase}", list(answer.headers.multi_items()))
         return [answer.content]
 
@@ -80,14 +89,19 @@ class LoopBridge:
 def bounded(examples: int = EXAMPLES) -> settings:
     # Deterministic and bounded: the same requests every run, no example database, no shrinking.
     return settings(
-        max_examples=examples, derandomize=True, database=None, deadline=None,
-        phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
     )
 
 
 # --- the seeded world ---------------------------------------------------------------------------
 
-async def seed(personas, documents: bool = False) -> dict[str, Any]:  # noqa: ANN001
+
+async def seed(personas, documents: bool = False) -> dict[str, Any]:
     """A realistic conference: a held meeting with notes, actions and approved minutes, a live
     published meeting, a pending referral, and a second conference only housing belongs to."""
     coordinator = await viewer_for(personas["coordinator"].user)
@@ -96,14 +110,18 @@ async def seed(personas, documents: bool = False) -> dict[str, Any]:  # noqa: AN
 
     held_referral = await make_referral(personas["police"])
     await referrals.decide(coordinator, held_referral.id, "accept", None)
-    held = await Meeting.get(id=(await Referral.get(id=held_referral.id)).expected_meeting_id).prefetch_related("conference")
+    held = await Meeting.get(id=(await Referral.get(id=held_referral.id)).expected_meeting_id).prefetch_related(
+        "conference"
+    )
     await agenda.publish(coordinator, held)
     held_case = (await AgendaItem.get(referral_id=held_referral.id)).id
     held = await Meeting.get(id=held.id).prefetch_related("conference")
     await actions.add_note(chair, held, held_case, "Shared with every full member", "all", [])
     await actions.add_note(chair, held, held_case, "For the police only", "restricted", [agency["police"]])
     await actions.add_note(chair, held, held_case, "Chair only, never minuted", "chair_only", [])
-    health_action = await actions.add_action(chair, held, held_case, "Share GP records with the IDVA", agency["health"], None)
+    health_action = await actions.add_action(
+        chair, held, held_case, "Share GP records with the IDVA", agency["health"], None
+    )
     childrens_action = await actions.add_action(chair, held, held_case, "Visit the school", agency["childrens"], None)
     await actions.decide_case(chair, held, held_case, "heard", "")
     await actions.close_meeting(coordinator, held)
@@ -115,7 +133,9 @@ async def seed(personas, documents: bool = False) -> dict[str, Any]:  # noqa: AN
     idva_body["children"] = []
     live_referral = await make_referral(personas["idva"], idva_body)
     await referrals.decide(coordinator, live_referral.id, "accept", None)
-    live = await Meeting.get(id=(await Referral.get(id=live_referral.id)).expected_meeting_id).prefetch_related("conference")
+    live = await Meeting.get(id=(await Referral.get(id=live_referral.id)).expected_meeting_id).prefetch_related(
+        "conference"
+    )
     assert live.id != held.id
     await agenda.publish(coordinator, live)
     live_case = (await AgendaItem.get(referral_id=live_referral.id)).id
@@ -133,21 +153,38 @@ async def seed(personas, documents: bool = False) -> dict[str, Any]:  # noqa: AN
 
     # A second conference that only housing (and the admin) can see, with housing's own referral.
     riverside = await directory.create_conference(
-        None, name="Riverside hate crime MARAC", slug=OTHER_CONFERENCE, type="hate-crime", weekday="thursday",
-        start_time="14:00", first_date=date(2026, 1, 8), members=[directory.MemberSpec(agency["housing"], "full")],
+        None,
+        name="Riverside hate crime MARAC",
+        slug=OTHER_CONFERENCE,
+        type="hate-crime",
+        weekday="thursday",
+        start_time="14:00",
+        first_date=date(2026, 1, 8),
+        members=[directory.MemberSpec(agency["housing"], "full")],
     )
     await personas["housing"].user.conferences.add(riverside)
     housing_body = dash_body(
-        conference=OTHER_CONFERENCE, risk={"instrument": "hate-crime", "level": "high"}, strands=["race:anti_black"],
-        incident_kind="crime", children=[], summary="Repeated racist abuse from a neighbour.",
+        conference=OTHER_CONFERENCE,
+        risk={"instrument": "hate-crime", "level": "high"},
+        strands=["race:anti_black"],
+        incident_kind="crime",
+        children=[],
+        summary="Repeated racist abuse from a neighbour.",
     )
     housing_referral = await make_referral(personas["housing"], housing_body)
 
     job = await Job.create(name="purge_expired_sessions", requested_by=personas["coordinator"].user.id)
     return {
-        "held": held, "held_case": held_case, "live": live, "live_case": live_case,
-        "referrals": {"police": held_referral.id, "idva": live_referral.id, "health": pending_referral.id,
-                      "housing": housing_referral.id},
+        "held": held,
+        "held_case": held_case,
+        "live": live,
+        "live_case": live_case,
+        "referrals": {
+            "police": held_referral.id,
+            "idva": live_referral.id,
+            "health": pending_referral.id,
+            "housing": housing_referral.id,
+        },
         "riverside_meeting": housing_referral.expected_meeting_id,
         "actions": {"health": health_action.id, "childrens": childrens_action.id, "police": live_action.id},
         "job": job.id,
@@ -156,7 +193,8 @@ async def seed(personas, documents: bool = False) -> dict[str, Any]:  # noqa: AN
 
 # --- the checks ----------------------------------------------------------------------------------
 
-def roles_by_operation(app) -> dict[str, tuple[str, ...]]:  # noqa: ANN001
+
+def roles_by_operation(app) -> dict[str, tuple[str, ...]]:
     """Who may call each operation at all, from the routes' own @api declarations."""
     found = {}
     for route in app.routes:
@@ -167,7 +205,7 @@ def roles_by_operation(app) -> dict[str, tuple[str, ...]]:  # noqa: ANN001
     return found
 
 
-def bindings(world: dict[str, Any], operation) -> list[dict[str, str]]:  # noqa: ANN001
+def bindings(world: dict[str, Any], operation) -> list[dict[str, str]]:
     """Path values naming real records, for an operation's path parameters."""
     names = {p.name for p in operation.path_parameters}
     if not names:
@@ -183,12 +221,14 @@ def bindings(world: dict[str, Any], operation) -> list[dict[str, str]]:  # noqa:
     if names == {"meeting_id"}:
         return [{"meeting_id": m} for m in (world["held"].id, world["live"].id, world["riverside_meeting"])]
     if names == {"meeting_id", "case_id"}:
-        return [{"meeting_id": world["held"].id, "case_id": world["held_case"]},
-                {"meeting_id": world["live"].id, "case_id": world["live_case"]}]
+        return [
+            {"meeting_id": world["held"].id, "case_id": world["held_case"]},
+            {"meeting_id": world["live"].id, "case_id": world["live_case"]},
+        ]
     raise AssertionError(f"no seeded record for {operation.label}: add one to bindings()")
 
 
-async def in_thread(app, work: Callable[[schemathesis.BaseSchema], list[str]]) -> list[str]:  # noqa: ANN001
+async def in_thread(app, work: Callable[[schemathesis.BaseSchema], list[str]]) -> list[str]:
     """Run synchronous schemathesis work in a thread while this loop serves its requests."""
     bridge = LoopBridge(app, asyncio.get_running_loop())
 
@@ -221,11 +261,13 @@ async def test_generated_requests_get_documented_answers_and_bad_input_is_refuse
             for mode in modes:
                 cases = operation.as_strategy(mode)
                 if values:  # half on random ids, half on real records, so that requests get past the lookup
-                    cases |= st.sampled_from(values).flatmap(lambda v, m=mode: operation.as_strategy(m, path_parameters=v))
+                    cases |= st.sampled_from(values).flatmap(
+                        lambda v, m=mode: operation.as_strategy(m, path_parameters=v)
+                    )
 
                 @bounded()
                 @given(case=cases, caller=st.sampled_from(callers))
-                def run(case, caller) -> None:  # noqa: ANN001
+                def run(case, caller) -> None:
                     case.call_and_validate(headers=caller.bearer, checks=FUZZ_CHECKS)
 
                 try:
@@ -244,12 +286,17 @@ def who_sees(world: dict[str, Any]) -> dict[str, set[str]]:
     officers = {"coordinator", "chair"}
     referrals, acts = world["referrals"], world["actions"]
     return {
-        CONFERENCE: conference, OTHER_CONFERENCE: {"admin", "housing"},
+        CONFERENCE: conference,
+        OTHER_CONFERENCE: {"admin", "housing"},
         world["job"]: {"coordinator"},
-        referrals["police"]: officers | {"police"}, referrals["idva"]: officers | {"idva"},
-        referrals["health"]: officers | {"health"}, referrals["housing"]: {"housing"},
+        referrals["police"]: officers | {"police"},
+        referrals["idva"]: officers | {"idva"},
+        referrals["health"]: officers | {"health"},
+        referrals["housing"]: {"housing"},
         # Meeting dates are not case data: everyone of the conference (an admin: every meeting).
-        world["held"].id: conference, world["live"].id: conference, world["riverside_meeting"]: {"admin", "housing"},
+        world["held"].id: conference,
+        world["live"].id: conference,
+        world["riverside_meeting"]: {"admin", "housing"},
         # An action: the officers and its owner may update it; other full-tier members see it in their minutes.
         acts["health"]: officers | {"health", "police", "idva"},
         acts["childrens"]: officers | {"childrens", "police", "idva", "health"},
@@ -270,7 +317,7 @@ def nowhere(binding: dict[str, str]) -> dict[str, str]:
     return {name: "no-such-conference" if name == "slug" else "0" * 32 for name in binding}
 
 
-def error_of(response) -> tuple[int, Any]:  # noqa: ANN001
+def error_of(response) -> tuple[int, Any]:
     try:
         return response.status_code, response.json().get("error")
     except ValueError:
@@ -295,7 +342,7 @@ async def test_every_persona_gets_404_for_a_record_it_may_not_see(app, personas)
 
                 @bounded(examples=1)
                 @given(case=operation.as_strategy(schemathesis.GenerationMode.POSITIVE, path_parameters=binding))
-                def run(case) -> None:  # noqa: ANN001
+                def run(case) -> None:
                     for key, persona in personas.items():
                         answer = case.call(headers=persona.bearer)
                         case.validate_response(answer, headers=persona.bearer, checks=ACCESS_CHECKS)
@@ -310,8 +357,10 @@ async def test_every_persona_gets_404_for_a_record_it_may_not_see(app, personas)
                             missing[same] = error_of(ghost.call(headers=persona.bearer))
                         expected = missing[same]
                         if error_of(answer) != expected or expected[0] != 404:
-                            failures.append(f"{operation.label} {binding} as {key}: {error_of(answer)}, "
-                                            f"for a missing record {expected}")
+                            failures.append(
+                                f"{operation.label} {binding} as {key}: {error_of(answer)}, "
+                                f"for a missing record {expected}"
+                            )
 
                 try:
                     run()

@@ -99,8 +99,13 @@ async def test_a_coordinator_sees_only_their_conferences_events(client, personas
 async def _cli(*args: str) -> tuple[int, str]:
     # A separate process against the same database, as an operator would run it.
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "marac.cli", *args, env=dict(os.environ),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "marac.cli",
+        *args,
+        env=dict(os.environ),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
     return process.returncode or 0, out.decode()

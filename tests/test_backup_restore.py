@@ -25,10 +25,9 @@ from pypdf import PdfReader
 from marac import settings
 from marac.audit import service as audit
 from marac.documents import store
-from tests.conftest import make_client, session_cookie_for
+from tests.conftest import make_client, scratch_postgres, session_cookie_for
 from tests.flows import meeting_cycle, referral_body
 from tests.test_migrations_and_cli import cli
-from tests.conftest import scratch_postgres
 
 PG_ADMIN_URL = os.environ.get("MARAC_TEST_PG_ADMIN_URL")
 TEXT = "Text of {}".format
@@ -70,13 +69,18 @@ async def table_counts(url: str) -> dict[str, int]:
         sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
     else:
         sql = "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'"
-    return {row["name"]: (await query(url, f'SELECT COUNT(*) AS n FROM "{row["name"]}"'))[0]["n"]
-            for row in await query(url, sql)}
+    return {
+        row["name"]: (await query(url, f'SELECT COUNT(*) AS n FROM "{row["name"]}"'))[0]["n"]
+        for row in await query(url, sql)
+    }
 
 
 async def documents_in(url: str) -> list[dict]:
-    return [row for table in ("document", "report_document")
-            for row in await query(url, f'SELECT id, file_name, sha256, reference FROM "{table}" ORDER BY id')]
+    return [
+        row
+        for table in ("document", "report_document")
+        for row in await query(url, f'SELECT id, file_name, sha256, reference FROM "{table}" ORDER BY id')
+    ]
 
 
 def is_empty(target: dict[str, str], counts: dict[str, int]) -> bool:
@@ -101,7 +105,7 @@ async def test_restore_drill(app, client, personas, tmp_path):
     original_documents = await documents_in(original_url)
     assert original["referral"] >= 2 and original["minutes_version"] >= 1
     assert len(original_documents) >= 2
-    last_event = (await query(original_url, 'SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1'))[0]
+    last_event = (await query(original_url, "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1"))[0]
 
     # 2. Backed up with the real command, while the service's own connection stays open.
     backup_dir = tmp_path / "backup"
@@ -179,8 +183,11 @@ async def test_restore_drill(app, client, personas, tmp_path):
         referral.write_text(json.dumps([referral_body(TEXT, "2026-11-04")]))
         code, out = await cli("import", "referrals", str(referral), "--as", personas["police"].email, env=target)
         assert code == 0 and "Imported 1 referrals" in out, out
-        new = [row for row in await query(restored_url, "SELECT id, is_repeat, previous_referral_id FROM referral")
-               if row["id"] not in before]
+        new = [
+            row
+            for row in await query(restored_url, "SELECT id, is_repeat, previous_referral_id FROM referral")
+            if row["id"] not in before
+        ]
         assert len(new) == 1 and new[0]["is_repeat"], new
         assert new[0]["previous_referral_id"] in {cycle.referral_id, cycle.repeat_id}
         # The original is untouched by all this.

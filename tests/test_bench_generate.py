@@ -15,7 +15,9 @@ MEMBERS = {k: f"{i:032x}" for i, k in enumerate(("police", "idva", "health", "ho
 
 
 def one_conference(kind: str, index: int) -> dict[str, list[tuple]]:
-    plan = ConferencePlan(index, f"{index + 99:032x}", kind, MEMBERS, {a: "u" * 32 for a in MEMBERS.values()}, "c" * 32, "h" * 32)
+    plan = ConferencePlan(
+        index, f"{index + 99:032x}", kind, MEMBERS, {a: "u" * 32 for a in MEMBERS.values()}, "c" * 32, "h" * 32
+    )
     rows = Rows()
     conference(plan, {"conferences": 1, "meetings": 83, "referrals": 400, "actions": 1200}, date(2026, 11, 21), rows)
     return rows.tables

@@ -16,10 +16,10 @@ import pytest
 
 from marac import clock
 from marac.agencies.models import User
-from marac.notices.models import Notification
 from marac.audit.models import AuditEvent
 from marac.jobs import queue, tasks
 from marac.jobs.models import Job
+from marac.notices.models import Notification
 from marac.referrals.models import BreakGlass, Referral
 from tests.builders import other_conference_coordinator
 from tests.conftest import Persona, csrf_token, make_client, make_referral, session_cookie_for
@@ -37,15 +37,29 @@ async def browser(app, persona: Persona, ip: str = "10.9.0.1") -> httpx.AsyncCli
     return client
 
 
-async def break_glass(client: httpx.AsyncClient, persona: Persona, reference: str, *, password: str | None = None,
-                      code: str | None = None, reason: str = REASON, fresh_code: bool = True) -> httpx.Response:
+async def break_glass(
+    client: httpx.AsyncClient,
+    persona: Persona,
+    reference: str,
+    *,
+    password: str | None = None,
+    code: str | None = None,
+    reason: str = REASON,
+    fresh_code: bool = True,
+) -> httpx.Response:
     if fresh_code:  # each code is accepted once; a test may step up twice within 30 s
         await User.filter(id=persona.user.id).update(totp_last_step=0)
     token = await csrf_token(client, "/break-glass")
-    return await client.post("/break-glass", data={
-        "reference": reference, "reason": reason, "password": persona.password if password is None else password,
-        "code": pyotp.TOTP(persona.totp_secret).now() if code is None else code, "csrf_token": token,
-    })
+    return await client.post(
+        "/break-glass",
+        data={
+            "reference": reference,
+            "reason": reason,
+            "password": persona.password if password is None else password,
+            "code": pyotp.TOTP(persona.totp_secret).now() if code is None else code,
+            "csrf_token": token,
+        },
+    )
 
 
 async def events(action: str, **filters) -> list[AuditEvent]:
@@ -143,7 +157,9 @@ async def test_after_four_hours_the_case_is_closed_again_and_the_end_is_audited_
         grant = await BreakGlass.get(user_id=health.user.id)
         # Four hours and a minute pass (the tests' way with the clock: move stored times back).
         shift = timedelta(hours=4, minutes=1)
-        await BreakGlass.filter(id=grant.id).update(started_at=grant.started_at - shift, expires_at=grant.expires_at - shift)
+        await BreakGlass.filter(id=grant.id).update(
+            started_at=grant.started_at - shift, expires_at=grant.expires_at - shift
+        )
         assert (await client.get(f"/referrals/{case.id}")).status_code == 404
         assert (await client.get(f"/referrals/{case.id}")).status_code == 404
     ended = await BreakGlass.get(id=grant.id)
@@ -217,21 +233,29 @@ async def test_the_coordinator_approves_contact_details_reviews_the_use_and_othe
             assert shown in listing.text
         token = await csrf_token(officer, "/break-glass/reviews")
 
-        assert (await officer.post(f"/break-glass/reviews/{grant.id}/contact", data={"csrf_token": token})).status_code == 303
+        assert (
+            await officer.post(f"/break-glass/reviews/{grant.id}/contact", data={"csrf_token": token})
+        ).status_code == 303
         page = await holder.get(f"/referrals/{case.id}")
         assert PHONE in page.text and STREET in page.text and MASKED not in page.text
 
-        early = await officer.post(f"/break-glass/reviews/{grant.id}/review", data={"csrf_token": token, "note": "Checked"})
+        early = await officer.post(
+            f"/break-glass/reviews/{grant.id}/review", data={"csrf_token": token, "note": "Checked"}
+        )
         assert early.status_code == 409  # a review covers the whole use: end it first
-        assert (await officer.post(f"/break-glass/reviews/{grant.id}/end", data={"csrf_token": token})).status_code == 303
+        assert (
+            await officer.post(f"/break-glass/reviews/{grant.id}/end", data={"csrf_token": token})
+        ).status_code == 303
         assert (await holder.get(f"/referrals/{case.id}")).status_code == 404  # revoked: effective on the next request
         late = await officer.post(f"/break-glass/reviews/{grant.id}/contact", data={"csrf_token": token})
         assert late.status_code == 409
         empty = await officer.post(f"/break-glass/reviews/{grant.id}/review", data={"csrf_token": token, "note": " "})
         assert empty.status_code == 400
         assert REASON in (await officer.get("/break-glass/reviews")).text
-        done = await officer.post(f"/break-glass/reviews/{grant.id}/review",
-                                  data={"csrf_token": token, "note": "Called the nurse: genuine emergency attendance"})
+        done = await officer.post(
+            f"/break-glass/reviews/{grant.id}/review",
+            data={"csrf_token": token, "note": "Called the nurse: genuine emergency attendance"},
+        )
         assert done.status_code == 303
         assert REASON not in (await officer.get("/break-glass/reviews")).text
 
@@ -239,7 +263,10 @@ async def test_the_coordinator_approves_contact_details_reviews_the_use_and_othe
         async with await browser(app, personas[persona], ip=ip) as client:
             assert (await client.get("/break-glass/reviews")).status_code == 403
     reviewed = await BreakGlass.get(id=grant.id)
-    assert (reviewed.reviewed_by, reviewed.review_note) == (coordinator.user.id, "Called the nurse: genuine emergency attendance")
+    assert (reviewed.reviewed_by, reviewed.review_note) == (
+        coordinator.user.id,
+        "Called the nurse: genuine emergency attendance",
+    )
     assert reviewed.contact_approved_by == coordinator.user.id and reviewed.end_reason == "revoked"
     for action in ("break_glass.approve_contact", "break_glass.end", "break_glass.review"):
         [event] = await events(action, object_id=grant.id)
@@ -254,7 +281,9 @@ async def test_a_coordinator_of_another_conference_reads_but_never_changes_the_c
         page = await client.get(f"/referrals/{case.id}")
         assert page.status_code == 200 and "Save decision" not in page.text
         token = await csrf_token(client, "/break-glass")
-        decision = await client.post(f"/referrals/{case.id}/decision", data={"csrf_token": token, "decision": "reject", "reason": "x"})
+        decision = await client.post(
+            f"/referrals/{case.id}/decision", data={"csrf_token": token, "decision": "reject", "reason": "x"}
+        )
         assert decision.status_code == 404
         # Nor may they review their own use: it is not their conference's case.
         assert (await client.get("/break-glass/reviews")).text.count(REASON) == 0

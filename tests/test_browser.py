@@ -22,8 +22,8 @@ import pytest
 from playwright.async_api import Page, expect
 
 from marac.actions.models import Action
-from marac.clock import today
 from marac.agencies.models import User
+from marac.clock import today
 from marac.meetings.models import Meeting
 from marac.referrals.models import Referral
 from tests import browser
@@ -35,8 +35,9 @@ expect.set_options(timeout=10_000)  # a busy CI machine renders PDFs while the p
 
 # Long enough to run a note over more than one page of the minutes, with a word that
 # cannot break at a space: the PDF check sees whether any of it is clipped.
-LONG_NOTE = " ".join(["Police will share the bail conditions with the advocate before the hearing."] * 40
-                     + ["Reference:" + "Q" * 150])
+LONG_NOTE = " ".join(
+    ["Police will share the bail conditions with the advocate before the hearing."] * 40 + ["Reference:" + "Q" * 150]
+)
 
 
 @pytest.fixture(scope="module")
@@ -75,20 +76,23 @@ def referral(name: str, dob: str) -> dict:
     return body
 
 
-async def referred(api: httpx.AsyncClient, who, name: str, dob: str) -> dict:  # noqa: ANN001
+async def referred(api: httpx.AsyncClient, who, name: str, dob: str) -> dict:
     made = await api.post("/api/v1/referrals", json=referral(name, dob), headers=who.bearer)
     assert made.status_code == 201, made.text
     return made.json()
 
 
-async def published(api: httpx.AsyncClient, personas, names: list[str]) -> tuple[str, list[str]]:  # noqa: ANN001
+async def published(api: httpx.AsyncClient, personas, names: list[str]) -> tuple[str, list[str]]:
     """Referrals sent by police, accepted and on a published agenda: (meeting id, case ids)."""
     meeting_id = None
     for n, name in enumerate(names):
         made = await referred(api, personas["police"], name, f"199{n}-03-14")
         meeting_id = made["meeting_id"]
-        decided = await api.post(f"/api/v1/referrals/{made['id']}/decision", json={"decision": "accept"},
-                                 headers=personas["coordinator"].bearer)
+        decided = await api.post(
+            f"/api/v1/referrals/{made['id']}/decision",
+            json={"decision": "accept"},
+            headers=personas["coordinator"].bearer,
+        )
         assert decided.status_code == 200, decided.text
     answer = await api.post(f"/api/v1/meetings/{meeting_id}/agenda/publish", headers=personas["coordinator"].bearer)
     assert answer.status_code == 200, answer.text
@@ -106,7 +110,7 @@ async def open_meeting(page: Page, meeting_id: str) -> None:
     await page.wait_for_url(f"**/meetings/{meeting_id}")
 
 
-async def signed_in(session: browser.Session, persona, javascript: bool) -> Page:  # noqa: ANN001
+async def signed_in(session: browser.Session, persona, javascript: bool) -> Page:
     page = await session.page(javascript)
     await page.goto("/login")
     await session.look(page, "sign-in")
@@ -118,6 +122,7 @@ async def signed_in(session: browser.Session, persona, javascript: bool) -> Page
 
 
 # --- journey 1: the coordinator ------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 async def test_coordinator_triages_referrals_and_publishes_the_agenda(session, personas, api, javascript):
@@ -131,14 +136,19 @@ async def test_coordinator_triages_referrals_and_publishes_the_agenda(session, p
     await expect(page.get_by_role("heading", name="Awaiting triage (3)")).to_be_visible()
     await session.look(page, "triage-queue")
 
-    for made, decision in ((first, "Accept for the next meeting whose cut-off it met"),
-                           (second, "Accept for the next meeting whose cut-off it met"), (third, "Reject")):
+    for made, decision in (
+        (first, "Accept for the next meeting whose cut-off it met"),
+        (second, "Accept for the next meeting whose cut-off it met"),
+        (third, "Reject"),
+    ):
         await page.locator(f'a[href="/referrals/{made["id"]}"]').first.click()
         if made is first:
             await session.look(page, "referral")
         await page.get_by_label(decision, exact=True).check()
         if decision == "Reject":
-            await page.get_by_label("Reason (needed to reject").fill("Below the threshold: referred to the local service.")
+            await page.get_by_label("Reason (needed to reject").fill(
+                "Below the threshold: referred to the local service."
+            )
         await page.get_by_role("button", name="Save decision").click()
         await page.wait_for_url("**/referrals")
     await expect(page.get_by_role("heading", name="Awaiting triage (0)")).to_be_visible()
@@ -174,6 +184,7 @@ async def test_coordinator_triages_referrals_and_publishes_the_agenda(session, p
 
 # --- journey 2: the chair --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas, api, javascript):
     meeting_id, _ = await published(api, personas, ["Jane Doe"])
@@ -199,16 +210,21 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
 
     await chair.locator('a[href*="/cases/"]').first.click()
     await session.look(chair, "case")
-    notes = (("all", "All recipients of full minutes", LONG_NOTE),
-             ("restricted", "Only the agencies named below, plus chair and coordinator", "Police-only intelligence note."),
-             ("chair_only", "Chair only: never minuted", "Chair-only remark, never minuted."))
+    notes = (
+        ("all", "All recipients of full minutes", LONG_NOTE),
+        ("restricted", "Only the agencies named below, plus chair and coordinator", "Police-only intelligence note."),
+        ("chair_only", "Chair only: never minuted", "Chair-only remark, never minuted."),
+    )
     for _, choice, text in notes:
         await chair.get_by_label("Part of the discussion").select_option(label="Agency information")
         await chair.get_by_label("Note (risks and actions").fill(text)
         await chair.get_by_label(choice).check()
         if choice.startswith("Only"):
-            await chair.get_by_role("group", name="Agencies that may read a restricted note").get_by_label(
-                "Northshire Police").check()
+            await (
+                chair.get_by_role("group", name="Agencies that may read a restricted note")
+                .get_by_label("Northshire Police")
+                .check()
+            )
         await chair.get_by_role("button", name="Add note").click()
         await expect(chair.locator(".marac-pre", has_text=text[:30]).first).to_be_visible()
     await chair.get_by_label("Owner agency").select_option(label="Northshire Police")
@@ -231,8 +247,12 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
 
     # The coordinator (already signed in) renders and circulates them.
     coordinator = await session.page(javascript)
-    await coordinator.context.add_cookies([{"name": name, "value": value, "url": session.base_url}
-                                           for name, value in (await session_cookie_for(personas["coordinator"])).items()])
+    await coordinator.context.add_cookies(
+        [
+            {"name": name, "value": value, "url": session.base_url}
+            for name, value in (await session_cookie_for(personas["coordinator"])).items()
+        ]
+    )
     await coordinator.goto(f"/meetings/{meeting_id}")
     await coordinator.get_by_role("button", name="Render and circulate to every recipient").click()
     await coordinator.wait_for_url("**/jobs/*")
@@ -265,22 +285,35 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
 
 # --- journey 3: an agency user between meetings ------------------------------------------------
 
-async def between_meetings(app, api: httpx.AsyncClient, personas) -> dict[str, str]:  # noqa: ANN001
+
+async def between_meetings(app, api: httpx.AsyncClient, personas) -> dict[str, str]:
     """A meeting held, its minutes circulated, a police action overdue; the next agenda published."""
     chair = personas["chair"]
     held_id, (case_id,) = await published(api, personas, ["Jane Doe"])
-    action = await api.post(f"/api/v1/meetings/{held_id}/cases/{case_id}/actions", headers=chair.bearer, json={
-        "description": "Police to review the bail conditions.", "owner_agency_id": personas["police"].user.agency_id})
+    action = await api.post(
+        f"/api/v1/meetings/{held_id}/cases/{case_id}/actions",
+        headers=chair.bearer,
+        json={
+            "description": "Police to review the bail conditions.",
+            "owner_agency_id": personas["police"].user.agency_id,
+        },
+    )
     assert action.status_code == 201, action.text
     async with make_client(app) as chair_page:
         chair_page.cookies.update(await session_cookie_for(chair))
-        answer = await page_post(chair_page, f"/meetings/{held_id}/cases/{case_id}", f"/meetings/{held_id}/cases/{case_id}/decision",
-                                 {"outcome": "heard"})
+        answer = await page_post(
+            chair_page,
+            f"/meetings/{held_id}/cases/{case_id}",
+            f"/meetings/{held_id}/cases/{case_id}/decision",
+            {"outcome": "heard"},
+        )
         assert answer.status_code == 303, answer.text
         answer = await page_post(chair_page, f"/meetings/{held_id}/run", f"/meetings/{held_id}/close", {})
         assert answer.status_code == 303, answer.text
     assert (await api.post(f"/api/v1/meetings/{held_id}/minutes/approve", headers=chair.bearer)).status_code == 200
-    assert (await api.post(f"/api/v1/meetings/{held_id}/minutes/render", headers=personas["coordinator"].bearer)).status_code == 202
+    assert (
+        await api.post(f"/api/v1/meetings/{held_id}/minutes/render", headers=personas["coordinator"].bearer)
+    ).status_code == 202
     await run_jobs()
     await Action.filter(id=action.json()["id"]).update(due_date=today() - timedelta(days=3))
     next_id, _ = await published(api, personas, ["Mary Major"])
@@ -288,7 +321,9 @@ async def between_meetings(app, api: httpx.AsyncClient, personas) -> dict[str, s
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
-async def test_agency_user_researches_updates_an_overdue_action_and_downloads_minutes(session, app, personas, api, javascript):
+async def test_agency_user_researches_updates_an_overdue_action_and_downloads_minutes(
+    session, app, personas, api, javascript
+):
     ids = await between_meetings(app, api, personas)
     page = await signed_in(session, personas["police"], javascript)
 

@@ -30,9 +30,28 @@ from tests.flows import REDIS_URL, meeting_cycle, page_post, queue_mode, referra
 
 # Loggers that may not exist yet when the capture starts: created now, so their level is set.
 KNOWN_LOGGERS = [
-    "uvicorn", "uvicorn.error", "uvicorn.access", "arq", "arq.worker", "arq.jobs", "arq.connections",
-    "tortoise", "tortoise.db_client", "aiosqlite", "asyncpg", "httpx", "httpcore", "python_multipart",
-    "multipart", "weasyprint", "starlette", "marac", "marac.web", "marac.jobs", "marac.reminders", "marac.notify",
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "arq",
+    "arq.worker",
+    "arq.jobs",
+    "arq.connections",
+    "tortoise",
+    "tortoise.db_client",
+    "aiosqlite",
+    "asyncpg",
+    "httpx",
+    "httpcore",
+    "python_multipart",
+    "multipart",
+    "weasyprint",
+    "starlette",
+    "marac",
+    "marac.web",
+    "marac.jobs",
+    "marac.reminders",
+    "marac.notify",
 ]
 STANDARD_RECORD_FIELDS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -66,7 +85,9 @@ def all_logs() -> Iterator[Capture]:
     capture = Capture()
     for name in KNOWN_LOGGERS:
         logging.getLogger(name)
-    loggers = [logging.getLogger()] + [l for l in logging.root.manager.loggerDict.values() if isinstance(l, logging.Logger)]
+    loggers = [logging.getLogger()] + [
+        l for l in logging.root.manager.loggerDict.values() if isinstance(l, logging.Logger)
+    ]
     saved = [(lg, lg.level, lg.disabled) for lg in loggers]
     attached = [lg for lg in loggers if not lg.propagate]
     logging.disable(logging.NOTSET)
@@ -88,6 +109,7 @@ def all_logs() -> Iterator[Capture]:
 
 
 # --- the scanner -------------------------------------------------------------------------------
+
 
 def _decoded(raw: bytes) -> str:
     text = raw.decode("utf-8", "replace")
@@ -116,8 +138,14 @@ async def redis_dump(url: str) -> list[str]:
             elif kind == "zset":
                 values = [member for member, _ in await redis.zrange(key, 0, -1, withscores=True)]
             elif kind == "stream":
-                values = [json.dumps([(i.decode(), {k.decode(): v.decode() for k, v in f.items()}) for i, f in
-                                      await redis.xrange(key)]).encode()]
+                values = [
+                    json.dumps(
+                        [
+                            (i.decode(), {k.decode(): v.decode() for k, v in f.items()})
+                            for i, f in await redis.xrange(key)
+                        ]
+                    ).encode()
+                ]
             found.append(f"key {key.decode('utf-8', 'replace')}")
             found += [f"{key!r}: {_decoded(v)}" for v in values]
     finally:
@@ -151,6 +179,7 @@ def leaks(found: dict[str, list[str]], canaries: list[str]) -> list[str]:
 
 # --- the canaries --------------------------------------------------------------------------------
 
+
 class Canaries:
     def __init__(self) -> None:
         self.tag = "Cnry" + secrets.token_hex(4)
@@ -171,7 +200,7 @@ class Canaries:
         return [self.tag, self.phone, self.phone.replace(" ", ""), self.postcode, self.dob, "17/02/1913"]
 
 
-async def boom(request):  # noqa: ANN001, ANN201 - a handler that fails with personal data in the exception
+async def boom(request):
     raise RuntimeError(f"cannot process {request.query_params.get('q')}")
 
 
@@ -182,27 +211,48 @@ async def test_no_personal_data_in_logs_redis_jobs_or_audit(app, client, persona
             async with make_client(app) as chair_page, make_client(app) as police_page:
                 chair_page.cookies.update(await session_cookie_for(personas["chair"]))
                 police_page.cookies.update(await session_cookie_for(personas["police"]))
-                cycle = await meeting_cycle(client, chair_page, personas, mark,
-                                            postcode=mark.postcode, phone=mark.phone, dob=mark.dob)
+                cycle = await meeting_cycle(
+                    client, chair_page, personas, mark, postcode=mark.postcode, phone=mark.phone, dob=mark.dob
+                )
 
                 # Failed requests that echo the canary: the API's 422 and 400, the form's 400.
                 bad = referral_body(mark, "not-a-date", postcode=mark.postcode, phone=mark.phone, dob=mark.dob)
                 answer = await client.post("/api/v1/referrals", json=bad, headers=personas["police"].bearer)
                 assert answer.status_code == 422
-                answer = await client.post("/api/v1/referrals", content=b'{"victim": {"name": "' + mark("broken_json").encode(),
-                                           headers={**personas["police"].bearer, "Content-Type": "application/json"})
+                answer = await client.post(
+                    "/api/v1/referrals",
+                    content=b'{"victim": {"name": "' + mark("broken_json").encode(),
+                    headers={**personas["police"].bearer, "Content-Type": "application/json"},
+                )
                 assert answer.status_code == 400
-                answer = await page_post(police_page, "/referrals/new", "/referrals/new", {
-                    "victim.name": mark("form_name"), "victim.address.line1": mark("form_address"),
-                    "victim.address.postcode": mark.postcode, "victim.safe_contact.phone": mark.phone,
-                    "summary": mark("form_summary"), "received_at": "32/13/2026"})
-                assert answer.status_code == 400 and mark.fields["form_name"] in answer.text  # shown back to its author only
-                answer = await page_post(police_page, f"/actions/{cycle.action_id}", f"/actions/{cycle.action_id}/update",
-                                         {"version": "1", "status": "open", "update": mark("stale_update")})
+                answer = await page_post(
+                    police_page,
+                    "/referrals/new",
+                    "/referrals/new",
+                    {
+                        "victim.name": mark("form_name"),
+                        "victim.address.line1": mark("form_address"),
+                        "victim.address.postcode": mark.postcode,
+                        "victim.safe_contact.phone": mark.phone,
+                        "summary": mark("form_summary"),
+                        "received_at": "32/13/2026",
+                    },
+                )
+                assert (
+                    answer.status_code == 400 and mark.fields["form_name"] in answer.text
+                )  # shown back to its author only
+                answer = await page_post(
+                    police_page,
+                    f"/actions/{cycle.action_id}",
+                    f"/actions/{cycle.action_id}/update",
+                    {"version": "1", "status": "open", "update": mark("stale_update")},
+                )
                 assert answer.status_code == 412
 
                 # A 404 whose address carries a canary, and a 500 whose exception does.
-                assert (await client.get(f"/api/v1/referrals/{mark('path_id')}", headers=personas["police"].bearer)).status_code == 404
+                assert (
+                    await client.get(f"/api/v1/referrals/{mark('path_id')}", headers=personas["police"].bearer)
+                ).status_code == 404
                 assert (await police_page.get(f"/referrals/{mark('page_path_id')}")).status_code == 404
                 app.router.routes.append(Route("/canary-boom", boom))
                 try:
@@ -218,9 +268,16 @@ async def test_no_personal_data_in_logs_redis_jobs_or_audit(app, client, persona
     assert capture.lines, "nothing was logged: the capture is not working"
     assert any("unhandled RuntimeError" in line for line in capture.lines)  # the 500 was logged, without its data
     assert len(mark.fields) > 25
-    assert any(line.startswith("tortoise.db_client SELECT") for line in capture.lines)  # queries were logged, values withheld
+    assert any(
+        line.startswith("tortoise.db_client SELECT") for line in capture.lines
+    )  # queries were logged, values withheld
     if REDIS_URL:  # the jobs really went through Redis, and their payloads were read
-        assert any("arq:job:" in line or "arq:result:" in line for key, lines in found.items() if key.startswith("redis") for line in lines)
+        assert any(
+            "arq:job:" in line or "arq:result:" in line
+            for key, lines in found.items()
+            if key.startswith("redis")
+            for line in lines
+        )
     assert not leaks(found, mark.all()), "\n".join(leaks(found, mark.all())[:40])
 
 

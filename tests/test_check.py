@@ -54,8 +54,9 @@ async def test_a_document_store_that_cannot_be_written_fails(personas, tmp_path)
     read_only.mkdir()
     mounted = False
     if os.geteuid() == 0:  # root writes through permissions: a read-only filesystem refuses even root
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(read_only)],
-                              capture_output=True)
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(read_only)], capture_output=True
+        )
         if done.returncode != 0:
             pytest.skip(f"cannot mount a read-only tmpfs here: {done.stderr.decode().strip()}")
         mounted = True
@@ -72,9 +73,16 @@ async def test_a_document_store_that_cannot_be_written_fails(personas, tmp_path)
 
 
 async def test_production_without_data_keys_fails_naming_them(personas):
-    code, out = await cli("check", env={
-        "MARAC_ENV": "production", "MARAC_SECRET_KEY": "a-production-secret-of-more-than-32-characters",
-        "MARAC_BASE_URL": "https://marac.example.org", "MARAC_DATA_KEYS": "", "MARAC_DATA_KEY_FILE": ""})
+    code, out = await cli(
+        "check",
+        env={
+            "MARAC_ENV": "production",
+            "MARAC_SECRET_KEY": "a-production-secret-of-more-than-32-characters",
+            "MARAC_BASE_URL": "https://marac.example.org",
+            "MARAC_DATA_KEYS": "",
+            "MARAC_DATA_KEY_FILE": "",
+        },
+    )
     assert code == 1, out
     assert "FAIL  settings: MARAC_DATA_KEYS or MARAC_DATA_KEY_FILE must be set in production" in out
 

@@ -172,7 +172,9 @@ def test_web_believes_forwarded_addresses_from_the_stacks_own_network_only():
 
 def test_web_and_worker_log_in_as_the_app_role_and_only_migrate_as_the_owner(services):
     app_role = _env(services["migrate"])["MARAC_DATABASE_APP_ROLE"]
-    assert _env(services["migrate"])["MARAC_DATABASE_URL"].startswith("postgres://${POSTGRES_USER:-marac}:${POSTGRES_PASSWORD:?")
+    assert _env(services["migrate"])["MARAC_DATABASE_URL"].startswith(
+        "postgres://${POSTGRES_USER:-marac}:${POSTGRES_PASSWORD:?"
+    )
     for name in LONG_RUNNING_APP_SERVICES:
         url = _env(services[name])["MARAC_DATABASE_URL"]
         assert url.startswith(f"postgres://{app_role}:") and "POSTGRES_PASSWORD" not in url, name
@@ -181,7 +183,9 @@ def test_web_and_worker_log_in_as_the_app_role_and_only_migrate_as_the_owner(ser
     assert _env(services["postgres"])["POSTGRES_APP_PASSWORD"].startswith("${POSTGRES_APP_PASSWORD:?")
 
 
-@pytest.mark.skipif(not os.environ.get("MARAC_TEST_PG_ADMIN_URL"), reason="MARAC_TEST_PG_ADMIN_URL not set (scripts/test sets it)")
+@pytest.mark.skipif(
+    not os.environ.get("MARAC_TEST_PG_ADMIN_URL"), reason="MARAC_TEST_PG_ADMIN_URL not set (scripts/test sets it)"
+)
 async def test_the_init_script_creates_a_role_that_logs_in_with_its_password():
     import asyncpg
 
@@ -191,10 +195,19 @@ async def test_the_init_script_creates_a_role_that_logs_in_with_its_password():
     admin = await asyncpg.connect(admin_url)
     try:
         await admin.execute("DROP ROLE IF EXISTS marac_app")  # both test runs share one server
-        env = {**os.environ, "PGHOST": parts.hostname, "PGPORT": str(parts.port), "PGPASSWORD": parts.password or "",
-               "POSTGRES_USER": parts.username, "POSTGRES_DB": parts.path.lstrip("/"), "POSTGRES_APP_PASSWORD": password}
+        env = {
+            **os.environ,
+            "PGHOST": parts.hostname,
+            "PGPORT": str(parts.port),
+            "PGPASSWORD": parts.password or "",
+            "POSTGRES_USER": parts.username,
+            "POSTGRES_DB": parts.path.lstrip("/"),
+            "POSTGRES_APP_PASSWORD": password,
+        }
         subprocess.run(["sh", str(ROOT / "deploy/postgres-app-role.sh")], env=env, check=True, capture_output=True)
-        as_app = await asyncpg.connect(admin_url.replace(f"{parts.username}:{parts.password}@", f"marac_app:{password}@"))
+        as_app = await asyncpg.connect(
+            admin_url.replace(f"{parts.username}:{parts.password}@", f"marac_app:{password}@")
+        )
         assert await as_app.fetchval("SELECT current_user") == "marac_app"
         await as_app.close()
     finally:
@@ -248,8 +261,10 @@ def test_the_image_installs_the_locked_dependencies_and_the_scripts_system_packa
     scripts/lib.sh installs, no more: documents bring their own font."""
     dockerfile = (ROOT / "Dockerfile").read_text()
     installs = [line.strip() for line in dockerfile.splitlines() if "pip install" in line]
-    assert installs == ["RUN pip install --require-hashes -r requirements/base.txt",
-                        "RUN pip install --no-deps --no-build-isolation -e . && pip check"]
+    assert installs == [
+        "RUN pip install --require-hashes -r requirements/base.txt",
+        "RUN pip install --no-deps --no-build-isolation -e . && pip check",
+    ]
     lib = (ROOT / "scripts" / "lib.sh").read_text()
     scripts_packages = set(re.search(r"WEASYPRINT_APT_PACKAGES=\(([^)]*)\)", lib).group(1).split())
     apt = re.search(r"apt-get install -y --no-install-recommends \\\n(.*?) \\\n", dockerfile, re.DOTALL)
@@ -341,7 +356,8 @@ def test_the_dashboard_shows_latency_errors_queue_and_renders_from_metrics_the_a
     for topic in ("latency", "errors", "queue", "renders"):
         assert topic in titles, topic
     datasource_uid = yaml.safe_load((ROOT / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text())[
-        "datasources"][0]["uid"]
+        "datasources"
+    ][0]["uid"]
     named = set()
     for panel in panels:
         assert panel["datasource"]["uid"] == datasource_uid

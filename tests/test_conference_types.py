@@ -12,8 +12,16 @@ import pytest
 
 from marac.conference_types import AGENDAS_DIR, ConferenceTypeError, conference_types, instruments, load_types
 
-SECTIONS = ["opening", "attendance", "outstanding_actions", "new_cases", "repeat_cases", "transfers",
-            "lapsed_reviews", "aob"]
+SECTIONS = [
+    "opening",
+    "attendance",
+    "outstanding_actions",
+    "new_cases",
+    "repeat_cases",
+    "transfers",
+    "lapsed_reviews",
+    "aob",
+]
 
 
 def test_the_shipped_types_and_instruments_load():
@@ -27,7 +35,12 @@ def test_the_shipped_types_and_instruments_load():
     assert da["repeat"]["match"] == ["victim", "perpetrator"] and hc["repeat"]["match"] == ["victim"]
     assert da["strands"] == []
     assert [s["key"] for s in hc["strands"] if not s["local"]] == [
-        "race", "religion", "disability", "sexual_orientation", "transgender"]
+        "race",
+        "religion",
+        "disability",
+        "sexual_orientation",
+        "transgender",
+    ]
     assert [s["key"] for s in hc["strands"] if s["local"]] == ["sex_gender", "age", "alternative_subculture"]
     religion = next(s for s in hc["strands"] if s["key"] == "religion")
     assert {"anti_muslim", "antisemitic"} <= {c["key"] for c in religion["subcategories"]}
@@ -79,19 +92,37 @@ TYPE_CASES = [
     ("domestic-abuse.toml", "capacity = 20\n", "", "capacity"),
     ("domestic-abuse.toml", 'kind = "domestic_abuse"', 'kind = "stalking"', "kind"),
     ("domestic-abuse.toml", 'instrument = "dash"', 'instrument = "dash-2019"', "instrument"),
-    ("domestic-abuse.toml", "monitoring_only_without_consent = false", 'monitoring_only_without_consent = "no"',
-     "monitoring_only_without_consent"),
+    (
+        "domestic-abuse.toml",
+        "monitoring_only_without_consent = false",
+        'monitoring_only_without_consent = "no"',
+        "monitoring_only_without_consent",
+    ),
     ("domestic-abuse.toml", "strands = []", 'strands = "none"', "strands"),
     ("domestic-abuse.toml", "[criteria.repeat]\n", "[criteria.repeat]\n\n[criteria.stalking]\n", "criteria.stalking"),
-    ("domestic-abuse.toml", "[criteria.repeat]\n", "[criteria.repeat]\nwindow_months = 6\n", "criteria.repeat.window_months"),
+    (
+        "domestic-abuse.toml",
+        "[criteria.repeat]\n",
+        "[criteria.repeat]\nwindow_months = 6\n",
+        "criteria.repeat.window_months",
+    ),
     ("domestic-abuse.toml", "min_score = 14", "min_score = 25", "criteria.visible_high_risk.min_score"),
     ("domestic-abuse.toml", "min_score = 14", 'min_level = "high"', "criteria.visible_high_risk.min_level"),
     ("hate-crime.toml", 'min_level = "high"', 'min_level = "severe"', "criteria.visible_high_risk.min_level"),
     ("hate-crime.toml", 'min_level = "high"', "min_score = 7", "criteria.visible_high_risk.min_score"),
-    ("domestic-abuse.toml", "requires_reason = true", 'requires_reason = "yes"', "criteria.professional_judgement.requires_reason"),
+    (
+        "domestic-abuse.toml",
+        "requires_reason = true",
+        'requires_reason = "yes"',
+        "criteria.professional_judgement.requires_reason",
+    ),
     ("domestic-abuse.toml", "incidents = 3", "incidents = 0", "criteria.escalation.incidents"),
-    ("domestic-abuse.toml", "incidents = 3\nwindow_months = 12", "incidents = 3\nwindow_months = 1200",
-     "criteria.escalation.window_months"),
+    (
+        "domestic-abuse.toml",
+        "incidents = 3\nwindow_months = 12",
+        "incidents = 3\nwindow_months = 1200",
+        "criteria.escalation.window_months",
+    ),
     ("domestic-abuse.toml", "[repeat]\nwindow_months = 12", "[repeat]\nwindow_months = 0", "repeat.window_months"),
     ("domestic-abuse.toml", 'match = ["victim", "perpetrator"]', 'match = ["victim", "neighbour"]', "repeat.match"),
     ("hate-crime.toml", 'key = "disability"', 'key = "race"', "strands[2].key"),
@@ -102,8 +133,12 @@ TYPE_CASES = [
     ("hate-crime.toml", 'label = "Anti-Sikh"', 'label = ""', "strands[1].subcategories[3].label"),
     ("domestic-abuse.toml", 'key = "aob"', 'key = "opening"', "sections[7].key"),
     ("domestic-abuse.toml", 'title = "New cases"', 'title = " "', "sections[3].title"),
-    ("domestic-abuse.toml", 'title = "Any other business"', 'title = "Any other business"\nminutes = 5',
-     "sections[7].minutes"),
+    (
+        "domestic-abuse.toml",
+        'title = "Any other business"',
+        'title = "Any other business"\nminutes = 5',
+        "sections[7].minutes",
+    ),
 ]
 
 INSTRUMENT_CASES = [

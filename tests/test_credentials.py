@@ -17,24 +17,34 @@ import pytest
 from tortoise import Tortoise, connections
 
 from marac import clock, db, demo, settings
-from marac.notices.models import Notification
 from marac.agencies import auth, service
 from marac.agencies.models import ApiToken, LoginFailure, User
 from marac.audit.models import AuditEvent
 from marac.errors import RuleViolation
 from marac.jobs import queue, tasks
+from marac.notices.models import Notification
 from marac.sealed import model_columns, reseal
-from tests.conftest import PASSWORD, Persona, csrf_token, make_client, session_cookie_for, sign_in
+from tests.conftest import (
+    PASSWORD,
+    Persona,
+    csrf_token,
+    make_client,
+    run_check_script,
+    scratch_postgres,
+    session_cookie_for,
+    sign_in,
+)
 from tests.test_migrations_and_cli import cli
 from tests.test_reminders import smtp  # noqa: F401 - a real SMTP server on loopback
-from tests.conftest import run_check_script, scratch_postgres
 
 WRONG = "000000"
 
 
 async def password_step(client: httpx.AsyncClient, persona: Persona) -> httpx.Response:
     token = await csrf_token(client)
-    answer = await client.post("/login", data={"email": persona.email, "password": persona.password, "csrf_token": token})
+    answer = await client.post(
+        "/login", data={"email": persona.email, "password": persona.password, "csrf_token": token}
+    )
     assert answer.status_code == 303 and answer.headers["location"].startswith("/login/mfa"), answer.text
     return answer
 
@@ -54,6 +64,7 @@ def wrong_code(persona: Persona) -> str:
 
 # --- F1: the second factor cannot be brute-forced ------------------------------------------
 
+
 async def test_giving_the_password_again_does_not_give_more_guesses_at_the_code(app, personas):
     """The attack as reported: 4 wrong codes, the password again, repeat. It must stop."""
     police = personas["police"]
@@ -61,8 +72,12 @@ async def test_giving_the_password_again_does_not_give_more_guesses_at_the_code(
     answers: list[int] = []
     async with make_client(app) as client:
         for _ in range(5):
-            if (await client.post("/login", data={"email": police.email, "password": police.password,
-                                                   "csrf_token": await csrf_token(client)})).status_code != 303:
+            if (
+                await client.post(
+                    "/login",
+                    data={"email": police.email, "password": police.password, "csrf_token": await csrf_token(client)},
+                )
+            ).status_code != 303:
                 answers.append(429)
                 continue
             for _ in range(4):
@@ -113,8 +128,10 @@ async def test_the_lock_follows_the_account_not_the_address_and_tells_the_user_a
 
 async def test_after_an_hour_one_more_try_is_allowed_and_the_right_code_clears_the_count(app, personas):
     police = personas["police"]
-    await User.filter(id=police.user.id).update(second_factor_failures=auth.MAX_SECOND_FACTOR_FAILURES,
-                                                locked_at=clock.now() - auth.LOCK_PERIOD - timedelta(minutes=1))
+    await User.filter(id=police.user.id).update(
+        second_factor_failures=auth.MAX_SECOND_FACTOR_FAILURES,
+        locked_at=clock.now() - auth.LOCK_PERIOD - timedelta(minutes=1),
+    )
     async with make_client(app, ip="10.40.0.1") as client:
         await password_step(client, police)
         assert (await post_code(client, wrong_code(police))).status_code == 429  # one try, failed: locked again
@@ -128,7 +145,9 @@ async def test_after_an_hour_one_more_try_is_allowed_and_the_right_code_clears_t
 
 async def test_an_admin_reset_of_the_sign_in_lifts_the_lock(app, personas):
     police = personas["police"]
-    await User.filter(id=police.user.id).update(second_factor_failures=auth.MAX_SECOND_FACTOR_FAILURES, locked_at=clock.now())
+    await User.filter(id=police.user.id).update(
+        second_factor_failures=auth.MAX_SECOND_FACTOR_FAILURES, locked_at=clock.now()
+    )
     await service.reset_sign_in(None, await User.get(id=police.user.id))
     user = await User.get(id=police.user.id)
     assert user.locked_at is None and user.second_factor_failures == 0
@@ -141,22 +160,45 @@ async def test_step_up_and_break_glass_share_the_accounts_limit(app, personas):
     for n in range(4):
         async with make_client(app, ip=f"10.50.0.{n + 1}") as client:
             client.cookies.update(await session_cookie_for(health))
-            statuses.append((await client.post("/step-up", data={
-                "password": health.password, "code": wrong, "next": "/",
-                "csrf_token": await csrf_token(client, "/step-up")})).status_code)
+            statuses.append(
+                (
+                    await client.post(
+                        "/step-up",
+                        data={
+                            "password": health.password,
+                            "code": wrong,
+                            "next": "/",
+                            "csrf_token": await csrf_token(client, "/step-up"),
+                        },
+                    )
+                ).status_code
+            )
     # A password success in between (a new sign-in's first step) does not reset the count.
     async with make_client(app, ip="10.50.1.1") as client:
         await password_step(client, health)
     async with make_client(app, ip="10.50.2.1") as client:
         client.cookies.update(await session_cookie_for(health))
-        glass = await client.post("/break-glass", data={
-            "reference": "0" * 32, "reason": "Urgent: the victim is in the emergency department right now",
-            "password": health.password, "code": wrong, "csrf_token": await csrf_token(client, "/break-glass")})
+        glass = await client.post(
+            "/break-glass",
+            data={
+                "reference": "0" * 32,
+                "reason": "Urgent: the victim is in the emergency department right now",
+                "password": health.password,
+                "code": wrong,
+                "csrf_token": await csrf_token(client, "/break-glass"),
+            },
+        )
         statuses.append(glass.status_code)
         assert "locked" in glass.text
-        right = await client.post("/step-up", data={
-            "password": health.password, "code": pyotp.TOTP(health.totp_secret).now(), "next": "/",
-            "csrf_token": await csrf_token(client, "/step-up")})
+        right = await client.post(
+            "/step-up",
+            data={
+                "password": health.password,
+                "code": pyotp.TOTP(health.totp_secret).now(),
+                "next": "/",
+                "csrf_token": await csrf_token(client, "/step-up"),
+            },
+        )
         statuses.append(right.status_code)
     assert statuses == [400, 400, 400, 400, 429, 429]
     assert await AuditEvent.filter(action="user.lock", user_id=health.user.id).count() == 1
@@ -168,12 +210,15 @@ async def test_guesses_posted_at_once_cannot_slip_under_the_limit(app, personas)
         await password_step(client, police)
         token = await csrf_token(client, "/login/mfa")
         codes = [f"{n:06d}" for n in range(100000, 100020)]
-        answers = await asyncio.gather(*(client.post("/login/mfa", data={"code": c, "csrf_token": token}) for c in codes))
+        answers = await asyncio.gather(
+            *(client.post("/login/mfa", data={"code": c, "csrf_token": token}) for c in codes)
+        )
     assert sum(a.status_code == 400 for a in answers) <= 4
     assert (await User.get(id=police.user.id)).second_factor_failures == auth.MAX_SECOND_FACTOR_FAILURES
 
 
 # --- F3: one code, one door, even at once ---------------------------------------------------
+
 
 async def test_one_code_posted_by_two_pending_sign_ins_at_once_lets_one_in(app, personas):
     police = personas["police"]
@@ -183,8 +228,12 @@ async def test_one_code_posted_by_two_pending_sign_ins_at_once_lets_one_in(app, 
             await password_step(client, police)
         tokens = [await csrf_token(c, "/login/mfa") for c in (first, second)]
         code = pyotp.TOTP(police.totp_secret).now()
-        answers = await asyncio.gather(*(c.post("/login/mfa", data={"code": code, "csrf_token": t, "next": "/"})
-                                         for c, t in zip((first, second), tokens)))
+        answers = await asyncio.gather(
+            *(
+                c.post("/login/mfa", data={"code": code, "csrf_token": t, "next": "/"})
+                for c, t in zip((first, second), tokens)
+            )
+        )
     assert sorted(a.status_code for a in answers) == [303, 400]
 
 
@@ -196,18 +245,35 @@ async def test_one_code_posted_by_two_step_ups_at_once_passes_one(app, personas)
         await User.filter(id=admin.user.id).update(totp_last_step=0)
         tokens = [await csrf_token(c, "/step-up") for c in (first, second)]
         code = pyotp.TOTP(admin.totp_secret).now()
-        answers = await asyncio.gather(*(c.post("/step-up", data={
-            "password": admin.password, "code": code, "next": "/", "csrf_token": t}) for c, t in zip((first, second), tokens)))
+        answers = await asyncio.gather(
+            *(
+                c.post("/step-up", data={"password": admin.password, "code": code, "next": "/", "csrf_token": t})
+                for c, t in zip((first, second), tokens)
+            )
+        )
     assert sorted(a.status_code for a in answers) == [303, 400]
 
 
 # --- F4: the password change is a step-up ---------------------------------------------------
 
-async def change_password(client: httpx.AsyncClient, persona: Persona, current: str, code: str | None = None,
-                          new: str = "a different long passphrase") -> httpx.Response:
-    return await client.post("/account/password", data={
-        "current_password": current, "code": pyotp.TOTP(persona.totp_secret).now() if code is None else code,
-        "new_password": new, "confirm": new, "csrf_token": await csrf_token(client, "/account")})
+
+async def change_password(
+    client: httpx.AsyncClient,
+    persona: Persona,
+    current: str,
+    code: str | None = None,
+    new: str = "a different long passphrase",
+) -> httpx.Response:
+    return await client.post(
+        "/account/password",
+        data={
+            "current_password": current,
+            "code": pyotp.TOTP(persona.totp_secret).now() if code is None else code,
+            "new_password": new,
+            "confirm": new,
+            "csrf_token": await csrf_token(client, "/account"),
+        },
+    )
 
 
 async def test_guessing_the_current_password_is_throttled_and_audited(app, personas):
@@ -263,10 +329,18 @@ async def test_a_common_password_is_refused_when_changing_it(app, personas, weak
 
 @pytest.mark.parametrize("weak", ["password1234", "aaaaaaaaaaaa"])
 async def test_a_common_password_is_refused_at_set_up(client, personas, weak):
-    created = await service.add_user(None, email="new.officer@test.example.org", name="New Officer",
-                                     agency_id=personas["police"].user.agency_id, role="member", conference_slugs=[])
+    created = await service.add_user(
+        None,
+        email="new.officer@test.example.org",
+        name="New Officer",
+        agency_id=personas["police"].user.agency_id,
+        role="member",
+        conference_slugs=[],
+    )
     token = await csrf_token(client, f"/setup/{created.setup_token}")
-    answer = await client.post(f"/setup/{created.setup_token}", data={"password": weak, "confirm": weak, "csrf_token": token})
+    answer = await client.post(
+        f"/setup/{created.setup_token}", data={"password": weak, "confirm": weak, "csrf_token": token}
+    )
     assert answer.status_code == 400 and auth.WEAK_PASSWORD in answer.text
     user = await User.get(id=created.user.id)
     assert user.password_hash is None and user.setup_token_hash is not None  # the link still works
@@ -279,8 +353,20 @@ def test_a_password_built_on_the_persons_own_name_or_address_is_refused():
 
 
 async def test_a_common_password_is_refused_on_the_command_line_and_nothing_is_added(client):
-    code, out = await cli("user", "add", "--email", "weak@test.example.org", "--name", "Weak", "--agency",
-                          "A New Agency", "--role", "member", "--password-stdin", stdin="password1234\n")
+    code, out = await cli(
+        "user",
+        "add",
+        "--email",
+        "weak@test.example.org",
+        "--name",
+        "Weak",
+        "--agency",
+        "A New Agency",
+        "--role",
+        "member",
+        "--password-stdin",
+        stdin="password1234\n",
+    )
     assert code == 1 and auth.WEAK_PASSWORD in out, out
     assert not await User.filter(email="weak@test.example.org").exists()
     from marac.agencies.models import Agency
@@ -295,6 +381,7 @@ def test_the_demo_and_test_passwords_are_acceptable():
 
 
 # --- F9: sealed TOTP seeds --------------------------------------------------------------------
+
 
 async def test_the_stored_seed_is_sealed_and_rotation_keeps_sign_in_working(app, personas):
     police = personas["police"]
@@ -323,6 +410,7 @@ async def test_the_stored_seed_is_sealed_and_rotation_keeps_sign_in_working(app,
 
 # --- API tokens: expiry and last use ------------------------------------------------------------
 
+
 async def test_a_token_is_refused_after_its_expiry(client, personas):
     police = personas["police"]
     assert (await client.get("/api/v1/conferences", headers=police.bearer)).status_code == 200
@@ -346,11 +434,15 @@ async def test_the_account_page_sets_the_expiry_and_shows_it_with_the_last_use(a
     chair = personas["chair"]
     async with make_client(app, ip="10.110.0.1") as client:
         client.cookies.update(await session_cookie_for(chair))
-        bad = await client.post("/account/tokens", data={"label": "case system", "expires_in_days": "400",
-                                                         "csrf_token": await csrf_token(client, "/account")})
+        bad = await client.post(
+            "/account/tokens",
+            data={"label": "case system", "expires_in_days": "400", "csrf_token": await csrf_token(client, "/account")},
+        )
         assert bad.status_code == 400 and "from 1 to 366" in bad.text
-        made = await client.post("/account/tokens", data={"label": "case system", "expires_in_days": "30",
-                                                          "csrf_token": await csrf_token(client, "/account")})
+        made = await client.post(
+            "/account/tokens",
+            data={"label": "case system", "expires_in_days": "30", "csrf_token": await csrf_token(client, "/account")},
+        )
         assert made.status_code == 200
         raw = made.text.split('<code id="new-token">')[1].split("<")[0]
         token = await ApiToken.get(token_hash=auth.sha256(raw))

@@ -12,9 +12,9 @@ from marac import dashboard
 from marac.actions.models import Action
 from marac.agencies import service as directory
 from marac.agencies.access import viewer_for
-from marac.clock import now, today
 from marac.agencies.models import Conference
 from marac.audit.models import AuditEvent
+from marac.clock import now, today
 from marac.errors import AccessDenied
 from marac.meetings import schedule
 from marac.meetings.models import AgendaItem, Meeting, Research
@@ -27,7 +27,9 @@ DAY = date(2026, 11, 14)  # a Saturday; the conference sits every other Tuesday:
 NAMES = ("Jane Doe", "John Roe", "Amy Doe")
 
 
-async def _referral(personas, received: str = "2026-11-02", accept: bool = False, conference: Conference | None = None) -> Referral:
+async def _referral(
+    personas, received: str = "2026-11-02", accept: bool = False, conference: Conference | None = None
+) -> Referral:
     made = await referral(personas, accept=accept, received_at=received)
     if conference:  # another conference's case, without giving a persona a seat there
         await Referral.filter(id=made.id).update(conference_id=conference.id)
@@ -35,26 +37,48 @@ async def _referral(personas, received: str = "2026-11-02", accept: bool = False
 
 
 async def _meeting(conference: Conference, day: date, status: str = "held") -> Meeting:
-    return await Meeting.create(conference=conference, slot_date=None, date=day, cut_off=day, kind="emergency", status=status)
+    return await Meeting.create(
+        conference=conference, slot_date=None, date=day, cut_off=day, kind="emergency", status=status
+    )
 
 
 async def _action(item: AgendaItem, owner: str, due: date, status: str = "open") -> Action:
-    return await Action.create(item=item, meeting_id=item.meeting_id, conference_id=(await item.meeting).conference_id,
-                               owner_agency_id=owner, description="Visit Jane Doe", due_date=due, status=status, created_by="x")
+    return await Action.create(
+        item=item,
+        meeting_id=item.meeting_id,
+        conference_id=(await item.meeting).conference_id,
+        owner_agency_id=owner,
+        description="Visit Jane Doe",
+        due_date=due,
+        status=status,
+        created_by="x",
+    )
 
 
 async def _minutes(meeting: Meeting, version: int, sent: dict[str, bool], status: str = "approved") -> MinutesVersion:
     minutes = await MinutesVersion.create(meeting=meeting, version=version, status=status, content={}, approved_by="x")
     for agency_id, notified in sent.items():
-        await MinutesRecipient.create(minutes=minutes, agency_id=agency_id, tier="full", status="done" if notified else "pending",
-                                      notified_at=now() if notified else None)
+        await MinutesRecipient.create(
+            minutes=minutes,
+            agency_id=agency_id,
+            tier="full",
+            status="done" if notified else "pending",
+            notified_at=now() if notified else None,
+        )
     return minutes
 
 
 async def _other_conference(personas, slug: str, coordinated: bool) -> Conference:
     await directory.create_conference(
-        None, name=f"Conference {slug}", slug=slug, type="domestic-abuse", weekday="tuesday", start_time="10:00",
-        first_date=date(2026, 1, 6), members=[directory.MemberSpec(personas["police"].user.agency_id, "full")])
+        None,
+        name=f"Conference {slug}",
+        slug=slug,
+        type="domestic-abuse",
+        weekday="tuesday",
+        start_time="10:00",
+        first_date=date(2026, 1, 6),
+        members=[directory.MemberSpec(personas["police"].user.agency_id, "full")],
+    )
     conference = await Conference.get(slug=slug)
     if coordinated:
         await personas["coordinator"].user.conferences.add(conference)
@@ -77,8 +101,10 @@ async def built(personas):
     await schedule.ensure_meetings(conference, DAY, 1)
     coming = await Meeting.get(conference=conference, date=date(2026, 11, 24))
     await Meeting.filter(id=coming.id).update(status="published")
-    listed = [await AgendaItem.create(meeting=coming, referral=r, number=n, section="new_cases", state="listed")
-              for n, r in enumerate(cases[:2], 1)]
+    listed = [
+        await AgendaItem.create(meeting=coming, referral=r, number=n, section="new_cases", state="listed")
+        for n, r in enumerate(cases[:2], 1)
+    ]
     moved = await AgendaItem.create(meeting=coming, referral=cases[2], number=3, section="new_cases", state="overflow")
     for item, who in ((listed[0], "police"), (listed[1], "police"), (moved, "police"), (listed[0], "health")):
         await Research.create(item=item, agency_id=agency[who], known=True, summary="Known to us", updated_by="x")
@@ -102,9 +128,18 @@ async def built(personas):
     other = await _other_conference(personas, "elsewhere-da", coordinated=False)
     elsewhere = await _referral(personas, conference=other)
     theirs = await _meeting(other, date(2026, 11, 10))
-    their_item = await AgendaItem.create(meeting=theirs, referral=elsewhere, number=1, section="new_cases", state="listed")
+    their_item = await AgendaItem.create(
+        meeting=theirs, referral=elsewhere, number=1, section="new_cases", state="listed"
+    )
     await _action(their_item, agency["police"], DAY - timedelta(days=30))
-    return {"conference": conference, "agency": agency, "coming": coming, "held": held, "untriaged": untriaged, "other": other}
+    return {
+        "conference": conference,
+        "agency": agency,
+        "coming": coming,
+        "held": held,
+        "untriaged": untriaged,
+        "other": other,
+    }
 
 
 async def test_each_figure_for_the_coordinator(personas, built):
@@ -120,11 +155,18 @@ async def test_each_figure_for_the_coordinator(personas, built):
     assert (board.triage.waiting, board.triage.oldest) == (1, date(2026, 11, 5))
 
     research = {r.agency_id: (r.done, r.expected) for r in board.research}
-    assert research == {agency["police"]: (2, 2), agency["health"]: (1, 2), agency["idva"]: (0, 2), agency["childrens"]: (0, 2),
-                        personas["coordinator"].user.agency_id: (0, 2)}
+    assert research == {
+        agency["police"]: (2, 2),
+        agency["health"]: (1, 2),
+        agency["idva"]: (0, 2),
+        agency["childrens"]: (0, 2),
+        personas["coordinator"].user.agency_id: (0, 2),
+    }
 
     assert [(a.agency_id, a.overdue, a.oldest_due) for a in board.overdue] == [
-        (agency["police"], 2, DAY - timedelta(days=10)), (agency["idva"], 1, DAY - timedelta(days=5))]
+        (agency["police"], 2, DAY - timedelta(days=10)),
+        (agency["idva"], 1, DAY - timedelta(days=5)),
+    ]
 
     held = built["held"]
     assert [(u.meeting_id, u.approved, u.late, u.deadline) for u in board.uncirculated] == [
@@ -177,11 +219,12 @@ async def test_the_page_shows_counts_and_links_not_names(personas, client, built
     assert "Known to us" not in html and "Visit" not in html
     assert re.search(r'data-figure="triage">\s*1\s*<', html)
     police = built["agency"]["police"]
-    assert f'/actions?status=overdue&amp;conference={CONFERENCE}&amp;agency={police}' in html
-    assert f'/referrals?conference={CONFERENCE}' in html
+    assert f"/actions?status=overdue&amp;conference={CONFERENCE}&amp;agency={police}" in html
+    assert f"/referrals?conference={CONFERENCE}" in html
     assert "elsewhere" not in html.lower()
     read = await AuditEvent.filter(action="dashboard.read", user_id=personas["coordinator"].user.id).values_list(
-        "conference_id", flat=True)
+        "conference_id", flat=True
+    )
     assert read == [built["conference"].id]
 
 

@@ -19,7 +19,9 @@ OPAQUE_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 async def test_an_admin_adds_an_agency(client, personas):
-    answer = await client.post("/api/v1/agencies", json={"name": "Northshire Fire", "kind": "fire"}, headers=personas["admin"].bearer)
+    answer = await client.post(
+        "/api/v1/agencies", json={"name": "Northshire Fire", "kind": "fire"}, headers=personas["admin"].bearer
+    )
     assert answer.status_code == 201
     body = answer.json()
     assert body["name"] == "Northshire Fire" and body["kind"] == "fire"
@@ -36,9 +38,13 @@ async def test_bad_agency_input_gets_a_clear_error_and_changes_nothing(client, p
     assert bad_kind.status_code == 422 and "kind" in bad_kind.json()["error"]["fields"]
     unknown = await client.post("/api/v1/agencies", json={"name": "X", "kind": "fire", "colour": "red"}, headers=admin)
     assert unknown.status_code == 422 and unknown.json()["error"]["fields"]["colour"] == "Unknown field"
-    malformed = await client.post("/api/v1/agencies", content=b"{not json", headers={**admin, "Content-Type": "application/json"})
+    malformed = await client.post(
+        "/api/v1/agencies", content=b"{not json", headers={**admin, "Content-Type": "application/json"}
+    )
     assert malformed.status_code == 400 and malformed.json()["error"]["code"] == "malformed_json"
-    duplicate = await client.post("/api/v1/agencies", json={"name": "Northshire Police", "kind": "police"}, headers=admin)
+    duplicate = await client.post(
+        "/api/v1/agencies", json={"name": "Northshire Police", "kind": "police"}, headers=admin
+    )
     assert duplicate.status_code == 409
     assert await Agency.all().count() == before
 
@@ -46,11 +52,19 @@ async def test_bad_agency_input_gets_a_clear_error_and_changes_nothing(client, p
 async def test_an_admin_creates_a_conference_with_members_and_tiers(client, personas):
     police = personas["police"].user.agency_id
     childrens = personas["childrens"].user.agency_id
-    answer = await client.post("/api/v1/conferences", headers=personas["admin"].bearer, json={
-        "name": "Eastshire Hate Crime MARAC", "slug": "eastshire-hc", "type": "hate-crime", "weekday": "thursday",
-        "start_time": "14:00", "first_date": "2026-01-08",
-        "members": [{"agency_id": police, "tier": "full"}, {"agency_id": childrens, "tier": "actions_only"}],
-    })
+    answer = await client.post(
+        "/api/v1/conferences",
+        headers=personas["admin"].bearer,
+        json={
+            "name": "Eastshire Hate Crime MARAC",
+            "slug": "eastshire-hc",
+            "type": "hate-crime",
+            "weekday": "thursday",
+            "start_time": "14:00",
+            "first_date": "2026-01-08",
+            "members": [{"agency_id": police, "tier": "full"}, {"agency_id": childrens, "tier": "actions_only"}],
+        },
+    )
     assert answer.status_code == 201, answer.text
     body = answer.json()
     assert {(m["agency_id"], m["tier"]) for m in body["members"]} == {(police, "full"), (childrens, "actions_only")}
@@ -60,19 +74,45 @@ async def test_an_admin_creates_a_conference_with_members_and_tiers(client, pers
 
 async def test_a_conference_with_bad_details_is_refused_field_by_field(client, personas):
     admin = personas["admin"].bearer
-    wrong_day = await client.post("/api/v1/conferences", headers=admin, json={
-        "name": "X", "slug": "x-conf", "type": "domestic-abuse", "weekday": "tuesday", "start_time": "10:00",
-        "first_date": "2026-01-07",
-    })
+    wrong_day = await client.post(
+        "/api/v1/conferences",
+        headers=admin,
+        json={
+            "name": "X",
+            "slug": "x-conf",
+            "type": "domestic-abuse",
+            "weekday": "tuesday",
+            "start_time": "10:00",
+            "first_date": "2026-01-07",
+        },
+    )
     assert wrong_day.status_code == 422 and "first_date" in wrong_day.json()["error"]["fields"]
-    unknown_type = await client.post("/api/v1/conferences", headers=admin, json={
-        "name": "X", "slug": "x-conf", "type": "parking", "weekday": "tuesday", "start_time": "10:00", "first_date": "2026-01-06",
-    })
+    unknown_type = await client.post(
+        "/api/v1/conferences",
+        headers=admin,
+        json={
+            "name": "X",
+            "slug": "x-conf",
+            "type": "parking",
+            "weekday": "tuesday",
+            "start_time": "10:00",
+            "first_date": "2026-01-06",
+        },
+    )
     assert unknown_type.status_code == 422 and "type" in unknown_type.json()["error"]["fields"]
-    unknown_agency = await client.post("/api/v1/conferences", headers=admin, json={
-        "name": "X", "slug": "x-conf", "type": "domestic-abuse", "weekday": "tuesday", "start_time": "10:00",
-        "first_date": "2026-01-06", "members": [{"agency_id": "f" * 32, "tier": "full"}],
-    })
+    unknown_agency = await client.post(
+        "/api/v1/conferences",
+        headers=admin,
+        json={
+            "name": "X",
+            "slug": "x-conf",
+            "type": "domestic-abuse",
+            "weekday": "tuesday",
+            "start_time": "10:00",
+            "first_date": "2026-01-06",
+            "members": [{"agency_id": "f" * 32, "tier": "full"}],
+        },
+    )
     assert unknown_agency.status_code == 422 and "members.0.agency_id" in unknown_agency.json()["error"]["fields"]
     assert not await Conference.filter(slug="x-conf").exists()
 
@@ -84,25 +124,46 @@ async def test_the_directory_services_refuse_anyone_but_an_admin_whatever_the_do
     viewer = await viewer_for(personas[persona].user)
     conference = await Conference.get(slug=CONFERENCE)
     police = personas["police"].user
-    before = (await Agency.all().count(), await Conference.all().count(), await Membership.all().count(),
-              await User.filter(active=True).count())
+    before = (
+        await Agency.all().count(),
+        await Conference.all().count(),
+        await Membership.all().count(),
+        await User.filter(active=True).count(),
+    )
     attempts = [
         lambda: service.create_agency(viewer, "Northshire Fire", "fire"),
-        lambda: service.create_conference(viewer, name="Eastshire HC", slug="eastshire-hc", type="hate-crime",
-                                          weekday="thursday", start_time="14:00", first_date=date(2026, 1, 8),
-                                          members=[]),
+        lambda: service.create_conference(
+            viewer,
+            name="Eastshire HC",
+            slug="eastshire-hc",
+            type="hate-crime",
+            weekday="thursday",
+            start_time="14:00",
+            first_date=date(2026, 1, 8),
+            members=[],
+        ),
         lambda: service.set_membership(viewer, conference, service.MemberSpec(police.agency_id, "actions_only")),
         lambda: service.remove_membership(viewer, conference, police.agency_id),
-        lambda: service.add_user(viewer, email="new@test.example.org", name="New", agency_id=police.agency_id,
-                                 role="admin", conference_slugs=[]),
+        lambda: service.add_user(
+            viewer,
+            email="new@test.example.org",
+            name="New",
+            agency_id=police.agency_id,
+            role="admin",
+            conference_slugs=[],
+        ),
         lambda: service.disable(viewer, police),
         lambda: service.reset_sign_in(viewer, police),
     ]
     for attempt in attempts:
         with pytest.raises(AccessDenied):
             await attempt()
-    assert before == (await Agency.all().count(), await Conference.all().count(), await Membership.all().count(),
-                      await User.filter(active=True).count())
+    assert before == (
+        await Agency.all().count(),
+        await Conference.all().count(),
+        await Membership.all().count(),
+        await User.filter(active=True).count(),
+    )
 
 
 async def test_a_non_member_cannot_see_a_conference_and_learns_nothing(client, personas):
@@ -123,10 +184,17 @@ async def test_removing_an_agency_from_a_conference_takes_effect_on_the_next_req
 
 async def test_a_new_user_chooses_a_password_through_a_one_time_link(app, client, personas, smtp):
     agency = personas["police"].user.agency_id
-    created = await client.post("/api/v1/users", headers=personas["admin"].bearer, json={
-        "email": "New.Officer@Test.Example.org", "name": "New Officer", "agency_id": agency,
-        "role": "member", "conferences": [CONFERENCE],
-    })
+    created = await client.post(
+        "/api/v1/users",
+        headers=personas["admin"].bearer,
+        json={
+            "email": "New.Officer@Test.Example.org",
+            "name": "New Officer",
+            "agency_id": agency,
+            "role": "member",
+            "conferences": [CONFERENCE],
+        },
+    )
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["email"] == "new.officer@test.example.org" and body["conferences"] == [CONFERENCE]
@@ -135,28 +203,45 @@ async def test_a_new_user_chooses_a_password_through_a_one_time_link(app, client
     path = re.search(r"/setup/\S+", mail.get_content()).group(0)
     async with make_client(app) as browser:
         token = await csrf_token(browser, path)
-        mismatch = await browser.post(path, data={"password": "a long new password", "confirm": "something else", "csrf_token": token})
+        mismatch = await browser.post(
+            path, data={"password": "a long new password", "confirm": "something else", "csrf_token": token}
+        )
         assert mismatch.status_code == 400
-        done = await browser.post(path, data={"password": "a long new password", "confirm": "a long new password", "csrf_token": token})
+        done = await browser.post(
+            path, data={"password": "a long new password", "confirm": "a long new password", "csrf_token": token}
+        )
         assert done.status_code == 303
         again = await browser.get(path)
         assert again.status_code == 404  # the link works once
         token = await csrf_token(browser)
-        signed = await browser.post("/login", data={"email": "new.officer@test.example.org", "password": "a long new password", "csrf_token": token})
+        signed = await browser.post(
+            "/login",
+            data={"email": "new.officer@test.example.org", "password": "a long new password", "csrf_token": token},
+        )
         assert signed.headers["location"].startswith("/mfa/enrol")  # the second factor comes next, always
 
 
 async def test_a_member_user_must_belong_to_a_member_agency(client, personas):
     housing_agency = personas["housing"].user.agency_id
-    refused = await client.post("/api/v1/users", headers=personas["admin"].bearer, json={
-        "email": "h2@test.example.org", "name": "H", "agency_id": housing_agency, "role": "member", "conferences": [CONFERENCE],
-    })
+    refused = await client.post(
+        "/api/v1/users",
+        headers=personas["admin"].bearer,
+        json={
+            "email": "h2@test.example.org",
+            "name": "H",
+            "agency_id": housing_agency,
+            "role": "member",
+            "conferences": [CONFERENCE],
+        },
+    )
     assert refused.status_code == 422 and "conferences" in refused.json()["error"]["fields"]
     assert not await User.filter(email="h2@test.example.org").exists()
 
 
 async def test_directory_changes_are_audited_with_ids_only(client, personas):
-    answer = await client.post("/api/v1/agencies", json={"name": "Audit Trail Agency", "kind": "other"}, headers=personas["admin"].bearer)
+    answer = await client.post(
+        "/api/v1/agencies", json={"name": "Audit Trail Agency", "kind": "other"}, headers=personas["admin"].bearer
+    )
     event = await AuditEvent.get(action="agency.create", object_id=answer.json()["id"])
     assert event.user_id == personas["admin"].user.id and event.request_id
     row = " ".join(str(v) for v in (await AuditEvent.filter(seq=event.seq).values())[0].values())

@@ -23,15 +23,13 @@ from weasyprint import HTML
 from weasyprint.formatting_structure import boxes
 from weasyprint.urls import FatalURLFetchingError, fetch
 
+from bench.minutes_data import content as minutes_content
 from marac import settings
 from marac.agencies.models import Agency
 from marac.documents import pool, render, store
 from marac.documents.models import Document
 from marac.meetings.models import Meeting
 from marac.minutes.service import view_for
-
-from bench.minutes_data import content as minutes_content
-
 from tests.builders import scheduled_meeting
 from tests.pdfs import assert_only_the_bundled_font
 
@@ -43,18 +41,28 @@ MARKING = "OFFICIAL-SENSITIVE"
 def agenda_context(cases: int, **overrides) -> dict:
     listed = []
     for n in range(1, cases + 1):
-        listed.append({
-            "label": f"Case {n}",
-            "kind": ("new", "repeat", "transfer")[n % 3],
-            "victim": {"name": f"Victim Number{n}", "date_of_birth": date(1990, 3, 14),
-                       "address": f"Flat {n}, 1 High Street, Northshire NS1 1AA"},
-            "perpetrators": [{"name": f"Perpetrator Number{n}", "date_of_birth": date(1985, 7, 1)}],
-            "children": [{"name": f"Child Number{n}", "date_of_birth": None}] if n % 2 else [],
-        })
+        listed.append(
+            {
+                "label": f"Case {n}",
+                "kind": ("new", "repeat", "transfer")[n % 3],
+                "victim": {
+                    "name": f"Victim Number{n}",
+                    "date_of_birth": date(1990, 3, 14),
+                    "address": f"Flat {n}, 1 High Street, Northshire NS1 1AA",
+                },
+                "perpetrators": [{"name": f"Perpetrator Number{n}", "date_of_birth": date(1985, 7, 1)}],
+                "children": [{"name": f"Child Number{n}", "date_of_birth": None}] if n % 2 else [],
+            }
+        )
     context = {
-        "conference_name": "Northshire DA MARAC", "meeting_date": date(2026, 11, 24),
-        "cut_off": date(2026, 11, 17), "venue": None, "recipient": RECIPIENT,
-        "reference": REFERENCE, "version": 2, "cases": listed,
+        "conference_name": "Northshire DA MARAC",
+        "meeting_date": date(2026, 11, 24),
+        "cut_off": date(2026, 11, 17),
+        "venue": None,
+        "recipient": RECIPIENT,
+        "reference": REFERENCE,
+        "version": 2,
+        "cases": listed,
     }
     context.update(overrides)
     return context
@@ -72,7 +80,7 @@ def squashed(text: str) -> str:
 class RecordingHandler(http.server.BaseHTTPRequestHandler):
     requests: list[str] = []
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         RecordingHandler.requests.append(self.path)
         self.send_response(200)
         self.send_header("Content-Type", "text/css")
@@ -123,6 +131,7 @@ def rendered_pool() -> Iterator[None]:
 
 # Every page ------------------------------------------------------------------------------
 
+
 def test_every_page_carries_marking_reference_page_number_and_recipient():
     pdf, pages = render.render_pdf("agenda.html", agenda_context(40), title="Research list")
     texts = page_texts(pdf)
@@ -150,7 +159,8 @@ def test_long_words_wrap_inside_the_page():
     context["cases"][1]["victim"]["address"] = unbroken
     context["cases"][1]["victim"]["name"] = unbroken
     document = HTML(string=render.render_html("agenda.html", context), url_fetcher=render.AssetFetcher()).render(
-        stylesheets=render.stylesheets(), font_config=render.font_config())
+        stylesheets=render.stylesheets(), font_config=render.font_config()
+    )
     for page in document.pages:
         page_box = page._page_box
         right = page_box.margin_width() - page_box.margin_right
@@ -174,6 +184,7 @@ def test_a_missing_field_is_an_error_not_a_blank():
 
 # Shared layouts stamped per recipient ------------------------------------------------------
 
+
 def same_pictures(tmp_path, first: bytes, second: bytes) -> None:
     """Every page of both PDFs rasterised (40 dpi, grey): the same pixels, page for page."""
     counts = []
@@ -194,11 +205,22 @@ def test_a_stamped_copy_of_a_shared_layout_is_the_document_rendered_alone(tmp_pa
     assert annex["restricted"]  # the content names agency-05 in a restricted note
     shared, _ = render.layout("minutes.html", {**view, "restricted": []}, title="MARAC minutes")
     assert all(RECIPIENT not in text and "For:" not in text and "Page" not in text for text in page_texts(shared))
-    extra = render.layout("minutes_restricted.html", {**view, **annex}, title="MARAC minutes")[0] if restricted else None
-    stamped, pages = render.stamp(shared, annex=extra, reference=REFERENCE, recipient=RECIPIENT, version=3, title="MARAC minutes")
+    extra = (
+        render.layout("minutes_restricted.html", {**view, **annex}, title="MARAC minutes")[0] if restricted else None
+    )
+    stamped, pages = render.stamp(
+        shared, annex=extra, reference=REFERENCE, recipient=RECIPIENT, version=3, title="MARAC minutes"
+    )
     alone, alone_pages = render.render_pdf(
-        "minutes.html", {**view, "restricted": annex["restricted"] if restricted else [], "reference": REFERENCE, "recipient": RECIPIENT},
-        title="MARAC minutes")
+        "minutes.html",
+        {
+            **view,
+            "restricted": annex["restricted"] if restricted else [],
+            "reference": REFERENCE,
+            "recipient": RECIPIENT,
+        },
+        title="MARAC minutes",
+    )
     texts = page_texts(stamped)
     assert pages == alone_pages == len(texts) >= 3
     assert ("Restricted information for your agency" in texts[-1]) == restricted
@@ -234,8 +256,9 @@ def test_every_document_embeds_only_the_bundled_font():
     documents = {
         "research list": render.render_pdf("agenda.html", welsh_research_list(), title="Research list")[0],
         "minutes": render.render_pdf("minutes.html", minutes, title="MARAC minutes")[0],
-        "stamped minutes": render.stamp(shared, annex=annex, reference=REFERENCE, recipient=RECIPIENT, version=1,
-                                        title="MARAC minutes")[0],
+        "stamped minutes": render.stamp(
+            shared, annex=annex, reference=REFERENCE, recipient=RECIPIENT, version=1, title="MARAC minutes"
+        )[0],
     }
     for pdf in documents.values():
         assert_only_the_bundled_font(pdf)
@@ -292,6 +315,7 @@ def _host_font_count() -> int:
 
 # User text is inert, and nothing is fetched -------------------------------------------------
 
+
 def test_user_text_is_shown_literally_and_nothing_is_fetched(http_server):
     hostile = {
         "victim": f'<img src="{http_server}/victim.png"> Jane',
@@ -299,8 +323,11 @@ def test_user_text_is_shown_literally_and_nothing_is_fetched(http_server):
         "perpetrator": "</td></tr></table><style>body { display: none }</style>",
         "child": f"@import url({http_server}/x.css); * {{ color: red }}",
     }
-    context = agenda_context(2, conference_name=f'<link rel="attachment" href="{http_server}/a.txt">MARAC',
-                             venue=f"<iframe src='{http_server}/v'></iframe>")
+    context = agenda_context(
+        2,
+        conference_name=f'<link rel="attachment" href="{http_server}/a.txt">MARAC',
+        venue=f"<iframe src='{http_server}/v'></iframe>",
+    )
     case = context["cases"][0]
     case["victim"]["name"], case["victim"]["address"] = hostile["victim"], hostile["address"]
     case["perpetrators"][0]["name"] = hostile["perpetrator"]
@@ -325,11 +352,15 @@ def test_a_template_that_asks_for_anything_else_fails_without_fetching(http_serv
         '<link rel="stylesheet" href="file:///etc/passwd">',
         f"<style>@import url({http_server}/y.css);</style>",
     ):
-        probe = {"probe.html": '{% extends "base.html" %}{% block title %}Probe{% endblock %}'
-                               "{% block content %}" + source + "{% endblock %}"}
+        probe = {
+            "probe.html": '{% extends "base.html" %}{% block title %}Probe{% endblock %}'
+            "{% block content %}" + source + "{% endblock %}"
+        }
         monkeypatch.setattr(render.environment, "loader", ChoiceLoader([DictLoader(probe), render.environment.loader]))
         with pytest.raises(render.RenderError):
-            render.render_pdf("probe.html", {"reference": REFERENCE, "recipient": RECIPIENT, "version": 1}, title="Probe")
+            render.render_pdf(
+                "probe.html", {"reference": REFERENCE, "recipient": RECIPIENT, "version": 1}, title="Probe"
+            )
         monkeypatch.undo()
     assert RecordingHandler.requests == []
 
@@ -337,32 +368,39 @@ def test_a_template_that_asks_for_anything_else_fails_without_fetching(http_serv
 def test_a_template_cannot_attach_files(http_server, monkeypatch):
     # <link rel=attachment> would embed a file in the PDF; metadata (attachments included)
     # is never taken from the HTML, so it is not even fetched.
-    probe = {"probe.html": '{% extends "base.html" %}{% block title %}Probe{% endblock %}{% block content %}'
-                           f'<link rel="attachment" href="{http_server}/a.txt">'
-                           '<link rel="attachment" href="pdf.css">{% endblock %}'}
+    probe = {
+        "probe.html": '{% extends "base.html" %}{% block title %}Probe{% endblock %}{% block content %}'
+        f'<link rel="attachment" href="{http_server}/a.txt">'
+        '<link rel="attachment" href="pdf.css">{% endblock %}'
+    }
     monkeypatch.setattr(render.environment, "loader", ChoiceLoader([DictLoader(probe), render.environment.loader]))
-    pdf, _ = render.render_pdf("probe.html", {"reference": REFERENCE, "recipient": RECIPIENT, "version": 1}, title="Probe")
+    pdf, _ = render.render_pdf(
+        "probe.html", {"reference": REFERENCE, "recipient": RECIPIENT, "version": 1}, title="Probe"
+    )
     assert not PdfReader(io.BytesIO(pdf)).attachments
     assert RecordingHandler.requests == []
 
 
-@pytest.mark.parametrize("url", [
-    "file:///etc/passwd",
-    "http://127.0.0.1:9/x.css",
-    "https://example.org/pdf.css",
-    "ftp://example.org/pdf.css",
-    "data:text/css,body{color:red}",
-    render.ASSETS_URL + "../base.html",
-    render.ASSETS_URL + "%2e%2e/base.html",
-    render.ASSETS_URL + "./pdf.css",
-    render.ASSETS_URL + "pdf.css?x=1",
-    render.ASSETS_URL + "pdf.css#x",
-    render.ASSETS_URL + "missing.css",
-    render.ASSETS_URL,
-    "file://otherhost" + render.ASSETS_DIR.as_posix() + "/pdf.css",
-    "//example.org/pdf.css",
-    "pdf.css",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "http://127.0.0.1:9/x.css",
+        "https://example.org/pdf.css",
+        "ftp://example.org/pdf.css",
+        "data:text/css,body{color:red}",
+        render.ASSETS_URL + "../base.html",
+        render.ASSETS_URL + "%2e%2e/base.html",
+        render.ASSETS_URL + "./pdf.css",
+        render.ASSETS_URL + "pdf.css?x=1",
+        render.ASSETS_URL + "pdf.css#x",
+        render.ASSETS_URL + "missing.css",
+        render.ASSETS_URL,
+        "file://otherhost" + render.ASSETS_DIR.as_posix() + "/pdf.css",
+        "//example.org/pdf.css",
+        "pdf.css",
+    ],
+)
 def test_the_fetcher_refuses_everything_but_our_assets_and_the_refusal_is_fatal(url):
     with pytest.raises(FatalURLFetchingError):
         render.AssetFetcher().fetch(url)
@@ -381,6 +419,7 @@ def test_the_fetcher_serves_the_stylesheet_from_memory(tmp_path, monkeypatch):
 
 # Metadata ----------------------------------------------------------------------------------
 
+
 def test_metadata_has_the_given_title_and_nothing_identifying():
     context = agenda_context(3)
     context["cases"][0]["victim"]["name"] = "Zebedee Quartermaine"
@@ -397,6 +436,7 @@ def test_metadata_has_the_given_title_and_nothing_identifying():
 
 
 # Store -------------------------------------------------------------------------------------
+
 
 async def test_save_is_idempotent_private_and_checked_on_read(meeting, document_store):
     agency = await Agency.get(name=RECIPIENT)
@@ -445,6 +485,7 @@ def test_references_name_kind_and_date_and_differ():
 
 
 # Pool --------------------------------------------------------------------------------------
+
 
 async def test_the_pool_renders_the_same_document(rendered_pool):
     context = agenda_context(30)

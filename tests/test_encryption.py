@@ -22,17 +22,29 @@ from marac.minutes import service as minutes
 from marac.referrals.models import Person, Referral, ReferralPerson
 from marac.sealed import SealError, key_version, model_columns, reseal
 from tests.builders import held_meeting_with_markers, published_meeting
-from tests.conftest import dash_body, make_referral
+from tests.conftest import dash_body, make_referral, run_check_script, scratch_postgres
 from tests.test_migrations_and_cli import PG_ADMIN_URL, cli
-from tests.conftest import run_check_script, scratch_postgres
 
-MARKERS = ["QXVICTIMNAME", "QXALIAS", "QXSTREET", "QXTOWN", "7700 900555", "QXPERP", "QXCHILD", "QXSUMMARY",
-           "QXJUDGE", "QXRESEARCH"]
+MARKERS = [
+    "QXVICTIMNAME",
+    "QXALIAS",
+    "QXSTREET",
+    "QXTOWN",
+    "7700 900555",
+    "QXPERP",
+    "QXCHILD",
+    "QXSUMMARY",
+    "QXJUDGE",
+    "QXRESEARCH",
+]
 
 
 def marked_body() -> dict:
-    body = dash_body(criteria=["professional_judgement"], risk={"instrument": "dash", "score": 10},
-                     judgement_reason="QXJUDGE escalating coercive control")
+    body = dash_body(
+        criteria=["professional_judgement"],
+        risk={"instrument": "dash", "score": 10},
+        judgement_reason="QXJUDGE escalating coercive control",
+    )
     body["victim"].update(name="Jane QXVICTIMNAME", aliases=["Janey QXALIAS"], date_of_birth="1990-03-14")
     body["victim"]["address"] = {"line1": "4 QXSTREET Road", "town": "QXTOWN", "postcode": "NS9 9QX"}
     body["victim"]["safe_contact"]["phone"] = "07700 900555"
@@ -48,7 +60,11 @@ async def everything_in_the_database() -> str:
     out = []
     for model in Tortoise.apps[db.APP].values():
         table = model._meta.db_table
-        sql = f'SELECT t::text AS row FROM "{table}" t' if conn.capabilities.dialect == "postgres" else f'SELECT * FROM "{table}"'
+        sql = (
+            f'SELECT t::text AS row FROM "{table}" t'
+            if conn.capabilities.dialect == "postgres"
+            else f'SELECT * FROM "{table}"'
+        )
         _, rows = await conn.execute_query(sql)
         out += [json.dumps(dict(row), default=str) for row in rows]
     return "\n".join(out)
@@ -57,8 +73,11 @@ async def everything_in_the_database() -> str:
 async def marked_case(client, personas) -> tuple[Referral, Meeting]:
     """A published case carrying every marker, with a research summary."""
     world = await published_meeting(personas, bodies=[marked_body()])
-    answer = await client.put(f"/api/v1/meetings/{world.meeting.id}/cases/{world.case_id}/research",
-                              json={"known": True, "summary": "QXRESEARCH GP saw injuries"}, headers=personas["health"].bearer)
+    answer = await client.put(
+        f"/api/v1/meetings/{world.meeting.id}/cases/{world.case_id}/research",
+        json={"known": True, "summary": "QXRESEARCH GP saw injuries"},
+        headers=personas["health"].bearer,
+    )
     assert answer.status_code == 200
     return world.referral, world.meeting
 
@@ -140,7 +159,11 @@ def test_keys_are_read_from_settings_and_bad_keys_are_refused(tmp_path):
         assert key not in str(caught.value)
     with pytest.raises(settings.SettingsError, match="MARAC_DATA_KEY_FILE"):
         settings.load({"MARAC_DATA_KEY_FILE": str(tmp_path / "missing")})
-    production = {"MARAC_ENV": "production", "MARAC_SECRET_KEY": "s" * 40, "MARAC_BASE_URL": "https://marac.example.org"}
+    production = {
+        "MARAC_ENV": "production",
+        "MARAC_SECRET_KEY": "s" * 40,
+        "MARAC_BASE_URL": "https://marac.example.org",
+    }
     with pytest.raises(settings.SettingsError, match="MARAC_DATA_KEYS"):
         settings.load(production)
     assert settings.load({**production, "MARAC_DATA_KEYS": f"1:{key}"}).current_data_key[0] == 1
@@ -200,8 +223,13 @@ async def run_migration_check(url: str) -> dict:
 
 async def test_the_migration_seals_rows_written_before_encryption_on_sqlite(tmp_path):
     result = await run_migration_check(f"sqlite://{tmp_path}/old.sqlite3")
-    assert result == {"names": ["Old QXNAME"], "date_of_birth": "1970-01-02", "postcode": "NS1 1QX",
-                      "sealed": True, "keys_hashed": True}
+    assert result == {
+        "names": ["Old QXNAME"],
+        "date_of_birth": "1970-01-02",
+        "postcode": "NS1 1QX",
+        "sealed": True,
+        "keys_hashed": True,
+    }
 
 
 @pytest.mark.skipif(not PG_ADMIN_URL, reason="MARAC_TEST_PG_ADMIN_URL not set (scripts/test sets it)")

@@ -32,7 +32,14 @@ from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from marac.agencies import auth, service
 from marac.agencies.access import viewer_for
@@ -56,6 +63,7 @@ LAST = ("Archer", "Brookfield", "Carver", "Dunmore", "Ellison", "Fletcher", "Gai
 
 
 # --- the reference model ----------------------------------------------------------------------
+
 
 @dataclass
 class MUser:
@@ -176,14 +184,19 @@ class Model:
 
     def reads_research(self, user: MUser, conference: str, meeting: str) -> bool:
         """The research list goes to member agencies once the agenda is published (docs/domain.md#research-list)."""
-        return (meeting in self.published and user.role in CASE_ROLES and conference in self.belongs(user)
-                and self.tier(user, conference) is not None)
+        return (
+            meeting in self.published
+            and user.role in CASE_ROLES
+            and conference in self.belongs(user)
+            and self.tier(user, conference) is not None
+        )
 
 
 # --- the machine ----------------------------------------------------------------------------------
 
+
 class EntitlementMachine(RuleBasedStateMachine):
-    def __init__(self, app, loop: asyncio.AbstractEventLoop) -> None:  # noqa: ANN001
+    def __init__(self, app, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
         self.app, self.loop = app, loop
         self.model = Model()
@@ -197,7 +210,7 @@ class EntitlementMachine(RuleBasedStateMachine):
     def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=120)
 
-    async def _open_client(self):  # noqa: ANN202
+    async def _open_client(self):
         return make_client(self.app)
 
     def teardown(self) -> None:
@@ -205,7 +218,7 @@ class EntitlementMachine(RuleBasedStateMachine):
 
     # HTTP, as a given user ------------------------------------------------------------------------
 
-    def call(self, method: str, path: str, user: MUser, **kwargs: Any):  # noqa: ANN201
+    def call(self, method: str, path: str, user: MUser, **kwargs: Any):
         headers = {"Authorization": f"Bearer {user.token}", **kwargs.pop("headers", {})}
         self.changes += method != "GET"
         answer = self.run(self.client.request(method, path, headers=headers, **kwargs))
@@ -218,7 +231,7 @@ class EntitlementMachine(RuleBasedStateMachine):
         self.changes += 1
         return self.run(coro)
 
-    def page(self, path: str, user: MUser):  # noqa: ANN201
+    def page(self, path: str, user: MUser):
         return self.run(self.client.get(path, headers={"Cookie": f"{csrf.SESSION}={user.cookie}"}))
 
     @property
@@ -228,9 +241,18 @@ class EntitlementMachine(RuleBasedStateMachine):
     def add_user(self, agency: str, role: str, conference_ids: list[str]) -> MUser | None:
         number = next(self.counter)
         slugs = [self.model.conferences[c].slug for c in conference_ids]
-        answer = self.call("POST", "/api/v1/users", self.admin, json={
-            "email": f"user{number}@model.example.org", "name": f"User {number}", "agency_id": agency,
-            "role": role, "conferences": slugs})
+        answer = self.call(
+            "POST",
+            "/api/v1/users",
+            self.admin,
+            json={
+                "email": f"user{number}@model.example.org",
+                "name": f"User {number}",
+                "agency_id": agency,
+                "role": role,
+                "conferences": slugs,
+            },
+        )
         # A member's account can only be given conferences its agency belongs to.
         refused = role == "member" and any(agency not in self.model.conferences[c].members for c in conference_ids)
         if refused:
@@ -247,7 +269,9 @@ class EntitlementMachine(RuleBasedStateMachine):
             return raw, cookie
 
         token, cookie = self.run(credentials())
-        user = MUser(id=user_id, agency=agency, role=role, conferences=frozenset(conference_ids), token=token, cookie=cookie)
+        user = MUser(
+            id=user_id, agency=agency, role=role, conferences=frozenset(conference_ids), token=token, cookie=cookie
+        )
         self.model.users[user_id] = user
         return user
 
@@ -255,29 +279,49 @@ class EntitlementMachine(RuleBasedStateMachine):
 
     def bootstrap(self) -> None:
         """The admin, as `marac user add` makes them, from a council that is no member of anything yet."""
+
         async def admin() -> tuple[str, str]:
             agency = await service.create_agency(None, "Model Council", "local_authority")
-            created = await service.add_user(None, email="admin@model.example.org", name="Admin", agency_id=agency.id,
-                                             role="admin", conference_slugs=[])
+            created = await service.add_user(
+                None,
+                email="admin@model.example.org",
+                name="Admin",
+                agency_id=agency.id,
+                role="admin",
+                conference_slugs=[],
+            )
             return agency.id, created.user.id
 
         agency, user_id = self.run(admin())
         self.model.agencies.append(agency)
         self._remember(user_id, agency, "admin", [])
 
-    @initialize(kinds=st.lists(st.sampled_from(["police", "idva", "health", "housing"]), min_size=2, max_size=3),
-                type=st.sampled_from(TYPES), tiers=st.lists(st.sampled_from([*TIERS, None]), min_size=3, max_size=3),
-                staff=st.lists(st.tuples(st.integers(0, 20), st.sampled_from(ROLES)), max_size=2),
-                visibility=st.sampled_from(["all", "restricted", "chair_only"]), owner=st.integers(0, 20))
-    def first_conference(self, kinds: list[str], type: str, tiers: list[str | None], staff: list[tuple[int, str]],  # noqa: A002
-                         visibility: str, owner: int) -> None:
+    @initialize(
+        kinds=st.lists(st.sampled_from(["police", "idva", "health", "housing"]), min_size=2, max_size=3),
+        type=st.sampled_from(TYPES),
+        tiers=st.lists(st.sampled_from([*TIERS, None]), min_size=3, max_size=3),
+        staff=st.lists(st.tuples(st.integers(0, 20), st.sampled_from(ROLES)), max_size=2),
+        visibility=st.sampled_from(["all", "restricted", "chair_only"]),
+        owner=st.integers(0, 20),
+    )
+    def first_conference(
+        self,
+        kinds: list[str],
+        type: str,
+        tiers: list[str | None],
+        staff: list[tuple[int, str]],
+        visibility: str,
+        owner: int,
+    ) -> None:
         """A few agencies, a conference that some of them belong to (on a tier each), some staff,
         and a case on a published agenda with a note and an action: every example starts with
         something to read, and its steps change who may read it."""
         agencies = [self.create_agency(kind) for kind in kinds]
         self.create_conference(type, [(a, t) for a, t in zip(agencies, tiers) if t])
         for agency in agencies:  # someone at every agency, whatever its tier (or none)
-            self.add_user(agency, "member", [c for c in self.model.conferences if agency in self.model.conferences[c].members])
+            self.add_user(
+                agency, "member", [c for c in self.model.conferences if agency in self.model.conferences[c].members]
+            )
         for index, role in staff:
             self.create_user(index, role, [0], outside=1)
         self.refer(0, 0, consented=True, anyone=1)
@@ -291,23 +335,35 @@ class EntitlementMachine(RuleBasedStateMachine):
         self.create_agency(kind)
 
     def create_agency(self, kind: str) -> str:
-        answer = self.call("POST", "/api/v1/agencies", self.admin, json={"name": f"Agency {next(self.counter)}", "kind": kind})
+        answer = self.call(
+            "POST", "/api/v1/agencies", self.admin, json={"name": f"Agency {next(self.counter)}", "kind": kind}
+        )
         assert answer.status_code == 201, answer.text
         self.model.agencies.append(answer.json()["id"])
         return answer.json()["id"]
 
     @precondition(lambda self: len(self.model.conferences) < 2)
-    @rule(type=st.sampled_from(TYPES),
-          members=st.dictionaries(st.integers(0, 20), st.sampled_from(TIERS), max_size=3))
-    def another_conference(self, type: str, members: dict[int, str]) -> None:  # noqa: A002
+    @rule(type=st.sampled_from(TYPES), members=st.dictionaries(st.integers(0, 20), st.sampled_from(TIERS), max_size=3))
+    def another_conference(self, type: str, members: dict[int, str]) -> None:
         chosen = {self.agency(i): tier for i, tier in members.items()}
         self.create_conference(type, list(chosen.items()))
 
-    def create_conference(self, type: str, members: list[tuple[str, str]]) -> str:  # noqa: A002
+    def create_conference(self, type: str, members: list[tuple[str, str]]) -> str:
         slug = f"model-{next(self.counter)}"
-        answer = self.call("POST", "/api/v1/conferences", self.admin, json={
-            "name": slug, "slug": slug, "type": type, "weekday": "tuesday", "start_time": "10:00",
-            "first_date": "2026-01-06", "members": [{"agency_id": a, "tier": t} for a, t in members]})
+        answer = self.call(
+            "POST",
+            "/api/v1/conferences",
+            self.admin,
+            json={
+                "name": slug,
+                "slug": slug,
+                "type": type,
+                "weekday": "tuesday",
+                "start_time": "10:00",
+                "first_date": "2026-01-06",
+                "members": [{"agency_id": a, "tier": t} for a, t in members],
+            },
+        )
         assert answer.status_code == 201, answer.text
         conference = MConference(id=answer.json()["id"], slug=slug, type=type, members=dict(members))
         self.model.conferences[conference.id] = conference
@@ -318,8 +374,12 @@ class EntitlementMachine(RuleBasedStateMachine):
         return conference.id
 
     @precondition(lambda self: len(self.model.users) < 8)
-    @rule(agency=st.integers(0, 20), role=st.sampled_from(ROLES), conference_ids=st.lists(st.integers(0, 1), max_size=2, unique=True),
-          outside=st.integers(0, 4))
+    @rule(
+        agency=st.integers(0, 20),
+        role=st.sampled_from(ROLES),
+        conference_ids=st.lists(st.integers(0, 1), max_size=2, unique=True),
+        outside=st.integers(0, 4),
+    )
     def create_user(self, agency: int, role: str, conference_ids: list[int], outside: int) -> None:
         agency = self.agency(agency)
         conference_ids = list(dict.fromkeys(self.conference(i) for i in conference_ids))
@@ -342,6 +402,7 @@ class EntitlementMachine(RuleBasedStateMachine):
     def set_membership(self, conference: int, agency: int, tier: str) -> None:
         """Adds the agency, or changes its tier."""
         conference, agency = self.conference(conference), self.agency(agency)
+
         async def change() -> None:
             await service.set_membership(None, await Conference.get(id=conference), service.MemberSpec(agency, tier))
 
@@ -376,8 +437,9 @@ class EntitlementMachine(RuleBasedStateMachine):
         name = f"{FIRST[number % len(FIRST)]} {LAST[number // len(FIRST) % len(LAST)]}"
         if where.type == "hate-crime":
             # Without consent a hate report is kept for monitoring only (the type says so).
-            body = hate_body(conference=where.slug, received_at=RECEIVED,
-                             consent={"victim_aware": True, "consented": consented})
+            body = hate_body(
+                conference=where.slug, received_at=RECEIVED, consent={"victim_aware": True, "consented": consented}
+            )
         else:
             body = dash_body(conference=where.slug, received_at=RECEIVED)
         body["victim"]["name"] = name
@@ -393,8 +455,9 @@ class EntitlementMachine(RuleBasedStateMachine):
         made = answer.json()
         monitoring = where.type == "hate-crime" and not consented
         assert (made["status"] == "monitoring_only") == monitoring, made
-        self.model.referrals[made["id"]] = MReferral(id=made["id"], conference=conference, agency=referrer.agency,
-                                                      monitoring_only=monitoring)
+        self.model.referrals[made["id"]] = MReferral(
+            id=made["id"], conference=conference, agency=referrer.agency, monitoring_only=monitoring
+        )
 
     @precondition(lambda self: self.model.referrals)
     @rule(index=st.integers(0, 20))
@@ -416,7 +479,12 @@ class EntitlementMachine(RuleBasedStateMachine):
             return await agenda.publish(await viewer_for(await User.get(id=clerk.id)), meeting)
 
         snapshot = self.change(publish())
-        listed = {i["case_id"]: i["referral_id"] for s in snapshot["sections"] if s["key"] in CASE_SECTIONS for i in s["items"]}
+        listed = {
+            i["case_id"]: i["referral_id"]
+            for s in snapshot["sections"]
+            if s["key"] in CASE_SECTIONS
+            for i in s["items"]
+        }
         assert referral in listed.values()
         self.model.published[case.meeting] = set(listed)
         for referral_id in listed.values():
@@ -428,8 +496,12 @@ class EntitlementMachine(RuleBasedStateMachine):
         return list(self.model.cases.values())[index % len(self.model.cases)]
 
     @precondition(lambda self: self.model.cases and len(self.model.notes) < 3)
-    @rule(case=st.integers(0, 20), visibility=st.sampled_from(["all", "restricted", "chair_only"]),
-          named=st.lists(st.integers(0, 20), max_size=2), anyone=st.integers(0, 3))
+    @rule(
+        case=st.integers(0, 20),
+        visibility=st.sampled_from(["all", "restricted", "chair_only"]),
+        named=st.lists(st.integers(0, 20), max_size=2),
+        anyone=st.integers(0, 3),
+    )
     def add_note(self, case: int, visibility: str, named: list[int], anyone: int) -> None:
         where = self.case(case)
         members = list(self.model.conferences[where.conference].members)
@@ -437,10 +509,18 @@ class EntitlementMachine(RuleBasedStateMachine):
         named = list(dict.fromkeys(pool[i % len(pool)] for i in named))
         clerk = self.model.users[self.model.conferences[where.conference].clerk]
         marker = f"{NOTE_MARK}{next(self.counter)}X"
-        answer = self.run(self.client.post(
-            # Not self.call: this answer is the one place a note's text comes back.
-            f"/api/v1/meetings/{where.meeting}/cases/{where.id}/notes", headers={"Authorization": f"Bearer {clerk.token}"},
-            json={"text": f"{marker} perpetrator seen near the school", "visibility": visibility, "agencies": named}))
+        answer = self.run(
+            self.client.post(
+                # Not self.call: this answer is the one place a note's text comes back.
+                f"/api/v1/meetings/{where.meeting}/cases/{where.id}/notes",
+                headers={"Authorization": f"Bearer {clerk.token}"},
+                json={
+                    "text": f"{marker} perpetrator seen near the school",
+                    "visibility": visibility,
+                    "agencies": named,
+                },
+            )
+        )
         self.changes += 1
         members = self.model.conferences[where.conference].members
         if visibility == "restricted" and (not named or set(named) - set(members)):
@@ -449,8 +529,9 @@ class EntitlementMachine(RuleBasedStateMachine):
         assert answer.status_code == 201, answer.text
         kept = tuple(named) if visibility == "restricted" else ()
         assert answer.json()["agencies"] == list(kept)
-        self.model.notes[answer.json()["id"]] = MNote(id=answer.json()["id"], case=where.id, marker=marker,
-                                                      visibility=visibility, agencies=kept)
+        self.model.notes[answer.json()["id"]] = MNote(
+            id=answer.json()["id"], case=where.id, marker=marker, visibility=visibility, agencies=kept
+        )
 
     @precondition(lambda self: self.model.cases and len(self.model.actions) < 3)
     @rule(case=st.integers(0, 20), owner=st.integers(0, 20), anyone=st.integers(0, 3))
@@ -460,13 +541,19 @@ class EntitlementMachine(RuleBasedStateMachine):
         # Mostly a member agency (hypothesis favours index 0: the council, a member of nothing).
         owner = members[owner % len(members)] if anyone and members else self.agency(owner)
         clerk = self.model.users[self.model.conferences[where.conference].clerk]
-        answer = self.call("POST", f"/api/v1/meetings/{where.meeting}/cases/{where.id}/actions", clerk,
-                           json={"description": "Agency to check its records and report by Friday", "owner_agency_id": owner})
+        answer = self.call(
+            "POST",
+            f"/api/v1/meetings/{where.meeting}/cases/{where.id}/actions",
+            clerk,
+            json={"description": "Agency to check its records and report by Friday", "owner_agency_id": owner},
+        )
         if owner not in self.model.conferences[where.conference].members:
             assert answer.status_code == 422 and "owner_agency_id" in answer.json()["error"]["fields"], answer.text
             return
         assert answer.status_code == 201, answer.text
-        self.model.actions[answer.json()["id"]] = MAction(id=answer.json()["id"], conference=where.conference, owner=owner)
+        self.model.actions[answer.json()["id"]] = MAction(
+            id=answer.json()["id"], conference=where.conference, owner=owner
+        )
 
     # the invariant --------------------------------------------------------------------------------------
 
@@ -477,8 +564,10 @@ class EntitlementMachine(RuleBasedStateMachine):
         self.checked = self.changes
         model = self.model
         for user in model.users.values():
-            who = (f"{user.role} of agency #{model.agencies.index(user.agency)} given "
-                   f"{sorted(model.conferences[c].slug for c in user.conferences)}")
+            who = (
+                f"{user.role} of agency #{model.agencies.index(user.agency)} given "
+                f"{sorted(model.conferences[c].slug for c in user.conferences)}"
+            )
             for referral in model.referrals.values():
                 answer = self.call("GET", f"/api/v1/referrals/{referral.id}", user)
                 expected = 200 if model.reads_referral(user, referral) else 404
@@ -503,8 +592,9 @@ class EntitlementMachine(RuleBasedStateMachine):
             assert got == model.listed_actions(user), f"{who} lists actions {got}"
             for action in model.actions.values():
                 # An empty update changes nothing: 422 proves the right to update, 403 the right to see.
-                answer = self.call("PATCH", f"/api/v1/actions/{action.id}", user, json={},
-                                   headers={"If-Match": str(action.version)})
+                answer = self.call(
+                    "PATCH", f"/api/v1/actions/{action.id}", user, json={}, headers={"If-Match": str(action.version)}
+                )
                 expected = {"update": 422, "see": 403, "none": 404}[model.action_right(user, action)]
                 assert answer.status_code == expected, f"{who} on action {action}: {answer.status_code} {answer.text}"
 
@@ -514,7 +604,12 @@ class EntitlementMachine(RuleBasedStateMachine):
                     answer = self.call("GET", f"/api/v1/meetings/{meeting}/agenda", user)
                     if model.reads_agenda(user, conference):
                         assert answer.status_code == 200, f"{who} agenda {answer.status_code}"
-                        got = {i["case_id"] for s in answer.json()["sections"] if s["key"] in CASE_SECTIONS for i in s["items"]}
+                        got = {
+                            i["case_id"]
+                            for s in answer.json()["sections"]
+                            if s["key"] in CASE_SECTIONS
+                            for i in s["items"]
+                        }
                         assert got == listed_cases
                     else:
                         assert answer.status_code == 404, f"{who} agenda {answer.status_code}"
@@ -541,8 +636,14 @@ class EntitlementMachine(RuleBasedStateMachine):
 
 # A deeper search, now and then: MARAC_TEST_MODEL_EXAMPLES=200 (each example reads everything
 # as everyone after every step, so the default stays small for the suite's time budget).
-SETTINGS = settings(max_examples=int(os.environ.get("MARAC_TEST_MODEL_EXAMPLES", "8")), stateful_step_count=10, deadline=None,
-                    derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+SETTINGS = settings(
+    max_examples=int(os.environ.get("MARAC_TEST_MODEL_EXAMPLES", "8")),
+    stateful_step_count=10,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 
 async def test_what_each_user_reads_matches_the_model(app):

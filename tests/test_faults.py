@@ -75,6 +75,7 @@ def kill(pid: int) -> None:
 
 # --- Redis -----------------------------------------------------------------------------------
 
+
 class RedisServer:
     """redis-server with the append-only file on (as in production), in `directory`."""
 
@@ -85,10 +86,27 @@ class RedisServer:
 
     async def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--requirepass", self.password,
-             "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--dir", str(self.directory),
-             "--logfile", str(self.directory / "redis.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--requirepass",
+                self.password,
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--save",
+                "",
+                "--dir",
+                str(self.directory),
+                "--logfile",
+                str(self.directory / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
         async def up() -> bool:
@@ -123,9 +141,15 @@ async def test_redis_killed_with_jobs_queued_the_worker_reconnects_and_every_job
     async with queue_mode(redis_server.url):
         # One job at a time: the render runs while the other jobs wait in Redis.
         worker = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "marac.cli", "worker", start_new_session=True, cwd=ROOT,
+            sys.executable,
+            "-m",
+            "marac.cli",
+            "worker",
+            start_new_session=True,
+            cwd=ROOT,
             env={**os.environ, "MARAC_REDIS_URL": redis_server.url, "MARAC_WORKER_CONCURRENCY": "1"},
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
         )
         try:
             await queue.enqueue("render_minutes", minutes_id=version.id)
@@ -144,7 +168,9 @@ async def test_redis_killed_with_jobs_queued_the_worker_reconnects_and_every_job
             await asyncio.sleep(3)
             assert worker.returncode is None, "the worker exited when Redis went away"
             # Rows left pending now look old enough to the reconciler the new worker runs at start.
-            await MinutesRecipient.filter(minutes=version, status="pending").update(created_at=now() - timedelta(minutes=10))
+            await MinutesRecipient.filter(minutes=version, status="pending").update(
+                created_at=now() - timedelta(minutes=10)
+            )
             await redis_server.start()  # the same directory: the append-only file is read back
 
             async def finished() -> bool:
@@ -168,6 +194,7 @@ async def test_redis_killed_with_jobs_queued_the_worker_reconnects_and_every_job
 
 # --- PostgreSQL ------------------------------------------------------------------------------
 
+
 class PostgresServer:
     """A throwaway cluster on loopback (fsync on, as in production). The postmaster is our own
     child, so once killed it is reaped here and a restart does not take it for a live server.
@@ -189,15 +216,34 @@ class PostgresServer:
         self.url = f"postgres://postgres@127.0.0.1:{self.port}/marac_fault"
 
     def init(self) -> None:
-        done = subprocess.run([str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync"],
-                              cwd=self.dir, capture_output=True, timeout=60, **self.user)
+        done = subprocess.run(
+            [str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync"],
+            cwd=self.dir,
+            capture_output=True,
+            timeout=60,
+            **self.user,
+        )
         assert done.returncode == 0, done.stderr.decode()
 
     async def start(self) -> None:
         log = (self.dir / "postgres.log").open("ab")
         self.process = subprocess.Popen(
-            [str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port), "-k", str(self.dir),
-             "-c", "listen_addresses=127.0.0.1"], cwd=self.dir, stdout=log, stderr=log, **self.user)
+            [
+                str(self.bin / "postgres"),
+                "-D",
+                str(self.data),
+                "-p",
+                str(self.port),
+                "-k",
+                str(self.dir),
+                "-c",
+                "listen_addresses=127.0.0.1",
+            ],
+            cwd=self.dir,
+            stdout=log,
+            stderr=log,
+            **self.user,
+        )
         log.close()
 
         async def up() -> bool:
@@ -243,10 +289,20 @@ def postgres_server() -> Iterator[PostgresServer]:
 async def web_process(env: dict[str, str], port: int, log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
     with log.open("wb") as output:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "marac.cli", "serve", "--port", str(port), env=env, cwd=ROOT, stdout=output, stderr=output,
+            sys.executable,
+            "-m",
+            "marac.cli",
+            "serve",
+            "--port",
+            str(port),
+            env=env,
+            cwd=ROOT,
+            stdout=output,
+            stderr=output,
         )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+
             async def up() -> bool:
                 try:
                     return (await client.get("/healthz")).status_code == 200
@@ -284,7 +340,10 @@ async def test_postgres_killed_while_clients_update_actions(postgres_server):
     bearer = {"Authorization": f"Bearer {seed['token']}"}
 
     web_log = postgres_server.dir / "web.log"
-    async with web_process(env, port, web_log), httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+    async with (
+        web_process(env, port, web_log),
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http,
+    ):
         acknowledged: list[str] = []  # update texts answered 2xx
         answers: dict[int, int] = {}
         unclear: list[str] = []
@@ -301,8 +360,9 @@ async def test_postgres_killed_while_clients_update_actions(postgres_server):
             while not stop.is_set() and n < 5000:  # bounded, whatever happens
                 n += 1
                 text = f"{action_id}-{n}"
-                answer = await http.patch(f"/api/v1/actions/{action_id}", json={"update": text},
-                                          headers={**bearer, "If-Match": str(version)})
+                answer = await http.patch(
+                    f"/api/v1/actions/{action_id}", json={"update": text}, headers={**bearer, "If-Match": str(version)}
+                )
                 answers[answer.status_code] = answers.get(answer.status_code, 0) + 1
                 if answer.status_code == 200:
                     acknowledged.append(text)
@@ -359,6 +419,7 @@ async def test_postgres_killed_while_clients_update_actions(postgres_server):
 
 
 # --- the document store runs out of space ----------------------------------------------------
+
 
 @pytest.fixture
 def small_store(monkeypatch) -> Iterator[Path]:

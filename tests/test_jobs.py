@@ -59,8 +59,12 @@ async def test_with_redis_a_worker_runs_the_job_from_a_json_payload_of_ids(perso
         payload = json.loads(raw)  # JSON, not pickle
         assert payload["f"] == "purge_expired_sessions" and payload["a"] == [job.id] and payload["k"] == {}
         worker = Worker(
-            functions=WorkerSettings.functions, redis_settings=queue.redis_settings(), burst=True,
-            job_serializer=queue.serialize, job_deserializer=queue.deserialize, poll_delay=0.05,
+            functions=WorkerSettings.functions,
+            redis_settings=queue.redis_settings(),
+            burst=True,
+            job_serializer=queue.serialize,
+            job_deserializer=queue.deserialize,
+            poll_delay=0.05,
         )
         await worker.main()
         await worker.close()
@@ -72,8 +76,13 @@ async def test_with_redis_a_worker_runs_the_job_from_a_json_payload_of_ids(perso
 async def test_the_worker_process_runs_jobs_and_stops_on_sigterm(personas):
     async with queue_mode(REDIS_URL):
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "marac.cli", "worker", env={**os.environ, "MARAC_REDIS_URL": REDIS_URL},
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "marac.cli",
+            "worker",
+            env={**os.environ, "MARAC_REDIS_URL": REDIS_URL},
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
         )
         try:
             job = await queue.enqueue("purge_expired_sessions", requested_by=personas["coordinator"].user.id)

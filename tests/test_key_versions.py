@@ -22,11 +22,10 @@ from marac.documents import store
 from marac.meetings.models import Meeting
 from marac.referrals import people
 from marac.referrals.models import PersonKey, Referral
-from tests.conftest import CONFERENCE, dash_body
+from tests.conftest import CONFERENCE, dash_body, run_check_script, scratch_postgres
 from tests.test_audit import _sql
 from tests.test_migrations_and_cli import PG_ADMIN_URL, cli
 from tests.test_referrals import post
-from tests.conftest import run_check_script, scratch_postgres
 
 
 def b64(key: bytes) -> str:
@@ -38,8 +37,10 @@ async def test_after_rotation_and_a_new_secret_key_old_and_new_events_verify_and
     real = settings.get()
     (old_version, old_key), new_key = real.current_data_key, os.urandom(32)
     new_version = old_version + 1
-    env = {"MARAC_DATA_KEYS": f"{old_version}:{b64(old_key)},{new_version}:{b64(new_key)}",
-           "MARAC_SECRET_KEY": "a-new-secret-key-" + "n" * 40}
+    env = {
+        "MARAC_DATA_KEYS": f"{old_version}:{b64(old_key)},{new_version}:{b64(new_key)}",
+        "MARAC_SECRET_KEY": "a-new-secret-key-" + "n" * 40,
+    }
     code, out = await cli("keys", "rotate", env=env)
     assert code == 0 and "Recomputed the person-index keys of 3 people" in out, out  # victim, perpetrator, child
     assert f"Audit events are signed with key versions {old_version}, {new_version}" in out, out
@@ -48,8 +49,11 @@ async def test_after_rotation_and_a_new_secret_key_old_and_new_events_verify_and
     assert set(await PersonKey.all().values_list("key_version", flat=True)) == {new_version}
 
     # The service restarted with the new key list and a new secret key.
-    settings.override(dataclasses.replace(real, secret_key=env["MARAC_SECRET_KEY"],
-                                          data_keys={old_version: old_key, new_version: new_key}))
+    settings.override(
+        dataclasses.replace(
+            real, secret_key=env["MARAC_SECRET_KEY"], data_keys={old_version: old_key, new_version: new_key}
+        )
+    )
     try:
         again = dash_body(received_at="2026-11-02")
         again["victim"]["name"] = "JANE  DOE"
@@ -115,8 +119,9 @@ async def test_stored_documents_open_across_key_versions_and_rotate_to_the_newes
     real = settings.get()
     settings.override(dataclasses.replace(real, document_store=tmp_path))
     try:
-        meeting = await Meeting.create(conference=await Conference.get(slug=CONFERENCE), date=date(2026, 11, 24),
-                                       cut_off=date(2026, 11, 17))
+        meeting = await Meeting.create(
+            conference=await Conference.get(slug=CONFERENCE), date=date(2026, 11, 24), cut_off=date(2026, 11, 17)
+        )
         agency_id = personas["police"].user.agency_id
         old_pdf, new_pdf = b"%PDF-1 written before key versions", b"%PDF-1 written under a data key"
         old = await store.save("agenda", meeting.id, agency_id, 1, old_pdf, 1, reference="R1")
@@ -128,18 +133,22 @@ async def test_stored_documents_open_across_key_versions_and_rotate_to_the_newes
         assert store.read(old) == old_pdf and store.read(new) == new_pdf
 
         newest = max(real.data_keys) + 1
-        rotated = dataclasses.replace(real, document_store=tmp_path,
-                                      data_keys={**real.data_keys, newest: os.urandom(32)})
+        rotated = dataclasses.replace(
+            real, document_store=tmp_path, data_keys={**real.data_keys, newest: os.urandom(32)}
+        )
         settings.override(rotated)
         assert (await store.reseal_files())["rewritten"] == 2
         assert (await store.reseal_files())["rewritten"] == 0  # safe to repeat
         # A new secret key and only the newest data key: both documents still open.
-        settings.override(dataclasses.replace(rotated, secret_key="a-new-secret-key-" + "n" * 40,
-                                              data_keys={newest: rotated.data_keys[newest]}))
+        settings.override(
+            dataclasses.replace(
+                rotated, secret_key="a-new-secret-key-" + "n" * 40, data_keys={newest: rotated.data_keys[newest]}
+            )
+        )
         assert store.read(old) == old_pdf and store.read(new) == new_pdf
         # Relabelled with another key version, a file does not open.
         sealed = (tmp_path / new.file_name).read_bytes()
-        relabelled = store.MAGIC + (0).to_bytes(4, "big") + sealed[store.HEADER:]
+        relabelled = store.MAGIC + (0).to_bytes(4, "big") + sealed[store.HEADER :]
         (tmp_path / new.file_name).write_bytes(relabelled)
         with pytest.raises(store.DocumentCorrupt):
             store.read(new)
@@ -152,10 +161,16 @@ def test_the_key_list_takes_a_former_secret_key_as_entry_0_never_as_a_data_key()
     loaded = settings.load({"MARAC_DATA_KEYS": f"0:{b64(b'an-old-secret-key-' + b'o' * 20)},1:{data}"})
     assert loaded.data_keys == {1: b"d" * 32} and loaded.current_data_key[0] == 1
     legacy = settings.load({"MARAC_SECRET_KEY": "an-old-secret-key-" + "o" * 20, "MARAC_DATA_KEYS": f"1:{data}"})
-    assert loaded.versioned_keys("audit-chain")[0] == legacy.versioned_keys("audit-chain")[0] == \
-        legacy.derived_key("audit-chain")
-    production = {"MARAC_ENV": "production", "MARAC_SECRET_KEY": "s" * 40,
-                  "MARAC_BASE_URL": "https://marac.example.org"}
+    assert (
+        loaded.versioned_keys("audit-chain")[0]
+        == legacy.versioned_keys("audit-chain")[0]
+        == legacy.derived_key("audit-chain")
+    )
+    production = {
+        "MARAC_ENV": "production",
+        "MARAC_SECRET_KEY": "s" * 40,
+        "MARAC_BASE_URL": "https://marac.example.org",
+    }
     with pytest.raises(settings.SettingsError, match="MARAC_DATA_KEYS"):
         settings.load({**production, "MARAC_DATA_KEYS": f"0:{b64(b's' * 40)}"})  # entry 0 alone is no data key
     with pytest.raises(settings.SettingsError, match="entry 1"):
@@ -171,10 +186,16 @@ async def run_upgrade_check(url: str) -> dict:
 
 EXPECTED = {
     "versions_after_migration": {"audit_event": [0], "person_key": [0]},
-    "verify_after_migration": [True, 2], "found_after_migration": True,
-    "verify_with_new_events": [True, 3], "new_event_version": 1,
-    "rekeyed": 1, "rekeyed_again": 0, "person_key_versions": [1],
-    "new_secret_unpinned": [False, 1], "new_secret_pinned": [True, 3], "found_with_new_secret": True,
+    "verify_after_migration": [True, 2],
+    "found_after_migration": True,
+    "verify_with_new_events": [True, 3],
+    "new_event_version": 1,
+    "rekeyed": 1,
+    "rekeyed_again": 0,
+    "person_key_versions": [1],
+    "new_secret_unpinned": [False, 1],
+    "new_secret_pinned": [True, 3],
+    "found_with_new_secret": True,
 }
 
 

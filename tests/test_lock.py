@@ -28,17 +28,21 @@ def wanted(*extras: str) -> list[Requirement]:
     return found
 
 
-@pytest.mark.parametrize(("lock", "extras"), [
-    ("requirements/base.txt", ()),
-    ("requirements/test.txt", ("test", "bench")),
-])
+@pytest.mark.parametrize(
+    ("lock", "extras"),
+    [
+        ("requirements/base.txt", ()),
+        ("requirements/test.txt", ("test", "bench")),
+    ],
+)
 def test_the_lock_satisfies_pyproject(lock, extras):
     locked = pins(lock)
     for requirement in wanted(*extras):
         name = canonicalize_name(requirement.name)
         assert name in locked, f"{requirement} is not in {lock}: run scripts/lock"
-        assert requirement.specifier.contains(locked[name], prereleases=True), \
+        assert requirement.specifier.contains(locked[name], prereleases=True), (
             f"{lock} pins {name} {locked[name]}, outside {requirement}: run scripts/lock"
+        )
 
 
 def test_every_locked_package_is_pinned_by_hash_and_both_locks_agree():

@@ -35,33 +35,98 @@ TRIGGERS = [
     ("reports, long conference", "coordinator", "GET", f"/reports?conference={LONG}", {}),
     ("referrals, long conference", "coordinator", "GET", f"/referrals?conference={LONG}", {}),
     ("actions, long conference", "coordinator", "GET", f"/actions?conference={LONG}", {}),
-    ("API meetings, superscript count", "coordinator", "GET",
-     f"/api/v1/conferences/{CONFERENCE}/meetings?count={SUPERSCRIPT_TWO}", {}),
-    ("API minutes, superscript version", "auditor", "GET",
-     "/api/v1/meetings/{held}/minutes.pdf?version=" + SUPERSCRIPT_TWO, {}),
-    ("minutes page, superscript version", "auditor", "GET",
-     "/meetings/{held}/minutes.pdf?version=" + SUPERSCRIPT_TWO, {}),
+    (
+        "API meetings, superscript count",
+        "coordinator",
+        "GET",
+        f"/api/v1/conferences/{CONFERENCE}/meetings?count={SUPERSCRIPT_TWO}",
+        {},
+    ),
+    (
+        "API minutes, superscript version",
+        "auditor",
+        "GET",
+        "/api/v1/meetings/{held}/minutes.pdf?version=" + SUPERSCRIPT_TWO,
+        {},
+    ),
+    (
+        "minutes page, superscript version",
+        "auditor",
+        "GET",
+        "/meetings/{held}/minutes.pdf?version=" + SUPERSCRIPT_TWO,
+        {},
+    ),
     ("minutes page, huge version", "auditor", "GET", "/meetings/{held}/minutes.pdf?version=" + HUGE, {}),
-    ("API action, superscript If-Match", "coordinator", "PATCH", "/api/v1/actions/{action}",
-     {"headers": {"If-Match": SUPERSCRIPT_TWO.encode("latin-1")}, "json": {"status": "in_progress"}}),
-    ("action page, superscript version", "coordinator", "POST", "/actions/{action}/update",
-     {"form": {"version": SUPERSCRIPT_TWO, "status": "in_progress", "update": "x"}}),
-    ("action page, huge version", "coordinator", "POST", "/actions/{action}/update",
-     {"form": {"version": HUGE, "status": "in_progress", "update": "x"}}),
-    ("report settings, superscript population", "coordinator", "POST", "/reports/settings",
-     {"form": {"conference": CONFERENCE, "adult_female_population": SUPERSCRIPT_TWO, "repeat_rate_benchmark": "28"}}),
-    ("report settings, superscript benchmark", "coordinator", "POST", "/reports/settings",
-     {"form": {"conference": CONFERENCE, "adult_female_population": "1000", "repeat_rate_benchmark": SUPERSCRIPT_TWO}}),
-    ("admin report settings, superscript population", "admin", "POST",
-     f"/admin/conferences/{CONFERENCE}/report-settings",
-     {"form": {"adult_female_population": SUPERSCRIPT_TWO, "repeat_rate_benchmark": "28"}}),
+    (
+        "API action, superscript If-Match",
+        "coordinator",
+        "PATCH",
+        "/api/v1/actions/{action}",
+        {"headers": {"If-Match": SUPERSCRIPT_TWO.encode("latin-1")}, "json": {"status": "in_progress"}},
+    ),
+    (
+        "action page, superscript version",
+        "coordinator",
+        "POST",
+        "/actions/{action}/update",
+        {"form": {"version": SUPERSCRIPT_TWO, "status": "in_progress", "update": "x"}},
+    ),
+    (
+        "action page, huge version",
+        "coordinator",
+        "POST",
+        "/actions/{action}/update",
+        {"form": {"version": HUGE, "status": "in_progress", "update": "x"}},
+    ),
+    (
+        "report settings, superscript population",
+        "coordinator",
+        "POST",
+        "/reports/settings",
+        {"form": {"conference": CONFERENCE, "adult_female_population": SUPERSCRIPT_TWO, "repeat_rate_benchmark": "28"}},
+    ),
+    (
+        "report settings, superscript benchmark",
+        "coordinator",
+        "POST",
+        "/reports/settings",
+        {
+            "form": {
+                "conference": CONFERENCE,
+                "adult_female_population": "1000",
+                "repeat_rate_benchmark": SUPERSCRIPT_TWO,
+            }
+        },
+    ),
+    (
+        "admin report settings, superscript population",
+        "admin",
+        "POST",
+        f"/admin/conferences/{CONFERENCE}/report-settings",
+        {"form": {"adult_female_population": SUPERSCRIPT_TWO, "repeat_rate_benchmark": "28"}},
+    ),
     ("reports page, quarter 9999Q4", "coordinator", "GET", "/reports?quarter=9999Q4", {}),
-    ("API quarterly report, quarter 9999Q4", "coordinator", "GET",
-     f"/api/v1/reports/quarterly?conference={CONFERENCE}&quarter=9999Q4", {}),
-    ("API referral, JSON nested deeper than the stack", "police", "POST", "/api/v1/referrals",
-     {"content": nested(100_000), "headers": {"Content-Type": "application/json"}}),
-    ("API referral, JSON nested a thousand deep", "police", "POST", "/api/v1/referrals",
-     {"content": '{"victim": ' + nested(990) + "}", "headers": {"Content-Type": "application/json"}}),
+    (
+        "API quarterly report, quarter 9999Q4",
+        "coordinator",
+        "GET",
+        f"/api/v1/reports/quarterly?conference={CONFERENCE}&quarter=9999Q4",
+        {},
+    ),
+    (
+        "API referral, JSON nested deeper than the stack",
+        "police",
+        "POST",
+        "/api/v1/referrals",
+        {"content": nested(100_000), "headers": {"Content-Type": "application/json"}},
+    ),
+    (
+        "API referral, JSON nested a thousand deep",
+        "police",
+        "POST",
+        "/api/v1/referrals",
+        {"content": '{"victim": ' + nested(990) + "}", "headers": {"Content-Type": "application/json"}},
+    ),
 ]
 
 
@@ -81,8 +146,9 @@ async def test_malformed_input_is_refused_with_a_4xx_not_a_500(app, personas, na
             data = {**sent["form"], "csrf_token": await csrf_token(client, "/account")}
             answer = await client.request(method, path, data=data, headers=headers)
         else:
-            answer = await client.request(method, path, headers=headers, json=sent.get("json"),
-                                          content=sent.get("content"))
+            answer = await client.request(
+                method, path, headers=headers, json=sent.get("json"), content=sent.get("content")
+            )
     assert 400 <= answer.status_code < 500, (answer.status_code, answer.text[:300])
     assert answer.headers["x-content-type-options"] == "nosniff"
     # Nothing changed.
@@ -110,16 +176,32 @@ async def test_a_conference_slug_with_a_trailing_newline_or_other_characters_is_
     """A `$` anchor with .match() took "newline\\n"; the CSV export then put it in a header."""
     async with make_client(app) as client:
         client.cookies.update(await session_cookie_for(personas["admin"]))
-        answer = await client.post("/admin/conferences", data={
-            "name": "Newline MARAC", "slug": slug, "type": "domestic-abuse", "weekday": "tuesday",
-            "start_time": "10:00", "first_date": "2026-01-06", "csrf_token": await csrf_token(client, "/account"),
-        })
+        answer = await client.post(
+            "/admin/conferences",
+            data={
+                "name": "Newline MARAC",
+                "slug": slug,
+                "type": "domestic-abuse",
+                "weekday": "tuesday",
+                "start_time": "10:00",
+                "first_date": "2026-01-06",
+                "csrf_token": await csrf_token(client, "/account"),
+            },
+        )
     assert answer.status_code == 400
     assert "Use 3 to 64 lower-case letters" in answer.text
     assert not await Conference.filter(name="Newline MARAC").exists()
     with pytest.raises(RuleViolation) as refused:
-        await create_conference(None, name="Newline MARAC", slug=slug, type="domestic-abuse", weekday="tuesday",
-                                start_time="10:00", first_date=date(2026, 1, 6), members=[])
+        await create_conference(
+            None,
+            name="Newline MARAC",
+            slug=slug,
+            type="domestic-abuse",
+            weekday="tuesday",
+            start_time="10:00",
+            first_date=date(2026, 1, 6),
+            members=[],
+        )
     assert "slug" in refused.value.fields
 
 
@@ -129,8 +211,9 @@ async def test_an_imported_json_file_nested_too_deep_is_refused_and_nothing_impo
     async with make_client(app) as client:
         client.cookies.update(await session_cookie_for(personas["coordinator"]))
         token = await csrf_token(client, "/referrals/import")
-        answer = await client.post("/referrals/import", data={"csrf_token": token},
-                                   files={"file": ("deep.json", content.encode())})
+        answer = await client.post(
+            "/referrals/import", data={"csrf_token": token}, files={"file": ("deep.json", content.encode())}
+        )
     assert answer.status_code == 400, answer.text[:300]
     assert "nested more than 32 levels" in answer.text
     assert not await Referral.exists()

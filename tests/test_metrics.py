@@ -84,8 +84,11 @@ async def test_metrics_after_a_meeting_cycle_name_templates_and_no_record_values
     for name in metrics.EXPORTED:
         assert re.search(rf"^# TYPE {name}", scraped, re.M), name
     assert 'route="/api/v1/referrals/{referral_id}/decision"' in scraped
-    assert re.search(r'marac_http_request_duration_seconds_count\{method="POST",route="/api/v1/referrals",status="201"\}'
-                     r" [1-9]", scraped)
+    assert re.search(
+        r'marac_http_request_duration_seconds_count\{method="POST",route="/api/v1/referrals",status="201"\}'
+        r" [1-9]",
+        scraped,
+    )
     assert re.search(r'marac_job_duration_seconds_count\{outcome="done",task="render_minutes"\} [1-9]', scraped)
     assert re.search(r'marac_render_duration_seconds_count\{function="[a-z_]+"\} [1-9]', scraped)
     chain = int(float(re.search(r"^marac_audit_chain_length (\S+)", scraped, re.M).group(1)))
@@ -121,8 +124,10 @@ async def test_an_incoming_request_id_is_not_taken(client):
     assert re.fullmatch(r"[0-9a-f]{32}", answer.headers["x-request-id"]) and answer.headers["x-request-id"] != MARK
 
 
-@pytest.mark.parametrize("environ, expected", [({"MARAC_ENV": "development"}, "text"),
-                                               ({"MARAC_ENV": "development", "MARAC_LOG_FORMAT": "json"}, "json")])
+@pytest.mark.parametrize(
+    "environ, expected",
+    [({"MARAC_ENV": "development"}, "text"), ({"MARAC_ENV": "development", "MARAC_LOG_FORMAT": "json"}, "json")],
+)
 def test_log_format_is_text_in_development_unless_asked(environ, expected):
     assert settings.load(environ).log_format == expected
 
@@ -135,6 +140,7 @@ def test_log_format_and_metrics_token_refuse_bad_values():
 
 
 # --- on real servers -------------------------------------------------------------------------------
+
 
 @pytest.mark.server
 async def test_under_uvicorn_json_lines_carry_the_request_id_a_500_answered(app, tmp_path):
@@ -164,8 +170,11 @@ async def test_marac_serve_with_two_processes_counts_every_processs_requests(app
     from tests.test_served import Served, answering
 
     port = free_port()
-    server = Served([sys.executable, "-m", "marac.cli", "serve", "--port", str(port), "--workers", "2"],
-                    tmp_path / "serve.log", {"MARAC_METRICS_TOKEN": TOKEN})
+    server = Served(
+        [sys.executable, "-m", "marac.cli", "serve", "--port", str(port), "--workers", "2"],
+        tmp_path / "serve.log",
+        {"MARAC_METRICS_TOKEN": TOKEN},
+    )
     try:
         if not await wait_for(lambda: answering(f"http://127.0.0.1:{port}/healthz"), 60):
             pytest.fail(f"marac serve did not start:\n{server.stop()}")
@@ -176,8 +185,11 @@ async def test_marac_serve_with_two_processes_counts_every_processs_requests(app
         for _ in range(6):
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as one:
                 scraped = (await one.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})).text
-            found = re.search(r'marac_http_request_duration_seconds_count\{method="GET",route="/healthz",'
-                              r'status="200"\} (\S+)', scraped)
+            found = re.search(
+                r'marac_http_request_duration_seconds_count\{method="GET",route="/healthz",'
+                r'status="200"\} (\S+)',
+                scraped,
+            )
             counts.append(float(found.group(1)))
     finally:
         logged = server.stop()

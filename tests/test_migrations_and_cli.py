@@ -14,13 +14,30 @@ from marac import settings
 from marac.conference_types import ConferenceTypeError, load_types
 
 PG_ADMIN_URL = os.environ.get("MARAC_TEST_PG_ADMIN_URL")
-TABLES = {"agency", "conference", "membership", "user", "user_conference", "session", "api_token", "login_failure", "audit_event", "job"}
+TABLES = {
+    "agency",
+    "conference",
+    "membership",
+    "user",
+    "user_conference",
+    "session",
+    "api_token",
+    "login_failure",
+    "audit_event",
+    "job",
+}
 
 
 async def cli(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "marac.cli", *args, env={**os.environ, **(env or {})},
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "marac.cli",
+        *args,
+        env={**os.environ, **(env or {})},
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     out, _ = await asyncio.wait_for(process.communicate(stdin.encode() if stdin else None), timeout=120)
     return process.returncode or 0, out.decode()
@@ -78,7 +95,9 @@ async def test_migrate_builds_an_empty_postgresql_database_and_is_safe_to_repeat
         code, out = await cli("migrate", env={"MARAC_DATABASE_URL": url})
         assert code == 0 and "marac.0001_initial" in out, out
         scratch = await asyncpg.connect(url)
-        tables = {r["tablename"] for r in await scratch.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        tables = {
+            r["tablename"] for r in await scratch.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
         await scratch.close()
         assert TABLES <= tables
         code, out = await cli("migrate", env={"MARAC_DATABASE_URL": url})
@@ -89,8 +108,20 @@ async def test_migrate_builds_an_empty_postgresql_database_and_is_safe_to_repeat
 
 
 async def test_user_add_and_token_create_give_a_working_api_token(client, tmp_path):
-    code, out = await cli("user", "add", "--email", "ops@test.example.org", "--name", "Ops", "--agency", "Ops Team",
-                          "--role", "admin", "--password-stdin", stdin="a very long password\n")
+    code, out = await cli(
+        "user",
+        "add",
+        "--email",
+        "ops@test.example.org",
+        "--name",
+        "Ops",
+        "--agency",
+        "Ops Team",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin="a very long password\n",
+    )
     assert code == 0, out
     code, token = await cli("token", "create", "--email", "ops@test.example.org")
     assert code == 0, token
@@ -101,12 +132,28 @@ async def test_user_add_and_token_create_give_a_working_api_token(client, tmp_pa
 
 
 async def test_user_add_reports_bad_input_and_adds_nothing(client):
-    code, out = await cli("user", "add", "--email", "not-an-email", "--name", "X", "--agency", "Ops Team", "--role", "member")
+    code, out = await cli(
+        "user", "add", "--email", "not-an-email", "--name", "X", "--agency", "Ops Team", "--role", "member"
+    )
     assert code == 1 and "e-mail" in out
 
 
-@pytest.mark.parametrize("command", [[], ["serve"], ["worker"], ["migrate"], ["demo"], ["user", "add"], ["token", "create"], ["audit", "verify"],
-                                     ["backup"], ["restore"], ["check"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["serve"],
+        ["worker"],
+        ["migrate"],
+        ["demo"],
+        ["user", "add"],
+        ["token", "create"],
+        ["audit", "verify"],
+        ["backup"],
+        ["restore"],
+        ["check"],
+    ],
+)
 async def test_every_command_has_help(command):
     code, out = await cli(*command, "--help")
     assert code == 0 and "usage: marac" in out
@@ -134,7 +181,11 @@ def test_settings_are_read_from_the_environment_only(tmp_path):
     limits = settings.load({"MARAC_RENDER_TIMEOUT": "30", "MARAC_RENDER_MEMORY_MB": "2048"})
     assert (limits.render_timeout_seconds, limits.render_memory_mb) == (30, 2048)
     assert (loaded.render_timeout_seconds, loaded.render_memory_mb) == (120, 1024)
-    for name, value in (("MARAC_RENDER_TIMEOUT", "0"), ("MARAC_RENDER_TIMEOUT", "1.5"), ("MARAC_RENDER_MEMORY_MB", "100")):
+    for name, value in (
+        ("MARAC_RENDER_TIMEOUT", "0"),
+        ("MARAC_RENDER_TIMEOUT", "1.5"),
+        ("MARAC_RENDER_MEMORY_MB", "100"),
+    ):
         with pytest.raises(settings.SettingsError, match=name):
             settings.load({name: value})
 
@@ -157,10 +208,21 @@ def test_a_bad_conference_type_file_names_the_file_and_the_key(tmp_path: Path):
 async def demo(tmp_path: Path, *args: str) -> tuple[int, str]:
     """`marac demo ARGS` on its own SQLite database and document store, with no base URL set."""
     env = {key: value for key, value in os.environ.items() if key != "MARAC_BASE_URL"}
-    env.update(MARAC_ENV="demo", MARAC_DATABASE_URL=f"sqlite://{tmp_path}/demo.sqlite3",
-               MARAC_DOCUMENT_STORE=str(tmp_path / "documents"))
-    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "marac.cli", "demo", *args, env=env,
-                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    env.update(
+        MARAC_ENV="demo",
+        MARAC_DATABASE_URL=f"sqlite://{tmp_path}/demo.sqlite3",
+        MARAC_DOCUMENT_STORE=str(tmp_path / "documents"),
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "marac.cli",
+        "demo",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     out, _ = await asyncio.wait_for(process.communicate(), timeout=120)
     return process.returncode or 0, out.decode()
 
@@ -203,5 +265,7 @@ async def test_demo_prints_the_port_it_serves_and_reset_starts_over(tmp_path):
 async def test_demo_reset_leaves_a_postgresql_database_alone(tmp_path):
     env = {key: value for key, value in os.environ.items() if key != "MARAC_DATABASE_URL"}
     postgres = "postgres://nobody:x@127.0.0.1:9/none"
-    code, out = await cli("demo", "--no-serve", "--reset", env={**env, "MARAC_ENV": "demo", "MARAC_DATABASE_URL": postgres})
+    code, out = await cli(
+        "demo", "--no-serve", "--reset", env={**env, "MARAC_ENV": "demo", "MARAC_DATABASE_URL": postgres}
+    )
     assert code == 2 and "SQLite database only" in out

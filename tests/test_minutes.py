@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC, date, datetime
 import zlib
+from datetime import UTC, date, datetime
 
 import pypdf
 import pytest
@@ -54,7 +54,9 @@ def everything_in(pdf: bytes) -> str:
 
 
 async def render_all(client, personas, meeting) -> None:
-    assert (await client.post(f"/api/v1/meetings/{meeting.id}/minutes/approve", headers=personas["chair"].bearer)).status_code == 200
+    assert (
+        await client.post(f"/api/v1/meetings/{meeting.id}/minutes/approve", headers=personas["chair"].bearer)
+    ).status_code == 200
     started = await client.post(f"/api/v1/meetings/{meeting.id}/minutes/render", headers=personas["coordinator"].bearer)
     assert started.status_code == 202 and started.json()["job_id"]
     from marac.jobs import queue
@@ -70,13 +72,18 @@ async def test_each_recipient_gets_exactly_its_entitled_markers(client, personas
     for persona, tier in [("police", "full"), ("idva", "full"), ("health", "full"), ("childrens", "actions_only")]:
         answer = await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas[persona].bearer)
         assert answer.status_code == 200, persona
-        assert answer.headers["content-disposition"].startswith("attachment") and answer.headers["cache-control"] == "no-store"
+        assert (
+            answer.headers["content-disposition"].startswith("attachment")
+            and answer.headers["cache-control"] == "no-store"
+        )
         content = everything_in(answer.content)
         for marker, rule in markers.items():
             assert (marker in content) == entitled(rule, persona, tier), f"{persona} / {marker}"
         assert "OFFICIAL-SENSITIVE" in content
         assert "JaneDoe" not in content  # cases are minuted by label, never by name
-    assert (await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas["housing"].bearer)).status_code == 404
+    assert (
+        await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas["housing"].bearer)
+    ).status_code == 404
 
 
 def test_agencies_with_the_same_view_share_a_layout_and_nobody_else_does():
@@ -120,14 +127,23 @@ async def test_a_correction_is_a_new_version_and_the_old_one_is_for_auditors_onl
     await render_all(client, personas, meeting)
     again = await client.post(f"/api/v1/meetings/{meeting.id}/minutes/approve", headers=personas["chair"].bearer)
     assert again.status_code == 422 and "reason" in again.json()["error"]["fields"]
-    corrected = await client.post(f"/api/v1/meetings/{meeting.id}/minutes/approve", json={"reason": "Action due date corrected"},
-                                  headers=personas["chair"].bearer)
+    corrected = await client.post(
+        f"/api/v1/meetings/{meeting.id}/minutes/approve",
+        json={"reason": "Action due date corrected"},
+        headers=personas["chair"].bearer,
+    )
     assert corrected.json()["version"] == 2
     assert (await MinutesVersion.get(meeting=meeting, version=1)).status == "superseded"
     # Until version 2 is rendered, agencies have nothing current; auditors can still read version 1.
-    assert (await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas["police"].bearer)).status_code == 404
-    assert (await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf?version=1", headers=personas["police"].bearer)).status_code == 404
-    huge = await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf?version=28357880435", headers=personas["auditor"].bearer)
+    assert (
+        await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas["police"].bearer)
+    ).status_code == 404
+    assert (
+        await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf?version=1", headers=personas["police"].bearer)
+    ).status_code == 404
+    huge = await client.get(
+        f"/api/v1/meetings/{meeting.id}/minutes.pdf?version=28357880435", headers=personas["auditor"].bearer
+    )
     assert huge.status_code == 422 and "version" in huge.json()["error"]["fields"]  # not a database error
     old = await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf?version=1", headers=personas["auditor"].bearer)
     assert old.status_code == 200 and old.content.startswith(b"%PDF")
@@ -176,12 +192,12 @@ HOSTILE = [
     '<img src="http://127.0.0.1:{port}/img">',
     '<link rel="stylesheet" href="http://127.0.0.1:{port}/css">',
     '<link rel="attachment" href="file:///etc/passwd">',
-    '<style>@import url(http://127.0.0.1:{port}/import);</style>',
+    "<style>@import url(http://127.0.0.1:{port}/import);</style>",
     '<p style="background: url(http://127.0.0.1:{port}/bg)">x</p>',
     '<object data="http://127.0.0.1:{port}/object"></object>',
     '<svg><image href="http://127.0.0.1:{port}/svg"/></svg>',
     '<iframe src="http://127.0.0.1:{port}/iframe"></iframe>',
-    'file:///etc/passwd',
+    "file:///etc/passwd",
 ]
 
 
@@ -192,12 +208,12 @@ async def test_hostile_markup_in_every_text_field_fetches_nothing_and_embeds_not
     hits: list[str] = []
 
     class Canary(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             hits.append(self.path)
             self.send_response(404)
             self.end_headers()
 
-        def log_message(self, *args):  # noqa: ANN002
+        def log_message(self, *args):
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Canary)
@@ -211,16 +227,25 @@ async def test_hostile_markup_in_every_text_field_fetches_nothing_and_embeds_not
         # Hostile text everywhere a person can type.
         await actions.add_note(chair, meeting, case_id, hostile, "all", [])
         await actions.add_action(chair, meeting, case_id, hostile, personas["childrens"].user.agency_id, None)
-        await actions.set_attendance(chair, meeting, [actions.Present(personas["police"].user.agency_id, hostile)], [],
-                                     [actions.Observer(hostile, True)])
+        await actions.set_attendance(
+            chair,
+            meeting,
+            [actions.Present(personas["police"].user.agency_id, hostile)],
+            [],
+            [actions.Observer(hostile, True)],
+        )
         await actions.set_any_other_business(chair, meeting, hostile)
         meeting = (await close(personas, world)).meeting
         await render_all(client, personas, meeting)
         for persona in ("police", "childrens"):
-            pdf = (await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas[persona].bearer)).content
+            pdf = (
+                await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas[persona].bearer)
+            ).content
             reader = pypdf.PdfReader(io.BytesIO(pdf))
             assert "/EmbeddedFiles" not in str(reader.trailer["/Root"]) and b"/EmbeddedFile" not in pdf
-            assert "<img" in reader.pages[0].extract_text() + "".join(p.extract_text() for p in reader.pages)  # shown as text
+            assert "<img" in reader.pages[0].extract_text() + "".join(
+                p.extract_text() for p in reader.pages
+            )  # shown as text
     finally:
         server.shutdown()
     assert hits == []
@@ -254,16 +279,22 @@ async def test_the_two_ways_of_not_completing_stay_distinct_in_the_next_minutes(
     first, second = await Action.filter(meeting=meeting).order_by("created_at")
     await Action.filter(meeting=meeting).update(due_date=meeting.date + days(days=1))
     nxt = await publish(personas, await next_meeting(meeting))
-    await actions.review_action(chair, nxt, first.id, "not_possible_changed_circumstances", "CANARYMOVED victim moved away")
+    await actions.review_action(
+        chair, nxt, first.id, "not_possible_changed_circumstances", "CANARYMOVED victim moved away"
+    )
     await actions.review_action(chair, nxt, second.id, "not_done_by_agency", "CANARYSILENT no reply from the agency")
     await actions.close_meeting(coordinator, nxt)
     await render_all(client, personas, nxt)
-    text = everything_in((await client.get(f"/api/v1/meetings/{nxt.id}/minutes.pdf", headers=personas["police"].bearer)).content)
+    text = everything_in(
+        (await client.get(f"/api/v1/meetings/{nxt.id}/minutes.pdf", headers=personas["police"].bearer)).content
+    )
     assert "notpossiblechangedcircumstances:CANARYMOVED" in text
     assert "notdonebyagency:CANARYSILENT" in text
 
 
-async def test_the_coordinator_sees_minutes_not_circulated_three_working_days_after_the_meeting(app, client, personas, monkeypatch):
+async def test_the_coordinator_sees_minutes_not_circulated_three_working_days_after_the_meeting(
+    app, client, personas, monkeypatch
+):
     from tests.conftest import make_client, session_cookie_for
 
     meeting, _ = await held_meeting(personas)
@@ -302,18 +333,29 @@ async def test_every_download_by_a_recipient_is_entered_in_the_disclosure_log(cl
     meeting, _ = await held_meeting(personas)
     await render_all(client, personas, meeting)
     for persona in ("health", "health", "childrens"):
-        assert (await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas[persona].bearer)).status_code == 200
-    assert (await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf?version=1", headers=personas["auditor"].bearer)).status_code == 200
-    assert (await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas["housing"].bearer)).status_code == 404
+        assert (
+            await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas[persona].bearer)
+        ).status_code == 200
+    assert (
+        await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf?version=1", headers=personas["auditor"].bearer)
+    ).status_code == 200
+    assert (
+        await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas["housing"].bearer)
+    ).status_code == 404
     log = await Disclosure.filter(meeting_id=meeting.id).order_by("at")
     assert [(d.kind, d.agency_id, d.user_id, d.version) for d in log] == [
-        ("minutes", personas[p].user.agency_id, personas[p].user.id, 1) for p in ("health", "health", "childrens")]
+        ("minutes", personas[p].user.agency_id, personas[p].user.id, 1) for p in ("health", "health", "childrens")
+    ]
     documents = {d.agency_id: d.id for d in await Document.filter(kind="minutes", meeting=meeting)}
-    assert all(d.document_id == documents[d.agency_id] and d.conference_id == meeting.conference_id and "minutes" in d.purpose
-               for d in log)
+    assert all(
+        d.document_id == documents[d.agency_id] and d.conference_id == meeting.conference_id and "minutes" in d.purpose
+        for d in log
+    )
 
 
-async def test_the_disclosure_log_page_shows_who_received_which_version_to_coordinators_and_auditors(app, client, personas):
+async def test_the_disclosure_log_page_shows_who_received_which_version_to_coordinators_and_auditors(
+    app, client, personas
+):
     from marac.agencies.models import Agency, Conference
     from marac.audit.models import Disclosure
     from tests.conftest import make_client, session_cookie_for
@@ -322,10 +364,24 @@ async def test_the_disclosure_log_page_shows_who_received_which_version_to_coord
     await render_all(client, personas, meeting)
     await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas["health"].bearer)
     # An entry of a conference the coordinator does not run: auditors see it, the coordinator does not.
-    other = await Conference.create(name="Southshire MARAC", slug="southshire", type="domestic-abuse", weekday="tuesday",
-                                    start_time="10:00", first_date=meeting.date, type_settings=meeting.conference.type_settings)
-    await Disclosure.create(at=datetime.now(UTC), conference_id=other.id, kind="minutes", agency_id=personas["health"].user.agency_id,
-                            user_id=personas["health"].user.id, version=4, purpose="MARAC minutes circulated")
+    other = await Conference.create(
+        name="Southshire MARAC",
+        slug="southshire",
+        type="domestic-abuse",
+        weekday="tuesday",
+        start_time="10:00",
+        first_date=meeting.date,
+        type_settings=meeting.conference.type_settings,
+    )
+    await Disclosure.create(
+        at=datetime.now(UTC),
+        conference_id=other.id,
+        kind="minutes",
+        agency_id=personas["health"].user.agency_id,
+        user_id=personas["health"].user.id,
+        version=4,
+        purpose="MARAC minutes circulated",
+    )
     health = await Agency.get(id=personas["health"].user.agency_id)
 
     async def page(persona: str):
@@ -335,7 +391,11 @@ async def test_the_disclosure_log_page_shows_who_received_which_version_to_coord
 
     coordinator = await page("coordinator")
     assert coordinator.status_code == 200
-    assert "Minutes, version 1" in coordinator.text and health.name in coordinator.text and personas["health"].user.name in coordinator.text
+    assert (
+        "Minutes, version 1" in coordinator.text
+        and health.name in coordinator.text
+        and personas["health"].user.name in coordinator.text
+    )
     assert meeting.conference.name in coordinator.text and "Southshire" not in coordinator.text
     auditor = await page("auditor")
     assert "Southshire" in auditor.text and "version 4" in auditor.text
@@ -344,13 +404,17 @@ async def test_the_disclosure_log_page_shows_who_received_which_version_to_coord
 
 # --- entitlement at read time, not at render time (docs/security.md) -----------------------------
 
+
 async def _tier(personas, persona: str, tier: str) -> None:
     from marac.agencies import service as directory
     from marac.agencies.models import Conference
 
     conference = await Conference.get(slug=CONFERENCE)
-    await directory.set_membership(await viewer_for(personas["admin"].user), conference,
-                                   directory.MemberSpec(personas[persona].user.agency_id, tier))
+    await directory.set_membership(
+        await viewer_for(personas["admin"].user),
+        conference,
+        directory.MemberSpec(personas[persona].user.agency_id, tier),
+    )
 
 
 async def _markers_in(answer, markers: dict[str, str], persona: str, tier: str) -> None:
@@ -422,8 +486,9 @@ async def test_an_agency_removed_from_the_conference_reads_no_stored_minutes_or_
     paths = [f"/meetings/{meeting.id}/minutes.pdf", f"/meetings/{meeting.id}/agenda.pdf"]
     for path in paths:
         assert (await client.get(f"/api/v1{path}", headers=police.bearer)).status_code == 200
-    await directory.remove_membership(await viewer_for(personas["admin"].user), await Conference.get(slug=CONFERENCE),
-                                      police.user.agency_id)
+    await directory.remove_membership(
+        await viewer_for(personas["admin"].user), await Conference.get(slug=CONFERENCE), police.user.agency_id
+    )
     for persona in (police, chair):
         for path in [*paths, f"/meetings/{meeting.id}/research-list"]:
             assert (await client.get(f"/api/v1{path}", headers=persona.bearer)).status_code == 404, (persona.key, path)

@@ -31,13 +31,18 @@ JOB_TIMEOUT = 20
 async def start_worker() -> asyncio.subprocess.Process:
     # Its own process group: killing it takes the render processes down with it.
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "marac.cli", "worker",
+        sys.executable,
+        "-m",
+        "marac.cli",
+        "worker",
         env={**os.environ, "MARAC_REDIS_URL": REDIS_URL, "MARAC_JOB_TIMEOUT": str(JOB_TIMEOUT)},
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+        start_new_session=True,
     )
 
 
-async def wait_for(condition, seconds: float) -> bool:  # noqa: ANN001
+async def wait_for(condition, seconds: float) -> bool:
     for _ in range(int(seconds * 20)):
         if await condition():
             return True
@@ -88,7 +93,9 @@ async def test_a_worker_killed_mid_render_loses_and_duplicates_nothing(personas)
         finally:
             worker.send_signal(signal.SIGTERM)
             await asyncio.wait_for(worker.wait(), timeout=30)
-    per_agency = await Document.filter(kind="minutes", meeting=meeting, version=version.version).values_list("agency_id", flat=True)
+    per_agency = await Document.filter(kind="minutes", meeting=meeting, version=version.version).values_list(
+        "agency_id", flat=True
+    )
     assert len(per_agency) == total and len(set(per_agency)) == total  # each exactly once
     await tasks.render_minutes(version.id)  # and a late duplicate still adds nothing
     assert await Document.filter(kind="minutes", meeting=meeting).count() == total

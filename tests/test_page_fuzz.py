@@ -34,21 +34,58 @@ SKIPPED = {("POST", "/logout")}
 PAGE_ROUTES = sorted(k for k in EXPECTED if not k[1].startswith("/api/") and k not in SKIPPED)
 GENERIC_FIELDS = ["conference", "version", "next"]
 NASTY = [
-    "\u00b2", "\u0663", "\uff11\uff12", "9" * 30, "-1", "0", "1e9", "NaN", "", " ", "x\n", "newline\n", "\x00",
+    "\u00b2",
+    "\u0663",
+    "\uff11\uff12",
+    "9" * 30,
+    "-1",
+    "0",
+    "1e9",
+    "NaN",
+    "",
+    " ",
+    "x\n",
+    "newline\n",
+    "\x00",
     "a" * 300,
-    "9999Q4", "0001Q1", "2026Q3", "2026-02-30", "9999-12-31", "0001-01-01", "2026-W01-1", "20261121", "31/12/9999",
-    "2026-11-21", "21/11/2026", "10:00", "25:61", CONFERENCE, CONFERENCE + "\n", "open", "all", "full", "yes", "1", "3",
+    "9999Q4",
+    "0001Q1",
+    "2026Q3",
+    "2026-02-30",
+    "9999-12-31",
+    "0001-01-01",
+    "2026-W01-1",
+    "20261121",
+    "31/12/9999",
+    "2026-11-21",
+    "21/11/2026",
+    "10:00",
+    "25:61",
+    CONFERENCE,
+    CONFERENCE + "\n",
+    "open",
+    "all",
+    "full",
+    "yes",
+    "1",
+    "3",
 ]
 VALUES = st.one_of(
-    st.sampled_from(NASTY), st.text(max_size=20), st.text(min_size=65, max_size=300),  # past every column
-    st.text(alphabet="0123456789\u00b2\u0663-", min_size=1, max_size=40), st.integers(-(10**20), 10**20).map(str),
+    st.sampled_from(NASTY),
+    st.text(max_size=20),
+    st.text(min_size=65, max_size=300),  # past every column
+    st.text(alphabet="0123456789\u00b2\u0663-", min_size=1, max_size=40),
+    st.integers(-(10**20), 10**20).map(str),
 )
 # .get("name") and .getlist("name"), ["name"], text("name") and text(f"children.{i}.name")
-FIELD_PATTERNS = [r'\.get(?:list)?\(\s*"([A-Za-z_][\w.]*)"', r'\[\s*"([a-z_][\w.]*)"\s*\]',
-                  r'text\(\s*f?"([a-z_][\w.{}]*)"']
+FIELD_PATTERNS = [
+    r'\.get(?:list)?\(\s*"([A-Za-z_][\w.]*)"',
+    r'\[\s*"([a-z_][\w.]*)"\s*\]',
+    r'text\(\s*f?"([a-z_][\w.{}]*)"',
+]
 
 
-def fields_read_by(handler) -> list[str]:  # noqa: ANN001
+def fields_read_by(handler) -> list[str]:
     """The names a handler reads, and those read by the functions of its module it calls (two deep)."""
     handler = inspect.unwrap(handler)
     module = inspect.getmodule(handler)
@@ -63,14 +100,17 @@ def fields_read_by(handler) -> list[str]:  # noqa: ANN001
         if depth < 2:
             called = [getattr(module, name, None) for name in re.findall(r"\b(\w+)\(", source)]
             called += [cell.cell_contents for cell in function.__closure__ or ()]  # _meeting_action(_attendance)
-            todo += [(inspect.unwrap(f), depth + 1) for f in called
-                     if inspect.isfunction(f) and f.__module__ == module.__name__]
+            todo += [
+                (inspect.unwrap(f), depth + 1)
+                for f in called
+                if inspect.isfunction(f) and f.__module__ == module.__name__
+            ]
     text = "\n".join(sources)
     found = {name.replace("{i}", "0") for pattern in FIELD_PATTERNS for name in re.findall(pattern, text)}
     return sorted(found | set(GENERIC_FIELDS))
 
 
-def endpoint_of(app, method: str, path: str):  # noqa: ANN001, ANN201
+def endpoint_of(app, method: str, path: str):
     return next(r.endpoint for r in app.routes if getattr(r, "path", None) == path and method in (r.methods or ()))
 
 
@@ -80,22 +120,38 @@ def allowed_personas(method: str, path: str, access: dict) -> list[str]:
     return signed_in + (["anonymous"] if access["kind"] == "public" else [])
 
 
-async def bindings(world: dict, personas) -> dict[str, str]:  # noqa: ANN001
+async def bindings(world: dict, personas) -> dict[str, str]:
     token = await ApiToken.filter(user_id=personas["police"].user.id).first()
     # Someone no persona is: a generated form may disable or reset them.
-    bystander = await directory.add_user(None, email="bystander@test.example.org", name="Bystander",
-                                         agency_id=personas["police"].user.agency_id, role="member",
-                                         conference_slugs=[CONFERENCE], password="a long enough password 1")
+    bystander = await directory.add_user(
+        None,
+        email="bystander@test.example.org",
+        name="Bystander",
+        agency_id=personas["police"].user.agency_id,
+        role="member",
+        conference_slugs=[CONFERENCE],
+        password="a long enough password 1",
+    )
     return {
-        "meeting_id": world["held"].id, "case_id": world["held_case"], "action_id": world["actions"]["police"],
-        "referral_id": world["referrals"]["police"], "slug": CONFERENCE, "job_id": world["job"],
-        "user_id": bystander.user.id, "agency_id": personas["police"].user.agency_id,
-        "token_id": token.id if token else "0" * 32, "token": "a" * 43, "grant_id": "0" * 32,
-        "person_id": "0" * 32, "suggestion_id": "0" * 32, "document_id": "0" * 32, "hold_id": "0" * 32,
+        "meeting_id": world["held"].id,
+        "case_id": world["held_case"],
+        "action_id": world["actions"]["police"],
+        "referral_id": world["referrals"]["police"],
+        "slug": CONFERENCE,
+        "job_id": world["job"],
+        "user_id": bystander.user.id,
+        "agency_id": personas["police"].user.agency_id,
+        "token_id": token.id if token else "0" * 32,
+        "token": "a" * 43,
+        "grant_id": "0" * 32,
+        "person_id": "0" * 32,
+        "suggestion_id": "0" * 32,
+        "document_id": "0" * 32,
+        "hold_id": "0" * 32,
     }
 
 
-async def signed_in_client(app, persona) -> tuple[httpx.AsyncClient, str]:  # noqa: ANN001
+async def signed_in_client(app, persona) -> tuple[httpx.AsyncClient, str]:
     """A client with a session whose step-up is fresh, so that forms are handled, and its CSRF token."""
     client = make_client(app, ip="10.9.0.1")
     if persona is None:
@@ -123,8 +179,10 @@ async def test_generated_query_strings_and_forms_never_get_a_500_on_any_page(app
 
             # hypothesis draws synchronously; the requests are sent afterwards, on this test's loop.
             @bounded(EXAMPLES)
-            @given(who=st.sampled_from(allowed_personas(method, path, access)),
-                   fields=st.dictionaries(st.sampled_from(names), VALUES, min_size=1, max_size=4))
+            @given(
+                who=st.sampled_from(allowed_personas(method, path, access)),
+                fields=st.dictionaries(st.sampled_from(names), VALUES, min_size=1, max_size=4),
+            )
             def draw(who: str, fields: dict[str, str]) -> None:
                 drawn.append((who, fields))
 
@@ -136,7 +194,7 @@ async def test_generated_query_strings_and_forms_never_get_a_500_on_any_page(app
                         answer = await client.get(f"{url}?{urlencode(fields)}")
                     else:
                         answer = await client.request(method, url, data={**fields, "csrf_token": token})
-                except Exception as exc:  # noqa: BLE001 - an error the app did not answer is a finding too
+                except Exception as exc:
                     failures.append(f"{method} {path} as {who} with {fields!r}: {type(exc).__name__}")
                     continue
                 if answer.status_code >= 500:

@@ -67,16 +67,27 @@ def source_calls() -> list[tuple[str, int, str, str, bool]]:
         if "migrations" in path.parts:
             continue
         tree = ast.parse(path.read_text())
-        compiled = {target.id for node in tree.body if isinstance(node, ast.Assign)
-                    for target in node.targets if isinstance(target, ast.Name)
-                    if isinstance(node.value, ast.Call) and getattr(node.value.func, "attr", "") == "compile"}
+        compiled = {
+            target.id
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+            if isinstance(node.value, ast.Call) and getattr(node.value.func, "attr", "") == "compile"
+        }
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
                 continue
             owner, function = node.func.value, node.func.attr
             where = str(path.relative_to(PACKAGE.parent))
-            if isinstance(owner, ast.Name) and owner.id == "re" and function in RE_FUNCTIONS and node.args \
-                    and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+            if (
+                isinstance(owner, ast.Name)
+                and owner.id == "re"
+                and function in RE_FUNCTIONS
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
                 calls.append((where, node.lineno, function, node.args[0].value, True))
             elif isinstance(owner, ast.Name) and owner.id in compiled and function in ("match", "search"):
                 calls.append((where, node.lineno, function, owner.id, False))

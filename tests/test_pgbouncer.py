@@ -25,8 +25,9 @@ def test_the_setting_turns_asyncpgs_statement_cache_off():
         settings.load({"MARAC_DATABASE_URL": PG, "MARAC_DATABASE_PGBOUNCER": "transaction"})
 
 
-@pytest.mark.skipif(os.environ.get("MARAC_DATABASE_PGBOUNCER") != "1",
-                    reason="run C of scripts/test (through PgBouncer)")
+@pytest.mark.skipif(
+    os.environ.get("MARAC_DATABASE_PGBOUNCER") != "1", reason="run C of scripts/test (through PgBouncer)"
+)
 async def test_the_suite_talks_to_postgresql_through_pgbouncer(app):
     conn = connections.get("default")
     # The server's own port differs from the one connected to: something stands between.

@@ -23,8 +23,11 @@ async def test_the_token_query_names_the_user_and_their_conferences_as_the_orm_d
         token = await ApiToken.get(token_hash=auth.sha256(persona.token), revoked_at__isnull=True)
         user = await User.get(id=token.user_id)
         given = await Conference.filter(users__id=user.id).values_list("id", flat=True)
-        members = set(await Membership.filter(agency_id=user.agency_id, conference_id__in=given)
-                      .values_list("conference_id", flat=True))
+        members = set(
+            await Membership.filter(agency_id=user.agency_id, conference_id__in=given).values_list(
+                "conference_id", flat=True
+            )
+        )
 
         rows = await directory.token_rows(auth.sha256(persona.token))
         assert {row["token_id"] for row in rows} == {token.id}
@@ -64,17 +67,30 @@ async def test_the_action_page_holds_the_actions_the_orm_finds_in_the_same_order
         ({"open_only": True}, {"status__in": OPEN}),
         ({"owner_agency_ids": (police,)}, {"owner_agency_id": police}),
         ({"due_before": start + timedelta(days=14)}, {"due_date__lt": start + timedelta(days=14)}),
-        ({"due_from": start + timedelta(days=3), "due_to": start + timedelta(days=14), "open_only": True},
-         {"due_date__gte": start + timedelta(days=3), "due_date__lte": start + timedelta(days=14), "status__in": OPEN}),
+        (
+            {"due_from": start + timedelta(days=3), "due_to": start + timedelta(days=14), "open_only": True},
+            {
+                "due_date__gte": start + timedelta(days=3),
+                "due_date__lte": start + timedelta(days=14),
+                "status__in": OPEN,
+            },
+        ),
     ]
     for sql_filter, orm_filter in asks:
-        expected = await Action.filter(conference_id=conference_id, **orm_filter).order_by(
-            "due_date", "created_at", "id").prefetch_related("item", "meeting", "owner_agency")
+        expected = (
+            await Action.filter(conference_id=conference_id, **orm_filter)
+            .order_by("due_date", "created_at", "id")
+            .prefetch_related("item", "meeting", "owner_agency")
+        )
         rows = await queries.page([conference_id], named=True, **sql_filter)
         assert [row["id"] for row in rows] == [a.id for a in expected], sql_filter
         for row, orm in zip(rows, expected, strict=True):
             assert (row["number"], row["owner_agency_name"], row["status"], row["version"]) == (
-                orm.item.number, orm.owner_agency.name, orm.status, orm.version)
+                orm.item.number,
+                orm.owner_agency.name,
+                orm.status,
+                orm.version,
+            )
             assert Meeting._meta.fields_map["date"].to_python_value(row["meeting_date"]) == orm.meeting.date
 
     everything = await Action.filter(conference_id=conference_id).order_by("due_date", "created_at", "id")

@@ -14,12 +14,21 @@ from marac.referrals.models import Referral
 from tests.conftest import CONFERENCE, csrf_token, dash_body, session_cookie_for
 
 GOOD_ROW = {
-    "conference": CONFERENCE, "received_at": "2026-11-02", "criteria": "visible_high_risk",
-    "risk_instrument": "dash", "risk_answers": ";".join(["yes"] * 15 + ["no"] * 9),
-    "victim_name": "Jane Doe", "victim_date_of_birth": "1990-03-14", "victim_postcode": "NS1 1AA",
-    "victim_address_line1": "1 High Street", "perpetrator_name": "John Roe", "perpetrator_relationship": "ex-partner",
-    "children": "Amy Doe|2018-05-05;Ben Doe|2020-01-01", "summary": "Threats after separation.",
-    "consent_victim_aware": "yes", "consent_consented": "yes",
+    "conference": CONFERENCE,
+    "received_at": "2026-11-02",
+    "criteria": "visible_high_risk",
+    "risk_instrument": "dash",
+    "risk_answers": ";".join(["yes"] * 15 + ["no"] * 9),
+    "victim_name": "Jane Doe",
+    "victim_date_of_birth": "1990-03-14",
+    "victim_postcode": "NS1 1AA",
+    "victim_address_line1": "1 High Street",
+    "perpetrator_name": "John Roe",
+    "perpetrator_relationship": "ex-partner",
+    "children": "Amy Doe|2018-05-05;Ben Doe|2020-01-01",
+    "summary": "Threats after separation.",
+    "consent_victim_aware": "yes",
+    "consent_consented": "yes",
 }
 
 
@@ -39,7 +48,9 @@ async def upload(client, persona, name: str, content: str):
 
 
 async def test_a_good_csv_imports_every_row(client, personas):
-    answer = await upload(client, personas["police"], "referrals.csv", csv_text([GOOD_ROW, {**GOOD_ROW, "victim_name": "Mary Major"}]))
+    answer = await upload(
+        client, personas["police"], "referrals.csv", csv_text([GOOD_ROW, {**GOOD_ROW, "victim_name": "Mary Major"}])
+    )
     assert answer.status_code == 200 and "2 referrals imported" in answer.text
     assert await Referral.all().count() == 2
     first = await Referral.all().prefetch_related("people").first()
@@ -47,7 +58,12 @@ async def test_a_good_csv_imports_every_row(client, personas):
 
 
 async def test_one_bad_row_imports_nothing_and_every_bad_row_is_reported(client, personas):
-    rows = [GOOD_ROW, {**GOOD_ROW, "victim_postcode": "not a postcode"}, GOOD_ROW, {**GOOD_ROW, "summary": "", "risk_answers": "yes"}]
+    rows = [
+        GOOD_ROW,
+        {**GOOD_ROW, "victim_postcode": "not a postcode"},
+        GOOD_ROW,
+        {**GOOD_ROW, "summary": "", "risk_answers": "yes"},
+    ]
     answer = await upload(client, personas["police"], "referrals.csv", csv_text(rows))
     assert answer.status_code == 400
     assert "line 3: victim_postcode" in answer.text
@@ -72,10 +88,20 @@ async def test_the_command_line_import_is_all_or_nothing_too(personas, tmp_path)
     bad = tmp_path / "bad.csv"
     bad.write_text(csv_text([GOOD_ROW, {**GOOD_ROW, "received_at": "yesterday"}]))
 
-    async def run(path) -> tuple[int, str]:  # noqa: ANN001
+    async def run(path) -> tuple[int, str]:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "marac.cli", "import", "referrals", str(path), "--as", personas["police"].email,
-            env=dict(os.environ), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+            sys.executable,
+            "-m",
+            "marac.cli",
+            "import",
+            "referrals",
+            str(path),
+            "--as",
+            personas["police"].email,
+            env=dict(os.environ),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
         out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
         return process.returncode or 0, out.decode()
 
@@ -91,10 +117,16 @@ async def test_the_form_shows_every_problem_beside_its_field_and_keeps_what_was_
     page = await client.get(f"/referrals/new?conference={CONFERENCE}")
     assert page.status_code == 200 and page.text.count('name="risk.answers.') == 24 * 3
     token = await csrf_token(client, f"/referrals/new?conference={CONFERENCE}")
-    answer = await client.post(f"/referrals/new?conference={CONFERENCE}", data={
-        "csrf_token": token, "victim.name": "Jane Doe", "victim.address.postcode": "nonsense",
-        "victim.address.line1": "1 High Street", "received_at": "02/11/2026",
-    })
+    answer = await client.post(
+        f"/referrals/new?conference={CONFERENCE}",
+        data={
+            "csrf_token": token,
+            "victim.name": "Jane Doe",
+            "victim.address.postcode": "nonsense",
+            "victim.address.line1": "1 High Street",
+            "received_at": "02/11/2026",
+        },
+    )
     assert answer.status_code == 400
     assert "There is a problem" in answer.text
     assert 'href="#victim.address.postcode"' in answer.text and "Enter a UK postcode" in answer.text
@@ -108,11 +140,20 @@ async def test_the_form_shows_every_problem_beside_its_field_and_keeps_what_was_
 
 async def test_a_complete_form_makes_a_referral(client, personas):
     client.cookies.update(await session_cookie_for(personas["police"]))
-    form = {"csrf_token": await csrf_token(client, f"/referrals/new?conference={CONFERENCE}"),
-            "received_at": "02/11/2026", "criteria": "visible_high_risk", "victim.name": "Jane Doe",
-            "victim.address.line1": "1 High Street", "victim.address.postcode": "NS1 1AA",
-            "perpetrators.0.name": "John Roe", "children.0.name": "Amy Doe", "children.0.date_of_birth": "05/05/2018",
-            "summary": "Threats.", "consent.victim_aware": "yes", "consent.consented": "yes"}
+    form = {
+        "csrf_token": await csrf_token(client, f"/referrals/new?conference={CONFERENCE}"),
+        "received_at": "02/11/2026",
+        "criteria": "visible_high_risk",
+        "victim.name": "Jane Doe",
+        "victim.address.line1": "1 High Street",
+        "victim.address.postcode": "NS1 1AA",
+        "perpetrators.0.name": "John Roe",
+        "children.0.name": "Amy Doe",
+        "children.0.date_of_birth": "05/05/2018",
+        "summary": "Threats.",
+        "consent.victim_aware": "yes",
+        "consent.consented": "yes",
+    }
     page = await client.get(f"/referrals/new?conference={CONFERENCE}")
     keys = [chunk.split('"')[0] for chunk in page.text.split('name="risk.answers.')[1:]][::3]
     for number, key in enumerate(keys):

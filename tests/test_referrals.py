@@ -7,7 +7,6 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from marac.agencies.access import viewer_for
 from marac.audit.models import AuditEvent
 from marac.meetings.models import Meeting
 from marac.meetings.schedule import working_days_before
@@ -103,11 +102,20 @@ async def test_without_consent_the_reason_for_sharing_is_mandatory(client, perso
 
 def hate_body(**overrides) -> dict:
     body = {
-        "conference": HATE, "received_at": "2026-11-02", "criteria": ["visible_high_risk"],
+        "conference": HATE,
+        "received_at": "2026-11-02",
+        "criteria": ["visible_high_risk"],
         "risk": {"instrument": "hate-crime", "level": "high"},
-        "victim": {"name": "Samir Patel", "date_of_birth": "1970-01-20", "address": {"line1": "2 Mill Lane", "postcode": "NS2 2BB"}},
-        "perpetrators": [], "strands": ["religion:anti_muslim", "race"], "incident_kind": "crime",
-        "summary": "Repeated abuse at home address.", "consent": {"victim_aware": True, "consented": True},
+        "victim": {
+            "name": "Samir Patel",
+            "date_of_birth": "1970-01-20",
+            "address": {"line1": "2 Mill Lane", "postcode": "NS2 2BB"},
+        },
+        "perpetrators": [],
+        "strands": ["religion:anti_muslim", "race"],
+        "incident_kind": "crime",
+        "summary": "Repeated abuse at home address.",
+        "consent": {"victim_aware": True, "consented": True},
     }
     body.update(overrides)
     return body
@@ -117,8 +125,16 @@ async def hate_conference(personas) -> None:
     from marac.agencies import service
 
     members = [service.MemberSpec(personas[p].user.agency_id, "full") for p in ("police", "idva")]
-    conference = await service.create_conference(None, name="Northshire HC", slug=HATE, type="hate-crime", weekday="thursday",
-                                                 start_time="14:00", first_date=date(2026, 1, 8), members=members)
+    conference = await service.create_conference(
+        None,
+        name="Northshire HC",
+        slug=HATE,
+        type="hate-crime",
+        weekday="thursday",
+        start_time="14:00",
+        first_date=date(2026, 1, 8),
+        members=members,
+    )
     for key in ("police", "idva", "coordinator", "chair"):
         await personas[key].user.conferences.add(conference)
 
@@ -137,7 +153,9 @@ async def test_hate_crime_referrals_carry_their_strands_and_crime_or_incident(cl
 async def test_judgement_may_raise_a_hate_crime_level_but_never_lower_it(client, personas):
     await hate_conference(personas)
     answers = ["yes"] * 12
-    lowered = await post(client, personas["police"], hate_body(risk={"instrument": "hate-crime", "level": "low", "answers": answers}))
+    lowered = await post(
+        client, personas["police"], hate_body(risk={"instrument": "hate-crime", "level": "low", "answers": answers})
+    )
     assert lowered.status_code == 422 and "risk.level" in lowered.json()["error"]["fields"]
 
 
@@ -167,8 +185,17 @@ async def test_a_hate_report_without_consent_is_monitoring_only_and_seen_by_no_o
 
 async def test_only_the_referrer_and_the_conference_officers_see_a_referral(client, personas):
     referral = await make_referral(personas["police"])
-    for persona, status in [("police", 200), ("coordinator", 200), ("chair", 200), ("idva", 404), ("health", 404),
-                            ("childrens", 404), ("housing", 404), ("admin", 404), ("auditor", 404)]:
+    for persona, status in [
+        ("police", 200),
+        ("coordinator", 200),
+        ("chair", 200),
+        ("idva", 404),
+        ("health", 404),
+        ("childrens", 404),
+        ("housing", 404),
+        ("admin", 404),
+        ("auditor", 404),
+    ]:
         answer = await client.get(f"/api/v1/referrals/{referral.id}", headers=personas[persona].bearer)
         assert answer.status_code == status, persona
     reads = await AuditEvent.filter(action="referral.read", object_id=referral.id).count()
@@ -178,17 +205,29 @@ async def test_only_the_referrer_and_the_conference_officers_see_a_referral(clie
 async def test_the_coordinator_accepts_or_rejects_and_the_referrer_sees_the_outcome(client, personas):
     accepted = await make_referral(personas["police"])
     coordinator = personas["coordinator"].bearer
-    no_reason = await client.post(f"/api/v1/referrals/{accepted.id}/decision", json={"decision": "reject"}, headers=coordinator)
+    no_reason = await client.post(
+        f"/api/v1/referrals/{accepted.id}/decision", json={"decision": "reject"}, headers=coordinator
+    )
     assert no_reason.status_code == 422 and "reason" in no_reason.json()["error"]["fields"]
-    done = await client.post(f"/api/v1/referrals/{accepted.id}/decision", json={"decision": "accept"}, headers=coordinator)
+    done = await client.post(
+        f"/api/v1/referrals/{accepted.id}/decision", json={"decision": "accept"}, headers=coordinator
+    )
     assert done.status_code == 200 and done.json()["status"] == "accepted" and done.json()["meeting_id"]
-    twice = await client.post(f"/api/v1/referrals/{accepted.id}/decision", json={"decision": "reject", "reason": "x"}, headers=coordinator)
+    twice = await client.post(
+        f"/api/v1/referrals/{accepted.id}/decision", json={"decision": "reject", "reason": "x"}, headers=coordinator
+    )
     assert twice.status_code == 409
     rejected = await make_referral(personas["police"], dash_body(received_at="2026-10-01"))
-    await client.post(f"/api/v1/referrals/{rejected.id}/decision", json={"decision": "reject", "reason": "Not in our area"}, headers=coordinator)
+    await client.post(
+        f"/api/v1/referrals/{rejected.id}/decision",
+        json={"decision": "reject", "reason": "Not in our area"},
+        headers=coordinator,
+    )
     seen = (await client.get(f"/api/v1/referrals/{rejected.id}", headers=personas["police"].bearer)).json()
     assert seen["decision"]["status"] == "rejected" and seen["decision"]["reason"] == "Not in our area"
-    chair = await client.post(f"/api/v1/referrals/{rejected.id}/decision", json={"decision": "accept"}, headers=personas["chair"].bearer)
+    chair = await client.post(
+        f"/api/v1/referrals/{rejected.id}/decision", json={"decision": "accept"}, headers=personas["chair"].bearer
+    )
     assert chair.status_code == 403
 
 
@@ -229,7 +268,9 @@ async def test_a_medium_match_is_offered_to_the_coordinator_and_the_answer_is_re
         browser.cookies.update(await session_cookie_for(personas["coordinator"]))
         assert "Match score" in (await browser.get("/matches")).text
         token = await csrf_token(browser, "/matches")
-        assert (await browser.post(f"/matches/{suggestion.id}", data={"decision": "same", "csrf_token": token})).status_code == 303
+        assert (
+            await browser.post(f"/matches/{suggestion.id}", data={"decision": "same", "csrf_token": token})
+        ).status_code == 303
     assert (await Referral.get(id=made["id"])).is_repeat  # re-checked after the merge
     assert await Person.filter(keys__isnull=False).distinct().count() >= 1
     assert (await MatchSuggestion.get(id=suggestion.id)).status == "same"
@@ -243,8 +284,27 @@ JSONISH = st.recursive(
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(noise=st.dictionaries(st.sampled_from(["received_at", "risk", "victim", "perpetrators", "children", "strands",
-                                              "criteria", "consent", "incidents", "summary", "conference"]), JSONISH, max_size=4))
+@given(
+    noise=st.dictionaries(
+        st.sampled_from(
+            [
+                "received_at",
+                "risk",
+                "victim",
+                "perpetrators",
+                "children",
+                "strands",
+                "criteria",
+                "consent",
+                "incidents",
+                "summary",
+                "conference",
+            ]
+        ),
+        JSONISH,
+        max_size=4,
+    )
+)
 async def test_no_input_gets_a_server_error(client, personas, noise):
     answer = await post(client, personas["police"], {**dash_body(), **noise})
     assert answer.status_code in (201, 422), answer.text

@@ -21,12 +21,12 @@ from arq.cron import next_cron
 
 from marac import clock, settings
 from marac.actions.models import Action
-from marac.notices.models import Notification
 from marac.actions.reminders import send_reminders
 from marac.agencies.models import Conference, User
 from marac.jobs import queue, tasks
 from marac.jobs.worker import WorkerSettings
 from marac.meetings.models import AgendaItem
+from marac.notices.models import Notification
 from tests.builders import action, published_meeting, reload
 from tests.conftest import CONFERENCE, PERSONAS, dash_body, make_client, session_cookie_for
 
@@ -40,7 +40,7 @@ class Inbox:
     messages: list[EmailMessage] = field(default_factory=list)
     recipients: list[list[str]] = field(default_factory=list)
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802 - aiosmtpd's hook
+    async def handle_DATA(self, server, session, envelope) -> str:
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         self.recipients.append(list(envelope.rcpt_tos))
         return "250 OK"
@@ -110,8 +110,10 @@ async def test_due_soon_and_overdue_actions_notify_the_owner_agencys_case_users_
 
     assert result == {"notifications": 4, "emails": 1}
     assert await notified(personas["health"]) == {
-        (today_.id, "due_soon", TODAY), (in_three_days.id, "due_soon", TODAY),
-        (yesterday.id, "overdue", TODAY), (long_overdue.id, "overdue", TODAY),
+        (today_.id, "due_soon", TODAY),
+        (in_three_days.id, "due_soon", TODAY),
+        (yesterday.id, "overdue", TODAY),
+        (long_overdue.id, "overdue", TODAY),
     }
     for other in ("admin", "coordinator", "chair", "police", "idva", "childrens", "housing", "auditor"):
         assert await notified(personas[other]) == set(), other
@@ -123,7 +125,9 @@ async def test_only_active_case_roles_in_the_actions_conference_are_told(smtp, p
     conference = await Conference.get(slug=CONFERENCE)
 
     async def colleague(key: str, role: str = "member", active: bool = True, member_of_conference: bool = True) -> User:
-        user = await User.create(email=f"{key}@test.example.org", name=key, agency_id=health.agency_id, role=role, active=active)
+        user = await User.create(
+            email=f"{key}@test.example.org", name=key, agency_id=health.agency_id, role=role, active=active
+        )
         if member_of_conference:
             await user.conferences.add(conference)
         return user
@@ -204,12 +208,25 @@ async def test_an_email_carries_counts_and_a_link_and_nothing_about_the_case(smt
     assert "2 actions overdue" in body and "3 actions due in the next 3 days" in body
     body_dict = dash_body()
     secrets = {
-        DESCRIPTION, "Northshire", "Northshire DA MARAC", CONFERENCE,
-        *(name for _, name, *_ in PERSONAS), *(key.capitalize() for key, *_ in PERSONAS),
-        body_dict["victim"]["name"], *(p["name"] for p in body_dict["perpetrators"]), *(c["name"] for c in body_dict["children"]),
-        "Jane", "Doe", "Roe", "Amy", body_dict["summary"], body_dict["victim"]["address"]["postcode"],
-        body_dict["victim"]["address"]["line1"], body_dict["victim"]["safe_contact"]["phone"],
-        personas["health"].email, personas["health"].user.name,
+        DESCRIPTION,
+        "Northshire",
+        "Northshire DA MARAC",
+        CONFERENCE,
+        *(name for _, name, *_ in PERSONAS),
+        *(key.capitalize() for key, *_ in PERSONAS),
+        body_dict["victim"]["name"],
+        *(p["name"] for p in body_dict["perpetrators"]),
+        *(c["name"] for c in body_dict["children"]),
+        "Jane",
+        "Doe",
+        "Roe",
+        "Amy",
+        body_dict["summary"],
+        body_dict["victim"]["address"]["postcode"],
+        body_dict["victim"]["address"]["line1"],
+        body_dict["victim"]["safe_contact"]["phone"],
+        personas["health"].email,
+        personas["health"].user.name,
     }
     for text in (subject, body):
         leaked = {s for s in secrets if s.lower() in text.lower()}
@@ -286,7 +303,10 @@ async def test_strangers_are_sent_to_sign_in(client):
 def test_smtp_settings_are_validated_without_echoing_the_url():
     base = {"MARAC_ENV": "test"}
     assert settings.load(base).smtp_url is None and settings.load(base).mail_from == "marac@localhost"
-    assert settings.load({**base, "MARAC_SMTP_URL": "smtps://u:p@mail.example:465"}).smtp_url == "smtps://u:p@mail.example:465"
+    assert (
+        settings.load({**base, "MARAC_SMTP_URL": "smtps://u:p@mail.example:465"}).smtp_url
+        == "smtps://u:p@mail.example:465"
+    )
     for bad in ("http://u:hunter2@mail.example", "smtp://u:hunter2@mail.example:notaport", "smtp://:25"):
         with pytest.raises(settings.SettingsError, match="MARAC_SMTP_URL") as caught:
             settings.load({**base, "MARAC_SMTP_URL": bad})

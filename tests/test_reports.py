@@ -76,43 +76,96 @@ class World:
 
     async def meeting(self, day: date, status: str = "held") -> Meeting:
         if day not in self.meetings:
-            self.meetings[day] = await Meeting.create(conference=self.conference, slot_date=day, date=day,
-                                                      cut_off=day - timedelta(days=7), status=status)
+            self.meetings[day] = await Meeting.create(
+                conference=self.conference, slot_date=day, date=day, cut_off=day - timedelta(days=7), status=status
+            )
         return self.meetings[day]
 
     async def person(self, name: str) -> Person:
         return await Person.create(conference=self.conference, names=[name])
 
-    async def add(self, case: Case, rng: random.Random, *, received: date | None = None, section: str | None = None,
-                  state: str = "listed", outcome: str | None = None, status: str = "held", monitoring_only: bool = False) -> Referral:
+    async def add(
+        self,
+        case: Case,
+        rng: random.Random,
+        *,
+        received: date | None = None,
+        section: str | None = None,
+        state: str = "listed",
+        outcome: str | None = None,
+        status: str = "held",
+        monitoring_only: bool = False,
+    ) -> Referral:
         received = received or case.meeting_date - timedelta(days=rng.randint(8, 60))
         agency = next(a for a in self.agencies.values() if a.kind == case.agency_kind)
         victim_person = await self.person(f"Victim {len(self.cases)}")
-        victim = {"name": "Someone", "gender": "male" if case.male else rng.choice(["female", "non_binary", None]),
-                  "monitoring": {"racially_minoritised": case.minoritised or rng.choice([False, None]),
-                                 "lgbt": case.lgbt or rng.choice([False, None]), "disabled": case.disabled or None}}
+        victim = {
+            "name": "Someone",
+            "gender": "male" if case.male else rng.choice(["female", "non_binary", None]),
+            "monitoring": {
+                "racially_minoritised": case.minoritised or rng.choice([False, None]),
+                "lgbt": case.lgbt or rng.choice([False, None]),
+                "disabled": case.disabled or None,
+            },
+        }
         referral = await Referral.create(
-            conference=self.conference, referring_agency=agency, referrer=self.user, received_at=received,
-            criteria_met=["visible_high_risk"], victim=victim, victim_person=victim_person, summary="Generated case",
-            strands=case.strands, incident_kind=case.incident_kind, is_repeat=case.repeat, monitoring_only=monitoring_only,
-            status="monitoring_only" if monitoring_only else "heard")
-        await ReferralPerson.create(referral=referral, person=victim_person, role="victim", name="Someone",
-                                    date_of_birth=born(case.victim_age, received, rng))
+            conference=self.conference,
+            referring_agency=agency,
+            referrer=self.user,
+            received_at=received,
+            criteria_met=["visible_high_risk"],
+            victim=victim,
+            victim_person=victim_person,
+            summary="Generated case",
+            strands=case.strands,
+            incident_kind=case.incident_kind,
+            is_repeat=case.repeat,
+            monitoring_only=monitoring_only,
+            status="monitoring_only" if monitoring_only else "heard",
+        )
+        await ReferralPerson.create(
+            referral=referral,
+            person=victim_person,
+            role="victim",
+            name="Someone",
+            date_of_birth=born(case.victim_age, received, rng),
+        )
         for n, age in enumerate(case.perpetrator_ages):
             person = await self.person(f"Perpetrator {len(self.cases)} {n}")
             # Some perpetrators anonymised by retention: only the age band is left.
             anonymised = age is not None and rng.random() < 0.3
-            await ReferralPerson.create(referral=referral, person=person, role="perpetrator", position=n, name="" if anonymised else "P",
-                                        date_of_birth=None if anonymised or age is None else born(age, received, rng),
-                                        age_band=(("under 16" if age < 16 else "16-17" if age < 18 else "18-24" if age < 25 else "25-34")
-                                                  if anonymised else None))
+            await ReferralPerson.create(
+                referral=referral,
+                person=person,
+                role="perpetrator",
+                position=n,
+                name="" if anonymised else "P",
+                date_of_birth=None if anonymised or age is None else born(age, received, rng),
+                age_band=(
+                    ("under 16" if age < 16 else "16-17" if age < 18 else "18-24" if age < 25 else "25-34")
+                    if anonymised
+                    else None
+                ),
+            )
         for n in range(case.children):
-            await ReferralPerson.create(referral=referral, person=await self.person(f"Child {n}"), role="child", position=n,
-                                        name="C", date_of_birth=born(rng.randint(0, 15), received, rng))
+            await ReferralPerson.create(
+                referral=referral,
+                person=await self.person(f"Child {n}"),
+                role="child",
+                position=n,
+                name="C",
+                date_of_birth=born(rng.randint(0, 15), received, rng),
+            )
         if not monitoring_only:
             meeting = await self.meeting(case.meeting_date, status)
-            item = await AgendaItem.create(meeting=meeting, referral=referral, number=len(self.cases) + 1,
-                                           section=section or ("repeat_cases" if case.repeat else "new_cases"), state=state, outcome=outcome)
+            item = await AgendaItem.create(
+                meeting=meeting,
+                referral=referral,
+                number=len(self.cases) + 1,
+                section=section or ("repeat_cases" if case.repeat else "new_cases"),
+                state=state,
+                outcome=outcome,
+            )
             for agency_name, result in case.actions:
                 await self.action(meeting, item, self.agencies[agency_name], result, rng)
         self.cases.append(case)
@@ -120,16 +173,38 @@ class World:
 
     async def action(self, meeting: Meeting, item: AgendaItem, agency: Agency, result: str, rng: random.Random) -> None:
         due = meeting.date + timedelta(days=14)
-        status = {"on_time": "done", "late": "done", "not_possible": "not_possible_changed_circumstances",
-                  "not_done": "not_done_by_agency", "open": rng.choice(["open", "in_progress"])}[result]
-        action = await Action.create(item=item, meeting=meeting, conference=self.conference, owner_agency=agency,
-                                     description="Generated action", due_date=due, status=status, created_by=self.user.id)
+        status = {
+            "on_time": "done",
+            "late": "done",
+            "not_possible": "not_possible_changed_circumstances",
+            "not_done": "not_done_by_agency",
+            "open": rng.choice(["open", "in_progress"]),
+        }[result]
+        action = await Action.create(
+            item=item,
+            meeting=meeting,
+            conference=self.conference,
+            owner_agency=agency,
+            description="Generated action",
+            due_date=due,
+            status=status,
+            created_by=self.user.id,
+        )
         if status == "done":
             # Late: done on a later UK day; 23:30 UTC on the due date is already the next day in summer.
-            day = due - timedelta(days=rng.randint(0, 5)) if result == "on_time" else due + timedelta(days=rng.randint(0, 9))
-            at = (datetime(day.year, day.month, day.day, 10, 0, tzinfo=UTC) if result == "on_time" or day != due
-                  else datetime(due.year, due.month, due.day, 23, 30, tzinfo=UTC))
-            update = await ActionUpdate.create(action=action, status="done", text="", version=2, user_id=self.user.id, agency_id=agency.id)
+            day = (
+                due - timedelta(days=rng.randint(0, 5))
+                if result == "on_time"
+                else due + timedelta(days=rng.randint(0, 9))
+            )
+            at = (
+                datetime(day.year, day.month, day.day, 10, 0, tzinfo=UTC)
+                if result == "on_time" or day != due
+                else datetime(due.year, due.month, due.day, 23, 30, tzinfo=UTC)
+            )
+            update = await ActionUpdate.create(
+                action=action, status="done", text="", version=2, user_id=self.user.id, agency_id=agency.id
+            )
             await ActionUpdate.filter(id=update.id).update(at=at)
 
 
@@ -138,16 +213,27 @@ KINDS = ["police", "idva", "health", "local_authority", "childrens_social_care"]
 
 def random_case(rng: random.Random, day: date, agencies: list[str], strands: list[str] | None = None) -> Case:
     return Case(
-        meeting_date=day, counts=True, repeat=rng.random() < 0.3, agency_kind=rng.choice(KINDS), children=rng.choice([0, 0, 1, 2, 3]),
-        male=rng.random() < 0.1, minoritised=rng.random() < 0.2, lgbt=rng.random() < 0.1, disabled=rng.random() < 0.15,
+        meeting_date=day,
+        counts=True,
+        repeat=rng.random() < 0.3,
+        agency_kind=rng.choice(KINDS),
+        children=rng.choice([0, 0, 1, 2, 3]),
+        male=rng.random() < 0.1,
+        minoritised=rng.random() < 0.2,
+        lgbt=rng.random() < 0.1,
+        disabled=rng.random() < 0.15,
         victim_age=rng.choice([15, 16, 17, 18, 19, 25, 34, 47]),
         perpetrator_ages=[rng.choice([14, 16, 17, 18, 22, 40, None]) for _ in range(rng.choice([0, 1, 1, 2]))],
-        strands=strands or [], incident_kind=rng.choice(["crime", "incident", None]) if strands is not None else None,
-        actions=[(rng.choice(agencies), rng.choice(["on_time", "late", "not_possible", "not_done", "open"])) for _ in range(rng.randint(0, 3))],
+        strands=strands or [],
+        incident_kind=rng.choice(["crime", "incident", None]) if strands is not None else None,
+        actions=[
+            (rng.choice(agencies), rng.choice(["on_time", "late", "not_possible", "not_done", "open"]))
+            for _ in range(rng.randint(0, 3))
+        ],
     )
 
 
-async def generate(personas, seed: int = 8) -> World:  # noqa: ANN001
+async def generate(personas, seed: int = 8) -> World:
     rng = random.Random(seed)
     conference = await Conference.get(slug=CONFERENCE)
     await Conference.filter(id=conference.id).update(adult_female_population=123_456, repeat_rate_benchmark=30)
@@ -163,9 +249,15 @@ async def generate(personas, seed: int = 8) -> World:  # noqa: ANN001
     day = days[3]
     await world.add(Case(day, False, True, "police", 2, True, True, True, True, 16, [15]), rng, state="overflow")
     await world.add(Case(day, False, True, "police", 2, True, True, True, True, 16, [15]), rng, outcome="deferred")
-    await world.add(Case(day, False, True, "police", 2, True, True, True, True, 16, [15]), rng, section="lapsed_reviews")
-    await world.add(Case(date(2026, 9, 24), False, True, "police", 1, True, True, True, True, 16, [15]), rng, status="scheduled")
-    await world.add(Case(date(2026, 9, 25), False, True, "police", 1, True, True, True, True, 16, [15]), rng, status="cancelled")
+    await world.add(
+        Case(day, False, True, "police", 2, True, True, True, True, 16, [15]), rng, section="lapsed_reviews"
+    )
+    await world.add(
+        Case(date(2026, 9, 24), False, True, "police", 1, True, True, True, True, 16, [15]), rng, status="scheduled"
+    )
+    await world.add(
+        Case(date(2026, 9, 25), False, True, "police", 1, True, True, True, True, 16, [15]), rng, status="cancelled"
+    )
     # Heard at the meeting after the one that deferred it: counts once, there.
     await world.add(Case(days[4], True, False, "idva", 0, False, False, False, False, 30, []), rng, outcome="heard")
     return world
@@ -181,19 +273,25 @@ def expected(world: World, quarter: Quarter, population: int | None = 123_456) -
         for agency, outcome in case.actions:
             actions[agency][outcome] += 1
     return {
-        "heard": len(heard), "repeat": repeats,
+        "heard": len(heard),
+        "repeat": repeats,
         "repeat_rate": round(100 * repeats / len(heard), 1),
         "children": sum(c.children for c in heard),
-        "police_referrals": kinds["police"], "partner_referrals": len(heard) - kinds["police"],
-        "victims_racially_minoritised": sum(c.minoritised for c in heard), "victims_lgbt": sum(c.lgbt for c in heard),
-        "victims_disabled": sum(c.disabled for c in heard), "victims_male": sum(c.male for c in heard),
+        "police_referrals": kinds["police"],
+        "partner_referrals": len(heard) - kinds["police"],
+        "victims_racially_minoritised": sum(c.minoritised for c in heard),
+        "victims_lgbt": sum(c.lgbt for c in heard),
+        "victims_disabled": sum(c.disabled for c in heard),
+        "victims_male": sum(c.male for c in heard),
         "victims_aged_16_17": sum(c.victim_age in (16, 17) for c in heard),
         "cases_perpetrator_17_or_under": sum(any(a is not None and a <= 17 for a in c.perpetrator_ages) for c in heard),
         "per_10000_adult_women": round(len(heard) * 4 * 10_000 / population, 1) if population else None,
         "kinds": kinds,
         "per_meeting": Counter(c.meeting_date.isoformat() for c in heard),
-        "actions": {agency: {k: counts[k] for k in ("on_time", "late", "not_possible", "not_done", "open")}
-                    for agency, counts in actions.items()},
+        "actions": {
+            agency: {k: counts[k] for k in ("on_time", "late", "not_possible", "not_done", "open")}
+            for agency, counts in actions.items()
+        },
     }
 
 
@@ -203,15 +301,31 @@ async def test_generated_quarters_match_figures_counted_independently(app, perso
         want = expected(world, quarter)
         got = await quarterly(world.conference, quarter, TODAY)
         cases = got["cases"]
-        for key in ("heard", "repeat", "repeat_rate", "children", "police_referrals", "partner_referrals",
-                    "victims_racially_minoritised", "victims_lgbt", "victims_disabled", "victims_male", "victims_aged_16_17",
-                    "cases_perpetrator_17_or_under", "per_10000_adult_women"):
+        for key in (
+            "heard",
+            "repeat",
+            "repeat_rate",
+            "children",
+            "police_referrals",
+            "partner_referrals",
+            "victims_racially_minoritised",
+            "victims_lgbt",
+            "victims_disabled",
+            "victims_male",
+            "victims_aged_16_17",
+            "cases_perpetrator_17_or_under",
+            "per_10000_adult_women",
+        ):
             assert cases[key] == want[key], (quarter, key)
         assert cases["repeat_rate_benchmark"] == 30 and cases["recommended_per_10000"] == 40
-        assert {row["kind"]: row["cases"] for row in got["referrals_by_agency_kind"] if row["cases"]} == dict(want["kinds"])
+        assert {row["kind"]: row["cases"] for row in got["referrals_by_agency_kind"] if row["cases"]} == dict(
+            want["kinds"]
+        )
         assert {m["date"]: m["cases"] for m in got["meetings"] if m["cases"]} == dict(want["per_meeting"])
-        assert {row["agency"]: {k: row[k] for k in ("on_time", "late", "not_possible", "not_done", "open")}
-                for row in got["actions"]} == want["actions"]
+        assert {
+            row["agency"]: {k: row[k] for k in ("on_time", "late", "not_possible", "not_done", "open")}
+            for row in got["actions"]
+        } == want["actions"]
         assert got["actions_total"]["total"] == sum(sum(v.values()) for v in want["actions"].values())
         assert got["hate_crime"] is None
     assert expected(world, Q3)["heard"] > 20  # the data set is big enough to say something
@@ -221,9 +335,20 @@ async def test_a_case_counts_in_the_quarter_of_the_meeting_that_heard_it(app, pe
     conference = await Conference.get(slug=CONFERENCE)
     world = World(conference, {a.name: a for a in await Agency.all()}, personas["coordinator"].user)
     rng = random.Random(1)
-    base = dict(repeat=False, agency_kind="police", children=0, male=False, minoritised=False, lgbt=False, disabled=False,
-                victim_age=30, perpetrator_ages=[])
-    await world.add(Case(date(2026, 7, 1), True, **base), rng, received=date(2026, 6, 10))  # received in Q2, heard 1 July
+    base = dict(
+        repeat=False,
+        agency_kind="police",
+        children=0,
+        male=False,
+        minoritised=False,
+        lgbt=False,
+        disabled=False,
+        victim_age=30,
+        perpetrator_ages=[],
+    )
+    await world.add(
+        Case(date(2026, 7, 1), True, **base), rng, received=date(2026, 6, 10)
+    )  # received in Q2, heard 1 July
     await world.add(Case(date(2026, 6, 30), True, **base), rng, received=date(2026, 6, 1))
     await world.add(Case(date(2026, 9, 30), True, **base), rng, received=date(2026, 9, 1))
     await world.add(Case(date(2026, 10, 1), True, **base), rng, received=date(2026, 9, 15))
@@ -236,11 +361,18 @@ async def test_a_case_counts_in_the_quarter_of_the_meeting_that_heard_it(app, pe
     assert Quarter.parse("2026Q4").start == date(2026, 10, 1) and Quarter.parse("2026Q1").end == date(2026, 3, 31)
 
 
-async def hate_conference(personas) -> Conference:  # noqa: ANN001
+async def hate_conference(personas) -> Conference:
     police = personas["police"].user.agency_id
     conference = await directory.create_conference(
-        None, name="Riverside hate crime MARAC", slug=HATE, type="hate-crime", weekday="thursday", start_time="14:00",
-        first_date=date(2026, 1, 8), members=[directory.MemberSpec(police, "full")])
+        None,
+        name="Riverside hate crime MARAC",
+        slug=HATE,
+        type="hate-crime",
+        weekday="thursday",
+        start_time="14:00",
+        first_date=date(2026, 1, 8),
+        members=[directory.MemberSpec(police, "full")],
+    )
     await personas["coordinator"].user.conferences.add(conference)
     return conference
 
@@ -250,40 +382,88 @@ async def test_hate_crime_case_counts_under_each_of_its_strands(app, personas):
     world = World(conference, {a.name: a for a in await Agency.all()}, personas["coordinator"].user)
     rng = random.Random(2)
     day = date(2026, 8, 6)
-    base = dict(repeat=False, agency_kind="police", children=0, male=False, minoritised=False, lgbt=False, disabled=False,
-                victim_age=30, perpetrator_ages=[])
-    await world.add(Case(day, True, **base, strands=["race:anti_black", "race:anti_asian", "religion:anti_muslim"], incident_kind="crime"), rng)
+    base = dict(
+        repeat=False,
+        agency_kind="police",
+        children=0,
+        male=False,
+        minoritised=False,
+        lgbt=False,
+        disabled=False,
+        victim_age=30,
+        perpetrator_ages=[],
+    )
+    await world.add(
+        Case(
+            day,
+            True,
+            **base,
+            strands=["race:anti_black", "race:anti_asian", "religion:anti_muslim"],
+            incident_kind="crime",
+        ),
+        rng,
+    )
     await world.add(Case(day, True, **base, strands=["race", "race:anti_black"], incident_kind="incident"), rng)
     await world.add(Case(day, True, **base, strands=["disability:learning", "transgender"]), rng)
     # Monitoring only: counted by the date received, never heard, never on an agenda.
-    await world.add(Case(day, False, **base, strands=["sexual_orientation", "race"], incident_kind="crime"), rng,
-                    received=date(2026, 7, 20), monitoring_only=True)
+    await world.add(
+        Case(day, False, **base, strands=["sexual_orientation", "race"], incident_kind="crime"),
+        rng,
+        received=date(2026, 7, 20),
+        monitoring_only=True,
+    )
     figures = await quarterly(conference, Q3, TODAY)
     strands = {row["strand"]: row["cases"] for row in figures["hate_crime"]["strands"]}
-    assert strands == {"race": 2, "religion": 1, "disability": 1, "sexual_orientation": 0, "transgender": 1,
-                       "sex_gender": 0, "age": 0, "alternative_subculture": 0}
+    assert strands == {
+        "race": 2,
+        "religion": 1,
+        "disability": 1,
+        "sexual_orientation": 0,
+        "transgender": 1,
+        "sex_gender": 0,
+        "age": 0,
+        "alternative_subculture": 0,
+    }
     subs = {row["subcategory"]: row["cases"] for row in figures["hate_crime"]["subcategories"] if row["cases"]}
     assert subs == {"anti_black": 2, "anti_asian": 1, "anti_muslim": 1, "learning": 1}
     assert figures["hate_crime"]["crime_or_incident"] == {"crime": 1, "incident": 1, "not_recorded": 1}
     monitoring = figures["hate_crime"]["monitoring_only"]
     assert monitoring["reports"] == 1 and monitoring["crime_or_incident"]["crime"] == 1
-    assert {r["strand"]: r["cases"] for r in monitoring["strands"] if r["cases"]} == {"race": 1, "sexual_orientation": 1}
+    assert {r["strand"]: r["cases"] for r in monitoring["strands"] if r["cases"]} == {
+        "race": 1,
+        "sexual_orientation": 1,
+    }
     assert figures["cases"]["heard"] == 3
     assert await AgendaItem.filter(meeting__conference=conference).count() == 3
 
 
 # --- suppression and exports --------------------------------------------------------------------
 
-async def small_world(personas) -> World:  # noqa: ANN001
+
+async def small_world(personas) -> World:
     """Eight cases heard in Q3, three of them repeats, two victims male: some counts above 5, some at 1 to 5."""
     conference = await Conference.get(slug=CONFERENCE)
     await Agency.create(name=EVIL, kind="voluntary")
     world = World(conference, {a.name: a for a in await Agency.all()}, personas["coordinator"].user)
     rng = random.Random(3)
     for n in range(8):
-        await world.add(Case(date(2026, 7, 14), True, repeat=n < 3, agency_kind="police" if n < 6 else "idva", children=1,
-                             male=n < 2, minoritised=False, lgbt=False, disabled=False, victim_age=30, perpetrator_ages=[40],
-                             actions=[(EVIL, "open")] if n == 0 else []), rng)
+        await world.add(
+            Case(
+                date(2026, 7, 14),
+                True,
+                repeat=n < 3,
+                agency_kind="police" if n < 6 else "idva",
+                children=1,
+                male=n < 2,
+                minoritised=False,
+                lgbt=False,
+                disabled=False,
+                victim_age=30,
+                perpetrator_ages=[40],
+                actions=[(EVIL, "open")] if n == 0 else [],
+            ),
+            rng,
+        )
     return world
 
 
@@ -293,18 +473,25 @@ def assert_suppressed(figures: dict) -> None:
     assert cases["repeat"] == "≤5" and cases["victims_male"] == "≤5" and cases["partner_referrals"] == "≤5"
     assert cases["victims_lgbt"] == 0  # zero is not suppressed
     assert cases["repeat_rate"] is None  # a rate from a suppressed count would give it back
-    assert {r["kind"]: r["cases"] for r in figures["referrals_by_agency_kind"] if r["cases"]} == {"police": 6, "idva": "≤5"}
+    assert {r["kind"]: r["cases"] for r in figures["referrals_by_agency_kind"] if r["cases"]} == {
+        "police": 6,
+        "idva": "≤5",
+    }
 
 
 async def test_json_export_suppresses_small_numbers_and_is_audited(app, client, personas):
     await small_world(personas)
-    answer = await client.get(f"/api/v1/reports/quarterly?conference={CONFERENCE}&quarter=2026Q3", headers=personas["chair"].bearer)
+    answer = await client.get(
+        f"/api/v1/reports/quarterly?conference={CONFERENCE}&quarter=2026Q3", headers=personas["chair"].bearer
+    )
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/json")
     assert_suppressed(answer.json())
     assert "repeat_people" not in answer.json()
     assert await Disclosure.filter(kind="quarterly_report", user_id=personas["chair"].user.id).count() == 1
     assert await AuditEvent.filter(action="report.export_json", user_id=personas["chair"].user.id).count() == 1
-    coordinator = await client.get(f"/api/v1/reports/quarterly?conference={CONFERENCE}&quarter=2026Q3", headers=personas["coordinator"].bearer)
+    coordinator = await client.get(
+        f"/api/v1/reports/quarterly?conference={CONFERENCE}&quarter=2026Q3", headers=personas["coordinator"].bearer
+    )
     assert_suppressed(coordinator.json())  # an export, even the coordinator's
 
 
@@ -321,9 +508,13 @@ async def test_csv_export_suppresses_and_neutralises_formulas(app, client, perso
     rows = list(csv.reader(io.StringIO(answer.text)))
     assert rows[0] == ["conference", "quarter", "section", "item", "measure", "value"]
     value = {(r[2], r[3], r[4]): r[5] for r in rows[1:]}
-    assert value[("cases", "", "heard")] == "8" and value[("cases", "", "repeat")] == "≤5" and value[("cases", "", "repeat_rate")] == ""
+    assert (
+        value[("cases", "", "heard")] == "8"
+        and value[("cases", "", "repeat")] == "≤5"
+        and value[("cases", "", "repeat_rate")] == ""
+    )
     items = {r[3] for r in rows[1:] if r[2] == "actions"}
-    assert items == {"'=HYPERLINK(\"http://evil.example\")", "'+SUM(1)", "'-2+3", "'@cmd", "'\tTabbed"}
+    assert items == {'\'=HYPERLINK("http://evil.example")', "'+SUM(1)", "'-2+3", "'@cmd", "'\tTabbed"}
     assert all(not cell.startswith(export.FORMULA_STARTS) for row in rows for cell in row)
     assert value[("actions", "'+SUM(1)", "open")] == "≤5"
     assert await AuditEvent.filter(action="report.export_csv").count() == 1
@@ -346,19 +537,21 @@ async def test_pdf_report_suppresses_small_numbers(app, personas):
 
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(store.read(document))).pages)
     text = " ".join(text.split())
-    assert "Repeat cases ≤5" in text and "Cases heard (repeats included) 8" in text and "Victims who are male ≤5" in text
+    assert (
+        "Repeat cases ≤5" in text and "Cases heard (repeats included) 8" in text and "Victims who are male ≤5" in text
+    )
     assert "Repeat cases 3" not in text and "Victims who are male 2" not in text
     assert_only_the_bundled_font(store.read(document))  # the charts' SVG text too
 
 
 @pytest.fixture
-def client_as(app):  # noqa: ANN001, ANN201
+def client_as(app):
     from contextlib import asynccontextmanager
 
     from tests.conftest import make_client
 
     @asynccontextmanager
-    async def signed_in(persona):  # noqa: ANN001, ANN202
+    async def signed_in(persona):
         async with make_client(app) as browser:
             browser.cookies.update(await session_cookie_for(persona))
             yield browser
@@ -371,13 +564,17 @@ async def test_exact_numbers_only_on_the_coordinators_screen(app, personas, clie
     url = f"/reports?conference={CONFERENCE}&quarter=2026Q3"
     async with client_as(personas["coordinator"]) as coordinator:
         page = (await coordinator.get(url)).text
-    assert ">Repeat cases</th><td class=\"govuk-table__cell govuk-table__cell--numeric\">3</td>" in page
+    assert '>Repeat cases</th><td class="govuk-table__cell govuk-table__cell--numeric">3</td>' in page
     assert "Repeat victims and perpetrators" in page and "≤5</td>" not in page
     async with client_as(personas["chair"]) as chair:
         page = (await chair.get(url)).text
-    assert ">Repeat cases</th><td class=\"govuk-table__cell govuk-table__cell--numeric\">≤5</td>" in page
+    assert '>Repeat cases</th><td class="govuk-table__cell govuk-table__cell--numeric">≤5</td>' in page
     assert "Repeat victims and perpetrators" not in page
-    assert "<svg class=\"marac-chart\"" in page and 'aria-describedby="meetings-table"' in page and 'id="meetings-table"' in page
+    assert (
+        '<svg class="marac-chart"' in page
+        and 'aria-describedby="meetings-table"' in page
+        and 'id="meetings-table"' in page
+    )
     assert await AuditEvent.filter(action="report.read").count() == 2
 
 
@@ -387,9 +584,13 @@ async def test_who_may_read_and_bad_input(app, client, personas, client_as):
     chair = personas["chair"].bearer
     assert (await client.get(f"{api}?conference={HATE}&quarter=2026Q3", headers=chair)).status_code == 404
     assert (await client.get(f"{api}?conference=no-such&quarter=2026Q3", headers=chair)).status_code == 404
-    assert (await client.get(f"{api}?conference={HATE}&quarter=2026Q3", headers=personas["coordinator"].bearer)).status_code == 200
+    assert (
+        await client.get(f"{api}?conference={HATE}&quarter=2026Q3", headers=personas["coordinator"].bearer)
+    ).status_code == 200
     for role in ("police", "admin", "auditor"):
-        assert (await client.get(f"{api}?conference={CONFERENCE}&quarter=2026Q3", headers=personas[role].bearer)).status_code == 403
+        assert (
+            await client.get(f"{api}?conference={CONFERENCE}&quarter=2026Q3", headers=personas[role].bearer)
+        ).status_code == 403
     for quarter in ("2026Q5", "2026-07", "", "0999Q1"):
         answer = await client.get(f"{api}?conference={CONFERENCE}&quarter={quarter}", headers=chair)
         assert answer.status_code == 422 and "quarter" in answer.json()["error"]["fields"]
@@ -402,18 +603,35 @@ async def test_who_may_read_and_bad_input(app, client, personas, client_as):
 async def test_report_settings_by_coordinator_and_admin(app, personas, client_as):
     async with client_as(personas["coordinator"]) as browser:
         token = await csrf_token(browser, "/reports")
-        answer = await browser.post("/reports/settings", data={"csrf_token": token, "conference": CONFERENCE, "quarter": "2026Q3",
-                                                               "adult_female_population": "120,000", "repeat_rate_benchmark": "35"})
+        answer = await browser.post(
+            "/reports/settings",
+            data={
+                "csrf_token": token,
+                "conference": CONFERENCE,
+                "quarter": "2026Q3",
+                "adult_female_population": "120,000",
+                "repeat_rate_benchmark": "35",
+            },
+        )
         assert answer.status_code == 303
-        bad = await browser.post("/reports/settings", data={"csrf_token": token, "conference": CONFERENCE,
-                                                            "adult_female_population": "-4", "repeat_rate_benchmark": "101"})
+        bad = await browser.post(
+            "/reports/settings",
+            data={
+                "csrf_token": token,
+                "conference": CONFERENCE,
+                "adult_female_population": "-4",
+                "repeat_rate_benchmark": "101",
+            },
+        )
         assert bad.status_code == 400 and "Enter a percentage from 0 to 100" in bad.text
     conference = await Conference.get(slug=CONFERENCE)
     assert (conference.adult_female_population, conference.repeat_rate_benchmark) == (120_000, 35)
     async with client_as(personas["admin"]) as browser:
         token = await csrf_token(browser, f"/admin/conferences/{CONFERENCE}")
-        answer = await browser.post(f"/admin/conferences/{CONFERENCE}/report-settings",
-                                    data={"csrf_token": token, "adult_female_population": "", "repeat_rate_benchmark": "32"})
+        answer = await browser.post(
+            f"/admin/conferences/{CONFERENCE}/report-settings",
+            data={"csrf_token": token, "adult_female_population": "", "repeat_rate_benchmark": "32"},
+        )
         assert answer.status_code == 303
     conference = await Conference.get(slug=CONFERENCE)
     assert (conference.adult_female_population, conference.repeat_rate_benchmark) == (None, 32)
@@ -424,7 +642,9 @@ async def test_coordinator_produces_the_pdf_through_a_job_the_chair_downloads(ap
     await small_world(personas)
     async with client_as(personas["coordinator"]) as browser:
         token = await csrf_token(browser, "/reports")
-        answer = await browser.post("/reports/render", data={"csrf_token": token, "conference": CONFERENCE, "quarter": "2026Q3"})
+        answer = await browser.post(
+            "/reports/render", data={"csrf_token": token, "conference": CONFERENCE, "quarter": "2026Q3"}
+        )
         assert answer.status_code == 303 and answer.headers["location"].startswith("/jobs/")
         await run_jobs()  # in-process, or an arq worker when the run has Redis
         job_page = (await browser.get(answer.headers["location"])).text
@@ -433,8 +653,16 @@ async def test_coordinator_produces_the_pdf_through_a_job_the_chair_downloads(ap
     async with client_as(personas["chair"]) as browser:
         pdf = await browser.get(f"/reports/documents/{document.id}.pdf")
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-        assert (await browser.post("/reports/render", data={"csrf_token": await csrf_token(browser, "/reports"),
-                                                           "conference": CONFERENCE, "quarter": "2026Q3"})).status_code == 403
+        assert (
+            await browser.post(
+                "/reports/render",
+                data={
+                    "csrf_token": await csrf_token(browser, "/reports"),
+                    "conference": CONFERENCE,
+                    "quarter": "2026Q3",
+                },
+            )
+        ).status_code == 403
     async with client_as(personas["police"]) as browser:
         assert (await browser.get(f"/reports/documents/{document.id}.pdf")).status_code == 403
     assert await Disclosure.filter(kind="quarterly_report", document_id=document.id).count() == 1

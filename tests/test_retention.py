@@ -12,26 +12,43 @@ from tortoise import connections
 
 from marac import settings
 from marac.actions.models import Action, ActionUpdate, Note
+from marac.agencies.access import viewer_for
+from marac.agencies.models import Conference
 from marac.audit.models import AuditEvent
 from marac.audit.service import verify
 from marac.documents.models import Document
 from marac.governance import retention
-from marac.agencies.access import viewer_for
-from marac.agencies.models import Conference
 from marac.governance.models import LegalHold, RetentionNotice, RetentionRun
 from marac.jobs import tasks
 from marac.meetings.models import AgendaItem, Meeting, Research
 from marac.referrals.models import Person, Referral, ReferralPerson
 from tests.builders import (
-    approve_minutes, held_meeting_with_markers, other_conference_coordinator, published_meeting, referral,
+    approve_minutes,
+    held_meeting_with_markers,
+    other_conference_coordinator,
+    published_meeting,
+    referral,
 )
 from tests.conftest import CONFERENCE, TABLES, csrf_token, dash_body, session_cookie_for
 from tests.flows import page_post
 from tests.test_migrations_and_cli import cli
 
 # In case A only (victim Jane Doe, her child Amy, her repeat): none may survive anonymisation.
-A_MARKERS = ["Jane", "Amy", "CANARY", "Escalating threats", "900999", "900123", "High Street", "NS1 1AA", "NS11AA",
-             "1990-03-14", "2018-05-05", "ex-partner", "REPEATMARKER"]
+A_MARKERS = [
+    "Jane",
+    "Amy",
+    "CANARY",
+    "Escalating threats",
+    "900999",
+    "900123",
+    "High Street",
+    "NS1 1AA",
+    "NS11AA",
+    "1990-03-14",
+    "2018-05-05",
+    "ex-partner",
+    "REPEATMARKER",
+]
 LAST_A = date(2026, 11, 10)  # Jane's repeat referral: her last
 PAST_A = date(2032, 11, 11)  # six years on, the day after
 LISTED = date(2032, 11, 15)
@@ -59,9 +76,19 @@ async def opened_rows() -> str:
 
 async def figures() -> dict:
     """What the quarterly figures count, read through the models."""
-    out: dict = {"quarters": Counter(), "repeats": 0, "strands": Counter(), "agency": Counter(), "gender": Counter(),
-                 "minoritised": 0, "children": Counter(), "perpetrator_bands": Counter(), "victim_bands": Counter(),
-                 "heard": Counter(), "actions": Counter()}
+    out: dict = {
+        "quarters": Counter(),
+        "repeats": 0,
+        "strands": Counter(),
+        "agency": Counter(),
+        "gender": Counter(),
+        "minoritised": 0,
+        "children": Counter(),
+        "perpetrator_bands": Counter(),
+        "victim_bands": Counter(),
+        "heard": Counter(),
+        "actions": Counter(),
+    }
     for r in await Referral.all().prefetch_related("people"):
         out["quarters"][(r.received_at.year, (r.received_at.month - 1) // 3 + 1)] += 1
         out["repeats"] += r.is_repeat
@@ -90,10 +117,18 @@ async def two_cases(client, personas):
     body["victim"]["monitoring"] = {"racially_minoritised": True, "ethnicity": "Black British"}
     repeat = await referral(personas, body=body)
     assert repeat.is_repeat
-    mary = dash_body(received_at="2028-06-01", summary="Mary is frightened", children=[],
-                     perpetrators=[{"name": "John Roe", "date_of_birth": "1985-07-01", "relationship": "husband"}])
-    mary["victim"] = {"name": "Mary Major", "date_of_birth": "1970-01-01", "gender": "female",
-                      "address": {"line1": "9 Low Road", "town": "Northshire", "postcode": "NS9 9ZZ"}}
+    mary = dash_body(
+        received_at="2028-06-01",
+        summary="Mary is frightened",
+        children=[],
+        perpetrators=[{"name": "John Roe", "date_of_birth": "1985-07-01", "relationship": "husband"}],
+    )
+    mary["victim"] = {
+        "name": "Mary Major",
+        "date_of_birth": "1970-01-01",
+        "gender": "female",
+        "address": {"line1": "9 Low Road", "town": "Northshire", "postcode": "NS9 9ZZ"},
+    }
     b = await referral(personas, body=mary, today=date(2028, 6, 1))
     return meeting, repeat, b
 
@@ -254,8 +289,10 @@ async def test_a_legal_hold_keeps_a_due_case_until_it_is_lifted(personas):
     assert (await Referral.get(id=case.id)).anonymised_at is not None
     # Audited by ids only: the reason is nowhere in the trail.
     events = await AuditEvent.filter(object_type="legal_hold").order_by("seq")
-    assert [(e.action, e.object_id) for e in events] == [("retention.hold_set", hold.id),
-                                                          ("retention.hold_lift", hold.id)]
+    assert [(e.action, e.object_id) for e in events] == [
+        ("retention.hold_set", hold.id),
+        ("retention.hold_lift", hold.id),
+    ]
     assert "DHR" not in repr([vars(e) for e in await AuditEvent.all()])
     # The reason is sealed as stored.
     assert "DHR" not in await raw_rows() and (await LegalHold.get(id=hold.id)).reason.startswith("DHR")
@@ -266,8 +303,9 @@ async def test_a_hold_on_a_person_named_in_a_case_holds_that_case(personas):
     perpetrator = await ReferralPerson.get(referral_id=case.id, role="perpetrator")
     conference = await Conference.get(slug=CONFERENCE)
     coordinator = await viewer_for(personas["coordinator"].user)
-    await retention.set_hold(coordinator, conference, person_id=perpetrator.person_id,
-                             reason="Police investigation 4411")
+    await retention.set_hold(
+        coordinator, conference, person_id=perpetrator.person_id, reason="Police investigation 4411"
+    )
     await retention.run(date(2032, 11, 4))
     (run,) = await retention.run(date(2032, 11, 11))
     assert (run.anonymised_cases, run.held) == (0, 1)
@@ -278,8 +316,9 @@ async def test_a_research_list_that_also_lists_a_held_case_is_kept(personas):
     await tasks.render_agendas(world.meeting.id)
     held_case, other = world.referrals
     conference = await Conference.get(slug=CONFERENCE)
-    await retention.set_hold(await viewer_for(personas["coordinator"].user), conference, referral_id=held_case.id,
-                             reason="DHR")
+    await retention.set_hold(
+        await viewer_for(personas["coordinator"].user), conference, referral_id=held_case.id, reason="DHR"
+    )
     await retention.run(date(2032, 11, 4))
     (run,) = await retention.run(date(2032, 11, 11))
     assert (run.anonymised_cases, run.held, run.documents_deleted) == (1, 1, 0)
@@ -321,8 +360,9 @@ async def test_the_coordinator_sets_and_lifts_a_hold_on_the_retention_page(clien
     client.cookies.update(await session_cookie_for(other))
     token = await csrf_token(client, "/")
     assert (await client.post(f"{page_url}/holds/{hold.id}/lift", data={"csrf_token": token})).status_code in (403, 404)
-    assert (await client.post(f"{page_url}/holds", data={"csrf_token": token, "referral_id": case.id,
-                                                          "reason": "x"})).status_code in (403, 404)
+    assert (
+        await client.post(f"{page_url}/holds", data={"csrf_token": token, "referral_id": case.id, "reason": "x"})
+    ).status_code in (403, 404)
     assert (await LegalHold.get(id=hold.id)).lifted_at is None
 
     client.cookies.clear()
@@ -336,8 +376,12 @@ async def test_the_coordinator_sets_and_lifts_a_hold_on_the_retention_page(clien
 async def test_the_command_line_dry_run_shows_held_cases(personas, monkeypatch):
     case = await referral(personas, received_at="2019-01-10", today=date(2019, 1, 10))
     conference = await Conference.get(slug=CONFERENCE)
-    await RetentionNotice.create(conference=conference, person_id=case.victim_person_id,
-                                 last_referral_on=date(2019, 1, 10), listed_on=date(2025, 1, 1))
+    await RetentionNotice.create(
+        conference=conference,
+        person_id=case.victim_person_id,
+        last_referral_on=date(2019, 1, 10),
+        listed_on=date(2025, 1, 1),
+    )
     coordinator = await viewer_for(personas["coordinator"].user)
     await retention.set_hold(coordinator, conference, referral_id=case.id, reason="Inquiry")
     code, out = await cli("retention", "run", "--dry-run", env={"MARAC_DATABASE_URL": os.environ["MARAC_DATABASE_URL"]})
@@ -354,7 +398,11 @@ def test_a_type_must_keep_cases_as_long_as_its_repeat_window(tmp_path):
 
     shutil.copytree(AGENDAS_DIR, tmp_path / "agendas")
     path = tmp_path / "agendas" / "domestic-abuse.toml"
-    path.write_text(path.read_text().replace("retention_years = 6", "retention_years = 1").replace("window_months = 12\nmatch", "window_months = 18\nmatch"))
+    path.write_text(
+        path.read_text()
+        .replace("retention_years = 6", "retention_years = 1")
+        .replace("window_months = 12\nmatch", "window_months = 18\nmatch")
+    )
     with pytest.raises(ConferenceTypeError, match="retention_years"):
         load_types(tmp_path / "agendas")
     assert Path(AGENDAS_DIR / "domestic-abuse.toml").read_text().count("retention_years = 6") == 1

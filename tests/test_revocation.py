@@ -24,8 +24,14 @@ async def test_an_agency_removed_from_a_conference_gets_404_for_its_cases_on_the
         world = await published_meeting(personas)
         meeting, case_id = world.meeting.id, world.case_id
         await agenda.record_research(await as_(personas, "police"), world.meeting, case_id, True, "Known to police")
-        owned = await action(personas, world.meeting, case_id, "Police to check the bail conditions by Friday",
-                             owner="police", status="in_progress")
+        owned = await action(
+            personas,
+            world.meeting,
+            case_id,
+            "Police to check the bail conditions by Friday",
+            owner="police",
+            status="in_progress",
+        )
         await tasks.render_agendas(meeting)
         await close(personas, world)
         await approve_minutes(personas, world.meeting, rendered=True)
@@ -54,8 +60,12 @@ async def test_an_agency_removed_from_a_conference_gets_404_for_its_cases_on_the
             assert (await police_page.get(url)).status_code == 200, url
         assert owned.id in await own_actions()
 
-        removed = await page_post(admin_page, f"/admin/conferences/{CONFERENCE}",
-                                  f"/admin/conferences/{CONFERENCE}/members/{police.user.agency_id}/remove", {})
+        removed = await page_post(
+            admin_page,
+            f"/admin/conferences/{CONFERENCE}",
+            f"/admin/conferences/{CONFERENCE}/members/{police.user.agency_id}/remove",
+            {},
+        )
         assert removed.status_code == 303
 
         for url in api_reads:
@@ -64,11 +74,15 @@ async def test_an_agency_removed_from_a_conference_gets_404_for_its_cases_on_the
         for url in pages:
             assert (await police_page.get(url)).status_code == 404, url
         assert owned.id not in await own_actions()
-        update = await client.patch(f"/api/v1/actions/{owned.id}", headers={**police.bearer, "If-Match": "2"},
-                                    json={"update": "still working on it"})
+        update = await client.patch(
+            f"/api/v1/actions/{owned.id}",
+            headers={**police.bearer, "If-Match": "2"},
+            json={"update": "still working on it"},
+        )
         assert update.status_code == 404
-        research = await client.put(f"/api/v1/meetings/{meeting}/cases/{case_id}/research",
-                                    json={"known": False}, headers=police.bearer)
+        research = await client.put(
+            f"/api/v1/meetings/{meeting}/cases/{case_id}/research", json={"known": False}, headers=police.bearer
+        )
         assert research.status_code == 404
         # Another member agency of the conference is untouched.
         assert (await client.get(f"/api/v1/meetings/{meeting}/research-list", headers=idva.bearer)).status_code == 200
@@ -98,8 +112,9 @@ async def test_a_disabled_user_is_out_on_the_next_request_in_the_browser_and_the
         assert answer.status_code == 401 and answer.json()["error"]["code"] == "unauthorized"
         assert not await Session.filter(user_id=police.user.id).exists()
         # And no way back in with the password.
-        again = await browser.post("/login", data={"email": police.email, "password": police.password,
-                                                   "csrf_token": await csrf_token(browser)})
+        again = await browser.post(
+            "/login", data={"email": police.email, "password": police.password, "csrf_token": await csrf_token(browser)}
+        )
         assert again.status_code == 400
         # Other users are untouched.
         assert (await client.get("/api/v1/actions", headers=personas["idva"].bearer)).status_code == 200

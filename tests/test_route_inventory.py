@@ -32,7 +32,9 @@ def only(allowed: dict[str, int], others: int = 403, anonymous: int = 401) -> di
 
 
 PAGE_LOGIN = 303  # a page asked for without a session redirects to /login
-MEMBERS_OF_CONFERENCE = {p: 200 for p in ["admin", "coordinator", "chair", "police", "idva", "health", "childrens", "auditor"]}
+MEMBERS_OF_CONFERENCE = {
+    p: 200 for p in ["admin", "coordinator", "chair", "police", "idva", "health", "childrens", "auditor"]
+}
 
 CASE_ROLES = ["coordinator", "chair", "police", "idva", "health", "childrens", "housing"]
 OFFICERS = {"coordinator": 200, "chair": 200}
@@ -95,7 +97,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/referrals/new"): only({**{p: 400 for p in CASE_ROLES}, "housing": 200}, anonymous=PAGE_LOGIN),
     ("GET", "/referrals/import"): only({p: 200 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
     ("POST", "/referrals/import"): only({p: 400 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
-    ("GET", "/referrals/{referral_id}"): only({**{p: 404 for p in CASE_ROLES}, **REFERRAL_READERS}, anonymous=PAGE_LOGIN),
+    ("GET", "/referrals/{referral_id}"): only(
+        {**{p: 404 for p in CASE_ROLES}, **REFERRAL_READERS}, anonymous=PAGE_LOGIN
+    ),
     ("POST", "/referrals/{referral_id}/decision"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
     ("GET", "/matches"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
     ("POST", "/matches/{suggestion_id}"): only({"coordinator": 404}, anonymous=PAGE_LOGIN),
@@ -120,7 +124,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/meetings/{meeting_id}/cases"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
     ("POST", "/meetings/{meeting_id}/cases/{case_id}/reorder"): only({"coordinator": 404}, anonymous=PAGE_LOGIN),
     ("POST", "/meetings/{meeting_id}/cases/{case_id}/defer"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
-    ("POST", "/meetings/{meeting_id}/cases/{case_id}/research"): only({p: 404 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
+    ("POST", "/meetings/{meeting_id}/cases/{case_id}/research"): only(
+        {p: 404 for p in CASE_ROLES}, anonymous=PAGE_LOGIN
+    ),
     # running the meeting: the meeting under test is not published yet, so changes are 409
     ("GET", "/meetings/{meeting_id}/run"): only(OFFICERS, anonymous=PAGE_LOGIN),
     ("GET", "/meetings/{meeting_id}/cases/{case_id}"): only({"coordinator": 404, "chair": 404}, anonymous=PAGE_LOGIN),
@@ -128,12 +134,22 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/meetings/{meeting_id}/confidentiality"): only(NOT_LIVE, anonymous=PAGE_LOGIN),
     ("POST", "/meetings/{meeting_id}/reviews/{action_id}"): only(NOT_LIVE, anonymous=PAGE_LOGIN),
     ("POST", "/meetings/{meeting_id}/close"): only(NOT_LIVE, anonymous=PAGE_LOGIN),
-    ("POST", "/meetings/{meeting_id}/cases/{case_id}/notes"): only({"coordinator": 404, "chair": 404}, anonymous=PAGE_LOGIN),
-    ("POST", "/meetings/{meeting_id}/cases/{case_id}/actions"): only({"coordinator": 404, "chair": 404}, anonymous=PAGE_LOGIN),
-    ("POST", "/meetings/{meeting_id}/cases/{case_id}/decision"): only({"coordinator": 404, "chair": 404}, anonymous=PAGE_LOGIN),
+    ("POST", "/meetings/{meeting_id}/cases/{case_id}/notes"): only(
+        {"coordinator": 404, "chair": 404}, anonymous=PAGE_LOGIN
+    ),
+    ("POST", "/meetings/{meeting_id}/cases/{case_id}/actions"): only(
+        {"coordinator": 404, "chair": 404}, anonymous=PAGE_LOGIN
+    ),
+    ("POST", "/meetings/{meeting_id}/cases/{case_id}/decision"): only(
+        {"coordinator": 404, "chair": 404}, anonymous=PAGE_LOGIN
+    ),
     ("PUT", "/api/v1/meetings/{meeting_id}/attendance"): only({**NOT_LIVE, **MEETING_HIDDEN}),
-    ("POST", "/api/v1/meetings/{meeting_id}/cases/{case_id}/notes"): only({"coordinator": 422, "chair": 422, **MEETING_HIDDEN}),
-    ("POST", "/api/v1/meetings/{meeting_id}/cases/{case_id}/actions"): only({"coordinator": 422, "chair": 422, **MEETING_HIDDEN}),
+    ("POST", "/api/v1/meetings/{meeting_id}/cases/{case_id}/notes"): only(
+        {"coordinator": 422, "chair": 422, **MEETING_HIDDEN}
+    ),
+    ("POST", "/api/v1/meetings/{meeting_id}/cases/{case_id}/actions"): only(
+        {"coordinator": 422, "chair": 422, **MEETING_HIDDEN}
+    ),
     # actions between meetings (the action id under test does not exist)
     ("GET", "/actions"): only({p: 200 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
     ("GET", "/actions/{action_id}"): only({p: 404 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
@@ -147,7 +163,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/meetings/{meeting_id}/minutes.pdf"): only({**{p: 404 for p in CASE_ROLES}, "auditor": 404}),
     ("POST", "/meetings/{meeting_id}/minutes/approve"): only({"chair": 409}, anonymous=PAGE_LOGIN),
     ("POST", "/meetings/{meeting_id}/minutes/render"): only({"coordinator": 409}, anonymous=PAGE_LOGIN),
-    ("GET", "/meetings/{meeting_id}/minutes.pdf"): only({**{p: 404 for p in CASE_ROLES}, "auditor": 404}, anonymous=PAGE_LOGIN),
+    ("GET", "/meetings/{meeting_id}/minutes.pdf"): only(
+        {**{p: 404 for p in CASE_ROLES}, "auditor": 404}, anonymous=PAGE_LOGIN
+    ),
     ("GET", "/notifications"): everyone(200, anonymous=PAGE_LOGIN),
     ("GET", "/disclosures"): only({"coordinator": 200, "auditor": 200}, anonymous=PAGE_LOGIN),
     ("GET", "/jobs/{job_id}"): only({"coordinator": 200}, others=404, anonymous=PAGE_LOGIN),

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from marac.errors import RuleViolation
 from marac.conference_types import conference_types, instruments
+from marac.errors import RuleViolation
 from marac.referrals.rules import ANSWERS, RiskResult, add_months, assess_risk, criteria_met, within_window
 
 DASH = instruments()["dash"]
@@ -22,7 +22,8 @@ LEVELS = tuple(HATE["levels"])
 
 # Answers as people type them: any case, stray spaces, "not_known" from an API client.
 spelling = st.sampled_from(ANSWERS).flatmap(
-    lambda a: st.sampled_from([a, a.upper(), f" {a.title()} ", a.replace(" ", "_")]))
+    lambda a: st.sampled_from([a, a.upper(), f" {a.title()} ", a.replace(" ", "_")])
+)
 dash_answers = st.lists(st.sampled_from(ANSWERS), min_size=24, max_size=24)
 hate_answers = st.lists(st.sampled_from(ANSWERS), min_size=len(HATE["questions"]), max_size=len(HATE["questions"]))
 
@@ -38,11 +39,13 @@ def dash(answers=None, score=None, level=None) -> RiskResult:
 
 
 def met(settings, risk, claimed=(), reason=None, incidents=0, repeat=False) -> list[str]:
-    return criteria_met(settings, risk, claimed=list(claimed), judgement_reason=reason,
-                        incidents_in_window=incidents, is_repeat=repeat)
+    return criteria_met(
+        settings, risk, claimed=list(claimed), judgement_reason=reason, incidents_in_window=incidents, is_repeat=repeat
+    )
 
 
 # ---- DASH ---------------------------------------------------------------------------------
+
 
 def test_the_dash_checklist_has_the_24_questions():
     assert len(DASH["questions"]) == 24
@@ -102,6 +105,7 @@ def test_dash_gives_no_level():
 
 # ---- level instruments (hate crime) --------------------------------------------------------
 
+
 def level_of(yes: int) -> str:
     thresholds = HATE["thresholds"]
     return "high" if yes >= thresholds["high"] else "medium" if yes >= thresholds["medium"] else "low"
@@ -120,7 +124,9 @@ def test_judgement_never_lowers_a_level(answers, sent, reason):
     if LEVELS.index(sent) >= LEVELS.index(computed):
         return
     fields = refused(assess_risk, HATE, score=None, level=sent, answers=answers, judgement_reason=reason)
-    assert fields == {"risk.level": f"Professional judgement may raise the level, never lower it: the answers give {computed}"}
+    assert fields == {
+        "risk.level": f"Professional judgement may raise the level, never lower it: the answers give {computed}"
+    }
 
 
 @given(hate_answers, st.sampled_from(LEVELS), st.sampled_from([None, "", "   "]))
@@ -143,12 +149,14 @@ def test_a_level_alone_is_the_practitioners_assessment(sent):
 def test_a_level_instrument_needs_answers_or_a_valid_level():
     def hate(**kw):
         return assess_risk(HATE, **{"score": None, "level": None, "answers": None, "judgement_reason": None, **kw})
+
     assert refused(hate)["risk"].startswith("Send answers or a level")
     assert refused(hate, level="severe") == {"risk.level": "Choose low, medium or high"}
     assert "gives a level, not a score" in refused(hate, score=3)["risk.score"]
 
 
 # ---- criteria -------------------------------------------------------------------------------
+
 
 @given(st.integers(0, 24))
 def test_visible_high_risk_iff_the_dash_score_is_14_or_more(score):
@@ -167,19 +175,25 @@ def test_escalation_iff_3_or_more_incidents(incidents):
     risk = dash(score=0)
     assert ("escalation" in met(DA, risk, incidents=incidents, repeat=True)) == (incidents >= 3)
     if incidents < 3:
-        assert "3 or more incidents in 12 months" in refused(met, DA, risk, ["escalation"], incidents=incidents)["criteria.0"]
+        assert (
+            "3 or more incidents in 12 months"
+            in refused(met, DA, risk, ["escalation"], incidents=incidents)["criteria.0"]
+        )
 
 
 def test_visible_high_risk_by_level_for_hate_crime():
     def level(sent, reason=None):
         return assess_risk(HATE, score=None, level=sent, answers=None, judgement_reason=reason)
+
     assert met(HC, level("high")) == ["visible_high_risk"]
     assert "level of high or above" in refused(met, HC, level("medium"), ["visible_high_risk"])["criteria.0"]
 
 
 def test_professional_judgement_must_be_claimed_with_reasons():
     risk = dash(score=9)
-    assert met(DA, risk, ["professional_judgement"], reason="Threats since the DASH was done") == ["professional_judgement"]
+    assert met(DA, risk, ["professional_judgement"], reason="Threats since the DASH was done") == [
+        "professional_judgement"
+    ]
     assert "judgement_reason" in refused(met, DA, risk, ["professional_judgement"], reason="  ")
     # a reason without the claim is not a criterion
     assert "meets no criterion of Domestic abuse MARAC" in refused(met, DA, risk, reason="x")["criteria"]
@@ -193,10 +207,14 @@ def test_a_detected_repeat_is_met_unclaimed_and_whatever_the_score():
 def test_criteria_the_type_does_not_accept_are_refused():
     settings = {**DA, "criteria": {k: v for k, v in DA["criteria"].items() if k != "escalation"}}
     fields = refused(met, settings, dash(score=20), ["visible_high_risk", "escalation"], incidents=5)
-    assert fields == {"criteria": "Domestic abuse MARAC does not accept escalation: choose from "
-                                  "visible_high_risk, professional_judgement, repeat"}
-    assert "assesses risk with dash" in refused(met, DA, assess_risk(
-        HATE, score=None, level="high", answers=None, judgement_reason=None))["risk"]
+    assert fields == {
+        "criteria": "Domestic abuse MARAC does not accept escalation: choose from "
+        "visible_high_risk, professional_judgement, repeat"
+    }
+    assert (
+        "assesses risk with dash"
+        in refused(met, DA, assess_risk(HATE, score=None, level="high", answers=None, judgement_reason=None))["risk"]
+    )
 
 
 def test_meeting_nothing_says_what_would_be_accepted():
@@ -208,17 +226,21 @@ def test_meeting_nothing_says_what_would_be_accepted():
 
 # ---- the 12-month window -------------------------------------------------------------------
 
-@pytest.mark.parametrize(("previous", "current", "within"), [
-    (date(2023, 1, 10), date(2023, 1, 10), True),    # same day
-    (date(2023, 1, 10), date(2023, 1, 9), False),    # before the last referral
-    (date(2023, 1, 10), date(2024, 1, 10), True),    # day 365: exactly 12 months
-    (date(2023, 1, 10), date(2024, 1, 11), False),   # day 366
-    (date(2024, 2, 29), date(2025, 2, 28), True),    # 29 Feb + 12 months = 28 Feb
-    (date(2024, 2, 29), date(2025, 3, 1), False),
-    (date(2023, 3, 1), date(2024, 2, 29), True),     # day 365, inside a leap year
-    (date(2023, 3, 1), date(2024, 3, 1), True),      # day 366, but exactly 12 calendar months
-    (date(2023, 3, 1), date(2024, 3, 2), False),
-])
+
+@pytest.mark.parametrize(
+    ("previous", "current", "within"),
+    [
+        (date(2023, 1, 10), date(2023, 1, 10), True),  # same day
+        (date(2023, 1, 10), date(2023, 1, 9), False),  # before the last referral
+        (date(2023, 1, 10), date(2024, 1, 10), True),  # day 365: exactly 12 months
+        (date(2023, 1, 10), date(2024, 1, 11), False),  # day 366
+        (date(2024, 2, 29), date(2025, 2, 28), True),  # 29 Feb + 12 months = 28 Feb
+        (date(2024, 2, 29), date(2025, 3, 1), False),
+        (date(2023, 3, 1), date(2024, 2, 29), True),  # day 365, inside a leap year
+        (date(2023, 3, 1), date(2024, 3, 1), True),  # day 366, but exactly 12 calendar months
+        (date(2023, 3, 1), date(2024, 3, 2), False),
+    ],
+)
 def test_within_window_edges(previous, current, within):
     assert within_window(previous, current, 12) is within
 

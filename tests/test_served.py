@@ -25,8 +25,8 @@ import pytest
 
 from marac import settings
 from marac.agencies.auth import MAX_FAILURES_PER_IP
-from marac.clock import now
 from marac.agencies.models import LoginFailure
+from marac.clock import now
 from marac.web.middleware import CSP
 from tests import broken_app
 from tests.conftest import make_client
@@ -34,11 +34,18 @@ from tests.test_faults import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKER = f"personal-{uuid.uuid4().hex}"
-SECURITY_HEADERS = {"content-security-policy": CSP, "x-content-type-options": "nosniff", "cache-control": "no-store",
-                    "x-frame-options": "DENY", "referrer-policy": "same-origin"}
+SECURITY_HEADERS = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "cache-control": "no-store",
+    "x-frame-options": "DENY",
+    "referrer-policy": "same-origin",
+}
 # uvicorn with exactly the settings `marac serve` uses, on an app factory named on the command line.
-SERVE = "import sys, uvicorn; from marac.cli import serve_options; " \
-        "uvicorn.run(sys.argv[1], factory=True, **serve_options('127.0.0.1', int(sys.argv[2])))"
+SERVE = (
+    "import sys, uvicorn; from marac.cli import serve_options; "
+    "uvicorn.run(sys.argv[1], factory=True, **serve_options('127.0.0.1', int(sys.argv[2])))"
+)
 
 
 def assert_safe_500(answer: httpx.Response) -> None:
@@ -67,8 +74,9 @@ class Served:
     def __init__(self, command: list[str], log: Path, env: dict[str, str] | None = None) -> None:
         self.log = log
         with log.open("wb") as out:
-            self.process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                            env={**os.environ, **(env or {})})
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+            )
 
     def stop(self) -> str:
         if self.process.poll() is None:
@@ -165,7 +173,8 @@ def nginx_conf(directory: Path, listen: int, upstream: int) -> str:
     assert trusted, "deploy/nginx.conf no longer takes the client's address from a load balancer"
     conf = swap(conf, "real_ip_header X-Forwarded-For;", "set_real_ip_from 127.0.0.1; real_ip_header X-Forwarded-For;")
     files = f"access_log {directory}/access.log marac; error_log {directory}/error.log;" + "".join(
-        f" {kind}_temp_path {directory}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        f" {kind}_temp_path {directory}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     conf = swap(conf, "access_log /dev/stdout marac;", files)
     return swap(conf, "listen 8000;", f"listen 127.0.0.1:{listen};")
 
@@ -175,11 +184,16 @@ async def behind_nginx(app, tmp_path) -> AsyncIterator[str]:
     if NGINX is None:
         pytest.skip("nginx is not installed (scripts/test installs it)")
     upstream, listen = free_port(), free_port()
-    marac = Served([sys.executable, "-m", "marac.cli", "serve", "--port", str(upstream)], tmp_path / "marac.log",
-                   {"MARAC_TRUSTED_PROXIES": "127.0.0.1"})
+    marac = Served(
+        [sys.executable, "-m", "marac.cli", "serve", "--port", str(upstream)],
+        tmp_path / "marac.log",
+        {"MARAC_TRUSTED_PROXIES": "127.0.0.1"},
+    )
     (tmp_path / "nginx.conf").write_text(nginx_conf(tmp_path, listen, upstream))
-    proxy = Served([NGINX, "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path), "-e", str(tmp_path / "error.log")],
-                   tmp_path / "nginx.out")
+    proxy = Served(
+        [NGINX, "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path), "-e", str(tmp_path / "error.log")],
+        tmp_path / "nginx.out",
+    )
     try:
         if not await wait_for(lambda: answering(f"http://127.0.0.1:{listen}/healthz"), 30):
             pytest.fail(f"nginx or marac serve did not start:\n{proxy.stop()}\n{marac.stop()}")

@@ -22,12 +22,12 @@ import pytest
 from tortoise import connections
 
 from marac import clock, settings
-from marac.notices.models import Notification
 from marac.agencies import auth, service
 from marac.agencies.access import viewer_for
 from marac.agencies.models import Conference, User
 from marac.audit.models import AuditEvent
 from marac.jobs import queue, tasks
+from marac.notices.models import Notification
 from marac.notify import outbox
 from marac.notify.models import OutboxEmail
 from marac.web import cookies, csrf
@@ -57,7 +57,7 @@ async def delivered(inbox: Inbox, address: str) -> list[EmailMessage]:
     return inbox.to(address)
 
 
-async def admin_browser(app, persona):  # noqa: ANN001, ANN201
+async def admin_browser(app, persona):
     """The admin signed in (both factors just given), over https when the settings ask for it."""
     base = "https://testserver" if settings.get().secure_cookies else "http://testserver"
     browser = make_client(app, base_url=base)
@@ -65,7 +65,7 @@ async def admin_browser(app, persona):  # noqa: ANN001, ANN201
     return browser
 
 
-async def post_form(browser, form_page: str, url: str, data: dict):  # noqa: ANN001, ANN201
+async def post_form(browser, form_page: str, url: str, data: dict):
     return await browser.post(url, data={**data, "csrf_token": await csrf_token(browser, form_page)})
 
 
@@ -73,17 +73,34 @@ async def post_form(browser, form_page: str, url: str, data: dict):  # noqa: ANN
 async def test_an_admin_never_receives_a_set_up_link_the_user_does_by_e_mail(app, client, personas, smtp, env):
     admin, police = personas["admin"], personas["police"]
     with environment(env):
-        answer = await client.post("/api/v1/users", headers=admin.bearer, json={
-            "email": "new.coordinator@test.example.org", "name": "New Coordinator", "agency_id": police.user.agency_id,
-            "role": "coordinator", "conferences": [CONFERENCE]})
+        answer = await client.post(
+            "/api/v1/users",
+            headers=admin.bearer,
+            json={
+                "email": "new.coordinator@test.example.org",
+                "name": "New Coordinator",
+                "agency_id": police.user.agency_id,
+                "role": "coordinator",
+                "conferences": [CONFERENCE],
+            },
+        )
         assert answer.status_code == 201, answer.text
         assert answer.json()["setup_link_sent_to"] == "new.coordinator@test.example.org"
         assert answer.json()["setup_url"] is None and not SETUP_LINK.search(answer.text)
 
         async with await admin_browser(app, admin) as browser:
-            page = await post_form(browser, "/admin/users", "/admin/users", {
-                "email": "new.member@test.example.org", "name": "New Member", "agency_id": police.user.agency_id,
-                "role": "member", "conferences": CONFERENCE})
+            page = await post_form(
+                browser,
+                "/admin/users",
+                "/admin/users",
+                {
+                    "email": "new.member@test.example.org",
+                    "name": "New Member",
+                    "agency_id": police.user.agency_id,
+                    "role": "member",
+                    "conferences": CONFERENCE,
+                },
+            )
             assert page.status_code == 200 and "Sent to new.member@test.example.org" in page.text
             assert not SETUP_LINK.search(page.text) and 'id="setup-url"' not in page.text
             reset = await post_form(browser, "/admin/users", f"/admin/users/{police.user.id}/reset", {})
@@ -105,9 +122,17 @@ async def test_an_admin_never_receives_a_set_up_link_the_user_does_by_e_mail(app
 @pytest.mark.parametrize("env", ["development", "demo"])
 async def test_a_development_or_demo_server_also_shows_the_link(client, personas, smtp, env):
     with environment(env):
-        answer = await client.post("/api/v1/users", headers=personas["admin"].bearer, json={
-            "email": "dev@test.example.org", "name": "Dev", "agency_id": personas["police"].user.agency_id,
-            "role": "member", "conferences": [CONFERENCE]})
+        answer = await client.post(
+            "/api/v1/users",
+            headers=personas["admin"].bearer,
+            json={
+                "email": "dev@test.example.org",
+                "name": "Dev",
+                "agency_id": personas["police"].user.agency_id,
+                "role": "member",
+                "conferences": [CONFERENCE],
+            },
+        )
     assert answer.status_code == 201 and answer.json()["setup_link_sent_to"] == "dev@test.example.org"
     shown = SETUP_LINK.search(answer.json()["setup_url"]).group(0)
     (mail,) = await delivered(smtp, "dev@test.example.org")
@@ -115,8 +140,20 @@ async def test_a_development_or_demo_server_also_shows_the_link(client, personas
 
 
 async def test_the_command_line_prints_the_link_and_e_mails_nothing(client, personas):
-    code, out = await cli("user", "add", "--email", "ops.member@test.example.org", "--name", "Ops Member",
-                          "--agency", "Northshire Police", "--role", "member", "--conference", CONFERENCE)
+    code, out = await cli(
+        "user",
+        "add",
+        "--email",
+        "ops.member@test.example.org",
+        "--name",
+        "Ops Member",
+        "--agency",
+        "Northshire Police",
+        "--role",
+        "member",
+        "--conference",
+        CONFERENCE,
+    )
     assert code == 0 and SETUP_LINK.search(out), out
     code, out = await cli("user", "reset", "--email", personas["police"].email)
     assert code == 0 and SETUP_LINK.search(out), out
@@ -129,31 +166,67 @@ async def test_the_command_line_prints_the_link_and_e_mails_nothing(client, pers
 async def test_coordinators_are_told_of_accounts_with_case_access_in_their_conference(app, client, personas, smtp):
     admin, coordinator, police = personas["admin"], personas["coordinator"], personas["police"]
     # A second conference with its own coordinator, who must hear nothing about the first.
-    other = await service.create_conference(None, name="Southshire DA MARAC", slug="southshire-da",
-                                            type="domestic-abuse", weekday="tuesday", start_time="10:00",
-                                            first_date=date(2026, 1, 6), members=[])
-    elsewhere = (await service.add_user(None, email="south.coordinator@test.example.org", name="South",
-                                        role="coordinator", agency_id=coordinator.user.agency_id,
-                                        conference_slugs=[other.slug])).user
+    other = await service.create_conference(
+        None,
+        name="Southshire DA MARAC",
+        slug="southshire-da",
+        type="domestic-abuse",
+        weekday="tuesday",
+        start_time="10:00",
+        first_date=date(2026, 1, 6),
+        members=[],
+    )
+    elsewhere = (
+        await service.add_user(
+            None,
+            email="south.coordinator@test.example.org",
+            name="South",
+            role="coordinator",
+            agency_id=coordinator.user.agency_id,
+            conference_slugs=[other.slug],
+        )
+    ).user
 
-    made = await client.post("/api/v1/users", headers=admin.bearer, json={
-        "email": "new.chair@test.example.org", "name": "Newly Made Chair", "agency_id": police.user.agency_id,
-        "role": "chair", "conferences": [CONFERENCE]})
+    made = await client.post(
+        "/api/v1/users",
+        headers=admin.bearer,
+        json={
+            "email": "new.chair@test.example.org",
+            "name": "Newly Made Chair",
+            "agency_id": police.user.agency_id,
+            "role": "chair",
+            "conferences": [CONFERENCE],
+        },
+    )
     assert made.status_code == 201, made.text
     async with await admin_browser(app, admin) as browser:
         assert (await post_form(browser, "/admin/users", f"/admin/users/{police.user.id}/reset", {})).status_code == 200
         # Accounts that handle no cases are no coordinator's business.
         for role in ("auditor", "admin"):
-            answer = await post_form(browser, "/admin/users", "/admin/users", {
-                "email": f"{role}2@test.example.org", "name": role, "agency_id": admin.user.agency_id, "role": role,
-                **({"conferences": CONFERENCE} if role == "auditor" else {})})
+            answer = await post_form(
+                browser,
+                "/admin/users",
+                "/admin/users",
+                {
+                    "email": f"{role}2@test.example.org",
+                    "name": role,
+                    "agency_id": admin.user.agency_id,
+                    "role": role,
+                    **({"conferences": CONFERENCE} if role == "auditor" else {}),
+                },
+            )
             assert answer.status_code == 200, answer.text
 
     conference = await Conference.get(slug=CONFERENCE)
-    told = await Notification.filter(user_id=coordinator.user.id).order_by("id").values_list(
-        "kind", "about_user_id", "conference_id", "role")
-    assert told == [("account_created", made.json()["id"], conference.id, "chair"),
-                    ("account_reset", police.user.id, conference.id, "member")]
+    told = (
+        await Notification.filter(user_id=coordinator.user.id)
+        .order_by("id")
+        .values_list("kind", "about_user_id", "conference_id", "role")
+    )
+    assert told == [
+        ("account_created", made.json()["id"], conference.id, "chair"),
+        ("account_reset", police.user.id, conference.id, "member"),
+    ]
     assert not await Notification.filter(user_id__in=[elsewhere.id, admin.user.id, police.user.id]).exists()
 
     # In the app: who, which role, where. By e-mail: what happened and a link, no name.
@@ -173,14 +246,24 @@ async def test_coordinators_are_told_of_accounts_with_case_access_in_their_confe
 async def test_creating_and_resetting_an_account_is_audited_with_the_admin_and_the_role(app, client, personas):
     admin, police = personas["admin"], personas["police"]
     conference = await Conference.get(slug=CONFERENCE)
-    made = await client.post("/api/v1/users", headers=admin.bearer, json={
-        "email": "audited@test.example.org", "name": "Audited Person", "agency_id": police.user.agency_id,
-        "role": "coordinator", "conferences": [CONFERENCE]})
+    made = await client.post(
+        "/api/v1/users",
+        headers=admin.bearer,
+        json={
+            "email": "audited@test.example.org",
+            "name": "Audited Person",
+            "agency_id": police.user.agency_id,
+            "role": "coordinator",
+            "conferences": [CONFERENCE],
+        },
+    )
     async with await admin_browser(app, admin) as browser:
         assert (await post_form(browser, "/admin/users", f"/admin/users/{police.user.id}/reset", {})).status_code == 200
 
-    for action, target, role in (("user.create", made.json()["id"], "coordinator"),
-                                 ("user.reset_sign_in", police.user.id, "member")):
+    for action, target, role in (
+        ("user.create", made.json()["id"], "coordinator"),
+        ("user.reset_sign_in", police.user.id, "member"),
+    ):
         event = await AuditEvent.get(action=action, object_id=target)
         (granted,) = await AuditEvent.filter(action=f"user.role.{role}", object_id=target, user_id=admin.user.id)
         assert event.user_id == admin.user.id and granted.agency_id == admin.user.agency_id
@@ -194,9 +277,17 @@ async def test_a_refused_message_waits_sealed_in_the_outbox_and_goes_later(clien
     caplog.set_level(logging.DEBUG)
     closed = free_port()  # nothing listens here: the server refuses every connection
     with smtp_settings(f"smtp://127.0.0.1:{closed}"):
-        made = await client.post("/api/v1/users", headers=personas["admin"].bearer, json={
-            "email": "patient@test.example.org", "name": "Patient", "agency_id": personas["police"].user.agency_id,
-            "role": "member", "conferences": [CONFERENCE]})
+        made = await client.post(
+            "/api/v1/users",
+            headers=personas["admin"].bearer,
+            json={
+                "email": "patient@test.example.org",
+                "name": "Patient",
+                "agency_id": personas["police"].user.agency_id,
+                "role": "member",
+                "conferences": [CONFERENCE],
+            },
+        )
         assert made.status_code == 201
         await queue.drain()
         assert await tasks.send_email() is None
@@ -216,8 +307,9 @@ async def test_a_refused_message_waits_sealed_in_the_outbox_and_goes_later(clien
         with smtp_settings(f"smtp://127.0.0.1:{server.port}"):
             assert await outbox.send_pending() == 0  # not yet: it waits for its next attempt
             # A sender that claimed it and died: the claim runs out and the next run sends it.
-            await OutboxEmail.filter(id=row.id).update(next_attempt_at=clock.now(),
-                                                       claimed_until=clock.now() - timedelta(seconds=1))
+            await OutboxEmail.filter(id=row.id).update(
+                next_attempt_at=clock.now(), claimed_until=clock.now() - timedelta(seconds=1)
+            )
             assert await outbox.send_pending() == 1
             assert await outbox.send_pending() == 0  # once
     finally:

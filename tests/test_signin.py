@@ -24,7 +24,10 @@ async def test_password_and_code_sign_a_user_in(client, personas):
 
 async def test_the_password_alone_does_not_open_any_page(client, personas):
     token = await csrf_token(client)
-    first = await client.post("/login", data={"email": "police@test.example.org", "password": personas["police"].password, "csrf_token": token})
+    first = await client.post(
+        "/login",
+        data={"email": "police@test.example.org", "password": personas["police"].password, "csrf_token": token},
+    )
     assert first.headers["location"].startswith("/login/mfa")
     home = await client.get("/")
     assert home.status_code == 303 and home.headers["location"].startswith("/login")
@@ -32,7 +35,10 @@ async def test_the_password_alone_does_not_open_any_page(client, personas):
 
 async def test_a_wrong_code_is_refused(client, personas):
     token = await csrf_token(client)
-    await client.post("/login", data={"email": "police@test.example.org", "password": personas["police"].password, "csrf_token": token})
+    await client.post(
+        "/login",
+        data={"email": "police@test.example.org", "password": personas["police"].password, "csrf_token": token},
+    )
     token = await csrf_token(client, "/login/mfa")
     wrong = await client.post("/login/mfa", data={"code": "000000", "csrf_token": token})
     assert wrong.status_code == 400
@@ -59,7 +65,9 @@ async def test_first_sign_in_enrols_the_second_factor_with_a_qr_code(client, per
     user = personas["health"].user
     await User.filter(id=user.id).update(totp_secret=None, totp_confirmed=False)
     token = await csrf_token(client)
-    first = await client.post("/login", data={"email": user.email, "password": personas["health"].password, "csrf_token": token})
+    first = await client.post(
+        "/login", data={"email": user.email, "password": personas["health"].password, "csrf_token": token}
+    )
     assert first.headers["location"].startswith("/mfa/enrol")
     enrol = await client.get("/mfa/enrol")
     assert 'src="data:image/svg+xml' in enrol.text
@@ -74,8 +82,12 @@ async def test_first_sign_in_enrols_the_second_factor_with_a_qr_code(client, per
 
 async def test_unknown_email_and_wrong_password_get_the_same_answer(client, personas):
     token = await csrf_token(client)
-    unknown = await client.post("/login", data={"email": "nobody@test.example.org", "password": "whatever-password", "csrf_token": token})
-    wrong = await client.post("/login", data={"email": "police@test.example.org", "password": "whatever-password", "csrf_token": token})
+    unknown = await client.post(
+        "/login", data={"email": "nobody@test.example.org", "password": "whatever-password", "csrf_token": token}
+    )
+    wrong = await client.post(
+        "/login", data={"email": "police@test.example.org", "password": "whatever-password", "csrf_token": token}
+    )
     assert unknown.status_code == wrong.status_code == 400
     strip = lambda text: text.replace("nobody@test.example.org", "").replace("police@test.example.org", "")  # noqa: E731
     assert strip(unknown.text) == strip(wrong.text)
@@ -86,9 +98,13 @@ async def test_five_failures_throttle_the_account_from_that_address(app, persona
     async with make_client(app, ip="10.9.8.7") as client:
         token = await csrf_token(client)
         for _ in range(5):
-            answer = await client.post("/login", data={"email": police.email, "password": "wrong-password-x", "csrf_token": token})
+            answer = await client.post(
+                "/login", data={"email": police.email, "password": "wrong-password-x", "csrf_token": token}
+            )
             assert answer.status_code == 400
-        locked = await client.post("/login", data={"email": police.email, "password": police.password, "csrf_token": token})
+        locked = await client.post(
+            "/login", data={"email": police.email, "password": police.password, "csrf_token": token}
+        )
         assert locked.status_code == 429
         assert not await Session.filter(user_id=police.user.id).exists()
     # The real user at another address is not locked out by someone else's guessing.
@@ -117,7 +133,9 @@ async def test_an_idle_session_expires_after_30_minutes(client, personas):
 
 async def test_a_busy_session_still_ends_after_12_hours(client, personas):
     client.cookies.update(await session_cookie_for(personas["police"]))
-    await Session.filter(user_id=personas["police"].user.id).update(created_at=clock.now() - timedelta(hours=12, minutes=1))
+    await Session.filter(user_id=personas["police"].user.id).update(
+        created_at=clock.now() - timedelta(hours=12, minutes=1)
+    )
     assert (await client.get("/")).status_code == 303
 
 
@@ -129,7 +147,9 @@ async def test_disabling_a_user_ends_their_sessions_and_tokens_at_once(app, pers
         assert (await browser.get("/api/v1/conferences", headers=police.bearer)).status_code == 200
         admin.cookies.update(await session_cookie_for(personas["admin"]))
         token = await csrf_token(admin, "/admin/users")
-        assert (await admin.post(f"/admin/users/{police.user.id}/disable", data={"csrf_token": token})).status_code == 303
+        assert (
+            await admin.post(f"/admin/users/{police.user.id}/disable", data={"csrf_token": token})
+        ).status_code == 303
         assert (await browser.get("/")).status_code == 303
         assert (await browser.get("/api/v1/conferences", headers=police.bearer)).status_code == 401
     assert not await Session.filter(user_id=police.user.id).exists()
@@ -142,10 +162,16 @@ async def test_changing_the_password_ends_every_other_session_and_token(app, per
         phone.cookies.update(await session_cookie_for(idva))
         token = await csrf_token(laptop, "/account")
         new = "a different long passphrase"
-        changed = await laptop.post("/account/password", data={
-            "current_password": idva.password, "code": pyotp.TOTP(idva.totp_secret).now(),
-            "new_password": new, "confirm": new, "csrf_token": token,
-        })
+        changed = await laptop.post(
+            "/account/password",
+            data={
+                "current_password": idva.password,
+                "code": pyotp.TOTP(idva.totp_secret).now(),
+                "new_password": new,
+                "confirm": new,
+                "csrf_token": token,
+            },
+        )
         assert changed.status_code == 303
         assert (await laptop.get("/account")).status_code == 200  # this browser got a fresh session
         assert (await phone.get("/")).status_code == 303
@@ -159,10 +185,16 @@ async def test_a_wrong_current_password_changes_nothing(client, personas):
     before = (await User.get(id=idva.user.id)).password_hash
     token = await csrf_token(client, "/account")
     new = "a different long passphrase"
-    answer = await client.post("/account/password", data={
-        "current_password": "not my password", "code": pyotp.TOTP(idva.totp_secret).now(),
-        "new_password": new, "confirm": new, "csrf_token": token,
-    })
+    answer = await client.post(
+        "/account/password",
+        data={
+            "current_password": "not my password",
+            "code": pyotp.TOTP(idva.totp_secret).now(),
+            "new_password": new,
+            "confirm": new,
+            "csrf_token": token,
+        },
+    )
     assert answer.status_code == 400 and "password or security code is not right" in answer.text
     assert (await User.get(id=idva.user.id)).password_hash == before
 
@@ -180,13 +212,17 @@ async def test_demo_accounts_skip_the_second_factor_only_in_the_demo_environment
     real = settings.get()
     async with make_client(app) as client:
         token = await csrf_token(client)
-        answer = await client.post("/login", data={"email": police.email, "password": police.password, "csrf_token": token})
+        answer = await client.post(
+            "/login", data={"email": police.email, "password": police.password, "csrf_token": token}
+        )
         assert answer.headers["location"].startswith("/login/mfa")
     try:
         settings.override(settings.load({**__import__("os").environ, "MARAC_ENV": "demo"}))
         async with make_client(app) as client:
             token = await csrf_token(client)
-            answer = await client.post("/login", data={"email": police.email, "password": police.password, "csrf_token": token})
+            answer = await client.post(
+                "/login", data={"email": police.email, "password": police.password, "csrf_token": token}
+            )
             assert answer.status_code == 303 and answer.headers["location"] == "/"
             home = await client.get("/")
             assert "Demo data — not for real cases" in home.text
@@ -198,7 +234,12 @@ async def test_an_open_redirect_after_sign_in_goes_home_instead(client, personas
     police = personas["police"]
     await User.filter(id=police.user.id).update(totp_last_step=0)
     token = await csrf_token(client)
-    await client.post("/login", data={"email": police.email, "password": police.password, "csrf_token": token, "next": "//evil.example"})
+    await client.post(
+        "/login",
+        data={"email": police.email, "password": police.password, "csrf_token": token, "next": "//evil.example"},
+    )
     token = await csrf_token(client, "/login/mfa")
-    done = await client.post("/login/mfa", data={"code": pyotp.TOTP(police.totp_secret).now(), "csrf_token": token, "next": "//evil.example"})
+    done = await client.post(
+        "/login/mfa", data={"code": pyotp.TOTP(police.totp_secret).now(), "csrf_token": token, "next": "//evil.example"}
+    )
     assert done.headers["location"] == "/"

@@ -20,14 +20,22 @@ async def stale(client, persona) -> None:
     cookie = await session_cookie_for(persona)
     client.cookies.update(cookie)
     (raw,) = cookie.values()
-    await Session.filter(id=auth.sha256(raw)).update(stepped_up_at=clock.now() - auth.STEP_UP_LIFETIME - timedelta(minutes=1))
+    await Session.filter(id=auth.sha256(raw)).update(
+        stepped_up_at=clock.now() - auth.STEP_UP_LIFETIME - timedelta(minutes=1)
+    )
 
 
 async def step_up(client, persona, *, password: str | None = None, next_path: str = "/"):
     await User.filter(id=persona.user.id).update(totp_last_step=0)  # each code is accepted once
-    return await client.post("/step-up", data={
-        "password": persona.password if password is None else password, "code": pyotp.TOTP(persona.totp_secret).now(),
-        "next": next_path, "csrf_token": await csrf_token(client, "/step-up")})
+    return await client.post(
+        "/step-up",
+        data={
+            "password": persona.password if password is None else password,
+            "code": pyotp.TOTP(persona.totp_secret).now(),
+            "next": next_path,
+            "csrf_token": await csrf_token(client, "/step-up"),
+        },
+    )
 
 
 async def test_a_stale_session_resets_nobodys_sign_in_until_it_steps_up(client, personas):
@@ -58,18 +66,35 @@ async def test_creating_accounts_adding_members_and_making_tokens_all_ask(client
     token = await csrf_token(client, "/admin/users")
     housing = await Agency.get(kind="housing")
     answers = [
-        await client.post("/admin/users", data={"email": "new@test.example.org", "name": "New", "agency_id": housing.id,
-                                                "role": "coordinator", "conferences": CONFERENCE, "csrf_token": token}),
-        await client.post(f"/admin/conferences/{CONFERENCE}/members", data={"agency_id": housing.id, "tier": "full", "csrf_token": token}),
+        await client.post(
+            "/admin/users",
+            data={
+                "email": "new@test.example.org",
+                "name": "New",
+                "agency_id": housing.id,
+                "role": "coordinator",
+                "conferences": CONFERENCE,
+                "csrf_token": token,
+            },
+        ),
+        await client.post(
+            f"/admin/conferences/{CONFERENCE}/members",
+            data={"agency_id": housing.id, "tier": "full", "csrf_token": token},
+        ),
     ]
-    assert [a.headers.get("location") for a in answers] == ["/step-up?next=/admin/users", f"/step-up?next=/admin/conferences/{CONFERENCE}"]
+    assert [a.headers.get("location") for a in answers] == [
+        "/step-up?next=/admin/users",
+        f"/step-up?next=/admin/conferences/{CONFERENCE}",
+    ]
     assert not await User.filter(email="new@test.example.org").exists()
     assert not await Membership.filter(agency_id=housing.id).exists()
 
     client.cookies.clear()
     await stale(client, chair)
     before = await ApiToken.filter(user_id=chair.user.id).count()
-    made = await client.post("/account/tokens", data={"label": "case system", "csrf_token": await csrf_token(client, "/account")})
+    made = await client.post(
+        "/account/tokens", data={"label": "case system", "csrf_token": await csrf_token(client, "/account")}
+    )
     assert made.headers["location"] == "/step-up?next=/account"
     assert await ApiToken.filter(user_id=chair.user.id).count() == before
     # Reading and protective actions are never held up: revoking a token needs no step-up.
@@ -79,7 +104,9 @@ async def test_creating_accounts_adding_members_and_making_tokens_all_ask(client
 async def test_signing_in_counts_as_a_step_up_and_the_next_path_stays_on_this_site(client, personas):
     chair = personas["chair"]
     client.cookies.update(await session_cookie_for(chair))  # as just after sign-in with both factors
-    made = await client.post("/account/tokens", data={"label": "case system", "csrf_token": await csrf_token(client, "/account")})
+    made = await client.post(
+        "/account/tokens", data={"label": "case system", "csrf_token": await csrf_token(client, "/account")}
+    )
     assert made.status_code == 200
     answer = await step_up(client, chair, next_path="//evil.example.org/")
     assert answer.status_code == 303 and answer.headers["location"] == "/"

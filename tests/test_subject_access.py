@@ -27,11 +27,15 @@ async def export(client, persona, person_id: str, fmt: str, *, password: str | N
     """The export form, with the step-up: the password and a fresh authenticator code."""
     await User.filter(id=persona.user.id).update(totp_last_step=0)  # each code is accepted once
     url = f"/people/{person_id}/subject-access"
-    return await client.post(url, data={
-        "format": fmt, "password": persona.password if password is None else password,
-        "code": pyotp.TOTP(persona.totp_secret).now() if code is None else code,
-        "csrf_token": await csrf_token(client, "/account"),
-    })
+    return await client.post(
+        url,
+        data={
+            "format": fmt,
+            "password": persona.password if password is None else password,
+            "code": pyotp.TOTP(persona.totp_secret).now() if code is None else code,
+            "csrf_token": await csrf_token(client, "/account"),
+        },
+    )
 
 
 def marked(data, found=None) -> list[dict]:
@@ -63,9 +67,16 @@ async def test_the_victims_export_holds_everything_and_marks_third_parties(clien
     assert referral["subject_roles"] == ["victim"] and referral["victim_details"]["redaction_review"] is False
     people = {p["name"]: p for p in referral["people"]}
     assert people["Jane Doe"]["redaction_review"] is False
-    assert people["John Roe"]["redaction_review"] is True and people["John Roe"]["redaction_reason"] == "third party: perpetrator"
+    assert (
+        people["John Roe"]["redaction_review"] is True
+        and people["John Roe"]["redaction_reason"] == "third party: perpetrator"
+    )
     assert people["Amy Doe"]["redaction_review"] is True
-    assert referral["referrer"] == {"name": "Police", "redaction_review": True, "redaction_reason": "names agency staff"}
+    assert referral["referrer"] == {
+        "name": "Police",
+        "redaction_review": True,
+        "redaction_reason": "names agency staff",
+    }
     (case,) = referral["cases"]
     notes = {n["text"].split()[0]: n for n in case["notes"]}
     # Every note, whoever may read it, with its visibility; each marked for review.
@@ -74,7 +85,12 @@ async def test_the_victims_export_holds_everything_and_marks_third_parties(clien
     assert sorted(a["description"].split()[0] for a in case["actions"]) == ["CANARYACTCHILDRENS", "CANARYACTHEALTH"]
     assert [m["meeting_id"] for m in data["meetings"]] == [meeting.id]
     assert data["minutes"] == []  # not approved yet
-    assert {e["action"] for e in data["audit_events"]} >= {"referral.create", "referral.accept", "note.create", "action.create"}
+    assert {e["action"] for e in data["audit_events"]} >= {
+        "referral.create",
+        "referral.accept",
+        "note.create",
+        "action.create",
+    }
     assert "Jane Doe" not in json.dumps(marked(data))  # her own details are never marked as someone else's
 
     # Audited and entered in the disclosure log, as the export of a person.
@@ -95,7 +111,16 @@ async def test_the_pdf_shows_the_same_with_visible_redaction_marks(client, perso
     reader = pypdf.PdfReader(io.BytesIO(answer.content))
     text = "\n".join(page.extract_text() for page in reader.pages)
     flat = "".join(text.split())
-    for expected in ("JaneDoe", "NS11AA", "JohnRoe", "AmyDoe", "CANARYALL", "CANARYCHAIR", "CANARYACTHEALTH", "OFFICIAL-SENSITIVE"):
+    for expected in (
+        "JaneDoe",
+        "NS11AA",
+        "JohnRoe",
+        "AmyDoe",
+        "CANARYALL",
+        "CANARYCHAIR",
+        "CANARYACTHEALTH",
+        "OFFICIAL-SENSITIVE",
+    ):
         assert expected in flat, expected
     assert "REDACTION REVIEW: third party: perpetrator" in text
     assert "REDACTION REVIEW: free text written by an agency" in text
@@ -127,17 +152,33 @@ async def test_only_the_conferences_coordinator_exports(client, personas):
     for persona, status in [("chair", 403), ("police", 403), ("auditor", 403), ("admin", 403)]:
         await signed_in(client, personas[persona])
         assert (await client.get(url)).status_code == status, persona
-        assert (await export(client, personas[persona], referral.victim_person_id, "json")).status_code == status, persona
+        assert (await export(client, personas[persona], referral.victim_person_id, "json")).status_code == status, (
+            persona
+        )
     await signed_in(client, personas["coordinator"])
     assert (await client.get(f"/people/{'0' * 32}/subject-access")).status_code == 404
     assert (await export(client, personas["coordinator"], "0" * 32, "json")).status_code == 404
     # A coordinator of another conference learns nothing: 404, like a missing person.
     from marac.agencies import service
 
-    await service.create_conference(None, name="Southshire", slug="southshire", type="domestic-abuse", weekday="monday",
-                                    start_time="10:00", first_date=referral.received_at, members=[])
-    other = await service.add_user(None, email="other@test.example.org", name="Other", agency_id=personas["coordinator"].user.agency_id,
-                                   role="coordinator", conference_slugs=["southshire"])
+    await service.create_conference(
+        None,
+        name="Southshire",
+        slug="southshire",
+        type="domestic-abuse",
+        weekday="monday",
+        start_time="10:00",
+        first_date=referral.received_at,
+        members=[],
+    )
+    other = await service.add_user(
+        None,
+        email="other@test.example.org",
+        name="Other",
+        agency_id=personas["coordinator"].user.agency_id,
+        role="coordinator",
+        conference_slugs=["southshire"],
+    )
     from tests.conftest import Persona
 
     await signed_in(client, Persona("other", other.user, "", ""))
@@ -168,8 +209,15 @@ async def test_every_export_asks_for_the_password_and_a_new_code(client, persona
     # The code the last export used is not accepted again.
     code = pyotp.TOTP(coordinator.totp_secret).now()
     assert (await export(client, coordinator, person_id, "json", code=code)).status_code == 200
-    replay = await client.post(f"/people/{person_id}/subject-access", data={
-        "format": "json", "password": coordinator.password, "code": code, "csrf_token": await csrf_token(client, "/account")})
+    replay = await client.post(
+        f"/people/{person_id}/subject-access",
+        data={
+            "format": "json",
+            "password": coordinator.password,
+            "code": code,
+            "csrf_token": await csrf_token(client, "/account"),
+        },
+    )
     assert replay.status_code == 400
     assert await Disclosure.filter(kind="subject_access").count() == 1
 
@@ -179,7 +227,9 @@ async def test_repeated_failures_are_throttled_like_sign_in(client, personas):
     person_id = (await Referral.get(id=(await AgendaItem.get(meeting=meeting)).referral_id)).victim_person_id
     coordinator = personas["coordinator"]
     await signed_in(client, coordinator)
-    statuses = [(await export(client, coordinator, person_id, "json", password=f"guess {n}")).status_code for n in range(6)]
+    statuses = [
+        (await export(client, coordinator, person_id, "json", password=f"guess {n}")).status_code for n in range(6)
+    ]
     assert statuses[0] == 400 and statuses[-1] == 429
     # Throttled: even the right password and code release nothing now.
     assert (await export(client, coordinator, person_id, "json")).status_code == 429

@@ -31,13 +31,22 @@ def test_escaping_is_never_switched_off():
     found = []
     for path in our_files():
         text = path.read_text(encoding="utf-8")
-        found += [f"{path.relative_to(ROOT)}:{text[:m.start()].count(chr(10)) + 1}: {name}"
-                  for name, rx in FORBIDDEN.items() for m in rx.finditer(text)]
+        found += [
+            f"{path.relative_to(ROOT)}:{text[: m.start()].count(chr(10)) + 1}: {name}"
+            for name, rx in FORBIDDEN.items()
+            for m in rx.finditer(text)
+        ]
     assert not found, "\n".join(found)
 
 
 def test_the_check_catches_each_way(tmp_path):
-    for sample in ("{{ note.text|safe }}", "{{ x | safe }}", "Markup(value)", "Environment(autoescape=False)",
-                   "{% autoescape false %}", "select_autoescape(['html'])"):
+    for sample in (
+        "{{ note.text|safe }}",
+        "{{ x | safe }}",
+        "Markup(value)",
+        "Environment(autoescape=False)",
+        "{% autoescape false %}",
+        "select_autoescape(['html'])",
+    ):
         assert any(rx.search(sample) for rx in FORBIDDEN.values()), sample
     assert not any(rx.search("{{ x | safeguarding }} autoescape=True") for rx in FORBIDDEN.values())

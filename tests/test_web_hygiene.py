@@ -20,8 +20,17 @@ def production():
     real = settings.get()
     # The data keys the test database was sealed with (TOTP seeds are sealed too).
     keys = ",".join(f"{version}:{base64.b64encode(key).decode()}" for version, key in real.data_keys.items())
-    settings.override(settings.load({**os.environ, "MARAC_ENV": "production", "MARAC_SECRET_KEY": "p" * 48, "MARAC_BASE_URL": "https://marac.example.org",
-                                       "MARAC_DATA_KEYS": keys}))
+    settings.override(
+        settings.load(
+            {
+                **os.environ,
+                "MARAC_ENV": "production",
+                "MARAC_SECRET_KEY": "p" * 48,
+                "MARAC_BASE_URL": "https://marac.example.org",
+                "MARAC_DATA_KEYS": keys,
+            }
+        )
+    )
     try:
         yield
     finally:
@@ -50,7 +59,9 @@ async def test_production_adds_hsts_and_host_prefixed_secure_cookies(app, person
             assert cookie.startswith("__Host-marac_csrf=") and "Secure" in cookie and "HttpOnly" in cookie
             token = await csrf_token(client)
             police = personas["police"]
-            signed = await client.post("/login", data={"email": police.email, "password": police.password, "csrf_token": token})
+            signed = await client.post(
+                "/login", data={"email": police.email, "password": police.password, "csrf_token": token}
+            )
             session_cookie = signed.headers["set-cookie"]
             assert session_cookie.startswith("__Host-marac_session=")
             assert "Secure" in session_cookie and "HttpOnly" in session_cookie and "SameSite=lax" in session_cookie
@@ -70,15 +81,23 @@ async def test_a_cross_site_form_post_is_refused_and_changes_nothing(client, per
     client.cookies.update(await session_cookie_for(personas["admin"]))
     token = await csrf_token(client, "/admin/agencies")
     refused = (
-        {"Origin": "https://evil.example"}, {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"},
-        {"Sec-Fetch-Site": "same-site"}, {"Sec-Fetch-Site": "cross-site", "Origin": "http://testserver"},
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Sec-Fetch-Site": "cross-site", "Origin": "http://testserver"},
     )
     for headers in refused:
-        answer = await client.post("/admin/agencies", data={"name": "Evil Agency", "kind": "other", "csrf_token": token}, headers=headers)
+        answer = await client.post(
+            "/admin/agencies", data={"name": "Evil Agency", "kind": "other", "csrf_token": token}, headers=headers
+        )
         assert answer.status_code == 403
     assert not await Agency.filter(name="Evil Agency").exists()
-    same_site = await client.post("/admin/agencies", data={"name": "Good Agency", "kind": "other", "csrf_token": token},
-                                  headers={"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"})
+    same_site = await client.post(
+        "/admin/agencies",
+        data={"name": "Good Agency", "kind": "other", "csrf_token": token},
+        headers={"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"},
+    )
     assert same_site.status_code == 303
     assert await Agency.filter(name="Good Agency").exists()
 
@@ -87,8 +106,11 @@ async def test_a_same_origin_post_with_a_null_origin_is_accepted(client, persona
     # What Chromium sends for a form on this site under some referrer policies.
     client.cookies.update(await session_cookie_for(personas["admin"]))
     token = await csrf_token(client, "/admin/agencies")
-    answer = await client.post("/admin/agencies", data={"name": "Null Origin Agency", "kind": "other", "csrf_token": token},
-                               headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"})
+    answer = await client.post(
+        "/admin/agencies",
+        data={"name": "Null Origin Agency", "kind": "other", "csrf_token": token},
+        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+    )
     assert answer.status_code == 303
 
 
@@ -112,7 +134,9 @@ async def test_a_body_over_1_mib_is_refused_with_413(client, personas):
         for _ in range(20):
             yield b"x" * 65536
 
-    chunked = await client.post("/api/v1/agencies", content=stream(), headers={**personas["admin"].bearer, "Content-Type": "application/json"})
+    chunked = await client.post(
+        "/api/v1/agencies", content=stream(), headers={**personas["admin"].bearer, "Content-Type": "application/json"}
+    )
     assert chunked.status_code == 413
     assert await Agency.filter(name__startswith="xxx").count() == 0
 
@@ -139,8 +163,12 @@ async def test_an_id_no_record_can_have_is_not_found_not_a_server_error(client, 
     # Longer than the id column (the ORM refuses to compare it), a NUL byte (PostgreSQL refuses
     # it), a slug that breaks the slug rule: each answers like any missing record.
     for bad in ["a" * 40, "%00", "ab%2Fcd", "A" * 32]:
-        for path, who in [(f"/api/v1/referrals/{bad}", "police"), (f"/api/v1/meetings/{bad}/agenda", "housing"),
-                          (f"/api/v1/actions/{bad}", "admin"), (f"/api/v1/conferences/{bad}", "police")]:
+        for path, who in [
+            (f"/api/v1/referrals/{bad}", "police"),
+            (f"/api/v1/meetings/{bad}/agenda", "housing"),
+            (f"/api/v1/actions/{bad}", "admin"),
+            (f"/api/v1/conferences/{bad}", "police"),
+        ]:
             answer = await client.request("PATCH" if "actions" in path else "GET", path, headers=personas[who].bearer)
             assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found", (path, answer.text)
     client.cookies.update(await session_cookie_for(personas["police"]))
@@ -154,8 +182,11 @@ async def test_text_no_database_can_store_is_refused_as_input(client, personas):
     # A NUL character (PostgreSQL refuses it) or half a surrogate pair (no database can encode
     # it) is bad input: 422 naming the field on the API, 400 on a page, nothing stored.
     admin = {**personas["admin"].bearer, "Content-Type": "application/json"}
-    for raw in ['{"name": "Nul\\u0000Agency", "kind": "other"}', '{"name": "Half\\ud800Agency", "kind": "other"}',
-                '{"name": "Key Agency", "kind": "other", "\\u0000": 1}']:
+    for raw in [
+        '{"name": "Nul\\u0000Agency", "kind": "other"}',
+        '{"name": "Half\\ud800Agency", "kind": "other"}',
+        '{"name": "Key Agency", "kind": "other", "\\u0000": 1}',
+    ]:
         answer = await client.post("/api/v1/agencies", content=raw, headers=admin)
         assert answer.status_code == 422 and answer.json()["error"]["fields"], raw
     body = dash_body()
@@ -189,11 +220,25 @@ async def test_every_page_links_the_favicon_and_it_is_served(client, personas):
 
 
 def _post_scope(path: str, length: int) -> dict:
-    headers = [(b"host", b"testserver"), (b"content-type", b"application/x-www-form-urlencoded"),
-               (b"content-length", str(length).encode())]
-    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-            "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": headers,
-            "client": ("127.0.0.1", 50000), "server": ("testserver", 80)}
+    headers = [
+        (b"host", b"testserver"),
+        (b"content-type", b"application/x-www-form-urlencoded"),
+        (b"content-length", str(length).encode()),
+    ]
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
 
 
 async def test_a_client_that_disconnects_mid_request_is_logged_as_a_disconnect_not_a_500(app, caplog):
@@ -222,8 +267,10 @@ async def test_a_real_server_logs_no_error_when_a_client_hangs_up_mid_body(app, 
     port, output = free_port(), tmp_path / "serve.log"
     async with web_process(dict(os.environ), port, output):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                     b"Content-Length: 500\r\n\r\nemail=someone%40")
+        writer.write(
+            b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: 500\r\n\r\nemail=someone%40"
+        )
         await writer.drain()
         await asyncio.sleep(0.5)  # the server is now waiting for the rest of the body
         writer.close()

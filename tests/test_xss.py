@@ -15,9 +15,9 @@ from __future__ import annotations
 import io
 import re
 from datetime import date, timedelta
-from urllib.parse import urlencode
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pyotp
@@ -26,15 +26,15 @@ from markupsafe import escape
 from marac.actions import service as actions
 from marac.actions.models import Action
 from marac.agencies.access import viewer_for
-from marac.clock import today
 from marac.agencies.models import Agency, Conference, User
+from marac.clock import today
 from marac.documents import render as documents
+from marac.governance import subject_access
 from marac.meetings import agenda
 from marac.meetings.models import Meeting
 from marac.minutes.models import MinutesVersion
 from marac.minutes.service import view_for
 from marac.notify.models import OutboxEmail
-from marac.governance import subject_access
 from marac.referrals.models import MatchSuggestion, Person, Referral
 from marac.reports import export
 from marac.reports.figures import Quarter, quarterly
@@ -74,11 +74,16 @@ class Elements(HTMLParser):
         # Our server-drawn charts are inline SVG (class marac-chart, templates/pdf/_chart.html); any
         # other svg is injected, and nothing inside one may pull in content or markup.
         chart = tag == "svg" and found.get("class") == "marac-chart"
-        if (tag in ("svg", "iframe", "object", "embed", "base", "foreignobject", "use") and not chart) or (tag == "img" and found.get("src") == "x"):
+        if (tag in ("svg", "iframe", "object", "embed", "base", "foreignobject", "use") and not chart) or (
+            tag == "img" and found.get("src") == "x"
+        ):
             self.problems.append(f"<{tag}> element")
         self.problems += [f"<{tag} {name}=...>" for name in found if name.lower().startswith("on")]
-        self.problems += [f"<{tag} {name}={value!r}>" for name, value in attrs
-                          if value and name in ("href", "src", "action") and value.strip().lower().startswith("javascript:")]
+        self.problems += [
+            f"<{tag} {name}={value!r}>"
+            for name, value in attrs
+            if value and name in ("href", "src", "action") and value.strip().lower().startswith("javascript:")
+        ]
 
     def handle_data(self, data: str) -> None:
         # Inline script is refused by our CSP; data in a page (JSON) must never be able to close its tag.
@@ -114,7 +119,7 @@ class Seen:
         assert answer.status_code == status, (url, answer.status_code, answer.text[:500])
         return self.check(f"GET {url}", answer.text)
 
-    async def post(self, client: httpx.AsyncClient, form_page: str, url: str, data: dict, status: int, **kwargs) -> str:  # noqa: ANN003
+    async def post(self, client: httpx.AsyncClient, form_page: str, url: str, data: dict, status: int, **kwargs) -> str:
         answer = await client.post(url, data={**data, "csrf_token": await csrf_token(client, form_page)}, **kwargs)
         assert answer.status_code == status, (url, answer.status_code, answer.text[:500])
         return self.check(f"POST {url}", answer.text)
@@ -126,11 +131,11 @@ class Seen:
         assert not missing, f"{label_part}: not shown escaped: {missing}"
 
 
-def track(environment, prefix: str, names: set[str]):  # noqa: ANN001, ANN201
+def track(environment, prefix: str, names: set[str]):
     """Record every template an environment loads (extends, includes and imports too)."""
     original = environment.get_template
 
-    def get_template(name, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def get_template(name, *args, **kwargs):
         names.add(prefix + (name if isinstance(name, str) else name.name))
         return original(name, *args, **kwargs)
 
@@ -159,14 +164,26 @@ async def test_every_template_shows_user_text_only_escaped(app, client, personas
     assert every - rendered == set(), f"templates this test never renders: {sorted(every - rendered)}"
 
 
-async def _check_everything(app, client, personas, seen: Seen) -> None:  # noqa: PLR0915 - one journey, in order
+async def _check_everything(app, client, personas, seen: Seen) -> None:
     await _mark_the_directory(personas)
     conference = await Conference.get(slug=CONFERENCE)
     ids = {k: personas[k].user.agency_id for k in ("police", "idva", "health", "childrens")}
-    async with make_client(app) as coordinator, make_client(app) as chair, make_client(app) as police, \
-            make_client(app) as health, make_client(app) as admin, make_client(app) as housing:
-        for key, browser in (("coordinator", coordinator), ("chair", chair), ("police", police), ("health", health), ("admin", admin),
-                             ("housing", housing)):
+    async with (
+        make_client(app) as coordinator,
+        make_client(app) as chair,
+        make_client(app) as police,
+        make_client(app) as health,
+        make_client(app) as admin,
+        make_client(app) as housing,
+    ):
+        for key, browser in (
+            ("coordinator", coordinator),
+            ("chair", chair),
+            ("police", police),
+            ("health", health),
+            ("admin", admin),
+            ("housing", housing),
+        ):
             browser.cookies.update(await session_cookie_for(personas[key]))
 
         async def at(stage: str, found: dict[str, str]) -> None:
@@ -176,12 +193,28 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:  # noqa:
                 await seen.get(coordinator, f"/meetings/{meeting}")  # the draft agenda, with names and summaries
                 return
             await seen.get(chair, f"/meetings/{meeting}/cases/{found['case_id']}")
-            await seen.post(chair, f"/meetings/{meeting}/cases/{found['case_id']}", f"/meetings/{meeting}/cases/{found['case_id']}/notes",
-                            {"text": payload("note_form"), "visibility": "nobody"}, 400)
+            await seen.post(
+                chair,
+                f"/meetings/{meeting}/cases/{found['case_id']}",
+                f"/meetings/{meeting}/cases/{found['case_id']}/notes",
+                {"text": payload("note_form"), "visibility": "nobody"},
+                400,
+            )
             case = found["case_id"]
-            await seen.post(chair, f"/meetings/{meeting}/cases/{case}", f"/meetings/{meeting}/cases/{case}/decision",
-                            {"outcome": "heard", "outcome_reason": payload("outcome_reason")}, 303)
-            await seen.post(chair, f"/meetings/{meeting}/run", f"/meetings/{meeting}/aob", {"any_other_business": payload("any_other_business")}, 303)
+            await seen.post(
+                chair,
+                f"/meetings/{meeting}/cases/{case}",
+                f"/meetings/{meeting}/cases/{case}/decision",
+                {"outcome": "heard", "outcome_reason": payload("outcome_reason")},
+                303,
+            )
+            await seen.post(
+                chair,
+                f"/meetings/{meeting}/run",
+                f"/meetings/{meeting}/aob",
+                {"any_other_business": payload("any_other_business")},
+                303,
+            )
             await seen.get(chair, f"/meetings/{meeting}/run")
             await seen.get(health, f"/meetings/{meeting}")  # the research list, before the meeting closes
 
@@ -194,37 +227,82 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:  # noqa:
         await seen.get(coordinator, f"/referrals/{cycle.repeat_id}")
         await seen.get(police, "/referrals/new?conference=no-such-conference")
         await seen.get(police, f"/referrals/new?conference={CONFERENCE}")
-        form = {"victim.name": payload("form_victim"), "victim.aliases": payload("form_alias"),
-                "victim.address.line1": payload("form_address"), "summary": payload("form_summary"),
-                "perpetrators.0.name": payload("form_perpetrator"), "received_at": payload("form_date")}
-        await seen.post(police, f"/referrals/new?conference={CONFERENCE}", f"/referrals/new?conference={CONFERENCE}", form, 400)
+        form = {
+            "victim.name": payload("form_victim"),
+            "victim.aliases": payload("form_alias"),
+            "victim.address.line1": payload("form_address"),
+            "summary": payload("form_summary"),
+            "perpetrators.0.name": payload("form_perpetrator"),
+            "received_at": payload("form_date"),
+        }
+        await seen.post(
+            police, f"/referrals/new?conference={CONFERENCE}", f"/referrals/new?conference={CONFERENCE}", form, 400
+        )
         await seen.get(police, "/referrals/import")
         csv = f"{payload('csv_column').replace(',', ' ')},victim.name\n1,2\n".encode()
-        await seen.post(police, "/referrals/import", "/referrals/import", {}, 400, files={"file": ("x.csv", io.BytesIO(csv), "text/csv")})
+        await seen.post(
+            police,
+            "/referrals/import",
+            "/referrals/import",
+            {},
+            400,
+            files={"file": ("x.csv", io.BytesIO(csv), "text/csv")},
+        )
         await seen.get(coordinator, "/referrals")
         people = await Person.filter(conference=conference).limit(2)
-        await MatchSuggestion.create(conference=conference, person=people[0], candidate=people[1], score=0.8, reasons=["similar names"])
+        await MatchSuggestion.create(
+            conference=conference, person=people[0], candidate=people[1], score=0.8, reasons=["similar names"]
+        )
         await seen.get(coordinator, "/matches")
 
         # Information governance: break-glass asked for (refilled after an error, then granted) and
         # reviewed, the retention report, the subject access form and its PDF.
-        glass = {"reference": payload("glass_reference")[:32], "reason": payload("glass_reason"), "password": "wrong", "code": "1"}
+        glass = {
+            "reference": payload("glass_reference")[:32],
+            "reason": payload("glass_reason"),
+            "password": "wrong",
+            "code": "1",
+        }
         await seen.post(housing, "/break-glass", "/break-glass", glass, 400)
         await User.filter(id=personas["housing"].user.id).update(totp_last_step=0)
-        granted = {**glass, "reference": cycle.referral_id, "password": PASSWORD, "code": pyotp.TOTP(personas["housing"].totp_secret).now()}
+        granted = {
+            **glass,
+            "reference": cycle.referral_id,
+            "password": PASSWORD,
+            "code": pyotp.TOTP(personas["housing"].totp_secret).now(),
+        }
         await seen.post(housing, "/break-glass", "/break-glass", granted, 303)
         await seen.get(housing, "/break-glass")
         await seen.get(coordinator, "/break-glass/reviews")
         await seen.get(coordinator, f"/conferences/{CONFERENCE}/retention")
         victim = (await Referral.get(id=cycle.referral_id)).victim_person_id
         await seen.get(coordinator, f"/people/{victim}/subject-access")
-        await seen.post(coordinator, f"/people/{victim}/subject-access", f"/people/{victim}/subject-access", {"format": payload("format")}, 400)
+        await seen.post(
+            coordinator,
+            f"/people/{victim}/subject-access",
+            f"/people/{victim}/subject-access",
+            {"format": payload("format")},
+            400,
+        )
         await seen.get(coordinator, "/step-up?next=/" + payload("step_next"))
-        await seen.post(coordinator, "/step-up", "/step-up", {"next": "/" + payload("step_next"), "password": "wrong", "code": "1"}, 400)
-        held_about = await subject_access.export(await viewer_for(personas["coordinator"].user), await subject_access.subject(
-            await viewer_for(personas["coordinator"].user), victim))
-        seen.check("pdf subject_access", documents.render_html("subject_access.html", {
-            "export": held_about, "reference": "SA-1", "recipient": payload("recipient"), "version": 1}))
+        await seen.post(
+            coordinator,
+            "/step-up",
+            "/step-up",
+            {"next": "/" + payload("step_next"), "password": "wrong", "code": "1"},
+            400,
+        )
+        held_about = await subject_access.export(
+            await viewer_for(personas["coordinator"].user),
+            await subject_access.subject(await viewer_for(personas["coordinator"].user), victim),
+        )
+        seen.check(
+            "pdf subject_access",
+            documents.render_html(
+                "subject_access.html",
+                {"export": held_about, "reference": "SA-1", "recipient": payload("recipient"), "version": 1},
+            ),
+        )
 
         # Meetings, minutes, actions, notifications.
         await seen.get(coordinator, f"/conferences/{CONFERENCE}")
@@ -244,11 +322,18 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:  # noqa:
         await seen.get(coordinator, f"/referrals?conference={CONFERENCE}")
         await seen.get(police, "/actions?status=all")
         await seen.get(police, f"/actions/{cycle.action_id}")
-        await seen.post(police, f"/actions/{cycle.action_id}", f"/actions/{cycle.action_id}/update",
-                        {"version": "1", "status": "in_progress", "update": payload("stale_update")}, 412)
+        await seen.post(
+            police,
+            f"/actions/{cycle.action_id}",
+            f"/actions/{cycle.action_id}/update",
+            {"version": "1", "status": "in_progress", "update": payload("stale_update")},
+            412,
+        )
         await seen.get(police, "/notifications")
         quarter = Quarter.of((await Meeting.get(id=meeting)).date)
-        await seen.get(coordinator, f"/reports?conference={CONFERENCE}&quarter={quarter}")  # exact, with the settings form
+        await seen.get(
+            coordinator, f"/reports?conference={CONFERENCE}&quarter={quarter}"
+        )  # exact, with the settings form
         await seen.get(chair, f"/reports?conference={CONFERENCE}&quarter={quarter}")
 
         # Account, directory, sign-in pages, errors.
@@ -258,11 +343,25 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:  # noqa:
         await seen.get(police, "/referrals/0123456789abcdef0123456789abcdef", status=404)
         for url in ("/", "/admin/agencies", "/admin/conferences", f"/admin/conferences/{CONFERENCE}"):
             await seen.get(admin, url)
-        await seen.post(admin, "/admin/agencies", "/admin/agencies", {"name": payload("agency_form"), "kind": "bad"}, 400)
-        await seen.post(admin, "/admin/conferences", "/admin/conferences", {"name": payload("conference_form"), "slug": "x"}, 400)
-        created = await seen.post(admin, "/admin/users", "/admin/users", {
-            "email": EMAIL, "name": payload("new_user"), "agency_id": ids["health"], "role": "member",
-            "conferences": CONFERENCE}, 200)
+        await seen.post(
+            admin, "/admin/agencies", "/admin/agencies", {"name": payload("agency_form"), "kind": "bad"}, 400
+        )
+        await seen.post(
+            admin, "/admin/conferences", "/admin/conferences", {"name": payload("conference_form"), "slug": "x"}, 400
+        )
+        created = await seen.post(
+            admin,
+            "/admin/users",
+            "/admin/users",
+            {
+                "email": EMAIL,
+                "name": payload("new_user"),
+                "agency_id": ids["health"],
+                "role": "member",
+                "conferences": CONFERENCE,
+            },
+            200,
+        )
         assert "/setup/" not in created  # the link goes to the user's own address only
         setup_path = re.search(r"(/setup/\S+)", (await OutboxEmail.get(kind="setup_link")).body).group(1)
         await seen.get(admin, "/admin/users")
@@ -271,39 +370,94 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:  # noqa:
             await seen.get(stranger, "/login?" + urlencode({"next": "/" + payload("next")}))
             page = await seen.get(stranger, setup_path)
             assert str(escape(EMAIL.lower())) in page
-            answer = await stranger.post(setup_path, data={"password": PASSWORD, "confirm": PASSWORD,
-                                                           "csrf_token": await csrf_token(stranger, setup_path)})
+            answer = await stranger.post(
+                setup_path,
+                data={"password": PASSWORD, "confirm": PASSWORD, "csrf_token": await csrf_token(stranger, setup_path)},
+            )
             assert answer.status_code == 303
-            answer = await stranger.post("/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": await csrf_token(stranger)})
+            answer = await stranger.post(
+                "/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": await csrf_token(stranger)}
+            )
             assert answer.status_code == 303 and answer.headers["location"].startswith("/mfa/enrol")
             await seen.get(stranger, answer.headers["location"])
         async with make_client(app) as signing_in:
-            answer = await signing_in.post("/login", data={"email": personas["idva"].email, "password": PASSWORD,
-                                                           "csrf_token": await csrf_token(signing_in)})
+            answer = await signing_in.post(
+                "/login",
+                data={
+                    "email": personas["idva"].email,
+                    "password": PASSWORD,
+                    "csrf_token": await csrf_token(signing_in),
+                },
+            )
             await seen.get(signing_in, answer.headers["location"])  # the second factor
 
     # The documents, from the real minutes and research list, through the pipeline's environment.
-    await actions.close_meeting(await viewer_for(personas["coordinator"].user), await Meeting.get(id=following).prefetch_related("conference"))
-    assert (await client.post(f"/api/v1/meetings/{following}/minutes/approve", headers=personas["chair"].bearer)).status_code == 200
+    await actions.close_meeting(
+        await viewer_for(personas["coordinator"].user), await Meeting.get(id=following).prefetch_related("conference")
+    )
+    assert (
+        await client.post(f"/api/v1/meetings/{following}/minutes/approve", headers=personas["chair"].bearer)
+    ).status_code == 200
     for meeting_id in (meeting, following):
         content = (await MinutesVersion.get(meeting_id=meeting_id, status="approved")).content
         for agency, tier in ((ids["police"], "full"), (ids["childrens"], "actions_only")):
-            view = {**view_for(content, agency, tier), "version": 1, "reference": "MIN-1", "recipient": payload("recipient")}
+            view = {
+                **view_for(content, agency, tier),
+                "version": 1,
+                "reference": "MIN-1",
+                "recipient": payload("recipient"),
+            }
             seen.check(f"pdf minutes {meeting_id} {tier}", documents.render_html("minutes.html", view))
             if view.get("restricted"):
-                seen.check(f"pdf minutes_restricted {meeting_id}", documents.render_html(
-                    "minutes_restricted.html", {"restricted": view["restricted"], "version": 1, "reference": "MIN-1", "recipient": payload("recipient")}))
-    seen.check("pdf footer", documents.render_html("footer.html", {"reference": "MIN-1", "recipient": payload("recipient"), "version": 1}))
+                seen.check(
+                    f"pdf minutes_restricted {meeting_id}",
+                    documents.render_html(
+                        "minutes_restricted.html",
+                        {
+                            "restricted": view["restricted"],
+                            "version": 1,
+                            "reference": "MIN-1",
+                            "recipient": payload("recipient"),
+                        },
+                    ),
+                )
+    seen.check(
+        "pdf footer",
+        documents.render_html("footer.html", {"reference": "MIN-1", "recipient": payload("recipient"), "version": 1}),
+    )
     seen.check("pdf page_numbers", documents.render_html("page_numbers.html", {"pages": 2}))
     held = await Meeting.get(id=meeting).prefetch_related("conference")
     # Far ahead as "today": every meeting of the cycle has been heard, so its actions' agencies are listed.
     figures = export.suppress(await quarterly(held.conference, Quarter.of(held.date), date(2100, 1, 1)))
-    seen.check("pdf quarterly", documents.render_html("quarterly.html", {
-        "figures": figures, "reference": "QR-1", "recipient": payload("recipient"), "version": 1, "chart_template": "_chart.html"}))
-    seen.check("pdf agenda", documents.render_html("agenda.html", {
-        "conference_name": held.conference.name, "meeting_date": held.date, "cut_off": held.cut_off, "venue": held.venue,
-        "recipient": payload("recipient"), "version": 1, "reference": "AG-1",
-        "cases": [vars(case) for case in await agenda.research_list(held)]}))
+    seen.check(
+        "pdf quarterly",
+        documents.render_html(
+            "quarterly.html",
+            {
+                "figures": figures,
+                "reference": "QR-1",
+                "recipient": payload("recipient"),
+                "version": 1,
+                "chart_template": "_chart.html",
+            },
+        ),
+    )
+    seen.check(
+        "pdf agenda",
+        documents.render_html(
+            "agenda.html",
+            {
+                "conference_name": held.conference.name,
+                "meeting_date": held.date,
+                "cut_off": held.cut_off,
+                "venue": held.venue,
+                "recipient": payload("recipient"),
+                "version": 1,
+                "reference": "AG-1",
+                "cases": [vars(case) for case in await agenda.research_list(held)],
+            },
+        ),
+    )
 
     _expect(seen)
 
@@ -312,34 +466,110 @@ def _expect(seen: Seen) -> None:
     """Each field is shown, escaped, where people read it."""
     names = ["victim_name", "perpetrator_name", "child_name"]
     seen.expect("pdf agenda", *names, "address_line1", "conference_name", "venue", "recipient")
-    seen.expect("pdf minutes", "conference_name", "venue", "user_chair", "present_name", "apology_name", "observer_name",
-                "note_all", "note_restricted", "action_description", "outcome_reason", "any_other_business",
-                "review_note", "agency_police", "recipient")
+    seen.expect(
+        "pdf minutes",
+        "conference_name",
+        "venue",
+        "user_chair",
+        "present_name",
+        "apology_name",
+        "observer_name",
+        "note_all",
+        "note_restricted",
+        "action_description",
+        "outcome_reason",
+        "any_other_business",
+        "review_note",
+        "agency_police",
+        "recipient",
+    )
     seen.expect("pdf footer", "recipient")
     seen.expect("pdf quarterly", "conference_name", "recipient", "agency_police")
     seen.expect("/reports", "conference_name")
-    seen.expect("/referrals/", *names, "victim_alias", "perpetrator_alias", "relationship", "address_line1", "address_line2",
-                "town", "summary", "judgement_reason", "consent_reason", "transfer_from", "decision_reason", "agency_police")
-    seen.expect("/referrals/new", "form_victim", "form_alias", "form_address", "form_summary", "form_perpetrator", "form_date",
-                "conference_name", "user_police")
+    seen.expect(
+        "/referrals/",
+        *names,
+        "victim_alias",
+        "perpetrator_alias",
+        "relationship",
+        "address_line1",
+        "address_line2",
+        "town",
+        "summary",
+        "judgement_reason",
+        "consent_reason",
+        "transfer_from",
+        "decision_reason",
+        "agency_police",
+    )
+    seen.expect(
+        "/referrals/new",
+        "form_victim",
+        "form_alias",
+        "form_address",
+        "form_summary",
+        "form_perpetrator",
+        "form_date",
+        "conference_name",
+        "user_police",
+    )
     seen.expect("/referrals/import", "csv_column")
     seen.expect("/matches", "victim_name")
-    seen.expect("/cases/", "victim_name", "summary", "note_all", "note_restricted", "note_chair_only", "action_description",
-                "note_form", "agency_police")
-    seen.expect("/run", "present_name", "apology_name", "observer_name", "action_description", "review_note",
-                "any_other_business", "outcome_reason", "victim_name")
-    seen.expect("/meetings/", "conference_name", "venue", "research_summary", "victim_name", "summary", "address_line1",
-                "perpetrator_name", "child_name", "agency_health")
+    seen.expect(
+        "/cases/",
+        "victim_name",
+        "summary",
+        "note_all",
+        "note_restricted",
+        "note_chair_only",
+        "action_description",
+        "note_form",
+        "agency_police",
+    )
+    seen.expect(
+        "/run",
+        "present_name",
+        "apology_name",
+        "observer_name",
+        "action_description",
+        "review_note",
+        "any_other_business",
+        "outcome_reason",
+        "victim_name",
+    )
+    seen.expect(
+        "/meetings/",
+        "conference_name",
+        "venue",
+        "research_summary",
+        "victim_name",
+        "summary",
+        "address_line1",
+        "perpetrator_name",
+        "child_name",
+        "agency_health",
+    )
     seen.expect("/conferences/", "conference_name")
     seen.expect("/actions", "action_description", "action_update", "stale_update", "agency_police")
     seen.expect("/disclosures", "agency_police", "user_police", "conference_name")
     seen.expect("/dashboard", "conference_name", "agency_police")
     seen.expect("/account", "token_label", "user_police", "agency_police")
-    seen.expect("/admin/", "agency_police", "conference_name", "agency_form", "conference_form", "new_user", "user_health")
+    seen.expect(
+        "/admin/", "agency_police", "conference_name", "agency_form", "conference_form", "new_user", "user_health"
+    )
     seen.expect("/notifications", "new_user", "agency_health", "conference_name")
     seen.expect("/login?next", "next")
     seen.expect("/break-glass", "glass_reason", "user_housing", "agency_housing", "conference_name")
     seen.expect("/retention", "conference_name")
     seen.expect("/step-up", "step_next")
-    seen.expect("pdf subject_access", "victim_name", "perpetrator_name", "summary", "note_all", "note_chair_only", "action_description",
-                "research_summary", "recipient")  # in a value="..." attribute
+    seen.expect(
+        "pdf subject_access",
+        "victim_name",
+        "perpetrator_name",
+        "summary",
+        "note_all",
+        "note_chair_only",
+        "action_description",
+        "research_summary",
+        "recipient",
+    )  # in a value="..." attribute

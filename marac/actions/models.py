@@ -40,8 +40,12 @@ class Action(SealedModel):
         # agenda rebuild that drops a case read all actions of every conference.
         # The action lists (an agency's; the coordinator's) choose a page from the index alone,
         # in list order, and read only that page's rows.
-        indexes = (("owner_agency_id", "status", "conference_id", "due_date", "created_at", "id"),
-                   ("conference_id", "status", "due_date", "created_at", "id"), ("meeting_id", "status"), ("item_id",))
+        indexes = (
+            ("owner_agency_id", "status", "conference_id", "due_date", "created_at", "id"),
+            ("conference_id", "status", "due_date", "created_at", "id"),
+            ("meeting_id", "status"),
+            ("item_id",),
+        )
         ordering = ["due_date", "created_at"]
 
 

@@ -15,11 +15,15 @@ from marac.actions.models import OPEN
 # An action with its case number and meeting date (never the meeting's sealed agenda snapshot),
 # looked up by primary key for the rows returned only: a join let the planner read the whole
 # meeting table instead.
-_ROW_COLUMNS = ('a."id", a."version", a."status", a."description", a."conference_id", a."owner_agency_id", '
-                'a."due_date", a."created_at", a."meeting_id", a."item_id"')
-_ROW_SELECT = (f'SELECT {_ROW_COLUMNS}, '
-               '(SELECT i."number" FROM "agenda_item" i WHERE i."id" = a."item_id") AS "number", '
-               '(SELECT m."date" FROM "meeting" m WHERE m."id" = a."meeting_id") AS "meeting_date"')
+_ROW_COLUMNS = (
+    'a."id", a."version", a."status", a."description", a."conference_id", a."owner_agency_id", '
+    'a."due_date", a."created_at", a."meeting_id", a."item_id"'
+)
+_ROW_SELECT = (
+    f"SELECT {_ROW_COLUMNS}, "
+    '(SELECT i."number" FROM "agenda_item" i WHERE i."id" = a."item_id") AS "number", '
+    '(SELECT m."date" FROM "meeting" m WHERE m."id" = a."meeting_id") AS "meeting_date"'
+)
 _OWNER_NAME = ', (SELECT ag."name" FROM "agency" ag WHERE ag."id" = a."owner_agency_id") AS "owner_agency_name"'
 # The statuses still open, not "anything but closed": with status in the index this reads the open
 # actions only, never the owner's years of closed ones. Written out (they are constants) so the
@@ -27,10 +31,18 @@ _OWNER_NAME = ', (SELECT ag."name" FROM "agency" ag WHERE ag."id" = a."owner_age
 _OPEN_SQL = ", ".join(f"'{status}'" for status in OPEN)
 
 
-async def page(conference_ids: list[str], *, owner_agency_ids: tuple[str, ...] = (), open_only: bool = False,
-               due_before: date | None = None, due_from: date | None = None, due_to: date | None = None,
-               after: tuple[date, datetime, str] | None = None, limit: int = 500,
-               named: bool = False) -> list[dict[str, Any]]:
+async def page(
+    conference_ids: list[str],
+    *,
+    owner_agency_ids: tuple[str, ...] = (),
+    open_only: bool = False,
+    due_before: date | None = None,
+    due_from: date | None = None,
+    due_to: date | None = None,
+    after: tuple[date, datetime, str] | None = None,
+    limit: int = 500,
+    named: bool = False,
+) -> list[dict[str, Any]]:
     """Actions of these conferences (and owner agencies), ordered by due date, creation and id, after
     the (due_date, created_at, id) ``after``: each row's columns, ``number`` (its agenda item's),
     ``meeting_date`` and, when ``named``, ``owner_agency_name``."""
@@ -57,10 +69,14 @@ async def page(conference_ids: list[str], *, owner_agency_ids: tuple[str, ...] =
     if after is not None:
         bind('(p."due_date", p."created_at", p."id") > (?, ?, ?)', *after)
     # The page's ids from the index alone (see Action.Meta.indexes), then only its rows and labels.
-    ids = (f'SELECT p."id" FROM "action" p WHERE {" AND ".join(where)} '
-           f'ORDER BY p."due_date", p."created_at", p."id" LIMIT {int(limit)}')
-    sql = (f'{_ROW_SELECT}{_OWNER_NAME if named else ""} FROM ({ids}) page JOIN "action" a ON a."id" = page."id" '
-           'ORDER BY a."due_date", a."created_at", a."id"')
+    ids = (
+        f'SELECT p."id" FROM "action" p WHERE {" AND ".join(where)} '
+        f'ORDER BY p."due_date", p."created_at", p."id" LIMIT {int(limit)}'
+    )
+    sql = (
+        f'{_ROW_SELECT}{_OWNER_NAME if named else ""} FROM ({ids}) page JOIN "action" a ON a."id" = page."id" '
+        'ORDER BY a."due_date", a."created_at", a."id"'
+    )
     return [dict(row) for row in await db.fetch(sql, values)]
 
 
@@ -70,11 +86,14 @@ async def one(action_id: str) -> dict[str, Any] | None:
     return dict(rows[0]) if rows else None
 
 
-async def bump_version(action_id: str, expected_version: int, status: str, at: datetime,
-                       conn: BaseDBAsyncClient | None = None) -> bool:
+async def bump_version(
+    action_id: str, expected_version: int, status: str, at: datetime, conn: BaseDBAsyncClient | None = None
+) -> bool:
     """Set the status and the next version if the action is still at ``expected_version``: of two
     writers holding the same version, one wins. Whether this one did."""
-    changed = await db.execute('UPDATE "action" SET "status" = $1, "version" = $2, "updated_at" = $3 '
-                               'WHERE "id" = $4 AND "version" = $5',
-                               [status, expected_version + 1, at, action_id, expected_version], conn)
+    changed = await db.execute(
+        'UPDATE "action" SET "status" = $1, "version" = $2, "updated_at" = $3 WHERE "id" = $4 AND "version" = $5',
+        [status, expected_version + 1, at, action_id, expected_version],
+        conn,
+    )
     return bool(changed)

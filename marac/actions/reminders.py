@@ -10,8 +10,8 @@ from tortoise.exceptions import IntegrityError
 
 from marac import notices, settings
 from marac.actions.models import Action
-from marac.notices.models import Notification
 from marac.agencies.models import User
+from marac.notices.models import Notification
 from marac.notify import email
 
 log = logging.getLogger("marac.reminders")
@@ -88,8 +88,9 @@ async def _email(user_ids: list[str], today: date) -> int:
     if not user_ids:
         return 0
     # Break-glass notifications share the table but have their own e-mail (referrals/break_glass.py).
-    pending = await Notification.filter(user_id__in=user_ids, day=today, emailed=False, kind__in=("due_soon", "overdue")).values_list(
-        "id", "user_id", "kind")
+    pending = await Notification.filter(
+        user_id__in=user_ids, day=today, emailed=False, kind__in=("due_soon", "overdue")
+    ).values_list("id", "user_id", "kind")
     by_user: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for notification_id, user_id, kind in pending:
         by_user[user_id].append((notification_id, kind))

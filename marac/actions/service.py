@@ -23,12 +23,21 @@ from tortoise.transactions import in_transaction
 
 from marac import sealed
 from marac.actions import queries
-from marac.actions.models import ACTION_STATUSES, UNDONE, VISIBILITIES, Action, ActionReview, ActionUpdate, Attendance, Note
+from marac.actions.models import (
+    ACTION_STATUSES,
+    UNDONE,
+    VISIBILITIES,
+    Action,
+    ActionReview,
+    ActionUpdate,
+    Attendance,
+    Note,
+)
 from marac.agencies import access
 from marac.agencies.access import Viewer
-from marac.clock import now
 from marac.agencies.models import Membership
 from marac.audit.service import record
+from marac.clock import now
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation, StaleVersion
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, Meeting
@@ -36,15 +45,24 @@ from marac.referrals.models import Referral
 
 MIN_DESCRIPTION = 10
 STATUS_WORDS = {
-    "open": "Open", "in_progress": "In progress", "done": "Done",
+    "open": "Open",
+    "in_progress": "In progress",
+    "done": "Done",
     "not_possible_changed_circumstances": "Not possible: circumstances changed",
     "not_done_by_agency": "Not done by the agency",
 }
 
 
-async def _audit(viewer: Viewer, action: str, object_type: str, object_id: str, conference_id: str, conn=None) -> None:  # noqa: ANN001
-    await record(action, user_id=viewer.user_id, agency_id=viewer.agency_id, object_type=object_type,
-                 object_id=object_id, conference_id=conference_id, conn=conn)
+async def _audit(viewer: Viewer, action: str, object_type: str, object_id: str, conference_id: str, conn=None) -> None:
+    await record(
+        action,
+        user_id=viewer.user_id,
+        agency_id=viewer.agency_id,
+        object_type=object_type,
+        object_id=object_id,
+        conference_id=conference_id,
+        conn=conn,
+    )
 
 
 async def running_meeting(viewer: Viewer, meeting_id: str) -> Meeting:
@@ -59,7 +77,9 @@ def _require_live(meeting: Meeting) -> None:
 
 
 async def case_of(meeting: Meeting, case_id: str) -> AgendaItem:
-    item = await AgendaItem.get_or_none(id=case_id, meeting=meeting, state="listed").prefetch_related("referral", "referral__people")
+    item = await AgendaItem.get_or_none(id=case_id, meeting=meeting, state="listed").prefetch_related(
+        "referral", "referral__people"
+    )
     if item is None:
         raise NotFound("Case not found on this agenda")
     return item
@@ -70,6 +90,7 @@ async def _member_ids(conference_id: str) -> set[str]:
 
 
 # --- the register ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Present:
@@ -91,8 +112,9 @@ class Observer:
     confidentiality_signed: bool
 
 
-async def set_attendance(viewer: Viewer, meeting: Meeting, present: list[Present], apologies: list[Apology],
-                         observers: list[Observer]) -> None:
+async def set_attendance(
+    viewer: Viewer, meeting: Meeting, present: list[Present], apologies: list[Apology], observers: list[Observer]
+) -> None:
     """Replace the register. Present and apologising agencies must be members."""
     _require_live(meeting)
     members = await _member_ids(meeting.conference_id)
@@ -115,13 +137,27 @@ async def set_attendance(viewer: Viewer, meeting: Meeting, present: list[Present
     async with in_transaction() as conn:
         await Attendance.filter(meeting=meeting).using_db(conn).delete()
         for p in present:
-            await Attendance.create(meeting=meeting, kind="present", agency_id=p.agency_id, name=p.name.strip()[:200], using_db=conn)
+            await Attendance.create(
+                meeting=meeting, kind="present", agency_id=p.agency_id, name=p.name.strip()[:200], using_db=conn
+            )
         for a in apologies:
-            await Attendance.create(meeting=meeting, kind="apology", agency_id=a.agency_id, name=a.name.strip()[:200],
-                                    information_sent=a.information_sent, information_sent_on=a.information_sent_on, using_db=conn)
+            await Attendance.create(
+                meeting=meeting,
+                kind="apology",
+                agency_id=a.agency_id,
+                name=a.name.strip()[:200],
+                information_sent=a.information_sent,
+                information_sent_on=a.information_sent_on,
+                using_db=conn,
+            )
         for o in observers:
-            await Attendance.create(meeting=meeting, kind="observer", name=o.name.strip()[:200],
-                                    confidentiality_signed=o.confidentiality_signed, using_db=conn)
+            await Attendance.create(
+                meeting=meeting,
+                kind="observer",
+                name=o.name.strip()[:200],
+                confidentiality_signed=o.confidentiality_signed,
+                using_db=conn,
+            )
         await _audit(viewer, "meeting.attendance", "meeting", meeting.id, meeting.conference_id, conn)
 
 
@@ -134,6 +170,7 @@ async def confidentiality_read(viewer: Viewer, meeting: Meeting) -> None:
 
 
 # --- case by case ----------------------------------------------------------------------------
+
 
 async def start_case(viewer: Viewer, meeting: Meeting, case_id: str) -> AgendaItem:
     """Start the case's timer (once: re-opening the screen does not restart it)."""
@@ -165,8 +202,15 @@ async def decide_case(viewer: Viewer, meeting: Meeting, case_id: str, outcome: s
     return item
 
 
-async def add_note(viewer: Viewer, meeting: Meeting, case_id: str, text: str, visibility: str,
-                   agencies: list[str], stage: str = "discussion") -> Note:
+async def add_note(
+    viewer: Viewer,
+    meeting: Meeting,
+    case_id: str,
+    text: str,
+    visibility: str,
+    agencies: list[str],
+    stage: str = "discussion",
+) -> Note:
     _require_live(meeting)
     item = await case_of(meeting, case_id)
     text = (text or "").strip()
@@ -187,14 +231,22 @@ async def add_note(viewer: Viewer, meeting: Meeting, case_id: str, text: str, vi
     if errors:
         raise RuleViolation("The note is not valid", errors)
     async with in_transaction() as conn:
-        note = await Note.create(item=item, stage=stage[:32], text=text, visibility=visibility, agencies=agencies,
-                                 author_id=viewer.user_id, using_db=conn)
+        note = await Note.create(
+            item=item,
+            stage=stage[:32],
+            text=text,
+            visibility=visibility,
+            agencies=agencies,
+            author_id=viewer.user_id,
+            using_db=conn,
+        )
         await _audit(viewer, "note.create", "note", note.id, meeting.conference_id, conn)
     return note
 
 
-async def add_action(viewer: Viewer, meeting: Meeting, case_id: str, description: str, owner_agency_id: str,
-                     due_date: date | None) -> Action:
+async def add_action(
+    viewer: Viewer, meeting: Meeting, case_id: str, description: str, owner_agency_id: str, due_date: date | None
+) -> Action:
     _require_live(meeting)
     item = await case_of(meeting, case_id)
     description = (description or "").strip()
@@ -209,11 +261,25 @@ async def add_action(viewer: Viewer, meeting: Meeting, case_id: str, description
     if errors:
         raise RuleViolation("The action is not valid", errors)
     async with in_transaction() as conn:
-        action = await Action.create(item=item, meeting=meeting, conference_id=meeting.conference_id,
-                                     owner_agency_id=owner_agency_id, description=description, due_date=due,
-                                     created_by=viewer.user_id, using_db=conn)
-        await ActionUpdate.create(action=action, status="open", text="Agreed at the meeting", version=1,
-                                  user_id=viewer.user_id, agency_id=viewer.agency_id, using_db=conn)
+        action = await Action.create(
+            item=item,
+            meeting=meeting,
+            conference_id=meeting.conference_id,
+            owner_agency_id=owner_agency_id,
+            description=description,
+            due_date=due,
+            created_by=viewer.user_id,
+            using_db=conn,
+        )
+        await ActionUpdate.create(
+            action=action,
+            status="open",
+            text="Agreed at the meeting",
+            version=1,
+            user_id=viewer.user_id,
+            agency_id=viewer.agency_id,
+            using_db=conn,
+        )
         await _audit(viewer, "action.create", "action", action.id, meeting.conference_id, conn)
     return action
 
@@ -229,8 +295,11 @@ async def set_any_other_business(viewer: Viewer, meeting: Meeting, text: str) ->
 async def close_meeting(viewer: Viewer, meeting: Meeting) -> None:
     """Every case decided, the meeting is held: minutes can be drafted."""
     _require_live(meeting)
-    undecided = await AgendaItem.filter(meeting=meeting, state="listed", outcome__isnull=True).exclude(
-        section="lapsed_reviews").count()
+    undecided = (
+        await AgendaItem.filter(meeting=meeting, state="listed", outcome__isnull=True)
+        .exclude(section="lapsed_reviews")
+        .count()
+    )
     if undecided:
         raise Conflict(f"{undecided} cases have no decision yet: mark each heard or deferred")
     meeting.status, meeting.held_at = "held", now()
@@ -247,6 +316,7 @@ FILTERS = ("open", "overdue", "due_this_week", "all")
 @dataclass(frozen=True)
 class After:
     """Where a page of actions ended: its last action's place in (due_date, created_at, id) order."""
+
     due_date: date
     created_at: datetime
     id: str
@@ -255,6 +325,7 @@ class After:
 @dataclass(frozen=True)
 class ActionRow:
     """An action as the lists and the API show it: no history, its case label ready."""
+
     id: str
     version: int
     status: str
@@ -268,22 +339,35 @@ class ActionRow:
     case_label: str
 
 
-def _action_row(row, named: bool = False) -> ActionRow:  # noqa: ANN001 (a driver's row)
+def _action_row(row, named: bool = False) -> ActionRow:
     fields = Action._meta.fields_map
     return ActionRow(
-        id=row["id"], version=row["version"], status=row["status"],
+        id=row["id"],
+        version=row["version"],
+        status=row["status"],
         description=sealed.open_column(Action, "description", row["id"], row["description"]),
-        conference_id=row["conference_id"], owner_agency_id=row["owner_agency_id"],
+        conference_id=row["conference_id"],
+        owner_agency_id=row["owner_agency_id"],
         owner_agency_name=row["owner_agency_name"] if named else None,
         due_date=fields["due_date"].to_python_value(row["due_date"]),
-        created_at=fields["created_at"].to_python_value(row["created_at"]), meeting_id=row["meeting_id"],
-        case_label=agenda.label_of(Meeting._meta.fields_map["date"].to_python_value(row["meeting_date"]), row["number"]),
+        created_at=fields["created_at"].to_python_value(row["created_at"]),
+        meeting_id=row["meeting_id"],
+        case_label=agenda.label_of(
+            Meeting._meta.fields_map["date"].to_python_value(row["meeting_date"]), row["number"]
+        ),
     )
 
 
-async def list_actions(viewer: Viewer, which: str, today: date, conference_id: str | None = None,
-                       owner_agency_id: str | None = None, after: After | None = None, limit: int = 500,
-                       named: bool = False) -> list[ActionRow]:
+async def list_actions(
+    viewer: Viewer,
+    which: str,
+    today: date,
+    conference_id: str | None = None,
+    owner_agency_id: str | None = None,
+    after: After | None = None,
+    limit: int = 500,
+    named: bool = False,
+) -> list[ActionRow]:
     """The caller's actions by state, by due date; a conference or owner agency only narrows
     what access.action_scope lets them see. `after` and `limit` page through them; `named`
     also reads each owner agency's name (the page shows it; the API gives the id)."""
@@ -297,12 +381,16 @@ async def list_actions(viewer: Viewer, which: str, today: date, conference_id: s
         return []
     # Hand-written (actions/queries.py): the API's busiest call, one round trip.
     rows = await queries.page(
-        conferences, owner_agency_ids=tuple(o for o in (scope.owner_agency_id, owner_agency_id) if o),
+        conferences,
+        owner_agency_ids=tuple(o for o in (scope.owner_agency_id, owner_agency_id) if o),
         open_only=which in ("open", "overdue", "due_this_week"),
         due_before=today if which == "overdue" else None,
         due_from=today if which == "due_this_week" else None,
         due_to=today + timedelta(days=7) if which == "due_this_week" else None,
-        after=(after.due_date, after.created_at, after.id) if after is not None else None, limit=limit, named=named)
+        after=(after.due_date, after.created_at, after.id) if after is not None else None,
+        limit=limit,
+        named=named,
+    )
     return [_action_row(row, named) for row in rows]
 
 
@@ -331,7 +419,9 @@ async def action_row(viewer: Viewer, action_id: str) -> tuple[ActionRow, str]:
     return action, rights
 
 
-async def update_action(viewer: Viewer, action_id: str, expected_version: int | None, status: str | None, text: str) -> ActionRow:
+async def update_action(
+    viewer: Viewer, action_id: str, expected_version: int | None, status: str | None, text: str
+) -> ActionRow:
     action, rights = await action_row(viewer, action_id)
     if rights != "update":
         raise AccessDenied("Only the owner agency, the chair and the coordinator update this action")
@@ -352,9 +442,18 @@ async def update_action(viewer: Viewer, action_id: str, expected_version: int | 
     async with in_transaction() as conn:
         # Compare and bump in one statement: of two writers holding the same version, one wins.
         if not await queries.bump_version(action.id, expected_version, new_status, at, conn):
-            raise StaleVersion("Someone else updated this action after you opened it. Check the latest version and try again.")
-        await ActionUpdate.create(action_id=action.id, status=new_status, text=text, version=expected_version + 1,
-                                  user_id=viewer.user_id, agency_id=viewer.agency_id, using_db=conn)
+            raise StaleVersion(
+                "Someone else updated this action after you opened it. Check the latest version and try again."
+            )
+        await ActionUpdate.create(
+            action_id=action.id,
+            status=new_status,
+            text=text,
+            version=expected_version + 1,
+            user_id=viewer.user_id,
+            agency_id=viewer.agency_id,
+            using_db=conn,
+        )
         await _audit(viewer, "action.update", "action", action.id, action.conference_id, conn)
     # The row as written, without reading it again.
     return replace(action, status=new_status, version=expected_version + 1)
@@ -378,10 +477,25 @@ async def review_action(viewer: Viewer, meeting: Meeting, action_id: str, outcom
         raise RuleViolation("This outcome needs a note", {"note": "Say why the action was not completed"})
     async with in_transaction() as conn:
         review, _ = await ActionReview.update_or_create(
-            action=action, meeting=meeting, defaults={"outcome": outcome, "note": note, "user_id": viewer.user_id}, using_db=conn)
+            action=action,
+            meeting=meeting,
+            defaults={"outcome": outcome, "note": note, "user_id": viewer.user_id},
+            using_db=conn,
+        )
         if outcome != action.status:
-            await Action.filter(id=action.id).using_db(conn).update(status=outcome, version=action.version + 1, updated_at=now())
-            await ActionUpdate.create(action=action, status=outcome, text=note or "Reviewed at the meeting",
-                                      version=action.version + 1, user_id=viewer.user_id, agency_id=viewer.agency_id, using_db=conn)
+            await (
+                Action.filter(id=action.id)
+                .using_db(conn)
+                .update(status=outcome, version=action.version + 1, updated_at=now())
+            )
+            await ActionUpdate.create(
+                action=action,
+                status=outcome,
+                text=note or "Reviewed at the meeting",
+                version=action.version + 1,
+                user_id=viewer.user_id,
+                agency_id=viewer.agency_id,
+                using_db=conn,
+            )
         await _audit(viewer, "action.review", "action", action.id, meeting.conference_id, conn)
     return review

@@ -57,13 +57,25 @@ _OFFICER = _CASE_WORK | {Can.READ_AGENDA, Can.RUN_MEETING, Can.READ_REPORTS}
 # The one table from role to capabilities. A role not here may do nothing.
 ROLE_CAN: dict[str, frozenset[Can]] = {
     "admin": frozenset({Can.MANAGE_DIRECTORY}),
-    "coordinator": frozenset(_OFFICER | {
-        Can.TRIAGE_REFERRALS, Can.REVIEW_BREAK_GLASS, Can.MANAGE_MEETINGS, Can.READ_EXACT_FIGURES,
-        Can.PUBLISH_REPORTS, Can.RUN_GOVERNANCE, Can.READ_DASHBOARD, Can.READ_DISCLOSURES, Can.READ_AUDIT}),
+    "coordinator": frozenset(
+        _OFFICER
+        | {
+            Can.TRIAGE_REFERRALS,
+            Can.REVIEW_BREAK_GLASS,
+            Can.MANAGE_MEETINGS,
+            Can.READ_EXACT_FIGURES,
+            Can.PUBLISH_REPORTS,
+            Can.RUN_GOVERNANCE,
+            Can.READ_DASHBOARD,
+            Can.READ_DISCLOSURES,
+            Can.READ_AUDIT,
+        }
+    ),
     "chair": frozenset(_OFFICER | {Can.APPROVE_MINUTES}),
     "member": frozenset(_CASE_WORK),
-    "auditor": frozenset({Can.READ_MINUTES, Can.READ_SUPERSEDED_MINUTES, Can.READ_DISCLOSURES, Can.READ_AUDIT,
-                          Can.VERIFY_AUDIT}),
+    "auditor": frozenset(
+        {Can.READ_MINUTES, Can.READ_SUPERSEDED_MINUTES, Can.READ_DISCLOSURES, Can.READ_AUDIT, Can.VERIFY_AUDIT}
+    ),
 }
 
 
@@ -95,8 +107,13 @@ class Viewer:
 
 async def viewer_for(user: User) -> Viewer:
     assigned = await user.conferences.all().values_list("id", flat=True)
-    member_of = await Membership.filter(agency_id=user.agency_id, conference_id__in=list(assigned)).values_list(
-        "conference_id", flat=True) if user.role == "member" else []
+    member_of = (
+        await Membership.filter(agency_id=user.agency_id, conference_id__in=list(assigned)).values_list(
+            "conference_id", flat=True
+        )
+        if user.role == "member"
+        else []
+    )
     return viewer_of(user, assigned, member_of)
 
 
@@ -115,6 +132,7 @@ def require(viewer: Viewer, capability: Can) -> None:
 
 
 # --- directory -----------------------------------------------------------------------
+
 
 def conference_filter(viewer: Viewer) -> Q:
     """Admins manage every conference; everyone else sees the conferences they belong to."""
@@ -252,6 +270,7 @@ def break_glass_review_filter(viewer: Viewer) -> Q:
 
 # --- meetings ------------------------------------------------------------------------------
 
+
 def meeting_filter(viewer: Viewer) -> Q:
     """Meeting dates are not case data: anyone belonging to the conference (an admin: all)."""
     if viewer.is_admin:
@@ -280,6 +299,7 @@ async def member_tier(viewer: Viewer, conference_id: str) -> str | None:
 
 # --- actions ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ActionScope:
     conference_ids: frozenset[str]
@@ -307,6 +327,7 @@ async def action_access(viewer: Viewer, conference_id: str, owner_agency_id: str
 
 
 # --- minutes ------------------------------------------------------------------------------
+
 
 def require_chair(viewer: Viewer, conference_id: str) -> None:
     """Approving minutes is the conference chair's act alone."""
@@ -345,6 +366,7 @@ def job_filter(viewer: Viewer) -> Q:
 
 # --- information governance ----------------------------------------------------------------
 
+
 def require_governance(viewer: Viewer, conference_id: str) -> None:
     """Retention reports and subject access exports are the conference coordinator's
     (docs/domain.md#subject-access: subject access requests go to the coordinator)."""
@@ -361,6 +383,7 @@ def subject_filter(viewer: Viewer) -> Q:
 
 
 # --- quarterly reports (docs/domain.md#quarterly-figures) -------------------------------------
+
 
 def may_read_reports(viewer: Viewer, conference_id: str) -> bool:
     """A conference's quarterly figures are for its coordinator (who produces them) and its chair
@@ -387,8 +410,9 @@ def reads_exact_figures(viewer: Viewer) -> bool:
 
 def require_report_settings(viewer: Viewer, conference_id: str) -> None:
     """The adult female population and repeat-rate benchmark: an admin, or the conference's coordinator."""
-    if not (viewer.can(Can.MANAGE_DIRECTORY)
-            or (viewer.can(Can.PUBLISH_REPORTS) and conference_id in viewer.conference_ids)):
+    if not (
+        viewer.can(Can.MANAGE_DIRECTORY) or (viewer.can(Can.PUBLISH_REPORTS) and conference_id in viewer.conference_ids)
+    ):
         raise AccessDenied("Only an administrator or the conference's coordinator sets report figures")
 
 

@@ -36,8 +36,8 @@ from zxcvbn import zxcvbn
 from marac import notices, settings
 from marac.agencies import locks, queries
 from marac.agencies.models import ApiToken, LoginFailure, Session, User
-from marac.clock import now, uk_date
 from marac.audit.service import record
+from marac.clock import now, uk_date
 from marac.errors import RuleViolation, Throttled
 from marac.validation import whole_number
 
@@ -51,7 +51,9 @@ MAX_FAILURES_PER_IP = 30
 # Creating accounts, resetting sign-in, adding an agency to a conference or an API token: only
 # within this long of giving both factors (a walked-away-from or stolen session cannot).
 STEP_UP_LIFETIME = timedelta(minutes=15)
-STEP_UP_ERROR = "Your password or security code is not right. Enter your password and a new code from your authenticator app"
+STEP_UP_ERROR = (
+    "Your password or security code is not right. Enter your password and a new code from your authenticator app"
+)
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
 # zxcvbn's score: 3 is "safely unguessable" (about 10^8 guesses and more); below it are the
@@ -70,8 +72,10 @@ MAX_SECOND_FACTOR_FAILURES = 5
 # lock with the password and the second factor. A lock that only a person lifts would let
 # whoever knows a practitioner's password keep them out of the service at will.
 LOCK_PERIOD = timedelta(hours=1)
-LOCKED = ("Too many wrong security codes: this account is locked for an hour. "
-          "If these were not your attempts, ask your administrator to reset your sign-in")
+LOCKED = (
+    "Too many wrong security codes: this account is locked for an hour. "
+    "If these were not your attempts, ask your administrator to reset your sign-in"
+)
 TOKEN_PREFIX = "marac_"
 TOKEN_LIFETIME_DAYS = 90
 MAX_TOKEN_LIFETIME_DAYS = 366
@@ -91,6 +95,7 @@ def normalise_email(email: str) -> str:
 
 
 # --- passwords -----------------------------------------------------------------------
+
 
 def check_password_rules(password: str, user_inputs: tuple[str, ...] = ()) -> None:
     """Every place a password is set comes here (through hash_password). `user_inputs`: the
@@ -124,6 +129,7 @@ async def revoke_all(user: User, conn: BaseDBAsyncClient | None = None) -> None:
 
 # --- throttle ------------------------------------------------------------------------
 
+
 def _account_key(email: str) -> str:
     key = settings.get().derived_key("login-throttle")
     return hmac.new(key, normalise_email(email).encode(), hashlib.sha256).hexdigest()
@@ -153,6 +159,7 @@ async def clear_failures(email: str, ip: str) -> None:
 
 # --- the second factor's own limit, per account ------------------------------------------
 
+
 class AccountLocked(Throttled):
     def __init__(self, just_locked: bool = False) -> None:
         super().__init__(LOCKED)
@@ -165,9 +172,12 @@ async def _take_second_factor_try(user: User) -> None:
     at = now()
     # A lock that has run its course allows one try; failing it locks again at once.
     limit = MAX_SECOND_FACTOR_FAILURES
-    await User.filter(id=user.id, locked_at__lte=at - LOCK_PERIOD).update(locked_at=None, second_factor_failures=limit - 1)
+    await User.filter(id=user.id, locked_at__lte=at - LOCK_PERIOD).update(
+        locked_at=None, second_factor_failures=limit - 1
+    )
     taken = await User.filter(id=user.id, locked_at__isnull=True, second_factor_failures__lt=limit).update(
-        second_factor_failures=F("second_factor_failures") + 1)
+        second_factor_failures=F("second_factor_failures") + 1
+    )
     if not taken:
         raise AccountLocked()
 
@@ -182,16 +192,33 @@ async def _second_factor_failed(user: User) -> None:
     AccountLocked(just_locked=True)."""
     at = now()
     async with in_transaction() as conn:
-        at_limit = User.filter(id=user.id, locked_at__isnull=True, second_factor_failures__gte=MAX_SECOND_FACTOR_FAILURES)
+        at_limit = User.filter(
+            id=user.id, locked_at__isnull=True, second_factor_failures__gte=MAX_SECOND_FACTOR_FAILURES
+        )
         if not await at_limit.using_db(conn).update(locked_at=at):
             return
-        await record("user.lock", user_id=user.id, agency_id=user.agency_id, object_type="user", object_id=user.id,
-                     outcome="denied", conn=conn)
+        await record(
+            "user.lock",
+            user_id=user.id,
+            agency_id=user.agency_id,
+            object_type="user",
+            object_id=user.id,
+            outcome="denied",
+            conn=conn,
+        )
         await notices.post(user.id, "own_lock", uk_date(at), conn=conn)
         await locks.tell_by_email(user.id, "own_lock", uk_date(at), conn)
-        conferences = [c for c in await User.filter(id=user.id).using_db(conn).values_list("conferences__id", flat=True) if c]
-        coordinators = await User.filter(role="coordinator", active=True, conferences__id__in=conferences).exclude(
-            id=user.id).using_db(conn).distinct().order_by("id").values_list("id", flat=True)
+        conferences = [
+            c for c in await User.filter(id=user.id).using_db(conn).values_list("conferences__id", flat=True) if c
+        ]
+        coordinators = (
+            await User.filter(role="coordinator", active=True, conferences__id__in=conferences)
+            .exclude(id=user.id)
+            .using_db(conn)
+            .distinct()
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
         for coordinator_id in coordinators:
             await notices.post(coordinator_id, "account_lock", uk_date(at), conn=conn)
             await locks.tell_by_email(coordinator_id, "account_lock", uk_date(at), conn)
@@ -255,6 +282,7 @@ async def stepped_up(user: User, password: str, code: str, ip: str) -> bool:
 
 # --- second factor -------------------------------------------------------------------
 
+
 def new_totp_secret() -> str:
     return pyotp.random_base32()
 
@@ -307,12 +335,19 @@ async def confirm_totp(user: User, secret: str, code: str) -> bool:
 
 # --- sessions ------------------------------------------------------------------------
 
+
 async def start_session(user: User, mfa_passed: bool) -> str:
     """Returns the cookie value; only its hash is stored."""
     raw = secrets.token_urlsafe(32)
     at = now()
-    await Session.create(id=sha256(raw), user=user, mfa_passed=mfa_passed, created_at=at, last_seen_at=at,
-                         stepped_up_at=at if mfa_passed else None)
+    await Session.create(
+        id=sha256(raw),
+        user=user,
+        mfa_passed=mfa_passed,
+        created_at=at,
+        last_seen_at=at,
+        stepped_up_at=at if mfa_passed else None,
+    )
     return raw
 
 
@@ -369,14 +404,17 @@ async def purge_expired() -> int:
 
 # --- API tokens ----------------------------------------------------------------------
 
+
 def token_lifetime(days: str | int | None) -> timedelta:
     """How long a new token lasts: whole days, 1 to MAX_TOKEN_LIFETIME_DAYS; blank is the default."""
     if days is None or (isinstance(days, str) and not days.strip()):
         return timedelta(days=TOKEN_LIFETIME_DAYS)
     lifetime = whole_number(str(days).strip(), 1, MAX_TOKEN_LIFETIME_DAYS)
     if lifetime is None:
-        raise RuleViolation("Token lifetime not valid",
-                            {"expires_in_days": f"Enter a whole number of days from 1 to {MAX_TOKEN_LIFETIME_DAYS}"})
+        raise RuleViolation(
+            "Token lifetime not valid",
+            {"expires_in_days": f"Enter a whole number of days from 1 to {MAX_TOKEN_LIFETIME_DAYS}"},
+        )
     return timedelta(days=lifetime)
 
 
@@ -417,8 +455,11 @@ async def token_holder(raw: str | None) -> TokenHolder | None:
     last_used = ApiToken._meta.fields_map["last_used_at"].to_python_value(rows[0]["token_used_at"])
     if last_used is None or at - last_used > TOUCH_INTERVAL:
         await ApiToken.filter(id=rows[0]["token_id"]).update(last_used_at=at)
-    return TokenHolder(user, tuple(row["assigned"] for row in rows if row["assigned"] is not None),
-                       frozenset(row["assigned"] for row in rows if row["membership_id"] is not None))
+    return TokenHolder(
+        user,
+        tuple(row["assigned"] for row in rows if row["assigned"] is not None),
+        frozenset(row["assigned"] for row in rows if row["membership_id"] is not None),
+    )
 
 
 async def revoke_token(user: User, token_id: str) -> bool:

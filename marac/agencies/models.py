@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from tortoise import fields
 from tortoise.models import Model
 
@@ -10,9 +9,21 @@ from marac.ids import new_id, new_token
 from marac.sealed import SealedModel, SealedText
 
 AGENCY_KINDS = (
-    "police", "probation", "childrens_social_care", "adult_social_care", "health",
-    "mental_health", "housing", "idva", "victim_service", "education", "substance_misuse",
-    "fire", "voluntary", "local_authority", "other",
+    "police",
+    "probation",
+    "childrens_social_care",
+    "adult_social_care",
+    "health",
+    "mental_health",
+    "housing",
+    "idva",
+    "victim_service",
+    "education",
+    "substance_misuse",
+    "fire",
+    "voluntary",
+    "local_authority",
+    "other",
 )
 ROLES = ("admin", "coordinator", "chair", "member", "auditor")
 TIERS = ("full", "actions_only")

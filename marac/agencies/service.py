@@ -16,13 +16,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from marac import clock, notices, settings
-from marac.agencies import auth
-from marac.agencies import access
+from marac.agencies import access, auth
 from marac.agencies.access import CASE_ROLES, Viewer
 from marac.agencies.models import AGENCY_KINDS, NATIONS, ROLES, TIERS, WEEKDAYS, Agency, Conference, Membership, User
 from marac.audit.service import record
-from marac.errors import Conflict, NotFound, RuleViolation
 from marac.conference_types import TIME_RE, conference_types, instruments
+from marac.errors import Conflict, NotFound, RuleViolation
 from marac.notify import outbox
 from marac.validation import is_slug
 
@@ -42,6 +41,7 @@ def _text(value: str, field: str, label: str, limit: int = 200) -> str:
 
 
 # --- agencies ------------------------------------------------------------------------
+
 
 async def create_agency(viewer: Viewer | None, name: str, kind: str) -> Agency:
     access.require_manage_directory(viewer)
@@ -64,6 +64,7 @@ async def agency_named(name: str) -> Agency:
 
 # --- conferences ---------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class MemberSpec:
     agency_id: str
@@ -76,7 +77,9 @@ async def _check_members(members: list[MemberSpec]) -> None:
         if member.tier not in TIERS:
             raise RuleViolation("Unknown tier", {f"members.{index}.tier": "Choose full or actions_only"})
         if member.agency_id in seen:
-            raise RuleViolation("Agency listed twice", {f"members.{index}.agency_id": "This agency is already a member"})
+            raise RuleViolation(
+                "Agency listed twice", {f"members.{index}.agency_id": "This agency is already a member"}
+            )
         seen.add(member.agency_id)
     found = set(await Agency.filter(id__in=list(seen)).values_list("id", flat=True))
     for index, member in enumerate(members):
@@ -121,15 +124,27 @@ async def create_conference(
         raise Conflict("A conference with this slug already exists", {"slug": "This slug is taken"})
     async with in_transaction() as conn:
         conference = await Conference.create(
-            name=name, slug=slug, type=type, weekday=weekday, start_time=start_time,
-            first_date=first_date, type_settings=frozen_type(type), nation=nation,
-            move_on_bank_holiday=move_on_bank_holiday, venue=(venue or "").strip() or None, using_db=conn,
+            name=name,
+            slug=slug,
+            type=type,
+            weekday=weekday,
+            start_time=start_time,
+            first_date=first_date,
+            type_settings=frozen_type(type),
+            nation=nation,
+            move_on_bank_holiday=move_on_bank_holiday,
+            venue=(venue or "").strip() or None,
+            using_db=conn,
         )
         for member in members:
             await Membership.create(conference=conference, agency_id=member.agency_id, tier=member.tier, using_db=conn)
         await record(
-            "conference.create", object_type="conference", object_id=conference.id,
-            conference_id=conference.id, conn=conn, **_actor(viewer),
+            "conference.create",
+            object_type="conference",
+            object_id=conference.id,
+            conference_id=conference.id,
+            conn=conn,
+            **_actor(viewer),
         )
     return conference
 
@@ -147,13 +162,19 @@ async def set_membership(viewer: Viewer | None, conference: Conference, member: 
     async with in_transaction() as conn:
         membership = await Membership.get_or_none(conference=conference, agency_id=member.agency_id).using_db(conn)
         if membership is None:
-            membership = await Membership.create(conference=conference, agency_id=member.agency_id, tier=member.tier, using_db=conn)
+            membership = await Membership.create(
+                conference=conference, agency_id=member.agency_id, tier=member.tier, using_db=conn
+            )
         else:
             membership.tier = member.tier
             await membership.save(using_db=conn, update_fields=["tier"])
         await record(
-            "membership.set", object_type="agency", object_id=member.agency_id,
-            conference_id=conference.id, conn=conn, **_actor(viewer),
+            "membership.set",
+            object_type="agency",
+            object_id=member.agency_id,
+            conference_id=conference.id,
+            conn=conn,
+            **_actor(viewer),
         )
     return membership
 
@@ -165,12 +186,17 @@ async def remove_membership(viewer: Viewer | None, conference: Conference, agenc
         if not removed:
             raise NotFound("That agency is not a member of this conference")
         await record(
-            "membership.remove", object_type="agency", object_id=agency_id,
-            conference_id=conference.id, conn=conn, **_actor(viewer),
+            "membership.remove",
+            object_type="agency",
+            object_id=agency_id,
+            conference_id=conference.id,
+            conn=conn,
+            **_actor(viewer),
         )
 
 
 # --- users ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class NewUser:
@@ -198,29 +224,41 @@ def setup_url(token: str) -> str:
 
 def _setup_body(token: str, reset: bool) -> str:
     # The link and nothing else: no name, agency, conference or case (an e-mail leaves our control).
-    first = ("The sign-in of your MARAC account was reset by an administrator." if reset
-             else "An administrator has made you a MARAC account.")
-    return "\n".join([
-        first, "",
-        f"Choose your password here within {SETUP_LINK_LIFETIME // timedelta(hours=1)} hours (the link works once):",
-        setup_url(token), "",
-        "You will then set up a second factor (an authenticator app).",
-        "If you did not expect this message, tell your MARAC coordinator and do not use the link.",
-    ])
+    first = (
+        "The sign-in of your MARAC account was reset by an administrator."
+        if reset
+        else "An administrator has made you a MARAC account."
+    )
+    return "\n".join(
+        [
+            first,
+            "",
+            f"Choose your password here within {SETUP_LINK_LIFETIME // timedelta(hours=1)} hours (the link works once):",
+            setup_url(token),
+            "",
+            "You will then set up a second factor (an authenticator app).",
+            "If you did not expect this message, tell your MARAC coordinator and do not use the link.",
+        ]
+    )
 
 
 def _notice_body(kind: str) -> str:
     done = "reset the sign-in of" if kind == "account_reset" else "created"
-    return "\n".join([
-        f"An administrator has {done} an account with access to the cases of your conference.", "",
-        f"Sign in to see whose: {settings.get().base_url}/notifications",
-        "If you did not expect it, tell your administrator and your information governance lead.", "",
-        "This message holds no case details on purpose. Please do not reply to it.",
-    ])
+    return "\n".join(
+        [
+            f"An administrator has {done} an account with access to the cases of your conference.",
+            "",
+            f"Sign in to see whose: {settings.get().base_url}/notifications",
+            "If you did not expect it, tell your administrator and your information governance lead.",
+            "",
+            "This message holds no case details on purpose. Please do not reply to it.",
+        ]
+    )
 
 
-async def _granted(viewer: Viewer | None, user: User, token: str | None, conferences: list[Conference],
-                   reset: bool, conn: object) -> tuple[str | None, str | None]:
+async def _granted(
+    viewer: Viewer | None, user: User, token: str | None, conferences: list[Conference], reset: bool, conn: object
+) -> tuple[str | None, str | None]:
     """What follows making an account or resetting its sign-in, in the same transaction;
     returns (the set-up token for the caller to show, the address it was e-mailed to).
 
@@ -230,8 +268,14 @@ async def _granted(viewer: Viewer | None, user: User, token: str | None, confere
     user's own address through the outbox, and when the account handles cases, each of its
     conferences' coordinators is told (docs/security.md)."""
     for conference_id in [c.id for c in conferences] or [None]:
-        await record(f"user.role.{user.role}", object_type="user", object_id=user.id, conference_id=conference_id,
-                     conn=conn, **_actor(viewer))
+        await record(
+            f"user.role.{user.role}",
+            object_type="user",
+            object_id=user.id,
+            conference_id=conference_id,
+            conn=conn,
+            **_actor(viewer),
+        )
     if viewer is None:
         return token, None
     if user.role in CASE_ROLES:
@@ -248,15 +292,34 @@ async def _tell_coordinators(user: User, conferences: list[Conference], kind: st
     told: set[str] = set()
     for conference in conferences:
         # Ordered by id: PostgreSQL wants DISTINCT's ORDER BY in its select list (the model orders by name).
-        coordinators = await User.filter(role="coordinator", active=True, conferences__id=conference.id).exclude(
-            id=user.id).distinct().order_by("id").using_db(conn).values_list("id", flat=True)
+        coordinators = (
+            await User.filter(role="coordinator", active=True, conferences__id=conference.id)
+            .exclude(id=user.id)
+            .distinct()
+            .order_by("id")
+            .using_db(conn)
+            .values_list("id", flat=True)
+        )
         for coordinator_id in coordinators:
-            await notices.post(coordinator_id, kind, clock.today(), conn=conn, about_user_id=user.id,
-                               conference_id=conference.id, role=user.role)
+            await notices.post(
+                coordinator_id,
+                kind,
+                clock.today(),
+                conn=conn,
+                about_user_id=user.id,
+                conference_id=conference.id,
+                role=user.role,
+            )
             told.add(coordinator_id)
     for coordinator_id in sorted(told):
-        await outbox.put(coordinator_id, "account_notice", NOTICE_SUBJECT, _notice_body(kind),
-                         clock.now() + SETUP_LINK_LIFETIME, conn)
+        await outbox.put(
+            coordinator_id,
+            "account_notice",
+            NOTICE_SUBJECT,
+            _notice_body(kind),
+            clock.now() + SETUP_LINK_LIFETIME,
+            conn,
+        )
 
 
 async def add_user(
@@ -302,8 +365,13 @@ async def add_user(
     try:
         async with in_transaction() as conn:
             user = await User.create(
-                email=email, name=name, agency=agency, role=role, password_hash=password_hash,
-                demo=demo, using_db=conn,
+                email=email,
+                name=name,
+                agency=agency,
+                role=role,
+                password_hash=password_hash,
+                demo=demo,
+                using_db=conn,
                 setup_token_hash=auth.sha256(setup_token) if setup_token else None,
                 setup_expires_at=clock.now() + SETUP_LINK_LIFETIME if setup_token else None,
             )
@@ -312,7 +380,9 @@ async def add_user(
             await record("user.create", object_type="user", object_id=user.id, conn=conn, **_actor(viewer))
             shown, sent_to = await _granted(viewer, user, setup_token, list(conferences), False, conn)
     except IntegrityError as exc:  # a concurrent request took the address between check and insert
-        raise Conflict("A user with this e-mail already exists", {"email": "This e-mail address is already in use"}) from exc
+        raise Conflict(
+            "A user with this e-mail already exists", {"email": "This e-mail address is already in use"}
+        ) from exc
     return NewUser(user=user, setup_token=shown, link_sent_to=sent_to)
 
 
@@ -334,8 +404,14 @@ async def change_password(user: User, new: str) -> None:
     async with in_transaction() as conn:
         await user.save(using_db=conn, update_fields=["password_hash"])
         await auth.revoke_all(user, conn)
-        await record("user.password_change", object_type="user", object_id=user.id,
-                     user_id=user.id, agency_id=user.agency_id, conn=conn)
+        await record(
+            "user.password_change",
+            object_type="user",
+            object_id=user.id,
+            user_id=user.id,
+            agency_id=user.agency_id,
+            conn=conn,
+        )
 
 
 async def reset_sign_in(viewer: Viewer | None, user: User) -> Reset:
@@ -376,5 +452,7 @@ async def complete_setup(token: str, password: str) -> User:
     user.setup_expires_at = None
     async with in_transaction() as conn:
         await user.save(using_db=conn, update_fields=["password_hash", "setup_token_hash", "setup_expires_at"])
-        await record("user.setup", object_type="user", object_id=user.id, user_id=user.id, agency_id=user.agency_id, conn=conn)
+        await record(
+            "user.setup", object_type="user", object_id=user.id, user_id=user.id, agency_id=user.agency_id, conn=conn
+        )
     return user

@@ -46,8 +46,14 @@ def _digest(key: bytes, prev_hash: str, seq: int, at: datetime, fields: tuple[st
 
 def _event_fields(event: AuditEvent) -> tuple[str | None, ...]:
     return (
-        event.user_id, event.agency_id, event.action, event.object_type,
-        event.object_id, event.conference_id, event.outcome, event.request_id,
+        event.user_id,
+        event.agency_id,
+        event.action,
+        event.object_type,
+        event.object_id,
+        event.conference_id,
+        event.outcome,
+        event.request_id,
     )
 
 
@@ -75,8 +81,14 @@ async def record(
     if conn is None:
         async with in_transaction() as own:
             return await record(
-                action, user_id=user_id, agency_id=agency_id, object_type=object_type,
-                object_id=object_id, conference_id=conference_id, outcome=outcome, conn=own,
+                action,
+                user_id=user_id,
+                agency_id=agency_id,
+                object_type=object_type,
+                object_id=object_id,
+                conference_id=conference_id,
+                outcome=outcome,
+                conn=own,
             )
     await _lock_chain(conn)
     # Hand-written (audit/queries.py): every audited change waits for this under the lock above.
@@ -111,12 +123,30 @@ DISCLOSURE_PURPOSES = {
 }
 
 
-async def disclose(kind: str, *, conference_id: str, meeting_id: str | None, document_id: str | None, version: int | None,
-                   agency_id: str, user_id: str, conn: BaseDBAsyncClient | None = None) -> Disclosure:
+async def disclose(
+    kind: str,
+    *,
+    conference_id: str,
+    meeting_id: str | None,
+    document_id: str | None,
+    version: int | None,
+    agency_id: str,
+    user_id: str,
+    conn: BaseDBAsyncClient | None = None,
+) -> Disclosure:
     """Enter one sharing in the disclosure log (in the caller's transaction with `conn`)."""
     return await Disclosure.create(
-        at=datetime.now(UTC), conference_id=conference_id, meeting_id=meeting_id, kind=kind, document_id=document_id,
-        version=version, agency_id=agency_id, user_id=user_id, purpose=DISCLOSURE_PURPOSES[kind], using_db=conn)
+        at=datetime.now(UTC),
+        conference_id=conference_id,
+        meeting_id=meeting_id,
+        kind=kind,
+        document_id=document_id,
+        version=version,
+        agency_id=agency_id,
+        user_id=user_id,
+        purpose=DISCLOSURE_PURPOSES[kind],
+        using_db=conn,
+    )
 
 
 async def verify(batch_size: int = 5000) -> VerifyResult:
@@ -130,10 +160,15 @@ async def verify(batch_size: int = 5000) -> VerifyResult:
             return VerifyResult(ok=True, checked=checked, first_bad_seq=None)
         for event in batch:
             if event.key_version not in keys:
-                return VerifyResult(ok=False, checked=checked, first_bad_seq=event.seq,
-                                    missing_key_version=event.key_version)
+                return VerifyResult(
+                    ok=False, checked=checked, first_bad_seq=event.seq, missing_key_version=event.key_version
+                )
             expected = _digest(keys[event.key_version], prev_hash, event.seq, event.at, _event_fields(event))
-            if event.seq != expected_seq or event.prev_hash != prev_hash or not hmac.compare_digest(event.hash, expected):
+            if (
+                event.seq != expected_seq
+                or event.prev_hash != prev_hash
+                or not hmac.compare_digest(event.hash, expected)
+            ):
                 return VerifyResult(ok=False, checked=checked, first_bad_seq=event.seq)
             checked += 1
             prev_hash, expected_seq = event.hash, event.seq + 1

@@ -109,8 +109,14 @@ class Recipient:
     annex: dict[str, Any] | None = None
 
 
-async def render_shared(template: str, groups: Sequence[tuple[dict[str, Any], Sequence[Recipient]]], *, title: str,
-                        deliver: Callable[[Recipient, bytes, int], Awaitable[None]], annex_template: str | None = None) -> None:
+async def render_shared(
+    template: str,
+    groups: Sequence[tuple[dict[str, Any], Sequence[Recipient]]],
+    *,
+    title: str,
+    deliver: Callable[[Recipient, bytes, int], Awaitable[None]],
+    annex_template: str | None = None,
+) -> None:
     """One document per recipient, each group's recipients sharing a context.
 
     Every group is laid out once; each recipient's copy is that layout, then its annex laid
@@ -119,6 +125,7 @@ async def render_shared(template: str, groups: Sequence[tuple[dict[str, Any], Se
     failure part-way keeps what was delivered. The caller must group only recipients
     entitled to exactly the same context: a layout is shared as it is.
     """
+
     async def whole(context: dict[str, Any], recipient: Recipient) -> None:
         own = {**context, **(recipient.annex or {}), "reference": recipient.reference, "recipient": recipient.name}
         await deliver(recipient, *(await run(renderer.render_pdf, template, own, title=title)))
@@ -131,19 +138,41 @@ async def render_shared(template: str, groups: Sequence[tuple[dict[str, Any], Se
             raise ValueError("a recipient has an annex but no annex_template was given")
         async with asyncio.TaskGroup() as layouts:  # the shared pages and every annex at once
             shared_task = layouts.create_task(run(renderer.layout, template, context, title=title))
-            annex_tasks = [layouts.create_task(run(renderer.layout, annex_template, {**context, **r.annex}, title=title))
-                           if r.annex else None for r in recipients]
+            annex_tasks = [
+                layouts.create_task(run(renderer.layout, annex_template, {**context, **r.annex}, title=title))
+                if r.annex
+                else None
+                for r in recipients
+            ]
         shared, pages = shared_task.result()
         annexes = [task.result() if task else None for task in annex_tasks]
         totals = sorted({pages + (annex[1] if annex else 0) for annex in annexes})
         numbers = dict(zip(totals, await asyncio.gather(*(page_numbers(total) for total in totals)), strict=True))
         for recipient, annex in zip(recipients, annexes, strict=True):
-            tasks.create_task(stamped(context, shared, annex[0] if annex else None,
-                                      numbers[pages + (annex[1] if annex else 0)], recipient))
+            tasks.create_task(
+                stamped(
+                    context, shared, annex[0] if annex else None, numbers[pages + (annex[1] if annex else 0)], recipient
+                )
+            )
 
-    async def stamped(context: dict[str, Any], shared: bytes, annex: bytes | None, numbers: bytes, recipient: Recipient) -> None:
-        await deliver(recipient, *(await run(renderer.stamp, shared, annex=annex, numbers=numbers, reference=recipient.reference,
-                                             recipient=recipient.name, version=context["version"], title=title)))
+    async def stamped(
+        context: dict[str, Any], shared: bytes, annex: bytes | None, numbers: bytes, recipient: Recipient
+    ) -> None:
+        await deliver(
+            recipient,
+            *(
+                await run(
+                    renderer.stamp,
+                    shared,
+                    annex=annex,
+                    numbers=numbers,
+                    reference=recipient.reference,
+                    recipient=recipient.name,
+                    version=context["version"],
+                    title=title,
+                )
+            ),
+        )
 
     # Largest groups first: their layout is the longest wait, and their stamps follow it.
     async with asyncio.TaskGroup() as tasks:

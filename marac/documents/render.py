@@ -30,10 +30,17 @@ from typing import Any
 import pydyf
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pypdf import PageObject, PdfReader, PdfWriter
-from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, IndirectObject, NameObject, RectangleObject
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    IndirectObject,
+    NameObject,
+    RectangleObject,
+)
 from weasyprint import CSS, HTML
-from weasyprint.text.fonts import FontConfiguration
 from weasyprint.pdf.metadata import DocumentMetadata
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from marac.settings import PROJECT_DIR
@@ -47,7 +54,8 @@ CONTENT_TYPES = {".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml
 ASSETS: dict[str, tuple[bytes, str]] = {
     ASSETS_URL + path.relative_to(ASSETS_DIR).as_posix(): (path.read_bytes(), CONTENT_TYPES[path.suffix])
     for folder in (ASSETS_DIR, ASSETS_DIR / "fonts")
-    for path in sorted(folder.iterdir()) if path.is_file() and path.suffix in CONTENT_TYPES
+    for path in sorted(folder.iterdir())
+    if path.is_file() and path.suffix in CONTENT_TYPES
 }
 STYLESHEET_URL = ASSETS_URL + "pdf.css"
 AUTHOR = "MARAC"
@@ -117,8 +125,9 @@ def stylesheets() -> list[CSS]:
         css, _ = ASSETS[STYLESHEET_URL]
         # The base URL only resolves the stylesheet's own relative url()s (its fonts) to
         # ASSETS keys; the fetcher still serves nothing else.
-        _stylesheets.append(CSS(string=css.decode(), base_url=STYLESHEET_URL, url_fetcher=AssetFetcher(),
-                                font_config=font_config()))
+        _stylesheets.append(
+            CSS(string=css.decode(), base_url=STYLESHEET_URL, url_fetcher=AssetFetcher(), font_config=font_config())
+        )
     return _stylesheets
 
 
@@ -130,7 +139,8 @@ def _finish(document: Any, pdf: pydyf.PDF) -> None:
 def _write(html: str, title: str) -> tuple[bytes, int]:
     try:
         document = HTML(string=html, url_fetcher=AssetFetcher()).render(
-            stylesheets=stylesheets(), presentational_hints=False, font_config=font_config())
+            stylesheets=stylesheets(), presentational_hints=False, font_config=font_config()
+        )
         document.metadata = DocumentMetadata(title=title, authors=[AUTHOR], generator=AUTHOR, lang="en-GB")
         pdf = document.write_pdf(finisher=_finish)
     except FatalURLFetchingError as error:
@@ -158,7 +168,7 @@ FOOTER, PAGE_NUMBER = NameObject("/MaracFooter"), NameObject("/MaracPageNumber")
 
 
 def page_numbers(pages: int) -> bytes:
-    """"Page N of M" alone on M pages: no personal data, so one copy serves every recipient."""
+    """ "Page N of M" alone on M pages: no personal data, so one copy serves every recipient."""
     return _write(render_html("page_numbers.html", {"pages": pages}), "")[0]
 
 
@@ -166,8 +176,14 @@ def _form(writer: PdfWriter, page: PageObject) -> IndirectObject:
     """A page of another PDF as a form XObject in `writer`, to draw over a page."""
     form = DecodedStreamObject()
     form.set_data(page.get_contents().get_data())
-    form.update({NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Form"),
-                 NameObject("/BBox"): RectangleObject(page.mediabox), NameObject("/Resources"): page["/Resources"].clone(writer)})
+    form.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Form"),
+            NameObject("/BBox"): RectangleObject(page.mediabox),
+            NameObject("/Resources"): page["/Resources"].clone(writer),
+        }
+    )
     # pypdf has no public way to add an indirect object; _add_object is what its own helpers use.
     return writer._add_object(form.flate_encode())
 
@@ -178,8 +194,16 @@ def _stream(writer: PdfWriter, data: bytes) -> IndirectObject:
     return writer._add_object(stream)
 
 
-def stamp(shared: bytes, *, annex: bytes | None = None, numbers: bytes | None = None, reference: str, recipient: str,
-          version: int, title: str) -> tuple[bytes, int]:
+def stamp(
+    shared: bytes,
+    *,
+    annex: bytes | None = None,
+    numbers: bytes | None = None,
+    reference: str,
+    recipient: str,
+    version: int,
+    title: str,
+) -> tuple[bytes, int]:
     """One recipient's document: a layout() PDF, then its own annex pages if any (laid out
     alone, also by layout()), with its footer and "Page N of M" drawn on every page.
 
@@ -189,7 +213,9 @@ def stamp(shared: bytes, *, annex: bytes | None = None, numbers: bytes | None = 
     copy holds the shared pages, this recipient's annex and footer, and nothing else.
     `numbers` is page_numbers() for the whole document, when the caller already has it.
     """
-    footer, _ = _write(render_html("footer.html", {"reference": reference, "recipient": recipient, "version": version}), title)
+    footer, _ = _write(
+        render_html("footer.html", {"reference": reference, "recipient": recipient, "version": version}), title
+    )
     writer = PdfWriter(io.BytesIO(shared), incremental=True)
     if annex is not None:
         for page in PdfReader(io.BytesIO(annex)).pages:

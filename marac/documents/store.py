@@ -39,8 +39,10 @@ class StoreFull(JobFailure):
     """No space (or quota) left in the document store: nothing of the document was kept."""
 
     def __init__(self) -> None:
-        super().__init__("The document store is full, so the documents could not be saved. "
-                         "Ask your system administrator to free space, then request them again.")
+        super().__init__(
+            "The document store is full, so the documents could not be saved. "
+            "Ask your system administrator to free space, then request them again."
+        )
 
 
 def new_reference(kind: str, meeting_date: date) -> str:
@@ -66,7 +68,7 @@ HEADER = len(MAGIC) + 4
 
 
 def file_key_version(sealed: bytes) -> int:
-    return int.from_bytes(sealed[len(MAGIC):HEADER], "big") if sealed.startswith(MAGIC) else 0
+    return int.from_bytes(sealed[len(MAGIC) : HEADER], "big") if sealed.startswith(MAGIC) else 0
 
 
 def seal(file_name: str, plaintext: bytes) -> bytes:
@@ -142,8 +144,9 @@ async def find(kind: str, meeting_id: str, agency_id: str, version: int) -> Docu
     return await Document.get_or_none(kind=kind, meeting_id=meeting_id, agency_id=agency_id, version=version)
 
 
-async def save(kind: str, meeting_id: str, agency_id: str, version: int, pdf: bytes, pages: int,
-               *, reference: str, tier: str = "") -> Document:
+async def save(
+    kind: str, meeting_id: str, agency_id: str, version: int, pdf: bytes, pages: int, *, reference: str, tier: str = ""
+) -> Document:
     """Store a rendered PDF and its row; idempotent for the same (kind, meeting, agency, version).
     `tier`: the minutes view it holds (full or actions_only), "" for a research list.
 
@@ -160,8 +163,16 @@ async def save(kind: str, meeting_id: str, agency_id: str, version: int, pdf: by
     path = settings.get().document_store / file_name
     try:
         return await Document.create(
-            kind=kind, meeting_id=meeting_id, agency_id=agency_id, version=version, tier=tier, reference=reference,
-            file_name=file_name, sha256=hashlib.sha256(pdf).hexdigest(), size=len(pdf), pages=pages,
+            kind=kind,
+            meeting_id=meeting_id,
+            agency_id=agency_id,
+            version=version,
+            tier=tier,
+            reference=reference,
+            file_name=file_name,
+            sha256=hashlib.sha256(pdf).hexdigest(),
+            size=len(pdf),
+            pages=pages,
         )
     except IntegrityError:
         # Another delivery of the same job got there first: keep its row and file, drop ours.

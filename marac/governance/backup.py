@@ -48,8 +48,10 @@ DOCUMENTS = "documents"
 DATABASE_FILES = {"sqlite": "database.sqlite3", "postgresql": "database.pgdump"}
 DOCUMENT_MODELS = (Document, ReportDocument)
 MIGRATIONS_TABLE = "tortoise_migrations"  # Tortoise's MigrationRecorder
-KEYS_NOTE = ("Not in this backup, by design: MARAC_SECRET_KEY and the data keys (MARAC_DATA_KEYS or "
-             "MARAC_DATA_KEY_FILE). Keep them apart from it; a restore needs the same ones.")
+KEYS_NOTE = (
+    "Not in this backup, by design: MARAC_SECRET_KEY and the data keys (MARAC_DATA_KEYS or "
+    "MARAC_DATA_KEY_FILE). Keep them apart from it; a restore needs the same ones."
+)
 # At most this many bad documents are named in one refusal.
 NAMED_AT_MOST = 20
 
@@ -100,8 +102,10 @@ async def describe(conn: BaseDBAsyncClient) -> dict[str, Any]:
         if table not in tables:
             continue
         rows = await db.fetch(f'SELECT "id", "file_name", "sha256" FROM "{table}" ORDER BY "id"', conn=conn)
-        documents += [{"id": str(r["id"]), "table": table, "file": str(r["file_name"]),
-                       "content_sha256": str(r["sha256"])} for r in rows]
+        documents += [
+            {"id": str(r["id"]), "table": table, "file": str(r["file_name"]), "content_sha256": str(r["sha256"])}
+            for r in rows
+        ]
     head = await audit.head(conn) if "audit_event" in tables else None
     return {
         "schema_version": schema_version,
@@ -223,8 +227,10 @@ def _copy_documents_out(documents: list[dict[str, Any]], folder: Path) -> list[d
         except store.DocumentCorrupt as error:
             raise BackupError(str(error).capitalize() + ".") from None
         except FileNotFoundError:
-            raise BackupError(f"Document {document['id']} ({document['file']}) is missing from the document store "
-                              "(deleted by a retention run during the backup?): run the backup again.") from None
+            raise BackupError(
+                f"Document {document['id']} ({document['file']}) is missing from the document store "
+                "(deleted by a retention run during the backup?): run the backup again."
+            ) from None
         # The file as stored, still encrypted: the backup holds no readable document.
         _write_private(folder / document["file"], data)
         copied.append({**document, "sha256": hashlib.sha256(data).hexdigest()})
@@ -242,26 +248,38 @@ async def restore(source: Path) -> dict[str, Any]:
     current = settings.get()
     manifest = _read_manifest(source)
     if manifest["database"] != kind(current):
-        raise BackupError(f"This is a backup of a {manifest['database']} database, and MARAC_DATABASE_URL names a "
-                          f"{kind(current)} one: restore it into the same kind of database.")
+        raise BackupError(
+            f"This is a backup of a {manifest['database']} database, and MARAC_DATABASE_URL names a "
+            f"{kind(current)} one: restore it into the same kind of database."
+        )
     if manifest["database_file"] != DATABASE_FILES[kind(current)]:
         raise BackupError("manifest.json names an unexpected database file.")
     schema = manifest["schema_version"]
     if schema is not None and schema not in known_migrations():
-        raise BackupError(f"This backup's schema ({schema}) comes from a newer version of marac: "
-                          "restore it with that version or a later one.")
+        raise BackupError(
+            f"This backup's schema ({schema}) comes from a newer version of marac: "
+            "restore it with that version or a later one."
+        )
     _check_store_empty(current.document_store)
     await _check_database_empty(current)
     await asyncio.to_thread(_check_files, source, manifest)
 
-    written = await asyncio.to_thread(_copy_documents_in, source / DOCUMENTS, manifest["documents"],
-                                      current.document_store)
+    written = await asyncio.to_thread(
+        _copy_documents_in, source / DOCUMENTS, manifest["documents"], current.document_store
+    )
     try:
         if current.is_sqlite:
             await asyncio.to_thread(_sqlite_restore, source / manifest["database_file"], _sqlite_path(current))
         else:
-            await _pg_tool("pg_restore", "--exit-on-error", "--single-transaction", "--no-owner", "--no-privileges",
-                           str(source / manifest["database_file"]), database_flag=True)
+            await _pg_tool(
+                "pg_restore",
+                "--exit-on-error",
+                "--single-transaction",
+                "--no-owner",
+                "--no-privileges",
+                str(source / manifest["database_file"]),
+                database_flag=True,
+            )
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)
@@ -286,8 +304,17 @@ def _read_manifest(source: Path) -> dict[str, Any]:
         manifest = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError):
         raise BackupError(f"{MANIFEST} is not valid JSON.") from None
-    required = ("format", "database", "database_file", "database_sha256", "schema_version", "audit_head", "tables",
-                "document_count", "documents")
+    required = (
+        "format",
+        "database",
+        "database_file",
+        "database_sha256",
+        "schema_version",
+        "audit_head",
+        "tables",
+        "document_count",
+        "documents",
+    )
     if not isinstance(manifest, dict) or any(key not in manifest for key in required):
         raise BackupError(f"{MANIFEST} lacks some of {', '.join(required)}.")
     if manifest["format"] != FORMAT:
@@ -305,13 +332,16 @@ def _read_manifest(source: Path) -> dict[str, Any]:
 
 def _check_store_empty(folder: Path) -> None:
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise BackupError(f"The document store {folder} is not empty: a restore goes into an empty store "
-                          "(MARAC_DOCUMENT_STORE).")
+        raise BackupError(
+            f"The document store {folder} is not empty: a restore goes into an empty store (MARAC_DOCUMENT_STORE)."
+        )
 
 
 async def _check_database_empty(current: settings.Settings) -> None:
-    refusal = BackupError("The database is not empty: a restore goes into an empty database, never over one "
-                          "(and not into one that `marac migrate` has already set up).")
+    refusal = BackupError(
+        "The database is not empty: a restore goes into an empty database, never over one "
+        "(and not into one that `marac migrate` has already set up)."
+    )
     if current.is_sqlite:
         path = _sqlite_path(current)
         if not path.exists():
@@ -329,10 +359,13 @@ async def _check_database_empty(current: settings.Settings) -> None:
     await db.init(current)
     try:
         rows = await db.fetch(
-            "SELECT COUNT(*) AS n FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")
+            "SELECT COUNT(*) AS n FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+        )
     except Exception as error:  # the error's type only: its text may carry connection details
-        raise BackupError(f"The database cannot be reached ({type(error).__name__}): create it first "
-                          "(createdb -O OWNER NAME) and check MARAC_DATABASE_URL.") from None
+        raise BackupError(
+            f"The database cannot be reached ({type(error).__name__}): create it first "
+            "(createdb -O OWNER NAME) and check MARAC_DATABASE_URL."
+        ) from None
     finally:
         await db.close()
     if rows[0]["n"]:
@@ -346,8 +379,10 @@ def _check_files(source: Path, manifest: dict[str, Any]) -> None:
     if not database_file.is_file():
         raise BackupError(f"The backup has no {database_file.name}.")
     if _sha256_file(database_file) != manifest["database_sha256"]:
-        raise BackupError(f"{database_file.name} does not match the manifest's hash: it was changed or damaged after "
-                          "the backup. Nothing was restored.")
+        raise BackupError(
+            f"{database_file.name} does not match the manifest's hash: it was changed or damaged after "
+            "the backup. Nothing was restored."
+        )
     bad = []
     for document in manifest["documents"]:
         named = f"document {document['id']} ({DOCUMENTS}/{document['file']})"
@@ -362,8 +397,9 @@ def _check_files(source: Path, manifest: dict[str, Any]) -> None:
         try:
             opened = store.unseal(document["file"], data)
         except store.DocumentCorrupt:
-            bad.append(f"{named} does not open with this MARAC_SECRET_KEY (a restore needs the key the backup "
-                       "was made with)")
+            bad.append(
+                f"{named} does not open with this MARAC_SECRET_KEY (a restore needs the key the backup was made with)"
+            )
             continue
         if hashlib.sha256(opened).hexdigest() != document["content_sha256"]:
             bad.append(f"{named} does not match its recorded content hash")
@@ -405,18 +441,26 @@ def _sqlite_restore(backup_file: Path, target: Path) -> None:
 def _compare(manifest: dict[str, Any], restored: dict[str, Any]) -> None:
     problems = []
     if restored["tables"] != manifest["tables"]:
-        differ = sorted(t for t in set(manifest["tables"]) | set(restored["tables"])
-                        if manifest["tables"].get(t) != restored["tables"].get(t))
+        differ = sorted(
+            t
+            for t in set(manifest["tables"]) | set(restored["tables"])
+            if manifest["tables"].get(t) != restored["tables"].get(t)
+        )
         problems.append("row counts differ in " + ", ".join(differ))
     expected = {(d["id"], d["file"], d["content_sha256"]) for d in manifest["documents"]}
     if {(d["id"], d["file"], d["content_sha256"]) for d in restored["documents"]} != expected:
         problems.append("its documents are not the manifest's")
     if restored["audit_head"] != manifest["audit_head"]:
-        problems.append(f"the audit chain ends at {_head(restored['audit_head'])}, "
-                        f"the manifest says {_head(manifest['audit_head'])}")
+        problems.append(
+            f"the audit chain ends at {_head(restored['audit_head'])}, "
+            f"the manifest says {_head(manifest['audit_head'])}"
+        )
     if problems:
-        raise BackupError("The restored database does not match the backup's manifest: " + "; ".join(problems) +
-                          ". Do not start the service on it.")
+        raise BackupError(
+            "The restored database does not match the backup's manifest: "
+            + "; ".join(problems)
+            + ". Do not start the service on it."
+        )
 
 
 def _head(head: dict[str, Any] | None) -> str:
@@ -470,14 +514,19 @@ def pg_tool(name: str) -> str:
 async def _pg_tool(name: str, *args: str, database_flag: bool = False) -> None:
     credentials = db.tortoise_config()["connections"]["default"]["credentials"]
     # The connection goes through libpq's environment, so the password never shows in a process list.
-    env = {**os.environ, "PGHOST": str(credentials.get("host") or "localhost"),
-           "PGPORT": str(credentials.get("port") or 5432), "PGUSER": str(credentials.get("user") or ""),
-           "PGDATABASE": str(credentials.get("database") or "")}
+    env = {
+        **os.environ,
+        "PGHOST": str(credentials.get("host") or "localhost"),
+        "PGPORT": str(credentials.get("port") or 5432),
+        "PGUSER": str(credentials.get("user") or ""),
+        "PGDATABASE": str(credentials.get("database") or ""),
+    }
     if credentials.get("password"):
         env["PGPASSWORD"] = str(credentials["password"])
     flags = [f"--dbname={env['PGDATABASE']}"] if database_flag else []  # pg_restore without it prints SQL instead
-    process = await asyncio.create_subprocess_exec(pg_tool(name), *flags, *args, env=env,
-                                                   stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    process = await asyncio.create_subprocess_exec(
+        pg_tool(name), *flags, *args, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
     _, errors = await process.communicate()
     if process.returncode:
         # The first error line says what went wrong (a connection, a version mismatch); later lines may quote data.

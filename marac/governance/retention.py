@@ -62,6 +62,8 @@ UPCOMING_DAYS = 60  # how far ahead the retention page looks
 KEPT_VICTIM_KEYS = ("gender", "monitoring")
 KEPT_RISK_KEYS = ("instrument", "score", "level", "computed_level")
 KEPT_CONSENT_KEYS = ("victim_aware", "consented")
+
+
 def _shift_years(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year + years)
@@ -86,7 +88,9 @@ class Case:
 
 async def _cases(conference: Conference) -> dict[str, Case]:
     """Every victim with a referral not yet anonymised, with the date of their latest referral."""
-    rows = await Referral.filter(conference_id=conference.id).values_list("id", "victim_person_id", "received_at", "anonymised_at")
+    rows = await Referral.filter(conference_id=conference.id).values_list(
+        "id", "victim_person_id", "received_at", "anonymised_at"
+    )
     latest: dict[str, date] = {}
     live: dict[str, list[str]] = defaultdict(list)
     for referral_id, person_id, received_at, anonymised_at in rows:
@@ -102,6 +106,7 @@ async def due_cases(conference: Conference, today: date) -> dict[str, Case]:
 
 
 # --- the report the coordinator reads ------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ReportLine:
@@ -137,8 +142,9 @@ class Report:
         return sum(len(line.referrals) for line in self.next_run_anonymises)
 
 
-async def _lines(cases: list[Case], years: int, notices: dict[str, RetentionNotice], next_run: date,
-                 held: set[str]) -> list[ReportLine]:
+async def _lines(
+    cases: list[Case], years: int, notices: dict[str, RetentionNotice], next_run: date, held: set[str]
+) -> list[ReportLine]:
     ids = [rid for case in cases for rid in case.referral_ids]
     referrals = {r.id: r for r in await Referral.filter(id__in=ids)}
     labels: dict[str, list[str]] = defaultdict(list)
@@ -152,12 +158,18 @@ async def _lines(cases: list[Case], years: int, notices: dict[str, RetentionNoti
         # Listed at the first run on or after it is past retention, anonymised NOTICE_DAYS later.
         anonymise_on = (listed_on or max(past, next_run)) + timedelta(days=NOTICE_DAYS)
         own = sorted((referrals[rid] for rid in case.referral_ids), key=lambda r: r.received_at)
-        lines.append(ReportLine(
-            person_id=case.person_id,
-            referrals=[{"id": r.id, "received_at": r.received_at, "status": r.status} for r in own],
-            labels=[label for r in own for label in labels[r.id]],
-            last_referral_on=case.last_referral_on, past_retention_from=past, listed_on=listed_on,
-            anonymise_on=max(anonymise_on, next_run), held=case.person_id in held))
+        lines.append(
+            ReportLine(
+                person_id=case.person_id,
+                referrals=[{"id": r.id, "received_at": r.received_at, "status": r.status} for r in own],
+                labels=[label for r in own for label in labels[r.id]],
+                last_referral_on=case.last_referral_on,
+                past_retention_from=past,
+                listed_on=listed_on,
+                anonymise_on=max(anonymise_on, next_run),
+                held=case.person_id in held,
+            )
+        )
     return sorted(lines, key=lambda line: (line.anonymise_on, line.last_referral_on))
 
 
@@ -172,9 +184,14 @@ async def report(conference: Conference, today: date, next_run: date) -> Report:
     upcoming = [c for c in cases.values() if today < c.past_retention_from(years) <= horizon]
     runs = await RetentionRun.filter(conference=conference).order_by("-at").limit(10)
     held = await held_cases(conference, [*due, *upcoming])
-    return Report(retention_years=years, next_run=next_run, due=await _lines(due, years, notices, next_run, held),
-                  upcoming=await _lines(upcoming, years, notices, next_run, held), runs=runs,
-                  holds=await LegalHold.filter(conference=conference, lifted_at__isnull=True).order_by("-set_at"))
+    return Report(
+        retention_years=years,
+        next_run=next_run,
+        due=await _lines(due, years, notices, next_run, held),
+        upcoming=await _lines(upcoming, years, notices, next_run, held),
+        runs=runs,
+        holds=await LegalHold.filter(conference=conference, lifted_at__isnull=True).order_by("-set_at"),
+    )
 
 
 # --- legal holds ---------------------------------------------------------------------------------
@@ -192,12 +209,14 @@ async def held_cases(conference: Conference, cases: list[Case]) -> set[str]:
     held = {case.person_id for case in cases if case.person_id in people}
     by_referral = {rid: case.person_id for case in cases for rid in case.referral_ids}
     named = await ReferralPerson.filter(referral_id__in=list(by_referral), person_id__in=list(people)).values_list(
-        "referral_id", flat=True)
+        "referral_id", flat=True
+    )
     return held | {by_referral[rid] for rid in named}
 
 
-async def set_hold(viewer: Viewer, conference: Conference, *, reason: str, person_id: str = "",
-                   referral_id: str = "") -> LegalHold:
+async def set_hold(
+    viewer: Viewer, conference: Conference, *, reason: str, person_id: str = "", referral_id: str = ""
+) -> LegalHold:
     """Hold a person of the conference's person index, named by their id or as the victim of a
     referral. The reason is required; the audit event carries the hold's id only."""
     access.require_governance(viewer, conference.id)
@@ -209,7 +228,8 @@ async def set_hold(viewer: Viewer, conference: Conference, *, reason: str, perso
         errors["reason"] = f"Keep the reason to {MAX_REASON} characters"
     if referral_id and not person_id:
         victim = await Referral.filter(id=referral_id, conference_id=conference.id).values_list(
-            "victim_person_id", flat=True)
+            "victim_person_id", flat=True
+        )
         person_id = victim[0] if victim else ""
         if not person_id:
             errors["referral_id"] = "No referral of this conference has that reference"
@@ -223,10 +243,23 @@ async def set_hold(viewer: Viewer, conference: Conference, *, reason: str, perso
     if existing:
         return existing
     async with in_transaction() as conn:
-        hold = await LegalHold.create(conference=conference, person_id=person_id, reason=reason, set_by=viewer.user_id,
-                                      set_at=now(), using_db=conn)
-        await record("retention.hold_set", user_id=viewer.user_id, agency_id=viewer.agency_id,
-                     object_type="legal_hold", object_id=hold.id, conference_id=conference.id, conn=conn)
+        hold = await LegalHold.create(
+            conference=conference,
+            person_id=person_id,
+            reason=reason,
+            set_by=viewer.user_id,
+            set_at=now(),
+            using_db=conn,
+        )
+        await record(
+            "retention.hold_set",
+            user_id=viewer.user_id,
+            agency_id=viewer.agency_id,
+            object_type="legal_hold",
+            object_id=hold.id,
+            conference_id=conference.id,
+            conn=conn,
+        )
     return hold
 
 
@@ -238,12 +271,20 @@ async def lift_hold(viewer: Viewer, conference: Conference, hold_id: str) -> Leg
     async with in_transaction() as conn:
         hold.lifted_by, hold.lifted_at = viewer.user_id, now()
         await hold.save(using_db=conn, update_fields=["lifted_by", "lifted_at"])
-        await record("retention.hold_lift", user_id=viewer.user_id, agency_id=viewer.agency_id,
-                     object_type="legal_hold", object_id=hold.id, conference_id=conference.id, conn=conn)
+        await record(
+            "retention.hold_lift",
+            user_id=viewer.user_id,
+            agency_id=viewer.agency_id,
+            object_type="legal_hold",
+            object_id=hold.id,
+            conference_id=conference.id,
+            conn=conn,
+        )
     return hold
 
 
 # --- the run -------------------------------------------------------------------------------------
+
 
 @dataclass
 class Outcome:
@@ -258,7 +299,9 @@ class Outcome:
     run_id: str | None = None  # None for a dry run: it writes nothing
 
 
-async def run(today: date, *, dry_run: bool = False, slug: str | None = None, requested_by: str | None = None) -> list[Outcome]:
+async def run(
+    today: date, *, dry_run: bool = False, slug: str | None = None, requested_by: str | None = None
+) -> list[Outcome]:
     """The daily job (and `marac retention run [--dry-run]`), conference by conference.
     A dry run reports what a run would do today and changes nothing."""
     conferences = await Conference.filter(**({"slug": slug} if slug else {})).order_by("slug")
@@ -270,23 +313,39 @@ async def _run_one(conference: Conference, today: date, *, dry_run: bool, reques
     notices = {n.person_id: n for n in await RetentionNotice.filter(conference=conference)}
     new = [case for pid, case in due.items() if pid not in notices]
     withdrawn = [notice for pid, notice in notices.items() if pid not in due]
-    ripe = [case for pid, case in due.items() if pid in notices and notices[pid].listed_on <= today - timedelta(days=NOTICE_DAYS)]
+    ripe = [
+        case
+        for pid, case in due.items()
+        if pid in notices and notices[pid].listed_on <= today - timedelta(days=NOTICE_DAYS)
+    ]
     # Every held case, due or not: a meeting's research list that also lists one is kept with it.
     cases = await _cases(conference)
     held_all = await held_cases(conference, list(cases.values()))
     kept = {rid for pid in held_all for rid in cases[pid].referral_ids}
     held = [case for case in ripe if case.person_id in held_all]
     ripe = [case for case in ripe if case.person_id not in held_all]
-    outcome = Outcome(conference.id, conference.slug, listed=len(new), withdrawn=len(withdrawn), anonymised_cases=len(ripe),
-                      anonymised_referrals=sum(len(case.referral_ids) for case in ripe), held=len(held))
+    outcome = Outcome(
+        conference.id,
+        conference.slug,
+        listed=len(new),
+        withdrawn=len(withdrawn),
+        anonymised_cases=len(ripe),
+        anonymised_referrals=sum(len(case.referral_ids) for case in ripe),
+        held=len(held),
+    )
     if dry_run:
         outcome.documents_deleted = len(await _documents_to_delete(conference, ripe, kept=kept))
         return outcome
     at = now()
     async with in_transaction() as conn:
         for case in new:
-            await RetentionNotice.create(conference=conference, person_id=case.person_id, last_referral_on=case.last_referral_on,
-                                         listed_on=today, using_db=conn)
+            await RetentionNotice.create(
+                conference=conference,
+                person_id=case.person_id,
+                last_referral_on=case.last_referral_on,
+                listed_on=today,
+                using_db=conn,
+            )
         await RetentionNotice.filter(id__in=[n.id for n in withdrawn]).using_db(conn).delete()
         documents: list[Document] = []
         if ripe:
@@ -294,23 +353,54 @@ async def _run_one(conference: Conference, today: date, *, dry_run: bool, reques
             documents = await _documents_to_delete(conference, ripe, conn, kept=kept)
             await Document.filter(id__in=[d.id for d in documents]).using_db(conn).delete()
             for document in documents:
-                await record("retention.document_delete", user_id=requested_by, object_type="document", object_id=document.id,
-                             conference_id=conference.id, conn=conn)
-            await RetentionNotice.filter(conference=conference, person_id__in=[c.person_id for c in ripe]).using_db(conn).delete()
+                await record(
+                    "retention.document_delete",
+                    user_id=requested_by,
+                    object_type="document",
+                    object_id=document.id,
+                    conference_id=conference.id,
+                    conn=conn,
+                )
+            await (
+                RetentionNotice.filter(conference=conference, person_id__in=[c.person_id for c in ripe])
+                .using_db(conn)
+                .delete()
+            )
         outcome.documents_deleted = len(documents)
         retention_run = await RetentionRun.create(
-            conference=conference, at=at, day=today, listed=outcome.listed, withdrawn=outcome.withdrawn,
-            anonymised_cases=outcome.anonymised_cases, anonymised_referrals=outcome.anonymised_referrals,
-            documents_deleted=outcome.documents_deleted, requested_by=requested_by, using_db=conn)
-        await record("retention.run", user_id=requested_by, object_type="retention_run", object_id=retention_run.id,
-                     conference_id=conference.id, conn=conn)
+            conference=conference,
+            at=at,
+            day=today,
+            listed=outcome.listed,
+            withdrawn=outcome.withdrawn,
+            anonymised_cases=outcome.anonymised_cases,
+            anonymised_referrals=outcome.anonymised_referrals,
+            documents_deleted=outcome.documents_deleted,
+            requested_by=requested_by,
+            using_db=conn,
+        )
+        await record(
+            "retention.run",
+            user_id=requested_by,
+            object_type="retention_run",
+            object_id=retention_run.id,
+            conference_id=conference.id,
+            conn=conn,
+        )
     outcome.run_id = retention_run.id
     # Files go once their rows are gone for good; a file left by a crash here is unreadable
     # without its row (the key is bound to the name) and holds no row to find it by.
     for document in documents:
         store.remove_file(document)
-    log.info("retention.run conference=%s listed=%d withdrawn=%d anonymised=%d documents=%d held=%d", conference.id,
-             outcome.listed, outcome.withdrawn, outcome.anonymised_cases, outcome.documents_deleted, outcome.held)
+    log.info(
+        "retention.run conference=%s listed=%d withdrawn=%d anonymised=%d documents=%d held=%d",
+        conference.id,
+        outcome.listed,
+        outcome.withdrawn,
+        outcome.anonymised_cases,
+        outcome.documents_deleted,
+        outcome.held,
+    )
     return outcome
 
 
@@ -335,7 +425,9 @@ async def _anonymise(conference: Conference, cases: list[Case], at: Any, conn: A
     await ActionReview.filter(action_id__in=action_ids).using_db(conn).update(note="")
     await _scrub_frozen(conference, items, set(action_ids), conn)
     for referral_id in referral_ids:
-        await record("retention.anonymise", object_type="referral", object_id=referral_id, conference_id=conference.id, conn=conn)
+        await record(
+            "retention.anonymise", object_type="referral", object_id=referral_id, conference_id=conference.id, conn=conn
+        )
 
 
 async def _anonymise_referrals(referral_ids: list[str], at: Any, conn: Any) -> None:
@@ -366,14 +458,26 @@ async def _release_people(conference: Conference, referral_ids: list[str], conn:
     named = await ReferralPerson.filter(referral_id__in=referral_ids).using_db(conn).values_list("person_id", flat=True)
     forget = set()
     for person_id in set(victims) | set(named):
-        kept = (await Referral.filter(victim_person_id=person_id, anonymised_at__isnull=True).using_db(conn).exists()
-                or await ReferralPerson.filter(person_id=person_id, referral__anonymised_at__isnull=True).using_db(conn).exists())
+        kept = (
+            await Referral.filter(victim_person_id=person_id, anonymised_at__isnull=True).using_db(conn).exists()
+            or await ReferralPerson.filter(person_id=person_id, referral__anonymised_at__isnull=True)
+            .using_db(conn)
+            .exists()
+        )
         if not kept:
             forget.add(person_id)
             continue
         blank = await Person.create(conference=conference, names=[], using_db=conn)
-        await Referral.filter(id__in=referral_ids, victim_person_id=person_id).using_db(conn).update(victim_person_id=blank.id)
-        await ReferralPerson.filter(referral_id__in=referral_ids, person_id=person_id).using_db(conn).update(person_id=blank.id)
+        await (
+            Referral.filter(id__in=referral_ids, victim_person_id=person_id)
+            .using_db(conn)
+            .update(victim_person_id=blank.id)
+        )
+        await (
+            ReferralPerson.filter(referral_id__in=referral_ids, person_id=person_id)
+            .using_db(conn)
+            .update(person_id=blank.id)
+        )
     await people.forget(forget, conn)
 
 
@@ -410,8 +514,9 @@ def _scrub_snapshot(snapshot: dict[str, Any], item_ids: set[str], action_ids: se
     return changed
 
 
-async def _documents_to_delete(conference: Conference, cases: list[Case], conn: Any = None,
-                               kept: set[str] | None = None) -> list[Document]:
+async def _documents_to_delete(
+    conference: Conference, cases: list[Case], conn: Any = None, kept: set[str] | None = None
+) -> list[Document]:
     """Research lists of every meeting that listed one of these cases (a pre-meeting working
     list of names, of no use once a case is past retention) and no case under a legal hold
     (`kept`: its referral ids); minutes PDFs of meetings all of whose recorded cases (heard
@@ -420,15 +525,31 @@ async def _documents_to_delete(conference: Conference, cases: list[Case], conn: 
     if not referral_ids:
         return []
     going = set(referral_ids)
-    meetings = set(await AgendaItem.filter(referral_id__in=referral_ids).using_db(conn).values_list("meeting_id", flat=True))
+    meetings = set(
+        await AgendaItem.filter(referral_id__in=referral_ids).using_db(conn).values_list("meeting_id", flat=True)
+    )
     if kept:
         held_at = AgendaItem.filter(referral_id__in=list(kept)).using_db(conn)
         meetings -= set(await held_at.values_list("meeting_id", flat=True))
-    reviewed_at = set(await ActionReview.filter(action__item__referral_id__in=referral_ids).using_db(conn).values_list("meeting_id", flat=True))
+    reviewed_at = set(
+        await ActionReview.filter(action__item__referral_id__in=referral_ids)
+        .using_db(conn)
+        .values_list("meeting_id", flat=True)
+    )
     finished = []
     for meeting_id in meetings | reviewed_at:
-        recorded = await AgendaItem.filter(meeting_id=meeting_id, state="listed").using_db(conn).values_list("referral_id", "referral__anonymised_at")
-        reviewed = await ActionReview.filter(meeting_id=meeting_id).using_db(conn).values_list("action__item__referral_id", "action__item__referral__anonymised_at")
+        recorded = (
+            await AgendaItem.filter(meeting_id=meeting_id, state="listed")
+            .using_db(conn)
+            .values_list("referral_id", "referral__anonymised_at")
+        )
+        reviewed = (
+            await ActionReview.filter(meeting_id=meeting_id)
+            .using_db(conn)
+            .values_list("action__item__referral_id", "action__item__referral__anonymised_at")
+        )
         if all(rid in going or anonymised for rid, anonymised in [*recorded, *reviewed]):
             finished.append(meeting_id)
-    return await Document.filter(Q(kind="agenda", meeting_id__in=list(meetings)) | Q(kind="minutes", meeting_id__in=finished)).using_db(conn)
+    return await Document.filter(
+        Q(kind="agenda", meeting_id__in=list(meetings)) | Q(kind="minutes", meeting_id__in=finished)
+    ).using_db(conn)

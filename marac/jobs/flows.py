@@ -72,8 +72,9 @@ async def open_case(viewer: Viewer, user: User, **details: str) -> break_glass.O
 async def render_quarterly_report(viewer: Viewer, conference: Conference, quarter: Quarter) -> Job:
     """The steering-group PDF of a conference's quarter, rendered by a job."""
     access.require_report_render(viewer, conference.id)
-    return await queue.enqueue("render_quarterly_report", requested_by=viewer.user_id, conference_id=conference.id,
-                               quarter=str(quarter))
+    return await queue.enqueue(
+        "render_quarterly_report", requested_by=viewer.user_id, conference_id=conference.id, quarter=str(quarter)
+    )
 
 
 async def tell_of_lock(exc: Throttled) -> None:

@@ -25,7 +25,7 @@ log = logging.getLogger("marac.worker")
 RETRY_FIRST, RETRY_MAX = 1.0, 30.0  # seconds between attempts to reach Redis again
 
 
-def _arq_function(name: str):  # noqa: ANN202
+def _arq_function(name: str):
     async def run(ctx: dict[str, Any], job_id: str | None = None, **ids: str) -> None:
         await queue.run(name, job_id, **ids)
 
@@ -97,8 +97,11 @@ async def _supervise() -> None:
     try:
         while not stopping.is_set():
             worker = create_worker(
-                WorkerSettings, redis_settings=queue.redis_settings(), handle_signals=False,  # type: ignore[arg-type]
-                job_timeout=config.job_timeout_seconds, max_jobs=config.worker_concurrency,
+                WorkerSettings,
+                redis_settings=queue.redis_settings(),
+                handle_signals=False,  # type: ignore[arg-type]
+                job_timeout=config.job_timeout_seconds,
+                max_jobs=config.worker_concurrency,
             )
             started = loop.time()
             main = asyncio.create_task(worker.async_run())
@@ -114,7 +117,9 @@ async def _supervise() -> None:
                 delay = RETRY_FIRST  # it had been working: a new outage starts from a short wait
             # The exception's type only: its text can carry the Redis address.
             error = None if main.cancelled() else main.exception()
-            log.warning("worker stopped (%s); starting it again in %.0f s", type(error).__name__ if error else "no error", delay)
+            log.warning(
+                "worker stopped (%s); starting it again in %.0f s", type(error).__name__ if error else "no error", delay
+            )
             await _abandon(worker, stopping)
             try:
                 await asyncio.wait_for(stopping.wait(), timeout=delay)
@@ -149,5 +154,5 @@ async def _abandon(worker: Worker, stopping: asyncio.Event) -> None:
             await asyncio.gather(finished, return_exceptions=True)
     try:
         await worker.pool.aclose(close_connection_pool=True)
-    except Exception:  # noqa: S110 - the connections are broken already; dropping them is all that is left
+    except Exception:
         pass

@@ -23,9 +23,9 @@ from tortoise.transactions import in_transaction
 
 from marac.agencies import access
 from marac.agencies.access import Viewer
-from marac.clock import now
 from marac.agencies.models import Agency, Membership
 from marac.audit.service import disclose, record
+from marac.clock import now
 from marac.errors import Conflict, NotFound, RuleViolation
 from marac.meetings.models import AgendaItem, Meeting, Research
 from marac.referrals.models import Referral
@@ -78,15 +78,25 @@ async def agenda_meeting(viewer: Viewer, meeting_id: str) -> Meeting:
 
 # --- building ------------------------------------------------------------------------------
 
+
 async def _eligible(meeting: Meeting) -> list[Referral]:
     """Accepted referrals received by the cut-off that no earlier, live meeting has taken.
     Only referrals not yet heard are read: never the conference's history."""
-    pool = await Referral.filter(conference_id=meeting.conference_id, status="accepted", received_at__lte=meeting.cut_off)
+    pool = await Referral.filter(
+        conference_id=meeting.conference_id, status="accepted", received_at__lte=meeting.cut_off
+    )
     # The meetings holding some of them, by primary key: a join here let PostgreSQL hash
     # every conference's meetings.
     elsewhere = {r.meeting_id for r in pool if r.meeting_id and r.meeting_id != meeting.id}
-    taken = set(await Meeting.filter(id__in=list(elsewhere), date__lte=meeting.date).exclude(status="cancelled").values_list(
-        "id", flat=True)) if elsewhere else set()
+    taken = (
+        set(
+            await Meeting.filter(id__in=list(elsewhere), date__lte=meeting.date)
+            .exclude(status="cancelled")
+            .values_list("id", flat=True)
+        )
+        if elsewhere
+        else set()
+    )
     return [r for r in pool if r.meeting_id not in taken]
 
 
@@ -95,13 +105,16 @@ async def _lapsed(meeting: Meeting, previous: Meeting | None) -> list[Referral]:
     months = int(meeting.conference.type_settings["repeat"]["window_months"])
     latest = add_months(meeting.date, -months)
     earliest = add_months(previous.date, -months) if previous else latest
-    candidates = await Referral.filter(conference_id=meeting.conference_id, status="heard",
-                                       received_at__gt=earliest, received_at__lte=latest)
+    candidates = await Referral.filter(
+        conference_id=meeting.conference_id, status="heard", received_at__gt=earliest, received_at__lte=latest
+    )
     if not candidates:
         return []
     later = await Referral.filter(
-        conference_id=meeting.conference_id, victim_person_id__in=[r.victim_person_id for r in candidates],
-        received_at__gt=earliest, status__in=["received", "accepted", "heard"],
+        conference_id=meeting.conference_id,
+        victim_person_id__in=[r.victim_person_id for r in candidates],
+        received_at__gt=earliest,
+        status__in=["received", "accepted", "heard"],
     ).values_list("victim_person_id", "received_at")
     newest = {}
     for person, received in later:
@@ -124,8 +137,12 @@ async def build(meeting: Meeting) -> None:
     candidates = sorted((r for r in pool if r.id not in pinned), key=priority)
     slots = max(capacity - len(manual), 0)
     listed, overflow = candidates[:slots], candidates[slots:]
-    previous = await Meeting.filter(conference_id=meeting.conference_id, date__lt=meeting.date, kind="scheduled").exclude(
-        status="cancelled").order_by("-date").first()
+    previous = (
+        await Meeting.filter(conference_id=meeting.conference_id, date__lt=meeting.date, kind="scheduled")
+        .exclude(status="cancelled")
+        .order_by("-date")
+        .first()
+    )
     lapsed = await _lapsed(meeting, previous) if meeting.kind == "scheduled" else []
     keep = pinned | {r.id for r in listed} | {r.id for r in overflow} | {r.id for r in lapsed}
     async with in_transaction() as conn:
@@ -142,8 +159,16 @@ async def build(meeting: Meeting) -> None:
             item = items.get(referral.id)
             if item is None:
                 positions[section] = positions.get(section, 0) + 1
-                await AgendaItem.create(meeting=meeting, referral=referral, number=next_number, section=section,
-                                        position=positions[section], state=state, reason=reason, using_db=conn)
+                await AgendaItem.create(
+                    meeting=meeting,
+                    referral=referral,
+                    number=next_number,
+                    section=section,
+                    position=positions[section],
+                    state=state,
+                    reason=reason,
+                    using_db=conn,
+                )
                 next_number += 1
             elif (item.state, item.reason, item.section) != (state, reason, section):
                 item.state, item.reason = state, reason
@@ -160,10 +185,15 @@ async def build(meeting: Meeting) -> None:
         for referral in lapsed:
             await place(referral, "lapsed_reviews", "listed", None)
         await Referral.filter(id__in=[r.id for r in listed]).using_db(conn).update(meeting_id=meeting.id)
-        await Referral.filter(id__in=[r.id for r in overflow], meeting_id=meeting.id).using_db(conn).update(meeting_id=None)
+        await (
+            Referral.filter(id__in=[r.id for r in overflow], meeting_id=meeting.id)
+            .using_db(conn)
+            .update(meeting_id=None)
+        )
 
 
 # --- the coordinator's changes ---------------------------------------------------------------
+
 
 async def _item(viewer: Viewer, meeting: Meeting, case_id: str) -> AgendaItem:
     access.require_manage_meeting(viewer, meeting.conference_id)
@@ -175,9 +205,16 @@ async def _item(viewer: Viewer, meeting: Meeting, case_id: str) -> AgendaItem:
     return item
 
 
-async def _audit(viewer: Viewer, action: str, meeting: Meeting, object_id: str, conn) -> None:  # noqa: ANN001
-    await record(action, user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="agenda_item",
-                 object_id=object_id, conference_id=meeting.conference_id, conn=conn)
+async def _audit(viewer: Viewer, action: str, meeting: Meeting, object_id: str, conn) -> None:
+    await record(
+        action,
+        user_id=viewer.user_id,
+        agency_id=viewer.agency_id,
+        object_type="agenda_item",
+        object_id=object_id,
+        conference_id=meeting.conference_id,
+        conn=conn,
+    )
 
 
 async def move_item(viewer: Viewer, meeting: Meeting, case_id: str, direction: int) -> None:
@@ -199,7 +236,9 @@ async def move_item(viewer: Viewer, meeting: Meeting, case_id: str, direction: i
 async def defer(viewer: Viewer, meeting: Meeting, case_id: str, reason: str) -> None:
     reason = (reason or "").strip()
     if not reason:
-        raise RuleViolation("A deferral needs a reason", {"reason": "Say why the case is deferred (for example: referrer not present)"})
+        raise RuleViolation(
+            "A deferral needs a reason", {"reason": "Say why the case is deferred (for example: referrer not present)"}
+        )
     item = await _item(viewer, meeting, case_id)
     item.state, item.reason = "deferred", reason[:500]
     async with in_transaction() as conn:
@@ -213,19 +252,33 @@ async def add_case(viewer: Viewer, meeting: Meeting, referral_id: str) -> Agenda
     access.require_manage_meeting(viewer, meeting.conference_id)
     if meeting.status != "scheduled":
         raise Conflict(f"The agenda of a {meeting.status} meeting is frozen")
-    referral = await Referral.filter(access.referral_filter(viewer), id=referral_id, conference_id=meeting.conference_id,
-                                     status="accepted").first()
+    referral = await Referral.filter(
+        access.referral_filter(viewer), id=referral_id, conference_id=meeting.conference_id, status="accepted"
+    ).first()
     if referral is None:
-        raise RuleViolation("Not an accepted referral of this conference", {"referral_id": "Choose an accepted referral"})
+        raise RuleViolation(
+            "Not an accepted referral of this conference", {"referral_id": "Choose an accepted referral"}
+        )
     async with in_transaction() as conn:
         existing = await AgendaItem.get_or_none(meeting=meeting, referral=referral).using_db(conn)
         if existing:
             await existing.delete(using_db=conn)
-        number = (await AgendaItem.filter(meeting=meeting).using_db(conn).order_by("-number").first())
-        position = await AgendaItem.filter(meeting=meeting, section=section_for(referral)).using_db(conn).order_by("-position").first()
+        number = await AgendaItem.filter(meeting=meeting).using_db(conn).order_by("-number").first()
+        position = (
+            await AgendaItem.filter(meeting=meeting, section=section_for(referral))
+            .using_db(conn)
+            .order_by("-position")
+            .first()
+        )
         item = await AgendaItem.create(
-            meeting=meeting, referral=referral, number=(number.number + 1) if number else 1, section=section_for(referral),
-            position=(position.position + 1) if position else 1, state="listed", added_manually=True, using_db=conn,
+            meeting=meeting,
+            referral=referral,
+            number=(number.number + 1) if number else 1,
+            section=section_for(referral),
+            position=(position.position + 1) if position else 1,
+            state="listed",
+            added_manually=True,
+            using_db=conn,
         )
         await Referral.filter(id=referral.id).using_db(conn).update(meeting_id=meeting.id)
         await _audit(viewer, "agenda.add", meeting, item.id, conn)
@@ -237,12 +290,14 @@ async def addable(meeting: Meeting) -> list[Referral]:
     listed_here = set(await AgendaItem.filter(meeting=meeting, state="listed").values_list("referral_id", flat=True))
     pool = await Referral.filter(
         Q(meeting_id__isnull=True) | Q(meeting__date__gte=meeting.date) | Q(meeting__status="cancelled"),
-        conference_id=meeting.conference_id, status="accepted",
+        conference_id=meeting.conference_id,
+        status="accepted",
     ).prefetch_related("people")
     return [r for r in pool if r.id not in listed_here]
 
 
 # --- reading and publishing --------------------------------------------------------------------
+
 
 async def outstanding_actions(meeting: Meeting) -> list:
     """Actions of earlier meetings not done by their due date, for review at this meeting.
@@ -251,33 +306,54 @@ async def outstanding_actions(meeting: Meeting) -> list:
 
     # A due date is never before its meeting, so these are all of earlier meetings: no join
     # with meeting (which let PostgreSQL read every conference's meetings).
-    return await Action.filter(conference_id=meeting.conference_id, due_date__lt=meeting.date).exclude(
-        status="done").prefetch_related(
-        "owner_agency", "item", "meeting", "reviews").order_by("due_date")
+    return (
+        await Action.filter(conference_id=meeting.conference_id, due_date__lt=meeting.date)
+        .exclude(status="done")
+        .prefetch_related("owner_agency", "item", "meeting", "reviews")
+        .order_by("due_date")
+    )
 
 
-def action_entry(action) -> dict[str, Any]:  # noqa: ANN001
-    return {"action_id": action.id, "case_label": label(action.meeting, action.item), "owner_agency": action.owner_agency.name,
-            "owner_agency_id": action.owner_agency_id, "description": action.description,
-            "due_date": action.due_date.isoformat(), "status": action.status}
+def action_entry(action) -> dict[str, Any]:
+    return {
+        "action_id": action.id,
+        "case_label": label(action.meeting, action.item),
+        "owner_agency": action.owner_agency.name,
+        "owner_agency_id": action.owner_agency_id,
+        "description": action.description,
+        "due_date": action.due_date.isoformat(),
+        "status": action.status,
+    }
 
 
 async def agenda(meeting: Meeting) -> dict[str, Any]:
     """The agenda as the chair and coordinator see it: the frozen snapshot once published."""
     if meeting.snapshot is not None:
         return meeting.snapshot
-    items = await AgendaItem.filter(meeting=meeting).prefetch_related("referral", "referral__people").order_by("position", "number")
+    items = (
+        await AgendaItem.filter(meeting=meeting)
+        .prefetch_related("referral", "referral__people")
+        .order_by("position", "number")
+    )
     by_section: dict[str, list[dict[str, Any]]] = {}
     moved = []
     for item in items:
         referral = item.referral
         victim = next((p for p in referral.people if p.role == "victim"), None)
         entry = {
-            "case_id": item.id, "referral_id": referral.id, "label": label(meeting, item), "kind": kind_of(referral),
-            "victim_name": victim.name if victim else None, "received_at": referral.received_at.isoformat(),
+            "case_id": item.id,
+            "referral_id": referral.id,
+            "label": label(meeting, item),
+            "kind": kind_of(referral),
+            "victim_name": victim.name if victim else None,
+            "received_at": referral.received_at.isoformat(),
             "risk": {k: referral.risk.get(k) for k in ("instrument", "score", "level")},
-            "criteria_met": referral.criteria_met, "summary": referral.summary, "transfer_from": referral.transfer_from,
-            "added_manually": item.added_manually, "state": item.state, "reason": item.reason,
+            "criteria_met": referral.criteria_met,
+            "summary": referral.summary,
+            "transfer_from": referral.transfer_from,
+            "added_manually": item.added_manually,
+            "state": item.state,
+            "reason": item.reason,
         }
         if item.state == "listed":
             by_section.setdefault(item.section, []).append(entry)
@@ -288,7 +364,13 @@ async def agenda(meeting: Meeting) -> dict[str, Any]:
         {"key": s["key"], "title": s["title"], "items": by_section.get(s["key"], [])}
         for s in meeting.conference.type_settings["sections"]
     ]
-    return {"meeting_id": meeting.id, "date": meeting.date.isoformat(), "status": meeting.status, "sections": sections, "moved": moved}
+    return {
+        "meeting_id": meeting.id,
+        "date": meeting.date.isoformat(),
+        "status": meeting.status,
+        "sections": sections,
+        "moved": moved,
+    }
 
 
 async def read_agenda(viewer: Viewer, meeting: Meeting) -> dict[str, Any]:
@@ -299,8 +381,14 @@ async def read_agenda(viewer: Viewer, meeting: Meeting) -> dict[str, Any]:
     if meeting.status == "scheduled":
         await build(meeting)
     found = await agenda(meeting)
-    await record("agenda.read", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="meeting",
-                 object_id=meeting.id, conference_id=meeting.conference_id)
+    await record(
+        "agenda.read",
+        user_id=viewer.user_id,
+        agency_id=viewer.agency_id,
+        object_type="meeting",
+        object_id=meeting.id,
+        conference_id=meeting.conference_id,
+    )
     return found
 
 
@@ -309,19 +397,31 @@ async def publish(viewer: Viewer, meeting: Meeting) -> dict[str, Any]:
     access.require_manage_meeting(viewer, meeting.conference_id)
     await build(meeting)
     snapshot = await agenda(meeting)
-    listed = await AgendaItem.filter(meeting=meeting, state="listed").exclude(section="lapsed_reviews").values_list("referral_id", flat=True)
+    listed = (
+        await AgendaItem.filter(meeting=meeting, state="listed")
+        .exclude(section="lapsed_reviews")
+        .values_list("referral_id", flat=True)
+    )
     meeting.status, meeting.published_at = "published", now()
     snapshot["status"] = "published"
     meeting.snapshot = snapshot
     async with in_transaction() as conn:
         await meeting.save(using_db=conn, update_fields=["status", "published_at", "snapshot"])
         await Referral.filter(id__in=list(listed), status="accepted").using_db(conn).update(status="heard")
-        await record("agenda.publish", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="meeting",
-                     object_id=meeting.id, conference_id=meeting.conference_id, conn=conn)
+        await record(
+            "agenda.publish",
+            user_id=viewer.user_id,
+            agency_id=viewer.agency_id,
+            object_type="meeting",
+            object_id=meeting.id,
+            conference_id=meeting.conference_id,
+            conn=conn,
+        )
     return snapshot
 
 
 # --- research --------------------------------------------------------------------------------
+
 
 def _address(victim: dict[str, Any]) -> str | None:
     address = victim.get("address") or {}
@@ -349,8 +449,11 @@ async def research_meeting(viewer: Viewer, meeting_id: str) -> Meeting:
 
 async def research_list(meeting: Meeting) -> list[ResearchCase]:
     """Limited identifiers only, built field by field: nothing else is ever copied in."""
-    items = await AgendaItem.filter(meeting=meeting, state="listed", section__in=list(CASE_SECTIONS)).prefetch_related(
-        "referral", "referral__people").order_by("number")
+    items = (
+        await AgendaItem.filter(meeting=meeting, state="listed", section__in=list(CASE_SECTIONS))
+        .prefetch_related("referral", "referral__people")
+        .order_by("number")
+    )
     cases = []
     for item in items:
         people = sorted(item.referral.people, key=lambda p: p.position)
@@ -359,11 +462,16 @@ async def research_list(meeting: Meeting) -> list[ResearchCase]:
             return [{"name": p.name, "date_of_birth": p.date_of_birth} for p in people if p.role == role]
 
         victim = who("victim")[0] if who("victim") else {"name": None, "date_of_birth": None}
-        cases.append(ResearchCase(
-            case_id=item.id, label=label(meeting, item), kind=kind_of(item.referral),
-            victim={**victim, "address": _address(item.referral.victim)},
-            perpetrators=who("perpetrator"), children=who("child"),
-        ))
+        cases.append(
+            ResearchCase(
+                case_id=item.id,
+                label=label(meeting, item),
+                kind=kind_of(item.referral),
+                victim={**victim, "address": _address(item.referral.victim)},
+                perpetrators=who("perpetrator"),
+                children=who("child"),
+            )
+        )
     return cases
 
 
@@ -373,8 +481,14 @@ async def read_research_list(viewer: Viewer, meeting: Meeting) -> list[ResearchC
     if meeting.status not in ("published", "held") or await access.member_tier(viewer, meeting.conference_id) is None:
         raise NotFound("Research list not found")
     cases = await research_list(meeting)
-    await record("research_list.read", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="meeting",
-                 object_id=meeting.id, conference_id=meeting.conference_id)
+    await record(
+        "research_list.read",
+        user_id=viewer.user_id,
+        agency_id=viewer.agency_id,
+        object_type="meeting",
+        object_id=meeting.id,
+        conference_id=meeting.conference_id,
+    )
     return cases
 
 
@@ -387,13 +501,26 @@ async def record_research(viewer: Viewer, meeting: Meeting, case_id: str, known:
     async with in_transaction() as conn:
         research = await Research.get_or_none(item=item, agency_id=viewer.agency_id).using_db(conn)
         if research is None:
-            research = await Research.create(item=item, agency_id=viewer.agency_id, known=known, summary=summary,
-                                             updated_by=viewer.user_id, using_db=conn)
+            research = await Research.create(
+                item=item,
+                agency_id=viewer.agency_id,
+                known=known,
+                summary=summary,
+                updated_by=viewer.user_id,
+                using_db=conn,
+            )
         else:
             research.known, research.summary, research.updated_by = known, summary, viewer.user_id
             await research.save(using_db=conn)
-        await record("research.record", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="agenda_item",
-                     object_id=item.id, conference_id=meeting.conference_id, conn=conn)
+        await record(
+            "research.record",
+            user_id=viewer.user_id,
+            agency_id=viewer.agency_id,
+            object_type="agenda_item",
+            object_id=item.id,
+            conference_id=meeting.conference_id,
+            conn=conn,
+        )
     return research
 
 
@@ -402,30 +529,60 @@ async def research_progress(meeting: Meeting) -> dict[str, Any]:
     agencies = await Agency.filter(memberships__conference_id=meeting.conference_id).order_by("name")
     items = await AgendaItem.filter(meeting=meeting, state="listed", section__in=list(CASE_SECTIONS)).order_by("number")
     done = await Research.filter(item_id__in=[i.id for i in items])  # models: the summary is sealed
-    by_key = {(r.item_id, r.agency_id): {"item_id": r.item_id, "agency_id": r.agency_id, "known": r.known, "summary": r.summary}
-              for r in done}
+    by_key = {
+        (r.item_id, r.agency_id): {
+            "item_id": r.item_id,
+            "agency_id": r.agency_id,
+            "known": r.known,
+            "summary": r.summary,
+        }
+        for r in done
+    }
     return {
         "agencies": [{"id": a.id, "name": a.name} for a in agencies],
-        "cases": [{"case_id": i.id, "label": label(meeting, i), "research": {
-            a.id: by_key.get((i.id, a.id)) for a in agencies}} for i in items],
+        "cases": [
+            {
+                "case_id": i.id,
+                "label": label(meeting, i),
+                "research": {a.id: by_key.get((i.id, a.id)) for a in agencies},
+            }
+            for i in items
+        ],
         "missing": {a.name: sum(1 for i in items if (i.id, a.id) not in by_key) for a in agencies},
     }
 
 
-async def agenda_document(viewer: Viewer, meeting_id: str):  # noqa: ANN201 - a Document
+async def agenda_document(viewer: Viewer, meeting_id: str):
     """The research-list PDF for the caller's agency; 404 when it is not a member or none is rendered yet.
     Each download is audited."""
     from marac.documents.models import Document
 
     meeting = await research_meeting(viewer, meeting_id)
-    document = await Document.filter(kind="agenda", meeting=meeting, agency_id=viewer.agency_id).order_by("-version").first()
+    document = (
+        await Document.filter(kind="agenda", meeting=meeting, agency_id=viewer.agency_id).order_by("-version").first()
+    )
     if document is None:
         raise NotFound("The research list document is not ready yet")
     async with in_transaction() as conn:
-        await disclose("research_list", conference_id=meeting.conference_id, meeting_id=meeting.id, document_id=document.id,
-                       version=document.version, agency_id=viewer.agency_id, user_id=viewer.user_id, conn=conn)
-        await record("document.download", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="document",
-                     object_id=document.id, conference_id=meeting.conference_id, conn=conn)
+        await disclose(
+            "research_list",
+            conference_id=meeting.conference_id,
+            meeting_id=meeting.id,
+            document_id=document.id,
+            version=document.version,
+            agency_id=viewer.agency_id,
+            user_id=viewer.user_id,
+            conn=conn,
+        )
+        await record(
+            "document.download",
+            user_id=viewer.user_id,
+            agency_id=viewer.agency_id,
+            object_type="document",
+            object_id=document.id,
+            conference_id=meeting.conference_id,
+            conn=conn,
+        )
     return document
 
 
@@ -439,17 +596,18 @@ async def pending_research_lists(older_than: timedelta = timedelta(minutes=5)) -
     (written in the same transaction as the status); the stored documents say what is done."""
     from marac.documents.models import Document
 
-    meetings = dict(await Meeting.filter(status="published", published_at__lt=now() - older_than).values_list(
-        "id", "conference_id"))
+    meetings = dict(
+        await Meeting.filter(status="published", published_at__lt=now() - older_than).values_list("id", "conference_id")
+    )
     if not meetings:
         return []
     members: dict[str, set[str]] = {}
     for conference_id, agency_id in await Membership.filter(conference_id__in=set(meetings.values())).values_list(
-            "conference_id", "agency_id"):
+        "conference_id", "agency_id"
+    ):
         members.setdefault(conference_id, set()).add(agency_id)
     done: dict[str, set[str]] = {}
     stored = Document.filter(kind="agenda", version=1, meeting_id__in=list(meetings))
     for meeting_id, agency_id in await stored.values_list("meeting_id", "agency_id"):
         done.setdefault(meeting_id, set()).add(agency_id)
     return sorted(m for m, c in meetings.items() if members.get(c, set()) - done.get(m, set()))
-

@@ -19,9 +19,14 @@ async def render_research_lists(meeting_id: str) -> None:
             continue
         reference = store.new_reference("agenda", meeting.date)
         context = {
-            "conference_name": meeting.conference.name, "meeting_date": meeting.date, "cut_off": meeting.cut_off,
-            "venue": meeting.venue, "recipient": membership.agency.name, "version": 1,
-            "reference": reference, "cases": cases,
+            "conference_name": meeting.conference.name,
+            "meeting_date": meeting.date,
+            "cut_off": meeting.cut_off,
+            "venue": meeting.venue,
+            "recipient": membership.agency.name,
+            "version": 1,
+            "reference": reference,
+            "cases": cases,
         }
         pdf, pages = await pool.render("agenda.html", context, title="MARAC research list")
         await store.save("agenda", meeting.id, membership.agency_id, 1, pdf, pages, reference=reference)

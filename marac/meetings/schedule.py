@@ -95,8 +95,11 @@ async def ensure_meetings(conference: Conference, start: date, count: int = HORI
     for slot in slots:
         if slot not in existing:
             day = sitting_date(conference, slot)
-            await Meeting.get_or_create(conference=conference, slot_date=slot,
-                                        defaults={"date": day, "cut_off": cut_off_for(conference, day), "venue": conference.venue})
+            await Meeting.get_or_create(
+                conference=conference,
+                slot_date=slot,
+                defaults={"date": day, "cut_off": cut_off_for(conference, day), "venue": conference.venue},
+            )
 
 
 async def upcoming(conference: Conference, start: date, count: int) -> list[Meeting]:
@@ -120,6 +123,7 @@ async def meeting_for_referral(conference: Conference, received: date) -> Meetin
 
 # --- the coordinator's changes -----------------------------------------------------------
 
+
 def _require_open(meeting: Meeting) -> None:
     if meeting.status != "scheduled":
         raise Conflict(f"This meeting is {meeting.status}: it can no longer be changed")
@@ -131,13 +135,27 @@ async def move(viewer: Viewer, meeting: Meeting, new_date: date, today: date) ->
     if new_date < today:
         raise RuleViolation("A meeting cannot move into the past", {"date": "Choose today or a later date"})
     conference = await meeting.conference
-    if await Meeting.filter(conference=conference, date=new_date).exclude(id=meeting.id).exclude(status="cancelled").exists():
-        raise Conflict("Another meeting of this conference is on that date", {"date": "Another meeting is on that date"})
+    if (
+        await Meeting.filter(conference=conference, date=new_date)
+        .exclude(id=meeting.id)
+        .exclude(status="cancelled")
+        .exists()
+    ):
+        raise Conflict(
+            "Another meeting of this conference is on that date", {"date": "Another meeting is on that date"}
+        )
     meeting.date, meeting.cut_off = new_date, cut_off_for(conference, new_date)
     async with in_transaction() as conn:
         await meeting.save(using_db=conn, update_fields=["date", "cut_off"])
-        await record("meeting.move", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="meeting",
-                     object_id=meeting.id, conference_id=meeting.conference_id, conn=conn)
+        await record(
+            "meeting.move",
+            user_id=viewer.user_id,
+            agency_id=viewer.agency_id,
+            object_type="meeting",
+            object_id=meeting.id,
+            conference_id=meeting.conference_id,
+            conn=conn,
+        )
     return meeting
 
 
@@ -150,12 +168,23 @@ async def cancel(viewer: Viewer, meeting: Meeting) -> Meeting:
 
     async with in_transaction() as conn:
         listed = await AgendaItem.filter(meeting=meeting).using_db(conn).values_list("referral_id", flat=True)
-        await Referral.filter(id__in=list(listed), status__in=["accepted", "heard"]).using_db(conn).update(status="accepted", meeting_id=None)
+        await (
+            Referral.filter(id__in=list(listed), status__in=["accepted", "heard"])
+            .using_db(conn)
+            .update(status="accepted", meeting_id=None)
+        )
         await AgendaItem.filter(meeting=meeting).using_db(conn).delete()
         meeting.status = "cancelled"
         await meeting.save(using_db=conn, update_fields=["status"])
-        await record("meeting.cancel", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="meeting",
-                     object_id=meeting.id, conference_id=meeting.conference_id, conn=conn)
+        await record(
+            "meeting.cancel",
+            user_id=viewer.user_id,
+            agency_id=viewer.agency_id,
+            object_type="meeting",
+            object_id=meeting.id,
+            conference_id=meeting.conference_id,
+            conn=conn,
+        )
     return meeting
 
 
@@ -165,8 +194,22 @@ async def add_emergency(viewer: Viewer, conference: Conference, day: date, today
     if day < today:
         raise RuleViolation("An emergency meeting cannot be in the past", {"date": "Choose today or a later date"})
     async with in_transaction() as conn:
-        meeting = await Meeting.create(conference=conference, slot_date=None, date=day, cut_off=day, kind="emergency",
-                                       venue=conference.venue, using_db=conn)
-        await record("meeting.emergency", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="meeting",
-                     object_id=meeting.id, conference_id=conference.id, conn=conn)
+        meeting = await Meeting.create(
+            conference=conference,
+            slot_date=None,
+            date=day,
+            cut_off=day,
+            kind="emergency",
+            venue=conference.venue,
+            using_db=conn,
+        )
+        await record(
+            "meeting.emergency",
+            user_id=viewer.user_id,
+            agency_id=viewer.agency_id,
+            object_type="meeting",
+            object_id=meeting.id,
+            conference_id=conference.id,
+            conn=conn,
+        )
     return meeting

@@ -25,7 +25,9 @@ class SealColumn(ops.AlterField):
         if state_editor and state_editor.client.capabilities.dialect != "sqlite":
             old_model = old_state.apps.get_model(f"{app_label}.{self.model_name}")
             new_model = new_state.apps.get_model(f"{app_label}.{self.model_name}")
-            await state_editor._alter_field(new_model, old_model._meta.fields_map[self.name], new_model._meta.fields_map[self.name])
+            await state_editor._alter_field(
+                new_model, old_model._meta.fields_map[self.name], new_model._meta.fields_map[self.name]
+            )
 
 
 async def seal_existing_rows(apps, schema_editor) -> None:
@@ -38,90 +40,92 @@ async def seal_existing_rows(apps, schema_editor) -> None:
     _, rows = await conn.execute_query('SELECT "id", "key" FROM "person_key"')
     for row in rows:
         if not re.fullmatch(r"[0-9a-f]{64}", row["key"]):
-            await conn.execute_query(f'UPDATE "person_key" SET "key" = {mark(1)} WHERE "id" = {mark(2)}',
-                                     [index_key(row["key"], 0), row["id"]])
+            await conn.execute_query(
+                f'UPDATE "person_key" SET "key" = {mark(1)} WHERE "id" = {mark(2)}',
+                [index_key(row["key"], 0), row["id"]],
+            )
 
 
 class Migration(migrations.Migration):
-    dependencies = [('marac', '0002_disclosure_log')]
+    dependencies = [("marac", "0002_disclosure_log")]
 
     initial = False
 
     operations = [
         SealColumn(
-            model_name='Action',
-            name='description',
+            model_name="Action",
+            name="description",
             field=SealedText(unique=False),
         ),
         SealColumn(
-            model_name='Meeting',
-            name='snapshot',
+            model_name="Meeting",
+            name="snapshot",
             field=SealedJSON(null=True, unique=False),
         ),
         SealColumn(
-            model_name='MinutesVersion',
-            name='content',
+            model_name="MinutesVersion",
+            name="content",
             field=SealedJSON(unique=False),
         ),
         SealColumn(
-            model_name='Note',
-            name='text',
+            model_name="Note",
+            name="text",
             field=SealedText(unique=False),
         ),
         SealColumn(
-            model_name='Person',
-            name='date_of_birth',
+            model_name="Person",
+            name="date_of_birth",
             field=SealedDate(null=True, unique=False),
         ),
         SealColumn(
-            model_name='Person',
-            name='names',
+            model_name="Person",
+            name="names",
             field=SealedJSON(default=list, unique=False),
         ),
         SealColumn(
-            model_name='Person',
-            name='postcode',
+            model_name="Person",
+            name="postcode",
             field=SealedText(null=True, unique=False),
         ),
         SealColumn(
-            model_name='Referral',
-            name='judgement_reason',
+            model_name="Referral",
+            name="judgement_reason",
             field=SealedText(null=True, unique=False),
         ),
         SealColumn(
-            model_name='Referral',
-            name='summary',
+            model_name="Referral",
+            name="summary",
             field=SealedText(unique=False),
         ),
         SealColumn(
-            model_name='Referral',
-            name='victim',
+            model_name="Referral",
+            name="victim",
             field=SealedJSON(default=dict, unique=False),
         ),
         SealColumn(
-            model_name='ReferralPerson',
-            name='aliases',
+            model_name="ReferralPerson",
+            name="aliases",
             field=SealedJSON(default=list, unique=False),
         ),
         SealColumn(
-            model_name='ReferralPerson',
-            name='date_of_birth',
+            model_name="ReferralPerson",
+            name="date_of_birth",
             field=SealedDate(null=True, unique=False),
         ),
         SealColumn(
-            model_name='ReferralPerson',
-            name='name',
+            model_name="ReferralPerson",
+            name="name",
             field=SealedText(unique=False),
         ),
         SealColumn(
-            model_name='ReferralPerson',
-            name='relationship',
+            model_name="ReferralPerson",
+            name="relationship",
             field=SealedText(null=True, unique=False),
         ),
         SealColumn(
-            model_name='Research',
-            name='summary',
-            field=SealedText(default='', unique=False),
+            model_name="Research",
+            name="summary",
+            field=SealedText(default="", unique=False),
         ),
         ops.RunPython(seal_existing_rows),
     ]

@@ -15,7 +15,7 @@ $$;
 TABLES = ("audit_event", "disclosure")
 
 
-async def append_only(apps, schema_editor) -> None:  # noqa: ANN001
+async def append_only(apps, schema_editor) -> None:
     if schema_editor.client.capabilities.dialect != "postgres":
         return
     await schema_editor._run_sql(APPEND_ONLY)
@@ -23,15 +23,15 @@ async def append_only(apps, schema_editor) -> None:  # noqa: ANN001
         await schema_editor._run_sql(
             f'DROP TRIGGER IF EXISTS {table}_append_only ON "{table}";'
             f'CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON "{table}" '
-            f'FOR EACH ROW EXECUTE FUNCTION marac_append_only();'
+            f"FOR EACH ROW EXECUTE FUNCTION marac_append_only();"
             f'DROP TRIGGER IF EXISTS {table}_no_truncate ON "{table}";'
             f'CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON "{table}" '
-            f'FOR EACH STATEMENT EXECUTE FUNCTION marac_append_only();'
+            f"FOR EACH STATEMENT EXECUTE FUNCTION marac_append_only();"
         )
 
 
 class Migration(migrations.Migration):
-    dependencies = [('marac', '0005_retention')]
+    dependencies = [("marac", "0005_retention")]
 
     initial = False
 

@@ -10,29 +10,29 @@ On PostgreSQL adding a column with a constant default rewrites no row, so the ap
 triggers of 0006 are not involved.
 """
 
-from tortoise import migrations
-from tortoise.migrations import operations as ops
-from tortoise import fields
+from tortoise import fields, migrations
 from tortoise.indexes import Index
+from tortoise.migrations import operations as ops
+
 
 class Migration(migrations.Migration):
-    dependencies = [('marac', '0010_action_list_indexes')]
+    dependencies = [("marac", "0010_action_list_indexes")]
 
     initial = False
 
     operations = [
         ops.AddField(
-            model_name='AuditEvent',
-            name='key_version',
+            model_name="AuditEvent",
+            name="key_version",
             field=fields.IntField(db_default=0),
         ),
         ops.AddField(
-            model_name='PersonKey',
-            name='key_version',
+            model_name="PersonKey",
+            name="key_version",
             field=fields.IntField(db_default=0),
         ),
         ops.AddIndex(
-            model_name='PersonKey',
-            index=Index(fields=['person_id', 'key_version']),
+            model_name="PersonKey",
+            index=Index(fields=["person_id", "key_version"]),
         ),
     ]

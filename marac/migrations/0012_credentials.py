@@ -21,7 +21,9 @@ class AlterColumn(ops.AlterField):
         if state_editor and state_editor.client.capabilities.dialect != "sqlite":
             old_model = old_state.apps.get_model(f"{app_label}.{self.model_name}")
             new_model = new_state.apps.get_model(f"{app_label}.{self.model_name}")
-            await state_editor._alter_field(new_model, old_model._meta.fields_map[self.name], new_model._meta.fields_map[self.name])
+            await state_editor._alter_field(
+                new_model, old_model._meta.fields_map[self.name], new_model._meta.fields_map[self.name]
+            )
 
 
 async def seal_seeds_and_date_tokens(apps, schema_editor) -> None:
@@ -29,40 +31,42 @@ async def seal_seeds_and_date_tokens(apps, schema_editor) -> None:
     # Seeds written in clear by older releases: sealed in place, in the migration's transaction.
     await reseal(conn, [("user", "totp_secret")], plaintext=True)
     mark = "$1" if conn.capabilities.dialect == "postgres" else "?"
-    await conn.execute_query(f'UPDATE "api_token" SET "expires_at" = {mark} WHERE "expires_at" IS NULL',
-                             [datetime.now(UTC) + EXISTING_TOKEN_LIFETIME])
+    await conn.execute_query(
+        f'UPDATE "api_token" SET "expires_at" = {mark} WHERE "expires_at" IS NULL',
+        [datetime.now(UTC) + EXISTING_TOKEN_LIFETIME],
+    )
 
 
 class Migration(migrations.Migration):
-    dependencies = [('marac', '0011_key_versions')]
+    dependencies = [("marac", "0011_key_versions")]
 
     initial = False
 
     operations = [
         ops.AddField(
-            model_name='User',
-            name='second_factor_failures',
+            model_name="User",
+            name="second_factor_failures",
             field=fields.IntField(default=0, db_default=0),
         ),
         ops.AddField(
-            model_name='User',
-            name='locked_at',
+            model_name="User",
+            name="locked_at",
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
         AlterColumn(
-            model_name='User',
-            name='totp_secret',
+            model_name="User",
+            name="totp_secret",
             field=SealedText(null=True, unique=False),
         ),
         ops.AddField(
-            model_name='ApiToken',
-            name='expires_at',
+            model_name="ApiToken",
+            name="expires_at",
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
         ops.RunPython(seal_seeds_and_date_tokens, ops.RunPython.noop),
         AlterColumn(
-            model_name='ApiToken',
-            name='expires_at',
+            model_name="ApiToken",
+            name="expires_at",
             field=fields.DatetimeField(auto_now=False, auto_now_add=False),
         ),
     ]

@@ -29,14 +29,16 @@ async def render_pending(minutes_id: str, progress: Progress | None = None) -> N
     rows = {row.agency_id: row for row in await pending}
     tiers_now = dict(await Membership.filter(conference_id=meeting.conference_id).values_list("agency_id", "tier"))
     # An agency no longer a member gets the narrowest view; downloads refuse it anyway.
-    views = {agency_id: minutes_view(tiers_now.get(agency_id), row.tier) or "actions_only"
-             for agency_id, row in rows.items()}
+    views = {
+        agency_id: minutes_view(tiers_now.get(agency_id), row.tier) or "actions_only" for agency_id, row in rows.items()
+    }
     finished = 0
 
     async def done(agency_id: str, document: Document) -> None:
         nonlocal finished
         await MinutesRecipient.filter(id=rows[agency_id].id, status="pending").update(
-            status="done", document_id=document.id, notified_at=now())
+            status="done", document_id=document.id, notified_at=now()
+        )
         finished += 1
         if progress is not None:
             await progress(int(finished * 100 / len(rows)))
@@ -55,13 +57,30 @@ async def render_pending(minutes_id: str, progress: Progress | None = None) -> N
             await done(row.agency_id, document)
 
     async def deliver(recipient: pool.Recipient, pdf: bytes, pages: int) -> None:
-        document = await store.save("minutes", meeting.id, recipient.key, minutes.version, pdf, pages,
-                                    reference=recipient.reference, tier=views[recipient.key])
+        document = await store.save(
+            "minutes",
+            meeting.id,
+            recipient.key,
+            minutes.version,
+            pdf,
+            pages,
+            reference=recipient.reference,
+            tier=views[recipient.key],
+        )
         await done(recipient.key, document)
 
-    groups = [(view, [pool.Recipient(agency_id, rows[agency_id].agency.name,
-                                     store.new_reference("minutes", meeting.date), annex)
-                      for agency_id, annex in members])
-              for view, members in shared_views(minutes.content, minutes.version, waiting)]
-    await pool.render_shared("minutes.html", groups, title="MARAC minutes", deliver=deliver,
-                             annex_template="minutes_restricted.html")
+    groups = [
+        (
+            view,
+            [
+                pool.Recipient(
+                    agency_id, rows[agency_id].agency.name, store.new_reference("minutes", meeting.date), annex
+                )
+                for agency_id, annex in members
+            ],
+        )
+        for view, members in shared_views(minutes.content, minutes.version, waiting)
+    ]
+    await pool.render_shared(
+        "minutes.html", groups, title="MARAC minutes", deliver=deliver, annex_template="minutes_restricted.html"
+    )

@@ -23,9 +23,9 @@ from tortoise.transactions import in_transaction
 from marac.actions.models import Action, ActionReview, Attendance, Note
 from marac.agencies import access
 from marac.agencies.access import Viewer
-from marac.clock import now, today
 from marac.agencies.models import Conference, Membership, User
 from marac.audit.service import disclose, record
+from marac.clock import now, today
 from marac.documents import store
 from marac.documents.models import Document
 from marac.errors import Conflict, NotFound, RuleViolation
@@ -53,35 +53,90 @@ def _risk_line(risk: dict[str, Any]) -> str:
 async def _content(meeting: Meeting, chair: User) -> dict[str, Any]:
     """Everything any recipient may see, field by field. Chair-only notes, addresses, safe
     contact details and names of people are never copied in."""
-    agencies = {m.agency_id: m.agency.name for m in await Membership.filter(conference_id=meeting.conference_id).prefetch_related("agency")}
+    agencies = {
+        m.agency_id: m.agency.name
+        for m in await Membership.filter(conference_id=meeting.conference_id).prefetch_related("agency")
+    }
     register = await Attendance.filter(meeting=meeting).prefetch_related("agency")
-    items = await AgendaItem.filter(meeting=meeting, state="listed").prefetch_related("referral").order_by("section", "position")
+    items = (
+        await AgendaItem.filter(meeting=meeting, state="listed")
+        .prefetch_related("referral")
+        .order_by("section", "position")
+    )
     notes = await Note.filter(item__meeting=meeting).exclude(visibility="chair_only").order_by("created_at")
     actions = await Action.filter(meeting=meeting).order_by("due_date", "created_at")
     reviews = await ActionReview.filter(meeting=meeting).prefetch_related("action", "action__item", "action__meeting")
     cases = []
     for item in items:
-        cases.append({
-            "case_id": item.id, "label": agenda.label(meeting, item), "kind": agenda.kind_of(item.referral),
-            "review": item.section == "lapsed_reviews", "risk": _risk_line(item.referral.risk),
-            "outcome": item.outcome, "outcome_reason": (item.outcome_reason or "")[:MAX_TEXT],
-            "notes": [{"stage": n.stage, "text": n.text[:MAX_TEXT], "visibility": n.visibility, "agencies": list(n.agencies)}
-                      for n in notes if n.item_id == item.id],
-            "actions": [{"id": a.id, "owner_agency_id": a.owner_agency_id, "owner": agencies.get(a.owner_agency_id, ""),
-                         "description": a.description[:MAX_TEXT], "due_date": a.due_date.isoformat(), "status": a.status}
-                        for a in actions if a.item_id == item.id],
-        })
+        cases.append(
+            {
+                "case_id": item.id,
+                "label": agenda.label(meeting, item),
+                "kind": agenda.kind_of(item.referral),
+                "review": item.section == "lapsed_reviews",
+                "risk": _risk_line(item.referral.risk),
+                "outcome": item.outcome,
+                "outcome_reason": (item.outcome_reason or "")[:MAX_TEXT],
+                "notes": [
+                    {
+                        "stage": n.stage,
+                        "text": n.text[:MAX_TEXT],
+                        "visibility": n.visibility,
+                        "agencies": list(n.agencies),
+                    }
+                    for n in notes
+                    if n.item_id == item.id
+                ],
+                "actions": [
+                    {
+                        "id": a.id,
+                        "owner_agency_id": a.owner_agency_id,
+                        "owner": agencies.get(a.owner_agency_id, ""),
+                        "description": a.description[:MAX_TEXT],
+                        "due_date": a.due_date.isoformat(),
+                        "status": a.status,
+                    }
+                    for a in actions
+                    if a.item_id == item.id
+                ],
+            }
+        )
     return {
-        "conference_name": meeting.conference.name, "date": meeting.date.isoformat(), "venue": meeting.venue,
-        "chair": chair.name, "confidentiality": CONFIDENTIALITY,
-        "present": [{"agency": r.agency.name if r.agency else "", "name": r.name} for r in register if r.kind == "present"],
-        "apologies": [{"agency": r.agency.name if r.agency else "", "name": r.name, "information_sent": bool(r.information_sent),
-                       "information_sent_on": r.information_sent_on.isoformat() if r.information_sent_on else None}
-                      for r in register if r.kind == "apology"],
-        "observers": [{"name": r.name, "confidentiality_signed": bool(r.confidentiality_signed)} for r in register if r.kind == "observer"],
-        "reviews": [{"case_label": agenda.label(r.action.meeting, r.action.item), "owner_agency_id": r.action.owner_agency_id,
-                     "owner": agencies.get(r.action.owner_agency_id, ""), "description": r.action.description[:MAX_TEXT],
-                     "due_date": r.action.due_date.isoformat(), "outcome": r.outcome, "note": r.note[:MAX_TEXT]} for r in reviews],
+        "conference_name": meeting.conference.name,
+        "date": meeting.date.isoformat(),
+        "venue": meeting.venue,
+        "chair": chair.name,
+        "confidentiality": CONFIDENTIALITY,
+        "present": [
+            {"agency": r.agency.name if r.agency else "", "name": r.name} for r in register if r.kind == "present"
+        ],
+        "apologies": [
+            {
+                "agency": r.agency.name if r.agency else "",
+                "name": r.name,
+                "information_sent": bool(r.information_sent),
+                "information_sent_on": r.information_sent_on.isoformat() if r.information_sent_on else None,
+            }
+            for r in register
+            if r.kind == "apology"
+        ],
+        "observers": [
+            {"name": r.name, "confidentiality_signed": bool(r.confidentiality_signed)}
+            for r in register
+            if r.kind == "observer"
+        ],
+        "reviews": [
+            {
+                "case_label": agenda.label(r.action.meeting, r.action.item),
+                "owner_agency_id": r.action.owner_agency_id,
+                "owner": agencies.get(r.action.owner_agency_id, ""),
+                "description": r.action.description[:MAX_TEXT],
+                "due_date": r.action.due_date.isoformat(),
+                "outcome": r.outcome,
+                "note": r.note[:MAX_TEXT],
+            }
+            for r in reviews
+        ],
         "cases": cases,
         "any_other_business": (meeting.any_other_business or "")[:MAX_TEXT],
     }
@@ -92,26 +147,52 @@ def view_for(content: dict[str, Any], agency_id: str, tier: str) -> dict[str, An
     Built by copying entitled items in, never by removing others' items afterwards."""
     header = {k: content[k] for k in ("conference_name", "date", "venue", "chair", "confidentiality")}
     if tier == "actions_only":
-        own = [{"case_label": case["label"], "description": a["description"], "due_date": a["due_date"], "status": a["status"]}
-               for case in content["cases"] for a in case["actions"] if a["owner_agency_id"] == agency_id]
+        own = [
+            {
+                "case_label": case["label"],
+                "description": a["description"],
+                "due_date": a["due_date"],
+                "status": a["status"],
+            }
+            for case in content["cases"]
+            for a in case["actions"]
+            if a["owner_agency_id"] == agency_id
+        ]
         return {**header, "tier": tier, "own_actions": own}
     cases, restricted = [], []
     for case in content["cases"]:
         notes = [{"stage": n["stage"], "text": n["text"]} for n in case["notes"] if n["visibility"] == "all"]
-        restricted += [{"case_label": case["label"], "stage": n["stage"], "text": n["text"]} for n in case["notes"]
-                       if n["visibility"] == "restricted" and agency_id in n["agencies"]]
-        cases.append({k: case[k] for k in ("label", "kind", "review", "risk", "outcome", "outcome_reason")} | {
-            "notes": notes,
-            "actions": [{k: a[k] for k in ("owner", "description", "due_date", "status")} for a in case["actions"]],
-        })
-    return {**header, "tier": tier, "present": content["present"], "apologies": content["apologies"],
-            "observers": content["observers"], "reviews": [{k: r[k] for k in ("case_label", "owner", "description", "due_date", "outcome", "note")}
-                                                           for r in content["reviews"]],
-            "cases": cases, "any_other_business": content["any_other_business"], "restricted": restricted}
+        restricted += [
+            {"case_label": case["label"], "stage": n["stage"], "text": n["text"]}
+            for n in case["notes"]
+            if n["visibility"] == "restricted" and agency_id in n["agencies"]
+        ]
+        cases.append(
+            {k: case[k] for k in ("label", "kind", "review", "risk", "outcome", "outcome_reason")}
+            | {
+                "notes": notes,
+                "actions": [{k: a[k] for k in ("owner", "description", "due_date", "status")} for a in case["actions"]],
+            }
+        )
+    return {
+        **header,
+        "tier": tier,
+        "present": content["present"],
+        "apologies": content["apologies"],
+        "observers": content["observers"],
+        "reviews": [
+            {k: r[k] for k in ("case_label", "owner", "description", "due_date", "outcome", "note")}
+            for r in content["reviews"]
+        ],
+        "cases": cases,
+        "any_other_business": content["any_other_business"],
+        "restricted": restricted,
+    }
 
 
-def shared_views(content: dict[str, Any], version: int,
-                 recipients: list[tuple[str, str]]) -> list[tuple[dict[str, Any], list[tuple[str, dict[str, Any] | None]]]]:
+def shared_views(
+    content: dict[str, Any], version: int, recipients: list[tuple[str, str]]
+) -> list[tuple[dict[str, Any], list[tuple[str, dict[str, Any] | None]]]]:
     """Recipients (agency id, tier) grouped by identical view, less their restricted notes:
     each group's pages are laid out once, and each agency's restricted notes, if any, are
     laid out alone as the pages that follow (the annex: {"restricted": [...]}). Grouping
@@ -128,6 +209,7 @@ def shared_views(content: dict[str, Any], version: int,
 
 # --- the chair's approval -----------------------------------------------------------------------
 
+
 async def approve(viewer: Viewer, meeting: Meeting, correction_reason: str | None = None) -> MinutesVersion:
     """Freeze the minutes as the next version. After the first, a reason is required (a
     correction), and the earlier version becomes superseded."""
@@ -143,10 +225,23 @@ async def approve(viewer: Viewer, meeting: Meeting, correction_reason: str | Non
     async with in_transaction() as conn:
         if latest:
             await MinutesVersion.filter(meeting=meeting, status="approved").using_db(conn).update(status="superseded")
-        minutes = await MinutesVersion.create(meeting=meeting, version=(latest.version + 1) if latest else 1, content=content,
-                                              correction_reason=reason or None, approved_by=viewer.user_id, using_db=conn)
-        await record("minutes.approve", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="minutes",
-                     object_id=minutes.id, conference_id=meeting.conference_id, conn=conn)
+        minutes = await MinutesVersion.create(
+            meeting=meeting,
+            version=(latest.version + 1) if latest else 1,
+            content=content,
+            correction_reason=reason or None,
+            approved_by=viewer.user_id,
+            using_db=conn,
+        )
+        await record(
+            "minutes.approve",
+            user_id=viewer.user_id,
+            agency_id=viewer.agency_id,
+            object_type="minutes",
+            object_id=minutes.id,
+            conference_id=meeting.conference_id,
+            conn=conn,
+        )
     return minutes
 
 
@@ -158,20 +253,31 @@ async def request_render(viewer: Viewer, meeting: Meeting) -> MinutesVersion:
         raise Conflict("The chair has not approved the minutes yet")
     async with in_transaction() as conn:
         for membership in await Membership.filter(conference_id=meeting.conference_id).using_db(conn):
-            await MinutesRecipient.get_or_create(minutes=minutes, agency_id=membership.agency_id,
-                                                 defaults={"tier": membership.tier}, using_db=conn)
-        await record("minutes.render", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="minutes",
-                     object_id=minutes.id, conference_id=meeting.conference_id, conn=conn)
+            await MinutesRecipient.get_or_create(
+                minutes=minutes, agency_id=membership.agency_id, defaults={"tier": membership.tier}, using_db=conn
+            )
+        await record(
+            "minutes.render",
+            user_id=viewer.user_id,
+            agency_id=viewer.agency_id,
+            object_type="minutes",
+            object_id=minutes.id,
+            conference_id=meeting.conference_id,
+            conn=conn,
+        )
     return minutes
 
 
 async def pending_versions(older_than: timedelta = timedelta(minutes=5)) -> list[str]:
     """Versions with recipients still waiting: what the reconciler queues again."""
-    rows = await MinutesRecipient.filter(status="pending", created_at__lt=now() - older_than).values_list("minutes_id", flat=True)
+    rows = await MinutesRecipient.filter(status="pending", created_at__lt=now() - older_than).values_list(
+        "minutes_id", flat=True
+    )
     return sorted(set(rows))
 
 
 # --- downloads and circulation --------------------------------------------------------------------
+
 
 class Reissue(NotFound):
     """The agency's stored copy was wider than what it may have now: it was withdrawn, its
@@ -188,15 +294,25 @@ async def withdraw(document: Document, *, conference_id: str, user_id: str | Non
     so it is never served again and a copy of the right view can take its place. What was
     sent stays provable: the frozen version, the recipient's tier and the disclosure log."""
     await Document.filter(id=document.id).using_db(conn).delete()
-    await record("document.withdraw", user_id=user_id, agency_id=document.agency_id, object_type="document",
-                 object_id=document.id, conference_id=conference_id, conn=conn)
+    await record(
+        "document.withdraw",
+        user_id=user_id,
+        agency_id=document.agency_id,
+        object_type="document",
+        object_id=document.id,
+        conference_id=conference_id,
+        conn=conn,
+    )
 
 
 async def _entitled_copy(viewer: Viewer, meeting: Meeting) -> MinutesRecipient:
     """The caller agency's row of the current version, its document checked now against the
     view the agency's membership gives it today (access.minutes_view), not when it was rendered."""
-    row = await MinutesRecipient.filter(minutes__meeting=meeting, minutes__status="approved",
-                                        agency_id=viewer.agency_id).prefetch_related("document", "minutes").first()
+    row = (
+        await MinutesRecipient.filter(minutes__meeting=meeting, minutes__status="approved", agency_id=viewer.agency_id)
+        .prefetch_related("document", "minutes")
+        .first()
+    )
     view = access.minutes_view(await access.member_tier(viewer, meeting.conference_id), row.tier) if row else None
     if row is None or view is None or row.status != "done" or row.document is None:
         raise NotFound("Minutes not found")
@@ -204,8 +320,11 @@ async def _entitled_copy(viewer: Viewer, meeting: Meeting) -> MinutesRecipient:
         return row
     async with in_transaction() as conn:
         # Compare-and-set: of two downloads at once, one withdraws the copy and queues the next.
-        if await MinutesRecipient.filter(id=row.id, document_id=row.document.id, status="done").using_db(conn).update(
-                document_id=None, status="pending", notified_at=None):
+        if (
+            await MinutesRecipient.filter(id=row.id, document_id=row.document.id, status="done")
+            .using_db(conn)
+            .update(document_id=None, status="pending", notified_at=None)
+        ):
             await withdraw(row.document, conference_id=meeting.conference_id, user_id=viewer.user_id, conn=conn)
     store.remove_file(row.document)
     raise Reissue(row.minutes_id)
@@ -220,8 +339,11 @@ async def document_for(viewer: Viewer, meeting_id: str, version: int | None = No
     if auditor:
         if version is None:
             raise NotFound("Name the version")
-        row = await MinutesRecipient.filter(minutes__meeting=meeting, status="done", minutes__version=version
-                                            ).prefetch_related("document", "minutes").first()
+        row = (
+            await MinutesRecipient.filter(minutes__meeting=meeting, status="done", minutes__version=version)
+            .prefetch_related("document", "minutes")
+            .first()
+        )
     else:
         if version is not None:
             raise NotFound("Minutes not found")
@@ -231,12 +353,30 @@ async def document_for(viewer: Viewer, meeting_id: str, version: int | None = No
     at = now()
     async with in_transaction() as conn:
         if not auditor:  # an auditor's read is audited, not counted as circulation
-            await MinutesRecipient.filter(id=row.id).using_db(conn).update(
-                downloads=row.downloads + 1, first_downloaded_at=row.first_downloaded_at or at)
-            await disclose("minutes", conference_id=meeting.conference_id, meeting_id=meeting.id, document_id=row.document.id,
-                           version=row.minutes.version, agency_id=viewer.agency_id, user_id=viewer.user_id, conn=conn)
-        await record("document.download", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="document",
-                     object_id=row.document.id, conference_id=meeting.conference_id, conn=conn)
+            await (
+                MinutesRecipient.filter(id=row.id)
+                .using_db(conn)
+                .update(downloads=row.downloads + 1, first_downloaded_at=row.first_downloaded_at or at)
+            )
+            await disclose(
+                "minutes",
+                conference_id=meeting.conference_id,
+                meeting_id=meeting.id,
+                document_id=row.document.id,
+                version=row.minutes.version,
+                agency_id=viewer.agency_id,
+                user_id=viewer.user_id,
+                conn=conn,
+            )
+        await record(
+            "document.download",
+            user_id=viewer.user_id,
+            agency_id=viewer.agency_id,
+            object_type="document",
+            object_id=row.document.id,
+            conference_id=meeting.conference_id,
+            conn=conn,
+        )
     return row.document
 
 
@@ -252,13 +392,21 @@ async def circulation(meeting: Meeting) -> dict[str, Any]:
     minutes = await MinutesVersion.filter(meeting=meeting).order_by("-version").first()
     deadline = circulation_deadline(meeting.date, meeting.conference.nation)
     # With its document: the view the agency holds now, which a lowered tier narrows (_entitled_copy).
-    rows = await MinutesRecipient.filter(minutes=minutes).prefetch_related("agency", "document").order_by(
-        "agency__name") if minutes else []
+    rows = (
+        await MinutesRecipient.filter(minutes=minutes).prefetch_related("agency", "document").order_by("agency__name")
+        if minutes
+        else []
+    )
     past = today() > deadline
     late = [r for r in rows if r.notified_at is None] if past else []
     # Overdue: the deadline has passed and some agency still has nothing (not even approved).
-    return {"minutes": minutes, "deadline": deadline, "rows": rows, "late": late,
-            "overdue": past and (minutes is None or not rows or bool(late))}
+    return {
+        "minutes": minutes,
+        "deadline": deadline,
+        "rows": rows,
+        "late": late,
+        "overdue": past and (minutes is None or not rows or bool(late)),
+    }
 
 
 @dataclass(frozen=True)
@@ -275,17 +423,21 @@ async def uncirculated(conference: Conference, today: date) -> list[Uncirculated
     none approved, none rendered, or an agency not yet sent its copy. The same rule as
     circulation() for one meeting, in three queries for the whole conference. Only ids,
     dates and statuses are read: never the sealed minutes content."""
-    meetings = await Meeting.filter(conference_id=conference.id, status="held").order_by("date").values_list("id", "date")
+    meetings = (
+        await Meeting.filter(conference_id=conference.id, status="held").order_by("date").values_list("id", "date")
+    )
     if not meetings:
         return []
     latest: dict[str, tuple[int, str]] = {}
-    for version_id, meeting_id, number in await MinutesVersion.filter(meeting_id__in=[m for m, _ in meetings]).values_list(
-            "id", "meeting_id", "version"):
+    for version_id, meeting_id, number in await MinutesVersion.filter(
+        meeting_id__in=[m for m, _ in meetings]
+    ).values_list("id", "meeting_id", "version"):
         if number > latest.get(meeting_id, (0, ""))[0]:
             latest[meeting_id] = (number, version_id)
     sent: dict[str, list[bool]] = {}
-    for minutes_id, notified_at in await MinutesRecipient.filter(minutes_id__in=[v for _, v in latest.values()]).values_list(
-            "minutes_id", "notified_at"):
+    for minutes_id, notified_at in await MinutesRecipient.filter(
+        minutes_id__in=[v for _, v in latest.values()]
+    ).values_list("minutes_id", "notified_at"):
         sent.setdefault(minutes_id, []).append(notified_at is not None)
     found = []
     for meeting_id, day in meetings:
@@ -294,13 +446,21 @@ async def uncirculated(conference: Conference, today: date) -> list[Uncirculated
         if rows and all(rows):
             continue
         deadline = circulation_deadline(day, conference.nation)
-        found.append(Uncirculated(meeting_id=meeting_id, meeting_date=day, deadline=deadline, approved=version is not None,
-                                  late=today > deadline))
+        found.append(
+            Uncirculated(
+                meeting_id=meeting_id,
+                meeting_date=day,
+                deadline=deadline,
+                approved=version is not None,
+                late=today > deadline,
+            )
+        )
     return found
 
 
-async def recording(conference_id: str, items: list[AgendaItem], conn: Any = None
-                    ) -> list[tuple[MinutesVersion, list[dict[str, Any]], list[dict[str, Any]]]]:
+async def recording(
+    conference_id: str, items: list[AgendaItem], conn: Any = None
+) -> list[tuple[MinutesVersion, list[dict[str, Any]], list[dict[str, Any]]]]:
     """Every minutes version that records one of these agenda items (`items` with their
     meeting loaded): (version, its entries for the cases heard, its reviews of their
     actions). Reviews name a case by its label, so they are matched on that; later meetings
@@ -312,8 +472,12 @@ async def recording(conference_id: str, items: list[AgendaItem], conn: Any = Non
     labels = {agenda.label(item.meeting, item) for item in items}
     since = min(item.meeting.date for item in items)
     found = []
-    for version in await MinutesVersion.filter(meeting__conference_id=conference_id, meeting__date__gte=since).using_db(
-            conn).prefetch_related("meeting").order_by("approved_at"):
+    for version in (
+        await MinutesVersion.filter(meeting__conference_id=conference_id, meeting__date__gte=since)
+        .using_db(conn)
+        .prefetch_related("meeting")
+        .order_by("approved_at")
+    ):
         cases = [case for case in version.content.get("cases", []) if case.get("case_id") in item_ids]
         reviews = [r for r in version.content.get("reviews", []) if r.get("case_label") in labels]
         if cases or reviews:

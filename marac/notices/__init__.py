@@ -17,8 +17,9 @@ SHOWN = 200  # the newest; older reminders have been acted on or repeated since
 KINDS = ("due_soon", "overdue", "break_glass", "own_lock", "account_lock", "account_created", "account_reset")
 
 
-async def post(user_id: str, kind: str, day: date, *, conn: BaseDBAsyncClient | None = None,
-               **about: Any) -> Notification:
+async def post(
+    user_id: str, kind: str, day: date, *, conn: BaseDBAsyncClient | None = None, **about: Any
+) -> Notification:
     """One notification for one user; ``about`` names what it is about (action_id, break_glass_id,
     about_user_id with conference_id and role)."""
     if kind not in KINDS:

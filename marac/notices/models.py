@@ -14,13 +14,16 @@ class Notification(Model):
     id = fields.BigIntField(primary_key=True)
     user = fields.ForeignKeyField("marac.User", related_name="notifications", on_delete=fields.CASCADE)
     action = fields.ForeignKeyField("marac.Action", related_name="notifications", null=True, on_delete=fields.CASCADE)
-    break_glass = fields.ForeignKeyField("marac.BreakGlass", related_name="notifications", null=True,
-                                         on_delete=fields.CASCADE)
+    break_glass = fields.ForeignKeyField(
+        "marac.BreakGlass", related_name="notifications", null=True, on_delete=fields.CASCADE
+    )
     # account_created | account_reset: whose account, in which conference, with which role.
-    about_user = fields.ForeignKeyField("marac.User", related_name="account_notices", null=True,
-                                        on_delete=fields.CASCADE)
-    conference = fields.ForeignKeyField("marac.Conference", related_name="notifications", null=True,
-                                        on_delete=fields.CASCADE)
+    about_user = fields.ForeignKeyField(
+        "marac.User", related_name="account_notices", null=True, on_delete=fields.CASCADE
+    )
+    conference = fields.ForeignKeyField(
+        "marac.Conference", related_name="notifications", null=True, on_delete=fields.CASCADE
+    )
     role = fields.CharField(max_length=16, null=True)
     # due_soon | overdue | break_glass | own_lock | account_lock | account_created | account_reset
     kind = fields.CharField(max_length=16)

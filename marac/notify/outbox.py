@@ -31,14 +31,24 @@ BATCH = 200
 
 async def put(user_id: str, kind: str, subject: str, body: str, expires_at: datetime, conn: Any = None) -> OutboxEmail:
     """One message to one user, in the caller's transaction (`conn`)."""
-    return await OutboxEmail.create(user_id=user_id, kind=kind, subject=subject, body=body, next_attempt_at=now(),
-                                    expires_at=expires_at, using_db=conn)
+    return await OutboxEmail.create(
+        user_id=user_id,
+        kind=kind,
+        subject=subject,
+        body=body,
+        next_attempt_at=now(),
+        expires_at=expires_at,
+        using_db=conn,
+    )
 
 
 async def cancel(user_id: str, kind: str, conn: Any = None) -> int:
     """Drop a user's unsent messages of a kind (an earlier set-up link a reset replaces)."""
-    return await OutboxEmail.filter(user_id=user_id, kind=kind, status="pending").using_db(conn).update(
-        status="cancelled", body=None)
+    return (
+        await OutboxEmail.filter(user_id=user_id, kind=kind, status="pending")
+        .using_db(conn)
+        .update(status="cancelled", body=None)
+    )
 
 
 def _pause(attempts: int) -> timedelta:
@@ -68,12 +78,14 @@ async def send_pending() -> int:
             await email.send(user.email, message.subject, message.body or "")
         except OSError:  # smtplib's and ssl's errors are OSErrors
             attempts = message.attempts + 1
-            await OutboxEmail.filter(id=row_id).update(attempts=attempts, next_attempt_at=now() + _pause(attempts),
-                                                       claimed_until=None)
+            await OutboxEmail.filter(id=row_id).update(
+                attempts=attempts, next_attempt_at=now() + _pause(attempts), claimed_until=None
+            )
             failed += 1
             continue
-        await OutboxEmail.filter(id=row_id).update(status="sent", sent_at=now(), body=None, claimed_until=None,
-                                                   attempts=message.attempts + 1)
+        await OutboxEmail.filter(id=row_id).update(
+            status="sent", sent_at=now(), body=None, claimed_until=None, attempts=message.attempts + 1
+        )
         sent += 1
     if failed:
         log.error("email outbox failed=%d (each is tried again)", failed)

@@ -30,13 +30,13 @@ from datetime import datetime
 from tortoise.transactions import in_transaction
 
 from marac import clock, notices, settings
-from marac.notices.models import Notification
 from marac.agencies import access, auth
 from marac.agencies.access import Viewer, viewer_for
-from marac.ids import ID_PATTERN
 from marac.agencies.models import User
 from marac.audit.service import record
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation, Throttled
+from marac.ids import ID_PATTERN
+from marac.notices.models import Notification
 from marac.notify import email
 from marac.referrals.models import BreakGlass, Referral
 
@@ -45,7 +45,9 @@ log = logging.getLogger("marac.break_glass")
 MIN_REASON = 20
 MAX_TEXT = 2000
 # The same words for a reference that does not exist and one break glass cannot open.
-UNKNOWN_CASE = "No case you can open with break-glass access has this reference. Check it with the person who gave it to you"
+UNKNOWN_CASE = (
+    "No case you can open with break-glass access has this reference. Check it with the person who gave it to you"
+)
 SUBJECT = "MARAC: break-glass access to review"
 
 
@@ -73,10 +75,14 @@ def _check_form(reference: str, reason: str, password: str, code: str, needs_cod
 
 
 async def _audit_denied(user: User) -> None:
-    await record("break_glass.start", user_id=user.id, agency_id=user.agency_id, object_type="break_glass", outcome="denied")
+    await record(
+        "break_glass.start", user_id=user.id, agency_id=user.agency_id, object_type="break_glass", outcome="denied"
+    )
 
 
-async def start(viewer: Viewer, user: User, *, reference: str, reason: str, password: str, code: str, ip: str) -> Opened:
+async def start(
+    viewer: Viewer, user: User, *, reference: str, reason: str, password: str, code: str, ip: str
+) -> Opened:
     """Open one case for 4 hours after a step-up (password and a new TOTP code)."""
     if not access.may_break_glass(viewer):
         raise AccessDenied("Your role does not handle cases")
@@ -85,9 +91,10 @@ async def start(viewer: Viewer, user: User, *, reference: str, reason: str, pass
     _check_form(reference, reason, password, code, needs_code)
     # Someone who can already read the case learns nothing here that opening it would not tell them.
     at = clock.now()
-    if await Referral.filter(access.referral_filter(viewer), id=reference).exists() or await BreakGlass.filter(
-        access.live_break_glass_filter(viewer, at), referral_id=reference
-    ).exists():
+    if (
+        await Referral.filter(access.referral_filter(viewer), id=reference).exists()
+        or await BreakGlass.filter(access.live_break_glass_filter(viewer, at), referral_id=reference).exists()
+    ):
         return Opened(referral_id=reference, grant=None)
     try:
         passed = await auth.stepped_up(user, password, code, ip)
@@ -105,11 +112,24 @@ async def start(viewer: Viewer, user: User, *, reference: str, reason: str, pass
     at = clock.now()
     async with in_transaction() as conn:
         grant = await BreakGlass.create(
-            user_id=user.id, agency_id=user.agency_id, referral_id=referral.id, conference_id=referral.conference_id,
-            reason=reason, started_at=at, expires_at=at + access.BREAK_GLASS_LIFETIME, using_db=conn,
+            user_id=user.id,
+            agency_id=user.agency_id,
+            referral_id=referral.id,
+            conference_id=referral.conference_id,
+            reason=reason,
+            started_at=at,
+            expires_at=at + access.BREAK_GLASS_LIFETIME,
+            using_db=conn,
         )
-        await record("break_glass.start", user_id=user.id, agency_id=user.agency_id, object_type="break_glass",
-                     object_id=grant.id, conference_id=referral.conference_id, conn=conn)
+        await record(
+            "break_glass.start",
+            user_id=user.id,
+            agency_id=user.agency_id,
+            object_type="break_glass",
+            object_id=grant.id,
+            conference_id=referral.conference_id,
+            conn=conn,
+        )
         for coordinator_id in await _coordinators(referral.conference_id):
             await notices.post(coordinator_id, "break_glass", clock.uk_date(at), conn=conn, break_glass_id=grant.id)
     await auth.clear_failures(user.email, ip)
@@ -117,16 +137,24 @@ async def start(viewer: Viewer, user: User, *, reference: str, reason: str, pass
 
 
 async def _coordinators(conference_id: str) -> list[str]:
-    return list(await User.filter(role="coordinator", active=True, conferences__id=conference_id).distinct().order_by("id").values_list("id", flat=True))
+    return list(
+        await User.filter(role="coordinator", active=True, conferences__id=conference_id)
+        .distinct()
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
 
 
 # --- reading under a grant -----------------------------------------------------------
+
 
 async def live_grant(viewer: Viewer, referral_id: str) -> BreakGlass | None:
     """The caller's grant that opens this referral now, if any. A grant found past its
     expiry on the way is ended (and audited) here."""
     at = clock.now()
-    for grant in await BreakGlass.filter(user_id=viewer.user_id, referral_id=referral_id, ended_at__isnull=True, expires_at__lte=at):
+    for grant in await BreakGlass.filter(
+        user_id=viewer.user_id, referral_id=referral_id, ended_at__isnull=True, expires_at__lte=at
+    ):
         await _end(grant, "expired")
     return await BreakGlass.filter(access.live_break_glass_filter(viewer, at), referral_id=referral_id).first()
 
@@ -138,6 +166,7 @@ async def live_grants(viewer: Viewer) -> list[BreakGlass]:
 
 # --- ending ----------------------------------------------------------------------------
 
+
 async def _end(grant: BreakGlass, reason: str, by: User | None = None) -> bool:
     """Stop a grant once; the end is audited in the same transaction. An expiry is dated at
     expires_at (when access stopped) and recorded against the grant's holder."""
@@ -145,11 +174,21 @@ async def _end(grant: BreakGlass, reason: str, by: User | None = None) -> bool:
     actor_id, agency_id = (by.id, by.agency_id) if by else (grant.user_id, grant.agency_id)
     async with in_transaction() as conn:
         # Conditional: of two requests noticing the same expiry, one records it.
-        changed = await BreakGlass.filter(id=grant.id, ended_at__isnull=True).using_db(conn).update(
-            ended_at=ended_at, end_reason=reason, ended_by=by.id if by else None)
+        changed = (
+            await BreakGlass.filter(id=grant.id, ended_at__isnull=True)
+            .using_db(conn)
+            .update(ended_at=ended_at, end_reason=reason, ended_by=by.id if by else None)
+        )
         if changed:
-            await record("break_glass.end", user_id=actor_id, agency_id=agency_id, object_type="break_glass",
-                         object_id=grant.id, conference_id=grant.conference_id, conn=conn)
+            await record(
+                "break_glass.end",
+                user_id=actor_id,
+                agency_id=agency_id,
+                object_type="break_glass",
+                object_id=grant.id,
+                conference_id=grant.conference_id,
+                conn=conn,
+            )
     return bool(changed)
 
 
@@ -171,6 +210,7 @@ async def end_expired() -> int:
 
 # --- review by the coordinator ---------------------------------------------------------
 
+
 async def _reviewable(viewer: Viewer, grant_id: str) -> BreakGlass:
     grant = await BreakGlass.filter(access.break_glass_review_filter(viewer), id=grant_id).first()
     if grant is None:
@@ -188,8 +228,11 @@ async def unreviewed(viewer: Viewer) -> list[BreakGlass]:
     """Uses of break glass on the coordinator's conferences' cases not yet reviewed, newest first."""
     review_filter = access.break_glass_review_filter(viewer)
     await end_expired()  # so the list says "ended" for every grant that has
-    return await BreakGlass.filter(review_filter, reviewed_at__isnull=True).prefetch_related(
-        "user", "agency", "conference").order_by("-started_at")
+    return (
+        await BreakGlass.filter(review_filter, reviewed_at__isnull=True)
+        .prefetch_related("user", "agency", "conference")
+        .order_by("-started_at")
+    )
 
 
 async def approve_contact(viewer: Viewer, user: User, grant_id: str) -> None:
@@ -199,10 +242,20 @@ async def approve_contact(viewer: Viewer, user: User, grant_id: str) -> None:
     if not _is_live(grant, at):
         raise Conflict("This access has ended: contact details can be approved only while it lasts")
     async with in_transaction() as conn:
-        if await BreakGlass.filter(id=grant.id, contact_approved_at__isnull=True).using_db(conn).update(
-                contact_approved_by=user.id, contact_approved_at=at):
-            await record("break_glass.approve_contact", user_id=user.id, agency_id=user.agency_id, object_type="break_glass",
-                         object_id=grant.id, conference_id=grant.conference_id, conn=conn)
+        if (
+            await BreakGlass.filter(id=grant.id, contact_approved_at__isnull=True)
+            .using_db(conn)
+            .update(contact_approved_by=user.id, contact_approved_at=at)
+        ):
+            await record(
+                "break_glass.approve_contact",
+                user_id=user.id,
+                agency_id=user.agency_id,
+                object_type="break_glass",
+                object_id=grant.id,
+                conference_id=grant.conference_id,
+                conn=conn,
+            )
 
 
 async def revoke(viewer: Viewer, user: User, grant_id: str) -> None:
@@ -215,21 +268,34 @@ async def review(viewer: Viewer, user: User, grant_id: str, note: str) -> None:
     grant = await _reviewable(viewer, grant_id)
     note = note.strip()
     if not note or len(note) > MAX_TEXT:
-        raise RuleViolation("A review needs a note", {"note": f"Say what you checked and found, in at most {MAX_TEXT} characters"})
+        raise RuleViolation(
+            "A review needs a note", {"note": f"Say what you checked and found, in at most {MAX_TEXT} characters"}
+        )
     if _is_live(grant, clock.now()):
         raise Conflict("This access is still running: end it, or wait until it expires, then review the whole use")
     async with in_transaction() as conn:
         # Claimed with a conditional update: two coordinators reviewing at once record one review.
-        if not await BreakGlass.filter(id=grant.id, reviewed_at__isnull=True).using_db(conn).update(
-                reviewed_by=user.id, reviewed_at=clock.now()):
+        if (
+            not await BreakGlass.filter(id=grant.id, reviewed_at__isnull=True)
+            .using_db(conn)
+            .update(reviewed_by=user.id, reviewed_at=clock.now())
+        ):
             raise Conflict("This use was already reviewed")
         grant.review_note = note
         await grant.save(update_fields=["review_note"], using_db=conn)
-        await record("break_glass.review", user_id=user.id, agency_id=user.agency_id, object_type="break_glass",
-                     object_id=grant.id, conference_id=grant.conference_id, conn=conn)
+        await record(
+            "break_glass.review",
+            user_id=user.id,
+            agency_id=user.agency_id,
+            object_type="break_glass",
+            object_id=grant.id,
+            conference_id=grant.conference_id,
+            conn=conn,
+        )
 
 
 # --- e-mail to the coordinators -------------------------------------------------------
+
 
 async def email_coordinators(grant_id: str) -> int:
     """E-mail each coordinator told about this grant, once: how many uses await their
@@ -238,14 +304,18 @@ async def email_coordinators(grant_id: str) -> int:
     if not email.configured():
         return 0
     sent = 0
-    for notification in await Notification.filter(break_glass_id=grant_id, kind="break_glass", emailed=False).prefetch_related("user"):
+    for notification in await Notification.filter(
+        break_glass_id=grant_id, kind="break_glass", emailed=False
+    ).prefetch_related("user"):
         # Claimed before sending, so a second delivery of the job sends nothing.
         if not await Notification.filter(id=notification.id, emailed=False).update(emailed=True):
             continue
         coordinator = notification.user
         if not coordinator.active or coordinator.role != "coordinator":
             continue  # no longer theirs to review
-        waiting = await BreakGlass.filter(access.break_glass_review_filter(await viewer_for(coordinator)), reviewed_at__isnull=True).count()
+        waiting = await BreakGlass.filter(
+            access.break_glass_review_filter(await viewer_for(coordinator)), reviewed_at__isnull=True
+        ).count()
         try:
             await email.send(coordinator.email, SUBJECT, _body(waiting))
         except OSError:  # smtplib's and ssl's errors; released so a retry sends it
@@ -257,12 +327,14 @@ async def email_coordinators(grant_id: str) -> int:
 
 
 def _body(waiting: int) -> str:
-    return "\n".join([
-        "Someone has used break-glass access to a case of your conference.",
-        "",
-        f"Break-glass uses waiting for your review: {waiting}",
-        "",
-        f"Sign in to review them: {settings.get().base_url}/break-glass/reviews",
-        "",
-        "This message holds no case details on purpose. Please do not reply to it.",
-    ])
+    return "\n".join(
+        [
+            "Someone has used break-glass access to a case of your conference.",
+            "",
+            f"Break-glass uses waiting for your review: {waiting}",
+            "",
+            f"Sign in to review them: {settings.get().base_url}/break-glass/reviews",
+            "",
+            "This message holds no case details on purpose. Please do not reply to it.",
+        ]
+    )

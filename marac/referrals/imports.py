@@ -54,8 +54,16 @@ COLUMNS = {
     "consent_reason_if_not": "consent.reason_if_not",
     "transfer_from": "transfer_from",
 }
-REQUIRED_COLUMNS = {"conference", "received_at", "criteria", "risk_instrument", "victim_name", "summary",
-                    "consent_victim_aware", "consent_consented"}
+REQUIRED_COLUMNS = {
+    "conference",
+    "received_at",
+    "criteria",
+    "risk_instrument",
+    "victim_name",
+    "summary",
+    "consent_victim_aware",
+    "consent_consented",
+}
 _PATH_TO_COLUMN = {path.rstrip("[]"): column for column, path in COLUMNS.items()}
 
 
@@ -104,7 +112,9 @@ def parse_csv(text: str) -> list[tuple[int, dict]]:
     if unknown or missing:
         problems = {}
         if unknown:
-            problems["1:columns"] = f"Unknown columns: {', '.join(unknown)}. Known: {', '.join(list(COLUMNS) + ['children'])}"
+            problems["1:columns"] = (
+                f"Unknown columns: {', '.join(unknown)}. Known: {', '.join(list(COLUMNS) + ['children'])}"
+            )
         if missing:
             problems["1:columns"] = problems.get("1:columns", "") + f" Missing columns: {', '.join(missing)}".strip()
         raise RuleViolation("The file's header is not valid; nothing was imported", problems)
@@ -119,13 +129,17 @@ def parse_json(text: str) -> list[tuple[int, dict]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise RuleViolation("The file is not valid JSON; nothing was imported", {f"{exc.lineno}:file": exc.msg}) from None
+        raise RuleViolation(
+            "The file is not valid JSON; nothing was imported", {f"{exc.lineno}:file": exc.msg}
+        ) from None
     except RecursionError:  # how json.loads says the nesting is deeper than its stack
         raise nested from None
     if too_deep(data):
         raise nested
     if not isinstance(data, list):
-        raise RuleViolation("A JSON import is a list of referrals; nothing was imported", {"1:file": "Expected a list [...]"})
+        raise RuleViolation(
+            "A JSON import is a list of referrals; nothing was imported", {"1:file": "Expected a list [...]"}
+        )
     return [(number, item) for number, item in enumerate(data, start=1)]
 
 
@@ -134,7 +148,10 @@ def parse_file(name: str, content: bytes) -> tuple[str, list[tuple[int, dict]]]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise RuleViolation("The file is not UTF-8 text; nothing was imported", {"1:file": "Save the file as UTF-8 (CSV UTF-8 in Excel)"}) from None
+        raise RuleViolation(
+            "The file is not UTF-8 text; nothing was imported",
+            {"1:file": "Save the file as UTF-8 (CSV UTF-8 in Excel)"},
+        ) from None
     if name.lower().endswith(".json") or text.lstrip().startswith("["):
         return "item", parse_json(text)
     return "line", parse_csv(text)

@@ -77,7 +77,9 @@ class Referral(SealedModel):
     risk = fields.JSONField(default=dict)  # instrument, score, level, computed_level, answers
     judgement_reason = SealedText(null=True)
     victim = SealedJSON(default=dict)  # the victim section as sent (contact, monitoring, ...)
-    victim_person = fields.ForeignKeyField("marac.Person", related_name="referrals_as_victim", on_delete=fields.RESTRICT)
+    victim_person = fields.ForeignKeyField(
+        "marac.Person", related_name="referrals_as_victim", on_delete=fields.RESTRICT
+    )
     strands = fields.JSONField(default=list)
     incident_kind = fields.CharField(max_length=16, null=True)
     incidents = fields.JSONField(default=list)  # dates of earlier incidents, for escalation
@@ -86,7 +88,9 @@ class Referral(SealedModel):
     consent = fields.JSONField(default=dict)
     transfer_from = fields.CharField(max_length=200, null=True)
     is_repeat = fields.BooleanField(default=False)
-    previous_referral = fields.ForeignKeyField("marac.Referral", related_name="repeats", null=True, on_delete=fields.SET_NULL)
+    previous_referral = fields.ForeignKeyField(
+        "marac.Referral", related_name="repeats", null=True, on_delete=fields.SET_NULL
+    )
     # Monitoring only: a hate incident reported without consent to share. Counted in
     # figures; never on an agenda, research list, minutes or another agency's screen.
     monitoring_only = fields.BooleanField(default=False)
@@ -94,7 +98,9 @@ class Referral(SealedModel):
     # expected_meeting: the first meeting whose cut-off the received date meets (what the
     # referrer is told). meeting: the meeting whose agenda lists it; only the agenda builder
     # sets it, and only it decides what is still waiting to be heard.
-    expected_meeting = fields.ForeignKeyField("marac.Meeting", related_name="expected_referrals", null=True, on_delete=fields.SET_NULL)
+    expected_meeting = fields.ForeignKeyField(
+        "marac.Meeting", related_name="expected_referrals", null=True, on_delete=fields.SET_NULL
+    )
     meeting = fields.ForeignKeyField("marac.Meeting", related_name="referrals", null=True, on_delete=fields.SET_NULL)
     decision_reason = fields.TextField(null=True)
     decided_by = fields.CharField(max_length=32, null=True)

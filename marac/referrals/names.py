@@ -37,7 +37,13 @@ import jellyfish
 from rapidfuzz.distance import JaroWinkler
 
 __all__ = [
-    "KEYS_VERSION", "Match", "PersonFacts", "blocking_keys", "compare", "normalise_name", "normalise_postcode",
+    "KEYS_VERSION",
+    "Match",
+    "PersonFacts",
+    "blocking_keys",
+    "compare",
+    "normalise_name",
+    "normalise_postcode",
 ]
 
 # Bump whenever blocking_keys() could return different keys for the same person (a change of
@@ -69,8 +75,21 @@ HIGH, MEDIUM, NONE = "high", "medium", "none"
 # Letters that NFKD does not decompose into a base letter plus marks.
 _SPECIAL_LETTERS = str.maketrans(
     {
-        "ø": "o", "đ": "d", "ð": "d", "ł": "l", "ŀ": "l", "ħ": "h", "ı": "i", "ŧ": "t",
-        "æ": "ae", "œ": "oe", "þ": "th", "ß": "ss", "ĸ": "k", "ŋ": "n", "ſ": "s",
+        "ø": "o",
+        "đ": "d",
+        "ð": "d",
+        "ł": "l",
+        "ŀ": "l",
+        "ħ": "h",
+        "ı": "i",
+        "ŧ": "t",
+        "æ": "ae",
+        "œ": "oe",
+        "þ": "th",
+        "ß": "ss",
+        "ĸ": "k",
+        "ŋ": "n",
+        "ſ": "s",
     }
 )
 # Apostrophes and similar marks join the parts of a name: O'Brien -> obrien, D'Arcy -> darcy.
@@ -85,8 +104,29 @@ _JOIN_UNLESS_OPENING_PAIR = frozenset({"o", "mac"})
 # given name such as "Al" or "Ben" at the start is left alone.
 _INNER_JOIN = frozenset(
     {
-        "van", "von", "der", "den", "de", "da", "di", "du", "del", "della", "dos", "das",
-        "le", "la", "st", "al", "el", "ter", "ten", "bin", "ibn", "ben", "abu",
+        "van",
+        "von",
+        "der",
+        "den",
+        "de",
+        "da",
+        "di",
+        "du",
+        "del",
+        "della",
+        "dos",
+        "das",
+        "le",
+        "la",
+        "st",
+        "al",
+        "el",
+        "ter",
+        "ten",
+        "bin",
+        "ibn",
+        "ben",
+        "abu",
     }
 )
 
@@ -166,11 +206,32 @@ def normalise_postcode(postcode: str | None) -> str | None:
 
 # canonical spelling -> other spellings of the same name (given names and surnames).
 _VARIANTS: dict[str, tuple[str, ...]] = {
-    "muhammad": ("mohammed", "mohammad", "mohamed", "muhammed", "mohamad", "muhamed", "muhamad",
-                 "mohammod", "mahomed", "mohamud", "mohummed", "mohd"),
+    "muhammad": (
+        "mohammed",
+        "mohammad",
+        "mohamed",
+        "muhammed",
+        "mohamad",
+        "muhamed",
+        "muhamad",
+        "mohammod",
+        "mahomed",
+        "mohamud",
+        "mohummed",
+        "mohd",
+    ),
     "ahmed": ("ahmad", "ahmet"),
-    "katherine": ("catherine", "kathryn", "katharine", "kathrine", "catharine", "cathryn",
-                  "katheryn", "catherin", "katherin"),
+    "katherine": (
+        "catherine",
+        "kathryn",
+        "katharine",
+        "kathrine",
+        "catharine",
+        "cathryn",
+        "katheryn",
+        "catherin",
+        "katherin",
+    ),
     "stephen": ("steven", "stephan", "stevan"),
     "sean": ("shaun", "shawn", "shaune", "shawne"),
     "aisha": ("ayesha", "aysha", "aishah", "ayisha", "aesha", "ayshah"),
@@ -380,9 +441,7 @@ def _token(text: str) -> _Token:
 # Given name or surname is None for a one-word name.
 _Reading = tuple["_Token | None", tuple[_Token, ...], "_Token | None", bool]
 
-_TITLES = frozenset(
-    {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "rev", "revd", "sir", "dame", "master"}
-)
+_TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "rev", "revd", "sir", "dame", "master"})
 _SUFFIXES = frozenset({"jr", "jnr", "junior", "sr", "snr", "senior", "ii", "iii", "iv"})
 
 
@@ -409,9 +468,7 @@ class _Name:
             # Codes of every token that is a given name or surname in some reading.
             self.role_codes = frozenset({tokens[0].code, tokens[1].code, tokens[-1].code})
             # One unordered {given, surname} code pair per reading.
-            self.pair_keys = frozenset(
-                "n:" + "|".join(sorted({g.code, s.code})) for g, _m, s, _b in self.readings
-            )
+            self.pair_keys = frozenset("n:" + "|".join(sorted({g.code, s.code})) for g, _m, s, _b in self.readings)
 
 
 @lru_cache(maxsize=65536)
@@ -479,7 +536,12 @@ def _agree_uncached(a: _Token, b: _Token) -> str:
 # --------------------------------------------------------------------------------------------
 
 DOB_SAME, DOB_SWAP, DOB_NEAR, DOB_PLACEHOLDER, DOB_UNKNOWN, DOB_CONFLICT = (
-    "same", "swap", "near", "placeholder", "unknown", "conflict",
+    "same",
+    "swap",
+    "near",
+    "placeholder",
+    "unknown",
+    "conflict",
 )
 
 
@@ -514,7 +576,11 @@ _DOB_REASON = {
     DOB_CONFLICT: "date of birth differs",
 }
 _DOB_WEIGHT = {
-    DOB_SAME: 1.0, DOB_SWAP: 0.75, DOB_NEAR: 0.5, DOB_PLACEHOLDER: 0.45, DOB_UNKNOWN: 0.3,
+    DOB_SAME: 1.0,
+    DOB_SWAP: 0.75,
+    DOB_NEAR: 0.5,
+    DOB_PLACEHOLDER: 0.45,
+    DOB_UNKNOWN: 0.3,
     DOB_CONFLICT: 0.0,
 }
 
@@ -672,7 +738,15 @@ def compare(a: PersonFacts, b: PersonFacts) -> Match:
                     # Ties go to the plain reading (both forward), then to a fixed order of the
                     # categories, so that the result does not depend on argument order.
                     candidate = (
-                        _RANK[level], raw, -ra[3] - rb[3], name_class, s_cat, g_cat, middle, not alias, not swapped,
+                        _RANK[level],
+                        raw,
+                        -ra[3] - rb[3],
+                        name_class,
+                        s_cat,
+                        g_cat,
+                        middle,
+                        not alias,
+                        not swapped,
                     )
                     if best is None or candidate > best:
                         best = candidate
@@ -683,14 +757,31 @@ def compare(a: PersonFacts, b: PersonFacts) -> Match:
     lo, hi = _BANDS[level]
     score = round(lo + (hi - lo) * min(1.0, max(0.0, raw)), 3)
     reasons = _reasons(
-        name_class, s_cat, g_cat, middle, dob, same_postcode,
-        alias=not not_alias, swapped=not not_swapped, postcodes_known=pa is not None and pb is not None,
+        name_class,
+        s_cat,
+        g_cat,
+        middle,
+        dob,
+        same_postcode,
+        alias=not not_alias,
+        swapped=not not_swapped,
+        postcodes_known=pa is not None and pb is not None,
     )
     return Match(score=score, level=level, reasons=reasons)
 
 
-def _reasons(name_class: str, s_cat: str, g_cat: str, middle: str, dob: str,
-             same_postcode: bool, *, alias: bool, swapped: bool, postcodes_known: bool) -> tuple[str, ...]:
+def _reasons(
+    name_class: str,
+    s_cat: str,
+    g_cat: str,
+    middle: str,
+    dob: str,
+    same_postcode: bool,
+    *,
+    alias: bool,
+    swapped: bool,
+    postcodes_known: bool,
+) -> tuple[str, ...]:
     out: list[str] = []
     if name_class == N_EXACT:
         out.append("names identical")

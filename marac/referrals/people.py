@@ -7,9 +7,9 @@ offered to the coordinator, whose decision is remembered.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
-import dataclasses
 from dataclasses import dataclass
 from datetime import date
 
@@ -72,15 +72,22 @@ def probe_keys(facts: names.PersonFacts) -> list[str]:
     """The digests to look for: under every key version, so people indexed before the newest
     key was added are found while `marac keys rotate` has not yet recomputed their keys."""
     blocking = names.blocking_keys(facts)
-    return sorted({hmac.new(key, b.encode(), hashlib.sha256).hexdigest()
-                   for key in settings.get().versioned_keys(INDEX_PURPOSE).values() for b in blocking})
+    return sorted(
+        {
+            hmac.new(key, b.encode(), hashlib.sha256).hexdigest()
+            for key in settings.get().versioned_keys(INDEX_PURPOSE).values()
+            for b in blocking
+        }
+    )
 
 
 def facts_of(person: Person) -> names.PersonFacts:
     return names.PersonFacts(names=tuple(person.names), date_of_birth=person.date_of_birth, postcode=person.postcode)
 
 
-async def candidates(conference_id: str, facts: names.PersonFacts, conn: BaseDBAsyncClient | None = None) -> list[tuple[Person, names.Match]]:
+async def candidates(
+    conference_id: str, facts: names.PersonFacts, conn: BaseDBAsyncClient | None = None
+) -> list[tuple[Person, names.Match]]:
     """Everyone in the conference's index sharing a blocking key with `facts`, best match first, 'none' dropped."""
     keys = probe_keys(facts)
     if not keys:
@@ -88,8 +95,12 @@ async def candidates(conference_id: str, facts: names.PersonFacts, conn: BaseDBA
     # Rank by keys shared before limiting: in a huge "John Smith" block the right person
     # also shares the date-of-birth and postcode keys, so comes first and is never cut off.
     ids = await (
-        PersonKey.filter(conference_id=conference_id, key__in=keys).using_db(conn)
-        .annotate(shared=Count("id")).group_by("person_id").order_by("-shared").limit(MAX_CANDIDATES)
+        PersonKey.filter(conference_id=conference_id, key__in=keys)
+        .using_db(conn)
+        .annotate(shared=Count("id"))
+        .group_by("person_id")
+        .order_by("-shared")
+        .limit(MAX_CANDIDATES)
         .values_list("person_id", flat=True)
     )
     # Model objects, not plain rows: names, date of birth and postcode are sealed and open
@@ -107,15 +118,17 @@ async def _former_postcodes(person: Person, conn: BaseDBAsyncClient) -> set[str]
 async def store_keys(person: Person, conn: BaseDBAsyncClient | None, postcodes: set[str] = frozenset()) -> None:
     """Index the person's facts under the newest key (and also with each of `postcodes`)."""
     version = index_version()
-    existing = set(await PersonKey.filter(person=person, key_version=version).using_db(conn)
-                   .values_list("key", flat=True))
+    existing = set(
+        await PersonKey.filter(person=person, key_version=version).using_db(conn).values_list("key", flat=True)
+    )
     facts = facts_of(person)
     wanted = set(index_keys(facts))
     for postcode in postcodes - {facts.postcode}:
         wanted |= set(index_keys(dataclasses.replace(facts, postcode=postcode)))
     for key in sorted(wanted - existing):
-        await PersonKey.create(conference_id=person.conference_id, person=person, key=key, key_version=version,
-                               using_db=conn)
+        await PersonKey.create(
+            conference_id=person.conference_id, person=person, key=key, key_version=version, using_db=conn
+        )
 
 
 async def rekey(batch: int = 500) -> int:
@@ -127,8 +140,14 @@ async def rekey(batch: int = 500) -> int:
     version = index_version()
     done, last = 0, ""
     while True:
-        ids = await (PersonKey.filter(person_id__gt=last).exclude(key_version=version).group_by("person_id")
-                     .order_by("person_id").limit(batch).values_list("person_id", flat=True))
+        ids = await (
+            PersonKey.filter(person_id__gt=last)
+            .exclude(key_version=version)
+            .group_by("person_id")
+            .order_by("person_id")
+            .limit(batch)
+            .values_list("person_id", flat=True)
+        )
         for person_id in ids:
             async with in_transaction() as conn:
                 person = await Person.filter(id=person_id).select_for_update().using_db(conn).first()
@@ -150,15 +169,22 @@ def merge_facts(person: Person, facts: names.PersonFacts) -> None:
         person.postcode = names.normalise_postcode(facts.postcode)  # people move: keep the latest
 
 
-async def resolve(conference_id: str, facts: names.PersonFacts, conn: BaseDBAsyncClient | None = None, *, index: bool = True) -> Resolved:
+async def resolve(
+    conference_id: str, facts: names.PersonFacts, conn: BaseDBAsyncClient | None = None, *, index: bool = True
+) -> Resolved:
     """Link to an existing person on a high-confidence match; otherwise a new person,
     with the medium-confidence candidates returned as suggestions.
 
     index=False (monitoring-only reports): a person of its own, never matched, never
     findable, so nothing of the report can surface on anyone's screen."""
     if not index:
-        person = await Person.create(conference_id=conference_id, names=list(facts.names), date_of_birth=facts.date_of_birth,
-                                     postcode=names.normalise_postcode(facts.postcode), using_db=conn)
+        person = await Person.create(
+            conference_id=conference_id,
+            names=list(facts.names),
+            date_of_birth=facts.date_of_birth,
+            postcode=names.normalise_postcode(facts.postcode),
+            using_db=conn,
+        )
         return Resolved(person=person, linked=False, suggestions=[])
     found = await candidates(conference_id, facts, conn)
     if found and found[0][1].level == "high":
@@ -168,11 +194,16 @@ async def resolve(conference_id: str, facts: names.PersonFacts, conn: BaseDBAsyn
         await store_keys(person, conn)
         return Resolved(person=person, linked=True, suggestions=[])
     person = await Person.create(
-        conference_id=conference_id, names=list(facts.names), date_of_birth=facts.date_of_birth,
-        postcode=names.normalise_postcode(facts.postcode), using_db=conn,
+        conference_id=conference_id,
+        names=list(facts.names),
+        date_of_birth=facts.date_of_birth,
+        postcode=names.normalise_postcode(facts.postcode),
+        using_db=conn,
     )
     await store_keys(person, conn)
-    return Resolved(person=person, linked=False, suggestions=[pm for pm in found if pm[1].level == "medium"][:MAX_SUGGESTIONS])
+    return Resolved(
+        person=person, linked=False, suggestions=[pm for pm in found if pm[1].level == "medium"][:MAX_SUGGESTIONS]
+    )
 
 
 async def suggest(conference_id: str, resolved: Resolved, conn: BaseDBAsyncClient | None = None) -> None:
@@ -180,15 +211,20 @@ async def suggest(conference_id: str, resolved: Resolved, conn: BaseDBAsyncClien
         already = await MatchSuggestion.filter(person=resolved.person, candidate=candidate).using_db(conn).exists()
         if not already:
             await MatchSuggestion.create(
-                conference_id=conference_id, person=resolved.person, candidate=candidate,
-                score=match.score, reasons=list(match.reasons), using_db=conn,
+                conference_id=conference_id,
+                person=resolved.person,
+                candidate=candidate,
+                score=match.score,
+                reasons=list(match.reasons),
+                using_db=conn,
             )
 
 
 def person_facts(name: str, aliases: list[str], date_of_birth: date | None, postcode: str | None) -> names.PersonFacts:
     return names.PersonFacts(
         names=tuple([name.strip()] + [a.strip() for a in aliases if a.strip()]),
-        date_of_birth=date_of_birth, postcode=postcode,
+        date_of_birth=date_of_birth,
+        postcode=postcode,
     )
 
 
@@ -199,7 +235,11 @@ async def forget(person_ids: set[str], conn: BaseDBAsyncClient) -> int:
     but with its names) are emptied too. Returns how many entries were emptied."""
     pending, done = set(person_ids), set()
     while pending:
-        merged = await MatchSuggestion.filter(candidate_id__in=list(pending), status="same").using_db(conn).values_list("person_id", flat=True)
+        merged = (
+            await MatchSuggestion.filter(candidate_id__in=list(pending), status="same")
+            .using_db(conn)
+            .values_list("person_id", flat=True)
+        )
         done |= pending
         pending = set(merged) - done
     for person in await Person.filter(id__in=list(done)).using_db(conn):

@@ -21,11 +21,11 @@ LEVELS = ("low", "medium", "high")  # the scale of a level instrument when a res
 
 @dataclass(frozen=True)
 class RiskResult:
-    instrument: str             # instrument id, e.g. "dash", "hate-crime"
-    score: int | None           # count of yes (DASH always; level instruments only with answers)
-    level: str | None           # level instruments: the level used (sent, or computed); DASH: None
+    instrument: str  # instrument id, e.g. "dash", "hate-crime"
+    score: int | None  # count of yes (DASH always; level instruments only with answers)
+    level: str | None  # level instruments: the level used (sent, or computed); DASH: None
     computed_level: str | None  # level instruments: from the answers; None without answers
-    answers: list[str] | None   # normalised, in question order
+    answers: list[str] | None  # normalised, in question order
     # The instrument's scale, lowest first, so criteria can rank a level without the instrument.
     levels: tuple[str, ...] = LEVELS
 
@@ -54,18 +54,25 @@ def _answers(instrument: dict[str, Any], answers: list[str] | dict[str, str] | N
         missing = [key for key in keys if key not in answers]
         if unknown or missing:
             parts = ([f"unknown: {', '.join(unknown)}"] if unknown else []) + (
-                [f"unanswered: {', '.join(missing)}"] if missing else [])
-            raise RuleViolation("The answers do not match the questions", {
-                "risk.answers": f"{count}: answer each of them once ({'; '.join(parts)})"})
+                [f"unanswered: {', '.join(missing)}"] if missing else []
+            )
+            raise RuleViolation(
+                "The answers do not match the questions",
+                {"risk.answers": f"{count}: answer each of them once ({'; '.join(parts)})"},
+            )
         items: list[tuple[object, object]] = [(key, answers[key]) for key in keys]
     elif isinstance(answers, (list, tuple)):
         if len(answers) != len(keys):
-            raise RuleViolation("The answers do not match the questions", {
-                "risk.answers": f"{count}: send {len(keys)} answers in question order, not {len(answers)}"})
+            raise RuleViolation(
+                "The answers do not match the questions",
+                {"risk.answers": f"{count}: send {len(keys)} answers in question order, not {len(answers)}"},
+            )
         items = list(enumerate(answers))
     else:
-        raise RuleViolation("The answers are not valid", {
-            "risk.answers": "Send the answers as a list in question order or keyed by question"})
+        raise RuleViolation(
+            "The answers are not valid",
+            {"risk.answers": "Send the answers as a list in question order or keyed by question"},
+        )
     errors: dict[str, str] = {}
     normalised: list[str] = []
     for where, value in items:
@@ -89,8 +96,12 @@ def _level_from(instrument: dict[str, Any], yes: int) -> str:
 
 
 def assess_risk(
-    instrument: dict[str, Any], *, score: int | None, level: str | None,
-    answers: list[str] | dict[str, str] | None, judgement_reason: str | None,
+    instrument: dict[str, Any],
+    *,
+    score: int | None,
+    level: str | None,
+    answers: list[str] | dict[str, str] | None,
+    judgement_reason: str | None,
 ) -> RiskResult:
     """Check a risk assessment against its instrument and return the result to record."""
     name, ident, n = instrument["name"], instrument["id"], len(instrument["questions"])
@@ -98,22 +109,32 @@ def assess_risk(
     yes = given.count("yes") if given is not None else None
     if score is not None:
         if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= n:
-            raise RuleViolation("The score is not valid", {
-                "risk.score": f"Enter a whole number from 0 to {n}: the number of yes answers"})
+            raise RuleViolation(
+                "The score is not valid",
+                {"risk.score": f"Enter a whole number from 0 to {n}: the number of yes answers"},
+            )
         if yes is not None and score != yes:
             # A score that disagrees with its own answers is a typing error either way: refuse.
-            raise RuleViolation("The score does not match the answers", {
-                "risk.score": f"The answers have {yes} yes, so the score is {yes}, not {score}: send {yes} or leave the score out"})
+            raise RuleViolation(
+                "The score does not match the answers",
+                {
+                    "risk.score": f"The answers have {yes} yes, so the score is {yes}, not {score}: send {yes} or leave the score out"
+                },
+            )
     # A blank level is no level; a non-string is kept as is, so no level matches it below.
     sent: Any = _word(level) if isinstance(level, str) else level
 
     if instrument["kind"] == "score":
         if sent is not None:
-            raise RuleViolation("This instrument gives a score", {
-                "risk.level": f"{name} gives a score, not a level: leave the level out"})
+            raise RuleViolation(
+                "This instrument gives a score",
+                {"risk.level": f"{name} gives a score, not a level: leave the level out"},
+            )
         if yes is None and score is None:
-            raise RuleViolation("Send answers or a score", {
-                "risk": f"Send answers or a score: the {n} answers of {name}, or a score from 0 to {n}"})
+            raise RuleViolation(
+                "Send answers or a score",
+                {"risk": f"Send answers or a score: the {n} answers of {name}, or a score from 0 to {n}"},
+            )
         return RiskResult(ident, yes if yes is not None else score, None, None, given)
 
     levels = tuple(instrument["levels"])
@@ -121,22 +142,30 @@ def assess_risk(
         raise RuleViolation("The level is not valid", {"risk.level": f"Choose {_either(levels)}"})
     if yes is None:
         if score is not None:
-            raise RuleViolation("This instrument gives a level", {
-                "risk.score": f"{name} gives a level, not a score: send the answers or a level"})
+            raise RuleViolation(
+                "This instrument gives a level",
+                {"risk.score": f"{name} gives a level, not a score: send the answers or a level"},
+            )
         if sent is None:
-            raise RuleViolation("Send answers or a level", {
-                "risk": f"Send answers or a level: the {n} answers of {name}, or {_either(levels)}"})
+            raise RuleViolation(
+                "Send answers or a level",
+                {"risk": f"Send answers or a level: the {n} answers of {name}, or {_either(levels)}"},
+            )
         # No answers: the level is the practitioner's own assessment, nothing to compare with.
         return RiskResult(ident, None, sent, None, None, levels)
     computed = _level_from(instrument, yes)
     if sent is None:
         return RiskResult(ident, yes, computed, computed, given, levels)
     if levels.index(sent) < levels.index(computed):
-        raise RuleViolation("Professional judgement cannot lower the level", {
-            "risk.level": f"Professional judgement may raise the level, never lower it: the answers give {computed}"})
+        raise RuleViolation(
+            "Professional judgement cannot lower the level",
+            {"risk.level": f"Professional judgement may raise the level, never lower it: the answers give {computed}"},
+        )
     if levels.index(sent) > levels.index(computed) and not (judgement_reason or "").strip():
-        raise RuleViolation("Raising the level needs reasons", {
-            "judgement_reason": f"Write why your professional judgement raises the level from {computed} to {sent}"})
+        raise RuleViolation(
+            "Raising the level needs reasons",
+            {"judgement_reason": f"Write why your professional judgement raises the level from {computed} to {sent}"},
+        )
     return RiskResult(ident, yes, sent, computed, given, levels)
 
 
@@ -165,21 +194,27 @@ def _accepts(type_settings: dict[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
     if "visible_high_risk" in criteria:
         rule = criteria["visible_high_risk"]
-        out["visible_high_risk"] = (f"a risk score of {rule['min_score']} or more" if "min_score" in rule
-                                    else f"a risk level of {rule['min_level']} or above")
+        out["visible_high_risk"] = (
+            f"a risk score of {rule['min_score']} or more"
+            if "min_score" in rule
+            else f"a risk level of {rule['min_level']} or above"
+        )
     if "professional_judgement" in criteria:
         out["professional_judgement"] = "professional judgement with written reasons"
     if "escalation" in criteria:
         rule = criteria["escalation"]
         out["escalation"] = f"{rule['incidents']} or more incidents in {rule['window_months']} months"
     if "repeat" in criteria:
-        out["repeat"] = (f"a further incident within {repeat['window_months']} months of the last referral "
-                         f"of the same {' and '.join(repeat['match'])}")
+        out["repeat"] = (
+            f"a further incident within {repeat['window_months']} months of the last referral "
+            f"of the same {' and '.join(repeat['match'])}"
+        )
     return out
 
 
-def _shortfall(type_settings: dict[str, Any], criterion: str, risk: RiskResult,
-               incidents_in_window: int, is_repeat: bool) -> str | None:
+def _shortfall(
+    type_settings: dict[str, Any], criterion: str, risk: RiskResult, incidents_in_window: int, is_repeat: bool
+) -> str | None:
     """Why a criterion other than professional judgement is not met; None when it is met."""
     rule = type_settings["criteria"][criterion]
     if criterion == "visible_high_risk":
@@ -188,23 +223,33 @@ def _shortfall(type_settings: dict[str, Any], criterion: str, risk: RiskResult,
                 return None
             return f"Visible high risk needs a risk score of {rule['min_score']} or more; this referral scores {risk.score}"
         levels = risk.levels
-        if risk.level in levels and rule["min_level"] in levels and (
-                levels.index(risk.level) >= levels.index(rule["min_level"])):
+        if (
+            risk.level in levels
+            and rule["min_level"] in levels
+            and (levels.index(risk.level) >= levels.index(rule["min_level"]))
+        ):
             return None
         return f"Visible high risk needs a risk level of {rule['min_level']} or above; this referral is {risk.level}"
     if criterion == "escalation":
         if incidents_in_window >= rule["incidents"]:
             return None
-        return (f"Potential escalation needs {rule['incidents']} or more incidents in "
-                f"{rule['window_months']} months; {incidents_in_window} recorded")
+        return (
+            f"Potential escalation needs {rule['incidents']} or more incidents in "
+            f"{rule['window_months']} months; {incidents_in_window} recorded"
+        )
     if criterion == "repeat":
         return None if is_repeat else "A repeat needs " + _accepts(type_settings)["repeat"] + "; none was found"
     raise ValueError(f"no rule for criterion {criterion!r}")  # the loader admits no other names
 
 
 def criteria_met(
-    type_settings: dict[str, Any], risk: RiskResult, *, claimed: list[str], judgement_reason: str | None,
-    incidents_in_window: int, is_repeat: bool,
+    type_settings: dict[str, Any],
+    risk: RiskResult,
+    *,
+    claimed: list[str],
+    judgement_reason: str | None,
+    incidents_in_window: int,
+    is_repeat: bool,
 ) -> list[str]:
     """The referral criteria of the type that this referral meets, sorted; refuses bad claims.
 
@@ -219,29 +264,42 @@ def criteria_met(
     errors: dict[str, str] = {}
 
     if risk.instrument != type_settings["instrument"]:
-        raise RuleViolation("The risk assessment uses the wrong instrument", {
-            "risk": f"{name} assesses risk with {type_settings['instrument']}, not {risk.instrument}"})
+        raise RuleViolation(
+            "The risk assessment uses the wrong instrument",
+            {"risk": f"{name} assesses risk with {type_settings['instrument']}, not {risk.instrument}"},
+        )
     unknown = [str(c) for c in claimed if not isinstance(c, str) or c not in accepts]
     if unknown:
         errors["criteria"] = f"{name} does not accept {', '.join(unknown)}: choose from {', '.join(accepts)}"
 
-    met = {c for c in accepts if c != "professional_judgement"
-           and _shortfall(type_settings, c, risk, incidents_in_window, is_repeat) is None}
+    met = {
+        c
+        for c in accepts
+        if c != "professional_judgement" and _shortfall(type_settings, c, risk, incidents_in_window, is_repeat) is None
+    }
     if "professional_judgement" in claimed and "professional_judgement" in accepts:
         if reason or not type_settings["criteria"]["professional_judgement"].get("requires_reason", True):
             met.add("professional_judgement")
         else:
-            errors["judgement_reason"] = "Write the reasons for your professional judgement: a referral on judgement needs them"
+            errors["judgement_reason"] = (
+                "Write the reasons for your professional judgement: a referral on judgement needs them"
+            )
 
     for index, criterion in enumerate(claimed):
-        if isinstance(criterion, str) and criterion in accepts and criterion not in met \
-                and criterion != "professional_judgement":
+        if (
+            isinstance(criterion, str)
+            and criterion in accepts
+            and criterion not in met
+            and criterion != "professional_judgement"
+        ):
             why = _shortfall(type_settings, criterion, risk, incidents_in_window, is_repeat)
             others = [text for key, text in accepts.items() if key != criterion]
             errors[f"criteria.{index}"] = f"{why}. {name} also accepts {_either(others)}" if others else f"{why}"
     if errors:
         raise RuleViolation("The referral criteria claimed are not met", errors)
     if not met:
-        raise RuleViolation("This referral meets no referral criterion", {
-            "criteria": f"This referral meets no criterion of {name}: it needs {_either(list(accepts.values()))}"})
+        raise RuleViolation(
+            "This referral meets no referral criterion",
+            {"criteria": f"This referral meets no criterion of {name}: it needs {_either(list(accepts.values()))}"},
+        )
     return sorted(met)

@@ -42,7 +42,10 @@ class SafeContact(Strict):
 class Monitoring(Strict):
     ethnicity: str | None = Field(default=None, max_length=100)
     racially_minoritised: bool | None = None
-    lgbt: bool | None = Field(default=None, description="Lesbian, gay, bisexual, trans or other minority sexual orientation or gender identity")
+    lgbt: bool | None = Field(
+        default=None,
+        description="Lesbian, gay, bisexual, trans or other minority sexual orientation or gender identity",
+    )
     disabled: bool | None = None
     religion: str | None = Field(default=None, max_length=100)
 
@@ -96,12 +99,18 @@ class ReferralIn(Strict):
     victim: Victim
     perpetrators: list[Perpetrator] = Field(default_factory=list, max_length=10)
     children: list[Child] = Field(default_factory=list, max_length=20)
-    strands: list[str] = Field(default_factory=list, max_length=20, description='Monitored strands, "strand" or "strand:subcategory"')
+    strands: list[str] = Field(
+        default_factory=list, max_length=20, description='Monitored strands, "strand" or "strand:subcategory"'
+    )
     incident_kind: Literal["crime", "incident"] | None = None
-    incidents: list[date] = Field(default_factory=list, max_length=100, description="Dates of earlier incidents, for the escalation criterion")
+    incidents: list[date] = Field(
+        default_factory=list, max_length=100, description="Dates of earlier incidents, for the escalation criterion"
+    )
     summary: str = Field(min_length=1, max_length=10000)
     consent: Consent
-    transfer_from: str | None = Field(default=None, max_length=200, description="The MARAC this case is transferred from")
+    transfer_from: str | None = Field(
+        default=None, max_length=200, description="The MARAC this case is transferred from"
+    )
 
 
 def set_path(body: dict, path: str, value: object) -> None:

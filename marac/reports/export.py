@@ -15,8 +15,15 @@ from typing import Any
 
 SUPPRESSED = "≤5"
 # Numbers in the figures that count nobody: settings, benchmarks and rates.
-NOT_COUNTS = frozenset({"adult_female_population", "repeat_rate_benchmark", "recommended_per_10000",
-                        "repeat_rate", "per_10000_adult_women"})
+NOT_COUNTS = frozenset(
+    {
+        "adult_female_population",
+        "repeat_rate_benchmark",
+        "recommended_per_10000",
+        "repeat_rate",
+        "per_10000_adult_women",
+    }
+)
 # Cells a spreadsheet would run as a formula (CSV injection): neutralised with a leading quote.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = ("conference", "quarter", "section", "item", "measure", "value")
@@ -49,20 +56,36 @@ def suppress(figures: dict[str, Any]) -> dict[str, Any]:
 
 def rows(figures: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
     """(section, item, measure, value), one line per figure: the CSV's body."""
-    out: list[tuple[str, str, str, Any]] = [("cases", "", measure, value) for measure, value in figures["cases"].items()]
+    out: list[tuple[str, str, str, Any]] = [
+        ("cases", "", measure, value) for measure, value in figures["cases"].items()
+    ]
     for meeting in figures["meetings"]:
-        out += [("meeting", meeting["date"], "cases", meeting["cases"]), ("meeting", meeting["date"], "repeat_cases", meeting["repeat_cases"])]
-    out += [("referrals_by_agency_kind", row["kind"], "cases", row["cases"]) for row in figures["referrals_by_agency_kind"]]
+        out += [
+            ("meeting", meeting["date"], "cases", meeting["cases"]),
+            ("meeting", meeting["date"], "repeat_cases", meeting["repeat_cases"]),
+        ]
+    out += [
+        ("referrals_by_agency_kind", row["kind"], "cases", row["cases"]) for row in figures["referrals_by_agency_kind"]
+    ]
     if hate := figures["hate_crime"]:
         out += [("strand", row["strand"], "cases", row["cases"]) for row in hate["strands"]]
-        out += [("subcategory", f"{row['strand']}:{row['subcategory']}", "cases", row["cases"]) for row in hate["subcategories"]]
+        out += [
+            ("subcategory", f"{row['strand']}:{row['subcategory']}", "cases", row["cases"])
+            for row in hate["subcategories"]
+        ]
         out += [("crime_or_incident", "", measure, value) for measure, value in hate["crime_or_incident"].items()]
         monitoring = hate["monitoring_only"]
         out.append(("monitoring_only", "", "reports", monitoring["reports"]))
         out += [("monitoring_only_strand", row["strand"], "reports", row["cases"]) for row in monitoring["strands"]]
-        out += [("monitoring_only_crime_or_incident", "", measure, value) for measure, value in monitoring["crime_or_incident"].items()]
+        out += [
+            ("monitoring_only_crime_or_incident", "", measure, value)
+            for measure, value in monitoring["crime_or_incident"].items()
+        ]
     for row in figures["actions"]:
-        out += [("actions", row["agency"], measure, row[measure]) for measure in ("on_time", "late", "not_possible", "not_done", "open", "total")]
+        out += [
+            ("actions", row["agency"], measure, row[measure])
+            for measure in ("on_time", "late", "not_possible", "not_done", "open", "total")
+        ]
     out += [("actions_total", "", measure, value) for measure, value in figures["actions_total"].items()]
     return out
 
@@ -81,5 +104,10 @@ def to_csv(figures: dict[str, Any]) -> str:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for section, item, measure, value in rows(shown):
-        writer.writerow([neutralise(cell) for cell in (shown["conference"]["slug"], shown["quarter"], section, item, measure, value)])
+        writer.writerow(
+            [
+                neutralise(cell)
+                for cell in (shown["conference"]["slug"], shown["quarter"], section, item, measure, value)
+            ]
+        )
     return buffer.getvalue()

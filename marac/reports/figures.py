@@ -108,21 +108,35 @@ def _strand_counts(referrals: list[Referral], strands: list[dict[str, Any]]) -> 
         by_strand.update({strand for strand, _, _ in values})
         by_sub.update({(strand, sub) for strand, _, sub in values if sub})
     strand_rows = [{"strand": s["key"], "label": s["label"], "cases": by_strand[s["key"]]} for s in strands]
-    sub_rows = [{"strand": s["key"], "subcategory": c["key"], "label": f"{s['label']}: {c['label']}", "cases": by_sub[(s["key"], c["key"])]}
-                for s in strands for c in s.get("subcategories", [])]
+    sub_rows = [
+        {
+            "strand": s["key"],
+            "subcategory": c["key"],
+            "label": f"{s['label']}: {c['label']}",
+            "cases": by_sub[(s["key"], c["key"])],
+        }
+        for s in strands
+        for c in s.get("subcategories", [])
+    ]
     return strand_rows, sub_rows
 
 
 def _crime_or_incident(referrals: list[Referral]) -> dict[str, int]:
     kinds = Counter(r.incident_kind for r in referrals)
-    return {"crime": kinds["crime"], "incident": kinds["incident"], "not_recorded": len(referrals) - kinds["crime"] - kinds["incident"]}
+    return {
+        "crime": kinds["crime"],
+        "incident": kinds["incident"],
+        "not_recorded": len(referrals) - kinds["crime"] - kinds["incident"],
+    }
 
 
 async def _actions(meeting_ids: list[str]) -> tuple[list[dict[str, Any]], dict[str, int]]:
     rows = await Action.filter(meeting_id__in=meeting_ids).values_list("id", "owner_agency_id", "status", "due_date")
     done_ids = [action_id for action_id, _, status, _ in rows if status == "done"]
     done_on: dict[str, date] = {}
-    for action_id, at in await ActionUpdate.filter(action_id__in=done_ids, status="done").values_list("action_id", "at"):
+    for action_id, at in await ActionUpdate.filter(action_id__in=done_ids, status="done").values_list(
+        "action_id", "at"
+    ):
         day = at.astimezone(UK).date()
         done_on[action_id] = max(day, done_on.get(action_id, day))  # the last time it was marked done
     counts: dict[str, Counter[str]] = defaultdict(Counter)
@@ -130,12 +144,21 @@ async def _actions(meeting_ids: list[str]) -> tuple[list[dict[str, Any]], dict[s
         if status == "done":
             outcome = "late" if done_on.get(action_id, due) > due else "on_time"
         else:
-            outcome = {"not_possible_changed_circumstances": "not_possible", "not_done_by_agency": "not_done"}.get(status, "open")
+            outcome = {"not_possible_changed_circumstances": "not_possible", "not_done_by_agency": "not_done"}.get(
+                status, "open"
+            )
         counts[agency_id][outcome] += 1
     agencies = {a.id: a for a in await Agency.filter(id__in=list(counts))}
     measures = ("on_time", "late", "not_possible", "not_done", "open")
-    by_agency = [{"agency": agencies[a].name, "kind": agencies[a].kind, **{m: counts[a][m] for m in measures}, "total": sum(counts[a].values())}
-                 for a in sorted(counts, key=lambda a: agencies[a].name)]
+    by_agency = [
+        {
+            "agency": agencies[a].name,
+            "kind": agencies[a].kind,
+            **{m: counts[a][m] for m in measures},
+            "total": sum(counts[a].values()),
+        }
+        for a in sorted(counts, key=lambda a: agencies[a].name)
+    ]
     totals = {m: sum(row[m] for row in by_agency) for m in (*measures, "total")}
     return by_agency, totals
 
@@ -149,22 +172,36 @@ async def _repeat_people(referrals: list[Referral], people: list[ReferralPerson]
     for person in people:
         if person.role == "perpetrator":
             perpetrators[person.person_id].add(person.referral_id)
-    found = {"victims": {p: sorted(r) for p, r in victims.items() if len(r) > 1},
-             "perpetrators": {p: sorted(r) for p, r in perpetrators.items() if len(r) > 1}}
-    names = {p.id: (p.names or ["(name removed)"])[0] for p in await Person.filter(id__in=[*found["victims"], *found["perpetrators"]])}
-    return {role: sorted(({"person_id": p, "name": names.get(p, ""), "cases": len(r), "referral_ids": r} for p, r in rows.items()),
-                         key=lambda row: (-row["cases"], row["name"]))
-            for role, rows in found.items()}
+    found = {
+        "victims": {p: sorted(r) for p, r in victims.items() if len(r) > 1},
+        "perpetrators": {p: sorted(r) for p, r in perpetrators.items() if len(r) > 1},
+    }
+    names = {
+        p.id: (p.names or ["(name removed)"])[0]
+        for p in await Person.filter(id__in=[*found["victims"], *found["perpetrators"]])
+    }
+    return {
+        role: sorted(
+            ({"person_id": p, "name": names.get(p, ""), "cases": len(r), "referral_ids": r} for p, r in rows.items()),
+            key=lambda row: (-row["cases"], row["name"]),
+        )
+        for role, rows in found.items()
+    }
 
 
-async def quarterly(conference: Conference, quarter: Quarter, today: date, *, repeat_people: bool = False) -> dict[str, Any]:
+async def quarterly(
+    conference: Conference, quarter: Quarter, today: date, *, repeat_people: bool = False
+) -> dict[str, Any]:
     """The conference's figures for the quarter, exact. Exports go through export.suppress()."""
     last_day = min(quarter.end, today)
-    meetings = await Meeting.filter(conference_id=conference.id, date__gte=quarter.start, date__lte=last_day,
-                                    status__in=list(HEARING_STATUSES)).order_by("date")
+    meetings = await Meeting.filter(
+        conference_id=conference.id, date__gte=quarter.start, date__lte=last_day, status__in=list(HEARING_STATUSES)
+    ).order_by("date")
     items = await AgendaItem.filter(
         Q(outcome__isnull=True) | Q(outcome="heard"),
-        meeting_id__in=[m.id for m in meetings], state="listed", section__in=list(CASE_SECTIONS),
+        meeting_id__in=[m.id for m in meetings],
+        state="listed",
+        section__in=list(CASE_SECTIONS),
     ).values_list("meeting_id", "referral_id")
     referrals = {r.id: r for r in await Referral.filter(id__in=[rid for _, rid in items])}
     people = await ReferralPerson.filter(referral_id__in=list(referrals))
@@ -208,9 +245,18 @@ async def quarterly(conference: Conference, quarter: Quarter, today: date, *, re
     actions, action_totals = await _actions([m.id for m in meetings])
     figures: dict[str, Any] = {
         "conference": {"slug": conference.slug, "name": conference.name, "type": conference.type},
-        "quarter": str(quarter), "label": quarter.label, "from": quarter.start.isoformat(), "to": quarter.end.isoformat(),
-        "meetings": [{"date": m.date.isoformat(), "cases": len(per_meeting[m.id]),
-                      "repeat_cases": sum(r.is_repeat for r in per_meeting[m.id])} for m in meetings],
+        "quarter": str(quarter),
+        "label": quarter.label,
+        "from": quarter.start.isoformat(),
+        "to": quarter.end.isoformat(),
+        "meetings": [
+            {
+                "date": m.date.isoformat(),
+                "cases": len(per_meeting[m.id]),
+                "repeat_cases": sum(r.is_repeat for r in per_meeting[m.id]),
+            }
+            for m in meetings
+        ],
         "cases": cases,
         "referrals_by_agency_kind": [{"kind": kind, "cases": referral_kinds[kind]} for kind in AGENCY_KINDS],
         "hate_crime": None,
@@ -220,14 +266,23 @@ async def quarterly(conference: Conference, quarter: Quarter, today: date, *, re
     strands = conference.type_settings.get("strands") or []
     if strands:
         # Never heard, so counted by the date received; read by (conference, status, received_at).
-        monitoring = await Referral.filter(conference_id=conference.id, status="monitoring_only",
-                                           received_at__gte=quarter.start, received_at__lte=last_day)
+        monitoring = await Referral.filter(
+            conference_id=conference.id,
+            status="monitoring_only",
+            received_at__gte=quarter.start,
+            received_at__lte=last_day,
+        )
         strand_rows, sub_rows = _strand_counts(heard, strands)
         monitoring_strands, _ = _strand_counts(monitoring, strands)
         figures["hate_crime"] = {
-            "strands": strand_rows, "subcategories": sub_rows, "crime_or_incident": _crime_or_incident(heard),
-            "monitoring_only": {"reports": len(monitoring), "strands": monitoring_strands,
-                                "crime_or_incident": _crime_or_incident(monitoring)},
+            "strands": strand_rows,
+            "subcategories": sub_rows,
+            "crime_or_incident": _crime_or_incident(heard),
+            "monitoring_only": {
+                "reports": len(monitoring),
+                "strands": monitoring_strands,
+                "crime_or_incident": _crime_or_incident(monitoring),
+            },
         }
     if repeat_people:
         figures["repeat_people"] = await _repeat_people(heard, people)

@@ -41,22 +41,45 @@ async def read(viewer: Viewer, conference: Conference, quarter: Quarter, today: 
     suppressed for the chair. `conference` comes from access.report_conference()."""
     exact = access.reads_exact_figures(viewer)
     figures = await quarterly(conference, quarter, today, repeat_people=exact)
-    await record("report.read", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="conference",
-                 object_id=conference.id, conference_id=conference.id)
+    await record(
+        "report.read",
+        user_id=viewer.user_id,
+        agency_id=viewer.agency_id,
+        object_type="conference",
+        object_id=conference.id,
+        conference_id=conference.id,
+    )
     return figures if exact else export.suppress(figures)
 
 
-async def export_figures(viewer: Viewer, conference: Conference, quarter: Quarter, today: date, fmt: str) -> dict[str, Any]:
+async def export_figures(
+    viewer: Viewer, conference: Conference, quarter: Quarter, today: date, fmt: str
+) -> dict[str, Any]:
     """Suppressed figures for a JSON or CSV export, audited and entered in the disclosure log
     (shared with the caller's agency)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
     figures = await quarterly(conference, quarter, today)
     async with in_transaction() as conn:
-        await record(f"report.export_{fmt}", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="conference",
-                     object_id=conference.id, conference_id=conference.id, conn=conn)
-        await disclose("quarterly_report", conference_id=conference.id, meeting_id=None, document_id=None, version=None,
-                       agency_id=viewer.agency_id, user_id=viewer.user_id, conn=conn)
+        await record(
+            f"report.export_{fmt}",
+            user_id=viewer.user_id,
+            agency_id=viewer.agency_id,
+            object_type="conference",
+            object_id=conference.id,
+            conference_id=conference.id,
+            conn=conn,
+        )
+        await disclose(
+            "quarterly_report",
+            conference_id=conference.id,
+            meeting_id=None,
+            document_id=None,
+            version=None,
+            agency_id=viewer.agency_id,
+            user_id=viewer.user_id,
+            conn=conn,
+        )
     return figures
 
 
@@ -67,8 +90,10 @@ def _whole_number(text: str, low: int, high: int) -> int | None:
 async def update_settings(viewer: Viewer, conference: Conference, population: str, benchmark: str) -> Conference:
     """Set the adult female population (blank: unknown) and the repeat-rate benchmark (percent)."""
     access.require_report_settings(viewer, conference.id)
-    values = {"adult_female_population": _whole_number(population, 1, MAX_POPULATION) if population.strip() else None,
-              "repeat_rate_benchmark": _whole_number(benchmark, 0, 100)}
+    values = {
+        "adult_female_population": _whole_number(population, 1, MAX_POPULATION) if population.strip() else None,
+        "repeat_rate_benchmark": _whole_number(benchmark, 0, 100),
+    }
     errors = {}
     if population.strip() and values["adult_female_population"] is None:
         errors["adult_female_population"] = "Enter the number of women aged 16 or over in the area, for example 120000"
@@ -78,14 +103,24 @@ async def update_settings(viewer: Viewer, conference: Conference, population: st
         raise RuleViolation("The report settings are not valid", errors)
     async with in_transaction() as conn:
         await Conference.filter(id=conference.id).using_db(conn).update(**values)
-        await record("conference.report_settings", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="conference",
-                     object_id=conference.id, conference_id=conference.id, conn=conn)
+        await record(
+            "conference.report_settings",
+            user_id=viewer.user_id,
+            agency_id=viewer.agency_id,
+            object_type="conference",
+            object_id=conference.id,
+            conference_id=conference.id,
+            conn=conn,
+        )
     return await Conference.get(id=conference.id)
 
 
 # --- the steering-group PDF ------------------------------------------------------------------
 
-async def render(conference_id: str, quarter_text: str, job_id: str, requested_by: str | None, today: date) -> ReportDocument:
+
+async def render(
+    conference_id: str, quarter_text: str, job_id: str, requested_by: str | None, today: date
+) -> ReportDocument:
     """Render and store the suppressed figures as a PDF (in a render process). Idempotent per
     job: a second delivery finds the document the first stored."""
     existing = await ReportDocument.get_or_none(job_id=job_id)
@@ -95,14 +130,27 @@ async def render(conference_id: str, quarter_text: str, job_id: str, requested_b
     quarter = Quarter.parse(quarter_text)
     figures = export.suppress(await quarterly(conference, quarter, today))
     reference = store.new_reference("quarterly", quarter.end)
-    context = {"figures": figures, "reference": reference, "recipient": "Steering group", "version": 1,
-               "chart_template": "_chart.html"}
+    context = {
+        "figures": figures,
+        "reference": reference,
+        "recipient": "Steering group",
+        "version": 1,
+        "chart_template": "_chart.html",
+    }
     pdf, pages = await pool.render("quarterly.html", context, title="MARAC quarterly report")
     file_name = await store.write(pdf)
     try:
         return await ReportDocument.create(
-            conference_id=conference.id, quarter=str(quarter), job_id=job_id, requested_by=requested_by, reference=reference,
-            file_name=file_name, sha256=hashlib.sha256(pdf).hexdigest(), size=len(pdf), pages=pages)
+            conference_id=conference.id,
+            quarter=str(quarter),
+            job_id=job_id,
+            requested_by=requested_by,
+            reference=reference,
+            file_name=file_name,
+            sha256=hashlib.sha256(pdf).hexdigest(),
+            size=len(pdf),
+            pages=pages,
+        )
     except IntegrityError:
         # A second delivery of the same job stored it meanwhile: keep that one, drop this file.
         (settings.get().document_store / file_name).unlink(missing_ok=True)
@@ -121,8 +169,23 @@ async def download(viewer: Viewer, document_id: str) -> tuple[ReportDocument, by
         raise NotFound("Report not found")
     data = store.read(document)
     async with in_transaction() as conn:
-        await record("report.download", user_id=viewer.user_id, agency_id=viewer.agency_id, object_type="report_document",
-                     object_id=document.id, conference_id=document.conference_id, conn=conn)
-        await disclose("quarterly_report", conference_id=document.conference_id, meeting_id=None, document_id=document.id,
-                       version=None, agency_id=viewer.agency_id, user_id=viewer.user_id, conn=conn)
+        await record(
+            "report.download",
+            user_id=viewer.user_id,
+            agency_id=viewer.agency_id,
+            object_type="report_document",
+            object_id=document.id,
+            conference_id=document.conference_id,
+            conn=conn,
+        )
+        await disclose(
+            "quarterly_report",
+            conference_id=document.conference_id,
+            meeting_id=None,
+            document_id=document.id,
+            version=None,
+            agency_id=viewer.agency_id,
+            user_id=viewer.user_id,
+            conn=conn,
+        )
     return document, data

@@ -8,17 +8,17 @@ from datetime import UTC, date, datetime, time
 from starlette.requests import Request
 from starlette.routing import Route
 
+from marac import validation
 from marac.agencies import access, service
 from marac.agencies.access import Can
-from marac.ids import ID_PATTERN
 from marac.agencies.models import Agency, Conference, Membership, User
 from marac.audit.models import AuditEvent
 from marac.audit.service import record, verify
 from marac.errors import RuleViolation
+from marac.ids import ID_PATTERN
 from marac.jobs import flows
 from marac.web import schemas
 from marac.web.auth import Caller, api
-from marac import validation
 from marac.web.openapi import DATE, query
 
 PAGE_SIZE = 100
@@ -31,9 +31,16 @@ def agency_out(agency: Agency) -> schemas.AgencyOut:
 async def conference_out(conference: Conference) -> schemas.ConferenceOut:
     members = await Membership.filter(conference=conference).prefetch_related("agency").order_by("agency__name")
     return schemas.ConferenceOut(
-        id=conference.id, name=conference.name, slug=conference.slug, type=conference.type,
-        weekday=conference.weekday, start_time=conference.start_time, first_date=conference.first_date,
-        nation=conference.nation, move_on_bank_holiday=conference.move_on_bank_holiday, venue=conference.venue,
+        id=conference.id,
+        name=conference.name,
+        slug=conference.slug,
+        type=conference.type,
+        weekday=conference.weekday,
+        start_time=conference.start_time,
+        first_date=conference.first_date,
+        nation=conference.nation,
+        move_on_bank_holiday=conference.move_on_bank_holiday,
+        venue=conference.venue,
         members=[schemas.MemberOut(agency_id=m.agency_id, name=m.agency.name, tier=m.tier) for m in members],
     )
 
@@ -41,8 +48,13 @@ async def conference_out(conference: Conference) -> schemas.ConferenceOut:
 async def user_out(user: User, created: service.NewUser | None = None) -> schemas.UserOut:
     slugs = await user.conferences.all().order_by("slug").values_list("slug", flat=True)
     return schemas.UserOut(
-        id=user.id, email=user.email, name=user.name, agency_id=user.agency_id, role=user.role,
-        active=user.active, conferences=list(slugs),
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        agency_id=user.agency_id,
+        role=user.role,
+        active=user.active,
+        conferences=list(slugs),
         setup_link_sent_to=created.link_sent_to if created else None,
         # The service hands a token to an administrator only on a development or demo server.
         setup_url=service.setup_url(created.setup_token) if created and created.setup_token else None,
@@ -50,6 +62,7 @@ async def user_out(user: User, created: service.NewUser | None = None) -> schema
 
 
 # --- directory -----------------------------------------------------------------------
+
 
 @api(Can.MANAGE_DIRECTORY, body=schemas.AgencyIn, response=schemas.AgencyOut, status=201)
 async def create_agency(request: Request, caller: Caller, body: schemas.AgencyIn) -> schemas.AgencyOut:
@@ -67,10 +80,17 @@ async def list_agencies(request: Request, caller: Caller) -> schemas.AgencyList:
 async def create_conference(request: Request, caller: Caller, body: schemas.ConferenceIn) -> schemas.ConferenceOut:
     """Create a conference of a type defined in agendas/, with its member agencies and their tiers."""
     conference = await service.create_conference(
-        caller.viewer, name=body.name, slug=body.slug, type=body.type, weekday=body.weekday,
-        start_time=body.start_time, first_date=body.first_date,
+        caller.viewer,
+        name=body.name,
+        slug=body.slug,
+        type=body.type,
+        weekday=body.weekday,
+        start_time=body.start_time,
+        first_date=body.first_date,
         members=[service.MemberSpec(agency_id=m.agency_id, tier=m.tier) for m in body.members],
-        nation=body.nation, move_on_bank_holiday=body.move_on_bank_holiday, venue=body.venue,
+        nation=body.nation,
+        move_on_bank_holiday=body.move_on_bank_holiday,
+        venue=body.venue,
     )
     return await conference_out(conference)
 
@@ -93,8 +113,12 @@ async def create_user(request: Request, caller: Caller, body: schemas.UserIn) ->
     """Add a user. Their one-time set-up link is e-mailed to their own address (setup_link_sent_to), never
     given to the caller; a conference's coordinators are told of an account with case access there."""
     created = await flows.add_user(
-        caller.viewer, email=body.email, name=body.name, agency_id=body.agency_id,
-        role=body.role, conference_slugs=body.conferences,
+        caller.viewer,
+        email=body.email,
+        name=body.name,
+        agency_id=body.agency_id,
+        role=body.role,
+        conference_slugs=body.conferences,
     )
     return await user_out(created.user, created)
 
@@ -126,13 +150,27 @@ def _day(value: str | None, field: str) -> date | None:
     return validation.day(value, field, "Use a date written YYYY-MM-DD", validation.FILTER_LAST_YEAR)
 
 
-@api(Can.READ_AUDIT, response=schemas.AuditList, params=[
-    query("object_id", {"type": "string", "pattern": f"^{OBJECT_ID_RE.pattern}$"}, "Events about this record", empty_is_absent=True),
-    query("user", {"type": "string", "pattern": f"^{ID_PATTERN.pattern}$"}, "Events by this user id", empty_is_absent=True),
-    query("from", DATE, "First day, inclusive", empty_is_absent=True),
-    query("to", DATE, "Last day, inclusive", empty_is_absent=True),
-    query("cursor", {"type": "string", "pattern": f"^{CURSOR_RE.pattern}$"}, "The next value of the previous page"),
-])
+@api(
+    Can.READ_AUDIT,
+    response=schemas.AuditList,
+    params=[
+        query(
+            "object_id",
+            {"type": "string", "pattern": f"^{OBJECT_ID_RE.pattern}$"},
+            "Events about this record",
+            empty_is_absent=True,
+        ),
+        query(
+            "user",
+            {"type": "string", "pattern": f"^{ID_PATTERN.pattern}$"},
+            "Events by this user id",
+            empty_is_absent=True,
+        ),
+        query("from", DATE, "First day, inclusive", empty_is_absent=True),
+        query("to", DATE, "Last day, inclusive", empty_is_absent=True),
+        query("cursor", {"type": "string", "pattern": f"^{CURSOR_RE.pattern}$"}, "The next value of the previous page"),
+    ],
+)
 async def list_audit(request: Request, caller: Caller) -> schemas.AuditList:
     """Audit events, oldest first; filter by object_id, user, from and to (dates, inclusive)."""
     params = request.query_params
@@ -163,12 +201,18 @@ async def list_audit(request: Request, caller: Caller) -> schemas.AuditList:
 async def verify_audit(request: Request, caller: Caller) -> schemas.AuditVerifyOut:
     """Recompute the audit chain; names the first event that was edited, removed or moved."""
     result = await verify()
-    await record("audit.verify", user_id=caller.user.id, agency_id=caller.user.agency_id,
-                 object_type="audit", outcome="ok" if result.ok else "failed")
+    await record(
+        "audit.verify",
+        user_id=caller.user.id,
+        agency_id=caller.user.agency_id,
+        object_type="audit",
+        outcome="ok" if result.ok else "failed",
+    )
     return schemas.AuditVerifyOut(ok=result.ok, checked=result.checked, first_bad_seq=result.first_bad_seq)
 
 
 # --- jobs ----------------------------------------------------------------------------
+
 
 @api(response=schemas.JobOut)
 async def get_job(request: Request, caller: Caller) -> schemas.JobOut:

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from marac import validation
 from marac.agencies import access
 from marac.agencies.access import Can, Viewer
 from marac.clock import today
@@ -19,7 +20,6 @@ from marac.jobs import flows
 from marac.meetings import agenda, schedule
 from marac.referrals.schemas import Strict
 from marac.web.auth import Caller, api
-from marac import validation
 from marac.web.openapi import DATE, query
 
 MAX_COUNT = 52
@@ -44,7 +44,9 @@ class AgendaOut(BaseModel):
     date: str
     status: str
     sections: list[dict[str, Any]]
-    moved: list[dict[str, Any]] = Field(description="Cases moved to the next meeting (over capacity or deferred), with the reason")
+    moved: list[dict[str, Any]] = Field(
+        description="Cases moved to the next meeting (over capacity or deferred), with the reason"
+    )
 
 
 class Identified(BaseModel):
@@ -85,10 +87,13 @@ async def meeting_seen(viewer: Viewer, params: dict[str, str]) -> None:
     await agenda.visible_meeting(viewer, params["meeting_id"])
 
 
-@api(response=MeetingList, params=[
-    query("from", DATE, "First day (default today)", empty_is_absent=True),
-    query("count", {"type": "integer", "minimum": 1, "maximum": MAX_COUNT, "default": 6}, "How many meetings"),
-])
+@api(
+    response=MeetingList,
+    params=[
+        query("from", DATE, "First day (default today)", empty_is_absent=True),
+        query("count", {"type": "integer", "minimum": 1, "maximum": MAX_COUNT, "default": 6}, "How many meetings"),
+    ],
+)
 async def list_meetings(request: Request, caller: Caller) -> MeetingList:
     """The conference's meetings from a date (default today), generated from its cadence as far as asked."""
     conference = await access.get_conference(caller.viewer, request.path_params["slug"])
@@ -96,10 +101,13 @@ async def list_meetings(request: Request, caller: Caller) -> MeetingList:
     # Meetings are generated as far as asked: not into the distant future (nor past year 9999).
     if start > today() + timedelta(days=366 * MAX_YEARS_AHEAD):
         raise RuleViolation("Too far ahead", {"from": f"Choose a date within {MAX_YEARS_AHEAD} years from today"})
-    count = validation.number(request.query_params.get("count", "6"), "count", 1, MAX_COUNT,
-                              f"Ask for 1 to {MAX_COUNT} meetings")
+    count = validation.number(
+        request.query_params.get("count", "6"), "count", 1, MAX_COUNT, f"Ask for 1 to {MAX_COUNT} meetings"
+    )
     meetings = await schedule.upcoming(conference, start, count)
-    return MeetingList(items=[MeetingOut(id=m.id, date=m.date, cut_off=m.cut_off, status=m.status, kind=m.kind) for m in meetings])
+    return MeetingList(
+        items=[MeetingOut(id=m.id, date=m.date, cut_off=m.cut_off, status=m.status, kind=m.kind) for m in meetings]
+    )
 
 
 @api(Can.READ_AGENDA, response=AgendaOut, record=meeting_seen)
@@ -121,23 +129,38 @@ async def research_list(request: Request, caller: Caller) -> ResearchListOut:
     """Limited identifiers of the published agenda's cases, for member agencies to check their records."""
     meeting = await agenda.visible_meeting(caller.viewer, request.path_params["meeting_id"])
     cases = await agenda.read_research_list(caller.viewer, meeting)
-    return ResearchListOut(meeting_id=meeting.id, items=[ResearchItem(
-        case_id=c.case_id, label=c.label, kind=c.kind, victim=ResearchVictim(**c.victim),
-        perpetrators=[Identified(**p) for p in c.perpetrators], children=[Identified(**p) for p in c.children],
-    ) for c in cases])
+    return ResearchListOut(
+        meeting_id=meeting.id,
+        items=[
+            ResearchItem(
+                case_id=c.case_id,
+                label=c.label,
+                kind=c.kind,
+                victim=ResearchVictim(**c.victim),
+                perpetrators=[Identified(**p) for p in c.perpetrators],
+                children=[Identified(**p) for p in c.children],
+            )
+            for c in cases
+        ],
+    )
 
 
 @api(Can.RESEARCH, body=ResearchIn, response=ResearchOut, record=meeting_seen)
 async def put_research(request: Request, caller: Caller, body: ResearchIn) -> ResearchOut:
     """Record whether the caller's agency knows the people in a case, and what it will bring."""
     meeting = await agenda.research_meeting(caller.viewer, request.path_params["meeting_id"])
-    research = await agenda.record_research(caller.viewer, meeting, request.path_params["case_id"], body.known, body.summary)
+    research = await agenda.record_research(
+        caller.viewer, meeting, request.path_params["case_id"], body.known, body.summary
+    )
     return ResearchOut(case_id=research.item_id, known=research.known, summary=research.summary)
 
 
-def pdf_response(document) -> Response:  # noqa: ANN001
-    return Response(store.read(document), media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{document.reference}.pdf"'})
+def pdf_response(document) -> Response:
+    return Response(
+        store.read(document),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{document.reference}.pdf"'},
+    )
 
 
 @api(Can.RESEARCH, response="application/pdf", record=meeting_seen)

@@ -7,22 +7,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from marac import validation
 from marac.agencies.access import Can
 from marac.jobs import flows
 from marac.meetings import agenda
 from marac.minutes import service
 from marac.referrals.schemas import Strict
+from marac.validation import MAX_VERSION
 from marac.web.api_meetings import meeting_seen, pdf_response
 from marac.web.auth import Caller, api
-from marac import validation
-from marac.validation import MAX_VERSION
 from marac.web.openapi import query
 
 
-
-
 class ApproveIn(Strict):
-    reason: str | None = Field(default=None, max_length=2000, description="Required for a correction (version 2 onwards)")
+    reason: str | None = Field(
+        default=None, max_length=2000, description="Required for a correction (version 2 onwards)"
+    )
 
 
 class MinutesOut(BaseModel):
@@ -51,9 +51,16 @@ async def render(request: Request, caller: Caller) -> Response:
     return JSONResponse({"job_id": job.id}, status_code=202)
 
 
-@api(Can.READ_MINUTES, response="application/pdf", record=meeting_seen, params=[
-    query("version", {"type": "integer", "minimum": 1, "maximum": MAX_VERSION}, "An earlier version (auditors only)"),
-])
+@api(
+    Can.READ_MINUTES,
+    response="application/pdf",
+    record=meeting_seen,
+    params=[
+        query(
+            "version", {"type": "integer", "minimum": 1, "maximum": MAX_VERSION}, "An earlier version (auditors only)"
+        ),
+    ],
+)
 async def minutes_pdf(request: Request, caller: Caller) -> Response:
     """The caller agency's minutes (full or actions-only); auditors name an earlier version with ?version=N."""
     text = request.query_params.get("version")

@@ -27,7 +27,9 @@ class ReferralCreated(BaseModel):
     id: str
     status: str
     repeat: RepeatOut
-    meeting_id: str | None = Field(description="The meeting whose cut-off the received date meets (none for monitoring-only reports)")
+    meeting_id: str | None = Field(
+        description="The meeting whose cut-off the received date meets (none for monitoring-only reports)"
+    )
 
 
 class PersonOut(BaseModel):
@@ -80,23 +82,43 @@ def _repeat(referral: Referral) -> RepeatOut:
 def referral_out(referral: Referral) -> ReferralOut:
     def people(role: str) -> list[PersonOut]:
         return [
-            PersonOut(name=p.name, aliases=p.aliases, date_of_birth=p.date_of_birth.isoformat() if p.date_of_birth else None,
-                      relationship=p.relationship if role == "perpetrator" else None)
-            for p in referral.people if p.role == role
+            PersonOut(
+                name=p.name,
+                aliases=p.aliases,
+                date_of_birth=p.date_of_birth.isoformat() if p.date_of_birth else None,
+                relationship=p.relationship if role == "perpetrator" else None,
+            )
+            for p in referral.people
+            if p.role == role
         ]
 
     return ReferralOut(
-        id=referral.id, conference=referral.conference.slug, status=referral.status,
+        id=referral.id,
+        conference=referral.conference.slug,
+        status=referral.status,
         received_at=referral.received_at.isoformat(),
         referring_agency={"id": referral.referring_agency_id, "name": referral.referring_agency.name},
-        criteria=referral.criteria_claimed, criteria_met=referral.criteria_met, risk=referral.risk,
-        judgement_reason=referral.judgement_reason, victim=referral.victim, perpetrators=people("perpetrator"),
-        children=people("child"), strands=referral.strands, incident_kind=referral.incident_kind,
-        incidents_in_window=referral.incidents_in_window, summary=referral.summary, consent=referral.consent,
-        transfer_from=referral.transfer_from, monitoring_only=referral.monitoring_only, repeat=_repeat(referral),
+        criteria=referral.criteria_claimed,
+        criteria_met=referral.criteria_met,
+        risk=referral.risk,
+        judgement_reason=referral.judgement_reason,
+        victim=referral.victim,
+        perpetrators=people("perpetrator"),
+        children=people("child"),
+        strands=referral.strands,
+        incident_kind=referral.incident_kind,
+        incidents_in_window=referral.incidents_in_window,
+        summary=referral.summary,
+        consent=referral.consent,
+        transfer_from=referral.transfer_from,
+        monitoring_only=referral.monitoring_only,
+        repeat=_repeat(referral),
         meeting_id=referral.meeting_id or referral.expected_meeting_id,
-        decision=DecisionOut(status=referral.status, reason=referral.decision_reason,
-                             decided_at=referral.decided_at.isoformat() if referral.decided_at else None),
+        decision=DecisionOut(
+            status=referral.status,
+            reason=referral.decision_reason,
+            decided_at=referral.decided_at.isoformat() if referral.decided_at else None,
+        ),
     )
 
 
@@ -104,7 +126,9 @@ def referral_out(referral: Referral) -> ReferralOut:
 async def create_referral(request: Request, caller: Caller, body: ReferralIn) -> ReferralCreated:
     """Refer a victim to a conference the caller's agency belongs to; the referring agency is the caller's."""
     referral = await service.submit(caller.viewer, body, today())
-    return ReferralCreated(id=referral.id, status=referral.status, repeat=_repeat(referral), meeting_id=referral.expected_meeting_id)
+    return ReferralCreated(
+        id=referral.id, status=referral.status, repeat=_repeat(referral), meeting_id=referral.expected_meeting_id
+    )
 
 
 @api(response=ReferralOut)

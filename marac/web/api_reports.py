@@ -15,8 +15,8 @@ from marac.clock import today
 from marac.errors import RuleViolation
 from marac.reports import export, service
 from marac.reports.figures import QUARTER_RE, Quarter
-from marac.web.auth import Caller, api
 from marac.validation import SLUG_RE, is_slug
+from marac.web.auth import Caller, api
 
 Count = int | Literal["≤5"]
 Rate = float | None
@@ -84,7 +84,9 @@ class HateCrimeFigures(BaseModel):
     strands: list[StrandFigures] = Field(description="A case counts under each of its strands")
     subcategories: list[SubcategoryFigures]
     crime_or_incident: CrimeOrIncident
-    monitoring_only: MonitoringOnly = Field(description="Reports kept for monitoring only, by date received; never listed")
+    monitoring_only: MonitoringOnly = Field(
+        description="Reports kept for monitoring only, by date received; never listed"
+    )
 
 
 class ActionTotals(BaseModel):
@@ -115,13 +117,27 @@ class QuarterlyOut(BaseModel):
     actions_total: ActionTotals
 
 
-@api(Can.READ_REPORTS, response=QuarterlyOut, also=("text/csv",), params=[
-    {"name": "conference", "in": "query", "required": True,
-     "schema": {"type": "string", "pattern": f"^{SLUG_RE.pattern}$"},
-     "description": "The conference's slug"},
-    {"name": "quarter", "in": "query", "required": True, "schema": {"type": "string", "pattern": f"^{QUARTER_RE.pattern}$"},
-     "description": "A calendar quarter, for example 2026Q3 (July to September)"},
-])
+@api(
+    Can.READ_REPORTS,
+    response=QuarterlyOut,
+    also=("text/csv",),
+    params=[
+        {
+            "name": "conference",
+            "in": "query",
+            "required": True,
+            "schema": {"type": "string", "pattern": f"^{SLUG_RE.pattern}$"},
+            "description": "The conference's slug",
+        },
+        {
+            "name": "quarter",
+            "in": "query",
+            "required": True,
+            "schema": {"type": "string", "pattern": f"^{QUARTER_RE.pattern}$"},
+            "description": "A calendar quarter, for example 2026Q3 (July to September)",
+        },
+    ],
+)
 async def quarterly(request: Request, caller: Caller) -> Response | dict:
     """A conference's quarterly figures, counted by meeting date; numbers from 1 to 5 as "≤5". `Accept: text/csv` for CSV."""
     params = request.query_params
@@ -133,8 +149,11 @@ async def quarterly(request: Request, caller: Caller) -> Response | dict:
     as_csv = "text/csv" in request.headers.get("accept", "")
     figures = await service.export_figures(caller.viewer, conference, quarter, today(), "csv" if as_csv else "json")
     if as_csv:
-        return Response(export.to_csv(figures), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="marac-{conference.slug}-{quarter}.csv"'})
+        return Response(
+            export.to_csv(figures),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="marac-{conference.slug}-{quarter}.csv"'},
+        )
     return export.suppress(figures)
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -17,13 +17,26 @@ from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
 from marac import db, metrics, settings
+from marac.conference_types import conference_types, instruments
 from marac.documents import pool
 from marac.jobs import queue
-from marac.conference_types import conference_types, instruments
 from marac.web import api, api_actions, api_meetings, api_minutes, api_referrals, api_reports, errors, openapi
 from marac.web.middleware import BodyTooLarge, SecurityMiddleware
-from marac.web.pages import (account, actions, admin, break_glass, dashboard, disclosures, governance, jobs, meetings, notifications,
-                              referrals, reports, signin)
+from marac.web.pages import (
+    account,
+    actions,
+    admin,
+    break_glass,
+    dashboard,
+    disclosures,
+    governance,
+    jobs,
+    meetings,
+    notifications,
+    referrals,
+    reports,
+    signin,
+)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Ours, plain (an "M"): GOV.UK Frontend's crown is for GOV.UK services only. Read at import,
@@ -51,7 +64,9 @@ async def readyz(request: Request) -> JSONResponse:
     except Exception:
         checks["queue"] = "unavailable"
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+    )
 
 
 def create_app() -> Starlette:

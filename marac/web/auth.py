@@ -21,9 +21,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from marac.agencies import auth
 from marac.agencies.access import Can, Viewer, roles_that, viewer_for, viewer_of
-from marac.ids import ID_PATTERN
 from marac.agencies.models import Session, User
 from marac.errors import DomainError, NotFound, RuleViolation, Throttled
+from marac.ids import ID_PATTERN
 from marac.jobs.flows import tell_of_lock
 from marac.validation import SLUG_RE, TOKEN_RE, BadJSON, fields_of, json_value, unstorable
 from marac.web import cookies, csrf
@@ -87,8 +87,9 @@ class Confirmation:
     refused: bool  # both factors were tried and not accepted (or throttled): worth an audit event
 
 
-async def confirm_it_is_you(request: Request, caller: Caller, errors: dict[str, str] | None = None,
-                            password_field: str = "password") -> Confirmation:
+async def confirm_it_is_you(
+    request: Request, caller: Caller, errors: dict[str, str] | None = None, password_field: str = "password"
+) -> Confirmation:
     """A step-up from a posted form: the password (in `password_field`) and a new
     authenticator `code`. Blank fields are form errors; with `errors` already found in the
     rest of the form nothing is checked (no code is spent on a form that would be refused
@@ -256,8 +257,13 @@ def api(
 
         wrapper.access = {"kind": "api", "roles": allowed, "can": can}  # type: ignore[attr-defined]
         wrapper.openapi = {  # type: ignore[attr-defined]
-            "body": body, "response": response, "status": status, "summary": summary or (handler.__doc__ or "").strip(),
-            "params": params or [], "errors": errors or {}, "also": also,
+            "body": body,
+            "response": response,
+            "status": status,
+            "summary": summary or (handler.__doc__ or "").strip(),
+            "params": params or [],
+            "errors": errors or {},
+            "also": also,
         }
         return wrapper
 

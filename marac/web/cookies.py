@@ -13,8 +13,13 @@ def name(base: str) -> str:
 
 def set_cookie(response: Response, base: str, value: str, max_age: int | None = None) -> None:
     response.set_cookie(
-        name(base), value, max_age=max_age, path="/", httponly=True,
-        secure=settings.get().secure_cookies, samesite="lax",
+        name(base),
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        secure=settings.get().secure_cookies,
+        samesite="lax",
     )
 
 

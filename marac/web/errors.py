@@ -29,15 +29,21 @@ TITLES = {
     503: "Sorry, the service is unavailable",
 }
 # Not "nothing was saved": the connection can drop after a commit, before the answer.
-UNAVAILABLE_MESSAGE = ("The service cannot reach its database just now. Try again in a few minutes, "
-                       "and check whether a change you were making was saved.")
+UNAVAILABLE_MESSAGE = (
+    "The service cannot reach its database just now. Try again in a few minutes, "
+    "and check whether a change you were making was saved."
+)
 
 
 # The one mapping of domain errors to statuses, for both doors. A broken rule is 422 in the
 # API (docs: /api/v1/openapi.json) and 400 on a page, which shows its form again with the errors.
 STATUS = {
-    "not_found": 404, "forbidden": 403, "validation_error": 422, "conflict": 409,
-    "stale_version": 412, "throttled": 429,
+    "not_found": 404,
+    "forbidden": 403,
+    "validation_error": 422,
+    "conflict": 409,
+    "stale_version": 412,
+    "throttled": 429,
 }
 
 
@@ -51,7 +57,12 @@ def api_error(status: int, code: str, message: str, fields: dict[str, str] | Non
 
 
 def error_page(request: Request, status: int, title: str | None = None, detail: str = "") -> HTMLResponse:
-    return render(request, "error.html", {"status": status, "title": title or TITLES.get(status, "Error"), "detail": detail}, status=status)
+    return render(
+        request,
+        "error.html",
+        {"status": status, "title": title or TITLES.get(status, "Error"), "detail": detail},
+        status=status,
+    )
 
 
 def _is_api(request: Request) -> bool:
@@ -79,7 +90,9 @@ async def database_unavailable(request: Request, exc: Exception) -> Response:
         raise exc  # not an outage: the 500 handler answers and logs it
     request_id = request.scope.get("state", {}).get("request_id")
     route = getattr(request.scope.get("route"), "path", "?")
-    log.warning("database unavailable (%s) on %s %s request_id=%s", type(exc).__name__, request.method, route, request_id)
+    log.warning(
+        "database unavailable (%s) on %s %s request_id=%s", type(exc).__name__, request.method, route, request_id
+    )
     if _is_api(request):
         response: Response = api_error(503, "database_unavailable", UNAVAILABLE_MESSAGE)
     else:

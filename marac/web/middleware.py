@@ -111,8 +111,13 @@ class SecurityMiddleware:
         except DISCONNECTED as exc:
             # The route template, never the path (a path can carry a set-up token); no answer is sent.
             route = getattr(scope.get("route"), "path", "?")
-            log.info("client disconnected (%s) on %s %s request_id=%s", type(exc).__name__, scope["method"], route,
-                     request_id)
+            log.info(
+                "client disconnected (%s) on %s %s request_id=%s",
+                type(exc).__name__,
+                scope["method"],
+                route,
+                request_id,
+            )
         except Exception as exc:
             if started:  # the server can only end the connection (and log it: marac.logs keeps values out)
                 raise
@@ -126,9 +131,20 @@ def _record(scope: Scope, request_id: str, status: int, seconds: float) -> None:
     caller = scope.get("state", {}).get("caller")
     user_id = getattr(getattr(caller, "user", None), "id", None)
     metrics.REQUEST_SECONDS.labels(scope["method"], route, str(status)).observe(seconds)
-    requests_log.info("%s %s %s", scope["method"], route, status, extra={
-        "request_id": request_id, "method": scope["method"], "route": route, "status": status,
-        "duration_ms": round(seconds * 1000, 1), "user_id": user_id})
+    requests_log.info(
+        "%s %s %s",
+        scope["method"],
+        route,
+        status,
+        extra={
+            "request_id": request_id,
+            "method": scope["method"],
+            "route": route,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 1),
+            "user_id": user_id,
+        },
+    )
 
 
 def _cross_site(headers: dict[str, str], scope: Scope) -> bool:
@@ -178,9 +194,11 @@ async def _refuse(send: Send, path: str, status: int, code: str, message: str) -
     else:
         body = message.encode()
         content_type = b"text/plain; charset=utf-8"
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

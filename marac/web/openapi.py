@@ -26,9 +26,14 @@ ERROR_SCHEMA = {
     },
 }
 ERROR_STATUSES = {
-    "400": "Malformed JSON", "401": "Missing or bad bearer token", "403": "The caller's role may not do this",
-    "404": "Not found, or not entitled", "409": "Not possible in the record's current state",
-    "413": "Body larger than 1 MiB", "422": "Validation failed", "429": "Too many attempts",
+    "400": "Malformed JSON",
+    "401": "Missing or bad bearer token",
+    "403": "The caller's role may not do this",
+    "404": "Not found, or not entitled",
+    "409": "Not possible in the record's current state",
+    "413": "Body larger than 1 MiB",
+    "422": "Validation failed",
+    "429": "Too many attempts",
     "503": "The database cannot be reached just now (code database_unavailable, Retry-After given)",
 }
 
@@ -59,14 +64,20 @@ def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str,
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def _content(response: type[BaseModel] | str | None, components: dict[str, Any], also: tuple[str, ...] = ()) -> dict[str, Any]:
+def _content(
+    response: type[BaseModel] | str | None, components: dict[str, Any], also: tuple[str, ...] = ()
+) -> dict[str, Any]:
     if response is None:
         return {}
     if isinstance(response, str):  # a media type, for files
         return {"content": {response: {"schema": {"type": "string", "format": "binary"}}}}
     # `also`: the same answer in another format the caller may ask for with Accept (CSV).
-    return {"content": {"application/json": {"schema": _schema_ref(response, components)},
-                        **{media: {"schema": {"type": "string"}} for media in also}}}
+    return {
+        "content": {
+            "application/json": {"schema": _schema_ref(response, components)},
+            **{media: {"schema": {"type": "string"}} for media in also},
+        }
+    }
 
 
 def build(routes: list[BaseRoute]) -> dict[str, Any]:
@@ -90,12 +101,18 @@ def build(routes: list[BaseRoute]) -> dict[str, Any]:
                     **{str(code): _error(text) for code, text in meta["errors"].items()},
                 },
             }
-            parameters = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in re.findall(r"{(\w+)}", route.path)]
+            parameters = [
+                {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                for p in re.findall(r"{(\w+)}", route.path)
+            ]
             parameters += meta["params"]
             if parameters:
                 operation["parameters"] = parameters
             if meta["body"] is not None:
-                operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _schema_ref(meta["body"], components)}}}
+                operation["requestBody"] = {
+                    "required": True,
+                    "content": {"application/json": {"schema": _schema_ref(meta["body"], components)}},
+                }
             paths.setdefault(route.path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",
@@ -105,7 +122,7 @@ def build(routes: list[BaseRoute]) -> dict[str, Any]:
     }
 
 
-def endpoint(routes: list[BaseRoute]):  # noqa: ANN201 - a Starlette endpoint
+def endpoint(routes: list[BaseRoute]):
     document = build(routes)
 
     async def openapi_json(request: Request) -> JSONResponse:

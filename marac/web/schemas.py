@@ -51,8 +51,12 @@ class ConferenceIn(Strict):
     start_time: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     first_date: date
     members: list[MemberIn] = Field(default_factory=list, max_length=200)
-    nation: Literal["england_wales", "scotland", "northern_ireland"] = Field(default="england_wales", description="Whose bank holidays count for cut-offs")
-    move_on_bank_holiday: bool = Field(default=True, description="A meeting on a bank holiday moves to the next working day")
+    nation: Literal["england_wales", "scotland", "northern_ireland"] = Field(
+        default="england_wales", description="Whose bank holidays count for cut-offs"
+    )
+    move_on_bank_holiday: bool = Field(
+        default=True, description="A meeting on a bank holiday moves to the next working day"
+    )
     venue: str | None = Field(default=None, max_length=200)
 
 
@@ -97,11 +101,17 @@ class UserOut(BaseModel):
     role: str
     active: bool
     conferences: list[str]
-    setup_link_sent_to: str | None = Field(default=None, description=(
-        "Where the new user's one-time set-up link (72 hours) was e-mailed: their own address"))
-    setup_url: str | None = Field(default=None, description=(
-        "The set-up link itself, only on a development or demo server (MARAC_ENV); elsewhere always null: "
-        "an administrator never receives another person's link"))
+    setup_link_sent_to: str | None = Field(
+        default=None,
+        description=("Where the new user's one-time set-up link (72 hours) was e-mailed: their own address"),
+    )
+    setup_url: str | None = Field(
+        default=None,
+        description=(
+            "The set-up link itself, only on a development or demo server (MARAC_ENV); elsewhere always null: "
+            "an administrator never receives another person's link"
+        ),
+    )
 
 
 class UserList(BaseModel):

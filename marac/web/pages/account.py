@@ -22,10 +22,20 @@ async def home(request: Request, caller: Caller) -> Response:
     return render(request, "home.html", {"conferences": conferences})
 
 
-async def _account(request: Request, caller: Caller, status: int = 200, **context) -> Response:  # noqa: ANN003
+async def _account(request: Request, caller: Caller, status: int = 200, **context) -> Response:
     tokens = await ApiToken.filter(user_id=caller.user.id, revoked_at__isnull=True)
-    return render(request, "account.html", {"tokens": tokens, "now": clock.now(), "token_days": auth.TOKEN_LIFETIME_DAYS,
-                                            "max_token_days": auth.MAX_TOKEN_LIFETIME_DAYS, **context}, status=status)
+    return render(
+        request,
+        "account.html",
+        {
+            "tokens": tokens,
+            "now": clock.now(),
+            "token_days": auth.TOKEN_LIFETIME_DAYS,
+            "max_token_days": auth.MAX_TOKEN_LIFETIME_DAYS,
+            **context,
+        },
+        status=status,
+    )
 
 
 @page()
@@ -41,7 +51,13 @@ async def create_token(request: Request, caller: Caller) -> Response:
         token, raw = await auth.create_token(caller.user, label, days)
     except RuleViolation as exc:
         return await _account(request, caller, status=400, errors=exc.fields)
-    await record("token.create", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="api_token", object_id=token.id)
+    await record(
+        "token.create",
+        user_id=caller.user.id,
+        agency_id=caller.user.agency_id,
+        object_type="api_token",
+        object_id=token.id,
+    )
     return await _account(request, caller, new_token=raw)
 
 
@@ -49,7 +65,13 @@ async def create_token(request: Request, caller: Caller) -> Response:
 async def revoke_token(request: Request, caller: Caller) -> Response:
     token_id = request.path_params["token_id"]
     if await auth.revoke_token(caller.user, token_id):
-        await record("token.revoke", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="api_token", object_id=token_id)
+        await record(
+            "token.revoke",
+            user_id=caller.user.id,
+            agency_id=caller.user.agency_id,
+            object_type="api_token",
+            object_id=token_id,
+        )
     return RedirectResponse("/account", status_code=303)
 
 
@@ -71,8 +93,14 @@ async def change_password(request: Request, caller: Caller) -> Response:
     if confirmed.errors:
         if confirmed.refused:
             user = caller.user
-            await record("user.password_change", user_id=user.id, agency_id=user.agency_id, object_type="user",
-                         object_id=user.id, outcome="denied" if confirmed.status == 429 else "failed")
+            await record(
+                "user.password_change",
+                user_id=user.id,
+                agency_id=user.agency_id,
+                object_type="user",
+                object_id=user.id,
+                outcome="denied" if confirmed.status == 429 else "failed",
+            )
         return await _account(request, caller, status=confirmed.status, errors=confirmed.errors)
     await service.change_password(caller.user, new)
     # Every session ended with the old password; this browser gets a fresh one.

@@ -8,47 +8,70 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from marac import validation
 from marac.actions import service
 from marac.actions.models import VISIBILITIES, Attendance, Note
 from marac.agencies import access
 from marac.agencies.access import Can
-from marac.clock import now, today
-from marac.ids import ID_PATTERN
 from marac.agencies.models import Agency, Membership
+from marac.clock import now, today
 from marac.errors import Conflict, NotFound, RuleViolation, StaleVersion
+from marac.ids import ID_PATTERN
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem
-from marac.web.auth import Caller, page
-from marac import validation
 from marac.validation import MAX_VERSION, whole_number
+from marac.web.auth import Caller, page
 from marac.web.errors import status_of
 from marac.web.templating import render
 
 REGISTER_ROWS = 12
-STAGES = [("presentation", "Referrer's presentation"), ("agency_information", "Agency information"),
-          ("victim_views", "Victim's views (advocate)"), ("risk_summary", "Risk summary"), ("discussion", "Discussion")]
+STAGES = [
+    ("presentation", "Referrer's presentation"),
+    ("agency_information", "Agency information"),
+    ("victim_views", "Victim's views (advocate)"),
+    ("risk_summary", "Risk summary"),
+    ("discussion", "Discussion"),
+]
 
 
-async def _agencies(meeting) -> list[tuple[str, str]]:  # noqa: ANN001
-    members = await Membership.filter(conference_id=meeting.conference_id).prefetch_related("agency").order_by("agency__name")
+async def _agencies(meeting) -> list[tuple[str, str]]:
+    members = (
+        await Membership.filter(conference_id=meeting.conference_id).prefetch_related("agency").order_by("agency__name")
+    )
     return [(m.agency_id, m.agency.name) for m in members]
 
 
 # --- the meeting ---------------------------------------------------------------------------------
 
-async def _run_page(request: Request, caller: Caller, meeting, status: int = 200, **context) -> Response:  # noqa: ANN001, ANN003
+
+async def _run_page(request: Request, caller: Caller, meeting, status: int = 200, **context) -> Response:
     register = await Attendance.filter(meeting=meeting).prefetch_related("agency")
     snapshot = await agenda.agenda(meeting)
-    return render(request, "meetings/run.html", {
-        "meeting": meeting, "conference": meeting.conference, "register": register, "agency_options": await _agencies(meeting),
-        "rows": range(REGISTER_ROWS), "agenda": snapshot, "outstanding": await service.outstanding(meeting),
-        "statuses": service.STATUS_WORDS, "items": await agenda_items(meeting), **context,
-    }, status=status)
+    return render(
+        request,
+        "meetings/run.html",
+        {
+            "meeting": meeting,
+            "conference": meeting.conference,
+            "register": register,
+            "agency_options": await _agencies(meeting),
+            "rows": range(REGISTER_ROWS),
+            "agenda": snapshot,
+            "outstanding": await service.outstanding(meeting),
+            "statuses": service.STATUS_WORDS,
+            "items": await agenda_items(meeting),
+            **context,
+        },
+        status=status,
+    )
 
 
-async def agenda_items(meeting):  # noqa: ANN001, ANN201
-    return await AgendaItem.filter(meeting=meeting, state="listed").prefetch_related("referral", "referral__people").order_by(
-        "section", "position")
+async def agenda_items(meeting):
+    return (
+        await AgendaItem.filter(meeting=meeting, state="listed")
+        .prefetch_related("referral", "referral__people")
+        .order_by("section", "position")
+    )
 
 
 @page(Can.RUN_MEETING)
@@ -57,7 +80,7 @@ async def run(request: Request, caller: Caller) -> Response:
     return await _run_page(request, caller, meeting)
 
 
-def _rows(form, prefix: str, fields: tuple[str, ...]) -> list[dict[str, str]]:  # noqa: ANN001
+def _rows(form, prefix: str, fields: tuple[str, ...]) -> list[dict[str, str]]:
     rows = []
     for n in range(REGISTER_ROWS):
         row = {f: str(form.get(f"{prefix}.{n}.{f}", "")).strip() for f in fields}
@@ -66,7 +89,7 @@ def _rows(form, prefix: str, fields: tuple[str, ...]) -> list[dict[str, str]]:  
     return rows
 
 
-def _meeting_action(action):  # noqa: ANN001, ANN201
+def _meeting_action(action):
     """A chair's or coordinator's POST during the meeting; errors re-show the run page."""
 
     @page(Can.RUN_MEETING)
@@ -75,61 +98,92 @@ def _meeting_action(action):  # noqa: ANN001, ANN201
         try:
             target = await action(request, caller, meeting)
         except (RuleViolation, Conflict) as exc:
-            return await _run_page(request, caller, meeting, status=status_of(exc, page=True),
-                                   errors=exc.fields or {"meeting": exc.message})
+            return await _run_page(
+                request,
+                caller,
+                meeting,
+                status=status_of(exc, page=True),
+                errors=exc.fields or {"meeting": exc.message},
+            )
         return RedirectResponse(target or f"/meetings/{meeting.id}/run", status_code=303)
 
     handler.__name__ = action.__name__
     return handler
 
 
-async def _attendance(request: Request, caller: Caller, meeting) -> None:  # noqa: ANN001
+async def _attendance(request: Request, caller: Caller, meeting) -> None:
     form = request.state.form
     present = [service.Present(r["agency_id"], r["name"]) for r in _rows(form, "present", ("agency_id", "name"))]
     apologies = []
     for r in _rows(form, "apologies", ("agency_id", "name", "information_sent", "information_sent_on")):
         sent_on = validation.day(r["information_sent_on"], "information_sent_on") if r["information_sent_on"] else None
         apologies.append(service.Apology(r["agency_id"], r["name"], r["information_sent"] == "yes", sent_on))
-    observers = [service.Observer(r["name"], r["confidentiality_signed"] == "yes")
-                 for r in _rows(form, "observers", ("name", "confidentiality_signed"))]
+    observers = [
+        service.Observer(r["name"], r["confidentiality_signed"] == "yes")
+        for r in _rows(form, "observers", ("name", "confidentiality_signed"))
+    ]
     await service.set_attendance(caller.viewer, meeting, present, apologies, observers)
 
 
-async def _confidentiality(request: Request, caller: Caller, meeting) -> None:  # noqa: ANN001
+async def _confidentiality(request: Request, caller: Caller, meeting) -> None:
     await service.confidentiality_read(caller.viewer, meeting)
 
 
-async def _review(request: Request, caller: Caller, meeting) -> None:  # noqa: ANN001
+async def _review(request: Request, caller: Caller, meeting) -> None:
     form = request.state.form
-    await service.review_action(caller.viewer, meeting, request.path_params["action_id"], str(form.get("outcome", "")),
-                                str(form.get("note", "")))
+    await service.review_action(
+        caller.viewer,
+        meeting,
+        request.path_params["action_id"],
+        str(form.get("outcome", "")),
+        str(form.get("note", "")),
+    )
 
 
-async def _aob(request: Request, caller: Caller, meeting) -> None:  # noqa: ANN001
+async def _aob(request: Request, caller: Caller, meeting) -> None:
     await service.set_any_other_business(caller.viewer, meeting, str(request.state.form.get("any_other_business", "")))
 
 
-async def _close(request: Request, caller: Caller, meeting) -> str:  # noqa: ANN001
+async def _close(request: Request, caller: Caller, meeting) -> str:
     await service.close_meeting(caller.viewer, meeting)
     return f"/meetings/{meeting.id}"
 
 
 # --- one case --------------------------------------------------------------------------------------
 
-async def _case_page(request: Request, caller: Caller, meeting, case_id: str, status: int = 200, **context) -> Response:  # noqa: ANN001, ANN003
-    item = await service.start_case(caller.viewer, meeting, case_id) if meeting.status == "published" else await service.case_of(meeting, case_id)
+
+async def _case_page(request: Request, caller: Caller, meeting, case_id: str, status: int = 200, **context) -> Response:
+    item = (
+        await service.start_case(caller.viewer, meeting, case_id)
+        if meeting.status == "published"
+        else await service.case_of(meeting, case_id)
+    )
     notes = await Note.filter(item=item)
     actions = await item.actions.all().prefetch_related("owner_agency")
     allowed = int(meeting.conference.type_settings["minutes_per_case"])
     elapsed = int(((item.ended_at or now()) - item.started_at).total_seconds() // 60) if item.started_at else 0
     agencies = dict(await _agencies(meeting))
-    return render(request, "meetings/case.html", {
-        "meeting": meeting, "item": item, "referral": item.referral, "notes": notes, "actions": actions,
-        "label": agenda.label(meeting, item), "allowed": allowed, "elapsed": elapsed, "agency_names": agencies,
-        "agency_options": list(agencies.items()), "stages": STAGES, "visibilities": VISIBILITIES,
-        "default_due": meeting.date + timedelta(days=int(meeting.conference.type_settings["action_due_days"])),
-        **context,
-    }, status=status)
+    return render(
+        request,
+        "meetings/case.html",
+        {
+            "meeting": meeting,
+            "item": item,
+            "referral": item.referral,
+            "notes": notes,
+            "actions": actions,
+            "label": agenda.label(meeting, item),
+            "allowed": allowed,
+            "elapsed": elapsed,
+            "agency_names": agencies,
+            "agency_options": list(agencies.items()),
+            "stages": STAGES,
+            "visibilities": VISIBILITIES,
+            "default_due": meeting.date + timedelta(days=int(meeting.conference.type_settings["action_due_days"])),
+            **context,
+        },
+        status=status,
+    )
 
 
 @page(Can.RUN_MEETING)
@@ -138,7 +192,7 @@ async def case(request: Request, caller: Caller) -> Response:
     return await _case_page(request, caller, meeting, request.path_params["case_id"])
 
 
-def _case_action(action):  # noqa: ANN001, ANN201
+def _case_action(action):
     @page(Can.RUN_MEETING)
     async def handler(request: Request, caller: Caller) -> Response:
         meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -146,34 +200,52 @@ def _case_action(action):  # noqa: ANN001, ANN201
         try:
             await action(request, caller, meeting, case_id)
         except (RuleViolation, Conflict) as exc:
-            return await _case_page(request, caller, meeting, case_id, status=status_of(exc, page=True),
-                                    errors=exc.fields or {"case": exc.message}, values=request.state.form)
+            return await _case_page(
+                request,
+                caller,
+                meeting,
+                case_id,
+                status=status_of(exc, page=True),
+                errors=exc.fields or {"case": exc.message},
+                values=request.state.form,
+            )
         return RedirectResponse(f"/meetings/{meeting.id}/cases/{case_id}", status_code=303)
 
     handler.__name__ = action.__name__
     return handler
 
 
-async def _note(request: Request, caller: Caller, meeting, case_id: str) -> None:  # noqa: ANN001
+async def _note(request: Request, caller: Caller, meeting, case_id: str) -> None:
     form = request.state.form
-    await service.add_note(caller.viewer, meeting, case_id, str(form.get("text", "")), str(form.get("visibility", "")),
-                           [str(a) for a in form.getlist("agencies")], str(form.get("stage", "discussion")))
+    await service.add_note(
+        caller.viewer,
+        meeting,
+        case_id,
+        str(form.get("text", "")),
+        str(form.get("visibility", "")),
+        [str(a) for a in form.getlist("agencies")],
+        str(form.get("stage", "discussion")),
+    )
 
 
-async def _action(request: Request, caller: Caller, meeting, case_id: str) -> None:  # noqa: ANN001
+async def _action(request: Request, caller: Caller, meeting, case_id: str) -> None:
     form = request.state.form
     due_text = str(form.get("due_date", "")).strip()
     due = validation.day(due_text, "due_date") if due_text else None
-    await service.add_action(caller.viewer, meeting, case_id, str(form.get("description", "")),
-                             str(form.get("owner_agency_id", "")), due)
+    await service.add_action(
+        caller.viewer, meeting, case_id, str(form.get("description", "")), str(form.get("owner_agency_id", "")), due
+    )
 
 
-async def _decide(request: Request, caller: Caller, meeting, case_id: str) -> None:  # noqa: ANN001
+async def _decide(request: Request, caller: Caller, meeting, case_id: str) -> None:
     form = request.state.form
-    await service.decide_case(caller.viewer, meeting, case_id, str(form.get("outcome", "")), str(form.get("outcome_reason", "")))
+    await service.decide_case(
+        caller.viewer, meeting, case_id, str(form.get("outcome", "")), str(form.get("outcome_reason", ""))
+    )
 
 
 # --- actions between meetings ------------------------------------------------------------------------
+
 
 @page(Can.WORK_ACTIONS)
 async def my_actions(request: Request, caller: Caller) -> Response:
@@ -187,20 +259,39 @@ async def my_actions(request: Request, caller: Caller) -> Response:
     agency = await Agency.get_or_none(id=agency_id) if agency_id and ID_PATTERN.fullmatch(agency_id) else None
     if agency_id and agency is None:
         raise NotFound("Agency not found")
-    actions = await service.list_actions(caller.viewer, which, today(), conference.id if conference else None,
-                                         agency.id if agency else None, named=True)
-    return render(request, "actions/list.html", {
-        "actions": actions, "which": which, "filters": service.FILTERS,
-        "statuses": service.STATUS_WORDS, "today": today(), "only_conference": conference, "only_agency": agency,
-    })
+    actions = await service.list_actions(
+        caller.viewer, which, today(), conference.id if conference else None, agency.id if agency else None, named=True
+    )
+    return render(
+        request,
+        "actions/list.html",
+        {
+            "actions": actions,
+            "which": which,
+            "filters": service.FILTERS,
+            "statuses": service.STATUS_WORDS,
+            "today": today(),
+            "only_conference": conference,
+            "only_agency": agency,
+        },
+    )
 
 
-async def _action_page(request: Request, caller: Caller, action_id: str, status: int = 200, **context) -> Response:  # noqa: ANN003
+async def _action_page(request: Request, caller: Caller, action_id: str, status: int = 200, **context) -> Response:
     action, rights = await service.get_action(caller.viewer, action_id)
-    return render(request, "actions/detail.html", {
-        "action": action, "label": service.case_label(action), "may_update": rights == "update",
-        "statuses": service.STATUS_WORDS, "today": today(), **context,
-    }, status=status)
+    return render(
+        request,
+        "actions/detail.html",
+        {
+            "action": action,
+            "label": service.case_label(action),
+            "may_update": rights == "update",
+            "statuses": service.STATUS_WORDS,
+            "today": today(),
+            **context,
+        },
+        status=status,
+    )
 
 
 @page(Can.WORK_ACTIONS)
@@ -214,13 +305,19 @@ async def action_update(request: Request, caller: Caller) -> Response:
     action_id = request.path_params["action_id"]
     version = whole_number(str(form.get("version", "")), 0, MAX_VERSION)
     try:
-        await service.update_action(caller.viewer, action_id, version,
-                                    str(form.get("status", "")) or None, str(form.get("update", "")))
+        await service.update_action(
+            caller.viewer, action_id, version, str(form.get("status", "")) or None, str(form.get("update", ""))
+        )
     except StaleVersion as exc:
         # What they typed comes back with the page; the form now carries the latest version.
-        return await _action_page(request, caller, action_id, status=status_of(exc, page=True),
-                                  errors={"update": exc.message},
-                                  values={"update": str(form.get("update", "")), "status": str(form.get("status", ""))})
+        return await _action_page(
+            request,
+            caller,
+            action_id,
+            status=status_of(exc, page=True),
+            errors={"update": exc.message},
+            values={"update": str(form.get("update", "")), "status": str(form.get("status", ""))},
+        )
     except RuleViolation as exc:
         return await _action_page(request, caller, action_id, status=400, errors=exc.fields, values=form)
     return RedirectResponse(f"/actions/{action_id}?saved=1", status_code=303)

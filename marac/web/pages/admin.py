@@ -6,16 +6,16 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from marac.agencies.access import Can
+from marac import validation
 from marac.agencies import access, service
+from marac.agencies.access import Can
 from marac.agencies.models import AGENCY_KINDS, ROLES, WEEKDAYS, Agency, Conference, Membership, User
+from marac.conference_types import conference_types
 from marac.errors import DomainError
 from marac.jobs import flows
-from marac.conference_types import conference_types
 from marac.notify import email
 from marac.reports import service as reports
 from marac.web.auth import Caller, page
-from marac import validation
 from marac.web.templating import render
 
 
@@ -25,10 +25,18 @@ def _form(request: Request) -> dict[str, str]:
 
 # --- agencies ------------------------------------------------------------------------
 
-async def _agencies(request: Request, status: int = 200, **context) -> Response:  # noqa: ANN003
-    return render(request, "admin/agencies.html", {
-        "agencies": await Agency.all(), "kind_options": [(k, k.replace("_", " ")) for k in AGENCY_KINDS], **context,
-    }, status=status)
+
+async def _agencies(request: Request, status: int = 200, **context) -> Response:
+    return render(
+        request,
+        "admin/agencies.html",
+        {
+            "agencies": await Agency.all(),
+            "kind_options": [(k, k.replace("_", " ")) for k in AGENCY_KINDS],
+            **context,
+        },
+        status=status,
+    )
 
 
 @page(Can.MANAGE_DIRECTORY)
@@ -45,12 +53,19 @@ async def agencies(request: Request, caller: Caller) -> Response:
 
 # --- conferences ---------------------------------------------------------------------
 
-async def _conferences(request: Request, status: int = 200, **context) -> Response:  # noqa: ANN003
-    return render(request, "admin/conferences.html", {
-        "conferences": await Conference.all(),
-        "type_options": [(slug, t["name"]) for slug, t in conference_types().items()],
-        "weekday_options": [(d, d.capitalize()) for d in WEEKDAYS], **context,
-    }, status=status)
+
+async def _conferences(request: Request, status: int = 200, **context) -> Response:
+    return render(
+        request,
+        "admin/conferences.html",
+        {
+            "conferences": await Conference.all(),
+            "type_options": [(slug, t["name"]) for slug, t in conference_types().items()],
+            "weekday_options": [(d, d.capitalize()) for d in WEEKDAYS],
+            **context,
+        },
+        status=status,
+    )
 
 
 @page(Can.MANAGE_DIRECTORY)
@@ -59,26 +74,42 @@ async def conferences(request: Request, caller: Caller) -> Response:
         return await _conferences(request)
     values = _form(request)
     try:
-        first_date = validation.day(values.get("first_date", ""), "first_date",
-                                    "Enter the first meeting date as YYYY-MM-DD")
+        first_date = validation.day(
+            values.get("first_date", ""), "first_date", "Enter the first meeting date as YYYY-MM-DD"
+        )
         conference = await service.create_conference(
-            caller.viewer, name=values.get("name", ""), slug=values.get("slug", ""), type=values.get("type", ""),
-            weekday=values.get("weekday", ""), start_time=values.get("start_time", ""), first_date=first_date, members=[],
+            caller.viewer,
+            name=values.get("name", ""),
+            slug=values.get("slug", ""),
+            type=values.get("type", ""),
+            weekday=values.get("weekday", ""),
+            start_time=values.get("start_time", ""),
+            first_date=first_date,
+            members=[],
         )
     except DomainError as exc:
         return await _conferences(request, status=400, errors=exc.fields or {"name": exc.message}, values=values)
     return RedirectResponse(f"/admin/conferences/{conference.slug}", status_code=303)
 
 
-async def _conference(request: Request, conference: Conference, status: int = 200, **context) -> Response:  # noqa: ANN003
+async def _conference(request: Request, conference: Conference, status: int = 200, **context) -> Response:
     members = await Membership.filter(conference=conference).prefetch_related("agency").order_by("agency__name")
-    return render(request, "admin/conference.html", {
-        "conference": conference, "members": members,
-        "settings_values": {"adult_female_population": str(conference.adult_female_population or ""),
-                            "repeat_rate_benchmark": str(conference.repeat_rate_benchmark)},
-        "agency_options": [(a.id, a.name) for a in await Agency.all()],
-        "tier_options": [("full", "Full minutes"), ("actions_only", "Own actions only")], **context,
-    }, status=status)
+    return render(
+        request,
+        "admin/conference.html",
+        {
+            "conference": conference,
+            "members": members,
+            "settings_values": {
+                "adult_female_population": str(conference.adult_female_population or ""),
+                "repeat_rate_benchmark": str(conference.repeat_rate_benchmark),
+            },
+            "agency_options": [(a.id, a.name) for a in await Agency.all()],
+            "tier_options": [("full", "Full minutes"), ("actions_only", "Own actions only")],
+            **context,
+        },
+        status=status,
+    )
 
 
 @page(Can.MANAGE_DIRECTORY)
@@ -92,7 +123,9 @@ async def set_member(request: Request, caller: Caller) -> Response:
     found = await access.get_conference(caller.viewer, request.path_params["slug"])
     values = _form(request)
     try:
-        await service.set_membership(caller.viewer, found, service.MemberSpec(values.get("agency_id", ""), values.get("tier", "")))
+        await service.set_membership(
+            caller.viewer, found, service.MemberSpec(values.get("agency_id", ""), values.get("tier", ""))
+        )
     except DomainError as exc:
         fields = {k.split(".")[-1]: v for k, v in exc.fields.items()} or {"agency_id": exc.message}
         return await _conference(request, found, status=400, errors=fields, values=values)
@@ -111,7 +144,9 @@ async def report_settings(request: Request, caller: Caller) -> Response:
     found = await access.get_conference(caller.viewer, request.path_params["slug"])
     values = _form(request)
     try:
-        await reports.update_settings(caller.viewer, found, values.get("adult_female_population", ""), values.get("repeat_rate_benchmark", ""))
+        await reports.update_settings(
+            caller.viewer, found, values.get("adult_female_population", ""), values.get("repeat_rate_benchmark", "")
+        )
     except DomainError as exc:
         return await _conference(request, found, status=400, errors=exc.fields, settings_values=values)
     return RedirectResponse(f"/admin/conferences/{found.slug}", status_code=303)
@@ -119,12 +154,22 @@ async def report_settings(request: Request, caller: Caller) -> Response:
 
 # --- users ---------------------------------------------------------------------------
 
-async def _users(request: Request, status: int = 200, **context) -> Response:  # noqa: ANN003
-    return render(request, "admin/users.html", {
-        "users": await User.filter(access.user_filter(request.state.caller.viewer)).prefetch_related("agency", "conferences").order_by("email"),
-        "agency_options": [(a.id, a.name) for a in await Agency.all()],
-        "conferences": await Conference.all(), "role_options": [(r, r.capitalize()) for r in ROLES], **context,
-    }, status=status)
+
+async def _users(request: Request, status: int = 200, **context) -> Response:
+    return render(
+        request,
+        "admin/users.html",
+        {
+            "users": await User.filter(access.user_filter(request.state.caller.viewer))
+            .prefetch_related("agency", "conferences")
+            .order_by("email"),
+            "agency_options": [(a.id, a.name) for a in await Agency.all()],
+            "conferences": await Conference.all(),
+            "role_options": [(r, r.capitalize()) for r in ROLES],
+            **context,
+        },
+        status=status,
+    )
 
 
 @page(Can.MANAGE_DIRECTORY, step_up="/admin/users")
@@ -135,8 +180,12 @@ async def users(request: Request, caller: Caller) -> Response:
     slugs = [str(s) for s in request.state.form.getlist("conferences")]
     try:
         created = await flows.add_user(
-            caller.viewer, email=values.get("email", ""), name=values.get("name", ""),
-            agency_id=values.get("agency_id", ""), role=values.get("role", ""), conference_slugs=slugs,
+            caller.viewer,
+            email=values.get("email", ""),
+            name=values.get("name", ""),
+            agency_id=values.get("agency_id", ""),
+            role=values.get("role", ""),
+            conference_slugs=slugs,
         )
     except DomainError as exc:
         return await _users(request, status=400, errors=exc.fields or {"email": exc.message}, values=values)
@@ -157,9 +206,13 @@ async def reset_user(request: Request, caller: Caller) -> Response:
 
 
 def _link_sent(user: User, sent_to: str | None, token: str | None) -> dict:
-    """"Sent to <address>"; the link itself only when the service gave it (a development or demo server)."""
-    return {"setup_for": user, "setup_sent_to": sent_to, "setup_url": service.setup_url(token) if token else None,
-            "email_configured": email.configured()}
+    """ "Sent to <address>"; the link itself only when the service gave it (a development or demo server)."""
+    return {
+        "setup_for": user,
+        "setup_sent_to": sent_to,
+        "setup_url": service.setup_url(token) if token else None,
+        "email_configured": email.configured(),
+    }
 
 
 routes = [

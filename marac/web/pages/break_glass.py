@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from marac.agencies.access import Can
 from marac import clock
+from marac.agencies.access import Can
 from marac.errors import Conflict, RuleViolation, Throttled
 from marac.jobs import flows
 from marac.referrals import break_glass
@@ -27,12 +27,18 @@ def uk_time(instant: datetime) -> str:
     return instant.astimezone(UK).strftime("%d %b %Y %H:%M")
 
 
-async def _start_page(request: Request, caller: Caller, status: int = 200, **context) -> Response:  # noqa: ANN003
+async def _start_page(request: Request, caller: Caller, status: int = 200, **context) -> Response:
     grants = await break_glass.live_grants(caller.viewer)
-    return render(request, "break_glass/start.html", {
-        "grants": [{"id": g.id, "referral_id": g.referral_id, "until": uk_time(g.expires_at)} for g in grants],
-        "min_reason": break_glass.MIN_REASON, **context,
-    }, status=status)
+    return render(
+        request,
+        "break_glass/start.html",
+        {
+            "grants": [{"id": g.id, "referral_id": g.referral_id, "until": uk_time(g.expires_at)} for g in grants],
+            "min_reason": break_glass.MIN_REASON,
+            **context,
+        },
+        status=status,
+    )
 
 
 @page(Can.BREAK_GLASS)
@@ -44,8 +50,13 @@ async def start(request: Request, caller: Caller) -> Response:
     values = {"reference": str(form.get("reference", "")), "reason": str(form.get("reason", ""))}
     try:
         opened = await flows.open_case(
-            caller.viewer, caller.user, reference=values["reference"], reason=values["reason"],
-            password=str(form.get("password", "")), code=str(form.get("code", "")), ip=client_ip(request),
+            caller.viewer,
+            caller.user,
+            reference=values["reference"],
+            reason=values["reason"],
+            password=str(form.get("password", "")),
+            code=str(form.get("code", "")),
+            ip=client_ip(request),
         )
     except RuleViolation as exc:
         return await _start_page(request, caller, status=400, errors=exc.fields, values=values)
@@ -61,16 +72,26 @@ async def end(request: Request, caller: Caller) -> Response:
     return RedirectResponse("/break-glass?ended=1", status_code=303)
 
 
-async def _reviews_page(request: Request, caller: Caller, status: int = 200, **context) -> Response:  # noqa: ANN003
+async def _reviews_page(request: Request, caller: Caller, status: int = 200, **context) -> Response:
     at = clock.now()
-    rows = [{
-        "id": g.id, "user": g.user.name, "agency": g.agency.name, "conference": g.conference.name,
-        "referral_id": g.referral_id, "reason": g.reason, "started": uk_time(g.started_at),
-        "live": g.ended_at is None and g.expires_at > at,
-        "until": uk_time(g.expires_at), "ended": uk_time(g.ended_at) if g.ended_at else None,
-        "end_reason": g.end_reason, "contact_approved": g.contact_approved_at is not None,
-        "own": g.user_id == caller.user.id,
-    } for g in await break_glass.unreviewed(caller.viewer)]
+    rows = [
+        {
+            "id": g.id,
+            "user": g.user.name,
+            "agency": g.agency.name,
+            "conference": g.conference.name,
+            "referral_id": g.referral_id,
+            "reason": g.reason,
+            "started": uk_time(g.started_at),
+            "live": g.ended_at is None and g.expires_at > at,
+            "until": uk_time(g.expires_at),
+            "ended": uk_time(g.ended_at) if g.ended_at else None,
+            "end_reason": g.end_reason,
+            "contact_approved": g.contact_approved_at is not None,
+            "own": g.user_id == caller.user.id,
+        }
+        for g in await break_glass.unreviewed(caller.viewer)
+    ]
     return render(request, "break_glass/reviews.html", {"rows": rows, **context}, status=status)
 
 
@@ -79,31 +100,42 @@ async def reviews(request: Request, caller: Caller) -> Response:
     return await _reviews_page(request, caller)
 
 
-async def _review_action(request: Request, caller: Caller, act) -> Response:  # noqa: ANN001
+async def _review_action(request: Request, caller: Caller, act) -> Response:
     grant_id = request.path_params["grant_id"]
     try:
         await act(grant_id)
     except (RuleViolation, Conflict) as exc:
         message = next(iter(exc.fields.values()), exc.message)
-        return await _reviews_page(request, caller, status=status_of(exc, page=True),
-                                   errors={f"note-{grant_id}": message}, values={f"note-{grant_id}": str(request.state.form.get("note", ""))})
+        return await _reviews_page(
+            request,
+            caller,
+            status=status_of(exc, page=True),
+            errors={f"note-{grant_id}": message},
+            values={f"note-{grant_id}": str(request.state.form.get("note", ""))},
+        )
     return RedirectResponse("/break-glass/reviews", status_code=303)
 
 
 @page(Can.REVIEW_BREAK_GLASS)
 async def approve_contact(request: Request, caller: Caller) -> Response:
-    return await _review_action(request, caller, lambda grant_id: break_glass.approve_contact(caller.viewer, caller.user, grant_id))
+    return await _review_action(
+        request, caller, lambda grant_id: break_glass.approve_contact(caller.viewer, caller.user, grant_id)
+    )
 
 
 @page(Can.REVIEW_BREAK_GLASS)
 async def revoke(request: Request, caller: Caller) -> Response:
-    return await _review_action(request, caller, lambda grant_id: break_glass.revoke(caller.viewer, caller.user, grant_id))
+    return await _review_action(
+        request, caller, lambda grant_id: break_glass.revoke(caller.viewer, caller.user, grant_id)
+    )
 
 
 @page(Can.REVIEW_BREAK_GLASS)
 async def review(request: Request, caller: Caller) -> Response:
     note = str(request.state.form.get("note", ""))
-    return await _review_action(request, caller, lambda grant_id: break_glass.review(caller.viewer, caller.user, grant_id, note))
+    return await _review_action(
+        request, caller, lambda grant_id: break_glass.review(caller.viewer, caller.user, grant_id, note)
+    )
 
 
 routes = [

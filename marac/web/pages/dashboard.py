@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from marac.agencies.access import Can
 from marac import dashboard as boards
+from marac.agencies.access import Can
 from marac.clock import today
 from marac.web.auth import Caller, page
 from marac.web.templating import render

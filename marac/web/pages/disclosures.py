@@ -16,8 +16,12 @@ from marac.web.auth import Caller, page
 from marac.web.templating import render
 
 SHOWN = 500  # the newest; the API's audit list has the full history
-KINDS = {"minutes": "Minutes", "research_list": "Research list", "subject_access": "Subject access export",
-         "quarterly_report": "Quarterly figures"}
+KINDS = {
+    "minutes": "Minutes",
+    "research_list": "Research list",
+    "subject_access": "Subject access export",
+    "quarterly_report": "Quarterly figures",
+}
 
 
 @page(Can.READ_DISCLOSURES)
@@ -28,9 +32,19 @@ async def disclosures(request: Request, caller: Caller) -> Response:
     users = {u.id: u.name for u in await User.filter(id__in={e.user_id for e in entries})}
     conferences = {c.id: c.name for c in await Conference.filter(id__in={e.conference_id for e in entries})}
     meetings = {m.id: m.date for m in await Meeting.filter(id__in={e.meeting_id for e in entries if e.meeting_id})}
-    rows = [{"at": e.at, "kind": KINDS.get(e.kind, e.kind), "version": e.version, "purpose": e.purpose,
-             "agency": agencies.get(e.agency_id, ""), "user": users.get(e.user_id, ""),
-             "conference": conferences.get(e.conference_id, ""), "meeting": meetings.get(e.meeting_id)} for e in entries]
+    rows = [
+        {
+            "at": e.at,
+            "kind": KINDS.get(e.kind, e.kind),
+            "version": e.version,
+            "purpose": e.purpose,
+            "agency": agencies.get(e.agency_id, ""),
+            "user": users.get(e.user_id, ""),
+            "conference": conferences.get(e.conference_id, ""),
+            "meeting": meetings.get(e.meeting_id),
+        }
+        for e in entries
+    ]
     return render(request, "disclosures/list.html", {"rows": rows, "shown": SHOWN})
 
 

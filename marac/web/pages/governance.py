@@ -12,9 +12,9 @@ from starlette.routing import Route
 
 from marac.agencies import access
 from marac.agencies.access import Can
-from marac.clock import today
 from marac.agencies.models import Conference
 from marac.audit.service import record
+from marac.clock import today
 from marac.documents import pool, store
 from marac.errors import RuleViolation
 from marac.governance import retention, subject_access
@@ -23,15 +23,31 @@ from marac.web.auth import Caller, confirm_it_is_you, page
 from marac.web.templating import render
 
 
-async def _retention_page(request: Request, caller: Caller, conference: Conference, status: int = 200,
-                          **context: Any) -> Response:
+async def _retention_page(
+    request: Request, caller: Caller, conference: Conference, status: int = 200, **context: Any
+) -> Response:
     next_run = queue.next_run(retention.RUN_AT, datetime.now(UTC)).astimezone(queue.UK).date()
     report = await retention.report(conference, today(), next_run)
-    await record("retention.report_read", user_id=caller.viewer.user_id, agency_id=caller.viewer.agency_id,
-                 object_type="conference", object_id=conference.id, conference_id=conference.id)
-    return render(request, "governance/retention.html", {
-        "conference": conference, "report": report, "notice_days": retention.NOTICE_DAYS, "run_at": retention.RUN_AT,
-        **context}, status=status)
+    await record(
+        "retention.report_read",
+        user_id=caller.viewer.user_id,
+        agency_id=caller.viewer.agency_id,
+        object_type="conference",
+        object_id=conference.id,
+        conference_id=conference.id,
+    )
+    return render(
+        request,
+        "governance/retention.html",
+        {
+            "conference": conference,
+            "report": report,
+            "notice_days": retention.NOTICE_DAYS,
+            "run_at": retention.RUN_AT,
+            **context,
+        },
+        status=status,
+    )
 
 
 async def _governed(request: Request, caller: Caller) -> Conference:
@@ -69,10 +85,14 @@ def _attachment(person_id: str, extension: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="subject-access-{person_id}.{extension}"'}
 
 
-
-def _export_form(request: Request, person_id: str, status: int = 200, **context) -> Response:  # noqa: ANN003
+def _export_form(request: Request, person_id: str, status: int = 200, **context) -> Response:
     # The page names nobody: the coordinator comes here from the referral that names the person.
-    return render(request, "governance/subject_access.html", {"person_id": person_id, "formats": FORMAT_LABELS, **context}, status=status)
+    return render(
+        request,
+        "governance/subject_access.html",
+        {"person_id": person_id, "formats": FORMAT_LABELS, **context},
+        status=status,
+    )
 
 
 FORMAT_LABELS = [("pdf", "PDF, to read and redact"), ("json", "JSON, everything as data")]
@@ -91,14 +111,26 @@ async def subject_access_export(request: Request, caller: Caller) -> Response:
     confirmed = await confirm_it_is_you(request, caller, wrong_format)
     if confirmed.errors:
         if confirmed.refused:
-            await record("subject_access.export", user_id=caller.viewer.user_id, agency_id=caller.viewer.agency_id, object_type="person",
-                         object_id=person.id, conference_id=person.conference_id, outcome="denied")
+            await record(
+                "subject_access.export",
+                user_id=caller.viewer.user_id,
+                agency_id=caller.viewer.agency_id,
+                object_type="person",
+                object_id=person.id,
+                conference_id=person.conference_id,
+                outcome="denied",
+            )
         return _export_form(request, person.id, confirmed.status, errors=confirmed.errors, values=values)
     data = await subject_access.export(caller.viewer, person)
     if values["format"] == "json":
         body, media_type = json.dumps(data, indent=2, ensure_ascii=False).encode(), "application/json"
     else:
-        context = {"export": data, "reference": store.new_reference("subject_access", today()), "recipient": caller.user.agency.name, "version": 1}
+        context = {
+            "export": data,
+            "reference": store.new_reference("subject_access", today()),
+            "recipient": caller.user.agency.name,
+            "version": 1,
+        }
         # A render process, not this event loop (documents/pool.py); the title names nobody.
         body, _pages = await pool.render("subject_access.html", context, title="Subject access export")
         media_type = "application/pdf"

@@ -17,7 +17,9 @@ async def job_status(request: Request, caller: Caller) -> Response:
     job = await flows.find_job(caller.viewer, request.path_params["job_id"])
     # A finished quarterly report links to its PDF (the download checks who may read it).
     report = await ReportDocument.get_or_none(job_id=job.id) if job.name == "render_quarterly_report" else None
-    return render(request, "jobs/status.html", {"job": job, "refresh": job.status in ("queued", "running"), "report": report})
+    return render(
+        request, "jobs/status.html", {"job": job, "refresh": job.status in ("queued", "running"), "report": report}
+    )
 
 
 routes = [Route("/jobs/{job_id}", job_status, methods=["GET"])]

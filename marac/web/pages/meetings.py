@@ -6,19 +6,19 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from marac import validation
 from marac.agencies import access
 from marac.agencies.access import Can
-from marac.clock import today
 from marac.agencies.models import Conference
+from marac.clock import today
 from marac.errors import Conflict, DomainError, NotFound
 from marac.jobs import flows
 from marac.meetings import agenda, calendar, schedule
-from marac.minutes import service as minutes
 from marac.meetings.models import Meeting, Research
+from marac.minutes import service as minutes
+from marac.validation import MAX_VERSION
 from marac.web.api_meetings import pdf_response
 from marac.web.auth import Caller, page, public_page
-from marac import validation
-from marac.validation import MAX_VERSION
 from marac.web.errors import status_of
 from marac.web.templating import render
 
@@ -29,13 +29,20 @@ def _back(meeting: Meeting) -> RedirectResponse:
     return RedirectResponse(f"/meetings/{meeting.id}", status_code=303)
 
 
-async def _calendar(request: Request, caller: Caller, conference: Conference, status: int = 200, **context) -> Response:  # noqa: ANN003
+async def _calendar(request: Request, caller: Caller, conference: Conference, status: int = 200, **context) -> Response:
     meetings = await schedule.upcoming(conference, today(), CALENDAR_MEETINGS)
-    return render(request, "meetings/calendar.html", {
-        "conference": conference, "meetings": meetings,
-        "may_manage": caller.viewer.can(Can.MANAGE_MEETINGS) and conference.id in caller.viewer.conference_ids,
-        "feed_url": f"/calendar/{conference.calendar_token}.ics", **context,
-    }, status=status)
+    return render(
+        request,
+        "meetings/calendar.html",
+        {
+            "conference": conference,
+            "meetings": meetings,
+            "may_manage": caller.viewer.can(Can.MANAGE_MEETINGS) and conference.id in caller.viewer.conference_ids,
+            "feed_url": f"/calendar/{conference.calendar_token}.ics",
+            **context,
+        },
+        status=status,
+    )
 
 
 @page()
@@ -54,12 +61,17 @@ async def add_emergency(request: Request, caller: Caller) -> Response:
     return _back(meeting)
 
 
-async def _meeting_page(request: Request, caller: Caller, meeting: Meeting, status: int = 200, **context) -> Response:  # noqa: ANN003
+async def _meeting_page(request: Request, caller: Caller, meeting: Meeting, status: int = 200, **context) -> Response:
     viewer = caller.viewer
     officer = access.may_see_agenda(viewer, meeting.conference_id)
     tier = await access.member_tier(viewer, meeting.conference_id)
-    values: dict = {"meeting": meeting, "conference": meeting.conference, "officer": officer,
-                    "may_manage": caller.viewer.can(Can.MANAGE_MEETINGS) and officer, **context}
+    values: dict = {
+        "meeting": meeting,
+        "conference": meeting.conference,
+        "officer": officer,
+        "may_manage": caller.viewer.can(Can.MANAGE_MEETINGS) and officer,
+        **context,
+    }
     if officer:
         values["agenda"] = await agenda.read_agenda(viewer, meeting)
         if meeting.status == "scheduled" and values["may_manage"]:
@@ -83,7 +95,7 @@ async def meeting_page(request: Request, caller: Caller) -> Response:
     return await _meeting_page(request, caller, meeting)
 
 
-def _coordinator_action(action):  # noqa: ANN001, ANN201
+def _coordinator_action(action):
     """A coordinator's POST on a meeting: run it, then back to the meeting page (errors shown there)."""
 
     @page(Can.MANAGE_MEETINGS)
@@ -95,8 +107,9 @@ def _coordinator_action(action):  # noqa: ANN001, ANN201
         except DomainError as exc:
             if isinstance(exc, NotFound):
                 raise
-            return await _meeting_page(request, caller, meeting, status=status_of(exc, page=True),
-                                       errors=exc.fields or {"agenda": exc.message})
+            return await _meeting_page(
+                request, caller, meeting, status=status_of(exc, page=True), errors=exc.fields or {"agenda": exc.message}
+            )
         return RedirectResponse(target, status_code=303) if target else _back(meeting)
 
     handler.__name__ = action.__name__
@@ -122,7 +135,9 @@ async def _reorder(request: Request, caller: Caller, meeting: Meeting) -> None:
 
 
 async def _defer(request: Request, caller: Caller, meeting: Meeting) -> None:
-    await agenda.defer(caller.viewer, meeting, request.path_params["case_id"], str(request.state.form.get("reason", "")))
+    await agenda.defer(
+        caller.viewer, meeting, request.path_params["case_id"], str(request.state.form.get("reason", ""))
+    )
 
 
 async def _add(request: Request, caller: Caller, meeting: Meeting) -> None:
@@ -135,14 +150,21 @@ async def research(request: Request, caller: Caller) -> Response:
     form = request.state.form
     known = form.get("known")
     if known not in ("yes", "no"):
-        return await _meeting_page(request, caller, meeting, status=400,
-                                   errors={f"known-{request.path_params['case_id']}": "Say whether your agency knows these people"})
+        return await _meeting_page(
+            request,
+            caller,
+            meeting,
+            status=400,
+            errors={f"known-{request.path_params['case_id']}": "Say whether your agency knows these people"},
+        )
     try:
-        await agenda.record_research(caller.viewer, meeting, request.path_params["case_id"], known == "yes",
-                                     str(form.get("summary", ""))[:5000])
+        await agenda.record_research(
+            caller.viewer, meeting, request.path_params["case_id"], known == "yes", str(form.get("summary", ""))[:5000]
+        )
     except Conflict as exc:
-        return await _meeting_page(request, caller, meeting, status=status_of(exc, page=True),
-                                   errors={"agenda": exc.message})
+        return await _meeting_page(
+            request, caller, meeting, status=status_of(exc, page=True), errors={"agenda": exc.message}
+        )
     return _back(meeting)
 
 
@@ -161,8 +183,9 @@ async def approve_minutes(request: Request, caller: Caller) -> Response:
     try:
         await _approve_minutes(request, caller, meeting)
     except DomainError as exc:
-        return await _meeting_page(request, caller, meeting, status=status_of(exc, page=True),
-                                   errors=exc.fields or {"minutes": exc.message})
+        return await _meeting_page(
+            request, caller, meeting, status=status_of(exc, page=True), errors=exc.fields or {"minutes": exc.message}
+        )
     return _back(meeting)
 
 

@@ -9,8 +9,8 @@ from starlette.routing import Route
 
 from marac.agencies import access
 from marac.agencies.access import Can
-from marac.clock import today
 from marac.agencies.models import Conference
+from marac.clock import today
 from marac.errors import Conflict, DomainError, RuleViolation
 from marac.referrals import imports, service
 from marac.referrals.models import BreakGlass, Referral
@@ -22,11 +22,21 @@ from marac.web.pages.break_glass import uk_time
 from marac.web.templating import render
 
 LABELS = {
-    "received_at": "Date received", "transfer_from": "Transferred from", "criteria": "Referral criteria",
-    "judgement_reason": "Professional judgement", "summary": "Summary", "incidents": "Earlier incidents",
-    "strands": "Monitored strands", "incident_kind": "Crime or incident", "risk": "Risk", "risk.level": "Risk level",
-    "risk.score": "Score", "risk.answers": "Checklist answers", "consent.victim_aware": "Victim aware",
-    "consent.consented": "Consent", "consent.reason_if_not": "Reason for sharing without consent",
+    "received_at": "Date received",
+    "transfer_from": "Transferred from",
+    "criteria": "Referral criteria",
+    "judgement_reason": "Professional judgement",
+    "summary": "Summary",
+    "incidents": "Earlier incidents",
+    "strands": "Monitored strands",
+    "incident_kind": "Crime or incident",
+    "risk": "Risk",
+    "risk.level": "Risk level",
+    "risk.score": "Score",
+    "risk.answers": "Checklist answers",
+    "consent.victim_aware": "Victim aware",
+    "consent.consented": "Consent",
+    "consent.reason_if_not": "Reason for sharing without consent",
 }
 PERPETRATOR_SLOTS = 3
 CHILD_SLOTS = 4
@@ -53,24 +63,53 @@ def summary_label(field: str) -> str:
 def form_to_body(form: FormData, conference: Conference) -> dict:
     """The form's dotted field names are the API's field paths, so one validator serves
     both and its errors land on the right inputs. Empty inputs are left out."""
+
     def text(name: str) -> str:
         return str(form.get(name, "")).strip()
 
     # Sections always present, so a missing answer is reported on its own input.
-    body: dict = {"conference": conference.slug, "criteria": form.getlist("criteria"), "strands": form.getlist("strands"),
-                  "victim": {}, "consent": {}, "risk": {}}
+    body: dict = {
+        "conference": conference.slug,
+        "criteria": form.getlist("criteria"),
+        "strands": form.getlist("strands"),
+        "victim": {},
+        "consent": {},
+        "risk": {},
+    }
     for name in ("received_at", "victim.date_of_birth"):
         if text(name):
             set_path(body, name, parse_day(text(name)))
-    for name in ("judgement_reason", "summary", "transfer_from", "incident_kind", "victim.name", "victim.gender",
-                 "victim.language", "victim.address.line1", "victim.address.line2", "victim.address.town",
-                 "victim.address.postcode", "victim.safe_contact.phone", "victim.monitoring.ethnicity",
-                 "victim.monitoring.religion", "consent.reason_if_not", "risk.level", "risk.score"):
+    for name in (
+        "judgement_reason",
+        "summary",
+        "transfer_from",
+        "incident_kind",
+        "victim.name",
+        "victim.gender",
+        "victim.language",
+        "victim.address.line1",
+        "victim.address.line2",
+        "victim.address.town",
+        "victim.address.postcode",
+        "victim.safe_contact.phone",
+        "victim.monitoring.ethnicity",
+        "victim.monitoring.religion",
+        "consent.reason_if_not",
+        "risk.level",
+        "risk.score",
+    ):
         if text(name):
             set_path(body, name, text(name))
-    for name in ("victim.interpreter_needed", "victim.safe_contact.safe_to_call", "victim.safe_contact.safe_to_leave_message",
-                 "victim.monitoring.racially_minoritised", "victim.monitoring.lgbt", "victim.monitoring.disabled",
-                 "consent.victim_aware", "consent.consented"):
+    for name in (
+        "victim.interpreter_needed",
+        "victim.safe_contact.safe_to_call",
+        "victim.safe_contact.safe_to_leave_message",
+        "victim.monitoring.racially_minoritised",
+        "victim.monitoring.lgbt",
+        "victim.monitoring.disabled",
+        "consent.victim_aware",
+        "consent.consented",
+    ):
         if text(name) in YES_NO:
             set_path(body, name, YES_NO[text(name)])
     if text("victim.aliases"):
@@ -83,20 +122,32 @@ def form_to_body(form: FormData, conference: Conference) -> dict:
     if any(answers.values()):
         body["risk"]["answers"] = {k: v for k, v in answers.items() if v}
     body["perpetrators"] = [
-        {k: v for k, v in {
-            "name": text(f"perpetrators.{i}.name"),
-            "aliases": _lines(text(f"perpetrators.{i}.aliases")),
-            "date_of_birth": parse_day(text(f"perpetrators.{i}.date_of_birth")) if text(f"perpetrators.{i}.date_of_birth") else None,
-            "relationship": text(f"perpetrators.{i}.relationship"),
-        }.items() if v}
+        {
+            k: v
+            for k, v in {
+                "name": text(f"perpetrators.{i}.name"),
+                "aliases": _lines(text(f"perpetrators.{i}.aliases")),
+                "date_of_birth": parse_day(text(f"perpetrators.{i}.date_of_birth"))
+                if text(f"perpetrators.{i}.date_of_birth")
+                else None,
+                "relationship": text(f"perpetrators.{i}.relationship"),
+            }.items()
+            if v
+        }
         for i in range(PERPETRATOR_SLOTS)
     ]
     body["perpetrators"] = [p for p in body["perpetrators"] if p]
     body["children"] = [
-        {k: v for k, v in {
-            "name": text(f"children.{i}.name"),
-            "date_of_birth": parse_day(text(f"children.{i}.date_of_birth")) if text(f"children.{i}.date_of_birth") else None,
-        }.items() if v}
+        {
+            k: v
+            for k, v in {
+                "name": text(f"children.{i}.name"),
+                "date_of_birth": parse_day(text(f"children.{i}.date_of_birth"))
+                if text(f"children.{i}.date_of_birth")
+                else None,
+            }.items()
+            if v
+        }
         for i in range(CHILD_SLOTS)
     ]
     body["children"] = [c for c in body["children"] if c]
@@ -116,9 +167,11 @@ async def new_referral(request: Request, caller: Caller) -> Response:
     if conference is None:
         return render(request, "referrals/choose.html", {"conferences": conferences})
     context = {
-        "conference": conference, "type": conference.type_settings,
+        "conference": conference,
+        "type": conference.type_settings,
         "instrument": conference.type_settings["instrument_definition"],
-        "perpetrator_slots": range(PERPETRATOR_SLOTS), "child_slots": range(CHILD_SLOTS),
+        "perpetrator_slots": range(PERPETRATOR_SLOTS),
+        "child_slots": range(CHILD_SLOTS),
         "values": request.state.form if request.method == "POST" else FormData(),
     }
     if request.method == "GET":
@@ -127,7 +180,9 @@ async def new_referral(request: Request, caller: Caller) -> Response:
         referral = await service.submit(caller.viewer, form_to_body(request.state.form, conference), today())
     except RuleViolation as exc:
         summary = {field: f"{summary_label(field)}: {message}" for field, message in exc.fields.items()}
-        return render(request, "referrals/form.html", {**context, "errors": exc.fields, "error_summary": summary}, status=400)
+        return render(
+            request, "referrals/form.html", {**context, "errors": exc.fields, "error_summary": summary}, status=400
+        )
     return RedirectResponse(f"/referrals/{referral.id}?created=1", status_code=303)
 
 
@@ -145,16 +200,28 @@ async def list_referrals(request: Request, caller: Caller) -> Response:
     return render(request, "referrals/list.html", {"queue": queue, "mine": mine, "only_conference": conference})
 
 
-def _detail(request: Request, caller: Caller, referral: Referral, status: int = 200, grant: BreakGlass | None = None,
-            **context) -> Response:  # noqa: ANN003
-    return render(request, "referrals/detail.html", {
-        "referral": referral, "instrument": referral.conference.type_settings["instrument_definition"],
-        # Break glass reads one case, nothing more: no triage, no links into the conference.
-        "may_triage": grant is None and caller.viewer.can(Can.TRIAGE_REFERRALS) and referral.status == "received",
-        "glass": {"id": grant.id, "until": uk_time(grant.expires_at), "contact_approved": grant.contact_approved_at is not None}
-        if grant else None,
-        **context,
-    }, status=status)
+def _detail(
+    request: Request, caller: Caller, referral: Referral, status: int = 200, grant: BreakGlass | None = None, **context
+) -> Response:
+    return render(
+        request,
+        "referrals/detail.html",
+        {
+            "referral": referral,
+            "instrument": referral.conference.type_settings["instrument_definition"],
+            # Break glass reads one case, nothing more: no triage, no links into the conference.
+            "may_triage": grant is None and caller.viewer.can(Can.TRIAGE_REFERRALS) and referral.status == "received",
+            "glass": {
+                "id": grant.id,
+                "until": uk_time(grant.expires_at),
+                "contact_approved": grant.contact_approved_at is not None,
+            }
+            if grant
+            else None,
+            **context,
+        },
+        status=status,
+    )
 
 
 @page(Can.REFER)
@@ -171,8 +238,9 @@ async def decide(request: Request, caller: Caller) -> Response:
         await service.decide(caller.viewer, referral_id, str(form.get("decision", "")), str(form.get("reason", "")))
     except (RuleViolation, Conflict) as exc:
         referral = await service.get_visible(caller.viewer, referral_id)
-        return _detail(request, caller, referral, status=status_of(exc, page=True),
-                       errors=exc.fields or {"decision": exc.message})
+        return _detail(
+            request, caller, referral, status=status_of(exc, page=True), errors=exc.fields or {"decision": exc.message}
+        )
     return RedirectResponse("/referrals", status_code=303)
 
 
@@ -183,11 +251,18 @@ async def import_referrals(request: Request, caller: Caller) -> Response:
         return render(request, "referrals/import.html", context)
     upload = request.state.form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
-        return render(request, "referrals/import.html", {**context, "errors": {"file": "Choose a CSV or JSON file"}}, status=400)
+        return render(
+            request, "referrals/import.html", {**context, "errors": {"file": "Choose a CSV or JSON file"}}, status=400
+        )
     try:
         created = await imports.import_file(caller.viewer, upload.filename, await upload.read(), today())
     except DomainError as exc:
-        return render(request, "referrals/import.html", {**context, "errors": exc.fields or {"file": exc.message}, "message": exc.message}, status=400)
+        return render(
+            request,
+            "referrals/import.html",
+            {**context, "errors": exc.fields or {"file": exc.message}, "message": exc.message},
+            status=400,
+        )
     return render(request, "referrals/import.html", {**context, "imported": len(created)})
 
 

@@ -12,8 +12,8 @@ from starlette.routing import Route
 
 from marac.agencies import access
 from marac.agencies.access import Can
-from marac.clock import today
 from marac.agencies.models import Conference
+from marac.clock import today
 from marac.errors import RuleViolation
 from marac.jobs import flows
 from marac.reports import export, service
@@ -47,21 +47,45 @@ async def _chosen(caller: Caller, params: QueryParams | dict[str, Any]) -> tuple
     return (conferences[0] if conferences else None), quarter
 
 
-async def _page(request: Request, caller: Caller, conference: Conference | None, quarter: Quarter | None,
-                status: int = 200, **context: Any) -> Response:
+async def _page(
+    request: Request,
+    caller: Caller,
+    conference: Conference | None,
+    quarter: Quarter | None,
+    status: int = 200,
+    **context: Any,
+) -> Response:
     figures = documents = None
     if conference is not None and quarter is not None:
         figures = await service.read(caller.viewer, conference, quarter, today())
         documents = await service.documents(conference, quarter)
     exact = access.reads_exact_figures(caller.viewer)
     values = {"conference": conference.slug if conference else "", "quarter": str(quarter) if quarter else ""}
-    settings = {"adult_female_population": str(conference.adult_female_population or ""),
-                "repeat_rate_benchmark": str(conference.repeat_rate_benchmark)} if conference else {}
-    return render(request, "reports/quarterly.html", {
-        "figures": figures, "documents": documents, "exact": exact, "conference": conference,
-        "conference_options": [(c.slug, c.name) for c in await _conferences(caller)], "quarter_options": _quarter_options(),
-        "values": values, "settings_values": settings, "suppressed": export.SUPPRESSED, **context,
-    }, status=status)
+    settings = (
+        {
+            "adult_female_population": str(conference.adult_female_population or ""),
+            "repeat_rate_benchmark": str(conference.repeat_rate_benchmark),
+        }
+        if conference
+        else {}
+    )
+    return render(
+        request,
+        "reports/quarterly.html",
+        {
+            "figures": figures,
+            "documents": documents,
+            "exact": exact,
+            "conference": conference,
+            "conference_options": [(c.slug, c.name) for c in await _conferences(caller)],
+            "quarter_options": _quarter_options(),
+            "values": values,
+            "settings_values": settings,
+            "suppressed": export.SUPPRESSED,
+            **context,
+        },
+        status=status,
+    )
 
 
 @page(Can.READ_REPORTS)
@@ -84,7 +108,9 @@ async def quarterly_csv(request: Request, caller: Caller) -> Response:
     figures = await service.export_figures(caller.viewer, conference, quarter, today(), "csv")
     # The file name names the conference and quarter only.
     disposition = f'attachment; filename="marac-{conference.slug}-{quarter}.csv"'
-    return Response(export.to_csv(figures), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
+    return Response(
+        export.to_csv(figures), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition}
+    )
 
 
 def _form(request: Request) -> dict[str, str]:
@@ -119,8 +145,12 @@ async def report_settings(request: Request, caller: Caller) -> Response:
     except RuleViolation:
         quarter = Quarter.of(today()).previous()
     try:
-        await service.update_settings(caller.viewer, conference, values.get("adult_female_population", ""),
-                                      values.get("repeat_rate_benchmark", ""))
+        await service.update_settings(
+            caller.viewer,
+            conference,
+            values.get("adult_female_population", ""),
+            values.get("repeat_rate_benchmark", ""),
+        )
     except RuleViolation as exc:
         return await _page(request, caller, conference, quarter, status=400, errors=exc.fields, settings_values=values)
     return RedirectResponse(f"/reports?conference={conference.slug}&quarter={quarter}", status_code=303)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import segno
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
-
-import segno
 
 from marac.agencies import auth, service
 from marac.agencies.models import User
@@ -54,7 +53,12 @@ async def login(request: Request) -> Response:
         raise
     if result.user is None:
         await record("sign_in", object_type="user", outcome="failed")
-        return render(request, "signin/login.html", {"next": next_path, "errors": {"email": SIGN_IN_ERROR}, "values": {"email": email}}, status=400)
+        return render(
+            request,
+            "signin/login.html",
+            {"next": next_path, "errors": {"email": SIGN_IN_ERROR}, "values": {"email": email}},
+            status=400,
+        )
     user = result.user
     # The sign-in failures stay until the second factor passes: a password success clearing
     # them let wrong codes be tried without end (tests/test_credentials.py).
@@ -79,17 +83,32 @@ async def mfa(request: Request) -> Response:
     user = await _pending_user(request)
     if user is None or not user.totp_confirmed:
         return RedirectResponse("/login", status_code=303)
-    next_path = safe_next(request.query_params.get("next") or (request.state.form.get("next") if request.method == "POST" else None))
+    next_path = safe_next(
+        request.query_params.get("next") or (request.state.form.get("next") if request.method == "POST" else None)
+    )
     if request.method == "GET":
         return render(request, "signin/mfa.html", {"next": next_path})
     try:
         passed = await auth.check_second_factor(user, str(request.state.form.get("code", "")), client_ip(request))
     except Throttled:
-        await record("sign_in.mfa", user_id=user.id, agency_id=user.agency_id, object_type="user", object_id=user.id,
-                     outcome="denied")
+        await record(
+            "sign_in.mfa",
+            user_id=user.id,
+            agency_id=user.agency_id,
+            object_type="user",
+            object_id=user.id,
+            outcome="denied",
+        )
         raise
     if not passed:
-        await record("sign_in.mfa", user_id=user.id, agency_id=user.agency_id, object_type="user", object_id=user.id, outcome="failed")
+        await record(
+            "sign_in.mfa",
+            user_id=user.id,
+            agency_id=user.agency_id,
+            object_type="user",
+            object_id=user.id,
+            outcome="failed",
+        )
         return render(request, "signin/mfa.html", {"next": next_path, "errors": {"code": CODE_ERROR}}, status=400)
     raw = await auth.rotate_session(request.cookies.get(cookies.name(csrf.SESSION), ""), mfa_passed=True)
     await record("sign_in", user_id=user.id, agency_id=user.agency_id, object_type="user", object_id=user.id)
@@ -105,7 +124,9 @@ async def enrol(request: Request) -> Response:
     if not user.totp_secret:
         user.totp_secret = auth.new_totp_secret()
         await user.save(update_fields=["totp_secret"])
-    next_path = safe_next(request.query_params.get("next") or (request.state.form.get("next") if request.method == "POST" else None))
+    next_path = safe_next(
+        request.query_params.get("next") or (request.state.form.get("next") if request.method == "POST" else None)
+    )
     uri = auth.provisioning_uri(user, user.totp_secret)
     context = {
         "next": next_path,
@@ -127,7 +148,7 @@ async def enrol(request: Request) -> Response:
 
 
 @page()
-async def step_up(request: Request, caller) -> Response:  # noqa: ANN001
+async def step_up(request: Request, caller) -> Response:
     """Both factors again before a sensitive action (see auth.STEP_UP_LIFETIME)."""
     form = request.state.form if request.method == "POST" else {}
     next_path = safe_next(request.query_params.get("next") or form.get("next"))
@@ -136,18 +157,34 @@ async def step_up(request: Request, caller) -> Response:  # noqa: ANN001
     confirmed = await confirm_it_is_you(request, caller)
     if confirmed.errors:
         if confirmed.refused:
-            await record("step_up", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="user",
-                         object_id=caller.user.id, outcome="failed")
-        return render(request, "signin/step_up.html", {"next": next_path, "errors": confirmed.errors}, status=confirmed.status)
+            await record(
+                "step_up",
+                user_id=caller.user.id,
+                agency_id=caller.user.agency_id,
+                object_type="user",
+                object_id=caller.user.id,
+                outcome="failed",
+            )
+        return render(
+            request, "signin/step_up.html", {"next": next_path, "errors": confirmed.errors}, status=confirmed.status
+        )
     await auth.mark_stepped_up(caller.session)
-    await record("step_up", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="user", object_id=caller.user.id)
+    await record(
+        "step_up", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="user", object_id=caller.user.id
+    )
     return RedirectResponse(next_path, status_code=303)
 
 
 @page()
-async def logout(request: Request, caller) -> Response:  # noqa: ANN001
+async def logout(request: Request, caller) -> Response:
     await auth.end_session(caller.session_raw)
-    await record("sign_out", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="user", object_id=caller.user.id)
+    await record(
+        "sign_out",
+        user_id=caller.user.id,
+        agency_id=caller.user.agency_id,
+        object_type="user",
+        object_id=caller.user.id,
+    )
     response = RedirectResponse("/login", status_code=303)
     cookies.delete_cookie(response, csrf.SESSION)
     return response
@@ -163,7 +200,12 @@ async def setup(request: Request) -> Response:
     form = request.state.form
     password, confirm = str(form.get("password", "")), str(form.get("confirm", ""))
     if password != confirm:
-        return render(request, "signin/setup.html", {"email": user.email, "errors": {"confirm": "The two passwords do not match"}}, status=400)
+        return render(
+            request,
+            "signin/setup.html",
+            {"email": user.email, "errors": {"confirm": "The two passwords do not match"}},
+            status=400,
+        )
     try:
         await service.complete_setup(token, password)
     except RuleViolation as exc:
