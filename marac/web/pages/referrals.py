@@ -239,7 +239,12 @@ async def decide(request: Request, caller: Caller) -> Response:
     except (RuleViolation, Conflict) as exc:
         referral = await service.get_visible(caller.viewer, referral_id)
         return _detail(
-            request, caller, referral, status=status_of(exc, page=True), errors=exc.fields or {"decision": exc.message}
+            request,
+            caller,
+            referral,
+            status=status_of(exc, page=True),
+            errors=exc.fields or {"decision": exc.message},
+            values=form,
         )
     return RedirectResponse("/referrals", status_code=303)
 

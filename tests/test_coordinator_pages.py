@@ -1,0 +1,74 @@
+"""The smaller things a coordinator meets on the pages on meeting day: the triage queue and its
+form, deferring a case, adding a user, and the wording of counts and messages."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from marac.audit.models import AuditEvent
+from tests import builders
+from tests.conftest import make_client, session_cookie_for
+from tests.flows import page_post
+
+
+async def signed_in(app, persona) -> httpx.AsyncClient:
+    client = make_client(app)
+    client.cookies.update(await session_cookie_for(persona))
+    return client
+
+
+def row_of(html: str, marker: str) -> str:
+    """The table row that holds `marker`."""
+    rows = re.findall(r"<tr class=\"govuk-table__row\">.*?</tr>", html, re.S)
+    [row] = [r for r in rows if marker in r]
+    return row
+
+
+# --- triage -------------------------------------------------------------------------------------
+
+
+async def test_the_triage_queue_names_the_victim_and_shows_the_risk_and_the_read_is_audited(app, personas):
+    waiting = await builders.referral(personas)  # Jane Doe, DASH with 15 yes-answers
+    async with await signed_in(app, personas["coordinator"]) as coordinator:
+        page = await coordinator.get("/referrals")
+    assert page.status_code == 200
+    row = row_of(page.text, f'href="/referrals/{waiting.id}"')
+    assert "Jane Doe" in row and "Score 15" in row
+    read = await AuditEvent.filter(
+        action="referral.read", object_id=waiting.id, user_id=personas["coordinator"].user.id
+    )
+    assert len(read) == 1
+
+
+async def test_a_refused_triage_decision_keeps_the_chosen_answer(app, personas):
+    waiting = await builders.referral(personas)
+    async with await signed_in(app, personas["coordinator"]) as coordinator:
+        refused = await page_post(
+            coordinator, f"/referrals/{waiting.id}", f"/referrals/{waiting.id}/decision", {"decision": "reject"}
+        )
+    assert refused.status_code == 400
+    assert re.search(r'<input[^>]*value="reject" checked', refused.text), "the Reject choice is lost"
+    assert not re.search(r'<input[^>]*value="accept" checked', refused.text)
+    assert '<a href="#reason">' in refused.text  # the summary points at the missing reason
+
+
+async def test_a_refused_deferral_shows_its_error_in_that_cases_open_section(app, personas):
+    made = [await builders.referral(personas, accept=True, body=b) for b in (None, builders.other_victim(1))]
+    meeting = await builders.meeting_of(made[0])
+    async with await signed_in(app, personas["coordinator"]) as coordinator:
+        page = await coordinator.get(f"/meetings/{meeting.id}")
+        case_ids = re.findall(r'action="/meetings/\w+/cases/(\w+)/defer"', page.text)
+        assert len(case_ids) == 2
+        second = case_ids[1]
+        refused = await page_post(
+            coordinator, f"/meetings/{meeting.id}", f"/meetings/{meeting.id}/cases/{second}/defer", {"reason": " "}
+        )
+    assert refused.status_code == 400
+    field = f"reason-{second}"
+    assert f'<a href="#{field}">' in refused.text  # the error summary links to that case's field
+    sections = re.findall(r"<details[^>]*>.*?</details>", refused.text, re.S)
+    [open_one] = [s for s in sections if re.match(r"<details[^>]* open", s)]
+    assert f'id="{field}"' in open_one and "Say why the case is deferred" in open_one
+    assert sum(f'id="reason-{c}"' in refused.text for c in case_ids) == 2  # one field per case, ids unique
