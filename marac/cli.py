@@ -10,7 +10,7 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from marac import clock, db, logs, settings
-from marac.errors import DomainError
+from marac.errors import DomainError, RuleViolation
 from marac.settings import SettingsError
 
 
@@ -253,7 +253,7 @@ def cmd_import_referrals(args: argparse.Namespace) -> int:
     from marac.agencies import auth
     from marac.agencies.access import viewer_for
     from marac.agencies.models import User
-    from marac.referrals.imports import import_file
+    from marac.referrals.imports import import_file, problems
 
     path = Path(args.file)
     if not path.is_file():
@@ -267,10 +267,13 @@ def cmd_import_referrals(args: argparse.Namespace) -> int:
             return 1
         try:
             created = await import_file(await viewer_for(user), path.name, path.read_bytes(), clock.today())
+        except RuleViolation as exc:
+            print(f"marac: {exc.message}", file=sys.stderr)
+            for problem in problems(exc):
+                print(f"  {problem}", file=sys.stderr)
+            return 1
         except DomainError as exc:
             print(f"marac: {exc.message}", file=sys.stderr)
-            for where, message in exc.fields.items():
-                print(f"  {where}: {message}", file=sys.stderr)
             return 1
         print(f"Imported {len(created)} referrals.")
         return 0

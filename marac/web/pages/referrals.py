@@ -262,11 +262,13 @@ async def import_referrals(request: Request, caller: Caller) -> Response:
     try:
         created = await imports.import_file(caller.viewer, upload.filename, await upload.read(), today())
     except DomainError as exc:
+        # Every problem beside the file field, by line and column; the summary links to it.
+        found = imports.problems(exc) if isinstance(exc, RuleViolation) else []
         return render(
             request,
             "referrals/import.html",
-            {**context, "errors": exc.fields or {"file": exc.message}, "message": exc.message},
-            status=400,
+            {**context, "errors": {"file": exc.message}, "problems": found},
+            status=status_of(exc, page=True),
         )
     return render(request, "referrals/import.html", {**context, "imported": len(created)})
 
