@@ -7,6 +7,7 @@ import re
 
 import httpx
 
+from marac.agencies.models import User
 from marac.audit.models import AuditEvent
 from tests import builders
 from tests.conftest import make_client, session_cookie_for
@@ -72,3 +73,23 @@ async def test_a_refused_deferral_shows_its_error_in_that_cases_open_section(app
     [open_one] = [s for s in sections if re.match(r"<details[^>]* open", s)]
     assert f'id="{field}"' in open_one and "Say why the case is deferred" in open_one
     assert sum(f'id="reason-{c}"' in refused.text for c in case_ids) == 2  # one field per case, ids unique
+
+
+# --- adding a user ------------------------------------------------------------------------------
+
+
+async def test_adding_a_user_has_no_default_role_and_refuses_a_form_without_one(app, personas):
+    async with await signed_in(app, personas["admin"]) as admin:
+        form = await admin.get("/admin/users")
+        role = re.search(r'<select[^>]*name="role".*?</select>', form.text, re.S).group(0)
+        assert "selected" not in role and re.search(r'<option value="">Choose a role</option>', role)
+        refused = await page_post(
+            admin,
+            "/admin/users",
+            "/admin/users",
+            {"email": "new@test.example.org", "name": "New Starter", "agency_id": personas["police"].user.agency_id},
+        )
+    assert refused.status_code == 400
+    assert '<a href="#role">' in refused.text and 'id="role-error"' in refused.text
+    assert 'value="new@test.example.org"' in refused.text  # what was typed stays
+    assert not await User.filter(email="new@test.example.org").exists()

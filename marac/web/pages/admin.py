@@ -165,7 +165,8 @@ async def _users(request: Request, status: int = 200, **context) -> Response:
             .order_by("email"),
             "agency_options": [(a.id, a.name) for a in await Agency.all()],
             "conferences": await Conference.all(),
-            "role_options": [(r, r.capitalize()) for r in ROLES],
+            # No role is chosen for the administrator: one left as it was would make an admin.
+            "role_options": [("", "Choose a role"), *[(r, r.capitalize()) for r in ROLES]],
             **context,
         },
         status=status,
