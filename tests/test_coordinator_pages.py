@@ -7,8 +7,10 @@ import re
 
 import httpx
 
+from marac.actions import service as actions
 from marac.agencies.models import User
 from marac.audit.models import AuditEvent
+from marac.wording import count, plural
 from tests import builders
 from tests.conftest import make_client, session_cookie_for
 from tests.flows import page_post
@@ -93,3 +95,31 @@ async def test_adding_a_user_has_no_default_role_and_refuses_a_form_without_one(
     assert '<a href="#role">' in refused.text and 'id="role-error"' in refused.text
     assert 'value="new@test.example.org"' in refused.text  # what was typed stays
     assert not await User.filter(email="new@test.example.org").exists()
+
+
+# --- wording ------------------------------------------------------------------------------------
+
+
+def test_counts_say_one_thing_or_many_things():
+    assert [count(n, "case") for n in (0, 1, 2)] == ["0 cases", "1 case", "2 cases"]
+    assert count(1, "person", "people") == "1 person" and count(3, "person", "people") == "3 people"
+    assert [plural(n, "has", "have") for n in (1, 2)] == ["has", "have"]
+
+
+async def test_closing_with_one_undecided_case_says_so_once_in_the_singular(app, personas):
+    world = await builders.published_meeting(personas, cases=2)
+    await actions.decide_case(await builders.as_(personas, "chair"), world.meeting, world.case_ids[0], "heard", "")
+    run = f"/meetings/{world.meeting.id}/run"
+    async with await signed_in(app, personas["coordinator"]) as coordinator:
+        refused = await page_post(coordinator, run, f"/meetings/{world.meeting.id}/close", {})
+    assert refused.status_code == 409
+    assert refused.text.count("1 case has no decision yet") == 1, "said twice, or in the plural"
+    assert "cases have" not in refused.text
+
+
+async def test_an_import_of_one_referral_says_one_referral(app, personas):
+    from tests.test_referral_import_and_form import GOOD_ROW, csv_text, upload
+
+    async with make_client(app) as client:
+        answer = await upload(client, personas["police"], "referrals.csv", csv_text([GOOD_ROW]))
+    assert answer.status_code == 200 and "1 referral imported" in answer.text

@@ -109,7 +109,7 @@ async def test_the_command_line_import_is_all_or_nothing_too(personas, tmp_path)
     assert code == 1 and "Line 3, column received_at: " in out
     assert await Referral.all().count() == 0
     code, out = await run(good)
-    assert code == 0 and "Imported 1 referrals" in out
+    assert code == 0 and "Imported 1 referral." in out
 
 
 async def test_import_problems_read_in_plain_words_by_line_and_column_on_the_page_as_on_the_cli(
