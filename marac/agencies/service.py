@@ -233,7 +233,8 @@ def _setup_body(token: str, reset: bool) -> str:
         [
             first,
             "",
-            f"Choose your password here within {SETUP_LINK_LIFETIME // timedelta(hours=1)} hours (the link works once):",
+            f"Choose your password here within {SETUP_LINK_LIFETIME // timedelta(hours=1)} hours "
+            "(the link works once):",
             setup_url(token),
             "",
             "You will then set up a second factor (an authenticator app).",

@@ -28,7 +28,7 @@ from marac.audit.service import disclose, record
 from marac.clock import now
 from marac.errors import Conflict, NotFound, RuleViolation
 from marac.meetings.models import AgendaItem, Meeting, Research
-from marac.referrals.models import Referral
+from marac.referrals.models import Referral, ReferralPerson
 from marac.referrals.rules import add_months
 
 CASE_SECTIONS = ("new_cases", "repeat_cases", "transfers")
@@ -458,7 +458,7 @@ async def research_list(meeting: Meeting) -> list[ResearchCase]:
     for item in items:
         people = sorted(item.referral.people, key=lambda p: p.position)
 
-        def who(role: str) -> list[dict[str, Any]]:
+        def who(role: str, people: list[ReferralPerson] = people) -> list[dict[str, Any]]:
             return [{"name": p.name, "date_of_birth": p.date_of_birth} for p in people if p.role == role]
 
         victim = who("victim")[0] if who("victim") else {"name": None, "date_of_birth": None}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from itertools import pairwise
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -118,7 +119,7 @@ def set_path(body: dict, path: str, value: object) -> None:
     making the dicts and lists on the way: how a CSV row or a form becomes a body."""
     parts = path.split(".")
     target: dict | list = body
-    for part, following in zip(parts, parts[1:]):
+    for part, following in pairwise(parts):
         key: int | str = int(part) if INDEX_RE.fullmatch(part) else part
         if isinstance(target, list) != isinstance(key, int):  # "victim.0", "perpetrators.name", "perpetrators.100"
             raise RuleViolation("The referral is not valid", {path: "Unknown field"})

@@ -99,7 +99,9 @@ def _consent(body: ReferralIn, type_settings: dict) -> tuple[bool, dict[str, str
     if type_settings.get("monitoring_only_without_consent"):
         return True, {}
     return False, {
-        "consent.reason_if_not": "Without the victim's consent, say why sharing goes ahead (for example risk of serious harm)"
+        "consent.reason_if_not": (
+            "Without the victim's consent, say why sharing goes ahead (for example risk of serious harm)"
+        )
     }
 
 
@@ -234,10 +236,11 @@ async def submit(viewer: Viewer, payload: object, today: date) -> Referral:
         rows = [("victim", 0, victim, body.victim.name, body.victim.aliases, body.victim.date_of_birth, None)]
         rows += [
             ("perpetrator", i, r, p.name, p.aliases, p.date_of_birth, p.relationship)
-            for i, (r, p) in enumerate(zip(perpetrators, body.perpetrators))
+            for i, (r, p) in enumerate(zip(perpetrators, body.perpetrators, strict=True))
         ]
         rows += [
-            ("child", i, r, c.name, [], c.date_of_birth, None) for i, (r, c) in enumerate(zip(children, body.children))
+            ("child", i, r, c.name, [], c.date_of_birth, None)
+            for i, (r, c) in enumerate(zip(children, body.children, strict=True))
         ]
         for role, position, resolved, name, aliases, dob, relationship in rows:
             await ReferralPerson.create(
