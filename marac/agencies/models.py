@@ -103,7 +103,7 @@ class User(SealedModel):
     password_hash = fields.CharField(max_length=200, null=True)
     # The TOTP seed, sealed with the data keys like the case fields: a copy of the database
     # alone cannot mint codes (tests/test_credentials.py).
-    totp_secret = SealedText(null=True)
+    totp_secret: str | None = SealedText(null=True)  # Tortoise types text as str, even if null
     totp_confirmed = fields.BooleanField(default=False)
     # The last TOTP time step accepted, so a code cannot be replayed within its window.
     totp_last_step = fields.BigIntField(default=0)

@@ -27,7 +27,7 @@ class MinutesVersion(SealedModel):
     version = fields.IntField()
     status = fields.CharField(max_length=16, default="approved")  # approved | superseded
     content = SealedJSON()
-    correction_reason = fields.TextField(null=True)
+    correction_reason: str | None = fields.TextField(null=True)  # Tortoise types text as str, even if null
     approved_by = fields.CharField(max_length=32)
     approved_at = fields.DatetimeField(auto_now_add=True)
 

@@ -25,7 +25,7 @@ class OutboxEmail(SealedModel):
     user_id: str
     kind = fields.CharField(max_length=32)  # setup_link | account_notice | own_lock | account_lock
     subject = fields.CharField(max_length=200)
-    body = SealedText(null=True)
+    body: str | None = SealedText(null=True)  # Tortoise types text as str, even if null
     status = fields.CharField(max_length=16, default="pending")
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField()

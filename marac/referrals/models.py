@@ -33,7 +33,7 @@ class Person(SealedModel):
     # Sealed: candidates are found through PersonKey, never by reading these in SQL.
     names = SealedJSON(default=list)  # main name first, then aliases, as typed
     date_of_birth = SealedDate(null=True)
-    postcode = SealedText(null=True)
+    postcode: str | None = SealedText(null=True)  # Tortoise types text as str, even if null
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -104,10 +104,9 @@ class Referral(SealedModel):
     received_at = fields.DateField(db_index=True)
     criteria_claimed: fields.JSONField[list[Any]] = fields.JSONField(default=list)
     criteria_met: fields.JSONField[list[Any]] = fields.JSONField(default=list)
-    risk: fields.JSONField[dict[str, Any]] = fields.JSONField(
-        default=dict
-    )  # instrument, score, level, computed_level, answers
-    judgement_reason = SealedText(null=True)
+    # instrument, score, level, computed_level, answers
+    risk: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    judgement_reason: str | None = SealedText(null=True)  # Tortoise types text as str, even if null
     victim = SealedJSON(default=dict)  # the victim section as sent (contact, monitoring, ...)
     victim_person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "marac.Person", related_name="referrals_as_victim", on_delete=fields.RESTRICT
@@ -143,7 +142,7 @@ class Referral(SealedModel):
     )
     meeting_id: str | None
     people: fields.ReverseRelation[ReferralPerson]
-    decision_reason = fields.TextField(null=True)
+    decision_reason: str | None = fields.TextField(null=True)  # Tortoise types text as str, even if null
     decided_by = fields.CharField(max_length=32, null=True)
     decided_at = fields.DatetimeField(null=True)
     # Set when retention anonymised it: the row stays for the figures, the personal data is gone.
@@ -173,7 +172,7 @@ class ReferralPerson(SealedModel):
     name = SealedText()
     aliases = SealedJSON(default=list)
     date_of_birth = SealedDate(null=True)
-    relationship = SealedText(null=True)
+    relationship: str | None = SealedText(null=True)  # Tortoise types text as str, even if null
     position = fields.IntField(default=0)
     # Age at the referral date, kept when retention removes the date of birth (figures count
     # perpetrators aged 17 or under and victims aged 16-17).
@@ -221,7 +220,7 @@ class BreakGlass(SealedModel):
     contact_approved_at = fields.DatetimeField(null=True)
     reviewed_by = fields.CharField(max_length=32, null=True)
     reviewed_at = fields.DatetimeField(null=True)
-    review_note = SealedText(null=True)
+    review_note: str | None = SealedText(null=True)  # Tortoise types text as str, even if null
 
     class Meta:
         table = "break_glass"
