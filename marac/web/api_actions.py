@@ -167,7 +167,7 @@ def _after(cursor: str | None) -> service.After | None:
         created = EPOCH + timedelta(microseconds=int(found.group(2))) if found else None
     except (ValueError, OverflowError):
         due = None
-    if due is None or created is None:
+    if found is None or due is None or created is None:
         raise RuleViolation("Bad cursor", {"cursor": "Use the next value of the previous page"})
     return service.After(due, created, found.group(3))
 

@@ -73,7 +73,8 @@ async def _check_form(request: Request) -> Response | None:
         return None
     form = await request.form()
     request.state.form = form
-    if not csrf.valid(request, form.get(csrf.FIELD)):
+    submitted = form.get(csrf.FIELD)
+    if not csrf.valid(request, submitted if isinstance(submitted, str) else None):  # a file is no token
         return error_page(request, 403, "This form has expired", "Go back, reload the page and try again.")
     if unstorable([value for _, value in form.multi_items() if isinstance(value, str)]):
         return error_page(request, 400, detail="Remove the NUL character or broken Unicode from what you typed.")
@@ -141,7 +142,11 @@ def page(*can: Can, step_up: str | None = None) -> Callable[[PageHandler], PageH
             refused = await _check_form(request)
             if refused:
                 return refused
-            if step_up and request.method not in SAFE_METHODS and not auth.stepped_up_recently(caller.session):
+            if (
+                step_up
+                and request.method not in SAFE_METHODS
+                and (caller.session is None or not auth.stepped_up_recently(caller.session))
+            ):
                 back = step_up.format(**request.path_params)
                 return RedirectResponse(f"/step-up?next={quote(back)}", status_code=303)
             try:
