@@ -124,15 +124,16 @@ def set_path(body: dict, path: str, value: object) -> None:
         if isinstance(target, list) != isinstance(key, int):  # "victim.0", "perpetrators.name", "perpetrators.100"
             raise RuleViolation("The referral is not valid", {path: "Unknown field"})
         if isinstance(target, list):
-            while len(target) <= key:  # type: ignore[operator]
+            while len(target) <= key:  # type: ignore[operator]  # an int: checked against the list above
                 target.append({})
-            target = target[key]  # type: ignore[index]
+            target = target[key]  # type: ignore[index]  # an int: checked against the list above
         else:
             target = target.setdefault(key, [] if INDEX_RE.fullmatch(following) else {})
     last = parts[-1]
     if isinstance(target, list) and not INDEX_RE.fullmatch(last):
         raise RuleViolation("The referral is not valid", {path: "Unknown field"})
-    target[int(last) if isinstance(target, list) else last] = value  # type: ignore[index]
+    # An int index into a list, a str key into a dict: mypy cannot pair the two conditions.
+    target[int(last) if isinstance(target, list) else last] = value  # type: ignore[index]  # see above
 
 
 def parse(payload: object) -> ReferralIn:

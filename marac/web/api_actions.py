@@ -22,8 +22,8 @@ from marac.web.api_meetings import meeting_seen
 from marac.web.auth import Caller, api
 from marac.web.openapi import header, query
 
-ActionStatus = Literal[ACTION_STATUSES]  # type: ignore[valid-type]
-Visibility = Literal[VISIBILITIES]  # type: ignore[valid-type]
+ActionStatus = Literal[ACTION_STATUSES]  # type: ignore[valid-type]  # pydantic reads a Literal of the domain's tuple; mypy cannot
+Visibility = Literal[VISIBILITIES]  # type: ignore[valid-type]  # pydantic reads a Literal of the domain's tuple; mypy cannot
 
 
 class PresentIn(Strict):

@@ -158,7 +158,7 @@ def page(*can: Can, step_up: str | None = None) -> Callable[[PageHandler], PageH
                 return error_page(request, status_of(exc, page=True), exc.message)
 
         declared = {"kind": "page", "roles": allowed, "can": can, "step_up": bool(step_up)}
-        wrapper.access = declared  # type: ignore[attr-defined]
+        wrapper.access = declared  # type: ignore[attr-defined]  # the route inventory reads it from the handler (tests/test_route_inventory.py)
         return wrapper
 
     return decorate
@@ -182,7 +182,7 @@ def public_page(handler: PageHandler) -> PageHandler:
         except NotFound as exc:
             return error_page(request, 404, exc.message)
 
-    wrapper.access = {"kind": "public"}  # type: ignore[attr-defined]
+    wrapper.access = {"kind": "public"}  # type: ignore[attr-defined]  # the route inventory reads it from the handler (tests/test_route_inventory.py)
     return wrapper
 
 
@@ -260,8 +260,8 @@ def api(
                 result = result.model_dump(mode="json")
             return JSONResponse(result, status_code=status)
 
-        wrapper.access = {"kind": "api", "roles": allowed, "can": can}  # type: ignore[attr-defined]
-        wrapper.openapi = {  # type: ignore[attr-defined]
+        wrapper.access = {"kind": "api", "roles": allowed, "can": can}  # type: ignore[attr-defined]  # as above
+        wrapper.openapi = {  # type: ignore[attr-defined]  # marac/web/openapi.py reads it from the handler
             "body": body,
             "response": response,
             "status": status,
