@@ -210,7 +210,9 @@ def _detail(
             "referral": referral,
             "instrument": referral.conference.type_settings["instrument_definition"],
             # Break glass reads one case, nothing more: no triage, no links into the conference.
-            "may_triage": grant is None and caller.viewer.can(Can.TRIAGE_REFERRALS) and referral.status == "received",
+            "may_triage": grant is None
+            and caller.viewer.can_in(referral.conference_id, Can.TRIAGE_REFERRALS)
+            and referral.status == "received",
             "glass": {
                 "id": grant.id,
                 "until": uk_time(grant.expires_at),
