@@ -405,3 +405,25 @@ async def test_bad_list_filters_are_named(client, personas, query, status, field
     assert answer.status_code == status, answer.text
     if field:
         assert field in answer.json()["error"]["fields"]
+
+
+async def test_as_a_member_here_the_chair_of_another_conference_runs_nothing_here(client, personas):
+    await hate_conference(personas)
+    police = personas["police"].user.agency_id
+    made = await add_user(
+        client, personas, agency_id=police, role="chair", conferences=[{"slug": CONFERENCE, "role": "member"}, HATE]
+    )
+    assert made.status_code == 201, made.text
+    dual = await bearer(made.json()["id"])
+    world = await builders.published_meeting(personas)
+    case = f"/api/v1/meetings/{world.meeting.id}/cases/{world.case_id}"
+    # Whole, valid bodies: refused as for any member of this conference, never done.
+    note = await client.post(f"{case}/notes", json={"text": "Seen near the school", "visibility": "all"}, headers=dual)
+    action = await client.post(
+        f"{case}/actions", json={"description": "Check records", "owner_agency_id": police}, headers=dual
+    )
+    attendance = await client.put(f"/api/v1/meetings/{world.meeting.id}/attendance", json={}, headers=dual)
+    assert (note.status_code, action.status_code, attendance.status_code) == (404, 404, 404)
+    # What a member agency of this conference gets, they get: the research list, once published.
+    research = await client.get(f"/api/v1/meetings/{world.meeting.id}/research-list", headers=dual)
+    assert research.status_code == 200 and [i["case_id"] for i in research.json()["items"]] == [world.case_id]
