@@ -427,3 +427,46 @@ async def test_as_a_member_here_the_chair_of_another_conference_runs_nothing_her
     # What a member agency of this conference gets, they get: the research list, once published.
     research = await client.get(f"/api/v1/meetings/{world.meeting.id}/research-list", headers=dual)
     assert research.status_code == 200 and [i["case_id"] for i in research.json()["items"]] == [world.case_id]
+
+
+async def test_the_command_line_gives_a_role_per_conference(personas):
+    from tests.test_migrations_and_cli import cli
+
+    await hate_conference(personas)
+    code, out = await cli(
+        "user",
+        "add",
+        "--email",
+        "inspector@test.example.org",
+        "--name",
+        "Inspector",
+        "--agency",
+        "Northshire Police",
+        "--role",
+        "member",
+        "--conference",
+        CONFERENCE,
+        "--conference",
+        f"{HATE}:chair",
+        "--password-stdin",
+        stdin="a very long password indeed\n",
+    )
+    assert code == 0, out
+    user = await User.get(email="inspector@test.example.org")
+    assert await ConferenceRole.filter(user=user).values_list("conference__slug", "role") == [(HATE, "chair")]
+    code, out = await cli(
+        "user",
+        "add",
+        "--email",
+        "x@test.example.org",
+        "--name",
+        "X",
+        "--agency",
+        "Ops",
+        "--role",
+        "admin",
+        "--conference",
+        f"{CONFERENCE}:chair",
+    )
+    assert code == 1 and "holds no role in a conference" in out
+    assert not await User.filter(email="x@test.example.org").exists()
