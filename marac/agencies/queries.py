@@ -7,8 +7,6 @@ import functools
 from collections.abc import Iterable
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
-
 from marac import db
 from marac.agencies.models import ConferenceRole, User
 
@@ -39,9 +37,7 @@ async def token_rows(token_hash: str) -> list[dict[str, Any]]:
     return [dict(row) for row in await db.fetch(_token_sql(), [token_hash])]
 
 
-async def holding_role(
-    role: str, conference_ids: Iterable[str], conn: BaseDBAsyncClient | None = None, active: bool = True
-) -> list[str]:
+async def holding_role(role: str, conference_ids: Iterable[Any], conn: Any = None, active: bool = True) -> list[str]:
     """The ids (sorted) of the users whose role in one of these conferences is `role`: their own role
     there, or the one given them in that conference alone (agencies.models.ConferenceRole)."""
     ids = [c for c in conference_ids if c]

@@ -60,7 +60,7 @@ async def user_out(user: User, created: service.NewUser | None = None) -> schema
         agency_id=user.agency_id,
         role=user.role,
         active=user.active,
-        conferences=[schemas.ConferenceRoleItem(slug=s, role=roles[s]) if s in roles else s for s in slugs],
+        conferences=[schemas.ConferenceRoleItem(slug=str(s), role=roles[s]) if s in roles else str(s) for s in slugs],
         setup_link_sent_to=created.link_sent_to if created else None,
         # The service hands a token to an administrator only on a development or demo server.
         setup_url=service.setup_url(created.setup_token) if created and created.setup_token else None,
