@@ -470,3 +470,31 @@ async def test_the_command_line_gives_a_role_per_conference(personas):
     )
     assert code == 1 and "holds no role in a conference" in out
     assert not await User.filter(email="x@test.example.org").exists()
+
+
+async def test_a_bearer_token_and_a_session_give_the_same_entitlements(client, personas):
+    # The token's hand-written query (agencies/queries.py) must read roles and receiving as the ORM does.
+    from marac.agencies.access import viewer_for, viewer_of
+
+    await hate_conference(personas, receiving="idva")
+    await receives(personas, "health")
+    made = await add_user(
+        client,
+        personas,
+        agency_id=personas["health"].user.agency_id,
+        role="chair",
+        conferences=[{"slug": CONFERENCE, "role": "member"}, {"slug": HATE, "role": "deputy_chair"}],
+    )
+    assert made.status_code == 201, made.text
+    _, raw = await auth.create_token(await User.get(id=made.json()["id"]), "tests")
+    tokens = {**{k: p.token for k, p in personas.items()}, "dual": raw}
+    for key, token in tokens.items():
+        holder = await auth.token_holder(token)
+        by_token = viewer_of(
+            holder.user, holder.conferences, holder.agency_member_of, holder.conference_roles, holder.receiving
+        )
+        assert by_token == await viewer_for(holder.user), key
+    dual = await viewer_for(await User.get(id=made.json()["id"]))
+    conferences = {c.slug: c.id for c in await Conference.all()}
+    assert dual.role_in(conferences[CONFERENCE]) == "member" and dual.role_in(conferences[HATE]) == "deputy_chair"
+    assert dual.receiving == {conferences[CONFERENCE]}  # health receives the domestic-abuse conference's referrals
