@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from tortoise.transactions import in_transaction
 
@@ -86,7 +87,9 @@ async def case_of(meeting: Meeting, case_id: str) -> AgendaItem:
 
 
 async def _member_ids(conference_id: str) -> set[str]:
-    return set(await Membership.filter(conference_id=conference_id).values_list("agency_id", flat=True))
+    return set(
+        cast("list[str]", await Membership.filter(conference_id=conference_id).values_list("agency_id", flat=True))
+    )
 
 
 # --- the register ----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from tortoise.expressions import Q
 
@@ -144,7 +144,8 @@ class Viewer:
 
 
 async def viewer_for(user: User) -> Viewer:
-    assigned = await user.conferences.all().values_list("id", flat=True)
+    # values_list(..., flat=True) gives the column's values; Tortoise's types say tuples.
+    assigned = cast("list[str]", await user.conferences.all().values_list("id", flat=True))
     given = dict(await ConferenceRole.filter(user_id=user.id).values_list("conference_id", "role"))
     memberships = await Membership.filter(agency_id=user.agency_id, conference_id__in=list(assigned)).values_list(
         "conference_id", "receives_referrals"

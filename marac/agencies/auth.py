@@ -243,7 +243,7 @@ async def check_credentials(email: str, password: str, ip: str) -> SignInResult:
     await check_throttle(email, ip)
     user = await User.get_or_none(email=normalise_email(email))
     matches = password_matches(user.password_hash if user else None, password)
-    if user is None or not matches or not user.active:
+    if user is None or user.password_hash is None or not matches or not user.active:
         await note_failure(email, ip)
         return SignInResult(user=None)
     if _hasher.check_needs_rehash(user.password_hash):

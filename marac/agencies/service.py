@@ -11,7 +11,9 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TypedDict
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -41,7 +43,12 @@ EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 SETUP_LINK_LIFETIME = timedelta(hours=72)
 
 
-def _actor(viewer: Viewer | None) -> dict[str, str | None]:
+class Actor(TypedDict):
+    user_id: str | None
+    agency_id: str | None
+
+
+def _actor(viewer: Viewer | None) -> Actor:
     return {"user_id": viewer.user_id if viewer else None, "agency_id": viewer.agency_id if viewer else None}
 
 
@@ -180,7 +187,7 @@ async def set_membership(viewer: Viewer | None, conference: Conference, member: 
     access.require_manage_directory(viewer)
     await _check_members([member])
     async with in_transaction() as conn:
-        membership = await Membership.get_or_none(conference=conference, agency_id=member.agency_id).using_db(conn)
+        membership = await Membership.get_or_none(conference=conference, agency_id=member.agency_id, using_db=conn)
         if membership is None:
             membership = await Membership.create(
                 conference=conference,
@@ -258,7 +265,8 @@ def _setup_body(token: str, reset: bool) -> str:
         [
             first,
             "",
-            f"Choose your password here within {SETUP_LINK_LIFETIME // timedelta(hours=1)} hours (the link works once):",
+            f"Choose your password here within {SETUP_LINK_LIFETIME // timedelta(hours=1)} hours "
+            "(the link works once):",
             setup_url(token),
             "",
             "You will then set up a second factor (an authenticator app).",
@@ -287,7 +295,7 @@ async def _granted(
     token: str | None,
     conferences: list[Conference],
     reset: bool,
-    conn: object,
+    conn: BaseDBAsyncClient,
     roles: dict[str, str] | None = None,
 ) -> tuple[str | None, str | None]:
     """What follows making an account or resetting its sign-in, in the same transaction;
@@ -300,7 +308,8 @@ async def _granted(
     user's own address through the outbox, and when the account handles cases, each of its
     conferences' coordinators is told (docs/security.md)."""
     roles = roles or {}
-    for conference_id in [c.id for c in conferences] or [None]:
+    conference_ids: list[str | None] = [c.id for c in conferences]
+    for conference_id in conference_ids or [None]:
         await record(
             f"user.role.{roles.get(conference_id or '', user.role)}",
             object_type="user",
@@ -315,13 +324,15 @@ async def _granted(
         await _tell_coordinators(user, conferences, "account_reset" if reset else "account_created", conn, roles)
     if token is None:
         return None, None
+    expires = user.setup_expires_at
+    assert expires is not None  # set with the token (add_user, reset_sign_in)
     await outbox.cancel(user.id, "setup_link", conn)  # an earlier link no longer works
-    await outbox.put(user.id, "setup_link", SETUP_SUBJECT, _setup_body(token, reset), user.setup_expires_at, conn)
+    await outbox.put(user.id, "setup_link", SETUP_SUBJECT, _setup_body(token, reset), expires, conn)
     return (token if settings.get().shows_setup_links else None), user.email
 
 
 async def _tell_coordinators(
-    user: User, conferences: list[Conference], kind: str, conn: object, roles: dict[str, str]
+    user: User, conferences: list[Conference], kind: str, conn: BaseDBAsyncClient, roles: dict[str, str]
 ) -> None:
     """In the app: whose account, which role, which conference. By e-mail: what happened and a link."""
     told: set[str] = set()
