@@ -18,8 +18,8 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /app
 # Exact versions, each file checked against its hash (scripts/lock makes the file); the build
 # backend is in it too, so the editable install below fetches nothing.
-COPY requirements/base.txt requirements/pip.txt requirements/
-RUN pip install --require-hashes -r requirements/pip.txt && pip install --require-hashes -r requirements/base.txt
+COPY requirements/base.txt requirements/base.txt
+RUN pip install --require-hashes -r requirements/base.txt
 COPY pyproject.toml ./
 COPY marac/ marac/
 COPY templates/ templates/
