@@ -23,10 +23,9 @@ async def signed_in(app, persona) -> httpx.AsyncClient:
 
 
 def row_of(html: str, marker: str) -> str:
-    """The table row that holds `marker`."""
+    """The first table row that holds `marker` (the triage queue comes first on the referrals page)."""
     rows = re.findall(r"<tr class=\"govuk-table__row\">.*?</tr>", html, re.S)
-    [row] = [r for r in rows if marker in r]
-    return row
+    return next(r for r in rows if marker in r)
 
 
 # --- triage -------------------------------------------------------------------------------------
