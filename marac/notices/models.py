@@ -25,7 +25,10 @@ class Notification(Model):
         "marac.Conference", related_name="notifications", null=True, on_delete=fields.CASCADE
     )
     role = fields.CharField(max_length=16, null=True)
+    # research_chase: the meeting whose research the coordinator asks an agency for.
+    meeting = fields.ForeignKeyField("marac.Meeting", related_name="notifications", null=True, on_delete=fields.CASCADE)
     # due_soon | overdue | break_glass | own_lock | account_lock | account_created | account_reset
+    # | research_chase
     kind = fields.CharField(max_length=16)
     day = fields.DateField()
     emailed = fields.BooleanField(default=False)
