@@ -32,6 +32,7 @@ from marac.conference_types import instruments
 from marac.documents import pool, store
 from marac.documents import render as renderer
 from marac.errors import Conflict, NotFound, RuleViolation
+from marac.ids import ID_PATTERN
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, ChairPack, Meeting, Research
 from marac.notices.models import Notification
@@ -270,7 +271,10 @@ async def chase(viewer: Viewer, meeting: Meeting, agency_id: str) -> int:
     access.require_manage_meeting(viewer, meeting.conference_id)
     if meeting.status != "published":
         raise Conflict("Research is chased between publication and the meeting")
-    if not await Membership.exists(conference_id=meeting.conference_id, agency_id=agency_id):
+    # An id no agency can have names nothing (the ORM refuses a value longer than its column).
+    if not ID_PATTERN.fullmatch(agency_id) or not await Membership.exists(
+        conference_id=meeting.conference_id, agency_id=agency_id
+    ):
         raise RuleViolation("Not a member agency of this conference", {"agency_id": "Choose a member agency"})
     cases = await AgendaItem.filter(
         meeting=meeting, state="listed", section__in=list(agenda.CASE_SECTIONS)

@@ -53,7 +53,9 @@ async def _queue_pack(meeting: Meeting, requested_by: str | None) -> Job:
     queued already will (for the same reader, or for no one: research coming in), so no second is added."""
     for pending in await ChairPack.filter(meeting=meeting, status="pending").order_by("-version"):
         job = await Job.get_or_none(id=pending.job_id) if pending.job_id else None
-        if job is None or job.status in ("done", "failed"):
+        if job is None:
+            continue  # being queued by another request this moment
+        if job.status in ("done", "failed"):
             await ChairPack.filter(id=pending.id, status="pending").delete()  # its job ended without it
         elif job.requested_by == requested_by and (job.status == "queued" or requested_by is not None):
             return job
