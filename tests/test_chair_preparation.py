@@ -164,7 +164,7 @@ async def test_the_page_shows_the_risk_picture_referral_history_research_and_tim
     assert "Threats escalating" in page and "Escalating threats after separation." in page
     assert "John Roe" in page and "Amy Doe" in page
     assert "2026-11-24" in page and "CANARYHISTORY refer to the sanctuary scheme" in page
-    assert "GP saw bruising" in page and "not returned" in page
+    assert "GP saw bruising" in page and "Not returned:" in page
     assert "10 minutes" in page
     # Never the address or the safe contact number.
     assert "1 High Street" not in page and "07700 900123" not in page and "NS1 1AA" not in page

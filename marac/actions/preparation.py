@@ -16,6 +16,7 @@ Rules (docs/domain.md#the-chairs-preparation):
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from typing import Any
@@ -201,6 +202,7 @@ async def content(meeting: Meeting) -> dict[str, Any]:
         ]
         cases.append(
             {
+                "number": len(cases) + 1,
                 "case_id": item.id,
                 "label": agenda.label(meeting, item),
                 "kind": agenda.kind_of(referral),
@@ -357,8 +359,26 @@ async def lay_out(pack_id: str, job_id: str | None = None, progress: Any = None)
     if same is not None:
         await ChairPack.filter(id=pack.id, status="pending").delete()
         return same
-    context = {**found, "version": pack.version}
-    pdf, pages = await pool.run(renderer.layout, "chair_pack.html", context, title=PACK_TITLE)
+    # Cases in as many parts as there are render processes, laid out at once and joined: a pack
+    # of 16 cases is about 40 pages (docs/benchmarks.md#the-chairs-pack).
+    cases = found["cases"]
+    count = max(1, min(pool.MAX_WORKERS, len(cases)))
+    parts = [cases[n * len(cases) // count : (n + 1) * len(cases) // count] for n in range(count)]
+    laid = await asyncio.gather(
+        *(
+            pool.run(
+                renderer.layout,
+                "chair_pack.html",
+                {**found, "cases": part, "first": n == 0, "version": pack.version},
+                title=PACK_TITLE,
+            )
+            for n, part in enumerate(parts)
+        )
+    )
+    if len(laid) == 1:
+        pdf, pages = laid[0]
+    else:
+        pdf, pages = await pool.run(renderer.join, [part for part, _ in laid], title=PACK_TITLE)
     if progress is not None:
         await progress(80)
     file_name = await store.write(pdf)
