@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -39,6 +40,7 @@ from marac.meetings.models import AgendaItem, ChairPack, Meeting, Research
 from marac.notices.models import Notification
 from marac.referrals.models import Referral
 
+Progress = Callable[[int], Awaitable[None]]  # percent done
 PREPARED = ("published", "held")  # a meeting has a preparation once its agenda is out
 PACK_TITLE = "MARAC chair's pack"
 CONTACT_WORDS = {"yes": "Contacted", "no": "Not contacted", "unable": "Unable to contact"}
@@ -341,7 +343,7 @@ async def new_pack(meeting: Meeting) -> ChairPack:
     )
 
 
-async def lay_out(pack_id: str, job_id: str | None = None, progress: Any = None) -> ChairPack | None:
+async def lay_out(pack_id: str, job_id: str | None = None, progress: Progress | None = None) -> ChairPack | None:
     """Lay out one pack from the meeting's content now, without any reader's footer, and store it.
     Idempotent: a pack already laid out, or content a stored pack already shows, is not laid out
     again. Older packs of the meeting are then removed (rows and files): only the newest is read."""
@@ -396,7 +398,7 @@ async def lay_out(pack_id: str, job_id: str | None = None, progress: Any = None)
     for old in await ChairPack.filter(meeting=meeting, status="ready", version__lt=pack.version):
         await ChairPack.filter(id=old.id).delete()
         store.path_for(old).unlink(missing_ok=True)
-    return await ChairPack.get(id=pack.id)
+    return await ChairPack.get_or_none(id=pack.id)  # None: a newer pack replaced it meanwhile
 
 
 async def pack_for(viewer: Viewer, pack: ChairPack, meeting: Meeting) -> bytes:
