@@ -182,7 +182,7 @@ async def content(meeting: Meeting) -> dict[str, Any]:
         (r.item_id, r.agency_id): r for r in await Research.filter(item_id__in=[i.id for i in items])
     }
     minutes = int(type_settings["minutes_per_case"])
-    cases = []
+    cases: list[dict[str, Any]] = []
     for item in items:
         referral = item.referral
         victim = next(iter(_people(referral, "victim")), None)
@@ -292,7 +292,7 @@ async def chase(viewer: Viewer, meeting: Meeting, agency_id: str) -> int:
     today = clock.today()
     told = 0
     async with in_transaction() as conn:
-        for user_id in handlers:
+        for user_id in map(str, handlers):
             already = Notification.filter(user_id=user_id, kind="research_chase", day=today, meeting_id=meeting.id)
             if await already.using_db(conn).exists():
                 continue

@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
 
 from marac.ids import new_id
 from marac.sealed import SealedDate, SealedJSON, SealedModel, SealedText
+
+if TYPE_CHECKING:  # type hints only: the models of other domains, higher or lower
+    from marac.actions.models import Action
+    from marac.agencies.models import Agency, Conference
+    from marac.referrals.models import Referral
 
 MEETING_STATUSES = ("scheduled", "published", "held", "cancelled")
 MEETING_KINDS = ("scheduled", "emergency")
@@ -18,7 +25,10 @@ class Meeting(SealedModel):
     # holiday or by the coordinator). The cut-off is stored: a change of rules never
     # moves the deadline of a meeting already announced.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
-    conference = fields.ForeignKeyField("marac.Conference", related_name="meetings", on_delete=fields.CASCADE)
+    conference: fields.ForeignKeyRelation[Conference] = fields.ForeignKeyField(
+        "marac.Conference", related_name="meetings", on_delete=fields.CASCADE
+    )
+    conference_id: str
     slot_date = fields.DateField(null=True)
     date = fields.DateField(db_index=True)
     cut_off = fields.DateField()
@@ -44,8 +54,15 @@ class AgendaItem(Model):
     # A case at a meeting: a referral listed (or moved on) by the agenda builder. Its id is
     # the API's case_id; research, notes and actions hang off it.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
-    meeting = fields.ForeignKeyField("marac.Meeting", related_name="items", on_delete=fields.CASCADE)
-    referral = fields.ForeignKeyField("marac.Referral", related_name="agenda_items", on_delete=fields.CASCADE)
+    meeting: fields.ForeignKeyRelation[Meeting] = fields.ForeignKeyField(
+        "marac.Meeting", related_name="items", on_delete=fields.CASCADE
+    )
+    meeting_id: str
+    referral: fields.ForeignKeyRelation[Referral] = fields.ForeignKeyField(
+        "marac.Referral", related_name="agenda_items", on_delete=fields.CASCADE
+    )
+    referral_id: str
+    actions: fields.ReverseRelation[Action]
     number = fields.IntField()  # stable within the meeting: "Case 3" stays case 3 when reordered
     section = fields.CharField(max_length=32)
     position = fields.IntField(default=0)
@@ -69,8 +86,14 @@ class Research(SealedModel):
     # What one member agency found about one case before the meeting. The summary is for
     # the chair and coordinator only until the meeting.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
-    item = fields.ForeignKeyField("marac.AgendaItem", related_name="research", on_delete=fields.CASCADE)
-    agency = fields.ForeignKeyField("marac.Agency", related_name="research", on_delete=fields.RESTRICT)
+    item: fields.ForeignKeyRelation[AgendaItem] = fields.ForeignKeyField(
+        "marac.AgendaItem", related_name="research", on_delete=fields.CASCADE
+    )
+    item_id: str
+    agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
+        "marac.Agency", related_name="research", on_delete=fields.RESTRICT
+    )
+    agency_id: str
     known = fields.BooleanField()
     summary = SealedText(default="")
     # The victim's advocate (the receiving advocacy agency) records its contact with the
@@ -78,7 +101,7 @@ class Research(SealedModel):
     # and coordinator only, like the summary.
     victim_contacted = fields.CharField(max_length=8, null=True)
     contacted_on = SealedDate(null=True)
-    victim_views = SealedText(null=True)
+    victim_views: str | None = SealedText(null=True)  # Tortoise types text as str, even if null
     updated_by = fields.CharField(max_length=32)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -93,7 +116,10 @@ class ChairPack(Model):
     # `digest` is the sha256 of the content it was laid out from: a pack whose digest is no
     # longer the meeting's is out of date and laid out again (research came in, say).
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
-    meeting = fields.ForeignKeyField("marac.Meeting", related_name="chair_packs", on_delete=fields.CASCADE)
+    meeting: fields.ForeignKeyRelation[Meeting] = fields.ForeignKeyField(
+        "marac.Meeting", related_name="chair_packs", on_delete=fields.CASCADE
+    )
+    meeting_id: str
     version = fields.IntField()
     digest = fields.CharField(max_length=64)
     status = fields.CharField(max_length=16, default="pending")  # pending | ready
