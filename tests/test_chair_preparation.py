@@ -11,6 +11,7 @@ import pytest
 
 from marac import clock
 from marac.actions import preparation
+from marac.agencies.models import Membership
 from marac.audit.models import Disclosure
 from marac.jobs import queue, tasks
 from marac.meetings.models import AgendaItem, ChairPack
@@ -112,6 +113,15 @@ async def test_only_the_advocacy_agency_records_contact_with_the_victim(client, 
     answer = await put_research(client, personas, "police", world.meeting, world.case_id, victim_contacted="no")
     assert answer.status_code == 403
     assert (await preparation.content(await reload(world.meeting)))["cases"][0]["contacts"] == []
+
+
+async def test_where_an_agency_receives_the_referrals_it_alone_records_contact_with_the_victim(client, personas):
+    world = await published_meeting(personas)
+    await Membership.filter(agency_id=personas["health"].user.agency_id).update(receives_referrals=True)
+    refused = await put_research(client, personas, "idva", world.meeting, world.case_id, victim_contacted="yes")
+    assert refused.status_code == 403
+    done = await put_research(client, personas, "health", world.meeting, world.case_id, victim_contacted="unable")
+    assert done.status_code == 200 and done.json()["victim_contacted"] == "unable"
 
 
 async def test_the_advocate_records_contact_through_the_research_form_and_a_future_date_is_refused(app, personas):
