@@ -11,7 +11,7 @@ from marac.sealed import SealedDate, SealedText
 
 
 class Migration(migrations.Migration):
-    dependencies = [("marac", "0014_legal_hold")]
+    dependencies = [("marac", "0015_roles_per_conference")]
 
     initial = False
 
