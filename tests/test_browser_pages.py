@@ -49,7 +49,10 @@ OPENED_AS = {
     "/setup/{token}": ["anonymous"],
     "/meetings/{meeting_id}/cases/{case_id}": ["coordinator", "chair"],
     "/actions/{action_id}": ["coordinator", "police"],
+    "/meetings/{meeting_id}/preparation": ["chair", "coordinator"],
 }
+# Pages of a published meeting only (a held one answers 409): opened with the published meeting alone.
+PUBLISHED_ONLY = {"/meetings/{meeting_id}/preparation"}
 
 
 def opened_as(path: str) -> list[str]:
@@ -175,7 +178,7 @@ async def test_every_page_passes_axe_and_fits_a_phone(app, personas, sweep):
         kinds = opened_as(path)
         if not kinds:
             failures.append(f"{path}: nobody opens it here: say who in OPENED_AS")
-        for values in variants:
+        for values in variants[1:] if path in PUBLISHED_ONLY else variants:
             missing = set(re.findall(r"{(\w+)}", path)) - set(values)
             if missing:
                 failures.append(f"{path}: the sweep's world has no {sorted(missing)}: add it to world()")
