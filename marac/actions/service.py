@@ -43,6 +43,7 @@ from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation, StaleV
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, Meeting
 from marac.referrals.models import Referral
+from marac.wording import count, plural
 
 MIN_DESCRIPTION = 10
 STATUS_WORDS = {
@@ -304,7 +305,8 @@ async def close_meeting(viewer: Viewer, meeting: Meeting) -> None:
         .count()
     )
     if undecided:
-        raise Conflict(f"{undecided} cases have no decision yet: mark each heard or deferred")
+        cases = f"{count(undecided, 'case')} {plural(undecided, 'has', 'have')}"
+        raise Conflict(f"{cases} no decision yet: mark each heard or deferred")
     meeting.status, meeting.held_at = "held", now()
     async with in_transaction() as conn:
         await meeting.save(using_db=conn, update_fields=["status", "held_at"])

@@ -31,6 +31,7 @@ from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation
 from marac.meetings.models import VICTIM_CONTACT, AgendaItem, Meeting, Research
 from marac.referrals.models import Referral, ReferralPerson
 from marac.referrals.rules import add_months
+from marac.wording import count
 
 CASE_SECTIONS = ("new_cases", "repeat_cases", "transfers")
 LEVEL_RANK = {"low": 0, "medium": 1, "high": 2}
@@ -180,7 +181,7 @@ async def build(meeting: Meeting) -> None:
 
         for referral in listed:
             await place(referral, section_for(referral), "listed", None)
-        reason = f"Over capacity ({capacity} cases): moved to the next meeting"
+        reason = f"Over capacity ({count(capacity, 'case')}): moved to the next meeting"
         for referral in overflow:
             await place(referral, section_for(referral), "overflow", reason)
         for referral in lapsed:

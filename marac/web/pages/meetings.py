@@ -136,9 +136,13 @@ async def _reorder(request: Request, caller: Caller, meeting: Meeting) -> None:
 
 
 async def _defer(request: Request, caller: Caller, meeting: Meeting) -> None:
-    await agenda.defer(
-        caller.viewer, meeting, request.path_params["case_id"], str(request.state.form.get("reason", ""))
-    )
+    case_id = request.path_params["case_id"]
+    try:
+        await agenda.defer(caller.viewer, meeting, case_id, str(request.state.form.get("reason", "")))
+    except RuleViolation as exc:
+        # Each case has its own defer form: the error belongs to that case's reason field, whose
+        # section the page then shows open (tests/test_agenda.py).
+        raise RuleViolation(exc.message, {f"reason-{case_id}": m for m in exc.fields.values()}) from exc
 
 
 async def _add(request: Request, caller: Caller, meeting: Meeting) -> None:
