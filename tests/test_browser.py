@@ -241,7 +241,11 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
     await chair.get_by_role("button", name="Save", exact=True).click()
     await chair.get_by_role("button", name="Close the meeting").click()
     await chair.wait_for_url(f"**/meetings/{meeting_id}")
-    await chair.get_by_role("button", name="Approve the minutes").click()
+    await chair.get_by_role("link", name="Minutes", exact=True).click()
+    await chair.get_by_role("link", name="Approve the minutes").click()
+    await session.look(chair, "minutes-approve-confirm")
+    await chair.get_by_role("button", name="Yes, approve the minutes").click()
+    await expect(chair.get_by_text("The minutes are approved: version 1.")).to_be_visible()
     await expect(chair.get_by_text("Version 1 approved")).to_be_visible()
     await session.look(chair, "minutes-approved")
 
@@ -253,7 +257,7 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
             for name, value in (await session_cookie_for(personas["coordinator"])).items()
         ]
     )
-    await coordinator.goto(f"/meetings/{meeting_id}")
+    await coordinator.goto(f"/meetings/{meeting_id}/circulation")
     await coordinator.get_by_role("button", name="Render and circulate to every recipient").click()
     await coordinator.wait_for_url("**/jobs/*")
     await run_jobs()

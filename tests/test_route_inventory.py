@@ -161,6 +161,12 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/meetings/{meeting_id}/minutes/approve"): only({"chair": 409, **MEETING_HIDDEN}),
     ("POST", "/api/v1/meetings/{meeting_id}/minutes/render"): only({"coordinator": 409, **MEETING_HIDDEN}),
     ("GET", "/api/v1/meetings/{meeting_id}/minutes.pdf"): only({**{p: 404 for p in CASE_ROLES}, "auditor": 404}),
+    ("GET", "/api/v1/meetings/{meeting_id}/minutes/preview.pdf"): only({**NOT_LIVE, **MEETING_HIDDEN}),
+    ("GET", "/meetings/{meeting_id}/minutes"): only(OFFICERS, anonymous=PAGE_LOGIN),
+    ("GET", "/meetings/{meeting_id}/circulation"): only(OFFICERS, anonymous=PAGE_LOGIN),
+    ("GET", "/meetings/{meeting_id}/minutes/preview"): only({"coordinator": 303, "chair": 303}, anonymous=PAGE_LOGIN),
+    ("GET", "/meetings/{meeting_id}/minutes/preview.pdf"): only(NOT_LIVE, anonymous=PAGE_LOGIN),
+    ("GET", "/meetings/{meeting_id}/minutes/approve"): only({"chair": 200}, anonymous=PAGE_LOGIN),
     ("POST", "/meetings/{meeting_id}/minutes/approve"): only({"chair": 409}, anonymous=PAGE_LOGIN),
     ("POST", "/meetings/{meeting_id}/minutes/render"): only({"coordinator": 409}, anonymous=PAGE_LOGIN),
     ("GET", "/meetings/{meeting_id}/minutes.pdf"): only(

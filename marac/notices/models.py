@@ -25,7 +25,10 @@ class Notification(Model):
         "marac.Conference", related_name="notifications", null=True, on_delete=fields.CASCADE
     )
     role = fields.CharField(max_length=16, null=True)
-    # due_soon | overdue | break_glass | own_lock | account_lock | account_created | account_reset
+    # minutes_version: a new version of this meeting's minutes is ready for the user's agency.
+    meeting = fields.ForeignKeyField("marac.Meeting", related_name="notifications", null=True, on_delete=fields.CASCADE)
+    # due_soon | overdue | break_glass | own_lock | account_lock | account_created | account_reset |
+    # minutes_version
     kind = fields.CharField(max_length=16)
     day = fields.DateField()
     emailed = fields.BooleanField(default=False)
