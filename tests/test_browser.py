@@ -290,6 +290,74 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
 # --- journey 3: an agency user between meetings ------------------------------------------------
 
 
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+async def test_chair_previews_each_agencys_minutes_then_approves_a_correction(session, app, personas, api, javascript):
+    chair_api = personas["chair"].bearer
+    meeting_id, (case_id,) = await published(api, personas, ["Jane Doe"])
+    note = await api.post(
+        f"/api/v1/meetings/{meeting_id}/cases/{case_id}/notes",
+        headers=chair_api,
+        json={
+            "text": "Police-only: bail conditions shared.",
+            "visibility": "restricted",
+            "agencies": [personas["police"].user.agency_id],
+        },
+    )
+    assert note.status_code == 201, note.text
+    async with make_client(app) as chair_page:
+        chair_page.cookies.update(await session_cookie_for(personas["chair"]))
+        answer = await page_post(
+            chair_page,
+            f"/meetings/{meeting_id}/cases/{case_id}",
+            f"/meetings/{meeting_id}/cases/{case_id}/decision",
+            {"outcome": "heard"},
+        )
+        assert answer.status_code == 303, answer.text
+        answer = await page_post(chair_page, f"/meetings/{meeting_id}/run", f"/meetings/{meeting_id}/close", {})
+        assert answer.status_code == 303, answer.text
+
+    chair = await signed_in(session, personas["chair"], javascript)
+    await open_meeting(chair, meeting_id)
+    await chair.get_by_role("link", name="Minutes", exact=True).click()
+    await session.look(chair, "minutes")
+    await chair.get_by_role("link", name="On screen: Northshire Police").click()
+    await expect(chair.get_by_text("Police-only: bail conditions shared.")).to_be_visible()
+    await session.look(chair, "minutes-preview-police")
+    await chair.go_back()
+    await chair.get_by_role("link", name="On screen: Northshire Children's Services").click()
+    await expect(chair.get_by_text("Actions for your agency")).to_be_visible()
+    await expect(chair.get_by_text("Police-only: bail conditions shared.")).to_have_count(0)
+    await chair.go_back()
+    async with chair.expect_download() as download:
+        await chair.get_by_role("link", name="draft PDF: Northshire Police").click()
+    draft = session.folder / "minutes-draft-police.pdf"
+    await (await download.value).save_as(draft)
+    assert draft.read_bytes().startswith(b"%PDF")
+
+    await chair.get_by_role("link", name="Approve the minutes").click()
+    await session.look(chair, "minutes-approve")
+    await chair.get_by_role("button", name="Yes, approve the minutes").click()
+    await expect(chair.get_by_text("The minutes are approved: version 1.")).to_be_visible()
+
+    # A correction: a note added after approval, then version 2 with its reason.
+    added = await api.post(
+        f"/api/v1/meetings/{meeting_id}/cases/{case_id}/notes",
+        headers=chair_api,
+        json={"text": "The advocate has since spoken to the victim.", "visibility": "all"},
+    )
+    assert added.status_code == 201, added.text
+    await chair.reload()
+    await expect(chair.get_by_text("note (discussion) added")).to_be_visible()
+    await chair.get_by_role("link", name="Approve a correction").click()
+    await chair.get_by_role("button", name="Yes, approve version 2").click()
+    await expect(chair.get_by_role("link", name="Say why the minutes are corrected")).to_be_visible()
+    await session.look(chair, "minutes-correction-error")
+    await chair.get_by_label("Why are the minutes corrected?").fill("A note was missed at the meeting.")
+    await chair.get_by_role("button", name="Yes, approve version 2").click()
+    await expect(chair.get_by_text("The minutes are approved: version 2.")).to_be_visible()
+    await session.look(chair, "minutes-corrected")
+
+
 async def between_meetings(app, api: httpx.AsyncClient, personas) -> dict[str, str]:
     """A meeting held, its minutes circulated, a police action overdue; the next agenda published."""
     chair = personas["chair"]

@@ -17,7 +17,7 @@ from marac.notices.models import Notification
 from tests.builders import as_, note, published_meeting, reload
 from tests.builders import close as close_meeting
 from tests.builders import held_meeting_with_markers as held_meeting
-from tests.conftest import make_client, session_cookie_for
+from tests.conftest import csrf_token, make_client, session_cookie_for
 from tests.test_minutes import entitled, everything_in, render_all
 
 RECIPIENTS = [("police", "full"), ("idva", "full"), ("health", "full"), ("childrens", "actions_only")]
@@ -245,3 +245,46 @@ async def test_the_longest_note_reaches_every_recipient_whole_and_no_heading_end
             assert lines, f"{persona}: page {number} is empty"
             last = lines[-1]
             assert last not in HEADINGS and not re.fullmatch(r"Case [0-9]+ \(.*\)", last), (persona, number, last)
+
+
+async def test_the_download_link_waits_for_a_document_and_the_job_page_links_back(app, client, personas):
+    meeting, _ = await held_meeting(personas)
+    await client.post(f"/api/v1/meetings/{meeting.id}/minutes/approve", headers=personas["chair"].bearer)
+    link = f'href="/meetings/{meeting.id}/minutes.pdf"'
+    async with make_client(app) as police:
+        police.cookies.update(await session_cookie_for(personas["police"]))
+        assert link not in (await police.get(f"/meetings/{meeting.id}")).text  # approved, not rendered
+        async with make_client(app) as coordinator:
+            coordinator.cookies.update(await session_cookie_for(personas["coordinator"]))
+            token = await csrf_token(coordinator, f"/meetings/{meeting.id}/circulation")
+            started = await coordinator.post(f"/meetings/{meeting.id}/minutes/render", data={"csrf_token": token})
+            assert started.status_code == 303
+            from marac.jobs import queue, tasks
+
+            await queue.drain()
+            await tasks.render_minutes((await MinutesVersion.get(meeting=meeting)).id)
+            job = await coordinator.get(started.headers["location"])
+            assert f'href="/meetings/{meeting.id}/circulation"' in job.text
+        assert link in (await police.get(f"/meetings/{meeting.id}")).text
+        assert (await police.get(f"/meetings/{meeting.id}/minutes.pdf")).status_code == 200
+
+
+async def test_approving_asks_first_and_says_it_is_done(app, personas):
+    meeting, _ = await held_meeting(personas)
+    async with make_client(app) as chair:
+        chair.cookies.update(await session_cookie_for(personas["chair"]))
+        minutes_page = await chair.get(f"/meetings/{meeting.id}/minutes")
+        assert f'href="/meetings/{meeting.id}/minutes/approve"' in minutes_page.text
+        confirm = await chair.get(f"/meetings/{meeting.id}/minutes/approve")
+        assert confirm.status_code == 200 and "Are you sure you want to approve the minutes?" in confirm.text
+        token = await csrf_token(chair, f"/meetings/{meeting.id}/minutes/approve")
+        done = await chair.post(f"/meetings/{meeting.id}/minutes/approve", data={"csrf_token": token})
+        assert done.status_code == 303 and done.headers["location"].endswith("/minutes?done=approved")
+        banner = await chair.get(done.headers["location"])
+        assert "govuk-notification-banner--success" in banner.text and "version 1" in banner.text
+        # A correction without a reason: the question again, with the error on the reason.
+        confirm = await chair.get(f"/meetings/{meeting.id}/minutes/approve")
+        assert "Are you sure you want to approve version 2?" in confirm.text
+        refused = await chair.post(f"/meetings/{meeting.id}/minutes/approve", data={"csrf_token": token})
+        assert refused.status_code == 400 and "Say why the minutes are corrected" in refused.text
+    assert await MinutesVersion.filter(meeting=meeting).count() == 1
