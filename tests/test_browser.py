@@ -12,6 +12,7 @@ Runs with MARAC_TEST_BROWSER=1 (run B of scripts/test).
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -265,7 +266,7 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
     await expect(coordinator.locator(".govuk-summary-list__value").first).to_have_text("Done")
     await session.look(coordinator, "minutes-rendered")
 
-    await chair.reload()
+    await chair.get_by_role("link", name="Agenda", exact=True).click()
     async with chair.expect_download() as download:
         await chair.get_by_role("link", name="Download your agency's minutes (PDF)").click()
     full = session.folder / "minutes-police.pdf"
@@ -320,16 +321,16 @@ async def test_chair_previews_each_agencys_minutes_then_approves_a_correction(se
     await open_meeting(chair, meeting_id)
     await chair.get_by_role("link", name="Minutes", exact=True).click()
     await session.look(chair, "minutes")
-    await chair.get_by_role("link", name="On screen: Northshire Police").click()
+    await chair.get_by_role("link", name=re.compile(r"On screen\W+Northshire Police")).click()
     await expect(chair.get_by_text("Police-only: bail conditions shared.")).to_be_visible()
     await session.look(chair, "minutes-preview-police")
     await chair.go_back()
-    await chair.get_by_role("link", name="On screen: Northshire Children's Services").click()
-    await expect(chair.get_by_text("Actions for your agency")).to_be_visible()
+    await chair.get_by_role("link", name=re.compile(r"On screen\W+Northshire Children's Services")).click()
+    await expect(chair.get_by_role("heading", name="Actions for your agency")).to_be_visible()
     await expect(chair.get_by_text("Police-only: bail conditions shared.")).to_have_count(0)
     await chair.go_back()
     async with chair.expect_download() as download:
-        await chair.get_by_role("link", name="draft PDF: Northshire Police").click()
+        await chair.get_by_role("link", name=re.compile(r"draft PDF\W+Northshire Police")).click()
     draft = session.folder / "minutes-draft-police.pdf"
     await (await download.value).save_as(draft)
     assert draft.read_bytes().startswith(b"%PDF")
@@ -351,7 +352,8 @@ async def test_chair_previews_each_agencys_minutes_then_approves_a_correction(se
     await chair.get_by_role("link", name="Approve a correction").click()
     await chair.get_by_role("button", name="Yes, approve version 2").click()
     await expect(chair.get_by_role("link", name="Say why the minutes are corrected")).to_be_visible()
-    await session.look(chair, "minutes-correction-error")
+    # That refusal (400) was the point: it is not a problem of the page.
+    session.problems[chair][:] = [p for p in session.problems[chair] if not p.startswith("400 ")]
     await chair.get_by_label("Why are the minutes corrected?").fill("A note was missed at the meeting.")
     await chair.get_by_role("button", name="Yes, approve version 2").click()
     await expect(chair.get_by_text("The minutes are approved: version 2.")).to_be_visible()
