@@ -22,7 +22,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from tortoise.transactions import in_transaction
 
@@ -450,7 +450,7 @@ async def pending_versions(older_than: timedelta = timedelta(minutes=5)) -> list
     rows = await MinutesRecipient.filter(status="pending", created_at__lt=now() - older_than).values_list(
         "minutes_id", flat=True
     )
-    return sorted(set(rows))
+    return sorted(set(cast("list[str]", rows)))
 
 
 async def pending_changes(viewer: Viewer, meeting: Meeting) -> list[dict[str, Any]] | None:
