@@ -10,6 +10,7 @@ from tortoise.models import Model
 if TYPE_CHECKING:  # type hints only: the models of other domains, higher or lower
     from marac.actions.models import Action
     from marac.agencies.models import Conference, User
+    from marac.meetings.models import Meeting
     from marac.referrals.models import BreakGlass
 
 
@@ -42,7 +43,10 @@ class Notification(Model):
     conference_id: str | None
     role = fields.CharField(max_length=16, null=True)
     # minutes_version: a new version of this meeting's minutes is ready for the user's agency.
-    meeting = fields.ForeignKeyField("marac.Meeting", related_name="notifications", null=True, on_delete=fields.CASCADE)
+    meeting: fields.ForeignKeyNullableRelation[Meeting] = fields.ForeignKeyField(
+        "marac.Meeting", related_name="notifications", null=True, on_delete=fields.CASCADE
+    )
+    meeting_id: str | None
     # due_soon | overdue | break_glass | own_lock | account_lock | account_created | account_reset |
     # minutes_version
     kind = fields.CharField(max_length=16)
