@@ -394,7 +394,11 @@ async def preview(viewer: Viewer, meeting: Meeting, agency_id: str) -> Preview:
         raise RuleViolation("Choose a recipient agency", {"agency_id": "Choose one of the conference's agencies"})
     latest = await latest_version(meeting)
     # The chair named is the one who approves: the caller if they chair, else the last approver.
-    approver = viewer.user_id if viewer.can(Can.APPROVE_MINUTES) else (latest.approved_by if latest else None)
+    approver = (
+        viewer.user_id
+        if viewer.can_in(meeting.conference_id, Can.APPROVE_MINUTES)
+        else (latest.approved_by if latest else None)
+    )
     chair = await User.get_or_none(id=approver) if approver else None
     content = await _draft(meeting, chair or User(name="To be named at approval"), latest, "")
     version = latest.version if latest else 1

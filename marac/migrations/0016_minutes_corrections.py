@@ -15,7 +15,7 @@ async def approved_versions(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("marac", "0014_legal_hold")]
+    dependencies = [("marac", "0015_roles_per_conference")]
 
     initial = False
 
