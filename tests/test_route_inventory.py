@@ -242,6 +242,12 @@ DIFFERENT: dict[tuple[str, str], dict[str, int]] = {
             ("POST", "/meetings/{meeting_id}/cases/{case_id}/actions"),
             ("POST", "/meetings/{meeting_id}/cases/{case_id}/decision"),
             ("POST", "/meetings/{meeting_id}/minutes/approve"),
+            ("GET", "/meetings/{meeting_id}/minutes/approve"),
+            ("GET", "/meetings/{meeting_id}/minutes"),
+            ("GET", "/meetings/{meeting_id}/circulation"),
+            ("GET", "/meetings/{meeting_id}/minutes/preview"),
+            ("GET", "/meetings/{meeting_id}/minutes/preview.pdf"),
+            ("GET", "/api/v1/meetings/{meeting_id}/minutes/preview.pdf"),
             ("GET", "/reports/documents/{document_id}.pdf"),
         ]
     },
