@@ -74,7 +74,9 @@ async def running_meeting(viewer: Viewer, meeting_id: str) -> Meeting:
 
 
 def _require_live(meeting: Meeting) -> None:
-    if meeting.status != "published":
+    # Once minutes are approved the record takes corrections, approved as the next version
+    # (minutes.service.approve says what changed); between closing and approval it is frozen.
+    if meeting.status != "published" and not (meeting.status == "held" and meeting.minutes_version):
         raise Conflict("The meeting runs once its agenda is published, until it is closed")
 
 
@@ -299,6 +301,8 @@ async def set_any_other_business(viewer: Viewer, meeting: Meeting, text: str) ->
 async def close_meeting(viewer: Viewer, meeting: Meeting) -> None:
     """Every case decided, the meeting is held: minutes can be drafted."""
     _require_live(meeting)
+    if meeting.status != "published":
+        raise Conflict("The meeting is already closed")
     undecided = (
         await AgendaItem.filter(meeting=meeting, state="listed", outcome__isnull=True)
         .exclude(section="lapsed_reviews")
