@@ -26,6 +26,7 @@ from marac.agencies.access import Viewer
 from marac.agencies.models import Conference, Membership, User
 from marac.audit.service import disclose, record
 from marac.clock import now, today
+from marac.conference_types import confidentiality_statement
 from marac.documents import store
 from marac.documents.models import Document
 from marac.errors import Conflict, NotFound, RuleViolation
@@ -34,11 +35,6 @@ from marac.meetings.models import AgendaItem, Meeting
 from marac.meetings.schedule import working_days_after
 from marac.minutes.models import MinutesRecipient, MinutesVersion
 
-CONFIDENTIALITY = (
-    "Information shared at this meeting is confidential. It is shared only to keep people at high "
-    "risk safe, and must not be shared outside this meeting without the agreement of the agency that "
-    "provided it. These minutes must not be forwarded."
-)
 # Narrative is capped in a document: a note is a record of risk and action, not a transcript.
 MAX_TEXT = 4000
 CIRCULATE_WITHIN_WORKING_DAYS = 3
@@ -80,7 +76,7 @@ async def _content(meeting: Meeting, chair: User) -> dict[str, Any]:
                 "notes": [
                     {
                         "stage": n.stage,
-                        "text": n.text[:MAX_TEXT],
+                        "text": n.text,  # whole: a note is at most actions.service.MAX_NOTE characters
                         "visibility": n.visibility,
                         "agencies": list(n.agencies),
                     }
@@ -106,9 +102,15 @@ async def _content(meeting: Meeting, chair: User) -> dict[str, Any]:
         "date": meeting.date.isoformat(),
         "venue": meeting.venue,
         "chair": chair.name,
-        "confidentiality": CONFIDENTIALITY,
+        "confidentiality": confidentiality_statement(meeting.conference.type_settings),
         "present": [
-            {"agency": r.agency.name if r.agency else "", "name": r.name} for r in register if r.kind == "present"
+            {
+                "agency": r.agency.name if r.agency else "",
+                "name": r.name,
+                "confidentiality_signed": bool(r.confidentiality_signed),
+            }
+            for r in register
+            if r.kind == "present"
         ],
         "apologies": [
             {
