@@ -143,6 +143,31 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/meetings/{meeting_id}/cases/{case_id}/decision"): only(
         {"coordinator": 404, "chair": 404}, anonymous=PAGE_LOGIN
     ),
+    # asking first, changing notes and actions, reopening (the note, action and case do not exist)
+    ("GET", "/meetings/{meeting_id}/close"): only(OFFICERS, anonymous=PAGE_LOGIN),
+    ("GET", "/meetings/{meeting_id}/reopen"): only({"chair": 200}, anonymous=PAGE_LOGIN),
+    ("POST", "/meetings/{meeting_id}/reopen"): only({"chair": 400}, anonymous=PAGE_LOGIN),
+    ("GET", "/meetings/{meeting_id}/publish"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
+    ("GET", "/meetings/{meeting_id}/cancel"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
+    **{
+        (method, f"/meetings/{{meeting_id}}/cases/{{case_id}}/{kind}/{{{kind[:-1]}_id}}/{step}"): only(
+            {"coordinator": 404, "chair": 404}, anonymous=PAGE_LOGIN
+        )
+        for method in ("GET", "POST")
+        for kind in ("notes", "actions")
+        for step in ("edit", "delete")
+    },
+    ("GET", "/api/v1/meetings/{meeting_id}/cases/{case_id}"): only(
+        {"coordinator": 404, "chair": 404, **MEETING_HIDDEN}
+    ),
+    ("PATCH", "/api/v1/meetings/{meeting_id}/cases/{case_id}/notes/{note_id}"): only({**NOT_LIVE, **MEETING_HIDDEN}),
+    ("DELETE", "/api/v1/meetings/{meeting_id}/cases/{case_id}/notes/{note_id}"): only({**NOT_LIVE, **MEETING_HIDDEN}),
+    ("POST", "/api/v1/meetings/{meeting_id}/cases/{case_id}/decision"): only(
+        {"coordinator": 422, "chair": 422, **MEETING_HIDDEN}
+    ),
+    ("POST", "/api/v1/meetings/{meeting_id}/close"): only({**NOT_LIVE, **MEETING_HIDDEN}),
+    ("POST", "/api/v1/meetings/{meeting_id}/reopen"): only({"chair": 422, **MEETING_HIDDEN}),
+    ("DELETE", "/api/v1/actions/{action_id}"): only({p: 404 for p in SIGNED_IN}),
     ("PUT", "/api/v1/meetings/{meeting_id}/attendance"): only({**NOT_LIVE, **MEETING_HIDDEN}),
     ("POST", "/api/v1/meetings/{meeting_id}/cases/{case_id}/notes"): only(
         {"coordinator": 422, "chair": 422, **MEETING_HIDDEN}
@@ -231,6 +256,7 @@ async def test_route_answers_each_persona_as_the_table_says(app, personas, metho
         "meeting_id": referral.expected_meeting_id,
         "case_id": "0" * 32,
         "action_id": "0" * 32,
+        "note_id": "0" * 32,
         "suggestion_id": "0" * 32,
         "slug": CONFERENCE,
         "token": "not-a-real-setup-token",
