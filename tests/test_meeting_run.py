@@ -5,18 +5,31 @@ closing and reopening, by page and by API alike."""
 from __future__ import annotations
 
 import html
+import io
 import re
 from datetime import date
 
 import pytest
+from pypdf import PdfReader
 
 from marac import validation
+from marac.actions import service
 from marac.actions.models import Action, Attendance, Note, Revision
 from marac.audit.models import AuditEvent
 from marac.errors import RuleViolation
 from marac.meetings.models import Meeting
 from marac.minutes.models import MinutesVersion
-from tests.builders import action, approve_minutes, close, held_meeting, note, published_meeting, reload
+from tests.builders import (
+    action,
+    approve_minutes,
+    close,
+    held_meeting,
+    next_meeting,
+    note,
+    publish,
+    published_meeting,
+    reload,
+)
 from tests.conftest import csrf_token, make_client, session_cookie_for
 
 STATEMENT = "Information shared at this MARAC is confidential"
@@ -441,3 +454,55 @@ async def test_the_chair_reopens_on_the_page_with_a_reason(app, personas):
         done = await chair.post(f"/meetings/{meeting.id}/reopen", data={"csrf_token": token, "reason": "Wrong owner"})
         assert done.status_code == 303 and "Meeting reopened" in (await chair.get(done.headers["location"])).text
     assert (await reload(meeting)).status == "published"
+
+
+async def test_a_refused_review_or_any_other_business_keeps_what_was_typed(app, personas):
+    world = await published_meeting(personas)
+    earlier = await action(personas, world.meeting, world.case_id, due=world.meeting.date)
+    await close(personas, world)
+    nxt = await publish(personas, await next_meeting(world.meeting))
+    typed_aob = "Venue changes " * 800  # over 10,000 characters
+    async with await signed_in(app, personas, "chair") as chair:
+        token = await csrf_token(chair, f"/meetings/{nxt.id}/run")
+        review = await chair.post(
+            f"/meetings/{nxt.id}/reviews/{earlier.id}",
+            data={"csrf_token": token, "outcome": "not_done_by_agency", "note": ""},
+        )
+        assert review.status_code == 400
+        assert f'id="note-{earlier.id}-error"' in review.text and f'href="#note-{earlier.id}"' in review.text
+        assert selected(review.text, "outcome") == "not_done_by_agency"
+        typed_note = "Chased twice, no answer from the agency"
+        review = await chair.post(
+            f"/meetings/{nxt.id}/reviews/{earlier.id}",
+            data={"csrf_token": token, "outcome": "nonsense", "note": typed_note},
+        )
+        assert review.status_code == 400 and typed_note in review.text
+        aob = await chair.post(f"/meetings/{nxt.id}/aob", data={"csrf_token": token, "any_other_business": typed_aob})
+        assert aob.status_code == 400 and "at most 10,000 characters" in aob.text
+        assert typed_aob.strip() in html.unescape(aob.text)
+    assert (await reload(nxt)).any_other_business == ""
+
+
+def numbered_note(tag: str) -> str:
+    """A note of exactly MAX_NOTE characters whose every word can be found again, in order."""
+    words = [f"{tag}{n:04d}" for n in range(1, 1667)]  # 1,666 words of 5 characters, each with a space
+    text = " ".join(words) + " END" + tag
+    return text + "." * (service.MAX_NOTE - len(text))
+
+
+async def test_the_longest_note_reaches_every_recipients_pdf_whole(client, personas):
+    world = await published_meeting(personas)
+    everyone, police_only = numbered_note("a"), numbered_note("p")
+    assert len(everyone) == len(police_only) == service.MAX_NOTE
+    await note(personas, world.meeting, world.case_id, everyone, "all")
+    await note(personas, world.meeting, world.case_id, police_only, "restricted", ("police",))
+    await close(personas, world)
+    await approve_minutes(personas, world.meeting, rendered=True)
+    for persona in ("police", "idva", "health", "coordinator"):
+        answer = await client.get(f"/api/v1/meetings/{world.meeting.id}/minutes.pdf", headers=personas[persona].bearer)
+        assert answer.status_code == 200, persona
+        text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(answer.content)).pages)
+        for tag, whole in (("a", everyone), ("p", police_only)):
+            found = re.findall(rf"\b{tag}[0-9]{{4}}\b|END{tag}\b", text)
+            expected = re.findall(rf"\b{tag}[0-9]{{4}}\b|END{tag}\b", whole)
+            assert found == (expected if tag == "a" or persona == "police" else []), (persona, tag)

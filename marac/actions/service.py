@@ -136,7 +136,7 @@ class Present:
     agency_id: str
     name: str
     # Everyone attending accepts the conference's confidentiality statement, not only observers
-    # (docs/domain.md#confidentiality-statement).
+    # (docs/domain.md#the-meeting).
     confidentiality_signed: bool = False
 
 
@@ -365,7 +365,10 @@ async def add_action(
 
 async def set_any_other_business(viewer: Viewer, meeting: Meeting, text: str) -> None:
     require_live(meeting)
-    meeting.any_other_business = (text or "").strip()[:5000]
+    text = (text or "").strip()
+    if len(text) > MAX_NOTE:
+        raise RuleViolation("Too long", {"any_other_business": f"Use at most {MAX_NOTE:,} characters"})
+    meeting.any_other_business = text
     async with in_transaction() as conn:
         await meeting.save(using_db=conn, update_fields=["any_other_business"])
         await _audit(viewer, "meeting.any_other_business", "meeting", meeting.id, meeting.conference_id, conn)
@@ -561,6 +564,8 @@ async def review_action(viewer: Viewer, meeting: Meeting, action_id: str, outcom
         raise RuleViolation("Choose an outcome", {"outcome": "Choose what became of the action"})
     if outcome in UNDONE and not note:
         raise RuleViolation("This outcome needs a note", {"note": "Say why the action was not completed"})
+    if len(note) > MAX_NOTE:
+        raise RuleViolation("The note is too long", {"note": f"Use at most {MAX_NOTE:,} characters"})
     async with in_transaction() as conn:
         review, _ = await ActionReview.update_or_create(
             action=action,

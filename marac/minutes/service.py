@@ -35,8 +35,6 @@ from marac.meetings.models import AgendaItem, Meeting
 from marac.meetings.schedule import working_days_after
 from marac.minutes.models import MinutesRecipient, MinutesVersion
 
-# Narrative is capped in a document: a note is a record of risk and action, not a transcript.
-MAX_TEXT = 4000
 CIRCULATE_WITHIN_WORKING_DAYS = 3
 
 
@@ -47,8 +45,9 @@ def _risk_line(risk: dict[str, Any]) -> str:
 
 
 async def _content(meeting: Meeting, chair: User) -> dict[str, Any]:
-    """Everything any recipient may see, field by field. Chair-only notes, addresses, safe
-    contact details and names of people are never copied in."""
+    """Everything any recipient may see, field by field, each text whole (each is bounded where it
+    is written: actions.service.MAX_NOTE). Chair-only notes, addresses, safe contact details and
+    names of people are never copied in."""
     agencies = {
         m.agency_id: m.agency.name
         for m in await Membership.filter(conference_id=meeting.conference_id).prefetch_related("agency")
@@ -72,11 +71,11 @@ async def _content(meeting: Meeting, chair: User) -> dict[str, Any]:
                 "review": item.section == "lapsed_reviews",
                 "risk": _risk_line(item.referral.risk),
                 "outcome": item.outcome,
-                "outcome_reason": (item.outcome_reason or "")[:MAX_TEXT],
+                "outcome_reason": item.outcome_reason or "",
                 "notes": [
                     {
                         "stage": n.stage,
-                        "text": n.text,  # whole: a note is at most actions.service.MAX_NOTE characters
+                        "text": n.text,
                         "visibility": n.visibility,
                         "agencies": list(n.agencies),
                     }
@@ -88,7 +87,7 @@ async def _content(meeting: Meeting, chair: User) -> dict[str, Any]:
                         "id": a.id,
                         "owner_agency_id": a.owner_agency_id,
                         "owner": agencies.get(a.owner_agency_id, ""),
-                        "description": a.description[:MAX_TEXT],
+                        "description": a.description,
                         "due_date": a.due_date.isoformat(),
                         "status": a.status,
                     }
@@ -132,15 +131,15 @@ async def _content(meeting: Meeting, chair: User) -> dict[str, Any]:
                 "case_label": agenda.label(r.action.meeting, r.action.item),
                 "owner_agency_id": r.action.owner_agency_id,
                 "owner": agencies.get(r.action.owner_agency_id, ""),
-                "description": r.action.description[:MAX_TEXT],
+                "description": r.action.description,
                 "due_date": r.action.due_date.isoformat(),
                 "outcome": r.outcome,
-                "note": r.note[:MAX_TEXT],
+                "note": r.note,
             }
             for r in reviews
         ],
         "cases": cases,
-        "any_other_business": (meeting.any_other_business or "")[:MAX_TEXT],
+        "any_other_business": meeting.any_other_business or "",
     }
 
 

@@ -173,12 +173,15 @@ def _meeting_action(action, done: str):
         try:
             target = await action(request, caller, meeting)
         except (RuleViolation, Conflict) as exc:
+            # What was typed comes back in the form it was typed into (a review names its action).
             return await _run_page(
                 request,
                 caller,
                 meeting,
                 status=status_of(exc, page=True),
                 errors=exc.fields or {"meeting": exc.message},
+                typed=request.state.form,
+                typed_action=request.path_params.get("action_id"),
             )
         return RedirectResponse(target or f"/meetings/{meeting.id}/run?done={done}", status_code=303)
 
@@ -250,13 +253,14 @@ async def _confidentiality(request: Request, caller: Caller, meeting) -> None:
 
 async def _review(request: Request, caller: Caller, meeting) -> None:
     form = request.state.form
-    await service.review_action(
-        caller.viewer,
-        meeting,
-        request.path_params["action_id"],
-        str(form.get("outcome", "")),
-        str(form.get("note", "")),
-    )
+    action_id = request.path_params["action_id"]
+    try:
+        await service.review_action(
+            caller.viewer, meeting, action_id, str(form.get("outcome", "")), str(form.get("note", ""))
+        )
+    except RuleViolation as exc:
+        # Each outstanding action has its own form: the error goes on that form's field.
+        raise RuleViolation(exc.message, {f"{k}-{action_id}": v for k, v in exc.fields.items()}) from None
 
 
 async def _aob(request: Request, caller: Caller, meeting) -> None:
