@@ -69,12 +69,12 @@ class NotePatch(Strict):
     agencies: list[str] | None = Field(default=None, max_length=50)
 
 
-class DecisionIn(Strict):
+class CaseDecisionIn(Strict):
     outcome: Literal["heard", "deferred"]
     reason: str | None = Field(default=None, max_length=500, description="Required to defer")
 
 
-class DecisionOut(BaseModel):
+class CaseDecisionOut(BaseModel):
     case_id: str
     outcome: str
 
@@ -220,14 +220,14 @@ async def delete_note(request: Request, caller: Caller) -> Response:
     return Response(status_code=204)
 
 
-@api(Can.RUN_MEETING, body=DecisionIn, response=DecisionOut, record=meeting_seen)
-async def decide(request: Request, caller: Caller, body: DecisionIn) -> DecisionOut:
+@api(Can.RUN_MEETING, body=CaseDecisionIn, response=CaseDecisionOut, record=meeting_seen)
+async def decide(request: Request, caller: Caller, body: CaseDecisionIn) -> CaseDecisionOut:
     """Heard, or deferred with a reason (the case goes to the next meeting's agenda)."""
     meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
     item = await service.decide_case(
         caller.viewer, meeting, request.path_params["case_id"], body.outcome, body.reason or ""
     )
-    return DecisionOut(case_id=item.id, outcome=item.outcome or body.outcome)
+    return CaseDecisionOut(case_id=item.id, outcome=item.outcome or body.outcome)
 
 
 @api(Can.RUN_MEETING, response=ClosedOut, errors={409: "A case has no decision yet"}, record=meeting_seen)
