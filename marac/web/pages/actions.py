@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -20,7 +21,7 @@ from marac.conference_types import confidentiality_statement
 from marac.errors import Conflict, NotFound, RuleViolation, StaleVersion
 from marac.ids import ID_PATTERN
 from marac.meetings import agenda
-from marac.meetings.models import AgendaItem
+from marac.meetings.models import AgendaItem, Meeting
 from marac.minutes import amend
 from marac.validation import MAX_VERSION, whole_number
 from marac.web.auth import Caller, page
@@ -92,7 +93,7 @@ def _saved_rows(register: list[Attendance]) -> dict[str, list[dict[str, str]]]:
     return rows
 
 
-def _typed_rows(form) -> dict[str, list[dict[str, str]]]:
+def _typed_rows(form: FormData) -> dict[str, list[dict[str, str]]]:
     """Every line of the register form exactly as typed, blank ones included."""
     rows = {}
     for part, fields in REGISTER_FIELDS.items():
@@ -413,7 +414,7 @@ async def note_delete(request: Request, caller: Caller) -> Response:
     )
 
 
-async def _action_of(caller: Caller, meeting, case_id: str, action_id: str):
+async def _action_of(caller: Caller, meeting: Meeting, case_id: str, action_id: str) -> service.ActionRow:
     """An action agreed on this case of this meeting, as the caller may see it (404 otherwise)."""
     row, _ = await service.action_row(caller.viewer, action_id)
     item = await service.case_of(meeting, case_id)
