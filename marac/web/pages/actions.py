@@ -142,7 +142,7 @@ async def _run_page(request: Request, caller: Caller, meeting, status: int = 200
             "items": await agenda_items(meeting),
             "done": DONE.get(request.query_params.get("done", "")),
             "may_reopen": meeting.status == "held"
-            and caller.viewer.can(Can.APPROVE_MINUTES)
+            and caller.viewer.can_in(meeting.conference_id, Can.APPROVE_MINUTES)
             and not await amend.minutes_approved(meeting.id),
             **context,
         },
