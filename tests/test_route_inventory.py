@@ -262,12 +262,27 @@ DIFFERENT: dict[tuple[str, str], dict[str, int]] = {
             ("POST", "/meetings/{meeting_id}/cases/{case_id}/decision"),
             ("POST", "/meetings/{meeting_id}/minutes/approve"),
             ("GET", "/reports/documents/{document_id}.pdf"),
+            ("GET", "/meetings/{meeting_id}/close"),
+            ("GET", "/meetings/{meeting_id}/reopen"),
+            ("POST", "/meetings/{meeting_id}/reopen"),
+            ("GET", "/api/v1/meetings/{meeting_id}/cases/{case_id}"),
+            ("PATCH", "/api/v1/meetings/{meeting_id}/cases/{case_id}/notes/{note_id}"),
+            ("DELETE", "/api/v1/meetings/{meeting_id}/cases/{case_id}/notes/{note_id}"),
+            ("POST", "/api/v1/meetings/{meeting_id}/close"),
+            *[
+                (method, f"/meetings/{{meeting_id}}/cases/{{case_id}}/{kind}/{{{kind[:-1]}_id}}/{step}")
+                for method in ("GET", "POST")
+                for kind in ("notes", "actions")
+                for step in ("edit", "delete")
+            ],
         ]
     },
     # ... an empty body is refused before the meeting is looked at (422; a whole one gets 404:
     # tests/test_conference_roles.py), as are the report's missing conference and quarter ...
     ("POST", "/api/v1/meetings/{meeting_id}/cases/{case_id}/notes"): {"dual": 422},
     ("POST", "/api/v1/meetings/{meeting_id}/cases/{case_id}/actions"): {"dual": 422},
+    ("POST", "/api/v1/meetings/{meeting_id}/cases/{case_id}/decision"): {"dual": 422},
+    ("POST", "/api/v1/meetings/{meeting_id}/reopen"): {"dual": 422},
     ("GET", "/api/v1/reports/quarterly"): {"dual": 422},
     # ... and the reports pages show the conference they chair; with two conferences to refer to,
     # the referral form asks which first (as for housing, with none).
