@@ -9,7 +9,7 @@ from marac.sealed import SealedJSON
 
 
 class Migration(migrations.Migration):
-    dependencies = [("marac", "0014_legal_hold")]
+    dependencies = [("marac", "0016_chair_preparation")]
 
     initial = False
 
