@@ -8,7 +8,7 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
-from marac.minutes.service import CONFIDENTIALITY
+from marac.conference_types import DEFAULT_CONFIDENTIALITY
 
 WORDS = (
     "risk safety contact police report incident children school housing refuge advocate "
@@ -92,8 +92,11 @@ def content(
         "date": day.isoformat(),
         "venue": "Civic Centre, Room 2",
         "chair": "Detective Inspector Chair",
-        "confidentiality": CONFIDENTIALITY,
-        "present": [{"agency": a["name"], "name": f"Officer {i}"} for i, a in enumerate(agencies[:16])],
+        "confidentiality": DEFAULT_CONFIDENTIALITY,
+        "present": [
+            {"agency": a["name"], "name": f"Officer {i}", "confidentiality_signed": True}
+            for i, a in enumerate(agencies[:16])
+        ],
         "apologies": [
             {
                 "agency": a["name"],

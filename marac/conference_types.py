@@ -47,7 +47,15 @@ TYPE_KEYS = (
     "repeat",
     "strands",
     "sections",
+    "confidentiality_statement",
 )
+# What a conference created before types had their own statement reads at its meetings.
+DEFAULT_CONFIDENTIALITY = (
+    "Information shared at this meeting is confidential. It is shared only to keep people at high "
+    "risk safe, and must not be shared outside this meeting without the agreement of the agency that "
+    "provided it. These minutes must not be forwarded."
+)
+MAX_STATEMENT = 3000
 _CRITERION_KEYS = {
     "professional_judgement": ("requires_reason",),
     "escalation": ("incidents", "window_months"),
@@ -270,6 +278,9 @@ def _check(path: Path, data: dict[str, Any], found: dict[str, dict[str, Any]]) -
         for number, subcategory in enumerate(subcategories):
             _text(fail, subcategory, f"{where}.subcategories[{number}]", "label")
 
+    if len(_text(fail, data, "", "confidentiality_statement")) > MAX_STATEMENT:
+        raise fail("confidentiality_statement", f"must be at most {MAX_STATEMENT} characters")
+
     sections = _keyed_tables(fail, data, "", "sections", ("title",))
     for index, section in enumerate(sections):
         _text(fail, section, f"sections[{index}]", "title")
@@ -289,6 +300,12 @@ def load_types(directory: Path = AGENDAS_DIR) -> dict[str, dict[str, Any]]:
     if not types:
         raise ConferenceTypeError(f"no conference types found in {directory}")
     return types
+
+
+def confidentiality_statement(type_settings: dict[str, Any]) -> str:
+    """The statement read at the start of a conference's meetings and printed at the head of its
+    minutes: its type's own wording, as frozen when the conference was created."""
+    return " ".join(str(type_settings.get("confidentiality_statement") or DEFAULT_CONFIDENTIALITY).split())
 
 
 _loaded: dict[str, dict[str, Any]] | None = None

@@ -26,14 +26,17 @@ SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]{1,62}[a-z0-9]")
 # What secrets.token_urlsafe() makes (calendar feeds, set-up links), as long as the column.
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 ISO_DATE_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-UK_DATE_RE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+# As people type a date: 21/11/2026, or 21 11 2026 (the GOV.UK date input's three boxes, joined).
+UK_DATE_RE = re.compile(r"([0-9]{1,2})(?:/| +)([0-9]{1,2})(?:/| +)([0-9]{4})")
 # Dates people can mean: births from 1900, meetings well within what date arithmetic allows
 # (a year near 9999 overflows once a cadence or a quarter is added to it).
 FIRST_YEAR, LAST_YEAR = 1900, 2999
 # The bounds of a filter are only compared, never added to, and integrators write an open end
 # as 9999-12-31 (tests/test_audit.py).
 FILTER_LAST_YEAR = 9999
-DATE_MESSAGE = "Enter a date as YYYY-MM-DD"
+# The one wording of a date a page could not read (every form's date field; the API keeps its own).
+DATE_MESSAGE = "Enter a real date, for example 21/11/2026"
+DATE_HINT = "For example, 21/11/2026"
 # Record versions are PostgreSQL integers: a bigger number is no version, and comparing one
 # with the column is an error, not a mismatch.
 MAX_VERSION = 999_999_999
@@ -56,7 +59,7 @@ def number(text: str | None, field: str, low: int, high: int, message: str | Non
 
 
 def day_or_none(text: str | None, last_year: int = LAST_YEAR) -> date | None:
-    """A date written YYYY-MM-DD (or DD/MM/YYYY, as people type it), or None."""
+    """A date written YYYY-MM-DD, DD/MM/YYYY or DD MM YYYY (as people type it), or None."""
     text = (text or "").strip()
     found = ISO_DATE_RE.fullmatch(text)
     if found:
@@ -159,6 +162,8 @@ def _message(error: ErrorDetails) -> str:
         return "Unknown field"
     if kind in ("missing", "string_too_short"):
         return "This is required"
+    if kind == "string_too_long":
+        return f"Use at most {error.get('ctx', {}).get('max_length', 0):,} characters"
     if kind == "too_short":
         return "Choose at least one"
     if kind.startswith("date"):

@@ -116,7 +116,7 @@ async def seed(personas, documents: bool = False) -> dict[str, Any]:
     await agenda.publish(coordinator, held)
     held_case = (await AgendaItem.get(referral_id=held_referral.id)).id
     held = await Meeting.get(id=held.id).prefetch_related("conference")
-    await actions.add_note(chair, held, held_case, "Shared with every full member", "all", [])
+    held_note = await actions.add_note(chair, held, held_case, "Shared with every full member", "all", [])
     await actions.add_note(chair, held, held_case, "For the police only", "restricted", [agency["police"]])
     await actions.add_note(chair, held, held_case, "Chair only, never minuted", "chair_only", [])
     health_action = await actions.add_action(
@@ -141,6 +141,7 @@ async def seed(personas, documents: bool = False) -> dict[str, Any]:
     live_case = (await AgendaItem.get(referral_id=live_referral.id)).id
     live = await Meeting.get(id=live.id).prefetch_related("conference")
     live_action = await actions.add_action(chair, live, live_case, "Refer to the housing team", agency["police"], None)
+    live_note = await actions.add_note(chair, live, live_case, "Said at the live meeting", "all", [])
 
     health_body = dash_body()
     health_body["victim"] = {**health_body["victim"], "name": "Nora North", "date_of_birth": "1991-01-01"}
@@ -187,6 +188,7 @@ async def seed(personas, documents: bool = False) -> dict[str, Any]:
         },
         "riverside_meeting": housing_referral.expected_meeting_id,
         "actions": {"health": health_action.id, "childrens": childrens_action.id, "police": live_action.id},
+        "notes": {"held": held_note.id, "live": live_note.id},
         "job": job.id,
     }
 
@@ -224,6 +226,11 @@ def bindings(world: dict[str, Any], operation) -> list[dict[str, str]]:
         return [
             {"meeting_id": world["held"].id, "case_id": world["held_case"]},
             {"meeting_id": world["live"].id, "case_id": world["live_case"]},
+        ]
+    if names == {"meeting_id", "case_id", "note_id"}:
+        return [
+            {"meeting_id": world["held"].id, "case_id": world["held_case"], "note_id": world["notes"]["held"]},
+            {"meeting_id": world["live"].id, "case_id": world["live_case"], "note_id": world["notes"]["live"]},
         ]
     raise AssertionError(f"no seeded record for {operation.label}: add one to bindings()")
 

@@ -169,7 +169,11 @@ async def test_coordinator_triages_referrals_and_publishes_the_agenda(session, p
     # Build: the first case moves down, then publish.
     await rows.first.get_by_role("button", name="Down").click()
     await expect(rows.nth(1).locator("td").nth(1)).to_have_text(top)
-    await page.get_by_role("button", name="Publish agenda").click()
+    await page.get_by_role("link", name="Publish agenda").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Publish the agenda?")
+    await session.look(page, "publish-confirm")
+    await page.get_by_role("button", name="Publish the agenda").click()
+    await expect(page.get_by_text("Agenda published")).to_be_visible()
     await expect(page.locator(".govuk-summary-list").get_by_text("Published")).to_be_visible()
     await expect(page.get_by_role("link", name="Run the meeting")).to_be_visible()
     await session.look(page, "agenda-published")
@@ -271,10 +275,30 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
     await chair.locator('[id="apologies.0.name"]').fill("Dr Lee")
     await chair.locator('[id="apologies.0.information_sent"]').select_option("yes")
     await chair.locator('[id="observers.0.name"]').fill("Student social worker")
-    await chair.locator('[id="observers.0.confidentiality_signed"]').select_option("yes")
+    for line in ("present.0", "present.1", "observers.0"):
+        await chair.locator(f'[id="{line}.confidentiality_signed"]').check()
+    # A date the register cannot read brings the page back with every value as typed.
+    await chair.locator('[id="apologies.0.information_sent_on"]').fill("31/02/2026")
     await chair.get_by_role("button", name="Save register").click()
+    await expect(chair.locator('[id="apologies.0.information_sent_on-error"]')).to_be_visible()
+    await expect(chair.locator('[id="present.1.name"]')).to_have_value("Sam Idva")
+    await expect(chair.locator('[id="observers.0.confidentiality_signed"]')).to_be_checked()
+    assert session.problems[chair] == [f"400 {chair.url}"]  # the refusal itself, and nothing else
+    session.problems[chair].clear()
+    await session.look(chair, "register-error")
+    await chair.locator('[id="apologies.0.information_sent_on"]').fill("20 11 2026")
+    # More lines than the page shows, without JavaScript: "Add more rows".
+    await chair.get_by_role("button", name="Add more rows: observers").click()
+    await expect(chair.locator('[id="observers.7.name"]')).to_be_visible()
+    await chair.locator('[id="observers.7.name"]').fill("Visiting inspector")
+    await chair.locator('[id="observers.7.confidentiality_signed"]').check()
+    await chair.get_by_role("button", name="Save register").click()
+    await expect(chair.get_by_text("Register saved")).to_be_visible()
     await expect(chair.locator('[id="present.0.name"]')).to_have_value("DS Priya Shah")
-    await expect(chair.locator('[id="observers.0.confidentiality_signed"]')).to_have_value("yes")
+    await expect(chair.locator('[id="apologies.0.information_sent_on"]')).to_have_value("20/11/2026")
+    await expect(chair.locator('[id="observers.1.name"]')).to_have_value("Visiting inspector")
+    await expect(chair.locator('[id="observers.0.confidentiality_signed"]')).to_be_checked()
+    await session.look(chair, "register-saved")
 
     await chair.locator('a[href*="/cases/"]').first.click()
     await session.look(chair, "case")
@@ -295,6 +319,18 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
             )
         await chair.get_by_role("button", name="Add note").click()
         await expect(chair.locator(".marac-pre", has_text=text[:30]).first).to_be_visible()
+    # Put a note right: change its wording (its history is kept).
+    await (
+        chair.locator(".govuk-inset-text", has_text="Police-only intelligence note.")
+        .get_by_role("link", name="Change")
+        .click()
+    )
+    await expect(chair.get_by_role("heading", level=1)).to_have_text("Change a note")
+    await session.look(chair, "note-edit")
+    await chair.get_by_label("Note", exact=True).fill("Police-only intelligence note, corrected.")
+    await chair.get_by_role("button", name="Save the note").click()
+    await expect(chair.get_by_text("Note changed")).to_be_visible()
+    await expect(chair.locator(".marac-pre", has_text="Police-only intelligence note, corrected.")).to_be_visible()
     await chair.get_by_label("Owner agency").select_option(label="Northshire Police")
     await chair.get_by_label("What will be done").fill("Police to serve the restraining order by Friday.")
     await chair.get_by_role("button", name="Add action").click()
@@ -307,8 +343,20 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
     await chair.get_by_role("link", name="Back to the meeting").click()
     await chair.get_by_label("Recorded for the full minutes").fill("Next meeting moves to the town hall.")
     await chair.get_by_role("button", name="Save", exact=True).click()
+    await chair.get_by_role("link", name="Close the meeting").click()
+    await session.look(chair, "close-confirm")
     await chair.get_by_role("button", name="Close the meeting").click()
-    await chair.wait_for_url(f"**/meetings/{meeting_id}")
+    await chair.wait_for_url(f"**/meetings/{meeting_id}?done=closed")
+    # Reopened with a reason before approval, then closed again.
+    await chair.goto(f"/meetings/{meeting_id}/run")
+    await chair.get_by_role("link", name="Reopen the meeting").click()
+    await chair.get_by_label("Reason").fill("The police action needs a due date")
+    await session.look(chair, "reopen")
+    await chair.get_by_role("button", name="Reopen the meeting").click()
+    await expect(chair.get_by_text("Meeting reopened")).to_be_visible()
+    await chair.get_by_role("link", name="Close the meeting").click()
+    await chair.get_by_role("button", name="Close the meeting").click()
+    await chair.wait_for_url(f"**/meetings/{meeting_id}?done=closed")
     await chair.get_by_role("link", name="Minutes", exact=True).click()
     await chair.get_by_role("link", name="Approve the minutes").click()
     await session.look(chair, "minutes-approve-confirm")
@@ -348,7 +396,7 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
         return  # the same documents: checked once, in the run with JavaScript on
     full_text = " ".join(browser.check_pdf(full))
     assert len(browser.pdf_pages(full)) > 1  # the long note runs over: every page is checked
-    assert "Police-only intelligence note." in full_text  # police is named on the restricted note
+    assert "Police-only intelligence note, corrected." in full_text  # police is named on the restricted note
     assert "Chair-only remark" not in full_text
     assert "Police will share the bail conditions" in full_text
     own_actions = " ".join(browser.check_pdf(restricted))

@@ -155,6 +155,7 @@ async def bindings(world: dict, personas) -> dict[str, str]:
         "meeting_id": world["held"].id,
         "case_id": world["held_case"],
         "action_id": world["actions"]["police"],
+        "note_id": world["notes"]["live"],
         "referral_id": world["referrals"]["police"],
         "slug": CONFERENCE,
         "job_id": world["job"],

@@ -154,6 +154,31 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/meetings/{meeting_id}/cases/{case_id}/decision"): only(
         {"coordinator": 404, "chair": 404}, anonymous=PAGE_LOGIN
     ),
+    # asking first, changing notes and actions, reopening (the note, action and case do not exist)
+    ("GET", "/meetings/{meeting_id}/close"): only(OFFICERS, anonymous=PAGE_LOGIN),
+    ("GET", "/meetings/{meeting_id}/reopen"): only({"chair": 200}, anonymous=PAGE_LOGIN),
+    ("POST", "/meetings/{meeting_id}/reopen"): only({"chair": 400}, anonymous=PAGE_LOGIN),
+    ("GET", "/meetings/{meeting_id}/publish"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
+    ("GET", "/meetings/{meeting_id}/cancel"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
+    **{
+        (method, f"/meetings/{{meeting_id}}/cases/{{case_id}}/{kind}/{{{kind[:-1]}_id}}/{step}"): only(
+            {"coordinator": 404, "chair": 404}, anonymous=PAGE_LOGIN
+        )
+        for method in ("GET", "POST")
+        for kind in ("notes", "actions")
+        for step in ("edit", "delete")
+    },
+    ("GET", "/api/v1/meetings/{meeting_id}/cases/{case_id}"): only(
+        {"coordinator": 404, "chair": 404, **MEETING_HIDDEN}
+    ),
+    ("PATCH", "/api/v1/meetings/{meeting_id}/cases/{case_id}/notes/{note_id}"): only({**NOT_LIVE, **MEETING_HIDDEN}),
+    ("DELETE", "/api/v1/meetings/{meeting_id}/cases/{case_id}/notes/{note_id}"): only({**NOT_LIVE, **MEETING_HIDDEN}),
+    ("POST", "/api/v1/meetings/{meeting_id}/cases/{case_id}/decision"): only(
+        {"coordinator": 422, "chair": 422, **MEETING_HIDDEN}
+    ),
+    ("POST", "/api/v1/meetings/{meeting_id}/close"): only({**NOT_LIVE, **MEETING_HIDDEN}),
+    ("POST", "/api/v1/meetings/{meeting_id}/reopen"): only({"chair": 422, **MEETING_HIDDEN}),
+    ("DELETE", "/api/v1/actions/{action_id}"): only({p: 404 for p in SIGNED_IN}),
     ("PUT", "/api/v1/meetings/{meeting_id}/attendance"): only({**NOT_LIVE, **MEETING_HIDDEN}),
     ("POST", "/api/v1/meetings/{meeting_id}/cases/{case_id}/notes"): only(
         {"coordinator": 422, "chair": 422, **MEETING_HIDDEN}
@@ -255,12 +280,27 @@ DIFFERENT: dict[tuple[str, str], dict[str, int]] = {
             ("GET", "/meetings/{meeting_id}/minutes/preview.pdf"),
             ("GET", "/api/v1/meetings/{meeting_id}/minutes/preview.pdf"),
             ("GET", "/reports/documents/{document_id}.pdf"),
+            ("GET", "/meetings/{meeting_id}/close"),
+            ("GET", "/meetings/{meeting_id}/reopen"),
+            ("POST", "/meetings/{meeting_id}/reopen"),
+            ("GET", "/api/v1/meetings/{meeting_id}/cases/{case_id}"),
+            ("PATCH", "/api/v1/meetings/{meeting_id}/cases/{case_id}/notes/{note_id}"),
+            ("DELETE", "/api/v1/meetings/{meeting_id}/cases/{case_id}/notes/{note_id}"),
+            ("POST", "/api/v1/meetings/{meeting_id}/close"),
+            *[
+                (method, f"/meetings/{{meeting_id}}/cases/{{case_id}}/{kind}/{{{kind[:-1]}_id}}/{step}")
+                for method in ("GET", "POST")
+                for kind in ("notes", "actions")
+                for step in ("edit", "delete")
+            ],
         ]
     },
     # ... an empty body is refused before the meeting is looked at (422; a whole one gets 404:
     # tests/test_conference_roles.py), as are the report's missing conference and quarter ...
     ("POST", "/api/v1/meetings/{meeting_id}/cases/{case_id}/notes"): {"dual": 422},
     ("POST", "/api/v1/meetings/{meeting_id}/cases/{case_id}/actions"): {"dual": 422},
+    ("POST", "/api/v1/meetings/{meeting_id}/cases/{case_id}/decision"): {"dual": 422},
+    ("POST", "/api/v1/meetings/{meeting_id}/reopen"): {"dual": 422},
     ("GET", "/api/v1/reports/quarterly"): {"dual": 422},
     # ... and the reports pages show the conference they chair; with two conferences to refer to,
     # the referral form asks which first (as for housing, with none).
@@ -349,6 +389,7 @@ async def test_route_answers_each_persona_as_the_table_says(app, everyone_here, 
         "meeting_id": referral.expected_meeting_id,
         "case_id": "0" * 32,
         "action_id": "0" * 32,
+        "note_id": "0" * 32,
         "suggestion_id": "0" * 32,
         "slug": CONFERENCE,
         "token": "not-a-real-setup-token",

@@ -25,7 +25,7 @@ from markupsafe import escape
 
 from marac.actions import preparation
 from marac.actions import service as actions
-from marac.actions.models import Action
+from marac.actions.models import Action, Note
 from marac.agencies.access import viewer_for
 from marac.agencies.models import Agency, Conference, User
 from marac.clock import today
@@ -231,6 +231,17 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:
                     {**prepared, "version": 1, "reference": "CP-1", "recipient": payload("recipient")},
                 ),
             )
+            # Changing a note and an action, refused so the form comes back with what was typed; asking first.
+            note_id = (await Note.filter(item_id=case, visibility="all").first()).id
+            edit_note = f"/meetings/{meeting}/cases/{case}/notes/{note_id}/edit"
+            await seen.get(chair, edit_note)
+            await seen.post(chair, edit_note, edit_note, {"text": payload("note_edit"), "visibility": "nobody"}, 400)
+            await seen.get(chair, f"/meetings/{meeting}/cases/{case}/notes/{note_id}/delete")
+            edit_action = f"/meetings/{meeting}/cases/{case}/actions/{found['action_id']}/edit"
+            await seen.get(chair, edit_action)
+            typed = {"description": payload("action_edit"), "due_date": payload("due_date_edit"), "version": "1"}
+            await seen.post(chair, edit_action, edit_action, typed, 400)
+            await seen.get(chair, f"/meetings/{meeting}/close")
 
         cycle = await meeting_cycle(client, chair, personas, payload, at=at)
         meeting, following = cycle.meeting_id, cycle.next_meeting_id
@@ -552,6 +563,8 @@ def _expect(seen: Seen) -> None:
         "note_form",
         "agency_police",
     )
+    seen.expect("/notes/", "note_all", "note_edit")
+    seen.expect("/actions/", "action_description", "action_edit", "due_date_edit")
     seen.expect(
         "/run",
         "present_name",

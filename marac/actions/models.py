@@ -8,7 +8,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from marac.ids import new_id
-from marac.sealed import SealedModel, SealedText
+from marac.sealed import SealedJSON, SealedModel, SealedText
 
 if TYPE_CHECKING:  # type hints only: the models of other domains, higher or lower
     from marac.agencies.models import Agency, Conference
@@ -129,6 +129,27 @@ class Note(SealedModel):
         ordering = ["created_at"]
         # The minutes read one meeting's notes through its cases; a deleted case cascades here.
         indexes = (("item_id", "created_at"),)
+
+
+class Revision(SealedModel):
+    # What a note or an action held before the chair or coordinator changed or deleted it (or a
+    # meeting before it was reopened, with the reason), and who did it when: the history of the
+    # meeting's record, kept after the record itself is deleted (retention erases a case's with
+    # the case). The audit trail says the same with ids only.
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    object_type = fields.CharField(max_length=16)  # note | action | meeting
+    object_id = fields.CharField(max_length=32)
+    item_id = fields.CharField(max_length=32)  # the case (agenda item); "" for a meeting
+    change = fields.CharField(max_length=16)  # edit | delete | reopen
+    before = SealedJSON()
+    reason = fields.CharField(max_length=16, default="")  # "correction": after the minutes were approved
+    user_id = fields.CharField(max_length=32)
+    at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "revision"
+        ordering = ["at"]
+        indexes = (("object_id", "at"), ("item_id",))
 
 
 class Attendance(Model):

@@ -46,6 +46,9 @@ from marac.referrals.models import Referral
 from marac.wording import count, plural
 
 MIN_DESCRIPTION = 10
+# A note is whole in every document, so it is bounded where it is written (docs/domain.md#minutes).
+MAX_NOTE = 10_000
+MAX_DESCRIPTION = 5000
 STATUS_WORDS = {
     "open": "Open",
     "in_progress": "In progress",
@@ -73,7 +76,7 @@ async def running_meeting(viewer: Viewer, meeting_id: str) -> Meeting:
     return await agenda.agenda_meeting(viewer, meeting_id)
 
 
-def _require_live(meeting: Meeting) -> None:
+def require_live(meeting: Meeting) -> None:
     # Once minutes are approved the record takes corrections, approved as the next version
     # (minutes.service.approve says what changed); between closing and approval it is frozen.
     if meeting.status != "published" and not (meeting.status == "held" and meeting.minutes_version):
@@ -89,6 +92,42 @@ async def case_of(meeting: Meeting, case_id: str) -> AgendaItem:
     return item
 
 
+@dataclass(frozen=True)
+class CaseView:
+    """A case as the chair and coordinator see it at the meeting."""
+
+    item: AgendaItem
+    label: str
+    notes: list[Note]
+    actions: list[ActionRow]
+
+
+async def read_case(viewer: Viewer, meeting: Meeting, case_id: str) -> CaseView:
+    """The case with its notes and actions (the caller already passed running_meeting); audited."""
+    item = await case_of(meeting, case_id)
+    notes = await Note.filter(item_id=item.id).order_by("created_at")
+    actions = await Action.filter(item_id=item.id).order_by("due_date", "created_at")
+    label = agenda.label(meeting, item)
+    rows = [
+        ActionRow(
+            id=a.id,
+            version=a.version,
+            status=a.status,
+            description=a.description,
+            conference_id=a.conference_id,
+            owner_agency_id=a.owner_agency_id,
+            owner_agency_name=None,
+            due_date=a.due_date,
+            created_at=a.created_at,
+            meeting_id=a.meeting_id,
+            case_label=label,
+        )
+        for a in actions
+    ]
+    await _audit(viewer, "case.read", "agenda_item", item.id, meeting.conference_id)
+    return CaseView(item=item, label=label, notes=notes, actions=rows)
+
+
 async def _member_ids(conference_id: str) -> set[str]:
     return set(
         cast("list[str]", await Membership.filter(conference_id=conference_id).values_list("agency_id", flat=True))
@@ -102,6 +141,9 @@ async def _member_ids(conference_id: str) -> set[str]:
 class Present:
     agency_id: str
     name: str
+    # Everyone attending accepts the conference's confidentiality statement, not only observers
+    # (docs/domain.md#the-meeting).
+    confidentiality_signed: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,13 +160,13 @@ class Observer:
     confidentiality_signed: bool
 
 
-async def set_attendance(
-    viewer: Viewer, meeting: Meeting, present: list[Present], apologies: list[Apology], observers: list[Observer]
-) -> None:
-    """Replace the register. Present and apologising agencies must be members."""
-    _require_live(meeting)
+async def attendance_errors(
+    meeting: Meeting, present: list[Present], apologies: list[Apology], observers: list[Observer]
+) -> dict[str, str]:
+    """What is wrong with a register, by field (`present.0.agency_id`, ...): present and
+    apologising agencies must be members, and every line names a person."""
     members = await _member_ids(meeting.conference_id)
-    errors = {}
+    errors: dict[str, str] = {}
     for index, p in enumerate(present):
         if p.agency_id not in members:
             errors[f"present.{index}.agency_id"] = "Choose a member agency of this conference"
@@ -138,13 +180,27 @@ async def set_attendance(
     for index, o in enumerate(observers):
         if not o.name.strip():
             errors[f"observers.{index}.name"] = "Enter the observer's name"
+    return errors
+
+
+async def set_attendance(
+    viewer: Viewer, meeting: Meeting, present: list[Present], apologies: list[Apology], observers: list[Observer]
+) -> None:
+    """Replace the register (attendance_errors says what it must hold)."""
+    require_live(meeting)
+    errors = await attendance_errors(meeting, present, apologies, observers)
     if errors:
         raise RuleViolation("The register is not valid", errors)
     async with in_transaction() as conn:
         await Attendance.filter(meeting=meeting).using_db(conn).delete()
         for p in present:
             await Attendance.create(
-                meeting=meeting, kind="present", agency_id=p.agency_id, name=p.name.strip()[:200], using_db=conn
+                meeting=meeting,
+                kind="present",
+                agency_id=p.agency_id,
+                name=p.name.strip()[:200],
+                confidentiality_signed=p.confidentiality_signed,
+                using_db=conn,
             )
         for a in apologies:
             await Attendance.create(
@@ -168,7 +224,7 @@ async def set_attendance(
 
 
 async def confidentiality_read(viewer: Viewer, meeting: Meeting) -> None:
-    _require_live(meeting)
+    require_live(meeting)
     meeting.confidentiality_read_at, meeting.confidentiality_read_by = now(), viewer.user_id
     async with in_transaction() as conn:
         await meeting.save(using_db=conn, update_fields=["confidentiality_read_at", "confidentiality_read_by"])
@@ -180,7 +236,7 @@ async def confidentiality_read(viewer: Viewer, meeting: Meeting) -> None:
 
 async def start_case(viewer: Viewer, meeting: Meeting, case_id: str) -> AgendaItem:
     """Start the case's timer (once: re-opening the screen does not restart it)."""
-    _require_live(meeting)
+    require_live(meeting)
     item = await case_of(meeting, case_id)
     if item.started_at is None:
         item.started_at = now()
@@ -190,7 +246,7 @@ async def start_case(viewer: Viewer, meeting: Meeting, case_id: str) -> AgendaIt
 
 async def decide_case(viewer: Viewer, meeting: Meeting, case_id: str, outcome: str, reason: str) -> AgendaItem:
     """Heard, or deferred with a reason: a deferred case waits for the next meeting's agenda."""
-    _require_live(meeting)
+    require_live(meeting)
     item = await case_of(meeting, case_id)
     reason = (reason or "").strip()
     if outcome not in ("heard", "deferred"):
@@ -208,21 +264,21 @@ async def decide_case(viewer: Viewer, meeting: Meeting, case_id: str, outcome: s
     return item
 
 
-async def add_note(
-    viewer: Viewer,
-    meeting: Meeting,
-    case_id: str,
-    text: str,
-    visibility: str,
-    agencies: list[str],
-    stage: str = "discussion",
-) -> Note:
-    _require_live(meeting)
-    item = await case_of(meeting, case_id)
+def note_length_error(text: str) -> str | None:
+    if not text:
+        return "Write the note"
+    if len(text) > MAX_NOTE:
+        return f"A note can be at most {MAX_NOTE:,} characters: this one has {len(text):,}"
+    return None
+
+
+async def checked_note(meeting: Meeting, text: str, visibility: str, agencies: list[str]) -> tuple[str, list[str]]:
+    """A note's text (1 to MAX_NOTE characters) and the agencies it names, or a RuleViolation:
+    a restricted note names member agencies; a note for all, or for the chair only, names none."""
     text = (text or "").strip()
     errors = {}
-    if not text:
-        errors["text"] = "Write the note"
+    if problem := note_length_error(text):
+        errors["text"] = problem
     if visibility not in VISIBILITIES:
         errors["visibility"] = "Choose who may read it: all, restricted or chair only"
     members = await _member_ids(meeting.conference_id)
@@ -233,9 +289,24 @@ async def add_note(
         elif set(agencies) - members:
             errors["agencies"] = "Only member agencies of this conference can be named"
     elif agencies:
-        agencies = []  # a note for all, or for the chair only, names nobody
+        agencies = []
     if errors:
         raise RuleViolation("The note is not valid", errors)
+    return text, agencies
+
+
+async def add_note(
+    viewer: Viewer,
+    meeting: Meeting,
+    case_id: str,
+    text: str,
+    visibility: str,
+    agencies: list[str],
+    stage: str = "discussion",
+) -> Note:
+    require_live(meeting)
+    item = await case_of(meeting, case_id)
+    text, agencies = await checked_note(meeting, text, visibility, agencies)
     async with in_transaction() as conn:
         note = await Note.create(
             item=item,
@@ -250,22 +321,30 @@ async def add_note(
     return note
 
 
-async def add_action(
-    viewer: Viewer, meeting: Meeting, case_id: str, description: str, owner_agency_id: str, due_date: date | None
-) -> Action:
-    _require_live(meeting)
-    item = await case_of(meeting, case_id)
-    description = (description or "").strip()
+async def check_action(meeting: Meeting, description: str, owner_agency_id: str, due: date) -> None:
+    """An action says who will do what by when, is owned by a member agency, and is not due
+    before the meeting that agreed it."""
     errors = {}
     if len(description) < MIN_DESCRIPTION:
         errors["description"] = "Say specifically who will do what, and by when"
+    elif len(description) > MAX_DESCRIPTION:
+        errors["description"] = f"An action can be at most {MAX_DESCRIPTION:,} characters"
     if owner_agency_id not in await _member_ids(meeting.conference_id):
         errors["owner_agency_id"] = "The owner must be a member agency of this conference"
-    due = due_date or meeting.date + timedelta(days=int(meeting.conference.type_settings["action_due_days"]))
     if due < meeting.date:
         errors["due_date"] = "The due date cannot be before the meeting"
     if errors:
         raise RuleViolation("The action is not valid", errors)
+
+
+async def add_action(
+    viewer: Viewer, meeting: Meeting, case_id: str, description: str, owner_agency_id: str, due_date: date | None
+) -> Action:
+    require_live(meeting)
+    item = await case_of(meeting, case_id)
+    description = (description or "").strip()
+    due = due_date or meeting.date + timedelta(days=int(meeting.conference.type_settings["action_due_days"]))
+    await check_action(meeting, description, owner_agency_id, due)
     async with in_transaction() as conn:
         action = await Action.create(
             item=item,
@@ -291,26 +370,34 @@ async def add_action(
 
 
 async def set_any_other_business(viewer: Viewer, meeting: Meeting, text: str) -> None:
-    _require_live(meeting)
-    meeting.any_other_business = (text or "").strip()[:5000]
+    require_live(meeting)
+    text = (text or "").strip()
+    if len(text) > MAX_NOTE:
+        raise RuleViolation("Too long", {"any_other_business": f"Use at most {MAX_NOTE:,} characters"})
+    meeting.any_other_business = text
     async with in_transaction() as conn:
         await meeting.save(using_db=conn, update_fields=["any_other_business"])
         await _audit(viewer, "meeting.any_other_business", "meeting", meeting.id, meeting.conference_id, conn)
 
 
+def undecided_message(labels: list[str]) -> str:
+    """'1 case has no decision yet: ...' / '2 cases have ...', naming them by label (never a name)."""
+    cases = f"{count(len(labels), 'case')} {plural(len(labels), 'has', 'have')}"
+    return f"{cases} no decision yet ({', '.join(labels)}): mark each heard or deferred"
+
+
 async def close_meeting(viewer: Viewer, meeting: Meeting) -> None:
     """Every case decided, the meeting is held: minutes can be drafted."""
-    _require_live(meeting)
+    require_live(meeting)
     if meeting.status != "published":
         raise Conflict("The meeting is already closed")
     undecided = (
         await AgendaItem.filter(meeting=meeting, state="listed", outcome__isnull=True)
         .exclude(section="lapsed_reviews")
-        .count()
+        .order_by("number")
     )
     if undecided:
-        cases = f"{count(undecided, 'case')} {plural(undecided, 'has', 'have')}"
-        raise Conflict(f"{cases} no decision yet: mark each heard or deferred")
+        raise Conflict(undecided_message([agenda.label(meeting, item) for item in undecided]))
     meeting.status, meeting.held_at = "held", now()
     async with in_transaction() as conn:
         await meeting.save(using_db=conn, update_fields=["status", "held_at"])
@@ -484,7 +571,7 @@ async def outstanding(meeting: Meeting) -> list[Action]:
 
 async def review_action(viewer: Viewer, meeting: Meeting, action_id: str, outcome: str, note: str) -> ActionReview:
     """The chair records what became of an outstanding action; the action takes that status."""
-    _require_live(meeting)
+    require_live(meeting)
     action = await Action.get_or_none(id=action_id, conference_id=meeting.conference_id)
     if action is None:
         raise NotFound("Action not found")
@@ -493,6 +580,8 @@ async def review_action(viewer: Viewer, meeting: Meeting, action_id: str, outcom
         raise RuleViolation("Choose an outcome", {"outcome": "Choose what became of the action"})
     if outcome in UNDONE and not note:
         raise RuleViolation("This outcome needs a note", {"note": "Say why the action was not completed"})
+    if len(note) > MAX_NOTE:
+        raise RuleViolation("The note is too long", {"note": f"Use at most {MAX_NOTE:,} characters"})
     async with in_transaction() as conn:
         review, _ = await ActionReview.update_or_create(
             action=action,

@@ -428,13 +428,21 @@ async def action_access(viewer: Viewer, conference_id: str, owner_agency_id: str
     return "see" if await member_tier(viewer, conference_id) == "full" else "none"
 
 
+def may_amend_action(viewer: Viewer, conference_id: str) -> bool:
+    """What an action says, who owns it and when it is due are the meeting's decision: the
+    conference's chair and coordinator change them, never the owner agency."""
+    return viewer.can_in(conference_id, Can.RUN_MEETING)
+
+
 # --- minutes ------------------------------------------------------------------------------
 
 
-def require_chair(viewer: Viewer, conference_id: str) -> None:
-    """Approving minutes is the conference chair's act (or a deputy chair's)."""
+def require_chair(
+    viewer: Viewer, conference_id: str, message: str = "Only the conference's chair approves minutes"
+) -> None:
+    """Approving minutes (and reopening a closed meeting) is the conference chair's act (or a deputy chair's)."""
     if not viewer.can_in(conference_id, Can.APPROVE_MINUTES):
-        raise AccessDenied("Only the conference's chair approves minutes")
+        raise AccessDenied(message)
 
 
 def minutes_view(tier_now: str | None, tier_circulated: str) -> str | None:

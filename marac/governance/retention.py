@@ -35,7 +35,7 @@ from typing import Any, cast
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from marac.actions.models import Action, ActionReview, ActionUpdate, Note
+from marac.actions.models import Action, ActionReview, ActionUpdate, Note, Revision
 from marac.agencies import access
 from marac.agencies.access import Viewer
 from marac.agencies.models import Conference
@@ -428,6 +428,7 @@ async def _anonymise(conference: Conference, cases: list[Case], at: Any, conn: A
     # Nothing counts research or notes; they exist only to hold what agencies said.
     await Research.filter(item_id__in=item_ids).using_db(conn).delete()
     await Note.filter(item_id__in=item_ids).using_db(conn).delete()
+    await Revision.filter(item_id__in=item_ids).using_db(conn).delete()  # earlier wordings of notes and actions
     # Kept: every action, its owner, dates and status history (completion figures). Gone: the words.
     actions = await Action.filter(item_id__in=item_ids).using_db(conn)
     for action in actions:

@@ -32,6 +32,7 @@ from marac.agencies.access import Can, Viewer
 from marac.agencies.models import Conference, Membership, User
 from marac.audit.service import disclose, record
 from marac.clock import now, today
+from marac.conference_types import confidentiality_statement
 from marac.documents import store
 from marac.documents.models import Document
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation
@@ -40,11 +41,6 @@ from marac.meetings.models import AgendaItem, Meeting
 from marac.meetings.schedule import working_days_after
 from marac.minutes.models import MinutesRecipient, MinutesVersion
 
-CONFIDENTIALITY = (
-    "Information shared at this meeting is confidential. It is shared only to keep people at high "
-    "risk safe, and must not be shared outside this meeting without the agreement of the agency that "
-    "provided it. These minutes must not be forwarded."
-)
 CIRCULATE_WITHIN_WORKING_DAYS = 3
 
 
@@ -55,8 +51,9 @@ def _risk_line(risk: dict[str, Any]) -> str:
 
 
 async def _content(meeting: Meeting, chair: User) -> dict[str, Any]:
-    """Everything any recipient may see, field by field. Chair-only notes, addresses, safe
-    contact details and names of people are never copied in."""
+    """Everything any recipient may see, field by field, each text whole (each is bounded where it
+    is written: actions.service.MAX_NOTE). Chair-only notes, addresses, safe contact details and
+    names of people are never copied in."""
     agencies = {
         m.agency_id: m.agency.name
         for m in await Membership.filter(conference_id=meeting.conference_id).prefetch_related("agency")
@@ -111,9 +108,15 @@ async def _content(meeting: Meeting, chair: User) -> dict[str, Any]:
         "date": meeting.date.isoformat(),
         "venue": meeting.venue,
         "chair": chair.name,
-        "confidentiality": CONFIDENTIALITY,
+        "confidentiality": confidentiality_statement(meeting.conference.type_settings),
         "present": [
-            {"agency": r.agency.name if r.agency else "", "name": r.name} for r in register if r.kind == "present"
+            {
+                "agency": r.agency.name if r.agency else "",
+                "name": r.name,
+                "confidentiality_signed": bool(r.confidentiality_signed),
+            }
+            for r in register
+            if r.kind == "present"
         ],
         "apologies": [
             {

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
 from marac import validation
@@ -16,6 +17,8 @@ from marac.actions.models import ACTION_STATUSES, VISIBILITIES, Note
 from marac.agencies.access import Can, Viewer
 from marac.clock import today
 from marac.errors import RuleViolation
+from marac.meetings import agenda
+from marac.minutes import amend
 from marac.referrals.schemas import Strict
 from marac.validation import MAX_VERSION
 from marac.web.api_meetings import meeting_seen
@@ -31,6 +34,12 @@ class PresentIn(Strict):
     name: str = Field(min_length=1, max_length=200)
 
 
+class AttendeeIn(PresentIn):
+    confidentiality_signed: bool = Field(
+        default=False, description="Whether they accepted the conference's confidentiality statement"
+    )
+
+
 class ApologyIn(PresentIn):
     information_sent: bool
     information_sent_on: date | None = None
@@ -42,16 +51,41 @@ class ObserverIn(Strict):
 
 
 class AttendanceIn(Strict):
-    present: list[PresentIn] = Field(default_factory=list, max_length=100)
+    present: list[AttendeeIn] = Field(default_factory=list, max_length=100)
     apologies: list[ApologyIn] = Field(default_factory=list, max_length=100)
     observers: list[ObserverIn] = Field(default_factory=list, max_length=50)
 
 
 class NoteIn(Strict):
-    text: str = Field(min_length=1, max_length=20000)
+    text: str = Field(min_length=1, max_length=service.MAX_NOTE)
     visibility: Visibility
     agencies: list[str] = Field(default_factory=list, max_length=50)
     stage: Literal["presentation", "agency_information", "victim_views", "risk_summary", "discussion"] = "discussion"
+
+
+class NotePatch(Strict):
+    text: str | None = Field(default=None, min_length=1, max_length=service.MAX_NOTE)
+    visibility: Visibility | None = None
+    agencies: list[str] | None = Field(default=None, max_length=50)
+
+
+class CaseDecisionIn(Strict):
+    outcome: Literal["heard", "deferred"]
+    reason: str | None = Field(default=None, max_length=500, description="Required to defer")
+
+
+class CaseDecisionOut(BaseModel):
+    case_id: str
+    outcome: str
+
+
+class ClosedOut(BaseModel):
+    id: str
+    status: str
+
+
+class ReopenIn(Strict):
+    reason: str = Field(min_length=1, max_length=amend.MAX_REASON)
 
 
 class NoteOut(BaseModel):
@@ -90,6 +124,26 @@ class ActionList(BaseModel):
 class ActionPatch(Strict):
     status: ActionStatus | None = None
     update: str = Field(default="", max_length=5000)
+    description: str | None = Field(
+        default=None, min_length=1, max_length=service.MAX_DESCRIPTION, description="Chair and coordinator only"
+    )
+    owner_agency_id: str | None = Field(
+        default=None, min_length=1, max_length=32, description="Chair and coordinator only"
+    )
+    due_date: date | None = Field(default=None, description="Chair and coordinator only")
+
+
+class CaseOut(BaseModel):
+    case_id: str
+    meeting_id: str
+    referral_id: str
+    label: str
+    kind: str
+    section: str
+    outcome: str | None
+    outcome_reason: str | None
+    notes: list[NoteOut]
+    actions: list[ActionOut]
 
 
 def action_out(action: service.ActionRow) -> dict:
@@ -113,7 +167,7 @@ async def put_attendance(request: Request, caller: Caller, body: AttendanceIn) -
     await service.set_attendance(
         caller.viewer,
         meeting,
-        [service.Present(p.agency_id, p.name) for p in body.present],
+        [service.Present(p.agency_id, p.name, p.confidentiality_signed) for p in body.present],
         [service.Apology(a.agency_id, a.name, a.information_sent, a.information_sent_on) for a in body.apologies],
         [service.Observer(o.name, o.confidentiality_signed) for o in body.observers],
     )
@@ -127,6 +181,10 @@ async def create_note(request: Request, caller: Caller, body: NoteIn) -> NoteOut
     note: Note = await service.add_note(
         caller.viewer, meeting, request.path_params["case_id"], body.text, body.visibility, body.agencies, body.stage
     )
+    return note_out(note)
+
+
+def note_out(note: Note) -> NoteOut:
     return NoteOut(
         id=note.id,
         case_id=note.item_id,
@@ -134,6 +192,82 @@ async def create_note(request: Request, caller: Caller, body: NoteIn) -> NoteOut
         visibility=note.visibility,
         agencies=note.agencies,
         stage=note.stage,
+    )
+
+
+@api(Can.RUN_MEETING, body=NotePatch, response=NoteOut, record=meeting_seen)
+async def patch_note(request: Request, caller: Caller, body: NotePatch) -> NoteOut:
+    """Change a note's text or who may read it (chair, coordinator): while the meeting runs, after
+    it, and after approval as a correction for the next version. What it said before is kept."""
+    meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
+    note = await amend.edit_note(
+        caller.viewer,
+        meeting,
+        request.path_params["case_id"],
+        request.path_params["note_id"],
+        body.text,
+        body.visibility,
+        body.agencies,
+    )
+    return note_out(note)
+
+
+@api(Can.RUN_MEETING, status=204, record=meeting_seen)
+async def delete_note(request: Request, caller: Caller) -> Response:
+    """Delete a note (chair, coordinator); what it said is kept in its history."""
+    meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
+    await amend.delete_note(caller.viewer, meeting, request.path_params["case_id"], request.path_params["note_id"])
+    return Response(status_code=204)
+
+
+@api(Can.RUN_MEETING, body=CaseDecisionIn, response=CaseDecisionOut, record=meeting_seen)
+async def decide(request: Request, caller: Caller, body: CaseDecisionIn) -> CaseDecisionOut:
+    """Heard, or deferred with a reason (the case goes to the next meeting's agenda)."""
+    meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
+    item = await service.decide_case(
+        caller.viewer, meeting, request.path_params["case_id"], body.outcome, body.reason or ""
+    )
+    return CaseDecisionOut(case_id=item.id, outcome=item.outcome or body.outcome)
+
+
+@api(Can.RUN_MEETING, response=ClosedOut, errors={409: "A case has no decision yet"}, record=meeting_seen)
+async def close(request: Request, caller: Caller) -> ClosedOut:
+    """Close the meeting once every case is decided: its minutes can then be approved."""
+    meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
+    await service.close_meeting(caller.viewer, meeting)
+    return ClosedOut(id=meeting.id, status=meeting.status)
+
+
+@api(
+    Can.APPROVE_MINUTES,
+    body=ReopenIn,
+    response=ClosedOut,
+    errors={409: "The meeting is not closed, or its minutes are approved"},
+    record=meeting_seen,
+)
+async def reopen(request: Request, caller: Caller, body: ReopenIn) -> ClosedOut:
+    """The chair reopens a closed meeting, with a reason, until its minutes are approved."""
+    meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
+    await amend.reopen(caller.viewer, meeting, body.reason)
+    return ClosedOut(id=meeting.id, status=meeting.status)
+
+
+@api(Can.RUN_MEETING, response=CaseOut, record=meeting_seen)
+async def get_case(request: Request, caller: Caller) -> CaseOut:
+    """A case as the chair and coordinator see it at the meeting: its decision, notes and actions."""
+    meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
+    case = await service.read_case(caller.viewer, meeting, request.path_params["case_id"])
+    return CaseOut(
+        case_id=case.item.id,
+        meeting_id=meeting.id,
+        referral_id=case.item.referral_id,
+        label=case.label,
+        kind=agenda.kind_of(case.item.referral),
+        section=case.item.section,
+        outcome=case.item.outcome,
+        outcome_reason=case.item.outcome_reason,
+        notes=[note_out(n) for n in case.notes],
+        actions=[ActionOut(**action_out(a)) for a in case.actions],
     )
 
 
@@ -224,11 +358,36 @@ async def action_seen(viewer: Viewer, params: dict[str, str]) -> None:
     ],
 )
 async def patch_action(request: Request, caller: Caller, body: ActionPatch) -> dict:
-    """Update status and/or add an update text. Needs If-Match with the version last read: 412 if stale."""
-    action = await service.update_action(
-        caller.viewer, request.path_params["action_id"], if_match(request), body.status, body.update
-    )
+    """Update status and/or add an update text. The chair and coordinator may also reword it
+    (`description`), change its `owner_agency_id` or `due_date` (the owner agency: 403). Needs
+    If-Match with the version last read: 412 if stale."""
+    change = amend.Amendment(body.description, body.owner_agency_id, body.due_date)
+    if change:
+        action = await amend.amend_action(
+            caller.viewer, request.path_params["action_id"], if_match(request), change, body.status, body.update
+        )
+    else:
+        action = await service.update_action(
+            caller.viewer, request.path_params["action_id"], if_match(request), body.status, body.update
+        )
     return action_out(action)
+
+
+@api(
+    Can.RUN_MEETING,
+    status=204,
+    errors={409: "The minutes are approved", 412: "If-Match is not the current version"},
+    record=action_seen,
+    params=[
+        header(
+            "If-Match", {"type": "string", "pattern": r'^(W/)?"?[0-9]{1,9}"?$'}, "The version last read", required=True
+        )
+    ],
+)
+async def delete_action(request: Request, caller: Caller) -> Response:
+    """Delete an action agreed by mistake (chair, coordinator), until the minutes are approved."""
+    await amend.delete_action(caller.viewer, request.path_params["action_id"], if_match(request))
+    return Response(status_code=204)
 
 
 routes = [
@@ -237,4 +396,11 @@ routes = [
     Route("/api/v1/meetings/{meeting_id}/cases/{case_id}/actions", create_action, methods=["POST"]),
     Route("/api/v1/actions", list_actions, methods=["GET"]),
     Route("/api/v1/actions/{action_id}", patch_action, methods=["PATCH"]),
+    Route("/api/v1/actions/{action_id}", delete_action, methods=["DELETE"]),
+    Route("/api/v1/meetings/{meeting_id}/cases/{case_id}", get_case, methods=["GET"]),
+    Route("/api/v1/meetings/{meeting_id}/cases/{case_id}/notes/{note_id}", patch_note, methods=["PATCH"]),
+    Route("/api/v1/meetings/{meeting_id}/cases/{case_id}/notes/{note_id}", delete_note, methods=["DELETE"]),
+    Route("/api/v1/meetings/{meeting_id}/cases/{case_id}/decision", decide, methods=["POST"]),
+    Route("/api/v1/meetings/{meeting_id}/close", close, methods=["POST"]),
+    Route("/api/v1/meetings/{meeting_id}/reopen", reopen, methods=["POST"]),
 ]

@@ -60,6 +60,9 @@ def _error(text: str) -> dict[str, Any]:
 def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(schema.pop("$defs", {}))
+    # Two models of one name would silently describe one route with the other's schema.
+    if components.get(model.__name__, schema) != schema:
+        raise ValueError(f"two API models are named {model.__name__}: rename one")
     components[model.__name__] = schema
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 

@@ -3,28 +3,46 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from marac import validation
 from marac.actions import service
-from marac.actions.models import VISIBILITIES, Attendance, Note
+from marac.actions.models import VISIBILITIES, Action, Attendance
 from marac.agencies import access
 from marac.agencies.access import Can
 from marac.agencies.models import Agency, Membership
 from marac.clock import now, today
+from marac.conference_types import confidentiality_statement
 from marac.errors import Conflict, NotFound, RuleViolation, StaleVersion
 from marac.ids import ID_PATTERN
 from marac.meetings import agenda
-from marac.meetings.models import AgendaItem
+from marac.meetings.models import AgendaItem, Meeting
+from marac.minutes import amend
 from marac.validation import MAX_VERSION, whole_number
 from marac.web.auth import Caller, page
 from marac.web.errors import status_of
 from marac.web.templating import render
 
-REGISTER_ROWS = 12
+# The success banner of each finished step, by ?done= (GOV.UK notification banner).
+DONE = {
+    "register": "Register saved",
+    "confidentiality": "Confidentiality statement recorded as read",
+    "review": "Review recorded",
+    "aob": "Any other business saved",
+    "reopen": "Meeting reopened",
+    "note": "Note added",
+    "note_changed": "Note changed",
+    "note_deleted": "Note deleted",
+    "action": "Action added",
+    "action_changed": "Action changed",
+    "action_deleted": "Action deleted",
+    "decision": "Decision saved",
+}
 STAGES = [
     ("presentation", "Referrer's presentation"),
     ("agency_information", "Agency information"),
@@ -44,9 +62,70 @@ async def _agencies(meeting) -> list[tuple[str, str]]:
 # --- the meeting ---------------------------------------------------------------------------------
 
 
+# The register's three parts and each line's fields, as the form names them: `present.3.name`.
+REGISTER_FIELDS = {
+    "present": ("agency_id", "name", "confidentiality_signed"),
+    "apologies": ("agency_id", "name", "information_sent", "information_sent_on"),
+    "observers": ("name", "confidentiality_signed"),
+}
+# What a person types into a line; a line with none of them is left blank and not saved.
+TYPED = ("agency_id", "name", "information_sent_on")
+BLANK_ROWS = 3  # empty lines under the register's own
+MORE_ROWS = 5  # added by "Add more rows" (the page works without JavaScript)
+MAX_ROWS = 100
+
+
+def _saved_rows(register: list[Attendance]) -> dict[str, list[dict[str, str]]]:
+    """The register as the form shows it."""
+    rows: dict[str, list[dict[str, str]]] = {part: [] for part in REGISTER_FIELDS}
+    part_of = {"present": "present", "apology": "apologies", "observer": "observers"}
+    for line in register:
+        sent_on = line.information_sent_on
+        rows[part_of[line.kind]].append(
+            {
+                "agency_id": line.agency_id or "",
+                "name": line.name,
+                "confidentiality_signed": "yes" if line.confidentiality_signed else "",
+                "information_sent": "yes" if line.information_sent else "no",
+                "information_sent_on": sent_on.strftime("%d/%m/%Y") if sent_on else "",
+            }
+        )
+    return rows
+
+
+def _typed_rows(form: FormData) -> dict[str, list[dict[str, str]]]:
+    """Every line of the register form exactly as typed, blank ones included."""
+    rows = {}
+    for part, fields in REGISTER_FIELDS.items():
+        count = whole_number(str(form.get(f"{part}_rows", "")), 0, MAX_ROWS) or 0
+        rows[part] = [{f: str(form.get(f"{part}.{n}.{f}", "")) for f in fields} for n in range(count)]
+    return rows
+
+
+def _blank(line: dict[str, str]) -> bool:
+    return not any(line.get(f, "").strip() for f in TYPED)
+
+
+def _padded(rows: dict[str, list[dict[str, str]]], more: str | None = None) -> dict[str, list[dict[str, str]]]:
+    """Each part's lines as they are, then blank lines up to BLANK_ROWS empty ones at the end
+    (MORE_ROWS more under the part asked for, whatever it ends with), MAX_ROWS at most."""
+    padded = {}
+    for part, lines in rows.items():
+        trailing = 0
+        for line in reversed(lines):
+            if not _blank(line):
+                break
+            trailing += 1
+        wanted = len(lines) + (MORE_ROWS if part == more else max(0, BLANK_ROWS - trailing))
+        blank = dict.fromkeys(REGISTER_FIELDS[part], "")
+        padded[part] = [*lines, *(dict(blank) for _ in range(wanted - len(lines)))][:MAX_ROWS]
+    return padded
+
+
 async def _run_page(request: Request, caller: Caller, meeting, status: int = 200, **context) -> Response:
     register = await Attendance.filter(meeting=meeting).prefetch_related("agency")
     snapshot = await agenda.agenda(meeting)
+    rows = context.pop("register_rows", None) or _padded(_saved_rows(register))
     return render(
         request,
         "meetings/run.html",
@@ -54,12 +133,17 @@ async def _run_page(request: Request, caller: Caller, meeting, status: int = 200
             "meeting": meeting,
             "conference": meeting.conference,
             "register": register,
+            "register_rows": rows,
+            "confidentiality": confidentiality_statement(meeting.conference.type_settings),
             "agency_options": await _agencies(meeting),
-            "rows": range(REGISTER_ROWS),
             "agenda": snapshot,
             "outstanding": await service.outstanding(meeting),
             "statuses": service.STATUS_WORDS,
             "items": await agenda_items(meeting),
+            "done": DONE.get(request.query_params.get("done", "")),
+            "may_reopen": meeting.status == "held"
+            and caller.viewer.can_in(meeting.conference_id, Can.APPROVE_MINUTES)
+            and not await amend.minutes_approved(meeting.id),
             **context,
         },
         status=status,
@@ -80,17 +164,9 @@ async def run(request: Request, caller: Caller) -> Response:
     return await _run_page(request, caller, meeting)
 
 
-def _rows(form, prefix: str, fields: tuple[str, ...]) -> list[dict[str, str]]:
-    rows = []
-    for n in range(REGISTER_ROWS):
-        row = {f: str(form.get(f"{prefix}.{n}.{f}", "")).strip() for f in fields}
-        if row.get("name"):
-            rows.append(row)
-    return rows
-
-
-def _meeting_action(action):
-    """A chair's or coordinator's POST during the meeting; errors re-show the run page."""
+def _meeting_action(action, done: str):
+    """A chair's or coordinator's POST during the meeting; errors re-show the run page, success
+    shows it with the step's banner (or goes where the action says)."""
 
     @page(Can.RUN_MEETING)
     async def handler(request: Request, caller: Caller) -> Response:
@@ -98,31 +174,78 @@ def _meeting_action(action):
         try:
             target = await action(request, caller, meeting)
         except (RuleViolation, Conflict) as exc:
+            # What was typed comes back in the form it was typed into (a review names its action).
             return await _run_page(
                 request,
                 caller,
                 meeting,
                 status=status_of(exc, page=True),
                 errors=exc.fields or {"meeting": exc.message},
+                typed=request.state.form,
+                typed_action=request.path_params.get("action_id"),
             )
-        return RedirectResponse(target or f"/meetings/{meeting.id}/run", status_code=303)
+        return RedirectResponse(target or f"/meetings/{meeting.id}/run?done={done}", status_code=303)
 
     handler.__name__ = action.__name__
     return handler
 
 
-async def _attendance(request: Request, caller: Caller, meeting) -> None:
-    form = request.state.form
-    present = [service.Present(r["agency_id"], r["name"]) for r in _rows(form, "present", ("agency_id", "name"))]
-    apologies = []
-    for r in _rows(form, "apologies", ("agency_id", "name", "information_sent", "information_sent_on")):
-        sent_on = validation.day(r["information_sent_on"], "information_sent_on") if r["information_sent_on"] else None
-        apologies.append(service.Apology(r["agency_id"], r["name"], r["information_sent"] == "yes", sent_on))
-    observers = [
-        service.Observer(r["name"], r["confidentiality_signed"] == "yes")
-        for r in _rows(form, "observers", ("name", "confidentiality_signed"))
+def _register(rows: dict[str, list[dict[str, str]]]) -> tuple[list, dict[str, str], dict[str, list[int]]]:
+    """The register's lines read from the form: (present, apologies, observers), the dates that
+    could not be read, and for each part the form line of each register line (so an error
+    names the line the person typed)."""
+    errors: dict[str, str] = {}
+    at = {part: [n for n, line in enumerate(lines) if not _blank(line)] for part, lines in rows.items()}
+    present = [
+        service.Present(line["agency_id"], line["name"], line["confidentiality_signed"] == "yes")
+        for line in (rows["present"][n] for n in at["present"])
     ]
-    await service.set_attendance(caller.viewer, meeting, present, apologies, observers)
+    apologies = []
+    for n in at["apologies"]:
+        line = rows["apologies"][n]
+        sent_on = None
+        if line["information_sent_on"].strip():
+            sent_on = validation.day_or_none(line["information_sent_on"])
+            if sent_on is None:
+                errors[f"apologies.{n}.information_sent_on"] = validation.DATE_MESSAGE
+        apologies.append(service.Apology(line["agency_id"], line["name"], line["information_sent"] == "yes", sent_on))
+    observers = [
+        service.Observer(line["name"], line["confidentiality_signed"] == "yes")
+        for line in (rows["observers"][n] for n in at["observers"])
+    ]
+    return [present, apologies, observers], errors, at
+
+
+@page(Can.RUN_MEETING)
+async def attendance(request: Request, caller: Caller) -> Response:
+    """Save the register; on any error, or to add rows, the page comes back with every line as
+    typed (tests/test_meeting_run.py)."""
+    meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
+    form = request.state.form
+    rows = _typed_rows(form)
+    more = str(form.get("add_rows", ""))
+    if more in REGISTER_FIELDS:
+        return await _run_page(request, caller, meeting, register_rows=_padded(rows, more))
+    (present, apologies, observers), errors, at = _register(rows)
+    try:
+        service.require_live(meeting)
+        found = await service.attendance_errors(meeting, present, apologies, observers)
+        for key, message in found.items():
+            part, index, field = key.split(".")
+            errors.setdefault(f"{part}.{at[part][int(index)]}.{field}", message)
+        if errors:
+            raise RuleViolation("The register is not valid", errors)
+        await service.set_attendance(caller.viewer, meeting, present, apologies, observers)
+    except (RuleViolation, Conflict) as exc:
+        return await _run_page(
+            request,
+            caller,
+            meeting,
+            status=status_of(exc, page=True),
+            errors=exc.fields or {"meeting": exc.message},
+            register_rows=_padded(rows),
+        )
+    return RedirectResponse(f"/meetings/{meeting.id}/run?done=register", status_code=303)
 
 
 async def _confidentiality(request: Request, caller: Caller, meeting) -> None:
@@ -131,13 +254,14 @@ async def _confidentiality(request: Request, caller: Caller, meeting) -> None:
 
 async def _review(request: Request, caller: Caller, meeting) -> None:
     form = request.state.form
-    await service.review_action(
-        caller.viewer,
-        meeting,
-        request.path_params["action_id"],
-        str(form.get("outcome", "")),
-        str(form.get("note", "")),
-    )
+    action_id = request.path_params["action_id"]
+    try:
+        await service.review_action(
+            caller.viewer, meeting, action_id, str(form.get("outcome", "")), str(form.get("note", ""))
+        )
+    except RuleViolation as exc:
+        # Each outstanding action has its own form: the error goes on that form's field.
+        raise RuleViolation(exc.message, {f"{k}-{action_id}": v for k, v in exc.fields.items()}) from None
 
 
 async def _aob(request: Request, caller: Caller, meeting) -> None:
@@ -146,7 +270,7 @@ async def _aob(request: Request, caller: Caller, meeting) -> None:
 
 async def _close(request: Request, caller: Caller, meeting) -> str:
     await service.close_meeting(caller.viewer, meeting)
-    return f"/meetings/{meeting.id}"
+    return f"/meetings/{meeting.id}?done=closed"
 
 
 # --- one case --------------------------------------------------------------------------------------
@@ -158,8 +282,8 @@ async def _case_page(request: Request, caller: Caller, meeting, case_id: str, st
         if meeting.status == "published"
         else await service.case_of(meeting, case_id)
     )
-    notes = await Note.filter(item=item)
-    actions = await item.actions.all().prefetch_related("owner_agency")
+    seen = await service.read_case(caller.viewer, meeting, item.id)
+    correction = meeting.status == "held" and await amend.minutes_approved(meeting.id)
     allowed = int(meeting.conference.type_settings["minutes_per_case"])
     elapsed = int(((item.ended_at or now()) - item.started_at).total_seconds() // 60) if item.started_at else 0
     agencies = dict(await _agencies(meeting))
@@ -170,9 +294,13 @@ async def _case_page(request: Request, caller: Caller, meeting, case_id: str, st
             "meeting": meeting,
             "item": item,
             "referral": item.referral,
-            "notes": notes,
-            "actions": actions,
-            "label": agenda.label(meeting, item),
+            "notes": seen.notes,
+            "actions": seen.actions,
+            "label": seen.label,
+            "done": DONE.get(request.query_params.get("done", "")),
+            "may_change": meeting.status in amend.CHANGEABLE,
+            "correction": correction,
+            "max_note": service.MAX_NOTE,
             "allowed": allowed,
             "elapsed": elapsed,
             "agency_names": agencies,
@@ -192,7 +320,7 @@ async def case(request: Request, caller: Caller) -> Response:
     return await _case_page(request, caller, meeting, request.path_params["case_id"])
 
 
-def _case_action(action):
+def _case_action(action, done: str):
     @page(Can.RUN_MEETING)
     async def handler(request: Request, caller: Caller) -> Response:
         meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
@@ -209,10 +337,208 @@ def _case_action(action):
                 errors=exc.fields or {"case": exc.message},
                 values=request.state.form,
             )
-        return RedirectResponse(f"/meetings/{meeting.id}/cases/{case_id}", status_code=303)
+        return RedirectResponse(f"/meetings/{meeting.id}/cases/{case_id}?done={done}", status_code=303)
 
     handler.__name__ = action.__name__
     return handler
+
+
+# --- changing notes and actions, closing and reopening: each asks first on a page of its own ----------
+
+
+def _confirm(request: Request, status: int = 200, **context) -> Response:
+    """The GOV.UK "are you sure" page: what will happen, the button that does it, a way back."""
+    return render(request, "meetings/confirm.html", {"values": {}, **context}, status=status)
+
+
+@page(Can.RUN_MEETING)
+async def note_edit(request: Request, caller: Caller) -> Response:
+    meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
+    case_id, note_id = request.path_params["case_id"], request.path_params["note_id"]
+    note = await amend.note_of(meeting, case_id, note_id)
+    back = f"/meetings/{meeting.id}/cases/{case_id}"
+    form = request.state.form if request.method == "POST" else None
+    errors: dict[str, str] = {}
+    if form is not None:
+        try:
+            await amend.edit_note(
+                caller.viewer,
+                meeting,
+                case_id,
+                note_id,
+                str(form.get("text", "")),
+                str(form.get("visibility", "")),
+                [str(a) for a in form.getlist("agencies")],
+            )
+            return RedirectResponse(f"{back}?done=note_changed", status_code=303)
+        except (RuleViolation, Conflict) as exc:
+            errors = exc.fields or {"text": exc.message}
+    item = await service.case_of(meeting, case_id)
+    return render(
+        request,
+        "meetings/note_edit.html",
+        {
+            "meeting": meeting,
+            "label": agenda.label(meeting, item),
+            "back": back,
+            "note": note,
+            "values": form or {"text": note.text, "visibility": note.visibility, "agencies": list(note.agencies)},
+            "errors": errors,
+            "agency_options": await _agencies(meeting),
+            "max_note": service.MAX_NOTE,
+            "correction": meeting.status == "held" and await amend.minutes_approved(meeting.id),
+        },
+        status=400 if errors else 200,
+    )
+
+
+@page(Can.RUN_MEETING)
+async def note_delete(request: Request, caller: Caller) -> Response:
+    meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
+    case_id, note_id = request.path_params["case_id"], request.path_params["note_id"]
+    await amend.note_of(meeting, case_id, note_id)
+    back = f"/meetings/{meeting.id}/cases/{case_id}"
+    if request.method == "POST":
+        try:
+            await amend.delete_note(caller.viewer, meeting, case_id, note_id)
+        except Conflict as exc:
+            return _confirm(request, status=409, title="Delete this note?", errors={"confirm": exc.message}, back=back)
+        return RedirectResponse(f"{back}?done=note_deleted", status_code=303)
+    return _confirm(
+        request,
+        title="Delete this note?",
+        detail="The note leaves the case and the minutes. What it said is kept in the meeting's history.",
+        button="Delete the note",
+        warning=True,
+        back=back,
+    )
+
+
+async def _action_of(caller: Caller, meeting: Meeting, case_id: str, action_id: str) -> service.ActionRow:
+    """An action agreed on this case of this meeting, as the caller may see it (404 otherwise)."""
+    row, _ = await service.action_row(caller.viewer, action_id)
+    item = await service.case_of(meeting, case_id)
+    if row.meeting_id != meeting.id or not await Action.filter(id=action_id, item_id=item.id).exists():
+        raise NotFound("Action not found")
+    return row
+
+
+@page(Can.RUN_MEETING)
+async def action_edit(request: Request, caller: Caller) -> Response:
+    meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
+    case_id, action_id = request.path_params["case_id"], request.path_params["action_id"]
+    row = await _action_of(caller, meeting, case_id, action_id)
+    back = f"/meetings/{meeting.id}/cases/{case_id}"
+    form = request.state.form if request.method == "POST" else None
+    errors: dict[str, str] = {}
+    if form is not None:
+        due_text = str(form.get("due_date", "")).strip()
+        due = validation.day_or_none(due_text)
+        try:
+            if due is None:
+                raise RuleViolation("Bad date", {"due_date": validation.DATE_MESSAGE})
+            change = amend.Amendment(str(form.get("description", "")), str(form.get("owner_agency_id", "")), due)
+            version = whole_number(str(form.get("version", "")), 0, MAX_VERSION)
+            await amend.amend_action(caller.viewer, action_id, version, change)
+            return RedirectResponse(f"{back}?done=action_changed", status_code=303)
+        except (RuleViolation, Conflict, StaleVersion) as exc:
+            errors = exc.fields or {"description": exc.message}
+            # After a 412 the form carries the latest version, with what they typed kept.
+            row = (await service.action_row(caller.viewer, action_id))[0]
+    values = (
+        {**{k: str(v) for k, v in form.items()}, "version": str(row.version)}
+        if form is not None
+        else {
+            "description": row.description,
+            "owner_agency_id": row.owner_agency_id,
+            "due_date": row.due_date.strftime("%d/%m/%Y"),
+            "version": str(row.version),
+        }
+    )
+    return render(
+        request,
+        "meetings/action_edit.html",
+        {
+            "meeting": meeting,
+            "label": row.case_label,
+            "back": back,
+            "action": row,
+            "values": values,
+            "errors": errors,
+            "agency_options": await _agencies(meeting),
+            "correction": meeting.status == "held" and await amend.minutes_approved(meeting.id),
+        },
+        status=400 if errors else 200,
+    )
+
+
+@page(Can.RUN_MEETING)
+async def action_delete(request: Request, caller: Caller) -> Response:
+    meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
+    case_id, action_id = request.path_params["case_id"], request.path_params["action_id"]
+    row = await _action_of(caller, meeting, case_id, action_id)
+    back = f"/meetings/{meeting.id}/cases/{case_id}"
+    title = "Delete this action?"
+    if request.method == "POST":
+        version = whole_number(str(request.state.form.get("version", "")), 0, MAX_VERSION)
+        try:
+            await amend.delete_action(caller.viewer, action_id, version)
+        except (Conflict, StaleVersion, RuleViolation) as exc:
+            return _confirm(
+                request, status=status_of(exc, page=True), title=title, errors={"confirm": exc.message}, back=back
+            )
+        return RedirectResponse(f"{back}?done=action_deleted", status_code=303)
+    return _confirm(
+        request,
+        title=title,
+        detail="The action leaves the case and the owner agency's list. What it said is kept in the meeting's history.",
+        button="Delete the action",
+        warning=True,
+        back=back,
+        hidden={"version": row.version},
+    )
+
+
+@page(Can.RUN_MEETING)
+async def close_confirm(request: Request, caller: Caller) -> Response:
+    meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
+    return _confirm(
+        request,
+        title="Close the meeting?",
+        detail="Every case has its decision. Once closed, nothing more is recorded on the day and the minutes can be "
+        "approved; until they are, the chair can reopen it.",
+        button="Close the meeting",
+        action=f"/meetings/{meeting.id}/close",
+        back=f"/meetings/{meeting.id}/run",
+    )
+
+
+@page(Can.APPROVE_MINUTES)
+async def reopen(request: Request, caller: Caller) -> Response:
+    meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
+    back = f"/meetings/{meeting.id}/run"
+    context: dict[str, Any] = {
+        "title": "Reopen the meeting?",
+        "detail": "The meeting runs again: notes, actions and decisions can be changed, then it is closed again. "
+        "The reason is kept in the meeting's history.",
+        "button": "Reopen the meeting",
+        "back": back,
+        "reason": True,
+    }
+    if request.method == "POST":
+        reason = str(request.state.form.get("reason", ""))
+        try:
+            await amend.reopen(caller.viewer, meeting, reason)
+        except (RuleViolation, Conflict) as exc:
+            return _confirm(
+                request,
+                status=status_of(exc, page=True),
+                errors=exc.fields or {"reason": exc.message},
+                values={"reason": reason},
+                **context,
+            )
+        return RedirectResponse(f"{back}?done=reopen", status_code=303)
+    return _confirm(request, **context)
 
 
 async def _note(request: Request, caller: Caller, meeting, case_id: str) -> None:
@@ -325,15 +651,23 @@ async def action_update(request: Request, caller: Caller) -> Response:
 
 routes = [
     Route("/meetings/{meeting_id}/run", run, methods=["GET"]),
-    Route("/meetings/{meeting_id}/attendance", _meeting_action(_attendance), methods=["POST"]),
-    Route("/meetings/{meeting_id}/confidentiality", _meeting_action(_confidentiality), methods=["POST"]),
-    Route("/meetings/{meeting_id}/reviews/{action_id}", _meeting_action(_review), methods=["POST"]),
-    Route("/meetings/{meeting_id}/aob", _meeting_action(_aob), methods=["POST"]),
-    Route("/meetings/{meeting_id}/close", _meeting_action(_close), methods=["POST"]),
+    Route("/meetings/{meeting_id}/attendance", attendance, methods=["POST"]),
+    Route(
+        "/meetings/{meeting_id}/confidentiality", _meeting_action(_confidentiality, "confidentiality"), methods=["POST"]
+    ),
+    Route("/meetings/{meeting_id}/reviews/{action_id}", _meeting_action(_review, "review"), methods=["POST"]),
+    Route("/meetings/{meeting_id}/aob", _meeting_action(_aob, "aob"), methods=["POST"]),
+    Route("/meetings/{meeting_id}/close", _meeting_action(_close, "close"), methods=["POST"]),
+    Route("/meetings/{meeting_id}/close", close_confirm, methods=["GET"]),
+    Route("/meetings/{meeting_id}/reopen", reopen, methods=["GET", "POST"]),
+    Route("/meetings/{meeting_id}/cases/{case_id}/notes/{note_id}/edit", note_edit, methods=["GET", "POST"]),
+    Route("/meetings/{meeting_id}/cases/{case_id}/notes/{note_id}/delete", note_delete, methods=["GET", "POST"]),
+    Route("/meetings/{meeting_id}/cases/{case_id}/actions/{action_id}/edit", action_edit, methods=["GET", "POST"]),
+    Route("/meetings/{meeting_id}/cases/{case_id}/actions/{action_id}/delete", action_delete, methods=["GET", "POST"]),
     Route("/meetings/{meeting_id}/cases/{case_id}", case, methods=["GET"]),
-    Route("/meetings/{meeting_id}/cases/{case_id}/notes", _case_action(_note), methods=["POST"]),
-    Route("/meetings/{meeting_id}/cases/{case_id}/actions", _case_action(_action), methods=["POST"]),
-    Route("/meetings/{meeting_id}/cases/{case_id}/decision", _case_action(_decide), methods=["POST"]),
+    Route("/meetings/{meeting_id}/cases/{case_id}/notes", _case_action(_note, "note"), methods=["POST"]),
+    Route("/meetings/{meeting_id}/cases/{case_id}/actions", _case_action(_action, "action"), methods=["POST"]),
+    Route("/meetings/{meeting_id}/cases/{case_id}/decision", _case_action(_decide, "decision"), methods=["POST"]),
     Route("/actions", my_actions, methods=["GET"]),
     Route("/actions/{action_id}", action_detail, methods=["GET"]),
     Route("/actions/{action_id}/update", action_update, methods=["POST"]),

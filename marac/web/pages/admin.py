@@ -84,9 +84,7 @@ async def conferences(request: Request, caller: Caller) -> Response:
         return await _conferences(request)
     values = _form(request)
     try:
-        first_date = validation.day(
-            values.get("first_date", ""), "first_date", "Enter the first meeting date as YYYY-MM-DD"
-        )
+        first_date = validation.day(values.get("first_date", ""), "first_date")
         conference = await service.create_conference(
             caller.viewer,
             name=values.get("name", ""),

@@ -23,6 +23,12 @@ from marac.web.errors import status_of
 from marac.web.templating import render
 
 CALENDAR_MEETINGS = 12
+# The success banner of each finished step, by ?done= (GOV.UK notification banner).
+DONE = {
+    "published": "Agenda published: the research list is released to member agencies",
+    "cancelled": "Meeting cancelled: its cases move to the next meeting",
+    "closed": "Meeting closed: the minutes can now be approved",
+}
 
 
 def _back(meeting: Meeting) -> RedirectResponse:
@@ -70,6 +76,7 @@ async def _meeting_page(request: Request, caller: Caller, meeting: Meeting, stat
         "conference": meeting.conference,
         "officer": officer,
         "may_manage": viewer.can_in(meeting.conference_id, Can.MANAGE_MEETINGS),
+        "done": DONE.get(request.query_params.get("done", "")),
         **context,
     }
     if officer:
@@ -94,7 +101,7 @@ async def meeting_page(request: Request, caller: Caller) -> Response:
     return await _meeting_page(request, caller, meeting)
 
 
-def _coordinator_action(action):
+def _coordinator_action(action, done: str | None = None):
     """A coordinator's POST on a meeting: run it, then back to the meeting page (errors shown there)."""
 
     @page(Can.MANAGE_MEETINGS)
@@ -109,9 +116,33 @@ def _coordinator_action(action):
             return await _meeting_page(
                 request, caller, meeting, status=status_of(exc, page=True), errors=exc.fields or {"agenda": exc.message}
             )
-        return RedirectResponse(target, status_code=303) if target else _back(meeting)
+        if target:
+            return RedirectResponse(target, status_code=303)
+        return RedirectResponse(f"/meetings/{meeting.id}{'?done=' + done if done else ''}", status_code=303)
 
     handler.__name__ = action.__name__
+    return handler
+
+
+def _are_you_sure(title: str, detail: str, button: str, warning: bool = False):
+    """The GOV.UK "are you sure" page before a coordinator's step that cannot simply be undone."""
+
+    @page(Can.MANAGE_MEETINGS)
+    async def handler(request: Request, caller: Caller) -> Response:
+        meeting = await agenda.visible_meeting(caller.viewer, request.path_params["meeting_id"])
+        access.require_manage_meeting(caller.viewer, meeting.conference_id)
+        return render(
+            request,
+            "meetings/confirm.html",
+            {
+                "title": title,
+                "detail": detail,
+                "button": button,
+                "warning": warning,
+                "back": f"/meetings/{meeting.id}",
+            },
+        )
+
     return handler
 
 
@@ -220,9 +251,29 @@ routes = [
     Route("/meetings/{meeting_id}", meeting_page, methods=["GET"]),
     Route("/meetings/{meeting_id}/agenda.pdf", agenda_pdf, methods=["GET"]),
     Route("/meetings/{meeting_id}/minutes.pdf", minutes_pdf, methods=["GET"]),
-    Route("/meetings/{meeting_id}/publish", _coordinator_action(_publish), methods=["POST"]),
+    Route("/meetings/{meeting_id}/publish", _coordinator_action(_publish, "published"), methods=["POST"]),
+    Route(
+        "/meetings/{meeting_id}/publish",
+        _are_you_sure(
+            "Publish the agenda?",
+            "The agenda is frozen and the research list goes to every member agency. Cases can still be added "
+            "as urgent, but not taken off.",
+            "Publish the agenda",
+        ),
+        methods=["GET"],
+    ),
     Route("/meetings/{meeting_id}/move", _coordinator_action(_move), methods=["POST"]),
-    Route("/meetings/{meeting_id}/cancel", _coordinator_action(_cancel), methods=["POST"]),
+    Route("/meetings/{meeting_id}/cancel", _coordinator_action(_cancel, "cancelled"), methods=["POST"]),
+    Route(
+        "/meetings/{meeting_id}/cancel",
+        _are_you_sure(
+            "Cancel this meeting?",
+            "The meeting will not sit. Its cases move to the next meeting's agenda.",
+            "Cancel the meeting",
+            warning=True,
+        ),
+        methods=["GET"],
+    ),
     Route("/meetings/{meeting_id}/cases", _coordinator_action(_add), methods=["POST"]),
     Route("/meetings/{meeting_id}/cases/{case_id}/reorder", _coordinator_action(_reorder), methods=["POST"]),
     Route("/meetings/{meeting_id}/cases/{case_id}/defer", _coordinator_action(_defer), methods=["POST"]),
