@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from tortoise import fields
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
+from marac.audit.service import case_of
 from marac.ids import new_id
 from marac.sealed import SealedModel, SealedText
 
@@ -115,3 +117,16 @@ class Attendance(Model):
     class Meta:
         table = "attendance"
         ordering = ["kind", "id"]
+
+
+# The case of an audit event (audit.service.case_of): the referral of the agenda item a note or action belongs to.
+@case_of("note")
+async def _case_of_note(note_id: str, conn: BaseDBAsyncClient) -> str | None:
+    found = await Note.filter(id=note_id).using_db(conn).first().values_list("item__referral_id", flat=True)
+    return str(found) if found else None
+
+
+@case_of("action")
+async def _case_of_action(action_id: str, conn: BaseDBAsyncClient) -> str | None:
+    found = await Action.filter(id=action_id).using_db(conn).first().values_list("item__referral_id", flat=True)
+    return str(found) if found else None

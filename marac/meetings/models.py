@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from tortoise import fields
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
+from marac.audit.service import case_of
 from marac.ids import new_id
 from marac.sealed import SealedJSON, SealedModel, SealedText
 
@@ -78,3 +80,10 @@ class Research(SealedModel):
     class Meta:
         table = "research"
         unique_together = (("item", "agency"),)
+
+
+# The case of an audit event (audit.service.case_of): an agenda item is its referral at one meeting.
+@case_of("agenda_item")
+async def _case_of_item(item_id: str, conn: BaseDBAsyncClient) -> str | None:
+    found = await AgendaItem.filter(id=item_id).using_db(conn).first().values_list("referral_id", flat=True)
+    return str(found) if found else None

@@ -17,6 +17,7 @@ from marac.audit.service import record, verify
 from marac.errors import RuleViolation
 from marac.ids import ID_PATTERN
 from marac.jobs import flows
+from marac.meetings import trail
 from marac.web import schemas
 from marac.web.auth import Caller, api
 from marac.web.openapi import DATE, query
@@ -161,6 +162,13 @@ def _day(value: str | None, field: str) -> date | None:
             empty_is_absent=True,
         ),
         query(
+            "case_id",
+            {"type": "string", "pattern": f"^{ID_PATTERN.pattern}$"},
+            "The whole trail of one case (its case id, or its referral's id): its referral, reads, research, notes,"
+            " actions, decisions, and the documents and lists that showed it; nothing about other cases",
+            empty_is_absent=True,
+        ),
+        query(
             "user",
             {"type": "string", "pattern": f"^{ID_PATTERN.pattern}$"},
             "Events by this user id",
@@ -172,9 +180,11 @@ def _day(value: str | None, field: str) -> date | None:
     ],
 )
 async def list_audit(request: Request, caller: Caller) -> schemas.AuditList:
-    """Audit events, oldest first; filter by object_id, user, from and to (dates, inclusive)."""
+    """Audit events, oldest first; filter by object_id, case_id, user, from and to (dates, inclusive)."""
     params = request.query_params
     query = AuditEvent.filter(access.audit_filter(caller.viewer))
+    if params.get("case_id"):
+        query = query.filter(await trail.case_events(_matching(params["case_id"], ID_PATTERN, "case_id")))
     if params.get("object_id"):
         query = query.filter(object_id=_matching(params["object_id"], OBJECT_ID_RE, "object_id"))
     if params.get("user"):
