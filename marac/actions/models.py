@@ -31,6 +31,9 @@ class Action(SealedModel):
     status = fields.CharField(max_length=40, default="open")
     # Optimistic concurrency: every change bumps it; a writer holding an older one gets 412.
     version = fields.IntField(default=1)
+    # The meeting at which the action's undone end (UNDONE) was reviewed: from then on it leaves the outstanding
+    # actions (docs/domain.md#outstanding-actions). Any later change of status clears it.
+    end_reviewed_meeting_id = fields.CharField(max_length=32, null=True)
     created_by = fields.CharField(max_length=32)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -45,6 +48,8 @@ class Action(SealedModel):
         indexes = (
             ("owner_agency_id", "status", "conference_id", "due_date", "created_at", "id"),
             ("conference_id", "status", "due_date", "created_at", "id"),
+            # The outstanding actions: the undone ones whose end is not yet reviewed, from the index.
+            ("conference_id", "status", "end_reviewed_meeting_id"),
             ("meeting_id", "status"),
             ("item_id",),
         )

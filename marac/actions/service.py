@@ -460,12 +460,18 @@ async def update_action(
 
 
 async def outstanding(meeting: Meeting) -> list[Action]:
-    """Actions of earlier meetings not done by their due date: reviewed at this meeting."""
+    """The actions reviewed at this meeting: see agenda.outstanding_actions."""
     return await agenda.outstanding_actions(meeting)
 
 
-async def review_action(viewer: Viewer, meeting: Meeting, action_id: str, outcome: str, note: str) -> ActionReview:
-    """The chair records what became of an outstanding action; the action takes that status."""
+async def review_action(
+    viewer: Viewer, meeting: Meeting, action_id: str, outcome: str, note: str, expected_version: int | None
+) -> ActionReview:
+    """The chair records what became of an outstanding action; the action takes that status. The same
+    compare-and-set as update_action: a review made on an older version than the action's is refused
+    (StaleVersion, 412), never written over a change made since. A review with an undone outcome (not
+    possible, not done by the agency) is that end's one review: the action then leaves the outstanding
+    actions of later meetings (agenda.outstanding_actions)."""
     _require_live(meeting)
     action = await Action.get_or_none(id=action_id, conference_id=meeting.conference_id)
     if action is None:
@@ -475,27 +481,29 @@ async def review_action(viewer: Viewer, meeting: Meeting, action_id: str, outcom
         raise RuleViolation("Choose an outcome", {"outcome": "Choose what became of the action"})
     if outcome in UNDONE and not note:
         raise RuleViolation("This outcome needs a note", {"note": "Say why the action was not completed"})
+    if expected_version is None:
+        raise RuleViolation("The version is required", {"version": "Send the version you last read"})
+    at = now()
     async with in_transaction() as conn:
+        reviewed_end = meeting.id if outcome in UNDONE else None
+        if not await queries.bump_reviewed(action.id, expected_version, outcome, at, reviewed_end, conn):
+            raise StaleVersion(
+                "Someone else updated this action after you opened the page. Check its latest status and review again."
+            )
         review, _ = await ActionReview.update_or_create(
             action=action,
             meeting=meeting,
             defaults={"outcome": outcome, "note": note, "user_id": viewer.user_id},
             using_db=conn,
         )
-        if outcome != action.status:
-            await (
-                Action.filter(id=action.id)
-                .using_db(conn)
-                .update(status=outcome, version=action.version + 1, updated_at=now())
-            )
-            await ActionUpdate.create(
-                action=action,
-                status=outcome,
-                text=note or "Reviewed at the meeting",
-                version=action.version + 1,
-                user_id=viewer.user_id,
-                agency_id=viewer.agency_id,
-                using_db=conn,
-            )
+        await ActionUpdate.create(
+            action=action,
+            status=outcome,
+            text=note or "Reviewed at the meeting",
+            version=expected_version + 1,
+            user_id=viewer.user_id,
+            agency_id=viewer.agency_id,
+            using_db=conn,
+        )
         await _audit(viewer, "action.review", "action", action.id, meeting.conference_id, conn)
     return review

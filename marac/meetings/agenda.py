@@ -300,17 +300,27 @@ async def addable(meeting: Meeting) -> list[Referral]:
 
 
 async def outstanding_actions(meeting: Meeting) -> list:
-    """Actions of earlier meetings not done by their due date, for review at this meeting.
-    Reads the conference's open actions only (indexed on conference, status, due date)."""
-    from marac.actions.models import Action
+    """The actions reviewed at this meeting (docs/domain.md#outstanding-actions): those of earlier meetings
+    still open or in progress past their due date; those closed as not possible or not done by the agency
+    whose end no meeting has reviewed yet (reviewed once, at the next meeting, then they leave the list);
+    and any action already reviewed at this meeting, whatever its status now, so the list does not change
+    under the chair. Done actions, and undone ones reviewed at an earlier meeting, are never read: each part
+    comes from the index on (conference, status, ...), so the list does not grow with the years."""
+    from marac.actions.models import OPEN, UNDONE, Action, ActionReview
 
-    # A due date is never before its meeting, so these are all of earlier meetings: no join
+    reviewed_here = list(await ActionReview.filter(meeting_id=meeting.id).values_list("action_id", flat=True))
+    # A due date is never before its meeting, so the overdue ones are all of earlier meetings: no join
     # with meeting (which let PostgreSQL read every conference's meetings).
+    due = Q(status__in=list(OPEN), due_date__lt=meeting.date)
+    unreviewed_end = Q(status__in=list(UNDONE), end_reviewed_meeting_id__isnull=True) & ~Q(meeting_id=meeting.id)
+    ended_here = Q(status__in=list(UNDONE), end_reviewed_meeting_id=meeting.id)
+    which = due | unreviewed_end | ended_here
+    if reviewed_here:
+        which |= Q(id__in=reviewed_here)
     return (
-        await Action.filter(conference_id=meeting.conference_id, due_date__lt=meeting.date)
-        .exclude(status="done")
+        await Action.filter(which, conference_id=meeting.conference_id)
         .prefetch_related("owner_agency", "item", "meeting", "reviews")
-        .order_by("due_date")
+        .order_by("due_date", "created_at")
     )
 
 

@@ -97,7 +97,7 @@ def _meeting_action(action):
         meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
         try:
             target = await action(request, caller, meeting)
-        except (RuleViolation, Conflict) as exc:
+        except (RuleViolation, Conflict, StaleVersion) as exc:
             return await _run_page(
                 request,
                 caller,
@@ -137,6 +137,7 @@ async def _review(request: Request, caller: Caller, meeting) -> None:
         request.path_params["action_id"],
         str(form.get("outcome", "")),
         str(form.get("note", "")),
+        whole_number(str(form.get("version", "")), 0, MAX_VERSION),
     )
 
 
@@ -199,7 +200,7 @@ def _case_action(action):
         case_id = request.path_params["case_id"]
         try:
             await action(request, caller, meeting, case_id)
-        except (RuleViolation, Conflict) as exc:
+        except (RuleViolation, Conflict, StaleVersion) as exc:
             return await _case_page(
                 request,
                 caller,
