@@ -384,3 +384,77 @@ async def test_cases_whose_12_months_lapsed_since_the_last_referral_come_back_fo
     assert (
         await AgendaItem.filter(meeting=meeting, state="listed").exclude(section="lapsed_reviews").count() == 1
     )  # reviews take no capacity
+
+
+# --- the order of cases ------------------------------------------------------------------------
+
+
+def _case(n: int, yes: int, children: bool) -> dict:
+    from tests.builders import other_victim
+
+    body = other_victim(n)
+    body["risk"] = {"instrument": "dash", "answers": ["yes"] * yes + ["no"] * (24 - yes)}
+    body["children"] = [{"name": f"Child {n}", "date_of_birth": "2018-05-05"}] if children else []
+    return body
+
+
+async def _four_cases(personas) -> tuple[Meeting, dict[str, str]]:
+    """Four accepted referrals for one meeting: two with children, two adult-only, each a high and a low score."""
+    made = {}
+    for n, (key, yes, children) in enumerate(
+        (("adult_high", 22, False), ("child_low", 14, True), ("child_high", 18, True), ("adult_low", 15, False)),
+        start=1,
+    ):
+        made[key] = (await referral(personas, accept=True, body=_case(n, yes, children))).id
+    return await meeting_of(await Referral.get(id=made["adult_high"])), made
+
+
+async def _listed(client, persona, meeting) -> list[tuple[str, str]]:
+    answer = await client.get(f"/api/v1/meetings/{meeting.id}/agenda", headers=persona.bearer)
+    assert answer.status_code == 200
+    return [
+        (i["referral_id"], i["label"]) for s in answer.json()["sections"] if s["key"] == "cases" for i in s["items"]
+    ]
+
+
+async def test_the_safelives_order_by_default_children_first_and_case_numbers_follow_it(client, personas):
+    meeting, made = await _four_cases(personas)
+    listed = await _listed(client, personas["coordinator"], meeting)
+    # Cases with children first, then adult-only; each by risk. Numbers follow the agenda's order.
+    assert [rid for rid, _ in listed] == [made[k] for k in ("child_high", "child_low", "adult_high", "adult_low")]
+    assert [label for _, label in listed] == [f"{meeting.date.isoformat()} case {n}" for n in range(1, 5)]
+    # The coordinator moves a case: the numbers follow; publication freezes them.
+    coordinator = await viewer_for(personas["coordinator"].user)
+    last = await AgendaItem.get(meeting=meeting, referral_id=made["adult_low"])
+    await agenda.move_item(coordinator, await meeting_of(await Referral.get(id=made["adult_low"])), last.id, -1)
+    moved = await _listed(client, personas["coordinator"], meeting)
+    assert [rid for rid, _ in moved][2:] == [made["adult_low"], made["adult_high"]]
+    assert moved[2][1].endswith("case 3")
+    await agenda.publish(coordinator, await meeting_of(await Referral.get(id=made["adult_low"])))
+    numbers = {i.referral_id: i.number for i in await AgendaItem.filter(meeting=meeting)}
+    assert await _listed(client, personas["coordinator"], meeting) == moved
+    research = await client.get(f"/api/v1/meetings/{meeting.id}/research-list", headers=personas["police"].bearer)
+    assert [i["case_id"] for i in research.json()["items"]] == [
+        (await AgendaItem.get(meeting=meeting, referral_id=rid)).id for rid, _ in moved
+    ]
+    assert {i.referral_id: i.number for i in await AgendaItem.filter(meeting=meeting)} == numbers
+
+
+async def test_the_type_chooses_the_order_of_cases(client, personas):
+    conference = await Conference.get(slug=CONFERENCE)
+    conference.type_settings = {**conference.type_settings, "case_order": ["risk", "received"]}
+    await conference.save()
+    meeting, made = await _four_cases(personas)
+    listed = await _listed(client, personas["coordinator"], meeting)
+    assert [rid for rid, _ in listed] == [made[k] for k in ("adult_high", "child_high", "adult_low", "child_low")]
+    # A case accepted later takes its place by the order among those already arranged.
+    later = await referral(personas, accept=True, body=_case(5, 20, False))
+    again = await _listed(client, personas["coordinator"], meeting)
+    assert [rid for rid, _ in again] == [
+        made["adult_high"],
+        later.id,
+        made["child_high"],
+        made["adult_low"],
+        made["child_low"],
+    ]
+    assert [label for _, label in again] == [f"{meeting.date.isoformat()} case {n}" for n in range(1, 6)]

@@ -5,7 +5,10 @@ Rules (docs/domain.md#the-agenda, #research-list):
   and not yet on an earlier agenda; later ones wait for the next meeting;
 - over capacity the overflow moves to the next meeting with the reason shown; repeats
   first, then the highest risk, then the earliest received;
-- sections in the order the conference type defines;
+- sections in the order the conference type defines; within each case section the cases follow the
+  type's case_order (the SafeLives order by default: cases with children first, then adult-only
+  cases; repeats flagged where they fall), new cases taking their place among those the coordinator
+  has already arranged; case numbers follow the agenda order and are frozen at publication;
 - the coordinator may reorder, defer (with a reason: the case goes to the next meeting)
   and add cases; every change is audited; publishing freezes the agenda as a snapshot;
 - the research list carries limited identifiers only: names, dates of birth, addresses of
@@ -14,10 +17,12 @@ Rules (docs/domain.md#the-agenda, #research-list):
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
@@ -26,30 +31,61 @@ from marac.agencies.access import Viewer
 from marac.agencies.models import Agency, Membership
 from marac.audit.service import disclose, record
 from marac.clock import now
+from marac.conference_types import DEFAULT_CASE_ORDER
 from marac.errors import Conflict, NotFound, RuleViolation
 from marac.meetings.models import AgendaItem, Meeting, Research
 from marac.referrals.models import Referral
 from marac.referrals.rules import add_months
 
-CASE_SECTIONS = ("new_cases", "repeat_cases", "transfers")
+CASE_SECTIONS = ("cases", "new_cases", "repeat_cases", "transfers")
 LEVEL_RANK = {"low": 0, "medium": 1, "high": 2}
-
-
-def section_for(referral: Referral) -> str:
-    if referral.transfer_from:
-        return "transfers"
-    return "repeat_cases" if referral.is_repeat else "new_cases"
+# The case sections a case of each kind may go in, first choice first: a type lists the ones it uses
+# (domestic abuse: new and repeat cases together in "cases"; hate crime: each in its own).
+_SECTIONS_OF_KIND = {
+    "transfer": ("transfers", "cases", "new_cases"),
+    "repeat": ("repeat_cases", "cases", "new_cases"),
+    "new": ("new_cases", "cases"),
+}
 
 
 def kind_of(referral: Referral) -> str:
-    return {"transfers": "transfer", "repeat_cases": "repeat", "new_cases": "new"}[section_for(referral)]
+    if referral.transfer_from:
+        return "transfer"
+    return "repeat" if referral.is_repeat else "new"
+
+
+def section_for(referral: Referral, meeting: Meeting) -> str:
+    """The case section of the meeting's type the referral goes in."""
+    listed = {s["key"] for s in meeting.conference.type_settings["sections"]}
+    return next((key for key in _SECTIONS_OF_KIND[kind_of(referral)] if key in listed), "cases")
+
+
+def _risk_value(referral: Referral) -> int:
+    risk = referral.risk or {}
+    value = risk.get("score") if risk.get("score") is not None else LEVEL_RANK.get(risk.get("level") or "", 0) * 100
+    return int(value or 0)
 
 
 def priority(referral: Referral) -> tuple:
-    """Repeats first, then the highest risk, then the earliest received."""
-    risk = referral.risk or {}
-    value = risk.get("score") if risk.get("score") is not None else LEVEL_RANK.get(risk.get("level") or "", 0) * 100
-    return (not referral.is_repeat, -(value or 0), referral.received_at, referral.created_at)
+    """Who is heard when there are more cases than places: repeats first, then the highest risk,
+    then the earliest received."""
+    return (not referral.is_repeat, -_risk_value(referral), referral.received_at, referral.created_at)
+
+
+def case_order(meeting: Meeting) -> list[str]:
+    """The type's order of cases within a section (conference_types.CASE_ORDER_KEYS)."""
+    return list(meeting.conference.type_settings.get("case_order") or DEFAULT_CASE_ORDER)
+
+
+def order_key(referral: Referral, order: list[str]) -> tuple:
+    """Where a case goes in its section under `order`; the referral's people must be fetched."""
+    parts = {
+        "children": not any(p.role == "child" for p in referral.people),
+        "repeat": not referral.is_repeat,
+        "risk": -_risk_value(referral),
+        "received": (referral.received_at, referral.created_at),
+    }
+    return (*(parts[key] for key in order), referral.received_at, referral.created_at, referral.id)
 
 
 def label(meeting: Meeting, item: AgendaItem) -> str:
@@ -178,10 +214,10 @@ async def build(meeting: Meeting) -> None:
                 await item.save(using_db=conn, update_fields=["state", "reason", "section", "position"])
 
         for referral in listed:
-            await place(referral, section_for(referral), "listed", None)
+            await place(referral, section_for(referral, meeting), "listed", None)
         reason = f"Over capacity ({capacity} cases): moved to the next meeting"
         for referral in overflow:
-            await place(referral, section_for(referral), "overflow", reason)
+            await place(referral, section_for(referral, meeting), "overflow", reason)
         for referral in lapsed:
             await place(referral, "lapsed_reviews", "listed", None)
         await Referral.filter(id__in=[r.id for r in listed]).using_db(conn).update(meeting_id=meeting.id)
@@ -190,6 +226,39 @@ async def build(meeting: Meeting) -> None:
             .using_db(conn)
             .update(meeting_id=None)
         )
+        await _arrange(meeting, conn, new={r.id for r in listed if r.id not in items})
+
+
+async def _arrange(meeting: Meeting, conn: BaseDBAsyncClient, new: AbstractSet[str] = frozenset()) -> None:
+    """Put the cases new to the agenda (referral ids in `new`) in their place by the type's case order,
+    among the listed cases whose order is kept (the coordinator may have moved them), then number every
+    case in agenda order: sections in the type's order, then place; cases moved on come last. Only
+    before publication: a published agenda's numbers never change."""
+    order = case_order(meeting)
+    sections = [s["key"] for s in meeting.conference.type_settings["sections"]]
+    items = await AgendaItem.filter(meeting=meeting).using_db(conn).prefetch_related("referral", "referral__people")
+    listed: dict[str, list[AgendaItem]] = {}
+    before = {i.id: (i.number, i.position) for i in items}
+    for item in sorted(items, key=lambda i: (i.position, i.number)):
+        if item.state == "listed":
+            listed.setdefault(item.section, []).append(item)
+    arranged: list[AgendaItem] = []
+    for section in sorted(listed, key=lambda key: sections.index(key) if key in sections else len(sections)):
+        kept = [i for i in listed[section] if i.referral_id not in new]
+        for item in sorted(
+            (i for i in listed[section] if i.referral_id in new), key=lambda i: order_key(i.referral, order)
+        ):
+            mine = order_key(item.referral, order)
+            at = next((n for n, other in enumerate(kept) if order_key(other.referral, order) > mine), len(kept))
+            kept.insert(at, item)
+        for position, item in enumerate(kept, start=1):
+            item.position = position
+        arranged += kept
+    arranged += sorted((i for i in items if i.state != "listed"), key=lambda i: i.number)
+    for number, item in enumerate(arranged, start=1):
+        item.number = number
+        if before[item.id] != (item.number, item.position):
+            await item.save(using_db=conn, update_fields=["number", "position"])
 
 
 # --- the coordinator's changes ---------------------------------------------------------------
@@ -230,6 +299,7 @@ async def move_item(viewer: Viewer, meeting: Meeting, case_id: str, direction: i
     async with in_transaction() as conn:
         await item.save(using_db=conn, update_fields=["position"])
         await neighbour.save(using_db=conn, update_fields=["position"])
+        await _arrange(meeting, conn)
         await _audit(viewer, "agenda.reorder", meeting, item.id, conn)
 
 
@@ -244,6 +314,7 @@ async def defer(viewer: Viewer, meeting: Meeting, case_id: str, reason: str) -> 
     async with in_transaction() as conn:
         await item.save(using_db=conn, update_fields=["state", "reason"])
         await Referral.filter(id=item.referral_id, meeting_id=meeting.id).using_db(conn).update(meeting_id=None)
+        await _arrange(meeting, conn)
         await _audit(viewer, "agenda.defer", meeting, item.id, conn)
 
 
@@ -265,7 +336,7 @@ async def add_case(viewer: Viewer, meeting: Meeting, referral_id: str) -> Agenda
             await existing.delete(using_db=conn)
         number = await AgendaItem.filter(meeting=meeting).using_db(conn).order_by("-number").first()
         position = (
-            await AgendaItem.filter(meeting=meeting, section=section_for(referral))
+            await AgendaItem.filter(meeting=meeting, section=section_for(referral, meeting))
             .using_db(conn)
             .order_by("-position")
             .first()
@@ -274,13 +345,14 @@ async def add_case(viewer: Viewer, meeting: Meeting, referral_id: str) -> Agenda
             meeting=meeting,
             referral=referral,
             number=(number.number + 1) if number else 1,
-            section=section_for(referral),
+            section=section_for(referral, meeting),
             position=(position.position + 1) if position else 1,
             state="listed",
             added_manually=True,
             using_db=conn,
         )
         await Referral.filter(id=referral.id).using_db(conn).update(meeting_id=meeting.id)
+        await _arrange(meeting, conn, new={referral.id})
         await _audit(viewer, "agenda.add", meeting, item.id, conn)
     return item
 

@@ -70,7 +70,7 @@ async def agenda_items(meeting):
     return (
         await AgendaItem.filter(meeting=meeting, state="listed")
         .prefetch_related("referral", "referral__people")
-        .order_by("section", "position")
+        .order_by("number")  # the agenda's order (agenda._arrange)
     )
 
 
