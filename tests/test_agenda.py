@@ -458,3 +458,57 @@ async def test_the_type_chooses_the_order_of_cases(client, personas):
         made["child_low"],
     ]
     assert [label for _, label in again] == [f"{meeting.date.isoformat()} case {n}" for n in range(1, 6)]
+
+
+async def test_a_case_deferred_at_the_meeting_comes_back_marked_with_its_reason_and_earlier_notes(
+    app, client, personas
+):
+    from marac.actions import service as actions
+    from tests import builders
+
+    world = await published_meeting(personas, cases=2)
+    chair = await builders.as_(personas, "chair")
+    await builders.note(personas, world.meeting, world.case_id, "EARLIERNOTE the victim was in hospital")
+    await actions.decide_case(chair, world.meeting, world.case_id, "deferred", "Referrer not present")
+    await actions.decide_case(chair, world.meeting, world.case_ids[1], "heard", "")
+    await actions.close_meeting(chair, world.meeting)
+    nxt = await builders.next_meeting(world.meeting)
+    answer = await client.get(f"/api/v1/meetings/{nxt.id}/agenda", headers=personas["coordinator"].bearer)
+    items = [i for s in answer.json()["sections"] for i in s["items"] if i.get("referral_id")]
+    back = next(i for i in items if i["referral_id"] == world.referral.id)
+    assert back["deferred_from"] == {
+        "date": world.meeting.date.isoformat(),
+        "meeting_id": world.meeting.id,
+        "case_id": world.case_id,
+        "reason": "Referrer not present",
+    }
+    async with make_client(app) as coordinator:
+        coordinator.cookies.update(await session_cookie_for(personas["coordinator"]))
+        page = (await coordinator.get(f"/meetings/{nxt.id}")).text
+        assert f"Deferred from {world.meeting.date.isoformat()}" in page and "Referrer not present" in page
+        link = f'/meetings/{world.meeting.id}/cases/{world.case_id}"'
+        assert link in page
+        earlier = await coordinator.get(link.rstrip('"'))
+        assert earlier.status_code == 200 and "EARLIERNOTE" in earlier.text
+        await builders.publish(personas, nxt)
+        run = (await coordinator.get(f"/meetings/{nxt.id}/run")).text
+        assert f"Deferred from {world.meeting.date.isoformat()}" in run and link in run
+
+
+async def test_a_case_the_coordinator_deferred_before_the_meeting_comes_back_with_the_reason(client, personas):
+    from tests import builders
+
+    a = await referral(personas, accept=True)
+    meeting = await meeting_of(a)
+    await agenda.build(meeting)
+    item = await AgendaItem.get(meeting=meeting, referral_id=a.id)
+    await agenda.defer(await viewer_for(personas["coordinator"].user), meeting, item.id, "Awaiting police report")
+    nxt = await builders.next_meeting(meeting)
+    answer = await client.get(f"/api/v1/meetings/{nxt.id}/agenda", headers=personas["coordinator"].bearer)
+    back = next(i for s in answer.json()["sections"] for i in s["items"] if i.get("referral_id") == a.id)
+    assert back["deferred_from"] == {
+        "date": meeting.date.isoformat(),
+        "meeting_id": meeting.id,
+        "case_id": None,
+        "reason": "Awaiting police report",
+    }

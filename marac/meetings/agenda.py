@@ -419,6 +419,7 @@ async def agenda(meeting: Meeting) -> dict[str, Any]:
     )
     by_section: dict[str, list[dict[str, Any]]] = {}
     moved = []
+    deferred = await deferred_from(meeting, [i.referral_id for i in items])
     for item in items:
         referral = item.referral
         victim = next((p for p in referral.people if p.role == "victim"), None)
@@ -436,6 +437,7 @@ async def agenda(meeting: Meeting) -> dict[str, Any]:
             "added_manually": item.added_manually,
             "state": item.state,
             "reason": item.reason,
+            "deferred_from": deferred.get(referral.id),
         }
         if item.state == "listed":
             by_section.setdefault(item.section, []).append(entry)
@@ -453,6 +455,30 @@ async def agenda(meeting: Meeting) -> dict[str, Any]:
         "sections": sections,
         "moved": moved,
     }
+
+
+async def deferred_from(meeting: Meeting, referral_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """For each referral deferred at an earlier meeting (by the coordinator before it, or by the chair at it):
+    that meeting's date and id, the case there and the reason, the latest deferral only. The earlier case
+    (its notes) is one link away: /meetings/{meeting_id}/cases/{case_id}, when it was heard at the meeting."""
+    if not referral_ids:
+        return {}
+    earlier = (
+        await AgendaItem.filter(Q(state="deferred") | Q(outcome="deferred"), referral_id__in=referral_ids)
+        .filter(meeting__date__lt=meeting.date)
+        .prefetch_related("meeting")
+        .order_by("meeting__date")
+    )
+    found: dict[str, dict[str, Any]] = {}
+    for item in earlier:  # oldest first: the latest deferral is kept
+        at_meeting = item.state == "listed"
+        found[item.referral_id] = {
+            "date": item.meeting.date.isoformat(),
+            "meeting_id": item.meeting_id,
+            "case_id": item.id if at_meeting else None,
+            "reason": (item.outcome_reason if at_meeting else item.reason) or "",
+        }
+    return found
 
 
 async def read_agenda(viewer: Viewer, meeting: Meeting) -> dict[str, Any]:

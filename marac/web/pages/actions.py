@@ -57,6 +57,12 @@ async def _run_page(request: Request, caller: Caller, meeting, status: int = 200
             "agency_options": await _agencies(meeting),
             "rows": range(REGISTER_ROWS),
             "agenda": snapshot,
+            "deferred": {
+                entry["case_id"]: entry["deferred_from"]
+                for section in snapshot["sections"]
+                for entry in section["items"]
+                if isinstance(entry, dict) and entry.get("deferred_from")
+            },
             "outstanding": await service.outstanding(meeting),
             "statuses": service.STATUS_WORDS,
             "items": await agenda_items(meeting),
