@@ -512,3 +512,46 @@ async def test_a_case_the_coordinator_deferred_before_the_meeting_comes_back_wit
         "case_id": None,
         "reason": "Awaiting police report",
     }
+
+
+async def test_an_urgent_case_added_after_publication_reissues_the_research_list(app, client, personas):
+    from marac.agencies.models import Membership
+    from marac.audit.models import Disclosure
+    from tests.builders import other_victim
+
+    world = await published_meeting(personas)
+    meeting = world.meeting
+    await queue.drain()
+    await tasks.render_agendas(meeting.id)
+    # Received after the cut-off: it was going to the next meeting.
+    urgent = await referral(personas, accept=True, body=other_victim(1, received_at="2026-11-20"))
+    first_number = (await AgendaItem.get(id=world.case_id)).number
+    async with make_client(app) as coordinator:
+        coordinator.cookies.update(await session_cookie_for(personas["coordinator"]))
+        page = (await coordinator.get(f"/meetings/{meeting.id}")).text
+        assert "Add an urgent case" in page and urgent.id in page
+        added = await page_post(
+            coordinator, f"/meetings/{meeting.id}", f"/meetings/{meeting.id}/cases", {"referral_id": urgent.id}
+        )
+        assert added.status_code == 303
+    await queue.drain()
+    await tasks.render_agendas(meeting.id)
+    item = await AgendaItem.get(meeting=meeting, referral_id=urgent.id)
+    # The published numbers stay; the urgent case takes the next one and is heard at this meeting.
+    assert (await AgendaItem.get(id=world.case_id)).number == first_number and item.number == first_number + 1
+    assert (await Referral.get(id=urgent.id)).status == "heard"
+    shown = await client.get(f"/api/v1/meetings/{meeting.id}/agenda", headers=personas["coordinator"].bearer)
+    assert item.id in {i["case_id"] for s in shown.json()["sections"] for i in s["items"] if "case_id" in i}
+    listed = await client.get(f"/api/v1/meetings/{meeting.id}/research-list", headers=personas["police"].bearer)
+    assert [i["case_id"] for i in listed.json()["items"]] == [world.case_id, item.id]
+    # Version 2 for every member agency, each entered in the disclosure log.
+    members = set(await Membership.filter(conference_id=meeting.conference_id).values_list("agency_id", flat=True))
+    assert (
+        set(await Document.filter(meeting=meeting, kind="agenda", version=2).values_list("agency_id", flat=True))
+        == members
+    )
+    reissued = await Disclosure.filter(meeting_id=meeting.id, kind="research_list_reissue")
+    assert {d.agency_id for d in reissued} == members and {d.version for d in reissued} == {2}
+    answer = await client.get(f"/api/v1/meetings/{meeting.id}/agenda.pdf", headers=personas["health"].bearer)
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(answer.content)).pages)
+    assert "Beth Cole" in text and "Jane Doe" in text

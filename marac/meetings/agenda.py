@@ -319,10 +319,15 @@ async def defer(viewer: Viewer, meeting: Meeting, case_id: str, reason: str) -> 
 
 
 async def add_case(viewer: Viewer, meeting: Meeting, referral_id: str) -> AgendaItem:
-    """Add an accepted referral not yet on an agenda (urgent, or after the cut-off)."""
+    """Add an accepted referral not yet on an agenda (urgent, or after the cut-off). After publication
+    (docs/domain.md#the-agenda, urgent cases) the case takes the next number, the numbers already published
+    stay, the referral is heard at this meeting, the frozen agenda is taken again, and the research list
+    goes to every member agency as a new version, each entered in the disclosure log; flows.add_case
+    queues its documents."""
     access.require_manage_meeting(viewer, meeting.conference_id)
-    if meeting.status != "scheduled":
+    if meeting.status not in ("scheduled", "published"):
         raise Conflict(f"The agenda of a {meeting.status} meeting is frozen")
+    urgent = meeting.status == "published"
     referral = await Referral.filter(
         access.referral_filter(viewer), id=referral_id, conference_id=meeting.conference_id, status="accepted"
     ).first()
@@ -351,9 +356,30 @@ async def add_case(viewer: Viewer, meeting: Meeting, referral_id: str) -> Agenda
             added_manually=True,
             using_db=conn,
         )
-        await Referral.filter(id=referral.id).using_db(conn).update(meeting_id=meeting.id)
-        await _arrange(meeting, conn, new={referral.id})
-        await _audit(viewer, "agenda.add", meeting, item.id, conn)
+        if not urgent:
+            await Referral.filter(id=referral.id).using_db(conn).update(meeting_id=meeting.id)
+            await _arrange(meeting, conn, new={referral.id})
+            await _audit(viewer, "agenda.add", meeting, item.id, conn)
+            return item
+        await Referral.filter(id=referral.id).using_db(conn).update(meeting_id=meeting.id, status="heard")
+        meeting.research_list_version += 1
+        await meeting.save(using_db=conn, update_fields=["research_list_version"])
+        for membership in await Membership.filter(conference_id=meeting.conference_id).using_db(conn):
+            await disclose(
+                "research_list_reissue",
+                conference_id=meeting.conference_id,
+                meeting_id=meeting.id,
+                document_id=None,
+                version=meeting.research_list_version,
+                agency_id=membership.agency_id,
+                user_id=viewer.user_id,
+                conn=conn,
+            )
+        await _audit(viewer, "agenda.add_urgent", meeting, item.id, conn)
+    # The frozen agenda, taken again with the case (the research list itself is read from the items).
+    snapshot = await agenda(meeting, fresh=True)
+    meeting.snapshot = {**snapshot, "status": meeting.status}
+    await meeting.save(update_fields=["snapshot"])
     return item
 
 
@@ -408,9 +434,9 @@ def action_entry(action) -> dict[str, Any]:
     }
 
 
-async def agenda(meeting: Meeting) -> dict[str, Any]:
-    """The agenda as the chair and coordinator see it: the frozen snapshot once published."""
-    if meeting.snapshot is not None:
+async def agenda(meeting: Meeting, fresh: bool = False) -> dict[str, Any]:
+    """The agenda as the chair and coordinator see it: the frozen snapshot once published (unless `fresh`)."""
+    if meeting.snapshot is not None and not fresh:
         return meeting.snapshot
     items = (
         await AgendaItem.filter(meeting=meeting)
@@ -714,8 +740,10 @@ async def pending_research_lists(older_than: timedelta = timedelta(minutes=5)) -
         "conference_id", "agency_id"
     ):
         members.setdefault(conference_id, set()).add(agency_id)
+    versions = dict(await Meeting.filter(id__in=list(meetings)).values_list("id", "research_list_version"))
     done: dict[str, set[str]] = {}
-    stored = Document.filter(kind="agenda", version=1, meeting_id__in=list(meetings))
-    for meeting_id, agency_id in await stored.values_list("meeting_id", "agency_id"):
-        done.setdefault(meeting_id, set()).add(agency_id)
+    stored = Document.filter(kind="agenda", meeting_id__in=list(meetings))
+    for meeting_id, agency_id, version in await stored.values_list("meeting_id", "agency_id", "version"):
+        if version == versions.get(meeting_id):  # the current version of its list
+            done.setdefault(meeting_id, set()).add(agency_id)
     return sorted(m for m, c in meetings.items() if members.get(c, set()) - done.get(m, set()))

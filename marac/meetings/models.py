@@ -32,6 +32,9 @@ class Meeting(SealedModel):
     confidentiality_read_by = fields.CharField(max_length=32, null=True)
     held_at = fields.DatetimeField(null=True)
     any_other_business = fields.TextField(default="")
+    # The research list's current version: 1 at publication, one more for each urgent case added after it
+    # (agenda.add_case), each rendered for every member agency.
+    research_list_version = fields.IntField(default=1, db_default=1)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

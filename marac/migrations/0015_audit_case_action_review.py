@@ -1,6 +1,7 @@
 """The case an audit event is about (README, "Audit"): a nullable column and its index. And the meeting at
 which an undone action's end was reviewed, after which it leaves the outstanding actions
 (docs/domain.md#outstanding-actions): set for the undone actions a review already closed or saw closed.
+And the research list's version, re-issued when an urgent case is added after publication.
 
 Earlier events keep None: audit events are never rewritten (the append-only triggers of 0006
 refuse it, and the chain would break). record() signs the case into the chain only when it is
@@ -47,4 +48,10 @@ class Migration(migrations.Migration):
             index=Index(fields=["conference_id", "status", "end_reviewed_meeting_id"]),
         ),
         ops.RunPython(reviewed_undone_actions, ops.RunPython.noop),
+        # The research list's version: re-issued when an urgent case is added after publication.
+        ops.AddField(
+            model_name="Meeting",
+            name="research_list_version",
+            field=fields.IntField(default=1, db_default=1),
+        ),
     ]

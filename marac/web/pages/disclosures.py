@@ -19,6 +19,7 @@ SHOWN = 500  # the newest; the API's audit list has the full history
 KINDS = {
     "minutes": "Minutes",
     "research_list": "Research list",
+    "research_list_reissue": "Research list re-issued (urgent case added)",
     "subject_access": "Subject access export",
     "quarterly_report": "Quarterly figures",
 }

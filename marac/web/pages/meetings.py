@@ -74,7 +74,7 @@ async def _meeting_page(request: Request, caller: Caller, meeting: Meeting, stat
     }
     if officer:
         values["agenda"] = await agenda.read_agenda(viewer, meeting)
-        if meeting.status == "scheduled" and values["may_manage"]:
+        if meeting.status in ("scheduled", "published") and values["may_manage"]:
             values["addable"] = await agenda.addable(meeting)
         if meeting.status != "scheduled":
             values["progress"] = await agenda.research_progress(meeting)
@@ -141,7 +141,7 @@ async def _defer(request: Request, caller: Caller, meeting: Meeting) -> None:
 
 
 async def _add(request: Request, caller: Caller, meeting: Meeting) -> None:
-    await agenda.add_case(caller.viewer, meeting, str(request.state.form.get("referral_id", "")))
+    await flows.add_case(caller.viewer, meeting, str(request.state.form.get("referral_id", "")))
 
 
 @page(Can.RESEARCH)
