@@ -471,3 +471,36 @@ async def test_a_review_made_on_an_older_version_is_refused_with_412_and_changes
             await builders.as_(personas, "chair"), second, action.id, "done", "Done at last", action.version
         )
     assert (await Action.get(id=action.id)).status == "in_progress"
+
+
+async def test_the_victims_name_stands_beside_the_case_label_for_those_entitled_to_it(app, personas):
+    from marac.actions import service as actions_service
+    from tests import builders
+
+    world = await published_meeting(personas)
+    made = await builders.action(personas, world.meeting, world.case_id, owner="childrens")
+    label = f"{world.meeting.date.isoformat()} case 1"
+    for key in ("coordinator", "chair", "childrens"):
+        async with make_client(app) as browser:
+            browser.cookies.update(await session_cookie_for(personas[key]))
+            listed = (await browser.get("/actions")).text
+            assert label in listed and "Jane Doe" in listed, key
+            assert "Jane Doe" in (await browser.get(f"/actions/{made.id}")).text, key
+    async with make_client(app) as chair:
+        chair.cookies.update(await session_cookie_for(personas["chair"]))
+        run = (await chair.get(f"/meetings/{world.meeting.id}/run")).text
+        assert f"{label}</a>" in run and "Jane Doe" in run
+    async with make_client(app) as police:
+        police.cookies.update(await session_cookie_for(personas["police"]))
+        research = (await police.get(f"/meetings/{world.meeting.id}")).text
+        assert f"{label}: Jane Doe" in research
+    # Nobody else: not an agency outside the conference, an auditor, an administrator or another
+    # conference's coordinator.
+    from marac.agencies import access
+
+    for key in ("housing", "auditor", "admin"):
+        viewer = await builders.as_(personas, key)
+        assert not await access.may_see_who_cases_are_about(viewer, world.meeting.conference_id), key
+        assert await actions_service.case_names(viewer, [(world.meeting.conference_id, world.case_id)]) == {}
+    south = await viewer_for((await builders.other_conference_coordinator()).user)
+    assert await actions_service.case_names(south, [(world.meeting.conference_id, world.case_id)]) == {}

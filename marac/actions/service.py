@@ -41,7 +41,7 @@ from marac.clock import now
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation, StaleVersion
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, Meeting
-from marac.referrals.models import Referral
+from marac.referrals.models import Referral, ReferralPerson
 
 MIN_DESCRIPTION = 10
 STATUS_WORDS = {
@@ -337,6 +337,7 @@ class ActionRow:
     created_at: datetime
     meeting_id: str
     case_label: str
+    item_id: str = ""  # the case (agenda item) the action was agreed on
 
 
 def _action_row(row, named: bool = False) -> ActionRow:
@@ -355,7 +356,21 @@ def _action_row(row, named: bool = False) -> ActionRow:
         case_label=agenda.label_of(
             Meeting._meta.fields_map["date"].to_python_value(row["meeting_date"]), row["number"]
         ),
+        item_id=row["item_id"],
     )
+
+
+async def case_names(viewer: Viewer, cases: list[tuple[str, str]]) -> dict[str, str]:
+    """The victim's name for each case (conference id, agenda item id) the caller may see it of
+    (access.may_see_who_cases_are_about), by agenda item id; shown beside the case's label on pages."""
+    allowed = {c for c in {c for c, _ in cases} if await access.may_see_who_cases_are_about(viewer, c)}
+    items = [item for conference, item in cases if conference in allowed]
+    if not items:
+        return {}
+    referral_of = dict(await AgendaItem.filter(id__in=items).values_list("id", "referral_id"))
+    victims = await ReferralPerson.filter(referral_id__in=set(referral_of.values()), role="victim")
+    name_of = {p.referral_id: p.name for p in victims}  # models: the names are sealed
+    return {item: name_of[referral] for item, referral in referral_of.items() if referral in name_of}
 
 
 async def list_actions(

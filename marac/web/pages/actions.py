@@ -63,7 +63,8 @@ async def _run_page(request: Request, caller: Caller, meeting, status: int = 200
                 for entry in section["items"]
                 if isinstance(entry, dict) and entry.get("deferred_from")
             },
-            "outstanding": await service.outstanding(meeting),
+            "outstanding": (outstanding := await service.outstanding(meeting)),
+            "names": await service.case_names(caller.viewer, [(a.conference_id, a.item_id) for a in outstanding]),
             "statuses": service.STATUS_WORDS,
             "items": await agenda_items(meeting),
             **context,
@@ -274,6 +275,7 @@ async def my_actions(request: Request, caller: Caller) -> Response:
         "actions/list.html",
         {
             "actions": actions,
+            "names": await service.case_names(caller.viewer, [(a.conference_id, a.item_id) for a in actions]),
             "which": which,
             "filters": service.FILTERS,
             "statuses": service.STATUS_WORDS,
@@ -292,6 +294,7 @@ async def _action_page(request: Request, caller: Caller, action_id: str, status:
         {
             "action": action,
             "label": service.case_label(action),
+            "names": await service.case_names(caller.viewer, [(action.conference_id, action.item_id)]),
             "may_update": rights == "update",
             "statuses": service.STATUS_WORDS,
             "today": today(),

@@ -7,6 +7,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from marac import validation
+from marac.actions import service as actions
 from marac.agencies import access
 from marac.agencies.access import Can
 from marac.agencies.models import Conference
@@ -78,6 +79,8 @@ async def _meeting_page(request: Request, caller: Caller, meeting: Meeting, stat
             values["addable"] = await agenda.addable(meeting)
         if meeting.status != "scheduled":
             values["progress"] = await agenda.research_progress(meeting)
+            cases = [(meeting.conference_id, case["case_id"]) for case in values["progress"]["cases"]]
+            values["names"] = await actions.case_names(viewer, cases)
         if meeting.status == "held":
             values["circulation"] = await minutes.circulation(meeting)
     if tier and meeting.status == "held":
