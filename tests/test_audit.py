@@ -206,3 +206,21 @@ async def test_the_case_is_signed_into_the_chain(personas):
     event = await AuditEvent.filter(case_id=world.referral.id).order_by("-seq").first()
     await _sql(f"UPDATE audit_event SET case_id = NULL WHERE seq = {event.seq}")
     assert (await verify()).first_bad_seq == event.seq
+
+
+async def test_the_audit_page_shows_a_cases_trail_and_refuses_a_bad_id(app, personas):
+    from tests.conftest import make_client, session_cookie_for
+
+    world = await _case_world(personas)
+    first, second = world.referrals
+    async with make_client(app) as coordinator:
+        coordinator.cookies.update(await session_cookie_for(personas["coordinator"]))
+        page = await coordinator.get(f"/audit?case_id={world.case_ids[0]}")
+        assert page.status_code == 200
+        assert first.id in page.text and "note.create" in page.text and "case.heard" in page.text
+        assert second.id not in page.text and world.case_ids[1] not in page.text
+        bad = await coordinator.get("/audit?case_id=Jane+Doe&from=yesterday")
+        assert bad.status_code == 400 and "Enter an id as the pages show it" in bad.text
+    async with make_client(app) as chair:
+        chair.cookies.update(await session_cookie_for(personas["chair"]))
+        assert (await chair.get(f"/audit?case_id={world.case_ids[0]}")).status_code == 403

@@ -313,6 +313,7 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:
         await seen.get(chair, f"/meetings/{following}/run")
         await seen.get(coordinator, f"/jobs/{cycle.minutes_job_id}")
         await seen.get(coordinator, "/disclosures")
+        await seen.get(coordinator, f"/audit?case_id={cycle.case_id}")
         # The dashboard names agencies in its overdue table: make the cycle's action overdue for it.
         kept = await Action.get(id=cycle.action_id)
         await Action.filter(id=kept.id).update(status="open", due_date=today() - timedelta(days=1))
