@@ -269,7 +269,7 @@ async def test_outstanding_actions_come_back_to_the_next_meeting_for_review(clie
     )
     listed = await agenda.agenda(nxt)
     outstanding = next(s for s in listed["sections"] if s["key"] == "outstanding_actions")["items"]
-    assert [a["action_id"] for a in outstanding] == [action["id"]]
+    assert [(a["action_id"], a["victim_name"]) for a in outstanding] == [(action["id"], "Jane Doe")]
     await agenda.publish(coordinator, nxt)
     nxt = await Meeting.get(id=nxt.id).prefetch_related("conference")
     with pytest.raises(RuleViolation, match="needs a note"):

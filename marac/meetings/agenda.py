@@ -417,7 +417,7 @@ async def outstanding_actions(meeting: Meeting) -> list:
         which |= Q(id__in=reviewed_here)
     return (
         await Action.filter(which, conference_id=meeting.conference_id)
-        .prefetch_related("owner_agency", "item", "meeting", "reviews")
+        .prefetch_related("owner_agency", "item", "item__referral__people", "meeting", "reviews")
         .order_by("due_date", "created_at")
     )
 
@@ -426,6 +426,8 @@ def action_entry(action) -> dict[str, Any]:
     return {
         "action_id": action.id,
         "case_label": label(action.meeting, action.item),
+        # The agenda is the chair's and coordinator's, names and all (access.may_see_agenda).
+        "victim_name": next((p.name for p in action.item.referral.people if p.role == "victim"), None),
         "owner_agency": action.owner_agency.name,
         "owner_agency_id": action.owner_agency_id,
         "description": action.description,
