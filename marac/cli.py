@@ -8,6 +8,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from marac import clock, db, logs, settings
 from marac.errors import DomainError
@@ -25,7 +26,7 @@ def _run(coro_factory: Callable[[], Awaitable[int]]) -> int:
     return asyncio.run(main())
 
 
-def serve_options(host: str, port: int, workers: int = 1) -> dict[str, object]:
+def serve_options(host: str, port: int, workers: int = 1) -> dict[str, Any]:
     """uvicorn's settings for `marac serve` (tests start uvicorn with the same ones)."""
     trusted = settings.get().trusted_proxies
     return {

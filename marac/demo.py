@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from marac.agencies import service
 from marac.agencies.models import Agency, Conference, User
@@ -23,7 +24,8 @@ AGENCIES = [
     ("Stop Hate Northshire", "voluntary"),
     ("Riverside Housing Association", "housing"),
 ]
-CONFERENCES = [
+# Keyword arguments of service.create_conference, the members as (agency name, tier).
+CONFERENCES: list[dict[str, Any]] = [
     {
         "name": "Northshire Domestic Abuse MARAC",
         "slug": "northshire-da",
@@ -103,7 +105,7 @@ def _dash(yes: int) -> list[str]:
 
 
 # Made-up people at made-up addresses (NS is not a real postcode area).
-REFERRALS = [
+REFERRALS: list[tuple[str, dict[str, Any]]] = [
     (
         "police@demo.example.org",
         {
@@ -191,8 +193,8 @@ class DemoAccount:
 async def load() -> list[DemoAccount]:
     ids: dict[str, str] = {}
     for name, kind in AGENCIES:
-        agency = await Agency.get_or_none(name=name) or await service.create_agency(None, name, kind)
-        ids[name] = agency.id
+        made = await Agency.get_or_none(name=name) or await service.create_agency(None, name, kind)
+        ids[name] = made.id
     for spec in CONFERENCES:
         if not await Conference.filter(slug=spec["slug"]).exists():
             members = [service.MemberSpec(ids[name], tier) for name, tier in spec["members"]]

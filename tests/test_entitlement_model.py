@@ -317,7 +317,8 @@ class EntitlementMachine(RuleBasedStateMachine):
         and a case on a published agenda with a note and an action: every example starts with
         something to read, and its steps change who may read it."""
         agencies = [self.create_agency(kind) for kind in kinds]
-        self.create_conference(type, [(a, t) for a, t in zip(agencies, tiers) if t])
+        tiered = zip(agencies, tiers, strict=False)  # 3 tiers are drawn for the 2 or 3 agencies
+        self.create_conference(type, [(a, t) for a, t in tiered if t])
         for agency in agencies:  # someone at every agency, whatever its tier (or none)
             self.add_user(
                 agency, "member", [c for c in self.model.conferences if agency in self.model.conferences[c].members]

@@ -120,6 +120,23 @@ def allowed_personas(method: str, path: str, access: dict) -> list[str]:
     return signed_in + (["anonymous"] if access["kind"] == "public" else [])
 
 
+def drawn_examples(personas: list[str], names: list[str]) -> list[tuple[str, dict[str, str]]]:
+    """Who sends which form fields. hypothesis draws synchronously; the requests are sent afterwards,
+    on the test's loop."""
+    drawn: list[tuple[str, dict[str, str]]] = []
+
+    @bounded(EXAMPLES)
+    @given(
+        who=st.sampled_from(personas),
+        fields=st.dictionaries(st.sampled_from(names), VALUES, min_size=1, max_size=4),
+    )
+    def draw(who: str, fields: dict[str, str]) -> None:
+        drawn.append((who, fields))
+
+    draw()
+    return drawn
+
+
 async def bindings(world: dict, personas) -> dict[str, str]:
     token = await ApiToken.filter(user_id=personas["police"].user.id).first()
     # Someone no persona is: a generated form may disable or reset them.
@@ -175,19 +192,7 @@ async def test_generated_query_strings_and_forms_never_get_a_500_on_any_page(app
             access = getattr(endpoint, "access", {"kind": "public"})  # /healthz, /readyz
             names = fields_read_by(endpoint)
             url = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
-            drawn: list[tuple[str, dict[str, str]]] = []
-
-            # hypothesis draws synchronously; the requests are sent afterwards, on this test's loop.
-            @bounded(EXAMPLES)
-            @given(
-                who=st.sampled_from(allowed_personas(method, path, access)),
-                fields=st.dictionaries(st.sampled_from(names), VALUES, min_size=1, max_size=4),
-            )
-            def draw(who: str, fields: dict[str, str]) -> None:
-                drawn.append((who, fields))
-
-            draw()
-            for who, fields in drawn:
+            for who, fields in drawn_examples(allowed_personas(method, path, access), names):
                 client, token = clients[who]
                 try:
                     if method == "GET":

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from tortoise.transactions import in_transaction
 
@@ -86,7 +87,9 @@ async def case_of(meeting: Meeting, case_id: str) -> AgendaItem:
 
 
 async def _member_ids(conference_id: str) -> set[str]:
-    return set(await Membership.filter(conference_id=conference_id).values_list("agency_id", flat=True))
+    return set(
+        cast("list[str]", await Membership.filter(conference_id=conference_id).values_list("agency_id", flat=True))
+    )
 
 
 # --- the register ----------------------------------------------------------------------------
@@ -392,7 +395,7 @@ async def list_actions(
     conferences = sorted(scope.conference_ids) if scope else []
     if conference_id:
         conferences = [c for c in conferences if c == conference_id]
-    if not conferences:
+    if scope is None or not conferences:
         return []
     # Hand-written (actions/queries.py): the API's busiest call, one round trip.
     rows = await queries.page(

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from tortoise.expressions import Q
 
@@ -106,10 +106,14 @@ class Viewer:
 
 
 async def viewer_for(user: User) -> Viewer:
-    assigned = await user.conferences.all().values_list("id", flat=True)
+    # values_list(..., flat=True) gives the column's values; Tortoise's types say tuples.
+    assigned = cast("list[str]", await user.conferences.all().values_list("id", flat=True))
     member_of = (
-        await Membership.filter(agency_id=user.agency_id, conference_id__in=list(assigned)).values_list(
-            "conference_id", flat=True
+        cast(
+            "list[str]",
+            await Membership.filter(agency_id=user.agency_id, conference_id__in=list(assigned)).values_list(
+                "conference_id", flat=True
+            ),
         )
         if user.role == "member"
         else []

@@ -24,6 +24,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 import pyotp
 from argon2 import PasswordHasher
@@ -211,13 +212,14 @@ async def _second_factor_failed(user: User) -> None:
         conferences = [
             c for c in await User.filter(id=user.id).using_db(conn).values_list("conferences__id", flat=True) if c
         ]
-        coordinators = (
+        coordinators = cast(
+            "list[str]",
             await User.filter(role="coordinator", active=True, conferences__id__in=conferences)
             .exclude(id=user.id)
             .using_db(conn)
             .distinct()
             .order_by("id")
-            .values_list("id", flat=True)
+            .values_list("id", flat=True),
         )
         for coordinator_id in coordinators:
             await notices.post(coordinator_id, "account_lock", uk_date(at), conn=conn)
@@ -250,7 +252,7 @@ async def check_credentials(email: str, password: str, ip: str) -> SignInResult:
     await check_throttle(email, ip)
     user = await User.get_or_none(email=normalise_email(email))
     matches = password_matches(user.password_hash if user else None, password)
-    if user is None or not matches or not user.active:
+    if user is None or user.password_hash is None or not matches or not user.active:
         await note_failure(email, ip)
         return SignInResult(user=None)
     if _hasher.check_needs_rehash(user.password_hash):

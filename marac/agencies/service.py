@@ -11,7 +11,9 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TypedDict, cast
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -29,7 +31,12 @@ EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 SETUP_LINK_LIFETIME = timedelta(hours=72)
 
 
-def _actor(viewer: Viewer | None) -> dict[str, str | None]:
+class Actor(TypedDict):
+    user_id: str | None
+    agency_id: str | None
+
+
+def _actor(viewer: Viewer | None) -> Actor:
     return {"user_id": viewer.user_id if viewer else None, "agency_id": viewer.agency_id if viewer else None}
 
 
@@ -160,7 +167,7 @@ async def set_membership(viewer: Viewer | None, conference: Conference, member: 
     access.require_manage_directory(viewer)
     await _check_members([member])
     async with in_transaction() as conn:
-        membership = await Membership.get_or_none(conference=conference, agency_id=member.agency_id).using_db(conn)
+        membership = await Membership.get_or_none(conference=conference, agency_id=member.agency_id, using_db=conn)
         if membership is None:
             membership = await Membership.create(
                 conference=conference, agency_id=member.agency_id, tier=member.tier, using_db=conn
@@ -233,7 +240,8 @@ def _setup_body(token: str, reset: bool) -> str:
         [
             first,
             "",
-            f"Choose your password here within {SETUP_LINK_LIFETIME // timedelta(hours=1)} hours (the link works once):",
+            f"Choose your password here within {SETUP_LINK_LIFETIME // timedelta(hours=1)} hours "
+            "(the link works once):",
             setup_url(token),
             "",
             "You will then set up a second factor (an authenticator app).",
@@ -257,7 +265,12 @@ def _notice_body(kind: str) -> str:
 
 
 async def _granted(
-    viewer: Viewer | None, user: User, token: str | None, conferences: list[Conference], reset: bool, conn: object
+    viewer: Viewer | None,
+    user: User,
+    token: str | None,
+    conferences: list[Conference],
+    reset: bool,
+    conn: BaseDBAsyncClient,
 ) -> tuple[str | None, str | None]:
     """What follows making an account or resetting its sign-in, in the same transaction;
     returns (the set-up token for the caller to show, the address it was e-mailed to).
@@ -267,7 +280,8 @@ async def _granted(
     administrator never gets it, so they cannot sign in as anyone else: the link goes to the
     user's own address through the outbox, and when the account handles cases, each of its
     conferences' coordinators is told (docs/security.md)."""
-    for conference_id in [c.id for c in conferences] or [None]:
+    conference_ids: list[str | None] = [c.id for c in conferences]
+    for conference_id in conference_ids or [None]:
         await record(
             f"user.role.{user.role}",
             object_type="user",
@@ -282,23 +296,26 @@ async def _granted(
         await _tell_coordinators(user, conferences, "account_reset" if reset else "account_created", conn)
     if token is None:
         return None, None
+    expires = user.setup_expires_at
+    assert expires is not None  # set with the token (add_user, reset_sign_in)
     await outbox.cancel(user.id, "setup_link", conn)  # an earlier link no longer works
-    await outbox.put(user.id, "setup_link", SETUP_SUBJECT, _setup_body(token, reset), user.setup_expires_at, conn)
+    await outbox.put(user.id, "setup_link", SETUP_SUBJECT, _setup_body(token, reset), expires, conn)
     return (token if settings.get().shows_setup_links else None), user.email
 
 
-async def _tell_coordinators(user: User, conferences: list[Conference], kind: str, conn: object) -> None:
+async def _tell_coordinators(user: User, conferences: list[Conference], kind: str, conn: BaseDBAsyncClient) -> None:
     """In the app: whose account, which role, which conference. By e-mail: what happened and a link."""
     told: set[str] = set()
     for conference in conferences:
         # Ordered by id: PostgreSQL wants DISTINCT's ORDER BY in its select list (the model orders by name).
-        coordinators = (
+        coordinators = cast(
+            "list[str]",
             await User.filter(role="coordinator", active=True, conferences__id=conference.id)
             .exclude(id=user.id)
             .distinct()
             .order_by("id")
             .using_db(conn)
-            .values_list("id", flat=True)
+            .values_list("id", flat=True),
         )
         for coordinator_id in coordinators:
             await notices.post(

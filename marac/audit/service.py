@@ -148,8 +148,12 @@ DISCLOSURE_PURPOSES = {
     "research_list_reissue": (
         "Research list re-issued to every member agency as a new version: an urgent case was added after publication"
     ),
-    "subject_access": "Subject access request: everything held about one person, exported by the coordinator for redaction review",
-    "quarterly_report": "Quarterly figures of the conference for its steering group and partners; numbers from 1 to 5 suppressed",
+    "subject_access": (
+        "Subject access request: everything held about one person, exported by the coordinator for redaction review"
+    ),
+    "quarterly_report": (
+        "Quarterly figures of the conference for its steering group and partners; numbers from 1 to 5 suppressed"
+    ),
 }
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from tortoise.transactions import in_transaction
 
@@ -137,11 +138,12 @@ async def start(
 
 
 async def _coordinators(conference_id: str) -> list[str]:
-    return list(
+    return cast(
+        "list[str]",
         await User.filter(role="coordinator", active=True, conferences__id=conference_id)
         .distinct()
         .order_by("id")
-        .values_list("id", flat=True)
+        .values_list("id", flat=True),
     )
 
 

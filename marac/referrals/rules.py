@@ -118,7 +118,8 @@ def assess_risk(
             raise RuleViolation(
                 "The score does not match the answers",
                 {
-                    "risk.score": f"The answers have {yes} yes, so the score is {yes}, not {score}: send {yes} or leave the score out"
+                    "risk.score": f"The answers have {yes} yes, so the score is {yes}, not {score}: "
+                    f"send {yes} or leave the score out"
                 },
             )
     # A blank level is no level; a non-string is kept as is, so no level matches it below.
@@ -221,7 +222,10 @@ def _shortfall(
         if "min_score" in rule:
             if risk.score is not None and risk.score >= rule["min_score"]:
                 return None
-            return f"Visible high risk needs a risk score of {rule['min_score']} or more; this referral scores {risk.score}"
+            return (
+                f"Visible high risk needs a risk score of {rule['min_score']} or more; "
+                f"this referral scores {risk.score}"
+            )
         levels = risk.levels
         if (
             risk.level in levels

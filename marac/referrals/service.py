@@ -13,8 +13,10 @@ Rules (docs/domain.md#referral-criteria, #repeat-referrals, #consent):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -99,7 +101,9 @@ def _consent(body: ReferralIn, type_settings: dict) -> tuple[bool, dict[str, str
     if type_settings.get("monitoring_only_without_consent"):
         return True, {}
     return False, {
-        "consent.reason_if_not": "Without the victim's consent, say why sharing goes ahead (for example risk of serious harm)"
+        "consent.reason_if_not": (
+            "Without the victim's consent, say why sharing goes ahead (for example risk of serious harm)"
+        )
     }
 
 
@@ -231,13 +235,16 @@ async def submit(viewer: Viewer, payload: object, today: date) -> Referral:
             expected_meeting=meeting,
             using_db=conn,
         )
-        rows = [("victim", 0, victim, body.victim.name, body.victim.aliases, body.victim.date_of_birth, None)]
-        rows += [
-            ("perpetrator", i, r, p.name, p.aliases, p.date_of_birth, p.relationship)
-            for i, (r, p) in enumerate(zip(perpetrators, body.perpetrators))
+        rows: list[tuple[str, int, Any, str, list[str], date | None, str | None]] = [
+            ("victim", 0, victim, body.victim.name, body.victim.aliases, body.victim.date_of_birth, None)
         ]
         rows += [
-            ("child", i, r, c.name, [], c.date_of_birth, None) for i, (r, c) in enumerate(zip(children, body.children))
+            ("perpetrator", i, r, p.name, p.aliases, p.date_of_birth, p.relationship)
+            for i, (r, p) in enumerate(zip(perpetrators, body.perpetrators, strict=True))
+        ]
+        rows += [
+            ("child", i, r, c.name, [], c.date_of_birth, None)
+            for i, (r, c) in enumerate(zip(children, body.children, strict=True))
         ]
         for role, position, resolved, name, aliases, dob, relationship in rows:
             await ReferralPerson.create(
@@ -264,7 +271,7 @@ async def submit(viewer: Viewer, payload: object, today: date) -> Referral:
     return referral
 
 
-async def submit_many(viewer: Viewer, rows: list[tuple[int, object]], today: date) -> list[Referral]:
+async def submit_many(viewer: Viewer, rows: Sequence[tuple[int, object]], today: date) -> list[Referral]:
     """A bulk import: every row is checked first; one bad row and nothing is imported.
     Errors are keyed "N:field", N being the row's number in the file."""
     errors: dict[str, str] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import cast
 
 from starlette.requests import Request
 from starlette.routing import Route
@@ -46,7 +47,7 @@ async def conference_out(conference: Conference) -> schemas.ConferenceOut:
 
 
 async def user_out(user: User, created: service.NewUser | None = None) -> schemas.UserOut:
-    slugs = await user.conferences.all().order_by("slug").values_list("slug", flat=True)
+    slugs = cast("list[str]", await user.conferences.all().order_by("slug").values_list("slug", flat=True))
     return schemas.UserOut(
         id=user.id,
         email=user.email,

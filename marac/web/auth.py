@@ -73,7 +73,8 @@ async def _check_form(request: Request) -> Response | None:
         return None
     form = await request.form()
     request.state.form = form
-    if not csrf.valid(request, form.get(csrf.FIELD)):
+    submitted = form.get(csrf.FIELD)
+    if not csrf.valid(request, submitted if isinstance(submitted, str) else None):  # a file is no token
         return error_page(request, 403, "This form has expired", "Go back, reload the page and try again.")
     if unstorable([value for _, value in form.multi_items() if isinstance(value, str)]):
         return error_page(request, 400, detail="Remove the NUL character or broken Unicode from what you typed.")
@@ -141,7 +142,11 @@ def page(*can: Can, step_up: str | None = None) -> Callable[[PageHandler], PageH
             refused = await _check_form(request)
             if refused:
                 return refused
-            if step_up and request.method not in SAFE_METHODS and not auth.stepped_up_recently(caller.session):
+            if (
+                step_up
+                and request.method not in SAFE_METHODS
+                and (caller.session is None or not auth.stepped_up_recently(caller.session))
+            ):
                 back = step_up.format(**request.path_params)
                 return RedirectResponse(f"/step-up?next={quote(back)}", status_code=303)
             try:
@@ -153,7 +158,7 @@ def page(*can: Can, step_up: str | None = None) -> Callable[[PageHandler], PageH
                 return error_page(request, status_of(exc, page=True), exc.message)
 
         declared = {"kind": "page", "roles": allowed, "can": can, "step_up": bool(step_up)}
-        wrapper.access = declared  # type: ignore[attr-defined]
+        wrapper.access = declared  # type: ignore[attr-defined]  # the route inventory reads it from the handler (tests/test_route_inventory.py)
         return wrapper
 
     return decorate
@@ -177,7 +182,7 @@ def public_page(handler: PageHandler) -> PageHandler:
         except NotFound as exc:
             return error_page(request, 404, exc.message)
 
-    wrapper.access = {"kind": "public"}  # type: ignore[attr-defined]
+    wrapper.access = {"kind": "public"}  # type: ignore[attr-defined]  # the route inventory reads it from the handler (tests/test_route_inventory.py)
     return wrapper
 
 
@@ -255,8 +260,8 @@ def api(
                 result = result.model_dump(mode="json")
             return JSONResponse(result, status_code=status)
 
-        wrapper.access = {"kind": "api", "roles": allowed, "can": can}  # type: ignore[attr-defined]
-        wrapper.openapi = {  # type: ignore[attr-defined]
+        wrapper.access = {"kind": "api", "roles": allowed, "can": can}  # type: ignore[attr-defined]  # as above
+        wrapper.openapi = {  # type: ignore[attr-defined]  # marac/web/openapi.py reads it from the handler
             "body": body,
             "response": response,
             "status": status,

@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from marac.agencies.models import AGENCY_KINDS, ROLES, TIERS, WEEKDAYS
 
-AgencyKind = Literal[AGENCY_KINDS]  # type: ignore[valid-type]
-Role = Literal[ROLES]  # type: ignore[valid-type]
-Tier = Literal[TIERS]  # type: ignore[valid-type]
-Weekday = Literal[WEEKDAYS]  # type: ignore[valid-type]
+AgencyKind = Literal[AGENCY_KINDS]  # type: ignore[valid-type]  # pydantic reads a Literal of the domain's tuple; mypy cannot
+Role = Literal[ROLES]  # type: ignore[valid-type]  # pydantic reads a Literal of the domain's tuple; mypy cannot
+Tier = Literal[TIERS]  # type: ignore[valid-type]  # pydantic reads a Literal of the domain's tuple; mypy cannot
+Weekday = Literal[WEEKDAYS]  # type: ignore[valid-type]  # pydantic reads a Literal of the domain's tuple; mypy cannot
 
 
 class Strict(BaseModel):

@@ -196,8 +196,8 @@ async def list_referrals(request: Request, caller: Caller) -> Response:
     mine = Referral.filter(access.referral_filter(caller.viewer), referring_agency_id=caller.user.agency_id)
     if only:
         mine = mine.filter(conference_id=only)
-    mine = await mine.prefetch_related("conference").order_by("-received_at").limit(200)
-    return render(request, "referrals/list.html", {"queue": queue, "mine": mine, "only_conference": conference})
+    listed = await mine.prefetch_related("conference").order_by("-received_at").limit(200)
+    return render(request, "referrals/list.html", {"queue": queue, "mine": listed, "only_conference": conference})
 
 
 def _detail(
