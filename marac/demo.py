@@ -59,6 +59,8 @@ CONFERENCES: list[dict[str, Any]] = [
     },
 ]
 BOTH = ["northshire-da", "northshire-hc"]
+# The victims' advocates: each conference's referrals reach them as they arrive (docs/domain.md#receiving-agencies).
+RECEIVING = {"northshire-da": "Northshire IDVA Service", "northshire-hc": "Stop Hate Northshire"}
 # (email, name, agency, role, conferences, password)
 USERS = [
     ("admin@demo.example.org", "Ada Admin", "Northshire Council Community Safety", "admin", [], "demo-admin-2026"),
@@ -197,7 +199,8 @@ async def load() -> list[DemoAccount]:
         ids[name] = made.id
     for spec in CONFERENCES:
         if not await Conference.filter(slug=spec["slug"]).exists():
-            members = [service.MemberSpec(ids[name], tier) for name, tier in spec["members"]]
+            receiver = RECEIVING.get(str(spec["slug"]))
+            members = [service.MemberSpec(ids[name], tier, name == receiver) for name, tier in spec["members"]]
             await service.create_conference(None, **{**spec, "members": members})
     accounts = []
     for email, name, agency, role, conferences, password in USERS:

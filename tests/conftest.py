@@ -60,6 +60,7 @@ TABLES = [
     "referral",
     "person",
     "meeting",
+    "conference_role",
     "user_conference",
     "session",
     "api_token",

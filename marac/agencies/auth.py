@@ -24,7 +24,6 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
 
 import pyotp
 from argon2 import PasswordHasher
@@ -212,16 +211,8 @@ async def _second_factor_failed(user: User) -> None:
         conferences = [
             c for c in await User.filter(id=user.id).using_db(conn).values_list("conferences__id", flat=True) if c
         ]
-        coordinators = cast(
-            "list[str]",
-            await User.filter(role="coordinator", active=True, conferences__id__in=conferences)
-            .exclude(id=user.id)
-            .using_db(conn)
-            .distinct()
-            .order_by("id")
-            .values_list("id", flat=True),
-        )
-        for coordinator_id in coordinators:
+        coordinators = await queries.holding_role("coordinator", conferences, conn)
+        for coordinator_id in [c for c in coordinators if c != user.id]:
             await notices.post(coordinator_id, "account_lock", uk_date(at), conn=conn)
             await locks.tell_by_email(coordinator_id, "account_lock", uk_date(at), conn)
     raise AccountLocked(just_locked=True)
@@ -435,6 +426,8 @@ class TokenHolder:
     user: User
     conferences: tuple[str, ...]  # the conferences the user was given
     agency_member_of: frozenset[str]  # those of them whose membership the user's agency holds
+    conference_roles: dict[str, str | None]  # the user's role in each (None: their own)
+    receiving: frozenset[str]  # those whose referrals the user's agency receives
 
 
 async def token_holder(raw: str | None) -> TokenHolder | None:
@@ -461,6 +454,8 @@ async def token_holder(raw: str | None) -> TokenHolder | None:
         user,
         tuple(row["assigned"] for row in rows if row["assigned"] is not None),
         frozenset(row["assigned"] for row in rows if row["membership_id"] is not None),
+        {row["assigned"]: row["conference_role"] for row in rows if row["assigned"] is not None},
+        frozenset(row["assigned"] for row in rows if row["membership_id"] is not None and row["receives_referrals"]),
     )
 
 

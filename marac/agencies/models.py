@@ -28,6 +28,9 @@ AGENCY_KINDS = (
     "other",
 )
 ROLES = ("admin", "coordinator", "chair", "member", "auditor")
+# The roles a user may hold in one conference, beside their own (User.role): the case-handling
+# roles, and a deputy chair, who may do everything the chair does (docs/domain.md#roles).
+CONFERENCE_ROLES = ("coordinator", "chair", "deputy_chair", "member")
 TIERS = ("full", "actions_only")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 NATIONS = ("england_wales", "scotland", "northern_ireland")
@@ -85,6 +88,9 @@ class Membership(Model):
     )
     agency_id: str
     tier = fields.CharField(max_length=16)
+    # The agency that receives the conference's referrals as they arrive (the IDVA service, a
+    # hate crime advocacy service): its staff see each one in full, to reach the victim first.
+    receives_referrals = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "membership"
@@ -125,6 +131,26 @@ class User(SealedModel):
     class Meta:
         table = "user"
         ordering = ["name"]
+
+
+class ConferenceRole(Model):
+    # A user's role in one conference of theirs where it is not their own role (User.role): chair of
+    # one MARAC, a member in another. No row: their own role there. Removed with the conference
+    # or the user; meaningful only while the user is given the conference (user_conference).
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "marac.User", related_name="conference_roles", on_delete=fields.CASCADE
+    )
+    user_id: str
+    conference: fields.ForeignKeyRelation[Conference] = fields.ForeignKeyField(
+        "marac.Conference", related_name="user_roles", on_delete=fields.CASCADE
+    )
+    conference_id: str
+    role = fields.CharField(max_length=16)
+
+    class Meta:
+        table = "conference_role"
+        unique_together = (("user", "conference"),)
 
 
 class Session(Model):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from marac.agencies import access
@@ -28,10 +29,33 @@ from marac.clock import now
 from marac.errors import Conflict, NotFound, RuleViolation
 from marac.meetings.schedule import meeting_for_referral
 from marac.referrals import break_glass, people, rules
-from marac.referrals.models import BreakGlass, MatchSuggestion, Person, PersonKey, Referral, ReferralPerson
+from marac.referrals.models import (
+    REFERRAL_STATUSES,
+    BreakGlass,
+    MatchSuggestion,
+    Person,
+    PersonKey,
+    Referral,
+    ReferralPerson,
+)
 from marac.referrals.schemas import ReferralIn, parse
 
 MAX_AGE_YEARS = 120
+# What a list of referrals reads: nothing sealed (no names, summaries or contact details).
+LIST_COLUMNS = (
+    "id",
+    "conference_id",
+    "referring_agency_id",
+    "received_at",
+    "criteria_met",
+    "transfer_from",
+    "is_repeat",
+    "monitoring_only",
+    "status",
+    "expected_meeting_id",
+    "meeting_id",
+    "created_at",
+)
 # Referrals that count as referrals for repeats: not rejected, not monitoring-only.
 LIVE_STATUSES = ["received", "accepted", "heard"]
 
@@ -395,9 +419,49 @@ async def decide(viewer: Viewer, referral_id: str, decision: str, reason: str | 
     return referral
 
 
+@dataclass(frozen=True)
+class After:
+    """Where a page of referrals ended: the last one's received date and id (newest first)."""
+
+    received_at: date
+    id: str
+
+
+async def list_visible(
+    viewer: Viewer,
+    conference_id: str | None = None,
+    status: str | None = None,
+    after: After | None = None,
+    limit: int = 50,
+) -> list[Referral]:
+    """The referrals the caller may see (access.referral_filter: their own agency's, and every one
+    of the conferences they coordinate or chair or whose referrals their agency receives), newest
+    first, narrowed to one of their conferences and one status. Ids, dates, statuses and agencies:
+    the list reads no personal data; opening one (read_case) is audited."""
+    if status is not None and status not in REFERRAL_STATUSES:
+        raise RuleViolation("Unknown status", {"status": f"Choose one of: {', '.join(REFERRAL_STATUSES)}"})
+    query = Referral.filter(access.referral_filter(viewer))
+    if conference_id is not None:
+        query = query.filter(conference_id=conference_id)
+    if status is not None:
+        query = query.filter(status=status)
+    if after is not None:
+        query = query.filter(Q(received_at__lt=after.received_at) | Q(received_at=after.received_at, id__lt=after.id))
+    return (
+        await query.order_by("-received_at", "-id")
+        .limit(limit)
+        .prefetch_related("conference", "referring_agency")
+        .only(*LIST_COLUMNS)
+    )
+
+
 async def triage_queue(viewer: Viewer, conference_id: str | None = None) -> list[Referral]:
     access.require(viewer, access.Can.TRIAGE_REFERRALS)
-    query = Referral.filter(access.referral_filter(viewer), status="received")
+    query = Referral.filter(
+        access.referral_filter(viewer),
+        status="received",
+        conference_id__in=list(viewer.where(access.Can.TRIAGE_REFERRALS)),
+    )
     if conference_id:
         query = query.filter(conference_id=conference_id)
     return await query.prefetch_related("conference", "referring_agency", "previous_referral").order_by(

@@ -119,8 +119,9 @@ PageHandler = Callable[..., Awaitable[Response]]
 
 
 def page(*can: Can, step_up: str | None = None) -> Callable[[PageHandler], PageHandler]:
-    """A signed-in page for the roles that hold every capability named; others get 403,
-    strangers go to sign in.
+    """A signed-in page for callers whose role, in some conference of theirs (or their own role),
+    holds every capability named; others get 403, strangers go to sign in. Whether the role in
+    the record's own conference allows it is the domain check's business (access.py).
 
     With `step_up` (the page to come back to, path parameters in braces), a form posted more
     than auth.STEP_UP_LIFETIME after the caller last gave both factors changes nothing and
@@ -137,7 +138,7 @@ def page(*can: Can, step_up: str | None = None) -> Callable[[PageHandler], PageH
             request.state.caller = caller
             if names_nothing(request.path_params):
                 return error_page(request, 404)
-            if caller.user.role not in allowed:
+            if not caller.viewer.can(*can):
                 return error_page(request, 403, "You cannot use this page", "Your role does not give access to it.")
             refused = await _check_form(request)
             if refused:
@@ -226,11 +227,14 @@ def api(
             if holder is None:
                 return api_error(401, "unauthorized", "A valid bearer token is required")
             user = holder.user
-            caller = Caller(user=user, viewer=viewer_of(user, holder.conferences, holder.agency_member_of))
+            viewer = viewer_of(
+                user, holder.conferences, holder.agency_member_of, holder.conference_roles, holder.receiving
+            )
+            caller = Caller(user=user, viewer=viewer)
             request.state.caller = caller
             if names_nothing(request.path_params):
                 return api_error(404, "not_found", "Not found")
-            if user.role not in allowed:
+            if not viewer.can(*can):
                 if record is not None:
                     try:
                         await record(caller.viewer, request.path_params)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -13,9 +15,10 @@ from marac.agencies.models import Conference
 from marac.clock import today
 from marac.errors import Conflict, DomainError, RuleViolation
 from marac.referrals import imports, service
-from marac.referrals.models import BreakGlass, Referral
+from marac.referrals.models import REFERRAL_STATUSES, BreakGlass, Referral
 from marac.referrals.schemas import set_path
 from marac.validation import parse_day, whole_number
+from marac.web.api_referrals import referral_after
 from marac.web.auth import Caller, page
 from marac.web.errors import status_of
 from marac.web.pages.break_glass import uk_time
@@ -186,18 +189,45 @@ async def new_referral(request: Request, caller: Caller) -> Response:
     return RedirectResponse(f"/referrals/{referral.id}?created=1", status_code=303)
 
 
+LIST_PAGE = 50
+
+
 @page(Can.REFER)
 async def list_referrals(request: Request, caller: Caller) -> Response:
-    # ?conference= (the dashboard's link) narrows both lists to one of the caller's conferences.
-    slug = request.query_params.get("conference")
+    # ?conference= (the dashboard's link) narrows both lists to one of the caller's conferences,
+    # ?status= the list of referrals the caller may see; ?after= is the next page (the API's cursor).
+    params = request.query_params
+    slug = params.get("conference")
     conference = await access.get_conference(caller.viewer, slug) if slug else None
     only = conference.id if conference else None
+    status = params.get("status") or None
     queue = await service.triage_queue(caller.viewer, only) if caller.viewer.can(Can.TRIAGE_REFERRALS) else []
-    mine = Referral.filter(access.referral_filter(caller.viewer), referring_agency_id=caller.user.agency_id)
-    if only:
-        mine = mine.filter(conference_id=only)
-    listed = await mine.prefetch_related("conference").order_by("-received_at").limit(200)
-    return render(request, "referrals/list.html", {"queue": queue, "mine": listed, "only_conference": conference})
+    seen = await service.list_visible(
+        caller.viewer, only, status, referral_after(params.get("after") or None), LIST_PAGE + 1
+    )
+    page_of = seen[:LIST_PAGE]
+    later = None
+    if len(seen) > LIST_PAGE:
+        last = page_of[-1]
+        later = "/referrals?" + urlencode(
+            {k: v for k, v in {"conference": slug, "status": status}.items() if v}
+            | {"after": f"{last.received_at.isoformat()}.{last.id}"}
+        )
+    conferences = await Conference.filter(access.conference_filter(caller.viewer)).order_by("name")
+    return render(
+        request,
+        "referrals/list.html",
+        {
+            "queue": queue,
+            "seen": page_of,
+            "later": later,
+            "receiving": bool(caller.viewer.receiving),
+            "only_conference": conference,
+            "filters": {"conference": slug or "", "status": status or ""},
+            "conference_options": [("", "Every conference"), *((c.slug, c.name) for c in conferences)],
+            "status_options": [("", "Any status"), *((s, s.replace("_", " ").capitalize()) for s in REFERRAL_STATUSES)],
+        },
+    )
 
 
 def _detail(
@@ -210,7 +240,9 @@ def _detail(
             "referral": referral,
             "instrument": referral.conference.type_settings["instrument_definition"],
             # Break glass reads one case, nothing more: no triage, no links into the conference.
-            "may_triage": grant is None and caller.viewer.can(Can.TRIAGE_REFERRALS) and referral.status == "received",
+            "may_triage": grant is None
+            and caller.viewer.can_in(referral.conference_id, Can.TRIAGE_REFERRALS)
+            and referral.status == "received",
             "glass": {
                 "id": grant.id,
                 "until": uk_time(grant.expires_at),
