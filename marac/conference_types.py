@@ -171,9 +171,11 @@ def _check_instrument(label: str, data: dict[str, Any]) -> dict[str, Any]:
     _text(fail, data, "", "name")
     if "yes" not in _words(fail, data, "", "answers"):
         raise fail("answers", 'must include "yes": scores and levels count the yes answers')
-    questions = _keyed_tables(fail, data, "", "questions", ("text",))
+    questions = _keyed_tables(fail, data, "", "questions", ("text", "group"))
     for index, question in enumerate(questions):
         _text(fail, question, f"questions[{index}]", "text")
+        if "group" in question:  # optional: the checklist's section, for the chair's preparation page
+            _text(fail, question, f"questions[{index}]", "group")
     if data["kind"] == "level":
         levels = _words(fail, data, "", "levels")
         if len(levels) < 2:

@@ -26,7 +26,7 @@ class AuditEvent(Model):
     key_version = fields.IntField(db_default=0)
     # The case the event is about: its referral's id (a case keeps its referral from intake to minutes, across
     # deferrals). Set by record() for every event about a referral, case, note, action or break-glass grant;
-    # None for everything else and for events recorded before migration 0015.
+    # None for everything else and for events recorded before migration 0017.
     case_id = fields.CharField(max_length=32, null=True)
 
     class Meta:

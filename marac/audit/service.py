@@ -56,7 +56,7 @@ def _event_fields(event: AuditEvent) -> tuple[str | None, ...]:
         event.outcome,
         event.request_id,
     )
-    # The case is signed only when set: events from before it existed (migration 0015) verify as they were
+    # The case is signed only when set: events from before it existed (migration 0017) verify as they were
     # signed, and setting or clearing it on any event breaks the chain there (tests/test_audit.py).
     return fields if event.case_id is None else (*fields, event.case_id)
 
@@ -154,6 +154,7 @@ DISCLOSURE_PURPOSES = {
     "quarterly_report": (
         "Quarterly figures of the conference for its steering group and partners; numbers from 1 to 5 suppressed"
     ),
+    "chair_pack": "The chair's preparation pack: agencies' research and the victim's views, for the chair",
 }
 
 

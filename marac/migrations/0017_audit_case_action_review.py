@@ -24,7 +24,7 @@ async def reviewed_undone_actions(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("marac", "0014_legal_hold")]
+    dependencies = [("marac", "0016_chair_preparation")]
 
     initial = False
 
