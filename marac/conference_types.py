@@ -35,6 +35,12 @@ _INT_RANGES = {
     "action_due_days": (1, 365),
     "retention_years": (1, 100),
 }
+# How the cases in each case section of an agenda are ordered, first key first (docs/domain.md#the-agenda):
+# cases with children first, repeats first, highest risk first, earliest received first.
+CASE_ORDER_KEYS = ("children", "repeat", "risk", "received")
+# The SafeLives order, when a type says nothing: cases with children first, then adult-only cases (each by
+# risk, then date received); repeats are flagged where they fall, not moved.
+DEFAULT_CASE_ORDER = ("children", "risk", "received")
 TYPE_KEYS = (
     "name",
     "kind",
@@ -48,6 +54,7 @@ TYPE_KEYS = (
     "strands",
     "sections",
     "confidentiality_statement",
+    "case_order",
 )
 # What a conference created before types had their own statement reads at its meetings.
 DEFAULT_CONFIDENTIALITY = (
@@ -284,6 +291,14 @@ def _check(path: Path, data: dict[str, Any], found: dict[str, dict[str, Any]]) -
     sections = _keyed_tables(fail, data, "", "sections", ("title",))
     for index, section in enumerate(sections):
         _text(fail, section, f"sections[{index}]", "title")
+    order = data.setdefault("case_order", list(DEFAULT_CASE_ORDER))
+    if (
+        not isinstance(order, list)
+        or not order
+        or not all(key in CASE_ORDER_KEYS for key in order)
+        or len(set(order)) != len(order)
+    ):
+        raise fail("case_order", f"must be a list of different values from {', '.join(CASE_ORDER_KEYS)}")
     return data
 
 

@@ -21,6 +21,7 @@ from arq import Worker
 from marac import settings
 from marac.actions import reminders
 from marac.actions import service as actions
+from marac.actions.models import Action
 from marac.agencies.access import viewer_for
 from marac.jobs import queue
 from marac.jobs.worker import WorkerSettings
@@ -267,8 +268,9 @@ async def meeting_cycle(
     )
     await agenda.publish(await viewer_for(coordinator.user), following)
     following = await Meeting.get(id=following.id).prefetch_related("conference")
+    version = (await Action.get(id=action_id)).version
     await actions.review_action(
-        await viewer_for(chair.user), following, action_id, "not_done_by_agency", text("review_note")
+        await viewer_for(chair.user), following, action_id, "not_done_by_agency", text("review_note"), version
     )
     return Cycle(
         referral_id=referral_id,

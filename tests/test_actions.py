@@ -269,12 +269,14 @@ async def test_outstanding_actions_come_back_to_the_next_meeting_for_review(clie
     )
     listed = await agenda.agenda(nxt)
     outstanding = next(s for s in listed["sections"] if s["key"] == "outstanding_actions")["items"]
-    assert [a["action_id"] for a in outstanding] == [action["id"]]
+    assert [(a["action_id"], a["victim_name"]) for a in outstanding] == [(action["id"], "Jane Doe")]
     await agenda.publish(coordinator, nxt)
     nxt = await Meeting.get(id=nxt.id).prefetch_related("conference")
     with pytest.raises(RuleViolation, match="needs a note"):
-        await actions.review_action(coordinator, nxt, action["id"], "not_done_by_agency", "")
-    await actions.review_action(coordinator, nxt, action["id"], "not_done_by_agency", "No response from the agency")
+        await actions.review_action(coordinator, nxt, action["id"], "not_done_by_agency", "", action["version"])
+    await actions.review_action(
+        coordinator, nxt, action["id"], "not_done_by_agency", "No response from the agency", action["version"]
+    )
     assert (await Action.get(id=action["id"])).status == "not_done_by_agency"
 
 
@@ -365,3 +367,140 @@ async def test_listed_actions_carry_their_case_label_and_the_page_names_the_owne
         page,
         re.S,
     )
+
+
+async def _three_meetings_of_actions(personas):
+    """Meeting 1 agrees four actions due before meeting 2: one stays open, one is done, one the agency
+    closes as not possible, one stays open. Meeting 2 is published, ready to review them."""
+    from tests import builders
+
+    world = await published_meeting(personas)
+    due = world.meeting.date + timedelta(days=1)
+    made = {}
+    for key, status in (
+        ("open", "open"),
+        ("done", "done"),
+        ("ended", "not_possible_changed_circumstances"),
+        ("late", "open"),
+    ):
+        made[key] = await builders.action(personas, world.meeting, world.case_id, due=due, status=status)
+    await builders.close(personas, world)
+    second = await builders.publish(personas, await builders.next_meeting(world.meeting))
+    return made, second
+
+
+async def test_outstanding_actions_are_the_incomplete_ones_and_an_undone_end_is_reviewed_once(personas):
+    from marac.actions import service as actions
+    from tests import builders
+
+    made, second = await _three_meetings_of_actions(personas)
+    ids = {key: a.id for key, a in made.items()}
+
+    async def listed(meeting) -> set[str]:
+        return {a.id for a in await actions.outstanding(meeting)}
+
+    assert await listed(second) == {ids["open"], ids["ended"], ids["late"]}  # the done one is not reviewed
+    chair = await builders.as_(personas, "chair")
+    for key, outcome, note in (
+        ("open", "in_progress", "Started last week"),
+        ("ended", "not_possible_changed_circumstances", "The victim moved away"),
+        ("late", "not_done_by_agency", "No reply from the agency"),
+    ):
+        version = (await Action.get(id=ids[key])).version
+        await actions.review_action(chair, second, ids[key], outcome, note, version)
+    # Reviewed here, they stay on this meeting's list while it runs.
+    assert await listed(second) == {ids["open"], ids["ended"], ids["late"]}
+    await actions.close_meeting(await builders.as_(personas, "coordinator"), second)
+    third = await builders.publish(personas, await builders.next_meeting(second))
+    # The two undone ends were reviewed once and leave the list; the unfinished one comes back.
+    assert await listed(third) == {ids["open"]}
+    snapshot = await builders.reload(third)
+    section = next(s for s in snapshot.snapshot["sections"] if s["key"] == "outstanding_actions")
+    assert [a["action_id"] for a in section["items"]] == [ids["open"]]
+
+
+async def test_an_undone_end_the_agency_records_after_a_review_is_reviewed_again(personas):
+    from marac.actions import service as actions
+    from tests import builders
+
+    made, second = await _three_meetings_of_actions(personas)
+    chair = await builders.as_(personas, "chair")
+    ended = await Action.get(id=made["ended"].id)
+    await actions.review_action(chair, second, ended.id, "not_possible_changed_circumstances", "Moved", ended.version)
+    await actions.update_action(
+        await builders.as_(personas, "health"), ended.id, ended.version + 1, "not_done_by_agency", "We did not do it"
+    )
+    await actions.close_meeting(await builders.as_(personas, "coordinator"), second)
+    third = await builders.publish(personas, await builders.next_meeting(second))
+    assert ended.id in {a.id for a in await actions.outstanding(third)}
+
+
+async def test_a_review_made_on_an_older_version_is_refused_with_412_and_changes_nothing(app, client, personas):
+    from marac.actions import service as actions
+    from marac.errors import StaleVersion
+    from tests import builders
+
+    made, second = await _three_meetings_of_actions(personas)
+    action = await Action.get(id=made["open"].id)
+    async with make_client(app) as chair:
+        chair.cookies.update(await session_cookie_for(personas["chair"]))
+        page = (await chair.get(f"/meetings/{second.id}/run")).text
+        assert f'name="version" value="{action.version}"' in page
+        token = await csrf_token(chair, f"/meetings/{second.id}/run")
+        # The owner agency updates the action while the chair has the page open.
+        patched = await client.patch(
+            f"/api/v1/actions/{action.id}",
+            headers={**personas["health"].bearer, "If-Match": str(action.version)},
+            json={"status": "in_progress", "update": "Called the victim today"},
+        )
+        assert patched.status_code == 200
+        stale = await chair.post(
+            f"/meetings/{second.id}/reviews/{action.id}",
+            data={
+                "csrf_token": token,
+                "outcome": "not_done_by_agency",
+                "note": "Nothing heard",
+                "version": action.version,
+            },
+        )
+        assert stale.status_code == 412 and "Someone else updated this action" in stale.text
+    after = await Action.get(id=action.id)
+    assert (after.status, after.version) == ("in_progress", action.version + 1)
+    with pytest.raises(StaleVersion):
+        await actions.review_action(
+            await builders.as_(personas, "chair"), second, action.id, "done", "Done at last", action.version
+        )
+    assert (await Action.get(id=action.id)).status == "in_progress"
+
+
+async def test_the_victims_name_stands_beside_the_case_label_for_those_entitled_to_it(app, personas):
+    from marac.actions import service as actions_service
+    from tests import builders
+
+    world = await published_meeting(personas)
+    made = await builders.action(personas, world.meeting, world.case_id, owner="childrens")
+    label = f"{world.meeting.date.isoformat()} case 1"
+    for key in ("coordinator", "chair", "childrens"):
+        async with make_client(app) as browser:
+            browser.cookies.update(await session_cookie_for(personas[key]))
+            listed = (await browser.get("/actions")).text
+            assert label in listed and "Jane Doe" in listed, key
+            assert "Jane Doe" in (await browser.get(f"/actions/{made.id}")).text, key
+    async with make_client(app) as chair:
+        chair.cookies.update(await session_cookie_for(personas["chair"]))
+        run = (await chair.get(f"/meetings/{world.meeting.id}/run")).text
+        assert f"{label}</a>" in run and "Jane Doe" in run
+    async with make_client(app) as police:
+        police.cookies.update(await session_cookie_for(personas["police"]))
+        research = (await police.get(f"/meetings/{world.meeting.id}")).text
+        assert f"{label}: Jane Doe" in research
+    # Nobody else: not an agency outside the conference, an auditor, an administrator or another
+    # conference's coordinator.
+    from marac.agencies import access
+
+    for key in ("housing", "auditor", "admin"):
+        viewer = await builders.as_(personas, key)
+        assert not await access.may_see_who_cases_are_about(viewer, world.meeting.conference_id), key
+        assert await actions_service.case_names(viewer, [(world.meeting.conference_id, world.case_id)]) == {}
+    south = await viewer_for((await builders.other_conference_coordinator()).user)
+    assert await actions_service.case_names(south, [(world.meeting.conference_id, world.case_id)]) == {}

@@ -384,3 +384,174 @@ async def test_cases_whose_12_months_lapsed_since_the_last_referral_come_back_fo
     assert (
         await AgendaItem.filter(meeting=meeting, state="listed").exclude(section="lapsed_reviews").count() == 1
     )  # reviews take no capacity
+
+
+# --- the order of cases ------------------------------------------------------------------------
+
+
+def _case(n: int, yes: int, children: bool) -> dict:
+    from tests.builders import other_victim
+
+    body = other_victim(n)
+    body["risk"] = {"instrument": "dash", "answers": ["yes"] * yes + ["no"] * (24 - yes)}
+    body["children"] = [{"name": f"Child {n}", "date_of_birth": "2018-05-05"}] if children else []
+    return body
+
+
+async def _four_cases(personas) -> tuple[Meeting, dict[str, str]]:
+    """Four accepted referrals for one meeting: two with children, two adult-only, each a high and a low score."""
+    made = {}
+    for n, (key, yes, children) in enumerate(
+        (("adult_high", 22, False), ("child_low", 14, True), ("child_high", 18, True), ("adult_low", 15, False)),
+        start=1,
+    ):
+        made[key] = (await referral(personas, accept=True, body=_case(n, yes, children))).id
+    return await meeting_of(await Referral.get(id=made["adult_high"])), made
+
+
+async def _listed(client, persona, meeting) -> list[tuple[str, str]]:
+    answer = await client.get(f"/api/v1/meetings/{meeting.id}/agenda", headers=persona.bearer)
+    assert answer.status_code == 200
+    return [
+        (i["referral_id"], i["label"]) for s in answer.json()["sections"] if s["key"] == "cases" for i in s["items"]
+    ]
+
+
+async def test_the_safelives_order_by_default_children_first_and_case_numbers_follow_it(client, personas):
+    meeting, made = await _four_cases(personas)
+    listed = await _listed(client, personas["coordinator"], meeting)
+    # Cases with children first, then adult-only; each by risk. Numbers follow the agenda's order.
+    assert [rid for rid, _ in listed] == [made[k] for k in ("child_high", "child_low", "adult_high", "adult_low")]
+    assert [label for _, label in listed] == [f"{meeting.date.isoformat()} case {n}" for n in range(1, 5)]
+    # The coordinator moves a case: the numbers follow; publication freezes them.
+    coordinator = await viewer_for(personas["coordinator"].user)
+    last = await AgendaItem.get(meeting=meeting, referral_id=made["adult_low"])
+    await agenda.move_item(coordinator, await meeting_of(await Referral.get(id=made["adult_low"])), last.id, -1)
+    moved = await _listed(client, personas["coordinator"], meeting)
+    assert [rid for rid, _ in moved][2:] == [made["adult_low"], made["adult_high"]]
+    assert moved[2][1].endswith("case 3")
+    await agenda.publish(coordinator, await meeting_of(await Referral.get(id=made["adult_low"])))
+    numbers = {i.referral_id: i.number for i in await AgendaItem.filter(meeting=meeting)}
+    assert await _listed(client, personas["coordinator"], meeting) == moved
+    research = await client.get(f"/api/v1/meetings/{meeting.id}/research-list", headers=personas["police"].bearer)
+    assert [i["case_id"] for i in research.json()["items"]] == [
+        (await AgendaItem.get(meeting=meeting, referral_id=rid)).id for rid, _ in moved
+    ]
+    assert {i.referral_id: i.number for i in await AgendaItem.filter(meeting=meeting)} == numbers
+
+
+async def test_the_type_chooses_the_order_of_cases(client, personas):
+    conference = await Conference.get(slug=CONFERENCE)
+    conference.type_settings = {**conference.type_settings, "case_order": ["risk", "received"]}
+    await conference.save()
+    meeting, made = await _four_cases(personas)
+    listed = await _listed(client, personas["coordinator"], meeting)
+    assert [rid for rid, _ in listed] == [made[k] for k in ("adult_high", "child_high", "adult_low", "child_low")]
+    # A case accepted later takes its place by the order among those already arranged.
+    later = await referral(personas, accept=True, body=_case(5, 20, False))
+    again = await _listed(client, personas["coordinator"], meeting)
+    assert [rid for rid, _ in again] == [
+        made["adult_high"],
+        later.id,
+        made["child_high"],
+        made["adult_low"],
+        made["child_low"],
+    ]
+    assert [label for _, label in again] == [f"{meeting.date.isoformat()} case {n}" for n in range(1, 6)]
+
+
+async def test_a_case_deferred_at_the_meeting_comes_back_marked_with_its_reason_and_earlier_notes(
+    app, client, personas
+):
+    from marac.actions import service as actions
+    from tests import builders
+
+    world = await published_meeting(personas, cases=2)
+    chair = await builders.as_(personas, "chair")
+    await builders.note(personas, world.meeting, world.case_id, "EARLIERNOTE the victim was in hospital")
+    await actions.decide_case(chair, world.meeting, world.case_id, "deferred", "Referrer not present")
+    await actions.decide_case(chair, world.meeting, world.case_ids[1], "heard", "")
+    await actions.close_meeting(chair, world.meeting)
+    nxt = await builders.next_meeting(world.meeting)
+    answer = await client.get(f"/api/v1/meetings/{nxt.id}/agenda", headers=personas["coordinator"].bearer)
+    items = [i for s in answer.json()["sections"] for i in s["items"] if i.get("referral_id")]
+    back = next(i for i in items if i["referral_id"] == world.referral.id)
+    assert back["deferred_from"] == {
+        "date": world.meeting.date.isoformat(),
+        "meeting_id": world.meeting.id,
+        "case_id": world.case_id,
+        "reason": "Referrer not present",
+    }
+    async with make_client(app) as coordinator:
+        coordinator.cookies.update(await session_cookie_for(personas["coordinator"]))
+        page = (await coordinator.get(f"/meetings/{nxt.id}")).text
+        assert f"Deferred from {world.meeting.date.isoformat()}" in page and "Referrer not present" in page
+        link = f'/meetings/{world.meeting.id}/cases/{world.case_id}"'
+        assert link in page
+        earlier = await coordinator.get(link.rstrip('"'))
+        assert earlier.status_code == 200 and "EARLIERNOTE" in earlier.text
+        await builders.publish(personas, nxt)
+        run = (await coordinator.get(f"/meetings/{nxt.id}/run")).text
+        assert f"Deferred from {world.meeting.date.isoformat()}" in run and link in run
+
+
+async def test_a_case_the_coordinator_deferred_before_the_meeting_comes_back_with_the_reason(client, personas):
+    from tests import builders
+
+    a = await referral(personas, accept=True)
+    meeting = await meeting_of(a)
+    await agenda.build(meeting)
+    item = await AgendaItem.get(meeting=meeting, referral_id=a.id)
+    await agenda.defer(await viewer_for(personas["coordinator"].user), meeting, item.id, "Awaiting police report")
+    nxt = await builders.next_meeting(meeting)
+    answer = await client.get(f"/api/v1/meetings/{nxt.id}/agenda", headers=personas["coordinator"].bearer)
+    back = next(i for s in answer.json()["sections"] for i in s["items"] if i.get("referral_id") == a.id)
+    assert back["deferred_from"] == {
+        "date": meeting.date.isoformat(),
+        "meeting_id": meeting.id,
+        "case_id": None,
+        "reason": "Awaiting police report",
+    }
+
+
+async def test_an_urgent_case_added_after_publication_reissues_the_research_list(app, client, personas):
+    from marac.agencies.models import Membership
+    from marac.audit.models import Disclosure
+    from tests.builders import other_victim
+
+    world = await published_meeting(personas)
+    meeting = world.meeting
+    await queue.drain()
+    await tasks.render_agendas(meeting.id)
+    # Received after the cut-off: it was going to the next meeting.
+    urgent = await referral(personas, accept=True, body=other_victim(1, received_at="2026-11-20"))
+    first_number = (await AgendaItem.get(id=world.case_id)).number
+    async with make_client(app) as coordinator:
+        coordinator.cookies.update(await session_cookie_for(personas["coordinator"]))
+        page = (await coordinator.get(f"/meetings/{meeting.id}")).text
+        assert "Add an urgent case" in page and urgent.id in page
+        added = await page_post(
+            coordinator, f"/meetings/{meeting.id}", f"/meetings/{meeting.id}/cases", {"referral_id": urgent.id}
+        )
+        assert added.status_code == 303
+    await queue.drain()
+    await tasks.render_agendas(meeting.id)
+    item = await AgendaItem.get(meeting=meeting, referral_id=urgent.id)
+    # The published numbers stay; the urgent case takes the next one and is heard at this meeting.
+    assert (await AgendaItem.get(id=world.case_id)).number == first_number and item.number == first_number + 1
+    assert (await Referral.get(id=urgent.id)).status == "heard"
+    shown = await client.get(f"/api/v1/meetings/{meeting.id}/agenda", headers=personas["coordinator"].bearer)
+    assert item.id in {i["case_id"] for s in shown.json()["sections"] for i in s["items"] if "case_id" in i}
+    listed = await client.get(f"/api/v1/meetings/{meeting.id}/research-list", headers=personas["police"].bearer)
+    assert [i["case_id"] for i in listed.json()["items"]] == [world.case_id, item.id]
+    # Version 2 for every member agency, each entered in the disclosure log.
+    members = set(await Membership.filter(conference_id=meeting.conference_id).values_list("agency_id", flat=True))
+    assert (
+        set(await Document.filter(meeting=meeting, kind="agenda", version=2).values_list("agency_id", flat=True))
+        == members
+    )
+    reissued = await Disclosure.filter(meeting_id=meeting.id, kind="research_list_reissue")
+    assert {d.agency_id for d in reissued} == members and {d.version for d in reissued} == {2}
+    answer = await client.get(f"/api/v1/meetings/{meeting.id}/agenda.pdf", headers=personas["health"].bearer)
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(answer.content)).pages)
+    assert "Beth Cole" in text and "Jane Doe" in text

@@ -118,3 +118,109 @@ async def test_the_command_line_verify_names_the_first_bad_event_and_fails():
     await _sql(f"UPDATE audit_event SET user_id = 'x' WHERE seq = {events[5].seq}")
     code, out = await _cli("audit", "verify")
     assert code == 1 and f"broken at event {events[5].seq}" in out
+
+
+async def _case_world(personas):
+    """Two cases at one published meeting, each read, researched, noted, actioned and heard, with the
+    research list rendered and downloaded: what a case's trail is made of."""
+    from marac.actions import service as actions
+    from marac.jobs import tasks
+    from marac.meetings import agenda
+    from marac.referrals import service as referrals
+    from tests import builders
+
+    world = await builders.published_meeting(personas, cases=2)
+    await tasks.render_agendas(world.meeting.id)
+    police = await builders.as_(personas, "police")
+    await agenda.agenda_document(police, world.meeting.id)
+    await agenda.read_research_list(police, world.meeting)
+    for n, case_id in enumerate(world.case_ids):
+        await referrals.read_case(await builders.as_(personas, "coordinator"), world.referrals[n].id)
+        await agenda.record_research(police, world.meeting, case_id, True, "Known to us")
+        await builders.note(personas, world.meeting, case_id, f"Note on case {n}")
+        made = await builders.action(personas, world.meeting, case_id, owner="health")
+        await actions.update_action(
+            await builders.as_(personas, "health"), made.id, made.version, "in_progress", "On it"
+        )
+    await builders.close(personas, world)
+    return world
+
+
+async def _trail(client, persona, case_id: str) -> list[dict]:
+    answer = await client.get(f"/api/v1/audit?case_id={case_id}", headers=persona.bearer)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["items"]
+
+
+async def test_a_cases_trail_holds_all_of_it_and_nothing_of_another_case(client, personas):
+    world = await _case_world(personas)
+    first, second = world.referrals
+    trail = await _trail(client, personas["auditor"], world.case_ids[0])
+    actions_seen = {e["action"] for e in trail}
+    assert {
+        "referral.create",
+        "referral.accept",
+        "referral.read",
+        "research.record",
+        "note.create",
+        "action.create",
+        "action.update",
+        "case.heard",
+        "agenda.publish",
+        "research_list.read",
+        "document.download",
+    } <= actions_seen
+    # Nothing recorded about the other case: its referral, its item, its note and its action.
+    others = await AuditEvent.filter(case_id=second.id).values_list("seq", flat=True)
+    assert len(others) >= 8 and not {e["seq"] for e in trail} & set(others)
+    assert not any(e["object_id"] in (second.id, world.case_ids[1]) for e in trail)
+    # The referral's id names the same case; the coordinator reads the same trail, oldest first.
+    assert [e["seq"] for e in await _trail(client, personas["auditor"], first.id)] == [e["seq"] for e in trail]
+    by_coordinator = await _trail(client, personas["coordinator"], world.case_ids[0])
+    assert [e["seq"] for e in by_coordinator] == sorted(e["seq"] for e in trail)
+    assert (await verify()).ok
+
+
+async def test_a_case_trail_is_not_read_across_conferences(client, personas):
+    from tests.builders import other_conference_coordinator
+
+    world = await _case_world(personas)
+    south = await other_conference_coordinator()
+    south.token = await _token_for(south)
+    assert await _trail(client, south, world.case_ids[0]) == []
+    bad = await client.get("/api/v1/audit?case_id=not-an-id", headers=personas["auditor"].bearer)
+    assert bad.status_code == 422 and "case_id" in bad.json()["error"]["fields"]
+
+
+async def _token_for(persona) -> str:
+    from marac.agencies import auth
+
+    _, raw = await auth.create_token(persona.user, "tests")
+    return raw
+
+
+async def test_the_case_is_signed_into_the_chain(personas):
+    from tests import builders
+
+    world = await builders.published_meeting(personas)
+    event = await AuditEvent.filter(case_id=world.referral.id).order_by("-seq").first()
+    await _sql(f"UPDATE audit_event SET case_id = NULL WHERE seq = {event.seq}")
+    assert (await verify()).first_bad_seq == event.seq
+
+
+async def test_the_audit_page_shows_a_cases_trail_and_refuses_a_bad_id(app, personas):
+    from tests.conftest import make_client, session_cookie_for
+
+    world = await _case_world(personas)
+    first, second = world.referrals
+    async with make_client(app) as coordinator:
+        coordinator.cookies.update(await session_cookie_for(personas["coordinator"]))
+        page = await coordinator.get(f"/audit?case_id={world.case_ids[0]}")
+        assert page.status_code == 200
+        assert first.id in page.text and "note.create" in page.text and "case.heard" in page.text
+        assert second.id not in page.text and world.case_ids[1] not in page.text
+        bad = await coordinator.get("/audit?case_id=Jane+Doe&from=yesterday")
+        assert bad.status_code == 400 and "Enter an id as the pages show it" in bad.text
+    async with make_client(app) as chair:
+        chair.cookies.update(await session_cookie_for(personas["chair"]))
+        assert (await chair.get(f"/audit?case_id={world.case_ids[0]}")).status_code == 403

@@ -44,8 +44,13 @@ def test_the_shipped_types_and_instruments_load():
     assert [s["key"] for s in hc["strands"] if s["local"]] == ["sex_gender", "age", "alternative_subculture"]
     religion = next(s for s in hc["strands"] if s["key"] == "religion")
     assert {"anti_muslim", "antisemitic"} <= {c["key"] for c in religion["subcategories"]}
-    for conference_type in types.values():
-        assert [s["key"] for s in conference_type["sections"]] == SECTIONS
+    # Domestic abuse hears new and repeat cases together in the SafeLives order (the default case_order);
+    # hate crime keeps them apart, repeats first.
+    assert [s["key"] for s in hc["sections"]] == SECTIONS
+    assert [s["key"] for s in da["sections"]] == [
+        "cases" if k == "new_cases" else k for k in SECTIONS if k != "repeat_cases"
+    ]
+    assert da["case_order"] == ["children", "risk", "received"] and hc["case_order"] == ["repeat", "risk", "received"]
 
     found = instruments()
     assert set(found) == {"dash", "hate-crime"}
@@ -131,13 +136,15 @@ TYPE_CASES = [
     ("hate-crime.toml", 'label = "Disability"', 'label = ""', "strands[2].label"),
     ("hate-crime.toml", '{ key = "other_disability"', '{ key = "other_race"', "strands[2].subcategories[3].key"),
     ("hate-crime.toml", 'label = "Anti-Sikh"', 'label = ""', "strands[1].subcategories[3].label"),
-    ("domestic-abuse.toml", 'key = "aob"', 'key = "opening"', "sections[7].key"),
-    ("domestic-abuse.toml", 'title = "New cases"', 'title = " "', "sections[3].title"),
+    ("domestic-abuse.toml", 'key = "aob"', 'key = "opening"', "sections[6].key"),
+    ("domestic-abuse.toml", 'title = "Cases"', 'title = " "', "sections[3].title"),
+    ("hate-crime.toml", 'case_order = ["repeat", "risk", "received"]', 'case_order = ["repeat", "age"]', "case_order"),
+    ("hate-crime.toml", 'case_order = ["repeat", "risk", "received"]', 'case_order = ["risk", "risk"]', "case_order"),
     (
         "domestic-abuse.toml",
         'title = "Any other business"',
         'title = "Any other business"\nminutes = 5',
-        "sections[7].minutes",
+        "sections[6].minutes",
     ),
 ]
 

@@ -282,9 +282,11 @@ async def test_the_two_ways_of_not_completing_stay_distinct_in_the_next_minutes(
     await Action.filter(meeting=meeting).update(due_date=meeting.date + days(days=1))
     nxt = await publish(personas, await next_meeting(meeting))
     await actions.review_action(
-        chair, nxt, first.id, "not_possible_changed_circumstances", "CANARYMOVED victim moved away"
+        chair, nxt, first.id, "not_possible_changed_circumstances", "CANARYMOVED victim moved away", first.version
     )
-    await actions.review_action(chair, nxt, second.id, "not_done_by_agency", "CANARYSILENT no reply from the agency")
+    await actions.review_action(
+        chair, nxt, second.id, "not_done_by_agency", "CANARYSILENT no reply from the agency", second.version
+    )
     await actions.close_meeting(coordinator, nxt)
     await render_all(client, personas, nxt)
     text = everything_in(

@@ -210,6 +210,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ),
     ("GET", "/notifications"): everyone(200, anonymous=PAGE_LOGIN),
     ("GET", "/disclosures"): only({"coordinator": 200, "auditor": 200}, anonymous=PAGE_LOGIN),
+    ("GET", "/audit"): only({"coordinator": 200, "auditor": 200}, anonymous=PAGE_LOGIN),
     ("GET", "/jobs/{job_id}"): only({"coordinator": 200}, others=404, anonymous=PAGE_LOGIN),
     # break glass: the grant id under test does not exist; admins and auditors never handle cases
     ("GET", "/break-glass"): only({p: 200 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),

@@ -343,6 +343,7 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:
         for agency in (ids["police"], ids["childrens"]):
             await seen.get(coordinator, f"/meetings/{meeting}/minutes/preview?agency_id={agency}")
         await seen.get(coordinator, "/disclosures")
+        await seen.get(coordinator, f"/audit?case_id={cycle.case_id}")
         # The dashboard names agencies in its overdue table: make the cycle's action overdue for it.
         kept = await Action.get(id=cycle.action_id)
         await Action.filter(id=kept.id).update(status="open", due_date=today() - timedelta(days=1))

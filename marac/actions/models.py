@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
+from marac.audit.service import case_of
 from marac.ids import new_id
 from marac.sealed import SealedJSON, SealedModel, SealedText
 
@@ -47,6 +49,9 @@ class Action(SealedModel):
     status = fields.CharField(max_length=40, default="open")
     # Optimistic concurrency: every change bumps it; a writer holding an older one gets 412.
     version = fields.IntField(default=1)
+    # The meeting at which the action's undone end (UNDONE) was reviewed: from then on it leaves the outstanding
+    # actions (docs/domain.md#outstanding-actions). Any later change of status clears it.
+    end_reviewed_meeting_id = fields.CharField(max_length=32, null=True)
     created_by = fields.CharField(max_length=32)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -61,6 +66,8 @@ class Action(SealedModel):
         indexes = (
             ("owner_agency_id", "status", "conference_id", "due_date", "created_at", "id"),
             ("conference_id", "status", "due_date", "created_at", "id"),
+            # The outstanding actions: the undone ones whose end is not yet reviewed, from the index.
+            ("conference_id", "status", "end_reviewed_meeting_id"),
             ("meeting_id", "status"),
             ("item_id",),
         )
@@ -172,3 +179,16 @@ class Attendance(Model):
     class Meta:
         table = "attendance"
         ordering = ["kind", "id"]
+
+
+# The case of an audit event (audit.service.case_of): the referral of the agenda item a note or action belongs to.
+@case_of("note")
+async def _case_of_note(note_id: str, conn: BaseDBAsyncClient) -> str | None:
+    found = await Note.filter(id=note_id).using_db(conn).first().values_list("item__referral_id", flat=True)
+    return str(found) if found else None
+
+
+@case_of("action")
+async def _case_of_action(action_id: str, conn: BaseDBAsyncClient) -> str | None:
+    found = await Action.filter(id=action_id).using_db(conn).first().values_list("item__referral_id", flat=True)
+    return str(found) if found else None

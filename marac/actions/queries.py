@@ -90,10 +90,32 @@ async def bump_version(
     action_id: str, expected_version: int, status: str, at: datetime, conn: BaseDBAsyncClient | None = None
 ) -> bool:
     """Set the status and the next version if the action is still at ``expected_version``: of two
-    writers holding the same version, one wins. Whether this one did."""
+    writers holding the same version, one wins. Whether this one did. A new status ends the review
+    of the old one (`end_reviewed_meeting_id`: the new status has not been reviewed)."""
     changed = await db.execute(
-        'UPDATE "action" SET "status" = $1, "version" = $2, "updated_at" = $3 WHERE "id" = $4 AND "version" = $5',
-        [status, expected_version + 1, at, action_id, expected_version],
+        'UPDATE "action" SET "status" = $1, "version" = $2, "updated_at" = $3, "end_reviewed_meeting_id" = '
+        'CASE WHEN "status" = $6 THEN "end_reviewed_meeting_id" END WHERE "id" = $4 AND "version" = $5',
+        # The status again as $6: PostgreSQL deduces one type per parameter, and SET and = deduce two.
+        [status, expected_version + 1, at, action_id, expected_version, status],
+        conn,
+    )
+    return bool(changed)
+
+
+async def bump_reviewed(
+    action_id: str,
+    expected_version: int,
+    status: str,
+    at: datetime,
+    end_reviewed_meeting_id: str | None,
+    conn: BaseDBAsyncClient | None = None,
+) -> bool:
+    """bump_version for a review at a meeting, which also records whether (and where) the action's undone
+    end was reviewed: the same compare-and-set, so a review and an update never overwrite each other."""
+    changed = await db.execute(
+        'UPDATE "action" SET "status" = $1, "version" = $2, "updated_at" = $3, "end_reviewed_meeting_id" = $4 '
+        'WHERE "id" = $5 AND "version" = $6',
+        [status, expected_version + 1, at, end_reviewed_meeting_id, action_id, expected_version],
         conn,
     )
     return bool(changed)

@@ -42,7 +42,7 @@ from marac.clock import now
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation, StaleVersion
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, Meeting
-from marac.referrals.models import Referral
+from marac.referrals.models import Referral, ReferralPerson
 from marac.wording import count, plural
 
 MIN_DESCRIPTION = 10
@@ -433,6 +433,7 @@ class ActionRow:
     created_at: datetime
     meeting_id: str
     case_label: str
+    item_id: str = ""  # the case (agenda item) the action was agreed on
 
 
 def _action_row(row, named: bool = False) -> ActionRow:
@@ -451,7 +452,21 @@ def _action_row(row, named: bool = False) -> ActionRow:
         case_label=agenda.label_of(
             Meeting._meta.fields_map["date"].to_python_value(row["meeting_date"]), row["number"]
         ),
+        item_id=row["item_id"],
     )
+
+
+async def case_names(viewer: Viewer, cases: list[tuple[str, str]]) -> dict[str, str]:
+    """The victim's name for each case (conference id, agenda item id) the caller may see it of
+    (access.may_see_who_cases_are_about), by agenda item id; shown beside the case's label on pages."""
+    allowed = {c for c in {c for c, _ in cases} if await access.may_see_who_cases_are_about(viewer, c)}
+    items = [item for conference, item in cases if conference in allowed]
+    if not items:
+        return {}
+    referral_of = dict(await AgendaItem.filter(id__in=items).values_list("id", "referral_id"))
+    victims = await ReferralPerson.filter(referral_id__in=set(referral_of.values()), role="victim")
+    name_of = {p.referral_id: p.name for p in victims}  # models: the names are sealed
+    return {item: name_of[referral] for item, referral in referral_of.items() if referral in name_of}
 
 
 async def list_actions(
@@ -565,12 +580,18 @@ async def update_action(
 
 
 async def outstanding(meeting: Meeting) -> list[Action]:
-    """Actions of earlier meetings not done by their due date: reviewed at this meeting."""
+    """The actions reviewed at this meeting: see agenda.outstanding_actions."""
     return await agenda.outstanding_actions(meeting)
 
 
-async def review_action(viewer: Viewer, meeting: Meeting, action_id: str, outcome: str, note: str) -> ActionReview:
-    """The chair records what became of an outstanding action; the action takes that status."""
+async def review_action(
+    viewer: Viewer, meeting: Meeting, action_id: str, outcome: str, note: str, expected_version: int | None
+) -> ActionReview:
+    """The chair records what became of an outstanding action; the action takes that status. The same
+    compare-and-set as update_action: a review made on an older version than the action's is refused
+    (StaleVersion, 412), never written over a change made since. A review with an undone outcome (not
+    possible, not done by the agency) is that end's one review: the action then leaves the outstanding
+    actions of later meetings (agenda.outstanding_actions)."""
     require_live(meeting)
     action = await Action.get_or_none(id=action_id, conference_id=meeting.conference_id)
     if action is None:
@@ -582,27 +603,29 @@ async def review_action(viewer: Viewer, meeting: Meeting, action_id: str, outcom
         raise RuleViolation("This outcome needs a note", {"note": "Say why the action was not completed"})
     if len(note) > MAX_NOTE:
         raise RuleViolation("The note is too long", {"note": f"Use at most {MAX_NOTE:,} characters"})
+    if expected_version is None:
+        raise RuleViolation("The version is required", {"version": "Send the version you last read"})
+    at = now()
     async with in_transaction() as conn:
+        reviewed_end = meeting.id if outcome in UNDONE else None
+        if not await queries.bump_reviewed(action.id, expected_version, outcome, at, reviewed_end, conn):
+            raise StaleVersion(
+                "Someone else updated this action after you opened the page. Check its latest status and review again."
+            )
         review, _ = await ActionReview.update_or_create(
             action=action,
             meeting=meeting,
             defaults={"outcome": outcome, "note": note, "user_id": viewer.user_id},
             using_db=conn,
         )
-        if outcome != action.status:
-            await (
-                Action.filter(id=action.id)
-                .using_db(conn)
-                .update(status=outcome, version=action.version + 1, updated_at=now())
-            )
-            await ActionUpdate.create(
-                action=action,
-                status=outcome,
-                text=note or "Reviewed at the meeting",
-                version=action.version + 1,
-                user_id=viewer.user_id,
-                agency_id=viewer.agency_id,
-                using_db=conn,
-            )
+        await ActionUpdate.create(
+            action=action,
+            status=outcome,
+            text=note or "Reviewed at the meeting",
+            version=expected_version + 1,
+            user_id=viewer.user_id,
+            agency_id=viewer.agency_id,
+            using_db=conn,
+        )
         await _audit(viewer, "action.review", "action", action.id, meeting.conference_id, conn)
     return review

@@ -398,6 +398,13 @@ async def member_tier(viewer: Viewer, conference_id: str) -> str | None:
     return membership.tier if membership else None
 
 
+async def may_see_who_cases_are_about(viewer: Viewer, conference_id: str) -> bool:
+    """Whether the victim's name may stand beside a listed case's label (agenda, run page, actions, research):
+    for the conference's chair and coordinator, who read the full agenda, and its member agencies, which
+    receive the research list with the names. Never documents: they keep labels only."""
+    return may_see_agenda(viewer, conference_id) or await member_tier(viewer, conference_id) is not None
+
+
 # --- actions ------------------------------------------------------------------------------
 
 

@@ -24,10 +24,16 @@ class AuditEvent(Model):
     # The version of the audit-chain key that made `hash` (settings.versioned_keys); 0 for
     # events recorded before key versions, with the key derived from MARAC_SECRET_KEY.
     key_version = fields.IntField(db_default=0)
+    # The case the event is about: its referral's id (a case keeps its referral from intake to minutes, across
+    # deferrals). Set by record() for every event about a referral, case, note, action or break-glass grant;
+    # None for everything else and for events recorded before migration 0017.
+    case_id = fields.CharField(max_length=32, null=True)
 
     class Meta:
         table = "audit_event"
         ordering = ["seq"]
+        # A case's trail (GET /api/v1/audit?case_id=) in order, from the index alone.
+        indexes = (("case_id", "seq"),)
 
 
 class Disclosure(Model):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -45,7 +46,7 @@ def _digest(key: bytes, prev_hash: str, seq: int, at: datetime, fields: tuple[st
 
 
 def _event_fields(event: AuditEvent) -> tuple[str | None, ...]:
-    return (
+    fields = (
         event.user_id,
         event.agency_id,
         event.action,
@@ -55,6 +56,26 @@ def _event_fields(event: AuditEvent) -> tuple[str | None, ...]:
         event.outcome,
         event.request_id,
     )
+    # The case is signed only when set: events from before it existed (migration 0017) verify as they were
+    # signed, and setting or clearing it on any event breaks the chain there (tests/test_audit.py).
+    return fields if event.case_id is None else (*fields, event.case_id)
+
+
+# How to find the case (its referral's id) of a record, by object type. Each domain registers its own
+# (case_of below), so every event about a case carries it whoever records it, without this package
+# importing the domains above it.
+CaseFinder = Callable[[str, BaseDBAsyncClient], Awaitable[str | None]]
+_CASE_FINDERS: dict[str, CaseFinder] = {}
+
+
+def case_of(object_type: str) -> Callable[[CaseFinder], CaseFinder]:
+    """Register the function that names the case of a record of `object_type` (None if it has none)."""
+
+    def register(finder: CaseFinder) -> CaseFinder:
+        _CASE_FINDERS[object_type] = finder
+        return finder
+
+    return register
 
 
 async def _lock_chain(conn: BaseDBAsyncClient) -> None:
@@ -73,9 +94,11 @@ async def record(
     object_id: str | None = None,
     conference_id: str | None = None,
     outcome: str = "ok",
+    case_id: str | None = None,
     conn: BaseDBAsyncClient | None = None,
 ) -> AuditEvent:
-    """Append one event. Pass `conn` to write it in the transaction of the change it describes."""
+    """Append one event. Pass `conn` to write it in the transaction of the change it describes.
+    The case is found from the object (case_of) unless given."""
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {OUTCOMES}")
     if conn is None:
@@ -88,8 +111,11 @@ async def record(
                 object_id=object_id,
                 conference_id=conference_id,
                 outcome=outcome,
+                case_id=case_id,
                 conn=own,
             )
+    if case_id is None and object_id is not None and object_type in _CASE_FINDERS:
+        case_id = await _CASE_FINDERS[object_type](object_id, conn)
     await _lock_chain(conn)
     # Hand-written (audit/queries.py): every audited change waits for this under the lock above.
     last = await queries.last_event(conn)
@@ -106,6 +132,7 @@ async def record(
         conference_id=conference_id,
         outcome=outcome,
         request_id=request_id_var.get(),
+        case_id=case_id,
         prev_hash=prev_hash,
         key_version=key_version,
     )
@@ -118,6 +145,9 @@ async def record(
 DISCLOSURE_PURPOSES = {
     "minutes": "MARAC minutes circulated to a member agency: the part it is entitled to see",
     "research_list": "Research list released before the meeting so the agency can check its records",
+    "research_list_reissue": (
+        "Research list re-issued to every member agency as a new version: an urgent case was added after publication"
+    ),
     "subject_access": (
         "Subject access request: everything held about one person, exported by the coordinator for redaction review"
     ),

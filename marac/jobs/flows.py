@@ -32,6 +32,13 @@ async def publish_agenda(viewer: Viewer, meeting: Meeting) -> dict[str, Any]:
     return snapshot
 
 
+async def add_case(viewer: Viewer, meeting: Meeting, referral_id: str) -> None:
+    """Add a case to the agenda; an urgent one after publication re-issues the research list: queue it."""
+    await agenda.add_case(viewer, meeting, referral_id)
+    if meeting.status == "published":
+        await queue.enqueue("render_agendas", requested_by=viewer.user_id, meeting_id=meeting.id)
+
+
 async def record_research(
     viewer: Viewer,
     meeting: Meeting,

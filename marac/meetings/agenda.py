@@ -5,7 +5,10 @@ Rules (docs/domain.md#the-agenda, #research-list):
   and not yet on an earlier agenda; later ones wait for the next meeting;
 - over capacity the overflow moves to the next meeting with the reason shown; repeats
   first, then the highest risk, then the earliest received;
-- sections in the order the conference type defines;
+- sections in the order the conference type defines; within each case section the cases follow the
+  type's case_order (the SafeLives order by default: cases with children first, then adult-only
+  cases; repeats flagged where they fall), new cases taking their place among those the coordinator
+  has already arranged; case numbers follow the agenda order and are frozen at publication;
 - the coordinator may reorder, defer (with a reason: the case goes to the next meeting)
   and add cases; every change is audited; publishing freezes the agenda as a snapshot;
 - the research list carries limited identifiers only: names, dates of birth, addresses of
@@ -14,10 +17,12 @@ Rules (docs/domain.md#the-agenda, #research-list):
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
@@ -27,31 +32,62 @@ from marac.agencies.access import Viewer
 from marac.agencies.models import Agency, Membership
 from marac.audit.service import disclose, record
 from marac.clock import now
+from marac.conference_types import DEFAULT_CASE_ORDER
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation
 from marac.meetings.models import VICTIM_CONTACT, AgendaItem, Meeting, Research
 from marac.referrals.models import Referral, ReferralPerson
 from marac.referrals.rules import add_months
 from marac.wording import count
 
-CASE_SECTIONS = ("new_cases", "repeat_cases", "transfers")
+CASE_SECTIONS = ("cases", "new_cases", "repeat_cases", "transfers")
 LEVEL_RANK = {"low": 0, "medium": 1, "high": 2}
-
-
-def section_for(referral: Referral) -> str:
-    if referral.transfer_from:
-        return "transfers"
-    return "repeat_cases" if referral.is_repeat else "new_cases"
+# The case sections a case of each kind may go in, first choice first: a type lists the ones it uses
+# (domestic abuse: new and repeat cases together in "cases"; hate crime: each in its own).
+_SECTIONS_OF_KIND = {
+    "transfer": ("transfers", "cases", "new_cases"),
+    "repeat": ("repeat_cases", "cases", "new_cases"),
+    "new": ("new_cases", "cases"),
+}
 
 
 def kind_of(referral: Referral) -> str:
-    return {"transfers": "transfer", "repeat_cases": "repeat", "new_cases": "new"}[section_for(referral)]
+    if referral.transfer_from:
+        return "transfer"
+    return "repeat" if referral.is_repeat else "new"
+
+
+def section_for(referral: Referral, meeting: Meeting) -> str:
+    """The case section of the meeting's type the referral goes in."""
+    listed = {s["key"] for s in meeting.conference.type_settings["sections"]}
+    return next((key for key in _SECTIONS_OF_KIND[kind_of(referral)] if key in listed), "cases")
+
+
+def _risk_value(referral: Referral) -> int:
+    risk = referral.risk or {}
+    value = risk.get("score") if risk.get("score") is not None else LEVEL_RANK.get(risk.get("level") or "", 0) * 100
+    return int(value or 0)
 
 
 def priority(referral: Referral) -> tuple:
-    """Repeats first, then the highest risk, then the earliest received."""
-    risk = referral.risk or {}
-    value = risk.get("score") if risk.get("score") is not None else LEVEL_RANK.get(risk.get("level") or "", 0) * 100
-    return (not referral.is_repeat, -(value or 0), referral.received_at, referral.created_at)
+    """Who is heard when there are more cases than places: repeats first, then the highest risk,
+    then the earliest received."""
+    return (not referral.is_repeat, -_risk_value(referral), referral.received_at, referral.created_at)
+
+
+def case_order(meeting: Meeting) -> list[str]:
+    """The type's order of cases within a section (conference_types.CASE_ORDER_KEYS)."""
+    return list(meeting.conference.type_settings.get("case_order") or DEFAULT_CASE_ORDER)
+
+
+def order_key(referral: Referral, order: list[str]) -> tuple:
+    """Where a case goes in its section under `order`; the referral's people must be fetched."""
+    parts = {
+        "children": not any(p.role == "child" for p in referral.people),
+        "repeat": not referral.is_repeat,
+        "risk": -_risk_value(referral),
+        "received": (referral.received_at, referral.created_at),
+    }
+    return (*(parts[key] for key in order), referral.received_at, referral.created_at, referral.id)
 
 
 def label(meeting: Meeting, item: AgendaItem) -> str:
@@ -180,10 +216,10 @@ async def build(meeting: Meeting) -> None:
                 await item.save(using_db=conn, update_fields=["state", "reason", "section", "position"])
 
         for referral in listed:
-            await place(referral, section_for(referral), "listed", None)
+            await place(referral, section_for(referral, meeting), "listed", None)
         reason = f"Over capacity ({count(capacity, 'case')}): moved to the next meeting"
         for referral in overflow:
-            await place(referral, section_for(referral), "overflow", reason)
+            await place(referral, section_for(referral, meeting), "overflow", reason)
         for referral in lapsed:
             await place(referral, "lapsed_reviews", "listed", None)
         await Referral.filter(id__in=[r.id for r in listed]).using_db(conn).update(meeting_id=meeting.id)
@@ -192,6 +228,39 @@ async def build(meeting: Meeting) -> None:
             .using_db(conn)
             .update(meeting_id=None)
         )
+        await _arrange(meeting, conn, new={r.id for r in listed if r.id not in items})
+
+
+async def _arrange(meeting: Meeting, conn: BaseDBAsyncClient, new: AbstractSet[str] = frozenset()) -> None:
+    """Put the cases new to the agenda (referral ids in `new`) in their place by the type's case order,
+    among the listed cases whose order is kept (the coordinator may have moved them), then number every
+    case in agenda order: sections in the type's order, then place; cases moved on come last. Only
+    before publication: a published agenda's numbers never change."""
+    order = case_order(meeting)
+    sections = [s["key"] for s in meeting.conference.type_settings["sections"]]
+    items = await AgendaItem.filter(meeting=meeting).using_db(conn).prefetch_related("referral", "referral__people")
+    listed: dict[str, list[AgendaItem]] = {}
+    before = {i.id: (i.number, i.position) for i in items}
+    for item in sorted(items, key=lambda i: (i.position, i.number)):
+        if item.state == "listed":
+            listed.setdefault(item.section, []).append(item)
+    arranged: list[AgendaItem] = []
+    for section in sorted(listed, key=lambda key: sections.index(key) if key in sections else len(sections)):
+        kept = [i for i in listed[section] if i.referral_id not in new]
+        for item in sorted(
+            (i for i in listed[section] if i.referral_id in new), key=lambda i: order_key(i.referral, order)
+        ):
+            mine = order_key(item.referral, order)
+            at = next((n for n, other in enumerate(kept) if order_key(other.referral, order) > mine), len(kept))
+            kept.insert(at, item)
+        for position, item in enumerate(kept, start=1):
+            item.position = position
+        arranged += kept
+    arranged += sorted((i for i in items if i.state != "listed"), key=lambda i: i.number)
+    for number, item in enumerate(arranged, start=1):
+        item.number = number
+        if before[item.id] != (item.number, item.position):
+            await item.save(using_db=conn, update_fields=["number", "position"])
 
 
 # --- the coordinator's changes ---------------------------------------------------------------
@@ -232,6 +301,7 @@ async def move_item(viewer: Viewer, meeting: Meeting, case_id: str, direction: i
     async with in_transaction() as conn:
         await item.save(using_db=conn, update_fields=["position"])
         await neighbour.save(using_db=conn, update_fields=["position"])
+        await _arrange(meeting, conn)
         await _audit(viewer, "agenda.reorder", meeting, item.id, conn)
 
 
@@ -246,14 +316,20 @@ async def defer(viewer: Viewer, meeting: Meeting, case_id: str, reason: str) -> 
     async with in_transaction() as conn:
         await item.save(using_db=conn, update_fields=["state", "reason"])
         await Referral.filter(id=item.referral_id, meeting_id=meeting.id).using_db(conn).update(meeting_id=None)
+        await _arrange(meeting, conn)
         await _audit(viewer, "agenda.defer", meeting, item.id, conn)
 
 
 async def add_case(viewer: Viewer, meeting: Meeting, referral_id: str) -> AgendaItem:
-    """Add an accepted referral not yet on an agenda (urgent, or after the cut-off)."""
+    """Add an accepted referral not yet on an agenda (urgent, or after the cut-off). After publication
+    (docs/domain.md#the-agenda, urgent cases) the case takes the next number, the numbers already published
+    stay, the referral is heard at this meeting, the frozen agenda is taken again, and the research list
+    goes to every member agency as a new version, each entered in the disclosure log; flows.add_case
+    queues its documents."""
     access.require_manage_meeting(viewer, meeting.conference_id)
-    if meeting.status != "scheduled":
+    if meeting.status not in ("scheduled", "published"):
         raise Conflict(f"The agenda of a {meeting.status} meeting is frozen")
+    urgent = meeting.status == "published"
     referral = await Referral.filter(
         access.referral_filter(viewer), id=referral_id, conference_id=meeting.conference_id, status="accepted"
     ).first()
@@ -267,7 +343,7 @@ async def add_case(viewer: Viewer, meeting: Meeting, referral_id: str) -> Agenda
             await existing.delete(using_db=conn)
         number = await AgendaItem.filter(meeting=meeting).using_db(conn).order_by("-number").first()
         position = (
-            await AgendaItem.filter(meeting=meeting, section=section_for(referral))
+            await AgendaItem.filter(meeting=meeting, section=section_for(referral, meeting))
             .using_db(conn)
             .order_by("-position")
             .first()
@@ -276,14 +352,36 @@ async def add_case(viewer: Viewer, meeting: Meeting, referral_id: str) -> Agenda
             meeting=meeting,
             referral=referral,
             number=(number.number + 1) if number else 1,
-            section=section_for(referral),
+            section=section_for(referral, meeting),
             position=(position.position + 1) if position else 1,
             state="listed",
             added_manually=True,
             using_db=conn,
         )
-        await Referral.filter(id=referral.id).using_db(conn).update(meeting_id=meeting.id)
-        await _audit(viewer, "agenda.add", meeting, item.id, conn)
+        if not urgent:
+            await Referral.filter(id=referral.id).using_db(conn).update(meeting_id=meeting.id)
+            await _arrange(meeting, conn, new={referral.id})
+            await _audit(viewer, "agenda.add", meeting, item.id, conn)
+            return item
+        await Referral.filter(id=referral.id).using_db(conn).update(meeting_id=meeting.id, status="heard")
+        meeting.research_list_version += 1
+        await meeting.save(using_db=conn, update_fields=["research_list_version"])
+        for membership in await Membership.filter(conference_id=meeting.conference_id).using_db(conn):
+            await disclose(
+                "research_list_reissue",
+                conference_id=meeting.conference_id,
+                meeting_id=meeting.id,
+                document_id=None,
+                version=meeting.research_list_version,
+                agency_id=membership.agency_id,
+                user_id=viewer.user_id,
+                conn=conn,
+            )
+        await _audit(viewer, "agenda.add_urgent", meeting, item.id, conn)
+    # The frozen agenda, taken again with the case (the research list itself is read from the items).
+    snapshot = await agenda(meeting, fresh=True)
+    meeting.snapshot = {**snapshot, "status": meeting.status}
+    await meeting.save(update_fields=["snapshot"])
     return item
 
 
@@ -302,17 +400,27 @@ async def addable(meeting: Meeting) -> list[Referral]:
 
 
 async def outstanding_actions(meeting: Meeting) -> list:
-    """Actions of earlier meetings not done by their due date, for review at this meeting.
-    Reads the conference's open actions only (indexed on conference, status, due date)."""
-    from marac.actions.models import Action
+    """The actions reviewed at this meeting (docs/domain.md#outstanding-actions): those of earlier meetings
+    still open or in progress past their due date; those closed as not possible or not done by the agency
+    whose end no meeting has reviewed yet (reviewed once, at the next meeting, then they leave the list);
+    and any action already reviewed at this meeting, whatever its status now, so the list does not change
+    under the chair. Done actions, and undone ones reviewed at an earlier meeting, are never read: each part
+    comes from the index on (conference, status, ...), so the list does not grow with the years."""
+    from marac.actions.models import OPEN, UNDONE, Action, ActionReview
 
-    # A due date is never before its meeting, so these are all of earlier meetings: no join
+    reviewed_here = list(await ActionReview.filter(meeting_id=meeting.id).values_list("action_id", flat=True))
+    # A due date is never before its meeting, so the overdue ones are all of earlier meetings: no join
     # with meeting (which let PostgreSQL read every conference's meetings).
+    due = Q(status__in=list(OPEN), due_date__lt=meeting.date)
+    unreviewed_end = Q(status__in=list(UNDONE), end_reviewed_meeting_id__isnull=True) & ~Q(meeting_id=meeting.id)
+    ended_here = Q(status__in=list(UNDONE), end_reviewed_meeting_id=meeting.id)
+    which = due | unreviewed_end | ended_here
+    if reviewed_here:
+        which |= Q(id__in=reviewed_here)
     return (
-        await Action.filter(conference_id=meeting.conference_id, due_date__lt=meeting.date)
-        .exclude(status="done")
-        .prefetch_related("owner_agency", "item", "meeting", "reviews")
-        .order_by("due_date")
+        await Action.filter(which, conference_id=meeting.conference_id)
+        .prefetch_related("owner_agency", "item", "item__referral__people", "meeting", "reviews")
+        .order_by("due_date", "created_at")
     )
 
 
@@ -320,6 +428,8 @@ def action_entry(action) -> dict[str, Any]:
     return {
         "action_id": action.id,
         "case_label": label(action.meeting, action.item),
+        # The agenda is the chair's and coordinator's, names and all (access.may_see_agenda).
+        "victim_name": next((p.name for p in action.item.referral.people if p.role == "victim"), None),
         "owner_agency": action.owner_agency.name,
         "owner_agency_id": action.owner_agency_id,
         "description": action.description,
@@ -328,9 +438,9 @@ def action_entry(action) -> dict[str, Any]:
     }
 
 
-async def agenda(meeting: Meeting) -> dict[str, Any]:
-    """The agenda as the chair and coordinator see it: the frozen snapshot once published."""
-    if meeting.snapshot is not None:
+async def agenda(meeting: Meeting, fresh: bool = False) -> dict[str, Any]:
+    """The agenda as the chair and coordinator see it: the frozen snapshot once published (unless `fresh`)."""
+    if meeting.snapshot is not None and not fresh:
         return meeting.snapshot
     items = (
         await AgendaItem.filter(meeting=meeting)
@@ -339,6 +449,7 @@ async def agenda(meeting: Meeting) -> dict[str, Any]:
     )
     by_section: dict[str, list[dict[str, Any]]] = {}
     moved = []
+    deferred = await deferred_from(meeting, [i.referral_id for i in items])
     for item in items:
         referral = item.referral
         victim = next((p for p in referral.people if p.role == "victim"), None)
@@ -356,6 +467,7 @@ async def agenda(meeting: Meeting) -> dict[str, Any]:
             "added_manually": item.added_manually,
             "state": item.state,
             "reason": item.reason,
+            "deferred_from": deferred.get(referral.id),
         }
         if item.state == "listed":
             by_section.setdefault(item.section, []).append(entry)
@@ -373,6 +485,30 @@ async def agenda(meeting: Meeting) -> dict[str, Any]:
         "sections": sections,
         "moved": moved,
     }
+
+
+async def deferred_from(meeting: Meeting, referral_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """For each referral deferred at an earlier meeting (by the coordinator before it, or by the chair at it):
+    that meeting's date and id, the case there and the reason, the latest deferral only. The earlier case
+    (its notes) is one link away: /meetings/{meeting_id}/cases/{case_id}, when it was heard at the meeting."""
+    if not referral_ids:
+        return {}
+    earlier = (
+        await AgendaItem.filter(Q(state="deferred") | Q(outcome="deferred"), referral_id__in=referral_ids)
+        .filter(meeting__date__lt=meeting.date)
+        .prefetch_related("meeting")
+        .order_by("meeting__date")
+    )
+    found: dict[str, dict[str, Any]] = {}
+    for item in earlier:  # oldest first: the latest deferral is kept
+        at_meeting = item.state == "listed"
+        found[item.referral_id] = {
+            "date": item.meeting.date.isoformat(),
+            "meeting_id": item.meeting_id,
+            "case_id": item.id if at_meeting else None,
+            "reason": (item.outcome_reason if at_meeting else item.reason) or "",
+        }
+    return found
 
 
 async def read_agenda(viewer: Viewer, meeting: Meeting) -> dict[str, Any]:
@@ -653,8 +789,10 @@ async def pending_research_lists(older_than: timedelta = timedelta(minutes=5)) -
         "conference_id", "agency_id"
     ):
         members.setdefault(conference_id, set()).add(agency_id)
+    versions = dict(await Meeting.filter(id__in=list(meetings)).values_list("id", "research_list_version"))
     done: dict[str, set[str]] = {}
-    stored = Document.filter(kind="agenda", version=1, meeting_id__in=list(meetings))
-    for meeting_id, agency_id in await stored.values_list("meeting_id", "agency_id"):
-        done.setdefault(meeting_id, set()).add(agency_id)
+    stored = Document.filter(kind="agenda", meeting_id__in=list(meetings))
+    for meeting_id, agency_id, version in await stored.values_list("meeting_id", "agency_id", "version"):
+        if version == versions.get(meeting_id):  # the current version of its list
+            done.setdefault(meeting_id, set()).add(agency_id)
     return sorted(m for m, c in meetings.items() if members.get(c, set()) - done.get(m, set()))

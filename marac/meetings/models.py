@@ -3,8 +3,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tortoise import fields
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
+from marac.audit.service import case_of
 from marac.ids import new_id
 from marac.sealed import SealedDate, SealedJSON, SealedModel, SealedText
 
@@ -44,6 +46,9 @@ class Meeting(SealedModel):
     # The newest approved minutes version (0: none yet). Once there is one, the meeting's record
     # takes corrections for the next version (actions.service).
     minutes_version = fields.IntField(default=0, db_default=0)
+    # The research list's current version: 1 at publication, one more for each urgent case added after it
+    # (agenda.add_case), each rendered for every member agency.
+    research_list_version = fields.IntField(default=1, db_default=1)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -111,6 +116,13 @@ class Research(SealedModel):
     class Meta:
         table = "research"
         unique_together = (("item", "agency"),)
+
+
+# The case of an audit event (audit.service.case_of): an agenda item is its referral at one meeting.
+@case_of("agenda_item")
+async def _case_of_item(item_id: str, conn: BaseDBAsyncClient) -> str | None:
+    found = await AgendaItem.filter(id=item_id).using_db(conn).first().values_list("referral_id", flat=True)
+    return str(found) if found else None
 
 
 class ChairPack(Model):

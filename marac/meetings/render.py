@@ -9,13 +9,15 @@ from marac.meetings.models import Meeting
 
 
 async def render_research_lists(meeting_id: str) -> None:
-    """Idempotent: a document already stored for an agency is kept (delivery is at least once)."""
+    """The current version of the research list (meeting.research_list_version) for every member agency.
+    Idempotent: a document already stored for an agency is kept (delivery is at least once)."""
     meeting = await Meeting.get(id=meeting_id).prefetch_related("conference")
     if meeting.status not in ("published", "held"):
         return
     cases = [vars(case) for case in await agenda.research_list(meeting)]
     for membership in await agenda.members(meeting):
-        if await Document.exists(kind="agenda", meeting=meeting, agency_id=membership.agency_id, version=1):
+        version = meeting.research_list_version
+        if await Document.exists(kind="agenda", meeting=meeting, agency_id=membership.agency_id, version=version):
             continue
         reference = store.new_reference("agenda", meeting.date)
         context = {
@@ -24,9 +26,9 @@ async def render_research_lists(meeting_id: str) -> None:
             "cut_off": meeting.cut_off,
             "venue": meeting.venue,
             "recipient": membership.agency.name,
-            "version": 1,
+            "version": version,
             "reference": reference,
             "cases": cases,
         }
         pdf, pages = await pool.render("agenda.html", context, title="MARAC research list")
-        await store.save("agenda", meeting.id, membership.agency_id, 1, pdf, pages, reference=reference)
+        await store.save("agenda", meeting.id, membership.agency_id, version, pdf, pages, reference=reference)

@@ -62,7 +62,7 @@ async def _content(meeting: Meeting, chair: User) -> dict[str, Any]:
     items = (
         await AgendaItem.filter(meeting=meeting, state="listed")
         .prefetch_related("referral")
-        .order_by("section", "position")
+        .order_by("number")  # the agenda's order (agenda._arrange)
     )
     notes = await Note.filter(item__meeting=meeting).exclude(visibility="chair_only").order_by("created_at")
     actions = await Action.filter(meeting=meeting).order_by("due_date", "created_at")

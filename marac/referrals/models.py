@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
+from marac.audit.service import case_of
 from marac.ids import new_id
 from marac.sealed import SealedDate, SealedJSON, SealedModel, SealedText
 
@@ -228,3 +230,15 @@ class BreakGlass(SealedModel):
         # A read looks up the caller's grants for one referral; the review list reads one
         # conference's unreviewed uses.
         indexes = (("user_id", "referral_id", "ended_at"), ("conference_id", "reviewed_at"))
+
+
+# The case of an audit event (audit.service.case_of): a referral is its own case; a break-glass grant opens one.
+@case_of("referral")
+async def _case_of_referral(referral_id: str, conn: BaseDBAsyncClient) -> str | None:
+    return referral_id
+
+
+@case_of("break_glass")
+async def _case_of_break_glass(grant_id: str, conn: BaseDBAsyncClient) -> str | None:
+    found = await BreakGlass.filter(id=grant_id).using_db(conn).first().values_list("referral_id", flat=True)
+    return str(found) if found else None

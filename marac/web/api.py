@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import cast
 
 from starlette.requests import Request
@@ -13,11 +13,11 @@ from marac import validation
 from marac.agencies import access, service
 from marac.agencies.access import Can
 from marac.agencies.models import Agency, Conference, ConferenceRole, Membership, User
-from marac.audit.models import AuditEvent
 from marac.audit.service import record, verify
 from marac.errors import RuleViolation
 from marac.ids import ID_PATTERN
 from marac.jobs import flows
+from marac.meetings import trail
 from marac.web import schemas
 from marac.web.auth import Caller, api
 from marac.web.openapi import DATE, query
@@ -169,6 +169,13 @@ def _day(value: str | None, field: str) -> date | None:
             empty_is_absent=True,
         ),
         query(
+            "case_id",
+            {"type": "string", "pattern": f"^{ID_PATTERN.pattern}$"},
+            "The whole trail of one case (its case id, or its referral's id): its referral, reads, research, notes,"
+            " actions, decisions, and the documents and lists that showed it; nothing about other cases",
+            empty_is_absent=True,
+        ),
+        query(
             "user",
             {"type": "string", "pattern": f"^{ID_PATTERN.pattern}$"},
             "Events by this user id",
@@ -180,25 +187,23 @@ def _day(value: str | None, field: str) -> date | None:
     ],
 )
 async def list_audit(request: Request, caller: Caller) -> schemas.AuditList:
-    """Audit events, oldest first; filter by object_id, user, from and to (dates, inclusive)."""
+    """Audit events, oldest first; filter by object_id, case_id, user, from and to (dates, inclusive)."""
     params = request.query_params
-    query = AuditEvent.filter(access.audit_filter(caller.viewer))
-    if params.get("object_id"):
-        query = query.filter(object_id=_matching(params["object_id"], OBJECT_ID_RE, "object_id"))
-    if params.get("user"):
-        query = query.filter(user_id=_matching(params["user"], ID_PATTERN, "user"))
-    if start := _day(params.get("from"), "from"):
-        query = query.filter(at__gte=datetime.combine(start, time.min, tzinfo=UTC))
-    if end := _day(params.get("to"), "to"):
-        # Up to the day's last microsecond, not before the next day: 9999-12-31 has no next day.
-        query = query.filter(at__lte=datetime.combine(end, time.max, tzinfo=UTC))
     cursor = params.get("cursor", "0")
     if not CURSOR_RE.fullmatch(cursor):
         raise RuleViolation("Bad cursor", {"cursor": "Use the next value of the previous page"})
-    events = await query.filter(seq__gt=int(cursor)).order_by("seq").limit(PAGE_SIZE + 1)
+    events = await trail.read_events(
+        caller.viewer,
+        case_id=_matching(params["case_id"], ID_PATTERN, "case_id") if params.get("case_id") else None,
+        object_id=_matching(params["object_id"], OBJECT_ID_RE, "object_id") if params.get("object_id") else None,
+        user_id=_matching(params["user"], ID_PATTERN, "user") if params.get("user") else None,
+        start=_day(params.get("from"), "from"),
+        end=_day(params.get("to"), "to"),
+        after=int(cursor),
+        limit=PAGE_SIZE,
+    )
     more = len(events) > PAGE_SIZE
     events = events[:PAGE_SIZE]
-    await record("audit.read", user_id=caller.user.id, agency_id=caller.user.agency_id, object_type="audit")
     return schemas.AuditList(
         items=[schemas.AuditEventOut.model_validate(e, from_attributes=True) for e in events],
         next=str(events[-1].seq) if more else None,

@@ -137,7 +137,14 @@ async def _run_page(request: Request, caller: Caller, meeting, status: int = 200
             "confidentiality": confidentiality_statement(meeting.conference.type_settings),
             "agency_options": await _agencies(meeting),
             "agenda": snapshot,
-            "outstanding": await service.outstanding(meeting),
+            "deferred": {
+                entry["case_id"]: entry["deferred_from"]
+                for section in snapshot["sections"]
+                for entry in section["items"]
+                if isinstance(entry, dict) and entry.get("deferred_from")
+            },
+            "outstanding": (outstanding := await service.outstanding(meeting)),
+            "names": await service.case_names(caller.viewer, [(a.conference_id, a.item_id) for a in outstanding]),
             "statuses": service.STATUS_WORDS,
             "items": await agenda_items(meeting),
             "done": DONE.get(request.query_params.get("done", "")),
@@ -154,7 +161,7 @@ async def agenda_items(meeting):
     return (
         await AgendaItem.filter(meeting=meeting, state="listed")
         .prefetch_related("referral", "referral__people")
-        .order_by("section", "position")
+        .order_by("number")  # the agenda's order (agenda._arrange)
     )
 
 
@@ -173,7 +180,7 @@ def _meeting_action(action, done: str):
         meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
         try:
             target = await action(request, caller, meeting)
-        except (RuleViolation, Conflict) as exc:
+        except (RuleViolation, Conflict, StaleVersion) as exc:
             # What was typed comes back in the form it was typed into (a review names its action).
             return await _run_page(
                 request,
@@ -257,7 +264,12 @@ async def _review(request: Request, caller: Caller, meeting) -> None:
     action_id = request.path_params["action_id"]
     try:
         await service.review_action(
-            caller.viewer, meeting, action_id, str(form.get("outcome", "")), str(form.get("note", ""))
+            caller.viewer,
+            meeting,
+            action_id,
+            str(form.get("outcome", "")),
+            str(form.get("note", "")),
+            whole_number(str(form.get("version", "")), 0, MAX_VERSION),
         )
     except RuleViolation as exc:
         # Each outstanding action has its own form: the error goes on that form's field.
@@ -327,7 +339,7 @@ def _case_action(action, done: str):
         case_id = request.path_params["case_id"]
         try:
             await action(request, caller, meeting, case_id)
-        except (RuleViolation, Conflict) as exc:
+        except (RuleViolation, Conflict, StaleVersion) as exc:
             return await _case_page(
                 request,
                 caller,
@@ -593,6 +605,7 @@ async def my_actions(request: Request, caller: Caller) -> Response:
         "actions/list.html",
         {
             "actions": actions,
+            "names": await service.case_names(caller.viewer, [(a.conference_id, a.item_id) for a in actions]),
             "which": which,
             "filters": service.FILTERS,
             "statuses": service.STATUS_WORDS,
@@ -611,6 +624,7 @@ async def _action_page(request: Request, caller: Caller, action_id: str, status:
         {
             "action": action,
             "label": service.case_label(action),
+            "names": await service.case_names(caller.viewer, [(action.conference_id, action.item_id)]),
             "may_update": rights == "update",
             "statuses": service.STATUS_WORDS,
             "today": today(),

@@ -1,5 +1,6 @@
 """The disclosure log: what was shared, with whom, when and why (docs/domain.md#disclosure-log).
-Coordinators see their own conferences' entries, auditors every entry (the audit trail's rule)."""
+Coordinators see their own conferences' entries, auditors every entry (the audit trail's rule).
+And the audit trail itself, narrowed as the API narrows it (by case, record and days)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from marac import validation
 from marac.agencies import access
 from marac.agencies.access import Can
 from marac.agencies.models import Agency, Conference, User
 from marac.audit.models import Disclosure
+from marac.errors import RuleViolation
+from marac.ids import ID_PATTERN
+from marac.meetings import trail
 from marac.meetings.models import Meeting
 from marac.web.auth import Caller, page
 from marac.web.templating import render
@@ -19,6 +24,7 @@ SHOWN = 500  # the newest; the API's audit list has the full history
 KINDS = {
     "minutes": "Minutes",
     "research_list": "Research list",
+    "research_list_reissue": "Research list re-issued (urgent case added)",
     "subject_access": "Subject access export",
     "quarterly_report": "Quarterly figures",
 }
@@ -48,6 +54,47 @@ async def disclosures(request: Request, caller: Caller) -> Response:
     return render(request, "disclosures/list.html", {"rows": rows, "shown": SHOWN})
 
 
+AUDIT_PAGE = 100
+
+
+@page(Can.READ_AUDIT)
+async def audit_trail(request: Request, caller: Caller) -> Response:
+    """The audit trail, oldest first, a page at a time: one case's whole trail (its case id or its referral's
+    id), one record's, or some days'. Ids only, as recorded."""
+    params = request.query_params
+    values = {key: params.get(key, "").strip() for key in ("case_id", "object_id", "from", "to")}
+    errors: dict[str, str] = {}
+    for key in ("case_id", "object_id"):
+        if values[key] and not ID_PATTERN.fullmatch(values[key]):
+            errors[key] = "Enter an id as the pages show it: 32 letters a to f and digits"
+    days = {}
+    for key in ("from", "to"):
+        try:
+            days[key] = validation.day(values[key], key, last_year=validation.FILTER_LAST_YEAR) if values[key] else None
+        except RuleViolation as exc:
+            errors.update(exc.fields)
+    after = validation.whole_number(params.get("after", "0"), 0, 10**18) or 0
+    if errors:
+        return render(request, "audit/list.html", {"values": values, "errors": errors, "events": []}, status=400)
+    events = await trail.read_events(
+        caller.viewer,
+        case_id=values["case_id"] or None,
+        object_id=values["object_id"] or None,
+        start=days["from"],
+        end=days["to"],
+        after=after,
+        limit=AUDIT_PAGE,
+    )
+    more = len(events) > AUDIT_PAGE
+    events = events[:AUDIT_PAGE]
+    return render(
+        request,
+        "audit/list.html",
+        {"values": values, "errors": {}, "events": events, "after": events[-1].seq if more else None},
+    )
+
+
 routes = [
     Route("/disclosures", disclosures, methods=["GET"]),
+    Route("/audit", audit_trail, methods=["GET"]),
 ]

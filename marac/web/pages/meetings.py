@@ -7,6 +7,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from marac import validation
+from marac.actions import service as actions
 from marac.agencies import access
 from marac.agencies.access import Can
 from marac.agencies.models import Conference
@@ -81,10 +82,12 @@ async def _meeting_page(request: Request, caller: Caller, meeting: Meeting, stat
     }
     if officer:
         values["agenda"] = await agenda.read_agenda(viewer, meeting)
-        if meeting.status == "scheduled" and values["may_manage"]:
+        if meeting.status in ("scheduled", "published") and values["may_manage"]:
             values["addable"] = await agenda.addable(meeting)
         if meeting.status != "scheduled":
             values["progress"] = await agenda.research_progress(meeting)
+            cases = [(meeting.conference_id, case["case_id"]) for case in values["progress"]["cases"]]
+            values["names"] = await actions.case_names(viewer, cases)
     if tier and meeting.status == "held":
         values["minutes_ready"] = await minutes.has_copy(viewer, meeting)
     if tier and meeting.status in ("published", "held"):
@@ -175,7 +178,7 @@ async def _defer(request: Request, caller: Caller, meeting: Meeting) -> None:
 
 
 async def _add(request: Request, caller: Caller, meeting: Meeting) -> None:
-    await agenda.add_case(caller.viewer, meeting, str(request.state.form.get("referral_id", "")))
+    await flows.add_case(caller.viewer, meeting, str(request.state.form.get("referral_id", "")))
 
 
 @page(Can.RESEARCH)
