@@ -668,10 +668,10 @@ async def test_the_referrer_corrects_the_referral_on_its_form_filled_in(client, 
     form = body_to_form(
         service.body_of(referral), referral.conference.type_settings["instrument_definitions"]["dash-police"]
     )
-    data = [(k, v) for k, v in form.multi_items() if k != "summary"] + [
-        ("summary", "Corrected."),
-        ("csrf_token", token),
-    ]
+    data: dict[str, list[str]] = {"summary": ["Corrected."], "csrf_token": [token]}
+    for key, value in form.multi_items():
+        if key != "summary":
+            data.setdefault(key, []).append(str(value))
     saved = await client.post(f"/referrals/{made['id']}/edit", data=data)
     assert saved.status_code == 303, saved.text
     after = await service.get_visible(await _viewer(personas["police"]), made["id"])

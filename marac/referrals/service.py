@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from pydantic import BaseModel
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from marac.agencies import access
@@ -311,7 +312,11 @@ class _Assessed:
 
 
 async def _assess(
-    checked: Checked, conn, *, reuse: dict[tuple[str, int], str] | None = None, itself: str | None = None
+    checked: Checked,
+    conn: BaseDBAsyncClient,
+    *,
+    reuse: dict[tuple[str, int], str] | None = None,
+    itself: str | None = None,
 ) -> _Assessed:
     """Resolve the people (or `reuse` their index entries, by role and position, when an edit left
     them as they were), then find a duplicate, a repeat and the incidents, and the criteria met.
@@ -327,7 +332,7 @@ async def _assess(
         role: str, position: int, name: str, aliases: list[str], dob: date | None, code: str | None
     ) -> Person:
         if reuse is not None:
-            return await Person.get(id=reuse[(role, position)]).using_db(conn)
+            return await Person.get(id=reuse[(role, position)], using_db=conn)
         if minimal:
             name, aliases, dob, code = NOT_RECORDED, [], None, None
         resolved = await people.resolve(conference.id, people.person_facts(name, aliases, dob, code), conn, index=index)
@@ -403,7 +408,7 @@ def _fields(checked: Checked, assessed: _Assessed) -> dict:
     }
 
 
-async def _write_people(referral: Referral, checked: Checked, assessed: _Assessed, conn) -> None:
+async def _write_people(referral: Referral, checked: Checked, assessed: _Assessed, conn: BaseDBAsyncClient) -> None:
     minimal, incident = checked.minimal, checked.incident_date
     for role, position, person, name, aliases, dob, relationship, details in assessed.rows:
         await ReferralPerson.create(
@@ -651,7 +656,7 @@ async def changeable(viewer: Viewer, referral_id: str, what: str) -> Referral:
 
 
 async def _history(
-    referral: Referral, viewer: Viewer, kind: str, fields: list[str], reason: str | None, conn
+    referral: Referral, viewer: Viewer, kind: str, fields: list[str], reason: str | None, conn: BaseDBAsyncClient
 ) -> ReferralChange:
     change = await ReferralChange.create(
         referral=referral,
@@ -675,6 +680,22 @@ async def _history(
     return change
 
 
+def _changed(before: dict, checked: Checked, stored_risk: dict) -> list[str]:
+    """The fields an edit changes, compared as the validator reads them (a form sends dates and
+    answers in other shapes than the stored body has them)."""
+    try:
+        old = parse(before).model_dump(mode="json")
+    except RuleViolation:  # stored before a rule it now breaks: every field sent counts as changed
+        old = before
+    new = checked.body.model_dump(mode="json")
+    changed = [name for name in EDITABLE if name != "risk" and old.get(name) != new.get(name)]
+    risk = checked.risk
+    now_risk = {"instrument": risk.instrument, "score": risk.score, "level": risk.level, "answers": risk.answers}
+    if {key: stored_risk.get(key) for key in now_risk} != now_risk:
+        changed.append("risk")
+    return sorted(changed)
+
+
 async def edit(viewer: Viewer, referral_id: str, patch: dict, today: date) -> Referral:
     """Change a referral: the fields sent replace the referral's own (sections whole) and every
     rule is checked again as for a new referral. An edit of the people re-runs matching; every
@@ -690,7 +711,7 @@ async def edit(viewer: Viewer, referral_id: str, patch: dict, today: date) -> Re
             "Monitoring only cannot change",
             {"consent": "A referral kept for monitoring only, or shared, stays so: make a new referral"},
         )
-    changed = sorted(name for name in patch if patch[name] != before.get(name))
+    changed = _changed(before, checked, referral.risk)
     if not changed:
         return referral  # nothing to keep: the referral is as it was
     people_changed = any(name in changed for name in PEOPLE_FIELDS)
@@ -706,7 +727,7 @@ async def edit(viewer: Viewer, referral_id: str, patch: dict, today: date) -> Re
     return referral
 
 
-async def withdraw(viewer: Viewer, referral_id: str, reason: str | None, conn) -> Referral:
+async def withdraw(viewer: Viewer, referral_id: str, reason: str | None, conn: BaseDBAsyncClient) -> Referral:
     """Withdraw with a reason before the referral is heard: it leaves the pool (status withdrawn;
     marac.meetings.withdrawal also takes it off any unpublished agenda). Kept and audited."""
     referral = await changeable(viewer, referral_id, "withdraw")
