@@ -285,8 +285,8 @@ async def edit_referral(request: Request, caller: Caller) -> Response:
     }
     if request.method == "GET":
         return render(request, "referrals/form.html", context)
-    patch = {k: v for k, v in form_to_body(request.state.form, conference).items() if k != "conference"}
     try:
+        patch = {k: v for k, v in form_to_body(request.state.form, conference).items() if k != "conference"}
         await service.edit(caller.viewer, referral_id, patch, today())
     except (RuleViolation, Conflict, AccessDenied) as exc:
         fields = exc.fields if isinstance(exc, RuleViolation) else {"summary": exc.message}
