@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import re
 from datetime import date
-from typing import Literal
+from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
@@ -154,13 +154,12 @@ class ReferralIn(Strict):
 
 # An edit (PATCH): any field of a referral but its conference, each replacing the referral's own
 # (a section such as victim whole); the result is checked as a new referral would be.
-ReferralPatch = create_model(
-    "ReferralPatch",
-    __base__=Strict,
-    **{
-        name: (field.annotation | None, None) for name, field in ReferralIn.model_fields.items() if name != "conference"
-    },  # type: ignore[call-overload]
-)
+_PATCHABLE: dict[str, Any] = {
+    name: (Optional[field.annotation], None)  # noqa: UP045 - annotation is a runtime value here
+    for name, field in ReferralIn.model_fields.items()
+    if name != "conference"
+}
+ReferralPatch: type[Strict] = create_model("ReferralPatch", __base__=Strict, **_PATCHABLE)
 
 
 def set_path(body: dict, path: str, value: object) -> None:
