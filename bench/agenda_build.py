@@ -202,16 +202,19 @@ async def main() -> None:
         await add_history(conn, conferences, history - loaded, agency, user)
         loaded = history
         print(
-            f"history: {history:,} heard referrals over {CONFERENCES} conferences (loaded in {time.perf_counter() - t:.0f} s)"
+            f"history: {history:,} heard referrals over {CONFERENCES} conferences "
+            f"(loaded in {time.perf_counter() - t:.0f} s)"
         )
         builds, baseline = await measure(meeting)
         rows.append((history, statistics.median(baseline), statistics.median(builds), p(builds, 0.95)))
     items = await AgendaItem.filter(meeting=meeting, state="listed").count()
     print(
-        f"\nBuilding one meeting's agenda ({PENDING} referrals waiting, capacity 20, {items} listed; PostgreSQL, {RUNS} builds)\n"
+        f"\nBuilding one meeting's agenda ({PENDING} referrals waiting, capacity 20, {items} listed; "
+        f"PostgreSQL, {RUNS} builds)\n"
     )
     print(
-        f"| {'history (heard referrals)':>26} | {'baseline p50 ms':>15} | {'build p50 ms':>12} | {'build p95 ms':>12} | {'p50 / baseline':>14} |"
+        f"| {'history (heard referrals)':>26} | {'baseline p50 ms':>15} | {'build p50 ms':>12} "
+        f"| {'build p95 ms':>12} | {'p50 / baseline':>14} |"
     )
     print(f"|{'-' * 28}|{'-' * 17}|{'-' * 14}|{'-' * 14}|{'-' * 16}|")
     for history, base, b50, b95 in rows:

@@ -452,7 +452,7 @@ def conference(plan: ConferencePlan, n: dict[str, int], today: date, rows: Rows)
     referring = [plan.members["police"]] * 6 + [plan.members["idva"]] * 2 + member_ids
 
     meetings = []
-    for k, day in enumerate(meeting_dates(n_meetings, today)):
+    for day in meeting_dates(n_meetings, today):
         mid, past = new_id(rng), day < today
         meetings.append((mid, day, day - timedelta(days=CUT_OFF_DAYS)))
         rows.tables["meeting"].append(

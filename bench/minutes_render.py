@@ -145,13 +145,13 @@ def raw_weasyprint(frozen: dict[str, Any], agencies: list[dict[str, str]]) -> tu
     """The pages marac lays out (shared layouts, annexes, documents of one), by plain WeasyPrint."""
     css = CSS(string=render.ASSETS[render.STYLESHEET_URL][0].decode())
     htmls = []
-    for view, recipients in grouped(frozen, agencies):
+    for view, group in grouped(frozen, agencies):
         blank = {**view, "reference": None, "recipient": None}
-        if len(recipients) == 1:
-            htmls.append(render.render_html("minutes.html", {**blank, **(recipients[0].annex or {})}))
+        if len(group) == 1:
+            htmls.append(render.render_html("minutes.html", {**blank, **(group[0].annex or {})}))
             continue
         htmls.append(render.render_html("minutes.html", blank))
-        htmls += [render.render_html("minutes_restricted.html", {**blank, **r.annex}) for r in recipients if r.annex]
+        htmls += [render.render_html("minutes_restricted.html", {**blank, **r.annex}) for r in group if r.annex]
     HTML(string="<p>warm</p>").write_pdf()
     started, pages = time.perf_counter(), 0
     for html in htmls:

@@ -204,19 +204,23 @@ async def matching(ctx: Context) -> None:
     b50, m50, m95 = statistics.median(baseline), statistics.median(timings), percentile(timings, 0.95)
     ctx.results["matching"] = {"p50": m50, "p95": m95, "baseline": b50}
     print(
-        f"\n4. Repeat matching: one person against their conference's index ({len(timings)} probes, later-referral variants)\n"
+        f"\n4. Repeat matching: one person against their conference's index ({len(timings)} probes, "
+        "later-referral variants)\n"
     )
     print("| what                                   |  p50 ms |  p95 ms |  max ms | p50 / baseline |")
     print("|----------------------------------------|---------|---------|---------|----------------|")
     print(
-        f"| baseline: one primary-key query        | {b50:7.2f} | {percentile(baseline, 0.95):7.2f} | {max(baseline):7.2f} | {1:14.1f} |"
+        f"| baseline: one primary-key query        | {b50:7.2f} | {percentile(baseline, 0.95):7.2f} "
+        f"| {max(baseline):7.2f} | {1:14.1f} |"
     )
     print(
-        f"| people.candidates()                    | {m50:7.2f} | {m95:7.2f} | {max(timings):7.2f} | {m50 / b50:14.1f} |"
+        f"| people.candidates()                    | {m50:7.2f} | {m95:7.2f} | {max(timings):7.2f} "
+        f"| {m50 / b50:14.1f} |"
     )
     print(
         f"\nfound again (high or medium): {found}/{len(timings)}; candidates returned: median "
-        f"{statistics.median(compared):.0f}, max {max(compared)}; target p95 <= 20 ms: {'met' if m95 <= 20 else 'NOT met'}"
+        f"{statistics.median(compared):.0f}, max {max(compared)}; "
+        f"target p95 <= 20 ms: {'met' if m95 <= 20 else 'NOT met'}"
     )
     person = await Person.get(id=rows[0]["id"])
     ctx.problems += await explain(
@@ -372,12 +376,14 @@ async def http(ctx: Context) -> None:
     one = runs["one"]["rps"]
     ctx.results["http"] = {k: v["rps"] for k, v in runs.items()} | {f"{k}_p99": v["p99"] for k, v in runs.items()}
     print(
-        f"\n2. HTTP on loopback: wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{WRK_SECONDS}s (after {WRK_WARMUP} s warm-up); "
-        f"uvicorn, uvloop + httptools, 1 worker\n   caller: a police member; GET lists the first page (50) of its {open_count} open actions; "
+        f"\n2. HTTP on loopback: wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{WRK_SECONDS}s "
+        f"(after {WRK_WARMUP} s warm-up); uvicorn, uvloop + httptools, 1 worker\n"
+        f"   caller: a police member; GET lists the first page (50) of its {open_count} open actions; "
         f"PATCH cycles through {len(patchable)} of its actions with If-Match\n"
     )
     print(
-        "| endpoint                                        |   req/s | p50 ms | p99 ms | non-2xx | / one-query | target |"
+        "| endpoint                                        |   req/s | p50 ms | p99 ms | non-2xx "
+        "| / one-query | target |"
     )
     print(
         "|-------------------------------------------------|---------|--------|--------|---------|-------------|--------|"
@@ -392,7 +398,8 @@ async def http(ctx: Context) -> None:
         r = runs[key]
         verdict = "" if target is None else ("met" if r["rps"] >= target * one and r["p99"] <= 100 else "NOT met")
         print(
-            f"| {what:<47} | {r['rps']:7.0f} | {r['p50']:6.1f} | {r['p99']:6.1f} | {r['bad']:7d} | {r['rps'] / one:10.0%} "
+            f"| {what:<47} | {r['rps']:7.0f} | {r['p50']:6.1f} | {r['p99']:6.1f} | {r['bad']:7d} "
+            f"| {r['rps'] / one:10.0%} "
             f"| {verdict:<6} |" + (f" {r['errors']}" if r["errors"] else "")
         )
     print("targets: list >= 50 %, update >= 25 % of the one-query baseline, p99 <= 100 ms")
@@ -448,7 +455,8 @@ async def quarterly_report(ctx: Context) -> None:
     print("| what                                   |  p50 ms |  p95 ms | p50 / baseline | target      |")
     print("|----------------------------------------|---------|---------|----------------|-------------|")
     print(
-        f"| baseline: one primary-key query        | {b50:7.2f} | {percentile(baseline, 0.95):7.2f} | {1:14.1f} |             |"
+        f"| baseline: one primary-key query        | {b50:7.2f} | {percentile(baseline, 0.95):7.2f} "
+        f"| {1:14.1f} |             |"
     )
     print(
         f"| reports.figures.quarterly + CSV        | {p50:7.2f} | {p95:7.2f} | {p50 / b50:14.1f} | "
@@ -530,7 +538,8 @@ def main() -> int:
         ratio = national["agenda"]["p50"] / tenth["agenda"]["p50"]
         verdict = "met" if national["agenda"]["p50"] <= 50 and ratio <= 1.5 else "NOT met"
         print(
-            f"| agenda build p50 ms            | {tenth['agenda']['p50']:8.2f} | {national['agenda']['p50']:9.2f} | {ratio:16.2f} | {verdict:<6} |"
+            f"| agenda build p50 ms            | {tenth['agenda']['p50']:8.2f} | {national['agenda']['p50']:9.2f} "
+            f"| {ratio:16.2f} | {verdict:<6} |"
         )
         for key, what in (("list", "GET /api/v1/actions req/s"), ("patch", "PATCH /api/v1/actions req/s")):
             t, n = tenth["http"][key], national["http"][key]
@@ -539,7 +548,8 @@ def main() -> int:
         print(f"| matching p95 ms                | {t:8.2f} | {n:9.2f} | {n / t:16.2f} |        |")
         t, n = tenth["quarterly"]["p95"], national["quarterly"]["p95"]
         print(
-            f"| quarterly report p95 ms        | {t:8.2f} | {n:9.2f} | {n / t:16.2f} | {'met' if n <= 500 else 'NOT met':<6} |"
+            f"| quarterly report p95 ms        | {t:8.2f} | {n:9.2f} | {n / t:16.2f} "
+            f"| {'met' if n <= 500 else 'NOT met':<6} |"
         )
     print(
         "\nplans: "

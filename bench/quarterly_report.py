@@ -280,11 +280,13 @@ async def main() -> None:
             baseline.append(base)
     cases, actions = figures["cases"]["heard"], figures["actions_total"]["total"]
     print(
-        f"\nOne conference's quarterly report ({QUARTER}: {len(figures['meetings'])} meetings, {cases} cases, {actions} actions; "
+        f"\nOne conference's quarterly report ({QUARTER}: {len(figures['meetings'])} meetings, "
+        f"{cases} cases, {actions} actions; "
         f"figures and CSV; PostgreSQL, {RUNS} runs)\n"
     )
     print(
-        f"| {'other conferences':>17} | {'baseline p50 ms':>15} | {'report p50 ms':>13} | {'report p95 ms':>13} | {'p50 / baseline':>14} |"
+        f"| {'other conferences':>17} | {'baseline p50 ms':>15} | {'report p50 ms':>13} "
+        f"| {'report p95 ms':>13} | {'p50 / baseline':>14} |"
     )
     print(f"|{'-' * 19}|{'-' * 17}|{'-' * 15}|{'-' * 15}|{'-' * 16}|")
     b50, r50, r95 = statistics.median(baseline), statistics.median(reports), p(reports, 0.95)

@@ -19,9 +19,11 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 from pypdf import PdfReader
+from pypdf.generic import DictionaryObject
 
 from marac import settings as settings_module
 from marac.settings import PACKAGE_DIR, PROJECT_DIR, Settings, SettingsError
@@ -92,6 +94,7 @@ async def _database(config: Settings) -> str:
     from marac import db
     from marac.governance.backup import MIGRATIONS_TABLE, known_migrations
 
+    unreachable: tuple[type[BaseException], ...] = (OSError, DBConnectionError, *db.UNAVAILABLE)
     if config.is_sqlite:
         path = Path(db.tortoise_config(config)["connections"]["default"]["credentials"]["file_path"])
         if not path.is_file():
@@ -119,7 +122,7 @@ async def _database(config: Settings) -> str:
             f"the database at {where} did not answer within {TIMEOUT_SECONDS} s: is it running, and "
             "does a firewall let this host reach it?"
         ) from None
-    except (OSError, DBConnectionError, *db.UNAVAILABLE) as exc:
+    except unreachable as exc:
         raise Problem(
             f"cannot connect to the database at {where} ({type(exc).__name__}): check that it is running "
             "and that MARAC_DATABASE_URL has the right host, port, database, user and password"
@@ -286,7 +289,8 @@ async def _fonts() -> str:
             f"a test PDF could not be rendered ({type(exc).__name__}): check that WeasyPrint's libraries "
             "(Pango, HarfBuzz) are installed (scripts/lib.sh lists them)"
         ) from None
-    fonts = {str(font["/BaseFont"]) for font in PdfReader(io.BytesIO(pdf)).pages[0]["/Resources"]["/Font"].values()}
+    resources = cast(DictionaryObject, PdfReader(io.BytesIO(pdf)).pages[0]["/Resources"])
+    fonts = {str(font["/BaseFont"]) for font in cast(DictionaryObject, resources["/Font"]).values()}
     if not fonts or not all(name.split("+")[-1].startswith("MARAC-Liberation-Sans") for name in fonts):
         raise Problem(
             f"a test PDF was set in other fonts ({', '.join(sorted(fonts))}) than the bundled Liberation Sans"

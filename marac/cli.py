@@ -8,6 +8,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from marac import clock, db, logs, settings
 from marac.errors import DomainError
@@ -25,7 +26,7 @@ def _run(coro_factory: Callable[[], Awaitable[int]]) -> int:
     return asyncio.run(main())
 
 
-def serve_options(host: str, port: int, workers: int = 1) -> dict[str, object]:
+def serve_options(host: str, port: int, workers: int = 1) -> dict[str, Any]:
     """uvicorn's settings for `marac serve` (tests start uvicorn with the same ones)."""
     trusted = settings.get().trusted_proxies
     return {
@@ -190,6 +191,9 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     if password is not None:  # refused before anything is written (the agency included)
         auth.check_password_rules(password, (args.email, args.name))
 
+    # SLUG, or SLUG:ROLE for a role in that conference alone (chair of one, a member in another).
+    given = [item.partition(":") for item in args.conference or []]
+
     async def add() -> int:
         agency = await service.agency_named(args.agency)
         created = await service.add_user(
@@ -198,7 +202,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
             name=args.name,
             agency_id=agency.id,
             role=args.role,
-            conference_slugs=args.conference or [],
+            conference_slugs=[slug for slug, _, _ in given],
+            conference_roles={slug: role for slug, _, role in given if role},
             password=password,
         )
         print(f"Added user {created.user.id}")
@@ -460,7 +465,12 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--name", required=True)
     add.add_argument("--agency", required=True, help="Agency name; created with kind 'other' if new.")
     add.add_argument("--role", required=True, choices=["admin", "coordinator", "chair", "member", "auditor"])
-    add.add_argument("--conference", action="append", metavar="SLUG", help="Repeat for each conference.")
+    add.add_argument(
+        "--conference",
+        action="append",
+        metavar="SLUG[:ROLE]",
+        help="Repeat for each conference; :ROLE (coordinator, chair, deputy_chair, member) for a role there alone.",
+    )
     add.add_argument("--password-stdin", action="store_true", help="Read the password from the first line of stdin.")
     add.set_defaults(handler=cmd_user_add)
     reset = user.add_parser("reset", help="Clear a user's password and second factor; prints a new set-up link.")

@@ -9,8 +9,10 @@ per conference on indexed, non-sealed columns (ids, statuses, dates), never one 
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
 from tortoise.functions import Count, Min
 from tortoise.transactions import in_transaction
@@ -30,8 +32,8 @@ from marac.referrals.models import Referral
 @dataclass(frozen=True)
 class NextMeeting:
     id: str
-    date: date
-    cut_off: date
+    date: datetime.date  # the module's name: `date` is this field within the class
+    cut_off: datetime.date
     status: str  # scheduled | published
     kind: str  # scheduled | emergency
     days_to_meeting: int
@@ -102,7 +104,12 @@ async def triage(viewer: Viewer, conference: Conference) -> Triage:
     """Referrals received and not yet accepted or rejected: what the triage queue lists."""
     waiting = Referral.filter(access.referral_filter(viewer), conference_id=conference.id, status="received")
     count = await waiting.count()
-    oldest = await waiting.order_by("received_at").first().values_list("received_at", flat=True) if count else None
+    # One column of the first row: a date, though Tortoise's types say a tuple.
+    oldest = (
+        cast("date | None", await waiting.order_by("received_at").first().values_list("received_at", flat=True))
+        if count
+        else None
+    )
     return Triage(waiting=count, oldest=oldest)
 
 
@@ -143,7 +150,8 @@ async def for_coordinator(viewer: Viewer, today: date) -> list[ConferenceDashboa
     """Every conference the coordinator coordinates, by name. Each is audited as read."""
     access.require(viewer, access.Can.READ_DASHBOARD)
     boards = []
-    for conference in await Conference.filter(access.conference_filter(viewer)).order_by("name"):
+    coordinated = list(viewer.where(access.Can.READ_DASHBOARD))
+    for conference in await Conference.filter(id__in=coordinated).order_by("name"):
         coming = await next_meeting(conference, today)
         boards.append(
             ConferenceDashboard(

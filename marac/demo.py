@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from marac.agencies import service
 from marac.agencies.models import Agency, Conference, User
@@ -23,7 +24,8 @@ AGENCIES = [
     ("Stop Hate Northshire", "voluntary"),
     ("Riverside Housing Association", "housing"),
 ]
-CONFERENCES = [
+# Keyword arguments of service.create_conference, the members as (agency name, tier).
+CONFERENCES: list[dict[str, Any]] = [
     {
         "name": "Northshire Domestic Abuse MARAC",
         "slug": "northshire-da",
@@ -57,6 +59,8 @@ CONFERENCES = [
     },
 ]
 BOTH = ["northshire-da", "northshire-hc"]
+# The victims' advocates: each conference's referrals reach them as they arrive (docs/domain.md#receiving-agencies).
+RECEIVING = {"northshire-da": "Northshire IDVA Service", "northshire-hc": "Stop Hate Northshire"}
 # (email, name, agency, role, conferences, password)
 USERS = [
     ("admin@demo.example.org", "Ada Admin", "Northshire Council Community Safety", "admin", [], "demo-admin-2026"),
@@ -103,7 +107,7 @@ def _dash(yes: int, questions: int = 24) -> list[str]:
 
 
 # Made-up people at made-up addresses (NS is not a real postcode area).
-REFERRALS = [
+REFERRALS: list[tuple[str, dict[str, Any]]] = [
     (
         "police@demo.example.org",
         {
@@ -211,11 +215,12 @@ class DemoAccount:
 async def load() -> list[DemoAccount]:
     ids: dict[str, str] = {}
     for name, kind in AGENCIES:
-        agency = await Agency.get_or_none(name=name) or await service.create_agency(None, name, kind)
-        ids[name] = agency.id
+        made = await Agency.get_or_none(name=name) or await service.create_agency(None, name, kind)
+        ids[name] = made.id
     for spec in CONFERENCES:
         if not await Conference.filter(slug=spec["slug"]).exists():
-            members = [service.MemberSpec(ids[name], tier) for name, tier in spec["members"]]
+            receiver = RECEIVING.get(str(spec["slug"]))
+            members = [service.MemberSpec(ids[name], tier, name == receiver) for name, tier in spec["members"]]
             await service.create_conference(None, **{**spec, "members": members})
     accounts = []
     for email, name, agency, role, conferences, password in USERS:

@@ -154,7 +154,7 @@ def process_registry() -> CollectorRegistry:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         MultiProcessCollector(registry)
     else:
-        registry.register(_ThisProcess())  # type: ignore[arg-type]
+        registry.register(_ThisProcess())
     return registry
 
 
@@ -171,5 +171,5 @@ async def endpoint(request: Request) -> Response:
     if not allowed(request):
         return PlainTextResponse("Not Found", status_code=404)
     registry = process_registry()
-    registry.register(_Fixed(await _state()))  # type: ignore[arg-type]
+    registry.register(_Fixed(await _state()))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE)

@@ -19,7 +19,7 @@ import json
 import os
 import re
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -74,10 +74,10 @@ def is_sealed(value: Any) -> bool:
 class _Sealed(fields.TextField):
     # Stored as text; the python value is whatever the codec makes of the plaintext.
 
-    def encode(self, value: Any) -> str:
+    def to_plaintext(self, value: Any) -> str:
         return str(value)
 
-    def decode(self, plaintext: str) -> Any:
+    def from_plaintext(self, plaintext: str) -> Any:
         return plaintext
 
     def to_db_value(self, value: Any, instance: Any) -> str | None:
@@ -86,7 +86,7 @@ class _Sealed(fields.TextField):
         if not isinstance(instance, Model) or instance.pk is None:
             raise TypeError(f"{self.model_field_name} is sealed: write it through a model instance, not a queryset")
         return seal(
-            instance._meta.db_table, self.source_field or self.model_field_name, instance.pk, self.encode(value)
+            instance._meta.db_table, self.source_field or self.model_field_name, instance.pk, self.to_plaintext(value)
         )
 
     def to_python_value(self, value: Any) -> Any:
@@ -99,19 +99,34 @@ class SealedText(_Sealed):
     pass
 
 
-class SealedJSON(_Sealed):
-    def encode(self, value: Any) -> str:
+class _SealedValue(_Sealed):
+    # A TextField to Tortoise, so a str to mypy; its python value is the codec's (JSON, a date).
+    if TYPE_CHECKING:
+
+        @overload
+        def __get__(self, instance: None, owner: type[Model]) -> _SealedValue: ...
+
+        @overload
+        def __get__(self, instance: Model, owner: type[Model]) -> Any: ...
+
+        def __get__(self, instance: Model | None, owner: type[Model]) -> Any: ...
+
+        def __set__(self, instance: Model, value: Any) -> None: ...
+
+
+class SealedJSON(_SealedValue):
+    def to_plaintext(self, value: Any) -> str:
         return json.dumps(value, separators=(",", ":"), default=str)
 
-    def decode(self, plaintext: str) -> Any:
+    def from_plaintext(self, plaintext: str) -> Any:
         return json.loads(plaintext)
 
 
-class SealedDate(_Sealed):
-    def encode(self, value: Any) -> str:
+class SealedDate(_SealedValue):
+    def to_plaintext(self, value: Any) -> str:
         return value.isoformat()
 
-    def decode(self, plaintext: str) -> Any:
+    def from_plaintext(self, plaintext: str) -> Any:
         return date.fromisoformat(plaintext)
 
 
@@ -136,7 +151,7 @@ class SealedModel(Model):
         for name, column, field in sealed_fields(cls):
             token = instance.__dict__.get(name)
             if token is not None:
-                instance.__dict__[name] = field.decode(unseal(table, column, instance.pk, token))
+                instance.__dict__[name] = field.from_plaintext(unseal(table, column, instance.pk, token))
         return instance
 
 
@@ -146,7 +161,9 @@ def open_column(model: type[Model], name: str, row_id: Any, token: str | None) -
     if token is None:
         return None
     field = model._meta.fields_map[name]
-    return field.decode(unseal(model._meta.db_table, field.source_field or name, row_id, token))
+    if not isinstance(field, _Sealed):
+        raise TypeError(f"{model.__name__}.{name} is not sealed")
+    return field.from_plaintext(unseal(model._meta.db_table, field.source_field or name, row_id, token))
 
 
 SEALED_AT_0003 = (  # (table, column) sealed by migration 0003; fixed, whatever the models become

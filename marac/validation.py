@@ -12,10 +12,14 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from marac.errors import RuleViolation
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails  # what ValidationError.errors() lists
 
 NUMBER_RE = re.compile(r"[0-9]{1,18}")
 SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]{1,62}[a-z0-9]")
@@ -149,7 +153,7 @@ def unstorable(value: object, path: str = "") -> dict[str, str]:
     return found
 
 
-def _message(error: dict) -> str:
+def _message(error: ErrorDetails) -> str:
     kind, message, last = error["type"], error["msg"], str(error["loc"][-1]) if error["loc"] else ""
     if kind == "extra_forbidden":
         return "Unknown field"

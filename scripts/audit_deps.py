@@ -62,8 +62,8 @@ def main() -> int:
             print(f"VULNERABLE {dependency['name']} {dependency['version']}: {ids}")
         checked = len(dependencies) - len(skipped)
         print(
-            f"pip-audit ({service}): {checked} packages checked, {len(vulnerable)} vulnerable, {len(skipped)} not found "
-            f"({', '.join(skipped) or 'none'})"
+            f"pip-audit ({service}): {checked} packages checked, {len(vulnerable)} vulnerable, "
+            f"{len(skipped)} not found ({', '.join(skipped) or 'none'})"
         )
         return 1 if vulnerable else 0
     print(

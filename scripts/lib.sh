@@ -119,13 +119,15 @@ ensure_venv() {
         *) die "ensure_venv: no lock file for extras '$extras'" ;;
     esac
     stamp_file="$MARAC_VENV/.marac-install-${extras:-base}.stamp"
-    want="$(cat "$MARAC_ROOT/$lock" "$MARAC_ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1) lock=$lock"
+    want="$(cat "$MARAC_ROOT/requirements/pip.txt" "$MARAC_ROOT/$lock" "$MARAC_ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1) lock=$lock"
     if [[ -f "$stamp_file" && "$(cat "$stamp_file")" == "$want" && -x "$MARAC_VENV/bin/marac" ]]; then
         return 0
     fi
 
     log "installing the locked dependencies ($lock) and marac into .venv"
     (cd "$MARAC_ROOT" &&
+        # pip first, from its own lock: the one a fresh Debian 12 venv holds refuses the main lock (see scripts/lock).
+        "$MARAC_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/pip.txt &&
         "$MARAC_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes -r "$lock" &&
         # The build backend came from the lock too: no isolated build fetching its newest version.
         "$MARAC_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .)

@@ -15,7 +15,7 @@ import os
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -37,6 +37,7 @@ from marac.agencies import auth, service
 from marac.agencies.models import Agency, User
 from marac.web import csrf
 from marac.web.app import create_app
+from tests.mail import Inbox, free_port, smtp_settings
 
 # Children before parents: SQLite deletes row by row with foreign keys on.
 TABLES = [
@@ -59,6 +60,7 @@ TABLES = [
     "referral",
     "person",
     "meeting",
+    "conference_role",
     "user_conference",
     "session",
     "api_token",
@@ -149,6 +151,21 @@ async def reset_database() -> None:
 def make_client(app, ip: str = "127.0.0.1", base_url: str = "http://testserver") -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=app, client=(ip, 50000))
     return httpx.AsyncClient(transport=transport, base_url=base_url, follow_redirects=False)
+
+
+@pytest.fixture
+def smtp() -> Iterator[Inbox]:
+    """A real SMTP server on loopback that the service sends to; its inbox."""
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        with smtp_settings(f"smtp://127.0.0.1:{controller.port}"):
+            yield inbox
+    finally:
+        controller.stop()
 
 
 @pytest.fixture

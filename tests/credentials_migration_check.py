@@ -31,8 +31,8 @@ async def main() -> None:
         ["a1", "Old Agency", "police"],
     )
     await conn.execute_query(
-        'INSERT INTO "user" (id, email, name, agency_id, role, password_hash, totp_secret, totp_confirmed, totp_last_step,'
-        f" active, demo, created_at) VALUES ({marks(11)}, CURRENT_TIMESTAMP)",
+        'INSERT INTO "user" (id, email, name, agency_id, role, password_hash, totp_secret, totp_confirmed,'
+        f" totp_last_step, active, demo, created_at) VALUES ({marks(11)}, CURRENT_TIMESTAMP)",
         ["u1", "old@test.example.org", "Old User", "a1", "member", None, SEED, True, 0, True, False],
     )
     await conn.execute_query(

@@ -262,7 +262,7 @@ async def test_generated_requests_get_documented_answers_and_bad_input_is_refuse
                 cases = operation.as_strategy(mode)
                 if values:  # half on random ids, half on real records, so that requests get past the lookup
                     cases |= st.sampled_from(values).flatmap(
-                        lambda v, m=mode: operation.as_strategy(m, path_parameters=v)
+                        lambda v, m=mode, o=operation: o.as_strategy(m, path_parameters=v)
                     )
 
                 @bounded()
@@ -336,34 +336,38 @@ async def test_every_persona_gets_404_for_a_record_it_may_not_see(app, personas)
         reached: set[str] = set()
         missing: dict[tuple[str, ...], tuple[int, Any]] = {}
         operations = [r.ok() for r in schema.get_all_operations() if r.ok().path_parameters]
+
+        def probe(operation, binding: dict[str, str], entitled: set[str]) -> None:
+            """Each persona asks for one real record; one not entitled to it, also for a missing one."""
+
+            @bounded(examples=1)
+            @given(case=operation.as_strategy(schemathesis.GenerationMode.POSITIVE, path_parameters=binding))
+            def run(case) -> None:
+                for key, persona in personas.items():
+                    answer = case.call(headers=persona.bearer)
+                    case.validate_response(answer, headers=persona.bearer, checks=ACCESS_CHECKS)
+                    if key in entitled:
+                        reached.update([operation.label] if answer.status_code != 404 else [])
+                        continue
+                    # The same request for a record that does not exist (asked once per request and persona).
+                    same = (operation.label, key, repr(case.query), repr(case.body))
+                    if same not in missing:
+                        ghost = case.derive()
+                        ghost.path_parameters = nowhere(binding)
+                        missing[same] = error_of(ghost.call(headers=persona.bearer))
+                    expected = missing[same]
+                    if error_of(answer) != expected or expected[0] != 404:
+                        failures.append(
+                            f"{operation.label} {binding} as {key}: {error_of(answer)}, for a missing record {expected}"
+                        )
+
+            run()
+
         for operation in operations:
             for binding in bindings(world, operation):
                 entitled = sees[record_of(binding)]
-
-                @bounded(examples=1)
-                @given(case=operation.as_strategy(schemathesis.GenerationMode.POSITIVE, path_parameters=binding))
-                def run(case) -> None:
-                    for key, persona in personas.items():
-                        answer = case.call(headers=persona.bearer)
-                        case.validate_response(answer, headers=persona.bearer, checks=ACCESS_CHECKS)
-                        if key in entitled:
-                            reached.update([operation.label] if answer.status_code != 404 else [])
-                            continue
-                        # The same request for a record that does not exist (asked once per request and persona).
-                        same = (operation.label, key, repr(case.query), repr(case.body))
-                        if same not in missing:
-                            ghost = case.derive()
-                            ghost.path_parameters = nowhere(binding)
-                            missing[same] = error_of(ghost.call(headers=persona.bearer))
-                        expected = missing[same]
-                        if error_of(answer) != expected or expected[0] != 404:
-                            failures.append(
-                                f"{operation.label} {binding} as {key}: {error_of(answer)}, "
-                                f"for a missing record {expected}"
-                            )
-
                 try:
-                    run()
+                    probe(operation, binding, entitled)
                 except (Exception, BaseExceptionGroup) as exc:
                     failures.append(f"{operation.label} {binding}: {exc}")
         # Real ids, not typos: every operation answered someone entitled with something other than 404.

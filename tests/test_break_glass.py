@@ -23,7 +23,6 @@ from marac.notices.models import Notification
 from marac.referrals.models import BreakGlass, Referral
 from tests.builders import other_conference_coordinator
 from tests.conftest import Persona, csrf_token, make_client, make_referral, session_cookie_for
-from tests.test_reminders import smtp  # noqa: F401 - a real SMTP server on loopback
 
 REASON = "Victim presented at the emergency department tonight, need the risk picture before discharge"
 PHONE = "07700 900123"
@@ -198,7 +197,7 @@ async def test_the_holder_may_end_it_early_and_nobody_else_may(app, personas):
     assert end.user_id == health.user.id
 
 
-async def test_the_coordinator_is_told_at_once_in_the_app_and_by_an_email_without_case_details(app, personas, smtp):  # noqa: F811
+async def test_the_coordinator_is_told_at_once_in_the_app_and_by_an_email_without_case_details(app, personas, smtp):
     health, coordinator = personas["health"], personas["coordinator"]
     case = await make_referral(personas["police"])
     async with await browser(app, health) as client:

@@ -22,12 +22,14 @@ import pytest
 from playwright.async_api import Page, expect
 
 from marac.actions.models import Action
-from marac.agencies.models import User
+from marac.agencies import service as directory
+from marac.agencies.models import Conference, User
+from marac.audit.models import AuditEvent
 from marac.clock import today
 from marac.meetings.models import Meeting
 from marac.referrals.models import Referral
 from tests import browser
-from tests.conftest import REPORTS, dash_body, make_client, session_cookie_for
+from tests.conftest import CONFERENCE, REPORTS, dash_body, make_client, session_cookie_for
 from tests.flows import page_post, run_jobs
 
 pytestmark = pytest.mark.browser
@@ -180,6 +182,41 @@ async def test_coordinator_triages_referrals_and_publishes_the_agenda(session, p
     assert second["meeting_id"] == meeting_id
     assert (await Meeting.get(id=meeting_id)).status == "published"
     assert (await Referral.get(id=third["id"])).status == "rejected"
+
+
+# --- journey 1b: the advocate ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+async def test_advocate_reads_a_new_referral_before_the_meeting(session, personas, api, javascript):
+    """The IDVA service receives the conference's referrals: its advocate finds a police referral
+    the moment it arrives, untriaged, and reads it whole, safe contact included, to reach the victim."""
+    conference = await Conference.get(slug=CONFERENCE)
+    idva = directory.MemberSpec(personas["idva"].user.agency_id, "full", receives_referrals=True)
+    await directory.set_membership(None, conference, idva)
+    made = await referred(api, personas["police"], "Jane Doe", "1990-03-14")
+
+    page = await signed_in(session, personas["idva"], javascript)
+    await page.get_by_role("link", name="Referrals", exact=True).click()
+    await expect(page.get_by_role("heading", name="Referrals you can see")).to_be_visible()
+    await page.get_by_label("Conference").select_option(CONFERENCE)
+    await page.get_by_label("Status").select_option("received")
+    await page.get_by_role("button", name="Filter").click()
+    await page.wait_for_url(f"**/referrals?conference={CONFERENCE}&status=received")
+    link = page.locator(f'a[href="/referrals/{made["id"]}"]')
+    await expect(link).to_have_count(1)
+    await expect(page.get_by_role("cell", name="Northshire Police")).to_be_visible()
+    await session.look(page, "advocate-referrals")
+
+    await link.click()
+    await page.wait_for_url(f"**/referrals/{made['id']}")
+    await expect(page.get_by_text("Jane Doe").first).to_be_visible()
+    await expect(page.get_by_text("07700 900123").first).to_be_visible()
+    await session.look(page, "advocate-referral")
+    assert await AuditEvent.filter(
+        action="referral.read", object_id=made["id"], user_id=personas["idva"].user.id
+    ).exists()
+    assert (await Referral.get(id=made["id"])).status == "received"  # read before any triage
 
 
 # --- journey 2: the chair --------------------------------------------------------------------------

@@ -86,7 +86,7 @@ def all_logs() -> Iterator[Capture]:
     for name in KNOWN_LOGGERS:
         logging.getLogger(name)
     loggers = [logging.getLogger()] + [
-        l for l in logging.root.manager.loggerDict.values() if isinstance(l, logging.Logger)
+        logger for logger in logging.root.manager.loggerDict.values() if isinstance(logger, logging.Logger)
     ]
     saved = [(lg, lg.level, lg.disabled) for lg in loggers]
     attached = [lg for lg in loggers if not lg.propagate]

@@ -12,11 +12,11 @@ import pytest
 
 from marac.jobs import tasks
 from tests.builders import published_meeting
+from tests.mail import free_port
 from tests.test_migrations_and_cli import cli
-from tests.test_reminders import free_port, smtp  # noqa: F401 - a real SMTP server on loopback
 
 
-async def test_a_good_configuration_passes_and_sends_no_mail(personas, smtp):  # noqa: F811
+async def test_a_good_configuration_passes_and_sends_no_mail(personas, smtp):
     meeting = (await published_meeting(personas)).meeting
     await tasks.render_agendas(meeting.id)  # sealed rows and a stored document for the keys to open
     from marac import settings

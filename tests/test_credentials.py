@@ -35,7 +35,6 @@ from tests.conftest import (
     sign_in,
 )
 from tests.test_migrations_and_cli import cli
-from tests.test_reminders import smtp  # noqa: F401 - a real SMTP server on loopback
 
 WRONG = "000000"
 
@@ -92,7 +91,7 @@ async def test_giving_the_password_again_does_not_give_more_guesses_at_the_code(
         assert (await other.get("/")).status_code == 303
 
 
-async def test_the_lock_follows_the_account_not_the_address_and_tells_the_user_and_coordinators(app, personas, smtp):  # noqa: F811
+async def test_the_lock_follows_the_account_not_the_address_and_tells_the_user_and_coordinators(app, personas, smtp):
     police, coordinator = personas["police"], personas["coordinator"]
     wrong = wrong_code(police)
     statuses = []
@@ -231,7 +230,7 @@ async def test_one_code_posted_by_two_pending_sign_ins_at_once_lets_one_in(app, 
         answers = await asyncio.gather(
             *(
                 c.post("/login/mfa", data={"code": code, "csrf_token": t, "next": "/"})
-                for c, t in zip((first, second), tokens)
+                for c, t in zip((first, second), tokens, strict=True)
             )
         )
     assert sorted(a.status_code for a in answers) == [303, 400]
@@ -248,7 +247,7 @@ async def test_one_code_posted_by_two_step_ups_at_once_passes_one(app, personas)
         answers = await asyncio.gather(
             *(
                 c.post("/step-up", data={"password": admin.password, "code": code, "next": "/", "csrf_token": t})
-                for c, t in zip((first, second), tokens)
+                for c, t in zip((first, second), tokens, strict=True)
             )
         )
     assert sorted(a.status_code for a in answers) == [303, 400]

@@ -13,7 +13,7 @@ from marac.agencies.models import Agency, Conference, Membership, User
 from marac.audit.models import AuditEvent
 from marac.errors import AccessDenied
 from tests.conftest import CONFERENCE, csrf_token, make_client
-from tests.test_setup_links import delivered, smtp  # noqa: F401 - a fixture
+from tests.test_setup_links import delivered
 
 OPAQUE_ID = re.compile(r"^[0-9a-f]{32}$")
 

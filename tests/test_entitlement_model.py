@@ -51,8 +51,10 @@ from tests.conftest import dash_body, make_client, reset_database
 from tests.test_referrals import hate_body
 
 ROLES = ("member", "coordinator", "chair", "admin", "auditor")
-CASE_ROLES = frozenset({"member", "coordinator", "chair"})  # roles that handle case data at all
-OFFICERS = frozenset({"coordinator", "chair"})  # a conference's chair and coordinator
+# A role in one conference alone, beside the user's own; a deputy chair does what the chair does.
+CONFERENCE_ROLES = ("member", "coordinator", "chair", "deputy_chair")
+CASE_ROLES = frozenset({"member", "coordinator", "chair", "deputy_chair"})  # roles that handle case data at all
+OFFICERS = frozenset({"coordinator", "chair", "deputy_chair"})  # a conference's chair(s) and coordinator
 TIERS = ("full", "actions_only")
 TYPES = ("domestic-abuse", "hate-crime")
 CASE_SECTIONS = ("new_cases", "repeat_cases", "transfers")
@@ -73,6 +75,15 @@ class MUser:
     conferences: frozenset[str]  # conference ids the admin gave them
     token: str
     cookie: str | None = None  # a signed-in session, for officers' pages
+    given: dict[str, str] = field(default_factory=dict)  # conference id -> a role there alone
+
+    def role_in(self, conference: str) -> str | None:
+        """The role in a conference given them: the one given there, else their own."""
+        return self.given.get(conference, self.role) if conference in self.conferences else None
+
+    @property
+    def officer_somewhere(self) -> bool:
+        return any(self.role_in(c) in OFFICERS for c in self.conferences)
 
 
 @dataclass
@@ -81,6 +92,7 @@ class MConference:
     slug: str
     type: str
     members: dict[str, str] = field(default_factory=dict)  # agency id -> tier
+    receiving: set[str] = field(default_factory=set)  # member agencies that receive its referrals
     clerk: str = ""  # the coordinator this test acts as
 
 
@@ -133,35 +145,43 @@ class Model:
         """The conferences a user acts in. The chair and coordinator are appointed to a conference
         whatever their agency; an agency's member staff act in it only while their agency is a
         member ("any member of the conference's agencies" may refer), so removing the agency takes
-        their access away at once."""
-        if user.role == "member":
-            return {c for c in user.conferences if user.agency in self.conferences[c].members}
-        return set(user.conferences)
+        their access away at once. Each conference by the user's role there."""
+        return {
+            c for c in user.conferences if user.role_in(c) != "member" or user.agency in self.conferences[c].members
+        }
 
     def tier(self, user: MUser, conference: str) -> str | None:
         return self.conferences[conference].members.get(user.agency)
 
+    def role_in(self, user: MUser, conference: str) -> str | None:
+        """The user's role in a conference they act in (None: not one of theirs)."""
+        return user.role_in(conference) if conference in self.belongs(user) else None
+
     def may_refer(self, user: MUser, conference: str) -> bool:
-        return user.role in CASE_ROLES and conference in self.belongs(user)
+        return self.role_in(user, conference) in CASE_ROLES
 
     def reads_referral(self, user: MUser, referral: MReferral) -> bool:
-        """The referrer's agency sees its own referrals and their outcome; the conference's chair
-        and coordinator see every referral except a hate report kept for monitoring only (never
+        """The referrer's agency sees its own referrals and their outcome; the conference's chair(s)
+        and coordinator, and the staff of the agency that receives the conference's referrals (the
+        IDVA service), see every referral except a hate report kept for monitoring only (never
         shared: docs/domain.md#consent), which stays with the agency that made it. Admins and auditors
-        handle no case data."""
-        if user.role not in CASE_ROLES or referral.conference not in self.belongs(user):
+        handle no case data. All by the user's role in the referral's conference."""
+        role = self.role_in(user, referral.conference)
+        if role not in CASE_ROLES:
             return False
         if referral.agency == user.agency:
             return True
-        return user.role in OFFICERS and not referral.monitoring_only
+        receiving = user.agency in self.conferences[referral.conference].receiving
+        return (role in OFFICERS or receiving) and not referral.monitoring_only
 
     def action_right(self, user: MUser, action: MAction) -> str:
         """'update': the owner agency, the chair and the coordinator (docs/domain.md#actions); 'see': other
         full-tier members, whose minutes carry every action; 'none' (404) for everyone else,
         actions-only agencies included (they receive only their own actions)."""
-        if user.role not in CASE_ROLES or action.conference not in self.belongs(user):
+        role = self.role_in(user, action.conference)
+        if role not in CASE_ROLES:
             return "none"
-        if user.role in OFFICERS or user.agency == action.owner:
+        if role in OFFICERS or user.agency == action.owner:
             return "update"
         return "see" if self.tier(user, action.conference) == "full" else "none"
 
@@ -174,20 +194,21 @@ class Model:
         return set(self.conferences) if user.role == "admin" else self.belongs(user)
 
     def reads_audit_of(self, user: MUser) -> set[str] | None:
-        """Auditors read the whole trail; a coordinator, the events of their conferences (None:
-        any event)."""
-        return None if user.role == "auditor" else self.belongs(user)
+        """Auditors read the whole trail; a coordinator, the events of the conferences they coordinate
+        (None: any event)."""
+        if user.role == "auditor":
+            return None
+        return {c for c in self.belongs(user) if self.role_in(user, c) == "coordinator"}
 
     def reads_agenda(self, user: MUser, conference: str) -> bool:
-        """The full agenda (names, summaries) is the conference's chair's and coordinator's."""
-        return user.role in OFFICERS and conference in self.belongs(user)
+        """The full agenda (names, summaries) is the conference's chair's (and deputies') and coordinator's."""
+        return self.role_in(user, conference) in OFFICERS
 
     def reads_research(self, user: MUser, conference: str, meeting: str) -> bool:
         """The research list goes to member agencies once the agenda is published (docs/domain.md#research-list)."""
         return (
             meeting in self.published
-            and user.role in CASE_ROLES
-            and conference in self.belongs(user)
+            and self.role_in(user, conference) in CASE_ROLES
             and self.tier(user, conference) is not None
         )
 
@@ -238,9 +259,15 @@ class EntitlementMachine(RuleBasedStateMachine):
     def admin(self) -> MUser:
         return next(u for u in self.model.users.values() if u.role == "admin")
 
-    def add_user(self, agency: str, role: str, conference_ids: list[str]) -> MUser | None:
+    def add_user(
+        self, agency: str, role: str, conference_ids: list[str], given: dict[str, str] | None = None
+    ) -> MUser | None:
         number = next(self.counter)
-        slugs = [self.model.conferences[c].slug for c in conference_ids]
+        given = {c: r for c, r in (given or {}).items() if c in conference_ids}
+        slugs: list[Any] = [
+            {"slug": self.model.conferences[c].slug, "role": given[c]} if c in given else self.model.conferences[c].slug
+            for c in conference_ids
+        ]
         answer = self.call(
             "POST",
             "/api/v1/users",
@@ -253,24 +280,38 @@ class EntitlementMachine(RuleBasedStateMachine):
                 "conferences": slugs,
             },
         )
-        # A member's account can only be given conferences its agency belongs to.
-        refused = role == "member" and any(agency not in self.model.conferences[c].members for c in conference_ids)
+        # A member's account can only be given conferences its agency belongs to, as its own role or
+        # one given there; an admin or auditor holds no role in a conference.
+        refused = any(
+            given.get(c, role) == "member" and agency not in self.model.conferences[c].members for c in conference_ids
+        ) or (role in ("admin", "auditor") and bool(given))
         if refused:
             assert answer.status_code == 422, answer.text
             return None
         assert answer.status_code == 201, answer.text
-        return self._remember(answer.json()["id"], agency, role, conference_ids)
+        return self._remember(answer.json()["id"], agency, role, conference_ids, given)
 
-    def _remember(self, user_id: str, agency: str, role: str, conference_ids: list[str]) -> MUser:
+    def _remember(
+        self, user_id: str, agency: str, role: str, conference_ids: list[str], given: dict[str, str] | None = None
+    ) -> MUser:
+        given = {c: r for c, r in (given or {}).items() if r != role}
+
         async def credentials() -> tuple[str, str | None]:
             user = await User.get(id=user_id)
             _, raw = await auth.create_token(user, "model")
-            cookie = await auth.start_session(user, mfa_passed=True) if role in OFFICERS else None
+            officer = role in OFFICERS or bool(set(given.values()) & OFFICERS)
+            cookie = await auth.start_session(user, mfa_passed=True) if officer else None
             return raw, cookie
 
         token, cookie = self.run(credentials())
         user = MUser(
-            id=user_id, agency=agency, role=role, conferences=frozenset(conference_ids), token=token, cookie=cookie
+            id=user_id,
+            agency=agency,
+            role=role,
+            conferences=frozenset(conference_ids),
+            token=token,
+            cookie=cookie,
+            given=given,
         )
         self.model.users[user_id] = user
         return user
@@ -317,7 +358,8 @@ class EntitlementMachine(RuleBasedStateMachine):
         and a case on a published agenda with a note and an action: every example starts with
         something to read, and its steps change who may read it."""
         agencies = [self.create_agency(kind) for kind in kinds]
-        self.create_conference(type, [(a, t) for a, t in zip(agencies, tiers) if t])
+        tiered = zip(agencies, tiers, strict=False)  # 3 tiers are drawn for the 2 or 3 agencies
+        self.create_conference(type, [(a, t) for a, t in tiered if t])
         for agency in agencies:  # someone at every agency, whatever its tier (or none)
             self.add_user(
                 agency, "member", [c for c in self.model.conferences if agency in self.model.conferences[c].members]
@@ -379,14 +421,25 @@ class EntitlementMachine(RuleBasedStateMachine):
         role=st.sampled_from(ROLES),
         conference_ids=st.lists(st.integers(0, 1), max_size=2, unique=True),
         outside=st.integers(0, 4),
+        given=st.dictionaries(st.integers(0, 1), st.sampled_from(CONFERENCE_ROLES), max_size=2),
     )
-    def create_user(self, agency: int, role: str, conference_ids: list[int], outside: int) -> None:
+    def create_user(
+        self, agency: int, role: str, conference_ids: list[int], outside: int, given: dict[int, str] | None = None
+    ) -> None:
+        """A user, sometimes with another role in one of their conferences (chair of one, a member in another)."""
         agency = self.agency(agency)
         conference_ids = list(dict.fromkeys(self.conference(i) for i in conference_ids))
-        if role == "member" and outside:
-            # Mostly a valid account: staff of an agency get only conferences their agency belongs to.
-            conference_ids = [c for c in conference_ids if agency in self.model.conferences[c].members]
-        self.add_user(agency, role, conference_ids)
+        roles = {self.conference(i): r for i, r in (given or {}).items()}
+        if outside and role in ("admin", "auditor"):
+            roles = {}  # mostly a valid account: they hold no role in a conference
+        if outside:
+            # Mostly a valid account: staff act as members only where their agency belongs.
+            conference_ids = [
+                c
+                for c in conference_ids
+                if roles.get(c, role) != "member" or agency in self.model.conferences[c].members
+            ]
+        self.add_user(agency, role, conference_ids, roles)
 
     def conference(self, index: int) -> str:
         return list(self.model.conferences)[index % len(self.model.conferences)]
@@ -408,6 +461,27 @@ class EntitlementMachine(RuleBasedStateMachine):
 
         self.change(change())
         self.model.conferences[conference].members[agency] = tier
+        self.model.conferences[conference].receiving.discard(agency)  # set again with the tier, off unless said
+
+    @rule(conference=st.integers(0, 1), index=st.integers(0, 20), on=st.booleans())
+    def receive_referrals(self, conference: int, index: int, on: bool) -> None:
+        """A member agency starts (or stops) receiving the conference's referrals as they arrive."""
+        conference = self.conference(conference)
+        members = self.model.conferences[conference].members
+        if not members:
+            return
+        agency = list(members)[index % len(members)]
+
+        async def change() -> None:
+            spec = service.MemberSpec(agency, members[agency], receives_referrals=on)
+            await service.set_membership(None, await Conference.get(id=conference), spec)
+
+        self.change(change())
+        receiving = self.model.conferences[conference].receiving
+        if on:
+            receiving.add(agency)
+        else:
+            receiving.discard(agency)
 
     @rule(conference=st.integers(0, 1), index=st.integers(0, 20))
     def remove_membership(self, conference: int, index: int) -> None:
@@ -422,6 +496,7 @@ class EntitlementMachine(RuleBasedStateMachine):
 
         self.change(change())
         del self.model.conferences[conference].members[agency]
+        self.model.conferences[conference].receiving.discard(agency)
 
     # case work ----------------------------------------------------------------------------------------
 
@@ -575,7 +650,7 @@ class EntitlementMachine(RuleBasedStateMachine):
             answer = self.call("GET", "/api/v1/conferences", user)
             got = {c["id"] for c in answer.json()["items"]}
             assert got == model.lists_conferences(user), f"{who} lists conferences {got}"
-            if user.role in ("auditor", "coordinator"):
+            if user.role == "auditor" or model.reads_audit_of(user):
                 answer = self.call("GET", "/api/v1/audit", user)
                 scope = model.reads_audit_of(user)
                 outside = [e for e in answer.json()["items"] if scope is not None and e["conference_id"] not in scope]
@@ -599,7 +674,7 @@ class EntitlementMachine(RuleBasedStateMachine):
 
             for meeting, listed_cases in model.published.items():
                 conference = model.cases[next(iter(listed_cases))].conference
-                if user.role in OFFICERS:
+                if user.officer_somewhere:
                     answer = self.call("GET", f"/api/v1/meetings/{meeting}/agenda", user)
                     if model.reads_agenda(user, conference):
                         assert answer.status_code == 200, f"{who} agenda {answer.status_code}"
@@ -619,7 +694,7 @@ class EntitlementMachine(RuleBasedStateMachine):
                 else:
                     assert answer.status_code == 404, f"{who} research list {answer.status_code}"
 
-            if user.role in OFFICERS:
+            if user.officer_somewhere and user.cookie:
                 for case in {n.case for n in model.notes.values()}:
                     where = model.cases[case]
                     answer = self.page(f"/meetings/{where.meeting}/cases/{case}", user)

@@ -24,10 +24,11 @@ from marac.agencies import auth
 from marac.agencies import service as directory
 from marac.agencies.models import ApiToken
 from marac.web import csrf
-from tests.conftest import CONFERENCE, csrf_token, make_client
+from tests.conftest import CONFERENCE, PERSONAS, csrf_token, make_client
 from tests.test_api_schemathesis import bounded, seed
 from tests.test_route_inventory import EXPECTED
 
+CONFTEST_PERSONAS = {key for key, *_ in PERSONAS}
 EXAMPLES = 20  # per route
 # Sending these would end the caller's own session, not test what a page does with input.
 SKIPPED = {("POST", "/logout")}
@@ -116,8 +117,26 @@ def endpoint_of(app, method: str, path: str):
 
 def allowed_personas(method: str, path: str, access: dict) -> list[str]:
     table = EXPECTED[(method, path)]
-    signed_in = [p for p, status in table.items() if p != "anonymous" and status != 403]
+    # The conftest personas (the route inventory's own, MIXED, are not seeded here).
+    signed_in = [p for p, status in table.items() if p in CONFTEST_PERSONAS and status != 403]
     return signed_in + (["anonymous"] if access["kind"] == "public" else [])
+
+
+def drawn_examples(personas: list[str], names: list[str]) -> list[tuple[str, dict[str, str]]]:
+    """Who sends which form fields. hypothesis draws synchronously; the requests are sent afterwards,
+    on the test's loop."""
+    drawn: list[tuple[str, dict[str, str]]] = []
+
+    @bounded(EXAMPLES)
+    @given(
+        who=st.sampled_from(personas),
+        fields=st.dictionaries(st.sampled_from(names), VALUES, min_size=1, max_size=4),
+    )
+    def draw(who: str, fields: dict[str, str]) -> None:
+        drawn.append((who, fields))
+
+    draw()
+    return drawn
 
 
 async def bindings(world: dict, personas) -> dict[str, str]:
@@ -175,19 +194,7 @@ async def test_generated_query_strings_and_forms_never_get_a_500_on_any_page(app
             access = getattr(endpoint, "access", {"kind": "public"})  # /healthz, /readyz
             names = fields_read_by(endpoint)
             url = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
-            drawn: list[tuple[str, dict[str, str]]] = []
-
-            # hypothesis draws synchronously; the requests are sent afterwards, on this test's loop.
-            @bounded(EXAMPLES)
-            @given(
-                who=st.sampled_from(allowed_personas(method, path, access)),
-                fields=st.dictionaries(st.sampled_from(names), VALUES, min_size=1, max_size=4),
-            )
-            def draw(who: str, fields: dict[str, str]) -> None:
-                drawn.append((who, fields))
-
-            draw()
-            for who, fields in drawn:
+            for who, fields in drawn_examples(allowed_personas(method, path, access), names):
                 client, token = clients[who]
                 try:
                     if method == "GET":

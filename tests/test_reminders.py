@@ -8,12 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -29,52 +24,10 @@ from marac.meetings.models import AgendaItem
 from marac.notices.models import Notification
 from tests.builders import action, published_meeting, reload
 from tests.conftest import CONFERENCE, PERSONAS, dash_body, make_client, session_cookie_for
+from tests.mail import MAIL_FROM, Inbox, free_port, smtp_settings
 
 TODAY = date(2026, 12, 1)
 DESCRIPTION = "Flag Jane Doe's address on the Northshire NHS Trust system"
-MAIL_FROM = "reminders@marac.example"
-
-
-@dataclass
-class Inbox:
-    messages: list[EmailMessage] = field(default_factory=list)
-    recipients: list[list[str]] = field(default_factory=list)
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        self.recipients.append(list(envelope.rcpt_tos))
-        return "250 OK"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m, r in zip(self.messages, self.recipients, strict=True) if r == [address]]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def smtp_settings(url: str):
-    real = settings.get()
-    settings.override(settings.load({**os.environ, "MARAC_SMTP_URL": url, "MARAC_MAIL_FROM": MAIL_FROM}))
-    try:
-        yield
-    finally:
-        settings.override(real)
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        with smtp_settings(f"smtp://127.0.0.1:{controller.port}"):
-            yield inbox
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

@@ -192,11 +192,11 @@ async def test_a_case_is_listed_then_anonymised_a_week_later_with_figures_and_au
     assert not await Research.filter(item__referral_id__in=list(a_ids)).exists()
     assert all(a.description == "" for a in await Action.filter(item__referral_id__in=list(a_ids)))
     assert all(u.text == "" for u in await ActionUpdate.filter(action__item__referral_id__in=list(a_ids)))
-    for referral in await Referral.filter(id__in=list(a_ids)).prefetch_related("people"):
-        assert referral.anonymised_at is not None and referral.summary == ""
-        assert referral.victim.get("gender") == "female" and set(referral.victim) <= {"gender", "monitoring"}
-        assert {p.role for p in referral.people} == {"victim", "perpetrator", "child"}
-        assert all(p.name == "" and p.date_of_birth is None for p in referral.people)
+    for case in await Referral.filter(id__in=list(a_ids)).prefetch_related("people"):
+        assert case.anonymised_at is not None and case.summary == ""
+        assert case.victim.get("gender") == "female" and set(case.victim) <= {"gender", "monitoring"}
+        assert {p.role for p in case.people} == {"victim", "perpetrator", "child"}
+        assert all(p.name == "" and p.date_of_birth is None for p in case.people)
     # The perpetrator is still named in Mary's case: his entry stays, but Jane's referrals no
     # longer point at it, and Jane's own entry is empty and unfindable.
     b_perpetrator = await ReferralPerson.get(referral_id=b.id, role="perpetrator")

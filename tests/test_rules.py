@@ -61,7 +61,7 @@ def test_dash_score_is_the_count_of_yes_for_any_answers(answers):
     assert result.answers == [" ".join(a.replace("_", " ").lower().split()) for a in answers]
     assert result.level is None and result.computed_level is None
     # the same answers keyed by question give the same result
-    keyed = {q["key"]: a for q, a in zip(DASH["questions"], answers)}
+    keyed = {q["key"]: a for q, a in zip(DASH["questions"], answers, strict=True)}
     assert dash(keyed) == result
 
 

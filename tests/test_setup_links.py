@@ -32,8 +32,8 @@ from marac.notify import outbox
 from marac.notify.models import OutboxEmail
 from marac.web import cookies, csrf
 from tests.conftest import CONFERENCE, csrf_token, make_client
+from tests.mail import Inbox, free_port, smtp_settings
 from tests.test_migrations_and_cli import cli
-from tests.test_reminders import Inbox, free_port, smtp, smtp_settings  # noqa: F401 - smtp is a fixture
 
 SETUP_LINK = re.compile(r"/setup/[A-Za-z0-9_-]{20,}")
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 from tortoise.models import Model
 
 from marac.ids import new_id
 from marac.sealed import SealedModel, SealedText
+
+if TYPE_CHECKING:  # type hints only: the models of other domains, higher or lower
+    from marac.agencies.models import Agency, Conference
+    from marac.meetings.models import AgendaItem, Meeting
 
 ACTION_STATUSES = ("open", "in_progress", "done", "not_possible_changed_circumstances", "not_done_by_agency")
 # The two ways an action can end undone are different facts and never merged: one is the
@@ -20,10 +26,22 @@ VISIBILITIES = ("all", "restricted", "chair_only")
 
 class Action(SealedModel):
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
-    item = fields.ForeignKeyField("marac.AgendaItem", related_name="actions", on_delete=fields.RESTRICT)
-    meeting = fields.ForeignKeyField("marac.Meeting", related_name="actions", on_delete=fields.RESTRICT)
-    conference = fields.ForeignKeyField("marac.Conference", related_name="actions", on_delete=fields.RESTRICT)
-    owner_agency = fields.ForeignKeyField("marac.Agency", related_name="actions", on_delete=fields.RESTRICT)
+    item: fields.ForeignKeyRelation[AgendaItem] = fields.ForeignKeyField(
+        "marac.AgendaItem", related_name="actions", on_delete=fields.RESTRICT
+    )
+    item_id: str
+    meeting: fields.ForeignKeyRelation[Meeting] = fields.ForeignKeyField(
+        "marac.Meeting", related_name="actions", on_delete=fields.RESTRICT
+    )
+    meeting_id: str
+    conference: fields.ForeignKeyRelation[Conference] = fields.ForeignKeyField(
+        "marac.Conference", related_name="actions", on_delete=fields.RESTRICT
+    )
+    conference_id: str
+    owner_agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
+        "marac.Agency", related_name="actions", on_delete=fields.RESTRICT
+    )
+    owner_agency_id: str
     description = SealedText()
     due_date = fields.DateField()
     status = fields.CharField(max_length=40, default="open")
@@ -52,7 +70,10 @@ class Action(SealedModel):
 class ActionUpdate(Model):
     # Every change, kept: who, when, what status and what they wrote.
     id = fields.BigIntField(primary_key=True)
-    action = fields.ForeignKeyField("marac.Action", related_name="updates", on_delete=fields.CASCADE)
+    action: fields.ForeignKeyRelation[Action] = fields.ForeignKeyField(
+        "marac.Action", related_name="updates", on_delete=fields.CASCADE
+    )
+    action_id: str
     status = fields.CharField(max_length=40)
     text = fields.TextField(default="")
     version = fields.IntField()
@@ -71,8 +92,14 @@ class ActionUpdate(Model):
 class ActionReview(Model):
     # The chair's review of an outstanding action at a later meeting.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
-    action = fields.ForeignKeyField("marac.Action", related_name="reviews", on_delete=fields.CASCADE)
-    meeting = fields.ForeignKeyField("marac.Meeting", related_name="action_reviews", on_delete=fields.CASCADE)
+    action: fields.ForeignKeyRelation[Action] = fields.ForeignKeyField(
+        "marac.Action", related_name="reviews", on_delete=fields.CASCADE
+    )
+    action_id: str
+    meeting: fields.ForeignKeyRelation[Meeting] = fields.ForeignKeyField(
+        "marac.Meeting", related_name="action_reviews", on_delete=fields.CASCADE
+    )
+    meeting_id: str
     outcome = fields.CharField(max_length=40)
     note = fields.TextField(default="")
     user_id = fields.CharField(max_length=32)
@@ -86,11 +113,14 @@ class ActionReview(Model):
 class Note(SealedModel):
     # What was said about a case, with who may read it chosen when it is written.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
-    item = fields.ForeignKeyField("marac.AgendaItem", related_name="notes", on_delete=fields.CASCADE)
+    item: fields.ForeignKeyRelation[AgendaItem] = fields.ForeignKeyField(
+        "marac.AgendaItem", related_name="notes", on_delete=fields.CASCADE
+    )
+    item_id: str
     stage = fields.CharField(max_length=32, default="discussion")
     text = SealedText()
     visibility = fields.CharField(max_length=16)
-    agencies = fields.JSONField(default=list)  # agency ids, for restricted notes
+    agencies: fields.JSONField[list[Any]] = fields.JSONField(default=list)  # agency ids, for restricted notes
     author_id = fields.CharField(max_length=32)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -104,9 +134,15 @@ class Note(SealedModel):
 class Attendance(Model):
     # One line of the register: present, apologies or observer.
     id = fields.BigIntField(primary_key=True)
-    meeting = fields.ForeignKeyField("marac.Meeting", related_name="attendance", on_delete=fields.CASCADE)
+    meeting: fields.ForeignKeyRelation[Meeting] = fields.ForeignKeyField(
+        "marac.Meeting", related_name="attendance", on_delete=fields.CASCADE
+    )
+    meeting_id: str
     kind = fields.CharField(max_length=16)  # present | apology | observer
-    agency = fields.ForeignKeyField("marac.Agency", related_name="attendance", null=True, on_delete=fields.RESTRICT)
+    agency: fields.ForeignKeyNullableRelation[Agency] = fields.ForeignKeyField(
+        "marac.Agency", related_name="attendance", null=True, on_delete=fields.RESTRICT
+    )
+    agency_id: str | None
     name = fields.CharField(max_length=200)
     information_sent = fields.BooleanField(null=True)
     information_sent_on = fields.DateField(null=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from tortoise.transactions import in_transaction
 
@@ -86,7 +87,9 @@ async def case_of(meeting: Meeting, case_id: str) -> AgendaItem:
 
 
 async def _member_ids(conference_id: str) -> set[str]:
-    return set(await Membership.filter(conference_id=conference_id).values_list("agency_id", flat=True))
+    return set(
+        cast("list[str]", await Membership.filter(conference_id=conference_id).values_list("agency_id", flat=True))
+    )
 
 
 # --- the register ----------------------------------------------------------------------------
@@ -374,23 +377,32 @@ async def list_actions(
     if which not in FILTERS:
         raise RuleViolation("Unknown filter", {"status": f"Choose one of: {', '.join(FILTERS)}"})
     scope = access.action_scope(viewer)
-    conferences = sorted(scope.conference_ids) if scope else []
-    if conference_id:
-        conferences = [c for c in conferences if c == conference_id]
-    if not conferences:
+    if scope is None:
         return []
-    # Hand-written (actions/queries.py): the API's busiest call, one round trip.
-    rows = await queries.page(
-        conferences,
-        owner_agency_ids=tuple(o for o in (scope.owner_agency_id, owner_agency_id) if o),
-        open_only=which in ("open", "overdue", "due_this_week"),
-        due_before=today if which == "overdue" else None,
-        due_from=today if which == "due_this_week" else None,
-        due_to=today + timedelta(days=7) if which == "due_this_week" else None,
-        after=(after.due_date, after.created_at, after.id) if after is not None else None,
-        limit=limit,
-        named=named,
-    )
+    # Every owner's actions where the caller's role there manages them, their agency's elsewhere: a
+    # user who chairs one conference and is a member in another gets both, in one order.
+    parts = [(scope.every_owner, ()), (scope.own_agency, (scope.agency_id,))]
+    rows: list[dict] = []
+    ran = 0
+    for conferences, owners in parts:
+        chosen = sorted(c for c in conferences if not conference_id or c == conference_id)
+        if not chosen:
+            continue
+        ran += 1
+        # Hand-written (actions/queries.py): the API's busiest call, one round trip (per part).
+        rows += await queries.page(
+            chosen,
+            owner_agency_ids=tuple(o for o in (*owners, owner_agency_id) if o),
+            open_only=which in ("open", "overdue", "due_this_week"),
+            due_before=today if which == "overdue" else None,
+            due_from=today if which == "due_this_week" else None,
+            due_to=today + timedelta(days=7) if which == "due_this_week" else None,
+            after=(after.due_date, after.created_at, after.id) if after is not None else None,
+            limit=limit,
+            named=named,
+        )
+    if ran > 1:
+        rows = sorted(rows, key=lambda r: (str(r["due_date"]), str(r["created_at"]), r["id"]))[:limit]
     return [_action_row(row, named) for row in rows]
 
 

@@ -8,15 +8,15 @@ like a missing one (NotFound), so outsiders learn nothing from the answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from tortoise.expressions import Q
 
-from marac.agencies.models import ROLES, Conference, Membership, User
+from marac.agencies.models import Conference, ConferenceRole, Membership, User
 from marac.errors import AccessDenied, NotFound
 from marac.validation import is_slug
 
@@ -27,10 +27,13 @@ if TYPE_CHECKING:
 class Can(StrEnum):
     """What a role may do, named once: the handlers declare these (@page(Can.X), @api(Can.X))
     and the checks below read the same table. Which records a caller may then see is the
-    filters' business, further down."""
+    filters' business, further down. A user may hold another role in each conference: a
+    record's check asks for the capability in the conference the record belongs to
+    (Viewer.can_in); the handlers' gate asks whether the caller holds it anywhere."""
 
     MANAGE_DIRECTORY = "directory:manage"  # agencies, conferences, memberships, users
     REFER = "referrals:create"  # make, import, list and read one's referrals
+    READ_REFERRALS = "referrals:read_all"  # every referral of the conference, before any agenda
     TRIAGE_REFERRALS = "referrals:triage"  # accept, reject, review possible matches
     BREAK_GLASS = "break_glass:use"
     REVIEW_BREAK_GLASS = "break_glass:review"
@@ -39,6 +42,7 @@ class Can(StrEnum):
     RESEARCH = "agenda:research"  # the research list and one's agency's research
     RUN_MEETING = "meetings:run"  # attendance, case notes and actions on the day
     WORK_ACTIONS = "actions:update"
+    MANAGE_ACTIONS = "actions:manage"  # every action of the conference, whoever owns it
     APPROVE_MINUTES = "minutes:approve"
     READ_MINUTES = "minutes:read"
     READ_SUPERSEDED_MINUTES = "minutes:read_superseded"
@@ -53,8 +57,10 @@ class Can(StrEnum):
 
 
 _CASE_WORK = {Can.REFER, Can.BREAK_GLASS, Can.RESEARCH, Can.WORK_ACTIONS, Can.READ_MINUTES}
-_OFFICER = _CASE_WORK | {Can.READ_AGENDA, Can.RUN_MEETING, Can.READ_REPORTS}
-# The one table from role to capabilities. A role not here may do nothing.
+_OFFICER = _CASE_WORK | {Can.READ_REFERRALS, Can.READ_AGENDA, Can.RUN_MEETING, Can.MANAGE_ACTIONS, Can.READ_REPORTS}
+_CHAIR = frozenset(_OFFICER | {Can.APPROVE_MINUTES})
+# The one table from role to capabilities. A role not here may do nothing. A deputy chair may do
+# everything the chair does (docs/domain.md#roles); that role exists only within a conference.
 ROLE_CAN: dict[str, frozenset[Can]] = {
     "admin": frozenset({Can.MANAGE_DIRECTORY}),
     "coordinator": frozenset(
@@ -71,59 +77,112 @@ ROLE_CAN: dict[str, frozenset[Can]] = {
             Can.READ_AUDIT,
         }
     ),
-    "chair": frozenset(_OFFICER | {Can.APPROVE_MINUTES}),
+    "chair": _CHAIR,
+    "deputy_chair": _CHAIR,
     "member": frozenset(_CASE_WORK),
     "auditor": frozenset(
         {Can.READ_MINUTES, Can.READ_SUPERSEDED_MINUTES, Can.READ_DISCLOSURES, Can.READ_AUDIT, Can.VERIFY_AUDIT}
     ),
 }
+# Roles that hold for the whole service, never per conference: the admin runs the directory and the
+# auditor reads the trail, and neither ever handles cases (agencies/service.py refuses them a
+# conference role).
+GLOBAL_ROLES = ("admin", "auditor")
 
 
-def role_can(role: str, capability: Can) -> bool:
-    return capability in ROLE_CAN.get(role, frozenset())
+def role_can(role: str | None, capability: Can) -> bool:
+    return role is not None and capability in ROLE_CAN.get(role, frozenset())
 
 
 def roles_that(*capabilities: Can) -> tuple[str, ...]:
     """The roles holding every one of `capabilities` (none named: every role)."""
-    return tuple(role for role in ROLES if all(role_can(role, c) for c in capabilities))
+    return tuple(role for role in ROLE_CAN if all(role_can(role, c) for c in capabilities))
 
 
 @dataclass(frozen=True)
 class Viewer:
     user_id: str
     agency_id: str
-    role: str
-    # Conferences this user was given AND (for members) whose membership their agency holds:
-    # removing an agency from a conference takes effect on the next request.
+    role: str  # the user's own role: their role in each conference not given another
+    # Conferences this user was given AND (where they act as a member) whose membership their
+    # agency holds: removing an agency from a conference takes effect on the next request.
     conference_ids: frozenset[str] = field(default_factory=frozenset)
+    # The role in each of conference_ids where it is not `role` (chair of one, member of another).
+    conference_roles: dict[str, str] = field(default_factory=dict, hash=False)
+    # Those of conference_ids whose referrals the caller's agency receives (receives_referrals).
+    receiving: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
 
-    def can(self, capability: Can) -> bool:
-        return role_can(self.role, capability)
+    def role_in(self, conference_id: str | None) -> str | None:
+        """The caller's role in a conference (None: not one of theirs)."""
+        if conference_id not in self.conference_ids:
+            return None
+        return self.conference_roles.get(conference_id, self.role)
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """Every role the caller holds: their own when global or given no conference."""
+        if self.role in GLOBAL_ROLES or not self.conference_ids:
+            return frozenset({self.role})
+        return frozenset(self.role_in(c) or self.role for c in self.conference_ids)
+
+    def can(self, *capabilities: Can) -> bool:
+        """Whether one of the caller's roles, somewhere, holds every capability named: what a
+        handler's gate asks. A record's check asks can_in its own conference."""
+        return any(all(role_can(role, c) for c in capabilities) for role in self.roles)
+
+    def can_in(self, conference_id: str | None, capability: Can) -> bool:
+        """Whether the caller's role in this conference holds the capability."""
+        return role_can(self.role_in(conference_id), capability)
+
+    def where(self, capability: Can) -> frozenset[str]:
+        """The caller's conferences in which their role there holds the capability."""
+        return frozenset(c for c in self.conference_ids if self.can_in(c, capability))
 
 
 async def viewer_for(user: User) -> Viewer:
-    assigned = await user.conferences.all().values_list("id", flat=True)
-    member_of = (
-        await Membership.filter(agency_id=user.agency_id, conference_id__in=list(assigned)).values_list(
-            "conference_id", flat=True
-        )
-        if user.role == "member"
-        else []
+    # values_list(..., flat=True) gives the column's values; Tortoise's types say tuples.
+    assigned = cast("list[str]", await user.conferences.all().values_list("id", flat=True))
+    given = dict(await ConferenceRole.filter(user_id=user.id).values_list("conference_id", "role"))
+    memberships = await Membership.filter(agency_id=user.agency_id, conference_id__in=list(assigned)).values_list(
+        "conference_id", "receives_referrals"
     )
-    return viewer_of(user, assigned, member_of)
+    return viewer_of(
+        user,
+        assigned,
+        [c for c, _ in memberships],
+        given,
+        [c for c, receives in memberships if receives],
+    )
 
 
-def viewer_of(user: User, assigned: Iterable[str], agency_member_of: Iterable[str]) -> Viewer:
-    """The caller's entitlements: the conferences given to the user; for an agency member,
-    only those whose membership their agency still holds, so removing an agency from a
-    conference takes effect on its next request."""
-    if user.role == "member":
-        assigned = set(assigned) & set(agency_member_of)
-    return Viewer(user_id=user.id, agency_id=user.agency_id, role=user.role, conference_ids=frozenset(assigned))
+def viewer_of(
+    user: User,
+    assigned: Iterable[str],
+    agency_member_of: Iterable[str],
+    conference_roles: Mapping[str, str | None] | None = None,
+    receiving: Iterable[str] = (),
+) -> Viewer:
+    """The caller's entitlements: the conferences given to the user, each with the user's role
+    there (`conference_roles`, else their own); where they act as an agency member, only those
+    whose membership their agency still holds, so removing an agency from a conference takes
+    effect on its next request."""
+    roles = {c: r for c, r in (conference_roles or {}).items() if r and r != user.role}
+    if user.role in GLOBAL_ROLES:
+        roles = {}
+    member_of = set(agency_member_of)
+    kept = frozenset(c for c in assigned if roles.get(c, user.role) != "member" or c in member_of)
+    return Viewer(
+        user_id=user.id,
+        agency_id=user.agency_id,
+        role=user.role,
+        conference_ids=kept,
+        conference_roles={c: r for c, r in roles.items() if c in kept},
+        receiving=frozenset(receiving) & kept & member_of,
+    )
 
 
 def require(viewer: Viewer, capability: Can) -> None:
@@ -173,14 +232,12 @@ async def get_user(viewer: Viewer, user_id: str) -> User:
 
 
 def audit_filter(viewer: Viewer) -> Q:
-    """Auditors read the whole trail; a coordinator reads the events of their conferences."""
+    """Auditors read the whole trail; a coordinator reads the events of the conferences they coordinate."""
     if not viewer.can(Can.READ_AUDIT):
         raise AccessDenied("Only auditors and coordinators may read the audit trail")
     if viewer.role == "auditor":
         return Q()
-    if viewer.role == "coordinator":
-        return Q(conference_id__in=list(viewer.conference_ids))
-    raise AccessDenied("Only auditors and coordinators may read the audit trail")
+    return Q(conference_id__in=list(viewer.where(Can.READ_AUDIT)))
 
 
 # --- referrals (case data) -------------------------------------------------------------
@@ -190,27 +247,36 @@ CASE_ROLES = roles_that(Can.REFER)  # the roles that handle case data at all
 
 def may_refer(viewer: Viewer, conference_id: str) -> bool:
     """Any member of a conference's agencies may refer (an admin or auditor never handles cases)."""
-    return viewer.can(Can.REFER) and conference_id in viewer.conference_ids
+    return viewer.can_in(conference_id, Can.REFER)
+
+
+def reads_all_referrals_in(viewer: Viewer) -> frozenset[str]:
+    """The conferences of which the caller sees every referral (monitoring-only reports aside):
+    where their role there is an officer's (coordinator, chair, deputy chair), and where their
+    agency receives the conference's referrals (docs/domain.md#receiving-agencies)."""
+    return viewer.where(Can.READ_REFERRALS) | (viewer.receiving & viewer.where(Can.REFER))
 
 
 def referral_filter(viewer: Viewer) -> Q:
-    """Who sees a referral before it reaches an agenda:
-    - the coordinator and the chair: every referral of their conferences, except
+    """Who sees a referral before it reaches an agenda, decided by the caller's role in the
+    referral's conference:
+    - the coordinator, chair and deputy chair: every referral of the conference, except
       monitoring-only reports, which stay with the agency that made them;
-    - a member agency: the referrals it made (and their outcome), nothing else;
+    - a member of the agency that receives the conference's referrals (the IDVA service, a hate
+      crime advocacy service): the same, in full, safe contact included, from the moment each
+      arrives, so it can reach the victim before the meeting; every read is audited (read_case);
+    - any other member agency: the referrals it made (and their outcome), nothing else;
     - admins and auditors: none (they run the directory and read the audit trail)."""
-    conferences = list(viewer.conference_ids)
-    own = Q(conference_id__in=conferences, referring_agency_id=viewer.agency_id)
-    if viewer.role in ("coordinator", "chair"):
-        return Q(conference_id__in=conferences, monitoring_only=False) | own
-    if viewer.role == "member":
+    own = Q(conference_id__in=list(viewer.where(Can.REFER)), referring_agency_id=viewer.agency_id)
+    every = list(reads_all_referrals_in(viewer))
+    if not every:
         return own
-    return Q(id__in=[])
+    return Q(conference_id__in=every, monitoring_only=False) | own
 
 
 def require_triage(viewer: Viewer, conference_id: str) -> None:
     """Accepting and rejecting is the coordinator's job."""
-    if not viewer.can(Can.TRIAGE_REFERRALS) or conference_id not in viewer.conference_ids:
+    if not viewer.can_in(conference_id, Can.TRIAGE_REFERRALS):
         raise AccessDenied("Only the conference's coordinator triages referrals")
 
 
@@ -271,7 +337,7 @@ def break_glass_review_filter(viewer: Viewer) -> Q:
     """Break-glass uses are reviewed by the coordinators of the case's conference."""
     if not viewer.can(Can.REVIEW_BREAK_GLASS):
         raise AccessDenied("Only a conference's coordinator reviews break-glass access")
-    return Q(conference_id__in=list(viewer.conference_ids))
+    return Q(conference_id__in=list(viewer.where(Can.REVIEW_BREAK_GLASS)))
 
 
 # --- meetings ------------------------------------------------------------------------------
@@ -285,19 +351,19 @@ def meeting_filter(viewer: Viewer) -> Q:
 
 
 def may_see_agenda(viewer: Viewer, conference_id: str) -> bool:
-    """The full agenda (names, summaries) is for the conference's chair and coordinator."""
-    return viewer.can(Can.READ_AGENDA) and conference_id in viewer.conference_ids
+    """The full agenda (names, summaries) is for the conference's chair (and deputies) and coordinator."""
+    return viewer.can_in(conference_id, Can.READ_AGENDA)
 
 
 def require_manage_meeting(viewer: Viewer, conference_id: str) -> None:
-    if not viewer.can(Can.MANAGE_MEETINGS) or conference_id not in viewer.conference_ids:
+    if not viewer.can_in(conference_id, Can.MANAGE_MEETINGS):
         raise AccessDenied("Only the conference's coordinator changes meetings and agendas")
 
 
 async def member_tier(viewer: Viewer, conference_id: str) -> str | None:
     """The tier of the caller's agency in the conference, or None when it is not a member
-    (or the caller's role handles no cases)."""
-    if viewer.role not in CASE_ROLES or conference_id not in viewer.conference_ids:
+    (or the caller's role there handles no cases)."""
+    if viewer.role_in(conference_id) not in CASE_ROLES:
         return None
     membership = await Membership.get_or_none(conference_id=conference_id, agency_id=viewer.agency_id)
     return membership.tier if membership else None
@@ -308,26 +374,27 @@ async def member_tier(viewer: Viewer, conference_id: str) -> str | None:
 
 @dataclass(frozen=True)
 class ActionScope:
-    conference_ids: frozenset[str]
-    owner_agency_id: str | None  # None: every owner's
+    every_owner: frozenset[str]  # conferences whose every action the caller lists
+    own_agency: frozenset[str]  # conferences where the caller lists their agency's actions only
+    agency_id: str
 
 
 def action_scope(viewer: Viewer) -> ActionScope | None:
-    """Actions a caller lists: the chair and coordinator, all of their conferences'; an agency,
-    the ones it owns. Admins and auditors: none (None)."""
-    if viewer.role in ("coordinator", "chair"):
-        return ActionScope(viewer.conference_ids, None)
-    if viewer.role == "member":
-        return ActionScope(viewer.conference_ids, viewer.agency_id)
-    return None
+    """Actions a caller lists, by their role in each conference: as its chair, deputy chair or
+    coordinator, all of the conference's; as a member, the ones their agency owns. Admins and
+    auditors: none (None)."""
+    if not viewer.can(Can.WORK_ACTIONS):
+        return None
+    every = viewer.where(Can.MANAGE_ACTIONS)
+    return ActionScope(every, viewer.where(Can.WORK_ACTIONS) - every, viewer.agency_id)
 
 
 async def action_access(viewer: Viewer, conference_id: str, owner_agency_id: str) -> str:
-    """'update' (owner agency, chair, coordinator), 'see' (a full-tier member: the action is in
-    its minutes) or 'none' (answer 404)."""
-    if viewer.role not in CASE_ROLES or conference_id not in viewer.conference_ids:
+    """'update' (owner agency, chair, deputy chair, coordinator), 'see' (a full-tier member: the
+    action is in its minutes) or 'none' (answer 404)."""
+    if viewer.role_in(conference_id) not in CASE_ROLES:
         return "none"
-    if viewer.role in ("coordinator", "chair") or viewer.agency_id == owner_agency_id:
+    if viewer.can_in(conference_id, Can.MANAGE_ACTIONS) or viewer.agency_id == owner_agency_id:
         return "update"
     return "see" if await member_tier(viewer, conference_id) == "full" else "none"
 
@@ -336,8 +403,8 @@ async def action_access(viewer: Viewer, conference_id: str, owner_agency_id: str
 
 
 def require_chair(viewer: Viewer, conference_id: str) -> None:
-    """Approving minutes is the conference chair's act alone."""
-    if not viewer.can(Can.APPROVE_MINUTES) or conference_id not in viewer.conference_ids:
+    """Approving minutes is the conference chair's act (or a deputy chair's)."""
+    if not viewer.can_in(conference_id, Can.APPROVE_MINUTES):
         raise AccessDenied("Only the conference's chair approves minutes")
 
 
@@ -362,7 +429,7 @@ def match_filter(viewer: Viewer) -> Q:
     """Possible matches between people are the coordinator's to review, per conference."""
     if not viewer.can(Can.TRIAGE_REFERRALS):
         raise AccessDenied("Only the conference's coordinator reviews possible matches")
-    return Q(conference_id__in=list(viewer.conference_ids))
+    return Q(conference_id__in=list(viewer.where(Can.TRIAGE_REFERRALS)))
 
 
 def job_filter(viewer: Viewer) -> Q:
@@ -376,16 +443,14 @@ def job_filter(viewer: Viewer) -> Q:
 def require_governance(viewer: Viewer, conference_id: str) -> None:
     """Retention reports and subject access exports are the conference coordinator's
     (docs/domain.md#subject-access: subject access requests go to the coordinator)."""
-    if not viewer.can(Can.RUN_GOVERNANCE) or conference_id not in viewer.conference_ids:
+    if not viewer.can_in(conference_id, Can.RUN_GOVERNANCE):
         raise AccessDenied("Only the conference's coordinator handles retention and subject access")
 
 
 def subject_filter(viewer: Viewer) -> Q:
     """People in the person index a caller may export everything about: the coordinator's
     conferences' (the export then holds only referrals referral_filter lets them see)."""
-    if not viewer.can(Can.RUN_GOVERNANCE):
-        return Q(id__in=[])
-    return Q(conference_id__in=list(viewer.conference_ids))
+    return Q(conference_id__in=list(viewer.where(Can.RUN_GOVERNANCE)))
 
 
 # --- quarterly reports (docs/domain.md#quarterly-figures) -------------------------------------
@@ -395,7 +460,7 @@ def may_read_reports(viewer: Viewer, conference_id: str) -> bool:
     """A conference's quarterly figures are for its coordinator (who produces them) and its chair
     (who presents them to the steering group). Members receive them as the steering-group PDF
     the coordinator circulates; admins and auditors handle no case data, even counted."""
-    return viewer.can(Can.READ_REPORTS) and conference_id in viewer.conference_ids
+    return viewer.can_in(conference_id, Can.READ_REPORTS)
 
 
 async def report_conference(viewer: Viewer, slug: str) -> Conference:
@@ -408,21 +473,19 @@ async def report_conference(viewer: Viewer, slug: str) -> Conference:
     return conference
 
 
-def reads_exact_figures(viewer: Viewer) -> bool:
-    """Exact small numbers, and who the repeat victims and perpetrators are, only on the
-    coordinator's own screen; every export and shared document shows 1 to 5 as "≤5"."""
-    return viewer.can(Can.READ_EXACT_FIGURES)
+def reads_exact_figures(viewer: Viewer, conference_id: str | None) -> bool:
+    """Exact small numbers, and who the repeat victims and perpetrators are, only on the screen
+    of the conference's coordinator; every export and shared document shows 1 to 5 as "≤5"."""
+    return viewer.can_in(conference_id, Can.READ_EXACT_FIGURES)
 
 
 def require_report_settings(viewer: Viewer, conference_id: str) -> None:
     """The adult female population and repeat-rate benchmark: an admin, or the conference's coordinator."""
-    if not (
-        viewer.can(Can.MANAGE_DIRECTORY) or (viewer.can(Can.PUBLISH_REPORTS) and conference_id in viewer.conference_ids)
-    ):
+    if not (viewer.can(Can.MANAGE_DIRECTORY) or viewer.can_in(conference_id, Can.PUBLISH_REPORTS)):
         raise AccessDenied("Only an administrator or the conference's coordinator sets report figures")
 
 
 def require_report_render(viewer: Viewer, conference_id: str) -> None:
     """The steering-group PDF is the coordinator's to produce."""
-    if not viewer.can(Can.PUBLISH_REPORTS) or conference_id not in viewer.conference_ids:
+    if not viewer.can_in(conference_id, Can.PUBLISH_REPORTS):
         raise AccessDenied("Only the conference's coordinator produces the quarterly report")

@@ -211,15 +211,8 @@ async def _second_factor_failed(user: User) -> None:
         conferences = [
             c for c in await User.filter(id=user.id).using_db(conn).values_list("conferences__id", flat=True) if c
         ]
-        coordinators = (
-            await User.filter(role="coordinator", active=True, conferences__id__in=conferences)
-            .exclude(id=user.id)
-            .using_db(conn)
-            .distinct()
-            .order_by("id")
-            .values_list("id", flat=True)
-        )
-        for coordinator_id in coordinators:
+        coordinators = await queries.holding_role("coordinator", conferences, conn)
+        for coordinator_id in [c for c in coordinators if c != user.id]:
             await notices.post(coordinator_id, "account_lock", uk_date(at), conn=conn)
             await locks.tell_by_email(coordinator_id, "account_lock", uk_date(at), conn)
     raise AccountLocked(just_locked=True)
@@ -250,7 +243,7 @@ async def check_credentials(email: str, password: str, ip: str) -> SignInResult:
     await check_throttle(email, ip)
     user = await User.get_or_none(email=normalise_email(email))
     matches = password_matches(user.password_hash if user else None, password)
-    if user is None or not matches or not user.active:
+    if user is None or user.password_hash is None or not matches or not user.active:
         await note_failure(email, ip)
         return SignInResult(user=None)
     if _hasher.check_needs_rehash(user.password_hash):
@@ -433,6 +426,8 @@ class TokenHolder:
     user: User
     conferences: tuple[str, ...]  # the conferences the user was given
     agency_member_of: frozenset[str]  # those of them whose membership the user's agency holds
+    conference_roles: dict[str, str | None]  # the user's role in each (None: their own)
+    receiving: frozenset[str]  # those whose referrals the user's agency receives
 
 
 async def token_holder(raw: str | None) -> TokenHolder | None:
@@ -459,6 +454,8 @@ async def token_holder(raw: str | None) -> TokenHolder | None:
         user,
         tuple(row["assigned"] for row in rows if row["assigned"] is not None),
         frozenset(row["assigned"] for row in rows if row["membership_id"] is not None),
+        {row["assigned"]: row["conference_role"] for row in rows if row["assigned"] is not None},
+        frozenset(row["assigned"] for row in rows if row["membership_id"] is not None and row["receives_referrals"]),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -26,6 +28,9 @@ AGENCY_KINDS = (
     "other",
 )
 ROLES = ("admin", "coordinator", "chair", "member", "auditor")
+# The roles a user may hold in one conference, beside their own (User.role): the case-handling
+# roles, and a deputy chair, who may do everything the chair does (docs/domain.md#roles).
+CONFERENCE_ROLES = ("coordinator", "chair", "deputy_chair", "member")
 TIERS = ("full", "actions_only")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 NATIONS = ("england_wales", "scotland", "northern_ireland")
@@ -52,7 +57,7 @@ class Conference(Model):
     first_date = fields.DateField()
     # A copy of the conference type taken at creation: editing agendas/*.toml later
     # must never rewrite how an existing conference runs.
-    type_settings = fields.JSONField(default=dict)
+    type_settings: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     # Whose bank holidays count for cut-offs, and whether a meeting that falls on one
     # moves to the next working day.
     nation = fields.CharField(max_length=20, default="england_wales")
@@ -74,9 +79,18 @@ class Conference(Model):
 
 class Membership(Model):
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
-    conference = fields.ForeignKeyField("marac.Conference", related_name="memberships", on_delete=fields.CASCADE)
-    agency = fields.ForeignKeyField("marac.Agency", related_name="memberships", on_delete=fields.RESTRICT)
+    conference: fields.ForeignKeyRelation[Conference] = fields.ForeignKeyField(
+        "marac.Conference", related_name="memberships", on_delete=fields.CASCADE
+    )
+    conference_id: str
+    agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
+        "marac.Agency", related_name="memberships", on_delete=fields.RESTRICT
+    )
+    agency_id: str
     tier = fields.CharField(max_length=16)
+    # The agency that receives the conference's referrals as they arrive (the IDVA service, a
+    # hate crime advocacy service): its staff see each one in full, to reach the victim first.
+    receives_referrals = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "membership"
@@ -87,12 +101,15 @@ class User(SealedModel):
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
     email = fields.CharField(max_length=254, unique=True)
     name = fields.CharField(max_length=200)
-    agency = fields.ForeignKeyField("marac.Agency", related_name="users", on_delete=fields.RESTRICT)
+    agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
+        "marac.Agency", related_name="users", on_delete=fields.RESTRICT
+    )
+    agency_id: str
     role = fields.CharField(max_length=16)
     password_hash = fields.CharField(max_length=200, null=True)
     # The TOTP seed, sealed with the data keys like the case fields: a copy of the database
     # alone cannot mint codes (tests/test_credentials.py).
-    totp_secret = SealedText(null=True)
+    totp_secret: str | None = SealedText(null=True)  # Tortoise types text as str, even if null
     totp_confirmed = fields.BooleanField(default=False)
     # The last TOTP time step accepted, so a code cannot be replayed within its window.
     totp_last_step = fields.BigIntField(default=0)
@@ -116,10 +133,33 @@ class User(SealedModel):
         ordering = ["name"]
 
 
+class ConferenceRole(Model):
+    # A user's role in one conference of theirs where it is not their own role (User.role): chair of
+    # one MARAC, a member in another. No row: their own role there. Removed with the conference
+    # or the user; meaningful only while the user is given the conference (user_conference).
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "marac.User", related_name="conference_roles", on_delete=fields.CASCADE
+    )
+    user_id: str
+    conference: fields.ForeignKeyRelation[Conference] = fields.ForeignKeyField(
+        "marac.Conference", related_name="user_roles", on_delete=fields.CASCADE
+    )
+    conference_id: str
+    role = fields.CharField(max_length=16)
+
+    class Meta:
+        table = "conference_role"
+        unique_together = (("user", "conference"),)
+
+
 class Session(Model):
     # sha256 of the random cookie value: a stolen database copy cannot sign anyone in.
     id = fields.CharField(max_length=64, primary_key=True)
-    user = fields.ForeignKeyField("marac.User", related_name="sessions", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "marac.User", related_name="sessions", on_delete=fields.CASCADE
+    )
+    user_id: str
     mfa_passed = fields.BooleanField(default=False)
     created_at = fields.DatetimeField()
     last_seen_at = fields.DatetimeField()
@@ -132,7 +172,10 @@ class Session(Model):
 
 class ApiToken(Model):
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
-    user = fields.ForeignKeyField("marac.User", related_name="tokens", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "marac.User", related_name="tokens", on_delete=fields.CASCADE
+    )
+    user_id: str
     token_hash = fields.CharField(max_length=64, unique=True)
     label = fields.CharField(max_length=100)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -11,14 +11,28 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TypedDict
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from marac import clock, notices, settings
-from marac.agencies import access, auth
+from marac.agencies import access, auth, queries
 from marac.agencies.access import CASE_ROLES, Viewer
-from marac.agencies.models import AGENCY_KINDS, NATIONS, ROLES, TIERS, WEEKDAYS, Agency, Conference, Membership, User
+from marac.agencies.models import (
+    AGENCY_KINDS,
+    CONFERENCE_ROLES,
+    NATIONS,
+    ROLES,
+    TIERS,
+    WEEKDAYS,
+    Agency,
+    Conference,
+    ConferenceRole,
+    Membership,
+    User,
+)
 from marac.audit.service import record
 from marac.conference_types import TIME_RE, conference_types, instruments
 from marac.errors import Conflict, NotFound, RuleViolation
@@ -29,7 +43,12 @@ EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 SETUP_LINK_LIFETIME = timedelta(hours=72)
 
 
-def _actor(viewer: Viewer | None) -> dict[str, str | None]:
+class Actor(TypedDict):
+    user_id: str | None
+    agency_id: str | None
+
+
+def _actor(viewer: Viewer | None) -> Actor:
     return {"user_id": viewer.user_id if viewer else None, "agency_id": viewer.agency_id if viewer else None}
 
 
@@ -69,6 +88,8 @@ async def agency_named(name: str) -> Agency:
 class MemberSpec:
     agency_id: str
     tier: str
+    # Its staff see every referral of the conference as it arrives (access.referral_filter).
+    receives_referrals: bool = False
 
 
 async def _check_members(members: list[MemberSpec]) -> None:
@@ -137,7 +158,13 @@ async def create_conference(
             using_db=conn,
         )
         for member in members:
-            await Membership.create(conference=conference, agency_id=member.agency_id, tier=member.tier, using_db=conn)
+            await Membership.create(
+                conference=conference,
+                agency_id=member.agency_id,
+                tier=member.tier,
+                receives_referrals=member.receives_referrals,
+                using_db=conn,
+            )
         await record(
             "conference.create",
             object_type="conference",
@@ -160,14 +187,19 @@ async def set_membership(viewer: Viewer | None, conference: Conference, member: 
     access.require_manage_directory(viewer)
     await _check_members([member])
     async with in_transaction() as conn:
-        membership = await Membership.get_or_none(conference=conference, agency_id=member.agency_id).using_db(conn)
+        membership = await Membership.get_or_none(conference=conference, agency_id=member.agency_id, using_db=conn)
         if membership is None:
             membership = await Membership.create(
-                conference=conference, agency_id=member.agency_id, tier=member.tier, using_db=conn
+                conference=conference,
+                agency_id=member.agency_id,
+                tier=member.tier,
+                receives_referrals=member.receives_referrals,
+                using_db=conn,
             )
         else:
             membership.tier = member.tier
-            await membership.save(using_db=conn, update_fields=["tier"])
+            membership.receives_referrals = member.receives_referrals
+            await membership.save(using_db=conn, update_fields=["tier", "receives_referrals"])
         await record(
             "membership.set",
             object_type="agency",
@@ -233,7 +265,8 @@ def _setup_body(token: str, reset: bool) -> str:
         [
             first,
             "",
-            f"Choose your password here within {SETUP_LINK_LIFETIME // timedelta(hours=1)} hours (the link works once):",
+            f"Choose your password here within {SETUP_LINK_LIFETIME // timedelta(hours=1)} hours "
+            "(the link works once):",
             setup_url(token),
             "",
             "You will then set up a second factor (an authenticator app).",
@@ -257,19 +290,28 @@ def _notice_body(kind: str) -> str:
 
 
 async def _granted(
-    viewer: Viewer | None, user: User, token: str | None, conferences: list[Conference], reset: bool, conn: object
+    viewer: Viewer | None,
+    user: User,
+    token: str | None,
+    conferences: list[Conference],
+    reset: bool,
+    conn: BaseDBAsyncClient,
+    roles: dict[str, str] | None = None,
 ) -> tuple[str | None, str | None]:
     """What follows making an account or resetting its sign-in, in the same transaction;
     returns (the set-up token for the caller to show, the address it was e-mailed to).
 
-    The role is audited per conference the account works in (ids and the role only). The CLI
+    The role is audited per conference the account works in (ids and its role there, `roles`
+    by conference id where it is not the user's own). The CLI
     (no viewer) is the server's operator: it gets the token and nothing is sent. An
     administrator never gets it, so they cannot sign in as anyone else: the link goes to the
     user's own address through the outbox, and when the account handles cases, each of its
     conferences' coordinators is told (docs/security.md)."""
-    for conference_id in [c.id for c in conferences] or [None]:
+    roles = roles or {}
+    conference_ids: list[str | None] = [c.id for c in conferences]
+    for conference_id in conference_ids or [None]:
         await record(
-            f"user.role.{user.role}",
+            f"user.role.{roles.get(conference_id or '', user.role)}",
             object_type="user",
             object_id=user.id,
             conference_id=conference_id,
@@ -279,28 +321,25 @@ async def _granted(
     if viewer is None:
         return token, None
     if user.role in CASE_ROLES:
-        await _tell_coordinators(user, conferences, "account_reset" if reset else "account_created", conn)
+        await _tell_coordinators(user, conferences, "account_reset" if reset else "account_created", conn, roles)
     if token is None:
         return None, None
+    expires = user.setup_expires_at
+    assert expires is not None  # set with the token (add_user, reset_sign_in)
     await outbox.cancel(user.id, "setup_link", conn)  # an earlier link no longer works
-    await outbox.put(user.id, "setup_link", SETUP_SUBJECT, _setup_body(token, reset), user.setup_expires_at, conn)
+    await outbox.put(user.id, "setup_link", SETUP_SUBJECT, _setup_body(token, reset), expires, conn)
     return (token if settings.get().shows_setup_links else None), user.email
 
 
-async def _tell_coordinators(user: User, conferences: list[Conference], kind: str, conn: object) -> None:
+async def _tell_coordinators(
+    user: User, conferences: list[Conference], kind: str, conn: BaseDBAsyncClient, roles: dict[str, str]
+) -> None:
     """In the app: whose account, which role, which conference. By e-mail: what happened and a link."""
     told: set[str] = set()
     for conference in conferences:
         # Ordered by id: PostgreSQL wants DISTINCT's ORDER BY in its select list (the model orders by name).
-        coordinators = (
-            await User.filter(role="coordinator", active=True, conferences__id=conference.id)
-            .exclude(id=user.id)
-            .distinct()
-            .order_by("id")
-            .using_db(conn)
-            .values_list("id", flat=True)
-        )
-        for coordinator_id in coordinators:
+        coordinators = await queries.holding_role("coordinator", [conference.id], conn)
+        for coordinator_id in [c for c in coordinators if c != user.id]:
             await notices.post(
                 coordinator_id,
                 kind,
@@ -308,7 +347,7 @@ async def _tell_coordinators(user: User, conferences: list[Conference], kind: st
                 conn=conn,
                 about_user_id=user.id,
                 conference_id=conference.id,
-                role=user.role,
+                role=roles.get(conference.id, user.role),
             )
             told.add(coordinator_id)
     for coordinator_id in sorted(told):
@@ -330,10 +369,14 @@ async def add_user(
     agency_id: str,
     role: str,
     conference_slugs: list[str],
+    conference_roles: dict[str, str] | None = None,
     password: str | None = None,
     demo: bool = False,
 ) -> NewUser:
-    """Without a password the user gets a one-time set-up link (72 hours) to choose their own."""
+    """Without a password the user gets a one-time set-up link (72 hours) to choose their own.
+
+    `conference_roles`: by slug, a role in that conference alone (chair of one, member of another,
+    a deputy chair); every other conference given gets the user's own `role`."""
     access.require_manage_directory(viewer)
     email = auth.normalise_email(email or "")
     errors: dict[str, str] = {}
@@ -351,9 +394,11 @@ async def add_user(
     missing = set(conference_slugs) - {c.slug for c in conferences}
     if missing:
         raise RuleViolation("Unknown conference", {"conferences": f"No conference called {', '.join(sorted(missing))}"})
-    if role == "member":
-        member_of = set(await Membership.filter(agency=agency).values_list("conference_id", flat=True))
-        outside = [c.slug for c in conferences if c.id not in member_of]
+    roles = _conference_roles(role, conference_slugs, conference_roles or {})
+    by_id = {c.id: roles[c.slug] for c in conferences if c.slug in roles}
+    member_of = set(await Membership.filter(agency=agency).values_list("conference_id", flat=True))
+    if any(by_id.get(c.id, role) == "member" for c in conferences):
+        outside = [c.slug for c in conferences if by_id.get(c.id, role) == "member" and c.id not in member_of]
         if outside:
             raise RuleViolation(
                 "Agency is not a member", {"conferences": f"{agency.name} is not a member of {', '.join(outside)}"}
@@ -377,13 +422,33 @@ async def add_user(
             )
             if conferences:
                 await user.conferences.add(*conferences, using_db=conn)
+            for conference_id, its_role in by_id.items():
+                await ConferenceRole.create(user=user, conference_id=conference_id, role=its_role, using_db=conn)
             await record("user.create", object_type="user", object_id=user.id, conn=conn, **_actor(viewer))
-            shown, sent_to = await _granted(viewer, user, setup_token, list(conferences), False, conn)
+            shown, sent_to = await _granted(viewer, user, setup_token, list(conferences), False, conn, by_id)
     except IntegrityError as exc:  # a concurrent request took the address between check and insert
         raise Conflict(
             "A user with this e-mail already exists", {"email": "This e-mail address is already in use"}
         ) from exc
     return NewUser(user=user, setup_token=shown, link_sent_to=sent_to)
+
+
+def _conference_roles(role: str, slugs: list[str], given: dict[str, str]) -> dict[str, str]:
+    """The roles given by conference slug that differ from the user's own, checked: each one a
+    case-handling role or a deputy chair, for a conference the user is given, and none at all for
+    an admin or auditor, who never handle cases."""
+    errors: dict[str, str] = {}
+    for slug, its_role in given.items():
+        field = f"conferences.{slugs.index(slug)}.role" if slug in slugs else "conferences"
+        if role in access.GLOBAL_ROLES:
+            errors[field] = f"An {role} holds no role in a conference: give the conference alone"
+        elif its_role not in CONFERENCE_ROLES:
+            errors[field] = f"Choose one of: {', '.join(CONFERENCE_ROLES)}"
+        elif slug not in slugs:
+            errors[field] = f"A role was given for {slug}, which is not among the user's conferences"
+    if errors:
+        raise RuleViolation("The user's conference roles are not valid", errors)
+    return {slug: its_role for slug, its_role in given.items() if its_role != role}
 
 
 async def disable(viewer: Viewer | None, user: User) -> None:
@@ -432,7 +497,8 @@ async def reset_sign_in(viewer: Viewer | None, user: User) -> Reset:
         await auth.revoke_all(user, conn)
         await record("user.reset_sign_in", object_type="user", object_id=user.id, conn=conn, **_actor(viewer))
         conferences = await user.conferences.all().using_db(conn)
-        shown, sent_to = await _granted(viewer, user, setup_token, list(conferences), True, conn)
+        roles = dict(await ConferenceRole.filter(user=user).using_db(conn).values_list("conference_id", "role"))
+        shown, sent_to = await _granted(viewer, user, setup_token, list(conferences), True, conn, roles)
     return Reset(setup_token=shown, link_sent_to=sent_to)
 
 

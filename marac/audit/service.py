@@ -118,8 +118,12 @@ async def record(
 DISCLOSURE_PURPOSES = {
     "minutes": "MARAC minutes circulated to a member agency: the part it is entitled to see",
     "research_list": "Research list released before the meeting so the agency can check its records",
-    "subject_access": "Subject access request: everything held about one person, exported by the coordinator for redaction review",
-    "quarterly_report": "Quarterly figures of the conference for its steering group and partners; numbers from 1 to 5 suppressed",
+    "subject_access": (
+        "Subject access request: everything held about one person, exported by the coordinator for redaction review"
+    ),
+    "quarterly_report": (
+        "Quarterly figures of the conference for its steering group and partners; numbers from 1 to 5 suppressed"
+    ),
 }
 
 

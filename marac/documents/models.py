@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
 
 from marac.ids import new_id
+
+if TYPE_CHECKING:  # type hints only: the models of other domains, higher or lower
+    from marac.agencies.models import Agency
+    from marac.meetings.models import Meeting
 
 DOCUMENT_KINDS = ("agenda", "minutes")
 
@@ -15,8 +21,14 @@ class Document(Model):
     # The row holds nothing identifying: the reference and file name are random.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
     kind = fields.CharField(max_length=16)
-    meeting = fields.ForeignKeyField("marac.Meeting", related_name="documents", on_delete=fields.CASCADE)
-    agency = fields.ForeignKeyField("marac.Agency", related_name="documents", on_delete=fields.RESTRICT)
+    meeting: fields.ForeignKeyRelation[Meeting] = fields.ForeignKeyField(
+        "marac.Meeting", related_name="documents", on_delete=fields.CASCADE
+    )
+    meeting_id: str
+    agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
+        "marac.Agency", related_name="documents", on_delete=fields.RESTRICT
+    )
+    agency_id: str
     version = fields.IntField()
     # Minutes: the view rendered (full or actions_only), checked against what the agency may
     # have on every download (a copy wider than that is withdrawn and made again); "" for a

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import pydyf
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -175,7 +175,10 @@ def page_numbers(pages: int) -> bytes:
 def _form(writer: PdfWriter, page: PageObject) -> IndirectObject:
     """A page of another PDF as a form XObject in `writer`, to draw over a page."""
     form = DecodedStreamObject()
-    form.set_data(page.get_contents().get_data())
+    contents = page.get_contents()
+    if contents is None:  # WeasyPrint draws something on every page it writes
+        raise ValueError("a page without contents cannot be drawn over another")
+    form.set_data(contents.get_data())
     form.update(
         {
             NameObject("/Type"): NameObject("/XObject"),
@@ -230,7 +233,7 @@ def stamp(
         drawn = list(contents.get_object()) if isinstance(contents.get_object(), ArrayObject) else [contents]
         page[NameObject("/Contents")] = ArrayObject([save, *drawn, draw])
         # A new resources dictionary per page: WeasyPrint may share one between pages.
-        resources = DictionaryObject(page["/Resources"].get_object())
+        resources = DictionaryObject(cast(DictionaryObject, page["/Resources"].get_object()))
         xobjects = DictionaryObject(resources.get("/XObject", DictionaryObject()).get_object())
         xobjects[FOOTER], xobjects[PAGE_NUMBER] = footer_form, _form(writer, number)
         resources[NameObject("/XObject")] = xobjects

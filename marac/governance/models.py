@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
 
 from marac.ids import new_id
 from marac.sealed import SealedModel, SealedText
+
+if TYPE_CHECKING:  # type hints only: the models of other domains, higher or lower
+    from marac.agencies.models import Conference
 
 
 class RetentionNotice(Model):
@@ -13,7 +18,10 @@ class RetentionNotice(Model):
     # it once the notice is NOTICE_DAYS old; a new referral in the meantime withdraws it.
     # Ids and dates only. Deleted when the case is anonymised (the referrals then say so).
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
-    conference = fields.ForeignKeyField("marac.Conference", related_name="retention_notices", on_delete=fields.CASCADE)
+    conference: fields.ForeignKeyRelation[Conference] = fields.ForeignKeyField(
+        "marac.Conference", related_name="retention_notices", on_delete=fields.CASCADE
+    )
+    conference_id: str
     person_id = fields.CharField(max_length=32)
     last_referral_on = fields.DateField()
     listed_on = fields.DateField()
@@ -27,7 +35,10 @@ class RetentionRun(Model):
     # What one run did in one conference: counts only, so the audit event (which carries ids,
     # never values) can point here for the numbers.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
-    conference = fields.ForeignKeyField("marac.Conference", related_name="retention_runs", on_delete=fields.CASCADE)
+    conference: fields.ForeignKeyRelation[Conference] = fields.ForeignKeyField(
+        "marac.Conference", related_name="retention_runs", on_delete=fields.CASCADE
+    )
+    conference_id: str
     at = fields.DatetimeField()
     day = fields.DateField()
     listed = fields.IntField(default=0)
@@ -49,7 +60,10 @@ class LegalHold(SealedModel):
     # named in (docs/domain.md#retention). Lifting keeps the row, so the page shows who held
     # what and when; the audit trail carries the hold's id only.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
-    conference = fields.ForeignKeyField("marac.Conference", related_name="legal_holds", on_delete=fields.CASCADE)
+    conference: fields.ForeignKeyRelation[Conference] = fields.ForeignKeyField(
+        "marac.Conference", related_name="legal_holds", on_delete=fields.CASCADE
+    )
+    conference_id: str
     person_id = fields.CharField(max_length=32)
     reason = SealedText()  # typed by the coordinator (a review, an inquiry, a court order): may name someone
     set_by = fields.CharField(max_length=32)

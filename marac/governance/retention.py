@@ -30,7 +30,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -203,7 +203,7 @@ async def held_cases(conference: Conference, cases: list[Case]) -> set[str]:
     """The cases (victims' person ids) a standing hold covers: the held person is the victim,
     or is named (a perpetrator, a child) in one of the case's referrals."""
     standing = LegalHold.filter(conference=conference, lifted_at__isnull=True)
-    people = set(await standing.values_list("person_id", flat=True))
+    people = set(cast("list[str]", await standing.values_list("person_id", flat=True)))
     if not people or not cases:
         return set()
     held = {case.person_id for case in cases if case.person_id in people}
@@ -211,7 +211,7 @@ async def held_cases(conference: Conference, cases: list[Case]) -> set[str]:
     named = await ReferralPerson.filter(referral_id__in=list(by_referral), person_id__in=list(people)).values_list(
         "referral_id", flat=True
     )
-    return held | {by_referral[rid] for rid in named}
+    return held | {by_referral[rid] for rid in cast("list[str]", named)}
 
 
 async def set_hold(
@@ -230,7 +230,7 @@ async def set_hold(
         victim = await Referral.filter(id=referral_id, conference_id=conference.id).values_list(
             "victim_person_id", flat=True
         )
-        person_id = victim[0] if victim else ""
+        person_id = cast("list[str]", victim)[0] if victim else ""
         if not person_id:
             errors["referral_id"] = "No referral of this conference has that reference"
     elif not person_id:
@@ -456,8 +456,8 @@ async def _release_people(conference: Conference, referral_ids: list[str], conn:
     and the old referrals point at a blank entry instead, so nothing links them to a name."""
     victims = await Referral.filter(id__in=referral_ids).using_db(conn).values_list("victim_person_id", flat=True)
     named = await ReferralPerson.filter(referral_id__in=referral_ids).using_db(conn).values_list("person_id", flat=True)
-    forget = set()
-    for person_id in set(victims) | set(named):
+    forget: set[str] = set()
+    for person_id in set(cast("list[str]", victims)) | set(cast("list[str]", named)):
         kept = (
             await Referral.filter(victim_person_id=person_id, anonymised_at__isnull=True).using_db(conn).exists()
             or await ReferralPerson.filter(person_id=person_id, referral__anonymised_at__isnull=True)

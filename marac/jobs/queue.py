@@ -114,7 +114,8 @@ async def enqueue(name: str, *, requested_by: str | None = None, **ids: str) -> 
     job = await Job.create(name=name, requested_by=requested_by)
     if _pool is not None:
         # The job id is in arq's id: a re-delivery of the same request is not a second job.
-        await _pool.enqueue_job(name, job.id, _job_id=f"{name}:{job.id}", **ids)
+        arguments: dict[str, Any] = ids  # the task's own; arq's options (`_job_id` ...) start with "_"
+        await _pool.enqueue_job(name, job.id, _job_id=f"{name}:{job.id}", **arguments)
     else:
         task = asyncio.create_task(run(name, job.id, **ids))
         _running.add(task)

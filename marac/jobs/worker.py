@@ -11,10 +11,13 @@ import asyncio
 import logging
 import logging.config
 import signal
+from collections.abc import Sequence
 from typing import Any
 
 from arq import cron
-from arq.worker import Worker, create_worker, func
+from arq.cron import CronJob
+from arq.typing import StartupShutdown, WorkerCoroutine
+from arq.worker import Function, Worker, create_worker, func
 
 from marac import db, logs, settings
 from marac.documents import pool
@@ -25,7 +28,7 @@ log = logging.getLogger("marac.worker")
 RETRY_FIRST, RETRY_MAX = 1.0, 30.0  # seconds between attempts to reach Redis again
 
 
-def _arq_function(name: str):
+def _arq_function(name: str) -> Function:
     async def run(ctx: dict[str, Any], job_id: str | None = None, **ids: str) -> None:
         await queue.run(name, job_id, **ids)
 
@@ -58,12 +61,13 @@ async def _email_sweep(ctx: dict[str, Any]) -> None:
 
 
 class WorkerSettings:
-    functions = [_arq_function(name) for name in tasks.TASKS]
+    # Typed as arq's settings protocol names them.
+    functions: Sequence[WorkerCoroutine | Function] = [_arq_function(name) for name in tasks.TASKS]
     # arq reads cron times on this clock, not the container's: 07:00 is 07:00 in the UK,
     # summer and winter, whatever TZ the worker runs with. arq's unique cron job ids make
     # several workers enqueue each run once.
     timezone = queue.UK
-    cron_jobs = [
+    cron_jobs: Sequence[CronJob] | None = [
         cron(_hourly_purge, minute=7, run_at_startup=False),
         cron(_daily_reminders, hour=queue.REMINDERS_AT.hour, minute=queue.REMINDERS_AT.minute, run_at_startup=False),
         cron(_daily_retention, hour=RETENTION_AT.hour, minute=RETENTION_AT.minute, run_at_startup=False),
@@ -77,6 +81,9 @@ class WorkerSettings:
     job_serializer = staticmethod(queue.serialize)
     job_deserializer = staticmethod(queue.deserialize)
     max_tries = 3
+    # Nothing to run when a worker starts or stops.
+    on_startup: StartupShutdown | None = None
+    on_shutdown: StartupShutdown | None = None
 
 
 def run() -> int:
@@ -99,7 +106,7 @@ async def _supervise() -> None:
             worker = create_worker(
                 WorkerSettings,
                 redis_settings=queue.redis_settings(),
-                handle_signals=False,  # type: ignore[arg-type]
+                handle_signals=False,
                 job_timeout=config.job_timeout_seconds,
                 max_jobs=config.worker_concurrency,
             )
@@ -147,7 +154,8 @@ async def _abandon(worker: Worker, stopping: asyncio.Event) -> None:
     if running:
         finished = asyncio.gather(*running, return_exceptions=True)
         stop = asyncio.create_task(stopping.wait())
-        await asyncio.wait({finished, stop}, return_when=asyncio.FIRST_COMPLETED)
+        either: set[asyncio.Future[Any]] = {finished, stop}
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         stop.cancel()
         if not finished.done():
             finished.cancel()  # SIGTERM meanwhile: the jobs are retried after their timeout

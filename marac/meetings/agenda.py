@@ -28,7 +28,7 @@ from marac.audit.service import disclose, record
 from marac.clock import now
 from marac.errors import Conflict, NotFound, RuleViolation
 from marac.meetings.models import AgendaItem, Meeting, Research
-from marac.referrals.models import Referral
+from marac.referrals.models import Referral, ReferralPerson
 from marac.referrals.rules import add_months
 
 CASE_SECTIONS = ("new_cases", "repeat_cases", "transfers")
@@ -116,7 +116,7 @@ async def _lapsed(meeting: Meeting, previous: Meeting | None) -> list[Referral]:
         received_at__gt=earliest,
         status__in=["received", "accepted", "heard"],
     ).values_list("victim_person_id", "received_at")
-    newest = {}
+    newest: dict[str, date] = {}
     for person, received in later:
         newest[person] = max(received, newest.get(person, received))
     return [r for r in candidates if newest.get(r.victim_person_id, r.received_at) <= r.received_at]
@@ -260,7 +260,7 @@ async def add_case(viewer: Viewer, meeting: Meeting, referral_id: str) -> Agenda
             "Not an accepted referral of this conference", {"referral_id": "Choose an accepted referral"}
         )
     async with in_transaction() as conn:
-        existing = await AgendaItem.get_or_none(meeting=meeting, referral=referral).using_db(conn)
+        existing = await AgendaItem.get_or_none(meeting=meeting, referral=referral, using_db=conn)
         if existing:
             await existing.delete(using_db=conn)
         number = await AgendaItem.filter(meeting=meeting).using_db(conn).order_by("-number").first()
@@ -458,7 +458,7 @@ async def research_list(meeting: Meeting) -> list[ResearchCase]:
     for item in items:
         people = sorted(item.referral.people, key=lambda p: p.position)
 
-        def who(role: str) -> list[dict[str, Any]]:
+        def who(role: str, people: list[ReferralPerson] = people) -> list[dict[str, Any]]:
             # A perpetrator's address, and a child's where it is not the victim's (details).
             return [
                 {"name": p.name, "date_of_birth": p.date_of_birth, "address": _address(p.details or {})}
@@ -508,7 +508,7 @@ async def record_research(viewer: Viewer, meeting: Meeting, case_id: str, known:
     if item is None:
         raise NotFound("Case not found on this agenda")
     async with in_transaction() as conn:
-        research = await Research.get_or_none(item=item, agency_id=viewer.agency_id).using_db(conn)
+        research = await Research.get_or_none(item=item, agency_id=viewer.agency_id, using_db=conn)
         if research is None:
             research = await Research.create(
                 item=item,

@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
 
 from marac.ids import new_id
 from marac.sealed import SealedJSON, SealedModel, SealedText
+
+if TYPE_CHECKING:  # type hints only: the models of other domains, higher or lower
+    from marac.actions.models import Action
+    from marac.agencies.models import Agency, Conference
+    from marac.referrals.models import Referral
 
 MEETING_STATUSES = ("scheduled", "published", "held", "cancelled")
 MEETING_KINDS = ("scheduled", "emergency")
@@ -17,7 +24,10 @@ class Meeting(SealedModel):
     # holiday or by the coordinator). The cut-off is stored: a change of rules never
     # moves the deadline of a meeting already announced.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
-    conference = fields.ForeignKeyField("marac.Conference", related_name="meetings", on_delete=fields.CASCADE)
+    conference: fields.ForeignKeyRelation[Conference] = fields.ForeignKeyField(
+        "marac.Conference", related_name="meetings", on_delete=fields.CASCADE
+    )
+    conference_id: str
     slot_date = fields.DateField(null=True)
     date = fields.DateField(db_index=True)
     cut_off = fields.DateField()
@@ -43,8 +53,15 @@ class AgendaItem(Model):
     # A case at a meeting: a referral listed (or moved on) by the agenda builder. Its id is
     # the API's case_id; research, notes and actions hang off it.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
-    meeting = fields.ForeignKeyField("marac.Meeting", related_name="items", on_delete=fields.CASCADE)
-    referral = fields.ForeignKeyField("marac.Referral", related_name="agenda_items", on_delete=fields.CASCADE)
+    meeting: fields.ForeignKeyRelation[Meeting] = fields.ForeignKeyField(
+        "marac.Meeting", related_name="items", on_delete=fields.CASCADE
+    )
+    meeting_id: str
+    referral: fields.ForeignKeyRelation[Referral] = fields.ForeignKeyField(
+        "marac.Referral", related_name="agenda_items", on_delete=fields.CASCADE
+    )
+    referral_id: str
+    actions: fields.ReverseRelation[Action]
     number = fields.IntField()  # stable within the meeting: "Case 3" stays case 3 when reordered
     section = fields.CharField(max_length=32)
     position = fields.IntField(default=0)
@@ -68,8 +85,14 @@ class Research(SealedModel):
     # What one member agency found about one case before the meeting. The summary is for
     # the chair and coordinator only until the meeting.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
-    item = fields.ForeignKeyField("marac.AgendaItem", related_name="research", on_delete=fields.CASCADE)
-    agency = fields.ForeignKeyField("marac.Agency", related_name="research", on_delete=fields.RESTRICT)
+    item: fields.ForeignKeyRelation[AgendaItem] = fields.ForeignKeyField(
+        "marac.AgendaItem", related_name="research", on_delete=fields.CASCADE
+    )
+    item_id: str
+    agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
+        "marac.Agency", related_name="research", on_delete=fields.RESTRICT
+    )
+    agency_id: str
     known = fields.BooleanField()
     summary = SealedText(default="")
     updated_by = fields.CharField(max_length=32)

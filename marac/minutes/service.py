@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from tortoise.transactions import in_transaction
 
@@ -273,7 +273,7 @@ async def pending_versions(older_than: timedelta = timedelta(minutes=5)) -> list
     rows = await MinutesRecipient.filter(status="pending", created_at__lt=now() - older_than).values_list(
         "minutes_id", flat=True
     )
-    return sorted(set(rows))
+    return sorted(set(cast("list[str]", rows)))
 
 
 # --- downloads and circulation --------------------------------------------------------------------

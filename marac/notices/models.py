@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:  # type hints only: the models of other domains, higher or lower
+    from marac.actions.models import Action
+    from marac.agencies.models import Conference, User
+    from marac.referrals.models import BreakGlass
 
 
 class Notification(Model):
@@ -12,18 +19,27 @@ class Notification(Model):
     # locked after wrong security codes (own_lock to its holder, account_lock to coordinators),
     # or an account with case access an administrator created or reset in a coordinator's conference.
     id = fields.BigIntField(primary_key=True)
-    user = fields.ForeignKeyField("marac.User", related_name="notifications", on_delete=fields.CASCADE)
-    action = fields.ForeignKeyField("marac.Action", related_name="notifications", null=True, on_delete=fields.CASCADE)
-    break_glass = fields.ForeignKeyField(
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "marac.User", related_name="notifications", on_delete=fields.CASCADE
+    )
+    user_id: str
+    action: fields.ForeignKeyNullableRelation[Action] = fields.ForeignKeyField(
+        "marac.Action", related_name="notifications", null=True, on_delete=fields.CASCADE
+    )
+    action_id: str | None
+    break_glass: fields.ForeignKeyNullableRelation[BreakGlass] = fields.ForeignKeyField(
         "marac.BreakGlass", related_name="notifications", null=True, on_delete=fields.CASCADE
     )
+    break_glass_id: str | None
     # account_created | account_reset: whose account, in which conference, with which role.
-    about_user = fields.ForeignKeyField(
+    about_user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "marac.User", related_name="account_notices", null=True, on_delete=fields.CASCADE
     )
-    conference = fields.ForeignKeyField(
+    about_user_id: str | None
+    conference: fields.ForeignKeyNullableRelation[Conference] = fields.ForeignKeyField(
         "marac.Conference", related_name="notifications", null=True, on_delete=fields.CASCADE
     )
+    conference_id: str | None
     role = fields.CharField(max_length=16, null=True)
     # due_soon | overdue | break_glass | own_lock | account_lock | account_created | account_reset
     kind = fields.CharField(max_length=16)

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 
 from marac.ids import new_id
 from marac.sealed import SealedModel, SealedText
+
+if TYPE_CHECKING:  # type hints only: the models of other domains, higher or lower
+    from marac.agencies.models import User
 
 OUTBOX_STATUSES = ("pending", "sent", "expired", "cancelled")
 
@@ -14,10 +19,13 @@ class OutboxEmail(SealedModel):
     # sending. It goes to the user's own address, read when sending. The body is sealed and
     # erased once the message is sent or given up: a set-up link is a credential.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
-    user = fields.ForeignKeyField("marac.User", related_name="outbox", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "marac.User", related_name="outbox", on_delete=fields.CASCADE
+    )
+    user_id: str
     kind = fields.CharField(max_length=32)  # setup_link | account_notice | own_lock | account_lock
     subject = fields.CharField(max_length=200)
-    body = SealedText(null=True)
+    body: str | None = SealedText(null=True)  # Tortoise types text as str, even if null
     status = fields.CharField(max_length=16, default="pending")
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField()

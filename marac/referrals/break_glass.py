@@ -30,7 +30,7 @@ from datetime import datetime
 from tortoise.transactions import in_transaction
 
 from marac import clock, notices, settings
-from marac.agencies import access, auth
+from marac.agencies import access, auth, queries
 from marac.agencies.access import Viewer, viewer_for
 from marac.agencies.models import User
 from marac.audit.service import record
@@ -137,12 +137,7 @@ async def start(
 
 
 async def _coordinators(conference_id: str) -> list[str]:
-    return list(
-        await User.filter(role="coordinator", active=True, conferences__id=conference_id)
-        .distinct()
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
+    return await queries.holding_role("coordinator", [conference_id])
 
 
 # --- reading under a grant -----------------------------------------------------------
@@ -311,11 +306,10 @@ async def email_coordinators(grant_id: str) -> int:
         if not await Notification.filter(id=notification.id, emailed=False).update(emailed=True):
             continue
         coordinator = notification.user
-        if not coordinator.active or coordinator.role != "coordinator":
+        reviewer = await viewer_for(coordinator)
+        if not coordinator.active or not reviewer.can(access.Can.REVIEW_BREAK_GLASS):
             continue  # no longer theirs to review
-        waiting = await BreakGlass.filter(
-            access.break_glass_review_filter(await viewer_for(coordinator)), reviewed_at__isnull=True
-        ).count()
+        waiting = await BreakGlass.filter(access.break_glass_review_filter(reviewer), reviewed_at__isnull=True).count()
         try:
             await email.send(coordinator.email, SUBJECT, _body(waiting))
         except OSError:  # smtplib's and ssl's errors; released so a retry sends it

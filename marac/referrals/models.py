@@ -5,11 +5,17 @@ Personal data lives in these tables only; the audit trail and job payloads carry
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 from tortoise.models import Model
 
 from marac.ids import new_id
 from marac.sealed import SealedDate, SealedJSON, SealedModel, SealedText
+
+if TYPE_CHECKING:  # type hints only: the models of other domains, higher or lower
+    from marac.agencies.models import Agency, Conference, User
+    from marac.meetings.models import Meeting
 
 # heard: listed on a published agenda. Repeats and figures count received, accepted and heard.
 # merged: a duplicate the coordinator merged into another referral (merged_into): one case.
@@ -22,11 +28,14 @@ class Person(SealedModel):
     # One entry of the person index: everything known to identify someone across referrals.
     # The index is per conference: matching never reaches into another MARAC's records.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
-    conference = fields.ForeignKeyField("marac.Conference", related_name="people", on_delete=fields.CASCADE)
+    conference: fields.ForeignKeyRelation[Conference] = fields.ForeignKeyField(
+        "marac.Conference", related_name="people", on_delete=fields.CASCADE
+    )
+    conference_id: str
     # Sealed: candidates are found through PersonKey, never by reading these in SQL.
     names = SealedJSON(default=list)  # main name first, then aliases, as typed
     date_of_birth = SealedDate(null=True)
-    postcode = SealedText(null=True)
+    postcode: str | None = SealedText(null=True)  # Tortoise types text as str, even if null
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -37,7 +46,10 @@ class PersonKey(Model):
     # Blocking keys (phonetic codes, not names): candidates are found by index, never by a scan.
     id = fields.BigIntField(primary_key=True)
     conference_id = fields.CharField(max_length=32)
-    person = fields.ForeignKeyField("marac.Person", related_name="keys", on_delete=fields.CASCADE)
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "marac.Person", related_name="keys", on_delete=fields.CASCADE
+    )
+    person_id: str
     key = fields.CharField(max_length=64)
     # The version of the person-index key that made `key` (settings.versioned_keys); 0 for
     # keys made before versions, with the key derived from MARAC_SECRET_KEY.
@@ -53,11 +65,20 @@ class MatchSuggestion(Model):
     # A medium-confidence match offered to the coordinator; the decision is remembered so
     # the same pair is never offered again.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
-    conference = fields.ForeignKeyField("marac.Conference", related_name="match_suggestions", on_delete=fields.CASCADE)
-    person = fields.ForeignKeyField("marac.Person", related_name="suggested_as_new", on_delete=fields.CASCADE)
-    candidate = fields.ForeignKeyField("marac.Person", related_name="suggested_as_existing", on_delete=fields.CASCADE)
+    conference: fields.ForeignKeyRelation[Conference] = fields.ForeignKeyField(
+        "marac.Conference", related_name="match_suggestions", on_delete=fields.CASCADE
+    )
+    conference_id: str
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "marac.Person", related_name="suggested_as_new", on_delete=fields.CASCADE
+    )
+    person_id: str
+    candidate: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "marac.Person", related_name="suggested_as_existing", on_delete=fields.CASCADE
+    )
+    candidate_id: str
     score = fields.FloatField()
-    reasons = fields.JSONField(default=list)
+    reasons: fields.JSONField[list[Any]] = fields.JSONField(default=list)
     status = fields.CharField(max_length=16, default="pending")  # pending | same | different
     decided_by = fields.CharField(max_length=32, null=True)
     decided_at = fields.DatetimeField(null=True)
@@ -70,46 +91,64 @@ class MatchSuggestion(Model):
 
 class Referral(SealedModel):
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
-    conference = fields.ForeignKeyField("marac.Conference", related_name="referrals", on_delete=fields.RESTRICT)
-    referring_agency = fields.ForeignKeyField("marac.Agency", related_name="referrals", on_delete=fields.RESTRICT)
-    referrer = fields.ForeignKeyField("marac.User", related_name="referrals", on_delete=fields.RESTRICT)
+    conference: fields.ForeignKeyRelation[Conference] = fields.ForeignKeyField(
+        "marac.Conference", related_name="referrals", on_delete=fields.RESTRICT
+    )
+    conference_id: str
+    referring_agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
+        "marac.Agency", related_name="referrals", on_delete=fields.RESTRICT
+    )
+    referring_agency_id: str
+    referrer: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "marac.User", related_name="referrals", on_delete=fields.RESTRICT
+    )
+    referrer_id: str
     received_at = fields.DateField(db_index=True)
     # The date of the incident behind the referral (never after today; the received date when
     # not given). Repeats and escalation count incident dates (docs/domain.md#repeat-referrals).
     incident_date = fields.DateField(null=True)
-    criteria_claimed = fields.JSONField(default=list)
-    criteria_met = fields.JSONField(default=list)
-    risk = fields.JSONField(default=dict)  # instrument, score, level, computed_level, answers
-    judgement_reason = SealedText(null=True)
+    criteria_claimed: fields.JSONField[list[Any]] = fields.JSONField(default=list)
+    criteria_met: fields.JSONField[list[Any]] = fields.JSONField(default=list)
+    # instrument, score, level, computed_level, answers
+    risk: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    judgement_reason: str | None = SealedText(null=True)  # Tortoise types text as str, even if null
     victim = SealedJSON(default=dict)  # the victim section as sent (contact, monitoring, ...)
-    victim_person = fields.ForeignKeyField(
+    victim_person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "marac.Person", related_name="referrals_as_victim", on_delete=fields.RESTRICT
     )
-    strands = fields.JSONField(default=list)
+    victim_person_id: str
+    strands: fields.JSONField[list[Any]] = fields.JSONField(default=list)
     incident_kind = fields.CharField(max_length=16, null=True)
-    incidents = fields.JSONField(default=list)  # dates of earlier incidents, for escalation
+    incidents: fields.JSONField[list[Any]] = fields.JSONField(
+        default=list
+    )  # dates of earlier incidents, for escalation
     incidents_in_window = fields.IntField(default=0)
     summary = SealedText()
-    consent = fields.JSONField(default=dict)
+    consent: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     transfer_from = fields.CharField(max_length=200, null=True)
     # The person who made the referral and how to reach them (name, phone, e-mail): sealed,
     # personal contact data. The referring agency and account are referring_agency and referrer.
     referrer_contact = SealedJSON(null=True)
     # "Previously known to MARAC": the area and date the referrer names ({area, date}).
-    previously_known = fields.JSONField(null=True)
+    previously_known: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     is_repeat = fields.BooleanField(default=False)
-    previous_referral = fields.ForeignKeyField(
+    previous_referral: fields.ForeignKeyNullableRelation[Referral] = fields.ForeignKeyField(
         "marac.Referral", related_name="repeats", null=True, on_delete=fields.SET_NULL
     )
+    previous_referral_id: str | None
     # The same people with an incident date within the type's duplicate_days of a referral not
     # yet heard: the same incident referred twice, not a repeat. The coordinator merges the two
     # (this one's status becomes merged, merged_into the case it joins) or keeps them apart.
-    possible_duplicate_of = fields.ForeignKeyField(
+    possible_duplicate_of: fields.ForeignKeyNullableRelation[Referral] = fields.ForeignKeyField(
         "marac.Referral", related_name="possible_duplicates", null=True, on_delete=fields.SET_NULL
     )
-    merged_into = fields.ForeignKeyField("marac.Referral", related_name="merged", null=True, on_delete=fields.SET_NULL)
-    kept_apart_reason = SealedText(null=True)  # may name the people or the incident
-    withdrawn_reason = SealedText(null=True)
+    possible_duplicate_of_id: str | None
+    merged_into: fields.ForeignKeyNullableRelation[Referral] = fields.ForeignKeyField(
+        "marac.Referral", related_name="merged", null=True, on_delete=fields.SET_NULL
+    )
+    merged_into_id: str | None
+    kept_apart_reason: str | None = SealedText(null=True)  # may name the people or the incident
+    withdrawn_reason: str | None = SealedText(null=True)
     # Monitoring only: a hate incident reported without consent to share. Counted in
     # figures; never on an agenda, research list, minutes or another agency's screen.
     monitoring_only = fields.BooleanField(default=False)
@@ -117,11 +156,18 @@ class Referral(SealedModel):
     # expected_meeting: the first meeting whose cut-off the received date meets (what the
     # referrer is told). meeting: the meeting whose agenda lists it; only the agenda builder
     # sets it, and only it decides what is still waiting to be heard.
-    expected_meeting = fields.ForeignKeyField(
+    expected_meeting: fields.ForeignKeyNullableRelation[Meeting] = fields.ForeignKeyField(
         "marac.Meeting", related_name="expected_referrals", null=True, on_delete=fields.SET_NULL
     )
-    meeting = fields.ForeignKeyField("marac.Meeting", related_name="referrals", null=True, on_delete=fields.SET_NULL)
-    decision_reason = fields.TextField(null=True)
+    expected_meeting_id: str | None
+    meeting: fields.ForeignKeyNullableRelation[Meeting] = fields.ForeignKeyField(
+        "marac.Meeting", related_name="referrals", null=True, on_delete=fields.SET_NULL
+    )
+    meeting_id: str | None
+    people: fields.ReverseRelation[ReferralPerson]
+    merged: fields.ReverseRelation[Referral]
+    changes: fields.ReverseRelation[ReferralChange]
+    decision_reason: str | None = fields.TextField(null=True)  # Tortoise types text as str, even if null
     decided_by = fields.CharField(max_length=32, null=True)
     decided_at = fields.DatetimeField(null=True)
     # Set when retention anonymised it: the row stays for the figures, the personal data is gone.
@@ -141,13 +187,17 @@ class ReferralChange(SealedModel):
     # was before (sealed: it holds everything the referral held). Audited as referral.edit or
     # referral.withdraw with the change's id.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
-    referral = fields.ForeignKeyField("marac.Referral", related_name="changes", on_delete=fields.CASCADE)
+    referral: fields.ForeignKeyRelation[Referral] = fields.ForeignKeyField(
+        "marac.Referral", related_name="changes", on_delete=fields.CASCADE
+    )
+    referral_id: str
     kind = fields.CharField(max_length=16)  # edit | withdraw
     changed_by = fields.CharField(max_length=32)
     changed_at = fields.DatetimeField()
-    changed_fields = fields.JSONField(default=list)  # top-level field names, never values
+    # top-level field names, never values
+    changed_fields: fields.JSONField[list[str]] = fields.JSONField(default=list)
     before = SealedJSON(default=dict)
-    reason = SealedText(null=True)
+    reason: str | None = SealedText(null=True)  # Tortoise types text as str, even if null
 
     class Meta:
         table = "referral_change"
@@ -158,13 +208,19 @@ class ReferralChange(SealedModel):
 class ReferralPerson(SealedModel):
     # Someone named in a referral (victim, perpetrator or child), linked to the person index.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
-    referral = fields.ForeignKeyField("marac.Referral", related_name="people", on_delete=fields.CASCADE)
-    person = fields.ForeignKeyField("marac.Person", related_name="appearances", on_delete=fields.RESTRICT)
+    referral: fields.ForeignKeyRelation[Referral] = fields.ForeignKeyField(
+        "marac.Referral", related_name="people", on_delete=fields.CASCADE
+    )
+    referral_id: str
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "marac.Person", related_name="appearances", on_delete=fields.RESTRICT
+    )
+    person_id: str
     role = fields.CharField(max_length=16)
     name = SealedText()
     aliases = SealedJSON(default=list)
     date_of_birth = SealedDate(null=True)
-    relationship = SealedText(null=True)
+    relationship: str | None = SealedText(null=True)  # Tortoise types text as str, even if null
     # Perpetrators: address. Children: relationship to the victim and to the perpetrator,
     # school or nursery, address if different from the victim's. Sealed (contact data).
     details = SealedJSON(null=True)
@@ -186,10 +242,22 @@ class BreakGlass(SealedModel):
     # need, re-authenticated and gave a reason, and reads that one referral for 4 hours. Kept
     # after it ends: every use is reviewed by a coordinator of the case's conference.
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
-    user = fields.ForeignKeyField("marac.User", related_name="break_glass", on_delete=fields.RESTRICT)
-    agency = fields.ForeignKeyField("marac.Agency", related_name="break_glass", on_delete=fields.RESTRICT)
-    referral = fields.ForeignKeyField("marac.Referral", related_name="break_glass", on_delete=fields.CASCADE)
-    conference = fields.ForeignKeyField("marac.Conference", related_name="break_glass", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "marac.User", related_name="break_glass", on_delete=fields.RESTRICT
+    )
+    user_id: str
+    agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
+        "marac.Agency", related_name="break_glass", on_delete=fields.RESTRICT
+    )
+    agency_id: str
+    referral: fields.ForeignKeyRelation[Referral] = fields.ForeignKeyField(
+        "marac.Referral", related_name="break_glass", on_delete=fields.CASCADE
+    )
+    referral_id: str
+    conference: fields.ForeignKeyRelation[Conference] = fields.ForeignKeyField(
+        "marac.Conference", related_name="break_glass", on_delete=fields.CASCADE
+    )
+    conference_id: str
     reason = SealedText()  # may name the person or the incident
     started_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
@@ -203,7 +271,7 @@ class BreakGlass(SealedModel):
     contact_approved_at = fields.DatetimeField(null=True)
     reviewed_by = fields.CharField(max_length=32, null=True)
     reviewed_at = fields.DatetimeField(null=True)
-    review_note = SealedText(null=True)
+    review_note: str | None = SealedText(null=True)  # Tortoise types text as str, even if null
 
     class Meta:
         table = "break_glass"

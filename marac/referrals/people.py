@@ -10,8 +10,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+from collections.abc import Set
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
@@ -112,10 +114,11 @@ async def candidates(
 
 async def _former_postcodes(person: Person, conn: BaseDBAsyncClient) -> set[str]:
     victims = await Referral.filter(victim_person_id=person.id).only("id", "victim").using_db(conn)
-    return {names.normalise_postcode((r.victim.get("address") or {}).get("postcode")) for r in victims} - {None}
+    postcodes = {names.normalise_postcode((r.victim.get("address") or {}).get("postcode")) for r in victims}
+    return {p for p in postcodes if p is not None}
 
 
-async def store_keys(person: Person, conn: BaseDBAsyncClient | None, postcodes: set[str] = frozenset()) -> None:
+async def store_keys(person: Person, conn: BaseDBAsyncClient | None, postcodes: Set[str] = frozenset()) -> None:
     """Index the person's facts under the newest key (and also with each of `postcodes`)."""
     version = index_version()
     existing = set(
@@ -140,13 +143,14 @@ async def rekey(batch: int = 500) -> int:
     version = index_version()
     done, last = 0, ""
     while True:
-        ids = await (
-            PersonKey.filter(person_id__gt=last)
+        ids: list[str] = cast(
+            "list[str]",
+            await PersonKey.filter(person_id__gt=last)
             .exclude(key_version=version)
             .group_by("person_id")
             .order_by("person_id")
             .limit(batch)
-            .values_list("person_id", flat=True)
+            .values_list("person_id", flat=True),
         )
         for person_id in ids:
             async with in_transaction() as conn:
@@ -235,10 +239,11 @@ async def forget(person_ids: set[str], conn: BaseDBAsyncClient) -> int:
     but with its names) are emptied too. Returns how many entries were emptied."""
     pending, done = set(person_ids), set()
     while pending:
-        merged = (
+        merged = cast(
+            "list[str]",
             await MatchSuggestion.filter(candidate_id__in=list(pending), status="same")
             .using_db(conn)
-            .values_list("person_id", flat=True)
+            .values_list("person_id", flat=True),
         )
         done |= pending
         pending = set(merged) - done

@@ -123,7 +123,8 @@ def assess_risk(
             raise RuleViolation(
                 "The score does not match the answers",
                 {
-                    "risk.score": f"The answers have {yes} yes, so the score is {yes}, not {score}: send {yes} or leave the score out"
+                    "risk.score": f"The answers have {yes} yes, so the score is {yes}, not {score}: "
+                    f"send {yes} or leave the score out"
                 },
             )
     # A blank level is no level; a non-string is kept as is, so no level matches it below.

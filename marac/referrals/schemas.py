@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import re
 from datetime import date
+from itertools import pairwise
 from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -167,20 +168,21 @@ def set_path(body: dict, path: str, value: object) -> None:
     making the dicts and lists on the way: how a CSV row or a form becomes a body."""
     parts = path.split(".")
     target: dict | list = body
-    for part, following in zip(parts, parts[1:]):
+    for part, following in pairwise(parts):
         key: int | str = int(part) if INDEX_RE.fullmatch(part) else part
         if isinstance(target, list) != isinstance(key, int):  # "victim.0", "perpetrators.name", "perpetrators.100"
             raise RuleViolation("The referral is not valid", {path: "Unknown field"})
         if isinstance(target, list):
-            while len(target) <= key:  # type: ignore[operator]
+            while len(target) <= key:  # type: ignore[operator]  # an int: checked against the list above
                 target.append({})
-            target = target[key]  # type: ignore[index]
+            target = target[key]  # type: ignore[index]  # an int: checked against the list above
         else:
             target = target.setdefault(key, [] if INDEX_RE.fullmatch(following) else {})
     last = parts[-1]
     if isinstance(target, list) and not INDEX_RE.fullmatch(last):
         raise RuleViolation("The referral is not valid", {path: "Unknown field"})
-    target[int(last) if isinstance(target, list) else last] = value  # type: ignore[index]
+    # An int index into a list, a str key into a dict: mypy cannot pair the two conditions.
+    target[int(last) if isinstance(target, list) else last] = value  # type: ignore[index]  # see above
 
 
 def parse(payload: object) -> ReferralIn:

@@ -18,11 +18,13 @@ Rules (docs/domain.md#referral-criteria, #repeat-referrals, #consent):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from pydantic import BaseModel
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from marac.agencies import access
@@ -35,6 +37,7 @@ from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation
 from marac.meetings.schedule import meeting_for_referral
 from marac.referrals import break_glass, people, rules
 from marac.referrals.models import (
+    REFERRAL_STATUSES,
     BreakGlass,
     MatchSuggestion,
     Person,
@@ -46,6 +49,21 @@ from marac.referrals.models import (
 from marac.referrals.schemas import ReferralIn, parse
 
 MAX_AGE_YEARS = 120
+# What a list of referrals reads: nothing sealed (no names, summaries or contact details).
+LIST_COLUMNS = (
+    "id",
+    "conference_id",
+    "referring_agency_id",
+    "received_at",
+    "criteria_met",
+    "transfer_from",
+    "is_repeat",
+    "monitoring_only",
+    "status",
+    "expected_meeting_id",
+    "meeting_id",
+    "created_at",
+)
 # Referrals that count as referrals for repeats: not rejected, not monitoring-only, not merged.
 LIVE_STATUSES = ["received", "accepted", "heard"]
 # Not yet heard: a further referral of the same incident is a duplicate of one of these.
@@ -455,7 +473,7 @@ async def submit(viewer: Viewer, payload: object, today: date) -> Referral:
     return referral
 
 
-async def submit_many(viewer: Viewer, rows: list[tuple[int, object]], today: date) -> list[Referral]:
+async def submit_many(viewer: Viewer, rows: Sequence[tuple[int, object]], today: date) -> list[Referral]:
     """A bulk import: every row is checked first; one bad row and nothing is imported.
     Errors are keyed "N:field", N being the row's number in the file."""
     errors: dict[str, str] = {}
@@ -642,8 +660,8 @@ async def changeable(viewer: Viewer, referral_id: str, what: str) -> Referral:
     )
     if referral is None:
         raise NotFound("Referral not found")
-    coordinator = viewer.can(access.Can.TRIAGE_REFERRALS) and referral.conference_id in viewer.conference_ids
-    referrer = referral.referrer_id == viewer.user_id and viewer.can(access.Can.REFER)
+    coordinator = viewer.can_in(referral.conference_id, access.Can.TRIAGE_REFERRALS)
+    referrer = referral.referrer_id == viewer.user_id and access.may_refer(viewer, referral.conference_id)
     if not coordinator and not referrer:
         raise AccessDenied(f"Only the referrer or the coordinator may {what} a referral")
     allowed = UNHEARD_STATUSES if coordinator else ["received"]
@@ -830,9 +848,49 @@ async def keep_apart(viewer: Viewer, referral_id: str, reason: str | None) -> Re
     return await Referral.get(id=referral.id)
 
 
+@dataclass(frozen=True)
+class After:
+    """Where a page of referrals ended: the last one's received date and id (newest first)."""
+
+    received_at: date
+    id: str
+
+
+async def list_visible(
+    viewer: Viewer,
+    conference_id: str | None = None,
+    status: str | None = None,
+    after: After | None = None,
+    limit: int = 50,
+) -> list[Referral]:
+    """The referrals the caller may see (access.referral_filter: their own agency's, and every one
+    of the conferences they coordinate or chair or whose referrals their agency receives), newest
+    first, narrowed to one of their conferences and one status. Ids, dates, statuses and agencies:
+    the list reads no personal data; opening one (read_case) is audited."""
+    if status is not None and status not in REFERRAL_STATUSES:
+        raise RuleViolation("Unknown status", {"status": f"Choose one of: {', '.join(REFERRAL_STATUSES)}"})
+    query = Referral.filter(access.referral_filter(viewer))
+    if conference_id is not None:
+        query = query.filter(conference_id=conference_id)
+    if status is not None:
+        query = query.filter(status=status)
+    if after is not None:
+        query = query.filter(Q(received_at__lt=after.received_at) | Q(received_at=after.received_at, id__lt=after.id))
+    return (
+        await query.order_by("-received_at", "-id")
+        .limit(limit)
+        .prefetch_related("conference", "referring_agency")
+        .only(*LIST_COLUMNS)
+    )
+
+
 async def triage_queue(viewer: Viewer, conference_id: str | None = None) -> list[Referral]:
     access.require(viewer, access.Can.TRIAGE_REFERRALS)
-    query = Referral.filter(access.referral_filter(viewer), status="received")
+    query = Referral.filter(
+        access.referral_filter(viewer),
+        status="received",
+        conference_id__in=list(viewer.where(access.Can.TRIAGE_REFERRALS)),
+    )
     if conference_id:
         query = query.filter(conference_id=conference_id)
     return await query.prefetch_related("conference", "referring_agency", "previous_referral").order_by(

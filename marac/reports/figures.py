@@ -150,7 +150,7 @@ async def _actions(meeting_ids: list[str]) -> tuple[list[dict[str, Any]], dict[s
         counts[agency_id][outcome] += 1
     agencies = {a.id: a for a in await Agency.filter(id__in=list(counts))}
     measures = ("on_time", "late", "not_possible", "not_done", "open")
-    by_agency = [
+    by_agency: list[dict[str, Any]] = [
         {
             "agency": agencies[a].name,
             "kind": agencies[a].kind,

@@ -39,7 +39,7 @@ MAX_POPULATION = 50_000_000  # more adult women than the UK has is a typing mist
 async def read(viewer: Viewer, conference: Conference, quarter: Quarter, today: date) -> dict[str, Any]:
     """The figures for the caller's screen: exact (with repeat people) for the coordinator,
     suppressed for the chair. `conference` comes from access.report_conference()."""
-    exact = access.reads_exact_figures(viewer)
+    exact = access.reads_exact_figures(viewer, conference.id)
     figures = await quarterly(conference, quarter, today, repeat_people=exact)
     await record(
         "report.read",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time
+from typing import cast
 
 from starlette.requests import Request
 from starlette.routing import Route
@@ -11,7 +12,7 @@ from starlette.routing import Route
 from marac import validation
 from marac.agencies import access, service
 from marac.agencies.access import Can
-from marac.agencies.models import Agency, Conference, Membership, User
+from marac.agencies.models import Agency, Conference, ConferenceRole, Membership, User
 from marac.audit.models import AuditEvent
 from marac.audit.service import record, verify
 from marac.errors import RuleViolation
@@ -41,12 +42,18 @@ async def conference_out(conference: Conference) -> schemas.ConferenceOut:
         nation=conference.nation,
         move_on_bank_holiday=conference.move_on_bank_holiday,
         venue=conference.venue,
-        members=[schemas.MemberOut(agency_id=m.agency_id, name=m.agency.name, tier=m.tier) for m in members],
+        members=[
+            schemas.MemberOut(
+                agency_id=m.agency_id, name=m.agency.name, tier=m.tier, receives_referrals=m.receives_referrals
+            )
+            for m in members
+        ],
     )
 
 
 async def user_out(user: User, created: service.NewUser | None = None) -> schemas.UserOut:
-    slugs = await user.conferences.all().order_by("slug").values_list("slug", flat=True)
+    slugs = cast("list[str]", await user.conferences.all().order_by("slug").values_list("slug", flat=True))
+    roles = dict(await ConferenceRole.filter(user=user).values_list("conference__slug", "role"))
     return schemas.UserOut(
         id=user.id,
         email=user.email,
@@ -54,7 +61,7 @@ async def user_out(user: User, created: service.NewUser | None = None) -> schema
         agency_id=user.agency_id,
         role=user.role,
         active=user.active,
-        conferences=list(slugs),
+        conferences=[schemas.ConferenceRoleItem(slug=str(s), role=roles[s]) if s in roles else str(s) for s in slugs],
         setup_link_sent_to=created.link_sent_to if created else None,
         # The service hands a token to an administrator only on a development or demo server.
         setup_url=service.setup_url(created.setup_token) if created and created.setup_token else None,
@@ -87,7 +94,7 @@ async def create_conference(request: Request, caller: Caller, body: schemas.Conf
         weekday=body.weekday,
         start_time=body.start_time,
         first_date=body.first_date,
-        members=[service.MemberSpec(agency_id=m.agency_id, tier=m.tier) for m in body.members],
+        members=[service.MemberSpec(m.agency_id, m.tier, m.receives_referrals) for m in body.members],
         nation=body.nation,
         move_on_bank_holiday=body.move_on_bank_holiday,
         venue=body.venue,
@@ -118,7 +125,8 @@ async def create_user(request: Request, caller: Caller, body: schemas.UserIn) ->
         name=body.name,
         agency_id=body.agency_id,
         role=body.role,
-        conference_slugs=body.conferences,
+        conference_slugs=[c if isinstance(c, str) else c.slug for c in body.conferences],
+        conference_roles={c.slug: c.role for c in body.conferences if not isinstance(c, str)},
     )
     return await user_out(created.user, created)
 

@@ -22,8 +22,8 @@ from marac.web.api_meetings import meeting_seen
 from marac.web.auth import Caller, api
 from marac.web.openapi import header, query
 
-ActionStatus = Literal[ACTION_STATUSES]  # type: ignore[valid-type]
-Visibility = Literal[VISIBILITIES]  # type: ignore[valid-type]
+ActionStatus = Literal[ACTION_STATUSES]  # type: ignore[valid-type]  # pydantic reads a Literal of the domain's tuple; mypy cannot
+Visibility = Literal[VISIBILITIES]  # type: ignore[valid-type]  # pydantic reads a Literal of the domain's tuple; mypy cannot
 
 
 class PresentIn(Strict):
@@ -167,7 +167,7 @@ def _after(cursor: str | None) -> service.After | None:
         created = EPOCH + timedelta(microseconds=int(found.group(2))) if found else None
     except (ValueError, OverflowError):
         due = None
-    if due is None or created is None:
+    if found is None or due is None or created is None:
         raise RuleViolation("Bad cursor", {"cursor": "Use the next value of the previous page"})
     return service.After(due, created, found.group(3))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from datetime import date, timedelta
 from typing import Any
 
@@ -28,8 +29,8 @@ MAX_YEARS_AHEAD = 10
 
 class MeetingOut(BaseModel):
     id: str
-    date: date
-    cut_off: date
+    date: datetime.date  # the module's name: `date` is this field within the class
+    cut_off: datetime.date
     status: str
     kind: str
 

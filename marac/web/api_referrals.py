@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.routing import Route
 
+from marac import validation
 from marac.agencies import access
 from marac.agencies.access import Can, Viewer
+from marac.agencies.models import Conference
 from marac.clock import today
-from marac.errors import NotFound
+from marac.errors import NotFound, RuleViolation
 from marac.meetings import withdrawal
 from marac.referrals import service
-from marac.referrals.models import Referral
+from marac.referrals.models import REFERRAL_STATUSES, Referral
 from marac.referrals.schemas import ReferralIn, ReferralPatch, Strict
+from marac.validation import SLUG_RE
 from marac.web.auth import Caller, api
+from marac.web.openapi import query
 
 
 class RepeatOut(BaseModel):
@@ -115,6 +120,22 @@ class ChangeOut(BaseModel):
     reason: str | None
 
 
+class ReferralItem(BaseModel):
+    id: str
+    conference: str
+    status: str
+    received_at: str
+    referring_agency: dict[str, str]
+    kind: Literal["new", "repeat", "transfer"]
+    criteria_met: list[str]
+    meeting_id: str | None
+
+
+class ReferralList(BaseModel):
+    items: list[ReferralItem]
+    next: str | None = None
+
+
 class DecisionIn(Strict):
     decision: Literal["accept", "reject"]
     reason: str | None = Field(default=None, max_length=2000)
@@ -195,6 +216,87 @@ async def create_referral(request: Request, caller: Caller, body: ReferralIn) ->
     )
 
 
+REFERRALS_PAGE = 50
+# The last referral of a page: its received date and id (the list is newest first).
+REFERRALS_CURSOR_RE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})\.([0-9a-f]{32})")
+
+
+def _kind(referral: Referral) -> Literal["new", "repeat", "transfer"]:
+    return "transfer" if referral.transfer_from else "repeat" if referral.is_repeat else "new"
+
+
+def referral_item(referral: Referral) -> dict[str, Any]:
+    return {
+        "id": referral.id,
+        "conference": referral.conference.slug,
+        "status": referral.status,
+        "received_at": referral.received_at.isoformat(),
+        "referring_agency": {"id": referral.referring_agency_id, "name": referral.referring_agency.name},
+        "kind": _kind(referral),
+        "criteria_met": referral.criteria_met,
+        "meeting_id": referral.meeting_id or referral.expected_meeting_id,
+    }
+
+
+def referral_after(cursor: str | None) -> service.After | None:
+    if cursor is None:
+        return None
+    found = REFERRALS_CURSOR_RE.fullmatch(cursor)
+    received = validation.day_or_none(found.group(1)) if found else None
+    if found is None or received is None:
+        raise RuleViolation("Bad cursor", {"cursor": "Use the next value of the previous page"})
+    return service.After(received, found.group(2))
+
+
+async def listed_conference(viewer: Viewer, slug: str | None) -> Conference | None:
+    """The conference a list is narrowed to: a slug (422 otherwise) of one of the caller's
+    conferences (404 for any other, as for one that does not exist)."""
+    if not slug:
+        return None
+    if not validation.is_slug(slug):
+        raise RuleViolation("Bad conference", {"conference": "Use a conference's slug, for example northshire-da"})
+    return await access.get_conference(viewer, slug)
+
+
+@api(
+    Can.REFER,
+    response=ReferralList,
+    params=[
+        query(
+            "conference",
+            {"type": "string", "pattern": f"^{SLUG_RE.pattern}$"},
+            "Only this conference of the caller's",
+            empty_is_absent=True,
+        ),
+        query("status", {"type": "string", "enum": list(REFERRAL_STATUSES)}, "Only this status", empty_is_absent=True),
+        query(
+            "cursor",
+            {"type": "string", "pattern": f"^{REFERRALS_CURSOR_RE.pattern}$"},
+            "The next value of the previous page",
+        ),
+    ],
+)
+async def list_referrals(request: Request, caller: Caller) -> dict[str, Any]:
+    """The referrals the caller may see, newest first, 50 a page: their agency's own; every one of a
+    conference they coordinate or chair, or whose referrals their agency receives. No personal data:
+    open one to read it (audited)."""
+    params = request.query_params
+    conference = await listed_conference(caller.viewer, params.get("conference"))
+    found = await service.list_visible(
+        caller.viewer,
+        conference.id if conference else None,
+        params.get("status") or None,
+        referral_after(params.get("cursor")),
+        REFERRALS_PAGE + 1,
+    )
+    page = found[:REFERRALS_PAGE]
+    last = page[-1] if len(found) > REFERRALS_PAGE else None
+    return {
+        "items": [referral_item(r) for r in page],
+        "next": f"{last.received_at.isoformat()}.{last.id}" if last else None,
+    }
+
+
 @api(response=ReferralOut)
 async def get_referral(request: Request, caller: Caller) -> ReferralOut:
     """The referral as the caller may see it (404 for anyone else)."""
@@ -247,6 +349,7 @@ async def withdraw_referral(request: Request, caller: Caller, body: WithdrawIn) 
 
 routes = [
     Route("/api/v1/referrals", create_referral, methods=["POST"]),
+    Route("/api/v1/referrals", list_referrals, methods=["GET"]),
     Route("/api/v1/referrals/{referral_id}", get_referral, methods=["GET"]),
     Route("/api/v1/referrals/{referral_id}", edit_referral, methods=["PATCH"]),
     Route("/api/v1/referrals/{referral_id}/withdraw", withdraw_referral, methods=["POST"]),

@@ -139,7 +139,7 @@ class QuarterlyOut(BaseModel):
     ],
 )
 async def quarterly(request: Request, caller: Caller) -> Response | dict:
-    """A conference's quarterly figures, counted by meeting date; numbers from 1 to 5 as "≤5". `Accept: text/csv` for CSV."""
+    """A conference's quarterly figures by meeting date, counts from 1 to 5 as "≤5"; `Accept: text/csv` for CSV."""
     params = request.query_params
     slug = params.get("conference", "")
     if not is_slug(slug):

@@ -73,7 +73,8 @@ async def _check_form(request: Request) -> Response | None:
         return None
     form = await request.form()
     request.state.form = form
-    if not csrf.valid(request, form.get(csrf.FIELD)):
+    submitted = form.get(csrf.FIELD)
+    if not csrf.valid(request, submitted if isinstance(submitted, str) else None):  # a file is no token
         return error_page(request, 403, "This form has expired", "Go back, reload the page and try again.")
     if unstorable([value for _, value in form.multi_items() if isinstance(value, str)]):
         return error_page(request, 400, detail="Remove the NUL character or broken Unicode from what you typed.")
@@ -118,8 +119,9 @@ PageHandler = Callable[..., Awaitable[Response]]
 
 
 def page(*can: Can, step_up: str | None = None) -> Callable[[PageHandler], PageHandler]:
-    """A signed-in page for the roles that hold every capability named; others get 403,
-    strangers go to sign in.
+    """A signed-in page for callers whose role, in some conference of theirs (or their own role),
+    holds every capability named; others get 403, strangers go to sign in. Whether the role in
+    the record's own conference allows it is the domain check's business (access.py).
 
     With `step_up` (the page to come back to, path parameters in braces), a form posted more
     than auth.STEP_UP_LIFETIME after the caller last gave both factors changes nothing and
@@ -136,12 +138,16 @@ def page(*can: Can, step_up: str | None = None) -> Callable[[PageHandler], PageH
             request.state.caller = caller
             if names_nothing(request.path_params):
                 return error_page(request, 404)
-            if caller.user.role not in allowed:
+            if not caller.viewer.can(*can):
                 return error_page(request, 403, "You cannot use this page", "Your role does not give access to it.")
             refused = await _check_form(request)
             if refused:
                 return refused
-            if step_up and request.method not in SAFE_METHODS and not auth.stepped_up_recently(caller.session):
+            if (
+                step_up
+                and request.method not in SAFE_METHODS
+                and (caller.session is None or not auth.stepped_up_recently(caller.session))
+            ):
                 back = step_up.format(**request.path_params)
                 return RedirectResponse(f"/step-up?next={quote(back)}", status_code=303)
             try:
@@ -153,7 +159,7 @@ def page(*can: Can, step_up: str | None = None) -> Callable[[PageHandler], PageH
                 return error_page(request, status_of(exc, page=True), exc.message)
 
         declared = {"kind": "page", "roles": allowed, "can": can, "step_up": bool(step_up)}
-        wrapper.access = declared  # type: ignore[attr-defined]
+        wrapper.access = declared  # type: ignore[attr-defined]  # the route inventory reads it from the handler (tests/test_route_inventory.py)
         return wrapper
 
     return decorate
@@ -177,7 +183,7 @@ def public_page(handler: PageHandler) -> PageHandler:
         except NotFound as exc:
             return error_page(request, 404, exc.message)
 
-    wrapper.access = {"kind": "public"}  # type: ignore[attr-defined]
+    wrapper.access = {"kind": "public"}  # type: ignore[attr-defined]  # the route inventory reads it from the handler (tests/test_route_inventory.py)
     return wrapper
 
 
@@ -221,11 +227,14 @@ def api(
             if holder is None:
                 return api_error(401, "unauthorized", "A valid bearer token is required")
             user = holder.user
-            caller = Caller(user=user, viewer=viewer_of(user, holder.conferences, holder.agency_member_of))
+            viewer = viewer_of(
+                user, holder.conferences, holder.agency_member_of, holder.conference_roles, holder.receiving
+            )
+            caller = Caller(user=user, viewer=viewer)
             request.state.caller = caller
             if names_nothing(request.path_params):
                 return api_error(404, "not_found", "Not found")
-            if user.role not in allowed:
+            if not viewer.can(*can):
                 if record is not None:
                     try:
                         await record(caller.viewer, request.path_params)
@@ -255,8 +264,8 @@ def api(
                 result = result.model_dump(mode="json")
             return JSONResponse(result, status_code=status)
 
-        wrapper.access = {"kind": "api", "roles": allowed, "can": can}  # type: ignore[attr-defined]
-        wrapper.openapi = {  # type: ignore[attr-defined]
+        wrapper.access = {"kind": "api", "roles": allowed, "can": can}  # type: ignore[attr-defined]  # as above
+        wrapper.openapi = {  # type: ignore[attr-defined]  # marac/web/openapi.py reads it from the handler
             "body": body,
             "response": response,
             "status": status,

@@ -10,12 +10,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from marac.agencies.models import AGENCY_KINDS, ROLES, TIERS, WEEKDAYS
+from marac.agencies.models import AGENCY_KINDS, CONFERENCE_ROLES, ROLES, TIERS, WEEKDAYS
 
-AgencyKind = Literal[AGENCY_KINDS]  # type: ignore[valid-type]
-Role = Literal[ROLES]  # type: ignore[valid-type]
-Tier = Literal[TIERS]  # type: ignore[valid-type]
-Weekday = Literal[WEEKDAYS]  # type: ignore[valid-type]
+AgencyKind = Literal[AGENCY_KINDS]  # type: ignore[valid-type]  # pydantic reads a Literal of the domain's tuple; mypy cannot
+Role = Literal[ROLES]  # type: ignore[valid-type]  # pydantic reads a Literal of the domain's tuple; mypy cannot
+ConferenceRole = Literal[CONFERENCE_ROLES]  # type: ignore[valid-type]  # pydantic reads a Literal of the domain's tuple; mypy cannot
+Tier = Literal[TIERS]  # type: ignore[valid-type]  # pydantic reads a Literal of the domain's tuple; mypy cannot
+Weekday = Literal[WEEKDAYS]  # type: ignore[valid-type]  # pydantic reads a Literal of the domain's tuple; mypy cannot
 
 
 class Strict(BaseModel):
@@ -41,6 +42,13 @@ class AgencyList(BaseModel):
 class MemberIn(Strict):
     agency_id: str = Field(min_length=1, max_length=32)
     tier: Tier
+    receives_referrals: bool = Field(
+        default=False,
+        description=(
+            "The agency (an IDVA service, a hate crime advocacy service) whose members see every referral of the "
+            "conference in full, safe contact included, from the moment it arrives, to reach the victim first"
+        ),
+    )
 
 
 class ConferenceIn(Strict):
@@ -64,6 +72,7 @@ class MemberOut(BaseModel):
     agency_id: str
     name: str
     tier: str
+    receives_referrals: bool
 
 
 class ConferenceOut(BaseModel):
@@ -85,12 +94,21 @@ class ConferenceList(BaseModel):
     next: str | None = None
 
 
+class ConferenceRoleItem(Strict):
+    slug: str = Field(min_length=1, max_length=64)
+    role: ConferenceRole = Field(description="The user's role in this conference alone")
+
+
 class UserIn(Strict):
     email: str = Field(min_length=3, max_length=254)
     name: str = Field(min_length=1, max_length=200)
     agency_id: str = Field(min_length=1, max_length=32)
     role: Role
-    conferences: list[str] = Field(default_factory=list, max_length=100)
+    conferences: list[str | ConferenceRoleItem] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Each a slug (the user's own role there) or {slug, role} for a role in that conference alone",
+    )
 
 
 class UserOut(BaseModel):
@@ -100,7 +118,9 @@ class UserOut(BaseModel):
     agency_id: str
     role: str
     active: bool
-    conferences: list[str]
+    conferences: list[str | ConferenceRoleItem] = Field(
+        description="Each a slug (the user's own role there) or {slug, role} where their role there differs"
+    )
     setup_link_sent_to: str | None = Field(
         default=None,
         description=("Where the new user's one-time set-up link (72 hours) was e-mailed: their own address"),

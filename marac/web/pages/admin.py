@@ -9,7 +9,17 @@ from starlette.routing import Route
 from marac import validation
 from marac.agencies import access, service
 from marac.agencies.access import Can
-from marac.agencies.models import AGENCY_KINDS, ROLES, WEEKDAYS, Agency, Conference, Membership, User
+from marac.agencies.models import (
+    AGENCY_KINDS,
+    CONFERENCE_ROLES,
+    ROLES,
+    WEEKDAYS,
+    Agency,
+    Conference,
+    ConferenceRole,
+    Membership,
+    User,
+)
 from marac.conference_types import conference_types
 from marac.errors import DomainError
 from marac.jobs import flows
@@ -124,7 +134,11 @@ async def set_member(request: Request, caller: Caller) -> Response:
     values = _form(request)
     try:
         await service.set_membership(
-            caller.viewer, found, service.MemberSpec(values.get("agency_id", ""), values.get("tier", ""))
+            caller.viewer,
+            found,
+            service.MemberSpec(
+                values.get("agency_id", ""), values.get("tier", ""), values.get("receives_referrals") == "yes"
+            ),
         )
     except DomainError as exc:
         fields = {k.split(".")[-1]: v for k, v in exc.fields.items()} or {"agency_id": exc.message}
@@ -165,7 +179,14 @@ async def _users(request: Request, status: int = 200, **context) -> Response:
             .order_by("email"),
             "agency_options": [(a.id, a.name) for a in await Agency.all()],
             "conferences": await Conference.all(),
+            "conference_roles": {
+                (user_id, conference_id): role
+                for user_id, conference_id, role in await ConferenceRole.all().values_list(
+                    "user_id", "conference_id", "role"
+                )
+            },
             "role_options": [(r, r.capitalize()) for r in ROLES],
+            "conference_role_options": [(r, r.replace("_", " ").capitalize()) for r in CONFERENCE_ROLES],
             **context,
         },
         status=status,
@@ -186,9 +207,12 @@ async def users(request: Request, caller: Caller) -> Response:
             agency_id=values.get("agency_id", ""),
             role=values.get("role", ""),
             conference_slugs=slugs,
+            conference_roles={s: values[f"role.{s}"] for s in slugs if values.get(f"role.{s}")},
         )
     except DomainError as exc:
-        return await _users(request, status=400, errors=exc.fields or {"email": exc.message}, values=values)
+        # A conference's role is reported beside the conferences it was chosen with.
+        fields = {("conferences" if k.startswith("conferences.") else k): v for k, v in exc.fields.items()}
+        return await _users(request, status=400, errors=fields or {"email": exc.message}, values=values)
     return await _users(request, **_link_sent(created.user, created.link_sent_to, created.setup_token))
 
 

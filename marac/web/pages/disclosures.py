@@ -41,7 +41,7 @@ async def disclosures(request: Request, caller: Caller) -> Response:
             "agency": agencies.get(e.agency_id, ""),
             "user": users.get(e.user_id, ""),
             "conference": conferences.get(e.conference_id, ""),
-            "meeting": meetings.get(e.meeting_id),
+            "meeting": meetings.get(e.meeting_id or ""),
         }
         for e in entries
     ]

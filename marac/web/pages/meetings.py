@@ -37,7 +37,7 @@ async def _calendar(request: Request, caller: Caller, conference: Conference, st
         {
             "conference": conference,
             "meetings": meetings,
-            "may_manage": caller.viewer.can(Can.MANAGE_MEETINGS) and conference.id in caller.viewer.conference_ids,
+            "may_manage": caller.viewer.can_in(conference.id, Can.MANAGE_MEETINGS),
             "feed_url": f"/calendar/{conference.calendar_token}.ics",
             **context,
         },
@@ -69,7 +69,7 @@ async def _meeting_page(request: Request, caller: Caller, meeting: Meeting, stat
         "meeting": meeting,
         "conference": meeting.conference,
         "officer": officer,
-        "may_manage": caller.viewer.can(Can.MANAGE_MEETINGS) and officer,
+        "may_manage": viewer.can_in(meeting.conference_id, Can.MANAGE_MEETINGS),
         **context,
     }
     if officer:

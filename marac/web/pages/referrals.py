@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
@@ -17,9 +18,10 @@ from marac.conference_types import accepted_instruments
 from marac.errors import AccessDenied, Conflict, DomainError, RuleViolation
 from marac.meetings import withdrawal
 from marac.referrals import imports, service
-from marac.referrals.models import BreakGlass, Referral
+from marac.referrals.models import REFERRAL_STATUSES, BreakGlass, Referral
 from marac.referrals.schemas import set_path
 from marac.validation import parse_day, whole_number
+from marac.web.api_referrals import referral_after
 from marac.web.auth import Caller, page
 from marac.web.errors import status_of
 from marac.web.pages.break_glass import uk_time
@@ -189,7 +191,7 @@ def _instrument(conference: Conference, chosen: str | None) -> dict:
 
 def body_to_form(body: dict, instrument: dict) -> FormData:
     """A stored referral as the form's inputs (the reverse of form_to_body), for the edit page."""
-    pairs: list[tuple[str, str]] = []
+    pairs: list[tuple[str, str | UploadFile]] = []
 
     def walk(prefix: str, value: object) -> None:
         if isinstance(value, dict):
@@ -260,6 +262,9 @@ async def new_referral(request: Request, caller: Caller) -> Response:
     return RedirectResponse(f"/referrals/{referral.id}?created=1", status_code=303)
 
 
+LIST_PAGE = 50
+
+
 @page(Can.REFER)
 async def edit_referral(request: Request, caller: Caller) -> Response:
     """The referral's form, filled in, to correct it (service.edit: the referring agency before
@@ -302,16 +307,40 @@ async def edit_referral(request: Request, caller: Caller) -> Response:
 
 @page(Can.REFER)
 async def list_referrals(request: Request, caller: Caller) -> Response:
-    # ?conference= (the dashboard's link) narrows both lists to one of the caller's conferences.
-    slug = request.query_params.get("conference")
+    # ?conference= (the dashboard's link) narrows both lists to one of the caller's conferences,
+    # ?status= the list of referrals the caller may see; ?after= is the next page (the API's cursor).
+    params = request.query_params
+    slug = params.get("conference")
     conference = await access.get_conference(caller.viewer, slug) if slug else None
     only = conference.id if conference else None
+    status = params.get("status") or None
     queue = await service.triage_queue(caller.viewer, only) if caller.viewer.can(Can.TRIAGE_REFERRALS) else []
-    mine = Referral.filter(access.referral_filter(caller.viewer), referring_agency_id=caller.user.agency_id)
-    if only:
-        mine = mine.filter(conference_id=only)
-    mine = await mine.prefetch_related("conference").order_by("-received_at").limit(200)
-    return render(request, "referrals/list.html", {"queue": queue, "mine": mine, "only_conference": conference})
+    seen = await service.list_visible(
+        caller.viewer, only, status, referral_after(params.get("after") or None), LIST_PAGE + 1
+    )
+    page_of = seen[:LIST_PAGE]
+    later = None
+    if len(seen) > LIST_PAGE:
+        last = page_of[-1]
+        later = "/referrals?" + urlencode(
+            {k: v for k, v in {"conference": slug, "status": status}.items() if v}
+            | {"after": f"{last.received_at.isoformat()}.{last.id}"}
+        )
+    conferences = await Conference.filter(access.conference_filter(caller.viewer)).order_by("name")
+    return render(
+        request,
+        "referrals/list.html",
+        {
+            "queue": queue,
+            "seen": page_of,
+            "later": later,
+            "receiving": bool(caller.viewer.receiving),
+            "only_conference": conference,
+            "filters": {"conference": slug or "", "status": status or ""},
+            "conference_options": [("", "Every conference"), *((c.slug, c.name) for c in conferences)],
+            "status_options": [("", "Any status"), *((s, s.replace("_", " ").capitalize()) for s in REFERRAL_STATUSES)],
+        },
+    )
 
 
 def _detail(
@@ -323,20 +352,22 @@ def _detail(
         {
             "referral": referral,
             "instrument": accepted_instruments(referral.conference.type_settings).get(
-                referral.risk.get("instrument"), referral.conference.type_settings["instrument_definition"]
+                str(referral.risk.get("instrument")), referral.conference.type_settings["instrument_definition"]
             ),
             # Break glass reads one case, nothing more: no triage, no links into the conference.
-            "may_triage": grant is None and caller.viewer.can(Can.TRIAGE_REFERRALS) and referral.status == "received",
-            # the referring agency before triage, the coordinator until heard (service.changeable)
+            "may_triage": grant is None
+            and caller.viewer.can_in(referral.conference_id, Can.TRIAGE_REFERRALS)
+            and referral.status == "received",
+            # the referrer before triage, the coordinator until heard (service.changeable)
             "may_withdraw": grant is None
             and (
                 referral.status == "received"
                 and referral.referrer_id == caller.viewer.user_id
-                or caller.viewer.can(Can.TRIAGE_REFERRALS)
+                or caller.viewer.can_in(referral.conference_id, Can.TRIAGE_REFERRALS)
                 and referral.status in service.UNHEARD_STATUSES
             ),
             "may_triage_duplicate": grant is None
-            and caller.viewer.can(Can.TRIAGE_REFERRALS)
+            and caller.viewer.can_in(referral.conference_id, Can.TRIAGE_REFERRALS)
             and referral.possible_duplicate_of_id is not None
             and not referral.kept_apart_reason
             and referral.status in service.UNHEARD_STATUSES,

@@ -59,7 +59,7 @@ async def _page(
     if conference is not None and quarter is not None:
         figures = await service.read(caller.viewer, conference, quarter, today())
         documents = await service.documents(conference, quarter)
-    exact = access.reads_exact_figures(caller.viewer)
+    exact = access.reads_exact_figures(caller.viewer, conference.id if conference else None)
     values = {"conference": conference.slug if conference else "", "quarter": str(quarter) if quarter else ""}
     settings = (
         {

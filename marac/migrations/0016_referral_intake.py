@@ -8,13 +8,14 @@ Referrals made before this have no incident date of their own: their received da
 as it did for repeats and escalation until now.
 """
 
+from typing import Any
+
 from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
 from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
 
 from marac.ids import new_id
-
 from marac.sealed import SealedJSON, SealedText
 
 
@@ -22,7 +23,7 @@ async def incident_date_from_received(apps, schema_editor) -> None:
     await schema_editor._run_sql('UPDATE "referral" SET "incident_date" = "received_at" WHERE "incident_date" IS NULL')
 
 
-def _referral_link(source_field: str, related_name: str) -> fields.ForeignKeyField:
+def _referral_link(source_field: str, related_name: str) -> Any:
     return fields.ForeignKeyField(
         "marac.Referral",
         source_field=source_field,
@@ -35,7 +36,7 @@ def _referral_link(source_field: str, related_name: str) -> fields.ForeignKeyFie
 
 
 class Migration(migrations.Migration):
-    dependencies = [("marac", "0014_legal_hold")]
+    dependencies = [("marac", "0015_roles_per_conference")]
 
     initial = False
 
