@@ -239,6 +239,14 @@ DIFFERENT: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/referrals/{referral_id}"): {"advocate": 200},
     # The advocate sees the referral, so a refused decision is 403, not 404.
     ("POST", "/api/v1/referrals/{referral_id}/decision"): {"advocate": 403},
+    # Likewise for changing it: only the referrer and the coordinator correct, withdraw or merge.
+    ("GET", "/referrals/{referral_id}/edit"): {"advocate": 403},
+    ("POST", "/referrals/{referral_id}/edit"): {"advocate": 403},
+    ("POST", "/referrals/{referral_id}/withdraw"): {"advocate": 403},
+    ("PATCH", "/api/v1/referrals/{referral_id}"): {"advocate": 403},
+    ("POST", "/api/v1/referrals/{referral_id}/withdraw"): {"advocate": 403},
+    ("POST", "/api/v1/referrals/{referral_id}/merge"): {"advocate": 403},
+    ("POST", "/api/v1/referrals/{referral_id}/keep-apart"): {"advocate": 403},
     # Dual, past the gate as a chair elsewhere: this conference's meeting is not theirs to run (404) ...
     **{
         route: {"dual": 404}
