@@ -174,6 +174,24 @@ async def meeting_cycle(
             headers=who.bearer,
         )
         assert research.status_code == 200, research.text
+    # The victim's advocate: its research with its contact with the victim and the victim's views.
+    contact = await client.put(
+        f"/api/v1/meetings/{meeting_id}/cases/{case_id}/research",
+        json={
+            "known": True,
+            "summary": text("advocate_research"),
+            "victim_contacted": "yes",
+            "victim_views": text("victim_views"),
+        },
+        headers=personas["idva"].bearer,
+    )
+    assert contact.status_code == 200, contact.text
+    # The chair's pack: asked for, laid out by its job, then downloaded.
+    pack_url = f"/api/v1/meetings/{meeting_id}/chair-pack.pdf"
+    assert (await client.get(pack_url, headers=chair.bearer)).status_code == 202
+    await run_jobs()
+    chair_pack = await client.get(pack_url, headers=chair.bearer)
+    assert chair_pack.status_code == 200, chair_pack.text
     register = await client.put(
         f"/api/v1/meetings/{meeting_id}/attendance",
         headers=chair.bearer,

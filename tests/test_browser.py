@@ -224,8 +224,38 @@ async def test_advocate_reads_a_new_referral_before_the_meeting(session, persona
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas, api, javascript):
-    meeting_id, _ = await published(api, personas, ["Jane Doe"])
+    meeting_id, cases = await published(api, personas, ["Jane Doe"])
+    advocate = await api.put(
+        f"/api/v1/meetings/{meeting_id}/cases/{cases[0]}/research",
+        json={
+            "known": True,
+            "summary": "Supporting her since May.",
+            "victim_contacted": "yes",
+            "victim_views": "Wants to stay at home with a sanctuary scheme.",
+        },
+        headers=personas["idva"].bearer,
+    )
+    assert advocate.status_code == 200, advocate.text
     chair = await signed_in(session, personas["chair"], javascript)
+    await open_meeting(chair, meeting_id)
+    # The evening before: the preparation page, then the pack.
+    await chair.get_by_role("link", name="The chair's preparation").click()
+    await chair.wait_for_url(f"**/meetings/{meeting_id}/preparation")
+    await expect(chair.get_by_text("Wants to stay at home with a sanctuary scheme.")).to_be_visible()
+    await session.look(chair, "preparation")
+    if javascript:  # not only serious or critical: no violation at all on this page
+        assert (await browser._axe.run(chair)).response["violations"] == []
+    await chair.get_by_role("link", name="Prepare the chair's pack (PDF)").click()
+    await chair.wait_for_url(f"**/meetings/{meeting_id}/preparation*")
+    await run_jobs()
+    await chair.goto(f"/meetings/{meeting_id}/preparation")
+    async with chair.expect_download() as download:
+        await chair.get_by_role("link", name="Download the chair's pack").click()
+    pack = session.folder / "chair-pack.pdf"
+    await (await download.value).save_as(pack)
+    pack_text = " ".join(browser.check_pdf(pack))
+    assert "Wants to stay at home with a sanctuary scheme." in pack_text and "Supporting her since May." in pack_text
+    assert "07700 900123" not in pack_text and "1 High Street" not in pack_text
     await open_meeting(chair, meeting_id)
     await chair.get_by_role("link", name="Run the meeting").click()
     await session.look(chair, "run")

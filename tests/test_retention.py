@@ -11,6 +11,7 @@ from pathlib import Path
 from tortoise import connections
 
 from marac import settings
+from marac.actions import preparation
 from marac.actions.models import Action, ActionUpdate, Note
 from marac.agencies.access import viewer_for
 from marac.agencies.models import Conference
@@ -20,7 +21,7 @@ from marac.documents.models import Document
 from marac.governance import retention
 from marac.governance.models import LegalHold, RetentionNotice, RetentionRun
 from marac.jobs import tasks
-from marac.meetings.models import AgendaItem, Meeting, Research
+from marac.meetings.models import AgendaItem, ChairPack, Meeting, Research
 from marac.referrals.models import Person, Referral, ReferralPerson
 from tests.builders import (
     approve_minutes,
@@ -141,6 +142,10 @@ async def test_a_case_is_listed_then_anonymised_a_week_later_with_figures_and_au
     documents = await Document.filter(meeting=meeting)
     assert {d.kind for d in documents} == {"agenda", "minutes"}
     files = [settings.get().document_store / d.file_name for d in documents]
+    # The chair's pack of that meeting holds the case whole.
+    pack = await preparation.lay_out((await preparation.new_pack(meeting)).id)
+    assert pack is not None and pack.status == "ready"
+    files.append(settings.get().document_store / pack.file_name)
     assert all(f.exists() for f in files)
     before = await figures()
 
@@ -188,6 +193,7 @@ async def test_a_case_is_listed_then_anonymised_a_week_later_with_figures_and_au
     assert "Mary Major" in opened and "Mary is frightened" in opened  # case B is kept whole
     assert all(not f.exists() for f in files)
     assert not await Document.filter(meeting=meeting).exists()
+    assert not await ChairPack.filter(meeting=meeting).exists()
     assert not await Note.filter(item__referral_id__in=list(a_ids)).exists()
     assert not await Research.filter(item__referral_id__in=list(a_ids)).exists()
     assert all(a.description == "" for a in await Action.filter(item__referral_id__in=list(a_ids)))

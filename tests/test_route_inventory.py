@@ -153,6 +153,12 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/meetings/{meeting_id}/cases/{case_id}/research"): only(
         {p: 404 for p in CASE_ROLES}, anonymous=PAGE_LOGIN
     ),
+    # the chair's preparation: the conference's chair and coordinator only (everyone else 404, as for
+    # no meeting); the meeting under test is not published yet, so there is nothing to prepare (409)
+    ("GET", "/meetings/{meeting_id}/preparation"): only(NOT_LIVE, others=404, anonymous=PAGE_LOGIN),
+    ("GET", "/meetings/{meeting_id}/chair-pack.pdf"): only(NOT_LIVE, others=404, anonymous=PAGE_LOGIN),
+    ("POST", "/meetings/{meeting_id}/preparation/chase"): only({"coordinator": 409}, anonymous=PAGE_LOGIN),
+    ("GET", "/api/v1/meetings/{meeting_id}/chair-pack.pdf"): only(NOT_LIVE, others=404),
     # running the meeting: the meeting under test is not published yet, so changes are 409
     ("GET", "/meetings/{meeting_id}/run"): only(OFFICERS, anonymous=PAGE_LOGIN),
     ("GET", "/meetings/{meeting_id}/cases/{case_id}"): only({"coordinator": 404, "chair": 404}, anonymous=PAGE_LOGIN),

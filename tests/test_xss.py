@@ -23,6 +23,7 @@ import httpx
 import pyotp
 from markupsafe import escape
 
+from marac.actions import preparation
 from marac.actions import service as actions
 from marac.actions.models import Action
 from marac.agencies.access import viewer_for
@@ -175,6 +176,7 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:
         make_client(app) as health,
         make_client(app) as admin,
         make_client(app) as housing,
+        make_client(app) as idva,
     ):
         for key, browser in (
             ("coordinator", coordinator),
@@ -183,6 +185,7 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:
             ("health", health),
             ("admin", admin),
             ("housing", housing),
+            ("idva", idva),
         ):
             browser.cookies.update(await session_cookie_for(personas[key]))
 
@@ -217,6 +220,17 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:
             )
             await seen.get(chair, f"/meetings/{meeting}/run")
             await seen.get(health, f"/meetings/{meeting}")  # the research list, before the meeting closes
+            await seen.get(idva, f"/meetings/{meeting}")  # with the advocate's contact with the victim
+            await seen.get(chair, f"/meetings/{meeting}/preparation")  # every agency's research, the victim's views
+            seen.expect(f"/meetings/{meeting}/preparation", "research_summary", "advocate_research", "victim_views")
+            prepared = await preparation.content(await Meeting.get(id=meeting).prefetch_related("conference"))
+            seen.check(
+                "pdf chair_pack",
+                documents.render_html(
+                    "chair_pack.html",
+                    {**prepared, "version": 1, "reference": "CP-1", "recipient": payload("recipient")},
+                ),
+            )
 
         cycle = await meeting_cycle(client, chair, personas, payload, at=at)
         meeting, following = cycle.meeting_id, cycle.next_meeting_id

@@ -360,6 +360,41 @@ def require_manage_meeting(viewer: Viewer, conference_id: str) -> None:
         raise AccessDenied("Only the conference's coordinator changes meetings and agendas")
 
 
+def may_prepare(viewer: Viewer, conference_id: str) -> bool:
+    """The chair's preparation page and pack (every agency's research, the victim's views) are for
+    the conference's chair, deputy chairs and coordinator: those who see its full agenda."""
+    return may_see_agenda(viewer, conference_id)
+
+
+def prepared_referral_filter(conference_id: str) -> Q:
+    """The referrals the preparation reads a victim's history from: what the conference's chair and
+    coordinator see of it (referral_filter), a monitoring-only report never."""
+    return Q(conference_id=conference_id, monitoring_only=False)
+
+
+# Agency kinds that advocate for victims (docs/domain.md#the-advocate-sees-referrals): the IDVA
+# service, or for hate crime the advocacy or victim service.
+ADVOCACY_KINDS = ("idva", "victim_service")
+
+
+async def records_victim_contact(agency_id: str, conference_id: str) -> bool:
+    """Whether an agency's research may carry its contact with the victim and the victim's views:
+    the advocacy agency receiving the conference's referrals (docs/domain.md#the-advocate-sees-referrals).
+    Decided here alone: a member agency that receives the conference's referrals; in a conference
+    where none is marked as receiving them, a member agency of an advocacy kind, or any member agency
+    where none is of those kinds (a hate crime advocate is often a voluntary group)."""
+    members = await Membership.filter(conference_id=conference_id).values_list(
+        "agency_id", "agency__kind", "receives_referrals"
+    )
+    if agency_id not in {member for member, _, _ in members}:
+        return False
+    receiving = {member for member, _, receives in members if receives}
+    if receiving:
+        return agency_id in receiving
+    advocates = {member for member, kind, _ in members if kind in ADVOCACY_KINDS}
+    return agency_id in advocates or not advocates
+
+
 async def member_tier(viewer: Viewer, conference_id: str) -> str | None:
     """The tier of the caller's agency in the conference, or None when it is not a member
     (or the caller's role there handles no cases)."""

@@ -124,6 +124,7 @@ DISCLOSURE_PURPOSES = {
     "quarterly_report": (
         "Quarterly figures of the conference for its steering group and partners; numbers from 1 to 5 suppressed"
     ),
+    "chair_pack": "The chair's preparation pack: agencies' research and the victim's views, for the chair",
 }
 
 

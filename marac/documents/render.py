@@ -164,6 +164,18 @@ def layout(template: str, context: dict[str, Any], *, title: str) -> tuple[bytes
     return _write(render_html(template, {**context, "reference": None, "recipient": None}), title)
 
 
+def join(parts: list[bytes], *, title: str) -> tuple[bytes, int]:
+    """layout() PDFs one after another as one document (laid out apart, on several cores), for
+    stamp() to number and mark as a whole."""
+    writer = PdfWriter()
+    for part in parts:
+        writer.append(PdfReader(io.BytesIO(part)))
+    writer.metadata = {"/Title": title, "/Author": AUTHOR, "/Creator": AUTHOR, "/Producer": AUTHOR}
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue(), len(writer.pages)
+
+
 FOOTER, PAGE_NUMBER = NameObject("/MaracFooter"), NameObject("/MaracPageNumber")
 
 

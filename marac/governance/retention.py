@@ -46,7 +46,7 @@ from marac.documents.models import Document
 from marac.errors import NotFound, RuleViolation
 from marac.governance.models import LegalHold, RetentionNotice, RetentionRun
 from marac.meetings import agenda
-from marac.meetings.models import AgendaItem, Meeting, Research
+from marac.meetings.models import AgendaItem, ChairPack, Meeting, Research
 from marac.minutes import service as minutes
 from marac.referrals import people
 from marac.referrals.models import Person, Referral, ReferralPerson
@@ -348,10 +348,20 @@ async def _run_one(conference: Conference, today: date, *, dry_run: bool, reques
             )
         await RetentionNotice.filter(id__in=[n.id for n in withdrawn]).using_db(conn).delete()
         documents: list[Document] = []
+        packs: list[ChairPack] = []
         if ripe:
             await _anonymise(conference, ripe, at, conn)
             documents = await _documents_to_delete(conference, ripe, conn, kept=kept)
             await Document.filter(id__in=[d.id for d in documents]).using_db(conn).delete()
+            # A chair's pack holds every listed case whole: it goes with any of them.
+            packs = (
+                await ChairPack.filter(
+                    meeting__items__referral_id__in=[rid for case in ripe for rid in case.referral_ids]
+                )
+                .using_db(conn)
+                .distinct()
+            )
+            await ChairPack.filter(id__in=[p.id for p in packs]).using_db(conn).delete()
             for document in documents:
                 await record(
                     "retention.document_delete",
@@ -392,6 +402,9 @@ async def _run_one(conference: Conference, today: date, *, dry_run: bool, reques
     # without its row (the key is bound to the name) and holds no row to find it by.
     for document in documents:
         store.remove_file(document)
+    for pack in packs:
+        if pack.file_name:
+            store.path_for(pack).unlink(missing_ok=True)
     log.info(
         "retention.run conference=%s listed=%d withdrawn=%d anonymised=%d documents=%d held=%d",
         conference.id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from marac.actions import preparation
 from marac.agencies import access, auth
 from marac.agencies import service as directory
 from marac.agencies.access import Viewer
@@ -18,7 +19,7 @@ from marac.errors import NotFound, Throttled
 from marac.jobs import queue
 from marac.jobs.models import Job
 from marac.meetings import agenda
-from marac.meetings.models import Meeting
+from marac.meetings.models import ChairPack, Meeting, Research
 from marac.minutes import service as minutes
 from marac.referrals import break_glass
 from marac.reports.figures import Quarter
@@ -29,6 +30,57 @@ async def publish_agenda(viewer: Viewer, meeting: Meeting) -> dict[str, Any]:
     snapshot = await agenda.publish(viewer, meeting)
     await queue.enqueue("render_agendas", requested_by=viewer.user_id, meeting_id=meeting.id)
     return snapshot
+
+
+async def record_research(
+    viewer: Viewer,
+    meeting: Meeting,
+    case_id: str,
+    known: bool,
+    summary: str,
+    contact: agenda.VictimContact | None = None,
+) -> Research:
+    """An agency's research (and the advocate's contact with the victim); a chair's pack already
+    made for the meeting is laid out again with it, in the background."""
+    research = await agenda.record_research(viewer, meeting, case_id, known, summary, contact)
+    if await ChairPack.exists(meeting=meeting):
+        await _queue_pack(meeting, None)
+    return research
+
+
+async def _queue_pack(meeting: Meeting, requested_by: str | None) -> Job:
+    """A job laying out the meeting's pack from its content as it is when the job runs. One still
+    queued already will (for the same reader, or for no one: research coming in), so no second is added."""
+    for pending in await ChairPack.filter(meeting=meeting, status="pending").order_by("-version"):
+        job = await Job.get_or_none(id=pending.job_id) if pending.job_id else None
+        if job is None:
+            continue  # being queued by another request this moment
+        if job.status in ("done", "failed"):
+            await ChairPack.filter(id=pending.id, status="pending").delete()  # its job ended without it
+        elif job.requested_by == requested_by and (job.status == "queued" or requested_by is not None):
+            return job
+    pack = await preparation.new_pack(meeting)
+    job = await queue.enqueue("render_chair_pack", requested_by=requested_by, pack_id=pack.id)
+    await ChairPack.filter(id=pack.id, job_id__isnull=True).update(job_id=job.id)
+    return job
+
+
+async def chair_pack(viewer: Viewer, meeting_id: str) -> bytes | Job:
+    """The chair's pack with the reader's footer when the stored one shows the meeting as it is
+    now; otherwise the job laying it out (the reader asks again when it is done)."""
+    meeting = await preparation.pack_meeting(viewer, meeting_id)
+    ready, _pending = await preparation.current_pack(meeting)
+    if ready is not None:
+        return await preparation.pack_for(viewer, ready, meeting)
+    return await _queue_pack(meeting, viewer.user_id)
+
+
+async def pack_state(meeting: Meeting) -> dict[str, Any]:
+    """For the preparation page: the current pack if stored, else the job laying one out."""
+    ready, pending = await preparation.current_pack(meeting)
+    job = await Job.get_or_none(id=pending.job_id) if pending is not None and pending.job_id else None
+    live = job is not None and job.status in ("queued", "running")
+    return {"ready": ready, "job": job if live else None}
 
 
 async def render_minutes(viewer: Viewer, meeting: Meeting) -> Job:

@@ -61,6 +61,18 @@ async def render_minutes(minutes_id: str, job_id: str | None = None) -> None:
     await render_pending(minutes_id, progress)
 
 
+async def render_chair_pack(pack_id: str, job_id: str | None = None) -> None:
+    """Lay out one chair's pack (marac/actions/preparation.py), reporting progress. Idempotent:
+    a pack laid out already, or content a stored pack already shows, is not laid out again."""
+    from marac.actions import preparation
+
+    async def progress(percent: int) -> None:
+        if job_id:
+            await Job.filter(id=job_id).update(progress=percent)
+
+    await preparation.lay_out(pack_id, job_id, progress)
+
+
 async def render_quarterly_report(conference_id: str, quarter: str, job_id: str | None = None) -> None:
     """The steering-group PDF of one conference's quarter (small numbers suppressed).
     Idempotent: a second delivery finds the document stored under the same job."""
@@ -116,6 +128,7 @@ TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
     "end_expired_break_glass": end_expired_break_glass,
     "send_email": send_email,
     "render_minutes": render_minutes,
+    "render_chair_pack": render_chair_pack,
     "render_quarterly_report": render_quarterly_report,
     "reconcile_renders": reconcile_renders,
     "purge_expired_sessions": purge_expired_sessions,

@@ -21,13 +21,14 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from marac import clock
 from marac.agencies import access
 from marac.agencies.access import Viewer
 from marac.agencies.models import Agency, Membership
 from marac.audit.service import disclose, record
 from marac.clock import now
-from marac.errors import Conflict, NotFound, RuleViolation
-from marac.meetings.models import AgendaItem, Meeting, Research
+from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation
+from marac.meetings.models import VICTIM_CONTACT, AgendaItem, Meeting, Research
 from marac.referrals.models import Referral, ReferralPerson
 from marac.referrals.rules import add_months
 
@@ -501,26 +502,58 @@ async def read_research_list(viewer: Viewer, meeting: Meeting) -> list[ResearchC
     return cases
 
 
-async def record_research(viewer: Viewer, meeting: Meeting, case_id: str, known: bool, summary: str) -> Research:
+@dataclass(frozen=True)
+class VictimContact:
+    """The advocate's contact with the victim before the meeting (docs/domain.md#the-advocate-sees-referrals)."""
+
+    victim_contacted: str  # yes | no | unable
+    contacted_on: date | None = None
+    victim_views: str | None = None
+
+
+def check_contact(contact: VictimContact, today: date) -> None:
+    """Contacted yes, no or unable; a contact date, if given, not in the future."""
+    if contact.victim_contacted not in VICTIM_CONTACT:
+        raise RuleViolation(
+            "The contact with the victim is not valid",
+            {"victim_contacted": "Say whether the victim was contacted: yes, no or unable"},
+        )
+    if contact.contacted_on is not None and contact.contacted_on > today:
+        raise RuleViolation(
+            "The contact date is in the future",
+            {"contacted_on": "Enter the date the victim was contacted: today or earlier"},
+        )
+
+
+async def record_research(
+    viewer: Viewer,
+    meeting: Meeting,
+    case_id: str,
+    known: bool,
+    summary: str,
+    contact: VictimContact | None = None,
+) -> Research:
+    """One member agency's research on one case; from the advocacy agency (access.records_victim_contact)
+    also its contact with the victim. Without `contact` a contact recorded earlier is kept."""
     if meeting.status != "published":
         raise Conflict("Research is recorded between publication and the meeting")
     item = await AgendaItem.get_or_none(id=case_id, meeting=meeting, state="listed")
     if item is None:
         raise NotFound("Case not found on this agenda")
+    if contact is not None:
+        check_contact(contact, clock.today())
+        if not await access.records_victim_contact(viewer.agency_id, meeting.conference_id):
+            raise AccessDenied("Only the victim's advocacy service records its contact with the victim")
     async with in_transaction() as conn:
         research = await Research.get_or_none(item=item, agency_id=viewer.agency_id, using_db=conn)
         if research is None:
-            research = await Research.create(
-                item=item,
-                agency_id=viewer.agency_id,
-                known=known,
-                summary=summary,
-                updated_by=viewer.user_id,
-                using_db=conn,
-            )
-        else:
-            research.known, research.summary, research.updated_by = known, summary, viewer.user_id
-            await research.save(using_db=conn)
+            research = Research(item=item, agency_id=viewer.agency_id)
+        research.known, research.summary, research.updated_by = known, summary, viewer.user_id
+        if contact is not None:
+            research.victim_contacted = contact.victim_contacted
+            research.contacted_on = contact.contacted_on
+            research.victim_views = contact.victim_views or None
+        await research.save(using_db=conn)
         await record(
             "research.record",
             user_id=viewer.user_id,

@@ -6,7 +6,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from marac.ids import new_id
-from marac.sealed import SealedJSON, SealedModel, SealedText
+from marac.sealed import SealedDate, SealedJSON, SealedModel, SealedText
 
 if TYPE_CHECKING:  # type hints only: the models of other domains, higher or lower
     from marac.actions.models import Action
@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # type hints only: the models of other domains, higher or low
 MEETING_STATUSES = ("scheduled", "published", "held", "cancelled")
 MEETING_KINDS = ("scheduled", "emergency")
 ITEM_STATES = ("listed", "overflow", "deferred")
+VICTIM_CONTACT = ("yes", "no", "unable")
 
 
 class Meeting(SealedModel):
@@ -95,9 +96,41 @@ class Research(SealedModel):
     agency_id: str
     known = fields.BooleanField()
     summary = SealedText(default="")
+    # The victim's advocate (the receiving advocacy agency) records its contact with the
+    # victim here: yes, no or unable; when; and the victim's views and wishes. For the chair
+    # and coordinator only, like the summary.
+    victim_contacted = fields.CharField(max_length=8, null=True)
+    contacted_on = SealedDate(null=True)
+    victim_views: str | None = SealedText(null=True)  # Tortoise types text as str, even if null
     updated_by = fields.CharField(max_length=32)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "research"
         unique_together = (("item", "agency"),)
+
+
+class ChairPack(Model):
+    # The chair's preparation pack of one meeting, laid out once with its footer left blank;
+    # each download stamps the reader's own footer on a copy (documents/render.py stamp()).
+    # `digest` is the sha256 of the content it was laid out from: a pack whose digest is no
+    # longer the meeting's is out of date and laid out again (research came in, say).
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    meeting: fields.ForeignKeyRelation[Meeting] = fields.ForeignKeyField(
+        "marac.Meeting", related_name="chair_packs", on_delete=fields.CASCADE
+    )
+    meeting_id: str
+    version = fields.IntField()
+    digest = fields.CharField(max_length=64)
+    status = fields.CharField(max_length=16, default="pending")  # pending | ready
+    job_id = fields.CharField(max_length=32, null=True)  # the job laying it out (its progress)
+    reference = fields.CharField(max_length=64)
+    file_name = fields.CharField(max_length=64, null=True)
+    sha256 = fields.CharField(max_length=64, null=True)
+    size = fields.IntField(null=True)
+    pages = fields.IntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "chair_pack"
+        indexes = (("meeting_id", "digest"),)

@@ -14,14 +14,23 @@ from marac.notices.models import Notification
 
 SHOWN = 200  # the newest; older reminders have been acted on or repeated since
 
-KINDS = ("due_soon", "overdue", "break_glass", "own_lock", "account_lock", "account_created", "account_reset")
+KINDS = (
+    "due_soon",
+    "overdue",
+    "break_glass",
+    "own_lock",
+    "account_lock",
+    "account_created",
+    "account_reset",
+    "research_chase",
+)
 
 
 async def post(
     user_id: str, kind: str, day: date, *, conn: BaseDBAsyncClient | None = None, **about: Any
 ) -> Notification:
     """One notification for one user; ``about`` names what it is about (action_id, break_glass_id,
-    about_user_id with conference_id and role)."""
+    about_user_id with conference_id and role, meeting_id)."""
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
     return await Notification.create(user_id=user_id, kind=kind, day=day, using_db=conn, **about)
@@ -33,7 +42,7 @@ async def read_own(user_id: str) -> list[Notification]:
     the page each one links to decides what its reader may see."""
     items = await (
         Notification.filter(user_id=user_id)
-        .select_related("action", "about_user", "about_user__agency", "conference")
+        .select_related("action", "about_user", "about_user__agency", "conference", "meeting")
         .order_by("-day", "-id")
         .limit(SHOWN)
     )

@@ -10,6 +10,7 @@ from tortoise.models import Model
 if TYPE_CHECKING:  # type hints only: the models of other domains, higher or lower
     from marac.actions.models import Action
     from marac.agencies.models import Conference, User
+    from marac.meetings.models import Meeting
     from marac.referrals.models import BreakGlass
 
 
@@ -41,7 +42,13 @@ class Notification(Model):
     )
     conference_id: str | None
     role = fields.CharField(max_length=16, null=True)
+    # research_chase: the meeting whose research the coordinator asks an agency for.
+    meeting: fields.ForeignKeyNullableRelation[Meeting] = fields.ForeignKeyField(
+        "marac.Meeting", related_name="notifications", null=True, on_delete=fields.CASCADE
+    )
+    meeting_id: str | None
     # due_soon | overdue | break_glass | own_lock | account_lock | account_created | account_reset
+    # | research_chase
     kind = fields.CharField(max_length=16)
     day = fields.DateField()
     emailed = fields.BooleanField(default=False)

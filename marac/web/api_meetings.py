@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from marac import validation
@@ -80,12 +80,36 @@ class ResearchListOut(BaseModel):
 class ResearchIn(Strict):
     known: bool
     summary: str = Field(default="", max_length=5000)
+    # From the victim's advocate (the receiving advocacy agency) only; for the chair and coordinator.
+    victim_contacted: Literal["yes", "no", "unable"] | None = Field(
+        default=None, description="The advocate's contact with the victim before the meeting"
+    )
+    contacted_on: date | None = Field(default=None, description="When the victim was contacted; not in the future")
+    victim_views: str | None = Field(default=None, max_length=5000, description="The victim's views and wishes")
+
+    def contact(self) -> agenda.VictimContact | None:
+        if self.victim_contacted is None:
+            if self.contacted_on is not None or self.victim_views:
+                raise RuleViolation(
+                    "Say whether the victim was contacted",
+                    {"victim_contacted": "Send yes, no or unable with the contact date or the victim's views"},
+                )
+            return None
+        return agenda.VictimContact(self.victim_contacted, self.contacted_on, self.victim_views)
 
 
 class ResearchOut(BaseModel):
     case_id: str
     known: bool
     summary: str
+    victim_contacted: str | None = None
+    contacted_on: date | None = None
+    victim_views: str | None = None
+
+
+class PackAccepted(BaseModel):
+    job_id: str = Field(description="GET /api/v1/jobs/{job_id} for its progress, then ask for the pack again")
+    message: str
 
 
 async def meeting_seen(viewer: Viewer, params: dict[str, str]) -> None:
@@ -154,10 +178,17 @@ async def research_list(request: Request, caller: Caller) -> ResearchListOut:
 async def put_research(request: Request, caller: Caller, body: ResearchIn) -> ResearchOut:
     """Record whether the caller's agency knows the people in a case, and what it will bring."""
     meeting = await agenda.research_meeting(caller.viewer, request.path_params["meeting_id"])
-    research = await agenda.record_research(
-        caller.viewer, meeting, request.path_params["case_id"], body.known, body.summary
+    research = await flows.record_research(
+        caller.viewer, meeting, request.path_params["case_id"], body.known, body.summary, body.contact()
     )
-    return ResearchOut(case_id=research.item_id, known=research.known, summary=research.summary)
+    return ResearchOut(
+        case_id=research.item_id,
+        known=research.known,
+        summary=research.summary,
+        victim_contacted=research.victim_contacted,
+        contacted_on=research.contacted_on,
+        victim_views=research.victim_views,
+    )
 
 
 def pdf_response(document) -> Response:
@@ -174,7 +205,31 @@ async def agenda_pdf(request: Request, caller: Caller) -> Response:
     return pdf_response(await agenda.agenda_document(caller.viewer, request.path_params["meeting_id"]))
 
 
+@api(
+    response="application/pdf",
+    accepted=PackAccepted,
+    errors={409: "The agenda is not published yet: the pack is ready from publication"},
+)
+async def chair_pack(request: Request, caller: Caller) -> Response:
+    """The chair's preparation pack (PDF) for the conference's chair or coordinator; 404 for anyone else.
+
+    When the stored pack no longer shows the meeting as it is (research came in), it is laid out
+    again by a job: 202 with the job's id; ask again once the job is done."""
+    found = await flows.chair_pack(caller.viewer, request.path_params["meeting_id"])
+    if isinstance(found, bytes):
+        return Response(
+            found,
+            media_type="application/pdf",
+            headers={"Content-Disposition": 'attachment; filename="chair-pack.pdf"'},
+        )
+    accepted = PackAccepted(
+        job_id=found.id, message="The chair's pack is being prepared: ask again when the job is done"
+    )
+    return JSONResponse(accepted.model_dump(), status_code=202)
+
+
 routes = [
+    Route("/api/v1/meetings/{meeting_id}/chair-pack.pdf", chair_pack, methods=["GET"]),
     Route("/api/v1/conferences/{slug}/meetings", list_meetings, methods=["GET"]),
     Route("/api/v1/meetings/{meeting_id}/agenda", get_agenda, methods=["GET"]),
     Route("/api/v1/meetings/{meeting_id}/agenda/publish", publish_agenda, methods=["POST"]),

@@ -201,6 +201,7 @@ def api(
     errors: dict[int, str] | None = None,
     record: RecordCheck | None = None,
     also: tuple[str, ...] = (),
+    accepted: type[BaseModel] | None = None,
 ) -> Callable[[ApiHandler], Callable[[Request], Awaitable[Response]]]:
     """A JSON endpoint: bearer token, capability check (as @page), body validated against `body`.
 
@@ -210,6 +211,7 @@ def api(
     endpoint answers (beyond the ones every endpoint may).
 
     `also`: other media types the success answer may take (chosen by the Accept header).
+    `accepted`: the body of a 202 the handler may answer instead (work started in the background).
 
     `record` raises NotFound when the caller may not see the record the path names. A
     caller whose role may not use the endpoint gets 404 for such a record, exactly as for one
@@ -273,6 +275,7 @@ def api(
             "params": params or [],
             "errors": errors or {},
             "also": also,
+            "accepted": accepted,
         }
         return wrapper
 

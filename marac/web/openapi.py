@@ -97,6 +97,11 @@ def build(routes: list[BaseRoute]) -> dict[str, Any]:
                         "description": "Success",
                         **_content(meta["response"], components, meta.get("also", ())),
                     },
+                    **(
+                        {"202": {"description": "Accepted: being prepared", **_content(meta["accepted"], components)}}
+                        if meta.get("accepted")
+                        else {}
+                    ),
                     **{code: _error(text) for code, text in ERROR_STATUSES.items()},
                     **{str(code): _error(text) for code, text in meta["errors"].items()},
                 },

@@ -11,7 +11,7 @@ from marac.agencies import access
 from marac.agencies.access import Can
 from marac.agencies.models import Conference
 from marac.clock import today
-from marac.errors import Conflict, DomainError, NotFound
+from marac.errors import Conflict, DomainError, NotFound, RuleViolation
 from marac.jobs import flows
 from marac.meetings import agenda, calendar, schedule
 from marac.meetings.models import Meeting, Research
@@ -86,6 +86,7 @@ async def _meeting_page(request: Request, caller: Caller, meeting: Meeting, stat
         values["research_cases"] = await agenda.read_research_list(viewer, meeting)
         mine = await Research.filter(item__meeting=meeting, agency_id=viewer.agency_id)
         values["my_research"] = {r.item_id: r for r in mine}
+        values["records_contact"] = await access.records_victim_contact(viewer.agency_id, meeting.conference_id)
     return render(request, "meetings/meeting.html", values, status=status)
 
 
@@ -157,15 +158,34 @@ async def research(request: Request, caller: Caller) -> Response:
             status=400,
             errors={f"known-{request.path_params['case_id']}": "Say whether your agency knows these people"},
         )
+    case_id = request.path_params["case_id"]
     try:
-        await agenda.record_research(
-            caller.viewer, meeting, request.path_params["case_id"], known == "yes", str(form.get("summary", ""))[:5000]
+        await flows.record_research(
+            caller.viewer, meeting, case_id, known == "yes", str(form.get("summary", ""))[:5000], _contact(form)
         )
     except Conflict as exc:
         return await _meeting_page(
             request, caller, meeting, status=status_of(exc, page=True), errors={"agenda": exc.message}
         )
+    except RuleViolation as exc:  # the contact with the victim: named per case, as the form's fields are
+        errors = {f"{name}-{case_id}": message for name, message in (exc.fields or {}).items()}
+        return await _meeting_page(request, caller, meeting, status=400, errors=errors)
     return _back(meeting)
+
+
+def _contact(form) -> agenda.VictimContact | None:
+    """The advocate's contact with the victim, when the form carries it (only the advocacy agency's does)."""
+    contacted = str(form.get("victim_contacted", ""))
+    if not contacted:
+        return None
+    written = str(form.get("contacted_on", "")).strip()
+    on = (
+        validation.day(written, "contacted_on", "Enter the date as YYYY-MM-DD, for example 2026-11-20")
+        if written
+        else None
+    )
+    views = str(form.get("victim_views", "")).strip()[:5000]
+    return agenda.VictimContact(contacted, on, views or None)
 
 
 async def _approve_minutes(request: Request, caller: Caller, meeting: Meeting) -> None:
