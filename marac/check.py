@@ -27,6 +27,7 @@ from pypdf.generic import DictionaryObject
 
 from marac import settings as settings_module
 from marac.settings import PACKAGE_DIR, PROJECT_DIR, Settings, SettingsError
+from marac.wording import count
 
 TIMEOUT_SECONDS = 15
 FONT_FILES = (
@@ -137,7 +138,7 @@ async def _database(config: Settings) -> str:
         raise Problem(f"the database at {where} is reachable but empty: run `marac migrate` (as its owner) first")
     if missing:
         raise Problem(
-            f"the database at {where} is not up to date: {len(missing)} migration(s) to apply "
+            f"the database at {where} is not up to date: {count(len(missing), 'migration')} to apply "
             f"({', '.join(missing)}); run `marac migrate` (as its owner) before starting this version"
         )
     unknown = sorted(applied - known_migrations())

@@ -11,8 +11,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from marac import clock, db, logs, settings
-from marac.errors import DomainError
+from marac.errors import DomainError, RuleViolation
 from marac.settings import SettingsError
+from marac.wording import count, plural
 
 
 def _run(coro_factory: Callable[[], Awaitable[int]]) -> int:
@@ -258,7 +259,7 @@ def cmd_import_referrals(args: argparse.Namespace) -> int:
     from marac.agencies import auth
     from marac.agencies.access import viewer_for
     from marac.agencies.models import User
-    from marac.referrals.imports import import_file
+    from marac.referrals.imports import import_file, problems
 
     path = Path(args.file)
     if not path.is_file():
@@ -272,12 +273,15 @@ def cmd_import_referrals(args: argparse.Namespace) -> int:
             return 1
         try:
             created = await import_file(await viewer_for(user), path.name, path.read_bytes(), clock.today())
+        except RuleViolation as exc:
+            print(f"marac: {exc.message}", file=sys.stderr)
+            for problem in problems(exc):
+                print(f"  {problem}", file=sys.stderr)
+            return 1
         except DomainError as exc:
             print(f"marac: {exc.message}", file=sys.stderr)
-            for where, message in exc.fields.items():
-                print(f"  {where}: {message}", file=sys.stderr)
             return 1
-        print(f"Imported {len(created)} referrals.")
+        print(f"Imported {count(len(created), 'referral')}.")
         return 0
 
     return _run(run)
@@ -289,9 +293,10 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     async def check() -> int:
         result = await verify()
         if result.ok:
-            print(f"Audit chain intact: {result.checked} events checked.")
+            print(f"Audit chain intact: {count(result.checked, 'event')} checked.")
             return 0
-        print(f"Audit chain broken at event {result.first_bad_seq} ({result.checked} events before it are intact).")
+        intact = f"{count(result.checked, 'event')} before it {plural(result.checked, 'is', 'are')} intact"
+        print(f"Audit chain broken at event {result.first_bad_seq} ({intact}).")
         if result.missing_key_version is not None:
             print(f"That event names key version {result.missing_key_version}, which is not in the key list.")
         return 1
@@ -334,7 +339,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
         rekeyed = await people.rekey()
         files = await store.reseal_files()
         await record("keys.rotate", object_type="data_key", object_id=str(version))
-        print(f"Re-encrypted {changed} values under key version {version}.")
+        print(f"Re-encrypted {count(changed, 'value')} under key version {version}.")
         print(f"Recomputed the person-index keys of {rekeyed} people under key version {version}.")
         print(
             f"Re-encrypted {files['rewritten']} stored documents under key version {version}"
@@ -366,8 +371,9 @@ def cmd_retention_run(args: argparse.Namespace) -> int:
         for o in outcomes:
             # Counts only: the command's output may end up in a log.
             print(
-                f"{o.slug}: {verb} list {o.listed} cases, withdraw {o.withdrawn}, anonymise {o.anonymised_cases} cases "
-                f"({o.anonymised_referrals} referrals), delete {o.documents_deleted} documents"
+                f"{o.slug}: {verb} list {count(o.listed, 'case')}, withdraw {o.withdrawn}, "
+                f"anonymise {count(o.anonymised_cases, 'case')} ({count(o.anonymised_referrals, 'referral')}), "
+                f"delete {count(o.documents_deleted, 'document')}"
                 + (f"; {o.held} held by a legal hold" if o.held else "")
             )
         if args.dry_run:
@@ -385,11 +391,11 @@ def cmd_backup(args: argparse.Namespace) -> int:
     async def go() -> int:
         manifest = await backup.backup(Path(args.dir))
         # Counts only: the command's output may end up in a log.
+        rows = count(sum(manifest["tables"].values()), "row")
+        tables, documents = count(len(manifest["tables"]), "table"), count(manifest["document_count"], "document")
         print(
-            f"Backed up the {manifest['database']} database (schema {manifest['schema_version']}, "
-            f"{sum(manifest['tables'].values())} rows in {len(manifest['tables'])} tables, audit chain to "
-            f"event {(manifest['audit_head'] or {}).get('seq', 0)}) and {manifest['document_count']} documents "
-            f"into {args.dir}."
+            f"Backed up the {manifest['database']} database (schema {manifest['schema_version']}, {rows} in {tables}, "
+            f"audit chain to event {(manifest['audit_head'] or {}).get('seq', 0)}) and {documents} into {args.dir}."
         )
         print("The secret key and the data keys are not in it: keep them apart, a restore needs the same ones.")
         return 0
@@ -403,9 +409,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from marac.governance import backup
 
     manifest = asyncio.run(backup.restore(Path(args.dir)))
+    rows = count(sum(manifest["tables"].values()), "row")
+    tables, documents = count(len(manifest["tables"]), "table"), count(manifest["document_count"], "document")
     print(
-        f"Restored the backup of {manifest['created_at']}: {sum(manifest['tables'].values())} rows in "
-        f"{len(manifest['tables'])} tables and {manifest['document_count']} documents, each checked against "
+        f"Restored the backup of {manifest['created_at']}: {rows} in {tables} and {documents}, each checked against "
         f"the manifest; the audit chain ends on the manifest's event {(manifest['audit_head'] or {}).get('seq', 0)}."
     )
     if manifest["schema_version"] != backup.latest_migration():

@@ -167,9 +167,45 @@ def _message(error: ErrorDetails) -> str:
         return "Enter a UK postcode, for example SW1A 1AA"
     if kind == "literal_error":
         return message.replace("Input should be", "Choose")
-    if kind == "bool_parsing":
+    if kind in ("bool_parsing", "bool_type"):
         return "Answer yes or no"
-    return message
+    return _plain(kind, error.get("ctx") or {}) or "This is not valid"
+
+
+def _plain(kind: str, ctx: dict) -> str | None:
+    """Plain words for the rest of pydantic's error types, so no reader ever sees a validator's own
+    text ("Input should be a valid integer, unable to parse string as an integer"):
+    tests/test_referral_import_and_form.py."""
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return "Enter a whole number, like 12"
+    if kind in ("float_parsing", "float_type", "decimal_parsing", "decimal_type"):
+        return "Enter a number"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = next(iter(ctx.values()), "")
+        return {
+            "greater_than_equal": f"Enter {bound} or more",
+            "greater_than": f"Enter more than {bound}",
+            "less_than_equal": f"Enter {bound} or less",
+            "less_than": f"Enter less than {bound}",
+        }[kind]
+    if kind == "string_too_long":
+        return f"Use {ctx.get('max_length', 'fewer')} characters or fewer"
+    if kind == "too_long":
+        return f"Give {ctx.get('max_length', 'fewer')} or fewer"
+    if kind == "string_pattern_mismatch":
+        return "This is not in the expected form"
+    if kind in ("string_type", "str_type"):
+        return "Enter text"
+    if kind in ("list_type", "tuple_type", "set_type"):
+        return "Give a list"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "Give the details as a group of fields"
+    if kind == "enum":
+        return f"Choose one of: {ctx['expected']}" if "expected" in ctx else "Choose one of the listed values"
+    if kind == "value_error" and "error" in ctx:
+        # Our own validators raise ValueError with plain words already.
+        return str(ctx["error"])
+    return None
 
 
 def parse_day(text: str) -> date | str:

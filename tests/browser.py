@@ -45,7 +45,6 @@ ARTIFACTS = Path(
 )
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
-BLOCKING = ("serious", "critical")
 _axe = Axe()
 # Pages already checked in this run, by the name a journey gives them: sign-in and home
 # look the same in every journey, so they are checked once (screenshots are still taken).
@@ -135,7 +134,7 @@ class Session:
 
     async def look(self, page: Page, name: str) -> None:
         """A screenshot of a key page and the checks every page must pass:
-        no serious or critical axe violation, no horizontal scroll at 375 px, no script error."""
+        no axe violation of any impact, no horizontal scroll at 375 px, no script error."""
         self.shots += 1
         stem = f"{self.shots:02d}-{name}"
         await page.screenshot(path=self.folder / f"{stem}.png", full_page=True)
@@ -146,7 +145,7 @@ class Session:
             return
         CHECKED.add(name)
         results = await _axe.run(page)
-        blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING]
+        blocking = results.response["violations"]  # of any impact: none is let through
         assert not blocking, f"{name} ({page.url}): " + "; ".join(
             f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:5]}" for v in blocking
         )

@@ -182,7 +182,7 @@ async def test_restore_drill(app, client, personas, tmp_path):
         referral = tmp_path / "referral.json"
         referral.write_text(json.dumps([referral_body(TEXT, "2026-11-04")]))
         code, out = await cli("import", "referrals", str(referral), "--as", personas["police"].email, env=target)
-        assert code == 0 and "Imported 1 referrals" in out, out
+        assert code == 0 and "Imported 1 referral." in out, out
         new = [
             row
             for row in await query(restored_url, "SELECT id, is_repeat, previous_referral_id FROM referral")

@@ -19,7 +19,7 @@ from marac.jobs import tasks
 from marac.meetings.models import Meeting
 from marac.minutes import service as minutes
 from marac.minutes.models import MinutesRecipient, MinutesVersion
-from tests.builders import close, next_meeting, publish, published_meeting
+from tests.builders import close, next_meeting, note, publish, published_meeting
 from tests.builders import held_meeting_with_markers as held_meeting
 from tests.conftest import CONFERENCE
 
@@ -127,6 +127,8 @@ async def test_a_correction_is_a_new_version_and_the_old_one_is_for_auditors_onl
     await render_all(client, personas, meeting)
     again = await client.post(f"/api/v1/meetings/{meeting.id}/minutes/approve", headers=personas["chair"].bearer)
     assert again.status_code == 422 and "reason" in again.json()["error"]["fields"]
+    meeting = await Meeting.get(id=meeting.id)
+    await note(personas, meeting, (await meeting.items.all())[0].id, "The due date was 5 December", "all")
     corrected = await client.post(
         f"/api/v1/meetings/{meeting.id}/minutes/approve",
         json={"reason": "Action due date corrected"},
@@ -305,7 +307,7 @@ async def test_the_coordinator_sees_minutes_not_circulated_three_working_days_af
     async def page() -> str:
         async with make_client(app) as coordinator:
             coordinator.cookies.update(await session_cookie_for(personas["coordinator"]))
-            return (await coordinator.get(f"/meetings/{meeting.id}")).text
+            return (await coordinator.get(f"/meetings/{meeting.id}/circulation")).text
 
     monkeypatch.setattr(minutes, "today", lambda: date(2026, 12, 29))
     circulation = await minutes.circulation(meeting)

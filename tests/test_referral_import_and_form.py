@@ -66,16 +66,16 @@ async def test_one_bad_row_imports_nothing_and_every_bad_row_is_reported(client,
     ]
     answer = await upload(client, personas["police"], "referrals.csv", csv_text(rows))
     assert answer.status_code == 400
-    assert "line 3: victim_postcode" in answer.text
-    assert "line 5: summary" in answer.text
-    assert "line 2" not in answer.text and "line 4" not in answer.text
+    assert "Line 3, column victim_postcode: Enter a UK postcode, for example SW1A 1AA" in answer.text
+    assert "Line 5, column summary: This is required" in answer.text
+    assert "Line 2" not in answer.text and "Line 4" not in answer.text
     assert await Referral.all().count() == 0
 
 
 async def test_a_json_import_reports_items_and_unknown_columns_are_refused(client, personas):
     items = [dash_body(), {**dash_body(), "colour": "blue"}]
     answer = await upload(client, personas["police"], "referrals.json", json.dumps(items))
-    assert answer.status_code == 400 and "item 2: colour" in answer.text
+    assert answer.status_code == 400 and "Item 2, field colour: Unknown field" in answer.text
     bad_header = "conference,shoe_size\n" + CONFERENCE + ",9\n"
     refused = await upload(client, personas["police"], "referrals.csv", bad_header)
     assert refused.status_code == 400 and "shoe_size" in refused.text
@@ -106,10 +106,48 @@ async def test_the_command_line_import_is_all_or_nothing_too(personas, tmp_path)
         return process.returncode or 0, out.decode()
 
     code, out = await run(bad)
-    assert code == 1 and "line 3: received_at" in out
+    assert code == 1 and "Line 3, column received_at: " in out
     assert await Referral.all().count() == 0
     code, out = await run(good)
-    assert code == 0 and "Imported 1 referrals" in out
+    assert code == 0 and "Imported 1 referral." in out
+
+
+async def test_import_problems_read_in_plain_words_by_line_and_column_on_the_page_as_on_the_cli(
+    client, personas, tmp_path
+):
+    rows = [GOOD_ROW, {**GOOD_ROW, "risk_score": "fifteen", "consent_consented": "perhaps"}]
+    answer = await upload(client, personas["police"], "referrals.csv", csv_text(rows))
+    assert answer.status_code == 400
+    expected = [
+        "Line 3, column risk_score: Enter a whole number, like 12",
+        "Line 3, column consent_consented: Answer yes or no",
+    ]
+    for problem in expected:
+        assert problem in answer.text
+    assert "Input should" not in answer.text and "unable to parse" not in answer.text
+    assert '<a href="#file">' in answer.text  # the error summary leads to the list beside the field
+
+    broken = await upload(client, personas["police"], "referrals.json", '[\n  {"conference": "x",}\n]')
+    assert broken.status_code == 400 and "Line 2: The JSON breaks off at column" in broken.text
+
+    path = tmp_path / "bad.csv"
+    path.write_text(csv_text(rows))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "marac.cli",
+        "import",
+        "referrals",
+        str(path),
+        "--as",
+        personas["police"].email,
+        env=dict(os.environ),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out = (await asyncio.wait_for(process.communicate(), timeout=60))[0].decode()
+    assert process.returncode == 1
+    assert [line.strip() for line in out.splitlines()[1:]] == expected
 
 
 async def test_the_form_shows_every_problem_beside_its_field_and_keeps_what_was_typed(client, personas):

@@ -325,7 +325,12 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:
         await seen.get(police, f"/meetings/{meeting}")
         await seen.get(coordinator, f"/meetings/{following}")
         await seen.get(chair, f"/meetings/{following}/run")
-        await seen.get(coordinator, f"/jobs/{cycle.minutes_job_id}")
+        await seen.get(coordinator, f"/jobs/{cycle.minutes_job_id}?meeting={meeting}")
+        await seen.get(coordinator, f"/meetings/{meeting}/minutes")
+        await seen.get(coordinator, f"/meetings/{meeting}/circulation")
+        await seen.get(chair, f"/meetings/{meeting}/minutes/approve")
+        for agency in (ids["police"], ids["childrens"]):
+            await seen.get(coordinator, f"/meetings/{meeting}/minutes/preview?agency_id={agency}")
         await seen.get(coordinator, "/disclosures")
         # The dashboard names agencies in its overdue table: make the cycle's action overdue for it.
         kept = await Action.get(id=cycle.action_id)
@@ -422,6 +427,13 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:
                 "recipient": payload("recipient"),
             }
             seen.check(f"pdf minutes {meeting_id} {tier}", documents.render_html("minutes.html", view))
+            correction = {
+                **view,
+                "version": 2,
+                "correction_reason": payload("correction_reason"),
+                "changes": [{"case_label": payload("change_label"), "what": "note (discussion)", "how": "added"}],
+            }
+            seen.check(f"pdf minutes {meeting_id} {tier} v2", documents.render_html("minutes.html", correction))
             if view.get("restricted"):
                 seen.check(
                     f"pdf minutes_restricted {meeting_id}",

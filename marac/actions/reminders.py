@@ -13,6 +13,7 @@ from marac.actions.models import Action
 from marac.agencies.models import User
 from marac.notices.models import Notification
 from marac.notify import email
+from marac.wording import count
 
 log = logging.getLogger("marac.reminders")
 
@@ -116,16 +117,12 @@ async def _email(user_ids: list[str], today: date) -> int:
     return sent
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def _body(due_soon: int, overdue: int) -> str:
     lines = ["Your agency has MARAC actions that need attention:", ""]
     if overdue:
-        lines.append(f"- {_plural(overdue, 'action')} overdue")
+        lines.append(f"- {count(overdue, 'action')} overdue")
     if due_soon:
-        lines.append(f"- {_plural(due_soon, 'action')} due in the next {DUE_SOON_DAYS} days")
+        lines.append(f"- {count(due_soon, 'action')} due in the next {DUE_SOON_DAYS} days")
     lines += [
         "",
         f"Sign in to see them: {settings.get().base_url}/actions",

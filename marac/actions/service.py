@@ -43,6 +43,7 @@ from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation, StaleV
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, Meeting
 from marac.referrals.models import Referral
+from marac.wording import count, plural
 
 MIN_DESCRIPTION = 10
 STATUS_WORDS = {
@@ -73,7 +74,9 @@ async def running_meeting(viewer: Viewer, meeting_id: str) -> Meeting:
 
 
 def _require_live(meeting: Meeting) -> None:
-    if meeting.status != "published":
+    # Once minutes are approved the record takes corrections, approved as the next version
+    # (minutes.service.approve says what changed); between closing and approval it is frozen.
+    if meeting.status != "published" and not (meeting.status == "held" and meeting.minutes_version):
         raise Conflict("The meeting runs once its agenda is published, until it is closed")
 
 
@@ -298,13 +301,16 @@ async def set_any_other_business(viewer: Viewer, meeting: Meeting, text: str) ->
 async def close_meeting(viewer: Viewer, meeting: Meeting) -> None:
     """Every case decided, the meeting is held: minutes can be drafted."""
     _require_live(meeting)
+    if meeting.status != "published":
+        raise Conflict("The meeting is already closed")
     undecided = (
         await AgendaItem.filter(meeting=meeting, state="listed", outcome__isnull=True)
         .exclude(section="lapsed_reviews")
         .count()
     )
     if undecided:
-        raise Conflict(f"{undecided} cases have no decision yet: mark each heard or deferred")
+        cases = f"{count(undecided, 'case')} {plural(undecided, 'has', 'have')}"
+        raise Conflict(f"{cases} no decision yet: mark each heard or deferred")
     meeting.status, meeting.held_at = "held", now()
     async with in_transaction() as conn:
         await meeting.save(using_db=conn, update_fields=["status", "held_at"])

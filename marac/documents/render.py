@@ -43,6 +43,7 @@ from weasyprint.pdf.metadata import DocumentMetadata
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
+from marac import wording
 from marac.settings import PROJECT_DIR
 
 TEMPLATES_DIR = PROJECT_DIR / "templates" / "pdf"
@@ -101,7 +102,9 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-environment.filters.update(long_date=long_date, short_date=short_date, case_kind=case_kind)
+environment.filters.update(
+    long_date=long_date, short_date=short_date, case_kind=case_kind, count=wording.count, plural=wording.plural
+)
 
 
 def render_html(template: str, context: dict[str, Any]) -> str:

@@ -512,6 +512,7 @@ async def _scrub_frozen(conference: Conference, items: list[AgendaItem], action_
                 action["description"] = ""
         for review in reviews:
             review["description"], review["note"] = "", ""
+        version.content.pop("fingerprints", None)  # digests of the text: nothing of it may stay
         await version.save(using_db=conn, update_fields=["content"])
 
 

@@ -31,6 +31,7 @@ from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation
 from marac.meetings.models import VICTIM_CONTACT, AgendaItem, Meeting, Research
 from marac.referrals.models import Referral, ReferralPerson
 from marac.referrals.rules import add_months
+from marac.wording import count
 
 CASE_SECTIONS = ("new_cases", "repeat_cases", "transfers")
 LEVEL_RANK = {"low": 0, "medium": 1, "high": 2}
@@ -180,7 +181,7 @@ async def build(meeting: Meeting) -> None:
 
         for referral in listed:
             await place(referral, section_for(referral), "listed", None)
-        reason = f"Over capacity ({capacity} cases): moved to the next meeting"
+        reason = f"Over capacity ({count(capacity, 'case')}): moved to the next meeting"
         for referral in overflow:
             await place(referral, section_for(referral), "overflow", reason)
         for referral in lapsed:
@@ -502,6 +503,9 @@ async def read_research_list(viewer: Viewer, meeting: Meeting) -> list[ResearchC
     return cases
 
 
+RESEARCH_TEXT_MAX = 5000  # a research summary, or the victim's views: as the API's limit (web/api_meetings.py)
+
+
 @dataclass(frozen=True)
 class VictimContact:
     """The advocate's contact with the victim before the meeting (docs/domain.md#the-advocate-sees-referrals)."""
@@ -523,6 +527,11 @@ def check_contact(contact: VictimContact, today: date) -> None:
             "The contact date is in the future",
             {"contacted_on": "Enter the date the victim was contacted: today or earlier"},
         )
+    if len(contact.victim_views or "") > RESEARCH_TEXT_MAX:
+        raise RuleViolation(
+            "The victim's views are too long",
+            {"victim_views": f"Write the victim's views in {RESEARCH_TEXT_MAX:,} characters or fewer"},
+        )
 
 
 async def record_research(
@@ -537,6 +546,11 @@ async def record_research(
     also its contact with the victim. Without `contact` a contact recorded earlier is kept."""
     if meeting.status != "published":
         raise Conflict("Research is recorded between publication and the meeting")
+    if len(summary) > RESEARCH_TEXT_MAX:  # refused whole, never cut: the form keeps what was typed
+        raise RuleViolation(
+            "The research summary is too long",
+            {"summary": f"Write the summary in {RESEARCH_TEXT_MAX:,} characters or fewer"},
+        )
     item = await AgendaItem.get_or_none(id=case_id, meeting=meeting, state="listed")
     if item is None:
         raise NotFound("Case not found on this agenda")

@@ -41,6 +41,9 @@ class Meeting(SealedModel):
     confidentiality_read_by = fields.CharField(max_length=32, null=True)
     held_at = fields.DatetimeField(null=True)
     any_other_business = fields.TextField(default="")
+    # The newest approved minutes version (0: none yet). Once there is one, the meeting's record
+    # takes corrections for the next version (actions.service).
+    minutes_version = fields.IntField(default=0, db_default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -1,7 +1,12 @@
 """Minutes: the chair's approval, each recipient's view, rendering through an outbox, download.
 
 Rules (docs/domain.md#minutes-and-controlled-sharing):
-- approval freezes version N; a correction is N+1 and N stays, superseded, for auditors;
+- approval freezes version N; a correction is N+1 and N stays, superseded, for auditors.
+  N+1 opens with what changed since N, item by item (never the old text), and why: found by
+  comparing each item's fingerprint in what N was built from with what N+1 is built from, so
+  it holds whichever door made the edit;
+- before approval the chair and coordinator preview each recipient's document, built by the
+  same view as the real one;
 - each recipient agency's document is built from a view holding only what it may see:
   tier full: notes for all, restricted notes naming it, every action; tier actions_only:
   its own actions with the case label; chair-only notes are never minuted (they are not
@@ -13,6 +18,7 @@ Rules (docs/domain.md#minutes-and-controlled-sharing):
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -22,13 +28,13 @@ from tortoise.transactions import in_transaction
 
 from marac.actions.models import Action, ActionReview, Attendance, Note
 from marac.agencies import access
-from marac.agencies.access import Viewer
+from marac.agencies.access import Can, Viewer
 from marac.agencies.models import Conference, Membership, User
 from marac.audit.service import disclose, record
 from marac.clock import now, today
 from marac.documents import store
 from marac.documents.models import Document
-from marac.errors import Conflict, NotFound, RuleViolation
+from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, Meeting
 from marac.meetings.schedule import working_days_after
@@ -39,8 +45,6 @@ CONFIDENTIALITY = (
     "risk safe, and must not be shared outside this meeting without the agreement of the agency that "
     "provided it. These minutes must not be forwarded."
 )
-# Narrative is capped in a document: a note is a record of risk and action, not a transcript.
-MAX_TEXT = 4000
 CIRCULATE_WITHIN_WORKING_DAYS = 3
 
 
@@ -76,11 +80,12 @@ async def _content(meeting: Meeting, chair: User) -> dict[str, Any]:
                 "review": item.section == "lapsed_reviews",
                 "risk": _risk_line(item.referral.risk),
                 "outcome": item.outcome,
-                "outcome_reason": (item.outcome_reason or "")[:MAX_TEXT],
+                "outcome_reason": item.outcome_reason or "",
                 "notes": [
                     {
+                        "id": n.id,
                         "stage": n.stage,
-                        "text": n.text[:MAX_TEXT],
+                        "text": n.text,
                         "visibility": n.visibility,
                         "agencies": list(n.agencies),
                     }
@@ -92,7 +97,7 @@ async def _content(meeting: Meeting, chair: User) -> dict[str, Any]:
                         "id": a.id,
                         "owner_agency_id": a.owner_agency_id,
                         "owner": agencies.get(a.owner_agency_id, ""),
-                        "description": a.description[:MAX_TEXT],
+                        "description": a.description,
                         "due_date": a.due_date.isoformat(),
                         "status": a.status,
                     }
@@ -127,25 +132,33 @@ async def _content(meeting: Meeting, chair: User) -> dict[str, Any]:
         ],
         "reviews": [
             {
+                "action_id": r.action_id,
                 "case_label": agenda.label(r.action.meeting, r.action.item),
                 "owner_agency_id": r.action.owner_agency_id,
                 "owner": agencies.get(r.action.owner_agency_id, ""),
-                "description": r.action.description[:MAX_TEXT],
+                "description": r.action.description,
                 "due_date": r.action.due_date.isoformat(),
                 "outcome": r.outcome,
-                "note": r.note[:MAX_TEXT],
+                "note": r.note,
             }
             for r in reviews
         ],
         "cases": cases,
-        "any_other_business": (meeting.any_other_business or "")[:MAX_TEXT],
+        "any_other_business": meeting.any_other_business or "",
     }
 
 
 def view_for(content: dict[str, Any], agency_id: str, tier: str) -> dict[str, Any]:
     """One recipient's minutes: a new structure holding only what this agency may see.
-    Built by copying entitled items in, never by removing others' items afterwards."""
+    Built by copying entitled items in, never by removing others' items afterwards. A
+    correction's changes are listed only where the agency may read the item before or after."""
     header = {k: content[k] for k in ("conference_name", "date", "venue", "chair", "confidentiality")}
+    header["correction_reason"] = content.get("correction_reason") or ""
+    header["changes"] = [
+        {k: c[k] for k in ("case_label", "what", "how")}
+        for c in content.get("changes", [])
+        if (agency_id in c["owners"] if tier == "actions_only" else c["full"] or agency_id in c["agencies"])
+    ]
     if tier == "actions_only":
         own = [
             {
@@ -190,6 +203,88 @@ def view_for(content: dict[str, Any], agency_id: str, tier: str) -> dict[str, An
     }
 
 
+# --- what changed between versions ---------------------------------------------------------------
+
+
+def _items(content: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every minuted item of a version under a key that stays the same across versions, with
+    the words a change to it is reported in and who may read that report: `full` (every
+    full-tier agency), `agencies` (a restricted note's), `owners` (an action's owner, whose
+    actions-only copy lists it). `payload` is what the fingerprint is taken of."""
+    items: dict[str, dict[str, Any]] = {}
+
+    def add(key: str, payload: Any, what: str, case_label: str = "", **who: Any) -> None:
+        items[key] = {"payload": payload, "what": what, "case_label": case_label, "agencies": [], "owners": []}
+        items[key].update({"full": True} | who)
+
+    add("register", [content.get(k) for k in ("present", "apologies", "observers")], "register")
+    for index, review in enumerate(content.get("reviews", [])):
+        add(f"review:{review.get('action_id', index)}", review, "review of an outstanding action", review["case_label"])
+    for case in content.get("cases", []):
+        label, case_id = case["label"], case.get("case_id", case["label"])
+        add(f"case:{case_id}:decision", [case.get("outcome"), case.get("outcome_reason")], "decision", label)
+        for index, note in enumerate(case.get("notes", [])):
+            restricted = note["visibility"] == "restricted"
+            add(
+                f"note:{note.get('id', f'{case_id}:{index}')}",
+                note,
+                f"note ({note['stage'].replace('_', ' ')})",
+                label,
+                full=not restricted,
+                agencies=list(note["agencies"]) if restricted else [],
+            )
+        for action in case.get("actions", []):
+            add(
+                f"action:{action['id']}",
+                action,
+                f"action for {action['owner']}",
+                label,
+                owners=[action["owner_agency_id"]],
+            )
+    add("any_other_business", content.get("any_other_business"), "any other business")
+    return items
+
+
+def _digest(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def fingerprints(content: dict[str, Any]) -> dict[str, str]:
+    """Item key → digest of the item as minuted: kept with each version (inside its sealed
+    content), so the next version can say what changed."""
+    return {key: _digest(item["payload"]) for key, item in _items(content).items()}
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """What differs between what one version was built from and what the next is built from:
+    per item, added, changed or removed, in the order of the minutes; never the old text. A
+    change is reported to whoever may read the item in either version."""
+    old, new = _items(before), _items(after)
+    old_prints = before.get("fingerprints") or {key: _digest(item["payload"]) for key, item in old.items()}
+    found = []
+    for key in [*new, *(key for key in old if key not in new)]:
+        if key not in old_prints:
+            how = "added"
+        elif key not in new:
+            how = "removed"
+        elif old_prints[key] != _digest(new[key]["payload"]):
+            how = "changed"
+        else:
+            continue
+        item, was = new.get(key) or old[key], old.get(key) or new[key]
+        found.append(
+            {
+                "case_label": item["case_label"],
+                "what": item["what"],
+                "how": how,
+                "full": item["full"] or was["full"],
+                "agencies": sorted(set(item["agencies"]) | set(was["agencies"])),
+                "owners": sorted(set(item["owners"]) | set(was["owners"])),
+            }
+        )
+    return found
+
+
 def shared_views(
     content: dict[str, Any], version: int, recipients: list[tuple[str, str]]
 ) -> list[tuple[dict[str, Any], list[tuple[str, dict[str, Any] | None]]]]:
@@ -210,18 +305,36 @@ def shared_views(
 # --- the chair's approval -----------------------------------------------------------------------
 
 
+async def _draft(meeting: Meeting, chair: User, latest: MinutesVersion | None, reason: str) -> dict[str, Any]:
+    """The content the next version would freeze now: with its fingerprints and, after the
+    first version, what changed since `latest` and why."""
+    content = await _content(meeting, chair)
+    content["fingerprints"] = fingerprints(content)
+    if latest is not None:
+        content["changes"] = changes(latest.content, content)
+        content["correction_reason"] = reason
+    return content
+
+
+async def latest_version(meeting: Meeting) -> MinutesVersion | None:
+    return await MinutesVersion.filter(meeting=meeting).order_by("-version").first()
+
+
 async def approve(viewer: Viewer, meeting: Meeting, correction_reason: str | None = None) -> MinutesVersion:
     """Freeze the minutes as the next version. After the first, a reason is required (a
-    correction), and the earlier version becomes superseded."""
+    correction), something must have changed, and the earlier version becomes superseded; its
+    recipients are told when the new one is ready (render.py)."""
     access.require_chair(viewer, meeting.conference_id)
     if meeting.status != "held":
         raise Conflict("Minutes are approved after the meeting is closed")
-    latest = await MinutesVersion.filter(meeting=meeting).order_by("-version").first()
+    latest = await latest_version(meeting)
     reason = (correction_reason or "").strip()
     if latest and not reason:
-        raise RuleViolation("A correction needs a reason", {"reason": "Say what the correction changes"})
+        raise RuleViolation("A correction needs a reason", {"reason": "Say why the minutes are corrected"})
     chair = await User.get(id=viewer.user_id)
-    content = await _content(meeting, chair)
+    content = await _draft(meeting, chair, latest, reason)
+    if latest and not content["changes"]:
+        raise Conflict(f"Nothing has changed since version {latest.version}: change the record first")
     async with in_transaction() as conn:
         if latest:
             await MinutesVersion.filter(meeting=meeting, status="approved").using_db(conn).update(status="superseded")
@@ -233,6 +346,8 @@ async def approve(viewer: Viewer, meeting: Meeting, correction_reason: str | Non
             approved_by=viewer.user_id,
             using_db=conn,
         )
+        # The meeting's record stays open to corrections once a version is approved (actions.service).
+        await Meeting.filter(id=meeting.id).using_db(conn).update(minutes_version=minutes.version)
         await record(
             "minutes.approve",
             user_id=viewer.user_id,
@@ -242,7 +357,73 @@ async def approve(viewer: Viewer, meeting: Meeting, correction_reason: str | Non
             conference_id=meeting.conference_id,
             conn=conn,
         )
+    meeting.minutes_version = minutes.version
     return minutes
+
+
+# --- the preview ----------------------------------------------------------------------------------
+
+
+async def recipients(meeting: Meeting) -> list[Membership]:
+    """The agencies the minutes go to, with their tier: the conference's member agencies."""
+    return (
+        await Membership.filter(conference_id=meeting.conference_id).prefetch_related("agency").order_by("agency__name")
+    )
+
+
+@dataclass(frozen=True)
+class Preview:
+    agency_id: str
+    agency_name: str
+    version: int
+    view: dict[str, Any]  # exactly what view_for gives the agency's document, with its version
+    pending: bool  # True: the next version, not yet approved; False: the current version as approved
+
+
+async def preview(viewer: Viewer, meeting: Meeting, agency_id: str) -> Preview:
+    """What one recipient agency would receive now, for the chair and coordinator (404 for
+    others, via agenda_meeting): before any approval the draft; after, the current version
+    when nothing has changed since, else the correction the chair would approve. Audited."""
+    # The chair and coordinator: those who see the full agenda, and so every note, already.
+    if not access.may_see_agenda(viewer, meeting.conference_id):
+        raise AccessDenied("Only the conference's chair and coordinator preview minutes")
+    if meeting.status not in ("published", "held"):
+        raise Conflict("Minutes can be previewed once the agenda is published")
+    membership = next((m for m in await recipients(meeting) if m.agency_id == agency_id), None)
+    if membership is None:
+        raise RuleViolation("Choose a recipient agency", {"agency_id": "Choose one of the conference's agencies"})
+    latest = await latest_version(meeting)
+    # The chair named is the one who approves: the caller if they chair, else the last approver.
+    approver = (
+        viewer.user_id
+        if viewer.can_in(meeting.conference_id, Can.APPROVE_MINUTES)
+        else (latest.approved_by if latest else None)
+    )
+    chair = await User.get_or_none(id=approver) if approver else None
+    content = await _draft(meeting, chair or User(name="To be named at approval"), latest, "")
+    version = latest.version if latest else 1
+    pending = latest is None or bool(content["changes"])
+    if latest is not None and not pending:
+        content = latest.content
+    elif latest is not None:
+        version = latest.version + 1
+        content["correction_reason"] = "(the reason the chair gives at approval)"
+    tier = access.minutes_view(membership.tier, membership.tier) or "actions_only"
+    await record(
+        "minutes.preview",
+        user_id=viewer.user_id,
+        agency_id=viewer.agency_id,
+        object_type="meeting",
+        object_id=meeting.id,
+        conference_id=meeting.conference_id,
+    )
+    return Preview(
+        agency_id=agency_id,
+        agency_name=membership.agency.name,
+        version=version,
+        view={**view_for(content, agency_id, tier), "version": version},
+        pending=pending,
+    )
 
 
 async def request_render(viewer: Viewer, meeting: Meeting) -> MinutesVersion:
@@ -274,6 +455,29 @@ async def pending_versions(older_than: timedelta = timedelta(minutes=5)) -> list
         "minutes_id", flat=True
     )
     return sorted(set(cast("list[str]", rows)))
+
+
+async def pending_changes(viewer: Viewer, meeting: Meeting) -> list[dict[str, Any]] | None:
+    """For the chair and coordinator: what changed in the record since the current version
+    (every item, whoever may read it), or None before the first approval."""
+    if not access.may_see_agenda(viewer, meeting.conference_id):
+        raise AccessDenied("Only the conference's chair and coordinator see pending corrections")
+    latest = await latest_version(meeting)
+    if latest is None:
+        return None
+    content = await _draft(meeting, await User.get(id=latest.approved_by), latest, "")
+    return [{k: c[k] for k in ("case_label", "what", "how")} for c in content["changes"]]
+
+
+async def has_copy(viewer: Viewer, meeting: Meeting) -> bool:
+    """Whether the caller's agency has a rendered copy of the current version to download."""
+    return await MinutesRecipient.filter(
+        minutes__meeting=meeting,
+        minutes__status="approved",
+        agency_id=viewer.agency_id,
+        status="done",
+        document_id__isnull=False,
+    ).exists()
 
 
 # --- downloads and circulation --------------------------------------------------------------------

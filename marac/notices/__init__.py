@@ -23,6 +23,7 @@ KINDS = (
     "account_created",
     "account_reset",
     "research_chase",
+    "minutes_version",
 )
 
 

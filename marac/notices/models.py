@@ -42,13 +42,14 @@ class Notification(Model):
     )
     conference_id: str | None
     role = fields.CharField(max_length=16, null=True)
-    # research_chase: the meeting whose research the coordinator asks an agency for.
+    # research_chase: the meeting whose research the coordinator asks an agency for; minutes_version: the
+    # meeting whose minutes have a new version for the user's agency.
     meeting: fields.ForeignKeyNullableRelation[Meeting] = fields.ForeignKeyField(
         "marac.Meeting", related_name="notifications", null=True, on_delete=fields.CASCADE
     )
     meeting_id: str | None
     # due_soon | overdue | break_glass | own_lock | account_lock | account_created | account_reset
-    # | research_chase
+    # | research_chase | minutes_version
     kind = fields.CharField(max_length=16)
     day = fields.DateField()
     emailed = fields.BooleanField(default=False)

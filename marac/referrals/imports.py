@@ -1,7 +1,8 @@
 """Bulk import of referrals from CSV or JSON files.
 
 Every row is checked before anything is stored; one bad row and nothing is imported,
-and every bad row is reported with its line (CSV) or item number (JSON) and field.
+and every bad row is reported with its line and column (CSV) or item number and field (JSON),
+in plain words (`problems`, which the import page and `marac import referrals` both print).
 A CSV row uses the flat columns below; a JSON file is a list of API request bodies.
 """
 
@@ -149,7 +150,8 @@ def parse_json(text: str) -> list[tuple[int, dict]]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise RuleViolation(
-            "The file is not valid JSON; nothing was imported", {f"{exc.lineno}:file": exc.msg}
+            "The file is not valid JSON; nothing was imported",
+            {f"{exc.lineno}:file": f"The JSON breaks off at column {exc.colno} ({exc.msg})"},
         ) from None
     except RecursionError:  # how json.loads says the nesting is deeper than its stack
         raise nested from None
@@ -176,7 +178,24 @@ def parse_file(name: str, content: bytes) -> tuple[str, list[tuple[int, dict]]]:
     return "line", parse_csv(text)
 
 
+def _where(kind: str, number: str, field: str) -> str:
+    """Where a problem is, as a person finds it in the file: "Line 3, column victim_postcode" or
+    "Item 2, field victim.name"; a problem of the whole file (its header, its syntax) by line."""
+    if field in ("file", "columns", "body", ""):
+        return f"Line {number}"
+    if kind == "line":
+        return f"Line {number}, column {column_for(field)}"
+    return f"Item {number}, field {field}"
+
+
+def problems(exc: RuleViolation) -> list[str]:
+    """An import's refusal as lines to print, one problem a line with its place in the file."""
+    return [f"{where}: {message}" for where, message in exc.fields.items()]
+
+
 async def import_file(viewer: Viewer, name: str, content: bytes, today: date) -> list[Referral]:
+    """All the file's referrals, or none: a refusal's fields are keyed by the place in the file
+    of each problem (`problems` prints them)."""
     kind = "item" if name.lower().endswith(".json") else "line"
     try:
         kind, rows = parse_file(name, content)
@@ -187,5 +206,6 @@ async def import_file(viewer: Viewer, name: str, content: bytes, today: date) ->
         fields = {}
         for key, message in exc.fields.items():
             number, _, field = key.partition(":")
-            fields[f"{kind} {number}: {column_for(field) if kind == 'line' else field}"] = message
+            # A syntax error in JSON is found by line, like a CSV problem.
+            fields[_where("line" if field == "file" else kind, number, field)] = message
         raise RuleViolation(exc.message, fields) from None

@@ -885,6 +885,8 @@ async def list_visible(
 
 
 async def triage_queue(viewer: Viewer, conference_id: str | None = None) -> list[Referral]:
+    """The referrals waiting for the caller's triage, oldest first. The queue names each victim,
+    so showing it is a read of each referral, audited like opening one."""
     access.require(viewer, access.Can.TRIAGE_REFERRALS)
     query = Referral.filter(
         access.referral_filter(viewer),
@@ -893,9 +895,22 @@ async def triage_queue(viewer: Viewer, conference_id: str | None = None) -> list
     )
     if conference_id:
         query = query.filter(conference_id=conference_id)
-    return await query.prefetch_related("conference", "referring_agency", "previous_referral").order_by(
+    queue = await query.prefetch_related("conference", "referring_agency", "previous_referral").order_by(
         "received_at", "created_at"
     )
+    if queue:
+        async with in_transaction() as conn:
+            for referral in queue:
+                await record(
+                    "referral.read",
+                    user_id=viewer.user_id,
+                    agency_id=viewer.agency_id,
+                    object_type="referral",
+                    object_id=referral.id,
+                    conference_id=referral.conference_id,
+                    conn=conn,
+                )
+    return queue
 
 
 # --- person matches ------------------------------------------------------------------

@@ -9,8 +9,10 @@ from starlette.routing import Route
 
 from marac import validation
 from marac.agencies.access import Can
+from marac.ids import ID_PATTERN
 from marac.jobs import flows
 from marac.meetings import agenda
+from marac.minutes import render as minutes_render
 from marac.minutes import service
 from marac.referrals.schemas import Strict
 from marac.validation import MAX_VERSION
@@ -68,8 +70,36 @@ async def minutes_pdf(request: Request, caller: Caller) -> Response:
     return pdf_response(await flows.minutes_document(caller.viewer, request.path_params["meeting_id"], version))
 
 
+def preview_agency(request: Request) -> str:
+    """The ?agency_id= of a preview: an id or nothing (the service then says to choose one)."""
+    text = request.query_params.get("agency_id", "")
+    return text if ID_PATTERN.fullmatch(text) else ""
+
+
+def draft_pdf(pdf: bytes) -> Response:
+    return Response(
+        pdf, media_type="application/pdf", headers={"Content-Disposition": 'attachment; filename="minutes-draft.pdf"'}
+    )
+
+
+@api(
+    Can.READ_AGENDA,
+    response="application/pdf",
+    record=meeting_seen,
+    params=[
+        query("agency_id", {"type": "string", "pattern": f"^{ID_PATTERN.pattern}$"}, "The recipient agency (required)")
+    ],
+)
+async def preview_pdf(request: Request, caller: Caller) -> Response:
+    """The document the agency would receive now, marked DRAFT on every page (chair and coordinator)."""
+    meeting = await agenda.agenda_meeting(caller.viewer, request.path_params["meeting_id"])
+    preview = await service.preview(caller.viewer, meeting, preview_agency(request))
+    return draft_pdf(await minutes_render.preview_pdf(preview))
+
+
 routes = [
     Route("/api/v1/meetings/{meeting_id}/minutes/approve", approve, methods=["POST"]),
     Route("/api/v1/meetings/{meeting_id}/minutes/render", render, methods=["POST"]),
     Route("/api/v1/meetings/{meeting_id}/minutes.pdf", minutes_pdf, methods=["GET"]),
+    Route("/api/v1/meetings/{meeting_id}/minutes/preview.pdf", preview_pdf, methods=["GET"]),
 ]

@@ -8,7 +8,7 @@ from jinja2 import Environment, FileSystemLoader
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from marac import settings
+from marac import settings, wording
 from marac.agencies.access import Can
 from marac.settings import PROJECT_DIR
 from marac.web import csrf
@@ -18,6 +18,8 @@ TEMPLATES_DIR = PROJECT_DIR / "templates"
 # Not Starlette's Jinja2Templates: it escapes only .html/.htm/.xml names, and the PDF
 # templates to come are not all .html.
 env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+# {{ n|count("case") }} → "1 case", "2 cases"; {{ n|plural("has", "have") }}: marac/wording.py.
+env.filters.update(count=wording.count, plural=wording.plural)
 
 
 def _nothing(capability: Can) -> bool:

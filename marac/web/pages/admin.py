@@ -185,7 +185,8 @@ async def _users(request: Request, status: int = 200, **context) -> Response:
                     "user_id", "conference_id", "role"
                 )
             },
-            "role_options": [(r, r.capitalize()) for r in ROLES],
+            # No role is chosen for the administrator: one left as it was would make an admin.
+            "role_options": [("", "Choose a role"), *[(r, r.capitalize()) for r in ROLES]],
             "conference_role_options": [(r, r.replace("_", " ").capitalize()) for r in CONFERENCE_ROLES],
             **context,
         },

@@ -399,7 +399,12 @@ async def decide(request: Request, caller: Caller) -> Response:
     except (RuleViolation, Conflict) as exc:
         referral = await service.get_visible(caller.viewer, referral_id)
         return _detail(
-            request, caller, referral, status=status_of(exc, page=True), errors=exc.fields or {"decision": exc.message}
+            request,
+            caller,
+            referral,
+            status=status_of(exc, page=True),
+            errors=exc.fields or {"decision": exc.message},
+            values=form,
         )
     return RedirectResponse("/referrals", status_code=303)
 
@@ -469,11 +474,13 @@ async def import_referrals(request: Request, caller: Caller) -> Response:
     try:
         created = await imports.import_file(caller.viewer, upload.filename, await upload.read(), today())
     except DomainError as exc:
+        # Every problem beside the file field, by line and column; the summary links to it.
+        found = imports.problems(exc) if isinstance(exc, RuleViolation) else []
         return render(
             request,
             "referrals/import.html",
-            {**context, "errors": exc.fields or {"file": exc.message}, "message": exc.message},
-            status=400,
+            {**context, "errors": {"file": exc.message}, "problems": found},
+            status=status_of(exc, page=True),
         )
     return render(request, "referrals/import.html", {**context, "imported": len(created)})
 

@@ -1,0 +1,214 @@
+"""Every page of the route inventory in headless Chromium: each HTML page that
+tests/test_route_inventory.py's access table lists is opened as each kind of user entitled to
+it, with real records behind its ids, and must show no axe violation at all, no sideways
+scroll at 375 px, no script error, and the menu on one line at 1280 px.
+
+The pages come from the access table, so a new page is swept without anyone remembering it:
+it is opened as every role the table gives 200. A page whose test ids are made up in the
+table (so it answers 404 there) says here who opens it; one nobody can open fails the sweep.
+Runs with MARAC_TEST_BROWSER=1 (run B of scripts/test).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import timedelta
+
+import pyotp
+import pytest
+from playwright.async_api import Page
+
+from marac.actions.models import Action
+from marac.agencies import auth
+from marac.agencies import service as directory
+from marac.agencies.models import User
+from marac.clock import today
+from marac.jobs.models import Job
+from marac.referrals import break_glass
+from tests import browser, builders
+from tests.conftest import CONFERENCE, PASSWORD, REPORTS, make_client, session_cookie_for
+from tests.test_route_inventory import EXPECTED
+
+SERVICE = {"/healthz", "/readyz", "/favicon.ico", "/metrics"}
+PAGES = sorted(
+    path
+    for method, path in EXPECTED
+    if method == "GET"
+    and not path.startswith("/api/")
+    and path not in SERVICE
+    and not path.endswith((".pdf", ".ics", ".csv"))
+)
+# One of each kind of user: the pages differ by role (and members by agency tier).
+KINDS = ["anonymous", "admin", "coordinator", "chair", "police", "childrens", "auditor"]
+# Pages the access table opens with made-up ids or in a state it cannot reach, and who opens them here:
+# "pending" has given a password but no code yet, "enrolling" has no authenticator yet.
+OPENED_AS = {
+    "/login/mfa": ["pending"],
+    "/mfa/enrol": ["enrolling"],
+    "/setup/{token}": ["anonymous"],
+    "/meetings/{meeting_id}/cases/{case_id}": ["coordinator", "chair"],
+    "/actions/{action_id}": ["coordinator", "police"],
+    "/meetings/{meeting_id}/preparation": ["chair", "coordinator"],
+}
+# Pages of a published meeting only (a held one answers 409): opened with the published meeting alone.
+PUBLISHED_ONLY = {"/meetings/{meeting_id}/preparation"}
+
+
+def opened_as(path: str) -> list[str]:
+    return OPENED_AS.get(path) or [k for k in KINDS if EXPECTED[("GET", path)][k] == 200]
+
+
+async def world(app, personas) -> list[dict[str, str]]:
+    """Records behind every id of the inventory: a held meeting with notes, an overdue action and
+    minutes circulated and downloaded; the next meeting published; a referral awaiting triage
+    that someone outside it opened by break-glass; a set-up link. Returns the ids, once per
+    meeting (the held one, then the published one)."""
+    held = await builders.published_meeting(personas, cases=2)
+    await builders.note(personas, held.meeting, held.case_id, "Police will share the bail conditions.")
+    overdue = await builders.action(personas, held.meeting, held.case_id, owner="police", status="in_progress")
+    await Action.filter(id=overdue.id).update(due_date=today() - timedelta(days=3))
+    await builders.close(personas, held)
+    await builders.approve_minutes(personas, held.meeting, rendered=True)
+    async with make_client(app) as api:
+        download = f"/api/v1/meetings/{held.meeting.id}/minutes.pdf"
+        assert (await api.get(download, headers=personas["police"].bearer)).status_code == 200
+
+    now = today()
+    upcoming = builders.other_victim(3, received_at=now.isoformat())
+    accepted = await builders.referral(personas, accept=True, body=upcoming, today=now)
+    next_meeting = await builders.publish(personas, await builders.meeting_of(accepted))
+    [next_case] = [i.id for i in await next_meeting.items.all()]
+    waiting = await builders.referral(personas, body=builders.other_victim(4, received_at=now.isoformat()), today=now)
+
+    health = personas["health"]
+    await User.filter(id=health.user.id).update(totp_last_step=0)
+    await break_glass.start(
+        await builders.as_(personas, "health"),
+        health.user,
+        reference=waiting.id,
+        reason="Urgent: the victim is in A&E tonight.",
+        password=PASSWORD,
+        code=pyotp.TOTP(health.totp_secret).now(),
+        ip="10.8.0.1",
+    )
+    made = await directory.add_user(
+        None,
+        email="new@test.example.org",
+        name="New Starter",
+        agency_id=personas["police"].user.agency_id,
+        role="member",
+        conference_slugs=[CONFERENCE],
+    )
+    # Still queued: its page is the one that keeps itself up to date.
+    job = await Job.create(name="render_minutes", requested_by=personas["coordinator"].user.id)
+    ids = {
+        "referral_id": waiting.id,
+        "action_id": overdue.id,
+        "slug": CONFERENCE,
+        "token": made.setup_token,
+        "job_id": job.id,
+        "person_id": held.referral.victim_person_id,
+    }
+    return [
+        {**ids, "meeting_id": held.meeting.id, "case_id": held.case_id},
+        {**ids, "meeting_id": next_meeting.id, "case_id": next_case, "referral_id": accepted.id},
+    ]
+
+
+async def cookies_of(kind: str, personas) -> dict[str, str]:
+    if kind == "anonymous":
+        return {}
+    if kind == "pending":
+        return {"marac_session": await auth.start_session(personas["police"].user, mfa_passed=False)}
+    if kind == "enrolling":
+        user = await User.get(email="new@test.example.org")
+        user.password_hash = personas["police"].user.password_hash
+        await user.save()
+        return {"marac_session": await auth.start_session(user, mfa_passed=False)}
+    return await session_cookie_for(personas[kind])
+
+
+# Each item of the service navigation starts on the first item's line.
+MENU_ON_ONE_LINE = """() => {
+  const items = [...document.querySelectorAll('.govuk-service-navigation__item')];
+  return items.filter(i => Math.abs(i.getBoundingClientRect().top - items[0].getBoundingClientRect().top) > 2)
+    .map(i => i.textContent.trim());
+}"""
+
+
+async def problems_of(page: Page, errors: list[str]) -> list[str]:
+    """What is wrong with the page as it stands, at 375 px and at 1280 px."""
+    found = list(errors)
+    results = await browser._axe.run(page)
+    found += [
+        f"axe {v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+    ]
+    overflow = await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    if overflow > 0:
+        found.append(f"scrolls sideways by {overflow}px at 375 px: {await page.evaluate(browser.WIDE_ELEMENTS)}")
+    await page.set_viewport_size(browser.DESKTOP)
+    wrapped = await page.evaluate(MENU_ON_ONE_LINE)
+    if wrapped:
+        found.append(f"the menu wraps at 1280 px: {wrapped} on a second line")
+    return found
+
+
+@pytest.fixture
+async def sweep(request, app):
+    async with browser.serve(app) as url, browser.chromium() as chromium:
+        name = request.node.name
+        shutil.rmtree(browser.ARTIFACTS / name, ignore_errors=True)
+        session = browser.Session(chromium, url, name)
+        yield session
+        report = request.node.stash.get(REPORTS, {}).get("call")
+        if report is None or report.failed:
+            await session.dump()
+        await session.close()
+
+
+@pytest.mark.browser
+async def test_every_page_passes_axe_and_fits_a_phone(app, personas, sweep):
+    variants = await world(app, personas)
+    failures: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    pages: dict[str, Page] = {}
+    for path in PAGES:
+        kinds = opened_as(path)
+        if not kinds:
+            failures.append(f"{path}: nobody opens it here: say who in OPENED_AS")
+        for values in variants[1:] if path in PUBLISHED_ONLY else variants:
+            missing = set(re.findall(r"{(\w+)}", path)) - set(values)
+            if missing:
+                failures.append(f"{path}: the sweep's world has no {sorted(missing)}: add it to world()")
+                break
+            url = re.sub(r"{(\w+)}", lambda m, v=values: v[m.group(1)], path)
+            for kind in kinds:
+                if (url, kind) in seen:
+                    continue
+                seen.add((url, kind))
+                page = pages.get(kind)
+                if page is None or kind in ("pending", "enrolling"):
+                    page = pages[kind] = await sweep.page()
+                    jar = await cookies_of(kind, personas)
+                    await page.context.add_cookies(
+                        [{"name": n, "value": v, "url": sweep.base_url} for n, v in jar.items()]
+                    )
+                sweep.problems[page].clear()
+                await page.set_viewport_size(browser.PHONE)
+                answer = await page.goto(url)
+                where = f"{path} as {kind} ({url})"
+                if answer is None or answer.status != 200:
+                    failures.append(f"{where}: answered {answer and answer.status}")
+                    continue
+                shot = re.sub(r"\W+", "-", path).strip("-") or "home"
+                await page.screenshot(path=sweep.folder / f"{len(seen):02d}-{shot}-{kind}.png", full_page=True)
+                failures += [f"{where}: {p}" for p in await problems_of(page, sweep.problems[page])]
+    assert not failures, f"{len(failures)} problems:\n" + "\n".join(failures)
+
+
+def test_the_sweep_knows_who_opens_every_page():
+    """Without a browser: every page of the inventory has someone to open it as."""
+    assert PAGES and all(opened_as(p) for p in PAGES)
+    assert set(OPENED_AS) <= set(PAGES), "OPENED_AS names a page the inventory no longer has"
