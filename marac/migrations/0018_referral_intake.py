@@ -36,7 +36,7 @@ def _referral_link(source_field: str, related_name: str) -> Any:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("marac", "0016_chair_preparation")]
+    dependencies = [("marac", "0017_minutes_corrections")]
 
     initial = False
 
