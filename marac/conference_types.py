@@ -34,6 +34,7 @@ _INT_RANGES = {
     "minutes_per_case": (1, 60),
     "action_due_days": (1, 365),
     "retention_years": (1, 100),
+    "duplicate_days": (0, 60),
 }
 # How the cases in each case section of an agenda are ordered, first key first (docs/domain.md#the-agenda):
 # cases with children first, repeats first, highest risk first, earliest received first.
@@ -41,10 +42,12 @@ CASE_ORDER_KEYS = ("children", "repeat", "risk", "received")
 # The SafeLives order, when a type says nothing: cases with children first, then adult-only cases (each by
 # risk, then date received); repeats are flagged where they fall, not moved.
 DEFAULT_CASE_ORDER = ("children", "risk", "received")
+# Optional whole-number settings and the value a type file that leaves them out gets.
+_INT_DEFAULTS = {"duplicate_days": 7}
 TYPE_KEYS = (
     "name",
     "kind",
-    "instrument",
+    "instruments",
     "default_weekday",
     "default_time",
     *_INT_RANGES,
@@ -67,10 +70,12 @@ _CRITERION_KEYS = {
     "professional_judgement": ("requires_reason",),
     "escalation": ("incidents", "window_months"),
     "repeat": (),  # an empty table: its presence means the type accepts repeats
+    # empty too: the threshold is each instrument's own (thresholds.visible_high_risk)
+    "visible_high_risk": (),
 }
 INSTRUMENT_KEYS = {
-    "score": ("name", "kind", "answers", "questions"),
-    "level": ("name", "kind", "answers", "questions", "levels", "thresholds"),
+    "score": ("name", "kind", "example", "answers", "score_range", "questions", "thresholds"),
+    "level": ("name", "kind", "example", "answers", "score_range", "questions", "levels", "thresholds"),
 }
 
 Fail = Callable[[str, str], "ConferenceTypeError"]
@@ -179,21 +184,32 @@ def _check_instrument(label: str, data: dict[str, Any]) -> dict[str, Any]:
     _text(fail, data, "", "name")
     if "yes" not in _words(fail, data, "", "answers"):
         raise fail("answers", 'must include "yes": scores and levels count the yes answers')
+    if "example" in data:
+        _flag(fail, data, "", "example")
     questions = _keyed_tables(fail, data, "", "questions", ("text", "group"))
     for index, question in enumerate(questions):
         _text(fail, question, f"questions[{index}]", "text")
-        if "group" in question:  # optional: the checklist's section, for the chair's preparation page
+        if "group" in question:
             _text(fail, question, f"questions[{index}]", "group")
-    if data["kind"] == "level":
-        levels = _words(fail, data, "", "levels")
-        if len(levels) < 2:
-            raise fail("levels", "must list at least two levels, lowest first")
-        thresholds = _table(fail, data, "", "thresholds")
-        # the lowest level needs no threshold: it is what no threshold reached gives
-        _only(fail, thresholds, "thresholds", levels[1:])
-        previous = 0  # each level needs more yes answers than the one below it
-        for level in levels[1:]:
-            previous = _whole(fail, thresholds, "thresholds", level, previous + 1, len(questions))
+    # The score is the count of yes answers, so its range is 0 to the number of questions;
+    # the file says so to be read on its own.
+    if data.get("score_range") != [0, len(questions)]:
+        raise fail("score_range", f"must be [0, {len(questions)}]: a score counts the yes answers")
+    thresholds = _table(fail, data, "", "thresholds")
+    if data["kind"] == "score":
+        _only(fail, thresholds, "thresholds", ("visible_high_risk",))
+        _whole(fail, thresholds, "thresholds", "visible_high_risk", 1, len(questions))
+        return data
+    levels = _words(fail, data, "", "levels")
+    if len(levels) < 2:
+        raise fail("levels", "must list at least two levels, lowest first")
+    # the lowest level needs no threshold: it is what no threshold reached gives
+    _only(fail, thresholds, "thresholds", (*levels[1:], "visible_high_risk"))
+    previous = 0  # each level needs more yes answers than the one below it
+    for level in levels[1:]:
+        previous = _whole(fail, thresholds, "thresholds", level, previous + 1, len(questions))
+    if thresholds.get("visible_high_risk") not in levels:
+        raise fail("thresholds.visible_high_risk", f"must be one of {', '.join(levels)}")
     return data
 
 
@@ -214,23 +230,13 @@ def load_instruments(directory: Path = AGENDAS_DIR / INSTRUMENTS_SUBDIR) -> dict
 # ---- conference types -------------------------------------------------------------------------
 
 
-def _check_criteria(fail: Fail, data: dict[str, Any], instrument: dict[str, Any]) -> None:
+def _check_criteria(fail: Fail, data: dict[str, Any]) -> None:
     criteria = _table(fail, data, "", "criteria")
     if not criteria:
         raise fail("criteria", f"must accept at least one of {', '.join(CRITERIA)}")
     _only(fail, criteria, "criteria", CRITERIA)
     for name in criteria:
         _table(fail, criteria, "criteria", name)
-    if "visible_high_risk" in criteria:
-        prefix = "criteria.visible_high_risk"
-        table = criteria["visible_high_risk"]
-        if instrument["kind"] == "score":
-            _only(fail, table, prefix, ("min_score",))
-            _whole(fail, table, prefix, "min_score", 1, len(instrument["questions"]))
-        else:
-            _only(fail, table, prefix, ("min_level",))
-            if table.get("min_level") not in instrument["levels"]:
-                raise fail(f"{prefix}.min_level", f"must be one of {', '.join(instrument['levels'])}")
     for name, keys in _CRITERION_KEYS.items():
         if name in criteria:
             _only(fail, criteria[name], f"criteria.{name}", keys)
@@ -250,15 +256,21 @@ def _check(path: Path, data: dict[str, Any], found: dict[str, dict[str, Any]]) -
         raise fail("default_weekday", f"must be one of {', '.join(WEEKDAYS)}")
     if not isinstance(data.get("default_time"), str) or not TIME_RE.fullmatch(data["default_time"]):
         raise fail("default_time", "must be a time written HH:MM")
+    for key, default in _INT_DEFAULTS.items():
+        data.setdefault(key, default)
     for key, (low, high) in _INT_RANGES.items():
         _whole(fail, data, "", key, low, high)
     if data.get("kind") not in KINDS:
         raise fail("kind", f"must be one of {', '.join(KINDS)}")
-    if data.get("instrument") not in found:
-        have = ", ".join(sorted(found)) or "none"
-        raise fail("instrument", f"must name a file in {INSTRUMENTS_SUBDIR}/ without .toml (found: {have})")
+    have = ", ".join(sorted(found)) or "none"
+    for name in _words(fail, data, "", "instruments"):
+        if name not in found:
+            raise fail("instruments", f"must name files in {INSTRUMENTS_SUBDIR}/ without .toml (found: {have})")
+    # One kind per type: the criteria and the form read a score or a level, not either.
+    if len({found[name]["kind"] for name in data["instruments"]}) > 1:
+        raise fail("instruments", "must all be of one kind (all score or all level)")
     _flag(fail, data, "", "monitoring_only_without_consent")
-    _check_criteria(fail, data, found[data["instrument"]])
+    _check_criteria(fail, data)
 
     repeat = _table(fail, data, "", "repeat")
     _only(fail, repeat, "repeat", ("window_months", "match"))
@@ -311,7 +323,13 @@ def load_types(directory: Path = AGENDAS_DIR) -> dict[str, dict[str, Any]]:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConferenceTypeError(f"{path.name}: not valid TOML ({exc})") from exc
-        types[path.stem] = _check(path, data, found)
+        checked = _check(path, data, found)
+        # What the code reads: the first instrument is the form's default; a conference keeps a
+        # copy of each definition (agencies.service.frozen_type), so a later edit changes no case.
+        checked["instrument"] = checked["instruments"][0]
+        checked["instrument_definition"] = found[checked["instrument"]]
+        checked["instrument_definitions"] = {name: found[name] for name in checked["instruments"]}
+        types[path.stem] = checked
     if not types:
         raise ConferenceTypeError(f"no conference types found in {directory}")
     return types
@@ -332,6 +350,14 @@ def conference_types() -> dict[str, dict[str, Any]]:
     if _loaded is None:
         _loaded = load_types()
     return _loaded
+
+
+def accepted_instruments(type_settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The risk instruments a conference accepts, by id, first the form's default. A conference
+    created before types named several instruments holds only `instrument_definition`."""
+    return type_settings.get("instrument_definitions") or {
+        type_settings["instrument"]: type_settings["instrument_definition"]
+    }
 
 
 def instruments() -> dict[str, dict[str, Any]]:

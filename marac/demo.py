@@ -102,8 +102,8 @@ USERS = [
 ]
 
 
-def _dash(yes: int) -> list[str]:
-    return ["yes"] * yes + ["no"] * (24 - yes)
+def _dash(yes: int, questions: int = 24) -> list[str]:
+    return ["yes"] * yes + ["no"] * (questions - yes)
 
 
 # Made-up people at made-up addresses (NS is not a real postcode area).
@@ -113,17 +113,34 @@ REFERRALS: list[tuple[str, dict[str, Any]]] = [
         {
             "conference": "northshire-da",
             "criteria": ["visible_high_risk"],
-            "risk": {"instrument": "dash", "answers": _dash(16)},
+            # Police use the 27-question police DASH.
+            "risk": {"instrument": "dash-police", "answers": _dash(16, 27)},
+            "referrer": {"name": "Demo Police Officer", "phone": "01632 960000", "email": "police@demo.example.org"},
             "victim": {
                 "name": "Demo Victim One",
                 "date_of_birth": "1991-04-12",
                 "gender": "female",
                 "address": {"line1": "1 Example Road", "town": "Northshire", "postcode": "NS1 1AA"},
+                "language": "English",
+                "safe_ways_to_contact": "Demo: text first, weekdays before 3pm",
             },
             "perpetrators": [
-                {"name": "Demo Perpetrator One", "date_of_birth": "1988-09-30", "relationship": "ex-partner"}
+                {
+                    "name": "Demo Perpetrator One",
+                    "date_of_birth": "1988-09-30",
+                    "relationship": "ex-partner",
+                    "address": {"line1": "9 Example Lane", "town": "Northshire", "postcode": "NS1 9ZZ"},
+                }
             ],
-            "children": [{"name": "Demo Child One", "date_of_birth": "2019-02-01"}],
+            "children": [
+                {
+                    "name": "Demo Child One",
+                    "date_of_birth": "2019-02-01",
+                    "relationship_to_victim": "daughter",
+                    "relationship_to_perpetrator": "daughter",
+                    "school": "Demo Primary School",
+                }
+            ],
             "summary": "Demo: threats to kill after separation; breach of a non-molestation order.",
             "consent": {"victim_aware": True, "consented": True},
         },
@@ -140,7 +157,10 @@ REFERRALS: list[tuple[str, dict[str, Any]]] = [
                 "date_of_birth": "1984-11-03",
                 "gender": "female",
                 "address": {"line1": "2 Example Road", "town": "Northshire", "postcode": "NS1 2AB"},
+                "language": "Polish",
+                "interpreter_needed": True,
             },
+            "previously_known": {"area": "Demo Riverside MARAC", "date": "2024-03-12"},
             "perpetrators": [{"name": "Demo Perpetrator Two", "relationship": "partner"}],
             "summary": "Demo: escalating control and jealousy.",
             "consent": {"victim_aware": True, "consented": False, "reason_if_not": "Demo: risk of serious harm"},

@@ -80,9 +80,11 @@ def referral_body(
     postcode: str = "NS1 1AA",
     phone: str = "07700 900123",
     dob: str = "1990-03-14",
+    incident_date: str | None = None,
 ) -> dict:
     body = dash_body(
         received_at=received_at,
+        **({"incident_date": incident_date} if incident_date else {}),
         criteria=["visible_high_risk", "professional_judgement"],
         judgement_reason=text("judgement_reason"),
         summary=text("summary"),
@@ -136,7 +138,10 @@ async def meeting_cycle(
     ids = {k: personas[k].user.agency_id for k in ("police", "idva", "health", "childrens")}
 
     made = await client.post(
-        "/api/v1/referrals", json=referral_body(text, "2026-11-02", **identifiers), headers=police.bearer
+        # an incident two weeks before the next one: a further incident (a repeat), not the same one again
+        "/api/v1/referrals",
+        json=referral_body(text, "2026-11-02", incident_date="2026-10-20", **identifiers),
+        headers=police.bearer,
     )
     assert made.status_code == 201, made.text
     referral_id = made.json()["id"]

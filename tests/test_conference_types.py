@@ -30,8 +30,11 @@ def test_the_shipped_types_and_instruments_load():
     da, hc = types["domestic-abuse"], types["hate-crime"]
     assert (da["kind"], da["instrument"], da["monitoring_only_without_consent"]) == ("domestic_abuse", "dash", False)
     assert (hc["kind"], hc["instrument"], hc["monitoring_only_without_consent"]) == ("hate_crime", "hate-crime", True)
-    assert da["criteria"]["visible_high_risk"] == {"min_score": 14}
-    assert hc["criteria"]["visible_high_risk"] == {"min_level": "high"}
+    # partner agencies' 24-question checklist first (the form's default), then the police DASH
+    assert da["instruments"] == ["dash", "dash-police"] and hc["instruments"] == ["hate-crime"]
+    assert list(da["instrument_definitions"]) == ["dash", "dash-police"]
+    assert da["criteria"]["visible_high_risk"] == {} and hc["criteria"]["visible_high_risk"] == {}
+    assert da["duplicate_days"] == hc["duplicate_days"] == 7
     assert da["repeat"]["match"] == ["victim", "perpetrator"] and hc["repeat"]["match"] == ["victim"]
     assert da["strands"] == []
     assert [s["key"] for s in hc["strands"] if not s["local"]] == [
@@ -53,12 +56,27 @@ def test_the_shipped_types_and_instruments_load():
     assert da["case_order"] == ["children", "risk", "received"] and hc["case_order"] == ["repeat", "risk", "received"]
 
     found = instruments()
-    assert set(found) == {"dash", "hate-crime"}
+    assert set(found) == {"dash", "dash-police", "hate-crime"}
     assert found["dash"]["id"] == "dash" and found["dash"]["kind"] == "score"
-    assert len(found["dash"]["questions"]) == 24
+    assert len(found["dash"]["questions"]) == 24 and found["dash"]["score_range"] == [0, 24]
+    # Both DASH forms: 14 or more "yes" is visible high risk, each file saying so itself.
+    assert found["dash"]["thresholds"] == found["dash-police"]["thresholds"] == {"visible_high_risk": 14}
+    police = found["dash-police"]
+    assert police["kind"] == "score" and len(police["questions"]) == 27 and police["score_range"] == [0, 27]
+    groups = [q["group"] for q in police["questions"]]
+    assert list(dict.fromkeys(groups)) == [
+        "Current situation",
+        "Children/dependants",
+        "Domestic violence history",
+        "Abuser",
+    ]
+    assert [groups.count(g) for g in dict.fromkeys(groups)] == [8, 4, 10, 5]
     hate = found["hate-crime"]
-    assert hate["levels"] == ["low", "medium", "high"]
+    assert hate["levels"] == ["low", "medium", "high"] and hate["thresholds"]["visible_high_risk"] == "high"
     assert 0 < hate["thresholds"]["medium"] < hate["thresholds"]["high"] <= len(hate["questions"])
+    # no national hate crime tool exists: the shipped one says it is an example to replace
+    assert hate["example"] is True and "example" in hate["name"].lower()
+    assert "example" not in found["dash"] and "example" not in police
 
 
 def _leaf_keys(value: object) -> set[str]:
@@ -96,7 +114,15 @@ TYPE_CASES = [
     ("domestic-abuse.toml", 'name = "Domestic', 'nation = "england"\nname = "Domestic', "nation"),
     ("domestic-abuse.toml", "capacity = 20\n", "", "capacity"),
     ("domestic-abuse.toml", 'kind = "domestic_abuse"', 'kind = "stalking"', "kind"),
-    ("domestic-abuse.toml", 'instrument = "dash"', 'instrument = "dash-2019"', "instrument"),
+    ("domestic-abuse.toml", 'instruments = ["dash", "dash-police"]', 'instruments = ["dash-2019"]', "instruments"),
+    (
+        "domestic-abuse.toml",
+        'instruments = ["dash", "dash-police"]',
+        'instruments = ["dash", "hate-crime"]',
+        "instruments",
+    ),
+    ("domestic-abuse.toml", 'instruments = ["dash", "dash-police"]', 'instrument = "dash"', "instrument"),
+    ("domestic-abuse.toml", "duplicate_days = 7", "duplicate_days = -1", "duplicate_days"),
     (
         "domestic-abuse.toml",
         "monitoring_only_without_consent = false",
@@ -111,10 +137,13 @@ TYPE_CASES = [
         "[criteria.repeat]\nwindow_months = 6\n",
         "criteria.repeat.window_months",
     ),
-    ("domestic-abuse.toml", "min_score = 14", "min_score = 25", "criteria.visible_high_risk.min_score"),
-    ("domestic-abuse.toml", "min_score = 14", 'min_level = "high"', "criteria.visible_high_risk.min_level"),
-    ("hate-crime.toml", 'min_level = "high"', 'min_level = "severe"', "criteria.visible_high_risk.min_level"),
-    ("hate-crime.toml", 'min_level = "high"', "min_score = 7", "criteria.visible_high_risk.min_score"),
+    # the threshold lives in the instrument file now; the type's criterion is an empty table
+    (
+        "domestic-abuse.toml",
+        "[criteria.visible_high_risk]\n",
+        "[criteria.visible_high_risk]\nmin_score = 14\n",
+        "criteria.visible_high_risk.min_score",
+    ),
     (
         "domestic-abuse.toml",
         "requires_reason = true",
@@ -160,6 +189,14 @@ INSTRUMENT_CASES = [
     ("hate-crime.toml", "medium = 4\n", "", "thresholds.medium"),
     ("hate-crime.toml", "high = 7", "high = 3", "thresholds.high"),
     ("hate-crime.toml", "high = 7", "high = 7\nsevere = 9", "thresholds.severe"),
+    ("hate-crime.toml", 'visible_high_risk = "high"', 'visible_high_risk = "severe"', "thresholds.visible_high_risk"),
+    ("hate-crime.toml", "example = true", 'example = "yes"', "example"),
+    ("hate-crime.toml", "score_range = [0, 12]", "score_range = [0, 11]", "score_range"),
+    ("dash.toml", "visible_high_risk = 14", "visible_high_risk = 25", "thresholds.visible_high_risk"),
+    ("dash.toml", "visible_high_risk = 14", "visible_high_risk = 14\nmedium = 4", "thresholds.medium"),
+    ("dash.toml", "score_range = [0, 24]", "score_range = [1, 24]", "score_range"),
+    ("dash-police.toml", 'group = "Abuser"', 'group = ""', "questions[22].group"),
+    ("dash-police.toml", 'key = "hurt_children"', 'key = "injury"', "questions[10].key"),
 ]
 
 
@@ -185,5 +222,5 @@ def test_an_instrument_that_is_not_toml_names_the_file(agendas: Path):
 
 def test_a_type_without_its_instrument_file_is_refused(agendas: Path):
     (agendas / "instruments" / "hate-crime.toml").unlink()
-    with pytest.raises(ConferenceTypeError, match=r"^hate-crime\.toml: key 'instrument' .*found: dash"):
+    with pytest.raises(ConferenceTypeError, match=r"^hate-crime\.toml: key 'instruments' .*found: dash"):
         load_types(agendas)

@@ -511,10 +511,9 @@ class EntitlementMachine(RuleBasedStateMachine):
         number = next(self.counter)
         name = f"{FIRST[number % len(FIRST)]} {LAST[number // len(FIRST) % len(LAST)]}"
         if where.type == "hate-crime":
-            # Without consent a hate report is kept for monitoring only (the type says so).
-            body = hate_body(
-                conference=where.slug, received_at=RECEIVED, consent={"victim_aware": True, "consented": consented}
-            )
+            # Without consent a hate report is kept for monitoring only when the referrer says so.
+            consent = {"victim_aware": True, "consented": consented} | ({} if consented else {"monitoring_only": True})
+            body = hate_body(conference=where.slug, received_at=RECEIVED, consent=consent)
         else:
             body = dash_body(conference=where.slug, received_at=RECEIVED)
         body["victim"]["name"] = name

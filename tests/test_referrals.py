@@ -161,7 +161,7 @@ async def test_judgement_may_raise_a_hate_crime_level_but_never_lower_it(client,
 
 async def test_a_hate_report_without_consent_is_monitoring_only_and_seen_by_no_other_agency(app, client, personas):
     await hate_conference(personas)
-    body = hate_body(consent={"victim_aware": True, "consented": False})
+    body = hate_body(consent={"victim_aware": True, "consented": False, "monitoring_only": True})
     made = await post(client, personas["police"], body)
     assert made.status_code == 201
     assert made.json()["status"] == "monitoring_only" and made.json()["meeting_id"] is None
@@ -299,6 +299,9 @@ JSONISH = st.recursive(
                 "incidents",
                 "summary",
                 "conference",
+                "incident_date",
+                "referrer",
+                "previously_known",
             ]
         ),
         JSONISH,

@@ -105,12 +105,33 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         {**{p: 404 for p in CASE_ROLES}, **REFERRAL_READERS}, anonymous=PAGE_LOGIN
     ),
     ("POST", "/referrals/{referral_id}/decision"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
+    ("POST", "/referrals/{referral_id}/merge"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
+    # the referring agency (police) before triage and the coordinator: an empty form is the form again
+    ("GET", "/referrals/{referral_id}/edit"): only(
+        {**{p: 404 for p in CASE_ROLES}, "coordinator": 200, "police": 200, "chair": 403}, anonymous=PAGE_LOGIN
+    ),
+    ("POST", "/referrals/{referral_id}/edit"): only(
+        {**{p: 404 for p in CASE_ROLES}, "coordinator": 400, "police": 400, "chair": 403}, anonymous=PAGE_LOGIN
+    ),
+    ("POST", "/referrals/{referral_id}/withdraw"): only(
+        {**{p: 404 for p in CASE_ROLES}, "coordinator": 400, "police": 400, "chair": 403}, anonymous=PAGE_LOGIN
+    ),
+    ("POST", "/referrals/{referral_id}/keep-apart"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
     ("GET", "/matches"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
     ("POST", "/matches/{suggestion_id}"): only({"coordinator": 404}, anonymous=PAGE_LOGIN),
     ("POST", "/api/v1/referrals"): only({p: 422 for p in CASE_ROLES}),
     ("GET", "/api/v1/referrals"): only({p: 200 for p in CASE_ROLES}),
     ("GET", "/api/v1/referrals/{referral_id}"): only(REFERRAL_READERS, others=404),
     ("POST", "/api/v1/referrals/{referral_id}/decision"): only({"coordinator": 422, **REFERRAL_HIDDEN}),
+    ("POST", "/api/v1/referrals/{referral_id}/merge"): only({"coordinator": 422, **REFERRAL_HIDDEN}),
+    # an empty body changes nothing and is no error; the chair sees the referral and may not change it
+    ("PATCH", "/api/v1/referrals/{referral_id}"): only(
+        {"coordinator": 200, "police": 200, "chair": 403, **REFERRAL_HIDDEN}
+    ),
+    ("POST", "/api/v1/referrals/{referral_id}/withdraw"): only(
+        {"coordinator": 422, "police": 422, "chair": 403, **REFERRAL_HIDDEN}
+    ),
+    ("POST", "/api/v1/referrals/{referral_id}/keep-apart"): only({"coordinator": 422, **REFERRAL_HIDDEN}),
     # meetings: the meeting of the referral under test, scheduled (not yet published)
     ("GET", "/api/v1/conferences/{slug}/meetings"): only(MEMBERS_OF_CONFERENCE, others=404),
     ("GET", "/api/v1/meetings/{meeting_id}/agenda"): only({"coordinator": 200, "chair": 200, **MEETING_HIDDEN}),
@@ -256,6 +277,14 @@ DIFFERENT: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/referrals/{referral_id}"): {"advocate": 200},
     # The advocate sees the referral, so a refused decision is 403, not 404.
     ("POST", "/api/v1/referrals/{referral_id}/decision"): {"advocate": 403},
+    # Likewise for changing it: only the referrer and the coordinator correct, withdraw or merge.
+    ("GET", "/referrals/{referral_id}/edit"): {"advocate": 403},
+    ("POST", "/referrals/{referral_id}/edit"): {"advocate": 403},
+    ("POST", "/referrals/{referral_id}/withdraw"): {"advocate": 403},
+    ("PATCH", "/api/v1/referrals/{referral_id}"): {"advocate": 403},
+    ("POST", "/api/v1/referrals/{referral_id}/withdraw"): {"advocate": 403},
+    ("POST", "/api/v1/referrals/{referral_id}/merge"): {"advocate": 403},
+    ("POST", "/api/v1/referrals/{referral_id}/keep-apart"): {"advocate": 403},
     # Dual, past the gate as a chair elsewhere: this conference's meeting is not theirs to run (404) ...
     **{
         route: {"dual": 404}

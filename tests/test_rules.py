@@ -15,6 +15,7 @@ from marac.errors import RuleViolation
 from marac.referrals.rules import ANSWERS, RiskResult, add_months, assess_risk, criteria_met, within_window
 
 DASH = instruments()["dash"]
+POLICE = instruments()["dash-police"]
 HATE = instruments()["hate-crime"]
 DA = conference_types()["domestic-abuse"]
 HC = conference_types()["hate-crime"]
@@ -75,7 +76,7 @@ def test_a_sent_score_that_disagrees_with_the_answers_is_always_refused(answers,
 
 @given(st.integers(0, 24))
 def test_a_score_alone_is_accepted(score):
-    assert dash(score=score) == RiskResult("dash", score, None, None, None)
+    assert dash(score=score) == RiskResult("dash", score, None, None, None, high_risk=14)
 
 
 @pytest.mark.parametrize("score", [-1, 25, True, "14", 14.0])
@@ -143,7 +144,7 @@ def test_raising_a_level_needs_a_reason(answers, sent, blank):
 @pytest.mark.parametrize("sent", LEVELS)
 def test_a_level_alone_is_the_practitioners_assessment(sent):
     result = assess_risk(HATE, score=None, level=sent.upper(), answers=None, judgement_reason=None)
-    assert result == RiskResult("hate-crime", None, sent, None, None, LEVELS)
+    assert result == RiskResult("hate-crime", None, sent, None, None, LEVELS, "high")
 
 
 def test_a_level_instrument_needs_answers_or_a_valid_level():
@@ -168,6 +169,52 @@ def test_visible_high_risk_iff_the_dash_score_is_14_or_more(score):
     else:
         fields = refused(met, DA, risk, ["visible_high_risk"])
         assert f"scores {score}" in fields["criteria.0"] and "14 or more" in fields["criteria.0"]
+
+
+@given(st.lists(st.sampled_from(ANSWERS), min_size=27, max_size=27), st.booleans())
+def test_the_police_dash_takes_27_answers_or_a_score_and_14_yes_is_high_risk(answers, as_score):
+    yes = answers.count("yes")
+    risk = assess_risk(
+        POLICE,
+        score=yes if as_score else None,
+        level=None,
+        answers=None if as_score else answers,
+        judgement_reason=None,
+    )
+    assert (risk.instrument, risk.score) == ("dash-police", yes)
+    assert ("visible_high_risk" in met(DA, risk, repeat=True)) == (yes >= 14)
+
+
+def test_the_police_dash_refuses_the_partner_checklists_24_answers_and_a_score_above_27():
+    assert (
+        "send 27 answers"
+        in refused(assess_risk, POLICE, score=None, level=None, answers=["no"] * 24, judgement_reason=None)[
+            "risk.answers"
+        ]
+    )
+    assert (
+        "from 0 to 27"
+        in refused(assess_risk, POLICE, score=28, level=None, answers=None, judgement_reason=None)["risk.score"]
+    )
+    # the police questions on children and dependants are answered by key too
+    keyed = {q["key"]: "no" for q in POLICE["questions"]} | {"hurt_children": "yes"}
+    assert assess_risk(POLICE, score=None, level=None, answers=keyed, judgement_reason=None).score == 1
+
+
+def test_a_conference_created_before_instruments_carried_thresholds_keeps_its_own():
+    # What an existing conference holds: one instrument without thresholds, min_score in the type.
+    legacy_dash = {k: v for k, v in DASH.items() if k != "thresholds"}
+    legacy = {
+        k: v for k, v in DA.items() if k not in ("instruments", "instrument_definitions", "instrument_definition")
+    }
+    legacy |= {
+        "instrument_definition": legacy_dash,
+        "criteria": {**DA["criteria"], "visible_high_risk": {"min_score": 12}},
+    }
+    risk = assess_risk(legacy_dash, score=12, level=None, answers=None, judgement_reason=None)
+    assert met(legacy, risk) == ["visible_high_risk"]
+    police = assess_risk(POLICE, score=20, level=None, answers=None, judgement_reason=None)
+    assert "assesses risk with dash, not dash-police" in refused(met, legacy, police)["risk"]
 
 
 @given(st.integers(0, 50))

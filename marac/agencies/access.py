@@ -324,7 +324,13 @@ def mask_for_break_glass(referral: Referral, grant: BreakGlass) -> None:
         victim["address"] = {key: MASKED for key in victim["address"]}
     if victim.get("safe_contact"):
         victim["safe_contact"] = {"phone": MASKED, "safe_to_call": None, "safe_to_leave_message": None}
+    if victim.get("safe_ways_to_contact"):
+        victim["safe_ways_to_contact"] = MASKED
     referral.victim = victim
+    # A child's address (where it differs from the victim's) leads to the victim as surely.
+    for person in referral.people:
+        if person.role == "child" and (person.details or {}).get("address"):
+            person.details = {**person.details, "address": {key: MASKED for key in person.details["address"]}}
 
 
 def break_glass_review_filter(viewer: Viewer) -> Q:

@@ -597,7 +597,12 @@ async def research_list(meeting: Meeting) -> list[ResearchCase]:
         people = sorted(item.referral.people, key=lambda p: p.position)
 
         def who(role: str, people: list[ReferralPerson] = people) -> list[dict[str, Any]]:
-            return [{"name": p.name, "date_of_birth": p.date_of_birth} for p in people if p.role == role]
+            # A perpetrator's address, and a child's where it is not the victim's (details).
+            return [
+                {"name": p.name, "date_of_birth": p.date_of_birth, "address": _address(p.details or {})}
+                for p in people
+                if p.role == role
+            ]
 
         victim = who("victim")[0] if who("victim") else {"name": None, "date_of_birth": None}
         cases.append(
@@ -605,7 +610,11 @@ async def research_list(meeting: Meeting) -> list[ResearchCase]:
                 case_id=item.id,
                 label=label(meeting, item),
                 kind=kind_of(item.referral),
-                victim={**victim, "address": _address(item.referral.victim)},
+                victim={
+                    "name": victim["name"],
+                    "date_of_birth": victim["date_of_birth"],
+                    "address": _address(item.referral.victim),
+                },
                 perpetrators=who("perpetrator"),
                 children=who("child"),
             )

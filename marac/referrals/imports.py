@@ -25,6 +25,7 @@ LIST_SEPARATOR = ";"
 COLUMNS = {
     "conference": "conference",
     "received_at": "received_at",
+    "incident_date": "incident_date",
     "criteria": "criteria[]",
     "risk_instrument": "risk.instrument",
     "risk_score": "risk.score",
@@ -42,10 +43,18 @@ COLUMNS = {
     "victim_phone": "victim.safe_contact.phone",
     "victim_safe_to_call": "victim.safe_contact.safe_to_call",
     "victim_safe_to_leave_message": "victim.safe_contact.safe_to_leave_message",
+    "victim_safe_ways_to_contact": "victim.safe_ways_to_contact",
+    "victim_language": "victim.language",
+    "victim_interpreter_needed": "victim.interpreter_needed",
+    "victim_communication_needs": "victim.communication_needs",
     "perpetrator_name": "perpetrators.0.name",
     "perpetrator_aliases": "perpetrators.0.aliases[]",
     "perpetrator_date_of_birth": "perpetrators.0.date_of_birth",
     "perpetrator_relationship": "perpetrators.0.relationship",
+    "perpetrator_address_line1": "perpetrators.0.address.line1",
+    "perpetrator_address_line2": "perpetrators.0.address.line2",
+    "perpetrator_town": "perpetrators.0.address.town",
+    "perpetrator_postcode": "perpetrators.0.address.postcode",
     "strands": "strands[]",
     "incident_kind": "incident_kind",
     "incidents": "incidents[]",
@@ -53,7 +62,13 @@ COLUMNS = {
     "consent_victim_aware": "consent.victim_aware",
     "consent_consented": "consent.consented",
     "consent_reason_if_not": "consent.reason_if_not",
+    "consent_monitoring_only": "consent.monitoring_only",
     "transfer_from": "transfer_from",
+    "referrer_name": "referrer.name",
+    "referrer_phone": "referrer.phone",
+    "referrer_email": "referrer.email",
+    "previously_known_area": "previously_known.area",
+    "previously_known_date": "previously_known.date",
 }
 REQUIRED_COLUMNS = {
     "conference",
@@ -78,12 +93,16 @@ def column_for(field: str) -> str:
     return field
 
 
+# A child in the children column: these parts separated by "|", the first required.
+CHILD_PARTS = ("name", "date_of_birth", "relationship_to_victim", "relationship_to_perpetrator", "school")
+
+
 def _children(text: str) -> list[dict[str, str]]:
     children = []
     for item in text.split(LIST_SEPARATOR):
-        name, _, dob = item.partition("|")
-        if name.strip():
-            children.append({"name": name.strip(), **({"date_of_birth": dob.strip()} if dob.strip() else {})})
+        parts = [part.strip() for part in item.split("|", len(CHILD_PARTS) - 1)]
+        if parts[0]:
+            children.append({key: value for key, value in zip(CHILD_PARTS, parts, strict=False) if value})
     return children
 
 

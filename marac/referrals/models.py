@@ -20,7 +20,9 @@ if TYPE_CHECKING:  # type hints only: the models of other domains, higher or low
     from marac.meetings.models import Meeting
 
 # heard: listed on a published agenda. Repeats and figures count received, accepted and heard.
-REFERRAL_STATUSES = ("received", "accepted", "rejected", "monitoring_only", "heard")
+# merged: a duplicate the coordinator merged into another referral (merged_into): one case.
+# withdrawn: taken back with a reason before it was heard; out of the pool and any unpublished agenda.
+REFERRAL_STATUSES = ("received", "accepted", "rejected", "monitoring_only", "heard", "merged", "withdrawn")
 ROLES_IN_REFERRAL = ("victim", "perpetrator", "child")
 
 
@@ -104,6 +106,9 @@ class Referral(SealedModel):
     )
     referrer_id: str
     received_at = fields.DateField(db_index=True)
+    # The date of the incident behind the referral (never after today; the received date when
+    # not given). Repeats and escalation count incident dates (docs/domain.md#repeat-referrals).
+    incident_date = fields.DateField(null=True)
     criteria_claimed: fields.JSONField[list[Any]] = fields.JSONField(default=list)
     criteria_met: fields.JSONField[list[Any]] = fields.JSONField(default=list)
     # instrument, score, level, computed_level, answers
@@ -123,11 +128,29 @@ class Referral(SealedModel):
     summary = SealedText()
     consent: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     transfer_from = fields.CharField(max_length=200, null=True)
+    # The person who made the referral and how to reach them (name, phone, e-mail): sealed,
+    # personal contact data. The referring agency and account are referring_agency and referrer.
+    referrer_contact = SealedJSON(null=True)
+    # "Previously known to MARAC": the area and date the referrer names ({area, date}).
+    previously_known: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     is_repeat = fields.BooleanField(default=False)
     previous_referral: fields.ForeignKeyNullableRelation[Referral] = fields.ForeignKeyField(
         "marac.Referral", related_name="repeats", null=True, on_delete=fields.SET_NULL
     )
     previous_referral_id: str | None
+    # The same people with an incident date within the type's duplicate_days of a referral not
+    # yet heard: the same incident referred twice, not a repeat. The coordinator merges the two
+    # (this one's status becomes merged, merged_into the case it joins) or keeps them apart.
+    possible_duplicate_of: fields.ForeignKeyNullableRelation[Referral] = fields.ForeignKeyField(
+        "marac.Referral", related_name="possible_duplicates", null=True, on_delete=fields.SET_NULL
+    )
+    possible_duplicate_of_id: str | None
+    merged_into: fields.ForeignKeyNullableRelation[Referral] = fields.ForeignKeyField(
+        "marac.Referral", related_name="merged", null=True, on_delete=fields.SET_NULL
+    )
+    merged_into_id: str | None
+    kept_apart_reason: str | None = SealedText(null=True)  # may name the people or the incident
+    withdrawn_reason: str | None = SealedText(null=True)
     # Monitoring only: a hate incident reported without consent to share. Counted in
     # figures; never on an agenda, research list, minutes or another agency's screen.
     monitoring_only = fields.BooleanField(default=False)
@@ -144,6 +167,8 @@ class Referral(SealedModel):
     )
     meeting_id: str | None
     people: fields.ReverseRelation[ReferralPerson]
+    merged: fields.ReverseRelation[Referral]
+    changes: fields.ReverseRelation[ReferralChange]
     decision_reason: str | None = fields.TextField(null=True)  # Tortoise types text as str, even if null
     decided_by = fields.CharField(max_length=32, null=True)
     decided_at = fields.DatetimeField(null=True)
@@ -157,6 +182,29 @@ class Referral(SealedModel):
         # One meeting's work reads only its conference's pending referrals (status first),
         # and repeats read one victim's referrals: neither scans the history.
         indexes = (("conference_id", "status", "received_at"), ("victim_person_id", "received_at"))
+
+
+class ReferralChange(SealedModel):
+    # Every edit and withdrawal of a referral: who, when, which fields, and the referral as it
+    # was before (sealed: it holds everything the referral held). Audited as referral.edit or
+    # referral.withdraw with the change's id.
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    referral: fields.ForeignKeyRelation[Referral] = fields.ForeignKeyField(
+        "marac.Referral", related_name="changes", on_delete=fields.CASCADE
+    )
+    referral_id: str
+    kind = fields.CharField(max_length=16)  # edit | withdraw
+    changed_by = fields.CharField(max_length=32)
+    changed_at = fields.DatetimeField()
+    # top-level field names, never values
+    changed_fields: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    before = SealedJSON(default=dict)
+    reason: str | None = SealedText(null=True)  # Tortoise types text as str, even if null
+
+    class Meta:
+        table = "referral_change"
+        ordering = ["changed_at"]
+        indexes = (("referral_id", "changed_at"),)
 
 
 class ReferralPerson(SealedModel):
@@ -175,6 +223,9 @@ class ReferralPerson(SealedModel):
     aliases = SealedJSON(default=list)
     date_of_birth = SealedDate(null=True)
     relationship: str | None = SealedText(null=True)  # Tortoise types text as str, even if null
+    # Perpetrators: address. Children: relationship to the victim and to the perpetrator,
+    # school or nursery, address if different from the victim's. Sealed (contact data).
+    details = SealedJSON(null=True)
     position = fields.IntField(default=0)
     # Age at the referral date, kept when retention removes the date of birth (figures count
     # perpetrators aged 17 or under and victims aged 16-17).

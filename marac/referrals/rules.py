@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from marac.conference_types import accepted_instruments
 from marac.errors import RuleViolation
 
 ANSWERS = ("yes", "no", "not known")
@@ -28,6 +29,9 @@ class RiskResult:
     answers: list[str] | None  # normalised, in question order
     # The instrument's scale, lowest first, so criteria can rank a level without the instrument.
     levels: tuple[str, ...] = LEVELS
+    # The instrument's visible high risk threshold (thresholds.visible_high_risk): a score, or
+    # a level. None for results made before instruments carried it: the type's criterion says.
+    high_risk: int | str | None = None
 
 
 def _word(value: object) -> str | None:
@@ -105,6 +109,7 @@ def assess_risk(
 ) -> RiskResult:
     """Check a risk assessment against its instrument and return the result to record."""
     name, ident, n = instrument["name"], instrument["id"], len(instrument["questions"])
+    high_risk = instrument.get("thresholds", {}).get("visible_high_risk")
     given = _answers(instrument, answers)
     yes = given.count("yes") if given is not None else None
     if score is not None:
@@ -136,7 +141,7 @@ def assess_risk(
                 "Send answers or a score",
                 {"risk": f"Send answers or a score: the {n} answers of {name}, or a score from 0 to {n}"},
             )
-        return RiskResult(ident, yes if yes is not None else score, None, None, given)
+        return RiskResult(ident, yes if yes is not None else score, None, None, given, high_risk=high_risk)
 
     levels = tuple(instrument["levels"])
     if sent is not None and sent not in levels:
@@ -153,10 +158,10 @@ def assess_risk(
                 {"risk": f"Send answers or a level: the {n} answers of {name}, or {_either(levels)}"},
             )
         # No answers: the level is the practitioner's own assessment, nothing to compare with.
-        return RiskResult(ident, None, sent, None, None, levels)
+        return RiskResult(ident, None, sent, None, None, levels, high_risk)
     computed = _level_from(instrument, yes)
     if sent is None:
-        return RiskResult(ident, yes, computed, computed, given, levels)
+        return RiskResult(ident, yes, computed, computed, given, levels, high_risk)
     if levels.index(sent) < levels.index(computed):
         raise RuleViolation(
             "Professional judgement cannot lower the level",
@@ -167,7 +172,7 @@ def assess_risk(
             "Raising the level needs reasons",
             {"judgement_reason": f"Write why your professional judgement raises the level from {computed} to {sent}"},
         )
-    return RiskResult(ident, yes, sent, computed, given, levels)
+    return RiskResult(ident, yes, sent, computed, given, levels, high_risk)
 
 
 def add_months(day: date, months: int) -> date:
@@ -188,18 +193,30 @@ def within_window(previous: date, current: date, months: int) -> bool:
     return previous <= current <= add_months(previous, months)
 
 
-def _accepts(type_settings: dict[str, Any]) -> dict[str, str]:
+def _high_risk(type_settings: dict[str, Any], risk: RiskResult | None) -> int | str:
+    """The visible high risk threshold: the instrument's (its file's thresholds.visible_high_risk),
+    or for a conference created before instruments carried one, the type's min_score / min_level."""
+    if risk is not None and risk.high_risk is not None:
+        return risk.high_risk
+    rule = type_settings["criteria"]["visible_high_risk"]
+    if "min_score" in rule or "min_level" in rule:
+        return rule.get("min_score", rule.get("min_level"))
+    return next(iter(accepted_instruments(type_settings).values()))["thresholds"]["visible_high_risk"]
+
+
+def _high_risk_text(threshold: int | str) -> str:
+    if isinstance(threshold, int):
+        return f"a risk score of {threshold} or more"
+    return f"a risk level of {threshold} or above"
+
+
+def _accepts(type_settings: dict[str, Any], risk: RiskResult | None = None) -> dict[str, str]:
     """Each accepted criterion described as what a referral needs to meet it."""
     criteria = type_settings["criteria"]
     repeat = type_settings["repeat"]
     out: dict[str, str] = {}
     if "visible_high_risk" in criteria:
-        rule = criteria["visible_high_risk"]
-        out["visible_high_risk"] = (
-            f"a risk score of {rule['min_score']} or more"
-            if "min_score" in rule
-            else f"a risk level of {rule['min_level']} or above"
-        )
+        out["visible_high_risk"] = _high_risk_text(_high_risk(type_settings, risk))
     if "professional_judgement" in criteria:
         out["professional_judgement"] = "professional judgement with written reasons"
     if "escalation" in criteria:
@@ -219,21 +236,15 @@ def _shortfall(
     """Why a criterion other than professional judgement is not met; None when it is met."""
     rule = type_settings["criteria"][criterion]
     if criterion == "visible_high_risk":
-        if "min_score" in rule:
-            if risk.score is not None and risk.score >= rule["min_score"]:
+        threshold = _high_risk(type_settings, risk)
+        if isinstance(threshold, int):
+            if risk.score is not None and risk.score >= threshold:
                 return None
-            return (
-                f"Visible high risk needs a risk score of {rule['min_score']} or more; "
-                f"this referral scores {risk.score}"
-            )
+            return f"Visible high risk needs a risk score of {threshold} or more; this referral scores {risk.score}"
         levels = risk.levels
-        if (
-            risk.level in levels
-            and rule["min_level"] in levels
-            and (levels.index(risk.level) >= levels.index(rule["min_level"]))
-        ):
+        if risk.level in levels and threshold in levels and levels.index(risk.level) >= levels.index(threshold):
             return None
-        return f"Visible high risk needs a risk level of {rule['min_level']} or above; this referral is {risk.level}"
+        return f"Visible high risk needs a risk level of {threshold} or above; this referral is {risk.level}"
     if criterion == "escalation":
         if incidents_in_window >= rule["incidents"]:
             return None
@@ -263,14 +274,15 @@ def criteria_met(
     repeat counts unclaimed), except professional judgement, which must be claimed.
     """
     name = type_settings["name"]
-    accepts = _accepts(type_settings)
+    accepts = _accepts(type_settings, risk)
     reason = (judgement_reason or "").strip()
     errors: dict[str, str] = {}
 
-    if risk.instrument != type_settings["instrument"]:
+    accepted = accepted_instruments(type_settings)
+    if risk.instrument not in accepted:
         raise RuleViolation(
             "The risk assessment uses the wrong instrument",
-            {"risk": f"{name} assesses risk with {type_settings['instrument']}, not {risk.instrument}"},
+            {"risk": f"{name} assesses risk with {_either(list(accepted))}, not {risk.instrument}"},
         )
     unknown = [str(c) for c in claimed if not isinstance(c, str) or c not in accepts]
     if unknown:

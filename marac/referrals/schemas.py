@@ -6,12 +6,13 @@ Unknown fields are refused (422, as /api/v1/openapi.json says). Field paths in e
 
 from __future__ import annotations
 
+import datetime
 import re
 from datetime import date
 from itertools import pairwise
-from typing import Literal
+from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from marac.errors import RuleViolation
 from marac.validation import fields_of, unstorable
@@ -60,6 +61,12 @@ class Victim(Strict):
     safe_contact: SafeContact | None = None
     language: str | None = Field(default=None, max_length=50)
     interpreter_needed: bool | None = None
+    communication_needs: str | None = Field(
+        default=None, max_length=1000, description="Disability or communication needs to know before making contact"
+    )
+    safe_ways_to_contact: str | None = Field(
+        default=None, max_length=1000, description="Safe ways and times to make contact (and ways that are not safe)"
+    )
     monitoring: Monitoring | None = None
 
 
@@ -68,11 +75,30 @@ class Perpetrator(Strict):
     aliases: list[str] = Field(default_factory=list, max_length=10)
     date_of_birth: date | None = None
     relationship: str | None = Field(default=None, max_length=100)
+    address: Address | None = None
 
 
 class Child(Strict):
     name: str = Text
     date_of_birth: date | None = None
+    relationship_to_victim: str | None = Field(
+        default=None, max_length=100, description="For example son, stepdaughter"
+    )
+    relationship_to_perpetrator: str | None = Field(default=None, max_length=100)
+    school: str | None = Field(default=None, max_length=200, description="School or nursery")
+    address: Address | None = Field(default=None, description="Only if different from the victim's")
+
+
+class Referrer(Strict):
+    name: str = Text
+    phone: str | None = Field(default=None, min_length=5, max_length=30, pattern=r"^[0-9 +()-]+$")
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class PreviousMarac(Strict):
+    area: str = Field(min_length=1, max_length=200, description="The MARAC (area) that knew the victim before")
+    # datetime.date: a field named `date` would hide the type inside this class
+    date: datetime.date | None = Field(default=None, description="When, as far as known")
 
 
 class Risk(Strict):
@@ -86,6 +112,11 @@ class Consent(Strict):
     victim_aware: bool
     consented: bool
     reason_if_not: str | None = Field(default=None, max_length=2000)
+    monitoring_only: bool | None = Field(
+        default=None,
+        description="Without consent: keep the report for monitoring figures only, never shared "
+        "(where the conference type allows it); otherwise give reason_if_not",
+    )
 
 
 Criterion = Literal["visible_high_risk", "professional_judgement", "escalation", "repeat"]
@@ -94,6 +125,9 @@ Criterion = Literal["visible_high_risk", "professional_judgement", "escalation",
 class ReferralIn(Strict):
     conference: str = Field(min_length=1, max_length=64)
     received_at: date
+    incident_date: date | None = Field(
+        default=None, description="The date of the incident behind the referral; the date received if left out"
+    )
     criteria: list[Criterion] = Field(min_length=1, max_length=4)
     risk: Risk
     judgement_reason: str | None = Field(default=None, max_length=5000)
@@ -112,6 +146,21 @@ class ReferralIn(Strict):
     transfer_from: str | None = Field(
         default=None, max_length=200, description="The MARAC this case is transferred from"
     )
+    referrer: Referrer | None = Field(
+        default=None,
+        description="The person who made the referral, to be reached about it (the account's agency refers)",
+    )
+    previously_known: PreviousMarac | None = Field(default=None, description="Previously known to MARAC: area and date")
+
+
+# An edit (PATCH): any field of a referral but its conference, each replacing the referral's own
+# (a section such as victim whole); the result is checked as a new referral would be.
+_PATCHABLE: dict[str, Any] = {
+    name: (Optional[field.annotation], None)  # noqa: UP045 - annotation is a runtime value here
+    for name, field in ReferralIn.model_fields.items()
+    if name != "conference"
+}
+ReferralPatch: type[Strict] = create_model("ReferralPatch", __base__=Strict, **_PATCHABLE)
 
 
 def set_path(body: dict, path: str, value: object) -> None:

@@ -5,9 +5,14 @@ Rules (docs/domain.md#referral-criteria, #repeat-referrals, #consent):
 - a referral must meet at least one criterion of its conference type (rules.criteria_met);
 - a repeat is a further referral about the same victim (and perpetrator, where the type
   says so) within the type's window of the LAST referral date, not the meeting date;
-- without consent the reason for sharing anyway is mandatory; where the type keeps
-  reports without consent for monitoring only (hate crime), such a report counts in
-  figures and is never shared;
+- without consent the referrer states the reason for sharing anyway, or, where the type
+  keeps reports without consent for monitoring only (hate crime), says it is for
+  monitoring only: such a report counts in figures and is never shared; one about a
+  non-crime hate incident keeps only what the figures need (docs/domain.md#consent);
+- the incident date (never in the future) drives repeats and escalation; the same people
+  again within the type's duplicate_days of a referral not yet heard is a possible
+  duplicate of it, not a repeat (docs/domain.md#duplicates);
+- in a domestic-abuse conference both people are 16 or over on the incident date;
 - an accepted referral joins the first meeting whose cut-off its received date meets.
 """
 
@@ -16,8 +21,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
+from pydantic import BaseModel
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
@@ -26,7 +32,8 @@ from marac.agencies.access import Viewer
 from marac.agencies.models import Conference
 from marac.audit.service import record
 from marac.clock import now
-from marac.errors import Conflict, NotFound, RuleViolation
+from marac.conference_types import accepted_instruments
+from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation
 from marac.meetings.schedule import meeting_for_referral
 from marac.referrals import break_glass, people, rules
 from marac.referrals.models import (
@@ -36,6 +43,7 @@ from marac.referrals.models import (
     Person,
     PersonKey,
     Referral,
+    ReferralChange,
     ReferralPerson,
 )
 from marac.referrals.schemas import ReferralIn, parse
@@ -56,8 +64,14 @@ LIST_COLUMNS = (
     "meeting_id",
     "created_at",
 )
-# Referrals that count as referrals for repeats: not rejected, not monitoring-only.
+# Referrals that count as referrals for repeats: not rejected, not monitoring-only, not merged.
 LIVE_STATUSES = ["received", "accepted", "heard"]
+# Not yet heard: a further referral of the same incident is a duplicate of one of these.
+UNHEARD_STATUSES = ["received", "accepted"]
+# The Domestic Abuse Act 2021 definition needs both people aged 16 or over (docs/domain.md#age).
+DOMESTIC_ABUSE_MIN_AGE = 16
+# What a monitoring-only report of a non-crime hate incident keeps in place of a name.
+NOT_RECORDED = "Not recorded (monitoring only)"
 
 
 @dataclass(frozen=True)
@@ -69,6 +83,21 @@ class Checked:
     risk: rules.RiskResult
     monitoring_only: bool
 
+    @property
+    def incident_date(self) -> date:
+        return self.body.incident_date or self.body.received_at
+
+    @property
+    def minimal(self) -> bool:
+        """A monitoring-only report of a non-crime hate incident: the 2023 code of practice
+        keeps what the figures need (strands, dates, area, equality fields), not names or
+        dates of birth (docs/domain.md#consent)."""
+        return self.monitoring_only and self.body.incident_kind == "incident"
+
+
+def _age_on(date_of_birth: date, day: date) -> int:
+    return day.year - date_of_birth.year - ((day.month, day.day) < (date_of_birth.month, date_of_birth.day))
+
 
 async def _conference_for(viewer: Viewer, slug: str) -> Conference:
     conference = await Conference.get_or_none(slug=slug)
@@ -78,19 +107,38 @@ async def _conference_for(viewer: Viewer, slug: str) -> Conference:
     return conference
 
 
-def _check_dates(body: ReferralIn, today: date) -> dict[str, str]:
+def _check_dates(body: ReferralIn, today: date, type_settings: dict) -> dict[str, str]:
     errors: dict[str, str] = {}
+    incident_date = body.incident_date or body.received_at
     if body.received_at > today:
         errors["received_at"] = "The date received cannot be in the future"
+    if body.incident_date and body.incident_date > today:
+        errors["incident_date"] = "The incident date cannot be in the future"
     people_dobs = [("victim.date_of_birth", body.victim.date_of_birth)]
     people_dobs += [(f"perpetrators.{i}.date_of_birth", p.date_of_birth) for i, p in enumerate(body.perpetrators)]
     people_dobs += [(f"children.{i}.date_of_birth", c.date_of_birth) for i, c in enumerate(body.children)]
     for field, dob in people_dobs:
         if dob and (dob > today or today.year - dob.year > MAX_AGE_YEARS):
             errors[field] = "Enter a date of birth in the past (and within 120 years)"
+    if body.previously_known and body.previously_known.date and body.previously_known.date > today:
+        errors["previously_known.date"] = "The date the victim was known to MARAC cannot be in the future"
     for index, day in enumerate(body.incidents):
-        if day > body.received_at:
-            errors[f"incidents.{index}"] = "An earlier incident cannot be after the date received"
+        if day > incident_date:
+            errors[f"incidents.{index}"] = "An earlier incident cannot be after the incident date"
+    if type_settings.get("kind") == "domestic_abuse":
+        adults = [("victim.date_of_birth", body.victim.date_of_birth)]
+        adults += [(f"perpetrators.{i}.date_of_birth", p.date_of_birth) for i, p in enumerate(body.perpetrators)]
+        for field, dob in adults:
+            if (
+                field not in errors
+                and dob
+                and dob <= incident_date
+                and _age_on(dob, incident_date) < DOMESTIC_ABUSE_MIN_AGE
+            ):
+                errors[field] = (
+                    "Under 16 on the incident date: domestic abuse is between people aged 16 or over. "
+                    "Refer a younger person to child safeguarding (children's social care), not to this MARAC"
+                )
     return errors
 
 
@@ -116,19 +164,38 @@ def _check_strands(body: ReferralIn, type_settings: dict) -> dict[str, str]:
 
 
 def _consent(body: ReferralIn, type_settings: dict) -> tuple[bool, dict[str, str]]:
-    """(monitoring only?, errors)."""
+    """(monitoring only?, errors). Without consent the referrer says either why sharing goes
+    ahead or that the report is for monitoring only: a blank reason is neither, so a report
+    that should be shared is never buried in the figures by an empty box."""
     consent = body.consent
+    reason = (consent.reason_if_not or "").strip()
+    allowed = bool(type_settings.get("monitoring_only_without_consent"))
     if consent.consented and not consent.victim_aware:
         return False, {"consent.victim_aware": "A victim who consented knows about the referral: answer yes"}
-    if consent.consented or (consent.reason_if_not or "").strip():
-        return False, {}
-    if type_settings.get("monitoring_only_without_consent"):
-        return True, {}
-    return False, {
-        "consent.reason_if_not": (
-            "Without the victim's consent, say why sharing goes ahead (for example risk of serious harm)"
+    if consent.monitoring_only and (consent.consented or not allowed):
+        why = (
+            "With the victim's consent the report is shared: leave monitoring only out"
+            if consent.consented
+            else f"{type_settings['name']} hears referrals made without consent: give the reason sharing goes ahead"
         )
-    }
+        return False, {"consent.monitoring_only": why}
+    if consent.monitoring_only and reason:
+        return False, {
+            "consent.monitoring_only": "Either give a reason for sharing without consent or keep the report for "
+            "monitoring only, not both"
+        }
+    if consent.consented or reason:
+        return False, {}
+    if consent.monitoring_only:
+        return True, {}
+    if allowed:
+        message = (
+            "Without the victim's consent, say why sharing goes ahead (for example risk of serious harm), "
+            "or say the report is for monitoring only"
+        )
+    else:
+        message = "Without the victim's consent, say why sharing goes ahead (for example risk of serious harm)"
+    return False, {"consent.reason_if_not": message}
 
 
 async def check(viewer: Viewer, payload: object, today: date) -> Checked:
@@ -136,15 +203,16 @@ async def check(viewer: Viewer, payload: object, today: date) -> Checked:
     body = payload if isinstance(payload, ReferralIn) else parse(payload)
     conference = await _conference_for(viewer, body.conference)
     settings = conference.type_settings
-    errors = _check_dates(body, today) | _check_strands(body, settings)
+    errors = _check_dates(body, today, settings) | _check_strands(body, settings)
     monitoring_only, consent_errors = _consent(body, settings)
     errors |= consent_errors
-    if body.risk.instrument != settings["instrument"]:
-        errors["risk.instrument"] = f"{settings['name']} uses the {settings['instrument']} instrument"
+    accepted = accepted_instruments(settings)
+    if body.risk.instrument not in accepted:
+        errors["risk.instrument"] = f"{settings['name']} uses {' or '.join(accepted)}"
     if errors:
         raise RuleViolation("The referral is not valid", errors)
     risk = rules.assess_risk(
-        settings["instrument_definition"],
+        accepted[body.risk.instrument],
         score=body.risk.score,
         level=body.risk.level,
         answers=body.risk.answers,
@@ -153,16 +221,16 @@ async def check(viewer: Viewer, payload: object, today: date) -> Checked:
     return Checked(body=body, conference=conference, risk=risk, monitoring_only=monitoring_only)
 
 
-async def _previous_referrals(
-    conference_id: str, victim: Person, before: date, exclude: str | None = None
+def incident_day(referral: Referral) -> date:
+    """The incident date; referrals from before incident dates were recorded have their received date."""
+    return referral.incident_date or referral.received_at
+
+
+async def _referrals_about(
+    conference_id: str, victim: Person, statuses: list[str], exclude: str | None = None
 ) -> list[Referral]:
     query = (
-        Referral.filter(
-            conference_id=conference_id,
-            victim_person=victim,
-            received_at__lte=before,
-            status__in=LIVE_STATUSES,
-        )
+        Referral.filter(conference_id=conference_id, victim_person=victim, status__in=statuses)
         .prefetch_related("people")
         .order_by("-received_at", "-created_at")
     )
@@ -171,118 +239,228 @@ async def _previous_referrals(
     return await query
 
 
-def _repeat_of(
-    previous: list[Referral], perpetrator_ids: set[str], received: date, type_settings: dict
+async def _previous_referrals(
+    conference_id: str, victim: Person, before: date, exclude: str | None = None
+) -> list[Referral]:
+    """The victim's referrals received by `before` (the new incident's date), newest first."""
+    return [r for r in await _referrals_about(conference_id, victim, LIVE_STATUSES, exclude) if r.received_at <= before]
+
+
+def _same_perpetrator(earlier: Referral, perpetrator_ids: set[str], type_settings: dict) -> bool:
+    if "perpetrator" not in type_settings["repeat"]["match"]:
+        return True
+    return bool(perpetrator_ids & {p.person_id for p in earlier.people if p.role == "perpetrator"})
+
+
+def _duplicate_of(
+    candidates: list[Referral], perpetrator_ids: set[str], incident: date, type_settings: dict
 ) -> Referral | None:
-    """The last referral that makes this one a repeat, or None."""
+    """A referral not yet heard about the same people whose incident date is within the type's
+    duplicate_days of this one: the same incident referred twice (docs/domain.md#duplicates)."""
+    days = int(type_settings.get("duplicate_days", 7))
+    for earlier in candidates:  # newest first
+        if (
+            earlier.status in UNHEARD_STATUSES
+            and abs((incident_day(earlier) - incident).days) <= days
+            and _same_perpetrator(earlier, perpetrator_ids, type_settings)
+        ):
+            return earlier
+    return None
+
+
+def _repeat_of(
+    previous: list[Referral], perpetrator_ids: set[str], incident: date, type_settings: dict
+) -> Referral | None:
+    """The last referral that makes this one a repeat, or None: the window runs from the last
+    referral's date to this referral's incident date (docs/domain.md#repeat-referrals)."""
     window = int(type_settings["repeat"]["window_months"])
-    needs_perpetrator = "perpetrator" in type_settings["repeat"]["match"]
     for earlier in previous:  # newest first: the window runs from the LAST referral
-        if not rules.within_window(earlier.received_at, received, window):
+        if not rules.within_window(earlier.received_at, incident, window):
             return None
-        if not needs_perpetrator or perpetrator_ids & {p.person_id for p in earlier.people if p.role == "perpetrator"}:
+        if _same_perpetrator(earlier, perpetrator_ids, type_settings):
             return earlier
     return None
 
 
 def _incidents_in_window(
-    incident_days: list[date], previous: list[Referral], received: date, type_settings: dict
+    incident_days: list[date], previous: list[Referral], incident: date, type_settings: dict
 ) -> int:
-    """This incident, the earlier ones the referrer lists, and earlier referrals about the
-    same victim, counted once per day, inside the escalation window."""
+    """This incident, the earlier ones the referrer lists, and the incidents of earlier referrals
+    about the same victim, counted once per day, inside the escalation window before this
+    incident. A referral's received date is not an incident."""
     escalation = type_settings.get("criteria", {}).get("escalation")
     months = int(escalation["window_months"]) if escalation else 12
-    days = {received} | {d for d in incident_days if rules.within_window(d, received, months)}
-    days |= {r.received_at for r in previous if rules.within_window(r.received_at, received, months)}
+    days = {incident} | {d for d in incident_days if rules.within_window(d, incident, months)}
+    days |= {incident_day(r) for r in previous if rules.within_window(incident_day(r), incident, months)}
     return len(days)
+
+
+CHILD_DETAILS = ("relationship_to_victim", "relationship_to_perpetrator", "school", "address")
+
+
+def _details(person: BaseModel, keys: tuple[str, ...]) -> dict | None:
+    """What ReferralPerson.details keeps of a perpetrator or child beyond name and date of birth."""
+    kept = {key: value for key, value in person.model_dump(mode="json", include=set(keys)).items() if value}
+    return kept or None
+
+
+def _minimal_victim(body: ReferralIn) -> dict:
+    """What a monitoring-only non-crime incident keeps of the victim: equality fields and area."""
+    victim = body.victim
+    kept: dict = {
+        "gender": victim.gender,
+        "monitoring": victim.monitoring.model_dump(mode="json") if victim.monitoring else None,
+    }
+    if victim.address:
+        # The postcode's outward code (district) is the area the figures need; never the address.
+        kept["area"] = victim.address.postcode.upper().replace(" ", "")[:-3]
+    return kept
+
+
+@dataclass(frozen=True)
+class _Assessed:
+    """The people resolved in the index and what the referral's history makes of it."""
+
+    victim: Person
+    rows: list[tuple[str, int, Person, str, list[str], date | None, str | None, dict | None]]
+    duplicate_of: Referral | None
+    repeat_of: Referral | None
+    incidents: int
+    met: list[str]
+
+
+async def _assess(
+    checked: Checked,
+    conn: BaseDBAsyncClient,
+    *,
+    reuse: dict[tuple[str, int], str] | None = None,
+    itself: str | None = None,
+) -> _Assessed:
+    """Resolve the people (or `reuse` their index entries, by role and position, when an edit left
+    them as they were), then find a duplicate, a repeat and the incidents, and the criteria met.
+    `itself`: an edited referral, left out of its own history."""
+    body, conference = checked.body, checked.conference
+    settings = conference.type_settings
+    incident = checked.incident_date
+    minimal = checked.minimal
+    postcode = body.victim.address.postcode if body.victim.address and not minimal else None
+    index = not checked.monitoring_only
+
+    async def resolve(
+        role: str, position: int, name: str, aliases: list[str], dob: date | None, code: str | None
+    ) -> Person:
+        if reuse is not None:
+            return await Person.get(id=reuse[(role, position)], using_db=conn)
+        if minimal:
+            name, aliases, dob, code = NOT_RECORDED, [], None, None
+        resolved = await people.resolve(conference.id, people.person_facts(name, aliases, dob, code), conn, index=index)
+        await people.suggest(conference.id, resolved, conn)
+        return resolved.person
+
+    victim = await resolve("victim", 0, body.victim.name, body.victim.aliases, body.victim.date_of_birth, postcode)
+    rows: list[tuple[str, int, Person, str, list[str], date | None, str | None, dict | None]] = [
+        ("victim", 0, victim, body.victim.name, body.victim.aliases, body.victim.date_of_birth, None, None)
+    ]
+    for i, p in enumerate(body.perpetrators):
+        person = await resolve("perpetrator", i, p.name, p.aliases, p.date_of_birth, None)
+        rows.append(
+            ("perpetrator", i, person, p.name, p.aliases, p.date_of_birth, p.relationship, _details(p, ("address",)))
+        )
+    for i, c in enumerate(body.children):
+        person = await resolve("child", i, c.name, [], c.date_of_birth, postcode)
+        rows.append(("child", i, person, c.name, [], c.date_of_birth, None, _details(c, CHILD_DETAILS)))
+    perpetrator_ids = {row[2].id for row in rows if row[0] == "perpetrator"}
+    duplicate_of = None
+    if index:
+        about = await _referrals_about(conference.id, victim, LIVE_STATUSES, exclude=itself)
+        duplicate_of = _duplicate_of(about, perpetrator_ids, incident, settings)
+    # A duplicate is the same incident again: neither a repeat of it nor a second incident.
+    excluded = [r for r in (duplicate_of.id if duplicate_of else None, itself) if r]
+    previous = [r for r in await _previous_referrals(conference.id, victim, incident) if r.id not in excluded]
+    repeat_of = _repeat_of(previous, perpetrator_ids, incident, settings)
+    incidents = _incidents_in_window(body.incidents, previous, incident, settings)
+    met = rules.criteria_met(
+        settings,
+        checked.risk,
+        claimed=list(body.criteria),
+        judgement_reason=body.judgement_reason,
+        incidents_in_window=incidents,
+        is_repeat=repeat_of is not None,
+    )
+    return _Assessed(victim, rows, duplicate_of, repeat_of, incidents, met)
+
+
+def _fields(checked: Checked, assessed: _Assessed) -> dict:
+    """The referral's stored fields from what was sent and what intake found."""
+    body, minimal = checked.body, checked.minimal
+    return {
+        "received_at": body.received_at,
+        "incident_date": checked.incident_date,
+        "criteria_claimed": list(body.criteria),
+        "criteria_met": assessed.met,
+        "risk": {
+            "instrument": checked.risk.instrument,
+            "score": checked.risk.score,
+            "level": checked.risk.level,
+            "computed_level": checked.risk.computed_level,
+            "answers": checked.risk.answers,
+        },
+        "judgement_reason": None if minimal else body.judgement_reason,
+        "victim": _minimal_victim(body) if minimal else body.victim.model_dump(mode="json"),
+        "victim_person": assessed.victim,
+        "strands": list(body.strands),
+        "incident_kind": body.incident_kind,
+        "incidents": [d.isoformat() for d in body.incidents],
+        "incidents_in_window": assessed.incidents,
+        "summary": "" if minimal else body.summary,
+        "consent": body.consent.model_dump(mode="json"),
+        "transfer_from": body.transfer_from,
+        "referrer_contact": None if minimal or not body.referrer else body.referrer.model_dump(mode="json"),
+        "previously_known": None
+        if minimal or not body.previously_known
+        else body.previously_known.model_dump(mode="json"),
+        "is_repeat": assessed.repeat_of is not None,
+        "previous_referral": assessed.repeat_of,
+        "possible_duplicate_of": assessed.duplicate_of,
+        "monitoring_only": checked.monitoring_only,
+    }
+
+
+async def _write_people(referral: Referral, checked: Checked, assessed: _Assessed, conn: BaseDBAsyncClient) -> None:
+    minimal, incident = checked.minimal, checked.incident_date
+    for role, position, person, name, aliases, dob, relationship, details in assessed.rows:
+        await ReferralPerson.create(
+            referral=referral,
+            person=person,
+            role=role,
+            position=position,
+            name=NOT_RECORDED if minimal else name,
+            aliases=[] if minimal else list(aliases),
+            date_of_birth=None if minimal else dob,
+            # the figures count ages (victims 16-17, perpetrators 17 or under): the band stays
+            age_band=people.age_band(dob, incident) if minimal else None,
+            relationship=None if minimal else relationship,
+            details=None if minimal else details,
+            using_db=conn,
+        )
 
 
 async def submit(viewer: Viewer, payload: object, today: date) -> Referral:
     checked = await check(viewer, payload, today)
-    body, conference = checked.body, checked.conference
-    postcode = body.victim.address.postcode if body.victim.address else None
+    conference = checked.conference
     async with in_transaction() as conn:
-        index = not checked.monitoring_only
-
-        async def resolve(facts):
-            return await people.resolve(conference.id, facts, conn, index=index)
-
-        victim = await resolve(
-            people.person_facts(body.victim.name, body.victim.aliases, body.victim.date_of_birth, postcode)
-        )
-        perpetrators = [
-            await resolve(people.person_facts(p.name, p.aliases, p.date_of_birth, None)) for p in body.perpetrators
-        ]
-        children = [await resolve(people.person_facts(c.name, [], c.date_of_birth, postcode)) for c in body.children]
-        previous = await _previous_referrals(conference.id, victim.person, body.received_at)
-        repeat_of = _repeat_of(
-            previous, {p.person.id for p in perpetrators}, body.received_at, conference.type_settings
-        )
-        incidents = _incidents_in_window(body.incidents, previous, body.received_at, conference.type_settings)
-        met = rules.criteria_met(
-            conference.type_settings,
-            checked.risk,
-            claimed=list(body.criteria),
-            judgement_reason=body.judgement_reason,
-            incidents_in_window=incidents,
-            is_repeat=repeat_of is not None,
-        )
-        meeting = None if checked.monitoring_only else await meeting_for_referral(conference, body.received_at)
+        assessed = await _assess(checked, conn)
+        meeting = None if checked.monitoring_only else await meeting_for_referral(conference, checked.body.received_at)
         referral = await Referral.create(
             conference=conference,
             referring_agency_id=viewer.agency_id,
             referrer_id=viewer.user_id,
-            received_at=body.received_at,
-            criteria_claimed=list(body.criteria),
-            criteria_met=met,
-            risk={
-                "instrument": checked.risk.instrument,
-                "score": checked.risk.score,
-                "level": checked.risk.level,
-                "computed_level": checked.risk.computed_level,
-                "answers": checked.risk.answers,
-            },
-            judgement_reason=body.judgement_reason,
-            victim=body.victim.model_dump(mode="json"),
-            victim_person=victim.person,
-            strands=list(body.strands),
-            incident_kind=body.incident_kind,
-            incidents=[d.isoformat() for d in body.incidents],
-            incidents_in_window=incidents,
-            summary=body.summary,
-            consent=body.consent.model_dump(mode="json"),
-            transfer_from=body.transfer_from,
-            is_repeat=repeat_of is not None,
-            previous_referral=repeat_of,
-            monitoring_only=checked.monitoring_only,
             status="monitoring_only" if checked.monitoring_only else "received",
             expected_meeting=meeting,
             using_db=conn,
+            **_fields(checked, assessed),
         )
-        rows: list[tuple[str, int, Any, str, list[str], date | None, str | None]] = [
-            ("victim", 0, victim, body.victim.name, body.victim.aliases, body.victim.date_of_birth, None)
-        ]
-        rows += [
-            ("perpetrator", i, r, p.name, p.aliases, p.date_of_birth, p.relationship)
-            for i, (r, p) in enumerate(zip(perpetrators, body.perpetrators, strict=True))
-        ]
-        rows += [
-            ("child", i, r, c.name, [], c.date_of_birth, None)
-            for i, (r, c) in enumerate(zip(children, body.children, strict=True))
-        ]
-        for role, position, resolved, name, aliases, dob, relationship in rows:
-            await ReferralPerson.create(
-                referral=referral,
-                person=resolved.person,
-                role=role,
-                position=position,
-                name=name,
-                aliases=list(aliases),
-                date_of_birth=dob,
-                relationship=relationship,
-                using_db=conn,
-            )
-            await people.suggest(conference.id, resolved, conn)
+        await _write_people(referral, checked, assessed, conn)
         await record(
             "referral.create",
             user_id=viewer.user_id,
@@ -318,7 +496,15 @@ async def submit_many(viewer: Viewer, rows: Sequence[tuple[int, object]], today:
 
 # --- reading -------------------------------------------------------------------------
 
-_CASE_RELATIONS = ("people", "referring_agency", "conference", "meeting", "expected_meeting")
+_CASE_RELATIONS = (
+    "people",
+    "referring_agency",
+    "conference",
+    "meeting",
+    "expected_meeting",
+    "merged__referring_agency",
+    "changes",
+)
 
 
 async def read_case(viewer: Viewer, referral_id: str) -> tuple[Referral, BreakGlass | None]:
@@ -417,6 +603,249 @@ async def decide(viewer: Viewer, referral_id: str, decision: str, reason: str | 
             conn=conn,
         )
     return referral
+
+
+# --- editing and withdrawal ------------------------------------------------------------
+
+# What the sender of a referral may change: every field but the conference.
+EDITABLE = tuple(name for name in ReferralIn.model_fields if name != "conference")
+PEOPLE_FIELDS = ("victim", "perpetrators", "children")
+
+
+def body_of(referral: Referral) -> dict:
+    """The referral as a request body again (what an edit starts from and history keeps)."""
+    named = sorted(referral.people, key=lambda p: p.position)
+
+    def person(p: ReferralPerson, *extra: str) -> dict:
+        out: dict = {"name": p.name, "date_of_birth": p.date_of_birth.isoformat() if p.date_of_birth else None}
+        out |= {key: getattr(p, key) for key in extra}
+        return out | dict(p.details or {})
+
+    risk: dict = {"instrument": referral.risk.get("instrument")}
+    if referral.risk.get("answers"):
+        risk["answers"] = referral.risk["answers"]
+    elif referral.risk.get("score") is not None:
+        risk["score"] = referral.risk["score"]
+    if referral.risk.get("level"):
+        risk["level"] = referral.risk["level"]
+    return {
+        "conference": referral.conference.slug,
+        "received_at": referral.received_at.isoformat(),
+        "incident_date": incident_day(referral).isoformat(),
+        "criteria": list(referral.criteria_claimed),
+        "risk": risk,
+        "judgement_reason": referral.judgement_reason,
+        "victim": dict(referral.victim),
+        "perpetrators": [person(p, "aliases", "relationship") for p in named if p.role == "perpetrator"],
+        "children": [person(p) for p in named if p.role == "child"],
+        "strands": list(referral.strands),
+        "incident_kind": referral.incident_kind,
+        "incidents": list(referral.incidents),
+        "summary": referral.summary,
+        "consent": dict(referral.consent),
+        "transfer_from": referral.transfer_from,
+        "referrer": referral.referrer_contact,
+        "previously_known": referral.previously_known,
+    }
+
+
+async def changeable(viewer: Viewer, referral_id: str, what: str) -> Referral:
+    """A referral the caller may change: its referrer (the user who made it) before triage, the
+    conference's coordinator until it is heard. 404 when the caller cannot see it, 403 when
+    they may not, 409 when it is past changing."""
+    referral = (
+        await Referral.filter(access.referral_filter(viewer), id=referral_id)
+        .prefetch_related("conference", "people")
+        .first()
+    )
+    if referral is None:
+        raise NotFound("Referral not found")
+    coordinator = viewer.can_in(referral.conference_id, access.Can.TRIAGE_REFERRALS)
+    referrer = referral.referrer_id == viewer.user_id and access.may_refer(viewer, referral.conference_id)
+    if not coordinator and not referrer:
+        raise AccessDenied(f"Only the referrer or the coordinator may {what} a referral")
+    allowed = UNHEARD_STATUSES if coordinator else ["received"]
+    if referral.status not in allowed:
+        raise Conflict(
+            f"This referral is {referral.status.replace('_', ' ')}: "
+            + ("it can no longer be changed" if coordinator else "after triage, ask the coordinator")
+        )
+    return referral
+
+
+async def _history(
+    referral: Referral, viewer: Viewer, kind: str, fields: list[str], reason: str | None, conn: BaseDBAsyncClient
+) -> ReferralChange:
+    change = await ReferralChange.create(
+        referral=referral,
+        kind=kind,
+        changed_by=viewer.user_id,
+        changed_at=now(),
+        changed_fields=fields,
+        before=body_of(referral),
+        reason=reason,
+        using_db=conn,
+    )
+    await record(
+        f"referral.{kind}",
+        user_id=viewer.user_id,
+        agency_id=viewer.agency_id,
+        object_type="referral",
+        object_id=referral.id,
+        conference_id=referral.conference_id,
+        conn=conn,
+    )
+    return change
+
+
+def _changed(before: dict, checked: Checked, stored_risk: dict) -> list[str]:
+    """The fields an edit changes, compared as the validator reads them (a form sends dates and
+    answers in other shapes than the stored body has them)."""
+    try:
+        old = parse(before).model_dump(mode="json")
+    except RuleViolation:  # stored before a rule it now breaks: every field sent counts as changed
+        old = before
+    new = checked.body.model_dump(mode="json")
+    changed = [name for name in EDITABLE if name != "risk" and old.get(name) != new.get(name)]
+    risk = checked.risk
+    now_risk = {"instrument": risk.instrument, "score": risk.score, "level": risk.level, "answers": risk.answers}
+    if {key: stored_risk.get(key) for key in now_risk} != now_risk:
+        changed.append("risk")
+    return sorted(changed)
+
+
+async def edit(viewer: Viewer, referral_id: str, patch: dict, today: date) -> Referral:
+    """Change a referral: the fields sent replace the referral's own (sections whole) and every
+    rule is checked again as for a new referral. An edit of the people re-runs matching; every
+    edit re-runs repeat, duplicate and escalation detection. The referral as it was is kept."""
+    referral = await changeable(viewer, referral_id, "edit")
+    unknown = sorted(set(patch) - set(EDITABLE))
+    if unknown:
+        raise RuleViolation("The change is not valid", {name: "Cannot be changed" for name in unknown})
+    before = body_of(referral)
+    checked = await check(viewer, {**before, **patch}, today)
+    if checked.monitoring_only != referral.monitoring_only:
+        raise RuleViolation(
+            "Monitoring only cannot change",
+            {"consent": "A referral kept for monitoring only, or shared, stays so: make a new referral"},
+        )
+    changed = _changed(before, checked, referral.risk)
+    if not changed:
+        return referral  # nothing to keep: the referral is as it was
+    people_changed = any(name in changed for name in PEOPLE_FIELDS)
+    reuse = None if people_changed else {(p.role, p.position): p.person_id for p in referral.people}
+    async with in_transaction() as conn:
+        await _history(referral, viewer, "edit", changed, None, conn)
+        assessed = await _assess(checked, conn, reuse=reuse, itself=referral.id)
+        for name, value in _fields(checked, assessed).items():
+            setattr(referral, name, value)
+        await referral.save(using_db=conn)
+        await ReferralPerson.filter(referral=referral).using_db(conn).delete()
+        await _write_people(referral, checked, assessed, conn)
+    return referral
+
+
+async def withdraw(viewer: Viewer, referral_id: str, reason: str | None, conn: BaseDBAsyncClient) -> Referral:
+    """Withdraw with a reason before the referral is heard: it leaves the pool (status withdrawn;
+    marac.meetings.withdrawal also takes it off any unpublished agenda). Kept and audited."""
+    referral = await changeable(viewer, referral_id, "withdraw")
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolation("Withdrawing needs a reason", {"reason": "Say why the referral is withdrawn"})
+    await _history(referral, viewer, "withdraw", ["status"], reason, conn)
+    referral.status, referral.withdrawn_reason, referral.expected_meeting_id = "withdrawn", reason, None
+    await referral.save(using_db=conn)
+    return referral
+
+
+async def changes(viewer: Viewer, referral_id: str) -> list[ReferralChange]:
+    """A referral's history of changes, for whoever may see the referral."""
+    if not await Referral.filter(access.referral_filter(viewer), id=referral_id).exists():
+        raise NotFound("Referral not found")
+    return await ReferralChange.filter(referral_id=referral_id).order_by("changed_at")
+
+
+# --- duplicates ----------------------------------------------------------------------
+
+
+async def _triaged(viewer: Viewer, referral_id: str, field: str | None = None) -> Referral:
+    """A referral the coordinator may triage; 404 (or 422 on `field`) when the caller cannot see it."""
+    referral = (
+        await Referral.filter(access.referral_filter(viewer), id=referral_id)
+        .prefetch_related("conference", "people")
+        .first()
+    )
+    if referral is None:
+        if field:
+            raise RuleViolation("Unknown referral", {field: "No referral you can see has this id"})
+        raise NotFound("Referral not found")
+    access.require_triage(viewer, referral.conference_id)
+    return referral
+
+
+async def merge(viewer: Viewer, referral_id: str, into_id: str) -> Referral:
+    """The coordinator makes a duplicate one case with the referral it duplicates: the duplicate
+    is `merged` into the other, whose case it joins with its referrer (both linked, counted
+    once in figures, never a second agenda item). Both must be waiting to be heard."""
+    referral = await _triaged(viewer, referral_id)
+    if into_id == referral_id:
+        raise RuleViolation("A referral cannot be merged into itself", {"into": "Choose the other referral"})
+    into = await _triaged(viewer, into_id, field="into")
+    if into.conference_id != referral.conference_id:
+        raise RuleViolation("Not the same conference", {"into": "Merge only referrals to the same conference"})
+    for one in (referral, into):
+        if one.status not in UNHEARD_STATUSES:
+            raise Conflict(f"Only referrals waiting to be heard are merged; one is {one.status.replace('_', ' ')}")
+    async with in_transaction() as conn:
+        referral.status, referral.merged_into_id = "merged", into.id
+        referral.expected_meeting_id = None
+        referral.decided_by, referral.decided_at = viewer.user_id, now()
+        await referral.save(using_db=conn)
+        # Later referrals that pointed at the duplicate now point at the case it joined.
+        await Referral.filter(previous_referral_id=referral.id).using_db(conn).update(previous_referral_id=into.id)
+        await (
+            Referral.filter(possible_duplicate_of_id=referral.id)
+            .using_db(conn)
+            .update(possible_duplicate_of_id=into.id)
+        )
+        for event, object_id in (("referral.merge", referral.id), ("referral.merged_into", into.id)):
+            await record(
+                event,
+                user_id=viewer.user_id,
+                agency_id=viewer.agency_id,
+                object_type="referral",
+                object_id=object_id,
+                conference_id=referral.conference_id,
+                conn=conn,
+            )
+    return referral
+
+
+async def keep_apart(viewer: Viewer, referral_id: str, reason: str | None) -> Referral:
+    """The coordinator decides a possible duplicate is a separate incident, with a reason: it
+    stays its own case, and is then checked as a repeat of the referral it resembled."""
+    referral = await _triaged(viewer, referral_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolation("Keeping apart needs a reason", {"reason": "Say why these are separate incidents"})
+    if referral.possible_duplicate_of_id is None or referral.status not in UNHEARD_STATUSES:
+        raise Conflict("This referral is not a possible duplicate waiting to be heard")
+    if referral.kept_apart_reason:
+        raise Conflict("This referral was already kept apart")
+    referral.kept_apart_reason = reason
+    async with in_transaction() as conn:
+        await referral.save(using_db=conn, update_fields=["kept_apart_reason"])
+        await record(
+            "referral.keep_apart",
+            user_id=viewer.user_id,
+            agency_id=viewer.agency_id,
+            object_type="referral",
+            object_id=referral.id,
+            conference_id=referral.conference_id,
+            conn=conn,
+        )
+    await _recheck_repeats(await referral.victim_person)
+    return await Referral.get(id=referral.id)
 
 
 @dataclass(frozen=True)
@@ -554,10 +983,18 @@ async def _recheck_repeats(person: Person) -> None:
     for referral in await Referral.filter(victim_person=person, status__in=LIVE_STATUSES).prefetch_related(
         "people", "conference"
     ):
-        previous = await _previous_referrals(referral.conference_id, person, referral.received_at, exclude=referral.id)
-        previous = [p for p in previous if (p.received_at, p.created_at) < (referral.received_at, referral.created_at)]
+        # A possible duplicate is no repeat of what it duplicates, unless the coordinator kept them apart.
+        excluded = None if referral.kept_apart_reason else referral.possible_duplicate_of_id
+        previous = await _previous_referrals(
+            referral.conference_id, person, incident_day(referral), exclude=referral.id
+        )
+        previous = [
+            p
+            for p in previous
+            if (p.received_at, p.created_at) < (referral.received_at, referral.created_at) and p.id != excluded
+        ]
         perpetrators = {p.person_id for p in referral.people if p.role == "perpetrator"}
-        repeat_of = _repeat_of(previous, perpetrators, referral.received_at, referral.conference.type_settings)
+        repeat_of = _repeat_of(previous, perpetrators, incident_day(referral), referral.conference.type_settings)
         if (repeat_of.id if repeat_of else None) != referral.previous_referral_id:
             await Referral.filter(id=referral.id).update(
                 is_repeat=repeat_of is not None, previous_referral_id=repeat_of.id if repeat_of else None

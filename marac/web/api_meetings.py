@@ -59,13 +59,17 @@ class ResearchVictim(Identified):
     address: str | None
 
 
+class ResearchPerson(Identified):
+    address: str | None = Field(default=None, description="A perpetrator's; a child's if not the victim's")
+
+
 class ResearchItem(BaseModel):
     case_id: str
     label: str
     kind: str
     victim: ResearchVictim
-    perpetrators: list[Identified]
-    children: list[Identified]
+    perpetrators: list[ResearchPerson]
+    children: list[ResearchPerson]
 
 
 class ResearchListOut(BaseModel):
@@ -162,8 +166,8 @@ async def research_list(request: Request, caller: Caller) -> ResearchListOut:
                 label=c.label,
                 kind=c.kind,
                 victim=ResearchVictim(**c.victim),
-                perpetrators=[Identified(**p) for p in c.perpetrators],
-                children=[Identified(**p) for p in c.children],
+                perpetrators=[ResearchPerson(**p) for p in c.perpetrators],
+                children=[ResearchPerson(**p) for p in c.children],
             )
             for c in cases
         ],

@@ -15,9 +15,10 @@ from marac.agencies.access import Can, Viewer
 from marac.agencies.models import Conference
 from marac.clock import today
 from marac.errors import NotFound, RuleViolation
+from marac.meetings import withdrawal
 from marac.referrals import service
 from marac.referrals.models import REFERRAL_STATUSES, Referral
-from marac.referrals.schemas import ReferralIn, Strict
+from marac.referrals.schemas import ReferralIn, ReferralPatch, Strict
 from marac.validation import SLUG_RE
 from marac.web.auth import Caller, api
 from marac.web.openapi import query
@@ -35,6 +36,11 @@ class ReferralCreated(BaseModel):
     meeting_id: str | None = Field(
         description="The meeting whose cut-off the received date meets (none for monitoring-only reports)"
     )
+    possible_duplicate_of: str | None = Field(
+        default=None,
+        description="A referral not yet heard about the same people with an incident date within the type's "
+        "duplicate_days: the same incident referred twice, not a repeat. The coordinator merges or keeps them apart.",
+    )
 
 
 class PersonOut(BaseModel):
@@ -42,6 +48,15 @@ class PersonOut(BaseModel):
     aliases: list[str]
     date_of_birth: str | None
     relationship: str | None = None
+    address: dict[str, Any] | None = Field(default=None, description="Perpetrators; children only if not the victim's")
+    relationship_to_victim: str | None = None
+    relationship_to_perpetrator: str | None = None
+    school: str | None = Field(default=None, description="Children: school or nursery")
+
+
+class MergedOut(BaseModel):
+    id: str
+    referring_agency_id: str
 
 
 class DecisionOut(BaseModel):
@@ -55,6 +70,7 @@ class ReferralOut(BaseModel):
     conference: str
     status: str
     received_at: str
+    incident_date: str
     referring_agency: dict[str, str]
     criteria: list[str]
     criteria_met: list[str]
@@ -69,10 +85,39 @@ class ReferralOut(BaseModel):
     summary: str
     consent: dict[str, Any]
     transfer_from: str | None
+    referrer: dict[str, Any] | None = Field(description="The person who made the referral: name, phone, e-mail")
+    previously_known: dict[str, Any] | None = Field(description="Previously known to MARAC: area and date")
     monitoring_only: bool
     repeat: RepeatOut
+    possible_duplicate_of: str | None
+    kept_apart: bool = Field(description="The coordinator decided the possible duplicate is a separate incident")
+    merged_into: str | None
+    merged: list[MergedOut] = Field(description="Duplicates merged into this case, each with its referring agency")
+    withdrawn_reason: str | None
+    history: list[ChangeOut] = Field(description="Every edit and withdrawal, oldest first")
     meeting_id: str | None = Field(description="The meeting whose agenda lists it, or else the one it is expected at")
     decision: DecisionOut
+
+
+class MergeIn(Strict):
+    into: str = Field(min_length=1, max_length=32, description="The referral this duplicate joins as one case")
+
+
+class KeepApartIn(Strict):
+    reason: str = Field(min_length=1, max_length=2000, description="Why the two are separate incidents")
+
+
+class WithdrawIn(Strict):
+    # Checked by the use case, after who may withdraw: one who cannot see the referral gets 404.
+    reason: str | None = Field(default=None, max_length=2000, description="Why the referral is withdrawn (required)")
+
+
+class ChangeOut(BaseModel):
+    kind: str = Field(description="edit or withdraw")
+    at: str
+    by: str = Field(description="The user's id")
+    fields: list[str] = Field(description="The fields changed (names only)")
+    reason: str | None
 
 
 class ReferralItem(BaseModel):
@@ -108,6 +153,7 @@ def referral_out(referral: Referral) -> ReferralOut:
                 aliases=p.aliases,
                 date_of_birth=p.date_of_birth.isoformat() if p.date_of_birth else None,
                 relationship=p.relationship if role == "perpetrator" else None,
+                **(p.details or {}),
             )
             for p in referral.people
             if p.role == role
@@ -118,6 +164,7 @@ def referral_out(referral: Referral) -> ReferralOut:
         conference=referral.conference.slug,
         status=referral.status,
         received_at=referral.received_at.isoformat(),
+        incident_date=service.incident_day(referral).isoformat(),
         referring_agency={"id": referral.referring_agency_id, "name": referral.referring_agency.name},
         criteria=referral.criteria_claimed,
         criteria_met=referral.criteria_met,
@@ -132,8 +179,21 @@ def referral_out(referral: Referral) -> ReferralOut:
         summary=referral.summary,
         consent=referral.consent,
         transfer_from=referral.transfer_from,
+        referrer=referral.referrer_contact,
+        previously_known=referral.previously_known,
         monitoring_only=referral.monitoring_only,
         repeat=_repeat(referral),
+        possible_duplicate_of=referral.possible_duplicate_of_id,
+        kept_apart=bool(referral.kept_apart_reason),
+        merged_into=referral.merged_into_id,
+        merged=[MergedOut(id=m.id, referring_agency_id=m.referring_agency_id) for m in referral.merged],
+        withdrawn_reason=referral.withdrawn_reason,
+        history=[
+            ChangeOut(
+                kind=c.kind, at=c.changed_at.isoformat(), by=c.changed_by, fields=c.changed_fields, reason=c.reason
+            )
+            for c in sorted(referral.changes, key=lambda c: c.changed_at)
+        ],
         meeting_id=referral.meeting_id or referral.expected_meeting_id,
         decision=DecisionOut(
             status=referral.status,
@@ -148,7 +208,11 @@ async def create_referral(request: Request, caller: Caller, body: ReferralIn) ->
     """Refer a victim to a conference the caller's agency belongs to; the referring agency is the caller's."""
     referral = await service.submit(caller.viewer, body, today())
     return ReferralCreated(
-        id=referral.id, status=referral.status, repeat=_repeat(referral), meeting_id=referral.expected_meeting_id
+        id=referral.id,
+        status=referral.status,
+        repeat=_repeat(referral),
+        meeting_id=referral.expected_meeting_id,
+        possible_duplicate_of=referral.possible_duplicate_of_id,
     )
 
 
@@ -252,9 +316,44 @@ async def decide_referral(request: Request, caller: Caller, body: DecisionIn) ->
     return referral_out(await service.get_visible(caller.viewer, request.path_params["referral_id"]))
 
 
+@api(Can.TRIAGE_REFERRALS, body=MergeIn, response=ReferralOut, record=referral_seen)
+async def merge_referral(request: Request, caller: Caller, body: MergeIn) -> ReferralOut:
+    """Merge a duplicate into the referral it duplicates: one case, both referrers linked, counted once."""
+    await service.merge(caller.viewer, request.path_params["referral_id"], body.into)
+    return referral_out(await service.get_visible(caller.viewer, body.into))
+
+
+@api(Can.TRIAGE_REFERRALS, body=KeepApartIn, response=ReferralOut, record=referral_seen)
+async def keep_referral_apart(request: Request, caller: Caller, body: KeepApartIn) -> ReferralOut:
+    """Keep a possible duplicate as a case of its own, with the reason they are separate incidents."""
+    await service.keep_apart(caller.viewer, request.path_params["referral_id"], body.reason)
+    return referral_out(await service.get_visible(caller.viewer, request.path_params["referral_id"]))
+
+
+@api(Can.REFER, body=ReferralPatch, response=ReferralOut, record=referral_seen)
+async def edit_referral(request: Request, caller: Caller, body: BaseModel) -> ReferralOut:
+    """Correct a referral (the referrer before triage, the coordinator until heard): the fields
+    sent replace the referral's, every rule is checked again, and the referral as it was is kept."""
+    referral_id = request.path_params["referral_id"]
+    await service.edit(caller.viewer, referral_id, body.model_dump(mode="json", exclude_unset=True), today())
+    return referral_out(await service.get_visible(caller.viewer, referral_id))
+
+
+@api(Can.REFER, body=WithdrawIn, response=ReferralOut, record=referral_seen)
+async def withdraw_referral(request: Request, caller: Caller, body: WithdrawIn) -> ReferralOut:
+    """Withdraw a referral not yet heard, with a reason: it leaves the pool and any unpublished agenda."""
+    referral_id = request.path_params["referral_id"]
+    await withdrawal.withdraw_referral(caller.viewer, referral_id, body.reason)
+    return referral_out(await service.get_visible(caller.viewer, referral_id))
+
+
 routes = [
     Route("/api/v1/referrals", create_referral, methods=["POST"]),
     Route("/api/v1/referrals", list_referrals, methods=["GET"]),
     Route("/api/v1/referrals/{referral_id}", get_referral, methods=["GET"]),
+    Route("/api/v1/referrals/{referral_id}", edit_referral, methods=["PATCH"]),
+    Route("/api/v1/referrals/{referral_id}/withdraw", withdraw_referral, methods=["POST"]),
     Route("/api/v1/referrals/{referral_id}/decision", decide_referral, methods=["POST"]),
+    Route("/api/v1/referrals/{referral_id}/merge", merge_referral, methods=["POST"]),
+    Route("/api/v1/referrals/{referral_id}/keep-apart", keep_referral_apart, methods=["POST"]),
 ]

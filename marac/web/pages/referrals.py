@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from starlette.datastructures import FormData, UploadFile
@@ -13,7 +14,9 @@ from marac.agencies import access
 from marac.agencies.access import Can
 from marac.agencies.models import Conference
 from marac.clock import today
-from marac.errors import Conflict, DomainError, RuleViolation
+from marac.conference_types import accepted_instruments
+from marac.errors import AccessDenied, Conflict, DomainError, RuleViolation
+from marac.meetings import withdrawal
 from marac.referrals import imports, service
 from marac.referrals.models import REFERRAL_STATUSES, BreakGlass, Referral
 from marac.referrals.schemas import set_path
@@ -26,6 +29,8 @@ from marac.web.templating import render
 
 LABELS = {
     "received_at": "Date received",
+    "incident_date": "Incident date",
+    "consent.monitoring_only": "Monitoring only",
     "transfer_from": "Transferred from",
     "criteria": "Referral criteria",
     "judgement_reason": "Professional judgement",
@@ -63,6 +68,15 @@ def summary_label(field: str) -> str:
     return f"{parts[0].replace('_', ' ').capitalize()}: {' '.join(parts[1:]).replace('_', ' ')}".rstrip(": ")
 
 
+CHILD_TEXTS = ("relationship_to_victim", "relationship_to_perpetrator", "school")
+ADDRESS_PARTS = ("line1", "line2", "town", "postcode")
+
+
+def _address(text: Callable[[str], str], prefix: str) -> dict[str, str]:
+    """A perpetrator's or child's address inputs; empty (left out) when none was typed."""
+    return {part: text(f"{prefix}.{part}") for part in ADDRESS_PARTS if text(f"{prefix}.{part}")}
+
+
 def form_to_body(form: FormData, conference: Conference) -> dict:
     """The form's dotted field names are the API's field paths, so one validator serves
     both and its errors land on the right inputs. Empty inputs are left out."""
@@ -79,7 +93,7 @@ def form_to_body(form: FormData, conference: Conference) -> dict:
         "consent": {},
         "risk": {},
     }
-    for name in ("received_at", "victim.date_of_birth"):
+    for name in ("received_at", "incident_date", "victim.date_of_birth", "previously_known.date"):
         if text(name):
             set_path(body, name, parse_day(text(name)))
     for name in (
@@ -97,6 +111,12 @@ def form_to_body(form: FormData, conference: Conference) -> dict:
         "victim.safe_contact.phone",
         "victim.monitoring.ethnicity",
         "victim.monitoring.religion",
+        "victim.communication_needs",
+        "victim.safe_ways_to_contact",
+        "referrer.name",
+        "referrer.phone",
+        "referrer.email",
+        "previously_known.area",
         "consent.reason_if_not",
         "risk.level",
         "risk.score",
@@ -115,13 +135,15 @@ def form_to_body(form: FormData, conference: Conference) -> dict:
     ):
         if text(name) in YES_NO:
             set_path(body, name, YES_NO[text(name)])
+    if text("consent.monitoring_only") == "yes":
+        set_path(body, "consent.monitoring_only", True)
     if text("victim.aliases"):
         body["victim"]["aliases"] = _lines(text("victim.aliases"))
     if text("incidents"):
         body["incidents"] = [parse_day(d) for d in _lines(text("incidents"))]
-    instrument = conference.type_settings["instrument_definition"]
+    instrument = _instrument(conference, text("risk.instrument"))
     answers = {q["key"]: text(f"risk.answers.{q['key']}") for q in instrument["questions"]}
-    body.setdefault("risk", {})["instrument"] = conference.type_settings["instrument"]
+    body.setdefault("risk", {})["instrument"] = instrument["id"]
     if any(answers.values()):
         body["risk"]["answers"] = {k: v for k, v in answers.items() if v}
     body["perpetrators"] = [
@@ -134,6 +156,7 @@ def form_to_body(form: FormData, conference: Conference) -> dict:
                 if text(f"perpetrators.{i}.date_of_birth")
                 else None,
                 "relationship": text(f"perpetrators.{i}.relationship"),
+                "address": _address(text, f"perpetrators.{i}.address"),
             }.items()
             if v
         }
@@ -148,6 +171,8 @@ def form_to_body(form: FormData, conference: Conference) -> dict:
                 "date_of_birth": parse_day(text(f"children.{i}.date_of_birth"))
                 if text(f"children.{i}.date_of_birth")
                 else None,
+                **{key: text(f"children.{i}.{key}") for key in CHILD_TEXTS},
+                "address": _address(text, f"children.{i}.address"),
             }.items()
             if v
         }
@@ -155,6 +180,48 @@ def form_to_body(form: FormData, conference: Conference) -> dict:
     ]
     body["children"] = [c for c in body["children"] if c]
     return body
+
+
+def _instrument(conference: Conference, chosen: str | None) -> dict:
+    """The checklist the form shows: the one chosen (police DASH, say) if the conference accepts
+    it, else the type's first."""
+    accepted = accepted_instruments(conference.type_settings)
+    return accepted.get(chosen or "") or next(iter(accepted.values()))
+
+
+def body_to_form(body: dict, instrument: dict) -> FormData:
+    """A stored referral as the form's inputs (the reverse of form_to_body), for the edit page."""
+    pairs: list[tuple[str, str | UploadFile]] = []
+
+    def walk(prefix: str, value: object) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else key, inner)
+        elif isinstance(value, bool):
+            pairs.append((prefix, "yes" if value else "no"))
+        elif value is not None and value != "":
+            pairs.append((prefix, str(value)))
+
+    for section in ("victim", "consent", "referrer", "previously_known"):
+        walk(section, {k: v for k, v in (body.get(section) or {}).items() if k != "aliases"})
+    for name in ("received_at", "incident_date", "judgement_reason", "summary", "transfer_from", "incident_kind"):
+        walk(name, body.get(name))
+    pairs += [("criteria", c) for c in body.get("criteria", [])] + [("strands", s) for s in body.get("strands", [])]
+    pairs.append(("victim.aliases", "\n".join(body["victim"].get("aliases") or [])))
+    pairs.append(("incidents", "\n".join(body.get("incidents") or [])))
+    if body["consent"].get("monitoring_only"):
+        pairs = [(k, v) for k, v in pairs if k != "consent.monitoring_only"] + [("consent.monitoring_only", "yes")]
+    risk = body.get("risk") or {}
+    pairs += [("risk.instrument", str(risk.get("instrument"))), ("risk.level", risk.get("level") or "")]
+    if risk.get("score") is not None:
+        pairs.append(("risk.score", str(risk["score"])))
+    for question, answer in zip(instrument["questions"], risk.get("answers") or [], strict=False):
+        pairs.append((f"risk.answers.{question['key']}", answer))
+    for role in ("perpetrators", "children"):
+        for index, person in enumerate(body.get(role) or []):
+            walk(f"{role}.{index}", {k: v for k, v in person.items() if k != "aliases"})
+            pairs.append((f"{role}.{index}.aliases", "\n".join(person.get("aliases") or [])))
+    return FormData(pairs)
 
 
 async def _conferences_for(caller: Caller) -> list[Conference]:
@@ -172,7 +239,13 @@ async def new_referral(request: Request, caller: Caller) -> Response:
     context = {
         "conference": conference,
         "type": conference.type_settings,
-        "instrument": conference.type_settings["instrument_definition"],
+        "instrument": _instrument(
+            conference,
+            str(request.state.form.get("risk.instrument", ""))
+            if request.method == "POST"
+            else request.query_params.get("instrument"),
+        ),
+        "instruments": accepted_instruments(conference.type_settings),
         "perpetrator_slots": range(PERPETRATOR_SLOTS),
         "child_slots": range(CHILD_SLOTS),
         "values": request.state.form if request.method == "POST" else FormData(),
@@ -190,6 +263,46 @@ async def new_referral(request: Request, caller: Caller) -> Response:
 
 
 LIST_PAGE = 50
+
+
+@page(Can.REFER)
+async def edit_referral(request: Request, caller: Caller) -> Response:
+    """The referral's form, filled in, to correct it (service.edit: the referring agency before
+    triage, the coordinator until heard); the same use case as PATCH /api/v1/referrals/{id}."""
+    referral_id = request.path_params["referral_id"]
+    await service.changeable(caller.viewer, referral_id, "edit")  # 404, 403 or 409 before any form
+    referral = await service.get_visible(caller.viewer, referral_id)
+    conference = referral.conference
+    body = service.body_of(referral)
+    chosen = (
+        str(request.state.form.get("risk.instrument", "")) if request.method == "POST" else body["risk"]["instrument"]
+    )
+    instrument = _instrument(conference, chosen)
+    context = {
+        "conference": conference,
+        "type": conference.type_settings,
+        "instrument": instrument,
+        "instruments": {instrument["id"]: instrument},
+        "perpetrator_slots": range(max(PERPETRATOR_SLOTS, len(body["perpetrators"]))),
+        "child_slots": range(max(CHILD_SLOTS, len(body["children"]))),
+        "values": request.state.form if request.method == "POST" else body_to_form(body, instrument),
+        "editing": referral,
+    }
+    if request.method == "GET":
+        return render(request, "referrals/form.html", context)
+    try:
+        patch = {k: v for k, v in form_to_body(request.state.form, conference).items() if k != "conference"}
+        await service.edit(caller.viewer, referral_id, patch, today())
+    except (RuleViolation, Conflict, AccessDenied) as exc:
+        fields = exc.fields if isinstance(exc, RuleViolation) else {"summary": exc.message}
+        summary = {field: f"{summary_label(field)}: {message}" for field, message in fields.items()}
+        return render(
+            request,
+            "referrals/form.html",
+            {**context, "errors": fields, "error_summary": summary},
+            status=status_of(exc, page=True),
+        )
+    return RedirectResponse(f"/referrals/{referral_id}", status_code=303)
 
 
 @page(Can.REFER)
@@ -238,11 +351,26 @@ def _detail(
         "referrals/detail.html",
         {
             "referral": referral,
-            "instrument": referral.conference.type_settings["instrument_definition"],
+            "instrument": accepted_instruments(referral.conference.type_settings).get(
+                str(referral.risk.get("instrument")), referral.conference.type_settings["instrument_definition"]
+            ),
             # Break glass reads one case, nothing more: no triage, no links into the conference.
             "may_triage": grant is None
             and caller.viewer.can_in(referral.conference_id, Can.TRIAGE_REFERRALS)
             and referral.status == "received",
+            # the referrer before triage, the coordinator until heard (service.changeable)
+            "may_withdraw": grant is None
+            and (
+                referral.status == "received"
+                and referral.referrer_id == caller.viewer.user_id
+                or caller.viewer.can_in(referral.conference_id, Can.TRIAGE_REFERRALS)
+                and referral.status in service.UNHEARD_STATUSES
+            ),
+            "may_triage_duplicate": grant is None
+            and caller.viewer.can_in(referral.conference_id, Can.TRIAGE_REFERRALS)
+            and referral.possible_duplicate_of_id is not None
+            and not referral.kept_apart_reason
+            and referral.status in service.UNHEARD_STATUSES,
             "glass": {
                 "id": grant.id,
                 "until": uk_time(grant.expires_at),
@@ -279,6 +407,58 @@ async def decide(request: Request, caller: Caller) -> Response:
             values=form,
         )
     return RedirectResponse("/referrals", status_code=303)
+
+
+@page(Can.TRIAGE_REFERRALS)
+async def merge(request: Request, caller: Caller) -> Response:
+    referral_id = request.path_params["referral_id"]
+    try:
+        await service.merge(caller.viewer, referral_id, str(request.state.form.get("into", "")))
+    except (RuleViolation, Conflict) as exc:
+        referral = await service.get_visible(caller.viewer, referral_id)
+        return _detail(
+            request, caller, referral, status=status_of(exc, page=True), errors=exc.fields or {"into": exc.message}
+        )
+    return RedirectResponse(f"/referrals/{referral_id}", status_code=303)
+
+
+@page(Can.TRIAGE_REFERRALS)
+async def keep_apart(request: Request, caller: Caller) -> Response:
+    referral_id = request.path_params["referral_id"]
+    try:
+        await service.keep_apart(caller.viewer, referral_id, str(request.state.form.get("apart_reason", "")))
+    except (RuleViolation, Conflict) as exc:
+        referral = await service.get_visible(caller.viewer, referral_id)
+        # the form's box is apart_reason: the triage form below has a reason box of its own
+        return _detail(
+            request,
+            caller,
+            referral,
+            status=status_of(exc, page=True),
+            errors={"apart_reason": exc.fields.get("reason", exc.message)},
+            values=request.state.form,
+        )
+    return RedirectResponse(f"/referrals/{referral_id}", status_code=303)
+
+
+@page(Can.REFER)
+async def withdraw(request: Request, caller: Caller) -> Response:
+    referral_id = request.path_params["referral_id"]
+    try:
+        await withdrawal.withdraw_referral(
+            caller.viewer, referral_id, str(request.state.form.get("withdraw_reason", ""))
+        )
+    except (RuleViolation, Conflict, AccessDenied) as exc:
+        referral = await service.get_visible(caller.viewer, referral_id)
+        return _detail(
+            request,
+            caller,
+            referral,
+            status=status_of(exc, page=True),
+            errors={"withdraw_reason": exc.fields.get("reason", exc.message)},
+            values=request.state.form,
+        )
+    return RedirectResponse(f"/referrals/{referral_id}", status_code=303)
 
 
 @page(Can.REFER)
@@ -323,6 +503,10 @@ routes = [
     Route("/referrals/import", import_referrals, methods=["GET", "POST"]),
     Route("/referrals/{referral_id}", show_referral, methods=["GET"]),
     Route("/referrals/{referral_id}/decision", decide, methods=["POST"]),
+    Route("/referrals/{referral_id}/edit", edit_referral, methods=["GET", "POST"]),
+    Route("/referrals/{referral_id}/merge", merge, methods=["POST"]),
+    Route("/referrals/{referral_id}/withdraw", withdraw, methods=["POST"]),
+    Route("/referrals/{referral_id}/keep-apart", keep_apart, methods=["POST"]),
     Route("/matches", matches, methods=["GET"]),
     Route("/matches/{suggestion_id}", decide_match, methods=["POST"]),
 ]
