@@ -268,9 +268,16 @@ async def test_a_medium_match_is_offered_to_the_coordinator_and_the_answer_is_re
         browser.cookies.update(await session_cookie_for(personas["coordinator"]))
         assert "Match score" in (await browser.get("/matches")).text
         token = await csrf_token(browser, "/matches")
-        assert (
-            await browser.post(f"/matches/{suggestion.id}", data={"decision": "same", "csrf_token": token})
-        ).status_code == 303
+        # "Same person" asks first and changes nothing until confirmed.
+        asked = await browser.post(f"/matches/{suggestion.id}", data={"decision": "same", "csrf_token": token})
+        assert asked.status_code == 200 and "Link these two people as the same person?" in asked.text
+        assert (await MatchSuggestion.get(id=suggestion.id)).status == "pending"
+        assert not (await Referral.get(id=made["id"])).is_repeat
+        confirmed = await browser.post(
+            f"/matches/{suggestion.id}", data={"decision": "same", "confirmed": "yes", "csrf_token": token}
+        )
+        assert confirmed.status_code == 303 and confirmed.headers["location"] == "/matches?done=same"
+        assert "Linked as the same person" in (await browser.get("/matches?done=same")).text
     assert (await Referral.get(id=made["id"])).is_repeat  # re-checked after the merge
     assert await Person.filter(keys__isnull=False).distinct().count() >= 1
     assert (await MatchSuggestion.get(id=suggestion.id)).status == "same"

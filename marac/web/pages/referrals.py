@@ -15,7 +15,7 @@ from marac.agencies.access import Can
 from marac.agencies.models import Conference
 from marac.clock import today
 from marac.conference_types import accepted_instruments
-from marac.errors import AccessDenied, Conflict, DomainError, RuleViolation
+from marac.errors import AccessDenied, Conflict, DomainError, NotFound, RuleViolation
 from marac.meetings import withdrawal
 from marac.referrals import imports, service
 from marac.referrals.models import REFERRAL_STATUSES, BreakGlass, Referral
@@ -485,16 +485,49 @@ async def import_referrals(request: Request, caller: Caller) -> Response:
     return render(request, "referrals/import.html", {**context, "imported": len(created)})
 
 
+MATCH_DONE = {
+    "same": "Linked as the same person: their referrals now count together",
+    "different": "Kept apart as different people",
+}
+
+
 @page(Can.TRIAGE_REFERRALS)
 async def matches(request: Request, caller: Caller) -> Response:
-    return render(request, "referrals/matches.html", {"suggestions": await service.pending_matches(caller.viewer)})
+    return render(
+        request,
+        "referrals/matches.html",
+        {
+            "suggestions": await service.pending_matches(caller.viewer),
+            "done": MATCH_DONE.get(request.query_params.get("done", "")),
+        },
+    )
 
 
 @page(Can.TRIAGE_REFERRALS)
 async def decide_match(request: Request, caller: Caller) -> Response:
-    same = str(request.state.form.get("decision")) == "same"
-    await service.decide_match(caller.viewer, request.path_params["suggestion_id"], same)
-    return RedirectResponse("/matches", status_code=303)
+    """'Same person' is asked first, on a page of its own: linking merges two people's histories,
+    which the page cannot undo (tests/test_referrals.py)."""
+    form = request.state.form
+    suggestion_id = request.path_params["suggestion_id"]
+    same = str(form.get("decision")) == "same"
+    if same and form.get("confirmed") != "yes":
+        if not any(s.id == suggestion_id for s in await service.pending_matches(caller.viewer)):
+            raise NotFound("Suggestion not found")
+        return render(
+            request,
+            "meetings/confirm.html",
+            {
+                "title": "Link these two people as the same person?",
+                "detail": "Their referrals will count together for repeats and history from now on. "
+                "This cannot be undone from this page.",
+                "button": "Yes, they are the same person",
+                "hidden": {"decision": "same", "confirmed": "yes"},
+                "action": f"/matches/{suggestion_id}",
+                "back": "/matches",
+            },
+        )
+    await service.decide_match(caller.viewer, suggestion_id, same)
+    return RedirectResponse(f"/matches?done={'same' if same else 'different'}", status_code=303)
 
 
 routes = [
