@@ -30,7 +30,7 @@ os.environ.setdefault("MARAC_ENV", "test")
 os.environ.setdefault("MARAC_DOCUMENT_STORE", tempfile.mkdtemp(prefix="marac-docs-"))
 
 import httpx
-from tortoise import connections
+from tortoise import Tortoise, connections
 
 from marac import db, settings
 from marac.agencies import auth, service
@@ -41,6 +41,9 @@ from tests.mail import Inbox, free_port, smtp_settings
 
 # Children before parents: SQLite deletes row by row with foreign keys on.
 TABLES = [
+    "revision",
+    "referral_change",
+    "chair_pack",
     "minutes_recipient",
     "minutes_version",
     "notification",
@@ -137,6 +140,9 @@ async def reset_database() -> None:
         redis = Redis.from_url(url)
         await redis.flushdb()
         await redis.aclose()
+    # A new table left out here would carry rows (sealed under a test's key) into the next test.
+    missing = {m._meta.db_table for m in Tortoise.apps[db.APP].values()} - set(TABLES)
+    assert not missing, f"tests/conftest.py TABLES lacks {sorted(missing)}"
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
         quoted = ", ".join(f'"{table}"' for table in TABLES)

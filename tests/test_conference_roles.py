@@ -285,7 +285,9 @@ async def test_receiving_ends_when_the_flag_or_the_membership_goes(client, perso
 async def test_receiving_one_conference_opens_no_other_and_no_monitoring_only_report(client, personas):
     await hate_conference(personas, receiving="idva")
     domestic = await make_referral(personas["police"])
-    monitoring = await make_referral(personas["police"], hate_body(consent={"victim_aware": True, "consented": False}))
+    monitoring = await make_referral(
+        personas["police"], hate_body(consent={"victim_aware": True, "consented": False, "monitoring_only": True})
+    )
     shared = await make_referral(personas["police"], hate_body(criteria=["visible_high_risk"]))
     idva = personas["idva"].bearer
     assert monitoring.monitoring_only

@@ -273,7 +273,7 @@ async def test_the_openapi_document_names_the_parameters_and_statuses_integrator
     assert patch["If-Match"]["in"] == "header" and patch["If-Match"]["required"] is True
     assert {"409", "412"} <= set(paths["/api/v1/actions/{action_id}"]["patch"]["responses"])
     assert parameters("/api/v1/actions")["status"]["schema"]["enum"] == ["open", "overdue", "due_this_week", "all"]
-    assert set(parameters("/api/v1/audit")) == {"object_id", "user", "from", "to", "cursor"}
+    assert set(parameters("/api/v1/audit")) == {"object_id", "case_id", "user", "from", "to", "cursor"}
     assert set(parameters("/api/v1/conferences/{slug}/meetings")) == {"slug", "from", "count"}
     assert set(parameters("/api/v1/meetings/{meeting_id}/minutes.pdf")) == {"meeting_id", "version"}
     assert "409" in paths["/api/v1/meetings/{meeting_id}/agenda/publish"]["post"]["responses"]

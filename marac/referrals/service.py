@@ -34,6 +34,7 @@ from marac.audit.service import record
 from marac.clock import now
 from marac.conference_types import accepted_instruments
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation
+from marac.ids import ID_PATTERN
 from marac.meetings.schedule import meeting_for_referral
 from marac.referrals import break_glass, people, rules
 from marac.referrals.models import (
@@ -774,6 +775,8 @@ async def _triaged(viewer: Viewer, referral_id: str, field: str | None = None) -
         await Referral.filter(access.referral_filter(viewer), id=referral_id)
         .prefetch_related("conference", "people")
         .first()
+        if ID_PATTERN.fullmatch(referral_id)  # typed into a form: anything else names no referral
+        else None
     )
     if referral is None:
         if field:
