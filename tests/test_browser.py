@@ -518,7 +518,7 @@ async def test_agency_user_researches_updates_an_overdue_action_and_downloads_mi
 
     await open_meeting(page, ids["next"])
     await expect(page.get_by_role("heading", name="Research list")).to_be_visible()
-    await expect(page.get_by_text("Mary Major")).to_be_visible()
+    await expect(page.get_by_text("Mary Major, born")).to_be_visible()
     await session.look(page, "research-list")
     await page.get_by_label("Yes").check()
     await page.get_by_label("What you will bring").fill("Two call-outs in October.")

@@ -63,8 +63,9 @@ PUBLISHED_ONLY = {
     "/meetings/{meeting_id}/cases/{case_id}/notes/{note_id}/delete",
     "/meetings/{meeting_id}/cases/{case_id}/actions/{action_id}/delete",
 }
-# Pages of the held meeting only (its minutes exist to preview).
-HELD_ONLY = {"/meetings/{meeting_id}/minutes/preview"}
+# Pages opened with the first world only: the held meeting's minutes exist to preview, and its
+# referral still waits for triage, so it can be changed (the second world's is on a published agenda).
+HELD_ONLY = {"/meetings/{meeting_id}/minutes/preview", "/referrals/{referral_id}/edit"}
 # The query a page needs to show its content rather than send the reader on.
 QUERY = {"/meetings/{meeting_id}/minutes/preview": "?agency_id={agency_id}"}
 
