@@ -68,6 +68,15 @@ async def note_of(meeting: Meeting, case_id: str, note_id: str) -> Note:
     return note
 
 
+async def action_of(viewer: Viewer, meeting: Meeting, case_id: str, action_id: str) -> run.ActionRow:
+    """An action agreed on this case of this meeting, as the caller may see it (404 otherwise)."""
+    row, _ = await run.action_row(viewer, action_id)
+    item = await run.case_of(meeting, case_id)
+    if row.meeting_id != meeting.id or row.item_id != item.id:
+        raise NotFound("Action not found")
+    return row
+
+
 def _note_state(note: Note) -> dict[str, Any]:
     return {"text": note.text, "visibility": note.visibility, "agencies": list(note.agencies), "stage": note.stage}
 

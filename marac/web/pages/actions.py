@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from marac import validation
 from marac.actions import service
-from marac.actions.models import VISIBILITIES, Action, Attendance
+from marac.actions.models import VISIBILITIES, Attendance
 from marac.agencies import access
 from marac.agencies.access import Can
 from marac.agencies.models import Agency, Membership
@@ -21,7 +21,7 @@ from marac.conference_types import confidentiality_statement
 from marac.errors import Conflict, NotFound, RuleViolation, StaleVersion
 from marac.ids import ID_PATTERN
 from marac.meetings import agenda
-from marac.meetings.models import AgendaItem, Meeting
+from marac.meetings.models import AgendaItem
 from marac.minutes import amend
 from marac.validation import MAX_VERSION, whole_number
 from marac.web.auth import Caller, page
@@ -426,20 +426,11 @@ async def note_delete(request: Request, caller: Caller) -> Response:
     )
 
 
-async def _action_of(caller: Caller, meeting: Meeting, case_id: str, action_id: str) -> service.ActionRow:
-    """An action agreed on this case of this meeting, as the caller may see it (404 otherwise)."""
-    row, _ = await service.action_row(caller.viewer, action_id)
-    item = await service.case_of(meeting, case_id)
-    if row.meeting_id != meeting.id or not await Action.filter(id=action_id, item_id=item.id).exists():
-        raise NotFound("Action not found")
-    return row
-
-
 @page(Can.RUN_MEETING)
 async def action_edit(request: Request, caller: Caller) -> Response:
     meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
     case_id, action_id = request.path_params["case_id"], request.path_params["action_id"]
-    row = await _action_of(caller, meeting, case_id, action_id)
+    row = await amend.action_of(caller.viewer, meeting, case_id, action_id)
     back = f"/meetings/{meeting.id}/cases/{case_id}"
     form = request.state.form if request.method == "POST" else None
     errors: dict[str, str] = {}
@@ -488,7 +479,7 @@ async def action_edit(request: Request, caller: Caller) -> Response:
 async def action_delete(request: Request, caller: Caller) -> Response:
     meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
     case_id, action_id = request.path_params["case_id"], request.path_params["action_id"]
-    row = await _action_of(caller, meeting, case_id, action_id)
+    row = await amend.action_of(caller.viewer, meeting, case_id, action_id)
     back = f"/meetings/{meeting.id}/cases/{case_id}"
     title = "Delete this action?"
     if request.method == "POST":
