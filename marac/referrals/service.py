@@ -508,14 +508,20 @@ _CASE_RELATIONS = (
 )
 
 
+async def _visible(viewer: Viewer, referral_id: str, *relations: str) -> Referral | None:
+    """A referral the caller may see, or None. An id can come from a form or a query string: one that
+    new_id() could not have made names no referral, and never reaches the database."""
+    if not ID_PATTERN.fullmatch(referral_id):
+        return None
+    return await Referral.filter(access.referral_filter(viewer), id=referral_id).prefetch_related(*relations).first()
+
+
 async def read_case(viewer: Viewer, referral_id: str) -> tuple[Referral, BreakGlass | None]:
     """One referral as the caller may see it, and the break-glass grant it was opened
     under (None when the caller is entitled to it). Every read is audited; a read under
     break glass also as `break_glass.read` with the grant's id, and with the victim's
     address and safe contact masked unless a coordinator approved them."""
-    referral = (
-        await Referral.filter(access.referral_filter(viewer), id=referral_id).prefetch_related(*_CASE_RELATIONS).first()
-    )
+    referral = await _visible(viewer, referral_id, *_CASE_RELATIONS)
     if referral is not None:
         await record(
             "referral.read",
@@ -570,9 +576,7 @@ async def get_visible(viewer: Viewer, referral_id: str) -> Referral:
 async def decide(viewer: Viewer, referral_id: str, decision: str, reason: str | None) -> Referral:
     """The coordinator accepts (the referral joins the first meeting whose cut-off it
     meets) or rejects with a reason. Decided once; the referrer sees the outcome."""
-    referral = (
-        await Referral.filter(access.referral_filter(viewer), id=referral_id).prefetch_related("conference").first()
-    )
+    referral = await _visible(viewer, referral_id, "conference")
     if referral is None:
         raise NotFound("Referral not found")
     access.require_triage(viewer, referral.conference_id)
@@ -654,11 +658,7 @@ async def changeable(viewer: Viewer, referral_id: str, what: str) -> Referral:
     """A referral the caller may change: its referrer (the user who made it) before triage, the
     conference's coordinator until it is heard. 404 when the caller cannot see it, 403 when
     they may not, 409 when it is past changing."""
-    referral = (
-        await Referral.filter(access.referral_filter(viewer), id=referral_id)
-        .prefetch_related("conference", "people")
-        .first()
-    )
+    referral = await _visible(viewer, referral_id, "conference", "people")
     if referral is None:
         raise NotFound("Referral not found")
     coordinator = viewer.can_in(referral.conference_id, access.Can.TRIAGE_REFERRALS)
@@ -761,7 +761,7 @@ async def withdraw(viewer: Viewer, referral_id: str, reason: str | None, conn: B
 
 async def changes(viewer: Viewer, referral_id: str) -> list[ReferralChange]:
     """A referral's history of changes, for whoever may see the referral."""
-    if not await Referral.filter(access.referral_filter(viewer), id=referral_id).exists():
+    if await _visible(viewer, referral_id) is None:
         raise NotFound("Referral not found")
     return await ReferralChange.filter(referral_id=referral_id).order_by("changed_at")
 
@@ -771,13 +771,7 @@ async def changes(viewer: Viewer, referral_id: str) -> list[ReferralChange]:
 
 async def _triaged(viewer: Viewer, referral_id: str, field: str | None = None) -> Referral:
     """A referral the coordinator may triage; 404 (or 422 on `field`) when the caller cannot see it."""
-    referral = (
-        await Referral.filter(access.referral_filter(viewer), id=referral_id)
-        .prefetch_related("conference", "people")
-        .first()
-        if ID_PATTERN.fullmatch(referral_id)  # typed into a form: anything else names no referral
-        else None
-    )
+    referral = await _visible(viewer, referral_id, "conference", "people")
     if referral is None:
         if field:
             raise RuleViolation("Unknown referral", {field: "No referral you can see has this id"})
