@@ -214,8 +214,11 @@ async def test_no_such_user_is_404_and_no_one_but_the_admin_may_change_anyone(cl
         json={"conferences": [{"slug": CONFERENCE, "role": "coordinator"}]},
         headers=personas["coordinator"].bearer,
     )
-    assert refused.status_code == 403
-    assert await roles_of(chair) == {CONFERENCE: None}
+    assert refused.status_code == 404  # another's account: as if there were none
+    coordinator = personas["coordinator"].user.id
+    own = await client.patch(url_of(coordinator), json={"conferences": []}, headers=personas["coordinator"].bearer)
+    assert own.status_code == 403  # their own: seen, not theirs to change
+    assert await roles_of(chair) == {CONFERENCE: None} and await roles_of(coordinator) == {CONFERENCE: None}
 
 
 async def test_the_admin_page_changes_a_users_conferences(app, client, personas):

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from marac import validation
 from marac.agencies import access, service
-from marac.agencies.access import Can
+from marac.agencies.access import Can, Viewer
 from marac.agencies.models import Agency, Conference, ConferenceRole, Membership, User
 from marac.audit.service import record, verify
 from marac.errors import RuleViolation
@@ -131,8 +131,14 @@ async def create_user(request: Request, caller: Caller, body: schemas.UserIn) ->
     return await user_out(created.user, created)
 
 
+async def user_seen(viewer: Viewer, params: dict[str, str]) -> None:
+    # Anyone but an admin sees only their own account: another's answers 404, as a missing one.
+    await access.get_user(viewer, params["user_id"])
+
+
 @api(
     Can.MANAGE_DIRECTORY,
+    record=user_seen,
     body=schemas.UserConferencesIn,
     response=schemas.UserOut,
     errors={409: "The change would leave a conference without a coordinator"},
