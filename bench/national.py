@@ -574,8 +574,9 @@ async def pages(ctx: Context) -> None:
     ):
         for path in routes:
             table = EXPECTED[("GET", path)]
+            # The inventory's made-up ids answer 404: then the first it does not turn away by role.
             persona = next((k for k in USUAL if table.get(k) == 200), None) or next(
-                (k for k in USUAL if table.get(k) not in (401, 403, 303)), "anonymous"
+                (k for k in USUAL[:-1] if table.get(k) not in (401, 403)), "anonymous"
             )
             url = re.sub(r"{(\w+)}", lambda m: values.get(m.group(1), "0" * 32), path + queries.get(path, ""))
             headers, jar = {}, {}
