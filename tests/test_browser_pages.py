@@ -55,6 +55,7 @@ OPENED_AS = {
     "/meetings/{meeting_id}/cases/{case_id}/actions/{action_id}/edit": ["chair", "coordinator"],
     "/meetings/{meeting_id}/cases/{case_id}/actions/{action_id}/delete": ["chair", "coordinator"],
     "/meetings/{meeting_id}/minutes/preview": ["chair", "coordinator"],
+    "/admin/users/{user_id}": ["admin"],
 }
 # Pages of a published meeting only (a held one answers 409, or refuses a deletion once the minutes
 # are approved): opened with the published meeting alone.
@@ -145,6 +146,7 @@ async def world(app, personas, size: int = 1) -> list[dict[str, str]]:
         "job_id": job.id,
         "person_id": held.referral.victim_person_id,
         "agency_id": personas["police"].user.agency_id,
+        "user_id": made.user.id,
     }
     return [
         {**ids, "meeting_id": held.meeting.id, "case_id": held.case_id, "note_id": held_note.id},

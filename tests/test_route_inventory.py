@@ -81,6 +81,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/admin/conferences/{slug}/members/{agency_id}/remove"): only({"admin": 404}, anonymous=PAGE_LOGIN),
     ("GET", "/admin/users"): only({"admin": 200}, anonymous=PAGE_LOGIN),
     ("POST", "/admin/users"): only({"admin": 400}, anonymous=PAGE_LOGIN),
+    ("GET", "/admin/users/{user_id}"): only({"admin": 404}, anonymous=PAGE_LOGIN),
+    ("POST", "/admin/users/{user_id}/conferences"): only({"admin": 404}, anonymous=PAGE_LOGIN),
     ("POST", "/admin/users/{user_id}/disable"): only({"admin": 404}, anonymous=PAGE_LOGIN),
     ("POST", "/admin/users/{user_id}/reset"): only({"admin": 404}, anonymous=PAGE_LOGIN),
     # API: directory
@@ -91,6 +93,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/conferences/{slug}"): only(MEMBERS_OF_CONFERENCE, others=404),
     ("GET", "/api/v1/users"): only({"admin": 200}),
     ("POST", "/api/v1/users"): only({"admin": 422}),
+    # an empty body: conferences are required; anyone else sees only their own account (the id under test: none)
+    ("PATCH", "/api/v1/users/{user_id}"): only({"admin": 422}, others=404),
     # API: audit and jobs
     ("GET", "/api/v1/audit"): only({"auditor": 200, "coordinator": 200}),
     ("GET", "/api/v1/audit/verify"): only({"auditor": 200}),

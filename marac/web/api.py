@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from marac import validation
 from marac.agencies import access, service
-from marac.agencies.access import Can
+from marac.agencies.access import Can, Viewer
 from marac.agencies.models import Agency, Conference, ConferenceRole, Membership, User
 from marac.audit.service import record, verify
 from marac.errors import RuleViolation
@@ -131,6 +131,32 @@ async def create_user(request: Request, caller: Caller, body: schemas.UserIn) ->
     return await user_out(created.user, created)
 
 
+async def user_seen(viewer: Viewer, params: dict[str, str]) -> None:
+    # Anyone but an admin sees only their own account: another's answers 404, as a missing one.
+    await access.get_user(viewer, params["user_id"])
+
+
+@api(
+    Can.MANAGE_DIRECTORY,
+    record=user_seen,
+    body=schemas.UserConferencesIn,
+    response=schemas.UserOut,
+    errors={409: "The change would leave a conference without a coordinator"},
+)
+async def set_user_conferences(request: Request, caller: Caller, body: schemas.UserConferencesIn) -> schemas.UserOut:
+    """Set the conferences a user works in and their role in each, in the form of POST /api/v1/users: adds them
+    to a conference, takes them out of one, or changes their role there. Effective from the user's next request;
+    each conference's coordinators are told of a new role with case access there."""
+    user = await access.get_user(caller.viewer, request.path_params["user_id"])
+    changed = await flows.set_user_conferences(
+        caller.viewer,
+        user,
+        [c if isinstance(c, str) else c.slug for c in body.conferences],
+        {c.slug: c.role for c in body.conferences if not isinstance(c, str)},
+    )
+    return await user_out(changed)
+
+
 @api(Can.MANAGE_DIRECTORY, response=schemas.UserList)
 async def list_users(request: Request, caller: Caller) -> schemas.UserList:
     """Every user in the directory."""
@@ -242,6 +268,7 @@ routes = [
     Route("/api/v1/conferences/{slug}", get_conference, methods=["GET"]),
     Route("/api/v1/users", create_user, methods=["POST"]),
     Route("/api/v1/users", list_users, methods=["GET"]),
+    Route("/api/v1/users/{user_id}", set_user_conferences, methods=["PATCH"]),
     Route("/api/v1/audit", list_audit, methods=["GET"]),
     Route("/api/v1/audit/verify", verify_audit, methods=["GET"]),
     Route("/api/v1/jobs/{job_id}", get_job, methods=["GET"]),
