@@ -136,6 +136,15 @@ async def world(app, personas, size: int = 1) -> list[dict[str, str]]:
         role="member",
         conference_slugs=[CONFERENCE],
     )
+    for n in range(1, size):
+        await directory.add_user(
+            None,
+            email=f"new{n}@test.example.org",
+            name=f"New Starter {n}",
+            agency_id=personas["police"].user.agency_id,
+            role="member",
+            conference_slugs=[CONFERENCE],
+        )
     # Still queued: its page is the one that keeps itself up to date.
     job = await Job.create(name="render_minutes", requested_by=personas["coordinator"].user.id)
     ids = {
@@ -214,6 +223,7 @@ async def sweep(request, app):
 
 
 @pytest.mark.browser
+@pytest.mark.timeout(900)  # every page as every role: about a minute on a quiet machine, growing with the pages
 async def test_every_page_passes_axe_and_fits_a_phone(app, personas, sweep):
     variants = await world(app, personas)
     failures: list[str] = []

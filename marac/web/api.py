@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import cast
 
 from starlette.requests import Request
 from starlette.routing import Route
@@ -51,9 +50,13 @@ async def conference_out(conference: Conference) -> schemas.ConferenceOut:
     )
 
 
-async def user_out(user: User, created: service.NewUser | None = None) -> schemas.UserOut:
-    slugs = cast("list[str]", await user.conferences.all().order_by("slug").values_list("slug", flat=True))
-    roles = dict(await ConferenceRole.filter(user=user).values_list("conference__slug", "role"))
+async def user_out(
+    user: User,
+    created: service.NewUser | None = None,
+    conferences: list[str | schemas.ConferenceRoleItem] | None = None,
+) -> schemas.UserOut:
+    if conferences is None:
+        conferences = (await conferences_of([user.id]))[user.id]
     return schemas.UserOut(
         id=user.id,
         email=user.email,
@@ -61,11 +64,28 @@ async def user_out(user: User, created: service.NewUser | None = None) -> schema
         agency_id=user.agency_id,
         role=user.role,
         active=user.active,
-        conferences=[schemas.ConferenceRoleItem(slug=str(s), role=roles[s]) if s in roles else str(s) for s in slugs],
+        conferences=conferences,
         setup_link_sent_to=created.link_sent_to if created else None,
         # The service hands a token to an administrator only on a development or demo server.
         setup_url=service.setup_url(created.setup_token) if created and created.setup_token else None,
     )
+
+
+async def conferences_of(user_ids: list[str]) -> dict[str, list[str | schemas.ConferenceRoleItem]]:
+    """Each user's conferences by slug, as `{slug, role}` where their role there is their own:
+    two queries for any number of users (tests/test_query_counts.py)."""
+    pairs = await User.filter(id__in=user_ids, conferences__slug__isnull=False).values_list("id", "conferences__slug")
+    roles = {
+        (str(user_id), str(slug)): str(role)
+        for user_id, slug, role in await ConferenceRole.filter(user_id__in=user_ids).values_list(
+            "user_id", "conference__slug", "role"
+        )
+    }
+    found: dict[str, list[str | schemas.ConferenceRoleItem]] = {user_id: [] for user_id in user_ids}
+    for user_id, slug in sorted(pairs, key=lambda pair: str(pair[1])):
+        role = roles.get((str(user_id), str(slug)))
+        found[str(user_id)].append(schemas.ConferenceRoleItem(slug=str(slug), role=role) if role else str(slug))
+    return found
 
 
 # --- directory -----------------------------------------------------------------------
@@ -161,7 +181,8 @@ async def set_user_conferences(request: Request, caller: Caller, body: schemas.U
 async def list_users(request: Request, caller: Caller) -> schemas.UserList:
     """Every user in the directory."""
     users = await User.filter(access.user_filter(caller.viewer)).order_by("email")
-    return schemas.UserList(items=[await user_out(u) for u in users])
+    conferences = await conferences_of([u.id for u in users])
+    return schemas.UserList(items=[await user_out(u, conferences=conferences[u.id]) for u in users])
 
 
 # --- audit ---------------------------------------------------------------------------
