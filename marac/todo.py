@@ -83,7 +83,6 @@ class ConferenceTodo:
     slug: str
     name: str
     role: str
-    agency_member: bool  # whether the user's agency sits on it (its research, actions and minutes)
     items: list[Item] = field(default_factory=list)
 
 
@@ -138,7 +137,6 @@ async def for_viewer(viewer: Viewer, today: date) -> list[ConferenceTodo]:
             slug=c["slug"],
             name=c["name"],
             role=roles[c["id"]],
-            agency_member=c["id"] in ours,
             items=sorted(found[c["id"]], key=_urgency),
         )
         for c in conferences
