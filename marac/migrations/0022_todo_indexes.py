@@ -10,7 +10,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("marac", "0020_referral_intake")]
+    dependencies = [("marac", "0021_events")]
 
     initial = False
 
