@@ -273,12 +273,14 @@ def serve(app: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
         stdout=SERVER_LOG.open("a"),
         stderr=subprocess.STDOUT,
     )
-    for _ in range(200):
+    # marac imports WeasyPrint and more: on a loaded machine starting takes tens of seconds.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
             return process, f"http://127.0.0.1:{port}"
         except OSError:
-            time.sleep(0.05)
+            time.sleep(0.1)
     process.kill()
     raise RuntimeError(f"{app} did not start")
 
@@ -345,6 +347,8 @@ async def http(ctx: Context) -> None:
         "BENCH_TOKEN": token,
         "BENCH_PATCH_FILE": str(patch_file),
         "BENCH_ACTION_ID": patchable[0][0],
+        "BENCH_AGENCY_ID": police,
+        "BENCH_CONFERENCE_IDS": ",".join(viewer.conference_ids),
         "PYTHONPATH": str(ROOT),
     }
     runs: dict[str, dict[str, float]] = {}
@@ -354,6 +358,10 @@ async def http(ctx: Context) -> None:
         runs["hello"] = wrk(f"{base_url}/hello", None, env)
         wrk(f"{base_url}/one", None, env, WRK_WARMUP)
         runs["one"] = wrk(f"{base_url}/one", None, env)
+        wrk(f"{base_url}/api/v1/actions", None, env, WRK_WARMUP)
+        runs["list_floor"] = wrk(f"{base_url}/api/v1/actions", None, env)
+        wrk(base_url, "patch_actions.lua", env, WRK_WARMUP)
+        runs["patch_floor"] = wrk(base_url, "patch_actions.lua", env)
     finally:
         baseline.terminate()
         baseline.wait()
@@ -361,6 +369,7 @@ async def http(ctx: Context) -> None:
     try:
         wrk(f"{url}/api/v1/actions", "get_actions.lua", env, WRK_WARMUP)
         runs["list"] = wrk(f"{url}/api/v1/actions", "get_actions.lua", env)
+        await current_versions()  # the floor's updates moved the versions on
         wrk(url, "patch_actions.lua", env, WRK_WARMUP)
         await current_versions()
         runs["patch"] = wrk(url, "patch_actions.lua", env)
@@ -373,7 +382,6 @@ async def http(ctx: Context) -> None:
     errors = [line for line in log.splitlines() if line.startswith("unhandled ") and "ClientDisconnect" not in line]
     if errors:
         ctx.problems.append(f"server errors during the HTTP runs: {errors[:5]}")
-    one = runs["one"]["rps"]
     ctx.results["http"] = {k: v["rps"] for k, v in runs.items()} | {f"{k}_p99": v["p99"] for k, v in runs.items()}
     print(
         f"\n2. HTTP on loopback: wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{WRK_SECONDS}s "
@@ -383,26 +391,35 @@ async def http(ctx: Context) -> None:
     )
     print(
         "| endpoint                                        |   req/s | p50 ms | p99 ms | non-2xx "
-        "| / one-query | target |"
+        "|   / floor   | target |"
     )
     print(
         "|-------------------------------------------------|---------|--------|--------|---------|-------------|--------|"
     )
     rows = (
-        ("hello", "baseline: Starlette hello-world", None),
-        ("one", "baseline: Starlette + one Tortoise pk query", None),
-        ("list", "GET /api/v1/actions", 0.5),
-        ("patch", "PATCH /api/v1/actions/{id}", 0.25),
+        ("hello", "baseline: Starlette hello-world", None, None),
+        ("one", "baseline: Starlette + one Tortoise pk query", None, None),
+        ("list_floor", "floor: the same 50 rows, one query, no checks", None, None),
+        ("patch_floor", "floor: one UPDATE", None, None),
+        ("list", "GET /api/v1/actions", "list_floor", 0.5),
+        ("patch", "PATCH /api/v1/actions/{id}", "patch_floor", 0.35),
     )
-    for key, what, target in rows:
+    for key, what, floor, target in rows:
         r = runs[key]
-        verdict = "" if target is None else ("met" if r["rps"] >= target * one and r["p99"] <= 100 else "NOT met")
+        verdict, share = "", ""
+        if floor is not None and target is not None:
+            f = runs[floor]
+            # The list is also held to a p99 within twice its floor's (docs/benchmarks.md#http).
+            met = r["rps"] >= target * f["rps"] and (key != "list" or r["p99"] <= 2 * f["p99"])
+            verdict, share = ("met" if met else "NOT met"), f"{r['rps'] / f['rps']:.0%}"
         print(
             f"| {what:<47} | {r['rps']:7.0f} | {r['p50']:6.1f} | {r['p99']:6.1f} | {r['bad']:7d} "
-            f"| {r['rps'] / one:10.0%} "
+            f"| {share:>11} "
             f"| {verdict:<6} |" + (f" {r['errors']}" if r["errors"] else "")
         )
-    print("targets: list >= 50 %, update >= 25 % of the one-query baseline, p99 <= 100 ms")
+    print(
+        "targets: the list >= 50 % of its floor's req/s with p99 <= 2x the floor's; the update >= 35 % of its floor's"
+    )
     if runs["patch"]["bad"]:
         ctx.problems.append(f"PATCH: {runs['patch']['bad']} requests were not 2xx (stale If-Match?)")
 
