@@ -99,6 +99,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/audit"): only({"auditor": 200, "coordinator": 200}),
     ("GET", "/api/v1/audit/verify"): only({"auditor": 200}),
     ("GET", "/api/v1/jobs/{job_id}"): only({"coordinator": 200}, others=404),
+    # the caller's own to-do list (empty for a role that handles no cases)
+    ("GET", "/api/v1/todo"): everyone(200, anonymous=401),
     # referrals: police made the referral under test
     ("GET", "/referrals"): only({p: 200 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
     ("GET", "/referrals/new"): only({p: 200 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
