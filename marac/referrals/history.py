@@ -19,6 +19,7 @@ repeats are recognised from day one (README "Loading earlier cases", docs/domain
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import hmac
@@ -27,19 +28,19 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from marac import settings
+from marac import db, sealed, settings
 from marac.agencies import access
 from marac.agencies.access import Viewer
 from marac.agencies.models import Conference
 from marac.audit.service import record
 from marac.clock import now, today
 from marac.errors import NotFound, RuleViolation
-from marac.ids import ID_PATTERN
+from marac.ids import ID_PATTERN, new_id
 from marac.referrals import names, people, rules
 from marac.referrals.models import EarlierCase, HistoryImport, Person, PersonKey, Referral
 from marac.validation import DATE_MESSAGE, day_or_none
@@ -54,8 +55,9 @@ MAX_BYTES = 64 * 1024 * 1024
 # Only these blocking keys can join two entries with high confidence (names._level: a high match
 # needs the same or swapped date of birth, or the same postcode), so only they are probed.
 LINKING_KEYS = ("d:", "p:")
-CHUNK = 500  # ids or keys in one IN (...), well under SQLite's variable limit
-YIELD_EVERY = 500  # rows between awaits, so an in-process import never holds up the web pages
+CHUNK = 500  # ids or rows in one statement, well under SQLite's variable limit
+PROBE_CHUNK = 5000  # keys in one IN (...) when probing a large index
+RESOLVE_CHUNK = 2000  # rows resolved between progress reports
 Progress = Callable[[int], Awaitable[None]]
 T = TypeVar("T")
 
@@ -80,8 +82,17 @@ def _where(line: int, column: str | None = None) -> str:
     return f"Line {line}" if column is None else f"Line {line}, column {column}"
 
 
+class Blocking(dict[names.PersonFacts, frozenset[str]]):
+    """names.blocking_keys of each person of one file, worked out once: checking a row, probing
+    the index and registering an entry all need them."""
+
+    def __missing__(self, facts: names.PersonFacts) -> frozenset[str]:
+        keys = self[facts] = frozenset(names.blocking_keys(facts))
+        return keys
+
+
 def _person(
-    row: dict[str, str], line: int, role: str, required: bool, heard_on: date | None, today: date
+    row: dict[str, str], line: int, role: str, required: bool, heard_on: date | None, today: date, blocking: Blocking
 ) -> tuple[names.PersonFacts | None, dict[str, str]]:
     """One person's name and date of birth from a row, or the problems with them."""
     name_column, dob_column = f"{role}_name", f"{role}_date_of_birth"
@@ -105,13 +116,14 @@ def _person(
         elif heard_on is not None and dob > heard_on:
             errors[_where(line, dob_column)] = "The date of birth is after the date the case was heard"
     facts = names.PersonFacts(names=(name,), date_of_birth=dob, postcode=None)
-    if not errors and not names.blocking_keys(facts):
+    if not errors and not blocking[facts]:
         errors[_where(line, name_column)] = "Enter a name with letters in it"
     return facts, errors
 
 
-def parse(text: str, conference: Conference, today: date) -> list[Row]:
+def parse(text: str, conference: Conference, today: date, blocking: Blocking | None = None) -> list[Row]:
     """Every row of a history file, checked; a RuleViolation with every problem by line and column."""
+    blocking = Blocking() if blocking is None else blocking
     reader = csv.DictReader(io.StringIO(text))
     header = [column.strip() for column in reader.fieldnames or []]
     reader.fieldnames = header
@@ -156,8 +168,10 @@ def parse(text: str, conference: Conference, today: date) -> list[Row]:
         elif heard_on > today:
             errors[_where(line, "heard_on")] = "The date the case was heard cannot be in the future"
             heard_on = None
-        victim, victim_errors = _person(row, line, "victim", True, heard_on, today)
-        perpetrator, perpetrator_errors = _person(row, line, "perpetrator", needs_perpetrator, heard_on, today)
+        victim, victim_errors = _person(row, line, "victim", True, heard_on, today, blocking)
+        perpetrator, perpetrator_errors = _person(
+            row, line, "perpetrator", needs_perpetrator, heard_on, today, blocking
+        )
         errors |= victim_errors | perpetrator_errors
         if victim is not None and heard_on is not None and not victim_errors and not perpetrator_errors:
             rows.append(Row(line, victim, perpetrator, heard_on))
@@ -171,89 +185,115 @@ def parse(text: str, conference: Conference, today: date) -> list[Row]:
     return rows
 
 
+Facts = names.PersonFacts  # named apart: an entry's `names` field hides the module in its class body
+
+
+@dataclass(eq=False)
+class _Entry:
+    """An entry of the person index while a file is resolved: one already stored (`stored`), or
+    one the file adds, written in bulk at the end (a model instance each would cost more than
+    resolving the person)."""
+
+    id: str
+    names: list[str]
+    date_of_birth: date | None
+    postcode: str | None = None
+    stored: Person | None = None
+
+    def facts(self) -> Facts:
+        return Facts(names=tuple(self.names), date_of_birth=self.date_of_birth, postcode=self.postcode)
+
+
 class _Index:
     """The conference's person index as a bulk import sees it: the entries the file's people
     may link to, loaded once, and the entries the file adds, kept in memory until written."""
 
-    def __init__(self, conference_id: str) -> None:
+    def __init__(self, conference_id: str, blocking: Blocking) -> None:
         self.conference_id = conference_id
+        self.blocking = blocking
         config = settings.get()
         self.version, self.key = config.current_key(people.INDEX_PURPOSE)
-        self.keys = config.versioned_keys(people.INDEX_PURPOSE)
-        self.by_digest: dict[str, list[Person]] = defaultdict(list)
-        self.registered: dict[str, set[str]] = defaultdict(set)  # person id → digests in by_digest
-        self.new: dict[str, Person] = {}
-        self.changed: dict[str, Person] = {}
-        self.linked: set[str] = set()  # existing entries a row linked to
+        self.keys = list(config.versioned_keys(people.INDEX_PURPOSE).values())
+        self.by_digest: dict[str, list[_Entry]] = defaultdict(list)
+        self.registered: dict[str, set[str]] = defaultdict(set)  # entry id → digests in by_digest
+        self.own: dict[str, set[str]] = {}  # entry id → its current-version digests, to write
+        self.probed: dict[names.PersonFacts, set[str]] = {}
+        self.new: dict[str, _Entry] = {}
+        self.changed: dict[str, _Entry] = {}
+        self.linked: set[str] = set()  # stored entries a row linked to
 
     def probes(self, facts: names.PersonFacts) -> set[str]:
         """The linking keys' digests under every key version (people.probe_keys, narrowed)."""
-        linking = [b for b in names.blocking_keys(facts) if b.startswith(LINKING_KEYS)]
-        return {hmac.new(key, b.encode(), hashlib.sha256).hexdigest() for key in self.keys.values() for b in linking}
+        found = self.probed.get(facts)
+        if found is None:
+            linking = [b.encode() for b in self.blocking[facts] if b.startswith(LINKING_KEYS)]
+            found = self.probed[facts] = {hmac.digest(key, b, "sha256").hex() for key in self.keys for b in linking}
+        return found
 
-    async def load(self, probes: set[str], conn: BaseDBAsyncClient | None = None) -> None:
+    async def load(self, probes: set[str]) -> None:
+        """The stored entries sharing a probe. A conference whose index is smaller than the probes
+        is read whole (one query) rather than key by key."""
+        indexed = await PersonKey.filter(conference_id=self.conference_id).count()
         pairs: list[tuple[str, str]] = []
-        for chunk in _chunks(sorted(probes)):
-            found = await (
-                PersonKey.filter(conference_id=self.conference_id, key__in=list(chunk))
-                .using_db(conn)
-                .values_list("person_id", "key")
-            )
-            pairs += [(str(person_id), str(key)) for person_id, key in found]
-        loaded: dict[str, Person] = {}
-        for chunk in _chunks(sorted({person_id for person_id, _ in pairs})):
-            loaded |= {p.id: p for p in await Person.filter(id__in=list(chunk)).using_db(conn)}
+        if indexed <= len(probes):
+            found = await PersonKey.filter(conference_id=self.conference_id).values_list("person_id", "key")
+            pairs = [(str(person_id), str(key)) for person_id, key in found if key in probes]
+        else:
+            for chunk in _chunks(sorted(probes), PROBE_CHUNK):
+                found = await PersonKey.filter(conference_id=self.conference_id, key__in=list(chunk)).values_list(
+                    "person_id", "key"
+                )
+                pairs += [(str(person_id), str(key)) for person_id, key in found]
+        loaded: dict[str, _Entry] = {}
+        for ids in _chunks(sorted({person_id for person_id, _ in pairs})):
+            for p in await Person.filter(id__in=list(ids)):
+                loaded[p.id] = _Entry(p.id, list(p.names), p.date_of_birth, p.postcode, stored=p)
         for person_id, key in pairs:
             if person_id in loaded and key not in self.registered[person_id]:
                 self.by_digest[key].append(loaded[person_id])
                 self.registered[person_id].add(key)
 
-    def _register(self, person: Person) -> None:
-        for blocking in names.blocking_keys(people.facts_of(person)):
-            digest = hmac.new(self.key, blocking.encode(), hashlib.sha256).hexdigest()
-            if digest not in self.registered[person.id]:
-                self.registered[person.id].add(digest)
-                self.by_digest[digest].append(person)
+    def _register(self, entry: _Entry, facts: names.PersonFacts) -> None:
+        own = self.own.setdefault(entry.id, set())
+        registered = self.registered[entry.id]
+        for blocking in self.blocking[facts]:
+            digest = hmac.digest(self.key, blocking.encode(), "sha256").hex()
+            own.add(digest)
+            if digest not in registered:
+                registered.add(digest)
+                self.by_digest[digest].append(entry)
 
-    def resolve(self, facts: names.PersonFacts) -> Person:
+    def resolve(self, facts: names.PersonFacts) -> _Entry:
         """people.resolve without the database: link on a high-confidence match, else a new entry."""
-        shared = Counter(p.id for digest in self.probes(facts) for p in self.by_digest.get(digest, ()))
-        by_id = {p.id: p for digest in self.probes(facts) for p in self.by_digest.get(digest, ())}
-        best: tuple[Person, float] | None = None
-        for person_id, _count in shared.most_common(people.MAX_CANDIDATES):
-            match = names.compare(facts, people.facts_of(by_id[person_id]))
+        candidates = [e for digest in self.probes(facts) for e in self.by_digest.get(digest, ())]
+        by_id = {e.id: e for e in candidates}
+        best: tuple[_Entry, float] | None = None
+        for entry_id, _count in Counter(e.id for e in candidates).most_common(people.MAX_CANDIDATES):
+            match = names.compare(facts, by_id[entry_id].facts())
             if match.level == "high" and (best is None or match.score > best[1]):
-                best = (by_id[person_id], match.score)
+                best = (by_id[entry_id], match.score)
         if best is None:
-            person = Person(
-                conference_id=self.conference_id, names=list(facts.names), date_of_birth=facts.date_of_birth
-            )
-            self.new[person.id] = person
-        else:
-            person = best[0]
-            before = people.facts_of(person)
-            people.merge_facts(person, facts)
-            if person.id not in self.new:
-                self.linked.add(person.id)
-                if people.facts_of(person) != before:
-                    self.changed[person.id] = person
-        self._register(person)
-        return person
+            entry = _Entry(new_id(), list(facts.names), facts.date_of_birth)
+            self.new[entry.id] = entry
+            self._register(entry, facts)
+            return entry
+        entry = best[0]
+        before = entry.facts()
+        # merge_facts reads and sets only names, date_of_birth and postcode, which an entry has.
+        people.merge_facts(cast(Person, entry), facts)
+        after = entry.facts()
+        if entry.id not in self.new:
+            self.linked.add(entry.id)
+            if after != before:
+                self.changed[entry.id] = entry
+        if after != before:
+            self._register(entry, after)
+        return entry
 
-    def keys_to_write(self) -> list[PersonKey]:
-        """Every current-version key of the new and grown entries (existing ones are skipped on insert)."""
-        return [
-            PersonKey(conference_id=self.conference_id, person_id=person_id, key=digest, key_version=self.version)
-            for person_id in [*self.new, *self.changed]
-            for digest in sorted(self.registered[person_id])
-            if self._current(person_id, digest)
-        ]
-
-    def _current(self, person_id: str, digest: str) -> bool:
-        # Digests loaded from older key versions stay as they are (`marac keys rotate` moves them).
-        person = self.new.get(person_id) or self.changed[person_id]
-        blocking = names.blocking_keys(people.facts_of(person))
-        return digest in {hmac.new(self.key, b.encode(), hashlib.sha256).hexdigest() for b in blocking}
+    def keys_to_write(self) -> list[tuple[str, str]]:
+        """(entry id, digest) of every current-version key of the new and grown entries; those a
+        stored entry has already are skipped on insert."""
+        return [(entry_id, digest) for entry_id in [*self.new, *self.changed] for digest in self.own[entry_id]]
 
 
 def problems(exc: RuleViolation) -> list[str]:
@@ -346,63 +386,125 @@ async def run(import_id: str, progress: Progress | None = None) -> HistoryImport
             await progress(percent)
 
     await report(1)
+    blocking = Blocking()
     try:
         done = await _already_imported(conference.id, upload.digest, exclude=upload.id)
         if done is not None:
             raise _refuse_again(done)
-        rows = parse(upload.content or "", conference, today())
+        # Checking and resolving are plain Python: in a thread, so an in-process job leaves the
+        # event loop to the web pages meanwhile.
+        rows = await asyncio.to_thread(parse, upload.content or "", conference, today(), blocking)
     except RuleViolation as exc:
         return await _finish(upload, problems=problems(exc), message=exc.message)
     await report(20)
-    index = _Index(conference.id)
-    probes: set[str] = set()
-    for row in rows:
-        probes |= index.probes(row.victim) | (index.probes(row.perpetrator) if row.perpetrator else set())
+    index = _Index(conference.id, blocking)
+    probes = await asyncio.to_thread(_probes, index, rows)
     await index.load(probes)
     await report(30)
     cases: dict[tuple[str, str | None, date], Row] = {}
-    for number, row in enumerate(rows, start=1):
-        victim = index.resolve(row.victim)
-        perpetrator = index.resolve(row.perpetrator) if row.perpetrator else None
-        cases.setdefault((victim.id, perpetrator.id if perpetrator else None, row.heard_on), row)
-        if number % YIELD_EVERY == 0:
-            await report(30 + 50 * number // len(rows))
-    known = await _known_cases(conference.id, [person_id for person_id in index.linked])
+    for chunk in _chunks(rows, RESOLVE_CHUNK):
+        await asyncio.to_thread(_resolve, index, chunk, cases)
+        await report(30 + 50 * (chunk[-1].line - rows[0].line + 1) // (rows[-1].line - rows[0].line + 1))
+    known = await _known_cases(conference.id, sorted(index.linked))
     fresh = {key: row for key, row in cases.items() if key not in known}
     await report(80)
     async with in_transaction() as conn:
-        await Person.bulk_create(list(index.new.values()), batch_size=CHUNK, using_db=conn)
-        for person in index.changed.values():
-            await person.save(using_db=conn, update_fields=["names", "date_of_birth", "postcode"])
-        await PersonKey.bulk_create(index.keys_to_write(), batch_size=CHUNK, ignore_conflicts=True, using_db=conn)
-        await EarlierCase.bulk_create(
-            [
-                EarlierCase(
-                    conference_id=conference.id,
-                    history_import_id=upload.id,
-                    victim_person_id=victim_id,
-                    perpetrator_person_id=perpetrator_id,
-                    heard_on=heard_on,
-                    line=row.line,
-                )
-                for (victim_id, perpetrator_id, heard_on), row in fresh.items()
-            ],
-            batch_size=CHUNK,
-            using_db=conn,
-        )
+        await _write(conference.id, upload.id, index, fresh, conn)
         upload = await _finish(upload, rows=len(rows), added=len(fresh), skipped=len(rows) - len(fresh), conn=conn)
     # A referral already received about someone now known from an earlier case may be a repeat of it.
     from marac.referrals import service  # the referral service reads earlier cases: imported here, not above
 
     victims: set[str] = set()
-    for chunk in _chunks(sorted(index.linked)):
-        found = await Referral.filter(victim_person_id__in=list(chunk), status__in=service.LIVE_STATUSES).values_list(
+    for ids in _chunks(sorted(index.linked)):
+        found = await Referral.filter(victim_person_id__in=list(ids), status__in=service.LIVE_STATUSES).values_list(
             "victim_person_id", flat=True
         )
         victims |= {str(victim_id) for victim_id in found}
     for person in await Person.filter(id__in=sorted(victims)):
         await service._recheck_repeats(person)
     return upload
+
+
+PERSON_SQL = (
+    'INSERT INTO "person" ("id", "conference_id", "names", "date_of_birth", "postcode", "created_at") '
+    "VALUES ($1, $2, $3, $4, $5, $6)"
+)
+# An entry found again may already hold some of its keys: those are left as they are.
+KEY_SQL = (
+    'INSERT INTO "person_key" ("conference_id", "person_id", "key", "key_version") VALUES ($1, $2, $3, $4) '
+    'ON CONFLICT ("conference_id", "key", "person_id") DO NOTHING'
+)
+CASE_SQL = (
+    'INSERT INTO "earlier_case" ("id", "conference_id", "history_import_id", "victim_person_id", '
+    '"perpetrator_person_id", "heard_on", "line") VALUES ($1, $2, $3, $4, $5, $6, $7)'
+)
+
+
+def _sealed(column: str, row_id: str, value: object) -> str | None:
+    """A person's value sealed as the model seals it (marac.sealed): the same codec, table and column."""
+    if value is None:
+        return None
+    field = Person._meta.fields_map[column]
+    assert isinstance(field, sealed._Sealed)
+    return sealed.seal("person", column, row_id, field.to_plaintext(value))
+
+
+async def _write(
+    conference_id: str,
+    import_id: str,
+    index: _Index,
+    fresh: dict[tuple[str, str | None, date], Row],
+    conn: BaseDBAsyncClient,
+) -> None:
+    """The new entries, their keys and the cases, by hand-written bulk inserts (a model instance a
+    row costs more than the rest of the import): the values sealed and digested as the models do."""
+    at = now()
+    await db.execute_many(
+        PERSON_SQL,
+        [
+            (
+                e.id,
+                conference_id,
+                _sealed("names", e.id, e.names),
+                _sealed("date_of_birth", e.id, e.date_of_birth),
+                None,
+                at,
+            )
+            for e in index.new.values()
+        ],
+        conn,
+    )
+    for entry in index.changed.values():
+        assert entry.stored is not None
+        entry.stored.names, entry.stored.date_of_birth = entry.names, entry.date_of_birth
+        await entry.stored.save(using_db=conn, update_fields=["names", "date_of_birth"])
+    await db.execute_many(
+        KEY_SQL, [(conference_id, entry_id, key, index.version) for entry_id, key in index.keys_to_write()], conn
+    )
+    await db.execute_many(
+        CASE_SQL,
+        [
+            (new_id(), conference_id, import_id, victim_id, perpetrator_id, heard_on, row.line)
+            for (victim_id, perpetrator_id, heard_on), row in fresh.items()
+        ],
+        conn,
+    )
+
+
+def _probes(index: _Index, rows: list[Row]) -> set[str]:
+    found: set[str] = set()
+    for row in rows:
+        found |= index.probes(row.victim) | (index.probes(row.perpetrator) if row.perpetrator else set())
+    return found
+
+
+def _resolve(index: _Index, rows: Sequence[Row], cases: dict[tuple[str, str | None, date], Row]) -> None:
+    """Each row's people in the index; the first row naming a case keeps it (the same people on
+    the same day twice in one file is one case)."""
+    for row in rows:
+        victim = index.resolve(row.victim)
+        perpetrator = index.resolve(row.perpetrator) if row.perpetrator else None
+        cases.setdefault((victim.id, perpetrator.id if perpetrator else None, row.heard_on), row)
 
 
 async def _known_cases(conference_id: str, victim_ids: list[str]) -> set[tuple[str, str | None, date]]:
