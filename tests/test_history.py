@@ -125,13 +125,18 @@ async def test_importing_the_same_file_again_is_refused_and_overlapping_files_ne
     assert len(jane) == 1
 
 
-async def test_a_referral_within_the_window_of_an_earlier_case_is_a_repeat_and_not_outside_it(personas, tmp_path):
+async def test_a_referral_within_the_window_of_an_earlier_case_is_a_repeat_and_not_outside_it(
+    client, personas, tmp_path
+):
     assert (await import_cli(tmp_path, [JANE]))[0] == 0
     # dash_body: Jane Doe and John Roe, received (and the incident) 2 November 2026.
     repeat = await referral(personas, criteria=["repeat"], risk={"instrument": "dash", "score": 3})
     assert repeat.is_repeat and repeat.previous_referral_id is None
     case = await EarlierCase.get()
     assert repeat.previous_case_id == case.id and "repeat" in repeat.criteria_met
+    client.cookies.update(await session_cookie_for(personas["coordinator"]))
+    page = await client.get(f"/referrals/{repeat.id}")
+    assert "Yes: of a case heard on 10 March 2026, before this service" in page.text
     # Another perpetrator: this conference matches victim and perpetrator, so not a repeat.
     other = await referral(personas, perpetrators=[{"name": "Piotr Nowak", "date_of_birth": "1982-02-02"}])
     assert not other.is_repeat
