@@ -53,20 +53,24 @@ async def import_cli(tmp_path, rows: list[dict[str, str]], name: str = "history.
 
 
 async def test_the_command_line_loads_every_case_into_the_person_index_and_no_referral(personas, tmp_path):
-    code, out = await import_cli(tmp_path, [JANE, *OTHERS])
+    # Jane's second case, her name typed surname first in capitals, her date of birth the UK way.
+    later = {**JANE, "victim_name": "DOE, Jane", "victim_date_of_birth": "14/03/1990", "heard_on": "2026-06-01"}
+    code, out = await import_cli(tmp_path, [JANE, *OTHERS, later])
     assert code == 0, out
-    assert "Imported 3 earlier cases" in out
+    assert "Imported 4 earlier cases" in out
     assert "Jane" not in out and "Okafor" not in out  # no personal data in what the command prints
     cases = await EarlierCase.all().prefetch_related("victim_person", "perpetrator_person")
-    assert sorted(c.victim_person.names[0] for c in cases) == ["Jane Doe", "Maria Okafor", "Siobhan Byrne"]
-    assert {c.heard_on for c in cases} == {date(2026, 3, 10)}
+    assert sorted(c.victim_person.names[0] for c in cases) == ["Jane Doe", "Jane Doe", "Maria Okafor", "Siobhan Byrne"]
+    jane = {c.victim_person_id for c in cases if c.victim_person.names[0] == "Jane Doe"}
+    assert len(jane) == 1  # one entry of the index, linked from the file's own earlier row
+    assert {c.heard_on for c in cases} == {date(2026, 3, 10), date(2026, 6, 1)}
     siobhan = next(c for c in cases if c.victim_person.names == ["Siobhan Byrne"])
     assert siobhan.victim_person.date_of_birth == date(1995, 6, 15)  # a UK date as spreadsheets write it
     assert siobhan.perpetrator_person.names == ["Sean Walsh"]
     assert await PersonKey.filter(person_id=siobhan.victim_person_id).count() >= 3  # findable by later referrals
     assert await Referral.all().count() == 0  # never a referral
     upload = await HistoryImport.get()
-    assert (upload.status, upload.added, upload.content) == ("done", 3, None)  # the file is not kept
+    assert (upload.status, upload.added, upload.content) == ("done", 4, None)  # the file is not kept
     assert await AuditEvent.filter(action="history.import", object_id=upload.id, outcome="ok").exists()
 
 

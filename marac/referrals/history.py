@@ -230,10 +230,20 @@ class _Index:
             found = self.probed[facts] = {hmac.digest(key, b, "sha256").hex() for key in self.keys for b in linking}
         return found
 
-    async def load(self, probes: set[str]) -> None:
-        """The stored entries sharing a probe. A conference whose index is smaller than the probes
-        is read whole (one query) rather than key by key."""
-        indexed = await PersonKey.filter(conference_id=self.conference_id).count()
+    async def load(self, rows: list[Row]) -> None:
+        """The stored entries sharing a probe with the file's people. Probes are made only under
+        the key versions the conference's index holds (all of them while `marac keys rotate` has
+        not finished; none for an empty index). An index smaller than the probes is read whole
+        (one query) rather than key by key."""
+        stored = PersonKey.filter(conference_id=self.conference_id)
+        indexed = await stored.count()
+        versions = set(await stored.distinct().values_list("key_version", flat=True))
+        known = settings.get().versioned_keys(people.INDEX_PURPOSE)
+        # The current version always: the file's own new entries are registered under it.
+        self.keys = [known[version] for version in sorted(versions | {self.version}) if version in known]
+        if not indexed:
+            return
+        probes = await asyncio.to_thread(_probes, self, rows)
         pairs: list[tuple[str, str]] = []
         if indexed <= len(probes):
             found = await PersonKey.filter(conference_id=self.conference_id).values_list("person_id", "key")
@@ -398,8 +408,7 @@ async def run(import_id: str, progress: Progress | None = None) -> HistoryImport
         return await _finish(upload, problems=problems(exc), message=exc.message)
     await report(20)
     index = _Index(conference.id, blocking)
-    probes = await asyncio.to_thread(_probes, index, rows)
-    await index.load(probes)
+    await index.load(rows)
     await report(30)
     cases: dict[tuple[str, str | None, date], Row] = {}
     for chunk in _chunks(rows, RESOLVE_CHUNK):
