@@ -22,7 +22,7 @@ def _link(model: str, source_field: str, related_name: str, on_delete: OnDelete,
 
 
 class Migration(migrations.Migration):
-    dependencies = [("marac", "0020_referral_intake")]
+    dependencies = [("marac", "0021_events")]
 
     initial = False
 
