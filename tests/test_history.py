@@ -12,7 +12,6 @@ from datetime import date
 from marac.agencies.access import viewer_for
 from marac.agencies.models import Conference
 from marac.audit.models import AuditEvent
-from marac.jobs import queue
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem
 from marac.referrals import history
@@ -21,6 +20,7 @@ from marac.referrals.models import EarlierCase, HistoryImport, Person, PersonKey
 from marac.reports.figures import Quarter, quarterly
 from tests.builders import other_conference_coordinator, referral, scheduled_meeting
 from tests.conftest import CONFERENCE, csrf_token, dash_body, session_cookie_for
+from tests.flows import run_jobs
 from tests.test_migrations_and_cli import cli
 
 HEADER = list(history.COLUMNS)
@@ -182,7 +182,7 @@ async def test_the_coordinator_loads_a_file_on_the_page_and_follows_its_progress
     assert answer.status_code == 303, answer.text
     location = answer.headers["location"]
     assert re.fullmatch(rf"/conferences/{CONFERENCE}/history/[0-9a-f]{{32}}", location)
-    await queue.drain()
+    await run_jobs()
     page = await client.get(location)
     assert page.status_code == 200
     assert "3 earlier cases loaded" in page.text and 'value="100"' in page.text
@@ -209,7 +209,7 @@ async def test_a_running_import_shows_its_progress_and_refreshes_itself(client, 
 
 async def test_the_page_shows_every_problem_of_a_bad_file_by_line_and_column(client, personas):
     answer = await _upload(client, personas["coordinator"], csv_text([JANE, {**JANE, "heard_on": "soon"}]))
-    await queue.drain()
+    await run_jobs()
     page = await client.get(answer.headers["location"])
     assert "1 row is not valid; nothing was imported" in page.text
     assert "Line 3, column heard_on: Enter a real date" in page.text
@@ -226,7 +226,7 @@ async def test_the_page_shows_every_problem_of_a_bad_file_by_line_and_column(cli
 
 async def test_only_the_conference_coordinator_reaches_its_history_pages(client, personas):
     await _upload(client, personas["coordinator"], csv_text([JANE]))
-    await queue.drain()
+    await run_jobs()
     upload = await HistoryImport.get()
     paths = [f"/conferences/{CONFERENCE}/history", f"/conferences/{CONFERENCE}/history/{upload.id}"]
     south = await other_conference_coordinator()
