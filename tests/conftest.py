@@ -42,6 +42,8 @@ from tests.mail import Inbox, free_port, smtp_settings
 # Children before parents: SQLite deletes row by row with foreign keys on.
 TABLES = [
     "revision",
+    "earlier_case",
+    "history_import",
     "referral_change",
     "chair_pack",
     "minutes_recipient",
