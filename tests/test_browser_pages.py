@@ -25,7 +25,7 @@ from marac.agencies import service as directory
 from marac.agencies.models import User
 from marac.clock import today
 from marac.jobs.models import Job
-from marac.referrals import break_glass
+from marac.referrals import break_glass, drafts
 from tests import browser, builders
 from tests.conftest import CONFERENCE, PASSWORD, REPORTS, make_client, session_cookie_for
 from tests.test_route_inventory import EXPECTED
@@ -119,7 +119,13 @@ async def world(app, personas) -> list[dict[str, str]]:
     )
     # Still queued: its page is the one that keeps itself up to date.
     job = await Job.create(name="render_minutes", requested_by=personas["coordinator"].user.id)
+    # The police referrer's draft, half written (its page is the referral form, filled in).
+    draft = await drafts.save(
+        await builders.as_(personas, "police"),
+        {"conference": CONFERENCE, "victim": {"name": "Dana Draft", "date_of_birth": "31/02/1990"}},
+    )
     ids = {
+        "draft_id": draft.id,
         "referral_id": waiting.id,
         "action_id": overdue.id,
         "slug": CONFERENCE,
