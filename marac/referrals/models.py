@@ -200,7 +200,7 @@ class ReferralChange(SealedModel):
         "marac.Referral", related_name="changes", on_delete=fields.CASCADE
     )
     referral_id: str
-    kind = fields.CharField(max_length=16)  # edit | withdraw
+    kind = fields.CharField(max_length=16)  # edit | withdraw | repeat_confirm | repeat_reject
     changed_by = fields.CharField(max_length=32)
     changed_at = fields.DatetimeField()
     # top-level field names, never values

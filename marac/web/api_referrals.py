@@ -66,6 +66,22 @@ class DecisionOut(BaseModel):
     decided_at: str | None
 
 
+class RepeatClaimOut(BaseModel):
+    status: Literal["pending", "confirmed", "rejected"] = Field(
+        description="pending until the coordinator decides; only a confirmed claim counts as a repeat"
+    )
+    area: str | None = Field(description="The earlier MARAC the referrer names")
+    date: str | None
+    reason: str | None = Field(description="The coordinator's reason")
+    decided_at: str | None
+
+
+class RepeatClaimIn(Strict):
+    # Checked by the use case, after who may decide: one who cannot see the referral gets 404.
+    confirm: bool | None = Field(default=None, description="true: it is a repeat of that case; false: it is not")
+    reason: str | None = Field(default=None, max_length=2000, description="Why (required when rejecting)")
+
+
 class ReferralOut(BaseModel):
     id: str
     conference: str
@@ -88,6 +104,9 @@ class ReferralOut(BaseModel):
     transfer_from: str | None
     referrer: dict[str, Any] | None = Field(description="The person who made the referral: name, phone, e-mail")
     previously_known: dict[str, Any] | None = Field(description="Previously known to MARAC: area and date")
+    repeat_claim: RepeatClaimOut | None = Field(
+        default=None, description="A repeat the referrer claims of an earlier MARAC case the system does not hold"
+    )
     monitoring_only: bool
     repeat: RepeatOut
     possible_duplicate_of: str | None
@@ -114,7 +133,7 @@ class WithdrawIn(Strict):
 
 
 class ChangeOut(BaseModel):
-    kind: str = Field(description="edit or withdraw")
+    kind: str = Field(description="edit, withdraw, repeat_confirm or repeat_reject")
     at: str
     by: str = Field(description="The user's id")
     fields: list[str] = Field(description="The fields changed (names only)")
@@ -144,6 +163,19 @@ class DecisionIn(Strict):
 
 def _repeat(referral: Referral) -> RepeatOut:
     return RepeatOut(is_repeat=referral.is_repeat, previous_referral_id=referral.previous_referral_id)
+
+
+def _claim(referral: Referral) -> RepeatClaimOut | None:
+    if referral.repeat_claim is None:
+        return None
+    known = referral.previously_known or {}
+    return RepeatClaimOut(
+        status=referral.repeat_claim,  # type: ignore[arg-type]  # one of the three: service.decide_repeat_claim
+        area=known.get("area"),
+        date=known.get("date"),
+        reason=referral.repeat_claim_reason,
+        decided_at=referral.repeat_claim_decided_at.isoformat() if referral.repeat_claim_decided_at else None,
+    )
 
 
 def referral_out(referral: Referral) -> ReferralOut:
@@ -182,6 +214,7 @@ def referral_out(referral: Referral) -> ReferralOut:
         transfer_from=referral.transfer_from,
         referrer=referral.referrer_contact,
         previously_known=referral.previously_known,
+        repeat_claim=_claim(referral),
         monitoring_only=referral.monitoring_only,
         repeat=_repeat(referral),
         possible_duplicate_of=referral.possible_duplicate_of_id,
@@ -351,6 +384,15 @@ async def withdraw_referral(request: Request, caller: Caller, body: WithdrawIn) 
     return referral_out(await service.get_visible(caller.viewer, referral_id))
 
 
+@api(Can.TRIAGE_REFERRALS, body=RepeatClaimIn, response=ReferralOut, record=referral_seen)
+async def decide_repeat_claim(request: Request, caller: Caller, body: RepeatClaimIn) -> ReferralOut:
+    """Confirm or reject (with a reason) the repeat the referrer claims of an earlier MARAC case the
+    system does not hold; only a confirmed claim counts as a repeat (agenda kind, quarterly figures)."""
+    referral_id = request.path_params["referral_id"]
+    await service.decide_repeat_claim(caller.viewer, referral_id, body.confirm, body.reason)
+    return referral_out(await service.get_visible(caller.viewer, referral_id))
+
+
 # --- drafts (marac/referrals/drafts.py): the author's alone, unchecked until sent ------------------
 
 # Any field of a referral, holding anything typed so far; only the conference is needed (and checked).
@@ -461,6 +503,7 @@ routes = [
     Route("/api/v1/referrals/{referral_id}/decision", decide_referral, methods=["POST"]),
     Route("/api/v1/referrals/{referral_id}/merge", merge_referral, methods=["POST"]),
     Route("/api/v1/referrals/{referral_id}/keep-apart", keep_referral_apart, methods=["POST"]),
+    Route("/api/v1/referrals/{referral_id}/repeat-claim", decide_repeat_claim, methods=["POST"]),
     Route("/api/v1/referral-drafts", list_drafts, methods=["GET"]),
     Route("/api/v1/referral-drafts", create_draft, methods=["POST"]),
     Route("/api/v1/referral-drafts/{draft_id}", get_draft, methods=["GET"]),

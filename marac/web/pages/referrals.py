@@ -137,6 +137,8 @@ def form_to_body(form: FormData, conference: Conference) -> dict:
             set_path(body, name, YES_NO[text(name)])
     if text("consent.monitoring_only") == "yes":
         set_path(body, "consent.monitoring_only", True)
+    if text("previously_known.repeat") == "yes":
+        set_path(body, "previously_known.repeat", True)
     if text("victim.aliases"):
         body["victim"]["aliases"] = _lines(text("victim.aliases"))
     if text("incidents"):
@@ -492,6 +494,10 @@ def _detail(
                 or caller.viewer.can_in(referral.conference_id, Can.TRIAGE_REFERRALS)
                 and referral.status in service.UNHEARD_STATUSES
             ),
+            "may_decide_claim": grant is None
+            and caller.viewer.can_in(referral.conference_id, Can.TRIAGE_REFERRALS)
+            and referral.repeat_claim == "pending"
+            and referral.status in service.UNHEARD_STATUSES,
             "may_triage_duplicate": grant is None
             and caller.viewer.can_in(referral.conference_id, Can.TRIAGE_REFERRALS)
             and referral.possible_duplicate_of_id is not None
@@ -565,6 +571,24 @@ async def keep_apart(request: Request, caller: Caller) -> Response:
             values=request.state.form,
         )
     return RedirectResponse(f"/referrals/{referral_id}", status_code=303)
+
+
+@page(Can.TRIAGE_REFERRALS)
+async def decide_repeat_claim(request: Request, caller: Caller) -> Response:
+    """The coordinator confirms or rejects the repeat the referrer claims (service.decide_repeat_claim,
+    as POST /api/v1/referrals/{id}/repeat-claim)."""
+    referral_id = request.path_params["referral_id"]
+    form = request.state.form
+    decision = str(form.get("claim_decision", ""))
+    confirm = {"confirm": True, "reject": False}.get(decision)
+    try:
+        await service.decide_repeat_claim(caller.viewer, referral_id, confirm, str(form.get("claim_reason", "")))
+    except (RuleViolation, Conflict) as exc:
+        referral = await service.get_visible(caller.viewer, referral_id)
+        fields = {"confirm": "claim_decision", "reason": "claim_reason"}
+        errors = {fields.get(k, k): v for k, v in exc.fields.items()} or {"claim_decision": exc.message}
+        return _detail(request, caller, referral, status=status_of(exc, page=True), errors=errors, values=form)
+    return RedirectResponse(f"/referrals/{referral_id}#repeat-claim", status_code=303)
 
 
 @page(Can.REFER)
@@ -669,6 +693,7 @@ routes = [
     Route("/referrals/{referral_id}/merge", merge, methods=["POST"]),
     Route("/referrals/{referral_id}/withdraw", withdraw, methods=["POST"]),
     Route("/referrals/{referral_id}/keep-apart", keep_apart, methods=["POST"]),
+    Route("/referrals/{referral_id}/repeat-claim", decide_repeat_claim, methods=["POST"]),
     Route("/matches", matches, methods=["GET"]),
     Route("/matches/{suggestion_id}", decide_match, methods=["POST"]),
 ]
