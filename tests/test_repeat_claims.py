@@ -89,6 +89,7 @@ async def test_a_rejected_claim_needs_a_reason_and_is_no_repeat(client, personas
     )
     assert rejected.status_code == 200, rejected.text
     assert rejected.json()["repeat"]["is_repeat"] is False
+    assert rejected.json()["criteria_met"] == []  # the claim was its only criterion: the coordinator may reject it
     assert rejected.json()["repeat_claim"]["reason"] == "Riverside has no case for her"
     change = await ReferralChange.get(referral_id=referral_id)
     assert change.kind == "repeat_reject" and change.before["previously_known"] == EARLIER

@@ -779,10 +779,16 @@ async def edit(viewer: Viewer, referral_id: str, patch: dict, today: date) -> Re
             for name, value in claim.items():
                 setattr(referral, name, value)
         referral.is_repeat = assessed.repeat_of is not None or referral.repeat_claim == "confirmed"
+        if referral.repeat_claim == "rejected" and assessed.repeat_of is None:
+            referral.criteria_met = _without_repeat(referral.criteria_met)
         await referral.save(using_db=conn)
         await ReferralPerson.filter(referral=referral).using_db(conn).delete()
         await _write_people(referral, checked, assessed, conn)
     return referral
+
+
+def _without_repeat(criteria: list) -> list:
+    return [criterion for criterion in criteria if criterion != "repeat"]
 
 
 CLAIM_FIELDS = ("repeat_claim", "repeat_claim_reason", "repeat_claim_decided_by", "repeat_claim_decided_at")
@@ -807,7 +813,10 @@ async def decide_repeat_claim(viewer: Viewer, referral_id: str, confirm: bool | 
         raise Conflict(f"This referral is {referral.status.replace('_', ' ')}: its claim can no longer be decided")
     kind = "repeat_confirm" if confirm else "repeat_reject"
     async with in_transaction() as conn:
-        await _history(referral, viewer, kind, ["repeat_claim", "is_repeat"], reason, conn)
+        await _history(referral, viewer, kind, ["criteria_met", "is_repeat", "repeat_claim"], reason, conn)
+        if not confirm and referral.previous_referral_id is None:
+            # the claim was what met the repeat criterion; the coordinator may now reject the referral too
+            referral.criteria_met = _without_repeat(referral.criteria_met)
         referral.repeat_claim = "confirmed" if confirm else "rejected"
         referral.repeat_claim_reason, referral.repeat_claim_decided_by = reason, viewer.user_id
         referral.repeat_claim_decided_at = now()
