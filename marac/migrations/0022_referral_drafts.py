@@ -29,7 +29,7 @@ def _link(model: str, source_field: str) -> Any:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("marac", "0020_referral_intake")]
+    dependencies = [("marac", "0021_events")]
 
     initial = False
 
