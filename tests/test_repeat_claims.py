@@ -211,3 +211,21 @@ async def test_no_claim_decision_body_gets_a_server_error(client, personas, nois
     _, url = await claim_url(client, personas)
     answer = await client.post(url, json=noise, headers=personas["coordinator"].bearer)
     assert answer.status_code in (200, 409, 422), answer.text
+
+
+async def test_the_quarterly_figures_count_a_claimed_repeat_only_once_confirmed(personas):
+    from marac.agencies.access import viewer_for
+    from marac.referrals import service
+    from marac.reports.figures import Quarter, quarterly
+    from tests import builders
+
+    def claiming(n: int) -> dict:
+        return builders.other_victim(n, criteria=["repeat"], risk=claimed()["risk"], previously_known=EARLIER)
+
+    confirmed = await builders.referral(personas, accept=True, body=claiming(1))
+    pending = await builders.referral(personas, accept=True, body=claiming(2))
+    assert await builders.meeting_of(confirmed) == await builders.meeting_of(pending)
+    await service.decide_repeat_claim(await viewer_for(personas["coordinator"].user), confirmed.id, True, None)
+    meeting = await builders.publish(personas, await builders.meeting_of(confirmed))
+    figures = await quarterly(meeting.conference, Quarter.of(meeting.date), meeting.date)
+    assert (figures["cases"]["heard"], figures["cases"]["repeat"], figures["cases"]["repeat_rate"]) == (2, 1, 50.0)

@@ -148,7 +148,8 @@ def _check_dates(body: ReferralIn, today: date, type_settings: dict) -> dict[str
 def _check_repeat_claim(earlier: date | None, incident_date: date, type_settings: dict) -> dict[str, str]:
     """A repeat the referrer claims of an earlier case the system does not hold names its date, inside
     the type's repeat window before the incident date. One outside is refused, not kept as "previously
-    known" only: the referrer said repeat, and is told why it is not one (docs/domain.md#repeat-referrals)."""
+    known" only: the referrer said repeat, and is told why it is not one
+    (docs/domain.md#repeats-claimed-by-the-referrer)."""
     window = int(type_settings["repeat"]["window_months"])
     if earlier is None:
         return {"previously_known.date": "Give the date of the earlier MARAC case this referral repeats"}
