@@ -137,11 +137,12 @@ async def world(app, personas, size: int = 1) -> list[dict[str, str]]:
     )
     # Still queued: its page is the one that keeps itself up to date.
     job = await Job.create(name="render_minutes", requested_by=personas["coordinator"].user.id)
-    # The police referrer's draft, half written (its page is the referral form, filled in).
-    draft = await drafts.save(
-        await builders.as_(personas, "police"),
-        {"conference": CONFERENCE, "victim": {"name": "Dana Draft", "date_of_birth": "31/02/1990"}},
-    )
+    # The police referrer's drafts, half written (a draft's page is the referral form, filled in).
+    police = await builders.as_(personas, "police")
+    draft, *_ = [
+        await drafts.save(police, {"conference": CONFERENCE, "victim": {"name": name, "date_of_birth": "31/02/1990"}})
+        for name in ["Dana Draft", *(f"Draft {n}" for n in range(1, size))]
+    ]
     ids = {
         "draft_id": draft.id,
         "referral_id": waiting.id,
