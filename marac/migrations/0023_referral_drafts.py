@@ -29,7 +29,7 @@ def _link(model: str, source_field: str) -> Any:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("marac", "0021_events")]
+    dependencies = [("marac", "0022_todo_indexes")]
 
     initial = False
 
