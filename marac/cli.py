@@ -407,6 +407,7 @@ def cmd_retention_run(args: argparse.Namespace) -> int:
                 f"anonymise {count(o.anonymised_cases, 'case')} ({count(o.anonymised_referrals, 'referral')}), "
                 f"delete {count(o.documents_deleted, 'document')}"
                 + (f"; {o.held} held by a legal hold" if o.held else "")
+                + (f"; delete {count(o.drafts_deleted, 'expired referral draft')}" if o.drafts_deleted else "")
             )
         if args.dry_run:
             print("Dry run: nothing was changed. Each conference's cases are listed at /conferences/SLUG/retention.")

@@ -45,6 +45,7 @@ TABLES = [
     "earlier_case",
     "history_import",
     "referral_change",
+    "referral_draft",
     "chair_pack",
     "minutes_recipient",
     "minutes_version",

@@ -36,6 +36,7 @@ from marac.jobs.models import Job
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, Meeting
 from marac.minutes import service as minutes
+from marac.referrals import drafts
 from marac.referrals import service as referrals
 from marac.referrals.models import Referral
 from tests.conftest import CONFERENCE, dash_body, make_referral
@@ -174,6 +175,19 @@ async def seed(personas, documents: bool = False) -> dict[str, Any]:
     )
     housing_referral = await make_referral(personas["housing"], housing_body)
 
+    # Half-typed drafts of police and health, each seen by its author alone: some to read and change,
+    # some to delete, some to send (refused: they are not finished), so that one call does not
+    # take another's draft away.
+    seeded_drafts = {
+        f"{key}-{use}": (
+            await drafts.save(
+                await viewer_for(personas[key].user), {"conference": CONFERENCE, "victim": {"name": f"{key} draft"}}
+            )
+        ).id
+        for use in ("read", "delete", "submit")
+        for key in ("police", "health")
+    }
+
     job = await Job.create(name="purge_expired_sessions", requested_by=personas["coordinator"].user.id)
     # An account whose conferences the admin may change (PATCH /api/v1/users/{id}); no persona's own.
     user = await directory.add_user(
@@ -185,6 +199,7 @@ async def seed(personas, documents: bool = False) -> dict[str, Any]:
         conference_slugs=[CONFERENCE],
     )
     return {
+        "drafts": seeded_drafts,
         "user": user.user.id,
         "held": held,
         "held_case": held_case,
@@ -226,6 +241,15 @@ def bindings(world: dict[str, Any], operation) -> list[dict[str, str]]:
         return [{"slug": CONFERENCE}, {"slug": OTHER_CONFERENCE}]
     if names == {"job_id"}:
         return [{"job_id": world["job"]}]
+    if names == {"draft_id"}:
+        use = (
+            "delete"
+            if operation.method.upper() == "DELETE"
+            else "submit"
+            if operation.path.endswith("/submit")
+            else "read"
+        )
+        return [{"draft_id": d} for key, d in world["drafts"].items() if key.endswith(use)]
     if names == {"user_id"}:
         return [{"user_id": world["user"]}]
     if names == {"referral_id"}:
@@ -321,12 +345,14 @@ def who_sees(world: dict[str, Any]) -> dict[str, set[str]]:
         acts["health"]: officers | {"health", "police", "idva"},
         acts["childrens"]: officers | {"childrens", "police", "idva", "health"},
         acts["police"]: officers | {"police", "idva", "health"},
+        # A draft: its author alone, not even the coordinator.
+        **{draft: {key.split("-")[0]} for key, draft in world["drafts"].items()},
     }
 
 
 def record_of(binding: dict[str, str]) -> str:
     """The record whose visibility decides the answer: a case is seen through its meeting."""
-    for name in ("action_id", "referral_id", "job_id", "meeting_id", "slug", "user_id"):
+    for name in ("action_id", "referral_id", "draft_id", "job_id", "meeting_id", "slug", "user_id"):
         if name in binding:
             return binding[name]
     raise AssertionError(binding)

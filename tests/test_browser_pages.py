@@ -25,7 +25,7 @@ from marac.agencies import service as directory
 from marac.agencies.models import User
 from marac.clock import today
 from marac.jobs.models import Job
-from marac.referrals import break_glass, history
+from marac.referrals import break_glass, drafts, history
 from tests import browser, builders
 from tests.conftest import CONFERENCE, PASSWORD, REPORTS, make_client, session_cookie_for
 from tests.test_route_inventory import EXPECTED
@@ -153,7 +153,14 @@ async def world(app, personas, size: int = 1) -> list[dict[str, str]]:
     conference = await history.conference_for(coordinator, CONFERENCE)
     refused = await history.start(coordinator, conference, b"victim_name,heard_on\nJane Doe,soon\n,2026-01-01\n")
     await history.run(refused.id)
+    # The police referrer's drafts, half written (a draft's page is the referral form, filled in).
+    police = await builders.as_(personas, "police")
+    draft, *_ = [
+        await drafts.save(police, {"conference": CONFERENCE, "victim": {"name": name, "date_of_birth": "31/02/1990"}})
+        for name in ["Dana Draft", *(f"Draft {n}" for n in range(1, size))]
+    ]
     ids = {
+        "draft_id": draft.id,
         "referral_id": waiting.id,
         "action_id": overdue.id,
         "slug": CONFERENCE,

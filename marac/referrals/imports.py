@@ -69,6 +69,7 @@ COLUMNS = {
     "referrer_email": "referrer.email",
     "previously_known_area": "previously_known.area",
     "previously_known_date": "previously_known.date",
+    "previously_known_repeat": "previously_known.repeat",
 }
 REQUIRED_COLUMNS = {
     "conference",

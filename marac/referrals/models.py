@@ -135,6 +135,13 @@ class Referral(SealedModel):
     # "Previously known to MARAC": the area and date the referrer names ({area, date}).
     previously_known: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     is_repeat = fields.BooleanField(default=False)
+    # A repeat the referrer claims of an earlier MARAC case the system does not hold (previously_known
+    # with repeat: true): pending until the coordinator confirms or rejects it; only a confirmed claim
+    # makes the referral a repeat (is_repeat). None: nothing claimed.
+    repeat_claim = fields.CharField(max_length=16, null=True)  # pending | confirmed | rejected
+    repeat_claim_reason: str | None = SealedText(null=True)  # the coordinator's; may name someone
+    repeat_claim_decided_by = fields.CharField(max_length=32, null=True)
+    repeat_claim_decided_at = fields.DatetimeField(null=True)
     previous_referral: fields.ForeignKeyNullableRelation[Referral] = fields.ForeignKeyField(
         "marac.Referral", related_name="repeats", null=True, on_delete=fields.SET_NULL
     )
@@ -199,7 +206,7 @@ class ReferralChange(SealedModel):
         "marac.Referral", related_name="changes", on_delete=fields.CASCADE
     )
     referral_id: str
-    kind = fields.CharField(max_length=16)  # edit | withdraw
+    kind = fields.CharField(max_length=16)  # edit | withdraw | repeat_confirm | repeat_reject
     changed_by = fields.CharField(max_length=32)
     changed_at = fields.DatetimeField()
     # top-level field names, never values
@@ -211,6 +218,31 @@ class ReferralChange(SealedModel):
         table = "referral_change"
         ordering = ["changed_at"]
         indexes = (("referral_id", "changed_at"),)
+
+
+class ReferralDraft(SealedModel):
+    # A referral being written (marac/referrals/drafts.py): what its author typed, as typed (never
+    # validated until sent), seen by its author alone. Never in the person index, matching, figures
+    # or any list but the author's own; deleted by the retention run once expires_at has passed.
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    author: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "marac.User", related_name="referral_drafts", on_delete=fields.CASCADE
+    )
+    author_id: str
+    conference: fields.ForeignKeyRelation[Conference] = fields.ForeignKeyField(
+        "marac.Conference", related_name="referral_drafts", on_delete=fields.CASCADE
+    )
+    conference_id: str
+    body = SealedJSON(default=dict)  # the referral body as typed: names, contact details, the lot
+    saved_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()  # 30 days after the last save
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "referral_draft"
+        ordering = ["-saved_at"]
+        # The author's list, and the retention run's expired drafts of one conference.
+        indexes = (("author_id", "expires_at"), ("conference_id", "expires_at"))
 
 
 class ReferralPerson(SealedModel):

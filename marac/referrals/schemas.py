@@ -99,6 +99,12 @@ class PreviousMarac(Strict):
     area: str = Field(min_length=1, max_length=200, description="The MARAC (area) that knew the victim before")
     # datetime.date: a field named `date` would hide the type inside this class
     date: datetime.date | None = Field(default=None, description="When, as far as known")
+    repeat: bool | None = Field(
+        default=None,
+        description="This referral repeats that earlier MARAC case, which the system does not hold (the date is then "
+        "needed, within the type's repeat window before the incident date): the coordinator confirms it, and only "
+        "then does it count as a repeat",
+    )
 
 
 class Risk(Strict):

@@ -124,6 +124,8 @@ def _check_dates(body: ReferralIn, today: date, type_settings: dict) -> dict[str
             errors[field] = "Enter a date of birth in the past (and within 120 years)"
     if body.previously_known and body.previously_known.date and body.previously_known.date > today:
         errors["previously_known.date"] = "The date the victim was known to MARAC cannot be in the future"
+    elif body.previously_known and body.previously_known.repeat:
+        errors |= _check_repeat_claim(body.previously_known.date, incident_date, type_settings)
     for index, day in enumerate(body.incidents):
         if day > incident_date:
             errors[f"incidents.{index}"] = "An earlier incident cannot be after the incident date"
@@ -142,6 +144,24 @@ def _check_dates(body: ReferralIn, today: date, type_settings: dict) -> dict[str
                     "Refer a younger person to child safeguarding (children's social care), not to this MARAC"
                 )
     return errors
+
+
+def _check_repeat_claim(earlier: date | None, incident_date: date, type_settings: dict) -> dict[str, str]:
+    """A repeat the referrer claims of an earlier case the system does not hold names its date, inside
+    the type's repeat window before the incident date. One outside is refused, not kept as "previously
+    known" only: the referrer said repeat, and is told why it is not one
+    (docs/domain.md#repeats-claimed-by-the-referrer)."""
+    window = int(type_settings["repeat"]["window_months"])
+    if earlier is None:
+        return {"previously_known.date": "Give the date of the earlier MARAC case this referral repeats"}
+    if earlier > incident_date:
+        return {"previously_known.date": "The earlier MARAC case must be before the incident date"}
+    if not rules.within_window(earlier, incident_date, window):
+        return {
+            "previously_known.date": f"More than {window} months before the incident date: not a repeat (after "
+            f"{window} months it is a new case). To record it as previously known only, leave repeat out"
+        }
+    return {}
 
 
 def _check_strands(body: ReferralIn, type_settings: dict) -> dict[str, str]:
@@ -391,9 +411,16 @@ async def _assess(
         claimed=list(body.criteria),
         judgement_reason=body.judgement_reason,
         incidents_in_window=incidents,
-        is_repeat=repeat_of is not None or earlier is not None,
+        # A repeat the referrer claims lets the referral in as one until the coordinator decides.
+        is_repeat=repeat_of is not None or earlier is not None or claims_repeat(checked),
     )
     return _Assessed(victim, rows, duplicate_of, repeat_of, incidents, met, earlier)
+
+
+def claims_repeat(checked: Checked) -> bool:
+    """Whether the referrer claims a repeat of an earlier case the system does not hold."""
+    known = checked.body.previously_known
+    return bool(known and known.repeat) and not checked.monitoring_only
 
 
 def _fields(checked: Checked, assessed: _Assessed) -> dict:
@@ -424,10 +451,18 @@ def _fields(checked: Checked, assessed: _Assessed) -> dict:
         "referrer_contact": None if minimal or not body.referrer else body.referrer.model_dump(mode="json"),
         "previously_known": None
         if minimal or not body.previously_known
-        else body.previously_known.model_dump(mode="json"),
+        # "repeat" is kept only when claimed: previously known alone keeps its {area, date}
+        else body.previously_known.model_dump(
+            mode="json", exclude=None if body.previously_known.repeat else {"repeat"}
+        ),
         "is_repeat": assessed.repeat_of is not None or assessed.earlier_case is not None,
         "previous_referral": assessed.repeat_of,
         "previous_case": assessed.earlier_case,
+        # a claim waits for the coordinator (edit keeps a decision while previously_known stays)
+        "repeat_claim": "pending" if claims_repeat(checked) and not minimal else None,
+        "repeat_claim_reason": None,
+        "repeat_claim_decided_by": None,
+        "repeat_claim_decided_at": None,
         "possible_duplicate_of": assessed.duplicate_of,
         "monitoring_only": checked.monitoring_only,
     }
@@ -742,14 +777,59 @@ async def edit(viewer: Viewer, referral_id: str, patch: dict, today: date) -> Re
         return referral  # nothing to keep: the referral is as it was
     people_changed = any(name in changed for name in PEOPLE_FIELDS)
     reuse = None if people_changed else {(p.role, p.position): p.person_id for p in referral.people}
+    claim = {name: getattr(referral, name) for name in CLAIM_FIELDS}
     async with in_transaction() as conn:
         await _history(referral, viewer, "edit", changed, None, conn)
         assessed = await _assess(checked, conn, reuse=reuse, itself=referral.id)
         for name, value in _fields(checked, assessed).items():
             setattr(referral, name, value)
+        if "previously_known" not in changed:  # the same claim: the coordinator's decision stands
+            for name, value in claim.items():
+                setattr(referral, name, value)
+        referral.is_repeat = assessed.repeat_of is not None or referral.repeat_claim == "confirmed"
+        if referral.repeat_claim == "rejected" and assessed.repeat_of is None:
+            referral.criteria_met = _without_repeat(referral.criteria_met)
         await referral.save(using_db=conn)
         await ReferralPerson.filter(referral=referral).using_db(conn).delete()
         await _write_people(referral, checked, assessed, conn)
+    return referral
+
+
+def _without_repeat(criteria: list) -> list:
+    return [criterion for criterion in criteria if criterion != "repeat"]
+
+
+CLAIM_FIELDS = ("repeat_claim", "repeat_claim_reason", "repeat_claim_decided_by", "repeat_claim_decided_at")
+
+
+async def decide_repeat_claim(viewer: Viewer, referral_id: str, confirm: bool | None, reason: str | None) -> Referral:
+    """The coordinator confirms or rejects (with a reason) a repeat the referrer claims of an earlier
+    MARAC case the system does not hold, until the referral is heard. Confirmed, it is a repeat: its
+    agenda kind and the quarterly repeat rate count it. Kept in the referral's history and audited."""
+    referral = await _triaged(viewer, referral_id)
+    if confirm is None:
+        raise RuleViolation("Confirm or reject the claim", {"confirm": "Say whether this is a repeat of that case"})
+    reason = (reason or "").strip() or None
+    if not confirm and not reason:
+        raise RuleViolation(
+            "Rejecting a repeat claim needs a reason",
+            {"reason": "Say why this is not a repeat of that case; the referrer will see it"},
+        )
+    if referral.repeat_claim != "pending":
+        raise Conflict("No repeat claim of this referral waits for a decision")
+    if referral.status not in UNHEARD_STATUSES:
+        raise Conflict(f"This referral is {referral.status.replace('_', ' ')}: its claim can no longer be decided")
+    kind = "repeat_confirm" if confirm else "repeat_reject"
+    async with in_transaction() as conn:
+        await _history(referral, viewer, kind, ["criteria_met", "is_repeat", "repeat_claim"], reason, conn)
+        if not confirm and referral.previous_referral_id is None:
+            # the claim was what met the repeat criterion; the coordinator may now reject the referral too
+            referral.criteria_met = _without_repeat(referral.criteria_met)
+        referral.repeat_claim = "confirmed" if confirm else "rejected"
+        referral.repeat_claim_reason, referral.repeat_claim_decided_by = reason, viewer.user_id
+        referral.repeat_claim_decided_at = now()
+        referral.is_repeat = confirm or referral.previous_referral_id is not None
+        await referral.save(using_db=conn)
     return referral
 
 
@@ -1007,7 +1087,7 @@ async def _recheck_repeats(person: Person) -> None:
         found = (repeat_of.id if repeat_of else None, earlier.id if earlier else None)
         if found != (referral.previous_referral_id, referral.previous_case_id):
             await Referral.filter(id=referral.id).update(
-                is_repeat=repeat_of is not None or earlier is not None,
+                is_repeat=repeat_of is not None or earlier is not None or referral.repeat_claim == "confirmed",
                 previous_referral_id=found[0],
                 previous_case_id=found[1],
             )

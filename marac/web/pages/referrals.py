@@ -13,11 +13,11 @@ from starlette.routing import Route
 from marac.agencies import access
 from marac.agencies.access import Can
 from marac.agencies.models import Conference
-from marac.clock import today
+from marac.clock import today, uk_date
 from marac.conference_types import accepted_instruments
 from marac.errors import AccessDenied, Conflict, DomainError, NotFound, RuleViolation
 from marac.meetings import withdrawal
-from marac.referrals import imports, service
+from marac.referrals import drafts, imports, service
 from marac.referrals.models import REFERRAL_STATUSES, BreakGlass, Referral
 from marac.referrals.schemas import set_path
 from marac.validation import parse_day, whole_number
@@ -137,6 +137,8 @@ def form_to_body(form: FormData, conference: Conference) -> dict:
             set_path(body, name, YES_NO[text(name)])
     if text("consent.monitoring_only") == "yes":
         set_path(body, "consent.monitoring_only", True)
+    if text("previously_known.repeat") == "yes":
+        set_path(body, "previously_known.repeat", True)
     if text("victim.aliases"):
         body["victim"]["aliases"] = _lines(text("victim.aliases"))
     if text("incidents"):
@@ -215,8 +217,12 @@ def body_to_form(body: dict, instrument: dict) -> FormData:
     pairs += [("risk.instrument", str(risk.get("instrument"))), ("risk.level", risk.get("level") or "")]
     if risk.get("score") is not None:
         pairs.append(("risk.score", str(risk["score"])))
-    for question, answer in zip(instrument["questions"], risk.get("answers") or [], strict=False):
-        pairs.append((f"risk.answers.{question['key']}", answer))
+    answers = risk.get("answers") or []
+    if isinstance(answers, dict):  # a draft typed on the form keeps its answers by question
+        answers = [answers.get(question["key"]) for question in instrument["questions"]]
+    for question, answer in zip(instrument["questions"], answers, strict=False):
+        if answer:
+            pairs.append((f"risk.answers.{question['key']}", str(answer)))
     for role in ("perpetrators", "children"):
         for index, person in enumerate(body.get(role) or []):
             walk(f"{role}.{index}", {k: v for k, v in person.items() if k != "aliases"})
@@ -252,14 +258,136 @@ async def new_referral(request: Request, caller: Caller) -> Response:
     }
     if request.method == "GET":
         return render(request, "referrals/form.html", context)
+    body = form_to_body(request.state.form, conference)
     try:
-        referral = await service.submit(caller.viewer, form_to_body(request.state.form, conference), today())
-    except RuleViolation as exc:
-        summary = {field: f"{summary_label(field)}: {message}" for field, message in exc.fields.items()}
-        return render(
-            request, "referrals/form.html", {**context, "errors": exc.fields, "error_summary": summary}, status=400
-        )
+        if request.state.form.get("action") == "draft":
+            draft = await drafts.save(caller.viewer, body)
+            return RedirectResponse(f"/referrals/drafts/{draft.id}?saved=1", status_code=303)
+        referral = await service.submit(caller.viewer, body, today())
+    except (RuleViolation, Conflict) as exc:
+        return _form_again(request, context, exc)
     return RedirectResponse(f"/referrals/{referral.id}?created=1", status_code=303)
+
+
+def _form_again(request: Request, context: dict, exc: RuleViolation | Conflict) -> Response:
+    """The form as typed, with each problem on its field (a conflict above the form)."""
+    fields = exc.fields if isinstance(exc, RuleViolation) else {"summary": exc.message}
+    summary = {field: f"{summary_label(field)}: {message}" for field, message in fields.items()}
+    return render(
+        request,
+        "referrals/form.html",
+        {**context, "errors": fields, "error_summary": summary},
+        status=status_of(exc, page=True),
+    )
+
+
+def _displayable(body: dict) -> dict:
+    """A draft's body in the shapes the form shows: one saved through the API may hold anything
+    (drafts are not checked), and what does not fit an input is left off the form."""
+
+    def strings(value: object) -> list[str]:
+        return [str(v) for v in value if isinstance(v, str | int | float)] if isinstance(value, list) else []
+
+    def section(value: object) -> dict:
+        found = dict(value) if isinstance(value, dict) else {}
+        if "aliases" in found:
+            found["aliases"] = strings(found["aliases"])
+        return found
+
+    shown = {key: value for key, value in body.items() if not isinstance(value, dict | list)}
+    for name in ("victim", "consent", "risk", "referrer", "previously_known"):
+        shown[name] = section(body.get(name))
+    for name in ("criteria", "strands", "incidents"):
+        shown[name] = strings(body.get(name))
+    for name in ("perpetrators", "children"):
+        listed = body.get(name)
+        shown[name] = [section(p) for p in listed if isinstance(p, dict)] if isinstance(listed, list) else []
+    return shown
+
+
+@page(Can.REFER)
+async def list_drafts(request: Request, caller: Caller) -> Response:
+    """Your drafts: the caller's own, each with the day it expires."""
+    found = await drafts.list_own(caller.viewer)
+    return render(
+        request,
+        "referrals/drafts.html",
+        {
+            "drafts": [
+                {
+                    "id": d.id,
+                    "victim": drafts.victim_name(d),
+                    "conference": d.conference.name,
+                    "saved": uk_time(d.saved_at),
+                    "expires": uk_date(d.expires_at),
+                }
+                for d in found
+            ],
+            "deleted": request.query_params.get("deleted") == "1",
+        },
+    )
+
+
+@page(Can.REFER)
+async def draft(request: Request, caller: Caller) -> Response:
+    """A draft on the referral form, filled in as it was saved: saved again (action=draft), or sent
+    (every rule checked; the draft goes once the referral is made). 404 for anyone but its author."""
+    draft_id = request.path_params["draft_id"]
+    found = await drafts.get_own(caller.viewer, draft_id)
+    conference = found.conference
+    body = _displayable(found.body)
+    posted = request.method == "POST"
+    form = request.state.form if posted else body_to_form(body, _instrument(conference, body["risk"].get("instrument")))
+    chosen = str(form.get("risk.instrument", "")) or None
+    if not posted and request.query_params.get("instrument"):
+        chosen = request.query_params.get("instrument")
+    context = {
+        "conference": conference,
+        "type": conference.type_settings,
+        "instrument": _instrument(conference, chosen),
+        "instruments": accepted_instruments(conference.type_settings),
+        "perpetrator_slots": range(max(PERPETRATOR_SLOTS, len(body["perpetrators"]))),
+        "child_slots": range(max(CHILD_SLOTS, len(body["children"]))),
+        "values": form,
+        "draft": {"id": found.id, "expires": uk_date(found.expires_at)},
+        "saved": request.query_params.get("saved") == "1",
+    }
+    if not posted:
+        return render(request, "referrals/form.html", context)
+    typed = form_to_body(form, conference)
+    try:
+        if form.get("action") == "draft":
+            await drafts.save(caller.viewer, typed, draft_id)
+            return RedirectResponse(f"/referrals/drafts/{draft_id}?saved=1", status_code=303)
+        referral = await drafts.send(caller.viewer, draft_id, today(), typed)
+    except (RuleViolation, Conflict) as exc:
+        return _form_again(request, {**context, "saved": False}, exc)
+    return RedirectResponse(f"/referrals/{referral.id}?created=1", status_code=303)
+
+
+@page(Can.REFER)
+async def delete_draft(request: Request, caller: Caller) -> Response:
+    """Deleting a draft is asked first, on a page of its own: what was typed cannot be brought back."""
+    draft_id = request.path_params["draft_id"]
+    found = await drafts.get_own(caller.viewer, draft_id)  # 404 before anything is asked
+    if request.state.form.get("confirmed") != "yes":
+        name = drafts.victim_name(found)
+        return render(
+            request,
+            "meetings/confirm.html",
+            {
+                "title": "Delete this draft?",
+                "detail": f"The draft referral{' about ' + name if name else ''} to {found.conference.name} "
+                "and everything typed in it will be deleted. This cannot be undone.",
+                "button": "Yes, delete the draft",
+                "warning": True,
+                "hidden": {"confirmed": "yes"},
+                "action": f"/referrals/drafts/{draft_id}/delete",
+                "back": f"/referrals/drafts/{draft_id}",
+            },
+        )
+    await drafts.delete(caller.viewer, draft_id)
+    return RedirectResponse("/referrals/drafts?deleted=1", status_code=303)
 
 
 LIST_PAGE = 50
@@ -373,6 +501,10 @@ def _detail(
                 or caller.viewer.can_in(referral.conference_id, Can.TRIAGE_REFERRALS)
                 and referral.status in service.UNHEARD_STATUSES
             ),
+            "may_decide_claim": grant is None
+            and caller.viewer.can_in(referral.conference_id, Can.TRIAGE_REFERRALS)
+            and referral.repeat_claim == "pending"
+            and referral.status in service.UNHEARD_STATUSES,
             "may_triage_duplicate": grant is None
             and caller.viewer.can_in(referral.conference_id, Can.TRIAGE_REFERRALS)
             and referral.possible_duplicate_of_id is not None
@@ -446,6 +578,24 @@ async def keep_apart(request: Request, caller: Caller) -> Response:
             values=request.state.form,
         )
     return RedirectResponse(f"/referrals/{referral_id}", status_code=303)
+
+
+@page(Can.TRIAGE_REFERRALS)
+async def decide_repeat_claim(request: Request, caller: Caller) -> Response:
+    """The coordinator confirms or rejects the repeat the referrer claims (service.decide_repeat_claim,
+    as POST /api/v1/referrals/{id}/repeat-claim)."""
+    referral_id = request.path_params["referral_id"]
+    form = request.state.form
+    decision = str(form.get("claim_decision", ""))
+    confirm = {"confirm": True, "reject": False}.get(decision)
+    try:
+        await service.decide_repeat_claim(caller.viewer, referral_id, confirm, str(form.get("claim_reason", "")))
+    except (RuleViolation, Conflict) as exc:
+        referral = await service.get_visible(caller.viewer, referral_id)
+        fields = {"confirm": "claim_decision", "reason": "claim_reason"}
+        errors = {fields.get(k, k): v for k, v in exc.fields.items()} or {"claim_decision": exc.message}
+        return _detail(request, caller, referral, status=status_of(exc, page=True), errors=errors, values=form)
+    return RedirectResponse(f"/referrals/{referral_id}#repeat-claim", status_code=303)
 
 
 @page(Can.REFER)
@@ -541,12 +691,16 @@ routes = [
     Route("/referrals", list_referrals, methods=["GET"]),
     Route("/referrals/new", new_referral, methods=["GET", "POST"]),
     Route("/referrals/import", import_referrals, methods=["GET", "POST"]),
+    Route("/referrals/drafts", list_drafts, methods=["GET"]),
+    Route("/referrals/drafts/{draft_id}", draft, methods=["GET", "POST"]),
+    Route("/referrals/drafts/{draft_id}/delete", delete_draft, methods=["POST"]),
     Route("/referrals/{referral_id}", show_referral, methods=["GET"]),
     Route("/referrals/{referral_id}/decision", decide, methods=["POST"]),
     Route("/referrals/{referral_id}/edit", edit_referral, methods=["GET", "POST"]),
     Route("/referrals/{referral_id}/merge", merge, methods=["POST"]),
     Route("/referrals/{referral_id}/withdraw", withdraw, methods=["POST"]),
     Route("/referrals/{referral_id}/keep-apart", keep_apart, methods=["POST"]),
+    Route("/referrals/{referral_id}/repeat-claim", decide_repeat_claim, methods=["POST"]),
     Route("/matches", matches, methods=["GET"]),
     Route("/matches/{suggestion_id}", decide_match, methods=["POST"]),
 ]
