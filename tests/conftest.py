@@ -43,6 +43,7 @@ from tests.mail import Inbox, free_port, smtp_settings
 TABLES = [
     "revision",
     "referral_change",
+    "named_place",
     "chair_pack",
     "minutes_recipient",
     "minutes_version",

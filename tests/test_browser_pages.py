@@ -22,10 +22,10 @@ from playwright.async_api import Page
 from marac.actions.models import Action
 from marac.agencies import auth
 from marac.agencies import service as directory
-from marac.agencies.models import User
+from marac.agencies.models import Conference, User
 from marac.clock import today
 from marac.jobs.models import Job
-from marac.referrals import break_glass
+from marac.referrals import break_glass, locations
 from tests import browser, builders
 from tests.conftest import CONFERENCE, PASSWORD, REPORTS, make_client, session_cookie_for
 from tests.test_route_inventory import EXPECTED
@@ -116,6 +116,10 @@ async def world(app, personas) -> list[dict[str, str]]:
         agency_id=personas["police"].user.agency_id,
         role="member",
         conference_slugs=[CONFERENCE],
+    )
+    # A named place, so the places page lists one with its button.
+    await locations.add(
+        await builders.as_(personas, "coordinator"), await Conference.get(slug=CONFERENCE), "Market Square"
     )
     # Still queued: its page is the one that keeps itself up to date.
     job = await Job.create(name="render_minutes", requested_by=personas["coordinator"].user.id)

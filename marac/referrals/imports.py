@@ -69,6 +69,9 @@ COLUMNS = {
     "referrer_email": "referrer.email",
     "previously_known_area": "previously_known.area",
     "previously_known_date": "previously_known.date",
+    # types that match repeats on location: a postcode, or the name of one of the conference's places
+    "incident_postcode": "incident_location.postcode",
+    "incident_place": "incident_location.place",
 }
 REQUIRED_COLUMNS = {
     "conference",

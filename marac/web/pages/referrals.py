@@ -17,7 +17,7 @@ from marac.clock import today
 from marac.conference_types import accepted_instruments
 from marac.errors import AccessDenied, Conflict, DomainError, NotFound, RuleViolation
 from marac.meetings import withdrawal
-from marac.referrals import imports, service
+from marac.referrals import imports, locations, service
 from marac.referrals.models import REFERRAL_STATUSES, BreakGlass, Referral
 from marac.referrals.schemas import set_path
 from marac.validation import parse_day, whole_number
@@ -45,6 +45,9 @@ LABELS = {
     "consent.victim_aware": "Victim aware",
     "consent.consented": "Consent",
     "consent.reason_if_not": "Reason for sharing without consent",
+    "incident_location": "Where it happened",
+    "incident_location.postcode": "Where it happened: postcode",
+    "incident_location.place": "Where it happened: named place",
 }
 PERPETRATOR_SLOTS = 3
 CHILD_SLOTS = 4
@@ -120,6 +123,8 @@ def form_to_body(form: FormData, conference: Conference) -> dict:
         "consent.reason_if_not",
         "risk.level",
         "risk.score",
+        "incident_location.postcode",
+        "incident_location.place",
     ):
         if text(name):
             set_path(body, name, text(name))
@@ -202,7 +207,7 @@ def body_to_form(body: dict, instrument: dict) -> FormData:
         elif value is not None and value != "":
             pairs.append((prefix, str(value)))
 
-    for section in ("victim", "consent", "referrer", "previously_known"):
+    for section in ("victim", "consent", "referrer", "previously_known", "incident_location"):
         walk(section, {k: v for k, v in (body.get(section) or {}).items() if k != "aliases"})
     for name in ("received_at", "incident_date", "judgement_reason", "summary", "transfer_from", "incident_kind"):
         walk(name, body.get(name))
@@ -222,6 +227,18 @@ def body_to_form(body: dict, instrument: dict) -> FormData:
             walk(f"{role}.{index}", {k: v for k, v in person.items() if k != "aliases"})
             pairs.append((f"{role}.{index}.aliases", "\n".join(person.get("aliases") or [])))
     return FormData(pairs)
+
+
+async def _places(conference: Conference, named: dict | None = None) -> list[tuple[str, str]] | None:
+    """The named places the form offers as (id, name), for types that match repeats on location; None
+    for other types, whose form asks for no location. `named`: a referral's location, whose place
+    stays a choice on its edit form after the coordinator retired it."""
+    if not locations.matches_on_location(conference.type_settings):
+        return None
+    offered = [(p.id, p.name) for p in await locations.places(conference.id)]
+    if named and named.get("place") and named["place"] not in dict(offered):
+        offered.append((named["place"], f"{named.get('name')} (no longer offered)"))
+    return offered
 
 
 async def _conferences_for(caller: Caller) -> list[Conference]:
@@ -246,6 +263,7 @@ async def new_referral(request: Request, caller: Caller) -> Response:
             else request.query_params.get("instrument"),
         ),
         "instruments": accepted_instruments(conference.type_settings),
+        "places": await _places(conference),
         "perpetrator_slots": range(PERPETRATOR_SLOTS),
         "child_slots": range(CHILD_SLOTS),
         "values": request.state.form if request.method == "POST" else FormData(),
@@ -283,6 +301,7 @@ async def edit_referral(request: Request, caller: Caller) -> Response:
         "type": conference.type_settings,
         "instrument": instrument,
         "instruments": {instrument["id"]: instrument},
+        "places": await _places(conference, referral.incident_location),
         "perpetrator_slots": range(max(PERPETRATOR_SLOTS, len(body["perpetrators"]))),
         "child_slots": range(max(CHILD_SLOTS, len(body["children"]))),
         "values": request.state.form if request.method == "POST" else body_to_form(body, instrument),
@@ -530,7 +549,53 @@ async def decide_match(request: Request, caller: Caller) -> Response:
     return RedirectResponse(f"/matches?done={'same' if same else 'different'}", status_code=303)
 
 
+async def _places_page(
+    request: Request, caller: Caller, conference: Conference, status: int = 200, **context
+) -> Response:
+    return render(
+        request,
+        "referrals/places.html",
+        {
+            "conference": conference,
+            "places": await locations.places(conference.id),
+            "matches_on_location": locations.matches_on_location(conference.type_settings),
+            **context,
+        },
+        status=status,
+    )
+
+
+async def _managed(request: Request, caller: Caller) -> Conference:
+    conference = await access.get_conference(caller.viewer, request.path_params["slug"])
+    access.require_manage_places(caller.viewer, conference.id)
+    return conference
+
+
+@page(Can.TRIAGE_REFERRALS)
+async def places(request: Request, caller: Caller) -> Response:
+    """The places the conference names for repeats by location; the same use cases as
+    /api/v1/conferences/{slug}/places."""
+    conference = await _managed(request, caller)
+    if request.method == "GET":
+        return await _places_page(request, caller, conference, done=request.query_params.get("done") == "1")
+    name = str(request.state.form.get("name", ""))
+    try:
+        await locations.add(caller.viewer, conference, name)
+    except RuleViolation as exc:
+        return await _places_page(request, caller, conference, 400, errors=exc.fields, values={"name": name})
+    return RedirectResponse(f"/conferences/{conference.slug}/places?done=1", status_code=303)
+
+
+@page(Can.TRIAGE_REFERRALS)
+async def retire_place(request: Request, caller: Caller) -> Response:
+    conference = await _managed(request, caller)
+    await locations.retire(caller.viewer, conference, request.path_params["place_id"])
+    return RedirectResponse(f"/conferences/{conference.slug}/places", status_code=303)
+
+
 routes = [
+    Route("/conferences/{slug}/places", places, methods=["GET", "POST"]),
+    Route("/conferences/{slug}/places/{place_id}/retire", retire_place, methods=["POST"]),
     Route("/referrals", list_referrals, methods=["GET"]),
     Route("/referrals/new", new_referral, methods=["GET", "POST"]),
     Route("/referrals/import", import_referrals, methods=["GET", "POST"]),
