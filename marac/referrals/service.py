@@ -33,7 +33,7 @@ from marac.agencies.access import Viewer
 from marac.agencies.models import Conference
 from marac.audit.service import record
 from marac.clock import now
-from marac.conference_types import accepted_instruments
+from marac.conference_types import accepted_instruments, with_type_instruments
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation
 from marac.ids import ID_PATTERN
 from marac.meetings.schedule import meeting_for_referral
@@ -84,6 +84,8 @@ class Checked:
     conference: Conference
     risk: rules.RiskResult
     monitoring_only: bool
+    # The conference's settings, with the instruments its type now allows (with_type_instruments).
+    settings: dict
     # Where the incident happened, as kept: {"postcode": ...} or {"place": NamedPlace id}; None when not given
     # (and for a monitoring-only non-crime incident, which keeps no place).
     location: dict | None = None
@@ -230,7 +232,7 @@ async def check(viewer: Viewer, payload: object, today: date) -> Checked:
     """Every rule that needs no person matching; raises RuleViolation naming each bad field."""
     body = payload if isinstance(payload, ReferralIn) else parse(payload)
     conference = await _conference_for(viewer, body.conference)
-    settings = conference.type_settings
+    settings = with_type_instruments(conference.type, conference.type_settings)
     errors = _check_dates(body, today, settings) | _check_strands(body, settings)
     location, location_errors = await _check_location(body, conference)
     errors |= location_errors
@@ -248,7 +250,14 @@ async def check(viewer: Viewer, payload: object, today: date) -> Checked:
         answers=body.risk.answers,
         judgement_reason=body.judgement_reason,
     )
-    checked = Checked(body=body, conference=conference, risk=risk, monitoring_only=monitoring_only, location=location)
+    checked = Checked(
+        body=body,
+        conference=conference,
+        risk=risk,
+        monitoring_only=monitoring_only,
+        settings=settings,
+        location=location,
+    )
     # A monitoring-only non-crime incident keeps what the figures need, and no place.
     return replace(checked, location=None) if checked.minimal else checked
 
@@ -418,7 +427,7 @@ async def _assess(
     them as they were), then find a duplicate, a repeat and the incidents, and the criteria met.
     `itself`: an edited referral, left out of its own history."""
     body, conference = checked.body, checked.conference
-    settings = conference.type_settings
+    settings = checked.settings
     incident = checked.incident_date
     minimal = checked.minimal
     postcode = body.victim.address.postcode if body.victim.address and not minimal else None

@@ -14,7 +14,7 @@ from marac.agencies import access
 from marac.agencies.access import Can
 from marac.agencies.models import Conference
 from marac.clock import today
-from marac.conference_types import accepted_instruments
+from marac.conference_types import accepted_instruments, with_type_instruments
 from marac.errors import AccessDenied, Conflict, DomainError, NotFound, RuleViolation
 from marac.meetings import withdrawal
 from marac.referrals import imports, locations, service
@@ -187,10 +187,16 @@ def form_to_body(form: FormData, conference: Conference) -> dict:
     return body
 
 
+def _accepted(conference: Conference) -> dict[str, dict]:
+    """The instruments a referral to the conference may use: those it was created with and any
+    its type has added since (conference_types.with_type_instruments)."""
+    return accepted_instruments(with_type_instruments(conference.type, conference.type_settings))
+
+
 def _instrument(conference: Conference, chosen: str | None) -> dict:
     """The checklist the form shows: the one chosen (police DASH, say) if the conference accepts
     it, else the type's first."""
-    accepted = accepted_instruments(conference.type_settings)
+    accepted = _accepted(conference)
     return accepted.get(chosen or "") or next(iter(accepted.values()))
 
 
@@ -262,7 +268,7 @@ async def new_referral(request: Request, caller: Caller) -> Response:
             if request.method == "POST"
             else request.query_params.get("instrument"),
         ),
-        "instruments": accepted_instruments(conference.type_settings),
+        "instruments": _accepted(conference),
         "places": await _places(conference),
         "perpetrator_slots": range(PERPETRATOR_SLOTS),
         "child_slots": range(CHILD_SLOTS),
@@ -370,7 +376,7 @@ def _detail(
         "referrals/detail.html",
         {
             "referral": referral,
-            "instrument": accepted_instruments(referral.conference.type_settings).get(
+            "instrument": _accepted(referral.conference).get(
                 str(referral.risk.get("instrument")), referral.conference.type_settings["instrument_definition"]
             ),
             # Break glass reads one case, nothing more: no triage, no links into the conference.
