@@ -5,16 +5,21 @@ kept sealed and matched by a keyed digest that names no address."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 from itertools import combinations
 
 import pytest
 from tortoise import connections
 
+from marac import settings
 from marac.agencies.models import Conference
 from marac.audit.models import AuditEvent
 from marac.referrals.models import MatchSuggestion, NamedPlace, Referral
 from tests.conftest import csrf_token, dash_body, make_client, session_cookie_for
+from tests.test_key_versions import b64
+from tests.test_migrations_and_cli import cli
 from tests.test_referrals import HATE, hate_body, hate_conference, post
 
 # Every value repeat.match may take (the loader accepts any non-empty set of these).
@@ -315,3 +320,24 @@ async def test_the_coordinator_names_and_retires_places_on_a_page(client, person
     retired = await client.post(f"/conferences/{HATE}/places/{place.id}/retire", data={"csrf_token": token})
     assert retired.status_code == 303 and (await NamedPlace.get(id=place.id)).retired_at is not None
     assert "No place is named yet" in (await client.get(f"/conferences/{HATE}/places")).text
+
+
+async def test_after_key_rotation_a_repeat_by_location_is_found_with_the_new_key_alone(client, personas):
+    """`marac keys rotate` recomputes the location keys, like the person index's: once the old data
+    key is gone from the list, a later referral about the same place still finds the earlier one."""
+    await hate_conference(personas)
+    await matching_on(["location"])
+    first = await refer(client, personas, body(["location"], received="2026-06-01"))
+    real = settings.get()
+    (old_version, old_key), new_key = real.current_data_key, os.urandom(32)
+    env = {"MARAC_DATA_KEYS": f"{old_version}:{b64(old_key)},{old_version + 1}:{b64(new_key)}"}
+    code, out = await cli("keys", "rotate", env=env)
+    assert code == 0 and "Recomputed the location keys of 1 referral under" in out, out
+    code, out = await cli("keys", "rotate", env=env)
+    assert code == 0 and "Recomputed the location keys of 0 referrals" in out, out  # safe to repeat
+    settings.override(dataclasses.replace(real, data_keys={old_version + 1: new_key}))
+    try:
+        later = await refer(client, personas, body(["location"], "victim"))
+        assert later["repeat"] == repeat_of(first["id"])
+    finally:
+        settings.override(real)
