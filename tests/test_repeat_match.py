@@ -341,3 +341,16 @@ async def test_after_key_rotation_a_repeat_by_location_is_found_with_the_new_key
         assert later["repeat"] == repeat_of(first["id"])
     finally:
         settings.override(real)
+
+
+async def test_break_glass_hides_where_it_happened_unless_contact_is_approved(client, personas):
+    """An incident postcode may be the victim's home: masked like the address (a named place is not)."""
+    from marac.agencies.access import MASKED, mask_for_break_glass
+    from marac.referrals.models import BreakGlass
+
+    await hate_conference(personas)
+    await matching_on(["location"])
+    made = await refer(client, personas, body(["location"]))
+    referral = await Referral.filter(id=made["id"]).prefetch_related("people").first()
+    mask_for_break_glass(referral, BreakGlass(contact_approved_at=None))
+    assert referral.incident_location == {"postcode": MASKED}
