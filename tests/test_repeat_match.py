@@ -10,7 +10,10 @@ import logging
 import os
 from itertools import combinations
 
+import hypothesis
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import strategies as st
 from tortoise import connections
 
 from marac import settings
@@ -20,7 +23,7 @@ from marac.referrals.models import MatchSuggestion, NamedPlace, Referral
 from tests.conftest import csrf_token, dash_body, make_client, session_cookie_for
 from tests.test_key_versions import b64
 from tests.test_migrations_and_cli import cli
-from tests.test_referrals import HATE, hate_body, hate_conference, post
+from tests.test_referrals import HATE, JSONISH, hate_body, hate_conference, post
 
 # Every value repeat.match may take (the loader accepts any non-empty set of these).
 MATCHES = [list(c) for n in (1, 2, 3) for c in combinations(("victim", "perpetrator", "location"), n)]
@@ -354,3 +357,25 @@ async def test_break_glass_hides_where_it_happened_unless_contact_is_approved(cl
     referral = await Referral.filter(id=made["id"]).prefetch_related("people").first()
     mask_for_break_glass(referral, BreakGlass(contact_approved_at=None))
     assert referral.incident_location == {"postcode": MASKED}
+
+
+@hypothesis.settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    location=st.one_of(
+        JSONISH,
+        st.fixed_dictionaries(
+            {}, optional={"postcode": JSONISH | st.just("NS1 4QT"), "place": JSONISH | st.just("Market Square")}
+        ),
+    ),
+    place=JSONISH,
+)
+async def test_no_location_or_place_body_gets_a_server_error(client, personas, location, place):
+    if not await Conference.exists(slug=HATE):
+        await hate_conference(personas)
+        await matching_on(["location"])
+    answer = await post(client, personas["police"], hate_body(incident_location=location))
+    assert answer.status_code in (201, 422), answer.text
+    named = await client.post(
+        f"/api/v1/conferences/{HATE}/places", json={"name": place}, headers=personas["coordinator"].bearer
+    )
+    assert named.status_code in (201, 422), named.text
