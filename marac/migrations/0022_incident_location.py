@@ -13,7 +13,7 @@ from marac.sealed import SealedJSON
 
 
 class Migration(migrations.Migration):
-    dependencies = [("marac", "0020_referral_intake")]
+    dependencies = [("marac", "0021_events")]
 
     initial = False
 
