@@ -292,11 +292,17 @@ async def _matching(
     statuses: list[str],
     exclude: Sequence[str | None] = (),
     conn: BaseDBAsyncClient | None = None,
+    *,
+    received_by: date | None = None,
+    limit: int | None = None,
 ) -> list[Referral]:
     """The conference's referrals with each of `on` (victim, perpetrator, location) the same as the
-    subject's, newest first. A perpetrator is the same when one of them is; a referral that names
-    none, or no location, matches nothing on it (unknown is not the same)."""
+    subject's (received by `received_by`), newest first, at most `limit`. A perpetrator is the same
+    when one of them is; a referral that names none, or no location, matches nothing on it (unknown
+    is not the same)."""
     query = Referral.filter(conference_id=conference_id, status__in=statuses).using_db(conn)
+    if received_by is not None:
+        query = query.filter(received_at__lte=received_by)
     if "victim" in on:
         query = query.filter(victim_person_id=subject.victim_id)
     if "perpetrator" in on:
@@ -316,7 +322,9 @@ async def _matching(
     left_out = [r for r in exclude if r]
     if left_out:
         query = query.exclude(id__in=left_out)
-    return await query.order_by("-received_at", "-created_at")
+    query = query.order_by("-received_at", "-created_at")
+    # a hotspot may hold many referrals: a repeat needs only the last one
+    return await (query.limit(limit) if limit else query)
 
 
 async def _previous_referrals(
@@ -325,13 +333,16 @@ async def _previous_referrals(
     """The victim's referrals received by `before` (the new incident's date), newest first: their
     incidents count for escalation."""
     about = Subject(victim_id, frozenset(), None)
-    return [
-        r for r in await _matching(conference_id, {"victim"}, about, LIVE_STATUSES, exclude) if r.received_at <= before
-    ]
+    return await _matching(conference_id, {"victim"}, about, LIVE_STATUSES, exclude, received_by=before)
 
 
 async def _duplicate_of(
-    conference_id: str, subject: Subject, incident: date, type_settings: dict, exclude: str | None, conn=None
+    conference_id: str,
+    subject: Subject,
+    incident: date,
+    type_settings: dict,
+    exclude: str | None,
+    conn: BaseDBAsyncClient | None = None,
 ) -> Referral | None:
     """A referral not yet heard about the same victim, and the same perpetrator and location where
     repeat.match names them, whose incident date is within the type's duplicate_days of this one:
@@ -364,9 +375,8 @@ async def _repeat_of(
 ) -> Referral | None:
     """The referral this one repeats: the same of everything repeat.match names."""
     on = set(type_settings["repeat"]["match"])
-    return _repeat_among(
-        await _matching(conference_id, on, subject, LIVE_STATUSES, exclude, conn), incident, type_settings
-    )
+    last = await _matching(conference_id, on, subject, LIVE_STATUSES, exclude, conn, received_by=incident, limit=1)
+    return _repeat_among(last, incident, type_settings)
 
 
 def _incidents_in_window(
