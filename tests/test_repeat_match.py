@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from datetime import date
 from itertools import combinations
 
 import hypothesis
@@ -379,3 +380,16 @@ async def test_no_location_or_place_body_gets_a_server_error(client, personas, l
         f"/api/v1/conferences/{HATE}/places", json={"name": place}, headers=personas["coordinator"].bearer
     )
     assert named.status_code in (201, 422), named.text
+
+
+async def test_retention_erases_where_it_happened_and_its_key(client, personas):
+    from marac.governance import retention
+
+    await hate_conference(personas)
+    await matching_on(["location"])
+    made = await refer(client, personas, body(["location"], received="2026-06-01"))
+    await retention.run(date(2032, 6, 5))  # six years after the last referral: listed
+    await retention.run(date(2032, 6, 12))  # a week on: anonymised
+    stored = await Referral.get(id=made["id"])
+    assert stored.anonymised_at is not None
+    assert (stored.incident_location, stored.location_key, stored.location_key_version) == (None, None, None)
