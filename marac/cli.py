@@ -361,7 +361,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     from marac.audit.models import AuditEvent
     from marac.audit.service import record
     from marac.documents import store
-    from marac.referrals import people
+    from marac.referrals import locations, people
     from marac.sealed import model_columns, reseal
 
     async def rotate() -> int:
@@ -369,10 +369,12 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
         models = list(Tortoise.apps[db.APP].values())
         changed = await reseal(connections.get("default"), model_columns(models))
         rekeyed = await people.rekey()
+        relocated = await locations.rekey()
         files = await store.reseal_files()
         await record("keys.rotate", object_type="data_key", object_id=str(version))
         print(f"Re-encrypted {count(changed, 'value')} under key version {version}.")
         print(f"Recomputed the person-index keys of {rekeyed} people under key version {version}.")
+        print(f"Recomputed the location keys of {count(relocated, 'referral')} under key version {version}.")
         print(
             f"Re-encrypted {files['rewritten']} stored documents under key version {version}"
             + (f"; {files['unreadable']} do not open with any key in the list." if files["unreadable"] else ".")

@@ -46,6 +46,7 @@ TABLES = [
     "history_import",
     "referral_change",
     "referral_draft",
+    "named_place",
     "chair_pack",
     "minutes_recipient",
     "minutes_version",

@@ -36,7 +36,7 @@ from marac.jobs.models import Job
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, Meeting
 from marac.minutes import service as minutes
-from marac.referrals import drafts
+from marac.referrals import drafts, locations
 from marac.referrals import service as referrals
 from marac.referrals.models import Referral
 from tests.conftest import CONFERENCE, dash_body, make_referral
@@ -198,9 +198,11 @@ async def seed(personas, documents: bool = False) -> dict[str, Any]:
         role="member",
         conference_slugs=[CONFERENCE],
     )
+    place = await locations.add(coordinator, held.conference, "Market Square")
     return {
         "drafts": seeded_drafts,
         "user": user.user.id,
+        "place": place.id,
         "held": held,
         "held_case": held_case,
         "live": live,
@@ -258,6 +260,11 @@ def bindings(world: dict[str, Any], operation) -> list[dict[str, str]]:
         return [{"action_id": a} for a in world["actions"].values()]
     if names == {"meeting_id"}:
         return [{"meeting_id": m} for m in (world["held"].id, world["live"].id, world["riverside_meeting"])]
+    if names == {"slug", "place_id"}:  # the place, and the place asked of a conference that does not name it
+        return [
+            {"slug": CONFERENCE, "place_id": world["place"]},
+            {"slug": OTHER_CONFERENCE, "place_id": world["place"]},
+        ]
     if names == {"meeting_id", "case_id"}:
         return [
             {"meeting_id": world["held"].id, "case_id": world["held_case"]},

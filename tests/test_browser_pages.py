@@ -22,10 +22,10 @@ from playwright.async_api import Page
 from marac.actions.models import Action
 from marac.agencies import auth
 from marac.agencies import service as directory
-from marac.agencies.models import User
+from marac.agencies.models import Conference, User
 from marac.clock import today
 from marac.jobs.models import Job
-from marac.referrals import break_glass, drafts, history
+from marac.referrals import break_glass, drafts, history, locations
 from tests import browser, builders
 from tests.conftest import CONFERENCE, PASSWORD, REPORTS, make_client, session_cookie_for
 from tests.test_route_inventory import EXPECTED
@@ -146,6 +146,10 @@ async def world(app, personas, size: int = 1) -> list[dict[str, str]]:
             role="member",
             conference_slugs=[CONFERENCE],
         )
+    # A named place, so the places page lists one with its button.
+    await locations.add(
+        await builders.as_(personas, "coordinator"), await Conference.get(slug=CONFERENCE), "Market Square"
+    )
     # Still queued: its page is the one that keeps itself up to date.
     job = await Job.create(name="render_minutes", requested_by=personas["coordinator"].user.id)
     # A history file refused, its page listing each problem beside the progress bar.

@@ -139,6 +139,13 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("PUT", "/api/v1/referral-drafts/{draft_id}"): only({"police": 422}, others=404),
     ("DELETE", "/api/v1/referral-drafts/{draft_id}"): only({"police": 204}, others=404),
     ("POST", "/api/v1/referral-drafts/{draft_id}/submit"): only({"police": 422}, others=404),
+    # the places a conference names for repeats by location: the coordinator's; every referrer reads them
+    ("GET", "/conferences/{slug}/places"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
+    ("POST", "/conferences/{slug}/places"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
+    ("POST", "/conferences/{slug}/places/{place_id}/retire"): only({"coordinator": 404}, anonymous=PAGE_LOGIN),
+    ("GET", "/api/v1/conferences/{slug}/places"): only({**{p: 200 for p in CASE_ROLES}, "housing": 404}),
+    ("POST", "/api/v1/conferences/{slug}/places"): only({"coordinator": 422, "housing": 404}),
+    ("DELETE", "/api/v1/conferences/{slug}/places/{place_id}"): only({"coordinator": 404, "housing": 404}),
     ("GET", "/matches"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
     ("POST", "/matches/{suggestion_id}"): only({"coordinator": 404}, anonymous=PAGE_LOGIN),
     ("POST", "/api/v1/referrals"): only({p: 422 for p in CASE_ROLES}),
@@ -462,6 +469,7 @@ async def test_route_answers_each_persona_as_the_table_says(app, everyone_here, 
         "document_id": "0" * 32,
         "hold_id": "0" * 32,
         "import_id": "0" * 32,
+        "place_id": "0" * 32,
     }
     url = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
     got: dict[str, int] = {}

@@ -457,12 +457,13 @@ async def _anonymise_referrals(referral_ids: list[str], at: Any, conn: Any) -> N
     victim's gender and monitoring categories, transfer, and on each person named the role
     and age band (how many children, perpetrators of 17 or under). Gone: names, aliases,
     dates of birth, address, safe contact, language, relationship, summary, checklist
-    answers, incident dates, every reason typed."""
+    answers, incident dates, every reason typed, where the incident happened and its key."""
     for referral in await Referral.filter(id__in=referral_ids).using_db(conn):
         referral.victim = {k: referral.victim[k] for k in KEPT_VICTIM_KEYS if referral.victim.get(k) is not None}
         referral.risk = {k: referral.risk.get(k) for k in KEPT_RISK_KEYS}
         referral.consent = {k: referral.consent.get(k) for k in KEPT_CONSENT_KEYS}
         referral.summary, referral.judgement_reason, referral.decision_reason, referral.incidents = "", None, None, []
+        referral.incident_location, referral.location_key, referral.location_key_version = None, None, None
         referral.anonymised_at = at
         await referral.save(using_db=conn)
         for person in await ReferralPerson.filter(referral_id=referral.id).using_db(conn):

@@ -151,6 +151,14 @@ class Referral(SealedModel):
         "marac.EarlierCase", related_name="repeats", null=True, on_delete=fields.SET_NULL
     )
     previous_case_id: str | None
+    # Where the incident happened, for types that match repeats on location (hate crime hotspots):
+    # {"postcode": "NS2 2BB"} or {"place": NamedPlace id}. Sealed: a postcode may be someone's home.
+    incident_location = SealedJSON(null=True)
+    # What a repeat by location is matched on: a keyed digest of the normalised postcode or the
+    # named place (referrals.locations), so the column names no address; with the key version
+    # that made it. None without a location, and for monitoring-only reports (never matched).
+    location_key = fields.CharField(max_length=64, null=True)
+    location_key_version = fields.IntField(null=True)
     # The same people with an incident date within the type's duplicate_days of a referral not
     # yet heard: the same incident referred twice, not a repeat. The coordinator merges the two
     # (this one's status becomes merged, merged_into the case it joins) or keeps them apart.
@@ -194,7 +202,31 @@ class Referral(SealedModel):
         ordering = ["-received_at", "-created_at"]
         # One meeting's work reads only its conference's pending referrals (status first),
         # and repeats read one victim's referrals: neither scans the history.
-        indexes = (("conference_id", "status", "received_at"), ("victim_person_id", "received_at"))
+        indexes = (
+            ("conference_id", "status", "received_at"),
+            ("victim_person_id", "received_at"),
+            # a repeat by location reads the referrals of one place, never the conference's history
+            ("conference_id", "location_key"),
+        )
+
+
+class NamedPlace(Model):
+    # A place the coordinator names for repeats by location (a hate crime hotspot such as "Market
+    # Square"): referrers choose it instead of a postcode. Public places, so not sealed. Retired,
+    # not deleted: referrals that named it keep it; the form no longer offers it.
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    conference: fields.ForeignKeyRelation[Conference] = fields.ForeignKeyField(
+        "marac.Conference", related_name="named_places", on_delete=fields.CASCADE
+    )
+    conference_id: str
+    name = fields.CharField(max_length=100)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    retired_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "named_place"
+        ordering = ["name"]
+        indexes = (("conference_id", "retired_at"),)
 
 
 class ReferralChange(SealedModel):
@@ -274,7 +306,8 @@ class ReferralPerson(SealedModel):
         ordering = ["role", "position"]
         # Every read of a referral's people (case pages, research lists, quarterly figures) is by
         # referral: without this index each one scans every conference's people.
-        indexes = (("referral_id", "role"),)
+        # A repeat by perpetrator reads the referrals naming one person (referrals.service._matching).
+        indexes = (("referral_id", "role"), ("person_id", "role"))
 
 
 class BreakGlass(SealedModel):

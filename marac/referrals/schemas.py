@@ -125,6 +125,16 @@ class Consent(Strict):
     )
 
 
+class IncidentLocation(Strict):
+    postcode: str | None = Field(default=None, pattern=POSTCODE, description="Where it happened: a UK postcode")
+    place: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="Or one of the conference's named places (GET /api/v1/conferences/{slug}/places): its id or name",
+    )
+
+
 Criterion = Literal["visible_high_risk", "professional_judgement", "escalation", "repeat"]
 
 
@@ -157,6 +167,11 @@ class ReferralIn(Strict):
         description="The person who made the referral, to be reached about it (the account's agency refers)",
     )
     previously_known: PreviousMarac | None = Field(default=None, description="Previously known to MARAC: area and date")
+    incident_location: IncidentLocation | None = Field(
+        default=None,
+        description="Where the incident happened, a postcode or a named place: only for conference types "
+        "that match repeats on location (hate crime hotspots)",
+    )
 
 
 # An edit (PATCH): any field of a referral but its conference, each replacing the referral's own

@@ -17,7 +17,7 @@ from marac.agencies.models import Conference
 from marac.clock import today
 from marac.errors import NotFound, RuleViolation
 from marac.meetings import withdrawal
-from marac.referrals import drafts, service
+from marac.referrals import drafts, locations, service
 from marac.referrals.models import REFERRAL_STATUSES, Referral, ReferralDraft
 from marac.referrals.schemas import ReferralIn, ReferralPatch, Strict
 from marac.validation import SLUG_RE
@@ -107,6 +107,11 @@ class ReferralOut(BaseModel):
     repeat_claim: RepeatClaimOut | None = Field(
         default=None, description="A repeat the referrer claims of an earlier MARAC case the system does not hold"
     )
+    incident_location: dict[str, Any] | None = Field(
+        default=None,
+        description="Where the incident happened (types that match repeats on location): {postcode} or "
+        "{place: {id, name}}, a named place of the conference",
+    )
     monitoring_only: bool
     repeat: RepeatOut
     possible_duplicate_of: str | None
@@ -178,6 +183,12 @@ def _claim(referral: Referral) -> RepeatClaimOut | None:
     )
 
 
+def location_out(location: dict[str, Any] | None) -> dict[str, Any] | None:
+    if location and location.get("place"):
+        return {"place": {"id": location["place"], "name": location.get("name")}}
+    return location
+
+
 def referral_out(referral: Referral) -> ReferralOut:
     def people(role: str) -> list[PersonOut]:
         return [
@@ -215,6 +226,7 @@ def referral_out(referral: Referral) -> ReferralOut:
         referrer=referral.referrer_contact,
         previously_known=referral.previously_known,
         repeat_claim=_claim(referral),
+        incident_location=location_out(referral.incident_location),
         monitoring_only=referral.monitoring_only,
         repeat=_repeat(referral),
         possible_duplicate_of=referral.possible_duplicate_of_id,
@@ -494,7 +506,53 @@ async def submit_draft(request: Request, caller: Caller) -> ReferralCreated:
     return created(referral)
 
 
+class PlaceIn(Strict):
+    name: str = Field(
+        min_length=1, max_length=locations.MAX_PLACE_NAME, description="A public place, e.g. Market Square"
+    )
+
+
+class PlaceOut(BaseModel):
+    id: str
+    name: str
+
+
+class PlaceList(BaseModel):
+    items: list[PlaceOut]
+
+
+async def conference_seen(viewer: Viewer, params: dict[str, str]) -> None:
+    await access.get_conference(viewer, params["slug"])
+
+
+@api(Can.REFER, response=PlaceList, record=conference_seen)
+async def list_places(request: Request, caller: Caller) -> PlaceList:
+    """The places the conference names for repeats by location (hate crime hotspots): a referral's
+    incident_location.place is one of these, by id or name."""
+    conference = await access.get_conference(caller.viewer, request.path_params["slug"])
+    places = await locations.listed(caller.viewer, conference)
+    return PlaceList(items=[PlaceOut(id=p.id, name=p.name) for p in places])
+
+
+@api(Can.TRIAGE_REFERRALS, body=PlaceIn, response=PlaceOut, status=201, record=conference_seen)
+async def add_place(request: Request, caller: Caller, body: PlaceIn) -> PlaceOut:
+    """Name a place (the conference's coordinator); referrals may then choose it instead of a postcode."""
+    conference = await access.get_conference(caller.viewer, request.path_params["slug"])
+    place = await locations.add(caller.viewer, conference, body.name)
+    return PlaceOut(id=place.id, name=place.name)
+
+
+@api(Can.TRIAGE_REFERRALS, status=204, record=conference_seen)
+async def retire_place(request: Request, caller: Caller) -> None:
+    """Stop offering a place (the coordinator); referrals that named it keep it and still match on it."""
+    conference = await access.get_conference(caller.viewer, request.path_params["slug"])
+    await locations.retire(caller.viewer, conference, request.path_params["place_id"])
+
+
 routes = [
+    Route("/api/v1/conferences/{slug}/places", list_places, methods=["GET"]),
+    Route("/api/v1/conferences/{slug}/places", add_place, methods=["POST"]),
+    Route("/api/v1/conferences/{slug}/places/{place_id}", retire_place, methods=["DELETE"]),
     Route("/api/v1/referrals", create_referral, methods=["POST"]),
     Route("/api/v1/referrals", list_referrals, methods=["GET"]),
     Route("/api/v1/referrals/{referral_id}", get_referral, methods=["GET"]),

@@ -14,10 +14,10 @@ from marac.agencies import access
 from marac.agencies.access import Can
 from marac.agencies.models import Conference
 from marac.clock import today, uk_date
-from marac.conference_types import accepted_instruments
+from marac.conference_types import accepted_instruments, with_type_instruments
 from marac.errors import AccessDenied, Conflict, DomainError, NotFound, RuleViolation
 from marac.meetings import withdrawal
-from marac.referrals import drafts, imports, service
+from marac.referrals import drafts, imports, locations, service
 from marac.referrals.models import REFERRAL_STATUSES, BreakGlass, Referral
 from marac.referrals.schemas import set_path
 from marac.validation import parse_day, whole_number
@@ -45,6 +45,9 @@ LABELS = {
     "consent.victim_aware": "Victim aware",
     "consent.consented": "Consent",
     "consent.reason_if_not": "Reason for sharing without consent",
+    "incident_location": "Where it happened",
+    "incident_location.postcode": "Where it happened: postcode",
+    "incident_location.place": "Where it happened: named place",
 }
 PERPETRATOR_SLOTS = 3
 CHILD_SLOTS = 4
@@ -120,6 +123,8 @@ def form_to_body(form: FormData, conference: Conference) -> dict:
         "consent.reason_if_not",
         "risk.level",
         "risk.score",
+        "incident_location.postcode",
+        "incident_location.place",
     ):
         if text(name):
             set_path(body, name, text(name))
@@ -184,10 +189,16 @@ def form_to_body(form: FormData, conference: Conference) -> dict:
     return body
 
 
+def _accepted(conference: Conference) -> dict[str, dict]:
+    """The instruments a referral to the conference may use: those it was created with and any
+    its type has added since (conference_types.with_type_instruments)."""
+    return accepted_instruments(with_type_instruments(conference.type, conference.type_settings))
+
+
 def _instrument(conference: Conference, chosen: str | None) -> dict:
     """The checklist the form shows: the one chosen (police DASH, say) if the conference accepts
     it, else the type's first."""
-    accepted = accepted_instruments(conference.type_settings)
+    accepted = _accepted(conference)
     return accepted.get(chosen or "") or next(iter(accepted.values()))
 
 
@@ -204,7 +215,7 @@ def body_to_form(body: dict, instrument: dict) -> FormData:
         elif value is not None and value != "":
             pairs.append((prefix, str(value)))
 
-    for section in ("victim", "consent", "referrer", "previously_known"):
+    for section in ("victim", "consent", "referrer", "previously_known", "incident_location"):
         walk(section, {k: v for k, v in (body.get(section) or {}).items() if k != "aliases"})
     for name in ("received_at", "incident_date", "judgement_reason", "summary", "transfer_from", "incident_kind"):
         walk(name, body.get(name))
@@ -230,6 +241,18 @@ def body_to_form(body: dict, instrument: dict) -> FormData:
     return FormData(pairs)
 
 
+async def _places(conference: Conference, named: dict | None = None) -> list[tuple[str, str]] | None:
+    """The named places the form offers as (id, name), for types that match repeats on location; None
+    for other types, whose form asks for no location. `named`: a referral's location, whose place
+    stays a choice on its edit form after the coordinator retired it."""
+    if not locations.matches_on_location(conference.type_settings):
+        return None
+    offered = [(p.id, p.name) for p in await locations.places(conference.id)]
+    if named and named.get("place") and named["place"] not in dict(offered):
+        offered.append((named["place"], f"{named.get('name')} (no longer offered)"))
+    return offered
+
+
 async def _conferences_for(caller: Caller) -> list[Conference]:
     ids = [cid for cid in caller.viewer.conference_ids if access.may_refer(caller.viewer, cid)]
     return await Conference.filter(id__in=ids).order_by("name")
@@ -251,7 +274,8 @@ async def new_referral(request: Request, caller: Caller) -> Response:
             if request.method == "POST"
             else request.query_params.get("instrument"),
         ),
-        "instruments": accepted_instruments(conference.type_settings),
+        "instruments": _accepted(conference),
+        "places": await _places(conference),
         "perpetrator_slots": range(PERPETRATOR_SLOTS),
         "child_slots": range(CHILD_SLOTS),
         "values": request.state.form if request.method == "POST" else FormData(),
@@ -413,6 +437,7 @@ async def edit_referral(request: Request, caller: Caller) -> Response:
         "type": conference.type_settings,
         "instrument": instrument,
         "instruments": {instrument["id"]: instrument},
+        "places": await _places(conference, referral.incident_location),
         "perpetrator_slots": range(max(PERPETRATOR_SLOTS, len(body["perpetrators"]))),
         "child_slots": range(max(CHILD_SLOTS, len(body["children"]))),
         "values": request.state.form if request.method == "POST" else body_to_form(body, instrument),
@@ -486,7 +511,7 @@ def _detail(
         "referrals/detail.html",
         {
             "referral": referral,
-            "instrument": accepted_instruments(referral.conference.type_settings).get(
+            "instrument": _accepted(referral.conference).get(
                 str(referral.risk.get("instrument")), referral.conference.type_settings["instrument_definition"]
             ),
             # Break glass reads one case, nothing more: no triage, no links into the conference.
@@ -687,7 +712,53 @@ async def decide_match(request: Request, caller: Caller) -> Response:
     return RedirectResponse(f"/matches?done={'same' if same else 'different'}", status_code=303)
 
 
+async def _places_page(
+    request: Request, caller: Caller, conference: Conference, status: int = 200, **context
+) -> Response:
+    return render(
+        request,
+        "referrals/places.html",
+        {
+            "conference": conference,
+            "places": await locations.places(conference.id),
+            "matches_on_location": locations.matches_on_location(conference.type_settings),
+            **context,
+        },
+        status=status,
+    )
+
+
+async def _managed(request: Request, caller: Caller) -> Conference:
+    conference = await access.get_conference(caller.viewer, request.path_params["slug"])
+    access.require_manage_places(caller.viewer, conference.id)
+    return conference
+
+
+@page(Can.TRIAGE_REFERRALS)
+async def places(request: Request, caller: Caller) -> Response:
+    """The places the conference names for repeats by location; the same use cases as
+    /api/v1/conferences/{slug}/places."""
+    conference = await _managed(request, caller)
+    if request.method == "GET":
+        return await _places_page(request, caller, conference, done=request.query_params.get("done") == "1")
+    name = str(request.state.form.get("name", ""))
+    try:
+        await locations.add(caller.viewer, conference, name)
+    except RuleViolation as exc:
+        return await _places_page(request, caller, conference, 400, errors=exc.fields, values={"name": name})
+    return RedirectResponse(f"/conferences/{conference.slug}/places?done=1", status_code=303)
+
+
+@page(Can.TRIAGE_REFERRALS)
+async def retire_place(request: Request, caller: Caller) -> Response:
+    conference = await _managed(request, caller)
+    await locations.retire(caller.viewer, conference, request.path_params["place_id"])
+    return RedirectResponse(f"/conferences/{conference.slug}/places", status_code=303)
+
+
 routes = [
+    Route("/conferences/{slug}/places", places, methods=["GET", "POST"]),
+    Route("/conferences/{slug}/places/{place_id}/retire", retire_place, methods=["POST"]),
     Route("/referrals", list_referrals, methods=["GET"]),
     Route("/referrals/new", new_referral, methods=["GET", "POST"]),
     Route("/referrals/import", import_referrals, methods=["GET", "POST"]),
