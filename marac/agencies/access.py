@@ -285,6 +285,8 @@ def require_history(viewer: Viewer, conference_id: str) -> None:
     its referrals; anyone else is told the page does not exist, so learns nothing of the imports."""
     if not viewer.can_in(conference_id, Can.TRIAGE_REFERRALS):
         raise NotFound("Page not found")
+
+
 def require_manage_places(viewer: Viewer, conference_id: str) -> None:
     """The places a conference names for repeats by location are the coordinator's, who triages
     the referrals they match (referrals.locations)."""
