@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -478,8 +479,9 @@ async def submit(viewer: Viewer, payload: object, today: date) -> Referral:
     return referral
 
 
-async def _emit(kind: str, referral: Referral, conn: BaseDBAsyncClient, **data: str) -> None:
+async def _emit(kind: str, referral: Referral, conn: BaseDBAsyncClient, decision: str | None = None) -> None:
     # The agency an event about a referral is from: its referrer's (told of the decision).
+    data: dict[str, Any] = {"decision": decision} if decision else {}
     await emit(
         kind,
         conference_id=referral.conference_id,
@@ -490,7 +492,9 @@ async def _emit(kind: str, referral: Referral, conn: BaseDBAsyncClient, **data: 
     )
 
 
-async def _tell_found(referral: Referral, repeat_was: str | None, duplicate_was: str | None, conn: BaseDBAsyncClient) -> None:
+async def _tell_found(
+    referral: Referral, repeat_was: str | None, duplicate_was: str | None, conn: BaseDBAsyncClient
+) -> None:
     """The coordinator is told of a repeat or a possible duplicate intake has just found (docs/notifications.md)."""
     if referral.previous_referral_id and referral.previous_referral_id != repeat_was:
         await _emit("referral.repeat", referral, conn)

@@ -21,6 +21,7 @@ from marac.conference_types import conference_types, instruments
 from marac.documents import pool
 from marac.jobs import queue
 from marac.web import api, api_actions, api_meetings, api_minutes, api_referrals, api_reports, errors, openapi
+from marac.web.kick import NotifyAfterChange
 from marac.web.middleware import BodyTooLarge, SecurityMiddleware
 from marac.web.pages import (
     account,
@@ -118,7 +119,7 @@ def create_app() -> Starlette:
 
     return Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityMiddleware)],
+        middleware=[Middleware(SecurityMiddleware), Middleware(NotifyAfterChange)],
         exception_handlers={
             HTTPException: errors.http_exception,
             BodyTooLarge: errors.too_large,
