@@ -68,7 +68,11 @@ def told(event: Event, viewer: Viewer, referral: _Referral | None, members: set[
     if kind.startswith("action."):  # the owner agency, which updates the action (access.action_access)
         return viewer.role_in(conference) in CASE_ROLES and viewer.agency_id == event.agency_id
     if kind == "minutes.ready":  # each recipient agency: an event per agency
-        return viewer.can_in(conference, Can.READ_MINUTES) and viewer.agency_id == event.agency_id
+        return (
+            viewer.role_in(conference) in CASE_ROLES
+            and viewer.can_in(conference, Can.READ_MINUTES)
+            and viewer.agency_id == event.agency_id
+        )
     if kind == "minutes.late":
         return viewer.can_in(conference, Can.MANAGE_MEETINGS)
     return False
