@@ -32,7 +32,7 @@ class Notification(Model):
         "marac.BreakGlass", related_name="notifications", null=True, on_delete=fields.CASCADE
     )
     break_glass_id: str | None
-    # account_created | account_reset: whose account, in which conference, with which role.
+    # account_created | account_reset | account_role: whose account, in which conference, with which role.
     about_user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "marac.User", related_name="account_notices", null=True, on_delete=fields.CASCADE
     )
@@ -54,7 +54,7 @@ class Notification(Model):
     )
     event_id: int | None
     # due_soon | overdue | break_glass | own_lock | account_lock | account_created | account_reset
-    # | research_chase | minutes_version, and the kinds of events (marac/alerts/kinds.py)
+    # | account_role | research_chase | minutes_version, and the kinds of events (marac/alerts/kinds.py)
     kind = fields.CharField(max_length=32)
     day = fields.DateField()
     # An event's notice: False while it waits for its user's daily digest; True once e-mailed, or not to be.

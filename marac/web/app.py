@@ -28,6 +28,7 @@ from marac.web import (
     api_notifications,
     api_referrals,
     api_reports,
+    api_todo,
     errors,
     openapi,
 )
@@ -109,6 +110,7 @@ def create_app() -> Starlette:
         *api_minutes.routes,
         *api_notifications.routes,
         *api_reports.routes,
+        *api_todo.routes,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/favicon.ico", favicon, methods=["GET"]),

@@ -21,7 +21,7 @@ class LongerKind(ops.AlterField):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("marac", "0021_events")]
+    dependencies = [("marac", "0022_todo_indexes")]
 
     initial = False
 
