@@ -6,15 +6,16 @@ transfers, counted in the figures."""
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, timedelta
 
 import pypdf
 
-from marac import clock
+from marac import clock, settings
 from marac.agencies import auth
 from marac.agencies import service as directory
 from marac.agencies.models import Conference
 from marac.audit.models import AuditEvent, Disclosure
+from marac.governance import retention
 from marac.jobs import queue, tasks
 from marac.minutes.models import TransferPackage
 from marac.referrals.models import Referral
@@ -235,6 +236,20 @@ async def test_a_package_is_laid_out_once_whatever_the_deliveries(client, person
     await tasks.render_transfer_package(package.id, package.job_id)  # a second delivery of the job
     again = await TransferPackage.get(id=package.id)
     assert (again.file_name, again.sha256) == (package.file_name, package.sha256)
+
+
+async def test_retention_deletes_a_transfer_package_with_its_case(client, personas):
+    world = await heard_case_with_minutes(personas)
+    assert (await transfer(client, personas, world.referral.id)).status_code == 202
+    await lay_out_pending()
+    package = await TransferPackage.get(referral_id=world.referral.id)
+    stored = settings.get().document_store / package.file_name
+    assert stored.exists()
+    listed = date(2032, 11, 15)  # six years after the last referral, and a week's notice
+    await retention.run(listed)
+    (done,) = await retention.run(listed + timedelta(days=7))
+    assert done.anonymised_cases == 1
+    assert not await TransferPackage.exists() and not stored.exists()
 
 
 # --- transfer in ----------------------------------------------------------------------------------
