@@ -596,7 +596,7 @@ def conference(plan: ConferencePlan, n: dict[str, int], today: date, rows: Rows)
                     meeting_id,
                     rid,
                     numbers[m],
-                    "repeat_cases" if repeat else "new_cases",
+                    ("repeat_cases" if repeat else "new_cases") if hate else "cases",
                     numbers[m],
                     "listed",
                     False,

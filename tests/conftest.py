@@ -48,6 +48,7 @@ TABLES = [
     "minutes_recipient",
     "minutes_version",
     "notification",
+    "event",
     "email_outbox",
     "break_glass",
     "action_review",

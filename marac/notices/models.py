@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
 
 if TYPE_CHECKING:  # type hints only: the models of other domains, higher or lower
     from marac.actions.models import Action
-    from marac.agencies.models import Conference, User
+    from marac.agencies.models import Agency, Conference, User
     from marac.meetings.models import Meeting
-    from marac.referrals.models import BreakGlass
+    from marac.referrals.models import BreakGlass, Referral
 
 
 class Notification(Model):
@@ -60,3 +60,43 @@ class Notification(Model):
         table = "notification"
         unique_together = (("user", "action", "kind", "day"),)
         ordering = ["-created_at"]
+
+
+class Event(Model):
+    # Something that happened which people (marac/notices/events.py lists who) or agency systems are told about:
+    # written by emit() in the transaction of the change itself, so an event exists exactly when its change does,
+    # and fanned out later by jobs, each consumer marking its own column. It names records by id and holds small
+    # facts (a decision, a due date) in `data`, never a name or case text: whoever is told reads the record
+    # through their own access check.
+    id = fields.BigIntField(primary_key=True)
+    kind = fields.CharField(max_length=32)
+    at = fields.DatetimeField()
+    conference: fields.ForeignKeyNullableRelation[Conference] = fields.ForeignKeyField(
+        "marac.Conference", related_name="events", null=True, on_delete=fields.CASCADE
+    )
+    conference_id: str | None
+    # Erasing a record (retention, subject erasure) erases what was said about it.
+    referral: fields.ForeignKeyNullableRelation[Referral] = fields.ForeignKeyField(
+        "marac.Referral", related_name="events", null=True, on_delete=fields.CASCADE
+    )
+    referral_id: str | None
+    meeting: fields.ForeignKeyNullableRelation[Meeting] = fields.ForeignKeyField(
+        "marac.Meeting", related_name="events", null=True, on_delete=fields.CASCADE
+    )
+    meeting_id: str | None
+    action: fields.ForeignKeyNullableRelation[Action] = fields.ForeignKeyField(
+        "marac.Action", related_name="events", null=True, on_delete=fields.CASCADE
+    )
+    action_id: str | None
+    # The agency the event is for or from: an action's owner, a referral's referrer.
+    agency: fields.ForeignKeyNullableRelation[Agency] = fields.ForeignKeyField(
+        "marac.Agency", related_name="events", null=True, on_delete=fields.CASCADE
+    )
+    agency_id: str | None
+    data: dict[str, Any] = fields.JSONField(default=dict)
+    notified_at = fields.DatetimeField(null=True)  # fanned out to people (in-app, e-mail)
+    hooked_at = fields.DatetimeField(null=True)  # fanned out to agency systems (webhooks)
+
+    class Meta:
+        table = "event"
+        indexes = (("notified_at", "id"), ("hooked_at", "id"))

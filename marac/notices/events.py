@@ -1,0 +1,61 @@
+"""Domain events: what happened, written in the transaction of the change, for people and agency systems to be told.
+
+A use case that changes something worth telling calls emit() with its own transaction (`conn`), so a rolled-back
+change tells nobody and a committed one is never lost, whatever happens to the queue afterwards. Jobs fan events
+out later: to people as in-app notifications and e-mail (each marks `notified_at`), and to agency systems as signed
+webhooks (each marks `hooked_at`). An event names records by id and holds small facts in `data` (a decision, a due
+date), never names or case text; every reader decides what it may see through its own access check.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from marac.clock import now
+from marac.notices.models import Event
+
+# Kinds, named as webhooks name them. Fan-out decides who is told about each (docs/notifications.md).
+KINDS = (
+    "referral.received",
+    "referral.decided",  # data: {"decision": "accepted" | "rejected"}
+    "referral.repeat",  # a repeat was detected
+    "referral.duplicate",  # a possible duplicate of a referral not yet heard
+    "agenda.published",  # published or re-issued; data: {"research_due": "YYYY-MM-DD", "reissued": bool}
+    "action.assigned",
+    "action.updated",  # reworded, or its owner or due date changed
+    "action.due",  # due in 3 days
+    "action.overdue",
+    "minutes.ready",  # data: {"version": n}
+    "minutes.late",  # not circulated 3 working days after the meeting
+)
+
+
+async def emit(
+    kind: str,
+    *,
+    conn: BaseDBAsyncClient | None,
+    conference_id: str | None = None,
+    referral_id: str | None = None,
+    meeting_id: str | None = None,
+    action_id: str | None = None,
+    agency_id: str | None = None,
+    at: datetime | None = None,
+    **data: Any,
+) -> Event:
+    """Record one event in the caller's transaction. ``data`` holds ids, dates and decisions only."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown event kind {kind!r}")
+    return await Event.create(
+        kind=kind,
+        at=at or now(),
+        conference_id=conference_id,
+        referral_id=referral_id,
+        meeting_id=meeting_id,
+        action_id=action_id,
+        agency_id=agency_id,
+        data=data,
+        using_db=conn,
+    )
