@@ -12,7 +12,7 @@ from marac.sealed import SealedText
 
 
 class Migration(migrations.Migration):
-    dependencies = [("marac", "0020_referral_intake")]
+    dependencies = [("marac", "0021_events")]
 
     initial = False
 
