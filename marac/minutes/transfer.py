@@ -117,6 +117,13 @@ async def package_of(viewer: Viewer, referral_id: str) -> TransferPackage:
     return package
 
 
+async def shown_package(viewer: Viewer, referral: Referral) -> TransferPackage | None:
+    """The package of a case transferred out, for the referral page of its coordinator; None for anyone else."""
+    if not referral.transferred_out_to or not access.may_transfer(viewer, referral.conference_id):
+        return None
+    return await TransferPackage.filter(referral_id=referral.id).order_by("-created_at").first()
+
+
 # --- the content ----------------------------------------------------------------------------
 
 

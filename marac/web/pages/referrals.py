@@ -18,6 +18,7 @@ from marac.conference_types import accepted_instruments
 from marac.errors import AccessDenied, Conflict, DomainError, NotFound, RuleViolation
 from marac.jobs import flows
 from marac.meetings import withdrawal
+from marac.minutes import transfer
 from marac.minutes.models import TransferPackage
 from marac.referrals import imports, service
 from marac.referrals.models import REFERRAL_STATUSES, BreakGlass, Referral
@@ -404,12 +405,8 @@ def _detail(
 
 
 async def _package_state(caller: Caller, referral: Referral, grant: BreakGlass | None) -> TransferPackage | None:
-    """The case's transfer package, for its coordinator's page."""
-    if grant is not None or not referral.transferred_out_to:
-        return None
-    if not access.may_transfer(caller.viewer, referral.conference_id):
-        return None
-    return await TransferPackage.filter(referral_id=referral.id).order_by("-created_at").first()
+    """The case's transfer package, for its coordinator's page (never under break glass)."""
+    return None if grant is not None else await transfer.shown_package(caller.viewer, referral)
 
 
 @page(Can.REFER)
