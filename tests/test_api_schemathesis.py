@@ -175,7 +175,17 @@ async def seed(personas, documents: bool = False) -> dict[str, Any]:
     housing_referral = await make_referral(personas["housing"], housing_body)
 
     job = await Job.create(name="purge_expired_sessions", requested_by=personas["coordinator"].user.id)
+    # An account whose conferences the admin may change (PATCH /api/v1/users/{id}); no persona's own.
+    user = await directory.add_user(
+        None,
+        email="bystander.api@test.example.org",
+        name="Bystander",
+        agency_id=agency["health"],
+        role="member",
+        conference_slugs=[CONFERENCE],
+    )
     return {
+        "user": user.user.id,
         "held": held,
         "held_case": held_case,
         "live": live,
@@ -216,6 +226,8 @@ def bindings(world: dict[str, Any], operation) -> list[dict[str, str]]:
         return [{"slug": CONFERENCE}, {"slug": OTHER_CONFERENCE}]
     if names == {"job_id"}:
         return [{"job_id": world["job"]}]
+    if names == {"user_id"}:
+        return [{"user_id": world["user"]}]
     if names == {"referral_id"}:
         return [{"referral_id": r} for r in world["referrals"].values()]
     if names == {"action_id"}:
@@ -304,6 +316,7 @@ def who_sees(world: dict[str, Any]) -> dict[str, set[str]]:
         world["held"].id: conference,
         world["live"].id: conference,
         world["riverside_meeting"]: {"admin", "housing"},
+        world["user"]: {"admin"},  # an account: the admin's directory; anyone else sees only their own
         # An action: the officers and its owner may update it; other full-tier members see it in their minutes.
         acts["health"]: officers | {"health", "police", "idva"},
         acts["childrens"]: officers | {"childrens", "police", "idva", "health"},
@@ -313,7 +326,7 @@ def who_sees(world: dict[str, Any]) -> dict[str, set[str]]:
 
 def record_of(binding: dict[str, str]) -> str:
     """The record whose visibility decides the answer: a case is seen through its meeting."""
-    for name in ("action_id", "referral_id", "job_id", "meeting_id", "slug"):
+    for name in ("action_id", "referral_id", "job_id", "meeting_id", "slug", "user_id"):
         if name in binding:
             return binding[name]
     raise AssertionError(binding)

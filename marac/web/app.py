@@ -20,7 +20,7 @@ from marac import db, metrics, settings
 from marac.conference_types import conference_types, instruments
 from marac.documents import pool
 from marac.jobs import queue
-from marac.web import api, api_actions, api_meetings, api_minutes, api_referrals, api_reports, errors, openapi
+from marac.web import api, api_actions, api_meetings, api_minutes, api_referrals, api_reports, api_todo, errors, openapi
 from marac.web.middleware import BodyTooLarge, SecurityMiddleware
 from marac.web.pages import (
     account,
@@ -97,6 +97,7 @@ def create_app() -> Starlette:
         *api_actions.routes,
         *api_minutes.routes,
         *api_reports.routes,
+        *api_todo.routes,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/favicon.ico", favicon, methods=["GET"]),

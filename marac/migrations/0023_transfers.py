@@ -12,7 +12,7 @@ from marac.sealed import SealedText
 
 
 class Migration(migrations.Migration):
-    dependencies = [("marac", "0021_events")]
+    dependencies = [("marac", "0022_todo_indexes")]
 
     initial = False
 
