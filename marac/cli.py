@@ -287,6 +287,38 @@ def cmd_import_referrals(args: argparse.Namespace) -> int:
     return _run(run)
 
 
+def cmd_import_history(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from marac.referrals import history
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"marac: no file {path}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        conference = await history.conference_for(None, args.conference)
+        try:
+            upload = await history.start(None, conference, path.read_bytes())
+        except RuleViolation as exc:
+            print(f"marac: {exc.message}", file=sys.stderr)
+            for problem in history.problems(exc):
+                print(f"  {problem}", file=sys.stderr)
+            return 1
+        upload = await history.run(upload.id)
+        if upload.status != "done":
+            print(f"marac: {upload.message}", file=sys.stderr)
+            for problem in upload.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return 1
+        skipped = f"; {count(upload.skipped, 'row')} named cases already loaded" if upload.skipped else ""
+        print(f"Imported {count(upload.added, 'earlier case')} into {conference.slug}{skipped}.")
+        return 0
+
+    return _run(run)
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from marac.audit.service import verify
 
@@ -507,6 +539,14 @@ def parser() -> argparse.ArgumentParser:
         help="The referring user: their agency becomes the referring agency.",
     )
     referrals.set_defaults(handler=cmd_import_referrals)
+    earlier = imports.add_parser(
+        "history",
+        help="Load earlier cases (CSV: victim_name, victim_date_of_birth, perpetrator_name, "
+        "perpetrator_date_of_birth, heard_on) so they count for repeats; all rows or none.",
+    )
+    earlier.add_argument("file", metavar="FILE")
+    earlier.add_argument("--conference", required=True, metavar="SLUG", help="The conference that heard them.")
+    earlier.set_defaults(handler=cmd_import_history)
 
     audit = sub.add_parser("audit", help="The audit trail.").add_subparsers(dest="audit_command", required=True)
     verify = audit.add_parser("verify", help="Check the hash chain; exit 1 and name the first bad event if broken.")

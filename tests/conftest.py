@@ -43,6 +43,8 @@ from tests.mail import Inbox, free_port, smtp_settings
 TABLES = [
     "transfer_package",
     "revision",
+    "earlier_case",
+    "history_import",
     "referral_change",
     "chair_pack",
     "minutes_recipient",

@@ -25,7 +25,7 @@ from marac.agencies import service as directory
 from marac.agencies.models import User
 from marac.clock import today
 from marac.jobs.models import Job
-from marac.referrals import break_glass
+from marac.referrals import break_glass, history
 from tests import browser, builders
 from tests.conftest import CONFERENCE, PASSWORD, REPORTS, make_client, session_cookie_for
 from tests.test_route_inventory import EXPECTED
@@ -56,6 +56,7 @@ OPENED_AS = {
     "/meetings/{meeting_id}/cases/{case_id}/actions/{action_id}/delete": ["chair", "coordinator"],
     "/meetings/{meeting_id}/minutes/preview": ["chair", "coordinator"],
     "/admin/users/{user_id}": ["admin"],
+    "/conferences/{slug}/history/{import_id}": ["coordinator"],
 }
 # Pages of a published meeting only (a held one answers 409, or refuses a deletion once the minutes
 # are approved): opened with the published meeting alone.
@@ -147,6 +148,11 @@ async def world(app, personas, size: int = 1) -> list[dict[str, str]]:
         )
     # Still queued: its page is the one that keeps itself up to date.
     job = await Job.create(name="render_minutes", requested_by=personas["coordinator"].user.id)
+    # A history file refused, its page listing each problem beside the progress bar.
+    coordinator = await builders.as_(personas, "coordinator")
+    conference = await history.conference_for(coordinator, CONFERENCE)
+    refused = await history.start(coordinator, conference, b"victim_name,heard_on\nJane Doe,soon\n,2026-01-01\n")
+    await history.run(refused.id)
     ids = {
         "referral_id": waiting.id,
         "action_id": overdue.id,
@@ -156,6 +162,7 @@ async def world(app, personas, size: int = 1) -> list[dict[str, str]]:
         "person_id": held.referral.victim_person_id,
         "agency_id": personas["police"].user.agency_id,
         "user_id": made.user.id,
+        "import_id": refused.id,
     }
     return [
         {**ids, "meeting_id": held.meeting.id, "case_id": held.case_id, "note_id": held_note.id},

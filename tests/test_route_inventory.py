@@ -256,6 +256,10 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/conferences/{slug}/retention"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
     ("POST", "/conferences/{slug}/retention/holds"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
     ("POST", "/conferences/{slug}/retention/holds/{hold_id}/lift"): only({"coordinator": 404}, anonymous=PAGE_LOGIN),
+    # earlier cases (history files): the conference's coordinator only; anyone else learns nothing (404)
+    ("GET", "/conferences/{slug}/history"): only({"coordinator": 200}, others=404, anonymous=PAGE_LOGIN),
+    ("POST", "/conferences/{slug}/history"): only({"coordinator": 400}, others=404, anonymous=PAGE_LOGIN),
+    ("GET", "/conferences/{slug}/history/{import_id}"): only({}, others=404, anonymous=PAGE_LOGIN),
     ("GET", "/people/{person_id}/subject-access"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
     ("POST", "/people/{person_id}/subject-access"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
     # quarterly reports: the conference's coordinator (exact) and chair (suppressed); the
@@ -443,6 +447,7 @@ async def test_route_answers_each_persona_as_the_table_says(app, everyone_here, 
         "person_id": referral.victim_person_id,
         "document_id": "0" * 32,
         "hold_id": "0" * 32,
+        "import_id": "0" * 32,
     }
     url = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
     got: dict[str, int] = {}

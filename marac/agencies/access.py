@@ -288,6 +288,13 @@ def may_transfer(viewer: Viewer, conference_id: str) -> bool:
     return viewer.can_in(conference_id, Can.TRANSFER_CASES)
 
 
+def require_history(viewer: Viewer, conference_id: str) -> None:
+    """Loading a conference's earlier cases (referrals.history) is its coordinator's, who receives
+    its referrals; anyone else is told the page does not exist, so learns nothing of the imports."""
+    if not viewer.can_in(conference_id, Can.TRIAGE_REFERRALS):
+        raise NotFound("Page not found")
+
+
 # --- break-glass (README "Break-glass access") -------------------------------------------
 
 BREAK_GLASS_LIFETIME = timedelta(hours=4)

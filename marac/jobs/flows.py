@@ -24,7 +24,8 @@ from marac.meetings.models import ChairPack, Meeting, Research
 from marac.minutes import service as minutes
 from marac.minutes import transfer
 from marac.minutes.models import TransferPackage
-from marac.referrals import break_glass
+from marac.referrals import break_glass, history
+from marac.referrals.models import HistoryImport
 from marac.reports.figures import Quarter
 
 
@@ -184,3 +185,13 @@ async def find_job(viewer: Viewer, job_id: str) -> Job:
     if job is None:
         raise NotFound("Job not found")
     return job
+
+
+async def import_history(viewer: Viewer, slug: str, content: bytes) -> HistoryImport:
+    """The coordinator's history file: kept (sealed) and loaded by a job; `marac import history`
+    calls history.start and history.run itself. Refusals of the whole file come at once."""
+    conference = await history.conference_for(viewer, slug)
+    upload = await history.start(viewer, conference, content)
+    job = await queue.enqueue("import_history", requested_by=viewer.user_id, import_id=upload.id)
+    await HistoryImport.filter(id=upload.id).update(job_id=job.id)
+    return upload

@@ -96,6 +96,18 @@ async def render_quarterly_report(conference_id: str, quarter: str, job_id: str 
     await reports.render(conference_id, quarter, job_id, job.requested_by, clock.today())
 
 
+async def import_history(import_id: str, job_id: str | None = None) -> None:
+    """Load one history file's earlier cases (marac/referrals/history.py), reporting progress.
+    Idempotent: an import that has ended is left as it is."""
+    from marac.referrals import history
+
+    async def progress(percent: int) -> None:
+        if job_id:
+            await Job.filter(id=job_id).update(progress=percent)
+
+    await history.run(import_id, progress)
+
+
 async def reconcile_renders(enqueue: Enqueue) -> None:
     """Queue again every minutes version whose recipients wait and every published meeting
     whose research lists are not all stored: a lost message, a killed worker or a failed
@@ -143,6 +155,7 @@ TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
     "render_chair_pack": render_chair_pack,
     "render_transfer_package": render_transfer_package,
     "render_quarterly_report": render_quarterly_report,
+    "import_history": import_history,
     "reconcile_renders": reconcile_renders,
     "purge_expired_sessions": purge_expired_sessions,
     "render_agendas": render_agendas,

@@ -145,6 +145,11 @@ class Referral(SealedModel):
         "marac.Referral", related_name="repeats", null=True, on_delete=fields.SET_NULL
     )
     previous_referral_id: str | None
+    # A repeat of an earlier case loaded from a history file (no referral of ours to point at).
+    previous_case: fields.ForeignKeyNullableRelation[EarlierCase] = fields.ForeignKeyField(
+        "marac.EarlierCase", related_name="repeats", null=True, on_delete=fields.SET_NULL
+    )
+    previous_case_id: str | None
     # The same people with an incident date within the type's duplicate_days of a referral not
     # yet heard: the same incident referred twice, not a repeat. The coordinator merges the two
     # (this one's status becomes merged, merged_into the case it joins) or keeps them apart.
@@ -288,6 +293,68 @@ class BreakGlass(SealedModel):
         # A read looks up the caller's grants for one referral; the review list reads one
         # conference's unreviewed uses.
         indexes = (("user_id", "referral_id", "ended_at"), ("conference_id", "reviewed_at"))
+
+
+class HistoryImport(SealedModel):
+    # One history file (`marac import history`, the coordinator's history page): earlier cases
+    # loaded so repeats work from day one (docs/domain.md#history). The file waits here, sealed,
+    # while its job runs (job payloads carry ids only) and is emptied once the job ends. The
+    # digest of an imported file refuses the same file twice.
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    conference: fields.ForeignKeyRelation[Conference] = fields.ForeignKeyField(
+        "marac.Conference", related_name="history_imports", on_delete=fields.CASCADE
+    )
+    conference_id: str
+    digest = fields.CharField(max_length=64)  # SHA-256 of the file as uploaded
+    content: str | None = SealedText(null=True)  # Tortoise types text as str, even if null
+    status = fields.CharField(max_length=16, default="queued")  # queued | running | done | failed
+    message = fields.CharField(max_length=200, null=True)  # why it failed, in a sentence
+    progress = fields.IntField(default=0)  # percent
+    rows = fields.IntField(default=0)
+    added = fields.IntField(default=0)  # earlier cases written
+    skipped = fields.IntField(default=0)  # rows naming a case the index already holds
+    # Each problem with its place in the file ("Line 3, column heard_on": message); the messages
+    # never repeat a value from the file.
+    problems: fields.JSONField[list[Any]] = fields.JSONField(default=list)
+    requested_by = fields.CharField(max_length=32, null=True)  # None: the command line
+    job_id = fields.CharField(max_length=32, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "history_import"
+        ordering = ["-created_at"]
+        indexes = (("conference_id", "digest"),)
+
+
+class EarlierCase(Model):
+    # A case heard before the conference used marac, from a history file: its people are in the
+    # person index and it counts for repeats from its heard_on date, but it is never a referral,
+    # an agenda item or a figure.
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    conference: fields.ForeignKeyRelation[Conference] = fields.ForeignKeyField(
+        "marac.Conference", related_name="earlier_cases", on_delete=fields.CASCADE
+    )
+    conference_id: str
+    history_import: fields.ForeignKeyRelation[HistoryImport] = fields.ForeignKeyField(
+        "marac.HistoryImport", related_name="cases", on_delete=fields.CASCADE
+    )
+    history_import_id: str
+    victim_person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "marac.Person", related_name="earlier_cases_as_victim", on_delete=fields.RESTRICT
+    )
+    victim_person_id: str
+    perpetrator_person: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "marac.Person", related_name="earlier_cases_as_perpetrator", null=True, on_delete=fields.RESTRICT
+    )
+    perpetrator_person_id: str | None
+    heard_on = fields.DateField()
+    line = fields.IntField()  # its line in the file
+
+    class Meta:
+        table = "earlier_case"
+        # A new referral reads one victim's (or perpetrator's) earlier cases within the window.
+        indexes = (("victim_person_id", "heard_on"), ("perpetrator_person_id", "heard_on"))
 
 
 # The case of an audit event (audit.service.case_of): a referral is its own case; a break-glass grant opens one.

@@ -36,10 +36,11 @@ from marac.conference_types import accepted_instruments
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation
 from marac.ids import ID_PATTERN
 from marac.meetings.schedule import meeting_for_referral
-from marac.referrals import break_glass, people, rules
+from marac.referrals import break_glass, history, people, rules
 from marac.referrals.models import (
     REFERRAL_STATUSES,
     BreakGlass,
+    EarlierCase,
     MatchSuggestion,
     Person,
     PersonKey,
@@ -332,6 +333,7 @@ class _Assessed:
     repeat_of: Referral | None
     incidents: int
     met: list[str]
+    earlier_case: EarlierCase | None = None  # a repeat of a case loaded from a history file
 
 
 async def _assess(
@@ -383,6 +385,9 @@ async def _assess(
     excluded = [r for r in (duplicate_of.id if duplicate_of else None, itself) if r]
     previous = [r for r in await _previous_referrals(conference.id, victim, incident) if r.id not in excluded]
     repeat_of = _repeat_of(previous, perpetrator_ids, incident, settings)
+    earlier = None
+    if repeat_of is None and index:
+        earlier = await history.earlier_case_of(conference.id, victim.id, perpetrator_ids, incident, settings, conn)
     incidents = _incidents_in_window(body.incidents, previous, incident, settings)
     met = rules.criteria_met(
         settings,
@@ -390,9 +395,9 @@ async def _assess(
         claimed=list(body.criteria),
         judgement_reason=body.judgement_reason,
         incidents_in_window=incidents,
-        is_repeat=repeat_of is not None,
+        is_repeat=repeat_of is not None or earlier is not None,
     )
-    return _Assessed(victim, rows, duplicate_of, repeat_of, incidents, met)
+    return _Assessed(victim, rows, duplicate_of, repeat_of, incidents, met, earlier)
 
 
 def _fields(checked: Checked, assessed: _Assessed) -> dict:
@@ -425,8 +430,9 @@ def _fields(checked: Checked, assessed: _Assessed) -> dict:
         "previously_known": None
         if minimal or not body.previously_known
         else body.previously_known.model_dump(mode="json"),
-        "is_repeat": assessed.repeat_of is not None,
+        "is_repeat": assessed.repeat_of is not None or assessed.earlier_case is not None,
         "previous_referral": assessed.repeat_of,
+        "previous_case": assessed.earlier_case,
         "possible_duplicate_of": assessed.duplicate_of,
         "monitoring_only": checked.monitoring_only,
     }
@@ -510,6 +516,7 @@ _CASE_RELATIONS = (
     "expected_meeting",
     "merged__referring_agency",
     "changes",
+    "previous_case",
 )
 
 
@@ -963,6 +970,8 @@ async def _merge(newer: Person, existing: Person, conn) -> None:
     await existing.save(using_db=conn)
     await ReferralPerson.filter(person=newer).using_db(conn).update(person_id=existing.id)
     await Referral.filter(victim_person=newer).using_db(conn).update(victim_person_id=existing.id)
+    await EarlierCase.filter(victim_person=newer).using_db(conn).update(victim_person_id=existing.id)
+    await EarlierCase.filter(perpetrator_person=newer).using_db(conn).update(perpetrator_person_id=existing.id)
     # Other open suggestions about the merged entry now concern the surviving one.
     await (
         MatchSuggestion.filter(person=newer, status="pending")
@@ -992,7 +1001,19 @@ async def _recheck_repeats(person: Person) -> None:
         ]
         perpetrators = {p.person_id for p in referral.people if p.role == "perpetrator"}
         repeat_of = _repeat_of(previous, perpetrators, incident_day(referral), referral.conference.type_settings)
-        if (repeat_of.id if repeat_of else None) != referral.previous_referral_id:
+        earlier = None
+        if repeat_of is None:
+            earlier = await history.earlier_case_of(
+                referral.conference_id,
+                person.id,
+                perpetrators,
+                incident_day(referral),
+                referral.conference.type_settings,
+            )
+        found = (repeat_of.id if repeat_of else None, earlier.id if earlier else None)
+        if found != (referral.previous_referral_id, referral.previous_case_id):
             await Referral.filter(id=referral.id).update(
-                is_repeat=repeat_of is not None, previous_referral_id=repeat_of.id if repeat_of else None
+                is_repeat=repeat_of is not None or earlier is not None,
+                previous_referral_id=found[0],
+                previous_case_id=found[1],
             )

@@ -12,7 +12,7 @@ from marac.sealed import SealedText
 
 
 class Migration(migrations.Migration):
-    dependencies = [("marac", "0022_todo_indexes")]
+    dependencies = [("marac", "0023_history")]
 
     initial = False
 
