@@ -361,7 +361,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     from marac.audit.models import AuditEvent
     from marac.audit.service import record
     from marac.documents import store
-    from marac.referrals import people
+    from marac.referrals import locations, people
     from marac.sealed import model_columns, reseal
 
     async def rotate() -> int:
@@ -369,10 +369,12 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
         models = list(Tortoise.apps[db.APP].values())
         changed = await reseal(connections.get("default"), model_columns(models))
         rekeyed = await people.rekey()
+        relocated = await locations.rekey()
         files = await store.reseal_files()
         await record("keys.rotate", object_type="data_key", object_id=str(version))
         print(f"Re-encrypted {count(changed, 'value')} under key version {version}.")
         print(f"Recomputed the person-index keys of {rekeyed} people under key version {version}.")
+        print(f"Recomputed the location keys of {count(relocated, 'referral')} under key version {version}.")
         print(
             f"Re-encrypted {files['rewritten']} stored documents under key version {version}"
             + (f"; {files['unreadable']} do not open with any key in the list." if files["unreadable"] else ".")
@@ -407,6 +409,7 @@ def cmd_retention_run(args: argparse.Namespace) -> int:
                 f"anonymise {count(o.anonymised_cases, 'case')} ({count(o.anonymised_referrals, 'referral')}), "
                 f"delete {count(o.documents_deleted, 'document')}"
                 + (f"; {o.held} held by a legal hold" if o.held else "")
+                + (f"; delete {count(o.drafts_deleted, 'expired referral draft')}" if o.drafts_deleted else "")
             )
         if args.dry_run:
             print("Dry run: nothing was changed. Each conference's cases are listed at /conferences/SLUG/retention.")

@@ -360,6 +360,28 @@ def accepted_instruments(type_settings: dict[str, Any]) -> dict[str, dict[str, A
     }
 
 
+def with_type_instruments(type_id: str, type_settings: dict[str, Any]) -> dict[str, Any]:
+    """A conference's settings, accepting also the instruments its type file lists now. A conference
+    keeps the instruments it was created with, as their definitions were then; one its type file
+    has added since (the police DASH, for a domestic-abuse conference created before it existed)
+    is accepted too, as the file defines it, if of the same kind (score or level). Which forms a
+    referral may use changes no past meeting (agendas/README.md)."""
+    held = accepted_instruments(type_settings)
+    now = conference_types().get(type_id)
+    if now is None:  # a type file since removed: the conference keeps what it holds
+        return type_settings
+    kind = next(iter(held.values())).get("kind")
+    added = {
+        name: definition
+        for name, definition in now["instrument_definitions"].items()
+        if name not in held and definition["kind"] == kind
+    }
+    if not added:
+        return type_settings
+    merged = {**held, **added}
+    return {**type_settings, "instruments": list(merged), "instrument_definitions": merged}
+
+
 def instruments() -> dict[str, dict[str, Any]]:
     """Risk instruments by name (`dash`, `hate-crime`), each with its `id` added."""
     global _instruments

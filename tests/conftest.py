@@ -46,6 +46,8 @@ TABLES = [
     "earlier_case",
     "history_import",
     "referral_change",
+    "referral_draft",
+    "named_place",
     "chair_pack",
     "minutes_recipient",
     "minutes_version",

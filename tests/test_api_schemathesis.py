@@ -36,6 +36,7 @@ from marac.jobs.models import Job
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, Meeting
 from marac.minutes import service as minutes
+from marac.referrals import drafts, locations
 from marac.referrals import service as referrals
 from marac.referrals.models import Referral
 from tests.conftest import CONFERENCE, dash_body, make_referral
@@ -174,6 +175,19 @@ async def seed(personas, documents: bool = False) -> dict[str, Any]:
     )
     housing_referral = await make_referral(personas["housing"], housing_body)
 
+    # Half-typed drafts of police and health, each seen by its author alone: some to read and change,
+    # some to delete, some to send (refused: they are not finished), so that one call does not
+    # take another's draft away.
+    seeded_drafts = {
+        f"{key}-{use}": (
+            await drafts.save(
+                await viewer_for(personas[key].user), {"conference": CONFERENCE, "victim": {"name": f"{key} draft"}}
+            )
+        ).id
+        for use in ("read", "delete", "submit")
+        for key in ("police", "health")
+    }
+
     job = await Job.create(name="purge_expired_sessions", requested_by=personas["coordinator"].user.id)
     # An account whose conferences the admin may change (PATCH /api/v1/users/{id}); no persona's own.
     user = await directory.add_user(
@@ -184,8 +198,11 @@ async def seed(personas, documents: bool = False) -> dict[str, Any]:
         role="member",
         conference_slugs=[CONFERENCE],
     )
+    place = await locations.add(coordinator, held.conference, "Market Square")
     return {
+        "drafts": seeded_drafts,
         "user": user.user.id,
+        "place": place.id,
         "held": held,
         "held_case": held_case,
         "live": live,
@@ -226,6 +243,15 @@ def bindings(world: dict[str, Any], operation) -> list[dict[str, str]]:
         return [{"slug": CONFERENCE}, {"slug": OTHER_CONFERENCE}]
     if names == {"job_id"}:
         return [{"job_id": world["job"]}]
+    if names == {"draft_id"}:
+        use = (
+            "delete"
+            if operation.method.upper() == "DELETE"
+            else "submit"
+            if operation.path.endswith("/submit")
+            else "read"
+        )
+        return [{"draft_id": d} for key, d in world["drafts"].items() if key.endswith(use)]
     if names == {"user_id"}:
         return [{"user_id": world["user"]}]
     if names == {"referral_id"}:
@@ -234,6 +260,11 @@ def bindings(world: dict[str, Any], operation) -> list[dict[str, str]]:
         return [{"action_id": a} for a in world["actions"].values()]
     if names == {"meeting_id"}:
         return [{"meeting_id": m} for m in (world["held"].id, world["live"].id, world["riverside_meeting"])]
+    if names == {"slug", "place_id"}:  # the place, and the place asked of a conference that does not name it
+        return [
+            {"slug": CONFERENCE, "place_id": world["place"]},
+            {"slug": OTHER_CONFERENCE, "place_id": world["place"]},
+        ]
     if names == {"meeting_id", "case_id"}:
         return [
             {"meeting_id": world["held"].id, "case_id": world["held_case"]},
@@ -321,12 +352,14 @@ def who_sees(world: dict[str, Any]) -> dict[str, set[str]]:
         acts["health"]: officers | {"health", "police", "idva"},
         acts["childrens"]: officers | {"childrens", "police", "idva", "health"},
         acts["police"]: officers | {"police", "idva", "health"},
+        # A draft: its author alone, not even the coordinator.
+        **{draft: {key.split("-")[0]} for key, draft in world["drafts"].items()},
     }
 
 
 def record_of(binding: dict[str, str]) -> str:
     """The record whose visibility decides the answer: a case is seen through its meeting."""
-    for name in ("action_id", "referral_id", "job_id", "meeting_id", "slug", "user_id"):
+    for name in ("action_id", "referral_id", "draft_id", "job_id", "meeting_id", "slug", "user_id"):
         if name in binding:
             return binding[name]
     raise AssertionError(binding)

@@ -22,10 +22,10 @@ from playwright.async_api import Page
 from marac.actions.models import Action
 from marac.agencies import auth
 from marac.agencies import service as directory
-from marac.agencies.models import User
+from marac.agencies.models import Conference, User
 from marac.clock import today
 from marac.jobs.models import Job
-from marac.referrals import break_glass, history
+from marac.referrals import break_glass, drafts, history, locations
 from tests import browser, builders
 from tests.conftest import CONFERENCE, PASSWORD, REPORTS, make_client, session_cookie_for
 from tests.test_route_inventory import EXPECTED
@@ -146,6 +146,10 @@ async def world(app, personas, size: int = 1) -> list[dict[str, str]]:
             role="member",
             conference_slugs=[CONFERENCE],
         )
+    # A named place, so the places page lists one with its button.
+    await locations.add(
+        await builders.as_(personas, "coordinator"), await Conference.get(slug=CONFERENCE), "Market Square"
+    )
     # Still queued: its page is the one that keeps itself up to date.
     job = await Job.create(name="render_minutes", requested_by=personas["coordinator"].user.id)
     # A history file refused, its page listing each problem beside the progress bar.
@@ -153,7 +157,14 @@ async def world(app, personas, size: int = 1) -> list[dict[str, str]]:
     conference = await history.conference_for(coordinator, CONFERENCE)
     refused = await history.start(coordinator, conference, b"victim_name,heard_on\nJane Doe,soon\n,2026-01-01\n")
     await history.run(refused.id)
+    # The police referrer's drafts, half written (a draft's page is the referral form, filled in).
+    police = await builders.as_(personas, "police")
+    draft, *_ = [
+        await drafts.save(police, {"conference": CONFERENCE, "victim": {"name": name, "date_of_birth": "31/02/1990"}})
+        for name in ["Dana Draft", *(f"Draft {n}" for n in range(1, size))]
+    ]
     ids = {
+        "draft_id": draft.id,
         "referral_id": waiting.id,
         "action_id": overdue.id,
         "slug": CONFERENCE,

@@ -157,6 +157,7 @@ async def bindings(world: dict, personas) -> dict[str, str]:
         "action_id": world["actions"]["police"],
         "note_id": world["notes"]["live"],
         "referral_id": world["referrals"]["police"],
+        "draft_id": world["drafts"]["police-read"],
         "slug": CONFERENCE,
         "job_id": world["job"],
         "user_id": bystander.user.id,

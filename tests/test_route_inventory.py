@@ -15,8 +15,10 @@ from starlette.routing import Mount, Route
 
 from marac.agencies import auth
 from marac.agencies import service as directory
+from marac.agencies.access import viewer_for
 from marac.agencies.models import Conference
 from marac.jobs.models import Job
+from marac.referrals import drafts
 from tests.conftest import CONFERENCE, Persona, csrf_token, make_client, make_referral, session_cookie_for
 
 PERSONAS = ["anonymous", "admin", "coordinator", "chair", "police", "idva", "health", "childrens", "housing", "auditor"]
@@ -49,6 +51,7 @@ REFERRAL_READERS = {"coordinator": 200, "chair": 200, "police": 200}  # the conf
 # the referrer the referral, nor admins and auditors an action.
 MEETING_HIDDEN = {"housing": 404}
 REFERRAL_HIDDEN = {p: 404 for p in ["idva", "health", "childrens", "housing", "admin", "auditor"]}
+DRAFT_HIDDEN = {p: 404 for p in CASE_ROLES}  # a draft is its author's alone
 
 EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     # sign-in pages (public); a signed-in user opening /login goes home
@@ -126,6 +129,26 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     # transfers out: the conference's coordinator alone; the package exists for no one here (not transferred)
     ("POST", "/referrals/{referral_id}/transfer"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
     ("GET", "/referrals/{referral_id}/transfer-package.pdf"): everyone(404, anonymous=PAGE_LOGIN),
+    ("POST", "/referrals/{referral_id}/repeat-claim"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
+    # drafts: police wrote the draft under test; nobody else learns it exists, the coordinator included.
+    # Sent as an empty form it is the form again; deleting it is asked first.
+    ("GET", "/referrals/drafts"): only({p: 200 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
+    ("GET", "/referrals/drafts/{draft_id}"): only({**DRAFT_HIDDEN, "police": 200}, anonymous=PAGE_LOGIN),
+    ("POST", "/referrals/drafts/{draft_id}"): only({**DRAFT_HIDDEN, "police": 400}, anonymous=PAGE_LOGIN),
+    ("POST", "/referrals/drafts/{draft_id}/delete"): only({**DRAFT_HIDDEN, "police": 200}, anonymous=PAGE_LOGIN),
+    ("GET", "/api/v1/referral-drafts"): only({p: 200 for p in CASE_ROLES}),
+    ("POST", "/api/v1/referral-drafts"): only({p: 422 for p in CASE_ROLES}),
+    ("GET", "/api/v1/referral-drafts/{draft_id}"): only({"police": 200}, others=404),
+    ("PUT", "/api/v1/referral-drafts/{draft_id}"): only({"police": 422}, others=404),
+    ("DELETE", "/api/v1/referral-drafts/{draft_id}"): only({"police": 204}, others=404),
+    ("POST", "/api/v1/referral-drafts/{draft_id}/submit"): only({"police": 422}, others=404),
+    # the places a conference names for repeats by location: the coordinator's; every referrer reads them
+    ("GET", "/conferences/{slug}/places"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
+    ("POST", "/conferences/{slug}/places"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
+    ("POST", "/conferences/{slug}/places/{place_id}/retire"): only({"coordinator": 404}, anonymous=PAGE_LOGIN),
+    ("GET", "/api/v1/conferences/{slug}/places"): only({**{p: 200 for p in CASE_ROLES}, "housing": 404}),
+    ("POST", "/api/v1/conferences/{slug}/places"): only({"coordinator": 422, "housing": 404}),
+    ("DELETE", "/api/v1/conferences/{slug}/places/{place_id}"): only({"coordinator": 404, "housing": 404}),
     ("GET", "/matches"): only({"coordinator": 200}, anonymous=PAGE_LOGIN),
     ("POST", "/matches/{suggestion_id}"): only({"coordinator": 404}, anonymous=PAGE_LOGIN),
     ("POST", "/api/v1/referrals"): only({p: 422 for p in CASE_ROLES}),
@@ -143,6 +166,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/referrals/{referral_id}/keep-apart"): only({"coordinator": 422, **REFERRAL_HIDDEN}),
     ("POST", "/api/v1/referrals/{referral_id}/transfer-out"): only({"coordinator": 422, **REFERRAL_HIDDEN}),
     ("GET", "/api/v1/referrals/{referral_id}/transfer-package.pdf"): everyone(404, anonymous=401),
+    ("POST", "/api/v1/referrals/{referral_id}/repeat-claim"): only({"coordinator": 422, **REFERRAL_HIDDEN}),
     # meetings: the meeting of the referral under test, scheduled (not yet published)
     ("GET", "/api/v1/conferences/{slug}/meetings"): only(MEMBERS_OF_CONFERENCE, others=404),
     ("GET", "/api/v1/meetings/{meeting_id}/agenda"): only({"coordinator": 200, "chair": 200, **MEETING_HIDDEN}),
@@ -301,6 +325,7 @@ DIFFERENT: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/referrals/{referral_id}/merge"): {"advocate": 403},
     ("POST", "/api/v1/referrals/{referral_id}/keep-apart"): {"advocate": 403},
     ("POST", "/api/v1/referrals/{referral_id}/transfer-out"): {"advocate": 403},
+    ("POST", "/api/v1/referrals/{referral_id}/repeat-claim"): {"advocate": 403},
     # Dual, past the gate as a chair elsewhere: this conference's meeting is not theirs to run (404) ...
     **{
         route: {"dual": 404}
@@ -430,7 +455,9 @@ async def test_route_answers_each_persona_as_the_table_says(app, everyone_here, 
     personas = everyone_here
     job = await Job.create(name="purge_expired_sessions", requested_by=personas["coordinator"].user.id)
     referral = await make_referral(personas["police"])
+    draft = await drafts.save(await viewer_for(personas["police"].user), {"conference": CONFERENCE})
     values = {
+        "draft_id": draft.id,
         "referral_id": referral.id,
         "meeting_id": referral.expected_meeting_id,
         "case_id": "0" * 32,
@@ -448,6 +475,7 @@ async def test_route_answers_each_persona_as_the_table_says(app, everyone_here, 
         "document_id": "0" * 32,
         "hold_id": "0" * 32,
         "import_id": "0" * 32,
+        "place_id": "0" * 32,
     }
     url = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
     got: dict[str, int] = {}

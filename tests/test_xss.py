@@ -37,7 +37,7 @@ from marac.minutes import transfer
 from marac.minutes.models import MinutesVersion, TransferPackage
 from marac.minutes.service import view_for
 from marac.notify.models import OutboxEmail
-from marac.referrals.models import MatchSuggestion, Person, Referral
+from marac.referrals.models import MatchSuggestion, Person, Referral, ReferralDraft
 from marac.reports import export
 from marac.reports.figures import Quarter, quarterly
 from marac.web import templating
@@ -264,6 +264,18 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:
         await seen.post(
             police, f"/referrals/new?conference={CONFERENCE}", f"/referrals/new?conference={CONFERENCE}", form, 400
         )
+        # The same form kept as a draft: the author's list and the form filled in again.
+        await seen.post(
+            police,
+            f"/referrals/new?conference={CONFERENCE}",
+            f"/referrals/new?conference={CONFERENCE}",
+            {**form, "action": "draft"},
+            303,
+        )
+        draft = await ReferralDraft.get()
+        await seen.get(police, "/referrals/drafts")
+        await seen.get(police, f"/referrals/drafts/{draft.id}")
+        await seen.post(police, f"/referrals/drafts/{draft.id}", f"/referrals/drafts/{draft.id}/delete", {}, 200)
         await seen.get(police, "/referrals/import")
         csv = f"{payload('csv_column').replace(',', ' ')},victim.name\n1,2\n".encode()
         await seen.post(
@@ -578,6 +590,17 @@ def _expect(seen: Seen) -> None:
         "conference_name",
         "user_police",
     )
+    seen.expect("GET /referrals/drafts", "form_victim", "conference_name")
+    seen.expect(
+        "GET /referrals/drafts/",
+        "form_victim",
+        "form_alias",
+        "form_address",
+        "form_summary",
+        "form_perpetrator",
+        "form_date",
+    )
+    seen.expect("POST /referrals/drafts/", "form_victim", "conference_name")
     seen.expect("/referrals/import", "csv_column")
     seen.expect("/matches", "victim_name")
     seen.expect(

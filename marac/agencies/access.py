@@ -295,6 +295,13 @@ def require_history(viewer: Viewer, conference_id: str) -> None:
         raise NotFound("Page not found")
 
 
+def require_manage_places(viewer: Viewer, conference_id: str) -> None:
+    """The places a conference names for repeats by location are the coordinator's, who triages
+    the referrals they match (referrals.locations)."""
+    if not viewer.can_in(conference_id, Can.TRIAGE_REFERRALS):
+        raise AccessDenied("Only the conference's coordinator names its places")
+
+
 # --- break-glass (README "Break-glass access") -------------------------------------------
 
 BREAK_GLASS_LIFETIME = timedelta(hours=4)
@@ -342,6 +349,9 @@ def mask_for_break_glass(referral: Referral, grant: BreakGlass) -> None:
     if victim.get("safe_ways_to_contact"):
         victim["safe_ways_to_contact"] = MASKED
     referral.victim = victim
+    # Where it happened may be the victim's home.
+    if (referral.incident_location or {}).get("postcode"):
+        referral.incident_location = {"postcode": MASKED}
     # A child's address (where it differs from the victim's) leads to the victim as surely.
     for person in referral.people:
         if person.role == "child" and (person.details or {}).get("address"):

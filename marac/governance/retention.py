@@ -19,6 +19,8 @@ Rules (docs/domain.md#retention: retention is set per conference, often 6 years)
   every case they are the victim of or named in, for as long as it stands: the case is still
   listed, shown as held, and anonymised by the first run after the hold is lifted, if it is
   still past retention and its week's notice has run;
+- a referral draft (marac/referrals/drafts.py) is deleted once it has expired, 30 days after its
+  last save; each deletion is audited as `referral_draft.expire`;
 - the audit trail is never touched (it carries ids only); each run is audited as
   `retention.run` pointing at a RetentionRun row with its counts, and each referral
   anonymised and document deleted as an event of its own.
@@ -29,7 +31,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
 from tortoise.expressions import Q
@@ -40,7 +42,7 @@ from marac.agencies import access
 from marac.agencies.access import Viewer
 from marac.agencies.models import Conference
 from marac.audit.service import record
-from marac.clock import now
+from marac.clock import UK, now
 from marac.documents import store
 from marac.documents.models import Document
 from marac.errors import NotFound, RuleViolation
@@ -49,7 +51,7 @@ from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, ChairPack, Meeting, Research
 from marac.minutes import service as minutes
 from marac.minutes.models import TransferPackage
-from marac.referrals import people
+from marac.referrals import drafts, people
 from marac.referrals.models import Person, Referral, ReferralPerson
 from marac.referrals.people import age_band
 
@@ -297,6 +299,7 @@ class Outcome:
     anonymised_referrals: int = 0
     documents_deleted: int = 0
     held: int = 0  # cases due to be anonymised that a legal hold keeps
+    drafts_deleted: int = 0  # referral drafts past their 30 days
     run_id: str | None = None  # None for a dry run: it writes nothing
 
 
@@ -334,6 +337,9 @@ async def _run_one(conference: Conference, today: date, *, dry_run: bool, reques
         anonymised_referrals=sum(len(case.referral_ids) for case in ripe),
         held=len(held),
     )
+    # Drafts expired by now, or by the start of the day the run is for when that is later (ahead of time).
+    expired_by = max(now(), datetime.combine(today, time(0), tzinfo=UK))
+    outcome.drafts_deleted = await drafts.purge_expired(conference.id, expired_by, dry_run=dry_run)
     if dry_run:
         outcome.documents_deleted = len(await _documents_to_delete(conference, ripe, kept=kept))
         return outcome
@@ -414,13 +420,14 @@ async def _run_one(conference: Conference, today: date, *, dry_run: bool, reques
         if stored.file_name:
             store.path_for(stored).unlink(missing_ok=True)
     log.info(
-        "retention.run conference=%s listed=%d withdrawn=%d anonymised=%d documents=%d held=%d",
+        "retention.run conference=%s listed=%d withdrawn=%d anonymised=%d documents=%d held=%d drafts=%d",
         conference.id,
         outcome.listed,
         outcome.withdrawn,
         outcome.anonymised_cases,
         outcome.documents_deleted,
         outcome.held,
+        outcome.drafts_deleted,
     )
     return outcome
 
@@ -458,12 +465,13 @@ async def _anonymise_referrals(referral_ids: list[str], at: Any, conn: Any) -> N
     victim's gender and monitoring categories, transfer, and on each person named the role
     and age band (how many children, perpetrators of 17 or under). Gone: names, aliases,
     dates of birth, address, safe contact, language, relationship, summary, checklist
-    answers, incident dates, every reason typed."""
+    answers, incident dates, every reason typed, where the incident happened and its key."""
     for referral in await Referral.filter(id__in=referral_ids).using_db(conn):
         referral.victim = {k: referral.victim[k] for k in KEPT_VICTIM_KEYS if referral.victim.get(k) is not None}
         referral.risk = {k: referral.risk.get(k) for k in KEPT_RISK_KEYS}
         referral.consent = {k: referral.consent.get(k) for k in KEPT_CONSENT_KEYS}
         referral.summary, referral.judgement_reason, referral.decision_reason, referral.incidents = "", None, None, []
+        referral.incident_location, referral.location_key, referral.location_key_version = None, None, None
         referral.anonymised_at = at
         await referral.save(using_db=conn)
         for person in await ReferralPerson.filter(referral_id=referral.id).using_db(conn):

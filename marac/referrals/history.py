@@ -28,7 +28,7 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar, cast
+from typing import AbstractSet, TypeVar, cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
@@ -586,7 +586,7 @@ def ended(upload: HistoryImport) -> bool:
 async def earlier_case_of(
     conference_id: str,
     victim_id: str,
-    perpetrator_ids: set[str],
+    perpetrator_ids: AbstractSet[str],
     incident: date,
     type_settings: dict,
     conn: BaseDBAsyncClient | None = None,

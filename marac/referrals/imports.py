@@ -70,6 +70,10 @@ COLUMNS = {
     "referrer_email": "referrer.email",
     "previously_known_area": "previously_known.area",
     "previously_known_date": "previously_known.date",
+    "previously_known_repeat": "previously_known.repeat",
+    # types that match repeats on location: a postcode, or the name of one of the conference's places
+    "incident_postcode": "incident_location.postcode",
+    "incident_place": "incident_location.place",
 }
 REQUIRED_COLUMNS = {
     "conference",

@@ -141,6 +141,13 @@ class Referral(SealedModel):
     # "Previously known to MARAC": the area and date the referrer names ({area, date}).
     previously_known: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     is_repeat = fields.BooleanField(default=False)
+    # A repeat the referrer claims of an earlier MARAC case the system does not hold (previously_known
+    # with repeat: true): pending until the coordinator confirms or rejects it; only a confirmed claim
+    # makes the referral a repeat (is_repeat). None: nothing claimed.
+    repeat_claim = fields.CharField(max_length=16, null=True)  # pending | confirmed | rejected
+    repeat_claim_reason: str | None = SealedText(null=True)  # the coordinator's; may name someone
+    repeat_claim_decided_by = fields.CharField(max_length=32, null=True)
+    repeat_claim_decided_at = fields.DatetimeField(null=True)
     previous_referral: fields.ForeignKeyNullableRelation[Referral] = fields.ForeignKeyField(
         "marac.Referral", related_name="repeats", null=True, on_delete=fields.SET_NULL
     )
@@ -150,6 +157,14 @@ class Referral(SealedModel):
         "marac.EarlierCase", related_name="repeats", null=True, on_delete=fields.SET_NULL
     )
     previous_case_id: str | None
+    # Where the incident happened, for types that match repeats on location (hate crime hotspots):
+    # {"postcode": "NS2 2BB"} or {"place": NamedPlace id}. Sealed: a postcode may be someone's home.
+    incident_location = SealedJSON(null=True)
+    # What a repeat by location is matched on: a keyed digest of the normalised postcode or the
+    # named place (referrals.locations), so the column names no address; with the key version
+    # that made it. None without a location, and for monitoring-only reports (never matched).
+    location_key = fields.CharField(max_length=64, null=True)
+    location_key_version = fields.IntField(null=True)
     # The same people with an incident date within the type's duplicate_days of a referral not
     # yet heard: the same incident referred twice, not a repeat. The coordinator merges the two
     # (this one's status becomes merged, merged_into the case it joins) or keeps them apart.
@@ -193,7 +208,31 @@ class Referral(SealedModel):
         ordering = ["-received_at", "-created_at"]
         # One meeting's work reads only its conference's pending referrals (status first),
         # and repeats read one victim's referrals: neither scans the history.
-        indexes = (("conference_id", "status", "received_at"), ("victim_person_id", "received_at"))
+        indexes = (
+            ("conference_id", "status", "received_at"),
+            ("victim_person_id", "received_at"),
+            # a repeat by location reads the referrals of one place, never the conference's history
+            ("conference_id", "location_key"),
+        )
+
+
+class NamedPlace(Model):
+    # A place the coordinator names for repeats by location (a hate crime hotspot such as "Market
+    # Square"): referrers choose it instead of a postcode. Public places, so not sealed. Retired,
+    # not deleted: referrals that named it keep it; the form no longer offers it.
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    conference: fields.ForeignKeyRelation[Conference] = fields.ForeignKeyField(
+        "marac.Conference", related_name="named_places", on_delete=fields.CASCADE
+    )
+    conference_id: str
+    name = fields.CharField(max_length=100)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    retired_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "named_place"
+        ordering = ["name"]
+        indexes = (("conference_id", "retired_at"),)
 
 
 class ReferralChange(SealedModel):
@@ -205,7 +244,7 @@ class ReferralChange(SealedModel):
         "marac.Referral", related_name="changes", on_delete=fields.CASCADE
     )
     referral_id: str
-    kind = fields.CharField(max_length=16)  # edit | withdraw
+    kind = fields.CharField(max_length=16)  # edit | withdraw | repeat_confirm | repeat_reject
     changed_by = fields.CharField(max_length=32)
     changed_at = fields.DatetimeField()
     # top-level field names, never values
@@ -217,6 +256,31 @@ class ReferralChange(SealedModel):
         table = "referral_change"
         ordering = ["changed_at"]
         indexes = (("referral_id", "changed_at"),)
+
+
+class ReferralDraft(SealedModel):
+    # A referral being written (marac/referrals/drafts.py): what its author typed, as typed (never
+    # validated until sent), seen by its author alone. Never in the person index, matching, figures
+    # or any list but the author's own; deleted by the retention run once expires_at has passed.
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    author: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "marac.User", related_name="referral_drafts", on_delete=fields.CASCADE
+    )
+    author_id: str
+    conference: fields.ForeignKeyRelation[Conference] = fields.ForeignKeyField(
+        "marac.Conference", related_name="referral_drafts", on_delete=fields.CASCADE
+    )
+    conference_id: str
+    body = SealedJSON(default=dict)  # the referral body as typed: names, contact details, the lot
+    saved_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()  # 30 days after the last save
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "referral_draft"
+        ordering = ["-saved_at"]
+        # The author's list, and the retention run's expired drafts of one conference.
+        indexes = (("author_id", "expires_at"), ("conference_id", "expires_at"))
 
 
 class ReferralPerson(SealedModel):
@@ -248,7 +312,8 @@ class ReferralPerson(SealedModel):
         ordering = ["role", "position"]
         # Every read of a referral's people (case pages, research lists, quarterly figures) is by
         # referral: without this index each one scans every conference's people.
-        indexes = (("referral_id", "role"),)
+        # A repeat by perpetrator reads the referrals naming one person (referrals.service._matching).
+        indexes = (("referral_id", "role"), ("person_id", "role"))
 
 
 class BreakGlass(SealedModel):

@@ -99,6 +99,12 @@ class PreviousMarac(Strict):
     area: str = Field(min_length=1, max_length=200, description="The MARAC (area) that knew the victim before")
     # datetime.date: a field named `date` would hide the type inside this class
     date: datetime.date | None = Field(default=None, description="When, as far as known")
+    repeat: bool | None = Field(
+        default=None,
+        description="This referral repeats that earlier MARAC case, which the system does not hold (the date is then "
+        "needed, within the type's repeat window before the incident date): the coordinator confirms it, and only "
+        "then does it count as a repeat",
+    )
 
 
 class Risk(Strict):
@@ -116,6 +122,16 @@ class Consent(Strict):
         default=None,
         description="Without consent: keep the report for monitoring figures only, never shared "
         "(where the conference type allows it); otherwise give reason_if_not",
+    )
+
+
+class IncidentLocation(Strict):
+    postcode: str | None = Field(default=None, pattern=POSTCODE, description="Where it happened: a UK postcode")
+    place: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="Or one of the conference's named places (GET /api/v1/conferences/{slug}/places): its id or name",
     )
 
 
@@ -154,6 +170,11 @@ class ReferralIn(Strict):
         description="The person who made the referral, to be reached about it (the account's agency refers)",
     )
     previously_known: PreviousMarac | None = Field(default=None, description="Previously known to MARAC: area and date")
+    incident_location: IncidentLocation | None = Field(
+        default=None,
+        description="Where the incident happened, a postcode or a named place: only for conference types "
+        "that match repeats on location (hate crime hotspots)",
+    )
 
 
 # An edit (PATCH): any field of a referral but its conference, each replacing the referral's own

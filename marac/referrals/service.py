@@ -3,8 +3,9 @@
 Rules (docs/domain.md#referral-criteria, #repeat-referrals, #consent):
 - any member of a conference's agencies may refer; the referring agency is the caller's;
 - a referral must meet at least one criterion of its conference type (rules.criteria_met);
-- a repeat is a further referral about the same victim (and perpetrator, where the type
-  says so) within the type's window of the LAST referral date, not the meeting date;
+- a repeat is a further referral about the same victim, perpetrator or location, or several,
+  as the type's repeat.match says, within the type's window of the LAST such referral's date,
+  not the meeting date;
 - without consent the referrer states the reason for sharing anyway, or, where the type
   keeps reports without consent for monitoring only (hate crime), says it is for
   monitoring only: such a report counts in figures and is never shared; one about a
@@ -19,7 +20,7 @@ Rules (docs/domain.md#referral-criteria, #repeat-referrals, #consent):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from pydantic import BaseModel
@@ -32,11 +33,11 @@ from marac.agencies.access import Viewer
 from marac.agencies.models import Conference
 from marac.audit.service import About, record, record_each
 from marac.clock import now
-from marac.conference_types import accepted_instruments
+from marac.conference_types import accepted_instruments, with_type_instruments
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation
 from marac.ids import ID_PATTERN
 from marac.meetings.schedule import meeting_for_referral
-from marac.referrals import break_glass, history, people, rules
+from marac.referrals import break_glass, history, locations, people, rules
 from marac.referrals.models import (
     REFERRAL_STATUSES,
     BreakGlass,
@@ -84,6 +85,11 @@ class Checked:
     conference: Conference
     risk: rules.RiskResult
     monitoring_only: bool
+    # The conference's settings, with the instruments its type now allows (with_type_instruments).
+    settings: dict
+    # Where the incident happened, as kept: {"postcode": ...} or {"place": NamedPlace id}; None when not given
+    # (and for a monitoring-only non-crime incident, which keeps no place).
+    location: dict | None = None
 
     @property
     def incident_date(self) -> date:
@@ -128,6 +134,8 @@ def _check_dates(body: ReferralIn, today: date, type_settings: dict) -> dict[str
         errors["transfer_last_heard"] = "The date the MARAC last heard the case cannot be in the future"
     if body.previously_known and body.previously_known.date and body.previously_known.date > today:
         errors["previously_known.date"] = "The date the victim was known to MARAC cannot be in the future"
+    elif body.previously_known and body.previously_known.repeat:
+        errors |= _check_repeat_claim(body.previously_known.date, incident_date, type_settings)
     for index, day in enumerate(body.incidents):
         if day > incident_date:
             errors[f"incidents.{index}"] = "An earlier incident cannot be after the incident date"
@@ -146,6 +154,24 @@ def _check_dates(body: ReferralIn, today: date, type_settings: dict) -> dict[str
                     "Refer a younger person to child safeguarding (children's social care), not to this MARAC"
                 )
     return errors
+
+
+def _check_repeat_claim(earlier: date | None, incident_date: date, type_settings: dict) -> dict[str, str]:
+    """A repeat the referrer claims of an earlier case the system does not hold names its date, inside
+    the type's repeat window before the incident date. One outside is refused, not kept as "previously
+    known" only: the referrer said repeat, and is told why it is not one
+    (docs/domain.md#repeats-claimed-by-the-referrer)."""
+    window = int(type_settings["repeat"]["window_months"])
+    if earlier is None:
+        return {"previously_known.date": "Give the date of the earlier MARAC case this referral repeats"}
+    if earlier > incident_date:
+        return {"previously_known.date": "The earlier MARAC case must be before the incident date"}
+    if not rules.within_window(earlier, incident_date, window):
+        return {
+            "previously_known.date": f"More than {window} months before the incident date: not a repeat (after "
+            f"{window} months it is a new case). To record it as previously known only, leave repeat out"
+        }
+    return {}
 
 
 def _check_strands(body: ReferralIn, type_settings: dict) -> dict[str, str]:
@@ -204,12 +230,37 @@ def _consent(body: ReferralIn, type_settings: dict) -> tuple[bool, dict[str, str
     return False, {"consent.reason_if_not": message}
 
 
+async def _check_location(body: ReferralIn, conference: Conference) -> tuple[dict | None, dict[str, str]]:
+    """(the location to keep, errors): a postcode or a live named place of the conference, and only
+    where the type matches repeats on location."""
+    given = body.incident_location
+    if given is None:
+        return None, {}
+    settings = conference.type_settings
+    if not locations.matches_on_location(settings):
+        return None, {
+            "incident_location": f"{settings['name']} does not match repeats on location: leave the location out"
+        }
+    if bool(given.postcode) == bool(given.place):
+        return None, {"incident_location": "Give the postcode where it happened or choose a named place, not both"}
+    if given.postcode:
+        return {"postcode": given.postcode.upper()}, {}
+    place = await locations.choose(conference.id, given.place or "")
+    if place is None:
+        named = [p.name for p in await locations.places(conference.id)]
+        choices = f"choose one of: {', '.join(named)}" if named else "it names none yet"
+        return None, {"incident_location.place": f"Not a place this conference names ({choices}); or give a postcode"}
+    return {"place": place.id, "name": place.name}, {}
+
+
 async def check(viewer: Viewer, payload: object, today: date) -> Checked:
     """Every rule that needs no person matching; raises RuleViolation naming each bad field."""
     body = payload if isinstance(payload, ReferralIn) else parse(payload)
     conference = await _conference_for(viewer, body.conference)
-    settings = conference.type_settings
+    settings = with_type_instruments(conference.type, conference.type_settings)
     errors = _check_dates(body, today, settings) | _check_strands(body, settings)
+    location, location_errors = await _check_location(body, conference)
+    errors |= location_errors
     monitoring_only, consent_errors = _consent(body, settings)
     errors |= consent_errors
     accepted = accepted_instruments(settings)
@@ -224,7 +275,16 @@ async def check(viewer: Viewer, payload: object, today: date) -> Checked:
         answers=body.risk.answers,
         judgement_reason=body.judgement_reason,
     )
-    return Checked(body=body, conference=conference, risk=risk, monitoring_only=monitoring_only)
+    checked = Checked(
+        body=body,
+        conference=conference,
+        risk=risk,
+        monitoring_only=monitoring_only,
+        settings=settings,
+        location=location,
+    )
+    # A monitoring-only non-crime incident keeps what the figures need, and no place.
+    return replace(checked, location=None) if checked.minimal else checked
 
 
 def incident_day(referral: Referral) -> date:
@@ -232,60 +292,116 @@ def incident_day(referral: Referral) -> date:
     return referral.incident_date or referral.received_at
 
 
-async def _referrals_about(
-    conference_id: str, victim: Person, statuses: list[str], exclude: str | None = None
+@dataclass(frozen=True)
+class Subject:
+    """What a referral is matched on: its victim's and perpetrators' index entries and its location."""
+
+    victim_id: str
+    perpetrator_ids: frozenset[str]
+    location: dict | None
+
+    @staticmethod
+    def of(referral: Referral) -> Subject:
+        """A stored referral's (its people prefetched)."""
+        return Subject(
+            referral.victim_person_id,
+            frozenset(p.person_id for p in referral.people if p.role == "perpetrator"),
+            referral.incident_location,
+        )
+
+
+async def _matching(
+    conference_id: str,
+    on: set[str],
+    subject: Subject,
+    statuses: list[str],
+    exclude: Sequence[str | None] = (),
+    conn: BaseDBAsyncClient | None = None,
+    *,
+    received_by: date | None = None,
+    limit: int | None = None,
 ) -> list[Referral]:
-    query = (
-        Referral.filter(conference_id=conference_id, victim_person=victim, status__in=statuses)
-        .prefetch_related("people")
-        .order_by("-received_at", "-created_at")
-    )
-    if exclude:
-        query = query.exclude(id=exclude)
-    return await query
+    """The conference's referrals with each of `on` (victim, perpetrator, location) the same as the
+    subject's (received by `received_by`), newest first, at most `limit`. A perpetrator is the same
+    when one of them is; a referral that names none, or no location, matches nothing on it (unknown
+    is not the same)."""
+    query = Referral.filter(conference_id=conference_id, status__in=statuses).using_db(conn)
+    if received_by is not None:
+        query = query.filter(received_at__lte=received_by)
+    if "victim" in on:
+        query = query.filter(victim_person_id=subject.victim_id)
+    if "perpetrator" in on:
+        if not subject.perpetrator_ids:
+            return []
+        named = await (
+            ReferralPerson.filter(role="perpetrator", person_id__in=sorted(subject.perpetrator_ids))
+            .using_db(conn)
+            .values_list("referral_id", flat=True)
+        )
+        query = query.filter(id__in=sorted({str(r) for r in named}))
+    if "location" in on:
+        keys = locations.probe_keys(subject.location)
+        if not keys:
+            return []
+        query = query.filter(location_key__in=keys)
+    left_out = [r for r in exclude if r]
+    if left_out:
+        query = query.exclude(id__in=left_out)
+    query = query.order_by("-received_at", "-created_at")
+    # a hotspot may hold many referrals: a repeat needs only the last one
+    return await (query.limit(limit) if limit else query)
 
 
 async def _previous_referrals(
-    conference_id: str, victim: Person, before: date, exclude: str | None = None
+    conference_id: str, victim_id: str, before: date, exclude: Sequence[str | None] = ()
 ) -> list[Referral]:
-    """The victim's referrals received by `before` (the new incident's date), newest first."""
-    return [r for r in await _referrals_about(conference_id, victim, LIVE_STATUSES, exclude) if r.received_at <= before]
+    """The victim's referrals received by `before` (the new incident's date), newest first: their
+    incidents count for escalation."""
+    about = Subject(victim_id, frozenset(), None)
+    return await _matching(conference_id, {"victim"}, about, LIVE_STATUSES, exclude, received_by=before)
 
 
-def _same_perpetrator(earlier: Referral, perpetrator_ids: set[str], type_settings: dict) -> bool:
-    if "perpetrator" not in type_settings["repeat"]["match"]:
-        return True
-    return bool(perpetrator_ids & {p.person_id for p in earlier.people if p.role == "perpetrator"})
-
-
-def _duplicate_of(
-    candidates: list[Referral], perpetrator_ids: set[str], incident: date, type_settings: dict
+async def _duplicate_of(
+    conference_id: str,
+    subject: Subject,
+    incident: date,
+    type_settings: dict,
+    exclude: str | None,
+    conn: BaseDBAsyncClient | None = None,
 ) -> Referral | None:
-    """A referral not yet heard about the same people whose incident date is within the type's
-    duplicate_days of this one: the same incident referred twice (docs/domain.md#duplicates)."""
+    """A referral not yet heard about the same victim, and the same perpetrator and location where
+    repeat.match names them, whose incident date is within the type's duplicate_days of this one:
+    the same incident referred twice (docs/domain.md#duplicates)."""
     days = int(type_settings.get("duplicate_days", 7))
-    for earlier in candidates:  # newest first
-        if (
-            earlier.status in UNHEARD_STATUSES
-            and abs((incident_day(earlier) - incident).days) <= days
-            and _same_perpetrator(earlier, perpetrator_ids, type_settings)
-        ):
+    on = {"victim"} | set(type_settings["repeat"]["match"])
+    for earlier in await _matching(conference_id, on, subject, UNHEARD_STATUSES, [exclude], conn):  # newest first
+        if abs((incident_day(earlier) - incident).days) <= days:
             return earlier
     return None
 
 
-def _repeat_of(
-    previous: list[Referral], perpetrator_ids: set[str], incident: date, type_settings: dict
-) -> Referral | None:
-    """The last referral that makes this one a repeat, or None: the window runs from the last
-    referral's date to this referral's incident date (docs/domain.md#repeat-referrals)."""
+def _repeat_among(candidates: list[Referral], incident: date, type_settings: dict) -> Referral | None:
+    """The last of the matching referrals received by the incident date, if the incident falls within
+    the type's window of it: the window runs from the LAST referral (docs/domain.md#repeat-referrals)."""
     window = int(type_settings["repeat"]["window_months"])
-    for earlier in previous:  # newest first: the window runs from the LAST referral
-        if not rules.within_window(earlier.received_at, incident, window):
-            return None
-        if _same_perpetrator(earlier, perpetrator_ids, type_settings):
-            return earlier
+    earlier = [r for r in candidates if r.received_at <= incident]  # newest first
+    if earlier and rules.within_window(earlier[0].received_at, incident, window):
+        return earlier[0]
     return None
+
+
+async def _repeat_of(
+    conference_id: str,
+    subject: Subject,
+    incident: date,
+    type_settings: dict,
+    exclude: Sequence[str | None],
+    conn: BaseDBAsyncClient | None = None,
+) -> Referral | None:
+    """The referral this one repeats: the same of everything repeat.match names."""
+    on = set(type_settings["repeat"]["match"])
+    last = await _matching(conference_id, on, subject, LIVE_STATUSES, exclude, conn, received_by=incident, limit=1)
+    return _repeat_among(last, incident, type_settings)
 
 
 def _incidents_in_window(
@@ -347,7 +463,7 @@ async def _assess(
     them as they were), then find a duplicate, a repeat and the incidents, and the criteria met.
     `itself`: an edited referral, left out of its own history."""
     body, conference = checked.body, checked.conference
-    settings = conference.type_settings
+    settings = checked.settings
     incident = checked.incident_date
     minimal = checked.minimal
     postcode = body.victim.address.postcode if body.victim.address and not minimal else None
@@ -376,18 +492,20 @@ async def _assess(
     for i, c in enumerate(body.children):
         person = await resolve("child", i, c.name, [], c.date_of_birth, postcode)
         rows.append(("child", i, person, c.name, [], c.date_of_birth, None, _details(c, CHILD_DETAILS)))
-    perpetrator_ids = {row[2].id for row in rows if row[0] == "perpetrator"}
-    duplicate_of = None
-    if index:
-        about = await _referrals_about(conference.id, victim, LIVE_STATUSES, exclude=itself)
-        duplicate_of = _duplicate_of(about, perpetrator_ids, incident, settings)
+    subject = Subject(victim.id, frozenset(row[2].id for row in rows if row[0] == "perpetrator"), checked.location)
+    duplicate_of = repeat_of = None
+    if index:  # a monitoring-only report is never matched: neither a duplicate nor a repeat
+        duplicate_of = await _duplicate_of(conference.id, subject, incident, settings, itself, conn)
     # A duplicate is the same incident again: neither a repeat of it nor a second incident.
-    excluded = [r for r in (duplicate_of.id if duplicate_of else None, itself) if r]
-    previous = [r for r in await _previous_referrals(conference.id, victim, incident) if r.id not in excluded]
-    repeat_of = _repeat_of(previous, perpetrator_ids, incident, settings)
+    excluded = [duplicate_of.id if duplicate_of else None, itself]
+    previous = await _previous_referrals(conference.id, victim.id, incident, excluded)
     earlier = None
-    if repeat_of is None and index:
-        earlier = await history.earlier_case_of(conference.id, victim.id, perpetrator_ids, incident, settings, conn)
+    if index:
+        repeat_of = await _repeat_of(conference.id, subject, incident, settings, excluded, conn)
+        if repeat_of is None:
+            earlier = await history.earlier_case_of(
+                conference.id, victim.id, subject.perpetrator_ids, incident, settings, conn
+            )
     incidents = _incidents_in_window(body.incidents, previous, incident, settings)
     met = rules.criteria_met(
         settings,
@@ -395,9 +513,16 @@ async def _assess(
         claimed=list(body.criteria),
         judgement_reason=body.judgement_reason,
         incidents_in_window=incidents,
-        is_repeat=repeat_of is not None or earlier is not None,
+        # A repeat the referrer claims lets the referral in as one until the coordinator decides.
+        is_repeat=repeat_of is not None or earlier is not None or claims_repeat(checked),
     )
     return _Assessed(victim, rows, duplicate_of, repeat_of, incidents, met, earlier)
+
+
+def claims_repeat(checked: Checked) -> bool:
+    """Whether the referrer claims a repeat of an earlier case the system does not hold."""
+    known = checked.body.previously_known
+    return bool(known and known.repeat) and not checked.monitoring_only
 
 
 def _fields(checked: Checked, assessed: _Assessed) -> dict:
@@ -429,13 +554,29 @@ def _fields(checked: Checked, assessed: _Assessed) -> dict:
         "referrer_contact": None if minimal or not body.referrer else body.referrer.model_dump(mode="json"),
         "previously_known": None
         if minimal or not body.previously_known
-        else body.previously_known.model_dump(mode="json"),
+        # "repeat" is kept only when claimed: previously known alone keeps its {area, date}
+        else body.previously_known.model_dump(
+            mode="json", exclude=None if body.previously_known.repeat else {"repeat"}
+        ),
         "is_repeat": assessed.repeat_of is not None or assessed.earlier_case is not None,
         "previous_referral": assessed.repeat_of,
         "previous_case": assessed.earlier_case,
+        # a claim waits for the coordinator (edit keeps a decision while previously_known stays)
+        "repeat_claim": "pending" if claims_repeat(checked) and not minimal else None,
+        "repeat_claim_reason": None,
+        "repeat_claim_decided_by": None,
+        "repeat_claim_decided_at": None,
         "possible_duplicate_of": assessed.duplicate_of,
         "monitoring_only": checked.monitoring_only,
+        "incident_location": checked.location,
+        # a monitoring-only report is never matched, so it keeps no key to be found by
+        **dict(zip(("location_key", "location_key_version"), _location_key(checked), strict=True)),
     }
+
+
+def _location_key(checked: Checked) -> tuple[str | None, int | None]:
+    made = None if checked.monitoring_only else locations.key_of(checked.location)
+    return made if made else (None, None)
 
 
 async def _write_people(referral: Referral, checked: Checked, assessed: _Assessed, conn: BaseDBAsyncClient) -> None:
@@ -664,6 +805,10 @@ def body_of(referral: Referral) -> dict:
         "transfer_last_heard": referral.transfer_last_heard.isoformat() if referral.transfer_last_heard else None,
         "referrer": referral.referrer_contact,
         "previously_known": referral.previously_known,
+        # as sent: the place's id (its name is kept beside it for reading)
+        "incident_location": {k: v for k, v in referral.incident_location.items() if k != "name"}
+        if referral.incident_location
+        else None,
     }
 
 
@@ -748,14 +893,59 @@ async def edit(viewer: Viewer, referral_id: str, patch: dict, today: date) -> Re
         return referral  # nothing to keep: the referral is as it was
     people_changed = any(name in changed for name in PEOPLE_FIELDS)
     reuse = None if people_changed else {(p.role, p.position): p.person_id for p in referral.people}
+    claim = {name: getattr(referral, name) for name in CLAIM_FIELDS}
     async with in_transaction() as conn:
         await _history(referral, viewer, "edit", changed, None, conn)
         assessed = await _assess(checked, conn, reuse=reuse, itself=referral.id)
         for name, value in _fields(checked, assessed).items():
             setattr(referral, name, value)
+        if "previously_known" not in changed:  # the same claim: the coordinator's decision stands
+            for name, value in claim.items():
+                setattr(referral, name, value)
+        referral.is_repeat = assessed.repeat_of is not None or referral.repeat_claim == "confirmed"
+        if referral.repeat_claim == "rejected" and assessed.repeat_of is None:
+            referral.criteria_met = _without_repeat(referral.criteria_met)
         await referral.save(using_db=conn)
         await ReferralPerson.filter(referral=referral).using_db(conn).delete()
         await _write_people(referral, checked, assessed, conn)
+    return referral
+
+
+def _without_repeat(criteria: list) -> list:
+    return [criterion for criterion in criteria if criterion != "repeat"]
+
+
+CLAIM_FIELDS = ("repeat_claim", "repeat_claim_reason", "repeat_claim_decided_by", "repeat_claim_decided_at")
+
+
+async def decide_repeat_claim(viewer: Viewer, referral_id: str, confirm: bool | None, reason: str | None) -> Referral:
+    """The coordinator confirms or rejects (with a reason) a repeat the referrer claims of an earlier
+    MARAC case the system does not hold, until the referral is heard. Confirmed, it is a repeat: its
+    agenda kind and the quarterly repeat rate count it. Kept in the referral's history and audited."""
+    referral = await _triaged(viewer, referral_id)
+    if confirm is None:
+        raise RuleViolation("Confirm or reject the claim", {"confirm": "Say whether this is a repeat of that case"})
+    reason = (reason or "").strip() or None
+    if not confirm and not reason:
+        raise RuleViolation(
+            "Rejecting a repeat claim needs a reason",
+            {"reason": "Say why this is not a repeat of that case; the referrer will see it"},
+        )
+    if referral.repeat_claim != "pending":
+        raise Conflict("No repeat claim of this referral waits for a decision")
+    if referral.status not in UNHEARD_STATUSES:
+        raise Conflict(f"This referral is {referral.status.replace('_', ' ')}: its claim can no longer be decided")
+    kind = "repeat_confirm" if confirm else "repeat_reject"
+    async with in_transaction() as conn:
+        await _history(referral, viewer, kind, ["criteria_met", "is_repeat", "repeat_claim"], reason, conn)
+        if not confirm and referral.previous_referral_id is None:
+            # the claim was what met the repeat criterion; the coordinator may now reject the referral too
+            referral.criteria_met = _without_repeat(referral.criteria_met)
+        referral.repeat_claim = "confirmed" if confirm else "rejected"
+        referral.repeat_claim_reason, referral.repeat_claim_decided_by = reason, viewer.user_id
+        referral.repeat_claim_decided_at = now()
+        referral.is_repeat = confirm or referral.previous_referral_id is not None
+        await referral.save(using_db=conn)
     return referral
 
 
@@ -985,35 +1175,34 @@ async def _merge(newer: Person, existing: Person, conn) -> None:
 
 
 async def _recheck_repeats(person: Person) -> None:
-    """After a merge, a referral about this victim may have become a repeat."""
-    for referral in await Referral.filter(victim_person=person, status__in=LIVE_STATUSES).prefetch_related(
-        "people", "conference"
-    ):
+    """After a merge or a duplicate kept apart, a referral naming this person (as victim or
+    perpetrator) may have become a repeat, or repeat another referral."""
+    named = await ReferralPerson.filter(person_id=person.id).values_list("referral_id", flat=True)
+    for referral in await Referral.filter(
+        Q(victim_person_id=person.id) | Q(id__in=sorted({str(r) for r in named})), status__in=LIVE_STATUSES
+    ).prefetch_related("people", "conference"):
         # A possible duplicate is no repeat of what it duplicates, unless the coordinator kept them apart.
         excluded = None if referral.kept_apart_reason else referral.possible_duplicate_of_id
-        previous = await _previous_referrals(
-            referral.conference_id, person, incident_day(referral), exclude=referral.id
+        settings = referral.conference.type_settings
+        on = set(settings["repeat"]["match"])
+        found = await _matching(
+            referral.conference_id, on, Subject.of(referral), LIVE_STATUSES, [referral.id, excluded]
         )
-        previous = [
-            p
-            for p in previous
-            if (p.received_at, p.created_at) < (referral.received_at, referral.created_at) and p.id != excluded
-        ]
-        perpetrators = {p.person_id for p in referral.people if p.role == "perpetrator"}
-        repeat_of = _repeat_of(previous, perpetrators, incident_day(referral), referral.conference.type_settings)
-        earlier = None
-        if repeat_of is None:
-            earlier = await history.earlier_case_of(
+        earlier = [p for p in found if (p.received_at, p.created_at) < (referral.received_at, referral.created_at)]
+        repeat_of = _repeat_among(earlier, incident_day(referral), settings)
+        case = None
+        if repeat_of is None and referral.victim_person_id:
+            case = await history.earlier_case_of(
                 referral.conference_id,
-                person.id,
-                perpetrators,
+                referral.victim_person_id,
+                Subject.of(referral).perpetrator_ids,
                 incident_day(referral),
-                referral.conference.type_settings,
+                settings,
             )
-        found = (repeat_of.id if repeat_of else None, earlier.id if earlier else None)
-        if found != (referral.previous_referral_id, referral.previous_case_id):
+        links = (repeat_of.id if repeat_of else None, case.id if case else None)
+        if links != (referral.previous_referral_id, referral.previous_case_id):
             await Referral.filter(id=referral.id).update(
-                is_repeat=repeat_of is not None or earlier is not None,
-                previous_referral_id=found[0],
-                previous_case_id=found[1],
+                is_repeat=repeat_of is not None or case is not None or referral.repeat_claim == "confirmed",
+                previous_referral_id=links[0],
+                previous_case_id=links[1],
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -18,8 +18,8 @@ from marac.clock import today
 from marac.errors import NotFound, RuleViolation
 from marac.jobs import flows
 from marac.meetings import withdrawal
-from marac.referrals import service
-from marac.referrals.models import REFERRAL_STATUSES, Referral
+from marac.referrals import drafts, locations, service
+from marac.referrals.models import REFERRAL_STATUSES, Referral, ReferralDraft
 from marac.referrals.schemas import ReferralIn, ReferralPatch, Strict
 from marac.validation import SLUG_RE
 from marac.web.auth import Caller, api
@@ -72,6 +72,22 @@ class TransferredOut(BaseModel):
     on: str
 
 
+class RepeatClaimOut(BaseModel):
+    status: Literal["pending", "confirmed", "rejected"] = Field(
+        description="pending until the coordinator decides; only a confirmed claim counts as a repeat"
+    )
+    area: str | None = Field(description="The earlier MARAC the referrer names")
+    date: str | None
+    reason: str | None = Field(description="The coordinator's reason")
+    decided_at: str | None
+
+
+class RepeatClaimIn(Strict):
+    # Checked by the use case, after who may decide: one who cannot see the referral gets 404.
+    confirm: bool | None = Field(default=None, description="true: it is a repeat of that case; false: it is not")
+    reason: str | None = Field(default=None, max_length=2000, description="Why (required when rejecting)")
+
+
 class ReferralOut(BaseModel):
     id: str
     conference: str
@@ -98,6 +114,14 @@ class ReferralOut(BaseModel):
     )
     referrer: dict[str, Any] | None = Field(description="The person who made the referral: name, phone, e-mail")
     previously_known: dict[str, Any] | None = Field(description="Previously known to MARAC: area and date")
+    repeat_claim: RepeatClaimOut | None = Field(
+        default=None, description="A repeat the referrer claims of an earlier MARAC case the system does not hold"
+    )
+    incident_location: dict[str, Any] | None = Field(
+        default=None,
+        description="Where the incident happened (types that match repeats on location): {postcode} or "
+        "{place: {id, name}}, a named place of the conference",
+    )
     monitoring_only: bool
     repeat: RepeatOut
     possible_duplicate_of: str | None
@@ -124,7 +148,7 @@ class WithdrawIn(Strict):
 
 
 class ChangeOut(BaseModel):
-    kind: str = Field(description="edit or withdraw")
+    kind: str = Field(description="edit, withdraw, repeat_confirm or repeat_reject")
     at: str
     by: str = Field(description="The user's id")
     fields: list[str] = Field(description="The fields changed (names only)")
@@ -154,6 +178,25 @@ class DecisionIn(Strict):
 
 def _repeat(referral: Referral) -> RepeatOut:
     return RepeatOut(is_repeat=referral.is_repeat, previous_referral_id=referral.previous_referral_id)
+
+
+def _claim(referral: Referral) -> RepeatClaimOut | None:
+    if referral.repeat_claim is None:
+        return None
+    known = referral.previously_known or {}
+    return RepeatClaimOut(
+        status=referral.repeat_claim,  # type: ignore[arg-type]  # one of the three: service.decide_repeat_claim
+        area=known.get("area"),
+        date=known.get("date"),
+        reason=referral.repeat_claim_reason,
+        decided_at=referral.repeat_claim_decided_at.isoformat() if referral.repeat_claim_decided_at else None,
+    )
+
+
+def location_out(location: dict[str, Any] | None) -> dict[str, Any] | None:
+    if location and location.get("place"):
+        return {"place": {"id": location["place"], "name": location.get("name")}}
+    return location
 
 
 def referral_out(referral: Referral) -> ReferralOut:
@@ -196,6 +239,8 @@ def referral_out(referral: Referral) -> ReferralOut:
         else None,
         referrer=referral.referrer_contact,
         previously_known=referral.previously_known,
+        repeat_claim=_claim(referral),
+        incident_location=location_out(referral.incident_location),
         monitoring_only=referral.monitoring_only,
         repeat=_repeat(referral),
         possible_duplicate_of=referral.possible_duplicate_of_id,
@@ -221,7 +266,10 @@ def referral_out(referral: Referral) -> ReferralOut:
 @api(Can.REFER, body=ReferralIn, response=ReferralCreated, status=201)
 async def create_referral(request: Request, caller: Caller, body: ReferralIn) -> ReferralCreated:
     """Refer a victim to a conference the caller's agency belongs to; the referring agency is the caller's."""
-    referral = await service.submit(caller.viewer, body, today())
+    return created(await service.submit(caller.viewer, body, today()))
+
+
+def created(referral: Referral) -> ReferralCreated:
     return ReferralCreated(
         id=referral.id,
         status=referral.status,
@@ -406,9 +454,165 @@ async def transfer_package(request: Request, caller: Caller) -> Response:
     return JSONResponse(accepted.model_dump(), status_code=202)
 
 
+@api(Can.TRIAGE_REFERRALS, body=RepeatClaimIn, response=ReferralOut, record=referral_seen)
+async def decide_repeat_claim(request: Request, caller: Caller, body: RepeatClaimIn) -> ReferralOut:
+    """Confirm or reject (with a reason) the repeat the referrer claims of an earlier MARAC case the
+    system does not hold; only a confirmed claim counts as a repeat (agenda kind, quarterly figures)."""
+    referral_id = request.path_params["referral_id"]
+    await service.decide_repeat_claim(caller.viewer, referral_id, body.confirm, body.reason)
+    return referral_out(await service.get_visible(caller.viewer, referral_id))
+
+
+# --- drafts (marac/referrals/drafts.py): the author's alone, unchecked until sent ------------------
+
+# Any field of a referral, holding anything typed so far; only the conference is needed (and checked).
+_DRAFT_FIELDS: dict[str, Any] = {name: (Any, None) for name in ReferralIn.model_fields if name != "conference"}
+DraftIn: type[Strict] = create_model(
+    "DraftIn",
+    __base__=Strict,
+    __doc__="A referral as typed so far: the fields of POST /api/v1/referrals, none checked until it is sent",
+    # Required, but checked by the use case after whose draft it is: anyone else's is 404 whatever is sent.
+    conference=(str | None, Field(default=None, min_length=1, max_length=64, description="The conference's slug")),
+    **_DRAFT_FIELDS,
+)
+
+
+class DraftOut(BaseModel):
+    id: str
+    conference: str
+    saved_at: str
+    expires_at: str = Field(description="30 days after the last save; an expired draft is deleted")
+    body: dict[str, Any] = Field(description="The referral as typed (the draft's last save)")
+
+
+class DraftItem(BaseModel):
+    id: str
+    conference: str
+    victim_name: str | None = Field(description="The victim's name as typed, if any")
+    saved_at: str
+    expires_at: str
+
+
+class DraftList(BaseModel):
+    items: list[DraftItem]
+    next: str | None = None
+
+
+def draft_out(draft: ReferralDraft) -> DraftOut:
+    return DraftOut(
+        id=draft.id,
+        conference=draft.conference.slug,
+        saved_at=draft.saved_at.isoformat(),
+        expires_at=draft.expires_at.isoformat(),
+        body=draft.body,
+    )
+
+
+async def draft_seen(viewer: Viewer, params: dict[str, str]) -> None:
+    await drafts.get_own(viewer, params["draft_id"])  # NotFound for anyone but its author
+
+
+@api(Can.REFER, response=DraftList)
+async def list_drafts(request: Request, caller: Caller) -> DraftList:
+    """The caller's own drafts that have not expired, last saved first (at most 50: one page)."""
+    return DraftList(
+        items=[
+            DraftItem(
+                id=d.id,
+                conference=d.conference.slug,
+                victim_name=drafts.victim_name(d),
+                saved_at=d.saved_at.isoformat(),
+                expires_at=d.expires_at.isoformat(),
+            )
+            for d in await drafts.list_own(caller.viewer)
+        ]
+    )
+
+
+@api(Can.REFER, body=DraftIn, response=DraftOut, status=201)
+async def create_draft(request: Request, caller: Caller, body: BaseModel) -> DraftOut:
+    """Save a referral part-way as a draft, seen by its author alone: nothing but the conference is
+    checked until it is sent. It expires 30 days after its last save."""
+    return draft_out(await drafts.save(caller.viewer, body.model_dump(mode="json", exclude_unset=True)))
+
+
+@api(Can.REFER, response=DraftOut, record=draft_seen)
+async def get_draft(request: Request, caller: Caller) -> DraftOut:
+    """One of the caller's drafts (404 for anyone else's, or an expired one)."""
+    return draft_out(await drafts.get_own(caller.viewer, request.path_params["draft_id"]))
+
+
+@api(Can.REFER, body=DraftIn, response=DraftOut, record=draft_seen)
+async def replace_draft(request: Request, caller: Caller, body: BaseModel) -> DraftOut:
+    """Save the draft again with this body in place of its own; its 30 days start again."""
+    draft_id = request.path_params["draft_id"]
+    return draft_out(await drafts.save(caller.viewer, body.model_dump(mode="json", exclude_unset=True), draft_id))
+
+
+@api(Can.REFER, status=204, record=draft_seen)
+async def delete_draft(request: Request, caller: Caller) -> Response:
+    """Delete one of the caller's drafts."""
+    await drafts.delete(caller.viewer, request.path_params["draft_id"])
+    return Response(status_code=204)
+
+
+@api(Can.REFER, response=ReferralCreated, status=201, record=draft_seen)
+async def submit_draft(request: Request, caller: Caller) -> ReferralCreated:
+    """Send the draft as a referral: every rule of POST /api/v1/referrals is checked (422 names each
+    bad field, and the draft stays); once the referral is made the draft is gone."""
+    referral = await drafts.send(caller.viewer, request.path_params["draft_id"], today())
+    return created(referral)
+
+
+class PlaceIn(Strict):
+    name: str = Field(
+        min_length=1, max_length=locations.MAX_PLACE_NAME, description="A public place, e.g. Market Square"
+    )
+
+
+class PlaceOut(BaseModel):
+    id: str
+    name: str
+
+
+class PlaceList(BaseModel):
+    items: list[PlaceOut]
+
+
+async def conference_seen(viewer: Viewer, params: dict[str, str]) -> None:
+    await access.get_conference(viewer, params["slug"])
+
+
+@api(Can.REFER, response=PlaceList, record=conference_seen)
+async def list_places(request: Request, caller: Caller) -> PlaceList:
+    """The places the conference names for repeats by location (hate crime hotspots): a referral's
+    incident_location.place is one of these, by id or name."""
+    conference = await access.get_conference(caller.viewer, request.path_params["slug"])
+    places = await locations.listed(caller.viewer, conference)
+    return PlaceList(items=[PlaceOut(id=p.id, name=p.name) for p in places])
+
+
+@api(Can.TRIAGE_REFERRALS, body=PlaceIn, response=PlaceOut, status=201, record=conference_seen)
+async def add_place(request: Request, caller: Caller, body: PlaceIn) -> PlaceOut:
+    """Name a place (the conference's coordinator); referrals may then choose it instead of a postcode."""
+    conference = await access.get_conference(caller.viewer, request.path_params["slug"])
+    place = await locations.add(caller.viewer, conference, body.name)
+    return PlaceOut(id=place.id, name=place.name)
+
+
+@api(Can.TRIAGE_REFERRALS, status=204, record=conference_seen)
+async def retire_place(request: Request, caller: Caller) -> None:
+    """Stop offering a place (the coordinator); referrals that named it keep it and still match on it."""
+    conference = await access.get_conference(caller.viewer, request.path_params["slug"])
+    await locations.retire(caller.viewer, conference, request.path_params["place_id"])
+
+
 routes = [
     Route("/api/v1/referrals/{referral_id}/transfer-out", transfer_out, methods=["POST"]),
     Route("/api/v1/referrals/{referral_id}/transfer-package.pdf", transfer_package, methods=["GET"]),
+    Route("/api/v1/conferences/{slug}/places", list_places, methods=["GET"]),
+    Route("/api/v1/conferences/{slug}/places", add_place, methods=["POST"]),
+    Route("/api/v1/conferences/{slug}/places/{place_id}", retire_place, methods=["DELETE"]),
     Route("/api/v1/referrals", create_referral, methods=["POST"]),
     Route("/api/v1/referrals", list_referrals, methods=["GET"]),
     Route("/api/v1/referrals/{referral_id}", get_referral, methods=["GET"]),
@@ -417,4 +621,11 @@ routes = [
     Route("/api/v1/referrals/{referral_id}/decision", decide_referral, methods=["POST"]),
     Route("/api/v1/referrals/{referral_id}/merge", merge_referral, methods=["POST"]),
     Route("/api/v1/referrals/{referral_id}/keep-apart", keep_referral_apart, methods=["POST"]),
+    Route("/api/v1/referrals/{referral_id}/repeat-claim", decide_repeat_claim, methods=["POST"]),
+    Route("/api/v1/referral-drafts", list_drafts, methods=["GET"]),
+    Route("/api/v1/referral-drafts", create_draft, methods=["POST"]),
+    Route("/api/v1/referral-drafts/{draft_id}", get_draft, methods=["GET"]),
+    Route("/api/v1/referral-drafts/{draft_id}", replace_draft, methods=["PUT"]),
+    Route("/api/v1/referral-drafts/{draft_id}", delete_draft, methods=["DELETE"]),
+    Route("/api/v1/referral-drafts/{draft_id}/submit", submit_draft, methods=["POST"]),
 ]

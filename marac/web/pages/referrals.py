@@ -13,14 +13,14 @@ from starlette.routing import Route
 from marac.agencies import access
 from marac.agencies.access import Can
 from marac.agencies.models import Conference
-from marac.clock import today
-from marac.conference_types import accepted_instruments
+from marac.clock import today, uk_date
+from marac.conference_types import accepted_instruments, with_type_instruments
 from marac.errors import AccessDenied, Conflict, DomainError, NotFound, RuleViolation
 from marac.jobs import flows
 from marac.meetings import withdrawal
 from marac.minutes import transfer
 from marac.minutes.models import TransferPackage
-from marac.referrals import imports, service
+from marac.referrals import drafts, imports, locations, service
 from marac.referrals.models import REFERRAL_STATUSES, BreakGlass, Referral
 from marac.referrals.schemas import set_path
 from marac.validation import parse_day, whole_number
@@ -49,6 +49,9 @@ LABELS = {
     "consent.victim_aware": "Victim aware",
     "consent.consented": "Consent",
     "consent.reason_if_not": "Reason for sharing without consent",
+    "incident_location": "Where it happened",
+    "incident_location.postcode": "Where it happened: postcode",
+    "incident_location.place": "Where it happened: named place",
 }
 PERPETRATOR_SLOTS = 3
 CHILD_SLOTS = 4
@@ -130,6 +133,8 @@ def form_to_body(form: FormData, conference: Conference) -> dict:
         "consent.reason_if_not",
         "risk.level",
         "risk.score",
+        "incident_location.postcode",
+        "incident_location.place",
     ):
         if text(name):
             set_path(body, name, text(name))
@@ -147,6 +152,8 @@ def form_to_body(form: FormData, conference: Conference) -> dict:
             set_path(body, name, YES_NO[text(name)])
     if text("consent.monitoring_only") == "yes":
         set_path(body, "consent.monitoring_only", True)
+    if text("previously_known.repeat") == "yes":
+        set_path(body, "previously_known.repeat", True)
     if text("victim.aliases"):
         body["victim"]["aliases"] = _lines(text("victim.aliases"))
     if text("incidents"):
@@ -192,10 +199,16 @@ def form_to_body(form: FormData, conference: Conference) -> dict:
     return body
 
 
+def _accepted(conference: Conference) -> dict[str, dict]:
+    """The instruments a referral to the conference may use: those it was created with and any
+    its type has added since (conference_types.with_type_instruments)."""
+    return accepted_instruments(with_type_instruments(conference.type, conference.type_settings))
+
+
 def _instrument(conference: Conference, chosen: str | None) -> dict:
     """The checklist the form shows: the one chosen (police DASH, say) if the conference accepts
     it, else the type's first."""
-    accepted = accepted_instruments(conference.type_settings)
+    accepted = _accepted(conference)
     return accepted.get(chosen or "") or next(iter(accepted.values()))
 
 
@@ -212,7 +225,7 @@ def body_to_form(body: dict, instrument: dict) -> FormData:
         elif value is not None and value != "":
             pairs.append((prefix, str(value)))
 
-    for section in ("victim", "consent", "referrer", "previously_known"):
+    for section in ("victim", "consent", "referrer", "previously_known", "incident_location"):
         walk(section, {k: v for k, v in (body.get(section) or {}).items() if k != "aliases"})
     for name in (
         "received_at",
@@ -233,13 +246,29 @@ def body_to_form(body: dict, instrument: dict) -> FormData:
     pairs += [("risk.instrument", str(risk.get("instrument"))), ("risk.level", risk.get("level") or "")]
     if risk.get("score") is not None:
         pairs.append(("risk.score", str(risk["score"])))
-    for question, answer in zip(instrument["questions"], risk.get("answers") or [], strict=False):
-        pairs.append((f"risk.answers.{question['key']}", answer))
+    answers = risk.get("answers") or []
+    if isinstance(answers, dict):  # a draft typed on the form keeps its answers by question
+        answers = [answers.get(question["key"]) for question in instrument["questions"]]
+    for question, answer in zip(instrument["questions"], answers, strict=False):
+        if answer:
+            pairs.append((f"risk.answers.{question['key']}", str(answer)))
     for role in ("perpetrators", "children"):
         for index, person in enumerate(body.get(role) or []):
             walk(f"{role}.{index}", {k: v for k, v in person.items() if k != "aliases"})
             pairs.append((f"{role}.{index}.aliases", "\n".join(person.get("aliases") or [])))
     return FormData(pairs)
+
+
+async def _places(conference: Conference, named: dict | None = None) -> list[tuple[str, str]] | None:
+    """The named places the form offers as (id, name), for types that match repeats on location; None
+    for other types, whose form asks for no location. `named`: a referral's location, whose place
+    stays a choice on its edit form after the coordinator retired it."""
+    if not locations.matches_on_location(conference.type_settings):
+        return None
+    offered = [(p.id, p.name) for p in await locations.places(conference.id)]
+    if named and named.get("place") and named["place"] not in dict(offered):
+        offered.append((named["place"], f"{named.get('name')} (no longer offered)"))
+    return offered
 
 
 async def _conferences_for(caller: Caller) -> list[Conference]:
@@ -263,21 +292,144 @@ async def new_referral(request: Request, caller: Caller) -> Response:
             if request.method == "POST"
             else request.query_params.get("instrument"),
         ),
-        "instruments": accepted_instruments(conference.type_settings),
+        "instruments": _accepted(conference),
+        "places": await _places(conference),
         "perpetrator_slots": range(PERPETRATOR_SLOTS),
         "child_slots": range(CHILD_SLOTS),
         "values": request.state.form if request.method == "POST" else FormData(),
     }
     if request.method == "GET":
         return render(request, "referrals/form.html", context)
+    body = form_to_body(request.state.form, conference)
     try:
-        referral = await service.submit(caller.viewer, form_to_body(request.state.form, conference), today())
-    except RuleViolation as exc:
-        summary = {field: f"{summary_label(field)}: {message}" for field, message in exc.fields.items()}
-        return render(
-            request, "referrals/form.html", {**context, "errors": exc.fields, "error_summary": summary}, status=400
-        )
+        if request.state.form.get("action") == "draft":
+            draft = await drafts.save(caller.viewer, body)
+            return RedirectResponse(f"/referrals/drafts/{draft.id}?saved=1", status_code=303)
+        referral = await service.submit(caller.viewer, body, today())
+    except (RuleViolation, Conflict) as exc:
+        return _form_again(request, context, exc)
     return RedirectResponse(f"/referrals/{referral.id}?created=1", status_code=303)
+
+
+def _form_again(request: Request, context: dict, exc: RuleViolation | Conflict) -> Response:
+    """The form as typed, with each problem on its field (a conflict above the form)."""
+    fields = exc.fields if isinstance(exc, RuleViolation) else {"summary": exc.message}
+    summary = {field: f"{summary_label(field)}: {message}" for field, message in fields.items()}
+    return render(
+        request,
+        "referrals/form.html",
+        {**context, "errors": fields, "error_summary": summary},
+        status=status_of(exc, page=True),
+    )
+
+
+def _displayable(body: dict) -> dict:
+    """A draft's body in the shapes the form shows: one saved through the API may hold anything
+    (drafts are not checked), and what does not fit an input is left off the form."""
+
+    def strings(value: object) -> list[str]:
+        return [str(v) for v in value if isinstance(v, str | int | float)] if isinstance(value, list) else []
+
+    def section(value: object) -> dict:
+        found = dict(value) if isinstance(value, dict) else {}
+        if "aliases" in found:
+            found["aliases"] = strings(found["aliases"])
+        return found
+
+    shown = {key: value for key, value in body.items() if not isinstance(value, dict | list)}
+    for name in ("victim", "consent", "risk", "referrer", "previously_known"):
+        shown[name] = section(body.get(name))
+    for name in ("criteria", "strands", "incidents"):
+        shown[name] = strings(body.get(name))
+    for name in ("perpetrators", "children"):
+        listed = body.get(name)
+        shown[name] = [section(p) for p in listed if isinstance(p, dict)] if isinstance(listed, list) else []
+    return shown
+
+
+@page(Can.REFER)
+async def list_drafts(request: Request, caller: Caller) -> Response:
+    """Your drafts: the caller's own, each with the day it expires."""
+    found = await drafts.list_own(caller.viewer)
+    return render(
+        request,
+        "referrals/drafts.html",
+        {
+            "drafts": [
+                {
+                    "id": d.id,
+                    "victim": drafts.victim_name(d),
+                    "conference": d.conference.name,
+                    "saved": uk_time(d.saved_at),
+                    "expires": uk_date(d.expires_at),
+                }
+                for d in found
+            ],
+            "deleted": request.query_params.get("deleted") == "1",
+        },
+    )
+
+
+@page(Can.REFER)
+async def draft(request: Request, caller: Caller) -> Response:
+    """A draft on the referral form, filled in as it was saved: saved again (action=draft), or sent
+    (every rule checked; the draft goes once the referral is made). 404 for anyone but its author."""
+    draft_id = request.path_params["draft_id"]
+    found = await drafts.get_own(caller.viewer, draft_id)
+    conference = found.conference
+    body = _displayable(found.body)
+    posted = request.method == "POST"
+    form = request.state.form if posted else body_to_form(body, _instrument(conference, body["risk"].get("instrument")))
+    chosen = str(form.get("risk.instrument", "")) or None
+    if not posted and request.query_params.get("instrument"):
+        chosen = request.query_params.get("instrument")
+    context = {
+        "conference": conference,
+        "type": conference.type_settings,
+        "instrument": _instrument(conference, chosen),
+        "instruments": accepted_instruments(conference.type_settings),
+        "perpetrator_slots": range(max(PERPETRATOR_SLOTS, len(body["perpetrators"]))),
+        "child_slots": range(max(CHILD_SLOTS, len(body["children"]))),
+        "values": form,
+        "draft": {"id": found.id, "expires": uk_date(found.expires_at)},
+        "saved": request.query_params.get("saved") == "1",
+    }
+    if not posted:
+        return render(request, "referrals/form.html", context)
+    typed = form_to_body(form, conference)
+    try:
+        if form.get("action") == "draft":
+            await drafts.save(caller.viewer, typed, draft_id)
+            return RedirectResponse(f"/referrals/drafts/{draft_id}?saved=1", status_code=303)
+        referral = await drafts.send(caller.viewer, draft_id, today(), typed)
+    except (RuleViolation, Conflict) as exc:
+        return _form_again(request, {**context, "saved": False}, exc)
+    return RedirectResponse(f"/referrals/{referral.id}?created=1", status_code=303)
+
+
+@page(Can.REFER)
+async def delete_draft(request: Request, caller: Caller) -> Response:
+    """Deleting a draft is asked first, on a page of its own: what was typed cannot be brought back."""
+    draft_id = request.path_params["draft_id"]
+    found = await drafts.get_own(caller.viewer, draft_id)  # 404 before anything is asked
+    if request.state.form.get("confirmed") != "yes":
+        name = drafts.victim_name(found)
+        return render(
+            request,
+            "meetings/confirm.html",
+            {
+                "title": "Delete this draft?",
+                "detail": f"The draft referral{' about ' + name if name else ''} to {found.conference.name} "
+                "and everything typed in it will be deleted. This cannot be undone.",
+                "button": "Yes, delete the draft",
+                "warning": True,
+                "hidden": {"confirmed": "yes"},
+                "action": f"/referrals/drafts/{draft_id}/delete",
+                "back": f"/referrals/drafts/{draft_id}",
+            },
+        )
+    await drafts.delete(caller.viewer, draft_id)
+    return RedirectResponse("/referrals/drafts?deleted=1", status_code=303)
 
 
 LIST_PAGE = 50
@@ -303,6 +455,7 @@ async def edit_referral(request: Request, caller: Caller) -> Response:
         "type": conference.type_settings,
         "instrument": instrument,
         "instruments": {instrument["id"]: instrument},
+        "places": await _places(conference, referral.incident_location),
         "perpetrator_slots": range(max(PERPETRATOR_SLOTS, len(body["perpetrators"]))),
         "child_slots": range(max(CHILD_SLOTS, len(body["children"]))),
         "values": request.state.form if request.method == "POST" else body_to_form(body, instrument),
@@ -376,7 +529,7 @@ def _detail(
         "referrals/detail.html",
         {
             "referral": referral,
-            "instrument": accepted_instruments(referral.conference.type_settings).get(
+            "instrument": _accepted(referral.conference).get(
                 str(referral.risk.get("instrument")), referral.conference.type_settings["instrument_definition"]
             ),
             # Break glass reads one case, nothing more: no triage, no links into the conference.
@@ -391,6 +544,10 @@ def _detail(
                 or caller.viewer.can_in(referral.conference_id, Can.TRIAGE_REFERRALS)
                 and referral.status in service.UNHEARD_STATUSES
             ),
+            "may_decide_claim": grant is None
+            and caller.viewer.can_in(referral.conference_id, Can.TRIAGE_REFERRALS)
+            and referral.repeat_claim == "pending"
+            and referral.status in service.UNHEARD_STATUSES,
             "may_triage_duplicate": grant is None
             and caller.viewer.can_in(referral.conference_id, Can.TRIAGE_REFERRALS)
             and referral.possible_duplicate_of_id is not None
@@ -508,6 +665,24 @@ async def keep_apart(request: Request, caller: Caller) -> Response:
     return RedirectResponse(f"/referrals/{referral_id}", status_code=303)
 
 
+@page(Can.TRIAGE_REFERRALS)
+async def decide_repeat_claim(request: Request, caller: Caller) -> Response:
+    """The coordinator confirms or rejects the repeat the referrer claims (service.decide_repeat_claim,
+    as POST /api/v1/referrals/{id}/repeat-claim)."""
+    referral_id = request.path_params["referral_id"]
+    form = request.state.form
+    decision = str(form.get("claim_decision", ""))
+    confirm = {"confirm": True, "reject": False}.get(decision)
+    try:
+        await service.decide_repeat_claim(caller.viewer, referral_id, confirm, str(form.get("claim_reason", "")))
+    except (RuleViolation, Conflict) as exc:
+        referral = await service.get_visible(caller.viewer, referral_id)
+        fields = {"confirm": "claim_decision", "reason": "claim_reason"}
+        errors = {fields.get(k, k): v for k, v in exc.fields.items()} or {"claim_decision": exc.message}
+        return _detail(request, caller, referral, status=status_of(exc, page=True), errors=errors, values=form)
+    return RedirectResponse(f"/referrals/{referral_id}#repeat-claim", status_code=303)
+
+
 @page(Can.REFER)
 async def withdraw(request: Request, caller: Caller) -> Response:
     referral_id = request.path_params["referral_id"]
@@ -597,10 +772,59 @@ async def decide_match(request: Request, caller: Caller) -> Response:
     return RedirectResponse(f"/matches?done={'same' if same else 'different'}", status_code=303)
 
 
+async def _places_page(
+    request: Request, caller: Caller, conference: Conference, status: int = 200, **context
+) -> Response:
+    return render(
+        request,
+        "referrals/places.html",
+        {
+            "conference": conference,
+            "places": await locations.places(conference.id),
+            "matches_on_location": locations.matches_on_location(conference.type_settings),
+            **context,
+        },
+        status=status,
+    )
+
+
+async def _managed(request: Request, caller: Caller) -> Conference:
+    conference = await access.get_conference(caller.viewer, request.path_params["slug"])
+    access.require_manage_places(caller.viewer, conference.id)
+    return conference
+
+
+@page(Can.TRIAGE_REFERRALS)
+async def places(request: Request, caller: Caller) -> Response:
+    """The places the conference names for repeats by location; the same use cases as
+    /api/v1/conferences/{slug}/places."""
+    conference = await _managed(request, caller)
+    if request.method == "GET":
+        return await _places_page(request, caller, conference, done=request.query_params.get("done") == "1")
+    name = str(request.state.form.get("name", ""))
+    try:
+        await locations.add(caller.viewer, conference, name)
+    except RuleViolation as exc:
+        return await _places_page(request, caller, conference, 400, errors=exc.fields, values={"name": name})
+    return RedirectResponse(f"/conferences/{conference.slug}/places?done=1", status_code=303)
+
+
+@page(Can.TRIAGE_REFERRALS)
+async def retire_place(request: Request, caller: Caller) -> Response:
+    conference = await _managed(request, caller)
+    await locations.retire(caller.viewer, conference, request.path_params["place_id"])
+    return RedirectResponse(f"/conferences/{conference.slug}/places", status_code=303)
+
+
 routes = [
+    Route("/conferences/{slug}/places", places, methods=["GET", "POST"]),
+    Route("/conferences/{slug}/places/{place_id}/retire", retire_place, methods=["POST"]),
     Route("/referrals", list_referrals, methods=["GET"]),
     Route("/referrals/new", new_referral, methods=["GET", "POST"]),
     Route("/referrals/import", import_referrals, methods=["GET", "POST"]),
+    Route("/referrals/drafts", list_drafts, methods=["GET"]),
+    Route("/referrals/drafts/{draft_id}", draft, methods=["GET", "POST"]),
+    Route("/referrals/drafts/{draft_id}/delete", delete_draft, methods=["POST"]),
     Route("/referrals/{referral_id}", show_referral, methods=["GET"]),
     Route("/referrals/{referral_id}/decision", decide, methods=["POST"]),
     Route("/referrals/{referral_id}/edit", edit_referral, methods=["GET", "POST"]),
@@ -609,6 +833,7 @@ routes = [
     Route("/referrals/{referral_id}/keep-apart", keep_apart, methods=["POST"]),
     Route("/referrals/{referral_id}/transfer", transfer_out, methods=["POST"]),
     Route("/referrals/{referral_id}/transfer-package.pdf", transfer_package, methods=["GET"]),
+    Route("/referrals/{referral_id}/repeat-claim", decide_repeat_claim, methods=["POST"]),
     Route("/matches", matches, methods=["GET"]),
     Route("/matches/{suggestion_id}", decide_match, methods=["POST"]),
 ]

@@ -12,7 +12,7 @@ from marac.sealed import SealedText
 
 
 class Migration(migrations.Migration):
-    dependencies = [("marac", "0023_history")]
+    dependencies = [("marac", "0025_incident_location")]
 
     initial = False
 
