@@ -51,6 +51,7 @@ TABLES = [
     "chair_pack",
     "minutes_recipient",
     "minutes_version",
+    "notification_preference",
     "notification",
     "event",
     "email_outbox",

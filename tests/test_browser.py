@@ -133,6 +133,7 @@ async def test_coordinator_triages_referrals_and_publishes_the_agenda(session, p
     second = await referred(api, personas["idva"], "Mary Major", "1982-06-30")
     third = await referred(api, personas["health"], "Ann Other", "1975-01-09")
     meeting_id = first["meeting_id"]
+    await run_jobs()  # each referral's request queued the telling of its event (docs/notifications.md)
 
     page = await signed_in(session, personas["coordinator"], javascript)
     # The home page is the coordinator's to-do list: what waits for them, with a link to do it.
@@ -141,6 +142,11 @@ async def test_coordinator_triages_referrals_and_publishes_the_agenda(session, p
         "href", f"/referrals?conference={CONFERENCE}"
     )
     await session.look(page, "todo-coordinator")
+    # The header counts what is new for the coordinator: the three referrals; opening the list reads them.
+    await page.get_by_role("link", name="Notifications (3) unread").click()
+    await expect(page.get_by_role("link", name="A new referral was received")).to_have_count(3)
+    await session.look(page, "notifications")
+    await expect(page.get_by_role("link", name="Notifications", exact=True)).to_be_visible()
     await page.get_by_role("link", name="Referrals", exact=True).click()
     await expect(page.get_by_role("heading", name="Awaiting triage (3)")).to_be_visible()
     await session.look(page, "triage-queue")

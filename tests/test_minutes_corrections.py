@@ -11,6 +11,7 @@ import pypdf
 
 from marac.actions import service as actions
 from marac.agencies.access import viewer_for
+from marac.alerts import fanout
 from marac.audit.models import AuditEvent
 from marac.minutes.models import MinutesVersion
 from marac.notices.models import Notification
@@ -183,9 +184,12 @@ async def test_a_correction_is_version_two_with_what_changed_and_why_in_every_re
             assert "CANARYNEWACTION" in text
         assert "CANARYALL" not in text.split("Changesinthisversion")[1].split("Attendance")[0]  # no old text
     # Every agency that received version 1 is told version 2 is ready; auditors keep version 1.
-    told = set(
-        await Notification.filter(kind="minutes_version", meeting_id=meeting.id).values_list("user_id", flat=True)
-    )
+    await fanout.fan_out()
+    told = {
+        notice.user_id
+        for notice in await Notification.filter(kind="minutes_ready", meeting_id=meeting.id).select_related("event")
+        if notice.event and notice.event.data["version"] == 2
+    }
     for persona, _ in RECIPIENTS:
         assert personas[persona].user.id in told, persona
     assert personas["housing"].user.id not in told

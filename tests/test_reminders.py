@@ -297,9 +297,15 @@ async def test_the_in_process_timer_runs_only_without_redis_and_outside_tests():
     settings.override(settings.load({**os.environ, "MARAC_ENV": "development", "MARAC_REDIS_URL": ""}))
     try:
         await queue.start()
-        # One timer per daily job, plus the break-glass sweep, the e-mail outbox and the render reconciler.
-        assert len(queue._timers) == len(queue.DAILY) + 3 and not any(t.done() for t in queue._timers)
-        assert {name for _, name in queue.DAILY} == {"send_reminders", "apply_retention"}
+        # One timer per daily job, plus the break-glass sweep, the e-mail outbox, the render reconciler and the
+        # notifications' sweep.
+        assert len(queue._timers) == len(queue.DAILY) + 4 and not any(t.done() for t in queue._timers)
+        assert {name for _, name in queue.DAILY} == {
+            "send_reminders",
+            "apply_retention",
+            "daily_events",
+            "send_digests",
+        }
     finally:
         await queue.stop()
         settings.override(real)

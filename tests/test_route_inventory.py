@@ -74,6 +74,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/account/tokens"): everyone(400, anonymous=PAGE_LOGIN),
     ("POST", "/account/tokens/{token_id}/revoke"): everyone(303, anonymous=PAGE_LOGIN),
     ("POST", "/account/password"): everyone(400, anonymous=PAGE_LOGIN),
+    ("POST", "/account/notifications"): only({p: 303 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
     # directory pages: admin only
     ("GET", "/admin/agencies"): only({"admin": 200}, anonymous=PAGE_LOGIN),
     ("POST", "/admin/agencies"): only({"admin": 400}, anonymous=PAGE_LOGIN),
@@ -265,6 +266,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         {**{p: 404 for p in CASE_ROLES}, "auditor": 404}, anonymous=PAGE_LOGIN
     ),
     ("GET", "/notifications"): everyone(200, anonymous=PAGE_LOGIN),
+    ("GET", "/api/v1/notifications"): only({p: 200 for p in CASE_ROLES}),
+    ("GET", "/api/v1/notifications/preferences"): only({p: 200 for p in CASE_ROLES}),
+    ("PUT", "/api/v1/notifications/preferences"): only({p: 200 for p in CASE_ROLES}),
     ("GET", "/disclosures"): only({"coordinator": 200, "auditor": 200}, anonymous=PAGE_LOGIN),
     ("GET", "/audit"): only({"coordinator": 200, "auditor": 200}, anonymous=PAGE_LOGIN),
     ("GET", "/jobs/{job_id}"): only({"coordinator": 200}, others=404, anonymous=PAGE_LOGIN),

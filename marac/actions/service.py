@@ -42,6 +42,7 @@ from marac.clock import now
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation, StaleVersion
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, Meeting
+from marac.notices.events import emit
 from marac.referrals.models import Referral, ReferralPerson
 from marac.wording import count, plural
 
@@ -366,6 +367,15 @@ async def add_action(
             using_db=conn,
         )
         await _audit(viewer, "action.create", "action", action.id, meeting.conference_id, conn)
+        await emit(
+            "action.assigned",
+            conference_id=meeting.conference_id,
+            meeting_id=meeting.id,
+            action_id=action.id,
+            agency_id=owner_agency_id,
+            due_date=due.isoformat(),
+            conn=conn,
+        )
     return action
 
 

@@ -276,6 +276,14 @@ def referral_filter(viewer: Viewer) -> Q:
     return Q(conference_id__in=every, monitoring_only=False) | own
 
 
+def sees_referral(viewer: Viewer, conference_id: str, referring_agency_id: str, monitoring_only: bool) -> bool:
+    """referral_filter for one referral already read: whom a notice about it may reach (marac/alerts).
+    The same rule, so tests/test_notifications.py compares the two for every persona."""
+    if viewer.can_in(conference_id, Can.REFER) and referring_agency_id == viewer.agency_id:
+        return True
+    return not monitoring_only and conference_id in reads_all_referrals_in(viewer)
+
+
 def require_triage(viewer: Viewer, conference_id: str) -> None:
     """Accepting and rejecting is the coordinator's job."""
     if not viewer.can_in(conference_id, Can.TRIAGE_REFERRALS):

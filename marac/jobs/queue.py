@@ -29,8 +29,16 @@ UK = ZoneInfo("Europe/London")
 REMINDERS_AT = time(7, 0)  # UK time, in both modes
 SWEEP_EVERY = timedelta(minutes=5)  # break-glass expiries no request has noticed yet
 EMAIL_EVERY = timedelta(minutes=1)  # e-mails to try again (the outbox)
+NOTIFY_EVERY = timedelta(minutes=1)  # events no request's kick told (a lost kick, a scheduled event)
+EVENTS_AT = time(6, 45)  # UK time: the day's scheduled events, told before the digest
+DIGEST_AT = time(7, 0)  # UK time: each user's daily digest
 # What runs once a day, at what UK time, in both modes (the worker's cron or the timer here).
-DAILY = ((REMINDERS_AT, "send_reminders"), (RETENTION_AT, "apply_retention"))
+DAILY = (
+    (REMINDERS_AT, "send_reminders"),
+    (RETENTION_AT, "apply_retention"),
+    (EVENTS_AT, "daily_events"),
+    (DIGEST_AT, "send_digests"),
+)
 
 _pool: ArqRedis | None = None
 # In-process tasks are kept referenced here so the loop does not garbage-collect them mid-run.
@@ -85,6 +93,7 @@ async def start() -> None:
         _timers.extend(asyncio.create_task(_timer(name, partial(next_run, at))) for at, name in DAILY)
         _timers.append(asyncio.create_task(_timer("end_expired_break_glass", lambda now: now + SWEEP_EVERY)))
         _timers.append(asyncio.create_task(_timer("send_email", lambda now: now + EMAIL_EVERY)))
+        _timers.append(asyncio.create_task(_timer("notify_people", lambda now: now + NOTIFY_EVERY)))
         # Documents whose render failed (minutes, research lists) are tried again, as the worker's cron does.
         _timers.append(asyncio.create_task(_timer("reconcile_renders", lambda now: now + SWEEP_EVERY)))
 

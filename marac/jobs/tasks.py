@@ -139,6 +139,37 @@ async def send_email() -> None:
     log.info("send_email sent=%d", sent)
 
 
+async def notify_people(enqueue: Enqueue) -> None:
+    """Tell people of the events not yet told (marac/alerts/fanout.py), then send the e-mails that are due.
+    Idempotent: each batch of events is claimed and marked in one transaction."""
+    from marac.alerts import fanout
+
+    told = await fanout.fan_out()
+    log.info("notify_people events=%d notices=%d emails=%d", told["events"], told["notices"], told["emails"])
+    if told["emails"]:
+        await enqueue("send_email")
+
+
+async def send_digests(enqueue: Enqueue) -> None:
+    """Today's digest e-mails (marac/alerts/daily.py), then send them. Idempotent: each notice is claimed once."""
+    from marac.alerts import daily
+
+    sent = await daily.put_digests()
+    log.info("send_digests emails=%d", sent)
+    if sent:
+        await enqueue("send_email")
+
+
+async def daily_events(enqueue: Enqueue) -> None:
+    """The day's scheduled events (minutes not circulated in time), then told. Idempotent per meeting."""
+    from marac.alerts import daily
+
+    emitted = await daily.emit_scheduled(clock.today())
+    log.info("daily_events events=%d", emitted)
+    if emitted:
+        await enqueue("notify_people")
+
+
 async def end_expired_break_glass() -> None:
     """Record the end of break-glass grants that ran out unnoticed (access already stopped at expiry)."""
     from marac.referrals import break_glass
@@ -151,6 +182,9 @@ TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
     "notify_break_glass": notify_break_glass,
     "end_expired_break_glass": end_expired_break_glass,
     "send_email": send_email,
+    "notify_people": notify_people,
+    "send_digests": send_digests,
+    "daily_events": daily_events,
     "render_minutes": render_minutes,
     "render_chair_pack": render_chair_pack,
     "render_transfer_package": render_transfer_package,

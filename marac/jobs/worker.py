@@ -60,6 +60,18 @@ async def _email_sweep(ctx: dict[str, Any]) -> None:
     await queue.run("send_email", None)
 
 
+async def _notify_sweep(ctx: dict[str, Any]) -> None:
+    await queue.run("notify_people", None)
+
+
+async def _daily_events(ctx: dict[str, Any]) -> None:
+    await queue.run("daily_events", None)
+
+
+async def _daily_digests(ctx: dict[str, Any]) -> None:
+    await queue.run("send_digests", None)
+
+
 class WorkerSettings:
     # Typed as arq's settings protocol names them.
     functions: Sequence[WorkerCoroutine | Function] = [_arq_function(name) for name in tasks.TASKS]
@@ -77,6 +89,10 @@ class WorkerSettings:
         cron(_break_glass_sweep, minute=set(range(2, 60, 5)), run_at_startup=False),
         # Every minute: e-mails in the outbox that failed or whose job was lost are tried again.
         cron(_email_sweep, run_at_startup=True),
+        # Every minute: events whose kick was lost, or that a daily run emitted, are told.
+        cron(_notify_sweep, run_at_startup=True),
+        cron(_daily_events, hour=queue.EVENTS_AT.hour, minute=queue.EVENTS_AT.minute, run_at_startup=False),
+        cron(_daily_digests, hour=queue.DIGEST_AT.hour, minute=queue.DIGEST_AT.minute, run_at_startup=False),
     ]
     job_serializer = staticmethod(queue.serialize)
     job_deserializer = staticmethod(queue.deserialize)

@@ -35,6 +35,7 @@ from marac.clock import now
 from marac.conference_types import DEFAULT_CASE_ORDER
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation
 from marac.meetings.models import VICTIM_CONTACT, AgendaItem, Meeting, Research
+from marac.notices.events import emit
 from marac.referrals.models import Referral, ReferralPerson
 from marac.referrals.rules import add_months
 from marac.wording import count
@@ -378,6 +379,7 @@ async def add_case(viewer: Viewer, meeting: Meeting, referral_id: str) -> Agenda
                 conn=conn,
             )
         await _audit(viewer, "agenda.add_urgent", meeting, item.id, conn)
+        await _research_due(meeting, True, conn)
     # The frozen agenda, taken again with the case (the research list itself is read from the items).
     snapshot = await agenda(meeting, fresh=True)
     meeting.snapshot = {**snapshot, "status": meeting.status}
@@ -555,7 +557,20 @@ async def publish(viewer: Viewer, meeting: Meeting) -> dict[str, Any]:
             conference_id=meeting.conference_id,
             conn=conn,
         )
+        await _research_due(meeting, False, conn)
     return snapshot
+
+
+async def _research_due(meeting: Meeting, reissued: bool, conn: BaseDBAsyncClient) -> None:
+    # Member agencies bring their research to the meeting, so it is due by the meeting's date.
+    await emit(
+        "agenda.published",
+        conference_id=meeting.conference_id,
+        meeting_id=meeting.id,
+        research_due=meeting.date.isoformat(),
+        reissued=reissued,
+        conn=conn,
+    )
 
 
 # --- research --------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from marac.clock import now
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation, StaleVersion
 from marac.meetings.models import Meeting
 from marac.minutes.models import MinutesVersion
+from marac.notices.events import emit
 
 CHANGEABLE = ("published", "held")
 MAX_REASON = 500
@@ -227,6 +228,17 @@ async def amend_action(
             using_db=conn,
         )
         await _audit(viewer, "action.amend", "action", action.id, action.conference_id, conn)
+        if changed:  # the owner agency (the new one, if it changed) is told
+            await emit(
+                "action.updated",
+                conference_id=action.conference_id,
+                meeting_id=action.meeting_id,
+                action_id=action.id,
+                agency_id=owner,
+                changed=changed,
+                due_date=due.isoformat(),
+                conn=conn,
+            )
     return replace(
         row,
         description=description,

@@ -3,25 +3,24 @@
 Idempotent: a row already done is skipped, and a document already stored for the same version, agency
 and view is reused, so a second delivery of the job (or the reconciler) never makes a second document.
 Agencies with the same view share one layout, each stamped with its own footer. Each agency's view
-follows its tier now, not only when the render was asked for (access.minutes_view). When a correction's
-copy is ready, the agency's users who received the version before are told (notices)."""
+follows its tier now, not only when the render was asked for (access.minutes_view). When an agency's copy is
+ready, first or a correction, a `minutes.ready` event is written with it: its users are told (marac/alerts)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from marac import notices
-from marac.agencies.access import CASE_ROLES, minutes_view
-from marac.agencies.models import Membership, User
-from marac.clock import now, uk_date
+from marac.agencies.access import minutes_view
+from marac.agencies.models import Membership
+from marac.clock import now
 from marac.documents import pool, store
 from marac.documents.models import Document
 from marac.minutes.models import MinutesRecipient, MinutesVersion
 from marac.minutes.service import Preview, shared_views, withdraw
+from marac.notices.events import emit
 
 DRAFT_MARKING = "DRAFT – NOT APPROVED – OFFICIAL-SENSITIVE"
 
@@ -40,13 +39,6 @@ async def render_pending(minutes_id: str, progress: Progress | None = None) -> N
     }
     finished = 0
 
-    # Agencies that received the version this one corrects: told when their new copy is ready.
-    earlier = set(
-        await MinutesRecipient.filter(
-            minutes__meeting_id=meeting.id, minutes__version=minutes.version - 1, status="done"
-        ).values_list("agency_id", flat=True)
-    )
-
     async def done(agency_id: str, document: Document) -> None:
         nonlocal finished
         at = now()
@@ -56,8 +48,15 @@ async def render_pending(minutes_id: str, progress: Progress | None = None) -> N
                 .using_db(conn)
                 .update(status="done", document_id=document.id, notified_at=at)
             )
-            if marked and agency_id in earlier:
-                await _tell_corrected(agency_id, meeting.conference_id, meeting.id, at, conn)
+            if marked:
+                await emit(
+                    "minutes.ready",
+                    conference_id=meeting.conference_id,
+                    meeting_id=meeting.id,
+                    agency_id=agency_id,
+                    version=minutes.version,
+                    conn=conn,
+                )
         finished += 1
         if progress is not None:
             await progress(int(finished * 100 / len(rows)))
@@ -103,16 +102,6 @@ async def render_pending(minutes_id: str, progress: Progress | None = None) -> N
     await pool.render_shared(
         "minutes.html", groups, title="MARAC minutes", deliver=deliver, annex_template="minutes_restricted.html"
     )
-
-
-async def _tell_corrected(agency_id: str, conference_id: str, meeting_id: str, at: Any, conn: Any) -> None:
-    """The agency's case-handling users in the conference hear that a corrected version is ready
-    (a link to the meeting only; the download says which version)."""
-    users = await User.filter(
-        agency_id=agency_id, active=True, role__in=list(CASE_ROLES), conferences__id=conference_id
-    ).using_db(conn)
-    for user in users:
-        await notices.post(user.id, "minutes_version", uk_date(at), conn=conn, meeting_id=meeting_id)
 
 
 async def preview_pdf(preview: Preview) -> bytes:

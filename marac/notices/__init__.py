@@ -39,12 +39,12 @@ async def post(
 
 
 async def read_own(user_id: str) -> list[Notification]:
-    """A user's own newest notifications, marked read as they are read. Only their own rows, with
-    kinds, dates and whose account was made: no case details, so nothing here needs access.py;
+    """A user's own newest notifications, marked read as they are read (opening the page reads them). Only their
+    own rows, with kinds, dates and whose account was made: no case details, so nothing here needs access.py;
     the page each one links to decides what its reader may see."""
     items = await (
         Notification.filter(user_id=user_id)
-        .select_related("action", "about_user", "about_user__agency", "conference", "meeting")
+        .select_related("action", "about_user", "about_user__agency", "conference", "meeting", "event")
         .order_by("-day", "-id")
         .limit(SHOWN)
     )

@@ -9,6 +9,7 @@ date), never names or case text; every reader decides what it may see through it
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +34,18 @@ KINDS = (
 )
 
 
+# The kinds emitted while a request runs, so the web layer starts the fan-out once the request is answered (and its
+# changes committed) instead of waiting for the next sweep. A list, so the request sees what its handler appended.
+_emitted: ContextVar[list[str] | None] = ContextVar("marac_events_emitted", default=None)
+
+
+def watch() -> list[str]:
+    """Start collecting the kinds emitted in this context (a request); returns the list they go into."""
+    emitted: list[str] = []
+    _emitted.set(emitted)
+    return emitted
+
+
 async def emit(
     kind: str,
     *,
@@ -48,6 +61,9 @@ async def emit(
     """Record one event in the caller's transaction. ``data`` holds ids, dates and decisions only."""
     if kind not in KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
+    emitted = _emitted.get()
+    if emitted is not None:
+        emitted.append(kind)
     return await Event.create(
         kind=kind,
         at=at or now(),

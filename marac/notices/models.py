@@ -48,18 +48,42 @@ class Notification(Model):
         "marac.Meeting", related_name="notifications", null=True, on_delete=fields.CASCADE
     )
     meeting_id: str | None
+    # The event it tells of (marac/alerts/fanout.py): one notification per user, event and kind.
+    event: fields.ForeignKeyNullableRelation[Event] = fields.ForeignKeyField(
+        "marac.Event", related_name="notifications", null=True, on_delete=fields.CASCADE
+    )
+    event_id: int | None
     # due_soon | overdue | break_glass | own_lock | account_lock | account_created | account_reset
-    # | account_role | research_chase | minutes_version
-    kind = fields.CharField(max_length=16)
+    # | account_role | research_chase | minutes_version, and the kinds of events (marac/alerts/kinds.py)
+    kind = fields.CharField(max_length=32)
     day = fields.DateField()
+    # An event's notice: False while it waits for its user's daily digest; True once e-mailed, or not to be.
     emailed = fields.BooleanField(default=False)
     read_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "notification"
-        unique_together = (("user", "action", "kind", "day"),)
+        unique_together = (("user", "action", "kind", "day"), ("user", "event", "kind"))
+        # The header's unread count on every page.
+        indexes = (("user_id", "read_at"),)
         ordering = ["-created_at"]
+
+
+class NotificationPreference(Model):
+    # How one user hears of one kind of notice by e-mail: immediate, daily digest or off (marac/alerts/kinds.py
+    # holds the defaults per role and the kinds that cannot be off). No row: the default.
+    id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "marac.User", related_name="notification_preferences", on_delete=fields.CASCADE
+    )
+    user_id: str
+    kind = fields.CharField(max_length=32)
+    mode = fields.CharField(max_length=16)
+
+    class Meta:
+        table = "notification_preference"
+        unique_together = (("user", "kind"),)
 
 
 class Event(Model):

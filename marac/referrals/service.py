@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -37,6 +38,7 @@ from marac.conference_types import accepted_instruments, with_type_instruments
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation
 from marac.ids import ID_PATTERN
 from marac.meetings.schedule import meeting_for_referral
+from marac.notices.events import emit
 from marac.referrals import break_glass, history, locations, people, rules
 from marac.referrals.models import (
     REFERRAL_STATUSES,
@@ -623,7 +625,33 @@ async def submit(viewer: Viewer, payload: object, today: date) -> Referral:
             conference_id=conference.id,
             conn=conn,
         )
+        if not referral.monitoring_only:  # seen by its own agency alone: nobody else is told
+            await _emit("referral.received", referral, conn)
+            await _tell_found(referral, None, None, conn)
     return referral
+
+
+async def _emit(kind: str, referral: Referral, conn: BaseDBAsyncClient, decision: str | None = None) -> None:
+    # The agency an event about a referral is from: its referrer's (told of the decision).
+    data: dict[str, Any] = {"decision": decision} if decision else {}
+    await emit(
+        kind,
+        conference_id=referral.conference_id,
+        referral_id=referral.id,
+        agency_id=referral.referring_agency_id,
+        conn=conn,
+        **data,
+    )
+
+
+async def _tell_found(
+    referral: Referral, repeat_was: str | None, duplicate_was: str | None, conn: BaseDBAsyncClient
+) -> None:
+    """The coordinator is told of a repeat or a possible duplicate intake has just found (docs/notifications.md)."""
+    if referral.previous_referral_id and referral.previous_referral_id != repeat_was:
+        await _emit("referral.repeat", referral, conn)
+    if referral.possible_duplicate_of_id and referral.possible_duplicate_of_id != duplicate_was:
+        await _emit("referral.duplicate", referral, conn)
 
 
 async def submit_many(viewer: Viewer, rows: Sequence[tuple[int, object]], today: date) -> list[Referral]:
@@ -760,6 +788,7 @@ async def decide(viewer: Viewer, referral_id: str, decision: str, reason: str | 
             conference_id=referral.conference_id,
             conn=conn,
         )
+        await _emit("referral.decided", referral, conn, decision=referral.status)
     return referral
 
 
@@ -894,6 +923,7 @@ async def edit(viewer: Viewer, referral_id: str, patch: dict, today: date) -> Re
     people_changed = any(name in changed for name in PEOPLE_FIELDS)
     reuse = None if people_changed else {(p.role, p.position): p.person_id for p in referral.people}
     claim = {name: getattr(referral, name) for name in CLAIM_FIELDS}
+    repeat_was, duplicate_was = referral.previous_referral_id, referral.possible_duplicate_of_id
     async with in_transaction() as conn:
         await _history(referral, viewer, "edit", changed, None, conn)
         assessed = await _assess(checked, conn, reuse=reuse, itself=referral.id)
@@ -902,12 +932,15 @@ async def edit(viewer: Viewer, referral_id: str, patch: dict, today: date) -> Re
         if "previously_known" not in changed:  # the same claim: the coordinator's decision stands
             for name, value in claim.items():
                 setattr(referral, name, value)
-        referral.is_repeat = assessed.repeat_of is not None or referral.repeat_claim == "confirmed"
-        if referral.repeat_claim == "rejected" and assessed.repeat_of is None:
+        found = assessed.repeat_of is not None or assessed.earlier_case is not None
+        referral.is_repeat = found or referral.repeat_claim == "confirmed"
+        if referral.repeat_claim == "rejected" and not found:
             referral.criteria_met = _without_repeat(referral.criteria_met)
         await referral.save(using_db=conn)
         await ReferralPerson.filter(referral=referral).using_db(conn).delete()
         await _write_people(referral, checked, assessed, conn)
+        if not referral.monitoring_only:
+            await _tell_found(referral, repeat_was, duplicate_was, conn)
     return referral
 
 

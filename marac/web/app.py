@@ -20,7 +20,19 @@ from marac import db, metrics, settings
 from marac.conference_types import conference_types, instruments
 from marac.documents import pool
 from marac.jobs import queue
-from marac.web import api, api_actions, api_meetings, api_minutes, api_referrals, api_reports, api_todo, errors, openapi
+from marac.web import (
+    api,
+    api_actions,
+    api_meetings,
+    api_minutes,
+    api_notifications,
+    api_referrals,
+    api_reports,
+    api_todo,
+    errors,
+    openapi,
+)
+from marac.web.kick import NotifyAfterChange
 from marac.web.middleware import BodyTooLarge, SecurityMiddleware
 from marac.web.pages import (
     account,
@@ -98,6 +110,7 @@ def create_app() -> Starlette:
         *api_meetings.routes,
         *api_actions.routes,
         *api_minutes.routes,
+        *api_notifications.routes,
         *api_reports.routes,
         *api_todo.routes,
         Route("/healthz", healthz, methods=["GET"]),
@@ -121,7 +134,7 @@ def create_app() -> Starlette:
 
     return Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityMiddleware)],
+        middleware=[Middleware(SecurityMiddleware), Middleware(NotifyAfterChange)],
         exception_handlers={
             HTTPException: errors.http_exception,
             BodyTooLarge: errors.too_large,

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from marac.agencies import auth
 from marac.agencies.access import Can, Viewer, roles_that, viewer_for, viewer_of
 from marac.agencies.models import Session, User
+from marac.alerts import inbox
 from marac.errors import DomainError, NotFound, RuleViolation, Throttled
 from marac.ids import ID_PATTERN
 from marac.jobs.flows import tell_of_lock
@@ -150,6 +151,8 @@ def page(*can: Can, step_up: str | None = None) -> Callable[[PageHandler], PageH
             ):
                 back = step_up.format(**request.path_params)
                 return RedirectResponse(f"/step-up?next={quote(back)}", status_code=303)
+            if request.method == "GET":  # the header's count of unread notifications
+                request.state.unread = await inbox.unread(caller.user.id)
             try:
                 return await handler(request, caller)
             except DomainError as exc:

@@ -35,6 +35,7 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
         # What the caller may do, for links and buttons: {% if can(Can.READ_REPORTS) %}.
         "Can": Can,
         "can": caller.viewer.can if caller else _nothing,
+        "unread": getattr(request.state, "unread", 0),  # notifications, for the header (web/auth.py page)
         "demo": settings.get().demo,
         "csrf_token": csrf.token(request),
         "errors": {},

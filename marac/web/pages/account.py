@@ -1,4 +1,4 @@
-"""The signed-in user's own account: password and API tokens."""
+"""The signed-in user's own account: password, API tokens and how they are e-mailed of notifications."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from starlette.routing import Route
 
 from marac import clock, todo
 from marac.agencies import access, auth, service
+from marac.agencies.access import Can
 from marac.agencies.models import ApiToken, Conference
+from marac.alerts import kinds, preferences
 from marac.audit.service import record
 from marac.errors import RuleViolation
 from marac.web import cookies, csrf
@@ -29,6 +31,7 @@ async def home(request: Request, caller: Caller) -> Response:
 
 async def _account(request: Request, caller: Caller, status: int = 200, **context) -> Response:
     tokens = await ApiToken.filter(user_id=caller.user.id, revoked_at__isnull=True)
+    chosen = await preferences.read(caller.user.id, caller.user.role)
     return render(
         request,
         "account.html",
@@ -37,6 +40,8 @@ async def _account(request: Request, caller: Caller, status: int = 200, **contex
             "now": clock.now(),
             "token_days": auth.TOKEN_LIFETIME_DAYS,
             "max_token_days": auth.MAX_TOKEN_LIFETIME_DAYS,
+            "preferences": chosen,
+            "notice_values": {p.kind: p.mode for p in chosen},
             **context,
         },
         status=status,
@@ -64,6 +69,18 @@ async def create_token(request: Request, caller: Caller) -> Response:
         object_id=token.id,
     )
     return await _account(request, caller, new_token=raw)
+
+
+@page(Can.REFER)
+async def choose_notifications(request: Request, caller: Caller) -> Response:
+    """Each kind's e-mail: immediately, in the daily digest, or off (not for a duty)."""
+    form = request.state.form
+    choices: dict[str, object] = {kind: str(form[kind]) for kind in kinds.KINDS if kind in form}
+    try:
+        await preferences.choose(caller.user.id, caller.user.role, choices)
+    except RuleViolation as exc:
+        return await _account(request, caller, status=400, errors=exc.fields)
+    return RedirectResponse("/account?notifications=saved#notifications", status_code=303)
 
 
 @page()
@@ -121,4 +138,5 @@ routes = [
     Route("/account/tokens", create_token, methods=["POST"]),
     Route("/account/tokens/{token_id}/revoke", revoke_token, methods=["POST"]),
     Route("/account/password", change_password, methods=["POST"]),
+    Route("/account/notifications", choose_notifications, methods=["POST"]),
 ]
