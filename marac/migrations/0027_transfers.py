@@ -12,7 +12,7 @@ from marac.sealed import SealedText
 
 
 class Migration(migrations.Migration):
-    dependencies = [("marac", "0025_incident_location")]
+    dependencies = [("marac", "0026_notifications")]
 
     initial = False
 
