@@ -41,6 +41,7 @@ from tests.mail import Inbox, free_port, smtp_settings
 
 # Children before parents: SQLite deletes row by row with foreign keys on.
 TABLES = [
+    "transfer_package",
     "revision",
     "earlier_case",
     "history_import",

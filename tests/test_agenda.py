@@ -255,7 +255,8 @@ async def test_the_research_list_has_limited_identifiers_only(client, personas):
     answer = await client.get(f"/api/v1/meetings/{meeting.id}/research-list", headers=personas["health"].bearer)
     assert answer.status_code == 200
     item = answer.json()["items"][0]
-    assert set(item) == {"case_id", "label", "kind", "victim", "perpetrators", "children"}
+    # transfer_from: the MARAC a transfer comes from (null here), a tag like kind, not an identifier.
+    assert set(item) == {"case_id", "label", "kind", "transfer_from", "victim", "perpetrators", "children"}
     assert set(item["victim"]) == {"name", "date_of_birth", "address"}
     text = answer.text
     assert "Jane Doe" in text and "NS1 1AA" in text and "Amy Doe" in text

@@ -31,6 +31,9 @@ NOT_REACHED: dict[str, str] = {
     "/meetings/{meeting_id}/chair-pack.pdf": RENDERED,
     "/api/v1/meetings/{meeting_id}/chair-pack.pdf": RENDERED,
     "/reports/documents/{document_id}.pdf": RENDERED,
+    # The sweep's world transfers no case out; tests/test_transfers.py downloads a package.
+    "/referrals/{referral_id}/transfer-package.pdf": "a case transferred out, and " + RENDERED,
+    "/api/v1/referrals/{referral_id}/transfer-package.pdf": "a case transferred out, and " + RENDERED,
 }
 # The query a route needs beyond the page sweep's.
 QUERIES = {

@@ -127,6 +127,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         {**{p: 404 for p in CASE_ROLES}, "coordinator": 400, "police": 400, "chair": 403}, anonymous=PAGE_LOGIN
     ),
     ("POST", "/referrals/{referral_id}/keep-apart"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
+    # transfers out: the conference's coordinator alone; the package exists for no one here (not transferred)
+    ("POST", "/referrals/{referral_id}/transfer"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
+    ("GET", "/referrals/{referral_id}/transfer-package.pdf"): everyone(404, anonymous=PAGE_LOGIN),
     ("POST", "/referrals/{referral_id}/repeat-claim"): only({"coordinator": 400}, anonymous=PAGE_LOGIN),
     # drafts: police wrote the draft under test; nobody else learns it exists, the coordinator included.
     # Sent as an empty form it is the form again; deleting it is asked first.
@@ -162,6 +165,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         {"coordinator": 422, "police": 422, "chair": 403, **REFERRAL_HIDDEN}
     ),
     ("POST", "/api/v1/referrals/{referral_id}/keep-apart"): only({"coordinator": 422, **REFERRAL_HIDDEN}),
+    ("POST", "/api/v1/referrals/{referral_id}/transfer-out"): only({"coordinator": 422, **REFERRAL_HIDDEN}),
+    ("GET", "/api/v1/referrals/{referral_id}/transfer-package.pdf"): everyone(404, anonymous=401),
     ("POST", "/api/v1/referrals/{referral_id}/repeat-claim"): only({"coordinator": 422, **REFERRAL_HIDDEN}),
     # meetings: the meeting of the referral under test, scheduled (not yet published)
     ("GET", "/api/v1/conferences/{slug}/meetings"): only(MEMBERS_OF_CONFERENCE, others=404),
@@ -323,6 +328,7 @@ DIFFERENT: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/referrals/{referral_id}/withdraw"): {"advocate": 403},
     ("POST", "/api/v1/referrals/{referral_id}/merge"): {"advocate": 403},
     ("POST", "/api/v1/referrals/{referral_id}/keep-apart"): {"advocate": 403},
+    ("POST", "/api/v1/referrals/{referral_id}/transfer-out"): {"advocate": 403},
     ("POST", "/api/v1/referrals/{referral_id}/repeat-claim"): {"advocate": 403},
     # Dual, past the gate as a chair elsewhere: this conference's meeting is not theirs to run (404) ...
     **{

@@ -33,7 +33,8 @@ from marac.documents import render as documents
 from marac.governance import subject_access
 from marac.meetings import agenda
 from marac.meetings.models import Meeting
-from marac.minutes.models import MinutesVersion
+from marac.minutes import transfer
+from marac.minutes.models import MinutesVersion, TransferPackage
 from marac.minutes.service import view_for
 from marac.notify.models import OutboxEmail
 from marac.referrals.models import MatchSuggestion, Person, Referral, ReferralDraft
@@ -340,6 +341,27 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:
                 {"export": held_about, "reference": "SA-1", "recipient": payload("recipient"), "version": 1},
             ),
         )
+
+        # A transfer out: the area and recipient typed on the referral page, then its package.
+        transferred = f"/referrals/{cycle.referral_id}"
+        typed_transfer = {"area": payload("transfer_area"), "recipient": payload("transfer_recipient")}
+        await seen.post(coordinator, transferred, f"{transferred}/transfer", typed_transfer, 303)
+        await seen.get(coordinator, transferred)
+        package = await TransferPackage.get(referral_id=cycle.referral_id)
+        seen.check(
+            "pdf transfer_package",
+            documents.render_html(
+                "transfer_package.html",
+                {
+                    **await transfer.content(package),
+                    "reference": "TR-1",
+                    "recipient": payload("recipient"),
+                    "version": 1,
+                },
+            ),
+        )
+        seen.expect(f"GET {transferred}", "transfer_area")
+        seen.expect("pdf transfer_package", "transfer_area", "transfer_recipient")
 
         # Meetings, minutes, actions, notifications.
         await seen.get(coordinator, f"/conferences/{CONFERENCE}")

@@ -479,6 +479,17 @@ async def case_names(viewer: Viewer, cases: list[tuple[str, str]]) -> dict[str, 
     return {item: name_of[referral] for item, referral in referral_of.items() if referral in name_of}
 
 
+async def transferred_out(item_ids: list[str]) -> dict[str, str]:
+    """The MARAC area each case (by agenda item id) was transferred out to, if it was: its actions say so.
+    An area's name is not personal data (minutes/transfer.py)."""
+    if not item_ids:
+        return {}
+    rows = await AgendaItem.filter(id__in=item_ids, referral__transferred_out_to__isnull=False).values_list(
+        "id", "referral__transferred_out_to"
+    )
+    return {str(item): str(area) for item, area in rows}
+
+
 async def list_actions(
     viewer: Viewer,
     which: str,

@@ -35,6 +35,7 @@ class Can(StrEnum):
     REFER = "referrals:create"  # make, import, list and read one's referrals
     READ_REFERRALS = "referrals:read_all"  # every referral of the conference, before any agenda
     TRIAGE_REFERRALS = "referrals:triage"  # accept, reject, review possible matches
+    TRANSFER_CASES = "referrals:transfer"  # send a heard case to another area's MARAC, with its package
     BREAK_GLASS = "break_glass:use"
     REVIEW_BREAK_GLASS = "break_glass:review"
     READ_AGENDA = "agenda:read"  # the full agenda: names and summaries
@@ -67,6 +68,7 @@ ROLE_CAN: dict[str, frozenset[Can]] = {
         _OFFICER
         | {
             Can.TRIAGE_REFERRALS,
+            Can.TRANSFER_CASES,
             Can.REVIEW_BREAK_GLASS,
             Can.MANAGE_MEETINGS,
             Can.READ_EXACT_FIGURES,
@@ -286,6 +288,12 @@ def require_triage(viewer: Viewer, conference_id: str) -> None:
     """Accepting and rejecting is the coordinator's job."""
     if not viewer.can_in(conference_id, Can.TRIAGE_REFERRALS):
         raise AccessDenied("Only the conference's coordinator triages referrals")
+
+
+def may_transfer(viewer: Viewer, conference_id: str) -> bool:
+    """Sending a case to another area's MARAC, and its transfer package (the referral in full, the minutes
+    extracts, the open actions), are the conference coordinator's alone (docs/domain.md#transfers)."""
+    return viewer.can_in(conference_id, Can.TRANSFER_CASES)
 
 
 def require_history(viewer: Viewer, conference_id: str) -> None:

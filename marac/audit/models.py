@@ -50,6 +50,8 @@ class Disclosure(Model):
     agency_id = fields.CharField(max_length=32)
     user_id = fields.CharField(max_length=32)
     purpose = fields.CharField(max_length=200)
+    # Who received it outside the service: the area whose MARAC a transfer package went to. Not personal data.
+    recipient = fields.CharField(max_length=200, null=True)
 
     class Meta:
         table = "disclosure"

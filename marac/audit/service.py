@@ -186,6 +186,7 @@ DISCLOSURE_PURPOSES = {
         "Quarterly figures of the conference for its steering group and partners; numbers from 1 to 5 suppressed"
     ),
     "chair_pack": "The chair's preparation pack: agencies' research and the victim's views, for the chair",
+    "transfer_package": ("A case transferred to another area's MARAC: its referral, minutes extracts and open actions"),
 }
 
 
@@ -199,8 +200,10 @@ async def disclose(
     agency_id: str,
     user_id: str,
     conn: BaseDBAsyncClient | None = None,
+    recipient: str | None = None,
 ) -> Disclosure:
-    """Enter one sharing in the disclosure log (in the caller's transaction with `conn`)."""
+    """Enter one sharing in the disclosure log (in the caller's transaction with `conn`). `recipient`: who
+    received it outside the service (a transfer's area)."""
     return await Disclosure.create(
         at=datetime.now(UTC),
         conference_id=conference_id,
@@ -211,6 +214,7 @@ async def disclose(
         agency_id=agency_id,
         user_id=user_id,
         purpose=DISCLOSURE_PURPOSES[kind],
+        recipient=recipient,
         using_db=conn,
     )
 

@@ -27,7 +27,14 @@ from marac.documents.models import DOCUMENT_KINDS, Document
 from marac.errors import JobFailure
 
 # Printed references only: a subject access export is not a stored Document.
-KIND_CODES = {"agenda": "AG", "minutes": "MN", "subject_access": "SA", "quarterly": "QR", "chair_pack": "CP"}
+KIND_CODES = {
+    "agenda": "AG",
+    "minutes": "MN",
+    "subject_access": "SA",
+    "quarterly": "QR",
+    "chair_pack": "CP",
+    "transfer": "TR",
+}
 FILE_NAME = re.compile(r"[0-9a-f]{32}\.pdf")
 
 

@@ -40,13 +40,15 @@ from marac.audit import service as audit
 from marac.documents import store
 from marac.documents.models import Document
 from marac.errors import DomainError
+from marac.minutes.models import TransferPackage
 from marac.reports.models import ReportDocument
 
 FORMAT = "marac-backup/1"
 MANIFEST = "manifest.json"
 DOCUMENTS = "documents"
 DATABASE_FILES = {"sqlite": "database.sqlite3", "postgresql": "database.pgdump"}
-DOCUMENT_MODELS = (Document, ReportDocument)
+# Every table whose rows name a stored file; a transfer package still being laid out names none yet.
+DOCUMENT_MODELS = (Document, ReportDocument, TransferPackage)
 MIGRATIONS_TABLE = "tortoise_migrations"  # Tortoise's MigrationRecorder
 KEYS_NOTE = (
     "Not in this backup, by design: MARAC_SECRET_KEY and the data keys (MARAC_DATA_KEYS or "
@@ -101,7 +103,9 @@ async def describe(conn: BaseDBAsyncClient) -> dict[str, Any]:
         table = model._meta.db_table
         if table not in tables:
             continue
-        rows = await db.fetch(f'SELECT "id", "file_name", "sha256" FROM "{table}" ORDER BY "id"', conn=conn)
+        rows = await db.fetch(
+            f'SELECT "id", "file_name", "sha256" FROM "{table}" WHERE "file_name" IS NOT NULL ORDER BY "id"', conn=conn
+        )
         documents += [
             {"id": str(r["id"]), "table": table, "file": str(r["file_name"]), "content_sha256": str(r["sha256"])}
             for r in rows

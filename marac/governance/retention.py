@@ -50,6 +50,7 @@ from marac.governance.models import LegalHold, RetentionNotice, RetentionRun
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, ChairPack, Meeting, Research
 from marac.minutes import service as minutes
+from marac.minutes.models import TransferPackage
 from marac.referrals import drafts, people
 from marac.referrals.models import Person, Referral, ReferralPerson
 from marac.referrals.people import age_band
@@ -355,6 +356,7 @@ async def _run_one(conference: Conference, today: date, *, dry_run: bool, reques
         await RetentionNotice.filter(id__in=[n.id for n in withdrawn]).using_db(conn).delete()
         documents: list[Document] = []
         packs: list[ChairPack] = []
+        transfers: list[TransferPackage] = []
         if ripe:
             await _anonymise(conference, ripe, at, conn)
             documents = await _documents_to_delete(conference, ripe, conn, kept=kept)
@@ -368,6 +370,11 @@ async def _run_one(conference: Conference, today: date, *, dry_run: bool, reques
                 .distinct()
             )
             await ChairPack.filter(id__in=[p.id for p in packs]).using_db(conn).delete()
+            # A transfer package holds its case whole: it goes with it.
+            transfers = await TransferPackage.filter(
+                referral_id__in=[rid for case in ripe for rid in case.referral_ids]
+            ).using_db(conn)
+            await TransferPackage.filter(id__in=[t.id for t in transfers]).using_db(conn).delete()
             for document in documents:
                 await record(
                     "retention.document_delete",
@@ -408,9 +415,10 @@ async def _run_one(conference: Conference, today: date, *, dry_run: bool, reques
     # without its row (the key is bound to the name) and holds no row to find it by.
     for document in documents:
         store.remove_file(document)
-    for pack in packs:
-        if pack.file_name:
-            store.path_for(pack).unlink(missing_ok=True)
+    stored_files: list[ChairPack | TransferPackage] = [*packs, *transfers]
+    for stored in stored_files:
+        if stored.file_name:
+            store.path_for(stored).unlink(missing_ok=True)
     log.info(
         "retention.run conference=%s listed=%d withdrawn=%d anonymised=%d documents=%d held=%d drafts=%d",
         conference.id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from marac import clock
 from marac.actions import preparation
 from marac.agencies import access, auth
 from marac.agencies import service as directory
@@ -21,6 +22,8 @@ from marac.jobs.models import Job
 from marac.meetings import agenda
 from marac.meetings.models import ChairPack, Meeting, Research
 from marac.minutes import service as minutes
+from marac.minutes import transfer
+from marac.minutes.models import TransferPackage
 from marac.referrals import break_glass, history
 from marac.referrals.models import HistoryImport
 from marac.reports.figures import Quarter
@@ -105,6 +108,30 @@ async def minutes_document(viewer: Viewer, meeting_id: str, version: int | None)
     except minutes.Reissue as waiting:
         await queue.enqueue("render_minutes", requested_by=viewer.user_id, minutes_id=waiting.minutes_id)
         raise
+
+
+async def _queue_transfer(package: TransferPackage, requested_by: str) -> Job:
+    job = await queue.enqueue("render_transfer_package", requested_by=requested_by, package_id=package.id)
+    await TransferPackage.filter(id=package.id, status="pending").update(job_id=job.id)
+    return job
+
+
+async def transfer_out(viewer: Viewer, referral_id: str, area: object, recipient: object) -> Job:
+    """Send a heard case to another area's MARAC: marked transferred out, its package laid out by a job."""
+    package = await transfer.send(viewer, referral_id, area, recipient, clock.today())
+    return await _queue_transfer(package, viewer.user_id)
+
+
+async def transfer_package(viewer: Viewer, referral_id: str) -> bytes | Job:
+    """The case's transfer package for its coordinator once stored; until then the job laying it out
+    (queued again when the last one ended without it, or was another reader's)."""
+    package = await transfer.package_of(viewer, referral_id)
+    if package.status == "ready":
+        return await transfer.download(viewer, package)
+    job = await Job.get_or_none(id=package.job_id) if package.job_id else None
+    if job is not None and job.status in ("queued", "running") and job.requested_by == viewer.user_id:
+        return job
+    return await _queue_transfer(package, viewer.user_id)
 
 
 async def add_user(viewer: Viewer, **details: Any) -> directory.NewUser:

@@ -73,6 +73,18 @@ async def render_chair_pack(pack_id: str, job_id: str | None = None) -> None:
     await preparation.lay_out(pack_id, job_id, progress)
 
 
+async def render_transfer_package(package_id: str, job_id: str | None = None) -> None:
+    """Lay out one case's transfer package (marac/minutes/transfer.py), reporting progress. Idempotent:
+    a package already stored is not laid out again."""
+    from marac.minutes import transfer
+
+    async def progress(percent: int) -> None:
+        if job_id:
+            await Job.filter(id=job_id).update(progress=percent)
+
+    await transfer.lay_out(package_id, job_id, progress)
+
+
 async def render_quarterly_report(conference_id: str, quarter: str, job_id: str | None = None) -> None:
     """The steering-group PDF of one conference's quarter (small numbers suppressed).
     Idempotent: a second delivery finds the document stored under the same job."""
@@ -175,6 +187,7 @@ TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
     "daily_events": daily_events,
     "render_minutes": render_minutes,
     "render_chair_pack": render_chair_pack,
+    "render_transfer_package": render_transfer_package,
     "render_quarterly_report": render_quarterly_report,
     "import_history": import_history,
     "reconcile_renders": reconcile_renders,

@@ -590,6 +590,7 @@ class ResearchCase:
     victim: dict[str, Any]
     perpetrators: list[dict[str, Any]]
     children: list[dict[str, Any]]
+    transfer_from: str | None = None  # a transfer in: the MARAC it came from (not an identifier)
 
 
 async def research_meeting(viewer: Viewer, meeting_id: str) -> Meeting:
@@ -632,6 +633,7 @@ async def research_list(meeting: Meeting) -> list[ResearchCase]:
                 },
                 perpetrators=who("perpetrator"),
                 children=who("child"),
+                transfer_from=item.referral.transfer_from,
             )
         )
     return cases

@@ -3,15 +3,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tortoise import fields
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
+from marac.audit.service import case_of
 from marac.ids import new_id
-from marac.sealed import SealedJSON, SealedModel
+from marac.sealed import SealedJSON, SealedModel, SealedText
 
 if TYPE_CHECKING:  # type hints only: the models of other domains, higher or lower
-    from marac.agencies.models import Agency
+    from marac.agencies.models import Agency, Conference
     from marac.documents.models import Document
     from marac.meetings.models import Meeting
+    from marac.referrals.models import Referral
 
 
 class MinutesVersion(SealedModel):
@@ -66,3 +69,42 @@ class MinutesRecipient(Model):
         unique_together = (("minutes", "agency"),)
         # The agency's copies nobody there has opened yet (marac/todo.py): its rows only.
         indexes = (("status", "created_at"), ("agency_id", "status", "first_downloaded_at"))
+
+
+class TransferPackage(SealedModel):
+    # A case sent to another area's MARAC (docs/domain.md#transfers): one PDF with the referral in full,
+    # the minutes extract of each meeting that heard it and its open actions, laid out by a job
+    # (minutes/transfer.py). For the conference's coordinator alone; every download is in the disclosure log.
+    id = fields.CharField(max_length=32, primary_key=True, default=new_id)
+    referral: fields.ForeignKeyRelation[Referral] = fields.ForeignKeyField(
+        "marac.Referral", related_name="transfer_packages", on_delete=fields.CASCADE
+    )
+    referral_id: str
+    conference: fields.ForeignKeyRelation[Conference] = fields.ForeignKeyField(
+        "marac.Conference", related_name="transfer_packages", on_delete=fields.CASCADE
+    )
+    conference_id: str
+    area = fields.CharField(max_length=200)  # the receiving MARAC's area: not personal data
+    recipient = SealedText()  # the recipient's secure e-mail or reference: it may name a person
+    sent_by = fields.CharField(max_length=32)
+    sent_on = fields.DateField()
+    status = fields.CharField(max_length=16, default="pending")  # pending | ready
+    job_id = fields.CharField(max_length=32, null=True)
+    reference = fields.CharField(max_length=64)
+    file_name = fields.CharField(max_length=64, null=True)
+    sha256 = fields.CharField(max_length=64, null=True)
+    size = fields.IntField(null=True)
+    pages = fields.IntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "transfer_package"
+        ordering = ["-created_at"]
+        indexes = (("referral_id", "created_at"),)
+
+
+# The case of an audit event (audit.service.case_of): a transfer package is its referral's.
+@case_of("transfer_package")
+async def _case_of_transfer_package(package_id: str, conn: BaseDBAsyncClient) -> str | None:
+    found = await TransferPackage.filter(id=package_id).using_db(conn).first().values_list("referral_id", flat=True)
+    return str(found) if found else None

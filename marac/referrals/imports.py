@@ -64,6 +64,7 @@ COLUMNS = {
     "consent_reason_if_not": "consent.reason_if_not",
     "consent_monitoring_only": "consent.monitoring_only",
     "transfer_from": "transfer_from",
+    "transfer_last_heard": "transfer_last_heard",
     "referrer_name": "referrer.name",
     "referrer_phone": "referrer.phone",
     "referrer_email": "referrer.email",

@@ -129,6 +129,12 @@ class Referral(SealedModel):
     summary = SealedText()
     consent: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     transfer_from = fields.CharField(max_length=200, null=True)
+    # A transfer in: the date the source MARAC last heard the case (docs/domain.md#transfers).
+    transfer_last_heard = fields.DateField(null=True)
+    # A transfer out: the area whose MARAC the coordinator sent the case to, and the day
+    # (minutes/transfer.py; the package itself is a TransferPackage).
+    transferred_out_to = fields.CharField(max_length=200, null=True)
+    transferred_out_on = fields.DateField(null=True)
     # The person who made the referral and how to reach them (name, phone, e-mail): sealed,
     # personal contact data. The referring agency and account are referring_agency and referrer.
     referrer_contact = SealedJSON(null=True)

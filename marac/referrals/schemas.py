@@ -162,6 +162,9 @@ class ReferralIn(Strict):
     transfer_from: str | None = Field(
         default=None, max_length=200, description="The MARAC this case is transferred from"
     )
+    transfer_last_heard: date | None = Field(
+        default=None, description="A transfer in: the date the MARAC it comes from last heard the case"
+    )
     referrer: Referrer | None = Field(
         default=None,
         description="The person who made the referral, to be reached about it (the account's agency refers)",

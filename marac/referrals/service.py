@@ -130,6 +130,10 @@ def _check_dates(body: ReferralIn, today: date, type_settings: dict) -> dict[str
     for field, dob in people_dobs:
         if dob and (dob > today or today.year - dob.year > MAX_AGE_YEARS):
             errors[field] = "Enter a date of birth in the past (and within 120 years)"
+    if body.transfer_last_heard and not (body.transfer_from or "").strip():
+        errors["transfer_last_heard"] = "Name the MARAC the case is transferred from, or leave this date out"
+    elif body.transfer_last_heard and body.transfer_last_heard > today:
+        errors["transfer_last_heard"] = "The date the MARAC last heard the case cannot be in the future"
     if body.previously_known and body.previously_known.date and body.previously_known.date > today:
         errors["previously_known.date"] = "The date the victim was known to MARAC cannot be in the future"
     elif body.previously_known and body.previously_known.repeat:
@@ -548,6 +552,7 @@ def _fields(checked: Checked, assessed: _Assessed) -> dict:
         "summary": "" if minimal else body.summary,
         "consent": body.consent.model_dump(mode="json"),
         "transfer_from": body.transfer_from,
+        "transfer_last_heard": body.transfer_last_heard,
         "referrer_contact": None if minimal or not body.referrer else body.referrer.model_dump(mode="json"),
         "previously_known": None
         if minimal or not body.previously_known
@@ -826,6 +831,7 @@ def body_of(referral: Referral) -> dict:
         "summary": referral.summary,
         "consent": dict(referral.consent),
         "transfer_from": referral.transfer_from,
+        "transfer_last_heard": referral.transfer_last_heard.isoformat() if referral.transfer_last_heard else None,
         "referrer": referral.referrer_contact,
         "previously_known": referral.previously_known,
         # as sent: the place's id (its name is kept beside it for reading)

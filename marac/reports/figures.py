@@ -6,6 +6,8 @@ Rules:
 - a case heard: an agenda item listed in a case section (new, repeat, transfer) of a published
   or held meeting dated on or before today, and not deferred there (a deferred case counts
   where it is heard next); repeats included;
+- a transfer in: a case heard whose referral came from another area's MARAC (agenda kind transfer); a
+  transfer out: a case sent to another area's MARAC, counted by the day it was sent;
 - a repeat case: the referral's repeat flag (referrals/service.py: within 12 months of the last
   referral date); the repeat rate is repeats over cases heard, shown against the conference's
   benchmark;
@@ -227,6 +229,12 @@ async def quarterly(
     cases = {
         "heard": len(heard),
         "repeat": repeats,
+        # Transfers in: heard cases that came from another area's MARAC (kind transfer); transfers out: cases
+        # this conference sent to another area's MARAC in the quarter, by the day sent.
+        "transfers_in": sum(bool(r.transfer_from) for r in heard),
+        "transfers_out": await Referral.filter(
+            conference_id=conference.id, transferred_out_on__gte=quarter.start, transferred_out_on__lte=last_day
+        ).count(),
         "repeat_rate": round(100 * repeats / len(heard), 1) if heard else None,
         "repeat_rate_benchmark": conference.repeat_rate_benchmark,
         "children": sum(len(by_role[(r.id, "child")]) for r in heard),

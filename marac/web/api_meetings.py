@@ -67,6 +67,7 @@ class ResearchItem(BaseModel):
     case_id: str
     label: str
     kind: str
+    transfer_from: str | None = Field(default=None, description="A transfer: the MARAC the case comes from")
     victim: ResearchVictim
     perpetrators: list[ResearchPerson]
     children: list[ResearchPerson]
@@ -165,6 +166,7 @@ async def research_list(request: Request, caller: Caller) -> ResearchListOut:
                 case_id=c.case_id,
                 label=c.label,
                 kind=c.kind,
+                transfer_from=c.transfer_from,
                 victim=ResearchVictim(**c.victim),
                 perpetrators=[ResearchPerson(**p) for p in c.perpetrators],
                 children=[ResearchPerson(**p) for p in c.children],

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from marac import validation
@@ -16,6 +16,7 @@ from marac.agencies.access import Can, Viewer
 from marac.agencies.models import Conference
 from marac.clock import today
 from marac.errors import NotFound, RuleViolation
+from marac.jobs import flows
 from marac.meetings import withdrawal
 from marac.referrals import drafts, locations, service
 from marac.referrals.models import REFERRAL_STATUSES, Referral, ReferralDraft
@@ -66,6 +67,11 @@ class DecisionOut(BaseModel):
     decided_at: str | None
 
 
+class TransferredOut(BaseModel):
+    area: str
+    on: str
+
+
 class RepeatClaimOut(BaseModel):
     status: Literal["pending", "confirmed", "rejected"] = Field(
         description="pending until the coordinator decides; only a confirmed claim counts as a repeat"
@@ -102,6 +108,10 @@ class ReferralOut(BaseModel):
     summary: str
     consent: dict[str, Any]
     transfer_from: str | None
+    transfer_last_heard: str | None = Field(description="A transfer in: the date the MARAC it comes from last heard it")
+    transferred_out: TransferredOut | None = Field(
+        description="A transfer out: the area whose MARAC the coordinator sent the case to, and when"
+    )
     referrer: dict[str, Any] | None = Field(description="The person who made the referral: name, phone, e-mail")
     previously_known: dict[str, Any] | None = Field(description="Previously known to MARAC: area and date")
     repeat_claim: RepeatClaimOut | None = Field(
@@ -223,6 +233,10 @@ def referral_out(referral: Referral) -> ReferralOut:
         summary=referral.summary,
         consent=referral.consent,
         transfer_from=referral.transfer_from,
+        transfer_last_heard=referral.transfer_last_heard.isoformat() if referral.transfer_last_heard else None,
+        transferred_out=TransferredOut(area=referral.transferred_out_to, on=referral.transferred_out_on.isoformat())
+        if referral.transferred_out_to and referral.transferred_out_on
+        else None,
         referrer=referral.referrer_contact,
         previously_known=referral.previously_known,
         repeat_claim=_claim(referral),
@@ -396,6 +410,50 @@ async def withdraw_referral(request: Request, caller: Caller, body: WithdrawIn) 
     return referral_out(await service.get_visible(caller.viewer, referral_id))
 
 
+class TransferOutIn(Strict):
+    area: str = Field(min_length=1, max_length=200, description="The area whose MARAC the case goes to")
+    recipient: str = Field(
+        min_length=1, max_length=320, description="The receiving coordinator's secure e-mail address or a reference"
+    )
+
+
+class TransferAccepted(BaseModel):
+    job_id: str = Field(description="GET /api/v1/jobs/{job_id} for its progress, then GET the transfer package")
+    message: str
+
+
+@api(
+    Can.TRANSFER_CASES,
+    body=TransferOutIn,
+    response=TransferAccepted,
+    status=202,
+    record=referral_seen,
+    errors={409: "The case has not been heard, or has already been transferred out"},
+)
+async def transfer_out(request: Request, caller: Caller, body: TransferOutIn) -> TransferAccepted:
+    """Transfer a heard case to another area's MARAC (the conference's coordinator): the case is marked
+    transferred out and its transfer package (the referral, the minutes extract of each meeting that
+    heard it, its open actions) is laid out by a job."""
+    job = await flows.transfer_out(caller.viewer, request.path_params["referral_id"], body.area, body.recipient)
+    return TransferAccepted(job_id=job.id, message="The transfer package is being prepared")
+
+
+@api(response="application/pdf", accepted=TransferAccepted)
+async def transfer_package(request: Request, caller: Caller) -> Response:
+    """The case's transfer package (PDF), for its conference's coordinator alone; 404 for anyone else and
+    before a transfer. Each download is entered in the disclosure log with the receiving area. While it is
+    being laid out: 202 with the job's id; ask again once the job is done."""
+    found = await flows.transfer_package(caller.viewer, request.path_params["referral_id"])
+    if isinstance(found, bytes):
+        return Response(
+            found,
+            media_type="application/pdf",
+            headers={"Content-Disposition": 'attachment; filename="transfer-package.pdf"'},
+        )
+    accepted = TransferAccepted(job_id=found.id, message="The transfer package is being prepared: ask again soon")
+    return JSONResponse(accepted.model_dump(), status_code=202)
+
+
 @api(Can.TRIAGE_REFERRALS, body=RepeatClaimIn, response=ReferralOut, record=referral_seen)
 async def decide_repeat_claim(request: Request, caller: Caller, body: RepeatClaimIn) -> ReferralOut:
     """Confirm or reject (with a reason) the repeat the referrer claims of an earlier MARAC case the
@@ -550,6 +608,8 @@ async def retire_place(request: Request, caller: Caller) -> None:
 
 
 routes = [
+    Route("/api/v1/referrals/{referral_id}/transfer-out", transfer_out, methods=["POST"]),
+    Route("/api/v1/referrals/{referral_id}/transfer-package.pdf", transfer_package, methods=["GET"]),
     Route("/api/v1/conferences/{slug}/places", list_places, methods=["GET"]),
     Route("/api/v1/conferences/{slug}/places", add_place, methods=["POST"]),
     Route("/api/v1/conferences/{slug}/places/{place_id}", retire_place, methods=["DELETE"]),

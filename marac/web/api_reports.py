@@ -37,6 +37,8 @@ class MeetingFigures(BaseModel):
 class CaseFigures(BaseModel):
     heard: Count
     repeat: Count
+    transfers_in: Count = Field(description="Cases heard that were transferred from another area's MARAC")
+    transfers_out: Count = Field(description="Cases transferred out to another area's MARAC in the quarter")
     repeat_rate: Rate = Field(description="Percent of cases heard; withheld (null) when either count is suppressed")
     repeat_rate_benchmark: int = Field(description="The conference's benchmark, percent")
     children: Count

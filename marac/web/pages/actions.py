@@ -597,6 +597,7 @@ async def my_actions(request: Request, caller: Caller) -> Response:
         {
             "actions": actions,
             "names": await service.case_names(caller.viewer, [(a.conference_id, a.item_id) for a in actions]),
+            "transferred": await service.transferred_out([a.item_id for a in actions]),
             "which": which,
             "filters": service.FILTERS,
             "statuses": service.STATUS_WORDS,
@@ -616,6 +617,7 @@ async def _action_page(request: Request, caller: Caller, action_id: str, status:
             "action": action,
             "label": service.case_label(action),
             "names": await service.case_names(caller.viewer, [(action.conference_id, action.item_id)]),
+            "transferred": await service.transferred_out([action.item_id]),
             "may_update": rights == "update",
             "statuses": service.STATUS_WORDS,
             "today": today(),

@@ -27,6 +27,8 @@ KINDS = {
     "research_list_reissue": "Research list re-issued (urgent case added)",
     "subject_access": "Subject access export",
     "quarterly_report": "Quarterly figures",
+    "chair_pack": "Chair's pack",
+    "transfer_package": "Transfer package (a case transferred out)",
 }
 
 
@@ -44,6 +46,7 @@ async def disclosures(request: Request, caller: Caller) -> Response:
             "kind": KINDS.get(e.kind, e.kind),
             "version": e.version,
             "purpose": e.purpose,
+            "recipient": e.recipient,
             "agency": agencies.get(e.agency_id, ""),
             "user": users.get(e.user_id, ""),
             "conference": conferences.get(e.conference_id, ""),

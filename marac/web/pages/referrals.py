@@ -16,7 +16,10 @@ from marac.agencies.models import Conference
 from marac.clock import today, uk_date
 from marac.conference_types import accepted_instruments, with_type_instruments
 from marac.errors import AccessDenied, Conflict, DomainError, NotFound, RuleViolation
+from marac.jobs import flows
 from marac.meetings import withdrawal
+from marac.minutes import transfer
+from marac.minutes.models import TransferPackage
 from marac.referrals import drafts, imports, locations, service
 from marac.referrals.models import REFERRAL_STATUSES, BreakGlass, Referral
 from marac.referrals.schemas import set_path
@@ -32,6 +35,7 @@ LABELS = {
     "incident_date": "Incident date",
     "consent.monitoring_only": "Monitoring only",
     "transfer_from": "Transferred from",
+    "transfer_last_heard": "Date that MARAC last heard the case",
     "criteria": "Referral criteria",
     "judgement_reason": "Professional judgement",
     "summary": "Summary",
@@ -96,7 +100,13 @@ def form_to_body(form: FormData, conference: Conference) -> dict:
         "consent": {},
         "risk": {},
     }
-    for name in ("received_at", "incident_date", "victim.date_of_birth", "previously_known.date"):
+    for name in (
+        "received_at",
+        "incident_date",
+        "victim.date_of_birth",
+        "previously_known.date",
+        "transfer_last_heard",
+    ):
         if text(name):
             set_path(body, name, parse_day(text(name)))
     for name in (
@@ -217,7 +227,15 @@ def body_to_form(body: dict, instrument: dict) -> FormData:
 
     for section in ("victim", "consent", "referrer", "previously_known", "incident_location"):
         walk(section, {k: v for k, v in (body.get(section) or {}).items() if k != "aliases"})
-    for name in ("received_at", "incident_date", "judgement_reason", "summary", "transfer_from", "incident_kind"):
+    for name in (
+        "received_at",
+        "incident_date",
+        "judgement_reason",
+        "summary",
+        "transfer_from",
+        "transfer_last_heard",
+        "incident_kind",
+    ):
         walk(name, body.get(name))
     pairs += [("criteria", c) for c in body.get("criteria", [])] + [("strands", s) for s in body.get("strands", [])]
     pairs.append(("victim.aliases", "\n".join(body["victim"].get("aliases") or [])))
@@ -535,6 +553,8 @@ def _detail(
             and referral.possible_duplicate_of_id is not None
             and not referral.kept_apart_reason
             and referral.status in service.UNHEARD_STATUSES,
+            # the conference's coordinator: transfer a heard case out, and download its package
+            "may_transfer": grant is None and access.may_transfer(caller.viewer, referral.conference_id),
             "glass": {
                 "id": grant.id,
                 "until": uk_time(grant.expires_at),
@@ -548,10 +568,50 @@ def _detail(
     )
 
 
+async def _package_state(caller: Caller, referral: Referral, grant: BreakGlass | None) -> TransferPackage | None:
+    """The case's transfer package, for its coordinator's page (never under break glass)."""
+    return None if grant is not None else await transfer.shown_package(caller.viewer, referral)
+
+
 @page(Can.REFER)
 async def show_referral(request: Request, caller: Caller) -> Response:
     referral, grant = await service.read_case(caller.viewer, request.path_params["referral_id"])
-    return _detail(request, caller, referral, grant=grant)
+    return _detail(request, caller, referral, grant=grant, package=await _package_state(caller, referral, grant))
+
+
+@page(Can.TRANSFER_CASES)
+async def transfer_out(request: Request, caller: Caller) -> Response:
+    """The coordinator sends a heard case to another area's MARAC; the package is laid out by a job."""
+    form = request.state.form
+    referral_id = request.path_params["referral_id"]
+    try:
+        await flows.transfer_out(caller.viewer, referral_id, str(form.get("area", "")), str(form.get("recipient", "")))
+    except (RuleViolation, Conflict, AccessDenied) as exc:
+        referral = await service.get_visible(caller.viewer, referral_id)
+        return _detail(
+            request,
+            caller,
+            referral,
+            status=status_of(exc, page=True),
+            errors=exc.fields or {"area": exc.message},
+            values=form,
+            package=await _package_state(caller, referral, None),
+        )
+    return RedirectResponse(f"/referrals/{referral_id}?transferred=1#transfer", status_code=303)
+
+
+@page()
+async def transfer_package(request: Request, caller: Caller) -> Response:
+    """The transfer package for the coordinator; while it is being laid out, back to the referral's page."""
+    referral_id = request.path_params["referral_id"]
+    found = await flows.transfer_package(caller.viewer, referral_id)
+    if isinstance(found, bytes):
+        return Response(
+            found,
+            media_type="application/pdf",
+            headers={"Content-Disposition": 'attachment; filename="transfer-package.pdf"'},
+        )
+    return RedirectResponse(f"/referrals/{referral_id}?preparing=1#transfer", status_code=303)
 
 
 @page(Can.TRIAGE_REFERRALS)
@@ -771,6 +831,8 @@ routes = [
     Route("/referrals/{referral_id}/merge", merge, methods=["POST"]),
     Route("/referrals/{referral_id}/withdraw", withdraw, methods=["POST"]),
     Route("/referrals/{referral_id}/keep-apart", keep_apart, methods=["POST"]),
+    Route("/referrals/{referral_id}/transfer", transfer_out, methods=["POST"]),
+    Route("/referrals/{referral_id}/transfer-package.pdf", transfer_package, methods=["GET"]),
     Route("/referrals/{referral_id}/repeat-claim", decide_repeat_claim, methods=["POST"]),
     Route("/matches", matches, methods=["GET"]),
     Route("/matches/{suggestion_id}", decide_match, methods=["POST"]),
