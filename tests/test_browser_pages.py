@@ -25,7 +25,10 @@ from marac.agencies import service as directory
 from marac.agencies.models import User
 from marac.clock import today
 from marac.jobs.models import Job
+from marac.notices import events
 from marac.referrals import break_glass
+from marac.webhooks import delivery
+from marac.webhooks import service as webhooks
 from tests import browser, builders
 from tests.conftest import CONFERENCE, PASSWORD, REPORTS, make_client, session_cookie_for
 from tests.test_route_inventory import EXPECTED
@@ -55,6 +58,7 @@ OPENED_AS = {
     "/meetings/{meeting_id}/cases/{case_id}/actions/{action_id}/edit": ["chair", "coordinator"],
     "/meetings/{meeting_id}/cases/{case_id}/actions/{action_id}/delete": ["chair", "coordinator"],
     "/meetings/{meeting_id}/minutes/preview": ["chair", "coordinator"],
+    "/admin/webhooks/{webhook_id}": ["admin"],
 }
 # Pages of a published meeting only (a held one answers 409, or refuses a deletion once the minutes
 # are approved): opened with the published meeting alone.
@@ -117,6 +121,12 @@ async def world(app, personas) -> list[dict[str, str]]:
         role="member",
         conference_slugs=[CONFERENCE],
     )
+    # A webhook of the referring agency with a delivery waiting in its log.
+    hook = await webhooks.register(
+        None, personas["police"].user.agency_id, "https://hooks.police.example/marac", ["referral.received"]
+    )
+    await events.emit("referral.received", conn=None, conference_id=waiting.conference_id, referral_id=waiting.id)
+    assert await delivery.fan_out() == 1
     # Still queued: its page is the one that keeps itself up to date.
     job = await Job.create(name="render_minutes", requested_by=personas["coordinator"].user.id)
     ids = {
@@ -127,6 +137,7 @@ async def world(app, personas) -> list[dict[str, str]]:
         "job_id": job.id,
         "person_id": held.referral.victim_person_id,
         "agency_id": personas["police"].user.agency_id,
+        "webhook_id": hook.webhook.id,
     }
     return [
         {**ids, "meeting_id": held.meeting.id, "case_id": held.case_id, "note_id": held_note.id},

@@ -29,6 +29,7 @@ UK = ZoneInfo("Europe/London")
 REMINDERS_AT = time(7, 0)  # UK time, in both modes
 SWEEP_EVERY = timedelta(minutes=5)  # break-glass expiries no request has noticed yet
 EMAIL_EVERY = timedelta(minutes=1)  # e-mails to try again (the outbox)
+WEBHOOKS_EVERY = timedelta(minutes=1)  # events not yet told to agency systems, and deliveries to try again
 # What runs once a day, at what UK time, in both modes (the worker's cron or the timer here).
 DAILY = ((REMINDERS_AT, "send_reminders"), (RETENTION_AT, "apply_retention"))
 
@@ -85,6 +86,7 @@ async def start() -> None:
         _timers.extend(asyncio.create_task(_timer(name, partial(next_run, at))) for at, name in DAILY)
         _timers.append(asyncio.create_task(_timer("end_expired_break_glass", lambda now: now + SWEEP_EVERY)))
         _timers.append(asyncio.create_task(_timer("send_email", lambda now: now + EMAIL_EVERY)))
+        _timers.append(asyncio.create_task(_timer("deliver_webhooks", lambda now: now + WEBHOOKS_EVERY)))
         # Documents whose render failed (minutes, research lists) are tried again, as the worker's cron does.
         _timers.append(asyncio.create_task(_timer("reconcile_renders", lambda now: now + SWEEP_EVERY)))
 

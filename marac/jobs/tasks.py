@@ -123,10 +123,20 @@ async def end_expired_break_glass() -> None:
     log.info("end_expired_break_glass ended=%d", ended)
 
 
+async def deliver_webhooks() -> None:
+    """New events into webhook deliveries, then the deliveries due sent (marac/webhooks/delivery.py).
+    Idempotent: each event is fanned out once and each delivery claimed before it is sent."""
+    from marac.webhooks import delivery
+
+    made, delivered = await delivery.run()
+    log.info("deliver_webhooks made=%d delivered=%d", made, delivered)
+
+
 TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
     "notify_break_glass": notify_break_glass,
     "end_expired_break_glass": end_expired_break_glass,
     "send_email": send_email,
+    "deliver_webhooks": deliver_webhooks,
     "render_minutes": render_minutes,
     "render_chair_pack": render_chair_pack,
     "render_quarterly_report": render_quarterly_report,

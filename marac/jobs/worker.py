@@ -60,6 +60,10 @@ async def _email_sweep(ctx: dict[str, Any]) -> None:
     await queue.run("send_email", None)
 
 
+async def _webhook_sweep(ctx: dict[str, Any]) -> None:
+    await queue.run("deliver_webhooks", None)
+
+
 class WorkerSettings:
     # Typed as arq's settings protocol names them.
     functions: Sequence[WorkerCoroutine | Function] = [_arq_function(name) for name in tasks.TASKS]
@@ -77,6 +81,8 @@ class WorkerSettings:
         cron(_break_glass_sweep, minute=set(range(2, 60, 5)), run_at_startup=False),
         # Every minute: e-mails in the outbox that failed or whose job was lost are tried again.
         cron(_email_sweep, run_at_startup=True),
+        # Every minute: new events to agency systems, and deliveries to try again.
+        cron(_webhook_sweep, run_at_startup=True),
     ]
     job_serializer = staticmethod(queue.serialize)
     job_deserializer = staticmethod(queue.deserialize)

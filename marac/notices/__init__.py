@@ -24,6 +24,7 @@ KINDS = (
     "account_reset",
     "research_chase",
     "minutes_version",
+    "webhook_failing",
 )
 
 

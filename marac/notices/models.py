@@ -49,7 +49,7 @@ class Notification(Model):
     )
     meeting_id: str | None
     # due_soon | overdue | break_glass | own_lock | account_lock | account_created | account_reset
-    # | research_chase | minutes_version
+    # | research_chase | minutes_version | webhook_failing (to admins: a webhook gave up a delivery)
     kind = fields.CharField(max_length=16)
     day = fields.DateField()
     emailed = fields.BooleanField(default=False)

@@ -20,7 +20,17 @@ from marac import db, metrics, settings
 from marac.conference_types import conference_types, instruments
 from marac.documents import pool
 from marac.jobs import queue
-from marac.web import api, api_actions, api_meetings, api_minutes, api_referrals, api_reports, errors, openapi
+from marac.web import (
+    api,
+    api_actions,
+    api_meetings,
+    api_minutes,
+    api_referrals,
+    api_reports,
+    api_webhooks,
+    errors,
+    openapi,
+)
 from marac.web.middleware import BodyTooLarge, SecurityMiddleware
 from marac.web.pages import (
     account,
@@ -38,6 +48,7 @@ from marac.web.pages import (
     referrals,
     reports,
     signin,
+    webhooks,
 )
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -80,6 +91,7 @@ def create_app() -> Starlette:
         *account.routes,
         *dashboard.routes,
         *admin.routes,
+        *webhooks.routes,
         *referrals.routes,
         *meetings.routes,
         *preparation.routes,
@@ -97,6 +109,7 @@ def create_app() -> Starlette:
         *api_actions.routes,
         *api_minutes.routes,
         *api_reports.routes,
+        *api_webhooks.routes,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/favicon.ico", favicon, methods=["GET"]),
