@@ -428,6 +428,18 @@ async def test_after_24_hours_the_delivery_fails_the_webhook_is_failing_and_the_
     assert (await Webhook.get(id=webhook.id)).failing_since is None  # a delivery went through
 
 
+async def test_no_body_is_sent_about_an_event_older_than_48_hours(personas, receiver):
+    await listen(receiver, personas["police"].user.agency_id, "/police")
+    event = await referral_event(personas)
+    await delivery.fan_out()
+    await Event.filter(id=event.id).update(at=now() - timedelta(hours=48, minutes=1))
+    assert await delivery.send_due(no_dns) == 0
+    assert receiver.received == []
+    gone = await WebhookDelivery.get()
+    assert (gone.status, gone.error) == ("failed", "event older than 48 hours")
+    assert await Notification.filter(kind="webhook_failing").count() == 1
+
+
 async def test_a_hanging_receiver_is_cut_off_and_holds_up_no_other_delivery(personas, receiver):
     receiver.answers["/hang"] = "hang"
     police = personas["police"].user.agency_id

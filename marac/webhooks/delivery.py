@@ -43,6 +43,9 @@ from marac.webhooks.models import Webhook, WebhookDelivery
 log = logging.getLogger("marac.webhooks")
 
 RETRY_FOR = timedelta(hours=24)
+# No body is sent about an event older than this, so a receiver that keeps the ids it has acted on this long and
+# refuses older `at` values refuses every replay (README, "Webhooks"). Past it the delivery is given up.
+OLDEST = timedelta(hours=48)
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_PAUSE = timedelta(hours=2)
 # A sender holds a row this long, well past the longest attempt; one that died mid-send leaves it to the next run.
@@ -230,6 +233,12 @@ async def attempt(delivery_id: str, resolver: Resolver) -> bool:
         await WebhookDelivery.filter(id=delivery.id).update(
             status="cancelled", claimed_until=None, error="webhook disabled" if not webhook.active else "not entitled"
         )
+        return False
+    if now() - event.at > OLDEST:  # an outage held it back: receivers would refuse it as a replay
+        await WebhookDelivery.filter(id=delivery.id).update(
+            status="failed", claimed_until=None, error="event older than 48 hours"
+        )
+        await _mark_failing(webhook.id)
         return False
     body = await body_of(delivery, event)
     headers = {
