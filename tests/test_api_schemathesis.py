@@ -36,8 +36,11 @@ from marac.jobs.models import Job
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, Meeting
 from marac.minutes import service as minutes
+from marac.notices import events
 from marac.referrals import service as referrals
 from marac.referrals.models import Referral
+from marac.webhooks import service as webhooks
+from marac.webhooks.delivery import fan_out
 from tests.conftest import CONFERENCE, dash_body, make_referral
 
 load_all_checks()
@@ -175,7 +178,14 @@ async def seed(personas, documents: bool = False) -> dict[str, Any]:
     housing_referral = await make_referral(personas["housing"], housing_body)
 
     job = await Job.create(name="purge_expired_sessions", requested_by=personas["coordinator"].user.id)
+    # The police's case system, told of the referral it made (one delivery in its log).
+    webhook = await webhooks.register(
+        None, agency["police"], "https://hooks.police.example/marac", ["referral.received"]
+    )
+    await events.emit("referral.received", conn=None, conference_id=held.conference_id, referral_id=held_referral.id)
+    await fan_out()
     return {
+        "webhook": webhook.webhook.id,
         "held": held,
         "held_case": held_case,
         "live": live,
@@ -216,6 +226,8 @@ def bindings(world: dict[str, Any], operation) -> list[dict[str, str]]:
         return [{"slug": CONFERENCE}, {"slug": OTHER_CONFERENCE}]
     if names == {"job_id"}:
         return [{"job_id": world["job"]}]
+    if names == {"webhook_id"}:
+        return [{"webhook_id": world["webhook"]}]
     if names == {"referral_id"}:
         return [{"referral_id": r} for r in world["referrals"].values()]
     if names == {"action_id"}:

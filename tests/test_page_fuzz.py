@@ -168,6 +168,7 @@ async def bindings(world: dict, personas) -> dict[str, str]:
         "suggestion_id": "0" * 32,
         "document_id": "0" * 32,
         "hold_id": "0" * 32,
+        "webhook_id": world["webhook"],
     }
 
 
