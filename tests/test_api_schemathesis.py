@@ -184,7 +184,9 @@ async def seed(personas, documents: bool = False) -> dict[str, Any]:
     )
     await events.emit("referral.received", conn=None, conference_id=held.conference_id, referral_id=held_referral.id)
     await fan_out()
+    doomed = await webhooks.register(None, agency["health"], "https://hooks.health.example/marac", ["minutes.ready"])
     return {
+        "doomed_webhook": doomed.webhook.id,
         "webhook": webhook.webhook.id,
         "held": held,
         "held_case": held_case,
@@ -227,7 +229,8 @@ def bindings(world: dict[str, Any], operation) -> list[dict[str, str]]:
     if names == {"job_id"}:
         return [{"job_id": world["job"]}]
     if names == {"webhook_id"}:
-        return [{"webhook_id": world["webhook"]}]
+        # Deleting one leaves nothing for the operations after it: DELETE gets a webhook of its own.
+        return [{"webhook_id": world["doomed_webhook" if operation.method.upper() == "DELETE" else "webhook"]}]
     if names == {"referral_id"}:
         return [{"referral_id": r} for r in world["referrals"].values()]
     if names == {"action_id"}:
@@ -320,12 +323,14 @@ def who_sees(world: dict[str, Any]) -> dict[str, set[str]]:
         acts["health"]: officers | {"health", "police", "idva"},
         acts["childrens"]: officers | {"childrens", "police", "idva", "health"},
         acts["police"]: officers | {"police", "idva", "health"},
+        world["webhook"]: {"admin"},  # the directory's, as the agencies' systems are
+        world["doomed_webhook"]: {"admin"},
     }
 
 
 def record_of(binding: dict[str, str]) -> str:
     """The record whose visibility decides the answer: a case is seen through its meeting."""
-    for name in ("action_id", "referral_id", "job_id", "meeting_id", "slug"):
+    for name in ("action_id", "referral_id", "job_id", "meeting_id", "slug", "webhook_id"):
         if name in binding:
             return binding[name]
     raise AssertionError(binding)

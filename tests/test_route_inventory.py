@@ -83,7 +83,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/admin/users"): only({"admin": 400}, anonymous=PAGE_LOGIN),
     ("POST", "/admin/users/{user_id}/disable"): only({"admin": 404}, anonymous=PAGE_LOGIN),
     ("POST", "/admin/users/{user_id}/reset"): only({"admin": 404}, anonymous=PAGE_LOGIN),
-    # webhooks to agency systems: admin only (the webhook id under test does not exist)
+    # webhooks to agency systems: admin only (the webhook id under test does not exist; anyone else gets 404
+    # for a webhook, real or not)
     ("GET", "/admin/webhooks"): only({"admin": 200}, anonymous=PAGE_LOGIN),
     ("POST", "/admin/webhooks"): only({"admin": 400}, anonymous=PAGE_LOGIN),
     ("GET", "/admin/webhooks/{webhook_id}"): only({"admin": 404}, anonymous=PAGE_LOGIN),
@@ -93,11 +94,11 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/admin/webhooks/{webhook_id}/delete"): only({"admin": 404}, anonymous=PAGE_LOGIN),
     ("POST", "/api/v1/webhooks"): only({"admin": 422}),
     ("GET", "/api/v1/webhooks"): only({"admin": 200}),
-    ("GET", "/api/v1/webhooks/{webhook_id}"): only({"admin": 404}),
-    ("PATCH", "/api/v1/webhooks/{webhook_id}"): only({"admin": 422}),
-    ("DELETE", "/api/v1/webhooks/{webhook_id}"): only({"admin": 404}),
-    ("POST", "/api/v1/webhooks/{webhook_id}/rotate"): only({"admin": 404}),
-    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): only({"admin": 404}),
+    ("GET", "/api/v1/webhooks/{webhook_id}"): only({"admin": 404}, others=404),
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): only({"admin": 422}, others=404),
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): only({"admin": 404}, others=404),
+    ("POST", "/api/v1/webhooks/{webhook_id}/rotate"): only({"admin": 404}, others=404),
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): only({"admin": 404}, others=404),
     # API: directory
     ("GET", "/api/v1/agencies"): everyone(200, anonymous=401),
     ("POST", "/api/v1/agencies"): only({"admin": 422}),

@@ -4,12 +4,13 @@ the delivery log. Thin handlers over marac/webhooks/service.py, which the admin 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from marac.agencies.access import Can
+from marac.agencies.access import Can, Viewer
 from marac.errors import RuleViolation
 from marac.web import schemas
 from marac.web.auth import Caller, api
@@ -18,6 +19,11 @@ from marac.webhooks import service as webhooks
 from marac.webhooks.models import Webhook, WebhookDelivery
 
 CURSOR_RE = re.compile(r"[0-9]{1,9}")  # how many deliveries the earlier pages held
+
+
+async def webhook_seen(viewer: Viewer, path_params: dict[str, Any]) -> object:
+    """Anyone but an admin gets 404 for a webhook, as for none."""
+    return await webhooks.get(viewer, path_params["webhook_id"])
 
 
 def webhook_out(webhook: Webhook) -> schemas.WebhookOut:
@@ -62,26 +68,26 @@ async def list_webhooks(request: Request, caller: Caller) -> schemas.WebhookList
     return schemas.WebhookList(items=[webhook_out(w) for w in await webhooks.listing(caller.viewer)])
 
 
-@api(Can.MANAGE_DIRECTORY, response=schemas.WebhookOut)
+@api(Can.MANAGE_DIRECTORY, response=schemas.WebhookOut, record=webhook_seen)
 async def get_webhook(request: Request, caller: Caller) -> schemas.WebhookOut:
     """One webhook."""
     return webhook_out(await webhooks.get(caller.viewer, request.path_params["webhook_id"]))
 
 
-@api(Can.MANAGE_DIRECTORY, body=schemas.WebhookPatch, response=schemas.WebhookOut)
+@api(Can.MANAGE_DIRECTORY, body=schemas.WebhookPatch, response=schemas.WebhookOut, record=webhook_seen)
 async def update_webhook(request: Request, caller: Caller, body: schemas.WebhookPatch) -> schemas.WebhookOut:
     """Disable a webhook (deliveries waiting are dropped) or enable it again (events from then on)."""
     return webhook_out(await webhooks.set_active(caller.viewer, request.path_params["webhook_id"], body.active))
 
 
-@api(Can.MANAGE_DIRECTORY, status=204)
+@api(Can.MANAGE_DIRECTORY, status=204, record=webhook_seen)
 async def delete_webhook(request: Request, caller: Caller) -> Response:
     """Delete a webhook and its delivery log."""
     await webhooks.delete(caller.viewer, request.path_params["webhook_id"])
     return Response(status_code=204)
 
 
-@api(Can.MANAGE_DIRECTORY, response=schemas.WebhookSecret)
+@api(Can.MANAGE_DIRECTORY, response=schemas.WebhookSecret, record=webhook_seen)
 async def rotate_webhook(request: Request, caller: Caller) -> schemas.WebhookSecret:
     """A new secret, in this answer only; from now on every delivery, retries included, is signed with it."""
     registered = await webhooks.rotate(caller.viewer, request.path_params["webhook_id"])
@@ -90,6 +96,7 @@ async def rotate_webhook(request: Request, caller: Caller) -> schemas.WebhookSec
 
 @api(
     Can.MANAGE_DIRECTORY,
+    record=webhook_seen,
     response=schemas.WebhookDeliveryList,
     params=[
         query("cursor", {"type": "string", "pattern": f"^{CURSOR_RE.pattern}$"}, "The next value of the last page")

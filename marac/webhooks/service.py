@@ -88,8 +88,10 @@ async def register(viewer: Viewer | None, agency_id: str, url: str, events: list
 
 
 async def get(viewer: Viewer, webhook_id: str) -> Webhook:
-    access.require_manage_directory(viewer)
-    webhook = await Webhook.get_or_none(id=webhook_id).prefetch_related("agency")
+    """A webhook, for an admin; for anyone else none is found, as for an id no webhook has (shared/api.md: never
+    a 403 that confirms a record exists)."""
+    admin = viewer.can(access.Can.MANAGE_DIRECTORY)
+    webhook = await Webhook.get_or_none(id=webhook_id).prefetch_related("agency") if admin else None
     if webhook is None:
         raise NotFound("Webhook not found")
     return webhook
