@@ -38,6 +38,7 @@ import asyncpg
 
 from bench.match_referral import AREAS, CODAS, ENDINGS, GIVEN, GIVEN_W, ONSETS, SURNAME_W, SURNAMES, VOWELS
 from marac import db
+from marac.actions.models import UNDONE
 from marac.agencies.service import frozen_type
 from marac.referrals import names, people
 from marac.sealed import seal
@@ -215,6 +216,7 @@ COLUMNS = {
         "created_by",
         "created_at",
         "updated_at",
+        "end_reviewed_meeting_id",
     ),
     "action_update": ("action_id", "status", "text", "version", "user_id", "agency_id", "at"),
 }
@@ -596,7 +598,7 @@ def conference(plan: ConferencePlan, n: dict[str, int], today: date, rows: Rows)
                     meeting_id,
                     rid,
                     numbers[m],
-                    "repeat_cases" if repeat else "new_cases",
+                    ("repeat_cases" if repeat else "new_cases") if hate else "cases",
                     numbers[m],
                     "listed",
                     False,
@@ -630,6 +632,9 @@ def conference(plan: ConferencePlan, n: dict[str, int], today: date, rows: Rows)
             else (["in_progress"] if status != "in_progress" and rng.random() < 0.5 else []) + [status]
         )
         owner = rng.choice(owners)
+        # An action closed as not possible or not done is reviewed once, at a later meeting, and leaves the
+        # outstanding list (docs/domain.md#outstanding-actions); the old ones have had that meeting.
+        undone_reviewed = status in UNDONE and age > 90 and m + 3 < len(meetings)
         rows.tables["action"].append(
             (
                 aid,
@@ -644,6 +649,7 @@ def conference(plan: ConferencePlan, n: dict[str, int], today: date, rows: Rows)
                 plan.coordinator_id,
                 at(day, 11),
                 at(day + timedelta(days=7 * (len(steps) - 1)), 11),
+                meetings[m + 3][0] if undone_reviewed else None,
             )
         )
         for version, step in enumerate(steps, start=1):

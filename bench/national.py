@@ -10,7 +10,7 @@ a sequential scan of a history-sized table fails the run.
 
 Measurements: 1. agenda build; 2. HTTP throughput with wrk; 4. repeat matching.
 3. minutes rendering is bench/minutes_render.py (no database; bench/run runs it).
-5. the quarterly report.
+5. the quarterly report; 6. every GET route of the route inventory, as the persona that uses it.
 """
 
 from __future__ import annotations
@@ -345,6 +345,8 @@ async def http(ctx: Context) -> None:
         "BENCH_TOKEN": token,
         "BENCH_PATCH_FILE": str(patch_file),
         "BENCH_ACTION_ID": patchable[0][0],
+        "BENCH_AGENCY_ID": police,
+        "BENCH_CONFERENCE_IDS": ",".join(viewer.conference_ids),
         "PYTHONPATH": str(ROOT),
     }
     runs: dict[str, dict[str, float]] = {}
@@ -354,6 +356,10 @@ async def http(ctx: Context) -> None:
         runs["hello"] = wrk(f"{base_url}/hello", None, env)
         wrk(f"{base_url}/one", None, env, WRK_WARMUP)
         runs["one"] = wrk(f"{base_url}/one", None, env)
+        wrk(f"{base_url}/api/v1/actions", None, env, WRK_WARMUP)
+        runs["list_floor"] = wrk(f"{base_url}/api/v1/actions", None, env)
+        wrk(base_url, "patch_actions.lua", env, WRK_WARMUP)
+        runs["patch_floor"] = wrk(base_url, "patch_actions.lua", env)
     finally:
         baseline.terminate()
         baseline.wait()
@@ -361,6 +367,7 @@ async def http(ctx: Context) -> None:
     try:
         wrk(f"{url}/api/v1/actions", "get_actions.lua", env, WRK_WARMUP)
         runs["list"] = wrk(f"{url}/api/v1/actions", "get_actions.lua", env)
+        await current_versions()  # the floor's updates moved the versions on
         wrk(url, "patch_actions.lua", env, WRK_WARMUP)
         await current_versions()
         runs["patch"] = wrk(url, "patch_actions.lua", env)
@@ -373,7 +380,6 @@ async def http(ctx: Context) -> None:
     errors = [line for line in log.splitlines() if line.startswith("unhandled ") and "ClientDisconnect" not in line]
     if errors:
         ctx.problems.append(f"server errors during the HTTP runs: {errors[:5]}")
-    one = runs["one"]["rps"]
     ctx.results["http"] = {k: v["rps"] for k, v in runs.items()} | {f"{k}_p99": v["p99"] for k, v in runs.items()}
     print(
         f"\n2. HTTP on loopback: wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{WRK_SECONDS}s "
@@ -383,26 +389,35 @@ async def http(ctx: Context) -> None:
     )
     print(
         "| endpoint                                        |   req/s | p50 ms | p99 ms | non-2xx "
-        "| / one-query | target |"
+        "|   / floor   | target |"
     )
     print(
         "|-------------------------------------------------|---------|--------|--------|---------|-------------|--------|"
     )
     rows = (
-        ("hello", "baseline: Starlette hello-world", None),
-        ("one", "baseline: Starlette + one Tortoise pk query", None),
-        ("list", "GET /api/v1/actions", 0.5),
-        ("patch", "PATCH /api/v1/actions/{id}", 0.25),
+        ("hello", "baseline: Starlette hello-world", None, None),
+        ("one", "baseline: Starlette + one Tortoise pk query", None, None),
+        ("list_floor", "floor: the same 50 rows, one query, no checks", None, None),
+        ("patch_floor", "floor: one UPDATE", None, None),
+        ("list", "GET /api/v1/actions", "list_floor", 0.5),
+        ("patch", "PATCH /api/v1/actions/{id}", "patch_floor", 0.35),
     )
-    for key, what, target in rows:
+    for key, what, floor, target in rows:
         r = runs[key]
-        verdict = "" if target is None else ("met" if r["rps"] >= target * one and r["p99"] <= 100 else "NOT met")
+        verdict, share = "", ""
+        if floor is not None and target is not None:
+            f = runs[floor]
+            # The list is also held to a p99 within twice its floor's (docs/benchmarks.md#http).
+            met = r["rps"] >= target * f["rps"] and (key != "list" or r["p99"] <= 2 * f["p99"])
+            verdict, share = ("met" if met else "NOT met"), f"{r['rps'] / f['rps']:.0%}"
         print(
             f"| {what:<47} | {r['rps']:7.0f} | {r['p50']:6.1f} | {r['p99']:6.1f} | {r['bad']:7d} "
-            f"| {r['rps'] / one:10.0%} "
+            f"| {share:>11} "
             f"| {verdict:<6} |" + (f" {r['errors']}" if r["errors"] else "")
         )
-    print("targets: list >= 50 %, update >= 25 % of the one-query baseline, p99 <= 100 ms")
+    print(
+        "targets: the list >= 50 % of its floor's req/s with p99 <= 2x the floor's; the update >= 35 % of its floor's"
+    )
     if runs["patch"]["bad"]:
         ctx.problems.append(f"PATCH: {runs['patch']['bad']} requests were not 2xx (stale If-Match?)")
 
@@ -470,7 +485,153 @@ async def quarterly_report(ctx: Context) -> None:
 
 # The measurements each scale runs, in order: each takes a Context, prints its table, puts its
 # figures in ctx.results and its EXPLAIN problems in ctx.problems.
-MEASUREMENTS: list[Callable[[Context], Awaitable[None]]] = [agenda_build, http, matching, quarterly_report]
+# --- 6. every page and API read, as the persona that uses it ---------------------------------------
+
+PAGE_RUNS, PAGE_WARMUP = 20, 2
+# Who normally opens a route, first choice first: the route is measured as the first the access table lets in.
+USUAL = ["coordinator", "chair", "police", "idva", "childrens", "admin", "auditor", "anonymous"]
+PAGE_TARGET_MS, PAGE_TARGET_RATIO = 100.0, 1.5
+
+
+async def pages(ctx: Context) -> None:
+    """Every GET route of the route inventory (tests/test_route_inventory.py), in process through the
+    whole app (middleware, sign-in, access, audit), as its usual persona on the conference bench-0:
+    single-user p50 and p95 of PAGE_RUNS requests and the statements each sends."""
+    import httpx
+
+    from marac.actions.models import CLOSED, Action, Note
+    from marac.agencies import auth
+    from marac.agencies import service as directory
+    from marac.agencies.models import Conference, Membership, User
+    from marac.jobs.models import Job
+    from marac.meetings.models import AgendaItem, Meeting
+    from marac.referrals.models import Referral
+    from marac.web import csrf
+    from marac.web.app import create_app
+    from tests.test_route_inventory import EXPECTED
+
+    conference = await Conference.get(slug="bench-0")
+    agencies = {
+        m.agency.kind: m.agency_id for m in await Membership.filter(conference=conference).prefetch_related("agency")
+    }
+    users = {
+        "coordinator": await User.get(email="coordinator-0@bench.example"),
+        "chair": await User.get(email="chair-0@bench.example"),
+    }
+    for key, kind in (("police", "police"), ("idva", "idva"), ("childrens", "childrens_social_care")):
+        found = await User.filter(agency_id=agencies[kind], role="member").order_by("email").first()
+        if found:
+            users[key] = found
+    for role in ("admin", "auditor"):
+        made = await User.get_or_none(email=f"{role}@bench.example")
+        if made is None:
+            slugs = [] if role == "admin" else ["bench-0"]
+            created = await directory.add_user(
+                None,
+                email=f"{role}@bench.example",
+                name=role.title(),
+                agency_id=agencies["local_authority"],
+                role=role,
+                conference_slugs=slugs,
+            )
+            made = created.user
+        users[role] = made
+    tokens = {key: (await auth.create_token(user, "bench"))[1] for key, user in users.items()}
+    cookies = {key: await auth.start_session(user, mfa_passed=True) for key, user in users.items()}
+
+    held = await Meeting.filter(conference=conference, status="held").order_by("-date").first()
+    upcoming = await Meeting.filter(conference=conference, date__gte=ctx.today).order_by("date").first()
+    meeting = held or upcoming
+    item = await AgendaItem.filter(meeting=meeting, state="listed").order_by("number").first()
+    action = (
+        await Action.filter(conference_id=conference.id, owner_agency_id=agencies["police"])
+        .exclude(status__in=list(CLOSED))
+        .order_by("due_date")
+        .first()
+    )
+    note = await Note.filter(item_id=item.id).first() if item else None
+    referral = await Referral.filter(conference=conference).order_by("-received_at").first()
+    job = await Job.create(name="purge_expired_sessions", requested_by=users["coordinator"].id)
+    d = ctx.today
+    values = {
+        "meeting_id": meeting.id,
+        "case_id": item.id if item else "0" * 32,
+        "action_id": action.id if action else "0" * 32,
+        "note_id": note.id if note else "0" * 32,
+        "referral_id": referral.id,
+        "person_id": referral.victim_person_id,
+        "slug": "bench-0",
+        "agency_id": agencies["police"],
+        "user_id": users["police"].id,
+        "job_id": job.id,
+        "token": conference.calendar_token,
+        "quarter": f"{d.year}Q{(d.month - 1) // 3 + 1}",
+    }
+    queries = {
+        "/api/v1/reports/quarterly": "?conference={slug}&quarter={quarter}",
+        "/meetings/{meeting_id}/minutes/preview": "?agency_id={agency_id}",
+    }
+    service = {"/healthz", "/readyz", "/favicon.ico", "/metrics", "/setup/{token}", "/login/mfa", "/mfa/enrol"}
+    routes = sorted(p for m, p in EXPECTED if m == "GET" and p not in service)
+    logger = logging.getLogger("tortoise.db_client")
+    counter = Captured()
+    for f in list(logger.filters):
+        logger.removeFilter(f)
+    logger.addHandler(counter)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    found: dict[str, dict[str, Any]] = {}
+    app = create_app()
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://bench", follow_redirects=False) as client,
+    ):
+        for path in routes:
+            table = EXPECTED[("GET", path)]
+            # The inventory's made-up ids answer 404: then the first it does not turn away by role.
+            persona = next((k for k in USUAL if table.get(k) == 200), None) or next(
+                (k for k in USUAL[:-1] if table.get(k) not in (401, 403)), "anonymous"
+            )
+            url = re.sub(r"{(\w+)}", lambda m: values.get(m.group(1), "0" * 32), path + queries.get(path, ""))
+            headers, jar = {}, {}
+            if persona != "anonymous":
+                if path.startswith("/api/"):
+                    headers = {"Authorization": f"Bearer {tokens[persona]}"}
+                else:
+                    jar = {csrf.SESSION: cookies[persona]}
+            client.cookies.clear()
+            client.cookies.update(jar)
+            times, status, statements = [], 0, 0
+            for n in range(PAGE_WARMUP + PAGE_RUNS):
+                counter.statements.clear()
+                started = time.perf_counter()
+                answer = await client.get(url, headers=headers)
+                elapsed = (time.perf_counter() - started) * 1000
+                if n >= PAGE_WARMUP:
+                    times.append(elapsed)
+                status, statements = answer.status_code, len(counter.statements)
+            found[path] = {
+                "persona": persona,
+                "status": status,
+                "p50": percentile(times, 0.5),
+                "p95": percentile(times, 0.95),
+                "queries": statements,
+            }
+    logger.removeHandler(counter)
+    ctx.results["pages"] = found
+    print(f"\n6. every GET route, {PAGE_RUNS} requests each in process (after {PAGE_WARMUP}), on conference bench-0\n")
+    width = max(len(path) for path in found)
+    print(f"| {'route':<{width}} | persona     | status | p50 ms | p95 ms | queries |")
+    print(f"|{'-' * (width + 2)}|-------------|--------|--------|--------|---------|")
+    for path, r in found.items():
+        print(
+            f"| {path:<{width}} | {r['persona']:<11} | {r['status']:6d} | {r['p50']:6.1f} | {r['p95']:6.1f} "
+            f"| {r['queries']:7d} |"
+        )
+
+
+MEASUREMENTS: list[Callable[[Context], Awaitable[None]]] = [agenda_build, http, matching, quarterly_report, pages]
 
 
 async def measure(scale: float, results_file: str) -> None:
@@ -481,8 +642,11 @@ async def measure(scale: float, results_file: str) -> None:
     conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
     ctx = Context(scale, url, conn, date.today(), [], {})
     try:
+        # BENCH_ONLY=pages,http measures those alone (while working on one); the summary needs them all.
+        only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
         for run in MEASUREMENTS:
-            await run(ctx)
+            if not only or run.__name__ in only:
+                await run(ctx)
     finally:
         await conn.close()
         await db.close()
@@ -530,7 +694,7 @@ def main() -> int:
         found = json.loads(results.read_text())
         results.unlink()
         summary[label], problems = found["results"], problems + [f"{label}: {p}" for p in found["problems"]]
-    if {"a tenth", "national"} <= summary.keys():
+    if {"a tenth", "national"} <= summary.keys() and "agenda" in summary["national"]:
         tenth, national = summary["a tenth"], summary["national"]
         print("\n===== national / a tenth =====\n")
         print("| measurement                    |  a tenth |  national | national / tenth | target |")
@@ -551,6 +715,18 @@ def main() -> int:
             f"| quarterly report p95 ms        | {t:8.2f} | {n:9.2f} | {n / t:16.2f} "
             f"| {'met' if n <= 500 else 'NOT met':<6} |"
         )
+    if {"a tenth", "national"} <= summary.keys() and "pages" in summary["national"]:
+        width = max(len(path) for path in summary["national"]["pages"])
+        print(f"\n| {'route (national / a tenth)':<{width}} | persona     | p95 ms | / tenth | queries | target |")
+        print(f"|{'-' * (width + 2)}|-------------|--------|---------|---------|--------|")
+        for path, n in summary["national"]["pages"].items():
+            t = summary["a tenth"]["pages"].get(path, n)
+            ratio = n["p95"] / t["p95"] if t["p95"] else 0.0
+            met = n["status"] == 200 and n["p95"] <= PAGE_TARGET_MS and ratio <= PAGE_TARGET_RATIO
+            print(
+                f"| {path:<{width}} | {n['persona']:<11} | {n['p95']:6.1f} | {ratio:7.2f} | {n['queries']:7d} "
+                f"| {'met' if met else 'NOT met':<6} |"
+            )
     print(
         "\nplans: "
         + ("no sequential scan of a history-sized table" if not problems else "PROBLEMS:\n  " + "\n  ".join(problems))

@@ -43,6 +43,12 @@ OTHER_VICTIMS = [
     ("Dina Ellis", "1983-04-04"),
     ("Eve Fox", "1984-05-05"),
     ("Faye Gray", "1985-06-06"),
+    ("Gina Hart", "1986-07-07"),
+    ("Hana Ives", "1987-08-08"),
+    ("Iris Jones", "1988-09-09"),
+    ("Jade Kerr", "1989-10-10"),
+    ("Kate Lowe", "1990-11-11"),
+    ("Lily Moss", "1991-12-12"),
 ]
 
 

@@ -10,7 +10,7 @@ from tortoise import connections
 
 from marac.agencies.models import Conference
 from marac.audit.models import AuditEvent
-from marac.audit.service import record, verify
+from marac.audit.service import About, record, record_each, verify
 from tests.conftest import CONFERENCE, TRIGGERS_OFF, TRIGGERS_ON
 
 
@@ -31,6 +31,17 @@ async def test_an_untouched_chain_verifies():
     await _ten_events()
     result = await verify()
     assert result.ok and result.checked == 10 and result.first_bad_seq is None
+
+
+async def test_events_written_together_chain_like_events_written_one_by_one():
+    # A list page records one read per record shown in one write (record_each); the chain must not notice.
+    await record("test.event", object_type="thing", object_id="before")
+    together = await record_each("test.read", [About("thing", f"id{n}", None) for n in range(5)], user_id="u" * 32)
+    await record("test.event", object_type="thing", object_id="after")
+    assert [e.seq for e in together] == [2, 3, 4, 5, 6]
+    assert (await verify()).ok and (await verify()).checked == 7
+    await _sql(f"UPDATE audit_event SET object_id = 'someone-else' WHERE seq = {together[2].seq}")
+    assert (await verify()).first_bad_seq == together[2].seq
 
 
 async def test_an_edited_row_is_named():

@@ -9,6 +9,8 @@ import json
 from datetime import date
 
 from bench.generate import ConferencePlan, Rows, conference
+from marac.actions.models import UNDONE
+from marac.agencies.service import frozen_type
 from marac.sealed import unseal
 
 MEMBERS = {k: f"{i:032x}" for i, k in enumerate(("police", "idva", "health", "housing", "local_authority", "fire"))}
@@ -46,3 +48,19 @@ def test_hate_crime_cases_on_several_strands_and_sealed_rows_open() -> None:
     assert json.loads(unseal("referral", "victim", row[0], row[9]))["name"]
     person = tables["person"][0]
     assert isinstance(json.loads(unseal("person", "names", person[0], person[2])), list)
+
+
+def test_agenda_items_sit_in_the_case_sections_their_conference_type_lists() -> None:
+    # The section is read by the meeting page and the minutes; one the type does not list leaves the case unheard.
+    for kind, index in (("domestic-abuse", 0), ("hate-crime", 1)):
+        listed = {s["key"] for s in frozen_type(kind)["sections"]}
+        sections = {row[4] for row in one_conference(kind, index)["agenda_item"]}
+        assert sections and sections <= listed, (kind, sections - listed)
+
+
+def test_old_actions_closed_as_undone_have_had_their_one_review() -> None:
+    # Otherwise every meeting's outstanding actions would list years of them (docs/domain.md#outstanding-actions).
+    actions = one_conference("domestic-abuse", 0)["action"]
+    old_undone = [r for r in actions if r[7] in UNDONE and (date(2026, 11, 21) - r[6]).days > 120]
+    assert old_undone and all(r[12] for r in old_undone)
+    assert all(r[12] is None for r in actions if r[7] not in UNDONE)

@@ -78,15 +78,23 @@ def opened_as(path: str) -> list[str]:
     return OPENED_AS.get(path) or [k for k in KINDS if EXPECTED[("GET", path)][k] == 200]
 
 
-async def world(app, personas) -> list[dict[str, str]]:
+async def world(app, personas, size: int = 1) -> list[dict[str, str]]:
     """Records behind every id of the inventory: a held meeting with notes, an overdue action and
     minutes circulated and downloaded; the next meeting published; a referral awaiting triage
     that someone outside it opened by break-glass; a set-up link. Returns the ids, once per
-    meeting (the held one, then the published one)."""
-    held = await builders.published_meeting(personas, cases=2)
+    meeting (the held one, then the published one). A larger `size` lengthens every list (cases,
+    notes, actions, referrals waiting) for tests/test_query_counts.py; the ids stay the first of each."""
+    # Victims 1, 3 and 4 at size 1; each list's further ones from victim 5 on when larger.
+    extra = iter(range(5, 5 + 3 * size))
+    held_victims, later, waiting_victims = ([first, *(next(extra) for _ in range(1, size))] for first in (1, 3, 4))
+    bodies = [builders.dash_body()] + [builders.other_victim(n) for n in held_victims]
+    held = await builders.published_meeting(personas, bodies=bodies)
     held_note = await builders.note(personas, held.meeting, held.case_id, "Police will share the bail conditions.")
+    for n in range(1, size):
+        await builders.note(personas, held.meeting, held.case_id, f"Note {n} on the case.")
     overdue = await builders.action(personas, held.meeting, held.case_id, owner="police", status="in_progress")
-    await Action.filter(id=overdue.id).update(due_date=today() - timedelta(days=3))
+    more = [await builders.action(personas, held.meeting, held.case_id, owner="police") for _ in range(1, size)]
+    await Action.filter(id__in=[overdue.id, *(a.id for a in more)]).update(due_date=today() - timedelta(days=3))
     await builders.close(personas, held)
     await builders.approve_minutes(personas, held.meeting, rendered=True)
     async with make_client(app) as api:
@@ -94,13 +102,23 @@ async def world(app, personas) -> list[dict[str, str]]:
         assert (await api.get(download, headers=personas["police"].bearer)).status_code == 200
 
     now = today()
-    upcoming = builders.other_victim(3, received_at=now.isoformat())
-    accepted = await builders.referral(personas, accept=True, body=upcoming, today=now)
+    accepted_all = [
+        await builders.referral(
+            personas, accept=True, body=builders.other_victim(n, received_at=now.isoformat()), today=now
+        )
+        for n in later
+    ]
+    accepted = accepted_all[0]
     next_meeting = await builders.publish(personas, await builders.meeting_of(accepted))
-    [next_case] = [i.id for i in await next_meeting.items.all()]
+    next_case = (await next_meeting.items.filter(referral_id=accepted.id).first()).id
     next_note = await builders.note(personas, next_meeting, next_case, "Housing will check the tenancy.")
     next_action = await builders.action(personas, next_meeting, next_case, owner="police")
-    waiting = await builders.referral(personas, body=builders.other_victim(4, received_at=now.isoformat()), today=now)
+    for _ in range(1, size):
+        await builders.action(personas, next_meeting, next_case, owner="police")
+    waiting = [
+        await builders.referral(personas, body=builders.other_victim(n, received_at=now.isoformat()), today=now)
+        for n in waiting_victims
+    ][0]
 
     health = personas["health"]
     await User.filter(id=health.user.id).update(totp_last_step=0)

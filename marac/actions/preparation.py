@@ -106,15 +106,16 @@ def _people(referral: Referral, role: str) -> list[dict[str, Any]]:
     ]
 
 
-async def _history(referral: Referral, meeting: Meeting) -> list[dict[str, Any]]:
-    """The victim's earlier hearings at this conference's MARAC (the person index is per conference),
-    as the chair and coordinator may see them (access.prepared_referral_filter)."""
+async def _histories(referrals: list[Referral], meeting: Meeting) -> dict[str, list[dict[str, Any]]]:
+    """Each referral's victim's earlier hearings at this conference's MARAC (the person index is per
+    conference), as the chair and coordinator may see them (access.prepared_referral_filter), by
+    referral id: three queries for the whole agenda (tests/test_query_counts.py)."""
+    victims = {r.victim_person_id for r in referrals if r.victim_person_id}
     earlier = await Referral.filter(
-        access.prepared_referral_filter(meeting.conference_id),
-        victim_person_id=referral.victim_person_id,
-    ).exclude(id=referral.id)
+        access.prepared_referral_filter(meeting.conference_id), victim_person_id__in=list(victims)
+    )
     if not earlier:
-        return []
+        return {}
     items = (
         await AgendaItem.filter(
             referral_id__in=[r.id for r in earlier],
@@ -129,25 +130,36 @@ async def _history(referral: Referral, meeting: Meeting) -> list[dict[str, Any]]
     actions: dict[str, list[Action]] = {}
     for action in await Action.filter(item_id__in=[i.id for i in items]).prefetch_related("owner_agency"):
         actions.setdefault(action.item_id, []).append(action)
-    return [
-        {
-            "date": item.meeting.date.isoformat(),
-            "conference": item.meeting.conference.name,
-            "label": agenda.label(item.meeting, item),
-            "repeat": item.referral.is_repeat,
-            "outcome": item.outcome,
-            "actions": [
-                {
-                    "description": a.description,
-                    "owner_agency": a.owner_agency.name,
-                    "due_date": a.due_date.isoformat(),
-                    "status": a.status,
-                }
-                for a in actions.get(item.id, [])
-            ],
-        }
+    heard = [
+        (
+            item.referral,
+            {
+                "date": item.meeting.date.isoformat(),
+                "conference": item.meeting.conference.name,
+                "label": agenda.label(item.meeting, item),
+                "repeat": item.referral.is_repeat,
+                "outcome": item.outcome,
+                "actions": [
+                    {
+                        "description": a.description,
+                        "owner_agency": a.owner_agency.name,
+                        "due_date": a.due_date.isoformat(),
+                        "status": a.status,
+                    }
+                    for a in actions.get(item.id, [])
+                ],
+            },
+        )
         for item in items
     ]
+    return {
+        referral.id: [
+            hearing
+            for other, hearing in heard
+            if other.victim_person_id == referral.victim_person_id and other.id != referral.id
+        ]
+        for referral in referrals
+    }
 
 
 def _contact(research: Research, agency_name: str) -> dict[str, Any]:
@@ -182,6 +194,7 @@ async def content(meeting: Meeting) -> dict[str, Any]:
         (r.item_id, r.agency_id): r for r in await Research.filter(item_id__in=[i.id for i in items])
     }
     minutes = int(type_settings["minutes_per_case"])
+    histories = await _histories([item.referral for item in items], meeting)
     cases: list[dict[str, Any]] = []
     for item in items:
         referral = item.referral
@@ -225,7 +238,7 @@ async def content(meeting: Meeting) -> dict[str, Any]:
                     "perpetrators": _people(referral, "perpetrator"),
                 },
                 "risk": _risk(referral, type_settings),
-                "history": await _history(referral, meeting),
+                "history": histories.get(referral.id, []),
                 "research": returned,
                 "contacts": contacts,
             }

@@ -30,7 +30,7 @@ from tortoise.transactions import in_transaction
 from marac.agencies import access
 from marac.agencies.access import Viewer
 from marac.agencies.models import Conference
-from marac.audit.service import record
+from marac.audit.service import About, record, record_each
 from marac.clock import now
 from marac.conference_types import accepted_instruments
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation
@@ -895,18 +895,12 @@ async def triage_queue(viewer: Viewer, conference_id: str | None = None) -> list
     queue = await query.prefetch_related("conference", "referring_agency", "previous_referral").order_by(
         "received_at", "created_at"
     )
-    if queue:
-        async with in_transaction() as conn:
-            for referral in queue:
-                await record(
-                    "referral.read",
-                    user_id=viewer.user_id,
-                    agency_id=viewer.agency_id,
-                    object_type="referral",
-                    object_id=referral.id,
-                    conference_id=referral.conference_id,
-                    conn=conn,
-                )
+    await record_each(
+        "referral.read",
+        [About("referral", referral.id, referral.conference_id) for referral in queue],
+        user_id=viewer.user_id,
+        agency_id=viewer.agency_id,
+    )
     return queue
 
 
