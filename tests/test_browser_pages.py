@@ -139,12 +139,17 @@ async def world(app, personas, size: int = 1) -> list[dict[str, str]]:
         role="member",
         conference_slugs=[CONFERENCE],
     )
-    # A webhook of the referring agency with a delivery waiting in its log.
-    hook = await webhooks.register(
-        None, personas["police"].user.agency_id, "https://hooks.police.example/marac", ["referral.received"]
-    )
-    await events.emit("referral.received", conn=None, conference_id=waiting.conference_id, referral_id=waiting.id)
-    assert await delivery.fan_out() == 1
+    # Webhooks of the referring agency, each with deliveries waiting in its log.
+    hooks = [
+        await webhooks.register(
+            None, personas["police"].user.agency_id, f"https://hooks{n}.police.example/marac", ["referral.received"]
+        )
+        for n in range(size)
+    ]
+    hook = hooks[0]
+    for _ in range(size):
+        await events.emit("referral.received", conn=None, conference_id=waiting.conference_id, referral_id=waiting.id)
+    assert await delivery.fan_out() == size * size
     # Still queued: its page is the one that keeps itself up to date.
     job = await Job.create(name="render_minutes", requested_by=personas["coordinator"].user.id)
     ids = {
