@@ -273,12 +273,14 @@ def serve(app: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
         stdout=SERVER_LOG.open("a"),
         stderr=subprocess.STDOUT,
     )
-    for _ in range(200):
+    # marac imports WeasyPrint and more: on a loaded machine starting takes tens of seconds.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
             return process, f"http://127.0.0.1:{port}"
         except OSError:
-            time.sleep(0.05)
+            time.sleep(0.1)
     process.kill()
     raise RuntimeError(f"{app} did not start")
 

@@ -185,9 +185,19 @@ async def seed(personas, documents: bool = False) -> dict[str, Any]:
     await events.emit("referral.received", conn=None, conference_id=held.conference_id, referral_id=held_referral.id)
     await fan_out()
     doomed = await webhooks.register(None, agency["health"], "https://hooks.health.example/marac", ["minutes.ready"])
+    # An account whose conferences the admin may change (PATCH /api/v1/users/{id}); no persona's own.
+    user = await directory.add_user(
+        None,
+        email="bystander.api@test.example.org",
+        name="Bystander",
+        agency_id=agency["health"],
+        role="member",
+        conference_slugs=[CONFERENCE],
+    )
     return {
         "doomed_webhook": doomed.webhook.id,
         "webhook": webhook.webhook.id,
+        "user": user.user.id,
         "held": held,
         "held_case": held_case,
         "live": live,
@@ -231,6 +241,8 @@ def bindings(world: dict[str, Any], operation) -> list[dict[str, str]]:
     if names == {"webhook_id"}:
         # Deleting one leaves nothing for the operations after it: DELETE gets a webhook of its own.
         return [{"webhook_id": world["doomed_webhook" if operation.method.upper() == "DELETE" else "webhook"]}]
+    if names == {"user_id"}:
+        return [{"user_id": world["user"]}]
     if names == {"referral_id"}:
         return [{"referral_id": r} for r in world["referrals"].values()]
     if names == {"action_id"}:
@@ -319,6 +331,7 @@ def who_sees(world: dict[str, Any]) -> dict[str, set[str]]:
         world["held"].id: conference,
         world["live"].id: conference,
         world["riverside_meeting"]: {"admin", "housing"},
+        world["user"]: {"admin"},  # an account: the admin's directory; anyone else sees only their own
         # An action: the officers and its owner may update it; other full-tier members see it in their minutes.
         acts["health"]: officers | {"health", "police", "idva"},
         acts["childrens"]: officers | {"childrens", "police", "idva", "health"},
@@ -330,7 +343,7 @@ def who_sees(world: dict[str, Any]) -> dict[str, set[str]]:
 
 def record_of(binding: dict[str, str]) -> str:
     """The record whose visibility decides the answer: a case is seen through its meeting."""
-    for name in ("action_id", "referral_id", "job_id", "meeting_id", "slug", "webhook_id"):
+    for name in ("action_id", "referral_id", "job_id", "meeting_id", "slug", "user_id", "webhook_id"):
         if name in binding:
             return binding[name]
     raise AssertionError(binding)

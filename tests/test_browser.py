@@ -135,6 +135,12 @@ async def test_coordinator_triages_referrals_and_publishes_the_agenda(session, p
     meeting_id = first["meeting_id"]
 
     page = await signed_in(session, personas["coordinator"], javascript)
+    # The home page is the coordinator's to-do list: what waits for them, with a link to do it.
+    todo = page.locator(f'ul.govuk-task-list[data-conference="{CONFERENCE}"]')
+    await expect(todo.get_by_role("link", name="3 referrals to triage")).to_have_attribute(
+        "href", f"/referrals?conference={CONFERENCE}"
+    )
+    await session.look(page, "todo-coordinator")
     await page.get_by_role("link", name="Referrals", exact=True).click()
     await expect(page.get_by_role("heading", name="Awaiting triage (3)")).to_be_visible()
     await session.look(page, "triage-queue")
@@ -242,6 +248,11 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
     )
     assert advocate.status_code == 200, advocate.text
     chair = await signed_in(session, personas["chair"], javascript)
+    # The chair's to-do list: the preparation of the published agenda.
+    await expect(chair.get_by_role("link", name=re.compile("^Chair's preparation for "))).to_have_attribute(
+        "href", f"/meetings/{meeting_id}/preparation"
+    )
+    await session.look(chair, "todo-chair")
     await open_meeting(chair, meeting_id)
     # The evening before: the preparation page, then the pack.
     await chair.get_by_role("link", name="The chair's preparation").click()
@@ -515,6 +526,16 @@ async def test_agency_user_researches_updates_an_overdue_action_and_downloads_mi
 ):
     ids = await between_meetings(app, api, personas)
     page = await signed_in(session, personas["police"], javascript)
+    # The agency's to-do list: the research due, the overdue action, the minutes not yet opened.
+    todo = page.locator(f'ul.govuk-task-list[data-conference="{CONFERENCE}"]')
+    await expect(todo.get_by_role("link", name=re.compile("^Research for 1 case due "))).to_have_attribute(
+        "href", f"/meetings/{ids['next']}"
+    )
+    await expect(todo.get_by_role("link", name="1 action overdue")).to_be_visible()
+    await expect(todo.get_by_role("link", name=re.compile("^New minutes of "))).to_have_attribute(
+        "href", f"/meetings/{ids['held']}"
+    )
+    await session.look(page, "todo-member")
 
     await open_meeting(page, ids["next"])
     await expect(page.get_by_role("heading", name="Research list")).to_be_visible()
@@ -578,7 +599,10 @@ async def test_agency_user_journey_by_keyboard_alone(session, app, personas, api
         await keys.press("Enter")
         await page.wait_for_url(f"**/meetings/{meeting_id}")
 
-    await to_meeting(ids["next"])
+    # From the to-do list straight to the research due.
+    await browser.tab_to(page, page.get_by_role("link", name=re.compile("^Research for 1 case due ")))
+    await keys.press("Enter")
+    await page.wait_for_url(f"**/meetings/{ids['next']}")
     await browser.tab_to(page, page.get_by_label("Yes"))
     await keys.press("Space")
     await browser.tab_to(page, page.get_by_label("What you will bring"))

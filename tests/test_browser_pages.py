@@ -59,6 +59,7 @@ OPENED_AS = {
     "/meetings/{meeting_id}/cases/{case_id}/actions/{action_id}/delete": ["chair", "coordinator"],
     "/meetings/{meeting_id}/minutes/preview": ["chair", "coordinator"],
     "/admin/webhooks/{webhook_id}": ["admin"],
+    "/admin/users/{user_id}": ["admin"],
 }
 # Pages of a published meeting only (a held one answers 409, or refuses a deletion once the minutes
 # are approved): opened with the published meeting alone.
@@ -150,6 +151,15 @@ async def world(app, personas, size: int = 1) -> list[dict[str, str]]:
     for _ in range(size):
         await events.emit("referral.received", conn=None, conference_id=waiting.conference_id, referral_id=waiting.id)
     assert await delivery.fan_out() == size * size
+    for n in range(1, size):
+        await directory.add_user(
+            None,
+            email=f"new{n}@test.example.org",
+            name=f"New Starter {n}",
+            agency_id=personas["police"].user.agency_id,
+            role="member",
+            conference_slugs=[CONFERENCE],
+        )
     # Still queued: its page is the one that keeps itself up to date.
     job = await Job.create(name="render_minutes", requested_by=personas["coordinator"].user.id)
     ids = {
@@ -161,6 +171,7 @@ async def world(app, personas, size: int = 1) -> list[dict[str, str]]:
         "person_id": held.referral.victim_person_id,
         "agency_id": personas["police"].user.agency_id,
         "webhook_id": hook.webhook.id,
+        "user_id": made.user.id,
     }
     return [
         {**ids, "meeting_id": held.meeting.id, "case_id": held.case_id, "note_id": held_note.id},
@@ -228,6 +239,7 @@ async def sweep(request, app):
 
 
 @pytest.mark.browser
+@pytest.mark.timeout(900)  # every page as every role: about a minute on a quiet machine, growing with the pages
 async def test_every_page_passes_axe_and_fits_a_phone(app, personas, sweep):
     variants = await world(app, personas)
     failures: list[str] = []

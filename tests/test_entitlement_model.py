@@ -441,6 +441,56 @@ class EntitlementMachine(RuleBasedStateMachine):
             ]
         self.add_user(agency, role, conference_ids, roles)
 
+    @precondition(lambda self: len(self.model.users) > 1)
+    @rule(
+        index=st.integers(0, 20),
+        conference_ids=st.lists(st.integers(0, 1), max_size=2, unique=True),
+        given=st.dictionaries(st.integers(0, 1), st.sampled_from(CONFERENCE_ROLES), max_size=2),
+    )
+    def change_conferences(self, index: int, conference_ids: list[int], given: dict[int, str]) -> None:
+        """The admin gives a user other conferences or another role in one (PATCH /api/v1/users/{id}); the
+        same token reads by the new roles at once. Never the admin, nor a coordinator this test acts as
+        (a conference's last coordinator cannot be taken away: tests/test_user_conferences.py)."""
+        clerks = {c.clerk for c in self.model.conferences.values()}
+        users = [u for u in self.model.users.values() if u.role != "admin" and u.id not in clerks]
+        if not users:
+            return
+        user = users[index % len(users)]
+        chosen = list(dict.fromkeys(self.conference(i) for i in conference_ids))
+        roles = {c: r for c, r in ((self.conference(i), r) for i, r in given.items()) if c in chosen}
+        answer = self.call(
+            "PATCH",
+            f"/api/v1/users/{user.id}",
+            self.admin,
+            json={
+                "conferences": [
+                    {"slug": self.model.conferences[c].slug, "role": roles[c]}
+                    if c in roles
+                    else self.model.conferences[c].slug
+                    for c in chosen
+                ]
+            },
+        )
+        # As for a new account, but only what changes is held to the membership rule: a member's role
+        # only where the agency belongs; an admin or auditor holds no role in a conference.
+        changed = [c for c in chosen if roles.get(c, user.role) != user.role_in(c)]
+        refused = any(
+            roles.get(c, user.role) == "member" and user.agency not in self.model.conferences[c].members
+            for c in changed
+        ) or (user.role in ("admin", "auditor") and bool(roles))
+        if refused:
+            assert answer.status_code == 422, answer.text
+            return
+        assert answer.status_code == 200, answer.text
+        user.conferences = frozenset(chosen)
+        user.given = {c: r for c, r in roles.items() if r != user.role}
+        if user.cookie is None and user.officer_somewhere:
+
+            async def sign_in() -> str:
+                return await auth.start_session(await User.get(id=user.id), mfa_passed=True)
+
+            user.cookie = self.run(sign_in())
+
     def conference(self, index: int) -> str:
         return list(self.model.conferences)[index % len(self.model.conferences)]
 

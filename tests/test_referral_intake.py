@@ -679,6 +679,29 @@ async def test_the_referrer_corrects_the_referral_on_its_form_filled_in(client, 
     assert [c.changed_fields for c in after.changes] == [["summary"]]
 
 
+async def test_an_emptied_summary_or_received_date_on_the_correction_form_is_refused_not_kept(client, personas):
+    from tests.conftest import csrf_token, session_cookie_for
+
+    made = (await post(client, personas["police"], dash_body())).json()
+    client.cookies.update(await session_cookie_for(personas["police"]))
+    token = await csrf_token(client, f"/referrals/{made['id']}/edit")
+    from marac.referrals import service
+    from marac.web.pages.referrals import body_to_form
+
+    referral = await service.get_visible(await _viewer(personas["police"]), made["id"])
+    form = body_to_form(service.body_of(referral), referral.conference.type_settings["instrument_definitions"]["dash"])
+    for emptied in ("summary", "received_at"):
+        data: dict[str, list[str]] = {emptied: [""], "csrf_token": [token]}
+        for key, value in form.multi_items():
+            if key != emptied:
+                data.setdefault(key, []).append(str(value))
+        refused = await client.post(f"/referrals/{made['id']}/edit", data=data)
+        assert refused.status_code == 400 and 'class="govuk-error-summary"' in refused.text, emptied
+        assert f'href="#{emptied}"' in refused.text, emptied
+    after = await service.get_visible(await _viewer(personas["police"]), made["id"])
+    assert after.summary == referral.summary and after.received_at == referral.received_at and not after.changes
+
+
 async def _viewer(persona):
     from marac.agencies.access import viewer_for
 

@@ -81,6 +81,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/admin/conferences/{slug}/members/{agency_id}/remove"): only({"admin": 404}, anonymous=PAGE_LOGIN),
     ("GET", "/admin/users"): only({"admin": 200}, anonymous=PAGE_LOGIN),
     ("POST", "/admin/users"): only({"admin": 400}, anonymous=PAGE_LOGIN),
+    ("GET", "/admin/users/{user_id}"): only({"admin": 404}, anonymous=PAGE_LOGIN),
+    ("POST", "/admin/users/{user_id}/conferences"): only({"admin": 404}, anonymous=PAGE_LOGIN),
     ("POST", "/admin/users/{user_id}/disable"): only({"admin": 404}, anonymous=PAGE_LOGIN),
     ("POST", "/admin/users/{user_id}/reset"): only({"admin": 404}, anonymous=PAGE_LOGIN),
     # webhooks to agency systems: admin only (the webhook id under test does not exist; anyone else gets 404
@@ -107,10 +109,14 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/conferences/{slug}"): only(MEMBERS_OF_CONFERENCE, others=404),
     ("GET", "/api/v1/users"): only({"admin": 200}),
     ("POST", "/api/v1/users"): only({"admin": 422}),
+    # an empty body: conferences are required; anyone else sees only their own account (the id under test: none)
+    ("PATCH", "/api/v1/users/{user_id}"): only({"admin": 422}, others=404),
     # API: audit and jobs
     ("GET", "/api/v1/audit"): only({"auditor": 200, "coordinator": 200}),
     ("GET", "/api/v1/audit/verify"): only({"auditor": 200}),
     ("GET", "/api/v1/jobs/{job_id}"): only({"coordinator": 200}, others=404),
+    # the caller's own to-do list (empty for a role that handles no cases)
+    ("GET", "/api/v1/todo"): everyone(200, anonymous=401),
     # referrals: police made the referral under test
     ("GET", "/referrals"): only({p: 200 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
     ("GET", "/referrals/new"): only({p: 200 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),

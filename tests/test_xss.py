@@ -411,6 +411,11 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:
         assert "/setup/" not in created  # the link goes to the user's own address only
         setup_path = re.search(r"(/setup/\S+)", (await OutboxEmail.get(kind="setup_link")).body).group(1)
         await seen.get(admin, "/admin/users")
+        # The new user's own page, and made chair there: the coordinator is told of the new role, by name.
+        new_user = await User.get(email=EMAIL)
+        await seen.get(admin, f"/admin/users/{new_user.id}")
+        change = {"conferences": CONFERENCE, f"role.{CONFERENCE}": "chair"}
+        await seen.post(admin, f"/admin/users/{new_user.id}", f"/admin/users/{new_user.id}/conferences", change, 303)
         await seen.get(coordinator, "/notifications")  # told of the new account, by name
         async with make_client(app) as stranger:
             await seen.get(stranger, "/login?" + urlencode({"next": "/" + payload("next")}))

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TypedDict
+from typing import TypedDict, cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
@@ -247,7 +248,7 @@ class Reset:
 
 
 SETUP_SUBJECT = "MARAC: choose your password"
-NOTICE_SUBJECT = "MARAC: an account with case access was created or reset"
+NOTICE_SUBJECT = "MARAC: an account with case access was created, reset or given a new role"
 
 
 def setup_url(token: str) -> str:
@@ -276,10 +277,13 @@ def _setup_body(token: str, reset: bool) -> str:
 
 
 def _notice_body(kind: str) -> str:
-    done = "reset the sign-in of" if kind == "account_reset" else "created"
+    done = {
+        "account_reset": "reset the sign-in of an account",
+        "account_role": "given an account a new role",
+    }.get(kind, "created an account")
     return "\n".join(
         [
-            f"An administrator has {done} an account with access to the cases of your conference.",
+            f"An administrator has {done} with access to the cases of your conference.",
             "",
             f"Sign in to see whose: {settings.get().base_url}/notifications",
             "If you did not expect it, tell your administrator and your information governance lead.",
@@ -390,19 +394,7 @@ async def add_user(
     agency = await Agency.get_or_none(id=agency_id)
     if agency is None:
         raise RuleViolation("Unknown agency", {"agency_id": "No agency has this id"})
-    conferences = await Conference.filter(slug__in=conference_slugs)
-    missing = set(conference_slugs) - {c.slug for c in conferences}
-    if missing:
-        raise RuleViolation("Unknown conference", {"conferences": f"No conference called {', '.join(sorted(missing))}"})
-    roles = _conference_roles(role, conference_slugs, conference_roles or {})
-    by_id = {c.id: roles[c.slug] for c in conferences if c.slug in roles}
-    member_of = set(await Membership.filter(agency=agency).values_list("conference_id", flat=True))
-    if any(by_id.get(c.id, role) == "member" for c in conferences):
-        outside = [c.slug for c in conferences if by_id.get(c.id, role) == "member" and c.id not in member_of]
-        if outside:
-            raise RuleViolation(
-                "Agency is not a member", {"conferences": f"{agency.name} is not a member of {', '.join(outside)}"}
-            )
+    conferences, by_id = await _placed(agency, role, conference_slugs, conference_roles or {})
     password_hash = auth.hash_password(password, (email, name)) if password else None
     setup_token = None if password else secrets.token_urlsafe(32)
     if await User.filter(email=email).exists():
@@ -433,6 +425,43 @@ async def add_user(
     return NewUser(user=user, setup_token=shown, link_sent_to=sent_to)
 
 
+async def _placed(
+    agency: Agency,
+    role: str,
+    slugs: list[str],
+    given: dict[str, str],
+    changed: Callable[[str, str], bool] = lambda conference_id, its_role: True,
+) -> tuple[list[Conference], dict[str, str]]:
+    """The conferences a user of `agency` with their own `role` is given by slug, and the roles given
+    in some of them alone by conference id (where they differ from `role`), checked: every slug a
+    conference, none twice, the roles as _conference_roles wants, and a member's role only where the
+    agency is a member (a member acts for their agency). `changed(conference_id, role there)` says
+    which placements to hold to that last rule: all of a new account's; only what a change of
+    someone's conferences adds or alters, so one their agency has since left does not block others."""
+    again = [index for index, slug in enumerate(slugs) if slug in slugs[:index]]
+    if again:
+        raise RuleViolation(
+            "Conference given twice",
+            {f"conferences.{again[0]}": f"{slugs[again[0]]} is given more than once: give each conference once"},
+        )
+    # A value no slug can be names nothing: the ORM refuses one longer than the column.
+    conferences = await Conference.filter(slug__in=[s for s in slugs if is_slug(s)])
+    missing = set(slugs) - {c.slug for c in conferences}
+    if missing:
+        raise RuleViolation("Unknown conference", {"conferences": f"No conference called {', '.join(sorted(missing))}"})
+    roles = _conference_roles(role, slugs, given)
+    by_id = {c.id: roles[c.slug] for c in conferences if c.slug in roles}
+    checked = [c for c in conferences if by_id.get(c.id, role) == "member" and changed(c.id, "member")]
+    if checked:
+        member_of = set(await Membership.filter(agency=agency).values_list("conference_id", flat=True))
+        outside = [c.slug for c in checked if c.id not in member_of]
+        if outside:
+            raise RuleViolation(
+                "Agency is not a member", {"conferences": f"{agency.name} is not a member of {', '.join(outside)}"}
+            )
+    return list(conferences), by_id
+
+
 def _conference_roles(role: str, slugs: list[str], given: dict[str, str]) -> dict[str, str]:
     """The roles given by conference slug that differ from the user's own, checked: each one a
     case-handling role or a deputy chair, for a conference the user is given, and none at all for
@@ -449,6 +478,79 @@ def _conference_roles(role: str, slugs: list[str], given: dict[str, str]) -> dic
     if errors:
         raise RuleViolation("The user's conference roles are not valid", errors)
     return {slug: its_role for slug, its_role in given.items() if its_role != role}
+
+
+async def set_conferences(
+    viewer: Viewer | None, user: User, conference_slugs: list[str], conference_roles: dict[str, str] | None = None
+) -> User:
+    """Gives a user exactly these conferences, with their own role in each unless `conference_roles` gives
+    another there (as add_user): adding them to a conference, taking them out of one, or changing their
+    role in one. Checked as a new account is; a conference's last coordinator is never taken away (someone
+    must triage its referrals and run its meetings: docs/domain.md#roles). Each conference whose role
+    changes is audited with the role before and after (`user.conference_role.<before>.<after>`, `none` for
+    not given), and where the user now handles cases its coordinators are told as of a new account.
+    Entitlements are read afresh on every request, so the change holds from the user's next one."""
+    access.require_manage_directory(viewer)
+    agency = await Agency.get(id=user.agency_id)
+    before = await _roles_of(user)
+    given = conference_roles or {}
+    conferences, by_id = await _placed(
+        agency,
+        user.role,
+        conference_slugs,
+        given,
+        # Only what this change adds or alters is held to the membership rule (see _placed).
+        changed=lambda conference_id, its_role: before.get(conference_id) != its_role,
+    )
+    after = {c.id: by_id.get(c.id, user.role) for c in conferences}
+    moved = {c: (before.get(c), after.get(c)) for c in sorted(before.keys() | after.keys())}
+    moved = {c: roles for c, roles in moved.items() if roles[0] != roles[1]}
+    if not moved:
+        return user
+    async with in_transaction() as conn:
+        losing = [c for c, (was, now) in moved.items() if was == "coordinator"]
+        if losing and user.active:
+            # Locked: two administrators each taking away one of a conference's two coordinators at
+            # once must not leave it with none.
+            for conference in await Conference.filter(id__in=losing).select_for_update().using_db(conn):
+                others = set(await queries.holding_role("coordinator", [conference.id], conn)) - {user.id}
+                if not others:
+                    raise Conflict(
+                        "A conference's last coordinator cannot be taken away",
+                        {
+                            "conferences": f"{user.name} is the only coordinator of {conference.name}: "
+                            "make someone else its coordinator first"
+                        },
+                    )
+        gone = [c for c, (_, now) in moved.items() if now is None]
+        if gone:
+            await user.conferences.remove(*await Conference.filter(id__in=gone).using_db(conn), using_db=conn)
+        added = [c for c in conferences if before.get(c.id) is None]
+        if added:
+            await user.conferences.add(*added, using_db=conn)
+        await ConferenceRole.filter(user_id=user.id).using_db(conn).delete()
+        for conference_id, its_role in by_id.items():
+            await ConferenceRole.create(user=user, conference_id=conference_id, role=its_role, using_db=conn)
+        for conference_id, (was, now) in moved.items():
+            await record(
+                f"user.conference_role.{was or 'none'}.{now or 'none'}",
+                object_type="user",
+                object_id=user.id,
+                conference_id=conference_id,
+                conn=conn,
+                **_actor(viewer),
+            )
+        told = [c for c in conferences if c.id in moved and after[c.id] in CASE_ROLES]
+        if viewer is not None and told:
+            await _tell_coordinators(user, told, "account_role", conn, after)
+    return user
+
+
+async def _roles_of(user: User) -> dict[str, str]:
+    """The user's role in each conference given them, by conference id."""
+    given = cast("list[str]", await user.conferences.all().values_list("id", flat=True))
+    roles = dict(await ConferenceRole.filter(user_id=user.id).values_list("conference_id", "role"))
+    return {c: roles.get(c, user.role) for c in given}
 
 
 async def disable(viewer: Viewer | None, user: User) -> None:

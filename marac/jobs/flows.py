@@ -120,6 +120,13 @@ async def reset_sign_in(viewer: Viewer, user: User) -> directory.Reset:
     return reset
 
 
+async def set_user_conferences(viewer: Viewer, user: User, slugs: list[str], roles: dict[str, str]) -> User:
+    """A user's conferences and roles there changed; the coordinators' notices leave from the outbox."""
+    changed = await directory.set_conferences(viewer, user, slugs, roles)
+    await queue.enqueue("send_email", requested_by=viewer.user_id)
+    return changed
+
+
 async def open_case(viewer: Viewer, user: User, **details: str) -> break_glass.Opened:
     """Break-glass access to one case; the conference's coordinators are told by a job."""
     opened = await break_glass.start(viewer, user, **details)

@@ -22,6 +22,7 @@ KINDS = (
     "account_lock",
     "account_created",
     "account_reset",
+    "account_role",
     "research_chase",
     "minutes_version",
     "webhook_failing",

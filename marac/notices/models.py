@@ -32,7 +32,7 @@ class Notification(Model):
         "marac.BreakGlass", related_name="notifications", null=True, on_delete=fields.CASCADE
     )
     break_glass_id: str | None
-    # account_created | account_reset: whose account, in which conference, with which role.
+    # account_created | account_reset | account_role: whose account, in which conference, with which role.
     about_user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "marac.User", related_name="account_notices", null=True, on_delete=fields.CASCADE
     )
@@ -49,7 +49,7 @@ class Notification(Model):
     )
     meeting_id: str | None
     # due_soon | overdue | break_glass | own_lock | account_lock | account_created | account_reset
-    # | research_chase | minutes_version | webhook_failing (to admins: a webhook gave up a delivery)
+    # | account_role | research_chase | minutes_version | webhook_failing (to admins: a webhook gave up a delivery)
     kind = fields.CharField(max_length=16)
     day = fields.DateField()
     emailed = fields.BooleanField(default=False)

@@ -89,6 +89,7 @@ class MatchSuggestion(Model):
     class Meta:
         table = "match_suggestion"
         unique_together = (("person", "candidate"),)
+        indexes = (("conference_id", "status"),)  # the coordinator's pending matches (/matches, marac/todo.py)
 
 
 class Referral(SealedModel):

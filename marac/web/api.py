@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import cast
 
 from starlette.requests import Request
 from starlette.routing import Route
 
 from marac import validation
 from marac.agencies import access, service
-from marac.agencies.access import Can
+from marac.agencies.access import Can, Viewer
 from marac.agencies.models import Agency, Conference, ConferenceRole, Membership, User
 from marac.audit.service import record, verify
 from marac.errors import RuleViolation
@@ -51,9 +50,13 @@ async def conference_out(conference: Conference) -> schemas.ConferenceOut:
     )
 
 
-async def user_out(user: User, created: service.NewUser | None = None) -> schemas.UserOut:
-    slugs = cast("list[str]", await user.conferences.all().order_by("slug").values_list("slug", flat=True))
-    roles = dict(await ConferenceRole.filter(user=user).values_list("conference__slug", "role"))
+async def user_out(
+    user: User,
+    created: service.NewUser | None = None,
+    conferences: list[str | schemas.ConferenceRoleItem] | None = None,
+) -> schemas.UserOut:
+    if conferences is None:
+        conferences = (await conferences_of([user.id]))[user.id]
     return schemas.UserOut(
         id=user.id,
         email=user.email,
@@ -61,11 +64,28 @@ async def user_out(user: User, created: service.NewUser | None = None) -> schema
         agency_id=user.agency_id,
         role=user.role,
         active=user.active,
-        conferences=[schemas.ConferenceRoleItem(slug=str(s), role=roles[s]) if s in roles else str(s) for s in slugs],
+        conferences=conferences,
         setup_link_sent_to=created.link_sent_to if created else None,
         # The service hands a token to an administrator only on a development or demo server.
         setup_url=service.setup_url(created.setup_token) if created and created.setup_token else None,
     )
+
+
+async def conferences_of(user_ids: list[str]) -> dict[str, list[str | schemas.ConferenceRoleItem]]:
+    """Each user's conferences by slug, as `{slug, role}` where their role there is their own:
+    two queries for any number of users (tests/test_query_counts.py)."""
+    pairs = await User.filter(id__in=user_ids, conferences__slug__isnull=False).values_list("id", "conferences__slug")
+    roles = {
+        (str(user_id), str(slug)): str(role)
+        for user_id, slug, role in await ConferenceRole.filter(user_id__in=user_ids).values_list(
+            "user_id", "conference__slug", "role"
+        )
+    }
+    found: dict[str, list[str | schemas.ConferenceRoleItem]] = {user_id: [] for user_id in user_ids}
+    for user_id, slug in sorted(pairs, key=lambda pair: str(pair[1])):
+        role = roles.get((str(user_id), str(slug)))
+        found[str(user_id)].append(schemas.ConferenceRoleItem(slug=str(slug), role=role) if role else str(slug))
+    return found
 
 
 # --- directory -----------------------------------------------------------------------
@@ -131,11 +151,38 @@ async def create_user(request: Request, caller: Caller, body: schemas.UserIn) ->
     return await user_out(created.user, created)
 
 
+async def user_seen(viewer: Viewer, params: dict[str, str]) -> None:
+    # Anyone but an admin sees only their own account: another's answers 404, as a missing one.
+    await access.get_user(viewer, params["user_id"])
+
+
+@api(
+    Can.MANAGE_DIRECTORY,
+    record=user_seen,
+    body=schemas.UserConferencesIn,
+    response=schemas.UserOut,
+    errors={409: "The change would leave a conference without a coordinator"},
+)
+async def set_user_conferences(request: Request, caller: Caller, body: schemas.UserConferencesIn) -> schemas.UserOut:
+    """Set the conferences a user works in and their role in each, in the form of POST /api/v1/users: adds them
+    to a conference, takes them out of one, or changes their role there. Effective from the user's next request;
+    each conference's coordinators are told of a new role with case access there."""
+    user = await access.get_user(caller.viewer, request.path_params["user_id"])
+    changed = await flows.set_user_conferences(
+        caller.viewer,
+        user,
+        [c if isinstance(c, str) else c.slug for c in body.conferences],
+        {c.slug: c.role for c in body.conferences if not isinstance(c, str)},
+    )
+    return await user_out(changed)
+
+
 @api(Can.MANAGE_DIRECTORY, response=schemas.UserList)
 async def list_users(request: Request, caller: Caller) -> schemas.UserList:
     """Every user in the directory."""
     users = await User.filter(access.user_filter(caller.viewer)).order_by("email")
-    return schemas.UserList(items=[await user_out(u) for u in users])
+    conferences = await conferences_of([u.id for u in users])
+    return schemas.UserList(items=[await user_out(u, conferences=conferences[u.id]) for u in users])
 
 
 # --- audit ---------------------------------------------------------------------------
@@ -242,6 +289,7 @@ routes = [
     Route("/api/v1/conferences/{slug}", get_conference, methods=["GET"]),
     Route("/api/v1/users", create_user, methods=["POST"]),
     Route("/api/v1/users", list_users, methods=["GET"]),
+    Route("/api/v1/users/{user_id}", set_user_conferences, methods=["PATCH"]),
     Route("/api/v1/audit", list_audit, methods=["GET"]),
     Route("/api/v1/audit/verify", verify_audit, methods=["GET"]),
     Route("/api/v1/jobs/{job_id}", get_job, methods=["GET"]),

@@ -161,6 +161,16 @@ class UserIn(Strict):
     )
 
 
+class UserConferencesIn(Strict):
+    conferences: list[str | ConferenceRoleItem] = Field(
+        max_length=100,
+        description=(
+            "Every conference the user is to be given, in the form of POST /api/v1/users: each a slug (the user's own"
+            " role there) or {slug, role}. A conference left out is taken away; an item whose role differs changes it"
+        ),
+    )
+
+
 class UserOut(BaseModel):
     id: str
     email: str

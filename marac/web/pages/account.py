@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from marac import clock
+from marac import clock, todo
 from marac.agencies import access, auth, service
 from marac.agencies.models import ApiToken, Conference
 from marac.audit.service import record
@@ -19,7 +19,12 @@ from marac.web.templating import render
 @page()
 async def home(request: Request, caller: Caller) -> Response:
     conferences = await Conference.filter(access.conference_filter(caller.viewer)).order_by("name")
-    return render(request, "home.html", {"conferences": conferences})
+    waiting = await todo.for_viewer(caller.viewer, clock.today())
+    return render(
+        request,
+        "home.html",
+        {"conferences": conferences, "todo": waiting, "role_word": todo.role_word, "day": todo.day},
+    )
 
 
 async def _account(request: Request, caller: Caller, status: int = 200, **context) -> Response:

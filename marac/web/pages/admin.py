@@ -215,6 +215,52 @@ async def users(request: Request, caller: Caller) -> Response:
     return await _users(request, **_link_sent(created.user, created.link_sent_to, created.setup_token))
 
 
+async def _user(request: Request, user: User, status: int = 200, **context) -> Response:
+    given = await user.conferences.all()
+    roles = dict(await ConferenceRole.filter(user=user).values_list("conference_id", "role"))
+    await user.fetch_related("agency")
+    return render(
+        request,
+        "admin/user.html",
+        {
+            "person": user,
+            "conferences": await Conference.all(),
+            # What the form shows: the conferences given and each role there, or what was sent back.
+            "chosen": {c.slug: roles.get(c.id, "") for c in given},
+            "conference_role_options": [(r, r.replace("_", " ").capitalize()) for r in CONFERENCE_ROLES],
+            "saved": "Conferences and roles saved" if request.query_params.get("saved") == "1" else None,
+            **context,
+        },
+        status=status,
+    )
+
+
+@page(Can.MANAGE_DIRECTORY)
+async def user_page(request: Request, caller: Caller) -> Response:
+    return await _user(request, await access.get_user(caller.viewer, request.path_params["user_id"]))
+
+
+@page(Can.MANAGE_DIRECTORY, step_up="/admin/users/{user_id}")
+async def user_conferences(request: Request, caller: Caller) -> Response:
+    user = await access.get_user(caller.viewer, request.path_params["user_id"])
+    values = _form(request)
+    slugs = [str(s) for s in request.state.form.getlist("conferences")]
+    roles = {s: values[f"role.{s}"] for s in slugs if values.get(f"role.{s}")}
+    try:
+        await flows.set_user_conferences(caller.viewer, user, slugs, roles)
+    except DomainError as exc:
+        # A conference's role is reported beside the conferences it was chosen with.
+        fields = {("conferences" if k.startswith("conferences.") else k): v for k, v in exc.fields.items()}
+        return await _user(
+            request,
+            user,
+            status=400,
+            errors=fields or {"conferences": exc.message},
+            chosen={s: roles.get(s, "") for s in slugs},
+        )
+    return RedirectResponse(f"/admin/users/{user.id}?saved=1", status_code=303)
+
+
 @page(Can.MANAGE_DIRECTORY)
 async def disable_user(request: Request, caller: Caller) -> Response:
     await service.disable(caller.viewer, await access.get_user(caller.viewer, request.path_params["user_id"]))
@@ -246,6 +292,8 @@ routes = [
     Route("/admin/conferences/{slug}/members/{agency_id}/remove", remove_member, methods=["POST"]),
     Route("/admin/conferences/{slug}/report-settings", report_settings, methods=["POST"]),
     Route("/admin/users", users, methods=["GET", "POST"]),
+    Route("/admin/users/{user_id}", user_page, methods=["GET"]),
+    Route("/admin/users/{user_id}/conferences", user_conferences, methods=["POST"]),
     Route("/admin/users/{user_id}/disable", disable_user, methods=["POST"]),
     Route("/admin/users/{user_id}/reset", reset_user, methods=["POST"]),
 ]

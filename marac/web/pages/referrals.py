@@ -263,6 +263,8 @@ async def new_referral(request: Request, caller: Caller) -> Response:
 
 
 LIST_PAGE = 50
+# The top-level inputs of the referral form that may not be left empty (the rest are optional).
+REQUIRED_ON_CORRECTION = ("received_at", "summary")
 
 
 @page(Can.REFER)
@@ -292,6 +294,11 @@ async def edit_referral(request: Request, caller: Caller) -> Response:
         return render(request, "referrals/form.html", context)
     try:
         patch = {k: v for k, v in form_to_body(request.state.form, conference).items() if k != "conference"}
+        # form_to_body leaves empty inputs out, which in a correction would keep the old value unseen:
+        # a required field emptied is sent empty, so it is refused by name like a new referral's.
+        for name in REQUIRED_ON_CORRECTION:
+            if name in request.state.form and not str(request.state.form[name]).strip():
+                patch[name] = ""
         await service.edit(caller.viewer, referral_id, patch, today())
     except (RuleViolation, Conflict, AccessDenied) as exc:
         fields = exc.fields if isinstance(exc, RuleViolation) else {"summary": exc.message}
