@@ -32,6 +32,7 @@ MODEL_MODULES = [
     "marac.reports.models",
     "marac.notify.models",
     "marac.notices.models",
+    "marac.webhooks.models",
 ]
 MIGRATIONS_MODULE = "marac.migrations"
 

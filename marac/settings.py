@@ -78,6 +78,12 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)
     # "json": one JSON object a line (production's default); "text": plain lines, for a developer.
     log_format: str = "text"
+    # A webhook delivery (marac/webhooks/delivery.py) is cut off after this many seconds in all: connecting,
+    # sending and the answer's status line together.
+    webhook_timeout_seconds: int = 10
+    # Exceptions to the rule that webhooks reach only public addresses (docs/security.md#webhooks): host names
+    # (lower case) or networks whose addresses a receiver may have, for an agency system on a private network.
+    webhook_allow: tuple[str, ...] = ()
     # Derived keys by (purpose, version); not an init field, so dataclasses.replace starts afresh.
     _derived: dict[tuple[str, int], bytes] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -190,6 +196,7 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
         ("MARAC_JOB_TIMEOUT", "job_timeout_seconds", 1),
         ("MARAC_WORKER_CONCURRENCY", "worker_concurrency", 1),
         ("MARAC_DATABASE_POOL_SIZE", "database_pool_size", 1),
+        ("MARAC_WEBHOOK_TIMEOUT", "webhook_timeout_seconds", 1),
     ):
         raw = env_vars.get(name)
         if raw:
@@ -230,6 +237,7 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
         metrics_token=metrics_token,
         log_format=log_format,
         trusted_proxies=_trusted_proxies(env_vars.get("MARAC_TRUSTED_PROXIES", "")),
+        webhook_allow=_webhook_allow(env_vars.get("MARAC_WEBHOOK_ALLOW", "")),
         database_url=database_url,
         redis_url=redis_url,
         secret_key=secret_key,
@@ -256,6 +264,25 @@ def _trusted_proxies(text: str) -> tuple[str, ...]:
     if "0.0.0.0/0" in networks or "::/0" in networks:
         raise SettingsError("MARAC_TRUSTED_PROXIES must not trust every address: name the proxies' own networks")
     return tuple(networks)
+
+
+def _webhook_allow(text: str) -> tuple[str, ...]:
+    """Networks (10.20.0.0/16, an address) and host names (hooks.police.internal) webhooks may reach though
+    they are not public. Every address is refused once this allows the whole internet, which it never may."""
+    allowed = []
+    for entry in filter(None, (part.strip().lower() for part in text.split(","))):
+        try:
+            allowed.append(str(ipaddress.ip_network(entry, strict=False)))
+            continue
+        except ValueError:
+            pass
+        if not re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*", entry):
+            message = f"MARAC_WEBHOOK_ALLOW: {entry!r} is neither a host name nor an IP address or network"
+            raise SettingsError(message)
+        allowed.append(entry)
+    if "0.0.0.0/0" in allowed or "::/0" in allowed:
+        raise SettingsError("MARAC_WEBHOOK_ALLOW must not allow every address: name the receivers' own networks")
+    return tuple(allowed)
 
 
 def parse_data_keys(text: str, source: str) -> dict[int, bytes]:

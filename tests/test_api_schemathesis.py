@@ -36,9 +36,12 @@ from marac.jobs.models import Job
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, Meeting
 from marac.minutes import service as minutes
+from marac.notices import events
 from marac.referrals import drafts, locations
 from marac.referrals import service as referrals
 from marac.referrals.models import Referral
+from marac.webhooks import service as webhooks
+from marac.webhooks.delivery import fan_out
 from tests.conftest import CONFERENCE, dash_body, make_referral
 
 load_all_checks()
@@ -189,6 +192,13 @@ async def seed(personas, documents: bool = False) -> dict[str, Any]:
     }
 
     job = await Job.create(name="purge_expired_sessions", requested_by=personas["coordinator"].user.id)
+    # The police's case system, told of the referral it made (one delivery in its log).
+    webhook = await webhooks.register(
+        None, agency["police"], "https://hooks.police.example/marac", ["referral.received"]
+    )
+    await events.emit("referral.received", conn=None, conference_id=held.conference_id, referral_id=held_referral.id)
+    await fan_out()
+    doomed = await webhooks.register(None, agency["health"], "https://hooks.health.example/marac", ["minutes.ready"])
     # An account whose conferences the admin may change (PATCH /api/v1/users/{id}); no persona's own.
     user = await directory.add_user(
         None,
@@ -201,6 +211,8 @@ async def seed(personas, documents: bool = False) -> dict[str, Any]:
     place = await locations.add(coordinator, held.conference, "Market Square")
     return {
         "drafts": seeded_drafts,
+        "doomed_webhook": doomed.webhook.id,
+        "webhook": webhook.webhook.id,
         "user": user.user.id,
         "place": place.id,
         "held": held,
@@ -252,6 +264,9 @@ def bindings(world: dict[str, Any], operation) -> list[dict[str, str]]:
             else "read"
         )
         return [{"draft_id": d} for key, d in world["drafts"].items() if key.endswith(use)]
+    if names == {"webhook_id"}:
+        # Deleting one leaves nothing for the operations after it: DELETE gets a webhook of its own.
+        return [{"webhook_id": world["doomed_webhook" if operation.method.upper() == "DELETE" else "webhook"]}]
     if names == {"user_id"}:
         return [{"user_id": world["user"]}]
     if names == {"referral_id"}:
@@ -354,12 +369,14 @@ def who_sees(world: dict[str, Any]) -> dict[str, set[str]]:
         acts["police"]: officers | {"police", "idva", "health"},
         # A draft: its author alone, not even the coordinator.
         **{draft: {key.split("-")[0]} for key, draft in world["drafts"].items()},
+        world["webhook"]: {"admin"},  # the directory's, as the agencies' systems are
+        world["doomed_webhook"]: {"admin"},
     }
 
 
 def record_of(binding: dict[str, str]) -> str:
     """The record whose visibility decides the answer: a case is seen through its meeting."""
-    for name in ("action_id", "referral_id", "draft_id", "job_id", "meeting_id", "slug", "user_id"):
+    for name in ("action_id", "referral_id", "draft_id", "job_id", "meeting_id", "slug", "user_id", "webhook_id"):
         if name in binding:
             return binding[name]
     raise AssertionError(binding)

@@ -25,7 +25,10 @@ from marac.agencies import service as directory
 from marac.agencies.models import Conference, User
 from marac.clock import today
 from marac.jobs.models import Job
+from marac.notices import events
 from marac.referrals import break_glass, drafts, history, locations
+from marac.webhooks import delivery
+from marac.webhooks import service as webhooks
 from tests import browser, builders
 from tests.conftest import CONFERENCE, PASSWORD, REPORTS, make_client, session_cookie_for
 from tests.test_route_inventory import EXPECTED
@@ -55,6 +58,7 @@ OPENED_AS = {
     "/meetings/{meeting_id}/cases/{case_id}/actions/{action_id}/edit": ["chair", "coordinator"],
     "/meetings/{meeting_id}/cases/{case_id}/actions/{action_id}/delete": ["chair", "coordinator"],
     "/meetings/{meeting_id}/minutes/preview": ["chair", "coordinator"],
+    "/admin/webhooks/{webhook_id}": ["admin"],
     "/admin/users/{user_id}": ["admin"],
     "/conferences/{slug}/history/{import_id}": ["coordinator"],
 }
@@ -137,6 +141,17 @@ async def world(app, personas, size: int = 1) -> list[dict[str, str]]:
         role="member",
         conference_slugs=[CONFERENCE],
     )
+    # Webhooks of the referring agency, each with deliveries waiting in its log.
+    hooks = [
+        await webhooks.register(
+            None, personas["police"].user.agency_id, f"https://hooks{n}.police.example/marac", ["referral.received"]
+        )
+        for n in range(size)
+    ]
+    hook = hooks[0]
+    for _ in range(size):
+        await events.emit("referral.received", conn=None, conference_id=waiting.conference_id, referral_id=waiting.id)
+    assert await delivery.fan_out() == size * size
     for n in range(1, size):
         await directory.add_user(
             None,
@@ -172,6 +187,7 @@ async def world(app, personas, size: int = 1) -> list[dict[str, str]]:
         "job_id": job.id,
         "person_id": held.referral.victim_person_id,
         "agency_id": personas["police"].user.agency_id,
+        "webhook_id": hook.webhook.id,
         "user_id": made.user.id,
         "import_id": refused.id,
     }

@@ -170,6 +170,7 @@ async def bindings(world: dict, personas) -> dict[str, str]:
         "document_id": "0" * 32,
         "hold_id": "0" * 32,
         "import_id": "0" * 32,
+        "webhook_id": world["webhook"],
     }
 
 

@@ -89,6 +89,22 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/admin/users/{user_id}/conferences"): only({"admin": 404}, anonymous=PAGE_LOGIN),
     ("POST", "/admin/users/{user_id}/disable"): only({"admin": 404}, anonymous=PAGE_LOGIN),
     ("POST", "/admin/users/{user_id}/reset"): only({"admin": 404}, anonymous=PAGE_LOGIN),
+    # webhooks to agency systems: admin only (the webhook id under test does not exist; anyone else gets 404
+    # for a webhook, real or not)
+    ("GET", "/admin/webhooks"): only({"admin": 200}, anonymous=PAGE_LOGIN),
+    ("POST", "/admin/webhooks"): only({"admin": 400}, anonymous=PAGE_LOGIN),
+    ("GET", "/admin/webhooks/{webhook_id}"): only({"admin": 404}, anonymous=PAGE_LOGIN),
+    ("POST", "/admin/webhooks/{webhook_id}/rotate"): only({"admin": 404}, anonymous=PAGE_LOGIN),
+    ("POST", "/admin/webhooks/{webhook_id}/disable"): only({"admin": 404}, anonymous=PAGE_LOGIN),
+    ("POST", "/admin/webhooks/{webhook_id}/enable"): only({"admin": 404}, anonymous=PAGE_LOGIN),
+    ("POST", "/admin/webhooks/{webhook_id}/delete"): only({"admin": 404}, anonymous=PAGE_LOGIN),
+    ("POST", "/api/v1/webhooks"): only({"admin": 422}),
+    ("GET", "/api/v1/webhooks"): only({"admin": 200}),
+    ("GET", "/api/v1/webhooks/{webhook_id}"): only({"admin": 404}, others=404),
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): only({"admin": 422}, others=404),
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): only({"admin": 404}, others=404),
+    ("POST", "/api/v1/webhooks/{webhook_id}/rotate"): only({"admin": 404}, others=404),
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): only({"admin": 404}, others=404),
     # API: directory
     ("GET", "/api/v1/agencies"): everyone(200, anonymous=401),
     ("POST", "/api/v1/agencies"): only({"admin": 422}),
@@ -480,6 +496,7 @@ async def test_route_answers_each_persona_as_the_table_says(app, everyone_here, 
         "hold_id": "0" * 32,
         "import_id": "0" * 32,
         "place_id": "0" * 32,
+        "webhook_id": "0" * 32,
     }
     url = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
     got: dict[str, int] = {}

@@ -41,6 +41,8 @@ from marac.referrals.models import MatchSuggestion, Person, Referral, ReferralDr
 from marac.reports import export
 from marac.reports.figures import Quarter, quarterly
 from marac.web import templating
+from marac.webhooks import service as webhooks
+from marac.webhooks.models import Webhook
 from tests.conftest import CONFERENCE, PASSWORD, csrf_token, make_client, session_cookie_for
 from tests.flows import meeting_cycle
 
@@ -411,6 +413,19 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:
         await seen.post(
             admin, "/admin/agencies", "/admin/agencies", {"name": payload("agency_form"), "kind": "bad"}, 400
         )
+        hook = await webhooks.register(None, ids["health"], "https://hooks.health.example/marac", ["minutes.ready"])
+        # Stored as it could not be typed (the URL check refuses spaces), to be sure it is shown escaped anyway.
+        await Webhook.filter(id=hook.webhook.id).update(url="https://hooks.health.example/" + payload("webhook_url"))
+        await seen.post(
+            admin,
+            "/admin/webhooks",
+            "/admin/webhooks",
+            {"agency_id": ids["health"], "url": payload("webhook_form"), "events": "minutes.ready"},
+            400,
+        )
+        await seen.get(admin, "/admin/webhooks")
+        await seen.get(admin, f"/admin/webhooks/{hook.webhook.id}")
+        seen.expect("/admin/webhooks", "webhook_url", "webhook_form")
         await seen.post(
             admin, "/admin/conferences", "/admin/conferences", {"name": payload("conference_form"), "slug": "x"}, 400
         )

@@ -187,6 +187,20 @@ def viewer_of(
     )
 
 
+async def agency_viewer(agency_id: str) -> Viewer:
+    """How the agency's own systems see records (its webhooks): as a member of the agency would, in every
+    conference the agency sits on, receiving referrals where it does; never with an officer's role, whoever
+    works there."""
+    memberships = await Membership.filter(agency_id=agency_id).values_list("conference_id", "receives_referrals")
+    return Viewer(
+        user_id="",
+        agency_id=agency_id,
+        role="member",
+        conference_ids=frozenset(c for c, _ in memberships),
+        receiving=frozenset(c for c, receives in memberships if receives),
+    )
+
+
 def require(viewer: Viewer, capability: Can) -> None:
     if not viewer.can(capability):
         raise AccessDenied()

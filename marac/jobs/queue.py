@@ -32,6 +32,7 @@ EMAIL_EVERY = timedelta(minutes=1)  # e-mails to try again (the outbox)
 NOTIFY_EVERY = timedelta(minutes=1)  # events no request's kick told (a lost kick, a scheduled event)
 EVENTS_AT = time(6, 45)  # UK time: the day's scheduled events, told before the digest
 DIGEST_AT = time(7, 0)  # UK time: each user's daily digest
+WEBHOOKS_EVERY = timedelta(minutes=1)  # events not yet told to agency systems, and deliveries to try again
 # What runs once a day, at what UK time, in both modes (the worker's cron or the timer here).
 DAILY = (
     (REMINDERS_AT, "send_reminders"),
@@ -94,6 +95,7 @@ async def start() -> None:
         _timers.append(asyncio.create_task(_timer("end_expired_break_glass", lambda now: now + SWEEP_EVERY)))
         _timers.append(asyncio.create_task(_timer("send_email", lambda now: now + EMAIL_EVERY)))
         _timers.append(asyncio.create_task(_timer("notify_people", lambda now: now + NOTIFY_EVERY)))
+        _timers.append(asyncio.create_task(_timer("deliver_webhooks", lambda now: now + WEBHOOKS_EVERY)))
         # Documents whose render failed (minutes, research lists) are tried again, as the worker's cron does.
         _timers.append(asyncio.create_task(_timer("reconcile_renders", lambda now: now + SWEEP_EVERY)))
 

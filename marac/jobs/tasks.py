@@ -178,6 +178,15 @@ async def end_expired_break_glass() -> None:
     log.info("end_expired_break_glass ended=%d", ended)
 
 
+async def deliver_webhooks() -> None:
+    """New events into webhook deliveries, then the deliveries due sent (marac/webhooks/delivery.py).
+    Idempotent: each event is fanned out once and each delivery claimed before it is sent."""
+    from marac.webhooks import delivery
+
+    made, delivered = await delivery.run()
+    log.info("deliver_webhooks made=%d delivered=%d", made, delivered)
+
+
 TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
     "notify_break_glass": notify_break_glass,
     "end_expired_break_glass": end_expired_break_glass,
@@ -185,6 +194,7 @@ TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
     "notify_people": notify_people,
     "send_digests": send_digests,
     "daily_events": daily_events,
+    "deliver_webhooks": deliver_webhooks,
     "render_minutes": render_minutes,
     "render_chair_pack": render_chair_pack,
     "render_transfer_package": render_transfer_package,

@@ -70,6 +70,8 @@ async def _daily_events(ctx: dict[str, Any]) -> None:
 
 async def _daily_digests(ctx: dict[str, Any]) -> None:
     await queue.run("send_digests", None)
+async def _webhook_sweep(ctx: dict[str, Any]) -> None:
+    await queue.run("deliver_webhooks", None)
 
 
 class WorkerSettings:
@@ -93,6 +95,8 @@ class WorkerSettings:
         cron(_notify_sweep, run_at_startup=True),
         cron(_daily_events, hour=queue.EVENTS_AT.hour, minute=queue.EVENTS_AT.minute, run_at_startup=False),
         cron(_daily_digests, hour=queue.DIGEST_AT.hour, minute=queue.DIGEST_AT.minute, run_at_startup=False),
+        # Every minute: new events to agency systems, and deliveries to try again.
+        cron(_webhook_sweep, run_at_startup=True),
     ]
     job_serializer = staticmethod(queue.serialize)
     job_deserializer = staticmethod(queue.deserialize)

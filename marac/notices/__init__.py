@@ -25,6 +25,7 @@ KINDS = (
     "account_role",
     "research_chase",
     "minutes_version",
+    "webhook_failing",
 )
 
 

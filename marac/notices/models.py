@@ -54,7 +54,8 @@ class Notification(Model):
     )
     event_id: int | None
     # due_soon | overdue | break_glass | own_lock | account_lock | account_created | account_reset
-    # | account_role | research_chase | minutes_version, and the kinds of events (marac/alerts/kinds.py)
+    # | account_role | research_chase | minutes_version | webhook_failing (to admins: a webhook gave up a
+    # delivery), and the kinds of events (marac/alerts/kinds.py)
     kind = fields.CharField(max_length=32)
     day = fields.DateField()
     # An event's notice: False while it waits for its user's daily digest; True once e-mailed, or not to be.

@@ -29,6 +29,7 @@ from marac.web import (
     api_referrals,
     api_reports,
     api_todo,
+    api_webhooks,
     errors,
     openapi,
 )
@@ -51,6 +52,7 @@ from marac.web.pages import (
     referrals,
     reports,
     signin,
+    webhooks,
 )
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -93,6 +95,7 @@ def create_app() -> Starlette:
         *account.routes,
         *dashboard.routes,
         *admin.routes,
+        *webhooks.routes,
         *referrals.routes,
         *meetings.routes,
         *preparation.routes,
@@ -113,6 +116,7 @@ def create_app() -> Starlette:
         *api_notifications.routes,
         *api_reports.routes,
         *api_todo.routes,
+        *api_webhooks.routes,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/favicon.ico", favicon, methods=["GET"]),

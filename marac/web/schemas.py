@@ -39,6 +39,56 @@ class AgencyList(BaseModel):
     next: str | None = None
 
 
+class WebhookIn(Strict):
+    agency_id: str = Field(min_length=1, max_length=32)
+    url: str = Field(min_length=1, max_length=2000)
+    events: list[str] = Field(min_length=1, max_length=20)
+
+
+class WebhookPatch(Strict):
+    active: bool
+
+
+class WebhookSecret(BaseModel):
+    id: str
+    secret: str  # shown once: kept sealed, never given again
+
+
+class WebhookOut(BaseModel):
+    id: str
+    agency_id: str
+    url: str
+    events: list[str]
+    active: bool
+    failing_since: datetime | None
+    created_at: datetime
+    rotated_at: datetime | None
+
+
+class WebhookList(BaseModel):
+    items: list[WebhookOut]
+    next: str | None = None
+
+
+class WebhookDeliveryOut(BaseModel):
+    id: str  # the body's id
+    event: str
+    event_at: datetime
+    status: str  # pending | delivered | failed | cancelled
+    attempts: int
+    response_code: int | None
+    error: str | None
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime | None  # while pending
+    delivered_at: datetime | None
+    created_at: datetime
+
+
+class WebhookDeliveryList(BaseModel):
+    items: list[WebhookDeliveryOut]
+    next: str | None = None
+
+
 class MemberIn(Strict):
     agency_id: str = Field(min_length=1, max_length=32)
     tier: Tier
