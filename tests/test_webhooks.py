@@ -34,7 +34,8 @@ from marac.webhooks import addresses, delivery
 from marac.webhooks import service as webhooks
 from marac.webhooks.models import Webhook, WebhookDelivery
 from tests import builders
-from tests.conftest import CONFERENCE, csrf_token, make_client, session_cookie_for
+from tests.conftest import CONFERENCE, csrf_token, dash_body, make_client, session_cookie_for
+from tests.flows import run_jobs
 
 # What no body may carry: the fixture's names, addresses and words (tests/conftest.py dash_body).
 FIXTURE_TEXT = ["Jane", "Doe", "John Roe", "Amy", "High Street", "NS1 1AA", "07700", "Escalating", "Health to share"]
@@ -675,3 +676,17 @@ async def test_the_admin_registers_a_webhook_on_the_page_and_sees_its_secret_onc
     deleted = await client.post(f"/admin/webhooks/{webhook.id}/delete", data={"csrf_token": token})
     assert deleted.status_code == 303 and await Webhook.all().count() == 0
     assert await Agency.filter(id=police).exists()
+
+
+async def test_a_change_through_the_api_reaches_the_agency_system_without_waiting_for_the_sweep(
+    app, personas, receiver
+):
+    # The answer to the change queues the delivery (marac/web/kick.py); no minute's sweep is run here.
+    await listen(receiver, personas["police"].user.agency_id, "/police", kinds=("referral.received",))
+    async with make_client(app) as police:
+        answer = await police.post("/api/v1/referrals", json=dash_body(), headers=personas["police"].bearer)
+        assert answer.status_code == 201, answer.text
+    await run_jobs()  # what the answer queued: in-process, or through Redis to a worker
+    [got] = receiver.to("/police")
+    assert got.json["event"] == "referral.received" and receiver.bad_signatures == []
+    assert got.json["data"]["links"]["referral"].endswith(f"/api/v1/referrals/{answer.json()['id']}")

@@ -1,8 +1,9 @@
-"""Telling people starts as soon as a change that emitted events is answered (marac/alerts/fanout.py).
+"""Telling people (marac/alerts/fanout.py) and agency systems (marac/webhooks/delivery.py) starts as soon as
+a change that emitted events is answered.
 
 The events were written in the change's own transaction, so by the time the handler has answered they are
-committed; the `notify_people` job is queued then. A lost kick (Redis away, a process killed) only delays the
-telling until the sweep a minute later."""
+committed; the `notify_people` and `deliver_webhooks` jobs are queued then. A lost kick (Redis away, a
+process killed) only delays the telling until the sweep a minute later."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from marac.notices import events
 
 log = logging.getLogger("marac.web")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+TELLING = ("notify_people", "deliver_webhooks")
 
 
 class NotifyAfterChange:
@@ -28,7 +30,8 @@ class NotifyAfterChange:
         emitted = events.watch()
         await self.app(scope, receive, send)
         if emitted:
-            try:
-                await queue.enqueue("notify_people")
-            except Exception as exc:  # the answer is sent; the sweep tells them within a minute
-                log.warning("notify_people not queued (%s): the sweep will tell", type(exc).__name__)
+            for job in TELLING:
+                try:
+                    await queue.enqueue(job)
+                except Exception as exc:  # the answer is sent; the sweep tells them within a minute
+                    log.warning("%s not queued (%s): the sweep will tell", job, type(exc).__name__)
