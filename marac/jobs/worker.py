@@ -70,6 +70,8 @@ async def _daily_events(ctx: dict[str, Any]) -> None:
 
 async def _daily_digests(ctx: dict[str, Any]) -> None:
     await queue.run("send_digests", None)
+
+
 async def _webhook_sweep(ctx: dict[str, Any]) -> None:
     await queue.run("deliver_webhooks", None)
 
