@@ -262,7 +262,9 @@ async def meeting_cycle(
         assert pdf.status_code == 200, (who, pdf.text)
     assert (await client.get(f"/api/v1/meetings/{meeting_id}/agenda.pdf", headers=health.bearer)).status_code == 200
 
-    await reminders.send_reminders(meeting.date + timedelta(days=5))  # the action is due soon that day
+    await reminders.emit_reminders(meeting.date + timedelta(days=5))  # the action is due soon that day
+    await queue.enqueue("notify_people")  # as the daily run does: the reminder told, in the app and by e-mail
+    await run_jobs()
 
     # The next meeting reviews the outstanding action.
     following = (

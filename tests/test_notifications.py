@@ -152,6 +152,24 @@ async def test_an_action_tells_its_owner_agency_alone(personas, smtp):
     assert await emailed(personas, smtp) == {"health"}
 
 
+async def test_an_action_due_within_3_days_or_overdue_tells_its_owner_agency_once_a_day(personas, smtp):
+    world = await published_meeting(personas)
+    day = world.meeting.date
+    soon = await action(personas, world.meeting, world.case_id, owner="police", due=day + timedelta(days=10))
+    await action(personas, world.meeting, world.case_id, owner="police", due=day + timedelta(days=5))
+    await fanout.fan_out()
+    await emailed(personas, smtp)
+    today = soon.due_date - timedelta(days=2)  # one due in 2 days, one 3 days overdue
+    assert await daily.emit_scheduled(today) == 2  # the daily run: an action.due and an action.overdue event
+    assert await told(personas, "due_soon") == {"chair", "police"}  # the owner agency's case handlers
+    assert await told(personas, "overdue") == {"chair", "police"}
+    assert await emailed(personas, smtp) == {"chair", "police"}
+    assert len(smtp.messages) == 2  # one e-mail each, with counts
+    assert "- 1 action overdue" in smtp.messages[0].get_content()
+    assert await daily.emit_scheduled(today) == 0  # once a day
+    assert await daily.emit_scheduled(today + timedelta(days=1)) == 2  # and again the next
+
+
 async def test_minutes_ready_tells_each_recipient_agency(personas, smtp):
     world = await held_meeting(personas)
     await fanout.fan_out()

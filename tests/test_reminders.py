@@ -1,7 +1,7 @@
-"""Daily action reminders (docs/domain.md#action-reminders): who is told, once a day, and what an e-mail may say.
+"""Daily action reminders (docs/domain.md#action-reminders): the daily run's events, who is told of them (the
+fan-out, docs/notifications.md), once a day, as each user chooses, and what an e-mail may say.
 
-E-mail goes to a real SMTP server (aiosmtpd) on loopback, through the same code path as
-production.
+E-mail goes to a real SMTP server (aiosmtpd) on loopback, through the outbox, as in production.
 """
 
 from __future__ import annotations
@@ -11,20 +11,22 @@ import os
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from arq.cron import next_cron
 
 from marac import clock, settings
 from marac.actions.models import Action
-from marac.actions.reminders import send_reminders
+from marac.actions.reminders import emit_reminders
 from marac.agencies.models import Conference, User
+from marac.alerts import daily, fanout, preferences
 from marac.jobs import queue, tasks
 from marac.jobs.worker import WorkerSettings
 from marac.meetings.models import AgendaItem
-from marac.notices.models import Notification
+from marac.notices.models import Event, Notification
+from marac.notify import outbox
 from tests.builders import action, published_meeting, reload
 from tests.conftest import CONFERENCE, PERSONAS, dash_body, make_client, session_cookie_for
-from tests.mail import MAIL_FROM, Inbox, free_port, smtp_settings
+from tests.flows import run_jobs
+from tests.mail import MAIL_FROM, Inbox
 
 TODAY = date(2026, 12, 1)
 DESCRIPTION = "Flag Jane Doe's address on the Northshire NHS Trust system"
@@ -50,7 +52,28 @@ async def make_action(item: AgendaItem, personas, due: date, status: str = "open
 
 
 async def notified(persona) -> set[tuple[str, str, date]]:
-    return set(await Notification.filter(user_id=persona.user.id).values_list("action_id", "kind", "day"))
+    """The persona's reminders: (action id, kind, day)."""
+    reminders = Notification.filter(user_id=persona.user.id, kind__in=("due_soon", "overdue"))
+    return set(await reminders.values_list("action_id", "kind", "day"))
+
+
+async def settle(smtp: Inbox | None = None) -> None:
+    """What the set-up made (actions assigned, research due) told, put in digests and e-mailed, so that a test sees
+    only what the reminders bring."""
+    await fanout.fan_out()
+    await daily.put_digests()
+    await outbox.send_pending()
+    if smtp is not None:
+        smtp.messages.clear()
+        smtp.recipients.clear()
+
+
+async def remind(today: date) -> dict[str, int]:
+    """The daily run's reminders for `today`, told (the fan-out) and e-mailed (the outbox), as the jobs do."""
+    events = await emit_reminders(today)
+    told = await fanout.fan_out()
+    await outbox.send_pending()
+    return {"events": events, "notices": told["notices"], "emails": told["emails"]}
 
 
 async def test_due_soon_and_overdue_actions_notify_the_owner_agencys_case_users_only(smtp, personas, item):
@@ -58,10 +81,21 @@ async def test_due_soon_and_overdue_actions_notify_the_owner_agencys_case_users_
     in_three_days = await make_action(item, personas, TODAY + timedelta(days=3), status="in_progress")
     yesterday = await make_action(item, personas, TODAY - timedelta(days=1))
     long_overdue = await make_action(item, personas, TODAY - timedelta(days=90), status="in_progress")
+    await settle(smtp)
 
-    result = await send_reminders(TODAY)
+    assert await remind(TODAY) == {"events": 4, "notices": 4, "emails": 1}
 
-    assert result == {"notifications": 4, "emails": 1}
+    # One event per action, for the day: the same events any other consumer reads.
+    events = await Event.filter(kind__in=("action.due", "action.overdue")).values_list("kind", "action_id", "data")
+    assert sorted((kind, action_id) for kind, action_id, _ in events) == sorted(
+        [
+            ("action.due", today_.id),
+            ("action.due", in_three_days.id),
+            ("action.overdue", yesterday.id),
+            ("action.overdue", long_overdue.id),
+        ]
+    )
+    assert all(data["day"] == TODAY.isoformat() for *_, data in events)
     assert await notified(personas["health"]) == {
         (today_.id, "due_soon", TODAY),
         (in_three_days.id, "due_soon", TODAY),
@@ -94,13 +128,19 @@ async def test_only_active_case_roles_in_the_actions_conference_are_told(smtp, p
         await colleague("health-elsewhere", member_of_conference=False),
     ]
     action = await make_action(item, personas, TODAY + timedelta(days=1))
+    await settle(smtp)
 
-    assert await send_reminders(TODAY) == {"notifications": 3, "emails": 3}
+    # The coordinator's reminders wait for the digest by default, as their agency's other actions do.
+    assert await remind(TODAY) == {"events": 1, "notices": 3, "emails": 2}
 
-    told = set(await Notification.filter(action_id=action.id).values_list("user_id", flat=True))
+    told = set(await Notification.filter(action_id=action.id, kind="due_soon").values_list("user_id", flat=True))
     assert told == {health.id, chair.id, coordinator.id}
     assert not told & {user.id for user in silent}
-    assert sorted(r for rs in smtp.recipients for r in rs) == sorted([health.email, chair.email, coordinator.email])
+    assert sorted(r for rs in smtp.recipients for r in rs) == sorted([health.email, chair.email])
+    await daily.put_digests()
+    await outbox.send_pending()
+    (digest,) = smtp.to(coordinator.email)
+    assert "- 1 action due in the next 3 days" in digest.get_content()
 
 
 async def test_closed_actions_and_actions_due_in_four_days_or_more_notify_nobody(smtp, personas, item):
@@ -109,56 +149,63 @@ async def test_closed_actions_and_actions_due_in_four_days_or_more_notify_nobody
         await make_action(item, personas, TODAY + timedelta(days=1), status=status)
     await make_action(item, personas, TODAY + timedelta(days=4))
     await make_action(item, personas, TODAY + timedelta(days=30), status="in_progress")
+    await settle(smtp)
 
-    assert await send_reminders(TODAY) == {"notifications": 0, "emails": 0}
-    assert await Notification.all().count() == 0
+    assert await remind(TODAY) == {"events": 0, "notices": 0, "emails": 0}
+    assert not await Event.filter(kind__in=("action.due", "action.overdue")).exists()
+    assert not await Notification.filter(kind__in=("due_soon", "overdue")).exists()
     assert smtp.messages == []
 
 
 async def test_running_twice_the_same_day_adds_nothing_and_sends_one_email(smtp, personas, item):
     action = await make_action(item, personas, TODAY + timedelta(days=1))
     await make_action(item, personas, TODAY - timedelta(days=2))
+    await settle(smtp)
 
-    first = await send_reminders(TODAY)
-    second = await send_reminders(TODAY)
+    first = await remind(TODAY)
+    second = await remind(TODAY)
 
-    assert first == {"notifications": 2, "emails": 1}
-    assert second == {"notifications": 0, "emails": 0}
-    assert await Notification.all().count() == 2
+    assert first == {"events": 2, "notices": 2, "emails": 1}
+    assert second == {"events": 0, "notices": 0, "emails": 0}
+    assert await Event.filter(kind__in=("action.due", "action.overdue")).count() == 2
+    assert await Notification.filter(kind__in=("due_soon", "overdue")).count() == 2
     assert len(smtp.to(personas["health"].email)) == 1
-    assert not await Notification.filter(emailed=False).exists()
 
     # The next day is a new reminder, and a new e-mail.
-    assert await send_reminders(TODAY + timedelta(days=1)) == {"notifications": 2, "emails": 1}
+    assert await remind(TODAY + timedelta(days=1)) == {"events": 2, "notices": 2, "emails": 1}
     assert (action.id, "due_soon", TODAY + timedelta(days=1)) in await notified(personas["health"])
     assert len(smtp.to(personas["health"].email)) == 2
 
 
-async def test_two_runs_at_once_create_each_reminder_once_and_send_one_email(smtp, personas, item):
+async def test_two_runs_at_once_emit_each_reminder_once_and_send_one_email(smtp, personas, item):
     for days in (-3, -1, 0, 2):
         await make_action(item, personas, TODAY + timedelta(days=days))
+    await settle(smtp)
 
-    results = await asyncio.gather(send_reminders(TODAY), send_reminders(TODAY))
+    results = await asyncio.gather(emit_reminders(TODAY), emit_reminders(TODAY))
 
-    assert sum(r["notifications"] for r in results) == 4
-    assert sum(r["emails"] for r in results) == 1
-    assert await Notification.filter(user_id=personas["health"].user.id).count() == 4
+    assert sum(results) == 4
+    assert await Event.filter(kind__in=("action.due", "action.overdue")).count() == 4
+    await asyncio.gather(fanout.fan_out(), fanout.fan_out())
+    await asyncio.gather(outbox.send_pending(), outbox.send_pending())
+    assert await Notification.filter(user_id=personas["health"].user.id, kind__in=("due_soon", "overdue")).count() == 4
     assert len(smtp.messages) == 1
 
 
 async def test_an_email_carries_counts_and_a_link_and_nothing_about_the_case(smtp, personas, item):
     for days in (-5, -1, 0, 1, 3):
         await make_action(item, personas, TODAY + timedelta(days=days))
+    await settle(smtp)
 
-    await send_reminders(TODAY)
+    await remind(TODAY)
 
     (message,) = smtp.to(personas["health"].email)
     assert message["From"] == MAIL_FROM
     assert message["To"] == personas["health"].email
     assert message.get_content_type() == "text/plain"
     subject, body = str(message["Subject"]), message.get_content()
-    assert f"{settings.get().base_url}/actions" in body
-    assert "2 actions overdue" in body and "3 actions due in the next 3 days" in body
+    assert f"{settings.get().base_url}/notifications" in body
+    assert "- 2 actions overdue" in body and "- 3 actions due in the next 3 days" in body
     body_dict = dash_body()
     secrets = {
         DESCRIPTION,
@@ -190,37 +237,80 @@ async def test_an_email_carries_counts_and_a_link_and_nothing_about_the_case(smt
     assert item.referral_id not in body
 
 
+# --- the user's e-mail choices -------------------------------------------------------------
+
+
+async def test_reminders_follow_the_users_choice_a_daily_digest(smtp, personas, item):
+    for days in (-1, 0, 2):
+        await make_action(item, personas, TODAY + timedelta(days=days))
+    await settle(smtp)
+    await preferences.choose(personas["health"].user.id, "member", {"action_due": "digest"})
+
+    assert await remind(TODAY) == {"events": 3, "notices": 3, "emails": 0}
+    assert smtp.messages == []
+
+    assert await daily.put_digests() == 1
+    await outbox.send_pending()
+    (message,) = smtp.to(personas["health"].email)
+    assert "- 1 action overdue" in message.get_content()
+    assert "- 2 actions due in the next 3 days" in message.get_content()
+    assert await daily.put_digests() == 0
+
+
+async def test_reminders_switched_off_send_no_email_and_stay_in_the_app(app, smtp, personas, item):
+    action = await make_action(item, personas, TODAY - timedelta(days=1))
+    await settle(smtp)
+    async with make_client(app) as api:
+        # Not a duty (the action itself was told when assigned, and cannot be off): a reminder may be switched off.
+        answer = await api.put(
+            "/api/v1/notifications/preferences", json={"action_due": "off"}, headers=personas["health"].bearer
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["action_due"] == "off"
+
+    assert await remind(TODAY) == {"events": 1, "notices": 1, "emails": 0}
+    assert await daily.put_digests() == 0
+    await outbox.send_pending()
+    assert smtp.messages == []
+    assert await notified(personas["health"]) == {(action.id, "overdue", TODAY)}
+
+
+async def test_the_api_lists_reminders_as_action_due_with_a_link_to_the_action(app, no_smtp, personas, item):
+    due = await make_action(item, personas, TODAY + timedelta(days=2))
+    late = await make_action(item, personas, TODAY - timedelta(days=2))
+    await settle()
+    await Notification.all().delete()  # the actions' assignment
+
+    await remind(TODAY)
+
+    async with make_client(app) as api:
+        listed = await api.get("/api/v1/notifications", headers=personas["health"].bearer)
+    assert listed.status_code == 200
+    items = listed.json()["items"]
+    assert sorted((i["kind"], i["link"], i["read"]) for i in items) == sorted(
+        [("action_due", f"/actions/{due.id}", False), ("action_due", f"/actions/{late.id}", False)]
+    )
+
+
 async def test_without_smtp_notifications_are_still_made_and_nothing_fails(no_smtp, personas, item):
     await make_action(item, personas, TODAY)
+    await fanout.fan_out()
 
-    assert await send_reminders(TODAY) == {"notifications": 1, "emails": 0}
-    assert await Notification.filter(user_id=personas["health"].user.id, emailed=False).count() == 1
-
-
-async def test_an_unreachable_mail_server_fails_no_run_and_a_later_run_that_day_sends(personas, item):
-    await make_action(item, personas, TODAY - timedelta(days=1))
-    with smtp_settings(f"smtp://127.0.0.1:{free_port()}"):  # nothing listens there
-        assert await send_reminders(TODAY) == {"notifications": 1, "emails": 0}
-    assert await Notification.filter(emailed=False).count() == 1
-
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        with smtp_settings(f"smtp://127.0.0.1:{controller.port}"):
-            assert await send_reminders(TODAY) == {"notifications": 0, "emails": 1}
-    finally:
-        controller.stop()
-    assert inbox.recipients == [[personas["health"].email]]
-    assert not await Notification.filter(emailed=False).exists()
+    assert await remind(TODAY) == {"events": 1, "notices": 1, "emails": 1}  # the e-mail waits in the outbox
+    assert await Notification.filter(user_id=personas["health"].user.id, kind="due_soon").count() == 1
 
 
-async def test_the_job_task_uses_the_uk_date(no_smtp, personas, item):
+async def test_the_daily_run_uses_the_uk_date(no_smtp, personas, item):
     action = await make_action(item, personas, clock.today() + timedelta(days=2))
+    await fanout.fan_out()
 
-    await tasks.run("send_reminders", None)
+    await queue.run("daily_events", None)  # as the worker's cron and the in-process timer run it
+    await run_jobs()  # what it queued: the telling of its events
 
-    assert await notified(personas["health"]) == {(action.id, "due_soon", clock.today())}
+    assert (action.id, "due_soon", clock.today()) in await notified(personas["health"])
+    assert await Event.filter(kind="action.due", action_id=action.id).values_list("data", flat=True) == [
+        {"day": clock.today().isoformat(), "due_date": action.due_date.isoformat()}
+    ]
 
 
 # --- the notifications page ------------------------------------------------------------
@@ -228,7 +318,7 @@ async def test_the_job_task_uses_the_uk_date(no_smtp, personas, item):
 
 async def test_the_page_lists_your_own_reminders_and_marks_them_read(app, client, no_smtp, personas, item):
     action = await make_action(item, personas, TODAY - timedelta(days=1))
-    await send_reminders(TODAY)
+    await remind(TODAY)
 
     client.cookies.update(await session_cookie_for(personas["health"]))
     page = await client.get("/notifications")
@@ -270,7 +360,7 @@ def test_smtp_settings_are_validated_without_echoing_the_url():
 
 
 def test_the_in_process_timer_waits_for_seven_on_the_uk_clock():
-    at = queue.REMINDERS_AT
+    at = queue.DIGEST_AT
     # Winter: UK time is UTC.
     assert queue.next_run(at, datetime(2026, 1, 10, 6, 59, tzinfo=UTC)) == datetime(2026, 1, 10, 7, 0, tzinfo=UTC)
     assert queue.next_run(at, datetime(2026, 1, 10, 7, 0, tzinfo=UTC)) == datetime(2026, 1, 11, 7, 0, tzinfo=UTC)
@@ -280,14 +370,17 @@ def test_the_in_process_timer_waits_for_seven_on_the_uk_clock():
     assert queue.next_run(at, datetime(2026, 3, 28, 7, 0, tzinfo=UTC)) == datetime(2026, 3, 29, 6, 0, tzinfo=UTC)
 
 
-def test_the_worker_cron_runs_the_reminders_at_seven_uk_time():
-    (daily,) = [job for job in WorkerSettings.cron_jobs if job.name.endswith("_daily_reminders")]
-    assert (daily.hour, daily.minute) == (7, 0)
+def test_the_worker_cron_emits_the_reminders_at_a_quarter_to_seven_uk_time_before_the_digest():
+    (events,) = [job for job in WorkerSettings.cron_jobs if job.name.endswith("_daily_events")]
+    (digests,) = [job for job in WorkerSettings.cron_jobs if job.name.endswith("_daily_digests")]
+    assert (events.hour, events.minute) == (6, 45) and (digests.hour, digests.minute) == (7, 0)
     assert str(WorkerSettings.timezone) == "Europe/London"
-    # arq evaluates cron times on the worker's `timezone`: after the clock change, 07:00 BST.
-    after = next_cron(datetime(2026, 3, 28, 8, 0, tzinfo=WorkerSettings.timezone), hour=7, minute=0)
-    assert after.astimezone(UTC).replace(microsecond=0) == datetime(2026, 3, 29, 6, 0, tzinfo=UTC)
-    assert "send_reminders" in tasks.TASKS
+    # arq evaluates cron times on the worker's `timezone`: after the clock change, 06:45 BST.
+    after = next_cron(datetime(2026, 3, 28, 8, 0, tzinfo=WorkerSettings.timezone), hour=6, minute=45)
+    assert after.astimezone(UTC).replace(microsecond=0) == datetime(2026, 3, 29, 5, 45, tzinfo=UTC)
+    # One path: the reminders are the daily run's events, told by the fan-out; no job of their own sends them.
+    assert "daily_events" in tasks.TASKS and "send_reminders" not in tasks.TASKS
+    assert not [job for job in WorkerSettings.cron_jobs if job.name.endswith("_daily_reminders")]
 
 
 async def test_the_in_process_timer_runs_only_without_redis_and_outside_tests():
@@ -297,15 +390,10 @@ async def test_the_in_process_timer_runs_only_without_redis_and_outside_tests():
     settings.override(settings.load({**os.environ, "MARAC_ENV": "development", "MARAC_REDIS_URL": ""}))
     try:
         await queue.start()
-        # One timer per daily job, plus the break-glass sweep, the e-mail outbox, the render reconciler and the
-        # notifications' sweep.
-        assert len(queue._timers) == len(queue.DAILY) + 4 and not any(t.done() for t in queue._timers)
-        assert {name for _, name in queue.DAILY} == {
-            "send_reminders",
-            "apply_retention",
-            "daily_events",
-            "send_digests",
-        }
+        # One timer per daily job, plus the break-glass sweep, the e-mail outbox, the render reconciler, the
+        # notifications' sweep and the webhooks' sweep.
+        assert len(queue._timers) == len(queue.DAILY) + 5 and not any(t.done() for t in queue._timers)
+        assert {name for _, name in queue.DAILY} == {"apply_retention", "daily_events", "send_digests"}
     finally:
         await queue.stop()
         settings.override(real)

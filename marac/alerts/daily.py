@@ -2,8 +2,11 @@
 
 Minutes not circulated within 3 working days of their meeting (England and Wales bank holidays, or the
 conference's nation: docs/domain.md#circulating-minutes) become one `minutes.late` event per meeting, told to
-the coordinators. The digest is one e-mail per user per day: counts per kind of the notices that waited for it,
-and a link; each notice is claimed before its e-mail is put in the outbox, so two runs send it once."""
+the coordinators; actions due within 3 days or overdue become one `action.due` or `action.overdue` event per
+action and day (marac/actions/reminders.py), told to the owner agency. Emitted before the digest, so the
+fan-out (every minute) has told them when the digest is put together. The digest is one e-mail per user per
+day: counts per kind of the notices that waited for it, and a link; each notice is claimed before its e-mail is
+put in the outbox, so two runs send it once."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from datetime import date
 
 from tortoise.transactions import in_transaction
 
+from marac.actions import reminders
 from marac.agencies.models import Conference
 from marac.alerts import fanout
 from marac.minutes.service import uncirculated
@@ -23,8 +27,9 @@ log = logging.getLogger("marac.alerts")
 
 
 async def emit_scheduled(today: date) -> int:
-    """Emit what today makes due; returns how many events. Safe to repeat: a meeting's lateness is told once."""
-    emitted = 0
+    """Emit what today makes due; returns how many events. Safe to repeat: a meeting's lateness is told once, an
+    action's reminder once a day."""
+    emitted = await reminders.emit_reminders(today)
     for conference in await Conference.all():
         late = [m for m in await uncirculated(conference, today) if m.late]
         if not late:

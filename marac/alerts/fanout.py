@@ -5,16 +5,17 @@ claimed, told and marked (`notified_at`) in one transaction: on PostgreSQL the r
 another worker (FOR UPDATE SKIP LOCKED), on SQLite transactions run one at a time; and a notice is unique per
 user, event and kind, so no one is told twice. Recipients are decided by the access rules (marac/agencies/
 access.py) applied to each user as they are now: nobody is told of a record they may not see. An e-mail is put in
-the outbox in the same transaction when its user wants it at once; otherwise the notice waits for the digest
-(daily.py) or is not e-mailed at all. The e-mail holds a count and a link, never a name or case text.
+the outbox in the same transaction when its user wants it at once (one per notice; the daily action reminders
+one per user and batch, with counts); otherwise the notice waits for the digest (daily.py) or is not e-mailed at
+all. The e-mail holds counts and a link, never a name or case text.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
@@ -143,6 +144,12 @@ def email(user_id: str, counts: dict[str, int]) -> OutboxEmail:
     )
 
 
+def _day(event: Event) -> date:
+    """The day a notice is for: a daily run's event names the day it ran for, any other is of the day it happened."""
+    day = event.data.get("day")
+    return date.fromisoformat(day) if isinstance(day, str) else uk_date(event.at)
+
+
 async def _tell(events: list[Event], conn: BaseDBAsyncClient) -> tuple[int, int]:
     audience, members = await _audience({e.conference_id for e in events if e.conference_id}, conn)
     referral_ids = {e.referral_id for e in events if e.referral_id}
@@ -164,13 +171,14 @@ async def _tell(events: list[Event], conn: BaseDBAsyncClient) -> tuple[int, int]
                 found.append((event, kind, viewer.user_id, role))
     modes = await modes_for({(user_id, role) for _, _, user_id, role in found}, conn)
     notices, emails = [], []
+    daily: dict[str, Counter[str]] = defaultdict(Counter)  # a daily run's notices to e-mail at once, by user
     for event, kind, user_id, _ in found:
-        mode = modes[user_id][kind]
+        mode = modes[user_id][kinds.preference(kind)]
         notices.append(
             Notification(
                 user_id=user_id,
                 kind=kind,
-                day=uk_date(event.at),
+                day=_day(event),
                 event_id=event.id,
                 conference_id=event.conference_id,
                 meeting_id=event.meeting_id,
@@ -178,8 +186,11 @@ async def _tell(events: list[Event], conn: BaseDBAsyncClient) -> tuple[int, int]
                 emailed=mode != "digest",
             )
         )
-        if mode == "immediate":
+        if mode == "immediate" and kind in kinds.DAILY:
+            daily[user_id][kind] += 1
+        elif mode == "immediate":
             emails.append(email(user_id, {kind: 1}))
+    emails += [email(user_id, dict(sorted(counts.items()))) for user_id, counts in daily.items()]
     await Notification.bulk_create(notices, batch_size=500, ignore_conflicts=True, using_db=conn)
     if emails:
         await OutboxEmail.bulk_create(emails, batch_size=500, using_db=conn)

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-# Event kind -> notice kind. Action reminders (action.due / action.overdue) are told by marac/actions/reminders.py,
-# as before: its daily notices carry their own day.
+# Event kind -> notice kind. The action reminders keep the in-app kinds they always had (due_soon, overdue).
 NOTICE_OF = {
     "referral.received": "referral_received",
     "referral.decided": "referral_decided",
@@ -17,11 +16,15 @@ NOTICE_OF = {
     "agenda.published": "agenda_published",
     "action.assigned": "action_assigned",
     "action.updated": "action_assigned",
+    "action.due": "due_soon",
+    "action.overdue": "overdue",
     "minutes.ready": "minutes_ready",
     "minutes.late": "minutes_late",
 }
-# What the older in-app notices are called in the API.
+# What other in-app notices are called in the API; a notice's e-mail follows the choice for its API kind.
 API_KIND = {"due_soon": "action_due", "overdue": "action_due", "minutes_version": "minutes_ready"}
+# Told by a daily run, many at once: a user who wants them at once gets one e-mail per run with counts, not one each.
+DAILY = frozenset({"due_soon", "overdue"})
 
 KINDS = (
     "referral_received",
@@ -30,6 +33,7 @@ KINDS = (
     "possible_duplicate",
     "agenda_published",
     "action_assigned",
+    "action_due",
     "minutes_ready",
     "minutes_late",
 )
@@ -41,7 +45,12 @@ DUTIES = frozenset({"agenda_published", "action_assigned", "minutes_ready"})
 # By the user's own role; a kind not named is e-mailed at once. The coordinator hears at once of what waits
 # for them and in the digest of what their agency must do; the chair's referrals come in the digest.
 DEFAULTS: dict[str, dict[str, Mode]] = {
-    "coordinator": {"agenda_published": "digest", "action_assigned": "digest", "minutes_ready": "digest"},
+    "coordinator": {
+        "agenda_published": "digest",
+        "action_assigned": "digest",
+        "action_due": "digest",
+        "minutes_ready": "digest",
+    },
     "chair": {"referral_received": "digest", "repeat_detected": "digest", "possible_duplicate": "digest"},
     "deputy_chair": {"referral_received": "digest", "repeat_detected": "digest", "possible_duplicate": "digest"},
 }
@@ -53,6 +62,7 @@ LABEL = {
     "possible_duplicate": "Possible duplicate referrals",
     "agenda_published": "Research due",
     "action_assigned": "Actions for your agency",
+    "action_due": "Actions due within 3 days or overdue",
     "minutes_ready": "Minutes ready",
     "minutes_late": "Minutes not yet circulated",
 }
@@ -64,12 +74,19 @@ _LINE = {
     "possible_duplicate": ("referral found to be a possible duplicate", "referrals found to be possible duplicates"),
     "agenda_published": ("research list published: research is due", "research lists published: research is due"),
     "action_assigned": ("action of your agency assigned or changed", "actions of your agency assigned or changed"),
+    "overdue": ("action overdue", "actions overdue"),
+    "due_soon": ("action due in the next 3 days", "actions due in the next 3 days"),
     "minutes_ready": ("set of minutes ready for your agency", "sets of minutes ready for your agency"),
     "minutes_late": (
         "set of minutes not circulated within 3 working days",
         "sets of minutes not circulated within 3 working days",
     ),
 }
+
+
+def preference(kind: str) -> str:
+    """The kind of choice (KINDS) that governs how a notice of this kind is e-mailed."""
+    return API_KIND.get(kind, kind)
 
 
 def default_mode(role: str, kind: str) -> Mode:

@@ -3,8 +3,8 @@
 With MARAC_REDIS_URL set, jobs go to arq workers through Redis, serialised as JSON and
 carrying ids only (never personal data). Without it (the embedded default), the same
 task functions run in-process on the event loop, and small timers here run the daily
-jobs (reminders, retention), the break-glass sweep, the e-mail outbox and the render
-reconciler that the arq worker's cron runs otherwise.
+jobs (scheduled events such as the action reminders, digests, retention), the break-glass
+sweep, the e-mail outbox and the render reconciler that the arq worker's cron runs otherwise.
 """
 
 from __future__ import annotations
@@ -26,16 +26,14 @@ from marac.jobs import tasks
 from marac.jobs.models import Job
 
 UK = ZoneInfo("Europe/London")
-REMINDERS_AT = time(7, 0)  # UK time, in both modes
 SWEEP_EVERY = timedelta(minutes=5)  # break-glass expiries no request has noticed yet
 EMAIL_EVERY = timedelta(minutes=1)  # e-mails to try again (the outbox)
 NOTIFY_EVERY = timedelta(minutes=1)  # events no request's kick told (a lost kick, a scheduled event)
-EVENTS_AT = time(6, 45)  # UK time: the day's scheduled events, told before the digest
+EVENTS_AT = time(6, 45)  # UK time: the day's scheduled events (late minutes, action reminders), before the digest
 DIGEST_AT = time(7, 0)  # UK time: each user's daily digest
 WEBHOOKS_EVERY = timedelta(minutes=1)  # events not yet told to agency systems, and deliveries to try again
 # What runs once a day, at what UK time, in both modes (the worker's cron or the timer here).
 DAILY = (
-    (REMINDERS_AT, "send_reminders"),
     (RETENTION_AT, "apply_retention"),
     (EVENTS_AT, "daily_events"),
     (DIGEST_AT, "send_digests"),

@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from marac import clock, metrics
-from marac.actions import reminders
 from marac.agencies import auth
 from marac.errors import JobFailure
 from marac.jobs.models import Job
@@ -35,11 +34,6 @@ async def render_agendas(meeting_id: str) -> None:
     from marac.meetings.render import render_research_lists
 
     await render_research_lists(meeting_id)
-
-
-async def send_reminders() -> None:
-    """Today's (UK date) due-soon and overdue action reminders. Idempotent per day."""
-    await reminders.send_reminders(clock.today())
 
 
 async def apply_retention() -> None:
@@ -161,7 +155,8 @@ async def send_digests(enqueue: Enqueue) -> None:
 
 
 async def daily_events(enqueue: Enqueue) -> None:
-    """The day's scheduled events (minutes not circulated in time), then told. Idempotent per meeting."""
+    """The day's scheduled events (minutes not circulated in time, actions due within 3 days or overdue), then
+    told. Idempotent: a meeting's lateness once, an action's reminder once a day."""
     from marac.alerts import daily
 
     emitted = await daily.emit_scheduled(clock.today())
@@ -203,7 +198,6 @@ TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
     "reconcile_renders": reconcile_renders,
     "purge_expired_sessions": purge_expired_sessions,
     "render_agendas": render_agendas,
-    "send_reminders": send_reminders,
     "apply_retention": apply_retention,
 }
 

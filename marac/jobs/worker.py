@@ -40,10 +40,6 @@ async def _hourly_purge(ctx: dict[str, Any]) -> None:
     await queue.run("purge_expired_sessions", None)
 
 
-async def _daily_reminders(ctx: dict[str, Any]) -> None:
-    await queue.run("send_reminders", None)
-
-
 async def _daily_retention(ctx: dict[str, Any]) -> None:
     await queue.run("apply_retention", None)
 
@@ -85,7 +81,6 @@ class WorkerSettings:
     timezone = queue.UK
     cron_jobs: Sequence[CronJob] | None = [
         cron(_hourly_purge, minute=7, run_at_startup=False),
-        cron(_daily_reminders, hour=queue.REMINDERS_AT.hour, minute=queue.REMINDERS_AT.minute, run_at_startup=False),
         cron(_daily_retention, hour=RETENTION_AT.hour, minute=RETENTION_AT.minute, run_at_startup=False),
         # Every five minutes: documents whose job was lost are queued again.
         cron(_reconcile, minute=set(range(0, 60, 5)), run_at_startup=True),

@@ -1,6 +1,7 @@
-"""Telling a user something in the app. It sits below every domain, so reminders (actions), account locks
-and notices (agencies) and break-glass reviews (referrals) all write here without importing one another.
-E-mail is marac.notify; this is only the row the notifications page lists."""
+"""Telling a user something in the app. It sits below every domain, so account locks and notices (agencies),
+break-glass reviews (referrals) and the fan-out of events (marac/alerts, which writes the rows of events itself,
+action reminders among them) all write here without importing one another. E-mail is marac.notify; this is only
+the row the notifications page lists."""
 
 from __future__ import annotations
 
@@ -15,8 +16,6 @@ from marac.notices.models import Notification
 SHOWN = 200  # the newest; older reminders have been acted on or repeated since
 
 KINDS = (
-    "due_soon",
-    "overdue",
     "break_glass",
     "own_lock",
     "account_lock",

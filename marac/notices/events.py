@@ -27,8 +27,8 @@ KINDS = (
     "agenda.published",  # published or re-issued; data: {"research_due": "YYYY-MM-DD", "reissued": bool}
     "action.assigned",
     "action.updated",  # reworded, or its owner or due date changed
-    "action.due",  # due in 3 days
-    "action.overdue",
+    "action.due",  # due within 3 days (the daily reminders); data: {"day": "YYYY-MM-DD", "due_date": "YYYY-MM-DD"}
+    "action.overdue",  # past its due date and not closed (the daily reminders); data as action.due
     "minutes.ready",  # data: {"version": n}
     "minutes.late",  # not circulated 3 working days after the meeting
 )
@@ -56,9 +56,11 @@ async def emit(
     action_id: str | None = None,
     agency_id: str | None = None,
     at: datetime | None = None,
+    dedupe_key: str | None = None,
     **data: Any,
 ) -> Event:
-    """Record one event in the caller's transaction. ``data`` holds ids, dates and decisions only."""
+    """Record one event in the caller's transaction. ``data`` holds ids, dates and decisions only. A
+    ``dedupe_key`` already used raises IntegrityError: what a scheduled run emits, it emits once."""
     if kind not in KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
     emitted = _emitted.get()
@@ -73,5 +75,6 @@ async def emit(
         action_id=action_id,
         agency_id=agency_id,
         data=data,
+        dedupe_key=dedupe_key,
         using_db=conn,
     )

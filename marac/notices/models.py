@@ -15,10 +15,10 @@ if TYPE_CHECKING:  # type hints only: the models of other domains, higher or low
 
 
 class Notification(Model):
-    # Something in the app for one user: a reminder about one action (at most one per action,
-    # kind and day), a use of break-glass access that a coordinator must review, an account
-    # locked after wrong security codes (own_lock to its holder, account_lock to coordinators),
-    # or an account with case access an administrator created or reset in a coordinator's conference.
+    # Something in the app for one user: the notice of an event (marac/alerts/fanout.py), among them a reminder
+    # about one action (at most one per action, kind and day), a use of break-glass access that a coordinator
+    # must review, an account locked after wrong security codes (own_lock to its holder, account_lock to
+    # coordinators), or an account with case access an administrator created or reset in a coordinator's conference.
     id = fields.BigIntField(primary_key=True)
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "marac.User", related_name="notifications", on_delete=fields.CASCADE
@@ -53,9 +53,9 @@ class Notification(Model):
         "marac.Event", related_name="notifications", null=True, on_delete=fields.CASCADE
     )
     event_id: int | None
-    # due_soon | overdue | break_glass | own_lock | account_lock | account_created | account_reset
-    # | account_role | research_chase | minutes_version | webhook_failing (to admins: a webhook gave up a
-    # delivery), and the kinds of events (marac/alerts/kinds.py)
+    # break_glass | own_lock | account_lock | account_created | account_reset | account_role | research_chase
+    # | minutes_version | webhook_failing (to admins: a webhook gave up a delivery), and the kinds of events
+    # (marac/alerts/kinds.py: due_soon and overdue are the action reminders)
     kind = fields.CharField(max_length=32)
     day = fields.DateField()
     # An event's notice: False while it waits for its user's daily digest; True once e-mailed, or not to be.
@@ -119,6 +119,9 @@ class Event(Model):
     )
     agency_id: str | None
     data: dict[str, Any] = fields.JSONField(default=dict)
+    # Set by a scheduled run to what makes its event happen once (an action's reminder: kind, action and day), so
+    # two runs, or a run repeated the same day, emit it once (marac/actions/reminders.py).
+    dedupe_key = fields.CharField(max_length=80, null=True, unique=True)
     notified_at = fields.DatetimeField(null=True)  # fanned out to people (in-app, e-mail)
     hooked_at = fields.DatetimeField(null=True)  # fanned out to agency systems (webhooks)
 

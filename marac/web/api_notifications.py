@@ -45,6 +45,7 @@ class NotificationPreferences(BaseModel):
     possible_duplicate: Mode | None = None
     agenda_published: Mode | None = None
     action_assigned: Mode | None = None
+    action_due: Mode | None = None  # the daily reminders of actions due within 3 days or overdue
     minutes_ready: Mode | None = None
     minutes_late: Mode | None = None
 
