@@ -171,6 +171,7 @@ async def bindings(world: dict, personas) -> dict[str, str]:
         "hold_id": "0" * 32,
         "import_id": "0" * 32,
         "webhook_id": world["webhook"],
+        "place_id": world["place"],
     }
 
 

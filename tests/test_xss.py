@@ -37,6 +37,7 @@ from marac.minutes import transfer
 from marac.minutes.models import MinutesVersion, TransferPackage
 from marac.minutes.service import view_for
 from marac.notify.models import OutboxEmail
+from marac.referrals import history, locations
 from marac.referrals.models import MatchSuggestion, Person, Referral, ReferralDraft
 from marac.reports import export
 from marac.reports.figures import Quarter, quarterly
@@ -294,6 +295,17 @@ async def _check_everything(app, client, personas, seen: Seen) -> None:
             conference=conference, person=people[0], candidate=people[1], score=0.8, reasons=["similar names"]
         )
         await seen.get(coordinator, "/matches")
+
+        # Earlier cases: the upload page, and a refused import's page with its problems by line and column.
+        as_coordinator = await viewer_for(personas["coordinator"].user)
+        await seen.get(coordinator, f"/conferences/{CONFERENCE}/history")
+        refused = await history.start(as_coordinator, conference, b"victim_name,heard_on\nJane Doe,soon\n")
+        await history.run(refused.id)
+        await seen.get(coordinator, f"/conferences/{CONFERENCE}/history/{refused.id}")
+        # The places a conference names for repeats by location, one named with markup.
+        await locations.add(as_coordinator, conference, payload("place_name"))
+        await seen.get(coordinator, f"/conferences/{CONFERENCE}/places")
+        seen.expect(f"GET /conferences/{CONFERENCE}/places", "place_name")
 
         # Information governance: break-glass asked for (refilled after an error, then granted) and
         # reviewed, the retention report, the subject access form and its PDF.
