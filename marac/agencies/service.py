@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TypedDict, cast
@@ -624,3 +624,22 @@ async def complete_setup(token: str, password: str) -> User:
             "user.setup", object_type="user", object_id=user.id, user_id=user.id, agency_id=user.agency_id, conn=conn
         )
     return user
+
+
+async def conferences_of(user_ids: Sequence[str]) -> dict[str, dict[str, str | None]]:
+    """Each user's conferences by slug, in slug order, with the role there where it is not their own
+    (ConferenceRole), else None: two queries for any number of users (tests/test_query_counts.py). The
+    users' own list, the admin's user page and the API read it here."""
+    pairs = await User.filter(id__in=list(user_ids), conferences__slug__isnull=False).values_list(
+        "id", "conferences__slug"
+    )
+    roles = {
+        (str(user_id), str(slug)): str(role)
+        for user_id, slug, role in await ConferenceRole.filter(user_id__in=list(user_ids)).values_list(
+            "user_id", "conference__slug", "role"
+        )
+    }
+    found: dict[str, dict[str, str | None]] = {str(user_id): {} for user_id in user_ids}
+    for user_id, slug in sorted(pairs, key=lambda pair: str(pair[1])):
+        found[str(user_id)][str(slug)] = roles.get((str(user_id), str(slug)))
+    return found

@@ -11,7 +11,7 @@ from starlette.routing import Route
 from marac import validation
 from marac.agencies import access, service
 from marac.agencies.access import Can, Viewer
-from marac.agencies.models import Agency, Conference, ConferenceRole, Membership, User
+from marac.agencies.models import Agency, Conference, Membership, User
 from marac.audit.service import record, verify
 from marac.errors import RuleViolation
 from marac.ids import ID_PATTERN
@@ -72,20 +72,11 @@ async def user_out(
 
 
 async def conferences_of(user_ids: list[str]) -> dict[str, list[str | schemas.ConferenceRoleItem]]:
-    """Each user's conferences by slug, as `{slug, role}` where their role there is their own:
-    two queries for any number of users (tests/test_query_counts.py)."""
-    pairs = await User.filter(id__in=user_ids, conferences__slug__isnull=False).values_list("id", "conferences__slug")
-    roles = {
-        (str(user_id), str(slug)): str(role)
-        for user_id, slug, role in await ConferenceRole.filter(user_id__in=user_ids).values_list(
-            "user_id", "conference__slug", "role"
-        )
+    """As the API writes them: a slug, or {slug, role} where the role there is not the user's own."""
+    return {
+        user_id: [schemas.ConferenceRoleItem(slug=slug, role=role) if role else slug for slug, role in given.items()]
+        for user_id, given in (await service.conferences_of(user_ids)).items()
     }
-    found: dict[str, list[str | schemas.ConferenceRoleItem]] = {user_id: [] for user_id in user_ids}
-    for user_id, slug in sorted(pairs, key=lambda pair: str(pair[1])):
-        role = roles.get((str(user_id), str(slug)))
-        found[str(user_id)].append(schemas.ConferenceRoleItem(slug=str(slug), role=role) if role else str(slug))
-    return found
 
 
 # --- directory -----------------------------------------------------------------------

@@ -16,7 +16,6 @@ from marac.agencies.models import (
     WEEKDAYS,
     Agency,
     Conference,
-    ConferenceRole,
     Membership,
     User,
 )
@@ -168,21 +167,18 @@ async def report_settings(request: Request, caller: Caller) -> Response:
 
 
 async def _users(request: Request, status: int = 200, **context) -> Response:
+    users = (
+        await User.filter(access.user_filter(request.state.caller.viewer)).prefetch_related("agency").order_by("email")
+    )
     return render(
         request,
         "admin/users.html",
         {
-            "users": await User.filter(access.user_filter(request.state.caller.viewer))
-            .prefetch_related("agency", "conferences")
-            .order_by("email"),
+            "users": users,
             "agency_options": [(a.id, a.name) for a in await Agency.all()],
             "conferences": await Conference.all(),
-            "conference_roles": {
-                (user_id, conference_id): role
-                for user_id, conference_id, role in await ConferenceRole.all().values_list(
-                    "user_id", "conference_id", "role"
-                )
-            },
+            # By user: {slug: the role there where it is not their own}.
+            "conferences_of": await service.conferences_of([u.id for u in users]),
             # No role is chosen for the administrator: one left as it was would make an admin.
             "role_options": [("", "Choose a role"), *[(r, r.capitalize()) for r in ROLES]],
             "conference_role_options": [(r, r.replace("_", " ").capitalize()) for r in CONFERENCE_ROLES],
@@ -216,8 +212,7 @@ async def users(request: Request, caller: Caller) -> Response:
 
 
 async def _user(request: Request, user: User, status: int = 200, **context) -> Response:
-    given = await user.conferences.all()
-    roles = dict(await ConferenceRole.filter(user=user).values_list("conference_id", "role"))
+    given = (await service.conferences_of([user.id]))[user.id]
     await user.fetch_related("agency")
     return render(
         request,
@@ -226,7 +221,7 @@ async def _user(request: Request, user: User, status: int = 200, **context) -> R
             "person": user,
             "conferences": await Conference.all(),
             # What the form shows: the conferences given and each role there, or what was sent back.
-            "chosen": {c.slug: roles.get(c.id, "") for c in given},
+            "chosen": {slug: role or "" for slug, role in given.items()},
             "conference_role_options": [(r, r.replace("_", " ").capitalize()) for r in CONFERENCE_ROLES],
             "saved": "Conferences and roles saved" if request.query_params.get("saved") == "1" else None,
             **context,
