@@ -102,6 +102,11 @@ class Settings:
         return self.env in ("development", "demo")
 
     @property
+    def pseudo_locale(self) -> bool:
+        # ?lang=qps: every string stretched, to see layouts break and strings left unmarked (marac/i18n.py).
+        return not self.production
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 

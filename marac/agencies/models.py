@@ -40,6 +40,8 @@ class Agency(Model):
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
     name = fields.CharField(max_length=200, unique=True)
     kind = fields.CharField(max_length=40)
+    # The language of this agency's documents (research lists, minutes): a code of marac.i18n.LANGUAGES.
+    language = fields.CharField(max_length=8, default="en", db_default="en")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -120,6 +122,9 @@ class User(SealedModel):
     active = fields.BooleanField(default=True)
     # Demo accounts may skip the second factor, and only while MARAC_ENV=demo.
     demo = fields.BooleanField(default=False)
+    # The language of this user's pages and e-mails, once they have chosen one (web/language.py);
+    # None: the browser's Accept-Language decides.
+    language = fields.CharField(max_length=8, null=True)
     # A one-time set-up link (hash only) lets a new or reset user choose their password.
     setup_token_hash = fields.CharField(max_length=64, null=True, unique=True)
     setup_expires_at = fields.DatetimeField(null=True)

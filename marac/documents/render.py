@@ -43,7 +43,7 @@ from weasyprint.pdf.metadata import DocumentMetadata
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
-from marac import wording
+from marac import i18n, wording
 from marac.settings import PROJECT_DIR
 
 TEMPLATES_DIR = PROJECT_DIR / "templates" / "pdf"
@@ -80,11 +80,11 @@ class AssetFetcher(URLFetcher):
 
 
 def long_date(value: date | None) -> str:
-    return f"{value.day} {value:%B %Y}" if value else ""
+    return i18n.format_date(value, "long")
 
 
 def short_date(value: date | None) -> str:
-    return f"{value:%d/%m/%Y}" if value else ""
+    return i18n.format_date(value, "numeric")
 
 
 CASE_KINDS = {"new": "new", "repeat": "repeat", "transfer": "transfer in"}
@@ -101,7 +101,13 @@ environment = Environment(
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    extensions=["jinja2.ext.i18n"],
 )
+# Documents are in their reader's language: the caller renders inside i18n.use(agency.language).
+environment.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
+    i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext
+)
+environment.policies["ext.i18n.trimmed"] = True
 environment.filters.update(
     long_date=long_date, short_date=short_date, case_kind=case_kind, count=wording.count, plural=wording.plural
 )

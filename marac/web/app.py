@@ -34,6 +34,7 @@ from marac.web import (
     openapi,
 )
 from marac.web.kick import NotifyAfterChange
+from marac.web.language import LanguageMiddleware
 from marac.web.middleware import BodyTooLarge, SecurityMiddleware
 from marac.web.pages import (
     account,
@@ -138,7 +139,7 @@ def create_app() -> Starlette:
 
     return Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityMiddleware), Middleware(NotifyAfterChange)],
+        middleware=[Middleware(SecurityMiddleware), Middleware(LanguageMiddleware), Middleware(NotifyAfterChange)],
         exception_handlers={
             HTTPException: errors.http_exception,
             BodyTooLarge: errors.too_large,

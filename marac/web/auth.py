@@ -27,7 +27,7 @@ from marac.errors import DomainError, NotFound, RuleViolation, Throttled
 from marac.ids import ID_PATTERN
 from marac.jobs.flows import tell_of_lock
 from marac.validation import SLUG_RE, TOKEN_RE, BadJSON, fields_of, json_value, unstorable
-from marac.web import cookies, csrf
+from marac.web import cookies, csrf, language
 from marac.web.errors import api_error, error_page, status_of
 from marac.web.middleware import SAFE_METHODS
 
@@ -137,6 +137,7 @@ def page(*can: Can, step_up: str | None = None) -> Callable[[PageHandler], PageH
                 target = request.url.path if request.method == "GET" else "/"
                 return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
             request.state.caller = caller
+            await language.settle(request, caller.user)
             if names_nothing(request.path_params):
                 return error_page(request, 404)
             if not caller.viewer.can(*can):

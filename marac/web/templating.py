@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from marac import settings, wording
+from marac import i18n, settings, wording
 from marac.agencies.access import Can
 from marac.settings import PROJECT_DIR
 from marac.web import csrf
@@ -17,9 +18,33 @@ TEMPLATES_DIR = PROJECT_DIR / "templates"
 
 # Not Starlette's Jinja2Templates: it escapes only .html/.htm/.xml names, and the PDF
 # templates to come are not all .html.
-env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+env = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    extensions=["jinja2.ext.i18n"],
+)
+# {% trans %}…{% endtrans %} and _("…") in the language of the work in hand (marac/i18n.py). New-style:
+# _("%(n)s cases", n=3) formats and escapes its values; trimmed: line breaks in a block are one space.
+env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
+    i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext
+)
+env.policies["ext.i18n.trimmed"] = True
 # {{ n|count("case") }} → "1 case", "2 cases"; {{ n|plural("has", "have") }}: marac/wording.py.
 env.filters.update(count=wording.count, plural=wording.plural)
+# {{ day|date }} "5 December 2026", |date("medium") "5 Dec 2026", |date("numeric") "05/12/2026",
+# {{ moment|datetime }} "5 Dec 2026 14:30" in UK time, {{ n|number }} "1,234": each in the page's language.
+env.filters.update(date=i18n.format_date, datetime=i18n.format_datetime, number=i18n.format_number)
+
+
+def in_language(request: Request, code: str) -> str:
+    """This page again in another language (the header's toggle), its other query values kept."""
+    query = [(key, value) for key, value in request.query_params.multi_items() if key != "lang"]
+    return f"{request.url.path}?{urlencode([*query, ('lang', code)])}"
+
+
+env.globals.update(language=i18n.current, html_lang=i18n.html_lang, languages=i18n.LANGUAGES, in_language=in_language)
 
 
 def _nothing(capability: Can) -> bool:
