@@ -16,7 +16,7 @@ import datetime as dt
 import functools
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -96,6 +96,16 @@ def npgettext(context: str, singular: str, plural: str, n: int) -> str:
 def lazy_gettext(message: str) -> Any:
     """For a string defined at import and read later, in whichever language is current then."""
     return LazyProxy(gettext, message, enable_cache=False)
+
+
+def localised(item: Mapping[str, Any], key: str = "label") -> str:
+    """A label from a type or instrument file in the current language: `label_cy` beside `label`
+    (agendas/README.md); the English where the file gives none."""
+    if current() != DEFAULT:
+        translated = item.get(f"{key}_{current()}")
+        if translated:
+            return str(translated)
+    return str(item[key])
 
 
 def babel_locale(code: str | None = None) -> Locale:

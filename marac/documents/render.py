@@ -108,6 +108,7 @@ environment.install_gettext_callables(  # type: ignore[attr-defined]  # added by
     i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext
 )
 environment.policies["ext.i18n.trimmed"] = True
+environment.globals.update(localised=i18n.localised, language=i18n.current)
 environment.filters.update(
     long_date=long_date, short_date=short_date, case_kind=case_kind, count=wording.count, plural=wording.plural
 )

@@ -44,7 +44,13 @@ def in_language(request: Request, code: str) -> str:
     return f"{request.url.path}?{urlencode([*query, ('lang', code)])}"
 
 
-env.globals.update(language=i18n.current, html_lang=i18n.html_lang, languages=i18n.LANGUAGES, in_language=in_language)
+env.globals.update(
+    language=i18n.current,
+    html_lang=i18n.html_lang,
+    localised=i18n.localised,
+    languages=i18n.LANGUAGES,
+    in_language=in_language,
+)
 
 
 def _nothing(capability: Can) -> bool:
