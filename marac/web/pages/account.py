@@ -26,7 +26,13 @@ async def home(request: Request, caller: Caller) -> Response:
     return render(
         request,
         "home.html",
-        {"conferences": conferences, "todo": waiting, "role_word": todo.role_word, "day": todo.day},
+        {
+            "conferences": conferences,
+            "todo": waiting,
+            "role_word": todo.role_word,
+            "day": todo.day,
+            "weekday": todo.weekday,
+        },
     )
 
 
