@@ -28,8 +28,8 @@ WORTH_SENDING = timedelta(days=1)
 async def tell_by_email(user_id: str, kind: str, day: date, conn: Any = None) -> None:
     """Queue the e-mail that goes with a lock notification just posted in the app, in the user's language."""
     today = await Notification.filter(user_id=user_id, kind=kind, day=day).using_db(conn).count()
-    language = await User.filter(id=user_id).using_db(conn).values_list("language", flat=True)
-    with i18n.use(language[0] if language else None):
+    found = await User.filter(id=user_id).using_db(conn).values("language")
+    with i18n.use(found[0]["language"] if found else None):
         subject, body = str(SUBJECT[kind]), _body(kind, today)
     await outbox.put(user_id, kind, subject, body, now() + WORTH_SENDING, conn)
 

@@ -301,8 +301,8 @@ def _notice_body(kind: str) -> str:
 
 async def _language(user_id: str, conn: BaseDBAsyncClient) -> str | None:
     """The user's own setting: their e-mails are in it, English if they have none."""
-    found = await User.filter(id=user_id).using_db(conn).values_list("language", flat=True)
-    return found[0] if found else None
+    found = await User.filter(id=user_id).using_db(conn).values("language")
+    return found[0]["language"] if found else None
 
 
 async def _granted(
