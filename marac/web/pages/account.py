@@ -99,7 +99,7 @@ async def choose_language(request: Request, caller: Caller) -> Response:
         await language.keep(caller.user, code)
     except RuleViolation as exc:
         return await _account(request, caller, status=400, errors=exc.fields)
-    response = RedirectResponse("/account?language=saved#language", status_code=303)
+    response = RedirectResponse("/account?language=saved#language-setting", status_code=303)
     language.remember(response, code)
     return response
 
