@@ -10,7 +10,8 @@ from html import unescape
 import pyotp
 from babel.dates import format_date
 
-from marac.agencies import service
+from marac import notices
+from marac.agencies import locks, service
 from marac.agencies.models import Membership, User
 from marac.alerts import fanout
 from marac.clock import today
@@ -204,3 +205,23 @@ async def test_a_set_up_link_and_the_coordinators_notice_follow_each_ones_langua
     subject = " ".join(notice["Subject"].split())  # a long header comes folded
     assert subject == "MARAC: an account with case access was created, reset or given a new role"
     assert "An administrator has reset the sign-in of an account" in notice.get_content()
+
+
+async def test_a_lock_is_told_in_each_ones_language_in_the_app_and_by_e_mail(app, personas, smtp):
+    police, coordinator = personas["police"], personas["coordinator"]
+    await User.filter(id=police.user.id).update(language="cy")
+    day = today()
+    for user, kind in ((police.user, "own_lock"), (coordinator.user, "account_lock")):
+        await notices.post(user.id, kind, day)
+        await locks.tell_by_email(user.id, kind, day)
+    await outbox.send_pending()
+    (welsh,) = smtp.to(police.email)
+    assert welsh["Subject"] == "MARAC: mae eich cyfrif wedi'i gloi"
+    assert "Nifer y troeon y cafodd eich cyfrif ei gloi heddiw: 1" in welsh.get_content()
+    (english,) = smtp.to(coordinator.email)
+    assert english["Subject"] == "MARAC: an account of your conference was locked"
+    assert "Such locks you were told of today: 1" in english.get_content()
+    async with await signed_in(app, police) as browser:  # no cookie: the account's setting decides
+        page = await browser.get("/notifications")
+        assert '<html lang="cy"' in read(page) and "Cyfrif wedi'i gloi" in read(page)
+        assert "Cafodd eich cyfrif ei gloi ar ôl 5 cod diogelwch anghywir yn olynol" in read(page)
