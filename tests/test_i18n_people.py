@@ -83,6 +83,16 @@ async def test_error_pages_and_the_refused_form_in_welsh(client):
     assert "Page not found" in read(english) and "Go to the start page" in read(english)
 
 
+async def test_a_domain_refusal_is_titled_in_welsh(app, personas):
+    # The police officer may not load the conference's earlier cases: told the page does not exist.
+    async with await signed_in(app, personas["police"], "cy") as browser:
+        refused = await browser.get("/conferences/northshire-da/history")
+        assert refused.status_code == 404 and "Tudalen heb ei chanfod" in read(refused)
+    async with await signed_in(app, personas["police"], "en") as browser:
+        refused = await browser.get("/conferences/northshire-da/history")
+        assert refused.status_code == 404 and "Page not found" in read(refused)
+
+
 # -- the account page's language ------------------------------------------------------------------
 
 

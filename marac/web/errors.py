@@ -58,13 +58,15 @@ def api_error(status: int, code: str, message: str, fields: dict[str, str] | Non
     return JSONResponse({"error": {"code": code, "message": message, "fields": fields or {}}}, status_code=status)
 
 
+# Messages made where no catalogue is read (the defaults of marac/errors.py, a base module) are worded in the
+# page's language when shown: error_page looks every title up. A title already translated is no msgid and
+# passes through as it is.
+BELOW_THE_CATALOGUES = (lazy_gettext("Not found"), lazy_gettext("You are not allowed to do that"))
+
+
 def error_page(request: Request, status: int, title: str | None = None, detail: str = "") -> HTMLResponse:
-    return render(
-        request,
-        "error.html",
-        {"status": status, "title": title or str(TITLES.get(status, _("Error"))), "detail": detail},
-        status=status,
-    )
+    title = _(str(title)) if title else str(TITLES.get(status, _("Error")))
+    return render(request, "error.html", {"status": status, "title": title, "detail": detail}, status=status)
 
 
 def _is_api(request: Request) -> bool:
