@@ -26,6 +26,7 @@ from axe_playwright_python.async_playwright import Axe
 from PIL import Image
 from playwright.async_api import Browser, BrowserContext, Locator, Page, async_playwright
 
+from marac import i18n
 from marac.agencies.models import User
 from tests.conftest import Persona
 
@@ -48,7 +49,7 @@ PHONE = {"width": 375, "height": 812}
 _axe = Axe()
 # Pages already checked in this run, by the name a journey gives them: sign-in and home
 # look the same in every journey, so they are checked once (screenshots are still taken).
-CHECKED: set[str] = set()
+CHECKED: set[tuple[str, str]] = set()
 
 
 @asynccontextmanager
@@ -95,6 +96,23 @@ class Session:
     problems: dict[Page, list[str]] = field(default_factory=dict)
     javascript: dict[Page, bool] = field(default_factory=dict)
     shots: int = 0
+    # The language of every page this session opens (a cookie, as the header's toggle leaves).
+    language: str = "en"
+
+    def t(self, message: str, **values: object) -> str:
+        """What the pages say for `message` in this session's language: the catalogue's Welsh, or the English."""
+        with i18n.use(self.language):
+            text = i18n.gettext(message)
+        return text % values if values else text
+
+    def tn(self, singular: str, plural: str, n: int, **values: object) -> str:
+        with i18n.use(self.language):
+            text = i18n.ngettext(singular, plural, n)
+        return text % {"num": n, **values}
+
+    def date(self, value, form: str = "long") -> str:
+        with i18n.use(self.language):
+            return i18n.format_date(value, form)
 
     @property
     def folder(self) -> Path:
@@ -107,6 +125,8 @@ class Session:
             base_url=self.base_url, viewport=DESKTOP, java_script_enabled=javascript, accept_downloads=True
         )
         context.set_default_timeout(10_000)
+        if self.language != i18n.DEFAULT:
+            await context.add_cookies([{"name": "lang", "value": self.language, "url": self.base_url}])
         page = await context.new_page()
         self.pages.append(page)
         self.javascript[page] = javascript
@@ -141,9 +161,9 @@ class Session:
         if not self.javascript[page]:
             return  # the checks below run scripts in the page; the run with JavaScript on makes them
         assert not self.problems[page], f"{name} ({page.url}): {self.problems[page]}"
-        if name in CHECKED:
+        if (name, self.language) in CHECKED:
             return
-        CHECKED.add(name)
+        CHECKED.add((name, self.language))
         results = await _axe.run(page)
         blocking = results.response["violations"]  # of any impact: none is let through
         assert not blocking, f"{name} ({page.url}): " + "; ".join(
