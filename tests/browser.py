@@ -14,7 +14,7 @@ import re
 import socket
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +110,18 @@ class Session:
             text = i18n.ngettext(singular, plural, n)
         return text % {"num": n, **values}
 
+    def pattern(self, message: str, **values: object) -> re.Pattern[str]:
+        """A link or heading whose words come from `message`, whatever fills its placeholders not given."""
+        with i18n.use(self.language):
+            text = i18n.gettext(message)
+        parts = re.split(r"(%\((\w+)\)[sd])", text)
+        regex = "".join(
+            re.escape(part) if n % 3 == 0 else (re.escape(str(values[part])) if part in values else ".+")
+            for n, part in enumerate(parts)
+            if n % 3 != 1
+        )
+        return re.compile(f"^{regex}$")
+
     def date(self, value, form: str = "long") -> str:
         with i18n.use(self.language):
             return i18n.format_date(value, form)
@@ -204,19 +216,23 @@ WIDE_ELEMENTS = """
 """
 
 
-async def sign_in(page: Page, persona: Persona) -> None:
-    """Password, then the authenticator code, typed as a person would."""
+def english(message: str, **values: object) -> str:
+    return message % values if values else message
+
+
+async def sign_in(page: Page, persona: Persona, t: Callable[..., str] = english) -> None:
+    """Password, then the authenticator code, typed as a person would; `t` is what the pages say (Session.t)."""
     await User.filter(id=persona.user.id).update(totp_last_step=0)  # each code is accepted once
-    await page.get_by_label("E-mail address").fill(persona.email)
-    await page.get_by_label("Password").fill(persona.password)
-    await page.get_by_role("button", name="Continue").click()
+    await page.get_by_label(t("E-mail address")).fill(persona.email)
+    await page.get_by_label(t("Password")).fill(persona.password)
+    await page.get_by_role("button", name=t("Continue")).click()
     await page.wait_for_url("**/login/mfa**")
 
 
-async def enter_code(page: Page, persona: Persona) -> None:
-    await page.get_by_label("Security code").fill(pyotp.TOTP(persona.totp_secret).now())
-    await page.get_by_role("button", name="Sign in").click()
-    await page.get_by_role("heading", name=f"Hello, {persona.user.name}").wait_for()
+async def enter_code(page: Page, persona: Persona, t: Callable[..., str] = english) -> None:
+    await page.get_by_label(t("Security code")).fill(pyotp.TOTP(persona.totp_secret).now())
+    await page.get_by_role("button", name=t("Sign in")).click()
+    await page.get_by_role("heading", name=t("Hello, %(name)s", name=persona.user.name)).wait_for()
 
 
 # --- keyboard only ------------------------------------------------------------------------------
