@@ -26,26 +26,35 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from babel import dates
 from tortoise.expressions import Q
 from tortoise.functions import Count, Max, Min
 
+from marac import i18n
 from marac.actions.models import OPEN, Action
 from marac.agencies import access
 from marac.agencies.access import Can, Viewer
-from marac.agencies.models import Conference, Membership
+from marac.agencies.models import WEEKDAYS, Conference, Membership
+from marac.i18n import gettext, lazy_gettext, ngettext
 from marac.meetings.agenda import CASE_SECTIONS
 from marac.meetings.models import AgendaItem, Meeting, Research
 from marac.minutes.models import MinutesRecipient, MinutesVersion
 from marac.minutes.service import circulation_deadline
 from marac.referrals.models import MatchSuggestion, Referral
-from marac.wording import count
 
 # Referrals still to be heard: an advocate contacts the victim of each before the meeting.
 WAITING = ("received", "accepted")
 # The action list's own "due this week" (actions/service.py list_actions): today and the 7 days after.
 WEEK = timedelta(days=7)
 Add = Callable[[str, "Item"], None]  # an item waiting in a conference
-ROLE_WORDS = {"coordinator": "Coordinator", "chair": "Chair", "deputy_chair": "Deputy chair", "member": "Member"}
+ROLE_WORDS = {
+    "coordinator": lazy_gettext("Coordinator"),
+    "chair": lazy_gettext("Chair"),
+    "deputy_chair": lazy_gettext("Deputy chair"),
+    "member": lazy_gettext("Member"),
+    "admin": lazy_gettext("Administrator"),
+    "auditor": lazy_gettext("Auditor"),
+}
 
 
 @dataclass(frozen=True)
@@ -87,8 +96,13 @@ class ConferenceTodo:
 
 
 def day(value: date) -> str:
-    """ "Thu 10 Dec": how a to-do item names a date."""
-    return f"{value:%a} {value.day} {value:%b}"
+    """ "Thu 10 Dec" ("Iau 10 Rhag"): how a to-do item names a date, in the reader's language."""
+    return dates.format_date(value, "EEE d MMM", locale=i18n.babel_locale())
+
+
+def weekday(name: str) -> str:
+    """A conference's day ("thursday") as the reader's language names it: "Thursday", "Dydd Iau"."""
+    return str(dates.get_day_names("wide", locale=i18n.babel_locale())[WEEKDAYS.index(name)])
 
 
 def _date(value: date | str) -> date:
@@ -144,7 +158,7 @@ async def for_viewer(viewer: Viewer, today: date) -> list[ConferenceTodo]:
 
 
 def role_word(role: str) -> str:
-    return ROLE_WORDS.get(role, role)
+    return str(ROLE_WORDS.get(role, role))
 
 
 # --- published agendas: research and the chair's preparation ------------------------------------
@@ -201,8 +215,10 @@ async def _research(
                 Item(
                     "research_due",
                     left,
-                    f"Research for {count(left, 'case')} due {day(sits)}",
-                    f"Your agency has returned {done.get(viewer.agency_id, 0)} of {listed}",
+                    ngettext("Research for %(num)d case due %(day)s", "Research for %(num)d cases due %(day)s", left)
+                    % {"num": left, "day": day(sits)},
+                    gettext("Your agency has returned %(done)d of %(listed)d")
+                    % {"done": done.get(viewer.agency_id, 0), "listed": listed},
                     f"/meetings/{meeting_id}",
                     deadline=sits,
                     meeting_id=meeting_id,
@@ -217,8 +233,18 @@ async def _research(
                     Item(
                         "research_outstanding",
                         total,
-                        f"{count(total, 'research return')} outstanding for {day(sits)}",
-                        f"From {count(len(owed), 'agency', 'agencies')}: the chair's preparation names them",
+                        ngettext(
+                            "%(num)d research return outstanding for %(day)s",
+                            "%(num)d research returns outstanding for %(day)s",
+                            total,
+                        )
+                        % {"num": total, "day": day(sits)},
+                        ngettext(
+                            "From %(num)d agency: the chair's preparation names them",
+                            "From %(num)d agencies: the chair's preparation names them",
+                            len(owed),
+                        )
+                        % {"num": len(owed)},
                         f"/meetings/{meeting_id}/preparation#research",
                         deadline=sits,
                         meeting_id=meeting_id,
@@ -230,8 +256,8 @@ async def _research(
                 Item(
                     "preparation",
                     listed,
-                    f"Chair's preparation for {day(sits)}",
-                    f"{count(listed, 'case')} on the agenda",
+                    gettext("Chair's preparation for %(day)s") % {"day": day(sits)},
+                    ngettext("%(num)d case on the agenda", "%(num)d cases on the agenda", listed) % {"num": listed},
                     f"/meetings/{meeting_id}/preparation",
                     deadline=sits,
                     meeting_id=meeting_id,
@@ -268,8 +294,8 @@ async def _triage(viewer: Viewer, coordinated: frozenset[str], slugs: dict[str, 
             Item(
                 "triage",
                 n,
-                f"{count(n, 'referral')} to triage",
-                "Accept or reject each before the cut-off",
+                ngettext("%(num)d referral to triage", "%(num)d referrals to triage", n) % {"num": n},
+                gettext("Accept or reject each before the cut-off"),
                 f"/referrals?{urlencode({'conference': slugs[conference_id]})}",
                 deadline=cut_offs.get(conference_id),
             ),
@@ -285,8 +311,8 @@ async def _triage(viewer: Viewer, coordinated: frozenset[str], slugs: dict[str, 
             Item(
                 "possible_duplicates",
                 n,
-                count(n, "possible duplicate"),
-                "Merge each into the case it repeats, or keep it apart with a reason",
+                ngettext("%(num)d possible duplicate", "%(num)d possible duplicates", n) % {"num": n},
+                gettext("Merge each into the case it repeats, or keep it apart with a reason"),
                 f"/referrals?{urlencode({'conference': slugs[conference_id]})}",
             ),
         )
@@ -301,8 +327,8 @@ async def _triage(viewer: Viewer, coordinated: frozenset[str], slugs: dict[str, 
             Item(
                 "possible_matches",
                 n,
-                count(n, "possible match", "possible matches"),
-                "Say whether each pair in the person index is one person",
+                ngettext("%(num)d possible match", "%(num)d possible matches", n) % {"num": n},
+                gettext("Say whether each pair in the person index is one person"),
                 "/matches",
             ),
         )
@@ -346,9 +372,9 @@ async def _minutes(
         ).values_list("meeting_id", "meeting__conference_id", "meeting__date"):
             waiting[meeting_id] = (conference_id, _date(sat), "request")
     hints = {
-        "approval": "The chair has not approved them yet",
-        "copies": "Some agencies have not been sent their copy",
-        "request": "Approved: request the agencies' copies",
+        "approval": gettext("The chair has not approved them yet"),
+        "copies": gettext("Some agencies have not been sent their copy"),
+        "request": gettext("Approved: request the agencies' copies"),
     }
     for meeting_id, (conference_id, sat, missing) in sorted(waiting.items(), key=lambda m: m[1][1]):
         deadline = circulation_deadline(sat, nations[conference_id])
@@ -359,8 +385,13 @@ async def _minutes(
                 Item(
                     "minutes_to_approve",
                     1,
-                    f"Minutes of {day(sat)} to approve" + (" (late)" if late else ""),
-                    "To circulate within 3 working days of the meeting",
+                    (
+                        gettext("Minutes of %(day)s to approve (late)")
+                        if late
+                        else gettext("Minutes of %(day)s to approve")
+                    )
+                    % {"day": day(sat)},
+                    gettext("To circulate within 3 working days of the meeting"),
                     f"/meetings/{meeting_id}/minutes",
                     deadline=deadline,
                     late=late,
@@ -373,7 +404,12 @@ async def _minutes(
                 Item(
                     "minutes_to_circulate",
                     1,
-                    f"Minutes of {day(sat)} not circulated" + (" (late)" if late else ""),
+                    (
+                        gettext("Minutes of %(day)s not circulated (late)")
+                        if late
+                        else gettext("Minutes of %(day)s not circulated")
+                    )
+                    % {"day": day(sat)},
                     hints[missing],
                     f"/meetings/{meeting_id}/circulation",
                     deadline=deadline,
@@ -395,15 +431,15 @@ async def _actions(viewer: Viewer, ours: set[str], slugs: dict[str, str], today:
             "actions_overdue",
             "overdue",
             Q(due_date__lt=today),
-            "{n} overdue",
-            "Update each, or say why it cannot be done",
+            lambda n: ngettext("%(num)d action overdue", "%(num)d actions overdue", n) % {"num": n},
+            gettext("Update each, or say why it cannot be done"),
         ),
         (
             "actions_due",
             "due_this_week",
             Q(due_date__gte=today, due_date__lte=today + WEEK),
-            "{n} due this week",
-            "Your agency's actions due in the next 7 days",
+            lambda n: ngettext("%(num)d action due this week", "%(num)d actions due this week", n) % {"num": n},
+            gettext("Your agency's actions due in the next 7 days"),
         ),
     )
     for kind, which, when, text, hint in kinds:
@@ -419,7 +455,7 @@ async def _actions(viewer: Viewer, ours: set[str], slugs: dict[str, str], today:
                 Item(
                     kind,
                     n,
-                    text.format(n=count(n, "action")),
+                    text(n),
                     hint,
                     f"/actions?{urlencode(query)}",
                     deadline=_date(first),
@@ -461,8 +497,13 @@ async def _new_minutes(viewer: Viewer, ours: set[str], add: Add) -> None:
             Item(
                 "new_minutes",
                 n,
-                f"New minutes of {day(sat)}" if n == 1 else f"{n} new minutes versions, the newest of {day(sat)}",
-                "Your agency has not opened them yet",
+                ngettext(
+                    "New minutes of %(day)s",
+                    "%(num)d new minutes versions, the newest of %(day)s",
+                    n,
+                )
+                % {"num": n, "day": day(sat)},
+                gettext("Your agency has not opened them yet"),
                 f"/meetings/{meeting_id}",
                 meeting_id=meeting_id,
             ),
@@ -500,8 +541,8 @@ async def _to_contact(viewer: Viewer, receiving: Iterable[str], slugs: dict[str,
             Item(
                 "referrals_to_contact",
                 n,
-                f"{count(n, 'new referral')} to contact",
-                "Reach each victim before the meeting that hears the referral",
+                ngettext("%(num)d new referral to contact", "%(num)d new referrals to contact", n) % {"num": n},
+                gettext("Reach each victim before the meeting that hears the referral"),
                 f"/referrals?{urlencode({'conference': slugs[conference_id]})}",
                 deadline=sits.get(conference_id),
             ),

@@ -75,6 +75,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/account/tokens/{token_id}/revoke"): everyone(303, anonymous=PAGE_LOGIN),
     ("POST", "/account/password"): everyone(400, anonymous=PAGE_LOGIN),
     ("POST", "/account/notifications"): only({p: 303 for p in CASE_ROLES}, anonymous=PAGE_LOGIN),
+    ("POST", "/account/language"): everyone(400, anonymous=PAGE_LOGIN),
     # directory pages: admin only
     ("GET", "/admin/agencies"): only({"admin": 200}, anonymous=PAGE_LOGIN),
     ("POST", "/admin/agencies"): only({"admin": 400}, anonymous=PAGE_LOGIN),

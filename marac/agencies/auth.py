@@ -39,6 +39,8 @@ from marac.agencies.models import ApiToken, LoginFailure, Session, User
 from marac.audit.service import record
 from marac.clock import now, uk_date
 from marac.errors import RuleViolation, Throttled
+from marac.i18n import gettext as _
+from marac.i18n import lazy_gettext
 from marac.validation import whole_number
 
 IDLE_TIMEOUT = timedelta(minutes=30)
@@ -51,7 +53,7 @@ MAX_FAILURES_PER_IP = 30
 # Creating accounts, resetting sign-in, adding an agency to a conference or an API token: only
 # within this long of giving both factors (a walked-away-from or stolen session cannot).
 STEP_UP_LIFETIME = timedelta(minutes=15)
-STEP_UP_ERROR = (
+STEP_UP_ERROR = lazy_gettext(
     "Your password or security code is not right. Enter your password and a new code from your authenticator app"
 )
 MIN_PASSWORD_LENGTH = 12
@@ -60,7 +62,7 @@ MAX_PASSWORD_LENGTH = 128
 # entries of its common-password lists and their near variants, words, names, keyboard runs
 # and repeats (ASVS 2.1.7). Its lists ship inside the package: nothing is fetched.
 MIN_PASSWORD_SCORE = 3
-WEAK_PASSWORD = "Choose a password that is harder to guess: it is a common password, or too like one"
+WEAK_PASSWORD = lazy_gettext("Choose a password that is harder to guess: it is a common password, or too like one")
 # Second-factor tries that fail in a row, from any address, before the account locks. The
 # password has been given before any such try, so a lock means that someone probably holds the
 # password: the user and their conferences' coordinators are told at once (counts and a link).
@@ -72,7 +74,7 @@ MAX_SECOND_FACTOR_FAILURES = 5
 # lock with the password and the second factor. A lock that only a person lifts would let
 # whoever knows a practitioner's password keep them out of the service at will.
 LOCK_PERIOD = timedelta(hours=1)
-LOCKED = (
+LOCKED = lazy_gettext(
     "Too many wrong security codes: this account is locked for an hour. "
     "If these were not your attempts, ask your administrator to reset your sign-in"
 )
@@ -101,12 +103,14 @@ def check_password_rules(password: str, user_inputs: tuple[str, ...] = ()) -> No
     """Every place a password is set comes here (through hash_password). `user_inputs`: the
     person's e-mail and name, which a password must not lean on."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise RuleViolation("Password too short", {"password": f"Use at least {MIN_PASSWORD_LENGTH} characters"})
+        limit = {"num": MIN_PASSWORD_LENGTH}
+        raise RuleViolation(_("Password too short"), {"password": _("Use at least %(num)d characters") % limit})
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise RuleViolation("Password too long", {"password": f"Use at most {MAX_PASSWORD_LENGTH} characters"})
+        limit = {"num": MAX_PASSWORD_LENGTH}
+        raise RuleViolation(_("Password too long"), {"password": _("Use at most %(num)d characters") % limit})
     words = [part for value in user_inputs for part in value.replace("@", " ").replace(".", " ").split() if part]
     if zxcvbn(password, user_inputs=words, max_length=MAX_PASSWORD_LENGTH)["score"] < MIN_PASSWORD_SCORE:
-        raise RuleViolation("Password too easy to guess", {"password": WEAK_PASSWORD})
+        raise RuleViolation(_("Password too easy to guess"), {"password": str(WEAK_PASSWORD)})
 
 
 def hash_password(password: str, user_inputs: tuple[str, ...] = ()) -> str:
@@ -139,12 +143,12 @@ async def check_throttle(email: str, ip: str) -> None:
     since = now() - THROTTLE_WINDOW
     pair = await LoginFailure.filter(account_key=_account_key(email), ip=ip, at__gte=since).count()
     if pair >= MAX_FAILURES_PER_ACCOUNT_AND_IP:
-        raise Throttled("Too many failed attempts. Wait 15 minutes and try again.")
+        raise Throttled(_("Too many failed attempts. Wait 15 minutes and try again."))
     # A trusted proxy's own address is every user's behind it: limiting it would lock them all out.
     if settings.get().is_trusted_proxy(ip):
         return
     if await LoginFailure.filter(ip=ip, at__gte=since).count() >= MAX_FAILURES_PER_IP:
-        raise Throttled("Too many failed attempts. Wait 15 minutes and try again.")
+        raise Throttled(_("Too many failed attempts. Wait 15 minutes and try again."))
 
 
 async def note_failure(email: str, ip: str) -> None:
@@ -162,7 +166,7 @@ async def clear_failures(email: str, ip: str) -> None:
 
 class AccountLocked(Throttled):
     def __init__(self, just_locked: bool = False) -> None:
-        super().__init__(LOCKED)
+        super().__init__(str(LOCKED))
         self.just_locked = just_locked  # this try locked it: the caller sends the outbox now
 
 
@@ -405,8 +409,8 @@ def token_lifetime(days: str | int | None) -> timedelta:
     lifetime = whole_number(str(days).strip(), 1, MAX_TOKEN_LIFETIME_DAYS)
     if lifetime is None:
         raise RuleViolation(
-            "Token lifetime not valid",
-            {"expires_in_days": f"Enter a whole number of days from 1 to {MAX_TOKEN_LIFETIME_DAYS}"},
+            _("Token lifetime not valid"),
+            {"expires_in_days": _("Enter a whole number of days from 1 to %(num)d") % {"num": MAX_TOKEN_LIFETIME_DAYS}},
         )
     return timedelta(days=lifetime)
 
@@ -414,7 +418,7 @@ def token_lifetime(days: str | int | None) -> timedelta:
 async def create_token(user: User, label: str, days: str | int | None = None) -> tuple[ApiToken, str]:
     label = label.strip()
     if not label or len(label) > 100:
-        raise RuleViolation("Give the token a name", {"label": "Enter a name of up to 100 characters"})
+        raise RuleViolation(_("Give the token a name"), {"label": _("Enter a name of up to 100 characters")})
     lifetime = token_lifetime(days)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = await ApiToken.create(user=user, token_hash=sha256(raw), label=label, expires_at=now() + lifetime)

@@ -18,7 +18,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from marac import clock, notices, settings
+from marac import clock, i18n, notices, settings
 from marac.agencies import access, auth, queries
 from marac.agencies.access import CASE_ROLES, Viewer
 from marac.agencies.models import (
@@ -37,6 +37,8 @@ from marac.agencies.models import (
 from marac.audit.service import record
 from marac.conference_types import TIME_RE, conference_types, instruments
 from marac.errors import Conflict, NotFound, RuleViolation
+from marac.i18n import gettext as _
+from marac.i18n import lazy_gettext
 from marac.notify import outbox
 from marac.validation import is_slug
 
@@ -247,8 +249,8 @@ class Reset:
     link_sent_to: str | None
 
 
-SETUP_SUBJECT = "MARAC: choose your password"
-NOTICE_SUBJECT = "MARAC: an account with case access was created, reset or given a new role"
+SETUP_SUBJECT = lazy_gettext("MARAC: choose your password")
+NOTICE_SUBJECT = lazy_gettext("MARAC: an account with case access was created, reset or given a new role")
 
 
 def setup_url(token: str) -> str:
@@ -258,39 +260,49 @@ def setup_url(token: str) -> str:
 def _setup_body(token: str, reset: bool) -> str:
     # The link and nothing else: no name, agency, conference or case (an e-mail leaves our control).
     first = (
-        "The sign-in of your MARAC account was reset by an administrator."
+        _("The sign-in of your MARAC account was reset by an administrator.")
         if reset
-        else "An administrator has made you a MARAC account."
+        else _("An administrator has made you a MARAC account.")
     )
+    hours = {"num": SETUP_LINK_LIFETIME // timedelta(hours=1)}
     return "\n".join(
         [
             first,
             "",
-            f"Choose your password here within {SETUP_LINK_LIFETIME // timedelta(hours=1)} hours "
-            "(the link works once):",
+            _("Choose your password here within %(num)d hours (the link works once):") % hours,
             setup_url(token),
             "",
-            "You will then set up a second factor (an authenticator app).",
-            "If you did not expect this message, tell your MARAC coordinator and do not use the link.",
+            _("You will then set up a second factor (an authenticator app)."),
+            _("If you did not expect this message, tell your MARAC coordinator and do not use the link."),
         ]
     )
 
 
 def _notice_body(kind: str) -> str:
     done = {
-        "account_reset": "reset the sign-in of an account",
-        "account_role": "given an account a new role",
-    }.get(kind, "created an account")
+        "account_reset": _(
+            "An administrator has reset the sign-in of an account with access to the cases of your conference."
+        ),
+        "account_role": _(
+            "An administrator has given an account a new role with access to the cases of your conference."
+        ),
+    }.get(kind) or _("An administrator has created an account with access to the cases of your conference.")
     return "\n".join(
         [
-            f"An administrator has {done} with access to the cases of your conference.",
+            done,
             "",
-            f"Sign in to see whose: {settings.get().base_url}/notifications",
-            "If you did not expect it, tell your administrator and your information governance lead.",
+            _("Sign in to see whose: %(link)s") % {"link": f"{settings.get().base_url}/notifications"},
+            _("If you did not expect it, tell your administrator and your information governance lead."),
             "",
-            "This message holds no case details on purpose. Please do not reply to it.",
+            _("This message holds no case details on purpose. Please do not reply to it."),
         ]
     )
+
+
+async def _language(user_id: str, conn: BaseDBAsyncClient) -> str | None:
+    """The user's own setting: their e-mails are in it, English if they have none."""
+    found = await User.filter(id=user_id).using_db(conn).values("language")
+    return found[0]["language"] if found else None
 
 
 async def _granted(
@@ -331,7 +343,9 @@ async def _granted(
     expires = user.setup_expires_at
     assert expires is not None  # set with the token (add_user, reset_sign_in)
     await outbox.cancel(user.id, "setup_link", conn)  # an earlier link no longer works
-    await outbox.put(user.id, "setup_link", SETUP_SUBJECT, _setup_body(token, reset), expires, conn)
+    with i18n.use(user.language):
+        subject, body = str(SETUP_SUBJECT), _setup_body(token, reset)
+    await outbox.put(user.id, "setup_link", subject, body, expires, conn)
     return (token if settings.get().shows_setup_links else None), user.email
 
 
@@ -355,14 +369,9 @@ async def _tell_coordinators(
             )
             told.add(coordinator_id)
     for coordinator_id in sorted(told):
-        await outbox.put(
-            coordinator_id,
-            "account_notice",
-            NOTICE_SUBJECT,
-            _notice_body(kind),
-            clock.now() + SETUP_LINK_LIFETIME,
-            conn,
-        )
+        with i18n.use(await _language(coordinator_id, conn)):
+            subject, body = str(NOTICE_SUBJECT), _notice_body(kind)
+        await outbox.put(coordinator_id, "account_notice", subject, body, clock.now() + SETUP_LINK_LIFETIME, conn)
 
 
 async def add_user(
@@ -608,7 +617,7 @@ async def setup_link_user(token: str) -> User:
     """The active user a set-up link belongs to, while the link is unused and in date."""
     user = await User.get_or_none(setup_token_hash=auth.sha256(token or ""), active=True)
     if user is None or user.setup_expires_at is None or user.setup_expires_at < clock.now():
-        raise NotFound("This set-up link is not valid. Ask your administrator for a new one.")
+        raise NotFound(_("This set-up link is not valid. Ask your administrator for a new one."))
     return user
 
 

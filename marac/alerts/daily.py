@@ -57,10 +57,12 @@ async def emit_scheduled(today: date) -> int:
 async def put_digests() -> int:
     """One e-mail to each user with notices waiting for their digest; returns how many."""
     waiting: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for notice_id, user_id, kind in await Notification.filter(
+    language: dict[str, str | None] = {}
+    for notice_id, user_id, kind, chosen in await Notification.filter(
         emailed=False, event_id__isnull=False, user__active=True
-    ).values_list("id", "user_id", "kind"):
+    ).values_list("id", "user_id", "kind", "user__language"):
         waiting[user_id].append((notice_id, kind))
+        language[user_id] = chosen
     put = 0
     for user_id, notices in waiting.items():
         ids = [notice_id for notice_id, _ in notices]
@@ -69,6 +71,6 @@ async def put_digests() -> int:
             if not await Notification.filter(id__in=ids, emailed=False).using_db(conn).update(emailed=True):
                 continue
             counts = Counter(kind for _, kind in notices)
-            await fanout.email(user_id, dict(sorted(counts.items()))).save(using_db=conn)
+            await fanout.email(user_id, dict(sorted(counts.items())), language[user_id]).save(using_db=conn)
         put += 1
     return put

@@ -20,13 +20,14 @@ from datetime import date, timedelta
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from marac import settings
+from marac import i18n, settings
 from marac.agencies import access
 from marac.agencies.access import CASE_ROLES, Can, Viewer
 from marac.agencies.models import ConferenceRole, Membership, User
 from marac.alerts import kinds
 from marac.alerts.preferences import modes_for
 from marac.clock import now, uk_date
+from marac.i18n import gettext, lazy_gettext
 from marac.notices.models import Event, Notification
 from marac.notify.models import OutboxEmail
 from marac.referrals.models import Referral
@@ -35,7 +36,7 @@ log = logging.getLogger("marac.alerts")
 
 BATCH = 500
 EMAIL_LIFETIME = timedelta(days=7)  # an e-mail not sent within a week is no longer news: the app still shows it
-SUBJECT = "MARAC: something needs your attention"
+SUBJECT = lazy_gettext("MARAC: something needs your attention")
 
 
 @dataclass(frozen=True)
@@ -121,27 +122,37 @@ async def _audience(conference_ids: set[str], conn: BaseDBAsyncClient) -> tuple[
 
 
 def body(counts: dict[str, int]) -> str:
-    """An e-mail's text: counts per kind and a link. Never a name, a case or an agency."""
-    lines = ["There is new MARAC work for you:", ""]
+    """An e-mail's text, in the current language: counts per kind and a link. Never a name, a case or an agency."""
+    lines = [gettext("There is new MARAC work for you:"), ""]
     lines += [kinds.email_line(kind, n) for kind, n in counts.items() if n]
     lines += [
         "",
-        f"Sign in to see it: {settings.get().base_url}/notifications",
+        gettext("Sign in to see it: %(link)s") % {"link": f"{settings.get().base_url}/notifications"},
         "",
-        "This message holds no case details on purpose. Please do not reply to it.",
+        gettext("This message holds no case details on purpose. Please do not reply to it."),
     ]
     return "\n".join(lines)
 
 
-def email(user_id: str, counts: dict[str, int]) -> OutboxEmail:
+def email(user_id: str, counts: dict[str, int], language: str | None = None) -> OutboxEmail:
+    """In the user's language (their account's setting; English if they have none): an e-mail has no browser."""
+    with i18n.use(language):
+        subject, text = str(SUBJECT), body(counts)
     return OutboxEmail(
         user_id=user_id,
         kind="notice",
-        subject=SUBJECT,
-        body=body(counts),
+        subject=subject,
+        body=text,
         next_attempt_at=now(),
         expires_at=now() + EMAIL_LIFETIME,
     )
+
+
+async def languages(user_ids: set[str], conn: BaseDBAsyncClient | None = None) -> dict[str, str | None]:
+    """Each user's language setting, for their e-mails."""
+    if not user_ids:
+        return {}
+    return dict(await User.filter(id__in=list(user_ids)).using_db(conn).values_list("id", "language"))
 
 
 def _day(event: Event) -> date:
@@ -172,6 +183,8 @@ async def _tell(events: list[Event], conn: BaseDBAsyncClient) -> tuple[int, int]
     modes = await modes_for({(user_id, role) for _, _, user_id, role in found}, conn)
     notices, emails = [], []
     daily: dict[str, Counter[str]] = defaultdict(Counter)  # a daily run's notices to e-mail at once, by user
+    at_once = {user_id for _, kind, user_id, _ in found if modes[user_id][kinds.preference(kind)] == "immediate"}
+    language = await languages(at_once, conn)
     for event, kind, user_id, _ in found:
         mode = modes[user_id][kinds.preference(kind)]
         notices.append(
@@ -189,8 +202,8 @@ async def _tell(events: list[Event], conn: BaseDBAsyncClient) -> tuple[int, int]
         if mode == "immediate" and kind in kinds.DAILY:
             daily[user_id][kind] += 1
         elif mode == "immediate":
-            emails.append(email(user_id, {kind: 1}))
-    emails += [email(user_id, dict(sorted(counts.items()))) for user_id, counts in daily.items()]
+            emails.append(email(user_id, {kind: 1}, language.get(user_id)))
+    emails += [email(user_id, dict(sorted(counts.items())), language.get(user_id)) for user_id, counts in daily.items()]
     await Notification.bulk_create(notices, batch_size=500, ignore_conflicts=True, using_db=conn)
     if emails:
         await OutboxEmail.bulk_create(emails, batch_size=500, using_db=conn)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from marac.i18n import lazy_gettext, ngettext
+
 # Event kind -> notice kind. The action reminders keep the in-app kinds they always had (due_soon, overdue).
 NOTICE_OF = {
     "referral.received": "referral_received",
@@ -56,31 +58,15 @@ DEFAULTS: dict[str, dict[str, Mode]] = {
 }
 
 LABEL = {
-    "referral_received": "New referrals",
-    "referral_decided": "Referrals decided",
-    "repeat_detected": "Repeat referrals found",
-    "possible_duplicate": "Possible duplicate referrals",
-    "agenda_published": "Research due",
-    "action_assigned": "Actions for your agency",
-    "action_due": "Actions due within 3 days or overdue",
-    "minutes_ready": "Minutes ready",
-    "minutes_late": "Minutes not yet circulated",
-}
-# One line of an e-mail per kind, for one and for more: a count and what it is, nothing about whom.
-_LINE = {
-    "referral_received": ("new referral received", "new referrals received"),
-    "referral_decided": ("referral you made was decided", "referrals you made were decided"),
-    "repeat_detected": ("referral found to be a repeat", "referrals found to be repeats"),
-    "possible_duplicate": ("referral found to be a possible duplicate", "referrals found to be possible duplicates"),
-    "agenda_published": ("research list published: research is due", "research lists published: research is due"),
-    "action_assigned": ("action of your agency assigned or changed", "actions of your agency assigned or changed"),
-    "overdue": ("action overdue", "actions overdue"),
-    "due_soon": ("action due in the next 3 days", "actions due in the next 3 days"),
-    "minutes_ready": ("set of minutes ready for your agency", "sets of minutes ready for your agency"),
-    "minutes_late": (
-        "set of minutes not circulated within 3 working days",
-        "sets of minutes not circulated within 3 working days",
-    ),
+    "referral_received": lazy_gettext("New referrals"),
+    "referral_decided": lazy_gettext("Referrals decided"),
+    "repeat_detected": lazy_gettext("Repeat referrals found"),
+    "possible_duplicate": lazy_gettext("Possible duplicate referrals"),
+    "agenda_published": lazy_gettext("Research due"),
+    "action_assigned": lazy_gettext("Actions for your agency"),
+    "action_due": lazy_gettext("Actions due within 3 days or overdue"),
+    "minutes_ready": lazy_gettext("Minutes ready"),
+    "minutes_late": lazy_gettext("Minutes not yet circulated"),
 }
 
 
@@ -94,8 +80,36 @@ def default_mode(role: str, kind: str) -> Mode:
 
 
 def email_line(kind: str, n: int) -> str:
-    one, more = _LINE[kind]
-    return f"- {n} {one if n == 1 else more}"
+    """One line of an e-mail per kind, in the reader's language: a count and what it is, nothing about whom."""
+    lines = {
+        "referral_received": ngettext("%(num)d new referral received", "%(num)d new referrals received", n),
+        "referral_decided": ngettext(
+            "%(num)d referral you made was decided", "%(num)d referrals you made were decided", n
+        ),
+        "repeat_detected": ngettext(
+            "%(num)d referral found to be a repeat", "%(num)d referrals found to be repeats", n
+        ),
+        "possible_duplicate": ngettext(
+            "%(num)d referral found to be a possible duplicate", "%(num)d referrals found to be possible duplicates", n
+        ),
+        "agenda_published": ngettext(
+            "%(num)d research list published: research is due", "%(num)d research lists published: research is due", n
+        ),
+        "action_assigned": ngettext(
+            "%(num)d action of your agency assigned or changed", "%(num)d actions of your agency assigned or changed", n
+        ),
+        "overdue": ngettext("%(num)d action overdue", "%(num)d actions overdue", n),
+        "due_soon": ngettext("%(num)d action due in the next 3 days", "%(num)d actions due in the next 3 days", n),
+        "minutes_ready": ngettext(
+            "%(num)d set of minutes ready for your agency", "%(num)d sets of minutes ready for your agency", n
+        ),
+        "minutes_late": ngettext(
+            "%(num)d set of minutes not circulated within 3 working days",
+            "%(num)d sets of minutes not circulated within 3 working days",
+            n,
+        ),
+    }
+    return "- " + lines[kind] % {"num": n}
 
 
 def link(kind: str, referral_id: str | None, meeting_id: str | None, action_id: str | None) -> str:

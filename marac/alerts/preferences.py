@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 from marac.alerts import kinds
 from marac.alerts.kinds import Mode
 from marac.errors import RuleViolation
+from marac.i18n import gettext as _
 from marac.notices.models import NotificationPreference
 
 
@@ -45,7 +46,7 @@ async def modes_for(
 
 async def read(user_id: str, role: str) -> list[Preference]:
     modes = (await modes_for([(user_id, role)]))[user_id]
-    return [Preference(kind, kinds.LABEL[kind], modes[kind], kind in kinds.DUTIES) for kind in kinds.KINDS]
+    return [Preference(kind, str(kinds.LABEL[kind]), modes[kind], kind in kinds.DUTIES) for kind in kinds.KINDS]
 
 
 async def choose(user_id: str, role: str, choices: dict[str, object]) -> list[Preference]:
@@ -54,13 +55,13 @@ async def choose(user_id: str, role: str, choices: dict[str, object]) -> list[Pr
     errors: dict[str, str] = {}
     for kind, mode in choices.items():
         if kind not in kinds.KINDS:
-            errors[kind] = "Not a kind of notification"
+            errors[kind] = _("Not a kind of notification")
         elif mode not in kinds.MODES:
-            errors[kind] = "Choose immediately, daily digest or off"
+            errors[kind] = _("Choose immediately, daily digest or off")
         elif mode == "off" and kind in kinds.DUTIES:
-            errors[kind] = f"{kinds.LABEL[kind]} is a duty: choose immediately or the daily digest"
+            errors[kind] = _("%(kind)s is a duty: choose immediately or the daily digest") % {"kind": kinds.LABEL[kind]}
     if errors:
-        raise RuleViolation("The notification settings are not valid", errors)
+        raise RuleViolation(_("The notification settings are not valid"), errors)
     async with in_transaction() as conn:
         for kind, mode in choices.items():
             await NotificationPreference.filter(user_id=user_id, kind=kind).using_db(conn).delete()

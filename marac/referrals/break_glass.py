@@ -103,7 +103,7 @@ async def start(
         raise
     if not passed:
         await _audit_denied(user)
-        raise RuleViolation(auth.STEP_UP_ERROR, {"password": auth.STEP_UP_ERROR})
+        raise RuleViolation(str(auth.STEP_UP_ERROR), {"password": str(auth.STEP_UP_ERROR)})
     referral = await Referral.filter(access.break_glass_target_filter(), id=reference).first()
     if referral is None:
         await auth.note_failure(user.email, ip)  # probing references counts towards the throttle

@@ -24,6 +24,7 @@ from marac.agencies.access import Can, Viewer, roles_that, viewer_for, viewer_of
 from marac.agencies.models import Session, User
 from marac.alerts import inbox
 from marac.errors import DomainError, NotFound, RuleViolation, Throttled
+from marac.i18n import gettext as _
 from marac.ids import ID_PATTERN
 from marac.jobs.flows import tell_of_lock
 from marac.validation import SLUG_RE, TOKEN_RE, BadJSON, fields_of, json_value, unstorable
@@ -76,9 +77,9 @@ async def _check_form(request: Request) -> Response | None:
     request.state.form = form
     submitted = form.get(csrf.FIELD)
     if not csrf.valid(request, submitted if isinstance(submitted, str) else None):  # a file is no token
-        return error_page(request, 403, "This form has expired", "Go back, reload the page and try again.")
+        return error_page(request, 403, _("This form has expired"), _("Go back, reload the page and try again."))
     if unstorable([value for _, value in form.multi_items() if isinstance(value, str)]):
-        return error_page(request, 400, detail="Remove the NUL character or broken Unicode from what you typed.")
+        return error_page(request, 400, detail=_("Remove the NUL character or broken Unicode from what you typed."))
     return None
 
 
@@ -100,9 +101,9 @@ async def confirm_it_is_you(
     password, code = str(form.get(password_field, "")), str(form.get("code", ""))
     errors = dict(errors or {})
     if not password:
-        errors[password_field] = "Enter your password"
+        errors[password_field] = _("Enter your password")
     if not code.strip() and not auth.skips_mfa(caller.user):
-        errors["code"] = "Enter the 6-digit code from your authenticator app"
+        errors["code"] = _("Enter the 6-digit code from your authenticator app")
     if errors:
         return Confirmation(errors, 400, refused=False)
     try:
@@ -111,7 +112,7 @@ async def confirm_it_is_you(
         await tell_of_lock(exc)
         return Confirmation({password_field: exc.message}, 429, refused=True)
     if not passed:
-        return Confirmation({password_field: auth.STEP_UP_ERROR}, 400, refused=True)
+        return Confirmation({password_field: str(auth.STEP_UP_ERROR)}, 400, refused=True)
     await auth.clear_failures(caller.user.email, client_ip(request))
     return Confirmation({}, 200, refused=False)
 
@@ -141,7 +142,9 @@ def page(*can: Can, step_up: str | None = None) -> Callable[[PageHandler], PageH
             if names_nothing(request.path_params):
                 return error_page(request, 404)
             if not caller.viewer.can(*can):
-                return error_page(request, 403, "You cannot use this page", "Your role does not give access to it.")
+                return error_page(
+                    request, 403, _("You cannot use this page"), _("Your role does not give access to it.")
+                )
             refused = await _check_form(request)
             if refused:
                 return refused
@@ -183,7 +186,7 @@ def public_page(handler: PageHandler) -> PageHandler:
             return await handler(request)
         except Throttled as exc:
             await tell_of_lock(exc)
-            return error_page(request, 429, "Too many attempts", exc.message)
+            return error_page(request, 429, _("Too many attempts"), exc.message)
         except NotFound as exc:
             return error_page(request, 404, exc.message)
 

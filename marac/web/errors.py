@@ -13,23 +13,25 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from marac import db
 from marac.errors import DomainError
+from marac.i18n import gettext as _
+from marac.i18n import lazy_gettext
 from marac.web.templating import render
 
 log = logging.getLogger("marac.web")
 
 TITLES = {
-    400: "There is a problem with the request",
-    401: "Sign in to continue",
-    403: "You cannot do that",
-    404: "Page not found",
-    405: "That cannot be done here",
-    413: "That is too large",
-    429: "Too many attempts",
-    500: "Sorry, there is a problem with the service",
-    503: "Sorry, the service is unavailable",
+    400: lazy_gettext("There is a problem with the request"),
+    401: lazy_gettext("Sign in to continue"),
+    403: lazy_gettext("You cannot do that"),
+    404: lazy_gettext("Page not found"),
+    405: lazy_gettext("That cannot be done here"),
+    413: lazy_gettext("That is too large"),
+    429: lazy_gettext("Too many attempts"),
+    500: lazy_gettext("Sorry, there is a problem with the service"),
+    503: lazy_gettext("Sorry, the service is unavailable"),
 }
 # Not "nothing was saved": the connection can drop after a commit, before the answer.
-UNAVAILABLE_MESSAGE = (
+UNAVAILABLE_MESSAGE = lazy_gettext(
     "The service cannot reach its database just now. Try again in a few minutes, "
     "and check whether a change you were making was saved."
 )
@@ -56,13 +58,15 @@ def api_error(status: int, code: str, message: str, fields: dict[str, str] | Non
     return JSONResponse({"error": {"code": code, "message": message, "fields": fields or {}}}, status_code=status)
 
 
+# Messages made where no catalogue is read (the defaults of marac/errors.py, a base module) are worded in the
+# page's language when shown: error_page looks every title up. A title already translated is no msgid and
+# passes through as it is.
+BELOW_THE_CATALOGUES = (lazy_gettext("Not found"), lazy_gettext("You are not allowed to do that"))
+
+
 def error_page(request: Request, status: int, title: str | None = None, detail: str = "") -> HTMLResponse:
-    return render(
-        request,
-        "error.html",
-        {"status": status, "title": title or TITLES.get(status, "Error"), "detail": detail},
-        status=status,
-    )
+    title = _(str(title)) if title else str(TITLES.get(status, _("Error")))
+    return render(request, "error.html", {"status": status, "title": title, "detail": detail}, status=status)
 
 
 def _is_api(request: Request) -> bool:
@@ -73,14 +77,16 @@ async def http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if _is_api(request):
         codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
-        return api_error(exc.status_code, codes.get(exc.status_code, "error"), TITLES.get(exc.status_code, "Error"))
+        return api_error(
+            exc.status_code, codes.get(exc.status_code, "error"), str(TITLES.get(exc.status_code, "Error"))
+        )
     return error_page(request, exc.status_code)
 
 
 async def too_large(request: Request, exc: Exception) -> Response:
     if _is_api(request):
         return api_error(413, "too_large", "The request body is larger than 1 MiB")
-    return error_page(request, 413, detail="The request body is larger than 1 MiB.")
+    return error_page(request, 413, detail=_("The request body is larger than 1 MiB."))
 
 
 async def database_unavailable(request: Request, exc: Exception) -> Response:
@@ -94,9 +100,9 @@ async def database_unavailable(request: Request, exc: Exception) -> Response:
         "database unavailable (%s) on %s %s request_id=%s", type(exc).__name__, request.method, route, request_id
     )
     if _is_api(request):
-        response: Response = api_error(503, "database_unavailable", UNAVAILABLE_MESSAGE)
+        response: Response = api_error(503, "database_unavailable", str(UNAVAILABLE_MESSAGE))
     else:
-        response = error_page(request, 503, detail=UNAVAILABLE_MESSAGE)
+        response = error_page(request, 503, detail=str(UNAVAILABLE_MESSAGE))
     response.headers["Retry-After"] = "30"
     return response
 
@@ -110,4 +116,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled %s on %s %s request_id=%s", type(exc).__name__, request.method, route, request_id)
     if _is_api(request):
         return api_error(500, "server_error", f"Something went wrong (reference {request_id})")
-    return HTMLResponse(f"Sorry, there is a problem with the service. Reference: {request_id}", status_code=500)
+    return HTMLResponse(
+        _("Sorry, there is a problem with the service. Reference: %(reference)s") % {"reference": request_id},
+        status_code=500,
+    )

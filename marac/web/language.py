@@ -9,10 +9,13 @@ from http.cookies import SimpleCookie
 
 from starlette.datastructures import MutableHeaders, QueryParams
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from marac import i18n, settings
 from marac.agencies.models import User
+from marac.errors import RuleViolation
+from marac.i18n import gettext as _
 from marac.web import cookies
 
 COOKIE = "lang"
@@ -60,21 +63,37 @@ class LanguageMiddleware:
 
         async def remember(message: Message) -> None:
             if message["type"] == "http.response.start":
-                secure = "; Secure" if settings.get().secure_cookies else ""
-                MutableHeaders(scope=message).append(
-                    "set-cookie", f"{cookies.name(COOKIE)}={chosen}; Max-Age={YEAR}; Path=/; SameSite=Lax{secure}"
-                )
+                MutableHeaders(scope=message).append("set-cookie", cookie(chosen))
             await send(message)
 
         return remember
+
+
+def cookie(code: str) -> str:
+    """The Set-Cookie value that remembers a language chosen, for pages before sign-in too."""
+    secure = "; Secure" if settings.get().secure_cookies else ""
+    return f"{cookies.name(COOKIE)}={code}; Max-Age={YEAR}; Path=/; SameSite=Lax{secure}"
+
+
+def remember(response: Response, code: str) -> None:
+    response.headers.append("set-cookie", cookie(code))
+
+
+async def keep(user: User, code: str) -> None:
+    """The user's setting, for their pages and e-mails (the account page, or the toggle through settle()).
+    Raises RuleViolation for a code that is not one of ours."""
+    if code not in i18n.LANGUAGES:
+        raise RuleViolation(_("Choose a language"), {"language": _("Choose English or Cymraeg")})
+    if user.language != code:
+        await User.filter(id=user.id).update(language=code)
+        user.language = code
 
 
 async def settle(request: Request, user: User) -> None:
     """For a signed-in page: a language chosen now becomes the user's setting; otherwise their
     setting, once they have one, wins over the cookie and the browser."""
     chosen = request.scope.get("state", {}).get("language_chosen")
-    if chosen in i18n.LANGUAGES and user.language != chosen:
-        await User.filter(id=user.id).update(language=chosen)
-        user.language = chosen
+    if chosen in i18n.LANGUAGES:
+        await keep(user, chosen)
     elif chosen is None and user.language in i18n.LANGUAGES:
         i18n.set_current(user.language)

@@ -13,7 +13,8 @@ from marac.agencies.models import ApiToken, Conference
 from marac.alerts import kinds, preferences
 from marac.audit.service import record
 from marac.errors import RuleViolation
-from marac.web import cookies, csrf
+from marac.i18n import gettext as _
+from marac.web import cookies, csrf, language
 from marac.web.auth import Caller, confirm_it_is_you, page
 from marac.web.templating import render
 
@@ -25,7 +26,13 @@ async def home(request: Request, caller: Caller) -> Response:
     return render(
         request,
         "home.html",
-        {"conferences": conferences, "todo": waiting, "role_word": todo.role_word, "day": todo.day},
+        {
+            "conferences": conferences,
+            "todo": waiting,
+            "role_word": todo.role_word,
+            "day": todo.day,
+            "weekday": todo.weekday,
+        },
     )
 
 
@@ -42,6 +49,7 @@ async def _account(request: Request, caller: Caller, status: int = 200, **contex
             "max_token_days": auth.MAX_TOKEN_LIFETIME_DAYS,
             "preferences": chosen,
             "notice_values": {p.kind: p.mode for p in chosen},
+            "role_word": todo.role_word,
             **context,
         },
         status=status,
@@ -84,6 +92,19 @@ async def choose_notifications(request: Request, caller: Caller) -> Response:
 
 
 @page()
+async def choose_language(request: Request, caller: Caller) -> Response:
+    """The language of the user's pages and e-mails (the header's toggle sets it too)."""
+    code = str(request.state.form.get("language", ""))
+    try:
+        await language.keep(caller.user, code)
+    except RuleViolation as exc:
+        return await _account(request, caller, status=400, errors=exc.fields)
+    response = RedirectResponse("/account?language=saved#language-setting", status_code=303)
+    language.remember(response, code)
+    return response
+
+
+@page()
 async def revoke_token(request: Request, caller: Caller) -> Response:
     token_id = request.path_params["token_id"]
     if await auth.revoke_token(caller.user, token_id):
@@ -105,7 +126,7 @@ async def change_password(request: Request, caller: Caller) -> Response:
     new, confirm = str(form.get("new_password", "")), str(form.get("confirm", ""))
     errors: dict[str, str] = {}
     if new != confirm:
-        errors["confirm"] = "The two new passwords do not match"
+        errors["confirm"] = _("The two new passwords do not match")
     else:
         try:
             auth.check_password_rules(new, (caller.user.email, caller.user.name))
@@ -139,4 +160,5 @@ routes = [
     Route("/account/tokens/{token_id}/revoke", revoke_token, methods=["POST"]),
     Route("/account/password", change_password, methods=["POST"]),
     Route("/account/notifications", choose_notifications, methods=["POST"]),
+    Route("/account/language", choose_language, methods=["POST"]),
 ]

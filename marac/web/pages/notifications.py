@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from marac import notices
+from marac import notices, todo
 from marac.alerts import inbox
 from marac.web.auth import Caller, page
 from marac.web.templating import render
@@ -19,7 +19,11 @@ async def notifications(request: Request, caller: Caller) -> Response:
     items = await notices.read_own(caller.user.id)
     request.state.unread = 0  # read now
     decided = await inbox.decisions(caller.viewer, items)
-    return render(request, "notifications/list.html", {"notifications": items, "decided": decided})
+    return render(
+        request,
+        "notifications/list.html",
+        {"notifications": items, "decided": decided, "role_word": todo.role_word},
+    )
 
 
 routes = [

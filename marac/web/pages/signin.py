@@ -11,12 +11,14 @@ from marac.agencies import auth, service
 from marac.agencies.models import User
 from marac.audit.service import record
 from marac.errors import RuleViolation, Throttled
+from marac.i18n import gettext as _
+from marac.i18n import lazy_gettext
 from marac.web import cookies, csrf
 from marac.web.auth import client_ip, confirm_it_is_you, page, public_page, session_caller
 from marac.web.templating import render
 
-SIGN_IN_ERROR = "Enter a correct e-mail address and password"
-CODE_ERROR = "Enter the 6-digit code shown in your authenticator app"
+SIGN_IN_ERROR = lazy_gettext("Enter a correct e-mail address and password")
+CODE_ERROR = lazy_gettext("Enter the 6-digit code shown in your authenticator app")
 
 
 def safe_next(value: str | None) -> str:
@@ -56,7 +58,7 @@ async def login(request: Request) -> Response:
         return render(
             request,
             "signin/login.html",
-            {"next": next_path, "errors": {"email": SIGN_IN_ERROR}, "values": {"email": email}},
+            {"next": next_path, "errors": {"email": str(SIGN_IN_ERROR)}, "values": {"email": email}},
             status=400,
         )
     user = result.user
@@ -109,7 +111,7 @@ async def mfa(request: Request) -> Response:
             object_id=user.id,
             outcome="failed",
         )
-        return render(request, "signin/mfa.html", {"next": next_path, "errors": {"code": CODE_ERROR}}, status=400)
+        return render(request, "signin/mfa.html", {"next": next_path, "errors": {"code": str(CODE_ERROR)}}, status=400)
     raw = await auth.rotate_session(request.cookies.get(cookies.name(csrf.SESSION), ""), mfa_passed=True)
     await record("sign_in", user_id=user.id, agency_id=user.agency_id, object_type="user", object_id=user.id)
     return _signed_in(raw, next_path)
@@ -139,7 +141,7 @@ async def enrol(request: Request) -> Response:
     await auth.check_throttle(user.email, ip)
     if not await auth.confirm_totp(user, user.totp_secret, str(request.state.form.get("code", ""))):
         await auth.note_failure(user.email, ip)
-        return render(request, "signin/enrol.html", {**context, "errors": {"code": CODE_ERROR}}, status=400)
+        return render(request, "signin/enrol.html", {**context, "errors": {"code": str(CODE_ERROR)}}, status=400)
     await auth.clear_failures(user.email, ip)
     await record("mfa.enrol", user_id=user.id, agency_id=user.agency_id, object_type="user", object_id=user.id)
     raw = await auth.rotate_session(request.cookies.get(cookies.name(csrf.SESSION), ""), mfa_passed=True)
@@ -203,7 +205,7 @@ async def setup(request: Request) -> Response:
         return render(
             request,
             "signin/setup.html",
-            {"email": user.email, "errors": {"confirm": "The two passwords do not match"}},
+            {"email": user.email, "errors": {"confirm": _("The two passwords do not match")}},
             status=400,
         )
     try:
