@@ -293,7 +293,7 @@ async def delete_action(viewer: Viewer, action_id: str, expected_version: int | 
 async def reopen(viewer: Viewer, meeting: Meeting, reason: str) -> Meeting:
     """The chair reopens a held meeting to put something right, with a reason, until its minutes
     are approved; after that a correction is the way."""
-    access.require_chair(viewer, meeting.conference_id, "Only the conference's chair reopens a meeting")
+    access.require_chair(viewer, meeting.conference_id, gettext("Only the conference's chair reopens a meeting"))
     reason = (reason or "").strip()
     if not reason:
         raise RuleViolation(gettext("Reopening needs a reason"), {"reason": gettext("Say why the meeting is reopened")})
