@@ -109,7 +109,7 @@ async def open_meeting(page: Page, meeting_id: str) -> None:
     await page.goto("/")
     await page.get_by_role("link", name="Northshire DA MARAC").click()
     meeting = await Meeting.get(id=meeting_id)
-    await page.get_by_role("link", name=meeting.date.strftime("%A %d %B %Y")).click()
+    await page.get_by_role("link", name=f"{meeting.date:%A} {meeting.date.day} {meeting.date:%B %Y}").click()
     await page.wait_for_url(f"**/meetings/{meeting_id}")
 
 
@@ -172,7 +172,7 @@ async def test_coordinator_triages_referrals_and_publishes_the_agenda(session, p
     await page.get_by_role("link", name="Northshire DA MARAC").click()
     await session.look(page, "calendar")
     meeting = await Meeting.get(id=meeting_id)
-    await page.get_by_role("link", name=meeting.date.strftime("%A %d %B %Y")).click()
+    await page.get_by_role("link", name=f"{meeting.date:%A} {meeting.date.day} {meeting.date:%B %Y}").click()
     rows = page.locator("table.govuk-table tbody tr")
     await expect(rows).to_have_count(2)  # the rejected referral is not on it
     top = await rows.first.locator("td").nth(1).inner_text()
@@ -601,7 +601,9 @@ async def test_agency_user_journey_by_keyboard_alone(session, app, personas, api
         await keys.press("Enter")
         await page.wait_for_url("**/conferences/*")
         meeting = await Meeting.get(id=meeting_id)
-        await browser.tab_to(page, page.get_by_role("link", name=meeting.date.strftime("%A %d %B %Y")))
+        await browser.tab_to(
+            page, page.get_by_role("link", name=f"{meeting.date:%A} {meeting.date.day} {meeting.date:%B %Y}")
+        )
         await keys.press("Enter")
         await page.wait_for_url(f"**/meetings/{meeting_id}")
 
