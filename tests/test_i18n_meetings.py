@@ -37,7 +37,7 @@ def text_of(page: httpx.Response) -> str:
 async def test_the_coordinator_reads_the_meeting_page_in_welsh(app, personas):
     world = await published_meeting(personas, cases=2)
     meeting = world.meeting
-    day = f"{welsh(meeting, 'weekday')} {welsh(meeting)}"  # "Dydd Mawrth 24 Tachwedd 2026"
+    day = welsh(meeting, "full")  # "Dydd Mawrth, 24 Tachwedd 2026"
     assert day.startswith("Dydd ") and any(month in day for month in WELSH_MONTHS)
     async with await signed_in(app, personas["coordinator"]) as coordinator:
         page = await coordinator.get(f"/meetings/{meeting.id}?lang=cy")
