@@ -134,3 +134,4 @@ async def test_the_chairs_preparation_counts_cases_in_welsh(app, personas):
     )
     assert f"cyfarfod {welsh(meeting)}</a>" in shown
     assert shown.count("Amser a neilltuwyd: 10 munud.") == 2
+    assert "Risg uchel amlwg" in shown and "visible high risk" not in shown  # the criterion met, by its name
