@@ -192,7 +192,9 @@ async def test_coordinator_triages_referrals_and_publishes_the_agenda(session, p
     await expect(page.get_by_role("heading", level=1)).to_have_text(t("Publish the agenda?"))
     await session.look(page, "publish-confirm")
     await page.get_by_role("button", name=t("Publish the agenda")).click()
-    await expect(page.get_by_text(t("Agenda published"))).to_be_visible()
+    await expect(
+        page.get_by_text(t("Agenda published: the research list is released to member agencies"))
+    ).to_be_visible()
     await expect(page.locator(".govuk-summary-list").get_by_text(t("Published"))).to_be_visible()
     await expect(page.get_by_role("link", name=t("Run the meeting"))).to_be_visible()
     await session.look(page, "agenda-published")
@@ -292,7 +294,7 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
     await session.look(chair, "run")
 
     await chair.get_by_role("button", name=t("Record that it was read")).click()
-    await expect(chair.get_by_text(t("Read at"))).to_be_visible()
+    await expect(chair.get_by_text(session.pattern("Read at %(time)s."))).to_be_visible()
     await chair.locator('[id="present.0.agency_id"]').select_option(label="Northshire Police")
     await chair.locator('[id="present.0.name"]').fill("DS Priya Shah")
     await chair.locator('[id="present.1.agency_id"]').select_option(label="Northshire IDVA Service")
@@ -335,7 +337,9 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
     )
     for _, choice, text in notes:
         await chair.get_by_label(t("Part of the discussion")).select_option(label="Agency information")
-        await chair.get_by_label(t("Note (risks and actions")).fill(text)
+        await chair.get_by_label(
+            t("Note (risks and actions, not a transcript; never a refuge address or safe number)")
+        ).fill(text)
         await chair.get_by_label(choice).check()
         if choice.startswith("Only"):
             await (
@@ -363,7 +367,7 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
     await expect(chair.get_by_text("Police to serve the restraining order by Friday.")).to_be_visible()
     await chair.get_by_label(t("Heard")).check()
     await chair.get_by_role("button", name=t("Save decision")).click()
-    await expect(chair.get_by_text(t("Recorded: heard"))).to_be_visible()
+    await expect(chair.get_by_text(t("Recorded: %(outcome)s. You can change it.", outcome=t("Heard")))).to_be_visible()
     await session.look(chair, "case-decided")
 
     await chair.get_by_role("link", name=t("Back to the meeting")).click()
@@ -387,8 +391,12 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
     await chair.get_by_role("link", name=t("Approve the minutes")).click()
     await session.look(chair, "minutes-approve-confirm")
     await chair.get_by_role("button", name=t("Yes, approve the minutes")).click()
-    await expect(chair.get_by_text(t("The minutes are approved: version 1."))).to_be_visible()
-    await expect(chair.get_by_text(t("Version 1 approved"))).to_be_visible()
+    await expect(
+        chair.get_by_text(t("%(done)s: version %(version)s.", done=t("The minutes are approved"), version=1))
+    ).to_be_visible()
+    await expect(
+        chair.get_by_text(session.pattern("Version %(version)s approved %(moment)s.", version=1))
+    ).to_be_visible()
     await session.look(chair, "minutes-approved")
 
     # The coordinator (already signed in) renders and circulates them.
@@ -482,7 +490,9 @@ async def test_chair_previews_each_agencys_minutes_then_approves_a_correction(
     await chair.get_by_role("link", name=t("Approve the minutes")).click()
     await session.look(chair, "minutes-approve")
     await chair.get_by_role("button", name=t("Yes, approve the minutes")).click()
-    await expect(chair.get_by_text(t("The minutes are approved: version 1."))).to_be_visible()
+    await expect(
+        chair.get_by_text(t("%(done)s: version %(version)s.", done=t("The minutes are approved"), version=1))
+    ).to_be_visible()
 
     # A correction: a note added after approval, then version 2 with its reason.
     added = await api.post(
@@ -494,13 +504,15 @@ async def test_chair_previews_each_agencys_minutes_then_approves_a_correction(
     await chair.reload()
     await expect(chair.get_by_text(t("note (discussion) added"))).to_be_visible()
     await chair.get_by_role("link", name=t("Approve a correction")).click()
-    await chair.get_by_role("button", name=t("Yes, approve version 2")).click()
+    await chair.get_by_role("button", name=t("Yes, approve version %(version)s", version=2)).click()
     await expect(chair.get_by_role("link", name=t("Say why the minutes are corrected"))).to_be_visible()
     # That refusal (400) was the point: it is not a problem of the page.
     session.problems[chair][:] = [p for p in session.problems[chair] if not p.startswith("400 ")]
     await chair.get_by_label(t("Why are the minutes corrected?")).fill("A note was missed at the meeting.")
-    await chair.get_by_role("button", name=t("Yes, approve version 2")).click()
-    await expect(chair.get_by_text(t("The minutes are approved: version 2."))).to_be_visible()
+    await chair.get_by_role("button", name=t("Yes, approve version %(version)s", version=2)).click()
+    await expect(
+        chair.get_by_text(t("%(done)s: version %(version)s.", done=t("The minutes are approved"), version=2))
+    ).to_be_visible()
     await session.look(chair, "minutes-corrected")
 
 
@@ -563,9 +575,13 @@ async def test_agency_user_researches_updates_an_overdue_action_and_downloads_mi
     await expect(page.get_by_text(t("Mary Major, born"))).to_be_visible()
     await session.look(page, "research-list")
     await page.get_by_label(t("Yes")).check()
-    await page.get_by_label(t("What you will bring")).fill("Two call-outs in October.")
+    await page.get_by_label(t("What you will bring (seen only by the chair and coordinator before the meeting)")).fill(
+        "Two call-outs in October."
+    )
     await page.get_by_role("button", name=t("Save research")).click()
-    await expect(page.get_by_label(t("What you will bring"))).to_have_value("Two call-outs in October.")
+    await expect(
+        page.get_by_label(t("What you will bring (seen only by the chair and coordinator before the meeting)"))
+    ).to_have_value("Two call-outs in October.")
 
     await page.get_by_role("link", name=t("Actions"), exact=True).click()
     await expect(page.locator(".govuk-tag", has_text=t("Overdue"))).to_be_visible()
@@ -627,11 +643,15 @@ async def test_agency_user_journey_by_keyboard_alone(session, app, personas, api
     await page.wait_for_url(f"**/meetings/{ids['next']}")
     await browser.tab_to(page, page.get_by_label(t("Yes")))
     await keys.press("Space")
-    await browser.tab_to(page, page.get_by_label(t("What you will bring")))
+    await browser.tab_to(
+        page, page.get_by_label(t("What you will bring (seen only by the chair and coordinator before the meeting)"))
+    )
     await keys.type("Known: one call-out.")
     await browser.tab_to(page, page.get_by_role("button", name=t("Save research")))
     await keys.press("Enter")
-    await expect(page.get_by_label(t("What you will bring"))).to_have_value("Known: one call-out.")
+    await expect(
+        page.get_by_label(t("What you will bring (seen only by the chair and coordinator before the meeting)"))
+    ).to_have_value("Known: one call-out.")
     await expect(page.get_by_label(t("Yes"))).to_be_checked()
 
     await browser.tab_to(page, page.get_by_role("link", name=t("Actions"), exact=True))

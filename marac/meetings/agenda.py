@@ -34,6 +34,8 @@ from marac.audit.service import disclose, record
 from marac.clock import now
 from marac.conference_types import DEFAULT_CASE_ORDER
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation
+from marac.i18n import format_number
+from marac.i18n import gettext as _
 from marac.meetings.models import VICTIM_CONTACT, AgendaItem, Meeting, Research
 from marac.notices.events import emit
 from marac.referrals.models import Referral, ReferralPerson
@@ -103,7 +105,7 @@ def label_of(meeting_date: date, number: int) -> str:
 async def visible_meeting(viewer: Viewer, meeting_id: str) -> Meeting:
     meeting = await Meeting.filter(access.meeting_filter(viewer), id=meeting_id).prefetch_related("conference").first()
     if meeting is None:
-        raise NotFound("Meeting not found")
+        raise NotFound(_("Meeting not found"))
     return meeting
 
 
@@ -111,7 +113,7 @@ async def agenda_meeting(viewer: Viewer, meeting_id: str) -> Meeting:
     """A meeting whose full agenda the caller may see (chair and coordinator); 404 otherwise."""
     meeting = await visible_meeting(viewer, meeting_id)
     if not access.may_see_agenda(viewer, meeting.conference_id):
-        raise NotFound("Meeting not found")
+        raise NotFound(_("Meeting not found"))
     return meeting
 
 
@@ -165,7 +167,7 @@ async def build(meeting: Meeting) -> None:
     """(Re)build the agenda. Idempotent: building twice changes nothing; the coordinator's
     order, deferrals and added cases are kept."""
     if meeting.status != "scheduled":
-        raise Conflict(f"The agenda of a {meeting.status} meeting is frozen")
+        raise Conflict(_("The agenda of a %(status)s meeting is frozen") % {"status": meeting.status})
     conference = meeting.conference
     capacity = int(conference.type_settings["capacity"])
     items = {i.referral_id: i for i in await AgendaItem.filter(meeting=meeting)}
@@ -270,10 +272,10 @@ async def _arrange(meeting: Meeting, conn: BaseDBAsyncClient, new: AbstractSet[s
 async def _item(viewer: Viewer, meeting: Meeting, case_id: str) -> AgendaItem:
     access.require_manage_meeting(viewer, meeting.conference_id)
     if meeting.status != "scheduled":
-        raise Conflict(f"The agenda of a {meeting.status} meeting is frozen")
+        raise Conflict(_("The agenda of a %(status)s meeting is frozen") % {"status": meeting.status})
     item = await AgendaItem.get_or_none(id=case_id, meeting=meeting)
     if item is None:
-        raise NotFound("Case not found on this agenda")
+        raise NotFound(_("Case not found on this agenda"))
     return item
 
 
@@ -310,7 +312,8 @@ async def defer(viewer: Viewer, meeting: Meeting, case_id: str, reason: str) -> 
     reason = (reason or "").strip()
     if not reason:
         raise RuleViolation(
-            "A deferral needs a reason", {"reason": "Say why the case is deferred (for example: referrer not present)"}
+            _("A deferral needs a reason"),
+            {"reason": _("Say why the case is deferred (for example: referrer not present)")},
         )
     item = await _item(viewer, meeting, case_id)
     item.state, item.reason = "deferred", reason[:500]
@@ -329,14 +332,14 @@ async def add_case(viewer: Viewer, meeting: Meeting, referral_id: str) -> Agenda
     queues its documents."""
     access.require_manage_meeting(viewer, meeting.conference_id)
     if meeting.status not in ("scheduled", "published"):
-        raise Conflict(f"The agenda of a {meeting.status} meeting is frozen")
+        raise Conflict(_("The agenda of a %(status)s meeting is frozen") % {"status": meeting.status})
     urgent = meeting.status == "published"
     referral = await Referral.filter(
         access.referral_filter(viewer), id=referral_id, conference_id=meeting.conference_id, status="accepted"
     ).first()
     if referral is None:
         raise RuleViolation(
-            "Not an accepted referral of this conference", {"referral_id": "Choose an accepted referral"}
+            _("Not an accepted referral of this conference"), {"referral_id": _("Choose an accepted referral")}
         )
     async with in_transaction() as conn:
         existing = await AgendaItem.get_or_none(meeting=meeting, referral=referral, using_db=conn)
@@ -517,7 +520,7 @@ async def read_agenda(viewer: Viewer, meeting: Meeting) -> dict[str, Any]:
     """The agenda for the conference's chair or coordinator, built afresh until it is published,
     the frozen snapshot after; the read is audited. The meeting page and the API both call this."""
     if not access.may_see_agenda(viewer, meeting.conference_id):
-        raise NotFound("Meeting not found")
+        raise NotFound(_("Meeting not found"))
     if meeting.status == "scheduled":
         await build(meeting)
     found = await agenda(meeting)
@@ -597,7 +600,7 @@ async def research_meeting(viewer: Viewer, meeting_id: str) -> Meeting:
     """A published meeting of a conference the caller's agency is a member of; 404 otherwise."""
     meeting = await visible_meeting(viewer, meeting_id)
     if meeting.status not in ("published", "held") or await access.member_tier(viewer, meeting.conference_id) is None:
-        raise NotFound("Research list not found")
+        raise NotFound(_("Research list not found"))
     return meeting
 
 
@@ -643,7 +646,7 @@ async def read_research_list(viewer: Viewer, meeting: Meeting) -> list[ResearchC
     """The research list of a published meeting for a member agency of its conference; the read
     is audited. The meeting page and the API both call this."""
     if meeting.status not in ("published", "held") or await access.member_tier(viewer, meeting.conference_id) is None:
-        raise NotFound("Research list not found")
+        raise NotFound(_("Research list not found"))
     cases = await research_list(meeting)
     await record(
         "research_list.read",
@@ -672,18 +675,21 @@ def check_contact(contact: VictimContact, today: date) -> None:
     """Contacted yes, no or unable; a contact date, if given, not in the future."""
     if contact.victim_contacted not in VICTIM_CONTACT:
         raise RuleViolation(
-            "The contact with the victim is not valid",
-            {"victim_contacted": "Say whether the victim was contacted: yes, no or unable"},
+            _("The contact with the victim is not valid"),
+            {"victim_contacted": _("Say whether the victim was contacted: yes, no or unable")},
         )
     if contact.contacted_on is not None and contact.contacted_on > today:
         raise RuleViolation(
-            "The contact date is in the future",
-            {"contacted_on": "Enter the date the victim was contacted: today or earlier"},
+            _("The contact date is in the future"),
+            {"contacted_on": _("Enter the date the victim was contacted: today or earlier")},
         )
     if len(contact.victim_views or "") > RESEARCH_TEXT_MAX:
         raise RuleViolation(
-            "The victim's views are too long",
-            {"victim_views": f"Write the victim's views in {RESEARCH_TEXT_MAX:,} characters or fewer"},
+            _("The victim's views are too long"),
+            {
+                "victim_views": _("Write the victim's views in %(max)s characters or fewer")
+                % {"max": format_number(RESEARCH_TEXT_MAX)}
+            },
         )
 
 
@@ -698,19 +704,22 @@ async def record_research(
     """One member agency's research on one case; from the advocacy agency (access.records_victim_contact)
     also its contact with the victim. Without `contact` a contact recorded earlier is kept."""
     if meeting.status != "published":
-        raise Conflict("Research is recorded between publication and the meeting")
+        raise Conflict(_("Research is recorded between publication and the meeting"))
     if len(summary) > RESEARCH_TEXT_MAX:  # refused whole, never cut: the form keeps what was typed
         raise RuleViolation(
-            "The research summary is too long",
-            {"summary": f"Write the summary in {RESEARCH_TEXT_MAX:,} characters or fewer"},
+            _("The research summary is too long"),
+            {
+                "summary": _("Write the summary in %(max)s characters or fewer")
+                % {"max": format_number(RESEARCH_TEXT_MAX)}
+            },
         )
     item = await AgendaItem.get_or_none(id=case_id, meeting=meeting, state="listed")
     if item is None:
-        raise NotFound("Case not found on this agenda")
+        raise NotFound(_("Case not found on this agenda"))
     if contact is not None:
         check_contact(contact, clock.today())
         if not await access.records_victim_contact(viewer.agency_id, meeting.conference_id):
-            raise AccessDenied("Only the victim's advocacy service records its contact with the victim")
+            raise AccessDenied(_("Only the victim's advocacy service records its contact with the victim"))
     async with in_transaction() as conn:
         research = await Research.get_or_none(item=item, agency_id=viewer.agency_id, using_db=conn)
         if research is None:
@@ -771,7 +780,7 @@ async def agenda_document(viewer: Viewer, meeting_id: str):
         await Document.filter(kind="agenda", meeting=meeting, agency_id=viewer.agency_id).order_by("-version").first()
     )
     if document is None:
-        raise NotFound("The research list document is not ready yet")
+        raise NotFound(_("The research list document is not ready yet"))
     async with in_transaction() as conn:
         await disclose(
             "research_list",

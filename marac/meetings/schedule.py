@@ -24,6 +24,7 @@ from marac.agencies.access import Viewer
 from marac.agencies.models import Conference
 from marac.audit.service import record
 from marac.errors import Conflict, RuleViolation
+from marac.i18n import gettext as _
 from marac.meetings.models import AgendaItem, Meeting
 
 # How far ahead meetings are created when a referral or a page needs one.
@@ -126,14 +127,14 @@ async def meeting_for_referral(conference: Conference, received: date) -> Meetin
 
 def _require_open(meeting: Meeting) -> None:
     if meeting.status != "scheduled":
-        raise Conflict(f"This meeting is {meeting.status}: it can no longer be changed")
+        raise Conflict(_("This meeting is %(status)s: it can no longer be changed") % {"status": meeting.status})
 
 
 async def move(viewer: Viewer, meeting: Meeting, new_date: date, today: date) -> Meeting:
     access.require_manage_meeting(viewer, meeting.conference_id)
     _require_open(meeting)
     if new_date < today:
-        raise RuleViolation("A meeting cannot move into the past", {"date": "Choose today or a later date"})
+        raise RuleViolation(_("A meeting cannot move into the past"), {"date": _("Choose today or a later date")})
     conference = await meeting.conference
     if (
         await Meeting.filter(conference=conference, date=new_date)
@@ -142,7 +143,7 @@ async def move(viewer: Viewer, meeting: Meeting, new_date: date, today: date) ->
         .exists()
     ):
         raise Conflict(
-            "Another meeting of this conference is on that date", {"date": "Another meeting is on that date"}
+            _("Another meeting of this conference is on that date"), {"date": _("Another meeting is on that date")}
         )
     meeting.date, meeting.cut_off = new_date, cut_off_for(conference, new_date)
     async with in_transaction() as conn:
@@ -163,7 +164,7 @@ async def cancel(viewer: Viewer, meeting: Meeting) -> Meeting:
     """Its cases go back to the pool and the next meeting's agenda picks them up."""
     access.require_manage_meeting(viewer, meeting.conference_id)
     if meeting.status not in ("scheduled", "published"):
-        raise Conflict(f"This meeting is {meeting.status}: it can no longer be cancelled")
+        raise Conflict(_("This meeting is %(status)s: it can no longer be cancelled") % {"status": meeting.status})
     from marac.referrals.models import Referral
 
     async with in_transaction() as conn:
@@ -192,7 +193,9 @@ async def add_emergency(viewer: Viewer, conference: Conference, day: date, today
     """An extra meeting for urgent cases, which the coordinator adds to it by hand."""
     access.require_manage_meeting(viewer, conference.id)
     if day < today:
-        raise RuleViolation("An emergency meeting cannot be in the past", {"date": "Choose today or a later date"})
+        raise RuleViolation(
+            _("An emergency meeting cannot be in the past"), {"date": _("Choose today or a later date")}
+        )
     async with in_transaction() as conn:
         meeting = await Meeting.create(
             conference=conference,

@@ -26,6 +26,7 @@ from marac.agencies.access import Viewer
 from marac.audit.service import record
 from marac.clock import now
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation, StaleVersion
+from marac.i18n import gettext
 from marac.meetings.models import Meeting
 from marac.minutes.models import MinutesVersion
 from marac.notices.events import emit
@@ -42,7 +43,7 @@ async def _changing(meeting: Meeting) -> str:
     """'' while the meeting runs or before approval, 'correction' after; 409 before publication
     or for a cancelled meeting."""
     if meeting.status not in CHANGEABLE:
-        raise Conflict("Notes and actions change once the agenda is published")
+        raise Conflict(gettext("Notes and actions change once the agenda is published"))
     return "correction" if await minutes_approved(meeting.id) else ""
 
 
@@ -65,7 +66,7 @@ async def note_of(meeting: Meeting, case_id: str, note_id: str) -> Note:
     item = await run.case_of(meeting, case_id)
     note = await Note.get_or_none(id=note_id, item_id=item.id)
     if note is None:
-        raise NotFound("Note not found")
+        raise NotFound(gettext("Note not found"))
     return note
 
 
@@ -74,7 +75,7 @@ async def action_of(viewer: Viewer, meeting: Meeting, case_id: str, action_id: s
     row, _ = await run.action_row(viewer, action_id)
     item = await run.case_of(meeting, case_id)
     if row.meeting_id != meeting.id or row.item_id != item.id:
-        raise NotFound("Action not found")
+        raise NotFound(gettext("Action not found"))
     return row
 
 
@@ -161,7 +162,9 @@ class Amendment:
 async def _amendable(viewer: Viewer, action_id: str) -> tuple[run.ActionRow, Action, Meeting]:
     row, rights = await run.action_row(viewer, action_id)  # 404 when the caller may not see it
     if not access.may_amend_action(viewer, row.conference_id):
-        raise AccessDenied("Only the chair and the coordinator change what an action says, its owner or its due date")
+        raise AccessDenied(
+            gettext("Only the chair and the coordinator change what an action says, its owner or its due date")
+        )
     action = await Action.get(id=action_id).prefetch_related("meeting", "meeting__conference")
     return row, action, action.meeting
 
@@ -185,9 +188,13 @@ async def amend_action(
     new_status = status or row.status
     text = (text or "").strip()
     if new_status not in ACTION_STATUSES:
-        raise RuleViolation("The update is not valid", {"status": f"Choose one of: {', '.join(ACTION_STATUSES)}"})
+        raise RuleViolation(
+            gettext("The update is not valid"), {"status": f"Choose one of: {', '.join(ACTION_STATUSES)}"}
+        )
     if new_status in UNDONE and new_status != row.status and not text:
-        raise RuleViolation("The update is not valid", {"update": "Say why: this outcome needs a note"})
+        raise RuleViolation(
+            gettext("The update is not valid"), {"update": gettext("Say why: this outcome needs a note")}
+        )
     if expected_version is None:
         raise RuleViolation("If-Match is required", {"If-Match": "Send the version you last read"})
     changed = [
@@ -203,7 +210,7 @@ async def amend_action(
     async with in_transaction() as conn:
         if not await queries.bump_version(action.id, expected_version, new_status, now(), conn):
             raise StaleVersion(
-                "Someone else updated this action after you opened it. Check the latest version and try again."
+                gettext("Someone else updated this action after you opened it. Check the latest version and try again.")
             )
         action.description, action.owner_agency_id, action.due_date = description, owner, due
         await action.save(using_db=conn, update_fields=["description", "owner_agency_id", "due_date"])
@@ -254,7 +261,7 @@ async def delete_action(viewer: Viewer, action_id: str, expected_version: int | 
     may already be acting on it: a correction rewords it instead)."""
     row, action, meeting = await _amendable(viewer, action_id)
     if await _changing(meeting) == "correction":
-        raise Conflict("The minutes are approved: change the action as a correction instead of deleting it")
+        raise Conflict(gettext("The minutes are approved: change the action as a correction instead of deleting it"))
     if expected_version is None:
         raise RuleViolation("If-Match is required", {"If-Match": "Send the version you last read"})
     async with in_transaction() as conn:
@@ -276,7 +283,7 @@ async def delete_action(viewer: Viewer, action_id: str, expected_version: int | 
         # the history row above goes with this transaction.
         deleted = await Action.filter(id=action.id, version=expected_version).using_db(conn).delete()
         if not deleted:
-            raise StaleVersion("Someone else updated this action after you opened it. Check it again first.")
+            raise StaleVersion(gettext("Someone else updated this action after you opened it. Check it again first."))
         await _audit(viewer, "action.delete", "action", action.id, action.conference_id, conn)
 
 
@@ -286,16 +293,19 @@ async def delete_action(viewer: Viewer, action_id: str, expected_version: int | 
 async def reopen(viewer: Viewer, meeting: Meeting, reason: str) -> Meeting:
     """The chair reopens a held meeting to put something right, with a reason, until its minutes
     are approved; after that a correction is the way."""
-    access.require_chair(viewer, meeting.conference_id, "Only the conference's chair reopens a meeting")
+    access.require_chair(viewer, meeting.conference_id, gettext("Only the conference's chair reopens a meeting"))
     reason = (reason or "").strip()
     if not reason:
-        raise RuleViolation("Reopening needs a reason", {"reason": "Say why the meeting is reopened"})
+        raise RuleViolation(gettext("Reopening needs a reason"), {"reason": gettext("Say why the meeting is reopened")})
     if len(reason) > MAX_REASON:
-        raise RuleViolation("The reason is too long", {"reason": f"Use at most {MAX_REASON} characters"})
+        raise RuleViolation(
+            gettext("The reason is too long"),
+            {"reason": gettext("Use at most %(max)s characters") % {"max": MAX_REASON}},
+        )
     if meeting.status != "held":
-        raise Conflict("Only a closed meeting can be reopened")
+        raise Conflict(gettext("Only a closed meeting can be reopened"))
     if await minutes_approved(meeting.id):
-        raise Conflict("The minutes are approved: correct them instead of reopening the meeting")
+        raise Conflict(gettext("The minutes are approved: correct them instead of reopening the meeting"))
     meeting.status, meeting.held_at = "published", None
     async with in_transaction() as conn:
         await meeting.save(using_db=conn, update_fields=["status", "held_at"])

@@ -36,6 +36,7 @@ from marac.conference_types import confidentiality_statement
 from marac.documents import store
 from marac.documents.models import Document
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation
+from marac.i18n import gettext
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, Meeting
 from marac.meetings.schedule import working_days_after
@@ -329,15 +330,20 @@ async def approve(viewer: Viewer, meeting: Meeting, correction_reason: str | Non
     recipients are told when the new one is ready (render.py)."""
     access.require_chair(viewer, meeting.conference_id)
     if meeting.status != "held":
-        raise Conflict("Minutes are approved after the meeting is closed")
+        raise Conflict(gettext("Minutes are approved after the meeting is closed"))
     latest = await latest_version(meeting)
     reason = (correction_reason or "").strip()
     if latest and not reason:
-        raise RuleViolation("A correction needs a reason", {"reason": "Say why the minutes are corrected"})
+        raise RuleViolation(
+            gettext("A correction needs a reason"), {"reason": gettext("Say why the minutes are corrected")}
+        )
     chair = await User.get(id=viewer.user_id)
     content = await _draft(meeting, chair, latest, reason)
     if latest and not content["changes"]:
-        raise Conflict(f"Nothing has changed since version {latest.version}: change the record first")
+        raise Conflict(
+            gettext("Nothing has changed since version %(version)s: change the record first")
+            % {"version": latest.version}
+        )
     async with in_transaction() as conn:
         if latest:
             await MinutesVersion.filter(meeting=meeting, status="approved").using_db(conn).update(status="superseded")
@@ -389,12 +395,14 @@ async def preview(viewer: Viewer, meeting: Meeting, agency_id: str) -> Preview:
     when nothing has changed since, else the correction the chair would approve. Audited."""
     # The chair and coordinator: those who see the full agenda, and so every note, already.
     if not access.may_see_agenda(viewer, meeting.conference_id):
-        raise AccessDenied("Only the conference's chair and coordinator preview minutes")
+        raise AccessDenied(gettext("Only the conference's chair and coordinator preview minutes"))
     if meeting.status not in ("published", "held"):
-        raise Conflict("Minutes can be previewed once the agenda is published")
+        raise Conflict(gettext("Minutes can be previewed once the agenda is published"))
     membership = next((m for m in await recipients(meeting) if m.agency_id == agency_id), None)
     if membership is None:
-        raise RuleViolation("Choose a recipient agency", {"agency_id": "Choose one of the conference's agencies"})
+        raise RuleViolation(
+            gettext("Choose a recipient agency"), {"agency_id": gettext("Choose one of the conference's agencies")}
+        )
     latest = await latest_version(meeting)
     # The chair named is the one who approves: the caller if they chair, else the last approver.
     approver = (
@@ -434,7 +442,7 @@ async def request_render(viewer: Viewer, meeting: Meeting) -> MinutesVersion:
     access.require_manage_meeting(viewer, meeting.conference_id)
     minutes = await MinutesVersion.filter(meeting=meeting, status="approved").order_by("-version").first()
     if minutes is None:
-        raise Conflict("The chair has not approved the minutes yet")
+        raise Conflict(gettext("The chair has not approved the minutes yet"))
     async with in_transaction() as conn:
         for membership in await Membership.filter(conference_id=meeting.conference_id).using_db(conn):
             await MinutesRecipient.get_or_create(
@@ -464,7 +472,7 @@ async def pending_changes(viewer: Viewer, meeting: Meeting) -> list[dict[str, An
     """For the chair and coordinator: what changed in the record since the current version
     (every item, whoever may read it), or None before the first approval."""
     if not access.may_see_agenda(viewer, meeting.conference_id):
-        raise AccessDenied("Only the conference's chair and coordinator see pending corrections")
+        raise AccessDenied(gettext("Only the conference's chair and coordinator see pending corrections"))
     latest = await latest_version(meeting)
     if latest is None:
         return None
@@ -522,7 +530,7 @@ async def _entitled_copy(viewer: Viewer, meeting: Meeting) -> MinutesRecipient:
     )
     view = access.minutes_view(await access.member_tier(viewer, meeting.conference_id), row.tier) if row else None
     if row is None or view is None or row.status != "done" or row.document is None:
-        raise NotFound("Minutes not found")
+        raise NotFound(gettext("Minutes not found"))
     if row.document.tier == view:
         return row
     async with in_transaction() as conn:
@@ -545,7 +553,7 @@ async def document_for(viewer: Viewer, meeting_id: str, version: int | None = No
     auditor = access.reads_superseded_minutes(viewer)
     if auditor:
         if version is None:
-            raise NotFound("Name the version")
+            raise NotFound(gettext("Name the version"))
         row = (
             await MinutesRecipient.filter(minutes__meeting=meeting, status="done", minutes__version=version)
             .prefetch_related("document", "minutes")
@@ -553,10 +561,10 @@ async def document_for(viewer: Viewer, meeting_id: str, version: int | None = No
         )
     else:
         if version is not None:
-            raise NotFound("Minutes not found")
+            raise NotFound(gettext("Minutes not found"))
         row = await _entitled_copy(viewer, meeting)
     if row is None or row.document is None:
-        raise NotFound("Minutes not found")
+        raise NotFound(gettext("Minutes not found"))
     at = now()
     async with in_transaction() as conn:
         if not auditor:  # an auditor's read is audited, not counted as circulation

@@ -30,6 +30,7 @@ from marac.audit.service import disclose, record
 from marac.conference_types import instruments
 from marac.documents import pool, store
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation
+from marac.i18n import gettext as _
 from marac.ids import ID_PATTERN
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem
@@ -50,16 +51,17 @@ async def _referral(viewer: Viewer, referral_id: str, *relations: str) -> Referr
             await Referral.filter(access.referral_filter(viewer), id=referral_id).prefetch_related(*relations).first()
         )
     if found is None:
-        raise NotFound("Referral not found")
+        raise NotFound(_("Referral not found"))
     return found
 
 
-def _line(value: object, name: str, label: str, longest: int) -> tuple[str, dict[str, str]]:
+def _line(value: object, name: str, longest: int, missing: str, too_long: str) -> tuple[str, dict[str, str]]:
+    """One line of text, or the field's error: `missing` when empty, `too_long` (with %(max)s) otherwise."""
     text = value.strip() if isinstance(value, str) else ""
     if not text:
-        return "", {name: f"Enter the {label}"}
+        return "", {name: missing}
     if len(text) > longest or any(ch in text for ch in "\r\n"):
-        return "", {name: f"Enter the {label} on one line, in {longest} characters at most"}
+        return "", {name: too_long % {"max": longest}}
     return text, {}
 
 
@@ -68,14 +70,26 @@ async def send(viewer: Viewer, referral_id: str, area: object, recipient: object
     package waits to be laid out (jobs.flows.transfer_out queues it). Audited."""
     referral = await _referral(viewer, referral_id)
     if not access.may_transfer(viewer, referral.conference_id):
-        raise AccessDenied("Only the conference's coordinator transfers a case to another MARAC")
-    area_text, errors = _line(area, "area", "MARAC area the case goes to", MAX_AREA)
-    recipient_text, more = _line(recipient, "recipient", "recipient's secure e-mail or reference", MAX_RECIPIENT)
+        raise AccessDenied(_("Only the conference's coordinator transfers a case to another MARAC"))
+    area_text, errors = _line(
+        area,
+        "area",
+        MAX_AREA,
+        _("Enter the MARAC area the case goes to"),
+        _("Enter the MARAC area the case goes to on one line, in %(max)s characters at most"),
+    )
+    recipient_text, more = _line(
+        recipient,
+        "recipient",
+        MAX_RECIPIENT,
+        _("Enter the recipient's secure e-mail or reference"),
+        _("Enter the recipient's secure e-mail or reference on one line, in %(max)s characters at most"),
+    )
     errors |= more
     if errors:
-        raise RuleViolation("The transfer is not complete", errors)
+        raise RuleViolation(_("The transfer is not complete"), errors)
     if referral.status != "heard":
-        raise Conflict("Only a case heard at this MARAC is transferred out: this one has not been heard")
+        raise Conflict(_("Only a case heard at this MARAC is transferred out: this one has not been heard"))
     async with in_transaction() as conn:
         marked = (
             await Referral.filter(id=referral.id, transferred_out_to__isnull=True)
@@ -83,7 +97,7 @@ async def send(viewer: Viewer, referral_id: str, area: object, recipient: object
             .update(transferred_out_to=area_text, transferred_out_on=today)
         )
         if not marked:
-            raise Conflict("This case has already been transferred out")
+            raise Conflict(_("This case has already been transferred out"))
         package = await TransferPackage.create(
             referral_id=referral.id,
             conference_id=referral.conference_id,
@@ -110,10 +124,10 @@ async def package_of(viewer: Viewer, referral_id: str) -> TransferPackage:
     """The case's transfer package, for its conference's coordinator; 404 for anyone else and for none."""
     referral = await _referral(viewer, referral_id)
     if not access.may_transfer(viewer, referral.conference_id):
-        raise NotFound("Transfer package not found")
+        raise NotFound(_("Transfer package not found"))
     package = await TransferPackage.filter(referral_id=referral.id).order_by("-created_at").first()
     if package is None:
-        raise NotFound("Transfer package not found")
+        raise NotFound(_("Transfer package not found"))
     return package
 
 

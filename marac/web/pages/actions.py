@@ -19,6 +19,8 @@ from marac.agencies.models import Agency, Membership
 from marac.clock import now, today
 from marac.conference_types import confidentiality_statement
 from marac.errors import Conflict, NotFound, RuleViolation, StaleVersion
+from marac.i18n import gettext as _
+from marac.i18n import lazy_gettext
 from marac.ids import ID_PATTERN
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem
@@ -30,26 +32,32 @@ from marac.web.templating import render
 
 # The success banner of each finished step, by ?done= (GOV.UK notification banner).
 DONE = {
-    "register": "Register saved",
-    "confidentiality": "Confidentiality statement recorded as read",
-    "review": "Review recorded",
-    "aob": "Any other business saved",
-    "reopen": "Meeting reopened",
-    "note": "Note added",
-    "note_changed": "Note changed",
-    "note_deleted": "Note deleted",
-    "action": "Action added",
-    "action_changed": "Action changed",
-    "action_deleted": "Action deleted",
-    "decision": "Decision saved",
+    "register": lazy_gettext("Register saved"),
+    "confidentiality": lazy_gettext("Confidentiality statement recorded as read"),
+    "review": lazy_gettext("Review recorded"),
+    "aob": lazy_gettext("Any other business saved"),
+    "reopen": lazy_gettext("Meeting reopened"),
+    "note": lazy_gettext("Note added"),
+    "note_changed": lazy_gettext("Note changed"),
+    "note_deleted": lazy_gettext("Note deleted"),
+    "action": lazy_gettext("Action added"),
+    "action_changed": lazy_gettext("Action changed"),
+    "action_deleted": lazy_gettext("Action deleted"),
+    "decision": lazy_gettext("Decision saved"),
 }
 STAGES = [
-    ("presentation", "Referrer's presentation"),
-    ("agency_information", "Agency information"),
-    ("victim_views", "Victim's views (advocate)"),
-    ("risk_summary", "Risk summary"),
-    ("discussion", "Discussion"),
+    ("presentation", lazy_gettext("Referrer's presentation")),
+    ("agency_information", lazy_gettext("Agency information")),
+    ("victim_views", lazy_gettext("Victim's views (advocate)")),
+    ("risk_summary", lazy_gettext("Risk summary")),
+    ("discussion", lazy_gettext("Discussion")),
 ]
+
+
+def _done(request: Request) -> str | None:
+    """The banner named by ?done=, in the page's language."""
+    found = DONE.get(request.query_params.get("done", ""))
+    return str(found) if found else None
 
 
 async def _agencies(meeting) -> list[tuple[str, str]]:
@@ -147,7 +155,7 @@ async def _run_page(request: Request, caller: Caller, meeting, status: int = 200
             "names": await service.case_names(caller.viewer, [(a.conference_id, a.item_id) for a in outstanding]),
             "statuses": service.STATUS_WORDS,
             "items": await agenda_items(meeting),
-            "done": DONE.get(request.query_params.get("done", "")),
+            "done": _done(request),
             "may_reopen": meeting.status == "held"
             and caller.viewer.can_in(meeting.conference_id, Can.APPROVE_MINUTES)
             and not await amend.minutes_approved(meeting.id),
@@ -241,7 +249,7 @@ async def attendance(request: Request, caller: Caller) -> Response:
             part, index, field = key.split(".")
             errors.setdefault(f"{part}.{at[part][int(index)]}.{field}", message)
         if errors:
-            raise RuleViolation("The register is not valid", errors)
+            raise RuleViolation(_("The register is not valid"), errors)
         await service.set_attendance(caller.viewer, meeting, present, apologies, observers)
     except (RuleViolation, Conflict) as exc:
         return await _run_page(
@@ -309,7 +317,7 @@ async def _case_page(request: Request, caller: Caller, meeting, case_id: str, st
             "notes": seen.notes,
             "actions": seen.actions,
             "label": seen.label,
-            "done": DONE.get(request.query_params.get("done", "")),
+            "done": _done(request),
             "may_change": meeting.status in amend.CHANGEABLE,
             "correction": correction,
             "max_note": service.MAX_NOTE,
@@ -414,13 +422,15 @@ async def note_delete(request: Request, caller: Caller) -> Response:
         try:
             await amend.delete_note(caller.viewer, meeting, case_id, note_id)
         except Conflict as exc:
-            return _confirm(request, status=409, title="Delete this note?", errors={"confirm": exc.message}, back=back)
+            return _confirm(
+                request, status=409, title=_("Delete this note?"), errors={"confirm": exc.message}, back=back
+            )
         return RedirectResponse(f"{back}?done=note_deleted", status_code=303)
     return _confirm(
         request,
-        title="Delete this note?",
-        detail="The note leaves the case and the minutes. What it said is kept in the meeting's history.",
-        button="Delete the note",
+        title=_("Delete this note?"),
+        detail=_("The note leaves the case and the minutes. What it said is kept in the meeting's history."),
+        button=_("Delete the note"),
         warning=True,
         back=back,
     )
@@ -439,7 +449,7 @@ async def action_edit(request: Request, caller: Caller) -> Response:
         due = validation.day_or_none(due_text)
         try:
             if due is None:
-                raise RuleViolation("Bad date", {"due_date": validation.DATE_MESSAGE})
+                raise RuleViolation(_("Bad date"), {"due_date": validation.DATE_MESSAGE})
             change = amend.Amendment(str(form.get("description", "")), str(form.get("owner_agency_id", "")), due)
             version = whole_number(str(form.get("version", "")), 0, MAX_VERSION)
             await amend.amend_action(caller.viewer, action_id, version, change)
@@ -481,7 +491,7 @@ async def action_delete(request: Request, caller: Caller) -> Response:
     case_id, action_id = request.path_params["case_id"], request.path_params["action_id"]
     row = await amend.action_of(caller.viewer, meeting, case_id, action_id)
     back = f"/meetings/{meeting.id}/cases/{case_id}"
-    title = "Delete this action?"
+    title = _("Delete this action?")
     if request.method == "POST":
         version = whole_number(str(request.state.form.get("version", "")), 0, MAX_VERSION)
         try:
@@ -494,8 +504,10 @@ async def action_delete(request: Request, caller: Caller) -> Response:
     return _confirm(
         request,
         title=title,
-        detail="The action leaves the case and the owner agency's list. What it said is kept in the meeting's history.",
-        button="Delete the action",
+        detail=_(
+            "The action leaves the case and the owner agency's list. What it said is kept in the meeting's history."
+        ),
+        button=_("Delete the action"),
         warning=True,
         back=back,
         hidden={"version": row.version},
@@ -507,10 +519,12 @@ async def close_confirm(request: Request, caller: Caller) -> Response:
     meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
     return _confirm(
         request,
-        title="Close the meeting?",
-        detail="Every case has its decision. Once closed, nothing more is recorded on the day and the minutes can be "
-        "approved; until they are, the chair can reopen it.",
-        button="Close the meeting",
+        title=_("Close the meeting?"),
+        detail=_(
+            "Every case has its decision. Once closed, nothing more is recorded on the day and the minutes can be "
+            "approved; until they are, the chair can reopen it."
+        ),
+        button=_("Close the meeting"),
         action=f"/meetings/{meeting.id}/close",
         back=f"/meetings/{meeting.id}/run",
     )
@@ -521,10 +535,12 @@ async def reopen(request: Request, caller: Caller) -> Response:
     meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
     back = f"/meetings/{meeting.id}/run"
     context: dict[str, Any] = {
-        "title": "Reopen the meeting?",
-        "detail": "The meeting runs again: notes, actions and decisions can be changed, then it is closed again. "
-        "The reason is kept in the meeting's history.",
-        "button": "Reopen the meeting",
+        "title": _("Reopen the meeting?"),
+        "detail": _(
+            "The meeting runs again: notes, actions and decisions can be changed, then it is closed again. "
+            "The reason is kept in the meeting's history."
+        ),
+        "button": _("Reopen the meeting"),
         "back": back,
         "reason": True,
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -13,6 +15,8 @@ from marac.agencies.access import Can
 from marac.agencies.models import Conference
 from marac.clock import today
 from marac.errors import Conflict, DomainError, NotFound, RuleViolation
+from marac.i18n import gettext as _
+from marac.i18n import lazy_gettext
 from marac.jobs import flows
 from marac.meetings import agenda, calendar, schedule
 from marac.meetings.models import Meeting, Research
@@ -26,10 +30,16 @@ from marac.web.templating import render
 CALENDAR_MEETINGS = 12
 # The success banner of each finished step, by ?done= (GOV.UK notification banner).
 DONE = {
-    "published": "Agenda published: the research list is released to member agencies",
-    "cancelled": "Meeting cancelled: its cases move to the next meeting",
-    "closed": "Meeting closed: the minutes can now be approved",
+    "published": lazy_gettext("Agenda published: the research list is released to member agencies"),
+    "cancelled": lazy_gettext("Meeting cancelled: its cases move to the next meeting"),
+    "closed": lazy_gettext("Meeting closed: the minutes can now be approved"),
 }
+
+
+def _done(banners: dict[str, Any], request: Request) -> str | None:
+    """The banner named by ?done=, in the page's language."""
+    found = banners.get(request.query_params.get("done", ""))
+    return str(found) if found else None
 
 
 def _back(meeting: Meeting) -> RedirectResponse:
@@ -77,7 +87,7 @@ async def _meeting_page(request: Request, caller: Caller, meeting: Meeting, stat
         "conference": meeting.conference,
         "officer": officer,
         "may_manage": viewer.can_in(meeting.conference_id, Can.MANAGE_MEETINGS),
-        "done": DONE.get(request.query_params.get("done", "")),
+        "done": _done(DONE, request),
         **context,
     }
     if officer:
@@ -127,7 +137,7 @@ def _coordinator_action(action, done: str | None = None):
     return handler
 
 
-def _are_you_sure(title: str, detail: str, button: str, warning: bool = False):
+def _are_you_sure(title: Any, detail: Any, button: Any, warning: bool = False):
     """The GOV.UK "are you sure" page before a coordinator's step that cannot simply be undone."""
 
     @page(Can.MANAGE_MEETINGS)
@@ -138,9 +148,9 @@ def _are_you_sure(title: str, detail: str, button: str, warning: bool = False):
             request,
             "meetings/confirm.html",
             {
-                "title": title,
-                "detail": detail,
-                "button": button,
+                "title": str(title),
+                "detail": str(detail),
+                "button": str(button),
                 "warning": warning,
                 "back": f"/meetings/{meeting.id}",
             },
@@ -192,7 +202,7 @@ async def research(request: Request, caller: Caller) -> Response:
             caller,
             meeting,
             status=400,
-            errors={f"known-{request.path_params['case_id']}": "Say whether your agency knows these people"},
+            errors={f"known-{request.path_params['case_id']}": _("Say whether your agency knows these people")},
         )
     case_id = request.path_params["case_id"]
     try:
@@ -216,7 +226,7 @@ def _contact(form) -> agenda.VictimContact | None:
         return None
     written = str(form.get("contacted_on", "")).strip()
     on = (
-        validation.day(written, "contacted_on", "Enter the date as YYYY-MM-DD, for example 2026-11-20")
+        validation.day(written, "contacted_on", _("Enter the date as YYYY-MM-DD, for example 2026-11-20"))
         if written
         else None
     )
@@ -227,7 +237,7 @@ def _contact(form) -> agenda.VictimContact | None:
 @page(Can.READ_MINUTES)
 async def minutes_pdf(request: Request, caller: Caller) -> Response:
     text = request.query_params.get("version")
-    version = validation.number(text, "version", 1, MAX_VERSION, "Give a version number") if text else None
+    version = validation.number(text, "version", 1, MAX_VERSION, _("Give a version number")) if text else None
     return pdf_response(await flows.minutes_document(caller.viewer, request.path_params["meeting_id"], version))
 
 
@@ -258,10 +268,12 @@ routes = [
     Route(
         "/meetings/{meeting_id}/publish",
         _are_you_sure(
-            "Publish the agenda?",
-            "The agenda is frozen and the research list goes to every member agency. Cases can still be added "
-            "as urgent, but not taken off.",
-            "Publish the agenda",
+            lazy_gettext("Publish the agenda?"),
+            lazy_gettext(
+                "The agenda is frozen and the research list goes to every member agency. Cases can still be added "
+                "as urgent, but not taken off."
+            ),
+            lazy_gettext("Publish the agenda"),
         ),
         methods=["GET"],
     ),
@@ -270,9 +282,9 @@ routes = [
     Route(
         "/meetings/{meeting_id}/cancel",
         _are_you_sure(
-            "Cancel this meeting?",
-            "The meeting will not sit. Its cases move to the next meeting's agenda.",
-            "Cancel the meeting",
+            lazy_gettext("Cancel this meeting?"),
+            lazy_gettext("The meeting will not sit. Its cases move to the next meeting's agenda."),
+            lazy_gettext("Cancel the meeting"),
             warning=True,
         ),
         methods=["GET"],

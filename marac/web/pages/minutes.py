@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from marac.agencies.access import Can
 from marac.errors import DomainError, NotFound
+from marac.i18n import lazy_gettext
 from marac.jobs import flows
 from marac.meetings import agenda
 from marac.meetings.models import Meeting
@@ -21,7 +22,7 @@ from marac.web.auth import Caller, page
 from marac.web.errors import status_of
 from marac.web.templating import render
 
-DONE = {"approved": "The minutes are approved", "rendering": "Rendering has started"}
+DONE = {"approved": lazy_gettext("The minutes are approved"), "rendering": lazy_gettext("Rendering has started")}
 
 
 async def _minutes_page(
@@ -32,7 +33,7 @@ async def _minutes_page(
         "conference": meeting.conference,
         "tab": "minutes",
         "latest": await minutes.latest_version(meeting),
-        "done": DONE.get(request.query_params.get("done", "")),
+        "done": str(DONE[done]) if (done := request.query_params.get("done", "")) in DONE else None,
         "errors": {},
         "values": {},
         **context,

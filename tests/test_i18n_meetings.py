@@ -1,0 +1,137 @@
+"""The meeting in Welsh (README, "Languages"): the coordinator's meeting page, the chair's run and
+case pages and the chair's preparation read in Welsh, with Welsh dates, Welsh plurals and Welsh
+form errors, from the real pages on a real database; English stays the default."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import httpx
+
+from marac import i18n
+from marac.meetings.models import Meeting
+from tests.builders import published_meeting
+from tests.conftest import make_client, session_cookie_for
+from tests.flows import page_post
+
+WELSH_MONTHS = ("Ionawr", "Chwefror", "Mawrth", "Ebrill", "Mai", "Mehefin", "Gorffennaf", "Awst", "Medi",
+                "Hydref", "Tachwedd", "Rhagfyr")  # fmt: skip
+
+
+async def signed_in(app, persona) -> httpx.AsyncClient:
+    client = make_client(app)
+    client.cookies.update(await session_cookie_for(persona))
+    return client
+
+
+def welsh(meeting: Meeting, form: str = "long") -> str:
+    with i18n.use("cy"):
+        return i18n.format_date(meeting.date, form)
+
+
+def text_of(page: httpx.Response) -> str:
+    return html.unescape(page.text)
+
+
+async def test_the_coordinator_reads_the_meeting_page_in_welsh(app, personas):
+    world = await published_meeting(personas, cases=2)
+    meeting = world.meeting
+    day = welsh(meeting, "full")  # "Dydd Mawrth, 24 Tachwedd 2026"
+    assert day.startswith("Dydd ") and any(month in day for month in WELSH_MONTHS)
+    async with await signed_in(app, personas["coordinator"]) as coordinator:
+        page = await coordinator.get(f"/meetings/{meeting.id}?lang=cy")
+        english = await coordinator.get(f"/meetings/{meeting.id}?lang=en")
+    assert page.status_code == 200 and '<html lang="cy"' in page.text
+    shown = text_of(page)
+    assert f"Cyfarfod {day}</h1>" in shown
+    assert '<dd class="govuk-summary-list__value">Wedi\'i gyhoeddi</dd>' in shown  # published
+    assert ">Cynnydd yr ymchwil</h2>" in shown and ">Dyddiad cau atgyfeiriadau</dt>" in shown
+    assert "Paratoadau'r cadeirydd: risg, hanes, ymchwil a barn y dioddefwr" in shown
+    assert 'aria-label="Y cyfarfod hwn"' in shown and ">Cynnal y cyfarfod</a>" in shown
+    assert "Research progress" not in shown and "Referral cut-off" not in shown
+    # The same page in English, as before.
+    assert "Research progress" in english.text and "Cynnydd yr ymchwil" not in english.text
+
+
+async def test_an_agency_sees_its_research_form_and_its_error_in_welsh(app, personas):
+    world = await published_meeting(personas)
+    meeting, case_id = world.meeting, world.case_id
+    async with await signed_in(app, personas["health"]) as health:
+        await health.get(f"/meetings/{meeting.id}?lang=cy")
+        refused = await page_post(
+            health, f"/meetings/{meeting.id}", f"/meetings/{meeting.id}/cases/{case_id}/research", {"summary": "x"}
+        )
+    assert refused.status_code == 400
+    shown = text_of(refused)
+    assert "Mae problem wedi codi" in shown
+    assert "Dywedwch a yw eich asiantaeth yn adnabod y bobl hyn" in shown
+    assert "Ydy eich asiantaeth yn adnabod y bobl hyn?" in shown and ">Cadw'r ymchwil</button>" in shown
+    assert "Say whether your agency knows these people" not in shown
+
+
+async def test_the_chair_runs_the_meeting_in_welsh_and_closing_too_soon_says_so_in_welsh(app, personas):
+    world = await published_meeting(personas, cases=2)
+    meeting = world.meeting
+    run = f"/meetings/{meeting.id}/run"
+    async with await signed_in(app, personas["chair"]) as chair:
+        page = await chair.get(f"{run}?lang=cy")
+        refused = await page_post(chair, run, f"/meetings/{meeting.id}/close", {})
+    assert page.status_code == 200 and '<html lang="cy"' in page.text
+    shown = text_of(page)
+    assert ">Cynnal y cyfarfod</h1>" in shown
+    assert f", {welsh(meeting)}</a></span>" in shown  # the caption's date: "24 Tachwedd 2026"
+    for heading in ("1. Datganiad cyfrinachedd", "2. Presenoldeb", "4. Achosion", "5. Unrhyw fater arall"):
+        assert f">{heading}</h2>" in shown
+    assert ">Cadw'r gofrestr</button>" in shown and 'aria-label="Yn bresennol"' in shown
+    assert ">Ddim eto</td>" in shown  # no decision yet
+    # Two cases undecided: the Welsh message counts them (six plural forms, the noun singular).
+    assert refused.status_code == 409
+    message = text_of(refused)
+    assert "Nid oes penderfyniad eto ar 2 achos (" in message
+    assert "nodwch fod pob un wedi'i glywed neu wedi'i ohirio" in message
+    assert "no decision yet" not in message
+
+
+async def test_the_case_page_in_welsh_times_the_case_and_refuses_an_action_in_welsh(app, personas):
+    world = await published_meeting(personas)
+    meeting, case_id = world.meeting, world.case_id
+    page_url = f"/meetings/{meeting.id}/cases/{case_id}"
+    async with await signed_in(app, personas["chair"]) as chair:
+        page = await chair.get(f"{page_url}?lang=cy")
+        refused = await page_post(
+            chair,
+            page_url,
+            f"{page_url}/actions",
+            {"owner_agency_id": personas["health"].user.agency_id, "description": " ", "due_date": ""},
+        )
+        english = await chair.get(f"{page_url}?lang=en")
+    shown = text_of(page)
+    assert page.status_code == 200 and '<html lang="cy"' in page.text
+    assert re.search(r"Amser: \d+ o 10 munud", shown), "the case's time, with Welsh's plural"
+    assert ">Nodiadau</h2>" in shown and ">Camau gweithredu</h2>" in shown and ">Penderfyniad</h2>" in shown
+    assert "Cyflwyniad yr atgyfeiriwr</option>" in shown  # the stages of the discussion
+    assert "Er enghraifft, 21/11/2026; gadewch yn wag ar gyfer " in shown
+    # The action form's error, in Welsh, in the summary and at the field; what was chosen is kept.
+    assert refused.status_code == 400
+    error = text_of(refused)
+    assert "Mae problem wedi codi" in error
+    assert error.count("Dywedwch yn benodol pwy fydd yn gwneud beth, ac erbyn pryd") == 2
+    assert "Say specifically who will do what" not in error
+    assert re.search(r"Time: \d+ of 10 minutes", english.text) and "Amser:" not in english.text
+
+
+async def test_the_chairs_preparation_counts_cases_in_welsh(app, personas):
+    world = await published_meeting(personas, cases=2)
+    meeting = world.meeting
+    async with await signed_in(app, personas["chair"]) as chair:
+        page = await chair.get(f"/meetings/{meeting.id}/preparation?lang=cy")
+    assert page.status_code == 200
+    shown = text_of(page)
+    assert ">Paratoadau'r cadeirydd</h1>" in shown
+    assert (
+        "Ar gyfer y cadeirydd a'r cydlynydd yn unig. 2 achos yn nhrefn yr agenda, 10 munud yr un (20 munud)." in shown
+    )
+    assert f"cyfarfod {welsh(meeting)}</a>" in shown
+    assert shown.count("Amser a neilltuwyd: 10 munud.") == 2
+    assert "Risg uchel amlwg" in shown and "visible high risk" not in shown  # the criterion met, by its name
