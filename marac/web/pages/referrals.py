@@ -16,6 +16,7 @@ from marac.agencies.models import Conference
 from marac.clock import today, uk_date
 from marac.conference_types import accepted_instruments, with_type_instruments
 from marac.errors import AccessDenied, Conflict, DomainError, NotFound, RuleViolation
+from marac.i18n import gettext, lazy_gettext
 from marac.jobs import flows
 from marac.meetings import withdrawal
 from marac.minutes import transfer
@@ -31,27 +32,67 @@ from marac.web.pages.break_glass import uk_time
 from marac.web.templating import render
 
 LABELS = {
-    "received_at": "Date received",
-    "incident_date": "Incident date",
-    "consent.monitoring_only": "Monitoring only",
-    "transfer_from": "Transferred from",
-    "transfer_last_heard": "Date that MARAC last heard the case",
-    "criteria": "Referral criteria",
-    "judgement_reason": "Professional judgement",
-    "summary": "Summary",
-    "incidents": "Earlier incidents",
-    "strands": "Monitored strands",
-    "incident_kind": "Crime or incident",
-    "risk": "Risk",
-    "risk.level": "Risk level",
-    "risk.score": "Score",
-    "risk.answers": "Checklist answers",
-    "consent.victim_aware": "Victim aware",
-    "consent.consented": "Consent",
-    "consent.reason_if_not": "Reason for sharing without consent",
-    "incident_location": "Where it happened",
-    "incident_location.postcode": "Where it happened: postcode",
-    "incident_location.place": "Where it happened: named place",
+    "received_at": lazy_gettext("Date received"),
+    "incident_date": lazy_gettext("Incident date"),
+    "consent.monitoring_only": lazy_gettext("Monitoring only"),
+    "transfer_from": lazy_gettext("Transferred from"),
+    "transfer_last_heard": lazy_gettext("Date that MARAC last heard the case"),
+    "criteria": lazy_gettext("Referral criteria"),
+    "judgement_reason": lazy_gettext("Professional judgement"),
+    "summary": lazy_gettext("Summary"),
+    "incidents": lazy_gettext("Earlier incidents"),
+    "strands": lazy_gettext("Monitored strands"),
+    "incident_kind": lazy_gettext("Crime or incident"),
+    "risk": lazy_gettext("Risk"),
+    "risk.level": lazy_gettext("Risk level"),
+    "risk.score": lazy_gettext("Score"),
+    "risk.answers": lazy_gettext("Checklist answers"),
+    "consent.victim_aware": lazy_gettext("Victim aware"),
+    "consent.consented": lazy_gettext("Consent"),
+    "consent.reason_if_not": lazy_gettext("Reason for sharing without consent"),
+    "incident_location": lazy_gettext("Where it happened"),
+    "incident_location.postcode": lazy_gettext("Where it happened: postcode"),
+    "incident_location.place": lazy_gettext("Where it happened: named place"),
+}
+# The parts of a field's path the summary names when LABELS has no entry: "Victim: postcode".
+SECTION_WORDS = {
+    "victim": lazy_gettext("Victim"),
+    "referrer": lazy_gettext("Referrer"),
+    "previously_known": lazy_gettext("Previously known"),
+    "conference": lazy_gettext("Conference"),
+    "perpetrators": lazy_gettext("Perpetrators"),
+    "children": lazy_gettext("Children"),
+}
+FIELD_WORDS = {
+    "name": lazy_gettext("name"),
+    "aliases": lazy_gettext("aliases"),
+    "date_of_birth": lazy_gettext("date of birth"),
+    "gender": lazy_gettext("gender"),
+    "language": lazy_gettext("language"),
+    "relationship": lazy_gettext("relationship"),
+    "relationship_to_victim": lazy_gettext("relationship to victim"),
+    "relationship_to_perpetrator": lazy_gettext("relationship to perpetrator"),
+    "school": lazy_gettext("school"),
+    "address.line1": lazy_gettext("address line1"),
+    "address.line2": lazy_gettext("address line2"),
+    "address.town": lazy_gettext("address town"),
+    "address.postcode": lazy_gettext("address postcode"),
+    "safe_contact.phone": lazy_gettext("safe contact phone"),
+    "safe_contact.safe_to_call": lazy_gettext("safe contact safe to call"),
+    "safe_contact.safe_to_leave_message": lazy_gettext("safe contact safe to leave message"),
+    "interpreter_needed": lazy_gettext("interpreter needed"),
+    "communication_needs": lazy_gettext("communication needs"),
+    "safe_ways_to_contact": lazy_gettext("safe ways to contact"),
+    "phone": lazy_gettext("phone"),
+    "email": lazy_gettext("email"),
+    "area": lazy_gettext("area"),
+    "date": lazy_gettext("date"),
+    "repeat": lazy_gettext("repeat"),
+    "monitoring.racially_minoritised": lazy_gettext("monitoring racially minoritised"),
+    "monitoring.ethnicity": lazy_gettext("monitoring ethnicity"),
+    "monitoring.lgbt": lazy_gettext("monitoring lgbt"),
+    "monitoring.disabled": lazy_gettext("monitoring disabled"),
+    "monitoring.religion": lazy_gettext("monitoring religion"),
 }
 PERPETRATOR_SLOTS = 3
 CHILD_SLOTS = 4
@@ -68,11 +109,16 @@ def summary_label(field: str) -> str:
         return LABELS[field]
     parts = field.split(".")
     if parts[0] in ("perpetrators", "children") and len(parts) > 1 and whole_number(parts[1], 0, 99) is not None:
-        who = f"{'Perpetrator' if parts[0] == 'perpetrators' else 'Child'} {int(parts[1]) + 1}"
-        return f"{who}: {' '.join(parts[2:]).replace('_', ' ')}".rstrip(": ")
+        number = int(parts[1]) + 1
+        label = gettext("Perpetrator %(num)d") if parts[0] == "perpetrators" else gettext("Child %(num)d")
+        who = label % {"num": number}
+        what = FIELD_WORDS.get(".".join(parts[2:]), " ".join(parts[2:]).replace("_", " "))
+        return f"{who}: {what}".rstrip(": ")
     if parts[0] == "risk" and len(parts) == 3:
-        return "Checklist question"
-    return f"{parts[0].replace('_', ' ').capitalize()}: {' '.join(parts[1:]).replace('_', ' ')}".rstrip(": ")
+        return gettext("Checklist question")
+    section = SECTION_WORDS.get(parts[0], parts[0].replace("_", " ").capitalize())
+    what = FIELD_WORDS.get(".".join(parts[1:]), " ".join(parts[1:]).replace("_", " "))
+    return f"{section}: {what}".rstrip(": ")
 
 
 CHILD_TEXTS = ("relationship_to_victim", "relationship_to_perpetrator", "school")
@@ -267,7 +313,7 @@ async def _places(conference: Conference, named: dict | None = None) -> list[tup
         return None
     offered = [(p.id, p.name) for p in await locations.places(conference.id)]
     if named and named.get("place") and named["place"] not in dict(offered):
-        offered.append((named["place"], f"{named.get('name')} (no longer offered)"))
+        offered.append((named["place"], gettext("%(place)s (no longer offered)") % {"place": named.get("name")}))
     return offered
 
 
@@ -360,7 +406,7 @@ async def list_drafts(request: Request, caller: Caller) -> Response:
                     "id": d.id,
                     "victim": drafts.victim_name(d),
                     "conference": d.conference.name,
-                    "saved": uk_time(d.saved_at),
+                    "saved": d.saved_at,
                     "expires": uk_date(d.expires_at),
                 }
                 for d in found
@@ -418,10 +464,20 @@ async def delete_draft(request: Request, caller: Caller) -> Response:
             request,
             "meetings/confirm.html",
             {
-                "title": "Delete this draft?",
-                "detail": f"The draft referral{' about ' + name if name else ''} to {found.conference.name} "
-                "and everything typed in it will be deleted. This cannot be undone.",
-                "button": "Yes, delete the draft",
+                "title": gettext("Delete this draft?"),
+                "detail": (
+                    gettext(
+                        "The draft referral about %(name)s to %(conference)s and everything typed in it will be "
+                        "deleted. This cannot be undone."
+                    )
+                    if name
+                    else gettext(
+                        "The draft referral to %(conference)s and everything typed in it will be deleted. "
+                        "This cannot be undone."
+                    )
+                )
+                % {"name": name, "conference": found.conference.name},
+                "button": gettext("Yes, delete the draft"),
                 "warning": True,
                 "hidden": {"confirmed": "yes"},
                 "action": f"/referrals/drafts/{draft_id}/delete",
@@ -433,6 +489,15 @@ async def delete_draft(request: Request, caller: Caller) -> Response:
 
 
 LIST_PAGE = 50
+STATUS_WORDS = {
+    "received": lazy_gettext("Received"),
+    "accepted": lazy_gettext("Accepted"),
+    "rejected": lazy_gettext("Rejected"),
+    "monitoring_only": lazy_gettext("Monitoring only"),
+    "heard": lazy_gettext("Heard"),
+    "merged": lazy_gettext("Merged"),
+    "withdrawn": lazy_gettext("Withdrawn"),
+}
 # The top-level inputs of the referral form that may not be left empty (the rest are optional).
 REQUIRED_ON_CORRECTION = ("received_at", "summary")
 
@@ -515,8 +580,8 @@ async def list_referrals(request: Request, caller: Caller) -> Response:
             "receiving": bool(caller.viewer.receiving),
             "only_conference": conference,
             "filters": {"conference": slug or "", "status": status or ""},
-            "conference_options": [("", "Every conference"), *((c.slug, c.name) for c in conferences)],
-            "status_options": [("", "Any status"), *((s, s.replace("_", " ").capitalize()) for s in REFERRAL_STATUSES)],
+            "conference_options": [("", gettext("Every conference")), *((c.slug, c.name) for c in conferences)],
+            "status_options": [("", gettext("Any status")), *((s, str(STATUS_WORDS[s])) for s in REFERRAL_STATUSES)],
         },
     )
 
@@ -711,7 +776,10 @@ async def import_referrals(request: Request, caller: Caller) -> Response:
     upload = request.state.form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return render(
-            request, "referrals/import.html", {**context, "errors": {"file": "Choose a CSV or JSON file"}}, status=400
+            request,
+            "referrals/import.html",
+            {**context, "errors": {"file": gettext("Choose a CSV or JSON file")}},
+            status=400,
         )
     try:
         created = await imports.import_file(caller.viewer, upload.filename, await upload.read(), today())
@@ -728,8 +796,8 @@ async def import_referrals(request: Request, caller: Caller) -> Response:
 
 
 MATCH_DONE = {
-    "same": "Linked as the same person: their referrals now count together",
-    "different": "Kept apart as different people",
+    "same": lazy_gettext("Linked as the same person: their referrals now count together"),
+    "different": lazy_gettext("Kept apart as different people"),
 }
 
 
@@ -759,10 +827,12 @@ async def decide_match(request: Request, caller: Caller) -> Response:
             request,
             "meetings/confirm.html",
             {
-                "title": "Link these two people as the same person?",
-                "detail": "Their referrals will count together for repeats and history from now on. "
-                "This cannot be undone from this page.",
-                "button": "Yes, they are the same person",
+                "title": gettext("Link these two people as the same person?"),
+                "detail": gettext(
+                    "Their referrals will count together for repeats and history from now on. "
+                    "This cannot be undone from this page."
+                ),
+                "button": gettext("Yes, they are the same person"),
                 "hidden": {"decision": "same", "confirmed": "yes"},
                 "action": f"/matches/{suggestion_id}",
                 "back": "/matches",
