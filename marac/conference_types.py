@@ -386,8 +386,11 @@ def load_types(directory: Path = AGENDAS_DIR) -> dict[str, dict[str, Any]]:
 
 def confidentiality_statement(type_settings: dict[str, Any]) -> str:
     """The statement read at the start of a conference's meetings and printed at the head of its
-    minutes: its type's own wording, as frozen when the conference was created."""
-    return " ".join(str(type_settings.get("confidentiality_statement") or DEFAULT_CONFIDENTIALITY).split())
+    minutes: its type's own wording, as frozen when the conference was created, in the language of
+    the page or document (`confidentiality_statement_cy`)."""
+    if not type_settings.get("confidentiality_statement"):
+        return " ".join(DEFAULT_CONFIDENTIALITY.split())
+    return " ".join(localised(type_settings, "confidentiality_statement").split())
 
 
 _loaded: dict[str, dict[str, Any]] | None = None

@@ -124,12 +124,14 @@ async def test_a_conference_made_before_the_files_had_welsh_finds_it_in_them(cli
         assert conference_types.localised(question, "text") == "Ydych chi'n ofnus iawn?"
         assert conference_types.localised(stored, "name") == "MARAC cam-drin domestig"
         assert conference_types.localised_word(stored["instrument_definition"], "answers", "yes") == "ie"
+        assert conference_types.confidentiality_statement(stored).startswith("Mae'r wybodaeth a rennir yn y MARAC hwn")
         # Words the file no longer has find nothing: the English stays.
         assert (
             conference_types.localised({"text": "A question since reworded?"}, "text") == "A question since reworded?"
         )
     with i18n.use("en"):
         assert conference_types.localised(question, "text") == "Are you very frightened?"
+        assert conference_types.confidentiality_statement(stored).startswith("Information shared at this MARAC")
     client.cookies.update(await session_cookie_for(personas["idva"]))
     page = text_of(await client.get(f"{FORM}&lang=cy"))
     assert "2. Ydych chi'n ofnus iawn?" in page and "Y sefyllfa bresennol" in page

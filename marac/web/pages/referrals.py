@@ -28,7 +28,6 @@ from marac.validation import parse_day, whole_number
 from marac.web.api_referrals import referral_after
 from marac.web.auth import Caller, page
 from marac.web.errors import status_of
-from marac.web.pages.break_glass import uk_time
 from marac.web.templating import render
 
 LABELS = {
@@ -622,7 +621,7 @@ def _detail(
             "may_transfer": grant is None and access.may_transfer(caller.viewer, referral.conference_id),
             "glass": {
                 "id": grant.id,
-                "until": uk_time(grant.expires_at),
+                "until": grant.expires_at,
                 "contact_approved": grant.contact_approved_at is not None,
             }
             if grant
