@@ -63,7 +63,14 @@ async def history_import(request: Request, caller: Caller) -> Response:
     return render(
         request,
         "referrals/history_import.html",
-        {"conference": conference, "upload": upload, "refresh": not history.ended(upload)},
+        {
+            "conference": conference,
+            "upload": upload,
+            "refresh": not history.ended(upload),
+            # Kept in the language of whoever loaded the file: a message made in English is one of the
+            # catalogue's, so it is read here in the reader's language (tests/test_i18n_referrals.py).
+            "message": gettext(upload.message) if upload.message else None,
+        },
     )
 
 

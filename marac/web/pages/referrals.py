@@ -794,6 +794,43 @@ async def import_referrals(request: Request, caller: Caller) -> Response:
     return render(request, "referrals/import.html", {**context, "imported": len(created)})
 
 
+# The reasons names.py gives for a possible match (stored in English with the suggestion), as read.
+MATCH_REASONS = {
+    "names identical": lazy_gettext("names identical"),
+    "surname differs": lazy_gettext("surname differs"),
+    "given names differ": lazy_gettext("given names differ"),
+    "middle name on one side only": lazy_gettext("middle name on one side only"),
+    "middle names differ": lazy_gettext("middle names differ"),
+    "middle names agree": lazy_gettext("middle names agree"),
+    "name order swapped": lazy_gettext("name order swapped"),
+    "matched on an alias": lazy_gettext("matched on an alias"),
+    "same postcode": lazy_gettext("same postcode"),
+    "different postcode (not counted against)": lazy_gettext("different postcode (not counted against)"),
+    "no usable name": lazy_gettext("no usable name"),
+    "same date of birth": lazy_gettext("same date of birth"),
+    "date of birth day/month swapped": lazy_gettext("date of birth day/month swapped"),
+    "date of birth: same year, day or month differs": lazy_gettext("date of birth: same year, day or month differs"),
+    "date of birth: same year, one may be a first-of-January placeholder": lazy_gettext(
+        "date of birth: same year, one may be a first-of-January placeholder"
+    ),
+    "date of birth missing on one or both sides": lazy_gettext("date of birth missing on one or both sides"),
+    "date of birth differs": lazy_gettext("date of birth differs"),
+    "surname identical": lazy_gettext("surname identical"),
+    "surname spelling variant": lazy_gettext("surname spelling variant"),
+    "surname sounds alike": lazy_gettext("surname sounds alike"),
+    "surname spelt similarly (possible typo)": lazy_gettext("surname spelt similarly (possible typo)"),
+    "surname initial matches": lazy_gettext("surname initial matches"),
+    "surname missing on one side": lazy_gettext("surname missing on one side"),
+    "surname differs (possible change of name)": lazy_gettext("surname differs (possible change of name)"),
+    "given name identical": lazy_gettext("given name identical"),
+    "given name spelling variant": lazy_gettext("given name spelling variant"),
+    "given name is a known short form": lazy_gettext("given name is a known short form"),
+    "given name sounds alike": lazy_gettext("given name sounds alike"),
+    "given name spelt similarly (possible typo)": lazy_gettext("given name spelt similarly (possible typo)"),
+    "given name initial matches": lazy_gettext("given name initial matches"),
+    "given name missing on one side": lazy_gettext("given name missing on one side"),
+    "given name matches a middle name": lazy_gettext("given name matches a middle name"),
+}
 MATCH_DONE = {
     "same": lazy_gettext("Linked as the same person: their referrals now count together"),
     "different": lazy_gettext("Kept apart as different people"),
@@ -807,6 +844,7 @@ async def matches(request: Request, caller: Caller) -> Response:
         "referrals/matches.html",
         {
             "suggestions": await service.pending_matches(caller.viewer),
+            "reasons": MATCH_REASONS,
             "done": MATCH_DONE.get(request.query_params.get("done", "")),
         },
     )
