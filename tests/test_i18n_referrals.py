@@ -17,6 +17,8 @@ from marac.agencies.models import Conference
 from marac.conference_types import ConferenceTypeError, instruments, missing_welsh
 from marac.referrals.models import Referral
 from tests.conftest import CONFERENCE, csrf_token, make_referral, session_cookie_for
+from tests.flows import run_jobs
+from tests.test_history import JANE, csv_text
 
 FORM = f"/referrals/new?conference={CONFERENCE}"
 
@@ -203,3 +205,31 @@ def test_start_up_warns_once_and_marac_check_prints_the_list(tmp_path, monkeypat
     printed, code = check.report([check._agendas()])
     assert code == 0 and printed.startswith("warn  agendas: 1 label(s) without their Welsh form")
     assert "instruments/dash.toml: questions[3].text_cy" in printed
+
+
+async def test_a_history_files_problems_read_in_welsh(client, personas):
+    """Loaded in Welsh, the problems are in Welsh; a file refused while its coordinator read English
+    still shows its message in Welsh to a Welsh page."""
+    coordinator = personas["coordinator"]
+    client.cookies.update(await session_cookie_for(coordinator))
+    await client.get(f"/conferences/{CONFERENCE}/history?lang=cy")
+    answer = await _upload(client, csv_text([JANE, {**JANE, "heard_on": "soon"}]))
+    await run_jobs()
+    page = text_of(await client.get(answer.headers["location"]))
+    assert "Nid yw 1 rhes yn ddilys; ni fewnforiwyd dim" in page
+    assert "Llinell 3, colofn heard_on: Rhowch ddyddiad go iawn, er enghraifft 21/11/2026" in page
+    await client.get(f"/conferences/{CONFERENCE}/history?lang=en")
+    refused = await _upload(client, "nonsense\n1\n")
+    await run_jobs()
+    assert "The file's header is not valid" in text_of(await client.get(refused.headers["location"]))
+    welsh = text_of(await client.get(refused.headers["location"] + "?lang=cy"))
+    assert "Nid yw pennawd y ffeil yn ddilys; ni fewnforiwyd dim" in welsh
+
+
+async def _upload(client, content: str):
+    token = await csrf_token(client, f"/conferences/{CONFERENCE}/history")
+    return await client.post(
+        f"/conferences/{CONFERENCE}/history",
+        data={"csrf_token": token},
+        files={"file": ("history.csv", content.encode())},
+    )
