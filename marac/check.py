@@ -43,6 +43,7 @@ class Finding:
     part: str
     ok: bool
     message: str
+    warning: bool = False  # ready, but something to see to (printed "warn")
 
 
 class Problem(Exception):
@@ -63,6 +64,7 @@ async def run(environ: dict[str, str] | None = None) -> list[Finding]:
         return [
             Finding("settings", False, f"{exc}. The service refuses to start until this is fixed."),
             await _one("fonts", _fonts),
+            _agendas(),
         ]
     settings_module.override(config)
     findings = [Finding("settings", True, f"read; MARAC_ENV={config.env}")]
@@ -76,6 +78,7 @@ async def run(environ: dict[str, str] | None = None) -> list[Finding]:
         findings.append(await _one("document store", lambda: _store(config)))
         findings.append(await _one("keys", lambda: _keys(config, env, database_ok)))
         findings.append(await _one("fonts", _fonts))
+        findings.append(_agendas())
     finally:
         with contextlib.suppress(Exception):  # nothing to close if the connection never opened
             await db.close()
@@ -299,6 +302,22 @@ async def _fonts() -> str:
     return f"{len(FONT_FILES)} font files present; a test PDF renders with them"
 
 
+def _agendas() -> Finding:
+    """The type and instrument files load (start-up would stop otherwise); each label without its
+    Welsh form is a warning: pages in Welsh show the English there."""
+    from marac.conference_types import ConferenceTypeError, missing_welsh
+
+    try:
+        missing = missing_welsh()
+    except ConferenceTypeError as exc:
+        return Finding("agendas", False, f"{exc}. The service refuses to start until this is fixed.")
+    if missing:
+        return Finding(
+            "agendas", True, f"{len(missing)} label(s) without their Welsh form: {'; '.join(missing)}", warning=True
+        )
+    return Finding("agendas", True, "type and instrument files load; every label has its Welsh form")
+
+
 def _tiny_render(render) -> bytes:
     from weasyprint import HTML
 
@@ -311,7 +330,7 @@ def _tiny_render(render) -> bytes:
 
 def report(findings: list[Finding]) -> tuple[str, int]:
     """The printout and the exit code: 0 when every part is ready, else 1."""
-    lines = [f"{'ok  ' if f.ok else 'FAIL'}  {f.part}: {f.message}" for f in findings]
+    lines = [f"{'warn' if f.ok and f.warning else 'ok  ' if f.ok else 'FAIL'}  {f.part}: {f.message}" for f in findings]
     bad = [f for f in findings if not f.ok]
     lines.append("Ready." if not bad else f"{len(bad)} problem(s) to fix: {', '.join(f.part for f in bad)}.")
     return "\n".join(lines), 0 if not bad else 1

@@ -7,13 +7,18 @@ instead of failing later inside a referral. agendas/README.md explains every key
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from marac import i18n
 from marac.settings import PROJECT_DIR
+
+logger = logging.getLogger(__name__)
 
 AGENDAS_DIR = PROJECT_DIR / "agendas"
 INSTRUMENTS_SUBDIR = "instruments"
@@ -44,8 +49,12 @@ CASE_ORDER_KEYS = ("children", "repeat", "risk", "received")
 DEFAULT_CASE_ORDER = ("children", "risk", "received")
 # Optional whole-number settings and the value a type file that leaves them out gets.
 _INT_DEFAULTS = {"duplicate_days": 7}
+# The Welsh beside an English label: `<key>_cy` (agendas/README.md, "Welsh"). Optional, so a file
+# without it still loads; missing_welsh() lists each one left out.
+WELSH = "_cy"
 TYPE_KEYS = (
     "name",
+    "name_cy",
     "kind",
     "instruments",
     "default_weekday",
@@ -57,6 +66,7 @@ TYPE_KEYS = (
     "strands",
     "sections",
     "confidentiality_statement",
+    "confidentiality_statement_cy",
     "case_order",
 )
 # What a conference created before types had their own statement reads at its meetings.
@@ -74,8 +84,20 @@ _CRITERION_KEYS = {
     "visible_high_risk": (),
 }
 INSTRUMENT_KEYS = {
-    "score": ("name", "kind", "example", "answers", "score_range", "questions", "thresholds"),
-    "level": ("name", "kind", "example", "answers", "score_range", "questions", "levels", "thresholds"),
+    "score": ("name", "name_cy", "kind", "example", "answers", "answers_cy", "score_range", "questions", "thresholds"),
+    "level": (
+        "name",
+        "name_cy",
+        "kind",
+        "example",
+        "answers",
+        "answers_cy",
+        "score_range",
+        "questions",
+        "levels",
+        "levels_cy",
+        "thresholds",
+    ),
 }
 
 Fail = Callable[[str, str], "ConferenceTypeError"]
@@ -106,6 +128,27 @@ def _text(fail: Fail, table: dict[str, Any], prefix: str, key: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise fail(_at(prefix, key), "must be a non-empty string")
     return value
+
+
+def _label(fail: Fail, table: dict[str, Any], prefix: str, key: str) -> str:
+    """An English label people read, and its Welsh `<key>_cy` beside it when the file gives one."""
+    english = _text(fail, table, prefix, key)
+    if key + WELSH in table:
+        _text(fail, table, prefix, key + WELSH)
+    return english
+
+
+def _welsh_words(fail: Fail, table: dict[str, Any], prefix: str, key: str) -> None:
+    """`answers_cy` or `levels_cy`: the Welsh of each word of the list, in the same order."""
+    if key + WELSH not in table:
+        return
+    value = table[key + WELSH]
+    if (
+        not isinstance(value, list)
+        or len(value) != len(table[key])
+        or not all(isinstance(item, str) and item.strip() for item in value)
+    ):
+        raise fail(_at(prefix, key + WELSH), f"must list the Welsh of each of {key}, in the same order")
 
 
 def _whole(fail: Fail, table: dict[str, Any], prefix: str, key: str, low: int, high: int) -> int:
@@ -181,16 +224,19 @@ def _check_instrument(label: str, data: dict[str, Any]) -> dict[str, Any]:
     if data.get("kind") not in INSTRUMENT_KINDS:
         raise fail("kind", f"must be one of {', '.join(INSTRUMENT_KINDS)}")
     _only(fail, data, "", INSTRUMENT_KEYS[data["kind"]])
-    _text(fail, data, "", "name")
+    _label(fail, data, "", "name")
     if "yes" not in _words(fail, data, "", "answers"):
         raise fail("answers", 'must include "yes": scores and levels count the yes answers')
+    _welsh_words(fail, data, "", "answers")
     if "example" in data:
         _flag(fail, data, "", "example")
-    questions = _keyed_tables(fail, data, "", "questions", ("text", "group"))
+    questions = _keyed_tables(fail, data, "", "questions", ("text", "text_cy", "group", "group_cy"))
     for index, question in enumerate(questions):
-        _text(fail, question, f"questions[{index}]", "text")
+        _label(fail, question, f"questions[{index}]", "text")
         if "group" in question:
-            _text(fail, question, f"questions[{index}]", "group")
+            _label(fail, question, f"questions[{index}]", "group")
+        elif "group_cy" in question:
+            raise fail(f"questions[{index}].group_cy", "needs the English group beside it")
     # The score is the count of yes answers, so its range is 0 to the number of questions;
     # the file says so to be read on its own.
     if data.get("score_range") != [0, len(questions)]:
@@ -203,6 +249,7 @@ def _check_instrument(label: str, data: dict[str, Any]) -> dict[str, Any]:
     levels = _words(fail, data, "", "levels")
     if len(levels) < 2:
         raise fail("levels", "must list at least two levels, lowest first")
+    _welsh_words(fail, data, "", "levels")
     # the lowest level needs no threshold: it is what no threshold reached gives
     _only(fail, thresholds, "thresholds", (*levels[1:], "visible_high_risk"))
     previous = 0  # each level needs more yes answers than the one below it
@@ -251,7 +298,7 @@ def _check(path: Path, data: dict[str, Any], found: dict[str, dict[str, Any]]) -
     fail = _failer(path.name)
     # unknown keys first: a misspelt key is reported as itself, not as the key it should have been
     _only(fail, data, "", TYPE_KEYS)
-    _text(fail, data, "", "name")
+    _label(fail, data, "", "name")
     if data.get("default_weekday") not in WEEKDAYS:
         raise fail("default_weekday", f"must be one of {', '.join(WEEKDAYS)}")
     if not isinstance(data.get("default_time"), str) or not TIME_RE.fullmatch(data["default_time"]):
@@ -285,24 +332,26 @@ def _check(path: Path, data: dict[str, Any], found: dict[str, dict[str, Any]]) -
     strand_keys: set[str] = set()
     subcategory_keys: set[str] = set()
     strands = _keyed_tables(
-        fail, data, "", "strands", ("label", "local", "subcategories"), seen=strand_keys, empty_ok=True
+        fail, data, "", "strands", ("label", "label_cy", "local", "subcategories"), seen=strand_keys, empty_ok=True
     )
     for index, strand in enumerate(strands):
         where = f"strands[{index}]"
-        _text(fail, strand, where, "label")
+        _label(fail, strand, where, "label")
         _flag(fail, strand, where, "local")
         subcategories = _keyed_tables(
-            fail, strand, where, "subcategories", ("label",), seen=subcategory_keys, empty_ok=True
+            fail, strand, where, "subcategories", ("label", "label_cy"), seen=subcategory_keys, empty_ok=True
         )
         for number, subcategory in enumerate(subcategories):
-            _text(fail, subcategory, f"{where}.subcategories[{number}]", "label")
+            _label(fail, subcategory, f"{where}.subcategories[{number}]", "label")
 
-    if len(_text(fail, data, "", "confidentiality_statement")) > MAX_STATEMENT:
-        raise fail("confidentiality_statement", f"must be at most {MAX_STATEMENT} characters")
+    for key in ("confidentiality_statement", "confidentiality_statement_cy"):
+        if key in data and len(_text(fail, data, "", key)) > MAX_STATEMENT:
+            raise fail(key, f"must be at most {MAX_STATEMENT} characters")
+    _text(fail, data, "", "confidentiality_statement")
 
-    sections = _keyed_tables(fail, data, "", "sections", ("title",))
+    sections = _keyed_tables(fail, data, "", "sections", ("title", "title_cy"))
     for index, section in enumerate(sections):
-        _text(fail, section, f"sections[{index}]", "title")
+        _label(fail, section, f"sections[{index}]", "title")
     order = data.setdefault("case_order", list(DEFAULT_CASE_ORDER))
     if (
         not isinstance(order, list)
@@ -337,8 +386,11 @@ def load_types(directory: Path = AGENDAS_DIR) -> dict[str, dict[str, Any]]:
 
 def confidentiality_statement(type_settings: dict[str, Any]) -> str:
     """The statement read at the start of a conference's meetings and printed at the head of its
-    minutes: its type's own wording, as frozen when the conference was created."""
-    return " ".join(str(type_settings.get("confidentiality_statement") or DEFAULT_CONFIDENTIALITY).split())
+    minutes: its type's own wording, as frozen when the conference was created, in the language of
+    the page or document (`confidentiality_statement_cy`)."""
+    if not type_settings.get("confidentiality_statement"):
+        return " ".join(DEFAULT_CONFIDENTIALITY.split())
+    return " ".join(localised(type_settings, "confidentiality_statement").split())
 
 
 _loaded: dict[str, dict[str, Any]] | None = None
@@ -349,6 +401,9 @@ def conference_types() -> dict[str, dict[str, Any]]:
     global _loaded
     if _loaded is None:
         _loaded = load_types()
+        missing = missing_welsh()
+        if missing:  # once, at start-up: the pages show English for these until the files give the Welsh
+            logger.warning("%d labels in agendas/ lack their Welsh form: %s", len(missing), "; ".join(missing))
     return _loaded
 
 
@@ -388,3 +443,93 @@ def instruments() -> dict[str, dict[str, Any]]:
     if _instruments is None:
         _instruments = load_instruments()
     return _instruments
+
+
+# ---- Welsh ------------------------------------------------------------------------------------
+
+
+def _missing_in_type(data: dict[str, Any]) -> list[str]:
+    paths: list[str] = [key for key in ("name", "confidentiality_statement") if key in data]
+    for index, strand in enumerate(data.get("strands", [])):
+        paths.append(f"strands[{index}].label")
+        paths += [f"strands[{index}].subcategories[{n}].label" for n in range(len(strand.get("subcategories", [])))]
+    paths += [f"sections[{index}].title" for index in range(len(data.get("sections", [])))]
+    return paths
+
+
+def _missing_in_instrument(data: dict[str, Any]) -> list[str]:
+    paths = ["name", "answers", *(["levels"] if "levels" in data else [])]
+    for index, question in enumerate(data.get("questions", [])):
+        paths += [f"questions[{index}].{key}" for key in ("text", "group") if key in question]
+    return paths
+
+
+def _has_welsh(data: dict[str, Any], path: str) -> bool:
+    table: Any = data
+    *parents, last = path.split(".")
+    for part in parents:
+        name, _, index = part.partition("[")
+        table = table[name][int(index[:-1])] if index else table[name]
+    return bool(table.get(last + WELSH))
+
+
+def missing_welsh(directory: Path = AGENDAS_DIR) -> list[str]:
+    """Every label of the type and instrument files without its Welsh form, as `file: dotted.path_cy`
+    (instruments/dash.toml: questions[3].text_cy). A warning, not an error: English is shown instead."""
+    found: list[str] = []
+    folder = directory / INSTRUMENTS_SUBDIR
+    for name, data in load_instruments(folder).items():
+        paths = _missing_in_instrument(data)
+        found += [f"{folder.name}/{name}.toml: {path}{WELSH}" for path in paths if not _has_welsh(data, path)]
+    for name, data in load_types(directory).items():
+        found += [f"{name}.toml: {path}{WELSH}" for path in _missing_in_type(data) if not _has_welsh(data, path)]
+    return found
+
+
+@functools.cache
+def _translations_index(suffix: str) -> dict[tuple[str, str], str]:
+    """(key, English) → the translation (`<key>_cy`), from the type and instrument files as they are now:
+    what a conference's older copy of its settings lacks (made before the files had it) is found here,
+    for the same English words. Words that have changed since find none and stay English."""
+    index: dict[tuple[str, str], str] = {}
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                translated = value.get(key + suffix)
+                if isinstance(inner, str) and isinstance(translated, str) and translated:
+                    index.setdefault((key, inner), translated)
+                elif isinstance(inner, list) and isinstance(translated, list):
+                    for english, word in zip(inner, translated, strict=False):
+                        index.setdefault((key, str(english)), str(word))
+                walk(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                walk(inner)
+
+    walk(list(conference_types().values()))
+    walk(list(instruments().values()))
+    return index
+
+
+def localised(item: Mapping[str, Any], key: str = "label") -> str:
+    """A label from a type or instrument file in the page's language (i18n.localised), also for a
+    conference's copy of its settings made before the file had the Welsh (tests/test_i18n_referrals.py)."""
+    suffix = f"_{i18n.current()}"
+    if i18n.current() != i18n.DEFAULT and not item.get(key + suffix):
+        found = _translations_index(suffix).get((key, str(item.get(key))))
+        if found:
+            return found
+    return i18n.localised(item, key)
+
+
+def localised_word(item: Mapping[str, Any], key: str, word: str) -> str:
+    """One word of an instrument's `answers` or `levels` ("high") in the page's language: its place in
+    `levels_cy` (or the current file's, for an older copy); the English word where there is none."""
+    if i18n.current() == i18n.DEFAULT:
+        return word
+    suffix = f"_{i18n.current()}"
+    words, translated = list(item.get(key) or []), list(item.get(key + suffix) or [])
+    if word in words and words.index(word) < len(translated):
+        return str(translated[words.index(word)])
+    return _translations_index(suffix).get((key, word), word)

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from marac.errors import RuleViolation
+from marac.i18n import format_number
+from marac.i18n import gettext as _
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails  # what ValidationError.errors() lists
@@ -37,6 +39,13 @@ FILTER_LAST_YEAR = 9999
 # The one wording of a date a page could not read (every form's date field; the API keeps its own).
 DATE_MESSAGE = "Enter a real date, for example 21/11/2026"
 DATE_HINT = "For example, 21/11/2026"
+
+
+def date_message() -> str:
+    """DATE_MESSAGE in the page's language (the API's is English)."""
+    return _("Enter a real date, for example 21/11/2026")
+
+
 # Record versions are PostgreSQL integers: a bigger number is no version, and comparing one
 # with the column is an error, not a mismatch.
 MAX_VERSION = 999_999_999
@@ -54,7 +63,8 @@ def number(text: str | None, field: str, low: int, high: int, message: str | Non
     """whole_number(), or a RuleViolation naming the field."""
     value = whole_number(text, low, high)
     if value is None:
-        raise RuleViolation(f"Bad {field}", {field: message or f"Enter a whole number from {low} to {high}"})
+        wanted = message or _("Enter a whole number from %(low)d to %(high)d") % {"low": low, "high": high}
+        raise RuleViolation(f"Bad {field}", {field: wanted})
     return value
 
 
@@ -76,11 +86,11 @@ def day_or_none(text: str | None, last_year: int = LAST_YEAR) -> date | None:
         return None
 
 
-def day(text: str | None, field: str, message: str = DATE_MESSAGE, last_year: int = LAST_YEAR) -> date:
-    """day_or_none(), or a RuleViolation naming the field."""
+def day(text: str | None, field: str, message: str | None = None, last_year: int = LAST_YEAR) -> date:
+    """day_or_none(), or a RuleViolation naming the field (with date_message() unless told)."""
     found = day_or_none(text, last_year)
     if found is None:
-        raise RuleViolation("Bad date", {field: message})
+        raise RuleViolation("Bad date", {field: message or date_message()})
     return found
 
 
@@ -159,22 +169,23 @@ def unstorable(value: object, path: str = "") -> dict[str, str]:
 def _message(error: ErrorDetails) -> str:
     kind, message, last = error["type"], error["msg"], str(error["loc"][-1]) if error["loc"] else ""
     if kind == "extra_forbidden":
-        return "Unknown field"
+        return _("Unknown field")
     if kind in ("missing", "string_too_short"):
-        return "This is required"
+        return _("This is required")
     if kind == "string_too_long":
-        return f"Use at most {error.get('ctx', {}).get('max_length', 0):,} characters"
+        return _("Use at most %(num)s characters") % {"num": format_number(error.get("ctx", {}).get("max_length", 0))}
     if kind == "too_short":
-        return "Choose at least one"
+        return _("Choose at least one")
     if kind.startswith("date"):
-        return "Enter a date as YYYY-MM-DD"
+        return _("Enter a date as YYYY-MM-DD")
     if kind == "string_pattern_mismatch" and last == "postcode":
-        return "Enter a UK postcode, for example SW1A 1AA"
+        return _("Enter a UK postcode, for example SW1A 1AA")
     if kind == "literal_error":
-        return message.replace("Input should be", "Choose")
+        # pydantic's "Input should be 'crime' or 'incident'": the values, which are sent as they are
+        return _("Choose %(values)s") % {"values": message.removeprefix("Input should be").strip()}
     if kind in ("bool_parsing", "bool_type"):
-        return "Answer yes or no"
-    return _plain(kind, error.get("ctx") or {}) or "This is not valid"
+        return _("Answer yes or no")
+    return _plain(kind, error.get("ctx") or {}) or _("This is not valid")
 
 
 def _plain(kind: str, ctx: dict) -> str | None:
@@ -182,31 +193,33 @@ def _plain(kind: str, ctx: dict) -> str | None:
     text ("Input should be a valid integer, unable to parse string as an integer"):
     tests/test_referral_import_and_form.py."""
     if kind in ("int_parsing", "int_type", "int_from_float"):
-        return "Enter a whole number, like 12"
+        return _("Enter a whole number, like 12")
     if kind in ("float_parsing", "float_type", "decimal_parsing", "decimal_type"):
-        return "Enter a number"
+        return _("Enter a number")
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        bound = next(iter(ctx.values()), "")
+        bound = {"bound": next(iter(ctx.values()), "")}
         return {
-            "greater_than_equal": f"Enter {bound} or more",
-            "greater_than": f"Enter more than {bound}",
-            "less_than_equal": f"Enter {bound} or less",
-            "less_than": f"Enter less than {bound}",
-        }[kind]
+            "greater_than_equal": _("Enter %(bound)s or more"),
+            "greater_than": _("Enter more than %(bound)s"),
+            "less_than_equal": _("Enter %(bound)s or less"),
+            "less_than": _("Enter less than %(bound)s"),
+        }[kind] % bound
     if kind == "string_too_long":
-        return f"Use {ctx.get('max_length', 'fewer')} characters or fewer"
+        return _("Use %(num)s characters or fewer") % {"num": ctx.get("max_length", 0)}
     if kind == "too_long":
-        return f"Give {ctx.get('max_length', 'fewer')} or fewer"
+        return _("Give %(num)s or fewer") % {"num": ctx.get("max_length", 0)}
     if kind == "string_pattern_mismatch":
-        return "This is not in the expected form"
+        return _("This is not in the expected form")
     if kind in ("string_type", "str_type"):
-        return "Enter text"
+        return _("Enter text")
     if kind in ("list_type", "tuple_type", "set_type"):
-        return "Give a list"
+        return _("Give a list")
     if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return "Give the details as a group of fields"
+        return _("Give the details as a group of fields")
     if kind == "enum":
-        return f"Choose one of: {ctx['expected']}" if "expected" in ctx else "Choose one of the listed values"
+        if "expected" in ctx:
+            return _("Choose one of: %(values)s") % {"values": ctx["expected"]}
+        return _("Choose one of the listed values")
     if kind == "value_error" and "error" in ctx:
         # Our own validators raise ValueError with plain words already.
         return str(ctx["error"])

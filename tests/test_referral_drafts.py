@@ -12,6 +12,7 @@ from tortoise import connections
 from marac.audit.models import AuditEvent
 from marac.clock import now, today
 from marac.governance import retention
+from marac.i18n import format_date
 from marac.referrals.models import Person, PersonKey, Referral, ReferralDraft
 from tests.conftest import CONFERENCE, csrf_token, dash_body, session_cookie_for
 from tests.test_referrals import JSONISH
@@ -169,7 +170,7 @@ async def test_the_referrer_saves_the_form_as_a_draft_and_finishes_it_later(clie
     # what was typed, the mistyped date too
     assert 'value="Jane Doe"' in page.text and 'value="31/02/1990"' in page.text
     listed = await client.get("/referrals/drafts")
-    assert "Jane Doe" in listed.text and (draft.expires_at.strftime("%d %b %Y")) in listed.text
+    assert "Jane Doe" in listed.text and format_date(draft.expires_at, "medium") in listed.text
     # sent as it is: every problem on its field, and the draft kept as it was
     url = f"/referrals/drafts/{draft.id}"
     token = await csrf_token(client, url)

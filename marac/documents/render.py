@@ -43,7 +43,7 @@ from weasyprint.pdf.metadata import DocumentMetadata
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
-from marac import i18n, wording
+from marac import conference_types, i18n, wording
 from marac.settings import PROJECT_DIR
 
 TEMPLATES_DIR = PROJECT_DIR / "templates" / "pdf"
@@ -112,6 +112,8 @@ environment.globals.update(localised=i18n.localised, language=i18n.current)
 environment.filters.update(
     long_date=long_date, short_date=short_date, case_kind=case_kind, count=wording.count, plural=wording.plural
 )
+# Labels from the type and instrument files, also for a conference's copy made before they had the Welsh.
+environment.globals.update(localised=conference_types.localised, localised_word=conference_types.localised_word)
 
 
 def render_html(template: str, context: dict[str, Any]) -> str:

@@ -24,6 +24,7 @@ from marac.agencies.models import Conference
 from marac.audit.service import record
 from marac.clock import now
 from marac.errors import Conflict, NotFound, RuleViolation
+from marac.i18n import gettext as _
 from marac.ids import ID_PATTERN
 from marac.referrals import service
 from marac.referrals.models import Referral, ReferralDraft
@@ -50,7 +51,7 @@ async def _conference(viewer: Viewer, body: dict[str, Any]) -> Conference:
     conference = await Conference.get_or_none(slug=slug) if isinstance(slug, str) and slug else None
     if conference is None or not access.may_refer(viewer, conference.id):
         # One answer for "no such conference" and "not yours", as for a referral.
-        raise RuleViolation("Unknown conference", {"conference": "No conference you belong to has this name"})
+        raise RuleViolation(_("Unknown conference"), {"conference": _("No conference you belong to has this name")})
     return conference
 
 
@@ -82,11 +83,11 @@ async def save(viewer: Viewer, body: dict[str, Any], draft_id: str | None = None
     start again. Only the conference is checked."""
     draft = await get_own(viewer, draft_id) if draft_id else None
     if bad := unstorable(body):
-        raise RuleViolation("The draft is not valid", bad)
+        raise RuleViolation(_("The draft is not valid"), bad)
     conference = await _conference(viewer, body)
     kept = await ReferralDraft.filter(author_id=viewer.user_id, expires_at__gt=now()).count()
     if draft is None and kept >= MAX_DRAFTS:
-        raise Conflict(f"You have {MAX_DRAFTS} drafts: send or delete one first")
+        raise Conflict(_("You have %(num)d drafts: send or delete one first") % {"num": MAX_DRAFTS})
     at = now()
     async with in_transaction() as conn:
         if draft is None:

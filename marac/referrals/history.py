@@ -34,18 +34,19 @@ from typing import TypeVar, cast
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from marac import db, sealed, settings
+from marac import db, i18n, sealed, settings
 from marac.agencies import access
 from marac.agencies.access import Viewer
-from marac.agencies.models import Conference
+from marac.agencies.models import Conference, User
 from marac.audit.service import record
 from marac.clock import now, today
+from marac.conference_types import localised
 from marac.errors import NotFound, RuleViolation
+from marac.i18n import format_date, format_number, gettext, ngettext
 from marac.ids import ID_PATTERN, new_id
 from marac.referrals import names, people, rules
 from marac.referrals.models import EarlierCase, HistoryImport, Person, PersonKey, Referral
-from marac.validation import DATE_MESSAGE, day_or_none
-from marac.wording import count, plural
+from marac.validation import date_message, day_or_none
 
 COLUMNS = ("victim_name", "victim_date_of_birth", "perpetrator_name", "perpetrator_date_of_birth", "heard_on")
 REQUIRED_COLUMNS = ("victim_name", "heard_on")
@@ -80,7 +81,10 @@ def matched_by(conference: Conference) -> frozenset[str]:
 
 
 def _where(line: int, column: str | None = None) -> str:
-    return f"Line {line}" if column is None else f"Line {line}, column {column}"
+    if column is None:
+        return gettext("Line %(line)d") % {"line": line}
+    # the comma is read back: parse() counts the rows with problems by the words before it
+    return gettext("Line %(line)d, column %(column)s") % {"line": line, "column": column}
 
 
 class Blocking(dict[names.PersonFacts, frozenset[str]]):
@@ -101,24 +105,30 @@ def _person(
     errors: dict[str, str] = {}
     if not name:
         if required:
-            errors[_where(line, name_column)] = f"Enter the {role}'s name"
+            errors[_where(line, name_column)] = (
+                gettext("Enter the victim's name") if role == "victim" else gettext("Enter the perpetrator's name")
+            )
         elif dob_text:
-            errors[_where(line, name_column)] = f"Enter the {role}'s name with their date of birth, or neither"
+            errors[_where(line, name_column)] = (
+                gettext("Enter the victim's name with their date of birth, or neither")
+                if role == "victim"
+                else gettext("Enter the perpetrator's name with their date of birth, or neither")
+            )
         return None, errors
     if len(name) > MAX_NAME:
-        errors[_where(line, name_column)] = f"A name is at most {MAX_NAME} characters"
+        errors[_where(line, name_column)] = gettext("A name is at most %(num)d characters") % {"num": MAX_NAME}
     dob = None
     if dob_text:
         dob = day_or_none(dob_text)
         if dob is None:
-            errors[_where(line, dob_column)] = DATE_MESSAGE
+            errors[_where(line, dob_column)] = date_message()
         elif dob > today or today.year - dob.year > MAX_AGE_YEARS:
-            errors[_where(line, dob_column)] = "Enter a date of birth in the past (and within 120 years)"
+            errors[_where(line, dob_column)] = gettext("Enter a date of birth in the past (and within 120 years)")
         elif heard_on is not None and dob > heard_on:
-            errors[_where(line, dob_column)] = "The date of birth is after the date the case was heard"
+            errors[_where(line, dob_column)] = gettext("The date of birth is after the date the case was heard")
     facts = names.PersonFacts(names=(name,), date_of_birth=dob, postcode=None)
     if not errors and not blocking[facts]:
-        errors[_where(line, name_column)] = "Enter a name with letters in it"
+        errors[_where(line, name_column)] = gettext("Enter a name with letters in it")
     return facts, errors
 
 
@@ -134,40 +144,49 @@ def parse(text: str, conference: Conference, today: date, blocking: Blocking | N
     unknown = [column for column in header if column not in COLUMNS]
     missing = [column for column in required if column not in header]
     if not header or unknown or missing:
-        parts = ([f"Unknown columns: {', '.join(unknown)}."] if unknown else []) + (
-            [f"Missing columns: {', '.join(missing)}."] if missing else []
+        parts = ([gettext("Unknown columns: %(names)s.") % {"names": ", ".join(unknown)}] if unknown else []) + (
+            [gettext("Missing columns: %(names)s.") % {"names": ", ".join(missing)}] if missing else []
         )
+        columns = gettext("The columns are: %(names)s") % {"names": ", ".join(COLUMNS)}
         raise RuleViolation(
-            "The file's header is not valid; nothing was imported",
-            {_where(1): " ".join(parts or ["The file is empty."]) + f" The columns are: {', '.join(COLUMNS)}"},
+            gettext("The file's header is not valid; nothing was imported"),
+            {_where(1): " ".join(parts or [gettext("The file is empty.")]) + " " + columns},
         )
     if not match & {"victim", "perpetrator"}:
         raise RuleViolation(
-            "This conference cannot use a history file; nothing was imported",
-            {_where(1): f"{conference.type_settings['name']} matches repeats by location, which a history file lacks"},
+            gettext("This conference cannot use a history file; nothing was imported"),
+            {
+                _where(1): gettext("%(type)s matches repeats by location, which a history file lacks")
+                % {"type": localised(conference.type_settings, "name")}
+            },
         )
     rows: list[Row] = []
     errors: dict[str, str] = {}
     for row in reader:
         line = reader.line_num
         if None in row:
-            errors[_where(line)] = f"This row has more values than the header has columns ({len(header)})"
+            errors[_where(line)] = gettext("This row has more values than the header has columns (%(num)d)") % {
+                "num": len(header)
+            }
             continue
         if not any((value or "").strip() for value in row.values()):
             continue  # a blank line, as spreadsheets leave at the end
         if len(rows) >= MAX_ROWS:
             raise RuleViolation(
-                "The file is too long; nothing was imported",
-                {_where(line): f"A history file holds at most {MAX_ROWS:,} cases: split it into several files"},
+                gettext("The file is too long; nothing was imported"),
+                {
+                    _where(line): gettext("A history file holds at most %(num)s cases: split it into several files")
+                    % {"num": format_number(MAX_ROWS)}
+                },
             )
         heard_text = (row.get("heard_on") or "").strip()
         heard_on = day_or_none(heard_text)
         if not heard_text:
-            errors[_where(line, "heard_on")] = "Enter the date the case was heard"
+            errors[_where(line, "heard_on")] = gettext("Enter the date the case was heard")
         elif heard_on is None:
-            errors[_where(line, "heard_on")] = DATE_MESSAGE
+            errors[_where(line, "heard_on")] = date_message()
         elif heard_on > today:
-            errors[_where(line, "heard_on")] = "The date the case was heard cannot be in the future"
+            errors[_where(line, "heard_on")] = gettext("The date the case was heard cannot be in the future")
             heard_on = None
         victim, victim_errors = _person(row, line, "victim", True, heard_on, today, blocking)
         perpetrator, perpetrator_errors = _person(
@@ -179,10 +198,18 @@ def parse(text: str, conference: Conference, today: date, blocking: Blocking | N
     if errors:
         lines = {where.split(",")[0] for where in errors}
         raise RuleViolation(
-            f"{count(len(lines), 'row')} {plural(len(lines), 'is', 'are')} not valid; nothing was imported", errors
+            ngettext(
+                "%(num)d row is not valid; nothing was imported",
+                "%(num)d rows are not valid; nothing was imported",
+                len(lines),
+            )
+            % {"num": len(lines)},
+            errors,
         )
     if not rows:
-        raise RuleViolation("The file has no cases; nothing was imported", {_where(1): "Add at least one row"})
+        raise RuleViolation(
+            gettext("The file has no cases; nothing was imported"), {_where(1): gettext("Add at least one row")}
+        )
     return rows
 
 
@@ -325,8 +352,11 @@ async def _already_imported(conference_id: str, digest: str, exclude: str | None
 
 def _refuse_again(done: HistoryImport) -> RuleViolation:
     return RuleViolation(
-        "This file was imported already; nothing was imported again",
-        {_where(1): f"The same file was imported on {done.created_at:%d/%m/%Y}: its cases are loaded"},
+        gettext("This file was imported already; nothing was imported again"),
+        {
+            _where(1): gettext("The same file was imported on %(day)s: its cases are loaded")
+            % {"day": format_date(done.created_at, "numeric")}
+        },
     )
 
 
@@ -348,15 +378,18 @@ async def start(viewer: Viewer | None, conference: Conference, content: bytes) -
     or the same file as one already imported into this conference."""
     if len(content) > MAX_BYTES:
         raise RuleViolation(
-            "The file is too big; nothing was imported",
-            {"file": f"A history file is at most {MAX_BYTES // (1024 * 1024)} MB: split it into several files"},
+            gettext("The file is too big; nothing was imported"),
+            {
+                "file": gettext("A history file is at most %(num)d MB: split it into several files")
+                % {"num": MAX_BYTES // (1024 * 1024)}
+            },
         )
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise RuleViolation(
-            "The file is not UTF-8 text; nothing was imported",
-            {"file": "Save the file as UTF-8 (CSV UTF-8 in Excel)"},
+            gettext("The file is not UTF-8 text; nothing was imported"),
+            {"file": gettext("Save the file as UTF-8 (CSV UTF-8 in Excel)")},
         ) from None
     digest = digest_of(content)
     done = await _already_imported(conference.id, digest)
@@ -398,13 +431,16 @@ async def run(import_id: str, progress: Progress | None = None) -> HistoryImport
 
     await report(1)
     blocking = Blocking()
+    # The problems are kept as words: in the language of the coordinator who loaded the file.
+    requester = await User.get_or_none(id=upload.requested_by) if upload.requested_by else None
     try:
-        done = await _already_imported(conference.id, upload.digest, exclude=upload.id)
-        if done is not None:
-            raise _refuse_again(done)
-        # Checking and resolving are plain Python: in a thread, so an in-process job leaves the
-        # event loop to the web pages meanwhile.
-        rows = await asyncio.to_thread(parse, upload.content or "", conference, today(), blocking)
+        with i18n.use(requester.language if requester else None):
+            done = await _already_imported(conference.id, upload.digest, exclude=upload.id)
+            if done is not None:
+                raise _refuse_again(done)
+            # Checking and resolving are plain Python: in a thread, so an in-process job leaves the
+            # event loop to the web pages meanwhile.
+            rows = await asyncio.to_thread(parse, upload.content or "", conference, today(), blocking)
     except RuleViolation as exc:
         return await _finish(upload, problems=problems(exc), message=exc.message)
     await report(20)

@@ -15,6 +15,7 @@ from datetime import date
 
 from marac.agencies.access import Viewer
 from marac.errors import RuleViolation
+from marac.i18n import gettext
 from marac.referrals import service
 from marac.referrals.models import Referral
 from marac.referrals.schemas import set_path
@@ -137,12 +138,14 @@ def parse_csv(text: str) -> list[tuple[int, dict]]:
     if unknown or missing:
         problems = {}
         if unknown:
-            problems["1:columns"] = (
-                f"Unknown columns: {', '.join(unknown)}. Known: {', '.join(list(COLUMNS) + ['children'])}"
-            )
+            problems["1:columns"] = gettext("Unknown columns: %(unknown)s. Known: %(known)s") % {
+                "unknown": ", ".join(unknown),
+                "known": ", ".join([*COLUMNS, "children"]),
+            }
         if missing:
-            problems["1:columns"] = problems.get("1:columns", "") + f" Missing columns: {', '.join(missing)}".strip()
-        raise RuleViolation("The file's header is not valid; nothing was imported", problems)
+            said = gettext("Missing columns: %(missing)s") % {"missing": ", ".join(missing)}
+            problems["1:columns"] = f"{problems['1:columns']} {said}" if "1:columns" in problems else said
+        raise RuleViolation(gettext("The file's header is not valid; nothing was imported"), problems)
     rows = []
     for row in reader:
         rows.append((reader.line_num, row_to_body({k: v for k, v in row.items() if k is not None})))
@@ -150,13 +153,16 @@ def parse_csv(text: str) -> list[tuple[int, dict]]:
 
 
 def parse_json(text: str) -> list[tuple[int, dict]]:
-    nested = RuleViolation("The file is not valid JSON; nothing was imported", {"1:file": TOO_DEEP})
+    nested = RuleViolation(gettext("The file is not valid JSON; nothing was imported"), {"1:file": TOO_DEEP})
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise RuleViolation(
-            "The file is not valid JSON; nothing was imported",
-            {f"{exc.lineno}:file": f"The JSON breaks off at column {exc.colno} ({exc.msg})"},
+            gettext("The file is not valid JSON; nothing was imported"),
+            {
+                f"{exc.lineno}:file": gettext("The JSON breaks off at column %(column)d (%(why)s)")
+                % {"column": exc.colno, "why": exc.msg}
+            },
         ) from None
     except RecursionError:  # how json.loads says the nesting is deeper than its stack
         raise nested from None
@@ -164,7 +170,8 @@ def parse_json(text: str) -> list[tuple[int, dict]]:
         raise nested
     if not isinstance(data, list):
         raise RuleViolation(
-            "A JSON import is a list of referrals; nothing was imported", {"1:file": "Expected a list [...]"}
+            gettext("A JSON import is a list of referrals; nothing was imported"),
+            {"1:file": gettext("Expected a list [...]")},
         )
     return [(number, item) for number, item in enumerate(data, start=1)]
 
@@ -175,8 +182,8 @@ def parse_file(name: str, content: bytes) -> tuple[str, list[tuple[int, dict]]]:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise RuleViolation(
-            "The file is not UTF-8 text; nothing was imported",
-            {"1:file": "Save the file as UTF-8 (CSV UTF-8 in Excel)"},
+            gettext("The file is not UTF-8 text; nothing was imported"),
+            {"1:file": gettext("Save the file as UTF-8 (CSV UTF-8 in Excel)")},
         ) from None
     if name.lower().endswith(".json") or text.lstrip().startswith("["):
         return "item", parse_json(text)
@@ -187,10 +194,10 @@ def _where(kind: str, number: str, field: str) -> str:
     """Where a problem is, as a person finds it in the file: "Line 3, column victim_postcode" or
     "Item 2, field victim.name"; a problem of the whole file (its header, its syntax) by line."""
     if field in ("file", "columns", "body", ""):
-        return f"Line {number}"
+        return gettext("Line %(line)s") % {"line": number}
     if kind == "line":
-        return f"Line {number}, column {column_for(field)}"
-    return f"Item {number}, field {field}"
+        return gettext("Line %(line)s, column %(column)s") % {"line": number, "column": column_for(field)}
+    return gettext("Item %(item)s, field %(field)s") % {"item": number, "field": field}
 
 
 def problems(exc: RuleViolation) -> list[str]:
@@ -205,7 +212,9 @@ async def import_file(viewer: Viewer, name: str, content: bytes, today: date) ->
     try:
         kind, rows = parse_file(name, content)
         if not rows:
-            raise RuleViolation("The file has no referrals; nothing was imported", {"1:file": "Add at least one row"})
+            raise RuleViolation(
+                gettext("The file has no referrals; nothing was imported"), {"1:file": gettext("Add at least one row")}
+            )
         return await service.submit_many(viewer, rows, today)
     except RuleViolation as exc:
         fields = {}

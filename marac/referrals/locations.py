@@ -23,6 +23,7 @@ from marac.agencies.models import Conference
 from marac.audit.service import record
 from marac.clock import now
 from marac.errors import NotFound, RuleViolation
+from marac.i18n import gettext as _
 from marac.ids import ID_PATTERN
 from marac.referrals import names
 from marac.referrals.models import NamedPlace, Referral
@@ -119,9 +120,12 @@ async def add(viewer: Viewer, conference: Conference, name: str | None) -> Named
     access.require_manage_places(viewer, conference.id)
     name = _squeezed(name or "")
     if not name or len(name) > MAX_PLACE_NAME:
-        raise RuleViolation("The place is not valid", {"name": f"Name the place in 1 to {MAX_PLACE_NAME} characters"})
+        raise RuleViolation(
+            _("The place is not valid"),
+            {"name": _("Name the place in 1 to %(num)d characters") % {"num": MAX_PLACE_NAME}},
+        )
     if any(p.name.casefold() == name.casefold() for p in await places(conference.id)):
-        raise RuleViolation("The place is already named", {"name": "The conference already names this place"})
+        raise RuleViolation(_("The place is already named"), {"name": _("The conference already names this place")})
     async with in_transaction() as conn:
         place = await NamedPlace.create(conference=conference, name=name, using_db=conn)
         await record(

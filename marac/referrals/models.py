@@ -12,6 +12,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
 from marac.audit.service import case_of
+from marac.i18n import lazy_gettext
 from marac.ids import new_id
 from marac.sealed import SealedDate, SealedJSON, SealedModel, SealedText
 
@@ -23,6 +24,16 @@ if TYPE_CHECKING:  # type hints only: the models of other domains, higher or low
 # merged: a duplicate the coordinator merged into another referral (merged_into): one case.
 # withdrawn: taken back with a reason before it was heard; out of the pool and any unpublished agenda.
 REFERRAL_STATUSES = ("received", "accepted", "rejected", "monitoring_only", "heard", "merged", "withdrawn")
+# Each status in a sentence, in the reader's language ("This referral is withdrawn").
+STATUS_WORDS = {
+    "received": lazy_gettext("received"),
+    "accepted": lazy_gettext("accepted"),
+    "rejected": lazy_gettext("rejected"),
+    "monitoring_only": lazy_gettext("monitoring only"),
+    "heard": lazy_gettext("heard"),
+    "merged": lazy_gettext("merged"),
+    "withdrawn": lazy_gettext("withdrawn"),
+}
 ROLES_IN_REFERRAL = ("victim", "perpetrator", "child")
 
 

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from marac.conference_types import accepted_instruments
+from marac.conference_types import accepted_instruments, localised, localised_word
 from marac.errors import RuleViolation
+from marac.i18n import gettext as _
+from marac.i18n import ngettext
 
 ANSWERS = ("yes", "no", "not known")
 LEVELS = ("low", "medium", "high")  # the scale of a level instrument when a result does not say
@@ -43,7 +45,14 @@ def _word(value: object) -> str | None:
 
 def _either(options: tuple[str, ...] | list[str]) -> str:
     options = list(options)
-    return options[0] if len(options) == 1 else f"{', '.join(options[:-1])} or {options[-1]}"
+    if len(options) == 1:
+        return options[0]
+    return _("%(some)s or %(last)s") % {"some": ", ".join(options[:-1]), "last": options[-1]}
+
+
+def _words(instrument: dict[str, Any], key: str, words: tuple[str, ...] | list[str]) -> list[str]:
+    """An instrument's answers or levels as the page's language writes them (the API's: English)."""
+    return [localised_word(instrument, key, word) for word in words]
 
 
 def _answers(instrument: dict[str, Any], answers: list[str] | dict[str, str] | None) -> list[str] | None:
@@ -52,40 +61,51 @@ def _answers(instrument: dict[str, Any], answers: list[str] | dict[str, str] | N
         return None
     keys = [question["key"] for question in instrument["questions"]]
     allowed = tuple(instrument.get("answers", ANSWERS))
-    count = f"{instrument['name']} has {len(keys)} questions"
+    count = ngettext("%(name)s has %(num)d question", "%(name)s has %(num)d questions", len(keys)) % {
+        "name": localised(instrument, "name"),
+        "num": len(keys),
+    }
     if isinstance(answers, dict):
         unknown = sorted(str(key) for key in answers if key not in keys)
         missing = [key for key in keys if key not in answers]
         if unknown or missing:
-            parts = ([f"unknown: {', '.join(unknown)}"] if unknown else []) + (
-                [f"unanswered: {', '.join(missing)}"] if missing else []
+            parts = ([_("unknown: %(keys)s") % {"keys": ", ".join(unknown)}] if unknown else []) + (
+                [_("unanswered: %(keys)s") % {"keys": ", ".join(missing)}] if missing else []
             )
             raise RuleViolation(
-                "The answers do not match the questions",
-                {"risk.answers": f"{count}: answer each of them once ({'; '.join(parts)})"},
+                _("The answers do not match the questions"),
+                {
+                    "risk.answers": _("%(count)s: answer each of them once (%(problems)s)")
+                    % {"count": count, "problems": "; ".join(parts)}
+                },
             )
         items: list[tuple[object, object]] = [(key, answers[key]) for key in keys]
     elif isinstance(answers, (list, tuple)):
         if len(answers) != len(keys):
             raise RuleViolation(
-                "The answers do not match the questions",
-                {"risk.answers": f"{count}: send {len(keys)} answers in question order, not {len(answers)}"},
+                _("The answers do not match the questions"),
+                {
+                    "risk.answers": _("%(count)s: send %(wanted)d answers in question order, not %(sent)d")
+                    % {"count": count, "wanted": len(keys), "sent": len(answers)}
+                },
             )
         items = list(enumerate(answers))
     else:
         raise RuleViolation(
-            "The answers are not valid",
-            {"risk.answers": "Send the answers as a list in question order or keyed by question"},
+            _("The answers are not valid"),
+            {"risk.answers": _("Send the answers as a list in question order or keyed by question")},
         )
     errors: dict[str, str] = {}
     normalised: list[str] = []
     for where, value in items:
         word = _word(value)
         if word not in allowed:
-            errors[f"risk.answers.{where}"] = f"Answer {_either(allowed)}"
+            errors[f"risk.answers.{where}"] = _("Answer %(choices)s") % {
+                "choices": _either(_words(instrument, "answers", allowed))
+            }
         normalised.append(word or "")
     if errors:
-        raise RuleViolation("Some answers are not valid", errors)
+        raise RuleViolation(_("Some answers are not valid"), errors)
     return normalised
 
 
@@ -108,23 +128,26 @@ def assess_risk(
     judgement_reason: str | None,
 ) -> RiskResult:
     """Check a risk assessment against its instrument and return the result to record."""
-    name, ident, n = instrument["name"], instrument["id"], len(instrument["questions"])
+    name, ident, n = localised(instrument, "name"), instrument["id"], len(instrument["questions"])
     high_risk = instrument.get("thresholds", {}).get("visible_high_risk")
     given = _answers(instrument, answers)
     yes = given.count("yes") if given is not None else None
     if score is not None:
         if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= n:
             raise RuleViolation(
-                "The score is not valid",
-                {"risk.score": f"Enter a whole number from 0 to {n}: the number of yes answers"},
+                _("The score is not valid"),
+                {"risk.score": _("Enter a whole number from 0 to %(num)d: the number of yes answers") % {"num": n}},
             )
         if yes is not None and score != yes:
             # A score that disagrees with its own answers is a typing error either way: refuse.
             raise RuleViolation(
-                "The score does not match the answers",
+                _("The score does not match the answers"),
                 {
-                    "risk.score": f"The answers have {yes} yes, so the score is {yes}, not {score}: "
-                    f"send {yes} or leave the score out"
+                    "risk.score": _(
+                        "The answers have %(yes)d yes, so the score is %(yes)d, not %(score)d: "
+                        "send %(yes)d or leave the score out"
+                    )
+                    % {"yes": yes, "score": score}
                 },
             )
     # A blank level is no level; a non-string is kept as is, so no level matches it below.
@@ -133,29 +156,36 @@ def assess_risk(
     if instrument["kind"] == "score":
         if sent is not None:
             raise RuleViolation(
-                "This instrument gives a score",
-                {"risk.level": f"{name} gives a score, not a level: leave the level out"},
+                _("This instrument gives a score"),
+                {"risk.level": _("%(name)s gives a score, not a level: leave the level out") % {"name": name}},
             )
         if yes is None and score is None:
             raise RuleViolation(
-                "Send answers or a score",
-                {"risk": f"Send answers or a score: the {n} answers of {name}, or a score from 0 to {n}"},
+                _("Send answers or a score"),
+                {
+                    "risk": _("Send answers or a score: the %(num)d answers of %(name)s, or a score from 0 to %(num)d")
+                    % {"num": n, "name": name}
+                },
             )
         return RiskResult(ident, yes if yes is not None else score, None, None, given, high_risk=high_risk)
 
     levels = tuple(instrument["levels"])
     if sent is not None and sent not in levels:
-        raise RuleViolation("The level is not valid", {"risk.level": f"Choose {_either(levels)}"})
+        choices = _either(_words(instrument, "levels", levels))
+        raise RuleViolation(_("The level is not valid"), {"risk.level": _("Choose %(choices)s") % {"choices": choices}})
     if yes is None:
         if score is not None:
             raise RuleViolation(
-                "This instrument gives a level",
-                {"risk.score": f"{name} gives a level, not a score: send the answers or a level"},
+                _("This instrument gives a level"),
+                {"risk.score": _("%(name)s gives a level, not a score: send the answers or a level") % {"name": name}},
             )
         if sent is None:
             raise RuleViolation(
-                "Send answers or a level",
-                {"risk": f"Send answers or a level: the {n} answers of {name}, or {_either(levels)}"},
+                _("Send answers or a level"),
+                {
+                    "risk": _("Send answers or a level: the %(num)d answers of %(name)s, or %(choices)s")
+                    % {"num": n, "name": name, "choices": _either(_words(instrument, "levels", levels))}
+                },
             )
         # No answers: the level is the practitioner's own assessment, nothing to compare with.
         return RiskResult(ident, None, sent, None, None, levels, high_risk)
@@ -164,13 +194,24 @@ def assess_risk(
         return RiskResult(ident, yes, computed, computed, given, levels, high_risk)
     if levels.index(sent) < levels.index(computed):
         raise RuleViolation(
-            "Professional judgement cannot lower the level",
-            {"risk.level": f"Professional judgement may raise the level, never lower it: the answers give {computed}"},
+            _("Professional judgement cannot lower the level"),
+            {
+                "risk.level": _(
+                    "Professional judgement may raise the level, never lower it: the answers give %(level)s"
+                )
+                % {"level": localised_word(instrument, "levels", computed)}
+            },
         )
     if levels.index(sent) > levels.index(computed) and not (judgement_reason or "").strip():
         raise RuleViolation(
-            "Raising the level needs reasons",
-            {"judgement_reason": f"Write why your professional judgement raises the level from {computed} to {sent}"},
+            _("Raising the level needs reasons"),
+            {
+                "judgement_reason": _("Write why your professional judgement raises the level from %(was)s to %(now)s")
+                % {
+                    "was": localised_word(instrument, "levels", computed),
+                    "now": localised_word(instrument, "levels", sent),
+                }
+            },
         )
     return RiskResult(ident, yes, sent, computed, given, levels, high_risk)
 
@@ -206,8 +247,8 @@ def _high_risk(type_settings: dict[str, Any], risk: RiskResult | None) -> int | 
 
 def _high_risk_text(threshold: int | str) -> str:
     if isinstance(threshold, int):
-        return f"a risk score of {threshold} or more"
-    return f"a risk level of {threshold} or above"
+        return _("a risk score of %(score)d or more") % {"score": threshold}
+    return _("a risk level of %(level)s or above") % {"level": localised_word({}, "levels", threshold)}
 
 
 def _accepts(type_settings: dict[str, Any], risk: RiskResult | None = None) -> dict[str, str]:
@@ -218,15 +259,21 @@ def _accepts(type_settings: dict[str, Any], risk: RiskResult | None = None) -> d
     if "visible_high_risk" in criteria:
         out["visible_high_risk"] = _high_risk_text(_high_risk(type_settings, risk))
     if "professional_judgement" in criteria:
-        out["professional_judgement"] = "professional judgement with written reasons"
+        out["professional_judgement"] = _("professional judgement with written reasons")
     if "escalation" in criteria:
         rule = criteria["escalation"]
-        out["escalation"] = f"{rule['incidents']} or more incidents in {rule['window_months']} months"
+        out["escalation"] = _("%(incidents)d or more incidents in %(months)d months") % {
+            "incidents": rule["incidents"],
+            "months": rule["window_months"],
+        }
     if "repeat" in criteria:
-        out["repeat"] = (
-            f"a further incident within {repeat['window_months']} months of the last referral "
-            f"of the same {' and '.join(repeat['match'])}"
-        )
+        matched = {"victim": _("victim"), "perpetrator": _("perpetrator"), "location": _("location")}
+        out["repeat"] = _(
+            "a further incident within %(months)d months of the last referral of the same %(matched)s"
+        ) % {
+            "months": repeat["window_months"],
+            "matched": _(" and ").join(matched.get(part, part) for part in repeat["match"]),
+        }
     return out
 
 
@@ -240,20 +287,35 @@ def _shortfall(
         if isinstance(threshold, int):
             if risk.score is not None and risk.score >= threshold:
                 return None
-            return f"Visible high risk needs a risk score of {threshold} or more; this referral scores {risk.score}"
+            return _(
+                "Visible high risk needs a risk score of %(threshold)d or more; this referral scores %(score)s"
+            ) % {
+                "threshold": threshold,
+                "score": risk.score,
+            }
         levels = risk.levels
         if risk.level in levels and threshold in levels and levels.index(risk.level) >= levels.index(threshold):
             return None
-        return f"Visible high risk needs a risk level of {threshold} or above; this referral is {risk.level}"
+        return _("Visible high risk needs a risk level of %(threshold)s or above; this referral is %(level)s") % {
+            "threshold": localised_word({}, "levels", str(threshold)),
+            "level": localised_word({}, "levels", str(risk.level)),
+        }
     if criterion == "escalation":
         if incidents_in_window >= rule["incidents"]:
             return None
-        return (
-            f"Potential escalation needs {rule['incidents']} or more incidents in "
-            f"{rule['window_months']} months; {incidents_in_window} recorded"
-        )
+        return _(
+            "Potential escalation needs %(incidents)d or more incidents in %(months)d months; %(found)d recorded"
+        ) % {
+            "incidents": rule["incidents"],
+            "months": rule["window_months"],
+            "found": incidents_in_window,
+        }
     if criterion == "repeat":
-        return None if is_repeat else "A repeat needs " + _accepts(type_settings)["repeat"] + "; none was found"
+        return (
+            None
+            if is_repeat
+            else _("A repeat needs %(what)s; none was found") % {"what": _accepts(type_settings)["repeat"]}
+        )
     raise ValueError(f"no rule for criterion {criterion!r}")  # the loader admits no other names
 
 
@@ -273,7 +335,7 @@ def criteria_met(
     referral's date (see within_window). Criteria are met whether claimed or not (a detected
     repeat counts unclaimed), except professional judgement, which must be claimed.
     """
-    name = type_settings["name"]
+    name = localised(type_settings, "name")
     accepts = _accepts(type_settings, risk)
     reason = (judgement_reason or "").strip()
     errors: dict[str, str] = {}
@@ -281,12 +343,19 @@ def criteria_met(
     accepted = accepted_instruments(type_settings)
     if risk.instrument not in accepted:
         raise RuleViolation(
-            "The risk assessment uses the wrong instrument",
-            {"risk": f"{name} assesses risk with {_either(list(accepted))}, not {risk.instrument}"},
+            _("The risk assessment uses the wrong instrument"),
+            {
+                "risk": _("%(name)s assesses risk with %(accepted)s, not %(sent)s")
+                % {"name": name, "accepted": _either(list(accepted)), "sent": risk.instrument}
+            },
         )
     unknown = [str(c) for c in claimed if not isinstance(c, str) or c not in accepts]
     if unknown:
-        errors["criteria"] = f"{name} does not accept {', '.join(unknown)}: choose from {', '.join(accepts)}"
+        errors["criteria"] = _("%(name)s does not accept %(unknown)s: choose from %(accepted)s") % {
+            "name": name,
+            "unknown": ", ".join(unknown),
+            "accepted": ", ".join(accepts),
+        }
 
     met = {
         c
@@ -297,7 +366,7 @@ def criteria_met(
         if reason or not type_settings["criteria"]["professional_judgement"].get("requires_reason", True):
             met.add("professional_judgement")
         else:
-            errors["judgement_reason"] = (
+            errors["judgement_reason"] = _(
                 "Write the reasons for your professional judgement: a referral on judgement needs them"
             )
 
@@ -310,12 +379,16 @@ def criteria_met(
         ):
             why = _shortfall(type_settings, criterion, risk, incidents_in_window, is_repeat)
             others = [text for key, text in accepts.items() if key != criterion]
-            errors[f"criteria.{index}"] = f"{why}. {name} also accepts {_either(others)}" if others else f"{why}"
+            also = _("%(name)s also accepts %(others)s") % {"name": name, "others": _either(others)}
+            errors[f"criteria.{index}"] = f"{why}. {also}" if others else f"{why}"
     if errors:
-        raise RuleViolation("The referral criteria claimed are not met", errors)
+        raise RuleViolation(_("The referral criteria claimed are not met"), errors)
     if not met:
         raise RuleViolation(
-            "This referral meets no referral criterion",
-            {"criteria": f"This referral meets no criterion of {name}: it needs {_either(list(accepts.values()))}"},
+            _("This referral meets no referral criterion"),
+            {
+                "criteria": _("This referral meets no criterion of %(name)s: it needs %(needs)s")
+                % {"name": name, "needs": _either(list(accepts.values()))}
+            },
         )
     return sorted(met)

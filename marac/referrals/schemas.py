@@ -15,6 +15,7 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from marac.errors import RuleViolation
+from marac.i18n import gettext as _
 from marac.validation import fields_of, unstorable
 
 # A list index in a form or CSV path: bounded, so "perpetrators.99999999" makes no list that long.
@@ -195,7 +196,7 @@ def set_path(body: dict, path: str, value: object) -> None:
     for part, following in pairwise(parts):
         key: int | str = int(part) if INDEX_RE.fullmatch(part) else part
         if isinstance(target, list) != isinstance(key, int):  # "victim.0", "perpetrators.name", "perpetrators.100"
-            raise RuleViolation("The referral is not valid", {path: "Unknown field"})
+            raise RuleViolation(_("The referral is not valid"), {path: _("Unknown field")})
         if isinstance(target, list):
             while len(target) <= key:  # type: ignore[operator]  # an int: checked against the list above
                 target.append({})
@@ -204,7 +205,7 @@ def set_path(body: dict, path: str, value: object) -> None:
             target = target.setdefault(key, [] if INDEX_RE.fullmatch(following) else {})
     last = parts[-1]
     if isinstance(target, list) and not INDEX_RE.fullmatch(last):
-        raise RuleViolation("The referral is not valid", {path: "Unknown field"})
+        raise RuleViolation(_("The referral is not valid"), {path: _("Unknown field")})
     # An int index into a list, a str key into a dict: mypy cannot pair the two conditions.
     target[int(last) if isinstance(target, list) else last] = value  # type: ignore[index]  # see above
 
@@ -212,8 +213,8 @@ def set_path(body: dict, path: str, value: object) -> None:
 def parse(payload: object) -> ReferralIn:
     """Validate a decoded body; every problem is reported with its field path."""
     if bad := unstorable(payload):  # a CSV row or a form, as much as an API body
-        raise RuleViolation("The referral is not valid", bad)
+        raise RuleViolation(_("The referral is not valid"), bad)
     try:
         return ReferralIn.model_validate(payload)
     except ValidationError as exc:
-        raise RuleViolation("The referral is not valid", fields_of(exc)) from None
+        raise RuleViolation(_("The referral is not valid"), fields_of(exc)) from None

@@ -34,14 +34,16 @@ from marac.agencies.access import Viewer
 from marac.agencies.models import Conference
 from marac.audit.service import About, record, record_each
 from marac.clock import now
-from marac.conference_types import accepted_instruments, with_type_instruments
+from marac.conference_types import accepted_instruments, localised, with_type_instruments
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation
+from marac.i18n import gettext, ngettext
 from marac.ids import ID_PATTERN
 from marac.meetings.schedule import meeting_for_referral
 from marac.notices.events import emit
 from marac.referrals import break_glass, history, locations, people, rules
 from marac.referrals.models import (
     REFERRAL_STATUSES,
+    STATUS_WORDS,
     BreakGlass,
     EarlierCase,
     MatchSuggestion,
@@ -113,7 +115,9 @@ async def _conference_for(viewer: Viewer, slug: str) -> Conference:
     conference = await Conference.get_or_none(slug=slug)
     if conference is None or not access.may_refer(viewer, conference.id):
         # One answer for "no such conference" and "not yours": outsiders learn nothing.
-        raise RuleViolation("Unknown conference", {"conference": "No conference you belong to has this name"})
+        raise RuleViolation(
+            gettext("Unknown conference"), {"conference": gettext("No conference you belong to has this name")}
+        )
     return conference
 
 
@@ -121,26 +125,26 @@ def _check_dates(body: ReferralIn, today: date, type_settings: dict) -> dict[str
     errors: dict[str, str] = {}
     incident_date = body.incident_date or body.received_at
     if body.received_at > today:
-        errors["received_at"] = "The date received cannot be in the future"
+        errors["received_at"] = gettext("The date received cannot be in the future")
     if body.incident_date and body.incident_date > today:
-        errors["incident_date"] = "The incident date cannot be in the future"
+        errors["incident_date"] = gettext("The incident date cannot be in the future")
     people_dobs = [("victim.date_of_birth", body.victim.date_of_birth)]
     people_dobs += [(f"perpetrators.{i}.date_of_birth", p.date_of_birth) for i, p in enumerate(body.perpetrators)]
     people_dobs += [(f"children.{i}.date_of_birth", c.date_of_birth) for i, c in enumerate(body.children)]
     for field, dob in people_dobs:
         if dob and (dob > today or today.year - dob.year > MAX_AGE_YEARS):
-            errors[field] = "Enter a date of birth in the past (and within 120 years)"
+            errors[field] = gettext("Enter a date of birth in the past (and within 120 years)")
     if body.transfer_last_heard and not (body.transfer_from or "").strip():
-        errors["transfer_last_heard"] = "Name the MARAC the case is transferred from, or leave this date out"
+        errors["transfer_last_heard"] = gettext("Name the MARAC the case is transferred from, or leave this date out")
     elif body.transfer_last_heard and body.transfer_last_heard > today:
-        errors["transfer_last_heard"] = "The date the MARAC last heard the case cannot be in the future"
+        errors["transfer_last_heard"] = gettext("The date the MARAC last heard the case cannot be in the future")
     if body.previously_known and body.previously_known.date and body.previously_known.date > today:
-        errors["previously_known.date"] = "The date the victim was known to MARAC cannot be in the future"
+        errors["previously_known.date"] = gettext("The date the victim was known to MARAC cannot be in the future")
     elif body.previously_known and body.previously_known.repeat:
         errors |= _check_repeat_claim(body.previously_known.date, incident_date, type_settings)
     for index, day in enumerate(body.incidents):
         if day > incident_date:
-            errors[f"incidents.{index}"] = "An earlier incident cannot be after the incident date"
+            errors[f"incidents.{index}"] = gettext("An earlier incident cannot be after the incident date")
     if type_settings.get("kind") == "domestic_abuse":
         adults = [("victim.date_of_birth", body.victim.date_of_birth)]
         adults += [(f"perpetrators.{i}.date_of_birth", p.date_of_birth) for i, p in enumerate(body.perpetrators)]
@@ -151,7 +155,7 @@ def _check_dates(body: ReferralIn, today: date, type_settings: dict) -> dict[str
                 and dob <= incident_date
                 and _age_on(dob, incident_date) < DOMESTIC_ABUSE_MIN_AGE
             ):
-                errors[field] = (
+                errors[field] = gettext(
                     "Under 16 on the incident date: domestic abuse is between people aged 16 or over. "
                     "Refer a younger person to child safeguarding (children's social care), not to this MARAC"
                 )
@@ -181,19 +185,26 @@ def _check_strands(body: ReferralIn, type_settings: dict) -> dict[str, str]:
     hate_crime = type_settings.get("kind") == "hate_crime"
     errors: dict[str, str] = {}
     if not strands and body.strands:
-        errors["strands"] = f"{type_settings['name']} does not record monitored strands"
+        errors["strands"] = gettext("%(type)s does not record monitored strands") % {
+            "type": localised(type_settings, "name")
+        }
     for index, value in enumerate(body.strands):
         strand, _, sub = value.partition(":")
         if strand not in strands:
             errors[f"strands.{index}"] = (
-                f"Choose one of: {', '.join(strands)}" if strands else "Not recorded for this conference"
+                gettext("Choose one of: %(values)s") % {"values": ", ".join(strands)}
+                if strands
+                else gettext("Not recorded for this conference")
             )
         elif sub and sub not in strands[strand]:
-            errors[f"strands.{index}"] = f"{strand} sub-categories are: {', '.join(sorted(strands[strand])) or 'none'}"
+            errors[f"strands.{index}"] = gettext("%(strand)s sub-categories are: %(values)s") % {
+                "strand": strand,
+                "values": ", ".join(sorted(strands[strand])) or gettext("none"),
+            }
     if hate_crime and not body.strands:
-        errors["strands"] = "Choose at least one monitored strand (the victim's or anyone's perception)"
+        errors["strands"] = gettext("Choose at least one monitored strand (the victim's or anyone's perception)")
     if hate_crime and body.incident_kind is None:
-        errors["incident_kind"] = "Say whether this is a crime or a non-crime hate incident"
+        errors["incident_kind"] = gettext("Say whether this is a crime or a non-crime hate incident")
     return errors
 
 
@@ -267,9 +278,12 @@ async def check(viewer: Viewer, payload: object, today: date) -> Checked:
     errors |= consent_errors
     accepted = accepted_instruments(settings)
     if body.risk.instrument not in accepted:
-        errors["risk.instrument"] = f"{settings['name']} uses {' or '.join(accepted)}"
+        errors["risk.instrument"] = gettext("%(type)s uses %(instruments)s") % {
+            "type": localised(settings, "name"),
+            "instruments": gettext(" or ").join(accepted),
+        }
     if errors:
-        raise RuleViolation("The referral is not valid", errors)
+        raise RuleViolation(gettext("The referral is not valid"), errors)
     risk = rules.assess_risk(
         accepted[body.risk.instrument],
         score=body.risk.score,
@@ -665,8 +679,15 @@ async def submit_many(viewer: Viewer, rows: Sequence[tuple[int, object]], today:
             for field, message in exc.fields.items():
                 errors[f"{number}:{field}"] = message
     if errors:
+        rows_bad = len({k.split(":")[0] for k in errors})
         raise RuleViolation(
-            f"{len({k.split(':')[0] for k in errors})} rows are not valid; nothing was imported", errors
+            ngettext(
+                "%(num)d row is not valid; nothing was imported",
+                "%(num)d rows are not valid; nothing was imported",
+                rows_bad,
+            )
+            % {"num": rows_bad},
+            errors,
         )
     created = []
     async with in_transaction():
@@ -763,13 +784,16 @@ async def decide(viewer: Viewer, referral_id: str, decision: str, reason: str | 
     access.require_triage(viewer, referral.conference_id)
     reason = (reason or "").strip() or None
     if decision not in ("accept", "reject"):
-        raise RuleViolation("Unknown decision", {"decision": "Choose accept or reject"})
+        raise RuleViolation(gettext("Unknown decision"), {"decision": gettext("Choose accept or reject")})
     if decision == "reject" and not reason:
         raise RuleViolation(
-            "A rejection needs a reason", {"reason": "Say why the referral is rejected; the referrer will see it"}
+            gettext("A rejection needs a reason"),
+            {"reason": gettext("Say why the referral is rejected; the referrer will see it")},
         )
     if referral.status != "received":
-        raise Conflict(f"This referral was already decided ({referral.status})")
+        raise Conflict(
+            gettext("This referral was already decided (%(status)s)") % {"status": STATUS_WORDS[referral.status]}
+        )
     referral.status = "accepted" if decision == "accept" else "rejected"
     referral.decision_reason = reason
     referral.decided_by = viewer.user_id
@@ -855,8 +879,12 @@ async def changeable(viewer: Viewer, referral_id: str, what: str) -> Referral:
     allowed = UNHEARD_STATUSES if coordinator else ["received"]
     if referral.status not in allowed:
         raise Conflict(
-            f"This referral is {referral.status.replace('_', ' ')}: "
-            + ("it can no longer be changed" if coordinator else "after triage, ask the coordinator")
+            (
+                gettext("This referral is %(status)s: it can no longer be changed")
+                if coordinator
+                else gettext("This referral is %(status)s: after triage, ask the coordinator")
+            )
+            % {"status": STATUS_WORDS[referral.status]}
         )
     return referral
 
@@ -909,13 +937,15 @@ async def edit(viewer: Viewer, referral_id: str, patch: dict, today: date) -> Re
     referral = await changeable(viewer, referral_id, "edit")
     unknown = sorted(set(patch) - set(EDITABLE))
     if unknown:
-        raise RuleViolation("The change is not valid", {name: "Cannot be changed" for name in unknown})
+        raise RuleViolation(
+            gettext("The change is not valid"), {name: gettext("Cannot be changed") for name in unknown}
+        )
     before = body_of(referral)
     checked = await check(viewer, {**before, **patch}, today)
     if checked.monitoring_only != referral.monitoring_only:
         raise RuleViolation(
-            "Monitoring only cannot change",
-            {"consent": "A referral kept for monitoring only, or shared, stays so: make a new referral"},
+            gettext("Monitoring only cannot change"),
+            {"consent": gettext("A referral kept for monitoring only, or shared, stays so: make a new referral")},
         )
     changed = _changed(before, checked, referral.risk)
     if not changed:
@@ -957,17 +987,22 @@ async def decide_repeat_claim(viewer: Viewer, referral_id: str, confirm: bool | 
     agenda kind and the quarterly repeat rate count it. Kept in the referral's history and audited."""
     referral = await _triaged(viewer, referral_id)
     if confirm is None:
-        raise RuleViolation("Confirm or reject the claim", {"confirm": "Say whether this is a repeat of that case"})
+        raise RuleViolation(
+            gettext("Confirm or reject the claim"), {"confirm": gettext("Say whether this is a repeat of that case")}
+        )
     reason = (reason or "").strip() or None
     if not confirm and not reason:
         raise RuleViolation(
-            "Rejecting a repeat claim needs a reason",
-            {"reason": "Say why this is not a repeat of that case; the referrer will see it"},
+            gettext("Rejecting a repeat claim needs a reason"),
+            {"reason": gettext("Say why this is not a repeat of that case; the referrer will see it")},
         )
     if referral.repeat_claim != "pending":
-        raise Conflict("No repeat claim of this referral waits for a decision")
+        raise Conflict(gettext("No repeat claim of this referral waits for a decision"))
     if referral.status not in UNHEARD_STATUSES:
-        raise Conflict(f"This referral is {referral.status.replace('_', ' ')}: its claim can no longer be decided")
+        raise Conflict(
+            gettext("This referral is %(status)s: its claim can no longer be decided")
+            % {"status": STATUS_WORDS[referral.status]}
+        )
     kind = "repeat_confirm" if confirm else "repeat_reject"
     async with in_transaction() as conn:
         await _history(referral, viewer, kind, ["criteria_met", "is_repeat", "repeat_claim"], reason, conn)
@@ -988,7 +1023,9 @@ async def withdraw(viewer: Viewer, referral_id: str, reason: str | None, conn: B
     referral = await changeable(viewer, referral_id, "withdraw")
     reason = (reason or "").strip()
     if not reason:
-        raise RuleViolation("Withdrawing needs a reason", {"reason": "Say why the referral is withdrawn"})
+        raise RuleViolation(
+            gettext("Withdrawing needs a reason"), {"reason": gettext("Say why the referral is withdrawn")}
+        )
     await _history(referral, viewer, "withdraw", ["status"], reason, conn)
     referral.status, referral.withdrawn_reason, referral.expected_meeting_id = "withdrawn", reason, None
     await referral.save(using_db=conn)
@@ -1010,7 +1047,7 @@ async def _triaged(viewer: Viewer, referral_id: str, field: str | None = None) -
     referral = await _visible(viewer, referral_id, "conference", "people")
     if referral is None:
         if field:
-            raise RuleViolation("Unknown referral", {field: "No referral you can see has this id"})
+            raise RuleViolation(gettext("Unknown referral"), {field: gettext("No referral you can see has this id")})
         raise NotFound("Referral not found")
     access.require_triage(viewer, referral.conference_id)
     return referral
@@ -1022,13 +1059,20 @@ async def merge(viewer: Viewer, referral_id: str, into_id: str) -> Referral:
     once in figures, never a second agenda item). Both must be waiting to be heard."""
     referral = await _triaged(viewer, referral_id)
     if into_id == referral_id:
-        raise RuleViolation("A referral cannot be merged into itself", {"into": "Choose the other referral"})
+        raise RuleViolation(
+            gettext("A referral cannot be merged into itself"), {"into": gettext("Choose the other referral")}
+        )
     into = await _triaged(viewer, into_id, field="into")
     if into.conference_id != referral.conference_id:
-        raise RuleViolation("Not the same conference", {"into": "Merge only referrals to the same conference"})
+        raise RuleViolation(
+            gettext("Not the same conference"), {"into": gettext("Merge only referrals to the same conference")}
+        )
     for one in (referral, into):
         if one.status not in UNHEARD_STATUSES:
-            raise Conflict(f"Only referrals waiting to be heard are merged; one is {one.status.replace('_', ' ')}")
+            raise Conflict(
+                gettext("Only referrals waiting to be heard are merged; one is %(status)s")
+                % {"status": STATUS_WORDS[one.status]}
+            )
     async with in_transaction() as conn:
         referral.status, referral.merged_into_id = "merged", into.id
         referral.expected_meeting_id = None
@@ -1060,11 +1104,13 @@ async def keep_apart(viewer: Viewer, referral_id: str, reason: str | None) -> Re
     referral = await _triaged(viewer, referral_id)
     reason = (reason or "").strip()
     if not reason:
-        raise RuleViolation("Keeping apart needs a reason", {"reason": "Say why these are separate incidents"})
+        raise RuleViolation(
+            gettext("Keeping apart needs a reason"), {"reason": gettext("Say why these are separate incidents")}
+        )
     if referral.possible_duplicate_of_id is None or referral.status not in UNHEARD_STATUSES:
-        raise Conflict("This referral is not a possible duplicate waiting to be heard")
+        raise Conflict(gettext("This referral is not a possible duplicate waiting to be heard"))
     if referral.kept_apart_reason:
-        raise Conflict("This referral was already kept apart")
+        raise Conflict(gettext("This referral was already kept apart"))
     referral.kept_apart_reason = reason
     async with in_transaction() as conn:
         await referral.save(using_db=conn, update_fields=["kept_apart_reason"])
@@ -1101,7 +1147,10 @@ async def list_visible(
     first, narrowed to one of their conferences and one status. Ids, dates, statuses and agencies:
     the list reads no personal data; opening one (read_case) is audited."""
     if status is not None and status not in REFERRAL_STATUSES:
-        raise RuleViolation("Unknown status", {"status": f"Choose one of: {', '.join(REFERRAL_STATUSES)}"})
+        raise RuleViolation(
+            gettext("Unknown status"),
+            {"status": gettext("Choose one of: %(values)s") % {"values": ", ".join(REFERRAL_STATUSES)}},
+        )
     query = Referral.filter(access.referral_filter(viewer))
     if conference_id is not None:
         query = query.filter(conference_id=conference_id)
@@ -1163,7 +1212,7 @@ async def decide_match(viewer: Viewer, suggestion_id: str, same: bool) -> MatchS
     if suggestion is None:
         raise NotFound("Suggestion not found")
     if suggestion.status != "pending":
-        raise Conflict("This suggestion was already decided")
+        raise Conflict(gettext("This suggestion was already decided"))
     suggestion.status, suggestion.decided_by, suggestion.decided_at = (
         ("same" if same else "different"),
         viewer.user_id,

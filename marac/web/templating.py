@@ -9,7 +9,7 @@ from jinja2 import Environment, FileSystemLoader
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from marac import i18n, settings, wording
+from marac import conference_types, i18n, settings, wording
 from marac.agencies.access import Can
 from marac.settings import PROJECT_DIR
 from marac.web import csrf
@@ -51,6 +51,8 @@ env.globals.update(
     languages=i18n.LANGUAGES,
     in_language=in_language,
 )
+# Labels from the type and instrument files, also for a conference's copy made before they had the Welsh.
+env.globals.update(localised=conference_types.localised, localised_word=conference_types.localised_word)
 
 
 def _nothing(capability: Can) -> bool:

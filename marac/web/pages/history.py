@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from marac.errors import RuleViolation
+from marac.i18n import gettext
 from marac.jobs import flows
 from marac.referrals import history
 from marac.web.auth import Caller, page
@@ -47,7 +48,7 @@ async def history_page(request: Request, caller: Caller) -> Response:
     await history.conference_for(caller.viewer, slug)  # 404 before anything is read for anyone else
     upload = request.state.form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
-        return await _form(request, caller, 400, errors={"file": "Choose a CSV file"})
+        return await _form(request, caller, 400, errors={"file": gettext("Choose a CSV file")})
     try:
         started = await flows.import_history(caller.viewer, slug, await upload.read())
     except RuleViolation as exc:
@@ -62,7 +63,14 @@ async def history_import(request: Request, caller: Caller) -> Response:
     return render(
         request,
         "referrals/history_import.html",
-        {"conference": conference, "upload": upload, "refresh": not history.ended(upload)},
+        {
+            "conference": conference,
+            "upload": upload,
+            "refresh": not history.ended(upload),
+            # Kept in the language of whoever loaded the file: a message made in English is one of the
+            # catalogue's, so it is read here in the reader's language (tests/test_i18n_referrals.py).
+            "message": gettext(upload.message) if upload.message else None,
+        },
     )
 
 

@@ -16,6 +16,7 @@ from marac.agencies.models import Conference
 from marac.clock import today, uk_date
 from marac.conference_types import accepted_instruments, with_type_instruments
 from marac.errors import AccessDenied, Conflict, DomainError, NotFound, RuleViolation
+from marac.i18n import gettext, lazy_gettext
 from marac.jobs import flows
 from marac.meetings import withdrawal
 from marac.minutes import transfer
@@ -27,31 +28,70 @@ from marac.validation import parse_day, whole_number
 from marac.web.api_referrals import referral_after
 from marac.web.auth import Caller, page
 from marac.web.errors import status_of
-from marac.web.pages.break_glass import uk_time
 from marac.web.templating import render
 
 LABELS = {
-    "received_at": "Date received",
-    "incident_date": "Incident date",
-    "consent.monitoring_only": "Monitoring only",
-    "transfer_from": "Transferred from",
-    "transfer_last_heard": "Date that MARAC last heard the case",
-    "criteria": "Referral criteria",
-    "judgement_reason": "Professional judgement",
-    "summary": "Summary",
-    "incidents": "Earlier incidents",
-    "strands": "Monitored strands",
-    "incident_kind": "Crime or incident",
-    "risk": "Risk",
-    "risk.level": "Risk level",
-    "risk.score": "Score",
-    "risk.answers": "Checklist answers",
-    "consent.victim_aware": "Victim aware",
-    "consent.consented": "Consent",
-    "consent.reason_if_not": "Reason for sharing without consent",
-    "incident_location": "Where it happened",
-    "incident_location.postcode": "Where it happened: postcode",
-    "incident_location.place": "Where it happened: named place",
+    "received_at": lazy_gettext("Date received"),
+    "incident_date": lazy_gettext("Incident date"),
+    "consent.monitoring_only": lazy_gettext("Monitoring only"),
+    "transfer_from": lazy_gettext("Transferred from"),
+    "transfer_last_heard": lazy_gettext("Date that MARAC last heard the case"),
+    "criteria": lazy_gettext("Referral criteria"),
+    "judgement_reason": lazy_gettext("Professional judgement"),
+    "summary": lazy_gettext("Summary"),
+    "incidents": lazy_gettext("Earlier incidents"),
+    "strands": lazy_gettext("Monitored strands"),
+    "incident_kind": lazy_gettext("Crime or incident"),
+    "risk": lazy_gettext("Risk"),
+    "risk.level": lazy_gettext("Risk level"),
+    "risk.score": lazy_gettext("Score"),
+    "risk.answers": lazy_gettext("Checklist answers"),
+    "consent.victim_aware": lazy_gettext("Victim aware"),
+    "consent.consented": lazy_gettext("Consent"),
+    "consent.reason_if_not": lazy_gettext("Reason for sharing without consent"),
+    "incident_location": lazy_gettext("Where it happened"),
+    "incident_location.postcode": lazy_gettext("Where it happened: postcode"),
+    "incident_location.place": lazy_gettext("Where it happened: named place"),
+}
+# The parts of a field's path the summary names when LABELS has no entry: "Victim: postcode".
+SECTION_WORDS = {
+    "victim": lazy_gettext("Victim"),
+    "referrer": lazy_gettext("Referrer"),
+    "previously_known": lazy_gettext("Previously known"),
+    "conference": lazy_gettext("Conference"),
+    "perpetrators": lazy_gettext("Perpetrators"),
+    "children": lazy_gettext("Children"),
+}
+FIELD_WORDS = {
+    "name": lazy_gettext("name"),
+    "aliases": lazy_gettext("aliases"),
+    "date_of_birth": lazy_gettext("date of birth"),
+    "gender": lazy_gettext("gender"),
+    "language": lazy_gettext("language"),
+    "relationship": lazy_gettext("relationship"),
+    "relationship_to_victim": lazy_gettext("relationship to victim"),
+    "relationship_to_perpetrator": lazy_gettext("relationship to perpetrator"),
+    "school": lazy_gettext("school"),
+    "address.line1": lazy_gettext("address line1"),
+    "address.line2": lazy_gettext("address line2"),
+    "address.town": lazy_gettext("address town"),
+    "address.postcode": lazy_gettext("address postcode"),
+    "safe_contact.phone": lazy_gettext("safe contact phone"),
+    "safe_contact.safe_to_call": lazy_gettext("safe contact safe to call"),
+    "safe_contact.safe_to_leave_message": lazy_gettext("safe contact safe to leave message"),
+    "interpreter_needed": lazy_gettext("interpreter needed"),
+    "communication_needs": lazy_gettext("communication needs"),
+    "safe_ways_to_contact": lazy_gettext("safe ways to contact"),
+    "phone": lazy_gettext("phone"),
+    "email": lazy_gettext("email"),
+    "area": lazy_gettext("area"),
+    "date": lazy_gettext("date"),
+    "repeat": lazy_gettext("repeat"),
+    "monitoring.racially_minoritised": lazy_gettext("monitoring racially minoritised"),
+    "monitoring.ethnicity": lazy_gettext("monitoring ethnicity"),
+    "monitoring.lgbt": lazy_gettext("monitoring lgbt"),
+    "monitoring.disabled": lazy_gettext("monitoring disabled"),
+    "monitoring.religion": lazy_gettext("monitoring religion"),
 }
 PERPETRATOR_SLOTS = 3
 CHILD_SLOTS = 4
@@ -68,11 +108,16 @@ def summary_label(field: str) -> str:
         return LABELS[field]
     parts = field.split(".")
     if parts[0] in ("perpetrators", "children") and len(parts) > 1 and whole_number(parts[1], 0, 99) is not None:
-        who = f"{'Perpetrator' if parts[0] == 'perpetrators' else 'Child'} {int(parts[1]) + 1}"
-        return f"{who}: {' '.join(parts[2:]).replace('_', ' ')}".rstrip(": ")
+        number = int(parts[1]) + 1
+        label = gettext("Perpetrator %(num)d") if parts[0] == "perpetrators" else gettext("Child %(num)d")
+        who = label % {"num": number}
+        what = FIELD_WORDS.get(".".join(parts[2:]), " ".join(parts[2:]).replace("_", " "))
+        return f"{who}: {what}".rstrip(": ")
     if parts[0] == "risk" and len(parts) == 3:
-        return "Checklist question"
-    return f"{parts[0].replace('_', ' ').capitalize()}: {' '.join(parts[1:]).replace('_', ' ')}".rstrip(": ")
+        return gettext("Checklist question")
+    section = SECTION_WORDS.get(parts[0], parts[0].replace("_", " ").capitalize())
+    what = FIELD_WORDS.get(".".join(parts[1:]), " ".join(parts[1:]).replace("_", " "))
+    return f"{section}: {what}".rstrip(": ")
 
 
 CHILD_TEXTS = ("relationship_to_victim", "relationship_to_perpetrator", "school")
@@ -267,7 +312,7 @@ async def _places(conference: Conference, named: dict | None = None) -> list[tup
         return None
     offered = [(p.id, p.name) for p in await locations.places(conference.id)]
     if named and named.get("place") and named["place"] not in dict(offered):
-        offered.append((named["place"], f"{named.get('name')} (no longer offered)"))
+        offered.append((named["place"], gettext("%(place)s (no longer offered)") % {"place": named.get("name")}))
     return offered
 
 
@@ -360,7 +405,7 @@ async def list_drafts(request: Request, caller: Caller) -> Response:
                     "id": d.id,
                     "victim": drafts.victim_name(d),
                     "conference": d.conference.name,
-                    "saved": uk_time(d.saved_at),
+                    "saved": d.saved_at,
                     "expires": uk_date(d.expires_at),
                 }
                 for d in found
@@ -418,10 +463,20 @@ async def delete_draft(request: Request, caller: Caller) -> Response:
             request,
             "meetings/confirm.html",
             {
-                "title": "Delete this draft?",
-                "detail": f"The draft referral{' about ' + name if name else ''} to {found.conference.name} "
-                "and everything typed in it will be deleted. This cannot be undone.",
-                "button": "Yes, delete the draft",
+                "title": gettext("Delete this draft?"),
+                "detail": (
+                    gettext(
+                        "The draft referral about %(name)s to %(conference)s and everything typed in it will be "
+                        "deleted. This cannot be undone."
+                    )
+                    if name
+                    else gettext(
+                        "The draft referral to %(conference)s and everything typed in it will be deleted. "
+                        "This cannot be undone."
+                    )
+                )
+                % {"name": name, "conference": found.conference.name},
+                "button": gettext("Yes, delete the draft"),
                 "warning": True,
                 "hidden": {"confirmed": "yes"},
                 "action": f"/referrals/drafts/{draft_id}/delete",
@@ -433,6 +488,15 @@ async def delete_draft(request: Request, caller: Caller) -> Response:
 
 
 LIST_PAGE = 50
+STATUS_WORDS = {
+    "received": lazy_gettext("Received"),
+    "accepted": lazy_gettext("Accepted"),
+    "rejected": lazy_gettext("Rejected"),
+    "monitoring_only": lazy_gettext("Monitoring only"),
+    "heard": lazy_gettext("Heard"),
+    "merged": lazy_gettext("Merged"),
+    "withdrawn": lazy_gettext("Withdrawn"),
+}
 # The top-level inputs of the referral form that may not be left empty (the rest are optional).
 REQUIRED_ON_CORRECTION = ("received_at", "summary")
 
@@ -515,8 +579,8 @@ async def list_referrals(request: Request, caller: Caller) -> Response:
             "receiving": bool(caller.viewer.receiving),
             "only_conference": conference,
             "filters": {"conference": slug or "", "status": status or ""},
-            "conference_options": [("", "Every conference"), *((c.slug, c.name) for c in conferences)],
-            "status_options": [("", "Any status"), *((s, s.replace("_", " ").capitalize()) for s in REFERRAL_STATUSES)],
+            "conference_options": [("", gettext("Every conference")), *((c.slug, c.name) for c in conferences)],
+            "status_options": [("", gettext("Any status")), *((s, str(STATUS_WORDS[s])) for s in REFERRAL_STATUSES)],
         },
     )
 
@@ -557,7 +621,7 @@ def _detail(
             "may_transfer": grant is None and access.may_transfer(caller.viewer, referral.conference_id),
             "glass": {
                 "id": grant.id,
-                "until": uk_time(grant.expires_at),
+                "until": grant.expires_at,
                 "contact_approved": grant.contact_approved_at is not None,
             }
             if grant
@@ -711,7 +775,10 @@ async def import_referrals(request: Request, caller: Caller) -> Response:
     upload = request.state.form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return render(
-            request, "referrals/import.html", {**context, "errors": {"file": "Choose a CSV or JSON file"}}, status=400
+            request,
+            "referrals/import.html",
+            {**context, "errors": {"file": gettext("Choose a CSV or JSON file")}},
+            status=400,
         )
     try:
         created = await imports.import_file(caller.viewer, upload.filename, await upload.read(), today())
@@ -727,9 +794,46 @@ async def import_referrals(request: Request, caller: Caller) -> Response:
     return render(request, "referrals/import.html", {**context, "imported": len(created)})
 
 
+# The reasons names.py gives for a possible match (stored in English with the suggestion), as read.
+MATCH_REASONS = {
+    "names identical": lazy_gettext("names identical"),
+    "surname differs": lazy_gettext("surname differs"),
+    "given names differ": lazy_gettext("given names differ"),
+    "middle name on one side only": lazy_gettext("middle name on one side only"),
+    "middle names differ": lazy_gettext("middle names differ"),
+    "middle names agree": lazy_gettext("middle names agree"),
+    "name order swapped": lazy_gettext("name order swapped"),
+    "matched on an alias": lazy_gettext("matched on an alias"),
+    "same postcode": lazy_gettext("same postcode"),
+    "different postcode (not counted against)": lazy_gettext("different postcode (not counted against)"),
+    "no usable name": lazy_gettext("no usable name"),
+    "same date of birth": lazy_gettext("same date of birth"),
+    "date of birth day/month swapped": lazy_gettext("date of birth day/month swapped"),
+    "date of birth: same year, day or month differs": lazy_gettext("date of birth: same year, day or month differs"),
+    "date of birth: same year, one may be a first-of-January placeholder": lazy_gettext(
+        "date of birth: same year, one may be a first-of-January placeholder"
+    ),
+    "date of birth missing on one or both sides": lazy_gettext("date of birth missing on one or both sides"),
+    "date of birth differs": lazy_gettext("date of birth differs"),
+    "surname identical": lazy_gettext("surname identical"),
+    "surname spelling variant": lazy_gettext("surname spelling variant"),
+    "surname sounds alike": lazy_gettext("surname sounds alike"),
+    "surname spelt similarly (possible typo)": lazy_gettext("surname spelt similarly (possible typo)"),
+    "surname initial matches": lazy_gettext("surname initial matches"),
+    "surname missing on one side": lazy_gettext("surname missing on one side"),
+    "surname differs (possible change of name)": lazy_gettext("surname differs (possible change of name)"),
+    "given name identical": lazy_gettext("given name identical"),
+    "given name spelling variant": lazy_gettext("given name spelling variant"),
+    "given name is a known short form": lazy_gettext("given name is a known short form"),
+    "given name sounds alike": lazy_gettext("given name sounds alike"),
+    "given name spelt similarly (possible typo)": lazy_gettext("given name spelt similarly (possible typo)"),
+    "given name initial matches": lazy_gettext("given name initial matches"),
+    "given name missing on one side": lazy_gettext("given name missing on one side"),
+    "given name matches a middle name": lazy_gettext("given name matches a middle name"),
+}
 MATCH_DONE = {
-    "same": "Linked as the same person: their referrals now count together",
-    "different": "Kept apart as different people",
+    "same": lazy_gettext("Linked as the same person: their referrals now count together"),
+    "different": lazy_gettext("Kept apart as different people"),
 }
 
 
@@ -740,6 +844,7 @@ async def matches(request: Request, caller: Caller) -> Response:
         "referrals/matches.html",
         {
             "suggestions": await service.pending_matches(caller.viewer),
+            "reasons": MATCH_REASONS,
             "done": MATCH_DONE.get(request.query_params.get("done", "")),
         },
     )
@@ -759,10 +864,12 @@ async def decide_match(request: Request, caller: Caller) -> Response:
             request,
             "meetings/confirm.html",
             {
-                "title": "Link these two people as the same person?",
-                "detail": "Their referrals will count together for repeats and history from now on. "
-                "This cannot be undone from this page.",
-                "button": "Yes, they are the same person",
+                "title": gettext("Link these two people as the same person?"),
+                "detail": gettext(
+                    "Their referrals will count together for repeats and history from now on. "
+                    "This cannot be undone from this page."
+                ),
+                "button": gettext("Yes, they are the same person"),
                 "hidden": {"decision": "same", "confirmed": "yes"},
                 "action": f"/matches/{suggestion_id}",
                 "back": "/matches",
