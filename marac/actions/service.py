@@ -40,23 +40,16 @@ from marac.agencies.models import Membership
 from marac.audit.service import record
 from marac.clock import now
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation, StaleVersion
+from marac.i18n import format_number, gettext, ngettext
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, Meeting
 from marac.notices.events import emit
 from marac.referrals.models import Referral, ReferralPerson
-from marac.wording import count, plural
 
 MIN_DESCRIPTION = 10
 # A note is whole in every document, so it is bounded where it is written (docs/domain.md#minutes).
 MAX_NOTE = 10_000
 MAX_DESCRIPTION = 5000
-STATUS_WORDS = {
-    "open": "Open",
-    "in_progress": "In progress",
-    "done": "Done",
-    "not_possible_changed_circumstances": "Not possible: circumstances changed",
-    "not_done_by_agency": "Not done by the agency",
-}
 
 
 async def _audit(viewer: Viewer, action: str, object_type: str, object_id: str, conference_id: str, conn=None) -> None:
@@ -81,7 +74,7 @@ def require_live(meeting: Meeting) -> None:
     # Once minutes are approved the record takes corrections, approved as the next version
     # (minutes.service.approve says what changed); between closing and approval it is frozen.
     if meeting.status != "published" and not (meeting.status == "held" and meeting.minutes_version):
-        raise Conflict("The meeting runs once its agenda is published, until it is closed")
+        raise Conflict(gettext("The meeting runs once its agenda is published, until it is closed"))
 
 
 async def case_of(meeting: Meeting, case_id: str) -> AgendaItem:
@@ -89,7 +82,7 @@ async def case_of(meeting: Meeting, case_id: str) -> AgendaItem:
         "referral", "referral__people"
     )
     if item is None:
-        raise NotFound("Case not found on this agenda")
+        raise NotFound(gettext("Case not found on this agenda"))
     return item
 
 
@@ -170,17 +163,17 @@ async def attendance_errors(
     errors: dict[str, str] = {}
     for index, p in enumerate(present):
         if p.agency_id not in members:
-            errors[f"present.{index}.agency_id"] = "Choose a member agency of this conference"
+            errors[f"present.{index}.agency_id"] = gettext("Choose a member agency of this conference")
         if not p.name.strip():
-            errors[f"present.{index}.name"] = "Enter the name of the person attending"
+            errors[f"present.{index}.name"] = gettext("Enter the name of the person attending")
     for index, a in enumerate(apologies):
         if a.agency_id not in members:
-            errors[f"apologies.{index}.agency_id"] = "Choose a member agency of this conference"
+            errors[f"apologies.{index}.agency_id"] = gettext("Choose a member agency of this conference")
         if not a.name.strip():
-            errors[f"apologies.{index}.name"] = "Enter the name of the person sending apologies"
+            errors[f"apologies.{index}.name"] = gettext("Enter the name of the person sending apologies")
     for index, o in enumerate(observers):
         if not o.name.strip():
-            errors[f"observers.{index}.name"] = "Enter the observer's name"
+            errors[f"observers.{index}.name"] = gettext("Enter the observer's name")
     return errors
 
 
@@ -191,7 +184,7 @@ async def set_attendance(
     require_live(meeting)
     errors = await attendance_errors(meeting, present, apologies, observers)
     if errors:
-        raise RuleViolation("The register is not valid", errors)
+        raise RuleViolation(gettext("The register is not valid"), errors)
     async with in_transaction() as conn:
         await Attendance.filter(meeting=meeting).using_db(conn).delete()
         for p in present:
@@ -251,9 +244,11 @@ async def decide_case(viewer: Viewer, meeting: Meeting, case_id: str, outcome: s
     item = await case_of(meeting, case_id)
     reason = (reason or "").strip()
     if outcome not in ("heard", "deferred"):
-        raise RuleViolation("Choose an outcome", {"outcome": "Choose heard or deferred"})
+        raise RuleViolation(gettext("Choose an outcome"), {"outcome": gettext("Choose heard or deferred")})
     if outcome == "deferred" and not reason:
-        raise RuleViolation("A deferral needs a reason", {"outcome_reason": "Say why the case is deferred"})
+        raise RuleViolation(
+            gettext("A deferral needs a reason"), {"outcome_reason": gettext("Say why the case is deferred")}
+        )
     item.outcome, item.outcome_reason, item.ended_at = outcome, reason[:500] or None, now()
     async with in_transaction() as conn:
         await item.save(using_db=conn, update_fields=["outcome", "outcome_reason", "ended_at"])
@@ -267,9 +262,12 @@ async def decide_case(viewer: Viewer, meeting: Meeting, case_id: str, outcome: s
 
 def note_length_error(text: str) -> str | None:
     if not text:
-        return "Write the note"
+        return gettext("Write the note")
     if len(text) > MAX_NOTE:
-        return f"A note can be at most {MAX_NOTE:,} characters: this one has {len(text):,}"
+        return gettext("A note can be at most %(most)s characters: this one has %(has)s") % {
+            "most": format_number(MAX_NOTE),
+            "has": format_number(len(text)),
+        }
     return None
 
 
@@ -281,18 +279,18 @@ async def checked_note(meeting: Meeting, text: str, visibility: str, agencies: l
     if problem := note_length_error(text):
         errors["text"] = problem
     if visibility not in VISIBILITIES:
-        errors["visibility"] = "Choose who may read it: all, restricted or chair only"
+        errors["visibility"] = gettext("Choose who may read it: all, restricted or chair only")
     members = await _member_ids(meeting.conference_id)
     agencies = list(dict.fromkeys(agencies))
     if visibility == "restricted":
         if not agencies:
-            errors["agencies"] = "Name the agencies that may read a restricted note"
+            errors["agencies"] = gettext("Name the agencies that may read a restricted note")
         elif set(agencies) - members:
-            errors["agencies"] = "Only member agencies of this conference can be named"
+            errors["agencies"] = gettext("Only member agencies of this conference can be named")
     elif agencies:
         agencies = []
     if errors:
-        raise RuleViolation("The note is not valid", errors)
+        raise RuleViolation(gettext("The note is not valid"), errors)
     return text, agencies
 
 
@@ -327,15 +325,17 @@ async def check_action(meeting: Meeting, description: str, owner_agency_id: str,
     before the meeting that agreed it."""
     errors = {}
     if len(description) < MIN_DESCRIPTION:
-        errors["description"] = "Say specifically who will do what, and by when"
+        errors["description"] = gettext("Say specifically who will do what, and by when")
     elif len(description) > MAX_DESCRIPTION:
-        errors["description"] = f"An action can be at most {MAX_DESCRIPTION:,} characters"
+        errors["description"] = gettext("An action can be at most %(most)s characters") % {
+            "most": format_number(MAX_DESCRIPTION)
+        }
     if owner_agency_id not in await _member_ids(meeting.conference_id):
-        errors["owner_agency_id"] = "The owner must be a member agency of this conference"
+        errors["owner_agency_id"] = gettext("The owner must be a member agency of this conference")
     if due < meeting.date:
-        errors["due_date"] = "The due date cannot be before the meeting"
+        errors["due_date"] = gettext("The due date cannot be before the meeting")
     if errors:
-        raise RuleViolation("The action is not valid", errors)
+        raise RuleViolation(gettext("The action is not valid"), errors)
 
 
 async def add_action(
@@ -383,7 +383,10 @@ async def set_any_other_business(viewer: Viewer, meeting: Meeting, text: str) ->
     require_live(meeting)
     text = (text or "").strip()
     if len(text) > MAX_NOTE:
-        raise RuleViolation("Too long", {"any_other_business": f"Use at most {MAX_NOTE:,} characters"})
+        raise RuleViolation(
+            gettext("Too long"),
+            {"any_other_business": gettext("Use at most %(most)s characters") % {"most": format_number(MAX_NOTE)}},
+        )
     meeting.any_other_business = text
     async with in_transaction() as conn:
         await meeting.save(using_db=conn, update_fields=["any_other_business"])
@@ -392,15 +395,18 @@ async def set_any_other_business(viewer: Viewer, meeting: Meeting, text: str) ->
 
 def undecided_message(labels: list[str]) -> str:
     """'1 case has no decision yet: ...' / '2 cases have ...', naming them by label (never a name)."""
-    cases = f"{count(len(labels), 'case')} {plural(len(labels), 'has', 'have')}"
-    return f"{cases} no decision yet ({', '.join(labels)}): mark each heard or deferred"
+    return ngettext(
+        "%(num)d case has no decision yet (%(cases)s): mark each heard or deferred",
+        "%(num)d cases have no decision yet (%(cases)s): mark each heard or deferred",
+        len(labels),
+    ) % {"num": len(labels), "cases": ", ".join(labels)}
 
 
 async def close_meeting(viewer: Viewer, meeting: Meeting) -> None:
     """Every case decided, the meeting is held: minutes can be drafted."""
     require_live(meeting)
     if meeting.status != "published":
-        raise Conflict("The meeting is already closed")
+        raise Conflict(gettext("The meeting is already closed"))
     undecided = (
         await AgendaItem.filter(meeting=meeting, state="listed", outcome__isnull=True)
         .exclude(section="lapsed_reviews")
@@ -546,7 +552,7 @@ async def get_action(viewer: Viewer, action_id: str) -> tuple[Action, str]:
     action = await Action.get_or_none(id=action_id).prefetch_related("owner_agency", "item", "meeting", "updates")
     rights = await access.action_access(viewer, action.conference_id, action.owner_agency_id) if action else "none"
     if action is None or rights == "none":
-        raise NotFound("Action not found")
+        raise NotFound(gettext("Action not found"))
     return action, rights
 
 
@@ -556,7 +562,7 @@ async def action_row(viewer: Viewer, action_id: str) -> tuple[ActionRow, str]:
     action = _action_row(row) if row else None
     rights = await access.action_access(viewer, action.conference_id, action.owner_agency_id) if action else "none"
     if action is None or rights == "none":
-        raise NotFound("Action not found")
+        raise NotFound(gettext("Action not found"))
     return action, rights
 
 
@@ -565,18 +571,18 @@ async def update_action(
 ) -> ActionRow:
     action, rights = await action_row(viewer, action_id)
     if rights != "update":
-        raise AccessDenied("Only the owner agency, the chair and the coordinator update this action")
+        raise AccessDenied(gettext("Only the owner agency, the chair and the coordinator update this action"))
     new_status = status or action.status
     text = (text or "").strip()
     errors = {}
     if new_status not in ACTION_STATUSES:
-        errors["status"] = f"Choose one of: {', '.join(ACTION_STATUSES)}"
+        errors["status"] = gettext("Choose one of: %(choices)s") % {"choices": ", ".join(ACTION_STATUSES)}
     if new_status in UNDONE and not text:
-        errors["update"] = "Say why: this outcome needs a note"
+        errors["update"] = gettext("Say why: this outcome needs a note")
     if not text and new_status == action.status:
-        errors["update"] = "Write an update or change the status"
+        errors["update"] = gettext("Write an update or change the status")
     if errors:
-        raise RuleViolation("The update is not valid", errors)
+        raise RuleViolation(gettext("The update is not valid"), errors)
     if expected_version is None:
         raise RuleViolation("If-Match is required", {"If-Match": "Send the version you last read"})
     at = now()
@@ -584,7 +590,7 @@ async def update_action(
         # Compare and bump in one statement: of two writers holding the same version, one wins.
         if not await queries.bump_version(action.id, expected_version, new_status, at, conn):
             raise StaleVersion(
-                "Someone else updated this action after you opened it. Check the latest version and try again."
+                gettext("Someone else updated this action after you opened it. Check the latest version and try again.")
             )
         await ActionUpdate.create(
             action_id=action.id,
@@ -616,14 +622,19 @@ async def review_action(
     require_live(meeting)
     action = await Action.get_or_none(id=action_id, conference_id=meeting.conference_id)
     if action is None:
-        raise NotFound("Action not found")
+        raise NotFound(gettext("Action not found"))
     note = (note or "").strip()
     if outcome not in ACTION_STATUSES:
-        raise RuleViolation("Choose an outcome", {"outcome": "Choose what became of the action"})
+        raise RuleViolation(gettext("Choose an outcome"), {"outcome": gettext("Choose what became of the action")})
     if outcome in UNDONE and not note:
-        raise RuleViolation("This outcome needs a note", {"note": "Say why the action was not completed"})
+        raise RuleViolation(
+            gettext("This outcome needs a note"), {"note": gettext("Say why the action was not completed")}
+        )
     if len(note) > MAX_NOTE:
-        raise RuleViolation("The note is too long", {"note": f"Use at most {MAX_NOTE:,} characters"})
+        raise RuleViolation(
+            gettext("The note is too long"),
+            {"note": gettext("Use at most %(most)s characters") % {"most": format_number(MAX_NOTE)}},
+        )
     if expected_version is None:
         raise RuleViolation("The version is required", {"version": "Send the version you last read"})
     at = now()
@@ -631,7 +642,10 @@ async def review_action(
         reviewed_end = meeting.id if outcome in UNDONE else None
         if not await queries.bump_reviewed(action.id, expected_version, outcome, at, reviewed_end, conn):
             raise StaleVersion(
-                "Someone else updated this action after you opened the page. Check its latest status and review again."
+                gettext(
+                    "Someone else updated this action after you opened the page. "
+                    "Check its latest status and review again."
+                )
             )
         review, _ = await ActionReview.update_or_create(
             action=action,

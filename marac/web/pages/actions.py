@@ -12,13 +12,15 @@ from starlette.routing import Route
 
 from marac import validation
 from marac.actions import service
-from marac.actions.models import VISIBILITIES, Attendance
+from marac.actions.models import STATUS_WORDS, VISIBILITIES, Attendance
 from marac.agencies import access
 from marac.agencies.access import Can
 from marac.agencies.models import Agency, Membership
 from marac.clock import now, today
 from marac.conference_types import confidentiality_statement
 from marac.errors import Conflict, NotFound, RuleViolation, StaleVersion
+from marac.i18n import gettext as _
+from marac.i18n import lazy_gettext
 from marac.ids import ID_PATTERN
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem
@@ -30,25 +32,25 @@ from marac.web.templating import render
 
 # The success banner of each finished step, by ?done= (GOV.UK notification banner).
 DONE = {
-    "register": "Register saved",
-    "confidentiality": "Confidentiality statement recorded as read",
-    "review": "Review recorded",
-    "aob": "Any other business saved",
-    "reopen": "Meeting reopened",
-    "note": "Note added",
-    "note_changed": "Note changed",
-    "note_deleted": "Note deleted",
-    "action": "Action added",
-    "action_changed": "Action changed",
-    "action_deleted": "Action deleted",
-    "decision": "Decision saved",
+    "register": lazy_gettext("Register saved"),
+    "confidentiality": lazy_gettext("Confidentiality statement recorded as read"),
+    "review": lazy_gettext("Review recorded"),
+    "aob": lazy_gettext("Any other business saved"),
+    "reopen": lazy_gettext("Meeting reopened"),
+    "note": lazy_gettext("Note added"),
+    "note_changed": lazy_gettext("Note changed"),
+    "note_deleted": lazy_gettext("Note deleted"),
+    "action": lazy_gettext("Action added"),
+    "action_changed": lazy_gettext("Action changed"),
+    "action_deleted": lazy_gettext("Action deleted"),
+    "decision": lazy_gettext("Decision saved"),
 }
 STAGES = [
-    ("presentation", "Referrer's presentation"),
-    ("agency_information", "Agency information"),
-    ("victim_views", "Victim's views (advocate)"),
-    ("risk_summary", "Risk summary"),
-    ("discussion", "Discussion"),
+    ("presentation", lazy_gettext("Referrer's presentation")),
+    ("agency_information", lazy_gettext("Agency information")),
+    ("victim_views", lazy_gettext("Victim's views (advocate)")),
+    ("risk_summary", lazy_gettext("Risk summary")),
+    ("discussion", lazy_gettext("Discussion")),
 ]
 
 
@@ -145,7 +147,7 @@ async def _run_page(request: Request, caller: Caller, meeting, status: int = 200
             },
             "outstanding": (outstanding := await service.outstanding(meeting)),
             "names": await service.case_names(caller.viewer, [(a.conference_id, a.item_id) for a in outstanding]),
-            "statuses": service.STATUS_WORDS,
+            "statuses": STATUS_WORDS,
             "items": await agenda_items(meeting),
             "done": DONE.get(request.query_params.get("done", "")),
             "may_reopen": meeting.status == "held"
@@ -414,13 +416,15 @@ async def note_delete(request: Request, caller: Caller) -> Response:
         try:
             await amend.delete_note(caller.viewer, meeting, case_id, note_id)
         except Conflict as exc:
-            return _confirm(request, status=409, title="Delete this note?", errors={"confirm": exc.message}, back=back)
+            return _confirm(
+                request, status=409, title=_("Delete this note?"), errors={"confirm": exc.message}, back=back
+            )
         return RedirectResponse(f"{back}?done=note_deleted", status_code=303)
     return _confirm(
         request,
-        title="Delete this note?",
-        detail="The note leaves the case and the minutes. What it said is kept in the meeting's history.",
-        button="Delete the note",
+        title=_("Delete this note?"),
+        detail=_("The note leaves the case and the minutes. What it said is kept in the meeting's history."),
+        button=_("Delete the note"),
         warning=True,
         back=back,
     )
@@ -439,7 +443,7 @@ async def action_edit(request: Request, caller: Caller) -> Response:
         due = validation.day_or_none(due_text)
         try:
             if due is None:
-                raise RuleViolation("Bad date", {"due_date": validation.DATE_MESSAGE})
+                raise RuleViolation(_("Bad date"), {"due_date": validation.DATE_MESSAGE})
             change = amend.Amendment(str(form.get("description", "")), str(form.get("owner_agency_id", "")), due)
             version = whole_number(str(form.get("version", "")), 0, MAX_VERSION)
             await amend.amend_action(caller.viewer, action_id, version, change)
@@ -481,7 +485,7 @@ async def action_delete(request: Request, caller: Caller) -> Response:
     case_id, action_id = request.path_params["case_id"], request.path_params["action_id"]
     row = await amend.action_of(caller.viewer, meeting, case_id, action_id)
     back = f"/meetings/{meeting.id}/cases/{case_id}"
-    title = "Delete this action?"
+    title = _("Delete this action?")
     if request.method == "POST":
         version = whole_number(str(request.state.form.get("version", "")), 0, MAX_VERSION)
         try:
@@ -494,8 +498,10 @@ async def action_delete(request: Request, caller: Caller) -> Response:
     return _confirm(
         request,
         title=title,
-        detail="The action leaves the case and the owner agency's list. What it said is kept in the meeting's history.",
-        button="Delete the action",
+        detail=_(
+            "The action leaves the case and the owner agency's list. What it said is kept in the meeting's history."
+        ),
+        button=_("Delete the action"),
         warning=True,
         back=back,
         hidden={"version": row.version},
@@ -507,10 +513,12 @@ async def close_confirm(request: Request, caller: Caller) -> Response:
     meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
     return _confirm(
         request,
-        title="Close the meeting?",
-        detail="Every case has its decision. Once closed, nothing more is recorded on the day and the minutes can be "
-        "approved; until they are, the chair can reopen it.",
-        button="Close the meeting",
+        title=_("Close the meeting?"),
+        detail=_(
+            "Every case has its decision. Once closed, nothing more is recorded on the day and the minutes can be "
+            "approved; until they are, the chair can reopen it."
+        ),
+        button=_("Close the meeting"),
         action=f"/meetings/{meeting.id}/close",
         back=f"/meetings/{meeting.id}/run",
     )
@@ -521,10 +529,12 @@ async def reopen(request: Request, caller: Caller) -> Response:
     meeting = await service.running_meeting(caller.viewer, request.path_params["meeting_id"])
     back = f"/meetings/{meeting.id}/run"
     context: dict[str, Any] = {
-        "title": "Reopen the meeting?",
-        "detail": "The meeting runs again: notes, actions and decisions can be changed, then it is closed again. "
-        "The reason is kept in the meeting's history.",
-        "button": "Reopen the meeting",
+        "title": _("Reopen the meeting?"),
+        "detail": _(
+            "The meeting runs again: notes, actions and decisions can be changed, then it is closed again. "
+            "The reason is kept in the meeting's history."
+        ),
+        "button": _("Reopen the meeting"),
         "back": back,
         "reason": True,
     }
@@ -587,7 +597,7 @@ async def my_actions(request: Request, caller: Caller) -> Response:
     conference = await access.get_conference(caller.viewer, slug) if slug else None
     agency = await Agency.get_or_none(id=agency_id) if agency_id and ID_PATTERN.fullmatch(agency_id) else None
     if agency_id and agency is None:
-        raise NotFound("Agency not found")
+        raise NotFound(_("Agency not found"))
     actions = await service.list_actions(
         caller.viewer, which, today(), conference.id if conference else None, agency.id if agency else None, named=True
     )
@@ -600,7 +610,7 @@ async def my_actions(request: Request, caller: Caller) -> Response:
             "transferred": await service.transferred_out([a.item_id for a in actions]),
             "which": which,
             "filters": service.FILTERS,
-            "statuses": service.STATUS_WORDS,
+            "statuses": STATUS_WORDS,
             "today": today(),
             "only_conference": conference,
             "only_agency": agency,
@@ -619,7 +629,7 @@ async def _action_page(request: Request, caller: Caller, action_id: str, status:
             "names": await service.case_names(caller.viewer, [(action.conference_id, action.item_id)]),
             "transferred": await service.transferred_out([action.item_id]),
             "may_update": rights == "update",
-            "statuses": service.STATUS_WORDS,
+            "statuses": STATUS_WORDS,
             "today": today(),
             **context,
         },

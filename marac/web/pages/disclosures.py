@@ -14,6 +14,8 @@ from marac.agencies.access import Can
 from marac.agencies.models import Agency, Conference, User
 from marac.audit.models import Disclosure
 from marac.errors import RuleViolation
+from marac.i18n import gettext as _
+from marac.i18n import lazy_gettext
 from marac.ids import ID_PATTERN
 from marac.meetings import trail
 from marac.meetings.models import Meeting
@@ -22,13 +24,13 @@ from marac.web.templating import render
 
 SHOWN = 500  # the newest; the API's audit list has the full history
 KINDS = {
-    "minutes": "Minutes",
-    "research_list": "Research list",
-    "research_list_reissue": "Research list re-issued (urgent case added)",
-    "subject_access": "Subject access export",
-    "quarterly_report": "Quarterly figures",
-    "chair_pack": "Chair's pack",
-    "transfer_package": "Transfer package (a case transferred out)",
+    "minutes": lazy_gettext("Minutes"),
+    "research_list": lazy_gettext("Research list"),
+    "research_list_reissue": lazy_gettext("Research list re-issued (urgent case added)"),
+    "subject_access": lazy_gettext("Subject access export"),
+    "quarterly_report": lazy_gettext("Quarterly figures"),
+    "chair_pack": lazy_gettext("Chair's pack"),
+    "transfer_package": lazy_gettext("Transfer package (a case transferred out)"),
 }
 
 
@@ -69,7 +71,7 @@ async def audit_trail(request: Request, caller: Caller) -> Response:
     errors: dict[str, str] = {}
     for key in ("case_id", "object_id"):
         if values[key] and not ID_PATTERN.fullmatch(values[key]):
-            errors[key] = "Enter an id as the pages show it: 32 letters a to f and digits"
+            errors[key] = _("Enter an id as the pages show it: 32 letters a to f and digits")
     days = {}
     for key in ("from", "to"):
         try:
