@@ -21,7 +21,7 @@ from marac.agencies.models import (
 )
 from marac.conference_types import conference_types
 from marac.errors import DomainError
-from marac.i18n import babel_locale, lazy_gettext
+from marac.i18n import babel_locale, lazy_gettext, localised
 from marac.i18n import gettext as _
 from marac.jobs import flows
 from marac.notify import email
@@ -87,7 +87,7 @@ async def _conferences(request: Request, status: int = 200, **context) -> Respon
         "admin/conferences.html",
         {
             "conferences": await Conference.all(),
-            "type_options": [(slug, t["name"]) for slug, t in conference_types().items()],
+            "type_options": [(slug, localised(t, "name")) for slug, t in conference_types().items()],
             "weekday_options": list(_weekday_names().items()),
             "weekday_names": _weekday_names(),
             **context,
