@@ -39,6 +39,7 @@ async def test_an_agency_reads_and_updates_its_actions_in_welsh(app, client, per
         assert "Cam gweithredu i " in page.text and "Action for" not in page.text
         assert welsh(due, "long") in page.text  # "19 Rhagfyr 2026"
         assert "Ddim yn bosibl: amgylchiadau wedi newid" in page.text  # the status choices
+        assert "Cytunwyd yn y cyfarfod" in page.text  # the history's first line, written by the service
 
         token = await csrf_token(health, f"/actions/{action['id']}")
         refused = await health.post(
@@ -126,3 +127,17 @@ def test_every_quarter_and_status_has_its_welsh_name():
     english = [status_words(s) for s in ACTION_STATUSES]
     assert english == ["Open", "In progress", "Done", "Not possible: circumstances changed", "Not done by the agency"]
     assert all(w != e for w, e in zip(welsh_words, english, strict=True))
+
+
+def test_what_the_service_writes_in_english_is_read_in_welsh():
+    """Texts the service stores as written (a disclosure's purpose, an action's first update) are shown in
+    the reader's language; the disclosure page's table says what audit.service writes, word for word."""
+    from marac.actions.models import update_words
+    from marac.audit.service import DISCLOSURE_PURPOSES
+    from marac.web.pages.disclosures import PURPOSES
+
+    assert {kind: str(words) for kind, words in PURPOSES.items()} == DISCLOSURE_PURPOSES
+    with i18n.use("cy"):
+        assert all(str(words) != DISCLOSURE_PURPOSES[kind] for kind, words in PURPOSES.items())
+        assert update_words("Agreed at the meeting") == "Cytunwyd yn y cyfarfod"
+        assert update_words("Done") == "Done"  # what a person typed stays as typed

@@ -40,6 +40,18 @@ def status_words(status: str) -> str:
     return str(STATUS_WORDS[status]) if status in STATUS_WORDS else status
 
 
+# The updates the service writes itself, kept in English as written (actions/service.py); shown in the
+# reader's language (the `action_update` filter). What a person typed is shown as typed.
+SERVICE_UPDATES = {
+    "Agreed at the meeting": lazy_gettext("Agreed at the meeting"),
+    "Reviewed at the meeting": lazy_gettext("Reviewed at the meeting"),
+}
+
+
+def update_words(text: str) -> str:
+    return str(SERVICE_UPDATES[text]) if text in SERVICE_UPDATES else text
+
+
 class Action(SealedModel):
     id = fields.CharField(max_length=32, primary_key=True, default=new_id)
     item: fields.ForeignKeyRelation[AgendaItem] = fields.ForeignKeyField(

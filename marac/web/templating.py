@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from marac import i18n, settings, wording
-from marac.actions.models import status_words
+from marac.actions.models import status_words, update_words
 from marac.agencies.access import Can
 from marac.settings import PROJECT_DIR
 from marac.web import csrf
@@ -38,7 +38,7 @@ env.filters.update(count=wording.count, plural=wording.plural)
 # {{ moment|datetime }} "5 Dec 2026 14:30" in UK time, {{ n|number }} "1,234": each in the page's language.
 env.filters.update(date=i18n.format_date, datetime=i18n.format_datetime, number=i18n.format_number)
 # {{ action.status|action_status }} "In progress" / "Ar y gweill": the one table of action statuses.
-env.filters.update(action_status=status_words)
+env.filters.update(action_status=status_words, action_update=update_words)
 
 
 def in_language(request: Request, code: str) -> str:
