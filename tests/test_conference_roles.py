@@ -194,7 +194,7 @@ async def test_the_admin_page_gives_a_role_per_conference(app, personas):
             },
         )
         assert sent.status_code == 200, sent.text
-        assert f"{HATE} (deputy chair)" in sent.text
+        assert f"{HATE} (Deputy chair)" in sent.text
     user = await User.get(email="deputy@test.example.org")
     roles = await ConferenceRole.filter(user=user).values_list("conference__slug", "role")
     assert roles == [(HATE, "deputy_chair")]  # the domestic-abuse conference: their own role, no row

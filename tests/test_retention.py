@@ -247,8 +247,8 @@ async def test_the_coordinator_reads_the_report_without_names(client, personas, 
     client.cookies.update(await session_cookie_for(personas["coordinator"]))
     page = await client.get(f"/conferences/{CONFERENCE}/retention")
     assert page.status_code == 200
-    assert "6 years" in page.text and f"/referrals/{case.id}" in page.text and "02 Nov 2026" in page.text
-    assert "04 Nov 2032" in page.text and "11 Nov 2032" in page.text  # listed on, anonymised on
+    assert "6 years" in page.text and f"/referrals/{case.id}" in page.text and ">2 Nov 2026<" in page.text
+    assert ">4 Nov 2032<" in page.text and ">11 Nov 2032<" in page.text  # listed on, anonymised on
     for name in ("Jane", "Doe", "John Roe", "Amy"):
         assert name not in page.text
     assert await AuditEvent.filter(action="retention.report_read", user_id=personas["coordinator"].user.id).exists()

@@ -9,6 +9,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
 from marac.audit.service import case_of
+from marac.i18n import lazy_gettext
 from marac.ids import new_id
 from marac.sealed import SealedJSON, SealedModel, SealedText
 
@@ -24,6 +25,31 @@ CLOSED = ("done", *UNDONE)
 # Still to do: listed by the statuses themselves, so the status index reads only these.
 OPEN = tuple(status for status in ACTION_STATUSES if status not in CLOSED)
 VISIBILITIES = ("all", "restricted", "chair_only")
+# Each status as people read it, on every page and document that shows one (the `action_status` filter).
+STATUS_WORDS = {
+    "open": lazy_gettext("Open"),
+    "in_progress": lazy_gettext("In progress"),
+    "done": lazy_gettext("Done"),
+    "not_possible_changed_circumstances": lazy_gettext("Not possible: circumstances changed"),
+    "not_done_by_agency": lazy_gettext("Not done by the agency"),
+}
+
+
+def status_words(status: str) -> str:
+    """A status in the current language; a code it does not know, as it is."""
+    return str(STATUS_WORDS[status]) if status in STATUS_WORDS else status
+
+
+# The updates the service writes itself, kept in English as written (actions/service.py); shown in the
+# reader's language (the `action_update` filter). What a person typed is shown as typed.
+SERVICE_UPDATES = {
+    "Agreed at the meeting": lazy_gettext("Agreed at the meeting"),
+    "Reviewed at the meeting": lazy_gettext("Reviewed at the meeting"),
+}
+
+
+def update_words(text: str) -> str:
+    return str(SERVICE_UPDATES[text]) if text in SERVICE_UPDATES else text
 
 
 class Action(SealedModel):

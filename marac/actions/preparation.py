@@ -34,6 +34,7 @@ from marac.conference_types import instruments
 from marac.documents import pool, store
 from marac.documents import render as renderer
 from marac.errors import Conflict, NotFound, RuleViolation
+from marac.i18n import gettext, lazy_gettext
 from marac.ids import ID_PATTERN
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, ChairPack, Meeting, Research
@@ -43,20 +44,24 @@ from marac.referrals.models import Referral
 Progress = Callable[[int], Awaitable[None]]  # percent done
 PREPARED = ("published", "held")  # a meeting has a preparation once its agenda is out
 PACK_TITLE = "MARAC chair's pack"
-CONTACT_WORDS = {"yes": "Contacted", "no": "Not contacted", "unable": "Unable to contact"}
+CONTACT_WORDS = {
+    "yes": lazy_gettext("Contacted"),
+    "no": lazy_gettext("Not contacted"),
+    "unable": lazy_gettext("Unable to contact"),
+}
 
 
 async def prepared_meeting(viewer: Viewer, meeting_id: str) -> Meeting:
     """A meeting whose preparation the caller may read (its chair or coordinator); 404 otherwise."""
     meeting = await agenda.visible_meeting(viewer, meeting_id)
     if not access.may_prepare(viewer, meeting.conference_id):
-        raise NotFound("Meeting not found")
+        raise NotFound(gettext("Meeting not found"))
     return meeting
 
 
 def _require_published(meeting: Meeting) -> None:
     if meeting.status not in PREPARED:
-        raise Conflict("The chair's pack is ready from the agenda's publication: publish the agenda first")
+        raise Conflict(gettext("The chair's pack is ready from the agenda's publication: publish the agenda first"))
 
 
 # --- the content ----------------------------------------------------------------------------
@@ -72,7 +77,7 @@ def _risk(referral: Referral, type_settings: dict[str, Any]) -> dict[str, Any]:
     not_known = []
     for question, answer in zip(questions, answers, strict=False):
         if answer == "yes":
-            groups.setdefault(question.get("group") or "Risk factors", []).append(question["text"])
+            groups.setdefault(question.get("group") or gettext("Risk factors"), []).append(question["text"])
         elif answer == "not known":
             not_known.append(question["text"])
     labels = {}
@@ -166,7 +171,7 @@ def _contact(research: Research, agency_name: str) -> dict[str, Any]:
     return {
         "agency": agency_name,
         "contacted": research.victim_contacted,
-        "contacted_words": CONTACT_WORDS[research.victim_contacted or "no"],
+        "contacted_words": str(CONTACT_WORDS[research.victim_contacted or "no"]),  # in the reader's language
         "contacted_on": research.contacted_on.isoformat() if research.contacted_on else None,
         "views": research.victim_views or "",
     }
@@ -264,7 +269,7 @@ async def read_preparation(viewer: Viewer, meeting: Meeting) -> dict[str, Any]:
     """The preparation page's content for the conference's chair or coordinator; audited. The page
     calls this; the pack is the same content laid out as a document."""
     if not access.may_prepare(viewer, meeting.conference_id):
-        raise NotFound("Meeting not found")
+        raise NotFound(gettext("Meeting not found"))
     _require_published(meeting)
     found = await content(meeting)
     await record(
@@ -287,18 +292,18 @@ async def chase(viewer: Viewer, meeting: Meeting, agency_id: str) -> int:
     were told."""
     access.require_manage_meeting(viewer, meeting.conference_id)
     if meeting.status != "published":
-        raise Conflict("Research is chased between publication and the meeting")
+        raise Conflict(gettext("Research is chased between publication and the meeting"))
     # An id no agency can have names nothing (the ORM refuses a value longer than its column).
     if not ID_PATTERN.fullmatch(agency_id) or not await Membership.exists(
         conference_id=meeting.conference_id, agency_id=agency_id
     ):
-        raise RuleViolation("Not a member agency of this conference", {"agency_id": "Choose a member agency"})
+        raise RuleViolation("Not a member agency of this conference", {"agency_id": gettext("Choose a member agency")})
     cases = await AgendaItem.filter(
         meeting=meeting, state="listed", section__in=list(agenda.CASE_SECTIONS)
     ).values_list("id", flat=True)
     done = await Research.filter(item_id__in=list(cases), agency_id=agency_id).count()
     if done >= len(cases):
-        raise RuleViolation("This agency has returned its research", {"agency_id": "Nothing to chase"})
+        raise RuleViolation("This agency has returned its research", {"agency_id": gettext("Nothing to chase")})
     handlers = await User.filter(
         agency_id=agency_id, role="member", active=True, conferences__id=meeting.conference_id
     ).values_list("id", flat=True)

@@ -50,13 +50,6 @@ MIN_DESCRIPTION = 10
 # A note is whole in every document, so it is bounded where it is written (docs/domain.md#minutes).
 MAX_NOTE = 10_000
 MAX_DESCRIPTION = 5000
-STATUS_WORDS = {
-    "open": "Open",
-    "in_progress": "In progress",
-    "done": "Done",
-    "not_possible_changed_circumstances": "Not possible: circumstances changed",
-    "not_done_by_agency": "Not done by the agency",
-}
 
 
 async def _audit(viewer: Viewer, action: str, object_type: str, object_id: str, conference_id: str, conn=None) -> None:
@@ -559,7 +552,7 @@ async def get_action(viewer: Viewer, action_id: str) -> tuple[Action, str]:
     action = await Action.get_or_none(id=action_id).prefetch_related("owner_agency", "item", "meeting", "updates")
     rights = await access.action_access(viewer, action.conference_id, action.owner_agency_id) if action else "none"
     if action is None or rights == "none":
-        raise NotFound("Action not found")
+        raise NotFound(gettext("Action not found"))
     return action, rights
 
 
@@ -569,7 +562,7 @@ async def action_row(viewer: Viewer, action_id: str) -> tuple[ActionRow, str]:
     action = _action_row(row) if row else None
     rights = await access.action_access(viewer, action.conference_id, action.owner_agency_id) if action else "none"
     if action is None or rights == "none":
-        raise NotFound("Action not found")
+        raise NotFound(gettext("Action not found"))
     return action, rights
 
 
@@ -578,18 +571,18 @@ async def update_action(
 ) -> ActionRow:
     action, rights = await action_row(viewer, action_id)
     if rights != "update":
-        raise AccessDenied("Only the owner agency, the chair and the coordinator update this action")
+        raise AccessDenied(gettext("Only the owner agency, the chair and the coordinator update this action"))
     new_status = status or action.status
     text = (text or "").strip()
     errors = {}
     if new_status not in ACTION_STATUSES:
-        errors["status"] = f"Choose one of: {', '.join(ACTION_STATUSES)}"
+        errors["status"] = gettext("Choose one of: %(choices)s") % {"choices": ", ".join(ACTION_STATUSES)}
     if new_status in UNDONE and not text:
-        errors["update"] = "Say why: this outcome needs a note"
+        errors["update"] = gettext("Say why: this outcome needs a note")
     if not text and new_status == action.status:
-        errors["update"] = "Write an update or change the status"
+        errors["update"] = gettext("Write an update or change the status")
     if errors:
-        raise RuleViolation("The update is not valid", errors)
+        raise RuleViolation(gettext("The update is not valid"), errors)
     if expected_version is None:
         raise RuleViolation("If-Match is required", {"If-Match": "Send the version you last read"})
     at = now()
@@ -597,7 +590,7 @@ async def update_action(
         # Compare and bump in one statement: of two writers holding the same version, one wins.
         if not await queries.bump_version(action.id, expected_version, new_status, at, conn):
             raise StaleVersion(
-                "Someone else updated this action after you opened it. Check the latest version and try again."
+                gettext("Someone else updated this action after you opened it. Check the latest version and try again.")
             )
         await ActionUpdate.create(
             action_id=action.id,

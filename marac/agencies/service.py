@@ -37,8 +37,8 @@ from marac.agencies.models import (
 from marac.audit.service import record
 from marac.conference_types import TIME_RE, conference_types, instruments
 from marac.errors import Conflict, NotFound, RuleViolation
+from marac.i18n import babel_locale, gettext, lazy_gettext
 from marac.i18n import gettext as _
-from marac.i18n import lazy_gettext
 from marac.notify import outbox
 from marac.validation import is_slug
 
@@ -55,10 +55,11 @@ def _actor(viewer: Viewer | None) -> Actor:
     return {"user_id": viewer.user_id if viewer else None, "agency_id": viewer.agency_id if viewer else None}
 
 
-def _text(value: str, field: str, label: str, limit: int = 200) -> str:
+def _text(value: str, field: str, label: str, message: str, limit: int = 200) -> str:
+    """`message` says what to enter, with %(num)d for the limit: "Enter full name (up to 200 characters)"."""
     value = (value or "").strip()
     if not value or len(value) > limit:
-        raise RuleViolation(f"{label} is required", {field: f"Enter {label.lower()} (up to {limit} characters)"})
+        raise RuleViolation(f"{label} is required", {field: message % {"num": limit}})
     return value
 
 
@@ -67,7 +68,7 @@ def _text(value: str, field: str, label: str, limit: int = 200) -> str:
 
 async def create_agency(viewer: Viewer | None, name: str, kind: str) -> Agency:
     access.require_manage_directory(viewer)
-    name = _text(name, "name", "Agency name")
+    name = _text(name, "name", "Agency name", gettext("Enter agency name (up to %(num)d characters)"))
     if kind not in AGENCY_KINDS:
         raise RuleViolation("Unknown agency kind", {"kind": f"Choose one of: {', '.join(AGENCY_KINDS)}"})
     if await Agency.filter(name=name).exists():
@@ -99,16 +100,16 @@ async def _check_members(members: list[MemberSpec]) -> None:
     seen: set[str] = set()
     for index, member in enumerate(members):
         if member.tier not in TIERS:
-            raise RuleViolation("Unknown tier", {f"members.{index}.tier": "Choose full or actions_only"})
+            raise RuleViolation("Unknown tier", {f"members.{index}.tier": gettext("Choose full or actions_only")})
         if member.agency_id in seen:
             raise RuleViolation(
-                "Agency listed twice", {f"members.{index}.agency_id": "This agency is already a member"}
+                "Agency listed twice", {f"members.{index}.agency_id": gettext("This agency is already a member")}
             )
         seen.add(member.agency_id)
     found = set(await Agency.filter(id__in=list(seen)).values_list("id", flat=True))
     for index, member in enumerate(members):
         if member.agency_id not in found:
-            raise RuleViolation("Unknown agency", {f"members.{index}.agency_id": "No agency has this id"})
+            raise RuleViolation("Unknown agency", {f"members.{index}.agency_id": gettext("No agency has this id")})
 
 
 async def create_conference(
@@ -126,26 +127,28 @@ async def create_conference(
     venue: str | None = None,
 ) -> Conference:
     access.require_manage_directory(viewer)
-    name = _text(name, "name", "Conference name")
+    name = _text(name, "name", "Conference name", gettext("Enter conference name (up to %(num)d characters)"))
     errors: dict[str, str] = {}
     types = conference_types()
     if not is_slug(slug):
-        errors["slug"] = "Use 3 to 64 lower-case letters, digits and hyphens"
+        errors["slug"] = gettext("Use 3 to 64 lower-case letters, digits and hyphens")
     if type not in types:
-        errors["type"] = f"Choose one of: {', '.join(sorted(types))}"
+        errors["type"] = gettext("Choose one of: %(choices)s") % {"choices": ", ".join(sorted(types))}
     if weekday not in WEEKDAYS:
-        errors["weekday"] = "Choose a day of the week"
+        errors["weekday"] = gettext("Choose a day of the week")
     elif WEEKDAYS[first_date.weekday()] != weekday:
-        errors["first_date"] = f"The first meeting date must be a {weekday.capitalize()}"
+        errors["first_date"] = gettext("The first meeting date must be a %(weekday)s") % {
+            "weekday": babel_locale().days["format"]["wide"][WEEKDAYS.index(weekday)]
+        }
     if not TIME_RE.fullmatch(start_time or ""):
-        errors["start_time"] = "Enter a time as HH:MM, for example 10:00"
+        errors["start_time"] = gettext("Enter a time as HH:MM, for example 10:00")
     if nation not in NATIONS:
         errors["nation"] = f"Choose one of: {', '.join(NATIONS)}"
     if errors:
         raise RuleViolation("The conference details are not valid", errors)
     await _check_members(members)
     if await Conference.filter(slug=slug).exists():
-        raise Conflict("A conference with this slug already exists", {"slug": "This slug is taken"})
+        raise Conflict("A conference with this slug already exists", {"slug": gettext("This slug is taken")})
     async with in_transaction() as conn:
         conference = await Conference.create(
             name=name,
@@ -219,7 +222,7 @@ async def remove_membership(viewer: Viewer | None, conference: Conference, agenc
     async with in_transaction() as conn:
         removed = await Membership.filter(conference=conference, agency_id=agency_id).using_db(conn).delete()
         if not removed:
-            raise NotFound("That agency is not a member of this conference")
+            raise NotFound(gettext("That agency is not a member of this conference"))
         await record(
             "membership.remove",
             object_type="agency",
@@ -394,20 +397,22 @@ async def add_user(
     email = auth.normalise_email(email or "")
     errors: dict[str, str] = {}
     if not EMAIL_RE.fullmatch(email) or len(email) > 254:
-        errors["email"] = "Enter an e-mail address like name@example.org"
+        errors["email"] = gettext("Enter an e-mail address like name@example.org")
     if role not in ROLES:
-        errors["role"] = f"Choose one of: {', '.join(ROLES)}"
+        errors["role"] = gettext("Choose one of: %(choices)s") % {"choices": ", ".join(ROLES)}
     if errors:
         raise RuleViolation("The user details are not valid", errors)
-    name = _text(name, "name", "Full name")
+    name = _text(name, "name", "Full name", gettext("Enter full name (up to %(num)d characters)"))
     agency = await Agency.get_or_none(id=agency_id)
     if agency is None:
-        raise RuleViolation("Unknown agency", {"agency_id": "No agency has this id"})
+        raise RuleViolation("Unknown agency", {"agency_id": gettext("No agency has this id")})
     conferences, by_id = await _placed(agency, role, conference_slugs, conference_roles or {})
     password_hash = auth.hash_password(password, (email, name)) if password else None
     setup_token = None if password else secrets.token_urlsafe(32)
     if await User.filter(email=email).exists():
-        raise Conflict("A user with this e-mail already exists", {"email": "This e-mail address is already in use"})
+        raise Conflict(
+            "A user with this e-mail already exists", {"email": gettext("This e-mail address is already in use")}
+        )
     try:
         async with in_transaction() as conn:
             user = await User.create(
@@ -429,7 +434,7 @@ async def add_user(
             shown, sent_to = await _granted(viewer, user, setup_token, list(conferences), False, conn, by_id)
     except IntegrityError as exc:  # a concurrent request took the address between check and insert
         raise Conflict(
-            "A user with this e-mail already exists", {"email": "This e-mail address is already in use"}
+            "A user with this e-mail already exists", {"email": gettext("This e-mail address is already in use")}
         ) from exc
     return NewUser(user=user, setup_token=shown, link_sent_to=sent_to)
 
@@ -451,13 +456,22 @@ async def _placed(
     if again:
         raise RuleViolation(
             "Conference given twice",
-            {f"conferences.{again[0]}": f"{slugs[again[0]]} is given more than once: give each conference once"},
+            {
+                f"conferences.{again[0]}": gettext("%(conference)s is given more than once: give each conference once")
+                % {"conference": slugs[again[0]]}
+            },
         )
     # A value no slug can be names nothing: the ORM refuses one longer than the column.
     conferences = await Conference.filter(slug__in=[s for s in slugs if is_slug(s)])
     missing = set(slugs) - {c.slug for c in conferences}
     if missing:
-        raise RuleViolation("Unknown conference", {"conferences": f"No conference called {', '.join(sorted(missing))}"})
+        raise RuleViolation(
+            "Unknown conference",
+            {
+                "conferences": gettext("No conference called %(conferences)s")
+                % {"conferences": ", ".join(sorted(missing))}
+            },
+        )
     roles = _conference_roles(role, slugs, given)
     by_id = {c.id: roles[c.slug] for c in conferences if c.slug in roles}
     checked = [c for c in conferences if by_id.get(c.id, role) == "member" and changed(c.id, "member")]
@@ -466,7 +480,11 @@ async def _placed(
         outside = [c.slug for c in checked if c.id not in member_of]
         if outside:
             raise RuleViolation(
-                "Agency is not a member", {"conferences": f"{agency.name} is not a member of {', '.join(outside)}"}
+                "Agency is not a member",
+                {
+                    "conferences": gettext("%(agency)s is not a member of %(conferences)s")
+                    % {"agency": agency.name, "conferences": ", ".join(outside)}
+                },
             )
     return list(conferences), by_id
 
@@ -479,11 +497,17 @@ def _conference_roles(role: str, slugs: list[str], given: dict[str, str]) -> dic
     for slug, its_role in given.items():
         field = f"conferences.{slugs.index(slug)}.role" if slug in slugs else "conferences"
         if role in access.GLOBAL_ROLES:
-            errors[field] = f"An {role} holds no role in a conference: give the conference alone"
+            errors[field] = (
+                gettext("An admin holds no role in a conference: give the conference alone")
+                if role == "admin"
+                else gettext("An auditor holds no role in a conference: give the conference alone")
+            )
         elif its_role not in CONFERENCE_ROLES:
-            errors[field] = f"Choose one of: {', '.join(CONFERENCE_ROLES)}"
+            errors[field] = gettext("Choose one of: %(choices)s") % {"choices": ", ".join(CONFERENCE_ROLES)}
         elif slug not in slugs:
-            errors[field] = f"A role was given for {slug}, which is not among the user's conferences"
+            errors[field] = gettext(
+                "A role was given for %(conference)s, which is not among the user's conferences"
+            ) % {"conference": slug}
     if errors:
         raise RuleViolation("The user's conference roles are not valid", errors)
     return {slug: its_role for slug, its_role in given.items() if its_role != role}
@@ -527,8 +551,11 @@ async def set_conferences(
                     raise Conflict(
                         "A conference's last coordinator cannot be taken away",
                         {
-                            "conferences": f"{user.name} is the only coordinator of {conference.name}: "
-                            "make someone else its coordinator first"
+                            "conferences": gettext(
+                                "%(name)s is the only coordinator of %(conference)s: "
+                                "make someone else its coordinator first"
+                            )
+                            % {"name": user.name, "conference": conference.name}
                         },
                     )
         gone = [c for c, (_, now) in moved.items() if now is None]

@@ -47,6 +47,7 @@ from marac.documents import store
 from marac.documents.models import Document
 from marac.errors import NotFound, RuleViolation
 from marac.governance.models import LegalHold, RetentionNotice, RetentionRun
+from marac.i18n import gettext
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, ChairPack, Meeting, Research
 from marac.minutes import service as minutes
@@ -226,20 +227,20 @@ async def set_hold(
     reason, person_id, referral_id = reason.strip(), person_id.strip(), referral_id.strip()
     errors = {}
     if not reason:
-        errors["reason"] = "Say why the case must be kept (a review, an inquiry, a court order)"
+        errors["reason"] = gettext("Say why the case must be kept (a review, an inquiry, a court order)")
     elif len(reason) > MAX_REASON:
-        errors["reason"] = f"Keep the reason to {MAX_REASON} characters"
+        errors["reason"] = gettext("Keep the reason to %(num)d characters") % {"num": MAX_REASON}
     if referral_id and not person_id:
         victim = await Referral.filter(id=referral_id, conference_id=conference.id).values_list(
             "victim_person_id", flat=True
         )
         person_id = cast("list[str]", victim)[0] if victim else ""
         if not person_id:
-            errors["referral_id"] = "No referral of this conference has that reference"
+            errors["referral_id"] = gettext("No referral of this conference has that reference")
     elif not person_id:
-        errors["referral_id"] = "Enter the referral whose victim's case is to be held"
+        errors["referral_id"] = gettext("Enter the referral whose victim's case is to be held")
     elif not await Person.filter(id=person_id, conference_id=conference.id).exists():
-        errors["person_id"] = "That person is not in this conference's records"
+        errors["person_id"] = gettext("That person is not in this conference's records")
     if errors:
         raise RuleViolation("The hold was not set", errors)
     existing = await LegalHold.filter(conference=conference, person_id=person_id, lifted_at__isnull=True).first()
@@ -270,7 +271,7 @@ async def lift_hold(viewer: Viewer, conference: Conference, hold_id: str) -> Leg
     access.require_governance(viewer, conference.id)
     hold = await LegalHold.filter(id=hold_id, conference=conference, lifted_at__isnull=True).first()
     if hold is None:
-        raise NotFound("No standing hold with that id")
+        raise NotFound(gettext("No standing hold with that id"))
     async with in_transaction() as conn:
         hold.lifted_by, hold.lifted_at = viewer.user_id, now()
         await hold.save(using_db=conn, update_fields=["lifted_by", "lifted_at"])

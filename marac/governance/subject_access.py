@@ -31,6 +31,7 @@ from marac.audit.models import AuditEvent, Disclosure
 from marac.audit.service import disclose, record
 from marac.clock import now
 from marac.errors import NotFound
+from marac.i18n import gettext
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, Meeting, Research
 from marac.minutes import service as minutes
@@ -69,7 +70,7 @@ async def subject(viewer: Viewer, person_id: str) -> Person:
         Q(victim_person_id=person_id) | Q(people__person_id=person_id)
     )
     if person is None or not await visible.exists():
-        raise NotFound("Person not found")
+        raise NotFound(gettext("Person not found"))
     access.require_governance(viewer, person.conference_id)
     return person
 

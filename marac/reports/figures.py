@@ -44,6 +44,7 @@ from tortoise.expressions import Q
 from marac.actions.models import Action, ActionUpdate
 from marac.agencies.models import AGENCY_KINDS, Agency, Conference
 from marac.errors import RuleViolation
+from marac.i18n import gettext, lazy_gettext, localised
 from marac.meetings.agenda import CASE_SECTIONS
 from marac.meetings.models import AgendaItem, Meeting
 from marac.referrals.models import Person, Referral, ReferralPerson
@@ -55,7 +56,13 @@ HEARING_STATUSES = ("published", "held")
 RECOMMENDED_PER_10000 = 40  # SafeLives: cases a year per 10,000 adult women
 UNDER_18_BANDS = ("under 16", "16-17")
 QUARTER_RE = re.compile(r"([1-9][0-9]{3})Q([1-4])")
-MONTHS = ("January to March", "April to June", "July to September", "October to December")
+# A quarter as people read it, "July to September 2026" (Quarter.label).
+MONTHS = (
+    lazy_gettext("January to March %(year)d"),
+    lazy_gettext("April to June %(year)d"),
+    lazy_gettext("July to September %(year)d"),
+    lazy_gettext("October to December %(year)d"),
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -70,7 +77,7 @@ class Quarter:
         found = QUARTER_RE.fullmatch(text or "")
         # 9999Q4 matches, but its end (the next quarter's start) is past what a date can hold.
         if found is None or not FIRST_YEAR <= int(found.group(1)) <= LAST_YEAR:
-            raise RuleViolation("Bad quarter", {"quarter": "Give a quarter as YYYYQN, for example 2026Q3"})
+            raise RuleViolation("Bad quarter", {"quarter": gettext("Give a quarter as YYYYQN, for example 2026Q3")})
         return cls(int(found.group(1)), int(found.group(2)))
 
     @classmethod
@@ -91,7 +98,7 @@ class Quarter:
 
     @property
     def label(self) -> str:
-        return f"{MONTHS[self.number - 1]} {self.year}"
+        return str(MONTHS[self.number - 1]) % {"year": self.year}
 
     def __str__(self) -> str:
         return f"{self.year}Q{self.number}"
@@ -109,12 +116,13 @@ def _strand_counts(referrals: list[Referral], strands: list[dict[str, Any]]) -> 
         values = [value.partition(":") for value in referral.strands or []]
         by_strand.update({strand for strand, _, _ in values})
         by_sub.update({(strand, sub) for strand, _, sub in values if sub})
-    strand_rows = [{"strand": s["key"], "label": s["label"], "cases": by_strand[s["key"]]} for s in strands]
+    # Labels in the reader's language (the API reads English): the type file's label_cy beside label.
+    strand_rows = [{"strand": s["key"], "label": localised(s), "cases": by_strand[s["key"]]} for s in strands]
     sub_rows = [
         {
             "strand": s["key"],
             "subcategory": c["key"],
-            "label": f"{s['label']}: {c['label']}",
+            "label": f"{localised(s)}: {localised(c)}",
             "cases": by_sub[(s["key"], c["key"])],
         }
         for s in strands

@@ -27,6 +27,7 @@ from marac.agencies.models import Conference
 from marac.audit.service import disclose, record
 from marac.documents import pool, store
 from marac.errors import NotFound, RuleViolation
+from marac.i18n import gettext
 from marac.reports import export
 from marac.reports.figures import Quarter, quarterly
 from marac.reports.models import ReportDocument
@@ -96,9 +97,11 @@ async def update_settings(viewer: Viewer, conference: Conference, population: st
     }
     errors = {}
     if population.strip() and values["adult_female_population"] is None:
-        errors["adult_female_population"] = "Enter the number of women aged 16 or over in the area, for example 120000"
+        errors["adult_female_population"] = gettext(
+            "Enter the number of women aged 16 or over in the area, for example 120000"
+        )
     if values["repeat_rate_benchmark"] is None:
-        errors["repeat_rate_benchmark"] = "Enter a percentage from 0 to 100"
+        errors["repeat_rate_benchmark"] = gettext("Enter a percentage from 0 to 100")
     if errors:
         raise RuleViolation("The report settings are not valid", errors)
     async with in_transaction() as conn:
@@ -166,7 +169,7 @@ async def download(viewer: Viewer, document_id: str) -> tuple[ReportDocument, by
     and entered in the disclosure log."""
     document = await ReportDocument.get_or_none(id=document_id)
     if document is None or not access.may_read_reports(viewer, document.conference_id):
-        raise NotFound("Report not found")
+        raise NotFound(gettext("Report not found"))
     data = store.read(document)
     async with in_transaction() as conn:
         await record(

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from marac import conference_types, i18n, settings, wording
+from marac.actions.models import status_words, update_words
 from marac.agencies.access import Can
 from marac.settings import PROJECT_DIR
 from marac.web import csrf
@@ -36,6 +37,8 @@ env.filters.update(count=wording.count, plural=wording.plural)
 # {{ day|date }} "5 December 2026", |date("medium") "5 Dec 2026", |date("numeric") "05/12/2026",
 # {{ moment|datetime }} "5 Dec 2026 14:30" in UK time, {{ n|number }} "1,234": each in the page's language.
 env.filters.update(date=i18n.format_date, datetime=i18n.format_datetime, number=i18n.format_number)
+# {{ action.status|action_status }} "In progress" / "Ar y gweill": the one table of action statuses.
+env.filters.update(action_status=status_words, action_update=update_words)
 
 
 def in_language(request: Request, code: str) -> str:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from marac import settings
 from marac.errors import RuleViolation
+from marac.i18n import gettext
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]  # (host, port) -> addresses, as getaddrinfo gives them
 MAX_URL = 2000
@@ -39,20 +40,23 @@ def check_url(url: str) -> str:
         return RuleViolation("The URL cannot be used", {"url": message})
 
     if not url or len(url) > MAX_URL or not url.isascii() or any(c.isspace() or ord(c) < 32 for c in url):
-        raise wrong(f"Enter the receiver's URL, like https://hooks.agency.example/marac (up to {MAX_URL} characters)")
+        raise wrong(
+            gettext("Enter the receiver's URL, like https://hooks.agency.example/marac (up to %(num)d characters)")
+            % {"num": MAX_URL}
+        )
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a port that is not a number in range
     except ValueError:
-        raise wrong("Enter a URL like https://hooks.agency.example/marac") from None
+        raise wrong(gettext("Enter a URL like https://hooks.agency.example/marac")) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise wrong("Enter a URL starting https:// and naming a host")
+        raise wrong(gettext("Enter a URL starting https:// and naming a host"))
     if parts.username is not None or parts.password is not None:
-        raise wrong("Leave the user name and password out of the URL: each delivery is signed with the secret")
+        raise wrong(gettext("Leave the user name and password out of the URL: each delivery is signed with the secret"))
     if parts.fragment or url.endswith("#"):
-        raise wrong("Leave the #fragment out of the URL")
+        raise wrong(gettext("Leave the #fragment out of the URL"))
     if settings.get().production and parts.scheme != "https":
-        raise wrong("Use https: deliveries never go over plain http")
+        raise wrong(gettext("Use https: deliveries never go over plain http"))
     try:
         address = ipaddress.ip_address(parts.hostname)
     except ValueError:
@@ -60,7 +64,9 @@ def check_url(url: str) -> str:
     if (address is not None or parts.hostname == "localhost") and not allowed(
         parts.hostname, str(address or "127.0.0.1")
     ):
-        raise wrong("This address is not public: an administrator of the server must allow it (MARAC_WEBHOOK_ALLOW)")
+        raise wrong(
+            gettext("This address is not public: an administrator of the server must allow it (MARAC_WEBHOOK_ALLOW)")
+        )
     return url
 
 

@@ -15,6 +15,7 @@ from marac.agencies.models import Agency
 from marac.audit.service import record
 from marac.clock import now
 from marac.errors import NotFound, RuleViolation
+from marac.i18n import gettext
 from marac.ids import ID_PATTERN
 from marac.webhooks.addresses import check_url
 from marac.webhooks.models import Webhook, WebhookDelivery
@@ -46,7 +47,10 @@ def _events(events: list[str]) -> list[str]:
     chosen = list(dict.fromkeys(events or []))
     unknown = [e for e in chosen if e not in EVENTS]
     if not chosen or unknown:
-        raise RuleViolation("Unknown or missing events", {"events": f"Choose one or more of: {', '.join(EVENTS)}"})
+        raise RuleViolation(
+            "Unknown or missing events",
+            {"events": gettext("Choose one or more of: %(choices)s") % {"choices": ", ".join(EVENTS)}},
+        )
     return [e for e in EVENTS if e in chosen]
 
 
@@ -54,7 +58,7 @@ async def _agency(agency_id: str) -> Agency:
     # Every agency is the admin's to see; an id no agency has is not found, as for any record.
     agency = await Agency.get_or_none(id=agency_id) if ID_PATTERN.fullmatch(agency_id or "") else None
     if agency is None:
-        raise NotFound("Agency not found")
+        raise NotFound(gettext("Agency not found"))
     return agency
 
 
@@ -93,7 +97,7 @@ async def get(viewer: Viewer, webhook_id: str) -> Webhook:
     admin = viewer.can(access.Can.MANAGE_DIRECTORY)
     webhook = await Webhook.get_or_none(id=webhook_id).prefetch_related("agency") if admin else None
     if webhook is None:
-        raise NotFound("Webhook not found")
+        raise NotFound(gettext("Webhook not found"))
     return webhook
 
 

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from marac import validation
 from marac.actions import service
-from marac.actions.models import VISIBILITIES, Attendance
+from marac.actions.models import STATUS_WORDS, VISIBILITIES, Attendance
 from marac.agencies import access
 from marac.agencies.access import Can
 from marac.agencies.models import Agency, Membership
@@ -153,7 +153,7 @@ async def _run_page(request: Request, caller: Caller, meeting, status: int = 200
             },
             "outstanding": (outstanding := await service.outstanding(meeting)),
             "names": await service.case_names(caller.viewer, [(a.conference_id, a.item_id) for a in outstanding]),
-            "statuses": service.STATUS_WORDS,
+            "statuses": STATUS_WORDS,
             "items": await agenda_items(meeting),
             "done": _done(request),
             "may_reopen": meeting.status == "held"
@@ -603,7 +603,7 @@ async def my_actions(request: Request, caller: Caller) -> Response:
     conference = await access.get_conference(caller.viewer, slug) if slug else None
     agency = await Agency.get_or_none(id=agency_id) if agency_id and ID_PATTERN.fullmatch(agency_id) else None
     if agency_id and agency is None:
-        raise NotFound("Agency not found")
+        raise NotFound(_("Agency not found"))
     actions = await service.list_actions(
         caller.viewer, which, today(), conference.id if conference else None, agency.id if agency else None, named=True
     )
@@ -616,7 +616,7 @@ async def my_actions(request: Request, caller: Caller) -> Response:
             "transferred": await service.transferred_out([a.item_id for a in actions]),
             "which": which,
             "filters": service.FILTERS,
-            "statuses": service.STATUS_WORDS,
+            "statuses": STATUS_WORDS,
             "today": today(),
             "only_conference": conference,
             "only_agency": agency,
@@ -635,7 +635,7 @@ async def _action_page(request: Request, caller: Caller, action_id: str, status:
             "names": await service.case_names(caller.viewer, [(action.conference_id, action.item_id)]),
             "transferred": await service.transferred_out([action.item_id]),
             "may_update": rights == "update",
-            "statuses": service.STATUS_WORDS,
+            "statuses": STATUS_WORDS,
             "today": today(),
             **context,
         },

@@ -21,11 +21,29 @@ from marac.agencies.models import (
 )
 from marac.conference_types import conference_types
 from marac.errors import DomainError
+from marac.i18n import babel_locale, lazy_gettext, localised
+from marac.i18n import gettext as _
 from marac.jobs import flows
 from marac.notify import email
 from marac.reports import service as reports
 from marac.web.auth import Caller, page
 from marac.web.templating import render
+
+# Each role as people read it, in the user pages (the codes are ROLES and CONFERENCE_ROLES).
+ROLE_NAMES = {
+    "admin": lazy_gettext("Admin"),
+    "coordinator": lazy_gettext("Coordinator"),
+    "chair": lazy_gettext("Chair"),
+    "deputy_chair": lazy_gettext("Deputy chair"),
+    "member": lazy_gettext("Member"),
+    "auditor": lazy_gettext("Auditor"),
+}
+
+
+def _weekday_names() -> dict[str, str]:
+    """Monday to Sunday in the page's language, from the CLDR (WEEKDAYS starts on Monday, as Babel does)."""
+    wide = babel_locale().days["format"]["wide"]
+    return {day: str(wide[number]) for number, day in enumerate(WEEKDAYS)}
 
 
 def _form(request: Request) -> dict[str, str]:
@@ -69,8 +87,9 @@ async def _conferences(request: Request, status: int = 200, **context) -> Respon
         "admin/conferences.html",
         {
             "conferences": await Conference.all(),
-            "type_options": [(slug, t["name"]) for slug, t in conference_types().items()],
-            "weekday_options": [(d, d.capitalize()) for d in WEEKDAYS],
+            "type_options": [(slug, localised(t, "name")) for slug, t in conference_types().items()],
+            "weekday_options": list(_weekday_names().items()),
+            "weekday_names": _weekday_names(),
             **context,
         },
         status=status,
@@ -112,7 +131,7 @@ async def _conference(request: Request, conference: Conference, status: int = 20
                 "repeat_rate_benchmark": str(conference.repeat_rate_benchmark),
             },
             "agency_options": [(a.id, a.name) for a in await Agency.all()],
-            "tier_options": [("full", "Full minutes"), ("actions_only", "Own actions only")],
+            "tier_options": [("full", _("Full minutes")), ("actions_only", _("Own actions only"))],
             **context,
         },
         status=status,
@@ -180,8 +199,9 @@ async def _users(request: Request, status: int = 200, **context) -> Response:
             # By user: {slug: the role there where it is not their own}.
             "conferences_of": await service.conferences_of([u.id for u in users]),
             # No role is chosen for the administrator: one left as it was would make an admin.
-            "role_options": [("", "Choose a role"), *[(r, r.capitalize()) for r in ROLES]],
-            "conference_role_options": [(r, r.replace("_", " ").capitalize()) for r in CONFERENCE_ROLES],
+            "role_options": [("", _("Choose a role")), *[(r, ROLE_NAMES[r]) for r in ROLES]],
+            "conference_role_options": [(r, ROLE_NAMES[r]) for r in CONFERENCE_ROLES],
+            "role_names": ROLE_NAMES,
             **context,
         },
         status=status,
@@ -222,8 +242,9 @@ async def _user(request: Request, user: User, status: int = 200, **context) -> R
             "conferences": await Conference.all(),
             # What the form shows: the conferences given and each role there, or what was sent back.
             "chosen": {slug: role or "" for slug, role in given.items()},
-            "conference_role_options": [(r, r.replace("_", " ").capitalize()) for r in CONFERENCE_ROLES],
-            "saved": "Conferences and roles saved" if request.query_params.get("saved") == "1" else None,
+            "conference_role_options": [(r, ROLE_NAMES[r]) for r in CONFERENCE_ROLES],
+            "role_names": ROLE_NAMES,
+            "saved": _("Conferences and roles saved") if request.query_params.get("saved") == "1" else None,
             **context,
         },
         status=status,

@@ -13,7 +13,10 @@ from marac.agencies import access
 from marac.agencies.access import Can
 from marac.agencies.models import Agency, Conference, User
 from marac.audit.models import Disclosure
+from marac.audit.service import DISCLOSURE_PURPOSES
 from marac.errors import RuleViolation
+from marac.i18n import gettext as _
+from marac.i18n import lazy_gettext
 from marac.ids import ID_PATTERN
 from marac.meetings import trail
 from marac.meetings.models import Meeting
@@ -22,14 +25,43 @@ from marac.web.templating import render
 
 SHOWN = 500  # the newest; the API's audit list has the full history
 KINDS = {
-    "minutes": "Minutes",
-    "research_list": "Research list",
-    "research_list_reissue": "Research list re-issued (urgent case added)",
-    "subject_access": "Subject access export",
-    "quarterly_report": "Quarterly figures",
-    "chair_pack": "Chair's pack",
-    "transfer_package": "Transfer package (a case transferred out)",
+    "minutes": lazy_gettext("Minutes"),
+    "research_list": lazy_gettext("Research list"),
+    "research_list_reissue": lazy_gettext("Research list re-issued (urgent case added)"),
+    "subject_access": lazy_gettext("Subject access export"),
+    "quarterly_report": lazy_gettext("Quarterly figures"),
+    "chair_pack": lazy_gettext("Chair's pack"),
+    "transfer_package": lazy_gettext("Transfer package (a case transferred out)"),
 }
+
+# What audit.service.DISCLOSURE_PURPOSES says, for readers of another language (tests/test_i18n_admin.py
+# checks the two agree).
+PURPOSES = {
+    "minutes": lazy_gettext("MARAC minutes circulated to a member agency: the part it is entitled to see"),
+    "research_list": lazy_gettext("Research list released before the meeting so the agency can check its records"),
+    "research_list_reissue": lazy_gettext(
+        "Research list re-issued to every member agency as a new version: an urgent case was added after publication"
+    ),
+    "subject_access": lazy_gettext(
+        "Subject access request: everything held about one person, exported by the coordinator for redaction review"
+    ),
+    "quarterly_report": lazy_gettext(
+        "Quarterly figures of the conference for its steering group and partners; numbers from 1 to 5 suppressed"
+    ),
+    "chair_pack": lazy_gettext(
+        "The chair's preparation pack: agencies' research and the victim's views, for the chair"
+    ),
+    "transfer_package": lazy_gettext(
+        "A case transferred to another area's MARAC: its referral, minutes extracts and open actions"
+    ),
+}
+
+
+def _purpose(entry: Disclosure) -> str:
+    """The purpose in the reader's language where it is the one the service wrote (in English), as written otherwise."""
+    if entry.kind in PURPOSES and DISCLOSURE_PURPOSES.get(entry.kind) == entry.purpose:
+        return str(PURPOSES[entry.kind])
+    return entry.purpose
 
 
 @page(Can.READ_DISCLOSURES)
@@ -45,7 +77,7 @@ async def disclosures(request: Request, caller: Caller) -> Response:
             "at": e.at,
             "kind": KINDS.get(e.kind, e.kind),
             "version": e.version,
-            "purpose": e.purpose,
+            "purpose": _purpose(e),
             "recipient": e.recipient,
             "agency": agencies.get(e.agency_id, ""),
             "user": users.get(e.user_id, ""),
@@ -69,7 +101,7 @@ async def audit_trail(request: Request, caller: Caller) -> Response:
     errors: dict[str, str] = {}
     for key in ("case_id", "object_id"):
         if values[key] and not ID_PATTERN.fullmatch(values[key]):
-            errors[key] = "Enter an id as the pages show it: 32 letters a to f and digits"
+            errors[key] = _("Enter an id as the pages show it: 32 letters a to f and digits")
     days = {}
     for key in ("from", "to"):
         try:

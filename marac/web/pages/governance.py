@@ -18,6 +18,8 @@ from marac.clock import today
 from marac.documents import pool, store
 from marac.errors import RuleViolation
 from marac.governance import retention, subject_access
+from marac.i18n import gettext as _
+from marac.i18n import lazy_gettext
 from marac.jobs import queue
 from marac.web.auth import Caller, confirm_it_is_you, page
 from marac.web.templating import render
@@ -43,7 +45,7 @@ async def _retention_page(
             "conference": conference,
             "report": report,
             "notice_days": retention.NOTICE_DAYS,
-            "run_at": retention.RUN_AT,
+            "run_at": retention.RUN_AT.strftime("%H:%M"),  # the same in every language
             **context,
         },
         status=status,
@@ -95,7 +97,7 @@ def _export_form(request: Request, person_id: str, status: int = 200, **context)
     )
 
 
-FORMAT_LABELS = [("pdf", "PDF, to read and redact"), ("json", "JSON, everything as data")]
+FORMAT_LABELS = [("pdf", lazy_gettext("PDF, to read and redact")), ("json", lazy_gettext("JSON, everything as data"))]
 
 
 @page(Can.RUN_GOVERNANCE)
@@ -107,7 +109,7 @@ async def subject_access_export(request: Request, caller: Caller) -> Response:
         return _export_form(request, person.id)
     form = request.state.form
     values = {"format": str(form.get("format", ""))}
-    wrong_format = {} if values["format"] in subject_access.FORMATS else {"format": "Choose PDF or JSON"}
+    wrong_format = {} if values["format"] in subject_access.FORMATS else {"format": _("Choose PDF or JSON")}
     confirmed = await confirm_it_is_you(request, caller, wrong_format)
     if confirmed.errors:
         if confirmed.refused:
@@ -132,7 +134,7 @@ async def subject_access_export(request: Request, caller: Caller) -> Response:
             "version": 1,
         }
         # A render process, not this event loop (documents/pool.py); the title names nobody.
-        body, _pages = await pool.render("subject_access.html", context, title="Subject access export")
+        body, _pages = await pool.render("subject_access.html", context, title=_("Subject access export"))
         media_type = "application/pdf"
     await subject_access.record_export(caller.viewer, person, values["format"])
     return Response(body, media_type=media_type, headers=_attachment(person.id, values["format"]))

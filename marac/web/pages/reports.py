@@ -15,6 +15,7 @@ from marac.agencies.access import Can
 from marac.agencies.models import Conference
 from marac.clock import today
 from marac.errors import RuleViolation
+from marac.i18n import gettext
 from marac.jobs import flows
 from marac.reports import export, service
 from marac.reports.figures import Quarter
@@ -104,7 +105,9 @@ async def quarterly_csv(request: Request, caller: Caller) -> Response:
     except RuleViolation as exc:
         return await _page(request, caller, None, None, status=400, errors=exc.fields)
     if conference is None:
-        return await _page(request, caller, None, quarter, status=400, errors={"conference": "Choose a conference"})
+        return await _page(
+            request, caller, None, quarter, status=400, errors={"conference": gettext("Choose a conference")}
+        )
     figures = await service.export_figures(caller.viewer, conference, quarter, today(), "csv")
     # The file name names the conference and quarter only.
     disposition = f'attachment; filename="marac-{conference.slug}-{quarter}.csv"'

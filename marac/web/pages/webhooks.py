@@ -12,6 +12,8 @@ from starlette.routing import Route
 from marac.agencies.access import Can
 from marac.agencies.models import Agency
 from marac.errors import DomainError
+from marac.i18n import gettext as _
+from marac.i18n import lazy_gettext
 from marac.web.api_webhooks import CURSOR_RE
 from marac.web.auth import Caller, page
 from marac.web.templating import render
@@ -19,12 +21,12 @@ from marac.webhooks import service as webhooks
 from marac.webhooks.models import Webhook
 
 EVENT_NAMES = {
-    "referral.received": "A referral is received",
-    "referral.decided": "A referral is accepted or rejected",
-    "agenda.published": "An agenda is published or re-issued (research due)",
-    "action.assigned": "An action is assigned",
-    "action.updated": "An action is reworded, or its owner or due date changes",
-    "minutes.ready": "Minutes are ready, or a new version",
+    "referral.received": lazy_gettext("A referral is received"),
+    "referral.decided": lazy_gettext("A referral is accepted or rejected"),
+    "agenda.published": lazy_gettext("An agenda is published or re-issued (research due)"),
+    "action.assigned": lazy_gettext("An action is assigned"),
+    "action.updated": lazy_gettext("An action is reworded, or its owner or due date changes"),
+    "minutes.ready": lazy_gettext("Minutes are ready, or a new version"),
 }
 
 
@@ -34,7 +36,7 @@ async def _list(request: Request, caller: Caller, status: int = 200, **context: 
         "admin/webhooks.html",
         {
             "webhooks": await webhooks.listing(caller.viewer),
-            "agency_options": [("", "Choose an agency"), *[(a.id, a.name) for a in await Agency.all()]],
+            "agency_options": [("", _("Choose an agency")), *[(a.id, a.name) for a in await Agency.all()]],
             "event_options": list(EVENT_NAMES.items()),
             "values": {},
             "errors": {},
