@@ -57,7 +57,9 @@ TYPE_KEYS = (
     "strands",
     "sections",
     "confidentiality_statement",
+    "confidentiality_statement_cy",
     "case_order",
+    "documents",
 )
 # What a conference created before types had their own statement reads at its meetings.
 DEFAULT_CONFIDENTIALITY = (
@@ -297,8 +299,16 @@ def _check(path: Path, data: dict[str, Any], found: dict[str, dict[str, Any]]) -
         for number, subcategory in enumerate(subcategories):
             _text(fail, subcategory, f"{where}.subcategories[{number}]", "label")
 
-    if len(_text(fail, data, "", "confidentiality_statement")) > MAX_STATEMENT:
-        raise fail("confidentiality_statement", f"must be at most {MAX_STATEMENT} characters")
+    for key in ("confidentiality_statement", "confidentiality_statement_cy"):
+        if (key in data or key == "confidentiality_statement") and len(_text(fail, data, "", key)) > MAX_STATEMENT:
+            raise fail(key, f"must be at most {MAX_STATEMENT} characters")
+
+    # [documents] bilingual = true: a Welsh-language agency's documents carry the English after the
+    # Welsh (documents/bilingual in agendas/README.md).
+    documents = _table(fail, data, "", "documents") if "documents" in data else data.setdefault("documents", {})
+    _only(fail, documents, "documents", ("bilingual",))
+    documents.setdefault("bilingual", False)
+    _flag(fail, documents, "documents", "bilingual")
 
     sections = _keyed_tables(fail, data, "", "sections", ("title",))
     for index, section in enumerate(sections):
@@ -335,10 +345,12 @@ def load_types(directory: Path = AGENDAS_DIR) -> dict[str, dict[str, Any]]:
     return types
 
 
-def confidentiality_statement(type_settings: dict[str, Any]) -> str:
+def confidentiality_statement(type_settings: dict[str, Any], language: str = "en") -> str:
     """The statement read at the start of a conference's meetings and printed at the head of its
-    minutes: its type's own wording, as frozen when the conference was created."""
-    return " ".join(str(type_settings.get("confidentiality_statement") or DEFAULT_CONFIDENTIALITY).split())
+    minutes: its type's own wording, as frozen when the conference was created; in `language` where
+    the type gives it (`confidentiality_statement_cy`), else in English."""
+    own = type_settings.get(f"confidentiality_statement_{language}") if language != "en" else None
+    return " ".join(str(own or type_settings.get("confidentiality_statement") or DEFAULT_CONFIDENTIALITY).split())
 
 
 _loaded: dict[str, dict[str, Any]] | None = None

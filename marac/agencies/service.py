@@ -18,7 +18,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from marac import clock, notices, settings
+from marac import clock, i18n, notices, settings
 from marac.agencies import access, auth, queries
 from marac.agencies.access import CASE_ROLES, Viewer
 from marac.agencies.models import (
@@ -63,16 +63,47 @@ def _text(value: str, field: str, label: str, limit: int = 200) -> str:
 # --- agencies ------------------------------------------------------------------------
 
 
-async def create_agency(viewer: Viewer | None, name: str, kind: str) -> Agency:
+async def create_agency(viewer: Viewer | None, name: str, kind: str, language: str = i18n.DEFAULT) -> Agency:
     access.require_manage_directory(viewer)
     name = _text(name, "name", "Agency name")
     if kind not in AGENCY_KINDS:
         raise RuleViolation("Unknown agency kind", {"kind": f"Choose one of: {', '.join(AGENCY_KINDS)}"})
+    _language(language)
     if await Agency.filter(name=name).exists():
         raise Conflict(f"An agency called {name!r} already exists", {"name": "An agency with this name already exists"})
     async with in_transaction() as conn:
-        agency = await Agency.create(name=name, kind=kind, using_db=conn)
+        agency = await Agency.create(name=name, kind=kind, language=language, using_db=conn)
         await record("agency.create", object_type="agency", object_id=agency.id, conn=conn, **_actor(viewer))
+    return agency
+
+
+def _language(language: str) -> None:
+    if language not in i18n.LANGUAGES:
+        names = ", ".join(name for name, _tag, _locale in i18n.LANGUAGES.values())
+        raise RuleViolation(
+            i18n.gettext("Unknown document language"),
+            {"language": i18n.gettext("Choose the language of the agency's documents: %(names)s") % {"names": names}},
+        )
+
+
+async def set_agency_language(viewer: Viewer | None, agency: Agency, language: str) -> Agency:
+    """The language of the agency's documents (research lists, minutes: README, "Languages"), from the
+    next one rendered; audited with the language before and after (`agency.language.<before>.<after>`)."""
+    access.require_manage_directory(viewer)
+    _language(language)
+    if agency.language == language:
+        return agency
+    before = agency.language
+    async with in_transaction() as conn:
+        await Agency.filter(id=agency.id).using_db(conn).update(language=language)
+        await record(
+            f"agency.language.{before}.{language}",
+            object_type="agency",
+            object_id=agency.id,
+            conn=conn,
+            **_actor(viewer),
+        )
+    agency.language = language
     return agency
 
 

@@ -1,9 +1,10 @@
-"""Rendering the research lists of a published meeting: one PDF per member agency."""
+"""Rendering the research lists of a published meeting: one PDF per member agency, in its document language."""
 
 from __future__ import annotations
 
 from marac.documents import pool, store
 from marac.documents.models import Document
+from marac.documents.render import LANGUAGE
 from marac.meetings import agenda
 from marac.meetings.models import Meeting
 
@@ -29,6 +30,7 @@ async def render_research_lists(meeting_id: str) -> None:
             "version": version,
             "reference": reference,
             "cases": cases,
+            LANGUAGE: membership.agency.language,
         }
         pdf, pages = await pool.render("agenda.html", context, title="MARAC research list")
         await store.save("agenda", meeting.id, membership.agency_id, version, pdf, pages, reference=reference)
