@@ -116,6 +116,7 @@ STATUSES = {
     "not_done_by_agency": lazy_gettext("not done by agency"),
 }
 OUTCOMES = {"heard": lazy_gettext("heard"), "deferred": lazy_gettext("deferred")}
+RESEARCH = {"not known": lazy_gettext("Not known"), "not returned": lazy_gettext("Not returned")}
 RISK_LEVELS = {
     "standard": lazy_gettext("standard"),
     "low": lazy_gettext("low"),
@@ -148,6 +149,10 @@ def outcome(value: str | None) -> str:
 
 def risk_level(value: str | None) -> str:
     return _word(RISK_LEVELS, value)
+
+
+def research_status(value: str) -> str:
+    return _word(RESEARCH, value).capitalize()
 
 
 def page_words() -> tuple[str, str, str]:
@@ -184,6 +189,7 @@ environment.filters.update(
     status=status,
     outcome=outcome,
     risk_level=risk_level,
+    research_status=research_status,
     count=wording.count,
     plural=wording.plural,
 )
