@@ -353,6 +353,12 @@ def confidentiality_statement(type_settings: dict[str, Any], language: str = "en
     return " ".join(str(own or type_settings.get("confidentiality_statement") or DEFAULT_CONFIDENTIALITY).split())
 
 
+def bilingual(type_settings: dict[str, Any]) -> bool:
+    """Whether documents in another language than English are issued with the English after them
+    (`[documents] bilingual = true`; conferences created before the key existed: no)."""
+    return bool(type_settings.get("documents", {}).get("bilingual"))
+
+
 _loaded: dict[str, dict[str, Any]] | None = None
 _instruments: dict[str, dict[str, Any]] | None = None
 

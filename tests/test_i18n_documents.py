@@ -219,3 +219,79 @@ def test_welsh_letters_are_printed_in_the_bundled_font_and_read_back():
     descriptor = regular[0]["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
     cmap = TTFont(io.BytesIO(descriptor["/FontFile2"].get_data())).getBestCmap()
     assert all(cmap.get(ord(c), ".notdef") != ".notdef" for c in letters), cmap
+
+
+# -- bilingual documents --------------------------------------------------------------------------
+
+
+def test_a_type_file_may_ask_for_bilingual_documents(tmp_path):
+    import shutil
+
+    from marac.conference_types import AGENDAS_DIR, bilingual, load_types
+
+    shutil.copytree(AGENDAS_DIR, tmp_path / "agendas")
+    path = tmp_path / "agendas" / "domestic-abuse.toml"
+    text = path.read_text().replace(
+        "strands = []\n", 'strands = []\nconfidentiality_statement_cy = "Cyfrinachol."\n', 1
+    )
+    path.write_text(text + "\n[documents]\nbilingual = true\n")
+    types = load_types(tmp_path / "agendas")
+    assert bilingual(types["domestic-abuse"]) and not bilingual(types["hate-crime"])
+    assert not bilingual({})  # a conference created before the key existed
+
+
+async def bilingual_conference() -> None:
+    from marac.agencies.models import Conference
+    from tests.conftest import CONFERENCE
+
+    conference = await Conference.get(slug=CONFERENCE)
+    conference.type_settings = {
+        **conference.type_settings,
+        "documents": {"bilingual": True},
+        "confidentiality_statement_cy": "Mae'r wybodaeth a rennir yn y MARAC hwn yn gyfrinachol.",
+    }
+    await conference.save()
+
+
+async def test_a_bilingual_conference_issues_a_welsh_agencys_documents_in_welsh_then_english(client, personas):
+    await bilingual_conference()
+    await Agency.filter(id=personas["health"].user.agency_id).update(language="cy")
+    world = await published_meeting(personas)
+    await queue.drain()
+    await tasks.render_agendas(world.meeting.id)
+    listed = await client.get(f"/api/v1/meetings/{world.meeting.id}/agenda.pdf", headers=personas["health"].bearer)
+    pages = [flat(page) for page in page_texts(listed.content)]
+    assert "Rhestr ymchwil" in pages[0] and "Research list" in pages[-1] and len(pages) == 2
+    assert all("SWYDDOGOL-SENSITIF" in page and "Ar gyfer: Northshire NHS Trust" in page for page in pages)
+    english = await client.get(f"/api/v1/meetings/{world.meeting.id}/agenda.pdf", headers=personas["police"].bearer)
+    assert "Rhestr" not in text_of(english.content)  # English-language agencies: English only
+
+    await note(personas, world.meeting, world.case_id, "CANARYHEALTH for health only", "restricted", ("health",))
+    meeting = (await close(personas, world)).meeting
+    from tests.test_minutes import render_all
+
+    await render_all(client, personas, meeting)
+    answer = await client.get(f"/api/v1/meetings/{meeting.id}/minutes.pdf", headers=personas["health"].bearer)
+    whole = flat(text_of(answer.content))
+    welsh, english_part = whole.index("Presenoldeb"), whole.index("Attendance")
+    assert welsh < english_part < whole.index("Gwybodaeth gyfyngedig") < whole.index("Restricted information")
+    assert "Mae'r wybodaeth a rennir yn y MARAC hwn yn gyfrinachol." in whole[:english_part]
+    assert whole.count("CANARYHEALTH") == 2  # the restricted note, once under each language's heading
+
+
+def test_a_stamped_bilingual_layout_is_the_bilingual_document_rendered_alone(tmp_path):
+    frozen = minutes_content(cases=3, restricted_to=("agency-05",))
+    view = {**view_for(frozen, "agency-05", "full", "cy", bilingual=True), "version": 2}
+    annex = {"restricted": view["restricted"]}
+    shared, _ = render.layout("minutes.html", {**view, "restricted": []}, title="MARAC minutes")
+    extra, _ = render.layout("minutes_restricted.html", {**view, **annex}, title="MARAC minutes")
+    stamped, pages = render.stamp(
+        shared, annex=extra, reference=REFERENCE, recipient=RECIPIENT, version=2, title="MARAC minutes", language="cy"
+    )
+    alone, alone_pages = render.render_pdf(
+        "minutes.html", {**view, "reference": REFERENCE, "recipient": RECIPIENT}, title="MARAC minutes"
+    )
+    texts = page_texts(stamped)
+    assert pages == alone_pages == len(texts)
+    assert "Restricted information for your agency" in texts[-1]
+    same_pictures(tmp_path, stamped, alone)

@@ -80,6 +80,9 @@ class AssetFetcher(URLFetcher):
         return URLFetcherResponse(url, asset[0], {"Content-Type": asset[1]})
 
 
+# A document in another language than English issued bilingually: the whole of it in that language, then
+# the whole of it again in English (agendas/README.md, [documents] bilingual).
+BILINGUAL = "bilingual"
 # The context key that says which language a document is in (a code of i18n.LANGUAGES; English if absent).
 # Documents are rendered in render processes (pool.py), where no request's language exists: the caller
 # names the reader's language in the context, and render_html() renders in it.
@@ -164,6 +167,12 @@ def page_words() -> tuple[str, str, str]:
     return before.strip(), between.strip(), after.strip()
 
 
+def switch_language(code: str) -> str:
+    """For base.html: what follows in the template is in `code`, until render_html() ends."""
+    i18n.set_current(code)
+    return ""
+
+
 environment = Environment(
     autoescape=True,
     loader=FileSystemLoader(TEMPLATES_DIR),
@@ -179,7 +188,11 @@ environment.install_gettext_callables(  # type: ignore[attr-defined]  # added by
 )
 environment.policies["ext.i18n.trimmed"] = True
 environment.globals.update(
-    localised=i18n.localised, language=i18n.current, html_lang=i18n.html_lang, page_words=page_words
+    localised=i18n.localised,
+    language=i18n.current,
+    html_lang=i18n.html_lang,
+    page_words=page_words,
+    switch_language=switch_language,
 )
 environment.filters.update(
     long_date=long_date,
@@ -196,7 +209,8 @@ environment.filters.update(
 
 
 def render_html(template: str, context: dict[str, Any]) -> str:
-    """The document in the language its context names (LANGUAGE), English if none."""
+    """The document in the language its context names (LANGUAGE), English if none. A bilingual one
+    (BILINGUAL) is then said again in English by base.html, which switches language part-way."""
     with i18n.use(context.get(LANGUAGE)):
         return environment.get_template(template).render(context)
 

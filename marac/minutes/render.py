@@ -14,8 +14,9 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from marac.agencies.access import minutes_view
-from marac.agencies.models import Membership
+from marac.agencies.models import Conference, Membership
 from marac.clock import now
+from marac.conference_types import bilingual
 from marac.documents import pool, store
 from marac.documents.models import Document
 from marac.minutes.models import MinutesRecipient, MinutesVersion
@@ -86,6 +87,7 @@ async def render_pending(minutes_id: str, progress: Progress | None = None) -> N
         await done(recipient.key, document)
 
     languages = {agency_id: row.agency.language for agency_id, row in rows.items()}
+    conference = await Conference.get(id=meeting.conference_id)
     groups = [
         (
             view,
@@ -96,7 +98,9 @@ async def render_pending(minutes_id: str, progress: Progress | None = None) -> N
                 for agency_id, annex in members
             ],
         )
-        for view, members in shared_views(minutes.content, minutes.version, waiting, languages)
+        for view, members in shared_views(
+            minutes.content, minutes.version, waiting, languages, bilingual(conference.type_settings)
+        )
     ]
     await pool.render_shared(
         "minutes.html", groups, title="MARAC minutes", deliver=deliver, annex_template="minutes_restricted.html"

@@ -26,7 +26,7 @@ from typing import Any, cast
 
 from tortoise.transactions import in_transaction
 
-from marac import i18n
+from marac import conference_types, i18n
 from marac.actions.models import Action, ActionReview, Attendance, Note
 from marac.agencies import access
 from marac.agencies.access import Can, Viewer
@@ -36,7 +36,7 @@ from marac.clock import now, today
 from marac.conference_types import confidentiality_statement
 from marac.documents import store
 from marac.documents.models import Document
-from marac.documents.render import LANGUAGE
+from marac.documents.render import BILINGUAL, LANGUAGE
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation
 from marac.meetings import agenda
 from marac.meetings.models import AgendaItem, Meeting
@@ -161,9 +161,12 @@ async def _content(meeting: Meeting, chair: User) -> dict[str, Any]:
     }
 
 
-def view_for(content: dict[str, Any], agency_id: str, tier: str, language: str = i18n.DEFAULT) -> dict[str, Any]:
+def view_for(
+    content: dict[str, Any], agency_id: str, tier: str, language: str = i18n.DEFAULT, bilingual: bool = False
+) -> dict[str, Any]:
     """One recipient's minutes: a new structure holding only what this agency may see, in its
-    document language (`language`: the words around the record; what people wrote stays as written).
+    document language (`language`: the words around the record; what people wrote stays as written),
+    and then again in English if `bilingual` (conference_types.bilingual()).
     Built by copying entitled items in, never by removing others' items afterwards. A
     correction's changes are listed only where the agency may read the item before or after."""
     header = {k: content[k] for k in ("conference_name", "date", "venue", "chair", "confidentiality")}
@@ -171,6 +174,7 @@ def view_for(content: dict[str, Any], agency_id: str, tier: str, language: str =
         content.get("confidentiality_translations", {}).get(language) or header["confidentiality"]
     )
     header[LANGUAGE] = language
+    header[BILINGUAL] = bilingual and language != i18n.DEFAULT
     header["correction_reason"] = content.get("correction_reason") or ""
     header["changes"] = [
         {k: c.get(k) for k in ("case_label", "what", "how", "kind", "detail")}
@@ -326,6 +330,7 @@ def shared_views(
     version: int,
     recipients: list[tuple[str, str]],
     languages: dict[str, str] | None = None,
+    bilingual: bool = False,
 ) -> list[tuple[dict[str, Any], list[tuple[str, dict[str, Any] | None]]]]:
     """Recipients (agency id, tier) grouped by identical view, less their restricted notes:
     each group's pages are laid out once, and each agency's restricted notes, if any, are
@@ -335,7 +340,7 @@ def shared_views(
     groups: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any] | None]]]] = {}
     for agency_id, tier in recipients:
         language = (languages or {}).get(agency_id, i18n.DEFAULT)
-        view = {**view_for(content, agency_id, tier, language), "version": version}
+        view = {**view_for(content, agency_id, tier, language, bilingual), "version": version}
         annex = None
         if view.get("restricted"):  # full tier only: the shared pages have none
             annex, view["restricted"] = {"restricted": view["restricted"]}, []
@@ -462,7 +467,16 @@ async def preview(viewer: Viewer, meeting: Meeting, agency_id: str) -> Preview:
         agency_id=agency_id,
         agency_name=membership.agency.name,
         version=version,
-        view={**view_for(content, agency_id, tier, membership.agency.language), "version": version},
+        view={
+            **view_for(
+                content,
+                agency_id,
+                tier,
+                membership.agency.language,
+                conference_types.bilingual(meeting.conference.type_settings),
+            ),
+            "version": version,
+        },
         pending=pending,
     )
 
