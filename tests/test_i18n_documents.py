@@ -143,6 +143,8 @@ async def test_welsh_minutes_for_a_welsh_agency_english_for_the_others(client, p
     for words in ("Cofnodion", "SWYDDOGOL-SENSITIF", "Presenoldeb", "Achosion", "Unrhyw fater arall", "Tudalen 1 o"):
         assert words in cy, words
     assert "Ar gyfer: Northshire NHS Trust, fersiwn 1" in cy
+    assert "Mae'r wybodaeth a rennir yn y MARAC hwn yn gyfrinachol." in cy  # the type's Welsh statement
+    assert "Information shared at this MARAC is confidential." in en
     assert "Mae'r dioddefwr yn byw yn Nhŷ'r Ŵyn; CANARYNOTE" in cy  # the note as written
     assert "Attendance" not in cy and "Minutes" not in cy and "OFFICIAL-SENSITIVE" not in cy
     assert "Attendance" in en and "Page 1 of" in en and "Presenoldeb" not in en and "CANARYNOTE" in en
