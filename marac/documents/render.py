@@ -139,7 +139,7 @@ def case_kind(value: str) -> str:
 
 
 def stage(value: str) -> str:
-    return _word(STAGES, value)
+    return str(STAGES[value]) if value in STAGES else value.replace("_", " ").capitalize()
 
 
 def status(value: str) -> str:
