@@ -119,12 +119,7 @@ TYPE_CASES = [
     ),
     ("domestic-abuse.toml", "strands = []\n", "strands = []\ndocuments = { welsh = true }\n", "documents.welsh"),
     ("domestic-abuse.toml", "strands = []\n", "strands = []\ndocuments = true\n", "documents"),
-    (
-        "domestic-abuse.toml",
-        "strands = []\n",
-        'strands = []\nconfidentiality_statement_cy = ""\n',
-        "confidentiality_statement_cy",
-    ),
+    ("domestic-abuse.toml", "Mae'r wybodaeth a rennir yn y MARAC hwn", "x" * 3001, "confidentiality_statement_cy"),
     ("domestic-abuse.toml", 'name = "Domestic', 'nation = "england"\nname = "Domestic', "nation"),
     ("domestic-abuse.toml", "capacity = 20\n", "", "capacity"),
     ("domestic-abuse.toml", 'kind = "domestic_abuse"', 'kind = "stalking"', "kind"),
