@@ -15,7 +15,11 @@ Measured in one run, on the same content (bench/minutes_data.py: 14 full-tier ag
 - warm Chromium: Debian's chromium kept open through Playwright, printing the 20 documents
   one by one (same HTML, stylesheet inlined).
 
-Targets: marac ≤ Chromium; marac ≤ 1.2 × raw WeasyPrint; naive ≥ 2 × marac; peak ≤ 500 MiB.
+Then the same with 5 of the 20 agencies' documents in Welsh (every fourth agency): marac (agencies share
+a layout only with the same view and language) and warm Chromium printing the same 20 documents.
+
+Targets: marac ≤ Chromium; marac ≤ 1.2 × raw WeasyPrint; naive ≥ 2 × marac; peak ≤ 500 MiB;
+with 5 Welsh agencies, marac ≤ Chromium in the same run.
 Run with bench/run (or directly: python bench/minutes_render.py).
 """
 
@@ -44,9 +48,17 @@ VERSION = 1
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-def full_context(frozen: dict[str, Any], agency: dict[str, str]) -> dict[str, Any]:
+def welsh(agencies: list[dict[str, str]]) -> dict[str, str]:
+    """5 of the 20 agencies with their documents in Welsh."""
+    return {a["agency_id"]: "cy" for a in agencies[::4]}
+
+
+def full_context(
+    frozen: dict[str, Any], agency: dict[str, str], languages: dict[str, str] | None = None
+) -> dict[str, Any]:
+    language = (languages or {}).get(agency["agency_id"], "en")
     return {
-        **view_for(frozen, agency["agency_id"], agency["tier"]),
+        **view_for(frozen, agency["agency_id"], agency["tier"], language),
         "version": VERSION,
         "recipient": agency["name"],
         "reference": f"MARAC-MN-20261124-{agency['agency_id'][-2:]}00-0000",
@@ -107,7 +119,7 @@ async def warm_pool() -> None:
 
 
 def grouped(
-    frozen: dict[str, Any], agencies: list[dict[str, str]]
+    frozen: dict[str, Any], agencies: list[dict[str, str]], languages: dict[str, str] | None = None
 ) -> list[tuple[dict[str, Any], list[pool.Recipient]]]:
     names = {a["agency_id"]: a for a in agencies}
     return [
@@ -120,11 +132,13 @@ def grouped(
                 for agency_id, annex in members
             ],
         )
-        for view, members in shared_views(frozen, VERSION, [(a["agency_id"], a["tier"]) for a in agencies])
+        for view, members in shared_views(frozen, VERSION, [(a["agency_id"], a["tier"]) for a in agencies], languages)
     ]
 
 
-async def marac(frozen: dict[str, Any], agencies: list[dict[str, str]]) -> tuple[float, dict[str, bytes]]:
+async def marac(
+    frozen: dict[str, Any], agencies: list[dict[str, str]], languages: dict[str, str] | None = None
+) -> tuple[float, dict[str, bytes]]:
     documents: dict[str, bytes] = {}
 
     async def deliver(recipient: pool.Recipient, pdf: bytes, pages: int) -> None:
@@ -133,7 +147,7 @@ async def marac(frozen: dict[str, Any], agencies: list[dict[str, str]]) -> tuple
     started = time.perf_counter()
     await pool.render_shared(
         "minutes.html",
-        grouped(frozen, agencies),
+        grouped(frozen, agencies, languages),
         title=TITLE,
         deliver=deliver,
         annex_template="minutes_restricted.html",
@@ -171,7 +185,9 @@ async def naive(frozen: dict[str, Any], agencies: list[dict[str, str]], *, paral
     return time.perf_counter() - started
 
 
-async def chromium(frozen: dict[str, Any], agencies: list[dict[str, str]]) -> float | str:
+async def chromium(
+    frozen: dict[str, Any], agencies: list[dict[str, str]], languages: dict[str, str] | None = None
+) -> float | str:
     try:
         from playwright.async_api import async_playwright
     except ImportError:
@@ -180,7 +196,7 @@ async def chromium(frozen: dict[str, Any], agencies: list[dict[str, str]]) -> fl
         return "skipped: apt install chromium"
     style = "<style>" + render.ASSETS[render.STYLESHEET_URL][0].decode() + "</style>"
     htmls = [
-        render.render_html("minutes.html", full_context(frozen, a)).replace("</head>", style + "</head>", 1)
+        render.render_html("minutes.html", full_context(frozen, a, languages)).replace("</head>", style + "</head>", 1)
         for a in agencies
     ]
     async with async_playwright() as p:
@@ -215,11 +231,16 @@ async def main() -> None:
     with PeakMemory() as memory:
         ours, documents = await marac(frozen, agencies)
     assert len(documents) == len(agencies)
+    languages = welsh(agencies)
+    ours_welsh, documents_welsh = await marac(frozen, agencies, languages)
+    assert len(documents_welsh) == len(agencies)
+    welsh_layouts = len([group for group in grouped(frozen, agencies, languages) if len(group[1]) > 1])
     naive_sequential = await naive(frozen, agencies, parallel=False)
     naive_parallel = await naive(frozen, agencies, parallel=True)
     pool.shutdown()
     raw, layouts, raw_pages = raw_weasyprint(frozen, agencies)
     browser = await chromium(frozen, agencies)
+    browser_welsh = await chromium(frozen, agencies, languages)
 
     print(f"## Minutes: 16 cases, {len(agencies)} recipients ({full_pages} pages for a full-tier agency)")
     print(
@@ -238,12 +259,21 @@ async def main() -> None:
     print(row("naive: a full render per recipient, in turn", naive_sequential, ours))
     print(row("naive: a full render per recipient, all cores", naive_parallel, ours))
     print(row("warm Chromium, one by one", browser, ours if not isinstance(browser, str) else None))
+    print(row("marac, 5 agencies in Welsh", ours_welsh, ours))
+    print(
+        row("warm Chromium, 5 in Welsh, one by one", browser_welsh, ours if isinstance(browser_welsh, float) else None)
+    )
     print()
     print(
         f"peak memory, this process and its {memory.processes - 1} children together: {memory.peak_kib / 1024:.0f} MiB"
     )
+    print(f"with 5 agencies in Welsh: {welsh_layouts} shared layouts (views × languages)")
     checks = [
         ("marac ≤ warm Chromium", isinstance(browser, float) and ours <= browser),
+        (
+            "marac, 5 in Welsh ≤ warm Chromium, 5 in Welsh",
+            isinstance(browser_welsh, float) and ours_welsh <= browser_welsh,
+        ),
         ("marac ≤ 1.2 × raw WeasyPrint", ours <= 1.2 * raw),
         ("naive (in turn) ≥ 2 × marac", naive_sequential >= 2 * ours),
         ("naive (all cores) ≥ 2 × marac", naive_parallel >= 2 * ours),

@@ -68,6 +68,7 @@ TYPE_KEYS = (
     "confidentiality_statement",
     "confidentiality_statement_cy",
     "case_order",
+    "documents",
 )
 # What a conference created before types had their own statement reads at its meetings.
 DEFAULT_CONFIDENTIALITY = (
@@ -349,6 +350,13 @@ def _check(path: Path, data: dict[str, Any], found: dict[str, dict[str, Any]]) -
             raise fail(key, f"must be at most {MAX_STATEMENT} characters")
     _text(fail, data, "", "confidentiality_statement")
 
+    # [documents] bilingual = true: a Welsh-language agency's documents carry the English after the
+    # Welsh (documents/bilingual in agendas/README.md).
+    documents = _table(fail, data, "", "documents") if "documents" in data else data.setdefault("documents", {})
+    _only(fail, documents, "documents", ("bilingual",))
+    documents.setdefault("bilingual", False)
+    _flag(fail, documents, "documents", "bilingual")
+
     sections = _keyed_tables(fail, data, "", "sections", ("title", "title_cy"))
     for index, section in enumerate(sections):
         _label(fail, section, f"sections[{index}]", "title")
@@ -384,13 +392,20 @@ def load_types(directory: Path = AGENDAS_DIR) -> dict[str, dict[str, Any]]:
     return types
 
 
-def confidentiality_statement(type_settings: dict[str, Any]) -> str:
+def confidentiality_statement(type_settings: dict[str, Any], language: str | None = None) -> str:
     """The statement read at the start of a conference's meetings and printed at the head of its
-    minutes: its type's own wording, as frozen when the conference was created, in the language of
-    the page or document (`confidentiality_statement_cy`)."""
+    minutes: its type's own wording, as frozen when the conference was created, in `language` (the
+    page's when not given) where the type gives it (`confidentiality_statement_cy`), else in English."""
     if not type_settings.get("confidentiality_statement"):
         return " ".join(DEFAULT_CONFIDENTIALITY.split())
-    return " ".join(localised(type_settings, "confidentiality_statement").split())
+    with i18n.use(language or i18n.current()):
+        return " ".join(localised(type_settings, "confidentiality_statement").split())
+
+
+def bilingual(type_settings: dict[str, Any]) -> bool:
+    """Whether documents in another language than English are issued with the English after them
+    (`[documents] bilingual = true`; conferences created before the key existed: no)."""
+    return bool(type_settings.get("documents", {}).get("bilingual"))
 
 
 _loaded: dict[str, dict[str, Any]] | None = None

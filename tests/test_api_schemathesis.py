@@ -214,6 +214,7 @@ async def seed(personas, documents: bool = False) -> dict[str, Any]:
         "doomed_webhook": doomed.webhook.id,
         "webhook": webhook.webhook.id,
         "user": user.user.id,
+        "agency": agency["health"],
         "place": place.id,
         "held": held,
         "held_case": held_case,
@@ -269,6 +270,8 @@ def bindings(world: dict[str, Any], operation) -> list[dict[str, str]]:
         return [{"webhook_id": world["doomed_webhook" if operation.method.upper() == "DELETE" else "webhook"]}]
     if names == {"user_id"}:
         return [{"user_id": world["user"]}]
+    if names == {"agency_id"}:
+        return [{"agency_id": world["agency"]}]
     if names == {"referral_id"}:
         return [{"referral_id": r} for r in world["referrals"].values()]
     if names == {"action_id"}:
@@ -363,6 +366,8 @@ def who_sees(world: dict[str, Any]) -> dict[str, set[str]]:
         world["live"].id: conference,
         world["riverside_meeting"]: {"admin", "housing"},
         world["user"]: {"admin"},  # an account: the admin's directory; anyone else sees only their own
+        # An agency: the directory lists it to everyone; only an admin changes it (403 for the others).
+        world["agency"]: conference | {"housing"},
         # An action: the officers and its owner may update it; other full-tier members see it in their minutes.
         acts["health"]: officers | {"health", "police", "idva"},
         acts["childrens"]: officers | {"childrens", "police", "idva", "health"},
@@ -376,7 +381,17 @@ def who_sees(world: dict[str, Any]) -> dict[str, set[str]]:
 
 def record_of(binding: dict[str, str]) -> str:
     """The record whose visibility decides the answer: a case is seen through its meeting."""
-    for name in ("action_id", "referral_id", "draft_id", "job_id", "meeting_id", "slug", "user_id", "webhook_id"):
+    for name in (
+        "action_id",
+        "referral_id",
+        "draft_id",
+        "job_id",
+        "meeting_id",
+        "slug",
+        "user_id",
+        "webhook_id",
+        "agency_id",
+    ):
         if name in binding:
             return binding[name]
     raise AssertionError(binding)

@@ -12,6 +12,7 @@ PDF rendering runs in separate processes, whose own logging this test does not s
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import secrets
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+from pypdf import PdfReader
 from redis.asyncio import Redis
 from starlette.routing import Route
 from tortoise import connections
@@ -211,9 +213,28 @@ async def test_no_personal_data_in_logs_redis_jobs_or_audit(app, client, persona
             async with make_client(app) as chair_page, make_client(app) as police_page:
                 chair_page.cookies.update(await session_cookie_for(personas["chair"]))
                 police_page.cookies.update(await session_cookie_for(personas["police"]))
+                # One Welsh-language agency: its research list and minutes are in Welsh, the others' in English.
+                welsh = await client.patch(
+                    f"/api/v1/agencies/{personas['health'].user.agency_id}",
+                    json={"language": "cy"},
+                    headers=personas["admin"].bearer,
+                )
+                assert welsh.status_code == 200
                 cycle = await meeting_cycle(
                     client, chair_page, personas, mark, postcode=mark.postcode, phone=mark.phone, dob=mark.dob
                 )
+                for who, words, others in (("health", "Cofnodion", "Minutes"), ("police", "Minutes", "Cofnodion")):
+                    pdf = await client.get(
+                        f"/api/v1/meetings/{cycle.meeting_id}/minutes.pdf", headers=personas[who].bearer
+                    )
+                    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+                    squeezed = "".join(text.split())  # what people wrote, as written, in either language
+                    assert words in text and others not in text and mark.fields["note_all"] in squeezed, who
+                for who, words in (("health", "Rhestr ymchwil"), ("police", "Research list")):
+                    pdf = await client.get(
+                        f"/api/v1/meetings/{cycle.meeting_id}/agenda.pdf", headers=personas[who].bearer
+                    )
+                    assert words in PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text(), who
 
                 # Failed requests that echo the canary: the API's 422 and 400, the form's 400.
                 bad = referral_body(mark, "not-a-date", postcode=mark.postcode, phone=mark.phone, dob=mark.dob)

@@ -111,6 +111,15 @@ def _edit(directory: Path, file: str, old: str, new: str) -> None:
 
 TYPE_CASES = [
     # (file, old text, new text, key the error must name)
+    (
+        "domestic-abuse.toml",
+        "strands = []\n",
+        'strands = []\ndocuments = { bilingual = "yes" }\n',
+        "documents.bilingual",
+    ),
+    ("domestic-abuse.toml", "strands = []\n", "strands = []\ndocuments = { welsh = true }\n", "documents.welsh"),
+    ("domestic-abuse.toml", "strands = []\n", "strands = []\ndocuments = true\n", "documents"),
+    ("domestic-abuse.toml", "Mae'r wybodaeth a rennir yn y MARAC hwn", "x" * 3001, "confidentiality_statement_cy"),
     ("domestic-abuse.toml", 'name = "Domestic', 'nation = "england"\nname = "Domestic', "nation"),
     ("domestic-abuse.toml", "capacity = 20\n", "", "capacity"),
     ("domestic-abuse.toml", 'kind = "domestic_abuse"', 'kind = "stalking"', "kind"),

@@ -79,6 +79,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     # directory pages: admin only
     ("GET", "/admin/agencies"): only({"admin": 200}, anonymous=PAGE_LOGIN),
     ("POST", "/admin/agencies"): only({"admin": 400}, anonymous=PAGE_LOGIN),
+    ("POST", "/admin/agencies/{agency_id}/language"): only({"admin": 404}, anonymous=PAGE_LOGIN),
     ("GET", "/admin/conferences"): only({"admin": 200}, anonymous=PAGE_LOGIN),
     ("POST", "/admin/conferences"): only({"admin": 400}, anonymous=PAGE_LOGIN),
     ("GET", "/admin/conferences/{slug}"): only({"admin": 200}, anonymous=PAGE_LOGIN),
@@ -109,6 +110,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     # API: directory
     ("GET", "/api/v1/agencies"): everyone(200, anonymous=401),
     ("POST", "/api/v1/agencies"): only({"admin": 422}),
+    ("PATCH", "/api/v1/agencies/{agency_id}"): only({"admin": 422}),
     ("GET", "/api/v1/conferences"): everyone(200, anonymous=401),
     ("POST", "/api/v1/conferences"): only({"admin": 422}),
     ("GET", "/api/v1/conferences/{slug}"): only(MEMBERS_OF_CONFERENCE, others=404),

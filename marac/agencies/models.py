@@ -7,6 +7,7 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
+from marac.i18n import lazy_gettext
 from marac.ids import new_id, new_token
 from marac.sealed import SealedModel, SealedText
 
@@ -27,6 +28,24 @@ AGENCY_KINDS = (
     "local_authority",
     "other",
 )
+# What each kind is called on pages and in documents, in the reader's language.
+AGENCY_KIND_LABELS: dict[str, Any] = {
+    "police": lazy_gettext("Police"),
+    "probation": lazy_gettext("Probation"),
+    "childrens_social_care": lazy_gettext("Children's social care"),
+    "adult_social_care": lazy_gettext("Adult social care"),
+    "health": lazy_gettext("Health"),
+    "mental_health": lazy_gettext("Mental health"),
+    "housing": lazy_gettext("Housing"),
+    "idva": lazy_gettext("IDVA service"),
+    "victim_service": lazy_gettext("Victim service"),
+    "education": lazy_gettext("Education"),
+    "substance_misuse": lazy_gettext("Substance misuse"),
+    "fire": lazy_gettext("Fire and rescue"),
+    "voluntary": lazy_gettext("Voluntary sector"),
+    "local_authority": lazy_gettext("Local authority"),
+    "other": lazy_gettext("Other"),
+}
 ROLES = ("admin", "coordinator", "chair", "member", "auditor")
 # The roles a user may hold in one conference, beside their own (User.role): the case-handling
 # roles, and a deputy chair, who may do everything the chair does (docs/domain.md#roles).

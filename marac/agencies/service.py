@@ -66,16 +66,47 @@ def _text(value: str, field: str, label: str, message: str, limit: int = 200) ->
 # --- agencies ------------------------------------------------------------------------
 
 
-async def create_agency(viewer: Viewer | None, name: str, kind: str) -> Agency:
+async def create_agency(viewer: Viewer | None, name: str, kind: str, language: str = i18n.DEFAULT) -> Agency:
     access.require_manage_directory(viewer)
     name = _text(name, "name", "Agency name", gettext("Enter agency name (up to %(num)d characters)"))
     if kind not in AGENCY_KINDS:
         raise RuleViolation("Unknown agency kind", {"kind": f"Choose one of: {', '.join(AGENCY_KINDS)}"})
+    _language(language)
     if await Agency.filter(name=name).exists():
         raise Conflict(f"An agency called {name!r} already exists", {"name": "An agency with this name already exists"})
     async with in_transaction() as conn:
-        agency = await Agency.create(name=name, kind=kind, using_db=conn)
+        agency = await Agency.create(name=name, kind=kind, language=language, using_db=conn)
         await record("agency.create", object_type="agency", object_id=agency.id, conn=conn, **_actor(viewer))
+    return agency
+
+
+def _language(language: str) -> None:
+    if language not in i18n.LANGUAGES:
+        names = ", ".join(name for name, _tag, _locale in i18n.LANGUAGES.values())
+        raise RuleViolation(
+            i18n.gettext("Unknown document language"),
+            {"language": i18n.gettext("Choose the language of the agency's documents: %(names)s") % {"names": names}},
+        )
+
+
+async def set_agency_language(viewer: Viewer | None, agency: Agency, language: str) -> Agency:
+    """The language of the agency's documents (research lists, minutes: README, "Languages"), from the
+    next one rendered; audited with the language before and after (`agency.language.<before>.<after>`)."""
+    access.require_manage_directory(viewer)
+    _language(language)
+    if agency.language == language:
+        return agency
+    before = agency.language
+    async with in_transaction() as conn:
+        await Agency.filter(id=agency.id).using_db(conn).update(language=language)
+        await record(
+            f"agency.language.{before}.{language}",
+            object_type="agency",
+            object_id=agency.id,
+            conn=conn,
+            **_actor(viewer),
+        )
+    agency.language = language
     return agency
 
 
@@ -302,7 +333,7 @@ def _notice_body(kind: str) -> str:
     )
 
 
-async def _language(user_id: str, conn: BaseDBAsyncClient) -> str | None:
+async def _language_of(user_id: str, conn: BaseDBAsyncClient) -> str | None:
     """The user's own setting: their e-mails are in it, English if they have none."""
     found = await User.filter(id=user_id).using_db(conn).values("language")
     return found[0]["language"] if found else None
@@ -372,7 +403,7 @@ async def _tell_coordinators(
             )
             told.add(coordinator_id)
     for coordinator_id in sorted(told):
-        with i18n.use(await _language(coordinator_id, conn)):
+        with i18n.use(await _language_of(coordinator_id, conn)):
             subject, body = str(NOTICE_SUBJECT), _notice_body(kind)
         await outbox.put(coordinator_id, "account_notice", subject, body, clock.now() + SETUP_LINK_LIFETIME, conn)
 

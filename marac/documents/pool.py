@@ -147,7 +147,10 @@ async def render_shared(
         shared, pages = shared_task.result()
         annexes = [task.result() if task else None for task in annex_tasks]
         totals = sorted({pages + (annex[1] if annex else 0) for annex in annexes})
-        numbers = dict(zip(totals, await asyncio.gather(*(page_numbers(total) for total in totals)), strict=True))
+        language = context.get(renderer.LANGUAGE)
+        numbers = dict(
+            zip(totals, await asyncio.gather(*(page_numbers(total, language) for total in totals)), strict=True)
+        )
         for recipient, annex in zip(recipients, annexes, strict=True):
             tasks.create_task(
                 stamped(
@@ -170,6 +173,7 @@ async def render_shared(
                     recipient=recipient.name,
                     version=context["version"],
                     title=title,
+                    language=context.get(renderer.LANGUAGE),
                 )
             ),
         )
@@ -180,14 +184,14 @@ async def render_shared(
             tasks.create_task(group(context, recipients, tasks))
 
 
-_page_numbers: dict[int, bytes] = {}
+_page_numbers: dict[tuple[int, str | None], bytes] = {}
 
 
-async def page_numbers(pages: int) -> bytes:
-    """render.page_numbers(), kept: it holds nothing but numbers, and costs ~5 ms a page."""
-    if pages not in _page_numbers:
-        _page_numbers[pages] = await run(renderer.page_numbers, pages)
-    return _page_numbers[pages]
+async def page_numbers(pages: int, language: str | None = None) -> bytes:
+    """render.page_numbers(), kept per language: it holds nothing but numbers, and costs ~5 ms a page."""
+    if (pages, language) not in _page_numbers:
+        _page_numbers[pages, language] = await run(renderer.page_numbers, pages, language)
+    return _page_numbers[pages, language]
 
 
 def shutdown(wait: bool = True) -> None:

@@ -44,6 +44,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from marac import conference_types, i18n, wording
+from marac.i18n import lazy_gettext
 from marac.settings import PROJECT_DIR
 
 TEMPLATES_DIR = PROJECT_DIR / "templates" / "pdf"
@@ -79,19 +80,97 @@ class AssetFetcher(URLFetcher):
         return URLFetcherResponse(url, asset[0], {"Content-Type": asset[1]})
 
 
-def long_date(value: date | None) -> str:
-    return i18n.format_date(value, "long")
+# A document in another language than English issued bilingually: the whole of it in that language, then
+# the whole of it again in English (agendas/README.md, [documents] bilingual).
+BILINGUAL = "bilingual"
+# The context key that says which language a document is in (a code of i18n.LANGUAGES; English if absent).
+# Documents are rendered in render processes (pool.py), where no request's language exists: the caller
+# names the reader's language in the context, and render_html() renders in it.
+LANGUAGE = "document_language"
 
 
-def short_date(value: date | None) -> str:
-    return i18n.format_date(value, "numeric")
+def _day(value: date | str | None) -> date | None:
+    # Frozen minutes hold dates as ISO strings (JSON); the record itself holds dates.
+    return date.fromisoformat(value) if isinstance(value, str) and value else value or None
 
 
-CASE_KINDS = {"new": "new", "repeat": "repeat", "transfer": "transfer in"}
+def long_date(value: date | str | None) -> str:
+    return i18n.format_date(_day(value), "long")
+
+
+def short_date(value: date | str | None) -> str:
+    return i18n.format_date(_day(value), "numeric")
+
+
+# The words for the codes documents print, in the document's language.
+CASE_KINDS = {"new": lazy_gettext("new"), "repeat": lazy_gettext("repeat"), "transfer": lazy_gettext("transfer in")}
+STAGES = {
+    "presentation": lazy_gettext("Referrer's presentation"),
+    "agency_information": lazy_gettext("Agency information"),
+    "victim_views": lazy_gettext("Victim's views"),
+    "risk_summary": lazy_gettext("Risk summary"),
+    "discussion": lazy_gettext("Discussion"),
+}
+STATUSES = {
+    "open": lazy_gettext("open"),
+    "in_progress": lazy_gettext("in progress"),
+    "done": lazy_gettext("done"),
+    "not_possible_changed_circumstances": lazy_gettext("not possible changed circumstances"),
+    "not_done_by_agency": lazy_gettext("not done by agency"),
+}
+OUTCOMES = {"heard": lazy_gettext("heard"), "deferred": lazy_gettext("deferred")}
+RESEARCH = {"not known": lazy_gettext("Not known"), "not returned": lazy_gettext("Not returned")}
+RISK_LEVELS = {
+    "standard": lazy_gettext("standard"),
+    "low": lazy_gettext("low"),
+    "medium": lazy_gettext("medium"),
+    "high": lazy_gettext("high"),
+}
+
+
+def _word(words: dict[str, Any], value: str | None) -> str:
+    if value is None:
+        return ""
+    return str(words[value]) if value in words else value.replace("_", " ")
 
 
 def case_kind(value: str) -> str:
-    return CASE_KINDS[value]
+    return _word(CASE_KINDS, value)
+
+
+def stage(value: str) -> str:
+    return str(STAGES[value]) if value in STAGES else value.replace("_", " ").capitalize()
+
+
+def status(value: str) -> str:
+    return _word(STATUSES, value)
+
+
+def outcome(value: str | None) -> str:
+    return _word(OUTCOMES, value)
+
+
+def risk_level(value: str | None) -> str:
+    return _word(RISK_LEVELS, value)
+
+
+def research_status(value: str) -> str:
+    return _word(RESEARCH, value).capitalize()
+
+
+def page_words() -> tuple[str, str, str]:
+    """ "Page N of M" in the current language, cut around its two numbers: pdf.css puts the page
+    counters between the three parts (string-set), so the stylesheet stays the same in every language."""
+    sentence = i18n.gettext("Page %(page)s of %(pages)s")
+    before, _, rest = sentence.partition("%(page)s")
+    between, _, after = rest.partition("%(pages)s")
+    return before.strip(), between.strip(), after.strip()
+
+
+def switch_language(code: str) -> str:
+    """For base.html: what follows in the template is in `code`, until render_html() ends."""
+    i18n.set_current(code)
+    return ""
 
 
 environment = Environment(
@@ -108,16 +187,34 @@ environment.install_gettext_callables(  # type: ignore[attr-defined]  # added by
     i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext
 )
 environment.policies["ext.i18n.trimmed"] = True
-environment.globals.update(localised=i18n.localised, language=i18n.current)
+environment.globals.update(
+    localised=i18n.localised,
+    language=i18n.current,
+    html_lang=i18n.html_lang,
+    page_words=page_words,
+    switch_language=switch_language,
+)
 environment.filters.update(
-    long_date=long_date, short_date=short_date, case_kind=case_kind, count=wording.count, plural=wording.plural
+    long_date=long_date,
+    short_date=short_date,
+    case_kind=case_kind,
+    stage=stage,
+    status=status,
+    outcome=outcome,
+    risk_level=risk_level,
+    research_status=research_status,
+    count=wording.count,
+    plural=wording.plural,
 )
 # Labels from the type and instrument files, also for a conference's copy made before they had the Welsh.
 environment.globals.update(localised=conference_types.localised, localised_word=conference_types.localised_word)
 
 
 def render_html(template: str, context: dict[str, Any]) -> str:
-    return environment.get_template(template).render(context)
+    """The document in the language its context names (LANGUAGE), English if none. A bilingual one
+    (BILINGUAL) is then said again in English by base.html, which switches language part-way."""
+    with i18n.use(context.get(LANGUAGE)):
+        return environment.get_template(template).render(context)
 
 
 _stylesheets: list[CSS] = []
@@ -148,12 +245,14 @@ def _finish(document: Any, pdf: pydyf.PDF) -> None:
     pdf.info["Producer"] = pydyf.String(AUTHOR)
 
 
-def _write(html: str, title: str) -> tuple[bytes, int]:
+def _write(html: str, title: str, language: str | None = None) -> tuple[bytes, int]:
     try:
         document = HTML(string=html, url_fetcher=AssetFetcher()).render(
             stylesheets=stylesheets(), presentational_hints=False, font_config=font_config()
         )
-        document.metadata = DocumentMetadata(title=title, authors=[AUTHOR], generator=AUTHOR, lang="en-GB")
+        document.metadata = DocumentMetadata(
+            title=title, authors=[AUTHOR], generator=AUTHOR, lang=i18n.html_lang(language or i18n.DEFAULT)
+        )
         pdf = document.write_pdf(finisher=_finish)
     except FatalURLFetchingError as error:
         # A BaseException in WeasyPrint; hand callers an ordinary one.
@@ -167,13 +266,15 @@ def render_pdf(template: str, context: dict[str, Any], *, title: str) -> tuple[b
     `title` goes into the PDF properties and must not identify anyone ("Research list",
     not a name). Nothing else from the HTML is copied into the metadata.
     """
-    return _write(render_html(template, context), title)
+    return _write(render_html(template, context), title, context.get(LANGUAGE))
 
 
 def layout(template: str, context: dict[str, Any], *, title: str) -> tuple[bytes, int]:
     """render_pdf() with the footer (reference, page numbers, recipient) left blank, for
     stamp() to draw."""
-    return _write(render_html(template, {**context, "reference": None, "recipient": None}), title)
+    return _write(
+        render_html(template, {**context, "reference": None, "recipient": None}), title, context.get(LANGUAGE)
+    )
 
 
 def join(parts: list[bytes], *, title: str) -> tuple[bytes, int]:
@@ -191,9 +292,9 @@ def join(parts: list[bytes], *, title: str) -> tuple[bytes, int]:
 FOOTER, PAGE_NUMBER = NameObject("/MaracFooter"), NameObject("/MaracPageNumber")
 
 
-def page_numbers(pages: int) -> bytes:
-    """ "Page N of M" alone on M pages: no personal data, so one copy serves every recipient."""
-    return _write(render_html("page_numbers.html", {"pages": pages}), "")[0]
+def page_numbers(pages: int, language: str | None = None) -> bytes:
+    """ "Page N of M" alone on M pages: no personal data, so one copy serves every recipient of that language."""
+    return _write(render_html("page_numbers.html", {"pages": pages, LANGUAGE: language}), "", language)[0]
 
 
 def _form(writer: PdfWriter, page: PageObject) -> IndirectObject:
@@ -230,6 +331,7 @@ def stamp(
     recipient: str,
     version: int,
     title: str,
+    language: str | None = None,
 ) -> tuple[bytes, int]:
     """One recipient's document: a layout() PDF, then its own annex pages if any (laid out
     alone, also by layout()), with its footer and "Page N of M" drawn on every page.
@@ -238,16 +340,16 @@ def stamp(
     each page as a form XObject, in an incremental update: the shared bytes are kept as they
     are and only new objects appended (about 10 ms, against 50 ms to rewrite the file). A
     copy holds the shared pages, this recipient's annex and footer, and nothing else.
-    `numbers` is page_numbers() for the whole document, when the caller already has it.
+    `numbers` is page_numbers() for the whole document, when the caller already has it. `language` is
+    the document's (its context's LANGUAGE).
     """
-    footer, _ = _write(
-        render_html("footer.html", {"reference": reference, "recipient": recipient, "version": version}), title
-    )
+    own = {"reference": reference, "recipient": recipient, "version": version, LANGUAGE: language}
+    footer, _ = _write(render_html("footer.html", own), title, language)
     writer = PdfWriter(io.BytesIO(shared), incremental=True)
     if annex is not None:
         for page in PdfReader(io.BytesIO(annex)).pages:
             writer.add_page(page)
-    numbered = PdfReader(io.BytesIO(numbers or page_numbers(len(writer.pages)))).pages
+    numbered = PdfReader(io.BytesIO(numbers or page_numbers(len(writer.pages), language))).pages
     footer_form = _form(writer, PdfReader(io.BytesIO(footer)).pages[0])
     # The page's own drawing is wrapped in q/Q so the footer is drawn in default coordinates.
     save = _stream(writer, b"q\n")

@@ -1,9 +1,12 @@
-"""Rendering the research lists of a published meeting: one PDF per member agency."""
+"""Rendering the research lists of a published meeting: one PDF per member agency, in its document language."""
 
 from __future__ import annotations
 
+from marac import i18n
+from marac.conference_types import bilingual
 from marac.documents import pool, store
 from marac.documents.models import Document
+from marac.documents.render import BILINGUAL, LANGUAGE
 from marac.meetings import agenda
 from marac.meetings.models import Meeting
 
@@ -29,6 +32,8 @@ async def render_research_lists(meeting_id: str) -> None:
             "version": version,
             "reference": reference,
             "cases": cases,
+            LANGUAGE: membership.agency.language,
+            BILINGUAL: bilingual(meeting.conference.type_settings) and membership.agency.language != i18n.DEFAULT,
         }
         pdf, pages = await pool.render("agenda.html", context, title="MARAC research list")
         await store.save("agenda", meeting.id, membership.agency_id, version, pdf, pages, reference=reference)

@@ -2,7 +2,7 @@
 
 Idempotent: a row already done is skipped, and a document already stored for the same version, agency
 and view is reused, so a second delivery of the job (or the reconciler) never makes a second document.
-Agencies with the same view share one layout, each stamped with its own footer. Each agency's view
+Agencies with the same view in the same language share one layout, each stamped with its own footer. Each agency's view
 follows its tier now, not only when the render was asked for (access.minutes_view). When an agency's copy is
 ready, first or a correction, a `minutes.ready` event is written with it: its users are told (marac/alerts)."""
 
@@ -14,15 +14,14 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from marac.agencies.access import minutes_view
-from marac.agencies.models import Membership
+from marac.agencies.models import Conference, Membership
 from marac.clock import now
+from marac.conference_types import bilingual
 from marac.documents import pool, store
 from marac.documents.models import Document
 from marac.minutes.models import MinutesRecipient, MinutesVersion
 from marac.minutes.service import Preview, shared_views, withdraw
 from marac.notices.events import emit
-
-DRAFT_MARKING = "DRAFT – NOT APPROVED – OFFICIAL-SENSITIVE"
 
 Progress = Callable[[int], Awaitable[None]]  # percent done
 
@@ -87,6 +86,8 @@ async def render_pending(minutes_id: str, progress: Progress | None = None) -> N
         )
         await done(recipient.key, document)
 
+    languages = {agency_id: row.agency.language for agency_id, row in rows.items()}
+    conference = await Conference.get(id=meeting.conference_id)
     groups = [
         (
             view,
@@ -97,7 +98,9 @@ async def render_pending(minutes_id: str, progress: Progress | None = None) -> N
                 for agency_id, annex in members
             ],
         )
-        for view, members in shared_views(minutes.content, minutes.version, waiting)
+        for view, members in shared_views(
+            minutes.content, minutes.version, waiting, languages, bilingual(conference.type_settings)
+        )
     ]
     await pool.render_shared(
         "minutes.html", groups, title="MARAC minutes", deliver=deliver, annex_template="minutes_restricted.html"
@@ -107,6 +110,6 @@ async def render_pending(minutes_id: str, progress: Progress | None = None) -> N
 async def preview_pdf(preview: Preview) -> bytes:
     """The preview as the agency's document, marked DRAFT on every page: the same template and
     view as its real copy (render_pending), rendered whole."""
-    context = {**preview.view, "reference": "DRAFT", "recipient": preview.agency_name, "marking": DRAFT_MARKING}
+    context = {**preview.view, "reference": "DRAFT", "recipient": preview.agency_name, "draft": True}
     pdf, _ = await pool.render("minutes.html", context, title="MARAC minutes (draft)")
     return pdf

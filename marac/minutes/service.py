@@ -26,6 +26,7 @@ from typing import Any, cast
 
 from tortoise.transactions import in_transaction
 
+from marac import conference_types, i18n
 from marac.actions.models import Action, ActionReview, Attendance, Note
 from marac.agencies import access
 from marac.agencies.access import Can, Viewer
@@ -35,6 +36,7 @@ from marac.clock import now, today
 from marac.conference_types import confidentiality_statement
 from marac.documents import store
 from marac.documents.models import Document
+from marac.documents.render import BILINGUAL, LANGUAGE
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation
 from marac.i18n import gettext
 from marac.meetings import agenda
@@ -77,6 +79,8 @@ async def _content(meeting: Meeting, chair: User) -> dict[str, Any]:
                 "kind": agenda.kind_of(item.referral),
                 "review": item.section == "lapsed_reviews",
                 "risk": _risk_line(item.referral.risk),
+                # The same in words each document's language writes (templates/pdf/minutes.html).
+                "risk_detail": {"level": item.referral.risk.get("level"), "score": item.referral.risk.get("score")},
                 "outcome": item.outcome,
                 "outcome_reason": item.outcome_reason or "",
                 "notes": [
@@ -110,6 +114,12 @@ async def _content(meeting: Meeting, chair: User) -> dict[str, Any]:
         "venue": meeting.venue,
         "chair": chair.name,
         "confidentiality": confidentiality_statement(meeting.conference.type_settings),
+        # The type's own wording in each other language it gives: each agency's copy is in its language.
+        "confidentiality_translations": {
+            code: confidentiality_statement(meeting.conference.type_settings, code)
+            for code in i18n.LANGUAGES
+            if code != i18n.DEFAULT and meeting.conference.type_settings.get(f"confidentiality_statement_{code}")
+        },
         "present": [
             {
                 "agency": r.agency.name if r.agency else "",
@@ -152,14 +162,23 @@ async def _content(meeting: Meeting, chair: User) -> dict[str, Any]:
     }
 
 
-def view_for(content: dict[str, Any], agency_id: str, tier: str) -> dict[str, Any]:
-    """One recipient's minutes: a new structure holding only what this agency may see.
+def view_for(
+    content: dict[str, Any], agency_id: str, tier: str, language: str = i18n.DEFAULT, bilingual: bool = False
+) -> dict[str, Any]:
+    """One recipient's minutes: a new structure holding only what this agency may see, in its
+    document language (`language`: the words around the record; what people wrote stays as written),
+    and then again in English if `bilingual` (conference_types.bilingual()).
     Built by copying entitled items in, never by removing others' items afterwards. A
     correction's changes are listed only where the agency may read the item before or after."""
     header = {k: content[k] for k in ("conference_name", "date", "venue", "chair", "confidentiality")}
+    header["confidentiality"] = (
+        content.get("confidentiality_translations", {}).get(language) or header["confidentiality"]
+    )
+    header[LANGUAGE] = language
+    header[BILINGUAL] = bilingual and language != i18n.DEFAULT
     header["correction_reason"] = content.get("correction_reason") or ""
     header["changes"] = [
-        {k: c[k] for k in ("case_label", "what", "how")}
+        {k: c.get(k) for k in ("case_label", "what", "how", "kind", "detail")}
         for c in content.get("changes", [])
         if (agency_id in c["owners"] if tier == "actions_only" else c["full"] or agency_id in c["agencies"])
     ]
@@ -186,6 +205,7 @@ def view_for(content: dict[str, Any], agency_id: str, tier: str) -> dict[str, An
         ]
         cases.append(
             {k: case[k] for k in ("label", "kind", "review", "risk", "outcome", "outcome_reason")}
+            | {"risk_detail": case.get("risk_detail")}
             | {
                 "notes": notes,
                 "actions": [{k: a[k] for k in ("owner", "description", "due_date", "status")} for a in case["actions"]],
@@ -217,23 +237,36 @@ def _items(content: dict[str, Any]) -> dict[str, dict[str, Any]]:
     actions-only copy lists it). `payload` is what the fingerprint is taken of."""
     items: dict[str, dict[str, Any]] = {}
 
-    def add(key: str, payload: Any, what: str, case_label: str = "", **who: Any) -> None:
-        items[key] = {"payload": payload, "what": what, "case_label": case_label, "agencies": [], "owners": []}
+    def add(key: str, payload: Any, kind: str, what: str, case_label: str = "", detail: str = "", **who: Any) -> None:
+        # `kind` and `detail` let each document say `what` in its own language (templates/pdf/minutes.html).
+        items[key] = {
+            "payload": payload,
+            "what": what,
+            "kind": kind,
+            "detail": detail,
+            "case_label": case_label,
+            "agencies": [],
+            "owners": [],
+        }
         items[key].update({"full": True} | who)
 
-    add("register", [content.get(k) for k in ("present", "apologies", "observers")], "register")
+    add("register", [content.get(k) for k in ("present", "apologies", "observers")], "register", "register")
     for index, review in enumerate(content.get("reviews", [])):
-        add(f"review:{review.get('action_id', index)}", review, "review of an outstanding action", review["case_label"])
+        key = f"review:{review.get('action_id', index)}"
+        add(key, review, "review", "review of an outstanding action", review["case_label"])
     for case in content.get("cases", []):
         label, case_id = case["label"], case.get("case_id", case["label"])
-        add(f"case:{case_id}:decision", [case.get("outcome"), case.get("outcome_reason")], "decision", label)
+        decision = [case.get("outcome"), case.get("outcome_reason")]
+        add(f"case:{case_id}:decision", decision, "decision", "decision", label)
         for index, note in enumerate(case.get("notes", [])):
             restricted = note["visibility"] == "restricted"
             add(
                 f"note:{note.get('id', f'{case_id}:{index}')}",
                 note,
+                "note",
                 f"note ({note['stage'].replace('_', ' ')})",
                 label,
+                note["stage"],
                 full=not restricted,
                 agencies=list(note["agencies"]) if restricted else [],
             )
@@ -241,11 +274,13 @@ def _items(content: dict[str, Any]) -> dict[str, dict[str, Any]]:
             add(
                 f"action:{action['id']}",
                 action,
+                "action",
                 f"action for {action['owner']}",
                 label,
+                action["owner"],
                 owners=[action["owner_agency_id"]],
             )
-    add("any_other_business", content.get("any_other_business"), "any other business")
+    add("any_other_business", content.get("any_other_business"), "any_other_business", "any other business")
     return items
 
 
@@ -280,6 +315,8 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any
             {
                 "case_label": item["case_label"],
                 "what": item["what"],
+                "kind": item["kind"],
+                "detail": item["detail"],
                 "how": how,
                 "full": item["full"] or was["full"],
                 "agencies": sorted(set(item["agencies"]) | set(was["agencies"])),
@@ -290,15 +327,21 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any
 
 
 def shared_views(
-    content: dict[str, Any], version: int, recipients: list[tuple[str, str]]
+    content: dict[str, Any],
+    version: int,
+    recipients: list[tuple[str, str]],
+    languages: dict[str, str] | None = None,
+    bilingual: bool = False,
 ) -> list[tuple[dict[str, Any], list[tuple[str, dict[str, Any] | None]]]]:
     """Recipients (agency id, tier) grouped by identical view, less their restricted notes:
     each group's pages are laid out once, and each agency's restricted notes, if any, are
     laid out alone as the pages that follow (the annex: {"restricted": [...]}). Grouping
-    compares the whole view, so agencies share pages only when every word is theirs to see."""
+    compares the whole view, its language (`languages`, by agency id; English if not given)
+    included, so agencies share pages only when every word is theirs to see and in their language."""
     groups: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any] | None]]]] = {}
     for agency_id, tier in recipients:
-        view = {**view_for(content, agency_id, tier), "version": version}
+        language = (languages or {}).get(agency_id, i18n.DEFAULT)
+        view = {**view_for(content, agency_id, tier, language, bilingual), "version": version}
         annex = None
         if view.get("restricted"):  # full tier only: the shared pages have none
             annex, view["restricted"] = {"restricted": view["restricted"]}, []
@@ -432,7 +475,16 @@ async def preview(viewer: Viewer, meeting: Meeting, agency_id: str) -> Preview:
         agency_id=agency_id,
         agency_name=membership.agency.name,
         version=version,
-        view={**view_for(content, agency_id, tier), "version": version},
+        view={
+            **view_for(
+                content,
+                agency_id,
+                tier,
+                membership.agency.language,
+                conference_types.bilingual(meeting.conference.type_settings),
+            ),
+            "version": version,
+        },
         pending=pending,
     )
 

@@ -13,7 +13,7 @@ from marac.agencies import access, service
 from marac.agencies.access import Can, Viewer
 from marac.agencies.models import Agency, Conference, Membership, User
 from marac.audit.service import record, verify
-from marac.errors import RuleViolation
+from marac.errors import NotFound, RuleViolation
 from marac.ids import ID_PATTERN
 from marac.jobs import flows
 from marac.meetings import trail
@@ -25,7 +25,7 @@ PAGE_SIZE = 100
 
 
 def agency_out(agency: Agency) -> schemas.AgencyOut:
-    return schemas.AgencyOut(id=agency.id, name=agency.name, kind=agency.kind)
+    return schemas.AgencyOut(id=agency.id, name=agency.name, kind=agency.kind, language=agency.language)
 
 
 async def conference_out(conference: Conference) -> schemas.ConferenceOut:
@@ -85,7 +85,16 @@ async def conferences_of(user_ids: list[str]) -> dict[str, list[str | schemas.Co
 @api(Can.MANAGE_DIRECTORY, body=schemas.AgencyIn, response=schemas.AgencyOut, status=201)
 async def create_agency(request: Request, caller: Caller, body: schemas.AgencyIn) -> schemas.AgencyOut:
     """Add a partner agency to the directory."""
-    return agency_out(await service.create_agency(caller.viewer, body.name, body.kind))
+    return agency_out(await service.create_agency(caller.viewer, body.name, body.kind, body.language))
+
+
+@api(Can.MANAGE_DIRECTORY, body=schemas.AgencyLanguageIn, response=schemas.AgencyOut)
+async def set_agency_language(request: Request, caller: Caller, body: schemas.AgencyLanguageIn) -> schemas.AgencyOut:
+    """Set the language of an agency's documents (research lists and minutes rendered from now on): en or cy."""
+    agency = await Agency.get_or_none(id=request.path_params["agency_id"])
+    if agency is None:
+        raise NotFound("No such agency")
+    return agency_out(await service.set_agency_language(caller.viewer, agency, body.language))
 
 
 @api(response=schemas.AgencyList)
@@ -275,6 +284,7 @@ async def get_job(request: Request, caller: Caller) -> schemas.JobOut:
 routes = [
     Route("/api/v1/agencies", create_agency, methods=["POST"]),
     Route("/api/v1/agencies", list_agencies, methods=["GET"]),
+    Route("/api/v1/agencies/{agency_id}", set_agency_language, methods=["PATCH"]),
     Route("/api/v1/conferences", create_conference, methods=["POST"]),
     Route("/api/v1/conferences", list_conferences, methods=["GET"]),
     Route("/api/v1/conferences/{slug}", get_conference, methods=["GET"]),

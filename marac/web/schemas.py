@@ -11,12 +11,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from marac.agencies.models import AGENCY_KINDS, CONFERENCE_ROLES, ROLES, TIERS, WEEKDAYS
+from marac.i18n import LANGUAGES
 
 AgencyKind = Literal[AGENCY_KINDS]  # type: ignore[valid-type]  # pydantic reads a Literal of the domain's tuple; mypy cannot
 Role = Literal[ROLES]  # type: ignore[valid-type]  # pydantic reads a Literal of the domain's tuple; mypy cannot
 ConferenceRole = Literal[CONFERENCE_ROLES]  # type: ignore[valid-type]  # pydantic reads a Literal of the domain's tuple; mypy cannot
 Tier = Literal[TIERS]  # type: ignore[valid-type]  # pydantic reads a Literal of the domain's tuple; mypy cannot
 Weekday = Literal[WEEKDAYS]  # type: ignore[valid-type]  # pydantic reads a Literal of the domain's tuple; mypy cannot
+LANGUAGE_CODES = tuple(LANGUAGES)
+Language = Literal[LANGUAGE_CODES]  # type: ignore[valid-type]  # pydantic reads a Literal of the codes; mypy cannot
 
 
 class Strict(BaseModel):
@@ -26,12 +29,18 @@ class Strict(BaseModel):
 class AgencyIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     kind: AgencyKind
+    language: Language = Field("en", description="The language of the agency's documents")
+
+
+class AgencyLanguageIn(Strict):
+    language: Language = Field(description="The language of the agency's documents (research lists, minutes)")
 
 
 class AgencyOut(BaseModel):
     id: str
     name: str
     kind: str
+    language: str
 
 
 class AgencyList(BaseModel):

@@ -6,10 +6,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from marac import validation
+from marac import i18n, validation
 from marac.agencies import access, service
 from marac.agencies.access import Can
 from marac.agencies.models import (
+    AGENCY_KIND_LABELS,
     AGENCY_KINDS,
     CONFERENCE_ROLES,
     ROLES,
@@ -20,7 +21,7 @@ from marac.agencies.models import (
     User,
 )
 from marac.conference_types import conference_types
-from marac.errors import DomainError
+from marac.errors import DomainError, NotFound
 from marac.i18n import babel_locale, lazy_gettext, localised
 from marac.i18n import gettext as _
 from marac.jobs import flows
@@ -59,7 +60,10 @@ async def _agencies(request: Request, status: int = 200, **context) -> Response:
         "admin/agencies.html",
         {
             "agencies": await Agency.all(),
-            "kind_options": [(k, k.replace("_", " ")) for k in AGENCY_KINDS],
+            "kind_options": [(k, str(AGENCY_KIND_LABELS[k])) for k in AGENCY_KINDS],
+            "kind_labels": AGENCY_KIND_LABELS,
+            # Each language by its own name, as language choices are offered.
+            "language_options": [(code, name) for code, (name, _tag, _locale) in i18n.LANGUAGES.items()],
             **context,
         },
         status=status,
@@ -72,9 +76,25 @@ async def agencies(request: Request, caller: Caller) -> Response:
         return await _agencies(request)
     values = _form(request)
     try:
-        await service.create_agency(caller.viewer, values.get("name", ""), values.get("kind", ""))
+        await service.create_agency(
+            caller.viewer, values.get("name", ""), values.get("kind", ""), values.get("language", i18n.DEFAULT)
+        )
     except DomainError as exc:
         return await _agencies(request, status=400, errors=exc.fields or {"name": exc.message}, values=values)
+    return RedirectResponse("/admin/agencies", status_code=303)
+
+
+@page(Can.MANAGE_DIRECTORY)
+async def agency_language(request: Request, caller: Caller) -> Response:
+    """The language of one agency's documents, changed from its row of the agencies page."""
+    agency = await Agency.get_or_none(id=request.path_params["agency_id"])
+    if agency is None:
+        raise NotFound("No such agency")
+    try:
+        await service.set_agency_language(caller.viewer, agency, str(request.state.form.get("language", "")))
+    except DomainError as exc:
+        field = f"language-{agency.id}"
+        return await _agencies(request, status=400, errors={field: (exc.fields or {}).get("language", exc.message)})
     return RedirectResponse("/admin/agencies", status_code=303)
 
 
@@ -302,6 +322,7 @@ def _link_sent(user: User, sent_to: str | None, token: str | None) -> dict:
 
 routes = [
     Route("/admin/agencies", agencies, methods=["GET", "POST"]),
+    Route("/admin/agencies/{agency_id}/language", agency_language, methods=["POST"]),
     Route("/admin/conferences", conferences, methods=["GET", "POST"]),
     Route("/admin/conferences/{slug}", conference, methods=["GET"]),
     Route("/admin/conferences/{slug}/members", set_member, methods=["POST"]),

@@ -10,12 +10,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from marac import i18n
 from marac.agencies import access
 from marac.agencies.access import Can
 from marac.agencies.models import Conference
 from marac.audit.service import record
 from marac.clock import today
 from marac.documents import pool, store
+from marac.documents import render as renderer
 from marac.errors import RuleViolation
 from marac.governance import retention, subject_access
 from marac.i18n import gettext as _
@@ -132,6 +134,8 @@ async def subject_access_export(request: Request, caller: Caller) -> Response:
             "reference": store.new_reference("subject_access", today()),
             "recipient": caller.user.agency.name,
             "version": 1,
+            # In the coordinator's own language: they read it before anything is released.
+            renderer.LANGUAGE: i18n.current(),
         }
         # A render process, not this event loop (documents/pool.py); the title names nobody.
         body, _pages = await pool.render("subject_access.html", context, title=_("Subject access export"))
