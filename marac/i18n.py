@@ -101,6 +101,8 @@ def lazy_gettext(message: str) -> Any:
 def localised(item: Mapping[str, Any], key: str = "label") -> str:
     """A label from a type or instrument file in the current language: `label_cy` beside `label`
     (agendas/README.md); the English where the file gives none."""
+    if current() == PSEUDO:  # stretched like the catalogue's strings, so the browser tests see them too
+        return Pseudo.stretch(str(item[key]))
     if current() != DEFAULT:
         translated = item.get(f"{key}_{current()}")
         if translated:

@@ -93,6 +93,8 @@ async def every_page(app, personas, language: str) -> list[tuple[str, str, str]]
 
 async def test_no_page_shows_english_the_catalogue_translates(app, personas):
     whole, sentences = english_of_the_catalogue()
+    # The personas are named after their roles ("Chair", "Police"), as the catalogue's role names are.
+    whole -= {persona.user.name for persona in personas.values()}
     problems = []
     pages = await every_page(app, personas, "cy")
     for where, refused, html in pages:
@@ -114,7 +116,11 @@ ENGLISH_RUN = re.compile(r"\b[A-Za-z][a-z]{2,}(?: [a-z]{2,}){2,}\b")
 WORLD_TEXT = re.compile(
     r"Police will share the bail conditions|Housing will check the tenancy|Note \d+ on the case|"
     r"Urgent: the victim is in A&E tonight|Market Square|New Starter|Dana Draft|"
-    r"Northshire [A-Za-z' ]+|Riverside Housing Association|[\w.+-]+@[\w.-]+"
+    r"Northshire [A-Za-z' ]+|Riverside Housing Association|[\w.+-]+@[\w.-]+|"
+    r"Health to share GP records of injuries with the IDVA by Friday|Escalating threats after separation|"
+    # A history file's problems are worded once, when the file is checked (marac/referrals/history.py);
+    # a minutes preview shows the agency's document, in the agency's language (README, "Languages").
+    r"Line \d+: .*|Information shared at this MARAC is confidential\..*"
 )
 
 

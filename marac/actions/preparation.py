@@ -30,7 +30,7 @@ from marac.agencies import access
 from marac.agencies.access import Viewer
 from marac.agencies.models import Agency, Membership, User
 from marac.audit.service import disclose, record
-from marac.conference_types import instruments
+from marac.conference_types import instruments, localised
 from marac.documents import pool, store
 from marac.documents import render as renderer
 from marac.errors import Conflict, NotFound, RuleViolation
@@ -77,16 +77,17 @@ def _risk(referral: Referral, type_settings: dict[str, Any]) -> dict[str, Any]:
     not_known = []
     for question, answer in zip(questions, answers, strict=False):
         if answer == "yes":
-            groups.setdefault(question.get("group") or gettext("Risk factors"), []).append(question["text"])
+            group = localised(question, "group") if question.get("group") else gettext("Risk factors")
+            groups.setdefault(group, []).append(localised(question, "text"))
         elif answer == "not known":
-            not_known.append(question["text"])
+            not_known.append(localised(question, "text"))
     labels = {}
     for strand in type_settings.get("strands", []):
-        labels[strand["key"]] = strand["label"]
+        labels[strand["key"]] = localised(strand)
         for sub in strand.get("subcategories", []):
-            labels[f"{strand['key']}:{sub['key']}"] = f"{strand['label']}: {sub['label']}"
+            labels[f"{strand['key']}:{sub['key']}"] = f"{localised(strand)}: {localised(sub)}"
     return {
-        "instrument": instrument.get("name", risk.get("instrument")),
+        "instrument": localised(instrument, "name") if instrument.get("name") else risk.get("instrument"),
         "score": risk.get("score"),
         "questions": len(questions),
         "level": risk.get("level"),
