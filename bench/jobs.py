@@ -150,6 +150,7 @@ async def _job(name: str) -> dict[str, Any]:
 
 
 async def _run(name: str) -> dict[str, Any]:
+    import marac.jobs.worker  # noqa: F401  what `marac worker` has loaded before any job: not the job's memory
     from marac import db
 
     await db.init()
@@ -392,7 +393,7 @@ async def measure(ctx: Any, source_url: str, env: dict[str, str]) -> None:
     for row in rows:
         phases = ", ".join(f"{k} {v:.1f} s" for k, v in row["phases"].items())
         counts = ", ".join(f"{k} {v:,}" for k, v in row["counts"].items())
-        print(f"- {row['what']}: {phases}; {counts}; RSS before the job {row['rss_before']:.0f} MiB")
+        print(f"- {row['what']}: {phases}; {counts}; RSS before the job (modules loaded) {row['rss_before']:.0f} MiB")
     ctx.results["jobs"] = results
 
 
