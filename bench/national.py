@@ -10,7 +10,8 @@ a sequential scan of a history-sized table fails the run.
 
 Measurements: 1. agenda build; 2. HTTP throughput with wrk; 4. repeat matching.
 3. minutes rendering is bench/minutes_render.py (no database; bench/run runs it).
-5. the quarterly report; 6. every GET route of the route inventory, as the persona that uses it.
+5. the quarterly report; 6. every GET route of the route inventory, as the persona that uses it;
+7. background work: the scheduled jobs at this scale (bench/jobs.py).
 """
 
 from __future__ import annotations
@@ -633,7 +634,37 @@ async def pages(ctx: Context) -> None:
         )
 
 
-MEASUREMENTS: list[Callable[[Context], Awaitable[None]]] = [agenda_build, http, matching, quarterly_report, pages]
+# --- 7. background work (bench/jobs.py) ---------------------------------------------------------------
+
+
+async def jobs(ctx: Context) -> None:
+    """The scheduled jobs at this scale, on a copy of the database: last, since the copy needs every
+    connection to this one closed (they are opened again after)."""
+    from bench import jobs as background
+    from marac import db
+    from marac.agencies import auth
+    from marac.agencies.models import Membership, User
+
+    police = (await Membership.get(conference__slug="bench-0", agency__kind="police")).agency_id
+    user = await User.filter(agency_id=police, role="member").order_by("email").first()
+    _, token = await auth.create_token(user, "bench")
+    await ctx.conn.close()
+    await db.close()
+    try:
+        await background.measure(ctx, ctx.url, {"BENCH_TOKEN": token})
+    finally:
+        await db.init()
+        ctx.conn = await asyncpg.connect(ctx.url.replace("postgres://", "postgresql://", 1))
+
+
+MEASUREMENTS: list[Callable[[Context], Awaitable[None]]] = [
+    agenda_build,
+    http,
+    matching,
+    quarterly_report,
+    pages,
+    jobs,  # last: it closes this process's connections to copy the database
+]
 
 
 async def measure(scale: float, results_file: str) -> None:

@@ -156,6 +156,15 @@ async def execute(sql: str, values: Sequence[Any] = (), conn: BaseDBAsyncClient 
     return (await _run(sql, values, conn))[0]
 
 
+async def returning(sql: str, values: Sequence[Any] = (), conn: BaseDBAsyncClient | None = None) -> list[Any]:
+    """The rows of one hand-written INSERT ... RETURNING (as fetch). Tortoise's execute_query answers an
+    INSERT on PostgreSQL with the command tag alone, whose count it misreads (the tag's first number is an oid)."""
+    conn = conn or connections.get("default")
+    if conn.capabilities.dialect == "sqlite":
+        sql = PLACEHOLDER.sub(r"?\1", sql)
+    return list(await conn.execute_query_dict(sql, list(values)))
+
+
 async def _run(sql: str, values: Sequence[Any], conn: BaseDBAsyncClient | None) -> tuple[int, list[Any]]:
     conn = conn or connections.get("default")
     if conn.capabilities.dialect == "sqlite":

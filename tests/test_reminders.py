@@ -14,6 +14,7 @@ import pytest
 from arq.cron import next_cron
 
 from marac import clock, settings
+from marac.actions import reminders
 from marac.actions.models import Action
 from marac.actions.reminders import emit_reminders
 from marac.agencies.models import Conference, User
@@ -190,6 +191,27 @@ async def test_two_runs_at_once_emit_each_reminder_once_and_send_one_email(smtp,
     await asyncio.gather(outbox.send_pending(), outbox.send_pending())
     assert await Notification.filter(user_id=personas["health"].user.id, kind__in=("due_soon", "overdue")).count() == 4
     assert len(smtp.messages) == 1
+
+
+async def test_a_run_larger_than_a_batch_emits_each_reminder_once_across_the_batch_boundaries(
+    smtp, personas, item, monkeypatch
+):
+    # A national run emits its reminders a batch at a time (docs/benchmarks.md#background-work): here 2 a batch.
+    monkeypatch.setattr(reminders, "BATCH", 2)
+    first = [await make_action(item, personas, TODAY + timedelta(days=days)) for days in (-3, -1, 0)]
+    await settle(smtp)
+
+    assert await emit_reminders(TODAY) == 3
+    later = [await make_action(item, personas, TODAY + timedelta(days=days)) for days in (-2, 1)]
+    # The new actions fall in batches beside ones already reminded of today: only they are emitted.
+    assert await emit_reminders(TODAY) == 2
+    assert sum(await asyncio.gather(emit_reminders(TODAY), emit_reminders(TODAY))) == 0
+    keys = await Event.filter(kind__in=("action.due", "action.overdue")).values_list("action_id", flat=True)
+    assert sorted(keys) == sorted(a.id for a in first + later)
+    await fanout.fan_out()
+    assert await notified(personas["health"]) == {
+        (a.id, "overdue" if a.due_date < TODAY else "due_soon", TODAY) for a in first + later
+    }
 
 
 async def test_an_email_carries_counts_and_a_link_and_nothing_about_the_case(smtp, personas, item):

@@ -342,9 +342,12 @@ async def pack_meeting(viewer: Viewer, meeting_id: str) -> Meeting:
     return meeting
 
 
-async def current_pack(meeting: Meeting) -> tuple[ChairPack | None, ChairPack | None]:
-    """(the stored pack laid out from the meeting's content as it is now, a pack being laid out)."""
-    now_digest = digest(await content(meeting))
+async def current_pack(
+    meeting: Meeting, found: dict[str, Any] | None = None
+) -> tuple[ChairPack | None, ChairPack | None]:
+    """(the stored pack laid out from the meeting's content as it is now, a pack being laid out). `found`: that
+    content, when the caller has just read it (the preparation page), so it is not gathered twice."""
+    now_digest = digest(found if found is not None else await content(meeting))
     ready = await ChairPack.filter(meeting=meeting, digest=now_digest, status="ready").order_by("-version").first()
     pending = await ChairPack.filter(meeting=meeting, status="pending").order_by("-version").first()
     return ready, pending

@@ -480,8 +480,11 @@ async def case_names(viewer: Viewer, cases: list[tuple[str, str]]) -> dict[str, 
     if not items:
         return {}
     referral_of = dict(await AgendaItem.filter(id__in=items).values_list("id", "referral_id"))
-    victims = await ReferralPerson.filter(referral_id__in=set(referral_of.values()), role="victim")
-    name_of = {p.referral_id: p.name for p in victims}  # models: the names are sealed
+    # Models (the names are sealed), with the name alone: no other sealed field is opened.
+    victims = await ReferralPerson.filter(referral_id__in=set(referral_of.values()), role="victim").only(
+        "id", "referral_id", "name"
+    )
+    name_of = {p.referral_id: p.name for p in victims}
     return {item: name_of[referral] for item, referral in referral_of.items() if referral in name_of}
 
 

@@ -16,11 +16,12 @@ import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from marac import i18n, settings
+from marac import db, i18n, settings
 from marac.agencies import access
 from marac.agencies.access import CASE_ROLES, Can, Viewer
 from marac.agencies.models import ConferenceRole, Membership, User
@@ -28,13 +29,17 @@ from marac.alerts import kinds
 from marac.alerts.preferences import modes_for
 from marac.clock import now, uk_date
 from marac.i18n import gettext, lazy_gettext
-from marac.notices.models import Event, Notification
+from marac.notices.models import Event
 from marac.notify.models import OutboxEmail
 from marac.referrals.models import Referral
 
 log = logging.getLogger("marac.alerts")
 
 BATCH = 500
+NOTICE_SQL = (
+    'INSERT INTO "notification" ("user_id", "kind", "day", "event_id", "conference_id", "meeting_id", "action_id", '
+    '"emailed", "created_at") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING'
+)
 EMAIL_LIFETIME = timedelta(days=7)  # an e-mail not sent within a week is no longer news: the app still shows it
 SUBJECT = lazy_gettext("MARAC: something needs your attention")
 
@@ -170,6 +175,12 @@ async def _tell(events: list[Event], conn: BaseDBAsyncClient) -> tuple[int, int]
         .using_db(conn)
         .values_list("id", "referring_agency_id", "referrer_id", "monitoring_only")
     }
+    # The kinds told() tells one agency of (an action's owner, a minutes recipient) need ask only that agency's
+    # users: a daily run's thousands of reminders would otherwise each be put to every user of the conference.
+    by_agency: dict[tuple[str, str], list[tuple[Viewer, str]]] = defaultdict(list)
+    for conference, given in audience.items():
+        for viewer, role in given:
+            by_agency[(conference, viewer.agency_id)].append((viewer, role))
     found: list[tuple[Event, str, str, str]] = []  # event, notice kind, user id, user's role
     for event in events:
         kind = kinds.NOTICE_OF.get(event.kind)
@@ -177,26 +188,34 @@ async def _tell(events: list[Event], conn: BaseDBAsyncClient) -> tuple[int, int]
             continue
         referral = referrals.get(event.referral_id) if event.referral_id else None
         conference = event.conference_id or ""
-        for viewer, role in audience.get(conference, []):
+        if event.kind.startswith("action.") or event.kind == "minutes.ready":
+            asked = by_agency.get((conference, event.agency_id or ""), [])
+        else:
+            asked = audience.get(conference, [])
+        for viewer, role in asked:
             if told(event, viewer, referral, members.get(conference, set())):
                 found.append((event, kind, viewer.user_id, role))
     modes = await modes_for({(user_id, role) for _, _, user_id, role in found}, conn)
-    notices, emails = [], []
+    notices: list[tuple[Any, ...]] = []
+    emails = []
     daily: dict[str, Counter[str]] = defaultdict(Counter)  # a daily run's notices to e-mail at once, by user
     at_once = {user_id for _, kind, user_id, _ in found if modes[user_id][kinds.preference(kind)] == "immediate"}
     language = await languages(at_once, conn)
+    days = {event.id: _day(event) for event in events}
+    at = now()
     for event, kind, user_id, _ in found:
         mode = modes[user_id][kinds.preference(kind)]
         notices.append(
-            Notification(
-                user_id=user_id,
-                kind=kind,
-                day=_day(event),
-                event_id=event.id,
-                conference_id=event.conference_id,
-                meeting_id=event.meeting_id,
-                action_id=event.action_id,
-                emailed=mode != "digest",
+            (
+                user_id,
+                kind,
+                days[event.id],
+                event.id,
+                event.conference_id,
+                event.meeting_id,
+                event.action_id,
+                mode != "digest",
+                at,
             )
         )
         if mode == "immediate" and kind in kinds.DAILY:
@@ -204,7 +223,10 @@ async def _tell(events: list[Event], conn: BaseDBAsyncClient) -> tuple[int, int]
         elif mode == "immediate":
             emails.append(email(user_id, {kind: 1}, language.get(user_id)))
     emails += [email(user_id, dict(sorted(counts.items())), language.get(user_id)) for user_id, counts in daily.items()]
-    await Notification.bulk_create(notices, batch_size=500, ignore_conflicts=True, using_db=conn)
+    # Rows, not model instances: a daily run tells a million notices at national scale, and building a model for
+    # each cost more than the database spends storing it (docs/benchmarks.md#background-work). A notice already
+    # made (an event told twice) is left as it is, as before.
+    await db.execute_many(NOTICE_SQL, notices, conn)
     if emails:
         await OutboxEmail.bulk_create(emails, batch_size=500, using_db=conn)
     return len(notices), len(emails)

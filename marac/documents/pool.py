@@ -30,6 +30,7 @@ MAX_WORKERS = os.cpu_count() or 1
 # Not ProcessPoolExecutor's max_tasks_per_child: on Python 3.11 a worker retiring while
 # calls are queued can leave them waiting for ever (seen here after a few hundred renders).
 RENDERS_PER_POOL = 50 * MAX_WORKERS
+RENDER_NICENESS = 10  # added to the render processes' niceness: the web process and queries go first
 
 _executor: ProcessPoolExecutor | None = None
 _submitted = 0
@@ -44,6 +45,8 @@ def _start(memory_mb: int) -> None:
     # (the job fails and is retried), not the machine.
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    # Documents are background work: on busy cores requests come first (docs/benchmarks.md#background-work).
+    os.nice(RENDER_NICENESS)
     # Pay the import and font set-up (about 0.5 s) before the first real document.
     renderer.render_pdf("base.html", {"reference": "", "recipient": "", "version": 0}, title="")
 

@@ -86,9 +86,10 @@ async def chair_pack(viewer: Viewer, meeting_id: str) -> bytes | Job:
     return await _queue_pack(meeting, viewer.user_id)
 
 
-async def pack_state(meeting: Meeting) -> dict[str, Any]:
-    """For the preparation page: the current pack if stored, else the job laying one out."""
-    ready, pending = await preparation.current_pack(meeting)
+async def pack_state(meeting: Meeting, found: dict[str, Any] | None = None) -> dict[str, Any]:
+    """For the preparation page: the current pack if stored, else the job laying one out. `found`: the
+    content the page has just read (preparation.read_preparation)."""
+    ready, pending = await preparation.current_pack(meeting, found)
     job = await Job.get_or_none(id=pending.job_id) if pending is not None and pending.job_id else None
     live = job is not None and job.status in ("queued", "running")
     return {"ready": ready, "job": job if live else None}

@@ -9,12 +9,16 @@ date), never names or case text; every reader decides what it may see through it
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from marac import db
 from marac.clock import now
 from marac.notices.models import Event
 
@@ -78,3 +82,42 @@ async def emit(
         dedupe_key=dedupe_key,
         using_db=conn,
     )
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """One event of a scheduled run (emit_once): its kind, what it names and the key that makes it happen once."""
+
+    kind: str
+    dedupe_key: str
+    conference_id: str | None = None
+    meeting_id: str | None = None
+    action_id: str | None = None
+    agency_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+EMIT_ONCE_SQL = (
+    'INSERT INTO "event" ("kind", "at", "conference_id", "meeting_id", "action_id", "agency_id", "data", '
+    '"dedupe_key") VALUES {rows} ON CONFLICT ("dedupe_key") DO NOTHING RETURNING "id"'
+)
+
+
+async def emit_once(events: Sequence[Scheduled], conn: BaseDBAsyncClient | None = None) -> int:
+    """Record a scheduled run's events in one statement, each once: an event whose dedupe_key is already used (an
+    earlier run, or one running at the same time) is left out. Returns how many were new. A run emits thousands
+    (docs/benchmarks.md#background-work): one statement a batch, not a transaction an event."""
+    if not events:
+        return 0
+    for event in events:
+        if event.kind not in KINDS:
+            raise ValueError(f"unknown event kind {event.kind!r}")
+    emitted = _emitted.get()
+    if emitted is not None:
+        emitted.extend(e.kind for e in events)
+    at, values = now(), []
+    for e in events:
+        data = json.dumps(e.data, separators=(",", ":"))
+        values += [e.kind, at, e.conference_id, e.meeting_id, e.action_id, e.agency_id, data, e.dedupe_key]
+    rows = ", ".join(f"({db.marks(1 + 8 * n, 8)})" for n in range(len(events)))
+    return len(await db.returning(EMIT_ONCE_SQL.format(rows=rows), values, conn))

@@ -19,7 +19,7 @@ from marac.web.templating import render
 
 async def _page(request: Request, caller: Caller, meeting: Meeting, status: int = 200, **context) -> Response:
     found = await preparation.read_preparation(caller.viewer, meeting)
-    state = await flows.pack_state(meeting)
+    state = await flows.pack_state(meeting, found)
     missing: dict[str, dict] = {}
     for case in found["cases"]:
         for returned in case["research"]:
