@@ -137,6 +137,7 @@ async def marac(frozen: dict[str, Any], agencies: list[dict[str, str]]) -> tuple
         title=TITLE,
         deliver=deliver,
         annex_template="minutes_restricted.html",
+        in_parts=True,
     )
     return time.perf_counter() - started, documents
 
