@@ -178,10 +178,10 @@ def layout(
     return _write(html if part is None else split(html, part[1])[part[0]], title)
 
 
-# Where a document may be cut: each case after the first starts a page of its own (pdf.css), so a
+# Where minutes may be cut: each case after the first starts a page of its own (pdf.css), so a
 # part that starts with one is laid out alone exactly as on its pages of the whole. Autoescaping
 # keeps user text from ever holding this markup.
-PART_START = '<section class="case">'
+PART_START = '<section class="case minutes-case">'
 RUNNING_START, RUNNING_END = '<div class="running"', "</div>"
 
 
