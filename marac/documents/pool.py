@@ -122,8 +122,8 @@ async def render_shared(
 
     Every group is laid out once; each recipient's copy is that layout, then its annex laid
     out alone, stamped with its own footer. A group of one is rendered whole. With `in_parts`
-    (the template's cases each start a page after the first: render.split), a shared layout is
-    laid out in parts, one per render process at most, at once, and joined. Layouts and stamps
+    (the minutes: each of the context's `cases` after the first starts a page, render.split), a
+    shared layout is laid out in parts, one per render process at most, at once, and joined. Layouts and stamps
     spread over every worker; `deliver` gets each document as it is finished, so a failure
     part-way keeps what was delivered. The caller must group only recipients entitled to
     exactly the same context: a layout is shared as it is.
