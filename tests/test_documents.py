@@ -29,7 +29,7 @@ from marac.agencies.models import Agency
 from marac.documents import pool, render, store
 from marac.documents.models import Document
 from marac.meetings.models import Meeting
-from marac.minutes.service import view_for
+from marac.minutes.service import shared_views, view_for
 from tests.builders import scheduled_meeting
 from tests.pdfs import assert_only_the_bundled_font
 
@@ -70,6 +70,11 @@ def agenda_context(cases: int, **overrides) -> dict:
 
 def page_texts(pdf: bytes) -> list[str]:
     return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def page_words(pdf: bytes) -> list[list[str]]:
+    """Each page's words, sorted: a stamped footer is drawn after the page, and read as lines of its own."""
+    return [sorted(text.split()) for text in page_texts(pdf)]
 
 
 def squashed(text: str) -> str:
@@ -197,13 +202,24 @@ def same_pictures(tmp_path, first: bytes, second: bytes) -> None:
         assert (tmp_path / f"first{suffix}").read_bytes() == (tmp_path / f"second{suffix}").read_bytes(), suffix
 
 
+def laid_out(template: str, context: dict, parts: int) -> bytes:
+    """A shared layout as render_shared makes it: whole, or in parts joined."""
+    if parts == 1:
+        return render.layout(template, context, title="MARAC minutes")[0]
+    laid = [render.layout(template, context, title="MARAC minutes", part=(n, parts))[0] for n in range(parts)]
+    return render.join(laid, title="MARAC minutes")[0]
+
+
+@pytest.mark.parametrize("parts", [1, 3])
 @pytest.mark.parametrize("restricted", [False, True])
-def test_a_stamped_copy_of_a_shared_layout_is_the_document_rendered_alone(tmp_path, restricted):
+def test_a_stamped_copy_of_a_shared_layout_is_the_document_rendered_alone(tmp_path, restricted, parts):
+    """Laid out whole or in parts (cut before cases, laid out apart and joined), then stamped: the
+    same pages, page breaks, text and pixels as the document rendered alone."""
     frozen = minutes_content(cases=5, restricted_to=("agency-05",))
     view = {**view_for(frozen, "agency-05", "full"), "version": 3}
     annex = {"restricted": view["restricted"]}
     assert annex["restricted"]  # the content names agency-05 in a restricted note
-    shared, _ = render.layout("minutes.html", {**view, "restricted": []}, title="MARAC minutes")
+    shared = laid_out("minutes.html", {**view, "restricted": []}, parts)
     assert all(RECIPIENT not in text and "For:" not in text and "Page" not in text for text in page_texts(shared))
     extra = (
         render.layout("minutes_restricted.html", {**view, **annex}, title="MARAC minutes")[0] if restricted else None
@@ -222,7 +238,8 @@ def test_a_stamped_copy_of_a_shared_layout_is_the_document_rendered_alone(tmp_pa
         title="MARAC minutes",
     )
     texts = page_texts(stamped)
-    assert pages == alone_pages == len(texts) >= 3
+    assert pages == alone_pages == len(texts) >= 6
+    assert page_words(stamped) == page_words(alone)  # the same page breaks
     assert ("Restricted information for your agency" in texts[-1]) == restricted
     for number, text in enumerate(texts, start=1):
         assert MARKING in text and f"Page {number} of {pages}" in text, number
@@ -230,6 +247,38 @@ def test_a_stamped_copy_of_a_shared_layout_is_the_document_rendered_alone(tmp_pa
     same_pictures(tmp_path, stamped, alone)  # drawn exactly where a document rendered alone has it
     metadata = PdfReader(io.BytesIO(stamped)).metadata
     assert dict(metadata) == {"/Title": "MARAC minutes", "/Author": "MARAC", "/Creator": "MARAC", "/Producer": "MARAC"}
+
+
+def test_each_case_after_the_first_starts_a_page():
+    frozen = minutes_content(cases=4)
+    context = {**view_for(frozen, "agency-05", "full"), "version": 1, "reference": REFERENCE, "recipient": RECIPIENT}
+    texts = page_texts(render.render_pdf("minutes.html", context, title="MARAC minutes")[0])
+    labels = [case["label"] for case in frozen["cases"]]
+    starts = [next(n for n, text in enumerate(texts) if label in text) for label in labels]
+    assert "Cases" in texts[starts[0]] and "Attendance" in texts[0]  # the first follows its heading
+    for label, page in zip(labels[1:], starts[1:], strict=True):
+        # The page's own text begins with the case (after the marking the page carries first).
+        assert texts[page].removeprefix(MARKING).lstrip().startswith(label), label
+        assert not any(label in text for text in texts[:page]), label
+    assert len(set(starts)) == len(starts)
+
+
+def test_a_layout_is_cut_only_before_a_case_after_the_first():
+    frozen = minutes_content(cases=3)
+    html = render.render_html(
+        "minutes.html", {**view_for(frozen, "agency-05", "full"), "version": 1, "reference": None, "recipient": None}
+    )
+    first, *others = parts = render.split(html, 3)
+    assert "<h1>" in first and "Attendance" in first and frozen["cases"][0]["label"] in first
+    for part, case in zip(others, frozen["cases"][1:], strict=True):
+        assert "<h1>" not in part and "Attendance" not in part
+        assert part.count(render.PART_START) == 1 and case["label"] in part
+        assert part.count('<div class="running"') == 1  # the marking, on every page of the part
+    assert "Any other business" in parts[-1] and all("Any other business" not in part for part in parts[:-1])
+    assert render.split(html, 1) == [html]
+    for count in (0, 4):  # never more parts than cases: the first case stays with its heading
+        with pytest.raises(ValueError, match="3 cases"):
+            render.split(html, count)
 
 
 # One bundled font, whatever the host has ----------------------------------------------------
@@ -494,6 +543,61 @@ async def test_the_pool_renders_the_same_document(rendered_pool):
     assert pages == expected
     assert f"Page 1 of {pages}" in page_texts(pdf)[0]
     assert PdfReader(io.BytesIO(pdf)).metadata.title == "Research list"
+
+
+async def test_minutes_laid_out_in_parts_give_every_agency_its_document_rendered_alone(
+    rendered_pool, tmp_path, monkeypatch
+):
+    """render_shared as the minutes job calls it: the shared pages in as many parts as render
+    processes (three here, whatever the machine), joined, each copy stamped; every agency's copy is
+    its own document rendered alone, page for page and pixel for pixel."""
+    monkeypatch.setattr(pool, "MAX_WORKERS", 3)
+    laid: list[tuple[int, int] | None] = []
+    run = pool.run
+
+    async def watched(function, *args, **kwargs):
+        if function is render.layout and args[0] == "minutes.html":
+            laid.append(kwargs["part"])
+        return await run(function, *args, **kwargs)
+
+    monkeypatch.setattr(pool, "run", watched)
+    frozen = minutes_content(cases=5, restricted_to=("agency-01",))
+    agencies = [("agency-00", "full"), ("agency-01", "full"), ("agency-02", "full"), ("agency-15", "actions_only")]
+    names = {agency_id: f"Agency {agency_id[-2:]}" for agency_id, _ in agencies}
+    references = {agency_id: f"MARAC-MN-20261124-00{agency_id[-2:]}-0000" for agency_id, _ in agencies}
+    groups = [
+        (
+            view,
+            [pool.Recipient(agency_id, names[agency_id], references[agency_id], annex) for agency_id, annex in members],
+        )
+        for view, members in shared_views(frozen, 1, agencies)
+    ]
+    delivered: dict[str, tuple[bytes, int]] = {}
+
+    async def deliver(recipient: pool.Recipient, pdf: bytes, pages: int) -> None:
+        delivered[recipient.key] = pdf, pages
+
+    await pool.render_shared(
+        "minutes.html",
+        groups,
+        title="MARAC minutes",
+        deliver=deliver,
+        annex_template="minutes_restricted.html",
+        in_parts=True,
+    )
+    assert sorted(laid) == [(0, 3), (1, 3), (2, 3)]  # the one shared layout, in three parts
+    for agency_id, tier in agencies:
+        own = {**view_for(frozen, agency_id, tier), "version": 1}
+        alone, pages = render.render_pdf(
+            "minutes.html",
+            {**own, "reference": references[agency_id], "recipient": names[agency_id]},
+            title="MARAC minutes",
+        )
+        pdf, delivered_pages = delivered[agency_id]
+        assert delivered_pages == pages and page_words(pdf) == page_words(alone), agency_id
+        (tmp_path / agency_id).mkdir()
+        same_pictures(tmp_path / agency_id, pdf, alone)
+    assert "Restricted information for your agency" in page_texts(delivered["agency-01"][0])[-1]
 
 
 async def test_a_render_past_its_time_is_stopped_and_the_pool_carries_on(rendered_pool):

@@ -119,47 +119,55 @@ async def render_shared(
     title: str,
     deliver: Callable[[Recipient, bytes, int], Awaitable[None]],
     annex_template: str | None = None,
+    in_parts: bool = False,
 ) -> None:
     """One document per recipient, each group's recipients sharing a context.
 
     Every group is laid out once; each recipient's copy is that layout, then its annex laid
-    out alone, stamped with its own footer. A group of one is rendered whole. Layouts and
-    stamps spread over every worker; `deliver` gets each document as it is finished, so a
-    failure part-way keeps what was delivered. The caller must group only recipients
-    entitled to exactly the same context: a layout is shared as it is.
+    out alone, stamped with its own footer. A group of one is rendered whole. With `in_parts`
+    (the minutes: each of the context's `cases` after the first starts a page, render.split), a
+    shared layout is laid out in parts, one per render process at most, at once, and joined. Layouts and stamps
+    spread over every worker; `deliver` gets each document as it is finished, so a failure
+    part-way keeps what was delivered. The caller must group only recipients entitled to
+    exactly the same context: a layout is shared as it is.
     """
+    if annex_template is None and any(len(rs) > 1 and any(r.annex for r in rs) for _, rs in groups):
+        raise ValueError("a recipient has an annex but no annex_template was given")
+
+    def parts(context: dict[str, Any]) -> list[tuple[int, int] | None]:
+        # A bilingual document holds its cases twice, the English copy's first not starting a page of
+        # its own: render.split() may cut only where a page starts, so it is laid out whole.
+        whole = not in_parts or context.get(renderer.BILINGUAL)
+        count = 1 if whole else min(MAX_WORKERS, len(context.get("cases") or []))
+        return [(n, count) for n in range(count)] if count > 1 else [None]
 
     async def whole(context: dict[str, Any], recipient: Recipient) -> None:
         own = {**context, **(recipient.annex or {}), "reference": recipient.reference, "recipient": recipient.name}
         await deliver(recipient, *(await run(renderer.render_pdf, template, own, title=title)))
 
-    async def group(context: dict[str, Any], recipients: Sequence[Recipient], tasks: asyncio.TaskGroup) -> None:
-        if len(recipients) == 1:
-            await whole(context, recipients[0])
-            return
-        if annex_template is None and any(r.annex for r in recipients):
-            raise ValueError("a recipient has an annex but no annex_template was given")
-        async with asyncio.TaskGroup() as layouts:  # the shared pages and every annex at once
-            shared_task = layouts.create_task(run(renderer.layout, template, context, title=title))
-            annex_tasks = [
-                layouts.create_task(run(renderer.layout, annex_template, {**context, **r.annex}, title=title))
-                if r.annex
-                else None
-                for r in recipients
-            ]
-        shared, pages = shared_task.result()
-        annexes = [task.result() if task else None for task in annex_tasks]
-        totals = sorted({pages + (annex[1] if annex else 0) for annex in annexes})
+    async def shared(
+        context: dict[str, Any],
+        recipients: Sequence[Recipient],
+        laid: list[asyncio.Task[tuple[bytes, int]]],
+        annexes: list[asyncio.Task[tuple[bytes, int]] | None],
+        tasks: asyncio.TaskGroup,
+    ) -> None:
+        pieces = [await part for part in laid]
+        annexed = [await annex if annex else None for annex in annexes]
+        pages = sum(count for _, count in pieces)
+        totals = sorted({pages + (annex[1] if annex else 0) for annex in annexed})
         language = context.get(renderer.LANGUAGE)
-        numbers = dict(
-            zip(totals, await asyncio.gather(*(page_numbers(total, language) for total in totals)), strict=True)
-        )
-        for recipient, annex in zip(recipients, annexes, strict=True):
-            tasks.create_task(
-                stamped(
-                    context, shared, annex[0] if annex else None, numbers[pages + (annex[1] if annex else 0)], recipient
-                )
-            )
+
+        async def joined() -> bytes:
+            if len(pieces) == 1:
+                return pieces[0][0]
+            return (await run(renderer.join, [pdf for pdf, _ in pieces], title=title, language=language))[0]
+
+        layout, *numbered = await asyncio.gather(joined(), *(page_numbers(total, language) for total in totals))
+        numbers = dict(zip(totals, numbered, strict=True))
+        for recipient, annex in zip(recipients, annexed, strict=True):
+            total = pages + (annex[1] if annex else 0)
+            tasks.create_task(stamped(context, layout, annex[0] if annex else None, numbers[total], recipient))
 
     async def stamped(
         context: dict[str, Any], shared: bytes, annex: bytes | None, numbers: bytes, recipient: Recipient
@@ -181,10 +189,33 @@ async def render_shared(
             ),
         )
 
-    # Largest groups first: their layout is the longest wait, and their stamps follow it.
+    sharing = [(context, recipients) for context, recipients in groups if len(recipients) > 1]
+    sharing.sort(key=lambda group: -len(group[1]))
     async with asyncio.TaskGroup() as tasks:
-        for context, recipients in sorted(groups, key=lambda g: -len(g[1])):
-            tasks.create_task(group(context, recipients, tasks))
+        # The pool takes work first come, first served, so the longest waits go in first and no
+        # process idles at the end: the shared layouts (the largest groups' first, in parts), their
+        # annexes, then the documents of one; each group's stamps as soon as its layout is joined.
+        laid = [
+            [
+                tasks.create_task(run(renderer.layout, template, context, title=title, part=part))
+                for part in parts(context)
+            ]
+            for context, _ in sharing
+        ]
+        annexes = [
+            [
+                tasks.create_task(run(renderer.layout, annex_template, {**context, **r.annex}, title=title))
+                if annex_template and r.annex
+                else None
+                for r in recipients
+            ]
+            for context, recipients in sharing
+        ]
+        for context, recipients in groups:
+            if len(recipients) == 1:
+                tasks.create_task(whole(context, recipients[0]))
+        for (context, recipients), group_laid, group_annexes in zip(sharing, laid, annexes, strict=True):
+            tasks.create_task(shared(context, recipients, group_laid, group_annexes, tasks))
 
 
 _page_numbers: dict[tuple[int, str | None], bytes] = {}

@@ -24,6 +24,7 @@ Synchronous and CPU-bound: call it through pool, never on an event loop.
 from __future__ import annotations
 
 import io
+import itertools
 from datetime import date
 from typing import Any, cast
 
@@ -37,6 +38,7 @@ from pypdf.generic import (
     IndirectObject,
     NameObject,
     RectangleObject,
+    TextStringObject,
 )
 from weasyprint import CSS, HTML
 from weasyprint.pdf.metadata import DocumentMetadata
@@ -269,21 +271,54 @@ def render_pdf(template: str, context: dict[str, Any], *, title: str) -> tuple[b
     return _write(render_html(template, context), title, context.get(LANGUAGE))
 
 
-def layout(template: str, context: dict[str, Any], *, title: str) -> tuple[bytes, int]:
+def layout(
+    template: str, context: dict[str, Any], *, title: str, part: tuple[int, int] | None = None
+) -> tuple[bytes, int]:
     """render_pdf() with the footer (reference, page numbers, recipient) left blank, for
-    stamp() to draw."""
-    return _write(
-        render_html(template, {**context, "reference": None, "recipient": None}), title, context.get(LANGUAGE)
-    )
+    stamp() to draw. `part` (index, count): only that part of split(), for join()."""
+    html = render_html(template, {**context, "reference": None, "recipient": None})
+    return _write(html if part is None else split(html, part[1])[part[0]], title, context.get(LANGUAGE))
 
 
-def join(parts: list[bytes], *, title: str) -> tuple[bytes, int]:
+# Where minutes may be cut: each case after the first starts a page of its own (pdf.css), so a
+# part that starts with one is laid out alone exactly as on its pages of the whole. Autoescaping
+# keeps user text from ever holding this markup.
+PART_START = '<section class="case minutes-case">'
+RUNNING_START, RUNNING_END = '<div class="running"', "</div>"
+
+
+def split(html: str, count: int) -> list[str]:
+    """A document of base.html cut into `count` documents before cases after the first, as even in
+    length as those cuts allow: laid out apart (on several cores) and joined, they are the pages of
+    `html` laid out whole (tests/test_documents.py compares them, pixel for pixel). Every part but
+    the first repeats the hidden running block (the marking) and holds no heading."""
+    pieces = html.split(PART_START)  # what comes before the first case, then each case
+    if not 1 <= count <= len(pieces) - 1:
+        raise ValueError(f"{len(pieces) - 1} cases cannot be laid out in {count} parts")
+    running = pieces[0].index(RUNNING_START)
+    head = pieces[0][: pieces[0].index(RUNNING_END, running) + len(RUNNING_END)]
+    begins = [0, *itertools.accumulate(len(piece) + len(PART_START) for piece in pieces)]
+    cuts: list[int] = []  # the pieces that begin the second part onwards
+    for n in range(1, count):
+        # Never before the first case, and leaving a case for each part after this one.
+        possible = range(cuts[-1] + 1 if cuts else 2, len(pieces) - count + n + 1)
+        cuts.append(min(possible, key=lambda i: abs(begins[i] - len(html) * n / count)))
+    parts = []
+    for begin, end in itertools.pairwise([0, *cuts, len(pieces)]):
+        body = PART_START.join(pieces[begin:end])
+        parts.append(body if begin == 0 else head + PART_START + body)
+    return [part + "</body>\n</html>\n" for part in parts[:-1]] + parts[-1:]
+
+
+def join(parts: list[bytes], *, title: str, language: str | None = None) -> tuple[bytes, int]:
     """layout() PDFs one after another as one document (laid out apart, on several cores), for
     stamp() to number and mark as a whole."""
     writer = PdfWriter()
     for part in parts:
         writer.append(PdfReader(io.BytesIO(part)))
     writer.metadata = {"/Title": title, "/Author": AUTHOR, "/Creator": AUTHOR, "/Producer": AUTHOR}
+    # The document's language, as _write() gives a document laid out whole (screen readers read it).
+    writer._root_object[NameObject("/Lang")] = TextStringObject(i18n.html_lang(language or i18n.DEFAULT))
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue(), len(writer.pages)

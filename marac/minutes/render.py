@@ -103,7 +103,12 @@ async def render_pending(minutes_id: str, progress: Progress | None = None) -> N
         )
     ]
     await pool.render_shared(
-        "minutes.html", groups, title="MARAC minutes", deliver=deliver, annex_template="minutes_restricted.html"
+        "minutes.html",
+        groups,
+        title="MARAC minutes",
+        deliver=deliver,
+        annex_template="minutes_restricted.html",
+        in_parts=True,
     )
 
 
