@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from marac import db
@@ -56,12 +57,16 @@ async def head_and_pending(
 
 async def add_pending(rows: Sequence[Sequence[Any]], conn: BaseDBAsyncClient | None = None) -> list[int]:
     """Insert waiting events (values in PENDING_COLUMNS order); their ids, in the same order."""
+    conn = conn or connections.get("default")
     width, ids = len(PENDING_COLUMNS), []
     columns = ", ".join(f'"{c}"' for c in PENDING_COLUMNS)
     for start in range(0, len(rows), PENDING_BATCH):
         batch = rows[start : start + PENDING_BATCH]
         values = ", ".join(f"({db.marks(1 + n * width, width)})" for n in range(len(batch)))
         sql = f'INSERT INTO "audit_pending" ({columns}) VALUES {values} RETURNING "id"'
-        found = await db.fetch(sql, [value for row in batch for value in row], conn=conn)
+        if conn.capabilities.dialect == "sqlite":
+            sql = db.PLACEHOLDER.sub(r"?\1", sql)
+        # Not db.fetch: Tortoise's execute_query drops what an INSERT returns on PostgreSQL.
+        found = await conn.execute_query_dict(sql, [value for row in batch for value in row])
         ids += [int(row["id"]) for row in found]
     return ids

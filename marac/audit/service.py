@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.transactions import in_transaction
 
 from marac import db, settings
@@ -172,15 +173,20 @@ _expected: set[int] = set()
 _chainer: asyncio.Task[None] | None = None
 
 
-def _chain_later(ids: list[int]) -> None:
-    """Have this process chain these waiting events once their transaction has committed."""
+def _chain_later(ids: list[int], conn: BaseDBAsyncClient) -> None:
+    """Have this process chain these waiting events once `conn`'s transaction has committed."""
     global _chainer
     _expected.update(ids)
     if _chainer is None or _chainer.done():
-        _chainer = asyncio.create_task(_chain_expected())
+        pool = conn
+        while isinstance(pool, TransactionalDBClient):  # Tortoise's transaction wrappers name their pool so
+            pool = pool._parent
+        _chainer = asyncio.create_task(_chain_expected(pool))
 
 
-async def _chain_expected() -> None:
+async def _chain_expected(pool: BaseDBAsyncClient) -> None:
+    # This task's copy of the context names the writer's transaction, which ends before this looks: use the pool.
+    connections.set(pool.connection_name, pool)
     # The writer's transaction is still open when it asks (record() runs inside it), so look again, sooner
     # at first: the next audited write usually chains them before this does.
     loop = asyncio.get_running_loop()
@@ -189,7 +195,9 @@ async def _chain_expected() -> None:
         await asyncio.sleep(pause)
         pause = min(pause * 2, 0.25)
         try:
-            await seal(wait=False)  # held: its holder may have chained them, else the next look will
+            # Only once they have committed: taken for nothing, the chain would only make writers leave events waiting.
+            if await AuditPending.filter(id__in=list(_expected)).exists():
+                await seal(wait=False)  # held: its holder may have chained them, else the next look will
             chained = await AuditEvent.filter(pending_id__in=list(_expected)).values_list("pending_id", flat=True)
             _expected.difference_update(int(str(one)) for one in chained)
         except Exception:  # the next holder of the chain takes them; ids only in the log
@@ -266,7 +274,7 @@ async def record_each(
     # transaction: these wait, committed or rolled back with this one, and never make it wait.
     if await _hold_chain(conn, wait=False):
         return (await _chain(conn, fresh))[1]
-    _chain_later(await queries.add_pending(fresh, conn))
+    _chain_later(await queries.add_pending(fresh, conn), conn)
     return [AuditEvent(**one._asdict()) for one in fresh]  # not chained yet: no seq
 
 
