@@ -14,7 +14,7 @@ import re
 import socket
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +26,7 @@ from axe_playwright_python.async_playwright import Axe
 from PIL import Image
 from playwright.async_api import Browser, BrowserContext, Locator, Page, async_playwright
 
+from marac import i18n
 from marac.agencies.models import User
 from tests.conftest import Persona
 
@@ -48,7 +49,7 @@ PHONE = {"width": 375, "height": 812}
 _axe = Axe()
 # Pages already checked in this run, by the name a journey gives them: sign-in and home
 # look the same in every journey, so they are checked once (screenshots are still taken).
-CHECKED: set[str] = set()
+CHECKED: set[tuple[str, str]] = set()
 
 
 @asynccontextmanager
@@ -95,6 +96,35 @@ class Session:
     problems: dict[Page, list[str]] = field(default_factory=dict)
     javascript: dict[Page, bool] = field(default_factory=dict)
     shots: int = 0
+    # The language of every page this session opens (a cookie, as the header's toggle leaves).
+    language: str = "en"
+
+    def t(self, message: str, **values: object) -> str:
+        """What the pages say for `message` in this session's language: the catalogue's Welsh, or the English."""
+        with i18n.use(self.language):
+            text = i18n.gettext(message)
+        return text % values if values else text
+
+    def tn(self, singular: str, plural: str, n: int, **values: object) -> str:
+        with i18n.use(self.language):
+            text = i18n.ngettext(singular, plural, n)
+        return text % {"num": n, **values}
+
+    def pattern(self, message: str, **values: object) -> re.Pattern[str]:
+        """A link or heading whose words come from `message`, whatever fills its placeholders not given."""
+        with i18n.use(self.language):
+            text = i18n.gettext(message)
+        parts = re.split(r"(%\((\w+)\)[sd])", text)
+        regex = "".join(
+            re.escape(part) if n % 3 == 0 else (re.escape(str(values[part])) if part in values else ".+")
+            for n, part in enumerate(parts)
+            if n % 3 != 1
+        )
+        return re.compile(f"^{regex}$")
+
+    def date(self, value, form: str = "long") -> str:
+        with i18n.use(self.language):
+            return i18n.format_date(value, form)
 
     @property
     def folder(self) -> Path:
@@ -107,6 +137,8 @@ class Session:
             base_url=self.base_url, viewport=DESKTOP, java_script_enabled=javascript, accept_downloads=True
         )
         context.set_default_timeout(10_000)
+        if self.language != i18n.DEFAULT:
+            await context.add_cookies([{"name": "lang", "value": self.language, "url": self.base_url}])
         page = await context.new_page()
         self.pages.append(page)
         self.javascript[page] = javascript
@@ -141,9 +173,9 @@ class Session:
         if not self.javascript[page]:
             return  # the checks below run scripts in the page; the run with JavaScript on makes them
         assert not self.problems[page], f"{name} ({page.url}): {self.problems[page]}"
-        if name in CHECKED:
+        if (name, self.language) in CHECKED:
             return
-        CHECKED.add(name)
+        CHECKED.add((name, self.language))
         results = await _axe.run(page)
         blocking = results.response["violations"]  # of any impact: none is let through
         assert not blocking, f"{name} ({page.url}): " + "; ".join(
@@ -184,19 +216,23 @@ WIDE_ELEMENTS = """
 """
 
 
-async def sign_in(page: Page, persona: Persona) -> None:
-    """Password, then the authenticator code, typed as a person would."""
+def english(message: str, **values: object) -> str:
+    return message % values if values else message
+
+
+async def sign_in(page: Page, persona: Persona, t: Callable[..., str] = english) -> None:
+    """Password, then the authenticator code, typed as a person would; `t` is what the pages say (Session.t)."""
     await User.filter(id=persona.user.id).update(totp_last_step=0)  # each code is accepted once
-    await page.get_by_label("E-mail address").fill(persona.email)
-    await page.get_by_label("Password").fill(persona.password)
-    await page.get_by_role("button", name="Continue").click()
+    await page.get_by_label(t("E-mail address")).fill(persona.email)
+    await page.get_by_label(t("Password")).fill(persona.password)
+    await page.get_by_role("button", name=t("Continue")).click()
     await page.wait_for_url("**/login/mfa**")
 
 
-async def enter_code(page: Page, persona: Persona) -> None:
-    await page.get_by_label("Security code").fill(pyotp.TOTP(persona.totp_secret).now())
-    await page.get_by_role("button", name="Sign in").click()
-    await page.get_by_role("heading", name=f"Hello, {persona.user.name}").wait_for()
+async def enter_code(page: Page, persona: Persona, t: Callable[..., str] = english) -> None:
+    await page.get_by_label(t("Security code")).fill(pyotp.TOTP(persona.totp_secret).now())
+    await page.get_by_role("button", name=t("Sign in")).click()
+    await page.get_by_role("heading", name=t("Hello, %(name)s", name=persona.user.name)).wait_for()
 
 
 # --- keyboard only ------------------------------------------------------------------------------

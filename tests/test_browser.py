@@ -34,6 +34,11 @@ from tests.conftest import CONFERENCE, REPORTS, dash_body, make_client, session_
 from tests.flows import page_post, run_jobs
 
 pytestmark = pytest.mark.browser
+# Each journey with JavaScript on and off, and once more in Welsh: the same steps, each looked for by what
+# the Welsh catalogue says (browser.Session.t), so a Welsh page that lost a button or a label fails here.
+RUNS = pytest.mark.parametrize(
+    ("javascript", "language"), [(True, "en"), (False, "en"), (True, "cy")], ids=["js", "no-js", "js-cy"]
+)
 expect.set_options(timeout=10_000)  # a busy CI machine renders PDFs while the page waits
 
 # Long enough to run a note over more than one page of the minutes, with a word that
@@ -59,7 +64,8 @@ async def chromium():
 async def session(request, chromium, base_url):
     name = request.node.name.replace("[", "-").replace("]", "").replace("/", "-")
     shutil.rmtree(browser.ARTIFACTS / name, ignore_errors=True)  # no leftovers of an earlier run
-    s = browser.Session(chromium, base_url, name)
+    language = request.node.callspec.params.get("language", "en") if hasattr(request.node, "callspec") else "en"
+    s = browser.Session(chromium, base_url, name, language=language)
     yield s
     report = request.node.stash.get(REPORTS, {}).get("call")
     if report is None or report.failed:
@@ -104,12 +110,12 @@ async def published(api: httpx.AsyncClient, personas, names: list[str]) -> tuple
     return meeting_id, cases
 
 
-async def open_meeting(page: Page, meeting_id: str) -> None:
+async def open_meeting(session: browser.Session, page: Page, meeting_id: str) -> None:
     """From home through the conference's calendar to one meeting, as a user finds it."""
     await page.goto("/")
     await page.get_by_role("link", name="Northshire DA MARAC").click()
     meeting = await Meeting.get(id=meeting_id)
-    await page.get_by_role("link", name=meeting.date.strftime("%A %d %B %Y")).click()
+    await page.get_by_role("link", name=session.date(meeting.date, "full")).click()
     await page.wait_for_url(f"**/meetings/{meeting_id}")
 
 
@@ -117,9 +123,9 @@ async def signed_in(session: browser.Session, persona, javascript: bool) -> Page
     page = await session.page(javascript)
     await page.goto("/login")
     await session.look(page, "sign-in")
-    await browser.sign_in(page, persona)
+    await browser.sign_in(page, persona, session.t)
     await session.look(page, "security-code")
-    await browser.enter_code(page, persona)
+    await browser.enter_code(page, persona, session.t)
     await session.look(page, "home")
     return page
 
@@ -127,8 +133,9 @@ async def signed_in(session: browser.Session, persona, javascript: bool) -> Page
 # --- journey 1: the coordinator ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
-async def test_coordinator_triages_referrals_and_publishes_the_agenda(session, personas, api, javascript):
+@RUNS
+async def test_coordinator_triages_referrals_and_publishes_the_agenda(session, personas, api, javascript, language):
+    t = session.t
     first = await referred(api, personas["police"], "Jane Doe", "1990-03-14")
     second = await referred(api, personas["idva"], "Mary Major", "1982-06-30")
     third = await referred(api, personas["health"], "Ann Other", "1975-01-09")
@@ -138,17 +145,17 @@ async def test_coordinator_triages_referrals_and_publishes_the_agenda(session, p
     page = await signed_in(session, personas["coordinator"], javascript)
     # The home page is the coordinator's to-do list: what waits for them, with a link to do it.
     todo = page.locator(f'ul.govuk-task-list[data-conference="{CONFERENCE}"]')
-    await expect(todo.get_by_role("link", name="3 referrals to triage")).to_have_attribute(
-        "href", f"/referrals?conference={CONFERENCE}"
-    )
+    await expect(
+        todo.get_by_role("link", name=session.tn("%(num)d referral to triage", "%(num)d referrals to triage", 3))
+    ).to_have_attribute("href", f"/referrals?conference={CONFERENCE}")
     await session.look(page, "todo-coordinator")
     # The header counts what is new for the coordinator: the three referrals; opening the list reads them.
-    await page.get_by_role("link", name="Notifications (3) unread").click()
-    await expect(page.get_by_role("link", name="A new referral was received")).to_have_count(3)
+    await page.get_by_role("link", name=f"{t('Notifications')} (3) {t('unread')}").click()
+    await expect(page.get_by_role("link", name=t("A new referral was received"))).to_have_count(3)
     await session.look(page, "notifications")
-    await expect(page.get_by_role("link", name="Notifications", exact=True)).to_be_visible()
-    await page.get_by_role("link", name="Referrals", exact=True).click()
-    await expect(page.get_by_role("heading", name="Awaiting triage (3)")).to_be_visible()
+    await expect(page.get_by_role("link", name=t("Notifications"), exact=True)).to_be_visible()
+    await page.get_by_role("link", name=t("Referrals"), exact=True).click()
+    await expect(page.get_by_role("heading", name=t("Awaiting triage (3)"))).to_be_visible()
     await session.look(page, "triage-queue")
 
     for made, decision in (
@@ -161,40 +168,40 @@ async def test_coordinator_triages_referrals_and_publishes_the_agenda(session, p
             await session.look(page, "referral")
         await page.get_by_label(decision, exact=True).check()
         if decision == "Reject":
-            await page.get_by_label("Reason (needed to reject").fill(
+            await page.get_by_label(t("Reason (needed to reject")).fill(
                 "Below the threshold: referred to the local service."
             )
-        await page.get_by_role("button", name="Save decision").click()
+        await page.get_by_role("button", name=t("Save decision")).click()
         await page.wait_for_url("**/referrals")
-    await expect(page.get_by_role("heading", name="Awaiting triage (0)")).to_be_visible()
+    await expect(page.get_by_role("heading", name=t("Awaiting triage (0)"))).to_be_visible()
 
-    await page.get_by_role("link", name="Home", exact=True).click()
+    await page.get_by_role("link", name=t("Home"), exact=True).click()
     await page.get_by_role("link", name="Northshire DA MARAC").click()
     await session.look(page, "calendar")
     meeting = await Meeting.get(id=meeting_id)
-    await page.get_by_role("link", name=meeting.date.strftime("%A %d %B %Y")).click()
+    await page.get_by_role("link", name=session.date(meeting.date, "full")).click()
     rows = page.locator("table.govuk-table tbody tr")
     await expect(rows).to_have_count(2)  # the rejected referral is not on it
     top = await rows.first.locator("td").nth(1).inner_text()
     await session.look(page, "agenda-draft")
 
     # Build: the first case moves down, then publish.
-    await rows.first.get_by_role("button", name="Down").click()
+    await rows.first.get_by_role("button", name=t("Down")).click()
     await expect(rows.nth(1).locator("td").nth(1)).to_have_text(top)
-    await page.get_by_role("link", name="Publish agenda").click()
-    await expect(page.get_by_role("heading", level=1)).to_have_text("Publish the agenda?")
+    await page.get_by_role("link", name=t("Publish agenda")).click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(t("Publish the agenda?"))
     await session.look(page, "publish-confirm")
-    await page.get_by_role("button", name="Publish the agenda").click()
-    await expect(page.get_by_text("Agenda published")).to_be_visible()
-    await expect(page.locator(".govuk-summary-list").get_by_text("Published")).to_be_visible()
-    await expect(page.get_by_role("link", name="Run the meeting")).to_be_visible()
+    await page.get_by_role("button", name=t("Publish the agenda")).click()
+    await expect(page.get_by_text(t("Agenda published"))).to_be_visible()
+    await expect(page.locator(".govuk-summary-list").get_by_text(t("Published"))).to_be_visible()
+    await expect(page.get_by_role("link", name=t("Run the meeting"))).to_be_visible()
     await session.look(page, "agenda-published")
 
     # The coordinator's own overview pages: the dashboard and the quarter's figures.
-    await page.get_by_role("link", name="Dashboard").first.click()
-    await expect(page.get_by_role("heading", level=1)).to_contain_text("Dashboard")
+    await page.get_by_role("link", name=t("Dashboard")).first.click()
+    await expect(page.get_by_role("heading", level=1)).to_contain_text(t("Dashboard"))
     await session.look(page, "dashboard")
-    await page.get_by_role("link", name="Reports").first.click()
+    await page.get_by_role("link", name=t("Reports")).first.click()
     await session.look(page, "reports")
     assert second["meeting_id"] == meeting_id
     assert (await Meeting.get(id=meeting_id)).status == "published"
@@ -204,21 +211,22 @@ async def test_coordinator_triages_referrals_and_publishes_the_agenda(session, p
 # --- journey 1b: the advocate ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
-async def test_advocate_reads_a_new_referral_before_the_meeting(session, personas, api, javascript):
+@RUNS
+async def test_advocate_reads_a_new_referral_before_the_meeting(session, personas, api, javascript, language):
     """The IDVA service receives the conference's referrals: its advocate finds a police referral
     the moment it arrives, untriaged, and reads it whole, safe contact included, to reach the victim."""
+    t = session.t
     conference = await Conference.get(slug=CONFERENCE)
     idva = directory.MemberSpec(personas["idva"].user.agency_id, "full", receives_referrals=True)
     await directory.set_membership(None, conference, idva)
     made = await referred(api, personas["police"], "Jane Doe", "1990-03-14")
 
     page = await signed_in(session, personas["idva"], javascript)
-    await page.get_by_role("link", name="Referrals", exact=True).click()
-    await expect(page.get_by_role("heading", name="Referrals you can see")).to_be_visible()
-    await page.get_by_label("Conference").select_option(CONFERENCE)
-    await page.get_by_label("Status").select_option("received")
-    await page.get_by_role("button", name="Filter").click()
+    await page.get_by_role("link", name=t("Referrals"), exact=True).click()
+    await expect(page.get_by_role("heading", name=t("Referrals you can see"))).to_be_visible()
+    await page.get_by_label(t("Conference")).select_option(CONFERENCE)
+    await page.get_by_label(t("Status")).select_option("received")
+    await page.get_by_role("button", name=t("Filter")).click()
     await page.wait_for_url(f"**/referrals?conference={CONFERENCE}&status=received")
     link = page.locator(f'a[href="/referrals/{made["id"]}"]')
     await expect(link).to_have_count(1)
@@ -239,8 +247,9 @@ async def test_advocate_reads_a_new_referral_before_the_meeting(session, persona
 # --- journey 2: the chair --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
-async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas, api, javascript):
+@RUNS
+async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas, api, javascript, language):
+    t = session.t
     meeting_id, cases = await published(api, personas, ["Jane Doe"])
     advocate = await api.put(
         f"/api/v1/meetings/{meeting_id}/cases/{cases[0]}/research",
@@ -259,31 +268,31 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
         "href", f"/meetings/{meeting_id}/preparation"
     )
     await session.look(chair, "todo-chair")
-    await open_meeting(chair, meeting_id)
+    await open_meeting(session, chair, meeting_id)
     # The evening before: the preparation page, then the pack.
-    await chair.get_by_role("link", name="The chair's preparation").click()
+    await chair.get_by_role("link", name=t("The chair's preparation")).click()
     await chair.wait_for_url(f"**/meetings/{meeting_id}/preparation")
     await expect(chair.get_by_text("Wants to stay at home with a sanctuary scheme.")).to_be_visible()
     await session.look(chair, "preparation")
     if javascript:  # not only serious or critical: no violation at all on this page
         assert (await browser._axe.run(chair)).response["violations"] == []
-    await chair.get_by_role("link", name="Prepare the chair's pack (PDF)").click()
+    await chair.get_by_role("link", name=t("Prepare the chair's pack (PDF)")).click()
     await chair.wait_for_url(f"**/meetings/{meeting_id}/preparation*")
     await run_jobs()
     await chair.goto(f"/meetings/{meeting_id}/preparation")
     async with chair.expect_download() as download:
-        await chair.get_by_role("link", name="Download the chair's pack").click()
+        await chair.get_by_role("link", name=t("Download the chair's pack")).click()
     pack = session.folder / "chair-pack.pdf"
     await (await download.value).save_as(pack)
     pack_text = " ".join(browser.check_pdf(pack))
     assert "Wants to stay at home with a sanctuary scheme." in pack_text and "Supporting her since May." in pack_text
     assert "07700 900123" not in pack_text and "1 High Street" not in pack_text
-    await open_meeting(chair, meeting_id)
-    await chair.get_by_role("link", name="Run the meeting").click()
+    await open_meeting(session, chair, meeting_id)
+    await chair.get_by_role("link", name=t("Run the meeting")).click()
     await session.look(chair, "run")
 
-    await chair.get_by_role("button", name="Record that it was read").click()
-    await expect(chair.get_by_text("Read at")).to_be_visible()
+    await chair.get_by_role("button", name=t("Record that it was read")).click()
+    await expect(chair.get_by_text(t("Read at"))).to_be_visible()
     await chair.locator('[id="present.0.agency_id"]').select_option(label="Northshire Police")
     await chair.locator('[id="present.0.name"]').fill("DS Priya Shah")
     await chair.locator('[id="present.1.agency_id"]').select_option(label="Northshire IDVA Service")
@@ -296,7 +305,7 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
         await chair.locator(f'[id="{line}.confidentiality_signed"]').check()
     # A date the register cannot read brings the page back with every value as typed.
     await chair.locator('[id="apologies.0.information_sent_on"]').fill("31/02/2026")
-    await chair.get_by_role("button", name="Save register").click()
+    await chair.get_by_role("button", name=t("Save register")).click()
     await expect(chair.locator('[id="apologies.0.information_sent_on-error"]')).to_be_visible()
     await expect(chair.locator('[id="present.1.name"]')).to_have_value("Sam Idva")
     await expect(chair.locator('[id="observers.0.confidentiality_signed"]')).to_be_checked()
@@ -305,12 +314,12 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
     await session.look(chair, "register-error")
     await chair.locator('[id="apologies.0.information_sent_on"]').fill("20 11 2026")
     # More lines than the page shows, without JavaScript: "Add more rows".
-    await chair.get_by_role("button", name="Add more rows: observers").click()
+    await chair.get_by_role("button", name=t("Add more rows: observers")).click()
     await expect(chair.locator('[id="observers.7.name"]')).to_be_visible()
     await chair.locator('[id="observers.7.name"]').fill("Visiting inspector")
     await chair.locator('[id="observers.7.confidentiality_signed"]').check()
-    await chair.get_by_role("button", name="Save register").click()
-    await expect(chair.get_by_text("Register saved")).to_be_visible()
+    await chair.get_by_role("button", name=t("Save register")).click()
+    await expect(chair.get_by_text(t("Register saved"))).to_be_visible()
     await expect(chair.locator('[id="present.0.name"]')).to_have_value("DS Priya Shah")
     await expect(chair.locator('[id="apologies.0.information_sent_on"]')).to_have_value("20/11/2026")
     await expect(chair.locator('[id="observers.1.name"]')).to_have_value("Visiting inspector")
@@ -325,61 +334,61 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
         ("chair_only", "Chair only: never minuted", "Chair-only remark, never minuted."),
     )
     for _, choice, text in notes:
-        await chair.get_by_label("Part of the discussion").select_option(label="Agency information")
-        await chair.get_by_label("Note (risks and actions").fill(text)
+        await chair.get_by_label(t("Part of the discussion")).select_option(label="Agency information")
+        await chair.get_by_label(t("Note (risks and actions")).fill(text)
         await chair.get_by_label(choice).check()
         if choice.startswith("Only"):
             await (
-                chair.get_by_role("group", name="Agencies that may read a restricted note")
+                chair.get_by_role("group", name=t("Agencies that may read a restricted note"))
                 .get_by_label("Northshire Police")
                 .check()
             )
-        await chair.get_by_role("button", name="Add note").click()
+        await chair.get_by_role("button", name=t("Add note")).click()
         await expect(chair.locator(".marac-pre", has_text=text[:30]).first).to_be_visible()
     # Put a note right: change its wording (its history is kept).
     await (
         chair.locator(".govuk-inset-text", has_text="Police-only intelligence note.")
-        .get_by_role("link", name="Change")
+        .get_by_role("link", name=t("Change"))
         .click()
     )
-    await expect(chair.get_by_role("heading", level=1)).to_have_text("Change a note")
+    await expect(chair.get_by_role("heading", level=1)).to_have_text(t("Change a note"))
     await session.look(chair, "note-edit")
-    await chair.get_by_label("Note", exact=True).fill("Police-only intelligence note, corrected.")
-    await chair.get_by_role("button", name="Save the note").click()
-    await expect(chair.get_by_text("Note changed")).to_be_visible()
+    await chair.get_by_label(t("Note"), exact=True).fill("Police-only intelligence note, corrected.")
+    await chair.get_by_role("button", name=t("Save the note")).click()
+    await expect(chair.get_by_text(t("Note changed"))).to_be_visible()
     await expect(chair.locator(".marac-pre", has_text="Police-only intelligence note, corrected.")).to_be_visible()
-    await chair.get_by_label("Owner agency").select_option(label="Northshire Police")
-    await chair.get_by_label("What will be done").fill("Police to serve the restraining order by Friday.")
-    await chair.get_by_role("button", name="Add action").click()
+    await chair.get_by_label(t("Owner agency")).select_option(label="Northshire Police")
+    await chair.get_by_label(t("What will be done")).fill("Police to serve the restraining order by Friday.")
+    await chair.get_by_role("button", name=t("Add action")).click()
     await expect(chair.get_by_text("Police to serve the restraining order by Friday.")).to_be_visible()
-    await chair.get_by_label("Heard").check()
-    await chair.get_by_role("button", name="Save decision").click()
-    await expect(chair.get_by_text("Recorded: heard")).to_be_visible()
+    await chair.get_by_label(t("Heard")).check()
+    await chair.get_by_role("button", name=t("Save decision")).click()
+    await expect(chair.get_by_text(t("Recorded: heard"))).to_be_visible()
     await session.look(chair, "case-decided")
 
-    await chair.get_by_role("link", name="Back to the meeting").click()
-    await chair.get_by_label("Recorded for the full minutes").fill("Next meeting moves to the town hall.")
-    await chair.get_by_role("button", name="Save", exact=True).click()
-    await chair.get_by_role("link", name="Close the meeting").click()
+    await chair.get_by_role("link", name=t("Back to the meeting")).click()
+    await chair.get_by_label(t("Recorded for the full minutes")).fill("Next meeting moves to the town hall.")
+    await chair.get_by_role("button", name=t("Save"), exact=True).click()
+    await chair.get_by_role("link", name=t("Close the meeting")).click()
     await session.look(chair, "close-confirm")
-    await chair.get_by_role("button", name="Close the meeting").click()
+    await chair.get_by_role("button", name=t("Close the meeting")).click()
     await chair.wait_for_url(f"**/meetings/{meeting_id}?done=closed")
     # Reopened with a reason before approval, then closed again.
     await chair.goto(f"/meetings/{meeting_id}/run")
-    await chair.get_by_role("link", name="Reopen the meeting").click()
-    await chair.get_by_label("Reason").fill("The police action needs a due date")
+    await chair.get_by_role("link", name=t("Reopen the meeting")).click()
+    await chair.get_by_label(t("Reason")).fill("The police action needs a due date")
     await session.look(chair, "reopen")
-    await chair.get_by_role("button", name="Reopen the meeting").click()
-    await expect(chair.get_by_text("Meeting reopened")).to_be_visible()
-    await chair.get_by_role("link", name="Close the meeting").click()
-    await chair.get_by_role("button", name="Close the meeting").click()
+    await chair.get_by_role("button", name=t("Reopen the meeting")).click()
+    await expect(chair.get_by_text(t("Meeting reopened"))).to_be_visible()
+    await chair.get_by_role("link", name=t("Close the meeting")).click()
+    await chair.get_by_role("button", name=t("Close the meeting")).click()
     await chair.wait_for_url(f"**/meetings/{meeting_id}?done=closed")
-    await chair.get_by_role("link", name="Minutes", exact=True).click()
-    await chair.get_by_role("link", name="Approve the minutes").click()
+    await chair.get_by_role("link", name=t("Minutes"), exact=True).click()
+    await chair.get_by_role("link", name=t("Approve the minutes")).click()
     await session.look(chair, "minutes-approve-confirm")
-    await chair.get_by_role("button", name="Yes, approve the minutes").click()
-    await expect(chair.get_by_text("The minutes are approved: version 1.")).to_be_visible()
-    await expect(chair.get_by_text("Version 1 approved")).to_be_visible()
+    await chair.get_by_role("button", name=t("Yes, approve the minutes")).click()
+    await expect(chair.get_by_text(t("The minutes are approved: version 1."))).to_be_visible()
+    await expect(chair.get_by_text(t("Version 1 approved"))).to_be_visible()
     await session.look(chair, "minutes-approved")
 
     # The coordinator (already signed in) renders and circulates them.
@@ -391,16 +400,16 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
         ]
     )
     await coordinator.goto(f"/meetings/{meeting_id}/circulation")
-    await coordinator.get_by_role("button", name="Render and circulate to every recipient").click()
+    await coordinator.get_by_role("button", name=t("Render and circulate to every recipient")).click()
     await coordinator.wait_for_url("**/jobs/*")
     await run_jobs()
     await coordinator.reload()
-    await expect(coordinator.locator(".govuk-summary-list__value").first).to_have_text("Done")
+    await expect(coordinator.locator(".govuk-summary-list__value").first).to_have_text(t("Done"))
     await session.look(coordinator, "minutes-rendered")
 
-    await chair.get_by_role("link", name="Agenda", exact=True).click()
+    await chair.get_by_role("link", name=t("Agenda"), exact=True).click()
     async with chair.expect_download() as download:
-        await chair.get_by_role("link", name="Download your agency's minutes (PDF)").click()
+        await chair.get_by_role("link", name=t("Download your agency's minutes (PDF)")).click()
     full = session.folder / "minutes-police.pdf"
     await (await download.value).save_as(full)
     restricted = session.folder / "minutes-childrens-services.pdf"
@@ -423,8 +432,11 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
 # --- journey 3: an agency user between meetings ------------------------------------------------
 
 
-@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
-async def test_chair_previews_each_agencys_minutes_then_approves_a_correction(session, app, personas, api, javascript):
+@RUNS
+async def test_chair_previews_each_agencys_minutes_then_approves_a_correction(
+    session, app, personas, api, javascript, language
+):
+    t = session.t
     chair_api = personas["chair"].bearer
     meeting_id, (case_id,) = await published(api, personas, ["Jane Doe"])
     note = await api.post(
@@ -450,15 +462,15 @@ async def test_chair_previews_each_agencys_minutes_then_approves_a_correction(se
         assert answer.status_code == 303, answer.text
 
     chair = await signed_in(session, personas["chair"], javascript)
-    await open_meeting(chair, meeting_id)
-    await chair.get_by_role("link", name="Minutes", exact=True).click()
+    await open_meeting(session, chair, meeting_id)
+    await chair.get_by_role("link", name=t("Minutes"), exact=True).click()
     await session.look(chair, "minutes")
     await chair.get_by_role("link", name=re.compile(r"On screen\W+Northshire Police")).click()
     await expect(chair.get_by_text("Police-only: bail conditions shared.")).to_be_visible()
     await session.look(chair, "minutes-preview-police")
     await chair.go_back()
     await chair.get_by_role("link", name=re.compile(r"On screen\W+Northshire Children's Services")).click()
-    await expect(chair.get_by_role("heading", name="Actions for your agency")).to_be_visible()
+    await expect(chair.get_by_role("heading", name=t("Actions for your agency"))).to_be_visible()
     await expect(chair.get_by_text("Police-only: bail conditions shared.")).to_have_count(0)
     await chair.go_back()
     async with chair.expect_download() as download:
@@ -467,10 +479,10 @@ async def test_chair_previews_each_agencys_minutes_then_approves_a_correction(se
     await (await download.value).save_as(draft)
     assert draft.read_bytes().startswith(b"%PDF")
 
-    await chair.get_by_role("link", name="Approve the minutes").click()
+    await chair.get_by_role("link", name=t("Approve the minutes")).click()
     await session.look(chair, "minutes-approve")
-    await chair.get_by_role("button", name="Yes, approve the minutes").click()
-    await expect(chair.get_by_text("The minutes are approved: version 1.")).to_be_visible()
+    await chair.get_by_role("button", name=t("Yes, approve the minutes")).click()
+    await expect(chair.get_by_text(t("The minutes are approved: version 1."))).to_be_visible()
 
     # A correction: a note added after approval, then version 2 with its reason.
     added = await api.post(
@@ -480,15 +492,15 @@ async def test_chair_previews_each_agencys_minutes_then_approves_a_correction(se
     )
     assert added.status_code == 201, added.text
     await chair.reload()
-    await expect(chair.get_by_text("note (discussion) added")).to_be_visible()
-    await chair.get_by_role("link", name="Approve a correction").click()
-    await chair.get_by_role("button", name="Yes, approve version 2").click()
-    await expect(chair.get_by_role("link", name="Say why the minutes are corrected")).to_be_visible()
+    await expect(chair.get_by_text(t("note (discussion) added"))).to_be_visible()
+    await chair.get_by_role("link", name=t("Approve a correction")).click()
+    await chair.get_by_role("button", name=t("Yes, approve version 2")).click()
+    await expect(chair.get_by_role("link", name=t("Say why the minutes are corrected"))).to_be_visible()
     # That refusal (400) was the point: it is not a problem of the page.
     session.problems[chair][:] = [p for p in session.problems[chair] if not p.startswith("400 ")]
-    await chair.get_by_label("Why are the minutes corrected?").fill("A note was missed at the meeting.")
-    await chair.get_by_role("button", name="Yes, approve version 2").click()
-    await expect(chair.get_by_text("The minutes are approved: version 2.")).to_be_visible()
+    await chair.get_by_label(t("Why are the minutes corrected?")).fill("A note was missed at the meeting.")
+    await chair.get_by_role("button", name=t("Yes, approve version 2")).click()
+    await expect(chair.get_by_text(t("The minutes are approved: version 2."))).to_be_visible()
     await session.look(chair, "minutes-corrected")
 
 
@@ -526,10 +538,11 @@ async def between_meetings(app, api: httpx.AsyncClient, personas) -> dict[str, s
     return {"held": held_id, "next": next_id, "action": action.json()["id"]}
 
 
-@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+@RUNS
 async def test_agency_user_researches_updates_an_overdue_action_and_downloads_minutes(
-    session, app, personas, api, javascript
+    session, app, personas, api, javascript, language
 ):
+    t = session.t
     ids = await between_meetings(app, api, personas)
     page = await signed_in(session, personas["police"], javascript)
     # The agency's to-do list: the research due, the overdue action, the minutes not yet opened.
@@ -537,38 +550,40 @@ async def test_agency_user_researches_updates_an_overdue_action_and_downloads_mi
     await expect(todo.get_by_role("link", name=re.compile("^Research for 1 case due "))).to_have_attribute(
         "href", f"/meetings/{ids['next']}"
     )
-    await expect(todo.get_by_role("link", name="1 action overdue")).to_be_visible()
+    await expect(
+        todo.get_by_role("link", name=session.tn("%(num)d action overdue", "%(num)d actions overdue", 1))
+    ).to_be_visible()
     await expect(todo.get_by_role("link", name=re.compile("^New minutes of "))).to_have_attribute(
         "href", f"/meetings/{ids['held']}"
     )
     await session.look(page, "todo-member")
 
-    await open_meeting(page, ids["next"])
-    await expect(page.get_by_role("heading", name="Research list")).to_be_visible()
-    await expect(page.get_by_text("Mary Major, born")).to_be_visible()
+    await open_meeting(session, page, ids["next"])
+    await expect(page.get_by_role("heading", name=t("Research list"))).to_be_visible()
+    await expect(page.get_by_text(t("Mary Major, born"))).to_be_visible()
     await session.look(page, "research-list")
-    await page.get_by_label("Yes").check()
-    await page.get_by_label("What you will bring").fill("Two call-outs in October.")
-    await page.get_by_role("button", name="Save research").click()
-    await expect(page.get_by_label("What you will bring")).to_have_value("Two call-outs in October.")
+    await page.get_by_label(t("Yes")).check()
+    await page.get_by_label(t("What you will bring")).fill("Two call-outs in October.")
+    await page.get_by_role("button", name=t("Save research")).click()
+    await expect(page.get_by_label(t("What you will bring"))).to_have_value("Two call-outs in October.")
 
-    await page.get_by_role("link", name="Actions", exact=True).click()
-    await expect(page.locator(".govuk-tag", has_text="Overdue")).to_be_visible()
+    await page.get_by_role("link", name=t("Actions"), exact=True).click()
+    await expect(page.locator(".govuk-tag", has_text=t("Overdue"))).to_be_visible()
     await session.look(page, "actions")
     await page.get_by_role("link", name="Police to review the bail conditions.").click()
     await session.look(page, "action")
-    await page.get_by_label("In progress").check()
-    await page.get_by_label("Update", exact=True).fill("Reviewed with CPS; awaiting the court date.")
-    await page.get_by_role("button", name="Save update").click()
-    await expect(page.get_by_text("Update saved.")).to_be_visible()
+    await page.get_by_label(t("In progress")).check()
+    await page.get_by_label(t("Update"), exact=True).fill("Reviewed with CPS; awaiting the court date.")
+    await page.get_by_role("button", name=t("Save update")).click()
+    await expect(page.get_by_text(t("Update saved."))).to_be_visible()
     await expect(page.get_by_text("Reviewed with CPS; awaiting the court date.")).to_be_visible()
     await session.look(page, "action-updated")
     assert (await Action.get(id=ids["action"])).status == "in_progress"
 
-    await open_meeting(page, ids["held"])
+    await open_meeting(session, page, ids["held"])
     await session.look(page, "minutes")
     async with page.expect_download() as download:
-        await page.get_by_role("link", name="Download your agency's minutes (PDF)").click()
+        await page.get_by_role("link", name=t("Download your agency's minutes (PDF)")).click()
     saved = session.folder / "minutes.pdf"
     await (await download.value).save_as(saved)
     assert saved.read_bytes().startswith(b"%PDF")
@@ -577,6 +592,7 @@ async def test_agency_user_researches_updates_an_overdue_action_and_downloads_mi
 
 async def test_agency_user_journey_by_keyboard_alone(session, app, personas, api):
     """Journey 3 with Tab, arrows, Space and Enter: no pointer at all."""
+    t = session.t
     ids = await between_meetings(app, api, personas)
     police = personas["police"]
     page = await session.page()
@@ -584,24 +600,24 @@ async def test_agency_user_journey_by_keyboard_alone(session, app, personas, api
     await page.goto("/login")
     await keys.press("Tab")
     assert await page.evaluate("document.activeElement.textContent") == "Skip to main content"
-    await browser.tab_to(page, page.get_by_label("E-mail address"))
+    await browser.tab_to(page, page.get_by_label(t("E-mail address")))
     await keys.type(police.email)
-    await browser.tab_to(page, page.get_by_label("Password"))
+    await browser.tab_to(page, page.get_by_label(t("Password")))
     await keys.type(police.password)
     await keys.press("Enter")
     await page.wait_for_url("**/login/mfa**")
     await User.filter(id=police.user.id).update(totp_last_step=0)
-    await browser.tab_to(page, page.get_by_label("Security code"))
+    await browser.tab_to(page, page.get_by_label(t("Security code")))
     await keys.type(pyotp.TOTP(police.totp_secret).now())
     await keys.press("Enter")
-    await page.get_by_role("heading", name="Hello, Police").wait_for()
+    await page.get_by_role("heading", name=t("Hello, %(name)s", name="Police")).wait_for()
 
     async def to_meeting(meeting_id: str) -> None:
         await browser.tab_to(page, page.get_by_role("link", name="Northshire DA MARAC"))
         await keys.press("Enter")
         await page.wait_for_url("**/conferences/*")
         meeting = await Meeting.get(id=meeting_id)
-        await browser.tab_to(page, page.get_by_role("link", name=meeting.date.strftime("%A %d %B %Y")))
+        await browser.tab_to(page, page.get_by_role("link", name=session.date(meeting.date, "full")))
         await keys.press("Enter")
         await page.wait_for_url(f"**/meetings/{meeting_id}")
 
@@ -609,36 +625,36 @@ async def test_agency_user_journey_by_keyboard_alone(session, app, personas, api
     await browser.tab_to(page, page.get_by_role("link", name=re.compile("^Research for 1 case due ")))
     await keys.press("Enter")
     await page.wait_for_url(f"**/meetings/{ids['next']}")
-    await browser.tab_to(page, page.get_by_label("Yes"))
+    await browser.tab_to(page, page.get_by_label(t("Yes")))
     await keys.press("Space")
-    await browser.tab_to(page, page.get_by_label("What you will bring"))
+    await browser.tab_to(page, page.get_by_label(t("What you will bring")))
     await keys.type("Known: one call-out.")
-    await browser.tab_to(page, page.get_by_role("button", name="Save research"))
+    await browser.tab_to(page, page.get_by_role("button", name=t("Save research")))
     await keys.press("Enter")
-    await expect(page.get_by_label("What you will bring")).to_have_value("Known: one call-out.")
-    await expect(page.get_by_label("Yes")).to_be_checked()
+    await expect(page.get_by_label(t("What you will bring"))).to_have_value("Known: one call-out.")
+    await expect(page.get_by_label(t("Yes"))).to_be_checked()
 
-    await browser.tab_to(page, page.get_by_role("link", name="Actions", exact=True))
+    await browser.tab_to(page, page.get_by_role("link", name=t("Actions"), exact=True))
     await keys.press("Enter")
     await page.wait_for_url("**/actions")
     await browser.tab_to(page, page.get_by_role("link", name="Police to review the bail conditions."))
     await keys.press("Enter")
     await page.wait_for_url(f"**/actions/{ids['action']}")
-    await browser.tab_to(page, page.get_by_label("Open", exact=True))  # the checked radio takes the focus
+    await browser.tab_to(page, page.get_by_label(t("Open"), exact=True))  # the checked radio takes the focus
     await keys.press("ArrowDown")
-    await expect(page.get_by_label("In progress")).to_be_checked()
-    await browser.tab_to(page, page.get_by_label("Update", exact=True))
+    await expect(page.get_by_label(t("In progress"))).to_be_checked()
+    await browser.tab_to(page, page.get_by_label(t("Update"), exact=True))
     await keys.type("Chased by phone.")
-    await browser.tab_to(page, page.get_by_role("button", name="Save update"))
+    await browser.tab_to(page, page.get_by_role("button", name=t("Save update")))
     await keys.press("Enter")
-    await expect(page.get_by_text("Update saved.")).to_be_visible()
+    await expect(page.get_by_text(t("Update saved."))).to_be_visible()
     assert (await Action.get(id=ids["action"])).status == "in_progress"
 
-    await browser.tab_to(page, page.get_by_role("link", name="Home", exact=True))
+    await browser.tab_to(page, page.get_by_role("link", name=t("Home"), exact=True))
     await keys.press("Enter")
-    await page.get_by_role("heading", name="Hello, Police").wait_for()
+    await page.get_by_role("heading", name=t("Hello, %(name)s", name="Police")).wait_for()
     await to_meeting(ids["held"])
-    await browser.tab_to(page, page.get_by_role("link", name="Download your agency's minutes (PDF)"))
+    await browser.tab_to(page, page.get_by_role("link", name=t("Download your agency's minutes (PDF)")))
     async with page.expect_download() as download:
         await keys.press("Enter")
     assert Path(await (await download.value).path()).read_bytes().startswith(b"%PDF")

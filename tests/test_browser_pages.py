@@ -19,6 +19,7 @@ import pyotp
 import pytest
 from playwright.async_api import Page
 
+from marac import i18n
 from marac.actions.models import Action
 from marac.agencies import auth
 from marac.agencies import service as directory
@@ -225,8 +226,9 @@ MENU_ON_ONE_LINE = """() => {
 }"""
 
 
-async def problems_of(page: Page, errors: list[str]) -> list[str]:
-    """What is wrong with the page as it stands, at 375 px and at 1280 px."""
+async def problems_of(page: Page, errors: list[str], language: str = "en") -> list[str]:
+    """What is wrong with the page as it stands, at 375 px and at 1280 px. The menu's one line at 1280 px
+    is an English layout choice: longer words may wrap it, as GOV.UK's service navigation allows."""
     found = list(errors)
     results = await browser._axe.run(page)
     found += [
@@ -237,7 +239,7 @@ async def problems_of(page: Page, errors: list[str]) -> list[str]:
     if overflow > 0:
         found.append(f"scrolls sideways by {overflow}px at 375 px: {await page.evaluate(browser.WIDE_ELEMENTS)}")
     await page.set_viewport_size(browser.DESKTOP)
-    wrapped = await page.evaluate(MENU_ON_ONE_LINE)
+    wrapped = await page.evaluate(MENU_ON_ONE_LINE) if language == "en" else []
     if wrapped:
         found.append(f"the menu wraps at 1280 px: {wrapped} on a second line")
     return found
@@ -258,7 +260,10 @@ async def sweep(request, app):
 
 @pytest.mark.browser
 @pytest.mark.timeout(900)  # every page as every role: about a minute on a quiet machine, growing with the pages
-async def test_every_page_passes_axe_and_fits_a_phone(app, personas, sweep):
+# In English, in Welsh, and in the pseudo-locale whose every string is 40 % longer (marac/i18n.py): a
+# layout that only holds for English words breaks at 375 px there.
+@pytest.mark.parametrize("language", ["en", "cy", i18n.PSEUDO])
+async def test_every_page_passes_axe_and_fits_a_phone(app, personas, sweep, language):
     variants = await world(app, personas)
     failures: list[str] = []
     seen: set[tuple[str, str]] = set()
@@ -282,7 +287,7 @@ async def test_every_page_passes_axe_and_fits_a_phone(app, personas, sweep):
                 page = pages.get(kind)
                 if page is None or kind in ("pending", "enrolling"):
                     page = pages[kind] = await sweep.page()
-                    jar = await cookies_of(kind, personas)
+                    jar = {**await cookies_of(kind, personas), "lang": language}
                     await page.context.add_cookies(
                         [{"name": n, "value": v, "url": sweep.base_url} for n, v in jar.items()]
                     )
@@ -295,7 +300,7 @@ async def test_every_page_passes_axe_and_fits_a_phone(app, personas, sweep):
                     continue
                 shot = re.sub(r"\W+", "-", path).strip("-") or "home"
                 await page.screenshot(path=sweep.folder / f"{len(seen):02d}-{shot}-{kind}.png", full_page=True)
-                failures += [f"{where}: {p}" for p in await problems_of(page, sweep.problems[page])]
+                failures += [f"{where}: {p}" for p in await problems_of(page, sweep.problems[page], language)]
     assert not failures, f"{len(failures)} problems:\n" + "\n".join(failures)
 
 

@@ -37,8 +37,8 @@ class LanguageMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/api/"):
-            i18n.set_current(i18n.DEFAULT)
-            await self.app(scope, receive, send)
+            with i18n.use(i18n.DEFAULT):
+                await self.app(scope, receive, send)
             return
         headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
         chosen = asked(scope)
@@ -49,11 +49,14 @@ class LanguageMiddleware:
             jar = SimpleCookie()
         remembered = jar.get(cookies.name(COOKIE))
         code = chosen or (remembered.value if remembered and remembered.value in offered() else None)
-        i18n.set_current(code or i18n.choose(headers.get("accept-language")))
         scope.setdefault("state", {})["language_chosen"] = chosen
-        if chosen is None:
-            await self.app(scope, receive, send)
-            return
+        # Set for this request and put back after it, so nothing outlives it in a caller that runs
+        # the app in its own task (the tests' client does).
+        with i18n.use(code or i18n.choose(headers.get("accept-language"))):
+            await self.app(scope, receive, send if chosen is None else self._remembering(scope, send, chosen))
+
+    @staticmethod
+    def _remembering(scope: Scope, send: Send, chosen: str) -> Send:
 
         async def remember(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -63,7 +66,7 @@ class LanguageMiddleware:
                 )
             await send(message)
 
-        await self.app(scope, receive, remember)
+        return remember
 
 
 async def settle(request: Request, user: User) -> None:
