@@ -30,13 +30,14 @@ class AuditEvent(Model):
     case_id = fields.CharField(max_length=32, null=True)
     # The audit_pending row the event was chained from, when it waited (audit/service.py, seal): PostgreSQL lets
     # that row be removed only once its event is here. Not signed: it says where the event waited, not what it is.
-    pending_id = fields.BigIntField(null=True, db_index=True)
+    pending_id = fields.BigIntField(null=True)
 
     class Meta:
         table = "audit_event"
         ordering = ["seq"]
-        # A case's trail (GET /api/v1/audit?case_id=) in order, from the index alone.
-        indexes = (("case_id", "seq"),)
+        # A case's trail (GET /api/v1/audit?case_id=) in order, from the index alone; the event of a waiting
+        # row, which PostgreSQL looks for before that row may go (migration 0031).
+        indexes = (("case_id", "seq"), ("pending_id",))
 
 
 class AuditPending(Model):
