@@ -26,7 +26,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from tortoise.expressions import F
 
 from marac import db
-from marac.actions.models import CLOSED, Action
+from marac.actions.models import OPEN, Action
 
 PAGE = 50  # as GET /api/v1/actions
 
@@ -44,10 +44,11 @@ def create_app() -> Starlette:
         return JSONResponse({"id": action.id, "version": action.version})
 
     async def action_list(request: Request) -> JSONResponse:
+        # The open statuses by name and the list's own order, as marac asks (actions/queries.py): the page
+        # read from the index, not every action the agency ever owned sorted.
         rows = (
-            await Action.filter(conference_id__in=conference_ids, owner_agency_id=agency_id)
-            .exclude(status__in=list(CLOSED))
-            .order_by("due_date", "id")
+            await Action.filter(conference_id__in=conference_ids, owner_agency_id=agency_id, status__in=list(OPEN))
+            .order_by("due_date", "created_at", "id")
             .limit(PAGE)
             .values("id", "item_id", "meeting_id", "conference_id", "owner_agency_id", "due_date", "status", "version")
         )

@@ -101,6 +101,8 @@ async def explain(conn: asyncpg.Connection, title: str, statements: list[tuple[s
         if shape in seen or not sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE", "INSERT")):
             continue
         seen.add(shape)
+        if values and isinstance(values[0], (list, tuple)):  # executemany (bulk_create): one row's plan
+            values = list(values[0])
         transaction = conn.transaction()
         await transaction.start()
         try:

@@ -326,6 +326,9 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         result = await verify()
         if result.ok:
             print(f"Audit chain intact: {count(result.checked, 'event')} checked.")
+            if result.waiting:  # recorded during the walk: chained by the next audited write, checked next time
+                waits = plural(result.waiting, "waits", "wait")
+                print(f"{count(result.waiting, 'event')} recorded meanwhile {waits} to be chained.")
             return 0
         intact = f"{count(result.checked, 'event')} before it {plural(result.checked, 'is', 'are')} intact"
         print(f"Audit chain broken at event {result.first_bad_seq} ({intact}).")

@@ -224,6 +224,8 @@ async def migrate(settings: Settings | None = None) -> list[str]:
 # The audit tables take INSERT and SELECT only: with the trigger of migration 0006, a
 # compromised service can add events but never rewrite or remove them.
 APPEND_ONLY_TABLES = ("audit_event", "disclosure")
+# Events waiting for the audit chain: also DELETE, which migration 0031's trigger allows once an event is chained.
+CHAINED_THEN_REMOVED_TABLES = ("audit_pending",)
 
 
 async def grant_app_role(role: str) -> None:
@@ -232,9 +234,11 @@ async def grant_app_role(role: str) -> None:
     from tortoise import connections
 
     audit = ", ".join(f'"{t}"' for t in APPEND_ONLY_TABLES)
+    waiting = ", ".join(f'"{t}"' for t in CHAINED_THEN_REMOVED_TABLES)
     await connections.get("default").execute_script(
         f'GRANT USAGE ON SCHEMA public TO "{role}";'
         f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{role}";'
         f'REVOKE UPDATE, DELETE, TRUNCATE ON {audit} FROM "{role}";'
+        f'REVOKE UPDATE, TRUNCATE ON {waiting} FROM "{role}";'
         f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}";'
     )

@@ -85,13 +85,15 @@ TABLES = [
     "conference",
     "agency",
     "audit_event",
+    "audit_pending",
     "disclosure",
     "login_failure",
     "job",
 ]
 PASSWORD = "correct horse battery staple"
-TRIGGERS_OFF = 'ALTER TABLE "audit_event" DISABLE TRIGGER USER; ALTER TABLE "disclosure" DISABLE TRIGGER USER'
-TRIGGERS_ON = 'ALTER TABLE "audit_event" ENABLE TRIGGER USER; ALTER TABLE "disclosure" ENABLE TRIGGER USER'
+AUDIT_TABLES = ("audit_event", "audit_pending", "disclosure")
+TRIGGERS_OFF = "; ".join(f'ALTER TABLE "{table}" DISABLE TRIGGER USER' for table in AUDIT_TABLES)
+TRIGGERS_ON = "; ".join(f'ALTER TABLE "{table}" ENABLE TRIGGER USER' for table in AUDIT_TABLES)
 CONFERENCE = "northshire-da"
 
 

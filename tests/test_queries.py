@@ -111,3 +111,33 @@ async def test_one_action_and_the_version_bump_agree_with_the_orm(personas):
     assert not await queries.bump_version(made.id, made.version, "done", clock.now())  # that version is gone
     after = await Action.get(id=made.id)
     assert (after.version, after.status) == (made.version + 1, "in_progress")
+
+
+async def test_the_update_and_its_history_row_are_written_together_as_the_orm_would(personas):
+    from tortoise.transactions import in_transaction
+
+    from marac.actions.models import ActionUpdate
+    from marac.meetings.models import AgendaItem
+
+    world = await published_meeting(personas)
+    made = await action(personas, world.meeting, world.case_ids[0])
+    row = await queries.one(made.id)
+    assert row is not None and row["case_id"] == (await AgendaItem.get(id=made.item_id)).referral_id
+    before = await ActionUpdate.filter(action_id=made.id).count()
+    at = clock.now()
+    async with in_transaction() as conn:
+        assert await queries.bump_and_log(made.id, made.version, "in_progress", at, "Rang", "u" * 32, "a" * 32, conn)
+        assert not await queries.bump_and_log(made.id, made.version, "done", at, "Stale", "u" * 32, "a" * 32, conn)
+    updates = await ActionUpdate.filter(action_id=made.id).order_by("id")
+    assert len(updates) == before + 1
+    last = updates[-1]
+    assert (last.status, last.text, last.version, last.user_id, last.agency_id, last.at) == (
+        "in_progress",
+        "Rang",
+        made.version + 1,
+        "u" * 32,
+        "a" * 32,
+        at,
+    )
+    after = await Action.get(id=made.id)
+    assert (after.version, after.status, after.updated_at) == (made.version + 1, "in_progress", at)

@@ -52,7 +52,15 @@ MAX_NOTE = 10_000
 MAX_DESCRIPTION = 5000
 
 
-async def _audit(viewer: Viewer, action: str, object_type: str, object_id: str, conference_id: str, conn=None) -> None:
+async def _audit(
+    viewer: Viewer,
+    action: str,
+    object_type: str,
+    object_id: str,
+    conference_id: str,
+    conn=None,
+    case_id: str | None = None,
+) -> None:
     await record(
         action,
         user_id=viewer.user_id,
@@ -60,6 +68,7 @@ async def _audit(viewer: Viewer, action: str, object_type: str, object_id: str, 
         object_type=object_type,
         object_id=object_id,
         conference_id=conference_id,
+        case_id=case_id,
         conn=conn,
     )
 
@@ -450,6 +459,7 @@ class ActionRow:
     meeting_id: str
     case_label: str
     item_id: str = ""  # the case (agenda item) the action was agreed on
+    case_id: str | None = None  # its referral, the case audit events name (read by action_row only)
 
 
 def _action_row(row, named: bool = False) -> ActionRow:
@@ -469,6 +479,7 @@ def _action_row(row, named: bool = False) -> ActionRow:
             Meeting._meta.fields_map["date"].to_python_value(row["meeting_date"]), row["number"]
         ),
         item_id=row["item_id"],
+        case_id=row.get("case_id"),
     )
 
 
@@ -590,21 +601,15 @@ async def update_action(
         raise RuleViolation("If-Match is required", {"If-Match": "Send the version you last read"})
     at = now()
     async with in_transaction() as conn:
-        # Compare and bump in one statement: of two writers holding the same version, one wins.
-        if not await queries.bump_version(action.id, expected_version, new_status, at, conn):
+        # Compare and bump, and keep the update, in one statement: of two writers holding the same version, one wins.
+        logged = await queries.bump_and_log(
+            action.id, expected_version, new_status, at, text, viewer.user_id, viewer.agency_id, conn
+        )
+        if not logged:
             raise StaleVersion(
                 gettext("Someone else updated this action after you opened it. Check the latest version and try again.")
             )
-        await ActionUpdate.create(
-            action_id=action.id,
-            status=new_status,
-            text=text,
-            version=expected_version + 1,
-            user_id=viewer.user_id,
-            agency_id=viewer.agency_id,
-            using_db=conn,
-        )
-        await _audit(viewer, "action.update", "action", action.id, action.conference_id, conn)
+        await _audit(viewer, "action.update", "action", action.id, action.conference_id, conn, action.case_id)
     # The row as written, without reading it again.
     return replace(action, status=new_status, version=expected_version + 1)
 

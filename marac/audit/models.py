@@ -28,12 +28,39 @@ class AuditEvent(Model):
     # deferrals). Set by record() for every event about a referral, case, note, action or break-glass grant;
     # None for everything else and for events recorded before migration 0017.
     case_id = fields.CharField(max_length=32, null=True)
+    # The audit_pending row the event was chained from, when it waited (audit/service.py, seal): PostgreSQL lets
+    # that row be removed only once its event is here. Not signed: it says where the event waited, not what it is.
+    pending_id = fields.BigIntField(null=True)
 
     class Meta:
         table = "audit_event"
         ordering = ["seq"]
-        # A case's trail (GET /api/v1/audit?case_id=) in order, from the index alone.
-        indexes = (("case_id", "seq"),)
+        # A case's trail (GET /api/v1/audit?case_id=) in order, from the index alone; the event of a waiting
+        # row, which PostgreSQL looks for before that row may go (migration 0031).
+        indexes = (("case_id", "seq"), ("pending_id",))
+
+
+class AuditPending(Model):
+    # An event recorded while another transaction held the chain (docs/security.md#the-audit-chain): committed with
+    # the change it describes, and chained into audit_event, in this table's order, by the next transaction that
+    # holds the chain. On PostgreSQL it cannot be changed, and removed only once its event is in audit_event
+    # (migration 0031). The same columns as audit_event's, before the chain gives them a seq and hashes.
+
+    id = fields.BigIntField(primary_key=True)
+    at = fields.DatetimeField()
+    user_id = fields.CharField(max_length=32, null=True)
+    agency_id = fields.CharField(max_length=32, null=True)
+    action = fields.CharField(max_length=64)
+    object_type = fields.CharField(max_length=64, null=True)
+    object_id = fields.CharField(max_length=64, null=True)
+    conference_id = fields.CharField(max_length=32, null=True)
+    outcome = fields.CharField(max_length=16)
+    request_id = fields.CharField(max_length=64, null=True)
+    case_id = fields.CharField(max_length=32, null=True)
+
+    class Meta:
+        table = "audit_pending"
+        ordering = ["id"]
 
 
 class Disclosure(Model):

@@ -5,24 +5,34 @@ with raw SQL breaks the chain at that point, and someone with database access bu
 the key cannot forge a replacement. The key is versioned like the data keys it derives
 from: each event names the version that signed it and is checked with that version, so
 adding a key (marac keys rotate) leaves every earlier event verifiable.
+
+Writers do not queue on the chain (docs/security.md#the-audit-chain). A transaction that records an event takes
+the chain if it is free and keeps it to its end, chaining its own events after those that wait; if another
+transaction holds it, the events wait in audit_pending, committed with their change, and the next holder chains
+them: the next audited write, or this process's chainer a moment after the commit (_chain_later), or verify().
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import hashlib
 import hmac
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.transactions import in_transaction
 
-from marac import settings
+from marac import db, settings
 from marac.audit import queries
-from marac.audit.models import AuditEvent, Disclosure
+from marac.audit.models import AuditEvent, AuditPending, Disclosure
 
+log = logging.getLogger(__name__)
 GENESIS = "0" * 64
 OUTCOMES = ("ok", "denied", "failed")
 # Set by the web layer for each request, read here, so every event carries it.
@@ -36,6 +46,8 @@ class VerifyResult:
     first_bad_seq: int | None
     # Set when the first bad event names a key version the settings do not hold.
     missing_key_version: int | None = None
+    # Events committed but not yet chained when the walk ended (recorded during it): checked by the next one.
+    waiting: int = 0
 
 
 def _digest(key: bytes, prev_hash: str, seq: int, at: datetime, fields: tuple[str | None, ...]) -> str:
@@ -78,11 +90,119 @@ def case_of(object_type: str) -> Callable[[CaseFinder], CaseFinder]:
     return register
 
 
-async def _lock_chain(conn: BaseDBAsyncClient) -> None:
-    # PostgreSQL: writers queue here for the rest of their transaction, so two events
-    # never claim the same predecessor. SQLite has one connection, already serialised.
-    if conn.capabilities.dialect == "postgres":
-        await conn.execute_query("SELECT pg_advisory_xact_lock(727274)")
+CHAIN_LOCK = 727274  # the PostgreSQL advisory lock whose holder may add to the chain
+# How long this process's chainer waits for a transaction whose events wait to commit (then the next holder of
+# the chain takes them): a rolled-back transaction's events never appear.
+PATIENCE_SECONDS = 10.0
+
+
+async def _hold_chain(conn: BaseDBAsyncClient, wait: bool) -> bool:
+    """Take the chain for the rest of `conn`'s transaction; with wait=False only if it is free at once.
+    PostgreSQL: the holder reads the head and appends, so two events never claim the same predecessor.
+    SQLite has one connection and one transaction at a time: the chain is always free."""
+    if conn.capabilities.dialect != "postgres":
+        return True
+    if wait:
+        await conn.execute_query(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK})")
+        return True
+    rows = await db.fetch(f"SELECT pg_try_advisory_xact_lock({CHAIN_LOCK}) AS held", conn=conn)
+    return bool(rows[0]["held"])
+
+
+class _Fields(NamedTuple):
+    """One event before the chain gives it a seq and hashes (queries.PENDING_COLUMNS, in order)."""
+
+    at: datetime
+    user_id: str | None
+    agency_id: str | None
+    action: str
+    object_type: str | None
+    object_id: str | None
+    conference_id: str | None
+    outcome: str
+    request_id: str | None
+    case_id: str | None
+
+
+def _waiting_fields(row: dict[str, Any]) -> _Fields:
+    at = AuditPending._meta.fields_map["at"].to_python_value(row["at"])  # SQLite gives text
+    return _Fields(at, *(row[column] for column in queries.PENDING_COLUMNS[1:]))
+
+
+async def _chain(conn: BaseDBAsyncClient, fresh: Sequence[_Fields]) -> tuple[int, list[AuditEvent]]:
+    """With the chain held: append the waiting events (oldest first, a batch), then `fresh`. How many waiting
+    events were chained, and `fresh` as chained."""
+    head, waiting = await queries.head_and_pending(queries.PENDING_BATCH, conn)
+    prev_hash, seq = head[1] if head else GENESIS, head[0] if head else 0
+    key_version, key = settings.get().current_key("audit-chain")
+    events = []
+    entries = [(int(row["id"]), _waiting_fields(row)) for row in waiting] + [(None, one) for one in fresh]
+    for pending_id, one in entries:
+        seq += 1
+        event = AuditEvent(
+            seq=seq, prev_hash=prev_hash, key_version=key_version, pending_id=pending_id, **one._asdict()
+        )
+        event.hash = prev_hash = _digest(key, prev_hash, seq, one.at, _event_fields(event))
+        events.append(event)
+    if len(events) == 1:
+        await events[0].save(using_db=conn)
+    elif events:
+        await AuditEvent.bulk_create(events, using_db=conn)
+    if waiting:
+        # Only now may they go: PostgreSQL refuses to remove a waiting event that is not in audit_event (0031).
+        await AuditPending.filter(id__in=[entry[0] for entry in entries[: len(waiting)]]).using_db(conn).delete()
+    return len(waiting), events[len(waiting) :]
+
+
+async def seal(wait: bool = True) -> int:
+    """Chain every committed event that waits, waiting for the chain if another transaction holds it (with
+    wait=False: stopping); how many were chained."""
+    chained = 0
+    while True:
+        async with in_transaction() as conn:
+            if not await _hold_chain(conn, wait):
+                return chained
+            count, _ = await _chain(conn, [])
+        chained += count
+        if count < queries.PENDING_BATCH:
+            return chained
+
+
+# Ids of audit_pending rows this process wrote that are not yet chained, and the task that chains them.
+_expected: set[int] = set()
+_chainer: asyncio.Task[None] | None = None
+
+
+def _chain_later(ids: list[int], conn: BaseDBAsyncClient) -> None:
+    """Have this process chain these waiting events once `conn`'s transaction has committed."""
+    global _chainer
+    _expected.update(ids)
+    if _chainer is None or _chainer.done():
+        pool = conn
+        while isinstance(pool, TransactionalDBClient):  # Tortoise's transaction wrappers name their pool so
+            pool = pool._parent
+        _chainer = asyncio.create_task(_chain_expected(pool))
+
+
+async def _chain_expected(pool: BaseDBAsyncClient) -> None:
+    # This task's copy of the context names the writer's transaction, which ends before this looks: use the pool.
+    connections.set(pool.connection_name, pool)
+    # The writer's transaction is still open when it asks (record() runs inside it), so look again, sooner
+    # at first: the next audited write usually chains them before this does.
+    loop = asyncio.get_running_loop()
+    deadline, pause = loop.time() + PATIENCE_SECONDS, 0.002
+    while _expected and loop.time() < deadline:
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.25)
+        try:
+            # Only once they have committed: taken for nothing, the chain would only make writers leave events waiting.
+            if await AuditPending.filter(id__in=list(_expected)).exists():
+                await seal(wait=False)  # held: its holder may have chained them, else the next look will
+            chained = await AuditEvent.filter(pending_id__in=list(_expected)).values_list("pending_id", flat=True)
+            _expected.difference_update(int(str(one)) for one in chained)
+        except Exception:  # the next holder of the chain takes them; ids only in the log
+            log.warning("audit chain: waiting events not chained yet", exc_info=True)
+    _expected.clear()
 
 
 @dataclass(frozen=True)
@@ -124,7 +244,8 @@ async def record_each(
     conn: BaseDBAsyncClient | None = None,
 ) -> list[AuditEvent]:
     """Append one event per record in `about`, chained in that order and written together, so a list
-    that shows many records costs the statements of one (tests/test_query_counts.py)."""
+    that shows many records costs the statements of one (tests/test_query_counts.py). Events that wait for the
+    chain (see the module's doc) come back without a seq."""
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {OUTCOMES}")
     if not about:
@@ -133,37 +254,28 @@ async def record_each(
         async with in_transaction() as own:
             return await record_each(action, about, user_id=user_id, agency_id=agency_id, outcome=outcome, conn=own)
     cases = [await _case(one, conn) for one in about]
-    await _lock_chain(conn)
-    # Hand-written (audit/queries.py): every audited change waits for this under the lock above.
-    last = await queries.last_event(conn)
-    prev_hash, seq = (last["hash"], last["seq"] + 1) if last else (GENESIS, 1)
-    key_version, key = settings.get().current_key("audit-chain")
-    at = datetime.now(UTC)
-    events = []
-    for one, case_id in zip(about, cases, strict=True):
-        event = AuditEvent(
-            seq=seq,
-            at=at,
-            user_id=user_id,
-            agency_id=agency_id,
-            action=action,
-            object_type=one.object_type,
-            object_id=one.object_id,
-            conference_id=one.conference_id,
-            outcome=outcome,
-            request_id=request_id_var.get(),
-            case_id=case_id,
-            prev_hash=prev_hash,
-            key_version=key_version,
+    at, request_id = datetime.now(UTC), request_id_var.get()
+    fresh = [
+        _Fields(
+            at,
+            user_id,
+            agency_id,
+            action,
+            one.object_type,
+            one.object_id,
+            one.conference_id,
+            outcome,
+            request_id,
+            case_id,
         )
-        event.hash = prev_hash = _digest(key, prev_hash, seq, at, _event_fields(event))
-        events.append(event)
-        seq += 1
-    if len(events) == 1:
-        await events[0].save(using_db=conn)
-    else:
-        await AuditEvent.bulk_create(events, using_db=conn)
-    return events
+        for one, case_id in zip(about, cases, strict=True)
+    ]
+    # Free: chain what waits and these, holding the chain to the end of this transaction. Held by another
+    # transaction: these wait, committed or rolled back with this one, and never make it wait.
+    if await _hold_chain(conn, wait=False):
+        return (await _chain(conn, fresh))[1]
+    _chain_later(await queries.add_pending(fresh, conn), conn)
+    return [AuditEvent(**one._asdict()) for one in fresh]  # not chained yet: no seq
 
 
 async def _case(about: About, conn: BaseDBAsyncClient) -> str | None:
@@ -220,14 +332,16 @@ async def disclose(
 
 
 async def verify(batch_size: int = 5000) -> VerifyResult:
-    """Walk the whole chain in order; name the first event that does not follow from the one before."""
+    """Chain what waits, then walk the whole chain in order; name the first event that does not follow from
+    the one before. `waiting`: events committed during the walk, not yet chained (the next walk checks them)."""
+    await seal()
     keys = settings.get().versioned_keys("audit-chain")
     prev_hash, expected_seq, checked = GENESIS, 1, 0
     after = 0
     while True:
         batch = await AuditEvent.filter(seq__gt=after).order_by("seq").limit(batch_size)
         if not batch:
-            return VerifyResult(ok=True, checked=checked, first_bad_seq=None)
+            return VerifyResult(ok=True, checked=checked, first_bad_seq=None, waiting=await AuditPending.all().count())
         for event in batch:
             if event.key_version not in keys:
                 return VerifyResult(
