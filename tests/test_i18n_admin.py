@@ -38,7 +38,7 @@ async def test_an_agency_reads_and_updates_its_actions_in_welsh(app, client, per
         page = await health.get(f"/actions/{action['id']}")
         assert "Cam gweithredu i " in page.text and "Action for" not in page.text
         assert welsh(due, "long") in page.text  # "19 Rhagfyr 2026"
-        assert "Ddim yn bosibl: amgylchiadau wedi newid" in page.text  # the status choices
+        assert "Ddim yn bosibl: newidiodd yr amgylchiadau" in page.text  # the status choices
         assert "Cytunwyd yn y cyfarfod" in page.text  # the history's first line, written by the service
 
         token = await csrf_token(health, f"/actions/{action['id']}")
