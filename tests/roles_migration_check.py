@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 from tortoise import Tortoise, connections
 from tortoise.migrations.api.migrate import migrate
@@ -24,8 +24,15 @@ async def main() -> None:
     await db.init()
     conn = connections.get("default")
     mark = (lambda n: f"${n}") if conn.capabilities.dialect == "postgres" else (lambda n: "?")
-    police = await Agency.create(name="Old Police", kind="police")
-    housing = await Agency.create(name="Old Housing", kind="housing")
+    # Agencies and users as that schema holds them: today's models name columns added since.
+    agencies = {}
+    for key, kind in (("police", "police"), ("housing", "housing")):
+        agencies[key] = Agency(id=f"a{key}", name=f"Old {kind.capitalize()}", kind=kind)
+        await conn.execute_query(
+            f"INSERT INTO agency (id, name, kind, created_at) VALUES ({', '.join(mark(n) for n in range(1, 5))})",
+            [agencies[key].id, agencies[key].name, kind, datetime.now(UTC)],
+        )
+    police, housing = agencies["police"], agencies["housing"]
     conference = await Conference.create(
         name="Old MARAC",
         slug="old-da",
@@ -46,8 +53,17 @@ async def main() -> None:
         ("member", "member", police),
         ("outsider", "member", housing),  # given the conference, but its agency is no member
     ]:
-        user = await User.create(email=f"{key}@old.example.org", name=key, agency=agency, role=role)
-        await user.conferences.add(conference)
+        user = User(id=f"u{key}", email=f"{key}@old.example.org", name=key, agency_id=agency.id, role=role)
+        user._saved_in_db = True  # by the INSERT below, which names only that schema's columns
+        await conn.execute_query(
+            'INSERT INTO "user" (id, email, name, role, totp_confirmed, totp_last_step, active, demo, created_at, '
+            f"agency_id) VALUES ({', '.join(mark(n) for n in range(1, 11))})",
+            [user.id, user.email, key, role, False, 0, True, False, datetime.now(UTC), agency.id],
+        )
+        await conn.execute_query(
+            f"INSERT INTO user_conference (user_id, conference_id) VALUES ({mark(1)}, {mark(2)})",
+            [user.id, conference.id],
+        )
         tokens[key] = (user.id, await auth.create_token(user, "old"))
     await Tortoise.close_connections()
     await db.migrate()
