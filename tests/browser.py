@@ -110,17 +110,23 @@ class Session:
             text = i18n.ngettext(singular, plural, n)
         return text % {"num": n, **values}
 
-    def pattern(self, message: str, **values: object) -> re.Pattern[str]:
-        """A link or heading whose words come from `message`, whatever fills its placeholders not given."""
+    def pattern(self, message: str, plural: str | None = None, **values: object) -> re.Pattern[str]:
+        """A link or heading whose words come from `message` (in any of its plural forms, when it has
+        them), whatever fills the placeholders not given."""
         with i18n.use(self.language):
-            text = i18n.gettext(message)
-        parts = re.split(r"(%\((\w+)\)[sd])", text)
-        regex = "".join(
-            re.escape(part) if n % 3 == 0 else (re.escape(str(values[part])) if part in values else ".+")
-            for n, part in enumerate(parts)
-            if n % 3 != 1
-        )
-        return re.compile(f"^{regex}$")
+            texts = (
+                {i18n.ngettext(message, plural, n) for n in (0, 1, 2, 3, 5, 6)} if plural else {i18n.gettext(message)}
+            )
+
+        def regex(text: str) -> str:
+            parts = re.split(r"(%\((\w+)\)[sd])", text)
+            return "".join(
+                re.escape(part) if n % 3 == 0 else (re.escape(str(values[part])) if part in values else ".+")
+                for n, part in enumerate(parts)
+                if n % 3 != 1
+            )
+
+        return re.compile("^(?:" + "|".join(regex(text) for text in sorted(texts)) + ")$")
 
     def date(self, value, form: str = "long") -> str:
         with i18n.use(self.language):
