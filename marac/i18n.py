@@ -186,7 +186,9 @@ class Pseudo(NullTranslations):
         parts = _HOLE.split(message)
         text = "".join(part if _HOLE.fullmatch(part) else part.translate(_ACCENTED) for part in parts)
         letters = sum(len(part) for part in parts if not _HOLE.fullmatch(part))
-        return f"[{text} {'·' * max(1, round(letters * 0.4))}]"
+        # The padding in words of six, as a language's longer words would be, not one unbreakable run.
+        pad = "·" * max(1, round(letters * 0.4))
+        return f"[{text} {' '.join(pad[i : i + 6] for i in range(0, len(pad), 6))}]"
 
     def gettext(self, message: str) -> str:
         return self.stretch(message)

@@ -279,7 +279,7 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
     if javascript:  # not only serious or critical: no violation at all on this page
         assert (await browser._axe.run(chair)).response["violations"] == []
     await chair.get_by_role("link", name=t("Prepare the chair's pack (PDF)")).click()
-    await chair.wait_for_url(f"**/meetings/{meeting_id}/preparation*")
+    await chair.wait_for_url(f"**/meetings/{meeting_id}/preparation#pack")  # not the page already open
     await run_jobs()
     await chair.goto(f"/meetings/{meeting_id}/preparation")
     async with chair.expect_download() as download:
