@@ -110,6 +110,15 @@ def localised(item: Mapping[str, Any], key: str = "label") -> str:
     return str(item[key])
 
 
+def install(environment: Any) -> None:
+    """{% trans %}…{% endtrans %} and _("…") in a Jinja2 environment (pages and documents alike), in the
+    language of the work in hand. New-style: _("%(n)s cases", n=3) formats and escapes its values;
+    trimmed: line breaks in a block are one space."""
+    environment.add_extension("jinja2.ext.i18n")
+    environment.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext)
+    environment.policies["ext.i18n.trimmed"] = True
+
+
 def babel_locale(code: str | None = None) -> Locale:
     code = code or current()
     return Locale.parse(LANGUAGES.get(code, LANGUAGES[DEFAULT])[2])

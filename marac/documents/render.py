@@ -182,13 +182,9 @@ environment = Environment(
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
-    extensions=["jinja2.ext.i18n"],
 )
 # Documents are in their reader's language: the caller renders inside i18n.use(agency.language).
-environment.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
-    i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext
-)
-environment.policies["ext.i18n.trimmed"] = True
+i18n.install(environment)
 environment.globals.update(
     localised=i18n.localised,
     language=i18n.current,

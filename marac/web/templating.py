@@ -24,14 +24,8 @@ env = Environment(
     autoescape=True,
     trim_blocks=True,
     lstrip_blocks=True,
-    extensions=["jinja2.ext.i18n"],
 )
-# {% trans %}…{% endtrans %} and _("…") in the language of the work in hand (marac/i18n.py). New-style:
-# _("%(n)s cases", n=3) formats and escapes its values; trimmed: line breaks in a block are one space.
-env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
-    i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext
-)
-env.policies["ext.i18n.trimmed"] = True
+i18n.install(env)
 # {{ n|count("case") }} → "1 case", "2 cases"; {{ n|plural("has", "have") }}: marac/wording.py.
 env.filters.update(count=wording.count, plural=wording.plural)
 # {{ day|date }} "5 December 2026", |date("medium") "5 Dec 2026", |date("numeric") "05/12/2026",
