@@ -29,8 +29,8 @@ import platform
 import statistics
 import time
 from datetime import date
-from pathlib import Path
 
+from bench.minutes_render import cpu_seconds as minutes_cpu_seconds
 from bench.minutes_render import descendants
 from marac import db, settings
 from marac.actions import preparation
@@ -58,15 +58,7 @@ SUMMARY = (
 def cpu_seconds() -> float:
     """CPU time used so far by this process and its render processes: what the work costs whatever
     else the shared cores are doing (the wall time is that on idle cores, less what runs in parallel)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in [os.getpid(), *descendants(os.getpid())]:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-    return total
+    return minutes_cpu_seconds([os.getpid(), *descendants(os.getpid())])
 
 
 def body(n: int, slug: str) -> dict:
