@@ -5,12 +5,15 @@ form errors, from the real pages on a real database; English stays the default."
 from __future__ import annotations
 
 import html
+import io
 import re
 
 import httpx
+import pypdf
 
 from marac import i18n
-from marac.meetings.models import Meeting
+from marac.jobs import queue, tasks
+from marac.meetings.models import ChairPack, Meeting
 from tests.builders import published_meeting
 from tests.conftest import make_client, session_cookie_for
 from tests.flows import page_post
@@ -145,3 +148,24 @@ async def test_the_chairs_preparation_counts_cases_in_welsh(app, personas):
     assert f"cyfarfod {welsh(meeting)}</a>" in shown
     assert shown.count("Amser a neilltuwyd: 10 munud.") == 2
     assert "Risg uchel amlwg" in shown and "visible high risk" not in shown  # the criterion met, by its name
+
+
+async def test_a_pack_asked_for_from_a_welsh_page_is_laid_out_in_english_and_then_offered_in_welsh(app, personas):
+    # The pack stays English (it has several readers: README, "Languages"); the Welsh page must still know it is
+    # ready, whatever language the job that laid it out ran in.
+    world = await published_meeting(personas)
+    url = f"/meetings/{world.meeting.id}"
+    async with await signed_in(app, personas["chair"]) as chair:
+        await chair.get(f"{url}/preparation?lang=cy")
+        asked = await chair.get(f"{url}/chair-pack.pdf")
+        assert asked.status_code == 303
+        await queue.drain()
+        for waiting in await ChairPack.filter(meeting_id=world.meeting.id, status="pending"):
+            await tasks.render_chair_pack(waiting.id, waiting.job_id)  # with Redis no worker runs here
+        ready = await chair.get(f"{url}/preparation")
+        pdf = await chair.get(f"{url}/chair-pack.pdf")
+    assert re.search(r"Lawrlwytho pecyn y cadeirydd \(PDF, \d+ [td]udalen\)", html.unescape(ready.text))
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Referred by" in text and "SafeLives DASH risk identification checklist (2009)" in text
+    assert cy("Referred by") not in text and "Rhestr wirio" not in text

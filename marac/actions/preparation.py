@@ -24,7 +24,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from marac import clock, notices, settings
+from marac import clock, i18n, notices, settings
 from marac.actions.models import Action
 from marac.agencies import access
 from marac.agencies.access import Viewer
@@ -347,7 +347,10 @@ async def current_pack(
 ) -> tuple[ChairPack | None, ChairPack | None]:
     """(the stored pack laid out from the meeting's content as it is now, a pack being laid out). `found`: that
     content, when the caller has just read it (the preparation page), so it is not gathered twice."""
-    now_digest = digest(found if found is not None else await content(meeting))
+    if found is None or i18n.current() != i18n.DEFAULT:
+        with i18n.use(i18n.DEFAULT):  # the pack is laid out in English, so its digest is taken of English
+            found = await content(meeting)
+    now_digest = digest(found)
     ready = await ChairPack.filter(meeting=meeting, digest=now_digest, status="ready").order_by("-version").first()
     pending = await ChairPack.filter(meeting=meeting, status="pending").order_by("-version").first()
     return ready, pending

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 
-from marac import settings
+from marac import i18n, settings
 from marac.governance.retention import RUN_AT as RETENTION_AT
 from marac.jobs import tasks
 from marac.jobs.models import Job
@@ -126,7 +126,9 @@ async def enqueue(name: str, *, requested_by: str | None = None, **ids: str) -> 
         arguments: dict[str, Any] = ids  # the task's own; arq's options (`_job_id` ...) start with "_"
         await _pool.enqueue_job(name, job.id, _job_id=f"{name}:{job.id}", **arguments)
     else:
-        task = asyncio.create_task(run(name, job.id, **ids))
+        # A task copies the request's context: it starts in the default language, as a worker's job does.
+        with i18n.use(i18n.DEFAULT):
+            task = asyncio.create_task(run(name, job.id, **ids))
         _running.add(task)
         task.add_done_callback(_running.discard)
     return job
