@@ -22,11 +22,13 @@ import pyotp
 import pytest
 from playwright.async_api import Page, expect
 
+from marac import i18n
 from marac.actions.models import Action
 from marac.agencies import service as directory
 from marac.agencies.models import Conference, User
 from marac.audit.models import AuditEvent
 from marac.clock import today
+from marac.documents.render import change_line
 from marac.meetings.models import Meeting
 from marac.referrals.models import Referral
 from tests import browser
@@ -509,7 +511,9 @@ async def test_chair_previews_each_agencys_minutes_then_approves_a_correction(
     )
     assert added.status_code == 201, added.text
     await chair.reload()
-    await expect(chair.get_by_text(t("note (discussion) added"))).to_be_visible()
+    with i18n.use(session.language):
+        added_note = change_line({"kind": "note", "detail": "discussion", "how": "added"})
+    await expect(chair.get_by_text(added_note)).to_be_visible()
     await chair.get_by_role("link", name=t("Approve a correction")).click()
     await chair.get_by_role("button", name=t("Yes, approve version %(version)s", version=2)).click()
     await expect(chair.get_by_role("link", name=t("Say why the minutes are corrected"))).to_be_visible()

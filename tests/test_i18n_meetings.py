@@ -12,9 +12,10 @@ import httpx
 import pypdf
 
 from marac import i18n
+from marac.documents.render import change_line
 from marac.jobs import queue, tasks
 from marac.meetings.models import ChairPack, Meeting
-from tests.builders import published_meeting
+from tests.builders import held_meeting_with_minutes, note, published_meeting, reload
 from tests.conftest import make_client, session_cookie_for
 from tests.flows import page_post
 
@@ -56,9 +57,10 @@ async def test_the_coordinator_reads_the_meeting_page_in_welsh(app, personas):
     assert page.status_code == 200 and '<html lang="cy"' in page.text
     shown = text_of(page)
     assert f"Cyfarfod {day}</h1>" in shown
+    # "Cyfarfod" is masculine: a meeting is "Wedi'i gyhoeddi", where an agenda is "Wedi'i chyhoeddi".
     with i18n.use("cy"):
-        published = i18n.gettext("Published")
-    assert published != "Published" and f'<dd class="govuk-summary-list__value">{published}</dd>' in shown
+        published = i18n.pgettext("meeting", "Published")
+    assert published == "Wedi'i gyhoeddi" and f'<dd class="govuk-summary-list__value">{published}</dd>' in shown
     assert f">{cy('Research progress')}</h2>" in shown and f">{cy('Referral cut-off')}</dt>" in shown
     assert "Paratoadau'r cadeirydd: risg, hanes, ymchwil a barn y dioddefwr" in shown
     assert 'aria-label="Y cyfarfod hwn"' in shown and ">Cynnal y cyfarfod</a>" in shown
@@ -169,3 +171,15 @@ async def test_a_pack_asked_for_from_a_welsh_page_is_laid_out_in_english_and_the
     text = " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf.content)).pages)
     assert "Referred by" in text and "SafeLives DASH risk identification checklist (2009)" in text
     assert cy("Referred by") not in text and "Rhestr wirio" not in text
+
+
+async def test_the_minutes_page_lists_a_correction_in_the_words_of_the_pdf_in_welsh(app, personas):
+    world, _ = await held_meeting_with_minutes(personas)
+    await note(personas, await reload(world.meeting), world.case_id, "Spoken to the victim since.")
+    async with await signed_in(app, personas["chair"]) as chair:
+        page = await chair.get(f"/meetings/{world.meeting.id}/minutes?lang=cy")
+        english = await chair.get(f"/meetings/{world.meeting.id}/minutes?lang=en")
+    with i18n.use("cy"):
+        added = change_line({"kind": "note", "detail": "discussion", "how": "added"})
+    assert added == "nodyn (trafodaeth): wedi'i ychwanegu" and added in text_of(page)
+    assert "note (discussion) added" in text_of(english) and "note (discussion)" not in text_of(page)

@@ -160,6 +160,30 @@ def research_status(value: str) -> str:
     return _word(RESEARCH, value).capitalize()
 
 
+CHANGE_KINDS = {
+    "register": lazy_gettext("register"),
+    "review": lazy_gettext("review of an outstanding action"),
+    "decision": lazy_gettext("decision"),
+    "any_other_business": lazy_gettext("any other business"),
+}
+CHANGE_HOW = {"added": lazy_gettext("added"), "changed": lazy_gettext("changed"), "removed": lazy_gettext("removed")}
+
+
+def change_line(change: dict[str, Any]) -> str:
+    """A correction since the approved minutes, "note (discussion) added", worded from its codes in the
+    current language: in the minutes' list of changes and on the minutes page. A change kept before its
+    codes were (no "kind") reads as it was written."""
+    kind, detail = change.get("kind"), change.get("detail")
+    if kind == "note":
+        what = i18n.gettext("note (%(stage)s)") % {"stage": stage(detail).lower()}
+    elif kind == "action":
+        what = i18n.gettext("action for %(agency)s") % {"agency": detail}
+    else:
+        what = str(CHANGE_KINDS[kind]) if kind in CHANGE_KINDS else change["what"]
+    how = str(CHANGE_HOW[change["how"]]) if change["how"] in CHANGE_HOW else change["how"]
+    return i18n.gettext("%(what)s %(how)s") % {"what": what, "how": how}
+
+
 def page_words() -> tuple[str, str, str]:
     """ "Page N of M" in the current language, cut around its two numbers: pdf.css puts the page
     counters between the three parts (string-set), so the stylesheet stays the same in every language."""
@@ -201,6 +225,7 @@ environment.filters.update(
     outcome=outcome,
     risk_level=risk_level,
     research_status=research_status,
+    change_line=change_line,
     count=wording.count,
     plural=wording.plural,
 )

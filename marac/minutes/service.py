@@ -529,7 +529,7 @@ async def pending_changes(viewer: Viewer, meeting: Meeting) -> list[dict[str, An
     if latest is None:
         return None
     content = await _draft(meeting, await User.get(id=latest.approved_by), latest, "")
-    return [{k: c[k] for k in ("case_label", "what", "how")} for c in content["changes"]]
+    return [{k: c[k] for k in ("case_label", "what", "how", "kind", "detail")} for c in content["changes"]]
 
 
 async def has_copy(viewer: Viewer, meeting: Meeting) -> bool:

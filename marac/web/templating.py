@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse
 from marac import conference_types, i18n, settings, wording
 from marac.actions.models import status_words, update_words
 from marac.agencies.access import Can
+from marac.documents.render import change_line
 from marac.settings import PROJECT_DIR
 from marac.web import csrf
 
@@ -33,6 +34,8 @@ env.filters.update(count=wording.count, plural=wording.plural)
 env.filters.update(date=i18n.format_date, datetime=i18n.format_datetime, number=i18n.format_number)
 # {{ action.status|action_status }} "In progress" / "Ar y gweill": the one table of action statuses.
 env.filters.update(action_status=status_words, action_update=update_words)
+# {{ change|change_line }} "note (discussion) added": the same words as the minutes' list of changes.
+env.filters.update(change_line=change_line)
 
 
 def in_language(request: Request, code: str) -> str:
