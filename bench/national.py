@@ -504,6 +504,7 @@ async def pages(ctx: Context) -> None:
     single-user p50 and p95 of PAGE_RUNS requests and the statements each sends."""
     import httpx
 
+    from marac import db
     from marac.actions.models import CLOSED, Action, Note
     from marac.agencies import auth
     from marac.agencies import service as directory
@@ -624,6 +625,8 @@ async def pages(ctx: Context) -> None:
                 "queries": statements,
             }
     logger.removeHandler(counter)
+    # The app's lifespan closed this process's connections on its way out: open them for what follows.
+    await db.init()
     ctx.results["pages"] = found
     print(f"\n6. every GET route, {PAGE_RUNS} requests each in process (after {PAGE_WARMUP}), on conference bench-0\n")
     width = max(len(path) for path in found)

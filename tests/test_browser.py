@@ -365,6 +365,10 @@ async def test_chair_runs_the_meeting_and_approves_the_minutes(session, personas
     await expect(chair.get_by_role("heading", level=1)).to_have_text(t("Change a note"))
     await session.look(chair, "note-edit")
     await chair.get_by_label(t("Note"), exact=True).fill("Police-only intelligence note, corrected.")
+    if javascript:  # GOV.UK's live count of what is left, in the page's language
+        await expect(chair.locator(".govuk-character-count__status")).to_have_text(
+            session.pattern("You have %(count)s character remaining", "You have %(count)s characters remaining")
+        )
     await chair.get_by_role("button", name=t("Save the note")).click()
     await expect(chair.get_by_text(t("Note changed"))).to_be_visible()
     await expect(chair.locator(".marac-pre", has_text="Police-only intelligence note, corrected.")).to_be_visible()

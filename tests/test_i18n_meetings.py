@@ -123,6 +123,11 @@ async def test_the_case_page_in_welsh_times_the_case_and_refuses_an_action_in_we
         english = await chair.get(f"{page_url}?lang=en")
     shown = text_of(page)
     assert page.status_code == 200 and '<html lang="cy"' in page.text
+    # GOV.UK's live character count is given its words in each of Welsh's six plural forms.
+    for category in ("zero", "one", "two", "few", "many", "other"):
+        assert f'data-i18n.characters-under-limit.{category}="Mae gennych %{{count}} nod yn weddill"' in shown
+    assert 'data-i18n.characters-under-limit.one="You have %{count} character remaining"' in text_of(english)
+    assert 'data-i18n.characters-over-limit.other="You have %{count} characters too many"' in text_of(english)
     assert re.search(r"Amser: \d+ o 10 munud", shown), "the case's time, with Welsh's plural"
     assert ">Nodiadau</h2>" in shown and ">Camau gweithredu</h2>" in shown and ">Penderfyniad</h2>" in shown
     assert "Cyflwyniad yr atgyfeiriwr</option>" in shown  # the stages of the discussion

@@ -12,12 +12,15 @@ from babel.dates import format_date
 
 from marac import notices
 from marac.agencies import locks, service
-from marac.agencies.models import Membership, User
+from marac.agencies.models import Agency, Membership, User
 from marac.alerts import fanout
 from marac.clock import today
+from marac.jobs import queue, tasks
+from marac.notices.models import Notification
 from marac.notify import outbox
 from tests.builders import as_, referral
-from tests.conftest import csrf_token, make_client, session_cookie_for
+from tests.conftest import csrf_token, make_client, make_referral, session_cookie_for
+from tests.test_break_glass import break_glass, browser
 
 
 def read(page) -> str:
@@ -235,3 +238,43 @@ async def test_a_lock_is_told_in_each_ones_language_in_the_app_and_by_e_mail(app
         page = await browser.get("/notifications")
         assert '<html lang="cy"' in read(page) and "Cyfrif wedi'i gloi" in read(page)
         assert "Cafodd eich cyfrif ei gloi ar ôl 5 cod diogelwch anghywir yn olynol" in read(page)
+
+
+async def test_a_new_account_is_sent_its_link_in_its_agencys_language(personas, smtp):
+    # A new account has no language of its own yet: its agency's document language is the best guess.
+    police = personas["police"].user
+    await Agency.filter(id=police.agency_id).update(language="cy")
+    await service.add_user(
+        await as_(personas, "admin"),
+        email="swyddog.newydd@test.example.org",
+        name="Swyddog Newydd",
+        agency_id=police.agency_id,
+        role="member",
+        conference_slugs=[],
+    )
+    await outbox.send_pending()
+    (link,) = smtp.to("swyddog.newydd@test.example.org")
+    assert link["Subject"] == "MARAC: dewiswch eich cyfrinair"
+    assert "Mae gweinyddwr wedi creu cyfrif MARAC i chi." in link.get_content()
+
+
+async def test_break_glass_is_refused_and_told_to_the_coordinator_in_each_ones_language(app, personas, smtp):
+    health, coordinator = personas["health"], personas["coordinator"]
+    await User.filter(id=coordinator.user.id).update(language="cy")
+    case = await make_referral(personas["police"])
+    async with await browser(app, health) as client:
+        client.cookies.set("lang", "cy")
+        refused = await break_glass(client, health, "not a reference", reason="too short")
+        await break_glass(client, health, case.id)
+    assert refused.status_code == 400
+    assert "Rhowch gyfeirnod yr achos: y 32 llythyren a rhif sy'n nodi'r achos" in read(refused)
+    assert "Dywedwch pam mae angen yr achos hwn arnoch nawr, mewn o leiaf 20 nod" in read(refused)
+    assert "Enter the case reference" not in read(refused)
+    await queue.drain()
+    (notification,) = await Notification.filter(kind="break_glass")
+    await tasks.notify_break_glass(grant_id=notification.break_glass_id)  # with Redis no worker runs here
+    (message,) = smtp.to(coordinator.email)
+    assert message["Subject"] == "MARAC: mynediad brys i'w adolygu"
+    body = message.get_content()
+    assert "Defnyddiau o fynediad brys yn aros i chi eu hadolygu: 1" in body and "/break-glass/reviews" in body
+    assert "waiting for your review" not in body

@@ -333,10 +333,11 @@ def _notice_body(kind: str) -> str:
     )
 
 
-async def _language_of(user_id: str, conn: BaseDBAsyncClient) -> str | None:
-    """The user's own setting: their e-mails are in it, English if they have none."""
-    found = await User.filter(id=user_id).using_db(conn).values("language")
-    return found[0]["language"] if found else None
+async def language_of(user_id: str, conn: BaseDBAsyncClient | None = None) -> str | None:
+    """The language of a user's e-mails: their own setting, else their agency's document language (a
+    new account has no setting yet), English if neither."""
+    found = await User.filter(id=user_id).using_db(conn).values("language", "agency__language")
+    return (found[0]["language"] or found[0]["agency__language"]) if found else None
 
 
 async def _granted(
@@ -377,7 +378,7 @@ async def _granted(
     expires = user.setup_expires_at
     assert expires is not None  # set with the token (add_user, reset_sign_in)
     await outbox.cancel(user.id, "setup_link", conn)  # an earlier link no longer works
-    with i18n.use(user.language):
+    with i18n.use(await language_of(user.id, conn)):
         subject, body = str(SETUP_SUBJECT), _setup_body(token, reset)
     await outbox.put(user.id, "setup_link", subject, body, expires, conn)
     return (token if settings.get().shows_setup_links else None), user.email
@@ -403,7 +404,7 @@ async def _tell_coordinators(
             )
             told.add(coordinator_id)
     for coordinator_id in sorted(told):
-        with i18n.use(await _language_of(coordinator_id, conn)):
+        with i18n.use(await language_of(coordinator_id, conn)):
             subject, body = str(NOTICE_SUBJECT), _notice_body(kind)
         await outbox.put(coordinator_id, "account_notice", subject, body, clock.now() + SETUP_LINK_LIFETIME, conn)
 

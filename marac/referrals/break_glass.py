@@ -29,12 +29,14 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
-from marac import clock, notices, settings
+from marac import clock, i18n, notices, settings
 from marac.agencies import access, auth, queries
 from marac.agencies.access import Viewer, viewer_for
 from marac.agencies.models import User
+from marac.agencies.service import language_of
 from marac.audit.service import record
 from marac.errors import AccessDenied, Conflict, NotFound, RuleViolation, Throttled
+from marac.i18n import gettext, lazy_gettext
 from marac.ids import ID_PATTERN
 from marac.notices.models import Notification
 from marac.notify import email
@@ -45,10 +47,10 @@ log = logging.getLogger("marac.break_glass")
 MIN_REASON = 20
 MAX_TEXT = 2000
 # The same words for a reference that does not exist and one break glass cannot open.
-UNKNOWN_CASE = (
+UNKNOWN_CASE = lazy_gettext(
     "No case you can open with break-glass access has this reference. Check it with the person who gave it to you"
 )
-SUBJECT = "MARAC: break-glass access to review"
+SUBJECT = lazy_gettext("MARAC: break-glass access to review")
 
 
 @dataclass(frozen=True)
@@ -61,17 +63,19 @@ class Opened:
 def _check_form(reference: str, reason: str, password: str, code: str, needs_code: bool) -> None:
     errors: dict[str, str] = {}
     if not ID_PATTERN.fullmatch(reference):
-        errors["reference"] = "Enter the case reference: the 32 letters and numbers that identify the case"
+        errors["reference"] = gettext("Enter the case reference: the 32 letters and numbers that identify the case")
     if len(reason) < MIN_REASON:
-        errors["reason"] = f"Say why you need this case now, in at least {MIN_REASON} characters"
+        errors["reason"] = gettext("Say why you need this case now, in at least %(num)d characters") % {
+            "num": MIN_REASON
+        }
     elif len(reason) > MAX_TEXT:
-        errors["reason"] = f"Use at most {MAX_TEXT} characters"
+        errors["reason"] = gettext("Use at most %(num)d characters") % {"num": MAX_TEXT}
     if not password:
-        errors["password"] = "Enter your password"
+        errors["password"] = gettext("Enter your password")
     if needs_code and not code:
-        errors["code"] = "Enter the 6-digit code from your authenticator app"
+        errors["code"] = gettext("Enter the 6-digit code from your authenticator app")
     if errors:
-        raise RuleViolation("Check the form", errors)
+        raise RuleViolation(gettext("Check the form"), errors)
 
 
 async def _audit_denied(user: User) -> None:
@@ -85,7 +89,7 @@ async def start(
 ) -> Opened:
     """Open one case for 4 hours after a step-up (password and a new TOTP code)."""
     if not access.may_break_glass(viewer):
-        raise AccessDenied("Your role does not handle cases")
+        raise AccessDenied(gettext("Your role does not handle cases"))
     reference, reason, code = reference.strip().lower(), reason.strip(), code.strip()
     needs_code = not auth.skips_mfa(user)
     _check_form(reference, reason, password, code, needs_code)
@@ -108,7 +112,7 @@ async def start(
     if referral is None:
         await auth.note_failure(user.email, ip)  # probing references counts towards the throttle
         await _audit_denied(user)
-        raise RuleViolation(UNKNOWN_CASE, {"reference": UNKNOWN_CASE})
+        raise RuleViolation(str(UNKNOWN_CASE), {"reference": str(UNKNOWN_CASE)})
     at = clock.now()
     async with in_transaction() as conn:
         grant = await BreakGlass.create(
@@ -191,7 +195,7 @@ async def end_own(viewer: Viewer, user: User, grant_id: str) -> None:
     """The holder ends their access early. Ending an ended grant changes nothing."""
     grant = await BreakGlass.filter(id=grant_id, user_id=viewer.user_id).first()
     if grant is None:
-        raise NotFound("Break-glass access not found")
+        raise NotFound(gettext("Break-glass access not found"))
     await _end(grant, "ended", by=user)
 
 
@@ -209,9 +213,9 @@ async def end_expired() -> int:
 async def _reviewable(viewer: Viewer, grant_id: str) -> BreakGlass:
     grant = await BreakGlass.filter(access.break_glass_review_filter(viewer), id=grant_id).first()
     if grant is None:
-        raise NotFound("Break-glass access not found")
+        raise NotFound(gettext("Break-glass access not found"))
     if grant.user_id == viewer.user_id:
-        raise AccessDenied("Another coordinator must review your own break-glass access")
+        raise AccessDenied(gettext("Another coordinator must review your own break-glass access"))
     return grant
 
 
@@ -235,7 +239,7 @@ async def approve_contact(viewer: Viewer, user: User, grant_id: str) -> None:
     grant = await _reviewable(viewer, grant_id)
     at = clock.now()
     if not _is_live(grant, at):
-        raise Conflict("This access has ended: contact details can be approved only while it lasts")
+        raise Conflict(gettext("This access has ended: contact details can be approved only while it lasts"))
     async with in_transaction() as conn:
         if (
             await BreakGlass.filter(id=grant.id, contact_approved_at__isnull=True)
@@ -264,10 +268,13 @@ async def review(viewer: Viewer, user: User, grant_id: str, note: str) -> None:
     note = note.strip()
     if not note or len(note) > MAX_TEXT:
         raise RuleViolation(
-            "A review needs a note", {"note": f"Say what you checked and found, in at most {MAX_TEXT} characters"}
+            gettext("A review needs a note"),
+            {"note": gettext("Say what you checked and found, in at most %(num)d characters") % {"num": MAX_TEXT}},
         )
     if _is_live(grant, clock.now()):
-        raise Conflict("This access is still running: end it, or wait until it expires, then review the whole use")
+        raise Conflict(
+            gettext("This access is still running: end it, or wait until it expires, then review the whole use")
+        )
     async with in_transaction() as conn:
         # Claimed with a conditional update: two coordinators reviewing at once record one review.
         if (
@@ -275,7 +282,7 @@ async def review(viewer: Viewer, user: User, grant_id: str, note: str) -> None:
             .using_db(conn)
             .update(reviewed_by=user.id, reviewed_at=clock.now())
         ):
-            raise Conflict("This use was already reviewed")
+            raise Conflict(gettext("This use was already reviewed"))
         grant.review_note = note
         await grant.save(update_fields=["review_note"], using_db=conn)
         await record(
@@ -310,8 +317,10 @@ async def email_coordinators(grant_id: str) -> int:
         if not coordinator.active or not reviewer.can(access.Can.REVIEW_BREAK_GLASS):
             continue  # no longer theirs to review
         waiting = await BreakGlass.filter(access.break_glass_review_filter(reviewer), reviewed_at__isnull=True).count()
+        with i18n.use(await language_of(coordinator.id)):
+            subject, body = str(SUBJECT), _body(waiting)
         try:
-            await email.send(coordinator.email, SUBJECT, _body(waiting))
+            await email.send(coordinator.email, subject, body)
         except OSError:  # smtplib's and ssl's errors; released so a retry sends it
             await Notification.filter(id=notification.id).update(emailed=False)
             log.error("break-glass e-mail failed")
@@ -323,12 +332,12 @@ async def email_coordinators(grant_id: str) -> int:
 def _body(waiting: int) -> str:
     return "\n".join(
         [
-            "Someone has used break-glass access to a case of your conference.",
+            gettext("Someone has used break-glass access to a case of your conference."),
             "",
-            f"Break-glass uses waiting for your review: {waiting}",
+            gettext("Break-glass uses waiting for your review: %(num)s") % {"num": waiting},
             "",
-            f"Sign in to review them: {settings.get().base_url}/break-glass/reviews",
+            gettext("Sign in to review them: %(link)s") % {"link": f"{settings.get().base_url}/break-glass/reviews"},
             "",
-            "This message holds no case details on purpose. Please do not reply to it.",
+            gettext("This message holds no case details on purpose. Please do not reply to it."),
         ]
     )

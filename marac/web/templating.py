@@ -38,6 +38,35 @@ env.filters.update(action_status=status_words, action_update=update_words)
 env.filters.update(change_line=change_line)
 
 
+# GOV.UK's character count words its live messages itself, in English unless given each message in
+# data-i18n attributes, one per plural category of the page's language (CLDR: Welsh has six).
+def _count_messages(n: int) -> tuple[tuple[str, str], ...]:
+    return (
+        (
+            "characters-under-limit",
+            i18n.ngettext("You have %(count)s character remaining", "You have %(count)s characters remaining", n),
+        ),
+        (
+            "characters-over-limit",
+            i18n.ngettext("You have %(count)s character too many", "You have %(count)s characters too many", n),
+        ),
+    )
+
+
+def character_count_words() -> list[tuple[str, str]]:
+    """(data attribute, message) for the character count of a page in the current language; GOV.UK
+    puts the number where the message says %{count}."""
+    rule = i18n.babel_locale().plural_form
+    samples: dict[str, int] = {}
+    for n in range(200):
+        samples.setdefault(rule(n), n)
+    words = [("data-i18n.characters-at-limit", i18n.gettext("You have 0 characters remaining"))]
+    for category, n in sorted(samples.items()):
+        for key, message in _count_messages(n):
+            words.append((f"data-i18n.{key}.{category}", message.replace("%(count)s", "%{count}")))
+    return words
+
+
 def in_language(request: Request, code: str) -> str:
     """This page again in another language (the header's toggle), its other query values kept."""
     query = [(key, value) for key, value in request.query_params.multi_items() if key != "lang"]
@@ -50,6 +79,7 @@ env.globals.update(
     localised=i18n.localised,
     languages=i18n.LANGUAGES,
     in_language=in_language,
+    character_count_words=character_count_words,
 )
 # Labels from the type and instrument files, also for a conference's copy made before they had the Welsh.
 env.globals.update(localised=conference_types.localised, localised_word=conference_types.localised_word)
