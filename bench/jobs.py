@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -59,14 +58,30 @@ JOBS = (
 
 
 def _mib(kib: int) -> float:
-    return kib / 1024  # ru_maxrss is in KiB on Linux
+    return kib / 1024  # /proc sizes are in KiB
+
+
+def _status(pid: int | str, key: str) -> float:
+    """A size from /proc/PID/status in MiB (VmRSS: now; VmHWM: the peak), 0 once the process is gone. Not
+    ru_maxrss: Linux carries it across exec, so a job process started by the big measuring process would
+    report that process's size as its own peak."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return _mib(int(line.split()[1]))
+    except OSError:
+        pass
+    return 0.0
 
 
 def _rss_now() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return _mib(int(line.split()[1]))
-    return 0.0
+    return _status("self", "VmRSS")
+
+
+def _render_peak() -> float:
+    """The largest peak of this process's children (the render processes), read while they live."""
+    children = [pid for task in Path("/proc/self/task").glob("*/children") for pid in task.read_text().split()]
+    return max((_status(pid, "VmHWM") for pid in children), default=0.0)
 
 
 async def _retention_days() -> tuple[date, date]:
@@ -92,6 +107,7 @@ async def _job(name: str) -> dict[str, Any]:
     from marac.reports.figures import Quarter
 
     today = date.today()
+    render_peak = 0.0
     phases: dict[str, float] = {}
     counts: dict[str, int] = {}
 
@@ -142,11 +158,12 @@ async def _job(name: str) -> dict[str, Any]:
                     group.create_task(one(conference_id))
 
         await phase(quarter, every())
-        pool.shutdown()  # its processes exit: their peak is then in RUSAGE_CHILDREN
+        render_peak = _render_peak()
+        pool.shutdown()
         counts = {"reports": len(conferences)}
     else:
         raise ValueError(name)
-    return {"phases": phases, "counts": counts}
+    return {"phases": phases, "counts": counts, "render_peak": render_peak}
 
 
 async def _run(name: str) -> dict[str, Any]:
@@ -156,21 +173,12 @@ async def _run(name: str) -> dict[str, Any]:
     await db.init()
     try:
         before = _rss_now()
-        # Imports may run helper processes (ctypes looking for libraries): only children started by the job count.
-        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         started = time.perf_counter()
         found = await _job(name)
         wall = time.perf_counter() - started
     finally:
         await db.close()
-    return found | {
-        "seconds": wall,
-        "rss_before": before,
-        "rss_peak": _mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss),
-        "render_peak": _mib(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-        if resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss > children
-        else 0.0,
-    }
+    return found | {"seconds": wall, "rss_before": before, "rss_peak": _status("self", "VmHWM")}
 
 
 # --- the copy and what the jobs need in it -----------------------------------------------------------

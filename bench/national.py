@@ -579,6 +579,8 @@ async def pages(ctx: Context) -> None:
     }
     service = {"/healthz", "/readyz", "/favicon.ico", "/metrics", "/setup/{token}", "/login/mfa", "/mfa/enrol"}
     routes = sorted(p for m, p in EXPECTED if m == "GET" and p not in service)
+    # BENCH_EXPLAIN=/referrals/{referral_id},... prints EXPLAIN ANALYZE of what those routes send.
+    explained = set(filter(None, os.environ.get("BENCH_EXPLAIN", "").split(",")))
     logger = logging.getLogger("tortoise.db_client")
     counter = Captured()
     for f in list(logger.filters):
@@ -617,6 +619,8 @@ async def pages(ctx: Context) -> None:
                 if n >= PAGE_WARMUP:
                     times.append(elapsed)
                 status, statements = answer.status_code, len(counter.statements)
+            if path in explained:  # the plans of the last request's statements
+                ctx.problems += await explain(ctx.conn, f"GET {path}", list(counter.statements))
             found[path] = {
                 "persona": persona,
                 "status": status,

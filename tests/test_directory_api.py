@@ -12,7 +12,7 @@ from marac.agencies.access import viewer_for
 from marac.agencies.models import Agency, Conference, Membership, User
 from marac.audit.models import AuditEvent
 from marac.errors import AccessDenied
-from tests.conftest import CONFERENCE, csrf_token, make_client
+from tests.conftest import CONFERENCE, csrf_token, make_client, session_cookie_for
 from tests.test_setup_links import delivered
 
 OPAQUE_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -277,3 +277,38 @@ async def test_the_openapi_document_names_the_parameters_and_statuses_integrator
     assert set(parameters("/api/v1/conferences/{slug}/meetings")) == {"slug", "from", "count"}
     assert set(parameters("/api/v1/meetings/{meeting_id}/minutes.pdf")) == {"meeting_id", "version"}
     assert "409" in paths["/api/v1/meetings/{meeting_id}/agenda/publish"]["post"]["responses"]
+
+
+async def test_users_come_a_page_at_a_time_in_the_api_and_on_the_admin_page(app, client, personas, monkeypatch):
+    # A national directory holds about 10,000 accounts: neither reads them all at once.
+    from marac.agencies import auth
+    from marac.web import api, csrf
+
+    monkeypatch.setattr(api, "PAGE_SIZE", 3)
+    monkeypatch.setattr(service, "USER_PAGE", 3)
+    everyone = sorted(await User.all().values_list("email", flat=True))
+    assert len(everyone) > 6
+    listed, cursor, pages = [], None, 0
+    while True:
+        answer = await client.get(
+            "/api/v1/users" + (f"?cursor={cursor}" if cursor else ""), headers=personas["admin"].bearer
+        )
+        assert answer.status_code == 200 and len(answer.json()["items"]) <= 3
+        listed += [u["email"] for u in answer.json()["items"]]
+        cursor, pages = answer.json()["next"], pages + 1
+        if cursor is None:
+            break
+    assert listed == everyone and pages == -(-len(everyone) // 3)
+    refused = await client.get("/api/v1/users?cursor=first", headers=personas["admin"].bearer)
+    assert refused.status_code in (400, 422) and "cursor" in refused.text
+    async with make_client(app) as browser:
+        browser.cookies.update(await session_cookie_for(personas["admin"]))
+        session, _ = await auth.session_user(browser.cookies[csrf.SESSION])
+        await auth.mark_stepped_up(session)
+        first = await browser.get("/admin/users")
+        second = await browser.get("/admin/users?start=3")
+    shown = [email for email in everyone if f">{email}</span>" in first.text]
+    assert shown == everyone[:3] and 'href="/admin/users?start=3" rel="next"' in first.text
+    assert 'rel="prev"' not in first.text
+    assert [email for email in everyone if f">{email}</span>" in second.text] == everyone[3:6]
+    assert 'href="/admin/users?start=0" rel="prev"' in second.text and 'href="/admin/users?start=6"' in second.text

@@ -694,6 +694,28 @@ async def complete_setup(token: str, password: str) -> User:
     return user
 
 
+USER_PAGE = 50
+
+
+async def users_page(
+    viewer: Viewer, start: int, size: int = USER_PAGE
+) -> tuple[list[User], dict[str, dict[str, str | None]], int | None]:
+    """The users the caller may see, by e-mail address, `size` of them from the `start`th: (those users,
+    each one's conferences as conferences_of() gives them, where the next page starts or None). A
+    national directory holds about 10,000 accounts: the admin's users page and GET /api/v1/users read
+    it a page at a time (docs/benchmarks.md, "Every page and API read")."""
+    found = (
+        await User.filter(access.user_filter(viewer))
+        .prefetch_related("agency")
+        .order_by("email", "id")
+        .offset(start)
+        .limit(size + 1)
+    )
+    more = len(found) > size
+    found = found[:size]
+    return found, await conferences_of([u.id for u in found]), (start + size if more else None)
+
+
 async def conferences_of(user_ids: Sequence[str]) -> dict[str, dict[str, str | None]]:
     """Each user's conferences by slug, in slug order, with the role there where it is not their own
     (ConferenceRole), else None: two queries for any number of users (tests/test_query_counts.py). The

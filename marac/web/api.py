@@ -22,6 +22,7 @@ from marac.web.auth import Caller, api
 from marac.web.openapi import DATE, query
 
 PAGE_SIZE = 100
+CURSOR_RE = re.compile(r"[0-9]{1,18}")  # an event's seq, or a position in a list: a 64-bit integer
 
 
 def agency_out(agency: Agency) -> schemas.AgencyOut:
@@ -72,10 +73,14 @@ async def user_out(
 
 
 async def conferences_of(user_ids: list[str]) -> dict[str, list[str | schemas.ConferenceRoleItem]]:
+    return as_written(await service.conferences_of(user_ids))
+
+
+def as_written(found: dict[str, dict[str, str | None]]) -> dict[str, list[str | schemas.ConferenceRoleItem]]:
     """As the API writes them: a slug, or {slug, role} where the role there is not the user's own."""
     return {
         user_id: [schemas.ConferenceRoleItem(slug=slug, role=role) if role else slug for slug, role in given.items()]
-        for user_id, given in (await service.conferences_of(user_ids)).items()
+        for user_id, given in found.items()
     }
 
 
@@ -177,18 +182,29 @@ async def set_user_conferences(request: Request, caller: Caller, body: schemas.U
     return await user_out(changed)
 
 
-@api(Can.MANAGE_DIRECTORY, response=schemas.UserList)
+@api(
+    Can.MANAGE_DIRECTORY,
+    response=schemas.UserList,
+    params=[
+        query("cursor", {"type": "string", "pattern": f"^{CURSOR_RE.pattern}$"}, "The next value of the previous page")
+    ],
+)
 async def list_users(request: Request, caller: Caller) -> schemas.UserList:
-    """Every user in the directory."""
-    users = await User.filter(access.user_filter(caller.viewer)).order_by("email")
-    conferences = await conferences_of([u.id for u in users])
-    return schemas.UserList(items=[await user_out(u, conferences=conferences[u.id]) for u in users])
+    """The users in the directory by e-mail address, PAGE_SIZE a page."""
+    cursor = request.query_params.get("cursor", "0")
+    if not CURSOR_RE.fullmatch(cursor):
+        raise RuleViolation("Bad cursor", {"cursor": "Use the next value of the previous page"})
+    users, found, next_start = await service.users_page(caller.viewer, int(cursor), PAGE_SIZE)
+    conferences = as_written(found)
+    return schemas.UserList(
+        items=[await user_out(u, conferences=conferences[u.id]) for u in users],
+        next=str(next_start) if next_start is not None else None,
+    )
 
 
 # --- audit ---------------------------------------------------------------------------
 
 OBJECT_ID_RE = re.compile(r"[!-~]{1,64}")  # printable ASCII, as long as the column
-CURSOR_RE = re.compile(r"[0-9]{1,18}")  # an event's seq: a 64-bit integer
 
 
 def _matching(value: str, pattern: re.Pattern[str], field: str) -> str:

@@ -206,18 +206,19 @@ async def report_settings(request: Request, caller: Caller) -> Response:
 
 
 async def _users(request: Request, status: int = 200, **context) -> Response:
-    users = (
-        await User.filter(access.user_filter(request.state.caller.viewer)).prefetch_related("agency").order_by("email")
-    )
+    start = validation.whole_number(request.query_params.get("start", "0"), 0, 10**9) or 0
+    users, conferences_of, next_start = await service.users_page(request.state.caller.viewer, start, service.USER_PAGE)
     return render(
         request,
         "admin/users.html",
         {
             "users": users,
+            "next_start": next_start,
+            "previous_start": max(0, start - service.USER_PAGE) if start else None,
             "agency_options": [(a.id, a.name) for a in await Agency.all()],
             "conferences": await Conference.all(),
             # By user: {slug: the role there where it is not their own}.
-            "conferences_of": await service.conferences_of([u.id for u in users]),
+            "conferences_of": conferences_of,
             # No role is chosen for the administrator: one left as it was would make an admin.
             "role_options": [("", _("Choose a role")), *[(r, ROLE_NAMES[r]) for r in ROLES]],
             "conference_role_options": [(r, ROLE_NAMES[r]) for r in CONFERENCE_ROLES],
