@@ -88,6 +88,7 @@ class AgendaItem(Model):
     class Meta:
         table = "agenda_item"
         unique_together = (("meeting", "referral"),)
+        indexes = (("referral_id",),)  # a case's hearings and deferrals, without reading every agenda
         ordering = ["section", "position"]
 
 

@@ -224,6 +224,10 @@ class Referral(SealedModel):
             ("victim_person_id", "received_at"),
             # a repeat by location reads the referrals of one place, never the conference's history
             ("conference_id", "location_key"),
+            # a case's merged duplicates, possible duplicates and repeats (and SET NULL when one goes)
+            ("merged_into_id",),
+            ("possible_duplicate_of_id",),
+            ("previous_referral_id",),
         )
 
 
