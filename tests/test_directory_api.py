@@ -312,3 +312,45 @@ async def test_users_come_a_page_at_a_time_in_the_api_and_on_the_admin_page(app,
     assert 'rel="prev"' not in first.text
     assert [email for email in everyone if f">{email}</span>" in second.text] == everyone[3:6]
     assert 'href="/admin/users?start=0" rel="prev"' in second.text and 'href="/admin/users?start=6"' in second.text
+
+
+async def test_agencies_and_conferences_come_a_page_at_a_time_and_a_rows_form_keeps_its_page(
+    app, client, personas, monkeypatch
+):
+    from marac.agencies import auth
+    from marac.web import api, csrf
+    from marac.web.pages import admin
+
+    monkeypatch.setattr(api, "PAGE_SIZE", 2)
+    monkeypatch.setattr(admin, "ADMIN_PAGE", 2)
+    names = [a.name for a in await Agency.all().order_by("name", "id")]
+    assert len(names) > 4
+    listed, cursor = [], None
+    while True:
+        answer = await client.get(
+            "/api/v1/agencies" + (f"?cursor={cursor}" if cursor else ""), headers=personas["police"].bearer
+        )
+        assert answer.status_code == 200 and len(answer.json()["items"]) <= 2
+        listed += [a["name"] for a in answer.json()["items"]]
+        if (cursor := answer.json()["next"]) is None:
+            break
+    assert listed == names
+    async with make_client(app) as browser:
+        browser.cookies.update(await session_cookie_for(personas["admin"]))
+        session, _ = await auth.session_user(browser.cookies[csrf.SESSION])
+        await auth.mark_stepped_up(session)
+        second = await browser.get("/admin/agencies?start=2")
+        shown = [name for name in names if f">{name}</td>" in second.text]
+        assert shown == names[2:4] and 'href="/admin/agencies?start=0" rel="prev"' in second.text
+        # Changing an agency's language from the second page comes back to the second page, refused or not.
+        agency = await Agency.get(name=names[2])
+        token = second.text.split('name="csrf_token" value="')[1].split('"')[0]
+        form = f"/admin/agencies/{agency.id}/language"
+        refused = await browser.post(form, data={"csrf_token": token, "start": "2", "language": "xx"})
+        assert refused.status_code == 400 and f">{names[3]}</td>" in refused.text
+        changed = await browser.post(form, data={"csrf_token": token, "start": "2", "language": "cy"})
+        assert changed.status_code == 303 and changed.headers["location"] == "/admin/agencies?start=2"
+        conferences = await browser.get("/admin/conferences")
+    first_conference = (await Conference.all().order_by("name", "id").first()).name
+    assert f">{first_conference}</a>" in conferences.text
+    assert (await Conference.all().count() > 2) == ('href="/admin/conferences?start=2" rel="next"' in conferences.text)

@@ -51,6 +51,19 @@ async def conference_out(conference: Conference) -> schemas.ConferenceOut:
     )
 
 
+def cursor_of(request: Request) -> int:
+    """Where a page of a directory list begins: the `next` of the page before."""
+    cursor = request.query_params.get("cursor", "0")
+    if not CURSOR_RE.fullmatch(cursor):
+        raise RuleViolation("Bad cursor", {"cursor": "Use the next value of the previous page"})
+    return int(cursor)
+
+
+PAGE_CURSOR = query(
+    "cursor", {"type": "string", "pattern": f"^{CURSOR_RE.pattern}$"}, "The next value of the previous page"
+)
+
+
 async def user_out(
     user: User,
     created: service.NewUser | None = None,
@@ -102,10 +115,15 @@ async def set_agency_language(request: Request, caller: Caller, body: schemas.Ag
     return agency_out(await service.set_agency_language(caller.viewer, agency, body.language))
 
 
-@api(response=schemas.AgencyList)
+@api(response=schemas.AgencyList, params=[PAGE_CURSOR])
 async def list_agencies(request: Request, caller: Caller) -> schemas.AgencyList:
-    """Every agency in the directory (names and kinds are not case data)."""
-    return schemas.AgencyList(items=[agency_out(a) for a in await Agency.all().order_by("name")])
+    """The agencies in the directory by name, PAGE_SIZE a page (names and kinds are not case data)."""
+    start = cursor_of(request)
+    found = await Agency.all().order_by("name", "id").offset(start).limit(PAGE_SIZE + 1)
+    return schemas.AgencyList(
+        items=[agency_out(a) for a in found[:PAGE_SIZE]],
+        next=str(start + PAGE_SIZE) if len(found) > PAGE_SIZE else None,
+    )
 
 
 @api(Can.MANAGE_DIRECTORY, body=schemas.ConferenceIn, response=schemas.ConferenceOut, status=201)
@@ -185,16 +203,11 @@ async def set_user_conferences(request: Request, caller: Caller, body: schemas.U
 @api(
     Can.MANAGE_DIRECTORY,
     response=schemas.UserList,
-    params=[
-        query("cursor", {"type": "string", "pattern": f"^{CURSOR_RE.pattern}$"}, "The next value of the previous page")
-    ],
+    params=[PAGE_CURSOR],
 )
 async def list_users(request: Request, caller: Caller) -> schemas.UserList:
     """The users in the directory by e-mail address, PAGE_SIZE a page."""
-    cursor = request.query_params.get("cursor", "0")
-    if not CURSOR_RE.fullmatch(cursor):
-        raise RuleViolation("Bad cursor", {"cursor": "Use the next value of the previous page"})
-    users, found, next_start = await service.users_page(caller.viewer, int(cursor), PAGE_SIZE)
+    users, found, next_start = await service.users_page(caller.viewer, cursor_of(request), PAGE_SIZE)
     conferences = as_written(found)
     return schemas.UserList(
         items=[await user_out(u, conferences=conferences[u.id]) for u in users],
@@ -246,7 +259,7 @@ def _day(value: str | None, field: str) -> date | None:
         ),
         query("from", DATE, "First day, inclusive", empty_is_absent=True),
         query("to", DATE, "Last day, inclusive", empty_is_absent=True),
-        query("cursor", {"type": "string", "pattern": f"^{CURSOR_RE.pattern}$"}, "The next value of the previous page"),
+        PAGE_CURSOR,
     ],
 )
 async def list_audit(request: Request, caller: Caller) -> schemas.AuditList:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -54,12 +56,36 @@ def _form(request: Request) -> dict[str, str]:
 # --- agencies ------------------------------------------------------------------------
 
 
+# Long directory lists a page at a time: a national directory holds 1,000 agencies, 300 conferences
+# and 10,000 users (docs/benchmarks.md, "Every page and API read").
+ADMIN_PAGE = 50
+
+
+def _start(request: Request) -> int:
+    """Where the page of a list begins: ?start=, or the start a row's form carried; 0 if unreadable."""
+    form = getattr(request.state, "form", None) or {}
+    given = request.query_params.get("start") or str(form.get("start", "") or "")
+    return validation.whole_number(given or "0", 0, 10**9) or 0
+
+
+def _pages(start: int, size: int, next_start: int | None) -> dict[str, int | None]:
+    return {"start": start, "previous_start": max(0, start - size) if start else None, "next_start": next_start}
+
+
+async def _page_of(query: Any, start: int) -> tuple[list[Any], dict[str, int | None]]:
+    found = await query.offset(start).limit(ADMIN_PAGE + 1)
+    more = len(found) > ADMIN_PAGE
+    return found[:ADMIN_PAGE], _pages(start, ADMIN_PAGE, start + ADMIN_PAGE if more else None)
+
+
 async def _agencies(request: Request, status: int = 200, **context) -> Response:
+    agencies, pages = await _page_of(Agency.all().order_by("name", "id"), _start(request))
     return render(
         request,
         "admin/agencies.html",
         {
-            "agencies": await Agency.all(),
+            "agencies": agencies,
+            **pages,
             "kind_options": [(k, str(AGENCY_KIND_LABELS[k])) for k in AGENCY_KINDS],
             "kind_labels": AGENCY_KIND_LABELS,
             # Each language by its own name, as language choices are offered.
@@ -95,18 +121,20 @@ async def agency_language(request: Request, caller: Caller) -> Response:
     except DomainError as exc:
         field = f"language-{agency.id}"
         return await _agencies(request, status=400, errors={field: (exc.fields or {}).get("language", exc.message)})
-    return RedirectResponse("/admin/agencies", status_code=303)
+    return RedirectResponse(f"/admin/agencies?start={_start(request)}", status_code=303)
 
 
 # --- conferences ---------------------------------------------------------------------
 
 
 async def _conferences(request: Request, status: int = 200, **context) -> Response:
+    conferences, pages = await _page_of(Conference.all().order_by("name", "id"), _start(request))
     return render(
         request,
         "admin/conferences.html",
         {
-            "conferences": await Conference.all(),
+            "conferences": conferences,
+            **pages,
             "type_options": [(slug, localised(t, "name")) for slug, t in conference_types().items()],
             "weekday_options": list(_weekday_names().items()),
             "weekday_names": _weekday_names(),
@@ -206,15 +234,14 @@ async def report_settings(request: Request, caller: Caller) -> Response:
 
 
 async def _users(request: Request, status: int = 200, **context) -> Response:
-    start = validation.whole_number(request.query_params.get("start", "0"), 0, 10**9) or 0
+    start = _start(request)
     users, conferences_of, next_start = await service.users_page(request.state.caller.viewer, start, service.USER_PAGE)
     return render(
         request,
         "admin/users.html",
         {
             "users": users,
-            "next_start": next_start,
-            "previous_start": max(0, start - service.USER_PAGE) if start else None,
+            **_pages(start, service.USER_PAGE, next_start),
             "agency_options": [(a.id, a.name) for a in await Agency.all()],
             "conferences": await Conference.all(),
             # By user: {slug: the role there where it is not their own}.
