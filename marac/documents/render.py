@@ -175,7 +175,7 @@ def change_line(change: dict[str, Any]) -> str:
     codes were (no "kind") reads as it was written."""
     kind, detail = change.get("kind"), change.get("detail")
     if kind == "note":
-        what = i18n.gettext("note (%(stage)s)") % {"stage": stage(detail).lower()}
+        what = i18n.gettext("note (%(stage)s)") % {"stage": stage(str(detail)).lower()}
     elif kind == "action":
         what = i18n.gettext("action for %(agency)s") % {"agency": detail}
     else:

@@ -153,7 +153,8 @@ async def _run_page(request: Request, caller: Caller, meeting, status: int = 200
             },
             "outstanding": (outstanding := await service.outstanding(meeting)),
             "names": await service.case_names(caller.viewer, [(a.conference_id, a.item_id) for a in outstanding]),
-            "statuses": STATUS_WORDS,
+            # Worded once for the hundreds of review forms a meeting may have.
+            "status_options": [(code, str(words)) for code, words in STATUS_WORDS.items()],
             "items": await agenda_items(meeting),
             "done": _done(request),
             "may_reopen": meeting.status == "held"

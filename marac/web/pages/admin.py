@@ -78,6 +78,15 @@ async def _page_of(query: Any, start: int) -> tuple[list[Any], dict[str, int | N
     return found[:ADMIN_PAGE], _pages(start, ADMIN_PAGE, start + ADMIN_PAGE if more else None)
 
 
+async def _agency_options() -> list[tuple[str, str]]:
+    return [(id_, name) for id_, name in await Agency.all().order_by("name").values_list("id", "name")]
+
+
+async def _conference_choices() -> list[Conference]:
+    # Names and slugs only: each conference also holds its whole type file, and a national directory has 300.
+    return await Conference.all().order_by("name").only("id", "slug", "name")
+
+
 async def _agencies(request: Request, status: int = 200, **context) -> Response:
     agencies, pages = await _page_of(Agency.all().order_by("name", "id"), _start(request))
     return render(
@@ -178,7 +187,7 @@ async def _conference(request: Request, conference: Conference, status: int = 20
                 "adult_female_population": str(conference.adult_female_population or ""),
                 "repeat_rate_benchmark": str(conference.repeat_rate_benchmark),
             },
-            "agency_options": [(a.id, a.name) for a in await Agency.all()],
+            "agency_options": await _agency_options(),
             "tier_options": [("full", _("Full minutes")), ("actions_only", _("Own actions only"))],
             **context,
         },
@@ -242,8 +251,8 @@ async def _users(request: Request, status: int = 200, **context) -> Response:
         {
             "users": users,
             **_pages(start, service.USER_PAGE, next_start),
-            "agency_options": [(a.id, a.name) for a in await Agency.all()],
-            "conferences": await Conference.all(),
+            "agency_options": await _agency_options(),
+            "conferences": await _conference_choices(),
             # By user: {slug: the role there where it is not their own}.
             "conferences_of": conferences_of,
             # No role is chosen for the administrator: one left as it was would make an admin.
@@ -287,7 +296,7 @@ async def _user(request: Request, user: User, status: int = 200, **context) -> R
         "admin/user.html",
         {
             "person": user,
-            "conferences": await Conference.all(),
+            "conferences": await _conference_choices(),
             # What the form shows: the conferences given and each role there, or what was sent back.
             "chosen": {slug: role or "" for slug, role in given.items()},
             "conference_role_options": [(r, ROLE_NAMES[r]) for r in CONFERENCE_ROLES],
