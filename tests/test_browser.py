@@ -197,7 +197,9 @@ async def test_coordinator_triages_referrals_and_publishes_the_agenda(session, p
     await expect(
         page.get_by_text(t("Agenda published: the research list is released to member agencies"))
     ).to_be_visible()
-    await expect(page.locator(".govuk-summary-list").get_by_text(t("Published"))).to_be_visible()
+    with i18n.use(session.language):  # a meeting's status: its own word, "Wedi'i gyhoeddi" in Welsh
+        published = i18n.pgettext("meeting", "Published")
+    await expect(page.locator(".govuk-summary-list").get_by_text(published)).to_be_visible()
     await expect(page.get_by_role("link", name=t("Run the meeting"))).to_be_visible()
     await session.look(page, "agenda-published")
 
