@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
@@ -53,6 +54,11 @@ A_MARKERS = [
 LAST_A = date(2026, 11, 10)  # Jane's repeat referral: her last
 PAST_A = date(2032, 11, 11)  # six years on, the day after
 LISTED = date(2032, 11, 15)
+
+
+# A sealed value as stored: random letters, in which a short marker ("Amy") turns up now and then by chance.
+# The markers are looked for in it opened (opened_rows) instead.
+SEALED = re.compile(r"enc1:\d+:[A-Za-z0-9_=-]+")
 
 
 async def raw_rows() -> str:
@@ -189,7 +195,7 @@ async def test_a_case_is_listed_then_anonymised_a_week_later_with_figures_and_au
     # Both as stored and as read with the keys (sealed fields opened).
     stored, opened = await raw_rows(), await opened_rows()
     for marker in A_MARKERS:
-        assert marker not in stored and marker not in opened, marker
+        assert marker not in SEALED.sub("enc1:...", stored) and marker not in opened, marker
     assert "Mary Major" in opened and "Mary is frightened" in opened  # case B is kept whole
     assert all(not f.exists() for f in files)
     assert not await Document.filter(meeting=meeting).exists()
