@@ -580,7 +580,8 @@ async def pages(ctx: Context) -> None:
     service = {"/healthz", "/readyz", "/favicon.ico", "/metrics", "/setup/{token}", "/login/mfa", "/mfa/enrol"}
     routes = sorted(p for m, p in EXPECTED if m == "GET" and p not in service)
     # BENCH_ROUTES=/meetings/{meeting_id}/run,... measures those alone (while working on one).
-    routes = [p for p in routes if p in os.environ.get("BENCH_ROUTES", p).split(",")]
+    chosen = set(filter(None, os.environ.get("BENCH_ROUTES", "").split(",")))
+    routes = [p for p in routes if not chosen or p in chosen]
     # BENCH_EXPLAIN=/referrals/{referral_id},... prints EXPLAIN ANALYZE of what those routes send.
     explained = set(filter(None, os.environ.get("BENCH_EXPLAIN", "").split(",")))
     logger = logging.getLogger("tortoise.db_client")

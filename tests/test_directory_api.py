@@ -285,7 +285,7 @@ async def test_users_come_a_page_at_a_time_in_the_api_and_on_the_admin_page(app,
     from marac.web import api, csrf
 
     monkeypatch.setattr(api, "PAGE_SIZE", 3)
-    monkeypatch.setattr(service, "USER_PAGE", 3)
+    monkeypatch.setattr(service, "DIRECTORY_PAGE", 3)
     everyone = sorted(await User.all().values_list("email", flat=True))
     assert len(everyone) > 6
     listed, cursor, pages = [], None, 0
@@ -319,10 +319,9 @@ async def test_agencies_and_conferences_come_a_page_at_a_time_and_a_rows_form_ke
 ):
     from marac.agencies import auth
     from marac.web import api, csrf
-    from marac.web.pages import admin
 
     monkeypatch.setattr(api, "PAGE_SIZE", 2)
-    monkeypatch.setattr(admin, "ADMIN_PAGE", 2)
+    monkeypatch.setattr(service, "DIRECTORY_PAGE", 2)
     names = [a.name for a in await Agency.all().order_by("name", "id")]
     assert len(names) > 4
     listed, cursor = [], None

@@ -12,10 +12,12 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TypedDict, cast
+from typing import TypedDict, TypeVar, cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from marac import clock, i18n, notices, settings
@@ -694,26 +696,37 @@ async def complete_setup(token: str, password: str) -> User:
     return user
 
 
-USER_PAGE = 50
+# The directory a page at a time: a national one holds 10,000 users, 1,000 agencies and 300 conferences
+# (docs/benchmarks.md, "Every page and API read"). The admin's pages show this many; the API its PAGE_SIZE.
+DIRECTORY_PAGE = 50
+M = TypeVar("M", bound=Model)
+
+
+async def _page(query: QuerySet[M], start: int, size: int) -> tuple[list[M], int | None]:
+    """`size` rows of `query` from the `start`th, and where the next page starts (None after the last)."""
+    found = await query.offset(start).limit(size + 1)
+    return found[:size], (start + size if len(found) > size else None)
 
 
 async def users_page(
-    viewer: Viewer, start: int, size: int = USER_PAGE
+    viewer: Viewer, start: int, size: int
 ) -> tuple[list[User], dict[str, dict[str, str | None]], int | None]:
-    """The users the caller may see, by e-mail address, `size` of them from the `start`th: (those users,
-    each one's conferences as conferences_of() gives them, where the next page starts or None). A
-    national directory holds about 10,000 accounts: the admin's users page and GET /api/v1/users read
-    it a page at a time (docs/benchmarks.md, "Every page and API read")."""
-    found = (
-        await User.filter(access.user_filter(viewer))
-        .prefetch_related("agency")
-        .order_by("email", "id")
-        .offset(start)
-        .limit(size + 1)
-    )
-    more = len(found) > size
-    found = found[:size]
-    return found, await conferences_of([u.id for u in found]), (start + size if more else None)
+    """The users the caller may see, by e-mail address: (a page of them, each one's conferences as
+    conferences_of() gives them, where the next page starts). The admin's users page and GET /api/v1/users."""
+    query = User.filter(access.user_filter(viewer)).prefetch_related("agency").order_by("email", "id")
+    found, next_start = await _page(query, start, size)
+    return found, await conferences_of([u.id for u in found]), next_start
+
+
+async def agencies_page(start: int, size: int) -> tuple[list[Agency], int | None]:
+    """The agencies by name (names and kinds are not case data): the admin's agencies page and
+    GET /api/v1/agencies."""
+    return await _page(Agency.all().order_by("name", "id"), start, size)
+
+
+async def conferences_page(start: int, size: int) -> tuple[list[Conference], int | None]:
+    """Every conference by name, for the admin's conferences page."""
+    return await _page(Conference.all().order_by("name", "id"), start, size)
 
 
 async def conferences_of(user_ids: Sequence[str]) -> dict[str, dict[str, str | None]]:

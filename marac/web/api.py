@@ -118,11 +118,9 @@ async def set_agency_language(request: Request, caller: Caller, body: schemas.Ag
 @api(response=schemas.AgencyList, params=[PAGE_CURSOR])
 async def list_agencies(request: Request, caller: Caller) -> schemas.AgencyList:
     """The agencies in the directory by name, PAGE_SIZE a page (names and kinds are not case data)."""
-    start = cursor_of(request)
-    found = await Agency.all().order_by("name", "id").offset(start).limit(PAGE_SIZE + 1)
+    agencies, next_start = await service.agencies_page(cursor_of(request), PAGE_SIZE)
     return schemas.AgencyList(
-        items=[agency_out(a) for a in found[:PAGE_SIZE]],
-        next=str(start + PAGE_SIZE) if len(found) > PAGE_SIZE else None,
+        items=[agency_out(a) for a in agencies], next=str(next_start) if next_start is not None else None
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import urlencode
 
@@ -53,18 +54,24 @@ def _count_messages(n: int) -> tuple[tuple[str, str], ...]:
     )
 
 
-def character_count_words() -> list[tuple[str, str]]:
+def character_count_words() -> tuple[tuple[str, str], ...]:
     """(data attribute, message) for the character count of a page in the current language; GOV.UK
     puts the number where the message says %{count}."""
-    rule = i18n.babel_locale().plural_form
+    return _character_count_words(i18n.current())
+
+
+@functools.cache  # the same for every page in a language
+def _character_count_words(language: str) -> tuple[tuple[str, str], ...]:
+    rule = i18n.babel_locale(language).plural_form
     samples: dict[str, int] = {}
     for n in range(200):
         samples.setdefault(rule(n), n)
-    words = [("data-i18n.characters-at-limit", i18n.gettext("You have 0 characters remaining"))]
-    for category, n in sorted(samples.items()):
-        for key, message in _count_messages(n):
-            words.append((f"data-i18n.{key}.{category}", message.replace("%(count)s", "%{count}")))
-    return words
+    with i18n.use(language):
+        words = [("data-i18n.characters-at-limit", i18n.gettext("You have 0 characters remaining"))]
+        for category, n in sorted(samples.items()):
+            for key, message in _count_messages(n):
+                words.append((f"data-i18n.{key}.{category}", message.replace("%(count)s", "%{count}")))
+    return tuple(words)
 
 
 def in_language(request: Request, code: str) -> str:

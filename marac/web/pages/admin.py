@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -56,11 +54,6 @@ def _form(request: Request) -> dict[str, str]:
 # --- agencies ------------------------------------------------------------------------
 
 
-# Long directory lists a page at a time: a national directory holds 1,000 agencies, 300 conferences
-# and 10,000 users (docs/benchmarks.md, "Every page and API read").
-ADMIN_PAGE = 50
-
-
 def _start(request: Request) -> int:
     """Where the page of a list begins: ?start=, or the start a row's form carried; 0 if unreadable."""
     form = getattr(request.state, "form", None) or {}
@@ -68,14 +61,10 @@ def _start(request: Request) -> int:
     return validation.whole_number(given or "0", 0, 10**9) or 0
 
 
-def _pages(start: int, size: int, next_start: int | None) -> dict[str, int | None]:
+def _pages(start: int, next_start: int | None) -> dict[str, int | None]:
+    """The pagination links' starts (macros.html, pagination)."""
+    size = service.DIRECTORY_PAGE
     return {"start": start, "previous_start": max(0, start - size) if start else None, "next_start": next_start}
-
-
-async def _page_of(query: Any, start: int) -> tuple[list[Any], dict[str, int | None]]:
-    found = await query.offset(start).limit(ADMIN_PAGE + 1)
-    more = len(found) > ADMIN_PAGE
-    return found[:ADMIN_PAGE], _pages(start, ADMIN_PAGE, start + ADMIN_PAGE if more else None)
 
 
 async def _agency_options() -> list[tuple[str, str]]:
@@ -88,13 +77,14 @@ async def _conference_choices() -> list[Conference]:
 
 
 async def _agencies(request: Request, status: int = 200, **context) -> Response:
-    agencies, pages = await _page_of(Agency.all().order_by("name", "id"), _start(request))
+    start = _start(request)
+    agencies, next_start = await service.agencies_page(start, service.DIRECTORY_PAGE)
     return render(
         request,
         "admin/agencies.html",
         {
             "agencies": agencies,
-            **pages,
+            **_pages(start, next_start),
             "kind_options": [(k, str(AGENCY_KIND_LABELS[k])) for k in AGENCY_KINDS],
             "kind_labels": AGENCY_KIND_LABELS,
             # Each language by its own name, as language choices are offered.
@@ -137,13 +127,14 @@ async def agency_language(request: Request, caller: Caller) -> Response:
 
 
 async def _conferences(request: Request, status: int = 200, **context) -> Response:
-    conferences, pages = await _page_of(Conference.all().order_by("name", "id"), _start(request))
+    start = _start(request)
+    conferences, next_start = await service.conferences_page(start, service.DIRECTORY_PAGE)
     return render(
         request,
         "admin/conferences.html",
         {
             "conferences": conferences,
-            **pages,
+            **_pages(start, next_start),
             "type_options": [(slug, localised(t, "name")) for slug, t in conference_types().items()],
             "weekday_options": list(_weekday_names().items()),
             "weekday_names": _weekday_names(),
@@ -244,13 +235,15 @@ async def report_settings(request: Request, caller: Caller) -> Response:
 
 async def _users(request: Request, status: int = 200, **context) -> Response:
     start = _start(request)
-    users, conferences_of, next_start = await service.users_page(request.state.caller.viewer, start, service.USER_PAGE)
+    users, conferences_of, next_start = await service.users_page(
+        request.state.caller.viewer, start, service.DIRECTORY_PAGE
+    )
     return render(
         request,
         "admin/users.html",
         {
             "users": users,
-            **_pages(start, service.USER_PAGE, next_start),
+            **_pages(start, next_start),
             "agency_options": await _agency_options(),
             "conferences": await _conference_choices(),
             # By user: {slug: the role there where it is not their own}.
