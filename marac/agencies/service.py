@@ -724,9 +724,9 @@ async def agencies_page(start: int, size: int) -> tuple[list[Agency], int | None
     return await _page(Agency.all().order_by("name", "id"), start, size)
 
 
-async def conferences_page(start: int, size: int) -> tuple[list[Conference], int | None]:
-    """Every conference by name, for the admin's conferences page."""
-    return await _page(Conference.all().order_by("name", "id"), start, size)
+async def conferences_page(viewer: Viewer, start: int, size: int) -> tuple[list[Conference], int | None]:
+    """The conferences the caller may see (an admin: every one) by name, for the admin's conferences page."""
+    return await _page(Conference.filter(access.conference_filter(viewer)).order_by("name", "id"), start, size)
 
 
 async def conferences_of(user_ids: Sequence[str]) -> dict[str, dict[str, str | None]]:

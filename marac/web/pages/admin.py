@@ -128,7 +128,7 @@ async def agency_language(request: Request, caller: Caller) -> Response:
 
 async def _conferences(request: Request, status: int = 200, **context) -> Response:
     start = _start(request)
-    conferences, next_start = await service.conferences_page(start, service.DIRECTORY_PAGE)
+    conferences, next_start = await service.conferences_page(request.state.caller.viewer, start, service.DIRECTORY_PAGE)
     return render(
         request,
         "admin/conferences.html",
