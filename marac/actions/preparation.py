@@ -419,8 +419,11 @@ async def lay_out(pack_id: str, job_id: str | None = None, progress: Progress | 
     )
     if not updated:  # another delivery of the job stored it first: keep that one, drop this file
         (settings.get().document_store / file_name).unlink(missing_ok=True)
-    # Only the newest pack is ever read: older ones go, rows and files.
-    for old in await ChairPack.filter(meeting=meeting, status="ready", version__lt=pack.version):
+    # Only the newest pack is ever read: older ones go, rows and files. Two jobs may lay out at once (research
+    # came in, and a reader asked): whichever stores last clears below the newest, this one included.
+    newest = await ChairPack.filter(meeting=meeting, status="ready").order_by("-version").first()
+    newest_version = newest.version if newest is not None else pack.version
+    for old in await ChairPack.filter(meeting=meeting, status="ready", version__lt=newest_version):
         await ChairPack.filter(id=old.id).delete()
         store.path_for(old).unlink(missing_ok=True)
     return await ChairPack.get_or_none(id=pack.id)  # None: a newer pack replaced it meanwhile
